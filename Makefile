@@ -1,0 +1,149 @@
+# kosyncd Makefile: one plain Makefile, pkg-config, no generated configure.
+#
+#   make              optimised, hardened build: ./kosyncd (libraries static)
+#   make static       one fully static executable: ./kosyncd-static
+#   make run          install missing packages, build, start on ./data
+#   make test         unit + end-to-end tests under ASan/UBSan
+#   make lint         cppcheck, clang-tidy, banned functions
+#   make format       rewrite sources with clang-format
+#   make check-format fail when a source differs from clang-format
+#   make bench        benchmark (QUICK=1 for a short run)
+#   make fuzz         each fuzzer for FUZZ_SECONDS seconds
+#
+# Knobs: DEVELOPER=1 (or CI=true) makes warnings errors; PREFIX, DESTDIR.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+ifeq ($(CC),cc)
+CC = gcc
+endif
+FUZZ_SECONDS ?= 60
+
+# Everything the project needs is installed by scripts/install-deps; this
+# stamp makes every target check once per build directory.
+DEPS_STAMP = build/.deps
+
+SRC := $(sort $(wildcard src/*.c))
+MAIN := src/main.c
+LIBSRC := $(filter-out $(MAIN),$(SRC))
+HDR := $(sort $(wildcard src/*.h))
+
+STD = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wmissing-declarations -Wpointer-arith \
+	-Wcast-qual -Wwrite-strings -Wsign-compare -Wvla -Wformat=2 \
+	-Wdeclaration-after-statement
+ifneq ($(DEVELOPER)$(CI),)
+WARN += -Werror
+endif
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+DEFS = -DKOSYNCD_VERSION='"$(VERSION)"'
+
+# Libraries: Debian ships static archives for all of them.
+LIBS_STATIC = -Wl,-Bstatic -luv_a -lsodium -lyajl_s -lhttp_parser \
+	-Wl,-Bdynamic -lpthread -ldl -lrt -lm
+LIBS_SHARED = -luv -lsodium -lyajl -lhttp_parser -lpthread -lm
+
+REL_CFLAGS = $(STD) $(WARN) $(DEFS) -O2 -g -D_FORTIFY_SOURCE=2 \
+	-fstack-protector-strong -fPIE
+REL_LDFLAGS = -pie -Wl,-z,relro,-z,now
+SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+TEST_CFLAGS = $(STD) $(WARN) -Werror $(DEFS) -O1 -g -fno-omit-frame-pointer \
+	$(SAN) -DKOSYNCD_TESTING
+TEST_LDFLAGS = $(SAN)
+
+REL_OBJ := $(SRC:src/%.c=build/rel/%.o)
+STATIC_OBJ := $(SRC:src/%.c=build/static/%.o)
+TEST_OBJ := $(SRC:src/%.c=build/test/%.o)
+TEST_LIBOBJ := $(LIBSRC:src/%.c=build/test/%.o)
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/test/unit/%)
+
+.PHONY: all static run test unit e2e lint format check-format bench fuzz \
+	install clean hdr-check deps
+
+all: kosyncd
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/install-deps
+	@scripts/install-deps
+	@mkdir -p build && touch $@
+
+kosyncd: $(DEPS_STAMP) $(REL_OBJ)
+	$(CC) $(REL_LDFLAGS) -o $@ $(REL_OBJ) $(LIBS_STATIC)
+
+static: kosyncd-static
+kosyncd-static: $(DEPS_STAMP) $(STATIC_OBJ)
+	$(CC) -static -o $@ $(STATIC_OBJ) -luv_a -lsodium -lyajl_s \
+		-lhttp_parser -lpthread -lrt -lm
+	strip $@
+
+build/rel/%.o: src/%.c $(HDR) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -c -o $@ $<
+
+build/static/%.o: src/%.c $(HDR) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(STD) $(WARN) $(DEFS) -O2 -D_FORTIFY_SOURCE=2 \
+		-fstack-protector-strong -DKOSYNCD_STATIC -c -o $@ $<
+
+build/test/%.o: src/%.c $(HDR) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -c -o $@ $<
+
+# The test binary: sanitizers on, warnings are errors.
+build/test/kosyncd: $(TEST_OBJ)
+	$(CC) $(TEST_LDFLAGS) -o $@ $(TEST_OBJ) $(LIBS_SHARED)
+
+# Unit tests link every module except main.c; a test may also #include the
+# .c under test to reach its static functions (then it must not link it twice:
+# such a test names the module in a line "UNIT_INCLUDES: src/x.c").
+build/test/unit/%: tests/unit/%.c $(TEST_LIBOBJ) $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -Isrc -o $@ $< \
+		$(filter-out $(patsubst src/%.c,build/test/%.o,$(shell sed -n 's/.*UNIT_INCLUDES: *//p' $<)),$(TEST_LIBOBJ)) \
+		$(TEST_LDFLAGS) $(LIBS_SHARED) -lcmocka
+
+run: kosyncd
+	./kosyncd --data-dir ./data
+
+test: $(DEPS_STAMP) build/test/kosyncd $(UNIT_BIN)
+	@tests/run-tests
+
+unit: $(UNIT_BIN)
+	@tests/run-tests unit
+
+e2e: build/test/kosyncd
+	@tests/run-tests e2e
+
+lint: $(DEPS_STAMP)
+	@scripts/lint
+
+format:
+	clang-format -i src/*.c src/*.h tests/unit/*.c $(wildcard fuzz/*.c)
+
+check-format:
+	@clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c \
+		$(wildcard fuzz/*.c)
+
+hdr-check:
+	@for h in $(HDR); do \
+		echo "#include \"$$h\"" | $(CC) $(STD) $(WARN) -Werror -x c \
+			-fsyntax-only - || exit 1; \
+	done
+
+bench: kosyncd
+	@bench/bench $(if $(QUICK),--quick)
+
+fuzz:
+	@fuzz/run $(FUZZ_SECONDS)
+
+install: kosyncd
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 kosyncd $(DESTDIR)$(PREFIX)/bin/kosyncd
+
+clean:
+	rm -rf build kosyncd kosyncd-static

@@ -1,0 +1,29 @@
+/*
+ * api.h: the KOReader sync protocol's handlers (PROTOCOL.md §3.1, §4, §9).
+ *
+ * api_handle() is the http_handler_fn the server calls for every request:
+ * it normalises the path (percent-decoding, merged slashes, optional
+ * trailing slash, the "/koreader" and base_path prefixes), routes it through
+ * router.c, checks Accept (strict_accept), authenticates through the store,
+ * validates the body and answers with the exact status and JSON body of the
+ * reference server. It never answers 200 for a change the store did not
+ * confirm.
+ */
+#ifndef KOSYNCD_API_H
+#define KOSYNCD_API_H
+
+#include "http.h"
+
+struct config;
+struct store;
+
+struct api;
+
+/* The API over st, reading options from cfg (both borrowed, must outlive). */
+struct api *api_new(struct store *st, const struct config *cfg);
+void api_free(struct api *api);
+
+/* http_handler_fn: ctx is the struct api. */
+void api_handle(struct http_request *req, void *ctx);
+
+#endif

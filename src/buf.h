@@ -1,0 +1,75 @@
+/*
+ * buf.h: growable byte buffers and borrowed string slices.
+ *
+ * struct buf invariants (modelled on git's strbuf):
+ *   - data is never NULL: an empty buffer points at a shared "" until the
+ *     first write, so it can always be printed or compared;
+ *   - data[len] == '\0' at all times, so data is a C string when the
+ *     contents hold no NUL;
+ *   - cap is private to buf.c.
+ * Initialise with BUF_INIT or buf_init(); release with buf_release().
+ *
+ * struct str is a borrowed (pointer, length) slice; it owns nothing and is
+ * valid only as long as what it points into.
+ */
+#ifndef KOSYNCD_BUF_H
+#define KOSYNCD_BUF_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+extern char buf_empty[];
+
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+#define BUF_INIT                                                               \
+	{                                                                      \
+		buf_empty, 0, 0                                                \
+	}
+
+struct str {
+	const char *p;
+	size_t len;
+};
+
+#define STR_NULL ((struct str){NULL, 0})
+#define STR_LIT(s) ((struct str){(s), sizeof(s) - 1})
+
+void buf_init(struct buf *b);
+/* Make room for at least extra more bytes without another allocation. */
+void buf_grow(struct buf *b, size_t extra);
+void buf_add(struct buf *b, const void *data, size_t len);
+void buf_adds(struct buf *b, const char *s);
+void buf_addch(struct buf *b, int c);
+void buf_addstr(struct buf *b, struct str s);
+void buf_addf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+/* Remove the first n bytes (n <= len), keeping the rest. */
+void buf_consume(struct buf *b, size_t n);
+/* Empty the buffer, keeping its allocation. */
+void buf_reset(struct buf *b);
+/* Free the allocation and return to BUF_INIT. */
+void buf_release(struct buf *b);
+/*
+ * Hand the contents to the caller (who must free() them) and return to
+ * BUF_INIT. The result is always a fresh heap allocation. *len may be NULL.
+ */
+char *buf_detach(struct buf *b, size_t *len);
+
+/* Slices. */
+struct str str_from(const char *s);
+bool str_eq(struct str a, struct str b);
+bool str_eqs(struct str a, const char *s);
+bool str_caseeqs(struct str a, const char *s);
+bool str_has_prefix(struct str a, const char *prefix);
+/* Copy into a new NUL-terminated heap string (xmalloc). */
+char *str_dup(struct str s);
+
+#endif

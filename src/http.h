@@ -1,0 +1,101 @@
+/*
+ * http.h: one HTTP/1.1 request as the handlers see it, and the way to
+ * answer it.
+ *
+ * Requests are assembled by http.c on libhttp-parser and dispatched by
+ * server.c, which owns the connection, the limits and the deadlines. This
+ * layer knows nothing about KOReader sync: it hands a complete request
+ * (method, path, headers, body) to a handler and writes whatever the
+ * handler answers.
+ *
+ * Contract between server and handler:
+ *   - the handler is called once per complete request, on the loop thread,
+ *     in the order the requests arrived on the connection (pipelined
+ *     requests wait until the previous one was answered);
+ *   - the handler must call http_reply() exactly once, either before it
+ *     returns or later from another loop callback (for example when a
+ *     store operation completes);
+ *   - everything in struct http_request, and everything allocated with
+ *     http_alloc(), stays valid until http_reply() is called, even when the
+ *     client has gone away in the meantime; after http_reply() the handler
+ *     must not touch the request again.
+ */
+#ifndef KOSYNCD_HTTP_H
+#define KOSYNCD_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+enum http_method {
+	HTTP_M_OTHER = 0,
+	HTTP_M_GET,
+	HTTP_M_HEAD,
+	HTTP_M_POST,
+	HTTP_M_PUT,
+	HTTP_M_DELETE,
+	HTTP_M_OPTIONS,
+	HTTP_M_PATCH,
+};
+
+struct http_header {
+	struct str name;  /* as sent; compare with str_caseeqs */
+	struct str value; /* leading and trailing blanks removed */
+};
+
+struct http_request {
+	enum http_method method;
+	struct str method_name; /* as sent, for the access log */
+	struct str target;      /* request target as sent ("/a%20b?x=1") */
+	struct str path;        /* target up to '?', still percent-encoded */
+	struct str query;       /* after '?', without it; len 0 if none */
+	const struct http_header *headers;
+	size_t nheaders;
+	struct str body; /* len 0 when there was none */
+	bool keep_alive; /* the connection stays open after the answer */
+	bool is_https;   /* came over TLS through a trusted proxy */
+	char peer[64];   /* client address, numeric ("127.0.0.1", "::1") */
+	/*
+	 * Set by the handler for the access log: the user the request acted
+	 * for (borrowed; must stay valid until http_reply()).
+	 */
+	struct str log_user;
+	uint64_t start_ns; /* when the request's first byte arrived */
+};
+
+/*
+ * The value of header name (case-insensitive). Returns NULL when absent.
+ * When count is not NULL it receives how many times the header was sent.
+ */
+const struct str *http_header_get(
+    const struct http_request *req, const char *name, size_t *count);
+
+/*
+ * Memory that lives as long as the request (freed after http_reply()).
+ * Never returns NULL.
+ */
+void *http_alloc(struct http_request *req, size_t size);
+
+/*
+ * Answer the request with status and a body of content_type (NULL means
+ * "application/json"). extra_headers, when not NULL, are complete header
+ * lines each ending in "\r\n" (for example "Allow: GET\r\n"). The body is
+ * copied. Content-Length is always sent; a HEAD request gets the headers
+ * only. Must be called exactly once per request.
+ */
+void http_reply_ex(struct http_request *req, int status,
+    const char *content_type, const char *extra_headers, const char *body,
+    size_t len);
+/* http_reply_ex with content type application/json and no extra headers. */
+void http_reply(
+    struct http_request *req, int status, const char *body, size_t len);
+
+/* The standard reason phrase for status ("Not Found"), or "Unknown". */
+const char *http_reason(int status);
+
+/* Called by server.c for each complete request. */
+typedef void http_handler_fn(struct http_request *req, void *ctx);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * json.h: the one JSON reader and writer (on yajl).
+ *
+ * Reader: json_parse() builds a small tree of a request body (bounded by
+ * the body limit) in memory that the caller provides; numbers keep their
+ * text so 0.1 stays 0.1. It rejects invalid UTF-8, embedded NUL in strings,
+ * nesting deeper than JSON_MAX_DEPTH and trailing garbage.
+ *
+ * Writer: struct json_out appends compact (or indented) JSON to a struct
+ * buf, escaping strings, so no JSON is ever built with printf templates.
+ * Doubles are written in the shortest form that reads back to the same
+ * value (0.1 -> 0.1); NaN and infinities, which JSON cannot hold, are written
+ * as null.
+ *
+ * Not here: the streaming load of database.json, which the file store does
+ * with yajl's callbacks directly into its tables.
+ */
+#ifndef KOSYNCD_JSON_H
+#define KOSYNCD_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define JSON_MAX_DEPTH 32
+
+enum json_type {
+	JSON_NULL,
+	JSON_FALSE,
+	JSON_TRUE,
+	JSON_NUMBER,
+	JSON_STRING,
+	JSON_ARRAY,
+	JSON_OBJECT,
+};
+
+struct json_value {
+	enum json_type type;
+	struct str key;  /* member name when the parent is an object */
+	struct str text; /* string contents (unescaped) or number text */
+	struct json_value *child; /* first element or member */
+	struct json_value *next;  /* next sibling */
+	size_t count;             /* number of children */
+};
+
+/* Allocator for the tree: must not return NULL. */
+typedef void *json_alloc_fn(void *ctx, size_t size);
+
+/*
+ * Parse len bytes of text. Returns the root, or NULL when the text is not
+ * one valid JSON value (then *err, if not NULL, points at a static
+ * description). All memory comes from alloc(ctx, ...) and is released by
+ * its owner.
+ */
+struct json_value *json_parse(const char *text, size_t len,
+    json_alloc_fn *alloc, void *ctx, const char **err);
+
+/*
+ * The member key of object obj, or NULL. When a key appears more than once
+ * the last one wins (as in every mainstream JSON reader).
+ */
+const struct json_value *json_get(
+    const struct json_value *obj, const char *key);
+
+/*
+ * Read a number from text (a JSON number or, when strings is true, a
+ * numeric string such as "0.5" or " 1e-3 "). Returns 0, or -1 when it is not
+ * a finite number.
+ */
+int json_number(const struct json_value *v, bool strings, double *out);
+
+struct json_out {
+	struct buf *b;
+	bool pretty;
+	int depth;
+	bool first[JSON_MAX_DEPTH + 1]; /* no member written yet at depth */
+	bool after_key;
+};
+
+void json_out_init(struct json_out *o, struct buf *b, bool pretty);
+void json_obj_begin(struct json_out *o);
+void json_obj_end(struct json_out *o);
+void json_arr_begin(struct json_out *o);
+void json_arr_end(struct json_out *o);
+void json_key(struct json_out *o, const char *key);
+void json_keyn(struct json_out *o, const char *key, size_t len);
+void json_str(struct json_out *o, const char *s);
+void json_strn(struct json_out *o, const char *s, size_t len);
+void json_int(struct json_out *o, int64_t v);
+void json_uint(struct json_out *o, uint64_t v);
+void json_double(struct json_out *o, double v);
+void json_bool(struct json_out *o, bool v);
+void json_null(struct json_out *o);
+
+/* Append the shortest text that reads back as v ("0.1", "1", "1e-07"). */
+void json_format_double(struct buf *b, double v);
+/* Append s as a JSON string literal, quotes included. */
+void json_escape(struct buf *b, const char *s, size_t len);
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * log.c: diagnostics on stderr, one line per call, with a UTC timestamp.
+ * Not responsible for the access log's content (server.c builds it); it only
+ * provides the line writer and the escaping of untrusted strings.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+static bool verbose;
+
+void
+log_init(bool v)
+{
+	verbose = v;
+}
+
+bool
+log_is_verbose(void)
+{
+	return verbose;
+}
+
+/* Write "<time> <level>: <message>[: <strerror>]\n" in one write. */
+static void
+vlog(const char *level, const char *func, const char *err, const char *fmt,
+    va_list ap)
+{
+	struct buf line = BUF_INIT;
+	struct timespec ts;
+	struct tm tm;
+	char when[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	buf_addf(&line, "%s.%03ldZ %s: ", when, ts.tv_nsec / 1000000, level);
+	if (func != NULL)
+		buf_addf(&line, "%s: ", func);
+	buf_vaddf(&line, fmt, ap);
+	if (err != NULL)
+		buf_addf(&line, ": %s", err);
+	buf_addch(&line, '\n');
+	fwrite(line.data, 1, line.len, stderr);
+	fflush(stderr);
+	buf_release(&line);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	const char *err = strerror(errno);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("warning", NULL, err, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("warning", NULL, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("info", NULL, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_debug_(const char *func, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("debug", func, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	const char *err = strerror(errno);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("fatal", NULL, err, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("fatal", NULL, NULL, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+log_escape(struct buf *out, struct str s, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, n = s.len < max ? s.len : max;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s.p[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+			buf_add(out, "\\x", 2);
+			buf_addch(out, hex[c >> 4]);
+			buf_addch(out, hex[c & 15]);
+		} else {
+			buf_addch(out, c);
+		}
+	}
+	if (n < s.len)
+		buf_add(out, "...", 3);
+}

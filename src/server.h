@@ -1,0 +1,77 @@
+/*
+ * server.h: the listening socket and its connections, on one libuv loop.
+ *
+ * server.c accepts connections, assembles requests with http.c, enforces the
+ * limits below (answering 413/431/400/408/503 itself with a JSON body), runs
+ * requests one at a time per connection through the handler (pipelining
+ * keeps order), writes one access-log line per request, and shuts down
+ * gracefully: stop accepting, finish what is in flight, then report done.
+ * It never blocks and never exits on bad input.
+ */
+#ifndef KOSYNCD_SERVER_H
+#define KOSYNCD_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <uv.h>
+
+#include "http.h"
+
+/* Defaults for the named limits (each is also a configuration option). */
+#define SERVER_MAX_HEADER_BYTES (16 * 1024)   /* request line + headers */
+#define SERVER_MAX_BODY_BYTES (64 * 1024)     /* a push is ~300 bytes */
+#define SERVER_MAX_HEADERS 64                 /* header lines */
+#define SERVER_MAX_CONNECTIONS 4096           /* open sockets in total */
+#define SERVER_MAX_CONNECTIONS_PER_IP 64      /* per client address */
+#define SERVER_IDLE_TIMEOUT_MS (60 * 1000)    /* keep-alive between requests */
+#define SERVER_REQUEST_TIMEOUT_MS (10 * 1000) /* first byte to last byte */
+#define SERVER_SHUTDOWN_TIMEOUT_MS (10 * 1000)
+
+struct server_limits {
+	size_t max_header_bytes;
+	size_t max_body_bytes;
+	unsigned max_connections;
+	unsigned max_connections_per_ip;
+	uint64_t idle_timeout_ms;
+	uint64_t request_timeout_ms;
+};
+
+struct server;
+
+/* Fill limits with the defaults above. */
+void server_limits_default(struct server_limits *limits);
+
+/*
+ * Parse a listen address: "host:port", ":port" (all IPv4 and IPv6
+ * addresses), "[v6addr]:port". Only numeric hosts are accepted (a static
+ * binary cannot resolve names). Returns 0, or -1 with *err set to a static
+ * message.
+ */
+int server_parse_address(
+    const char *text, struct sockaddr_storage *out, const char **err);
+
+/* A server on loop; nothing is listening yet. Never returns NULL. */
+struct server *server_new(uv_loop_t *loop, const struct server_limits *limits,
+    http_handler_fn *handler, void *ctx);
+
+/*
+ * Start listening on address (see server_parse_address). Returns 0, or -1
+ * after logging why.
+ */
+int server_listen(struct server *srv, const char *address);
+
+/* The port actually bound (useful with port 0). */
+int server_port(const struct server *srv);
+
+/*
+ * Stop accepting, let requests in flight finish (or time out), close every
+ * connection, then call done(arg) on the loop. Safe to call twice.
+ */
+void server_shutdown(struct server *srv, void (*done)(void *arg), void *arg);
+
+/* Free a server that has finished shutting down. NULL is allowed. */
+void server_free(struct server *srv);
+
+#endif

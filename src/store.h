@@ -1,0 +1,129 @@
+/*
+ * store.h: the storage interface every backend implements.
+ *
+ * The API layer calls store_*() and never knows which backend is live.
+ * Operations are asynchronous: each takes a callback that receives the
+ * result on the loop thread, either before the call returns (memory hits)
+ * or later (after argon2 verification on the thread pool, after the journal
+ * record is durable, after a Redis round trip). A write's callback reporting
+ * STORE_OK means the change is durable under the fsync policy; any other
+ * result means nothing changed.
+ *
+ * Every operation on an account takes the credentials (user, key) and
+ * verifies them itself, in the same atomic step as the change, so a deleted
+ * or re-keyed account can never be revived by a late write.
+ *
+ * Strings passed in are borrowed for the duration of the call only; the
+ * store copies what it keeps. Pointers in a struct store_reply are borrowed
+ * and valid only during the callback.
+ */
+#ifndef KOSYNCD_STORE_H
+#define KOSYNCD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "buf.h"
+
+struct config;
+
+/* Named limits on what is stored (checked by the API layer). */
+#define STORE_MAX_USERNAME 255  /* bytes of UTF-8 */
+#define STORE_MAX_KEY 255       /* KOReader sends 32 hex digits */
+#define STORE_MAX_DOCUMENT 255  /* KOReader sends 32 hex digits */
+#define STORE_MAX_FIELD 4096    /* progress, device, device_id */
+#define STORE_MAX_METADATA 1024 /* each of filename, title, authors */
+
+enum store_result {
+	STORE_OK = 0,
+	STORE_ERR_AUTH,        /* unknown user or wrong key */
+	STORE_ERR_EXISTS,      /* registration: name taken */
+	STORE_ERR_NOTFOUND,    /* account vanished after verification */
+	STORE_ERR_IO,          /* could not make the change durable */
+	STORE_ERR_UNAVAILABLE, /* backend unreachable (Redis) */
+};
+
+/* Document metadata as KOReader sends it; NULL fields are absent. */
+struct store_metadata {
+	const char *filename;
+	const char *title;
+	const char *authors;
+};
+
+/* A stored progress record (borrowed, valid during the callback). */
+struct store_doc {
+	const char *document;
+	double percentage;
+	const char *progress;
+	const char *device;
+	const char *device_id; /* "" when no push ever carried one */
+	int64_t timestamp;     /* server time of the push, Unix seconds */
+	struct store_metadata metadata;
+};
+
+/*
+ * A progress push as received. A field with p == NULL was absent (or JSON
+ * null): for device_id and the metadata fields that keeps the stored value.
+ */
+struct store_push {
+	struct str document;
+	double percentage;
+	struct str progress;
+	struct str device;
+	struct str device_id;
+	bool has_metadata;
+	struct str filename;
+	struct str title;
+	struct str authors;
+};
+
+struct store_reply {
+	enum store_result result;
+	int64_t timestamp;           /* progress_put: the stored timestamp */
+	const struct store_doc *doc; /* progress_get: NULL when unknown */
+};
+
+typedef void store_cb(void *arg, const struct store_reply *reply);
+
+struct store;
+
+/*
+ * Open the backend named by cfg->storage ("file" or "memory") on loop.
+ * The file backend loads database.json and replays its journal; while it
+ * loads it applies the file's "config" section to cfg through
+ * config_file_set(). Returns NULL after logging why.
+ */
+struct store *store_open(uv_loop_t *loop, struct config *cfg);
+
+/*
+ * Finish pending writes, write a final snapshot when the backend has one,
+ * then call done(arg) on the loop. Used at shutdown.
+ */
+void store_flush(struct store *st, void (*done)(void *arg), void *arg);
+
+/* Release everything. Pending callbacks are not called. NULL is allowed. */
+void store_close(struct store *st);
+
+/* Register user with key. STORE_ERR_EXISTS when the name is taken. */
+void store_user_create(
+    struct store *st, struct str user, struct str key, store_cb *cb, void *arg);
+/* Verify credentials: STORE_OK or STORE_ERR_AUTH. */
+void store_user_auth(
+    struct store *st, struct str user, struct str key, store_cb *cb, void *arg);
+/* Delete the account and all its data. */
+void store_user_delete(
+    struct store *st, struct str user, struct str key, store_cb *cb, void *arg);
+/* Replace the key. The old key stops working at once. */
+void store_user_set_key(struct store *st, struct str user, struct str key,
+    struct str new_key, store_cb *cb, void *arg);
+/* Store a push (last write wins); reply->timestamp is the server time. */
+void store_progress_put(struct store *st, struct str user, struct str key,
+    const struct store_push *push, store_cb *cb, void *arg);
+/* Read a document's record; reply->doc is NULL when there is none. */
+void store_progress_get(struct store *st, struct str user, struct str key,
+    struct str document, store_cb *cb, void *arg);
+
+#endif
