@@ -15,9 +15,9 @@
 static bool verbose;
 
 void
-log_init(bool v)
+log_init(bool on)
 {
-	verbose = v;
+	verbose = on;
 }
 
 bool

@@ -18,7 +18,7 @@
 
 #include "buf.h"
 
-void log_init(bool verbose);
+void log_init(bool on);
 bool log_is_verbose(void);
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
