@@ -1,0 +1,30 @@
+/*
+ * md5.h: MD5 (RFC 1321), for the one place kosyncd needs it: turning an
+ * HTTP Basic password into the key KOReader would have sent (the lowercase
+ * hex MD5 of the password). MD5 is not used for anything secret here; it
+ * only reproduces what the client does. libsodium has no MD5.
+ */
+#ifndef KOSYNCD_MD5_H
+#define KOSYNCD_MD5_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MD5_DIGEST_LEN 16
+#define MD5_HEX_LEN 32
+
+struct md5 {
+	uint32_t state[4];
+	uint64_t nbytes;         /* message length so far */
+	unsigned char block[64]; /* pending input, nbytes % 64 bytes */
+};
+
+void md5_init(struct md5 *m);
+void md5_update(struct md5 *m, const void *data, size_t len);
+/* Write the digest; m must be initialised again before further use. */
+void md5_final(struct md5 *m, unsigned char out[MD5_DIGEST_LEN]);
+
+/* The digest of len bytes of data as 32 lowercase hex digits plus NUL. */
+void md5_hex(const void *data, size_t len, char out[MD5_HEX_LEN + 1]);
+
+#endif
