@@ -40,6 +40,8 @@ enum http_method {
 	HTTP_M_PATCH,
 };
 
+struct http_arena;
+
 struct http_header {
 	struct str name;  /* as sent; compare with str_caseeqs */
 	struct str value; /* leading and trailing blanks removed */
@@ -63,6 +65,10 @@ struct http_request {
 	 */
 	struct str log_user;
 	uint64_t start_ns; /* when the request's first byte arrived */
+
+	/* Private to http.c and server.c. */
+	struct http_arena *arena_; /* http_alloc's chunks */
+	void *conn_;               /* the connection that answers */
 };
 
 /*
@@ -97,5 +103,76 @@ const char *http_reason(int status);
 
 /* Called by server.c for each complete request. */
 typedef void http_handler_fn(struct http_request *req, void *ctx);
+
+/*
+ * Request assembly, for server.c (and the unit tests and fuzzers: it does
+ * no I/O). One struct http_parse per connection turns the bytes the client
+ * sent into complete requests, one at a time, enforcing the size limits.
+ */
+struct http_parse;
+
+enum http_feed_result {
+	HTTP_FEED_MORE = 0, /* every byte used; the request is not complete */
+	HTTP_FEED_REQUEST,  /* a complete request was written to *req */
+	HTTP_FEED_ERROR,    /* unusable: answer *status and close */
+};
+
+/*
+ * A parser for requests whose request line and headers take at most
+ * max_header_bytes, with at most max_headers header lines and bodies of at
+ * most max_body_bytes. Never returns NULL.
+ */
+struct http_parse *http_parse_new(
+    size_t max_header_bytes, size_t max_body_bytes, size_t max_headers);
+void http_parse_free(struct http_parse *hp);
+
+/*
+ * Continue assembling the request whose first byte is data[0]; len bytes
+ * are available. Between calls the caller keeps those bytes unchanged (it
+ * may move them, so data may differ, and it may append more); the parser
+ * remembers how far it got and reads only the new bytes.
+ *
+ * Returns HTTP_FEED_REQUEST when the request is complete: the method,
+ * target, path, query, headers, body and keep_alive of *req are set (the
+ * other fields are left alone), and *consumed is its length in bytes; the
+ * next request starts at data[*consumed]. The slices point into data and
+ * into hp, valid until the next call or http_parse_free.
+ * Returns HTTP_FEED_MORE when it needs more bytes, and HTTP_FEED_ERROR with
+ * *status set to the answer (400 malformed, 413 body too large, 431
+ * headers too large or too many, 505 version) when the connection cannot
+ * continue.
+ */
+enum http_feed_result http_parse_feed(struct http_parse *hp, const char *data,
+    size_t len, struct http_request *req, size_t *consumed, int *status);
+
+/*
+ * True once per request when its headers are complete, it asked for
+ * "Expect: 100-continue" and its body is still to come: the caller then
+ * sends "HTTP/1.1 100 Continue".
+ */
+bool http_parse_take_continue(struct http_parse *hp);
+
+/*
+ * Append a complete response to out: status line, Content-Type (NULL means
+ * application/json), Content-Length, Connection (close or keep-alive), the
+ * extra header lines, and the body unless head is set.
+ */
+void http_format_response(struct buf *out, int status, const char *content_type,
+    const char *extra_headers, const char *body, size_t len, bool head,
+    bool keep_alive);
+
+/*
+ * The transport's own error body for status (413, 431, 400, 408, 503, ...),
+ * as {"code":<status>,"message":"..."}; static storage.
+ */
+const char *http_error_body(int status, size_t *len);
+
+/*
+ * Free what http_alloc handed out for req, keeping one small chunk for the
+ * next request on the connection (http_request_reset), or everything
+ * (http_request_release).
+ */
+void http_request_reset(struct http_request *req);
+void http_request_release(struct http_request *req);
 
 #endif

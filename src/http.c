@@ -1,0 +1,704 @@
+/*
+ * http.c: request assembly on libhttp-parser, the response writer, and the
+ * per-request arena.
+ *
+ * Assembly is pure: http_parse_feed() is given the bytes of one request as
+ * they arrive (the caller keeps them in one buffer) and reports a complete
+ * request, a need for more bytes, or an error status. While parsing it
+ * records offsets, never pointers, because the caller may move its buffer
+ * between calls; the request's slices are made from the offsets only when
+ * it is complete. Each byte is parsed once, so pipelined input costs O(n).
+ *
+ * Invariants: the header slices of a request are contiguous in the input
+ * (obsolete line folding is refused with 400); the body is contiguous too
+ * unless it was chunked, in which case it is copied into hp->body. The size
+ * limits are enforced here so that the connection code (server.c) only has
+ * to turn an error status into an answer.
+ *
+ * Not responsible for sockets, timeouts or connection counts (server.c),
+ * nor for anything KOReader-specific (api.c).
+ */
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* http_parser.h declares its own enum http_method; keep it out of our way. */
+#define http_method http_parser_method
+#include <http_parser.h>
+#undef http_method
+
+#include "http.h"
+#include "xmalloc.h"
+
+/*
+ * Request assembly
+ */
+
+/* Where one header line lies in the request, as offsets from its start. */
+struct hdr_pos {
+	size_t name_off, name_len;
+	size_t value_off, value_len;
+};
+
+struct http_parse {
+	http_parser parser;
+	size_t max_header_bytes;
+	size_t max_body_bytes;
+	size_t max_headers;
+
+	const char *data; /* during a feed: the request's first byte */
+	size_t parsed;    /* bytes of the current request parsed so far */
+
+	size_t url_off, url_len;
+	struct hdr_pos *pos;
+	size_t npos, pos_cap;
+	bool in_value; /* the last header callback was a value */
+	struct http_header *hdrs;
+	size_t hdrs_cap;
+	size_t body_off, body_len;
+	bool body_copied; /* body is in hp->body, not in the input */
+	struct buf body;
+
+	bool headers_done;
+	bool complete;
+	bool want_continue;
+	bool keep_alive;
+	int status; /* non-zero once the request is refused */
+};
+
+static int
+refuse(struct http_parse *hp, int status)
+{
+	if (hp->status == 0)
+		hp->status = status;
+	return -1;
+}
+
+/* Offset of at from the request's first byte. */
+static size_t
+offset_of(const struct http_parse *hp, const char *at)
+{
+	return (size_t)(at - hp->data);
+}
+
+static int
+on_url(http_parser *p, const char *at, size_t len)
+{
+	struct http_parse *hp = p->data;
+	size_t off = offset_of(hp, at);
+
+	if (off + len > hp->max_header_bytes)
+		return refuse(hp, 431);
+	if (hp->url_len == 0)
+		hp->url_off = off;
+	else if (hp->url_off + hp->url_len != off)
+		return refuse(hp, 400);
+	hp->url_len += len;
+	return 0;
+}
+
+static int
+on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct http_parse *hp = p->data;
+	size_t off = offset_of(hp, at);
+	struct hdr_pos *h;
+
+	if (off + len > hp->max_header_bytes)
+		return refuse(hp, 431);
+	if (hp->npos > 0 && !hp->in_value) {
+		h = &hp->pos[hp->npos - 1];
+		if (h->name_off + h->name_len != off)
+			return refuse(hp, 400);
+		h->name_len += len;
+		return 0;
+	}
+	if (hp->npos == hp->max_headers)
+		return refuse(hp, 431);
+	if (hp->npos == hp->pos_cap) {
+		hp->pos_cap = hp->pos_cap ? hp->pos_cap * 2 : 16;
+		if (hp->pos_cap > hp->max_headers)
+			hp->pos_cap = hp->max_headers;
+		hp->pos = xrealloc(hp->pos, hp->pos_cap * sizeof(*hp->pos));
+	}
+	h = &hp->pos[hp->npos++];
+	h->name_off = off;
+	h->name_len = len;
+	h->value_off = off + len;
+	h->value_len = 0;
+	hp->in_value = false;
+	return 0;
+}
+
+static int
+on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct http_parse *hp = p->data;
+	size_t off = offset_of(hp, at);
+	struct hdr_pos *h;
+
+	if (off + len > hp->max_header_bytes)
+		return refuse(hp, 431);
+	if (hp->npos == 0)
+		return refuse(hp, 400);
+	h = &hp->pos[hp->npos - 1];
+	if (!hp->in_value) {
+		h->value_off = off;
+		h->value_len = len;
+		hp->in_value = true;
+		return 0;
+	}
+	/* A second piece that does not follow the first is a folded line. */
+	if (h->value_off + h->value_len != off)
+		return refuse(hp, 400);
+	h->value_len += len;
+	return 0;
+}
+
+static bool
+pos_is(const struct http_parse *hp, const struct hdr_pos *h, const char *name,
+    const char *value)
+{
+	struct str n = {hp->data + h->name_off, h->name_len};
+	struct str v = {hp->data + h->value_off, h->value_len};
+
+	while (v.len > 0 && (v.p[v.len - 1] == ' ' || v.p[v.len - 1] == '\t'))
+		v.len--;
+	return str_caseeqs(n, name) && str_caseeqs(v, value);
+}
+
+static int
+on_headers_complete(http_parser *p)
+{
+	struct http_parse *hp = p->data;
+	bool has_body;
+	size_t i;
+
+	hp->headers_done = true;
+	if (p->http_major != 1)
+		return refuse(hp, 505);
+	if (p->content_length != UINT64_MAX &&
+	    p->content_length > hp->max_body_bytes)
+		return refuse(hp, 413);
+	hp->keep_alive = http_should_keep_alive(p) && !p->upgrade;
+	has_body = (p->flags & F_CHUNKED) ||
+	           (p->content_length != UINT64_MAX && p->content_length > 0);
+	if (!has_body || p->upgrade)
+		return 0;
+	for (i = 0; i < hp->npos; i++) {
+		if (pos_is(hp, &hp->pos[i], "expect", "100-continue")) {
+			hp->want_continue = true;
+			break;
+		}
+	}
+	return 0;
+}
+
+static int
+on_chunk_header(http_parser *p)
+{
+	struct http_parse *hp = p->data;
+
+	/* p->content_length is the size of the chunk that follows. */
+	if (p->content_length > hp->max_body_bytes - hp->body_len)
+		return refuse(hp, 413);
+	return 0;
+}
+
+static int
+on_body(http_parser *p, const char *at, size_t len)
+{
+	struct http_parse *hp = p->data;
+	size_t off = offset_of(hp, at);
+
+	if (len > hp->max_body_bytes - hp->body_len)
+		return refuse(hp, 413);
+	/* Once the body arrives, the client no longer waits for a 100. */
+	hp->want_continue = false;
+	if (!hp->body_copied) {
+		if (hp->body_len == 0) {
+			hp->body_off = off;
+			hp->body_len = len;
+			return 0;
+		}
+		if (hp->body_off + hp->body_len == off) {
+			hp->body_len += len;
+			return 0;
+		}
+		/* Chunked: the pieces are not adjacent, so collect them. */
+		buf_reset(&hp->body);
+		buf_add(&hp->body, hp->data + hp->body_off, hp->body_len);
+		hp->body_copied = true;
+	}
+	buf_add(&hp->body, at, len);
+	hp->body_len += len;
+	return 0;
+}
+
+static int
+on_message_complete(http_parser *p)
+{
+	struct http_parse *hp = p->data;
+
+	hp->complete = true;
+	/* Stop here: the next request waits until this one is answered. */
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static const http_parser_settings parse_settings = {
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+    .on_chunk_header = on_chunk_header,
+};
+
+struct http_parse *
+http_parse_new(
+    size_t max_header_bytes, size_t max_body_bytes, size_t max_headers)
+{
+	struct http_parse *hp = xcalloc(1, sizeof(*hp));
+
+	assert(max_headers > 0);
+	http_parser_init(&hp->parser, HTTP_REQUEST);
+	hp->parser.data = hp;
+	hp->max_header_bytes = max_header_bytes;
+	hp->max_body_bytes = max_body_bytes;
+	hp->max_headers = max_headers;
+	buf_init(&hp->body);
+	return hp;
+}
+
+void
+http_parse_free(struct http_parse *hp)
+{
+	if (hp == NULL)
+		return;
+	free(hp->pos);
+	free(hp->hdrs);
+	buf_release(&hp->body);
+	free(hp);
+}
+
+/* Forget the request just handed out; the next one starts afresh. */
+static void
+parse_next(struct http_parse *hp)
+{
+	hp->parsed = 0;
+	hp->url_off = hp->url_len = 0;
+	hp->npos = 0;
+	hp->in_value = false;
+	hp->body_off = hp->body_len = 0;
+	hp->body_copied = false;
+	hp->headers_done = hp->complete = hp->want_continue = false;
+	hp->keep_alive = false;
+	/* Give back a large chunked body's memory. */
+	if (hp->body.len > 4096)
+		buf_release(&hp->body);
+	http_parser_pause(&hp->parser, 0);
+}
+
+static enum http_method
+method_of(unsigned m)
+{
+	switch (m) {
+	case HTTP_GET:
+		return HTTP_M_GET;
+	case HTTP_HEAD:
+		return HTTP_M_HEAD;
+	case HTTP_POST:
+		return HTTP_M_POST;
+	case HTTP_PUT:
+		return HTTP_M_PUT;
+	case HTTP_DELETE:
+		return HTTP_M_DELETE;
+	case HTTP_OPTIONS:
+		return HTTP_M_OPTIONS;
+	case HTTP_PATCH:
+		return HTTP_M_PATCH;
+	default:
+		return HTTP_M_OTHER;
+	}
+}
+
+static struct str
+trim(struct str s)
+{
+	while (s.len > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) {
+		s.p++;
+		s.len--;
+	}
+	while (s.len > 0 && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t'))
+		s.len--;
+	return s;
+}
+
+/* Turn the recorded offsets into the slices of *req. */
+static void
+fill_request(struct http_parse *hp, const char *data, struct http_request *req)
+{
+	const char *q;
+	size_t i;
+
+	req->method = method_of(hp->parser.method);
+	req->method_name = str_from(http_method_str(hp->parser.method));
+	req->target = (struct str){data + hp->url_off, hp->url_len};
+	q = memchr(req->target.p, '?', req->target.len);
+	if (q != NULL) {
+		req->path =
+		    (struct str){req->target.p, (size_t)(q - req->target.p)};
+		req->query =
+		    (struct str){q + 1, req->target.len - req->path.len - 1};
+	} else {
+		req->path = req->target;
+		req->query = (struct str){"", 0};
+	}
+	if (hp->npos > hp->hdrs_cap) {
+		hp->hdrs_cap = hp->pos_cap;
+		hp->hdrs = xrealloc(hp->hdrs, hp->hdrs_cap * sizeof(*hp->hdrs));
+	}
+	for (i = 0; i < hp->npos; i++) {
+		const struct hdr_pos *h = &hp->pos[i];
+
+		hp->hdrs[i].name =
+		    (struct str){data + h->name_off, h->name_len};
+		hp->hdrs[i].value =
+		    trim((struct str){data + h->value_off, h->value_len});
+	}
+	req->headers = hp->hdrs;
+	req->nheaders = hp->npos;
+	if (hp->body_len == 0)
+		req->body = (struct str){"", 0};
+	else if (hp->body_copied)
+		req->body = (struct str){hp->body.data, hp->body_len};
+	else
+		req->body = (struct str){data + hp->body_off, hp->body_len};
+	req->keep_alive = hp->keep_alive;
+}
+
+enum http_feed_result
+http_parse_feed(struct http_parse *hp, const char *data, size_t len,
+    struct http_request *req, size_t *consumed, int *status)
+{
+	enum http_errno err;
+	size_t n;
+
+	assert(len >= hp->parsed);
+	if (hp->status != 0) {
+		*status = hp->status;
+		return HTTP_FEED_ERROR;
+	}
+	/* http_parser takes a zero length as end of input: never pass one. */
+	if (len == hp->parsed)
+		return HTTP_FEED_MORE;
+	hp->data = data;
+	n = http_parser_execute(
+	    &hp->parser, &parse_settings, data + hp->parsed, len - hp->parsed);
+	hp->parsed += n;
+	err = HTTP_PARSER_ERRNO(&hp->parser);
+	if (hp->status == 0 && !hp->complete && err != HPE_OK)
+		hp->status = err == HPE_HEADER_OVERFLOW ? 431 : 400;
+	if (hp->status == 0 && !hp->headers_done &&
+	    hp->parsed > hp->max_header_bytes)
+		hp->status = 431;
+	if (hp->status != 0) {
+		*status = hp->status;
+		return HTTP_FEED_ERROR;
+	}
+	if (!hp->complete)
+		return HTTP_FEED_MORE;
+	fill_request(hp, data, req);
+	*consumed = hp->parsed;
+	parse_next(hp);
+	return HTTP_FEED_REQUEST;
+}
+
+bool
+http_parse_take_continue(struct http_parse *hp)
+{
+	bool want = hp->want_continue && hp->status == 0 && !hp->complete;
+
+	hp->want_continue = false;
+	return want;
+}
+
+/*
+ * Requests as handlers see them
+ */
+
+const struct str *
+http_header_get(const struct http_request *req, const char *name, size_t *count)
+{
+	const struct str *found = NULL;
+	size_t i, n = 0;
+
+	for (i = 0; i < req->nheaders; i++) {
+		if (!str_caseeqs(req->headers[i].name, name))
+			continue;
+		if (found == NULL)
+			found = &req->headers[i].value;
+		n++;
+		if (count == NULL)
+			break;
+	}
+	if (count != NULL)
+		*count = n;
+	return found;
+}
+
+/*
+ * The per-request arena: a list of chunks, the head serving small
+ * allocations. Large allocations get a chunk of their own behind the head.
+ */
+#define ARENA_CHUNK 4096
+#define ARENA_ALIGN 16
+
+struct http_arena {
+	struct http_arena *next;
+	size_t size; /* usable bytes in data */
+	size_t used;
+	_Alignas(ARENA_ALIGN) unsigned char data[];
+};
+
+static struct http_arena *
+arena_chunk(size_t size)
+{
+	struct http_arena *a = xmalloc(sizeof(*a) + size);
+
+	a->next = NULL;
+	a->size = size;
+	a->used = 0;
+	return a;
+}
+
+void *
+http_alloc(struct http_request *req, size_t size)
+{
+	struct http_arena *a = req->arena_, *big;
+
+	size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	if (a != NULL && a->size - a->used >= size) {
+		a->used += size;
+		return a->data + a->used - size;
+	}
+	if (size > ARENA_CHUNK / 4) {
+		big = arena_chunk(size);
+		big->used = size;
+		if (a == NULL) {
+			req->arena_ = big;
+		} else {
+			big->next = a->next;
+			a->next = big;
+		}
+		return big->data;
+	}
+	a = arena_chunk(ARENA_CHUNK - sizeof(*a));
+	a->next = req->arena_;
+	req->arena_ = a;
+	a->used = size;
+	return a->data;
+}
+
+void
+http_request_reset(struct http_request *req)
+{
+	struct http_arena *a, *next, *keep = NULL;
+
+	for (a = req->arena_; a != NULL; a = next) {
+		next = a->next;
+		if (keep == NULL && a->size == ARENA_CHUNK - sizeof(*a)) {
+			keep = a;
+			continue;
+		}
+		free(a);
+	}
+	if (keep != NULL) {
+		keep->next = NULL;
+		keep->used = 0;
+	}
+	req->arena_ = keep;
+}
+
+void
+http_request_release(struct http_request *req)
+{
+	struct http_arena *a, *next;
+
+	for (a = req->arena_; a != NULL; a = next) {
+		next = a->next;
+		free(a);
+	}
+	req->arena_ = NULL;
+}
+
+/*
+ * Responses
+ */
+
+const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 100:
+		return "Continue";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 204:
+		return "No Content";
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 303:
+		return "See Other";
+	case 304:
+		return "Not Modified";
+	case 307:
+		return "Temporary Redirect";
+	case 308:
+		return "Permanent Redirect";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 402:
+		return "Payment Required";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 406:
+		return "Not Acceptable";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 410:
+		return "Gone";
+	case 411:
+		return "Length Required";
+	case 412:
+		return "Precondition Failed";
+	case 413:
+		return "Payload Too Large";
+	case 414:
+		return "URI Too Long";
+	case 415:
+		return "Unsupported Media Type";
+	case 417:
+		return "Expectation Failed";
+	case 422:
+		return "Unprocessable Entity";
+	case 429:
+		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	case 505:
+		return "HTTP Version Not Supported";
+	case 507:
+		return "Insufficient Storage";
+	default:
+		return "Unknown";
+	}
+}
+
+#define ERROR_BODY(code, msg) "{\"code\":" #code ",\"message\":\"" msg "\"}"
+
+const char *
+http_error_body(int status, size_t *len)
+{
+	const char *b;
+
+	switch (status) {
+	case 400:
+		b = ERROR_BODY(400, "Malformed HTTP request.");
+		break;
+	case 408:
+		b = ERROR_BODY(408, "Request timeout.");
+		break;
+	case 413:
+		b = ERROR_BODY(413, "Request body too large.");
+		break;
+	case 431:
+		b = ERROR_BODY(431, "Request header fields too large.");
+		break;
+	case 503:
+		b = ERROR_BODY(503, "Too many connections.");
+		break;
+	case 505:
+		b = ERROR_BODY(505, "HTTP version not supported.");
+		break;
+	default:
+		b = ERROR_BODY(500, "Internal server error.");
+		break;
+	}
+	*len = strlen(b);
+	return b;
+}
+
+/* Append the decimal digits of v. */
+static void
+add_uint(struct buf *out, size_t v)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	buf_add(out, tmp + i, sizeof(tmp) - i);
+}
+
+void
+http_format_response(struct buf *out, int status, const char *content_type,
+    const char *extra_headers, const char *body, size_t len, bool head,
+    bool keep_alive)
+{
+	/* 1xx, 204 and 304 answers carry no body and no Content-Length. */
+	bool bodyless = status < 200 || status == 204 || status == 304;
+
+	assert(status >= 100 && status <= 999);
+	if (content_type == NULL)
+		content_type = "application/json";
+	buf_grow(out, 160 + (head || bodyless ? 0 : len));
+	buf_add(out, "HTTP/1.1 ", 9);
+	add_uint(out, (size_t)status);
+	buf_addch(out, ' ');
+	buf_adds(out, http_reason(status));
+	buf_add(out, "\r\nContent-Type: ", 16);
+	buf_adds(out, content_type);
+	if (!bodyless) {
+		buf_add(out, "\r\nContent-Length: ", 18);
+		add_uint(out, len);
+	}
+	if (keep_alive)
+		buf_add(out, "\r\nConnection: keep-alive\r\n", 26);
+	else
+		buf_add(out, "\r\nConnection: close\r\n", 21);
+	if (extra_headers != NULL)
+		buf_adds(out, extra_headers);
+	buf_add(out, "\r\n", 2);
+	if (!head && !bodyless)
+		buf_add(out, body, len);
+}
