@@ -36,6 +36,10 @@ enum json_type {
 	JSON_OBJECT,
 };
 
+/*
+ * A node of a parsed tree. key.p and text.p, when not NULL, are
+ * NUL-terminated (strings cannot contain NUL: the reader rejects \u0000).
+ */
 struct json_value {
 	enum json_type type;
 	struct str key;  /* member name when the parent is an object */
@@ -58,6 +62,12 @@ struct json_value *json_parse(const char *text, size_t len,
     json_alloc_fn *alloc, void *ctx, const char **err);
 
 /*
+ * Whether len bytes of s are well-formed UTF-8 (RFC 3629: no overlong
+ * forms, no surrogates, nothing past U+10FFFF).
+ */
+bool json_utf8_valid(const char *s, size_t len);
+
+/*
  * The member key of object obj, or NULL. When a key appears more than once
  * the last one wins (as in every mainstream JSON reader).
  */
@@ -66,8 +76,10 @@ const struct json_value *json_get(
 
 /*
  * Read a number from text (a JSON number or, when strings is true, a
- * numeric string such as "0.5" or " 1e-3 "). Returns 0, or -1 when it is not
- * a finite number.
+ * numeric string such as "0.5" or " 1e-3 "). Numeric strings follow Lua's
+ * tonumber(), which the reference server uses: surrounding white space,
+ * a sign, decimal with exponent, or hexadecimal ("0x10"). Returns 0, or -1
+ * when it is not a finite number (NaN and infinities are refused).
  */
 int json_number(const struct json_value *v, bool strings, double *out);
 

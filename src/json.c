@@ -1,0 +1,611 @@
+/*
+ * json.c: the JSON reader (a tree built from yajl's SAX callbacks) and the
+ * JSON writer (our own emitter into a struct buf).
+ *
+ * Reader invariants: every allocation, yajl's own included, comes from the
+ * caller's allocator, so a parse costs no malloc and is released with the
+ * request; the tree keeps document order; every string and number text is
+ * copied and NUL-terminated. yajl validates UTF-8 and the grammar; we add
+ * the depth limit and the ban on NUL in strings. Trailing garbage and
+ * multiple top-level values are refused (yajl's defaults).
+ *
+ * Writer invariants: output is valid JSON whatever the input strings hold
+ * (control characters, '"' and '\\' are escaped; '/' is not); doubles are
+ * written in the shortest form that reads back to the same value.
+ *
+ * Not here: the streaming load of database.json (the store does it with
+ * yajl directly) and any knowledge of the protocol's fields.
+ */
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_parse.h>
+
+#include "json.h"
+
+/*
+ * Reader
+ */
+
+struct json_parser {
+	json_alloc_fn *alloc;
+	void *ctx;
+	struct json_value *root;
+	struct json_frame {
+		struct json_value *node;
+		struct json_value *last; /* last child, for O(1) append */
+	} stack[JSON_MAX_DEPTH];
+	int depth; /* open containers */
+	struct str key;
+	const char *err;
+};
+
+/*
+ * yajl's allocations come from the caller's allocator too. Each block
+ * carries its size in a header so realloc can copy; free does nothing (the
+ * owner releases everything at once).
+ */
+struct json_block {
+	size_t size;
+	size_t pad; /* keeps the payload 16-byte aligned */
+};
+
+static void *
+json_yajl_malloc(void *ctx, size_t size)
+{
+	struct json_parser *jp = ctx;
+	struct json_block *b = jp->alloc(jp->ctx, sizeof(*b) + size);
+
+	b->size = size;
+	return b + 1;
+}
+
+static void *
+json_yajl_realloc(void *ctx, void *ptr, size_t size)
+{
+	struct json_block *old;
+	void *p;
+
+	if (ptr == NULL)
+		return json_yajl_malloc(ctx, size);
+	old = (struct json_block *)ptr - 1;
+	if (size <= old->size)
+		return ptr;
+	p = json_yajl_malloc(ctx, size);
+	memcpy(p, ptr, old->size);
+	return p;
+}
+
+static void
+json_yajl_free(void *ctx, void *ptr)
+{
+	(void)ctx;
+	(void)ptr;
+}
+
+/* A copy of s[0..len) in the caller's memory, NUL-terminated. */
+static struct str
+json_copy(struct json_parser *jp, const void *s, size_t len)
+{
+	char *p = jp->alloc(jp->ctx, len + 1);
+	struct str r;
+
+	memcpy(p, s, len);
+	p[len] = '\0';
+	r.p = p;
+	r.len = len;
+	return r;
+}
+
+/*
+ * A new node of type t, linked as the last child of the open container (or
+ * made the root). Returns NULL when the depth limit would be passed by a
+ * container.
+ */
+static struct json_value *
+json_node(struct json_parser *jp, enum json_type t)
+{
+	struct json_value *v = jp->alloc(jp->ctx, sizeof(*v));
+	struct json_frame *f;
+
+	memset(v, 0, sizeof(*v));
+	v->type = t;
+	if (jp->depth == 0) {
+		jp->root = v;
+	} else {
+		f = &jp->stack[jp->depth - 1];
+		if (f->node->type == JSON_OBJECT) {
+			v->key = jp->key;
+			jp->key = STR_NULL;
+		}
+		if (f->last == NULL)
+			f->node->child = v;
+		else
+			f->last->next = v;
+		f->last = v;
+		f->node->count++;
+	}
+	if (t == JSON_OBJECT || t == JSON_ARRAY) {
+		if (jp->depth == JSON_MAX_DEPTH) {
+			jp->err = "nesting too deep";
+			return NULL;
+		}
+		jp->stack[jp->depth].node = v;
+		jp->stack[jp->depth].last = NULL;
+		jp->depth++;
+	}
+	return v;
+}
+
+static int
+json_cb_null(void *ctx)
+{
+	return json_node(ctx, JSON_NULL) != NULL;
+}
+
+static int
+json_cb_boolean(void *ctx, int val)
+{
+	return json_node(ctx, val ? JSON_TRUE : JSON_FALSE) != NULL;
+}
+
+static int
+json_cb_number(void *ctx, const char *s, size_t len)
+{
+	struct json_parser *jp = ctx;
+	struct json_value *v = json_node(jp, JSON_NUMBER);
+
+	v->text = json_copy(jp, s, len);
+	return 1;
+}
+
+/*
+ * yajl checks only the shape of UTF-8 sequences; refuse what it lets
+ * through (overlong forms, surrogates, code points past U+10FFFF) and NUL,
+ * so every string in a tree is valid UTF-8 and a C string.
+ */
+static int
+json_check_string(struct json_parser *jp, const unsigned char *s, size_t len)
+{
+	if (memchr(s, '\0', len) != NULL) {
+		jp->err = "NUL in string";
+		return -1;
+	}
+	if (!json_utf8_valid((const char *)s, len)) {
+		jp->err = "invalid UTF-8";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+json_cb_string(void *ctx, const unsigned char *s, size_t len)
+{
+	struct json_parser *jp = ctx;
+	struct json_value *v;
+
+	if (json_check_string(jp, s, len) == -1)
+		return 0;
+	v = json_node(jp, JSON_STRING);
+	v->text = json_copy(jp, s, len);
+	return 1;
+}
+
+static int
+json_cb_map_key(void *ctx, const unsigned char *s, size_t len)
+{
+	struct json_parser *jp = ctx;
+
+	if (json_check_string(jp, s, len) == -1)
+		return 0;
+	jp->key = json_copy(jp, s, len);
+	return 1;
+}
+
+static int
+json_cb_start_map(void *ctx)
+{
+	return json_node(ctx, JSON_OBJECT) != NULL;
+}
+
+static int
+json_cb_start_array(void *ctx)
+{
+	return json_node(ctx, JSON_ARRAY) != NULL;
+}
+
+static int
+json_cb_end(void *ctx)
+{
+	struct json_parser *jp = ctx;
+
+	jp->depth--;
+	return 1;
+}
+
+static const yajl_callbacks json_callbacks = {
+    .yajl_null = json_cb_null,
+    .yajl_boolean = json_cb_boolean,
+    .yajl_number = json_cb_number,
+    .yajl_string = json_cb_string,
+    .yajl_start_map = json_cb_start_map,
+    .yajl_map_key = json_cb_map_key,
+    .yajl_end_map = json_cb_end,
+    .yajl_start_array = json_cb_start_array,
+    .yajl_end_array = json_cb_end,
+};
+
+struct json_value *
+json_parse(const char *text, size_t len, json_alloc_fn *alloc, void *ctx,
+    const char **err)
+{
+	struct json_parser jp;
+	yajl_alloc_funcs afs;
+	yajl_handle h;
+	yajl_status st;
+
+	memset(&jp, 0, sizeof(jp));
+	jp.alloc = alloc;
+	jp.ctx = ctx;
+	afs.malloc = json_yajl_malloc;
+	afs.realloc = json_yajl_realloc;
+	afs.free = json_yajl_free;
+	afs.ctx = &jp;
+	h = yajl_alloc(&json_callbacks, &afs, &jp);
+	/* The defaults are what we want: strings validated, no comments, no
+	 * trailing garbage, one value. */
+	st = yajl_parse(h, (const unsigned char *)text, len);
+	if (st == yajl_status_ok)
+		st = yajl_complete_parse(h);
+	yajl_free(h);
+	if (st != yajl_status_ok || jp.root == NULL) {
+		if (err != NULL)
+			*err = jp.err != NULL ? jp.err : "invalid JSON";
+		return NULL;
+	}
+	return jp.root;
+}
+
+bool
+json_utf8_valid(const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	const unsigned char *end = s + len;
+	unsigned char c, lo, hi;
+	size_t n, i;
+
+	while (s < end) {
+		c = *s;
+		if (c < 0x80) {
+			s++;
+			continue;
+		}
+		/* The allowed range of the second byte (RFC 3629 §4). */
+		lo = 0x80;
+		hi = 0xbf;
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			if (c == 0xe0)
+				lo = 0xa0;
+			else if (c == 0xed)
+				hi = 0x9f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			if (c == 0xf0)
+				lo = 0x90;
+			else if (c == 0xf4)
+				hi = 0x8f;
+		} else {
+			return false;
+		}
+		if ((size_t)(end - s) <= n || s[1] < lo || s[1] > hi)
+			return false;
+		for (i = 2; i <= n; i++)
+			if ((s[i] & 0xc0) != 0x80)
+				return false;
+		s += n + 1;
+	}
+	return true;
+}
+
+const struct json_value *
+json_get(const struct json_value *obj, const char *key)
+{
+	const struct json_value *v, *found = NULL;
+	size_t n = strlen(key);
+
+	if (obj == NULL || obj->type != JSON_OBJECT)
+		return NULL;
+	for (v = obj->child; v != NULL; v = v->next)
+		if (v->key.len == n && memcmp(v->key.p, key, n) == 0)
+			found = v;
+	return found;
+}
+
+int
+json_number(const struct json_value *v, bool strings, double *out)
+{
+	const char *p, *end;
+	char *endp;
+	double d;
+
+	if (v == NULL || v->text.p == NULL)
+		return -1;
+	if (v->type != JSON_NUMBER && !(strings && v->type == JSON_STRING))
+		return -1;
+	p = v->text.p;
+	/*
+	 * strtod covers what Lua's tonumber() accepts: leading white space,
+	 * a sign, decimal with exponent, hexadecimal. It also reads "inf"
+	 * and "nan", which isfinite() then refuses.
+	 */
+	errno = 0;
+	d = strtod(p, &endp);
+	end = endp;
+	if (end == p)
+		return -1;
+	while (end < v->text.p + v->text.len && isspace((unsigned char)*end))
+		end++;
+	if (end != v->text.p + v->text.len || !isfinite(d))
+		return -1;
+	*out = d;
+	return 0;
+}
+
+/*
+ * Writer
+ */
+
+void
+json_out_init(struct json_out *o, struct buf *b, bool pretty)
+{
+	o->b = b;
+	o->pretty = pretty;
+	o->depth = 0;
+	o->first[0] = true;
+	o->after_key = false;
+}
+
+static void
+json_indent(struct json_out *o, int depth)
+{
+	int i;
+
+	buf_addch(o->b, '\n');
+	for (i = 0; i < depth; i++)
+		buf_add(o->b, "  ", 2);
+}
+
+/* Whatever goes before a value or a key: a comma, a newline, indentation. */
+static void
+json_sep(struct json_out *o)
+{
+	if (o->after_key) {
+		o->after_key = false;
+		return;
+	}
+	if (o->depth == 0)
+		return;
+	if (!o->first[o->depth])
+		buf_addch(o->b, ',');
+	o->first[o->depth] = false;
+	if (o->pretty)
+		json_indent(o, o->depth);
+}
+
+static void
+json_open(struct json_out *o, char c)
+{
+	json_sep(o);
+	buf_addch(o->b, c);
+	assert(o->depth < JSON_MAX_DEPTH);
+	o->depth++;
+	o->first[o->depth] = true;
+}
+
+static void
+json_close(struct json_out *o, char c)
+{
+	assert(o->depth > 0);
+	if (o->pretty && !o->first[o->depth])
+		json_indent(o, o->depth - 1);
+	o->depth--;
+	buf_addch(o->b, c);
+}
+
+void
+json_obj_begin(struct json_out *o)
+{
+	json_open(o, '{');
+}
+
+void
+json_obj_end(struct json_out *o)
+{
+	json_close(o, '}');
+}
+
+void
+json_arr_begin(struct json_out *o)
+{
+	json_open(o, '[');
+}
+
+void
+json_arr_end(struct json_out *o)
+{
+	json_close(o, ']');
+}
+
+void
+json_keyn(struct json_out *o, const char *key, size_t len)
+{
+	json_sep(o);
+	json_escape(o->b, key, len);
+	if (o->pretty)
+		buf_add(o->b, ": ", 2);
+	else
+		buf_addch(o->b, ':');
+	o->after_key = true;
+}
+
+void
+json_key(struct json_out *o, const char *key)
+{
+	json_keyn(o, key, strlen(key));
+}
+
+void
+json_strn(struct json_out *o, const char *s, size_t len)
+{
+	json_sep(o);
+	json_escape(o->b, s, len);
+}
+
+void
+json_str(struct json_out *o, const char *s)
+{
+	json_strn(o, s, strlen(s));
+}
+
+/* Append v in decimal, with a leading '-' when neg. */
+static void
+json_add_u64(struct buf *b, uint64_t v, bool neg)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	if (neg)
+		tmp[--i] = '-';
+	buf_add(b, tmp + i, sizeof(tmp) - i);
+}
+
+void
+json_int(struct json_out *o, int64_t v)
+{
+	json_sep(o);
+	if (v < 0)
+		json_add_u64(o->b, (uint64_t)0 - (uint64_t)v, true);
+	else
+		json_add_u64(o->b, (uint64_t)v, false);
+}
+
+void
+json_uint(struct json_out *o, uint64_t v)
+{
+	json_sep(o);
+	json_add_u64(o->b, v, false);
+}
+
+void
+json_double(struct json_out *o, double v)
+{
+	json_sep(o);
+	json_format_double(o->b, v);
+}
+
+void
+json_bool(struct json_out *o, bool v)
+{
+	json_sep(o);
+	if (v)
+		buf_add(o->b, "true", 4);
+	else
+		buf_add(o->b, "false", 5);
+}
+
+void
+json_null(struct json_out *o)
+{
+	json_sep(o);
+	buf_add(o->b, "null", 4);
+}
+
+void
+json_format_double(struct buf *b, double v)
+{
+	char tmp[40];
+	int prec, n = 0;
+
+	if (!isfinite(v)) {
+		buf_add(b, "null", 4);
+		return;
+	}
+	/* Integers below 1e15 are exact in a double: no %g needed. */
+	if (v == floor(v) && fabs(v) < 1e15 && !(v == 0 && signbit(v))) {
+		if (v < 0)
+			json_add_u64(b, (uint64_t)-v, true);
+		else
+			json_add_u64(b, (uint64_t)v, false);
+		return;
+	}
+	for (prec = 15; prec <= 17; prec++) {
+		n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+		if (prec == 17 || strtod(tmp, NULL) == v)
+			break;
+	}
+	buf_add(b, tmp, (size_t)n);
+}
+
+void
+json_escape(struct buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, run = 0;
+	unsigned char c;
+	char esc[6];
+
+	buf_grow(b, len + 2);
+	buf_addch(b, '"');
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, s + run, i - run);
+		run = i + 1;
+		esc[0] = '\\';
+		switch (c) {
+		case '"':
+		case '\\':
+			esc[1] = (char)c;
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			esc[1] = 'u';
+			esc[2] = '0';
+			esc[3] = '0';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			buf_add(b, esc, 6);
+			continue;
+		}
+		buf_add(b, esc, 2);
+	}
+	buf_add(b, s + run, len - run);
+	buf_addch(b, '"');
+}

@@ -1,0 +1,471 @@
+/*
+ * test_json.c: the JSON reader (valid and invalid texts, UTF-8, NUL, depth,
+ * trailing garbage, tree shape, json_get, json_number with Lua tonumber
+ * semantics) and the writer (escaping, compact and pretty output, the
+ * shortest round-trip doubles).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "json.h"
+
+/* A trivial arena: blocks are remembered and freed at teardown. */
+struct arena {
+	void *blocks[4096];
+	size_t n;
+};
+
+static struct arena arena;
+
+static void *
+arena_alloc(void *ctx, size_t size)
+{
+	struct arena *a = ctx;
+	void *p = malloc(size);
+
+	assert_non_null(p);
+	assert_true(a->n < sizeof(a->blocks) / sizeof(a->blocks[0]));
+	a->blocks[a->n++] = p;
+	return p;
+}
+
+static void
+arena_free(struct arena *a)
+{
+	while (a->n > 0)
+		free(a->blocks[--a->n]);
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	arena_free(&arena);
+	return 0;
+}
+
+static const struct json_value *
+parse(const char *s)
+{
+	return json_parse(s, strlen(s), arena_alloc, &arena, NULL);
+}
+
+static void
+test_json__parse_valid(void **state)
+{
+	static const char *ok[] = {
+	    "{}",
+	    "[]",
+	    "0",
+	    "-1.5e3",
+	    "\"x\"",
+	    "true",
+	    "false",
+	    "null",
+	    " { \"a\" : [1, 2, {\"b\": null}] } ",
+	    "{\"\\u00e9\":\"\\ud83d\\ude00\"}",
+	    "\"caf\xc3\xa9\"",
+	    "[[[[[[[[[[1]]]]]]]]]]",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		assert_non_null(parse(ok[i]));
+}
+
+static void
+test_json__parse_invalid(void **state)
+{
+	static const char *bad[] = {
+	    "",
+	    " ",
+	    "{",
+	    "{\"a\":}",
+	    "{\"a\" 1}",
+	    "[1,]",
+	    "{\"a\":1,}",
+	    "01",
+	    "{} {}",
+	    "{}x",
+	    "[1] 2",
+	    "'a'",
+	    "{a:1}",
+	    "nul",
+	    "\"\xff\"",
+	    "\"\xc3\"",
+	    "\"\xed\xa0\x80\"",
+	    "\"a\tb\"",
+	    "/*c*/{}",
+	    "{}//c",
+	    "NaN",
+	    "Infinity",
+	    "-",
+	    "1.",
+	    ".5",
+	    "+1",
+	};
+	const char *err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err = NULL;
+		if (json_parse(bad[i], strlen(bad[i]), arena_alloc, &arena,
+		        &err) != NULL)
+			fail_msg("accepted '%s'", bad[i]);
+		assert_non_null(err);
+	}
+}
+
+static void
+test_json__nul_rejected(void **state)
+{
+	const char *err = NULL;
+	const char *t1 = "{\"a\":\"x\\u0000y\"}";
+	const char *t2 = "{\"a\\u0000\":1}";
+	const char t3[] = "{\"a\":\"x\0y\"}";
+
+	(void)state;
+	assert_null(json_parse(t1, strlen(t1), arena_alloc, &arena, &err));
+	assert_string_equal(err, "NUL in string");
+	assert_null(json_parse(t2, strlen(t2), arena_alloc, &arena, &err));
+	assert_null(json_parse(t3, sizeof(t3) - 1, arena_alloc, &arena, &err));
+}
+
+static void
+test_json__utf8(void **state)
+{
+	static const struct {
+		const char *s;
+		bool ok;
+	} t[] = {
+	    {"", true},
+	    {"abc", true},
+	    {"caf\xc3\xa9", true},
+	    {"\xe2\x82\xac", true},
+	    {"\xf0\x9f\x98\x80", true},
+	    {"\xef\xbf\xbf", true},
+	    {"\xf4\x8f\xbf\xbf", true},
+	    {"\xc3", false},
+	    {"\xc0\x80", false},
+	    {"\xc1\xbf", false},
+	    {"\xe0\x80\x80", false},
+	    {"\xed\xa0\x80", false},
+	    {"\xf0\x80\x80\x80", false},
+	    {"\xf4\x90\x80\x80", false},
+	    {"\xf5\x80\x80\x80", false},
+	    {"\xff", false},
+	    {"\x80", false},
+	    {"\xe2\x82", false},
+	    {"\xe2\x82x", false},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (json_utf8_valid(t[i].s, strlen(t[i].s)) != t[i].ok)
+			fail_msg("utf8 case %zu", i);
+}
+
+static void
+test_json__depth_limit(void **state)
+{
+	char text[2 * (JSON_MAX_DEPTH + 1) + 1];
+	const char *err = NULL;
+	int i;
+
+	(void)state;
+	for (i = 0; i < JSON_MAX_DEPTH; i++) {
+		text[i] = '[';
+		text[JSON_MAX_DEPTH + i] = ']';
+	}
+	text[2 * JSON_MAX_DEPTH] = '\0';
+	assert_non_null(parse(text));
+	for (i = 0; i <= JSON_MAX_DEPTH; i++) {
+		text[i] = '[';
+		text[JSON_MAX_DEPTH + 1 + i] = ']';
+	}
+	text[2 * (JSON_MAX_DEPTH + 1)] = '\0';
+	assert_null(json_parse(text, strlen(text), arena_alloc, &arena, &err));
+	assert_string_equal(err, "nesting too deep");
+}
+
+static void
+test_json__tree_shape(void **state)
+{
+	const struct json_value *v, *c;
+
+	(void)state;
+	v = parse("{\"document\":\"abc\",\"percentage\":0.1,\"n\":null,"
+	          "\"a\":[true,false],\"esc\":\"a\\\"b\\\\c\\/d\\n\","
+	          "\"percentage\":0.25}");
+	assert_non_null(v);
+	assert_int_equal(v->type, JSON_OBJECT);
+	assert_int_equal(v->count, 6);
+	c = json_get(v, "document");
+	assert_int_equal(c->type, JSON_STRING);
+	assert_string_equal(c->text.p, "abc");
+	assert_int_equal(c->text.len, 3);
+	/* last duplicate wins; numbers keep their text */
+	c = json_get(v, "percentage");
+	assert_int_equal(c->type, JSON_NUMBER);
+	assert_string_equal(c->text.p, "0.25");
+	assert_int_equal(json_get(v, "n")->type, JSON_NULL);
+	c = json_get(v, "a");
+	assert_int_equal(c->type, JSON_ARRAY);
+	assert_int_equal(c->count, 2);
+	assert_int_equal(c->child->type, JSON_TRUE);
+	assert_int_equal(c->child->next->type, JSON_FALSE);
+	assert_null(c->child->next->next);
+	assert_string_equal(json_get(v, "esc")->text.p, "a\"b\\c/d\n");
+	assert_null(json_get(v, "missing"));
+	assert_null(json_get(c, "x"));
+	assert_null(json_get(NULL, "x"));
+}
+
+static void
+test_json__number(void **state)
+{
+	static const struct {
+		const char *json;
+		int rc;
+		double want;
+	} t[] = {
+	    {"0.4213", 0, 0.4213},
+	    {"0", 0, 0},
+	    {"-2e-3", 0, -0.002},
+	    {"1e999", -1, 0},
+	    {"\"0.5\"", 0, 0.5},
+	    {"\" 0.5 \"", 0, 0.5},
+	    {"\"\\t1e-3\\n\"", 0, 0.001},
+	    {"\"0x10\"", 0, 16},
+	    {"\"+1\"", 0, 1},
+	    {"\"-0.5\"", 0, -0.5},
+	    {"\"\"", -1, 0},
+	    {"\" \"", -1, 0},
+	    {"\"abc\"", -1, 0},
+	    {"\"1x\"", -1, 0},
+	    {"\"0x\"", -1, 0},
+	    {"\"1 2\"", -1, 0},
+	    {"\"nan\"", -1, 0},
+	    {"\"inf\"", -1, 0},
+	    {"\"-Infinity\"", -1, 0},
+	    {"\"1e999\"", -1, 0},
+	    {"true", -1, 0},
+	    {"null", -1, 0},
+	    {"{}", -1, 0},
+	    {"[1]", -1, 0},
+	};
+	const struct json_value *v;
+	double d;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		v = parse(t[i].json);
+		assert_non_null(v);
+		d = -42;
+		if (json_number(v, true, &d) != t[i].rc)
+			fail_msg("json_number(%s) != %d", t[i].json, t[i].rc);
+		if (t[i].rc == 0 && d != t[i].want)
+			fail_msg("json_number(%s) = %g", t[i].json, d);
+	}
+	/* strings refused when not asked for */
+	assert_int_equal(json_number(parse("\"0.5\""), false, &d), -1);
+	assert_int_equal(json_number(NULL, true, &d), -1);
+}
+
+static void
+test_json__format_double(void **state)
+{
+	static const struct {
+		double v;
+		const char *want;
+	} t[] = {
+	    {0, "0"},
+	    {1, "1"},
+	    {-1, "-1"},
+	    {56, "56"},
+	    {0.1, "0.1"},
+	    {0.4213, "0.4213"},
+	    {0.1 + 0.2, "0.30000000000000004"},
+	    {1.5, "1.5"},
+	    {1e-7, "1e-07"},
+	    {123456789012345.0, "123456789012345"},
+	    {1e15, "1e+15"},
+	    {1.0 / 3, "0.3333333333333333"},
+	    {0.31879884821061, "0.31879884821061"},
+	    {NAN, "null"},
+	    {INFINITY, "null"},
+	    {-INFINITY, "null"},
+	};
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		buf_reset(&b);
+		json_format_double(&b, t[i].v);
+		assert_string_equal(b.data, t[i].want);
+		if (isfinite(t[i].v))
+			assert_true(strtod(b.data, NULL) == t[i].v);
+	}
+	buf_release(&b);
+}
+
+static void
+test_json__escape(void **state)
+{
+	struct buf b = BUF_INIT;
+	const char in[] = "a\"b\\c/d\n\t\r\b\f\x01\x1f\x7f\xc3\xa9";
+
+	(void)state;
+	json_escape(&b, in, sizeof(in) - 1);
+	assert_string_equal(b.data,
+	    "\"a\\\"b\\\\c/d\\n\\t\\r\\b\\f\\u0001\\u001f\x7f\xc3\xa9\"");
+	buf_reset(&b);
+	json_escape(&b, "", 0);
+	assert_string_equal(b.data, "\"\"");
+	buf_release(&b);
+}
+
+static void
+build(struct json_out *o)
+{
+	json_obj_begin(o);
+	json_key(o, "document");
+	json_str(o, "d");
+	json_key(o, "percentage");
+	json_double(o, 0.5);
+	json_key(o, "timestamp");
+	json_int(o, -1790006348);
+	json_key(o, "u");
+	json_uint(o, UINT64_MAX);
+	json_key(o, "a");
+	json_arr_begin(o);
+	json_bool(o, true);
+	json_null(o);
+	json_obj_begin(o);
+	json_obj_end(o);
+	json_arr_end(o);
+	json_key(o, "e");
+	json_arr_begin(o);
+	json_arr_end(o);
+	json_obj_end(o);
+}
+
+static void
+test_json__writer(void **state)
+{
+	struct buf b = BUF_INIT;
+	struct json_out o;
+
+	(void)state;
+	json_out_init(&o, &b, false);
+	build(&o);
+	assert_string_equal(b.data,
+	    "{\"document\":\"d\",\"percentage\":0.5,\"timestamp\":-1790006348,"
+	    "\"u\":18446744073709551615,\"a\":[true,null,{}],\"e\":[]}");
+	/* the output reads back */
+	assert_non_null(parse(b.data));
+	buf_reset(&b);
+	json_out_init(&o, &b, true);
+	build(&o);
+	assert_string_equal(b.data, "{\n"
+	                            "  \"document\": \"d\",\n"
+	                            "  \"percentage\": 0.5,\n"
+	                            "  \"timestamp\": -1790006348,\n"
+	                            "  \"u\": 18446744073709551615,\n"
+	                            "  \"a\": [\n"
+	                            "    true,\n"
+	                            "    null,\n"
+	                            "    {}\n"
+	                            "  ],\n"
+	                            "  \"e\": []\n"
+	                            "}");
+	buf_reset(&b);
+	json_out_init(&o, &b, false);
+	json_int(&o, INT64_MIN);
+	assert_string_equal(b.data, "-9223372036854775808");
+	buf_release(&b);
+}
+
+/* A bump allocator over a fixed block, as a request arena would be. */
+struct bump {
+	char *p;
+	size_t left;
+};
+
+static void *
+bump_alloc(void *ctx, size_t size)
+{
+	struct bump *b = ctx;
+	void *p;
+
+	size = (size + 15) & ~(size_t)15;
+	assert_true(size <= b->left);
+	p = b->p;
+	b->p += size;
+	b->left -= size;
+	return p;
+}
+
+/* Not a pass/fail check: prints the cost of parsing a KOReader push. */
+static void
+test_json__parse_speed(void **state)
+{
+	static _Alignas(16) char mem[16384];
+	const char *body =
+	    "{\"document\":\"59d481d168cca6267322f150c5f6a2a3\",\"progress\":"
+	    "\"/body/DocFragment[11]/body/div/p[7]/text().123\",\"percentage\":"
+	    "0.4213,\"device\":\"Kobo Libra 2\",\"device_id\":"
+	    "\"4E9F6A3C1B2D4E5F8A7B6C5D4E3F2A1B\",\"metadata\":{\"filename\":"
+	    "\"book.epub\",\"title\":\"A Book\",\"authors\":\"Some One\"}}";
+	struct timespec t0, t1;
+	size_t i, n = 20000;
+	struct bump bump;
+	double ns;
+
+	(void)state;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < n; i++) {
+		bump.p = mem;
+		bump.left = sizeof(mem);
+		assert_non_null(
+		    json_parse(body, strlen(body), bump_alloc, &bump, NULL));
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 +
+	     (double)(t1.tv_nsec - t0.tv_nsec);
+	print_message("json_parse of a %zu-byte push: %.0f ns, %zu bytes\n",
+	    strlen(body), ns / (double)n, sizeof(mem) - bump.left);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_teardown(test_json__parse_valid, teardown),
+	    cmocka_unit_test_teardown(test_json__parse_invalid, teardown),
+	    cmocka_unit_test_teardown(test_json__nul_rejected, teardown),
+	    cmocka_unit_test(test_json__utf8),
+	    cmocka_unit_test_teardown(test_json__depth_limit, teardown),
+	    cmocka_unit_test_teardown(test_json__tree_shape, teardown),
+	    cmocka_unit_test_teardown(test_json__number, teardown),
+	    cmocka_unit_test(test_json__format_double),
+	    cmocka_unit_test(test_json__escape),
+	    cmocka_unit_test_teardown(test_json__writer, teardown),
+	    cmocka_unit_test(test_json__parse_speed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
