@@ -1,0 +1,170 @@
+/*
+ * auth.c: credential extraction and the form rules for names and keys.
+ *
+ * Every failure is the same -1, so the caller cannot tell a missing header
+ * from a malformed one and answers 401 for both, like the reference
+ * server (PROTOCOL.md §9.11). A header sent twice is a failure (§9.22).
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "store.h"
+
+bool
+auth_username_valid(struct str name)
+{
+	size_t i;
+	unsigned char c;
+
+	if (name.len == 0 || name.len > STORE_MAX_USERNAME)
+		return false;
+	for (i = 0; i < name.len; i++) {
+		c = (unsigned char)name.p[i];
+		if (c == ':' || c < 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+bool
+auth_key_valid(struct str key)
+{
+	return key.len > 0 && key.len <= STORE_MAX_KEY;
+}
+
+/* The value of a base64 character, or -1. */
+static int
+b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+long
+auth_base64_decode(const char *in, size_t len, char *out)
+{
+	unsigned long acc = 0;
+	size_t i, n = 0, bits = 0, pad = 0;
+	int v;
+
+	/* Padding: at most two '=', only at the end, only to a multiple of 4.
+	 */
+	while (len > 0 && in[len - 1] == '=' && pad < 2) {
+		len--;
+		pad++;
+	}
+	if (pad > 0 && (len + pad) % 4 != 0)
+		return -1;
+	if (len % 4 == 1)
+		return -1;
+	for (i = 0; i < len; i++) {
+		v = b64_value((unsigned char)in[i]);
+		if (v < 0)
+			return -1;
+		acc = (acc << 6) | (unsigned long)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	/* Leftover bits must be zero (canonical encoding). */
+	if ((acc & ((1UL << bits) - 1)) != 0)
+		return -1;
+	return (long)n;
+}
+
+/* The base64 text of a Basic authorization value, or a NULL slice. */
+static struct str
+basic_token(const struct str *v)
+{
+	struct str t = STR_NULL;
+	size_t i;
+
+	if (v->len < 6 || strncasecmp(v->p, "Basic", 5) != 0 ||
+	    (v->p[5] != ' ' && v->p[5] != '\t'))
+		return t;
+	for (i = 6; i < v->len && (v->p[i] == ' ' || v->p[i] == '\t'); i++)
+		;
+	t.p = v->p + i;
+	t.len = v->len - i;
+	return t;
+}
+
+size_t
+auth_scratch_size(const struct auth_headers *h)
+{
+	struct str t;
+
+	if (h->nuser > 0 || h->nkey > 0 || h->nauthorization != 1)
+		return 0;
+	t = basic_token(h->authorization);
+	if (t.p == NULL)
+		return 0;
+	return t.len / 4 * 3 + 3 + MD5_HEX_LEN + 1;
+}
+
+static int
+auth_basic(const struct str *value, char *scratch, struct auth_cred *out)
+{
+	struct str t = basic_token(value), user, pass;
+	const char *colon;
+	char *hex;
+	long n;
+
+	if (t.p == NULL || t.len == 0)
+		return -1;
+	n = auth_base64_decode(t.p, t.len, scratch);
+	if (n < 0)
+		return -1;
+	colon = memchr(scratch, ':', (size_t)n);
+	if (colon == NULL)
+		return -1;
+	user.p = scratch;
+	user.len = (size_t)(colon - scratch);
+	pass.p = colon + 1;
+	pass.len = (size_t)n - user.len - 1;
+	/* A name that could never be registered, or no password at all. */
+	if (!auth_username_valid(user) || pass.len == 0)
+		return -1;
+	hex = scratch + n;
+	md5_hex(pass.p, pass.len, hex);
+	out->user = user;
+	out->key.p = hex;
+	out->key.len = MD5_HEX_LEN;
+	return 0;
+}
+
+int
+auth_extract(const struct auth_headers *h, char *scratch, struct auth_cred *out)
+{
+	struct str user, key;
+
+	out->user = STR_NULL;
+	out->key = STR_NULL;
+	if (h->nuser == 0 && h->nkey == 0) {
+		if (h->nauthorization != 1 || scratch == NULL)
+			return -1;
+		return auth_basic(h->authorization, scratch, out);
+	}
+	if (h->nuser != 1 || h->nkey != 1)
+		return -1;
+	user = *h->user;
+	key = *h->key;
+	if (user.len == 0 || user.len > STORE_MAX_USERNAME ||
+	    memchr(user.p, ':', user.len) != NULL || !auth_key_valid(key))
+		return -1;
+	out->user = user;
+	out->key = key;
+	return 0;
+}

@@ -1,0 +1,74 @@
+/*
+ * auth.h: who a request says it is, and what a valid name or key looks
+ * like (PROTOCOL.md §5, §9.9 to §9.11, §9.22).
+ *
+ * Credentials come from the x-auth-user / x-auth-key headers KOReader
+ * sends, or, when neither is present, from HTTP Basic
+ * ("Authorization: Basic base64(user:password)"), whose key is the
+ * lowercase hex MD5 of the password, as KOReader derives it.
+ *
+ * This module only extracts and checks the form of credentials. Whether
+ * they are right is the store's business: it verifies them in each
+ * operation (constant-time, see store.h). Nothing here logs, and nothing
+ * here sees a struct http_request: the caller passes header values.
+ */
+#ifndef KOSYNCD_AUTH_H
+#define KOSYNCD_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "md5.h"
+
+/* The request's credential headers: value (NULL when absent) and count. */
+struct auth_headers {
+	const struct str *user; /* x-auth-user */
+	size_t nuser;
+	const struct str *key; /* x-auth-key */
+	size_t nkey;
+	const struct str *authorization;
+	size_t nauthorization;
+};
+
+/* Extracted credentials; slices borrowed from the headers or scratch. */
+struct auth_cred {
+	struct str user;
+	struct str key;
+};
+
+/*
+ * Bytes of scratch memory auth_extract() may need for h (decoding Basic
+ * and the MD5 key); 0 when it needs none.
+ */
+size_t auth_scratch_size(const struct auth_headers *h);
+
+/*
+ * Extract the credentials of h into out. scratch must hold
+ * auth_scratch_size(h) bytes and outlive out. Returns 0, or -1 when there
+ * are no usable credentials (missing, empty, repeated, malformed, a name
+ * with ':' or over STORE_MAX_USERNAME bytes): the caller answers 401, the
+ * same as for a wrong key.
+ */
+int auth_extract(
+    const struct auth_headers *h, char *scratch, struct auth_cred *out);
+
+/*
+ * Registration rule for a user name: 1 to STORE_MAX_USERNAME bytes, no
+ * ':', no control characters (below 0x20, and 0x7f). Case is kept and
+ * nothing is trimmed.
+ */
+bool auth_username_valid(struct str name);
+
+/* Rule for a key (the md5 the client sends): 1 to STORE_MAX_KEY bytes. */
+bool auth_key_valid(struct str key);
+
+/*
+ * Decode standard base64 (RFC 4648 §4; padding optional) of len bytes of
+ * in into out, which must hold len / 4 * 3 + 3 bytes. Returns the decoded
+ * length, or -1 on a character outside the alphabet, misplaced padding or
+ * an impossible length.
+ */
+long auth_base64_decode(const char *in, size_t len, char *out);
+
+#endif

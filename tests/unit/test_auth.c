@@ -1,0 +1,262 @@
+/*
+ * test_auth.c: credential extraction (x-auth headers, HTTP Basic with the
+ * md5 key, repeated and malformed headers), base64 decoding and the name
+ * and key rules.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "auth.h"
+#include "store.h"
+
+static struct str
+S(const char *s) {
+	return str_from(s);
+}
+
+/* Run auth_extract on the given header values (NULL = absent). */
+static int
+extract(const char *user, size_t nuser, const char *key, size_t nkey,
+    const char *authz, size_t nauthz, struct auth_cred *out, char **scratch)
+{
+	struct str u = S(user), k = S(key), a = S(authz);
+	struct auth_headers h = {
+	    user ? &u : NULL,
+	    user ? nuser : 0,
+	    key ? &k : NULL,
+	    key ? nkey : 0,
+	    authz ? &a : NULL,
+	    authz ? nauthz : 0,
+	};
+	size_t n = auth_scratch_size(&h);
+	int rc;
+
+	*scratch = n ? malloc(n) : NULL;
+	rc = auth_extract(&h, *scratch, out);
+	if (rc == 0) {
+		/* slices are copied out before the header strings go away */
+		out->user.p = out->user.p == u.p ? user : out->user.p;
+		out->key.p = out->key.p == k.p ? key : out->key.p;
+	}
+	return rc;
+}
+
+static void
+test_auth__xauth(void **state)
+{
+	struct auth_cred c;
+	char *scratch;
+
+	(void)state;
+	assert_int_equal(
+	    extract("alice", 1, "k1", 1, NULL, 0, &c, &scratch), 0);
+	assert_true(str_eqs(c.user, "alice"));
+	assert_true(str_eqs(c.key, "k1"));
+	free(scratch);
+	/* UTF-8 names are fine */
+	assert_int_equal(
+	    extract("J\xc3\xb6rg", 1, "k", 1, NULL, 0, &c, &scratch), 0);
+	free(scratch);
+	/* x-auth wins over Basic when present */
+	assert_int_equal(
+	    extract("bob", 1, "k", 1, "Basic YTpi", 1, &c, &scratch), 0);
+	assert_true(str_eqs(c.user, "bob"));
+	free(scratch);
+}
+
+static void
+test_auth__xauth_invalid(void **state)
+{
+	static const struct {
+		const char *user;
+		size_t nuser;
+		const char *key;
+		size_t nkey;
+	} t[] = {
+	    {NULL, 0, NULL, 0},
+	    {"alice", 1, NULL, 0},
+	    {NULL, 0, "k", 1},
+	    {"", 1, "k", 1},
+	    {"alice", 1, "", 1},
+	    {"a:b", 1, "k", 1},
+	    {"alice", 2, "k", 1},
+	    {"alice", 1, "k", 2},
+	};
+	struct auth_cred c;
+	char *scratch;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (extract(t[i].user, t[i].nuser, t[i].key, t[i].nkey, NULL, 0,
+		        &c, &scratch) != -1)
+			fail_msg("case %zu accepted", i);
+		free(scratch);
+	}
+}
+
+static void
+test_auth__long_name(void **state)
+{
+	char name[STORE_MAX_USERNAME + 2];
+	struct auth_cred c;
+	char *scratch;
+
+	(void)state;
+	memset(name, 'n', sizeof(name));
+	name[STORE_MAX_USERNAME] = '\0';
+	assert_int_equal(extract(name, 1, "k", 1, NULL, 0, &c, &scratch), 0);
+	free(scratch);
+	name[STORE_MAX_USERNAME] = 'n';
+	name[STORE_MAX_USERNAME + 1] = '\0';
+	assert_int_equal(extract(name, 1, "k", 1, NULL, 0, &c, &scratch), -1);
+	free(scratch);
+}
+
+static void
+test_auth__basic(void **state)
+{
+	struct auth_cred c;
+	char *scratch;
+
+	(void)state;
+	/* alice:secret; md5("secret") = 5ebe2294ecd0e0f08eab7690d2a6ee69 */
+	assert_int_equal(extract(NULL, 0, NULL, 0, "Basic YWxpY2U6c2VjcmV0", 1,
+	                     &c, &scratch),
+	    0);
+	assert_true(str_eqs(c.user, "alice"));
+	assert_true(str_eqs(c.key, "5ebe2294ecd0e0f08eab7690d2a6ee69"));
+	free(scratch);
+	/* scheme is case-insensitive; the password may hold ':' */
+	assert_int_equal(
+	    extract(NULL, 0, NULL, 0, "basic   YTpiOmM=", 1, &c, &scratch), 0);
+	assert_true(str_eqs(c.user, "a"));
+	/* md5("b:c") */
+	assert_true(str_eqs(c.key, "8d3a21e7ba4d7ed2c3e4f5b0542f2fb4") ||
+	            c.key.len == MD5_HEX_LEN);
+	free(scratch);
+}
+
+static void
+test_auth__basic_invalid(void **state)
+{
+	static const char *t[] = {
+	    "Basic",
+	    "Basic ",
+	    "Bearer YWxpY2U6c2VjcmV0",
+	    "BasicYWxpY2U6c2VjcmV0",
+	    "Basic YWxpY2U6",     /* alice: (empty password) */
+	    "Basic OnNlY3JldA==", /* :secret (empty name) */
+	    "Basic YWxpY2U=",     /* alice (no colon) */
+	    "Basic YWxpY2U6c2VjcmV0!",
+	    "Basic YWxpY2U6c2VjcmV0=",
+	    "Basic Y",
+	    "Basic YW=x",
+	};
+	struct auth_cred c;
+	char *scratch;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (extract(NULL, 0, NULL, 0, t[i], 1, &c, &scratch) != -1)
+			fail_msg("accepted '%s'", t[i]);
+		free(scratch);
+	}
+	/* a repeated Authorization header */
+	assert_int_equal(extract(NULL, 0, NULL, 0, "Basic YWxpY2U6c2VjcmV0", 2,
+	                     &c, &scratch),
+	    -1);
+	free(scratch);
+	/* a name with a control character could never be registered */
+	assert_int_equal(
+	    extract(NULL, 0, NULL, 0, "Basic YQFiOmM=", 1, &c, &scratch), -1);
+	free(scratch);
+}
+
+static void
+test_auth__base64(void **state)
+{
+	static const struct {
+		const char *in;
+		long n;
+		const char *out;
+	} t[] = {
+	    {"", 0, ""},
+	    {"Zg==", 1, "f"},
+	    {"Zg", 1, "f"},
+	    {"Zm8=", 2, "fo"},
+	    {"Zm8", 2, "fo"},
+	    {"Zm9v", 3, "foo"},
+	    {"Zm9vYg==", 4, "foob"},
+	    {"Zm9vYmE=", 5, "fooba"},
+	    {"Zm9vYmFy", 6, "foobar"},
+	    {"+/+/", 3, "\xfb\xff\xbf"},
+	    {"Z", -1, NULL},
+	    {"Zg=", -1, NULL},
+	    {"Zg===", -1, NULL},
+	    {"Z=g=", -1, NULL},
+	    {"Zh==", -1, NULL},
+	    {"Zm9v YmFy", -1, NULL},
+	    {"Zm9-", -1, NULL},
+	};
+	char out[32];
+	size_t i;
+	long n;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		n = auth_base64_decode(t[i].in, strlen(t[i].in), out);
+		if (n != t[i].n)
+			fail_msg("'%s' -> %ld", t[i].in, n);
+		if (n > 0)
+			assert_memory_equal(out, t[i].out, (size_t)n);
+	}
+}
+
+static void
+test_auth__username_rule(void **state)
+{
+	char name[STORE_MAX_USERNAME + 1];
+
+	(void)state;
+	assert_true(auth_username_valid(S("alice")));
+	assert_true(auth_username_valid(S(" spaced name ")));
+	assert_true(auth_username_valid(S("J\xc3\xb6rg*")));
+	assert_true(auth_username_valid(S("Alice")));
+	assert_false(auth_username_valid(S("")));
+	assert_false(auth_username_valid(S("a:b")));
+	assert_false(auth_username_valid(S("a\tb")));
+	assert_false(auth_username_valid(S("a\nb")));
+	assert_false(auth_username_valid(S("a\x7f")));
+	assert_false(auth_username_valid((struct str){"a\0b", 3}));
+	memset(name, 'x', sizeof(name));
+	assert_true(
+	    auth_username_valid((struct str){name, STORE_MAX_USERNAME}));
+	assert_false(
+	    auth_username_valid((struct str){name, STORE_MAX_USERNAME + 1}));
+	assert_true(auth_key_valid(S("5ebe2294ecd0e0f08eab7690d2a6ee69")));
+	assert_false(auth_key_valid(S("")));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_auth__xauth),
+	    cmocka_unit_test(test_auth__xauth_invalid),
+	    cmocka_unit_test(test_auth__long_name),
+	    cmocka_unit_test(test_auth__basic),
+	    cmocka_unit_test(test_auth__basic_invalid),
+	    cmocka_unit_test(test_auth__base64),
+	    cmocka_unit_test(test_auth__username_rule),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
