@@ -5,12 +5,17 @@
  * the option table (name, type, default, range, help) that drives the
  * defaults, the "config" section of database.json, the KOSYNCD_*
  * environment variables, the command-line flags, `kosyncd config show` and
- * the configuration reference in docs/.
+ * the configuration reference in docs/ (`kosyncd config reference`).
  *
  * Precedence: built-in default < database.json < environment < flags. Each
  * option remembers the source of its value, and a source never overrides a
  * value from a stronger one, so the sources can be applied in any order (the
  * file is read after the flags because the flags name the data directory).
+ *
+ * Error messages (in the struct buf err of each function) name the option
+ * and the offending value, say where it came from when that was
+ * database.json, and carry no "kosyncd:" prefix; the caller adds its own.
+ * This module prints nothing itself.
  */
 #ifndef KOSYNCD_CONFIG_H
 #define KOSYNCD_CONFIG_H
@@ -38,6 +43,9 @@ enum config_fsync {
 
 #define CONFIG_MAX_OPTIONS 64
 
+/* The file inside data_dir that holds the snapshot and the "config". */
+#define CONFIG_DATABASE_FILE "database.json"
+
 struct config {
 	/* Where and how to store. */
 	char *data_dir;         /* default "./data" */
@@ -46,7 +54,7 @@ struct config {
 	uint64_t compact_bytes; /* journal size that triggers compaction */
 
 	/* KOsync's keys (database.json "config" section). */
-	char *listen_address; /* default ":8080" */
+	char *listen_address; /* default ":8080"; "" in the file means that */
 	bool disable_registration;
 	bool enable_debug_log;
 	bool store_history;
@@ -55,7 +63,7 @@ struct config {
 	bool enable_webui; /* KOsync; kept for the web interface */
 
 	/* Protocol. */
-	char *base_path; /* extra prefix the routes are served under */
+	char *base_path; /* "" or "/a/b": extra prefix the routes live under */
 	bool strict_accept;
 	unsigned history_limit; /* entries per document, 0 = unbounded */
 
@@ -70,54 +78,110 @@ struct config {
 
 	/* Private to config.c: the source of each option's value. */
 	unsigned char source_[CONFIG_MAX_OPTIONS];
+	/*
+	 * Private to config.c: the value database.json gave each option (as
+	 * normalised text, NULL when the file did not set it), kept even when
+	 * a stronger source overrides it so that config_file_write() writes
+	 * the file back as it was.
+	 */
+	char *file_[CONFIG_MAX_OPTIONS];
 };
 
-/* Fill cfg with the built-in defaults. */
+/* Fill cfg with the built-in defaults (every source is "default"). */
 void config_init(struct config *cfg);
-/* Free the strings cfg owns. */
+/* Free the strings cfg owns. cfg must be config_init()ed again to reuse. */
 void config_release(struct config *cfg);
 
 /*
  * Set option name (its table name, e.g. "listen_address") from text with
  * the given source. Ignored (returns 0) when the current value came from a
- * stronger source. Returns -1 with a message in err naming the option and
- * the value when the name is unknown or the value is invalid or out of
- * range.
+ * stronger source, but the value is still checked. Returns -1 with a
+ * message in err naming the option and the value when the name is unknown
+ * or the value is invalid or out of range.
+ *
+ * Text forms: bool "true|false|1|0|yes|no|on|off" (any case); numbers in
+ * decimal; enums one of their words; strings as they are.
  */
 int config_set(struct config *cfg, const char *name, const char *value,
     enum config_source src, struct buf *err);
 
 /*
- * Apply one scalar of database.json's "config" section. is_string tells a
- * JSON string from a bare literal (number, true, false). KOsync's keys that
- * kosyncd does not use are accepted and kept. Same result as config_set.
+ * Apply one scalar of database.json's "config" section (source
+ * CONFIG_SRC_FILE). value is the unescaped string contents when is_string,
+ * otherwise the literal's text ("true", "false", "null", a number). JSON
+ * is strict here: a bool must be true or false, a number a non-negative
+ * whole number, a string a string; null leaves the option alone (as KOsync
+ * does). Unknown names are refused. Same result as config_set, with
+ * "database.json" in the message.
  */
 int config_file_set(struct config *cfg, const char *name, struct str value,
     bool is_string, struct buf *err);
 
-/* Apply every KOSYNCD_<OPTION> variable of envp. */
+/*
+ * Apply the "config" object of a whole database.json text (len bytes) with
+ * config_file_set(), ignoring everything else in it. Text of at most one
+ * byte counts as an empty database (KOsync's rule). A non-scalar member of
+ * "config" is refused. Returns 0, or -1 with a message in err. A pure
+ * function of its input (fuzzable).
+ */
+int config_file_parse(
+    struct config *cfg, const char *text, size_t len, struct buf *err);
+
+/*
+ * Read path (a database.json) and apply its "config" object as
+ * config_file_parse() does. A missing file is not an error (nothing is
+ * applied). Returns 0, or -1 with a message in err.
+ */
+int config_file_load(struct config *cfg, const char *path, struct buf *err);
+
+/*
+ * Apply every KOSYNCD_<OPTION> variable of envp (a NULL-terminated
+ * "NAME=value" array such as environ). A KOSYNCD_ variable that names no
+ * option is an error, except those starting with KOSYNCD_TEST_, which are
+ * reserved for the test suite.
+ */
 int config_load_env(struct config *cfg, char *const *envp, struct buf *err);
 
 /*
- * Apply --option=value / --option value flags (option names with '-' or
- * '_') from argv starting at *optind, stopping at the first non-flag
- * argument, which *optind then points to. "--help" sets *help.
+ * Apply the one flag at argv[*optind] and advance *optind past it (and
+ * past its value when that is the next argument). Forms: "--name=value",
+ * "--name value" (names with '-' or '_'); a bool also takes "--name"
+ * (true) and "--no-name" (false) but never a separate value argument.
+ * Returns 0, or -1 with a message in err (unknown option, missing or bad
+ * value). argv[*optind] must start with "--" and not be "--" itself.
+ */
+int config_parse_arg(
+    struct config *cfg, int argc, char **argv, int *optind, struct buf *err);
+
+/*
+ * Apply flags from argv starting at *optind, stopping at the first
+ * argument that is not a flag, which *optind then points to ("--" is
+ * skipped and ends the flags). "--help" and "-h" set *help.
  */
 int config_parse_args(struct config *cfg, int argc, char **argv, int *optind,
     bool *help, struct buf *err);
 
-/* Check relations between options (e.g. base_path form). */
+/* Check relations between options. Returns 0, or -1 with err. */
 int config_validate(const struct config *cfg, struct buf *err);
+
+/* The source of option name's value (CONFIG_SRC_DEFAULT when unknown). */
+enum config_source config_source_of(const struct config *cfg, const char *name);
+/* "default", "database.json", "environment" or "flag". */
+const char *config_source_name(enum config_source src);
 
 /* Append the options and their help to out, as for --help. */
 void config_usage(struct buf *out);
-/* Append "name = value  (source)" for every option, as config show. */
+/* Append "name = value  # source" for every option, as config show. */
 void config_show(const struct config *cfg, struct buf *out);
+/* Append the Markdown reference of every option (docs/configuration.md). */
+void config_reference(struct buf *out);
 
 /*
- * Write the "config" object of database.json: KOsync's keys always, ours
- * when the file set them. A value from the environment or a flag is never
- * persisted: the file keeps what the file said.
+ * Write the "config" object of database.json (from '{' to '}'; the caller
+ * writes the "config" key): KOsync's keys always, ours when the file set
+ * them. A value from the environment or a flag is never persisted: the
+ * file keeps what the file said, and a KOsync key the file did not have
+ * gets its built-in default.
  */
 void config_file_write(const struct config *cfg, struct json_out *out);
 

@@ -1,0 +1,186 @@
+/*
+ * cmd_serve.c: the server, `kosyncd [serve]`.
+ *
+ * Start-up, in order: logging at the level the environment and flags ask
+ * for; the store (which applies database.json's "config" object); the
+ * configuration's final check; logging again at the final level; the API;
+ * the listener. Any failure stops start-up with a message and exit status
+ * 1, before anything is served.
+ *
+ * Shutdown: the first SIGTERM or SIGINT stops accepting and lets requests
+ * in flight finish (server_shutdown), then makes every acknowledged write
+ * durable and writes the final snapshot (store_flush), then leaves the
+ * loop; exit status 0. A second signal while that runs exits at once with
+ * status 1 (every acknowledged write is already durable under fsync
+ * "always"; only the final compaction is lost).
+ *
+ * Not here: listening and connections (server.c), the protocol (api.c),
+ * storage (store.c).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "api.h"
+#include "cmd.h"
+#include "config.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+
+struct serve {
+	uv_loop_t *loop;
+	struct config *cfg;
+	struct store *st;
+	struct api *api;
+	struct server *srv;
+	uv_signal_t sigterm;
+	uv_signal_t sigint;
+	int signals;  /* how many were received */
+	bool flushed; /* store_flush reported done */
+};
+
+static void
+serve_close_signals(struct serve *s)
+{
+	if (!uv_is_closing((uv_handle_t *)&s->sigterm))
+		uv_close((uv_handle_t *)&s->sigterm, NULL);
+	if (!uv_is_closing((uv_handle_t *)&s->sigint))
+		uv_close((uv_handle_t *)&s->sigint, NULL);
+}
+
+/* The store has made everything durable: leave the loop. */
+static void
+serve_flushed(void *arg)
+{
+	struct serve *s = arg;
+
+	s->flushed = true;
+	log_info("stopped");
+	serve_close_signals(s);
+	uv_stop(s->loop);
+}
+
+/* Nothing is in flight any more: flush the store. */
+static void
+serve_drained(void *arg)
+{
+	struct serve *s = arg;
+
+	store_flush(s->st, serve_flushed, s);
+}
+
+static void
+serve_signal(uv_signal_t *h, int signum)
+{
+	struct serve *s = h->data;
+
+	if (++s->signals > 1) {
+		log_warnx("%s again: exiting without finishing the shutdown",
+		    signum == SIGINT ? "SIGINT" : "SIGTERM");
+		_exit(1);
+	}
+	log_info("%s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	server_shutdown(s->srv, serve_drained, s);
+}
+
+/* Close whatever handle is still open on the loop (store, server, ...). */
+static void
+serve_close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static int
+cmd_serve_exec(struct cmd_args *args)
+{
+	struct config *cfg = args->cfg;
+	struct server_limits limits;
+	struct serve s;
+	struct buf err = BUF_INIT;
+	int rc = 1;
+
+	memset(&s, 0, sizeof(s));
+	s.cfg = cfg;
+	log_init(cfg->enable_debug_log);
+	s.loop = uv_default_loop();
+	if (s.loop == NULL) {
+		log_warnx("cannot create the event loop");
+		goto out;
+	}
+	s.st = store_open(s.loop, cfg);
+	if (s.st == NULL)
+		goto out;
+	if (config_validate(cfg, &err) == -1) {
+		log_warnx("%s", err.data);
+		goto out;
+	}
+	log_init(cfg->enable_debug_log);
+
+	s.api = api_new(s.st, cfg);
+	server_limits_default(&limits);
+	limits.max_header_bytes = (size_t)cfg->max_header_bytes;
+	limits.max_body_bytes = (size_t)cfg->max_body_bytes;
+	limits.max_connections = (unsigned)cfg->max_connections;
+	limits.max_connections_per_ip = (unsigned)cfg->max_connections_per_ip;
+	limits.idle_timeout_ms = cfg->idle_timeout_ms;
+	limits.request_timeout_ms = cfg->request_timeout_ms;
+	s.srv = server_new(s.loop, &limits, api_handle, s.api);
+	if (server_listen(s.srv, cfg->listen_address) == -1)
+		goto out;
+
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		log_warn("cannot ignore SIGPIPE");
+		goto out;
+	}
+	if (uv_signal_init(s.loop, &s.sigterm) != 0 ||
+	    uv_signal_init(s.loop, &s.sigint) != 0) {
+		log_warnx("cannot watch signals");
+		goto out;
+	}
+	s.sigterm.data = &s;
+	s.sigint.data = &s;
+	if (uv_signal_start(&s.sigterm, serve_signal, SIGTERM) != 0 ||
+	    uv_signal_start(&s.sigint, serve_signal, SIGINT) != 0) {
+		log_warnx("cannot watch signals");
+		goto out;
+	}
+	log_debug("storage %s, data directory '%s', fsync %d", cfg->storage,
+	    cfg->data_dir, cfg->fsync);
+
+	uv_run(s.loop, UV_RUN_DEFAULT);
+	rc = s.flushed ? 0 : 1;
+	if (!s.flushed)
+		log_warnx("the event loop stopped before shutdown finished");
+out:
+	/*
+	 * Free in the reverse order of creation, then let every close
+	 * callback run so that the loop can be closed without leaks.
+	 */
+	server_free(s.srv);
+	api_free(s.api);
+	store_close(s.st);
+	if (s.loop != NULL) {
+		uv_walk(s.loop, serve_close_walk, NULL);
+		uv_run(s.loop, UV_RUN_DEFAULT);
+		if (uv_loop_close(s.loop) != 0)
+			log_debug("event loop still busy at exit");
+	}
+	buf_release(&err);
+	return rc;
+}
+
+const struct cmd_entry cmd_serve_entry = {
+    .name = "serve",
+    .args = "",
+    .help = "Run the sync server (the default command).",
+    .min_args = 0,
+    .max_args = 0,
+    .exec = cmd_serve_exec,
+};

@@ -1,0 +1,1494 @@
+/*
+ * config.c: the option table and every way of setting an option.
+ *
+ * One table (options[] below) names each option with its type, its field in
+ * struct config, its default, its range and its help. Everything else is
+ * derived from it: the defaults, the four sources (built-in, database.json,
+ * KOSYNCD_* environment, --flags), --help, `config show`, the Markdown
+ * reference in docs/configuration.md and the "config" object written back
+ * into database.json.
+ *
+ * Invariants:
+ *   - every value in a struct config passed the option's checks, so the
+ *     rest of the program never re-validates (the defaults pass them too,
+ *     which test_config checks);
+ *   - cfg->source_[i] is the strongest source that set option i, and a
+ *     weaker source never changes the value;
+ *   - strings in a struct config are heap copies owned by it.
+ *
+ * Not here: reading database.json's users (store), the meaning of each
+ * option (the modules that read the fields), printing (callers print the
+ * messages this module puts in err).
+ */
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <yajl/yajl_parse.h>
+
+#include "config.h"
+#include "json.h"
+#include "log.h"
+#include "server.h"
+#include "xmalloc.h"
+
+enum config_type {
+	CONFIG_T_BOOL,   /* bool */
+	CONFIG_T_UINT,   /* unsigned */
+	CONFIG_T_U64,    /* uint64_t */
+	CONFIG_T_ENUM,   /* int, index into choices */
+	CONFIG_T_STRING, /* char *, restricted to choices when they are set */
+};
+
+enum config_opt_flags {
+	CONFIG_OPT_KOSYNC = 1 << 0, /* a KOsync key: always in database.json */
+	CONFIG_OPT_NOFILE = 1 << 1, /* cannot be set in database.json */
+};
+
+/*
+ * A string option's check: normalise v in place or return -1 with the
+ * reason in why.
+ */
+typedef int config_check_fn(struct buf *v, struct buf *why);
+
+struct config_option {
+	const char *name; /* as in database.json; the flag uses '-' */
+	enum config_type type;
+	size_t offset;      /* of the field in struct config */
+	uint64_t def;       /* default of bool, number and enum options */
+	const char *defstr; /* default of string options */
+	uint64_t min, max;  /* range of number options */
+	const char *const *choices; /* enum words; allowed strings */
+	config_check_fn *check;     /* string options: form check */
+	unsigned flags;             /* enum config_opt_flags */
+	const char *arg;            /* metavariable in --help */
+	const char *help;           /* one sentence for --help */
+	const char *doc;            /* more prose for the reference */
+};
+
+static config_check_fn check_address, check_base_path, check_data_dir;
+static int parse_u64(const char *s, uint64_t *out);
+
+static const char *const storage_words[] = {"file", "memory", NULL};
+static const char *const fsync_words[] = {"always", "everysec", "no", NULL};
+static const char *const encoding_words[] = {"json", "msgpack", NULL};
+
+#define F(field) offsetof(struct config, field)
+#define KiB ((uint64_t)1024)
+#define MiB (1024 * KiB)
+#define GiB (1024 * MiB)
+
+/*
+ * The table. KOsync's keys come first, in the order KOsync writes them, so
+ * that database.json keeps KOsync's layout.
+ */
+static const struct config_option options[] = {
+    {"listen_address", CONFIG_T_STRING, F(listen_address), 0, ":8080", 0, 0,
+        NULL, check_address, CONFIG_OPT_KOSYNC, "ADDR",
+        "Address and port to listen on: host:port, :port (every address) "
+        "or [v6addr]:port.",
+        "The host must be numeric (an IPv4 or IPv6 address): a static "
+        "executable cannot resolve names. Port 0 picks a free port, which "
+        "the log line `listening on HOST:PORT` reports. An empty value "
+        "means `:8080`, as in KOsync."},
+    {"disable_registration", CONFIG_T_BOOL, F(disable_registration), 0, NULL, 0,
+        0, NULL, NULL, CONFIG_OPT_KOSYNC, NULL,
+        "Refuse new accounts (POST /users/create answers 402, code 2005).",
+        "Existing users keep working; create accounts with the admin "
+        "commands instead."},
+    {"enable_debug_log", CONFIG_T_BOOL, F(enable_debug_log), 0, NULL, 0, 0,
+        NULL, NULL, CONFIG_OPT_KOSYNC, NULL,
+        "Verbose logging (debug lines on stderr).",
+        "Keys, passwords and request bodies are never logged, even then."},
+    {"store_history", CONFIG_T_BOOL, F(store_history), 0, NULL, 0, 0, NULL,
+        NULL, CONFIG_OPT_KOSYNC, NULL,
+        "Keep the earlier states of each document (see history_limit).",
+        "As in KOsync, every push first appends the document's previous "
+        "state to its history."},
+    {"backup_encoding_type", CONFIG_T_STRING, F(backup_encoding_type), 0,
+        "json", 0, 0, encoding_words, NULL, CONFIG_OPT_KOSYNC, "WORD",
+        "KOsync's backup encoding; accepted and kept, backups are always "
+        "JSON.",
+        "KOsync 0.x forces `msgpack`; kosyncd keeps the value so that the "
+        "file stays valid for KOsync, but writes and reads JSON backups "
+        "(PEM `Content-Type: application/json`)."},
+    {"backup_on_startup", CONFIG_T_BOOL, F(backup_on_startup), 0, NULL, 0, 0,
+        NULL, NULL, CONFIG_OPT_KOSYNC, NULL,
+        "Write a PEM backup of the database every time the server starts.",
+        NULL},
+    {"enable_webui", CONFIG_T_BOOL, F(enable_webui), 0, NULL, 0, 0, NULL, NULL,
+        CONFIG_OPT_KOSYNC, NULL, "Serve the web interface.",
+        "KOsync's key; kosyncd's web interface reads it once it exists."},
+
+    {"data_dir", CONFIG_T_STRING, F(data_dir), 0, "./data", 0, 0, NULL,
+        check_data_dir, CONFIG_OPT_NOFILE, "DIR",
+        "Directory holding database.json, its journal and the backups.",
+        "Read from the environment or a flag only: the file lives in it. "
+        "Created when missing."},
+    {"storage", CONFIG_T_STRING, F(storage), 0, "file", 0, 0, storage_words,
+        NULL, 0, "WORD",
+        "Backend: `file` (database.json and a journal in data_dir) or "
+        "`memory` (nothing survives a restart).",
+        NULL},
+    {"fsync", CONFIG_T_ENUM, F(fsync), CONFIG_FSYNC_ALWAYS, NULL, 0, 0,
+        fsync_words, NULL, 0, "WORD",
+        "When the journal is flushed to disk: `always` (before every "
+        "answer), `everysec` or `no`.",
+        "`always` acknowledges a write only once it is on disk; concurrent "
+        "writes share one fdatasync. `everysec` may lose the last second "
+        "of writes on a power failure, `no` whatever the kernel had not "
+        "written yet."},
+    {"compact_bytes", CONFIG_T_U64, F(compact_bytes), 64 * MiB, NULL, 4 * KiB,
+        1024 * GiB, NULL, NULL, 0, "N",
+        "Journal size in bytes that triggers a compaction (a new "
+        "database.json and an empty journal).",
+        NULL},
+    {"base_path", CONFIG_T_STRING, F(base_path), 0, "", 0, 0, NULL,
+        check_base_path, 0, "PATH",
+        "Extra prefix the routes are also served under, e.g. `/sync` behind "
+        "a reverse proxy; empty for none.",
+        "The routes are always served at `/` and under `/koreader/` too. "
+        "The value starts with `/`; a trailing `/` is removed."},
+    {"strict_accept", CONFIG_T_BOOL, F(strict_accept), 0, NULL, 0, 0, NULL,
+        NULL, 0, NULL,
+        "Answer 412 to requests without KOReader's Accept header, as the "
+        "official server does.",
+        "Off by default: the Accept header is not checked."},
+    {"history_limit", CONFIG_T_UINT, F(history_limit), 100, NULL, 0, 1000000,
+        NULL, NULL, 0, "N",
+        "History entries kept per document when store_history is on; 0 "
+        "keeps all.",
+        NULL},
+    {"max_header_bytes", CONFIG_T_U64, F(max_header_bytes),
+        SERVER_MAX_HEADER_BYTES, NULL, 1 * KiB, 1 * MiB, NULL, NULL, 0, "N",
+        "Largest request line plus headers, in bytes (larger: 431).", NULL},
+    {"max_body_bytes", CONFIG_T_U64, F(max_body_bytes), SERVER_MAX_BODY_BYTES,
+        NULL, 1 * KiB, 64 * MiB, NULL, NULL, 0, "N",
+        "Largest request body, in bytes (larger: 413).", NULL},
+    {"max_connections", CONFIG_T_U64, F(max_connections),
+        SERVER_MAX_CONNECTIONS, NULL, 1, 1000000, NULL, NULL, 0, "N",
+        "Open connections in total; more are refused.", NULL},
+    {"max_connections_per_ip", CONFIG_T_U64, F(max_connections_per_ip),
+        SERVER_MAX_CONNECTIONS_PER_IP, NULL, 1, 1000000, NULL, NULL, 0, "N",
+        "Open connections per client address; more are refused.", NULL},
+    {"idle_timeout_ms", CONFIG_T_U64, F(idle_timeout_ms),
+        SERVER_IDLE_TIMEOUT_MS, NULL, 100, 24 * 3600 * 1000, NULL, NULL, 0,
+        "MS",
+        "Milliseconds a keep-alive connection may wait for its next "
+        "request.",
+        NULL},
+    {"request_timeout_ms", CONFIG_T_U64, F(request_timeout_ms),
+        SERVER_REQUEST_TIMEOUT_MS, NULL, 100, 3600 * 1000, NULL, NULL, 0, "MS",
+        "Milliseconds from a request's first byte to its last (slower "
+        "clients are cut off with 408).",
+        NULL},
+    {"argon2_concurrency", CONFIG_T_U64, F(argon2_concurrency), 2, NULL, 1, 64,
+        NULL, NULL, 0, "N",
+        "Password hashes (argon2id, ~19 MiB each) computed at the same time.",
+        "Bounds the memory and CPU that a burst of logins can take."},
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+/* A parsed value, before it is stored. */
+struct value {
+	bool b;
+	uint64_t u;
+	int e;
+	struct buf s; /* string options: the normalised text */
+};
+
+static const char *const source_names[] = {
+    "default", "database.json", "environment", "flag"};
+
+/* ---------------------------------------------------------------------
+ * The table
+ */
+
+/* Index of the option called name (exact, '_' form), or -1. */
+static int
+find_option(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTIONS; i++)
+		if (strlen(options[i].name) == len &&
+		    memcmp(options[i].name, name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void *
+field(struct config *cfg, const struct config_option *o)
+{
+	return (char *)cfg + o->offset;
+}
+
+static const void *
+cfield(const struct config *cfg, const struct config_option *o)
+{
+	return (const char *)cfg + o->offset;
+}
+
+/* Append "--listen-address" for option o. */
+static void
+add_flag_name(struct buf *out, const struct config_option *o)
+{
+	const char *p;
+
+	buf_adds(out, "--");
+	for (p = o->name; *p != '\0'; p++)
+		buf_addch(out, *p == '_' ? '-' : *p);
+}
+
+/* Append "KOSYNCD_LISTEN_ADDRESS" for option o. */
+static void
+add_env_name(struct buf *out, const struct config_option *o)
+{
+	const char *p;
+
+	buf_adds(out, "KOSYNCD_");
+	for (p = o->name; *p != '\0'; p++)
+		buf_addch(out, toupper((unsigned char)*p));
+}
+
+/* Append "a, b or c" for a NULL-terminated word list. */
+static void
+add_choices(struct buf *out, const char *const *w, const char *quote)
+{
+	size_t i, n;
+
+	for (n = 0; w[n] != NULL; n++)
+		continue;
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_adds(out, i + 1 == n ? " or " : ", ");
+		buf_addf(out, "%s%s%s", quote, w[i], quote);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Checks of string options
+ */
+
+/*
+ * The form of a listen address, checked here until the transport's
+ * server_parse_address() (server.h) is the one parser of addresses.
+ */
+static int
+parse_address(const char *text, struct sockaddr_storage *out, const char **err)
+{
+	const char *colon, *host_end, *host = text;
+	struct in6_addr a6;
+	struct in_addr a4;
+	uint64_t port;
+	char hostbuf[64];
+	size_t hl;
+
+	memset(out, 0, sizeof(*out));
+	if (text[0] == '[') {
+		host_end = strchr(text, ']');
+		if (host_end == NULL || host_end[1] != ':') {
+			*err = "unterminated '[' or no port";
+			return -1;
+		}
+		host = text + 1;
+		colon = host_end + 1;
+	} else {
+		colon = strrchr(text, ':');
+		if (colon == NULL) {
+			*err = "no port";
+			return -1;
+		}
+		host_end = colon;
+	}
+	if (parse_u64(colon + 1, &port) == -1 || port > 65535) {
+		*err = "bad port";
+		return -1;
+	}
+	hl = (size_t)(host_end - host);
+	if (hl >= sizeof(hostbuf)) {
+		*err = "host too long";
+		return -1;
+	}
+	memcpy(hostbuf, host, hl);
+	hostbuf[hl] = '\0';
+	if (text[0] == '[') {
+		if (inet_pton(AF_INET6, hostbuf, &a6) != 1) {
+			*err = "not a numeric IPv6 address";
+			return -1;
+		}
+	} else if (hl > 0 && inet_pton(AF_INET, hostbuf, &a4) != 1) {
+		*err = "not a numeric IPv4 address";
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * listen_address: "host:port", ":port" or "[v6]:port" with a numeric host.
+ * The transport's server_parse_address() is the one parser of addresses, so
+ * the form accepted here is exactly the form the server can listen on.
+ */
+static int
+check_address(struct buf *v, struct buf *why)
+{
+	struct sockaddr_storage ss;
+	const char *err = NULL;
+
+	if (v->len == 0) {
+		buf_adds(v, ":8080");
+		return 0;
+	}
+	if (parse_address(v->data, &ss, &err) == -1) {
+		buf_adds(why, err != NULL ? err : "not an address");
+		buf_adds(why, " (expected host:port, :port or [v6addr]:port "
+		              "with a numeric host)");
+		return -1;
+	}
+	return 0;
+}
+
+/* base_path: "" or "/a/b" (trailing '/' removed), printable, no '?' '#'. */
+static int
+check_base_path(struct buf *v, struct buf *why)
+{
+	size_t i;
+
+	while (v->len > 0 && v->data[v->len - 1] == '/')
+		v->data[--v->len] = '\0';
+	if (v->len == 0)
+		return 0;
+	if (v->data[0] != '/') {
+		buf_adds(why, "must start with '/'");
+		return -1;
+	}
+	for (i = 0; i < v->len; i++) {
+		unsigned char c = (unsigned char)v->data[i];
+
+		if (c <= 0x20 || c >= 0x7f || c == '?' || c == '#' ||
+		    c == '%' || c == '\\') {
+			buf_adds(why, "must be a plain URL path (no spaces, "
+			              "'?', '#', '%' or '\\')");
+			return -1;
+		}
+		if (c == '/' && i + 1 < v->len && v->data[i + 1] == '/') {
+			buf_adds(why, "must not contain '//'");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+check_data_dir(struct buf *v, struct buf *why)
+{
+	if (v->len == 0) {
+		buf_adds(why, "must not be empty");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Parsing and storing values
+ */
+
+static int
+parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"true", "1", "yes", "on"};
+	static const char *const no[] = {"false", "0", "no", "off"};
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* A decimal number made of digits only (no sign, blank or exponent). */
+static int
+parse_u64(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/*
+ * Parse text for option o into val (val->s must be BUF_INIT). Returns 0, or
+ * -1 with the reason in why.
+ */
+static int
+parse_value(const struct config_option *o, const char *text, struct value *val,
+    struct buf *why)
+{
+	size_t i;
+
+	switch (o->type) {
+	case CONFIG_T_BOOL:
+		if (parse_bool(text, &val->b) == -1) {
+			buf_adds(why, "expected true or false");
+			return -1;
+		}
+		return 0;
+	case CONFIG_T_UINT:
+	case CONFIG_T_U64:
+		if (parse_u64(text, &val->u) == -1) {
+			buf_adds(why, "expected a whole number");
+			return -1;
+		}
+		if (val->u < o->min || val->u > o->max) {
+			buf_addf(why, "out of range %llu..%llu",
+			    (unsigned long long)o->min,
+			    (unsigned long long)o->max);
+			return -1;
+		}
+		return 0;
+	case CONFIG_T_ENUM:
+		for (i = 0; o->choices[i] != NULL; i++) {
+			if (strcmp(text, o->choices[i]) == 0) {
+				val->e = (int)i;
+				return 0;
+			}
+		}
+		buf_adds(why, "expected ");
+		add_choices(why, o->choices, "");
+		return -1;
+	case CONFIG_T_STRING:
+		buf_adds(&val->s, text);
+		if (o->choices != NULL) {
+			for (i = 0; o->choices[i] != NULL; i++)
+				if (strcmp(text, o->choices[i]) == 0)
+					return 0;
+			buf_adds(why, "expected ");
+			add_choices(why, o->choices, "");
+			return -1;
+		}
+		if (o->check != NULL)
+			return o->check(&val->s, why);
+		return 0;
+	}
+	buf_adds(why, "unknown option type");
+	return -1;
+}
+
+/* Store val into cfg's field for o (takes the string out of val). */
+static void
+store_value(
+    struct config *cfg, const struct config_option *o, struct value *val)
+{
+	void *p = field(cfg, o);
+
+	switch (o->type) {
+	case CONFIG_T_BOOL:
+		*(bool *)p = val->b;
+		break;
+	case CONFIG_T_UINT:
+		*(unsigned *)p = (unsigned)val->u;
+		break;
+	case CONFIG_T_U64:
+		*(uint64_t *)p = val->u;
+		break;
+	case CONFIG_T_ENUM:
+		*(int *)p = val->e;
+		break;
+	case CONFIG_T_STRING:
+		free(*(char **)p);
+		*(char **)p = buf_detach(&val->s, NULL);
+		break;
+	}
+}
+
+/* Append option o's current value as text (unquoted). */
+static void
+add_value_text(
+    struct buf *out, const struct config *cfg, const struct config_option *o)
+{
+	const void *p = cfield(cfg, o);
+
+	switch (o->type) {
+	case CONFIG_T_BOOL:
+		buf_adds(out, *(const bool *)p ? "true" : "false");
+		break;
+	case CONFIG_T_UINT:
+		buf_addf(out, "%u", *(const unsigned *)p);
+		break;
+	case CONFIG_T_U64:
+		buf_addf(out, "%llu", (unsigned long long)*(const uint64_t *)p);
+		break;
+	case CONFIG_T_ENUM:
+		buf_adds(out, o->choices[*(const int *)p]);
+		break;
+	case CONFIG_T_STRING:
+		buf_adds(out, *(char *const *)p);
+		break;
+	}
+}
+
+/* Append option o's default as text (unquoted). */
+static void
+add_default_text(struct buf *out, const struct config_option *o)
+{
+	switch (o->type) {
+	case CONFIG_T_BOOL:
+		buf_adds(out, o->def ? "true" : "false");
+		break;
+	case CONFIG_T_UINT:
+	case CONFIG_T_U64:
+		buf_addf(out, "%llu", (unsigned long long)o->def);
+		break;
+	case CONFIG_T_ENUM:
+		buf_adds(out, o->choices[o->def]);
+		break;
+	case CONFIG_T_STRING:
+		buf_adds(out, o->defstr);
+		break;
+	}
+}
+
+/* Append how the source names option o: "--x", "KOSYNCD_X", ... */
+static void
+add_where(
+    struct buf *out, const struct config_option *o, enum config_source src)
+{
+	switch (src) {
+	case CONFIG_SRC_FLAG:
+		buf_adds(out, " (");
+		add_flag_name(out, o);
+		buf_adds(out, ")");
+		break;
+	case CONFIG_SRC_ENV:
+		buf_adds(out, " (");
+		add_env_name(out, o);
+		buf_adds(out, ")");
+		break;
+	case CONFIG_SRC_FILE:
+		buf_adds(out, " in " CONFIG_DATABASE_FILE);
+		break;
+	case CONFIG_SRC_DEFAULT:
+		break;
+	}
+}
+
+/* Append "invalid value 'v' for option 'o' (--o): " to err. */
+static void
+add_bad_value(struct buf *err, const struct config_option *o, const char *v,
+    enum config_source src)
+{
+	buf_adds(err, "invalid value '");
+	log_escape(err, str_from(v), 200);
+	buf_addf(err, "' for option '%s'", o->name);
+	add_where(err, o, src);
+	buf_adds(err, ": ");
+}
+
+/*
+ * Check text for option index i and, unless a stronger source set it,
+ * store it. A value from the file is also remembered for file_write.
+ */
+static int
+set_index(struct config *cfg, int i, const char *text, enum config_source src,
+    struct buf *err)
+{
+	const struct config_option *o = &options[i];
+	struct value val = {false, 0, 0, BUF_INIT};
+	struct buf why = BUF_INIT;
+	int rc = -1;
+
+	if (parse_value(o, text, &val, &why) == -1) {
+		add_bad_value(err, o, text, src);
+		buf_add(err, why.data, why.len);
+		goto out;
+	}
+	if (src == CONFIG_SRC_FILE) {
+		free(cfg->file_[i]);
+		cfg->file_[i] = o->type == CONFIG_T_STRING ? xstrdup(val.s.data)
+		                                           : xstrdup(text);
+	}
+	if (src >= cfg->source_[i]) {
+		store_value(cfg, o, &val);
+		cfg->source_[i] = (unsigned char)src;
+	}
+	rc = 0;
+out:
+	buf_release(&val.s);
+	buf_release(&why);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Public: life cycle and sources
+ */
+
+void
+config_init(struct config *cfg)
+{
+	size_t i;
+
+	assert(NOPTIONS <= CONFIG_MAX_OPTIONS);
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < NOPTIONS; i++) {
+		const struct config_option *o = &options[i];
+		void *p = field(cfg, o);
+
+		switch (o->type) {
+		case CONFIG_T_BOOL:
+			*(bool *)p = o->def != 0;
+			break;
+		case CONFIG_T_UINT:
+			*(unsigned *)p = (unsigned)o->def;
+			break;
+		case CONFIG_T_U64:
+			*(uint64_t *)p = o->def;
+			break;
+		case CONFIG_T_ENUM:
+			*(int *)p = (int)o->def;
+			break;
+		case CONFIG_T_STRING:
+			*(char **)p = xstrdup(o->defstr);
+			break;
+		}
+		cfg->source_[i] = CONFIG_SRC_DEFAULT;
+	}
+}
+
+void
+config_release(struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTIONS; i++) {
+		if (options[i].type == CONFIG_T_STRING) {
+			char **p = field(cfg, &options[i]);
+
+			free(*p);
+			*p = NULL;
+		}
+	}
+	for (i = 0; i < CONFIG_MAX_OPTIONS; i++) {
+		free(cfg->file_[i]);
+		cfg->file_[i] = NULL;
+	}
+}
+
+int
+config_set(struct config *cfg, const char *name, const char *value,
+    enum config_source src, struct buf *err)
+{
+	int i = find_option(name, strlen(name));
+
+	if (i == -1) {
+		buf_adds(err, "unknown option '");
+		log_escape(err, str_from(name), 100);
+		buf_adds(err, "'");
+		if (src == CONFIG_SRC_FILE)
+			buf_adds(err, " in " CONFIG_DATABASE_FILE);
+		return -1;
+	}
+	return set_index(cfg, i, value, src, err);
+}
+
+int
+config_file_set(struct config *cfg, const char *name, struct str value,
+    bool is_string, struct buf *err)
+{
+	const struct config_option *o;
+	char *text = NULL;
+	int i, rc = -1;
+
+	i = find_option(name, strlen(name));
+	if (i == -1)
+		return config_set(cfg, name, "", CONFIG_SRC_FILE, err);
+	o = &options[i];
+	text = xmemdup0(value.p != NULL ? value.p : "", value.len);
+	if ((o->flags & CONFIG_OPT_NOFILE) != 0) {
+		add_bad_value(err, o, text, CONFIG_SRC_FILE);
+		buf_adds(err, "cannot be set in the file it names");
+		goto out;
+	}
+	if (!is_string && strcmp(text, "null") == 0) {
+		rc = 0; /* KOsync leaves the field at its default */
+		goto out;
+	}
+	if (strlen(text) != value.len) {
+		add_bad_value(err, o, text, CONFIG_SRC_FILE);
+		buf_adds(err, "contains a NUL byte");
+		goto out;
+	}
+	switch (o->type) {
+	case CONFIG_T_BOOL:
+		if (is_string ||
+		    (strcmp(text, "true") != 0 && strcmp(text, "false") != 0)) {
+			add_bad_value(err, o, text, CONFIG_SRC_FILE);
+			buf_adds(err, "expected JSON true or false");
+			goto out;
+		}
+		break;
+	case CONFIG_T_UINT:
+	case CONFIG_T_U64:
+		if (is_string) {
+			add_bad_value(err, o, text, CONFIG_SRC_FILE);
+			buf_adds(err, "expected a JSON number");
+			goto out;
+		}
+		break;
+	case CONFIG_T_ENUM:
+	case CONFIG_T_STRING:
+		if (!is_string) {
+			add_bad_value(err, o, text, CONFIG_SRC_FILE);
+			buf_adds(err, "expected a JSON string");
+			goto out;
+		}
+		break;
+	}
+	rc = set_index(cfg, i, text, CONFIG_SRC_FILE, err);
+out:
+	free(text);
+	return rc;
+}
+
+int
+config_load_env(struct config *cfg, char *const *envp, struct buf *err)
+{
+	static const char prefix[] = "KOSYNCD_";
+	struct buf name = BUF_INIT;
+	const char *e, *eq, *p;
+	int i;
+
+	for (; *envp != NULL; envp++) {
+		e = *envp;
+		if (strncmp(e, prefix, sizeof(prefix) - 1) != 0 ||
+		    strncmp(e, "KOSYNCD_TEST_", 13) == 0)
+			continue;
+		eq = strchr(e, '=');
+		if (eq == NULL)
+			continue;
+		buf_reset(&name);
+		for (p = e + sizeof(prefix) - 1; p < eq; p++)
+			buf_addch(&name, tolower((unsigned char)*p));
+		i = -1;
+		/* Only the upper-case spelling names an option. */
+		for (p = e + sizeof(prefix) - 1; p < eq; p++)
+			if (islower((unsigned char)*p))
+				break;
+		if (p == eq)
+			i = find_option(name.data, name.len);
+		if (i == -1) {
+			buf_adds(err, "unknown environment variable '");
+			log_escape(err, (struct str){e, (size_t)(eq - e)}, 100);
+			buf_adds(err, "'");
+			buf_release(&name);
+			return -1;
+		}
+		if (set_index(cfg, i, eq + 1, CONFIG_SRC_ENV, err) == -1) {
+			buf_release(&name);
+			return -1;
+		}
+	}
+	buf_release(&name);
+	return 0;
+}
+
+int
+config_parse_arg(
+    struct config *cfg, int argc, char **argv, int *optind, struct buf *err)
+{
+	const char *arg = argv[*optind], *eq, *value;
+	struct buf name = BUF_INIT;
+	const char *p;
+	bool negated = false;
+	int i, rc = -1;
+
+	assert(strncmp(arg, "--", 2) == 0 && arg[2] != '\0');
+	eq = strchr(arg, '=');
+	if (eq == NULL)
+		eq = arg + strlen(arg);
+	for (p = arg + 2; p < eq; p++)
+		buf_addch(&name, *p == '-' ? '_' : *p);
+	i = find_option(name.data, name.len);
+	if (i == -1 && strncmp(name.data, "no_", 3) == 0 && *eq == '\0') {
+		i = find_option(name.data + 3, name.len - 3);
+		if (i != -1 && options[i].type != CONFIG_T_BOOL)
+			i = -1;
+		negated = i != -1;
+	}
+	if (i == -1) {
+		buf_adds(err, "unknown option '");
+		log_escape(err, (struct str){arg, (size_t)(eq - arg)}, 100);
+		buf_adds(err, "'");
+		goto out;
+	}
+	(*optind)++;
+	if (*eq == '=') {
+		value = eq + 1;
+	} else if (options[i].type == CONFIG_T_BOOL) {
+		value = negated ? "false" : "true";
+	} else if (*optind < argc) {
+		value = argv[(*optind)++];
+	} else {
+		buf_adds(err, "option '");
+		add_flag_name(err, &options[i]);
+		buf_adds(err, "' requires a value");
+		goto out;
+	}
+	rc = set_index(cfg, i, value, CONFIG_SRC_FLAG, err);
+out:
+	buf_release(&name);
+	return rc;
+}
+
+int
+config_parse_args(struct config *cfg, int argc, char **argv, int *optind,
+    bool *help, struct buf *err)
+{
+	const char *a;
+
+	while (*optind < argc) {
+		a = argv[*optind];
+		if (strcmp(a, "--") == 0) {
+			(*optind)++;
+			break;
+		}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			*help = true;
+			(*optind)++;
+			continue;
+		}
+		if (strncmp(a, "--", 2) == 0) {
+			if (config_parse_arg(cfg, argc, argv, optind, err) ==
+			    -1)
+				return -1;
+			continue;
+		}
+		if (a[0] == '-' && a[1] != '\0') {
+			buf_adds(err, "unknown option '");
+			log_escape(err, str_from(a), 100);
+			buf_adds(err, "'");
+			return -1;
+		}
+		break;
+	}
+	return 0;
+}
+
+int
+config_validate(const struct config *cfg, struct buf *err)
+{
+	struct buf v = BUF_INIT, why = BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	/* Every string still passes its check (callers may have edited). */
+	for (i = 0; i < NOPTIONS && rc == 0; i++) {
+		const struct config_option *o = &options[i];
+		struct value val = {false, 0, 0, BUF_INIT};
+
+		buf_reset(&v);
+		buf_reset(&why);
+		add_value_text(&v, cfg, o);
+		if (parse_value(o, v.data, &val, &why) == -1) {
+			add_bad_value(err, o, v.data,
+			    (enum config_source)cfg->source_[i]);
+			buf_add(err, why.data, why.len);
+			rc = -1;
+		}
+		buf_release(&val.s);
+	}
+	if (rc == 0 && cfg->max_connections_per_ip > cfg->max_connections) {
+		buf_addf(err,
+		    "option 'max_connections_per_ip' (%llu) is larger than "
+		    "'max_connections' (%llu)",
+		    (unsigned long long)cfg->max_connections_per_ip,
+		    (unsigned long long)cfg->max_connections);
+		rc = -1;
+	}
+	buf_release(&v);
+	buf_release(&why);
+	return rc;
+}
+
+enum config_source
+config_source_of(const struct config *cfg, const char *name)
+{
+	int i = find_option(name, strlen(name));
+
+	return i == -1 ? CONFIG_SRC_DEFAULT
+	               : (enum config_source)cfg->source_[i];
+}
+
+const char *
+config_source_name(enum config_source src)
+{
+	if ((size_t)src >= sizeof(source_names) / sizeof(source_names[0]))
+		return "unknown";
+	return source_names[src];
+}
+
+/* ---------------------------------------------------------------------
+ * database.json's "config" object, read with yajl's callbacks
+ */
+
+struct file_parse {
+	struct config *cfg;
+	struct buf *err;
+	int depth;      /* current nesting; 1 inside the top object */
+	bool at_config; /* the top-level key just read was "config" */
+	bool in_config; /* inside the "config" object (depth 2) */
+	bool done;      /* the "config" object was closed */
+	bool failed;    /* err holds a message */
+	struct buf key; /* the member of "config" being read */
+};
+
+/* A scalar value arrived; apply it when it is a member of "config". */
+static int
+fp_scalar(struct file_parse *fp, const char *s, size_t len, bool is_string)
+{
+	if (fp->depth == 1 && fp->at_config) {
+		fp->at_config = false;
+		if (!is_string && len == 4 && memcmp(s, "null", 4) == 0)
+			return 1;
+		buf_adds(fp->err,
+		    "\"config\" in " CONFIG_DATABASE_FILE " is not an object");
+		fp->failed = true;
+		return 0;
+	}
+	if (fp->depth == 2 && fp->in_config) {
+		if (config_file_set(fp->cfg, fp->key.data, (struct str){s, len},
+		        is_string, fp->err) == -1) {
+			fp->failed = true;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int
+fp_null(void *ctx)
+{
+	return fp_scalar(ctx, "null", 4, false);
+}
+
+static int
+fp_boolean(void *ctx, int v)
+{
+	return v ? fp_scalar(ctx, "true", 4, false)
+	         : fp_scalar(ctx, "false", 5, false);
+}
+
+static int
+fp_number(void *ctx, const char *s, size_t len)
+{
+	return fp_scalar(ctx, s, len, false);
+}
+
+static int
+fp_string(void *ctx, const unsigned char *s, size_t len)
+{
+	return fp_scalar(ctx, (const char *)s, len, true);
+}
+
+/* An object or array opens. */
+static int
+fp_open(struct file_parse *fp, bool is_map)
+{
+	if (fp->depth == 0 && !is_map) {
+		buf_adds(fp->err, CONFIG_DATABASE_FILE " is not a JSON object");
+		fp->failed = true;
+		return 0;
+	}
+	if (fp->depth == 1 && fp->at_config) {
+		fp->at_config = false;
+		if (!is_map) {
+			buf_adds(fp->err, "\"config\" in " CONFIG_DATABASE_FILE
+			                  " is not an object");
+			fp->failed = true;
+			return 0;
+		}
+		fp->in_config = true;
+	} else if (fp->depth == 2 && fp->in_config) {
+		buf_adds(fp->err, "invalid value for option '");
+		log_escape(
+		    fp->err, (struct str){fp->key.data, fp->key.len}, 100);
+		buf_adds(fp->err,
+		    "' in " CONFIG_DATABASE_FILE ": expected a scalar");
+		fp->failed = true;
+		return 0;
+	}
+	fp->depth++;
+	return 1;
+}
+
+static int
+fp_start_map(void *ctx)
+{
+	return fp_open(ctx, true);
+}
+
+static int
+fp_start_array(void *ctx)
+{
+	return fp_open(ctx, false);
+}
+
+static int
+fp_close(void *ctx)
+{
+	struct file_parse *fp = ctx;
+
+	fp->depth--;
+	if (fp->depth == 1 && fp->in_config) {
+		/* Nothing after "config" matters here: stop reading. */
+		fp->in_config = false;
+		fp->done = true;
+		return 0;
+	}
+	return 1;
+}
+
+static int
+fp_map_key(void *ctx, const unsigned char *s, size_t len)
+{
+	struct file_parse *fp = ctx;
+
+	if (fp->depth == 1)
+		fp->at_config = len == 6 && memcmp(s, "config", 6) == 0;
+	else if (fp->depth == 2 && fp->in_config) {
+		buf_reset(&fp->key);
+		buf_add(&fp->key, s, len);
+		if (strlen(fp->key.data) != len) {
+			buf_adds(fp->err, "option name with a NUL byte "
+			                  "in " CONFIG_DATABASE_FILE);
+			fp->failed = true;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static const yajl_callbacks fp_callbacks = {
+    fp_null,
+    fp_boolean,
+    NULL,
+    NULL,
+    fp_number,
+    fp_string,
+    fp_start_map,
+    fp_map_key,
+    fp_close,
+    fp_start_array,
+    fp_close,
+};
+
+/*
+ * Feed len bytes (or, when text is NULL, the end of input). Returns 1 to
+ * go on, 0 when the "config" object has been read, -1 on error.
+ */
+static int
+fp_feed(struct file_parse *fp, yajl_handle h, const char *text, size_t len)
+{
+	yajl_status st;
+	unsigned char *msg;
+
+	if (text != NULL)
+		st = yajl_parse(h, (const unsigned char *)text, len);
+	else
+		st = yajl_complete_parse(h);
+	if (st == yajl_status_ok)
+		return text != NULL ? 1 : 0;
+	if (st == yajl_status_client_canceled && fp->done)
+		return 0;
+	if (!fp->failed) {
+		msg = yajl_get_error(h, 0, (const unsigned char *)text, len);
+		buf_addf(fp->err, "cannot parse " CONFIG_DATABASE_FILE ": %s",
+		    (const char *)msg);
+		while (fp->err->len > 0 &&
+		       isspace((unsigned char)fp->err->data[fp->err->len - 1]))
+			fp->err->data[--fp->err->len] = '\0';
+		yajl_free_error(h, msg);
+	}
+	return -1;
+}
+
+/*
+ * Read database.json from fd (or text when fd is -1) until its "config"
+ * object has been applied.
+ */
+static int
+file_read(
+    struct config *cfg, int fd, const char *text, size_t len, struct buf *err)
+{
+	struct file_parse fp;
+	yajl_handle h;
+	char chunk[65536];
+	ssize_t n;
+	size_t total = 0;
+	int rc = -1, r;
+
+	memset(&fp, 0, sizeof(fp));
+	fp.cfg = cfg;
+	fp.err = err;
+	buf_init(&fp.key);
+	h = yajl_alloc(&fp_callbacks, NULL, &fp);
+	if (h == NULL) {
+		buf_adds(err, "out of memory");
+		goto out;
+	}
+	if (fd == -1) {
+		/* KOsync treats a file of at most one byte as empty. */
+		if (len <= 1) {
+			rc = 0;
+			goto out;
+		}
+		r = fp_feed(&fp, h, text, len);
+	} else {
+		r = 1;
+		while (r == 1) {
+			n = read(fd, chunk, sizeof(chunk));
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1) {
+				buf_addf(err,
+				    "cannot read " CONFIG_DATABASE_FILE ": %s",
+				    strerror(errno));
+				goto out;
+			}
+			if (n == 0)
+				break;
+			if (total == 0 && n == 1) {
+				/* Might be a one-byte file: look again. */
+				char more;
+				ssize_t m = read(fd, &more, 1);
+
+				if (m == 0) {
+					rc = 0;
+					goto out;
+				}
+				if (m == 1) {
+					chunk[1] = more;
+					n = 2;
+				}
+			}
+			total += (size_t)n;
+			r = fp_feed(&fp, h, chunk, (size_t)n);
+		}
+		if (r == 1 && total <= 1) {
+			rc = 0;
+			goto out;
+		}
+	}
+	if (r == 1)
+		r = fp_feed(&fp, h, NULL, 0);
+	rc = r == -1 ? -1 : 0;
+out:
+	if (h != NULL)
+		yajl_free(h);
+	buf_release(&fp.key);
+	return rc;
+}
+
+int
+config_file_parse(
+    struct config *cfg, const char *text, size_t len, struct buf *err)
+{
+	return file_read(cfg, -1, text, len, err);
+}
+
+int
+config_file_load(struct config *cfg, const char *path, struct buf *err)
+{
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		buf_addf(err, "cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	rc = file_read(cfg, fd, NULL, 0, err);
+	close(fd);
+	return rc;
+}
+
+/* Write option o's value given as text, with its JSON type. */
+static void
+write_typed(
+    struct json_out *out, const struct config_option *o, const char *text)
+{
+	uint64_t u = 0;
+
+	switch (o->type) {
+	case CONFIG_T_BOOL:
+		json_bool(out, strcmp(text, "true") == 0);
+		break;
+	case CONFIG_T_UINT:
+	case CONFIG_T_U64:
+		(void)parse_u64(text, &u);
+		json_uint(out, u);
+		break;
+	case CONFIG_T_ENUM:
+	case CONFIG_T_STRING:
+		json_str(out, text);
+		break;
+	}
+}
+
+void
+config_file_write(const struct config *cfg, struct json_out *out)
+{
+	struct buf def = BUF_INIT;
+	size_t i;
+	int pass;
+
+	json_obj_begin(out);
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < NOPTIONS; i++) {
+			const struct config_option *o = &options[i];
+			bool kosync = (o->flags & CONFIG_OPT_KOSYNC) != 0;
+
+			if (pass == 0 ? !kosync : kosync)
+				continue;
+			if (cfg->file_[i] == NULL && !kosync)
+				continue;
+			json_key(out, o->name);
+			if (cfg->file_[i] != NULL) {
+				write_typed(out, o, cfg->file_[i]);
+			} else {
+				buf_reset(&def);
+				add_default_text(&def, o);
+				write_typed(out, o, def.data);
+			}
+		}
+	}
+	json_obj_end(out);
+	buf_release(&def);
+}
+
+/* ---------------------------------------------------------------------
+ * Text for people: --help, config show, the reference
+ */
+
+/* Append text wrapped at width columns, each line starting with indent. */
+static void
+add_wrapped(struct buf *out, const char *text, const char *indent, size_t width)
+{
+	const char *p = text, *w;
+	size_t col = 0, wl, il = strlen(indent);
+
+	while (*p != '\0') {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		for (w = p; *w != '\0' && *w != ' '; w++)
+			continue;
+		wl = (size_t)(w - p);
+		if (col > 0 && col + 1 + wl > width) {
+			buf_addch(out, '\n');
+			col = 0;
+		}
+		if (col == 0) {
+			buf_adds(out, indent);
+			col = il;
+		} else {
+			buf_addch(out, ' ');
+			col++;
+		}
+		buf_add(out, p, wl);
+		col += wl;
+		p = w;
+	}
+	if (col > 0)
+		buf_addch(out, '\n');
+}
+
+/* Append option o's value or default in the form config show uses. */
+static void
+add_shown(struct buf *out, const struct config_option *o, const char *text)
+{
+	if (o->type == CONFIG_T_STRING || o->type == CONFIG_T_ENUM)
+		json_escape(out, text, strlen(text));
+	else
+		buf_adds(out, text);
+}
+
+void
+config_usage(struct buf *out)
+{
+	struct buf line = BUF_INIT, def = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < NOPTIONS; i++) {
+		const struct config_option *o = &options[i];
+
+		buf_reset(&line);
+		buf_reset(&def);
+		buf_adds(&line, "     ");
+		add_flag_name(&line, o);
+		if (o->type == CONFIG_T_BOOL)
+			buf_adds(&line, "[=BOOL]");
+		else
+			buf_addf(
+			    &line, " %s", o->arg != NULL ? o->arg : "VALUE");
+		buf_addch(&line, '\n');
+		buf_add(out, line.data, line.len);
+		buf_reset(&line);
+		buf_adds(&line, o->help);
+		add_default_text(&def, o);
+		buf_adds(&line, " Default: ");
+		if (o->type == CONFIG_T_STRING || o->type == CONFIG_T_ENUM)
+			json_escape(&line, def.data, def.len);
+		else
+			buf_add(&line, def.data, def.len);
+		buf_adds(&line, ".");
+		add_wrapped(out, line.data, "             ", 78);
+	}
+	buf_release(&line);
+	buf_release(&def);
+}
+
+void
+config_show(const struct config *cfg, struct buf *out)
+{
+	struct buf v = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < NOPTIONS; i++) {
+		const struct config_option *o = &options[i];
+
+		buf_reset(&v);
+		add_value_text(&v, cfg, o);
+		buf_addf(out, "%s = ", o->name);
+		add_shown(out, o, v.data);
+		buf_addf(out, "  # %s\n",
+		    config_source_name((enum config_source)cfg->source_[i]));
+	}
+	buf_release(&v);
+}
+
+static const char reference_intro[] =
+    "# kosyncd configuration reference\n"
+    "\n"
+    "<!-- Generated by `kosyncd config reference` from the option table in\n"
+    "     src/config.c; do not edit by hand (tests/e2e/t055-config-doc.sh\n"
+    "     checks that this file matches). -->\n"
+    "\n"
+    "Every option can be set in four places. A stronger source wins over a\n"
+    "weaker one, whatever the order they are read in:\n"
+    "\n"
+    "1. the built-in default (weakest);\n"
+    "2. the `\"config\"` object of `database.json` in the data directory\n"
+    "   (KOsync's file format; see below);\n"
+    "3. the environment: `KOSYNCD_<NAME>` with the option's name in upper\n"
+    "   case, e.g. `KOSYNCD_LISTEN_ADDRESS=127.0.0.1:8080`;\n"
+    "4. command-line flags (strongest): `--listen-address=ADDR`,\n"
+    "   `--listen-address ADDR` or `--listen_address ADDR`. A boolean flag\n"
+    "   alone means true (`--strict-accept`), `--no-strict-accept` means\n"
+    "   false, and `--strict-accept=false` works too.\n"
+    "\n"
+    "Booleans are written `true` or `false` (`1`/`0`, `yes`/`no` and\n"
+    "`on`/`off` are accepted from the environment and flags); numbers in\n"
+    "decimal. In `database.json` values have their JSON types: `true`, "
+    "`65536`,\n"
+    "`\":8080\"`; `null` leaves an option at its default.\n"
+    "\n"
+    "An unknown option, an unknown `KOSYNCD_` variable, a value of the wrong\n"
+    "type or out of range stops `kosyncd` at startup with a message naming\n"
+    "the option and the value (and `database.json` when it came from there).\n"
+    "`kosyncd config show` prints the value of every option and where it\n"
+    "came from.\n"
+    "\n"
+    "`database.json` always holds KOsync's keys (`listen_address`,\n"
+    "`disable_registration`, `enable_debug_log`, `store_history`,\n"
+    "`backup_encoding_type`, `backup_on_startup`, `enable_webui`), so KOsync\n"
+    "can still read it; kosyncd's own options are written back only when the\n"
+    "file set them. Values from the environment or flags are never written\n"
+    "into the file. Edit the file only while the server is stopped.\n"
+    "\n"
+    "## Options\n";
+
+void
+config_reference(struct buf *out)
+{
+	struct buf def = BUF_INIT;
+	size_t i;
+
+	buf_adds(out, reference_intro);
+	for (i = 0; i < NOPTIONS; i++) {
+		const struct config_option *o = &options[i];
+
+		buf_reset(&def);
+		add_default_text(&def, o);
+		buf_addf(out, "\n### %s\n\n", o->name);
+		add_wrapped(out, o->help, "", 76);
+		if (o->doc != NULL) {
+			buf_addch(out, '\n');
+			add_wrapped(out, o->doc, "", 76);
+		}
+		buf_adds(out, "\n| | |\n|---|---|\n");
+		switch (o->type) {
+		case CONFIG_T_BOOL:
+			buf_adds(out, "| type | boolean |\n");
+			break;
+		case CONFIG_T_UINT:
+		case CONFIG_T_U64:
+			buf_addf(out, "| type | number, %llu to %llu |\n",
+			    (unsigned long long)o->min,
+			    (unsigned long long)o->max);
+			break;
+		case CONFIG_T_ENUM:
+			buf_adds(out, "| type | one of ");
+			add_choices(out, o->choices, "`");
+			buf_adds(out, " |\n");
+			break;
+		case CONFIG_T_STRING:
+			if (o->choices != NULL) {
+				buf_adds(out, "| type | one of ");
+				add_choices(out, o->choices, "`");
+				buf_adds(out, " |\n");
+			} else {
+				buf_adds(out, "| type | string |\n");
+			}
+			break;
+		}
+		buf_adds(out, "| default | `");
+		add_shown(out, o, def.data);
+		buf_adds(out, "` |\n| environment | `");
+		add_env_name(out, o);
+		buf_adds(out, "` |\n| flag | `");
+		add_flag_name(out, o);
+		if (o->type == CONFIG_T_BOOL)
+			buf_adds(out, "[=BOOL]");
+		else
+			buf_addf(out, " %s", o->arg != NULL ? o->arg : "VALUE");
+		buf_adds(out, "` |\n");
+		buf_addf(out, "| in database.json | %s |\n",
+		    (o->flags & CONFIG_OPT_KOSYNC) != 0
+		        ? "always (a KOsync key)"
+		        : "when set there");
+	}
+	buf_release(&def);
+}
