@@ -1,0 +1,72 @@
+/*
+ * fault.h: fault injection for tests (sqlite-style "make the Nth call fail").
+ *
+ * Only test builds (KOSYNCD_TESTING) contain the injector; in other builds
+ * fault_check() is an inline 0 that the compiler removes, so call sites cost
+ * nothing in production.
+ *
+ * A call site asks before the real call:
+ *
+ *	if ((err = fault_check(FAULT_WRITE)) != 0) {
+ *		errno = err;
+ *		n = -1;
+ *	} else
+ *		n = write(fd, p, len);
+ *
+ * Each point counts its calls from 1. A point is armed from the
+ * environment, read once on the first fault_check() of the process:
+ *
+ *	KOSYNCD_FAULT_WRITE=N[+][:ERRNO]   (also _FSYNC, _MALLOC, _OPEN,
+ *_RENAME)
+ *
+ * makes the Nth call fail ("N+": the Nth and every later one) with ERRNO,
+ * one of EIO (default), ENOSPC, EROFS, EDQUOT, ENOMEM, EACCES. Unit tests
+ * arm points directly with fault_set(). Counting and firing are thread-safe
+ * (the journal writes on a thread of its own).
+ *
+ * Not responsible for deciding what a call site does with the failure; that
+ * is exactly the error path under test.
+ */
+#ifndef KOSYNCD_FAULT_H
+#define KOSYNCD_FAULT_H
+
+#include <stdbool.h>
+
+enum fault_point {
+	FAULT_WRITE = 0, /* write/pwrite of the journal and snapshots */
+	FAULT_FSYNC,     /* fsync/fdatasync */
+	FAULT_MALLOC,    /* allocation sites that can report failure */
+	FAULT_OPEN,      /* open/creat of data files */
+	FAULT_RENAME,    /* rename of a snapshot over database.json */
+	FAULT_NPOINTS
+};
+
+#ifdef KOSYNCD_TESTING
+/*
+ * Count one call at point p and return the errno to fail it with, or 0 to
+ * let it proceed.
+ */
+int fault_check(enum fault_point p);
+
+/*
+ * Arm point p: the nth call from now (1 = the next) fails with err (0
+ * means EIO); when sticky, every later call fails too. n == 0 disarms the
+ * point. Resets the point's counter.
+ */
+void fault_set(enum fault_point p, unsigned long n, bool sticky, int err);
+
+/* Disarm every point and reset every counter (environment included). */
+void fault_reset(void);
+
+/* Calls counted at point p so far. */
+unsigned long fault_count(enum fault_point p);
+#else
+static inline int
+fault_check(enum fault_point p)
+{
+	(void)p;
+	return 0;
+}
+#endif
+
+#endif
