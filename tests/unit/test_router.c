@@ -1,0 +1,227 @@
+/*
+ * test_router.c: path normalisation (slashes, trailing slash, base path,
+ * /koreader), percent-decoding, route lookup (found, unknown, wrong
+ * method, HEAD as GET, hidden routes, parameters) and Allow lists.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "router.h"
+
+static int
+h_dummy(void *call)
+{
+	(void)call;
+	return 0;
+}
+
+static const struct route routes[] = {
+    {HTTP_M_GET, "/healthcheck", h_dummy, 0},
+    {HTTP_M_POST, "/users/create", h_dummy, ROUTE_BODY},
+    {HTTP_M_GET, "/users/auth", h_dummy, ROUTE_AUTH},
+    {HTTP_M_PUT, "/syncs/progress", h_dummy, ROUTE_AUTH | ROUTE_BODY},
+    {HTTP_M_GET, "/syncs/progress", NULL, 0},
+    {HTTP_M_GET, "/syncs/progress/:document", h_dummy, ROUTE_AUTH},
+    {HTTP_M_DELETE, "/users/me", h_dummy, ROUTE_AUTH},
+    {HTTP_M_PUT, "/users/password", h_dummy, ROUTE_AUTH | ROUTE_BODY},
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static void
+test_router__normalize(void **state)
+{
+	static const struct {
+		const char *in, *base, *want;
+	} t[] = {
+	    {"/", "", "/"},
+	    {"//", "", "/"},
+	    {"/users/auth", "", "/users/auth"},
+	    {"/users/auth/", "", "/users/auth"},
+	    {"/users/auth//", "", "/users/auth"},
+	    {"//users///auth", "", "/users/auth"},
+	    {"/Users/auth", "", "/Users/auth"},
+	    {"/koreader/users/auth", "", "/users/auth"},
+	    {"/koreader", "", "/"},
+	    {"/koreader/", "", "/"},
+	    {"/koreaderx/users/auth", "", "/koreaderx/users/auth"},
+	    {"/kosync/users/auth", "/kosync", "/users/auth"},
+	    {"/kosync//users/auth/", "/kosync", "/users/auth"},
+	    {"/kosync/koreader/users/auth", "/kosync", "/users/auth"},
+	    {"/kosyncx/users/auth", "/kosync", "/kosyncx/users/auth"},
+	    {"/users/auth", "/kosync", "/users/auth"},
+	    {"/a/b/kosync", "/kosync", "/a/b/kosync"},
+	    {"/kosync", "/kosync", "/"},
+	    {"/syncs/progress/", "", "/syncs/progress"},
+	    {"/syncs/progress/abc%2F", "", "/syncs/progress/abc%2F"},
+	    {"*", "", "*"},
+	    {"", "", ""},
+	};
+	char out[64];
+	struct str r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		r = router_normalize(
+		    str_from(t[i].in), str_from(t[i].base), out);
+		if (!str_eqs(r, t[i].want))
+			fail_msg("'%s' (base '%s') -> '%.*s', want '%s'",
+			    t[i].in, t[i].base, (int)r.len, r.p, t[i].want);
+	}
+}
+
+static void
+test_router__unescape(void **state)
+{
+	static const struct {
+		const char *in;
+		long n;
+		const char *want;
+	} t[] = {
+	    {"abc", 3, "abc"},
+	    {"", 0, ""},
+	    {"a%20b", 3, "a b"},
+	    {"%2f%2F", 2, "//"},
+	    {"a+b", 3, "a+b"},
+	    {"%41%6a", 2, "Aj"},
+	    {"%", -1, NULL},
+	    {"%4", -1, NULL},
+	    {"a%4", -1, NULL},
+	    {"%zz", -1, NULL},
+	    {"%g0", -1, NULL},
+	    {"%0g", -1, NULL},
+	};
+	char out[32];
+	size_t i;
+	long n;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		n = router_unescape(str_from(t[i].in), out);
+		if (n != t[i].n)
+			fail_msg("'%s' -> %ld", t[i].in, n);
+		if (n > 0)
+			assert_memory_equal(out, t[i].want, (size_t)n);
+	}
+	n = router_unescape(str_from("a%00b"), out);
+	assert_int_equal(n, 3);
+	assert_int_equal(out[1], '\0');
+}
+
+static void
+test_router__find(void **state)
+{
+	struct router_match m;
+
+	(void)state;
+	assert_int_equal(router_find(routes, NROUTES, HTTP_M_GET,
+	                     str_from("/healthcheck"), &m),
+	    ROUTER_FOUND);
+	assert_ptr_equal(m.route, &routes[0]);
+	assert_int_equal(router_find(routes, NROUTES, HTTP_M_HEAD,
+	                     str_from("/healthcheck"), &m),
+	    ROUTER_FOUND);
+	assert_ptr_equal(m.route, &routes[0]);
+	assert_int_equal(router_find(routes, NROUTES, HTTP_M_PUT,
+	                     str_from("/syncs/progress"), &m),
+	    ROUTER_FOUND);
+	assert_ptr_equal(m.route, &routes[3]);
+	assert_int_equal(router_find(routes, NROUTES, HTTP_M_GET,
+	                     str_from("/syncs/progress/abc%20d"), &m),
+	    ROUTER_FOUND);
+	assert_ptr_equal(m.route, &routes[5]);
+	assert_true(str_eqs(m.param, "abc%20d"));
+	assert_int_equal(router_find(routes, NROUTES, HTTP_M_DELETE,
+	                     str_from("/users/me"), &m),
+	    ROUTER_FOUND);
+	assert_int_equal(router_find(routes, NROUTES, HTTP_M_PUT,
+	                     str_from("/users/password"), &m),
+	    ROUTER_FOUND);
+	assert_int_equal(router_find(routes, NROUTES, HTTP_M_POST,
+	                     str_from("/users/create"), &m),
+	    ROUTER_FOUND);
+}
+
+static void
+test_router__not_found(void **state)
+{
+	static const char *t[] = {
+	    "/",
+	    "/nope",
+	    "/Users/auth",
+	    "/users/AUTH",
+	    "/users",
+	    "/users/auth/x",
+	    "/syncs/progress/a/b",
+	    "/syncs/progressx",
+	    "/healthcheckx",
+	    "*",
+	    "",
+	};
+	struct router_match m;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (router_find(routes, NROUTES, HTTP_M_GET, str_from(t[i]),
+		        &m) != ROUTER_NOT_FOUND)
+			fail_msg("'%s' found", t[i]);
+	/* the hidden route: a pull without a document is unknown */
+	assert_int_equal(router_find(routes, NROUTES, HTTP_M_GET,
+	                     str_from("/syncs/progress"), &m),
+	    ROUTER_NOT_FOUND);
+	assert_int_equal(router_find(routes, NROUTES, HTTP_M_HEAD,
+	                     str_from("/syncs/progress"), &m),
+	    ROUTER_NOT_FOUND);
+}
+
+static void
+test_router__bad_method(void **state)
+{
+	struct router_match m;
+	char allow[64];
+
+	(void)state;
+	assert_int_equal(router_find(routes, NROUTES, HTTP_M_POST,
+	                     str_from("/users/auth"), &m),
+	    ROUTER_BAD_METHOD);
+	router_allow_list(m.allow, allow, sizeof(allow));
+	assert_string_equal(allow, "GET, HEAD, OPTIONS");
+	assert_int_equal(router_find(routes, NROUTES, HTTP_M_DELETE,
+	                     str_from("/syncs/progress"), &m),
+	    ROUTER_BAD_METHOD);
+	router_allow_list(m.allow, allow, sizeof(allow));
+	assert_string_equal(allow, "PUT, OPTIONS");
+	assert_int_equal(router_find(routes, NROUTES, HTTP_M_OTHER,
+	                     str_from("/users/create"), &m),
+	    ROUTER_BAD_METHOD);
+	router_allow_list(m.allow, allow, sizeof(allow));
+	assert_string_equal(allow, "POST, OPTIONS");
+	assert_int_equal(router_find(routes, NROUTES, HTTP_M_OPTIONS,
+	                     str_from("/syncs/progress/x"), &m),
+	    ROUTER_BAD_METHOD);
+	router_allow_list(m.allow, allow, sizeof(allow));
+	assert_string_equal(allow, "GET, HEAD, OPTIONS");
+	/* a short buffer truncates at a whole name */
+	assert_int_equal(router_allow_list(m.allow, allow, 8), 3);
+	assert_string_equal(allow, "GET");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_router__normalize),
+	    cmocka_unit_test(test_router__unescape),
+	    cmocka_unit_test(test_router__find),
+	    cmocka_unit_test(test_router__not_found),
+	    cmocka_unit_test(test_router__bad_method),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
