@@ -1,0 +1,532 @@
+/*
+ * db.c: the in-memory database (see db.h).
+ *
+ * Layout choices, for a few hundred bytes per document: a document is one
+ * malloc block holding its numbers, two list pointers and its strings
+ * inline, with 16-bit lengths (STORE_MAX_FIELD fits); changing a document
+ * allocates a new block and swaps the table slot. History and device lists
+ * exist only once used.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "xmalloc.h"
+
+static uint32_t
+user_hash(const void *rec)
+{
+	return ((const struct db_user *)rec)->hash;
+}
+
+static struct str
+user_key(const void *rec)
+{
+	const struct db_user *u = rec;
+
+	return (struct str){u->name, u->name_len};
+}
+
+static uint32_t
+doc_hash(const void *rec)
+{
+	return ((const struct db_doc *)rec)->hash;
+}
+
+static struct str
+doc_key(const void *rec)
+{
+	const struct db_doc *d = rec;
+
+	return (struct str){d->s, d->len[DB_F_ID]};
+}
+
+static const struct table_type user_type = {user_hash, user_key};
+static const struct table_type doc_type = {doc_hash, doc_key};
+
+static size_t
+clamp16(size_t n)
+{
+	return n > UINT16_MAX ? UINT16_MAX : n;
+}
+
+/*
+ * Lists
+ */
+
+static struct db_entry *
+entry_new(double percentage, int64_t timestamp, struct str progress,
+    struct str device, struct str device_id)
+{
+	struct str f[3] = {progress, device, device_id};
+	struct db_entry *e;
+	size_t total = 0, i;
+	char *p;
+
+	for (i = 0; i < 3; i++) {
+		f[i].len = clamp16(f[i].len);
+		total += f[i].len + 1;
+	}
+	e = xmalloc(sizeof(*e) + total);
+	e->percentage = percentage;
+	e->timestamp = timestamp;
+	p = e->s;
+	for (i = 0; i < 3; i++) {
+		e->len[i] = (uint16_t)f[i].len;
+		if (f[i].len)
+			memcpy(p, f[i].p, f[i].len);
+		p[f[i].len] = '\0';
+		p += f[i].len + 1;
+	}
+	return e;
+}
+
+const char *
+db_entry_progress(const struct db_entry *e)
+{
+	return e->s;
+}
+
+const char *
+db_entry_device(const struct db_entry *e)
+{
+	return e->s + e->len[0] + 1;
+}
+
+const char *
+db_entry_device_id(const struct db_entry *e)
+{
+	return e->s + e->len[0] + 1 + e->len[1] + 1;
+}
+
+static struct db_list *
+list_push(struct db_list *l, struct db_entry *e)
+{
+	uint32_t cap;
+	bool fresh = l == NULL;
+
+	if (fresh || l->n == l->cap) {
+		cap = fresh ? 2 : l->cap * 2;
+		l = xrealloc(l, sizeof(*l) + cap * sizeof(l->e[0]));
+		if (fresh)
+			l->n = 0;
+		l->cap = cap;
+	}
+	l->e[l->n++] = e;
+	return l;
+}
+
+/* Remove entry i, keeping the order of the rest. */
+static void
+list_del(struct db_list *l, uint32_t i)
+{
+	free(l->e[i]);
+	memmove(&l->e[i], &l->e[i + 1], (l->n - i - 1) * sizeof(l->e[0]));
+	l->n--;
+}
+
+static void
+list_free(struct db_list *l)
+{
+	uint32_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++)
+		free(l->e[i]);
+	free(l);
+}
+
+/*
+ * Documents
+ */
+
+const char *
+db_doc_field(const struct db_doc *d, enum db_field f)
+{
+	const char *p = d->s;
+	int i;
+
+	for (i = 0; i < (int)f; i++)
+		p += d->len[i] + 1;
+	return p;
+}
+
+static struct str
+doc_str(const struct db_doc *d, enum db_field f)
+{
+	return (struct str){db_doc_field(d, f), d->len[f]};
+}
+
+static struct db_doc *
+doc_new(uint32_t hash, const struct str f[DB_NFIELDS])
+{
+	struct db_doc *d;
+	size_t total = 0, len;
+	char *p;
+	int i;
+
+	for (i = 0; i < DB_NFIELDS; i++)
+		total += clamp16(f[i].len) + 1;
+	d = xmalloc(sizeof(*d) + total);
+	d->history = NULL;
+	d->devices = NULL;
+	d->hash = hash;
+	p = d->s;
+	for (i = 0; i < DB_NFIELDS; i++) {
+		len = clamp16(f[i].len);
+		d->len[i] = (uint16_t)len;
+		if (len)
+			memcpy(p, f[i].p, len);
+		p[len] = '\0';
+		p += len + 1;
+	}
+	return d;
+}
+
+static void
+doc_free(struct db_doc *d)
+{
+	list_free(d->history);
+	list_free(d->devices);
+	free(d);
+}
+
+struct db_doc *
+db_doc_find(const struct db_user *u, struct str id)
+{
+	return table_find(&u->docs, &doc_type, table_hash(id.p, id.len), id);
+}
+
+/* A str that is empty (not absent) when s.p is NULL. */
+static struct str
+or_empty(struct str s)
+{
+	return s.p ? s : (struct str){"", 0};
+}
+
+static struct str
+or_kept(struct str s, const struct db_doc *old, enum db_field f)
+{
+	if (s.p != NULL)
+		return s;
+	if (old != NULL)
+		return doc_str(old, f);
+	return (struct str){"", 0};
+}
+
+/* Devices are told apart by device_id, or by name when they sent none. */
+static bool
+same_device(
+    struct str dev_a, struct str id_a, struct str dev_b, struct str id_b)
+{
+	if (id_a.len || id_b.len)
+		return str_eq(id_a, id_b);
+	return str_eq(dev_a, dev_b);
+}
+
+static struct db_entry *
+entry_of_doc(const struct db_doc *d)
+{
+	return entry_new(d->percentage, d->timestamp, doc_str(d, DB_F_PROGRESS),
+	    doc_str(d, DB_F_DEVICE), doc_str(d, DB_F_DEVICE_ID));
+}
+
+static struct str
+entry_str(const struct db_entry *e, int i)
+{
+	const char *p = i == 0   ? db_entry_progress(e)
+	                : i == 1 ? db_entry_device(e)
+	                         : db_entry_device_id(e);
+
+	return (struct str){p, e->len[i]};
+}
+
+/* Remove the device list's entry for (device, device_id), if any. */
+static void
+devices_forget(struct db_list *l, struct str device, struct str device_id)
+{
+	uint32_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++)
+		if (same_device(entry_str(l->e[i], 1), entry_str(l->e[i], 2),
+		        device, device_id)) {
+			list_del(l, i);
+			return;
+		}
+}
+
+static struct db_list *
+devices_set(struct db_list *l, struct db_entry *e)
+{
+	uint32_t i, oldest;
+
+	devices_forget(l, entry_str(e, 1), entry_str(e, 2));
+	if (l != NULL && l->n >= DB_MAX_DEVICES) {
+		oldest = 0;
+		for (i = 1; i < l->n; i++)
+			if (l->e[i]->timestamp < l->e[oldest]->timestamp)
+				oldest = i;
+		list_del(l, oldest);
+	}
+	return list_push(l, e);
+}
+
+static struct db_list *
+history_add(struct db_list *l, struct db_entry *e, unsigned limit)
+{
+	if (limit != 0 && l != NULL) {
+		while (l->n >= limit)
+			list_del(l, 0);
+	}
+	return list_push(l, e);
+}
+
+/* Put d in u's table in place of old (NULL: a new id). */
+static void
+doc_store(
+    struct db *db, struct db_user *u, struct db_doc *old, struct db_doc *d)
+{
+	void **slot;
+
+	if (old == NULL) {
+		table_insert(&u->docs, &doc_type, d);
+		db->ndocs++;
+		return;
+	}
+	slot = table_slot(&u->docs, &doc_type, d->hash, doc_str(d, DB_F_ID));
+	assert(slot != NULL && *slot == old);
+	*slot = d;
+	free(old); /* its lists now belong to d */
+}
+
+struct db_doc *
+db_put(struct db *db, struct db_user *u, const struct db_put *p)
+{
+	struct db_doc *old, *d;
+	struct str f[DB_NFIELDS];
+	uint32_t h = table_hash(p->document.p, p->document.len);
+
+	old = table_find(&u->docs, &doc_type, h, p->document);
+	f[DB_F_ID] = p->document;
+	f[DB_F_PROGRESS] = or_empty(p->progress);
+	f[DB_F_DEVICE] = or_empty(p->device);
+	f[DB_F_DEVICE_ID] = or_kept(p->device_id, old, DB_F_DEVICE_ID);
+	f[DB_F_FILENAME] = or_kept(p->filename, old, DB_F_FILENAME);
+	f[DB_F_TITLE] = or_kept(p->title, old, DB_F_TITLE);
+	f[DB_F_AUTHORS] = or_kept(p->authors, old, DB_F_AUTHORS);
+	f[DB_F_PRETTY_NAME] = or_kept(p->pretty_name, old, DB_F_PRETTY_NAME);
+	d = doc_new(h, f);
+	d->percentage = p->percentage;
+	d->timestamp = p->timestamp;
+	if (old != NULL) {
+		d->history = old->history;
+		d->devices = old->devices;
+		if (db->store_history)
+			d->history = history_add(
+			    d->history, entry_of_doc(old), db->history_limit);
+		if (!same_device(doc_str(old, DB_F_DEVICE),
+		        doc_str(old, DB_F_DEVICE_ID), f[DB_F_DEVICE],
+		        f[DB_F_DEVICE_ID]))
+			d->devices = devices_set(d->devices, entry_of_doc(old));
+		devices_forget(d->devices, f[DB_F_DEVICE], f[DB_F_DEVICE_ID]);
+	}
+	doc_store(db, u, old, d);
+	return d;
+}
+
+struct db_doc *
+db_doc_load(struct db *db, struct db_user *u, const struct db_put *p)
+{
+	struct db_doc *old, *d;
+	struct str f[DB_NFIELDS];
+	uint32_t h = table_hash(p->document.p, p->document.len);
+
+	old = table_find(&u->docs, &doc_type, h, p->document);
+	f[DB_F_ID] = p->document;
+	f[DB_F_PROGRESS] = or_empty(p->progress);
+	f[DB_F_DEVICE] = or_empty(p->device);
+	f[DB_F_DEVICE_ID] = or_empty(p->device_id);
+	f[DB_F_FILENAME] = or_empty(p->filename);
+	f[DB_F_TITLE] = or_empty(p->title);
+	f[DB_F_AUTHORS] = or_empty(p->authors);
+	f[DB_F_PRETTY_NAME] = or_empty(p->pretty_name);
+	d = doc_new(h, f);
+	d->percentage = p->percentage;
+	d->timestamp = p->timestamp;
+	if (old != NULL) {
+		d->history = old->history;
+		d->devices = old->devices;
+	}
+	doc_store(db, u, old, d);
+	return d;
+}
+
+void
+db_doc_add_history(struct db_doc *d, const struct db_put *p, unsigned limit)
+{
+	d->history = history_add(d->history,
+	    entry_new(p->percentage, p->timestamp, or_empty(p->progress),
+	        or_empty(p->device), or_empty(p->device_id)),
+	    limit);
+}
+
+void
+db_doc_add_device(struct db_doc *d, const struct db_put *p)
+{
+	d->devices = devices_set(d->devices,
+	    entry_new(p->percentage, p->timestamp, or_empty(p->progress),
+	        or_empty(p->device), or_empty(p->device_id)));
+}
+
+/*
+ * Users
+ */
+
+void
+db_init(struct db *db, bool store_history, unsigned history_limit)
+{
+	memset(db, 0, sizeof(*db));
+	db->store_history = store_history;
+	db->history_limit = history_limit;
+}
+
+static void
+user_free_docs(struct db *db, struct db_user *u)
+{
+	uint32_t pos = 0;
+	struct db_doc *d;
+
+	while ((d = table_next(&u->docs, &pos)) != NULL) {
+		doc_free(d);
+		db->ndocs--;
+	}
+	table_release(&u->docs);
+}
+
+void
+db_release(struct db *db)
+{
+	uint32_t pos = 0;
+	struct db_user *u;
+
+	while ((u = table_next(&db->users, &pos)) != NULL) {
+		user_free_docs(db, u);
+		free(u->key);
+		free(u);
+	}
+	table_release(&db->users);
+}
+
+struct db_user *
+db_user_find(const struct db *db, struct str name)
+{
+	return table_find(
+	    &db->users, &user_type, table_hash(name.p, name.len), name);
+}
+
+struct db_user *
+db_user_add(struct db *db, struct str name, struct str key)
+{
+	struct db_user *u = xcalloc(1, sizeof(*u) + name.len + 1);
+
+	if (name.len)
+		memcpy(u->name, name.p, name.len);
+	u->name[name.len] = '\0';
+	u->name_len = (uint32_t)name.len;
+	u->hash = table_hash(name.p, name.len);
+	u->key = xmemdup0(key.p ? key.p : "", key.len);
+	table_insert(&db->users, &user_type, u);
+	return u;
+}
+
+void
+db_user_set_key(struct db_user *u, struct str key)
+{
+	free(u->key);
+	u->key = xmemdup0(key.p ? key.p : "", key.len);
+}
+
+void
+db_user_remove(struct db *db, struct db_user *u)
+{
+	void *rec;
+
+	rec = table_remove(&db->users, &user_type, u->hash,
+	    (struct str){u->name, u->name_len});
+	assert(rec == u);
+	(void)rec;
+	user_free_docs(db, u);
+	free(u->key);
+	u->key = NULL;
+	u->removed = true;
+	if (u->refs == 0)
+		free(u);
+}
+
+void
+db_user_unref(struct db_user *u)
+{
+	assert(u->refs > 0);
+	if (--u->refs == 0 && u->removed)
+		free(u);
+}
+
+static int
+cmp_user(const void *a, const void *b)
+{
+	const struct db_user *x = *(const struct db_user *const *)a;
+	const struct db_user *y = *(const struct db_user *const *)b;
+	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+	int c = memcmp(x->name, y->name, n);
+
+	if (c != 0)
+		return c;
+	return x->name_len < y->name_len ? -1 : x->name_len > y->name_len;
+}
+
+static int
+cmp_doc(const void *a, const void *b)
+{
+	const struct db_doc *x = *(const struct db_doc *const *)a;
+	const struct db_doc *y = *(const struct db_doc *const *)b;
+	size_t xl = x->len[DB_F_ID], yl = y->len[DB_F_ID];
+	int c = memcmp(x->s, y->s, xl < yl ? xl : yl);
+
+	if (c != 0)
+		return c;
+	return xl < yl ? -1 : xl > yl;
+}
+
+struct db_user **
+db_users_sorted(const struct db *db, size_t *n)
+{
+	struct db_user **v = xmalloc((db->users.n + 1) * sizeof(*v));
+	uint32_t pos = 0;
+	size_t i = 0;
+	struct db_user *u;
+
+	while ((u = table_next(&db->users, &pos)) != NULL)
+		v[i++] = u;
+	qsort(v, i, sizeof(*v), cmp_user);
+	*n = i;
+	return v;
+}
+
+struct db_doc **
+db_docs_sorted(const struct db_user *u, size_t *n)
+{
+	struct db_doc **v = xmalloc((u->docs.n + 1) * sizeof(*v));
+	uint32_t pos = 0;
+	size_t i = 0;
+	struct db_doc *d;
+
+	while ((d = table_next(&u->docs, &pos)) != NULL)
+		v[i++] = d;
+	qsort(v, i, sizeof(*v), cmp_doc);
+	*n = i;
+	return v;
+}

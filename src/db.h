@@ -1,0 +1,159 @@
+/*
+ * db.h: the in-memory database of the file and memory stores.
+ *
+ * Users by name (a hash table); each user's documents by id (a hash table
+ * per user). A document is one allocation with its strings inline:
+ * percentage, timestamp, progress, device, device_id, metadata (filename,
+ * title, authors, KOsync's pretty_name), plus two optional lists: the
+ * history of previous states (oldest first, bounded by the history limit)
+ * and the latest position of every other device that pushed it (the
+ * document's own fields are the latest position overall, so the device that
+ * pushed last is never stored twice).
+ *
+ * This module applies changes that are already decided: no credentials are
+ * checked here, nothing is logged, nothing touches a file. store_json.c
+ * decides, journals and then applies; snapshot.c loads and writes these
+ * tables.
+ */
+#ifndef KOSYNCD_DB_H
+#define KOSYNCD_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "table.h"
+
+#define DB_MAX_DEVICES 32 /* other devices remembered per document */
+
+/* A past state of a document, or another device's latest position. */
+struct db_entry {
+	double percentage;
+	int64_t timestamp;
+	uint16_t len[3]; /* progress, device, device_id */
+	char s[];        /* the three strings, each NUL-terminated */
+};
+
+/* A growable array of entries (NULL when empty). */
+struct db_list {
+	uint32_t n;
+	uint32_t cap;
+	struct db_entry *e[];
+};
+
+enum db_field {
+	DB_F_ID = 0,
+	DB_F_PROGRESS,
+	DB_F_DEVICE,
+	DB_F_DEVICE_ID,
+	DB_F_FILENAME,
+	DB_F_TITLE,
+	DB_F_AUTHORS,
+	DB_F_PRETTY_NAME,
+	DB_NFIELDS
+};
+
+struct db_doc {
+	double percentage;
+	int64_t timestamp;
+	struct db_list *history; /* previous states, oldest first */
+	struct db_list *devices; /* other devices' latest positions */
+	uint32_t hash;
+	uint16_t len[DB_NFIELDS];
+	char s[]; /* the fields in enum order, each NUL-terminated */
+};
+
+struct store_op;
+
+struct db_user {
+	char *key;         /* argon2id PHC string, or a legacy md5 key */
+	struct table docs; /* struct db_doc by id */
+	/* Run-time state of the store (never persisted). */
+	struct store_op *wait_head; /* operations waiting for this user */
+	struct store_op *wait_tail;
+	unsigned refs;  /* operations holding this record */
+	unsigned busy;  /* key change or deletion in flight */
+	bool verifying; /* an argon2 verification is running */
+	bool creating;  /* registration not durable yet: invisible */
+	bool removed;   /* deleted: no longer in the table */
+	bool has_ok;    /* ok_digest is the verified key's digest */
+	bool has_bad;   /* bad_digest failed verification */
+	unsigned char ok_digest[32];
+	unsigned char bad_digest[32];
+	uint32_t hash;
+	uint32_t name_len;
+	char name[];
+};
+
+struct db {
+	struct table users;
+	uint64_t ndocs;
+	bool store_history;
+	unsigned history_limit; /* 0 = unbounded */
+};
+
+/* A document's new state, as pushed (or loaded). NULL p = absent. */
+struct db_put {
+	struct str document;
+	double percentage;
+	int64_t timestamp;
+	struct str progress;
+	struct str device;
+	struct str device_id; /* absent: keep the stored one */
+	struct str filename;  /* absent: keep the stored one */
+	struct str title;
+	struct str authors;
+	struct str pretty_name;
+};
+
+void db_init(struct db *db, bool store_history, unsigned history_limit);
+/* Free every user and document. */
+void db_release(struct db *db);
+
+struct db_user *db_user_find(const struct db *db, struct str name);
+/* Add a user (name must be absent) with key (copied). */
+struct db_user *db_user_add(struct db *db, struct str name, struct str key);
+/* Replace the stored key (copied). */
+void db_user_set_key(struct db_user *u, struct str key);
+/*
+ * Take u out of the table and free its documents and key. The record itself
+ * stays allocated while u->refs > 0 (see db_user_unref); removed is set.
+ */
+void db_user_remove(struct db *db, struct db_user *u);
+/* Drop one reference; frees a removed user when the last one goes. */
+void db_user_unref(struct db_user *u);
+
+struct db_doc *db_doc_find(const struct db_user *u, struct str id);
+/* A field of a document, as a NUL-terminated string. */
+const char *db_doc_field(const struct db_doc *d, enum db_field f);
+
+/*
+ * Apply a push: the previous state goes to the history (when the store
+ * keeps history) and to the device list (when it came from another
+ * device); absent optional fields keep their stored values. Returns the
+ * document's new record.
+ */
+struct db_doc *db_put(struct db *db, struct db_user *u, const struct db_put *p);
+
+/*
+ * Loading: set a document to exactly p (absent fields are empty), replacing
+ * any record of that id but keeping its lists. Returns the record.
+ */
+struct db_doc *db_doc_load(
+    struct db *db, struct db_user *u, const struct db_put *p);
+/* Append to a document's history (bounded) or device list. */
+void db_doc_add_history(
+    struct db_doc *d, const struct db_put *p, unsigned limit);
+void db_doc_add_device(struct db_doc *d, const struct db_put *p);
+
+/* The strings of an entry. */
+const char *db_entry_progress(const struct db_entry *e);
+const char *db_entry_device(const struct db_entry *e);
+const char *db_entry_device_id(const struct db_entry *e);
+
+/* Sorted arrays for deterministic output (caller frees the array). */
+struct db_user **db_users_sorted(const struct db *db, size_t *n);
+struct db_doc **db_docs_sorted(const struct db_user *u, size_t *n);
+
+#endif

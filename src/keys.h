@@ -1,0 +1,92 @@
+/*
+ * keys.h: keys at rest (argon2id) and the verified-key cache digests.
+ *
+ * Stored keys are argon2id PHC strings of the client's md5 key
+ * (crypto_pwhash_str: per-user random salt inside the string, opslimit 2,
+ * memlimit 19 MiB). Hashing and verifying take ~17 ms of CPU, so they run on
+ * libuv's thread pool, never on the loop, at most `concurrency` at a time;
+ * further jobs wait in a FIFO queue.
+ *
+ * A key verified once is remembered by the store as keys_digest() of it: a
+ * BLAKE2b digest keyed with a random per-process key, compared with
+ * sodium_memcmp in constant time, so later requests cost about a
+ * microsecond and the cache never holds a key itself.
+ *
+ * Keys loaded from KOsync files are plain md5 strings ("legacy"); the
+ * migration hashes them (keys_hash_many, on threads of its own before the
+ * loop runs).
+ */
+#ifndef KOSYNCD_KEYS_H
+#define KOSYNCD_KEYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <uv.h>
+
+#include "buf.h"
+
+#define KEYS_DIGEST_BYTES 32
+#define KEYS_OPSLIMIT 2
+#define KEYS_MEMLIMIT (19u * 1024 * 1024)
+#define KEYS_PHC_MAX 128 /* crypto_pwhash_STRBYTES */
+
+enum keys_result {
+	KEYS_OK = 0,   /* verified, or hashed (phc is set) */
+	KEYS_MISMATCH, /* verification: wrong key */
+	KEYS_FAILED,   /* cancelled at shutdown, or out of memory */
+};
+
+/*
+ * Called on the loop when a job finishes. phc (hash jobs, KEYS_OK only) is
+ * a heap string the callee takes ownership of; NULL otherwise.
+ */
+typedef void keys_done_fn(void *arg, enum keys_result res, char *phc);
+
+struct keys;
+
+/* A pool on loop running at most concurrency (>= 1) jobs at once. */
+struct keys *keys_new(uv_loop_t *loop, unsigned concurrency);
+/* Free the pool; it must be idle (see keys_drain). NULL is allowed. */
+void keys_free(struct keys *k);
+
+/* Verify key against a PHC string (both copied). */
+void keys_verify(struct keys *k, const char *phc, struct str key,
+    keys_done_fn *done, void *arg);
+/* Hash key (copied) into a new PHC string. */
+void keys_hash(struct keys *k, struct str key, keys_done_fn *done, void *arg);
+
+/*
+ * Shutdown: report every queued job KEYS_FAILED now, and call done(arg)
+ * once the running ones have finished (at once when none runs).
+ */
+void keys_drain(struct keys *k, void (*done)(void *arg), void *arg);
+
+/* Jobs running and queued (for tests). */
+unsigned keys_running(const struct keys *k);
+unsigned keys_queued(const struct keys *k);
+
+/* The cache digest of key. */
+void keys_digest(struct str key, unsigned char out[KEYS_DIGEST_BYTES]);
+/* Constant-time comparison of two digests. */
+bool keys_digest_eq(const unsigned char *a, const unsigned char *b);
+
+/* Whether a stored key is an argon2id PHC string (else a legacy key). */
+bool keys_is_phc(const char *stored);
+
+/*
+ * Synchronous forms (off the loop only: migration threads, admin commands).
+ * keys_hash_sync returns 0 or -1; keys_check_sync compares key with a
+ * stored key of either kind, in constant time for legacy keys.
+ */
+int keys_hash_sync(struct str key, char out[KEYS_PHC_MAX]);
+bool keys_check_sync(const char *stored, struct str key);
+
+/*
+ * Replace each of the n legacy keys in keys[] (heap strings) by its PHC
+ * string, using up to nthreads threads. Returns 0 or -1 (then some keys may
+ * be replaced and the others kept).
+ */
+int keys_hash_many(char **keys, size_t n, unsigned nthreads);
+
+#endif

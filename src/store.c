@@ -1,0 +1,79 @@
+/*
+ * store.c: dispatch from the store interface to the configured backend.
+ *
+ * Backends: "file" (database.json + journal, store_json.c) and "memory"
+ * (the same tables without files, for tests and throw-away instances).
+ */
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "store_backend.h"
+
+struct store *
+store_open(uv_loop_t *loop, struct config *cfg)
+{
+	const char *name = cfg->storage ? cfg->storage : "file";
+
+	if (strcmp(name, "file") == 0)
+		return store_json_open(loop, cfg, true);
+	if (strcmp(name, "memory") == 0)
+		return store_json_open(loop, cfg, false);
+	log_warnx("unknown storage backend '%s' (use file or memory)", name);
+	return NULL;
+}
+
+void
+store_flush(struct store *st, void (*done)(void *arg), void *arg)
+{
+	st->ops->flush(st, done, arg);
+}
+
+void
+store_close(struct store *st)
+{
+	if (st != NULL)
+		st->ops->close(st);
+}
+
+void
+store_user_create(
+    struct store *st, struct str user, struct str key, store_cb *cb, void *arg)
+{
+	st->ops->user_create(st, user, key, cb, arg);
+}
+
+void
+store_user_auth(
+    struct store *st, struct str user, struct str key, store_cb *cb, void *arg)
+{
+	st->ops->user_auth(st, user, key, cb, arg);
+}
+
+void
+store_user_delete(
+    struct store *st, struct str user, struct str key, store_cb *cb, void *arg)
+{
+	st->ops->user_delete(st, user, key, cb, arg);
+}
+
+void
+store_user_set_key(struct store *st, struct str user, struct str key,
+    struct str new_key, store_cb *cb, void *arg)
+{
+	st->ops->user_set_key(st, user, key, new_key, cb, arg);
+}
+
+void
+store_progress_put(struct store *st, struct str user, struct str key,
+    const struct store_push *push, store_cb *cb, void *arg)
+{
+	st->ops->progress_put(st, user, key, push, cb, arg);
+}
+
+void
+store_progress_get(struct store *st, struct str user, struct str key,
+    struct str document, store_cb *cb, void *arg)
+{
+	st->ops->progress_get(st, user, key, document, cb, arg);
+}

@@ -1,0 +1,48 @@
+/*
+ * store_backend.h: what a storage backend implements (see store.h).
+ *
+ * A backend allocates a structure that begins with struct store, whose ops
+ * point at its functions; store.c forwards every store_*() call through
+ * them. Callers of store.h see struct store as opaque; only backends
+ * include this header.
+ */
+#ifndef KOSYNCD_STORE_BACKEND_H
+#define KOSYNCD_STORE_BACKEND_H
+
+#include <stdbool.h>
+
+#include <uv.h>
+
+#include "store.h"
+
+struct store_ops {
+	const char *name;
+	void (*flush)(struct store *st, void (*done)(void *arg), void *arg);
+	void (*close)(struct store *st);
+	void (*user_create)(struct store *st, struct str user, struct str key,
+	    store_cb *cb, void *arg);
+	void (*user_auth)(struct store *st, struct str user, struct str key,
+	    store_cb *cb, void *arg);
+	void (*user_delete)(struct store *st, struct str user, struct str key,
+	    store_cb *cb, void *arg);
+	void (*user_set_key)(struct store *st, struct str user, struct str key,
+	    struct str new_key, store_cb *cb, void *arg);
+	void (*progress_put)(struct store *st, struct str user, struct str key,
+	    const struct store_push *push, store_cb *cb, void *arg);
+	void (*progress_get)(struct store *st, struct str user, struct str key,
+	    struct str document, store_cb *cb, void *arg);
+};
+
+struct store {
+	const struct store_ops *ops;
+};
+
+/*
+ * The in-memory tables with (persistent) or without (memory backend) the
+ * data directory: database.json, its journal and the lock. Returns NULL
+ * after logging why.
+ */
+struct store *store_json_open(
+    uv_loop_t *loop, struct config *cfg, bool persistent);
+
+#endif

@@ -1,0 +1,667 @@
+/*
+ * store_json.c: the "file" and "memory" backends of store.h.
+ *
+ * Both keep every user and document in the tables of db.c; the file
+ * backend also persists them (database.json + journal, see store_file.c),
+ * the memory backend does not.
+ *
+ * Every operation runs the same steps on the loop thread:
+ *   1. find the user; a registration not yet durable is invisible;
+ *   2. verify the key: the cached digest of the key verified last answers
+ *      at once; otherwise one argon2 verification runs on the thread pool
+ *      (keys.c) while every other operation on that user waits for it;
+ *   3. act: reads answer at once; a change becomes a journal record and is
+ *      applied to the tables only once durable, so a failed write leaves
+ *      nothing visible. Key changes and deletions make the user "busy":
+ *      operations arriving meanwhile wait and then start over, so they see
+ *      the new key or the missing account.
+ * Registrations reserve the name at once (a "creating" user record), so two
+ * registrations of one name are exclusive.
+ *
+ * Invariants: an operation parked on a user holds a reference to it; a user
+ * with busy > 0 or verifying set has no operation acting on its key; applies
+ * happen in journal order.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "config.h"
+#include "db.h"
+#include "keys.h"
+#include "log.h"
+#include "store_backend.h"
+#include "store_json.h"
+#include "xmalloc.h"
+
+enum op_kind {
+	OP_CREATE,
+	OP_AUTH,
+	OP_DELETE,
+	OP_SET_KEY,
+	OP_PUT,
+	OP_GET,
+};
+
+struct store_op {
+	struct json_store *js;
+	enum op_kind kind;
+	struct str user;
+	struct str key;
+	struct str new_key;
+	struct db_put put; /* OP_PUT; put.document for OP_GET */
+	char *phc;         /* OP_CREATE, OP_SET_KEY: the hashed key */
+	store_cb *cb;
+	void *arg;
+	struct db_user *u; /* referenced while set */
+	struct store_op *next;
+	unsigned char digest[KEYS_DIGEST_BYTES];
+	char strings[]; /* the copies the slices above point into */
+};
+
+/* A verification in flight for one user. */
+struct verify {
+	struct json_store *js;
+	struct db_user *u;
+	unsigned char digest[KEYS_DIGEST_BYTES];
+};
+
+static void op_start(struct store_op *op);
+
+/*
+ * Replies
+ */
+
+static void
+reply(store_cb *cb, void *arg, enum store_result r, int64_t ts,
+    const struct db_doc *d)
+{
+	struct store_reply rep;
+	struct store_doc doc;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.result = r;
+	rep.timestamp = ts;
+	if (d != NULL) {
+		doc.document = db_doc_field(d, DB_F_ID);
+		doc.percentage = d->percentage;
+		doc.progress = db_doc_field(d, DB_F_PROGRESS);
+		doc.device = db_doc_field(d, DB_F_DEVICE);
+		doc.device_id = db_doc_field(d, DB_F_DEVICE_ID);
+		doc.timestamp = d->timestamp;
+		doc.metadata.filename = d->len[DB_F_FILENAME]
+		                            ? db_doc_field(d, DB_F_FILENAME)
+		                            : NULL;
+		doc.metadata.title =
+		    d->len[DB_F_TITLE] ? db_doc_field(d, DB_F_TITLE) : NULL;
+		doc.metadata.authors =
+		    d->len[DB_F_AUTHORS] ? db_doc_field(d, DB_F_AUTHORS) : NULL;
+		rep.doc = &doc;
+	}
+	cb(arg, &rep);
+}
+
+/*
+ * Operations
+ */
+
+static size_t
+slen(struct str s)
+{
+	return s.p ? s.len + 1 : 0;
+}
+
+static struct str
+scopy(char **p, struct str s)
+{
+	struct str r;
+
+	if (s.p == NULL)
+		return STR_NULL;
+	if (s.len)
+		memcpy(*p, s.p, s.len);
+	(*p)[s.len] = '\0';
+	r.p = *p;
+	r.len = s.len;
+	*p += s.len + 1;
+	return r;
+}
+
+static struct store_op *
+op_new(struct json_store *js, enum op_kind kind, struct str user,
+    struct str key, struct str new_key, const struct store_push *push,
+    struct str document, store_cb *cb, void *arg)
+{
+	struct store_op *op;
+	size_t n = slen(user) + slen(key) + slen(new_key) + slen(document);
+	char *p;
+
+	if (push != NULL)
+		n += slen(push->document) + slen(push->progress) +
+		     slen(push->device) + slen(push->device_id) +
+		     slen(push->filename) + slen(push->title) +
+		     slen(push->authors);
+	op = xcalloc(1, sizeof(*op) + n);
+	p = op->strings;
+	op->js = js;
+	op->kind = kind;
+	op->user = scopy(&p, user);
+	op->key = scopy(&p, key);
+	op->new_key = scopy(&p, new_key);
+	op->put.document = scopy(&p, document);
+	if (push != NULL) {
+		op->put.document = scopy(&p, push->document);
+		op->put.percentage = push->percentage;
+		op->put.progress = scopy(&p, push->progress);
+		op->put.device = scopy(&p, push->device);
+		op->put.device_id = scopy(&p, push->device_id);
+		if (push->has_metadata) {
+			op->put.filename = scopy(&p, push->filename);
+			op->put.title = scopy(&p, push->title);
+			op->put.authors = scopy(&p, push->authors);
+		}
+	}
+	op->cb = cb;
+	op->arg = arg;
+	keys_digest(op->key, op->digest);
+	return op;
+}
+
+/* Answer the operation and free it. */
+static void
+op_finish(struct store_op *op, enum store_result r, int64_t ts,
+    const struct db_doc *d)
+{
+	struct json_store *js = op->js;
+
+	reply(op->cb, op->arg, r, ts, d);
+	if (op->u != NULL)
+		db_user_unref(op->u);
+	if (op->phc != NULL) {
+		sodium_memzero(op->phc, strlen(op->phc));
+		free(op->phc);
+	}
+	free(op);
+	js->ops_live--;
+	json_store_idle_check(js);
+}
+
+static void
+op_hold(struct store_op *op, struct db_user *u)
+{
+	if (op->u == u)
+		return;
+	if (op->u != NULL)
+		db_user_unref(op->u);
+	op->u = u;
+	u->refs++;
+}
+
+/* Park op on u until u is free again. */
+static void
+op_park(struct store_op *op, struct db_user *u)
+{
+	op_hold(op, u);
+	op->next = NULL;
+	if (u->wait_tail != NULL)
+		u->wait_tail->next = op;
+	else
+		u->wait_head = op;
+	u->wait_tail = op;
+}
+
+/* Start over every operation parked on u (they re-park as needed). */
+static void
+user_wake(struct db_user *u)
+{
+	struct store_op *op, *next;
+
+	op = u->wait_head;
+	u->wait_head = u->wait_tail = NULL;
+	for (; op != NULL; op = next) {
+		next = op->next;
+		op->next = NULL;
+		op_start(op);
+	}
+}
+
+/* Fail every operation parked on u with r. */
+static void
+user_fail_waiters(struct db_user *u, enum store_result r)
+{
+	struct store_op *op, *next;
+
+	op = u->wait_head;
+	u->wait_head = u->wait_tail = NULL;
+	for (; op != NULL; op = next) {
+		next = op->next;
+		op_finish(op, r, 0, NULL);
+	}
+}
+
+enum check { CHECK_OK, CHECK_BAD, CHECK_UNKNOWN };
+
+/* What the cache (or a legacy key) says about a key with this digest. */
+static enum check
+key_check(struct db_user *u, struct str key, const unsigned char *digest)
+{
+	unsigned char stored[KEYS_DIGEST_BYTES];
+
+	if (key.len == 0 || u->key == NULL)
+		return CHECK_BAD;
+	if (u->has_ok)
+		return keys_digest_eq(u->ok_digest, digest) ? CHECK_OK
+		                                            : CHECK_BAD;
+	if (u->has_bad && keys_digest_eq(u->bad_digest, digest))
+		return CHECK_BAD;
+	if (keys_is_phc(u->key))
+		return CHECK_UNKNOWN;
+	/* A legacy (md5) key not yet migrated: compare digests. */
+	keys_digest(str_from(u->key), stored);
+	if (!keys_digest_eq(stored, digest))
+		return CHECK_BAD;
+	memcpy(u->ok_digest, digest, KEYS_DIGEST_BYTES);
+	u->has_ok = true;
+	return CHECK_OK;
+}
+
+static void
+verify_done(void *arg, enum keys_result res, char *phc)
+{
+	struct verify *v = arg;
+	struct db_user *u = v->u;
+
+	(void)phc;
+	u->verifying = false;
+	if (res == KEYS_OK) {
+		memcpy(u->ok_digest, v->digest, KEYS_DIGEST_BYTES);
+		u->has_ok = true;
+	} else if (res == KEYS_MISMATCH) {
+		memcpy(u->bad_digest, v->digest, KEYS_DIGEST_BYTES);
+		u->has_bad = true;
+	}
+	free(v);
+	if (res == KEYS_FAILED)
+		user_fail_waiters(u, STORE_ERR_UNAVAILABLE);
+	else
+		user_wake(u);
+	db_user_unref(u);
+}
+
+static void
+verify_start(struct json_store *js, struct db_user *u, struct str key,
+    const unsigned char *digest)
+{
+	struct verify *v = xmalloc(sizeof(*v));
+
+	v->js = js;
+	v->u = u;
+	memcpy(v->digest, digest, KEYS_DIGEST_BYTES);
+	u->refs++;
+	u->verifying = true;
+	keys_verify(js->keys, u->key, key, verify_done, v);
+}
+
+/*
+ * Changes: write the record, then apply. The memory backend applies at
+ * once; the file backend once the journal says the record is durable.
+ */
+
+static void change_done(struct store_op *op, int err);
+
+static void
+change_write(struct store_op *op)
+{
+	struct json_store *js = op->js;
+	struct buf rec = BUF_INIT;
+
+	if (!js->persistent) {
+		change_done(op, 0);
+		return;
+	}
+	switch (op->kind) {
+	case OP_CREATE:
+		json_store_record(
+		    &rec, "create", op->user, str_from(op->phc), NULL);
+		break;
+	case OP_SET_KEY:
+		json_store_record(
+		    &rec, "key", op->user, str_from(op->phc), NULL);
+		break;
+	case OP_DELETE:
+		json_store_record(&rec, "delete", op->user, STR_NULL, NULL);
+		break;
+	case OP_PUT:
+		json_store_record(&rec, "put", op->user, STR_NULL, &op->put);
+		break;
+	default:
+		abort();
+	}
+	json_store_append(
+	    js, rec.data, rec.len, (void (*)(void *, int))change_done, op);
+	buf_release(&rec);
+}
+
+static void change_apply(struct store_op *op, int err);
+
+static void
+change_done(struct store_op *op, int err)
+{
+	struct json_store *js = op->js;
+	struct db_user *u = op->u;
+
+	/* Waking waiters and finishing op may drop the last references. */
+	u->refs++;
+	change_apply(op, err);
+	db_user_unref(u);
+	if (err == 0)
+		json_store_changed(js);
+}
+
+static void
+change_apply(struct store_op *op, int err)
+{
+	struct json_store *js = op->js;
+	struct db_user *u = op->u;
+	struct db_doc *d;
+
+	if (err != 0) {
+		switch (op->kind) {
+		case OP_CREATE:
+			db_user_remove(&js->db, u);
+			break;
+		case OP_SET_KEY:
+		case OP_DELETE:
+			u->busy--;
+			user_wake(u);
+			break;
+		default:
+			break;
+		}
+		op_finish(op, STORE_ERR_IO, 0, NULL);
+		return;
+	}
+	switch (op->kind) {
+	case OP_CREATE:
+		db_user_set_key(u, str_from(op->phc));
+		u->creating = false;
+		memcpy(u->ok_digest, op->digest, KEYS_DIGEST_BYTES);
+		u->has_ok = true;
+		op_finish(op, STORE_OK, 0, NULL);
+		break;
+	case OP_SET_KEY:
+		db_user_set_key(u, str_from(op->phc));
+		keys_digest(op->new_key, u->ok_digest);
+		u->has_ok = true;
+		u->has_bad = false;
+		u->busy--;
+		op_finish(op, STORE_OK, 0, NULL);
+		user_wake(u);
+		break;
+	case OP_DELETE:
+		u->busy--;
+		db_user_remove(&js->db, u);
+		op_finish(op, STORE_OK, 0, NULL);
+		/* Waiters start over and find no account. */
+		user_wake(u);
+		break;
+	case OP_PUT:
+		if (u->removed) {
+			op_finish(op, STORE_ERR_AUTH, 0, NULL);
+			break;
+		}
+		d = db_put(&js->db, u, &op->put);
+		op_finish(op, STORE_OK, d->timestamp, NULL);
+		break;
+	default:
+		abort();
+	}
+}
+
+static void
+hashed(void *arg, enum keys_result res, char *phc)
+{
+	struct store_op *op = arg;
+	struct db_user *u = op->u;
+
+	if (res != KEYS_OK) {
+		if (op->kind == OP_CREATE) {
+			db_user_remove(&op->js->db, u);
+		} else {
+			u->busy--;
+			user_wake(u);
+		}
+		op_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
+		return;
+	}
+	op->phc = phc;
+	change_write(op);
+}
+
+/* The key is verified: do what op asks. */
+static void
+op_act(struct store_op *op, struct db_user *u)
+{
+	struct json_store *js = op->js;
+
+	switch (op->kind) {
+	case OP_AUTH:
+		op_finish(op, STORE_OK, 0, NULL);
+		break;
+	case OP_GET:
+		op_finish(op, STORE_OK, 0, db_doc_find(u, op->put.document));
+		break;
+	case OP_PUT:
+		op_hold(op, u);
+		op->put.timestamp = (int64_t)time(NULL);
+		change_write(op);
+		break;
+	case OP_DELETE:
+		op_hold(op, u);
+		u->busy++;
+		change_write(op);
+		break;
+	case OP_SET_KEY:
+		op_hold(op, u);
+		u->busy++;
+		keys_hash(js->keys, op->new_key, hashed, op);
+		break;
+	default:
+		abort();
+	}
+}
+
+static void
+op_start(struct store_op *op)
+{
+	struct json_store *js = op->js;
+	struct db_user *u;
+
+	if (js->closing) {
+		op_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
+		return;
+	}
+	u = db_user_find(&js->db, op->user);
+	if (op->kind == OP_CREATE) {
+		if (u != NULL) {
+			op_finish(op, STORE_ERR_EXISTS, 0, NULL);
+			return;
+		}
+		u = db_user_add(&js->db, op->user, STR_NULL);
+		u->creating = true;
+		op_hold(op, u);
+		keys_hash(js->keys, op->key, hashed, op);
+		return;
+	}
+	if (u == NULL || u->creating) {
+		op_finish(op, STORE_ERR_AUTH, 0, NULL);
+		return;
+	}
+	if (u->busy || u->verifying) {
+		op_park(op, u);
+		return;
+	}
+	switch (key_check(u, op->key, op->digest)) {
+	case CHECK_OK:
+		op_act(op, u);
+		break;
+	case CHECK_BAD:
+		op_finish(op, STORE_ERR_AUTH, 0, NULL);
+		break;
+	case CHECK_UNKNOWN:
+		op_park(op, u);
+		verify_start(js, u, op->key, op->digest);
+		break;
+	}
+}
+
+/*
+ * Fast path for reads: a cached key answers without allocating.
+ * Returns true when the request was answered.
+ */
+static bool
+fast_read(struct json_store *js, enum op_kind kind, struct str user,
+    struct str key, struct str document, store_cb *cb, void *arg)
+{
+	struct db_user *u;
+	unsigned char digest[KEYS_DIGEST_BYTES];
+
+	if (js->closing)
+		return false;
+	u = db_user_find(&js->db, user);
+	if (u == NULL || u->creating) {
+		reply(cb, arg, STORE_ERR_AUTH, 0, NULL);
+		return true;
+	}
+	if (u->busy || u->verifying)
+		return false;
+	keys_digest(key, digest);
+	switch (key_check(u, key, digest)) {
+	case CHECK_OK:
+		reply(cb, arg, STORE_OK, 0,
+		    kind == OP_GET ? db_doc_find(u, document) : NULL);
+		return true;
+	case CHECK_BAD:
+		reply(cb, arg, STORE_ERR_AUTH, 0, NULL);
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void
+submit(struct json_store *js, struct store_op *op)
+{
+	js->ops_live++;
+	op_start(op);
+}
+
+/*
+ * The ops table
+ */
+
+static void
+js_user_create(
+    struct store *st, struct str user, struct str key, store_cb *cb, void *arg)
+{
+	struct json_store *js = (struct json_store *)st;
+
+	if (key.len == 0) {
+		reply(cb, arg, STORE_ERR_AUTH, 0, NULL);
+		return;
+	}
+	submit(js, op_new(js, OP_CREATE, user, key, STR_NULL, NULL, STR_NULL,
+	               cb, arg));
+}
+
+static void
+js_user_auth(
+    struct store *st, struct str user, struct str key, store_cb *cb, void *arg)
+{
+	struct json_store *js = (struct json_store *)st;
+
+	if (fast_read(js, OP_AUTH, user, key, STR_NULL, cb, arg))
+		return;
+	submit(js,
+	    op_new(js, OP_AUTH, user, key, STR_NULL, NULL, STR_NULL, cb, arg));
+}
+
+static void
+js_user_delete(
+    struct store *st, struct str user, struct str key, store_cb *cb, void *arg)
+{
+	struct json_store *js = (struct json_store *)st;
+
+	submit(js, op_new(js, OP_DELETE, user, key, STR_NULL, NULL, STR_NULL,
+	               cb, arg));
+}
+
+static void
+js_user_set_key(struct store *st, struct str user, struct str key,
+    struct str new_key, store_cb *cb, void *arg)
+{
+	struct json_store *js = (struct json_store *)st;
+
+	if (new_key.len == 0 || new_key.p == NULL) {
+		reply(cb, arg, STORE_ERR_AUTH, 0, NULL);
+		return;
+	}
+	submit(js, op_new(js, OP_SET_KEY, user, key, new_key, NULL, STR_NULL,
+	               cb, arg));
+}
+
+static void
+js_progress_put(struct store *st, struct str user, struct str key,
+    const struct store_push *push, store_cb *cb, void *arg)
+{
+	struct json_store *js = (struct json_store *)st;
+
+	submit(js,
+	    op_new(js, OP_PUT, user, key, STR_NULL, push, STR_NULL, cb, arg));
+}
+
+static void
+js_progress_get(struct store *st, struct str user, struct str key,
+    struct str document, store_cb *cb, void *arg)
+{
+	struct json_store *js = (struct json_store *)st;
+
+	if (fast_read(js, OP_GET, user, key, document, cb, arg))
+		return;
+	submit(js,
+	    op_new(js, OP_GET, user, key, STR_NULL, NULL, document, cb, arg));
+}
+
+static const struct store_ops json_store_ops = {
+    "json",
+    json_store_flush,
+    json_store_close,
+    js_user_create,
+    js_user_auth,
+    js_user_delete,
+    js_user_set_key,
+    js_progress_put,
+    js_progress_get,
+};
+
+struct store *
+store_json_open(uv_loop_t *loop, struct config *cfg, bool persistent)
+{
+	struct json_store *js = xcalloc(1, sizeof(*js));
+
+	js->base.ops = &json_store_ops;
+	js->loop = loop;
+	js->cfg = cfg;
+	js->persistent = persistent;
+	db_init(&js->db, cfg->store_history, cfg->history_limit);
+	js->keys = keys_new(loop,
+	    (unsigned)(cfg->argon2_concurrency ? cfg->argon2_concurrency : 2));
+	if (persistent && json_store_file_open(js) != 0) {
+		json_store_free(js);
+		return NULL;
+	}
+	return &js->base;
+}

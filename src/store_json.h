@@ -1,0 +1,71 @@
+/*
+ * store_json.h: internals shared by the modules of the file and memory
+ * backends (store_json.c: operations; store_file.c: the data directory,
+ * journal, snapshots and compaction). Not for other callers.
+ */
+#ifndef KOSYNCD_STORE_JSON_H
+#define KOSYNCD_STORE_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <uv.h>
+
+#include "buf.h"
+#include "db.h"
+#include "store_backend.h"
+
+struct config;
+struct journal;
+struct keys;
+
+struct json_store {
+	struct store base; /* first: the ops table */
+	uv_loop_t *loop;
+	struct config *cfg;
+	struct db db;
+	struct keys *keys;
+	bool persistent;              /* false: the memory backend */
+	bool closing;                 /* store_flush was called */
+	uint64_t ops_live;            /* operations not yet answered */
+	struct json_store_file *file; /* persistent only */
+	/* store_flush in progress */
+	void (*flush_done)(void *arg);
+	void *flush_arg;
+	int flush_stage;
+};
+
+/*
+ * Append a journal record (file backend); done(arg, err) runs on the loop
+ * once it is durable (err 0) or failed (an errno).
+ */
+void json_store_append(struct json_store *js, const char *rec, size_t len,
+    void (*done)(void *arg, int err), void *arg);
+
+/*
+ * The journal record of a change, as compact JSON: {"op":op,"user":user}
+ * plus "key" when key.p is set and the push's fields when put is set.
+ */
+void json_store_record(struct buf *out, const char *op, struct str user,
+    struct str key, const struct db_put *put);
+
+/*
+ * Apply one journal record to the tables (replay). Returns 0, or -1 when
+ * the record cannot be understood.
+ */
+int json_store_apply(struct db *db, const char *rec, size_t len);
+
+/* Open the data directory: lock, load, migrate, replay. 0 or -1. */
+int json_store_file_open(struct json_store *js);
+/* Called whenever an operation finished: drives store_flush. */
+void json_store_idle_check(struct json_store *js);
+/* After a change was applied: start a compaction when one is due. */
+void json_store_changed(struct json_store *js);
+
+void json_store_flush(struct store *st, void (*done)(void *arg), void *arg);
+void json_store_close(struct store *st);
+/* Free what store_json_open built (also on its failure paths). */
+void json_store_free(struct json_store *js);
+
+#endif

@@ -1,0 +1,375 @@
+/*
+ * test_store.c: the store interface against every backend ("memory" and
+ * "file"): registration (exclusive), authentication (argon2 then the
+ * cache), wrong keys, pushes and reads, device_id and metadata kept,
+ * history bounds, key change and deletion invalidating the cache at once,
+ * operations waiting for a verification in flight, flush.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <uv.h>
+
+#include "config.h"
+#include "store.h"
+#include "xmalloc.h"
+
+struct res {
+	int called;
+	enum store_result result;
+	int64_t timestamp;
+	bool has_doc;
+	double percentage;
+	char progress[256];
+	char device[64];
+	char device_id[64];
+	char title[64];
+};
+
+struct env {
+	uv_loop_t loop;
+	struct config cfg;
+	struct store *st;
+	char dir[64];
+};
+
+static void
+cb(void *arg, const struct store_reply *r)
+{
+	struct res *res = arg;
+
+	res->called++;
+	res->result = r->result;
+	res->timestamp = r->timestamp;
+	res->has_doc = r->doc != NULL;
+	if (r->doc != NULL) {
+		res->percentage = r->doc->percentage;
+		snprintf(res->progress, sizeof(res->progress), "%s",
+		    r->doc->progress);
+		snprintf(
+		    res->device, sizeof(res->device), "%s", r->doc->device);
+		snprintf(res->device_id, sizeof(res->device_id), "%s",
+		    r->doc->device_id);
+		snprintf(res->title, sizeof(res->title), "%s",
+		    r->doc->metadata.title ? r->doc->metadata.title : "(null)");
+	}
+}
+
+static void
+run(struct env *e)
+{
+	uv_run(&e->loop, UV_RUN_DEFAULT);
+}
+
+static struct env *
+env_new(const char *storage, bool history, unsigned limit)
+{
+	struct env *e = xcalloc(1, sizeof(*e));
+	struct buf err = BUF_INIT;
+
+	uv_loop_init(&e->loop);
+	config_init(&e->cfg);
+	snprintf(e->dir, sizeof(e->dir), "/tmp/kosyncd-test-store.XXXXXX");
+	assert_non_null(mkdtemp(e->dir));
+	assert_int_equal(
+	    config_set(&e->cfg, "data_dir", e->dir, CONFIG_SRC_FLAG, &err), 0);
+	assert_int_equal(
+	    config_set(&e->cfg, "storage", storage, CONFIG_SRC_FLAG, &err), 0);
+	assert_int_equal(config_set(&e->cfg, "store_history",
+	                     history ? "true" : "false", CONFIG_SRC_FLAG, &err),
+	    0);
+	e->cfg.history_limit = limit;
+	buf_release(&err);
+	e->st = store_open(&e->loop, &e->cfg);
+	assert_non_null(e->st);
+	return e;
+}
+
+static void
+flushed(void *arg)
+{
+	*(int *)arg = 1;
+}
+
+static void
+env_reopen(struct env *e)
+{
+	int done = 0;
+
+	store_flush(e->st, flushed, &done);
+	run(e);
+	assert_int_equal(done, 1);
+	store_close(e->st);
+	e->st = store_open(&e->loop, &e->cfg);
+	assert_non_null(e->st);
+}
+
+static void
+env_free(struct env *e)
+{
+	int done = 0;
+	char cmd[128];
+
+	store_flush(e->st, flushed, &done);
+	run(e);
+	assert_int_equal(done, 1);
+	store_close(e->st);
+	config_release(&e->cfg);
+	assert_int_equal(uv_loop_close(&e->loop), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
+	assert_int_equal(system(cmd), 0);
+	free(e);
+}
+
+static enum store_result
+create(struct env *e, const char *u, const char *k)
+{
+	struct res r = {0};
+
+	store_user_create(e->st, str_from(u), str_from(k), cb, &r);
+	run(e);
+	assert_int_equal(r.called, 1);
+	return r.result;
+}
+
+static enum store_result
+auth(struct env *e, const char *u, const char *k)
+{
+	struct res r = {0};
+
+	store_user_auth(e->st, str_from(u), str_from(k), cb, &r);
+	run(e);
+	assert_int_equal(r.called, 1);
+	return r.result;
+}
+
+static struct res
+put(struct env *e, const char *u, const char *k, const char *doc, double pct,
+    const char *progress, const char *device, const char *device_id,
+    const char *title)
+{
+	struct res r = {0};
+	struct store_push p;
+
+	memset(&p, 0, sizeof(p));
+	p.document = str_from(doc);
+	p.percentage = pct;
+	p.progress = str_from(progress);
+	p.device = str_from(device);
+	p.device_id = device_id ? str_from(device_id) : STR_NULL;
+	if (title != NULL) {
+		p.has_metadata = true;
+		p.title = str_from(title);
+	}
+	store_progress_put(e->st, str_from(u), str_from(k), &p, cb, &r);
+	run(e);
+	assert_int_equal(r.called, 1);
+	return r;
+}
+
+static struct res
+get(struct env *e, const char *u, const char *k, const char *doc)
+{
+	struct res r = {0};
+
+	store_progress_get(
+	    e->st, str_from(u), str_from(k), str_from(doc), cb, &r);
+	run(e);
+	assert_int_equal(r.called, 1);
+	return r;
+}
+
+static const char *backends[] = {"memory", "file"};
+
+static void
+test_store__register_auth_put_get(void **state)
+{
+	size_t b;
+	struct env *e;
+	struct res r;
+
+	(void)state;
+	for (b = 0; b < 2; b++) {
+		e = env_new(backends[b], false, 0);
+		assert_int_equal(create(e, "alice", "k1"), STORE_OK);
+		assert_int_equal(create(e, "alice", "k2"), STORE_ERR_EXISTS);
+		assert_int_equal(auth(e, "alice", "k1"), STORE_OK);
+		assert_int_equal(auth(e, "alice", "k2"), STORE_ERR_AUTH);
+		assert_int_equal(auth(e, "alice", ""), STORE_ERR_AUTH);
+		assert_int_equal(auth(e, "bob", "k1"), STORE_ERR_AUTH);
+		r = get(e, "alice", "k1", "d1");
+		assert_int_equal(r.result, STORE_OK);
+		assert_false(r.has_doc);
+		r = put(e, "alice", "k1", "d1", 0.25, "/p[1]", "kindle", "K1",
+		    "Title");
+		assert_int_equal(r.result, STORE_OK);
+		assert_true(r.timestamp > 1700000000);
+		r = put(
+		    e, "alice", "k2", "d1", 0.5, "/p[2]", "kindle", "K1", NULL);
+		assert_int_equal(r.result, STORE_ERR_AUTH);
+		r = get(e, "alice", "k1", "d1");
+		assert_true(r.has_doc);
+		assert_true(r.percentage == 0.25);
+		assert_string_equal(r.progress, "/p[1]");
+		assert_string_equal(r.device_id, "K1");
+		/* No device_id and no metadata: both kept. */
+		r = put(
+		    e, "alice", "k1", "d1", 0.5, "/p[2]", "kobo", NULL, NULL);
+		assert_int_equal(r.result, STORE_OK);
+		r = get(e, "alice", "k1", "d1");
+		assert_true(r.percentage == 0.5);
+		assert_string_equal(r.device, "kobo");
+		assert_string_equal(r.device_id, "K1");
+		assert_string_equal(r.title, "Title");
+		/* Other users do not see it. */
+		assert_int_equal(create(e, "bob", "kb"), STORE_OK);
+		r = get(e, "bob", "kb", "d1");
+		assert_int_equal(r.result, STORE_OK);
+		assert_false(r.has_doc);
+		env_free(e);
+	}
+}
+
+static void
+test_store__concurrent_registration_is_exclusive(void **state)
+{
+	size_t b;
+	struct env *e;
+	struct res r1 = {0}, r2 = {0};
+
+	(void)state;
+	for (b = 0; b < 2; b++) {
+		e = env_new(backends[b], false, 0);
+		memset(&r1, 0, sizeof(r1));
+		memset(&r2, 0, sizeof(r2));
+		store_user_create(
+		    e->st, str_from("carol"), str_from("a"), cb, &r1);
+		store_user_create(
+		    e->st, str_from("carol"), str_from("b"), cb, &r2);
+		/* The name is reserved but not visible until durable. */
+		assert_int_equal(r2.called, 1);
+		assert_int_equal(r2.result, STORE_ERR_EXISTS);
+		run(e);
+		assert_int_equal(r1.result, STORE_OK);
+		assert_int_equal(auth(e, "carol", "a"), STORE_OK);
+		assert_int_equal(auth(e, "carol", "b"), STORE_ERR_AUTH);
+		env_free(e);
+	}
+}
+
+static void
+test_store__set_key_and_delete_invalidate(void **state)
+{
+	size_t b;
+	struct env *e;
+	struct res r = {0};
+
+	(void)state;
+	for (b = 0; b < 2; b++) {
+		e = env_new(backends[b], false, 0);
+		assert_int_equal(create(e, "dave", "old"), STORE_OK);
+		assert_int_equal(auth(e, "dave", "old"), STORE_OK);
+		memset(&r, 0, sizeof(r));
+		store_user_set_key(e->st, str_from("dave"), str_from("bad"),
+		    str_from("new"), cb, &r);
+		run(e);
+		assert_int_equal(r.result, STORE_ERR_AUTH);
+		memset(&r, 0, sizeof(r));
+		store_user_set_key(e->st, str_from("dave"), str_from("old"),
+		    str_from("new"), cb, &r);
+		run(e);
+		assert_int_equal(r.result, STORE_OK);
+		assert_int_equal(auth(e, "dave", "old"), STORE_ERR_AUTH);
+		assert_int_equal(auth(e, "dave", "new"), STORE_OK);
+		assert_int_equal(
+		    put(e, "dave", "new", "x", 0.1, "p", "d", NULL, NULL)
+		        .result,
+		    STORE_OK);
+		memset(&r, 0, sizeof(r));
+		store_user_delete(
+		    e->st, str_from("dave"), str_from("old"), cb, &r);
+		run(e);
+		assert_int_equal(r.result, STORE_ERR_AUTH);
+		memset(&r, 0, sizeof(r));
+		store_user_delete(
+		    e->st, str_from("dave"), str_from("new"), cb, &r);
+		run(e);
+		assert_int_equal(r.result, STORE_OK);
+		assert_int_equal(auth(e, "dave", "new"), STORE_ERR_AUTH);
+		/* The name is free again, with no documents. */
+		assert_int_equal(create(e, "dave", "again"), STORE_OK);
+		assert_false(get(e, "dave", "again", "x").has_doc);
+		env_free(e);
+	}
+}
+
+static void
+test_store__waiters_share_one_verification(void **state)
+{
+	size_t b;
+	int i;
+	struct env *e;
+	struct res r[6];
+
+	(void)state;
+	for (b = 0; b < 2; b++) {
+		e = env_new(backends[b], false, 0);
+		assert_int_equal(create(e, "erin", "key"), STORE_OK);
+		/* Reopen so the cache is cold (the file backend reloads). */
+		env_reopen(e);
+		memset(r, 0, sizeof(r));
+		for (i = 0; i < 6; i++)
+			store_user_auth(e->st, str_from("erin"),
+			    str_from(i == 3 ? "wrong" : "key"), cb, &r[i]);
+		run(e);
+		for (i = 0; i < 6; i++) {
+			assert_int_equal(r[i].called, 1);
+			if (b == 1 || i == 3)
+				assert_int_equal(r[i].result,
+				    i == 3 ? STORE_ERR_AUTH : STORE_OK);
+		}
+		env_free(e);
+	}
+}
+
+static void
+test_store__history_bounded(void **state)
+{
+	struct env *e;
+	int i;
+	char prog[16];
+
+	(void)state;
+	e = env_new("memory", true, 3);
+	assert_int_equal(create(e, "fay", "k"), STORE_OK);
+	for (i = 0; i < 6; i++) {
+		snprintf(prog, sizeof(prog), "p%d", i);
+		assert_int_equal(
+		    put(e, "fay", "k", "doc", i / 10.0, prog, "dev", NULL, NULL)
+		        .result,
+		    STORE_OK);
+	}
+	assert_string_equal(get(e, "fay", "k", "doc").progress, "p5");
+	env_free(e);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_store__register_auth_put_get),
+	    cmocka_unit_test(test_store__concurrent_registration_is_exclusive),
+	    cmocka_unit_test(test_store__set_key_and_delete_invalidate),
+	    cmocka_unit_test(test_store__waiters_share_one_verification),
+	    cmocka_unit_test(test_store__history_bounded),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
