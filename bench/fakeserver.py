@@ -3,10 +3,14 @@
 benchmark's own mechanics (bench/selftest), never for figures.
 
     python3 bench/fakeserver.py PORT
+    python3 bench/fakeserver.py --data-dir DIR --listen-address 127.0.0.1:0 ...
 
+The second form stands in for ./kosyncd (bench/bench --binary): it loads
+the users of DIR/database.json (KOsync format; argon2id PHC keys are
+checked with libsodium through ctypes) and ignores other flags.
 Listens on 127.0.0.1:PORT, HTTP/1.1 keep-alive, and answers the four
 client routes of PROTOCOL.md 3.1 plus /healthcheck. It prints
-"fake: listening on 127.0.0.1:PORT" on stderr once it listens, and logs
+"fake info: listening on 127.0.0.1:PORT" on stderr once it listens, and logs
 every request line to stderr like an access log.
 """
 import json
@@ -48,7 +52,12 @@ class Handler(BaseHTTPRequestHandler):
         u = self.headers.get("x-auth-user")
         k = self.headers.get("x-auth-key")
         with LOCK:
-            return u if u and k and USERS.get(u) == k else None
+            stored = USERS.get(u) if u and k else None
+        if stored is None:
+            return None
+        if stored.startswith("$argon2id$"):
+            return u if phc_ok(stored, k) else None
+        return u if stored == k else None
 
     def path_parts(self):
         return [p for p in self.path.split("/") if p]
@@ -104,11 +113,43 @@ class Handler(BaseHTTPRequestHandler):
         return self.reply(201, {"username": b["username"]})
 
 
+def phc_ok(phc, key):
+    import ctypes
+    import ctypes.util
+    lib = ctypes.CDLL(ctypes.util.find_library("sodium"))
+    k = key.encode()
+    return lib.crypto_pwhash_str_verify(phc.encode(), k,
+                                        ctypes.c_ulonglong(len(k))) == 0
+
+
+def load(datadir):
+    import os
+    path = os.path.join(datadir, "database.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            db = json.load(f)
+        for name, u in (db.get("users") or {}).items():
+            USERS[name] = u.get("password")
+            for doc, rec in (u.get("documents") or {}).items():
+                DOCS[(name, doc)] = rec
+
+
 def main():
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    import signal
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+    args = sys.argv[1:]
+    port = 0
+    if args and args[0].isdigit():
+        port = int(args[0])
+    for i, a in enumerate(args):
+        if a == "--data-dir":
+            load(args[i + 1])
+        elif a == "--listen-address":
+            port = int(args[i + 1].rsplit(":", 1)[1])
     srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     srv.daemon_threads = True
-    sys.stderr.write("fake: listening on 127.0.0.1:%d\n" % srv.server_port)
+    sys.stderr.write("fake info: listening on 127.0.0.1:%d\n" %
+                     srv.server_port)
     sys.stderr.flush()
     srv.serve_forever()
 

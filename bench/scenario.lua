@@ -14,6 +14,7 @@
 -- requests, duration, errors, latency percentiles in microseconds.
 
 local ACCEPT = "application/vnd.koreader.v1+json"
+-- Pre-built requests per thread: twice the documents, 4096 to 131072.
 local POOL = 4096
 
 local mode, close, nonce, base
@@ -110,6 +111,11 @@ function init(args)
 	base = base:gsub("/+$", "")
 	if mode ~= "register" then
 		read_users(assert(file, "users file missing"))
+		local ndocs = 0
+		for _, u in ipairs(users) do
+			ndocs = ndocs + #u.docs
+		end
+		POOL = math.min(131072, math.max(4096, 2 * ndocs))
 	end
 	if mode == "auth" or mode == "pull" or mode == "push" then
 		local make = mode == "auth" and auth_req or
