@@ -724,13 +724,13 @@ config_file_set(struct config *cfg, const char *name, struct str value,
 		return config_set(cfg, name, "", CONFIG_SRC_FILE, err);
 	o = &options[i];
 	text = xmemdup0(value.p != NULL ? value.p : "", value.len);
+	if (!is_string && strcmp(text, "null") == 0) {
+		rc = 0; /* KOsync leaves the field at its default */
+		goto out;
+	}
 	if ((o->flags & CONFIG_OPT_NOFILE) != 0) {
 		add_bad_value(err, o, text, CONFIG_SRC_FILE);
 		buf_adds(err, "cannot be set in the file it names");
-		goto out;
-	}
-	if (!is_string && strcmp(text, "null") == 0) {
-		rc = 0; /* KOsync leaves the field at its default */
 		goto out;
 	}
 	if (strlen(text) != value.len) {
