@@ -74,8 +74,9 @@ add_synopsis(struct buf *out, const struct cmd_entry *e)
 		buf_addf(out, " %s", e->args);
 }
 
-void
-cmd_usage(struct buf *out)
+/* Append the synopsis of every command and the list of commands. */
+static void
+add_commands(struct buf *out)
 {
 	const struct cmd_entry *const *e;
 	bool first = true;
@@ -94,6 +95,12 @@ cmd_usage(struct buf *out)
 			continue;
 		buf_addf(out, "     %-14s %s\n", (*e)->name, (*e)->help);
 	}
+}
+
+void
+cmd_usage(struct buf *out)
+{
+	add_commands(out);
 	buf_adds(out,
 	    "\nOptions (each is also KOSYNCD_<NAME> in the environment and "
 	    "<name> in\nthe \"config\" object of database.json; flags win "
@@ -136,7 +143,8 @@ usage_error(const struct cmd_entry *e, const char *msg)
 		add_synopsis(&out, e);
 		buf_addch(&out, '\n');
 	} else {
-		cmd_usage(&out);
+		add_commands(&out);
+		buf_adds(&out, "\nSee kosyncd --help for the options.\n");
 	}
 	fwrite(out.data, 1, out.len, stderr);
 	buf_release(&out);

@@ -63,8 +63,7 @@ out:
 const struct cmd_entry cmd_config_show_entry = {
     .name = "config show",
     .args = "",
-    .help = "Print the value of every option and where it came from "
-            "(default, database.json, environment or flag).",
+    .help = "Print every option's value and where it came from.",
     .min_args = 0,
     .max_args = 0,
     .exec = cmd_config_show_exec,
