@@ -18,6 +18,11 @@
  * of that batch is reported failed to its callback, the file is truncated
  * back to the end of the last durable record, and later appends are tried
  * again from there, so a freed disk makes writes succeed without a restart.
+ * Records that were already queued behind the failed batch fail too (with
+ * the same errno), and the sequence number is rewound to the first failed
+ * record, so the file never has a gap: a failed record's sequence number is
+ * given again to a later record. The failure is logged once (a warning
+ * naming the operation and the file); the recovery is logged as info.
  *
  * Replay: journal_replay() reads a file from the start, hands every valid
  * record to a callback in order, and stops at the first torn or corrupt
@@ -48,41 +53,57 @@ struct journal;
 typedef void journal_done_fn(void *arg, int err);
 
 /*
- * Open (creating if needed) the journal file at path for appending, after
- * truncating it to valid_end (from journal_replay; pass -1 to keep its
- * size). next_seq is the sequence number the next record gets. Returns NULL
- * after logging why.
+ * Open (creating if needed, mode 0600) the journal file at path for
+ * appending, after truncating it to valid_end (from journal_replay; pass -1
+ * to keep its size), and start its writer thread. next_seq is the sequence
+ * number the next record gets. Returns NULL after logging why.
  */
 struct journal *journal_open(uv_loop_t *loop, const char *path, off_t valid_end,
     uint64_t next_seq, enum journal_fsync policy);
 
 /*
  * Queue one record; the payload is copied. Returns the sequence number it
- * was given. done(arg, err) is always called exactly once, on the loop,
- * never before journal_append returns.
+ * was given (0 when len > JOURNAL_MAX_RECORD: then done gets EMSGSIZE).
+ * done(arg, err) is always called exactly once, on the loop, never before
+ * journal_append returns; callbacks come in append order. The loop is kept
+ * alive (the journal's handle is referenced) while any callback is due.
  */
 uint64_t journal_append(struct journal *j, const void *payload, size_t len,
     journal_done_fn *done, void *arg);
 
-/* Bytes in the current file, including queued records. */
+/*
+ * Bytes in the current file, including queued records (after a failure,
+ * approximately: the failed records no longer count).
+ */
 uint64_t journal_size(const struct journal *j);
 /* The sequence number the next record will get. */
 uint64_t journal_next_seq(const struct journal *j);
 
 /*
- * Switch to a new file at new_path (created empty): records queued after
- * this call go there. Returns 0 or -1 with errno. Used by compaction: the
- * snapshot covers everything before the switch.
+ * Switch to a new file at new_path (created empty, or truncated, and its
+ * directory synced): records queued after this call go there; the old file
+ * gets its last records and an fdatasync, and is closed (not removed).
+ * Sequence numbers continue. Returns 0 or -1 with errno (nothing changed).
+ * Used by compaction: a snapshot of the state after the records appended
+ * before the switch (drain first, so none of them can still fail) covers
+ * the old file, which may then be deleted.
  */
 int journal_rotate(struct journal *j, const char *new_path);
 
 /*
- * Wait for every queued record to be durable, then call done(arg) on the
- * loop. Then journal_close() may be called.
+ * Wait for every record queued before this call to be settled (durable or
+ * failed), with an fdatasync under every policy, then call done(arg) on the
+ * loop, in order with the records' callbacks. Then journal_close() may be
+ * called (also from inside done).
  */
 void journal_drain(struct journal *j, void (*done)(void *arg), void *arg);
 
-/* Stop the writer thread and close the file. NULL is allowed. */
+/*
+ * Stop the writer thread after it has written (and synced) everything
+ * queued, run every callback still due, and close the file. The memory is
+ * released by the loop once it has run the handle's close callback, so the
+ * loop must run again afterwards (uv_run). NULL is allowed.
+ */
 void journal_close(struct journal *j);
 
 /* Called by journal_replay for each valid record; non-zero stops replay. */
@@ -99,6 +120,10 @@ struct journal_replay_result {
 
 /*
  * Read the journal at path and call apply for every valid record in order.
+ * The first record may have any sequence number; each later one must have
+ * the previous one's plus one ("sequence gap" otherwise). damage is one of
+ * "torn record" (the file ends inside a record), "bad magic", "bad length",
+ * "bad checksum", "sequence gap"; the damaged record starts at valid_end.
  * A missing file is an empty journal. Returns 0 (also when a torn or
  * corrupt tail was found: see res->damage and res->valid_end), or -1 when
  * the file cannot be read or apply returned non-zero.
