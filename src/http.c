@@ -60,6 +60,7 @@ struct http_parse {
 	bool body_copied; /* body is in hp->body, not in the input */
 	struct buf body;
 
+	bool begun; /* the request line has started */
 	bool headers_done;
 	bool complete;
 	bool want_continue;
@@ -80,6 +81,15 @@ static size_t
 offset_of(const struct http_parse *hp, const char *at)
 {
 	return (size_t)(at - hp->data);
+}
+
+static int
+on_message_begin(http_parser *p)
+{
+	struct http_parse *hp = p->data;
+
+	hp->begun = true;
+	return 0;
 }
 
 static int
@@ -248,6 +258,7 @@ on_message_complete(http_parser *p)
 }
 
 static const http_parser_settings parse_settings = {
+    .on_message_begin = on_message_begin,
     .on_url = on_url,
     .on_header_field = on_header_field,
     .on_header_value = on_header_value,
@@ -264,6 +275,10 @@ http_parse_new(
 	struct http_parse *hp = xcalloc(1, sizeof(*hp));
 
 	assert(max_headers > 0);
+	/* http_parser has its own (global) header cap: keep it above ours. */
+	if (max_header_bytes > HTTP_MAX_HEADER_SIZE - 1024)
+		http_parser_set_max_header_size(
+		    (uint32_t)(max_header_bytes + 1024));
 	http_parser_init(&hp->parser, HTTP_REQUEST);
 	hp->parser.data = hp;
 	hp->max_header_bytes = max_header_bytes;
@@ -294,8 +309,8 @@ parse_next(struct http_parse *hp)
 	hp->in_value = false;
 	hp->body_off = hp->body_len = 0;
 	hp->body_copied = false;
-	hp->headers_done = hp->complete = hp->want_continue = false;
-	hp->keep_alive = false;
+	hp->begun = hp->headers_done = hp->complete = false;
+	hp->want_continue = hp->keep_alive = false;
 	/* Give back a large chunked body's memory. */
 	if (hp->body.len > 4096)
 		buf_release(&hp->body);
@@ -388,6 +403,7 @@ http_parse_feed(struct http_parse *hp, const char *data, size_t len,
 	size_t n;
 
 	assert(len >= hp->parsed);
+	*consumed = 0;
 	if (hp->status != 0) {
 		*status = hp->status;
 		return HTTP_FEED_ERROR;
@@ -409,8 +425,14 @@ http_parse_feed(struct http_parse *hp, const char *data, size_t len,
 		*status = hp->status;
 		return HTTP_FEED_ERROR;
 	}
-	if (!hp->complete)
+	if (!hp->complete) {
+		/* Blank lines before a request line: the caller drops them. */
+		if (!hp->begun) {
+			*consumed = hp->parsed;
+			hp->parsed = 0;
+		}
 		return HTTP_FEED_MORE;
+	}
 	fill_request(hp, data, req);
 	*consumed = hp->parsed;
 	parse_next(hp);

@@ -137,7 +137,10 @@ void http_parse_free(struct http_parse *hp);
  * other fields are left alone), and *consumed is its length in bytes; the
  * next request starts at data[*consumed]. The slices point into data and
  * into hp, valid until the next call or http_parse_free.
- * Returns HTTP_FEED_MORE when it needs more bytes, and HTTP_FEED_ERROR with
+ * Returns HTTP_FEED_MORE when it needs more bytes; *consumed is then the
+ * number of leading bytes the caller may drop (the empty lines a client may
+ * send between requests; 0 once a request line has begun). Returns
+ * HTTP_FEED_ERROR with
  * *status set to the answer (400 malformed, 413 body too large, 431
  * headers too large or too many, 505 version) when the connection cannot
  * continue.

@@ -83,6 +83,16 @@ log_info(const char *fmt, ...)
 }
 
 void
+log_access(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("access", NULL, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
 log_debug_(const char *func, const char *fmt, ...)
 {
 	va_list ap;

@@ -23,6 +23,8 @@ bool log_is_verbose(void);
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One access-log line (level word "access"); written by server.c. */
+void log_access(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug_(const char *func, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 #define log_debug(...)                                                         \

@@ -66,6 +66,7 @@ drive(const char *input, size_t len, size_t step, size_t max_hdr,
 			continue;
 		}
 		free(copy);
+		start += consumed; /* blank lines before a request */
 		if (r == HTTP_FEED_ERROR) {
 			buf_addf(out, "error %d\n", status);
 			break;

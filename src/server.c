@@ -1,0 +1,999 @@
+/*
+ * server.c: the listening socket and its connections, on one libuv loop.
+ *
+ * Each connection is a small state machine driven by conn_step(), which
+ * runs after every event (bytes read, write finished, reply given, timer):
+ * assemble and dispatch the buffered requests one at a time, write what
+ * was answered, then decide whether to read and which timer to arm.
+ *
+ * Invariants:
+ *   - at most one request per connection is with the handler (in_flight);
+ *     while it is, nothing more is parsed and nothing is read, so its
+ *     slices into the input buffer stay valid;
+ *   - the input buffer is compacted only between reads, never while a
+ *     request is in flight; a partial request keeps its bytes contiguous;
+ *   - answers go out in request order: they are appended to c->out and
+ *     written with uv_try_write, falling back to one uv_write at a time;
+ *     while that write is pending no further request is dispatched;
+ *   - a connection whose socket was closed while its request was with the
+ *     handler (an orphan) lives on until http_reply(), which frees it;
+ *   - every connection has one timer: idle between requests, an absolute
+ *     deadline from a request's first byte to its last, a write timeout,
+ *     or the lingering close after the last answer.
+ *
+ * Not responsible for what a request means (the handler), nor for signals
+ * (main.c calls server_shutdown).
+ */
+#include <assert.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <uv.h>
+
+#include "http.h"
+#include "log.h"
+#include "server.h"
+#include "xmalloc.h"
+
+/* Bytes asked of each read; with buf.c's NUL this is one 4 KiB block. */
+#define READ_CHUNK 4095
+/* Keep reading (and dropping) after the last answer, to avoid a reset. */
+#define LINGER_MS 2000
+#define LINGER_SHUTDOWN_MS 100
+#define LINGER_MAX_BYTES (1024 * 1024)
+/* Answers queued before dispatching stops until they are written. */
+#define OUT_HIGH_WATER (64 * 1024)
+/* Buffers larger than this are freed, not kept, once a request is done. */
+#define KEEP_BUF_BYTES (16 * 1024)
+#define IP_BUCKETS 1024
+#define LISTEN_BACKLOG 511
+
+static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+/* Open connections from one client address. */
+struct ip_count {
+	struct ip_count *next;
+	unsigned char addr[16]; /* IPv4 as v4-mapped IPv6 */
+	unsigned n;
+};
+
+struct conn {
+	struct http_request req; /* the request with the handler */
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	uv_write_t wreq;
+	uv_shutdown_t sreq;
+	struct server *srv; /* NULL once the handles are closed */
+	struct conn *prev, *next;
+	struct http_parse *hp;
+	struct buf in;   /* bytes read; in.data + in_start is a request */
+	size_t in_start; /* start of the request being assembled */
+	struct buf out;  /* answers not yet written */
+	struct buf wbuf; /* bytes handed to uv_write */
+	unsigned char addr[16];
+	int handles;        /* uv handles not yet closed */
+	uint64_t timer_due; /* loop time the timer fires, 0 when stopped */
+	uint64_t deadline;  /* loop time the current request must be in by */
+	size_t discarded;   /* bytes dropped while lingering */
+	unsigned in_loop;   /* inside conn_process: replies just queue */
+	bool counted;       /* counted in nconns and its ip_count */
+	bool dead;          /* socket closing or closed */
+	bool reading;
+	bool writing; /* a uv_write is pending */
+	bool in_flight;
+	bool req_started; /* the first byte of a request has arrived */
+	bool closing;     /* close once the queued answers are written */
+	bool lingering;
+	bool eof;
+};
+
+struct server {
+	uv_loop_t *loop;
+	struct server_limits limits;
+	http_handler_fn *handler;
+	void *ctx;
+	uv_tcp_t *listener;
+	uv_timer_t *shutdown_timer;
+	struct conn *conns; /* every connection not yet dead */
+	unsigned nconns;    /* counted against the limits */
+	unsigned nopen;     /* connections whose handles are not yet closed */
+	struct ip_count *ips[IP_BUCKETS];
+	int port;
+	bool shutting;
+	bool done_called;
+	void (*done)(void *);
+	void *done_arg;
+	char discard[4096];
+};
+
+static void conn_step(struct conn *c);
+static void conn_close(struct conn *c);
+static void conn_free(struct conn *c);
+
+/*
+ * Connection counts per client address
+ */
+
+static unsigned
+ip_hash(const unsigned char *addr)
+{
+	unsigned h = 2166136261u;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	return h & (IP_BUCKETS - 1);
+}
+
+/* Count one more connection from addr unless that goes over max. */
+static bool
+ip_add(struct server *srv, const unsigned char *addr, unsigned max)
+{
+	struct ip_count **head = &srv->ips[ip_hash(addr)], *e;
+
+	for (e = *head; e != NULL; e = e->next)
+		if (memcmp(e->addr, addr, 16) == 0)
+			break;
+	if (e == NULL) {
+		if (max == 0)
+			return false;
+		e = xcalloc(1, sizeof(*e));
+		memcpy(e->addr, addr, 16);
+		e->next = *head;
+		*head = e;
+	}
+	if (e->n >= max)
+		return false;
+	e->n++;
+	return true;
+}
+
+static void
+ip_del(struct server *srv, const unsigned char *addr)
+{
+	struct ip_count **pp = &srv->ips[ip_hash(addr)], *e;
+
+	for (; (e = *pp) != NULL; pp = &e->next) {
+		if (memcmp(e->addr, addr, 16) != 0)
+			continue;
+		if (--e->n == 0) {
+			*pp = e->next;
+			free(e);
+		}
+		return;
+	}
+}
+
+/*
+ * The access log
+ */
+
+static void
+access_log(const struct conn *c, const struct http_request *req, int status,
+    size_t bytes)
+{
+	struct buf path = BUF_INIT, user = BUF_INIT;
+	double ms = 0;
+
+	if (req != NULL) {
+		log_escape(&path, req->path, 200);
+		if (req->log_user.len > 0)
+			log_escape(&user, req->log_user, 200);
+		ms = (double)(uv_hrtime() - req->start_ns) / 1e6;
+	}
+	log_access("%s %.*s %s %d %zu %.3f %s", c->req.peer,
+	    req != NULL ? (int)req->method_name.len : 1,
+	    req != NULL ? req->method_name.p : "-",
+	    path.len > 0 ? path.data : "-", status, bytes, ms,
+	    user.len > 0 ? user.data : "-");
+	buf_release(&path);
+	buf_release(&user);
+}
+
+/*
+ * Answers
+ */
+
+void
+http_reply_ex(struct http_request *req, int status, const char *content_type,
+    const char *extra_headers, const char *body, size_t len)
+{
+	struct conn *c = req->conn_;
+	bool head = req->method == HTTP_M_HEAD;
+	bool keep;
+
+	assert(c != NULL && c->in_flight);
+	keep =
+	    req->keep_alive && !c->dead && c->srv != NULL && !c->srv->shutting;
+	if (!c->dead)
+		http_format_response(&c->out, status, content_type,
+		    extra_headers, body, len, head, keep);
+	access_log(c, req, status, head ? 0 : len);
+	http_request_reset(req);
+	req->log_user = STR_NULL;
+	c->in_flight = false;
+	if (!keep)
+		c->closing = true;
+	if (c->dead) {
+		/* The client went away meanwhile: drop the answer. */
+		if (c->handles == 0)
+			conn_free(c);
+		return;
+	}
+	if (c->in_loop == 0)
+		conn_step(c);
+}
+
+void
+http_reply(struct http_request *req, int status, const char *body, size_t len)
+{
+	http_reply_ex(req, status, NULL, NULL, body, len);
+}
+
+/* Answer with the transport's own error and close afterwards. */
+static void
+conn_fail(struct conn *c, int status)
+{
+	const char *body;
+	size_t len;
+
+	body = http_error_body(status, &len);
+	http_format_response(
+	    &c->out, status, NULL, NULL, body, len, false, false);
+	if (c->req_started) {
+		/* Only the timing is known of a request that never finished. */
+		struct http_request r = {0};
+
+		r.method_name = STR_LIT("-");
+		r.start_ns = c->req.start_ns;
+		access_log(c, &r, status, len);
+	} else {
+		access_log(c, NULL, status, len);
+	}
+	c->closing = true;
+}
+
+/*
+ * Reading and request dispatch
+ */
+
+static void
+on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+	struct conn *c = h->data;
+
+	(void)suggested;
+	if (c->lingering || c->dead || c->srv == NULL) {
+		*b = uv_buf_init(c->srv != NULL ? c->srv->discard : NULL,
+		    c->srv != NULL ? sizeof(c->srv->discard) : 0);
+		return;
+	}
+	/* Keep the partial request at the front; reads happen between
+	 * requests only, so nothing points into the buffer now. */
+	if (c->in_start > 0) {
+		memmove(c->in.data, c->in.data + c->in_start,
+		    c->in.len - c->in_start);
+		c->in.len -= c->in_start;
+		c->in.data[c->in.len] = '\0';
+		c->in_start = 0;
+	}
+	buf_grow(&c->in, READ_CHUNK);
+	*b = uv_buf_init(c->in.data + c->in.len, READ_CHUNK);
+}
+
+static void
+on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+	struct conn *c = s->data;
+
+	(void)b;
+	if (nread == 0 || c->dead)
+		return;
+	if (nread < 0) {
+		if (nread != UV_EOF || c->lingering) {
+			conn_close(c);
+			return;
+		}
+		c->eof = true;
+		conn_step(c);
+		return;
+	}
+	if (c->lingering) {
+		c->discarded += (size_t)nread;
+		if (c->discarded > LINGER_MAX_BYTES)
+			conn_close(c);
+		return;
+	}
+	c->in.len += (size_t)nread;
+	c->in.data[c->in.len] = '\0';
+	conn_step(c);
+}
+
+/*
+ * Assemble and dispatch buffered requests until one is with the handler,
+ * the input runs out, the connection is closing, or enough answers are
+ * queued. Returns true when it stopped only because of the queued answers.
+ */
+static bool
+conn_process(struct conn *c)
+{
+	struct server *srv = c->srv;
+	enum http_feed_result r;
+	size_t avail, consumed;
+	int status;
+	bool full = false;
+
+	c->in_loop++;
+	while (!c->dead && !c->in_flight && !c->closing && !c->writing) {
+		avail = c->in.len - c->in_start;
+		if (avail == 0)
+			break;
+		if (c->out.len >= OUT_HIGH_WATER) {
+			full = true;
+			break;
+		}
+		if (!c->req_started) {
+			c->req_started = true;
+			c->req.start_ns = uv_hrtime();
+			c->deadline =
+			    uv_now(srv->loop) + srv->limits.request_timeout_ms;
+		}
+		r = http_parse_feed(c->hp, c->in.data + c->in_start, avail,
+		    &c->req, &consumed, &status);
+		c->in_start += consumed;
+		if (r == HTTP_FEED_MORE) {
+			if (c->in_start == c->in.len)
+				c->req_started = false;
+			if (http_parse_take_continue(c->hp))
+				buf_add(&c->out, continue_line,
+				    sizeof(continue_line) - 1);
+			break;
+		}
+		if (r == HTTP_FEED_ERROR) {
+			conn_fail(c, status);
+			break;
+		}
+		c->req_started = false;
+		c->req.log_user = STR_NULL;
+		c->req.is_https = false;
+		c->in_flight = true;
+		srv->handler(&c->req, srv->ctx);
+	}
+	c->in_loop--;
+	return full;
+}
+
+/*
+ * Writing
+ */
+
+static void
+on_write(uv_write_t *w, int status)
+{
+	struct conn *c = w->data;
+
+	c->writing = false;
+	if (c->wbuf.len > KEEP_BUF_BYTES)
+		buf_release(&c->wbuf);
+	else
+		buf_reset(&c->wbuf);
+	if (c->dead)
+		return;
+	if (status < 0) {
+		conn_close(c);
+		return;
+	}
+	conn_step(c);
+}
+
+/* Write the queued answers: try at once, else hand them to uv_write. */
+static void
+conn_flush(struct conn *c)
+{
+	struct buf tmp;
+	uv_buf_t b;
+	int n;
+
+	if (c->dead || c->writing || c->out.len == 0)
+		return;
+	b = uv_buf_init(c->out.data, (unsigned)c->out.len);
+	n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+	if (n >= 0 && (size_t)n == c->out.len) {
+		if (c->out.len > KEEP_BUF_BYTES)
+			buf_release(&c->out);
+		else
+			buf_reset(&c->out);
+		return;
+	}
+	if (n < 0 && n != UV_EAGAIN) {
+		conn_close(c);
+		return;
+	}
+	if (n < 0)
+		n = 0;
+	/* The rest goes out with uv_write; new answers queue behind it. */
+	tmp = c->wbuf;
+	c->wbuf = c->out;
+	c->out = tmp;
+	buf_reset(&c->out);
+	b = uv_buf_init(c->wbuf.data + n, (unsigned)(c->wbuf.len - (size_t)n));
+	c->wreq.data = c;
+	if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+		conn_close(c);
+		return;
+	}
+	c->writing = true;
+}
+
+/*
+ * Closing
+ */
+
+static void
+conn_free(struct conn *c)
+{
+	http_parse_free(c->hp);
+	buf_release(&c->in);
+	buf_release(&c->out);
+	buf_release(&c->wbuf);
+	http_request_release(&c->req);
+	free(c);
+}
+
+/* Close callback for the handles the server allocates on their own. */
+static void
+handle_free(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void
+server_maybe_done(struct server *srv)
+{
+	if (!srv->shutting || srv->done_called || srv->listener != NULL ||
+	    srv->nopen > 0)
+		return;
+	srv->done_called = true;
+	if (srv->shutdown_timer != NULL) {
+		uv_close((uv_handle_t *)srv->shutdown_timer, handle_free);
+		srv->shutdown_timer = NULL;
+	}
+	if (srv->done != NULL)
+		srv->done(srv->done_arg);
+}
+
+static void
+on_conn_close(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+	struct server *srv = c->srv;
+
+	if (--c->handles > 0)
+		return;
+	c->srv = NULL;
+	srv->nopen--;
+	/* An orphan stays until its handler answers (http_reply frees it). */
+	if (!c->in_flight)
+		conn_free(c);
+	server_maybe_done(srv);
+}
+
+/* Close the socket now; whatever is queued is dropped. */
+static void
+conn_close(struct conn *c)
+{
+	struct server *srv = c->srv;
+
+	if (c->dead)
+		return;
+	c->dead = true;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	if (c->counted) {
+		c->counted = false;
+		srv->nconns--;
+		ip_del(srv, c->addr);
+	}
+	uv_close((uv_handle_t *)&c->tcp, on_conn_close);
+	uv_close((uv_handle_t *)&c->timer, on_conn_close);
+}
+
+static void
+on_shutdown(uv_shutdown_t *r, int status)
+{
+	struct conn *c = r->data;
+
+	if (!c->dead && status < 0)
+		conn_close(c);
+}
+
+/*
+ * Everything was answered and the connection ends: send FIN, then keep
+ * reading and dropping until the client closes too (or a short timer),
+ * so that unread request bytes do not make the kernel reset the
+ * connection before the client has read our answer.
+ */
+static void
+conn_linger(struct conn *c)
+{
+	if (c->eof) {
+		conn_close(c);
+		return;
+	}
+	c->lingering = true;
+	c->sreq.data = c;
+	if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+		conn_close(c);
+		return;
+	}
+	c->deadline = uv_now(c->srv->loop) +
+	              (c->srv->shutting ? LINGER_SHUTDOWN_MS : LINGER_MS);
+}
+
+/*
+ * Timers
+ */
+
+static void
+on_timer(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+
+	c->timer_due = 0;
+	if (c->dead || c->in_flight)
+		return;
+	if (c->req_started && !c->lingering && !c->writing && !c->closing) {
+		/* A request that took too long to arrive: cut it off. */
+		conn_fail(c, 408);
+		conn_step(c);
+		return;
+	}
+	/* Idle, lingering, or a client that does not read its answers. */
+	conn_close(c);
+}
+
+static void
+conn_set_timer(struct conn *c)
+{
+	struct server *srv = c->srv;
+	uint64_t now = uv_now(srv->loop), due;
+
+	if (c->lingering)
+		due = c->deadline;
+	else if (c->in_flight)
+		due = 0;
+	else if (c->writing)
+		due = now + srv->limits.idle_timeout_ms;
+	else if (c->req_started)
+		due = c->deadline;
+	else
+		due = now + srv->limits.idle_timeout_ms;
+	if (due == c->timer_due)
+		return;
+	c->timer_due = due;
+	if (due == 0)
+		uv_timer_stop(&c->timer);
+	else
+		uv_timer_start(
+		    &c->timer, on_timer, due > now ? due - now : 0, 0);
+}
+
+/*
+ * The state machine
+ */
+
+static void
+conn_step(struct conn *c)
+{
+	bool want;
+
+	if (c->dead)
+		return;
+	while (conn_process(c) && !c->dead) {
+		conn_flush(c);
+		if (c->writing || c->dead)
+			break;
+	}
+	conn_flush(c);
+	if (c->dead)
+		return;
+	if (!c->in_flight && !c->writing && c->out.len == 0) {
+		if (c->closing && !c->lingering) {
+			conn_linger(c);
+			if (c->dead)
+				return;
+		} else if (c->eof && !c->lingering) {
+			conn_close(c);
+			return;
+		}
+	}
+	/* Between requests, give back a buffer a large body left behind. */
+	if (!c->in_flight && !c->req_started && c->in_start == c->in.len &&
+	    c->in.len > 0) {
+		if (c->in.len > KEEP_BUF_BYTES)
+			buf_release(&c->in);
+		else
+			buf_reset(&c->in);
+		c->in_start = 0;
+	}
+	want = !c->eof && !c->in_flight && !c->writing &&
+	       (c->lingering || !c->closing);
+	if (want && !c->reading) {
+		if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) !=
+		    0) {
+			conn_close(c);
+			return;
+		}
+		c->reading = true;
+	} else if (!want && c->reading) {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->reading = false;
+	}
+	conn_set_timer(c);
+}
+
+/*
+ * Accepting
+ */
+
+/* The numeric form of sa into c->req.peer and its 16-byte key. */
+static void
+conn_set_peer(struct conn *c, const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	static const unsigned char mapped[12] = {
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	memset(c->addr, 0, sizeof(c->addr));
+	snprintf(c->req.peer, sizeof(c->req.peer), "-");
+	if (ss->ss_family == AF_INET) {
+		memcpy(c->addr, mapped, 12);
+		memcpy(c->addr + 12, &sin->sin_addr, 4);
+		inet_ntop(
+		    AF_INET, &sin->sin_addr, c->req.peer, sizeof(c->req.peer));
+	} else if (ss->ss_family == AF_INET6) {
+		memcpy(c->addr, &sin6->sin6_addr, 16);
+		if (memcmp(c->addr, mapped, 12) == 0)
+			inet_ntop(AF_INET, c->addr + 12, c->req.peer,
+			    sizeof(c->req.peer));
+		else
+			inet_ntop(AF_INET6, &sin6->sin6_addr, c->req.peer,
+			    sizeof(c->req.peer));
+	}
+}
+
+static void
+on_connection(uv_stream_t *l, int status)
+{
+	struct server *srv = l->data;
+	struct sockaddr_storage ss;
+	struct conn *c;
+	int len = sizeof(ss);
+
+	if (status < 0) {
+		log_warnx(
+		    "cannot accept a connection: %s", uv_strerror(status));
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->srv = srv;
+	buf_init(&c->in);
+	buf_init(&c->out);
+	buf_init(&c->wbuf);
+	uv_tcp_init(srv->loop, &c->tcp);
+	uv_timer_init(srv->loop, &c->timer);
+	c->tcp.data = c;
+	c->timer.data = c;
+	c->handles = 2;
+	srv->nopen++;
+	c->next = srv->conns;
+	if (c->next != NULL)
+		c->next->prev = c;
+	srv->conns = c;
+	c->req.conn_ = c;
+	if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
+		conn_close(c);
+		return;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0) {
+		conn_close(c);
+		return;
+	}
+	conn_set_peer(c, &ss);
+	uv_tcp_nodelay(&c->tcp, 1);
+	c->hp = http_parse_new(srv->limits.max_header_bytes,
+	    srv->limits.max_body_bytes, SERVER_MAX_HEADERS);
+	if (srv->nconns >= srv->limits.max_connections ||
+	    !ip_add(srv, c->addr, srv->limits.max_connections_per_ip)) {
+		conn_fail(c, 503);
+		conn_step(c);
+		return;
+	}
+	c->counted = true;
+	srv->nconns++;
+	conn_step(c);
+}
+
+/*
+ * The server
+ */
+
+void
+server_limits_default(struct server_limits *limits)
+{
+	limits->max_header_bytes = SERVER_MAX_HEADER_BYTES;
+	limits->max_body_bytes = SERVER_MAX_BODY_BYTES;
+	limits->max_connections = SERVER_MAX_CONNECTIONS;
+	limits->max_connections_per_ip = SERVER_MAX_CONNECTIONS_PER_IP;
+	limits->idle_timeout_ms = SERVER_IDLE_TIMEOUT_MS;
+	limits->request_timeout_ms = SERVER_REQUEST_TIMEOUT_MS;
+}
+
+static int
+parse_port(const char *s, unsigned *port)
+{
+	unsigned v = 0;
+	size_t i;
+
+	if (*s == '\0' || strlen(s) > 5)
+		return -1;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v > 65535)
+		return -1;
+	*port = v;
+	return 0;
+}
+
+int
+server_parse_address(
+    const char *text, struct sockaddr_storage *out, const char **err)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)out;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
+	char host[64];
+	const char *colon, *port_text;
+	unsigned port;
+	size_t hlen;
+
+	memset(out, 0, sizeof(*out));
+	if (text == NULL || *text == '\0') {
+		*err = "empty address";
+		return -1;
+	}
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (close == NULL || close[1] != ':') {
+			*err = "expected [address]:port";
+			return -1;
+		}
+		hlen = (size_t)(close - text - 1);
+		port_text = close + 2;
+		if (hlen == 0 || hlen >= sizeof(host)) {
+			*err = "invalid IPv6 address";
+			return -1;
+		}
+		memcpy(host, text + 1, hlen);
+		host[hlen] = '\0';
+		if (parse_port(port_text, &port) == -1) {
+			*err = "invalid port";
+			return -1;
+		}
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
+			*err = "invalid IPv6 address";
+			return -1;
+		}
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		return 0;
+	}
+	colon = strrchr(text, ':');
+	if (colon == NULL) {
+		*err = "expected host:port or :port";
+		return -1;
+	}
+	if (parse_port(colon + 1, &port) == -1) {
+		*err = "invalid port";
+		return -1;
+	}
+	hlen = (size_t)(colon - text);
+	if (hlen == 0 || (hlen == 1 && text[0] == '*')) {
+		/* Every address: IPv6 any, which also takes IPv4. */
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_any;
+		sin6->sin6_port = htons((uint16_t)port);
+		return 0;
+	}
+	if (memchr(text, ':', hlen) != NULL) {
+		*err = "an IPv6 address needs brackets: [address]:port";
+		return -1;
+	}
+	if (hlen >= sizeof(host)) {
+		*err = "not a numeric IPv4 address";
+		return -1;
+	}
+	memcpy(host, text, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
+		*err = "not a numeric IPv4 address";
+		return -1;
+	}
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	return 0;
+}
+
+struct server *
+server_new(uv_loop_t *loop, const struct server_limits *limits,
+    http_handler_fn *handler, void *ctx)
+{
+	struct server *srv = xcalloc(1, sizeof(*srv));
+	struct sigaction sa;
+
+	srv->loop = loop;
+	srv->limits = *limits;
+	srv->handler = handler;
+	srv->ctx = ctx;
+	/* A client that goes away must give us EPIPE, not kill us. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPIPE, &sa, NULL);
+	return srv;
+}
+
+/* Bind and listen on sa; on failure the handle is closed and freed. */
+static int
+listen_on(struct server *srv, const struct sockaddr *sa)
+{
+	uv_tcp_t *l = xmalloc(sizeof(*l));
+	int r;
+
+	uv_tcp_init(srv->loop, l);
+	l->data = srv;
+	r = uv_tcp_bind(l, sa, 0);
+	if (r == 0)
+		r = uv_listen((uv_stream_t *)l, LISTEN_BACKLOG, on_connection);
+	if (r != 0) {
+		l->data = NULL;
+		uv_close((uv_handle_t *)l, handle_free);
+		return r;
+	}
+	srv->listener = l;
+	return 0;
+}
+
+int
+server_listen(struct server *srv, const char *address)
+{
+	struct sockaddr_storage ss, bound;
+	struct sockaddr_in any4;
+	const char *err, *colon;
+	int r, len = sizeof(bound);
+	bool wildcard;
+
+	assert(srv->listener == NULL);
+	if (server_parse_address(address, &ss, &err) == -1) {
+		log_warnx("invalid listen address '%s': %s", address, err);
+		return -1;
+	}
+	colon = strrchr(address, ':');
+	wildcard =
+	    address[0] != '[' &&
+	    (colon == address || (colon == address + 1 && address[0] == '*'));
+	r = listen_on(srv, (struct sockaddr *)&ss);
+	if (r != 0 && wildcard &&
+	    (r == UV_EAFNOSUPPORT || r == UV_EADDRNOTAVAIL)) {
+		/* No IPv6 on this host: all IPv4 addresses then. */
+		memset(&any4, 0, sizeof(any4));
+		any4.sin_family = AF_INET;
+		any4.sin_addr.s_addr = htonl(INADDR_ANY);
+		any4.sin_port = ((struct sockaddr_in6 *)&ss)->sin6_port;
+		r = listen_on(srv, (struct sockaddr *)&any4);
+	}
+	if (r != 0) {
+		log_warnx("cannot listen on '%s': %s", address, uv_strerror(r));
+		return -1;
+	}
+	memset(&bound, 0, sizeof(bound));
+	if (uv_tcp_getsockname(
+	        srv->listener, (struct sockaddr *)&bound, &len) == 0) {
+		if (bound.ss_family == AF_INET)
+			srv->port =
+			    ntohs(((struct sockaddr_in *)&bound)->sin_port);
+		else
+			srv->port =
+			    ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
+	}
+	if (wildcard)
+		log_info("listening on *:%d", srv->port);
+	else
+		log_info("listening on %.*s:%d", (int)(colon - address),
+		    address, srv->port);
+	return 0;
+}
+
+int
+server_port(const struct server *srv)
+{
+	return srv->port;
+}
+
+static void
+on_shutdown_timeout(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+
+	/* Whatever is still open now is cut off. */
+	while (srv->conns != NULL)
+		conn_close(srv->conns);
+}
+
+void
+server_shutdown(struct server *srv, void (*done)(void *arg), void *arg)
+{
+	struct conn *c, *next;
+
+	if (srv->shutting)
+		return;
+	srv->shutting = true;
+	srv->done = done;
+	srv->done_arg = arg;
+	if (srv->listener != NULL) {
+		uv_tcp_t *l = srv->listener;
+
+		srv->listener = NULL;
+		uv_close((uv_handle_t *)l, handle_free);
+	}
+	for (c = srv->conns; c != NULL; c = next) {
+		next = c->next;
+		/* Idle keep-alive connections go now; the others finish the
+		 * request they are on, and their answer says close. */
+		if (!c->in_flight && !c->req_started && !c->writing &&
+		    c->out.len == 0)
+			conn_close(c);
+		else if (!c->in_flight && !c->req_started)
+			c->closing = true;
+	}
+	srv->shutdown_timer = xmalloc(sizeof(*srv->shutdown_timer));
+	uv_timer_init(srv->loop, srv->shutdown_timer);
+	srv->shutdown_timer->data = srv;
+	uv_timer_start(srv->shutdown_timer, on_shutdown_timeout,
+	    SERVER_SHUTDOWN_TIMEOUT_MS, 0);
+	uv_unref((uv_handle_t *)srv->shutdown_timer);
+	server_maybe_done(srv);
+}
+
+void
+server_free(struct server *srv)
+{
+	struct ip_count *e, *next;
+	size_t i;
+
+	if (srv == NULL)
+		return;
+	assert(srv->conns == NULL && srv->nopen == 0);
+	for (i = 0; i < IP_BUCKETS; i++) {
+		for (e = srv->ips[i]; e != NULL; e = next) {
+			next = e->next;
+			free(e);
+		}
+	}
+	free(srv);
+}
