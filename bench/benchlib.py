@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -380,12 +381,62 @@ def median_of(runs):
     return m
 
 
+class Profile:
+    """perf record -e cpu-clock -g on pid while a run goes on (software
+    clock sampling: works in VMs without hardware counters)."""
+
+    def __init__(self, pid, name, outdir):
+        self.pid = pid
+        safe = "".join(c if c.isalnum() else "-" for c in name).strip("-")
+        self.data = os.path.join(outdir, "perf-%s.data" % safe)
+        self.txt = os.path.join(outdir, "profile-%s.txt" % safe)
+        self.proc = None
+
+    def __enter__(self):
+        if shutil.which("perf") is None:
+            log("perf is not installed: no profile")
+            return self
+        os.makedirs(os.path.dirname(self.data), exist_ok=True)
+        self.proc = subprocess.Popen(
+            ["perf", "record", "-q", "-e", "cpu-clock", "-F", "4999", "-g",
+             "-p", str(self.pid), "-o", self.data],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc is None:
+            return False
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        with open(self.txt, "w") as f:
+            subprocess.run(["perf", "report", "-i", self.data, "--stdio",
+                            "--no-children", "--sort", "dso,symbol",
+                            "-g", "none", "--percent-limit", "0.5"],
+                           stdout=f, stderr=subprocess.DEVNULL, timeout=300)
+        log("profile: %s" % self.txt)
+        return False
+
+
 def scenario(url, pid, name, mode, users_file, opts, close=False,
              timeout_s=5, duration=None, runs=None):
-    """Several runs of one scenario; returns a result record."""
+    """Several runs of one scenario; returns a result record. With
+    opts.profile naming it (and a pid), one extra run first is sampled with
+    perf; it is not among the measured runs (sampling costs CPU)."""
     duration = duration or opts.duration
     runs = runs or opts.runs
     res = []
+    profile = getattr(opts, "profile", None)
+    if profile and pid and (profile == "all" or
+                            name in profile.split(",")):
+        with Profile(pid, name, opts.profile_dir):
+            measure(url, pid, mode, users_file, opts.connections,
+                    opts.threads, duration, close, timeout_s,
+                    "%dp" % int(time.time()))
     for i in range(runs):
         nonce = "%d%03d" % (int(time.time()), i)
         r = measure(url, pid, mode, users_file, opts.connections,
