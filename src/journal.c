@@ -405,7 +405,6 @@ report(struct journal *j, const char *op, int err)
 		j->report_op = op;
 		j->report_ok = false;
 	} else {
-		j->report_err = 0;
 		j->report_ok = true;
 	}
 }
@@ -671,7 +670,8 @@ log_report(struct journal *j, int err, const char *op, bool ok)
 		log_warnx("cannot %s journal '%s': %s; changes are refused "
 		          "until it works again",
 		    op, j->path, strerror(err));
-	} else if (ok && j->logged_failure) {
+	}
+	if (ok && j->logged_failure) {
 		j->logged_failure = false;
 		log_info("journal '%s' is writable again", j->path);
 	}
