@@ -29,7 +29,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
 #include <yajl/yajl_parse.h>
 
 #include "config.h"
@@ -278,60 +277,6 @@ add_choices(struct buf *out, const char *const *w, const char *quote)
  */
 
 /*
- * The form of a listen address, checked here until the transport's
- * server_parse_address() (server.h) is the one parser of addresses.
- */
-static int
-parse_address(const char *text, struct sockaddr_storage *out, const char **err)
-{
-	const char *colon, *host_end, *host = text;
-	struct in6_addr a6;
-	struct in_addr a4;
-	uint64_t port;
-	char hostbuf[64];
-	size_t hl;
-
-	memset(out, 0, sizeof(*out));
-	if (text[0] == '[') {
-		host_end = strchr(text, ']');
-		if (host_end == NULL || host_end[1] != ':') {
-			*err = "unterminated '[' or no port";
-			return -1;
-		}
-		host = text + 1;
-		colon = host_end + 1;
-	} else {
-		colon = strrchr(text, ':');
-		if (colon == NULL) {
-			*err = "no port";
-			return -1;
-		}
-		host_end = colon;
-	}
-	if (parse_u64(colon + 1, &port) == -1 || port > 65535) {
-		*err = "bad port";
-		return -1;
-	}
-	hl = (size_t)(host_end - host);
-	if (hl >= sizeof(hostbuf)) {
-		*err = "host too long";
-		return -1;
-	}
-	memcpy(hostbuf, host, hl);
-	hostbuf[hl] = '\0';
-	if (text[0] == '[') {
-		if (inet_pton(AF_INET6, hostbuf, &a6) != 1) {
-			*err = "not a numeric IPv6 address";
-			return -1;
-		}
-	} else if (hl > 0 && inet_pton(AF_INET, hostbuf, &a4) != 1) {
-		*err = "not a numeric IPv4 address";
-		return -1;
-	}
-	return 0;
-}
-
-/*
  * listen_address: "host:port", ":port" or "[v6]:port" with a numeric host.
  * The transport's server_parse_address() is the one parser of addresses, so
  * the form accepted here is exactly the form the server can listen on.
@@ -346,7 +291,7 @@ check_address(struct buf *v, struct buf *why)
 		buf_adds(v, ":8080");
 		return 0;
 	}
-	if (parse_address(v->data, &ss, &err) == -1) {
+	if (server_parse_address(v->data, &ss, &err) == -1) {
 		buf_adds(why, err != NULL ? err : "not an address");
 		buf_adds(why, " (expected host:port, :port or [v6addr]:port "
 		              "with a numeric host)");

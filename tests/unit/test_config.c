@@ -201,6 +201,7 @@ static const struct set_case set_cases[] = {
     {"listen_address", "0.0.0.0:65535", 0, "\"0.0.0.0:65535\""},
     {"listen_address", "[::1]:8080", 0, "\"[::1]:8080\""},
     {"listen_address", "[::]:80", 0, "\"[::]:80\""},
+    {"listen_address", "*:80", 0, "\"*:80\""},
     {"listen_address", ":65536", -1, NULL},
     {"listen_address", "127.0.0.1", -1, NULL},
     {"listen_address", "8080", -1, NULL},
