@@ -1,0 +1,1016 @@
+/*
+ * snapshot.c: database.json, read (yajl SAX into the tables) and written
+ * (streamed, atomic replace), and PEM backups (see snapshot.h).
+ *
+ * The reader is a state machine over the path from the root: a stack of
+ * states, one per open container, and the last member name. A member the
+ * reader does not know is skipped with all it contains. Documents, history
+ * entries and device positions are collected in scratch records and
+ * committed when their object ends; a user's history is attached to its
+ * documents when the user's object ends, whatever the member order.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <yajl/yajl_parse.h>
+
+#include "config.h"
+#include "db.h"
+#include "json.h"
+#include "keys.h"
+#include "pem.h"
+#include "snapshot.h"
+#include "xmalloc.h"
+
+#define MAX_DEPTH 16
+#define WRITE_BLOCK (1024 * 1024)
+
+enum st {
+	S_TOP,
+	S_ROOT,
+	S_CONFIG,
+	S_USERS,
+	S_USER,
+	S_DOCS,
+	S_DOC,
+	S_META,
+	S_DEVLIST,
+	S_DEVENT,
+	S_HIST,
+	S_HWRAP,
+	S_HLIST,
+	S_HENT,
+};
+
+/* The fields of a document or an entry being read. */
+struct scratch {
+	struct buf s[DB_NFIELDS];
+	bool has[DB_NFIELDS];
+	double percentage;
+	int64_t timestamp;
+};
+
+/* An entry read before its document exists (history, device positions). */
+struct pending {
+	struct pending *next;
+	const char *doc;
+	size_t doc_len;
+	struct db_put p;
+	char strings[];
+};
+
+struct loader {
+	struct db *db;
+	struct config *cfg;
+	struct snapshot_info *info;
+	struct buf *err;
+	bool failed; /* err is set */
+	enum st stack[MAX_DEPTH];
+	int depth;
+	int skip;       /* depth of a skipped container, 0 when none */
+	struct buf key; /* last member name */
+	struct db_user *user;
+	struct buf doc_id;  /* document being read */
+	struct buf hist_id; /* history list being read */
+	struct scratch doc, ent;
+	struct pending *devices; /* of the document being read */
+	struct pending *history; /* of the user being read */
+};
+
+static enum st
+top(const struct loader *l)
+{
+	return l->stack[l->depth - 1];
+}
+
+static int
+push(struct loader *l, enum st s)
+{
+	if (l->depth == MAX_DEPTH) {
+		l->skip = 1;
+		return 1;
+	}
+	l->stack[l->depth++] = s;
+	return 1;
+}
+
+static void
+scratch_reset(struct scratch *sc)
+{
+	int i;
+
+	for (i = 0; i < DB_NFIELDS; i++) {
+		buf_reset(&sc->s[i]);
+		sc->has[i] = false;
+	}
+	sc->percentage = 0;
+	sc->timestamp = 0;
+}
+
+static void
+scratch_release(struct scratch *sc)
+{
+	int i;
+
+	for (i = 0; i < DB_NFIELDS; i++)
+		buf_release(&sc->s[i]);
+}
+
+static struct str
+sfield(const struct scratch *sc, enum db_field f)
+{
+	if (!sc->has[f])
+		return STR_NULL;
+	return (struct str){sc->s[f].data, sc->s[f].len};
+}
+
+static void
+scratch_put(const struct scratch *sc, struct str id, struct db_put *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->document = id;
+	p->percentage = sc->percentage;
+	p->timestamp = sc->timestamp;
+	p->progress = sfield(sc, DB_F_PROGRESS);
+	p->device = sfield(sc, DB_F_DEVICE);
+	p->device_id = sfield(sc, DB_F_DEVICE_ID);
+	p->filename = sfield(sc, DB_F_FILENAME);
+	p->title = sfield(sc, DB_F_TITLE);
+	p->authors = sfield(sc, DB_F_AUTHORS);
+	p->pretty_name = sfield(sc, DB_F_PRETTY_NAME);
+}
+
+static struct str
+pcopy(char **p, struct str s)
+{
+	struct str r = {*p, s.len};
+
+	if (s.p == NULL)
+		return STR_NULL;
+	if (s.len)
+		memcpy(*p, s.p, s.len);
+	(*p)[s.len] = '\0';
+	*p += s.len + 1;
+	return r;
+}
+
+/* Queue an entry (history or device) for document id. */
+static void
+pending_add(struct pending **list, struct str id, const struct scratch *sc)
+{
+	struct db_put p;
+	struct pending *e;
+	size_t n = id.len + 1;
+	char *q;
+	int i;
+
+	scratch_put(sc, id, &p);
+	for (i = 0; i < DB_NFIELDS; i++)
+		n += sc->s[i].len + 1;
+	e = xmalloc(sizeof(*e) + n);
+	q = e->strings;
+	e->p = p;
+	e->p.document = pcopy(&q, id);
+	e->doc = e->p.document.p;
+	e->doc_len = id.len;
+	e->p.progress = pcopy(&q, p.progress);
+	e->p.device = pcopy(&q, p.device);
+	e->p.device_id = pcopy(&q, p.device_id);
+	e->p.filename = e->p.title = e->p.authors = STR_NULL;
+	e->p.pretty_name = STR_NULL;
+	e->next = *list;
+	*list = e;
+}
+
+/* Reverse a list built by prepending, to get file order back. */
+static struct pending *
+pending_reverse(struct pending *l)
+{
+	struct pending *r = NULL, *next;
+
+	for (; l != NULL; l = next) {
+		next = l->next;
+		l->next = r;
+		r = l;
+	}
+	return r;
+}
+
+static void
+pending_free(struct pending *l)
+{
+	struct pending *next;
+
+	for (; l != NULL; l = next) {
+		next = l->next;
+		free(l);
+	}
+}
+
+static bool
+is_zero_entry(const struct db_put *p)
+{
+	return p->percentage == 0 && p->timestamp == 0 &&
+	       (p->progress.p == NULL || p->progress.len == 0) &&
+	       (p->device.p == NULL || p->device.len == 0) &&
+	       (p->device_id.p == NULL || p->device_id.len == 0);
+}
+
+static void
+user_end(struct loader *l)
+{
+	struct pending *e;
+	struct db_doc *d;
+
+	l->history = pending_reverse(l->history);
+	for (e = l->history; e != NULL; e = e->next) {
+		/* KOsync's first push left a zero-valued entry: drop it. */
+		if (is_zero_entry(&e->p))
+			continue;
+		d = db_doc_find(l->user, (struct str){e->doc, e->doc_len});
+		if (d != NULL)
+			db_doc_add_history(d, &e->p, 0);
+	}
+	pending_free(l->history);
+	l->history = NULL;
+	l->user = NULL;
+}
+
+static void
+doc_end(struct loader *l)
+{
+	struct db_put p;
+	struct db_doc *d;
+	struct pending *e;
+
+	scratch_put(&l->doc, (struct str){l->doc_id.data, l->doc_id.len}, &p);
+	d = db_doc_load(l->db, l->user, &p);
+	l->devices = pending_reverse(l->devices);
+	for (e = l->devices; e != NULL; e = e->next)
+		db_doc_add_device(d, &e->p);
+	pending_free(l->devices);
+	l->devices = NULL;
+	l->info->documents++;
+}
+
+/*
+ * yajl callbacks
+ */
+
+static int
+fail(struct loader *l, const char *msg)
+{
+	if (!l->failed) {
+		buf_adds(l->err, msg);
+		l->failed = true;
+	}
+	return 0;
+}
+
+/* A scalar inside a skipped value, or a skipped scalar: true. */
+static bool
+skipping(struct loader *l)
+{
+	return l->skip > 0;
+}
+
+static enum db_field
+field_of(const struct buf *key, bool meta)
+{
+	static const char *const names[DB_NFIELDS] = {"document", "progress",
+	    "device", "device_id", "filename", "title", "authors",
+	    "pretty_name"};
+	int i;
+
+	for (i = meta ? DB_F_FILENAME : DB_F_PROGRESS;
+	     i <= (meta ? DB_F_AUTHORS : DB_F_PRETTY_NAME); i++)
+		if (strcmp(key->data, names[i]) == 0)
+			return (enum db_field)i;
+	return DB_F_ID; /* not a field */
+}
+
+static struct scratch *
+cur_scratch(struct loader *l)
+{
+	switch (top(l)) {
+	case S_DOC:
+	case S_META:
+		return &l->doc;
+	case S_DEVENT:
+	case S_HENT:
+		return &l->ent;
+	default:
+		return NULL;
+	}
+}
+
+static int
+on_scalar(
+    struct loader *l, const char *s, size_t len, bool is_string, bool is_number)
+{
+	struct scratch *sc;
+	enum db_field f;
+	char tmp[64], *end;
+	double d;
+
+	if (skipping(l) || l->depth == 0)
+		return l->depth == 0 ? fail(l, "not a JSON object") : 1;
+	switch (top(l)) {
+	case S_ROOT:
+		if (!is_number)
+			return 1;
+		if (len >= sizeof(tmp))
+			return fail(l, "number too long");
+		memcpy(tmp, s, len);
+		tmp[len] = '\0';
+		if (strcmp(l->key.data, "schema") == 0)
+			l->info->schema = strtoll(tmp, NULL, 10);
+		else if (strcmp(l->key.data, "journal_seq") == 0)
+			l->info->journal_seq = strtoull(tmp, NULL, 10);
+		return 1;
+	case S_CONFIG:
+		if (l->cfg == NULL || s == NULL)
+			return 1;
+		if (config_file_set(l->cfg, l->key.data, (struct str){s, len},
+		        is_string, l->err) != 0) {
+			l->failed = true;
+			return 0;
+		}
+		return 1;
+	case S_USER:
+		if (strcmp(l->key.data, "password") == 0 && is_string)
+			db_user_set_key(l->user, (struct str){s, len});
+		return 1;
+	default:
+		break;
+	}
+	if ((sc = cur_scratch(l)) == NULL)
+		return 1;
+	if (strcmp(l->key.data, "percentage") == 0 && s != NULL) {
+		if (len >= sizeof(tmp))
+			return 1;
+		memcpy(tmp, s, len);
+		tmp[len] = '\0';
+		d = strtod(tmp, &end);
+		if (end != tmp)
+			sc->percentage = d;
+		return 1;
+	}
+	if (strcmp(l->key.data, "timestamp") == 0 && s != NULL) {
+		if (len >= sizeof(tmp))
+			return 1;
+		memcpy(tmp, s, len);
+		tmp[len] = '\0';
+		d = strtod(tmp, &end);
+		if (end != tmp)
+			sc->timestamp = (int64_t)d;
+		return 1;
+	}
+	f = field_of(&l->key, top(l) == S_META);
+	if (f == DB_F_ID || !is_string)
+		return 1;
+	if (top(l) != S_DOC && top(l) != S_META && f > DB_F_DEVICE_ID)
+		return 1;
+	buf_reset(&sc->s[f]);
+	buf_add(&sc->s[f], s, len);
+	sc->has[f] = true;
+	return 1;
+}
+
+static int
+cb_null(void *ctx)
+{
+	return on_scalar(ctx, NULL, 0, false, false);
+}
+
+static int
+cb_boolean(void *ctx, int v)
+{
+	return v ? on_scalar(ctx, "true", 4, false, false)
+	         : on_scalar(ctx, "false", 5, false, false);
+}
+
+static int
+cb_number(void *ctx, const char *s, size_t len)
+{
+	return on_scalar(ctx, s, len, false, true);
+}
+
+static int
+cb_string(void *ctx, const unsigned char *s, size_t len)
+{
+	return on_scalar(ctx, (const char *)s, len, true, false);
+}
+
+static int
+cb_map_key(void *ctx, const unsigned char *s, size_t len)
+{
+	struct loader *l = ctx;
+
+	if (skipping(l))
+		return 1;
+	buf_reset(&l->key);
+	buf_add(&l->key, s, len);
+	return 1;
+}
+
+static bool
+key_is(const struct loader *l, const char *k)
+{
+	return strcmp(l->key.data, k) == 0;
+}
+
+static int
+cb_start_map(void *ctx)
+{
+	struct loader *l = ctx;
+	struct str name;
+
+	if (skipping(l)) {
+		l->skip++;
+		return 1;
+	}
+	if (l->depth == 0)
+		return push(l, S_ROOT);
+	switch (top(l)) {
+	case S_ROOT:
+		if (key_is(l, "config"))
+			return push(l, S_CONFIG);
+		if (key_is(l, "users"))
+			return push(l, S_USERS);
+		break;
+	case S_USERS:
+		name = (struct str){l->key.data, l->key.len};
+		l->user = db_user_find(l->db, name);
+		if (l->user == NULL) {
+			l->user = db_user_add(l->db, name, STR_NULL);
+			l->info->users++;
+		}
+		return push(l, S_USER);
+	case S_USER:
+		if (key_is(l, "documents"))
+			return push(l, S_DOCS);
+		if (key_is(l, "history"))
+			return push(l, S_HIST);
+		break;
+	case S_DOCS:
+		buf_reset(&l->doc_id);
+		buf_add(&l->doc_id, l->key.data, l->key.len);
+		scratch_reset(&l->doc);
+		return push(l, S_DOC);
+	case S_DOC:
+		if (key_is(l, "metadata"))
+			return push(l, S_META);
+		break;
+	case S_DEVLIST:
+		scratch_reset(&l->ent);
+		return push(l, S_DEVENT);
+	case S_HIST:
+		buf_reset(&l->hist_id);
+		buf_add(&l->hist_id, l->key.data, l->key.len);
+		return push(l, S_HWRAP);
+	case S_HLIST:
+		scratch_reset(&l->ent);
+		return push(l, S_HENT);
+	default:
+		break;
+	}
+	l->skip = 1;
+	return 1;
+}
+
+static int
+cb_start_array(void *ctx)
+{
+	struct loader *l = ctx;
+
+	if (skipping(l)) {
+		l->skip++;
+		return 1;
+	}
+	if (l->depth == 0)
+		return fail(l, "not a JSON object");
+	switch (top(l)) {
+	case S_DOC:
+		if (key_is(l, "devices"))
+			return push(l, S_DEVLIST);
+		break;
+	case S_HIST:
+		/* Schema <= 1: a bare array per document. */
+		buf_reset(&l->hist_id);
+		buf_add(&l->hist_id, l->key.data, l->key.len);
+		return push(l, S_HLIST);
+	case S_HWRAP:
+		if (key_is(l, "document_history"))
+			return push(l, S_HLIST);
+		break;
+	default:
+		break;
+	}
+	l->skip = 1;
+	return 1;
+}
+
+static int
+cb_end(void *ctx)
+{
+	struct loader *l = ctx;
+
+	if (skipping(l)) {
+		l->skip--;
+		return 1;
+	}
+	switch (top(l)) {
+	case S_USER:
+		user_end(l);
+		break;
+	case S_DOC:
+		doc_end(l);
+		break;
+	case S_DEVENT:
+		pending_add(&l->devices,
+		    (struct str){l->doc_id.data, l->doc_id.len}, &l->ent);
+		break;
+	case S_HENT:
+		pending_add(&l->history,
+		    (struct str){l->hist_id.data, l->hist_id.len}, &l->ent);
+		break;
+	default:
+		break;
+	}
+	l->depth--;
+	return 1;
+}
+
+static const yajl_callbacks callbacks = {
+    cb_null,
+    cb_boolean,
+    NULL,
+    NULL,
+    cb_number,
+    cb_string,
+    cb_start_map,
+    cb_map_key,
+    cb_end,
+    cb_start_array,
+    cb_end,
+};
+
+int
+snapshot_parse(const char *text, size_t len, struct db *db, struct config *cfg,
+    struct snapshot_info *info, struct buf *err)
+{
+	struct loader l;
+	yajl_handle h;
+	yajl_status s;
+	unsigned char *msg;
+	int rc = -1, i;
+	uint32_t pos = 0;
+	struct db_user *u;
+
+	memset(&l, 0, sizeof(l));
+	memset(info, 0, sizeof(*info));
+	l.db = db;
+	l.cfg = cfg;
+	l.info = info;
+	l.err = err;
+	buf_init(&l.key);
+	buf_init(&l.doc_id);
+	buf_init(&l.hist_id);
+	for (i = 0; i < DB_NFIELDS; i++) {
+		buf_init(&l.doc.s[i]);
+		buf_init(&l.ent.s[i]);
+	}
+	h = yajl_alloc(&callbacks, NULL, &l);
+	s = yajl_parse(h, (const unsigned char *)text, len);
+	if (s == yajl_status_ok)
+		s = yajl_complete_parse(h);
+	if (s != yajl_status_ok) {
+		size_t off = yajl_get_bytes_consumed(h);
+
+		if (!l.failed) {
+			msg = yajl_get_error(h, 0, NULL, 0);
+			buf_addf(err, "%s", (const char *)msg);
+			yajl_free_error(h, msg);
+			/* yajl counts from the start of the last chunk. */
+		}
+		buf_addf(err, " at offset %zu", off);
+		goto out;
+	}
+	rc = 0;
+out:
+	yajl_free(h);
+	pending_free(l.devices);
+	pending_free(l.history);
+	buf_release(&l.key);
+	buf_release(&l.doc_id);
+	buf_release(&l.hist_id);
+	scratch_release(&l.doc);
+	scratch_release(&l.ent);
+	if (rc == 0) {
+		while ((u = table_next(&db->users, &pos)) != NULL)
+			if (!keys_is_phc(u->key))
+				info->legacy_keys++;
+	}
+	return rc;
+}
+
+int
+snapshot_load(const char *path, struct buf *raw, struct db *db,
+    struct config *cfg, struct snapshot_info *info, struct buf *err)
+{
+	int fd;
+	ssize_t n;
+	struct stat st;
+	struct buf why = BUF_INIT;
+
+	memset(info, 0, sizeof(*info));
+	buf_reset(raw);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOENT) {
+			info->fresh = true;
+			return 0;
+		}
+		buf_addf(err, "cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == 0 && st.st_size > 0)
+		buf_grow(raw, (size_t)st.st_size);
+	for (;;) {
+		buf_grow(raw, 65536);
+		n = read(fd, raw->data + raw->len, 65536);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			buf_addf(
+			    err, "cannot read '%s': %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		raw->len += (size_t)n;
+		raw->data[raw->len] = '\0';
+	}
+	close(fd);
+	if (raw->len <= 1) {
+		info->fresh = true;
+		return 0;
+	}
+	if (snapshot_parse(raw->data, raw->len, db, cfg, info, &why) != 0) {
+		buf_addf(err, "'%s': %s", path, why.data);
+		buf_release(&why);
+		return -1;
+	}
+	buf_release(&why);
+	return 0;
+}
+
+/*
+ * Writing
+ */
+
+struct writer {
+	int fd;
+	struct buf b;
+	struct json_out o;
+	int err; /* errno of the first failed write */
+};
+
+static void
+w_flush(struct writer *w, bool force)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	if (w->b.len == 0 || (!force && w->b.len < WRITE_BLOCK))
+		return;
+	while (w->err == 0 && off < w->b.len) {
+		n = write(w->fd, w->b.data + off, w->b.len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			w->err = errno;
+			break;
+		}
+		off += (size_t)n;
+	}
+	buf_reset(&w->b);
+}
+
+static void
+w_entry(
+    struct json_out *o, const struct db_entry *e, const char *doc, bool history)
+{
+	json_obj_begin(o);
+	json_key(o, "progress");
+	json_strn(o, db_entry_progress(e), e->len[0]);
+	json_key(o, "percentage");
+	json_double(o, e->percentage);
+	json_key(o, "device");
+	json_strn(o, db_entry_device(e), e->len[1]);
+	json_key(o, "device_id");
+	json_strn(o, db_entry_device_id(e), e->len[2]);
+	if (history) {
+		json_key(o, "document");
+		json_str(o, doc);
+	}
+	json_key(o, "timestamp");
+	json_int(o, e->timestamp);
+	json_obj_end(o);
+}
+
+static void
+w_doc(struct json_out *o, const struct db_doc *d)
+{
+	uint32_t i;
+
+	json_keyn(o, db_doc_field(d, DB_F_ID), d->len[DB_F_ID]);
+	json_obj_begin(o);
+	json_key(o, "progress");
+	json_strn(o, db_doc_field(d, DB_F_PROGRESS), d->len[DB_F_PROGRESS]);
+	json_key(o, "percentage");
+	json_double(o, d->percentage);
+	json_key(o, "device");
+	json_strn(o, db_doc_field(d, DB_F_DEVICE), d->len[DB_F_DEVICE]);
+	json_key(o, "device_id");
+	json_strn(o, db_doc_field(d, DB_F_DEVICE_ID), d->len[DB_F_DEVICE_ID]);
+	json_key(o, "document");
+	json_strn(o, db_doc_field(d, DB_F_ID), d->len[DB_F_ID]);
+	json_key(o, "timestamp");
+	json_int(o, d->timestamp);
+	json_key(o, "pretty_name");
+	json_strn(
+	    o, db_doc_field(d, DB_F_PRETTY_NAME), d->len[DB_F_PRETTY_NAME]);
+	if (d->len[DB_F_FILENAME] || d->len[DB_F_TITLE] ||
+	    d->len[DB_F_AUTHORS]) {
+		json_key(o, "metadata");
+		json_obj_begin(o);
+		if (d->len[DB_F_FILENAME]) {
+			json_key(o, "filename");
+			json_str(o, db_doc_field(d, DB_F_FILENAME));
+		}
+		if (d->len[DB_F_TITLE]) {
+			json_key(o, "title");
+			json_str(o, db_doc_field(d, DB_F_TITLE));
+		}
+		if (d->len[DB_F_AUTHORS]) {
+			json_key(o, "authors");
+			json_str(o, db_doc_field(d, DB_F_AUTHORS));
+		}
+		json_obj_end(o);
+	}
+	if (d->devices != NULL && d->devices->n > 0) {
+		json_key(o, "devices");
+		json_arr_begin(o);
+		for (i = 0; i < d->devices->n; i++)
+			w_entry(o, d->devices->e[i], NULL, false);
+		json_arr_end(o);
+	}
+	json_obj_end(o);
+}
+
+static void
+w_user(struct writer *w, const struct db_user *u)
+{
+	struct json_out *o = &w->o;
+	struct db_doc **docs;
+	size_t n, i;
+	uint32_t j;
+
+	json_keyn(o, u->name, u->name_len);
+	json_obj_begin(o);
+	json_key(o, "username");
+	json_strn(o, u->name, u->name_len);
+	json_key(o, "password");
+	json_str(o, u->key ? u->key : "");
+	json_key(o, "documents");
+	json_obj_begin(o);
+	docs = db_docs_sorted(u, &n);
+	for (i = 0; i < n; i++) {
+		w_doc(o, docs[i]);
+		w_flush(w, false);
+	}
+	json_obj_end(o);
+	json_key(o, "history");
+	json_obj_begin(o);
+	for (i = 0; i < n; i++) {
+		const struct db_doc *d = docs[i];
+
+		if (d->history == NULL || d->history->n == 0)
+			continue;
+		json_keyn(o, db_doc_field(d, DB_F_ID), d->len[DB_F_ID]);
+		json_obj_begin(o);
+		json_key(o, "document_history");
+		json_arr_begin(o);
+		for (j = 0; j < d->history->n; j++)
+			w_entry(o, d->history->e[j], db_doc_field(d, DB_F_ID),
+			    true);
+		json_arr_end(o);
+		json_obj_end(o);
+		w_flush(w, false);
+	}
+	json_obj_end(o);
+	json_obj_end(o);
+	free(docs);
+}
+
+int
+snapshot_write_fd(
+    int fd, const struct db *db, const struct config *cfg, uint64_t journal_seq)
+{
+	struct writer w;
+	struct db_user **users;
+	size_t n, i;
+
+	w.fd = fd;
+	w.err = 0;
+	buf_init(&w.b);
+	json_out_init(&w.o, &w.b, true);
+	json_obj_begin(&w.o);
+	json_key(&w.o, "schema");
+	json_int(&w.o, SNAPSHOT_SCHEMA);
+	json_key(&w.o, "journal_seq");
+	json_uint(&w.o, journal_seq);
+	json_key(&w.o, "config");
+	if (cfg != NULL) {
+		config_file_write(cfg, &w.o);
+	} else {
+		json_obj_begin(&w.o);
+		json_obj_end(&w.o);
+	}
+	json_key(&w.o, "users");
+	json_obj_begin(&w.o);
+	users = db_users_sorted(db, &n);
+	for (i = 0; i < n && w.err == 0; i++) {
+		if (users[i]->creating)
+			continue;
+		w_user(&w, users[i]);
+	}
+	free(users);
+	json_obj_end(&w.o);
+	json_obj_end(&w.o);
+	buf_addch(&w.b, '\n');
+	w_flush(&w, true);
+	buf_release(&w.b);
+	if (w.err != 0) {
+		errno = w.err;
+		return -1;
+	}
+	return 0;
+}
+
+int
+snapshot_fsync_dir(const char *dir)
+{
+	int fd, rc, e;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	rc = fsync(fd);
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+int
+snapshot_save(const char *dir, const struct db *db, const struct config *cfg,
+    uint64_t journal_seq, struct stat *st, struct buf *err)
+{
+	struct buf tmp = BUF_INIT, dst = BUF_INIT;
+	int fd = -1, rc = -1;
+	const char *op = "create";
+
+	buf_addf(&tmp, "%s/.%s.tmp.%ld", dir, SNAPSHOT_FILE, (long)getpid());
+	buf_addf(&dst, "%s/%s", dir, SNAPSHOT_FILE);
+	(void)unlink(tmp.data);
+	fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1)
+		goto fail;
+	op = "write";
+	if (snapshot_write_fd(fd, db, cfg, journal_seq) != 0)
+		goto fail;
+	op = "fsync";
+	if (fsync(fd) != 0)
+		goto fail;
+	op = "close";
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	op = "rename";
+	if (rename(tmp.data, dst.data) != 0)
+		goto fail;
+	op = "fsync directory";
+	if (snapshot_fsync_dir(dir) != 0)
+		goto fail;
+	if (st != NULL && stat(dst.data, st) != 0) {
+		op = "stat";
+		goto fail;
+	}
+	rc = 0;
+	goto out;
+fail:
+	buf_addf(err, "cannot write snapshot '%s' (%s): %s", dst.data, op,
+	    strerror(errno));
+	if (fd != -1)
+		close(fd);
+	(void)unlink(tmp.data);
+out:
+	buf_release(&tmp);
+	buf_release(&dst);
+	return rc;
+}
+
+/*
+ * Backups
+ */
+
+int
+snapshot_backup(const char *dir, const char *json, size_t len, int64_t schema,
+    char **path_out, struct buf *err)
+{
+	struct buf path = BUF_INIT, pem = BUF_INIT;
+	struct pem_header h[4];
+	char created[64], stamp[32], schema_s[32];
+	char n_app[] = "App", v_app[] = "kosyncd", n_ct[] = "Content-Type";
+	char v_ct[] = "application/json", n_ca[] = "Created-At";
+	char n_schema[] = "Schema";
+	struct tm tm;
+	time_t now = time(NULL);
+	int fd = -1, n, rc = -1;
+	size_t off = 0;
+	ssize_t w;
+
+	gmtime_r(&now, &tm);
+	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(schema_s, sizeof(schema_s), "%lld", (long long)schema);
+	h[0].name = n_app;
+	h[0].value = v_app;
+	h[1].name = n_ct;
+	h[1].value = v_ct;
+	h[2].name = n_ca;
+	h[2].value = created;
+	h[3].name = n_schema;
+	h[3].value = schema_s;
+	pem_encode(&pem, PEM_TYPE, h, 4, json, len);
+	for (n = 0; n < 1000; n++) {
+		buf_reset(&path);
+		buf_addf(&path, "%s/database_%lld_%s_%ld", dir,
+		    (long long)schema, stamp, (long)getpid());
+		if (n > 0)
+			buf_addf(&path, "_%d", n);
+		buf_adds(&path, ".bak");
+		fd = open(
+		    path.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd != -1 || errno != EEXIST)
+			break;
+	}
+	if (fd == -1) {
+		buf_addf(err, "cannot create backup '%s': %s", path.data,
+		    strerror(errno));
+		goto out;
+	}
+	while (off < pem.len) {
+		w = write(fd, pem.data + off, pem.len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			goto werr;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0)
+		goto werr;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto werr;
+	}
+	fd = -1;
+	if (snapshot_fsync_dir(dir) != 0)
+		goto werr;
+	if (path_out != NULL)
+		*path_out = buf_detach(&path, NULL);
+	rc = 0;
+	goto out;
+werr:
+	buf_addf(
+	    err, "cannot write backup '%s': %s", path.data, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	(void)unlink(path.data);
+out:
+	buf_release(&path);
+	buf_release(&pem);
+	return rc;
+}

@@ -1,0 +1,334 @@
+/*
+ * test_snapshot.c: loading KOsync's database.json of every schema 0..6
+ * (tests/data/kosync-schema*.json, including the seed's schema 1 example
+ * and the quirks of PROTOCOL.md §7.2/§9.23), our own snapshot round trip,
+ * errors that name the offset, atomic save, and PEM backups.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "db.h"
+#include "pem.h"
+#include "snapshot.h"
+
+#ifndef DATA
+#define DATA "tests/data/"
+#endif
+
+struct loaded {
+	struct db db;
+	struct config cfg;
+	struct snapshot_info info;
+	struct buf raw;
+};
+
+static void
+load(struct loaded *l, const char *file)
+{
+	struct buf err = BUF_INIT;
+	int rc;
+
+	db_init(&l->db, false, 0);
+	config_init(&l->cfg);
+	buf_init(&l->raw);
+	rc = snapshot_load(file, &l->raw, &l->db, &l->cfg, &l->info, &err);
+	if (rc != 0)
+		fail_msg("%s", err.data);
+	buf_release(&err);
+}
+
+static void
+unload(struct loaded *l)
+{
+	db_release(&l->db);
+	config_release(&l->cfg);
+	buf_release(&l->raw);
+}
+
+static const struct db_doc *
+doc(const struct loaded *l, const char *user, const char *id)
+{
+	const struct db_user *u = db_user_find(&l->db, str_from(user));
+
+	assert_non_null(u);
+	return db_doc_find(u, str_from(id));
+}
+
+#define DOC1 "0123456789abcdef0123456789abcdef"
+
+static void
+test_snapshot__kosync_schema0(void **state)
+{
+	struct loaded l;
+	const struct db_doc *d;
+
+	(void)state;
+	load(&l, DATA "kosync-schema0.json");
+	assert_int_equal(l.info.schema, 0);
+	assert_int_equal(l.info.users, 2);
+	assert_int_equal(l.info.documents, 1);
+	assert_int_equal(l.info.legacy_keys, 2);
+	d = doc(&l, "alice", DOC1);
+	assert_non_null(d);
+	assert_true(d->percentage == 0.1);
+	assert_int_equal(d->timestamp, 1700000003);
+	assert_string_equal(db_doc_field(d, DB_F_DEVICE_ID), "K0B0");
+	assert_string_equal(db_user_find(&l.db, str_from("alice"))->key,
+	    "80becab8303c51d6e8a10054f862f9f9");
+	assert_int_equal(db_user_find(&l.db, str_from("bob"))->docs.n, 0);
+	unload(&l);
+}
+
+static void
+test_snapshot__seed_schema1_bare_history(void **state)
+{
+	struct loaded l;
+	const struct db_doc *d;
+
+	(void)state;
+	load(&l, DATA "kosync-schema1.json");
+	assert_int_equal(l.info.schema, 1);
+	d = doc(&l, "<username>", "<filehash>");
+	assert_non_null(d);
+	assert_true(d->percentage == 0.10);
+	assert_int_equal(d->timestamp, 3);
+	assert_non_null(d->history);
+	assert_int_equal(d->history->n, 2);
+	assert_true(d->history->e[0]->percentage == 0.02);
+	assert_int_equal(d->history->e[1]->timestamp, 2);
+	assert_string_equal(db_entry_progress(d->history->e[1]),
+	    "/body/DocFragment[1]/body/section/p[110]/text().0");
+	unload(&l);
+}
+
+static void
+test_snapshot__every_kosync_schema(void **state)
+{
+	static const double pct[] = {
+	    0.1, 0.1, 0.25, 0.5, 0.75, 0.9, 0.33333334};
+	char file[64];
+	struct loaded l;
+	const struct db_doc *d;
+	int s;
+
+	(void)state;
+	for (s = 0; s <= 6; s++) {
+		snprintf(file, sizeof(file), DATA "kosync-schema%d.json", s);
+		load(&l, file);
+		assert_int_equal(l.info.schema, s);
+		if (s != 1) {
+			d = doc(&l, "alice", DOC1);
+			assert_non_null(d);
+			assert_true(d->percentage == pct[s]);
+		}
+		unload(&l);
+	}
+}
+
+static void
+test_snapshot__kosync_quirks(void **state)
+{
+	struct loaded l;
+	const struct db_doc *d;
+
+	(void)state;
+	load(&l, DATA "kosync-schema2.json");
+	d = doc(&l, "alice", DOC1);
+	/* The zero-valued first entry KOsync writes is dropped. */
+	assert_int_equal(d->history->n, 1);
+	assert_int_equal(d->history->e[0]->timestamp, 1700000010);
+	assert_true(l.cfg.store_history);
+	unload(&l);
+
+	load(&l, DATA "kosync-schema6.json");
+	assert_int_equal(l.info.users, 3);
+	assert_non_null(db_user_find(&l.db, str_from("")));
+	assert_non_null(db_user_find(&l.db, str_from("carol")));
+	d = doc(&l, "alice", DOC1);
+	assert_string_equal(db_doc_field(d, DB_F_PRETTY_NAME), "Moby Dick");
+	assert_string_equal(db_doc_field(d, DB_F_DEVICE), "Kobo <Libra>");
+	assert_int_equal(d->history->n, 1);
+	assert_null(doc(&l, "alice", DOC1)->devices);
+	assert_true(l.cfg.enable_webui);
+	unload(&l);
+}
+
+static char *
+write_to_string(const struct db *db, const struct config *cfg, size_t *len)
+{
+	FILE *f = tmpfile();
+	char *s;
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(snapshot_write_fd(fileno(f), db, cfg, 42), 0);
+	n = ftell(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	s = malloc((size_t)n + 1);
+	assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+	s[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return s;
+}
+
+static void
+test_snapshot__round_trip(void **state)
+{
+	struct loaded l;
+	struct db db2;
+	struct config cfg2;
+	struct snapshot_info info;
+	struct buf err = BUF_INIT;
+	struct db_put p;
+	char *a, *b;
+	size_t alen, blen;
+	struct db_user *u;
+
+	(void)state;
+	load(&l, DATA "kosync-schema6.json");
+	/* Give one document metadata and another device's position. */
+	u = db_user_find(&l.db, str_from("alice"));
+	memset(&p, 0, sizeof(p));
+	p.document = str_from(DOC1);
+	p.percentage = 0.4;
+	p.timestamp = 1700000070;
+	p.progress = str_from("/p[5]");
+	p.device = str_from("Kindle");
+	p.device_id = str_from("KND");
+	p.title = str_from("Moby \"Dick\"");
+	p.authors = str_from("Herman Melville");
+	db_put(&l.db, u, &p);
+	a = write_to_string(&l.db, &l.cfg, &alen);
+	assert_non_null(strstr(a, "\"schema\": 7,\n"));
+	assert_non_null(strstr(a, "\"journal_seq\": 42"));
+	assert_non_null(strstr(a, "\"title\": \"Moby \\\"Dick\\\"\""));
+
+	db_init(&db2, false, 0);
+	config_init(&cfg2);
+	assert_int_equal(snapshot_parse(a, alen, &db2, &cfg2, &info, &err), 0);
+	assert_int_equal(info.schema, 7);
+	assert_int_equal(info.journal_seq, 42);
+	b = write_to_string(&db2, &cfg2, &blen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, alen);
+	u = db_user_find(&db2, str_from("alice"));
+	assert_non_null(db_doc_find(u, str_from(DOC1))->devices);
+	assert_int_equal(db_doc_find(u, str_from(DOC1))->devices->n, 1);
+	free(a);
+	free(b);
+	db_release(&db2);
+	config_release(&cfg2);
+	buf_release(&err);
+	unload(&l);
+}
+
+static void
+test_snapshot__errors_name_offset(void **state)
+{
+	static const char *bad[] = {
+	    "{\"schema\": 6, \"users\": {\"a\": {\"password\": \"x\"",
+	    "[1, 2]",
+	    "{\"schema\": 6, \"users\": {}} garbage",
+	    "{\"config\": {\"listen_address\": \"not an address\"}}",
+	};
+	struct db db;
+	struct config cfg;
+	struct snapshot_info info;
+	struct buf err = BUF_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		db_init(&db, false, 0);
+		config_init(&cfg);
+		buf_reset(&err);
+		assert_int_equal(snapshot_parse(bad[i], strlen(bad[i]), &db,
+		                     &cfg, &info, &err),
+		    -1);
+		if (i < 3)
+			assert_non_null(strstr(err.data, "offset"));
+		else
+			assert_non_null(strstr(err.data, "listen_address"));
+		db_release(&db);
+		config_release(&cfg);
+	}
+	buf_release(&err);
+}
+
+static void
+test_snapshot__save_and_backup(void **state)
+{
+	char dir[] = "/tmp/kosyncd-test-snap.XXXXXX", cmd[128];
+	struct loaded l;
+	struct buf err = BUF_INIT, text = BUF_INIT;
+	struct stat st;
+	struct pem_block blk;
+	const char *perr;
+	char *path = NULL, *path2 = NULL;
+	FILE *f;
+	char chunk[4096];
+	size_t n;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	load(&l, DATA "kosync-schema6.json");
+	assert_int_equal(snapshot_save(dir, &l.db, &l.cfg, 7, &st, &err), 0);
+	assert_true(st.st_size > 100);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(
+	    snapshot_backup(dir, l.raw.data, l.raw.len, 6, &path, &err), 0);
+	assert_int_equal(
+	    snapshot_backup(dir, l.raw.data, l.raw.len, 6, &path2, &err), 0);
+	assert_string_not_equal(path, path2);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&text, chunk, n);
+	fclose(f);
+	memset(&blk, 0, sizeof(blk));
+	assert_int_equal(pem_decode(text.data, text.len, &blk, &perr), 0);
+	assert_string_equal(pem_header_get(&blk, "Schema"), "6");
+	assert_string_equal(pem_header_get(&blk, "App"), "kosyncd");
+	assert_string_equal(
+	    pem_header_get(&blk, "Content-Type"), "application/json");
+	assert_int_equal(blk.payload.len, l.raw.len);
+	assert_memory_equal(blk.payload.data, l.raw.data, l.raw.len);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	pem_block_release(&blk);
+	free(path);
+	free(path2);
+	buf_release(&text);
+	buf_release(&err);
+	unload(&l);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_snapshot__kosync_schema0),
+	    cmocka_unit_test(test_snapshot__seed_schema1_bare_history),
+	    cmocka_unit_test(test_snapshot__every_kosync_schema),
+	    cmocka_unit_test(test_snapshot__kosync_quirks),
+	    cmocka_unit_test(test_snapshot__round_trip),
+	    cmocka_unit_test(test_snapshot__errors_name_offset),
+	    cmocka_unit_test(test_snapshot__save_and_backup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
