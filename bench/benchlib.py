@@ -94,6 +94,7 @@ def machine():
         "wrk": wrk.split(" Copyright")[0],
         "python": platform.python_version(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "loadavg": list(os.getloadavg()),
     }
 
 
@@ -328,9 +329,27 @@ def run_wrk(url, mode, users_file, connections, threads, duration,
         p.returncode, " ".join(args), p.stdout, p.stderr))
 
 
+def settle(pid, quiet_s=0.3, max_s=15):
+    """Wait until the server is idle (CPU time still for quiet_s): work
+    queued by a previous run (argon2 hashes, a compaction) must not be
+    billed to the next one."""
+    if not pid:
+        time.sleep(0.2)
+        return
+    deadline = time.monotonic() + max_s
+    last = proc_cpu_s(pid)
+    while time.monotonic() < deadline:
+        time.sleep(quiet_s)
+        now = proc_cpu_s(pid)
+        if now - last < 0.02:
+            return
+        last = now
+
+
 def measure(url, pid, mode, users_file, connections, threads, duration,
             close=False, timeout_s=5, nonce=None):
     """One measured wrk run with the server's CPU and RSS around it."""
+    settle(pid)
     cpu0 = proc_cpu_s(pid) if pid else None
     rss0 = proc_status(pid, "VmRSS") if pid else None
     w = run_wrk(url, mode, users_file, connections, threads, duration,
@@ -414,10 +433,14 @@ class Profile:
             self.proc.kill()
             self.proc.wait()
         with open(self.txt, "w") as f:
-            subprocess.run(["perf", "report", "-i", self.data, "--stdio",
-                            "--no-children", "--sort", "dso,symbol",
-                            "-g", "none", "--percent-limit", "0.5"],
-                           stdout=f, stderr=subprocess.DEVNULL, timeout=300)
+            for sort, limit in (("dso", "0.1"), ("dso,symbol", "0.3")):
+                f.write("## perf report --sort %s\n" % sort)
+                f.flush()
+                subprocess.run(["perf", "report", "-i", self.data,
+                                "--stdio", "--no-children", "--sort", sort,
+                                "-g", "none", "--percent-limit", limit],
+                               stdout=f, stderr=subprocess.DEVNULL,
+                               timeout=300)
         log("profile: %s" % self.txt)
         return False
 
