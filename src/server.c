@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -108,6 +109,10 @@ struct server {
 	bool done_called;
 	void (*done)(void *);
 	void *done_arg;
+	uv_prepare_t *prepare; /* flushes the access log */
+	struct buf alog;       /* access-log lines not yet written */
+	char stamp[32];        /* "YYYY-mm-ddTHH:MM:SS" of stamp_sec */
+	time_t stamp_sec;
 	char discard[4096];
 };
 
@@ -173,26 +178,90 @@ ip_del(struct server *srv, const unsigned char *addr)
  * The access log
  */
 
+/*
+ * Access-log lines are collected in srv->alog and written to stderr once
+ * per loop iteration (from a prepare handle, just before the loop waits),
+ * so that a busy loop makes one write for many requests instead of one
+ * each. The line format is log.c's: "<UTC time> access: <fields>".
+ */
+static void
+alog_flush(struct server *srv)
+{
+	if (srv->alog.len == 0)
+		return;
+	fwrite(srv->alog.data, 1, srv->alog.len, stderr);
+	fflush(stderr);
+	if (srv->alog.len > KEEP_BUF_BYTES)
+		buf_release(&srv->alog);
+	else
+		buf_reset(&srv->alog);
+}
+
+static void
+on_prepare(uv_prepare_t *p)
+{
+	alog_flush(p->data);
+}
+
+/* Append "<UTC time> access: " to out, the date part cached per second. */
+static void
+alog_stamp(struct server *srv, struct buf *out)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (ts.tv_sec != srv->stamp_sec) {
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(
+		    srv->stamp, sizeof(srv->stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		srv->stamp_sec = ts.tv_sec;
+	}
+	buf_addf(out, "%s.%03ldZ access: ", srv->stamp, ts.tv_nsec / 1000000);
+}
+
+/*
+ * One line per request: client, method, path (escaped, cut at 200 bytes),
+ * status, body bytes, milliseconds since the first byte, user or "-".
+ * req is NULL for a connection refused before any request.
+ */
 static void
 access_log(const struct conn *c, const struct http_request *req, int status,
     size_t bytes)
 {
-	struct buf path = BUF_INIT, user = BUF_INIT;
-	double ms = 0;
+	struct server *srv = c->srv;
+	struct buf own = BUF_INIT, *out;
+	uint64_t us = 0;
 
-	if (req != NULL) {
-		log_escape(&path, req->path, 200);
-		if (req->log_user.len > 0)
-			log_escape(&user, req->log_user, 200);
-		ms = (double)(uv_hrtime() - req->start_ns) / 1e6;
+	out = srv != NULL ? &srv->alog : &own;
+	if (srv != NULL)
+		alog_stamp(srv, out);
+	buf_adds(out, c->req.peer);
+	buf_addch(out, ' ');
+	if (req != NULL && req->method_name.len > 0)
+		log_escape(out, req->method_name, 20);
+	else
+		buf_addch(out, '-');
+	buf_addch(out, ' ');
+	if (req != NULL && req->path.len > 0)
+		log_escape(out, req->path, 200);
+	else
+		buf_addch(out, '-');
+	if (req != NULL)
+		us = (uv_hrtime() - req->start_ns) / 1000;
+	buf_addf(out, " %d %zu %llu.%03llu ", status, bytes,
+	    (unsigned long long)(us / 1000), (unsigned long long)(us % 1000));
+	if (req != NULL && req->log_user.len > 0)
+		log_escape(out, req->log_user, 200);
+	else
+		buf_addch(out, '-');
+	if (srv != NULL) {
+		buf_addch(out, '\n');
+		return;
 	}
-	log_access("%s %.*s %s %d %zu %.3f %s", c->req.peer,
-	    req != NULL ? (int)req->method_name.len : 1,
-	    req != NULL ? req->method_name.p : "-",
-	    path.len > 0 ? path.data : "-", status, bytes, ms,
-	    user.len > 0 ? user.data : "-");
-	buf_release(&path);
-	buf_release(&user);
+	/* An orphan's server may be gone: write the line directly. */
+	log_access("%s", own.data);
+	buf_release(&own);
 }
 
 /*
@@ -249,7 +318,6 @@ conn_fail(struct conn *c, int status)
 		/* Only the timing is known of a request that never finished. */
 		struct http_request r = {0};
 
-		r.method_name = STR_LIT("-");
 		r.start_ns = c->req.start_ns;
 		access_log(c, &r, status, len);
 	} else {
@@ -459,6 +527,11 @@ server_maybe_done(struct server *srv)
 	    srv->nopen > 0)
 		return;
 	srv->done_called = true;
+	alog_flush(srv);
+	if (srv->prepare != NULL) {
+		uv_close((uv_handle_t *)srv->prepare, handle_free);
+		srv->prepare = NULL;
+	}
 	if (srv->shutdown_timer != NULL) {
 		uv_close((uv_handle_t *)srv->shutdown_timer, handle_free);
 		srv->shutdown_timer = NULL;
@@ -850,6 +923,12 @@ server_new(uv_loop_t *loop, const struct server_limits *limits,
 	srv->limits = *limits;
 	srv->handler = handler;
 	srv->ctx = ctx;
+	buf_init(&srv->alog);
+	srv->prepare = xmalloc(sizeof(*srv->prepare));
+	uv_prepare_init(loop, srv->prepare);
+	srv->prepare->data = srv;
+	uv_prepare_start(srv->prepare, on_prepare);
+	uv_unref((uv_handle_t *)srv->prepare);
 	/* A client that goes away must give us EPIPE, not kill us. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
@@ -989,6 +1068,11 @@ server_free(struct server *srv)
 	if (srv == NULL)
 		return;
 	assert(srv->conns == NULL && srv->nopen == 0);
+	alog_flush(srv);
+	buf_release(&srv->alog);
+	/* Not shut down (start-up failed): the caller's loop frees it. */
+	if (srv->prepare != NULL)
+		uv_close((uv_handle_t *)srv->prepare, handle_free);
 	for (i = 0; i < IP_BUCKETS; i++) {
 		for (e = srv->ips[i]; e != NULL; e = next) {
 			next = e->next;
