@@ -1070,9 +1070,11 @@ server_free(struct server *srv)
 	assert(srv->conns == NULL && srv->nopen == 0);
 	alog_flush(srv);
 	buf_release(&srv->alog);
-	/* Not shut down (start-up failed): the caller's loop frees it. */
+	/* Not shut down (start-up failed): the caller's loop frees these. */
 	if (srv->prepare != NULL)
 		uv_close((uv_handle_t *)srv->prepare, handle_free);
+	if (srv->listener != NULL)
+		uv_close((uv_handle_t *)srv->listener, handle_free);
 	for (i = 0; i < IP_BUCKETS; i++) {
 		for (e = srv->ips[i]; e != NULL; e = next) {
 			next = e->next;

@@ -66,12 +66,21 @@ int server_listen(struct server *srv, const char *address);
 int server_port(const struct server *srv);
 
 /*
- * Stop accepting, let requests in flight finish (or time out), close every
- * connection, then call done(arg) on the loop. Safe to call twice.
+ * Stop accepting, close idle keep-alive connections, let requests in
+ * flight finish (their answers say "Connection: close"; a request still
+ * arriving gets until its deadline), cut off whatever is left after
+ * SERVER_SHUTDOWN_TIMEOUT_MS, then call done(arg) on the loop once every
+ * connection is closed. A handler that answers after that still may:
+ * the answer is dropped. Safe to call twice (the second call does nothing).
  */
 void server_shutdown(struct server *srv, void (*done)(void *arg), void *arg);
 
-/* Free a server that has finished shutting down. NULL is allowed. */
+/*
+ * Free a server that has finished shutting down (done was called), or one
+ * that never accepted a connection (start-up failed after server_new or
+ * server_listen): its handles are then closed, and the caller must run the
+ * loop once more so that their close callbacks free them. NULL is allowed.
+ */
 void server_free(struct server *srv);
 
 #endif

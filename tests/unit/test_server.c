@@ -8,8 +8,10 @@
  *   /echo   200 "<method> <target> <body length> <body>"
  *   /async  the same, 100 ms later from a timer (an asynchronous handler)
  *   /user   200 with log_user set
+ *   /peer   200 with the client address as the server saw it
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -39,6 +41,7 @@ struct pending {
 
 struct fixture {
 	struct server_limits limits;
+	const char *address;
 	uv_loop_t loop;
 	uv_async_t stop;
 	struct server *srv;
@@ -99,6 +102,10 @@ handler(struct http_request *req, void *ctx)
 		uv_timer_start(&p->timer, pending_fire, 100, 0);
 		return;
 	}
+	if (str_eqs(req->path, "/peer")) {
+		http_reply(req, 200, req->peer, strlen(req->peer));
+		return;
+	}
 	if (str_eqs(req->path, "/user")) {
 		req->log_user = STR_LIT("bob \"x\"");
 		http_reply(req, 200, "{}", 2);
@@ -135,7 +142,7 @@ loop_main(void *arg)
 	uv_async_init(&f->loop, &f->stop, on_stop);
 	f->stop.data = f;
 	f->srv = server_new(&f->loop, &f->limits, handler, f);
-	rc = server_listen(f->srv, "127.0.0.1:0");
+	rc = server_listen(f->srv, f->address);
 	pthread_mutex_lock(&f->mu);
 	f->port = rc == 0 ? server_port(f->srv) : 0;
 	f->ready = rc == 0 ? 1 : -1;
@@ -155,10 +162,11 @@ loop_main(void *arg)
 }
 
 static struct fixture *
-start(void (*tune)(struct server_limits *))
+start_at(const char *address, void (*tune)(struct server_limits *))
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
+	f->address = address;
 	server_limits_default(&f->limits);
 	if (tune != NULL)
 		tune(&f->limits);
@@ -171,6 +179,12 @@ start(void (*tune)(struct server_limits *))
 	pthread_mutex_unlock(&f->mu);
 	assert_int_equal(f->ready, 1);
 	return f;
+}
+
+static struct fixture *
+start(void (*tune)(struct server_limits *))
+{
+	return start_at("127.0.0.1:0", tune);
 }
 
 static void
@@ -628,6 +642,88 @@ test_server__shutdown_in_flight(void **state)
 	buf_release(&got);
 }
 
+/* GET /peer over family/address; returns the body. */
+static void
+peer_via(const struct fixture *f, int family, const char *addr, struct buf *out)
+{
+	struct sockaddr_storage ss;
+	struct timeval tv = {2, 0};
+	socklen_t len;
+	const char *body;
+	struct buf got = BUF_INIT;
+	int fd = socket(family, SOCK_STREAM, 0);
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)f->port);
+		inet_pton(AF_INET, addr, &sin->sin_addr);
+		len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)f->port);
+		inet_pton(AF_INET6, addr, &sin6->sin6_addr);
+		len = sizeof(*sin6);
+	}
+	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	sends(fd, "GET /peer HTTP/1.1\r\nConnection: close\r\n\r\n");
+	assert_int_equal(read_all(fd, &got), 1);
+	body = strstr(got.data, "\r\n\r\n");
+	assert_non_null(body);
+	buf_adds(out, body + 4);
+	close(fd);
+	buf_release(&got);
+}
+
+static bool
+have_ipv6(void)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 sin6;
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = in6addr_loopback;
+	ok = bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0;
+	close(fd);
+	return ok;
+}
+
+static void
+test_server__addresses(void **state)
+{
+	struct fixture *f;
+	struct buf got = BUF_INIT;
+
+	(void)state;
+	if (!have_ipv6()) {
+		skip();
+		return;
+	}
+	/* ":port" takes IPv4 and IPv6; v4-mapped peers show as IPv4. */
+	f = start_at(":0", NULL);
+	peer_via(f, AF_INET, "127.0.0.1", &got);
+	assert_string_equal(got.data, "127.0.0.1");
+	buf_reset(&got);
+	peer_via(f, AF_INET6, "::1", &got);
+	assert_string_equal(got.data, "::1");
+	stop(f);
+	f = start_at("[::1]:0", NULL);
+	buf_reset(&got);
+	peer_via(f, AF_INET6, "::1", &got);
+	assert_string_equal(got.data, "::1");
+	stop(f);
+	buf_release(&got);
+}
+
 static void
 test_server__parse_address(void **state)
 {
@@ -662,6 +758,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_server__parse_address),
+	    cmocka_unit_test(test_server__addresses),
 	    cmocka_unit_test(test_server__keep_alive_and_close),
 	    cmocka_unit_test(test_server__pipelined_in_order),
 	    cmocka_unit_test(test_server__many_pipelined),
