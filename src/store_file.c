@@ -3,16 +3,28 @@
  * the journal, the lock), store_flush and store_close of both backends,
  * and the journal records.
  */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "config.h"
 #include "json.h"
 #include "keys.h"
+#include "journal.h"
 #include "log.h"
+#include "snapshot.h"
 #include "store_json.h"
 #include "xmalloc.h"
 
@@ -166,30 +178,590 @@ out:
 
 /*
  * Data directory (file backend)
+ *
+ * Files: database.json (the snapshot; it names the last journal record it
+ * covers in "journal_seq"), journal.<first seq, 20 digits> (one or two at
+ * a time: the current one and, while a compaction runs, the one before),
+ * kosyncd.lock (flock held while running), PEM backups.
+ *
+ * Compaction: rotate the journal to a new file, wait until every record of
+ * the old file has been answered, then fork; the child writes the snapshot
+ * from its copy-on-write image of the tables (atomically) and exits; the
+ * parent keeps serving, reaps the child from a timer and, when it
+ * succeeded, deletes the old journal file. The snapshot covers the journal
+ * up to the last record applied before the fork, so replay skips those.
  */
+
+#define JOURNAL_PREFIX "journal."
+#define LOCK_FILE "kosyncd.lock"
+#define REAP_INTERVAL_MS 20
+#define COMPACT_RETRY_SECS 10
+
+struct json_store_file {
+	char *dir;
+	char *db_path;
+	int lock_fd;
+	struct journal *journal;
+	char *journal_path;   /* the current file */
+	char *old_journal;    /* the file a running compaction covers */
+	uint64_t appended;    /* records handed to the journal */
+	uint64_t completed;   /* records answered (durable or failed) */
+	uint64_t applied_seq; /* last record applied to the tables */
+	uint64_t snap_seq;    /* what database.json covers */
+	struct stat snap_st;  /* database.json as we last wrote or read it */
+	bool snap_known;
+	bool foreign; /* database.json changed under us */
+	bool compacting;
+	uint64_t rotate_mark; /* compaction forks once completed reaches it */
+	pid_t child;
+	uint64_t child_seq;
+	time_t compact_failed_at;
+	uv_timer_t timer;
+	bool timer_init;
+};
+
+static char *
+path_join(const char *dir, const char *name)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "%s/%s", dir, name);
+	return buf_detach(&b, NULL);
+}
+
+static char *
+journal_name(const char *dir, uint64_t first_seq)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "%s/" JOURNAL_PREFIX "%020llu", dir,
+	    (unsigned long long)first_seq);
+	return buf_detach(&b, NULL);
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The journal files of dir, sorted (oldest first). */
+static char **
+journal_list(const char *dir, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **v = NULL;
+	size_t cap = 0, i;
+	const char *p;
+
+	*n = 0;
+	if (d == NULL)
+		return NULL;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, JOURNAL_PREFIX,
+		        sizeof(JOURNAL_PREFIX) - 1) != 0)
+			continue;
+		p = e->d_name + sizeof(JOURNAL_PREFIX) - 1;
+		if (strlen(p) != 20 || strspn(p, "0123456789") != 20)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 4;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[(*n)++] = path_join(dir, e->d_name);
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), cmp_names);
+	(void)i;
+	return v;
+}
+
+static void
+list_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int
+lock_dir(struct json_store_file *f)
+{
+	char *path = path_join(f->dir, LOCK_FILE);
+	int rc = -1;
+
+	f->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (f->lock_fd == -1) {
+		log_warnx(
+		    "cannot open lock file '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	if (flock(f->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			log_warnx("data directory '%s' is in use by another "
+			          "kosyncd (lock '%s' is held); refusing to "
+			          "start",
+			    f->dir, path);
+		else
+			log_warnx(
+			    "cannot lock '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(path);
+	return rc;
+}
+
+struct replay_ctx {
+	struct db *db;
+	uint64_t skip_to; /* records up to this seq are in the snapshot */
+	uint64_t applied;
+	const char *path;
+};
+
+static int
+replay_one(void *arg, uint64_t seq, const char *payload, size_t len)
+{
+	struct replay_ctx *c = arg;
+
+	if (seq <= c->skip_to)
+		return 0;
+	if (json_store_apply(c->db, payload, len) != 0)
+		log_warnx("journal '%s': record %llu not understood; skipped",
+		    c->path, (unsigned long long)seq);
+	c->applied++;
+	return 0;
+}
+
+/*
+ * Replay every journal file; open the last one (or a new one) for
+ * appending, after cutting a torn or corrupt tail. 0 or -1.
+ */
+static int
+journal_start(struct json_store *js, uint64_t snap_seq)
+{
+	struct json_store_file *f = js->file;
+	struct journal_replay_result res;
+	struct replay_ctx c = {&js->db, snap_seq, 0, NULL};
+	char **files;
+	size_t n, i;
+	uint64_t last = snap_seq;
+	off_t valid_end = -1;
+	int rc = -1;
+
+	files = journal_list(f->dir, &n);
+	for (i = 0; i < n; i++) {
+		c.path = files[i];
+		if (journal_replay(files[i], replay_one, &c, &res) != 0) {
+			log_warnx("cannot read journal '%s': %s", files[i],
+			    strerror(errno));
+			goto out;
+		}
+		if (res.records > 0 && res.last_seq > last)
+			last = res.last_seq;
+		if (res.damage != NULL) {
+			log_warnx("journal '%s': %s at offset %lld; dropping "
+			          "the %lld bytes from there",
+			    files[i], res.damage, (long long)res.valid_end,
+			    (long long)(res.file_size - res.valid_end));
+			if (i + 1 == n)
+				valid_end = res.valid_end;
+		}
+	}
+	if (c.applied > 0)
+		log_info("replayed %llu journal records",
+		    (unsigned long long)c.applied);
+	f->applied_seq = last;
+	if (n > 0) {
+		/* Files the snapshot already covers are not needed. */
+		for (i = 0; i + 1 < n && c.applied == 0; i++)
+			if (unlink(files[i]) != 0)
+				log_warn(
+				    "cannot remove old journal '%s'", files[i]);
+		f->journal_path = xstrdup(files[n - 1]);
+	} else {
+		f->journal_path = journal_name(f->dir, last + 1);
+	}
+	f->journal = journal_open(js->loop, f->journal_path, valid_end,
+	    last + 1, (enum journal_fsync)js->cfg->fsync);
+	if (f->journal == NULL)
+		goto out;
+	rc = 0;
+out:
+	list_free(files, n);
+	return rc;
+}
+
+/* Delete every journal file but the current one. */
+static void
+journal_prune(struct json_store_file *f)
+{
+	char **files;
+	size_t n, i;
+
+	files = journal_list(f->dir, &n);
+	for (i = 0; i < n; i++)
+		if (strcmp(files[i], f->journal_path) != 0 &&
+		    unlink(files[i]) != 0)
+			log_warn("cannot remove old journal '%s'", files[i]);
+	list_free(files, n);
+}
+
+static bool
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Whether database.json is still what we wrote or read; warns if not. */
+static bool
+snapshot_is_ours(struct json_store_file *f)
+{
+	struct stat st;
+	bool ours;
+
+	if (f->foreign)
+		return false;
+	if (stat(f->db_path, &st) != 0)
+		ours = !f->snap_known && errno == ENOENT;
+	else
+		ours = f->snap_known && same_file(&st, &f->snap_st);
+	if (!ours) {
+		f->foreign = true;
+		log_warnx("'%s' was changed by something other than this "
+		          "kosyncd while it runs: it will NOT be overwritten; "
+		          "changes keep going to the journal '%s'; stop "
+		          "kosyncd to have them merged into the edited file "
+		          "at the next start",
+		    f->db_path, f->journal_path);
+	}
+	return ours;
+}
+
+/*
+ * Migrate a loaded database to our newest schema: back up the file as it
+ * was first, then hash the legacy keys, then write the new snapshot.
+ */
+static int
+migrate(struct json_store *js, const struct buf *raw,
+    const struct snapshot_info *info)
+{
+	struct json_store_file *f = js->file;
+	struct buf err = BUF_INIT;
+	char **keys = NULL;
+	struct db_user **users = NULL;
+	size_t n = 0, i;
+	uint32_t pos = 0;
+	struct db_user *u;
+	char *bak = NULL;
+	long ncpu;
+	int rc = -1;
+
+	if (!info->fresh) {
+		if (snapshot_backup(f->dir, raw->data, raw->len, info->schema,
+		        &bak, &err) != 0) {
+			log_warnx(
+			    "%s; not migrating '%s'", err.data, f->db_path);
+			goto out;
+		}
+		log_info("migrating '%s' from schema %lld to %d; backup in "
+		         "'%s'",
+		    f->db_path, (long long)info->schema, SNAPSHOT_SCHEMA, bak);
+	}
+	if (info->legacy_keys > 0) {
+		users = xmalloc(js->db.users.n * sizeof(*users) + 1);
+		keys = xmalloc(js->db.users.n * sizeof(*keys) + 1);
+		while ((u = table_next(&js->db.users, &pos)) != NULL) {
+			if (keys_is_phc(u->key) || u->key[0] == '\0')
+				continue;
+			users[n] = u;
+			keys[n] = u->key;
+			u->key = NULL;
+			n++;
+		}
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		if (keys_hash_many(keys, n, ncpu > 0 ? (unsigned)ncpu : 1) != 0)
+			log_warnx("cannot hash every key; some stay as they "
+			          "were");
+		for (i = 0; i < n; i++)
+			users[i]->key = keys[i];
+	}
+	if (snapshot_save(f->dir, &js->db, js->cfg, f->applied_seq, &f->snap_st,
+	        &err) != 0) {
+		log_warnx("%s", err.data);
+		goto out;
+	}
+	f->snap_known = true;
+	f->snap_seq = f->applied_seq;
+	rc = 0;
+out:
+	free(users);
+	free(keys);
+	free(bak);
+	buf_release(&err);
+	return rc;
+}
 
 int
 json_store_file_open(struct json_store *js)
 {
-	/* Until the journal is in: the file backend keeps memory only. */
-	js->persistent = false;
-	return 0;
+	struct json_store_file *f = xcalloc(1, sizeof(*f));
+	struct buf raw = BUF_INIT, err = BUF_INIT;
+	struct snapshot_info info;
+	int rc = -1;
+
+	js->file = f;
+	f->lock_fd = -1;
+	f->dir = xstrdup(js->cfg->data_dir ? js->cfg->data_dir : "./data");
+	f->db_path = path_join(f->dir, SNAPSHOT_FILE);
+	if (mkdir(f->dir, 0700) != 0 && errno != EEXIST) {
+		log_warnx("cannot create data directory '%s': %s", f->dir,
+		    strerror(errno));
+		goto out;
+	}
+	if (lock_dir(f) != 0)
+		goto out;
+	if (snapshot_load(f->db_path, &raw, &js->db, js->cfg, &info, &err) !=
+	    0) {
+		log_warnx("cannot load %s; refusing to start (the file is "
+		          "left as it is)",
+		    err.data);
+		goto out;
+	}
+	if (info.schema > SNAPSHOT_SCHEMA) {
+		log_warnx("'%s' has schema %lld, newer than this kosyncd "
+		          "knows (%d); refusing to start",
+		    f->db_path, (long long)info.schema, SNAPSHOT_SCHEMA);
+		goto out;
+	}
+	/* The file's config section may have changed these. */
+	js->db.store_history = js->cfg->store_history;
+	js->db.history_limit = js->cfg->history_limit;
+	f->snap_seq = info.journal_seq;
+	if (!info.fresh) {
+		if (stat(f->db_path, &f->snap_st) == 0)
+			f->snap_known = true;
+		log_info("loaded '%s': schema %lld, %zu users, %zu documents",
+		    f->db_path, (long long)info.schema, info.users,
+		    info.documents);
+	}
+	if (journal_start(js, info.journal_seq) != 0)
+		goto out;
+	if (info.fresh || info.schema < SNAPSHOT_SCHEMA ||
+	    info.legacy_keys > 0) {
+		if (migrate(js, &raw, &info) != 0)
+			goto out;
+		/* The new snapshot covers what the journal replayed. */
+		if (f->applied_seq > info.journal_seq)
+			journal_prune(f);
+	}
+	rc = 0;
+out:
+	buf_release(&raw);
+	buf_release(&err);
+	return rc;
 }
 
-void
+uint64_t
 json_store_append(struct json_store *js, const char *rec, size_t len,
     void (*done)(void *arg, int err), void *arg)
 {
-	(void)js;
-	(void)rec;
-	(void)len;
-	done(arg, EIO);
+	js->file->appended++;
+	return journal_append(js->file->journal, rec, len, done, arg);
+}
+
+void
+json_store_done(struct json_store *js, uint64_t seq, int err)
+{
+	js->file->completed++;
+	if (err == 0)
+		js->file->applied_seq = seq;
+}
+
+/*
+ * Compaction
+ */
+
+static void compact_fork(struct json_store *js);
+
+static void
+compact_finish(struct json_store *js, int status)
+{
+	struct json_store_file *f = js->file;
+	struct stat st;
+
+	f->child = 0;
+	f->compacting = false;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		if (stat(f->db_path, &st) == 0) {
+			f->snap_st = st;
+			f->snap_known = true;
+		}
+		f->snap_seq = f->child_seq;
+		journal_prune(f);
+		log_debug("compacted: snapshot covers journal record %llu",
+		    (unsigned long long)f->child_seq);
+	} else {
+		f->compact_failed_at = time(NULL);
+		log_warnx("compaction failed; '%s' is unchanged and the "
+		          "journal is kept (retrying in %d s)",
+		    f->db_path, COMPACT_RETRY_SECS);
+	}
+	free(f->old_journal);
+	f->old_journal = NULL;
+}
+
+static void
+reap_cb(uv_timer_t *t)
+{
+	struct json_store *js = t->data;
+	struct json_store_file *f = js->file;
+	int status;
+	pid_t r;
+
+	if (f->child <= 0)
+		return;
+	r = waitpid(f->child, &status, WNOHANG);
+	if (r == 0)
+		return;
+	uv_timer_stop(&f->timer);
+	if (r < 0)
+		status = 1 << 8;
+	compact_finish(js, status);
+}
+
+static void
+compact_fork(struct json_store *js)
+{
+	struct json_store_file *f = js->file;
+	struct buf err = BUF_INIT;
+	pid_t pid;
+
+	f->child_seq = f->applied_seq;
+	pid = fork();
+	if (pid == 0) {
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		if (snapshot_save(f->dir, &js->db, js->cfg, f->child_seq, NULL,
+		        &err) != 0) {
+			log_warnx("%s", err.data);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	if (pid < 0) {
+		log_warn("cannot fork to compact");
+		compact_finish(js, 1 << 8);
+		return;
+	}
+	f->child = pid;
+	if (!f->timer_init) {
+		uv_timer_init(js->loop, &f->timer);
+		f->timer.data = js;
+		f->timer_init = true;
+	}
+	uv_timer_start(&f->timer, reap_cb, REAP_INTERVAL_MS, REAP_INTERVAL_MS);
+}
+
+static void
+compact_start(struct json_store *js)
+{
+	struct json_store_file *f = js->file;
+	char *next;
+
+	if (!snapshot_is_ours(f))
+		return;
+	next = journal_name(f->dir, journal_next_seq(f->journal));
+	if (strcmp(next, f->journal_path) == 0 ||
+	    journal_rotate(f->journal, next) != 0) {
+		if (strcmp(next, f->journal_path) != 0)
+			log_warn("cannot start journal '%s'", next);
+		free(next);
+		f->compact_failed_at = time(NULL);
+		return;
+	}
+	f->old_journal = f->journal_path;
+	f->journal_path = next;
+	f->compacting = true;
+	f->rotate_mark = f->appended;
 }
 
 void
 json_store_changed(struct json_store *js)
 {
-	(void)js;
+	struct json_store_file *f = js->file;
+
+	if (f == NULL || js->closing)
+		return;
+	if (f->compacting) {
+		if (f->child == 0 && f->completed >= f->rotate_mark)
+			compact_fork(js);
+		return;
+	}
+	if (f->foreign || journal_size(f->journal) < js->cfg->compact_bytes)
+		return;
+	if (f->compact_failed_at != 0 &&
+	    time(NULL) - f->compact_failed_at < COMPACT_RETRY_SECS)
+		return;
+	compact_start(js);
+	if (f->compacting && f->completed >= f->rotate_mark)
+		compact_fork(js);
+}
+
+/* Shutdown: wait for a running child, then write the final snapshot. */
+static void
+compact_final(struct json_store *js)
+{
+	struct json_store_file *f = js->file;
+	struct buf err = BUF_INIT;
+	int status;
+
+	if (f->child > 0) {
+		while (waitpid(f->child, &status, 0) < 0 && errno == EINTR)
+			;
+		if (f->timer_init)
+			uv_timer_stop(&f->timer);
+		compact_finish(js, status);
+	}
+	f->compacting = false;
+	if (f->applied_seq == f->snap_seq && f->old_journal == NULL)
+		return; /* nothing new since the last snapshot */
+	if (!snapshot_is_ours(f))
+		return;
+	if (snapshot_save(f->dir, &js->db, js->cfg, f->applied_seq, &f->snap_st,
+	        &err) != 0) {
+		log_warnx("%s; the journal is kept and replays at the next "
+		          "start",
+		    err.data);
+		buf_release(&err);
+		return;
+	}
+	f->snap_known = true;
+	f->snap_seq = f->applied_seq;
+	buf_release(&err);
+}
+
+static void
+file_free(struct json_store_file *f)
+{
+	if (f == NULL)
+		return;
+	if (f->lock_fd != -1)
+		close(f->lock_fd);
+	free(f->dir);
+	free(f->db_path);
+	free(f->journal_path);
+	free(f->old_journal);
+	free(f);
 }
 
 /*
@@ -197,6 +769,48 @@ json_store_changed(struct json_store *js)
  */
 
 static void flush_step(struct json_store *js);
+
+static void
+timer_closed(uv_handle_t *h)
+{
+	struct json_store *js = h->data;
+
+	js->file->timer_init = false;
+	js->flush_stage = FLUSH_DONE;
+	flush_step(js);
+}
+
+/* Every record is durable: final snapshot, then close the files. */
+static void
+journal_drained(void *arg)
+{
+	struct json_store *js = arg;
+	struct json_store_file *f = js->file;
+	bool covered;
+	char **files;
+	size_t n, i;
+
+	compact_final(js);
+	covered = f->snap_seq == f->applied_seq && !f->foreign;
+	journal_close(f->journal);
+	f->journal = NULL;
+	if (covered) {
+		/* The snapshot holds everything: no journal is needed. */
+		files = journal_list(f->dir, &n);
+		for (i = 0; i < n; i++)
+			if (unlink(files[i]) != 0)
+				log_warn(
+				    "cannot remove journal '%s'", files[i]);
+		list_free(files, n);
+		(void)snapshot_fsync_dir(f->dir);
+	}
+	if (f->timer_init) {
+		uv_close((uv_handle_t *)&f->timer, timer_closed);
+		return;
+	}
+	js->flush_stage = FLUSH_DONE;
+	flush_step(js);
+}
 
 static void
 keys_drained(void *arg)
@@ -219,6 +833,10 @@ flush_step(struct json_store *js)
 		js->flush_stage = FLUSH_FILES;
 		/* FALLTHROUGH */
 	case FLUSH_FILES:
+		if (js->file != NULL && js->file->journal != NULL) {
+			journal_drain(js->file->journal, journal_drained, js);
+			return;
+		}
 		js->flush_stage = FLUSH_DONE;
 		/* FALLTHROUGH */
 	case FLUSH_DONE:
@@ -258,6 +876,9 @@ json_store_free(struct json_store *js)
 		return;
 	db_release(&js->db);
 	keys_free(js->keys);
+	if (js->file != NULL && js->file->journal != NULL)
+		journal_close(js->file->journal);
+	file_free(js->file);
 	free(js);
 }
 

@@ -54,6 +54,7 @@ struct store_op {
 	struct str new_key;
 	struct db_put put; /* OP_PUT; put.document for OP_GET */
 	char *phc;         /* OP_CREATE, OP_SET_KEY: the hashed key */
+	uint64_t seq;      /* journal record of a change */
 	store_cb *cb;
 	void *arg;
 	struct db_user *u; /* referenced while set */
@@ -313,6 +314,12 @@ verify_start(struct json_store *js, struct db_user *u, struct str key,
 static void change_done(struct store_op *op, int err);
 
 static void
+journaled(void *arg, int err)
+{
+	change_done(arg, err);
+}
+
+static void
 change_write(struct store_op *op)
 {
 	struct json_store *js = op->js;
@@ -340,8 +347,7 @@ change_write(struct store_op *op)
 	default:
 		abort();
 	}
-	json_store_append(
-	    js, rec.data, rec.len, (void (*)(void *, int))change_done, op);
+	op->seq = json_store_append(js, rec.data, rec.len, journaled, op);
 	buf_release(&rec);
 }
 
@@ -353,6 +359,8 @@ change_done(struct store_op *op, int err)
 	struct json_store *js = op->js;
 	struct db_user *u = op->u;
 
+	if (js->persistent)
+		json_store_done(js, op->seq, err);
 	/* Waking waiters and finishing op may drop the last references. */
 	u->refs++;
 	change_apply(op, err);

@@ -40,8 +40,10 @@ struct json_store {
  * Append a journal record (file backend); done(arg, err) runs on the loop
  * once it is durable (err 0) or failed (an errno).
  */
-void json_store_append(struct json_store *js, const char *rec, size_t len,
+uint64_t json_store_append(struct json_store *js, const char *rec, size_t len,
     void (*done)(void *arg, int err), void *arg);
+/* Account for a record's outcome (before the change is applied). */
+void json_store_done(struct json_store *js, uint64_t seq, int err);
 
 /*
  * The journal record of a change, as compact JSON: {"op":op,"user":user}
