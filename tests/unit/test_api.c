@@ -351,6 +351,28 @@ test_api__error_bodies(void **state)
 	api_free(api);
 }
 
+static void
+test_api__store_errors(void **state)
+{
+	(void)state;
+	assert_int_equal(api_store_error(STORE_ERR_AUTH), API_ERR_UNAUTHORIZED);
+	assert_int_equal(
+	    api_store_error(STORE_ERR_NOTFOUND), API_ERR_UNAUTHORIZED);
+	assert_int_equal(
+	    api_store_error(STORE_ERR_EXISTS), API_ERR_USER_EXISTS);
+	assert_int_equal(api_store_error(STORE_ERR_IO), API_ERR_SERVER);
+	assert_int_equal(
+	    api_store_error(STORE_ERR_UNAVAILABLE), API_ERR_UNAVAILABLE);
+	assert_int_equal(api_errors[API_ERR_SERVER].status, 502);
+	assert_int_equal(api_errors[API_ERR_SERVER].code, 2000);
+	assert_string_equal(
+	    api_errors[API_ERR_SERVER].message, "Unknown server error.");
+	assert_int_equal(api_errors[API_ERR_UNAVAILABLE].status, 502);
+	assert_int_equal(api_errors[API_ERR_UNAVAILABLE].code, 1000);
+	assert_int_equal(api_errors[API_ERR_ACCOUNT_NOT_FOUND].status, 404);
+	assert_int_equal(api_errors[API_ERR_ACCOUNT_NOT_FOUND].code, 2006);
+}
+
 int
 main(void)
 {
@@ -362,6 +384,7 @@ main(void)
 	    cmocka_unit_test_teardown(test_api__push_invalid, teardown),
 	    cmocka_unit_test_teardown(test_api__field_limit, teardown),
 	    cmocka_unit_test(test_api__error_bodies),
+	    cmocka_unit_test(test_api__store_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
