@@ -532,6 +532,44 @@ json_null(struct json_out *o)
 	buf_add(o->b, "null", 4);
 }
 
+/*
+ * The common case without printf: v is the double nearest to a decimal
+ * with at most 6 fraction digits (KOReader's percentages have 4), between
+ * 1e-4 and 1e9, where %g would print it without an exponent. m / 10^k,
+ * both exact doubles, is correctly rounded like strtod, so the equality
+ * proves the digits read back as v; trying k upwards gives the shortest.
+ */
+static bool
+json_format_decimal(struct buf *b, double v)
+{
+	static const double p10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+	static const uint64_t u10[] = {
+	    1, 10, 100, 1000, 10000, 100000, 1000000};
+	double a = fabs(v), m;
+	uint64_t mu, frac;
+	char digits[8];
+	int k, i;
+
+	if (!(a >= 1e-4 && a < 1e9))
+		return false;
+	for (k = 1; k <= 6; k++) {
+		m = nearbyint(a * p10[k]);
+		if (m / p10[k] != a)
+			continue;
+		mu = (uint64_t)m;
+		json_add_u64(b, mu / u10[k], v < 0);
+		buf_addch(b, '.');
+		frac = mu % u10[k];
+		for (i = k - 1; i >= 0; i--) {
+			digits[i] = (char)('0' + frac % 10);
+			frac /= 10;
+		}
+		buf_add(b, digits, (size_t)k);
+		return true;
+	}
+	return false;
+}
+
 void
 json_format_double(struct buf *b, double v)
 {
@@ -550,6 +588,8 @@ json_format_double(struct buf *b, double v)
 			json_add_u64(b, (uint64_t)v, false);
 		return;
 	}
+	if (json_format_decimal(b, v))
+		return;
 	for (prec = 15; prec <= 17; prec++) {
 		n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
 		if (prec == 17 || strtod(tmp, NULL) == v)

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
@@ -304,6 +305,17 @@ test_json__format_double(void **state)
 	    {1e15, "1e+15"},
 	    {1.0 / 3, "0.3333333333333333"},
 	    {0.31879884821061, "0.31879884821061"},
+	    {-0.5, "-0.5"},
+	    {0.0001, "0.0001"},
+	    {0.00012, "0.00012"},
+	    {0.00001, "1e-05"},
+	    {0.9999, "0.9999"},
+	    {0.123456, "0.123456"},
+	    {0.1234567, "0.1234567"},
+	    {123456.75, "123456.75"},
+	    {999999999.5, "999999999.5"},
+	    {1e9 + 0.5, "1000000000.5"},
+	    {-0.0, "-0"},
 	    {NAN, "null"},
 	    {INFINITY, "null"},
 	    {-INFINITY, "null"},
@@ -318,6 +330,35 @@ test_json__format_double(void **state)
 		assert_string_equal(b.data, t[i].want);
 		if (isfinite(t[i].v))
 			assert_true(strtod(b.data, NULL) == t[i].v);
+	}
+	buf_release(&b);
+}
+
+/* Every 4-decimal value and a sweep of others print like %.15g would. */
+static void
+test_json__format_double_sweep(void **state)
+{
+	struct buf b = BUF_INIT;
+	char want[40];
+	double v;
+	int i, prec;
+
+	(void)state;
+	for (i = -20000; i <= 20000; i++) {
+		v = i / 10000.0;
+		if (i % 7 == 0)
+			v = i * 1.2345678912345e-3;
+		if (i % 11 == 0)
+			v = i / 3.0;
+		buf_reset(&b);
+		json_format_double(&b, v);
+		for (prec = 15; prec <= 17; prec++) {
+			snprintf(want, sizeof(want), "%.*g", prec, v);
+			if (strtod(want, NULL) == v)
+				break;
+		}
+		if (strcmp(b.data, want) != 0)
+			fail_msg("%.17g: got %s, want %s", v, b.data, want);
 	}
 	buf_release(&b);
 }
@@ -462,6 +503,7 @@ main(void)
 	    cmocka_unit_test_teardown(test_json__tree_shape, teardown),
 	    cmocka_unit_test_teardown(test_json__number, teardown),
 	    cmocka_unit_test(test_json__format_double),
+	    cmocka_unit_test(test_json__format_double_sweep),
 	    cmocka_unit_test(test_json__escape),
 	    cmocka_unit_test_teardown(test_json__writer, teardown),
 	    cmocka_unit_test(test_json__parse_speed),
