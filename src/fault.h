@@ -16,8 +16,9 @@
  * Each point counts its calls from 1. A point is armed from the
  * environment, read once on the first fault_check() of the process:
  *
- *	KOSYNCD_FAULT_WRITE=N[+][:ERRNO]   (also _FSYNC, _MALLOC, _OPEN,
- *_RENAME)
+ *	KOSYNCD_TEST_FAULT_WRITE=N[+][:ERRNO]
+ *
+ * (also _FSYNC, _MALLOC, _OPEN, _RENAME; config.c ignores KOSYNCD_TEST_*)
  *
  * makes the Nth call fail ("N+": the Nth and every later one) with ERRNO,
  * one of EIO (default), ENOSPC, EROFS, EDQUOT, ENOMEM, EACCES. Unit tests
