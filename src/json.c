@@ -43,12 +43,19 @@ struct json_parser {
 	int depth; /* open containers */
 	struct str key;
 	const char *err;
+	/* yajl's own memory, freed before json_parse returns: on the stack */
+	unsigned char *scratch;
+	size_t scratch_used;
 };
 
+/* Room for yajl's handle, lexer, stack and its two 2 KiB buffers. */
+#define JSON_SCRATCH 6144
+
 /*
- * yajl's allocations come from the caller's allocator too. Each block
- * carries its size in a header so realloc can copy; free does nothing (the
- * owner releases everything at once).
+ * yajl's allocations are all released by yajl_free() before json_parse()
+ * returns, so they come from a scratch area on json_parse's stack, and
+ * from the caller's allocator only if that runs out. Each block carries its
+ * size in a header so realloc can copy; free does nothing.
  */
 struct json_block {
 	size_t size;
@@ -59,8 +66,16 @@ static void *
 json_yajl_malloc(void *ctx, size_t size)
 {
 	struct json_parser *jp = ctx;
-	struct json_block *b = jp->alloc(jp->ctx, sizeof(*b) + size);
+	struct json_block *b;
+	size_t need = (sizeof(*b) + size + 15) & ~(size_t)15;
 
+	if (need <= JSON_SCRATCH - jp->scratch_used) {
+		b = (struct json_block *)(void *)(jp->scratch +
+		                                  jp->scratch_used);
+		jp->scratch_used += need;
+	} else {
+		b = jp->alloc(jp->ctx, sizeof(*b) + size);
+	}
 	b->size = size;
 	return b + 1;
 }
@@ -244,6 +259,7 @@ struct json_value *
 json_parse(const char *text, size_t len, json_alloc_fn *alloc, void *ctx,
     const char **err)
 {
+	_Alignas(16) unsigned char scratch[JSON_SCRATCH];
 	struct json_parser jp;
 	yajl_alloc_funcs afs;
 	yajl_handle h;
@@ -252,6 +268,7 @@ json_parse(const char *text, size_t len, json_alloc_fn *alloc, void *ctx,
 	memset(&jp, 0, sizeof(jp));
 	jp.alloc = alloc;
 	jp.ctx = ctx;
+	jp.scratch = scratch;
 	afs.malloc = json_yajl_malloc;
 	afs.realloc = json_yajl_realloc;
 	afs.free = json_yajl_free;
