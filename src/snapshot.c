@@ -614,7 +614,7 @@ out:
 	scratch_release(&l.ent);
 	if (rc == 0) {
 		while ((u = table_next(&db->users, &pos)) != NULL)
-			if (!keys_is_phc(u->key))
+			if (u->key[0] != '\0' && !keys_is_phc(u->key))
 				info->legacy_keys++;
 	}
 	return rc;
