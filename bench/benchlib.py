@@ -416,6 +416,9 @@ class Profile:
             log("perf is not installed: no profile")
             return self
         os.makedirs(os.path.dirname(self.data), exist_ok=True)
+        for f in (self.data, self.data + ".old"):
+            if os.path.exists(f):
+                os.unlink(f)
         self.proc = subprocess.Popen(
             ["perf", "record", "-q", "-e", "cpu-clock", "-F", "4999", "-g",
              "-p", str(self.pid), "-o", self.data],
