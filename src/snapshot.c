@@ -569,6 +569,7 @@ snapshot_parse(const char *text, size_t len, struct db *db, struct config *cfg,
 	yajl_handle h;
 	yajl_status s;
 	unsigned char *msg;
+	size_t off, n;
 	int rc = -1, i;
 	uint32_t pos = 0;
 	struct db_user *u;
@@ -588,16 +589,20 @@ snapshot_parse(const char *text, size_t len, struct db *db, struct config *cfg,
 	}
 	h = yajl_alloc(&callbacks, NULL, &l);
 	s = yajl_parse(h, (const unsigned char *)text, len);
-	if (s == yajl_status_ok)
+	off = yajl_get_bytes_consumed(h);
+	if (s == yajl_status_ok) {
 		s = yajl_complete_parse(h);
+		off = len; /* the text ended too early */
+	}
 	if (s != yajl_status_ok) {
-		size_t off = yajl_get_bytes_consumed(h);
-
 		if (!l.failed) {
 			msg = yajl_get_error(h, 0, NULL, 0);
-			buf_addf(err, "%s", (const char *)msg);
+			n = strlen((const char *)msg);
+			while (
+			    n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+				n--;
+			buf_add(err, msg, n);
 			yajl_free_error(h, msg);
-			/* yajl counts from the start of the last chunk. */
 		}
 		buf_addf(err, " at offset %zu", off);
 		goto out;

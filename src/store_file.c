@@ -735,8 +735,13 @@ compact_final(struct json_store *js)
 	f->compacting = false;
 	if (f->applied_seq == f->snap_seq && f->old_journal == NULL)
 		return; /* nothing new since the last snapshot */
-	if (!snapshot_is_ours(f))
+	if (f->foreign || !snapshot_is_ours(f)) {
+		log_warnx("'%s' was edited while kosyncd ran: left as it is; "
+		          "the changes since are in the journal and are "
+		          "replayed onto it at the next start",
+		    f->db_path);
 		return;
+	}
 	if (snapshot_save(f->dir, &js->db, js->cfg, f->applied_seq, &f->snap_st,
 	        &err) != 0) {
 		log_warnx("%s; the journal is kept and replays at the next "
