@@ -78,6 +78,7 @@ struct conn {
 	struct buf wbuf; /* bytes handed to uv_write */
 	unsigned char addr[16];
 	int handles;        /* uv handles not yet closed */
+	uint64_t due;       /* loop time the current state times out, or 0 */
 	uint64_t timer_due; /* loop time the timer fires, 0 when stopped */
 	uint64_t deadline;  /* loop time the current request must be in by */
 	size_t discarded;   /* bytes dropped while lingering */
@@ -203,6 +204,20 @@ on_prepare(uv_prepare_t *p)
 	alog_flush(p->data);
 }
 
+/* Append the decimal digits of v, zero-padded to at least width. */
+static void
+add_digits(struct buf *out, uint64_t v, int width)
+{
+	char tmp[24];
+	int i = (int)sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0 || (int)sizeof(tmp) - i < width);
+	buf_add(out, tmp + i, sizeof(tmp) - (size_t)i);
+}
+
 /* Append "<UTC time> access: " to out, the date part cached per second. */
 static void
 alog_stamp(struct server *srv, struct buf *out)
@@ -217,7 +232,10 @@ alog_stamp(struct server *srv, struct buf *out)
 		    srv->stamp, sizeof(srv->stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 		srv->stamp_sec = ts.tv_sec;
 	}
-	buf_addf(out, "%s.%03ldZ access: ", srv->stamp, ts.tv_nsec / 1000000);
+	buf_adds(out, srv->stamp);
+	buf_addch(out, '.');
+	add_digits(out, (uint64_t)ts.tv_nsec / 1000000, 3);
+	buf_add(out, "Z access: ", 10);
 }
 
 /*
@@ -249,8 +267,15 @@ access_log(const struct conn *c, const struct http_request *req, int status,
 		buf_addch(out, '-');
 	if (req != NULL)
 		us = (uv_hrtime() - req->start_ns) / 1000;
-	buf_addf(out, " %d %zu %llu.%03llu ", status, bytes,
-	    (unsigned long long)(us / 1000), (unsigned long long)(us % 1000));
+	buf_addch(out, ' ');
+	add_digits(out, (uint64_t)status, 1);
+	buf_addch(out, ' ');
+	add_digits(out, bytes, 1);
+	buf_addch(out, ' ');
+	add_digits(out, us / 1000, 1);
+	buf_addch(out, '.');
+	add_digits(out, us % 1000, 3);
+	buf_addch(out, ' ');
 	if (req != NULL && req->log_user.len > 0)
 		log_escape(out, req->log_user, 200);
 	else
@@ -617,13 +642,29 @@ conn_linger(struct conn *c)
  * Timers
  */
 
+/*
+ * The timer is armed lazily: c->due is when the current state times out,
+ * c->timer_due when the uv timer fires. A later c->due (the usual case: an
+ * idle deadline pushed back by each request) leaves the timer alone; it
+ * fires early, finds the deadline not yet reached and re-arms. So a busy
+ * keep-alive connection costs no timer operation per request.
+ */
 static void
 on_timer(uv_timer_t *t)
 {
 	struct conn *c = t->data;
+	uint64_t now;
 
 	c->timer_due = 0;
-	if (c->dead || c->in_flight)
+	if (c->dead || c->due == 0)
+		return;
+	now = uv_now(c->srv->loop);
+	if (now < c->due) {
+		c->timer_due = c->due;
+		uv_timer_start(&c->timer, on_timer, c->due - now, 0);
+		return;
+	}
+	if (c->in_flight)
 		return;
 	if (c->req_started && !c->lingering && !c->writing && !c->closing) {
 		/* A request that took too long to arrive: cut it off. */
@@ -639,26 +680,22 @@ static void
 conn_set_timer(struct conn *c)
 {
 	struct server *srv = c->srv;
-	uint64_t now = uv_now(srv->loop), due;
+	uint64_t now = uv_now(srv->loop);
 
 	if (c->lingering)
-		due = c->deadline;
+		c->due = c->deadline;
 	else if (c->in_flight)
-		due = 0;
+		c->due = 0;
 	else if (c->writing)
-		due = now + srv->limits.idle_timeout_ms;
+		c->due = now + srv->limits.idle_timeout_ms;
 	else if (c->req_started)
-		due = c->deadline;
+		c->due = c->deadline;
 	else
-		due = now + srv->limits.idle_timeout_ms;
-	if (due == c->timer_due)
+		c->due = now + srv->limits.idle_timeout_ms;
+	if (c->due == 0 || (c->timer_due != 0 && c->timer_due <= c->due))
 		return;
-	c->timer_due = due;
-	if (due == 0)
-		uv_timer_stop(&c->timer);
-	else
-		uv_timer_start(
-		    &c->timer, on_timer, due > now ? due - now : 0, 0);
+	c->timer_due = c->due;
+	uv_timer_start(&c->timer, on_timer, c->due > now ? c->due - now : 0, 0);
 }
 
 /*

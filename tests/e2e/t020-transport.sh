@@ -11,7 +11,7 @@
 # keeps serving afterwards; the access-log line's fields.
 . "$(dirname "$0")/lib.sh"
 
-ks_start --max-body-bytes 1024 --max-header-bytes 1024
+ks_start --max-body-bytes 1024 --max-header-bytes 1024 || { not_ok "server started"; done_testing; }
 
 # py SCRIPT: run python3 with PORT set; prints what the script prints.
 py() { PORT=$KS_PORT timeout 20 python3 -c "$1"; }

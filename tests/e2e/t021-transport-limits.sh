@@ -36,7 +36,8 @@ def status_body(data):
 HC='GET /healthcheck HTTP/1.1\r\nHost: x\r\n\r\n'
 
 ks_start --request-timeout-ms 500 --idle-timeout-ms 700 \
-    --max-connections-per-ip 3 --max-connections 5
+    --max-connections-per-ip 3 --max-connections 5 ||
+	{ not_ok "server started"; done_testing; }
 
 # --- a slow client is cut off; a fast one is served meanwhile
 out=$(py "$PYLIB
