@@ -57,6 +57,7 @@ struct http_parse {
 	struct http_header *hdrs;
 	size_t hdrs_cap;
 	size_t body_off, body_len;
+	size_t trailer_bytes;
 	bool body_copied; /* body is in hp->body, not in the input */
 	struct buf body;
 
@@ -108,6 +109,19 @@ on_url(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
+/*
+ * Trailer fields after a chunked body are not handed to the handler (they
+ * must not pass for headers); they only count against the header limit.
+ */
+static int
+on_trailer(struct http_parse *hp, size_t len)
+{
+	hp->trailer_bytes += len;
+	if (hp->trailer_bytes > hp->max_header_bytes)
+		return refuse(hp, 431);
+	return 0;
+}
+
 static int
 on_header_field(http_parser *p, const char *at, size_t len)
 {
@@ -115,6 +129,8 @@ on_header_field(http_parser *p, const char *at, size_t len)
 	size_t off = offset_of(hp, at);
 	struct hdr_pos *h;
 
+	if (hp->headers_done)
+		return on_trailer(hp, len);
 	if (off + len > hp->max_header_bytes)
 		return refuse(hp, 431);
 	if (hp->npos > 0 && !hp->in_value) {
@@ -148,6 +164,8 @@ on_header_value(http_parser *p, const char *at, size_t len)
 	size_t off = offset_of(hp, at);
 	struct hdr_pos *h;
 
+	if (hp->headers_done)
+		return on_trailer(hp, len);
 	if (off + len > hp->max_header_bytes)
 		return refuse(hp, 431);
 	if (hp->npos == 0)
@@ -308,6 +326,7 @@ parse_next(struct http_parse *hp)
 	hp->npos = 0;
 	hp->in_value = false;
 	hp->body_off = hp->body_len = 0;
+	hp->trailer_bytes = 0;
 	hp->body_copied = false;
 	hp->begun = hp->headers_done = hp->complete = false;
 	hp->want_continue = hp->keep_alive = false;

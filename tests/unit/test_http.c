@@ -169,6 +169,29 @@ test_http__pipelined(void **state)
 }
 
 static void
+test_http__chunked_trailers_ignored(void **state)
+{
+	struct buf in = BUF_INIT;
+	int i;
+
+	(void)state;
+	check_all_steps("POST /t HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	                "2\r\nab\r\n0\r\nX-Auth-User: eve\r\n\r\n"
+	                "GET /n HTTP/1.1\r\n\r\n",
+	    MAX_HDR, MAX_BODY,
+	    "POST /t|/t||Transfer-Encoding:chunked;|ab|1\n"
+	    "GET /n|/n||||1\n");
+	/* Endless trailers hit the header limit. */
+	buf_adds(&in, "POST /t HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	              "0\r\n");
+	for (i = 0; i < 100; i++)
+		buf_addf(&in, "X-Trailer-%03d: 0123456789\r\n", i);
+	buf_adds(&in, "\r\n");
+	check_all_steps(in.data, MAX_HDR, MAX_BODY, "error 431\n");
+	buf_release(&in);
+}
+
+static void
 test_http__http10_keep_alive(void **state)
 {
 	(void)state;
@@ -442,6 +465,7 @@ main(void)
 	    cmocka_unit_test(test_http__simple_get),
 	    cmocka_unit_test(test_http__query_and_trimmed_values),
 	    cmocka_unit_test(test_http__pipelined),
+	    cmocka_unit_test(test_http__chunked_trailers_ignored),
 	    cmocka_unit_test(test_http__http10_keep_alive),
 	    cmocka_unit_test(test_http__expect_continue),
 	    cmocka_unit_test(test_http__body_limit),
