@@ -42,9 +42,9 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 DEFS = -DKOSYNCD_VERSION='"$(VERSION)"'
 
 # Libraries: Debian ships static archives for all of them.
-LIBS_STATIC = -Wl,-Bstatic -luv_a -lsodium -lyajl_s -lhttp_parser \
+LIBS_STATIC = -Wl,-Bstatic -luv_a -lsodium -lyajl_s -lhttp_parser -lhiredis \
 	-Wl,-Bdynamic -lpthread -ldl -lrt -lm
-LIBS_SHARED = -luv -lsodium -lyajl -lhttp_parser -lpthread -lm
+LIBS_SHARED = -luv -lsodium -lyajl -lhttp_parser -lhiredis -lpthread -lm
 
 REL_CFLAGS = $(STD) $(WARN) $(DEFS) -O2 -g -D_FORTIFY_SOURCE=2 \
 	-fstack-protector-strong -fPIE
@@ -78,7 +78,7 @@ kosyncd: $(DEPS_STAMP) $(REL_OBJ)
 static: kosyncd-static
 kosyncd-static: $(DEPS_STAMP) $(STATIC_OBJ)
 	$(CC) -static -o $@ $(STATIC_OBJ) -luv_a -lsodium -lyajl_s \
-		-lhttp_parser -lpthread -lrt -lm
+		-lhttp_parser -lhiredis -lpthread -lrt -lm
 	strip $@
 
 build/rel/%.o: src/%.c $(HDR) | $(DEPS_STAMP)
