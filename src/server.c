@@ -46,11 +46,11 @@
 /* Keep reading (and dropping) after the last answer, to avoid a reset. */
 #define LINGER_MS 2000
 #define LINGER_SHUTDOWN_MS 100
-#define LINGER_MAX_BYTES (1024 * 1024)
+#define LINGER_MAX_BYTES ((size_t)1024 * 1024)
 /* Answers queued before dispatching stops until they are written. */
-#define OUT_HIGH_WATER (64 * 1024)
+#define OUT_HIGH_WATER ((size_t)64 * 1024)
 /* Buffers larger than this are freed, not kept, once a request is done. */
-#define KEEP_BUF_BYTES (16 * 1024)
+#define KEEP_BUF_BYTES ((size_t)16 * 1024)
 #define IP_BUCKETS 1024
 #define LISTEN_BACKLOG 511
 
@@ -416,14 +416,14 @@ static bool
 conn_process(struct conn *c)
 {
 	struct server *srv = c->srv;
-	enum http_feed_result r;
-	size_t avail, consumed;
-	int status;
 	bool full = false;
 
 	c->in_loop++;
 	while (!c->dead && !c->in_flight && !c->closing && !c->writing) {
-		avail = c->in.len - c->in_start;
+		enum http_feed_result r;
+		size_t avail = c->in.len - c->in_start, consumed;
+		int status;
+
 		if (avail == 0)
 			break;
 		if (c->out.len >= OUT_HIGH_WATER) {
@@ -682,13 +682,11 @@ conn_set_timer(struct conn *c)
 	struct server *srv = c->srv;
 	uint64_t now = uv_now(srv->loop);
 
-	if (c->lingering)
-		c->due = c->deadline;
-	else if (c->in_flight)
+	/* The handler has no deadline; lingering and a request on its way
+	 * have theirs; idle and unread answers get the idle timeout. */
+	if (c->in_flight && !c->lingering)
 		c->due = 0;
-	else if (c->writing)
-		c->due = now + srv->limits.idle_timeout_ms;
-	else if (c->req_started)
+	else if (c->lingering || (c->req_started && !c->writing))
 		c->due = c->deadline;
 	else
 		c->due = now + srv->limits.idle_timeout_ms;
@@ -843,12 +841,12 @@ on_connection(uv_stream_t *l, int status)
 void
 server_limits_default(struct server_limits *limits)
 {
-	limits->max_header_bytes = SERVER_MAX_HEADER_BYTES;
-	limits->max_body_bytes = SERVER_MAX_BODY_BYTES;
+	limits->max_header_bytes = (size_t)SERVER_MAX_HEADER_BYTES;
+	limits->max_body_bytes = (size_t)SERVER_MAX_BODY_BYTES;
 	limits->max_connections = SERVER_MAX_CONNECTIONS;
 	limits->max_connections_per_ip = SERVER_MAX_CONNECTIONS_PER_IP;
-	limits->idle_timeout_ms = SERVER_IDLE_TIMEOUT_MS;
-	limits->request_timeout_ms = SERVER_REQUEST_TIMEOUT_MS;
+	limits->idle_timeout_ms = (uint64_t)SERVER_IDLE_TIMEOUT_MS;
+	limits->request_timeout_ms = (uint64_t)SERVER_REQUEST_TIMEOUT_MS;
 }
 
 static int
@@ -877,7 +875,7 @@ server_parse_address(
 	struct sockaddr_in *sin = (struct sockaddr_in *)out;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
 	char host[64];
-	const char *colon, *port_text;
+	const char *colon;
 	unsigned port;
 	size_t hlen;
 
@@ -887,7 +885,7 @@ server_parse_address(
 		return -1;
 	}
 	if (text[0] == '[') {
-		const char *close = strchr(text, ']');
+		const char *close = strchr(text, ']'), *port_text;
 
 		if (close == NULL || close[1] != ':') {
 			*err = "expected [address]:port";
@@ -1091,7 +1089,7 @@ server_shutdown(struct server *srv, void (*done)(void *arg), void *arg)
 	uv_timer_init(srv->loop, srv->shutdown_timer);
 	srv->shutdown_timer->data = srv;
 	uv_timer_start(srv->shutdown_timer, on_shutdown_timeout,
-	    SERVER_SHUTDOWN_TIMEOUT_MS, 0);
+	    (uint64_t)SERVER_SHUTDOWN_TIMEOUT_MS, 0);
 	uv_unref((uv_handle_t *)srv->shutdown_timer);
 	server_maybe_done(srv);
 }
