@@ -847,6 +847,7 @@ server_limits_default(struct server_limits *limits)
 	limits->max_connections_per_ip = SERVER_MAX_CONNECTIONS_PER_IP;
 	limits->idle_timeout_ms = (uint64_t)SERVER_IDLE_TIMEOUT_MS;
 	limits->request_timeout_ms = (uint64_t)SERVER_REQUEST_TIMEOUT_MS;
+	limits->shutdown_timeout_ms = (uint64_t)SERVER_SHUTDOWN_TIMEOUT_MS;
 }
 
 static int
@@ -1089,7 +1090,7 @@ server_shutdown(struct server *srv, void (*done)(void *arg), void *arg)
 	uv_timer_init(srv->loop, srv->shutdown_timer);
 	srv->shutdown_timer->data = srv;
 	uv_timer_start(srv->shutdown_timer, on_shutdown_timeout,
-	    (uint64_t)SERVER_SHUTDOWN_TIMEOUT_MS, 0);
+	    srv->limits.shutdown_timeout_ms, 0);
 	uv_unref((uv_handle_t *)srv->shutdown_timer);
 	server_maybe_done(srv);
 }

@@ -36,6 +36,7 @@ struct server_limits {
 	unsigned max_connections_per_ip;
 	uint64_t idle_timeout_ms;
 	uint64_t request_timeout_ms;
+	uint64_t shutdown_timeout_ms; /* in-flight work at shutdown, then cut */
 };
 
 struct server;
@@ -69,7 +70,7 @@ int server_port(const struct server *srv);
  * Stop accepting, close idle keep-alive connections, let requests in
  * flight finish (their answers say "Connection: close"; a request still
  * arriving gets until its deadline), cut off whatever is left after
- * SERVER_SHUTDOWN_TIMEOUT_MS, then call done(arg) on the loop once every
+ * limits.shutdown_timeout_ms, then call done(arg) on the loop once every
  * connection is closed. A handler that answers after that still may:
  * the answer is dropped. Safe to call twice (the second call does nothing).
  */

@@ -7,6 +7,7 @@
  * a timeout) and stops it through a uv_async. The handler answers by path:
  *   /echo   200 "<method> <target> <body length> <body>"
  *   /async  the same, 100 ms later from a timer (an asynchronous handler)
+ *   /slow   the same, 600 ms later
  *   /user   200 with log_user set
  *   /peer   200 with the client address as the server saw it
  */
@@ -100,6 +101,15 @@ handler(struct http_request *req, void *ctx)
 		p->timer.data = p;
 		f->async_pending++;
 		uv_timer_start(&p->timer, pending_fire, 100, 0);
+		return;
+	}
+	if (str_has_prefix(req->path, "/slow")) {
+		p = calloc(1, sizeof(*p));
+		p->req = req;
+		uv_timer_init(&f->loop, &p->timer);
+		p->timer.data = p;
+		f->async_pending++;
+		uv_timer_start(&p->timer, pending_fire, 600, 0);
 		return;
 	}
 	if (str_eqs(req->path, "/peer")) {
@@ -725,6 +735,46 @@ test_server__addresses(void **state)
 }
 
 static void
+short_shutdown(struct server_limits *l)
+{
+	l->shutdown_timeout_ms = 150;
+}
+
+static void
+test_server__shutdown_timeout_orphan(void **state)
+{
+	struct fixture *f = start(short_shutdown);
+	struct buf got = BUF_INIT;
+	struct timespec t0, t1;
+	int fd;
+	double ms;
+
+	(void)state;
+	/* The handler answers after the shutdown gave up on it: the socket
+	 * is closed at the timeout, the answer later goes nowhere. */
+	fd = dial(f, 3000);
+	sends(fd, "GET /slow HTTP/1.1\r\n\r\n");
+	usleep(50 * 1000);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uv_async_send(&f->stop);
+	assert_int_equal(read_all(fd, &got), 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	assert_int_equal(got.len, 0);
+	assert_true(ms > 100 && ms < 500);
+	close(fd);
+	/* The loop ends only after the late answer was dropped. */
+	pthread_join(f->thread, NULL);
+	assert_int_equal(f->done, 1);
+	assert_int_equal(f->async_pending, 0);
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
+	free(f);
+	buf_release(&got);
+}
+
+static void
 test_server__parse_address(void **state)
 {
 	static const char *const good[] = {":8080", "127.0.0.1:0", "[::1]:8080",
@@ -768,6 +818,7 @@ main(void)
 	    cmocka_unit_test(test_server__slow_client_cut_off),
 	    cmocka_unit_test(test_server__async_client_gone),
 	    cmocka_unit_test(test_server__shutdown_in_flight),
+	    cmocka_unit_test(test_server__shutdown_timeout_orphan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
