@@ -46,6 +46,16 @@ struct json_parser {
 	/* yajl's own memory, freed before json_parse returns: on the stack */
 	unsigned char *scratch;
 	size_t scratch_used;
+	/*
+	 * Where the root value ended, when yajl_parse (not the final
+	 * yajl_complete_parse) saw its end: yajl lets an unterminated string
+	 * after it pass as "more input to come", so json_parse checks that
+	 * only white space follows.
+	 */
+	yajl_handle h;
+	bool finishing;
+	bool ended;
+	size_t end;
 };
 
 /* Room for yajl's handle, lexer, stack and its two 2 KiB buffers. */
@@ -117,6 +127,16 @@ json_copy(struct json_parser *jp, const void *s, size_t len)
 	return r;
 }
 
+/* The root value is complete: remember where (see struct json_parser). */
+static void
+json_root_done(struct json_parser *jp)
+{
+	if (jp->finishing)
+		return;
+	jp->ended = true;
+	jp->end = yajl_get_bytes_consumed(jp->h);
+}
+
 /*
  * A new node of type t, linked as the last child of the open container (or
  * made the root). Returns NULL when the depth limit would be passed by a
@@ -153,6 +173,8 @@ json_node(struct json_parser *jp, enum json_type t)
 		jp->stack[jp->depth].node = v;
 		jp->stack[jp->depth].last = NULL;
 		jp->depth++;
+	} else if (jp->depth == 0) {
+		json_root_done(jp);
 	}
 	return v;
 }
@@ -240,6 +262,8 @@ json_cb_end(void *ctx)
 	struct json_parser *jp = ctx;
 
 	jp->depth--;
+	if (jp->depth == 0)
+		json_root_done(jp);
 	return 1;
 }
 
@@ -264,6 +288,7 @@ json_parse(const char *text, size_t len, json_alloc_fn *alloc, void *ctx,
 	yajl_alloc_funcs afs;
 	yajl_handle h;
 	yajl_status st;
+	char c;
 
 	memset(&jp, 0, sizeof(jp));
 	jp.alloc = alloc;
@@ -274,12 +299,22 @@ json_parse(const char *text, size_t len, json_alloc_fn *alloc, void *ctx,
 	afs.free = json_yajl_free;
 	afs.ctx = &jp;
 	h = yajl_alloc(&json_callbacks, &afs, &jp);
+	jp.h = h;
 	/* The defaults are what we want: strings validated, no comments, no
 	 * trailing garbage, one value. */
 	st = yajl_parse(h, (const unsigned char *)text, len);
+	jp.finishing = true;
 	if (st == yajl_status_ok)
 		st = yajl_complete_parse(h);
 	yajl_free(h);
+	/* yajl takes '{}"' for '{}' and the start of a string to come. */
+	while (st == yajl_status_ok && jp.ended && jp.end < len) {
+		c = text[jp.end++];
+		if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+			jp.err = "trailing garbage";
+			st = yajl_status_error;
+		}
+	}
 	if (st != yajl_status_ok || jp.root == NULL) {
 		if (err != NULL)
 			*err = jp.err != NULL ? jp.err : "invalid JSON";
