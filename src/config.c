@@ -24,6 +24,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -48,6 +49,7 @@ enum config_type {
 enum config_opt_flags {
 	CONFIG_OPT_KOSYNC = 1 << 0, /* a KOsync key: always in database.json */
 	CONFIG_OPT_NOFILE = 1 << 1, /* cannot be set in database.json */
+	CONFIG_OPT_SECRET = 1 << 2, /* config show masks the value */
 };
 
 /*
@@ -72,9 +74,10 @@ struct config_option {
 };
 
 static config_check_fn check_address, check_base_path, check_data_dir;
+static config_check_fn check_redis_address;
 static int parse_u64(const char *s, uint64_t *out);
 
-static const char *const storage_words[] = {"file", "memory", NULL};
+static const char *const storage_words[] = {"file", "memory", "redis", NULL};
 static const char *const fsync_words[] = {"always", "everysec", "no", NULL};
 static const char *const encoding_words[] = {"json", "msgpack", NULL};
 
@@ -132,9 +135,29 @@ static const struct config_option options[] = {
         "Created when missing."},
     {"storage", CONFIG_T_STRING, F(storage), 0, "file", 0, 0, storage_words,
         NULL, 0, "WORD",
-        "Backend: `file` (database.json and a journal in data_dir) or "
-        "`memory` (nothing survives a restart).",
-        NULL},
+        "Backend: `file` (database.json and a journal in data_dir), "
+        "`memory` (nothing survives a restart) or `redis` (see redis_address).",
+        "`redis` keeps users and progress in Redis in the official server's "
+        "layout, so several kosyncd processes can share them (docs/redis.md)."},
+    {"redis_address", CONFIG_T_STRING, F(redis_address), 0, "127.0.0.1:6379", 0,
+        0, NULL, check_redis_address, CONFIG_OPT_NOFILE, "ADDR",
+        "Redis server of the redis backend: host:port, [v6addr]:port or "
+        "unix:/path/to/socket.",
+        "The host must be numeric: a static executable cannot resolve names."},
+    {"redis_password", CONFIG_T_STRING, F(redis_password), 0, "", 0, 0, NULL,
+        NULL, CONFIG_OPT_NOFILE | CONFIG_OPT_SECRET, "PASSWORD",
+        "Password sent with AUTH after connecting to Redis; empty for none.",
+        "Prefer the environment (`KOSYNCD_REDIS_PASSWORD`) to a flag, which "
+        "other users can see in the process list. `config show` masks it."},
+    {"redis_db", CONFIG_T_UINT, F(redis_db), 1, NULL, 0, 65535, NULL, NULL,
+        CONFIG_OPT_NOFILE, "N",
+        "Redis database index (SELECT); the official server uses 1.", NULL},
+    {"redis_hash_keys", CONFIG_T_BOOL, F(redis_hash_keys), 0, NULL, 0, 0, NULL,
+        NULL, CONFIG_OPT_NOFILE, NULL,
+        "Store keys in Redis as argon2id hashes instead of verbatim.",
+        "Off by default, as the official server stores keys verbatim. Once "
+        "on, new and changed keys (and verbatim keys as their users log in) "
+        "are stored hashed, which the official server cannot read."},
     {"fsync", CONFIG_T_ENUM, F(fsync), CONFIG_FSYNC_ALWAYS, NULL, 0, 0,
         fsync_words, NULL, 0, "WORD",
         "When the journal is flushed to disk: `always` (before every "
@@ -295,6 +318,35 @@ check_address(struct buf *v, struct buf *why)
 		buf_adds(why, err != NULL ? err : "not an address");
 		buf_adds(why, " (expected host:port, :port or [v6addr]:port "
 		              "with a numeric host)");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * redis_address: "unix:/path" (non-empty path) or a numeric "host:port" /
+ * "[v6]:port" with an explicit host and a port other than 0.
+ */
+static int
+check_redis_address(struct buf *v, struct buf *why)
+{
+	struct sockaddr_storage ss;
+	const char *err = NULL;
+
+	if (strncmp(v->data, "unix:", 5) == 0) {
+		if (v->len > 5)
+			return 0;
+		buf_adds(why, "the socket path is empty");
+		return -1;
+	}
+	if (v->data[0] == ':' ||
+	    server_parse_address(v->data, &ss, &err) == -1 ||
+	    (ss.ss_family == AF_INET
+	            ? ((struct sockaddr_in *)&ss)->sin_port == 0
+	            : ((struct sockaddr_in6 *)&ss)->sin6_port == 0)) {
+		buf_adds(why, err != NULL ? err : "not an address");
+		buf_adds(why, " (expected host:port or [v6addr]:port with a "
+		              "numeric host, or unix:/path)");
 		return -1;
 	}
 	return 0;
@@ -1326,6 +1378,10 @@ config_show(const struct config *cfg, struct buf *out)
 
 		buf_reset(&v);
 		add_value_text(&v, cfg, o);
+		if ((o->flags & CONFIG_OPT_SECRET) && v.len > 0) {
+			buf_reset(&v);
+			buf_adds(&v, "********");
+		}
 		buf_addf(out, "%s = ", o->name);
 		add_shown(out, o, v.data);
 		buf_addf(out, "  # %s\n",

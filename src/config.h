@@ -49,7 +49,11 @@ enum config_fsync {
 struct config {
 	/* Where and how to store. */
 	char *data_dir;         /* default "./data" */
-	char *storage;          /* "file" (default) or "memory" */
+	char *storage;          /* "file" (default), "memory" or "redis" */
+	char *redis_address;    /* "host:port" or "unix:/path" */
+	char *redis_password;   /* "" for none */
+	unsigned redis_db;      /* SELECT index (the official server: 1) */
+	bool redis_hash_keys;   /* store new keys as argon2id PHC strings */
 	int fsync;              /* enum config_fsync */
 	uint64_t compact_bytes; /* journal size that triggers compaction */
 
