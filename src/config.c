@@ -59,18 +59,18 @@ enum config_opt_flags {
 typedef int config_check_fn(struct buf *v, struct buf *why);
 
 struct config_option {
-	const char *name; /* as in database.json; the flag uses '-' */
-	enum config_type type;
+	const char *name;   /* as in database.json; the flag uses '-' */
 	size_t offset;      /* of the field in struct config */
 	uint64_t def;       /* default of bool, number and enum options */
 	const char *defstr; /* default of string options */
 	uint64_t min, max;  /* range of number options */
 	const char *const *choices; /* enum words; allowed strings */
 	config_check_fn *check;     /* string options: form check */
-	unsigned flags;             /* enum config_opt_flags */
 	const char *arg;            /* metavariable in --help */
 	const char *help;           /* one sentence for --help */
 	const char *doc;            /* more prose for the reference */
+	enum config_type type;
+	unsigned flags; /* enum config_opt_flags */
 };
 
 static config_check_fn check_address, check_base_path, check_data_dir;
@@ -91,132 +91,298 @@ static const char *const encoding_words[] = {"json", "msgpack", NULL};
  * that database.json keeps KOsync's layout.
  */
 static const struct config_option options[] = {
-    {"listen_address", CONFIG_T_STRING, F(listen_address), 0, ":8080", 0, 0,
-        NULL, check_address, CONFIG_OPT_KOSYNC, "ADDR",
-        "Address and port to listen on: host:port, :port (every address) "
-        "or [v6addr]:port.",
-        "The host must be numeric (an IPv4 or IPv6 address): a static "
-        "executable cannot resolve names. Port 0 picks a free port, which "
-        "the log line `listening on HOST:PORT` reports. An empty value "
-        "means `:8080`, as in KOsync."},
-    {"disable_registration", CONFIG_T_BOOL, F(disable_registration), 0, NULL, 0,
-        0, NULL, NULL, CONFIG_OPT_KOSYNC, NULL,
-        "Refuse new accounts (POST /users/create answers 402, code 2005).",
-        "Existing users keep working; create accounts with the admin "
-        "commands instead."},
-    {"enable_debug_log", CONFIG_T_BOOL, F(enable_debug_log), 0, NULL, 0, 0,
-        NULL, NULL, CONFIG_OPT_KOSYNC, NULL,
-        "Verbose logging (debug lines on stderr).",
-        "Keys, passwords and request bodies are never logged, even then."},
-    {"store_history", CONFIG_T_BOOL, F(store_history), 0, NULL, 0, 0, NULL,
-        NULL, CONFIG_OPT_KOSYNC, NULL,
-        "Keep the earlier states of each document (see history_limit).",
-        "As in KOsync, every push first appends the document's previous "
-        "state to its history."},
-    {"backup_encoding_type", CONFIG_T_STRING, F(backup_encoding_type), 0,
-        "json", 0, 0, encoding_words, NULL, CONFIG_OPT_KOSYNC, "WORD",
-        "KOsync's backup encoding; accepted and kept, backups are always "
-        "JSON.",
-        "KOsync 0.x forces `msgpack`; kosyncd keeps the value so that the "
-        "file stays valid for KOsync, but writes and reads JSON backups "
-        "(PEM `Content-Type: application/json`)."},
-    {"backup_on_startup", CONFIG_T_BOOL, F(backup_on_startup), 0, NULL, 0, 0,
-        NULL, NULL, CONFIG_OPT_KOSYNC, NULL,
-        "Write a PEM backup of the database every time the server starts.",
-        NULL},
-    {"enable_webui", CONFIG_T_BOOL, F(enable_webui), 0, NULL, 0, 0, NULL, NULL,
-        CONFIG_OPT_KOSYNC, NULL, "Serve the web interface.",
-        "KOsync's key; kosyncd's web interface reads it once it exists."},
-
-    {"data_dir", CONFIG_T_STRING, F(data_dir), 0, "./data", 0, 0, NULL,
-        check_data_dir, CONFIG_OPT_NOFILE, "DIR",
-        "Directory holding database.json, its journal and the backups.",
-        "Read from the environment or a flag only: the file lives in it. "
-        "Created when missing."},
-    {"storage", CONFIG_T_STRING, F(storage), 0, "file", 0, 0, storage_words,
-        NULL, 0, "WORD",
-        "Backend: `file` (database.json and a journal in data_dir), "
-        "`memory` (nothing survives a restart) or `redis` (see redis_address).",
-        "`redis` keeps users and progress in Redis in the official server's "
-        "layout, so several kosyncd processes can share them (docs/redis.md)."},
-    {"redis_address", CONFIG_T_STRING, F(redis_address), 0, "127.0.0.1:6379", 0,
-        0, NULL, check_redis_address, CONFIG_OPT_NOFILE, "ADDR",
-        "Redis server of the redis backend: host:port, [v6addr]:port or "
-        "unix:/path/to/socket.",
-        "The host must be numeric: a static executable cannot resolve names."},
-    {"redis_password", CONFIG_T_STRING, F(redis_password), 0, "", 0, 0, NULL,
-        NULL, CONFIG_OPT_NOFILE | CONFIG_OPT_SECRET, "PASSWORD",
-        "Password sent with AUTH after connecting to Redis; empty for none.",
-        "Prefer the environment (`KOSYNCD_REDIS_PASSWORD`) to a flag, which "
-        "other users can see in the process list. `config show` masks it."},
-    {"redis_db", CONFIG_T_UINT, F(redis_db), 1, NULL, 0, 65535, NULL, NULL,
-        CONFIG_OPT_NOFILE, "N",
-        "Redis database index (SELECT); the official server uses 1.", NULL},
-    {"redis_hash_keys", CONFIG_T_BOOL, F(redis_hash_keys), 0, NULL, 0, 0, NULL,
-        NULL, CONFIG_OPT_NOFILE, NULL,
-        "Store keys in Redis as argon2id hashes instead of verbatim.",
-        "Off by default, as the official server stores keys verbatim. Once "
-        "on, new and changed keys (and verbatim keys as their users log in) "
-        "are stored hashed, which the official server cannot read."},
-    {"fsync", CONFIG_T_ENUM, F(fsync), CONFIG_FSYNC_ALWAYS, NULL, 0, 0,
-        fsync_words, NULL, 0, "WORD",
-        "When the journal is flushed to disk: `always` (before every "
-        "answer), `everysec` or `no`.",
-        "`always` acknowledges a write only once it is on disk; concurrent "
-        "writes share one fdatasync. `everysec` may lose the last second "
-        "of writes on a power failure, `no` whatever the kernel had not "
-        "written yet."},
-    {"compact_bytes", CONFIG_T_U64, F(compact_bytes), 64 * MiB, NULL, 4 * KiB,
-        1024 * GiB, NULL, NULL, 0, "N",
-        "Journal size in bytes that triggers a compaction (a new "
-        "database.json and an empty journal).",
-        NULL},
-    {"base_path", CONFIG_T_STRING, F(base_path), 0, "", 0, 0, NULL,
-        check_base_path, 0, "PATH",
-        "Extra prefix the routes are also served under, e.g. `/sync` behind "
-        "a reverse proxy; empty for none.",
-        "The routes are always served at `/` and under `/koreader/` too. "
-        "The value starts with `/`; a trailing `/` is removed."},
-    {"strict_accept", CONFIG_T_BOOL, F(strict_accept), 0, NULL, 0, 0, NULL,
-        NULL, 0, NULL,
-        "Answer 412 to requests without KOReader's Accept header, as the "
-        "official server does.",
-        "Off by default: the Accept header is not checked."},
-    {"history_limit", CONFIG_T_UINT, F(history_limit), 100, NULL, 0, 1000000,
-        NULL, NULL, 0, "N",
-        "History entries kept per document when store_history is on; 0 "
-        "keeps all.",
-        NULL},
-    {"max_header_bytes", CONFIG_T_U64, F(max_header_bytes),
-        SERVER_MAX_HEADER_BYTES, NULL, 1 * KiB, 1 * MiB, NULL, NULL, 0, "N",
-        "Largest request line plus headers, in bytes (larger: 431).", NULL},
-    {"max_body_bytes", CONFIG_T_U64, F(max_body_bytes), SERVER_MAX_BODY_BYTES,
-        NULL, 1 * KiB, 64 * MiB, NULL, NULL, 0, "N",
-        "Largest request body, in bytes (larger: 413).", NULL},
-    {"max_connections", CONFIG_T_U64, F(max_connections),
-        SERVER_MAX_CONNECTIONS, NULL, 1, 1000000, NULL, NULL, 0, "N",
-        "Open connections in total; more are refused.", NULL},
-    {"max_connections_per_ip", CONFIG_T_U64, F(max_connections_per_ip),
-        SERVER_MAX_CONNECTIONS_PER_IP, NULL, 1, 1000000, NULL, NULL, 0, "N",
-        "Open connections per client address; more are refused.", NULL},
-    {"idle_timeout_ms", CONFIG_T_U64, F(idle_timeout_ms),
-        SERVER_IDLE_TIMEOUT_MS, NULL, 100, 24 * 3600 * 1000, NULL, NULL, 0,
-        "MS",
-        "Milliseconds a keep-alive connection may wait for its next "
-        "request.",
-        NULL},
-    {"request_timeout_ms", CONFIG_T_U64, F(request_timeout_ms),
-        SERVER_REQUEST_TIMEOUT_MS, NULL, 100, 3600 * 1000, NULL, NULL, 0, "MS",
-        "Milliseconds from a request's first byte to its last (slower "
-        "clients are cut off with 408).",
-        NULL},
-    {"argon2_concurrency", CONFIG_T_U64, F(argon2_concurrency), 2, NULL, 1, 64,
-        NULL, NULL, 0, "N",
-        "Password hashes (argon2id, ~19 MiB each) computed at the same time.",
-        "Bounds the memory and CPU that a burst of logins can take."},
+    {
+        .name = "listen_address",
+        .type = CONFIG_T_STRING,
+        .offset = F(listen_address),
+        .defstr = ":8080",
+        .check = check_address,
+        .flags = CONFIG_OPT_KOSYNC,
+        .arg = "ADDR",
+        .help =
+            "Address and port to listen on: host:port, :port (every address) "
+            "or [v6addr]:port.",
+        .doc =
+            "The host must be numeric (an IPv4 or IPv6 address): a static "
+            "executable cannot resolve names. Port 0 picks a free port, which "
+            "the log line `listening on HOST:PORT` reports. An empty value "
+            "means `:8080`, as in KOsync.",
+    },
+    {
+        .name = "disable_registration",
+        .type = CONFIG_T_BOOL,
+        .offset = F(disable_registration),
+        .flags = CONFIG_OPT_KOSYNC,
+        .help =
+            "Refuse new accounts (POST /users/create answers 402, code 2005).",
+        .doc = "Existing users keep working; create accounts with the admin "
+               "commands instead.",
+    },
+    {
+        .name = "enable_debug_log",
+        .type = CONFIG_T_BOOL,
+        .offset = F(enable_debug_log),
+        .flags = CONFIG_OPT_KOSYNC,
+        .help = "Verbose logging (debug lines on stderr).",
+        .doc =
+            "Keys, passwords and request bodies are never logged, even then.",
+    },
+    {
+        .name = "store_history",
+        .type = CONFIG_T_BOOL,
+        .offset = F(store_history),
+        .flags = CONFIG_OPT_KOSYNC,
+        .help = "Keep the earlier states of each document (see history_limit).",
+        .doc = "As in KOsync, every push first appends the document's previous "
+               "state to its history.",
+    },
+    {
+        .name = "backup_encoding_type",
+        .type = CONFIG_T_STRING,
+        .offset = F(backup_encoding_type),
+        .defstr = "json",
+        .choices = encoding_words,
+        .flags = CONFIG_OPT_KOSYNC,
+        .arg = "WORD",
+        .help =
+            "KOsync's backup encoding; accepted and kept, backups are always "
+            "JSON.",
+        .doc =
+            "KOsync 0.x forces `msgpack`; kosyncd keeps the value so that the "
+            "file stays valid for KOsync, but writes and reads JSON backups "
+            "(PEM `Content-Type: application/json`).",
+    },
+    {
+        .name = "backup_on_startup",
+        .type = CONFIG_T_BOOL,
+        .offset = F(backup_on_startup),
+        .flags = CONFIG_OPT_KOSYNC,
+        .help =
+            "Write a PEM backup of the database every time the server starts.",
+    },
+    {
+        .name = "enable_webui",
+        .type = CONFIG_T_BOOL,
+        .offset = F(enable_webui),
+        .flags = CONFIG_OPT_KOSYNC,
+        .help = "Serve the web interface.",
+        .doc = "KOsync's key; kosyncd's web interface reads it once it exists.",
+    },
+    {
+        .name = "data_dir",
+        .type = CONFIG_T_STRING,
+        .offset = F(data_dir),
+        .defstr = "./data",
+        .check = check_data_dir,
+        .flags = CONFIG_OPT_NOFILE,
+        .arg = "DIR",
+        .help = "Directory holding database.json, its journal and the backups.",
+        .doc =
+            "Read from the environment or a flag only: the file lives in it. "
+            "Created when missing.",
+    },
+    {
+        .name = "storage",
+        .type = CONFIG_T_STRING,
+        .offset = F(storage),
+        .defstr = "file",
+        .choices = storage_words,
+        .arg = "WORD",
+        .help = "Backend: `file` (database.json and a journal in data_dir), "
+                "`memory` (nothing survives a restart) or `redis` (see "
+                "redis_address).",
+        .doc = "`redis` keeps users and progress in Redis in the official "
+               "server's "
+               "layout, so several kosyncd processes can share them "
+               "(docs/redis.md).",
+    },
+    {
+        .name = "redis_address",
+        .type = CONFIG_T_STRING,
+        .offset = F(redis_address),
+        .defstr = "127.0.0.1:6379",
+        .check = check_redis_address,
+        .flags = CONFIG_OPT_NOFILE,
+        .arg = "ADDR",
+        .help =
+            "Redis server of the redis backend: host:port, [v6addr]:port or "
+            "unix:/path/to/socket.",
+        .doc = "The host must be numeric: a static executable cannot resolve "
+               "names.",
+    },
+    {
+        .name = "redis_password",
+        .type = CONFIG_T_STRING,
+        .offset = F(redis_password),
+        .defstr = "",
+        .flags = CONFIG_OPT_NOFILE | CONFIG_OPT_SECRET,
+        .arg = "PASSWORD",
+        .help = "Password sent with AUTH after connecting to Redis; empty for "
+                "none.",
+        .doc =
+            "Prefer the environment (`KOSYNCD_REDIS_PASSWORD`) to a flag, "
+            "which "
+            "other users can see in the process list. `config show` masks it.",
+    },
+    {
+        .name = "redis_db",
+        .type = CONFIG_T_UINT,
+        .offset = F(redis_db),
+        .def = 1,
+        .max = 65535,
+        .flags = CONFIG_OPT_NOFILE,
+        .arg = "N",
+        .help = "Redis database index (SELECT); the official server uses 1.",
+    },
+    {
+        .name = "redis_hash_keys",
+        .type = CONFIG_T_BOOL,
+        .offset = F(redis_hash_keys),
+        .flags = CONFIG_OPT_NOFILE,
+        .help = "Store keys in Redis as argon2id hashes instead of verbatim.",
+        .doc =
+            "Off by default, as the official server stores keys verbatim. Once "
+            "on, new and changed keys (and verbatim keys as their users log "
+            "in) "
+            "are stored hashed, which the official server cannot read.",
+    },
+    {
+        .name = "fsync",
+        .type = CONFIG_T_ENUM,
+        .offset = F(fsync),
+        .def = CONFIG_FSYNC_ALWAYS,
+        .choices = fsync_words,
+        .arg = "WORD",
+        .help = "When the journal is flushed to disk: `always` (before every "
+                "answer), `everysec` or `no`.",
+        .doc =
+            "`always` acknowledges a write only once it is on disk; concurrent "
+            "writes share one fdatasync. `everysec` may lose the last second "
+            "of writes on a power failure, `no` whatever the kernel had not "
+            "written yet.",
+    },
+    {
+        .name = "compact_bytes",
+        .type = CONFIG_T_U64,
+        .offset = F(compact_bytes),
+        .def = 64 * MiB,
+        .min = 4 * KiB,
+        .max = 1024 * GiB,
+        .arg = "N",
+        .help = "Journal size in bytes that triggers a compaction (a new "
+                "database.json and an empty journal).",
+    },
+    {
+        .name = "base_path",
+        .type = CONFIG_T_STRING,
+        .offset = F(base_path),
+        .defstr = "",
+        .check = check_base_path,
+        .arg = "PATH",
+        .help = "Extra prefix the routes are also served under, e.g. `/sync` "
+                "behind "
+                "a reverse proxy; empty for none.",
+        .doc =
+            "The routes are always served at `/` and under `/koreader/` too. "
+            "The value starts with `/`; a trailing `/` is removed.",
+    },
+    {
+        .name = "strict_accept",
+        .type = CONFIG_T_BOOL,
+        .offset = F(strict_accept),
+        .help =
+            "Answer 412 to requests without KOReader's Accept header, as the "
+            "official server does.",
+        .doc = "Off by default: the Accept header is not checked.",
+    },
+    {
+        .name = "history_limit",
+        .type = CONFIG_T_UINT,
+        .offset = F(history_limit),
+        .def = 100,
+        .max = 1000000,
+        .arg = "N",
+        .help = "History entries kept per document when store_history is on; 0 "
+                "keeps all.",
+    },
+    {
+        .name = "max_header_bytes",
+        .type = CONFIG_T_U64,
+        .offset = F(max_header_bytes),
+        .def = (uint64_t)SERVER_MAX_HEADER_BYTES,
+        .min = 1 * KiB,
+        .max = 1 * MiB,
+        .arg = "N",
+        .help = "Largest request line plus headers, in bytes (larger: 431).",
+    },
+    {
+        .name = "max_body_bytes",
+        .type = CONFIG_T_U64,
+        .offset = F(max_body_bytes),
+        .def = (uint64_t)SERVER_MAX_BODY_BYTES,
+        .min = 1 * KiB,
+        .max = 64 * MiB,
+        .arg = "N",
+        .help = "Largest request body, in bytes (larger: 413).",
+    },
+    {
+        .name = "max_connections",
+        .type = CONFIG_T_U64,
+        .offset = F(max_connections),
+        .def = (uint64_t)SERVER_MAX_CONNECTIONS,
+        .min = 1,
+        .max = 1000000,
+        .arg = "N",
+        .help = "Open connections in total; more are refused.",
+    },
+    {
+        .name = "max_connections_per_ip",
+        .type = CONFIG_T_U64,
+        .offset = F(max_connections_per_ip),
+        .def = (uint64_t)SERVER_MAX_CONNECTIONS_PER_IP,
+        .min = 1,
+        .max = 1000000,
+        .arg = "N",
+        .help = "Open connections per client address; more are refused.",
+    },
+    {
+        .name = "idle_timeout_ms",
+        .type = CONFIG_T_U64,
+        .offset = F(idle_timeout_ms),
+        .def = (uint64_t)SERVER_IDLE_TIMEOUT_MS,
+        .min = 100,
+        .max = (uint64_t)24 * 3600 * 1000,
+        .arg = "MS",
+        .help = "Milliseconds a keep-alive connection may wait for its next "
+                "request.",
+    },
+    {
+        .name = "request_timeout_ms",
+        .type = CONFIG_T_U64,
+        .offset = F(request_timeout_ms),
+        .def = (uint64_t)SERVER_REQUEST_TIMEOUT_MS,
+        .min = 100,
+        .max = (uint64_t)3600 * 1000,
+        .arg = "MS",
+        .help = "Milliseconds from a request's first byte to its last (slower "
+                "clients are cut off with 408).",
+    },
+    {
+        .name = "argon2_concurrency",
+        .type = CONFIG_T_U64,
+        .offset = F(argon2_concurrency),
+        .def = 2,
+        .min = 1,
+        .max = 64,
+        .arg = "N",
+        .help = "Password hashes (argon2id, ~19 MiB each) computed at the same "
+                "time.",
+        .doc = "Bounds the memory and CPU that a burst of logins can take.",
+    },
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
+_Static_assert(NOPTIONS <= CONFIG_MAX_OPTIONS, "raise CONFIG_MAX_OPTIONS");
 
 /* A parsed value, before it is stored. */
 struct value {
@@ -645,7 +811,6 @@ config_init(struct config *cfg)
 {
 	size_t i;
 
-	assert(NOPTIONS <= CONFIG_MAX_OPTIONS);
 	memset(cfg, 0, sizeof(*cfg));
 	for (i = 0; i < NOPTIONS; i++) {
 		const struct config_option *o = &options[i];

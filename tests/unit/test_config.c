@@ -24,8 +24,9 @@
 static const char *const all_options[] = {"listen_address",
     "disable_registration", "enable_debug_log", "store_history",
     "backup_encoding_type", "backup_on_startup", "enable_webui", "data_dir",
-    "storage", "fsync", "compact_bytes", "base_path", "strict_accept",
-    "history_limit", "max_header_bytes", "max_body_bytes", "max_connections",
+    "storage", "redis_address", "redis_password", "redis_db", "redis_hash_keys",
+    "fsync", "compact_bytes", "base_path", "strict_accept", "history_limit",
+    "max_header_bytes", "max_body_bytes", "max_connections",
     "max_connections_per_ip", "idle_timeout_ms", "request_timeout_ms",
     "argon2_concurrency", NULL};
 
@@ -190,7 +191,19 @@ static const struct set_case set_cases[] = {
     /* strings with a fixed set of values */
     {"storage", "memory", 0, "\"memory\""},
     {"storage", "file", 0, "\"file\""},
-    {"storage", "redis", -1, NULL},
+    {"storage", "redis", 0, "\"redis\""},
+    {"storage", "sqlite", -1, NULL},
+    /* redis options (the redis backend's) */
+    {"redis_address", "127.0.0.1:6380", 0, "\"127.0.0.1:6380\""},
+    {"redis_address", "[::1]:6379", 0, "\"[::1]:6379\""},
+    {"redis_address", "unix:/run/redis.sock", 0, "\"unix:/run/redis.sock\""},
+    {"redis_address", "unix:", -1, NULL},
+    {"redis_address", ":6379", -1, NULL},
+    {"redis_address", "127.0.0.1:0", -1, NULL},
+    {"redis_password", "s3cret", 0, "\"********\""},
+    {"redis_password", "", 0, "\"\""},
+    {"redis_db", "15", 0, "15"},
+    {"redis_db", "65536", -1, NULL},
     {"backup_encoding_type", "msgpack", 0, "\"msgpack\""},
     {"backup_encoding_type", "json", 0, "\"json\""},
     {"backup_encoding_type", "xml", -1, NULL},
@@ -419,6 +432,7 @@ static const struct file_case file_cases[] = {
     {"storage", "memory", true, 0, "\"memory\""},
     {"base_path", "/kosync/", true, 0, "\"/kosync\""},
     {"data_dir", "/tmp", true, -1, NULL},
+    {"redis_password", "x", true, -1, NULL},
     {"unknown_key", "1", false, -1, NULL},
 };
 
