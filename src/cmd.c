@@ -112,12 +112,12 @@ cmd_usage(struct buf *out)
 static void
 cmd_usage_one(struct buf *out, const struct cmd_entry *e)
 {
-	const struct cmd_option *o;
-
 	buf_adds(out, "usage: ");
 	add_synopsis(out, e);
 	buf_addf(out, "\n\n%s\n", e->help);
 	if (e->options != NULL && e->options[0].name != NULL) {
+		const struct cmd_option *o;
+
 		buf_adds(out, "\nOptions of this command:\n");
 		for (o = e->options; o->name != NULL; o++)
 			buf_addf(out, "     --%s%s%s\n             %s\n",

@@ -450,10 +450,10 @@ add_env_name(struct buf *out, const struct config_option *o)
 static void
 add_choices(struct buf *out, const char *const *w, const char *quote)
 {
-	size_t i, n;
+	size_t i, n = 0;
 
-	for (n = 0; w[n] != NULL; n++)
-		continue;
+	while (w[n] != NULL)
+		n++;
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			buf_adds(out, i + 1 == n ? " or " : ", ");
@@ -1026,10 +1026,9 @@ int
 config_parse_args(struct config *cfg, int argc, char **argv, int *optind,
     bool *help, struct buf *err)
 {
-	const char *a;
-
 	while (*optind < argc) {
-		a = argv[*optind];
+		const char *a = argv[*optind];
+
 		if (strcmp(a, "--") == 0) {
 			(*optind)++;
 			break;
@@ -1272,8 +1271,6 @@ static int
 fp_feed(struct file_parse *fp, yajl_handle h, const char *text, size_t len)
 {
 	yajl_status st;
-	unsigned char *msg;
-
 	if (text != NULL)
 		st = yajl_parse(h, (const unsigned char *)text, len);
 	else
@@ -1283,7 +1280,8 @@ fp_feed(struct file_parse *fp, yajl_handle h, const char *text, size_t len)
 	if (st == yajl_status_client_canceled && fp->done)
 		return 0;
 	if (!fp->failed) {
-		msg = yajl_get_error(h, 0, (const unsigned char *)text, len);
+		unsigned char *msg =
+		    yajl_get_error(h, 0, (const unsigned char *)text, len);
 		buf_addf(fp->err, "cannot parse " CONFIG_DATABASE_FILE ": %s",
 		    (const char *)msg);
 		while (fp->err->len > 0 &&
@@ -1457,17 +1455,17 @@ config_file_write(const struct config *cfg, struct json_out *out)
 static void
 add_wrapped(struct buf *out, const char *text, const char *indent, size_t width)
 {
-	const char *p = text, *w;
-	size_t col = 0, wl, il = strlen(indent);
+	const char *p = text;
+	size_t col = 0, il = strlen(indent);
 
 	while (*p != '\0') {
+		size_t wl;
+
 		while (*p == ' ')
 			p++;
 		if (*p == '\0')
 			break;
-		for (w = p; *w != '\0' && *w != ' '; w++)
-			continue;
-		wl = (size_t)(w - p);
+		wl = strcspn(p, " ");
 		if (col > 0 && col + 1 + wl > width) {
 			buf_addch(out, '\n');
 			col = 0;
@@ -1481,7 +1479,7 @@ add_wrapped(struct buf *out, const char *text, const char *indent, size_t width)
 		}
 		buf_add(out, p, wl);
 		col += wl;
-		p = w;
+		p += wl;
 	}
 	if (col > 0)
 		buf_addch(out, '\n');
