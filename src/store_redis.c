@@ -1,0 +1,1600 @@
+/*
+ * store_redis.c: the "redis" backend of store.h.
+ *
+ * Users and progress live in Redis in the official server's layout
+ * (PROTOCOL.md §7.1), in database cfg->redis_db:
+ *   user:<name>:key              string: the key (verbatim, or an argon2id
+ *                                PHC string when redis_hash_keys is on)
+ *   user:<name>:document:<doc>   hash: percentage (%.14g), progress, device,
+ *                                device_id (only once sent), timestamp
+ * and what only kosyncd keeps, in keys the official server never reads:
+ *   kosyncd:user:<name>:history:<doc>  list of JSON states, oldest first
+ *   kosyncd:user:<name>:devices:<doc>  hash "id:<device_id>" (or
+ *                                      "device:<device>") -> JSON state
+ *   kosyncd:user:<name>:meta:<doc>     hash filename, title, authors
+ * Names and document ids never contain ':' (the API refuses them), so no
+ * user's keys can be confused with another's.
+ *
+ * Every change is one Lua script that first compares user:<name>:key with
+ * the value we expect (the client's key, or the PHC string it verified
+ * against), so a deleted or re-keyed account is never revived by a late
+ * write; on a mismatch the script returns the stored value, which may be a
+ * PHC string to verify (then the script runs again with it). Reads pipeline
+ * GET of the key with the HMGETs: one round trip. Registration is SETNX.
+ * Deletion removes the key in a script, then SCANs (never KEYS) for the
+ * user's other keys and deletes them in batches, each batch only while the
+ * name is still free.
+ *
+ * Nothing kept in memory can make another instance wrong: the only cache
+ * maps (user, stored PHC string, key digest) to the result of an argon2
+ * verification, and the stored string is read in the same round trip (or
+ * re-checked by the script) every time, so a changed key misses it.
+ *
+ * Connection: one hiredis async connection on the loop (redis_uv.c). The
+ * handshake (AUTH, SELECT, SCRIPT LOAD) is pipelined; operations that
+ * arrive while the first attempt is under way wait for it. While Redis is
+ * unreachable every operation answers STORE_ERR_UNAVAILABLE at once and a
+ * timer reconnects with back-off. A connection that answers nothing for
+ * RS_TIMEOUT_MS while commands are pending is dropped.
+ *
+ * Not here: HTTP (api.c), argon2 itself (keys.c).
+ */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <sodium.h>
+
+#include "config.h"
+#include "keys.h"
+#include "log.h"
+#include "redis_uv.h"
+#include "server.h"
+#include "store_backend.h"
+#include "store_redis.h"
+#include "xmalloc.h"
+
+#define RS_TIMEOUT_MS 2000     /* connect or reply slower: drop */
+#define RS_BACKOFF_MIN_MS 100  /* first retry after a failure */
+#define RS_BACKOFF_MAX_MS 5000 /* retries slow down to this */
+#define RS_TICK_MS 100         /* watchdog and retry timer period */
+#define RS_TRIES 3             /* script runs per op (key re-checks) */
+#define RS_SCAN_COUNT "1000"   /* keys looked at per SCAN call */
+#define RS_CACHE_SLOTS 4096    /* verified PHC cache (direct-mapped) */
+#define RS_MAX_DEVICES "32"    /* as DB_MAX_DEVICES in db.h */
+
+/*
+ * The scripts. Each first checks user:<name>:key (KEYS[1]) against
+ * ARGV[1] and returns {0, stored} when it differs, {1, ...} when done.
+ */
+static const char rs_put_lua[] =
+    "local k = redis.call('GET', KEYS[1])\n"
+    "if k ~= ARGV[1] then return {0, k} end\n"
+    "local o = redis.call('HMGET', KEYS[2], 'percentage', 'progress',\n"
+    "    'device', 'device_id', 'timestamp')\n"
+    "local did = ARGV[6]\n"
+    "if ARGV[7] ~= '1' then did = o[4] or '' end\n"
+    "if o[1] or o[2] or o[3] or o[5] then\n"
+    "  local oid, odev = o[4] or '', o[3] or ''\n"
+    "  local e = cjson.encode({percentage = tonumber(o[1]) or 0,\n"
+    "      progress = o[2] or '', device = odev, device_id = oid,\n"
+    "      timestamp = tonumber(o[5]) or 0})\n"
+    "  local lim = tonumber(ARGV[8])\n"
+    "  if lim >= 0 then\n"
+    "    redis.call('RPUSH', KEYS[3], e)\n"
+    "    if lim > 0 then redis.call('LTRIM', KEYS[3], -lim, -1) end\n"
+    "  end\n"
+    "  local same\n"
+    "  if oid ~= '' or did ~= '' then same = oid == did\n"
+    "  else same = odev == ARGV[4] end\n"
+    "  if not same then\n"
+    "    local f = oid ~= '' and 'id:' .. oid or 'device:' .. odev\n"
+    "    redis.call('HSET', KEYS[4], f, e)\n"
+    "    if redis.call('HLEN', KEYS[4]) > " RS_MAX_DEVICES " then\n"
+    "      local all, of, ot = redis.call('HGETALL', KEYS[4]), nil, nil\n"
+    "      for i = 1, #all, 2 do\n"
+    "        local t = tonumber(cjson.decode(all[i + 1]).timestamp) or 0\n"
+    "        if ot == nil or t < ot then of, ot = all[i], t end\n"
+    "      end\n"
+    "      redis.call('HDEL', KEYS[4], of)\n"
+    "    end\n"
+    "  end\n"
+    "  redis.call('HDEL', KEYS[4],\n"
+    "      did ~= '' and 'id:' .. did or 'device:' .. ARGV[4])\n"
+    "end\n"
+    "redis.call('HSET', KEYS[2], 'percentage', ARGV[2], 'progress', "
+    "ARGV[3],\n"
+    "    'device', ARGV[4], 'timestamp', ARGV[5])\n"
+    "if ARGV[7] == '1' then redis.call('HSET', KEYS[2], 'device_id', "
+    "ARGV[6]) end\n"
+    "local m = {'filename', 'title', 'authors'}\n"
+    "for i = 1, 3 do\n"
+    "  if ARGV[7 + 2 * i] == '1' then\n"
+    "    redis.call('HSET', KEYS[5], m[i], ARGV[8 + 2 * i])\n"
+    "  end\n"
+    "end\n"
+    "return {1}\n";
+
+static const char rs_setkey_lua[] = "local k = redis.call('GET', KEYS[1])\n"
+                                    "if k ~= ARGV[1] then return {0, k} end\n"
+                                    "redis.call('SET', KEYS[1], ARGV[2])\n"
+                                    "return {1}\n";
+
+static const char rs_delete_lua[] = "local k = redis.call('GET', KEYS[1])\n"
+                                    "if k ~= ARGV[1] then return {0, k} end\n"
+                                    "redis.call('DEL', KEYS[1])\n"
+                                    "return {1}\n";
+
+/* Delete KEYS[2..] unless the name (KEYS[1]) was registered again. */
+static const char rs_purge_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end\n"
+    "for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end\n"
+    "return #KEYS - 1\n";
+
+enum rs_script { RS_PUT, RS_SETKEY, RS_DELETE, RS_PURGE, RS_NSCRIPTS };
+
+static const char *const rs_scripts[RS_NSCRIPTS] = {
+    rs_put_lua, rs_setkey_lua, rs_delete_lua, rs_purge_lua};
+
+enum rs_state { RS_DOWN, RS_CONNECTING, RS_READY };
+
+struct rs_cache_slot {
+	bool used;
+	bool ok;
+	unsigned char user[KEYS_DIGEST_BYTES];
+	unsigned char key[KEYS_DIGEST_BYTES];
+	char phc[KEYS_PHC_MAX];
+};
+
+struct redis_store {
+	struct store base;
+	uv_loop_t *loop;
+	const struct config *cfg;
+	struct keys *keys;
+	redisAsyncContext *ac;
+	enum rs_state state;
+	bool failing; /* the last attempt failed: do not park operations */
+	bool closing; /* flushing: new operations are refused */
+	bool freed;   /* store_close: callbacks are not called any more */
+	uv_timer_t timer;
+	uint64_t backoff_ms;
+	uint64_t retry_at;   /* RS_DOWN: loop time of the next attempt */
+	uint64_t since;      /* connect start, or last sign of life */
+	unsigned pending;    /* commands on ac without a reply yet */
+	unsigned handshake;  /* handshake replies still expected */
+	unsigned live;       /* operations not answered yet */
+	unsigned background; /* key upgrades in flight */
+	struct rop *park_head, *park_tail;
+	char sha[RS_NSCRIPTS][41];
+	struct rs_cache_slot *cache;
+	void (*flush_done)(void *arg);
+	void *flush_arg;
+	char *host; /* numeric host, or NULL with path */
+	int port;
+	char *path; /* unix socket */
+	char *addr; /* for messages */
+};
+
+enum rop_kind {
+	ROP_CREATE,
+	ROP_AUTH,
+	ROP_DELETE,
+	ROP_SET_KEY,
+	ROP_PUT,
+	ROP_GET,
+	ROP_UPGRADE, /* background: replace a verbatim key by its PHC */
+};
+
+struct rop;
+typedef void rop_verified_fn(struct rop *op, bool ok);
+
+struct rop {
+	struct redis_store *rs;
+	enum rop_kind kind;
+	struct str user;
+	struct str key;
+	struct str new_key;
+	struct str document;
+	struct store_push push;
+	store_cb *cb;
+	void *arg;
+	struct rop *next; /* parked */
+	struct buf ukey;  /* user:<name>:key */
+	struct buf k[4];  /* document, history, devices, meta keys */
+	char *expect;     /* what the script compares the stored key with */
+	char *value;      /* create / set key: the value to store */
+	unsigned tries;
+	bool use_eval; /* NOSCRIPT seen: send the script itself */
+	int64_t timestamp;
+	char pct[32];
+	char ts[24];
+	rop_verified_fn *verified;
+	unsigned char udigest[KEYS_DIGEST_BYTES];
+	unsigned char kdigest[KEYS_DIGEST_BYTES];
+	/* GET: the pipelined replies. */
+	unsigned sent, got;
+	enum store_result err; /* STORE_OK while every reply was fine */
+	char *stored;
+	bool has_doc;
+	char *f[5]; /* percentage, progress, device, device_id, timestamp */
+	char *m[3]; /* filename, title, authors */
+	/* DELETE: the scan. */
+	char cursor[32];
+	struct buf pattern;
+	char strings[];
+};
+
+static void rop_start(struct rop *op);
+static void rs_connect(struct redis_store *rs);
+
+/*
+ * Connection
+ */
+
+/* Some reply arrived on the current connection. */
+static void
+rs_replied(struct redis_store *rs)
+{
+	if (rs->pending > 0)
+		rs->pending--;
+	rs->since = uv_now(rs->loop);
+}
+
+/* Send a command on the current connection. Returns 0 or -1. */
+static int
+rs_send(struct redis_store *rs, redisCallbackFn *fn, void *priv, int argc,
+    const char **argv, const size_t *lens)
+{
+	if (rs->ac == NULL || redisAsyncCommandArgv(rs->ac, fn, priv, argc,
+	                          argv, lens) != REDIS_OK)
+		return -1;
+	if (rs->pending++ == 0)
+		rs->since = uv_now(rs->loop);
+	return 0;
+}
+
+static void
+rs_finish_parked(struct redis_store *rs)
+{
+	struct rop *op, *next;
+
+	op = rs->park_head;
+	rs->park_head = rs->park_tail = NULL;
+	for (; op != NULL; op = next) {
+		next = op->next;
+		op->next = NULL;
+		rop_start(op);
+	}
+}
+
+/*
+ * Connection ac is gone or going (hiredis frees it, or the caller does):
+ * forget it and plan the next attempt. Nothing happens when ac is not the
+ * current connection.
+ */
+static void
+rs_lost(struct redis_store *rs, const redisAsyncContext *ac, const char *why)
+{
+	if (ac == NULL || ac != rs->ac)
+		return;
+	rs->ac = NULL;
+	rs->pending = 0;
+	rs->handshake = 0;
+	if (!rs->freed) {
+		if (rs->state == RS_READY)
+			log_warnx("redis: lost the connection to %s: %s",
+			    rs->addr, why);
+		else if (!rs->failing)
+			log_warnx(
+			    "redis: cannot connect to %s: %s", rs->addr, why);
+		else
+			log_debug(
+			    "redis: cannot connect to %s: %s", rs->addr, why);
+	}
+	rs->state = RS_DOWN;
+	if (!rs->failing)
+		rs->backoff_ms = RS_BACKOFF_MIN_MS;
+	rs->failing = true;
+	rs->retry_at = uv_now(rs->loop) + rs->backoff_ms;
+	rs->backoff_ms *= 2;
+	if (rs->backoff_ms > RS_BACKOFF_MAX_MS)
+		rs->backoff_ms = RS_BACKOFF_MAX_MS;
+	/* Parked operations see RS_DOWN and fail. */
+	rs_finish_parked(rs);
+}
+
+/* Drop the current connection (pending commands get NULL replies). */
+static void
+rs_drop(struct redis_store *rs, const char *why)
+{
+	redisAsyncContext *ac = rs->ac;
+
+	if (ac == NULL)
+		return;
+	rs_lost(rs, ac, why);
+	redisAsyncFree(ac);
+}
+
+static void
+rs_on_connect(const redisAsyncContext *ac, int status)
+{
+	struct redis_store *rs = ac->data;
+
+	if (status != REDIS_OK)
+		rs_lost(rs, ac, ac->errstr[0] ? ac->errstr : "connect failed");
+}
+
+static void
+rs_on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct redis_store *rs = ac->data;
+
+	(void)status;
+	rs_lost(rs, ac, ac->errstr[0] ? ac->errstr : "connection closed");
+}
+
+static void
+rs_ready(struct redis_store *rs)
+{
+	rs->state = RS_READY;
+	log_info(
+	    "redis: connected to %s, database %u", rs->addr, rs->cfg->redis_db);
+	rs->failing = false;
+	rs->backoff_ms = RS_BACKOFF_MIN_MS;
+	rs_finish_parked(rs);
+}
+
+/* A reply to AUTH, SELECT or SCRIPT LOAD (priv: -1, or the script). */
+static void
+rs_handshake_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct redis_store *rs = ac->data;
+	redisReply *reply = r;
+	intptr_t script = (intptr_t)priv;
+
+	if (ac != rs->ac)
+		return;
+	rs_replied(rs);
+	if (reply == NULL)
+		return; /* the disconnect callback follows */
+	if (reply->type == REDIS_REPLY_ERROR) {
+		rs_drop(rs, reply->str);
+		return;
+	}
+	if (script >= 0) {
+		if (reply->type != REDIS_REPLY_STRING || reply->len != 40) {
+			rs_drop(rs, "unexpected reply to SCRIPT LOAD");
+			return;
+		}
+		memcpy(rs->sha[script], reply->str, 40);
+		rs->sha[script][40] = '\0';
+	}
+	if (--rs->handshake == 0)
+		rs_ready(rs);
+}
+
+static void
+rs_connect(struct redis_store *rs)
+{
+	redisAsyncContext *ac;
+	const char *argv[3];
+	size_t lens[3];
+	char db[16];
+	int i, n;
+
+	ac = rs->path != NULL ? redisAsyncConnectUnix(rs->path)
+	                      : redisAsyncConnect(rs->host, rs->port);
+	if (ac == NULL)
+		fatalx("redis: out of memory");
+	rs->ac = ac;
+	rs->state = RS_CONNECTING;
+	rs->since = uv_now(rs->loop);
+	rs->pending = 0;
+	ac->data = rs;
+	if (ac->err) {
+		rs_lost(rs, ac, ac->errstr);
+		redisAsyncFree(ac);
+		return;
+	}
+	if (redis_uv_attach(ac, rs->loop) != 0) {
+		rs_lost(rs, ac, "cannot watch the socket");
+		redisAsyncFree(ac);
+		return;
+	}
+	redisAsyncSetConnectCallback(ac, rs_on_connect);
+	redisAsyncSetDisconnectCallback(ac, rs_on_disconnect);
+	rs->handshake = 0;
+	if (rs->cfg->redis_password != NULL &&
+	    rs->cfg->redis_password[0] != '\0') {
+		argv[0] = "AUTH";
+		argv[1] = rs->cfg->redis_password;
+		lens[0] = 4;
+		lens[1] = strlen(argv[1]);
+		if (rs_send(rs, rs_handshake_cb, (void *)(intptr_t)-1, 2, argv,
+		        lens) == 0)
+			rs->handshake++;
+	}
+	n = snprintf(db, sizeof(db), "%u", rs->cfg->redis_db);
+	argv[0] = "SELECT";
+	argv[1] = db;
+	lens[0] = 6;
+	lens[1] = (size_t)n;
+	if (rs_send(rs, rs_handshake_cb, (void *)(intptr_t)-1, 2, argv, lens) ==
+	    0)
+		rs->handshake++;
+	for (i = 0; i < RS_NSCRIPTS; i++) {
+		argv[0] = "SCRIPT";
+		argv[1] = "LOAD";
+		argv[2] = rs_scripts[i];
+		lens[0] = 6;
+		lens[1] = 4;
+		lens[2] = strlen(rs_scripts[i]);
+		if (rs_send(rs, rs_handshake_cb, (void *)(intptr_t)i, 3, argv,
+		        lens) == 0)
+			rs->handshake++;
+	}
+}
+
+/* Every RS_TICK_MS: reconnect when due, drop a silent connection. */
+static void
+rs_tick(uv_timer_t *t)
+{
+	struct redis_store *rs = t->data;
+	uint64_t now = uv_now(rs->loop);
+
+	switch (rs->state) {
+	case RS_DOWN:
+		if (!rs->closing && !rs->freed && now >= rs->retry_at)
+			rs_connect(rs);
+		break;
+	case RS_CONNECTING:
+		if (now - rs->since > RS_TIMEOUT_MS)
+			rs_drop(rs, "timed out");
+		break;
+	case RS_READY:
+		if (rs->pending > 0 && now - rs->since > RS_TIMEOUT_MS)
+			rs_drop(rs, "no reply in time");
+		break;
+	}
+}
+
+/*
+ * Operations
+ */
+
+static size_t
+slen(struct str s)
+{
+	return s.p ? s.len + 1 : 0;
+}
+
+static struct str
+scopy(char **p, struct str s)
+{
+	struct str r;
+
+	if (s.p == NULL)
+		return STR_NULL;
+	if (s.len)
+		memcpy(*p, s.p, s.len);
+	(*p)[s.len] = '\0';
+	r.p = *p;
+	r.len = s.len;
+	*p += s.len + 1;
+	return r;
+}
+
+/* Append "<prefix><user><mid><doc>" to b. */
+static void
+rs_keyname(struct buf *b, const char *prefix, struct str user, const char *mid,
+    struct str doc)
+{
+	buf_adds(b, prefix);
+	buf_addstr(b, user);
+	buf_adds(b, mid);
+	if (doc.p != NULL)
+		buf_addstr(b, doc);
+}
+
+static struct rop *
+rop_new(struct redis_store *rs, enum rop_kind kind, struct str user,
+    struct str key, struct str new_key, const struct store_push *push,
+    struct str document, store_cb *cb, void *arg)
+{
+	struct rop *op;
+	size_t n = slen(user) + slen(key) + slen(new_key) + slen(document);
+	char *p;
+	int i;
+
+	if (push != NULL)
+		n += slen(push->document) + slen(push->progress) +
+		     slen(push->device) + slen(push->device_id) +
+		     slen(push->filename) + slen(push->title) +
+		     slen(push->authors);
+	op = xcalloc(1, sizeof(*op) + n);
+	p = op->strings;
+	op->rs = rs;
+	op->kind = kind;
+	op->user = scopy(&p, user);
+	op->key = scopy(&p, key);
+	op->new_key = scopy(&p, new_key);
+	op->document = scopy(&p, document);
+	if (push != NULL) {
+		op->push.document = scopy(&p, push->document);
+		op->push.percentage = push->percentage;
+		op->push.progress = scopy(&p, push->progress);
+		op->push.device = scopy(&p, push->device);
+		op->push.device_id = scopy(&p, push->device_id);
+		op->push.has_metadata = push->has_metadata;
+		if (push->has_metadata) {
+			op->push.filename = scopy(&p, push->filename);
+			op->push.title = scopy(&p, push->title);
+			op->push.authors = scopy(&p, push->authors);
+		}
+		op->document = op->push.document;
+	}
+	op->cb = cb;
+	op->arg = arg;
+	buf_init(&op->ukey);
+	buf_init(&op->pattern);
+	for (i = 0; i < 4; i++)
+		buf_init(&op->k[i]);
+	rs_keyname(&op->ukey, "user:", op->user, ":key", STR_NULL);
+	if (op->document.p != NULL) {
+		rs_keyname(
+		    &op->k[0], "user:", op->user, ":document:", op->document);
+		rs_keyname(&op->k[1], "kosyncd:user:", op->user,
+		    ":history:", op->document);
+		rs_keyname(&op->k[2], "kosyncd:user:", op->user,
+		    ":devices:", op->document);
+		rs_keyname(&op->k[3], "kosyncd:user:", op->user,
+		    ":meta:", op->document);
+	}
+	keys_digest(op->user, op->udigest);
+	keys_digest(op->key, op->kdigest);
+	return op;
+}
+
+static void
+rop_free(struct rop *op)
+{
+	int i;
+
+	buf_release(&op->ukey);
+	buf_release(&op->pattern);
+	for (i = 0; i < 4; i++)
+		buf_release(&op->k[i]);
+	free(op->expect);
+	if (op->value != NULL) {
+		sodium_memzero(op->value, strlen(op->value));
+		free(op->value);
+	}
+	free(op->stored);
+	for (i = 0; i < 5; i++)
+		free(op->f[i]);
+	for (i = 0; i < 3; i++)
+		free(op->m[i]);
+	free(op);
+}
+
+static void rs_flush_check(struct redis_store *rs);
+
+/* Answer op (unless the store is being freed) and free it. */
+static void
+rop_finish(
+    struct rop *op, enum store_result r, int64_t ts, const struct store_doc *d)
+{
+	struct redis_store *rs = op->rs;
+	struct store_reply rep;
+
+	if (!rs->freed && op->cb != NULL) {
+		memset(&rep, 0, sizeof(rep));
+		rep.result = r;
+		rep.timestamp = ts;
+		rep.doc = d;
+		op->cb(op->arg, &rep);
+	}
+	if (op->kind == ROP_UPGRADE)
+		rs->background--;
+	else
+		rs->live--;
+	rop_free(op);
+	rs_flush_check(rs);
+}
+
+/* The result of a reply that is not what the op expects. */
+static enum store_result
+rs_reply_error(const redisReply *reply)
+{
+	if (reply == NULL)
+		return STORE_ERR_UNAVAILABLE;
+	if (reply->type == REDIS_REPLY_ERROR)
+		log_warnx("redis: %s", reply->str);
+	else
+		log_warnx("redis: unexpected reply (type %d)", reply->type);
+	return STORE_ERR_IO;
+}
+
+/*
+ * Key verification
+ */
+
+static struct rs_cache_slot *
+rs_cache_slot(struct redis_store *rs, const unsigned char *udigest)
+{
+	uint32_t h;
+
+	if (rs->cache == NULL)
+		rs->cache = xcalloc(RS_CACHE_SLOTS, sizeof(*rs->cache));
+	memcpy(&h, udigest, sizeof(h));
+	return &rs->cache[h % RS_CACHE_SLOTS];
+}
+
+static void
+rs_cache_put(
+    struct rop *op, const char *phc, const unsigned char *kdigest, bool ok)
+{
+	struct rs_cache_slot *s = rs_cache_slot(op->rs, op->udigest);
+
+	if (strlen(phc) >= sizeof(s->phc))
+		return;
+	s->used = true;
+	s->ok = ok;
+	memcpy(s->user, op->udigest, KEYS_DIGEST_BYTES);
+	memcpy(s->key, kdigest, KEYS_DIGEST_BYTES);
+	memcpy(s->phc, phc, strlen(phc) + 1);
+}
+
+/* The PHC string op's key was verified against, if cached. */
+static const char *
+rs_cache_expect(struct rop *op)
+{
+	struct rs_cache_slot *s;
+
+	if (op->rs->cache == NULL)
+		return NULL;
+	s = rs_cache_slot(op->rs, op->udigest);
+	if (s->used && s->ok && keys_digest_eq(s->user, op->udigest) &&
+	    keys_digest_eq(s->key, op->kdigest))
+		return s->phc;
+	return NULL;
+}
+
+static void rs_upgrade(struct rop *op);
+
+static void
+rs_verify_done(void *arg, enum keys_result res, char *phc)
+{
+	struct rop *op = arg;
+
+	(void)phc;
+	if (res == KEYS_FAILED) {
+		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
+		return;
+	}
+	rs_cache_put(op, op->stored, op->kdigest, res == KEYS_OK);
+	op->verified(op, res == KEYS_OK);
+}
+
+/*
+ * Verify op's key against stored (NULL: no account), then call then(op,
+ * ok); stored is kept in op->stored. A PHC string is checked through the
+ * cache or by argon2 on the thread pool; a verbatim key by comparing
+ * digests (constant time).
+ */
+static void
+rs_verify(struct rop *op, const char *stored, size_t len, rop_verified_fn *then)
+{
+	struct rs_cache_slot *s;
+	unsigned char d[KEYS_DIGEST_BYTES];
+	bool ok;
+
+	op->verified = then;
+	free(op->stored);
+	op->stored = stored != NULL ? xmemdup0(stored, len) : NULL;
+	if (op->stored == NULL || op->key.len == 0 ||
+	    strlen(op->stored) != len) {
+		then(op, false);
+		return;
+	}
+	if (!keys_is_phc(op->stored)) {
+		keys_digest(str_from(op->stored), d);
+		ok = keys_digest_eq(d, op->kdigest);
+		if (ok && op->rs->cfg->redis_hash_keys &&
+		    op->kind != ROP_SET_KEY && op->kind != ROP_DELETE)
+			rs_upgrade(op);
+		then(op, ok);
+		return;
+	}
+	if (op->rs->cache != NULL) {
+		s = rs_cache_slot(op->rs, op->udigest);
+		if (s->used && keys_digest_eq(s->user, op->udigest) &&
+		    keys_digest_eq(s->key, op->kdigest) &&
+		    strcmp(s->phc, op->stored) == 0) {
+			then(op, s->ok);
+			return;
+		}
+	}
+	keys_verify(op->rs->keys, op->stored, op->key, rs_verify_done, op);
+}
+
+/*
+ * Scripts
+ */
+
+/* Run script with n keys and m args. Returns 0 or -1 (not sent). */
+static int
+rs_eval(struct rop *op, enum rs_script script, redisCallbackFn *fn, int nkeys,
+    const char **keys, const size_t *klens, int nargs, const char **args,
+    const size_t *alens)
+{
+	const char *argv[32];
+	size_t lens[32];
+	char nk[12];
+	int i, argc = 0;
+
+	assert(3 + nkeys + nargs <= 32);
+	if (op->use_eval) {
+		argv[argc] = "EVAL";
+		lens[argc++] = 4;
+		argv[argc] = rs_scripts[script];
+		lens[argc++] = strlen(rs_scripts[script]);
+	} else {
+		argv[argc] = "EVALSHA";
+		lens[argc++] = 7;
+		argv[argc] = op->rs->sha[script];
+		lens[argc++] = 40;
+	}
+	lens[argc] = (size_t)snprintf(nk, sizeof(nk), "%d", nkeys);
+	argv[argc++] = nk;
+	for (i = 0; i < nkeys; i++) {
+		argv[argc] = keys[i];
+		lens[argc++] = klens[i];
+	}
+	for (i = 0; i < nargs; i++) {
+		argv[argc] = args[i];
+		lens[argc++] = alens[i];
+	}
+	return rs_send(op->rs, fn, op, argc, argv, lens);
+}
+
+static void rs_script_send(struct rop *op);
+
+static bool
+rs_is_noscript(const redisReply *reply)
+{
+	return reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+	       strncmp(reply->str, "NOSCRIPT", 8) == 0;
+}
+
+static void rs_script_done(struct rop *op);
+
+/* The stored key the script saw was verified (or not): run it again. */
+static void
+rs_script_verified(struct rop *op, bool ok)
+{
+	if (!ok) {
+		rop_finish(op, STORE_ERR_AUTH, 0, NULL);
+		return;
+	}
+	free(op->expect);
+	op->expect = xstrdup(op->stored);
+	rs_script_send(op);
+}
+
+/* The reply to a checking script: {1, ...} done, {0, stored} mismatch. */
+static void
+rs_script_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct rop *op = priv;
+	struct redis_store *rs = op->rs;
+	redisReply *reply = r, *e;
+
+	if (ac == rs->ac)
+		rs_replied(rs);
+	if (rs_is_noscript(reply) && !op->use_eval) {
+		op->use_eval = true;
+		rs_script_send(op);
+		return;
+	}
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements < 1 ||
+	    reply->element[0]->type != REDIS_REPLY_INTEGER) {
+		rop_finish(op, rs_reply_error(reply), 0, NULL);
+		return;
+	}
+	if (reply->element[0]->integer == 1) {
+		rs_script_done(op);
+		return;
+	}
+	if (op->kind == ROP_UPGRADE || ++op->tries >= RS_TRIES) {
+		rop_finish(op, STORE_ERR_AUTH, 0, NULL);
+		return;
+	}
+	e = reply->elements > 1 ? reply->element[1] : NULL;
+	if (e == NULL || e->type != REDIS_REPLY_STRING) {
+		rs_verify(op, NULL, 0, rs_script_verified);
+		return;
+	}
+	rs_verify(op, e->str, e->len, rs_script_verified);
+}
+
+static void
+rs_script_send(struct rop *op)
+{
+	const char *keys[5], *args[14];
+	size_t klens[5], alens[14];
+	const char *expect = op->expect ? op->expect : op->key.p;
+	int i, rc = -1;
+	char lim[24];
+
+	if (op->rs->state != RS_READY || op->rs->closing) {
+		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
+		return;
+	}
+	keys[0] = op->ukey.data;
+	klens[0] = op->ukey.len;
+	args[0] = expect;
+	alens[0] = strlen(expect);
+	switch (op->kind) {
+	case ROP_PUT:
+		for (i = 0; i < 4; i++) {
+			keys[i + 1] = op->k[i].data;
+			klens[i + 1] = op->k[i].len;
+		}
+		args[1] = op->pct;
+		args[2] = op->push.progress.p;
+		args[3] = op->push.device.p;
+		args[4] = op->ts;
+		args[5] = op->push.device_id.p ? op->push.device_id.p : "";
+		args[6] = op->push.device_id.p ? "1" : "0";
+		snprintf(lim, sizeof(lim), "%d",
+		    op->rs->cfg->store_history ? (int)op->rs->cfg->history_limit
+		                               : -1);
+		args[7] = lim;
+		args[8] = op->push.filename.p ? "1" : "0";
+		args[9] = op->push.filename.p ? op->push.filename.p : "";
+		args[10] = op->push.title.p ? "1" : "0";
+		args[11] = op->push.title.p ? op->push.title.p : "";
+		args[12] = op->push.authors.p ? "1" : "0";
+		args[13] = op->push.authors.p ? op->push.authors.p : "";
+		for (i = 1; i < 14; i++)
+			alens[i] = strlen(args[i]);
+		alens[2] = op->push.progress.len;
+		alens[3] = op->push.device.len;
+		if (op->push.device_id.p)
+			alens[5] = op->push.device_id.len;
+		if (op->push.filename.p)
+			alens[9] = op->push.filename.len;
+		if (op->push.title.p)
+			alens[11] = op->push.title.len;
+		if (op->push.authors.p)
+			alens[13] = op->push.authors.len;
+		rc = rs_eval(
+		    op, RS_PUT, rs_script_cb, 5, keys, klens, 14, args, alens);
+		break;
+	case ROP_SET_KEY:
+	case ROP_UPGRADE:
+		args[1] = op->value;
+		alens[1] = strlen(op->value);
+		rc = rs_eval(op, RS_SETKEY, rs_script_cb, 1, keys, klens, 2,
+		    args, alens);
+		break;
+	case ROP_DELETE:
+		rc = rs_eval(op, RS_DELETE, rs_script_cb, 1, keys, klens, 1,
+		    args, alens);
+		break;
+	default:
+		abort();
+	}
+	if (rc != 0)
+		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
+}
+
+/*
+ * Deletion: after the key, the user's other keys.
+ */
+
+static void rs_scan(struct rop *op);
+
+static void
+rs_purge_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct rop *op = priv;
+	redisReply *reply = r;
+
+	if (ac == op->rs->ac)
+		rs_replied(op->rs);
+	if (rs_is_noscript(reply) && !op->use_eval) {
+		/* The batch is lost: scan again from the start. */
+		op->use_eval = true;
+		memcpy(op->cursor, "0", 2);
+		op->tries = 0;
+		rs_scan(op);
+		return;
+	}
+	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+		rop_finish(op, rs_reply_error(reply), 0, NULL);
+		return;
+	}
+	if (reply->integer < 0) {
+		/* Registered again meanwhile: its keys are not ours. */
+		log_info("redis: account re-registered while its data was "
+		         "being deleted; stopped");
+		rop_finish(op, STORE_OK, 0, NULL);
+		return;
+	}
+	if (strcmp(op->cursor, "0") == 0) {
+		rop_finish(op, STORE_OK, 0, NULL);
+		return;
+	}
+	rs_scan(op);
+}
+
+static bool
+rs_is_users_key(const struct rop *op, const char *k, size_t len)
+{
+	const char *p = k;
+	size_t n = len;
+
+	if (n > 8 && memcmp(p, "kosyncd:", 8) == 0) {
+		p += 8;
+		n -= 8;
+	}
+	return n > 5 + op->user.len + 1 && memcmp(p, "user:", 5) == 0 &&
+	       memcmp(p + 5, op->user.p, op->user.len) == 0 &&
+	       p[5 + op->user.len] == ':';
+}
+
+static void
+rs_scan_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct rop *op = priv;
+	redisReply *reply = r, *list;
+	const char **argv;
+	size_t *lens, i, n = 0;
+	char nk[24];
+	int rc;
+
+	if (ac == op->rs->ac)
+		rs_replied(op->rs);
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING ||
+	    reply->element[0]->len >= sizeof(op->cursor) ||
+	    reply->element[1]->type != REDIS_REPLY_ARRAY) {
+		rop_finish(op, rs_reply_error(reply), 0, NULL);
+		return;
+	}
+	memcpy(op->cursor, reply->element[0]->str, reply->element[0]->len);
+	op->cursor[reply->element[0]->len] = '\0';
+	list = reply->element[1];
+	/* EVALSHA sha numkeys user:<name>:key matches... */
+	argv = xcalloc(list->elements + 4, sizeof(*argv));
+	lens = xcalloc(list->elements + 4, sizeof(*lens));
+	for (i = 0; i < list->elements; i++) {
+		redisReply *e = list->element[i];
+
+		if (e->type == REDIS_REPLY_STRING &&
+		    rs_is_users_key(op, e->str, e->len)) {
+			argv[4 + n] = e->str;
+			lens[4 + n] = e->len;
+			n++;
+		}
+	}
+	if (n == 0) {
+		free(argv);
+		free(lens);
+		if (strcmp(op->cursor, "0") == 0)
+			rop_finish(op, STORE_OK, 0, NULL);
+		else
+			rs_scan(op);
+		return;
+	}
+	argv[0] = op->use_eval ? "EVAL" : "EVALSHA";
+	argv[1] = op->use_eval ? rs_purge_lua : op->rs->sha[RS_PURGE];
+	snprintf(nk, sizeof(nk), "%zu", n + 1);
+	argv[2] = nk;
+	argv[3] = op->ukey.data;
+	for (i = 0; i < 4; i++)
+		lens[i] = strlen(argv[i]);
+	rc = op->rs->state == RS_READY
+	         ? rs_send(op->rs, rs_purge_cb, op, (int)(n + 4), argv, lens)
+	         : -1;
+	free(argv);
+	free(lens);
+	if (rc != 0)
+		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
+}
+
+static void
+rs_scan(struct rop *op)
+{
+	const char *argv[6];
+	size_t lens[6];
+
+	argv[0] = "SCAN";
+	argv[1] = op->cursor;
+	argv[2] = "MATCH";
+	argv[3] = op->pattern.data;
+	argv[4] = "COUNT";
+	argv[5] = RS_SCAN_COUNT;
+	lens[0] = 4;
+	lens[1] = strlen(op->cursor);
+	lens[2] = 5;
+	lens[3] = op->pattern.len;
+	lens[4] = 5;
+	lens[5] = strlen(RS_SCAN_COUNT);
+	if (op->rs->state != RS_READY ||
+	    rs_send(op->rs, rs_scan_cb, op, 6, argv, lens) != 0)
+		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
+}
+
+/* "*user:<name>:*" with the glob characters of name escaped. */
+static void
+rs_scan_start(struct rop *op)
+{
+	size_t i;
+
+	buf_adds(&op->pattern, "*user:");
+	for (i = 0; i < op->user.len; i++) {
+		char c = op->user.p[i];
+
+		if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\')
+			buf_addch(&op->pattern, '\\');
+		buf_addch(&op->pattern, c);
+	}
+	buf_adds(&op->pattern, ":*");
+	memcpy(op->cursor, "0", 2);
+	rs_scan(op);
+}
+
+/* A checking script succeeded. */
+static void
+rs_script_done(struct rop *op)
+{
+	struct rs_cache_slot *s;
+	unsigned char d[KEYS_DIGEST_BYTES];
+
+	switch (op->kind) {
+	case ROP_PUT:
+		rop_finish(op, STORE_OK, op->timestamp, NULL);
+		break;
+	case ROP_SET_KEY:
+		if (keys_is_phc(op->value)) {
+			keys_digest(op->new_key, d);
+			rs_cache_put(op, op->value, d, true);
+		} else if (op->rs->cache != NULL) {
+			s = rs_cache_slot(op->rs, op->udigest);
+			if (keys_digest_eq(s->user, op->udigest))
+				s->used = false;
+		}
+		rop_finish(op, STORE_OK, 0, NULL);
+		break;
+	case ROP_UPGRADE:
+		rs_cache_put(op, op->value, op->kdigest, true);
+		rop_finish(op, STORE_OK, 0, NULL);
+		break;
+	case ROP_DELETE:
+		rs_scan_start(op);
+		break;
+	default:
+		abort();
+	}
+}
+
+/*
+ * Registration and hashing of new keys
+ */
+
+static void
+rs_setnx_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct rop *op = priv;
+	redisReply *reply = r;
+
+	if (ac == op->rs->ac)
+		rs_replied(op->rs);
+	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+		rop_finish(op, rs_reply_error(reply), 0, NULL);
+		return;
+	}
+	if (reply->integer == 1 && keys_is_phc(op->value))
+		rs_cache_put(op, op->value, op->kdigest, true);
+	rop_finish(
+	    op, reply->integer == 1 ? STORE_OK : STORE_ERR_EXISTS, 0, NULL);
+}
+
+static void
+rs_create_send(struct rop *op)
+{
+	const char *argv[3];
+	size_t lens[3];
+
+	argv[0] = "SETNX";
+	argv[1] = op->ukey.data;
+	argv[2] = op->value;
+	lens[0] = 5;
+	lens[1] = op->ukey.len;
+	lens[2] = strlen(op->value);
+	if (op->rs->state != RS_READY || op->rs->closing ||
+	    rs_send(op->rs, rs_setnx_cb, op, 3, argv, lens) != 0)
+		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
+}
+
+/* The new key (create, set key, upgrade) is hashed: store it. */
+static void
+rs_hashed(void *arg, enum keys_result res, char *phc)
+{
+	struct rop *op = arg;
+
+	if (res != KEYS_OK) {
+		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
+		return;
+	}
+	op->value = phc;
+	if (op->kind == ROP_CREATE)
+		rs_create_send(op);
+	else
+		rs_script_send(op);
+}
+
+/*
+ * A verbatim key was verified while redis_hash_keys is on: replace it by
+ * its PHC string in the background (only if it is still the same key).
+ */
+static void
+rs_upgrade(struct rop *from)
+{
+	struct redis_store *rs = from->rs;
+	struct rop *op;
+
+	if (rs->closing || rs->freed || rs->background >= 8)
+		return;
+	op = rop_new(rs, ROP_UPGRADE, from->user, from->key, STR_NULL, NULL,
+	    STR_NULL, NULL, NULL);
+	op->expect = xstrdup(from->stored);
+	rs->background++;
+	keys_hash(rs->keys, op->key, rs_hashed, op);
+}
+
+/*
+ * Reads: GET of the key pipelined with the HMGETs.
+ */
+
+static char *
+rs_dup_reply(const redisReply *e)
+{
+	if (e == NULL || e->type != REDIS_REPLY_STRING)
+		return NULL;
+	return xmemdup0(e->str, e->len);
+}
+
+static void
+rs_read_verified(struct rop *op, bool ok)
+{
+	struct store_doc doc;
+	char *end;
+
+	if (!ok) {
+		rop_finish(op, STORE_ERR_AUTH, 0, NULL);
+		return;
+	}
+	if (op->kind == ROP_AUTH || !op->has_doc) {
+		rop_finish(op, STORE_OK, 0, NULL);
+		return;
+	}
+	memset(&doc, 0, sizeof(doc));
+	doc.document = op->document.p;
+	doc.percentage = op->f[0] ? strtod(op->f[0], &end) : 0;
+	doc.progress = op->f[1] ? op->f[1] : "";
+	doc.device = op->f[2] ? op->f[2] : "";
+	doc.device_id = op->f[3] ? op->f[3] : "";
+	doc.timestamp = op->f[4] ? (int64_t)strtoll(op->f[4], &end, 10) : 0;
+	doc.metadata.filename = op->m[0] && op->m[0][0] ? op->m[0] : NULL;
+	doc.metadata.title = op->m[1] && op->m[1][0] ? op->m[1] : NULL;
+	doc.metadata.authors = op->m[2] && op->m[2][0] ? op->m[2] : NULL;
+	rop_finish(op, STORE_OK, 0, &doc);
+}
+
+static void
+rs_read_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct rop *op = priv;
+	redisReply *reply = r;
+	unsigned step = op->got++;
+	size_t i;
+
+	if (ac == op->rs->ac)
+		rs_replied(op->rs);
+	if (op->err == STORE_OK) {
+		if (reply == NULL || reply->type == REDIS_REPLY_ERROR ||
+		    (step == 0 && reply->type != REDIS_REPLY_STRING &&
+		        reply->type != REDIS_REPLY_NIL) ||
+		    (step > 0 && reply->type != REDIS_REPLY_ARRAY))
+			op->err = rs_reply_error(reply);
+		else if (step == 0)
+			op->stored = rs_dup_reply(reply);
+		else if (step == 1)
+			for (i = 0; i < reply->elements && i < 5; i++) {
+				op->f[i] = rs_dup_reply(reply->element[i]);
+				if (op->f[i] != NULL)
+					op->has_doc = true;
+			}
+		else
+			for (i = 0; i < reply->elements && i < 3; i++)
+				op->m[i] = rs_dup_reply(reply->element[i]);
+	}
+	if (op->got < op->sent)
+		return;
+	if (op->err != STORE_OK) {
+		rop_finish(op, op->err, 0, NULL);
+		return;
+	}
+	{
+		char *stored = op->stored;
+
+		op->stored = NULL;
+		rs_verify(
+		    op, stored, stored ? strlen(stored) : 0, rs_read_verified);
+		free(stored);
+	}
+}
+
+static void
+rs_read_send(struct rop *op)
+{
+	const char *argv[7];
+	size_t lens[7];
+
+	argv[0] = "GET";
+	argv[1] = op->ukey.data;
+	lens[0] = 3;
+	lens[1] = op->ukey.len;
+	if (rs_send(op->rs, rs_read_cb, op, 2, argv, lens) != 0) {
+		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
+		return;
+	}
+	op->sent = 1;
+	if (op->kind != ROP_GET)
+		return;
+	argv[0] = "HMGET";
+	argv[1] = op->k[0].data;
+	argv[2] = "percentage";
+	argv[3] = "progress";
+	argv[4] = "device";
+	argv[5] = "device_id";
+	argv[6] = "timestamp";
+	lens[0] = 5;
+	lens[1] = op->k[0].len;
+	lens[2] = 10;
+	lens[3] = 8;
+	lens[4] = 6;
+	lens[5] = 9;
+	lens[6] = 9;
+	if (rs_send(op->rs, rs_read_cb, op, 7, argv, lens) != 0) {
+		op->err = STORE_ERR_UNAVAILABLE;
+		return;
+	}
+	op->sent++;
+	argv[1] = op->k[3].data;
+	argv[2] = "filename";
+	argv[3] = "title";
+	argv[4] = "authors";
+	lens[1] = op->k[3].len;
+	lens[2] = 8;
+	lens[3] = 5;
+	lens[4] = 7;
+	if (rs_send(op->rs, rs_read_cb, op, 5, argv, lens) != 0) {
+		op->err = STORE_ERR_UNAVAILABLE;
+		return;
+	}
+	op->sent++;
+}
+
+/*
+ * Dispatch
+ */
+
+static void
+rop_run(struct rop *op)
+{
+	struct redis_store *rs = op->rs;
+	const char *expect;
+	long long ts;
+
+	switch (op->kind) {
+	case ROP_CREATE:
+		if (rs->cfg->redis_hash_keys) {
+			keys_hash(rs->keys, op->key, rs_hashed, op);
+			return;
+		}
+		op->value = xmemdup0(op->key.p, op->key.len);
+		rs_create_send(op);
+		return;
+	case ROP_AUTH:
+	case ROP_GET:
+		rs_read_send(op);
+		return;
+	case ROP_PUT:
+		op->timestamp = (int64_t)time(NULL);
+		ts = (long long)op->timestamp;
+		snprintf(op->ts, sizeof(op->ts), "%lld", ts);
+		snprintf(
+		    op->pct, sizeof(op->pct), "%.14g", op->push.percentage);
+		break;
+	default:
+		break;
+	}
+	/* Changes: expect the PHC string the key was last verified with. */
+	expect = rs_cache_expect(op);
+	if (expect != NULL)
+		op->expect = xstrdup(expect);
+	if (op->kind == ROP_SET_KEY) {
+		if (rs->cfg->redis_hash_keys) {
+			keys_hash(rs->keys, op->new_key, rs_hashed, op);
+			return;
+		}
+		op->value = xmemdup0(op->new_key.p, op->new_key.len);
+	}
+	rs_script_send(op);
+}
+
+static void
+rop_start(struct rop *op)
+{
+	struct redis_store *rs = op->rs;
+
+	if (rs->closing || rs->freed) {
+		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
+		return;
+	}
+	switch (rs->state) {
+	case RS_READY:
+		rop_run(op);
+		break;
+	case RS_CONNECTING:
+		if (!rs->failing) {
+			op->next = NULL;
+			if (rs->park_tail != NULL)
+				rs->park_tail->next = op;
+			else
+				rs->park_head = op;
+			rs->park_tail = op;
+			break;
+		}
+		/* FALLTHROUGH */
+	case RS_DOWN:
+		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
+		break;
+	}
+}
+
+static void
+rs_submit(struct redis_store *rs, enum rop_kind kind, struct str user,
+    struct str key, struct str new_key, const struct store_push *push,
+    struct str document, store_cb *cb, void *arg)
+{
+	struct store_reply rep;
+	struct rop *op;
+
+	/* Down: answer at once, without allocating. */
+	if (rs->closing || rs->state == RS_DOWN ||
+	    (rs->state == RS_CONNECTING && rs->failing)) {
+		memset(&rep, 0, sizeof(rep));
+		rep.result = STORE_ERR_UNAVAILABLE;
+		cb(arg, &rep);
+		return;
+	}
+	op = rop_new(rs, kind, user, key, new_key, push, document, cb, arg);
+	rs->live++;
+	rop_start(op);
+}
+
+/*
+ * The ops table
+ */
+
+static void
+rs_user_create(
+    struct store *st, struct str user, struct str key, store_cb *cb, void *arg)
+{
+	rs_submit((struct redis_store *)st, ROP_CREATE, user, key, STR_NULL,
+	    NULL, STR_NULL, cb, arg);
+}
+
+static void
+rs_user_auth(
+    struct store *st, struct str user, struct str key, store_cb *cb, void *arg)
+{
+	rs_submit((struct redis_store *)st, ROP_AUTH, user, key, STR_NULL, NULL,
+	    STR_NULL, cb, arg);
+}
+
+static void
+rs_user_delete(
+    struct store *st, struct str user, struct str key, store_cb *cb, void *arg)
+{
+	rs_submit((struct redis_store *)st, ROP_DELETE, user, key, STR_NULL,
+	    NULL, STR_NULL, cb, arg);
+}
+
+static void
+rs_user_set_key(struct store *st, struct str user, struct str key,
+    struct str new_key, store_cb *cb, void *arg)
+{
+	struct store_reply rep;
+
+	if (new_key.p == NULL || new_key.len == 0) {
+		memset(&rep, 0, sizeof(rep));
+		rep.result = STORE_ERR_AUTH;
+		cb(arg, &rep);
+		return;
+	}
+	rs_submit((struct redis_store *)st, ROP_SET_KEY, user, key, new_key,
+	    NULL, STR_NULL, cb, arg);
+}
+
+static void
+rs_progress_put(struct store *st, struct str user, struct str key,
+    const struct store_push *push, store_cb *cb, void *arg)
+{
+	rs_submit((struct redis_store *)st, ROP_PUT, user, key, STR_NULL, push,
+	    STR_NULL, cb, arg);
+}
+
+static void
+rs_progress_get(struct store *st, struct str user, struct str key,
+    struct str document, store_cb *cb, void *arg)
+{
+	rs_submit((struct redis_store *)st, ROP_GET, user, key, STR_NULL, NULL,
+	    document, cb, arg);
+}
+
+/*
+ * Life cycle
+ */
+
+static void
+rs_drained(void *arg)
+{
+	struct redis_store *rs = arg;
+	void (*done)(void *) = rs->flush_done;
+
+	rs->flush_done = NULL;
+	if (done != NULL)
+		done(rs->flush_arg);
+}
+
+/* Flushing and nothing in flight any more: drain argon2, then done. */
+static void
+rs_flush_check(struct redis_store *rs)
+{
+	if (!rs->closing || rs->flush_done == NULL || rs->live > 0 ||
+	    rs->background > 0 || rs->freed)
+		return;
+	keys_drain(rs->keys, rs_drained, rs);
+}
+
+static void
+rs_flush(struct store *st, void (*done)(void *arg), void *arg)
+{
+	struct redis_store *rs = (struct redis_store *)st;
+
+	rs->closing = true;
+	rs->flush_done = done;
+	rs->flush_arg = arg;
+	rs_finish_parked(rs);
+	rs_flush_check(rs);
+}
+
+static void
+rs_free(struct redis_store *rs)
+{
+	keys_free(rs->keys);
+	free(rs->cache);
+	free(rs->host);
+	free(rs->path);
+	free(rs->addr);
+	free(rs);
+}
+
+static void
+rs_timer_closed(uv_handle_t *h)
+{
+	rs_free(h->data);
+}
+
+static void
+rs_close(struct store *st)
+{
+	struct redis_store *rs = (struct redis_store *)st;
+
+	rs->freed = true;
+	rs->closing = true;
+	rs_finish_parked(rs);
+	rs_drop(rs, "closed");
+	uv_close((uv_handle_t *)&rs->timer, rs_timer_closed);
+}
+
+static const struct store_ops redis_store_ops = {
+    "redis",
+    rs_flush,
+    rs_close,
+    rs_user_create,
+    rs_user_auth,
+    rs_user_delete,
+    rs_user_set_key,
+    rs_progress_put,
+    rs_progress_get,
+};
+
+int
+store_redis_parse_address(const char *text, char **host, int *port, char **path)
+{
+	struct sockaddr_storage ss;
+	const char *err = NULL;
+	char buf[INET6_ADDRSTRLEN];
+	const void *a;
+
+	*host = *path = NULL;
+	*port = 0;
+	if (strncmp(text, "unix:", 5) == 0) {
+		if (text[5] == '\0')
+			return -1;
+		*path = xstrdup(text + 5);
+		return 0;
+	}
+	if (text[0] == ':' || server_parse_address(text, &ss, &err) == -1)
+		return -1;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+
+		a = &sin->sin_addr;
+		*port = ntohs(sin->sin_port);
+	} else {
+		const struct sockaddr_in6 *sin6 =
+		    (const struct sockaddr_in6 *)&ss;
+
+		a = &sin6->sin6_addr;
+		*port = ntohs(sin6->sin6_port);
+	}
+	if (*port == 0 || inet_ntop(ss.ss_family, a, buf, sizeof(buf)) == NULL)
+		return -1;
+	*host = xstrdup(buf);
+	return 0;
+}
+
+struct store *
+store_redis_open(uv_loop_t *loop, struct config *cfg)
+{
+	struct redis_store *rs = xcalloc(1, sizeof(*rs));
+
+	rs->base.ops = &redis_store_ops;
+	rs->loop = loop;
+	rs->cfg = cfg;
+	if (store_redis_parse_address(
+	        cfg->redis_address, &rs->host, &rs->port, &rs->path) == -1) {
+		log_warnx("invalid redis_address '%s'", cfg->redis_address);
+		free(rs);
+		return NULL;
+	}
+	rs->addr = xstrdup(cfg->redis_address);
+	rs->keys = keys_new(loop,
+	    (unsigned)(cfg->argon2_concurrency ? cfg->argon2_concurrency : 2));
+	rs->backoff_ms = RS_BACKOFF_MIN_MS;
+	uv_timer_init(loop, &rs->timer);
+	rs->timer.data = rs;
+	uv_timer_start(&rs->timer, rs_tick, RS_TICK_MS, RS_TICK_MS);
+	rs_connect(rs);
+	return &rs->base;
+}
