@@ -19,7 +19,10 @@ store_open(uv_loop_t *loop, struct config *cfg)
 		return store_json_open(loop, cfg, true);
 	if (strcmp(name, "memory") == 0)
 		return store_json_open(loop, cfg, false);
-	log_warnx("unknown storage backend '%s' (use file or memory)", name);
+	if (strcmp(name, "redis") == 0)
+		return store_redis_open(loop, cfg);
+	log_warnx(
+	    "unknown storage backend '%s' (use file, memory or redis)", name);
 	return NULL;
 }
 

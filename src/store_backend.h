@@ -45,4 +45,11 @@ struct store {
 struct store *store_json_open(
     uv_loop_t *loop, struct config *cfg, bool persistent);
 
+/*
+ * The Redis backend (store_redis.c): connects to cfg->redis_address in
+ * the background; operations answer STORE_ERR_UNAVAILABLE while Redis is
+ * unreachable. Returns NULL after logging why (a bad address).
+ */
+struct store *store_redis_open(uv_loop_t *loop, struct config *cfg);
+
 #endif
