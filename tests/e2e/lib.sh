@@ -20,9 +20,14 @@ KS_ERR=$KS_TMP/stderr
 KS_ALLOW='^$'
 ACCEPT='application/vnd.koreader.v1+json'
 
+KS_REDIS_PID=
 ks_cleanup() {
 	if [ -n "$KS_PID" ] && kill -0 "$KS_PID" 2>/dev/null; then
 		kill -KILL "$KS_PID" 2>/dev/null
+	fi
+	if [ -n "$KS_REDIS_PID" ] && kill -0 "$KS_REDIS_PID" 2>/dev/null; then
+		kill -KILL "$KS_REDIS_PID" 2>/dev/null
+		wait "$KS_REDIS_PID" 2>/dev/null
 	fi
 	rm -rf "$KS_TMP"
 }
@@ -64,8 +69,15 @@ ks_allow_stderr() { KS_ALLOW="$KS_ALLOW|$1"; }
 
 # ks_start [ARGS...]: start the server on 127.0.0.1, port 0, data dir
 # $KS_DIR (created if missing); sets KS_PID, KS_PORT, KS_URL.
+# With KS_FORCE_BACKEND=redis (tests/e2e/t084), "--storage memory|file" is
+# replaced by the private Redis of ks_redis_start, emptied for a fresh
+# data directory.
 ks_start() {
 	local i
+	if [ "${KS_FORCE_BACKEND:-}" = redis ]; then
+		ks_redis_args "$@" || return 1
+		set -- "${KS_ARGS[@]}"
+	fi
 	mkdir -p "$KS_DIR"
 	: >"$KS_ERR.new"
 	"$KOSYNCD" --data-dir "$KS_DIR" --listen-address 127.0.0.1:0 "$@" \
@@ -141,6 +153,122 @@ md5() { printf '%s' "$1" | md5sum | cut -d' ' -f1; }
 # raw BYTES: send raw bytes (printf format) and print the whole answer.
 raw() {
 	printf "$1" | nc -q 2 -w 5 127.0.0.1 "$KS_PORT"
+}
+
+# ks_backends: the storage backends the protocol suites run on (redis
+# only when redis-server is installed).
+ks_backends() {
+	echo memory file
+	command -v redis-server >/dev/null && echo redis
+}
+
+# ks_start_backend BACKEND [ARGS...]: ks_start on BACKEND; for redis, on an
+# emptied database of the private Redis (started by the first call).
+ks_start_backend() {
+	local backend=$1
+	shift
+	if [ "$backend" != redis ]; then
+		ks_start --storage "$backend" "$@"
+		return
+	fi
+	if [ -z "$KS_REDIS_PID" ]; then
+		ks_redis_start || return 1
+	fi
+	ks_redis_cli FLUSHDB >/dev/null
+	ks_start --storage redis --redis-address "$KS_REDIS_ADDR" \
+	    --redis-db "$KS_REDIS_DB" "$@"
+}
+
+# ks_redis_args ARGS...: KS_ARGS = ARGS with --storage memory|file replaced
+# by the private Redis (see ks_start).
+ks_redis_args() {
+	local a fresh=
+	KS_ARGS=()
+	while [ $# -gt 0 ]; do
+		a=$1
+		shift
+		case $a in
+		--storage | --storage=*)
+			if [ "$a" = --storage ]; then a="--storage=$1"; shift; fi
+			if [ "$a" = --storage=memory ] || [ ! -e "$KS_DIR/.redis" ]; then
+				fresh=1
+			fi
+			KS_ARGS+=(--storage redis)
+			;;
+		*) KS_ARGS+=("$a") ;;
+		esac
+	done
+	if [ -z "$KS_REDIS_PID" ]; then
+		ks_redis_start || return 1
+	fi
+	if [ -n "$fresh" ]; then
+		ks_redis_cli FLUSHDB >/dev/null
+		mkdir -p "$KS_DIR" && : >"$KS_DIR/.redis"
+	fi
+	KS_ARGS+=(--redis-address "$KS_REDIS_ADDR" --redis-db "$KS_REDIS_DB")
+}
+
+# ks_redis_start [unix] [REDIS-SERVER ARGS...]: start a private
+# redis-server without persistence, on a free 127.0.0.1 port (or, with
+# "unix", on a socket in $KS_TMP). Sets KS_REDIS_PID, KS_REDIS_ADDR (the
+# redis_address for kosyncd), KS_REDIS_DB (2, never the default 1). With
+# KS_REDIS_PORT (or KS_REDIS_SOCK) already set, it restarts on that one.
+# Extra arguments (e.g. --requirepass PW; then set KS_REDIS_PASS for
+# ks_redis_cli) go to redis-server. Stopped by ks_redis_stop or at exit.
+ks_redis_start() {
+	local i try unix=
+	if [ "${1:-}" = unix ]; then unix=1; shift; fi
+	mkdir -p "$KS_TMP/redis"
+	KS_REDIS_DB=${KS_REDIS_DB:-2}
+	for try in 1 2 3 4 5; do
+		if [ -n "$unix" ] || [ -n "${KS_REDIS_SOCK:-}" ]; then
+			KS_REDIS_SOCK=${KS_REDIS_SOCK:-$KS_TMP/redis/redis.sock}
+			KS_REDIS_ADDR="unix:$KS_REDIS_SOCK"
+			redis-server --port 0 --unixsocket "$KS_REDIS_SOCK" \
+			    --unixsocketperm 700 --save '' --appendonly no \
+			    --dir "$KS_TMP/redis" "$@" \
+			    >>"$KS_TMP/redis/log" 2>&1 &
+		else
+			KS_REDIS_PORT=${KS_REDIS_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+			KS_REDIS_ADDR="127.0.0.1:$KS_REDIS_PORT"
+			redis-server --port "$KS_REDIS_PORT" --bind 127.0.0.1 \
+			    --save '' --appendonly no --dir "$KS_TMP/redis" "$@" \
+			    >>"$KS_TMP/redis/log" 2>&1 &
+		fi
+		KS_REDIS_PID=$!
+		for i in $(seq 1 100); do
+			if ! kill -0 "$KS_REDIS_PID" 2>/dev/null; then
+				break
+			fi
+			case $(ks_redis_cli PING 2>&1) in
+			PONG | *NOAUTH*) return 0 ;;
+			esac
+			sleep 0.05
+		done
+		kill -KILL "$KS_REDIS_PID" 2>/dev/null
+		wait "$KS_REDIS_PID" 2>/dev/null
+		KS_REDIS_PID=
+		[ -n "$unix" ] || KS_REDIS_PORT=
+	done
+	echo "# redis-server did not start:"
+	tail -n 5 "$KS_TMP/redis/log" | sed 's/^/#   /'
+	return 1
+}
+
+# ks_redis_stop [SIGNAL]: stop the private Redis (default SIGTERM) and wait.
+ks_redis_stop() {
+	[ -n "$KS_REDIS_PID" ] || return 0
+	kill "-${1:-TERM}" "$KS_REDIS_PID" 2>/dev/null
+	wait "$KS_REDIS_PID" 2>/dev/null
+	KS_REDIS_PID=
+}
+
+# ks_redis_cli ARGS...: redis-cli on the private Redis, database KS_REDIS_DB.
+ks_redis_cli() {
+	local conn=(-h 127.0.0.1 -p "${KS_REDIS_PORT:-0}")
+	[ -n "${KS_REDIS_SOCK:-}" ] && conn=(-s "$KS_REDIS_SOCK")
+	[ -n "${KS_REDIS_PASS:-}" ] && conn+=(-a "$KS_REDIS_PASS" --no-auth-warning)
+	timeout 10 redis-cli "${conn[@]}" -n "${KS_REDIS_DB:-2}" "$@"
 }
 
 # done_testing: print the plan and exit with the right status.
