@@ -2,7 +2,7 @@
 # t010-protocol: every row of PROTOCOL.md §3.1, each checked for status,
 # Content-Type and the exact body: GET /healthcheck, POST /users/create,
 # GET /users/auth, PUT /syncs/progress, GET /syncs/progress/:document,
-# PUT /users/password, DELETE /users/me; once on each backend (memory, file).
+# PUT /users/password, DELETE /users/me; once on each backend (memory, file, redis).
 . "$(dirname "$0")/lib.sh"
 
 # want DESC STATUS BODY: the last req answered STATUS, JSON, exactly BODY.
@@ -16,9 +16,9 @@ E2002='{"code":2002,"message":"Username is already registered."}'
 E2003='{"code":2003,"message":"Invalid request"}'
 E2004='{"code":2004,"message":"Field '"'"'document'"'"' not provided."}'
 
-for backend in memory file; do
+for backend in $(ks_backends); do
 	KS_DIR=$KS_TMP/data-$backend
-	ks_start --storage "$backend" || { not_ok "server started"; done_testing; }
+	ks_start_backend "$backend" || { not_ok "server started"; done_testing; }
 	K=$(md5 secret)
 
 	# GET /healthcheck
