@@ -131,6 +131,7 @@ cmd_serve_exec(struct cmd_args *args)
 	limits.max_connections_per_ip = (unsigned)cfg->max_connections_per_ip;
 	limits.idle_timeout_ms = cfg->idle_timeout_ms;
 	limits.request_timeout_ms = cfg->request_timeout_ms;
+	limits.shutdown_timeout_ms = cfg->shutdown_timeout_ms;
 	s.srv = server_new(s.loop, &limits, api_handle, s.api);
 	if (server_listen(s.srv, cfg->listen_address) == -1)
 		goto out;

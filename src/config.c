@@ -368,6 +368,17 @@ static const struct config_option options[] = {
                 "clients are cut off with 408).",
     },
     {
+        .name = "shutdown_timeout_ms",
+        .type = CONFIG_T_U64,
+        .offset = F(shutdown_timeout_ms),
+        .def = (uint64_t)SERVER_SHUTDOWN_TIMEOUT_MS,
+        .min = 0,
+        .max = (uint64_t)3600 * 1000,
+        .arg = "MS",
+        .help = "Milliseconds a shutdown waits for requests in flight before "
+                "closing their connections.",
+    },
+    {
         .name = "argon2_concurrency",
         .type = CONFIG_T_U64,
         .offset = F(argon2_concurrency),

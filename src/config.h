@@ -78,6 +78,7 @@ struct config {
 	uint64_t max_connections_per_ip;
 	uint64_t idle_timeout_ms;
 	uint64_t request_timeout_ms;
+	uint64_t shutdown_timeout_ms;
 	uint64_t argon2_concurrency;
 
 	/* Private to config.c: the source of each option's value. */

@@ -28,7 +28,7 @@ static const char *const all_options[] = {"listen_address",
     "fsync", "compact_bytes", "base_path", "strict_accept", "history_limit",
     "max_header_bytes", "max_body_bytes", "max_connections",
     "max_connections_per_ip", "idle_timeout_ms", "request_timeout_ms",
-    "argon2_concurrency", NULL};
+    "shutdown_timeout_ms", "argon2_concurrency", NULL};
 
 /* The value of option name as config show prints it (without source). */
 static char *
@@ -94,6 +94,7 @@ test_config__defaults(void **state)
 	assert_int_equal(cfg.max_connections_per_ip, 64);
 	assert_int_equal(cfg.idle_timeout_ms, 60000);
 	assert_int_equal(cfg.request_timeout_ms, 10000);
+	assert_int_equal(cfg.shutdown_timeout_ms, 10000);
 	assert_int_equal(cfg.argon2_concurrency, 2);
 	for (i = 0; all_options[i] != NULL; i++)
 		assert_int_equal(
