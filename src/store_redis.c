@@ -1302,6 +1302,24 @@ rs_read_send(struct rop *op)
 }
 
 /*
+ * The official server writes percentages with %.14g, which every value
+ * KOReader sends (four decimals) survives. A value that %.14g would round
+ * gets the fewest digits (up to 17) that read back as the same double, so
+ * that a push reads back exactly as on the file backend.
+ */
+static void
+rs_format_percentage(char *out, size_t size, double v)
+{
+	int prec;
+
+	for (prec = 14; prec <= 17; prec++) {
+		snprintf(out, size, "%.*g", prec, v);
+		if (strtod(out, NULL) == v)
+			return;
+	}
+}
+
+/*
  * Dispatch
  */
 
@@ -1329,8 +1347,8 @@ rop_run(struct rop *op)
 		op->timestamp = (int64_t)time(NULL);
 		ts = (long long)op->timestamp;
 		snprintf(op->ts, sizeof(op->ts), "%lld", ts);
-		snprintf(
-		    op->pct, sizeof(op->pct), "%.14g", op->push.percentage);
+		rs_format_percentage(
+		    op->pct, sizeof(op->pct), op->push.percentage);
 		break;
 	default:
 		break;
