@@ -1,0 +1,132 @@
+/*
+ * fuzz_journal.c: journal replay: journal_decode, journal_replay and the
+ * store's record reader (json_store_apply) into the tables of db.c.
+ *
+ * Input: a mode byte, then
+ *   - mode bit 0 clear: the raw bytes of a journal file;
+ *   - mode bit 0 set: record payloads separated by '\n', which the harness
+ *     encodes with journal_encode (valid checksums, sequence numbers from
+ *     1, or with a gap after the third record when bit 2 is set), so the
+ *     fuzzer reaches json_store_apply with any payload; bit 3 cuts the
+ *     last 5 bytes off (a torn tail).
+ * Bit 1 selects whether the tables keep history.
+ *
+ * The file is replayed twice and the answers compared: once with
+ * journal_decode over the buffer (as a reader of the whole file would) and
+ * once with journal_replay reading a memfd through /proc/self/fd (its
+ * chunked reads). Both must find the same records, the same end of the
+ * valid prefix and the same damage; journal_decode must never claim more
+ * bytes than it was given. Every record goes to json_store_apply.
+ */
+#define _GNU_SOURCE /* memfd_create */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "db.h"
+#include "journal.h"
+#include "store_json.h"
+
+#include "fuzz.h"
+
+struct replay {
+	struct db db;
+	uint64_t records;
+	uint64_t last_seq;
+	uint64_t applied; /* json_store_apply understood it */
+};
+
+static int
+apply(void *arg, uint64_t seq, const char *payload, size_t len)
+{
+	struct replay *r = arg;
+
+	if (json_store_apply(&r->db, payload, len) == 0)
+		r->applied++;
+	r->records++;
+	r->last_seq = seq;
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct buf file = BUF_INIT;
+	struct replay a, b;
+	struct journal_replay_result res;
+	const char *payload, *p, *end, *nl;
+	size_t plen, pos = 0, valid_end = 0;
+	uint64_t seq, n = 0;
+	ssize_t r = 0;
+	char path[64];
+	uint8_t mode;
+	int fd;
+
+	if (size < 1)
+		return 0;
+	mode = data[0];
+	p = (const char *)data + 1;
+	end = (const char *)data + size;
+	if (mode & 1) {
+		while (p <= end) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			if (nl == NULL)
+				nl = end;
+			if ((size_t)(nl - p) <= JOURNAL_MAX_RECORD) {
+				n++;
+				journal_encode(&file, n + (mode & 4 && n > 3),
+				    p, (size_t)(nl - p));
+			}
+			p = nl + 1;
+		}
+		if (mode & 8 && file.len >= 5)
+			file.len -= 5;
+	} else {
+		buf_add(&file, p, (size_t)(end - p));
+	}
+
+	/* Replay from memory. */
+	memset(&a, 0, sizeof(a));
+	db_init(&a.db, mode & 2, 3);
+	while (pos < file.len) {
+		r = journal_decode(
+		    file.data + pos, file.len - pos, &seq, &payload, &plen);
+		if (r <= 0)
+			break;
+		FUZZ_CHECK((size_t)r <= file.len - pos);
+		FUZZ_CHECK(payload == file.data + pos + (size_t)r - plen);
+		if (a.records > 0 && seq != a.last_seq + 1)
+			break;
+		apply(&a, seq, payload, plen);
+		pos += (size_t)r;
+		valid_end = pos;
+	}
+
+	/* Replay the same bytes as a file. */
+	memset(&b, 0, sizeof(b));
+	db_init(&b.db, mode & 2, 3);
+	fd = memfd_create("fuzz_journal", MFD_CLOEXEC);
+	FUZZ_CHECK(fd != -1);
+	FUZZ_CHECK(file.len == 0 ||
+	           write(fd, file.data, file.len) == (ssize_t)file.len);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	FUZZ_CHECK(journal_replay(path, apply, &b, &res) == 0);
+	close(fd);
+
+	FUZZ_CHECK(res.records == a.records && b.records == a.records);
+	FUZZ_CHECK(res.last_seq == a.last_seq);
+	FUZZ_CHECK(b.applied == a.applied);
+	FUZZ_CHECK((size_t)res.valid_end == valid_end);
+	FUZZ_CHECK((size_t)res.file_size == file.len);
+	FUZZ_CHECK((res.damage == NULL) == (valid_end == file.len));
+
+	db_release(&a.db);
+	db_release(&b.db);
+	buf_release(&file);
+	return 0;
+}
