@@ -106,6 +106,7 @@ struct server {
 	unsigned nopen;     /* connections whose handles are not yet closed */
 	struct ip_count *ips[IP_BUCKETS];
 	int port;
+	uint64_t accept_warned; /* loop time of the last accept warning */
 	bool shutting;
 	bool done_called;
 	void (*done)(void *);
@@ -790,8 +791,13 @@ on_connection(uv_stream_t *l, int status)
 	int len = sizeof(ss);
 
 	if (status < 0) {
-		log_warnx(
-		    "cannot accept a connection: %s", uv_strerror(status));
+		/* Out of descriptors, typically: say so once a minute. */
+		if (srv->accept_warned == 0 ||
+		    uv_now(srv->loop) - srv->accept_warned >= 60 * 1000) {
+			srv->accept_warned = uv_now(srv->loop);
+			log_warnx("cannot accept a connection: %s",
+			    uv_strerror(status));
+		}
 		return;
 	}
 	c = xcalloc(1, sizeof(*c));
