@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,48 @@ enum st {
 	S_HENT,
 };
 
+/* The member names the reader knows, classified once per key. */
+enum kid {
+	K_OTHER = 0,
+	K_SCHEMA,
+	K_JOURNAL_SEQ,
+	K_CONFIG,
+	K_USERS,
+	K_PASSWORD,
+	K_DOCUMENTS,
+	K_HISTORY,
+	K_METADATA,
+	K_DEVICES,
+	K_DOCUMENT_HISTORY,
+	K_PERCENTAGE,
+	K_TIMESTAMP,
+	K_PROGRESS,
+	K_DEVICE,
+	K_DEVICE_ID,
+	K_FILENAME,
+	K_TITLE,
+	K_AUTHORS,
+	K_PRETTY_NAME,
+	K_NKIDS
+};
+
+static const char *const kid_names[K_NKIDS] = {"", "schema", "journal_seq",
+    "config", "users", "password", "documents", "history", "metadata",
+    "devices", "document_history", "percentage", "timestamp", "progress",
+    "device", "device_id", "filename", "title", "authors", "pretty_name"};
+
+static enum kid
+classify(const unsigned char *s, size_t len)
+{
+	int i;
+
+	for (i = 1; i < K_NKIDS; i++)
+		if (strlen(kid_names[i]) == len &&
+		    memcmp(kid_names[i], s, len) == 0)
+			return (enum kid)i;
+	return K_OTHER;
+}
+
 /* The fields of a document or an entry being read. */
 struct scratch {
 	struct buf s[DB_NFIELDS];
@@ -74,6 +117,7 @@ struct loader {
 	int depth;
 	int skip;       /* depth of a skipped container, 0 when none */
 	struct buf key; /* last member name */
+	enum kid kid;   /* what it is */
 	struct db_user *user;
 	struct buf doc_id;  /* document being read */
 	struct buf hist_id; /* history list being read */
@@ -279,19 +323,28 @@ skipping(struct loader *l)
 	return l->skip > 0;
 }
 
+/* The document field a member names (DB_F_ID: none). */
 static enum db_field
-field_of(const struct buf *key, bool meta)
+field_of(enum kid k, bool meta)
 {
-	static const char *const names[DB_NFIELDS] = {"document", "progress",
-	    "device", "device_id", "filename", "title", "authors",
-	    "pretty_name"};
-	int i;
-
-	for (i = meta ? DB_F_FILENAME : DB_F_PROGRESS;
-	     i <= (meta ? DB_F_AUTHORS : DB_F_PRETTY_NAME); i++)
-		if (strcmp(key->data, names[i]) == 0)
-			return (enum db_field)i;
-	return DB_F_ID; /* not a field */
+	switch (k) {
+	case K_PROGRESS:
+		return meta ? DB_F_ID : DB_F_PROGRESS;
+	case K_DEVICE:
+		return meta ? DB_F_ID : DB_F_DEVICE;
+	case K_DEVICE_ID:
+		return meta ? DB_F_ID : DB_F_DEVICE_ID;
+	case K_PRETTY_NAME:
+		return meta ? DB_F_ID : DB_F_PRETTY_NAME;
+	case K_FILENAME:
+		return meta ? DB_F_FILENAME : DB_F_ID;
+	case K_TITLE:
+		return meta ? DB_F_TITLE : DB_F_ID;
+	case K_AUTHORS:
+		return meta ? DB_F_AUTHORS : DB_F_ID;
+	default:
+		return DB_F_ID;
+	}
 }
 
 static struct scratch *
@@ -328,9 +381,9 @@ on_scalar(
 			return fail(l, "number too long");
 		memcpy(tmp, s, len);
 		tmp[len] = '\0';
-		if (strcmp(l->key.data, "schema") == 0)
+		if (l->kid == K_SCHEMA)
 			l->info->schema = strtoll(tmp, NULL, 10);
-		else if (strcmp(l->key.data, "journal_seq") == 0)
+		else if (l->kid == K_JOURNAL_SEQ)
 			l->info->journal_seq = strtoull(tmp, NULL, 10);
 		return 1;
 	case S_CONFIG:
@@ -343,7 +396,7 @@ on_scalar(
 		}
 		return 1;
 	case S_USER:
-		if (strcmp(l->key.data, "password") == 0 && is_string)
+		if (l->kid == K_PASSWORD && is_string)
 			db_user_set_key(l->user, (struct str){s, len});
 		return 1;
 	default:
@@ -351,7 +404,7 @@ on_scalar(
 	}
 	if ((sc = cur_scratch(l)) == NULL)
 		return 1;
-	if (strcmp(l->key.data, "percentage") == 0 && s != NULL) {
+	if (l->kid == K_PERCENTAGE && s != NULL) {
 		if (len >= sizeof(tmp))
 			return 1;
 		memcpy(tmp, s, len);
@@ -361,7 +414,7 @@ on_scalar(
 			sc->percentage = d;
 		return 1;
 	}
-	if (strcmp(l->key.data, "timestamp") == 0 && s != NULL) {
+	if (l->kid == K_TIMESTAMP && s != NULL) {
 		if (len >= sizeof(tmp))
 			return 1;
 		memcpy(tmp, s, len);
@@ -371,7 +424,7 @@ on_scalar(
 			sc->timestamp = (int64_t)d;
 		return 1;
 	}
-	f = field_of(&l->key, top(l) == S_META);
+	f = field_of(l->kid, top(l) == S_META);
 	if (f == DB_F_ID || !is_string)
 		return 1;
 	if (top(l) != S_DOC && top(l) != S_META && f > DB_F_DEVICE_ID)
@@ -416,13 +469,14 @@ cb_map_key(void *ctx, const unsigned char *s, size_t len)
 		return 1;
 	buf_reset(&l->key);
 	buf_add(&l->key, s, len);
+	l->kid = classify(s, len);
 	return 1;
 }
 
 static bool
-key_is(const struct loader *l, const char *k)
+key_is(const struct loader *l, enum kid k)
 {
-	return strcmp(l->key.data, k) == 0;
+	return l->kid == k;
 }
 
 static int
@@ -439,9 +493,9 @@ cb_start_map(void *ctx)
 		return push(l, S_ROOT);
 	switch (top(l)) {
 	case S_ROOT:
-		if (key_is(l, "config"))
+		if (key_is(l, K_CONFIG))
 			return push(l, S_CONFIG);
-		if (key_is(l, "users"))
+		if (key_is(l, K_USERS))
 			return push(l, S_USERS);
 		break;
 	case S_USERS:
@@ -453,9 +507,9 @@ cb_start_map(void *ctx)
 		}
 		return push(l, S_USER);
 	case S_USER:
-		if (key_is(l, "documents"))
+		if (key_is(l, K_DOCUMENTS))
 			return push(l, S_DOCS);
-		if (key_is(l, "history"))
+		if (key_is(l, K_HISTORY))
 			return push(l, S_HIST);
 		break;
 	case S_DOCS:
@@ -464,7 +518,7 @@ cb_start_map(void *ctx)
 		scratch_reset(&l->doc);
 		return push(l, S_DOC);
 	case S_DOC:
-		if (key_is(l, "metadata"))
+		if (key_is(l, K_METADATA))
 			return push(l, S_META);
 		break;
 	case S_DEVLIST:
@@ -497,7 +551,7 @@ cb_start_array(void *ctx)
 		return fail(l, "not a JSON object");
 	switch (top(l)) {
 	case S_DOC:
-		if (key_is(l, "devices"))
+		if (key_is(l, K_DEVICES))
 			return push(l, S_DEVLIST);
 		break;
 	case S_HIST:
@@ -506,7 +560,7 @@ cb_start_array(void *ctx)
 		buf_add(&l->hist_id, l->key.data, l->key.len);
 		return push(l, S_HLIST);
 	case S_HWRAP:
-		if (key_is(l, "document_history"))
+		if (key_is(l, K_DOCUMENT_HISTORY))
 			return push(l, S_HLIST);
 		break;
 	default:
@@ -626,30 +680,23 @@ out:
 }
 
 int
-snapshot_load(const char *path, struct buf *raw, struct db *db,
-    struct config *cfg, struct snapshot_info *info, struct buf *err)
+snapshot_read(const char *path, struct buf *out, struct buf *err)
 {
 	int fd;
 	ssize_t n;
 	struct stat st;
-	struct buf why = BUF_INIT;
 
-	memset(info, 0, sizeof(*info));
-	buf_reset(raw);
+	buf_reset(out);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1) {
-		if (errno == ENOENT) {
-			info->fresh = true;
-			return 0;
-		}
 		buf_addf(err, "cannot open '%s': %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == 0 && st.st_size > 0)
-		buf_grow(raw, (size_t)st.st_size);
+		buf_grow(out, (size_t)st.st_size);
 	for (;;) {
-		buf_grow(raw, 65536);
-		n = read(fd, raw->data + raw->len, 65536);
+		buf_grow(out, 65536);
+		n = read(fd, out->data + out->len, 65536);
 		if (n == 0)
 			break;
 		if (n < 0) {
@@ -660,21 +707,66 @@ snapshot_load(const char *path, struct buf *raw, struct db *db,
 			close(fd);
 			return -1;
 		}
-		raw->len += (size_t)n;
-		raw->data[raw->len] = '\0';
+		out->len += (size_t)n;
+		out->data[out->len] = '\0';
 	}
 	close(fd);
-	if (raw->len <= 1) {
+	return 0;
+}
+
+int
+snapshot_load(const char *path, struct buf *raw, struct db *db,
+    struct config *cfg, struct snapshot_info *info, struct buf *err)
+{
+	int fd, rc = -1;
+	struct stat st;
+	struct buf why = BUF_INIT;
+	void *map;
+	size_t len;
+
+	memset(info, 0, sizeof(*info));
+	if (raw != NULL)
+		buf_reset(raw);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOENT) {
+			info->fresh = true;
+			return 0;
+		}
+		buf_addf(err, "cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		buf_addf(err, "cannot stat '%s': %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (st.st_size <= 1) {
+		/* KOsync's rule: an (almost) empty file is a new database. */
+		close(fd);
 		info->fresh = true;
 		return 0;
 	}
-	if (snapshot_parse(raw->data, raw->len, db, cfg, info, &why) != 0) {
-		buf_addf(err, "'%s': %s", path, why.data);
-		buf_release(&why);
+	len = (size_t)st.st_size;
+	/* Parse straight from the page cache: no copy of the file. */
+	map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		buf_addf(err, "cannot read '%s': %s", path, strerror(errno));
 		return -1;
 	}
+	(void)madvise(map, len, MADV_SEQUENTIAL);
+	if (snapshot_parse(map, len, db, cfg, info, &why) != 0) {
+		buf_addf(err, "'%s': %s", path, why.data);
+		goto out;
+	}
+	if (raw != NULL)
+		buf_add(raw, map, len);
+	rc = 0;
+out:
+	munmap(map, len);
 	buf_release(&why);
-	return 0;
+	return rc;
 }
 
 /*

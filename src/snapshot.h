@@ -52,8 +52,12 @@ struct snapshot_info {
 int snapshot_parse(const char *text, size_t len, struct db *db,
     struct config *cfg, struct snapshot_info *info, struct buf *err);
 
+/* Read the whole file at path into out. 0, or -1 with a message in err. */
+int snapshot_read(const char *path, struct buf *out, struct buf *err);
+
 /*
- * Read path into raw and parse it. A missing file or one of at most one
+ * Parse the file at path (mapped, not copied) and, when raw is not NULL,
+ * copy its bytes there. A missing file or one of at most one
  * byte is a fresh, empty database (info->fresh). Returns 0 or -1 with a
  * message in err naming the file.
  */

@@ -451,8 +451,7 @@ snapshot_is_ours(struct json_store_file *f)
  * was first, then hash the legacy keys, then write the new snapshot.
  */
 static int
-migrate(struct json_store *js, const struct buf *raw,
-    const struct snapshot_info *info)
+migrate(struct json_store *js, const struct snapshot_info *info)
 {
 	struct json_store_file *f = js->file;
 	struct buf err = BUF_INIT;
@@ -462,11 +461,15 @@ migrate(struct json_store *js, const struct buf *raw,
 	uint32_t pos = 0;
 	struct db_user *u;
 	char *bak = NULL;
+	struct buf raw = BUF_INIT;
 	long ncpu;
 	int rc = -1;
 
 	if (!info->fresh) {
-		if (snapshot_backup(f->dir, raw->data, raw->len, info->schema,
+		/* The backup is the file exactly as it is (we hold the lock).
+		 */
+		if (snapshot_read(f->db_path, &raw, &err) != 0 ||
+		    snapshot_backup(f->dir, raw.data, raw.len, info->schema,
 		        &bak, &err) != 0) {
 			log_warnx(
 			    "%s; not migrating '%s'", err.data, f->db_path);
@@ -506,6 +509,7 @@ out:
 	free(users);
 	free(keys);
 	free(bak);
+	buf_release(&raw);
 	buf_release(&err);
 	return rc;
 }
@@ -514,7 +518,7 @@ int
 json_store_file_open(struct json_store *js)
 {
 	struct json_store_file *f = xcalloc(1, sizeof(*f));
-	struct buf raw = BUF_INIT, err = BUF_INIT;
+	struct buf err = BUF_INIT;
 	struct snapshot_info info;
 	int rc = -1;
 
@@ -529,7 +533,7 @@ json_store_file_open(struct json_store *js)
 	}
 	if (lock_dir(f) != 0)
 		goto out;
-	if (snapshot_load(f->db_path, &raw, &js->db, js->cfg, &info, &err) !=
+	if (snapshot_load(f->db_path, NULL, &js->db, js->cfg, &info, &err) !=
 	    0) {
 		log_warnx("cannot load %s; refusing to start (the file is "
 		          "left as it is)",
@@ -557,7 +561,7 @@ json_store_file_open(struct json_store *js)
 		goto out;
 	if (info.fresh || info.schema < SNAPSHOT_SCHEMA ||
 	    info.legacy_keys > 0) {
-		if (migrate(js, &raw, &info) != 0)
+		if (migrate(js, &info) != 0)
 			goto out;
 		/* The new snapshot covers what the journal replayed. */
 		if (f->applied_seq > info.journal_seq)
@@ -565,7 +569,6 @@ json_store_file_open(struct json_store *js)
 	}
 	rc = 0;
 out:
-	buf_release(&raw);
 	buf_release(&err);
 	return rc;
 }
