@@ -158,7 +158,9 @@ json_store_apply(struct db *db, const char *rec, size_t len)
 		if ((v = json_get(root, "timestamp")) == NULL ||
 		    json_number(v, false, &num) != 0)
 			goto out;
-		put.timestamp = (int64_t)num;
+		/* Out of int64_t's range the cast is undefined. */
+		put.timestamp =
+		    num > -9.2e18 && num < 9.2e18 ? (int64_t)num : 0;
 		put.progress = member(root, "progress");
 		put.device = member(root, "device");
 		put.device_id = member(root, "device_id");
