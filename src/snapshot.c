@@ -420,8 +420,10 @@ on_scalar(
 		memcpy(tmp, s, len);
 		tmp[len] = '\0';
 		d = strtod(tmp, &end);
+		/* Out of int64_t's range (or NaN) the cast is undefined. */
 		if (end != tmp)
-			sc->timestamp = (int64_t)d;
+			sc->timestamp =
+			    d > -9.2e18 && d < 9.2e18 ? (int64_t)d : 0;
 		return 1;
 	}
 	f = field_of(l->kid, top(l) == S_META);
