@@ -324,17 +324,17 @@ json_parse(const char *text, size_t len, json_alloc_fn *alloc, void *ctx,
 }
 
 bool
-json_utf8_valid(const char *text, size_t len)
+json_utf8_valid(const char *s, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)text;
-	const unsigned char *end = s + len;
+	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *end = p + len;
 	unsigned char c, lo, hi;
 	size_t n, i;
 
-	while (s < end) {
-		c = *s;
+	while (p < end) {
+		c = *p;
 		if (c < 0x80) {
-			s++;
+			p++;
 			continue;
 		}
 		/* The allowed range of the second byte (RFC 3629 §4). */
@@ -357,12 +357,12 @@ json_utf8_valid(const char *text, size_t len)
 		} else {
 			return false;
 		}
-		if ((size_t)(end - s) <= n || s[1] < lo || s[1] > hi)
+		if ((size_t)(end - p) <= n || p[1] < lo || p[1] > hi)
 			return false;
 		for (i = 2; i <= n; i++)
-			if ((s[i] & 0xc0) != 0x80)
+			if ((p[i] & 0xc0) != 0x80)
 				return false;
-		s += n + 1;
+		p += n + 1;
 	}
 	return true;
 }

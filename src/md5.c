@@ -96,11 +96,12 @@ md5_block(uint32_t st[4], const unsigned char *p)
 {
 	uint32_t x[16], a, b, c, d, f, tmp;
 	unsigned i, k, r;
+	const unsigned char *q;
 
-	for (i = 0; i < 16; i++)
-		x[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
-		       (uint32_t)p[4 * i + 2] << 16 |
-		       (uint32_t)p[4 * i + 3] << 24;
+	/* The block as sixteen little-endian words (RFC 1321 §3.4). */
+	for (i = 0, q = p; i < 16; i++, q += 4)
+		x[i] = (uint32_t)q[0] | (uint32_t)q[1] << 8 |
+		       (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
 	a = st[0];
 	b = st[1];
 	c = st[2];
@@ -197,7 +198,7 @@ md5_hex(const void *data, size_t len, char out[MD5_HEX_LEN + 1])
 	static const char hex[] = "0123456789abcdef";
 	unsigned char d[MD5_DIGEST_LEN];
 	struct md5 m;
-	unsigned i;
+	size_t i;
 
 	md5_init(&m);
 	md5_update(&m, data, len);
