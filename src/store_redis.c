@@ -129,21 +129,34 @@ static const char rs_setkey_lua[] = "local k = redis.call('GET', KEYS[1])\n"
                                     "redis.call('SET', KEYS[1], ARGV[2])\n"
                                     "return {1}\n";
 
+/* Remove the key and leave the tombstone (KEYS[2]) until the purge. */
 static const char rs_delete_lua[] = "local k = redis.call('GET', KEYS[1])\n"
                                     "if k ~= ARGV[1] then return {0, k} end\n"
                                     "redis.call('DEL', KEYS[1])\n"
+                                    "redis.call('SET', KEYS[2], '1')\n"
                                     "return {1}\n";
 
-/* Delete KEYS[2..] unless the name (KEYS[1]) was registered again. */
+/* Delete the keys of a deleted account (the tombstone guards the name). */
 static const char rs_purge_lua[] =
-    "if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end\n"
-    "for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end\n"
-    "return #KEYS - 1\n";
+    "for i = 1, #KEYS do redis.call('DEL', KEYS[i]) end\n"
+    "return #KEYS\n";
 
-enum rs_script { RS_PUT, RS_SETKEY, RS_DELETE, RS_PURGE, RS_NSCRIPTS };
+/* Registration: SETNX, unless a deleted account's purge is unfinished. */
+static const char rs_create_lua[] =
+    "if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end\n"
+    "return redis.call('SETNX', KEYS[1], ARGV[1])\n";
+
+enum rs_script {
+	RS_PUT,
+	RS_SETKEY,
+	RS_DELETE,
+	RS_PURGE,
+	RS_CREATE,
+	RS_NSCRIPTS
+};
 
 static const char *const rs_scripts[RS_NSCRIPTS] = {
-    rs_put_lua, rs_setkey_lua, rs_delete_lua, rs_purge_lua};
+    rs_put_lua, rs_setkey_lua, rs_delete_lua, rs_purge_lua, rs_create_lua};
 
 enum rs_state { RS_DOWN, RS_CONNECTING, RS_READY };
 
@@ -209,6 +222,7 @@ struct rop {
 	void *arg;
 	struct rop *next; /* parked */
 	struct buf ukey;  /* user:<name>:key */
+	struct buf tomb;  /* kosyncd:deleting:<name> */
 	struct buf k[4];  /* document, history, devices, meta keys */
 	char *expect;     /* what the script compares the stored key with */
 	char *value;      /* create / set key: the value to store */
@@ -545,10 +559,12 @@ rop_new(struct redis_store *rs, enum rop_kind kind, struct str user,
 	op->cb = cb;
 	op->arg = arg;
 	buf_init(&op->ukey);
+	buf_init(&op->tomb);
 	buf_init(&op->pattern);
 	for (i = 0; i < 4; i++)
 		buf_init(&op->k[i]);
 	rs_keyname(&op->ukey, "user:", op->user, ":key", STR_NULL);
+	rs_keyname(&op->tomb, "kosyncd:deleting:", op->user, "", STR_NULL);
 	if (op->document.p != NULL) {
 		rs_keyname(
 		    &op->k[0], "user:", op->user, ":document:", op->document);
@@ -570,6 +586,7 @@ rop_free(struct rop *op)
 	int i;
 
 	buf_release(&op->ukey);
+	buf_release(&op->tomb);
 	buf_release(&op->pattern);
 	for (i = 0; i < 4; i++)
 		buf_release(&op->k[i]);
@@ -890,7 +907,9 @@ rs_script_send(struct rop *op)
 		    args, alens);
 		break;
 	case ROP_DELETE:
-		rc = rs_eval(op, RS_DELETE, rs_script_cb, 1, keys, klens, 1,
+		keys[1] = op->tomb.data;
+		klens[1] = op->tomb.len;
+		rc = rs_eval(op, RS_DELETE, rs_script_cb, 2, keys, klens, 1,
 		    args, alens);
 		break;
 	default:
@@ -906,6 +925,58 @@ rs_script_send(struct rop *op)
 
 static void rs_scan(struct rop *op);
 
+static void rs_create_send(struct rop *op);
+
+/*
+ * The purge could not finish. A deletion has removed the account already
+ * and its tombstone keeps the name until the next registration of it
+ * finishes the purge; a registration fails.
+ */
+static void
+rs_purge_failed(struct rop *op, enum store_result r)
+{
+	if (op->kind == ROP_DELETE) {
+		log_warnx("redis: account deleted, but not all its data yet; "
+		          "registering the name again will finish that");
+		r = STORE_OK;
+	}
+	rop_finish(op, r, 0, NULL);
+}
+
+static void
+rs_tomb_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct rop *op = priv;
+	redisReply *reply = r;
+
+	if (ac == op->rs->ac)
+		rs_replied(op->rs);
+	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+		rs_purge_failed(op, rs_reply_error(reply));
+		return;
+	}
+	if (op->kind == ROP_CREATE)
+		rs_create_send(op);
+	else
+		rop_finish(op, STORE_OK, 0, NULL);
+}
+
+/* Every key is purged: remove the tombstone. */
+static void
+rs_purge_done(struct rop *op)
+{
+	const char *argv[2];
+	size_t lens[2];
+
+	argv[0] = "DEL";
+	argv[1] = op->tomb.data;
+	lens[0] = 3;
+	lens[1] = op->tomb.len;
+	if (op->rs->state != RS_READY ||
+	    rs_send(op->rs, rs_tomb_cb, op, 2, argv, lens) != 0)
+		rs_purge_failed(op, STORE_ERR_UNAVAILABLE);
+}
+
 static void
 rs_purge_cb(redisAsyncContext *ac, void *r, void *priv)
 {
@@ -918,23 +989,15 @@ rs_purge_cb(redisAsyncContext *ac, void *r, void *priv)
 		/* The batch is lost: scan again from the start. */
 		op->use_eval = true;
 		memcpy(op->cursor, "0", 2);
-		op->tries = 0;
 		rs_scan(op);
 		return;
 	}
 	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
-		rop_finish(op, rs_reply_error(reply), 0, NULL);
-		return;
-	}
-	if (reply->integer < 0) {
-		/* Registered again meanwhile: its keys are not ours. */
-		log_info("redis: account re-registered while its data was "
-		         "being deleted; stopped");
-		rop_finish(op, STORE_OK, 0, NULL);
+		rs_purge_failed(op, rs_reply_error(reply));
 		return;
 	}
 	if (strcmp(op->cursor, "0") == 0) {
-		rop_finish(op, STORE_OK, 0, NULL);
+		rs_purge_done(op);
 		return;
 	}
 	rs_scan(op);
@@ -972,22 +1035,22 @@ rs_scan_cb(redisAsyncContext *ac, void *r, void *priv)
 	    reply->element[0]->type != REDIS_REPLY_STRING ||
 	    reply->element[0]->len >= sizeof(op->cursor) ||
 	    reply->element[1]->type != REDIS_REPLY_ARRAY) {
-		rop_finish(op, rs_reply_error(reply), 0, NULL);
+		rs_purge_failed(op, rs_reply_error(reply));
 		return;
 	}
 	memcpy(op->cursor, reply->element[0]->str, reply->element[0]->len);
 	op->cursor[reply->element[0]->len] = '\0';
 	list = reply->element[1];
-	/* EVALSHA sha numkeys user:<name>:key matches... */
-	argv = xcalloc(list->elements + 4, sizeof(*argv));
-	lens = xcalloc(list->elements + 4, sizeof(*lens));
+	/* EVALSHA sha numkeys matches... */
+	argv = xcalloc(list->elements + 3, sizeof(*argv));
+	lens = xcalloc(list->elements + 3, sizeof(*lens));
 	for (i = 0; i < list->elements; i++) {
 		redisReply *e = list->element[i];
 
 		if (e->type == REDIS_REPLY_STRING &&
 		    rs_is_users_key(op, e->str, e->len)) {
-			argv[4 + n] = e->str;
-			lens[4 + n] = e->len;
+			argv[3 + n] = e->str;
+			lens[3 + n] = e->len;
 			n++;
 		}
 	}
@@ -995,25 +1058,24 @@ rs_scan_cb(redisAsyncContext *ac, void *r, void *priv)
 		free(argv);
 		free(lens);
 		if (strcmp(op->cursor, "0") == 0)
-			rop_finish(op, STORE_OK, 0, NULL);
+			rs_purge_done(op);
 		else
 			rs_scan(op);
 		return;
 	}
 	argv[0] = op->use_eval ? "EVAL" : "EVALSHA";
 	argv[1] = op->use_eval ? rs_purge_lua : op->rs->sha[RS_PURGE];
-	snprintf(nk, sizeof(nk), "%zu", n + 1);
+	snprintf(nk, sizeof(nk), "%zu", n);
 	argv[2] = nk;
-	argv[3] = op->ukey.data;
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 3; i++)
 		lens[i] = strlen(argv[i]);
 	rc = op->rs->state == RS_READY
-	         ? rs_send(op->rs, rs_purge_cb, op, (int)(n + 4), argv, lens)
+	         ? rs_send(op->rs, rs_purge_cb, op, (int)(n + 3), argv, lens)
 	         : -1;
 	free(argv);
 	free(lens);
 	if (rc != 0)
-		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
+		rs_purge_failed(op, STORE_ERR_UNAVAILABLE);
 }
 
 static void
@@ -1036,7 +1098,7 @@ rs_scan(struct rop *op)
 	lens[5] = strlen(RS_SCAN_COUNT);
 	if (op->rs->state != RS_READY ||
 	    rs_send(op->rs, rs_scan_cb, op, 6, argv, lens) != 0)
-		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
+		rs_purge_failed(op, STORE_ERR_UNAVAILABLE);
 }
 
 /* "*user:<name>:*" with the glob characters of name escaped. */
@@ -1097,15 +1159,29 @@ rs_script_done(struct rop *op)
  */
 
 static void
-rs_setnx_cb(redisAsyncContext *ac, void *r, void *priv)
+rs_create_cb(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct rop *op = priv;
 	redisReply *reply = r;
 
 	if (ac == op->rs->ac)
 		rs_replied(op->rs);
+	if (rs_is_noscript(reply) && !op->use_eval) {
+		op->use_eval = true;
+		rs_create_send(op);
+		return;
+	}
 	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
 		rop_finish(op, rs_reply_error(reply), 0, NULL);
+		return;
+	}
+	if (reply->integer < 0) {
+		/* A deleted account of this name: finish its purge first. */
+		if (++op->tries >= RS_TRIES) {
+			rop_finish(op, STORE_ERR_IO, 0, NULL);
+			return;
+		}
+		rs_scan_start(op);
 		return;
 	}
 	if (reply->integer == 1 && keys_is_phc(op->value))
@@ -1117,17 +1193,18 @@ rs_setnx_cb(redisAsyncContext *ac, void *r, void *priv)
 static void
 rs_create_send(struct rop *op)
 {
-	const char *argv[3];
-	size_t lens[3];
+	const char *keys[2], *args[1];
+	size_t klens[2], alens[1];
 
-	argv[0] = "SETNX";
-	argv[1] = op->ukey.data;
-	argv[2] = op->value;
-	lens[0] = 5;
-	lens[1] = op->ukey.len;
-	lens[2] = strlen(op->value);
+	keys[0] = op->ukey.data;
+	keys[1] = op->tomb.data;
+	klens[0] = op->ukey.len;
+	klens[1] = op->tomb.len;
+	args[0] = op->value;
+	alens[0] = strlen(op->value);
 	if (op->rs->state != RS_READY || op->rs->closing ||
-	    rs_send(op->rs, rs_setnx_cb, op, 3, argv, lens) != 0)
+	    rs_eval(op, RS_CREATE, rs_create_cb, 2, keys, klens, 1, args,
+	        alens) != 0)
 		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
 }
 

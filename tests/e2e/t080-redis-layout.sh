@@ -6,7 +6,8 @@
 # percentage as %.14g, progress, device, device_id only once sent,
 # timestamp; more digits only when %.14g would change the value), with kosyncd's own data only under "kosyncd:"; deleting an
 # account removes every key of that user and no other user's (names with
-# glob characters included).
+# glob characters included); an unfinished deletion is finished by the next
+# registration of the name.
 . "$(dirname "$0")/lib.sh"
 
 command -v redis-server >/dev/null || { echo "1..0 # SKIP no redis-server"; exit 0; }
@@ -90,6 +91,18 @@ req POST /users/create '{"username":"newbie","password":"'"$K"'"}'
 want "the name can be registered again" 201 '{"username":"newbie"}'
 req GET /syncs/progress/doc1 "" $(auth newbie "$K")
 want "without the old documents" 200 '{}'
+
+# A deletion whose purge was cut short (Redis went away) left its
+# tombstone: registering the name again finishes the purge first.
+ks_redis_cli SET kosyncd:deleting:ghost 1 >/dev/null
+ks_redis_cli HSET user:ghost:document:d percentage 0.3 progress old device k timestamp 3 >/dev/null
+ks_redis_cli HSET kosyncd:user:ghost:meta:d title Old >/dev/null
+req POST /users/create '{"username":"ghost","password":"'"$K"'"}'
+want "register over an unfinished deletion" 201 '{"username":"ghost"}'
+req GET /syncs/progress/d "" $(auth ghost "$K")
+want "the deleted account's documents are gone" 200 '{}'
+is "so are its other keys and the tombstone" \
+    "$(ks_redis_cli --scan --pattern '*ghost*' | sort | paste -sd' ')" "user:ghost:key"
 
 ks_stop
 done_testing
