@@ -81,11 +81,14 @@ static const char *const kid_names[K_NKIDS] = {"", "schema", "journal_seq",
 static enum kid
 classify(const unsigned char *s, size_t len)
 {
+	static size_t kid_len[K_NKIDS];
 	int i;
 
+	if (kid_len[1] == 0)
+		for (i = 1; i < K_NKIDS; i++)
+			kid_len[i] = strlen(kid_names[i]);
 	for (i = 1; i < K_NKIDS; i++)
-		if (strlen(kid_names[i]) == len &&
-		    memcmp(kid_names[i], s, len) == 0)
+		if (kid_len[i] == len && memcmp(kid_names[i], s, len) == 0)
 			return (enum kid)i;
 	return K_OTHER;
 }
