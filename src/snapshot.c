@@ -983,9 +983,51 @@ snapshot_fsync_dir(const char *dir)
 	return rc;
 }
 
-int
-snapshot_save(const char *dir, const struct db *db, const struct config *cfg,
-    uint64_t journal_seq, struct stat *st, struct buf *err)
+struct save_db {
+	const struct db *db;
+	const struct config *cfg;
+	uint64_t journal_seq;
+};
+
+static int
+fill_db(int fd, const void *ctx)
+{
+	const struct save_db *c = ctx;
+
+	return snapshot_write_fd(fd, c->db, c->cfg, c->journal_seq);
+}
+
+struct save_raw {
+	const char *data;
+	size_t len;
+};
+
+static int
+fill_raw(int fd, const void *ctx)
+{
+	const struct save_raw *c = ctx;
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < c->len) {
+		n = write(fd, c->data + off, c->len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Replace dir/database.json atomically with what fill writes: temp file,
+ * fill, fsync, close, rename, fsync of the directory.
+ */
+static int
+replace(const char *dir, int (*fill)(int fd, const void *ctx), const void *ctx,
+    struct stat *st, struct buf *err)
 {
 	struct buf tmp = BUF_INIT, dst = BUF_INIT;
 	int fd = -1, rc = -1;
@@ -998,7 +1040,7 @@ snapshot_save(const char *dir, const struct db *db, const struct config *cfg,
 	if (fd == -1)
 		goto fail;
 	op = "write";
-	if (snapshot_write_fd(fd, db, cfg, journal_seq) != 0)
+	if (fill(fd, ctx) != 0)
 		goto fail;
 	op = "fsync";
 	if (fsync(fd) != 0)
@@ -1031,6 +1073,23 @@ out:
 	buf_release(&tmp);
 	buf_release(&dst);
 	return rc;
+}
+
+int
+snapshot_save(const char *dir, const struct db *db, const struct config *cfg,
+    uint64_t journal_seq, struct stat *st, struct buf *err)
+{
+	struct save_db c = {db, cfg, journal_seq};
+
+	return replace(dir, fill_db, &c, st, err);
+}
+
+int
+snapshot_replace(const char *dir, const char *json, size_t len, struct buf *err)
+{
+	struct save_raw c = {json, len};
+
+	return replace(dir, fill_raw, &c, NULL, err);
 }
 
 /*

@@ -81,6 +81,10 @@ int snapshot_save(const char *dir, const struct db *db,
     const struct config *cfg, uint64_t journal_seq, struct stat *st,
     struct buf *err);
 
+/* Replace dir/database.json atomically with the given bytes (restore). */
+int snapshot_replace(
+    const char *dir, const char *json, size_t len, struct buf *err);
+
 /*
  * Write a PEM backup (KOSYNC BACKUP; App: kosyncd, Content-Type:
  * application/json, Created-At: RFC 3339, Schema: schema) of the database

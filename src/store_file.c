@@ -248,8 +248,8 @@ cmp_names(const void *a, const void *b)
 }
 
 /* The journal files of dir, sorted (oldest first). */
-static char **
-journal_list(const char *dir, size_t *n)
+char **
+json_store_journals(const char *dir, size_t *n)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -280,8 +280,8 @@ journal_list(const char *dir, size_t *n)
 	return v;
 }
 
-static void
-list_free(char **v, size_t n)
+void
+json_store_journals_free(char **v, size_t n)
 {
 	size_t i;
 
@@ -356,7 +356,7 @@ journal_start(struct json_store *js, uint64_t snap_seq)
 	off_t valid_end = -1;
 	int rc = -1;
 
-	files = journal_list(f->dir, &n);
+	files = json_store_journals(f->dir, &n);
 	for (i = 0; i < n; i++) {
 		c.path = files[i];
 		if (journal_replay(files[i], replay_one, &c, &res) != 0) {
@@ -395,7 +395,7 @@ journal_start(struct json_store *js, uint64_t snap_seq)
 		goto out;
 	rc = 0;
 out:
-	list_free(files, n);
+	json_store_journals_free(files, n);
 	return rc;
 }
 
@@ -406,12 +406,12 @@ journal_prune(struct json_store_file *f)
 	char **files;
 	size_t n, i;
 
-	files = journal_list(f->dir, &n);
+	files = json_store_journals(f->dir, &n);
 	for (i = 0; i < n; i++)
 		if (strcmp(files[i], f->journal_path) != 0 &&
 		    unlink(files[i]) != 0)
 			log_warn("cannot remove old journal '%s'", files[i]);
-	list_free(files, n);
+	json_store_journals_free(files, n);
 }
 
 static bool
@@ -806,12 +806,12 @@ journal_drained(void *arg)
 	f->journal = NULL;
 	if (covered) {
 		/* The snapshot holds everything: no journal is needed. */
-		files = journal_list(f->dir, &n);
+		files = json_store_journals(f->dir, &n);
 		for (i = 0; i < n; i++)
 			if (unlink(files[i]) != 0)
 				log_warn(
 				    "cannot remove journal '%s'", files[i]);
-		list_free(files, n);
+		json_store_journals_free(files, n);
 		(void)snapshot_fsync_dir(f->dir);
 	}
 	if (f->timer_init) {

@@ -58,6 +58,13 @@ void json_store_record(struct buf *out, const char *op, struct str user,
  */
 int json_store_apply(struct db *db, const char *rec, size_t len);
 
+/*
+ * The journal files of dir (full paths), oldest first; free the array
+ * with json_store_journals_free.
+ */
+char **json_store_journals(const char *dir, size_t *n);
+void json_store_journals_free(char **v, size_t n);
+
 /* Open the data directory: lock, load, migrate, replay. 0 or -1. */
 int json_store_file_open(struct json_store *js);
 /* Called whenever an operation finished: drives store_flush. */

@@ -1,0 +1,423 @@
+/*
+ * store_admin.c: offline operations on a data directory (see
+ * store_file.h): backup, restore, check, compact.
+ *
+ * They share one loader: take the lock, load database.json into private
+ * tables and a private configuration (so the file's config section is
+ * written back exactly as the file had it), replay the journal. Nothing
+ * here runs while a kosyncd serves the directory.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "journal.h"
+#include "keys.h"
+#include "log.h"
+#include "pem.h"
+#include "snapshot.h"
+#include "store_file.h"
+#include "store_json.h"
+#include "xmalloc.h"
+
+struct offline {
+	const char *dir;
+	char *db_path;
+	int lock_fd;
+	bool locked;
+	struct db db;
+	struct config cfg; /* what database.json says */
+	struct snapshot_info info;
+	uint64_t last_seq; /* last journal record seen */
+	uint64_t replayed; /* records applied on top of the snapshot */
+	size_t journals;
+	struct buf report;
+	bool damaged;
+};
+
+struct replay {
+	struct offline *o;
+	const char *path;
+};
+
+static int
+replay_rec(void *arg, uint64_t seq, const char *payload, size_t len)
+{
+	struct replay *r = arg;
+
+	if (seq <= r->o->info.journal_seq)
+		return 0;
+	if (json_store_apply(&r->o->db, payload, len) != 0) {
+		buf_addf(&r->o->report,
+		    "journal '%s': record %llu not understood\n", r->path,
+		    (unsigned long long)seq);
+		r->o->damaged = true;
+	}
+	r->o->replayed++;
+	return 0;
+}
+
+static void
+offline_release(struct offline *o)
+{
+	db_release(&o->db);
+	config_release(&o->cfg);
+	if (o->lock_fd != -1)
+		close(o->lock_fd);
+	free(o->db_path);
+	buf_release(&o->report);
+}
+
+/*
+ * Load the data directory. With must_lock, a held lock is an error;
+ * without, the files are read as they are. Returns 0 or -1 (logged, and
+ * in o->report).
+ */
+static int
+offline_load(const struct config *cfg, struct offline *o, bool must_lock)
+{
+	struct journal_replay_result res;
+	struct replay r;
+	struct buf err = BUF_INIT, path = BUF_INIT;
+	struct stat st;
+	char **files;
+	size_t n, i;
+	int rc = -1;
+
+	memset(o, 0, sizeof(*o));
+	o->lock_fd = -1;
+	o->dir = cfg->data_dir ? cfg->data_dir : "./data";
+	buf_init(&o->report);
+	buf_addf(&path, "%s/%s", o->dir, SNAPSHOT_FILE);
+	o->db_path = buf_detach(&path, NULL);
+	db_init(&o->db, false, 0);
+	config_init(&o->cfg);
+	if (stat(o->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		buf_addf(&err, "data directory '%s' does not exist", o->dir);
+		goto out;
+	}
+	buf_addf(&path, "%s/kosyncd.lock", o->dir);
+	o->lock_fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (o->lock_fd != -1 && flock(o->lock_fd, LOCK_EX | LOCK_NB) == 0) {
+		o->locked = true;
+	} else if (must_lock) {
+		if (o->lock_fd == -1)
+			buf_addf(&err, "cannot open lock file '%s': %s",
+			    path.data, strerror(errno));
+		else
+			buf_addf(&err,
+			    "kosyncd is running on '%s' (lock '%s' "
+			    "is held); stop it first",
+			    o->dir, path.data);
+		goto out;
+	} else {
+		buf_addf(&o->report,
+		    "kosyncd is running on '%s': checking "
+		    "the files as they are\n",
+		    o->dir);
+	}
+	if (snapshot_load(o->db_path, NULL, &o->db, &o->cfg, &o->info, &err) !=
+	    0) {
+		o->damaged = true;
+		goto out;
+	}
+	if (o->info.fresh)
+		buf_addf(&o->report, "%s: none (a new database)\n", o->db_path);
+	else
+		buf_addf(&o->report,
+		    "%s: schema %lld, %zu users, %zu documents, covers the "
+		    "journal up to record %llu\n",
+		    o->db_path, (long long)o->info.schema, o->info.users,
+		    o->info.documents, (unsigned long long)o->info.journal_seq);
+	if (o->info.legacy_keys > 0)
+		buf_addf(&o->report,
+		    "%zu keys are not hashed yet (migrated at the next "
+		    "start)\n",
+		    o->info.legacy_keys);
+	o->last_seq = o->info.journal_seq;
+	files = json_store_journals(o->dir, &n);
+	o->journals = n;
+	r.o = o;
+	for (i = 0; i < n; i++) {
+		r.path = files[i];
+		if (journal_replay(files[i], replay_rec, &r, &res) != 0) {
+			buf_addf(&err, "cannot read journal '%s': %s", files[i],
+			    strerror(errno));
+			json_store_journals_free(files, n);
+			goto out;
+		}
+		if (res.last_seq > o->last_seq)
+			o->last_seq = res.last_seq;
+		buf_addf(&o->report, "%s: %llu records, %lld bytes\n", files[i],
+		    (unsigned long long)res.records, (long long)res.file_size);
+		if (res.damage != NULL) {
+			buf_addf(&o->report,
+			    "%s: %s at offset %lld (%lld bytes would be "
+			    "dropped at the next start)\n",
+			    files[i], res.damage, (long long)res.valid_end,
+			    (long long)(res.file_size - res.valid_end));
+			o->damaged = true;
+		}
+	}
+	json_store_journals_free(files, n);
+	buf_addf(&o->report, "%llu journal records on top of the snapshot\n",
+	    (unsigned long long)o->replayed);
+	rc = 0;
+out:
+	if (rc != 0) {
+		buf_addf(&o->report, "%s\n", err.data);
+		log_warnx("%s", err.data);
+	}
+	buf_release(&err);
+	buf_release(&path);
+	return rc;
+}
+
+/* The current state as our newest schema, in memory. */
+static int
+render(struct offline *o, struct buf *out)
+{
+	FILE *f = tmpfile();
+	char chunk[65536];
+	size_t n;
+	int rc = -1;
+
+	if (f == NULL) {
+		log_warn("cannot create a temporary file");
+		return -1;
+	}
+	if (snapshot_write_fd(fileno(f), &o->db, &o->cfg, o->last_seq) != 0) {
+		log_warn("cannot write a temporary file");
+		goto out;
+	}
+	rewind(f);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(out, chunk, n);
+	rc = ferror(f) ? -1 : 0;
+out:
+	fclose(f);
+	return rc;
+}
+
+int
+store_file_backup(const struct config *cfg, char **path_out)
+{
+	struct offline o;
+	struct buf json = BUF_INIT, err = BUF_INIT;
+	int rc = -1;
+
+	if (offline_load(cfg, &o, true) != 0)
+		goto out;
+	if (render(&o, &json) != 0)
+		goto out;
+	if (snapshot_backup(o.dir, json.data, json.len, SNAPSHOT_SCHEMA,
+	        path_out, &err) != 0) {
+		log_warnx("%s", err.data);
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_release(&json);
+	buf_release(&err);
+	offline_release(&o);
+	return rc;
+}
+
+/* Read and check a backup; its JSON payload goes to json. 0 or -1. */
+static int
+read_backup(const char *pem_path, struct buf *json)
+{
+	struct buf text = BUF_INIT, err = BUF_INIT;
+	struct pem_block blk;
+	struct db db;
+	struct config cfg;
+	struct snapshot_info info;
+	const char *why, *ct;
+	int rc = -1;
+
+	memset(&blk, 0, sizeof(blk));
+	db_init(&db, false, 0);
+	config_init(&cfg);
+	if (snapshot_read(pem_path, &text, &err) != 0) {
+		log_warnx("%s", err.data);
+		goto out;
+	}
+	if (pem_decode(text.data, text.len, &blk, &why) != 0) {
+		log_warnx(
+		    "'%s' is not a KOSYNC BACKUP PEM file: %s", pem_path, why);
+		goto out;
+	}
+	if (blk.type == NULL || strcmp(blk.type, PEM_TYPE) != 0) {
+		log_warnx("'%s' is a PEM block of type '%s', not '%s'",
+		    pem_path, blk.type ? blk.type : "", PEM_TYPE);
+		goto out;
+	}
+	ct = pem_header_get(&blk, "Content-Type");
+	if (ct != NULL && strstr(ct, "msgpack") != NULL) {
+		log_warnx("'%s' is a KOsync backup in msgpack, which kosyncd "
+		          "cannot read: restore it with KOsync (kosync "
+		          "--restore '%s'), then start kosyncd on the "
+		          "database.json KOsync wrote",
+		    pem_path, pem_path);
+		goto out;
+	}
+	if (ct == NULL || strcmp(ct, "application/json") != 0) {
+		log_warnx("'%s' has Content-Type '%s'; only application/json "
+		          "backups can be restored",
+		    pem_path, ct ? ct : "(none)");
+		goto out;
+	}
+	if (snapshot_parse(blk.payload.data, blk.payload.len, &db, &cfg, &info,
+	        &err) != 0) {
+		log_warnx("the database in '%s' cannot be read: %s", pem_path,
+		    err.data);
+		goto out;
+	}
+	if (info.schema > SNAPSHOT_SCHEMA) {
+		log_warnx("the database in '%s' has schema %lld, newer than "
+		          "this kosyncd knows (%d)",
+		    pem_path, (long long)info.schema, SNAPSHOT_SCHEMA);
+		goto out;
+	}
+	buf_add(json, blk.payload.data, blk.payload.len);
+	rc = 0;
+out:
+	pem_block_release(&blk);
+	db_release(&db);
+	config_release(&cfg);
+	buf_release(&text);
+	buf_release(&err);
+	return rc;
+}
+
+int
+store_file_restore(
+    const struct config *cfg, const char *pem_path, char **saved_out)
+{
+	struct offline o;
+	struct buf json = BUF_INIT, cur = BUF_INIT, err = BUF_INIT;
+	char **files;
+	size_t n, i;
+	int rc = -1;
+
+	if (saved_out != NULL)
+		*saved_out = NULL;
+	if (read_backup(pem_path, &json) != 0) {
+		memset(&o, 0, sizeof(o));
+		o.lock_fd = -1;
+		buf_init(&o.report);
+		db_init(&o.db, false, 0);
+		config_init(&o.cfg);
+		goto out;
+	}
+	if (offline_load(cfg, &o, true) != 0)
+		goto out;
+	/* Keep what is there now, so a restore can be undone. */
+	if (!o.info.fresh || o.replayed > 0) {
+		if (render(&o, &cur) != 0 ||
+		    snapshot_backup(o.dir, cur.data, cur.len, SNAPSHOT_SCHEMA,
+		        saved_out, &err) != 0) {
+			log_warnx("%s; not restoring", err.data);
+			goto out;
+		}
+	}
+	if (snapshot_replace(o.dir, json.data, json.len, &err) != 0) {
+		log_warnx("%s", err.data);
+		goto out;
+	}
+	/* The journal belongs to the state just replaced. */
+	files = json_store_journals(o.dir, &n);
+	for (i = 0; i < n; i++)
+		if (unlink(files[i]) != 0)
+			log_warn("cannot remove journal '%s'", files[i]);
+	json_store_journals_free(files, n);
+	(void)snapshot_fsync_dir(o.dir);
+	rc = 0;
+out:
+	buf_release(&json);
+	buf_release(&cur);
+	buf_release(&err);
+	offline_release(&o);
+	return rc;
+}
+
+int
+store_file_check(const struct config *cfg, struct buf *out)
+{
+	struct offline o;
+	int rc;
+
+	rc = offline_load(cfg, &o, false);
+	buf_add(out, o.report.data, o.report.len);
+	if (rc == 0 && o.damaged)
+		rc = -1;
+	buf_adds(out, rc == 0 ? "ok\n" : "problems found\n");
+	offline_release(&o);
+	return rc;
+}
+
+int
+store_file_compact(const struct config *cfg)
+{
+	struct offline o;
+	struct buf raw = BUF_INIT, err = BUF_INIT;
+	char **keys = NULL;
+	struct db_user **users = NULL, *u;
+	char **files;
+	size_t n = 0, i;
+	uint32_t pos = 0;
+	long ncpu;
+	int rc = -1;
+
+	if (offline_load(cfg, &o, true) != 0)
+		goto out;
+	if (!o.info.fresh &&
+	    (o.info.schema < SNAPSHOT_SCHEMA || o.info.legacy_keys > 0)) {
+		if (snapshot_read(o.db_path, &raw, &err) != 0 ||
+		    snapshot_backup(o.dir, raw.data, raw.len, o.info.schema,
+		        NULL, &err) != 0) {
+			log_warnx("%s; not compacting", err.data);
+			goto out;
+		}
+		users = xmalloc((o.db.users.n + 1) * sizeof(*users));
+		keys = xmalloc((o.db.users.n + 1) * sizeof(*keys));
+		while ((u = table_next(&o.db.users, &pos)) != NULL) {
+			if (u->key[0] == '\0' || keys_is_phc(u->key))
+				continue;
+			users[n] = u;
+			keys[n++] = u->key;
+		}
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		if (keys_hash_many(keys, n, ncpu > 0 ? (unsigned)ncpu : 1) != 0)
+			log_warnx("cannot hash every key; some stay as they "
+			          "were");
+		for (i = 0; i < n; i++)
+			users[i]->key = keys[i];
+	}
+	if (snapshot_save(o.dir, &o.db, &o.cfg, o.last_seq, NULL, &err) != 0) {
+		log_warnx("%s", err.data);
+		goto out;
+	}
+	files = json_store_journals(o.dir, &n);
+	for (i = 0; i < n; i++)
+		if (unlink(files[i]) != 0)
+			log_warn("cannot remove journal '%s'", files[i]);
+	json_store_journals_free(files, n);
+	(void)snapshot_fsync_dir(o.dir);
+	rc = 0;
+out:
+	free(users);
+	free(keys);
+	buf_release(&raw);
+	buf_release(&err);
+	offline_release(&o);
+	return rc;
+}

@@ -1,0 +1,52 @@
+/*
+ * store_file.h: offline operations on a file store's data directory, for
+ * the admin commands (`kosyncd backup`, `restore`, `check`, `compact`).
+ *
+ * Each takes the data directory's lock first, so it cannot race a running
+ * kosyncd: while one runs they refuse with a message saying so (check
+ * alone goes on, reading the files as they are). The current state is what
+ * a start would see: database.json plus the journal replayed onto it.
+ * Failures are logged (log_warnx) and reported as -1.
+ */
+#ifndef KOSYNCD_STORE_FILE_H
+#define KOSYNCD_STORE_FILE_H
+
+#include "buf.h"
+
+struct config;
+
+/*
+ * Write a PEM backup of the current state (our newest schema, JSON) into
+ * the data directory; *path_out (if not NULL) gets its path, which the
+ * caller frees. Returns 0 or -1.
+ */
+int store_file_backup(const struct config *cfg, char **path_out);
+
+/*
+ * Restore a PEM backup: ours, or KOsync's with a JSON payload (any schema
+ * 0..7; it is migrated at the next start, with its own backup). The
+ * current state is backed up first (*saved_out, if not NULL, gets that
+ * backup's path, or NULL when there was nothing to save); then
+ * database.json is replaced atomically by the backup's payload and the
+ * journal is removed. A KOsync msgpack backup is refused with advice (restore
+ * it with KOsync, then point kosyncd at the database.json KOsync wrote).
+ * Returns 0 or -1; on -1 nothing was changed.
+ */
+int store_file_restore(
+    const struct config *cfg, const char *pem_path, char **saved_out);
+
+/*
+ * Check the data directory: database.json parses, the journal replays to
+ * its end. Appends a report for a person to out (one fact per line).
+ * Returns 0 when everything is sound, -1 otherwise.
+ */
+int store_file_check(const struct config *cfg, struct buf *out);
+
+/*
+ * Compact: write the current state as a new database.json (migrating it,
+ * with a backup first, when it is older than our schema) and remove the
+ * journal. Returns 0 or -1.
+ */
+int store_file_compact(const struct config *cfg);
+
+#endif
