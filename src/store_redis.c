@@ -1622,15 +1622,15 @@ rs_close(struct store *st)
 }
 
 static const struct store_ops redis_store_ops = {
-    "redis",
-    rs_flush,
-    rs_close,
-    rs_user_create,
-    rs_user_auth,
-    rs_user_delete,
-    rs_user_set_key,
-    rs_progress_put,
-    rs_progress_get,
+    .name = "redis",
+    .flush = rs_flush,
+    .close = rs_close,
+    .user_create = rs_user_create,
+    .user_auth = rs_user_auth,
+    .user_delete = rs_user_delete,
+    .user_set_key = rs_user_set_key,
+    .progress_put = rs_progress_put,
+    .progress_get = rs_progress_get,
 };
 
 int
