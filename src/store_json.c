@@ -644,15 +644,15 @@ js_progress_get(struct store *st, struct str user, struct str key,
 }
 
 static const struct store_ops json_store_ops = {
-    "json",
-    json_store_flush,
-    json_store_close,
-    js_user_create,
-    js_user_auth,
-    js_user_delete,
-    js_user_set_key,
-    js_progress_put,
-    js_progress_get,
+    .name = "json",
+    .flush = json_store_flush,
+    .close = json_store_close,
+    .user_create = js_user_create,
+    .user_auth = js_user_auth,
+    .user_delete = js_user_delete,
+    .user_set_key = js_user_set_key,
+    .progress_put = js_progress_put,
+    .progress_get = js_progress_get,
 };
 
 struct store *
