@@ -80,3 +80,83 @@ store_progress_get(struct store *st, struct str user, struct str key,
 {
 	st->ops->progress_get(st, user, key, document, cb, arg);
 }
+
+/*
+ * Administration: forwarded when the backend has the operation, otherwise
+ * answered STORE_ERR_UNAVAILABLE.
+ */
+
+static void
+unsupported(store_cb *cb, void *arg)
+{
+	struct store_reply rep;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.result = STORE_ERR_UNAVAILABLE;
+	cb(arg, &rep);
+}
+
+void
+store_admin_user_set_key(struct store *st, struct str user, struct str new_key,
+    store_cb *cb, void *arg)
+{
+	if (st->ops->admin_user_set_key == NULL)
+		unsupported(cb, arg);
+	else
+		st->ops->admin_user_set_key(st, user, new_key, cb, arg);
+}
+
+void
+store_admin_user_delete(
+    struct store *st, struct str user, store_cb *cb, void *arg)
+{
+	if (st->ops->admin_user_delete == NULL)
+		unsupported(cb, arg);
+	else
+		st->ops->admin_user_delete(st, user, cb, arg);
+}
+
+void
+store_admin_user_list(struct store *st, store_text_cb *cb, void *arg)
+{
+	if (st->ops->admin_user_list == NULL)
+		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
+	else
+		st->ops->admin_user_list(st, cb, arg);
+}
+
+void
+store_admin_dump(struct store *st, store_text_cb *cb, void *arg)
+{
+	if (st->ops->admin_dump == NULL)
+		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
+	else
+		st->ops->admin_dump(st, cb, arg);
+}
+
+void
+store_admin_import(struct store *st, const char *text, size_t len,
+    store_text_cb *cb, void *arg)
+{
+	if (st->ops->admin_import == NULL)
+		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
+	else
+		st->ops->admin_import(st, text, len, cb, arg);
+}
+
+void
+store_admin_compact(struct store *st, store_text_cb *cb, void *arg)
+{
+	if (st->ops->admin_compact == NULL)
+		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
+	else
+		st->ops->admin_compact(st, cb, arg);
+}
+
+void
+store_stats(struct store *st, struct store_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (st->ops->stats != NULL)
+		st->ops->stats(st, out);
+}

@@ -126,4 +126,78 @@ void store_progress_put(struct store *st, struct str user, struct str key,
 void store_progress_get(struct store *st, struct str user, struct str key,
     struct str document, store_cb *cb, void *arg);
 
+/*
+ * Administration (the admin commands, admin.c). No credentials are
+ * checked: these serve the owner of the data directory, through the
+ * control socket or offline. Every change is journaled like any other
+ * (durable before the callback reports STORE_OK) and takes effect for
+ * clients at once: a key change or deletion replaces or drops that user's
+ * verified-key cache in the same step. A backend that does not implement
+ * one answers STORE_ERR_UNAVAILABLE.
+ *
+ * A registration by the administrator is store_user_create(): it checks no
+ * credentials either, and registration being switched off is the API's
+ * policy, not the store's.
+ */
+
+/* Called with a result and, on STORE_OK, text (borrowed for the call). */
+typedef void store_text_cb(
+    void *arg, enum store_result r, const char *text, size_t len);
+
+/* Replace user's key without knowing the old one. STORE_ERR_AUTH: none. */
+void store_admin_user_set_key(struct store *st, struct str user,
+    struct str new_key, store_cb *cb, void *arg);
+/* Delete user and all its data. STORE_ERR_AUTH when there is no user. */
+void store_admin_user_delete(
+    struct store *st, struct str user, store_cb *cb, void *arg);
+/*
+ * Every user as a JSON array, sorted by name, of {"username", "documents"
+ * (count), "last_sync" (newest document timestamp, 0 for none), "devices"
+ * (the names of the devices that pushed, sorted)}.
+ */
+void store_admin_user_list(struct store *st, store_text_cb *cb, void *arg);
+/*
+ * The whole database as database.json text (KOsync's layout, our schema;
+ * see docs/database.md), as a compaction would write it.
+ */
+void store_admin_dump(struct store *st, store_text_cb *cb, void *arg);
+/*
+ * Merge a KOsync (or kosyncd) database.json text: users that do not exist
+ * are added with their key (hashed at rest); documents are added when
+ * unknown and replaced when the imported timestamp is newer, otherwise
+ * skipped; existing users keep their key. The text reply is a JSON report
+ * {"users_added", "users_existing", "documents_added",
+ * "documents_updated", "documents_skipped"}. A file that does not parse
+ * answers STORE_ERR_IO with the parser's message as the text.
+ */
+void store_admin_import(struct store *st, const char *text, size_t len,
+    store_text_cb *cb, void *arg);
+/*
+ * Compact now (file storage): a new database.json, then a fresh journal.
+ * The callback runs once the snapshot is written (or failed: STORE_ERR_IO).
+ */
+void store_admin_compact(struct store *st, store_text_cb *cb, void *arg);
+
+#define STORE_FSYNC_BUCKETS 10
+
+/* Figures for /metrics; fields a backend does not know stay zero. */
+struct store_stats {
+	uint64_t users;
+	uint64_t documents;
+	uint64_t journal_bytes;
+	uint64_t compactions;
+	uint64_t compactions_failed;
+	bool fsync_known; /* the fsync fields below are measured */
+	uint64_t fsyncs;
+	uint64_t fsync_ns;
+	/*
+	 * fsyncs that took at most 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 100,
+	 * 1000 ms (cumulative counts)
+	 */
+	uint64_t fsync_bucket[STORE_FSYNC_BUCKETS];
+};
+
+/* Fill out (zeroed first). Runs on the loop; never blocks. */
+void store_stats(struct store *st, struct store_stats *out);
+
 #endif

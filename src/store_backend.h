@@ -31,6 +31,17 @@ struct store_ops {
 	    const struct store_push *push, store_cb *cb, void *arg);
 	void (*progress_get)(struct store *st, struct str user, struct str key,
 	    struct str document, store_cb *cb, void *arg);
+	/* Administration (store.h); NULL: not supported. */
+	void (*admin_user_set_key)(struct store *st, struct str user,
+	    struct str new_key, store_cb *cb, void *arg);
+	void (*admin_user_delete)(
+	    struct store *st, struct str user, store_cb *cb, void *arg);
+	void (*admin_user_list)(struct store *st, store_text_cb *cb, void *arg);
+	void (*admin_dump)(struct store *st, store_text_cb *cb, void *arg);
+	void (*admin_import)(struct store *st, const char *text, size_t len,
+	    store_text_cb *cb, void *arg);
+	void (*admin_compact)(struct store *st, store_text_cb *cb, void *arg);
+	void (*stats)(struct store *st, struct store_stats *out);
 };
 
 struct store {
