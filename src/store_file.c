@@ -220,6 +220,11 @@ struct json_store_file {
 	time_t compact_failed_at;
 	uv_timer_t timer;
 	bool timer_init;
+	/* Figures for store_stats, and who waits for a compaction. */
+	uint64_t compactions;
+	uint64_t compactions_failed;
+	store_text_cb *compact_cb;
+	void *compact_arg;
 };
 
 static char *
@@ -597,6 +602,26 @@ json_store_done(struct json_store *js, uint64_t seq, int err)
 
 static void compact_fork(struct json_store *js);
 
+/* Tell an administrator waiting for a compaction how it ended. */
+static void
+compact_notify(struct json_store *js, bool ok)
+{
+	struct json_store_file *f = js->file;
+	store_text_cb *cb = f->compact_cb;
+	struct buf out = BUF_INIT;
+
+	if (cb == NULL)
+		return;
+	f->compact_cb = NULL;
+	if (ok)
+		buf_addf(&out, "{\"compacted\":true,\"journal_seq\":%llu}",
+		    (unsigned long long)f->snap_seq);
+	else
+		buf_adds(&out, "compaction failed (see the server's log)");
+	cb(f->compact_arg, ok ? STORE_OK : STORE_ERR_IO, out.data, out.len);
+	buf_release(&out);
+}
+
 static void
 compact_finish(struct json_store *js, int status)
 {
@@ -605,6 +630,10 @@ compact_finish(struct json_store *js, int status)
 
 	f->child = 0;
 	f->compacting = false;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		f->compactions++;
+	else
+		f->compactions_failed++;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		if (stat(f->db_path, &st) == 0) {
 			f->snap_st = st;
@@ -622,6 +651,7 @@ compact_finish(struct json_store *js, int status)
 	}
 	free(f->old_journal);
 	f->old_journal = NULL;
+	compact_notify(js, WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static void
@@ -896,4 +926,66 @@ void
 json_store_close(struct store *st)
 {
 	json_store_free((struct json_store *)st);
+}
+
+/*
+ * Administration: compaction on demand, and the figures for /metrics.
+ */
+
+void
+json_store_admin_compact(struct store *st, store_text_cb *cb, void *arg)
+{
+	struct json_store *js = (struct json_store *)st;
+	struct json_store_file *f = js->file;
+	static const char none[] = "{\"compacted\":false}";
+
+	if (f == NULL) {
+		cb(arg, STORE_OK, none, sizeof(none) - 1); /* memory */
+		return;
+	}
+	if (js->closing || f->compact_cb != NULL) {
+		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
+		return;
+	}
+	if (f->foreign || !snapshot_is_ours(f)) {
+		static const char why[] =
+		    "database.json was changed by something else while "
+		    "kosyncd runs; it is not overwritten (stop kosyncd)";
+
+		cb(arg, STORE_ERR_IO, why, sizeof(why) - 1);
+		return;
+	}
+	f->compact_cb = cb;
+	f->compact_arg = arg;
+	if (!f->compacting && f->applied_seq == f->snap_seq &&
+	    f->old_journal == NULL) {
+		/* database.json already holds everything. */
+		compact_notify(js, true);
+		return;
+	}
+	if (!f->compacting) {
+		compact_start(js);
+		if (!f->compacting) {
+			compact_notify(js, false);
+			return;
+		}
+	}
+	if (f->child == 0 && f->completed >= f->rotate_mark)
+		compact_fork(js);
+}
+
+void
+json_store_stats(struct store *st, struct store_stats *out)
+{
+	struct json_store *js = (struct json_store *)st;
+	struct json_store_file *f = js->file;
+
+	out->users = js->db.users.n;
+	out->documents = js->db.ndocs;
+	if (f == NULL)
+		return;
+	if (f->journal != NULL)
+		out->journal_bytes = journal_size(f->journal);
+	out->compactions = f->compactions;
+	out->compactions_failed = f->compactions_failed;
 }

@@ -58,6 +58,7 @@ struct store_op {
 	store_cb *cb;
 	void *arg;
 	struct db_user *u; /* referenced while set */
+	bool admin;        /* store_admin_*: no key to verify */
 	struct store_op *next;
 	unsigned char digest[KEYS_DIGEST_BYTES];
 	char strings[]; /* the copies the slices above point into */
@@ -512,6 +513,10 @@ op_start(struct store_op *op)
 		op_park(op, u);
 		return;
 	}
+	if (op->admin) {
+		op_act(op, u);
+		return;
+	}
 	switch (key_check(u, op->key, op->digest)) {
 	case CHECK_OK:
 		op_act(op, u);
@@ -643,6 +648,42 @@ js_progress_get(struct store *st, struct str user, struct str key,
 	    op_new(js, OP_GET, user, key, STR_NULL, NULL, document, cb, arg));
 }
 
+/*
+ * Administration: the same operations without a key to verify (they wait
+ * for a key change or deletion in flight like any other). The key change
+ * replaces the verified-key digest with the new key's, so the old key
+ * stops working the moment the change is durable.
+ */
+
+static void
+js_admin_user_set_key(struct store *st, struct str user, struct str new_key,
+    store_cb *cb, void *arg)
+{
+	struct json_store *js = (struct json_store *)st;
+	struct store_op *op;
+
+	if (new_key.len == 0 || new_key.p == NULL) {
+		reply(cb, arg, STORE_ERR_AUTH, 0, NULL);
+		return;
+	}
+	op = op_new(
+	    js, OP_SET_KEY, user, STR_NULL, new_key, NULL, STR_NULL, cb, arg);
+	op->admin = true;
+	submit(js, op);
+}
+
+static void
+js_admin_user_delete(struct store *st, struct str user, store_cb *cb, void *arg)
+{
+	struct json_store *js = (struct json_store *)st;
+	struct store_op *op;
+
+	op = op_new(
+	    js, OP_DELETE, user, STR_NULL, STR_NULL, NULL, STR_NULL, cb, arg);
+	op->admin = true;
+	submit(js, op);
+}
+
 static const struct store_ops json_store_ops = {
     .name = "json",
     .flush = json_store_flush,
@@ -653,6 +694,13 @@ static const struct store_ops json_store_ops = {
     .user_set_key = js_user_set_key,
     .progress_put = js_progress_put,
     .progress_get = js_progress_get,
+    .admin_user_set_key = js_admin_user_set_key,
+    .admin_user_delete = js_admin_user_delete,
+    .admin_user_list = json_store_admin_list,
+    .admin_dump = json_store_admin_dump,
+    .admin_import = json_store_admin_import,
+    .admin_compact = json_store_admin_compact,
+    .stats = json_store_stats,
 };
 
 struct store *

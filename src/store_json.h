@@ -65,6 +65,17 @@ int json_store_apply(struct db *db, const char *rec, size_t len);
 char **json_store_journals(const char *dir, size_t *n);
 void json_store_journals_free(char **v, size_t n);
 
+/*
+ * Administration (store.h store_admin_*; store_json_admin.c). Compaction
+ * and the file's figures are store_file.c's.
+ */
+void json_store_admin_list(struct store *st, store_text_cb *cb, void *arg);
+void json_store_admin_dump(struct store *st, store_text_cb *cb, void *arg);
+void json_store_admin_import(struct store *st, const char *text, size_t len,
+    store_text_cb *cb, void *arg);
+void json_store_admin_compact(struct store *st, store_text_cb *cb, void *arg);
+void json_store_stats(struct store *st, struct store_stats *out);
+
 /* Open the data directory: lock, load, migrate, replay. 0 or -1. */
 int json_store_file_open(struct json_store *js);
 /* Called whenever an operation finished: drives store_flush. */
