@@ -9,6 +9,7 @@
  * committed when their object ends; a user's history is attached to its
  * documents when the user's object ends, whatever the member order.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -966,6 +967,30 @@ snapshot_write_fd(
 		return -1;
 	}
 	return 0;
+}
+
+void
+snapshot_clean_temp(const char *dir)
+{
+	char prefix[64];
+	DIR *d;
+	struct dirent *e;
+	struct buf path = BUF_INIT;
+	size_t plen;
+
+	snprintf(prefix, sizeof(prefix), ".%s.tmp.", SNAPSHOT_FILE);
+	plen = strlen(prefix);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, prefix, plen) != 0)
+			continue;
+		buf_reset(&path);
+		buf_addf(&path, "%s/%s", dir, e->d_name);
+		(void)unlink(path.data);
+	}
+	closedir(d);
+	buf_release(&path);
 }
 
 int

@@ -96,6 +96,12 @@ int snapshot_replace(
 int snapshot_backup(const char *dir, const char *json, size_t len,
     int64_t schema, char **path_out, struct buf *err);
 
+/*
+ * Remove the temp files a snapshot writer killed mid-write left in dir
+ * (call with the data directory locked).
+ */
+void snapshot_clean_temp(const char *dir);
+
 /* fsync a directory; 0 or -1 with errno. */
 int snapshot_fsync_dir(const char *dir);
 
