@@ -1,0 +1,349 @@
+/*
+ * admin.c: administration operations (see admin.h).
+ *
+ * Each operation parses its request, calls one store operation and turns
+ * the store's answer into a status and a JSON body. An operation in flight
+ * is a struct admin_call holding copies of what it needs; it answers once
+ * and frees itself.
+ *
+ * Not here: how the request arrived (the control socket's server, or the
+ * command itself when it works offline), what the commands print.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+#include "config.h"
+#include "json.h"
+#include "snapshot.h"
+#include "store.h"
+#include "xmalloc.h"
+
+struct admin {
+	struct store *st;
+	const struct config *cfg;
+};
+
+struct admin_call {
+	struct admin *a;
+	admin_done_fn *done;
+	void *arg;
+	char *user; /* the user name acted on, NUL-terminated */
+	size_t user_len;
+	int ok_status;
+};
+
+struct admin *
+admin_new(struct store *st, const struct config *cfg)
+{
+	struct admin *a = xcalloc(1, sizeof(*a));
+
+	a->st = st;
+	a->cfg = cfg;
+	return a;
+}
+
+void
+admin_free(struct admin *a)
+{
+	free(a);
+}
+
+/* Answer {"code":status,"message":msg}. */
+static void
+fail(admin_done_fn *done, void *arg, int status, const char *msg)
+{
+	struct buf out = BUF_INIT;
+	struct json_out o;
+
+	json_out_init(&o, &out, false);
+	json_obj_begin(&o);
+	json_key(&o, "code");
+	json_int(&o, status);
+	json_key(&o, "message");
+	json_str(&o, msg);
+	json_obj_end(&o);
+	done(arg, status, out.data, out.len);
+	buf_release(&out);
+}
+
+static void
+call_free(struct admin_call *c)
+{
+	free(c->user);
+	free(c);
+}
+
+/* Status and message for a store result other than STORE_OK. */
+static int
+store_status(enum store_result r, const char **msg)
+{
+	switch (r) {
+	case STORE_OK:
+		break;
+	case STORE_ERR_AUTH:
+	case STORE_ERR_NOTFOUND:
+		*msg = "no such user";
+		return 404;
+	case STORE_ERR_EXISTS:
+		*msg = "a user of that name exists";
+		return 409;
+	case STORE_ERR_IO:
+		*msg = "the change could not be made durable (see the "
+		       "server's log)";
+		return 500;
+	case STORE_ERR_UNAVAILABLE:
+		break;
+	}
+	*msg = "not available (the storage backend does not support it, or "
+	       "kosyncd is stopping)";
+	return 503;
+}
+
+/*
+ * User operations
+ */
+
+static void
+user_cb(void *arg, const struct store_reply *r)
+{
+	struct admin_call *c = arg;
+	struct buf out = BUF_INIT;
+	struct json_out o;
+	const char *msg;
+	int status;
+
+	if (r->result != STORE_OK) {
+		status = store_status(r->result, &msg);
+		fail(c->done, c->arg, status, msg);
+		call_free(c);
+		return;
+	}
+	json_out_init(&o, &out, false);
+	json_obj_begin(&o);
+	json_key(&o, "username");
+	json_strn(&o, c->user, c->user_len);
+	json_obj_end(&o);
+	c->done(c->arg, c->ok_status, out.data, out.len);
+	buf_release(&out);
+	call_free(c);
+}
+
+struct arena {
+	void **p;
+	size_t n, cap;
+};
+
+static void *
+arena_alloc(void *ctx, size_t size)
+{
+	struct arena *a = ctx;
+
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 16;
+		a->p = xrealloc(a->p, a->cap * sizeof(*a->p));
+	}
+	return a->p[a->n++] = xmalloc(size);
+}
+
+static void
+arena_free(struct arena *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->p[i]);
+	free(a->p);
+}
+
+/* A string member of obj, or STR_NULL. */
+static struct str
+member(const struct json_value *obj, const char *key)
+{
+	const struct json_value *v = json_get(obj, key);
+
+	if (v == NULL || v->type != JSON_STRING)
+		return STR_NULL;
+	return v->text;
+}
+
+/* Whether name is one the protocol could register. */
+static bool
+valid_name(struct str name)
+{
+	return name.p != NULL && name.len > 0 &&
+	       name.len <= STORE_MAX_USERNAME &&
+	       memchr(name.p, ':', name.len) == NULL &&
+	       json_utf8_valid(name.p, name.len);
+}
+
+static void
+run_user(struct admin *a, const char *op, struct str body, admin_done_fn *done,
+    void *arg)
+{
+	struct arena ar = {NULL, 0, 0};
+	const struct json_value *root;
+	struct admin_call *c;
+	struct str user, key;
+	bool needs_key = strcmp(op, "user-del") != 0;
+
+	root = json_parse(body.p, body.len, arena_alloc, &ar, NULL);
+	if (root == NULL || root->type != JSON_OBJECT) {
+		fail(done, arg, 400, "the request is not a JSON object");
+		goto out;
+	}
+	user = member(root, "username");
+	key = member(root, "key");
+	if (!valid_name(user)) {
+		fail(done, arg, 400,
+		    "invalid user name (1 to 255 bytes of UTF-8, no ':')");
+		goto out;
+	}
+	if (needs_key &&
+	    (key.p == NULL || key.len == 0 || key.len > STORE_MAX_KEY)) {
+		fail(done, arg, 400, "invalid key");
+		goto out;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->a = a;
+	c->done = done;
+	c->arg = arg;
+	c->user = xmemdup0(user.p, user.len);
+	c->user_len = user.len;
+	c->ok_status = 200;
+	if (strcmp(op, "user-add") == 0) {
+		c->ok_status = 201;
+		store_user_create(a->st, user, key, user_cb, c);
+	} else if (strcmp(op, "user-passwd") == 0) {
+		store_admin_user_set_key(a->st, user, key, user_cb, c);
+	} else {
+		store_admin_user_delete(a->st, user, user_cb, c);
+	}
+out:
+	arena_free(&ar);
+}
+
+/*
+ * Operations answering the store's text
+ */
+
+static void
+text_cb(void *arg, enum store_result r, const char *text, size_t len)
+{
+	struct admin_call *c = arg;
+	const char *msg;
+	int status;
+
+	if (r == STORE_OK) {
+		c->done(c->arg, 200, text, len);
+	} else {
+		status = store_status(r, &msg);
+		if (text != NULL && len > 0) {
+			char *m = xmemdup0(text, len);
+
+			fail(c->done, c->arg, status, m);
+			free(m);
+		} else {
+			fail(c->done, c->arg, status, msg);
+		}
+	}
+	call_free(c);
+}
+
+/* backup: the dump, written as a PEM backup into the data directory. */
+static void
+backup_cb(void *arg, enum store_result r, const char *text, size_t len)
+{
+	struct admin_call *c = arg;
+	struct buf err = BUF_INIT, out = BUF_INIT;
+	struct json_out o;
+	char *path = NULL;
+
+	if (r != STORE_OK) {
+		text_cb(arg, r, text, len);
+		return;
+	}
+	if (snapshot_backup(c->a->cfg->data_dir, text, len, SNAPSHOT_SCHEMA,
+	        &path, &err) != 0) {
+		fail(c->done, c->arg, 500, err.data);
+	} else {
+		json_out_init(&o, &out, false);
+		json_obj_begin(&o);
+		json_key(&o, "file");
+		json_str(&o, path);
+		json_obj_end(&o);
+		c->done(c->arg, 200, out.data, out.len);
+	}
+	free(path);
+	buf_release(&err);
+	buf_release(&out);
+	call_free(c);
+}
+
+void
+admin_run(struct admin *a, const char *op, struct str body, admin_done_fn *done,
+    void *arg)
+{
+	struct admin_call *c;
+
+	if (strcmp(op, "user-add") == 0 || strcmp(op, "user-passwd") == 0 ||
+	    strcmp(op, "user-del") == 0) {
+		run_user(a, op, body, done, arg);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->a = a;
+	c->done = done;
+	c->arg = arg;
+	if (strcmp(op, "user-list") == 0) {
+		store_admin_user_list(a->st, text_cb, c);
+	} else if (strcmp(op, "export") == 0) {
+		store_admin_dump(a->st, text_cb, c);
+	} else if (strcmp(op, "import") == 0) {
+		store_admin_import(a->st, body.p, body.len, text_cb, c);
+	} else if (strcmp(op, "compact") == 0) {
+		store_admin_compact(a->st, text_cb, c);
+	} else if (strcmp(op, "backup") == 0) {
+		if (strcmp(a->cfg->storage, "file") != 0) {
+			call_free(c);
+			fail(done, arg, 503, "backup needs storage \"file\"");
+			return;
+		}
+		store_admin_dump(a->st, backup_cb, c);
+	} else {
+		call_free(c);
+		fail(done, arg, 404, "no such operation");
+	}
+}
+
+/*
+ * The control socket's handler
+ */
+
+static void
+http_done(void *arg, int status, const char *body, size_t len)
+{
+	struct http_request *req = arg;
+
+	http_reply(req, status, body, len);
+}
+
+void
+admin_handle(struct http_request *req, void *ctx)
+{
+	struct admin *a = ctx;
+	char op[32];
+	struct str path = req->path;
+
+	if (!str_has_prefix(path, "/admin/") || path.len - 7 >= sizeof(op)) {
+		fail(http_done, req, 404, "no such operation");
+		return;
+	}
+	if (req->method != HTTP_M_POST) {
+		fail(http_done, req, 405, "use POST");
+		return;
+	}
+	memcpy(op, path.p + 7, path.len - 7);
+	op[path.len - 7] = '\0';
+	admin_run(a, op, req->body, http_done, req);
+}
