@@ -35,6 +35,8 @@
 #include "config.h"
 #include "json.h"
 #include "log.h"
+#include "proxy.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "xmalloc.h"
 
@@ -74,7 +76,7 @@ struct config_option {
 };
 
 static config_check_fn check_address, check_base_path, check_data_dir;
-static config_check_fn check_redis_address;
+static config_check_fn check_redis_address, check_trusted_proxies;
 static int parse_u64(const char *s, uint64_t *out);
 
 static const char *const storage_words[] = {"file", "memory", "redis", NULL};
@@ -390,6 +392,90 @@ static const struct config_option options[] = {
                 "time.",
         .doc = "Bounds the memory and CPU that a burst of logins can take.",
     },
+    {
+        .name = "auth_fail_per_user",
+        .type = CONFIG_T_UINT,
+        .offset = F(auth_fail_per_user),
+        .def = RATELIMIT_AUTH_FAIL_PER_USER,
+        .max = 1000000,
+        .arg = "N",
+        .help = "Failed logins per user name within auth_fail_window_s before "
+                "the name is refused for a while; 0 for no limit.",
+        .doc = "While refused, requests get the usual 401 without their key "
+               "being checked, except from addresses that logged in as that "
+               "user before. Each block lasts one window, doubling while the "
+               "failures go on, up to 64 windows. See docs/security.md.",
+    },
+    {
+        .name = "auth_fail_per_ip",
+        .type = CONFIG_T_UINT,
+        .offset = F(auth_fail_per_ip),
+        .def = RATELIMIT_AUTH_FAIL_PER_IP,
+        .max = 1000000,
+        .arg = "N",
+        .help = "Failed logins per client address (IPv6: per /64) within "
+                "auth_fail_window_s before it is refused for a while; 0 for "
+                "no limit.",
+    },
+    {
+        .name = "auth_fail_window_s",
+        .type = CONFIG_T_UINT,
+        .offset = F(auth_fail_window_s),
+        .def = RATELIMIT_AUTH_FAIL_WINDOW_S,
+        .min = 1,
+        .max = 86400,
+        .arg = "S",
+        .help = "Seconds of the sliding window the failed-login limits count "
+                "in, and of the first block.",
+    },
+    {
+        .name = "register_per_ip",
+        .type = CONFIG_T_UINT,
+        .offset = F(register_per_ip),
+        .def = RATELIMIT_REGISTER_PER_IP,
+        .max = 1000000,
+        .arg = "N",
+        .help = "Registrations per client address within register_window_s; "
+                "more are answered 402 \"Too many registrations, try again "
+                "later.\"; 0 for no limit.",
+    },
+    {
+        .name = "register_window_s",
+        .type = CONFIG_T_UINT,
+        .offset = F(register_window_s),
+        .def = RATELIMIT_REGISTER_WINDOW_S,
+        .min = 1,
+        .max = 7 * 86400,
+        .arg = "S",
+        .help = "Seconds of the sliding window registrations are counted in.",
+    },
+    {
+        .name = "ratelimit_entries",
+        .type = CONFIG_T_UINT,
+        .offset = F(ratelimit_entries),
+        .def = RATELIMIT_MAX_ENTRIES,
+        .min = 16,
+        .max = 10000000,
+        .arg = "N",
+        .help = "Names and addresses each rate-limit table remembers (about 80 "
+                "bytes each); the least recently seen are forgotten first.",
+    },
+    {
+        .name = "trusted_proxies",
+        .type = CONFIG_T_STRING,
+        .offset = F(trusted_proxies),
+        .defstr = "",
+        .check = check_trusted_proxies,
+        .arg = "LIST",
+        .help = "Addresses and CIDR blocks of reverse proxies whose "
+                "X-Forwarded-For, X-Real-IP and X-Forwarded-Proto are "
+                "believed; empty for none.",
+        .doc = "Separate entries with commas or blanks, e.g. `127.0.0.1, "
+               "10.0.0.0/8, fd00::/8`. From any other peer these headers are "
+               "ignored. The client address found is the one rate limits and "
+               "the access log use; connections from a trusted proxy are not "
+               "counted against max_connections_per_ip.",
+    },
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -526,6 +612,18 @@ check_redis_address(struct buf *v, struct buf *why)
 		              "numeric host, or unix:/path)");
 		return -1;
 	}
+	return 0;
+}
+
+/* trusted_proxies: a list proxy_list_parse() takes. */
+static int
+check_trusted_proxies(struct buf *v, struct buf *why)
+{
+	struct proxy_list *pl = NULL;
+
+	if (proxy_list_parse(v->data, &pl, why) == -1)
+		return -1;
+	proxy_list_free(pl);
 	return 0;
 }
 

@@ -81,6 +81,15 @@ struct config {
 	uint64_t shutdown_timeout_ms;
 	uint64_t argon2_concurrency;
 
+	/* Brute-force limits and proxies (ratelimit.h, proxy.h). */
+	unsigned auth_fail_per_user; /* 0: no limit */
+	unsigned auth_fail_per_ip;   /* 0: no limit */
+	unsigned auth_fail_window_s;
+	unsigned register_per_ip; /* 0: no limit */
+	unsigned register_window_s;
+	unsigned ratelimit_entries;
+	char *trusted_proxies; /* "" or addresses/CIDRs */
+
 	/* Private to config.c: the source of each option's value. */
 	unsigned char source_[CONFIG_MAX_OPTIONS];
 	/*

@@ -28,7 +28,9 @@ static const char *const all_options[] = {"listen_address",
     "fsync", "compact_bytes", "base_path", "strict_accept", "history_limit",
     "max_header_bytes", "max_body_bytes", "max_connections",
     "max_connections_per_ip", "idle_timeout_ms", "request_timeout_ms",
-    "shutdown_timeout_ms", "argon2_concurrency", NULL};
+    "shutdown_timeout_ms", "argon2_concurrency", "auth_fail_per_user",
+    "auth_fail_per_ip", "auth_fail_window_s", "register_per_ip",
+    "register_window_s", "ratelimit_entries", "trusted_proxies", NULL};
 
 /* The value of option name as config show prints it (without source). */
 static char *
