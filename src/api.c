@@ -8,8 +8,11 @@
  *   2. with strict_accept, the Accept header (412/100, 101, 102);
  *   3. routing: 404 unknown path, 405 wrong method (with Allow), OPTIONS
  *      on a known path is a CORS preflight (204);
- *   4. registration switched off (402/2005), for POST /users/create;
- *   5. credentials (401/2001; missing, malformed, unknown or wrong alike);
+ *   4. registration switched off (402/2005), then too many registrations
+ *      from the client's address (402/2007), for POST /users/create;
+ *   5. credentials (401/2001; missing, malformed, unknown or wrong alike,
+ *      and, without the key being looked at, a name or address over its
+ *      failed-login limit: see ratelimit.h);
  *   6. the document (403/2004), then the other fields (403/2003).
  * Because the store verifies the credentials inside each operation, a
  * request whose fields are invalid first asks the store to verify the
@@ -32,6 +35,7 @@
 #include "auth.h"
 #include "config.h"
 #include "json.h"
+#include "ratelimit.h"
 #include "router.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -53,6 +57,7 @@ enum api_error {
 	API_ERR_ACCOUNT_NOT_FOUND,
 	API_ERR_NOT_FOUND,
 	API_ERR_METHOD,
+	API_ERR_REGISTER_LIMITED,
 	API_ERR__COUNT,
 };
 
@@ -79,6 +84,9 @@ static const struct api_error_info {
     [API_ERR_ACCOUNT_NOT_FOUND] = {404, 2006, "Account not found."},
     [API_ERR_NOT_FOUND] = {404, 404, "Not found."},
     [API_ERR_METHOD] = {405, 405, "Method not allowed."},
+    /* 402 because KOReader shows the message of a 402 (docs/security.md). */
+    [API_ERR_REGISTER_LIMITED] = {402, 2007,
+        "Too many registrations, try again later."},
 };
 
 #define API_CORS "Access-Control-Allow-Origin: *\r\n"
@@ -92,6 +100,7 @@ struct api {
 	const struct config *cfg;
 	char *base; /* normalised base_path ("" for none) */
 	size_t base_len;
+	struct ratelimit *rl;         /* brute-force limits */
 	struct buf out;               /* response bodies, reused */
 	char *errors[API_ERR__COUNT]; /* prebuilt error bodies */
 	size_t error_len[API_ERR__COUNT];
@@ -108,6 +117,7 @@ struct api_call {
 	struct str new_key;
 	struct str document;
 	enum api_error pending; /* answer once the credentials are verified */
+	bool rl_auth; /* the credentials went to the store: count the result */
 };
 
 /*
@@ -117,6 +127,9 @@ struct api_call {
 static void
 api_send(struct api_call *c, int status, const struct buf *b)
 {
+	if (c->rl_auth)
+		ratelimit_auth_ok(
+		    c->api->rl, c->cred.user, c->req->peer, ratelimit_now_ms());
 	http_reply_ex(c->req, status, NULL, API_CORS, b->data, b->len);
 }
 
@@ -125,6 +138,9 @@ static int
 api_fail(struct api_call *c, enum api_error e)
 {
 	assert(e > API_OK && e < API_ERR__COUNT);
+	if (c->rl_auth && e == API_ERR_UNAUTHORIZED)
+		ratelimit_auth_failed(
+		    c->api->rl, c->cred.user, c->req->peer, ratelimit_now_ms());
 	http_reply_ex(c->req, api_errors[e].status, NULL, API_CORS,
 	    c->api->errors[e], c->api->error_len[e]);
 	return 0;
@@ -352,10 +368,13 @@ api_pending_cb(void *arg, const struct store_reply *r)
 {
 	struct api_call *c = arg;
 
-	if (r->result != STORE_OK)
+	if (r->result != STORE_OK) {
 		api_fail(c, api_store_error(r->result));
-	else
-		api_fail(c, c->pending);
+		return;
+	}
+	ratelimit_auth_ok(
+	    c->api->rl, c->cred.user, c->req->peer, ratelimit_now_ms());
+	api_fail(c, c->pending);
 }
 
 /* Verify the credentials, then answer e (a 403 that comes after 401). */
@@ -516,6 +535,8 @@ api_users_create(void *arg)
 	if (c->cred.user.p == NULL || c->cred.key.p == NULL)
 		return api_fail(c, API_ERR_INVALID);
 	c->req->log_user = c->cred.user;
+	if (!ratelimit_register(c->api->rl, c->req->peer, ratelimit_now_ms()))
+		return api_fail(c, API_ERR_REGISTER_LIMITED);
 	store_user_create(
 	    c->api->st, c->cred.user, c->cred.key, api_create_cb, c);
 	return 0;
@@ -740,9 +761,18 @@ api_handle(struct http_request *req, void *ctx)
 	c->param = m.param;
 
 	/* 5. Credentials (4, registration, is the create handler's). */
-	if ((m.route->flags & ROUTE_AUTH) && api_credentials(c) == -1) {
-		api_fail(c, API_ERR_UNAUTHORIZED);
-		return;
+	if (m.route->flags & ROUTE_AUTH) {
+		if (api_credentials(c) == -1) {
+			api_fail(c, API_ERR_UNAUTHORIZED);
+			return;
+		}
+		/* Over a failed-login limit: 401 without looking at the key. */
+		if (!ratelimit_auth_allowed(
+		        api->rl, c->cred.user, req->peer, ratelimit_now_ms())) {
+			api_fail(c, API_ERR_UNAUTHORIZED);
+			return;
+		}
+		c->rl_auth = true;
 	}
 	m.route->handler(c);
 }
@@ -755,6 +785,7 @@ struct api *
 api_new(struct store *st, const struct config *cfg)
 {
 	struct api *api = xcalloc(1, sizeof(*api));
+	struct ratelimit_params rp;
 	struct str base = STR_NULL;
 	struct json_out o;
 	size_t i, n;
@@ -762,6 +793,14 @@ api_new(struct store *st, const struct config *cfg)
 	api->st = st;
 	api->cfg = cfg;
 	buf_init(&api->out);
+	ratelimit_params_default(&rp);
+	rp.auth_fail_per_user = cfg->auth_fail_per_user;
+	rp.auth_fail_per_ip = cfg->auth_fail_per_ip;
+	rp.auth_fail_window_ms = (uint64_t)cfg->auth_fail_window_s * 1000;
+	rp.register_per_ip = cfg->register_per_ip;
+	rp.register_window_ms = (uint64_t)cfg->register_window_s * 1000;
+	rp.max_entries = cfg->ratelimit_entries;
+	api->rl = ratelimit_new(&rp);
 
 	/*
 	 * The base path in the form router_normalize compares: one leading
@@ -803,6 +842,7 @@ api_free(struct api *api)
 	for (i = 1; i < API_ERR__COUNT; i++)
 		free(api->errors[i]);
 	free(api->base);
+	ratelimit_free(api->rl);
 	buf_release(&api->out);
 	free(api);
 }
