@@ -132,6 +132,7 @@ cmd_serve_exec(struct cmd_args *args)
 	limits.idle_timeout_ms = cfg->idle_timeout_ms;
 	limits.request_timeout_ms = cfg->request_timeout_ms;
 	limits.shutdown_timeout_ms = cfg->shutdown_timeout_ms;
+	limits.trusted_proxies = cfg->trusted_proxies;
 	s.srv = server_new(s.loop, &limits, api_handle, s.api);
 	if (server_listen(s.srv, cfg->listen_address) == -1)
 		goto out;

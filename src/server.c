@@ -38,6 +38,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "proxy.h"
 #include "server.h"
 #include "xmalloc.h"
 
@@ -77,6 +78,7 @@ struct conn {
 	struct buf out;  /* answers not yet written */
 	struct buf wbuf; /* bytes handed to uv_write */
 	unsigned char addr[16];
+	char tcp_peer[64];  /* the proxy's address (via_proxy only) */
 	int handles;        /* uv handles not yet closed */
 	uint64_t due;       /* loop time the current state times out, or 0 */
 	uint64_t timer_due; /* loop time the timer fires, 0 when stopped */
@@ -92,6 +94,7 @@ struct conn {
 	bool closing;     /* close once the queued answers are written */
 	bool lingering;
 	bool eof;
+	bool via_proxy; /* the peer is a trusted proxy */
 };
 
 struct server {
@@ -105,6 +108,7 @@ struct server {
 	unsigned nconns;    /* counted against the limits */
 	unsigned nopen;     /* connections whose handles are not yet closed */
 	struct ip_count *ips[IP_BUCKETS];
+	struct proxy_list *proxies; /* trusted_proxies, NULL for none */
 	int port;
 	uint64_t accept_warned; /* loop time of the last accept warning */
 	bool shutting;
@@ -433,6 +437,9 @@ conn_process(struct conn *c)
 		}
 		if (!c->req_started) {
 			c->req_started = true;
+			if (c->via_proxy)
+				memcpy(c->req.peer, c->tcp_peer,
+				    sizeof(c->req.peer));
 			c->req.start_ns = uv_hrtime();
 			c->deadline =
 			    uv_now(srv->loop) + srv->limits.request_timeout_ms;
@@ -455,6 +462,10 @@ conn_process(struct conn *c)
 		c->req_started = false;
 		c->req.log_user = STR_NULL;
 		c->req.is_https = false;
+		if (c->via_proxy)
+			proxy_resolve(srv->proxies, c->req.headers,
+			    c->req.nheaders, c->req.peer, sizeof(c->req.peer),
+			    &c->req.is_https);
 		c->in_flight = true;
 		srv->handler(&c->req, srv->ctx);
 	}
@@ -601,7 +612,8 @@ conn_close(struct conn *c)
 	if (c->counted) {
 		c->counted = false;
 		srv->nconns--;
-		ip_del(srv, c->addr);
+		if (!c->via_proxy)
+			ip_del(srv, c->addr);
 	}
 	uv_close((uv_handle_t *)&c->tcp, on_conn_close);
 	uv_close((uv_handle_t *)&c->timer, on_conn_close);
@@ -826,11 +838,17 @@ on_connection(uv_stream_t *l, int status)
 		return;
 	}
 	conn_set_peer(c, &ss);
+	if (proxy_list_match(srv->proxies, c->addr)) {
+		c->via_proxy = true;
+		memcpy(c->tcp_peer, c->req.peer, sizeof(c->tcp_peer));
+	}
 	uv_tcp_nodelay(&c->tcp, 1);
 	c->hp = http_parse_new(srv->limits.max_header_bytes,
 	    srv->limits.max_body_bytes, SERVER_MAX_HEADERS);
+	/* A trusted proxy carries many clients: no per-address count. */
 	if (srv->nconns >= srv->limits.max_connections ||
-	    !ip_add(srv, c->addr, srv->limits.max_connections_per_ip)) {
+	    (!c->via_proxy &&
+	        !ip_add(srv, c->addr, srv->limits.max_connections_per_ip))) {
 		conn_fail(c, 503);
 		conn_step(c);
 		return;
@@ -854,6 +872,7 @@ server_limits_default(struct server_limits *limits)
 	limits->idle_timeout_ms = (uint64_t)SERVER_IDLE_TIMEOUT_MS;
 	limits->request_timeout_ms = (uint64_t)SERVER_REQUEST_TIMEOUT_MS;
 	limits->shutdown_timeout_ms = (uint64_t)SERVER_SHUTDOWN_TIMEOUT_MS;
+	limits->trusted_proxies = NULL;
 }
 
 static int
@@ -965,6 +984,16 @@ server_new(uv_loop_t *loop, const struct server_limits *limits,
 	srv->limits = *limits;
 	srv->handler = handler;
 	srv->ctx = ctx;
+	srv->limits.trusted_proxies = NULL; /* borrowed: not kept */
+	if (limits->trusted_proxies != NULL) {
+		struct buf why = BUF_INIT;
+
+		/* config.c checked the list; a bad one here means none. */
+		if (proxy_list_parse(
+		        limits->trusted_proxies, &srv->proxies, &why) == -1)
+			log_warnx("ignoring trusted_proxies: %s", why.data);
+		buf_release(&why);
+	}
 	buf_init(&srv->alog);
 	srv->prepare = xmalloc(sizeof(*srv->prepare));
 	uv_prepare_init(loop, srv->prepare);
@@ -1123,5 +1152,6 @@ server_free(struct server *srv)
 			free(e);
 		}
 	}
+	proxy_list_free(srv->proxies);
 	free(srv);
 }

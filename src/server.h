@@ -37,6 +37,12 @@ struct server_limits {
 	uint64_t idle_timeout_ms;
 	uint64_t request_timeout_ms;
 	uint64_t shutdown_timeout_ms; /* in-flight work at shutdown, then cut */
+	/*
+	 * Reverse proxies whose forwarding headers are believed (proxy.h;
+	 * NULL or "" for none). Their connections are not counted per
+	 * address; each request's peer is then the client they forward.
+	 */
+	const char *trusted_proxies;
 };
 
 struct server;
