@@ -242,7 +242,13 @@ def register_users(url, users, workers=8):
         st, body = c.request("POST", "/users/create",
                              {"username": u[0], "password": u[1]})
         if st != 201:
-            raise BenchError("registering %s: HTTP %d %r" % (u[0], st, body))
+            hint = ""
+            if st == 402 and isinstance(body, dict) and \
+                    body.get("code") == 2007:
+                hint = (" (kosyncd limits registrations per client "
+                        "address: start it with --register-per-ip 0)")
+            raise BenchError("registering %s: HTTP %d %r%s" % (
+                u[0], st, body, hint))
     parallel(url, users, reg, workers)
 
 
