@@ -382,6 +382,19 @@ db_doc_add_device(struct db_doc *d, const struct db_put *p)
 	        or_empty(p->device), or_empty(p->device_id)));
 }
 
+bool
+db_doc_remove(struct db *db, struct db_user *u, struct str id)
+{
+	struct db_doc *d;
+
+	d = table_remove(&u->docs, &doc_type, table_hash(id.p, id.len), id);
+	if (d == NULL)
+		return false;
+	doc_free(d);
+	db->ndocs--;
+	return true;
+}
+
 /*
  * Users
  */

@@ -147,6 +147,9 @@ void db_doc_add_history(
     struct db_doc *d, const struct db_put *p, unsigned limit);
 void db_doc_add_device(struct db_doc *d, const struct db_put *p);
 
+/* Remove document id of u and free it. Returns false when there is none. */
+bool db_doc_remove(struct db *db, struct db_user *u, struct str id);
+
 /* The strings of an entry. */
 const char *db_entry_progress(const struct db_entry *e);
 const char *db_entry_device(const struct db_entry *e);

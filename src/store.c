@@ -4,11 +4,13 @@
  * Backends: "file" (database.json + journal, store_json.c) and "memory"
  * (the same tables without files, for tests and throw-away instances).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "log.h"
 #include "store_backend.h"
+#include "xmalloc.h"
 
 struct store *
 store_open(uv_loop_t *loop, struct config *cfg)
@@ -67,11 +69,60 @@ store_user_set_key(struct store *st, struct str user, struct str key,
 	st->ops->user_set_key(st, user, key, new_key, cb, arg);
 }
 
+/* A push on its way while a listener is set (store_listen). */
+struct put_watch {
+	struct store *st;
+	store_cb *cb;
+	void *arg;
+	size_t user_len;
+	size_t doc_len;
+	char s[]; /* user, then document */
+};
+
+static void
+put_watched(void *arg, const struct store_reply *r)
+{
+	struct put_watch *w = arg;
+	struct store *st = w->st;
+	enum store_result res = r->result;
+	int64_t ts = r->timestamp;
+
+	w->cb(w->arg, r);
+	if (res == STORE_OK && st->listen_fn != NULL)
+		st->listen_fn(st->listen_arg, (struct str){w->s, w->user_len},
+		    (struct str){w->s + w->user_len, w->doc_len}, ts);
+	free(w);
+}
+
 void
 store_progress_put(struct store *st, struct str user, struct str key,
     const struct store_push *push, store_cb *cb, void *arg)
 {
-	st->ops->progress_put(st, user, key, push, cb, arg);
+	struct put_watch *w;
+
+	if (st->listen_fn == NULL) {
+		st->ops->progress_put(st, user, key, push, cb, arg);
+		return;
+	}
+	w = xmalloc(sizeof(*w) + user.len + push->document.len + 1);
+	w->st = st;
+	w->cb = cb;
+	w->arg = arg;
+	w->user_len = user.len;
+	w->doc_len = push->document.len;
+	if (user.len > 0)
+		memcpy(w->s, user.p, user.len);
+	if (push->document.len > 0)
+		memcpy(w->s + user.len, push->document.p, push->document.len);
+	w->s[user.len + push->document.len] = '\0';
+	st->ops->progress_put(st, user, key, push, put_watched, w);
+}
+
+void
+store_listen(struct store *st, store_listen_fn *fn, void *arg)
+{
+	st->listen_fn = fn;
+	st->listen_arg = arg;
 }
 
 void
@@ -151,6 +202,26 @@ store_admin_compact(struct store *st, store_text_cb *cb, void *arg)
 		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
 	else
 		st->ops->admin_compact(st, cb, arg);
+}
+
+void
+store_web_documents(struct store *st, struct str user, struct str document,
+    bool history, store_text_cb *cb, void *arg)
+{
+	if (st->ops->web_documents == NULL)
+		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
+	else
+		st->ops->web_documents(st, user, document, history, cb, arg);
+}
+
+void
+store_web_change(struct store *st, struct str user,
+    const struct store_web_change *ch, store_cb *cb, void *arg)
+{
+	if (st->ops->web_change == NULL)
+		unsupported(cb, arg);
+	else
+		st->ops->web_change(st, user, ch, cb, arg);
 }
 
 void

@@ -178,6 +178,64 @@ void store_admin_import(struct store *st, const char *text, size_t len,
  */
 void store_admin_compact(struct store *st, store_text_cb *cb, void *arg);
 
+/*
+ * The web interface (webui.c). Its caller authenticated the user with a
+ * session of its own, so no key is checked here (as for store_admin_*).
+ * Every change is journaled and durable before its callback reports
+ * STORE_OK. A backend without them answers STORE_ERR_UNAVAILABLE.
+ */
+
+/*
+ * user's documents as a JSON array, newest first, of {"document",
+ * "percentage", "progress", "device", "device_id", "timestamp",
+ * "filename", "title", "authors", "pretty_name", "devices": [{"percentage",
+ * "progress", "device", "device_id", "timestamp"}]} plus, with history,
+ * "history" (oldest first, same shape as a device). With a document
+ * (document.p != NULL) only that one, with its history; an unknown one is
+ * an empty array. STORE_ERR_AUTH: no such user.
+ */
+void store_web_documents(struct store *st, struct str user, struct str document,
+    bool history, store_text_cb *cb, void *arg);
+
+enum store_web_kind {
+	STORE_WEB_RESTORE, /* make an earlier position the current one */
+	STORE_WEB_RENAME,  /* set the user's own title ("" removes it) */
+	STORE_WEB_DELETE,  /* forget the document */
+	STORE_WEB_CONFIG,  /* a configuration change: journaled, no data */
+};
+
+/*
+ * A change made from the web interface. RESTORE: percentage and progress
+ * become the current position with a fresh server timestamp, pushed by
+ * device STORE_WEB_DEVICE with an empty device_id; the replaced state goes
+ * to the history (even when store_history is off) and to the device list.
+ */
+struct store_web_change {
+	enum store_web_kind kind;
+	struct str document;
+	double percentage; /* RESTORE */
+	struct str progress;
+	struct str name; /* RENAME */
+};
+
+#define STORE_WEB_DEVICE "kosyncd web"
+
+/*
+ * Apply ch to user's data. STORE_ERR_AUTH: no such user (or, except for
+ * CONFIG, no such document). reply->timestamp is the restored position's.
+ */
+void store_web_change(struct store *st, struct str user,
+    const struct store_web_change *ch, store_cb *cb, void *arg);
+
+/*
+ * Told about every progress push the store confirmed (on the loop, after
+ * the pusher's own callback): user and document are borrowed for the call.
+ * One listener per store; NULL removes it.
+ */
+typedef void store_listen_fn(
+    void *arg, struct str user, struct str document, int64_t timestamp);
+void store_listen(struct store *st, store_listen_fn *fn, void *arg);
+
 #define STORE_FSYNC_BUCKETS 10
 
 /* Figures for /metrics; fields a backend does not know stay zero. */

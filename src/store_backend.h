@@ -42,10 +42,18 @@ struct store_ops {
 	    store_text_cb *cb, void *arg);
 	void (*admin_compact)(struct store *st, store_text_cb *cb, void *arg);
 	void (*stats)(struct store *st, struct store_stats *out);
+	/* The web interface (store.h store_web_*); NULL: not supported. */
+	void (*web_documents)(struct store *st, struct str user,
+	    struct str document, bool history, store_text_cb *cb, void *arg);
+	void (*web_change)(struct store *st, struct str user,
+	    const struct store_web_change *ch, store_cb *cb, void *arg);
 };
 
 struct store {
 	const struct store_ops *ops;
+	/* store_listen (store.c); zero in a freshly allocated backend. */
+	store_listen_fn *listen_fn;
+	void *listen_arg;
 };
 
 /*

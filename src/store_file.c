@@ -4,6 +4,7 @@
  * and the journal records.
  */
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -169,7 +170,7 @@ json_store_apply(struct db *db, const char *rec, size_t len)
 		put.authors = member(root, "authors");
 		if (u != NULL)
 			db_put(db, u, &put);
-	} else {
+	} else if (json_store_web_apply(db, u, op, root) != 0) {
 		goto out;
 	}
 	rc = 0;
@@ -198,6 +199,8 @@ out:
 #define LOCK_FILE "kosyncd.lock"
 #define REAP_INTERVAL_MS 20
 #define COMPACT_RETRY_SECS 10
+#define LOCK_TRIES 20
+#define LOCK_WAIT_US (50 * 1000)
 
 struct json_store_file {
 	char *dir;
@@ -299,7 +302,7 @@ static int
 lock_dir(struct json_store_file *f)
 {
 	char *path = path_join(f->dir, LOCK_FILE);
-	int rc = -1;
+	int rc = -1, tries;
 
 	f->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (f->lock_fd == -1) {
@@ -307,7 +310,16 @@ lock_dir(struct json_store_file *f)
 		    "cannot open lock file '%s': %s", path, strerror(errno));
 		goto out;
 	}
-	if (flock(f->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+	/*
+	 * A compaction child of a kosyncd killed a moment ago may still hold
+	 * the lock for as long as it takes to notice (it dies with its
+	 * parent): give it a second before concluding another server runs.
+	 */
+	for (tries = 0; flock(f->lock_fd, LOCK_EX | LOCK_NB) != 0; tries++) {
+		if (errno == EWOULDBLOCK && tries < LOCK_TRIES) {
+			usleep(LOCK_WAIT_US);
+			continue;
+		}
 		if (errno == EWOULDBLOCK)
 			log_warnx("data directory '%s' is in use by another "
 			          "kosyncd (lock '%s' is held); refusing to "
@@ -540,6 +552,7 @@ json_store_file_open(struct json_store *js)
 	}
 	if (lock_dir(f) != 0)
 		goto out;
+	snapshot_clean_temp(f->dir);
 	if (snapshot_load(f->db_path, NULL, &js->db, js->cfg, &info, &err) !=
 	    0) {
 		log_warnx("cannot load %s; refusing to start (the file is "
@@ -678,11 +691,16 @@ compact_fork(struct json_store *js)
 {
 	struct json_store_file *f = js->file;
 	struct buf err = BUF_INIT;
-	pid_t pid;
+	pid_t pid, parent;
 
 	f->child_seq = f->applied_seq;
+	parent = getpid();
 	pid = fork();
 	if (pid == 0) {
+		/* A snapshot nobody will account for is useless: die with us. */
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);

@@ -701,6 +701,8 @@ static const struct store_ops json_store_ops = {
     .admin_import = json_store_admin_import,
     .admin_compact = json_store_admin_compact,
     .stats = json_store_stats,
+    .web_documents = json_store_web_documents,
+    .web_change = json_store_web_change,
 };
 
 struct store *
