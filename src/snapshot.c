@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -414,8 +415,10 @@ on_scalar(
 		memcpy(tmp, s, len);
 		tmp[len] = '\0';
 		d = strtod(tmp, &end);
+		/* 1e999 overflows to infinity, which would be written as null
+		 * and read back as 0: read it as 0 at once. */
 		if (end != tmp)
-			sc->percentage = d;
+			sc->percentage = isfinite(d) ? d : 0;
 		return 1;
 	}
 	if (l->kid == K_TIMESTAMP && s != NULL) {
