@@ -24,6 +24,8 @@
  * Not responsible for what a request means (the handler), nor for signals
  * (main.c calls server_shutdown).
  */
+#include <sys/stat.h>
+
 #include <assert.h>
 #include <errno.h>
 #include <signal.h>
@@ -38,6 +40,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "proxy.h"
 #include "server.h"
 #include "xmalloc.h"
@@ -66,7 +69,10 @@ struct ip_count {
 
 struct conn {
 	struct http_request req; /* the request with the handler */
-	uv_tcp_t tcp;
+	union {
+		uv_tcp_t tcp;   /* a TCP listener's connection */
+		uv_pipe_t pipe; /* a unix socket's (server_listen_unix) */
+	};
 	uv_timer_t timer;
 	uv_write_t wreq;
 	uv_shutdown_t sreq;
@@ -102,7 +108,9 @@ struct server {
 	struct server_limits limits;
 	http_handler_fn *handler;
 	void *ctx;
-	uv_tcp_t *listener;
+	uv_stream_t *listener; /* uv_tcp_t, or uv_pipe_t when unix_socket */
+	bool unix_socket;
+	struct metrics *metrics; /* NULL: not counted */
 	uv_timer_t *shutdown_timer;
 	struct conn *conns; /* every connection not yet dead */
 	unsigned nconns;    /* counted against the limits */
@@ -272,6 +280,11 @@ access_log(const struct conn *c, const struct http_request *req, int status,
 		buf_addch(out, '-');
 	if (req != NULL)
 		us = (uv_hrtime() - req->start_ns) / 1000;
+	if (srv != NULL && srv->metrics != NULL)
+		metrics_request(srv->metrics,
+		    req != NULL ? metrics_route_of(req->method, req->path)
+		                : METRICS_R_OTHER,
+		    status, us * 1000);
 	buf_addch(out, ' ');
 	add_digits(out, (uint64_t)status, 1);
 	buf_addch(out, ' ');
@@ -817,7 +830,10 @@ on_connection(uv_stream_t *l, int status)
 	buf_init(&c->in);
 	buf_init(&c->out);
 	buf_init(&c->wbuf);
-	uv_tcp_init(srv->loop, &c->tcp);
+	if (srv->unix_socket)
+		uv_pipe_init(srv->loop, &c->pipe, 0);
+	else
+		uv_tcp_init(srv->loop, &c->tcp);
 	uv_timer_init(srv->loop, &c->timer);
 	c->tcp.data = c;
 	c->timer.data = c;
@@ -833,16 +849,21 @@ on_connection(uv_stream_t *l, int status)
 		return;
 	}
 	memset(&ss, 0, sizeof(ss));
-	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0) {
+	if (srv->unix_socket) {
+		/* The socket's mode is its access control: no address. */
+		snprintf(c->req.peer, sizeof(c->req.peer), "local");
+	} else if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) !=
+	           0) {
 		conn_close(c);
 		return;
+	} else {
+		conn_set_peer(c, &ss);
+		if (proxy_list_match(srv->proxies, c->addr)) {
+			c->via_proxy = true;
+			memcpy(c->tcp_peer, c->req.peer, sizeof(c->tcp_peer));
+		}
+		uv_tcp_nodelay(&c->tcp, 1);
 	}
-	conn_set_peer(c, &ss);
-	if (proxy_list_match(srv->proxies, c->addr)) {
-		c->via_proxy = true;
-		memcpy(c->tcp_peer, c->req.peer, sizeof(c->tcp_peer));
-	}
-	uv_tcp_nodelay(&c->tcp, 1);
 	c->hp = http_parse_new(srv->limits.max_header_bytes,
 	    srv->limits.max_body_bytes, SERVER_MAX_HEADERS);
 	/* A trusted proxy carries many clients: no per-address count. */
@@ -1025,7 +1046,7 @@ listen_on(struct server *srv, const struct sockaddr *sa)
 		uv_close((uv_handle_t *)l, handle_free);
 		return r;
 	}
-	srv->listener = l;
+	srv->listener = (uv_stream_t *)l;
 	return 0;
 }
 
@@ -1062,8 +1083,8 @@ server_listen(struct server *srv, const char *address)
 		return -1;
 	}
 	memset(&bound, 0, sizeof(bound));
-	if (uv_tcp_getsockname(
-	        srv->listener, (struct sockaddr *)&bound, &len) == 0) {
+	if (uv_tcp_getsockname((uv_tcp_t *)srv->listener,
+	        (struct sockaddr *)&bound, &len) == 0) {
 		if (bound.ss_family == AF_INET)
 			srv->port =
 			    ntohs(((struct sockaddr_in *)&bound)->sin_port);
@@ -1083,6 +1104,40 @@ int
 server_port(const struct server *srv)
 {
 	return srv->port;
+}
+
+int
+server_listen_unix(struct server *srv, const char *path)
+{
+	uv_pipe_t *l = xmalloc(sizeof(*l));
+	mode_t old;
+	int r;
+
+	assert(srv->listener == NULL);
+	uv_pipe_init(srv->loop, l, 0);
+	l->data = srv;
+	/* Created with mode 0600 from the start: no window for others. */
+	old = umask(0177);
+	r = uv_pipe_bind(l, path);
+	umask(old);
+	if (r == 0)
+		r = uv_listen((uv_stream_t *)l, LISTEN_BACKLOG, on_connection);
+	if (r != 0) {
+		log_warnx("cannot listen on '%s': %s", path, uv_strerror(r));
+		l->data = NULL;
+		uv_close((uv_handle_t *)l, handle_free);
+		return -1;
+	}
+	srv->listener = (uv_stream_t *)l;
+	srv->unix_socket = true;
+	log_info("control socket '%s'", path);
+	return 0;
+}
+
+void
+server_set_metrics(struct server *srv, struct metrics *m)
+{
+	srv->metrics = m;
 }
 
 static void
@@ -1106,7 +1161,7 @@ server_shutdown(struct server *srv, void (*done)(void *arg), void *arg)
 	srv->done = done;
 	srv->done_arg = arg;
 	if (srv->listener != NULL) {
-		uv_tcp_t *l = srv->listener;
+		uv_stream_t *l = srv->listener;
 
 		srv->listener = NULL;
 		uv_close((uv_handle_t *)l, handle_free);

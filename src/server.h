@@ -73,6 +73,18 @@ int server_listen(struct server *srv, const char *address);
 int server_port(const struct server *srv);
 
 /*
+ * Listen on a unix socket at path instead (the control socket), created
+ * with mode 0600. The path must not exist. Requests' peer is "local"; no
+ * per-address counting or proxies apply. Returns 0, or -1 after logging
+ * why.
+ */
+int server_listen_unix(struct server *srv, const char *path);
+
+struct metrics;
+/* Count every answered request in m (metrics.h); NULL stops counting. */
+void server_set_metrics(struct server *srv, struct metrics *m);
+
+/*
  * Stop accepting, close idle keep-alive connections, let requests in
  * flight finish (their answers say "Connection: close"; a request still
  * arriving gets until its deadline), cut off whatever is left after
