@@ -1,0 +1,409 @@
+/*
+ * cmd_store.c: `kosyncd backup`, `restore`, `check`, `compact`, `export`
+ * and `import kosync`: the data as a whole.
+ *
+ * While a server runs on the data directory, backup, compact, export and
+ * import are done by it, through the control socket; otherwise they work
+ * offline under the directory's lock (store_file.h, or the store opened on
+ * a private loop by control_run). restore is offline only: it replaces
+ * database.json, which a running server would never notice. check reads
+ * the files as they are and works either way.
+ *
+ * Not here: the operations themselves (admin.c, store_admin.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "control.h"
+#include "json.h"
+#include "snapshot.h"
+#include "store_file.h"
+#include "xmalloc.h"
+
+static int complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print "kosyncd: msg" on stderr; returns 1 (the exit status). */
+static int
+complain(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kosyncd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+/* The commands below need the file storage's data directory. */
+static int
+need_file(const struct config *cfg, const char *what)
+{
+	if (strcmp(cfg->storage, "file") == 0)
+		return 0;
+	complain("%s works on storage \"file\" only (storage is \"%s\")", what,
+	    cfg->storage);
+	return -1;
+}
+
+struct arena {
+	void **p;
+	size_t n, cap;
+};
+
+static void *
+arena_alloc(void *ctx, size_t size)
+{
+	struct arena *a = ctx;
+
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 16;
+		a->p = xrealloc(a->p, a->cap * sizeof(*a->p));
+	}
+	return a->p[a->n++] = xmalloc(size);
+}
+
+static void
+arena_free(struct arena *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->p[i]);
+	free(a->p);
+}
+
+/* A member of the JSON object text as a string ("" when absent). */
+static char *
+answer_member(const struct buf *out, const char *key)
+{
+	struct arena ar = {NULL, 0, 0};
+	const struct json_value *root, *v;
+	char *r;
+
+	root = json_parse(out->data, out->len, arena_alloc, &ar, NULL);
+	v = root != NULL ? json_get(root, key) : NULL;
+	if (v == NULL || v->text.p == NULL)
+		r = xstrdup("");
+	else
+		r = xstrdup(v->text.p);
+	arena_free(&ar);
+	return r;
+}
+
+/* Report an answer that is not success (its "message"). Returns 1. */
+static int
+answer_error(int status, const struct buf *out)
+{
+	char *msg = answer_member(out, "message");
+
+	if (msg[0] != '\0')
+		complain("%s", msg);
+	else
+		complain("the operation failed (status %d)", status);
+	free(msg);
+	return 1;
+}
+
+/*
+ * Run op through the control socket or offline (control_run); 0 with the
+ * answer in out, or 1 after saying why.
+ */
+static int
+run(struct cmd_args *args, const char *op, const char *body, size_t len,
+    struct buf *out)
+{
+	int status;
+
+	if (control_run(args->cfg, op, body, len, &status, out) != 0)
+		return 1;
+	if (status / 100 != 2)
+		return answer_error(status, out);
+	return 0;
+}
+
+/*
+ * Run op through the control socket only. Returns 0 (answered, 2xx), 1
+ * (answered with an error, said), or CONTROL_NO_SERVER + 1 (no server).
+ */
+static int
+run_online(struct cmd_args *args, const char *op, struct buf *out)
+{
+	struct buf path = BUF_INIT, err = BUF_INIT;
+	int status, rc;
+
+	control_socket_path(args->cfg, &path);
+	rc = control_call(path.data, op, NULL, 0, &status, out, &err);
+	if (rc == -1)
+		complain("%s", err.data);
+	buf_release(&path);
+	buf_release(&err);
+	if (rc == CONTROL_NO_SERVER)
+		return CONTROL_NO_SERVER + 1;
+	if (rc == -1)
+		return 1;
+	if (status / 100 != 2)
+		return answer_error(status, out);
+	return 0;
+}
+
+/* backup: a PEM backup of the current state in the data directory. */
+static int
+cmd_backup_exec(struct cmd_args *args)
+{
+	struct buf out = BUF_INIT;
+	char *path = NULL;
+	int rc;
+
+	if (need_file(args->cfg, "backup") != 0)
+		return 1;
+	rc = run_online(args, "backup", &out);
+	if (rc == 0) {
+		path = answer_member(&out, "file");
+	} else if (rc == CONTROL_NO_SERVER + 1) {
+		rc = store_file_backup(args->cfg, &path) == 0 ? 0 : 1;
+		if (rc != 0)
+			complain("no backup written");
+	}
+	if (rc == 0)
+		printf("%s\n", path);
+	free(path);
+	buf_release(&out);
+	return rc;
+}
+
+/* restore FILE: offline only. */
+static int
+cmd_restore_exec(struct cmd_args *args)
+{
+	char *saved = NULL;
+	int rc = 1;
+
+	if (need_file(args->cfg, "restore") != 0)
+		return 1;
+	if (control_server_runs(args->cfg))
+		return complain("kosyncd is running on '%s'; stop it first "
+		                "(restore replaces database.json)",
+		    args->cfg->data_dir);
+	if (store_file_restore(args->cfg, args->argv[0], &saved) != 0) {
+		complain(
+		    "'%s' not restored; nothing was changed", args->argv[0]);
+		goto out;
+	}
+	if (saved != NULL)
+		printf("kosyncd: the previous state is saved in '%s'\n", saved);
+	printf("kosyncd: restored '%s'\n", args->argv[0]);
+	rc = 0;
+out:
+	free(saved);
+	return rc;
+}
+
+/* check: exit 0 when database.json and the journal are sound. */
+static int
+cmd_check_exec(struct cmd_args *args)
+{
+	struct buf out = BUF_INIT;
+	int rc;
+
+	if (need_file(args->cfg, "check") != 0)
+		return 1;
+	rc = store_file_check(args->cfg, &out) == 0 ? 0 : 1;
+	fwrite(out.data, 1, out.len, stdout);
+	buf_release(&out);
+	return rc;
+}
+
+/* compact: a new database.json and an empty journal. */
+static int
+cmd_compact_exec(struct cmd_args *args)
+{
+	struct buf out = BUF_INIT;
+	int rc;
+
+	if (need_file(args->cfg, "compact") != 0)
+		return 1;
+	rc = run_online(args, "compact", &out);
+	if (rc == CONTROL_NO_SERVER + 1)
+		rc = store_file_compact(args->cfg) == 0 ? 0 : 1;
+	if (rc == 0)
+		printf("kosyncd: compacted\n");
+	else
+		complain("not compacted");
+	buf_release(&out);
+	return rc;
+}
+
+/*
+ * Write len bytes to path, created with mode 0600 (it holds the account
+ * keys, hashed), replaced whole: a temporary file beside it, renamed.
+ */
+static int
+write_file(const char *path, const char *data, size_t len)
+{
+	struct buf tmp = BUF_INIT;
+	size_t off = 0;
+	ssize_t n;
+	int fd, rc = -1;
+
+	buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+	fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		complain("cannot create '%s': %s", tmp.data, strerror(errno));
+		goto out;
+	}
+	while (off < len) {
+		n = write(fd, data + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	if (off < len || fsync(fd) != 0) {
+		complain("cannot write '%s': %s", tmp.data, strerror(errno));
+		close(fd);
+		unlink(tmp.data);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp.data, path) != 0) {
+		complain("cannot rename '%s' to '%s': %s", tmp.data, path,
+		    strerror(errno));
+		unlink(tmp.data);
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_release(&tmp);
+	return rc;
+}
+
+/* export [FILE]: database.json text to FILE or standard output. */
+static int
+cmd_export_exec(struct cmd_args *args)
+{
+	struct buf out = BUF_INIT;
+	int rc = 1;
+
+	if (run(args, "export", NULL, 0, &out) != 0)
+		goto out;
+	if (args->argc == 0 || strcmp(args->argv[0], "-") == 0) {
+		if (fwrite(out.data, 1, out.len, stdout) != out.len ||
+		    fflush(stdout) != 0) {
+			complain("cannot write to standard output");
+			goto out;
+		}
+	} else if (write_file(args->argv[0], out.data, out.len) != 0) {
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_release(&out);
+	return rc;
+}
+
+/* The number member key of the report. */
+static unsigned long long
+count(const struct buf *out, const char *key)
+{
+	char *v = answer_member(out, key);
+	unsigned long long n = strtoull(v, NULL, 10);
+
+	free(v);
+	return n;
+}
+
+/* import kosync FILE: merge a KOsync database.json. */
+static int
+cmd_import_kosync_exec(struct cmd_args *args)
+{
+	struct buf text = BUF_INIT, err = BUF_INIT, out = BUF_INIT;
+	int rc = 1;
+
+	if (snapshot_read(args->argv[0], &text, &err) != 0) {
+		complain("%s", err.data);
+		goto out;
+	}
+	if (run(args, "import", text.data, text.len, &out) != 0) {
+		complain("'%s' not imported", args->argv[0]);
+		goto out;
+	}
+	printf("kosyncd: imported '%s'\n"
+	       "users: %llu added, %llu already here (their password is "
+	       "kept), %llu skipped (invalid name)\n"
+	       "documents: %llu added, %llu updated (newer), %llu skipped "
+	       "(ours is as new or newer)\n",
+	    args->argv[0], count(&out, "users_added"),
+	    count(&out, "users_existing"), count(&out, "users_skipped"),
+	    count(&out, "documents_added"), count(&out, "documents_updated"),
+	    count(&out, "documents_skipped"));
+	rc = 0;
+out:
+	buf_release(&text);
+	buf_release(&err);
+	buf_release(&out);
+	return rc;
+}
+
+const struct cmd_entry cmd_backup_entry = {
+    .name = "backup",
+    .args = "",
+    .help = "Write a PEM backup of the data into the data directory.",
+    .min_args = 0,
+    .max_args = 0,
+    .exec = cmd_backup_exec,
+};
+
+const struct cmd_entry cmd_restore_entry = {
+    .name = "restore",
+    .args = "file",
+    .help = "Restore a PEM backup (with the server stopped).",
+    .min_args = 1,
+    .max_args = 1,
+    .exec = cmd_restore_exec,
+};
+
+const struct cmd_entry cmd_check_entry = {
+    .name = "check",
+    .args = "",
+    .help = "Verify database.json and the journal; exit 1 on damage.",
+    .min_args = 0,
+    .max_args = 0,
+    .exec = cmd_check_exec,
+};
+
+const struct cmd_entry cmd_compact_entry = {
+    .name = "compact",
+    .args = "",
+    .help = "Write a new database.json and start an empty journal.",
+    .min_args = 0,
+    .max_args = 0,
+    .exec = cmd_compact_exec,
+};
+
+const struct cmd_entry cmd_export_entry = {
+    .name = "export",
+    .args = "[file]",
+    .help = "Print the whole database as database.json (or into file).",
+    .min_args = 0,
+    .max_args = 1,
+    .exec = cmd_export_exec,
+};
+
+const struct cmd_entry cmd_import_kosync_entry = {
+    .name = "import kosync",
+    .args = "file",
+    .help = "Merge a KOsync database.json (the newer position wins).",
+    .min_args = 1,
+    .max_args = 1,
+    .exec = cmd_import_kosync_exec,
+};

@@ -1,0 +1,402 @@
+/*
+ * cmd_user.c: `kosyncd user add|passwd|del|list`.
+ *
+ * Accounts without a device: the administrator types the password (or
+ * pipes it with --stdin), and the command stores what KOReader would send
+ * for it, the md5 hex of the password, which the store hashes at rest. The
+ * work goes through control_run(): to the running server over its control
+ * socket, so the account works for clients the moment the command returns,
+ * or offline under the data directory's lock.
+ *
+ * Not here: the operations themselves (admin.c, the store).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "control.h"
+#include "json.h"
+#include "md5.h"
+#include "xmalloc.h"
+
+#define PASSWORD_MAX 1024
+
+/* Print "kosyncd: msg" on stderr; returns 1 (the exit status). */
+static int complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+complain(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kosyncd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+/*
+ * Read one line from fd into pw (without its newline). Returns its length,
+ * or -1 (too long, or nothing could be read).
+ */
+static ssize_t
+read_line(int fd, char *pw, size_t size)
+{
+	size_t n = 0;
+	ssize_t r;
+	char c;
+
+	for (;;) {
+		r = read(fd, &c, 1);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (n == 0)
+				return -1;
+			break;
+		}
+		if (c == '\n')
+			break;
+		if (n + 1 >= size)
+			return -1;
+		pw[n++] = c;
+	}
+	if (n > 0 && pw[n - 1] == '\r')
+		n--;
+	pw[n] = '\0';
+	return (ssize_t)n;
+}
+
+/* Prompt on the terminal fd with echo off; see read_line. */
+static ssize_t
+prompt(int fd, const char *text, char *pw, size_t size)
+{
+	struct termios old, quiet;
+	ssize_t n;
+	bool restore = false;
+
+	if (write(fd, text, strlen(text)) < 0)
+		return -1;
+	if (tcgetattr(fd, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		quiet.c_lflag |= ICANON;
+		if (tcsetattr(fd, TCSAFLUSH, &quiet) == 0)
+			restore = true;
+	}
+	n = read_line(fd, pw, size);
+	if (restore)
+		(void)tcsetattr(fd, TCSAFLUSH, &old);
+	if (write(fd, "\n", 1) < 0)
+		return -1;
+	return n;
+}
+
+/*
+ * The key for the password read from stdin (with --stdin) or typed twice
+ * on /dev/tty: 32 lowercase hex digits of its md5 into key. 0 or 1 (the
+ * exit status, after saying why).
+ */
+static int
+get_key(struct cmd_args *args, char key[MD5_HEX_LEN + 1])
+{
+	char pw[PASSWORD_MAX], again[PASSWORD_MAX];
+	ssize_t n, m;
+	int fd, rc = 1;
+
+	if (cmd_option(args, "stdin", NULL)) {
+		n = read_line(STDIN_FILENO, pw, sizeof(pw));
+		if (n < 0) {
+			complain("no password on standard input");
+			goto out;
+		}
+	} else {
+		fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (fd == -1)
+			return complain("no terminal to ask for the password "
+			                "on; use --stdin");
+		n = prompt(fd, "Password: ", pw, sizeof(pw));
+		m = n < 0
+		        ? -1
+		        : prompt(fd, "Retype password: ", again, sizeof(again));
+		close(fd);
+		if (n < 0 || m < 0) {
+			complain("no password given");
+			goto out;
+		}
+		if (n != m || sodium_memcmp(pw, again, (size_t)n) != 0) {
+			complain("the passwords differ");
+			goto out;
+		}
+	}
+	/* KOReader sends nothing for a password of blanks only. */
+	if (strspn(pw, " \t") == (size_t)n) {
+		complain("the password is empty");
+		goto out;
+	}
+	md5_hex(pw, (size_t)n, key);
+	rc = 0;
+out:
+	sodium_memzero(pw, sizeof(pw));
+	sodium_memzero(again, sizeof(again));
+	return rc;
+}
+
+/* {"username":name[,"key":key]} */
+static void
+user_body(struct buf *b, const char *name, const char *key)
+{
+	struct json_out o;
+
+	json_out_init(&o, b, false);
+	json_obj_begin(&o);
+	json_key(&o, "username");
+	json_str(&o, name);
+	if (key != NULL) {
+		json_key(&o, "key");
+		json_str(&o, key);
+	}
+	json_obj_end(&o);
+}
+
+struct arena {
+	void **p;
+	size_t n, cap;
+};
+
+static void *
+arena_alloc(void *ctx, size_t size)
+{
+	struct arena *a = ctx;
+
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 16;
+		a->p = xrealloc(a->p, a->cap * sizeof(*a->p));
+	}
+	return a->p[a->n++] = xmalloc(size);
+}
+
+static void
+arena_free(struct arena *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->p[i]);
+	free(a->p);
+}
+
+/*
+ * Report an answer that is not success: its "message" when it has one.
+ * Returns 1.
+ */
+static int
+answer_error(int status, const struct buf *out)
+{
+	struct arena ar = {NULL, 0, 0};
+	const struct json_value *root, *msg;
+
+	root = json_parse(out->data, out->len, arena_alloc, &ar, NULL);
+	msg = root != NULL ? json_get(root, "message") : NULL;
+	if (msg != NULL && msg->type == JSON_STRING)
+		complain("%s", msg->text.p);
+	else
+		complain("the operation failed (status %d)", status);
+	arena_free(&ar);
+	return 1;
+}
+
+/* Run op for the user named argv[0], with a key when one is asked for. */
+static int
+user_op(struct cmd_args *args, const char *op, bool with_key, const char *done)
+{
+	char key[MD5_HEX_LEN + 1];
+	struct buf body = BUF_INIT, out = BUF_INIT;
+	const char *name = args->argv[0];
+	int status, rc = 1;
+
+	if (with_key && get_key(args, key) != 0)
+		return 1;
+	user_body(&body, name, with_key ? key : NULL);
+	sodium_memzero(key, sizeof(key));
+	if (control_run(args->cfg, op, body.data, body.len, &status, &out) != 0)
+		goto out;
+	if (status / 100 != 2) {
+		answer_error(status, &out);
+		goto out;
+	}
+	printf("kosyncd: user '%s' %s\n", name, done);
+	rc = 0;
+out:
+	sodium_memzero(body.data, body.len);
+	buf_release(&body);
+	buf_release(&out);
+	return rc;
+}
+
+static int
+cmd_user_add_exec(struct cmd_args *args)
+{
+	return user_op(args, "user-add", true, "added");
+}
+
+static int
+cmd_user_passwd_exec(struct cmd_args *args)
+{
+	return user_op(args, "user-passwd", true, "has a new password");
+}
+
+static int
+cmd_user_del_exec(struct cmd_args *args)
+{
+	return user_op(args, "user-del", false, "deleted with all its data");
+}
+
+/* "2026-11-26 12:00" (UTC) or "-". */
+static void
+format_time(char *out, size_t size, double t)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, size, "%Y-%m-%d %H:%M", &tm) == 0)
+		snprintf(out, size, "-");
+}
+
+static int
+print_users(const struct buf *out)
+{
+	struct arena ar = {NULL, 0, 0};
+	const struct json_value *root, *u, *v, *d;
+	char when[32];
+	double num;
+	int rc = 1;
+
+	root = json_parse(out->data, out->len, arena_alloc, &ar, NULL);
+	if (root == NULL || root->type != JSON_ARRAY) {
+		complain("the server's answer is not a list of users");
+		goto out;
+	}
+	printf("%-24s %9s  %-16s  %s\n", "USER", "DOCUMENTS", "LAST SYNC (UTC)",
+	    "DEVICES");
+	for (u = root->child; u != NULL; u = u->next) {
+		v = json_get(u, "username");
+		printf("%-24s",
+		    v != NULL && v->type == JSON_STRING ? v->text.p : "?");
+		v = json_get(u, "documents");
+		printf(" %9s",
+		    v != NULL && v->type == JSON_NUMBER ? v->text.p : "0");
+		v = json_get(u, "last_sync");
+		num = 0;
+		if (v != NULL)
+			(void)json_number(v, false, &num);
+		format_time(when, sizeof(when), num);
+		printf("  %-16s  ", when);
+		v = json_get(u, "devices");
+		if (v == NULL || v->child == NULL)
+			fputs("-", stdout);
+		for (d = v != NULL ? v->child : NULL; d != NULL; d = d->next)
+			printf("%s%s", d->text.p != NULL ? d->text.p : "",
+			    d->next != NULL ? ", " : "");
+		fputc('\n', stdout);
+	}
+	rc = 0;
+out:
+	arena_free(&ar);
+	return rc;
+}
+
+static int
+cmd_user_list_exec(struct cmd_args *args)
+{
+	struct buf out = BUF_INIT;
+	int status, rc = 1;
+
+	if (control_run(args->cfg, "user-list", NULL, 0, &status, &out) != 0)
+		goto out;
+	if (status != 200) {
+		answer_error(status, &out);
+		goto out;
+	}
+	if (cmd_option(args, "json", NULL)) {
+		fwrite(out.data, 1, out.len, stdout);
+		fputc('\n', stdout);
+		rc = 0;
+	} else {
+		rc = print_users(&out);
+	}
+out:
+	buf_release(&out);
+	return rc;
+}
+
+static const struct cmd_option add_options[] = {
+    {"stdin", false, NULL,
+        "Read the password from the first line of standard input."},
+    {"admin", false, NULL,
+        "Accepted for the web interface to come; no effect yet."},
+    {NULL, false, NULL, NULL},
+};
+
+static const struct cmd_option passwd_options[] = {
+    {"stdin", false, NULL,
+        "Read the password from the first line of standard input."},
+    {NULL, false, NULL, NULL},
+};
+
+static const struct cmd_option list_options[] = {
+    {"json", false, NULL, "Print the list as JSON."},
+    {NULL, false, NULL, NULL},
+};
+
+const struct cmd_entry cmd_user_add_entry = {
+    .name = "user add",
+    .args = "name",
+    .help = "Create an account (the password is asked for).",
+    .min_args = 1,
+    .max_args = 1,
+    .options = add_options,
+    .exec = cmd_user_add_exec,
+};
+
+const struct cmd_entry cmd_user_passwd_entry = {
+    .name = "user passwd",
+    .args = "name",
+    .help = "Set an account's password (the old one stops at once).",
+    .min_args = 1,
+    .max_args = 1,
+    .options = passwd_options,
+    .exec = cmd_user_passwd_exec,
+};
+
+const struct cmd_entry cmd_user_del_entry = {
+    .name = "user del",
+    .args = "name",
+    .help = "Delete an account and all its reading positions.",
+    .min_args = 1,
+    .max_args = 1,
+    .exec = cmd_user_del_exec,
+};
+
+const struct cmd_entry cmd_user_list_entry = {
+    .name = "user list",
+    .args = "",
+    .help = "List the accounts: documents, last sync, devices.",
+    .min_args = 0,
+    .max_args = 0,
+    .options = list_options,
+    .exec = cmd_user_list_exec,
+};
