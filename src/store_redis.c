@@ -189,6 +189,7 @@ struct redis_store {
 	struct rop *park_head, *park_tail;
 	char sha[RS_NSCRIPTS][41];
 	struct rs_cache_slot *cache;
+	struct store_redis_admin admin;
 	void (*flush_done)(void *arg);
 	void *flush_arg;
 	char *host; /* numeric host, or NULL with path */
@@ -1384,8 +1385,8 @@ rs_read_send(struct rop *op)
  * gets the fewest digits (up to 17) that read back as the same double, so
  * that a push reads back exactly as on the file backend.
  */
-static void
-rs_format_percentage(char *out, size_t size, double v)
+void
+store_redis_format_percentage(char *out, size_t size, double v)
 {
 	int prec;
 
@@ -1424,7 +1425,7 @@ rop_run(struct rop *op)
 		op->timestamp = (int64_t)time(NULL);
 		ts = (long long)op->timestamp;
 		snprintf(op->ts, sizeof(op->ts), "%lld", ts);
-		rs_format_percentage(
+		store_redis_format_percentage(
 		    op->pct, sizeof(op->pct), op->push.percentage);
 		break;
 	default:
@@ -1621,6 +1622,66 @@ rs_close(struct store *st)
 	uv_close((uv_handle_t *)&rs->timer, rs_timer_closed);
 }
 
+/*
+ * Administration (store_redis_admin.c): counted as live operations so
+ * that a flush waits for them.
+ */
+
+static void
+rs_admin_finished(void *ctx)
+{
+	struct redis_store *rs = ctx;
+
+	rs->live--;
+	rs_flush_check(rs);
+}
+
+static const struct store_redis_admin *
+rs_admin(struct redis_store *rs)
+{
+	rs->admin.loop = rs->loop;
+	rs->admin.cfg = rs->cfg;
+	rs->admin.finished = rs_admin_finished;
+	rs->admin.ctx = rs;
+	rs->live++;
+	return &rs->admin;
+}
+
+static void
+rs_admin_dump(struct store *st, store_text_cb *cb, void *arg)
+{
+	store_redis_admin_dump(rs_admin((struct redis_store *)st), cb, arg);
+}
+
+static void
+rs_admin_list(struct store *st, store_text_cb *cb, void *arg)
+{
+	store_redis_admin_list(rs_admin((struct redis_store *)st), cb, arg);
+}
+
+static void
+rs_admin_import(struct store *st, const char *text, size_t len,
+    store_text_cb *cb, void *arg)
+{
+	store_redis_admin_import(
+	    rs_admin((struct redis_store *)st), text, len, cb, arg);
+}
+
+static void
+rs_admin_set_key(struct store *st, struct str user, struct str new_key,
+    store_cb *cb, void *arg)
+{
+	store_redis_admin_set_key(
+	    rs_admin((struct redis_store *)st), user, new_key, cb, arg);
+}
+
+static void
+rs_admin_delete(struct store *st, struct str user, store_cb *cb, void *arg)
+{
+	store_redis_admin_delete(
+	    rs_admin((struct redis_store *)st), user, cb, arg);
+}
+
 static const struct store_ops redis_store_ops = {
     .name = "redis",
     .flush = rs_flush,
@@ -1631,6 +1692,11 @@ static const struct store_ops redis_store_ops = {
     .user_set_key = rs_user_set_key,
     .progress_put = rs_progress_put,
     .progress_get = rs_progress_get,
+    .admin_user_set_key = rs_admin_set_key,
+    .admin_user_delete = rs_admin_delete,
+    .admin_user_list = rs_admin_list,
+    .admin_dump = rs_admin_dump,
+    .admin_import = rs_admin_import,
 };
 
 int

@@ -7,6 +7,14 @@
 #ifndef KOSYNCD_STORE_REDIS_H
 #define KOSYNCD_STORE_REDIS_H
 
+#include <stddef.h>
+
+#include <uv.h>
+
+#include "store.h"
+
+struct config;
+
 /*
  * Split a redis_address: "unix:/path" sets *path; a numeric "host:port"
  * or "[v6addr]:port" sets *host (the address without brackets) and *port.
@@ -15,5 +23,36 @@
  */
 int store_redis_parse_address(
     const char *text, char **host, int *port, char **path);
+
+/*
+ * A percentage as the Redis backend writes it: %.14g as the official
+ * server, or the fewest digits (up to 17) that read back as v when %.14g
+ * would round it.
+ */
+void store_redis_format_percentage(char *out, size_t size, double v);
+
+/*
+ * Administration (store.h store_admin_*; store_redis_admin.c). Each runs
+ * on libuv's thread pool with a synchronous connection of its own, then
+ * calls back on loop, and after that finished(ctx) when set (the backend
+ * counts the jobs in flight for its flush).
+ */
+struct store_redis_admin {
+	uv_loop_t *loop;
+	const struct config *cfg;
+	void (*finished)(void *ctx);
+	void *ctx;
+};
+
+void store_redis_admin_dump(
+    const struct store_redis_admin *a, store_text_cb *cb, void *arg);
+void store_redis_admin_list(
+    const struct store_redis_admin *a, store_text_cb *cb, void *arg);
+void store_redis_admin_import(const struct store_redis_admin *a,
+    const char *text, size_t len, store_text_cb *cb, void *arg);
+void store_redis_admin_set_key(const struct store_redis_admin *a,
+    struct str user, struct str new_key, store_cb *cb, void *arg);
+void store_redis_admin_delete(const struct store_redis_admin *a,
+    struct str user, store_cb *cb, void *arg);
 
 #endif

@@ -1,0 +1,1126 @@
+/*
+ * store_redis_admin.c: the administration operations of the Redis backend
+ * (store.h store_admin_*): dump, import, user list, key change and
+ * deletion without credentials.
+ *
+ * Each runs on libuv's thread pool with a synchronous hiredis connection
+ * of its own (same address, password and database as the backend), so a
+ * long walk over the keyspace never stalls the loop, and reports on the
+ * loop when done. Nothing here is on a client's path.
+ *
+ * The dump reads the official keys and ours (store_redis.c lists them)
+ * into the tables of db.c and writes them with the snapshot writer, so it
+ * is exactly a database.json of our schema; the import parses such a text
+ * (any KOsync schema too) with the snapshot parser and merges it into
+ * Redis: users that do not exist are added with their key as the file has
+ * it (an argon2id hash, or a plain key, which is hashed first when
+ * redis_hash_keys is on), documents are added when unknown and replaced
+ * when the imported timestamp is newer, otherwise skipped.
+ *
+ * Walks use SCAN, never KEYS.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+#include <sodium.h>
+
+#include "config.h"
+#include "db.h"
+#include "json.h"
+#include "keys.h"
+#include "snapshot.h"
+#include "store_redis.h"
+#include "xmalloc.h"
+
+#define RA_TIMEOUT_S 10 /* a command slower than this fails the job */
+#define RA_SCAN_COUNT "1000"
+
+/* Merge one document (see the file comment); returns 0, 1 or 2. */
+static const char ra_merge_lua[] =
+    "local old = tonumber(redis.call('HGET', KEYS[1], 'timestamp'))\n"
+    "if old and old >= tonumber(ARGV[1]) then return 0 end\n"
+    "if ARGV[5] ~= '' then\n"
+    "  redis.call('HSET', KEYS[1], 'percentage', ARGV[2], 'progress',\n"
+    "      ARGV[3], 'device', ARGV[4], 'device_id', ARGV[5],\n"
+    "      'timestamp', ARGV[1])\n"
+    "else\n"
+    "  redis.call('HDEL', KEYS[1], 'device_id')\n"
+    "  redis.call('HSET', KEYS[1], 'percentage', ARGV[2], 'progress',\n"
+    "      ARGV[3], 'device', ARGV[4], 'timestamp', ARGV[1])\n"
+    "end\n"
+    "redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])\n"
+    "local m = {'filename', 'title', 'authors'}\n"
+    "for i = 1, 3 do\n"
+    "  if ARGV[5 + i] ~= '' then redis.call('HSET', KEYS[2], m[i], "
+    "ARGV[5 + i]) end\n"
+    "end\n"
+    "local i = 10\n"
+    "for j = 1, tonumber(ARGV[9]) do\n"
+    "  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])\n"
+    "  i = i + 2\n"
+    "end\n"
+    "local nh = tonumber(ARGV[i])\n"
+    "i = i + 1\n"
+    "for j = 1, nh do\n"
+    "  redis.call('RPUSH', KEYS[4], ARGV[i])\n"
+    "  i = i + 1\n"
+    "end\n"
+    "if old then return 2 end\n"
+    "return 1\n";
+
+/* Change a key without the old one; 0 when there is no such user. */
+static const char ra_setkey_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "redis.call('SET', KEYS[1], ARGV[1])\n"
+    "return 1\n";
+
+/* Delete without the key: as the client's deletion, tombstone first. */
+static const char ra_delete_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('SET', KEYS[2], '1')\n"
+    "return 1\n";
+
+enum ra_kind { RA_DUMP, RA_IMPORT, RA_LIST, RA_SET_KEY, RA_DELETE };
+
+struct ra_job {
+	uv_work_t work;
+	enum ra_kind kind;
+	const struct config *cfg; /* read only, by the worker too */
+	char *user;
+	size_t user_len;
+	char *key; /* new key (set key) */
+	size_t key_len;
+	char *text; /* import input */
+	size_t len;
+	struct buf out; /* text reply, or the error */
+	enum store_result result;
+	store_text_cb *tcb;
+	store_cb *cb;
+	void *arg;
+	void (*finished)(void *ctx);
+	void *ctx;
+};
+
+/*
+ * Connection and commands (worker thread)
+ */
+
+static redisContext *
+ra_connect(const struct config *cfg, struct buf *err)
+{
+	struct timeval tv = {2, 0};
+	redisContext *c;
+	redisReply *r;
+	char *host = NULL, *path = NULL;
+	int port = 0;
+
+	if (store_redis_parse_address(
+	        cfg->redis_address, &host, &port, &path) != 0) {
+		buf_addf(err, "invalid redis_address '%s'", cfg->redis_address);
+		return NULL;
+	}
+	c = path != NULL ? redisConnectUnixWithTimeout(path, tv)
+	                 : redisConnectWithTimeout(host, port, tv);
+	free(host);
+	free(path);
+	if (c == NULL || c->err) {
+		buf_addf(err, "cannot connect to redis at %s: %s",
+		    cfg->redis_address, c ? c->errstr : "out of memory");
+		redisFree(c);
+		return NULL;
+	}
+	tv.tv_sec = RA_TIMEOUT_S;
+	redisSetTimeout(c, tv);
+	if (cfg->redis_password != NULL && cfg->redis_password[0] != '\0') {
+		r = redisCommand(c, "AUTH %s", cfg->redis_password);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			buf_addf(err, "redis AUTH failed: %s",
+			    r ? r->str : c->errstr);
+			freeReplyObject(r);
+			redisFree(c);
+			return NULL;
+		}
+		freeReplyObject(r);
+	}
+	r = redisCommand(c, "SELECT %u", cfg->redis_db);
+	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+		buf_addf(err, "redis SELECT %u failed: %s", cfg->redis_db,
+		    r ? r->str : c->errstr);
+		freeReplyObject(r);
+		redisFree(c);
+		return NULL;
+	}
+	freeReplyObject(r);
+	return c;
+}
+
+/* A reply, or NULL with the error in err (an error reply counts). */
+static redisReply *
+ra_cmd(redisContext *c, struct buf *err, int argc, const char **argv,
+    const size_t *lens)
+{
+	redisReply *r = redisCommandArgv(c, argc, argv, lens);
+
+	if (r == NULL) {
+		buf_addf(err, "redis: %s", c->errstr);
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		buf_addf(err, "redis: %s", r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* argv helper: set argv[i] to s (NUL-terminated). */
+static void
+ra_arg(const char **argv, size_t *lens, int i, const char *s)
+{
+	argv[i] = s;
+	lens[i] = strlen(s);
+}
+
+/*
+ * SCAN the keyspace for pattern; fn(key, len, arg) for each key. Returns 0
+ * or -1.
+ */
+static int
+ra_scan(redisContext *c, const char *pattern,
+    void (*fn)(const char *k, size_t len, void *arg), void *arg,
+    struct buf *err)
+{
+	char cursor[32] = "0";
+	const char *argv[6];
+	size_t lens[6], i;
+	redisReply *r;
+
+	do {
+		ra_arg(argv, lens, 0, "SCAN");
+		ra_arg(argv, lens, 1, cursor);
+		ra_arg(argv, lens, 2, "MATCH");
+		ra_arg(argv, lens, 3, pattern);
+		ra_arg(argv, lens, 4, "COUNT");
+		ra_arg(argv, lens, 5, RA_SCAN_COUNT);
+		if ((r = ra_cmd(c, err, 6, argv, lens)) == NULL)
+			return -1;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[0]->len >= sizeof(cursor) ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+			buf_adds(err, "redis: unexpected reply to SCAN");
+			freeReplyObject(r);
+			return -1;
+		}
+		memcpy(cursor, r->element[0]->str, r->element[0]->len);
+		cursor[r->element[0]->len] = '\0';
+		for (i = 0; i < r->element[1]->elements; i++) {
+			redisReply *e = r->element[1]->element[i];
+
+			if (e->type == REDIS_REPLY_STRING)
+				fn(e->str, e->len, arg);
+		}
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+	return 0;
+}
+
+/*
+ * The dump
+ */
+
+/* One official key: user:<u>:key or user:<u>:document:<d>. */
+struct ra_name {
+	char *user;
+	char *doc; /* NULL for the key */
+};
+
+struct ra_names {
+	struct ra_name *v;
+	size_t n, cap;
+};
+
+static void
+ra_collect(const char *k, size_t len, void *arg)
+{
+	struct ra_names *names = arg;
+	const char *p = k + 5, *end = k + len, *colon;
+	struct ra_name nm;
+
+	colon = memchr(p, ':', (size_t)(end - p));
+	if (len < 5 || memcmp(k, "user:", 5) != 0 || colon == NULL ||
+	    colon == p)
+		return;
+	nm.user = xmemdup0(p, (size_t)(colon - p));
+	p = colon + 1;
+	if ((size_t)(end - p) == 3 && memcmp(p, "key", 3) == 0) {
+		nm.doc = NULL;
+	} else if ((size_t)(end - p) > 9 && memcmp(p, "document:", 9) == 0 &&
+	           memchr(p + 9, ':', (size_t)(end - p - 9)) == NULL) {
+		nm.doc = xmemdup0(p + 9, (size_t)(end - p - 9));
+	} else {
+		free(nm.user);
+		return;
+	}
+	if (names->n == names->cap) {
+		names->cap = names->cap ? 2 * names->cap : 256;
+		names->v = xrealloc(names->v, names->cap * sizeof(*names->v));
+	}
+	names->v[names->n++] = nm;
+}
+
+/* Keys first, then documents; by user, then document. */
+static int
+ra_name_cmp(const void *a, const void *b)
+{
+	const struct ra_name *x = a, *y = b;
+	int c = strcmp(x->user, y->user);
+
+	if (c != 0)
+		return c;
+	if (x->doc == NULL || y->doc == NULL)
+		return (x->doc != NULL) - (y->doc != NULL);
+	return strcmp(x->doc, y->doc);
+}
+
+/* Memory for json_parse, freed in one go. */
+struct ra_arena {
+	void **v;
+	size_t n, cap;
+};
+
+static void *
+ra_alloc(void *ctx, size_t size)
+{
+	struct ra_arena *a = ctx;
+
+	if (a->n == a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 64;
+		a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
+	}
+	return a->v[a->n++] = xcalloc(1, size ? size : 1);
+}
+
+static void
+ra_arena_free(struct ra_arena *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+static struct str
+ra_member(const struct json_value *o, const char *name)
+{
+	const struct json_value *v = json_get(o, name);
+
+	return v != NULL && v->type == JSON_STRING ? v->text : str_from("");
+}
+
+/* A state (history entry or device position) stored as JSON by us. */
+static int
+ra_entry(const char *text, size_t len, struct db_put *p, struct ra_arena *a)
+{
+	const struct json_value *o, *v;
+	double d;
+
+	o = json_parse(text, len, ra_alloc, a, NULL);
+	if (o == NULL || o->type != JSON_OBJECT)
+		return -1;
+	memset(p, 0, sizeof(*p));
+	p->progress = ra_member(o, "progress");
+	p->device = ra_member(o, "device");
+	p->device_id = ra_member(o, "device_id");
+	v = json_get(o, "percentage");
+	p->percentage = v != NULL && json_number(v, true, &d) == 0 ? d : 0;
+	v = json_get(o, "timestamp");
+	p->timestamp =
+	    v != NULL && json_number(v, true, &d) == 0 ? (int64_t)d : 0;
+	return 0;
+}
+
+static struct str
+ra_str(const redisReply *e)
+{
+	if (e == NULL || e->type != REDIS_REPLY_STRING)
+		return STR_NULL;
+	return (struct str){e->str, e->len};
+}
+
+/* Load one document of u (and our keys of it) into db. */
+static int
+ra_dump_doc(redisContext *c, struct db *db, struct db_user *u,
+    const struct ra_name *nm, struct buf *err)
+{
+	struct buf k[4];
+	redisReply *r[4] = {NULL, NULL, NULL, NULL};
+	const char *argv[8];
+	size_t lens[8], i;
+	struct db_put p;
+	struct db_doc *d;
+	struct ra_arena a = {NULL, 0, 0};
+	char *end;
+	int rc = -1;
+
+	for (i = 0; i < 4; i++)
+		buf_init(&k[i]);
+	buf_addf(&k[0], "user:%s:document:%s", nm->user, nm->doc);
+	buf_addf(&k[1], "kosyncd:user:%s:meta:%s", nm->user, nm->doc);
+	buf_addf(&k[2], "kosyncd:user:%s:devices:%s", nm->user, nm->doc);
+	buf_addf(&k[3], "kosyncd:user:%s:history:%s", nm->user, nm->doc);
+	/* One round trip: the four reads pipelined. */
+	ra_arg(argv, lens, 0, "HMGET");
+	argv[1] = k[0].data;
+	lens[1] = k[0].len;
+	ra_arg(argv, lens, 2, "percentage");
+	ra_arg(argv, lens, 3, "progress");
+	ra_arg(argv, lens, 4, "device");
+	ra_arg(argv, lens, 5, "device_id");
+	ra_arg(argv, lens, 6, "timestamp");
+	redisAppendCommandArgv(c, 7, argv, lens);
+	argv[1] = k[1].data;
+	lens[1] = k[1].len;
+	ra_arg(argv, lens, 2, "filename");
+	ra_arg(argv, lens, 3, "title");
+	ra_arg(argv, lens, 4, "authors");
+	redisAppendCommandArgv(c, 5, argv, lens);
+	ra_arg(argv, lens, 0, "HVALS");
+	argv[1] = k[2].data;
+	lens[1] = k[2].len;
+	redisAppendCommandArgv(c, 2, argv, lens);
+	ra_arg(argv, lens, 0, "LRANGE");
+	argv[1] = k[3].data;
+	lens[1] = k[3].len;
+	ra_arg(argv, lens, 2, "0");
+	ra_arg(argv, lens, 3, "-1");
+	redisAppendCommandArgv(c, 4, argv, lens);
+	for (i = 0; i < 4; i++) {
+		void *reply = NULL;
+
+		if (redisGetReply(c, &reply) != REDIS_OK) {
+			buf_addf(err, "redis: %s", c->errstr);
+			goto out;
+		}
+		r[i] = reply;
+	}
+	for (i = 0; i < 4; i++)
+		if (r[i]->type != REDIS_REPLY_ARRAY) {
+			buf_addf(
+			    err, "redis: unexpected reply for '%s'", k[i].data);
+			goto out;
+		}
+	if (r[0]->elements != 5 || r[1]->elements != 3) {
+		buf_adds(err, "redis: unexpected reply to HMGET");
+		goto out;
+	}
+	memset(&p, 0, sizeof(p));
+	p.document = str_from(nm->doc);
+	if (r[0]->element[0]->type == REDIS_REPLY_STRING)
+		p.percentage = strtod(r[0]->element[0]->str, &end);
+	p.progress = ra_str(r[0]->element[1]);
+	p.device = ra_str(r[0]->element[2]);
+	p.device_id = ra_str(r[0]->element[3]);
+	if (r[0]->element[4]->type == REDIS_REPLY_STRING)
+		p.timestamp = strtoll(r[0]->element[4]->str, &end, 10);
+	p.filename = ra_str(r[1]->element[0]);
+	p.title = ra_str(r[1]->element[1]);
+	p.authors = ra_str(r[1]->element[2]);
+	if (p.progress.p == NULL && p.device.p == NULL && p.timestamp == 0 &&
+	    r[0]->element[0]->type != REDIS_REPLY_STRING) {
+		rc = 0; /* vanished meanwhile */
+		goto out;
+	}
+	d = db_doc_load(db, u, &p);
+	for (i = 0; i < r[2]->elements; i++) {
+		struct db_put e;
+		struct str s = ra_str(r[2]->element[i]);
+
+		if (s.p != NULL && ra_entry(s.p, s.len, &e, &a) == 0)
+			db_doc_add_device(d, &e);
+	}
+	for (i = 0; i < r[3]->elements; i++) {
+		struct db_put e;
+		struct str s = ra_str(r[3]->element[i]);
+
+		if (s.p != NULL && ra_entry(s.p, s.len, &e, &a) == 0) {
+			e.document = p.document;
+			db_doc_add_history(d, &e, 0);
+		}
+	}
+	rc = 0;
+out:
+	for (i = 0; i < 4; i++) {
+		freeReplyObject(r[i]);
+		buf_release(&k[i]);
+	}
+	ra_arena_free(&a);
+	return rc;
+}
+
+/* Every user and document into db. Returns 0 or -1. */
+static int
+ra_load(redisContext *c, struct db *db, struct buf *err)
+{
+	struct ra_names names = {NULL, 0, 0};
+	struct db_user *u = NULL;
+	const char *argv[2];
+	size_t lens[2], i;
+	redisReply *r;
+	int rc = -1;
+
+	if (ra_scan(c, "user:*", ra_collect, &names, err) != 0)
+		goto out;
+	if (names.n > 0)
+		qsort(names.v, names.n, sizeof(*names.v), ra_name_cmp);
+	for (i = 0; i < names.n; i++) {
+		const struct ra_name *nm = &names.v[i];
+
+		if (nm->doc == NULL) {
+			struct buf k = BUF_INIT;
+
+			buf_addf(&k, "user:%s:key", nm->user);
+			ra_arg(argv, lens, 0, "GET");
+			argv[1] = k.data;
+			lens[1] = k.len;
+			r = ra_cmd(c, err, 2, argv, lens);
+			buf_release(&k);
+			if (r == NULL)
+				goto out;
+			u = NULL;
+			if (r->type == REDIS_REPLY_STRING &&
+			    db_user_find(db, str_from(nm->user)) == NULL)
+				u = db_user_add(db, str_from(nm->user),
+				    (struct str){r->str, r->len});
+			freeReplyObject(r);
+			continue;
+		}
+		/* Documents without an account are orphans: skipped. */
+		if (u == NULL || strcmp(nm->user, u->name) != 0)
+			continue;
+		if (ra_dump_doc(c, db, u, nm, err) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	for (i = 0; i < names.n; i++) {
+		free(names.v[i].user);
+		free(names.v[i].doc);
+	}
+	free(names.v);
+	return rc;
+}
+
+static void
+ra_dump(struct ra_job *j, redisContext *c)
+{
+	struct db db;
+	FILE *f = NULL;
+	char block[8192];
+	size_t n;
+
+	db_init(&db, true, 0);
+	if (ra_load(c, &db, &j->out) != 0)
+		goto out;
+	if ((f = tmpfile()) == NULL ||
+	    snapshot_write_fd(fileno(f), &db, NULL, 0) != 0 ||
+	    lseek(fileno(f), 0, SEEK_SET) != 0) {
+		buf_adds(&j->out, "cannot write the dump to a temporary file");
+		goto out;
+	}
+	while ((n = fread(block, 1, sizeof(block), f)) > 0)
+		buf_add(&j->out, block, n);
+	if (ferror(f)) {
+		buf_reset(&j->out);
+		buf_adds(&j->out, "cannot read the dump back");
+		goto out;
+	}
+	j->result = STORE_OK;
+out:
+	if (f != NULL)
+		fclose(f);
+	db_release(&db);
+}
+
+/*
+ * The user list: [{"username", "documents", "last_sync", "devices"}]
+ */
+
+static int
+ra_str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+ra_list(struct ra_job *j, redisContext *c)
+{
+	struct db db;
+	struct db_user **users = NULL;
+	struct db_doc **docs;
+	struct json_out o;
+	struct buf err = BUF_INIT;
+	size_t nu = 0, nd, i, k, m;
+	int64_t last;
+	const char **names;
+
+	db_init(&db, false, 0);
+	if (ra_load(c, &db, &err) != 0) {
+		buf_add(&j->out, err.data, err.len);
+		goto out;
+	}
+	users = db_users_sorted(&db, &nu);
+	json_out_init(&o, &j->out, false);
+	json_arr_begin(&o);
+	for (i = 0; i < nu; i++) {
+		docs = db_docs_sorted(users[i], &nd);
+		names = xcalloc(nd + 1, sizeof(*names));
+		last = 0;
+		for (k = 0; k < nd; k++) {
+			if (docs[k]->timestamp > last)
+				last = docs[k]->timestamp;
+			names[k] = db_doc_field(docs[k], DB_F_DEVICE);
+		}
+		if (nd > 0)
+			qsort(names, nd, sizeof(*names), ra_str_cmp);
+		json_obj_begin(&o);
+		json_key(&o, "username");
+		json_strn(&o, users[i]->name, users[i]->name_len);
+		json_key(&o, "documents");
+		json_uint(&o, nd);
+		json_key(&o, "last_sync");
+		json_int(&o, last);
+		json_key(&o, "devices");
+		json_arr_begin(&o);
+		for (k = 0; k < nd; k++) {
+			if (names[k][0] == '\0')
+				continue;
+			for (m = 0; m < k; m++)
+				if (strcmp(names[m], names[k]) == 0)
+					break;
+			if (m == k)
+				json_str(&o, names[k]);
+		}
+		json_arr_end(&o);
+		json_obj_end(&o);
+		free(names);
+		free(docs);
+	}
+	json_arr_end(&o);
+	j->result = STORE_OK;
+out:
+	free(users);
+	buf_release(&err);
+	db_release(&db);
+}
+
+/*
+ * The import
+ */
+
+/* The JSON of a state, as the push script writes it. */
+static void
+ra_entry_json(struct buf *b, const struct db_entry *e)
+{
+	struct json_out o;
+
+	buf_reset(b);
+	json_out_init(&o, b, false);
+	json_obj_begin(&o);
+	json_key(&o, "percentage");
+	json_double(&o, e->percentage);
+	json_key(&o, "progress");
+	json_strn(&o, db_entry_progress(e), e->len[0]);
+	json_key(&o, "device");
+	json_strn(&o, db_entry_device(e), e->len[1]);
+	json_key(&o, "device_id");
+	json_strn(&o, db_entry_device_id(e), e->len[2]);
+	json_key(&o, "timestamp");
+	json_int(&o, e->timestamp);
+	json_obj_end(&o);
+}
+
+static int
+ra_merge_doc(redisContext *c, const struct db_user *u, const struct db_doc *d,
+    int *result, struct buf *err)
+{
+	const char **argv;
+	size_t *lens, n, i, nd, nh, a;
+	struct buf k[4], *ent;
+	char pct[32], ts[24], cnt[2][24];
+	redisReply *r;
+	int rc = -1;
+
+	nd = d->devices ? d->devices->n : 0;
+	nh = d->history ? d->history->n : 0;
+	n = 3 + 4 + 9 + 2 * nd + 1 + nh;
+	argv = xcalloc(n, sizeof(*argv));
+	lens = xcalloc(n, sizeof(*lens));
+	ent = xcalloc(2 * nd + nh + 1, sizeof(*ent));
+	for (i = 0; i < 4; i++)
+		buf_init(&k[i]);
+	buf_addf(
+	    &k[0], "user:%s:document:%s", u->name, db_doc_field(d, DB_F_ID));
+	buf_addf(&k[1], "kosyncd:user:%s:meta:%s", u->name,
+	    db_doc_field(d, DB_F_ID));
+	buf_addf(&k[2], "kosyncd:user:%s:devices:%s", u->name,
+	    db_doc_field(d, DB_F_ID));
+	buf_addf(&k[3], "kosyncd:user:%s:history:%s", u->name,
+	    db_doc_field(d, DB_F_ID));
+	store_redis_format_percentage(pct, sizeof(pct), d->percentage);
+	snprintf(ts, sizeof(ts), "%lld", (long long)d->timestamp);
+	snprintf(cnt[0], sizeof(cnt[0]), "%zu", nd);
+	snprintf(cnt[1], sizeof(cnt[1]), "%zu", nh);
+	a = 0;
+	ra_arg(argv, lens, (int)a++, "EVAL");
+	ra_arg(argv, lens, (int)a++, ra_merge_lua);
+	ra_arg(argv, lens, (int)a++, "4");
+	for (i = 0; i < 4; i++) {
+		argv[a] = k[i].data;
+		lens[a++] = k[i].len;
+	}
+	ra_arg(argv, lens, (int)a++, ts);
+	ra_arg(argv, lens, (int)a++, pct);
+	argv[a] = db_doc_field(d, DB_F_PROGRESS);
+	lens[a++] = d->len[DB_F_PROGRESS];
+	argv[a] = db_doc_field(d, DB_F_DEVICE);
+	lens[a++] = d->len[DB_F_DEVICE];
+	argv[a] = db_doc_field(d, DB_F_DEVICE_ID);
+	lens[a++] = d->len[DB_F_DEVICE_ID];
+	argv[a] = db_doc_field(d, DB_F_FILENAME);
+	lens[a++] = d->len[DB_F_FILENAME];
+	argv[a] = db_doc_field(d, DB_F_TITLE);
+	lens[a++] = d->len[DB_F_TITLE];
+	argv[a] = db_doc_field(d, DB_F_AUTHORS);
+	lens[a++] = d->len[DB_F_AUTHORS];
+	ra_arg(argv, lens, (int)a++, cnt[0]);
+	for (i = 0; i < nd; i++) {
+		const struct db_entry *e = d->devices->e[i];
+
+		buf_init(&ent[2 * i]);
+		buf_init(&ent[2 * i + 1]);
+		if (e->len[2] > 0) {
+			buf_adds(&ent[2 * i], "id:");
+			buf_add(&ent[2 * i], db_entry_device_id(e), e->len[2]);
+		} else {
+			buf_adds(&ent[2 * i], "device:");
+			buf_add(&ent[2 * i], db_entry_device(e), e->len[1]);
+		}
+		ra_entry_json(&ent[2 * i + 1], e);
+		argv[a] = ent[2 * i].data;
+		lens[a++] = ent[2 * i].len;
+		argv[a] = ent[2 * i + 1].data;
+		lens[a++] = ent[2 * i + 1].len;
+	}
+	ra_arg(argv, lens, (int)a++, cnt[1]);
+	for (i = 0; i < nh; i++) {
+		buf_init(&ent[2 * nd + i]);
+		ra_entry_json(&ent[2 * nd + i], d->history->e[i]);
+		argv[a] = ent[2 * nd + i].data;
+		lens[a++] = ent[2 * nd + i].len;
+	}
+	r = ra_cmd(c, err, (int)a, argv, lens);
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER) {
+		*result = (int)r->integer;
+		rc = 0;
+	} else if (r != NULL) {
+		buf_adds(err, "redis: unexpected reply to the merge script");
+	}
+	freeReplyObject(r);
+	for (i = 0; i < 2 * nd + nh; i++)
+		buf_release(&ent[i]);
+	for (i = 0; i < 4; i++)
+		buf_release(&k[i]);
+	free(ent);
+	free(argv);
+	free(lens);
+	return rc;
+}
+
+static void
+ra_import(struct ra_job *j, redisContext *c)
+{
+	struct db db;
+	struct config scratch;
+	struct snapshot_info info;
+	struct db_user **users = NULL;
+	struct db_doc **docs;
+	struct buf err = BUF_INIT, k = BUF_INIT;
+	uint64_t added = 0, existing = 0, uskip = 0, dadd = 0, dupd = 0,
+	         dskip = 0;
+	char phc[KEYS_PHC_MAX];
+	const char *argv[3], *key;
+	size_t lens[3], nu = 0, nd, i, m;
+	redisReply *r;
+	int res;
+
+	db_init(&db, true, 0);
+	config_init(&scratch);
+	memset(&info, 0, sizeof(info));
+	if (snapshot_parse(j->text, j->len, &db, &scratch, &info, &err) != 0) {
+		j->result = STORE_ERR_IO;
+		buf_add(&j->out, err.data, err.len);
+		goto out;
+	}
+	users = db_users_sorted(&db, &nu);
+	for (i = 0; i < nu; i++) {
+		const struct db_user *u = users[i];
+
+		if (u->name_len == 0 || memchr(u->name, ':', u->name_len)) {
+			docs = db_docs_sorted(u, &nd);
+			dskip += nd;
+			uskip++;
+			free(docs);
+			continue;
+		}
+		key = u->key != NULL ? u->key : "";
+		if (j->cfg->redis_hash_keys && key[0] != '\0' &&
+		    !keys_is_phc(key)) {
+			if (keys_hash_sync(str_from(key), phc) != 0) {
+				buf_adds(&err, "cannot hash a key");
+				goto fail;
+			}
+			key = phc;
+		}
+		buf_reset(&k);
+		buf_addf(&k, "user:%s:key", u->name);
+		ra_arg(argv, lens, 0, "SETNX");
+		argv[1] = k.data;
+		lens[1] = k.len;
+		ra_arg(argv, lens, 2, key);
+		r = ra_cmd(c, &err, 3, argv, lens);
+		sodium_memzero(phc, sizeof(phc));
+		if (r == NULL)
+			goto fail;
+		if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+			added++;
+		else
+			existing++;
+		freeReplyObject(r);
+		docs = db_docs_sorted(u, &nd);
+		for (m = 0; m < nd; m++) {
+			if (memchr(db_doc_field(docs[m], DB_F_ID), ':',
+			        docs[m]->len[DB_F_ID]) != NULL) {
+				dskip++;
+				continue;
+			}
+			if (ra_merge_doc(c, u, docs[m], &res, &err) != 0) {
+				free(docs);
+				goto fail;
+			}
+			if (res == 1)
+				dadd++;
+			else if (res == 2)
+				dupd++;
+			else
+				dskip++;
+		}
+		free(docs);
+	}
+	buf_addf(&j->out,
+	    "{\"users_added\":%llu,\"users_existing\":%llu,"
+	    "\"users_skipped\":%llu,\"documents_added\":%llu,"
+	    "\"documents_updated\":%llu,\"documents_skipped\":%llu}",
+	    (unsigned long long)added, (unsigned long long)existing,
+	    (unsigned long long)uskip, (unsigned long long)dadd,
+	    (unsigned long long)dupd, (unsigned long long)dskip);
+	j->result = STORE_OK;
+	goto out;
+fail:
+	j->result = STORE_ERR_IO;
+	buf_addf(&j->out,
+	    "%s (after %llu users and %llu documents added, %llu updated)",
+	    err.data, (unsigned long long)added, (unsigned long long)dadd,
+	    (unsigned long long)dupd);
+out:
+	free(users);
+	buf_release(&k);
+	buf_release(&err);
+	db_release(&db);
+	config_release(&scratch);
+}
+
+/*
+ * Key change and deletion without credentials
+ */
+
+static void
+ra_purge_key(const char *k, size_t len, void *arg)
+{
+	struct ra_names *names = arg;
+
+	if (names->n == names->cap) {
+		names->cap = names->cap ? 2 * names->cap : 64;
+		names->v = xrealloc(names->v, names->cap * sizeof(*names->v));
+	}
+	names->v[names->n].user = xmemdup0(k, len);
+	names->v[names->n].doc = NULL;
+	names->n++;
+}
+
+static void
+ra_delete(struct ra_job *j, redisContext *c)
+{
+	struct buf k = BUF_INIT, t = BUF_INIT, pat = BUF_INIT;
+	struct ra_names names = {NULL, 0, 0};
+	const char *argv[6];
+	size_t lens[6], i, n, plen;
+	redisReply *r;
+
+	buf_adds(&k, "user:");
+	buf_add(&k, j->user, j->user_len);
+	buf_adds(&k, ":key");
+	buf_adds(&t, "kosyncd:deleting:");
+	buf_add(&t, j->user, j->user_len);
+	ra_arg(argv, lens, 0, "EVAL");
+	ra_arg(argv, lens, 1, ra_delete_lua);
+	ra_arg(argv, lens, 2, "2");
+	argv[3] = k.data;
+	lens[3] = k.len;
+	argv[4] = t.data;
+	lens[4] = t.len;
+	if ((r = ra_cmd(c, &j->out, 5, argv, lens)) == NULL)
+		goto out;
+	if (r->type != REDIS_REPLY_INTEGER || r->integer != 1) {
+		freeReplyObject(r);
+		j->result = STORE_ERR_AUTH;
+		goto out;
+	}
+	freeReplyObject(r);
+	buf_adds(&pat, "*user:");
+	for (i = 0; i < j->user_len; i++) {
+		if (strchr("*?[]\\", j->user[i]) != NULL)
+			buf_addch(&pat, '\\');
+		buf_addch(&pat, j->user[i]);
+	}
+	buf_adds(&pat, ":*");
+	if (ra_scan(c, pat.data, ra_purge_key, &names, &j->out) != 0)
+		goto out;
+	plen = 5 + j->user_len + 1;
+	for (i = 0; i < names.n; i++) {
+		const char *p = names.v[i].user;
+
+		n = strlen(p);
+		if (n > 8 && memcmp(p, "kosyncd:", 8) == 0) {
+			p += 8;
+			n -= 8;
+		}
+		if (n <= plen || memcmp(p, "user:", 5) != 0 ||
+		    memcmp(p + 5, j->user, j->user_len) != 0 ||
+		    p[5 + j->user_len] != ':')
+			continue;
+		ra_arg(argv, lens, 0, "DEL");
+		ra_arg(argv, lens, 1, names.v[i].user);
+		if ((r = ra_cmd(c, &j->out, 2, argv, lens)) == NULL)
+			goto out;
+		freeReplyObject(r);
+	}
+	ra_arg(argv, lens, 0, "DEL");
+	argv[1] = t.data;
+	lens[1] = t.len;
+	if ((r = ra_cmd(c, &j->out, 2, argv, lens)) == NULL)
+		goto out;
+	freeReplyObject(r);
+	j->result = STORE_OK;
+out:
+	for (i = 0; i < names.n; i++)
+		free(names.v[i].user);
+	free(names.v);
+	buf_release(&k);
+	buf_release(&t);
+	buf_release(&pat);
+}
+
+static void
+ra_set_key(struct ra_job *j, redisContext *c)
+{
+	struct buf k = BUF_INIT;
+	char phc[KEYS_PHC_MAX];
+	const char *argv[5];
+	size_t lens[5];
+	redisReply *r;
+
+	argv[4] = j->key;
+	lens[4] = j->key_len;
+	if (j->cfg->redis_hash_keys) {
+		if (keys_hash_sync((struct str){j->key, j->key_len}, phc) !=
+		    0) {
+			buf_adds(&j->out, "cannot hash the key");
+			return;
+		}
+		ra_arg(argv, lens, 4, phc);
+	}
+	buf_adds(&k, "user:");
+	buf_add(&k, j->user, j->user_len);
+	buf_adds(&k, ":key");
+	ra_arg(argv, lens, 0, "EVAL");
+	ra_arg(argv, lens, 1, ra_setkey_lua);
+	ra_arg(argv, lens, 2, "1");
+	argv[3] = k.data;
+	lens[3] = k.len;
+	r = ra_cmd(c, &j->out, 5, argv, lens);
+	sodium_memzero(phc, sizeof(phc));
+	buf_release(&k);
+	if (r == NULL)
+		return;
+	j->result = r->type == REDIS_REPLY_INTEGER && r->integer == 1
+	                ? STORE_OK
+	                : STORE_ERR_AUTH;
+	freeReplyObject(r);
+}
+
+/*
+ * Jobs
+ */
+
+static void
+ra_work(uv_work_t *w)
+{
+	struct ra_job *j = w->data;
+	redisContext *c;
+
+	j->result = STORE_ERR_UNAVAILABLE;
+	c = ra_connect(j->cfg, &j->out);
+	if (c == NULL)
+		return;
+	switch (j->kind) {
+	case RA_DUMP:
+		ra_dump(j, c);
+		break;
+	case RA_IMPORT:
+		ra_import(j, c);
+		break;
+	case RA_LIST:
+		ra_list(j, c);
+		break;
+	case RA_SET_KEY:
+		ra_set_key(j, c);
+		break;
+	case RA_DELETE:
+		ra_delete(j, c);
+		break;
+	}
+	redisFree(c);
+}
+
+static void
+ra_after(uv_work_t *w, int status)
+{
+	struct ra_job *j = w->data;
+	struct store_reply rep;
+
+	if (status != 0) {
+		j->result = STORE_ERR_UNAVAILABLE;
+		buf_reset(&j->out);
+	}
+	if (j->tcb != NULL) {
+		j->tcb(j->arg, j->result, j->out.data, j->out.len);
+	} else {
+		memset(&rep, 0, sizeof(rep));
+		rep.result = j->result;
+		j->cb(j->arg, &rep);
+	}
+	if (j->finished != NULL)
+		j->finished(j->ctx);
+	if (j->key != NULL) {
+		sodium_memzero(j->key, j->key_len);
+		free(j->key);
+	}
+	free(j->user);
+	free(j->text);
+	buf_release(&j->out);
+	free(j);
+}
+
+static void
+ra_submit(uv_loop_t *loop, struct ra_job *j)
+{
+	j->work.data = j;
+	if (uv_queue_work(loop, &j->work, ra_work, ra_after) != 0) {
+		j->result = STORE_ERR_UNAVAILABLE;
+		buf_adds(&j->out, "cannot start the job");
+		ra_after(&j->work, 0);
+	}
+}
+
+static struct ra_job *
+ra_new(const struct store_redis_admin *ctx, enum ra_kind kind)
+{
+	struct ra_job *j = xcalloc(1, sizeof(*j));
+
+	j->kind = kind;
+	j->cfg = ctx->cfg;
+	j->finished = ctx->finished;
+	j->ctx = ctx->ctx;
+	buf_init(&j->out);
+	return j;
+}
+
+void
+store_redis_admin_dump(
+    const struct store_redis_admin *ctx, store_text_cb *cb, void *arg)
+{
+	struct ra_job *j = ra_new(ctx, RA_DUMP);
+
+	j->tcb = cb;
+	j->arg = arg;
+	ra_submit(ctx->loop, j);
+}
+
+void
+store_redis_admin_list(
+    const struct store_redis_admin *ctx, store_text_cb *cb, void *arg)
+{
+	struct ra_job *j = ra_new(ctx, RA_LIST);
+
+	j->tcb = cb;
+	j->arg = arg;
+	ra_submit(ctx->loop, j);
+}
+
+void
+store_redis_admin_import(const struct store_redis_admin *ctx, const char *text,
+    size_t len, store_text_cb *cb, void *arg)
+{
+	struct ra_job *j = ra_new(ctx, RA_IMPORT);
+
+	j->text = xmemdup0(text, len);
+	j->len = len;
+	j->tcb = cb;
+	j->arg = arg;
+	ra_submit(ctx->loop, j);
+}
+
+void
+store_redis_admin_set_key(const struct store_redis_admin *ctx, struct str user,
+    struct str new_key, store_cb *cb, void *arg)
+{
+	struct ra_job *j = ra_new(ctx, RA_SET_KEY);
+
+	j->user = xmemdup0(user.p ? user.p : "", user.len);
+	j->user_len = user.len;
+	j->key = xmemdup0(new_key.p ? new_key.p : "", new_key.len);
+	j->key_len = new_key.len;
+	j->cb = cb;
+	j->arg = arg;
+	ra_submit(ctx->loop, j);
+}
+
+void
+store_redis_admin_delete(const struct store_redis_admin *ctx, struct str user,
+    store_cb *cb, void *arg)
+{
+	struct ra_job *j = ra_new(ctx, RA_DELETE);
+
+	j->user = xmemdup0(user.p ? user.p : "", user.len);
+	j->user_len = user.len;
+	j->cb = cb;
+	j->arg = arg;
+	ra_submit(ctx->loop, j);
+}
