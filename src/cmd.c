@@ -22,7 +22,9 @@
 
 extern const struct cmd_entry cmd_config_reference_entry;
 extern const struct cmd_entry cmd_config_show_entry;
+extern const struct cmd_entry cmd_export_redis_entry;
 extern const struct cmd_entry cmd_help_entry;
+extern const struct cmd_entry cmd_import_redis_entry;
 extern const struct cmd_entry cmd_serve_entry;
 extern const struct cmd_entry cmd_version_entry;
 
@@ -31,6 +33,8 @@ static const struct cmd_entry *const cmd_table[] = {
     &cmd_serve_entry,
     &cmd_config_show_entry,
     &cmd_config_reference_entry,
+    &cmd_import_redis_entry,
+    &cmd_export_redis_entry,
     &cmd_version_entry,
     &cmd_help_entry,
     NULL,
