@@ -82,7 +82,8 @@ check_pem_round_trip(const struct pem_block *blk)
 		 * sorts, so which of two equal names comes first may change)
 		 * and the value survived as a C string (a NUL in a line cuts
 		 * it short, and what it leaves may end in a blank). */
-		if (unique(blk, i) && clean(blk->headers[i].value))
+		if (unique(blk, i) && clean(blk->headers[i].name) &&
+		    clean(blk->headers[i].value))
 			FUZZ_CHECK(
 			    strcmp(pem_header_get(&again, blk->headers[i].name),
 			        blk->headers[i].value) == 0);
