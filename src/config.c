@@ -76,6 +76,7 @@ struct config_option {
 };
 
 static config_check_fn check_address, check_base_path, check_data_dir;
+static config_check_fn check_metrics_address;
 static config_check_fn check_redis_address, check_trusted_proxies;
 static int parse_u64(const char *s, uint64_t *out);
 
@@ -109,6 +110,21 @@ static const struct config_option options[] = {
             "executable cannot resolve names. Port 0 picks a free port, which "
             "the log line `listening on HOST:PORT` reports. An empty value "
             "means `:8080`, as in KOsync.",
+    },
+    {
+        .name = "metrics_listen",
+        .type = CONFIG_T_STRING,
+        .offset = F(metrics_listen),
+        .defstr = "",
+        .check = check_metrics_address,
+        .arg = "ADDR",
+        .help = "Address and port of a separate listener serving GET /metrics "
+                "(Prometheus); empty (the default) for none.",
+        .doc = "Same forms as listen_address, e.g. `127.0.0.1:9090`. The page "
+               "counts requests by route and status, their latency, failed "
+               "logins, users, documents, journal size, fsync latency and "
+               "compactions (docs/operations.md). It has no authentication: "
+               "keep it on a loopback or private address.",
     },
     {
         .name = "disable_registration",
@@ -584,6 +600,15 @@ check_address(struct buf *v, struct buf *why)
 		return -1;
 	}
 	return 0;
+}
+
+/* metrics_listen: empty (off) or an address as for listen_address. */
+static int
+check_metrics_address(struct buf *v, struct buf *why)
+{
+	if (v->len == 0)
+		return 0;
+	return check_address(v, why);
 }
 
 /*

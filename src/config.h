@@ -59,6 +59,7 @@ struct config {
 
 	/* KOsync's keys (database.json "config" section). */
 	char *listen_address; /* default ":8080"; "" in the file means that */
+	char *metrics_listen; /* "" (off) or an address for GET /metrics */
 	bool disable_registration;
 	bool enable_debug_log;
 	bool store_history;
