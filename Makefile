@@ -59,6 +59,15 @@ STATIC_OBJ := $(SRC:src/%.c=build/static/%.o)
 TEST_OBJ := $(SRC:src/%.c=build/test/%.o)
 TEST_LIBOBJ := $(LIBSRC:src/%.c=build/test/%.o)
 
+# The web interface's files, embedded into every build as a generated C
+# file (scripts/embed-web; webui.h declares what it defines).
+WEB := $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg))
+WEB_C := build/gen/webassets.c
+REL_OBJ += build/rel/webassets.o
+STATIC_OBJ += build/static/webassets.o
+TEST_OBJ += build/test/webassets.o
+TEST_LIBOBJ += build/test/webassets.o
+
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/test/unit/%)
 
@@ -93,6 +102,22 @@ build/static/%.o: src/%.c $(HDR) | $(DEPS_STAMP)
 build/test/%.o: src/%.c $(HDR) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -c -o $@ $<
+
+$(WEB_C): scripts/embed-web $(WEB)
+	@mkdir -p $(@D)
+	scripts/embed-web $(WEB) >$@.tmp && mv $@.tmp $@
+
+build/rel/webassets.o: $(WEB_C) src/webui.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -Isrc -c -o $@ $<
+
+build/static/webassets.o: $(WEB_C) src/webui.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(STD) $(WARN) $(DEFS) -O2 -Isrc -c -o $@ $<
+
+build/test/webassets.o: $(WEB_C) src/webui.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -Isrc -c -o $@ $<
 
 # The test binary: sanitizers on, warnings are errors.
 build/test/kosyncd: $(TEST_OBJ)
