@@ -183,8 +183,9 @@ static const struct config_option options[] = {
         .type = CONFIG_T_BOOL,
         .offset = F(enable_webui),
         .flags = CONFIG_OPT_KOSYNC,
-        .help = "Serve the web interface.",
-        .doc = "KOsync's key; kosyncd's web interface reads it once it exists.",
+        .help = "Serve the web interface at /web/ (and redirect / there).",
+        .doc = "KOsync's key. See docs/web.md; administrators are named in "
+               "admins.",
     },
     {
         .name = "data_dir",
@@ -491,6 +492,37 @@ static const struct config_option options[] = {
                "ignored. The client address found is the one rate limits and "
                "the access log use; connections from a trusted proxy are not "
                "counted against max_connections_per_ip.",
+    },
+    {
+        .name = "admins",
+        .type = CONFIG_T_STRING,
+        .offset = F(admins),
+        .defstr = "",
+        .arg = "LIST",
+        .help = "User names that may administer the server from the web "
+                "interface (user list, create, reset password, delete, "
+                "registration on or off); empty for none.",
+        .doc = "Separate names with commas or blanks. See docs/web.md.",
+    },
+    {
+        .name = "cookie_secure",
+        .type = CONFIG_T_BOOL,
+        .offset = F(cookie_secure),
+        .help = "Mark the web interface's session cookie Secure (sent over "
+                "https only).",
+        .doc = "It is marked Secure anyway when the request came over https "
+               "through a trusted proxy (X-Forwarded-Proto).",
+    },
+    {
+        .name = "session_ttl_s",
+        .type = CONFIG_T_UINT,
+        .offset = F(session_ttl_s),
+        .def = 7 * 86400,
+        .min = 60,
+        .max = 366 * 86400,
+        .arg = "S",
+        .help = "Seconds a web interface sign-in lasts.",
+        .doc = "Sessions live in memory: a restart signs everybody out.",
     },
 };
 

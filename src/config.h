@@ -91,6 +91,11 @@ struct config {
 	unsigned ratelimit_entries;
 	char *trusted_proxies; /* "" or addresses/CIDRs */
 
+	/* The web interface (webui.h). */
+	char *admins;       /* "" or user names, commas or blanks between */
+	bool cookie_secure; /* session cookie always Secure */
+	unsigned session_ttl_s;
+
 	/* Private to config.c: the source of each option's value. */
 	unsigned char source_[CONFIG_MAX_OPTIONS];
 	/*
