@@ -1,0 +1,1081 @@
+/*
+ * webui.c: the web interface: embedded files, sign-in, and the JSON API
+ * under /web/api/ (see webui.h and docs/web.md).
+ *
+ * Every API answer is JSON with Cache-Control: no-store; errors are
+ * {"code":N,"message":"..."} with N the HTTP status. Order of checks for
+ * an API request: route (404, 405), session cookie (401), CSRF token and
+ * Origin on anything but GET (403), administrator (403), body (400), then
+ * the store. A document of someone else is simply not found (404): a
+ * session only ever reaches its own user's data.
+ *
+ * Per-request state lives in http_alloc() memory. Store callbacks may run
+ * before the store call returns or later; either way the request is
+ * answered exactly once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "auth.h"
+#include "config.h"
+#include "json.h"
+#include "log.h"
+#include "md5.h"
+#include "ratelimit.h"
+#include "router.h"
+#include "session.h"
+#include "sse.h"
+#include "store.h"
+#include "webui.h"
+#include "xmalloc.h"
+
+#define WEB_COOKIE "kosyncd_session"
+#define WEB_MAX_SESSIONS 10000
+#define WEB_MAX_PASSWORD 1024 /* bytes of a typed password */
+
+/* Headers of every answer from here. */
+#define WEB_SECURITY                                                           \
+	"X-Content-Type-Options: nosniff\r\n"                                  \
+	"Referrer-Policy: no-referrer\r\n"                                     \
+	"X-Frame-Options: DENY\r\n"
+#define WEB_API_HEADERS "Cache-Control: no-store\r\n" WEB_SECURITY
+#define WEB_CSP                                                                \
+	"Content-Security-Policy: default-src 'none'; script-src 'self'; "     \
+	"style-src 'self'; img-src 'self' data:; connect-src 'self'; "         \
+	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'\r\n"
+
+struct webui {
+	uv_loop_t *loop;
+	struct store *st;
+	struct config *cfg;
+	http_handler_fn *next;
+	void *next_ctx;
+	char *base; /* normalised base_path ("" for none) */
+	size_t base_len;
+	struct sessions *sessions;
+	struct sse *sse;
+	struct ratelimit *rl;
+	char (*etags)[20]; /* per asset: "\"<16 hex>\"" */
+	struct buf out;
+};
+
+/* One API request in flight (http_alloc memory). */
+struct wcall {
+	struct webui *w;
+	struct http_request *req;
+	const struct json_value *body;
+	struct str token; /* the session cookie, as sent */
+	struct str user;  /* the session's user (copied) */
+	struct str param; /* decoded route parameter */
+	struct str name;  /* a user name from the body */
+	char key[MD5_HEX_LEN + 1];
+	char key2[MD5_HEX_LEN + 1];
+	struct store_web_change ch;
+	bool flag;
+};
+
+/*
+ * Answers
+ */
+
+static int
+w_error(struct wcall *c, int status, const char *message)
+{
+	struct buf *b = &c->w->out;
+	struct json_out o;
+
+	buf_reset(b);
+	json_out_init(&o, b, false);
+	json_obj_begin(&o);
+	json_key(&o, "code");
+	json_int(&o, status);
+	json_key(&o, "message");
+	json_str(&o, message);
+	json_obj_end(&o);
+	http_reply_ex(c->req, status, NULL, WEB_API_HEADERS, b->data, b->len);
+	return 0;
+}
+
+static struct json_out
+w_begin(struct wcall *c)
+{
+	struct json_out o;
+
+	buf_reset(&c->w->out);
+	json_out_init(&o, &c->w->out, false);
+	json_obj_begin(&o);
+	return o;
+}
+
+static int
+w_finish(struct wcall *c, struct json_out *o, int status, const char *extra)
+{
+	json_obj_end(o);
+	http_reply_ex(c->req, status, NULL, extra ? extra : WEB_API_HEADERS,
+	    c->w->out.data, c->w->out.len);
+	return 0;
+}
+
+static int
+w_store_error(struct wcall *c, enum store_result r)
+{
+	switch (r) {
+	case STORE_ERR_IO:
+		return w_error(c, 500, "The change could not be saved.");
+	case STORE_ERR_UNAVAILABLE:
+		return w_error(
+		    c, 503, "Not available with this storage right now.");
+	default:
+		return w_error(c, 404, "Not found.");
+	}
+}
+
+/*
+ * Cookies, sessions, administrators
+ */
+
+/* The value of cookie name in the Cookie header, or a NULL slice. */
+static struct str
+cookie_get(const struct http_request *req, const char *name)
+{
+	const struct str *h = http_header_get(req, "cookie", NULL);
+	size_t n = strlen(name), i = 0, start;
+
+	if (h == NULL)
+		return STR_NULL;
+	while (i < h->len) {
+		while (i < h->len && (h->p[i] == ' ' || h->p[i] == ';'))
+			i++;
+		start = i;
+		while (i < h->len && h->p[i] != ';')
+			i++;
+		if (i - start > n && memcmp(h->p + start, name, n) == 0 &&
+		    h->p[start + n] == '=')
+			return (struct str){
+			    h->p + start + n + 1, i - start - n - 1};
+	}
+	return STR_NULL;
+}
+
+/* The Set-Cookie header line for token (NULL: remove the cookie). */
+static const char *
+cookie_header(struct wcall *c, const char *token)
+{
+	struct webui *w = c->w;
+	size_t len = 512 + w->base_len;
+	char *h = http_alloc(c->req, len);
+	bool secure = w->cfg->cookie_secure || c->req->is_https;
+
+	snprintf(h, len,
+	    "Set-Cookie: " WEB_COOKIE "=%s; Path=%s/web; Max-Age=%llu; "
+	    "HttpOnly; SameSite=Strict%s\r\n" WEB_API_HEADERS,
+	    token ? token : "", w->base,
+	    token ? (unsigned long long)w->cfg->session_ttl_s : 0ULL,
+	    secure ? "; Secure" : "");
+	return h;
+}
+
+/* Whether user is named in the option admins (commas or blanks). */
+static bool
+is_admin(const struct webui *w, struct str user)
+{
+	const char *p = w->cfg->admins, *start;
+
+	if (p == NULL)
+		return false;
+	while (*p != '\0') {
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		start = p;
+		while (*p != '\0' && *p != ',' && *p != ' ' && *p != '\t')
+			p++;
+		if (p > start && (size_t)(p - start) == user.len &&
+		    memcmp(start, user.p, user.len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The session of the request, or NULL. */
+static struct session *
+call_session(struct wcall *c)
+{
+	if (c->token.p == NULL)
+		return NULL;
+	return session_find(c->w->sessions, c->token, ratelimit_now_ms());
+}
+
+/*
+ * A state-changing request must come from our own page: the CSRF token
+ * of its session in X-CSRF-Token, and, when the browser says where it
+ * comes from, an Origin whose host is the Host it asked.
+ */
+static bool
+csrf_ok(struct wcall *c, const struct session *s)
+{
+	const struct str *tok = http_header_get(c->req, "x-csrf-token", NULL);
+	const struct str *origin = http_header_get(c->req, "origin", NULL);
+	const struct str *host = http_header_get(c->req, "host", NULL);
+	const char *p;
+	size_t n;
+
+	if (tok == NULL || !session_csrf_ok(s, *tok))
+		return false;
+	if (origin == NULL)
+		return true;
+	p = memchr(origin->p, ':', origin->len);
+	if (p == NULL || host == NULL ||
+	    (size_t)(origin->p + origin->len - p) < 3 || p[1] != '/' ||
+	    p[2] != '/')
+		return false;
+	p += 3;
+	n = (size_t)(origin->p + origin->len - p);
+	return n == host->len && memcmp(p, host->p, n) == 0;
+}
+
+/* The session user's data is gone: end its sessions, answer 401. */
+static int
+w_gone(struct wcall *c)
+{
+	session_destroy_user(c->w->sessions, c->user, NULL);
+	return w_error(c, 401, "Not signed in.");
+}
+
+/*
+ * Input
+ */
+
+static struct str
+body_string(const struct wcall *c, const char *name, size_t max)
+{
+	const struct json_value *v = json_get(c->body, name);
+
+	if (v == NULL || v->type != JSON_STRING || v->text.len > max ||
+	    !json_utf8_valid(v->text.p, v->text.len))
+		return STR_NULL;
+	return v->text;
+}
+
+/* md5 hex of a typed password, as KOReader makes its key. */
+static struct str
+password_key(struct str pw, char out[MD5_HEX_LEN + 1])
+{
+	md5_hex(pw.p, pw.len, out);
+	return (struct str){out, MD5_HEX_LEN};
+}
+
+static bool
+document_valid(struct str d)
+{
+	size_t i;
+
+	if (d.len == 0 || d.len > STORE_MAX_DOCUMENT)
+		return false;
+	for (i = 0; i < d.len; i++)
+		if (d.p[i] == ':' || d.p[i] == '/' ||
+		    (unsigned char)d.p[i] < 0x20)
+			return false;
+	return json_utf8_valid(d.p, d.len);
+}
+
+/*
+ * Sign-in and session
+ */
+
+static void
+w_session_json(
+    struct wcall *c, const struct session *s, int status, const char *extra)
+{
+	struct json_out o = w_begin(c);
+	struct str user = str_from(s->user);
+
+	json_key(&o, "username");
+	json_strn(&o, user.p, user.len);
+	json_key(&o, "admin");
+	json_bool(&o, is_admin(c->w, user));
+	json_key(&o, "csrf");
+	json_str(&o, s->csrf);
+	w_finish(c, &o, status, extra);
+}
+
+static void
+login_cb(void *arg, const struct store_reply *r)
+{
+	struct wcall *c = arg;
+	struct webui *w = c->w;
+	char token[SESSION_TOKEN_LEN + 1];
+	struct session *s;
+	uint64_t now = ratelimit_now_ms();
+
+	if (r->result == STORE_ERR_AUTH || r->result == STORE_ERR_NOTFOUND) {
+		ratelimit_auth_failed(w->rl, c->name, c->req->peer, now);
+		w_error(c, 401, "Wrong username or password.");
+		return;
+	}
+	if (r->result != STORE_OK) {
+		w_store_error(c, r->result);
+		return;
+	}
+	ratelimit_auth_ok(w->rl, c->name, c->req->peer, now);
+	s = session_create(w->sessions, c->name, now, token);
+	w_session_json(c, s, 200, cookie_header(c, token));
+	sodium_memzero(token, sizeof(token));
+}
+
+static int
+h_login(struct wcall *c)
+{
+	struct str pw;
+
+	c->name = body_string(c, "username", STORE_MAX_USERNAME);
+	pw = body_string(c, "password", WEB_MAX_PASSWORD);
+	if (c->name.p == NULL || pw.p == NULL || !auth_username_valid(c->name))
+		return w_error(c, 400, "Enter your username and password.");
+	c->req->log_user = c->name;
+	if (!ratelimit_auth_allowed(
+	        c->w->rl, c->name, c->req->peer, ratelimit_now_ms()))
+		return w_error(
+		    c, 429, "Too many failed sign-ins; try again later.");
+	store_user_auth(
+	    c->w->st, c->name, password_key(pw, c->key), login_cb, c);
+	return 0;
+}
+
+static int
+h_logout(struct wcall *c)
+{
+	struct session *s = call_session(c);
+	struct json_out o;
+
+	if (s != NULL)
+		session_destroy(c->w->sessions, s);
+	o = w_begin(c);
+	json_key(&o, "signed_out");
+	json_bool(&o, true);
+	return w_finish(c, &o, 200, cookie_header(c, NULL));
+}
+
+static int
+h_session(struct wcall *c)
+{
+	w_session_json(c, call_session(c), 200, NULL);
+	return 0;
+}
+
+/*
+ * Documents
+ */
+
+static void
+documents_cb(void *arg, enum store_result r, const char *text, size_t len)
+{
+	struct wcall *c = arg;
+
+	if (r == STORE_ERR_AUTH) {
+		w_gone(c);
+		return;
+	}
+	if (r != STORE_OK) {
+		w_store_error(c, r);
+		return;
+	}
+	http_reply_ex(c->req, 200, NULL, WEB_API_HEADERS, text, len);
+}
+
+static int
+h_documents(struct wcall *c)
+{
+	store_web_documents(
+	    c->w->st, c->user, STR_NULL, false, documents_cb, c);
+	return 0;
+}
+
+static void
+document_cb(void *arg, enum store_result r, const char *text, size_t len)
+{
+	struct wcall *c = arg;
+
+	if (r == STORE_ERR_AUTH) {
+		w_gone(c);
+		return;
+	}
+	if (r != STORE_OK) {
+		w_store_error(c, r);
+		return;
+	}
+	/* "[{...}]" holds the document; "[]" means there is none. */
+	if (len < 4) {
+		w_error(c, 404, "Not found.");
+		return;
+	}
+	http_reply_ex(c->req, 200, NULL, WEB_API_HEADERS, text + 1, len - 2);
+}
+
+static int
+h_document(struct wcall *c)
+{
+	store_web_documents(c->w->st, c->user, c->param, true, document_cb, c);
+	return 0;
+}
+
+static void
+change_cb(void *arg, const struct store_reply *r)
+{
+	struct wcall *c = arg;
+	static const char *const kinds[] = {
+	    [STORE_WEB_RESTORE] = "restore",
+	    [STORE_WEB_RENAME] = "rename",
+	    [STORE_WEB_DELETE] = "delete",
+	    [STORE_WEB_CONFIG] = "config",
+	};
+	struct json_out o;
+
+	if (r->result != STORE_OK) {
+		w_store_error(c, r->result);
+		return;
+	}
+	sse_publish(
+	    c->w->sse, c->user, c->param, r->timestamp, kinds[c->ch.kind]);
+	o = w_begin(c);
+	json_key(&o, "document");
+	json_strn(&o, c->param.p, c->param.len);
+	if (c->ch.kind == STORE_WEB_RESTORE) {
+		json_key(&o, "timestamp");
+		json_int(&o, r->timestamp);
+	}
+	json_key(&o, kinds[c->ch.kind]);
+	json_bool(&o, true);
+	w_finish(c, &o, 200, NULL);
+}
+
+static int
+h_restore(struct wcall *c)
+{
+	const struct json_value *v = json_get(c->body, "percentage");
+
+	c->ch.kind = STORE_WEB_RESTORE;
+	c->ch.document = c->param;
+	c->ch.progress = body_string(c, "progress", STORE_MAX_FIELD);
+	if (v == NULL || v->type != JSON_NUMBER ||
+	    json_number(v, false, &c->ch.percentage) != 0 ||
+	    c->ch.progress.p == NULL)
+		return w_error(
+		    c, 400, "A restore needs percentage and progress.");
+	store_web_change(c->w->st, c->user, &c->ch, change_cb, c);
+	return 0;
+}
+
+static int
+h_rename(struct wcall *c)
+{
+	c->ch.kind = STORE_WEB_RENAME;
+	c->ch.document = c->param;
+	c->ch.name = body_string(c, "name", STORE_MAX_METADATA);
+	if (c->ch.name.p == NULL)
+		return w_error(c, 400, "A name is at most 1024 bytes of text.");
+	store_web_change(c->w->st, c->user, &c->ch, change_cb, c);
+	return 0;
+}
+
+static int
+h_doc_delete(struct wcall *c)
+{
+	c->ch.kind = STORE_WEB_DELETE;
+	c->ch.document = c->param;
+	store_web_change(c->w->st, c->user, &c->ch, change_cb, c);
+	return 0;
+}
+
+static int
+h_events(struct wcall *c)
+{
+	const struct str *h = http_header_get(c->req, "last-event-id", NULL);
+	unsigned long long id = 0;
+	char tmp[24];
+
+	if (h != NULL && h->len > 0 && h->len < sizeof(tmp)) {
+		memcpy(tmp, h->p, h->len);
+		tmp[h->len] = '\0';
+		id = strtoull(tmp, NULL, 10);
+	}
+	sse_wait(c->w->sse, c->req, c->user, id, WEB_API_HEADERS);
+	return 0;
+}
+
+/*
+ * Account
+ */
+
+static void
+password_cb(void *arg, const struct store_reply *r)
+{
+	struct wcall *c = arg;
+	struct json_out o;
+	uint64_t now = ratelimit_now_ms();
+
+	if (r->result == STORE_ERR_AUTH) {
+		ratelimit_auth_failed(c->w->rl, c->user, c->req->peer, now);
+		w_error(c, 403, "The current password is wrong.");
+		return;
+	}
+	if (r->result != STORE_OK) {
+		w_store_error(c, r->result);
+		return;
+	}
+	/* Every other session of the user ends with the old password. */
+	session_destroy_user(c->w->sessions, c->user, call_session(c));
+	o = w_begin(c);
+	json_key(&o, "updated");
+	json_bool(&o, true);
+	w_finish(c, &o, 200, NULL);
+}
+
+static int
+h_password(struct wcall *c)
+{
+	struct str cur = body_string(c, "current", WEB_MAX_PASSWORD);
+	struct str pw = body_string(c, "password", WEB_MAX_PASSWORD);
+
+	if (cur.p == NULL || pw.p == NULL || pw.len == 0)
+		return w_error(c, 400, "Enter the current and a new password.");
+	if (!ratelimit_auth_allowed(
+	        c->w->rl, c->user, c->req->peer, ratelimit_now_ms()))
+		return w_error(c, 429, "Too many wrong passwords; try later.");
+	store_user_set_key(c->w->st, c->user, password_key(cur, c->key),
+	    password_key(pw, c->key2), password_cb, c);
+	return 0;
+}
+
+static void
+account_delete_cb(void *arg, const struct store_reply *r)
+{
+	struct wcall *c = arg;
+	struct json_out o;
+
+	if (r->result == STORE_ERR_AUTH) {
+		ratelimit_auth_failed(
+		    c->w->rl, c->user, c->req->peer, ratelimit_now_ms());
+		w_error(c, 403, "The password is wrong.");
+		return;
+	}
+	if (r->result != STORE_OK) {
+		w_store_error(c, r->result);
+		return;
+	}
+	session_destroy_user(c->w->sessions, c->user, NULL);
+	o = w_begin(c);
+	json_key(&o, "deleted");
+	json_bool(&o, true);
+	w_finish(c, &o, 200, cookie_header(c, NULL));
+}
+
+static int
+h_account_delete(struct wcall *c)
+{
+	struct str pw = body_string(c, "password", WEB_MAX_PASSWORD);
+
+	if (pw.p == NULL)
+		return w_error(c, 400, "Enter your password to confirm.");
+	if (!ratelimit_auth_allowed(
+	        c->w->rl, c->user, c->req->peer, ratelimit_now_ms()))
+		return w_error(c, 429, "Too many wrong passwords; try later.");
+	store_user_delete(
+	    c->w->st, c->user, password_key(pw, c->key), account_delete_cb, c);
+	return 0;
+}
+
+/*
+ * Administration
+ */
+
+static void
+users_cb(void *arg, enum store_result r, const char *text, size_t len)
+{
+	struct wcall *c = arg;
+
+	if (r != STORE_OK) {
+		w_store_error(c, r);
+		return;
+	}
+	http_reply_ex(c->req, 200, NULL, WEB_API_HEADERS, text, len);
+}
+
+static int
+h_users(struct wcall *c)
+{
+	store_admin_user_list(c->w->st, users_cb, c);
+	return 0;
+}
+
+static void
+user_done_cb(void *arg, const struct store_reply *r)
+{
+	struct wcall *c = arg;
+	struct json_out o;
+
+	if (r->result == STORE_ERR_EXISTS) {
+		w_error(c, 409, "That username is taken.");
+		return;
+	}
+	if (r->result == STORE_ERR_AUTH && !c->flag) {
+		w_error(c, 404, "No such user.");
+		return;
+	}
+	if (r->result != STORE_OK) {
+		w_store_error(c, r->result);
+		return;
+	}
+	/* A new password or a deleted account ends that user's sessions. */
+	if (!c->flag)
+		session_destroy_user(c->w->sessions, c->name, NULL);
+	o = w_begin(c);
+	json_key(&o, "username");
+	json_strn(&o, c->name.p, c->name.len);
+	w_finish(c, &o, c->flag ? 201 : 200, NULL);
+}
+
+static int
+h_user_create(struct wcall *c)
+{
+	struct str pw = body_string(c, "password", WEB_MAX_PASSWORD);
+
+	c->name = body_string(c, "username", STORE_MAX_USERNAME);
+	if (c->name.p == NULL || pw.p == NULL || pw.len == 0 ||
+	    !auth_username_valid(c->name))
+		return w_error(
+		    c, 400, "A username (no ':') and a password are needed.");
+	c->flag = true;
+	store_user_create(
+	    c->w->st, c->name, password_key(pw, c->key), user_done_cb, c);
+	return 0;
+}
+
+static int
+h_user_password(struct wcall *c)
+{
+	struct str pw = body_string(c, "password", WEB_MAX_PASSWORD);
+
+	c->name = c->param;
+	if (pw.p == NULL || pw.len == 0)
+		return w_error(c, 400, "Enter a new password.");
+	store_admin_user_set_key(
+	    c->w->st, c->name, password_key(pw, c->key), user_done_cb, c);
+	return 0;
+}
+
+static int
+h_user_delete(struct wcall *c)
+{
+	c->name = c->param;
+	store_admin_user_delete(c->w->st, c->name, user_done_cb, c);
+	return 0;
+}
+
+static void
+settings_json(struct wcall *c)
+{
+	const struct config *cfg = c->w->cfg;
+	struct json_out o = w_begin(c);
+
+	json_key(&o, "registration");
+	json_bool(&o, !cfg->disable_registration);
+	json_key(&o, "registration_source");
+	json_str(&o,
+	    config_source_name(config_source_of(cfg, "disable_registration")));
+	json_key(&o, "admins");
+	json_str(&o, cfg->admins ? cfg->admins : "");
+	json_key(&o, "store_history");
+	json_bool(&o, cfg->store_history);
+	w_finish(c, &o, 200, NULL);
+}
+
+static int
+h_settings(struct wcall *c)
+{
+	settings_json(c);
+	return 0;
+}
+
+static void
+settings_saved(void *arg, enum store_result r, const char *text, size_t len)
+{
+	struct wcall *c = arg;
+
+	(void)text;
+	(void)len;
+	if (r != STORE_OK) {
+		w_error(c, 500,
+		    "Changed for this run, but database.json could not be "
+		    "written.");
+		return;
+	}
+	settings_json(c);
+}
+
+static void
+settings_journaled(void *arg, const struct store_reply *r)
+{
+	struct wcall *c = arg;
+	struct buf err = BUF_INIT;
+
+	if (r->result != STORE_OK) {
+		w_store_error(c, r->result);
+		return;
+	}
+	config_set(c->w->cfg, "disable_registration",
+	    c->flag ? "false" : "true", CONFIG_SRC_FILE, &err);
+	buf_release(&err);
+	/* The snapshot carries the configuration: write one now. */
+	store_admin_compact(c->w->st, settings_saved, c);
+}
+
+static int
+h_settings_put(struct wcall *c)
+{
+	const struct json_value *v = json_get(c->body, "registration");
+	enum config_source src =
+	    config_source_of(c->w->cfg, "disable_registration");
+
+	if (v == NULL || (v->type != JSON_TRUE && v->type != JSON_FALSE))
+		return w_error(c, 400, "registration must be true or false.");
+	if (src == CONFIG_SRC_ENV || src == CONFIG_SRC_FLAG)
+		return w_error(c, 409,
+		    "Registration is set on the command line or in the "
+		    "environment; change it there.");
+	c->flag = v->type == JSON_TRUE;
+	c->ch.kind = STORE_WEB_CONFIG;
+	store_web_change(c->w->st, c->user, &c->ch, settings_journaled, c);
+	return 0;
+}
+
+/*
+ * Routes
+ */
+
+enum {
+	W_SESSION = 1 << 0, /* needs a signed-in session */
+	W_CSRF = 1 << 1,    /* state-changing: CSRF token and Origin */
+	W_ADMIN = 1 << 2,   /* administrators only */
+	W_BODY = 1 << 3,    /* a JSON object body */
+	W_DOC = 1 << 4,     /* the parameter is a document id */
+};
+
+typedef int wroute_fn(struct wcall *c);
+
+static const struct wroute {
+	struct route r;
+	wroute_fn *fn;
+} wroutes[] = {
+    {{HTTP_M_POST, "/web/api/login", NULL, W_BODY}, h_login},
+    {{HTTP_M_POST, "/web/api/logout", NULL, 0}, h_logout},
+    {{HTTP_M_GET, "/web/api/session", NULL, W_SESSION}, h_session},
+    {{HTTP_M_GET, "/web/api/documents", NULL, W_SESSION}, h_documents},
+    {{HTTP_M_GET, "/web/api/documents/:doc", NULL, W_SESSION | W_DOC},
+        h_document},
+    {{HTTP_M_DELETE, "/web/api/documents/:doc", NULL,
+         W_SESSION | W_CSRF | W_DOC},
+        h_doc_delete},
+    {{HTTP_M_POST, "/web/api/documents/:doc/restore", NULL,
+         W_SESSION | W_CSRF | W_DOC | W_BODY},
+        h_restore},
+    {{HTTP_M_PUT, "/web/api/documents/:doc/name", NULL,
+         W_SESSION | W_CSRF | W_DOC | W_BODY},
+        h_rename},
+    {{HTTP_M_GET, "/web/api/events", NULL, W_SESSION}, h_events},
+    {{HTTP_M_PUT, "/web/api/account/password", NULL,
+         W_SESSION | W_CSRF | W_BODY},
+        h_password},
+    {{HTTP_M_DELETE, "/web/api/account", NULL, W_SESSION | W_CSRF | W_BODY},
+        h_account_delete},
+    {{HTTP_M_GET, "/web/api/admin/users", NULL, W_SESSION | W_ADMIN}, h_users},
+    {{HTTP_M_POST, "/web/api/admin/users", NULL,
+         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
+        h_user_create},
+    {{HTTP_M_PUT, "/web/api/admin/users/:user/password", NULL,
+         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
+        h_user_password},
+    {{HTTP_M_DELETE, "/web/api/admin/users/:user", NULL,
+         W_SESSION | W_CSRF | W_ADMIN},
+        h_user_delete},
+    {{HTTP_M_GET, "/web/api/admin/settings", NULL, W_SESSION | W_ADMIN},
+        h_settings},
+    {{HTTP_M_PUT, "/web/api/admin/settings", NULL,
+         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
+        h_settings_put},
+};
+
+#define NWROUTES (sizeof(wroutes) / sizeof(wroutes[0]))
+
+/* router.c wants a struct route array: built once, handlers non-NULL. */
+static struct route wroute_table[NWROUTES];
+
+static int
+route_placeholder(void *call)
+{
+	(void)call;
+	return 0;
+}
+
+static void *
+w_json_alloc(void *ctx, size_t size)
+{
+	return http_alloc(ctx, size);
+}
+
+static void
+api_dispatch(struct webui *w, struct http_request *req, struct str path)
+{
+	struct wcall *c = http_alloc(req, sizeof(*c));
+	struct router_match m;
+	const struct wroute *wr;
+	struct session *s = NULL;
+	char allow[64], *hdr, *user;
+	long n;
+
+	memset(c, 0, sizeof(*c));
+	c->w = w;
+	c->req = req;
+	switch (router_find(wroute_table, NWROUTES, req->method, path, &m)) {
+	case ROUTER_NOT_FOUND:
+		w_error(c, 404, "Not found.");
+		return;
+	case ROUTER_BAD_METHOD:
+		router_allow_list(m.allow, allow, sizeof(allow));
+		hdr = http_alloc(req, sizeof(allow) + 16);
+		snprintf(hdr, sizeof(allow) + 16, "Allow: %s\r\n", allow);
+		http_reply_ex(req, 405, NULL, hdr,
+		    "{\"code\":405,\"message\":\"Method not allowed.\"}", 45);
+		return;
+	case ROUTER_FOUND:
+		break;
+	}
+	wr = &wroutes[m.route - wroute_table];
+	c->token = cookie_get(req, WEB_COOKIE);
+	if (m.param.p != NULL) {
+		char *p = http_alloc(req, m.param.len + 1);
+
+		n = router_unescape(m.param, p);
+		if (n < 0)
+			n = 0;
+		p[n] = '\0';
+		c->param = (struct str){p, (size_t)n};
+		if ((wr->r.flags & W_DOC) && !document_valid(c->param)) {
+			w_error(c, 404, "Not found.");
+			return;
+		}
+	}
+	if (wr->r.flags & W_SESSION) {
+		s = call_session(c);
+		if (s == NULL) {
+			w_error(c, 401, "Not signed in.");
+			return;
+		}
+		c->user.len = strlen(s->user);
+		user = http_alloc(req, c->user.len + 1);
+		memcpy(user, s->user, c->user.len + 1);
+		c->user.p = user;
+		req->log_user = c->user;
+	}
+	if ((wr->r.flags & W_CSRF) && !csrf_ok(c, s)) {
+		w_error(c, 403, "Missing or wrong CSRF token.");
+		return;
+	}
+	if ((wr->r.flags & W_ADMIN) && !is_admin(w, c->user)) {
+		w_error(c, 403, "Administrators only.");
+		return;
+	}
+	if (wr->r.flags & W_BODY) {
+		if (req->body.len > 0)
+			c->body = json_parse(req->body.p, req->body.len,
+			    w_json_alloc, req, NULL);
+		if (c->body == NULL || c->body->type != JSON_OBJECT) {
+			w_error(c, 400, "The body must be a JSON object.");
+			return;
+		}
+	}
+	wr->fn(c);
+}
+
+/*
+ * Files
+ */
+
+static void
+serve_asset(struct webui *w, struct http_request *req, size_t i)
+{
+	const struct str *inm = http_header_get(req, "if-none-match", NULL);
+	char *hdr;
+	size_t len = 1024;
+
+	hdr = http_alloc(req, len);
+	snprintf(hdr, len,
+	    "Cache-Control: no-cache\r\nETag: %s\r\n" WEB_SECURITY WEB_CSP,
+	    w->etags[i]);
+	if (inm != NULL && str_eqs(*inm, w->etags[i])) {
+		http_reply_ex(req, 304, web_assets[i].type, hdr, "", 0);
+		return;
+	}
+	http_reply_ex(req, 200, web_assets[i].type, hdr,
+	    (const char *)web_assets[i].data, web_assets[i].len);
+}
+
+static void
+redirect(struct webui *w, struct http_request *req)
+{
+	size_t len = w->base_len + 64;
+	char *hdr = http_alloc(req, len);
+
+	snprintf(hdr, len, "Location: %s/web/\r\n" WEB_SECURITY, w->base);
+	http_reply_ex(req, 302, "text/plain; charset=utf-8", hdr, "", 0);
+}
+
+static void
+not_found(struct http_request *req)
+{
+	static const char body[] = "{\"code\":404,\"message\":\"Not found.\"}";
+
+	http_reply_ex(req, 404, NULL, WEB_API_HEADERS, body, sizeof(body) - 1);
+}
+
+void
+webui_handle(struct http_request *req, void *ctx)
+{
+	struct webui *w = ctx;
+	struct str path, want;
+	bool get = req->method == HTTP_M_GET || req->method == HTTP_M_HEAD;
+	size_t i;
+
+	if (!w->cfg->enable_webui) {
+		w->next(req, w->next_ctx);
+		return;
+	}
+	path = router_normalize(req->path, (struct str){w->base, w->base_len},
+	    http_alloc(req, req->path.len + 1));
+	if (str_eqs(path, "/") && get) {
+		redirect(w, req);
+		return;
+	}
+	if (!str_eqs(path, "/web") && !str_has_prefix(path, "/web/")) {
+		w->next(req, w->next_ctx);
+		return;
+	}
+	if (str_has_prefix(path, "/web/api/") || str_eqs(path, "/web/api")) {
+		api_dispatch(w, req, path);
+		return;
+	}
+	if (!get) {
+		not_found(req);
+		return;
+	}
+	/* The page must be at ".../web/" so that its relative links work. */
+	if (str_eqs(path, "/web")) {
+		if (req->path.len == 0 ||
+		    req->path.p[req->path.len - 1] != '/') {
+			redirect(w, req);
+			return;
+		}
+		want = STR_LIT("/web/index.html");
+	} else {
+		want = path;
+	}
+	for (i = 0; i < web_nassets; i++) {
+		if (str_eqs(want, web_assets[i].path)) {
+			serve_asset(w, req, i);
+			return;
+		}
+	}
+	not_found(req);
+}
+
+/*
+ * Life cycle
+ */
+
+static void
+push_cb(void *arg, struct str user, struct str document, int64_t timestamp)
+{
+	struct webui *w = arg;
+
+	sse_publish(w->sse, user, document, timestamp, "push");
+}
+
+struct webui *
+webui_new(uv_loop_t *loop, struct store *st, struct config *cfg,
+    http_handler_fn *next, void *next_ctx)
+{
+	struct webui *w = xcalloc(1, sizeof(*w));
+	struct ratelimit_params rp;
+	struct str base = STR_NULL;
+	unsigned char h[8];
+	size_t i, n;
+
+	w->loop = loop;
+	w->st = st;
+	w->cfg = cfg;
+	w->next = next;
+	w->next_ctx = next_ctx;
+	buf_init(&w->out);
+	for (i = 0; i < NWROUTES; i++) {
+		wroute_table[i] = wroutes[i].r;
+		wroute_table[i].handler = route_placeholder;
+	}
+	/* The base path as router_normalize compares it (see api.c). */
+	if (cfg->base_path != NULL)
+		base = str_from(cfg->base_path);
+	w->base = xmalloc(base.len + 2);
+	n = 0;
+	w->base[n++] = '/';
+	for (i = 0; i < base.len; i++)
+		if (base.p[i] != '/' || w->base[n - 1] != '/')
+			w->base[n++] = base.p[i];
+	while (n > 0 && w->base[n - 1] == '/')
+		n--;
+	w->base[n] = '\0';
+	w->base_len = n;
+
+	w->etags = xcalloc(web_nassets ? web_nassets : 1, sizeof(*w->etags));
+	for (i = 0; i < web_nassets; i++) {
+		crypto_generichash(h, sizeof(h), web_assets[i].data,
+		    web_assets[i].len, NULL, 0);
+		snprintf(w->etags[i], sizeof(w->etags[i]),
+		    "\"%02x%02x%02x%02x%02x%02x%02x%02x\"", h[0], h[1], h[2],
+		    h[3], h[4], h[5], h[6], h[7]);
+	}
+	w->sessions =
+	    sessions_new((uint64_t)cfg->session_ttl_s * 1000, WEB_MAX_SESSIONS);
+	w->sse = sse_new(loop);
+	ratelimit_params_default(&rp);
+	rp.auth_fail_per_user = cfg->auth_fail_per_user;
+	rp.auth_fail_per_ip = cfg->auth_fail_per_ip;
+	rp.auth_fail_window_ms = (uint64_t)cfg->auth_fail_window_s * 1000;
+	rp.max_entries = cfg->ratelimit_entries;
+	w->rl = ratelimit_new(&rp);
+	if (cfg->enable_webui)
+		store_listen(st, push_cb, w);
+	return w;
+}
+
+void
+webui_shutdown(struct webui *w)
+{
+	if (w != NULL)
+		sse_shutdown(w->sse);
+}
+
+void
+webui_free(struct webui *w)
+{
+	if (w == NULL)
+		return;
+	store_listen(w->st, NULL, NULL);
+	sse_free(w->sse);
+	sessions_free(w->sessions);
+	ratelimit_free(w->rl);
+	free(w->etags);
+	free(w->base);
+	buf_release(&w->out);
+	free(w);
+}
