@@ -1,7 +1,8 @@
 /*
  * test_regress_fuzz.c: bugs found by the fuzzers in fuzz/, each checked
- * through the public interface of its module so that it stays fixed even
- * when the fuzz corpora are not run. (fuzz/run --smoke replays the crashing
+ * through the interface of its module (store_json.h for the journal's
+ * record reader) so that it stays fixed even when the fuzz corpora are not
+ * run. (fuzz/run --smoke replays the crashing
  * inputs themselves: fuzz/corpus/<target>/regress-*.)
  */
 #include <stdarg.h>
@@ -13,7 +14,12 @@
 
 #include <cmocka.h>
 
+#include "buf.h"
+#include "config.h"
+#include "db.h"
 #include "json.h"
+#include "snapshot.h"
+#include "store_json.h"
 
 static void *blocks[256];
 static size_t nblocks;
@@ -83,12 +89,93 @@ test_regress__json_trailing_unterminated_string(void **state)
 	assert_null(parse("{}\0", 3, &err));
 }
 
+/*
+ * fuzz_snapshot, fuzz_journal: a timestamp outside int64_t (1.7e24 in a
+ * database.json, 1e300 in a journal record) was cast to int64_t, which is
+ * undefined; it now reads as 0.
+ */
+static void
+test_regress__timestamp_out_of_range(void **state)
+{
+	static const char snap[] =
+	    "{\"users\":{\"a\":{\"username\":\"a\",\"password\":\"k\","
+	    "\"documents\":{\"d\":{\"percentage\":0.5,\"progress\":\"1\","
+	    "\"device\":\"x\",\"timestamp\":1700009223372036854775807}}}}}";
+	static const char create[] =
+	    "{\"op\":\"create\",\"user\":\"b\",\"key\":\"k\"}";
+	static const char put[] =
+	    "{\"op\":\"put\",\"user\":\"b\",\"doc\":\"d\",\"percentage\":"
+	    "0.5,\"timestamp\":-1e300,\"progress\":\"1\",\"device\":\"x\"}";
+	struct db db;
+	struct config cfg;
+	struct snapshot_info info;
+	struct buf err = BUF_INIT;
+	struct db_user *u;
+	struct db_doc *d;
+
+	(void)state;
+	config_init(&cfg);
+	db_init(&db, false, 0);
+	assert_int_equal(
+	    snapshot_parse(snap, strlen(snap), &db, &cfg, &info, &err), 0);
+	u = db_user_find(&db, STR_LIT("a"));
+	assert_non_null(u);
+	d = db_doc_find(u, STR_LIT("d"));
+	assert_non_null(d);
+	assert_true(d->timestamp == 0);
+
+	assert_int_equal(json_store_apply(&db, create, strlen(create)), 0);
+	assert_int_equal(json_store_apply(&db, put, strlen(put)), 0);
+	u = db_user_find(&db, STR_LIT("b"));
+	assert_non_null(u);
+	d = db_doc_find(u, STR_LIT("d"));
+	assert_non_null(d);
+	assert_true(d->timestamp == 0);
+
+	db_release(&db);
+	config_release(&cfg);
+	buf_release(&err);
+}
+
+/*
+ * fuzz_snapshot: a percentage that overflows ("percentage": 0.1e30825)
+ * loaded as infinity, was written as null and read back as 0; it now
+ * loads as 0 at once.
+ */
+static void
+test_regress__percentage_overflow(void **state)
+{
+	static const char snap[] =
+	    "{\"users\":{\"a\":{\"username\":\"a\",\"password\":\"k\","
+	    "\"documents\":{\"d\":{\"percentage\":0.1e30825,\"progress\":"
+	    "\"1\",\"device\":\"x\",\"timestamp\":1}}}}}";
+	struct db db;
+	struct snapshot_info info;
+	struct buf err = BUF_INIT;
+	struct db_user *u;
+	struct db_doc *d;
+
+	(void)state;
+	db_init(&db, false, 0);
+	assert_int_equal(
+	    snapshot_parse(snap, strlen(snap), &db, NULL, &info, &err), 0);
+	u = db_user_find(&db, STR_LIT("a"));
+	assert_non_null(u);
+	d = db_doc_find(u, STR_LIT("d"));
+	assert_non_null(d);
+	assert_true(d->percentage == 0);
+	db_release(&db);
+	buf_release(&err);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(
 	        test_regress__json_trailing_unterminated_string, teardown),
+	    cmocka_unit_test(test_regress__timestamp_out_of_range),
+	    cmocka_unit_test(test_regress__percentage_overflow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
