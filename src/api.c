@@ -35,6 +35,7 @@
 #include "auth.h"
 #include "config.h"
 #include "json.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "router.h"
 #include "store.h"
@@ -101,6 +102,7 @@ struct api {
 	char *base; /* normalised base_path ("" for none) */
 	size_t base_len;
 	struct ratelimit *rl;         /* brute-force limits */
+	struct metrics *metrics;      /* failed authentications; or NULL */
 	struct buf out;               /* response bodies, reused */
 	char *errors[API_ERR__COUNT]; /* prebuilt error bodies */
 	size_t error_len[API_ERR__COUNT];
@@ -138,6 +140,8 @@ static int
 api_fail(struct api_call *c, enum api_error e)
 {
 	assert(e > API_OK && e < API_ERR__COUNT);
+	if (e == API_ERR_UNAUTHORIZED)
+		metrics_auth_failed(c->api->metrics);
 	if (c->rl_auth && e == API_ERR_UNAUTHORIZED)
 		ratelimit_auth_failed(
 		    c->api->rl, c->cred.user, c->req->peer, ratelimit_now_ms());
@@ -845,4 +849,10 @@ api_free(struct api *api)
 	ratelimit_free(api->rl);
 	buf_release(&api->out);
 	free(api);
+}
+
+void
+api_set_metrics(struct api *api, struct metrics *m)
+{
+	api->metrics = m;
 }

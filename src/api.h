@@ -23,6 +23,10 @@ struct api;
 struct api *api_new(struct store *st, const struct config *cfg);
 void api_free(struct api *api);
 
+struct metrics;
+/* Count failed authentications (401) in m (metrics.h); NULL: do not. */
+void api_set_metrics(struct api *api, struct metrics *m);
+
 /* http_handler_fn: ctx is the struct api. */
 void api_handle(struct http_request *req, void *ctx);
 

@@ -28,7 +28,9 @@
 #include "api.h"
 #include "cmd.h"
 #include "config.h"
+#include "control.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "store.h"
 
@@ -38,6 +40,9 @@ struct serve {
 	struct store *st;
 	struct api *api;
 	struct server *srv;
+	struct control *ctl; /* the control socket (file storage) */
+	struct server *msrv; /* the metrics listener, or NULL */
+	struct metrics metrics;
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
 	int signals;  /* how many were received */
@@ -67,11 +72,53 @@ serve_flushed(void *arg)
 
 /* Nothing is in flight any more: flush the store. */
 static void
-serve_drained(void *arg)
+serve_drained_all(void *arg)
 {
 	struct serve *s = arg;
 
 	store_flush(s->st, serve_flushed, s);
+}
+
+/* The control socket is closed: close the metrics listener. */
+static void
+serve_control_drained(void *arg)
+{
+	struct serve *s = arg;
+
+	if (s->msrv != NULL)
+		server_shutdown(s->msrv, serve_drained_all, s);
+	else
+		serve_drained_all(s);
+}
+
+/* The protocol's listener is closed: the control socket goes next. */
+static void
+serve_drained(void *arg)
+{
+	struct serve *s = arg;
+
+	control_shutdown(s->ctl, serve_control_drained, s);
+}
+
+/* metrics_gauges_fn: the store's figures for /metrics. */
+static void
+serve_gauges(void *arg, struct metrics_gauges *g)
+{
+	struct serve *s = arg;
+	struct store_stats st;
+	int i;
+
+	store_stats(s->st, &st);
+	g->users = st.users;
+	g->documents = st.documents;
+	g->journal_bytes = st.journal_bytes;
+	g->compactions = st.compactions;
+	g->compactions_failed = st.compactions_failed;
+	g->fsync_known = st.fsync_known;
+	g->fsyncs = st.fsyncs;
+	g->fsync_seconds = (double)st.fsync_ns / 1e9;
+	for (i = 0; i < METRICS_FSYNC_NBUCKETS && i < STORE_FSYNC_BUCKETS; i++)
+		g->fsync_bucket[i] = st.fsync_bucket[i];
 }
 
 static void
@@ -134,8 +181,23 @@ cmd_serve_exec(struct cmd_args *args)
 	limits.shutdown_timeout_ms = cfg->shutdown_timeout_ms;
 	limits.trusted_proxies = cfg->trusted_proxies;
 	s.srv = server_new(s.loop, &limits, api_handle, s.api);
+	metrics_init(&s.metrics, serve_gauges, &s);
+	server_set_metrics(s.srv, &s.metrics);
+	api_set_metrics(s.api, &s.metrics);
 	if (server_listen(s.srv, cfg->listen_address) == -1)
 		goto out;
+	if (cfg->metrics_listen != NULL && cfg->metrics_listen[0] != '\0') {
+		server_limits_default(&limits);
+		limits.max_connections = 64;
+		limits.shutdown_timeout_ms = cfg->shutdown_timeout_ms;
+		s.msrv =
+		    server_new(s.loop, &limits, metrics_handle, &s.metrics);
+		if (server_listen(s.msrv, cfg->metrics_listen) == -1)
+			goto out;
+	}
+	/* The admin commands reach us here (we hold the directory's lock). */
+	if (strcmp(cfg->storage, "file") == 0)
+		s.ctl = control_start(s.loop, cfg, s.st);
 
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
 		log_warn("cannot ignore SIGPIPE");
@@ -166,6 +228,8 @@ out:
 	 * callback run so that the loop can be closed without leaks.
 	 */
 	server_free(s.srv);
+	server_free(s.msrv);
+	control_free(s.ctl);
 	api_free(s.api);
 	store_close(s.st);
 	if (s.loop != NULL) {

@@ -406,15 +406,9 @@ control_start(uv_loop_t *loop, const struct config *cfg, struct store *st)
 	struct control *ctl = xcalloc(1, sizeof(*ctl));
 	struct server_limits limits;
 	struct buf path = BUF_INIT;
-	struct stat sb;
 
 	control_socket_path(cfg, &path);
 	ctl->path = buf_detach(&path, NULL);
-	if (stat(cfg->data_dir, &sb) == 0 && (sb.st_mode & 077) != 0)
-		log_warnx("data directory '%s' is accessible to others (mode "
-		          "%03o); the control socket is mode 0600 all the "
-		          "same",
-		    cfg->data_dir, (unsigned)(sb.st_mode & 0777));
 	ctl->admin = admin_new(st, cfg);
 	server_limits_default(&limits);
 	limits.max_body_bytes = CONTROL_MAX_BODY;

@@ -2,11 +2,12 @@
  * control.h: the control socket, and the small HTTP client the commands
  * use.
  *
- * A running server listens on <data_dir>/kosyncd.sock (a unix socket of
- * mode 0600 in the data directory, which the store creates with mode 0700)
- * and serves the administration operations there (admin.h), never the
- * sync protocol. Only the directory's owner (and root) can connect, which
- * is the whole of its access control. The socket exists while the server
+ * A running server listens on <data_dir>/kosyncd.sock, a unix socket
+ * created with mode 0600 (the data directory itself is 0700 when the store
+ * creates it), and serves the administration operations there (admin.h),
+ * never the sync protocol. Connecting needs write permission on the
+ * socket, so only its owner (and root) can use it: that is the whole of
+ * its access control. The socket exists while the server
  * runs: it is created after the data directory's lock is taken (so one
  * found at start is stale and replaced) and removed at shutdown.
  *
