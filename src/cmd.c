@@ -20,21 +20,44 @@
 #include "log.h"
 #include "xmalloc.h"
 
+extern const struct cmd_entry cmd_backup_entry;
+extern const struct cmd_entry cmd_check_entry;
+extern const struct cmd_entry cmd_compact_entry;
 extern const struct cmd_entry cmd_config_reference_entry;
 extern const struct cmd_entry cmd_config_show_entry;
+extern const struct cmd_entry cmd_export_entry;
 extern const struct cmd_entry cmd_export_redis_entry;
+extern const struct cmd_entry cmd_healthcheck_entry;
 extern const struct cmd_entry cmd_help_entry;
+extern const struct cmd_entry cmd_import_kosync_entry;
 extern const struct cmd_entry cmd_import_redis_entry;
+extern const struct cmd_entry cmd_restore_entry;
 extern const struct cmd_entry cmd_serve_entry;
+extern const struct cmd_entry cmd_user_add_entry;
+extern const struct cmd_entry cmd_user_del_entry;
+extern const struct cmd_entry cmd_user_list_entry;
+extern const struct cmd_entry cmd_user_passwd_entry;
 extern const struct cmd_entry cmd_version_entry;
 
 /* Every command, in the order help lists them. */
 static const struct cmd_entry *const cmd_table[] = {
     &cmd_serve_entry,
+    &cmd_user_add_entry,
+    &cmd_user_passwd_entry,
+    &cmd_user_del_entry,
+    &cmd_user_list_entry,
+    &cmd_backup_entry,
+    &cmd_restore_entry,
+    &cmd_check_entry,
+    &cmd_compact_entry,
+    /* "export redis" before "export", whose argument it would become. */
+    &cmd_export_redis_entry,
+    &cmd_export_entry,
+    &cmd_import_kosync_entry,
+    &cmd_import_redis_entry,
     &cmd_config_show_entry,
     &cmd_config_reference_entry,
-    &cmd_import_redis_entry,
-    &cmd_export_redis_entry,
+    &cmd_healthcheck_entry,
     &cmd_version_entry,
     &cmd_help_entry,
     NULL,
