@@ -694,7 +694,7 @@ rs_cache_expect(struct rop *op)
 	return NULL;
 }
 
-static void rs_upgrade(struct rop *op);
+static void rs_upgrade(struct rop *from);
 
 static void
 rs_verify_done(void *arg, enum keys_result res, char *phc)
@@ -719,10 +719,6 @@ rs_verify_done(void *arg, enum keys_result res, char *phc)
 static void
 rs_verify(struct rop *op, const char *stored, size_t len, rop_verified_fn *then)
 {
-	struct rs_cache_slot *s;
-	unsigned char d[KEYS_DIGEST_BYTES];
-	bool ok;
-
 	op->verified = then;
 	free(op->stored);
 	op->stored = stored != NULL ? xmemdup0(stored, len) : NULL;
@@ -732,6 +728,9 @@ rs_verify(struct rop *op, const char *stored, size_t len, rop_verified_fn *then)
 		return;
 	}
 	if (!keys_is_phc(op->stored)) {
+		unsigned char d[KEYS_DIGEST_BYTES];
+		bool ok;
+
 		keys_digest(str_from(op->stored), d);
 		ok = keys_digest_eq(d, op->kdigest);
 		if (ok && op->rs->cfg->redis_hash_keys &&
@@ -741,7 +740,9 @@ rs_verify(struct rop *op, const char *stored, size_t len, rop_verified_fn *then)
 		return;
 	}
 	if (op->rs->cache != NULL) {
-		s = rs_cache_slot(op->rs, op->udigest);
+		const struct rs_cache_slot *s =
+		    rs_cache_slot(op->rs, op->udigest);
+
 		if (s->used && keys_digest_eq(s->user, op->udigest) &&
 		    keys_digest_eq(s->key, op->kdigest) &&
 		    strcmp(s->phc, op->stored) == 0) {
@@ -818,6 +819,7 @@ rs_script_verified(struct rop *op, bool ok)
 
 /* The reply to a checking script: {1, ...} done, {0, stored} mismatch. */
 static void
+/* cppcheck-suppress constParameter ; hiredis callback type */
 rs_script_cb(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct rop *op = priv;
@@ -952,6 +954,7 @@ rs_purge_failed(struct rop *op, enum store_result r)
 }
 
 static void
+/* cppcheck-suppress constParameter ; hiredis callback type */
 rs_tomb_cb(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct rop *op = priv;
@@ -986,6 +989,7 @@ rs_purge_done(struct rop *op)
 }
 
 static void
+/* cppcheck-suppress constParameter ; hiredis callback type */
 rs_purge_cb(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct rop *op = priv;
@@ -1027,6 +1031,7 @@ rs_is_users_key(const struct rop *op, const char *k, size_t len)
 }
 
 static void
+/* cppcheck-suppress constParameter ; hiredis callback type */
 rs_scan_cb(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct rop *op = priv;
@@ -1132,19 +1137,20 @@ rs_scan_start(struct rop *op)
 static void
 rs_script_done(struct rop *op)
 {
-	struct rs_cache_slot *s;
-	unsigned char d[KEYS_DIGEST_BYTES];
-
 	switch (op->kind) {
 	case ROP_PUT:
 		rop_finish(op, STORE_OK, op->timestamp, NULL);
 		break;
 	case ROP_SET_KEY:
 		if (keys_is_phc(op->value)) {
+			unsigned char d[KEYS_DIGEST_BYTES];
+
 			keys_digest(op->new_key, d);
 			rs_cache_put(op, op->value, d, true);
 		} else if (op->rs->cache != NULL) {
-			s = rs_cache_slot(op->rs, op->udigest);
+			struct rs_cache_slot *s =
+			    rs_cache_slot(op->rs, op->udigest);
+
 			if (keys_digest_eq(s->user, op->udigest))
 				s->used = false;
 		}
@@ -1167,6 +1173,7 @@ rs_script_done(struct rop *op)
  */
 
 static void
+/* cppcheck-suppress constParameter ; hiredis callback type */
 rs_create_cb(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct rop *op = priv;
@@ -1291,13 +1298,30 @@ rs_read_verified(struct rop *op, bool ok)
 	rop_finish(op, STORE_OK, 0, &doc);
 }
 
+/* Keep the fields of the HMGET reply of step 1 (document) or 2 (meta). */
 static void
+rs_read_fields(struct rop *op, unsigned step, const redisReply *reply)
+{
+	size_t i;
+
+	for (i = 0; i < reply->elements && i < (step == 1 ? 5 : 3); i++) {
+		if (step == 1) {
+			op->f[i] = rs_dup_reply(reply->element[i]);
+			if (op->f[i] != NULL)
+				op->has_doc = true;
+		} else {
+			op->m[i] = rs_dup_reply(reply->element[i]);
+		}
+	}
+}
+
+static void
+/* cppcheck-suppress constParameter ; hiredis callback type */
 rs_read_cb(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct rop *op = priv;
 	redisReply *reply = r;
 	unsigned step = op->got++;
-	size_t i;
 
 	if (ac == op->rs->ac)
 		rs_replied(op->rs);
@@ -1309,15 +1333,8 @@ rs_read_cb(redisAsyncContext *ac, void *r, void *priv)
 			op->err = rs_reply_error(reply);
 		else if (step == 0)
 			op->stored = rs_dup_reply(reply);
-		else if (step == 1)
-			for (i = 0; i < reply->elements && i < 5; i++) {
-				op->f[i] = rs_dup_reply(reply->element[i]);
-				if (op->f[i] != NULL)
-					op->has_doc = true;
-			}
 		else
-			for (i = 0; i < reply->elements && i < 3; i++)
-				op->m[i] = rs_dup_reply(reply->element[i]);
+			rs_read_fields(op, step, reply);
 	}
 	if (op->got < op->sent)
 		return;

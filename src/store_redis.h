@@ -45,14 +45,14 @@ struct store_redis_admin {
 };
 
 void store_redis_admin_dump(
-    const struct store_redis_admin *a, store_text_cb *cb, void *arg);
+    const struct store_redis_admin *ctx, store_text_cb *cb, void *arg);
 void store_redis_admin_list(
-    const struct store_redis_admin *a, store_text_cb *cb, void *arg);
-void store_redis_admin_import(const struct store_redis_admin *a,
+    const struct store_redis_admin *ctx, store_text_cb *cb, void *arg);
+void store_redis_admin_import(const struct store_redis_admin *ctx,
     const char *text, size_t len, store_text_cb *cb, void *arg);
-void store_redis_admin_set_key(const struct store_redis_admin *a,
+void store_redis_admin_set_key(const struct store_redis_admin *ctx,
     struct str user, struct str new_key, store_cb *cb, void *arg);
-void store_redis_admin_delete(const struct store_redis_admin *a,
+void store_redis_admin_delete(const struct store_redis_admin *ctx,
     struct str user, store_cb *cb, void *arg);
 
 #endif
