@@ -640,12 +640,24 @@ rop_finish(
 static enum store_result
 rs_reply_error(const redisReply *reply)
 {
+	static const char *const transient[] = {"LOADING", "BUSY", "MASTERDOWN",
+	    "TRYAGAIN", "NOAUTH", "READONLY", NULL};
+	size_t i;
+
 	if (reply == NULL)
 		return STORE_ERR_UNAVAILABLE;
-	if (reply->type == REDIS_REPLY_ERROR)
-		log_warnx("redis: %s", reply->str);
-	else
+	if (reply->type != REDIS_REPLY_ERROR) {
 		log_warnx("redis: unexpected reply (type %d)", reply->type);
+		return STORE_ERR_IO;
+	}
+	/* Redis is there but cannot serve yet: as if unreachable. */
+	for (i = 0; transient[i] != NULL; i++)
+		if (strncmp(reply->str, transient[i], strlen(transient[i])) ==
+		    0) {
+			log_debug("redis: %s", reply->str);
+			return STORE_ERR_UNAVAILABLE;
+		}
+	log_warnx("redis: %s", reply->str);
 	return STORE_ERR_IO;
 }
 

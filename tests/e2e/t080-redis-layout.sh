@@ -92,6 +92,15 @@ want "the name can be registered again" 201 '{"username":"newbie"}'
 req GET /syncs/progress/doc1 "" $(auth newbie "$K")
 want "without the old documents" 200 '{}'
 
+# A key of the wrong type (not written by any server): 502/2000, logged.
+ks_allow_stderr 'warn.*redis: WRONGTYPE'
+ks_redis_cli SET user:reader:document:broken oops >/dev/null
+req PUT /syncs/progress '{"document":"broken","progress":"p","percentage":0.5,"device":"k"}' $(auth reader "$K")
+want "a Redis error reply" 502 '{"code":2000,"message":"Unknown server error."}'
+req GET /syncs/progress/broken "" $(auth reader "$K")
+want "a Redis error reply on a pull" 502 '{"code":2000,"message":"Unknown server error."}'
+is "the broken key is left alone" "$(ks_redis_cli GET user:reader:document:broken)" oops
+
 # A deletion whose purge was cut short (Redis went away) left its
 # tombstone: registering the name again finishes the purge first.
 ks_redis_cli SET kosyncd:deleting:ghost 1 >/dev/null
