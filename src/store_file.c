@@ -579,8 +579,14 @@ json_store_file_open(struct json_store *js)
 	}
 	if (journal_start(js, info.journal_seq) != 0)
 		goto out;
-	if (info.fresh || info.schema < SNAPSHOT_SCHEMA ||
-	    info.legacy_keys > 0) {
+	/*
+	 * A new database has nothing to preserve: its first snapshot is
+	 * written by the first compaction or the shutdown (the journal holds
+	 * everything until then), so a fresh start writes no file but the
+	 * journal and the lock.
+	 */
+	if (!info.fresh &&
+	    (info.schema < SNAPSHOT_SCHEMA || info.legacy_keys > 0)) {
 		if (migrate(js, &info) != 0)
 			goto out;
 		/* The new snapshot covers what the journal replayed. */
