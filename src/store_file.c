@@ -740,10 +740,15 @@ compact_start(struct json_store *js)
 	if (!snapshot_is_ours(f))
 		return;
 	next = journal_name(f->dir, journal_next_seq(f->journal));
-	if (strcmp(next, f->journal_path) == 0 ||
-	    journal_rotate(f->journal, next) != 0) {
-		if (strcmp(next, f->journal_path) != 0)
-			log_warn("cannot start journal '%s'", next);
+	if (strcmp(next, f->journal_path) == 0) {
+		/* The current file holds no record yet: nothing to rotate. */
+		free(next);
+		f->compacting = true;
+		f->rotate_mark = f->appended;
+		return;
+	}
+	if (journal_rotate(f->journal, next) != 0) {
+		log_warn("cannot start journal '%s'", next);
 		free(next);
 		f->compact_failed_at = time(NULL);
 		return;
