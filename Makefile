@@ -166,9 +166,21 @@ bench: kosyncd
 fuzz:
 	@fuzz/run $(FUZZ_SECONDS)
 
-install: kosyncd
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0755 kosyncd $(DESTDIR)$(PREFIX)/bin/kosyncd
+# make install: the binary, the man page, the documentation and the systemd
+# unit (its ExecStart names $(PREFIX)/bin/kosyncd). INSTALL_BIN picks another
+# build of the binary (the tests install build/test/kosyncd).
+INSTALL_BIN ?= kosyncd
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+DOCS_INSTALLED = $(wildcard docs/*.md)
+install: $(INSTALL_BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/doc/kosyncd $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(PREFIX)/bin/kosyncd
+	install -m 0644 docs/kosyncd.8 $(DESTDIR)$(PREFIX)/share/man/man8/kosyncd.8
+	install -m 0644 $(DOCS_INSTALLED) $(DESTDIR)$(PREFIX)/share/doc/kosyncd/
+	sed 's|/usr/local/bin/kosyncd|$(PREFIX)/bin/kosyncd|g' \
+		contrib/kosyncd.service >$(DESTDIR)$(SYSTEMD_UNIT_DIR)/kosyncd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/kosyncd.service
 
 clean:
 	rm -rf build kosyncd kosyncd-static
