@@ -33,12 +33,14 @@
 #include "metrics.h"
 #include "server.h"
 #include "store.h"
+#include "webui.h"
 
 struct serve {
 	uv_loop_t *loop;
 	struct config *cfg;
 	struct store *st;
 	struct api *api;
+	struct webui *webui;
 	struct server *srv;
 	struct control *ctl; /* the control socket (file storage) */
 	struct server *msrv; /* the metrics listener, or NULL */
@@ -132,6 +134,7 @@ serve_signal(uv_signal_t *h, int signum)
 		_exit(1);
 	}
 	log_info("%s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	webui_shutdown(s->webui);
 	server_shutdown(s->srv, serve_drained, s);
 }
 
@@ -180,7 +183,8 @@ cmd_serve_exec(struct cmd_args *args)
 	limits.request_timeout_ms = cfg->request_timeout_ms;
 	limits.shutdown_timeout_ms = cfg->shutdown_timeout_ms;
 	limits.trusted_proxies = cfg->trusted_proxies;
-	s.srv = server_new(s.loop, &limits, api_handle, s.api);
+	s.webui = webui_new(s.loop, s.st, cfg, api_handle, s.api);
+	s.srv = server_new(s.loop, &limits, webui_handle, s.webui);
 	metrics_init(&s.metrics, serve_gauges, &s);
 	server_set_metrics(s.srv, &s.metrics);
 	api_set_metrics(s.api, &s.metrics);
@@ -230,6 +234,7 @@ out:
 	server_free(s.srv);
 	server_free(s.msrv);
 	control_free(s.ctl);
+	webui_free(s.webui);
 	api_free(s.api);
 	store_close(s.st);
 	if (s.loop != NULL) {
