@@ -165,7 +165,8 @@ static const char *
 cookie_header(struct wcall *c, const char *token)
 {
 	struct webui *w = c->w;
-	size_t len = 512 + w->base_len;
+	size_t len =
+	    160 + SESSION_TOKEN_LEN + w->base_len + sizeof(WEB_API_HEADERS);
 	char *h = http_alloc(c->req, len);
 	bool secure = w->cfg->cookie_secure || c->req->is_https;
 
@@ -358,11 +359,21 @@ h_logout(struct wcall *c)
 	return w_finish(c, &o, 200, cookie_header(c, NULL));
 }
 
+/* Who is signed in: the session, or {"username":null} (not an error). */
 static int
 h_session(struct wcall *c)
 {
-	w_session_json(c, call_session(c), 200, NULL);
-	return 0;
+	struct session *s = call_session(c);
+	struct json_out o;
+
+	if (s != NULL) {
+		w_session_json(c, s, 200, NULL);
+		return 0;
+	}
+	o = w_begin(c);
+	json_key(&o, "username");
+	json_null(&o);
+	return w_finish(c, &o, 200, NULL);
 }
 
 /*
@@ -385,11 +396,15 @@ documents_cb(void *arg, enum store_result r, const char *text, size_t len)
 	http_reply_ex(c->req, 200, NULL, WEB_API_HEADERS, text, len);
 }
 
+/* ?history=1 adds every document's history (the sync doctor's view). */
 static int
 h_documents(struct wcall *c)
 {
+	struct str q = c->req->query;
+	bool history = str_eqs(q, "history=1");
+
 	store_web_documents(
-	    c->w->st, c->user, STR_NULL, false, documents_cb, c);
+	    c->w->st, c->user, STR_NULL, history, documents_cb, c);
 	return 0;
 }
 
@@ -771,7 +786,7 @@ static const struct wroute {
 } wroutes[] = {
     {{HTTP_M_POST, "/web/api/login", NULL, W_BODY}, h_login},
     {{HTTP_M_POST, "/web/api/logout", NULL, 0}, h_logout},
-    {{HTTP_M_GET, "/web/api/session", NULL, W_SESSION}, h_session},
+    {{HTTP_M_GET, "/web/api/session", NULL, 0}, h_session},
     {{HTTP_M_GET, "/web/api/documents", NULL, W_SESSION}, h_documents},
     {{HTTP_M_GET, "/web/api/documents/:doc", NULL, W_SESSION | W_DOC},
         h_document},
@@ -828,6 +843,8 @@ w_json_alloc(void *ctx, size_t size)
 static void
 api_dispatch(struct webui *w, struct http_request *req, struct str path)
 {
+	static const char method_body[] =
+	    "{\"code\":405,\"message\":\"Method not allowed.\"}";
 	struct wcall *c = http_alloc(req, sizeof(*c));
 	struct router_match m;
 	const struct wroute *wr;
@@ -846,8 +863,8 @@ api_dispatch(struct webui *w, struct http_request *req, struct str path)
 		router_allow_list(m.allow, allow, sizeof(allow));
 		hdr = http_alloc(req, sizeof(allow) + 16);
 		snprintf(hdr, sizeof(allow) + 16, "Allow: %s\r\n", allow);
-		http_reply_ex(req, 405, NULL, hdr,
-		    "{\"code\":405,\"message\":\"Method not allowed.\"}", 45);
+		http_reply_ex(
+		    req, 405, NULL, hdr, method_body, sizeof(method_body) - 1);
 		return;
 	case ROUTER_FOUND:
 		break;
@@ -908,7 +925,7 @@ serve_asset(struct webui *w, struct http_request *req, size_t i)
 {
 	const struct str *inm = http_header_get(req, "if-none-match", NULL);
 	char *hdr;
-	size_t len = 1024;
+	size_t len = 64 + sizeof(WEB_SECURITY WEB_CSP);
 
 	hdr = http_alloc(req, len);
 	snprintf(hdr, len,
@@ -925,7 +942,7 @@ serve_asset(struct webui *w, struct http_request *req, size_t i)
 static void
 redirect(struct webui *w, struct http_request *req)
 {
-	size_t len = w->base_len + 64;
+	size_t len = w->base_len + 32 + sizeof(WEB_SECURITY);
 	char *hdr = http_alloc(req, len);
 
 	snprintf(hdr, len, "Location: %s/web/\r\n" WEB_SECURITY, w->base);

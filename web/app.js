@@ -1,1 +1,674 @@
+// app.js: the kosyncd web interface (no framework, no build step).
+//
+// Pages are hash routes (#/, #/doc/<id>, #/doctor, #/merge, #/account,
+// #/admin) rendered into <main> from the JSON API under api/ (relative to
+// this page, so the app works under any base path). Every text that came
+// from a device is put into the page with textContent, never as HTML.
+// Live updates arrive as Server-Sent Events from api/events.
 
+const $ = (sel) => document.querySelector(sel);
+const main = $('#main');
+let me = null; // {username, admin, csrf}
+let events = null; // EventSource
+let docs = []; // the library as last fetched
+let route = null; // {page, arg}
+
+// h(tag, attrs, ...children): an element; strings become text nodes.
+function h(tag, attrs, ...children) {
+	const el = document.createElement(tag);
+	for (const [k, v] of Object.entries(attrs || {})) {
+		if (v === null || v === undefined || v === false) continue;
+		if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+		else if (k === 'class') el.className = v;
+		else if (v === true) el.setAttribute(k, '');
+		else el.setAttribute(k, v);
+	}
+	for (const c of children.flat(Infinity)) {
+		if (c === null || c === undefined || c === false) continue;
+		el.append(c instanceof Node ? c : String(c));
+	}
+	return el;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+function s(tag, attrs, ...children) {
+	const el = document.createElementNS(SVG, tag);
+	for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, v);
+	for (const c of children.flat(Infinity)) {
+		if (c === null || c === undefined) continue;
+		el.append(c instanceof Node ? c : String(c));
+	}
+	return el;
+}
+
+class ApiError extends Error {
+	constructor(status, message) {
+		super(message);
+		this.status = status;
+	}
+}
+
+async function api(method, path, body) {
+	const headers = {Accept: 'application/json'};
+	if (body !== undefined) headers['Content-Type'] = 'application/json';
+	if (method !== 'GET' && me) headers['X-CSRF-Token'] = me.csrf;
+	const res = await fetch('api/' + path, {
+		method,
+		headers,
+		body: body === undefined ? undefined : JSON.stringify(body),
+		credentials: 'same-origin',
+		cache: 'no-store',
+	});
+	let data = null;
+	try {
+		data = await res.json();
+	} catch (e) {
+		data = null;
+	}
+	if (!res.ok) {
+		if (res.status === 401 && path !== 'login') signedOut();
+		throw new ApiError(res.status, (data && data.message) || res.statusText);
+	}
+	return data;
+}
+
+// Names and numbers
+
+function docName(d) {
+	return d.pretty_name || d.title || d.filename || d.document;
+}
+
+function pct(p) {
+	const v = Math.max(0, Math.min(1, Number(p) || 0)) * 100;
+	return (v >= 10 || v === 0 ? v.toFixed(0) : v.toFixed(1)) + '%';
+}
+
+function fullDate(ts) {
+	return ts ? new Date(ts * 1000).toLocaleString() : 'never';
+}
+
+function ago(ts) {
+	if (!ts) return 'never';
+	const d = Math.round(Date.now() / 1000 - ts);
+	if (d < 45) return 'just now';
+	const units = [
+		[60, 'minute'], [3600, 'hour'], [86400, 'day'],
+		[86400 * 30, 'month'], [86400 * 365, 'year'],
+	];
+	let u = units[0];
+	for (const x of units) if (d >= x[0]) u = x;
+	const n = Math.max(1, Math.round(d / u[0]));
+	return n + ' ' + u[1] + (n === 1 ? '' : 's') + ' ago';
+}
+
+function when(ts) {
+	return h('time', {datetime: ts ? new Date(ts * 1000).toISOString() : null,
+	    title: fullDate(ts)}, ago(ts));
+}
+
+function bar(p, label) {
+	const fill = h('span', {class: 'fill'});
+	fill.style.width = pct(p);
+	return h('span', {class: 'bar', role: 'progressbar', 'aria-valuemin': '0',
+	    'aria-valuemax': '100', 'aria-valuenow': String(Math.round((p || 0) * 100)),
+	    'aria-label': label || 'Progress'}, fill);
+}
+
+function toast(text) {
+	const t = $('#toast');
+	t.textContent = text;
+	t.classList.add('show');
+	clearTimeout(toast.timer);
+	toast.timer = setTimeout(() => t.classList.remove('show'), 3000);
+}
+
+function errorBox(e) {
+	return h('p', {class: 'error', role: 'alert'}, e.message || String(e));
+}
+
+function setPage(title, ...content) {
+	document.title = title ? title + ' · kosyncd' : 'kosyncd';
+	main.replaceChildren(...content.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+}
+
+// Sign-in
+
+function signedOut() {
+	me = null;
+	if (events) {
+		events.close();
+		events = null;
+	}
+	$('#nav').hidden = true;
+	showLogin();
+}
+
+function showLogin(message) {
+	const err = h('p', {class: 'error', role: 'alert', hidden: !message}, message || '');
+	const user = h('input', {id: 'username', name: 'username', autocomplete: 'username',
+	    required: true, autocapitalize: 'none', spellcheck: 'false'});
+	const pass = h('input', {id: 'password', name: 'password', type: 'password',
+	    autocomplete: 'current-password', required: true});
+	const form = h('form', {class: 'card narrow', onsubmit: async (ev) => {
+		ev.preventDefault();
+		err.hidden = true;
+		try {
+			me = await api('POST', 'login', {username: user.value, password: pass.value});
+			start();
+		} catch (e) {
+			err.textContent = e.message;
+			err.hidden = false;
+			pass.select();
+		}
+	}},
+	h('h1', {}, 'Sign in'),
+	h('p', {class: 'muted'}, 'Use the username and password you entered in KOReader\'s progress sync.'),
+	h('label', {for: 'username'}, 'Username'), user,
+	h('label', {for: 'password'}, 'Password'), pass,
+	err,
+	h('button', {type: 'submit', class: 'primary'}, 'Sign in'));
+	setPage('Sign in', form);
+	user.focus();
+}
+
+function start() {
+	$('#nav').hidden = false;
+	$('#nav-admin').hidden = !me.admin;
+	listen();
+	render();
+}
+
+// Live updates
+
+function listen() {
+	if (events) events.close();
+	events = new EventSource('api/events');
+	events.addEventListener('change', (ev) => {
+		let d = null;
+		try {
+			d = JSON.parse(ev.data);
+		} catch (e) {
+			return;
+		}
+		onChange(d);
+	});
+}
+
+async function onChange(d) {
+	if (!route) return;
+	if (route.page === 'library' || route.page === 'doctor' || route.page === 'merge') {
+		await render(true);
+		if (d.kind === 'push') {
+			const doc = docs.find((x) => x.document === d.document);
+			toast((doc ? docName(doc) : 'A book') + ' was synced' +
+			    (doc && doc.device ? ' from ' + doc.device : ''));
+		}
+	} else if (route.page === 'doc' && route.arg === d.document) {
+		if (d.kind === 'delete') {
+			location.hash = '#/';
+			return;
+		}
+		await render(true);
+		if (d.kind === 'push') toast('New position synced');
+	}
+}
+
+// Pages
+
+function parseRoute() {
+	const hash = location.hash.replace(/^#\/?/, '');
+	const [page, ...rest] = hash.split('/');
+	const arg = rest.length ? decodeURIComponent(rest.join('/')) : null;
+	return {page: page || 'library', arg};
+}
+
+async function render(quiet) {
+	route = parseRoute();
+	for (const a of document.querySelectorAll('#nav a')) {
+		const target = a.getAttribute('href').replace(/^#\/?/, '') || 'library';
+		if (target === route.page) a.setAttribute('aria-current', 'page');
+		else a.removeAttribute('aria-current');
+	}
+	const pages = {library, doc: docPage, doctor, merge, account, admin};
+	const fn = pages[route.page] || library;
+	try {
+		await fn(route.arg, quiet);
+	} catch (e) {
+		if (e.status === 401) return;
+		setPage('Error', errorBox(e));
+	}
+	if (!quiet) main.focus({preventScroll: true});
+}
+
+async function loadDocs(history) {
+	docs = await api('GET', 'documents' + (history ? '?history=1' : ''));
+	return docs;
+}
+
+async function library(_arg, quiet) {
+	const keep = quiet ? ($('#search') || {}).value || '' : '';
+	const list = await loadDocs(false);
+	const search = h('input', {id: 'search', type: 'search', placeholder: 'Search title, author, file',
+	    'aria-label': 'Search the library', value: keep, autocomplete: 'off'});
+	const ul = h('ul', {class: 'library', id: 'library'});
+	const count = h('p', {class: 'muted', id: 'count'});
+	const fill = () => {
+		const q = search.value.trim().toLowerCase();
+		const shown = list.filter((d) => !q || [docName(d), d.authors, d.filename, d.title, d.document]
+		    .some((t) => t && t.toLowerCase().includes(q)));
+		const names = new Map();
+		for (const d of list) names.set(docName(d), (names.get(docName(d)) || 0) + 1);
+		ul.replaceChildren(...shown.map((d) => docItem(d, names.get(docName(d)) > 1)));
+		count.textContent = list.length === 0 ? '' :
+		    shown.length + ' of ' + list.length + ' books';
+	};
+	search.addEventListener('input', fill);
+	fill();
+	const empty = list.length === 0 ? h('div', {class: 'card'},
+	    h('p', {}, 'Nothing synced yet.'),
+	    h('p', {class: 'muted'}, 'In KOReader, open a book, then Tools → Progress sync → Push progress now.')) : null;
+	const hadFocus = document.activeElement && document.activeElement.id === 'search';
+	setPage('Library', h('div', {class: 'head'}, h('h1', {}, 'Library'), search), count, empty, ul);
+	if (hadFocus) search.focus();
+}
+
+// One book of the library; twin: another book has the same name, so the
+// start of the hash tells them apart.
+function docItem(d, twin) {
+	const name = docName(d);
+	const sub = [d.authors, twin ? d.document.slice(0, 8) : null].filter(Boolean).join(' · ');
+	return h('li', {class: 'book', 'data-document': d.document},
+	    h('a', {href: '#/doc/' + encodeURIComponent(d.document), class: 'title'}, name),
+	    sub ? h('span', {class: 'authors'}, sub) : null,
+	    h('span', {class: 'progress'}, bar(d.percentage, 'Progress of ' + name),
+	        h('span', {class: 'pct'}, pct(d.percentage))),
+	    h('span', {class: 'last muted'}, d.device || 'unknown device', ' · ', when(d.timestamp)));
+}
+
+async function restore(d, entry) {
+	await api('POST', 'documents/' + encodeURIComponent(d.document) + '/restore',
+	    {percentage: entry.percentage, progress: entry.progress});
+	toast('Restored ' + pct(entry.percentage) + '; devices jump there at their next sync');
+	await render(true);
+}
+
+async function docPage(id) {
+	const d = await api('GET', 'documents/' + encodeURIComponent(id));
+	const name = docName(d);
+	const msg = h('p', {class: 'error', role: 'alert', hidden: true});
+	const fail = (e) => {
+		msg.textContent = e.message;
+		msg.hidden = false;
+	};
+
+	// Rename
+	const input = h('input', {id: 'rename', value: d.pretty_name || '', placeholder: d.title || d.filename || '',
+	    'aria-label': 'Your title for this book', maxlength: '300'});
+	const renameForm = h('form', {class: 'inline', onsubmit: async (ev) => {
+		ev.preventDefault();
+		try {
+			await api('PUT', 'documents/' + encodeURIComponent(d.document) + '/name', {name: input.value.trim()});
+			toast('Renamed');
+			await render(true);
+		} catch (e) {
+			fail(e);
+		}
+	}}, input, h('button', {type: 'submit'}, 'Rename'));
+
+	// Positions by device: the current one first.
+	const current = {percentage: d.percentage, progress: d.progress, device: d.device,
+	    device_id: d.device_id, timestamp: d.timestamp};
+	const positions = [current, ...d.devices.slice().sort((a, b) => b.timestamp - a.timestamp)];
+	const posRows = positions.map((e, i) => h('tr', {},
+	    h('td', {}, e.device || '—', i === 0 ? h('span', {class: 'tag'}, 'latest') : null),
+	    h('td', {}, bar(e.percentage), ' ', pct(e.percentage)),
+	    h('td', {}, when(e.timestamp)),
+	    h('td', {}, i === 0 ? '' : h('button', {type: 'button', class: 'restore',
+	        onclick: () => restore(d, e).catch(fail)}, 'Restore'))));
+
+	// History, newest first in the list.
+	const hist = (d.history || []).filter((e) => e.timestamp > 0);
+	const histRows = hist.slice().reverse().map((e) => h('li', {},
+	    h('span', {class: 'when'}, when(e.timestamp)),
+	    h('span', {}, e.device || '—'),
+	    h('span', {class: 'pct'}, pct(e.percentage)),
+	    h('button', {type: 'button', class: 'restore', onclick: () => restore(d, e).catch(fail)}, 'Restore')));
+
+	const del = h('button', {type: 'button', class: 'danger', onclick: async () => {
+		if (!window.confirm('Delete "' + name + '" and its history from the server? ' +
+		    'Your devices keep the book; the next push adds it again.')) return;
+		try {
+			await api('DELETE', 'documents/' + encodeURIComponent(d.document));
+			toast('Deleted');
+			location.hash = '#/';
+		} catch (e) {
+			fail(e);
+		}
+	}}, 'Delete from server');
+
+	setPage(name,
+	    h('p', {}, h('a', {href: '#/'}, '← Library')),
+	    h('h1', {id: 'doc-title'}, name),
+	    d.authors ? h('p', {class: 'authors'}, d.authors) : null,
+	    h('div', {class: 'card'},
+	        h('div', {class: 'big'}, bar(d.percentage, 'Progress'), h('strong', {}, pct(d.percentage))),
+	        h('p', {class: 'muted'}, 'Last synced from ', d.device || 'unknown device', ' ', when(d.timestamp)),
+	        h('dl', {class: 'meta'},
+	            d.title ? [h('dt', {}, 'Title'), h('dd', {}, d.title)] : null,
+	            d.filename ? [h('dt', {}, 'File'), h('dd', {}, d.filename)] : null,
+	            h('dt', {}, 'Hash'), h('dd', {}, h('code', {}, d.document)),
+	            h('dt', {}, 'Position'), h('dd', {}, h('code', {class: 'wrap'}, d.progress)))),
+	    msg,
+	    h('h2', {}, 'Your title'), renameForm,
+	    h('h2', {}, 'Latest position on each device'),
+	    h('div', {class: 'scroll'}, h('table', {class: 'positions'},
+	        h('thead', {}, h('tr', {}, h('th', {}, 'Device'), h('th', {}, 'Progress'), h('th', {}, 'When'), h('th', {}, h('span', {class: 'sr'}, 'Action')))),
+	        h('tbody', {}, posRows))),
+	    h('h2', {}, 'History'),
+	    hist.length ? chart([...hist, current]) : h('p', {class: 'muted'},
+	        'No history yet. Restoring a position keeps the replaced one here; ' +
+	        'with the option store_history every push does.'),
+	    hist.length ? h('ol', {class: 'history'}, histRows) : null,
+	    h('h2', {}, 'Delete'), h('p', {class: 'muted'}, 'Removes this book\'s position and history from the server.'), del);
+}
+
+// The history chart: percentage over time, drawn as SVG.
+function chart(entries) {
+	// Drawn at the width it is shown at, so that the text keeps its size.
+	const W = Math.max(300, Math.min(900, main.clientWidth - 40));
+	const H = W < 500 ? 180 : 220, L = 44, R = 12, T = 12, B = 30;
+	const pts = entries.slice().sort((a, b) => a.timestamp - b.timestamp);
+	const t0 = pts[0].timestamp, t1 = pts[pts.length - 1].timestamp;
+	const span = Math.max(1, t1 - t0);
+	const x = (t) => L + (pts.length === 1 ? (W - L - R) / 2 : (t - t0) / span * (W - L - R));
+	const y = (p) => T + (1 - Math.max(0, Math.min(1, p))) * (H - T - B);
+	const grid = [0, 0.25, 0.5, 0.75, 1].map((p) => [
+		s('line', {x1: L, x2: W - R, y1: y(p), y2: y(p), class: 'grid'}),
+		s('text', {x: L - 6, y: y(p) + 4, 'text-anchor': 'end', class: 'axis'}, Math.round(p * 100) + '%'),
+	]);
+	const line = s('polyline', {class: 'line', fill: 'none',
+	    points: pts.map((e) => x(e.timestamp).toFixed(1) + ',' + y(e.percentage).toFixed(1)).join(' ')});
+	const dots = pts.map((e) => s('circle', {cx: x(e.timestamp).toFixed(1), cy: y(e.percentage).toFixed(1), r: 4, class: 'dot'},
+	    s('title', {}, pct(e.percentage) + ' · ' + (e.device || '—') + ' · ' + fullDate(e.timestamp))));
+	const day = (t) => new Date(t * 1000).toLocaleDateString();
+	const labels = [s('text', {x: L, y: H - 8, class: 'axis'}, day(t0))];
+	if (t1 !== t0) labels.push(s('text', {x: W - R, y: H - 8, 'text-anchor': 'end', class: 'axis'}, day(t1)));
+	return h('figure', {class: 'chart'},
+	    s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': 'chart-cap',},
+	        grid, line, dots, labels),
+	    h('figcaption', {id: 'chart-cap', class: 'muted'}, 'Progress over time: ' + pts.length + ' positions from ' +
+	        fullDate(t0) + ' to ' + fullDate(t1) + '.'));
+}
+
+// Books that look the same under several hashes.
+function sameBookGroups(list) {
+	const groups = new Map();
+	for (const d of list) {
+		const keys = new Set();
+		if (d.title) keys.add('t:' + d.title.trim().toLowerCase());
+		if (d.filename) keys.add('f:' + d.filename.trim().toLowerCase());
+		if (d.pretty_name) keys.add('t:' + d.pretty_name.trim().toLowerCase());
+		for (const k of keys) {
+			if (!groups.has(k)) groups.set(k, []);
+			groups.get(k).push(d);
+		}
+	}
+	const seen = new Set();
+	const out = [];
+	for (const [k, g] of groups) {
+		if (g.length < 2) continue;
+		const id = g.map((d) => d.document).sort().join(',');
+		if (seen.has(id)) continue;
+		seen.add(id);
+		out.push({by: k.startsWith('t:') ? 'title' : 'file name', docs: g});
+	}
+	return out;
+}
+
+function docLink(d) {
+	return h('a', {href: '#/doc/' + encodeURIComponent(d.document)}, docName(d));
+}
+
+async function doctor() {
+	const list = await loadDocs(true);
+	const problems = [];
+
+	for (const g of sameBookGroups(list)) {
+		problems.push(h('li', {class: 'problem'},
+		    h('h3', {}, 'One book, ' + g.docs.length + ' hashes: ', docName(g.docs[0])),
+		    h('p', {}, 'The same ' + g.by + ' was synced under different document hashes, so these copies do not share a position: ',
+		        g.docs.map((d, i) => [i ? ', ' : '', docLink(d), ' (', h('code', {}, d.document.slice(0, 8)), ', ', pct(d.percentage), ')'])),
+		    h('p', {class: 'fix'}, 'What to do: KOReader hashes the file\'s content, so the devices have different files ' +
+		        '(another edition or a re-downloaded copy). Copy one file to every device, or set the same ' +
+		        '"document matching method" (file name) in every KOReader\'s Progress sync settings.')));
+	}
+
+	const ids = new Map();
+	const note = (e) => {
+		if (!e.device_id || !e.device) return;
+		if (!ids.has(e.device_id)) ids.set(e.device_id, new Set());
+		ids.get(e.device_id).add(e.device);
+	};
+	for (const d of list) {
+		note(d);
+		for (const e of d.devices || []) note(e);
+		for (const e of d.history || []) note(e);
+	}
+	for (const [id, names] of ids) {
+		if (names.size < 2) continue;
+		problems.push(h('li', {class: 'problem'},
+		    h('h3', {}, 'One device ID, ' + names.size + ' names'),
+		    h('p', {}, 'Device ID ', h('code', {}, id), ' reported itself as ', [...names].map((n, i) => [i ? ', ' : '', h('strong', {}, n)]), '.'),
+		    h('p', {class: 'fix'}, 'What to do: if these are different devices, one has a copy of the other\'s KOReader ' +
+		        'settings, so KOReader cannot tell them apart ("this position came from this device"). ' +
+		        'Remove settings.reader.lua\'s device_id on one of them (or reinstall KOReader there). ' +
+		        'If one device was only renamed, nothing is wrong.')));
+	}
+
+	const WINDOW = 15 * 60;
+	for (const d of list) {
+		const tl = [...(d.history || []), {percentage: d.percentage, device: d.device, device_id: d.device_id,
+		    timestamp: d.timestamp}].filter((e) => e.timestamp > 0).sort((a, b) => a.timestamp - b.timestamp);
+		for (let i = 2; i < tl.length; i++) {
+			const a = tl[i - 2], b = tl[i - 1], c = tl[i];
+			const same = (p, q) => p.device_id ? p.device_id === q.device_id : p.device === q.device;
+			if (b.percentage > a.percentage && c.percentage < b.percentage - 0.005 &&
+			    !same(b, c) && c.timestamp - b.timestamp <= WINDOW && c.device !== 'kosyncd web') {
+				problems.push(h('li', {class: 'problem'},
+				    h('h3', {}, 'Moved backwards: ', docLink(d)),
+				    h('p', {}, h('strong', {}, c.device || 'A device'), ' moved it back from ', pct(b.percentage), ' to ', pct(c.percentage), ' ',
+				        ago(c.timestamp).replace(' ago', ''), ' ago, ', Math.max(1, Math.round((c.timestamp - b.timestamp) / 60)),
+				        ' min after ', h('strong', {}, b.device || 'another device'), ' moved it forward.'),
+				    h('p', {class: 'fix'}, 'What to do: this is typical of a device that was offline and sent its queued, ' +
+				        'older position when it reconnected. Open the book and restore the forward position.')));
+				break;
+			}
+		}
+	}
+
+	setPage('Sync doctor', h('h1', {}, 'Sync doctor'),
+	    h('p', {class: 'muted'}, 'Problems the server can see in ' + list.length + ' books.'),
+	    problems.length ? h('ul', {class: 'problems'}, problems) :
+	        h('div', {class: 'card'}, h('p', {}, 'No problems found.')));
+}
+
+async function merge() {
+	const list = await loadDocs(false);
+	const groups = sameBookGroups(list);
+	setPage('Merge', h('h1', {}, 'Merge documents'),
+	    h('p', {}, 'KOReader identifies a book by a hash of its file. Different files of the same book ' +
+	        '(another edition, a re-download) get different hashes and keep separate positions.'),
+	    groups.length ? h('ul', {class: 'problems'}, groups.map((g) => h('li', {class: 'problem'},
+	        h('h3', {}, docName(g.docs[0])),
+	        h('p', {class: 'muted'}, 'Same ' + g.by + ' under ' + g.docs.length + ' hashes:'),
+	        h('ul', {}, g.docs.map((d) => h('li', {}, docLink(d), ' ', h('code', {}, d.document), ' · ', pct(d.percentage), ' · ', d.device || '', ' ', when(d.timestamp)))),
+	        h('p', {class: 'fix'}, 'To continue on one device where another stopped, open the newer copy here and ' +
+	            'restore its position on the other: positions are shared per hash.')))) :
+	        h('div', {class: 'card'}, h('p', {}, 'No books appear under more than one hash.')));
+}
+
+async function account() {
+	const msg = h('p', {role: 'status'});
+	const cur = h('input', {id: 'pw-current', type: 'password', autocomplete: 'current-password', required: true});
+	const pw1 = h('input', {id: 'pw-new', type: 'password', autocomplete: 'new-password', required: true});
+	const pw2 = h('input', {id: 'pw-repeat', type: 'password', autocomplete: 'new-password', required: true});
+	const change = h('form', {class: 'card', onsubmit: async (ev) => {
+		ev.preventDefault();
+		msg.className = '';
+		if (pw1.value !== pw2.value) {
+			msg.className = 'error';
+			msg.textContent = 'The new passwords differ.';
+			return;
+		}
+		try {
+			await api('PUT', 'account/password', {current: cur.value, password: pw1.value});
+			change.reset();
+			msg.textContent = 'Password changed. Log in again in KOReader on every device with the new password.';
+		} catch (e) {
+			msg.className = 'error';
+			msg.textContent = e.message;
+		}
+	}},
+	h('h2', {}, 'Change password'),
+	h('p', {class: 'muted'}, 'Every device then has to log in again (Tools → Progress sync → Log in) with the new ' +
+	    'password: until then its pushes and pulls are refused. Other browser sessions are signed out.'),
+	h('label', {for: 'pw-current'}, 'Current password'), cur,
+	h('label', {for: 'pw-new'}, 'New password'), pw1,
+	h('label', {for: 'pw-repeat'}, 'New password again'), pw2,
+	h('button', {type: 'submit', class: 'primary'}, 'Change password'), msg);
+
+	const dmsg = h('p', {class: 'error', role: 'alert', hidden: true});
+	const dpw = h('input', {id: 'del-password', type: 'password', autocomplete: 'current-password', required: true});
+	const sure = h('input', {id: 'del-sure', type: 'checkbox', required: true});
+	const del = h('form', {class: 'card danger-zone', onsubmit: async (ev) => {
+		ev.preventDefault();
+		if (!window.confirm('Delete the account ' + me.username + ' and all its reading positions? This cannot be undone.')) return;
+		try {
+			await api('DELETE', 'account', {password: dpw.value});
+			signedOut();
+			toast('Account deleted');
+		} catch (e) {
+			dmsg.textContent = e.message;
+			dmsg.hidden = false;
+		}
+	}},
+	h('h2', {}, 'Delete account'),
+	h('p', {}, 'Deletes the account ', h('strong', {}, me.username), ' and every position and history stored for it.'),
+	h('label', {for: 'del-password'}, 'Password'), dpw,
+	h('label', {class: 'check'}, sure, ' I understand that this cannot be undone'),
+	dmsg, h('button', {type: 'submit', class: 'danger'}, 'Delete my account'));
+
+	setPage('Account', h('h1', {}, 'Account'), h('p', {class: 'muted'}, 'Signed in as ', h('strong', {}, me.username)), change, del);
+}
+
+async function admin() {
+	if (!me.admin) {
+		setPage('Admin', h('h1', {}, 'Admin'), h('p', {}, 'Administrators only.'));
+		return;
+	}
+	const [users, settings] = await Promise.all([api('GET', 'admin/users'), api('GET', 'admin/settings')]);
+	const msg = h('p', {role: 'status'});
+	const say = (text, bad) => {
+		msg.className = bad ? 'error' : '';
+		msg.textContent = text;
+	};
+	const rows = users.map((u) => h('tr', {'data-user': u.username},
+	    h('td', {}, u.username),
+	    h('td', {class: 'num'}, String(u.documents)),
+	    h('td', {}, (u.devices || []).join(', ')),
+	    h('td', {}, when(u.last_sync)),
+	    h('td', {class: 'actions'},
+	        h('button', {type: 'button', onclick: async () => {
+		        const pw = window.prompt('New password for ' + u.username + ':');
+		        if (!pw) return;
+		        try {
+			        await api('PUT', 'admin/users/' + encodeURIComponent(u.username) + '/password', {password: pw});
+			        say('Password of ' + u.username + ' reset; their devices must log in again.');
+		        } catch (e) {
+			        say(e.message, true);
+		        }
+	        }}, 'Reset password'),
+	        h('button', {type: 'button', class: 'danger', onclick: async () => {
+		        if (!window.confirm('Delete the user ' + u.username + ' and all their data?')) return;
+		        try {
+			        await api('DELETE', 'admin/users/' + encodeURIComponent(u.username));
+			        if (u.username === me.username) {
+				        signedOut();
+				        return;
+			        }
+			        await render(true);
+			        say('Deleted ' + u.username + '.');
+		        } catch (e) {
+			        say(e.message, true);
+		        }
+	        }}, 'Delete'))));
+
+	const nu = h('input', {id: 'new-user', autocomplete: 'off', required: true, autocapitalize: 'none'});
+	const np = h('input', {id: 'new-password', type: 'password', autocomplete: 'new-password', required: true});
+	const create = h('form', {class: 'card', onsubmit: async (ev) => {
+		ev.preventDefault();
+		try {
+			await api('POST', 'admin/users', {username: nu.value, password: np.value});
+			const name = nu.value;
+			await render(true);
+			say('Created ' + name + '.');
+		} catch (e) {
+			say(e.message, true);
+		}
+	}}, h('h2', {}, 'Create a user'),
+	h('label', {for: 'new-user'}, 'Username'), nu,
+	h('label', {for: 'new-password'}, 'Password'), np,
+	h('button', {type: 'submit', class: 'primary'}, 'Create'));
+
+	const locked = settings.registration_source === 'environment' || settings.registration_source === 'flag';
+	const reg = h('input', {id: 'registration', type: 'checkbox', checked: settings.registration, disabled: locked,
+	    onchange: async () => {
+		    try {
+			    const r = await api('PUT', 'admin/settings', {registration: reg.checked});
+			    say('Registration from devices is ' + (r.registration ? 'on' : 'off') + '.');
+		    } catch (e) {
+			    reg.checked = !reg.checked;
+			    say(e.message, true);
+		    }
+	    }});
+
+	setPage('Admin', h('h1', {}, 'Administration'), msg,
+	    h('div', {class: 'card'}, h('h2', {}, 'Registration'),
+	        h('label', {class: 'check'}, reg, ' New accounts can register from KOReader'),
+	        h('p', {class: 'muted'}, locked ? 'Set by the ' + settings.registration_source + '; change it there.' :
+	            'Saved in database.json.')),
+	    h('h2', {}, 'Users'),
+	    h('div', {class: 'scroll'}, h('table', {class: 'users'},
+	        h('thead', {}, h('tr', {}, ['User', 'Books', 'Devices', 'Last sync', 'Actions'].map((t) => h('th', {}, t)))),
+	        h('tbody', {}, rows))),
+	    create);
+}
+
+// Start
+
+$('#signout').addEventListener('click', async () => {
+	try {
+		await api('POST', 'logout');
+	} catch (e) {
+		// Signed out either way.
+	}
+	signedOut();
+});
+
+window.addEventListener('hashchange', () => {
+	if (me) render();
+});
+
+(async () => {
+	try {
+		const who = await api('GET', 'session');
+		if (!who.username) {
+			showLogin();
+			return;
+		}
+		me = who;
+		start();
+	} catch (e) {
+		if (e.status !== 401) setPage('Error', errorBox(e));
+	}
+})();

@@ -1,0 +1,279 @@
+// webui.test.mjs: the web interface in a real browser (Debian's chromium
+// through playwright-core), against the real kosyncd binary.
+//
+// A simulated KOReader client pushes one book from two devices; the test
+// signs in, sees the library with the book's title, watches a live update
+// arrive (SSE), opens the book, renames it, restores the other device's
+// position and checks that the next protocol pull returns it, checks the
+// history chart, the sync doctor and the phone layout, changes the password
+// (the device key changes with it), and as an administrator creates a user
+// who then syncs. Any console error or page error fails the test. A
+// screenshot of each page goes to $KS_SHOTS (default tests/browser/out/).
+//
+// Output is TAP ("ok N - ...") for tests/run-tests.
+import {spawn} from 'node:child_process';
+import {createHash} from 'node:crypto';
+import {mkdtempSync, mkdirSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {dirname, join, resolve} from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {chromium} from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const bin = process.env.KOSYNCD || join(root, 'build/test/kosyncd');
+const shots = process.env.KS_SHOTS || join(here, 'out');
+const browserPath = process.env.CHROMIUM || '/usr/bin/chromium';
+const tmp = mkdtempSync(join(tmpdir(), 'kosyncd-browser.'));
+mkdirSync(shots, {recursive: true});
+
+let n = 0;
+let failed = 0;
+function ok(cond, what, detail) {
+	n++;
+	if (cond) {
+		console.log(`ok ${n} - ${what}`);
+	} else {
+		failed++;
+		console.log(`not ok ${n} - ${what}`);
+		if (detail !== undefined) console.log('#   ' + String(detail).split('\n').join('\n#   '));
+	}
+	return cond;
+}
+
+const md5 = (s) => createHash('md5').update(s).digest('hex');
+const DOC = '59d481d168cca6267322f150c5f6a2a3';
+const DOC2 = '41cce710f34e5ec21315e19c99821415';
+
+// The server
+
+let server = null;
+let stderr = '';
+async function startServer() {
+	server = spawn(bin, ['--data-dir', join(tmp, 'data'), '--listen-address', '127.0.0.1:0',
+	    '--enable-webui', '--admins', 'alice', '--store-history'], {stdio: ['ignore', 'ignore', 'pipe']});
+	server.stderr.setEncoding('utf8');
+	server.stderr.on('data', (d) => {
+		stderr += d;
+	});
+	for (let i = 0; i < 200; i++) {
+		const m = stderr.match(/listening on 127\.0\.0\.1:(\d+)/);
+		if (m) return 'http://127.0.0.1:' + m[1];
+		await new Promise((r) => setTimeout(r, 50));
+	}
+	throw new Error('server did not start: ' + stderr);
+}
+
+async function stopServer() {
+	if (!server) return;
+	const done = new Promise((r) => server.on('exit', (code) => r(code)));
+	server.kill('SIGTERM');
+	const code = await Promise.race([done, new Promise((r) => setTimeout(() => r('timeout'), 15000))]);
+	ok(code === 0, 'server exited 0 on SIGTERM', code);
+	const bad = stderr.split('\n').filter((l) => l && !/ (info|access): /.test(l));
+	ok(bad.length === 0, 'no unexpected server stderr', bad.slice(0, 10).join('\n'));
+	server = null;
+}
+
+// A KOReader client
+
+let base = '';
+const ACCEPT = 'application/vnd.koreader.v1+json';
+async function koreader(method, path, user, key, body) {
+	const headers = {Accept: ACCEPT};
+	if (user) {
+		headers['x-auth-user'] = user;
+		headers['x-auth-key'] = key;
+	}
+	if (body) headers['Content-Type'] = 'application/json';
+	const res = await fetch(base + path, {method, headers, body: body ? JSON.stringify(body) : undefined});
+	return {status: res.status, body: await res.json().catch(() => null)};
+}
+
+function push(user, key, device, pct, progress, doc = DOC, title = 'Moby Dick') {
+	return koreader('PUT', '/syncs/progress', user, key, {
+		document: doc, progress, percentage: pct, device, device_id: device.toUpperCase() + 'ID',
+		metadata: {title, authors: 'Herman Melville', filename: title.toLowerCase().replace(/ /g, '-') + '.epub'},
+	});
+}
+
+// The test
+
+async function main() {
+	base = await startServer();
+	const KEY = md5('correct horse');
+	let r = await koreader('POST', '/users/create', null, null, {username: 'alice', password: KEY});
+	ok(r.status === 201, 'alice registers from KOReader', JSON.stringify(r));
+	r = await push('alice', KEY, 'Kobo', 0.2512, '/body/DocFragment[10]/body/p[1]/text().0');
+	ok(r.status === 200, 'the Kobo pushes 25%');
+	await new Promise((res) => setTimeout(res, 1100));
+	r = await push('alice', KEY, 'Kindle', 0.4, '/body/DocFragment[14]/body/p[3]/text().0');
+	ok(r.status === 200, 'the Kindle pushes 40%');
+	await push('alice', KEY, 'Kindle', 0.1, 'p-other', DOC2, 'Moby Dick');
+
+	const profile = mkdtempSync(join(tmpdir(), 'kosyncd-chromium.'));
+	const context = await chromium.launchPersistentContext(profile, {
+		executablePath: browserPath,
+		headless: true,
+		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+		    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+		viewport: {width: 1280, height: 860},
+	});
+	const problems = [];
+	const page = context.pages()[0] || await context.newPage();
+	page.on('console', (m) => {
+		if (m.type() === 'error') problems.push('console: ' + m.text());
+	});
+	page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
+	page.on('dialog', (d) => d.accept(d.type() === 'prompt' ? 'bob-new-pass' : undefined));
+	page.setDefaultTimeout(5000);
+	try {
+		await page.goto(base + '/');
+		ok(page.url() === base + '/web/', 'GET / leads to /web/', page.url());
+		await page.waitForSelector('#username');
+		await page.screenshot({path: join(shots, 'signin.png')});
+		await page.fill('#username', 'alice');
+		const before = problems.length;
+		await page.fill('#password', 'wrong');
+		await page.click('button[type=submit]');
+		await page.waitForSelector('.error:not([hidden])');
+		ok(/Wrong username or password/.test(await page.textContent('.error')), 'a wrong password is refused');
+		// The browser logs the refused sign-in's 401 itself: expected.
+		problems.splice(before, problems.length - before,
+		    ...problems.slice(before).filter((p) => !/status of 401/.test(p)));
+		await page.fill('#password', 'correct horse');
+		await page.click('button[type=submit]');
+		await page.waitForSelector('#library li');
+		const first = await page.textContent('#library li:first-child .title');
+		ok(first === 'Moby Dick', 'signed in: the library shows the book by its title', first);
+		ok((await page.$$('#library li')).length === 2, 'both hashes are listed');
+		const cookies = await context.cookies();
+		const c = cookies.find((x) => x.name === 'kosyncd_session');
+		ok(c && c.httpOnly && c.sameSite === 'Strict', 'the session cookie is HttpOnly and SameSite=Strict', JSON.stringify(c));
+		await page.screenshot({path: join(shots, 'library-desktop.png'), fullPage: true});
+
+		// Live update: a push shows up without a reload.
+		await page.waitForTimeout(300);
+		r = await push('alice', KEY, 'Kobo', 0.5, '/body/DocFragment[20]/body/p[1]/text().0');
+		const t0 = Date.now();
+		let live = false;
+		try {
+			await page.waitForFunction((d) => {
+				const li = document.querySelector(`#library li[data-document="${d}"] .pct`);
+				return li && li.textContent === '50%';
+			}, DOC, {timeout: 3000});
+			live = true;
+		} catch (e) {
+			live = false;
+		}
+		ok(live, 'a device push appears on the open page (live, ' + (Date.now() - t0) + ' ms)');
+		ok(Date.now() - t0 < 1500, 'within about a second');
+
+		// Search.
+		await page.fill('#search', 'melville');
+		ok((await page.$$('#library li')).length === 2, 'search by author finds the book');
+		await page.fill('#search', 'no such book');
+		ok((await page.$$('#library li')).length === 0, 'search for something else finds nothing');
+		await page.fill('#search', '');
+
+		// The document page.
+		await page.click(`#library li[data-document="${DOC}"] .title`);
+		await page.waitForSelector('#doc-title');
+		ok(await page.textContent('#doc-title') === 'Moby Dick', 'the document page opens');
+		ok((await page.$$('.chart svg circle')).length >= 3, 'the history chart has a point per position');
+		const rows = await page.$$eval('table.positions tbody tr', (trs) => trs.map((t) => t.textContent));
+		ok(rows.length === 2 && /Kobo/.test(rows[0]) && /Kindle/.test(rows[1]), 'latest position per device (Kobo, then Kindle)', rows.join(' | '));
+		await page.screenshot({path: join(shots, 'document-desktop.png'), fullPage: true});
+
+		// Rename.
+		await page.fill('#rename', 'Moby-Dick; or, The Whale');
+		await page.click('form.inline button');
+		await page.waitForFunction(() => document.querySelector('#doc-title').textContent === 'Moby-Dick; or, The Whale');
+		ok(true, 'rename shows the new title');
+		r = await koreader('GET', '/syncs/progress/' + DOC, 'alice', KEY);
+		ok(r.status === 200 && r.body.percentage === 0.5, 'a pull after the rename is unchanged', JSON.stringify(r.body));
+
+		// Restore the Kindle's 40%.
+		await page.click('table.positions tbody tr:nth-child(2) button.restore');
+		await page.waitForFunction(() => /40%/.test(document.querySelector('.big strong').textContent));
+		r = await koreader('GET', '/syncs/progress/' + DOC, 'alice', KEY);
+		ok(r.status === 200 && r.body.percentage === 0.4 &&
+		    r.body.progress === '/body/DocFragment[14]/body/p[3]/text().0' && r.body.device === 'kosyncd web',
+		'the next pull returns the restored position', JSON.stringify(r.body));
+		const hist = await page.$$eval('ol.history li', (l) => l.length);
+		ok(hist >= 3, 'the replaced position went into the history', hist);
+
+		// Phone width.
+		await page.setViewportSize({width: 375, height: 800});
+		await page.screenshot({path: join(shots, 'document-phone.png'), fullPage: true});
+		await page.goto(base + '/web/#/');
+		await page.waitForSelector('#library li');
+		const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+		ok(overflow <= 0, 'the library fits a 375 px phone (no sideways scrolling)', overflow);
+		await page.screenshot({path: join(shots, 'library-phone.png'), fullPage: true});
+		await page.setViewportSize({width: 1280, height: 860});
+
+		// Sync doctor: the same title under two hashes.
+		await page.goto(base + '/web/#/doctor');
+		await page.waitForSelector('h1');
+		await page.waitForFunction(() => document.querySelector('h1').textContent === 'Sync doctor');
+		const doc = await page.textContent('main');
+		ok(/2 hashes/.test(doc), 'the sync doctor finds the book under two hashes');
+		await page.screenshot({path: join(shots, 'doctor.png'), fullPage: true});
+
+		// Administration: create bob, who then syncs.
+		await page.goto(base + '/web/#/admin');
+		await page.waitForSelector('#new-user');
+		await page.fill('#new-user', 'bob');
+		await page.fill('#new-password', 'bobs password');
+		await page.click('form.card button.primary');
+		await page.waitForSelector('tr[data-user="bob"]');
+		ok(true, 'the administrator creates bob');
+		r = await push('bob', md5('bobs password'), 'Pocketbook', 0.3, 'p1');
+		ok(r.status === 200, 'bob syncs with the password he was given', JSON.stringify(r));
+		await page.screenshot({path: join(shots, 'admin.png'), fullPage: true});
+
+		// Account: change the password; the device key changes with it.
+		await page.goto(base + '/web/#/account');
+		await page.waitForSelector('#pw-current');
+		await page.fill('#pw-current', 'correct horse');
+		await page.fill('#pw-new', 'battery staple');
+		await page.fill('#pw-repeat', 'battery staple');
+		await page.click('form.card button.primary');
+		await page.waitForFunction(() => /Password changed/.test(document.querySelector('main').textContent));
+		r = await koreader('GET', '/users/auth', 'alice', KEY);
+		ok(r.status === 401, 'the old key stops working', r.status);
+		r = await koreader('GET', '/users/auth', 'alice', md5('battery staple'));
+		ok(r.status === 200, 'the new password\'s key works', r.status);
+		await page.screenshot({path: join(shots, 'account.png'), fullPage: true});
+
+		// Sign out.
+		await page.click('#signout');
+		await page.waitForSelector('#username');
+		ok(true, 'sign out returns to the sign-in form');
+	} catch (e) {
+		ok(false, 'browser steps', e.stack);
+		await page.screenshot({path: join(shots, 'failure.png'), fullPage: true}).catch(() => {});
+	}
+	ok(problems.length === 0, 'no console or page errors', problems.join('\n'));
+	await context.close();
+	rmSync(profile, {recursive: true, force: true});
+}
+
+const guard = setTimeout(() => {
+	ok(false, 'finished within 120 s');
+	if (server) server.kill('SIGKILL');
+	console.log(`1..${n}`);
+	process.exit(1);
+}, 120000);
+
+try {
+	await main();
+} catch (e) {
+	ok(false, 'test setup', e.stack);
+}
+await stopServer();
+clearTimeout(guard);
+rmSync(tmp, {recursive: true, force: true});
+console.log(`1..${n}`);
+process.exit(failed ? 1 : 0);
