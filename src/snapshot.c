@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "fault.h"
 #include "json.h"
 #include "keys.h"
 #include "pem.h"
@@ -1080,7 +1081,8 @@ replace(const char *dir, int (*fill)(int fd, const void *ctx), const void *ctx,
 	}
 	fd = -1;
 	op = "rename";
-	if (rename(tmp.data, dst.data) != 0)
+	if ((errno = fault_check(FAULT_RENAME)) != 0 ||
+	    rename(tmp.data, dst.data) != 0)
 		goto fail;
 	op = "fsync directory";
 	if (snapshot_fsync_dir(dir) != 0)
@@ -1171,6 +1173,8 @@ snapshot_backup(const char *dir, const char *json, size_t len, int64_t schema,
 		goto out;
 	}
 	while (off < pem.len) {
+		if ((errno = fault_check(FAULT_WRITE)) != 0)
+			goto werr;
 		w = write(fd, pem.data + off, pem.len - off);
 		if (w < 0) {
 			if (errno == EINTR)

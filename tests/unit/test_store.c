@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <uv.h>
 
 #include "config.h"
+#include "fault.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -360,6 +362,85 @@ test_store__history_bounded(void **state)
 	env_free(e);
 }
 
+/* Read a whole file (for byte comparisons). */
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *s;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	s = xmalloc((size_t)n + 1);
+	*len = fread(s, 1, (size_t)n, f);
+	s[*len] = '\0';
+	fclose(f);
+	return s;
+}
+
+static void
+test_store__migration_backs_up_first(void **state)
+{
+	struct env *e;
+	char path[128], cmd[256], *orig, *now;
+	size_t olen, nlen;
+	struct buf err = BUF_INIT;
+	int done = 0;
+
+	(void)state;
+	e = xcalloc(1, sizeof(*e));
+	uv_loop_init(&e->loop);
+	config_init(&e->cfg);
+	snprintf(e->dir, sizeof(e->dir), "/tmp/kosyncd-test-store.XXXXXX");
+	assert_non_null(mkdtemp(e->dir));
+	assert_int_equal(config_set(&e->cfg, "data_dir", e->dir,
+			     CONFIG_SRC_FLAG, &err),
+	    0);
+	snprintf(cmd, sizeof(cmd), "cp tests/data/kosync-schema6.json '%s/"
+	                           "database.json'",
+	    e->dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/database.json", e->dir);
+	orig = slurp(path, &olen);
+	assert_non_null(orig);
+
+	/* The backup cannot be written: nothing is migrated or changed. */
+	fault_set(FAULT_WRITE, 1, true, ENOSPC);
+	assert_null(store_open(&e->loop, &e->cfg));
+	fault_reset();
+	now = slurp(path, &nlen);
+	assert_int_equal(nlen, olen);
+	assert_memory_equal(now, orig, olen);
+	free(now);
+	snprintf(cmd, sizeof(cmd), "ls '%s' | grep -q '\\.bak$'", e->dir);
+	assert_int_not_equal(system(cmd), 0);
+
+	/* Space again: the backup is written, then the file migrated. */
+	e->st = store_open(&e->loop, &e->cfg);
+	assert_non_null(e->st);
+	assert_int_equal(system(cmd), 0);
+	now = slurp(path, &nlen);
+	assert_non_null(strstr(now, "\"schema\": 7,"));
+	assert_null(strstr(now, "80becab8303c51d6e8a10054f862f9f9"));
+	free(now);
+	assert_int_equal(auth(e, "alice", "80becab8303c51d6e8a10054f862f9f9"),
+	    STORE_OK);
+	store_flush(e->st, flushed, &done);
+	run(e);
+	free(orig);
+	buf_release(&err);
+	store_close(e->st);
+	config_release(&e->cfg);
+	assert_int_equal(uv_loop_close(&e->loop), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
+	assert_int_equal(system(cmd), 0);
+	free(e);
+}
+
 int
 main(void)
 {
@@ -369,6 +450,7 @@ main(void)
 	    cmocka_unit_test(test_store__set_key_and_delete_invalidate),
 	    cmocka_unit_test(test_store__waiters_share_one_verification),
 	    cmocka_unit_test(test_store__history_bounded),
+	    cmocka_unit_test(test_store__migration_backs_up_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
