@@ -35,6 +35,7 @@ static const char *const point_env[FAULT_NPOINTS] = {
     [FAULT_MALLOC] = "KOSYNCD_TEST_FAULT_MALLOC",
     [FAULT_OPEN] = "KOSYNCD_TEST_FAULT_OPEN",
     [FAULT_RENAME] = "KOSYNCD_TEST_FAULT_RENAME",
+    [FAULT_SNAPSHOT] = "KOSYNCD_TEST_FAULT_SNAPSHOT",
 };
 
 static const struct {

@@ -18,7 +18,8 @@
  *
  *	KOSYNCD_TEST_FAULT_WRITE=N[+][:ERRNO]
  *
- * (also _FSYNC, _MALLOC, _OPEN, _RENAME; config.c ignores KOSYNCD_TEST_*)
+ * (also _FSYNC, _MALLOC, _OPEN, _RENAME, _SNAPSHOT; config.c ignores
+ * KOSYNCD_TEST_*)
  *
  * makes the Nth call fail ("N+": the Nth and every later one) with ERRNO,
  * one of EIO (default), ENOSPC, EROFS, EDQUOT, ENOMEM, EACCES. Unit tests
@@ -36,9 +37,10 @@
 enum fault_point {
 	FAULT_WRITE = 0, /* write/pwrite of the journal and snapshots */
 	FAULT_FSYNC,     /* fsync/fdatasync */
-	FAULT_MALLOC,    /* allocation sites that can report failure */
+	FAULT_MALLOC,    /* argon2 memory (keys.c); xmalloc aborts by design */
 	FAULT_OPEN,      /* open/creat of data files */
 	FAULT_RENAME,    /* rename of a snapshot over database.json */
+	FAULT_SNAPSHOT,  /* writing and syncing a snapshot's temp file */
 	FAULT_NPOINTS
 };
 

@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "fault.h"
 #include "keys.h"
 #include "xmalloc.h"
 
@@ -130,17 +131,43 @@ job_free(struct job *j)
 	free(j);
 }
 
+/*
+ * Whether argon2's memory (KEYS_MEMLIMIT) can be had now. libsodium
+ * reports a verification that could not allocate exactly as a wrong key
+ * (-1, errno EINVAL), which the store would cache as a bad key and answer
+ * 401 (KOReader does not retry that). So a job first checks that the memory
+ * can be allocated, and a mismatch is believed only if it still can:
+ * otherwise the job fails (the client gets a 5xx and retries). This is
+ * also the fault-injection point FAULT_MALLOC (fault.h).
+ */
+static bool
+argon2_memory_ok(bool inject)
+{
+	void *p;
+
+	if (inject && fault_check(FAULT_MALLOC) != 0)
+		return false;
+	p = malloc(KEYS_MEMLIMIT);
+	free(p);
+	return p != NULL;
+}
+
 static void
 work_cb(uv_work_t *w)
 {
 	struct job *j = w->data;
 	char out[KEYS_PHC_MAX];
 
+	if (!argon2_memory_ok(true)) {
+		j->res = KEYS_FAILED;
+		return;
+	}
 	if (j->kind == JOB_VERIFY) {
-		j->res =
-		    crypto_pwhash_str_verify(j->phc, j->key, j->key_len) == 0
-		        ? KEYS_OK
-		        : KEYS_MISMATCH;
+		if (crypto_pwhash_str_verify(j->phc, j->key, j->key_len) == 0)
+			j->res = KEYS_OK;
+		else
+			j->res = argon2_memory_ok(false) ? KEYS_MISMATCH
+			                                 : KEYS_FAILED;
 		return;
 	}
 	if (crypto_pwhash_str(

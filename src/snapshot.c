@@ -1068,11 +1068,12 @@ replace(const char *dir, int (*fill)(int fd, const void *ctx), const void *ctx,
 	fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd == -1)
 		goto fail;
+	/* Test builds can fail each step (fault.h); errno is then set. */
 	op = "write";
-	if (fill(fd, ctx) != 0)
+	if ((errno = fault_check(FAULT_SNAPSHOT)) != 0 || fill(fd, ctx) != 0)
 		goto fail;
 	op = "fsync";
-	if (fsync(fd) != 0)
+	if ((errno = fault_check(FAULT_SNAPSHOT)) != 0 || fsync(fd) != 0)
 		goto fail;
 	op = "close";
 	if (close(fd) != 0) {
