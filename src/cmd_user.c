@@ -347,7 +347,7 @@ static const struct cmd_option add_options[] = {
     {"stdin", false, NULL,
         "Read the password from the first line of standard input."},
     {"admin", false, NULL,
-        "Accepted for the web interface to come; no effect yet."},
+        "Accepted, no effect: web administrators are the admins option."},
     {NULL, false, NULL, NULL},
 };
 
