@@ -365,7 +365,9 @@ control_run(struct config *cfg, const char *op, const char *body, size_t len,
 	buf_release(&err);
 	if (rc != CONTROL_NO_SERVER)
 		return rc;
-	if (strcmp(cfg->storage, "file") != 0) {
+	/* Redis needs no lock: every kosyncd on it sees a change at once. */
+	if (strcmp(cfg->storage, "file") != 0 &&
+	    strcmp(cfg->storage, "redis") != 0) {
 		say("no kosyncd is running on '%s' and storage \"%s\" "
 		    "cannot be administered offline",
 		    cfg->data_dir, cfg->storage);
