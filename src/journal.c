@@ -112,6 +112,7 @@ struct journal {
 	unsigned rotates_pending;
 	bool stop;
 	bool waiting; /* the writer sleeps on cond */
+	struct journal_stats stats;
 
 	/* Writer thread only. */
 	struct batch work;
@@ -396,6 +397,30 @@ sync_fd(int fd)
 	return 0;
 }
 
+/* Upper bounds of the fsync latency buckets (journal.h), in ns. */
+static const uint64_t fsync_bound_ns[JOURNAL_FSYNC_BUCKETS] = {100000, 250000,
+    500000, 1000000, 2500000, 5000000, 10000000, 25000000, 100000000,
+    1000000000};
+
+/* sync_fd on the writer thread, timed for journal_stats. */
+static int
+sync_timed(struct journal *j)
+{
+	uint64_t t0 = now_ns(), ns;
+	int err, i;
+
+	err = sync_fd(j->fd);
+	ns = now_ns() - t0;
+	uv_mutex_lock(&j->mu);
+	j->stats.fsyncs++;
+	j->stats.fsync_ns += ns;
+	for (i = 0; i < JOURNAL_FSYNC_BUCKETS; i++)
+		if (ns <= fsync_bound_ns[i])
+			j->stats.fsync_bucket[i]++;
+	uv_mutex_unlock(&j->mu);
+	return err;
+}
+
 /* Hand a failure (or a recovery) to the loop for logging; mu is held. */
 static void
 report(struct journal *j, const char *op, int err)
@@ -442,7 +467,7 @@ write_segment(
 		done += (size_t)r;
 	}
 	if (sync) {
-		if ((err = sync_fd(j->fd)) != 0) {
+		if ((err = sync_timed(j)) != 0) {
 			*op = "sync";
 			goto fail;
 		}
@@ -468,7 +493,7 @@ maybe_sync(struct journal *j)
 	if (j->policy != JOURNAL_FSYNC_EVERYSEC || !j->dirty ||
 	    now_ns() - j->last_sync < JOURNAL_SYNC_NS)
 		return;
-	err = sync_fd(j->fd);
+	err = sync_timed(j);
 	j->last_sync = now_ns();
 	if (err == 0)
 		j->dirty = false;
@@ -484,7 +509,7 @@ switch_file(struct journal *j, int fd)
 {
 	int err;
 
-	if (j->dirty && (err = sync_fd(j->fd)) != 0) {
+	if (j->dirty && (err = sync_timed(j)) != 0) {
 		uv_mutex_lock(&j->mu);
 		report(j, "sync", err);
 		uv_mutex_unlock(&j->mu);
@@ -863,6 +888,16 @@ journal_append(struct journal *j, const void *payload, size_t len,
 	uv_mutex_unlock(&j->mu);
 	hold(j);
 	return seq;
+}
+
+void
+journal_stats(const struct journal *j, struct journal_stats *out)
+{
+	struct journal *mj = (struct journal *)(uintptr_t)j;
+
+	uv_mutex_lock(&mj->mu);
+	*out = mj->stats;
+	uv_mutex_unlock(&mj->mu);
 }
 
 uint64_t

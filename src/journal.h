@@ -80,6 +80,19 @@ uint64_t journal_size(const struct journal *j);
 uint64_t journal_next_seq(const struct journal *j);
 
 /*
+ * Figures for /metrics: every fdatasync of the journal's files, timed on
+ * the writer thread. fsync_bucket[i] counts the syncs that took at most
+ * 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 100, 1000 ms (i = 0..9; cumulative).
+ */
+#define JOURNAL_FSYNC_BUCKETS 10
+struct journal_stats {
+	uint64_t fsyncs;
+	uint64_t fsync_ns;
+	uint64_t fsync_bucket[JOURNAL_FSYNC_BUCKETS];
+};
+void journal_stats(const struct journal *j, struct journal_stats *out);
+
+/*
  * Switch to a new file at new_path (created empty, or truncated, and its
  * directory synced): records queued after this call go there; the old file
  * gets its last records and an fdatasync, and is closed (not removed).

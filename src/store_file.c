@@ -703,7 +703,8 @@ compact_fork(struct json_store *js)
 	parent = getpid();
 	pid = fork();
 	if (pid == 0) {
-		/* A snapshot nobody will account for is useless: die with us. */
+		/* A snapshot nobody will account for is useless: die with us.
+		 */
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(1);
@@ -1013,8 +1014,19 @@ json_store_stats(struct store *st, struct store_stats *out)
 	out->documents = js->db.ndocs;
 	if (f == NULL)
 		return;
-	if (f->journal != NULL)
+	if (f->journal != NULL) {
+		struct journal_stats js_stats;
+		int i;
+
 		out->journal_bytes = journal_size(f->journal);
+		journal_stats(f->journal, &js_stats);
+		out->fsync_known = true;
+		out->fsyncs = js_stats.fsyncs;
+		out->fsync_ns = js_stats.fsync_ns;
+		for (i = 0;
+		     i < STORE_FSYNC_BUCKETS && i < JOURNAL_FSYNC_BUCKETS; i++)
+			out->fsync_bucket[i] = js_stats.fsync_bucket[i];
+	}
 	out->compactions = f->compactions;
 	out->compactions_failed = f->compactions_failed;
 }

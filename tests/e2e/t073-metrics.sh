@@ -7,7 +7,7 @@
 # before samples, names and labels well formed, values numbers, histogram
 # buckets cumulative and ending in +Inf equal to _count); counters move
 # with traffic (requests by route and status, latency counts, failed
-# authentications, users, documents, journal bytes, compactions after
+# authentications, users, documents, journal bytes, fsync latency, compactions after
 # `kosyncd compact`); other paths 404 and other methods 405 there.
 . "$(dirname "$0")/lib.sh"
 
@@ -121,6 +121,8 @@ is "users" "$(metric 'kosyncd_users{}')" 1
 is "documents" "$(metric 'kosyncd_documents{}')" 3
 check "journal bytes grew" [ "$(metric 'kosyncd_journal_bytes{}')" -gt 0 ]
 is "no compaction yet" "$(metric 'kosyncd_compactions_total{}')" 0
+check "journal fsyncs timed (fsync always)" \
+    [ "$(metric 'kosyncd_journal_fsync_duration_seconds_count{}')" -ge 4 ]
 
 "$KOSYNCD" --data-dir "$KS_DIR" compact >/dev/null 2>&1
 scrape >"$KS_TMP/samples"
