@@ -60,11 +60,12 @@ int control_http_get(const struct sockaddr *sa, socklen_t salen,
 
 /*
  * Run the administration operation op (admin.h) with body: through the
- * running server's control socket, or, when none answers and the storage
- * is "file", offline: open the store on a private loop (taking the data
- * directory's lock, loading and replaying as a start would), run the
- * operation, make it durable, close. Returns 0 with *status and the answer
- * in out, or -1 after logging why.
+ * running server's control socket, or, when none answers, by opening the
+ * store on a private loop, running the operation, making it durable and
+ * closing: for storage "file" that takes the data directory's lock and
+ * loads and replays as a start would; for "redis" it works on Redis
+ * directly, as every kosyncd on it does. Returns 0 with *status and the
+ * answer in out, or -1 after printing why ("kosyncd: ..." on stderr).
  */
 int control_run(struct config *cfg, const char *op, const char *body,
     size_t len, int *status, struct buf *out);
