@@ -30,7 +30,8 @@ static const char *const all_options[] = {"listen_address",
     "max_connections_per_ip", "idle_timeout_ms", "request_timeout_ms",
     "shutdown_timeout_ms", "argon2_concurrency", "auth_fail_per_user",
     "auth_fail_per_ip", "auth_fail_window_s", "register_per_ip",
-    "register_window_s", "ratelimit_entries", "trusted_proxies", NULL};
+    "register_window_s", "ratelimit_entries", "trusted_proxies",
+    "metrics_listen", "admins", "cookie_secure", "session_ttl_s", NULL};
 
 /* The value of option name as config show prints it (without source). */
 static char *
