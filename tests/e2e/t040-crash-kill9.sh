@@ -38,6 +38,7 @@ def headers(user, key):
 def load(port, rnd, seconds, out):
     users = [("crash", sys.argv[6]), ("crash2", sys.argv[6])]
     acked = {}
+    ready = set()
     lock = threading.Lock()
     stop = time.time() + seconds
 
@@ -63,6 +64,12 @@ def load(port, rnd, seconds, out):
                 ts = json.loads(data)["timestamp"]
                 with lock:
                     acked["%s/%s" % (user, doc)] = [n, ts]
+                    if i not in ready:
+                        ready.add(i)
+                        if len(ready) == 8:
+                            # every worker has an acknowledged push: the
+                            # shell may now pick its moment to kill
+                            open(out + ".ready", "w").close()
             else:
                 print("# unexpected status %d: %r" % (r.status, data))
                 return
@@ -103,7 +110,10 @@ is "register crash" "$STATUS" 201
 req POST /users/create "{\"username\":\"crash2\",\"password\":\"$KEY\"}"
 is "register crash2" "$STATUS" 201
 
-# Seconds of load before each kill: different points of the load.
+# Seconds of load before each kill, counted from the moment every client
+# connection has had a push acknowledged (so a slow start of python or of the
+# sanitizer build cannot make a round kill before any load): different
+# points of the load.
 KILL_AFTER=(0 0.6 0.9 0.75 1.2)
 START_ARGS=()
 for round in 1 2 3 4; do
@@ -111,9 +121,14 @@ for round in 1 2 3 4; do
 	# the load is pushes only.
 	req GET /users/auth "" $(auth crash "$KEY")
 	req GET /users/auth "" $(auth crash2 "$KEY")
-	timeout 30 python3 "$CLIENT" load "$KS_PORT" "$round" 3 \
+	timeout 60 python3 "$CLIENT" load "$KS_PORT" "$round" 30 \
 	    "$KS_TMP/acked.$round" "$KEY" &
 	client=$!
+	for _ in $(seq 1 600); do
+		[ -e "$KS_TMP/acked.$round.ready" ] && break
+		kill -0 "$client" 2>/dev/null || break
+		sleep 0.05
+	done
 	sleep "${KILL_AFTER[$round]}"
 
 	ks_kill9
