@@ -194,9 +194,93 @@ doc_free(struct db_doc *d)
 }
 
 struct db_doc *
-db_doc_find(const struct db_user *u, struct str id)
+db_doc_find_exact(const struct db_user *u, struct str id)
 {
 	return table_find(&u->docs, &doc_type, table_hash(id.p, id.len), id);
+}
+
+struct db_doc *
+db_doc_find(const struct db_user *u, struct str id)
+{
+	return db_doc_find_exact(u, db_link_resolve(u, id));
+}
+
+/*
+ * Links
+ */
+
+struct str
+db_link_resolve(const struct db_user *u, struct str id)
+{
+	uint32_t i;
+
+	for (i = 0; i < u->nlinks; i++)
+		if (str_eqs(id, u->links[i].alias))
+			return str_from(u->links[i].canonical);
+	return id;
+}
+
+bool
+db_link_del(struct db_user *u, struct str alias)
+{
+	uint32_t i;
+
+	for (i = 0; i < u->nlinks; i++) {
+		if (!str_eqs(alias, u->links[i].alias))
+			continue;
+		free(u->links[i].alias);
+		free(u->links[i].canonical);
+		u->links[i] = u->links[--u->nlinks];
+		if (u->nlinks == 0) {
+			free(u->links);
+			u->links = NULL;
+		}
+		return true;
+	}
+	return false;
+}
+
+void
+db_link_del_to(struct db_user *u, struct str canonical)
+{
+	uint32_t i = 0;
+
+	while (i < u->nlinks) {
+		if (str_eqs(canonical, u->links[i].canonical))
+			db_link_del(u, str_from(u->links[i].alias));
+		else
+			i++;
+	}
+}
+
+void
+db_link_set(struct db_user *u, struct str alias, struct str canonical)
+{
+	char *to = NULL;
+	uint32_t i;
+
+	canonical = db_link_resolve(u, canonical);
+	if (str_eq(alias, canonical))
+		return;
+	to = xmemdup0(canonical.p, canonical.len);
+	db_link_del(u, alias);
+	for (i = 0; i < u->nlinks; i++) {
+		if (!str_eqs(alias, u->links[i].canonical))
+			continue;
+		free(u->links[i].canonical);
+		u->links[i].canonical = xstrdup(to);
+	}
+	u->links = xrealloc(u->links, (u->nlinks + 1) * sizeof(*u->links));
+	u->links[u->nlinks].alias = xmemdup0(alias.p, alias.len);
+	u->links[u->nlinks].canonical = to;
+	u->nlinks++;
+}
+
+static void
+links_free(struct db_user *u)
+{
+	while (u->nlinks > 0)
+		db_link_del(u, str_from(u->links[0].alias));
 }
 
 /* A str that is empty (not absent) when s.p is NULL. */
@@ -308,10 +392,11 @@ db_put(struct db *db, struct db_user *u, const struct db_put *p)
 {
 	struct db_doc *old, *d;
 	struct str f[DB_NFIELDS];
-	uint32_t h = table_hash(p->document.p, p->document.len);
+	struct str id = db_link_resolve(u, p->document);
+	uint32_t h = table_hash(id.p, id.len);
 
-	old = table_find(&u->docs, &doc_type, h, p->document);
-	f[DB_F_ID] = p->document;
+	old = table_find(&u->docs, &doc_type, h, id);
+	f[DB_F_ID] = id;
 	f[DB_F_PROGRESS] = or_empty(p->progress);
 	f[DB_F_DEVICE] = or_empty(p->device);
 	f[DB_F_DEVICE_ID] = or_kept(p->device_id, old, DB_F_DEVICE_ID);
@@ -418,6 +503,7 @@ user_free_docs(struct db *db, struct db_user *u)
 		db->ndocs--;
 	}
 	table_release(&u->docs);
+	links_free(u);
 }
 
 void

@@ -66,9 +66,21 @@ struct db_doc {
 
 struct store_op;
 
+/*
+ * Merged documents: alias is linked to canonical, so pushes and pulls
+ * under alias read and write canonical's record. alias's own record, if it
+ * had one, stays stored but out of reach until the link is removed.
+ */
+struct db_link {
+	char *alias;
+	char *canonical;
+};
+
 struct db_user {
-	char *key;         /* argon2id PHC string, or a legacy md5 key */
-	struct table docs; /* struct db_doc by id */
+	char *key;             /* argon2id PHC string, or a legacy md5 key */
+	struct table docs;     /* struct db_doc by id */
+	struct db_link *links; /* nlinks, unsorted (a user has few) */
+	uint32_t nlinks;
 	/* Run-time state of the store (never persisted). */
 	struct store_op *wait_head; /* operations waiting for this user */
 	struct store_op *wait_tail;
@@ -146,6 +158,25 @@ struct db_doc *db_doc_load(
 void db_doc_add_history(
     struct db_doc *d, const struct db_put *p, unsigned limit);
 void db_doc_add_device(struct db_doc *d, const struct db_put *p);
+
+/*
+ * Links (merged documents). db_doc_find and db_put follow them; the
+ * loading functions (db_doc_load) do not.
+ */
+/* The id that id is linked to, or id itself. */
+struct str db_link_resolve(const struct db_user *u, struct str id);
+/*
+ * Link alias to canonical (itself resolved first); links that pointed at
+ * alias then point at canonical too. Nothing happens when they resolve to
+ * the same id.
+ */
+void db_link_set(struct db_user *u, struct str alias, struct str canonical);
+/* Remove alias's link. Returns false when there was none. */
+bool db_link_del(struct db_user *u, struct str alias);
+/* Remove every link to canonical. */
+void db_link_del_to(struct db_user *u, struct str canonical);
+/* The record stored under exactly id, links not followed. */
+struct db_doc *db_doc_find_exact(const struct db_user *u, struct str id);
 
 /* Remove document id of u and free it. Returns false when there is none. */
 bool db_doc_remove(struct db *db, struct db_user *u, struct str id);

@@ -49,6 +49,7 @@ enum st {
 	S_HWRAP,
 	S_HLIST,
 	S_HENT,
+	S_LINKS,
 };
 
 /* The member names the reader knows, classified once per key. */
@@ -73,13 +74,15 @@ enum kid {
 	K_TITLE,
 	K_AUTHORS,
 	K_PRETTY_NAME,
+	K_LINKS,
 	K_NKIDS
 };
 
 static const char *const kid_names[K_NKIDS] = {"", "schema", "journal_seq",
     "config", "users", "password", "documents", "history", "metadata",
     "devices", "document_history", "percentage", "timestamp", "progress",
-    "device", "device_id", "filename", "title", "authors", "pretty_name"};
+    "device", "device_id", "filename", "title", "authors", "pretty_name",
+    "links"};
 
 static enum kid
 classify(const unsigned char *s, size_t len)
@@ -405,6 +408,13 @@ on_scalar(
 		if (l->kid == K_PASSWORD && is_string)
 			db_user_set_key(l->user, (struct str){s, len});
 		return 1;
+	case S_LINKS:
+		/* Merged documents (webui): "alias": "canonical". */
+		if (is_string && len > 0 && l->key.len > 0)
+			db_link_set(l->user,
+			    (struct str){l->key.data, l->key.len},
+			    (struct str){s, len});
+		return 1;
 	default:
 		break;
 	}
@@ -521,6 +531,8 @@ cb_start_map(void *ctx)
 			return push(l, S_DOCS);
 		if (key_is(l, K_HISTORY))
 			return push(l, S_HIST);
+		if (key_is(l, K_LINKS))
+			return push(l, S_LINKS);
 		break;
 	case S_DOCS:
 		buf_reset(&l->doc_id);
@@ -924,6 +936,16 @@ w_user(struct writer *w, const struct db_user *u)
 		w_flush(w, false);
 	}
 	json_obj_end(o);
+	/* Merged documents (webui), only when there are some. */
+	if (u->nlinks > 0) {
+		json_key(o, "links");
+		json_obj_begin(o);
+		for (j = 0; j < u->nlinks; j++) {
+			json_key(o, u->links[j].alias);
+			json_str(o, u->links[j].canonical);
+		}
+		json_obj_end(o);
+	}
 	json_obj_end(o);
 	free(docs);
 }

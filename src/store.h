@@ -202,6 +202,8 @@ enum store_web_kind {
 	STORE_WEB_RENAME,  /* set the user's own title ("" removes it) */
 	STORE_WEB_DELETE,  /* forget the document */
 	STORE_WEB_CONFIG,  /* a configuration change: journaled, no data */
+	STORE_WEB_LINK,    /* merge: alias reads and writes document */
+	STORE_WEB_UNLINK,  /* undo a merge: alias is its own document again */
 };
 
 /*
@@ -209,6 +211,8 @@ enum store_web_kind {
  * become the current position with a fresh server timestamp, pushed by
  * device STORE_WEB_DEVICE with an empty device_id; the replaced state goes
  * to the history (even when store_history is off) and to the device list.
+ * The document lists show a merged document once, under its own id, with
+ * "links" (the ids linked to it).
  */
 struct store_web_change {
 	enum store_web_kind kind;
@@ -216,6 +220,14 @@ struct store_web_change {
 	double percentage; /* RESTORE */
 	struct str progress;
 	struct str name; /* RENAME */
+	/*
+	 * LINK, UNLINK: another document id. After LINK, pushes and pulls
+	 * under alias act on document's record (a pull still answers with
+	 * the id asked); when alias's own record is newer, document takes
+	 * its position first (the replaced one goes to the history).
+	 * alias's record stays stored and comes back on UNLINK.
+	 */
+	struct str alias;
 };
 
 #define STORE_WEB_DEVICE "kosyncd web"

@@ -58,7 +58,8 @@ w_list(struct json_out *o, const char *name, const struct db_list *l)
 }
 
 static void
-w_doc(struct json_out *o, const struct db_doc *d, bool history)
+w_doc(struct json_out *o, const struct db_user *u, const struct db_doc *d,
+    bool history)
 {
 	static const struct {
 		const char *name;
@@ -87,6 +88,12 @@ w_doc(struct json_out *o, const struct db_doc *d, bool history)
 	w_list(o, "devices", d->devices);
 	if (history)
 		w_list(o, "history", d->history);
+	json_key(o, "links");
+	json_arr_begin(o);
+	for (i = 0; i < u->nlinks; i++)
+		if (strcmp(u->links[i].canonical, d->s) == 0)
+			json_str(o, u->links[i].alias);
+	json_arr_end(o);
 	json_obj_end(o);
 }
 
@@ -133,12 +140,18 @@ json_store_web_documents(struct store *st, struct str user, struct str document,
 	if (document.p != NULL) {
 		d = db_doc_find(u, document);
 		if (d != NULL)
-			w_doc(&o, d, history);
+			w_doc(&o, u, d, history);
 	} else {
 		docs = db_docs_sorted(u, &n);
 		qsort(docs, n, sizeof(*docs), cmp_newest);
-		for (i = 0; i < n; i++)
-			w_doc(&o, docs[i], history);
+		for (i = 0; i < n; i++) {
+			/* The record of a merged-away id is out of reach. */
+			if (u->nlinks > 0 &&
+			    db_link_resolve(u, str_from(docs[i]->s)).p !=
+			        docs[i]->s)
+				continue;
+			w_doc(&o, u, docs[i], history);
+		}
 		free(docs);
 	}
 	json_arr_end(&o);
@@ -215,6 +228,36 @@ web_rename(struct db *db, struct db_user *u, struct str doc, struct str name)
 	db_doc_load(db, u, &p);
 }
 
+/*
+ * Merge alias into doc: when alias's own record is newer, doc takes its
+ * position (as a push would: the replaced state goes to the history and
+ * the device list), then alias is linked to doc.
+ */
+static void
+web_link(struct db *db, struct db_user *u, struct str doc, struct str alias)
+{
+	struct db_doc *a = db_doc_find(u, alias), *d = db_doc_find(u, doc);
+	struct db_put p;
+
+	if (d == NULL || a == d)
+		return;
+	if (a != NULL && a->timestamp > d->timestamp) {
+		memset(&p, 0, sizeof(p));
+#define F(f) ((struct str){db_doc_field(a, f), a->len[f]})
+		p.document = F(DB_F_ID);
+		p.percentage = a->percentage;
+		p.timestamp = a->timestamp;
+		p.progress = F(DB_F_PROGRESS);
+		p.device = F(DB_F_DEVICE);
+		p.device_id = F(DB_F_DEVICE_ID);
+#undef F
+		p.document =
+		    (struct str){db_doc_field(d, DB_F_ID), d->len[DB_F_ID]};
+		db_put(db, u, &p);
+	}
+	db_link_set(u, alias, doc);
+}
+
 static struct str
 member(const struct json_value *obj, const char *key)
 {
@@ -236,10 +279,20 @@ json_store_web_apply(struct db *db, struct db_user *u, struct str op,
 	if (str_eqs(op, "web_config"))
 		return 0;
 	if (!str_eqs(op, "web_restore") && !str_eqs(op, "web_rename") &&
-	    !str_eqs(op, "web_delete"))
+	    !str_eqs(op, "web_delete") && !str_eqs(op, "web_link") &&
+	    !str_eqs(op, "web_unlink"))
 		return -1;
 	if (doc.p == NULL)
 		return -1;
+	if (str_eqs(op, "web_link") || str_eqs(op, "web_unlink")) {
+		if (member(rec, "alias").p == NULL)
+			return -1;
+		if (u != NULL && str_eqs(op, "web_link"))
+			web_link(db, u, doc, member(rec, "alias"));
+		else if (u != NULL)
+			db_link_del(u, member(rec, "alias"));
+		return 0;
+	}
 	if (str_eqs(op, "web_restore")) {
 		if ((v = json_get(rec, "percentage")) == NULL ||
 		    json_number(v, false, &pct) != 0)
@@ -254,6 +307,8 @@ json_store_web_apply(struct db *db, struct db_user *u, struct str op,
 		if (u != NULL)
 			web_rename(db, u, doc, member(rec, "name"));
 	} else if (u != NULL) {
+		doc = db_link_resolve(u, doc);
+		db_link_del_to(u, doc);
 		db_doc_remove(db, u, doc);
 	}
 	return 0;
@@ -344,6 +399,26 @@ web_done(void *arg, int err)
 	json_store_idle_check(js);
 }
 
+/*
+ * LINK: an alias other than the document itself; UNLINK: an alias linked
+ * to the document.
+ */
+static bool
+link_ok(const struct db_user *u, const struct store_web_change *ch)
+{
+	struct str doc;
+
+	if (ch->kind != STORE_WEB_LINK && ch->kind != STORE_WEB_UNLINK)
+		return true;
+	if (ch->alias.p == NULL || ch->alias.len == 0)
+		return false;
+	doc = db_link_resolve(u, ch->document);
+	if (ch->kind == STORE_WEB_LINK)
+		return !str_eq(db_link_resolve(u, ch->alias), doc);
+	return !str_eq(db_link_resolve(u, ch->alias), ch->alias) &&
+	       str_eq(db_link_resolve(u, ch->alias), doc);
+}
+
 void
 json_store_web_change(struct store *st, struct str user,
     const struct store_web_change *ch, store_cb *cb, void *arg)
@@ -362,7 +437,8 @@ json_store_web_change(struct store *st, struct str user,
 	}
 	if (ch->kind != STORE_WEB_CONFIG) {
 		u = web_user(js, user);
-		if (u == NULL || db_doc_find(u, ch->document) == NULL) {
+		if (u == NULL || db_doc_find(u, ch->document) == NULL ||
+		    !link_ok(u, ch)) {
 			web_reply(cb, arg, STORE_ERR_AUTH, 0);
 			return;
 		}
@@ -376,6 +452,12 @@ json_store_web_change(struct store *st, struct str user,
 		break;
 	case STORE_WEB_DELETE:
 		name = "web_delete";
+		break;
+	case STORE_WEB_LINK:
+		name = "web_link";
+		break;
+	case STORE_WEB_UNLINK:
+		name = "web_unlink";
 		break;
 	default:
 		name = "web_config";
@@ -403,6 +485,9 @@ json_store_web_change(struct store *st, struct str user,
 		json_key(&o, "name");
 		json_strn(
 		    &o, ch->name.p != NULL ? ch->name.p : "", ch->name.len);
+	} else if (ch->kind == STORE_WEB_LINK || ch->kind == STORE_WEB_UNLINK) {
+		json_key(&o, "alias");
+		json_strn(&o, ch->alias.p, ch->alias.len);
 	}
 	json_obj_end(&o);
 
