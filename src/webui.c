@@ -445,6 +445,8 @@ change_cb(void *arg, const struct store_reply *r)
 	    [STORE_WEB_RENAME] = "rename",
 	    [STORE_WEB_DELETE] = "delete",
 	    [STORE_WEB_CONFIG] = "config",
+	    [STORE_WEB_LINK] = "merge",
+	    [STORE_WEB_UNLINK] = "unmerge",
 	};
 	struct json_out o;
 
@@ -493,6 +495,31 @@ h_rename(struct wcall *c)
 		return w_error(c, 400, "A name is at most 1024 bytes of text.");
 	store_web_change(c->w->st, c->user, &c->ch, change_cb, c);
 	return 0;
+}
+
+/* Merge {"alias"} into the document, or separate it again. */
+static int
+h_link(struct wcall *c, enum store_web_kind kind)
+{
+	c->ch.kind = kind;
+	c->ch.document = c->param;
+	c->ch.alias = body_string(c, "alias", STORE_MAX_DOCUMENT);
+	if (c->ch.alias.p == NULL || !document_valid(c->ch.alias))
+		return w_error(c, 400, "alias must be a document id.");
+	store_web_change(c->w->st, c->user, &c->ch, change_cb, c);
+	return 0;
+}
+
+static int
+h_merge(struct wcall *c)
+{
+	return h_link(c, STORE_WEB_LINK);
+}
+
+static int
+h_unmerge(struct wcall *c)
+{
+	return h_link(c, STORE_WEB_UNLINK);
 }
 
 static int
@@ -799,6 +826,12 @@ static const struct wroute {
     {{HTTP_M_PUT, "/web/api/documents/:doc/name", NULL,
          W_SESSION | W_CSRF | W_DOC | W_BODY},
         h_rename},
+    {{HTTP_M_POST, "/web/api/documents/:doc/merge", NULL,
+         W_SESSION | W_CSRF | W_DOC | W_BODY},
+        h_merge},
+    {{HTTP_M_POST, "/web/api/documents/:doc/unmerge", NULL,
+         W_SESSION | W_CSRF | W_DOC | W_BODY},
+        h_unmerge},
     {{HTTP_M_GET, "/web/api/events", NULL, W_SESSION}, h_events},
     {{HTTP_M_PUT, "/web/api/account/password", NULL,
          W_SESSION | W_CSRF | W_BODY},
