@@ -20,10 +20,17 @@
  * against), so a deleted or re-keyed account is never revived by a late
  * write; on a mismatch the script returns the stored value, which may be a
  * PHC string to verify (then the script runs again with it). Reads pipeline
- * GET of the key with the HMGETs: one round trip. Registration is SETNX.
- * Deletion removes the key in a script, then SCANs (never KEYS) for the
- * user's other keys and deletes them in batches, each batch only while the
- * name is still free.
+ * GET of the key with the HMGETs: one round trip. Registration is SETNX
+ * (in a script that first checks for a tombstone). Deletion removes the
+ * key and sets the tombstone kosyncd:deleting:<name> in one script, then
+ * SCANs (never KEYS) for the user's other keys, deletes them in batches and
+ * removes the tombstone; a registration that finds the tombstone (the walk
+ * was cut short) finishes the walk first, so no new account ever sees an
+ * old one's data.
+ *
+ * A verbatim key verified while redis_hash_keys is on is replaced by its
+ * PHC string in the background (ROP_UPGRADE), only if still unchanged.
+ * The administration operations are in store_redis_admin.c.
  *
  * Nothing kept in memory can make another instance wrong: the only cache
  * maps (user, stored PHC string, key digest) to the result of an argon2
