@@ -1139,6 +1139,7 @@ rs_scan_start(struct rop *op)
 {
 	size_t i;
 
+	buf_reset(&op->pattern);
 	buf_adds(&op->pattern, "*user:");
 	for (i = 0; i < op->user.len; i++) {
 		char c = op->user.p[i];
