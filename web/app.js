@@ -359,6 +359,8 @@ async function docPage(id) {
 	            h('dt', {}, 'Hash'), h('dd', {}, h('code', {}, d.document)),
 	            h('dt', {}, 'Position'), h('dd', {}, h('code', {class: 'wrap'}, d.progress)))),
 	    msg,
+	    d.links && d.links.length ? h('p', {class: 'muted'}, 'Merged: also synced as ',
+	        d.links.map((a, i) => [i ? ', ' : '', h('code', {}, a)]), ' (', h('a', {href: '#/merge'}, 'manage'), ').') : null,
 	    h('h2', {}, 'Your title'), renameForm,
 	    h('h2', {}, 'Latest position on each device'),
 	    h('div', {class: 'scroll'}, h('table', {class: 'positions'},
@@ -492,19 +494,83 @@ async function doctor() {
 	        h('div', {class: 'card'}, h('p', {}, 'No problems found.')));
 }
 
+async function mergeInto(target, others) {
+	for (const d of others) {
+		await api('POST', 'documents/' + encodeURIComponent(target.document) + '/merge', {alias: d.document});
+	}
+}
+
 async function merge() {
 	const list = await loadDocs(false);
 	const groups = sameBookGroups(list);
+	// Live updates re-render this page: success goes to the toast.
+	const msg = h('p', {role: 'status'});
+	const say = (text, bad) => {
+		if (!bad) {
+			toast(text);
+			return;
+		}
+		msg.className = 'error';
+		msg.textContent = text;
+	};
+	const option = (d) => h('option', {value: d.document}, docName(d) + ' · ' + d.document.slice(0, 8) + ' · ' + pct(d.percentage));
+	const keep = h('select', {id: 'merge-keep'}, list.map(option));
+	const other = h('select', {id: 'merge-other'}, list.map(option));
+	if (list.length > 1) other.selectedIndex = 1;
+	const manual = h('form', {class: 'card', onsubmit: async (ev) => {
+		ev.preventDefault();
+		if (keep.value === other.value) {
+			say('Choose two different documents.', true);
+			return;
+		}
+		try {
+			await api('POST', 'documents/' + encodeURIComponent(keep.value) + '/merge', {alias: other.value});
+			await render(true);
+			say('Merged.');
+		} catch (e) {
+			say(e.message, true);
+		}
+	}}, h('h2', {}, 'Merge two documents'),
+	h('label', {for: 'merge-keep'}, 'Keep'), keep,
+	h('label', {for: 'merge-other'}, 'and link to it'), other,
+	h('button', {type: 'submit', class: 'primary'}, 'Merge'));
+
+	const merged = list.filter((d) => d.links && d.links.length);
 	setPage('Merge', h('h1', {}, 'Merge documents'),
 	    h('p', {}, 'KOReader identifies a book by a hash of its file. Different files of the same book ' +
-	        '(another edition, a re-download) get different hashes and keep separate positions.'),
-	    groups.length ? h('ul', {class: 'problems'}, groups.map((g) => h('li', {class: 'problem'},
+	        '(another edition, a re-download) get different hashes and keep separate positions. Merging links ' +
+	        'the hashes: pushes and pulls under any of them then share one position. The newer position wins; ' +
+	        'separating them again gives each hash its own record back.'),
+	    msg,
+	    h('h2', {}, 'Suggestions'),
+	    groups.length ? h('ul', {class: 'problems', id: 'suggestions'}, groups.map((g) => h('li', {class: 'problem suggestion'},
 	        h('h3', {}, docName(g.docs[0])),
 	        h('p', {class: 'muted'}, 'Same ' + g.by + ' under ' + g.docs.length + ' hashes:'),
-	        h('ul', {}, g.docs.map((d) => h('li', {}, docLink(d), ' ', h('code', {}, d.document), ' · ', pct(d.percentage), ' · ', d.device || '', ' ', when(d.timestamp)))),
-	        h('p', {class: 'fix'}, 'To continue on one device where another stopped, open the newer copy here and ' +
-	            'restore its position on the other: positions are shared per hash.')))) :
-	        h('div', {class: 'card'}, h('p', {}, 'No books appear under more than one hash.')));
+	        h('ul', {}, g.docs.map((d) => h('li', {}, docLink(d), ' ', h('code', {}, d.document.slice(0, 8)), ' · ', pct(d.percentage), ' · ', d.device || '', ' ', when(d.timestamp)))),
+	        h('button', {type: 'button', class: 'primary merge', onclick: async () => {
+		        try {
+			        await mergeInto(g.docs[0], g.docs.slice(1));
+			        await render(true);
+			        say('Merged ' + g.docs.length + ' hashes of ' + docName(g.docs[0]) + '.');
+		        } catch (e) {
+			        say(e.message, true);
+		        }
+	        }}, 'Merge these ' + g.docs.length)))) :
+	        h('p', {class: 'muted'}, 'No books appear under more than one hash.'),
+	    list.length > 1 ? manual : null,
+	    merged.length ? [h('h2', {}, 'Merged'), h('ul', {class: 'problems'}, merged.map((d) => h('li', {class: 'problem merged'},
+	        h('h3', {}, docLink(d)),
+	        h('p', {}, 'Also synced as: '),
+	        h('ul', {}, d.links.map((a) => h('li', {}, h('code', {}, a), ' ',
+	            h('button', {type: 'button', onclick: async () => {
+		            try {
+			            await api('POST', 'documents/' + encodeURIComponent(d.document) + '/unmerge', {alias: a});
+			            await render(true);
+			            say('Separated.');
+		            } catch (e) {
+			            say(e.message, true);
+		            }
+	            }}, 'Separate'))))))) ] : null);
 }
 
 async function account() {

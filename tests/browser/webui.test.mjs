@@ -221,6 +221,24 @@ async function main() {
 		ok(/2 hashes/.test(doc), 'the sync doctor finds the book under two hashes');
 		await page.screenshot({path: join(shots, 'doctor.png'), fullPage: true});
 
+		// Merge the two hashes: a pull under either returns one position.
+		await page.goto(base + '/web/#/merge');
+		await page.waitForSelector('#suggestions .suggestion button.merge');
+		await page.screenshot({path: join(shots, 'merge.png'), fullPage: true});
+		await page.click('#suggestions .suggestion button.merge');
+		await page.waitForSelector('.problem.merged');
+		const p1 = await koreader('GET', '/syncs/progress/' + DOC, 'alice', KEY);
+		const p2 = await koreader('GET', '/syncs/progress/' + DOC2, 'alice', KEY);
+		ok(p2.status === 200 && p2.body.document === DOC2 && p2.body.percentage === p1.body.percentage &&
+		    p2.body.progress === p1.body.progress, 'after merging, a pull under either hash returns the shared position',
+		JSON.stringify([p1.body, p2.body]));
+		r = await push('alice', KEY, 'Kindle', 0.45, 'p-merged', DOC2);
+		const p3 = await koreader('GET', '/syncs/progress/' + DOC, 'alice', KEY);
+		ok(p3.body.percentage === 0.45, 'a push under the merged hash moves the shared position', JSON.stringify(p3.body));
+		await page.goto(base + '/web/#/');
+		await page.waitForSelector('#library li');
+		ok((await page.$$('#library li')).length === 1, 'the library lists the merged book once');
+
 		// Administration: create bob, who then syncs.
 		await page.goto(base + '/web/#/admin');
 		await page.waitForSelector('#new-user');
