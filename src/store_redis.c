@@ -150,10 +150,15 @@ static const char rs_delete_lua[] = "local k = redis.call('GET', KEYS[1])\n"
                                     "redis.call('SET', KEYS[2], '1')\n"
                                     "return {1}\n";
 
-/* Delete the keys of a deleted account (the tombstone guards the name). */
+/*
+ * Delete the keys KEYS[2..] of a deleted account, only while its tombstone
+ * KEYS[1] is there: once another walk has finished (and a new account of
+ * the name may exist), -1 stops this one.
+ */
 static const char rs_purge_lua[] =
-    "for i = 1, #KEYS do redis.call('DEL', KEYS[i]) end\n"
-    "return #KEYS\n";
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
+    "for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end\n"
+    "return #KEYS - 1\n";
 
 /* Registration: SETNX, unless a deleted account's purge is unfinished. */
 static const char rs_create_lua[] =
@@ -1027,6 +1032,14 @@ rs_purge_cb(redisAsyncContext *ac, void *r, void *priv)
 		rs_purge_failed(op, rs_reply_error(reply));
 		return;
 	}
+	if (reply->integer < 0) {
+		/* Another walk finished this one's work first. */
+		if (op->kind == ROP_CREATE)
+			rs_create_send(op);
+		else
+			rop_finish(op, STORE_OK, 0, NULL);
+		return;
+	}
 	if (strcmp(op->cursor, "0") == 0) {
 		rs_purge_done(op);
 		return;
@@ -1073,16 +1086,16 @@ rs_scan_cb(redisAsyncContext *ac, void *r, void *priv)
 	memcpy(op->cursor, reply->element[0]->str, reply->element[0]->len);
 	op->cursor[reply->element[0]->len] = '\0';
 	list = reply->element[1];
-	/* EVALSHA sha numkeys matches... */
-	argv = xcalloc(list->elements + 3, sizeof(*argv));
-	lens = xcalloc(list->elements + 3, sizeof(*lens));
+	/* EVALSHA sha numkeys tombstone matches... */
+	argv = xcalloc(list->elements + 4, sizeof(*argv));
+	lens = xcalloc(list->elements + 4, sizeof(*lens));
 	for (i = 0; i < list->elements; i++) {
 		redisReply *e = list->element[i];
 
 		if (e->type == REDIS_REPLY_STRING &&
 		    rs_is_users_key(op, e->str, e->len)) {
-			argv[3 + n] = e->str;
-			lens[3 + n] = e->len;
+			argv[4 + n] = e->str;
+			lens[4 + n] = e->len;
 			n++;
 		}
 	}
@@ -1097,12 +1110,13 @@ rs_scan_cb(redisAsyncContext *ac, void *r, void *priv)
 	}
 	argv[0] = op->use_eval ? "EVAL" : "EVALSHA";
 	argv[1] = op->use_eval ? rs_purge_lua : op->rs->sha[RS_PURGE];
-	snprintf(nk, sizeof(nk), "%zu", n);
+	snprintf(nk, sizeof(nk), "%zu", n + 1);
 	argv[2] = nk;
-	for (i = 0; i < 3; i++)
+	argv[3] = op->tomb.data;
+	for (i = 0; i < 4; i++)
 		lens[i] = strlen(argv[i]);
 	rc = op->rs->state == RS_READY
-	         ? rs_send(op->rs, rs_purge_cb, op, (int)(n + 3), argv, lens)
+	         ? rs_send(op->rs, rs_purge_cb, op, (int)(n + 4), argv, lens)
 	         : -1;
 	free(argv);
 	free(lens);

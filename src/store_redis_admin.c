@@ -77,6 +77,12 @@ static const char ra_setkey_lua[] =
     "redis.call('SET', KEYS[1], ARGV[1])\n"
     "return 1\n";
 
+/* Delete KEYS[2] while the tombstone KEYS[1] is there, else -1. */
+static const char ra_purge_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
+    "redis.call('DEL', KEYS[2])\n"
+    "return 1\n";
+
 /* Delete without the key: as the client's deletion, tombstone first. */
 static const char ra_delete_lua[] =
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
@@ -872,6 +878,7 @@ ra_delete(struct ra_job *j, redisContext *c)
 	const char *argv[6];
 	size_t lens[6], i, n, plen;
 	redisReply *r;
+	bool stop;
 
 	buf_adds(&k, "user:");
 	buf_add(&k, j->user, j->user_len);
@@ -915,11 +922,21 @@ ra_delete(struct ra_job *j, redisContext *c)
 		    memcmp(p + 5, j->user, j->user_len) != 0 ||
 		    p[5 + j->user_len] != ':')
 			continue;
-		ra_arg(argv, lens, 0, "DEL");
-		ra_arg(argv, lens, 1, names.v[i].user);
-		if ((r = ra_cmd(c, &j->out, 2, argv, lens)) == NULL)
+		/* Only while the tombstone is there (see store_redis.c). */
+		ra_arg(argv, lens, 0, "EVAL");
+		ra_arg(argv, lens, 1, ra_purge_lua);
+		ra_arg(argv, lens, 2, "2");
+		argv[3] = t.data;
+		lens[3] = t.len;
+		ra_arg(argv, lens, 4, names.v[i].user);
+		if ((r = ra_cmd(c, &j->out, 5, argv, lens)) == NULL)
 			goto out;
+		stop = r->type == REDIS_REPLY_INTEGER && r->integer < 0;
 		freeReplyObject(r);
+		if (stop) {
+			j->result = STORE_OK;
+			goto out;
+		}
 	}
 	ra_arg(argv, lens, 0, "DEL");
 	argv[1] = t.data;
