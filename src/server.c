@@ -100,7 +100,9 @@ struct conn {
 	bool closing;     /* close once the queued answers are written */
 	bool lingering;
 	bool eof;
-	bool via_proxy; /* the peer is a trusted proxy */
+	bool via_proxy;             /* the peer is a trusted proxy */
+	bool spoke;                 /* the client has sent at least one byte */
+	const struct ip_count *ipc; /* its address's count, while counted */
 };
 
 struct server {
@@ -149,8 +151,11 @@ ip_hash(const unsigned char *addr)
 	return h & (IP_BUCKETS - 1);
 }
 
-/* Count one more connection from addr unless that goes over max. */
-static bool
+/*
+ * Count one more connection from addr unless that goes over max. Returns
+ * its address's entry (valid while the connection is counted), or NULL.
+ */
+static struct ip_count *
 ip_add(struct server *srv, const unsigned char *addr, unsigned max)
 {
 	struct ip_count **head = &srv->ips[ip_hash(addr)], *e;
@@ -160,16 +165,16 @@ ip_add(struct server *srv, const unsigned char *addr, unsigned max)
 			break;
 	if (e == NULL) {
 		if (max == 0)
-			return false;
+			return NULL;
 		e = xcalloc(1, sizeof(*e));
 		memcpy(e->addr, addr, 16);
 		e->next = *head;
 		*head = e;
 	}
 	if (e->n >= max)
-		return false;
+		return NULL;
 	e->n++;
-	return true;
+	return e;
 }
 
 static void
@@ -422,6 +427,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	}
 	c->in.len += (size_t)nread;
 	c->in.data[c->in.len] = '\0';
+	c->spoke = true;
 	conn_step(c);
 }
 
@@ -627,6 +633,7 @@ conn_close(struct conn *c)
 		srv->nconns--;
 		if (!c->via_proxy)
 			ip_del(srv, c->addr);
+		c->ipc = NULL;
 	}
 	uv_close((uv_handle_t *)&c->tcp, on_conn_close);
 	uv_close((uv_handle_t *)&c->timer, on_conn_close);
@@ -807,6 +814,37 @@ conn_set_peer(struct conn *c, const struct sockaddr_storage *ss)
 	}
 }
 
+/*
+ * At max_connections, make room by closing a connection that has not sent
+ * a single byte (what a connection flood holds; a real client speaks as
+ * soon as it has connected): the one whose address holds the most
+ * connections, the oldest of those. So a flood from a few addresses makes
+ * room at its own expense, and a client with one connection is closed only
+ * when no address holds more. Connections that spoke keep their slot
+ * until their own timeouts. Returns true when one was closed.
+ */
+static bool
+conn_evict_silent(struct server *srv, const struct conn *except)
+{
+	struct conn *c, *victim = NULL;
+	unsigned n, best = 0;
+
+	/* The list is newest first: on a tie the later one is older. */
+	for (c = srv->conns; c != NULL; c = c->next) {
+		if (c == except || !c->counted || c->spoke || c->dead)
+			continue;
+		n = c->ipc != NULL ? c->ipc->n : 0;
+		if (victim == NULL || n >= best) {
+			victim = c;
+			best = n;
+		}
+	}
+	if (victim == NULL)
+		return false;
+	conn_close(victim);
+	return true;
+}
+
 static void
 on_connection(uv_stream_t *l, int status)
 {
@@ -867,9 +905,18 @@ on_connection(uv_stream_t *l, int status)
 	c->hp = http_parse_new(srv->limits.max_header_bytes,
 	    srv->limits.max_body_bytes, SERVER_MAX_HEADERS);
 	/* A trusted proxy carries many clients: no per-address count. */
-	if (srv->nconns >= srv->limits.max_connections ||
-	    (!c->via_proxy &&
-	        !ip_add(srv, c->addr, srv->limits.max_connections_per_ip))) {
+	if (!c->via_proxy &&
+	    (c->ipc = ip_add(
+	         srv, c->addr, srv->limits.max_connections_per_ip)) == NULL) {
+		conn_fail(c, 503);
+		conn_step(c);
+		return;
+	}
+	if (srv->nconns >= srv->limits.max_connections &&
+	    !conn_evict_silent(srv, c)) {
+		if (!c->via_proxy)
+			ip_del(srv, c->addr);
+		c->ipc = NULL;
 		conn_fail(c, 503);
 		conn_step(c);
 		return;

@@ -9,7 +9,10 @@
 # a request). Covers: every legitimate request succeeds and its p99 is
 # reported (TAP comment "# p99 ..."); over-limit connections get 503 JSON;
 # idle ones are closed at idle_timeout_ms; the server answers and stops
-# cleanly afterwards. Bounded: 8 s of attack, the test well under 60 s.
+# cleanly afterwards. Then a flood of silent connections beyond
+# max_connections in total: the oldest silent one is closed to make room,
+# and the legitimate client is still served (p99 reported). Bounded: two
+# 8 s attacks, the test well under 60 s.
 . "$(dirname "$0")/lib.sh"
 
 KEY=$(md5 legit)
@@ -160,5 +163,31 @@ check "the churn made thousands of connections ($churned)" \
 is "no other answer to the attack" "${other:-x}" 0
 req GET /healthcheck
 is "server answers after the attack" "$STATUS $BODY" '200 {"state":"OK"}'
+ks_stop
+
+# --- beyond max_connections in total: silent connections (not a byte
+# sent) from eight addresses, 64 each, against max_connections 200. At
+# the limit the oldest silent connection makes room, so the legitimate
+# client (which speaks at once) is still served.
+ks_start --storage memory --idle-timeout-ms 60000 --max-connections 200 \
+    --max-connections-per-ip 64 || { not_ok "server started"; done_testing; }
+req POST /users/create "{\"username\":\"legit\",\"password\":\"$KEY\"}"
+timeout 30 python3 "$KS_TMP/attack.py" "$KS_PORT" "$DURATION" hold \
+    >"$KS_TMP/hold.out" 2>&1 &
+hpid=$!
+sleep 1
+timeout 30 python3 "$KS_TMP/legit.py" "$KS_PORT" legit "$KEY" $((DURATION - 2)) \
+    >"$KS_TMP/legit.out" 2>&1
+wait "$hpid"
+read -r n fail p50 p99 max <"$KS_TMP/legit.out"
+read -r opened c503 idle other <"$KS_TMP/hold.out"
+echo "# total-limit flood: $opened silent connections opened, $c503 refused with 503, $idle closed to make room"
+echo "# p99 ${p99} ms during the total-limit flood (legitimate client: $n requests, p50 ${p50} ms, max ${max} ms)"
+is "total limit: legitimate client, no failure" "${fail:-x}" 0
+sed -n '2,$p' "$KS_TMP/legit.out" | sed 's/^/#   /'
+check "total limit: legitimate client made at least 40 requests ($n)" \
+    test "${n:-0}" -ge 40
+check "total limit: silent connections were closed to make room ($idle)" \
+    test "${idle:-0}" -ge 300
 ks_stop
 done_testing
