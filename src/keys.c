@@ -231,6 +231,11 @@ start_next(struct keys *k)
 static void
 submit(struct keys *k, struct job *j)
 {
+	if (k->queued >= KEYS_MAX_QUEUED) {
+		j->done(j->arg, KEYS_FAILED, NULL);
+		job_free(j);
+		return;
+	}
 	j->k = k;
 	j->next = NULL;
 	if (k->tail != NULL)

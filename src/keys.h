@@ -30,11 +30,17 @@
 #define KEYS_OPSLIMIT 2
 #define KEYS_MEMLIMIT (19u * 1024 * 1024)
 #define KEYS_PHC_MAX 128 /* crypto_pwhash_STRBYTES */
+/*
+ * Jobs that may wait for a thread; past this a new job fails at once
+ * (KEYS_FAILED: the client gets a 5xx and retries) instead of queueing
+ * ~17 ms more work for every request of a flood of wrong keys.
+ */
+#define KEYS_MAX_QUEUED 1024
 
 enum keys_result {
 	KEYS_OK = 0,   /* verified, or hashed (phc is set) */
 	KEYS_MISMATCH, /* verification: wrong key */
-	KEYS_FAILED,   /* cancelled at shutdown, or out of memory */
+	KEYS_FAILED,   /* cancelled, queue full, or out of memory */
 };
 
 /*
@@ -50,7 +56,11 @@ struct keys *keys_new(uv_loop_t *loop, unsigned concurrency);
 /* Free the pool; it must be idle (see keys_drain). NULL is allowed. */
 void keys_free(struct keys *k);
 
-/* Verify key against a PHC string (both copied). */
+/*
+ * Verify key against a PHC string (both copied). done runs later on the
+ * loop, except when the queue is full (KEYS_MAX_QUEUED): then it runs with
+ * KEYS_FAILED before this returns. The same holds for keys_hash.
+ */
 void keys_verify(struct keys *k, const char *phc, struct str key,
     keys_done_fn *done, void *arg);
 /* Hash key (copied) into a new PHC string. */

@@ -153,6 +153,40 @@ test_keys__drain_fails_queued(void **state)
 }
 
 static void
+test_keys__queue_bounded(void **state)
+{
+	uv_loop_t loop;
+	struct keys *k;
+	struct job *j = calloc(KEYS_MAX_QUEUED + 2, sizeof(*j));
+	char phc[KEYS_PHC_MAX];
+	int i, was_drained = 0;
+
+	(void)state;
+	uv_loop_init(&loop);
+	k = keys_new(&loop, 1);
+	assert_int_equal(keys_hash_sync(str_from("x"), phc), 0);
+	for (i = 0; i < KEYS_MAX_QUEUED + 1; i++) {
+		j[i].k = k;
+		keys_verify(k, phc, str_from("x"), done, &j[i]);
+		assert_int_equal(j[i].called, 0);
+	}
+	assert_int_equal(keys_queued(k), KEYS_MAX_QUEUED);
+	/* One more: refused at once, nothing queued. */
+	j[i].k = k;
+	keys_verify(k, phc, str_from("x"), done, &j[i]);
+	assert_int_equal(j[i].called, 1);
+	assert_int_equal(j[i].res, KEYS_FAILED);
+	assert_int_equal(keys_queued(k), KEYS_MAX_QUEUED);
+	keys_drain(k, drained, &was_drained);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(was_drained, 1);
+	assert_int_equal(j[0].res, KEYS_OK);
+	keys_free(k);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	free(j);
+}
+
+static void
 test_keys__hash_many(void **state)
 {
 	char *keys[5];
@@ -185,6 +219,7 @@ main(void)
 	    cmocka_unit_test(test_keys__digest),
 	    cmocka_unit_test(test_keys__pool_bounded),
 	    cmocka_unit_test(test_keys__drain_fails_queued),
+	    cmocka_unit_test(test_keys__queue_bounded),
 	    cmocka_unit_test(test_keys__hash_many),
 	};
 
