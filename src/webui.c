@@ -882,6 +882,7 @@ api_dispatch(struct webui *w, struct http_request *req, struct str path)
 	struct router_match m;
 	const struct wroute *wr;
 	struct session *s = NULL;
+	const struct str *ctype;
 	char allow[64], *hdr, *user;
 	long n;
 
@@ -938,6 +939,17 @@ api_dispatch(struct webui *w, struct http_request *req, struct str path)
 		return;
 	}
 	if (wr->r.flags & W_BODY) {
+		/*
+		 * Only application/json: a cross-site form cannot send it
+		 * without a CORS preflight, which is never granted (this
+		 * also keeps sign-in itself from being forged).
+		 */
+		ctype = http_header_get(req, "content-type", NULL);
+		if (ctype == NULL ||
+		    !str_has_prefix(*ctype, "application/json")) {
+			w_error(c, 415, "The body must be application/json.");
+			return;
+		}
 		if (req->body.len > 0)
 			c->body = json_parse(req->body.p, req->body.len,
 			    w_json_alloc, req, NULL);

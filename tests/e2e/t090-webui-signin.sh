@@ -76,6 +76,9 @@ web POST /web/api/login '{"username":"ann"}'
 is "missing password: 400" "$STATUS" 400
 web POST /web/api/login 'not json'
 is "not JSON: 400" "$STATUS" 400
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: text/plain' \
+    --data-binary '{"username":"ann","password":"open sesame"}' "$KS_URL/web/api/login")
+is "a form-like content type (login CSRF): 415" "$STATUS" 415
 
 web POST /web/api/login '{"username":"ann","password":"open sesame"}' -c "$KS_TMP/jar"
 is "sign in: 200" "$STATUS" 200
