@@ -84,18 +84,45 @@ static const char *const kid_names[K_NKIDS] = {"", "schema", "journal_seq",
     "device", "device_id", "filename", "title", "authors", "pretty_name",
     "links"};
 
+/* Is the key s (of len bytes) the name of kid k? */
+static bool
+named(const unsigned char *s, size_t len, enum kid k)
+{
+	return strlen(kid_names[k]) == len && memcmp(kid_names[k], s, len) == 0;
+}
+
+/*
+ * Classify a member name: dispatch on its first byte so that a key costs
+ * one or two comparisons (this runs for every member of a large file).
+ */
 static enum kid
 classify(const unsigned char *s, size_t len)
 {
-	static size_t kid_len[K_NKIDS];
+	static const enum kid by_first[][4] = {
+	    ['a'] = {K_AUTHORS},
+	    ['c'] = {K_CONFIG},
+	    ['d'] = {K_DEVICE, K_DEVICE_ID, K_DEVICES, K_DOCUMENTS},
+	    ['f'] = {K_FILENAME},
+	    ['h'] = {K_HISTORY},
+	    ['j'] = {K_JOURNAL_SEQ},
+	    ['m'] = {K_METADATA},
+	    ['p'] = {K_PERCENTAGE, K_PROGRESS, K_PASSWORD, K_PRETTY_NAME},
+	    ['s'] = {K_SCHEMA},
+	    ['t'] = {K_TIMESTAMP, K_TITLE},
+	    ['u'] = {K_USERS},
+	};
+	const enum kid *c;
 	int i;
 
-	if (kid_len[1] == 0)
-		for (i = 1; i < K_NKIDS; i++)
-			kid_len[i] = strlen(kid_names[i]);
-	for (i = 1; i < K_NKIDS; i++)
-		if (kid_len[i] == len && memcmp(kid_names[i], s, len) == 0)
-			return (enum kid)i;
+	if (len == 0 || s[0] >= sizeof(by_first) / sizeof(by_first[0]))
+		return K_OTHER;
+	c = by_first[s[0]];
+	for (i = 0; i < 4 && c[i] != K_OTHER; i++)
+		if (named(s, len, c[i]))
+			return c[i];
+	/* "document_history" shares its first letter with four others. */
+	if (s[0] == 'd' && named(s, len, K_DOCUMENT_HISTORY))
+		return K_DOCUMENT_HISTORY;
 	return K_OTHER;
 }
 
