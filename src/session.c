@@ -184,12 +184,13 @@ void
 session_destroy_user(
     struct sessions *ss, struct str user, const struct session *keep)
 {
-	struct session *s;
 	uint32_t pos;
 	bool again = true;
 
 	/* The table must not change while it is walked: restart after each. */
 	while (again) {
+		struct session *s;
+
 		again = false;
 		pos = 0;
 		while ((s = table_next(&ss->t, &pos)) != NULL) {

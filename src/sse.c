@@ -86,7 +86,7 @@ static struct sse_user *
 user_get(struct sse *s, struct str name, bool create)
 {
 	uint32_t h = table_hash(name.p, name.len);
-	struct sse_user *u, *old = NULL;
+	struct sse_user *u, *it, *old = NULL;
 	uint32_t pos = 0;
 
 	u = table_find(&s->users, &user_type, h, name);
@@ -94,10 +94,10 @@ user_get(struct sse *s, struct str name, bool create)
 		return u;
 	if (s->users.n >= SSE_MAX_USERS) {
 		/* Forget the user quiet for longest that nobody waits for. */
-		while ((u = table_next(&s->users, &pos)) != NULL)
-			if (u->waiters == NULL &&
-			    (old == NULL || u->last_used < old->last_used))
-				old = u;
+		while ((it = table_next(&s->users, &pos)) != NULL)
+			if (it->waiters == NULL &&
+			    (old == NULL || it->last_used < old->last_used))
+				old = it;
 		if (old != NULL) {
 			table_remove(
 			    &s->users, &user_type, old->hash, u_key(old));
@@ -159,12 +159,12 @@ sse_free(struct sse *s)
 static void
 add_events(struct sse *s, const struct sse_user *u, uint64_t last_id)
 {
-	const struct sse_event *e;
 	struct json_out o;
 	unsigned i;
 
 	for (i = 0; u != NULL && i < u->n; i++) {
-		e = &u->ring[(u->head + i) % SSE_RING];
+		const struct sse_event *e = &u->ring[(u->head + i) % SSE_RING];
+
 		if (e->id <= last_id)
 			continue;
 		buf_addf(&s->out, "id: %llu\nevent: change\ndata: ",
@@ -283,10 +283,12 @@ sse_publish(struct sse *s, struct str user, struct str document,
 {
 	struct sse_user *u = user_get(s, user, true);
 	struct sse_event *e;
+	struct sse_waiter *w, *next;
 
 	if (u->n == SSE_RING) {
 		e = &u->ring[u->head];
 		free(e->document);
+		e->document = NULL;
 		u->head = (u->head + 1) % SSE_RING;
 		u->n--;
 	}
@@ -297,8 +299,13 @@ sse_publish(struct sse *s, struct str user, struct str document,
 	e->kind = kind;
 	e->document = xmemdup0(document.p, document.len);
 	u->last_used = e->id;
-	while (u->waiters != NULL)
-		waiter_answer(s, u->waiters);
+	/* Take the user's waiters off it first, then answer each. */
+	w = u->waiters;
+	u->waiters = NULL;
+	for (; w != NULL; w = next) {
+		next = w->unext;
+		waiter_answer(s, w);
+	}
 }
 
 void

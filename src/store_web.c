@@ -126,10 +126,8 @@ json_store_web_documents(struct store *st, struct str user, struct str document,
 {
 	struct json_store *js = (struct json_store *)st;
 	struct db_user *u = web_user(js, user);
-	struct db_doc **docs, *d;
 	struct buf out = BUF_INIT;
 	struct json_out o;
-	size_t n, i;
 
 	if (u == NULL) {
 		cb(arg, STORE_ERR_AUTH, NULL, 0);
@@ -138,12 +136,15 @@ json_store_web_documents(struct store *st, struct str user, struct str document,
 	json_out_init(&o, &out, false);
 	json_arr_begin(&o);
 	if (document.p != NULL) {
-		d = db_doc_find(u, document);
+		const struct db_doc *d = db_doc_find(u, document);
+
 		if (d != NULL)
 			w_doc(&o, u, d, history);
 	} else {
-		docs = db_docs_sorted(u, &n);
-		qsort(docs, n, sizeof(*docs), cmp_newest);
+		size_t n, i;
+		struct db_doc **docs = db_docs_sorted(u, &n);
+
+		qsort(docs, n, sizeof(struct db_doc *), cmp_newest);
 		for (i = 0; i < n; i++) {
 			/* The record of a merged-away id is out of reach. */
 			if (u->nlinks > 0 &&
@@ -244,7 +245,6 @@ web_link(struct db *db, struct db_user *u, struct str doc, struct str alias)
 	if (a != NULL && a->timestamp > d->timestamp) {
 		memset(&p, 0, sizeof(p));
 #define F(f) ((struct str){db_doc_field(a, f), a->len[f]})
-		p.document = F(DB_F_ID);
 		p.percentage = a->percentage;
 		p.timestamp = a->timestamp;
 		p.progress = F(DB_F_PROGRESS);
@@ -272,9 +272,7 @@ int
 json_store_web_apply(struct db *db, struct db_user *u, struct str op,
     const struct json_value *rec)
 {
-	const struct json_value *v;
 	struct str doc = member(rec, "doc");
-	double pct, ts;
 
 	if (str_eqs(op, "web_config"))
 		return 0;
@@ -294,6 +292,9 @@ json_store_web_apply(struct db *db, struct db_user *u, struct str op,
 		return 0;
 	}
 	if (str_eqs(op, "web_restore")) {
+		const struct json_value *v;
+		double pct, ts;
+
 		if ((v = json_get(rec, "percentage")) == NULL ||
 		    json_number(v, false, &pct) != 0)
 			return -1;

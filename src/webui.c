@@ -142,11 +142,13 @@ static struct str
 cookie_get(const struct http_request *req, const char *name)
 {
 	const struct str *h = http_header_get(req, "cookie", NULL);
-	size_t n = strlen(name), i = 0, start;
+	size_t n = strlen(name), i = 0;
 
 	if (h == NULL)
 		return STR_NULL;
 	while (i < h->len) {
+		size_t start;
+
 		while (i < h->len && (h->p[i] == ' ' || h->p[i] == ';'))
 			i++;
 		start = i;
@@ -183,11 +185,13 @@ cookie_header(struct wcall *c, const char *token)
 static bool
 is_admin(const struct webui *w, struct str user)
 {
-	const char *p = w->cfg->admins, *start;
+	const char *p = w->cfg->admins;
 
 	if (p == NULL)
 		return false;
 	while (*p != '\0') {
+		const char *start;
+
 		while (*p == ',' || *p == ' ' || *p == '\t')
 			p++;
 		start = p;
@@ -882,9 +886,7 @@ api_dispatch(struct webui *w, struct http_request *req, struct str path)
 	struct router_match m;
 	const struct wroute *wr;
 	struct session *s = NULL;
-	const struct str *ctype;
 	char allow[64], *hdr, *user;
-	long n;
 
 	memset(c, 0, sizeof(*c));
 	c->w = w;
@@ -907,8 +909,8 @@ api_dispatch(struct webui *w, struct http_request *req, struct str path)
 	c->token = cookie_get(req, WEB_COOKIE);
 	if (m.param.p != NULL) {
 		char *p = http_alloc(req, m.param.len + 1);
+		long n = router_unescape(m.param, p);
 
-		n = router_unescape(m.param, p);
 		if (n < 0)
 			n = 0;
 		p[n] = '\0';
@@ -939,6 +941,8 @@ api_dispatch(struct webui *w, struct http_request *req, struct str path)
 		return;
 	}
 	if (wr->r.flags & W_BODY) {
+		const struct str *ctype;
+
 		/*
 		 * Only application/json: a cross-site form cannot send it
 		 * without a CORS preflight, which is never granted (this
