@@ -1,0 +1,170 @@
+/*
+ * test_session.c: the web interface's sessions (session.c) and the links
+ * of merged documents (db.c): tokens are random and found only by their
+ * exact value, sessions expire, the CSRF check takes only the session's
+ * own token, a user's sessions end together (except the one kept), a full
+ * table makes room; links resolve, chain to one canonical id, follow
+ * pushes and are removed with their document's links.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "db.h"
+#include "session.h"
+
+static struct str
+S(const char *s) {
+	return str_from(s);
+}
+
+static void
+test_session__create_find_expire(void **state)
+{
+	struct sessions *ss = sessions_new(1000, 10);
+	char t1[SESSION_TOKEN_LEN + 1], t2[SESSION_TOKEN_LEN + 1];
+	struct session *a, *b;
+	char other[SESSION_TOKEN_LEN + 1];
+
+	(void)state;
+	a = session_create(ss, S("ann"), 100, t1);
+	b = session_create(ss, S("bob"), 100, t2);
+	assert_int_equal(strlen(t1), SESSION_TOKEN_LEN);
+	assert_string_not_equal(t1, t2);
+	assert_ptr_equal(session_find(ss, S(t1), 200), a);
+	assert_ptr_equal(session_find(ss, S(t2), 200), b);
+	assert_string_equal(a->user, "ann");
+	/* One character off, shorter, longer: nothing. */
+	memcpy(other, t1, sizeof(other));
+	other[5] = other[5] == 'A' ? 'B' : 'A';
+	assert_null(session_find(ss, S(other), 200));
+	assert_null(
+	    session_find(ss, (struct str){t1, SESSION_TOKEN_LEN - 1}, 200));
+	assert_null(session_find(ss, S(""), 200));
+	/* Expired at 100 + 1000: gone, and removed from the table. */
+	assert_null(session_find(ss, S(t1), 1100));
+	assert_int_equal(sessions_count(ss), 1);
+	sessions_free(ss);
+}
+
+static void
+test_session__csrf(void **state)
+{
+	struct sessions *ss = sessions_new(1000, 10);
+	char t1[SESSION_TOKEN_LEN + 1], t2[SESSION_TOKEN_LEN + 1];
+	struct session *a, *b;
+
+	(void)state;
+	a = session_create(ss, S("ann"), 0, t1);
+	b = session_create(ss, S("ann"), 0, t2);
+	assert_true(session_csrf_ok(a, S(a->csrf)));
+	assert_false(session_csrf_ok(a, S(b->csrf)));
+	assert_false(session_csrf_ok(a, S(t1))); /* the cookie is no token */
+	assert_false(session_csrf_ok(a, S("")));
+	assert_string_not_equal(a->csrf, t1);
+	sessions_free(ss);
+}
+
+static void
+test_session__destroy_user_and_room(void **state)
+{
+	struct sessions *ss = sessions_new(1000, 3);
+	char t[4][SESSION_TOKEN_LEN + 1];
+	struct session *a1, *a2;
+
+	(void)state;
+	a1 = session_create(ss, S("ann"), 0, t[0]);
+	a2 = session_create(ss, S("ann"), 1, t[1]);
+	session_create(ss, S("bob"), 2, t[2]);
+	session_destroy_user(ss, S("ann"), a2);
+	assert_null(session_find(ss, S(t[0]), 10));
+	assert_ptr_equal(session_find(ss, S(t[1]), 10), a2);
+	assert_non_null(session_find(ss, S(t[2]), 10));
+	(void)a1;
+	/* Full (3): the one expiring first (a2, created at 1) goes... */
+	session_create(ss, S("cat"), 5, t[0]);
+	session_create(ss, S("dan"), 6, t[3]);
+	assert_int_equal(sessions_count(ss), 3);
+	assert_null(session_find(ss, S(t[1]), 10));
+	assert_non_null(session_find(ss, S(t[3]), 10));
+	session_destroy_user(ss, S("bob"), NULL);
+	assert_int_equal(sessions_count(ss), 2);
+	sessions_free(ss);
+}
+
+static void
+test_db__links(void **state)
+{
+	struct db db;
+	struct db_user *u;
+	struct db_put p;
+	struct db_doc *d;
+
+	(void)state;
+	db_init(&db, false, 0);
+	u = db_user_add(&db, S("u"), S("key"));
+	memset(&p, 0, sizeof(p));
+	p.document = S("A");
+	p.percentage = 0.1;
+	p.timestamp = 1;
+	p.progress = S("pa");
+	p.device = S("kobo");
+	db_put(&db, u, &p);
+	p.document = S("B");
+	p.progress = S("pb");
+	db_put(&db, u, &p);
+
+	db_link_set(u, S("B"), S("A"));
+	assert_true(str_eqs(db_link_resolve(u, S("B")), "A"));
+	assert_true(str_eqs(db_link_resolve(u, S("A")), "A"));
+	assert_string_equal(db_doc_field(db_doc_find(u, S("B")), DB_F_ID), "A");
+	/* B's own record is still stored. */
+	assert_non_null(db_doc_find_exact(u, S("B")));
+
+	/* A push under B writes A. */
+	p.document = S("B");
+	p.percentage = 0.7;
+	p.progress = S("pb2");
+	d = db_put(&db, u, &p);
+	assert_string_equal(db_doc_field(d, DB_F_ID), "A");
+	assert_true(db_doc_find(u, S("A"))->percentage == 0.7);
+	assert_true(db_doc_find_exact(u, S("B"))->percentage == 0.1);
+
+	/* A link to A then goes to A, and C -> A when A is linked to... */
+	db_link_set(u, S("C"), S("B"));
+	assert_true(str_eqs(db_link_resolve(u, S("C")), "A"));
+	/* Linking to itself does nothing. */
+	db_link_set(u, S("A"), S("B"));
+	assert_true(str_eqs(db_link_resolve(u, S("A")), "A"));
+	assert_int_equal(u->nlinks, 2);
+
+	assert_true(db_link_del(u, S("B")));
+	assert_false(db_link_del(u, S("B")));
+	assert_string_equal(db_doc_field(db_doc_find(u, S("B")), DB_F_ID), "B");
+	db_link_del_to(u, S("A"));
+	assert_int_equal(u->nlinks, 0);
+	db_link_set(u, S("X"), S("A"));
+	db_release(&db); /* frees the links too (ASan) */
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_session__create_find_expire),
+	    cmocka_unit_test(test_session__csrf),
+	    cmocka_unit_test(test_session__destroy_user_and_room),
+	    cmocka_unit_test(test_db__links),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
