@@ -211,6 +211,11 @@ async function main() {
 		const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 		ok(overflow <= 0, 'the library fits a 375 px phone (no sideways scrolling)', overflow);
 		await page.screenshot({path: join(shots, 'library-phone.png'), fullPage: true});
+		await page.emulateMedia({colorScheme: 'dark'});
+		const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+		ok(bg === 'rgb(22, 23, 26)', 'dark theme follows the system', bg);
+		await page.screenshot({path: join(shots, 'library-phone-dark.png'), fullPage: true});
+		await page.emulateMedia({colorScheme: 'light'});
 		await page.setViewportSize({width: 1280, height: 860});
 
 		// Sync doctor: the same title under two hashes.
