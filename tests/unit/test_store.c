@@ -319,6 +319,7 @@ test_store__waiters_share_one_verification(void **state)
 	int i;
 	struct env *e;
 	struct res r[6];
+	unsigned long jobs;
 
 	(void)state;
 	for (b = 0; b < 2; b++) {
@@ -327,6 +328,8 @@ test_store__waiters_share_one_verification(void **state)
 		/* Reopen so the cache is cold (the file backend reloads). */
 		env_reopen(e);
 		memset(r, 0, sizeof(r));
+		/* Each argon2 job counts one FAULT_MALLOC check (keys.c). */
+		jobs = fault_count(FAULT_MALLOC);
 		for (i = 0; i < 6; i++)
 			store_user_auth(e->st, str_from("erin"),
 			    str_from(i == 3 ? "wrong" : "key"), cb, &r[i]);
@@ -336,6 +339,26 @@ test_store__waiters_share_one_verification(void **state)
 			if (b == 1 || i == 3)
 				assert_int_equal(r[i].result,
 				    i == 3 ? STORE_ERR_AUTH : STORE_OK);
+		}
+		if (b == 1) {
+			/* One verification served all six. */
+			assert_int_equal(fault_count(FAULT_MALLOC) - jobs, 1);
+			/* A failed one is remembered for that wrong key. */
+			env_reopen(e);
+			jobs = fault_count(FAULT_MALLOC);
+			memset(r, 0, sizeof(r));
+			for (i = 0; i < 3; i++)
+				store_user_auth(e->st, str_from("erin"),
+				    str_from("bad"), cb, &r[i]);
+			run(e);
+			assert_int_equal(fault_count(FAULT_MALLOC) - jobs, 1);
+			assert_int_equal(
+			    auth(e, "erin", "bad"), STORE_ERR_AUTH);
+			assert_int_equal(fault_count(FAULT_MALLOC) - jobs, 1);
+			assert_int_equal(auth(e, "erin", "key"), STORE_OK);
+			assert_int_equal(fault_count(FAULT_MALLOC) - jobs, 2);
+			for (i = 0; i < 3; i++)
+				assert_int_equal(r[i].result, STORE_ERR_AUTH);
 		}
 		env_free(e);
 	}
@@ -397,11 +420,11 @@ test_store__migration_backs_up_first(void **state)
 	config_init(&e->cfg);
 	snprintf(e->dir, sizeof(e->dir), "/tmp/kosyncd-test-store.XXXXXX");
 	assert_non_null(mkdtemp(e->dir));
-	assert_int_equal(config_set(&e->cfg, "data_dir", e->dir,
-			     CONFIG_SRC_FLAG, &err),
-	    0);
-	snprintf(cmd, sizeof(cmd), "cp tests/data/kosync-schema6.json '%s/"
-	                           "database.json'",
+	assert_int_equal(
+	    config_set(&e->cfg, "data_dir", e->dir, CONFIG_SRC_FLAG, &err), 0);
+	snprintf(cmd, sizeof(cmd),
+	    "cp tests/data/kosync-schema6.json '%s/"
+	    "database.json'",
 	    e->dir);
 	assert_int_equal(system(cmd), 0);
 	snprintf(path, sizeof(path), "%s/database.json", e->dir);
@@ -427,8 +450,8 @@ test_store__migration_backs_up_first(void **state)
 	assert_non_null(strstr(now, "\"schema\": 7,"));
 	assert_null(strstr(now, "80becab8303c51d6e8a10054f862f9f9"));
 	free(now);
-	assert_int_equal(auth(e, "alice", "80becab8303c51d6e8a10054f862f9f9"),
-	    STORE_OK);
+	assert_int_equal(
+	    auth(e, "alice", "80becab8303c51d6e8a10054f862f9f9"), STORE_OK);
 	store_flush(e->st, flushed, &done);
 	run(e);
 	free(orig);
