@@ -398,6 +398,47 @@ cur_scratch(struct loader *l)
 	}
 }
 
+/*
+ * The common number forms ("0.4213", "1790006348", "-3") without strtod:
+ * at most 15 significant digits and no exponent, so the digits are an
+ * exact integer m and m / 10^k is one correctly rounded division of exact
+ * operands, the same double strtod returns. Anything else: false.
+ */
+static bool
+fast_number(const char *s, size_t len, double *out)
+{
+	static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+	    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+	const char *p = s, *end = s + len;
+	uint64_t m = 0;
+	int digits = 0, frac = -1;
+	bool neg = false;
+
+	if (p < end && *p == '-') {
+		neg = true;
+		p++;
+	}
+	for (; p < end; p++) {
+		if (*p >= '0' && *p <= '9') {
+			if (++digits > 15)
+				return false;
+			m = m * 10 + (uint64_t)(*p - '0');
+			if (frac >= 0)
+				frac++;
+		} else if (*p == '.' && frac < 0) {
+			frac = 0;
+		} else {
+			return false;
+		}
+	}
+	if (digits == 0 || frac == 0)
+		return false;
+	*out = (double)m / pow10[frac > 0 ? frac : 0];
+	if (neg)
+		*out = -*out;
+	return true;
+}
+
 static int
 on_scalar(
     struct loader *l, const char *s, size_t len, bool is_string, bool is_number)
@@ -450,6 +491,10 @@ on_scalar(
 	if (l->kid == K_PERCENTAGE && s != NULL) {
 		if (len >= sizeof(tmp))
 			return 1;
+		if (fast_number(s, len, &d)) {
+			sc->percentage = d;
+			return 1;
+		}
 		memcpy(tmp, s, len);
 		tmp[len] = '\0';
 		d = strtod(tmp, &end);
@@ -462,6 +507,10 @@ on_scalar(
 	if (l->kid == K_TIMESTAMP && s != NULL) {
 		if (len >= sizeof(tmp))
 			return 1;
+		if (fast_number(s, len, &d)) {
+			sc->timestamp = (int64_t)d;
+			return 1;
+		}
 		memcpy(tmp, s, len);
 		tmp[len] = '\0';
 		d = strtod(tmp, &end);
