@@ -317,6 +317,49 @@ test_snapshot__save_and_backup(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void
+test_snapshot__numbers_read_as_strtod(void **state)
+{
+	static const char *forms[] = {"0", "1", "0.1", "0.4213", "0.33333334",
+	    "0.000001", "123456789012345", "1234567890123456", "1e-3", "2.5E2",
+	    "-0.5", "0.99999999999999999", "1790006348"};
+	char text[256], num[64];
+	struct db db;
+	struct snapshot_info info;
+	struct buf err = BUF_INIT;
+	const struct db_doc *d;
+	size_t i;
+	int r;
+
+	(void)state;
+	srand(7);
+	for (i = 0; i < 2000; i++) {
+		if (i < sizeof(forms) / sizeof(forms[0]))
+			snprintf(num, sizeof(num), "%s", forms[i]);
+		else if (i % 2)
+			snprintf(num, sizeof(num), "%.*f", (int)(i % 12),
+			    (double)rand() / RAND_MAX);
+		else
+			snprintf(num, sizeof(num), "%.*g", 1 + (int)(i % 17),
+			    (double)rand() / RAND_MAX);
+		snprintf(text, sizeof(text),
+		    "{\"users\": {\"u\": {\"documents\": {\"d\": "
+		    "{\"percentage\": %s, \"timestamp\": 1790006348}}}}}",
+		    num);
+		db_init(&db, false, 0);
+		r = snapshot_parse(text, strlen(text), &db, NULL, &info, &err);
+		assert_int_equal(r, 0);
+		d = db_doc_find(
+		    db_user_find(&db, str_from("u")), str_from("d"));
+		assert_non_null(d);
+		if (d->percentage != strtod(num, NULL))
+			fail_msg("'%s' read as %.17g", num, d->percentage);
+		assert_int_equal(d->timestamp, 1790006348);
+		db_release(&db);
+	}
+	buf_release(&err);
+}
+
 int
 main(void)
 {
@@ -328,6 +371,7 @@ main(void)
 	    cmocka_unit_test(test_snapshot__round_trip),
 	    cmocka_unit_test(test_snapshot__errors_name_offset),
 	    cmocka_unit_test(test_snapshot__save_and_backup),
+	    cmocka_unit_test(test_snapshot__numbers_read_as_strtod),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
