@@ -262,7 +262,7 @@ json_store_journals(const char *dir, size_t *n)
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	char **v = NULL;
-	size_t cap = 0, i;
+	size_t cap = 0;
 	const char *p;
 
 	*n = 0;
@@ -284,7 +284,6 @@ json_store_journals(const char *dir, size_t *n)
 	closedir(d);
 	if (*n > 1)
 		qsort(v, *n, sizeof(*v), cmp_names);
-	(void)i;
 	return v;
 }
 
