@@ -3,7 +3,8 @@
  *
  * Input: a mode byte, then
  *   0: a whole database.json for config_file_parse();
- *   1: a source byte, then "name=value" lines for config_set();
+ *   1: a source byte (bit 0: flag, else environment), then "name=value"
+ *      lines for config_set();
  *   2: NUL-separated arguments for config_parse_args() (argv[0] is
  *      "kosyncd"; parsing continues after the first non-flag);
  *   3: "NAME=value" lines for config_load_env();
@@ -121,9 +122,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				continue;
 			*eq = '\0';
 			buf_reset(&err);
+			/* The file's values come through config_file_set
+			 * (modes 0 and 4), which refuses what a file may not
+			 * set; config_set takes the other sources. */
 			check_result(
 			    config_set(&cfg, parts[i], eq + 1,
-			        (enum config_source)(text[0] & 3), &err),
+			        text[0] & 1 ? CONFIG_SRC_FLAG : CONFIG_SRC_ENV,
+			        &err),
 			    &err);
 		}
 		break;
