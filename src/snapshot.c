@@ -151,7 +151,15 @@ struct loader {
 	bool failed; /* err is set */
 	enum st stack[MAX_DEPTH];
 	int depth;
-	int skip;       /* depth of a skipped container, 0 when none */
+	int skip; /* depth of a skipped container, 0 when none */
+	/*
+	 * Where the root object ended, when yajl_parse saw its end: yajl
+	 * takes a trailing unterminated string for "more input to come", so
+	 * snapshot_parse checks that only white space follows (as json.c).
+	 */
+	yajl_handle h;
+	bool ended;
+	size_t end;
 	struct buf key; /* last member name */
 	enum kid kid;   /* what it is */
 	struct db_user *user;
@@ -696,6 +704,10 @@ cb_end(void *ctx)
 		break;
 	}
 	l->depth--;
+	if (l->depth == 0 && l->h != NULL && !l->ended) {
+		l->ended = true;
+		l->end = yajl_get_bytes_consumed(l->h);
+	}
 	return 1;
 }
 
@@ -740,11 +752,23 @@ snapshot_parse(const char *text, size_t len, struct db *db, struct config *cfg,
 		buf_init(&l.ent.s[i]);
 	}
 	h = yajl_alloc(&callbacks, NULL, &l);
+	l.h = h;
 	s = yajl_parse(h, (const unsigned char *)text, len);
 	off = yajl_get_bytes_consumed(h);
+	l.h = NULL;
 	if (s == yajl_status_ok) {
 		s = yajl_complete_parse(h);
 		off = len; /* the text ended too early */
+	}
+	for (; s == yajl_status_ok && l.ended && l.end < len; l.end++) {
+		char c = text[l.end];
+
+		if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+			buf_adds(err, "trailing garbage");
+			l.failed = true;
+			off = l.end;
+			s = yajl_status_error;
+		}
 	}
 	if (s != yajl_status_ok) {
 		if (!l.failed) {
