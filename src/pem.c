@@ -285,6 +285,11 @@ pem_decode(
 			*err = "PEM header line too long";
 			goto fail;
 		}
+		/* A NUL would cut the name or value short as a C string. */
+		if (memchr(l.p, '\0', l.len) != NULL) {
+			*err = "NUL byte in a PEM header";
+			goto fail;
+		}
 		if (blk->nheaders == PEM_MAX_HEADERS) {
 			*err = "too many PEM headers";
 			goto fail;

@@ -278,6 +278,8 @@ test_pem__every_truncation(void **state)
 static void
 test_pem__errors(void **state)
 {
+	static const char nul_header[] =
+	    "-----BEGIN A-----\nSche\0ma: 7\n\nQUJD\n-----END A-----\n";
 	static const struct {
 		const char *text, *err;
 	} cases[] = {
@@ -313,6 +315,12 @@ test_pem__errors(void **state)
 		assert_null(blk.type);
 		assert_int_equal(blk.nheaders, 0);
 	}
+	/* A NUL inside a header line (found by fuzz_pem). */
+	err = NULL;
+	assert_int_equal(
+	    pem_decode(nul_header, sizeof(nul_header) - 1, &blk, &err), -1);
+	assert_string_equal(err, "NUL byte in a PEM header");
+	assert_int_equal(blk.nheaders, 0);
 }
 
 static void
