@@ -2,13 +2,16 @@
 # t081-redis-instances: two kosyncd processes on one Redis serve the same
 # users at once: a push through one is read through the other at once; a
 # key change or a deletion through one is seen by the other at once
-# (nothing either keeps in memory makes it wrong), with verbatim keys and
+# (nothing either keeps in memory makes it wrong); racing registrations of
+# one name through both give one account; with verbatim keys and
 # with redis_hash_keys (argon2id, whose verified-key cache must not
 # outlive a key change made elsewhere).
 . "$(dirname "$0")/lib.sh"
 
 command -v redis-server >/dev/null || { echo "1..0 # SKIP no redis-server"; exit 0; }
 E2001='{"code":2001,"message":"Unauthorized"}'
+KS_PID_A=
+trap '[ -n "$KS_PID_A" ] && kill -KILL "$KS_PID_A" 2>/dev/null; ks_cleanup' EXIT
 ks_redis_start || { not_ok "redis started"; done_testing; }
 
 # start_two ARGS...: instance A (KS_URL_A, KS_PID_A) and B (the current one).
@@ -36,6 +39,7 @@ stop_two() {
 	kill -TERM "$KS_PID_A"
 	wait "$KS_PID_A"
 	rc=$?
+	KS_PID_A=
 	is "instance A exited 0 on SIGTERM" "$rc" 0
 	is "instance A: no unexpected stderr" \
 	    "$(grep -vE ' (info|access): ' "$KS_ERR_A")" ""
@@ -87,6 +91,19 @@ for mode in verbatim hashed; do
 	is "$mode: A refuses the key B replaced" "$STATUS" 401
 	on A GET /users/auth "" $(auth alice "$K")
 	is "$mode: A takes the key B set" "$STATUS" 200
+
+	# Registrations of one name racing through both: exactly one wins.
+	pids=
+	for i in 1 2 3 4 5 6 7 8; do
+		if [ $((i % 2)) = 0 ]; then u=$KS_URL_A; else u=$KS_URL_B; fi
+		curl -s -o /dev/null -w '%{http_code}\n' -X POST \
+		    --data-binary '{"username":"race","password":"k'$i'"}' \
+		    "$u/users/create" >"$KS_TMP/race-$i" &
+		pids="$pids $!"
+	done
+	wait $pids
+	is "$mode: racing registrations: one 201" "$(cat "$KS_TMP"/race-* | grep -c 201)" 1
+	is "$mode: the others 402" "$(cat "$KS_TMP"/race-* | grep -c 402)" 7
 
 	# Deletion through B: A's next write cannot revive the account.
 	on B DELETE /users/me "" $(auth alice "$K")
