@@ -18,10 +18,11 @@ register() { req POST /users/create '{"username":"alice","password":"'"$K"'"}'; 
 register
 is "register" "$STATUS" 201
 
-# load WORKER: push until $KS_TMP/stop exists; one "status body" per line.
+# load WORKER: push until $KS_TMP/stop exists (at most 60 s, and never
+# past the test's end); one "body status" per line.
 load() {
-	local i=0
-	while [ ! -e "$KS_TMP/stop" ]; do
+	local i=0 end=$((SECONDS + 60))
+	while [ ! -e "$KS_TMP/stop" ] && [ -d "$KS_TMP" ] && [ $SECONDS -lt $end ]; do
 		i=$((i + 1))
 		curl -s -m 5 -X PUT -H "Accept: $ACCEPT" $(auth alice "$K") \
 		    --data-binary '{"document":"doc'$1'","progress":"'$i'","percentage":0.5,"device":"w"}' \
