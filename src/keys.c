@@ -147,7 +147,7 @@ argon2_memory_ok(bool inject)
 
 	if (inject && fault_check(FAULT_MALLOC) != 0)
 		return false;
-	p = malloc(KEYS_MEMLIMIT);
+	p = malloc((size_t)KEYS_MEMLIMIT);
 	free(p);
 	return p != NULL;
 }

@@ -35,8 +35,9 @@ is_blank(char c)
 }
 
 bool
-proxy_parse_addr(struct str t, unsigned char addr[16])
+proxy_parse_addr(struct str text, unsigned char addr[16])
 {
+	struct str t = text;
 	char tmp[64];
 	unsigned char a4[4];
 

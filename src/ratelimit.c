@@ -55,7 +55,7 @@ table_init(struct rl_table *t, size_t max)
 
 	while (n < max && n < ((size_t)1 << 30))
 		n <<= 1;
-	t->buckets = xcalloc(n, sizeof(*t->buckets));
+	t->buckets = xcalloc(n, sizeof(struct rl_entry *));
 	t->mask = n - 1;
 	t->max = max > 0 ? max : 1;
 	t->n = 0;
@@ -168,6 +168,8 @@ roll(struct rl_entry *e, uint64_t now, uint64_t w)
 {
 	uint64_t elapsed;
 
+	if (w == 0)
+		w = 1;
 	if (now < e->win_start) {
 		e->win_start = now;
 		return;
@@ -186,6 +188,8 @@ estimate(const struct rl_entry *e, uint64_t now, uint64_t w)
 {
 	uint64_t into = now - e->win_start;
 
+	if (w == 0 || into >= w)
+		return e->cur;
 	return (uint64_t)e->prev_count * (w - into) / w + e->cur;
 }
 
@@ -287,7 +291,7 @@ key_id(const struct ratelimit *rl, enum rl_tag tag, struct str user,
 	b[n++] = (unsigned char)tag;
 	b[n++] = (unsigned char)(ulen >> 8);
 	b[n++] = (unsigned char)ulen;
-	if (ulen > 0)
+	if (user.p != NULL)
 		memcpy(b + n, user.p, ulen);
 	n += ulen;
 	if (peer != NULL)
