@@ -105,6 +105,7 @@ classify(const unsigned char *s, size_t len)
 	    ['f'] = {K_FILENAME},
 	    ['h'] = {K_HISTORY},
 	    ['j'] = {K_JOURNAL_SEQ},
+	    ['l'] = {K_LINKS},
 	    ['m'] = {K_METADATA},
 	    ['p'] = {K_PERCENTAGE, K_PROGRESS, K_PASSWORD, K_PRETTY_NAME},
 	    ['s'] = {K_SCHEMA},
