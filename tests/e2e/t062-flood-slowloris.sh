@@ -14,57 +14,6 @@
 KEY=$(md5 legit)
 DURATION=8
 
-# The legitimate client (also in t063, t064): python3 legit.py PORT USER
-# KEY SECONDS prints "n fail p50 p99 max" (ms) and one line per failure.
-cat >"$KS_TMP/legit.py" <<'EOF'
-import socket, sys, time
-port, user, key, secs = int(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4])
-def one(method, path, body=b""):
-    head = (f"{method} {path} HTTP/1.1\r\nHost: x\r\n"
-            f"Accept: application/vnd.koreader.v1+json\r\n"
-            f"x-auth-user: {user}\r\nx-auth-key: {key}\r\n"
-            f"Connection: close\r\n")
-    if body:
-        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    try:
-        s.sendall(head.encode() + b"\r\n" + body)
-        data = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
-    finally:
-        s.close()
-    status = data.split(b"\r\n", 1)[0].split(b" ")[1].decode() if data else "none"
-    return status, data.partition(b"\r\n\r\n")[2]
-lat, fails, i = [], [], 0
-end = time.monotonic() + secs
-while time.monotonic() < end:
-    i += 1
-    t0 = time.monotonic()
-    try:
-        if i % 2:
-            st, body = one("PUT", "/syncs/progress",
-                ('{"document":"d%d","progress":"p%d","percentage":0.5,'
-                 '"device":"legit"}' % (i % 5, i)).encode())
-            ok = st == "200" and b'"timestamp"' in body
-        else:
-            st, body = one("GET", "/syncs/progress/d%d" % ((i - 1) % 5))
-            ok = st == "200" and b'"progress":"p%d"' % (i - 1) in body
-    except OSError as e:
-        st, ok = repr(e), False
-    lat.append((time.monotonic() - t0) * 1000)
-    if not ok:
-        fails.append(f"request {i}: {st}")
-    time.sleep(0.02)
-lat.sort()
-pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
-print(len(lat), len(fails), "%.1f %.1f %.1f" % (pick(0.5), pick(0.99), lat[-1]))
-for f in fails[:10]:
-    print(f)
-EOF
 
 ks_start --storage memory --request-timeout-ms 2000 \
     --max-connections-per-ip 64 || { not_ok "server started"; done_testing; }
@@ -135,7 +84,7 @@ timeout 30 python3 "$KS_TMP/attack.py" "$KS_PORT" "$DURATION" \
     >"$KS_TMP/attack.out" 2>&1 &
 apid=$!
 sleep 1
-timeout 30 python3 "$KS_TMP/legit.py" "$KS_PORT" legit "$KEY" $((DURATION - 2)) \
+timeout 30 python3 "$(dirname "$0")/legit.py" "$KS_PORT" legit "$KEY" $((DURATION - 2)) \
     >"$KS_TMP/legit.out" 2>&1
 wait "$apid"
 read -r n fail p50 p99 max <"$KS_TMP/legit.out"
