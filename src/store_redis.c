@@ -33,9 +33,10 @@
  * The administration operations are in store_redis_admin.c.
  *
  * Nothing kept in memory can make another instance wrong: the only cache
- * maps (user, stored PHC string, key digest) to the result of an argon2
- * verification, and the stored string is read in the same round trip (or
- * re-checked by the script) every time, so a changed key misses it.
+ * maps a user (at most RS_CACHE_MAX, then some are forgotten) to the stored
+ * PHC string last verified, the digest of the key and the result, and the
+ * stored string is read in the same round trip (or re-checked by the script)
+ * every time, so a changed key misses it.
  *
  * Connection: one hiredis async connection on the loop (redis_uv.c). The
  * handshake (AUTH, SELECT, SCRIPT LOAD) is pipelined; operations that
@@ -68,6 +69,7 @@
 #include "server.h"
 #include "store_backend.h"
 #include "store_redis.h"
+#include "table.h"
 #include "xmalloc.h"
 
 #define RS_TIMEOUT_MS 2000     /* connect or reply slower: drop */
@@ -76,7 +78,7 @@
 #define RS_TICK_MS 100         /* watchdog and retry timer period */
 #define RS_TRIES 3             /* script runs per op (key re-checks) */
 #define RS_SCAN_COUNT "1000"   /* keys looked at per SCAN call */
-#define RS_CACHE_SLOTS 4096    /* verified PHC cache (direct-mapped) */
+#define RS_CACHE_MAX 65536     /* users in the verified-key cache */
 #define RS_MAX_DEVICES "32"    /* as DB_MAX_DEVICES in db.h */
 
 /*
@@ -179,12 +181,16 @@ static const char *const rs_scripts[RS_NSCRIPTS] = {
 
 enum rs_state { RS_DOWN, RS_CONNECTING, RS_READY };
 
-struct rs_cache_slot {
-	bool used;
-	bool ok;
+/*
+ * The verified-key cache: per user (by digest of the name), the stored PHC
+ * string last verified and the digest of the key it was verified with.
+ */
+struct rs_cached {
+	uint32_t hash;
+	bool ok; /* the key matched */
 	unsigned char user[KEYS_DIGEST_BYTES];
 	unsigned char key[KEYS_DIGEST_BYTES];
-	char phc[KEYS_PHC_MAX];
+	char phc[];
 };
 
 struct redis_store {
@@ -207,7 +213,8 @@ struct redis_store {
 	unsigned background; /* key upgrades in flight */
 	struct rop *park_head, *park_tail;
 	char sha[RS_NSCRIPTS][41];
-	struct rs_cache_slot *cache;
+	struct table cache;   /* struct rs_cached by user digest */
+	uint32_t cache_clock; /* where eviction looks next */
 	struct store_redis_admin admin;
 	void (*flush_done)(void *arg);
 	void *flush_arg;
@@ -677,44 +684,76 @@ rs_reply_error(const redisReply *reply)
  * Key verification
  */
 
-static struct rs_cache_slot *
-rs_cache_slot(struct redis_store *rs, const unsigned char *udigest)
+static uint32_t
+rs_cached_hash(const void *rec)
 {
-	uint32_t h;
-
-	if (rs->cache == NULL)
-		rs->cache = xcalloc(RS_CACHE_SLOTS, sizeof(*rs->cache));
-	memcpy(&h, udigest, sizeof(h));
-	return &rs->cache[h % RS_CACHE_SLOTS];
+	return ((const struct rs_cached *)rec)->hash;
 }
 
+static struct str
+rs_cached_key(const void *rec)
+{
+	const struct rs_cached *c = rec;
+
+	return (struct str){(const char *)c->user, KEYS_DIGEST_BYTES};
+}
+
+static const struct table_type rs_cached_type = {rs_cached_hash, rs_cached_key};
+
+static struct rs_cached *
+rs_cache_find(const struct redis_store *rs, const unsigned char *udigest)
+{
+	struct str k = {(const char *)udigest, KEYS_DIGEST_BYTES};
+
+	return table_find(
+	    &rs->cache, &rs_cached_type, table_hash(k.p, k.len), k);
+}
+
+static void
+rs_cache_drop(struct redis_store *rs, const unsigned char *udigest)
+{
+	struct str k = {(const char *)udigest, KEYS_DIGEST_BYTES};
+
+	free(table_remove(
+	    &rs->cache, &rs_cached_type, table_hash(k.p, k.len), k));
+}
+
+/* Remember that key (its digest) did or did not match phc for op's user. */
 static void
 rs_cache_put(
     struct rop *op, const char *phc, const unsigned char *kdigest, bool ok)
 {
-	struct rs_cache_slot *s = rs_cache_slot(op->rs, op->udigest);
+	struct redis_store *rs = op->rs;
+	struct rs_cached *c;
+	size_t len = strlen(phc);
 
-	if (strlen(phc) >= sizeof(s->phc))
-		return;
-	s->used = true;
-	s->ok = ok;
-	memcpy(s->user, op->udigest, KEYS_DIGEST_BYTES);
-	memcpy(s->key, kdigest, KEYS_DIGEST_BYTES);
-	memcpy(s->phc, phc, strlen(phc) + 1);
+	rs_cache_drop(rs, op->udigest);
+	/* Full: forget some other user (the clock walks the table). */
+	while (rs->cache.n >= RS_CACHE_MAX) {
+		c = table_next(&rs->cache, &rs->cache_clock);
+		if (c == NULL) {
+			rs->cache_clock = 0;
+			continue;
+		}
+		rs_cache_drop(rs, c->user);
+	}
+	c = xmalloc(sizeof(*c) + len + 1);
+	memcpy(c->user, op->udigest, KEYS_DIGEST_BYTES);
+	memcpy(c->key, kdigest, KEYS_DIGEST_BYTES);
+	memcpy(c->phc, phc, len + 1);
+	c->ok = ok;
+	c->hash = table_hash((const char *)c->user, KEYS_DIGEST_BYTES);
+	table_insert(&rs->cache, &rs_cached_type, c);
 }
 
 /* The PHC string op's key was verified against, if cached. */
 static const char *
 rs_cache_expect(struct rop *op)
 {
-	struct rs_cache_slot *s;
+	const struct rs_cached *c = rs_cache_find(op->rs, op->udigest);
 
-	if (op->rs->cache == NULL)
-		return NULL;
-	s = rs_cache_slot(op->rs, op->udigest);
-	if (s->used && s->ok && keys_digest_eq(s->user, op->udigest) &&
-	    keys_digest_eq(s->key, op->kdigest))
-		return s->phc;
+	if (c != NULL && c->ok && keys_digest_eq(c->key, op->kdigest))
+		return c->phc;
 	return NULL;
 }
 
@@ -763,14 +802,12 @@ rs_verify(struct rop *op, const char *stored, size_t len, rop_verified_fn *then)
 		then(op, ok);
 		return;
 	}
-	if (op->rs->cache != NULL) {
-		const struct rs_cache_slot *s =
-		    rs_cache_slot(op->rs, op->udigest);
+	{
+		const struct rs_cached *c = rs_cache_find(op->rs, op->udigest);
 
-		if (s->used && keys_digest_eq(s->user, op->udigest) &&
-		    keys_digest_eq(s->key, op->kdigest) &&
-		    strcmp(s->phc, op->stored) == 0) {
-			then(op, s->ok);
+		if (c != NULL && keys_digest_eq(c->key, op->kdigest) &&
+		    strcmp(c->phc, op->stored) == 0) {
+			then(op, c->ok);
 			return;
 		}
 	}
@@ -1181,12 +1218,8 @@ rs_script_done(struct rop *op)
 
 			keys_digest(op->new_key, d);
 			rs_cache_put(op, op->value, d, true);
-		} else if (op->rs->cache != NULL) {
-			struct rs_cache_slot *s =
-			    rs_cache_slot(op->rs, op->udigest);
-
-			if (keys_digest_eq(s->user, op->udigest))
-				s->used = false;
+		} else {
+			rs_cache_drop(op->rs, op->udigest);
 		}
 		rop_finish(op, STORE_OK, 0, NULL);
 		break;
@@ -1654,8 +1687,13 @@ rs_flush(struct store *st, void (*done)(void *arg), void *arg)
 static void
 rs_free(struct redis_store *rs)
 {
+	struct rs_cached *c;
+	uint32_t pos = 0;
+
 	keys_free(rs->keys);
-	free(rs->cache);
+	while ((c = table_next(&rs->cache, &pos)) != NULL)
+		free(c);
+	table_release(&rs->cache);
 	free(rs->host);
 	free(rs->path);
 	free(rs->addr);
