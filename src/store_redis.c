@@ -259,6 +259,7 @@ struct rop {
 	char pct[32];
 	char ts[24];
 	rop_verified_fn *verified;
+	bool digested; /* udigest and kdigest are set (rop_digest) */
 	unsigned char udigest[KEYS_DIGEST_BYTES];
 	unsigned char kdigest[KEYS_DIGEST_BYTES];
 	/* GET: the pipelined replies. */
@@ -590,20 +591,23 @@ rop_new(struct redis_store *rs, enum rop_kind kind, struct str user,
 	buf_init(&op->pattern);
 	for (i = 0; i < 4; i++)
 		buf_init(&op->k[i]);
+	/* Only the key names this kind of operation uses. */
 	rs_keyname(&op->ukey, "user:", op->user, ":key", STR_NULL);
-	rs_keyname(&op->tomb, "kosyncd:deleting:", op->user, "", STR_NULL);
+	if (kind == ROP_CREATE || kind == ROP_DELETE)
+		rs_keyname(
+		    &op->tomb, "kosyncd:deleting:", op->user, "", STR_NULL);
 	if (op->document.p != NULL) {
 		rs_keyname(
 		    &op->k[0], "user:", op->user, ":document:", op->document);
+		rs_keyname(&op->k[3], "kosyncd:user:", op->user,
+		    ":meta:", op->document);
+	}
+	if (kind == ROP_PUT) {
 		rs_keyname(&op->k[1], "kosyncd:user:", op->user,
 		    ":history:", op->document);
 		rs_keyname(&op->k[2], "kosyncd:user:", op->user,
 		    ":devices:", op->document);
-		rs_keyname(&op->k[3], "kosyncd:user:", op->user,
-		    ":meta:", op->document);
 	}
-	keys_digest(op->user, op->udigest);
-	keys_digest(op->key, op->kdigest);
 	return op;
 }
 
@@ -700,6 +704,17 @@ rs_cached_key(const void *rec)
 
 static const struct table_type rs_cached_type = {rs_cached_hash, rs_cached_key};
 
+/* The cache's digests of op's user and key (computed when first needed). */
+static void
+rop_digest(struct rop *op)
+{
+	if (op->digested)
+		return;
+	keys_digest(op->user, op->udigest);
+	keys_digest(op->key, op->kdigest);
+	op->digested = true;
+}
+
 static struct rs_cached *
 rs_cache_find(const struct redis_store *rs, const unsigned char *udigest)
 {
@@ -718,7 +733,10 @@ rs_cache_drop(struct redis_store *rs, const unsigned char *udigest)
 	    &rs->cache, &rs_cached_type, table_hash(k.p, k.len), k));
 }
 
-/* Remember that key (its digest) did or did not match phc for op's user. */
+/*
+ * Remember that a key (by digest; NULL: op's key) did or did not match phc
+ * for op's user.
+ */
 static void
 rs_cache_put(
     struct rop *op, const char *phc, const unsigned char *kdigest, bool ok)
@@ -727,6 +745,9 @@ rs_cache_put(
 	struct rs_cached *c;
 	size_t len = strlen(phc);
 
+	rop_digest(op);
+	if (kdigest == NULL)
+		kdigest = op->kdigest;
 	rs_cache_drop(rs, op->udigest);
 	/* Full: forget some other user (the clock walks the table). */
 	while (rs->cache.n >= RS_CACHE_MAX) {
@@ -750,8 +771,12 @@ rs_cache_put(
 static const char *
 rs_cache_expect(struct rop *op)
 {
-	const struct rs_cached *c = rs_cache_find(op->rs, op->udigest);
+	const struct rs_cached *c;
 
+	if (op->rs->cache.n == 0)
+		return NULL;
+	rop_digest(op);
+	c = rs_cache_find(op->rs, op->udigest);
 	if (c != NULL && c->ok && keys_digest_eq(c->key, op->kdigest))
 		return c->phc;
 	return NULL;
@@ -769,7 +794,7 @@ rs_verify_done(void *arg, enum keys_result res, char *phc)
 		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
 		return;
 	}
-	rs_cache_put(op, op->stored, op->kdigest, res == KEYS_OK);
+	rs_cache_put(op, op->stored, NULL, res == KEYS_OK);
 	op->verified(op, res == KEYS_OK);
 }
 
@@ -791,17 +816,17 @@ rs_verify(struct rop *op, const char *stored, size_t len, rop_verified_fn *then)
 		return;
 	}
 	if (!keys_is_phc(op->stored)) {
-		unsigned char d[KEYS_DIGEST_BYTES];
-		bool ok;
+		/* Constant time for keys of one length (KOReader: 32). */
+		bool ok = len == op->key.len &&
+		          sodium_memcmp(op->stored, op->key.p, len) == 0;
 
-		keys_digest(str_from(op->stored), d);
-		ok = keys_digest_eq(d, op->kdigest);
 		if (ok && op->rs->cfg->redis_hash_keys &&
 		    op->kind != ROP_SET_KEY && op->kind != ROP_DELETE)
 			rs_upgrade(op);
 		then(op, ok);
 		return;
 	}
+	rop_digest(op);
 	{
 		const struct rs_cached *c = rs_cache_find(op->rs, op->udigest);
 
@@ -1218,13 +1243,14 @@ rs_script_done(struct rop *op)
 
 			keys_digest(op->new_key, d);
 			rs_cache_put(op, op->value, d, true);
-		} else {
+		} else if (op->rs->cache.n > 0) {
+			rop_digest(op);
 			rs_cache_drop(op->rs, op->udigest);
 		}
 		rop_finish(op, STORE_OK, 0, NULL);
 		break;
 	case ROP_UPGRADE:
-		rs_cache_put(op, op->value, op->kdigest, true);
+		rs_cache_put(op, op->value, NULL, true);
 		rop_finish(op, STORE_OK, 0, NULL);
 		break;
 	case ROP_DELETE:
@@ -1267,7 +1293,7 @@ rs_create_cb(redisAsyncContext *ac, void *r, void *priv)
 		return;
 	}
 	if (reply->integer == 1 && keys_is_phc(op->value))
-		rs_cache_put(op, op->value, op->kdigest, true);
+		rs_cache_put(op, op->value, NULL, true);
 	rop_finish(
 	    op, reply->integer == 1 ? STORE_OK : STORE_ERR_EXISTS, 0, NULL);
 }
