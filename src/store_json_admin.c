@@ -192,8 +192,8 @@ import_work(uv_work_t *w)
 	    imp->text, imp->len, &imp->db, NULL, &info, &imp->err);
 	if (imp->parse_rc != 0 || imp->db.users.n == 0)
 		return;
-	users = xmalloc(imp->db.users.n * sizeof(*users));
-	keys = xmalloc(imp->db.users.n * sizeof(*keys));
+	users = xmalloc(imp->db.users.n * sizeof(struct db_user *));
+	keys = xmalloc(imp->db.users.n * sizeof(char *));
 	while ((u = table_next(&imp->db.users, &pos)) != NULL) {
 		if (u->key == NULL || u->key[0] == '\0' || keys_is_phc(u->key))
 			continue;
@@ -259,16 +259,16 @@ import_finish(struct import *imp)
 	json_store_idle_check(js);
 }
 
-/* A record is durable (err 0) or failed: apply it or undo its reservation. */
+/*
+ * A record is durable (err 0) or failed: apply it or undo its reservation,
+ * and free it.
+ */
 static void
-import_rec_done(void *arg, int err)
+import_rec_settle(struct import_rec *r, int err)
 {
-	struct import_rec *r = arg;
 	struct import *imp = r->imp;
 	struct json_store *js = imp->js;
 
-	if (js->persistent)
-		json_store_done(js, r->seq, err);
 	if (err != 0) {
 		imp->failed++;
 		if (r->reserved != NULL && !r->reserved->removed)
@@ -282,6 +282,17 @@ import_rec_done(void *arg, int err)
 	if (r->reserved != NULL)
 		db_user_unref(r->reserved);
 	free(r);
+}
+
+/* The journal's callback for a record: settle it; the last one reports. */
+static void
+import_rec_done(void *arg, int err)
+{
+	struct import_rec *r = arg;
+	struct import *imp = r->imp;
+
+	json_store_done(imp->js, r->seq, err);
+	import_rec_settle(r, err);
 	if (--imp->pending == 0)
 		import_finish(imp);
 }
@@ -299,12 +310,13 @@ import_append(struct import *imp, const struct buf *rec, struct db_user *res)
 		res->refs++;
 	r->len = rec->len;
 	memcpy(r->rec, rec->data, rec->len + 1);
+	if (!js->persistent) {
+		/* The memory backend: nothing to wait for. */
+		import_rec_settle(r, 0);
+		return;
+	}
 	imp->pending++;
-	if (js->persistent)
-		r->seq =
-		    json_store_append(js, r->rec, r->len, import_rec_done, r);
-	else
-		import_rec_done(r, 0);
+	r->seq = json_store_append(js, r->rec, r->len, import_rec_done, r);
 }
 
 static struct str
