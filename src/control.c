@@ -368,9 +368,9 @@ control_run(struct config *cfg, const char *op, const char *body, size_t len,
 	/* Redis needs no lock: every kosyncd on it sees a change at once. */
 	if (strcmp(cfg->storage, "file") != 0 &&
 	    strcmp(cfg->storage, "redis") != 0) {
-		say("no kosyncd is running on '%s' and storage \"%s\" "
-		    "cannot be administered offline",
-		    cfg->data_dir, cfg->storage);
+		say("storage \"%s\" keeps nothing to administer: a server "
+		    "on it has no control socket, and there are no files",
+		    cfg->storage);
 		return -1;
 	}
 	return run_offline(cfg, op, body, len, status, out);
