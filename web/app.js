@@ -12,6 +12,12 @@ let me = null; // {username, admin, csrf}
 let events = null; // EventSource
 let docs = []; // the library as last fetched
 let route = null; // {page, arg}
+let shown = null; // the document on the document page
+
+// The book a change event is about: its id or one merged into it.
+function isDoc(d, id) {
+	return d && (d.document === id || (d.links || []).includes(id));
+}
 
 // h(tag, attrs, ...children): an element; strings become text nodes.
 function h(tag, attrs, ...children) {
@@ -199,11 +205,11 @@ async function onChange(d) {
 	if (route.page === 'library' || route.page === 'doctor' || route.page === 'merge') {
 		await render(true);
 		if (d.kind === 'push') {
-			const doc = docs.find((x) => x.document === d.document);
+			const doc = docs.find((x) => isDoc(x, d.document));
 			toast((doc ? docName(doc) : 'A book') + ' was synced' +
 			    (doc && doc.device ? ' from ' + doc.device : ''));
 		}
-	} else if (route.page === 'doc' && route.arg === d.document) {
+	} else if (route.page === 'doc' && (route.arg === d.document || isDoc(shown, d.document))) {
 		if (d.kind === 'delete') {
 			location.hash = '#/';
 			return;
@@ -295,6 +301,7 @@ async function restore(d, entry) {
 async function docPage(id) {
 	const d = await api('GET', 'documents/' + encodeURIComponent(id));
 	const name = docName(d);
+	shown = d;
 	const msg = h('p', {class: 'error', role: 'alert', hidden: true});
 	const fail = (e) => {
 		msg.textContent = e.message;
