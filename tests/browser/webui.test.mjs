@@ -244,6 +244,15 @@ async function main() {
 		await page.waitForSelector('#library li');
 		ok((await page.$$('#library li')).length === 1, 'the library lists the merged book once');
 
+		// Text from a device is shown as text, never run as HTML.
+		const evil = '<img src=x onerror="window.__xss=1">';
+		await push('alice', KEY, 'Ev<b>il</b>', 0.2, 'p', '0123456789abcdef0123456789abcdef', evil);
+		await page.waitForFunction(() => document.querySelectorAll('#library li').length === 2);
+		const shownTitle = await page.textContent('#library li:first-child .title');
+		const injected = await page.evaluate(() => [window.__xss, document.querySelectorAll('#library img, #library b').length]);
+		ok(shownTitle === evil && injected[0] === undefined && injected[1] === 0,
+		    'a title and device name with HTML are shown literally', JSON.stringify([shownTitle, injected]));
+
 		// Administration: create bob, who then syncs.
 		await page.goto(base + '/web/#/admin');
 		await page.waitForSelector('#new-user');
