@@ -46,12 +46,14 @@ def log(msg):
 
 
 def proc_cpu_s(pid):
-    """utime + stime of the whole process (all threads), in seconds."""
+    """utime + stime of the whole process (all threads), plus cutime +
+    cstime (children it has reaped: kosyncd compacts in a forked child),
+    in seconds."""
     with open("/proc/%d/stat" % pid) as f:
         s = f.read()
     # the command name may hold spaces; fields restart after the last ')'
     fields = s[s.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return sum(int(x) for x in fields[11:15]) / CLK_TCK
 
 
 def proc_status(pid, key):
