@@ -182,9 +182,12 @@ static const struct config_option options[] = {
         .name = "enable_webui",
         .type = CONFIG_T_BOOL,
         .offset = F(enable_webui),
+        .def = 1,
         .flags = CONFIG_OPT_KOSYNC,
-        .help = "Serve the web interface at /web/ (and redirect / there).",
-        .doc = "KOsync's key. See docs/web.md; administrators are named in "
+        .help = "Serve the web interface at / (its API under /api/v1/).",
+        .doc = "KOsync's key. On by default; a KOsync database.json says "
+               "false (KOsync's default), which turns it off until the key "
+               "is changed. See docs/web.md; administrators are named in "
                "admins.",
     },
     {

@@ -1,6 +1,6 @@
 /*
  * webui.c: the web interface: embedded files, sign-in, and the JSON API
- * under /web/api/ (see webui.h and docs/web.md).
+ * under /api/v1/ (see webui.h, docs/web.md and docs/api.md).
  *
  * Every API answer is JSON with Cache-Control: no-store; errors are
  * {"code":N,"message":"..."} with N the HTTP status. Order of checks for
@@ -173,9 +173,9 @@ cookie_header(struct wcall *c, const char *token)
 	bool secure = w->cfg->cookie_secure || c->req->is_https;
 
 	snprintf(h, len,
-	    "Set-Cookie: " WEB_COOKIE "=%s; Path=%s/web; Max-Age=%llu; "
+	    "Set-Cookie: " WEB_COOKIE "=%s; Path=%s; Max-Age=%llu; "
 	    "HttpOnly; SameSite=Strict%s\r\n" WEB_API_HEADERS,
-	    token ? token : "", w->base,
+	    token ? token : "", w->base_len ? w->base : "/",
 	    token ? (unsigned long long)w->cfg->session_ttl_s : 0ULL,
 	    secure ? "; Secure" : "");
 	return h;
@@ -815,46 +815,46 @@ static const struct wroute {
 	struct route r;
 	wroute_fn *fn;
 } wroutes[] = {
-    {{HTTP_M_POST, "/web/api/login", NULL, W_BODY}, h_login},
-    {{HTTP_M_POST, "/web/api/logout", NULL, 0}, h_logout},
-    {{HTTP_M_GET, "/web/api/session", NULL, 0}, h_session},
-    {{HTTP_M_GET, "/web/api/documents", NULL, W_SESSION}, h_documents},
-    {{HTTP_M_GET, "/web/api/documents/:doc", NULL, W_SESSION | W_DOC},
+    {{HTTP_M_POST, "/api/v1/login", NULL, W_BODY}, h_login},
+    {{HTTP_M_POST, "/api/v1/logout", NULL, 0}, h_logout},
+    {{HTTP_M_GET, "/api/v1/session", NULL, 0}, h_session},
+    {{HTTP_M_GET, "/api/v1/documents", NULL, W_SESSION}, h_documents},
+    {{HTTP_M_GET, "/api/v1/documents/:doc", NULL, W_SESSION | W_DOC},
         h_document},
-    {{HTTP_M_DELETE, "/web/api/documents/:doc", NULL,
+    {{HTTP_M_DELETE, "/api/v1/documents/:doc", NULL,
          W_SESSION | W_CSRF | W_DOC},
         h_doc_delete},
-    {{HTTP_M_POST, "/web/api/documents/:doc/restore", NULL,
+    {{HTTP_M_POST, "/api/v1/documents/:doc/restore", NULL,
          W_SESSION | W_CSRF | W_DOC | W_BODY},
         h_restore},
-    {{HTTP_M_PUT, "/web/api/documents/:doc/name", NULL,
+    {{HTTP_M_PUT, "/api/v1/documents/:doc/name", NULL,
          W_SESSION | W_CSRF | W_DOC | W_BODY},
         h_rename},
-    {{HTTP_M_POST, "/web/api/documents/:doc/merge", NULL,
+    {{HTTP_M_POST, "/api/v1/documents/:doc/merge", NULL,
          W_SESSION | W_CSRF | W_DOC | W_BODY},
         h_merge},
-    {{HTTP_M_POST, "/web/api/documents/:doc/unmerge", NULL,
+    {{HTTP_M_POST, "/api/v1/documents/:doc/unmerge", NULL,
          W_SESSION | W_CSRF | W_DOC | W_BODY},
         h_unmerge},
-    {{HTTP_M_GET, "/web/api/events", NULL, W_SESSION}, h_events},
-    {{HTTP_M_PUT, "/web/api/account/password", NULL,
+    {{HTTP_M_GET, "/api/v1/events", NULL, W_SESSION}, h_events},
+    {{HTTP_M_PUT, "/api/v1/account/password", NULL,
          W_SESSION | W_CSRF | W_BODY},
         h_password},
-    {{HTTP_M_DELETE, "/web/api/account", NULL, W_SESSION | W_CSRF | W_BODY},
+    {{HTTP_M_DELETE, "/api/v1/account", NULL, W_SESSION | W_CSRF | W_BODY},
         h_account_delete},
-    {{HTTP_M_GET, "/web/api/admin/users", NULL, W_SESSION | W_ADMIN}, h_users},
-    {{HTTP_M_POST, "/web/api/admin/users", NULL,
+    {{HTTP_M_GET, "/api/v1/admin/users", NULL, W_SESSION | W_ADMIN}, h_users},
+    {{HTTP_M_POST, "/api/v1/admin/users", NULL,
          W_SESSION | W_CSRF | W_ADMIN | W_BODY},
         h_user_create},
-    {{HTTP_M_PUT, "/web/api/admin/users/:user/password", NULL,
+    {{HTTP_M_PUT, "/api/v1/admin/users/:user/password", NULL,
          W_SESSION | W_CSRF | W_ADMIN | W_BODY},
         h_user_password},
-    {{HTTP_M_DELETE, "/web/api/admin/users/:user", NULL,
+    {{HTTP_M_DELETE, "/api/v1/admin/users/:user", NULL,
          W_SESSION | W_CSRF | W_ADMIN},
         h_user_delete},
-    {{HTTP_M_GET, "/web/api/admin/settings", NULL, W_SESSION | W_ADMIN},
+    {{HTTP_M_GET, "/api/v1/admin/settings", NULL, W_SESSION | W_ADMIN},
         h_settings},
-    {{HTTP_M_PUT, "/web/api/admin/settings", NULL,
+    {{HTTP_M_PUT, "/api/v1/admin/settings", NULL,
          W_SESSION | W_CSRF | W_ADMIN | W_BODY},
         h_settings_put},
 };
@@ -988,13 +988,14 @@ serve_asset(struct webui *w, struct http_request *req, size_t i)
 	    (const char *)web_assets[i].data, web_assets[i].len);
 }
 
+/* 302 to the page, "<base_path>/". */
 static void
 redirect(struct webui *w, struct http_request *req)
 {
 	size_t len = w->base_len + 32 + sizeof(WEB_SECURITY);
 	char *hdr = http_alloc(req, len);
 
-	snprintf(hdr, len, "Location: %s/web/\r\n" WEB_SECURITY, w->base);
+	snprintf(hdr, len, "Location: %s/\r\n" WEB_SECURITY, w->base);
 	http_reply_ex(req, 302, "text/plain; charset=utf-8", hdr, "", 0);
 }
 
@@ -1006,11 +1007,20 @@ not_found(struct http_request *req)
 	http_reply_ex(req, 404, NULL, WEB_API_HEADERS, body, sizeof(body) - 1);
 }
 
+static bool
+under(struct str path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return str_eqs(path, dir) ||
+	       (str_has_prefix(path, dir) && path.len > n && path.p[n] == '/');
+}
+
 void
 webui_handle(struct http_request *req, void *ctx)
 {
 	struct webui *w = ctx;
-	struct str path, want;
+	struct str path;
 	bool get = req->method == HTTP_M_GET || req->method == HTTP_M_HEAD;
 	size_t i;
 
@@ -1020,35 +1030,34 @@ webui_handle(struct http_request *req, void *ctx)
 	}
 	path = router_normalize(req->path, (struct str){w->base, w->base_len},
 	    http_alloc(req, req->path.len + 1));
-	if (str_eqs(path, "/") && get) {
-		redirect(w, req);
-		return;
-	}
-	if (!str_eqs(path, "/web") && !str_has_prefix(path, "/web/")) {
-		w->next(req, w->next_ctx);
-		return;
-	}
-	if (str_has_prefix(path, "/web/api/") || str_eqs(path, "/web/api")) {
+	if (under(path, "/api/v1")) {
 		api_dispatch(w, req, path);
 		return;
 	}
-	if (!get) {
-		not_found(req);
-		return;
-	}
-	/* The page must be at ".../web/" so that its relative links work. */
-	if (str_eqs(path, "/web")) {
+	if (str_eqs(path, "/") && get) {
+		/* The page must end in "/" so that its relative links work. */
 		if (req->path.len == 0 ||
 		    req->path.p[req->path.len - 1] != '/') {
 			redirect(w, req);
 			return;
 		}
-		want = STR_LIT("/web/index.html");
-	} else {
-		want = path;
+		path = STR_LIT("/");
+	} else if (under(path, "/web")) {
+		/* The address before the page moved to "/". */
+		if (get)
+			redirect(w, req);
+		else
+			not_found(req);
+		return;
+	} else if (!under(path, "/assets")) {
+		w->next(req, w->next_ctx);
+		return;
+	} else if (!get) {
+		not_found(req);
+		return;
 	}
 	for (i = 0; i < web_nassets; i++) {
-		if (str_eqs(want, web_assets[i].path)) {
+		if (str_eqs(path, web_assets[i].path)) {
 			serve_asset(w, req, i);
 			return;
 		}

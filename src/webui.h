@@ -2,12 +2,14 @@
  * webui.h: the web interface, served by the same listener as the protocol.
  *
  * webui_handle() is the http_handler_fn in front of api_handle(): when the
- * option enable_webui is on it answers GET / with a redirect to /web/,
- * serves the embedded files of web/ under /web/ and the web interface's
- * JSON API under /web/api/ (docs/web.md); everything else, and everything
- * when enable_webui is off, goes on to the next handler unchanged (so
- * /web/... is then the protocol's JSON 404). The deployment's base_path
- * (and KOsync's /koreader) prefix these paths as they prefix the protocol.
+ * option enable_webui is on (the default) it serves the page (web/index.html)
+ * at GET /, the other embedded files of web/ under /assets/, the JSON API
+ * under /api/v1/ (docs/api.md), and redirects the old /web/ address to /;
+ * everything else, and everything when enable_webui is off, goes on to the
+ * next handler unchanged (so these paths are then the protocol's JSON 404).
+ * No protocol route starts with /assets/ or /api/. The deployment's
+ * base_path (and KOsync's /koreader) prefix these paths as they prefix the
+ * protocol.
  *
  * Signing in checks the KOReader username and md5 of the password through
  * the store, exactly as a device's login; sessions are cookies
@@ -29,7 +31,7 @@ struct store;
 
 /* One embedded file (build/gen/webassets.c, from scripts/embed-web). */
 struct web_asset {
-	const char *path; /* "/web/app.js" */
+	const char *path; /* "/" (index.html), "/assets/app.js" */
 	const char *type; /* Content-Type */
 	const unsigned char *data;
 	size_t len;

@@ -1,10 +1,10 @@
 // app.js: the kosyncd web interface (no framework, no build step).
 //
 // Pages are hash routes (#/, #/doc/<id>, #/doctor, #/merge, #/account,
-// #/admin) rendered into <main> from the JSON API under api/ (relative to
+// #/admin) rendered into <main> from the JSON API under api/v1/ (relative to
 // this page, so the app works under any base path). Every text that came
 // from a device is put into the page with textContent, never as HTML.
-// Live updates arrive as Server-Sent Events from api/events.
+// Live updates arrive as Server-Sent Events from api/v1/events.
 
 const $ = (sel) => document.querySelector(sel);
 const main = $('#main');
@@ -58,7 +58,7 @@ async function api(method, path, body) {
 	const headers = {Accept: 'application/json'};
 	if (body !== undefined) headers['Content-Type'] = 'application/json';
 	if (method !== 'GET' && me) headers['X-CSRF-Token'] = me.csrf;
-	const res = await fetch('api/' + path, {
+	const res = await fetch('api/v1/' + path, {
 		method,
 		headers,
 		body: body === undefined ? undefined : JSON.stringify(body),
@@ -188,7 +188,7 @@ function start() {
 
 function listen() {
 	if (events) events.close();
-	events = new EventSource('api/events');
+	events = new EventSource('api/v1/events');
 	events.addEventListener('change', (ev) => {
 		let d = null;
 		try {

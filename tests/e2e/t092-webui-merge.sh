@@ -26,7 +26,7 @@ web() {
 	BODY=$(cat "$KS_TMP/body")
 }
 signin() {
-	web POST /web/api/login '{"username":"u","password":"pw"}' -c "$KS_TMP/jar"
+	web POST /api/v1/login '{"username":"u","password":"pw"}' -c "$KS_TMP/jar"
 	CSRF=$(printf '%s' "$BODY" | sed -n 's/.*"csrf":"\([^"]*\)".*/\1/p')
 }
 as() { web "$1" "$2" "${3-}" -b "$KS_TMP/jar" -H "X-CSRF-Token: $CSRF"; }
@@ -38,7 +38,7 @@ pull() { # DOC: "document percentage device"
 	printf '%s' "$BODY" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("document"), d.get("percentage"), d.get("device"))'
 }
 library() {
-	as GET /web/api/documents
+	as GET /api/v1/documents
 	printf '%s' "$BODY" | python3 -c 'import json,sys; print([(x["document"][:2], x["percentage"], x["links"]) for x in json.load(sys.stdin)])'
 }
 
@@ -52,7 +52,7 @@ for backend in file memory; do
 	signin
 	is "$backend: two hashes" "$(library)" "[('22', 0.6, []), ('11', 0.3, [])]"
 
-	as POST /web/api/documents/$D1/merge "{\"alias\":\"$D2\"}"
+	as POST /api/v1/documents/$D1/merge "{\"alias\":\"$D2\"}"
 	is "$backend: merge" "$STATUS $BODY" "200 {\"document\":\"$D1\",\"merge\":true}"
 	is "$backend: one book, the newer position" "$(library)" "[('11', 0.6, ['$D2'])]"
 	is "$backend: pull under the first hash" "$(pull $D1)" "$D1 0.6 kindle"
@@ -61,19 +61,19 @@ for backend in file memory; do
 	is "$backend: a push under the alias moves both" "$(pull $D1)" "$D1 0.7 kindle"
 	push $D1 0.75 kobo
 	is "$backend: a push under the first moves both" "$(pull $D2)" "$D2 0.75 kobo"
-	as GET /web/api/documents/$D2
+	as GET /api/v1/documents/$D2
 	is "$backend: the alias opens the shared record" "$(printf '%s' "$BODY" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["document"], [e["percentage"] for e in d["history"]])')" \
 	    "$D1 [0.3, 0.6, 0.7]"
 
-	as POST /web/api/documents/$D1/merge "{\"alias\":\"$D1\"}"
+	as POST /api/v1/documents/$D1/merge "{\"alias\":\"$D1\"}"
 	is "$backend: merge with itself refused" "$STATUS" 404
-	as POST /web/api/documents/$D1/merge "{\"alias\":\"$D2\"}"
+	as POST /api/v1/documents/$D1/merge "{\"alias\":\"$D2\"}"
 	is "$backend: merge again refused" "$STATUS" 404
-	as POST /web/api/documents/0000/merge "{\"alias\":\"$D2\"}"
+	as POST /api/v1/documents/0000/merge "{\"alias\":\"$D2\"}"
 	is "$backend: unknown document" "$STATUS" 404
-	as POST /web/api/documents/$D1/merge '{"alias":"a/b"}'
+	as POST /api/v1/documents/$D1/merge '{"alias":"a/b"}'
 	is "$backend: bad alias" "$STATUS" 400
-	web POST /web/api/documents/$D1/unmerge "{\"alias\":\"$D2\"}" -b "$KS_TMP/jar"
+	web POST /api/v1/documents/$D1/unmerge "{\"alias\":\"$D2\"}" -b "$KS_TMP/jar"
 	is "$backend: unmerge without CSRF" "$STATUS" 403
 
 	if [ $backend = file ]; then
@@ -89,11 +89,11 @@ for backend in file memory; do
 		is "after a clean restart" "$(library) $(pull $D2)" "[('11', 0.75, ['$D2'])] $D2 0.75 kobo"
 	fi
 
-	as POST /web/api/documents/$D1/unmerge "{\"alias\":\"$D2\"}"
+	as POST /api/v1/documents/$D1/unmerge "{\"alias\":\"$D2\"}"
 	is "$backend: unmerge" "$STATUS $BODY" "200 {\"document\":\"$D1\",\"unmerge\":true}"
 	is "$backend: two books again" "$(library)" "[('11', 0.75, []), ('22', 0.6, [])]"
 	is "$backend: the alias has its own record back" "$(pull $D2)" "$D2 0.6 kindle"
-	as POST /web/api/documents/$D1/unmerge "{\"alias\":\"$D2\"}"
+	as POST /api/v1/documents/$D1/unmerge "{\"alias\":\"$D2\"}"
 	is "$backend: unmerge what is not linked" "$STATUS" 404
 	ks_stop
 done

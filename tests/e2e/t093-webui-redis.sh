@@ -29,16 +29,16 @@ req POST /users/create "{\"username\":\"u\",\"password\":\"$K\"}"
 is "register" "$STATUS" 201
 req PUT /syncs/progress "{\"document\":\"$D\",\"progress\":\"p\",\"percentage\":0.5,\"device\":\"kobo\"}" $(auth u "$K")
 is "push" "$STATUS" 200
-web POST /web/api/login '{"username":"u","password":"pw"}' -c "$KS_TMP/jar"
+web POST /api/v1/login '{"username":"u","password":"pw"}' -c "$KS_TMP/jar"
 is "sign in" "$STATUS" 200
 CSRF=$(printf '%s' "$BODY" | sed -n 's/.*"csrf":"\([^"]*\)".*/\1/p')
-web POST /web/api/login '{"username":"u","password":"nope"}'
+web POST /api/v1/login '{"username":"u","password":"nope"}'
 is "wrong password" "$STATUS" 401
-web GET /web/api/documents "" -b "$KS_TMP/jar"
+web GET /api/v1/documents "" -b "$KS_TMP/jar"
 is "library: 503" "$STATUS $BODY" '503 {"code":503,"message":"Not available with this storage right now."}'
-web PUT /web/api/documents/$D/name '{"name":"x"}' -b "$KS_TMP/jar" -H "X-CSRF-Token: $CSRF"
+web PUT /api/v1/documents/$D/name '{"name":"x"}' -b "$KS_TMP/jar" -H "X-CSRF-Token: $CSRF"
 is "rename: 503" "$STATUS" 503
-curl -s -m 10 -b "$KS_TMP/jar" -H 'Last-Event-ID: 0' "$KS_URL/web/api/events" >"$KS_TMP/sse" &
+curl -s -m 10 -b "$KS_TMP/jar" -H 'Last-Event-ID: 0' "$KS_URL/api/v1/events" >"$KS_TMP/sse" &
 sse=$!
 sleep 0.5
 req PUT /syncs/progress "{\"document\":\"$D\",\"progress\":\"q\",\"percentage\":0.6,\"device\":\"kobo\"}" $(auth u "$K")
