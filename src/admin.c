@@ -21,7 +21,7 @@
 
 struct admin {
 	struct store *st;
-	const struct config *cfg;
+	struct config *cfg;
 };
 
 struct admin_call {
@@ -31,10 +31,11 @@ struct admin_call {
 	char *user; /* the user name acted on, NUL-terminated */
 	size_t user_len;
 	int ok_status;
+	bool admin; /* user-add: then add the name to admins */
 };
 
 struct admin *
-admin_new(struct store *st, const struct config *cfg)
+admin_new(struct store *st, struct config *cfg)
 {
 	struct admin *a = xcalloc(1, sizeof(*a));
 
@@ -104,12 +105,110 @@ store_status(enum store_result r, const char **msg)
  * User operations
  */
 
+/* Answer {"username"[,"admin":true]} with the call's success status. */
+static void
+user_answer(struct admin_call *c)
+{
+	struct buf out = BUF_INIT;
+	struct json_out o;
+
+	json_out_init(&o, &out, false);
+	json_obj_begin(&o);
+	json_key(&o, "username");
+	json_strn(&o, c->user, c->user_len);
+	if (c->admin) {
+		json_key(&o, "admin");
+		json_bool(&o, true);
+	}
+	json_obj_end(&o);
+	c->done(c->arg, c->ok_status, out.data, out.len);
+	buf_release(&out);
+	call_free(c);
+}
+
+/* Whether name is in list (names separated by commas or blanks). */
+static bool
+in_list(const char *list, const char *name, size_t len)
+{
+	const char *p = list, *start;
+
+	while (p != NULL && *p != '\0') {
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		start = p;
+		while (*p != '\0' && *p != ',' && *p != ' ' && *p != '\t')
+			p++;
+		if ((size_t)(p - start) == len && len > 0 &&
+		    memcmp(start, name, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+admin_saved(void *arg, enum store_result r, const char *text, size_t len)
+{
+	struct admin_call *c = arg;
+
+	(void)text;
+	(void)len;
+	if (r != STORE_OK) {
+		fail(c->done, c->arg, 500,
+		    "the user was added and is an administrator for this run, "
+		    "but database.json could not be written");
+		call_free(c);
+		return;
+	}
+	user_answer(c);
+}
+
+/* The admins record is journaled: change the option, write a snapshot. */
+static void
+admin_journaled(void *arg, const struct store_reply *r)
+{
+	struct admin_call *c = arg;
+	struct buf list = BUF_INIT, err = BUF_INIT;
+	const char *old = c->a->cfg->admins;
+
+	if (r->result != STORE_OK) {
+		fail(c->done, c->arg,
+		    r->result == STORE_ERR_UNAVAILABLE ? 503 : 500,
+		    r->result == STORE_ERR_UNAVAILABLE
+		        ? "the user was added, but this storage cannot keep "
+		          "administrators: name them in the option admins"
+		        : "the user was added, but not made an administrator");
+		call_free(c);
+		return;
+	}
+	if (!in_list(old, c->user, c->user_len)) {
+		if (old != NULL && old[strspn(old, ", \t")] != '\0') {
+			buf_add(&list, old, strlen(old));
+			buf_add(&list, ",", 1);
+		}
+		buf_add(&list, c->user, c->user_len);
+		buf_add(&list, "", 1);
+		if (config_set(c->a->cfg, "admins", list.data, CONFIG_SRC_FILE,
+		        &err) != 0) {
+			fail(c->done, c->arg, 400,
+			    "the user was added, but the name cannot be put "
+			    "in admins");
+			buf_release(&list);
+			buf_release(&err);
+			call_free(c);
+			return;
+		}
+	}
+	buf_release(&list);
+	buf_release(&err);
+	/* The snapshot carries the configuration: write one now. */
+	store_admin_compact(c->a->st, admin_saved, c);
+}
+
 static void
 user_cb(void *arg, const struct store_reply *r)
 {
 	struct admin_call *c = arg;
-	struct buf out = BUF_INIT;
-	struct json_out o;
+	struct store_web_change ch;
 	const char *msg;
 	int status;
 
@@ -119,14 +218,14 @@ user_cb(void *arg, const struct store_reply *r)
 		call_free(c);
 		return;
 	}
-	json_out_init(&o, &out, false);
-	json_obj_begin(&o);
-	json_key(&o, "username");
-	json_strn(&o, c->user, c->user_len);
-	json_obj_end(&o);
-	c->done(c->arg, c->ok_status, out.data, out.len);
-	buf_release(&out);
-	call_free(c);
+	if (!c->admin) {
+		user_answer(c);
+		return;
+	}
+	memset(&ch, 0, sizeof(ch));
+	ch.kind = STORE_WEB_CONFIG;
+	store_web_change(c->a->st, (struct str){c->user, c->user_len}, &ch,
+	    admin_journaled, c);
 }
 
 struct arena {
@@ -184,8 +283,10 @@ run_user(struct admin *a, const char *op, struct str body, admin_done_fn *done,
 	struct arena ar = {NULL, 0, 0};
 	const struct json_value *root;
 	struct admin_call *c;
+	const struct json_value *adm;
 	struct str user, key;
 	bool needs_key = strcmp(op, "user-del") != 0;
+	enum config_source src;
 
 	root = json_parse(body.p, body.len, arena_alloc, &ar, NULL);
 	if (root == NULL || root->type != JSON_OBJECT) {
@@ -204,7 +305,20 @@ run_user(struct admin *a, const char *op, struct str body, admin_done_fn *done,
 		fail(done, arg, 400, "invalid key");
 		goto out;
 	}
+	adm = json_get(root, "admin");
+	if (adm != NULL && adm->type == JSON_TRUE &&
+	    strcmp(op, "user-add") == 0) {
+		src = config_source_of(a->cfg, "admins");
+		if (src == CONFIG_SRC_ENV || src == CONFIG_SRC_FLAG) {
+			fail(done, arg, 409,
+			    "admins is set on the command line or in the "
+			    "environment; add the name there");
+			goto out;
+		}
+	}
 	c = xcalloc(1, sizeof(*c));
+	c->admin = adm != NULL && adm->type == JSON_TRUE &&
+	           strcmp(op, "user-add") == 0;
 	c->a = a;
 	c->done = done;
 	c->arg = arg;

@@ -9,7 +9,8 @@
  * takes effect exactly as a client's would.
  *
  * Operations (op, request body, success body):
- *   user-add     {"username","key"}   201 {"username"}
+ *   user-add     {"username","key"[,"admin":true]}
+ *                                     201 {"username"[,"admin":true]}
  *   user-passwd  {"username","key"}   200 {"username"}
  *   user-del     {"username"}         200 {"username"}
  *   user-list    -                    200 [{"username","documents",
@@ -18,7 +19,12 @@
  *   import       database.json text   200 {"users_added", ...}
  *   compact      -                    200 {"compacted", ...}
  *   backup       -                    200 {"file"}  (file storage)
- * "key" is what KOReader sends: the md5 hex of the password. Errors are
+ * "key" is what KOReader sends: the md5 hex of the password. With "admin"
+ * true, user-add also adds the name to the option admins (the web
+ * interface's administrators) and persists it in database.json's "config"
+ * as the web interface persists registration: a journal record, then a
+ * snapshot at once; refused (409, nothing created) when admins is set by a
+ * flag or the environment. Errors are
  * {"code":<status>,"message":...}: 400 bad request, 404 no such user or
  * operation, 409 name taken, 500 not durable, 503 not available (storage
  * without it, or stopping).
@@ -42,8 +48,11 @@ struct admin;
 /* Called once per admin_run with the HTTP-like status and the body. */
 typedef void admin_done_fn(void *arg, int status, const char *body, size_t len);
 
-/* Operations on st (borrowed, as is cfg). Never returns NULL. */
-struct admin *admin_new(struct store *st, const struct config *cfg);
+/*
+ * Operations on st (borrowed, as is cfg; cfg->admins is written by
+ * user-add with "admin"). Never returns NULL.
+ */
+struct admin *admin_new(struct store *st, struct config *cfg);
 /* Free; no operation may be in flight. NULL is allowed. */
 void admin_free(struct admin *a);
 

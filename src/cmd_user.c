@@ -154,9 +154,9 @@ out:
 	return rc;
 }
 
-/* {"username":name[,"key":key]} */
+/* {"username":name[,"key":key][,"admin":true]} */
 static void
-user_body(struct buf *b, const char *name, const char *key)
+user_body(struct buf *b, const char *name, const char *key, bool admin)
 {
 	struct json_out o;
 
@@ -167,6 +167,10 @@ user_body(struct buf *b, const char *name, const char *key)
 	if (key != NULL) {
 		json_key(&o, "key");
 		json_str(&o, key);
+	}
+	if (admin) {
+		json_key(&o, "admin");
+		json_bool(&o, true);
 	}
 	json_obj_end(&o);
 }
@@ -226,10 +230,12 @@ user_op(struct cmd_args *args, const char *op, bool with_key, const char *done)
 	struct buf body = BUF_INIT, out = BUF_INIT;
 	const char *name = args->argv[0];
 	int status, rc = 1;
+	bool admin;
 
 	if (with_key && get_key(args, key) != 0)
 		return 1;
-	user_body(&body, name, with_key ? key : NULL);
+	admin = strcmp(op, "user-add") == 0 && cmd_option(args, "admin", NULL);
+	user_body(&body, name, with_key ? key : NULL, admin);
 	sodium_memzero(key, sizeof(key));
 	if (control_run(args->cfg, op, body.data, body.len, &status, &out) != 0)
 		goto out;
@@ -237,7 +243,8 @@ user_op(struct cmd_args *args, const char *op, bool with_key, const char *done)
 		answer_error(status, &out);
 		goto out;
 	}
-	printf("kosyncd: user '%s' %s\n", name, done);
+	printf("kosyncd: user '%s' %s%s\n", name, done,
+	    admin ? " (an administrator of the web interface)" : "");
 	rc = 0;
 out:
 	sodium_memzero(body.data, body.len);
@@ -347,7 +354,8 @@ static const struct cmd_option add_options[] = {
     {"stdin", false, NULL,
         "Read the password from the first line of standard input."},
     {"admin", false, NULL,
-        "Accepted, no effect: web administrators are the admins option."},
+        "Also make the user an administrator of the web interface (adds "
+        "the name to the option admins in database.json)."},
     {NULL, false, NULL, NULL},
 };
 

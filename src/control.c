@@ -403,7 +403,7 @@ struct control {
 };
 
 struct control *
-control_start(uv_loop_t *loop, const struct config *cfg, struct store *st)
+control_start(uv_loop_t *loop, struct config *cfg, struct store *st)
 {
 	struct control *ctl = xcalloc(1, sizeof(*ctl));
 	struct server_limits limits;

@@ -79,7 +79,7 @@ bool control_server_runs(const struct config *cfg);
  * runs without it).
  */
 struct control *control_start(
-    uv_loop_t *loop, const struct config *cfg, struct store *st);
+    uv_loop_t *loop, struct config *cfg, struct store *st);
 
 /*
  * Stop accepting, let operations in flight finish, remove the socket file,

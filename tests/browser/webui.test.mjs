@@ -51,7 +51,7 @@ let server = null;
 let stderr = '';
 async function startServer() {
 	server = spawn(bin, ['--data-dir', join(tmp, 'data'), '--listen-address', '127.0.0.1:0',
-	    '--enable-webui', '--admins', 'alice', '--store-history'], {stdio: ['ignore', 'ignore', 'pipe']});
+	    '--admins', 'alice', '--store-history'], {stdio: ['ignore', 'ignore', 'pipe']});
 	server.stderr.setEncoding('utf8');
 	server.stderr.on('data', (d) => {
 		stderr += d;
@@ -128,8 +128,8 @@ async function main() {
 	page.on('dialog', (d) => d.accept(d.type() === 'prompt' ? 'bob-new-pass' : undefined));
 	page.setDefaultTimeout(5000);
 	try {
-		await page.goto(base + '/');
-		ok(page.url() === base + '/web/', 'GET / leads to /web/', page.url());
+		await page.goto(base + '/web/');
+		ok(page.url() === base + '/', 'the old address /web/ leads to / (the web interface is on by default)', page.url());
 		await page.waitForSelector('#username');
 		await page.screenshot({path: join(shots, 'signin.png')});
 		await page.fill('#username', 'alice');
@@ -206,7 +206,7 @@ async function main() {
 		// Phone width.
 		await page.setViewportSize({width: 375, height: 800});
 		await page.screenshot({path: join(shots, 'document-phone.png'), fullPage: true});
-		await page.goto(base + '/web/#/');
+		await page.goto(base + '/#/');
 		await page.waitForSelector('#library li');
 		const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 		ok(overflow <= 0, 'the library fits a 375 px phone (no sideways scrolling)', overflow);
@@ -219,7 +219,7 @@ async function main() {
 		await page.setViewportSize({width: 1280, height: 860});
 
 		// Sync doctor: the same title under two hashes.
-		await page.goto(base + '/web/#/doctor');
+		await page.goto(base + '/#/doctor');
 		await page.waitForSelector('h1');
 		await page.waitForFunction(() => document.querySelector('h1').textContent === 'Sync doctor');
 		const doc = await page.textContent('main');
@@ -227,7 +227,7 @@ async function main() {
 		await page.screenshot({path: join(shots, 'doctor.png'), fullPage: true});
 
 		// Merge the two hashes: a pull under either returns one position.
-		await page.goto(base + '/web/#/merge');
+		await page.goto(base + '/#/merge');
 		await page.waitForSelector('#suggestions .suggestion button.merge');
 		await page.screenshot({path: join(shots, 'merge.png'), fullPage: true});
 		await page.click('#suggestions .suggestion button.merge');
@@ -240,7 +240,7 @@ async function main() {
 		r = await push('alice', KEY, 'Kindle', 0.45, 'p-merged', DOC2);
 		const p3 = await koreader('GET', '/syncs/progress/' + DOC, 'alice', KEY);
 		ok(p3.body.percentage === 0.45, 'a push under the merged hash moves the shared position', JSON.stringify(p3.body));
-		await page.goto(base + '/web/#/');
+		await page.goto(base + '/#/');
 		await page.waitForSelector('#library li');
 		ok((await page.$$('#library li')).length === 1, 'the library lists the merged book once');
 
@@ -254,7 +254,7 @@ async function main() {
 		    'a title and device name with HTML are shown literally', JSON.stringify([shownTitle, injected]));
 
 		// Administration: create bob, who then syncs.
-		await page.goto(base + '/web/#/admin');
+		await page.goto(base + '/#/admin');
 		await page.waitForSelector('#new-user');
 		await page.fill('#new-user', 'bob');
 		await page.fill('#new-password', 'bobs password');
@@ -266,7 +266,7 @@ async function main() {
 		await page.screenshot({path: join(shots, 'admin.png'), fullPage: true});
 
 		// Account: change the password; the device key changes with it.
-		await page.goto(base + '/web/#/account');
+		await page.goto(base + '/#/account');
 		await page.waitForSelector('#pw-current');
 		await page.fill('#pw-current', 'correct horse');
 		await page.fill('#pw-new', 'battery staple');
