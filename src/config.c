@@ -505,7 +505,9 @@ static const struct config_option options[] = {
         .help = "User names that may administer the server from the web "
                 "interface (user list, create, reset password, delete, "
                 "registration on or off); empty for none.",
-        .doc = "Separate names with commas or blanks. See docs/web.md.",
+        .doc = "Separate names with commas or blanks. `kosyncd user add "
+               "--admin NAME` adds a name here (saved in database.json). "
+               "See docs/web.md.",
     },
     {
         .name = "cookie_secure",
