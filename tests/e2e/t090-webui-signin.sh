@@ -6,7 +6,8 @@
 # types, a strict CSP, nosniff, ETag + no-cache and 304; the old /web/
 # address redirects to /; an unknown file is a JSON 404; the protocol is
 # untouched; with enable_webui off, /, /assets/ and /api/v1/ are the
-# protocol's JSON 404; the same under base_path (/sync redirects to /sync/);
+# protocol's JSON 404, and so with a KOsync database.json (which says
+# false) unless a flag turns it on; the same under base_path (/sync redirects to /sync/);
 # sign-in with the KOReader password (md5 compared through the store) sets an
 # HttpOnly, SameSite=Strict cookie with Path=/ (or base_path) (Secure with
 # cookie_secure or over https through a trusted proxy), a wrong password or
@@ -41,6 +42,23 @@ is "off: /assets/app.js is a 404" "$STATUS" 404
 web GET /api/v1/session
 is "off: /api/v1/ is the protocol's 404" "$STATUS $BODY" '404 {"code":404,"message":"Not found."}'
 ks_stop
+
+# A KOsync database.json says "enable_webui": false (its migration 5):
+# the file is honoured, the interface is off; a flag turns it back on.
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+KS_DIR_SAVE=$KS_DIR
+KS_DIR=$KS_TMP/kosync
+mkdir -p "$KS_DIR"
+cp "$ROOT/tests/data/kosync-schema5.json" "$KS_DIR/database.json"
+ks_start --storage file || exit 1
+web GET /
+is "a KOsync file with enable_webui false: / is the protocol's 404" "$STATUS" 404
+ks_stop
+ks_start --storage file --enable-webui || exit 1
+web GET /
+is "the same file with --enable-webui: the page" "$STATUS" 200
+ks_stop
+KS_DIR=$KS_DIR_SAVE
 
 ks_start --storage memory --auth-fail-per-user 3 || exit 1
 req POST /users/create "{\"username\":\"ann\",\"password\":\"$K\"}"

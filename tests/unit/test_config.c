@@ -575,7 +575,7 @@ test_config__file_kosync(void **state)
 	    "    \"store_history\": true,\n"
 	    "    \"backup_encoding_type\": \"msgpack\",\n"
 	    "    \"backup_on_startup\": true,\n"
-	    "    \"enable_webui\": true\n  },\n  \"users\": {}\n}\n";
+	    "    \"enable_webui\": false\n  },\n  \"users\": {}\n}\n";
 	struct config cfg;
 	struct buf err = BUF_INIT;
 
@@ -588,7 +588,8 @@ test_config__file_kosync(void **state)
 	assert_true(cfg.store_history);
 	assert_string_equal(cfg.backup_encoding_type, "msgpack");
 	assert_true(cfg.backup_on_startup);
-	assert_true(cfg.enable_webui);
+	/* KOsync's false turns kosyncd's default (on) off. */
+	assert_false(cfg.enable_webui);
 	config_release(&cfg);
 	buf_release(&err);
 }
@@ -900,7 +901,7 @@ test_config__file_write(void **state)
 	    "{\"listen_address\":\":8080\",\"disable_registration\":false,"
 	    "\"enable_debug_log\":false,\"store_history\":false,"
 	    "\"backup_encoding_type\":\"json\",\"backup_on_startup\":false,"
-	    "\"enable_webui\":false}");
+	    "\"enable_webui\":true}");
 
 	/*
 	 * The file says listen_address :9000, base_path /k/, history_limit 5
@@ -936,7 +937,7 @@ test_config__file_write(void **state)
 	    "{\"listen_address\":\":9000\",\"disable_registration\":false,"
 	    "\"enable_debug_log\":false,\"store_history\":false,"
 	    "\"backup_encoding_type\":\"json\",\"backup_on_startup\":false,"
-	    "\"enable_webui\":false,\"fsync\":\"everysec\","
+	    "\"enable_webui\":true,\"fsync\":\"everysec\","
 	    "\"base_path\":\"/k\",\"history_limit\":5}");
 
 	/* What was written reads back to the same file values. */
