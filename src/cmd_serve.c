@@ -188,21 +188,11 @@ cmd_serve_exec(struct cmd_args *args)
 	metrics_init(&s.metrics, serve_gauges, &s);
 	server_set_metrics(s.srv, &s.metrics);
 	api_set_metrics(s.api, &s.metrics);
-	if (server_listen(s.srv, cfg->listen_address) == -1)
-		goto out;
-	if (cfg->metrics_listen != NULL && cfg->metrics_listen[0] != '\0') {
-		server_limits_default(&limits);
-		limits.max_connections = 64;
-		limits.shutdown_timeout_ms = cfg->shutdown_timeout_ms;
-		s.msrv =
-		    server_new(s.loop, &limits, metrics_handle, &s.metrics);
-		if (server_listen(s.msrv, cfg->metrics_listen) == -1)
-			goto out;
-	}
-	/* The admin commands reach us here (we hold the directory's lock). */
-	if (strcmp(cfg->storage, "file") == 0)
-		s.ctl = control_start(s.loop, cfg, s.st);
-
+	/*
+	 * Watch the signals before the "listening on" line: whoever starts us
+	 * may send SIGTERM as soon as it reads that line, and an unwatched
+	 * SIGTERM would end the process without a shutdown.
+	 */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
 		log_warn("cannot ignore SIGPIPE");
 		goto out;
@@ -219,6 +209,21 @@ cmd_serve_exec(struct cmd_args *args)
 		log_warnx("cannot watch signals");
 		goto out;
 	}
+	if (server_listen(s.srv, cfg->listen_address) == -1)
+		goto out;
+	if (cfg->metrics_listen != NULL && cfg->metrics_listen[0] != '\0') {
+		server_limits_default(&limits);
+		limits.max_connections = 64;
+		limits.shutdown_timeout_ms = cfg->shutdown_timeout_ms;
+		s.msrv =
+		    server_new(s.loop, &limits, metrics_handle, &s.metrics);
+		if (server_listen(s.msrv, cfg->metrics_listen) == -1)
+			goto out;
+	}
+	/* The admin commands reach us here (we hold the directory's lock). */
+	if (strcmp(cfg->storage, "file") == 0)
+		s.ctl = control_start(s.loop, cfg, s.st);
+
 	log_debug("storage %s, data directory '%s', fsync %d", cfg->storage,
 	    cfg->data_dir, cfg->fsync);
 
