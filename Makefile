@@ -7,7 +7,8 @@
 #   make lint         cppcheck, clang-tidy, banned functions
 #   make format       rewrite sources with clang-format
 #   make check-format fail when a source differs from clang-format
-#   make bench        benchmark (QUICK=1 for a short run)
+#   make bench        benchmark (QUICK=1 for a short run; BACKEND=redis:
+#                     file store and Redis backend side by side)
 #   make fuzz         each fuzzer for FUZZ_SECONDS seconds
 #
 # Knobs: DEVELOPER=1 (or CI=true) makes warnings errors; PREFIX, DESTDIR.
@@ -161,7 +162,7 @@ hdr-check:
 	done
 
 bench: kosyncd
-	@bench/bench $(if $(QUICK),--quick)
+	@bench/bench $(if $(QUICK),--quick) $(if $(BACKEND),--backend $(BACKEND))
 
 fuzz:
 	@fuzz/run $(FUZZ_SECONDS)
