@@ -5,10 +5,10 @@
 FROM debian:12 AS build
 WORKDIR /src
 COPY . .
-# The stamp tells make that the build dependencies are in place (otherwise
-# it would install the test and benchmark packages too).
-RUN scripts/install-deps build && mkdir -p build && touch build/.deps && \
-    make static && mkdir -p /out/data && cp kosyncd-static /out/kosyncd
+# install-deps brings make itself; make static then finds the build
+# packages present (it never installs the test ones).
+RUN scripts/install-deps build && make static && mkdir -p /out/data && \
+    cp kosyncd-static /out/kosyncd
 
 FROM scratch
 COPY --from=build /out/kosyncd /kosyncd

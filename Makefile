@@ -21,9 +21,12 @@ CC = gcc
 endif
 FUZZ_SECONDS ?= 60
 
-# Everything the project needs is installed by scripts/install-deps; this
-# stamp makes every target check once per build directory.
-DEPS_STAMP = build/.deps
+# Everything the project needs is installed by scripts/install-deps; these
+# stamps make every target check once per build directory. Building (make,
+# make static, make run) needs only the build packages; the tests, lint, the
+# benchmark and the fuzzers need all of them.
+DEPS_STAMP = build/.deps-build
+ALL_DEPS_STAMP = build/.deps-all
 
 SRC := $(sort $(wildcard src/*.c))
 MAIN := src/main.c
@@ -77,10 +80,13 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/test/unit/%)
 
 all: kosyncd
 
-deps: $(DEPS_STAMP)
+deps: $(ALL_DEPS_STAMP)
 $(DEPS_STAMP): scripts/install-deps
-	@scripts/install-deps
+	@scripts/install-deps build
 	@mkdir -p build && touch $@
+$(ALL_DEPS_STAMP): scripts/install-deps
+	@scripts/install-deps
+	@mkdir -p build && touch $@ $(DEPS_STAMP)
 
 kosyncd: $(DEPS_STAMP) $(REL_OBJ)
 	$(CC) $(REL_LDFLAGS) -o $@ $(REL_OBJ) $(LIBS_STATIC)
@@ -100,7 +106,7 @@ build/static/%.o: src/%.c $(HDR) | $(DEPS_STAMP)
 	$(CC) $(STD) $(WARN) $(DEFS) -O2 -D_FORTIFY_SOURCE=2 \
 		-fstack-protector-strong -DKOSYNCD_STATIC -c -o $@ $<
 
-build/test/%.o: src/%.c $(HDR) | $(DEPS_STAMP)
+build/test/%.o: src/%.c $(HDR) | $(ALL_DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -c -o $@ $<
 
@@ -116,7 +122,7 @@ build/static/webassets.o: $(WEB_C) src/webui.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(STD) $(WARN) $(DEFS) -O2 -Isrc -c -o $@ $<
 
-build/test/webassets.o: $(WEB_C) src/webui.h | $(DEPS_STAMP)
+build/test/webassets.o: $(WEB_C) src/webui.h | $(ALL_DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -Isrc -c -o $@ $<
 
@@ -136,7 +142,7 @@ build/test/unit/%: tests/unit/%.c $(TEST_LIBOBJ) $(HDR)
 run: kosyncd
 	./kosyncd --data-dir ./data
 
-test: $(DEPS_STAMP) build/test/kosyncd $(UNIT_BIN)
+test: $(ALL_DEPS_STAMP) build/test/kosyncd $(UNIT_BIN)
 	@tests/run-tests
 
 unit: $(UNIT_BIN)
@@ -145,7 +151,7 @@ unit: $(UNIT_BIN)
 e2e: build/test/kosyncd
 	@tests/run-tests e2e
 
-lint: $(DEPS_STAMP)
+lint: $(ALL_DEPS_STAMP)
 	@scripts/lint
 
 format:
@@ -161,10 +167,10 @@ hdr-check:
 			-fsyntax-only - || exit 1; \
 	done
 
-bench: kosyncd
+bench: $(ALL_DEPS_STAMP) kosyncd
 	@bench/bench $(if $(QUICK),--quick) $(if $(BACKEND),--backend $(BACKEND))
 
-fuzz:
+fuzz: $(ALL_DEPS_STAMP)
 	@fuzz/run $(FUZZ_SECONDS)
 
 # make install: the binary, the man page, the documentation and the systemd
