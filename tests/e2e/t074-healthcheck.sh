@@ -30,14 +30,17 @@ printf '{"config": {"listen_address": ":%s"}, "users": {}}\n' "$PORT" >"$D2/data
 "$KOSYNCD" --data-dir "$D2" 2>"$KS_TMP/err2" &
 P=$!
 rc=1
-for i in $(seq 1 100); do
+# Up to 20 s: a loaded machine starts the sanitizer build slowly.
+for i in $(seq 1 400); do
 	if "$KOSYNCD" --data-dir "$D2" healthcheck >/dev/null 2>&1; then
 		rc=0
 		break
 	fi
+	kill -0 "$P" 2>/dev/null || break
 	sleep 0.05
 done
 is "wildcard address from database.json: exit 0" "$rc" 0
+[ "$rc" = 0 ] || sed 's/^/#   server: /' "$KS_TMP/err2" | head -n 5
 kill -TERM "$P"
 wait "$P"
 is "that server stopped cleanly" "$?" 0
