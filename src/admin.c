@@ -228,44 +228,6 @@ user_cb(void *arg, const struct store_reply *r)
 	    admin_journaled, c);
 }
 
-struct arena {
-	void **p;
-	size_t n, cap;
-};
-
-static void *
-arena_alloc(void *ctx, size_t size)
-{
-	struct arena *a = ctx;
-
-	if (a->n == a->cap) {
-		a->cap = a->cap ? a->cap * 2 : 16;
-		a->p = xrealloc(a->p, a->cap * sizeof(*a->p));
-	}
-	return a->p[a->n++] = xmalloc(size);
-}
-
-static void
-arena_free(struct arena *a)
-{
-	size_t i;
-
-	for (i = 0; i < a->n; i++)
-		free(a->p[i]);
-	free(a->p);
-}
-
-/* A string member of obj, or STR_NULL. */
-static struct str
-member(const struct json_value *obj, const char *key)
-{
-	const struct json_value *v = json_get(obj, key);
-
-	if (v == NULL || v->type != JSON_STRING)
-		return STR_NULL;
-	return v->text;
-}
-
 /* Whether name is one the protocol could register. */
 static bool
 valid_name(struct str name)
@@ -280,7 +242,7 @@ static void
 run_user(struct admin *a, const char *op, struct str body, admin_done_fn *done,
     void *arg)
 {
-	struct arena ar = {NULL, 0, 0};
+	struct json_arena ar = JSON_ARENA_INIT;
 	const struct json_value *root;
 	struct admin_call *c;
 	const struct json_value *adm;
@@ -288,13 +250,13 @@ run_user(struct admin *a, const char *op, struct str body, admin_done_fn *done,
 	bool needs_key = strcmp(op, "user-del") != 0;
 	enum config_source src;
 
-	root = json_parse(body.p, body.len, arena_alloc, &ar, NULL);
+	root = json_parse(body.p, body.len, json_arena_alloc, &ar, NULL);
 	if (root == NULL || root->type != JSON_OBJECT) {
 		fail(done, arg, 400, "the request is not a JSON object");
 		goto out;
 	}
-	user = member(root, "username");
-	key = member(root, "key");
+	user = json_get_str(root, "username");
+	key = json_get_str(root, "key");
 	if (!valid_name(user)) {
 		fail(done, arg, 400,
 		    "invalid user name (1 to 255 bytes of UTF-8, no ':')");
@@ -334,7 +296,7 @@ run_user(struct admin *a, const char *op, struct str body, admin_done_fn *done,
 		store_admin_user_delete(a->st, user, user_cb, c);
 	}
 out:
-	arena_free(&ar);
+	json_arena_release(&ar);
 }
 
 /*

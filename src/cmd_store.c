@@ -54,48 +54,21 @@ need_file(const struct config *cfg, const char *what)
 	return -1;
 }
 
-struct arena {
-	void **p;
-	size_t n, cap;
-};
-
-static void *
-arena_alloc(void *ctx, size_t size)
-{
-	struct arena *a = ctx;
-
-	if (a->n == a->cap) {
-		a->cap = a->cap ? a->cap * 2 : 16;
-		a->p = xrealloc(a->p, a->cap * sizeof(*a->p));
-	}
-	return a->p[a->n++] = xmalloc(size);
-}
-
-static void
-arena_free(struct arena *a)
-{
-	size_t i;
-
-	for (i = 0; i < a->n; i++)
-		free(a->p[i]);
-	free(a->p);
-}
-
 /* A member of the JSON object text as a string ("" when absent). */
 static char *
 answer_member(const struct buf *out, const char *key)
 {
-	struct arena ar = {NULL, 0, 0};
+	struct json_arena ar = JSON_ARENA_INIT;
 	const struct json_value *root, *v;
 	char *r;
 
-	root = json_parse(out->data, out->len, arena_alloc, &ar, NULL);
+	root = json_parse(out->data, out->len, json_arena_alloc, &ar, NULL);
 	v = root != NULL ? json_get(root, key) : NULL;
 	if (v == NULL || v->text.p == NULL)
 		r = xstrdup("");
 	else
 		r = xstrdup(v->text.p);
-	arena_free(&ar);
+	json_arena_release(&ar);
 	return r;
 }
 

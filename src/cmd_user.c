@@ -175,33 +175,6 @@ user_body(struct buf *b, const char *name, const char *key, bool admin)
 	json_obj_end(&o);
 }
 
-struct arena {
-	void **p;
-	size_t n, cap;
-};
-
-static void *
-arena_alloc(void *ctx, size_t size)
-{
-	struct arena *a = ctx;
-
-	if (a->n == a->cap) {
-		a->cap = a->cap ? a->cap * 2 : 16;
-		a->p = xrealloc(a->p, a->cap * sizeof(*a->p));
-	}
-	return a->p[a->n++] = xmalloc(size);
-}
-
-static void
-arena_free(struct arena *a)
-{
-	size_t i;
-
-	for (i = 0; i < a->n; i++)
-		free(a->p[i]);
-	free(a->p);
-}
-
 /*
  * Report an answer that is not success: its "message" when it has one.
  * Returns 1.
@@ -209,16 +182,16 @@ arena_free(struct arena *a)
 static int
 answer_error(int status, const struct buf *out)
 {
-	struct arena ar = {NULL, 0, 0};
+	struct json_arena ar = JSON_ARENA_INIT;
 	const struct json_value *root, *msg;
 
-	root = json_parse(out->data, out->len, arena_alloc, &ar, NULL);
+	root = json_parse(out->data, out->len, json_arena_alloc, &ar, NULL);
 	msg = root != NULL ? json_get(root, "message") : NULL;
 	if (msg != NULL && msg->type == JSON_STRING)
 		complain("%s", msg->text.p);
 	else
 		complain("the operation failed (status %d)", status);
-	arena_free(&ar);
+	json_arena_release(&ar);
 	return 1;
 }
 
@@ -286,13 +259,13 @@ format_time(char *out, size_t size, double t)
 static int
 print_users(const struct buf *out)
 {
-	struct arena ar = {NULL, 0, 0};
+	struct json_arena ar = JSON_ARENA_INIT;
 	const struct json_value *root, *u, *v, *d;
 	char when[32];
 	double num;
 	int rc = 1;
 
-	root = json_parse(out->data, out->len, arena_alloc, &ar, NULL);
+	root = json_parse(out->data, out->len, json_arena_alloc, &ar, NULL);
 	if (root == NULL || root->type != JSON_ARRAY) {
 		complain("the server's answer is not a list of users");
 		goto out;
@@ -322,7 +295,7 @@ print_users(const struct buf *out)
 	}
 	rc = 0;
 out:
-	arena_free(&ar);
+	json_arena_release(&ar);
 	return rc;
 }
 

@@ -27,6 +27,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "json.h"
+#include "xmalloc.h"
 
 /*
  * Reader
@@ -700,4 +701,39 @@ json_escape(struct buf *b, const char *s, size_t len)
 	}
 	buf_add(b, s + run, len - run);
 	buf_addch(b, '"');
+}
+
+struct str
+json_get_str(const struct json_value *obj, const char *key)
+{
+	const struct json_value *v = json_get(obj, key);
+
+	if (v == NULL || v->type != JSON_STRING)
+		return STR_NULL;
+	return v->text;
+}
+
+void *
+json_arena_alloc(void *ctx, size_t size)
+{
+	struct json_arena *a = ctx;
+
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 16;
+		a->p = xrealloc(a->p, a->cap * sizeof(*a->p));
+	}
+	return a->p[a->n++] = xmalloc(size);
+}
+
+void
+json_arena_release(struct json_arena *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->p[i]);
+	free(a->p);
+	a->p = NULL;
+	a->n = 0;
+	a->cap = 0;
 }

@@ -75,6 +75,32 @@ const struct json_value *json_get(
     const struct json_value *obj, const char *key);
 
 /*
+ * The string member key of obj (unescaped text), or STR_NULL when it is
+ * absent or not a string.
+ */
+struct str json_get_str(const struct json_value *obj, const char *key);
+
+/*
+ * An allocator for json_parse outside a request (admin commands, journal
+ * replay): every block is remembered and freed together by
+ * json_arena_release. Start from JSON_ARENA_INIT.
+ */
+struct json_arena {
+	void **p;
+	size_t n, cap;
+};
+
+#define JSON_ARENA_INIT                                                        \
+	{                                                                      \
+		NULL, 0, 0                                                     \
+	}
+
+/* json_alloc_fn: ctx is a struct json_arena. Never returns NULL. */
+void *json_arena_alloc(void *ctx, size_t size);
+/* Free every block and return to JSON_ARENA_INIT. */
+void json_arena_release(struct json_arena *a);
+
+/*
  * Read a number from text (a JSON number or, when strings is true, a
  * numeric string such as "0.5" or " 1e-3 "). Numeric strings follow Lua's
  * tonumber(), which the reference server uses: surrounding white space,

@@ -80,47 +80,10 @@ json_store_record(struct buf *out, const char *op, struct str user,
 	json_obj_end(&o);
 }
 
-struct arena {
-	void **p;
-	size_t n, cap;
-};
-
-static void *
-arena_alloc(void *ctx, size_t size)
-{
-	struct arena *a = ctx;
-
-	if (a->n == a->cap) {
-		a->cap = a->cap ? a->cap * 2 : 16;
-		a->p = xrealloc(a->p, a->cap * sizeof(*a->p));
-	}
-	return a->p[a->n++] = xmalloc(size);
-}
-
-static void
-arena_free(struct arena *a)
-{
-	size_t i;
-
-	for (i = 0; i < a->n; i++)
-		free(a->p[i]);
-	free(a->p);
-}
-
-static struct str
-member(const struct json_value *obj, const char *key)
-{
-	const struct json_value *v = json_get(obj, key);
-
-	if (v == NULL || v->type != JSON_STRING)
-		return STR_NULL;
-	return v->text;
-}
-
 int
 json_store_apply(struct db *db, const char *rec, size_t len)
 {
-	struct arena a = {NULL, 0, 0};
+	struct json_arena a = JSON_ARENA_INIT;
 	const struct json_value *root, *v;
 	struct str op, user, key;
 	struct db_user *u;
@@ -128,12 +91,12 @@ json_store_apply(struct db *db, const char *rec, size_t len)
 	double num;
 	int rc = -1;
 
-	root = json_parse(rec, len, arena_alloc, &a, NULL);
+	root = json_parse(rec, len, json_arena_alloc, &a, NULL);
 	if (root == NULL || root->type != JSON_OBJECT)
 		goto out;
-	op = member(root, "op");
-	user = member(root, "user");
-	key = member(root, "key");
+	op = json_get_str(root, "op");
+	user = json_get_str(root, "user");
+	key = json_get_str(root, "key");
 	if (op.p == NULL || user.p == NULL)
 		goto out;
 	u = db_user_find(db, user);
@@ -149,7 +112,7 @@ json_store_apply(struct db *db, const char *rec, size_t len)
 			db_user_remove(db, u);
 	} else if (str_eqs(op, "put")) {
 		memset(&put, 0, sizeof(put));
-		put.document = member(root, "doc");
+		put.document = json_get_str(root, "doc");
 		if (put.document.p == NULL)
 			goto out;
 		if ((v = json_get(root, "percentage")) == NULL ||
@@ -162,12 +125,12 @@ json_store_apply(struct db *db, const char *rec, size_t len)
 		/* Out of int64_t's range the cast is undefined. */
 		put.timestamp =
 		    num > -9.2e18 && num < 9.2e18 ? (int64_t)num : 0;
-		put.progress = member(root, "progress");
-		put.device = member(root, "device");
-		put.device_id = member(root, "device_id");
-		put.filename = member(root, "filename");
-		put.title = member(root, "title");
-		put.authors = member(root, "authors");
+		put.progress = json_get_str(root, "progress");
+		put.device = json_get_str(root, "device");
+		put.device_id = json_get_str(root, "device_id");
+		put.filename = json_get_str(root, "filename");
+		put.title = json_get_str(root, "title");
+		put.authors = json_get_str(root, "authors");
 		if (u != NULL)
 			db_put(db, u, &put);
 	} else if (json_store_web_apply(db, u, op, root) != 0) {
@@ -175,7 +138,7 @@ json_store_apply(struct db *db, const char *rec, size_t len)
 	}
 	rc = 0;
 out:
-	arena_free(&a);
+	json_arena_release(&a);
 	return rc;
 }
 

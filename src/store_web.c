@@ -258,21 +258,11 @@ web_link(struct db *db, struct db_user *u, struct str doc, struct str alias)
 	db_link_set(u, alias, doc);
 }
 
-static struct str
-member(const struct json_value *obj, const char *key)
-{
-	const struct json_value *v = json_get(obj, key);
-
-	if (v == NULL || v->type != JSON_STRING)
-		return STR_NULL;
-	return v->text;
-}
-
 int
 json_store_web_apply(struct db *db, struct db_user *u, struct str op,
     const struct json_value *rec)
 {
-	struct str doc = member(rec, "doc");
+	struct str doc = json_get_str(rec, "doc");
 
 	if (str_eqs(op, "web_config"))
 		return 0;
@@ -283,12 +273,12 @@ json_store_web_apply(struct db *db, struct db_user *u, struct str op,
 	if (doc.p == NULL)
 		return -1;
 	if (str_eqs(op, "web_link") || str_eqs(op, "web_unlink")) {
-		if (member(rec, "alias").p == NULL)
+		if (json_get_str(rec, "alias").p == NULL)
 			return -1;
 		if (u != NULL && str_eqs(op, "web_link"))
-			web_link(db, u, doc, member(rec, "alias"));
+			web_link(db, u, doc, json_get_str(rec, "alias"));
 		else if (u != NULL)
-			db_link_del(u, member(rec, "alias"));
+			db_link_del(u, json_get_str(rec, "alias"));
 		return 0;
 	}
 	if (str_eqs(op, "web_restore")) {
@@ -302,11 +292,12 @@ json_store_web_apply(struct db *db, struct db_user *u, struct str op,
 		    json_number(v, false, &ts) != 0)
 			return -1;
 		if (u != NULL)
-			web_restore(db, u, doc, pct, member(rec, "progress"),
+			web_restore(db, u, doc, pct,
+			    json_get_str(rec, "progress"),
 			    ts > -9.2e18 && ts < 9.2e18 ? (int64_t)ts : 0);
 	} else if (str_eqs(op, "web_rename")) {
 		if (u != NULL)
-			web_rename(db, u, doc, member(rec, "name"));
+			web_rename(db, u, doc, json_get_str(rec, "name"));
 	} else if (u != NULL) {
 		doc = db_link_resolve(u, doc);
 		db_link_del_to(u, doc);
@@ -387,7 +378,7 @@ web_done(void *arg, int err)
 	} else {
 		root = json_parse(op->rec, op->len, chunk_alloc, &chunks, NULL);
 		if (root == NULL || json_store_web_apply(&js->db, u,
-		                        member(root, "op"), root) != 0)
+		                        json_get_str(root, "op"), root) != 0)
 			r = STORE_ERR_IO;
 		chunks_free(chunks);
 		json_store_changed(js);
