@@ -188,3 +188,25 @@ str_dup(struct str s)
 {
 	return xmemdup0(s.p ? s.p : "", s.len);
 }
+
+size_t
+str_packed_size(struct str s)
+{
+	return s.p ? s.len + 1 : 0;
+}
+
+struct str
+str_pack(char **p, struct str s)
+{
+	struct str r;
+
+	if (s.p == NULL)
+		return STR_NULL;
+	if (s.len)
+		memcpy(*p, s.p, s.len);
+	(*p)[s.len] = '\0';
+	r.p = *p;
+	r.len = s.len;
+	*p += s.len + 1;
+	return r;
+}

@@ -71,5 +71,13 @@ bool str_caseeqs(struct str a, const char *s);
 bool str_has_prefix(struct str a, const char *prefix);
 /* Copy into a new NUL-terminated heap string (xmalloc). */
 char *str_dup(struct str s);
+/*
+ * Packing several slices into one allocation: str_packed_size is the room
+ * s needs (its bytes and a NUL; 0 for STR_NULL); str_pack copies s to *p,
+ * NUL-terminates it, advances *p past it and returns the copy (STR_NULL
+ * stays STR_NULL and takes no room).
+ */
+size_t str_packed_size(struct str s);
+struct str str_pack(char **p, struct str s);
 
 #endif

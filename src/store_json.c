@@ -110,60 +110,42 @@ reply(store_cb *cb, void *arg, enum store_result r, int64_t ts,
  * Operations
  */
 
-static size_t
-slen(struct str s)
-{
-	return s.p ? s.len + 1 : 0;
-}
-
-static struct str
-scopy(char **p, struct str s)
-{
-	struct str r;
-
-	if (s.p == NULL)
-		return STR_NULL;
-	if (s.len)
-		memcpy(*p, s.p, s.len);
-	(*p)[s.len] = '\0';
-	r.p = *p;
-	r.len = s.len;
-	*p += s.len + 1;
-	return r;
-}
-
 static struct store_op *
 op_new(struct json_store *js, enum op_kind kind, struct str user,
     struct str key, struct str new_key, const struct store_push *push,
     struct str document, store_cb *cb, void *arg)
 {
 	struct store_op *op;
-	size_t n = slen(user) + slen(key) + slen(new_key) + slen(document);
+	size_t n = str_packed_size(user) + str_packed_size(key) +
+	           str_packed_size(new_key) + str_packed_size(document);
 	char *p;
 
 	if (push != NULL)
-		n += slen(push->document) + slen(push->progress) +
-		     slen(push->device) + slen(push->device_id) +
-		     slen(push->filename) + slen(push->title) +
-		     slen(push->authors);
+		n += str_packed_size(push->document) +
+		     str_packed_size(push->progress) +
+		     str_packed_size(push->device) +
+		     str_packed_size(push->device_id) +
+		     str_packed_size(push->filename) +
+		     str_packed_size(push->title) +
+		     str_packed_size(push->authors);
 	op = xcalloc(1, sizeof(*op) + n);
 	p = op->strings;
 	op->js = js;
 	op->kind = kind;
-	op->user = scopy(&p, user);
-	op->key = scopy(&p, key);
-	op->new_key = scopy(&p, new_key);
-	op->put.document = scopy(&p, document);
+	op->user = str_pack(&p, user);
+	op->key = str_pack(&p, key);
+	op->new_key = str_pack(&p, new_key);
+	op->put.document = str_pack(&p, document);
 	if (push != NULL) {
-		op->put.document = scopy(&p, push->document);
+		op->put.document = str_pack(&p, push->document);
 		op->put.percentage = push->percentage;
-		op->put.progress = scopy(&p, push->progress);
-		op->put.device = scopy(&p, push->device);
-		op->put.device_id = scopy(&p, push->device_id);
+		op->put.progress = str_pack(&p, push->progress);
+		op->put.device = str_pack(&p, push->device);
+		op->put.device_id = str_pack(&p, push->device_id);
 		if (push->has_metadata) {
-			op->put.filename = scopy(&p, push->filename);
-			op->put.title = scopy(&p, push->title);
-			op->put.authors = scopy(&p, push->authors);
+			op->put.filename = str_pack(&p, push->filename);
+			op->put.title = str_pack(&p, push->title);
+			op->put.authors = str_pack(&p, push->authors);
 		}
 	}
 	op->cb = cb;

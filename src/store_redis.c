@@ -513,28 +513,6 @@ rs_tick(uv_timer_t *t)
  * Operations
  */
 
-static size_t
-slen(struct str s)
-{
-	return s.p ? s.len + 1 : 0;
-}
-
-static struct str
-scopy(char **p, struct str s)
-{
-	struct str r;
-
-	if (s.p == NULL)
-		return STR_NULL;
-	if (s.len)
-		memcpy(*p, s.p, s.len);
-	(*p)[s.len] = '\0';
-	r.p = *p;
-	r.len = s.len;
-	*p += s.len + 1;
-	return r;
-}
-
 /* Append "<prefix><user><mid><doc>" to b. */
 static void
 rs_keyname(struct buf *b, const char *prefix, struct str user, const char *mid,
@@ -553,34 +531,38 @@ rop_new(struct redis_store *rs, enum rop_kind kind, struct str user,
     struct str document, store_cb *cb, void *arg)
 {
 	struct rop *op;
-	size_t n = slen(user) + slen(key) + slen(new_key) + slen(document);
+	size_t n = str_packed_size(user) + str_packed_size(key) +
+	           str_packed_size(new_key) + str_packed_size(document);
 	char *p;
 	int i;
 
 	if (push != NULL)
-		n += slen(push->document) + slen(push->progress) +
-		     slen(push->device) + slen(push->device_id) +
-		     slen(push->filename) + slen(push->title) +
-		     slen(push->authors);
+		n += str_packed_size(push->document) +
+		     str_packed_size(push->progress) +
+		     str_packed_size(push->device) +
+		     str_packed_size(push->device_id) +
+		     str_packed_size(push->filename) +
+		     str_packed_size(push->title) +
+		     str_packed_size(push->authors);
 	op = xcalloc(1, sizeof(*op) + n);
 	p = op->strings;
 	op->rs = rs;
 	op->kind = kind;
-	op->user = scopy(&p, user);
-	op->key = scopy(&p, key);
-	op->new_key = scopy(&p, new_key);
-	op->document = scopy(&p, document);
+	op->user = str_pack(&p, user);
+	op->key = str_pack(&p, key);
+	op->new_key = str_pack(&p, new_key);
+	op->document = str_pack(&p, document);
 	if (push != NULL) {
-		op->push.document = scopy(&p, push->document);
+		op->push.document = str_pack(&p, push->document);
 		op->push.percentage = push->percentage;
-		op->push.progress = scopy(&p, push->progress);
-		op->push.device = scopy(&p, push->device);
-		op->push.device_id = scopy(&p, push->device_id);
+		op->push.progress = str_pack(&p, push->progress);
+		op->push.device = str_pack(&p, push->device);
+		op->push.device_id = str_pack(&p, push->device_id);
 		op->push.has_metadata = push->has_metadata;
 		if (push->has_metadata) {
-			op->push.filename = scopy(&p, push->filename);
-			op->push.title = scopy(&p, push->title);
-			op->push.authors = scopy(&p, push->authors);
+			op->push.filename = str_pack(&p, push->filename);
+			op->push.title = str_pack(&p, push->title);
+			op->push.authors = str_pack(&p, push->authors);
 		}
 		op->document = op->push.document;
 	}
