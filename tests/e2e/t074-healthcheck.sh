@@ -8,8 +8,15 @@
 # invalid address, and for a port where something else answers non-200.
 . "$(dirname "$0")/lib.sh"
 
+# free_port: a port free on every address, IPv4 and IPv6 (the wildcard
+# test below listens on all of them; a port free on 127.0.0.1 alone can be
+# the local port of a connection left on another loopback address).
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	python3 -c 'import socket
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", 0))
+print(s.getsockname()[1])'
 }
 
 ks_start || { not_ok "server started"; done_testing; }
@@ -44,6 +51,7 @@ for attempt in 1 2 3 4 5; do
 		sleep 0.05
 	done
 	[ "$rc" = 0 ] && break
+	echo "# attempt $attempt: port $PORT"
 	wait "$P" 2>/dev/null
 	grep -q 'address already in use' "$KS_TMP/err2" || break
 	rm -f "$D2"/*.bak
