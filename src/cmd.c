@@ -11,6 +11,7 @@
  * Not here: what a command does (its cmd_*.c file), what an option means
  * (config.c).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -470,4 +471,17 @@ out:
 	buf_release(&out);
 	buf_release(&err);
 	return rc;
+}
+
+int
+cmd_complain(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kosyncd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
 }

@@ -69,6 +69,13 @@ struct cmd_entry {
 int cmd_main(int argc, char **argv, char *const *envp);
 
 /*
+ * A command's message: "kosyncd: <msg>" on stderr, one line. Returns 1, the
+ * exit status of a failed command, so a command can end with
+ * `return cmd_complain(...)`.
+ */
+int cmd_complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
  * Whether the command's own option name was given; *value (may be NULL)
  * receives its argument.
  */

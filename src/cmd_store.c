@@ -27,30 +27,14 @@
 #include "store_file.h"
 #include "xmalloc.h"
 
-static int complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Print "kosyncd: msg" on stderr; returns 1 (the exit status). */
-static int
-complain(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("kosyncd: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
-
 /* The commands below need the file storage's data directory. */
 static int
 need_file(const struct config *cfg, const char *what)
 {
 	if (strcmp(cfg->storage, "file") == 0)
 		return 0;
-	complain("%s works on storage \"file\" only (storage is \"%s\")", what,
-	    cfg->storage);
+	cmd_complain("%s works on storage \"file\" only (storage is \"%s\")",
+	    what, cfg->storage);
 	return -1;
 }
 
@@ -79,9 +63,9 @@ answer_error(int status, const struct buf *out)
 	char *msg = answer_member(out, "message");
 
 	if (msg[0] != '\0')
-		complain("%s", msg);
+		cmd_complain("%s", msg);
 	else
-		complain("the operation failed (status %d)", status);
+		cmd_complain("the operation failed (status %d)", status);
 	free(msg);
 	return 1;
 }
@@ -116,7 +100,7 @@ run_online(struct cmd_args *args, const char *op, struct buf *out)
 	control_socket_path(args->cfg, &path);
 	rc = control_call(path.data, op, NULL, 0, &status, out, &err);
 	if (rc == -1)
-		complain("%s", err.data);
+		cmd_complain("%s", err.data);
 	buf_release(&path);
 	buf_release(&err);
 	if (rc == CONTROL_NO_SERVER)
@@ -144,7 +128,7 @@ cmd_backup_exec(struct cmd_args *args)
 	} else if (rc == CONTROL_NO_SERVER + 1) {
 		rc = store_file_backup(args->cfg, &path) == 0 ? 0 : 1;
 		if (rc != 0)
-			complain("no backup written");
+			cmd_complain("no backup written");
 	}
 	if (rc == 0)
 		printf("%s\n", path);
@@ -163,11 +147,11 @@ cmd_restore_exec(struct cmd_args *args)
 	if (need_file(args->cfg, "restore") != 0)
 		return 1;
 	if (control_server_runs(args->cfg))
-		return complain("kosyncd is running on '%s'; stop it first "
-		                "(restore replaces database.json)",
+		return cmd_complain("kosyncd is running on '%s'; stop it first "
+		                    "(restore replaces database.json)",
 		    args->cfg->data_dir);
 	if (store_file_restore(args->cfg, args->argv[0], &saved) != 0) {
-		complain(
+		cmd_complain(
 		    "'%s' not restored; nothing was changed", args->argv[0]);
 		goto out;
 	}
@@ -210,7 +194,7 @@ cmd_compact_exec(struct cmd_args *args)
 	if (rc == 0)
 		printf("kosyncd: compacted\n");
 	else
-		complain("not compacted");
+		cmd_complain("not compacted");
 	buf_release(&out);
 	return rc;
 }
@@ -230,7 +214,8 @@ write_file(const char *path, const char *data, size_t len)
 	buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
 	fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd == -1) {
-		complain("cannot create '%s': %s", tmp.data, strerror(errno));
+		cmd_complain(
+		    "cannot create '%s': %s", tmp.data, strerror(errno));
 		goto out;
 	}
 	while (off < len) {
@@ -242,14 +227,15 @@ write_file(const char *path, const char *data, size_t len)
 		off += (size_t)n;
 	}
 	if (off < len || fsync(fd) != 0) {
-		complain("cannot write '%s': %s", tmp.data, strerror(errno));
+		cmd_complain(
+		    "cannot write '%s': %s", tmp.data, strerror(errno));
 		close(fd);
 		unlink(tmp.data);
 		goto out;
 	}
 	close(fd);
 	if (rename(tmp.data, path) != 0) {
-		complain("cannot rename '%s' to '%s': %s", tmp.data, path,
+		cmd_complain("cannot rename '%s' to '%s': %s", tmp.data, path,
 		    strerror(errno));
 		unlink(tmp.data);
 		goto out;
@@ -272,7 +258,7 @@ cmd_export_exec(struct cmd_args *args)
 	if (args->argc == 0 || strcmp(args->argv[0], "-") == 0) {
 		if (fwrite(out.data, 1, out.len, stdout) != out.len ||
 		    fflush(stdout) != 0) {
-			complain("cannot write to standard output");
+			cmd_complain("cannot write to standard output");
 			goto out;
 		}
 	} else if (write_file(args->argv[0], out.data, out.len) != 0) {
@@ -303,11 +289,11 @@ cmd_import_kosync_exec(struct cmd_args *args)
 	int rc = 1;
 
 	if (snapshot_read(args->argv[0], &text, &err) != 0) {
-		complain("%s", err.data);
+		cmd_complain("%s", err.data);
 		goto out;
 	}
 	if (run(args, "import", text.data, text.len, &out) != 0) {
-		complain("'%s' not imported", args->argv[0]);
+		cmd_complain("'%s' not imported", args->argv[0]);
 		goto out;
 	}
 	printf("kosyncd: imported '%s'\n"

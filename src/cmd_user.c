@@ -31,22 +31,6 @@
 
 #define PASSWORD_MAX 1024
 
-/* Print "kosyncd: msg" on stderr; returns 1 (the exit status). */
-static int complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-complain(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("kosyncd: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
-
 /*
  * Read one line from fd into pw (without its newline). Returns its length,
  * or -1 (too long, or nothing could be read).
@@ -119,31 +103,32 @@ get_key(struct cmd_args *args, char key[MD5_HEX_LEN + 1])
 	if (cmd_option(args, "stdin", NULL)) {
 		n = read_line(STDIN_FILENO, pw, sizeof(pw));
 		if (n < 0) {
-			complain("no password on standard input");
+			cmd_complain("no password on standard input");
 			goto out;
 		}
 	} else {
 		fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (fd == -1)
-			return complain("no terminal to ask for the password "
-			                "on; use --stdin");
+			return cmd_complain(
+			    "no terminal to ask for the password "
+			    "on; use --stdin");
 		n = prompt(fd, "Password: ", pw, sizeof(pw));
 		m = n < 0
 		        ? -1
 		        : prompt(fd, "Retype password: ", again, sizeof(again));
 		close(fd);
 		if (n < 0 || m < 0) {
-			complain("no password given");
+			cmd_complain("no password given");
 			goto out;
 		}
 		if (n != m || sodium_memcmp(pw, again, (size_t)n) != 0) {
-			complain("the passwords differ");
+			cmd_complain("the passwords differ");
 			goto out;
 		}
 	}
 	/* KOReader sends nothing for a password of blanks only. */
 	if (strspn(pw, " \t") == (size_t)n) {
-		complain("the password is empty");
+		cmd_complain("the password is empty");
 		goto out;
 	}
 	md5_hex(pw, (size_t)n, key);
@@ -188,9 +173,9 @@ answer_error(int status, const struct buf *out)
 	root = json_parse(out->data, out->len, json_arena_alloc, &ar, NULL);
 	msg = root != NULL ? json_get(root, "message") : NULL;
 	if (msg != NULL && msg->type == JSON_STRING)
-		complain("%s", msg->text.p);
+		cmd_complain("%s", msg->text.p);
 	else
-		complain("the operation failed (status %d)", status);
+		cmd_complain("the operation failed (status %d)", status);
 	json_arena_release(&ar);
 	return 1;
 }
@@ -267,7 +252,7 @@ print_users(const struct buf *out)
 
 	root = json_parse(out->data, out->len, json_arena_alloc, &ar, NULL);
 	if (root == NULL || root->type != JSON_ARRAY) {
-		complain("the server's answer is not a list of users");
+		cmd_complain("the server's answer is not a list of users");
 		goto out;
 	}
 	printf("%-24s %9s  %-16s  %s\n", "USER", "DOCUMENTS", "LAST SYNC (UTC)",

@@ -26,6 +26,7 @@
 
 #include "admin.h"
 #include "config.h"
+#include "cmd.h"
 #include "control.h"
 #include "log.h"
 #include "server.h"
@@ -256,21 +257,6 @@ out:
  * Running an operation, online or offline
  */
 
-/* A command's message: "kosyncd: ..." on stderr. */
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-say(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("kosyncd: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 struct offline {
 	int status;
 	struct buf *out;
@@ -316,15 +302,15 @@ run_offline(struct config *cfg, const char *op, const char *body, size_t len,
 	int rc = -1;
 
 	if (uv_loop_init(&loop) != 0) {
-		say("cannot create an event loop");
+		cmd_complain("cannot create an event loop");
 		return -1;
 	}
 	memset(&o, 0, sizeof(o));
 	o.out = out;
 	st = store_open(&loop, cfg);
 	if (st == NULL) {
-		say("cannot open the store of '%s' (is a kosyncd "
-		    "without a control socket running on it?)",
+		cmd_complain("cannot open the store of '%s' (is a kosyncd "
+		             "without a control socket running on it?)",
 		    cfg->data_dir);
 		goto out;
 	}
@@ -337,7 +323,7 @@ run_offline(struct config *cfg, const char *op, const char *body, size_t len,
 		;
 	admin_free(a);
 	if (!o.answered) {
-		say("the operation did not finish");
+		cmd_complain("the operation did not finish");
 		goto out;
 	}
 	*status = o.status;
@@ -360,7 +346,7 @@ control_run(struct config *cfg, const char *op, const char *body, size_t len,
 	control_socket_path(cfg, &path);
 	rc = control_call(path.data, op, body, len, status, out, &err);
 	if (rc == -1)
-		say("%s", err.data);
+		cmd_complain("%s", err.data);
 	buf_release(&path);
 	buf_release(&err);
 	if (rc != CONTROL_NO_SERVER)
@@ -368,7 +354,8 @@ control_run(struct config *cfg, const char *op, const char *body, size_t len,
 	/* Redis needs no lock: every kosyncd on it sees a change at once. */
 	if (strcmp(cfg->storage, "file") != 0 &&
 	    strcmp(cfg->storage, "redis") != 0) {
-		say("storage \"%s\" keeps nothing to administer: a server "
+		cmd_complain(
+		    "storage \"%s\" keeps nothing to administer: a server "
 		    "on it has no control socket, and there are no files",
 		    cfg->storage);
 		return -1;
