@@ -17,28 +17,14 @@
 
 #include "../../src/api.c"
 
-/* A trivial arena for the parsed bodies and stringified numbers. */
-static void *blocks[4096];
-static size_t nblocks;
-
-static void *
-arena_alloc(void *ctx, size_t size)
-{
-	void *p = malloc(size);
-
-	(void)ctx;
-	assert_non_null(p);
-	assert_true(nblocks < sizeof(blocks) / sizeof(blocks[0]));
-	blocks[nblocks++] = p;
-	return p;
-}
+/* The parsed bodies of a test, freed after it. */
+static struct json_arena arena = JSON_ARENA_INIT;
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	while (nblocks > 0)
-		free(blocks[--nblocks]);
+	json_arena_release(&arena);
 	return 0;
 }
 
@@ -46,7 +32,7 @@ static const struct json_value *
 parse(const char *s)
 {
 	const struct json_value *v =
-	    json_parse(s, strlen(s), arena_alloc, NULL, NULL);
+	    json_parse(s, strlen(s), json_arena_alloc, &arena, NULL);
 
 	assert_non_null(v);
 	return v;
@@ -123,7 +109,8 @@ test_api__document_rule(void **state)
 static enum api_error
 push(const char *body, struct store_push *p)
 {
-	return api_push_read(body ? parse(body) : NULL, p, arena_alloc, NULL);
+	return api_push_read(
+	    body ? parse(body) : NULL, p, json_arena_alloc, &arena);
 }
 
 static void
@@ -308,7 +295,7 @@ test_api__field_limit(void **state)
 	size_t n = STORE_MAX_FIELD + 100;
 
 	(void)state;
-	body = arena_alloc(NULL, n + 100);
+	body = json_arena_alloc(&arena, n + 100);
 	snprintf(body, n + 100,
 	    "{\"document\":\"d\",\"percentage\":0.5,\"progress\":\"%0*d\","
 	    "\"device\":\"k\"}",

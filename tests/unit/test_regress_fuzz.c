@@ -21,27 +21,14 @@
 #include "snapshot.h"
 #include "store_json.h"
 
-static void *blocks[256];
-static size_t nblocks;
-
-static void *
-arena_alloc(void *ctx, size_t size)
-{
-	void *p = malloc(size);
-
-	(void)ctx;
-	assert_non_null(p);
-	assert_true(nblocks < sizeof(blocks) / sizeof(blocks[0]));
-	blocks[nblocks++] = p;
-	return p;
-}
+/* The parsed bodies of a test, freed after it. */
+static struct json_arena arena = JSON_ARENA_INIT;
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	while (nblocks > 0)
-		free(blocks[--nblocks]);
+	json_arena_release(&arena);
 	return 0;
 }
 
@@ -49,7 +36,7 @@ static const struct json_value *
 parse(const char *s, size_t len, const char **err)
 {
 	*err = NULL;
-	return json_parse(s, len, arena_alloc, NULL, err);
+	return json_parse(s, len, json_arena_alloc, &arena, err);
 }
 
 /*
