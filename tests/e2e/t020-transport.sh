@@ -16,39 +16,10 @@ ks_start --max-body-bytes 1024 --max-header-bytes 1024 || { not_ok "server start
 # py SCRIPT: run python3 with PORT set; prints what the script prints.
 py() { PORT=$KS_PORT timeout 20 python3 -c "$1"; }
 
-PYLIB='
-import os, socket, time
-PORT = int(os.environ["PORT"])
-def conn(timeout=5):
-    s = socket.create_connection(("127.0.0.1", PORT))
-    s.settimeout(timeout)
-    return s
-def read_all(s):
-    out = b""
-    try:
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            out += b
-    except (socket.timeout, ConnectionResetError):
-        pass
-    return out
-def responses(data):
-    """Split raw bytes into (status, headers, body) by Content-Length."""
-    res = []
-    while data:
-        head, _, rest = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin1").split("\r\n")
-        hdrs = {}
-        for l in lines[1:]:
-            k, _, v = l.partition(":")
-            hdrs[k.strip().lower()] = v.strip()
-        n = int(hdrs.get("content-length", "0"))
-        res.append((lines[0], hdrs, rest[:n].decode("latin1")))
-        data = rest[n:]
-    return res
-'
+# Raw sockets for the scripts below (tests/e2e/rawhttp.py).
+PYLIB="import os, socket, sys, time
+sys.path.insert(0, '$(cd "$(dirname "$0")" && pwd)')
+from rawhttp import *"
 
 HC='GET /healthcheck HTTP/1.1\r\nHost: x\r\n\r\n'
 OKBODY='{"state":"OK"}'

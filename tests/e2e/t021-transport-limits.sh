@@ -11,28 +11,10 @@
 
 py() { PORT=$KS_PORT timeout 30 python3 -c "$1"; }
 
-PYLIB='
-import os, socket, time
-PORT = int(os.environ["PORT"])
-def conn(timeout=5):
-    s = socket.create_connection(("127.0.0.1", PORT))
-    s.settimeout(timeout)
-    return s
-def read_all(s):
-    out = b""
-    try:
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            out += b
-    except (socket.timeout, ConnectionResetError):
-        pass
-    return out
-def status_body(data):
-    head, _, body = data.partition(b"\r\n\r\n")
-    return head.split(b"\r\n")[0].decode() + " " + body.decode()
-'
+# Raw sockets for the scripts below (tests/e2e/rawhttp.py).
+PYLIB="import os, socket, sys, time
+sys.path.insert(0, '$(cd "$(dirname "$0")" && pwd)')
+from rawhttp import *"
 HC='GET /healthcheck HTTP/1.1\r\nHost: x\r\n\r\n'
 
 ks_start --request-timeout-ms 500 --idle-timeout-ms 700 \
