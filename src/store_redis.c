@@ -276,6 +276,7 @@ struct rop {
 };
 
 static void rop_start(struct rop *op);
+static const struct store_ops redis_store_ops;
 static void rs_connect(struct redis_store *rs);
 
 /*
@@ -1724,6 +1725,60 @@ rs_close(struct store *st)
 	rs_finish_parked(rs);
 	rs_drop(rs, "closed");
 	uv_close((uv_handle_t *)&rs->timer, rs_timer_closed);
+}
+
+/*
+ * Raw commands for the shared state of several instances (store_redis.h).
+ */
+
+struct rs_raw {
+	struct redis_store *rs;
+	store_redis_reply_fn *fn;
+	void *priv;
+};
+
+static void
+rs_raw_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct rs_raw *raw = priv;
+	struct redis_store *rs = raw->rs;
+	const redisReply *reply = r;
+
+	if (ac == rs->ac)
+		rs_replied(rs);
+	rs->live--;
+	if (!rs->freed)
+		raw->fn(raw->priv, reply);
+	free(raw);
+	rs_flush_check(rs);
+}
+
+int
+store_redis_command(struct store *st, store_redis_reply_fn *fn, void *priv,
+    int argc, const char **argv, const size_t *lens)
+{
+	struct redis_store *rs = (struct redis_store *)st;
+	struct rs_raw *raw;
+
+	if (st == NULL || st->ops != &redis_store_ops || rs->closing ||
+	    rs->state != RS_READY)
+		return -1;
+	raw = xmalloc(sizeof(*raw));
+	raw->rs = rs;
+	raw->fn = fn;
+	raw->priv = priv;
+	if (rs_send(rs, rs_raw_cb, raw, argc, argv, lens) != 0) {
+		free(raw);
+		return -1;
+	}
+	rs->live++;
+	return 0;
+}
+
+bool
+store_is_redis(const struct store *st)
+{
+	return st != NULL && st->ops == &redis_store_ops;
 }
 
 /*
