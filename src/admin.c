@@ -155,14 +155,14 @@ admin_saved(void *arg, enum store_result r, const char *text, size_t len)
 	if (r != STORE_OK) {
 		fail(c->done, c->arg, 500,
 		    "the user was added and is an administrator for this run, "
-		    "but database.json could not be written");
+		    "but the setting could not be saved");
 		call_free(c);
 		return;
 	}
 	user_answer(c);
 }
 
-/* The admins record is journaled: change the option, write a snapshot. */
+/* The admins record is journaled: change the option, then save it. */
 static void
 admin_journaled(void *arg, const struct store_reply *r)
 {
@@ -200,8 +200,7 @@ admin_journaled(void *arg, const struct store_reply *r)
 	}
 	buf_release(&list);
 	buf_release(&err);
-	/* The snapshot carries the configuration: write one now. */
-	store_admin_compact(c->a->st, admin_saved, c);
+	store_config_save(c->a->st, admin_saved, c);
 }
 
 static void

@@ -205,6 +205,15 @@ store_admin_compact(struct store *st, store_text_cb *cb, void *arg)
 }
 
 void
+store_config_save(struct store *st, store_text_cb *cb, void *arg)
+{
+	if (st->ops->config_save != NULL)
+		st->ops->config_save(st, cb, arg);
+	else
+		store_admin_compact(st, cb, arg);
+}
+
+void
 store_web_documents(struct store *st, struct str user, struct str document,
     bool history, store_text_cb *cb, void *arg)
 {

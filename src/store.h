@@ -179,6 +179,16 @@ void store_admin_import(struct store *st, const char *text, size_t len,
 void store_admin_compact(struct store *st, store_text_cb *cb, void *arg);
 
 /*
+ * Make the configuration kept with the data durable: the options a running
+ * server changes for its operator (disable_registration, admins) as they
+ * are now in the store's config, source "file". The file backends write a
+ * snapshot (database.json carries them; same as store_admin_compact); the
+ * Redis backend writes them to the hash kosyncd:config, which every
+ * instance on that Redis reads back within a second.
+ */
+void store_config_save(struct store *st, store_text_cb *cb, void *arg);
+
+/*
  * The web interface (webui.c). Its caller authenticated the user with a
  * session of its own, so no key is checked here (as for store_admin_*).
  * Every change is journaled and durable before its callback reports

@@ -41,6 +41,8 @@ struct store_ops {
 	void (*admin_import)(struct store *st, const char *text, size_t len,
 	    store_text_cb *cb, void *arg);
 	void (*admin_compact)(struct store *st, store_text_cb *cb, void *arg);
+	/* NULL: admin_compact saves the configuration. */
+	void (*config_save)(struct store *st, store_text_cb *cb, void *arg);
 	void (*stats)(struct store *st, struct store_stats *out);
 	/* The web interface (store.h store_web_*); NULL: not supported. */
 	void (*web_documents)(struct store *st, struct str user,

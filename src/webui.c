@@ -754,8 +754,8 @@ settings_saved(void *arg, enum store_result r, const char *text, size_t len)
 	(void)len;
 	if (r != STORE_OK) {
 		w_error(c, 500,
-		    "Changed for this run, but database.json could not be "
-		    "written.");
+		    "Changed for this run, but the setting could not be "
+		    "saved.");
 		return;
 	}
 	settings_json(c);
@@ -774,8 +774,7 @@ settings_journaled(void *arg, const struct store_reply *r)
 	config_set(c->w->cfg, "disable_registration",
 	    c->flag ? "false" : "true", CONFIG_SRC_FILE, &err);
 	buf_release(&err);
-	/* The snapshot carries the configuration: write one now. */
-	store_admin_compact(c->w->st, settings_saved, c);
+	store_config_save(c->w->st, settings_saved, c);
 }
 
 static int
