@@ -121,6 +121,11 @@ serve_gauges(void *arg, struct metrics_gauges *g)
 	g->fsync_seconds = (double)st.fsync_ns / 1e9;
 	for (i = 0; i < METRICS_FSYNC_NBUCKETS && i < STORE_FSYNC_BUCKETS; i++)
 		g->fsync_bucket[i] = st.fsync_bucket[i];
+	g->redis_known = st.redis_known;
+	g->redis_up = st.redis_up;
+	g->redis_reconnects = st.redis_reconnects;
+	g->redis_failures = st.redis_failures;
+	g->redis_down_seconds = st.redis_down_seconds;
 }
 
 static void

@@ -261,6 +261,24 @@ metrics_render(const struct metrics *m, struct buf *out)
 		    "\nkosyncd_journal_fsync_duration_seconds_count %llu\n",
 		    (unsigned long long)g.fsyncs);
 	}
+	if (g.redis_known) {
+		head(out, "kosyncd_redis_up", "gauge",
+		    "1 while the connection to Redis is ready, 0 while down.");
+		buf_addf(out, "kosyncd_redis_up %d\n", g.redis_up ? 1 : 0);
+		head(out, "kosyncd_redis_down_seconds", "gauge",
+		    "Seconds since the connection to Redis was lost (0 while "
+		    "up).");
+		buf_addf(out, "kosyncd_redis_down_seconds %llu\n",
+		    (unsigned long long)g.redis_down_seconds);
+		head(out, "kosyncd_redis_connection_failures_total", "counter",
+		    "Connections to Redis lost, or attempts that failed.");
+		buf_addf(out, "kosyncd_redis_connection_failures_total %llu\n",
+		    (unsigned long long)g.redis_failures);
+		head(out, "kosyncd_redis_reconnects_total", "counter",
+		    "Connections to Redis made again after the first.");
+		buf_addf(out, "kosyncd_redis_reconnects_total %llu\n",
+		    (unsigned long long)g.redis_reconnects);
+	}
 }
 
 void

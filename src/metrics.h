@@ -55,6 +55,11 @@ struct metrics_gauges {
 	double fsync_seconds; /* total time in fsync */
 	/* cumulative counts for the bounds in metrics_fsync_bounds */
 	uint64_t fsync_bucket[METRICS_FSYNC_NBUCKETS];
+	bool redis_known; /* the redis fields are measured */
+	bool redis_up;
+	uint64_t redis_reconnects;
+	uint64_t redis_failures;
+	uint64_t redis_down_seconds;
 };
 
 /* Upper bounds (seconds) of the fsync histogram's buckets. */

@@ -275,6 +275,12 @@ struct store_stats {
 	 * 1000 ms (cumulative counts)
 	 */
 	uint64_t fsync_bucket[STORE_FSYNC_BUCKETS];
+	/* Redis: the connection (the fields below are measured) */
+	bool redis_known;
+	bool redis_up;               /* connected and ready */
+	uint64_t redis_reconnects;   /* connections made after the first */
+	uint64_t redis_failures;     /* connections lost or never made */
+	uint64_t redis_down_seconds; /* since when down (0 while up) */
 };
 
 /* Fill out (zeroed first). Runs on the loop; never blocks. */

@@ -207,6 +207,9 @@ struct redis_store {
 	uint64_t backoff_ms;
 	uint64_t retry_at;   /* RS_DOWN: loop time of the next attempt */
 	uint64_t since;      /* connect start, or last sign of life */
+	uint64_t down_since; /* loop time the connection was lost, or 0 */
+	uint64_t connects;   /* handshakes completed */
+	uint64_t failures;   /* connections lost or attempts failed */
 	unsigned pending;    /* commands on ac without a reply yet */
 	unsigned handshake;  /* handshake replies still expected */
 	unsigned live;       /* operations not answered yet */
@@ -343,6 +346,9 @@ rs_lost(struct redis_store *rs, const redisAsyncContext *ac, const char *why)
 			log_debug(
 			    "redis: cannot connect to %s: %s", rs->addr, why);
 	}
+	if (rs->state == RS_READY || rs->down_since == 0)
+		rs->down_since = uv_now(rs->loop);
+	rs->failures++;
 	rs->state = RS_DOWN;
 	if (!rs->failing)
 		rs->backoff_ms = RS_BACKOFF_MIN_MS;
@@ -389,6 +395,8 @@ static void
 rs_ready(struct redis_store *rs)
 {
 	rs->state = RS_READY;
+	rs->connects++;
+	rs->down_since = 0;
 	log_info(
 	    "redis: connected to %s, database %u", rs->addr, rs->cfg->redis_db);
 	rs->failing = false;
@@ -1841,6 +1849,20 @@ rs_admin_delete(struct store *st, struct str user, store_cb *cb, void *arg)
 	    rs_admin((struct redis_store *)st), user, cb, arg);
 }
 
+static void
+rs_stats(struct store *st, struct store_stats *out)
+{
+	struct redis_store *rs = (struct redis_store *)st;
+
+	out->redis_known = true;
+	out->redis_up = rs->state == RS_READY;
+	out->redis_reconnects = rs->connects > 0 ? rs->connects - 1 : 0;
+	out->redis_failures = rs->failures;
+	if (!out->redis_up && rs->down_since != 0)
+		out->redis_down_seconds =
+		    (uv_now(rs->loop) - rs->down_since) / 1000;
+}
+
 static const struct store_ops redis_store_ops = {
     .name = "redis",
     .flush = rs_flush,
@@ -1856,6 +1878,7 @@ static const struct store_ops redis_store_ops = {
     .admin_user_list = rs_admin_list,
     .admin_dump = rs_admin_dump,
     .admin_import = rs_admin_import,
+    .stats = rs_stats,
 };
 
 int

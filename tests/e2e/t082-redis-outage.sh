@@ -4,7 +4,8 @@
 # needs it gets 502 {"code":1000,"message":"Cannot connect to redis
 # server."} quickly, /healthcheck stays 200, the server never crashes, and
 # it reconnects by itself once Redis is back. No answer is anything else
-# (200, 201, 401 after the restart lost the data, or that 502).
+# (200, 201, 401 after the restart lost the data, or that 502). /metrics
+# shows the connection's state (kosyncd_redis_up and its counters).
 . "$(dirname "$0")/lib.sh"
 
 command -v redis-server >/dev/null || { echo "1..0 # SKIP no redis-server"; exit 0; }
@@ -13,12 +14,18 @@ ks_redis_start || { not_ok "redis started"; done_testing; }
 ks_allow_stderr 'warn.*redis: (lost the connection|cannot connect)'
 # No registration limit: the reconnect loop below registers up to 100 times.
 ks_start --storage redis --redis-address "$KS_REDIS_ADDR" \
-    --redis-db "$KS_REDIS_DB" --register-per-ip 0 ||
+    --redis-db "$KS_REDIS_DB" --register-per-ip 0 \
+    --metrics-listen 127.0.0.1:0 ||
 	{ not_ok "server started"; done_testing; }
+MPORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$KS_ERR.new" | sed -n 2p)
+# metric NAME: its value on /metrics
+metric() { curl -s -m 5 "http://127.0.0.1:$MPORT/metrics" | sed -n "s/^$1 //p"; }
 K=$(md5 secret)
 register() { req POST /users/create '{"username":"alice","password":"'"$K"'"}'; }
 register
 is "register" "$STATUS" 201
+is "metrics: redis up" "$(metric kosyncd_redis_up)" 1
+is "metrics: no failure yet" "$(metric kosyncd_redis_connection_failures_total)" 0
 
 # load WORKER: push until $KS_TMP/stop exists (at most 60 s, and never
 # past the test's end); one "body status" per line.
@@ -55,6 +62,9 @@ is "register while Redis is down" "$STATUS $BODY" "502 $E1000"
 req GET /healthcheck
 is "healthcheck while Redis is down" "$STATUS $BODY" '200 {"state":"OK"}'
 sleep 1
+is "metrics: redis down" "$(metric kosyncd_redis_up)" 0
+check "metrics: failures counted" [ "$(metric kosyncd_redis_connection_failures_total)" -ge 1 ]
+check "metrics: down for a second" [ "$(metric kosyncd_redis_down_seconds)" -ge 1 ]
 
 ks_redis_start || { not_ok "redis restarted"; done_testing; }
 register
@@ -66,6 +76,8 @@ done
 is "after the restart the server reconnects (register again)" "$STATUS" 201
 req PUT /syncs/progress '{"document":"d","progress":"p","percentage":0.5,"device":"k"}' $(auth alice "$K")
 is "pushes work again" "$STATUS" 200
+is "metrics: redis up again" "$(metric kosyncd_redis_up) $(metric kosyncd_redis_down_seconds)" "1 0"
+check "metrics: a reconnect counted" [ "$(metric kosyncd_redis_reconnects_total)" -ge 1 ]
 sleep 0.5
 
 # Hung Redis: no reply in time drops the connection.
