@@ -27,6 +27,7 @@
 #include "log.h"
 #include "snapshot.h"
 #include "store_json.h"
+#include "store_web.h"
 #include "xmalloc.h"
 
 enum flush_stage {
@@ -133,7 +134,7 @@ json_store_apply(struct db *db, const char *rec, size_t len)
 		put.authors = json_get_str(root, "authors");
 		if (u != NULL)
 			db_put(db, u, &put);
-	} else if (json_store_web_apply(db, u, op, root) != 0) {
+	} else if (store_web_apply(db, u, op, root) != 0) {
 		goto out;
 	}
 	rc = 0;

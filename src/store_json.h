@@ -76,19 +76,11 @@ void json_store_admin_import(struct store *st, const char *text, size_t len,
 void json_store_admin_compact(struct store *st, store_text_cb *cb, void *arg);
 void json_store_stats(struct store *st, struct store_stats *out);
 
-/*
- * The web interface (store.h store_web_*; store_web.c).
- * json_store_web_apply applies a "web_*" journal record whose op is op to
- * user u (NULL: the user is gone; the record is then skipped); returns
- * -1 when op is not one of them or the record is malformed.
- */
-struct json_value;
+/* The web interface (store.h store_web_*; store_web.c, store_web.h). */
 void json_store_web_documents(struct store *st, struct str user,
     struct str document, bool history, store_text_cb *cb, void *arg);
 void json_store_web_change(struct store *st, struct str user,
     const struct store_web_change *ch, store_cb *cb, void *arg);
-int json_store_web_apply(struct db *db, struct db_user *u, struct str op,
-    const struct json_value *rec);
 
 /* Open the data directory: lock, load, migrate, replay. 0 or -1. */
 int json_store_file_open(struct json_store *js);

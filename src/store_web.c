@@ -5,7 +5,7 @@
  * Reads walk the tables on the loop thread. A change is decided on the
  * loop, written as one journal record ("web_restore", "web_rename",
  * "web_delete", "web_config") and applied to the tables only once that
- * record is durable, through json_store_web_apply, the very function replay
+ * record is durable, through store_web_apply, the very function replay
  * uses, so memory, journal and a later replay agree. A record carries
  * everything it needs (the restored position itself, not a reference to a
  * history entry that a push meanwhile may have shifted), so applying it
@@ -22,6 +22,7 @@
 #include "db.h"
 #include "json.h"
 #include "store_json.h"
+#include "store_web.h"
 #include "xmalloc.h"
 
 /*
@@ -121,19 +122,12 @@ web_user(struct json_store *js, struct str user)
 }
 
 void
-json_store_web_documents(struct store *st, struct str user, struct str document,
-    bool history, store_text_cb *cb, void *arg)
+store_web_render(
+    const struct db_user *u, struct str document, bool history, struct buf *out)
 {
-	struct json_store *js = (struct json_store *)st;
-	struct db_user *u = web_user(js, user);
-	struct buf out = BUF_INIT;
 	struct json_out o;
 
-	if (u == NULL) {
-		cb(arg, STORE_ERR_AUTH, NULL, 0);
-		return;
-	}
-	json_out_init(&o, &out, false);
+	json_out_init(&o, out, false);
 	json_arr_begin(&o);
 	if (document.p != NULL) {
 		const struct db_doc *d = db_doc_find(u, document);
@@ -156,6 +150,21 @@ json_store_web_documents(struct store *st, struct str user, struct str document,
 		free(docs);
 	}
 	json_arr_end(&o);
+}
+
+void
+json_store_web_documents(struct store *st, struct str user, struct str document,
+    bool history, store_text_cb *cb, void *arg)
+{
+	struct json_store *js = (struct json_store *)st;
+	struct db_user *u = web_user(js, user);
+	struct buf out = BUF_INIT;
+
+	if (u == NULL) {
+		cb(arg, STORE_ERR_AUTH, NULL, 0);
+		return;
+	}
+	store_web_render(u, document, history, &out);
 	cb(arg, STORE_OK, out.data, out.len);
 	buf_release(&out);
 }
@@ -259,7 +268,7 @@ web_link(struct db *db, struct db_user *u, struct str doc, struct str alias)
 }
 
 int
-json_store_web_apply(struct db *db, struct db_user *u, struct str op,
+store_web_apply(struct db *db, struct db_user *u, struct str op,
     const struct json_value *rec)
 {
 	struct str doc = json_get_str(rec, "doc");
@@ -377,7 +386,7 @@ web_done(void *arg, int err)
 		r = STORE_ERR_AUTH;
 	} else {
 		root = json_parse(op->rec, op->len, chunk_alloc, &chunks, NULL);
-		if (root == NULL || json_store_web_apply(&js->db, u,
+		if (root == NULL || store_web_apply(&js->db, u,
 		                        json_get_str(root, "op"), root) != 0)
 			r = STORE_ERR_IO;
 		chunks_free(chunks);
@@ -391,15 +400,15 @@ web_done(void *arg, int err)
 	json_store_idle_check(js);
 }
 
-/*
- * LINK: an alias other than the document itself; UNLINK: an alias linked
- * to the document.
- */
-static bool
-link_ok(const struct db_user *u, const struct store_web_change *ch)
+bool
+store_web_allowed(const struct db_user *u, const struct store_web_change *ch)
 {
 	struct str doc;
 
+	if (ch->kind == STORE_WEB_CONFIG)
+		return true;
+	if (db_doc_find(u, ch->document) == NULL)
+		return false;
 	if (ch->kind != STORE_WEB_LINK && ch->kind != STORE_WEB_UNLINK)
 		return true;
 	if (ch->alias.p == NULL || ch->alias.len == 0)
@@ -412,29 +421,12 @@ link_ok(const struct db_user *u, const struct store_web_change *ch)
 }
 
 void
-json_store_web_change(struct store *st, struct str user,
-    const struct store_web_change *ch, store_cb *cb, void *arg)
+store_web_record(struct str user, const struct store_web_change *ch,
+    int64_t now, struct buf *rec)
 {
-	struct json_store *js = (struct json_store *)st;
-	struct db_user *u = NULL;
-	struct buf rec = BUF_INIT;
 	struct json_out o;
-	struct web_op *op;
-	int64_t now = (int64_t)time(NULL);
 	const char *name;
 
-	if (js->closing) {
-		web_reply(cb, arg, STORE_ERR_UNAVAILABLE, 0);
-		return;
-	}
-	if (ch->kind != STORE_WEB_CONFIG) {
-		u = web_user(js, user);
-		if (u == NULL || db_doc_find(u, ch->document) == NULL ||
-		    !link_ok(u, ch)) {
-			web_reply(cb, arg, STORE_ERR_AUTH, 0);
-			return;
-		}
-	}
 	switch (ch->kind) {
 	case STORE_WEB_RESTORE:
 		name = "web_restore";
@@ -455,7 +447,7 @@ json_store_web_change(struct store *st, struct str user,
 		name = "web_config";
 		break;
 	}
-	json_out_init(&o, &rec, false);
+	json_out_init(&o, rec, false);
 	json_obj_begin(&o);
 	json_key(&o, "op");
 	json_str(&o, name);
@@ -482,7 +474,30 @@ json_store_web_change(struct store *st, struct str user,
 		json_strn(&o, ch->alias.p, ch->alias.len);
 	}
 	json_obj_end(&o);
+}
 
+void
+json_store_web_change(struct store *st, struct str user,
+    const struct store_web_change *ch, store_cb *cb, void *arg)
+{
+	struct json_store *js = (struct json_store *)st;
+	struct db_user *u = NULL;
+	struct buf rec = BUF_INIT;
+	struct web_op *op;
+	int64_t now = (int64_t)time(NULL);
+
+	if (js->closing) {
+		web_reply(cb, arg, STORE_ERR_UNAVAILABLE, 0);
+		return;
+	}
+	if (ch->kind != STORE_WEB_CONFIG) {
+		u = web_user(js, user);
+		if (u == NULL || !store_web_allowed(u, ch)) {
+			web_reply(cb, arg, STORE_ERR_AUTH, 0);
+			return;
+		}
+	}
+	store_web_record(user, ch, now, &rec);
 	op = xcalloc(1, sizeof(*op) + rec.len + 1);
 	op->js = js;
 	op->u = u;

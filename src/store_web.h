@@ -1,0 +1,56 @@
+/*
+ * store_web.h: the web interface's reads and changes on the tables of
+ * db.c, shared by the backends that implement store.h's store_web_*: the
+ * file and memory backends apply them to their live tables (store_web.c),
+ * the Redis backend to a user's data loaded into a scratch table and
+ * written back (store_redis_web.c). One piece of code decides what a
+ * restore, rename, deletion or merge does, whatever the storage.
+ *
+ * A change travels as a record, a JSON object {"op": "web_restore" |
+ * "web_rename" | "web_delete" | "web_link" | "web_unlink" | "web_config",
+ * "user", "doc", ...} that carries everything it needs (the restored
+ * position itself, the server time), so applying it later or again gives
+ * the same state: the file backend journals it as it is.
+ */
+#ifndef KOSYNCD_STORE_WEB_H
+#define KOSYNCD_STORE_WEB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "store.h"
+
+struct db;
+struct db_user;
+struct json_value;
+
+/*
+ * Append to out the JSON array store_web_documents answers for u (see
+ * store.h): every document newest first, or only document (with its
+ * history when asked) when document.p != NULL.
+ */
+void store_web_render(const struct db_user *u, struct str document,
+    bool history, struct buf *out);
+
+/*
+ * Whether ch may be applied to u: the document exists (links followed);
+ * LINK names an alias that does not resolve to the document already;
+ * UNLINK an alias linked to it. CONFIG is always allowed.
+ */
+bool store_web_allowed(
+    const struct db_user *u, const struct store_web_change *ch);
+
+/* Append the record of ch on user's data, made at server time now. */
+void store_web_record(struct str user, const struct store_web_change *ch,
+    int64_t now, struct buf *rec);
+
+/*
+ * Apply the record rec (parsed) whose op is op to user u (NULL: the user
+ * is gone; the record is then skipped). Returns -1 when op is not a
+ * "web_*" op or the record is malformed, else 0.
+ */
+int store_web_apply(struct db *db, struct db_user *u, struct str op,
+    const struct json_value *rec);
+
+#endif
