@@ -42,6 +42,8 @@ struct ratelimit {
 	struct ratelimit_params p;
 	unsigned char key[crypto_shorthash_KEYBYTES];
 	struct rl_table user, ip, pair, reg;
+	ratelimit_event_fn *listener;
+	void *listener_arg;
 };
 
 /*
@@ -385,8 +387,8 @@ ratelimit_auth_allowed(
 	return true;
 }
 
-void
-ratelimit_auth_failed(
+static void
+count_auth_failed(
     struct ratelimit *rl, struct str user, const char *peer, uint64_t now)
 {
 	uint64_t w = rl->p.auth_fail_window_ms;
@@ -399,6 +401,19 @@ ratelimit_auth_failed(
 		count_event(
 		    table_get(&rl->user, key_id(rl, TAG_USER, user, NULL), now),
 		    rl->p.auth_fail_per_user, w, now);
+}
+
+void
+ratelimit_auth_failed(
+    struct ratelimit *rl, struct str user, const char *peer, uint64_t now)
+{
+	if (rl->p.auth_fail_per_ip == 0 &&
+	    (rl->p.auth_fail_per_user == 0 || user.len == 0))
+		return;
+	count_auth_failed(rl, user, peer, now);
+	if (rl->listener != NULL)
+		rl->listener(
+		    rl->listener_arg, RATELIMIT_EV_AUTH_FAILED, user, peer);
 }
 
 void
@@ -421,7 +436,36 @@ ratelimit_register(struct ratelimit *rl, const char *peer, uint64_t now)
 	if (is_blocked(e, now))
 		return false;
 	count_event(e, rl->p.register_per_ip, rl->p.register_window_ms, now);
+	if (rl->listener != NULL)
+		rl->listener(
+		    rl->listener_arg, RATELIMIT_EV_REGISTER, STR_NULL, peer);
 	return true;
+}
+
+void
+ratelimit_set_listener(struct ratelimit *rl, ratelimit_event_fn *fn, void *arg)
+{
+	rl->listener = fn;
+	rl->listener_arg = arg;
+}
+
+void
+ratelimit_apply(struct ratelimit *rl, enum ratelimit_event ev, struct str user,
+    const char *peer, uint64_t now)
+{
+	switch (ev) {
+	case RATELIMIT_EV_AUTH_FAILED:
+		count_auth_failed(rl, user, peer, now);
+		break;
+	case RATELIMIT_EV_REGISTER:
+		if (rl->p.register_per_ip > 0)
+			count_event(
+			    table_get(&rl->reg,
+			        key_id(rl, TAG_REG, STR_NULL, peer), now),
+			    rl->p.register_per_ip, rl->p.register_window_ms,
+			    now);
+		break;
+	}
 }
 
 void

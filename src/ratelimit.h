@@ -24,8 +24,17 @@
  * Times are milliseconds of a monotonic clock, passed in by the caller so
  * that tests can drive them (ratelimit_now_ms() is the real clock).
  *
+ * Several instances (storage = redis): a listener set with
+ * ratelimit_set_listener() hears of every failure and registration this
+ * limiter counts, and ratelimit_apply() counts one that another instance
+ * counted (without telling the listener again); shared.c carries them
+ * between the instances through Redis, so that every instance counts every
+ * instance's failures. The decision (ratelimit_auth_allowed) stays local
+ * and synchronous.
+ *
  * Not responsible for what a refused request is answered (api.c), nor for
- * where the client address comes from (server.c and proxy.c).
+ * where the client address comes from (server.c and proxy.c), nor for
+ * carrying events between instances (shared.c).
  */
 #ifndef KOSYNCD_RATELIMIT_H
 #define KOSYNCD_RATELIMIT_H
@@ -91,6 +100,31 @@ void ratelimit_auth_ok(
  * count it) when peer is over its limit: the caller refuses it.
  */
 bool ratelimit_register(struct ratelimit *rl, const char *peer, uint64_t now);
+
+/* What a listener hears of and ratelimit_apply() counts. */
+enum ratelimit_event {
+	RATELIMIT_EV_AUTH_FAILED, /* user (may be empty) and peer */
+	RATELIMIT_EV_REGISTER,    /* peer */
+};
+
+/*
+ * Called, when set, after this limiter counted ev itself (a failed
+ * authentication, or a registration it let through); user and peer are
+ * borrowed for the call. NULL fn removes the listener.
+ */
+typedef void ratelimit_event_fn(
+    void *arg, enum ratelimit_event ev, struct str user, const char *peer);
+void ratelimit_set_listener(
+    struct ratelimit *rl, ratelimit_event_fn *fn, void *arg);
+
+/*
+ * Count ev that another instance counted, as ratelimit_auth_failed() or a
+ * registration that ratelimit_register() lets through would be counted
+ * (nothing is counted on a key blocked here), without calling the
+ * listener.
+ */
+void ratelimit_apply(struct ratelimit *rl, enum ratelimit_event ev,
+    struct str user, const char *peer, uint64_t now);
 
 /* Entries in use in each table (for tests): users, addresses, pairs,
  * registrations. */

@@ -2,7 +2,10 @@
  * test_ratelimit.c: the brute-force limiter: per-user and per-address
  * limits, the known (user, address) pair that passes a user block, the
  * sliding window, back-off doubling and its reset, registrations per
- * address, IPv6 /64 grouping, disabled limits, and the bounded tables.
+ * address, IPv6 /64 grouping, disabled limits, and the bounded tables;
+ * the listener hears of what is counted here and ratelimit_apply() counts
+ * what another instance counted (two limiters linked as shared.c links
+ * instances reach one limit together).
  *
  * UNIT_INCLUDES: src/ratelimit.c
  */
@@ -285,6 +288,94 @@ test_ratelimit__bounded(void **state)
 	ratelimit_free(rl);
 }
 
+struct heard {
+	unsigned auth, reg;
+	char user[32], peer[64];
+	struct ratelimit *to; /* forward to this limiter, as shared.c does */
+	uint64_t now;
+};
+
+static void
+listener(void *arg, enum ratelimit_event ev, struct str user, const char *peer)
+{
+	struct heard *h = arg;
+
+	if (ev == RATELIMIT_EV_AUTH_FAILED)
+		h->auth++;
+	else
+		h->reg++;
+	snprintf(h->user, sizeof(h->user), "%.*s", (int)user.len,
+	    user.p ? user.p : "");
+	snprintf(h->peer, sizeof(h->peer), "%s", peer);
+	if (h->to != NULL)
+		ratelimit_apply(h->to, ev, user, peer, h->now);
+}
+
+static void
+test_ratelimit__listener(void **state)
+{
+	struct ratelimit *rl = mk(3, 5, 2, 64);
+	struct heard h = {0};
+
+	(void)state;
+	ratelimit_set_listener(rl, listener, &h);
+	ratelimit_auth_failed(rl, S("ann"), "10.0.0.1", 1000);
+	assert_int_equal(h.auth, 1);
+	assert_string_equal(h.user, "ann");
+	assert_string_equal(h.peer, "10.0.0.1");
+	ratelimit_auth_ok(rl, S("ann"), "10.0.0.1", 1000);
+	assert_true(ratelimit_register(rl, "10.0.0.2", 1000));
+	assert_int_equal(h.reg, 1);
+	assert_string_equal(h.peer, "10.0.0.2");
+	assert_true(ratelimit_register(rl, "10.0.0.2", 1000));
+	/* Refused: not counted, not heard of. */
+	assert_false(ratelimit_register(rl, "10.0.0.2", 1000));
+	assert_int_equal(h.reg, 2);
+	ratelimit_set_listener(rl, NULL, NULL);
+	ratelimit_auth_failed(rl, S("ann"), "10.0.0.1", 1000);
+	assert_int_equal(h.auth, 1);
+	ratelimit_free(rl);
+}
+
+/* Two instances, each forwarding to the other: one limit for both. */
+static void
+test_ratelimit__apply_shared(void **state)
+{
+	struct ratelimit *a = mk(4, 0, 3, 64), *b = mk(4, 0, 3, 64);
+	struct heard ha = {0}, hb = {0};
+
+	(void)state;
+	ha.to = b;
+	hb.to = a;
+	ha.now = hb.now = 1000;
+	ratelimit_set_listener(a, listener, &ha);
+	ratelimit_set_listener(b, listener, &hb);
+	ratelimit_auth_failed(a, S("ann"), "10.0.0.1", 1000);
+	ratelimit_auth_failed(b, S("ann"), "10.0.0.2", 1000);
+	ratelimit_auth_failed(a, S("ann"), "10.0.0.3", 1000);
+	assert_true(ratelimit_auth_allowed(a, S("ann"), "10.0.0.4", 1000));
+	assert_true(ratelimit_auth_allowed(b, S("ann"), "10.0.0.4", 1000));
+	ratelimit_auth_failed(b, S("ann"), "10.0.0.5", 1000);
+	/* The fourth failure, on b, blocks the name on both. */
+	assert_false(ratelimit_auth_allowed(a, S("ann"), "10.0.0.4", 1000));
+	assert_false(ratelimit_auth_allowed(b, S("ann"), "10.0.0.4", 1000));
+	/* No echo: each heard only its own. */
+	assert_int_equal(ha.auth, 2);
+	assert_int_equal(hb.auth, 2);
+
+	/* Registrations: 3 per address over both. */
+	assert_true(ratelimit_register(a, "10.1.0.1", 1000));
+	assert_true(ratelimit_register(b, "10.1.0.1", 1000));
+	assert_true(ratelimit_register(a, "10.1.0.1", 1000));
+	assert_false(ratelimit_register(b, "10.1.0.1", 1000));
+	assert_false(ratelimit_register(a, "10.1.0.1", 1000));
+	assert_true(ratelimit_register(b, "10.1.0.2", 1000));
+	/* The window passes (the block lasts one window). */
+	assert_true(ratelimit_register(a, "10.1.0.1", 1000 + W));
+	ratelimit_free(a);
+	ratelimit_free(b);
+}
+
 static void
 test_ratelimit__clock(void **state)
 {
@@ -310,6 +401,8 @@ main(void)
 	    cmocka_unit_test(test_ratelimit__ipv6_prefix),
 	    cmocka_unit_test(test_ratelimit__disabled),
 	    cmocka_unit_test(test_ratelimit__bounded),
+	    cmocka_unit_test(test_ratelimit__listener),
+	    cmocka_unit_test(test_ratelimit__apply_shared),
 	    cmocka_unit_test(test_ratelimit__clock),
 	};
 
