@@ -134,6 +134,9 @@ json_store_apply(struct db *db, const char *rec, size_t len)
 		put.authors = json_get_str(root, "authors");
 		if (u != NULL)
 			db_put(db, u, &put);
+	} else if (str_eqs(op, "import_lists")) {
+		if (json_store_import_lists_apply(db, u, root) != 0)
+			goto out;
 	} else if (store_web_apply(db, u, op, root) != 0) {
 		goto out;
 	}

@@ -75,6 +75,15 @@ void json_store_admin_import(struct store *st, const char *text, size_t len,
     store_text_cb *cb, void *arg);
 void json_store_admin_compact(struct store *st, store_text_cb *cb, void *arg);
 void json_store_stats(struct store *st, struct store_stats *out);
+/*
+ * Apply an "import_lists" journal record (parsed; store_json_admin.c): merge
+ * the history and device positions it carries into the document of user u
+ * (NULL: the user is gone; the record is then skipped). Returns -1 when the
+ * record is malformed.
+ */
+struct json_value;
+int json_store_import_lists_apply(
+    struct db *db, struct db_user *u, const struct json_value *rec);
 
 /* The web interface (store.h store_web_*; store_web.c, store_web.h). */
 void json_store_web_documents(struct store *st, struct str user,
