@@ -6,8 +6,9 @@
  * parses the file and hashes its keys on the thread pool (argon2 takes
  * ~17 ms a key), then merges on the loop: every change it decides on is a
  * journal record like a client's (create with the hashed key, put with the
- * imported timestamp), appended in one go and applied to the tables as each
- * becomes durable, in journal order, through json_store_apply (the very
+ * imported timestamp) or, for a document's history and device positions,
+ * an "import_lists" record, appended in one go and applied to the tables as
+ * each becomes durable, in journal order, through json_store_apply (the very
  * function replay uses), so memory, journal and a later replay agree. A
  * user the import creates is reserved at once (invisible, like a
  * registration in flight), so a client registering the same name meanwhile
