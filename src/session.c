@@ -1,25 +1,59 @@
 /*
  * session.c: sign-in sessions (see session.h).
  *
- * The table is a table.h hash table keyed by the token's digest. A digest
- * is BLAKE2b keyed with a random per-process key, so a table lookup time
- * says nothing about any real token. Expired sessions are dropped when
- * they are looked up and when room is needed.
+ * In memory: the table is a table.h hash table keyed by the token's
+ * digest. A digest is BLAKE2b keyed with a random per-process key, so a
+ * table lookup time says nothing about any real token. Expired sessions
+ * are dropped when they are looked up and when room is needed.
+ *
+ * In Redis (the store's own connection, store_redis_command), in the
+ * store's database:
+ *   kosyncd:session:<hex>          string "<csrf> <user>", expiring
+ *                                  (PX) after the session lifetime
+ *   kosyncd:user:<name>:sessions   sorted set of the user's <hex>, scored
+ *                                  by when each expires (Redis's clock,
+ *                                  ms); expires with the newest session
+ * where <hex> is the unkeyed BLAKE2b-256 of the cookie token in hex (all
+ * instances must find the same key; the token is 256 random bits, so the
+ * digest gives nothing away, and Redis never holds a usable token). Each
+ * operation is one Lua script, atomic:
+ *   - lookup: the string, but only while user:<name>:key exists and the
+ *     digest is in the user's set (an account deletion removes the key at
+ *     once and SCANs away the set with the user's other keys, so sessions
+ *     of a deleted account, and of an old account of a re-registered name,
+ *     are dead even before their strings expire; a dead string is deleted);
+ *   - start: refused when the account does not exist or is being deleted
+ *     (kosyncd:deleting:<name>); drops expired members and, past
+ *     SESSION_MAX_PER_USER, the oldest sessions;
+ *   - end, end every session of a user but one.
+ * The scripts go as EVAL (Redis caches them by their SHA-1): web requests
+ * are few, and no script needs loading after a Redis restart. They touch
+ * keys named inside them, which a single Redis (not a Cluster) allows.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
+#include "log.h"
 #include "session.h"
+#include "store_redis.h"
 #include "table.h"
 #include "xmalloc.h"
+
+#define SESSION_HEX_LEN (2 * SESSION_DIGEST_BYTES)
+/* Where the user starts in a stored "<csrf> <user>" (Lua counts from 1). */
+#define SESSION_CSRF_SKIP "45"
+_Static_assert(SESSION_TOKEN_LEN == 43, "SESSION_CSRF_SKIP is 43 + 2");
 
 struct sessions {
 	struct table t;
 	uint64_t ttl_ms;
 	size_t max;
 	unsigned char key[crypto_generichash_KEYBYTES];
+	struct store *redis; /* shared sessions in Redis; NULL: memory */
 };
 
 static uint32_t
@@ -207,4 +241,399 @@ size_t
 sessions_count(const struct sessions *ss)
 {
 	return ss->t.n;
+}
+
+/*
+ * The asynchronous calls
+ */
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* KEYS[1] the session; ARGV[1] its digest. */
+static const char lookup_lua[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if not v then return false end\n"
+    "local u = string.sub(v, " SESSION_CSRF_SKIP ")\n"
+    "if redis.call('EXISTS', 'user:' .. u .. ':key') == 1 and\n"
+    "    redis.call('ZSCORE', 'kosyncd:user:' .. u .. ':sessions',\n"
+    "    ARGV[1]) then\n"
+    "  return v\n"
+    "end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "return false\n";
+
+/*
+ * KEYS[1] the session, KEYS[2] the user's set, KEYS[3] user:<name>:key,
+ * KEYS[4] the deletion tombstone; ARGV[1] the value, ARGV[2] the digest,
+ * ARGV[3] the lifetime (ms), ARGV[4] the most sessions per user.
+ */
+static const char start_lua[] =
+    "if redis.call('EXISTS', KEYS[3]) == 0 or\n"
+    "    redis.call('EXISTS', KEYS[4]) == 1 then return 0 end\n"
+    "if redis.replicate_commands then redis.replicate_commands() end\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local ttl = tonumber(ARGV[3])\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)\n"
+    "while redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) do\n"
+    "  local old = redis.call('ZRANGE', KEYS[2], 0, 0)[1]\n"
+    "  redis.call('ZREM', KEYS[2], old)\n"
+    "  redis.call('DEL', 'kosyncd:session:' .. old)\n"
+    "end\n"
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)\n"
+    "redis.call('ZADD', KEYS[2], now + ttl, ARGV[2])\n"
+    "if redis.call('PTTL', KEYS[2]) < ttl then\n"
+    "  redis.call('PEXPIRE', KEYS[2], ttl)\n"
+    "end\n"
+    "return 1\n";
+
+/* KEYS[1] the session; ARGV[1] its digest. */
+static const char end_lua[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if not v then return 0 end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('ZREM', 'kosyncd:user:' .. string.sub(v, " SESSION_CSRF_SKIP
+    ") ..\n"
+    "    ':sessions', ARGV[1])\n"
+    "return 1\n";
+
+/* KEYS[1] the user's set; ARGV[1] the digest kept, or "". */
+static const char end_user_lua[] =
+    "local m = redis.call('ZRANGE', KEYS[1], 0, -1)\n"
+    "for i = 1, #m do\n"
+    "  if m[i] ~= ARGV[1] then\n"
+    "    redis.call('DEL', 'kosyncd:session:' .. m[i])\n"
+    "    redis.call('ZREM', KEYS[1], m[i])\n"
+    "  end\n"
+    "end\n"
+    "return #m\n";
+
+enum sop_kind { SOP_LOOKUP, SOP_START, SOP_END, SOP_END_USER };
+
+/* One shared-session operation waiting for Redis. */
+struct sop {
+	enum sop_kind kind;
+	union {
+		session_fn *lookup;
+		session_token_fn *start;
+		session_done_fn *done;
+	} fn;
+	void *arg;
+	struct session s;
+	char token[SESSION_TOKEN_LEN + 1];
+};
+
+struct sessions *
+sessions_open(struct store *st, uint64_t ttl_ms, size_t max)
+{
+	struct sessions *ss = sessions_new(ttl_ms, max);
+
+	if (store_is_redis(st))
+		ss->redis = st;
+	return ss;
+}
+
+bool
+sessions_shared(const struct sessions *ss)
+{
+	return ss->redis != NULL;
+}
+
+/* The unkeyed digest of token in hex: the Redis key's last part. */
+static void
+shared_digest(struct str token, char out[SESSION_HEX_LEN + 1])
+{
+	unsigned char d[SESSION_DIGEST_BYTES];
+
+	crypto_generichash(
+	    d, sizeof(d), (const unsigned char *)token.p, token.len, NULL, 0);
+	sodium_bin2hex(out, SESSION_HEX_LEN + 1, d, sizeof(d));
+}
+
+static void
+sop_free(struct sop *op)
+{
+	free(op->s.user);
+	sodium_memzero(op, sizeof(*op));
+	free(op);
+}
+
+/* Answer op with r (and, for SESSION_OK, op->s) and free it. */
+static void
+sop_finish(struct sop *op, enum session_result r)
+{
+	const struct session *s = r == SESSION_OK ? &op->s : NULL;
+
+	switch (op->kind) {
+	case SOP_LOOKUP:
+		op->fn.lookup(op->arg, r, s);
+		break;
+	case SOP_START:
+		op->fn.start(op->arg, r, s, r == SESSION_OK ? op->token : NULL);
+		break;
+	case SOP_END:
+	case SOP_END_USER:
+		if (op->fn.done != NULL)
+			op->fn.done(op->arg, r);
+		break;
+	}
+	sop_free(op);
+}
+
+/* "<csrf> <user>" into op->s. Returns 0, or -1 when it is not that. */
+static int
+sop_parse(struct sop *op, const char *v, size_t len)
+{
+	if (len <= SESSION_TOKEN_LEN + 1 || v[SESSION_TOKEN_LEN] != ' ')
+		return -1;
+	memcpy(op->s.csrf, v, SESSION_TOKEN_LEN);
+	op->s.csrf[SESSION_TOKEN_LEN] = '\0';
+	op->s.user =
+	    xmemdup0(v + SESSION_TOKEN_LEN + 1, len - SESSION_TOKEN_LEN - 1);
+	return 0;
+}
+
+static void
+sop_reply(void *priv, const redisReply *reply)
+{
+	struct sop *op = priv;
+
+	if (reply == NULL) {
+		sop_finish(op, SESSION_UNAVAILABLE);
+		return;
+	}
+	if (reply->type == REDIS_REPLY_ERROR) {
+		log_warnx("redis: sessions: %s", reply->str);
+		sop_finish(op, SESSION_UNAVAILABLE);
+		return;
+	}
+	switch (op->kind) {
+	case SOP_LOOKUP:
+		if (reply->type == REDIS_REPLY_STRING &&
+		    sop_parse(op, reply->str, reply->len) == 0)
+			sop_finish(op, SESSION_OK);
+		else
+			sop_finish(op, SESSION_NONE);
+		break;
+	case SOP_START:
+		sop_finish(op,
+		    reply->type == REDIS_REPLY_INTEGER && reply->integer == 1
+		        ? SESSION_OK
+		        : SESSION_NONE);
+		break;
+	default:
+		sop_finish(op, SESSION_OK);
+		break;
+	}
+}
+
+/* EVAL script with nkeys keys then the other arguments; -1: Redis down. */
+static int
+sop_eval(struct sessions *ss, struct sop *op, const char *script, int nkeys,
+    int nargs, const char **args, const size_t *lens)
+{
+	const char *argv[12];
+	size_t alen[12];
+	char nk[8];
+	int i;
+
+	argv[0] = "EVAL";
+	alen[0] = 4;
+	argv[1] = script;
+	alen[1] = strlen(script);
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	argv[2] = nk;
+	alen[2] = strlen(nk);
+	for (i = 0; i < nargs && i < 9; i++) {
+		argv[3 + i] = args[i];
+		alen[3 + i] = lens[i];
+	}
+	return store_redis_command(ss->redis, sop_reply, op, 3 + i, argv, alen);
+}
+
+static struct sop *
+sop_new(enum sop_kind kind, void *arg)
+{
+	struct sop *op = xcalloc(1, sizeof(*op));
+
+	op->kind = kind;
+	op->arg = arg;
+	return op;
+}
+
+/* "<prefix><name><suffix>" in a heap string. */
+static char *
+keyname(const char *prefix, struct str name, const char *suffix)
+{
+	size_t a = strlen(prefix), b = strlen(suffix);
+	char *k = xmalloc(a + name.len + b + 1);
+
+	memcpy(k, prefix, a);
+	memcpy(k + a, name.p, name.len);
+	memcpy(k + a + name.len, suffix, b + 1);
+	return k;
+}
+
+void
+sessions_lookup(
+    struct sessions *ss, struct str token, session_fn *fn, void *arg)
+{
+	char hex[SESSION_HEX_LEN + 1],
+	    key[sizeof("kosyncd:session:") + SESSION_HEX_LEN];
+	const char *args[2];
+	size_t lens[2];
+	struct sop *op;
+
+	if (ss->redis == NULL) {
+		struct session *s = session_find(ss, token, now_ms());
+
+		fn(arg, s != NULL ? SESSION_OK : SESSION_NONE, s);
+		return;
+	}
+	if (token.len != SESSION_TOKEN_LEN) {
+		fn(arg, SESSION_NONE, NULL);
+		return;
+	}
+	shared_digest(token, hex);
+	snprintf(key, sizeof(key), "kosyncd:session:%s", hex);
+	op = sop_new(SOP_LOOKUP, arg);
+	op->fn.lookup = fn;
+	args[0] = key;
+	lens[0] = strlen(key);
+	args[1] = hex;
+	lens[1] = SESSION_HEX_LEN;
+	if (sop_eval(ss, op, lookup_lua, 1, 2, args, lens) != 0)
+		sop_finish(op, SESSION_UNAVAILABLE);
+}
+
+void
+sessions_start(
+    struct sessions *ss, struct str user, session_token_fn *fn, void *arg)
+{
+	char hex[SESSION_HEX_LEN + 1], ttl[24], most[16];
+	char key[sizeof("kosyncd:session:") + SESSION_HEX_LEN];
+	char *set, *ukey, *tomb, *value;
+	const char *args[8];
+	size_t lens[8];
+	struct sop *op;
+	int i, rc;
+
+	if (ss->redis == NULL) {
+		char token[SESSION_TOKEN_LEN + 1];
+		struct session *s = session_create(ss, user, now_ms(), token);
+
+		fn(arg, SESSION_OK, s, token);
+		sodium_memzero(token, sizeof(token));
+		return;
+	}
+	op = sop_new(SOP_START, arg);
+	op->fn.start = fn;
+	random_token(op->token);
+	random_token(op->s.csrf);
+	op->s.user = xmemdup0(user.p, user.len);
+	shared_digest((struct str){op->token, SESSION_TOKEN_LEN}, hex);
+	snprintf(key, sizeof(key), "kosyncd:session:%s", hex);
+	set = keyname("kosyncd:user:", user, ":sessions");
+	ukey = keyname("user:", user, ":key");
+	tomb = keyname("kosyncd:deleting:", user, "");
+	value = xmalloc(SESSION_TOKEN_LEN + 1 + user.len + 1);
+	memcpy(value, op->s.csrf, SESSION_TOKEN_LEN);
+	value[SESSION_TOKEN_LEN] = ' ';
+	memcpy(value + SESSION_TOKEN_LEN + 1, user.p, user.len);
+	snprintf(ttl, sizeof(ttl), "%llu",
+	    (unsigned long long)(ss->ttl_ms > 0 ? ss->ttl_ms : 1));
+	snprintf(most, sizeof(most), "%d", SESSION_MAX_PER_USER);
+	args[0] = key;
+	args[1] = set;
+	args[2] = ukey;
+	args[3] = tomb;
+	args[4] = value;
+	args[5] = hex;
+	args[6] = ttl;
+	args[7] = most;
+	for (i = 0; i < 8; i++)
+		lens[i] = strlen(args[i]);
+	lens[4] = SESSION_TOKEN_LEN + 1 + user.len;
+	rc = sop_eval(ss, op, start_lua, 4, 8, args, lens);
+	free(set);
+	free(ukey);
+	free(tomb);
+	free(value);
+	if (rc != 0)
+		sop_finish(op, SESSION_UNAVAILABLE);
+}
+
+void
+sessions_end(
+    struct sessions *ss, struct str token, session_done_fn *fn, void *arg)
+{
+	char hex[SESSION_HEX_LEN + 1],
+	    key[sizeof("kosyncd:session:") + SESSION_HEX_LEN];
+	const char *args[2];
+	size_t lens[2];
+	struct sop *op;
+
+	if (ss->redis == NULL || token.len != SESSION_TOKEN_LEN) {
+		struct session *s = NULL;
+
+		if (ss->redis == NULL)
+			s = session_find(ss, token, now_ms());
+		if (s != NULL)
+			session_destroy(ss, s);
+		if (fn != NULL)
+			fn(arg, SESSION_OK);
+		return;
+	}
+	shared_digest(token, hex);
+	snprintf(key, sizeof(key), "kosyncd:session:%s", hex);
+	op = sop_new(SOP_END, arg);
+	op->fn.done = fn;
+	args[0] = key;
+	lens[0] = strlen(key);
+	args[1] = hex;
+	lens[1] = SESSION_HEX_LEN;
+	if (sop_eval(ss, op, end_lua, 1, 2, args, lens) != 0)
+		sop_finish(op, SESSION_UNAVAILABLE);
+}
+
+void
+sessions_end_user(struct sessions *ss, struct str user, struct str keep,
+    session_done_fn *fn, void *arg)
+{
+	char hex[SESSION_HEX_LEN + 1] = "", *set;
+	const char *args[2];
+	size_t lens[2];
+	struct sop *op;
+	int rc;
+
+	if (ss->redis == NULL) {
+		const struct session *k = NULL;
+
+		if (keep.p != NULL)
+			k = session_find(ss, keep, now_ms());
+		session_destroy_user(ss, user, k);
+		if (fn != NULL)
+			fn(arg, SESSION_OK);
+		return;
+	}
+	if (keep.p != NULL && keep.len == SESSION_TOKEN_LEN)
+		shared_digest(keep, hex);
+	op = sop_new(SOP_END_USER, arg);
+	op->fn.done = fn;
+	set = keyname("kosyncd:user:", user, ":sessions");
+	args[0] = set;
+	lens[0] = strlen(set);
+	args[1] = hex;
+	lens[1] = strlen(hex);
+	rc = sop_eval(ss, op, end_user_lua, 1, 2, args, lens);
+	free(set);
+	if (rc != 0)
+		sop_finish(op, SESSION_UNAVAILABLE);
 }

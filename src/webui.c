@@ -11,7 +11,11 @@
  *
  * Per-request state lives in http_alloc() memory. Store callbacks may run
  * before the store call returns or later; either way the request is
- * answered exactly once.
+ * answered exactly once. So may the session's: sessions live in memory, or
+ * in Redis with the Redis backend (session.h), where looking one up, signing
+ * in or out, and ending a user's sessions after a password change or an
+ * account deletion take a round trip, and act for every instance on that
+ * Redis; when Redis cannot be reached the answer is 503.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +79,10 @@ struct wcall {
 	char key2[MD5_HEX_LEN + 1];
 	struct store_web_change ch;
 	bool flag;
+	const struct wroute *wr; /* the route */
+	bool rekey;              /* an administrator sets a password */
+	bool signed_in;          /* sess is the request's session */
+	struct session sess;     /* user points to http_alloc memory */
 };
 
 /*
@@ -204,15 +212,6 @@ is_admin(const struct webui *w, struct str user)
 	return false;
 }
 
-/* The session of the request, or NULL. */
-static struct session *
-call_session(struct wcall *c)
-{
-	if (c->token.p == NULL)
-		return NULL;
-	return session_find(c->w->sessions, c->token, ratelimit_now_ms());
-}
-
 /*
  * A state-changing request must come from our own page: the CSRF token
  * of its session in X-CSRF-Token, and, when the browser says where it
@@ -241,11 +240,27 @@ csrf_ok(struct wcall *c, const struct session *s)
 	return n == host->len && memcmp(p, host->p, n) == 0;
 }
 
+/*
+ * A password changed but the user's sessions could not be ended (Redis
+ * went away in between): they live on until they expire or sign out.
+ */
+static void
+warn_sessions_left(struct str user)
+{
+	struct buf b = BUF_INIT;
+
+	log_escape(&b, user, 64);
+	log_warnx("web: the password of '%s' changed, but its sessions could "
+	          "not be ended (Redis cannot be reached)",
+	    b.data);
+	buf_release(&b);
+}
+
 /* The session user's data is gone: end its sessions, answer 401. */
 static int
 w_gone(struct wcall *c)
 {
-	session_destroy_user(c->w->sessions, c->user, NULL);
+	sessions_end_user(c->w->sessions, c->user, STR_NULL, NULL, NULL);
 	return w_error(c, 401, "Not signed in.");
 }
 
@@ -307,12 +322,28 @@ w_session_json(
 }
 
 static void
+login_started(void *arg, enum session_result r, const struct session *s,
+    const char *token)
+{
+	struct wcall *c = arg;
+
+	if (r == SESSION_UNAVAILABLE) {
+		w_store_error(c, STORE_ERR_UNAVAILABLE);
+		return;
+	}
+	/* The account went away since the store verified the password. */
+	if (r != SESSION_OK) {
+		w_error(c, 401, "Wrong username or password.");
+		return;
+	}
+	w_session_json(c, s, 200, cookie_header(c, token));
+}
+
+static void
 login_cb(void *arg, const struct store_reply *r)
 {
 	struct wcall *c = arg;
 	struct webui *w = c->w;
-	char token[SESSION_TOKEN_LEN + 1];
-	struct session *s;
 	uint64_t now = ratelimit_now_ms();
 
 	if (r->result == STORE_ERR_AUTH || r->result == STORE_ERR_NOTFOUND) {
@@ -325,9 +356,7 @@ login_cb(void *arg, const struct store_reply *r)
 		return;
 	}
 	ratelimit_auth_ok(w->rl, c->name, c->req->peer, now);
-	s = session_create(w->sessions, c->name, now, token);
-	w_session_json(c, s, 200, cookie_header(c, token));
-	sodium_memzero(token, sizeof(token));
+	sessions_start(w->sessions, c->name, login_started, c);
 }
 
 static int
@@ -349,29 +378,40 @@ h_login(struct wcall *c)
 	return 0;
 }
 
-static int
-h_logout(struct wcall *c)
+static void
+logout_done(void *arg, enum session_result r)
 {
-	struct session *s = call_session(c);
+	struct wcall *c = arg;
 	struct json_out o;
 
-	if (s != NULL)
-		session_destroy(c->w->sessions, s);
+	if (r == SESSION_UNAVAILABLE) {
+		w_store_error(c, STORE_ERR_UNAVAILABLE);
+		return;
+	}
 	o = w_begin(c);
 	json_key(&o, "signed_out");
 	json_bool(&o, true);
-	return w_finish(c, &o, 200, cookie_header(c, NULL));
+	w_finish(c, &o, 200, cookie_header(c, NULL));
+}
+
+static int
+h_logout(struct wcall *c)
+{
+	if (c->signed_in)
+		sessions_end(c->w->sessions, c->token, logout_done, c);
+	else
+		logout_done(c, SESSION_OK);
+	return 0;
 }
 
 /* Who is signed in: the session, or {"username":null} (not an error). */
 static int
 h_session(struct wcall *c)
 {
-	struct session *s = call_session(c);
 	struct json_out o;
 
-	if (s != NULL) {
-		w_session_json(c, s, 200, NULL);
+	if (c->signed_in) {
+		w_session_json(c, &c->sess, 200, NULL);
 		return 0;
 	}
 	o = w_begin(c);
@@ -556,10 +596,23 @@ h_events(struct wcall *c)
  */
 
 static void
-password_cb(void *arg, const struct store_reply *r)
+password_done(void *arg, enum session_result r)
 {
 	struct wcall *c = arg;
 	struct json_out o;
+
+	if (r == SESSION_UNAVAILABLE)
+		warn_sessions_left(c->user);
+	o = w_begin(c);
+	json_key(&o, "updated");
+	json_bool(&o, true);
+	w_finish(c, &o, 200, NULL);
+}
+
+static void
+password_cb(void *arg, const struct store_reply *r)
+{
+	struct wcall *c = arg;
 	uint64_t now = ratelimit_now_ms();
 
 	if (r->result == STORE_ERR_AUTH) {
@@ -572,11 +625,7 @@ password_cb(void *arg, const struct store_reply *r)
 		return;
 	}
 	/* Every other session of the user ends with the old password. */
-	session_destroy_user(c->w->sessions, c->user, call_session(c));
-	o = w_begin(c);
-	json_key(&o, "updated");
-	json_bool(&o, true);
-	w_finish(c, &o, 200, NULL);
+	sessions_end_user(c->w->sessions, c->user, c->token, password_done, c);
 }
 
 static int
@@ -595,11 +644,27 @@ h_password(struct wcall *c)
 	return 0;
 }
 
+/*
+ * The account is gone. On Redis its sessions are dead already (a lookup
+ * checks that the account exists); ending them only tidies up.
+ */
+static void
+account_deleted(void *arg, enum session_result r)
+{
+	struct wcall *c = arg;
+	struct json_out o;
+
+	(void)r;
+	o = w_begin(c);
+	json_key(&o, "deleted");
+	json_bool(&o, true);
+	w_finish(c, &o, 200, cookie_header(c, NULL));
+}
+
 static void
 account_delete_cb(void *arg, const struct store_reply *r)
 {
 	struct wcall *c = arg;
-	struct json_out o;
 
 	if (r->result == STORE_ERR_AUTH) {
 		ratelimit_auth_failed(
@@ -611,11 +676,8 @@ account_delete_cb(void *arg, const struct store_reply *r)
 		w_store_error(c, r->result);
 		return;
 	}
-	session_destroy_user(c->w->sessions, c->user, NULL);
-	o = w_begin(c);
-	json_key(&o, "deleted");
-	json_bool(&o, true);
-	w_finish(c, &o, 200, cookie_header(c, NULL));
+	sessions_end_user(
+	    c->w->sessions, c->user, STR_NULL, account_deleted, c);
 }
 
 static int
@@ -657,10 +719,24 @@ h_users(struct wcall *c)
 }
 
 static void
-user_done_cb(void *arg, const struct store_reply *r)
+user_done(void *arg, enum session_result r)
 {
 	struct wcall *c = arg;
 	struct json_out o;
+
+	/* After a deletion the sessions are dead anyway (see above). */
+	if (r == SESSION_UNAVAILABLE && c->rekey)
+		warn_sessions_left(c->name);
+	o = w_begin(c);
+	json_key(&o, "username");
+	json_strn(&o, c->name.p, c->name.len);
+	w_finish(c, &o, c->flag ? 201 : 200, NULL);
+}
+
+static void
+user_done_cb(void *arg, const struct store_reply *r)
+{
+	struct wcall *c = arg;
 
 	if (r->result == STORE_ERR_EXISTS) {
 		w_error(c, 409, "That username is taken.");
@@ -676,11 +752,10 @@ user_done_cb(void *arg, const struct store_reply *r)
 	}
 	/* A new password or a deleted account ends that user's sessions. */
 	if (!c->flag)
-		session_destroy_user(c->w->sessions, c->name, NULL);
-	o = w_begin(c);
-	json_key(&o, "username");
-	json_strn(&o, c->name.p, c->name.len);
-	w_finish(c, &o, c->flag ? 201 : 200, NULL);
+		sessions_end_user(
+		    c->w->sessions, c->name, STR_NULL, user_done, c);
+	else
+		user_done(c, SESSION_OK);
 }
 
 static int
@@ -705,6 +780,7 @@ h_user_password(struct wcall *c)
 	struct str pw = body_string(c, "password", WEB_MAX_PASSWORD);
 
 	c->name = c->param;
+	c->rekey = true;
 	if (pw.p == NULL || pw.len == 0)
 		return w_error(c, 400, "Enter a new password.");
 	store_admin_user_set_key(
@@ -806,6 +882,7 @@ enum {
 	W_ADMIN = 1 << 2,   /* administrators only */
 	W_BODY = 1 << 3,    /* a JSON object body */
 	W_DOC = 1 << 4,     /* the parameter is a document id */
+	W_LOOKUP = 1 << 5,  /* uses the session when there is one */
 };
 
 typedef int wroute_fn(struct wcall *c);
@@ -815,8 +892,8 @@ static const struct wroute {
 	wroute_fn *fn;
 } wroutes[] = {
     {{HTTP_M_POST, "/api/v1/login", NULL, W_BODY}, h_login},
-    {{HTTP_M_POST, "/api/v1/logout", NULL, 0}, h_logout},
-    {{HTTP_M_GET, "/api/v1/session", NULL, 0}, h_session},
+    {{HTTP_M_POST, "/api/v1/logout", NULL, W_LOOKUP}, h_logout},
+    {{HTTP_M_GET, "/api/v1/session", NULL, W_LOOKUP}, h_session},
     {{HTTP_M_GET, "/api/v1/documents", NULL, W_SESSION}, h_documents},
     {{HTTP_M_GET, "/api/v1/documents/:doc", NULL, W_SESSION | W_DOC},
         h_document},
@@ -876,66 +953,23 @@ w_json_alloc(void *ctx, size_t size)
 	return http_alloc(ctx, size);
 }
 
+/* The checks after the session's (see the top of this file), then the
+ * handler. */
 static void
-api_dispatch(struct webui *w, struct http_request *req, struct str path)
+dispatch_checked(struct wcall *c)
 {
-	static const char method_body[] =
-	    "{\"code\":405,\"message\":\"Method not allowed.\"}";
-	struct wcall *c = http_alloc(req, sizeof(*c));
-	struct router_match m;
-	const struct wroute *wr;
-	struct session *s = NULL;
-	char allow[64], *hdr, *user;
+	const struct wroute *wr = c->wr;
+	struct http_request *req = c->req;
 
-	memset(c, 0, sizeof(*c));
-	c->w = w;
-	c->req = req;
-	switch (router_find(wroute_table, NWROUTES, req->method, path, &m)) {
-	case ROUTER_NOT_FOUND:
-		w_error(c, 404, "Not found.");
+	if ((wr->r.flags & W_SESSION) && !c->signed_in) {
+		w_error(c, 401, "Not signed in.");
 		return;
-	case ROUTER_BAD_METHOD:
-		router_allow_list(m.allow, allow, sizeof(allow));
-		hdr = http_alloc(req, sizeof(allow) + 16);
-		snprintf(hdr, sizeof(allow) + 16, "Allow: %s\r\n", allow);
-		http_reply_ex(
-		    req, 405, NULL, hdr, method_body, sizeof(method_body) - 1);
-		return;
-	case ROUTER_FOUND:
-		break;
 	}
-	wr = &wroutes[m.route - wroute_table];
-	c->token = cookie_get(req, WEB_COOKIE);
-	if (m.param.p != NULL) {
-		char *p = http_alloc(req, m.param.len + 1);
-		long n = router_unescape(m.param, p);
-
-		if (n < 0)
-			n = 0;
-		p[n] = '\0';
-		c->param = (struct str){p, (size_t)n};
-		if ((wr->r.flags & W_DOC) && !document_valid(c->param)) {
-			w_error(c, 404, "Not found.");
-			return;
-		}
-	}
-	if (wr->r.flags & W_SESSION) {
-		s = call_session(c);
-		if (s == NULL) {
-			w_error(c, 401, "Not signed in.");
-			return;
-		}
-		c->user.len = strlen(s->user);
-		user = http_alloc(req, c->user.len + 1);
-		memcpy(user, s->user, c->user.len + 1);
-		c->user.p = user;
-		req->log_user = c->user;
-	}
-	if ((wr->r.flags & W_CSRF) && !csrf_ok(c, s)) {
+	if ((wr->r.flags & W_CSRF) && !csrf_ok(c, &c->sess)) {
 		w_error(c, 403, "Missing or wrong CSRF token.");
 		return;
 	}
-	if ((wr->r.flags & W_ADMIN) && !is_admin(w, c->user)) {
+	if ((wr->r.flags & W_ADMIN) && !is_admin(c->w, c->user)) {
 		w_error(c, 403, "Administrators only.");
 		return;
 	}
@@ -962,6 +996,81 @@ api_dispatch(struct webui *w, struct http_request *req, struct str path)
 		}
 	}
 	wr->fn(c);
+}
+
+/* session_fn: the request's session is known (in memory: at once). */
+static void
+dispatch_session(void *arg, enum session_result r, const struct session *s)
+{
+	struct wcall *c = arg;
+	char *user;
+	size_t len;
+
+	if (r == SESSION_UNAVAILABLE) {
+		w_store_error(c, STORE_ERR_UNAVAILABLE);
+		return;
+	}
+	if (r == SESSION_OK) {
+		/* s is borrowed for this call: keep a copy. */
+		c->sess = *s;
+		len = strlen(s->user);
+		user = http_alloc(c->req, len + 1);
+		memcpy(user, s->user, len + 1);
+		c->sess.user = user;
+		c->user = (struct str){user, len};
+		c->req->log_user = c->user;
+		c->signed_in = true;
+	}
+	dispatch_checked(c);
+}
+
+static void
+api_dispatch(struct webui *w, struct http_request *req, struct str path)
+{
+	static const char method_body[] =
+	    "{\"code\":405,\"message\":\"Method not allowed.\"}";
+	struct wcall *c = http_alloc(req, sizeof(*c));
+	struct router_match m;
+	const struct wroute *wr;
+	char allow[64], *hdr;
+
+	memset(c, 0, sizeof(*c));
+	c->w = w;
+	c->req = req;
+	switch (router_find(wroute_table, NWROUTES, req->method, path, &m)) {
+	case ROUTER_NOT_FOUND:
+		w_error(c, 404, "Not found.");
+		return;
+	case ROUTER_BAD_METHOD:
+		router_allow_list(m.allow, allow, sizeof(allow));
+		hdr = http_alloc(req, sizeof(allow) + 16);
+		snprintf(hdr, sizeof(allow) + 16, "Allow: %s\r\n", allow);
+		http_reply_ex(
+		    req, 405, NULL, hdr, method_body, sizeof(method_body) - 1);
+		return;
+	case ROUTER_FOUND:
+		break;
+	}
+	wr = &wroutes[m.route - wroute_table];
+	c->wr = wr;
+	c->token = cookie_get(req, WEB_COOKIE);
+	if (m.param.p != NULL) {
+		char *p = http_alloc(req, m.param.len + 1);
+		long n = router_unescape(m.param, p);
+
+		if (n < 0)
+			n = 0;
+		p[n] = '\0';
+		c->param = (struct str){p, (size_t)n};
+		if ((wr->r.flags & W_DOC) && !document_valid(c->param)) {
+			w_error(c, 404, "Not found.");
+			return;
+		}
+	}
+	if ((wr->r.flags & (W_SESSION | W_LOOKUP)) && c->token.p != NULL)
+		sessions_lookup(w->sessions, c->token, dispatch_session, c);
+	else
+		dispatch_checked(c);
 }
 
 /*
@@ -1118,8 +1227,8 @@ webui_new(uv_loop_t *loop, struct store *st, struct config *cfg,
 		    "\"%02x%02x%02x%02x%02x%02x%02x%02x\"", h[0], h[1], h[2],
 		    h[3], h[4], h[5], h[6], h[7]);
 	}
-	w->sessions =
-	    sessions_new((uint64_t)cfg->session_ttl_s * 1000, WEB_MAX_SESSIONS);
+	w->sessions = sessions_open(
+	    st, (uint64_t)cfg->session_ttl_s * 1000, WEB_MAX_SESSIONS);
 	w->sse = sse_new(loop);
 	ratelimit_params_default(&rp);
 	rp.auth_fail_per_user = cfg->auth_fail_per_user;
