@@ -5,6 +5,13 @@
 # counts; a round trip keeps every official field; a second copy merges (existing users kept, older documents
 # skipped, newer ones replaced); the copied accounts log in with their keys
 # on both backends; a data directory in use by a server is refused.
+# History and device positions kept in Redis (written by pushes through a
+# kosyncd on Redis with store_history, or with redis-cli) are merged into
+# the file store: device positions always (the newer one per device, never
+# the current state's device), history only with store_history (merged by
+# timestamp, no entry twice, the replaced state of a document in it), for
+# added, replaced and skipped documents alike; seen through the web API,
+# kept across a restart; importing again changes nothing.
 . "$(dirname "$0")/lib.sh"
 
 command -v redis-server >/dev/null || { echo "1..0 # SKIP no redis-server"; exit 0; }
@@ -15,6 +22,23 @@ K2=$(md5 other)
 D1=59d481d168cca6267322f150c5f6a2a3
 D1BODY='{"document":"'$D1'","percentage":0.31879884821061,"progress":"/body/p[1]","device":"PocketBook","device_id":"ID1","timestamp":1790006348}'
 D2BODY='{"document":"d2","percentage":0.5,"progress":"56","device":"Kobo","timestamp":1790000000}'
+
+# json_of FILE EXPR: EXPR of the JSON in FILE (as d), printed by Python.
+json_of() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
+json_in() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# signin USER PASSWORD: a web session (cookie jar, CSRF token).
+signin() {
+	STATUS=$(curl -s -S -X POST -H 'Content-Type: application/json' \
+	    --data-binary "{\"username\":\"$1\",\"password\":\"$2\"}" \
+	    -c "$KS_TMP/jar" -o "$KS_TMP/body" -w '%{http_code}' "$KS_URL/api/v1/login")
+	CSRF=$(sed -n 's/.*"csrf":"\([^"]*\)".*/\1/p' "$KS_TMP/body")
+}
+# as METHOD PATH: a request of the web session.
+as() {
+	STATUS=$(curl -s -S -X "$1" -b "$KS_TMP/jar" -H "X-CSRF-Token: $CSRF" \
+	    -o "$KS_TMP/body" -w '%{http_code}' "$KS_URL$2")
+	BODY=$(cat "$KS_TMP/body")
+}
 
 ks_redis_cli SET user:reader:key "$K" >/dev/null
 ks_redis_cli HSET user:reader:document:$D1 percentage 0.31879884821061 \
@@ -37,6 +61,11 @@ like "import: reports the counts" "$out" \
 is "import: nothing on stderr but info" "$(grep -v ' info: ' "$KS_TMP/err")" ""
 db=$(cat "$KS_DIR/database.json")
 like "import: metadata kept" "$db" '"title": "Moby Dick"'
+is "import: the other device's position" \
+    "$(json_of "$KS_DIR/database.json" 'd["users"]["reader"]["documents"]["'$D1'"]["devices"]')" \
+    "[{'progress': '/body/p[9]', 'percentage': 0.2, 'device': 'Kindle', 'device_id': 'ID2', 'timestamp': 1790000002}]"
+is "import without store_history: no history" \
+    "$(json_of "$KS_DIR/database.json" 'd["users"]["reader"].get("history", {})')" "{}"
 
 # The file store serves the imported accounts with their keys.
 ks_start --storage file --history-limit 0 --store-history || { not_ok "server started"; done_testing; }
@@ -88,6 +117,74 @@ ks_stop
 out=$("$KOSYNCD" import redis --data-dir "$KS_DIR" "${R[@]}" 2>"$KS_TMP/err")
 like "import after a newer push: one document updated" "$out" \
     'users_added=0 users_existing=2 users_skipped=0 documents_added=0 documents_updated=1 documents_skipped=2$'
+
+# History and device positions made on Redis by a kosyncd with
+# store_history: a new document h1 (two devices), d3 replaced by a newer
+# push there; with redis-cli, on D1 (the same timestamp here: skipped) two
+# history entries out of order (the export left its history empty), a
+# newer position of the Kindle, a new device and one of the current
+# state's device.
+ks_start --storage redis "${R[@]}" --store-history --history-limit 0 || { not_ok "server started"; done_testing; }
+for b in '"document":"h1","progress":"a1","percentage":0.1,"device":"A","device_id":"IDA"' \
+    '"document":"h1","progress":"b1","percentage":0.2,"device":"B","device_id":"IDB"' \
+    '"document":"h1","progress":"a2","percentage":0.3,"device":"A","device_id":"IDA"' \
+    '"document":"d3","progress":"pocket","percentage":0.8,"device":"Pocket","device_id":"ID5"'; do
+	req PUT /syncs/progress "{$b}" $(auth reader "$K")
+	[ "$STATUS" = 200 ] || not_ok "push on redis: $STATUS $BODY"
+done
+ks_stop
+is "redis: d3's history (the file store's, then the replaced state)" \
+    "$(ks_redis_cli LRANGE kosyncd:user:reader:history:d3 0 -1 | python3 -c 'import json,sys; print([json.loads(l)["progress"] for l in sys.stdin])')" \
+    "['old', 'new']"
+ks_redis_cli RPUSH kosyncd:user:reader:history:$D1 \
+    '{"percentage":0.16,"progress":"/body/p[6]","device":"Kindle","device_id":"ID2","timestamp":1790000004}' \
+    '{"percentage":0.15,"progress":"/body/p[5]","device":"Kindle","device_id":"ID2","timestamp":1790000003}' >/dev/null
+ks_redis_cli HSET kosyncd:user:reader:devices:$D1 \
+    id:ID2 '{"percentage":0.25,"progress":"/body/p[10]","device":"Kindle","device_id":"ID2","timestamp":1790000005}' \
+    id:ID9 '{"percentage":0.05,"progress":"/body/p[2]","device":"Onyx","device_id":"ID9","timestamp":1790000009}' \
+    id:ID1 '{"percentage":0.3,"progress":"/body/p[0]","device":"PocketBook","device_id":"ID1","timestamp":1790006000}' >/dev/null
+
+out=$("$KOSYNCD" import redis --data-dir "$KS_DIR" "${R[@]}" --store-history --history-limit 0 2>"$KS_TMP/err")
+is "import with history: exit 0" "$?" 0
+like "import with history: h1 added, d3 updated, D1 and d2 skipped" "$out" \
+    'users_added=0 users_existing=2 users_skipped=0 documents_added=1 documents_updated=1 documents_skipped=2$'
+is "import with history: nothing on stderr but info" "$(grep -v ' info: ' "$KS_TMP/err")" ""
+
+# lists DOC: "progress:device" of the current state, the history and the
+# other devices of DOC, through the web API.
+lists() {
+	as GET /api/v1/documents/$1
+	printf '%s' "$BODY" | json_in '(d["progress"] + ":" + d["device"], [e["progress"] + ":" + e["device"] for e in d["history"]], sorted(e["progress"] + ":" + e["device"] for e in d["devices"]))'
+}
+check_lists() { # WHEN
+	is "$1: h1 added with its history and devices" "$(lists h1)" \
+	    "('a2:A', ['a1:A', 'b1:B'], ['b1:B'])"
+	is "$1: d3 replaced; its history merged, no entry twice" "$(lists d3)" \
+	    "('pocket:Pocket', ['old:Kindle', 'new:Kobo'], ['new:Kobo', 'old:Kindle'])"
+	is "$1: D1 skipped; history merged by timestamp, newer device positions" "$(lists $D1)" \
+	    "('/body/p[1]:PocketBook', ['/body/p[5]:Kindle', '/body/p[6]:Kindle'], ['/body/p[10]:Kindle', '/body/p[2]:Onyx'])"
+}
+ks_start --storage file --store-history --history-limit 0 --enable-webui || { not_ok "server started"; done_testing; }
+signin reader pw
+is "web sign-in of an imported account" "$STATUS" 200
+check_lists "file store"
+ks_stop
+ks_start --storage file --store-history --history-limit 0 --enable-webui || { not_ok "server started"; done_testing; }
+signin reader pw
+check_lists "after a restart"
+ks_stop
+
+"$KOSYNCD" export --data-dir "$KS_DIR" "$KS_TMP/before.json" 2>/dev/null
+out=$("$KOSYNCD" import redis --data-dir "$KS_DIR" "${R[@]}" --store-history --history-limit 0 2>"$KS_TMP/err")
+like "import with history again: all skipped" "$out" \
+    'documents_added=0 documents_updated=0 documents_skipped=4$'
+"$KOSYNCD" export --data-dir "$KS_DIR" "$KS_TMP/after.json" 2>/dev/null
+if cmp -s "$KS_TMP/before.json" "$KS_TMP/after.json"; then
+	ok "import with history again: nothing changes"
+else
+	not_ok "import with history again: nothing changes"
+	diff "$KS_TMP/before.json" "$KS_TMP/after.json" | head -20 | sed 's/^/#   /'
+fi
 
 # A data directory served by a running kosyncd is refused.
 ks_start --storage file || { not_ok "server started"; done_testing; }
