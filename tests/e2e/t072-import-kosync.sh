@@ -10,6 +10,13 @@
 # visible to clients at once and durable across a restart; importing the
 # same file again changes nothing (all skipped); keys end up hashed at
 # rest; a file that is not JSON is refused and changes nothing.
+# History and device positions: without store_history the file's history
+# is not imported; with it, for added, replaced and skipped documents
+# alike, the file's history entries we lack are merged in by timestamp (no
+# entry twice, the newest history_limit kept, a replaced state in it as a
+# push would put it) and device positions newer than ours are taken (never
+# the current state's device); durable across kill -9 (journal replay);
+# importing again changes nothing.
 . "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,6 +39,8 @@ is "offline import: exit 0" "$RC" 0
 is "offline import: report" "$OUT" "kosyncd: imported '$FIX'
 users: 2 added, 0 already here (their password is kept), 1 skipped (invalid name)
 documents: 2 added, 0 updated (newer), 0 skipped (ours is as new or newer)"
+is "offline import without store_history: no history" \
+    "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["users"]["alice"].get("history", {}))' "$KS_DIR/database.json")" "{}"
 if grep '"password"' "$KS_DIR/database.json" | grep -qv 'argon2id'; then
 	not_ok "offline import: keys hashed at rest"
 else
@@ -104,5 +113,101 @@ req GET /syncs/progress/$DOC2 "" $(auth alice "$OURS")
 like "after restart: the imported document is durable" "$BODY" '"device":"Kindle"'
 req GET /users/auth "" $(auth dan "$(md5 dan)")
 is "after restart: dan untouched" "$STATUS" 200
+ks_stop
+
+# --- History and device positions, with store_history and history_limit 3.
+rm -rf "$KS_DIR"
+ks_start --store-history --history-limit 3 || { not_ok "server started"; done_testing; }
+req POST /users/create "{\"username\":\"alice\",\"password\":\"$OURS\"}"
+p() { # DOC PROGRESS DEVICE
+	req PUT /syncs/progress "{\"document\":\"$1\",\"progress\":\"$2\",\"percentage\":0.5,\"device\":\"$3\",\"device_id\":\"$3-ID\"}" $(auth alice "$OURS")
+	[ "$STATUS" = 200 ] || not_ok "push: $STATUS $BODY"
+}
+# d1: p1, p2 by Here, p3 by Other (history p1 p2, devices Here p2);
+# d2: h by Here.
+p d1 p1 Here
+sleep 1.1
+p d1 p2 Here
+sleep 1.1
+p d1 p3 Other
+p d2 h Here
+req GET /syncs/progress/d1 "" $(auth alice "$OURS")
+T3=$(printf '%s' "$BODY" | python3 -c 'import json,sys; print(json.load(sys.stdin)["timestamp"])')
+python3 - "$KS_TMP/lists.json" "$T3" <<'EOF2'
+import json, sys
+t3 = int(sys.argv[2])
+t1 = t3 - 2  # about when p1 was pushed
+def e(prog, dev, ts):
+    return {"progress": prog, "percentage": 0.5, "device": dev,
+            "device_id": dev + "-ID", "timestamp": ts}
+def doc(prog, dev, ts, devices=None):
+    d = dict(e(prog, dev, ts))
+    if devices:
+        d["devices"] = devices
+    return d
+f = {"users": {
+  "alice": {"password": "x", "documents": {
+    # older than ours: skipped; devices: Here older than ours (not taken),
+    # Other is our current state's device (not taken), Tab is new.
+    "d1": doc("file-d1", "FileDev", t3 - 100,
+              [e("stale", "Here", t3 - 300), e("other", "Other", t3 + 50),
+               e("tab", "Tab", t1)]),
+    # newer than ours: replaced.
+    "d2": doc("k", "Kobo", t3 + 1000, [e("kd", "Kindle", t3 + 200)]),
+    "d3": doc("c", "C", 300, [e("x", "X", 250)]),
+  }, "history": {
+    "d1": {"document_history": [e("f00", "FileDev", t1 - 60),
+                                e("f0", "FileDev", t1 - 50)]},
+    "d2": {"document_history": [e("k-old", "Kobo", t3 + 500)]},
+    "d3": {"document_history": [e("b", "B", 200), e("a", "A", 100)]},
+  }},
+  "frank": {"password": "y", "documents": {"f1": doc("f", "F", 10)},
+            "history": {"f1": {"document_history": [e("f-1", "F", 5)]}}},
+}}
+json.dump(f, open(sys.argv[1], "w"))
+EOF2
+# The file's d1 history also holds our p1 exactly (no entry twice).
+run export "$KS_TMP/x.json"
+python3 - "$KS_TMP/lists.json" "$KS_TMP/x.json" <<'EOF2'
+import json, sys
+f = json.load(open(sys.argv[1]))
+ours = json.load(open(sys.argv[2]))["users"]["alice"]["history"]["d1"]["document_history"]
+p1 = dict(ours[0]); p1.pop("document", None)
+f["users"]["alice"]["history"]["d1"]["document_history"].append(p1)
+json.dump(f, open(sys.argv[1], "w"))
+EOF2
+# summary: "doc: current | history | devices" for every document.
+summary() {
+	run export "$KS_TMP/x.json"
+	python3 - "$KS_TMP/x.json" <<'EOF2'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for name in sorted(d["users"]):
+    u = d["users"][name]
+    for doc in sorted(u.get("documents", {})):
+        x = u["documents"][doc]
+        h = u.get("history", {}).get(doc, {}).get("document_history", [])
+        print(name, doc + ":", x["progress"], "|",
+              " ".join(e["progress"] for e in h), "|",
+              " ".join(sorted(e["progress"] + "@" + e["device"]
+                              for e in x.get("devices", []))))
+EOF2
+}
+run import kosync "$KS_TMP/lists.json"
+is "lists: report" "$(printf '%s\n' "$OUT" | tail -n 2)" \
+"users: 1 added, 1 already here (their password is kept), 0 skipped (invalid name)
+documents: 2 added, 1 updated (newer), 1 skipped (ours is as new or newer)"
+WANT="alice d1: p3 | f0 p1 p2 | p2@Here tab@Tab
+alice d2: k | h k-old | h@Here kd@Kindle
+alice d3: c | a b | x@X
+frank f1: f | f-1 | "
+is "lists: merged" "$(summary)" "$WANT"
+ks_kill9
+ks_start --store-history --history-limit 3 || { not_ok "server restarted"; done_testing; }
+is "lists: the same after kill -9 (journal replay)" "$(summary)" "$WANT"
+run import kosync "$KS_TMP/lists.json"
+is "lists: import again, all skipped" "$(printf '%s\n' "$OUT" | tail -n 1)" \
+    "documents: 0 added, 0 updated (newer), 4 skipped (ours is as new or newer)"
+is "lists: import again changes nothing" "$(summary)" "$WANT"
 ks_stop
 done_testing
