@@ -7,7 +7,9 @@
  * (address, password, database), whatever `storage` says. Both merge:
  * users that exist already keep their key, documents are added when
  * unknown and replaced when the copied timestamp is newer, otherwise
- * skipped. Both print the counts.
+ * skipped. Into the file store, each document's history and device
+ * positions are merged as well, whatever happened to its current state
+ * (store_json_admin.c). Both print the counts.
  *
  * The data directory is locked as by a server (the command refuses while
  * kosyncd serves it); Redis may be in use by servers meanwhile. The copy
