@@ -617,17 +617,17 @@ lists_append(struct import *imp, struct str user, struct str doc,
 }
 
 /*
- * The imported document id's lists, to be merged into ours (NULL: the
+ * The lists of the imported document from, to be merged into ours (NULL: the
  * document is new, or replaced by a record before): journaled unless they
  * would change nothing.
  */
 static void
-import_lists(struct import *imp, struct str user, const struct db_doc *id,
+import_lists(struct import *imp, struct str user, const struct db_doc *from,
     struct db_doc *ours)
 {
 	struct json_store *js = imp->js;
-	const struct db_list *hl = js->db.store_history ? id->history : NULL;
-	const struct db_list *dl = id->devices;
+	const struct db_list *hl = js->db.store_history ? from->history : NULL;
+	const struct db_list *dl = from->devices;
 	size_t nh = hl != NULL ? hl->n : 0, nd = dl != NULL ? dl->n : 0, i;
 	struct db_put *h, *dv;
 	struct hist_item *sorted;
@@ -657,7 +657,8 @@ import_lists(struct import *imp, struct str user, const struct db_doc *id,
 	if (!changed)
 		changed = merge_history(&js->db, ours, h, nh, false);
 	if (changed)
-		lists_append(imp, user, doc_field(id, DB_F_ID), h, nh, dv, nd);
+		lists_append(
+		    imp, user, doc_field(from, DB_F_ID), h, nh, dv, nd);
 	free(h);
 	free(dv);
 }
