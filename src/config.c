@@ -877,9 +877,21 @@ add_value_text(
 		buf_adds(out, o->choices[*(const int *)p]);
 		break;
 	case CONFIG_T_STRING:
-		buf_adds(out, *(char *const *)p);
+		if (*(char *const *)p != NULL)
+			buf_adds(out, *(char *const *)p);
 		break;
 	}
+}
+
+int
+config_value(const struct config *cfg, const char *name, struct buf *out)
+{
+	int i = find_option(name, strlen(name));
+
+	if (i == -1)
+		return -1;
+	add_value_text(out, cfg, &options[i]);
+	return 0;
 }
 
 /* Append option o's default as text (unquoted). */

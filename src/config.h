@@ -184,6 +184,12 @@ int config_parse_args(struct config *cfg, int argc, char **argv, int *optind,
 /* Check relations between options. Returns 0, or -1 with err. */
 int config_validate(const struct config *cfg, struct buf *err);
 
+/*
+ * Append option name's current value as text, in the form config_set
+ * reads ("true", "42", a string as it is). Returns -1 when name is unknown.
+ */
+int config_value(const struct config *cfg, const char *name, struct buf *out);
+
 /* The source of option name's value (CONFIG_SRC_DEFAULT when unknown). */
 enum config_source config_source_of(const struct config *cfg, const char *name);
 /* "default", "database.json", "environment" or "flag". */

@@ -80,6 +80,9 @@
 #define RS_SCAN_COUNT "1000"   /* keys looked at per SCAN call */
 #define RS_CACHE_MAX 65536     /* users in the verified-key cache */
 #define RS_MAX_DEVICES "32"    /* as DB_MAX_DEVICES in db.h */
+#define RS_NKEYS 6             /* struct rop's k[] */
+#define RS_CONFIG_KEY "kosyncd:config"
+#define RS_CONFIG_MS 1000 /* how often the shared configuration is read */
 
 /*
  * The scripts. Each first checks user:<name>:key (KEYS[1]) against
@@ -88,7 +91,18 @@
 static const char rs_put_lua[] =
     "local k = redis.call('GET', KEYS[1])\n"
     "if k ~= ARGV[1] then return {0, k} end\n"
-    "local o = redis.call('HMGET', KEYS[2], 'percentage', 'progress',\n"
+    "local kd, kh, kv, km, doc = KEYS[2], KEYS[3], KEYS[4], KEYS[5], "
+    "ARGV[16]\n"
+    "local canon = redis.call('HGET', KEYS[6], doc)\n"
+    "if canon then\n"
+    "  doc = canon\n"
+    "  kd = 'user:' .. ARGV[15] .. ':document:' .. doc\n"
+    "  kh = 'kosyncd:user:' .. ARGV[15] .. ':history:' .. doc\n"
+    "  kv = 'kosyncd:user:' .. ARGV[15] .. ':devices:' .. doc\n"
+    "  km = 'kosyncd:user:' .. ARGV[15] .. ':meta:' .. doc\n"
+    "end\n"
+    "redis.call('SADD', KEYS[7], doc)\n"
+    "local o = redis.call('HMGET', kd, 'percentage', 'progress',\n"
     "    'device', 'device_id', 'timestamp')\n"
     "local did = ARGV[6]\n"
     "if ARGV[7] ~= '1' then did = o[4] or '' end\n"
@@ -103,38 +117,38 @@ static const char rs_put_lua[] =
     "        progress = o[2] or '', device = odev, device_id = oid,\n"
     "        timestamp = tonumber(o[5]) or 0})\n"
     "    if lim >= 0 then\n"
-    "      redis.call('RPUSH', KEYS[3], e)\n"
-    "      if lim > 0 then redis.call('LTRIM', KEYS[3], -lim, -1) end\n"
+    "      redis.call('RPUSH', kh, e)\n"
+    "      if lim > 0 then redis.call('LTRIM', kh, -lim, -1) end\n"
     "    end\n"
     "    if not same then\n"
     "      local f = oid ~= '' and 'id:' .. oid or 'device:' .. odev\n"
-    "      redis.call('HSET', KEYS[4], f, e)\n"
-    "      if redis.call('HLEN', KEYS[4]) > " RS_MAX_DEVICES " then\n"
-    "        local all, of, ot = redis.call('HGETALL', KEYS[4]), nil, nil\n"
+    "      redis.call('HSET', kv, f, e)\n"
+    "      if redis.call('HLEN', kv) > " RS_MAX_DEVICES " then\n"
+    "        local all, of, ot = redis.call('HGETALL', kv), nil, nil\n"
     "        for i = 1, #all, 2 do\n"
     "          local t = tonumber(cjson.decode(all[i + 1]).timestamp) or 0\n"
     "          if ot == nil or t < ot then of, ot = all[i], t end\n"
     "        end\n"
-    "        redis.call('HDEL', KEYS[4], of)\n"
+    "        redis.call('HDEL', kv, of)\n"
     "      end\n"
-    "      redis.call('HDEL', KEYS[4],\n"
+    "      redis.call('HDEL', kv,\n"
     "          did ~= '' and 'id:' .. did or 'device:' .. ARGV[4])\n"
     "    end\n"
     "  end\n"
     "end\n"
     "if ARGV[7] == '1' then\n"
-    "  redis.call('HSET', KEYS[2], 'percentage', ARGV[2], 'progress',\n"
+    "  redis.call('HSET', kd, 'percentage', ARGV[2], 'progress',\n"
     "      ARGV[3], 'device', ARGV[4], 'device_id', ARGV[6],\n"
     "      'timestamp', ARGV[5])\n"
     "else\n"
-    "  redis.call('HSET', KEYS[2], 'percentage', ARGV[2], 'progress',\n"
+    "  redis.call('HSET', kd, 'percentage', ARGV[2], 'progress',\n"
     "      ARGV[3], 'device', ARGV[4], 'timestamp', ARGV[5])\n"
     "end\n"
     "if ARGV[9] == '1' or ARGV[11] == '1' or ARGV[13] == '1' then\n"
     "  local m = {'filename', 'title', 'authors'}\n"
     "  for i = 1, 3 do\n"
     "    if ARGV[7 + 2 * i] == '1' then\n"
-    "      redis.call('HSET', KEYS[5], m[i], ARGV[8 + 2 * i])\n"
+    "      redis.call('HSET', km, m[i], ARGV[8 + 2 * i])\n"
     "    end\n"
     "  end\n"
     "end\n"
@@ -196,7 +210,7 @@ struct rs_cached {
 struct redis_store {
 	struct store base;
 	uv_loop_t *loop;
-	const struct config *cfg;
+	struct config *cfg;
 	struct keys *keys;
 	redisAsyncContext *ac;
 	enum rs_state state;
@@ -210,6 +224,8 @@ struct redis_store {
 	uint64_t down_since; /* loop time the connection was lost, or 0 */
 	uint64_t connects;   /* handshakes completed */
 	uint64_t failures;   /* connections lost or attempts failed */
+	uint64_t config_at;  /* loop time of the last configuration read */
+	bool config_asked;   /* an HGETALL of RS_CONFIG_KEY is in flight */
 	unsigned pending;    /* commands on ac without a reply yet */
 	unsigned handshake;  /* handshake replies still expected */
 	unsigned live;       /* operations not answered yet */
@@ -253,9 +269,10 @@ struct rop {
 	struct rop *next; /* parked */
 	struct buf ukey;  /* user:<name>:key */
 	struct buf tomb;  /* kosyncd:deleting:<name> */
-	struct buf k[4];  /* document, history, devices, meta keys */
-	char *expect;     /* what the script compares the stored key with */
-	char *value;      /* create / set key: the value to store */
+	/* document, history, devices, meta, links and index keys */
+	struct buf k[RS_NKEYS];
+	char *expect; /* what the script compares the stored key with */
+	char *value;  /* create / set key: the value to store */
 	unsigned tries;
 	bool use_eval; /* NOSCRIPT seen: send the script itself */
 	int64_t timestamp;
@@ -270,8 +287,10 @@ struct rop {
 	enum store_result err; /* STORE_OK while every reply was fine */
 	char *stored;
 	bool has_doc;
-	char *f[5]; /* percentage, progress, device, device_id, timestamp */
-	char *m[3]; /* filename, title, authors */
+	char *f[5];  /* percentage, progress, device, device_id, timestamp */
+	char *m[3];  /* filename, title, authors */
+	char *canon; /* the document the one asked for is linked to */
+	bool linked; /* reading canon's record (second round trip) */
 	/* DELETE: the scan. */
 	char cursor[32];
 	struct buf pattern;
@@ -279,6 +298,8 @@ struct rop {
 };
 
 static void rop_start(struct rop *op);
+static void rs_config_read(struct redis_store *rs);
+static void rs_flush_check(struct redis_store *rs);
 static const struct store_ops redis_store_ops;
 static void rs_connect(struct redis_store *rs);
 
@@ -391,6 +412,141 @@ rs_on_disconnect(const redisAsyncContext *ac, int status)
 	rs_lost(rs, ac, ac->errstr[0] ? ac->errstr : "connection closed");
 }
 
+/*
+ * The configuration kept with the data (store_config_save): the options
+ * an operator changes at run time, shared by every instance through the
+ * hash RS_CONFIG_KEY, read every RS_CONFIG_MS and applied with source
+ * "file" (a flag or the environment still wins).
+ */
+static const char *const rs_config_names[] = {"disable_registration", "admins"};
+
+static void
+/* cppcheck-suppress constParameter ; hiredis callback type */
+rs_config_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct redis_store *rs = priv;
+	const redisReply *reply = r;
+	struct buf err = BUF_INIT, now = BUF_INIT;
+	size_t i, n;
+
+	if (ac == rs->ac)
+		rs_replied(rs);
+	rs->config_asked = false;
+	if (rs->freed || reply == NULL || reply->type != REDIS_REPLY_ARRAY)
+		return;
+	for (i = 0; i + 1 < reply->elements; i += 2) {
+		const redisReply *k = reply->element[i],
+		                 *v = reply->element[i + 1];
+		char *value;
+
+		if (k->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING)
+			continue;
+		for (n = 0; n < sizeof(rs_config_names) / sizeof(char *); n++)
+			if (strlen(rs_config_names[n]) == k->len &&
+			    memcmp(rs_config_names[n], k->str, k->len) == 0)
+				break;
+		if (n == sizeof(rs_config_names) / sizeof(char *))
+			continue;
+		buf_reset(&now);
+		config_value(rs->cfg, rs_config_names[n], &now);
+		if (now.len == v->len && memcmp(now.data, v->str, v->len) == 0)
+			continue;
+		value = xmemdup0(v->str, v->len);
+		buf_reset(&err);
+		if (config_set(rs->cfg, rs_config_names[n], value,
+		        CONFIG_SRC_FILE, &err) != 0)
+			log_warnx("redis: %s: %s", RS_CONFIG_KEY, err.data);
+		free(value);
+	}
+	buf_release(&err);
+	buf_release(&now);
+}
+
+static void
+rs_config_read(struct redis_store *rs)
+{
+	const char *argv[2] = {"HGETALL", RS_CONFIG_KEY};
+	size_t lens[2] = {7, sizeof(RS_CONFIG_KEY) - 1};
+
+	rs->config_at = uv_now(rs->loop);
+	if (rs->config_asked || rs->freed)
+		return;
+	if (rs_send(rs, rs_config_cb, rs, 2, argv, lens) == 0)
+		rs->config_asked = true;
+}
+
+struct rs_save {
+	struct redis_store *rs;
+	store_text_cb *cb;
+	void *arg;
+};
+
+static void
+/* cppcheck-suppress constParameter ; hiredis callback type */
+rs_config_saved(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct rs_save *sv = priv;
+	struct redis_store *rs = sv->rs;
+	const redisReply *reply = r;
+
+	if (ac == rs->ac)
+		rs_replied(rs);
+	rs->live--;
+	if (!rs->freed)
+		sv->cb(sv->arg,
+		    reply == NULL                      ? STORE_ERR_UNAVAILABLE
+		    : reply->type == REDIS_REPLY_ERROR ? STORE_ERR_IO
+		                                       : STORE_OK,
+		    "", 0);
+	free(sv);
+	rs_flush_check(rs);
+}
+
+/* Write the options whose value came from the data ("file"). */
+static void
+rs_config_save(struct store *st, store_text_cb *cb, void *arg)
+{
+	struct redis_store *rs = (struct redis_store *)st;
+	struct buf v[sizeof(rs_config_names) / sizeof(char *)];
+	const char *argv[2 + 2 * sizeof(rs_config_names) / sizeof(char *)];
+	size_t lens[2 + 2 * sizeof(rs_config_names) / sizeof(char *)], i;
+	int argc = 2;
+	struct rs_save *sv;
+
+	argv[0] = "HSET";
+	argv[1] = RS_CONFIG_KEY;
+	lens[0] = 4;
+	lens[1] = sizeof(RS_CONFIG_KEY) - 1;
+	for (i = 0; i < sizeof(rs_config_names) / sizeof(char *); i++) {
+		buf_init(&v[i]);
+		if (config_source_of(rs->cfg, rs_config_names[i]) !=
+		    CONFIG_SRC_FILE)
+			continue;
+		config_value(rs->cfg, rs_config_names[i], &v[i]);
+		argv[argc] = rs_config_names[i];
+		lens[argc++] = strlen(rs_config_names[i]);
+		argv[argc] = v[i].data != NULL ? v[i].data : "";
+		lens[argc++] = v[i].len;
+	}
+	sv = xmalloc(sizeof(*sv));
+	sv->rs = rs;
+	sv->cb = cb;
+	sv->arg = arg;
+	if (argc == 2) {
+		free(sv);
+		cb(arg, STORE_OK, "", 0);
+	} else if (rs->state != RS_READY || rs->closing ||
+	           rs_send(rs, rs_config_saved, sv, argc, argv, lens) != 0) {
+		free(sv);
+		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
+	} else {
+		rs->live++;
+	}
+	for (i = 0; i < sizeof(rs_config_names) / sizeof(char *); i++)
+		buf_release(&v[i]);
+}
+
 static void
 rs_ready(struct redis_store *rs)
 {
@@ -401,6 +557,7 @@ rs_ready(struct redis_store *rs)
 	    "redis: connected to %s, database %u", rs->addr, rs->cfg->redis_db);
 	rs->failing = false;
 	rs->backoff_ms = RS_BACKOFF_MIN_MS;
+	rs_config_read(rs);
 	rs_finish_parked(rs);
 }
 
@@ -514,6 +671,8 @@ rs_tick(uv_timer_t *t)
 	case RS_READY:
 		if (rs->pending > 0 && now - rs->since > RS_TIMEOUT_MS)
 			rs_drop(rs, "no reply in time");
+		else if (now - rs->config_at >= RS_CONFIG_MS)
+			rs_config_read(rs);
 		break;
 	}
 }
@@ -580,7 +739,7 @@ rop_new(struct redis_store *rs, enum rop_kind kind, struct str user,
 	buf_init(&op->ukey);
 	buf_init(&op->tomb);
 	buf_init(&op->pattern);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < RS_NKEYS; i++)
 		buf_init(&op->k[i]);
 	/* Only the key names this kind of operation uses. */
 	rs_keyname(&op->ukey, "user:", op->user, ":key", STR_NULL);
@@ -592,12 +751,16 @@ rop_new(struct redis_store *rs, enum rop_kind kind, struct str user,
 		    &op->k[0], "user:", op->user, ":document:", op->document);
 		rs_keyname(&op->k[3], "kosyncd:user:", op->user,
 		    ":meta:", op->document);
+		rs_keyname(
+		    &op->k[4], "kosyncd:user:", op->user, ":links", STR_NULL);
 	}
 	if (kind == ROP_PUT) {
 		rs_keyname(&op->k[1], "kosyncd:user:", op->user,
 		    ":history:", op->document);
 		rs_keyname(&op->k[2], "kosyncd:user:", op->user,
 		    ":devices:", op->document);
+		rs_keyname(&op->k[5], "kosyncd:user:", op->user, ":documents",
+		    STR_NULL);
 	}
 	return op;
 }
@@ -610,7 +773,7 @@ rop_free(struct rop *op)
 	buf_release(&op->ukey);
 	buf_release(&op->tomb);
 	buf_release(&op->pattern);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < RS_NKEYS; i++)
 		buf_release(&op->k[i]);
 	free(op->expect);
 	if (op->value != NULL) {
@@ -622,10 +785,10 @@ rop_free(struct rop *op)
 		free(op->f[i]);
 	for (i = 0; i < 3; i++)
 		free(op->m[i]);
+	free(op->canon);
 	free(op);
 }
 
-static void rs_flush_check(struct redis_store *rs);
 
 /* Answer op (unless the store is being freed) and free it. */
 static void
@@ -935,8 +1098,8 @@ rs_script_cb(redisAsyncContext *ac, void *r, void *priv)
 static void
 rs_script_send(struct rop *op)
 {
-	const char *keys[5], *args[14];
-	size_t klens[5], alens[14];
+	const char *keys[1 + RS_NKEYS], *args[16];
+	size_t klens[1 + RS_NKEYS], alens[16];
 	const char *expect = op->expect ? op->expect : op->key.p;
 	int i, rc = -1;
 	char lim[24];
@@ -951,7 +1114,7 @@ rs_script_send(struct rop *op)
 	alens[0] = strlen(expect);
 	switch (op->kind) {
 	case ROP_PUT:
-		for (i = 0; i < 4; i++) {
+		for (i = 0; i < RS_NKEYS; i++) {
 			keys[i + 1] = op->k[i].data;
 			klens[i + 1] = op->k[i].len;
 		}
@@ -983,8 +1146,12 @@ rs_script_send(struct rop *op)
 			alens[11] = op->push.title.len;
 		if (op->push.authors.p)
 			alens[13] = op->push.authors.len;
-		rc = rs_eval(
-		    op, RS_PUT, rs_script_cb, 5, keys, klens, 14, args, alens);
+		args[14] = op->user.p;
+		alens[14] = op->user.len;
+		args[15] = op->document.p;
+		alens[15] = op->document.len;
+		rc = rs_eval(op, RS_PUT, rs_script_cb, 1 + RS_NKEYS, keys,
+		    klens, 16, args, alens);
 		break;
 	case ROP_SET_KEY:
 	case ROP_UPGRADE:
@@ -1204,17 +1371,9 @@ rs_scan(struct rop *op)
 static void
 rs_scan_start(struct rop *op)
 {
-	size_t i;
-
 	buf_reset(&op->pattern);
 	buf_adds(&op->pattern, "*user:");
-	for (i = 0; i < op->user.len; i++) {
-		char c = op->user.p[i];
-
-		if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\')
-			buf_addch(&op->pattern, '\\');
-		buf_addch(&op->pattern, c);
-	}
+	store_redis_glob_escape(&op->pattern, op->user);
 	buf_adds(&op->pattern, ":*");
 	memcpy(op->cursor, "0", 2);
 	rs_scan(op);
@@ -1355,14 +1514,42 @@ rs_dup_reply(const redisReply *e)
 	return xmemdup0(e->str, e->len);
 }
 
+static int rs_read_doc_send(struct rop *op);
+
 static void
 rs_read_verified(struct rop *op, bool ok)
 {
 	struct store_doc doc;
 	char *end;
+	int i;
 
 	if (!ok) {
 		rop_finish(op, STORE_ERR_AUTH, 0, NULL);
+		return;
+	}
+	if (op->kind == ROP_GET && op->canon != NULL && !op->linked) {
+		/* Merged: read the record it is linked to (the answer keeps
+		 * the id asked for). */
+		op->linked = true;
+		op->has_doc = false;
+		for (i = 0; i < 5; i++) {
+			free(op->f[i]);
+			op->f[i] = NULL;
+		}
+		for (i = 0; i < 3; i++) {
+			free(op->m[i]);
+			op->m[i] = NULL;
+		}
+		buf_reset(&op->k[0]);
+		buf_reset(&op->k[3]);
+		rs_keyname(&op->k[0], "user:", op->user,
+		    ":document:", str_from(op->canon));
+		rs_keyname(&op->k[3], "kosyncd:user:", op->user,
+		    ":meta:", str_from(op->canon));
+		if (op->rs->state != RS_READY || rs_read_doc_send(op) != 0)
+			op->err = STORE_ERR_UNAVAILABLE;
+		if (op->got == op->sent)
+			rop_finish(op, op->err, 0, NULL);
 		return;
 	}
 	if (op->kind == ROP_AUTH || !op->has_doc) {
@@ -1382,14 +1569,14 @@ rs_read_verified(struct rop *op, bool ok)
 	rop_finish(op, STORE_OK, 0, &doc);
 }
 
-/* Keep the fields of the HMGET reply of step 1 (document) or 2 (meta). */
+/* Keep the fields of the HMGET reply of step 2 (document) or 3 (meta). */
 static void
 rs_read_fields(struct rop *op, unsigned step, const redisReply *reply)
 {
 	size_t i;
 
-	for (i = 0; i < reply->elements && i < (step == 1 ? 5 : 3); i++) {
-		if (step == 1) {
+	for (i = 0; i < reply->elements && i < (step == 2 ? 5 : 3); i++) {
+		if (step == 2) {
 			op->f[i] = rs_dup_reply(reply->element[i]);
 			if (op->f[i] != NULL)
 				op->has_doc = true;
@@ -1405,18 +1592,22 @@ rs_read_cb(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct rop *op = priv;
 	redisReply *reply = r;
-	unsigned step = op->got++;
+	/* Steps: 0 GET key, 1 HGET link, 2 document, 3 meta; the second
+	 * round trip of a linked document repeats 2 and 3. */
+	unsigned step = op->linked ? op->got++ - 2 : op->got++;
 
 	if (ac == op->rs->ac)
 		rs_replied(op->rs);
 	if (op->err == STORE_OK) {
 		if (reply == NULL || reply->type == REDIS_REPLY_ERROR ||
-		    (step == 0 && reply->type != REDIS_REPLY_STRING &&
+		    (step <= 1 && reply->type != REDIS_REPLY_STRING &&
 		        reply->type != REDIS_REPLY_NIL) ||
-		    (step > 0 && reply->type != REDIS_REPLY_ARRAY))
+		    (step > 1 && reply->type != REDIS_REPLY_ARRAY))
 			op->err = rs_reply_error(reply);
 		else if (step == 0)
 			op->stored = rs_dup_reply(reply);
+		else if (step == 1)
+			op->canon = rs_dup_reply(reply);
 		else
 			rs_read_fields(op, step, reply);
 	}
@@ -1424,6 +1615,10 @@ rs_read_cb(redisAsyncContext *ac, void *r, void *priv)
 		return;
 	if (op->err != STORE_OK) {
 		rop_finish(op, op->err, 0, NULL);
+		return;
+	}
+	if (op->linked) {
+		rs_read_verified(op, true);
 		return;
 	}
 	{
@@ -1453,6 +1648,24 @@ rs_read_send(struct rop *op)
 	op->sent = 1;
 	if (op->kind != ROP_GET)
 		return;
+	argv[0] = "HGET";
+	argv[1] = op->k[4].data;
+	argv[2] = op->document.p;
+	lens[0] = 4;
+	lens[1] = op->k[4].len;
+	lens[2] = op->document.len;
+	if (rs_send(op->rs, rs_read_cb, op, 3, argv, lens) != 0 ||
+	    (op->sent++, rs_read_doc_send(op)) != 0)
+		op->err = STORE_ERR_UNAVAILABLE;
+}
+
+/* The HMGETs of the document and its metadata. Returns 0 or -1. */
+static int
+rs_read_doc_send(struct rop *op)
+{
+	const char *argv[7];
+	size_t lens[7];
+
 	argv[0] = "HMGET";
 	argv[1] = op->k[0].data;
 	argv[2] = "percentage";
@@ -1467,10 +1680,8 @@ rs_read_send(struct rop *op)
 	lens[4] = 6;
 	lens[5] = 9;
 	lens[6] = 9;
-	if (rs_send(op->rs, rs_read_cb, op, 7, argv, lens) != 0) {
-		op->err = STORE_ERR_UNAVAILABLE;
-		return;
-	}
+	if (rs_send(op->rs, rs_read_cb, op, 7, argv, lens) != 0)
+		return -1;
 	op->sent++;
 	argv[1] = op->k[3].data;
 	argv[2] = "filename";
@@ -1480,11 +1691,22 @@ rs_read_send(struct rop *op)
 	lens[2] = 8;
 	lens[3] = 5;
 	lens[4] = 7;
-	if (rs_send(op->rs, rs_read_cb, op, 5, argv, lens) != 0) {
-		op->err = STORE_ERR_UNAVAILABLE;
-		return;
-	}
+	if (rs_send(op->rs, rs_read_cb, op, 5, argv, lens) != 0)
+		return -1;
 	op->sent++;
+	return 0;
+}
+
+void
+store_redis_glob_escape(struct buf *b, struct str s)
+{
+	size_t i;
+
+	for (i = 0; i < s.len; i++) {
+		if (strchr("*?[]\\", s.p[i]) != NULL)
+			buf_addch(b, '\\');
+		buf_addch(b, s.p[i]);
+	}
 }
 
 /*
@@ -1863,6 +2085,30 @@ rs_stats(struct store *st, struct store_stats *out)
 		    (uv_now(rs->loop) - rs->down_since) / 1000;
 }
 
+static void
+rs_web_documents(struct store *st, struct str user, struct str document,
+    bool history, store_text_cb *cb, void *arg)
+{
+	store_redis_admin_web_documents(rs_admin((struct redis_store *)st),
+	    user, document, history, cb, arg);
+}
+
+static void
+rs_web_change(struct store *st, struct str user,
+    const struct store_web_change *ch, store_cb *cb, void *arg)
+{
+	struct store_reply rep;
+
+	if (ch->kind == STORE_WEB_CONFIG) {
+		/* Nothing to record: rs_config_save writes the options. */
+		memset(&rep, 0, sizeof(rep));
+		cb(arg, &rep);
+		return;
+	}
+	store_redis_admin_web_change(
+	    rs_admin((struct redis_store *)st), user, ch, cb, arg);
+}
+
 static const struct store_ops redis_store_ops = {
     .name = "redis",
     .flush = rs_flush,
@@ -1878,7 +2124,10 @@ static const struct store_ops redis_store_ops = {
     .admin_user_list = rs_admin_list,
     .admin_dump = rs_admin_dump,
     .admin_import = rs_admin_import,
+    .config_save = rs_config_save,
     .stats = rs_stats,
+    .web_documents = rs_web_documents,
+    .web_change = rs_web_change,
 };
 
 int

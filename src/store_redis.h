@@ -27,6 +27,9 @@ struct config;
 int store_redis_parse_address(
     const char *text, char **host, int *port, char **path);
 
+/* Append s to b with the glob characters of SCAN MATCH escaped. */
+void store_redis_glob_escape(struct buf *b, struct str s);
+
 /*
  * A percentage as the Redis backend writes it: %.14g as the official
  * server, or the fewest digits (up to 17) that read back as v when %.14g
@@ -73,5 +76,12 @@ void store_redis_admin_set_key(const struct store_redis_admin *ctx,
     struct str user, struct str new_key, store_cb *cb, void *arg);
 void store_redis_admin_delete(const struct store_redis_admin *ctx,
     struct str user, store_cb *cb, void *arg);
+/* The web interface (store.h store_web_*) on Redis. */
+void store_redis_admin_web_documents(const struct store_redis_admin *ctx,
+    struct str user, struct str document, bool history, store_text_cb *cb,
+    void *arg);
+void store_redis_admin_web_change(const struct store_redis_admin *ctx,
+    struct str user, const struct store_web_change *ch, store_cb *cb,
+    void *arg);
 
 #endif

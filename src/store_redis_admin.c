@@ -33,6 +33,7 @@
 #include "keys.h"
 #include "snapshot.h"
 #include "store_redis.h"
+#include "store_web.h"
 #include "xmalloc.h"
 
 #define RA_TIMEOUT_S 10 /* a command slower than this fails the job */
@@ -90,7 +91,15 @@ static const char ra_delete_lua[] =
     "redis.call('SET', KEYS[2], '1')\n"
     "return 1\n";
 
-enum ra_kind { RA_DUMP, RA_IMPORT, RA_LIST, RA_SET_KEY, RA_DELETE };
+enum ra_kind {
+	RA_DUMP,
+	RA_IMPORT,
+	RA_LIST,
+	RA_SET_KEY,
+	RA_DELETE,
+	RA_WEB_DOCS,
+	RA_WEB_CHANGE
+};
 
 struct ra_job {
 	uv_work_t work;
@@ -100,9 +109,14 @@ struct ra_job {
 	size_t user_len;
 	char *key; /* new key (set key) */
 	size_t key_len;
-	char *text; /* import input */
+	char *text; /* import input, web change record */
 	size_t len;
-	struct buf out; /* text reply, or the error */
+	char *doc;    /* web documents: the one asked for, or NULL */
+	bool history; /* web documents */
+	struct store_web_change ch; /* web change (strings in chstr) */
+	char *chstr;
+	int64_t timestamp; /* web change: the server time it was made */
+	struct buf out;    /* text reply, or the error */
 	enum store_result result;
 	store_text_cb *tcb;
 	store_cb *cb;
@@ -396,7 +410,8 @@ ra_dump_doc(redisContext *c, struct db *db, struct db_user *u,
 	ra_arg(argv, lens, 2, "filename");
 	ra_arg(argv, lens, 3, "title");
 	ra_arg(argv, lens, 4, "authors");
-	redisAppendCommandArgv(c, 5, argv, lens);
+	ra_arg(argv, lens, 5, "pretty_name");
+	redisAppendCommandArgv(c, 6, argv, lens);
 	ra_arg(argv, lens, 0, "HVALS");
 	argv[1] = k[2].data;
 	lens[1] = k[2].len;
@@ -422,7 +437,7 @@ ra_dump_doc(redisContext *c, struct db *db, struct db_user *u,
 			    err, "redis: unexpected reply for '%s'", k[i].data);
 			goto out;
 		}
-	if (r[0]->elements != 5 || r[1]->elements != 3) {
+	if (r[0]->elements != 5 || r[1]->elements != 4) {
 		buf_adds(err, "redis: unexpected reply to HMGET");
 		goto out;
 	}
@@ -438,6 +453,7 @@ ra_dump_doc(redisContext *c, struct db *db, struct db_user *u,
 	p.filename = ra_str(r[1]->element[0]);
 	p.title = ra_str(r[1]->element[1]);
 	p.authors = ra_str(r[1]->element[2]);
+	p.pretty_name = ra_str(r[1]->element[3]);
 	if (p.progress.p == NULL && p.device.p == NULL && p.timestamp == 0 &&
 	    r[0]->element[0]->type != REDIS_REPLY_STRING) {
 		rc = 0; /* vanished meanwhile */
@@ -652,6 +668,20 @@ ra_entry_json(struct buf *b, const struct db_entry *e)
 	json_obj_end(&o);
 }
 
+/* The field of a device position in the devices hash. */
+static void
+ra_device_field(struct buf *b, const struct db_entry *e)
+{
+	buf_reset(b);
+	if (e->len[2] > 0) {
+		buf_adds(b, "id:");
+		buf_add(b, db_entry_device_id(e), e->len[2]);
+	} else {
+		buf_adds(b, "device:");
+		buf_add(b, db_entry_device(e), e->len[1]);
+	}
+}
+
 static int
 ra_merge_doc(redisContext *c, const struct db_user *u, const struct db_doc *d,
     int *result, struct buf *err)
@@ -711,13 +741,7 @@ ra_merge_doc(redisContext *c, const struct db_user *u, const struct db_doc *d,
 
 		buf_init(&ent[2 * i]);
 		buf_init(&ent[2 * i + 1]);
-		if (e->len[2] > 0) {
-			buf_adds(&ent[2 * i], "id:");
-			buf_add(&ent[2 * i], db_entry_device_id(e), e->len[2]);
-		} else {
-			buf_adds(&ent[2 * i], "device:");
-			buf_add(&ent[2 * i], db_entry_device(e), e->len[1]);
-		}
+		ra_device_field(&ent[2 * i], e);
 		ra_entry_json(&ent[2 * i + 1], e);
 		argv[a] = ent[2 * i].data;
 		lens[a++] = ent[2 * i].len;
@@ -901,11 +925,7 @@ ra_delete(struct ra_job *j, redisContext *c)
 	}
 	freeReplyObject(r);
 	buf_adds(&pat, "*user:");
-	for (i = 0; i < j->user_len; i++) {
-		if (strchr("*?[]\\", j->user[i]) != NULL)
-			buf_addch(&pat, '\\');
-		buf_addch(&pat, j->user[i]);
-	}
+	store_redis_glob_escape(&pat, (struct str){j->user, j->user_len});
 	buf_adds(&pat, ":*");
 	if (ra_scan(c, pat.data, ra_purge_key, &names, &j->out) != 0)
 		goto out;
@@ -993,6 +1013,522 @@ ra_set_key(struct ra_job *j, redisContext *c)
 }
 
 /*
+ * The web interface (store.h store_web_*): a user's data is loaded into a
+ * scratch table of db.c, read or changed there by store_web.c (as on the
+ * file backend), and a change is written back in one MULTI/EXEC under
+ * WATCH of every key it read, retried when another client (a push through
+ * any instance) changed one of them meanwhile.
+ */
+
+#define RA_WEB_TRIES 10     /* EXEC attempts before giving up */
+#define RA_INDEX_TTL "3600" /* seconds between rescans of a user's keys */
+
+/* "[kosyncd:]user:<user><what>[<doc>]" */
+static void
+ra_key(struct buf *b, bool ours, const char *user, const char *what,
+    const char *doc)
+{
+	buf_reset(b);
+	buf_addf(b, "%suser:%s%s%s", ours ? "kosyncd:" : "", user, what,
+	    doc != NULL ? doc : "");
+}
+
+/* Run argv; 0 when the reply is not an error (freed), else -1. */
+static int
+ra_do(redisContext *c, struct buf *err, int argc, const char **argv,
+    const size_t *lens)
+{
+	redisReply *r = ra_cmd(c, err, argc, argv, lens);
+
+	freeReplyObject(r);
+	return r != NULL ? 0 : -1;
+}
+
+/* Collect the document ids of user:<u>:document:<id> keys. */
+struct ra_ids {
+	size_t prefix; /* strlen("user:<u>:document:") */
+	char **v;
+	size_t n, cap;
+};
+
+static void
+ra_ids_add(struct ra_ids *ids, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < ids->n; i++)
+		if (strlen(ids->v[i]) == len && memcmp(ids->v[i], s, len) == 0)
+			return;
+	if (ids->n == ids->cap) {
+		ids->cap = ids->cap ? 2 * ids->cap : 16;
+		ids->v = xrealloc(ids->v, ids->cap * sizeof(*ids->v));
+	}
+	ids->v[ids->n++] = xmemdup0(s, len);
+}
+
+static void
+ra_ids_free(struct ra_ids *ids)
+{
+	size_t i;
+
+	for (i = 0; i < ids->n; i++)
+		free(ids->v[i]);
+	free(ids->v);
+	memset(ids, 0, sizeof(*ids));
+}
+
+static void
+ra_collect_doc(const char *k, size_t len, void *arg)
+{
+	struct ra_ids *ids = arg;
+
+	if (len > ids->prefix &&
+	    memchr(k + ids->prefix, ':', len - ids->prefix) == NULL)
+		ra_ids_add(ids, k + ids->prefix, len - ids->prefix);
+}
+
+/*
+ * Every document id of user: the index kosyncd:user:<u>:documents, which
+ * pushes keep up to date, rebuilt by a SCAN when its marker has expired
+ * (documents written by the official server, or before the index
+ * existed, are found within RA_INDEX_TTL).
+ */
+static int
+ra_user_docs(
+    redisContext *c, const char *user, struct ra_ids *ids, struct buf *err)
+{
+	struct buf idx = BUF_INIT, mark = BUF_INIT, pat = BUF_INIT;
+	const char *argv[5];
+	size_t lens[5], i;
+	redisReply *r;
+	struct ra_ids found = {0, NULL, 0, 0};
+	int rc = -1;
+
+	ra_key(&idx, true, user, ":documents", NULL);
+	ra_key(&mark, true, user, ":documents-scanned", NULL);
+	ra_arg(argv, lens, 0, "EXISTS");
+	ra_arg(argv, lens, 1, mark.data);
+	if ((r = ra_cmd(c, err, 2, argv, lens)) == NULL)
+		goto out;
+	i = r->type == REDIS_REPLY_INTEGER ? (size_t)r->integer : 0;
+	freeReplyObject(r);
+	if (i == 0) {
+		buf_adds(&pat, "user:");
+		store_redis_glob_escape(&pat, str_from(user));
+		buf_adds(&pat, ":document:*");
+		found.prefix = 5 + strlen(user) + 10;
+		if (ra_scan(c, pat.data, ra_collect_doc, &found, err) != 0)
+			goto out;
+		for (i = 0; i < found.n; i++) {
+			ra_arg(argv, lens, 0, "SADD");
+			ra_arg(argv, lens, 1, idx.data);
+			ra_arg(argv, lens, 2, found.v[i]);
+			if (ra_do(c, err, 3, argv, lens) != 0)
+				goto out;
+		}
+		ra_arg(argv, lens, 0, "SET");
+		ra_arg(argv, lens, 1, mark.data);
+		ra_arg(argv, lens, 2, "1");
+		ra_arg(argv, lens, 3, "EX");
+		ra_arg(argv, lens, 4, RA_INDEX_TTL);
+		if (ra_do(c, err, 5, argv, lens) != 0)
+			goto out;
+	}
+	ra_arg(argv, lens, 0, "SMEMBERS");
+	ra_arg(argv, lens, 1, idx.data);
+	if ((r = ra_cmd(c, err, 2, argv, lens)) == NULL)
+		goto out;
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+		if (r->element[i]->type == REDIS_REPLY_STRING)
+			ra_ids_add(ids, r->element[i]->str, r->element[i]->len);
+	freeReplyObject(r);
+	rc = 0;
+out:
+	ra_ids_free(&found);
+	buf_release(&idx);
+	buf_release(&mark);
+	buf_release(&pat);
+	return rc;
+}
+
+/*
+ * Load user with its links into db (watching the key and the links
+ * first when watch). *out is NULL when there is no such user.
+ */
+static int
+ra_web_user(redisContext *c, struct db *db, const char *user, bool watch,
+    struct db_user **out, struct buf *err)
+{
+	struct buf k = BUF_INIT, l = BUF_INIT;
+	const char *argv[3];
+	size_t lens[3], i;
+	redisReply *r = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	ra_key(&k, false, user, ":key", NULL);
+	ra_key(&l, true, user, ":links", NULL);
+	if (watch) {
+		ra_arg(argv, lens, 0, "WATCH");
+		ra_arg(argv, lens, 1, k.data);
+		ra_arg(argv, lens, 2, l.data);
+		if (ra_do(c, err, 3, argv, lens) != 0)
+			goto out;
+	}
+	ra_arg(argv, lens, 0, "GET");
+	ra_arg(argv, lens, 1, k.data);
+	if ((r = ra_cmd(c, err, 2, argv, lens)) == NULL)
+		goto out;
+	if (r->type != REDIS_REPLY_STRING) {
+		rc = 0;
+		goto out;
+	}
+	*out = db_user_add(db, str_from(user), (struct str){r->str, r->len});
+	freeReplyObject(r);
+	ra_arg(argv, lens, 0, "HGETALL");
+	ra_arg(argv, lens, 1, l.data);
+	if ((r = ra_cmd(c, err, 2, argv, lens)) == NULL)
+		goto out;
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
+	     i += 2) {
+		struct str a = ra_str(r->element[i]);
+		struct str d = ra_str(r->element[i + 1]);
+
+		if (a.p != NULL && d.p != NULL)
+			db_link_set(*out, a, d);
+	}
+	rc = 0;
+out:
+	freeReplyObject(r);
+	buf_release(&k);
+	buf_release(&l);
+	return rc;
+}
+
+/* Load the documents ids names (exact ids, links not followed). */
+static int
+ra_web_docs_load(redisContext *c, struct db *db, struct db_user *u,
+    const struct ra_ids *ids, struct buf *err)
+{
+	struct ra_name nm;
+	size_t i;
+
+	for (i = 0; i < ids->n; i++) {
+		nm.user = u->name;
+		nm.doc = ids->v[i];
+		if (ra_dump_doc(c, db, u, &nm, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+ra_web_documents(struct ra_job *j, redisContext *c)
+{
+	struct db db;
+	struct db_user *u;
+	struct ra_ids ids = {0, NULL, 0, 0};
+
+	db_init(&db, true, 0);
+	if (ra_web_user(c, &db, j->user, false, &u, &j->out) != 0)
+		goto out;
+	if (u == NULL) {
+		j->result = STORE_ERR_AUTH;
+		goto out;
+	}
+	if (j->doc != NULL) {
+		ra_ids_add(&ids, j->doc, strlen(j->doc));
+		ra_ids_add(&ids, db_link_resolve(u, str_from(j->doc)).p,
+		    db_link_resolve(u, str_from(j->doc)).len);
+	} else if (ra_user_docs(c, j->user, &ids, &j->out) != 0) {
+		goto out;
+	}
+	if (ra_web_docs_load(c, &db, u, &ids, &j->out) != 0)
+		goto out;
+	store_web_render(u, j->doc != NULL ? str_from(j->doc) : STR_NULL,
+	    j->history, &j->out);
+	j->result = STORE_OK;
+out:
+	if (j->result != STORE_OK)
+		buf_reset(&j->out);
+	ra_ids_free(&ids);
+	db_release(&db);
+}
+
+/* Queue the commands that make Redis hold doc id of u as db has it. */
+static void
+ra_web_write_doc(
+    redisContext *c, const struct db_user *u, const char *id, unsigned *queued)
+{
+	static const struct {
+		const char *name;
+		enum db_field f;
+	} meta[] = {{"filename", DB_F_FILENAME}, {"title", DB_F_TITLE},
+	    {"authors", DB_F_AUTHORS}, {"pretty_name", DB_F_PRETTY_NAME}};
+	const struct db_doc *d = db_doc_find_exact(u, str_from(id));
+	struct buf k[4], idx = BUF_INIT, *ent;
+	const char **argv;
+	size_t *lens, i, n, a, nd = d && d->devices ? d->devices->n : 0;
+	char pct[32], ts[24];
+
+	for (i = 0; i < 4; i++)
+		buf_init(&k[i]);
+	ra_key(&k[0], false, u->name, ":document:", id);
+	ra_key(&k[1], true, u->name, ":meta:", id);
+	ra_key(&k[2], true, u->name, ":devices:", id);
+	ra_key(&k[3], true, u->name, ":history:", id);
+	ra_key(&idx, true, u->name, ":documents", NULL);
+	n = 2 + 2 * DB_NFIELDS + 2 * nd + (d && d->history ? d->history->n : 0);
+	argv = xcalloc(n, sizeof(*argv));
+	lens = xcalloc(n, sizeof(*lens));
+	ent = xcalloc(n, sizeof(*ent));
+	for (i = 0; i < n; i++)
+		buf_init(&ent[i]);
+	ra_arg(argv, lens, 0, "DEL");
+	for (i = 0; i < 4; i++) {
+		argv[1 + i] = k[i].data;
+		lens[1 + i] = k[i].len;
+	}
+	redisAppendCommandArgv(c, 5, argv, lens);
+	++*queued;
+	ra_arg(argv, lens, 0, d != NULL ? "SADD" : "SREM");
+	ra_arg(argv, lens, 1, idx.data);
+	ra_arg(argv, lens, 2, id);
+	redisAppendCommandArgv(c, 3, argv, lens);
+	++*queued;
+	if (d == NULL)
+		goto out;
+	store_redis_format_percentage(pct, sizeof(pct), d->percentage);
+	snprintf(ts, sizeof(ts), "%lld", (long long)d->timestamp);
+	a = 0;
+	ra_arg(argv, lens, (int)a++, "HSET");
+	argv[a] = k[0].data;
+	lens[a++] = k[0].len;
+	ra_arg(argv, lens, (int)a++, "percentage");
+	ra_arg(argv, lens, (int)a++, pct);
+	ra_arg(argv, lens, (int)a++, "progress");
+	argv[a] = db_doc_field(d, DB_F_PROGRESS);
+	lens[a++] = d->len[DB_F_PROGRESS];
+	ra_arg(argv, lens, (int)a++, "device");
+	argv[a] = db_doc_field(d, DB_F_DEVICE);
+	lens[a++] = d->len[DB_F_DEVICE];
+	if (d->len[DB_F_DEVICE_ID] > 0) {
+		ra_arg(argv, lens, (int)a++, "device_id");
+		argv[a] = db_doc_field(d, DB_F_DEVICE_ID);
+		lens[a++] = d->len[DB_F_DEVICE_ID];
+	}
+	ra_arg(argv, lens, (int)a++, "timestamp");
+	ra_arg(argv, lens, (int)a++, ts);
+	redisAppendCommandArgv(c, (int)a, argv, lens);
+	++*queued;
+	a = 0;
+	ra_arg(argv, lens, (int)a++, "HSET");
+	argv[a] = k[1].data;
+	lens[a++] = k[1].len;
+	for (i = 0; i < sizeof(meta) / sizeof(meta[0]); i++) {
+		if (d->len[meta[i].f] == 0)
+			continue;
+		ra_arg(argv, lens, (int)a++, meta[i].name);
+		argv[a] = db_doc_field(d, meta[i].f);
+		lens[a++] = d->len[meta[i].f];
+	}
+	if (a > 2) {
+		redisAppendCommandArgv(c, (int)a, argv, lens);
+		++*queued;
+	}
+	a = 0;
+	ra_arg(argv, lens, (int)a++, "HSET");
+	argv[a] = k[2].data;
+	lens[a++] = k[2].len;
+	for (i = 0; d->devices != NULL && i < d->devices->n; i++) {
+		ra_device_field(&ent[2 * i], d->devices->e[i]);
+		ra_entry_json(&ent[2 * i + 1], d->devices->e[i]);
+		argv[a] = ent[2 * i].data;
+		lens[a++] = ent[2 * i].len;
+		argv[a] = ent[2 * i + 1].data;
+		lens[a++] = ent[2 * i + 1].len;
+	}
+	if (a > 2) {
+		redisAppendCommandArgv(c, (int)a, argv, lens);
+		++*queued;
+	}
+	a = 0;
+	ra_arg(argv, lens, (int)a++, "RPUSH");
+	argv[a] = k[3].data;
+	lens[a++] = k[3].len;
+	for (i = 0; d->history != NULL && i < d->history->n; i++) {
+		ra_entry_json(&ent[2 * nd + i], d->history->e[i]);
+		argv[a] = ent[2 * nd + i].data;
+		lens[a++] = ent[2 * nd + i].len;
+	}
+	if (a > 2) {
+		redisAppendCommandArgv(c, (int)a, argv, lens);
+		++*queued;
+	}
+out:
+	for (i = 0; i < n; i++)
+		buf_release(&ent[i]);
+	for (i = 0; i < 4; i++)
+		buf_release(&k[i]);
+	buf_release(&idx);
+	free(ent);
+	free(argv);
+	free(lens);
+}
+
+/* Read queued replies; the last one (EXEC's) is returned in *last. */
+static int
+ra_replies(redisContext *c, unsigned n, redisReply **last, struct buf *err)
+{
+	int rc = 0;
+
+	*last = NULL;
+	while (n-- > 0) {
+		void *reply = NULL;
+
+		if (redisGetReply(c, &reply) != REDIS_OK) {
+			buf_addf(err, "redis: %s", c->errstr);
+			return -1;
+		}
+		if (((redisReply *)reply)->type == REDIS_REPLY_ERROR &&
+		    rc == 0) {
+			buf_addf(err, "redis: %s", ((redisReply *)reply)->str);
+			rc = -1;
+		}
+		if (n == 0)
+			*last = reply;
+		else
+			freeReplyObject(reply);
+	}
+	return rc;
+}
+
+/* One attempt; 1 when another client changed what it read: retry. */
+static int
+ra_web_try(struct ra_job *j, redisContext *c)
+{
+	struct db db;
+	struct db_user *u;
+	struct ra_ids ids = {0, NULL, 0, 0};
+	struct buf k = BUF_INIT;
+	const struct json_value *root;
+	struct ra_arena arena = {NULL, 0, 0};
+	redisReply *r = NULL;
+	const char **argv = NULL;
+	size_t *lens = NULL, i, a;
+	unsigned queued = 0;
+	int rc = -1;
+
+	db_init(&db, j->cfg->store_history, j->cfg->history_limit);
+	if (ra_web_user(c, &db, j->user, true, &u, &j->out) != 0)
+		goto out;
+	if (u == NULL) {
+		j->result = STORE_ERR_AUTH;
+		rc = 0;
+		goto out;
+	}
+	ra_ids_add(&ids, j->ch.document.p, j->ch.document.len);
+	ra_ids_add(&ids, db_link_resolve(u, j->ch.document).p,
+	    db_link_resolve(u, j->ch.document).len);
+	if (j->ch.alias.p != NULL) {
+		ra_ids_add(&ids, j->ch.alias.p, j->ch.alias.len);
+		ra_ids_add(&ids, db_link_resolve(u, j->ch.alias).p,
+		    db_link_resolve(u, j->ch.alias).len);
+	}
+	/* Watch every key read from here on, then read them. */
+	argv = xcalloc(1 + 4 * ids.n + 8, sizeof(*argv));
+	lens = xcalloc(1 + 4 * ids.n + 8, sizeof(*lens));
+	{
+		struct buf *kb = xcalloc(4 * ids.n, sizeof(*kb));
+
+		ra_arg(argv, lens, 0, "WATCH");
+		for (i = 0; i < 4 * ids.n; i++) {
+			static const char *const what[4] = {
+			    ":document:", ":meta:", ":devices:", ":history:"};
+
+			buf_init(&kb[i]);
+			ra_key(&kb[i], i % 4 != 0, j->user, what[i % 4],
+			    ids.v[i / 4]);
+			argv[1 + i] = kb[i].data;
+			lens[1 + i] = kb[i].len;
+		}
+		rc = ra_do(c, &j->out, (int)(1 + 4 * ids.n), argv, lens);
+		for (i = 0; i < 4 * ids.n; i++)
+			buf_release(&kb[i]);
+		free(kb);
+		if (rc != 0)
+			goto out;
+		rc = -1;
+	}
+	if (ra_web_docs_load(c, &db, u, &ids, &j->out) != 0)
+		goto out;
+	if (!store_web_allowed(u, &j->ch)) {
+		j->result = STORE_ERR_AUTH;
+		rc = 0;
+		goto out;
+	}
+	root = json_parse(j->text, j->len, ra_alloc, &arena, NULL);
+	if (root == NULL ||
+	    store_web_apply(&db, u, json_get_str(root, "op"), root) != 0) {
+		buf_adds(&j->out, "malformed web change record");
+		goto out;
+	}
+	/* Write back: every document read, and the links. */
+	redisAppendCommand(c, "MULTI");
+	queued++;
+	for (i = 0; i < ids.n; i++)
+		ra_web_write_doc(c, u, ids.v[i], &queued);
+	ra_key(&k, true, j->user, ":links", NULL);
+	ra_arg(argv, lens, 0, "DEL");
+	ra_arg(argv, lens, 1, k.data);
+	redisAppendCommandArgv(c, 2, argv, lens);
+	queued++;
+	for (i = 0; i < u->nlinks; i++) {
+		a = 0;
+		ra_arg(argv, lens, (int)a++, "HSET");
+		ra_arg(argv, lens, (int)a++, k.data);
+		ra_arg(argv, lens, (int)a++, u->links[i].alias);
+		ra_arg(argv, lens, (int)a++, u->links[i].canonical);
+		redisAppendCommandArgv(c, (int)a, argv, lens);
+		queued++;
+	}
+	redisAppendCommand(c, "EXEC");
+	queued++;
+	if (ra_replies(c, queued, &r, &j->out) != 0)
+		goto out;
+	if (r == NULL || r->type == REDIS_REPLY_NIL) {
+		rc = 1;
+		goto out;
+	}
+	j->result = STORE_OK;
+	rc = 0;
+out:
+	if (rc != 1 && j->result != STORE_OK)
+		freeReplyObject(redisCommand(c, "UNWATCH"));
+	freeReplyObject(r);
+	free(argv);
+	free(lens);
+	ra_arena_free(&arena);
+	ra_ids_free(&ids);
+	buf_release(&k);
+	db_release(&db);
+	return rc;
+}
+
+static void
+ra_web_change(struct ra_job *j, redisContext *c)
+{
+	int i, rc = 1;
+
+	for (i = 0; i < RA_WEB_TRIES && rc == 1; i++) {
+		buf_reset(&j->out);
+		rc = ra_web_try(j, c);
+	}
+	if (rc == 1)
+		buf_adds(&j->out, "redis: the document kept changing");
+}
+
+/*
  * Jobs
  */
 
@@ -1022,6 +1558,12 @@ ra_work(uv_work_t *w)
 	case RA_DELETE:
 		ra_delete(j, c);
 		break;
+	case RA_WEB_DOCS:
+		ra_web_documents(j, c);
+		break;
+	case RA_WEB_CHANGE:
+		ra_web_change(j, c);
+		break;
 	}
 	redisFree(c);
 }
@@ -1041,6 +1583,8 @@ ra_after(uv_work_t *w, int status)
 	} else {
 		memset(&rep, 0, sizeof(rep));
 		rep.result = j->result;
+		if (j->result == STORE_OK)
+			rep.timestamp = j->timestamp;
 		j->cb(j->arg, &rep);
 	}
 	if (j->finished != NULL)
@@ -1051,6 +1595,8 @@ ra_after(uv_work_t *w, int status)
 	}
 	free(j->user);
 	free(j->text);
+	free(j->doc);
+	free(j->chstr);
 	buf_release(&j->out);
 	free(j);
 }
@@ -1137,6 +1683,49 @@ store_redis_admin_delete(const struct store_redis_admin *ctx, struct str user,
 
 	j->user = xmemdup0(user.p ? user.p : "", user.len);
 	j->user_len = user.len;
+	j->cb = cb;
+	j->arg = arg;
+	ra_submit(ctx->loop, j);
+}
+
+void
+store_redis_admin_web_documents(const struct store_redis_admin *ctx,
+    struct str user, struct str document, bool history, store_text_cb *cb,
+    void *arg)
+{
+	struct ra_job *j = ra_new(ctx, RA_WEB_DOCS);
+
+	j->user = xmemdup0(user.p, user.len);
+	j->user_len = user.len;
+	if (document.p != NULL)
+		j->doc = xmemdup0(document.p, document.len);
+	j->history = history;
+	j->tcb = cb;
+	j->arg = arg;
+	ra_submit(ctx->loop, j);
+}
+
+void
+store_redis_admin_web_change(const struct store_redis_admin *ctx,
+    struct str user, const struct store_web_change *ch, store_cb *cb, void *arg)
+{
+	struct ra_job *j = ra_new(ctx, RA_WEB_CHANGE);
+	struct buf rec = BUF_INIT;
+	char *p;
+
+	j->user = xmemdup0(user.p, user.len);
+	j->user_len = user.len;
+	j->timestamp = (int64_t)time(NULL);
+	store_web_record(user, ch, j->timestamp, &rec);
+	j->text = xmemdup0(rec.data, rec.len);
+	j->len = rec.len;
+	buf_release(&rec);
+	j->ch = *ch;
+	p = j->chstr = xmalloc(
+	    str_packed_size(ch->document) + str_packed_size(ch->alias) + 1);
+	j->ch.document = str_pack(&p, ch->document);
+	j->ch.alias = str_pack(&p, ch->alias);
+	j->ch.progress = j->ch.name = STR_NULL; /* in the record */
 	j->cb = cb;
 	j->arg = arg;
 	ra_submit(ctx->loop, j);

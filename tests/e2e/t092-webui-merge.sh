@@ -8,8 +8,9 @@
 # once with its links; the links survive kill -9 (journal replay) and a
 # clean restart (database.json "links"); unmerging gives the alias its own
 # record back; refusals: merging a document with itself, an unknown
-# document, unmerging what is not linked, no CSRF token; the Redis-less
-# memory backend behaves the same.
+# document, unmerging what is not linked, no CSRF token; the memory and
+# Redis backends behave the same (on Redis the links live in
+# kosyncd:user:<name>:links, and pushes and pulls follow them).
 . "$(dirname "$0")/lib.sh"
 
 J='Content-Type: application/json'
@@ -42,9 +43,9 @@ library() {
 	printf '%s' "$BODY" | python3 -c 'import json,sys; print([(x["document"][:2], x["percentage"], x["links"]) for x in json.load(sys.stdin)])'
 }
 
-for backend in file memory; do
+for backend in file memory $(command -v redis-server >/dev/null && echo redis); do
 	rm -rf "$KS_DIR"
-	ks_start --storage $backend --enable-webui --store-history || exit 1
+	ks_start_backend $backend --enable-webui --store-history || exit 1
 	req POST /users/create "{\"username\":\"u\",\"password\":\"$K\"}"
 	push $D1 0.3 kobo
 	sleep 1.1
