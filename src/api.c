@@ -12,7 +12,9 @@
  *      from the client's address (402/2007), for POST /users/create;
  *   5. credentials (401/2001; missing, malformed, unknown or wrong alike,
  *      and, without the key being looked at, a name or address over its
- *      failed-login limit: see ratelimit.h);
+ *      failed-login limit: see ratelimit.h; with several instances on
+ *      one Redis every instance counts every instance's failures and
+ *      registrations, shared.h);
  *   6. the document (403/2004), then the other fields (403/2003).
  * Because the store verifies the credentials inside each operation, a
  * request whose fields are invalid first asks the store to verify the
@@ -38,6 +40,7 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "router.h"
+#include "shared.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -855,4 +858,10 @@ void
 api_set_metrics(struct api *api, struct metrics *m)
 {
 	api->metrics = m;
+}
+
+void
+api_set_shared(struct api *api, struct shared *sh)
+{
+	shared_ratelimit(sh, api->rl, "api");
 }

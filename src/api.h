@@ -27,6 +27,13 @@ struct metrics;
 /* Count failed authentications (401) in m (metrics.h); NULL: do not. */
 void api_set_metrics(struct api *api, struct metrics *m);
 
+struct shared;
+/*
+ * Count every failed login and registration of the other instances on the
+ * same Redis too, and tell them ours (shared.h); NULL: this process alone.
+ */
+void api_set_shared(struct api *api, struct shared *sh);
+
 /* http_handler_fn: ctx is the struct api. */
 void api_handle(struct http_request *req, void *ctx);
 

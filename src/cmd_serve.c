@@ -14,6 +14,10 @@
  * status 1 (every acknowledged write is already durable under fsync
  * "always"; only the final compaction is lost).
  *
+ * With storage = redis, the failed-login and registration limits of the
+ * protocol and of the web interface are shared with the other instances on
+ * that Redis (shared.c); its connection closes before they are freed.
+ *
  * Not here: listening and connections (server.c), the protocol (api.c),
  * storage (store.c).
  */
@@ -32,6 +36,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
+#include "shared.h"
 #include "store.h"
 #include "webui.h"
 
@@ -41,6 +46,7 @@ struct serve {
 	struct store *st;
 	struct api *api;
 	struct webui *webui;
+	struct shared *shared; /* Redis: limits shared with other instances */
 	struct server *srv;
 	struct control *ctl; /* the control socket (file storage) */
 	struct server *msrv; /* the metrics listener, or NULL */
@@ -189,6 +195,9 @@ cmd_serve_exec(struct cmd_args *args)
 	limits.shutdown_timeout_ms = cfg->shutdown_timeout_ms;
 	limits.trusted_proxies = cfg->trusted_proxies;
 	s.webui = webui_new(s.loop, s.st, cfg, api_handle, s.api);
+	s.shared = shared_new(s.loop, s.st, cfg);
+	api_set_shared(s.api, s.shared);
+	webui_set_shared(s.webui, s.shared);
 	s.srv = server_new(s.loop, &limits, webui_handle, s.webui);
 	metrics_init(&s.metrics, serve_gauges, &s);
 	server_set_metrics(s.srv, &s.metrics);
@@ -244,6 +253,7 @@ out:
 	server_free(s.srv);
 	server_free(s.msrv);
 	control_free(s.ctl);
+	shared_free(s.shared);
 	webui_free(s.webui);
 	api_free(s.api);
 	store_close(s.st);

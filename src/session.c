@@ -559,8 +559,8 @@ sessions_start(
 	args[6] = ttl;
 	args[7] = most;
 	for (i = 0; i < 8; i++)
-		lens[i] = strlen(args[i]);
-	lens[4] = SESSION_TOKEN_LEN + 1 + user.len;
+		lens[i] =
+		    i == 4 ? SESSION_TOKEN_LEN + 1 + user.len : strlen(args[i]);
 	rc = sop_eval(ss, op, start_lua, 4, 8, args, lens);
 	free(set);
 	free(ukey);

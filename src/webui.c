@@ -31,6 +31,7 @@
 #include "ratelimit.h"
 #include "router.h"
 #include "session.h"
+#include "shared.h"
 #include "sse.h"
 #include "store.h"
 #include "webui.h"
@@ -1239,6 +1240,12 @@ webui_new(uv_loop_t *loop, struct store *st, struct config *cfg,
 	if (cfg->enable_webui)
 		store_listen(st, push_cb, w);
 	return w;
+}
+
+void
+webui_set_shared(struct webui *w, struct shared *sh)
+{
+	shared_ratelimit(sh, w->rl, "web");
 }
 
 void

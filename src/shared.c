@@ -1,0 +1,428 @@
+/*
+ * shared.c: rate-limit events between instances through Redis Pub/Sub
+ * (see shared.h).
+ *
+ * The subscriber connection is ours (a connection in subscriber mode can
+ * send nothing else); publishing uses the store's. Its life: DOWN (retry
+ * at retry_at, back-off doubling from SH_BACKOFF_MIN_MS to
+ * SH_BACKOFF_MAX_MS), CONNECTING (AUTH when there is a password, then
+ * SUBSCRIBE; dropped after SH_TIMEOUT_MS without the subscription's
+ * confirmation), READY. A lost connection is noticed by hiredis (the socket
+ * closes or fails) and hiredis's TCP keep-alive; one warning is logged per
+ * outage, and an info line when it is back.
+ *
+ * Invariants: ac is the current connection or NULL; a hiredis callback
+ * whose context is not ac is stale and ignored; after shared_free()
+ * (closing) nothing reconnects and the structure is freed by the timer's
+ * close callback.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <sodium.h>
+
+#include "config.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "redis_uv.h"
+#include "shared.h"
+#include "store.h"
+#include "store_redis.h"
+#include "xmalloc.h"
+
+#define SH_TIMEOUT_MS 2000
+#define SH_BACKOFF_MIN_MS 100
+#define SH_BACKOFF_MAX_MS 5000
+#define SH_TICK_MS 100
+#define SH_INSTANCE_LEN 16 /* hex digits of the instance id */
+#define SH_PEER_MAX 64     /* as http_request.peer */
+#define SH_USER_MAX 255    /* STORE_MAX_USERNAME */
+
+enum sh_state { SH_DOWN, SH_CONNECTING, SH_READY };
+
+struct sh_limiter {
+	struct shared *sh;
+	struct ratelimit *rl;
+	const char *scope;
+};
+
+struct shared {
+	uv_loop_t *loop;
+	struct store *st;
+	const struct config *cfg;
+	redisAsyncContext *ac;
+	enum sh_state state;
+	bool failing; /* the last attempt failed: no more warnings */
+	bool closing;
+	uv_timer_t timer;
+	uint64_t backoff_ms;
+	uint64_t retry_at;
+	uint64_t since; /* when the current attempt began */
+	char *host;
+	int port;
+	char *path;
+	char channel[48];
+	char instance[SH_INSTANCE_LEN + 1];
+	struct sh_limiter lim[SHARED_MAX_LIMITERS];
+	int nlim;
+	struct buf msg;
+};
+
+static void sh_connect(struct shared *sh);
+
+/*
+ * The connection
+ */
+
+/* ac is gone or going: plan the next attempt (if ac is the current one). */
+static void
+sh_lost(struct shared *sh, const redisAsyncContext *ac, const char *why)
+{
+	if (ac == NULL || ac != sh->ac)
+		return;
+	sh->ac = NULL;
+	/* Worded as the store's messages (one warning per outage). */
+	if (sh->closing || sh->failing)
+		log_debug("redis: subscriber connection: %s", why);
+	else if (sh->state == SH_READY)
+		log_warnx("redis: lost the connection to %s: %s (rate limits "
+		          "are not shared until it is back)",
+		    sh->cfg->redis_address, why);
+	else
+		log_warnx("redis: cannot connect to %s: %s (rate limits are "
+		          "not shared until it can)",
+		    sh->cfg->redis_address, why);
+	if (!sh->failing)
+		sh->backoff_ms = SH_BACKOFF_MIN_MS;
+	sh->failing = true;
+	sh->state = SH_DOWN;
+	sh->retry_at = uv_now(sh->loop) + sh->backoff_ms;
+	sh->backoff_ms *= 2;
+	if (sh->backoff_ms > SH_BACKOFF_MAX_MS)
+		sh->backoff_ms = SH_BACKOFF_MAX_MS;
+}
+
+static void
+sh_drop(struct shared *sh, const char *why)
+{
+	redisAsyncContext *ac = sh->ac;
+
+	if (ac == NULL)
+		return;
+	sh_lost(sh, ac, why);
+	redisAsyncFree(ac);
+}
+
+static void
+sh_on_connect(const redisAsyncContext *ac, int status)
+{
+	struct shared *sh = ac->data;
+
+	if (status != REDIS_OK)
+		sh_lost(sh, ac, ac->errstr[0] ? ac->errstr : "connect failed");
+}
+
+static void
+sh_on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct shared *sh = ac->data;
+
+	(void)status;
+	sh_lost(sh, ac, ac->errstr[0] ? ac->errstr : "connection closed");
+}
+
+static void sh_receive(struct shared *sh, const char *p, size_t len);
+
+/* Every reply in subscriber mode: the confirmation, then messages. */
+static void
+sh_message_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct shared *sh = ac->data;
+	const redisReply *reply = r;
+	const redisReply *kind;
+
+	(void)priv;
+	if (reply == NULL || ac != sh->ac || sh->closing)
+		return;
+	if (reply->type == REDIS_REPLY_ERROR) {
+		sh_drop(sh, reply->str);
+		return;
+	}
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING)
+		return;
+	kind = reply->element[0];
+	if (strcmp(kind->str, "subscribe") == 0) {
+		if (sh->failing)
+			log_info("redis: rate limits are shared again");
+		sh->state = SH_READY;
+		sh->failing = false;
+		sh->backoff_ms = SH_BACKOFF_MIN_MS;
+		return;
+	}
+	if (strcmp(kind->str, "message") == 0 &&
+	    reply->element[2]->type == REDIS_REPLY_STRING)
+		sh_receive(sh, reply->element[2]->str, reply->element[2]->len);
+}
+
+static void
+sh_subscribe(struct shared *sh)
+{
+	const char *argv[2] = {"SUBSCRIBE", sh->channel};
+	size_t lens[2] = {9, strlen(sh->channel)};
+
+	if (redisAsyncCommandArgv(sh->ac, sh_message_cb, NULL, 2, argv, lens) !=
+	    REDIS_OK)
+		sh_drop(sh, "cannot subscribe");
+}
+
+static void
+sh_auth_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct shared *sh = ac->data;
+	const redisReply *reply = r;
+
+	(void)priv;
+	if (reply == NULL || ac != sh->ac || sh->closing)
+		return;
+	if (reply->type == REDIS_REPLY_ERROR) {
+		sh_drop(sh, reply->str);
+		return;
+	}
+	sh_subscribe(sh);
+}
+
+static void
+sh_connect(struct shared *sh)
+{
+	redisAsyncContext *ac;
+
+	ac = sh->path != NULL ? redisAsyncConnectUnix(sh->path)
+	                      : redisAsyncConnect(sh->host, sh->port);
+	if (ac == NULL)
+		fatalx("redis: out of memory");
+	sh->ac = ac;
+	sh->state = SH_CONNECTING;
+	sh->since = uv_now(sh->loop);
+	ac->data = sh;
+	if (ac->err) {
+		sh_lost(sh, ac, ac->errstr);
+		redisAsyncFree(ac);
+		return;
+	}
+	if (redis_uv_attach(ac, sh->loop) != 0) {
+		sh_lost(sh, ac, "cannot watch the socket");
+		redisAsyncFree(ac);
+		return;
+	}
+	/* Best effort: a dead peer is then noticed without traffic. */
+	if (sh->path == NULL)
+		(void)redisEnableKeepAlive(&ac->c);
+	redisAsyncSetConnectCallback(ac, sh_on_connect);
+	redisAsyncSetDisconnectCallback(ac, sh_on_disconnect);
+	if (sh->cfg->redis_password != NULL &&
+	    sh->cfg->redis_password[0] != '\0') {
+		const char *argv[2] = {"AUTH", sh->cfg->redis_password};
+		size_t lens[2] = {4, strlen(sh->cfg->redis_password)};
+
+		if (redisAsyncCommandArgv(
+		        ac, sh_auth_cb, NULL, 2, argv, lens) != REDIS_OK)
+			sh_drop(sh, "cannot send AUTH");
+		return;
+	}
+	sh_subscribe(sh);
+}
+
+static void
+sh_tick(uv_timer_t *t)
+{
+	struct shared *sh = t->data;
+	uint64_t now = uv_now(sh->loop);
+
+	if (sh->closing)
+		return;
+	switch (sh->state) {
+	case SH_DOWN:
+		if (now >= sh->retry_at)
+			sh_connect(sh);
+		break;
+	case SH_CONNECTING:
+		if (now - sh->since > SH_TIMEOUT_MS)
+			sh_drop(sh, "timed out");
+		break;
+	case SH_READY:
+		break;
+	}
+}
+
+/*
+ * Messages
+ */
+
+/* "1 <instance> <scope> <f|r> <peer> <user>" from the channel. */
+static void
+sh_receive(struct shared *sh, const char *p, size_t len)
+{
+	const char *end = p + len, *f[5];
+	size_t flen[5];
+	char peer[SH_PEER_MAX];
+	struct str user;
+	enum ratelimit_event ev;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		f[i] = p;
+		while (p < end && *p != ' ')
+			p++;
+		if (p == end)
+			return;
+		flen[i] = (size_t)(p - f[i]);
+		p++;
+	}
+	user = (struct str){p, (size_t)(end - p)};
+	if (flen[0] != 1 || f[0][0] != '1' || flen[1] != SH_INSTANCE_LEN ||
+	    flen[3] != 1 || flen[4] == 0 || flen[4] >= sizeof(peer) ||
+	    user.len > SH_USER_MAX)
+		return;
+	/* Our own: counted when it happened. */
+	if (memcmp(f[1], sh->instance, SH_INSTANCE_LEN) == 0)
+		return;
+	if (f[3][0] == 'f')
+		ev = RATELIMIT_EV_AUTH_FAILED;
+	else if (f[3][0] == 'r')
+		ev = RATELIMIT_EV_REGISTER;
+	else
+		return;
+	memcpy(peer, f[4], flen[4]);
+	peer[flen[4]] = '\0';
+	for (i = 0; i < sh->nlim; i++) {
+		const struct sh_limiter *l = &sh->lim[i];
+
+		if (strlen(l->scope) == flen[2] &&
+		    memcmp(l->scope, f[2], flen[2]) == 0)
+			ratelimit_apply(
+			    l->rl, ev, user, peer, ratelimit_now_ms());
+	}
+}
+
+static void
+sh_published(void *priv, const redisReply *reply)
+{
+	(void)priv;
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		log_debug("redis: PUBLISH: %s", reply->str);
+}
+
+/* ratelimit_event_fn: tell the other instances. */
+static void
+sh_event(void *arg, enum ratelimit_event ev, struct str user, const char *peer)
+{
+	struct sh_limiter *l = arg;
+	struct shared *sh = l->sh;
+	const char *argv[3];
+	size_t lens[3];
+
+	if (sh->closing || peer == NULL || peer[0] == '\0' ||
+	    strlen(peer) >= SH_PEER_MAX || strchr(peer, ' ') != NULL ||
+	    user.len > SH_USER_MAX)
+		return;
+	buf_reset(&sh->msg);
+	buf_addf(&sh->msg, "1 %s %s %c %s ", sh->instance, l->scope,
+	    ev == RATELIMIT_EV_AUTH_FAILED ? 'f' : 'r', peer);
+	if (user.len > 0)
+		buf_add(&sh->msg, user.p, user.len);
+	argv[0] = "PUBLISH";
+	lens[0] = 7;
+	argv[1] = sh->channel;
+	lens[1] = strlen(sh->channel);
+	argv[2] = sh->msg.data;
+	lens[2] = sh->msg.len;
+	/* Redis unreachable: this instance alone counted it. */
+	(void)store_redis_command(sh->st, sh_published, NULL, 3, argv, lens);
+}
+
+/*
+ * Life cycle
+ */
+
+struct shared *
+shared_new(uv_loop_t *loop, struct store *st, const struct config *cfg)
+{
+	struct shared *sh;
+	unsigned char id[SH_INSTANCE_LEN / 2];
+
+	if (!store_is_redis(st) || cfg->redis_address == NULL)
+		return NULL;
+	sh = xcalloc(1, sizeof(*sh));
+	if (store_redis_parse_address(
+	        cfg->redis_address, &sh->host, &sh->port, &sh->path) != 0) {
+		/* The store parsed it already; cannot happen. */
+		free(sh);
+		return NULL;
+	}
+	sh->loop = loop;
+	sh->st = st;
+	sh->cfg = cfg;
+	buf_init(&sh->msg);
+	randombytes_buf(id, sizeof(id));
+	sodium_bin2hex(sh->instance, sizeof(sh->instance), id, sizeof(id));
+	snprintf(sh->channel, sizeof(sh->channel), "kosyncd:ratelimit:%u",
+	    cfg->redis_db);
+	sh->state = SH_DOWN;
+	sh->backoff_ms = SH_BACKOFF_MIN_MS;
+	uv_timer_init(loop, &sh->timer);
+	sh->timer.data = sh;
+	uv_timer_start(&sh->timer, sh_tick, SH_TICK_MS, SH_TICK_MS);
+	uv_unref((uv_handle_t *)&sh->timer);
+	sh_connect(sh);
+	return sh;
+}
+
+void
+shared_ratelimit(struct shared *sh, struct ratelimit *rl, const char *scope)
+{
+	struct sh_limiter *l;
+
+	if (sh == NULL || sh->nlim >= SHARED_MAX_LIMITERS)
+		return;
+	l = &sh->lim[sh->nlim++];
+	l->sh = sh;
+	l->rl = rl;
+	l->scope = scope;
+	ratelimit_set_listener(rl, sh_event, l);
+}
+
+bool
+shared_listening(const struct shared *sh)
+{
+	return sh != NULL && sh->state == SH_READY;
+}
+
+static void
+sh_timer_closed(uv_handle_t *h)
+{
+	struct shared *sh = h->data;
+
+	free(sh->host);
+	free(sh->path);
+	buf_release(&sh->msg);
+	free(sh);
+}
+
+void
+shared_free(struct shared *sh)
+{
+	int i;
+
+	if (sh == NULL)
+		return;
+	for (i = 0; i < sh->nlim; i++)
+		ratelimit_set_listener(sh->lim[i].rl, NULL, NULL);
+	sh->closing = true;
+	sh_drop(sh, "closed");
+	uv_close((uv_handle_t *)&sh->timer, sh_timer_closed);
+}
