@@ -3,7 +3,10 @@
  * of merged documents (db.c): tokens are random and found only by their
  * exact value, sessions expire, the CSRF check takes only the session's
  * own token, a user's sessions end together (except the one kept), a full
- * table makes room; links resolve, chain to one canonical id, follow
+ * table makes room; the asynchronous calls on the in-memory table (as
+ * the web interface uses them with the file store) answer at once and act
+ * as the synchronous ones, a Redis-less store keeps sessions in memory;
+ * links resolve, chain to one canonical id, follow
  * pushes and are removed with their document's links.
  */
 #include <stdarg.h>
@@ -99,6 +102,106 @@ test_session__destroy_user_and_room(void **state)
 	sessions_free(ss);
 }
 
+struct got {
+	int calls;
+	enum session_result r;
+	char user[32];
+	char csrf[SESSION_TOKEN_LEN + 1];
+	char token[SESSION_TOKEN_LEN + 1];
+};
+
+static void
+got_session(void *arg, enum session_result r, const struct session *s)
+{
+	struct got *g = arg;
+
+	g->calls++;
+	g->r = r;
+	g->user[0] = '\0';
+	if (s != NULL) {
+		snprintf(g->user, sizeof(g->user), "%s", s->user);
+		memcpy(g->csrf, s->csrf, sizeof(g->csrf));
+	}
+}
+
+static void
+got_token(void *arg, enum session_result r, const struct session *s,
+    const char *token)
+{
+	struct got *g = arg;
+
+	got_session(arg, r, s);
+	snprintf(g->token, sizeof(g->token), "%s", token ? token : "");
+}
+
+static void
+got_done(void *arg, enum session_result r)
+{
+	struct got *g = arg;
+
+	g->calls++;
+	g->r = r;
+}
+
+static void
+test_session__async_memory(void **state)
+{
+	struct sessions *ss = sessions_open(NULL, 60000, 10);
+	struct got a = {0}, b = {0}, g = {0};
+	char ta[SESSION_TOKEN_LEN + 1], tb[SESSION_TOKEN_LEN + 1];
+
+	(void)state;
+	assert_false(sessions_shared(ss));
+	/* Each call answers before it returns. */
+	sessions_start(ss, S("ann"), got_token, &a);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(a.r, SESSION_OK);
+	assert_string_equal(a.user, "ann");
+	assert_int_equal(strlen(a.token), SESSION_TOKEN_LEN);
+	memcpy(ta, a.token, sizeof(ta));
+	sessions_start(ss, S("ann"), got_token, &b);
+	memcpy(tb, b.token, sizeof(tb));
+	assert_string_not_equal(ta, tb);
+	assert_int_equal(sessions_count(ss), 2);
+
+	sessions_lookup(ss, S(ta), got_session, &g);
+	assert_int_equal(g.calls, 1);
+	assert_int_equal(g.r, SESSION_OK);
+	assert_string_equal(g.user, "ann");
+	assert_memory_equal(g.csrf, a.csrf, SESSION_TOKEN_LEN);
+	sessions_lookup(ss, S("nonsense"), got_session, &g);
+	assert_int_equal(g.r, SESSION_NONE);
+	sessions_lookup(ss, STR_NULL, got_session, &g);
+	assert_int_equal(g.r, SESSION_NONE);
+
+	/* Every other session of ann ends; the one kept stays. */
+	sessions_end_user(ss, S("ann"), S(tb), got_done, &g);
+	assert_int_equal(g.r, SESSION_OK);
+	sessions_lookup(ss, S(ta), got_session, &g);
+	assert_int_equal(g.r, SESSION_NONE);
+	sessions_lookup(ss, S(tb), got_session, &g);
+	assert_int_equal(g.r, SESSION_OK);
+
+	/* Sign-out; then again (nothing left): still fine; no callback. */
+	g.calls = 0;
+	sessions_end(ss, S(tb), got_done, &g);
+	assert_int_equal(g.calls, 1);
+	assert_int_equal(g.r, SESSION_OK);
+	sessions_end(ss, S(tb), NULL, NULL);
+	assert_int_equal(sessions_count(ss), 0);
+
+	/* All of a user's sessions (keep: none). */
+	sessions_start(ss, S("bob"), got_token, &a);
+	sessions_start(ss, S("cat"), got_token, &b);
+	sessions_end_user(ss, S("bob"), STR_NULL, NULL, NULL);
+	sessions_lookup(ss, S(a.token), got_session, &g);
+	assert_int_equal(g.r, SESSION_NONE);
+	sessions_lookup(ss, S(b.token), got_session, &g);
+	assert_int_equal(g.r, SESSION_OK);
+	assert_string_equal(g.user, "cat");
+	sessions_free(ss);
+}
+
 static void
 test_db__links(void **state)
 {
@@ -161,6 +264,7 @@ main(void)
 	    cmocka_unit_test(test_session__create_find_expire),
 	    cmocka_unit_test(test_session__csrf),
 	    cmocka_unit_test(test_session__destroy_user_and_room),
+	    cmocka_unit_test(test_session__async_memory),
 	    cmocka_unit_test(test_db__links),
 	};
 
