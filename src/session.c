@@ -400,6 +400,26 @@ sop_parse(struct sop *op, const char *v, size_t len)
 	return 0;
 }
 
+/*
+ * An error reply: Redis there but not serving yet (as the store sees it:
+ * no warning each time), or something worth a warning.
+ */
+static void
+sop_log_error(const char *msg)
+{
+	static const char *const transient[] = {"LOADING", "BUSY", "MASTERDOWN",
+	    "TRYAGAIN", "NOAUTH", "READONLY", NULL};
+	size_t i;
+
+	for (i = 0; transient[i] != NULL; i++) {
+		if (strncmp(msg, transient[i], strlen(transient[i])) == 0) {
+			log_debug("redis: sessions: %s", msg);
+			return;
+		}
+	}
+	log_warnx("redis: sessions: %s", msg);
+}
+
 static void
 sop_reply(void *priv, const redisReply *reply)
 {
@@ -410,7 +430,7 @@ sop_reply(void *priv, const redisReply *reply)
 		return;
 	}
 	if (reply->type == REDIS_REPLY_ERROR) {
-		log_warnx("redis: sessions: %s", reply->str);
+		sop_log_error(reply->str);
 		sop_finish(op, SESSION_UNAVAILABLE);
 		return;
 	}
