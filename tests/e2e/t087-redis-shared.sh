@@ -8,7 +8,8 @@
 # other sessions (made through B) everywhere and keeps its own; an
 # administrator's password reset through B ends the user's sessions made
 # through A; an account deleted through B has no session left on A, not even
-# after the name is registered again; Redis holds only digests of the
+# after the name is registered again; nor has a user an administrator
+# deleted through B; Redis holds only digests of the
 # cookies; failed device logins spread over A and B reach the per-user
 # limit together, and so do failed web sign-ins (429) and failures from one
 # address over many names; registrations from one address over A and B
@@ -167,8 +168,17 @@ is "the old account's session does not come back" "$(who A a3)" null
 is "  nor through B" "$(who B b3)" null
 is "the new account's session works through B" "$(who B a4)" '"alice"'
 
+# An administrator deletes a user through B: its session on A is gone.
+from 4 A POST /users/create '{"username":"erin","password":"'"$K"'"}'
+signin A erin pw e1
+is "erin signs in through A" "$(who A e1)" '"erin"'
+web B DELETE /api/v1/admin/users/erin "" -b "$KS_TMP/r1" \
+    -H "X-CSRF-Token: $CSRF_r1"
+is "root deletes erin through B" "$STATUS $BODY" '200 {"username":"erin"}'
+is "erin's session is gone for A" "$(who A e1)" null
+
 # --- failed device logins over both instances: 4 per user in all
-from 2 A POST /users/create '{"username":"bob","password":"'"$K"'"}'
+from 5 A POST /users/create '{"username":"bob","password":"'"$K"'"}'
 is "register bob" "$STATUS" 201
 for i in 1 2 3 4; do
 	if [ $((i % 2)) = 1 ]; then w=A; else w=B; fi
@@ -184,7 +194,8 @@ from 2 A GET /users/auth "" $(auth alice "$K2")
 is "another user is not" "$STATUS" 200
 
 # --- failed web sign-ins over both: the same limit, 429
-from 2 A POST /users/create '{"username":"carol","password":"'"$K"'"}'
+from 6 A POST /users/create '{"username":"carol","password":"'"$K"'"}'
+is "register carol" "$STATUS" 201
 for i in 1 2 3 4; do
 	if [ $((i % 2)) = 1 ]; then w=A; else w=B; fi
 	web $w POST /api/v1/login '{"username":"carol","password":"no'$i'"}' --interface 127.0.0.$((30 + i))
