@@ -53,13 +53,14 @@ static const char ra_merge_lua[] =
     "      ARGV[3], 'device', ARGV[4], 'timestamp', ARGV[1])\n"
     "end\n"
     "redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])\n"
-    "local m = {'filename', 'title', 'authors'}\n"
-    "for i = 1, 3 do\n"
+    "local m = {'filename', 'title', 'authors', 'pretty_name'}\n"
+    "for i = 1, 4 do\n"
     "  if ARGV[5 + i] ~= '' then redis.call('HSET', KEYS[2], m[i], "
     "ARGV[5 + i]) end\n"
     "end\n"
-    "local i = 10\n"
-    "for j = 1, tonumber(ARGV[9]) do\n"
+    "redis.call('SADD', KEYS[5], ARGV[10])\n"
+    "local i = 12\n"
+    "for j = 1, tonumber(ARGV[11]) do\n"
     "  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])\n"
     "  i = i + 2\n"
     "end\n"
@@ -203,6 +204,27 @@ ra_arg(const char **argv, size_t *lens, int i, const char *s)
 {
 	argv[i] = s;
 	lens[i] = strlen(s);
+}
+
+/* "[kosyncd:]user:<user><what>[<doc>]" */
+static void
+ra_key(struct buf *b, bool ours, const char *user, const char *what,
+    const char *doc)
+{
+	buf_reset(b);
+	buf_addf(b, "%suser:%s%s%s", ours ? "kosyncd:" : "", user, what,
+	    doc != NULL ? doc : "");
+}
+
+/* Run argv; 0 when the reply is not an error (freed), else -1. */
+static int
+ra_do(redisContext *c, struct buf *err, int argc, const char **argv,
+    const size_t *lens)
+{
+	redisReply *r = ra_cmd(c, err, argc, argv, lens);
+
+	freeReplyObject(r);
+	return r != NULL ? 0 : -1;
 }
 
 /*
@@ -486,6 +508,34 @@ out:
 	return rc;
 }
 
+/* Add the links of u (kosyncd:user:<name>:links) to u. */
+static int
+ra_load_links(redisContext *c, struct db_user *u, struct buf *err)
+{
+	struct buf l = BUF_INIT;
+	const char *argv[2];
+	size_t lens[2], i;
+	redisReply *r;
+
+	ra_key(&l, true, u->name, ":links", NULL);
+	ra_arg(argv, lens, 0, "HGETALL");
+	ra_arg(argv, lens, 1, l.data);
+	r = ra_cmd(c, err, 2, argv, lens);
+	buf_release(&l);
+	if (r == NULL)
+		return -1;
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
+	     i += 2) {
+		struct str a = ra_str(r->element[i]);
+		struct str d = ra_str(r->element[i + 1]);
+
+		if (a.p != NULL && d.p != NULL)
+			db_link_set(u, a, d);
+	}
+	freeReplyObject(r);
+	return 0;
+}
+
 /* Every user and document into db. Returns 0 or -1. */
 static int
 ra_load(redisContext *c, struct db *db, struct buf *err)
@@ -521,6 +571,8 @@ ra_load(redisContext *c, struct db *db, struct buf *err)
 				u = db_user_add(db, str_from(nm->user),
 				    (struct str){r->str, r->len});
 			freeReplyObject(r);
+			if (u != NULL && ra_load_links(c, u, err) != 0)
+				goto out;
 			continue;
 		}
 		/* Documents without an account are orphans: skipped. */
@@ -688,18 +740,18 @@ ra_merge_doc(redisContext *c, const struct db_user *u, const struct db_doc *d,
 {
 	const char **argv;
 	size_t *lens, n, i, nd, nh, a;
-	struct buf k[4], *ent;
+	struct buf k[5], *ent;
 	char pct[32], ts[24], cnt[2][24];
 	redisReply *r;
 	int rc = -1;
 
 	nd = d->devices ? d->devices->n : 0;
 	nh = d->history ? d->history->n : 0;
-	n = 3 + 4 + 9 + 2 * nd + 1 + nh;
+	n = 3 + 5 + 11 + 2 * nd + 1 + nh;
 	argv = xcalloc(n, sizeof(*argv));
 	lens = xcalloc(n, sizeof(*lens));
 	ent = xcalloc(2 * nd + nh + 1, sizeof(*ent));
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 5; i++)
 		buf_init(&k[i]);
 	buf_addf(
 	    &k[0], "user:%s:document:%s", u->name, db_doc_field(d, DB_F_ID));
@@ -709,6 +761,7 @@ ra_merge_doc(redisContext *c, const struct db_user *u, const struct db_doc *d,
 	    db_doc_field(d, DB_F_ID));
 	buf_addf(&k[3], "kosyncd:user:%s:history:%s", u->name,
 	    db_doc_field(d, DB_F_ID));
+	buf_addf(&k[4], "kosyncd:user:%s:documents", u->name);
 	store_redis_format_percentage(pct, sizeof(pct), d->percentage);
 	snprintf(ts, sizeof(ts), "%lld", (long long)d->timestamp);
 	snprintf(cnt[0], sizeof(cnt[0]), "%zu", nd);
@@ -716,8 +769,8 @@ ra_merge_doc(redisContext *c, const struct db_user *u, const struct db_doc *d,
 	a = 0;
 	ra_arg(argv, lens, (int)a++, "EVAL");
 	ra_arg(argv, lens, (int)a++, ra_merge_lua);
-	ra_arg(argv, lens, (int)a++, "4");
-	for (i = 0; i < 4; i++) {
+	ra_arg(argv, lens, (int)a++, "5");
+	for (i = 0; i < 5; i++) {
 		argv[a] = k[i].data;
 		lens[a++] = k[i].len;
 	}
@@ -735,6 +788,10 @@ ra_merge_doc(redisContext *c, const struct db_user *u, const struct db_doc *d,
 	lens[a++] = d->len[DB_F_TITLE];
 	argv[a] = db_doc_field(d, DB_F_AUTHORS);
 	lens[a++] = d->len[DB_F_AUTHORS];
+	argv[a] = db_doc_field(d, DB_F_PRETTY_NAME);
+	lens[a++] = d->len[DB_F_PRETTY_NAME];
+	argv[a] = db_doc_field(d, DB_F_ID);
+	lens[a++] = d->len[DB_F_ID];
 	ra_arg(argv, lens, (int)a++, cnt[0]);
 	for (i = 0; i < nd; i++) {
 		const struct db_entry *e = d->devices->e[i];
@@ -765,11 +822,33 @@ ra_merge_doc(redisContext *c, const struct db_user *u, const struct db_doc *d,
 	freeReplyObject(r);
 	for (i = 0; i < 2 * nd + nh; i++)
 		buf_release(&ent[i]);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 5; i++)
 		buf_release(&k[i]);
 	free(ent);
 	free(argv);
 	free(lens);
+	return rc;
+}
+
+/* Add u's links whose alias is not linked in Redis yet. */
+static int
+ra_merge_links(redisContext *c, const struct db_user *u, struct buf *err)
+{
+	struct buf k = BUF_INIT;
+	const char *argv[4];
+	size_t lens[4];
+	uint32_t i;
+	int rc = 0;
+
+	buf_addf(&k, "kosyncd:user:%s:links", u->name);
+	for (i = 0; i < u->nlinks && rc == 0; i++) {
+		ra_arg(argv, lens, 0, "HSETNX");
+		ra_arg(argv, lens, 1, k.data);
+		ra_arg(argv, lens, 2, u->links[i].alias);
+		ra_arg(argv, lens, 3, u->links[i].canonical);
+		rc = ra_do(c, err, 4, argv, lens);
+	}
+	buf_release(&k);
 	return rc;
 }
 
@@ -852,6 +931,8 @@ ra_import(struct ra_job *j, redisContext *c)
 				dskip++;
 		}
 		free(docs);
+		if (ra_merge_links(c, u, &err) != 0)
+			goto fail;
 	}
 	buf_addf(&j->out,
 	    "{\"users_added\":%llu,\"users_existing\":%llu,"
@@ -1023,27 +1104,6 @@ ra_set_key(struct ra_job *j, redisContext *c)
 #define RA_WEB_TRIES 10     /* EXEC attempts before giving up */
 #define RA_INDEX_TTL "3600" /* seconds between rescans of a user's keys */
 
-/* "[kosyncd:]user:<user><what>[<doc>]" */
-static void
-ra_key(struct buf *b, bool ours, const char *user, const char *what,
-    const char *doc)
-{
-	buf_reset(b);
-	buf_addf(b, "%suser:%s%s%s", ours ? "kosyncd:" : "", user, what,
-	    doc != NULL ? doc : "");
-}
-
-/* Run argv; 0 when the reply is not an error (freed), else -1. */
-static int
-ra_do(redisContext *c, struct buf *err, int argc, const char **argv,
-    const size_t *lens)
-{
-	redisReply *r = ra_cmd(c, err, argc, argv, lens);
-
-	freeReplyObject(r);
-	return r != NULL ? 0 : -1;
-}
-
 /* Collect the document ids of user:<u>:document:<id> keys. */
 struct ra_ids {
 	size_t prefix; /* strlen("user:<u>:document:") */
@@ -1161,7 +1221,7 @@ ra_web_user(redisContext *c, struct db *db, const char *user, bool watch,
 {
 	struct buf k = BUF_INIT, l = BUF_INIT;
 	const char *argv[3];
-	size_t lens[3], i;
+	size_t lens[3];
 	redisReply *r = NULL;
 	int rc = -1;
 
@@ -1184,20 +1244,7 @@ ra_web_user(redisContext *c, struct db *db, const char *user, bool watch,
 		goto out;
 	}
 	*out = db_user_add(db, str_from(user), (struct str){r->str, r->len});
-	freeReplyObject(r);
-	ra_arg(argv, lens, 0, "HGETALL");
-	ra_arg(argv, lens, 1, l.data);
-	if ((r = ra_cmd(c, err, 2, argv, lens)) == NULL)
-		goto out;
-	for (i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
-	     i += 2) {
-		struct str a = ra_str(r->element[i]);
-		struct str d = ra_str(r->element[i + 1]);
-
-		if (a.p != NULL && d.p != NULL)
-			db_link_set(*out, a, d);
-	}
-	rc = 0;
+	rc = ra_load_links(c, *out, err);
 out:
 	freeReplyObject(r);
 	buf_release(&k);

@@ -11,6 +11,7 @@
 # see it, the replaced state is in the history); delete (every key of the
 # document gone from Redis, the library without it); a restore racing
 # with pushes through the protocol loses nothing (history count); the
+# dump and import keep merges and titles; the
 # registration switch and `user add --admin` are saved in kosyncd:config
 # and a second instance on the same Redis follows them within seconds;
 # Redis down: the library answers 503 and the server keeps running; merge
@@ -127,9 +128,25 @@ is "racing: every restore answered 200" "$(sort -u "$KS_TMP/restores")" 200
 after=$(ks_redis_cli LLEN kosyncd:user:u:history:$D1)
 is "racing: one history entry per change, none lost" "$((after - before))" 40
 
+# A merge, then the dump (export) and an import into another database
+# carry the links and the user's title.
+as POST /api/v1/documents/$D1/merge "{\"alias\":\"$D4\"}"
+is "merge" "$STATUS" 200
+is "merge: in Redis" "$(ks_redis_cli HGET kosyncd:user:u:links $D4)" "$D1"
+R=(--storage redis --redis-address "$KS_REDIS_ADDR" --redis-db "$KS_REDIS_DB")
+"$KOSYNCD" --data-dir "$KS_TMP/cli" "${R[@]}" export >"$KS_TMP/dump.json" 2>/dev/null
+is "export: links and title" "$(json '(d["users"]["u"]["links"], d["users"]["u"]["documents"]["'$D1'"]["pretty_name"])' <"$KS_TMP/dump.json")" \
+    "({'$D4': '$D1'}, 'My book')"
+"$KOSYNCD" --data-dir "$KS_TMP/cli" --storage redis --redis-address "$KS_REDIS_ADDR" \
+    --redis-db 5 import kosync "$KS_TMP/dump.json" >/dev/null 2>&1
+is "import into another database: exit 0" "$?" 0
+is "import: the link" "$(ks_redis_cli -n 5 HGET kosyncd:user:u:links $D4)" "$D1"
+is "import: the title" "$(ks_redis_cli -n 5 HGET kosyncd:user:u:meta:$D1 pretty_name)" "My book"
+is "import: in the index" "$(ks_redis_cli -n 5 SISMEMBER kosyncd:user:u:documents $D1)" 1
+ks_redis_cli -n 5 FLUSHDB >/dev/null
+
 # The registration switch and administrators, shared through Redis.
 printf 'rootpw\n' >"$KS_TMP/pw"
-R=(--storage redis --redis-address "$KS_REDIS_ADDR" --redis-db "$KS_REDIS_DB")
 "$KOSYNCD" --data-dir "$KS_TMP/cli" "${R[@]}" user add root --stdin <"$KS_TMP/pw" >"$KS_TMP/out" 2>/dev/null
 is "user add" "$?:$(cat "$KS_TMP/out")" "0:kosyncd: user 'root' added"
 signin root rootpw "$KS_TMP/jar"
