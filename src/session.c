@@ -43,7 +43,8 @@
 #include "table.h"
 #include "xmalloc.h"
 
-#define SESSION_HEX_LEN (2 * SESSION_DIGEST_BYTES)
+#define SESSION_HEX_LEN 64 /* hex digits of a digest */
+_Static_assert(SESSION_HEX_LEN == 2 * SESSION_DIGEST_BYTES, "hex digest");
 /* Where the user starts in a stored "<csrf> <user>" (Lua counts from 1). */
 #define SESSION_CSRF_SKIP "45"
 _Static_assert(SESSION_TOKEN_LEN == 43, "SESSION_CSRF_SKIP is 43 + 2");
@@ -492,13 +493,12 @@ sop_new(enum sop_kind kind, void *arg)
 static char *
 keyname(const char *prefix, struct str name, const char *suffix)
 {
-	size_t a = strlen(prefix), b = strlen(suffix);
-	char *k = xmalloc(a + name.len + b + 1);
+	struct buf b = BUF_INIT;
 
-	memcpy(k, prefix, a);
-	memcpy(k + a, name.p, name.len);
-	memcpy(k + a + name.len, suffix, b + 1);
-	return k;
+	buf_adds(&b, prefix);
+	buf_add(&b, name.p, name.len);
+	buf_adds(&b, suffix);
+	return buf_detach(&b, NULL);
 }
 
 void
