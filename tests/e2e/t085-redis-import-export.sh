@@ -125,6 +125,7 @@ like "import after a newer push: one document updated" "$out" \
 # newer position of the Kindle, a new device and one of the current
 # state's device.
 ks_start --storage redis "${R[@]}" --store-history --history-limit 0 || { not_ok "server started"; done_testing; }
+sleep 1.1 # d3's push here must be a second newer than the file store's
 for b in '"document":"h1","progress":"a1","percentage":0.1,"device":"A","device_id":"IDA"' \
     '"document":"h1","progress":"b1","percentage":0.2,"device":"B","device_id":"IDB"' \
     '"document":"h1","progress":"a2","percentage":0.3,"device":"A","device_id":"IDA"' \
