@@ -1968,6 +1968,7 @@ struct rs_raw {
 };
 
 static void
+/* cppcheck-suppress constParameter ; hiredis callback type */
 rs_raw_cb(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct rs_raw *raw = priv;
