@@ -69,6 +69,8 @@ struct shared {
 	char instance[SH_INSTANCE_LEN + 1];
 	struct sh_limiter lim[SHARED_MAX_LIMITERS];
 	int nlim;
+	shared_event_fn *event_fn;
+	void *event_arg;
 	struct buf msg;
 };
 
@@ -263,10 +265,52 @@ sh_tick(uv_timer_t *t)
  * Messages
  */
 
+const char *const shared_event_kinds[] = {
+    "push", "restore", "rename", "delete", "config", "merge", "unmerge", NULL};
+
+/* "<kind> <timestamp> <document hex> <user>" after "1 <instance> sse ". */
+static void
+sh_receive_event(struct shared *sh, const char *p, const char *end)
+{
+	const char *f[3], *kind = NULL;
+	size_t flen[3], i, dlen;
+	char ts[24], *tend;
+	unsigned char doc[STORE_MAX_DOCUMENT];
+	long long t;
+
+	for (i = 0; i < 3; i++) {
+		f[i] = p;
+		while (p < end && *p != ' ')
+			p++;
+		if (p == end)
+			return;
+		flen[i] = (size_t)(p - f[i]);
+		p++;
+	}
+	for (i = 0; shared_event_kinds[i] != NULL; i++)
+		if (strlen(shared_event_kinds[i]) == flen[0] &&
+		    memcmp(shared_event_kinds[i], f[0], flen[0]) == 0)
+			kind = shared_event_kinds[i];
+	if (kind == NULL || flen[1] == 0 || flen[1] >= sizeof(ts) ||
+	    (size_t)(end - p) > SH_USER_MAX || sh->event_fn == NULL)
+		return;
+	memcpy(ts, f[1], flen[1]);
+	ts[flen[1]] = '\0';
+	t = strtoll(ts, &tend, 10);
+	if (*tend != '\0' ||
+	    sodium_hex2bin(
+	        doc, sizeof(doc), f[2], flen[2], NULL, &dlen, NULL) != 0 ||
+	    dlen != flen[2] / 2)
+		return;
+	sh->event_fn(sh->event_arg, (struct str){p, (size_t)(end - p)},
+	    (struct str){(const char *)doc, dlen}, (int64_t)t, kind);
+}
+
 /* "1 <instance> <scope> <f|r> <peer> <user>" from the channel. */
 static void
 sh_receive(struct shared *sh, const char *p, size_t len)
 {
+	const char *start = p;
 	const char *end = p + len, *f[5];
 	size_t flen[5];
 	char peer[SH_PEER_MAX];
@@ -284,6 +328,12 @@ sh_receive(struct shared *sh, const char *p, size_t len)
 		p++;
 	}
 	user = (struct str){p, (size_t)(end - p)};
+	if (flen[0] == 1 && f[0][0] == '1' && flen[1] == SH_INSTANCE_LEN &&
+	    flen[2] == 3 && memcmp(f[2], "sse", 3) == 0) {
+		if (memcmp(f[1], sh->instance, SH_INSTANCE_LEN) != 0)
+			sh_receive_event(sh, f[3], start + len);
+		return;
+	}
 	if (flen[0] != 1 || f[0][0] != '1' || flen[1] != SH_INSTANCE_LEN ||
 	    flen[3] != 1 || flen[4] == 0 || flen[4] >= sizeof(peer) ||
 	    user.len > SH_USER_MAX)
@@ -342,6 +392,43 @@ sh_event(void *arg, enum ratelimit_event ev, struct str user, const char *peer)
 	argv[2] = sh->msg.data;
 	lens[2] = sh->msg.len;
 	/* Redis unreachable: this instance alone counted it. */
+	(void)store_redis_command(sh->st, sh_published, NULL, 3, argv, lens);
+}
+
+void
+shared_events(struct shared *sh, shared_event_fn *fn, void *arg)
+{
+	if (sh == NULL)
+		return;
+	sh->event_fn = fn;
+	sh->event_arg = arg;
+}
+
+void
+shared_publish_event(struct shared *sh, struct str user, struct str document,
+    int64_t timestamp, const char *kind)
+{
+	char hex[2 * STORE_MAX_DOCUMENT + 1];
+	const char *argv[3];
+	size_t lens[3];
+
+	if (sh == NULL || sh->closing || user.len > SH_USER_MAX ||
+	    document.len == 0 || document.len > STORE_MAX_DOCUMENT)
+		return;
+	sodium_bin2hex(
+	    hex, sizeof(hex), (const unsigned char *)document.p, document.len);
+	buf_reset(&sh->msg);
+	buf_addf(&sh->msg, "1 %s sse %s %lld %s ", sh->instance, kind,
+	    (long long)timestamp, hex);
+	if (user.len > 0)
+		buf_add(&sh->msg, user.p, user.len);
+	argv[0] = "PUBLISH";
+	lens[0] = 7;
+	argv[1] = sh->channel;
+	lens[1] = strlen(sh->channel);
+	argv[2] = sh->msg.data;
+	lens[2] = sh->msg.len;
+	/* Redis unreachable: only pages on this instance hear of it. */
 	(void)store_redis_command(sh->st, sh_published, NULL, 3, argv, lens);
 }
 

@@ -28,14 +28,23 @@
  * what was published meanwhile is lost, and an instance that starts late
  * knows nothing of earlier failures.
  *
+ * The web interface's live updates (sse.h) travel the same way: an
+ * instance publishes each change it made (a push, a restore, ...) as
+ * "1 <instance> sse <kind> <timestamp> <document in hex> <user>", and every
+ * other instance hands it to its own event stream, so a page open on one
+ * instance hears of a push made through another.
+ *
  * Not here: the limits themselves (ratelimit.c), sessions (session.c).
  */
 #ifndef KOSYNCD_SHARED_H
 #define KOSYNCD_SHARED_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <uv.h>
+
+#include "buf.h"
 
 struct config;
 struct ratelimit;
@@ -60,6 +69,20 @@ struct shared *shared_new(
 #define SHARED_MAX_LIMITERS 4
 void shared_ratelimit(
     struct shared *sh, struct ratelimit *rl, const char *scope);
+
+/*
+ * Live updates: fn(arg, ...) for every change another instance publishes
+ * (kind is one of shared_event_kinds, a static string). One receiver;
+ * sh NULL: nothing happens.
+ */
+typedef void shared_event_fn(void *arg, struct str user, struct str document,
+    int64_t timestamp, const char *kind);
+void shared_events(struct shared *sh, shared_event_fn *fn, void *arg);
+/* Tell the other instances of a change made here. sh NULL: nothing. */
+void shared_publish_event(struct shared *sh, struct str user,
+    struct str document, int64_t timestamp, const char *kind);
+/* The kinds an event may have (NULL-terminated). */
+extern const char *const shared_event_kinds[];
 
 /* Whether the subscriber connection is up (for tests and logs). */
 bool shared_listening(const struct shared *sh);

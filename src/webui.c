@@ -62,6 +62,7 @@ struct webui {
 	size_t base_len;
 	struct sessions *sessions;
 	struct sse *sse;
+	struct shared *sh; /* several instances on Redis, or NULL */
 	struct ratelimit *rl;
 	char (*etags)[20]; /* per asset: "\"<16 hex>\"" */
 	struct buf out;
@@ -501,6 +502,8 @@ change_cb(void *arg, const struct store_reply *r)
 	}
 	sse_publish(
 	    c->w->sse, c->user, c->param, r->timestamp, kinds[c->ch.kind]);
+	shared_publish_event(
+	    c->w->sh, c->user, c->param, r->timestamp, kinds[c->ch.kind]);
 	o = w_begin(c);
 	json_key(&o, "document");
 	json_strn(&o, c->param.p, c->param.len);
@@ -1184,6 +1187,17 @@ push_cb(void *arg, struct str user, struct str document, int64_t timestamp)
 	struct webui *w = arg;
 
 	sse_publish(w->sse, user, document, timestamp, "push");
+	shared_publish_event(w->sh, user, document, timestamp, "push");
+}
+
+/* shared_event_fn: a change made through another instance. */
+static void
+remote_event_cb(void *arg, struct str user, struct str document,
+    int64_t timestamp, const char *kind)
+{
+	struct webui *w = arg;
+
+	sse_publish(w->sse, user, document, timestamp, kind);
 }
 
 struct webui *
@@ -1245,7 +1259,9 @@ webui_new(uv_loop_t *loop, struct store *st, struct config *cfg,
 void
 webui_set_shared(struct webui *w, struct shared *sh)
 {
+	w->sh = sh;
 	shared_ratelimit(sh, w->rl, "web");
+	shared_events(sh, remote_event_cb, w);
 }
 
 void

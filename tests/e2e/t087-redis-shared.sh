@@ -13,7 +13,8 @@
 # cookies; failed device logins spread over A and B reach the per-user
 # limit together, and so do failed web sign-ins (429) and failures from one
 # address over many names; registrations from one address over A and B
-# reach the per-address limit together; while Redis is down a session
+# reach the per-address limit together; a page open on A hears of a push
+# and a rename made through B (live updates); while Redis is down a session
 # lookup is 503 JSON, the instances keep answering, and once Redis is back
 # (restarted empty) the limits are shared again.
 . "$(dirname "$0")/lib.sh"
@@ -123,6 +124,25 @@ for k in $(ks_redis_cli --scan); do
 done >"$KS_TMP/dump"
 check "Redis holds no cookie in clear" [ -s "$KS_TMP/dump" ]
 is "  (not in any key or value)" "$(grep -c -- "$tok" "$KS_TMP/dump")" 0
+# Live updates: a page open on A hears of a push and a web change made
+# through B.
+D=0123456789abcdef0123456789abcdef
+use A
+curl -s -m 10 -b "$KS_TMP/a1" -H 'Last-Event-ID: 0' "$KS_URL/api/v1/events" >"$KS_TMP/sse" &
+sse=$!
+sleep 0.5
+on B PUT /syncs/progress "{\"document\":\"$D\",\"progress\":\"p\",\"percentage\":0.5,\"device\":\"kobo\"}" $(auth alice "$K")
+is "push through B" "$STATUS" 200
+wait $sse
+like "A's page hears of the push through B" "$(cat "$KS_TMP/sse")" "\"kind\":\"push\",\"document\":\"$D\",\"timestamp\":[0-9]+"
+use A
+curl -s -m 10 -b "$KS_TMP/a1" -H "Last-Event-ID: $(sed -n 's/^id: *//p' "$KS_TMP/sse" | tail -n 1)" "$KS_URL/api/v1/events" >"$KS_TMP/sse" &
+sse=$!
+sleep 0.5
+web B PUT /api/v1/documents/$D/name '{"name":"Shared"}' -b "$KS_TMP/a1" -H "X-CSRF-Token: $CSRF_a1"
+is "rename through B" "$STATUS" 200
+wait $sse
+like "  and of the rename through B" "$(cat "$KS_TMP/sse")" "\"kind\":\"rename\",\"document\":\"$D\",\"timestamp\":[0-9]+"
 web B POST /api/v1/logout "" -b "$KS_TMP/a1"
 is "sign out through B" "$STATUS $BODY" '200 {"signed_out":true}'
 is "the session is gone for A" "$(who A a1)" null
