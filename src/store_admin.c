@@ -142,6 +142,18 @@ offline_load(const struct config *cfg, struct offline *o, bool must_lock)
 		    "%zu keys are not hashed yet (migrated at the next "
 		    "start)\n",
 		    o->info.legacy_keys);
+	/*
+	 * Replay keeps history as the server would: the file's settings,
+	 * unless a flag or the environment of this command says otherwise.
+	 */
+	o->db.store_history =
+	    config_source_of(cfg, "store_history") > CONFIG_SRC_FILE
+	        ? cfg->store_history
+	        : o->cfg.store_history;
+	o->db.history_limit =
+	    config_source_of(cfg, "history_limit") > CONFIG_SRC_FILE
+	        ? cfg->history_limit
+	        : o->cfg.history_limit;
 	o->last_seq = o->info.journal_seq;
 	files = json_store_journals(o->dir, &n);
 	o->journals = n;

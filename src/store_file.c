@@ -44,7 +44,7 @@ enum flush_stage {
 
 void
 json_store_record(struct buf *out, const char *op, struct str user,
-    struct str key, const struct db_put *put)
+    struct str key, const struct db_put *put, const struct db *db)
 {
 	struct json_out o;
 
@@ -77,8 +77,33 @@ json_store_record(struct buf *out, const char *op, struct str user,
 		FIELD("title", put->title);
 		FIELD("authors", put->authors);
 #undef FIELD
+		json_key(&o, "history");
+		json_int(
+		    &o, db->store_history ? (int64_t)db->history_limit : -1);
 	}
 	json_obj_end(&o);
+}
+
+/*
+ * db_put with the history setting the record carries (a record written
+ * before there was one: the current setting).
+ */
+static void
+put_as_recorded(struct db *db, struct db_user *u, const struct db_put *put,
+    const struct json_value *history)
+{
+	bool keep = db->store_history;
+	unsigned limit = db->history_limit;
+	double h;
+
+	if (history != NULL && json_number(history, true, &h) == 0 && h >= -1 &&
+	    h <= UINT32_MAX) {
+		db->store_history = h >= 0;
+		db->history_limit = h >= 0 ? (unsigned)h : 0;
+	}
+	db_put(db, u, put);
+	db->store_history = keep;
+	db->history_limit = limit;
 }
 
 int
@@ -133,7 +158,7 @@ json_store_apply(struct db *db, const char *rec, size_t len)
 		put.title = json_get_str(root, "title");
 		put.authors = json_get_str(root, "authors");
 		if (u != NULL)
-			db_put(db, u, &put);
+			put_as_recorded(db, u, &put, json_get(root, "history"));
 	} else if (str_eqs(op, "import_lists")) {
 		if (json_store_import_lists_apply(db, u, root) != 0)
 			goto out;

@@ -315,17 +315,19 @@ change_write(struct store_op *op)
 	switch (op->kind) {
 	case OP_CREATE:
 		json_store_record(
-		    &rec, "create", op->user, str_from(op->phc), NULL);
+		    &rec, "create", op->user, str_from(op->phc), NULL, NULL);
 		break;
 	case OP_SET_KEY:
 		json_store_record(
-		    &rec, "key", op->user, str_from(op->phc), NULL);
+		    &rec, "key", op->user, str_from(op->phc), NULL, NULL);
 		break;
 	case OP_DELETE:
-		json_store_record(&rec, "delete", op->user, STR_NULL, NULL);
+		json_store_record(
+		    &rec, "delete", op->user, STR_NULL, NULL, NULL);
 		break;
 	case OP_PUT:
-		json_store_record(&rec, "put", op->user, STR_NULL, &op->put);
+		json_store_record(
+		    &rec, "put", op->user, STR_NULL, &op->put, &js->db);
 		break;
 	default:
 		abort();

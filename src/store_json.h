@@ -47,10 +47,14 @@ void json_store_done(struct json_store *js, uint64_t seq, int err);
 
 /*
  * The journal record of a change, as compact JSON: {"op":op,"user":user}
- * plus "key" when key.p is set and the push's fields when put is set.
+ * plus "key" when key.p is set and the push's fields when put is set,
+ * with "history": what db keeps of the replaced state (history_limit, 0
+ * for all, or -1 for none while store_history is off), so that a replay
+ * by a process configured otherwise (an offline command without the
+ * server's flags) keeps exactly the history the server kept.
  */
 void json_store_record(struct buf *out, const char *op, struct str user,
-    struct str key, const struct db_put *put);
+    struct str key, const struct db_put *put, const struct db *db);
 
 /*
  * Apply one journal record to the tables (replay). Returns 0, or -1 when

@@ -760,7 +760,8 @@ import_merge(struct import *imp)
 			u->creating = true;
 			buf_reset(&rec);
 			json_store_record(&rec, "create", name,
-			    str_from(iu->key != NULL ? iu->key : ""), NULL);
+			    str_from(iu->key != NULL ? iu->key : ""), NULL,
+			    NULL);
 			import_append(imp, &rec, u);
 		} else {
 			imp->users_existing++;
@@ -795,7 +796,8 @@ import_merge(struct import *imp)
 			if (docs[j]->len[DB_F_AUTHORS] > 0)
 				put.authors = doc_field(docs[j], DB_F_AUTHORS);
 			buf_reset(&rec);
-			json_store_record(&rec, "put", name, STR_NULL, &put);
+			json_store_record(
+			    &rec, "put", name, STR_NULL, &put, &js->db);
 			import_append(imp, &rec, NULL);
 			import_lists(imp, name, docs[j], NULL);
 		}

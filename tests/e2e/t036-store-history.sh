@@ -7,7 +7,9 @@
 # entry; with store_history off no history is kept; the other device's
 # latest position is kept under "devices"; metadata sent once is kept by
 # later pushes without it; all of it survives a restart (journal replay
-# after kill -9 gives the same file as a clean stop).
+# after kill -9 gives the same file as a clean stop), also when the journal
+# is replayed by a process without the server's flags (offline `compact`
+# after kill -9: each push record says what history the server kept).
 . "$(dirname "$0")/lib.sh"
 
 ks_allow_stderr 'warning: .*journal'
@@ -58,6 +60,15 @@ ks_kill9
 ks_start --store-history=true --history-limit=3 || exit 1
 ks_stop
 is "the same after journal replay" "$(summary)" \
+    "p3,p4,p5 | kindle:p5 | Moby Dick p6"
+
+rm -rf "$KS_DIR"
+ks_start --store-history=true --history-limit=3 || exit 1
+pushes "history on, kill -9, offline compact"
+ks_kill9
+"$KOSYNCD" --data-dir "$KS_DIR" compact >"$KS_TMP/out" 2>&1
+is "offline compact without the server's flags: exit 0" "$?" 0
+is "  keeps the history the server kept" "$(summary)" \
     "p3,p4,p5 | kindle:p5 | Moby Dick p6"
 
 rm -rf "$KS_DIR"
