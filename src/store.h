@@ -165,7 +165,10 @@ void store_admin_dump(struct store *st, store_text_cb *cb, void *arg);
  * Merge a KOsync (or kosyncd) database.json text: users that do not exist
  * are added with their key (hashed at rest); documents are added when
  * unknown and replaced when the imported timestamp is newer, otherwise
- * skipped; existing users keep their key. The text reply is a JSON report
+ * skipped; existing users keep their key. Whatever happens to a document's
+ * current state, its imported device positions (when newer) and history
+ * entries (those missing, with store_history) are merged in; see
+ * docs/migrating.md. The text reply is a JSON report
  * {"users_added", "users_existing", "documents_added",
  * "documents_updated", "documents_skipped"}. A file that does not parse
  * answers STORE_ERR_IO with the parser's message as the text.
