@@ -217,6 +217,9 @@ user_cb(void *arg, const struct store_reply *r)
 		call_free(c);
 		return;
 	}
+	if (c->ok_status == 200) /* a key change or a deletion */
+		store_account_changed(
+		    c->a->st, (struct str){c->user, c->user_len});
 	if (!c->admin) {
 		user_answer(c);
 		return;

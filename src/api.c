@@ -490,6 +490,7 @@ api_delete_cb(void *arg, const struct store_reply *r)
 		api_fail(c, api_store_error(r->result));
 		return;
 	}
+	store_account_changed(c->api->st, c->cred.user);
 	o = api_begin(c);
 	json_key(&o, "deleted");
 	json_bool(&o, true);
@@ -506,6 +507,7 @@ api_password_cb(void *arg, const struct store_reply *r)
 		api_fail(c, api_store_error(r->result));
 		return;
 	}
+	store_account_changed(c->api->st, c->cred.user);
 	o = api_begin(c);
 	json_key(&o, "updated");
 	json_bool(&o, true);

@@ -30,6 +30,7 @@
 #include "control.h"
 #include "log.h"
 #include "server.h"
+#include "session.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -290,6 +291,12 @@ close_walk(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+static void
+offline_account(void *arg, struct str user)
+{
+	sessions_end_user(arg, user, STR_NULL, NULL, NULL);
+}
+
 /* Open the store on a private loop, run op, make it durable, close. */
 static int
 run_offline(struct config *cfg, const char *op, const char *body, size_t len,
@@ -298,6 +305,7 @@ run_offline(struct config *cfg, const char *op, const char *body, size_t len,
 	uv_loop_t loop;
 	struct store *st;
 	struct admin *a;
+	struct sessions *ss;
 	struct offline o;
 	int rc = -1;
 
@@ -314,6 +322,10 @@ run_offline(struct config *cfg, const char *op, const char *body, size_t len,
 		    cfg->data_dir);
 		goto out;
 	}
+	/* Sessions of the web interface kept in the store (Redis) end
+	 * with a key change or deletion made here. */
+	ss = sessions_open(st, (uint64_t)cfg->session_ttl_s * 1000, 1);
+	store_listen_accounts(st, offline_account, ss);
 	a = admin_new(st, cfg);
 	admin_run(a, op, (struct str){body, len}, offline_done, &o);
 	while (!o.answered && uv_run(&loop, UV_RUN_ONCE) != 0)
@@ -322,6 +334,8 @@ run_offline(struct config *cfg, const char *op, const char *body, size_t len,
 	while (!o.flushed && uv_run(&loop, UV_RUN_ONCE) != 0)
 		;
 	admin_free(a);
+	store_listen_accounts(st, NULL, NULL);
+	sessions_free(ss);
 	if (!o.answered) {
 		cmd_complain("the operation did not finish");
 		goto out;

@@ -12,7 +12,9 @@
  *
  * Sessions end when they expire (a fixed lifetime from sign-in), when the
  * user signs out, when the account's password changes (every other session
- * of that user) or the account is deleted. At most max sessions exist; the
+ * of that user; all of them when it changed outside the web interface, see
+ * store_listen_accounts) or the account is deleted. At most max sessions
+ * exist; the
  * one closest to expiring makes room for a new one. Sessions do not
  * survive a restart: users sign in again.
  *

@@ -126,6 +126,20 @@ store_listen(struct store *st, store_listen_fn *fn, void *arg)
 }
 
 void
+store_listen_accounts(struct store *st, store_account_fn *fn, void *arg)
+{
+	st->account_fn = fn;
+	st->account_arg = arg;
+}
+
+void
+store_account_changed(struct store *st, struct str user)
+{
+	if (st->account_fn != NULL)
+		st->account_fn(st->account_arg, user);
+}
+
+void
 store_progress_get(struct store *st, struct str user, struct str key,
     struct str document, store_cb *cb, void *arg)
 {

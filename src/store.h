@@ -261,6 +261,19 @@ typedef void store_listen_fn(
     void *arg, struct str user, struct str document, int64_t timestamp);
 void store_listen(struct store *st, store_listen_fn *fn, void *arg);
 
+/*
+ * Told when an account's key was changed or the account deleted other than
+ * through the web interface (the protocol, the administration commands),
+ * reported by the caller of the change once it succeeded
+ * (store_account_changed): the web interface then ends the
+ * user's sessions, so a password changed on a device, or an account
+ * deleted and registered again, leaves no web session behind. One
+ * listener per store; NULL removes it.
+ */
+typedef void store_account_fn(void *arg, struct str user);
+void store_listen_accounts(struct store *st, store_account_fn *fn, void *arg);
+void store_account_changed(struct store *st, struct str user);
+
 #define STORE_FSYNC_BUCKETS 10
 
 /* Figures for /metrics; fields a backend does not know stay zero. */

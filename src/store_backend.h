@@ -56,6 +56,9 @@ struct store {
 	/* store_listen (store.c); zero in a freshly allocated backend. */
 	store_listen_fn *listen_fn;
 	void *listen_arg;
+	/* store_listen_accounts (store.c); zero when freshly allocated. */
+	store_account_fn *account_fn;
+	void *account_arg;
 };
 
 /*

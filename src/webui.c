@@ -1190,6 +1190,18 @@ push_cb(void *arg, struct str user, struct str document, int64_t timestamp)
 	shared_publish_event(w->sh, user, document, timestamp, "push");
 }
 
+/*
+ * store_account_fn: a key changed or an account deleted through the
+ * protocol or the administration commands: end the user's sessions.
+ */
+static void
+account_cb(void *arg, struct str user)
+{
+	struct webui *w = arg;
+
+	sessions_end_user(w->sessions, user, STR_NULL, NULL, NULL);
+}
+
 /* shared_event_fn: a change made through another instance. */
 static void
 remote_event_cb(void *arg, struct str user, struct str document,
@@ -1251,8 +1263,10 @@ webui_new(uv_loop_t *loop, struct store *st, struct config *cfg,
 	rp.auth_fail_window_ms = (uint64_t)cfg->auth_fail_window_s * 1000;
 	rp.max_entries = cfg->ratelimit_entries;
 	w->rl = ratelimit_new(&rp);
-	if (cfg->enable_webui)
+	if (cfg->enable_webui) {
 		store_listen(st, push_cb, w);
+		store_listen_accounts(st, account_cb, w);
+	}
 	return w;
 }
 
@@ -1277,6 +1291,7 @@ webui_free(struct webui *w)
 	if (w == NULL)
 		return;
 	store_listen(w->st, NULL, NULL);
+	store_listen_accounts(w->st, NULL, NULL);
 	sse_free(w->sse);
 	sessions_free(w->sessions);
 	ratelimit_free(w->rl);
