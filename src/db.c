@@ -108,7 +108,7 @@ list_push(struct db_list *l, struct db_entry *e)
 
 	if (fresh || l->n == l->cap) {
 		cap = fresh ? 2 : l->cap * 2;
-		l = xrealloc(l, sizeof(*l) + cap * sizeof(l->e[0]));
+		l = xrealloc(l, sizeof(*l) + cap * sizeof(struct db_entry *));
 		if (fresh)
 			l->n = 0;
 		l->cap = cap;
@@ -122,7 +122,8 @@ static void
 list_del(struct db_list *l, uint32_t i)
 {
 	free(l->e[i]);
-	memmove(&l->e[i], &l->e[i + 1], (l->n - i - 1) * sizeof(l->e[0]));
+	memmove(
+	    &l->e[i], &l->e[i + 1], (l->n - i - 1) * sizeof(struct db_entry *));
 	l->n--;
 }
 
@@ -230,7 +231,15 @@ db_link_del(struct db_user *u, struct str alias)
 			continue;
 		free(u->links[i].alias);
 		free(u->links[i].canonical);
-		u->links[i] = u->links[--u->nlinks];
+		/*
+		 * The last link takes its place, field by field: clang's
+		 * analyzer does not see a struct copied from a computed index
+		 * overwrite the freed pointers (false reports of freed memory
+		 * used or freed again).
+		 */
+		u->nlinks--;
+		u->links[i].alias = u->links[u->nlinks].alias;
+		u->links[i].canonical = u->links[u->nlinks].canonical;
 		if (u->nlinks == 0) {
 			free(u->links);
 			u->links = NULL;
@@ -243,14 +252,21 @@ db_link_del(struct db_user *u, struct str alias)
 void
 db_link_del_to(struct db_user *u, struct str canonical)
 {
+	/*
+	 * canonical may point into a link freed here (db_link_resolve returns
+	 * such ids): compare with a copy.
+	 */
+	char *copy = str_dup(canonical);
 	uint32_t i = 0;
 
+	canonical.p = copy;
 	while (i < u->nlinks) {
 		if (str_eqs(canonical, u->links[i].canonical))
 			db_link_del(u, str_from(u->links[i].alias));
 		else
 			i++;
 	}
+	free(copy);
 }
 
 void
@@ -603,14 +619,15 @@ cmp_doc(const void *a, const void *b)
 struct db_user **
 db_users_sorted(const struct db *db, size_t *n)
 {
-	struct db_user **v = xmalloc((db->users.n + 1) * sizeof(*v));
+	struct db_user **v =
+	    xmalloc((db->users.n + 1) * sizeof(struct db_user *));
 	uint32_t pos = 0;
 	size_t i = 0;
 	struct db_user *u;
 
 	while ((u = table_next(&db->users, &pos)) != NULL)
 		v[i++] = u;
-	qsort(v, i, sizeof(*v), cmp_user);
+	qsort(v, i, sizeof(struct db_user *), cmp_user);
 	*n = i;
 	return v;
 }
@@ -618,14 +635,14 @@ db_users_sorted(const struct db *db, size_t *n)
 struct db_doc **
 db_docs_sorted(const struct db_user *u, size_t *n)
 {
-	struct db_doc **v = xmalloc((u->docs.n + 1) * sizeof(*v));
+	struct db_doc **v = xmalloc((u->docs.n + 1) * sizeof(struct db_doc *));
 	uint32_t pos = 0;
 	size_t i = 0;
 	struct db_doc *d;
 
 	while ((d = table_next(&u->docs, &pos)) != NULL)
 		v[i++] = d;
-	qsort(v, i, sizeof(*v), cmp_doc);
+	qsort(v, i, sizeof(struct db_doc *), cmp_doc);
 	*n = i;
 	return v;
 }
