@@ -61,9 +61,10 @@
 
 #define JOURNAL_MAGIC 0x314A534Bu /* "KSJ1" read as little-endian u32 */
 #define JOURNAL_HEADER 20
-#define JOURNAL_READ_CHUNK (64 * 1024)
-#define JOURNAL_KEEP_BYTES (1024 * 1024) /* larger batch buffers are freed */
-#define JOURNAL_SYNC_NS 1000000000ull    /* everysec */
+#define JOURNAL_READ_CHUNK (64 * 1024ul)
+/* Batch buffers larger than this are freed. */
+#define JOURNAL_KEEP_BYTES (1024 * 1024ul)
+#define JOURNAL_SYNC_NS 1000000000ull /* everysec */
 
 enum entry_kind {
 	ENTRY_RECORD,  /* bytes in the batch, callback done */

@@ -39,7 +39,7 @@
 
 #include "buf.h"
 
-#define JOURNAL_MAX_RECORD (1024 * 1024) /* larger payloads are refused */
+#define JOURNAL_MAX_RECORD (1024 * 1024ul) /* larger payloads are refused */
 
 enum journal_fsync {
 	JOURNAL_FSYNC_ALWAYS = 0,

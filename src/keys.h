@@ -28,7 +28,7 @@
 
 #define KEYS_DIGEST_BYTES 32
 #define KEYS_OPSLIMIT 2
-#define KEYS_MEMLIMIT (19u * 1024 * 1024)
+#define KEYS_MEMLIMIT ((size_t)19 * 1024 * 1024)
 #define KEYS_PHC_MAX 128 /* crypto_pwhash_STRBYTES */
 /*
  * Jobs that may wait for a thread; past this a new job fails at once

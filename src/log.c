@@ -142,6 +142,6 @@ log_escape(struct buf *out, struct str s, size_t max)
 			buf_addch(out, c);
 		}
 	}
-	if (n < s.len)
+	if (s.len > max)
 		buf_add(out, "...", 3);
 }

@@ -165,7 +165,8 @@ pem_encode(struct buf *out, const char *type, const struct pem_header *headers,
 		sorted[i] = &headers[i];
 	}
 	if (nheaders > 0) {
-		qsort(sorted, nheaders, sizeof(sorted[0]), header_cmp);
+		qsort(sorted, nheaders, sizeof(const struct pem_header *),
+		    header_cmp);
 		for (i = 0; i < nheaders; i++)
 			buf_addf(
 			    out, "%s: %s\n", sorted[i]->name, sorted[i]->value);

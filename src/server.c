@@ -856,7 +856,8 @@ on_connection(uv_stream_t *l, int status)
 	if (status < 0) {
 		/* Out of descriptors, typically: say so once a minute. */
 		if (srv->accept_warned == 0 ||
-		    uv_now(srv->loop) - srv->accept_warned >= 60 * 1000) {
+		    uv_now(srv->loop) - srv->accept_warned >=
+		        (uint64_t)60 * 1000) {
 			srv->accept_warned = uv_now(srv->loop);
 			log_warnx("cannot accept a connection: %s",
 			    uv_strerror(status));

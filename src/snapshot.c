@@ -32,7 +32,7 @@
 #include "xmalloc.h"
 
 #define MAX_DEPTH 16
-#define WRITE_BLOCK (1024 * 1024)
+#define WRITE_BLOCK ((size_t)1024 * 1024)
 
 enum st {
 	S_TOP,
@@ -756,6 +756,7 @@ snapshot_parse(const char *text, size_t len, struct db *db, struct config *cfg,
 	l.h = h;
 	s = yajl_parse(h, (const unsigned char *)text, len);
 	off = yajl_get_bytes_consumed(h);
+	/* cppcheck-suppress redundantAssignment ; cb_end reads l.h */
 	l.h = NULL;
 	if (s == yajl_status_ok) {
 		s = yajl_complete_parse(h);

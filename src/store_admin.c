@@ -399,7 +399,7 @@ store_file_compact(const struct config *cfg)
 			log_warnx("%s; not compacting", err.data);
 			goto out;
 		}
-		users = xmalloc((o.db.users.n + 1) * sizeof(*users));
+		users = xmalloc((o.db.users.n + 1) * sizeof(struct db_user *));
 		keys = xmalloc((o.db.users.n + 1) * sizeof(*keys));
 		while ((u = table_next(&o.db.users, &pos)) != NULL) {
 			if (u->key[0] == '\0' || keys_is_phc(u->key))
