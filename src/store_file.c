@@ -490,7 +490,7 @@ migrate(struct json_store *js, const struct snapshot_info *info)
 		    f->db_path, (long long)info->schema, SNAPSHOT_SCHEMA, bak);
 	}
 	if (info->legacy_keys > 0) {
-		users = xmalloc(js->db.users.n * sizeof(*users) + 1);
+		users = xmalloc(js->db.users.n * sizeof(struct db_user *) + 1);
 		keys = xmalloc(js->db.users.n * sizeof(*keys) + 1);
 		while ((u = table_next(&js->db.users, &pos)) != NULL) {
 			if (keys_is_phc(u->key) || u->key[0] == '\0')
@@ -723,32 +723,34 @@ compact_fork(struct json_store *js)
 	uv_timer_start(&f->timer, reap_cb, REAP_INTERVAL_MS, REAP_INTERVAL_MS);
 }
 
-static void
+/* Rotate the journal and set f->compacting. Returns 0, or -1 when not. */
+static int
 compact_start(struct json_store *js)
 {
 	struct json_store_file *f = js->file;
 	char *next;
 
 	if (!snapshot_is_ours(f))
-		return;
+		return -1;
 	next = journal_name(f->dir, journal_next_seq(f->journal));
 	if (strcmp(next, f->journal_path) == 0) {
 		/* The current file holds no record yet: nothing to rotate. */
 		free(next);
 		f->compacting = true;
 		f->rotate_mark = f->appended;
-		return;
+		return 0;
 	}
 	if (journal_rotate(f->journal, next) != 0) {
 		log_warn("cannot start journal '%s'", next);
 		free(next);
 		f->compact_failed_at = time(NULL);
-		return;
+		return -1;
 	}
 	f->old_journal = f->journal_path;
 	f->journal_path = next;
 	f->compacting = true;
 	f->rotate_mark = f->appended;
+	return 0;
 }
 
 void
@@ -768,8 +770,7 @@ json_store_changed(struct json_store *js)
 	if (f->compact_failed_at != 0 &&
 	    time(NULL) - f->compact_failed_at < COMPACT_RETRY_SECS)
 		return;
-	compact_start(js);
-	if (f->compacting && f->completed >= f->rotate_mark)
+	if (compact_start(js) == 0 && f->completed >= f->rotate_mark)
 		compact_fork(js);
 }
 
@@ -984,12 +985,9 @@ json_store_admin_compact(struct store *st, store_text_cb *cb, void *arg)
 		compact_notify(js, true);
 		return;
 	}
-	if (!f->compacting) {
-		compact_start(js);
-		if (!f->compacting) {
-			compact_notify(js, false);
-			return;
-		}
+	if (!f->compacting && compact_start(js) != 0) {
+		compact_notify(js, false);
+		return;
 	}
 	if (f->child == 0 && f->completed >= f->rotate_mark)
 		compact_fork(js);
