@@ -571,11 +571,19 @@ json_store_file_open(struct json_store *js)
 	if (journal_start(js, info.journal_seq) != 0)
 		goto out;
 	/*
-	 * A new database has nothing to preserve: its first snapshot is
-	 * written by the first compaction or the shutdown (the journal holds
-	 * everything until then), so a fresh start writes no file but the
-	 * journal and the lock.
+	 * A new data directory gets its database.json at once (empty, with
+	 * the "config" section a KOsync user edits), so that the file the
+	 * documentation talks about is there from the first start.
 	 */
+	if (info.fresh && f->applied_seq == 0) {
+		if (snapshot_save(
+		        f->dir, &js->db, js->cfg, 0, &f->snap_st, &err) != 0) {
+			log_warnx("%s", err.data);
+			goto out;
+		}
+		f->snap_known = true;
+		log_info("created '%s'", f->db_path);
+	}
 	if (!info.fresh &&
 	    (info.schema < SNAPSHOT_SCHEMA || info.legacy_keys > 0)) {
 		if (migrate(js, &info) != 0)
