@@ -367,22 +367,13 @@ sh_published(void *priv, const redisReply *reply)
 		log_debug("redis: PUBLISH: %s", reply->str);
 }
 
-/* ratelimit_event_fn: tell the other instances. */
+/* Publish sh->msg followed by user on the channel. */
 static void
-sh_event(void *arg, enum ratelimit_event ev, struct str user, const char *peer)
+sh_publish(struct shared *sh, struct str user)
 {
-	struct sh_limiter *l = arg;
-	struct shared *sh = l->sh;
 	const char *argv[3];
 	size_t lens[3];
 
-	if (sh->closing || peer == NULL || peer[0] == '\0' ||
-	    strlen(peer) >= SH_PEER_MAX || strchr(peer, ' ') != NULL ||
-	    user.len > SH_USER_MAX)
-		return;
-	buf_reset(&sh->msg);
-	buf_addf(&sh->msg, "1 %s %s %c %s ", sh->instance, l->scope,
-	    ev == RATELIMIT_EV_AUTH_FAILED ? 'f' : 'r', peer);
 	if (user.len > 0)
 		buf_add(&sh->msg, user.p, user.len);
 	argv[0] = "PUBLISH";
@@ -391,8 +382,25 @@ sh_event(void *arg, enum ratelimit_event ev, struct str user, const char *peer)
 	lens[1] = strlen(sh->channel);
 	argv[2] = sh->msg.data;
 	lens[2] = sh->msg.len;
-	/* Redis unreachable: this instance alone counted it. */
 	(void)store_redis_command(sh->st, sh_published, NULL, 3, argv, lens);
+}
+
+/* ratelimit_event_fn: tell the other instances. */
+static void
+sh_event(void *arg, enum ratelimit_event ev, struct str user, const char *peer)
+{
+	struct sh_limiter *l = arg;
+	struct shared *sh = l->sh;
+
+	if (sh->closing || peer == NULL || peer[0] == '\0' ||
+	    strlen(peer) >= SH_PEER_MAX || strchr(peer, ' ') != NULL ||
+	    user.len > SH_USER_MAX)
+		return;
+	buf_reset(&sh->msg);
+	buf_addf(&sh->msg, "1 %s %s %c %s ", sh->instance, l->scope,
+	    ev == RATELIMIT_EV_AUTH_FAILED ? 'f' : 'r', peer);
+	/* Redis unreachable: this instance alone counted it. */
+	sh_publish(sh, user);
 }
 
 void
@@ -409,8 +417,6 @@ shared_publish_event(struct shared *sh, struct str user, struct str document,
     int64_t timestamp, const char *kind)
 {
 	char hex[2 * STORE_MAX_DOCUMENT + 1];
-	const char *argv[3];
-	size_t lens[3];
 
 	if (sh == NULL || sh->closing || user.len > SH_USER_MAX ||
 	    document.len == 0 || document.len > STORE_MAX_DOCUMENT)
@@ -420,16 +426,8 @@ shared_publish_event(struct shared *sh, struct str user, struct str document,
 	buf_reset(&sh->msg);
 	buf_addf(&sh->msg, "1 %s sse %s %lld %s ", sh->instance, kind,
 	    (long long)timestamp, hex);
-	if (user.len > 0)
-		buf_add(&sh->msg, user.p, user.len);
-	argv[0] = "PUBLISH";
-	lens[0] = 7;
-	argv[1] = sh->channel;
-	lens[1] = strlen(sh->channel);
-	argv[2] = sh->msg.data;
-	lens[2] = sh->msg.len;
 	/* Redis unreachable: only pages on this instance hear of it. */
-	(void)store_redis_command(sh->st, sh_published, NULL, 3, argv, lens);
+	sh_publish(sh, user);
 }
 
 /*

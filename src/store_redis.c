@@ -477,30 +477,22 @@ rs_config_read(struct redis_store *rs)
 }
 
 struct rs_save {
-	struct redis_store *rs;
 	store_text_cb *cb;
 	void *arg;
 };
 
+/* store_redis_reply_fn of the HSET of rs_config_save. */
 static void
-/* cppcheck-suppress constParameter ; hiredis callback type */
-rs_config_saved(redisAsyncContext *ac, void *r, void *priv)
+rs_config_saved(void *priv, const redisReply *reply)
 {
 	struct rs_save *sv = priv;
-	struct redis_store *rs = sv->rs;
-	const redisReply *reply = r;
 
-	if (ac == rs->ac)
-		rs_replied(rs);
-	rs->live--;
-	if (!rs->freed)
-		sv->cb(sv->arg,
-		    reply == NULL                      ? STORE_ERR_UNAVAILABLE
-		    : reply->type == REDIS_REPLY_ERROR ? STORE_ERR_IO
-		                                       : STORE_OK,
-		    "", 0);
+	sv->cb(sv->arg,
+	    reply == NULL                      ? STORE_ERR_UNAVAILABLE
+	    : reply->type == REDIS_REPLY_ERROR ? STORE_ERR_IO
+	                                       : STORE_OK,
+	    "", 0);
 	free(sv);
-	rs_flush_check(rs);
 }
 
 /* Write the options whose value came from the data ("file"). */
@@ -530,18 +522,15 @@ rs_config_save(struct store *st, store_text_cb *cb, void *arg)
 		lens[argc++] = v[i].len;
 	}
 	sv = xmalloc(sizeof(*sv));
-	sv->rs = rs;
 	sv->cb = cb;
 	sv->arg = arg;
 	if (argc == 2) {
 		free(sv);
 		cb(arg, STORE_OK, "", 0);
-	} else if (rs->state != RS_READY || rs->closing ||
-	           rs_send(rs, rs_config_saved, sv, argc, argv, lens) != 0) {
+	} else if (store_redis_command(
+	               st, rs_config_saved, sv, argc, argv, lens) != 0) {
 		free(sv);
 		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
-	} else {
-		rs->live++;
 	}
 	for (i = 0; i < sizeof(rs_config_names) / sizeof(char *); i++)
 		buf_release(&v[i]);
@@ -788,7 +777,6 @@ rop_free(struct rop *op)
 	free(op->canon);
 	free(op);
 }
-
 
 /* Answer op (unless the store is being freed) and free it. */
 static void
