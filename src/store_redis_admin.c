@@ -1179,11 +1179,20 @@ ra_user_docs(
 		found.prefix = 5 + strlen(user) + 10;
 		if (ra_scan(c, pat.data, ra_collect_doc, &found, err) != 0)
 			goto out;
-		for (i = 0; i < found.n; i++) {
-			ra_arg(argv, lens, 0, "SADD");
-			ra_arg(argv, lens, 1, idx.data);
-			ra_arg(argv, lens, 2, found.v[i]);
-			if (ra_do(c, err, 3, argv, lens) != 0)
+		if (found.n > 0) {
+			/* One SADD with every id found. */
+			const char **av = xcalloc(2 + found.n, sizeof(char *));
+			size_t *al = xcalloc(2 + found.n, sizeof(size_t));
+			int failed;
+
+			ra_arg(av, al, 0, "SADD");
+			ra_arg(av, al, 1, idx.data);
+			for (i = 0; i < found.n; i++)
+				ra_arg(av, al, (int)(2 + i), found.v[i]);
+			failed = ra_do(c, err, (int)(2 + found.n), av, al);
+			free(av);
+			free(al);
+			if (failed != 0)
 				goto out;
 		}
 		ra_arg(argv, lens, 0, "SET");
