@@ -344,7 +344,7 @@ doc_field(const struct db_doc *d, enum db_field f)
  * Applying a record twice changes nothing the second time.
  */
 
-#define LISTS_RECORD_MAX (256 * 1024) /* longer histories: more records */
+#define LISTS_RECORD_MAX (256 * 1024ul) /* longer histories: more records */
 
 /* A position for the merge: strings never NULL. */
 static struct db_put

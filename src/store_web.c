@@ -308,9 +308,10 @@ store_web_apply(struct db *db, struct db_user *u, struct str op,
 		if (u != NULL)
 			web_rename(db, u, doc, json_get_str(rec, "name"));
 	} else if (u != NULL) {
+		/* doc may point into a link: remove the record first. */
 		doc = db_link_resolve(u, doc);
-		db_link_del_to(u, doc);
 		db_doc_remove(db, u, doc);
+		db_link_del_to(u, doc);
 	}
 	return 0;
 }

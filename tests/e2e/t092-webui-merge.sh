@@ -7,7 +7,8 @@
 # asked; a push under either hash moves both; the library lists the book
 # once with its links; the links survive kill -9 (journal replay) and a
 # clean restart (database.json "links"); unmerging gives the alias its own
-# record back; refusals: merging a document with itself, an unknown
+# record back; deleting through the alias removes the shared record;
+# refusals: merging a document with itself, an unknown
 # document, unmerging what is not linked, no CSRF token; the memory and
 # Redis backends behave the same (on Redis the links live in
 # kosyncd:user:<name>:links, and pushes and pulls follow them).
@@ -96,6 +97,13 @@ for backend in file memory $(command -v redis-server >/dev/null && echo redis); 
 	is "$backend: the alias has its own record back" "$(pull $D2)" "$D2 0.6 kindle"
 	as POST /api/v1/documents/$D1/unmerge "{\"alias\":\"$D2\"}"
 	is "$backend: unmerge what is not linked" "$STATUS" 404
+
+	# Deleting a merged book through its alias removes the shared record.
+	as POST /api/v1/documents/$D1/merge "{\"alias\":\"$D2\"}"
+	is "$backend: merged again" "$STATUS" 200
+	as DELETE /api/v1/documents/$D2
+	is "$backend: delete through the alias" "$STATUS" 200
+	is "$backend: the shared record is gone, the alias's own is back" "$(library)" "[('22', 0.6, [])]"
 	ks_stop
 done
 
