@@ -34,6 +34,7 @@
 #include "shared.h"
 #include "sse.h"
 #include "store.h"
+#include "store_redis.h"
 #include "webui.h"
 #include "xmalloc.h"
 
@@ -804,13 +805,16 @@ static void
 settings_json(struct wcall *c)
 {
 	const struct config *cfg = c->w->cfg;
+	enum config_source src = config_source_of(cfg, "disable_registration");
 	struct json_out o = w_begin(c);
 
 	json_key(&o, "registration");
 	json_bool(&o, !cfg->disable_registration);
 	json_key(&o, "registration_source");
-	json_str(&o,
-	    config_source_name(config_source_of(cfg, "disable_registration")));
+	/* Redis keeps what database.json would (kosyncd:config). */
+	json_str(&o, src == CONFIG_SRC_FILE && store_is_redis(c->w->st)
+	                 ? "redis"
+	                 : config_source_name(src));
 	json_key(&o, "admins");
 	json_str(&o, cfg->admins ? cfg->admins : "");
 	json_key(&o, "store_history");

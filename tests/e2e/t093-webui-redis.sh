@@ -151,7 +151,7 @@ printf 'rootpw\n' >"$KS_TMP/pw"
 is "user add" "$?:$(cat "$KS_TMP/out")" "0:kosyncd: user 'root' added"
 signin root rootpw "$KS_TMP/jar"
 as PUT /api/v1/admin/settings '{"registration":false}'
-is "registration off" "$(printf '%s' "$BODY" | json 'd["registration"]')" False
+is "registration off" "$(printf '%s' "$BODY" | json '(d["registration"], d["registration_source"])')" "(False, 'redis')"
 is "saved in kosyncd:config" "$(ks_redis_cli HGET kosyncd:config disable_registration)" true
 req POST /users/create "{\"username\":\"v\",\"password\":\"$K\"}"
 is "registration refused here" "$STATUS" 402
