@@ -159,6 +159,7 @@ struct loader {
 	 * snapshot_parse checks that only white space follows (as json.c).
 	 */
 	yajl_handle h;
+	size_t base; /* offset of the chunk yajl_parse is reading */
 	bool ended;
 	size_t end;
 	struct buf key; /* last member name */
@@ -707,7 +708,7 @@ cb_end(void *ctx)
 	l->depth--;
 	if (l->depth == 0 && l->h != NULL && !l->ended) {
 		l->ended = true;
-		l->end = yajl_get_bytes_consumed(l->h);
+		l->end = l->base + yajl_get_bytes_consumed(l->h);
 	}
 	return 1;
 }
@@ -729,6 +730,15 @@ static const yajl_callbacks callbacks = {
 int
 snapshot_parse(const char *text, size_t len, struct db *db, struct config *cfg,
     struct snapshot_info *info, struct buf *err)
+{
+	return snapshot_parse_chunks(
+	    text, len, len, NULL, NULL, db, cfg, info, err);
+}
+
+int
+snapshot_parse_chunks(const char *text, size_t len, size_t chunk,
+    void (*parsed)(void *arg, size_t upto), void *arg, struct db *db,
+    struct config *cfg, struct snapshot_info *info, struct buf *err)
 {
 	struct loader l;
 	yajl_handle h;
@@ -754,8 +764,17 @@ snapshot_parse(const char *text, size_t len, struct db *db, struct config *cfg,
 	}
 	h = yajl_alloc(&callbacks, NULL, &l);
 	l.h = h;
-	s = yajl_parse(h, (const unsigned char *)text, len);
-	off = yajl_get_bytes_consumed(h);
+	if (chunk == 0)
+		chunk = 1;
+	s = yajl_status_ok;
+	off = 0;
+	for (l.base = 0; s == yajl_status_ok && l.base < len; l.base += n) {
+		n = len - l.base < chunk ? len - l.base : chunk;
+		s = yajl_parse(h, (const unsigned char *)text + l.base, n);
+		off = l.base + yajl_get_bytes_consumed(h);
+		if (parsed != NULL)
+			parsed(arg, l.base + n);
+	}
 	/* cppcheck-suppress redundantAssignment ; cb_end reads l.h */
 	l.h = NULL;
 	if (s == yajl_status_ok) {
@@ -838,6 +857,31 @@ snapshot_read(const char *path, struct buf *out, struct buf *err)
 	return 0;
 }
 
+/*
+ * What snapshot_load has parsed of its mapping is given back as it goes:
+ * the pages stay in the page cache, but leave the process's resident set,
+ * so loading a large file costs its tables, not the tables plus the file.
+ */
+#define SNAPSHOT_LOAD_CHUNK ((size_t)4 * 1024 * 1024)
+
+struct release {
+	char *map;
+	size_t done; /* bytes from map given back (page-aligned) */
+};
+
+static void
+release_parsed(void *arg, size_t upto)
+{
+	struct release *r = arg;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t end = upto / page * page;
+
+	if (end > r->done) {
+		(void)madvise(r->map + r->done, end - r->done, MADV_DONTNEED);
+		r->done = end;
+	}
+}
+
 int
 snapshot_load(const char *path, struct buf *raw, struct db *db,
     struct config *cfg, struct snapshot_info *info, struct buf *err)
@@ -845,6 +889,7 @@ snapshot_load(const char *path, struct buf *raw, struct db *db,
 	int fd, rc = -1;
 	struct stat st;
 	struct buf why = BUF_INIT;
+	struct release rel;
 	void *map;
 	size_t len;
 
@@ -880,7 +925,10 @@ snapshot_load(const char *path, struct buf *raw, struct db *db,
 		return -1;
 	}
 	(void)madvise(map, len, MADV_SEQUENTIAL);
-	if (snapshot_parse(map, len, db, cfg, info, &why) != 0) {
+	rel.map = map;
+	rel.done = 0;
+	if (snapshot_parse_chunks(map, len, SNAPSHOT_LOAD_CHUNK, release_parsed,
+	        &rel, db, cfg, info, &why) != 0) {
 		buf_addf(err, "'%s': %s", path, why.data);
 		goto out;
 	}

@@ -52,12 +52,23 @@ struct snapshot_info {
 int snapshot_parse(const char *text, size_t len, struct db *db,
     struct config *cfg, struct snapshot_info *info, struct buf *err);
 
+/*
+ * snapshot_parse feeding the parser chunk bytes at a time, and calling
+ * parsed(arg, upto) (when not NULL) after each chunk: the first upto bytes
+ * of text will not be read again (unless the parse then fails). The
+ * result is the same whatever chunk is.
+ */
+int snapshot_parse_chunks(const char *text, size_t len, size_t chunk,
+    void (*parsed)(void *arg, size_t upto), void *arg, struct db *db,
+    struct config *cfg, struct snapshot_info *info, struct buf *err);
+
 /* Read the whole file at path into out. 0, or -1 with a message in err. */
 int snapshot_read(const char *path, struct buf *out, struct buf *err);
 
 /*
- * Parse the file at path (mapped, not copied) and, when raw is not NULL,
- * copy its bytes there. A missing file or one of at most one
+ * Parse the file at path (mapped, not copied; the pages parsed leave the
+ * resident set as the parse goes) and, when raw is not NULL, copy its
+ * bytes there. A missing file or one of at most one
  * byte is a fresh, empty database (info->fresh). Returns 0 or -1 with a
  * message in err naming the file.
  */

@@ -2,7 +2,8 @@
  * test_snapshot.c: loading KOsync's database.json of every schema 0..6
  * (tests/data/kosync-schema*.json, including the seed's schema 1 example
  * and the quirks of PROTOCOL.md §7.2/§9.23), our own snapshot round trip,
- * errors that name the offset, atomic save, and PEM backups.
+ * errors that name the offset, the same result parsed in chunks of any
+ * size, atomic save, and PEM backups.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -269,6 +270,85 @@ test_snapshot__errors_name_offset(void **state)
 	buf_release(&err);
 }
 
+/* parsed callback: upto only grows, and ends at the text's length. */
+static void
+note_parsed(void *arg, size_t upto)
+{
+	size_t *last = arg;
+
+	assert_true(upto > *last);
+	*last = upto;
+}
+
+static void
+test_snapshot__chunks_same_result(void **state)
+{
+	static const char *files[] = {DATA "kosync-schema0.json",
+	    DATA "kosync-schema1.json", DATA "kosync-schema3.json",
+	    DATA "kosync-schema6.json"};
+	static const size_t chunks[] = {1, 2, 7, 64, 4096};
+	static const char *bad[] = {
+	    "{\"schema\": 6, \"users\": {}} garbage",
+	    "{\"users\": {}} \"abc",
+	    "{\"schema\": 6, \"users\": {\"a\": {\"password\": \"x\"",
+	    "{\"schema\": 6, \"users\": {\"a\": [}}",
+	};
+	struct loaded l;
+	struct db db;
+	struct config cfg;
+	struct snapshot_info info;
+	struct buf err = BUF_INIT, err1 = BUF_INIT;
+	char *whole, *part;
+	size_t wlen, plen, i, j, last;
+
+	(void)state;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		load(&l, files[i]);
+		whole = write_to_string(&l.db, &l.cfg, &wlen);
+		for (j = 0; j < sizeof(chunks) / sizeof(chunks[0]); j++) {
+			db_init(&db, false, 0);
+			config_init(&cfg);
+			last = 0;
+			assert_int_equal(snapshot_parse_chunks(l.raw.data,
+			                     l.raw.len, chunks[j], note_parsed,
+			                     &last, &db, &cfg, &info, &err),
+			    0);
+			assert_int_equal(last, l.raw.len);
+			part = write_to_string(&db, &cfg, &plen);
+			assert_int_equal(plen, wlen);
+			assert_memory_equal(part, whole, wlen);
+			free(part);
+			db_release(&db);
+			config_release(&cfg);
+		}
+		free(whole);
+		unload(&l);
+	}
+	/* Errors: the same message, the same offset, chunked or not. */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		for (j = 0; j < sizeof(chunks) / sizeof(chunks[0]); j++) {
+			db_init(&db, false, 0);
+			config_init(&cfg);
+			buf_reset(&err);
+			buf_reset(&err1);
+			assert_int_equal(snapshot_parse(bad[i], strlen(bad[i]),
+			                     &db, &cfg, &info, &err1),
+			    -1);
+			db_release(&db);
+			db_init(&db, false, 0);
+			assert_int_equal(
+			    snapshot_parse_chunks(bad[i], strlen(bad[i]),
+			        chunks[j], NULL, NULL, &db, &cfg, &info, &err),
+			    -1);
+			assert_string_equal(err.data, err1.data);
+			db_release(&db);
+			config_release(&cfg);
+		}
+	}
+	buf_release(&err);
+	buf_release(&err1);
+}
+
 static void
 test_snapshot__save_and_backup(void **state)
 {
@@ -372,6 +452,7 @@ main(void)
 	    cmocka_unit_test(test_snapshot__kosync_quirks),
 	    cmocka_unit_test(test_snapshot__round_trip),
 	    cmocka_unit_test(test_snapshot__errors_name_offset),
+	    cmocka_unit_test(test_snapshot__chunks_same_result),
 	    cmocka_unit_test(test_snapshot__save_and_backup),
 	    cmocka_unit_test(test_snapshot__numbers_read_as_strtod),
 	};
