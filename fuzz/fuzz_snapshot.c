@@ -8,7 +8,9 @@
  * memfd), that text must load again, and writing the second load must give
  * the same bytes: the writer's output is always loadable and one round
  * trip loses nothing more. An input of odd length loads with a history
- * limit of 2, others unbounded.
+ * limit of 2, others unbounded. The input is also parsed in chunks of
+ * 1 + size % 7 bytes (as snapshot_load feeds the parser), which must give
+ * the same answer and, for the written text, the same tables.
  */
 #define _GNU_SOURCE /* memfd_create */
 #include <stdbool.h>
@@ -43,14 +45,19 @@ write_text(const struct db *db, const struct config *cfg, struct buf *out)
 	close(fd);
 }
 
-/* Load text into a fresh db and cfg; 0 or -1 (then err says why). */
+/*
+ * Load text into a fresh db and cfg, chunk bytes at a time (0: at once);
+ * 0 or -1 (then err says why).
+ */
 static int
-load(const char *text, size_t len, struct db *db, struct config *cfg,
-    unsigned limit, struct snapshot_info *info, struct buf *err)
+load(const char *text, size_t len, size_t chunk, struct db *db,
+    struct config *cfg, unsigned limit, struct snapshot_info *info,
+    struct buf *err)
 {
 	config_init(cfg);
 	db_init(db, true, limit);
-	return snapshot_parse(text, len, db, cfg, info, err);
+	return snapshot_parse_chunks(
+	    text, len, chunk ? chunk : len, NULL, NULL, db, cfg, info, err);
 }
 
 int
@@ -61,13 +68,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct snapshot_info info, info2;
 	struct buf err = BUF_INIT, t1 = BUF_INIT, t2 = BUF_INIT;
 	unsigned limit = size % 2 ? 2 : 0;
+	size_t chunk = 1 + size % 7;
+	int rc;
 
-	if (load((const char *)data, size, &db, &cfg, limit, &info, &err) ==
+	rc = load(
+	    (const char *)data, size, chunk, &db2, &cfg2, limit, &info2, &err);
+	db_release(&db2);
+	config_release(&cfg2);
+	buf_reset(&err);
+	if (load((const char *)data, size, 0, &db, &cfg, limit, &info, &err) ==
 	    0) {
+		FUZZ_CHECK(rc == 0);
 		write_text(&db, &cfg, &t1);
 		buf_reset(&err);
-		if (load(t1.data, t1.len, &db2, &cfg2, limit, &info2, &err) !=
-		    0) {
+		if (load(t1.data, t1.len, chunk, &db2, &cfg2, limit, &info2,
+		        &err) != 0) {
 			fprintf(stderr,
 			    "written snapshot does not load: %s\n%s", err.data,
 			    t1.data);
@@ -87,6 +102,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		db_release(&db2);
 		config_release(&cfg2);
 	} else {
+		FUZZ_CHECK(rc != 0);
 		FUZZ_CHECK(err.len > 0);
 	}
 	db_release(&db);
