@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -29,6 +30,7 @@
 #include "keys.h"
 #include "snapshot.h"
 #include "store_json.h"
+#include "store_web.h"
 #include "xmalloc.h"
 
 /*
@@ -729,6 +731,55 @@ out:
 	return rc;
 }
 
+/*
+ * What the web interface kept with an imported user, through the very
+ * records it journals itself: a document's own title (pretty_name) when
+ * the imported state won, or ours has none; a merge whose alias is not
+ * merged here yet.
+ */
+static void
+import_web(struct import *imp, struct str name, const struct db_user *iu,
+    struct db_doc *const *docs, size_t nd, const bool *won)
+{
+	struct db_user *u = db_user_find(&imp->js->db, name);
+	struct store_web_change ch;
+	struct buf rec = BUF_INIT;
+	const struct db_doc *ours;
+	int64_t now = (int64_t)time(NULL);
+	size_t j;
+
+	for (j = 0; j < nd; j++) {
+		if (docs[j]->len[DB_F_PRETTY_NAME] == 0)
+			continue;
+		ours = u != NULL
+		           ? db_doc_find_exact(u, doc_field(docs[j], DB_F_ID))
+		           : NULL;
+		if (!won[j] && ours != NULL && ours->len[DB_F_PRETTY_NAME] > 0)
+			continue;
+		memset(&ch, 0, sizeof(ch));
+		ch.kind = STORE_WEB_RENAME;
+		ch.document = doc_field(docs[j], DB_F_ID);
+		ch.name = doc_field(docs[j], DB_F_PRETTY_NAME);
+		buf_reset(&rec);
+		store_web_record(name, &ch, now, &rec);
+		import_append(imp, &rec, NULL);
+	}
+	for (j = 0; j < iu->nlinks; j++) {
+		struct str alias = str_from(iu->links[j].alias);
+
+		if (u != NULL && !str_eq(db_link_resolve(u, alias), alias))
+			continue; /* merged here already */
+		memset(&ch, 0, sizeof(ch));
+		ch.kind = STORE_WEB_LINK;
+		ch.document = str_from(iu->links[j].canonical);
+		ch.alias = alias;
+		buf_reset(&rec);
+		store_web_record(name, &ch, now, &rec);
+		import_append(imp, &rec, NULL);
+	}
+	buf_release(&rec);
+}
+
 /* Decide what each imported user and document becomes; journal it. */
 static void
 import_merge(struct import *imp)
@@ -740,7 +791,7 @@ import_merge(struct import *imp)
 	struct buf rec = BUF_INIT;
 	struct str name;
 	size_t nu, nd, i, j;
-	bool fresh;
+	bool fresh, *won;
 
 	users = db_users_sorted(&imp->db, &nu);
 	imp->pending = 1; /* held until every record is appended */
@@ -767,6 +818,7 @@ import_merge(struct import *imp)
 			imp->users_existing++;
 		}
 		docs = db_docs_sorted(iu, &nd);
+		won = xcalloc(nd + 1, sizeof(bool));
 		for (j = 0; j < nd; j++) {
 			ours =
 			    fresh ? NULL
@@ -777,6 +829,7 @@ import_merge(struct import *imp)
 				import_lists(imp, name, docs[j], ours);
 				continue;
 			}
+			won[j] = true;
 			if (ours == NULL)
 				imp->docs_added++;
 			else
@@ -801,6 +854,8 @@ import_merge(struct import *imp)
 			import_append(imp, &rec, NULL);
 			import_lists(imp, name, docs[j], NULL);
 		}
+		import_web(imp, name, iu, docs, nd, won);
+		free(won);
 		free(docs);
 	}
 	free(users);

@@ -11,7 +11,8 @@
 # see it, the replaced state is in the history); delete (every key of the
 # document gone from Redis, the library without it); a restore racing
 # with pushes through the protocol loses nothing (history count); the
-# dump and import keep merges and titles; the
+# dump and import (into Redis and into a file store) keep merges and
+# titles; the
 # registration switch and `user add --admin` are saved in kosyncd:config
 # and a second instance on the same Redis follows them within seconds;
 # Redis down: the library answers 503 and the server keeps running; merge
@@ -144,6 +145,15 @@ is "import: the link" "$(ks_redis_cli -n 5 HGET kosyncd:user:u:links $D4)" "$D1"
 is "import: the title" "$(ks_redis_cli -n 5 HGET kosyncd:user:u:meta:$D1 pretty_name)" "My book"
 is "import: in the index" "$(ks_redis_cli -n 5 SISMEMBER kosyncd:user:u:documents $D1)" 1
 ks_redis_cli -n 5 FLUSHDB >/dev/null
+mkdir -p "$KS_TMP/filestore"
+"$KOSYNCD" --data-dir "$KS_TMP/filestore" import kosync "$KS_TMP/dump.json" >/dev/null 2>&1
+is "import into a file store: exit 0" "$?" 0
+"$KOSYNCD" --data-dir "$KS_TMP/filestore" export >"$KS_TMP/dump2.json" 2>/dev/null
+is "the file store keeps the link and the title" "$(json '(d["users"]["u"]["links"], d["users"]["u"]["documents"]["'$D1'"]["pretty_name"])' <"$KS_TMP/dump2.json")" \
+    "({'$D4': '$D1'}, 'My book')"
+"$KOSYNCD" --data-dir "$KS_TMP/filestore" import kosync "$KS_TMP/dump.json" >/dev/null 2>&1
+"$KOSYNCD" --data-dir "$KS_TMP/filestore" export >"$KS_TMP/dump3.json" 2>/dev/null
+check "importing it again changes nothing" cmp -s "$KS_TMP/dump2.json" "$KS_TMP/dump3.json"
 
 # The registration switch and administrators, shared through Redis.
 printf 'rootpw\n' >"$KS_TMP/pw"
