@@ -1,7 +1,8 @@
 /*
- * store_redis_admin.c: the administration operations of the Redis backend
- * (store.h store_admin_*): dump, import, user list, key change and
- * deletion without credentials.
+ * store_redis_admin.c: the operations of the Redis backend that run on a
+ * worker thread: administration (store.h store_admin_*: dump, import, user
+ * list, key change and deletion without credentials) and the web
+ * interface's reads and changes (store_web_*, at the end of the file).
  *
  * Each runs on libuv's thread pool with a synchronous hiredis connection
  * of its own (same address, password and database as the backend), so a
