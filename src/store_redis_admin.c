@@ -20,6 +20,7 @@
  *
  * Walks use SCAN, never KEYS.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,46 +34,13 @@
 #include "json.h"
 #include "keys.h"
 #include "snapshot.h"
+#include "store_merge.h"
 #include "store_redis.h"
 #include "store_web.h"
 #include "xmalloc.h"
 
 #define RA_TIMEOUT_S 10 /* a command slower than this fails the job */
 #define RA_SCAN_COUNT "1000"
-
-/* Merge one document (see the file comment); returns 0, 1 or 2. */
-static const char ra_merge_lua[] =
-    "local old = tonumber(redis.call('HGET', KEYS[1], 'timestamp'))\n"
-    "if old and old >= tonumber(ARGV[1]) then return 0 end\n"
-    "if ARGV[5] ~= '' then\n"
-    "  redis.call('HSET', KEYS[1], 'percentage', ARGV[2], 'progress',\n"
-    "      ARGV[3], 'device', ARGV[4], 'device_id', ARGV[5],\n"
-    "      'timestamp', ARGV[1])\n"
-    "else\n"
-    "  redis.call('HDEL', KEYS[1], 'device_id')\n"
-    "  redis.call('HSET', KEYS[1], 'percentage', ARGV[2], 'progress',\n"
-    "      ARGV[3], 'device', ARGV[4], 'timestamp', ARGV[1])\n"
-    "end\n"
-    "redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])\n"
-    "local m = {'filename', 'title', 'authors', 'pretty_name'}\n"
-    "for i = 1, 4 do\n"
-    "  if ARGV[5 + i] ~= '' then redis.call('HSET', KEYS[2], m[i], "
-    "ARGV[5 + i]) end\n"
-    "end\n"
-    "redis.call('SADD', KEYS[5], ARGV[10])\n"
-    "local i = 12\n"
-    "for j = 1, tonumber(ARGV[11]) do\n"
-    "  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])\n"
-    "  i = i + 2\n"
-    "end\n"
-    "local nh = tonumber(ARGV[i])\n"
-    "i = i + 1\n"
-    "for j = 1, nh do\n"
-    "  redis.call('RPUSH', KEYS[4], ARGV[i])\n"
-    "  i = i + 1\n"
-    "end\n"
-    "if old then return 2 end\n"
-    "return 1\n";
 
 /* Change a key without the old one; 0 when there is no such user. */
 static const char ra_setkey_lua[] =
@@ -735,101 +703,9 @@ ra_device_field(struct buf *b, const struct db_entry *e)
 	}
 }
 
-static int
-ra_merge_doc(redisContext *c, const struct db_user *u, const struct db_doc *d,
-    int *result, struct buf *err)
-{
-	const char **argv;
-	size_t *lens, n, i, nd, nh, a;
-	struct buf k[5], *ent;
-	char pct[32], ts[24], cnt[2][24];
-	redisReply *r;
-	int rc = -1;
-
-	nd = d->devices ? d->devices->n : 0;
-	nh = d->history ? d->history->n : 0;
-	n = 3 + 5 + 11 + 2 * nd + 1 + nh;
-	argv = xcalloc(n, sizeof(*argv));
-	lens = xcalloc(n, sizeof(*lens));
-	ent = xcalloc(2 * nd + nh + 1, sizeof(*ent));
-	for (i = 0; i < 5; i++)
-		buf_init(&k[i]);
-	buf_addf(
-	    &k[0], "user:%s:document:%s", u->name, db_doc_field(d, DB_F_ID));
-	buf_addf(&k[1], "kosyncd:user:%s:meta:%s", u->name,
-	    db_doc_field(d, DB_F_ID));
-	buf_addf(&k[2], "kosyncd:user:%s:devices:%s", u->name,
-	    db_doc_field(d, DB_F_ID));
-	buf_addf(&k[3], "kosyncd:user:%s:history:%s", u->name,
-	    db_doc_field(d, DB_F_ID));
-	buf_addf(&k[4], "kosyncd:user:%s:documents", u->name);
-	store_redis_format_percentage(pct, sizeof(pct), d->percentage);
-	snprintf(ts, sizeof(ts), "%lld", (long long)d->timestamp);
-	snprintf(cnt[0], sizeof(cnt[0]), "%zu", nd);
-	snprintf(cnt[1], sizeof(cnt[1]), "%zu", nh);
-	a = 0;
-	ra_arg(argv, lens, (int)a++, "EVAL");
-	ra_arg(argv, lens, (int)a++, ra_merge_lua);
-	ra_arg(argv, lens, (int)a++, "5");
-	for (i = 0; i < 5; i++) {
-		argv[a] = k[i].data;
-		lens[a++] = k[i].len;
-	}
-	ra_arg(argv, lens, (int)a++, ts);
-	ra_arg(argv, lens, (int)a++, pct);
-	argv[a] = db_doc_field(d, DB_F_PROGRESS);
-	lens[a++] = d->len[DB_F_PROGRESS];
-	argv[a] = db_doc_field(d, DB_F_DEVICE);
-	lens[a++] = d->len[DB_F_DEVICE];
-	argv[a] = db_doc_field(d, DB_F_DEVICE_ID);
-	lens[a++] = d->len[DB_F_DEVICE_ID];
-	argv[a] = db_doc_field(d, DB_F_FILENAME);
-	lens[a++] = d->len[DB_F_FILENAME];
-	argv[a] = db_doc_field(d, DB_F_TITLE);
-	lens[a++] = d->len[DB_F_TITLE];
-	argv[a] = db_doc_field(d, DB_F_AUTHORS);
-	lens[a++] = d->len[DB_F_AUTHORS];
-	argv[a] = db_doc_field(d, DB_F_PRETTY_NAME);
-	lens[a++] = d->len[DB_F_PRETTY_NAME];
-	argv[a] = db_doc_field(d, DB_F_ID);
-	lens[a++] = d->len[DB_F_ID];
-	ra_arg(argv, lens, (int)a++, cnt[0]);
-	for (i = 0; i < nd; i++) {
-		const struct db_entry *e = d->devices->e[i];
-
-		buf_init(&ent[2 * i]);
-		buf_init(&ent[2 * i + 1]);
-		ra_device_field(&ent[2 * i], e);
-		ra_entry_json(&ent[2 * i + 1], e);
-		argv[a] = ent[2 * i].data;
-		lens[a++] = ent[2 * i].len;
-		argv[a] = ent[2 * i + 1].data;
-		lens[a++] = ent[2 * i + 1].len;
-	}
-	ra_arg(argv, lens, (int)a++, cnt[1]);
-	for (i = 0; i < nh; i++) {
-		buf_init(&ent[2 * nd + i]);
-		ra_entry_json(&ent[2 * nd + i], d->history->e[i]);
-		argv[a] = ent[2 * nd + i].data;
-		lens[a++] = ent[2 * nd + i].len;
-	}
-	r = ra_cmd(c, err, (int)a, argv, lens);
-	if (r != NULL && r->type == REDIS_REPLY_INTEGER) {
-		*result = (int)r->integer;
-		rc = 0;
-	} else if (r != NULL) {
-		buf_adds(err, "redis: unexpected reply to the merge script");
-	}
-	freeReplyObject(r);
-	for (i = 0; i < 2 * nd + nh; i++)
-		buf_release(&ent[i]);
-	for (i = 0; i < 5; i++)
-		buf_release(&k[i]);
-	free(ent);
-	free(argv);
-	free(lens);
-	return rc;
-}
+static int ra_import_doc(redisContext *c, const struct config *cfg,
+    const struct db_user *iu, const struct db_doc *from, int *result,
+    struct buf *err);
 
 /* Add u's links whose alias is not linked in Redis yet. */
 static int
@@ -920,7 +796,8 @@ ra_import(struct ra_job *j, redisContext *c)
 				dskip++;
 				continue;
 			}
-			if (ra_merge_doc(c, u, docs[m], &res, &err) != 0) {
+			if (ra_import_doc(c, j->cfg, u, docs[m], &res, &err) !=
+			    0) {
 				free(docs);
 				goto fail;
 			}
@@ -1786,4 +1663,147 @@ store_redis_admin_web_change(const struct store_redis_admin *ctx,
 	j->cb = cb;
 	j->arg = arg;
 	ra_submit(ctx->loop, j);
+}
+
+/*
+ * Import: one document of iu (imported) into Redis, by the file store's
+ * rules: added when unknown; when newer, its state replaces ours as a push
+ * would (ours goes to the history and the device list); either way its
+ * history and device positions are merged (store_merge.h; history even
+ * when store_history is off here), its own title taken when it won or ours
+ * has none. Ours is loaded into a scratch table,
+ * changed there and written back in MULTI/EXEC under WATCH, as the web
+ * interface's changes. *result: 1 added, 2 replaced, 0 kept.
+ */
+static int
+ra_import_doc(redisContext *c, const struct config *cfg,
+    const struct db_user *iu, const struct db_doc *from, int *result,
+    struct buf *err)
+{
+	static const char *const what[4] = {
+	    ":document:", ":meta:", ":devices:", ":history:"};
+	const char *id = db_doc_field(from, DB_F_ID);
+	struct db db;
+	struct db_user *u;
+	struct db_doc *ours;
+	struct db_put p, *h = NULL, *dv = NULL;
+	struct buf k[4], rec = BUF_INIT;
+	const char *argv[5];
+	size_t lens[5], nh, nd, i;
+	struct json_arena a = JSON_ARENA_INIT;
+	const struct json_value *root;
+	struct store_web_change ch;
+	redisReply *r = NULL;
+	unsigned queued, tries;
+	bool changed, had_name;
+	int rc = -1;
+
+	for (i = 0; i < 4; i++) {
+		buf_init(&k[i]);
+		ra_key(&k[i], i != 0, iu->name, what[i], id);
+	}
+	for (tries = 0; tries < RA_WEB_TRIES; tries++) {
+		/*
+		 * History is copied whatever this process's store_history
+		 * says (the servers on that Redis may keep it; a copy loses
+		 * nothing), at most history_limit entries.
+		 */
+		db_init(&db, true, cfg->history_limit);
+		u = db_user_add(&db, str_from(iu->name), STR_LIT(""));
+		ra_arg(argv, lens, 0, "WATCH");
+		for (i = 0; i < 4; i++)
+			ra_arg(argv, lens, (int)(1 + i), k[i].data);
+		if (ra_do(c, err, 5, argv, lens) != 0)
+			goto fail;
+		{
+			struct ra_name nm = {
+			    (char *)(uintptr_t)iu->name, (char *)(uintptr_t)id};
+
+			if (ra_dump_doc(c, &db, u, &nm, err) != 0)
+				goto fail;
+		}
+		ours = db_doc_find_exact(u, str_from(id));
+		had_name = ours != NULL && ours->len[DB_F_PRETTY_NAME] > 0;
+		*result = ours == NULL                        ? 1
+		          : ours->timestamp < from->timestamp ? 2
+		                                              : 0;
+		changed = *result != 0;
+		if (*result != 0) {
+			memset(&p, 0, sizeof(p));
+			p.document = str_from(id);
+			p.percentage = from->percentage;
+			p.timestamp = from->timestamp;
+#define F(f) ((struct str){db_doc_field(from, f), from->len[f]})
+			p.progress = F(DB_F_PROGRESS);
+			p.device = F(DB_F_DEVICE);
+			p.device_id = F(DB_F_DEVICE_ID);
+			if (from->len[DB_F_FILENAME] > 0)
+				p.filename = F(DB_F_FILENAME);
+			if (from->len[DB_F_TITLE] > 0)
+				p.title = F(DB_F_TITLE);
+			if (from->len[DB_F_AUTHORS] > 0)
+				p.authors = F(DB_F_AUTHORS);
+#undef F
+			ours = db_put(&db, u, &p);
+		}
+		store_merge_lists_of(&db, from, &h, &nh, &dv, &nd);
+		if (store_merge_lists(&db, ours, h, nh, dv, nd, true))
+			changed = true;
+		free(h);
+		free(dv);
+		h = dv = NULL;
+		if (from->len[DB_F_PRETTY_NAME] > 0 &&
+		    (*result != 0 || !had_name) &&
+		    strcmp(db_doc_field(ours, DB_F_PRETTY_NAME),
+		        db_doc_field(from, DB_F_PRETTY_NAME)) != 0) {
+			/* The web interface's own rename. */
+			memset(&ch, 0, sizeof(ch));
+			ch.kind = STORE_WEB_RENAME;
+			ch.document = str_from(id);
+			ch.name =
+			    (struct str){db_doc_field(from, DB_F_PRETTY_NAME),
+			        from->len[DB_F_PRETTY_NAME]};
+			buf_reset(&rec);
+			store_web_record(str_from(iu->name), &ch, 0, &rec);
+			root = json_parse(
+			    rec.data, rec.len, json_arena_alloc, &a, NULL);
+			if (root != NULL)
+				(void)store_web_apply(
+				    &db, u, json_get_str(root, "op"), root);
+			json_arena_release(&a);
+			changed = true;
+		}
+		if (!changed) {
+			freeReplyObject(redisCommand(c, "UNWATCH"));
+			db_release(&db);
+			rc = 0;
+			goto out;
+		}
+		queued = 0;
+		redisAppendCommand(c, "MULTI");
+		queued++;
+		ra_web_write_doc(c, u, id, &queued);
+		redisAppendCommand(c, "EXEC");
+		queued++;
+		if (ra_replies(c, queued, &r, err) != 0)
+			goto fail;
+		db_release(&db);
+		if (r != NULL && r->type != REDIS_REPLY_NIL) {
+			rc = 0;
+			goto out;
+		}
+		freeReplyObject(r);
+		r = NULL;
+	}
+	buf_adds(err, "redis: a document kept changing during the import");
+	goto out;
+fail:
+	freeReplyObject(redisCommand(c, "UNWATCH"));
+	db_release(&db);
+out:
+	freeReplyObject(r);
+	for (i = 0; i < 4; i++)
+		buf_release(&k[i]);
+	buf_release(&rec);
+	return rc;
 }

@@ -11,8 +11,9 @@
 # see it, the replaced state is in the history); delete (every key of the
 # document gone from Redis, the library without it); a restore racing
 # with pushes through the protocol loses nothing (history count); the
-# dump and import (into Redis and into a file store) keep merges and
-# titles; the
+# dump and import (into Redis and into a file store) keep merges, titles
+# and history, a second import changes nothing, and an import into an
+# equally new document in Redis merges the device positions and the title; the
 # registration switch and `user add --admin` are saved in kosyncd:config
 # and a second instance on the same Redis follows them within seconds;
 # Redis down: the library answers 503 and the server keeps running; merge
@@ -144,6 +145,26 @@ is "import into another database: exit 0" "$?" 0
 is "import: the link" "$(ks_redis_cli -n 5 HGET kosyncd:user:u:links $D4)" "$D1"
 is "import: the title" "$(ks_redis_cli -n 5 HGET kosyncd:user:u:meta:$D1 pretty_name)" "My book"
 is "import: in the index" "$(ks_redis_cli -n 5 SISMEMBER kosyncd:user:u:documents $D1)" 1
+is "import: the history" "$(ks_redis_cli -n 5 LLEN kosyncd:user:u:history:$D1)" \
+    "$(json 'len(d["users"]["u"]["history"]["'$D1'"]["document_history"])' <"$KS_TMP/dump.json")"
+R5=(--storage redis --redis-address "$KS_REDIS_ADDR" --redis-db 5)
+"$KOSYNCD" --data-dir "$KS_TMP/cli" "${R5[@]}" export >"$KS_TMP/db5a.json" 2>/dev/null
+"$KOSYNCD" --data-dir "$KS_TMP/cli" "${R5[@]}" import kosync "$KS_TMP/dump.json" >"$KS_TMP/out" 2>/dev/null
+like "import again: every document skipped" "$(cat "$KS_TMP/out")" "documents: 0 added, 0 updated"
+"$KOSYNCD" --data-dir "$KS_TMP/cli" "${R5[@]}" export >"$KS_TMP/db5b.json" 2>/dev/null
+check "  and nothing changed" cmp -s "$KS_TMP/db5a.json" "$KS_TMP/db5b.json"
+# A document as new here as in the file, with another device's position
+# and no title: the file's device positions and title are merged in.
+ts=$(json 'd["users"]["u"]["documents"]["'$D1'"]["timestamp"]' <"$KS_TMP/dump.json")
+ks_redis_cli -n 5 DEL kosyncd:user:u:devices:$D1 kosyncd:user:u:meta:$D1 >/dev/null
+ks_redis_cli -n 5 HSET kosyncd:user:u:devices:$D1 id:elsewhere \
+    '{"percentage":0.9,"progress":"x","device":"tablet","device_id":"elsewhere","timestamp":1}' >/dev/null
+"$KOSYNCD" --data-dir "$KS_TMP/cli" "${R5[@]}" import kosync "$KS_TMP/dump.json" >/dev/null 2>&1
+want=$(json '" ".join(sorted(["id:elsewhere"] + [("id:" + e["device_id"]) if e.get("device_id") else ("device:" + e["device"]) for e in d["users"]["u"]["documents"]["'$D1'"].get("devices", [])]))' <"$KS_TMP/dump.json")
+is "merge into an equal document: devices of both" \
+    "$(ks_redis_cli -n 5 HKEYS kosyncd:user:u:devices:$D1 | LC_ALL=C sort | paste -sd' ')" "$want"
+is "  its timestamp kept" "$(ks_redis_cli -n 5 HGET user:u:document:$D1 timestamp)" "$ts"
+is "  the file's title taken (ours had none)" "$(ks_redis_cli -n 5 HGET kosyncd:user:u:meta:$D1 pretty_name)" "My book"
 ks_redis_cli -n 5 FLUSHDB >/dev/null
 mkdir -p "$KS_TMP/filestore"
 "$KOSYNCD" --data-dir "$KS_TMP/filestore" import kosync "$KS_TMP/dump.json" >/dev/null 2>&1
