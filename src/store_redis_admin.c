@@ -16,7 +16,10 @@
  * Redis: users that do not exist are added with their key as the file has
  * it (an argon2id hash, or a plain key, which is hashed first when
  * redis_hash_keys is on), documents are added when unknown and replaced
- * when the imported timestamp is newer, otherwise skipped.
+ * when the imported timestamp is newer, otherwise skipped, their history
+ * and device positions merged either way (store_merge.h): each document is
+ * loaded into a scratch table, merged there and written back in
+ * MULTI/EXEC under WATCH, as the web interface's changes are.
  *
  * Walks use SCAN, never KEYS.
  */
