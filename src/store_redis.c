@@ -38,7 +38,7 @@
  * stored string is read in the same round trip (or re-checked by the script)
  * every time, so a changed key misses it.
  *
- * Connection: one hiredis async connection on the loop (redis_uv.c). The
+ * Connection: one hiredis async connection on the loop (redis_conn.c). The
  * handshake (AUTH, SELECT, SCRIPT LOAD) is pipelined; operations that
  * arrive while the first attempt is under way wait for it. While Redis is
  * unreachable every operation answers STORE_ERR_UNAVAILABLE at once and a
@@ -65,22 +65,20 @@
 #include "config.h"
 #include "keys.h"
 #include "log.h"
-#include "redis_uv.h"
+#include "redis_conn.h"
 #include "server.h"
 #include "store_backend.h"
 #include "store_redis.h"
 #include "table.h"
 #include "xmalloc.h"
 
-#define RS_TIMEOUT_MS 2000     /* connect or reply slower: drop */
-#define RS_BACKOFF_MIN_MS 100  /* first retry after a failure */
-#define RS_BACKOFF_MAX_MS 5000 /* retries slow down to this */
-#define RS_TICK_MS 100         /* watchdog and retry timer period */
-#define RS_TRIES 3             /* script runs per op (key re-checks) */
-#define RS_SCAN_COUNT "1000"   /* keys looked at per SCAN call */
-#define RS_CACHE_MAX 65536     /* users in the verified-key cache */
-#define RS_MAX_DEVICES "32"    /* as DB_MAX_DEVICES in db.h */
-#define RS_NKEYS 6             /* struct rop's k[] */
+#define RS_TIMEOUT_MS 2000   /* reply slower: drop (connect: redis_conn) */
+#define RS_TICK_MS 100       /* watchdog and retry timer period */
+#define RS_TRIES 3           /* script runs per op (key re-checks) */
+#define RS_SCAN_COUNT "1000" /* keys looked at per SCAN call */
+#define RS_CACHE_MAX 65536   /* users in the verified-key cache */
+#define RS_MAX_DEVICES "32"  /* as DB_MAX_DEVICES in db.h */
+#define RS_NKEYS 6           /* struct rop's k[] */
 #define RS_CONFIG_KEY "kosyncd:config"
 #define RS_CONFIG_MS 1000 /* how often the shared configuration is read */
 
@@ -193,8 +191,6 @@ enum rs_script {
 static const char *const rs_scripts[RS_NSCRIPTS] = {
     rs_put_lua, rs_setkey_lua, rs_delete_lua, rs_purge_lua, rs_create_lua};
 
-enum rs_state { RS_DOWN, RS_CONNECTING, RS_READY };
-
 /*
  * The verified-key cache: per user (by digest of the name), the stored PHC
  * string last verified and the digest of the key it was verified with.
@@ -212,15 +208,12 @@ struct redis_store {
 	uv_loop_t *loop;
 	struct config *cfg;
 	struct keys *keys;
-	redisAsyncContext *ac;
-	enum rs_state state;
-	bool failing; /* the last attempt failed: do not park operations */
+	/* since: connect start, or last sign of life; failing: the last
+	 * attempt failed, do not park operations */
+	struct redis_conn conn;
 	bool closing; /* flushing: new operations are refused */
 	bool freed;   /* store_close: callbacks are not called any more */
 	uv_timer_t timer;
-	uint64_t backoff_ms;
-	uint64_t retry_at;   /* RS_DOWN: loop time of the next attempt */
-	uint64_t since;      /* connect start, or last sign of life */
 	uint64_t down_since; /* loop time the connection was lost, or 0 */
 	uint64_t connects;   /* handshakes completed */
 	uint64_t failures;   /* connections lost or attempts failed */
@@ -237,9 +230,6 @@ struct redis_store {
 	struct store_redis_admin admin;
 	void (*flush_done)(void *arg);
 	void *flush_arg;
-	char *host; /* numeric host, or NULL with path */
-	int port;
-	char *path; /* unix socket */
 	char *addr; /* for messages */
 };
 
@@ -301,7 +291,6 @@ static void rop_start(struct rop *op);
 static void rs_config_read(struct redis_store *rs);
 static void rs_flush_check(struct redis_store *rs);
 static const struct store_ops redis_store_ops;
-static void rs_connect(struct redis_store *rs);
 
 /*
  * Connection
@@ -313,7 +302,7 @@ rs_replied(struct redis_store *rs)
 {
 	if (rs->pending > 0)
 		rs->pending--;
-	rs->since = uv_now(rs->loop);
+	rs->conn.since = uv_now(rs->loop);
 }
 
 /* Send a command on the current connection. Returns 0 or -1. */
@@ -321,11 +310,11 @@ static int
 rs_send(struct redis_store *rs, redisCallbackFn *fn, void *priv, int argc,
     const char **argv, const size_t *lens)
 {
-	if (rs->ac == NULL || redisAsyncCommandArgv(rs->ac, fn, priv, argc,
-	                          argv, lens) != REDIS_OK)
+	if (rs->conn.ac == NULL || redisAsyncCommandArgv(rs->conn.ac, fn, priv,
+	                               argc, argv, lens) != REDIS_OK)
 		return -1;
 	if (rs->pending++ == 0)
-		rs->since = uv_now(rs->loop);
+		rs->conn.since = uv_now(rs->loop);
 	return 0;
 }
 
@@ -344,72 +333,31 @@ rs_finish_parked(struct redis_store *rs)
 }
 
 /*
- * Connection ac is gone or going (hiredis frees it, or the caller does):
- * forget it and plan the next attempt. Nothing happens when ac is not the
- * current connection.
+ * redis_conn_lost_fn: the connection is gone (the next attempt planned);
+ * parked operations see it DOWN and fail.
  */
 static void
-rs_lost(struct redis_store *rs, const redisAsyncContext *ac, const char *why)
+rs_lost(struct redis_conn *c, const char *why, bool was_ready, bool was_failing)
 {
-	if (ac == NULL || ac != rs->ac)
-		return;
-	rs->ac = NULL;
+	struct redis_store *rs = c->owner;
+
 	rs->pending = 0;
 	rs->handshake = 0;
 	if (!rs->freed) {
-		if (rs->state == RS_READY)
+		if (was_ready)
 			log_warnx("redis: lost the connection to %s: %s",
 			    rs->addr, why);
-		else if (!rs->failing)
+		else if (!was_failing)
 			log_warnx(
 			    "redis: cannot connect to %s: %s", rs->addr, why);
 		else
 			log_debug(
 			    "redis: cannot connect to %s: %s", rs->addr, why);
 	}
-	if (rs->state == RS_READY || rs->down_since == 0)
+	if (was_ready || rs->down_since == 0)
 		rs->down_since = uv_now(rs->loop);
 	rs->failures++;
-	rs->state = RS_DOWN;
-	if (!rs->failing)
-		rs->backoff_ms = RS_BACKOFF_MIN_MS;
-	rs->failing = true;
-	rs->retry_at = uv_now(rs->loop) + rs->backoff_ms;
-	rs->backoff_ms *= 2;
-	if (rs->backoff_ms > RS_BACKOFF_MAX_MS)
-		rs->backoff_ms = RS_BACKOFF_MAX_MS;
-	/* Parked operations see RS_DOWN and fail. */
 	rs_finish_parked(rs);
-}
-
-/* Drop the current connection (pending commands get NULL replies). */
-static void
-rs_drop(struct redis_store *rs, const char *why)
-{
-	redisAsyncContext *ac = rs->ac;
-
-	if (ac == NULL)
-		return;
-	rs_lost(rs, ac, why);
-	redisAsyncFree(ac);
-}
-
-static void
-rs_on_connect(const redisAsyncContext *ac, int status)
-{
-	struct redis_store *rs = ac->data;
-
-	if (status != REDIS_OK)
-		rs_lost(rs, ac, ac->errstr[0] ? ac->errstr : "connect failed");
-}
-
-static void
-rs_on_disconnect(const redisAsyncContext *ac, int status)
-{
-	struct redis_store *rs = ac->data;
-
-	(void)status;
-	rs_lost(rs, ac, ac->errstr[0] ? ac->errstr : "connection closed");
 }
 
 /*
@@ -429,7 +377,7 @@ rs_config_cb(redisAsyncContext *ac, void *r, void *priv)
 	struct buf err = BUF_INIT, now = BUF_INIT;
 	size_t i, n;
 
-	if (ac == rs->ac)
+	if (ac == rs->conn.ac)
 		rs_replied(rs);
 	rs->config_asked = false;
 	if (rs->freed || reply == NULL || reply->type != REDIS_REPLY_ARRAY)
@@ -539,13 +487,11 @@ rs_config_save(struct store *st, store_text_cb *cb, void *arg)
 static void
 rs_ready(struct redis_store *rs)
 {
-	rs->state = RS_READY;
+	redis_conn_ready(&rs->conn);
 	rs->connects++;
 	rs->down_since = 0;
 	log_info(
 	    "redis: connected to %s, database %u", rs->addr, rs->cfg->redis_db);
-	rs->failing = false;
-	rs->backoff_ms = RS_BACKOFF_MIN_MS;
 	rs_config_read(rs);
 	rs_finish_parked(rs);
 }
@@ -554,22 +500,24 @@ rs_ready(struct redis_store *rs)
 static void
 rs_handshake_cb(redisAsyncContext *ac, void *r, void *priv)
 {
-	struct redis_store *rs = ac->data;
+	const struct redis_conn *c = ac->data;
+	struct redis_store *rs = c->owner;
 	redisReply *reply = r;
 	intptr_t script = (intptr_t)priv;
 
-	if (ac != rs->ac)
+	if (ac != rs->conn.ac)
 		return;
 	rs_replied(rs);
 	if (reply == NULL)
 		return; /* the disconnect callback follows */
 	if (reply->type == REDIS_REPLY_ERROR) {
-		rs_drop(rs, reply->str);
+		redis_conn_drop(&rs->conn, reply->str);
 		return;
 	}
 	if (script >= 0) {
 		if (reply->type != REDIS_REPLY_STRING || reply->len != 40) {
-			rs_drop(rs, "unexpected reply to SCRIPT LOAD");
+			redis_conn_drop(
+			    &rs->conn, "unexpected reply to SCRIPT LOAD");
 			return;
 		}
 		memcpy(rs->sha[script], reply->str, 40);
@@ -579,36 +527,17 @@ rs_handshake_cb(redisAsyncContext *ac, void *r, void *priv)
 		rs_ready(rs);
 }
 
+/* redis_conn_attached_fn: AUTH, SELECT and SCRIPT LOAD, pipelined. */
 static void
-rs_connect(struct redis_store *rs)
+rs_attached(struct redis_conn *c)
 {
-	redisAsyncContext *ac;
+	struct redis_store *rs = c->owner;
 	const char *argv[3];
 	size_t lens[3];
 	char db[16];
 	int i, n;
 
-	ac = rs->path != NULL ? redisAsyncConnectUnix(rs->path)
-	                      : redisAsyncConnect(rs->host, rs->port);
-	if (ac == NULL)
-		fatalx("redis: out of memory");
-	rs->ac = ac;
-	rs->state = RS_CONNECTING;
-	rs->since = uv_now(rs->loop);
 	rs->pending = 0;
-	ac->data = rs;
-	if (ac->err) {
-		rs_lost(rs, ac, ac->errstr);
-		redisAsyncFree(ac);
-		return;
-	}
-	if (redis_uv_attach(ac, rs->loop) != 0) {
-		rs_lost(rs, ac, "cannot watch the socket");
-		redisAsyncFree(ac);
-		return;
-	}
-	redisAsyncSetConnectCallback(ac, rs_on_connect);
-	redisAsyncSetDisconnectCallback(ac, rs_on_disconnect);
 	rs->handshake = 0;
 	if (rs->cfg->redis_password != NULL &&
 	    rs->cfg->redis_password[0] != '\0') {
@@ -648,22 +577,12 @@ rs_tick(uv_timer_t *t)
 	struct redis_store *rs = t->data;
 	uint64_t now = uv_now(rs->loop);
 
-	switch (rs->state) {
-	case RS_DOWN:
-		if (!rs->closing && !rs->freed && now >= rs->retry_at)
-			rs_connect(rs);
-		break;
-	case RS_CONNECTING:
-		if (now - rs->since > RS_TIMEOUT_MS)
-			rs_drop(rs, "timed out");
-		break;
-	case RS_READY:
-		if (rs->pending > 0 && now - rs->since > RS_TIMEOUT_MS)
-			rs_drop(rs, "no reply in time");
-		else if (now - rs->config_at >= RS_CONFIG_MS)
-			rs_config_read(rs);
-		break;
-	}
+	if (rs->conn.state != REDIS_CONN_READY)
+		redis_conn_tick(&rs->conn, !rs->closing && !rs->freed);
+	else if (rs->pending > 0 && now - rs->conn.since > RS_TIMEOUT_MS)
+		redis_conn_drop(&rs->conn, "no reply in time");
+	else if (now - rs->config_at >= RS_CONFIG_MS)
+		rs_config_read(rs);
 }
 
 /*
@@ -1054,7 +973,7 @@ rs_script_cb(redisAsyncContext *ac, void *r, void *priv)
 	struct redis_store *rs = op->rs;
 	redisReply *reply = r, *e;
 
-	if (ac == rs->ac)
+	if (ac == rs->conn.ac)
 		rs_replied(rs);
 	if (rs_is_noscript(reply) && !op->use_eval) {
 		op->use_eval = true;
@@ -1092,7 +1011,7 @@ rs_script_send(struct rop *op)
 	int i, rc = -1;
 	char lim[24];
 
-	if (op->rs->state != RS_READY || op->rs->closing) {
+	if (op->rs->conn.state != REDIS_CONN_READY || op->rs->closing) {
 		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
 		return;
 	}
@@ -1192,7 +1111,7 @@ rs_tomb_cb(redisAsyncContext *ac, void *r, void *priv)
 	struct rop *op = priv;
 	redisReply *reply = r;
 
-	if (ac == op->rs->ac)
+	if (ac == op->rs->conn.ac)
 		rs_replied(op->rs);
 	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
 		rs_purge_failed(op, rs_reply_error(reply));
@@ -1215,7 +1134,7 @@ rs_purge_done(struct rop *op)
 	argv[1] = op->tomb.data;
 	lens[0] = 3;
 	lens[1] = op->tomb.len;
-	if (op->rs->state != RS_READY ||
+	if (op->rs->conn.state != REDIS_CONN_READY ||
 	    rs_send(op->rs, rs_tomb_cb, op, 2, argv, lens) != 0)
 		rs_purge_failed(op, STORE_ERR_UNAVAILABLE);
 }
@@ -1227,7 +1146,7 @@ rs_purge_cb(redisAsyncContext *ac, void *r, void *priv)
 	struct rop *op = priv;
 	redisReply *reply = r;
 
-	if (ac == op->rs->ac)
+	if (ac == op->rs->conn.ac)
 		rs_replied(op->rs);
 	if (rs_is_noscript(reply) && !op->use_eval) {
 		/* The batch is lost: scan again from the start. */
@@ -1281,7 +1200,7 @@ rs_scan_cb(redisAsyncContext *ac, void *r, void *priv)
 	char nk[24];
 	int rc;
 
-	if (ac == op->rs->ac)
+	if (ac == op->rs->conn.ac)
 		rs_replied(op->rs);
 	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
 	    reply->elements != 2 ||
@@ -1323,7 +1242,7 @@ rs_scan_cb(redisAsyncContext *ac, void *r, void *priv)
 	argv[3] = op->tomb.data;
 	for (i = 0; i < 4; i++)
 		lens[i] = strlen(argv[i]);
-	rc = op->rs->state == RS_READY
+	rc = op->rs->conn.state == REDIS_CONN_READY
 	         ? rs_send(op->rs, rs_purge_cb, op, (int)(n + 4), argv, lens)
 	         : -1;
 	free(argv);
@@ -1350,7 +1269,7 @@ rs_scan(struct rop *op)
 	lens[3] = op->pattern.len;
 	lens[4] = 5;
 	lens[5] = strlen(RS_SCAN_COUNT);
-	if (op->rs->state != RS_READY ||
+	if (op->rs->conn.state != REDIS_CONN_READY ||
 	    rs_send(op->rs, rs_scan_cb, op, 6, argv, lens) != 0)
 		rs_purge_failed(op, STORE_ERR_UNAVAILABLE);
 }
@@ -1410,7 +1329,7 @@ rs_create_cb(redisAsyncContext *ac, void *r, void *priv)
 	struct rop *op = priv;
 	redisReply *reply = r;
 
-	if (ac == op->rs->ac)
+	if (ac == op->rs->conn.ac)
 		rs_replied(op->rs);
 	if (rs_is_noscript(reply) && !op->use_eval) {
 		op->use_eval = true;
@@ -1448,7 +1367,7 @@ rs_create_send(struct rop *op)
 	klens[1] = op->tomb.len;
 	args[0] = op->value;
 	alens[0] = strlen(op->value);
-	if (op->rs->state != RS_READY || op->rs->closing ||
+	if (op->rs->conn.state != REDIS_CONN_READY || op->rs->closing ||
 	    rs_eval(op, RS_CREATE, rs_create_cb, 2, keys, klens, 1, args,
 	        alens) != 0)
 		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
@@ -1534,7 +1453,8 @@ rs_read_verified(struct rop *op, bool ok)
 		    ":document:", str_from(op->canon));
 		rs_keyname(&op->k[3], "kosyncd:user:", op->user,
 		    ":meta:", str_from(op->canon));
-		if (op->rs->state != RS_READY || rs_read_doc_send(op) != 0)
+		if (op->rs->conn.state != REDIS_CONN_READY ||
+		    rs_read_doc_send(op) != 0)
 			op->err = STORE_ERR_UNAVAILABLE;
 		if (op->got == op->sent)
 			rop_finish(op, op->err, 0, NULL);
@@ -1584,7 +1504,7 @@ rs_read_cb(redisAsyncContext *ac, void *r, void *priv)
 	 * round trip of a linked document repeats 2 and 3. */
 	unsigned step = op->linked ? op->got++ - 2 : op->got++;
 
-	if (ac == op->rs->ac)
+	if (ac == op->rs->conn.ac)
 		rs_replied(op->rs);
 	if (op->err == STORE_OK) {
 		if (reply == NULL || reply->type == REDIS_REPLY_ERROR ||
@@ -1772,12 +1692,12 @@ rop_start(struct rop *op)
 		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
 		return;
 	}
-	switch (rs->state) {
-	case RS_READY:
+	switch (rs->conn.state) {
+	case REDIS_CONN_READY:
 		rop_run(op);
 		break;
-	case RS_CONNECTING:
-		if (!rs->failing) {
+	case REDIS_CONN_CONNECTING:
+		if (!rs->conn.failing) {
 			op->next = NULL;
 			if (rs->park_tail != NULL)
 				rs->park_tail->next = op;
@@ -1787,7 +1707,7 @@ rop_start(struct rop *op)
 			break;
 		}
 		/* FALLTHROUGH */
-	case RS_DOWN:
+	case REDIS_CONN_DOWN:
 		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
 		break;
 	}
@@ -1802,8 +1722,8 @@ rs_submit(struct redis_store *rs, enum rop_kind kind, struct str user,
 	struct rop *op;
 
 	/* Down: answer at once, without allocating. */
-	if (rs->closing || rs->state == RS_DOWN ||
-	    (rs->state == RS_CONNECTING && rs->failing)) {
+	if (rs->closing || rs->conn.state == REDIS_CONN_DOWN ||
+	    (rs->conn.state == REDIS_CONN_CONNECTING && rs->conn.failing)) {
 		memset(&rep, 0, sizeof(rep));
 		rep.result = STORE_ERR_UNAVAILABLE;
 		cb(arg, &rep);
@@ -1921,8 +1841,7 @@ rs_free(struct redis_store *rs)
 	while ((c = table_next(&rs->cache, &pos)) != NULL)
 		free(c);
 	table_release(&rs->cache);
-	free(rs->host);
-	free(rs->path);
+	redis_conn_release(&rs->conn);
 	free(rs->addr);
 	free(rs);
 }
@@ -1941,7 +1860,7 @@ rs_close(struct store *st)
 	rs->freed = true;
 	rs->closing = true;
 	rs_finish_parked(rs);
-	rs_drop(rs, "closed");
+	redis_conn_drop(&rs->conn, "closed");
 	uv_close((uv_handle_t *)&rs->timer, rs_timer_closed);
 }
 
@@ -1963,7 +1882,7 @@ rs_raw_cb(redisAsyncContext *ac, void *r, void *priv)
 	struct redis_store *rs = raw->rs;
 	const redisReply *reply = r;
 
-	if (ac == rs->ac)
+	if (ac == rs->conn.ac)
 		rs_replied(rs);
 	rs->live--;
 	if (!rs->freed)
@@ -1980,7 +1899,7 @@ store_redis_command(struct store *st, store_redis_reply_fn *fn, void *priv,
 	struct rs_raw *raw;
 
 	if (st == NULL || st->ops != &redis_store_ops || rs->closing ||
-	    rs->state != RS_READY)
+	    rs->conn.state != REDIS_CONN_READY)
 		return -1;
 	raw = xmalloc(sizeof(*raw));
 	raw->rs = rs;
@@ -2066,7 +1985,7 @@ rs_stats(struct store *st, struct store_stats *out)
 	struct redis_store *rs = (struct redis_store *)st;
 
 	out->redis_known = true;
-	out->redis_up = rs->state == RS_READY;
+	out->redis_up = rs->conn.state == REDIS_CONN_READY;
 	out->redis_reconnects = rs->connects > 0 ? rs->connects - 1 : 0;
 	out->redis_failures = rs->failures;
 	if (!out->redis_up && rs->down_since != 0)
@@ -2163,8 +2082,8 @@ store_redis_open(uv_loop_t *loop, struct config *cfg)
 	rs->base.ops = &redis_store_ops;
 	rs->loop = loop;
 	rs->cfg = cfg;
-	if (store_redis_parse_address(
-	        cfg->redis_address, &rs->host, &rs->port, &rs->path) == -1) {
+	if (redis_conn_init(&rs->conn, loop, cfg->redis_address, false,
+	        rs_attached, rs_lost, rs) != 0) {
 		log_warnx("invalid redis_address '%s'", cfg->redis_address);
 		free(rs);
 		return NULL;
@@ -2172,10 +2091,9 @@ store_redis_open(uv_loop_t *loop, struct config *cfg)
 	rs->addr = xstrdup(cfg->redis_address);
 	rs->keys = keys_new(loop,
 	    (unsigned)(cfg->argon2_concurrency ? cfg->argon2_concurrency : 2));
-	rs->backoff_ms = RS_BACKOFF_MIN_MS;
 	uv_timer_init(loop, &rs->timer);
 	rs->timer.data = rs;
 	uv_timer_start(&rs->timer, rs_tick, RS_TICK_MS, RS_TICK_MS);
-	rs_connect(rs);
+	redis_conn_connect(&rs->conn);
 	return &rs->base;
 }
