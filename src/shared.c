@@ -3,18 +3,18 @@
  * (see shared.h).
  *
  * The subscriber connection is ours (a connection in subscriber mode can
- * send nothing else); publishing uses the store's. Its life: DOWN (retry
- * at retry_at, back-off doubling from SH_BACKOFF_MIN_MS to
- * SH_BACKOFF_MAX_MS), CONNECTING (AUTH when there is a password, then
- * SUBSCRIBE; dropped after SH_TIMEOUT_MS without the subscription's
- * confirmation), READY. A lost connection is noticed by hiredis (the socket
- * closes or fails) and hiredis's TCP keep-alive; one warning is logged per
- * outage, and an info line when it is back.
+ * send nothing else); publishing uses the store's. Its life is
+ * redis_conn.h's: DOWN (retry with back-off), CONNECTING (AUTH when there
+ * is a password, then SUBSCRIBE; dropped after REDIS_CONN_TIMEOUT_MS
+ * without the subscription's confirmation), READY. A lost connection is
+ * noticed by hiredis (the socket closes or fails) and hiredis's TCP
+ * keep-alive; one warning is logged per outage, and an info line when it
+ * is back.
  *
- * Invariants: ac is the current connection or NULL; a hiredis callback
- * whose context is not ac is stale and ignored; after shared_free()
- * (closing) nothing reconnects and the structure is freed by the timer's
- * close callback.
+ * Invariants: conn.ac is the current connection or NULL; a hiredis
+ * callback whose context is not conn.ac is stale and ignored; after
+ * shared_free() (closing) nothing reconnects and the structure is freed by
+ * the timer's close callback.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -28,21 +28,16 @@
 #include "config.h"
 #include "log.h"
 #include "ratelimit.h"
-#include "redis_uv.h"
+#include "redis_conn.h"
 #include "shared.h"
 #include "store.h"
 #include "store_redis.h"
 #include "xmalloc.h"
 
-#define SH_TIMEOUT_MS 2000
-#define SH_BACKOFF_MIN_MS 100
-#define SH_BACKOFF_MAX_MS 5000
 #define SH_TICK_MS 100
 #define SH_INSTANCE_LEN 16 /* hex digits of the instance id */
 #define SH_PEER_MAX 64     /* as http_request.peer */
 #define SH_USER_MAX 255    /* STORE_MAX_USERNAME */
-
-enum sh_state { SH_DOWN, SH_CONNECTING, SH_READY };
 
 struct sh_limiter {
 	struct shared *sh;
@@ -54,17 +49,9 @@ struct shared {
 	uv_loop_t *loop;
 	struct store *st;
 	const struct config *cfg;
-	redisAsyncContext *ac;
-	enum sh_state state;
-	bool failing; /* the last attempt failed: no more warnings */
+	struct redis_conn conn; /* failing: no more warnings */
 	bool closing;
 	uv_timer_t timer;
-	uint64_t backoff_ms;
-	uint64_t retry_at;
-	uint64_t since; /* when the current attempt began */
-	char *host;
-	int port;
-	char *path;
 	char channel[48];
 	char instance[SH_INSTANCE_LEN + 1];
 	struct sh_limiter lim[SHARED_MAX_LIMITERS];
@@ -74,23 +61,19 @@ struct shared {
 	struct buf msg;
 };
 
-static void sh_connect(struct shared *sh);
-
 /*
  * The connection
  */
 
-/* ac is gone or going: plan the next attempt (if ac is the current one). */
+/* redis_conn_lost_fn: worded as the store's messages (one per outage). */
 static void
-sh_lost(struct shared *sh, const redisAsyncContext *ac, const char *why)
+sh_lost(struct redis_conn *c, const char *why, bool was_ready, bool was_failing)
 {
-	if (ac == NULL || ac != sh->ac)
-		return;
-	sh->ac = NULL;
-	/* Worded as the store's messages (one warning per outage). */
-	if (sh->closing || sh->failing)
+	const struct shared *sh = c->owner;
+
+	if (sh->closing || was_failing)
 		log_debug("redis: subscriber connection: %s", why);
-	else if (sh->state == SH_READY)
+	else if (was_ready)
 		log_warnx("redis: lost the connection to %s: %s (rate limits "
 		          "are not shared until it is back)",
 		    sh->cfg->redis_address, why);
@@ -98,43 +81,6 @@ sh_lost(struct shared *sh, const redisAsyncContext *ac, const char *why)
 		log_warnx("redis: cannot connect to %s: %s (rate limits are "
 		          "not shared until it can)",
 		    sh->cfg->redis_address, why);
-	if (!sh->failing)
-		sh->backoff_ms = SH_BACKOFF_MIN_MS;
-	sh->failing = true;
-	sh->state = SH_DOWN;
-	sh->retry_at = uv_now(sh->loop) + sh->backoff_ms;
-	sh->backoff_ms *= 2;
-	if (sh->backoff_ms > SH_BACKOFF_MAX_MS)
-		sh->backoff_ms = SH_BACKOFF_MAX_MS;
-}
-
-static void
-sh_drop(struct shared *sh, const char *why)
-{
-	redisAsyncContext *ac = sh->ac;
-
-	if (ac == NULL)
-		return;
-	sh_lost(sh, ac, why);
-	redisAsyncFree(ac);
-}
-
-static void
-sh_on_connect(const redisAsyncContext *ac, int status)
-{
-	struct shared *sh = ac->data;
-
-	if (status != REDIS_OK)
-		sh_lost(sh, ac, ac->errstr[0] ? ac->errstr : "connect failed");
-}
-
-static void
-sh_on_disconnect(const redisAsyncContext *ac, int status)
-{
-	struct shared *sh = ac->data;
-
-	(void)status;
-	sh_lost(sh, ac, ac->errstr[0] ? ac->errstr : "connection closed");
 }
 
 static void sh_receive(struct shared *sh, const char *p, size_t len);
@@ -143,15 +89,14 @@ static void sh_receive(struct shared *sh, const char *p, size_t len);
 static void
 sh_message_cb(redisAsyncContext *ac, void *r, void *priv)
 {
-	struct shared *sh = ac->data;
+	struct shared *sh = priv;
 	const redisReply *reply = r;
 	const redisReply *kind;
 
-	(void)priv;
-	if (reply == NULL || ac != sh->ac || sh->closing)
+	if (reply == NULL || ac != sh->conn.ac || sh->closing)
 		return;
 	if (reply->type == REDIS_REPLY_ERROR) {
-		sh_drop(sh, reply->str);
+		redis_conn_drop(&sh->conn, reply->str);
 		return;
 	}
 	if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 ||
@@ -159,11 +104,9 @@ sh_message_cb(redisAsyncContext *ac, void *r, void *priv)
 		return;
 	kind = reply->element[0];
 	if (strcmp(kind->str, "subscribe") == 0) {
-		if (sh->failing)
+		if (sh->conn.failing)
 			log_info("redis: rate limits are shared again");
-		sh->state = SH_READY;
-		sh->failing = false;
-		sh->backoff_ms = SH_BACKOFF_MIN_MS;
+		redis_conn_ready(&sh->conn);
 		return;
 	}
 	if (strcmp(kind->str, "message") == 0 &&
@@ -177,63 +120,40 @@ sh_subscribe(struct shared *sh)
 	const char *argv[2] = {"SUBSCRIBE", sh->channel};
 	size_t lens[2] = {9, strlen(sh->channel)};
 
-	if (redisAsyncCommandArgv(sh->ac, sh_message_cb, NULL, 2, argv, lens) !=
-	    REDIS_OK)
-		sh_drop(sh, "cannot subscribe");
+	if (redisAsyncCommandArgv(
+	        sh->conn.ac, sh_message_cb, sh, 2, argv, lens) != REDIS_OK)
+		redis_conn_drop(&sh->conn, "cannot subscribe");
 }
 
 static void
 sh_auth_cb(redisAsyncContext *ac, void *r, void *priv)
 {
-	struct shared *sh = ac->data;
+	struct shared *sh = priv;
 	const redisReply *reply = r;
 
-	(void)priv;
-	if (reply == NULL || ac != sh->ac || sh->closing)
+	if (reply == NULL || ac != sh->conn.ac || sh->closing)
 		return;
 	if (reply->type == REDIS_REPLY_ERROR) {
-		sh_drop(sh, reply->str);
+		redis_conn_drop(&sh->conn, reply->str);
 		return;
 	}
 	sh_subscribe(sh);
 }
 
+/* redis_conn_attached_fn: AUTH when there is a password, then SUBSCRIBE. */
 static void
-sh_connect(struct shared *sh)
+sh_attached(struct redis_conn *c)
 {
-	redisAsyncContext *ac;
+	struct shared *sh = c->owner;
 
-	ac = sh->path != NULL ? redisAsyncConnectUnix(sh->path)
-	                      : redisAsyncConnect(sh->host, sh->port);
-	if (ac == NULL)
-		fatalx("redis: out of memory");
-	sh->ac = ac;
-	sh->state = SH_CONNECTING;
-	sh->since = uv_now(sh->loop);
-	ac->data = sh;
-	if (ac->err) {
-		sh_lost(sh, ac, ac->errstr);
-		redisAsyncFree(ac);
-		return;
-	}
-	if (redis_uv_attach(ac, sh->loop) != 0) {
-		sh_lost(sh, ac, "cannot watch the socket");
-		redisAsyncFree(ac);
-		return;
-	}
-	/* Best effort: a dead peer is then noticed without traffic. */
-	if (sh->path == NULL)
-		(void)redisEnableKeepAlive(&ac->c);
-	redisAsyncSetConnectCallback(ac, sh_on_connect);
-	redisAsyncSetDisconnectCallback(ac, sh_on_disconnect);
 	if (sh->cfg->redis_password != NULL &&
 	    sh->cfg->redis_password[0] != '\0') {
 		const char *argv[2] = {"AUTH", sh->cfg->redis_password};
 		size_t lens[2] = {4, strlen(sh->cfg->redis_password)};
 
 		if (redisAsyncCommandArgv(
-		        ac, sh_auth_cb, NULL, 2, argv, lens) != REDIS_OK)
-			sh_drop(sh, "cannot send AUTH");
+		        c->ac, sh_auth_cb, sh, 2, argv, lens) != REDIS_OK)
+			redis_conn_drop(c, "cannot send AUTH");
 		return;
 	}
 	sh_subscribe(sh);
@@ -243,22 +163,9 @@ static void
 sh_tick(uv_timer_t *t)
 {
 	struct shared *sh = t->data;
-	uint64_t now = uv_now(sh->loop);
 
-	if (sh->closing)
-		return;
-	switch (sh->state) {
-	case SH_DOWN:
-		if (now >= sh->retry_at)
-			sh_connect(sh);
-		break;
-	case SH_CONNECTING:
-		if (now - sh->since > SH_TIMEOUT_MS)
-			sh_drop(sh, "timed out");
-		break;
-	case SH_READY:
-		break;
-	}
+	if (!sh->closing)
+		redis_conn_tick(&sh->conn, true);
 }
 
 /*
@@ -443,8 +350,8 @@ shared_new(uv_loop_t *loop, struct store *st, const struct config *cfg)
 	if (!store_is_redis(st) || cfg->redis_address == NULL)
 		return NULL;
 	sh = xcalloc(1, sizeof(*sh));
-	if (store_redis_parse_address(
-	        cfg->redis_address, &sh->host, &sh->port, &sh->path) != 0) {
+	if (redis_conn_init(&sh->conn, loop, cfg->redis_address, true,
+	        sh_attached, sh_lost, sh) != 0) {
 		/* The store parsed it already; cannot happen. */
 		free(sh);
 		return NULL;
@@ -457,13 +364,11 @@ shared_new(uv_loop_t *loop, struct store *st, const struct config *cfg)
 	sodium_bin2hex(sh->instance, sizeof(sh->instance), id, sizeof(id));
 	snprintf(sh->channel, sizeof(sh->channel), "kosyncd:ratelimit:%u",
 	    cfg->redis_db);
-	sh->state = SH_DOWN;
-	sh->backoff_ms = SH_BACKOFF_MIN_MS;
 	uv_timer_init(loop, &sh->timer);
 	sh->timer.data = sh;
 	uv_timer_start(&sh->timer, sh_tick, SH_TICK_MS, SH_TICK_MS);
 	uv_unref((uv_handle_t *)&sh->timer);
-	sh_connect(sh);
+	redis_conn_connect(&sh->conn);
 	return sh;
 }
 
@@ -484,7 +389,7 @@ shared_ratelimit(struct shared *sh, struct ratelimit *rl, const char *scope)
 bool
 shared_listening(const struct shared *sh)
 {
-	return sh != NULL && sh->state == SH_READY;
+	return sh != NULL && sh->conn.state == REDIS_CONN_READY;
 }
 
 static void
@@ -492,8 +397,7 @@ sh_timer_closed(uv_handle_t *h)
 {
 	struct shared *sh = h->data;
 
-	free(sh->host);
-	free(sh->path);
+	redis_conn_release(&sh->conn);
 	buf_release(&sh->msg);
 	free(sh);
 }
@@ -508,6 +412,6 @@ shared_free(struct shared *sh)
 	for (i = 0; i < sh->nlim; i++)
 		ratelimit_set_listener(sh->lim[i].rl, NULL, NULL);
 	sh->closing = true;
-	sh_drop(sh, "closed");
+	redis_conn_drop(&sh->conn, "closed");
 	uv_close((uv_handle_t *)&sh->timer, sh_timer_closed);
 }
