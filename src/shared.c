@@ -46,7 +46,6 @@ struct sh_limiter {
 };
 
 struct shared {
-	uv_loop_t *loop;
 	struct store *st;
 	const struct config *cfg;
 	struct redis_conn conn; /* failing: no more warnings */
@@ -356,7 +355,6 @@ shared_new(uv_loop_t *loop, struct store *st, const struct config *cfg)
 		free(sh);
 		return NULL;
 	}
-	sh->loop = loop;
 	sh->st = st;
 	sh->cfg = cfg;
 	buf_init(&sh->msg);
