@@ -86,6 +86,7 @@ static void sh_receive(struct shared *sh, const char *p, size_t len);
 
 /* Every reply in subscriber mode: the confirmation, then messages. */
 static void
+/* cppcheck-suppress constParameter ; hiredis callback type */
 sh_message_cb(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct shared *sh = priv;
@@ -125,6 +126,7 @@ sh_subscribe(struct shared *sh)
 }
 
 static void
+/* cppcheck-suppress constParameter ; hiredis callback type */
 sh_auth_cb(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct shared *sh = priv;
