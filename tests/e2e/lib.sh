@@ -144,6 +144,23 @@ req() {
 	CTYPE=$(printf '%s\n' "$HEADERS" | sed -n 's/^[Cc]ontent-[Tt]ype: *//p' | tail -n 1)
 }
 
+# ks_web METHOD PATH [BODY] [CURL ARGS...]: a request of the web
+# interface (BODY sent as JSON when given; 20 s at most). Sets STATUS,
+# BODY, HEADERS, CTYPE. `web` is the same unless a test defines its own.
+ks_web() {
+	local method=$1 path=$2 body=${3-}
+	shift 2
+	[ $# -gt 0 ] && shift
+	STATUS=$(curl -s -S -m 20 -X "$method" \
+	    ${body:+-H 'Content-Type: application/json' --data-binary "$body"} \
+	    -D "$KS_TMP/web-h" -o "$KS_TMP/body" -w '%{http_code}' "$@" \
+	    "$KS_URL$path")
+	BODY=$(cat "$KS_TMP/body")
+	HEADERS=$(tr -d '\r' <"$KS_TMP/web-h")
+	CTYPE=$(printf '%s\n' "$HEADERS" | sed -n 's/^[Cc]ontent-[Tt]ype: *//p' | tail -n 1)
+}
+web() { ks_web "$@"; }
+
 # auth USER KEY: curl arguments for x-auth headers (use: req GET /x "" $(auth u k))
 auth() { echo "-H x-auth-user:$1 -H x-auth-key:$2"; }
 

@@ -20,7 +20,6 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v redis-server >/dev/null || { echo "1..0 # SKIP no redis-server"; exit 0; }
-J='Content-Type: application/json'
 E2001='{"code":2001,"message":"Unauthorized"}'
 E2007='{"code":2007,"message":"Too many registrations, try again later."}'
 NOT_IN='{"code":401,"message":"Not signed in."}'
@@ -50,12 +49,8 @@ on() {
 # web A|B METHOD PATH [BODY] [CURL ARGS]: a browser request through one.
 web() {
 	use "$1"
-	local method=$2 path=$3 body=${4-}
-	shift 3
-	[ $# -gt 0 ] && shift
-	STATUS=$(curl -s -S -m 10 -X "$method" ${body:+-H "$J" --data-binary "$body"} \
-	    -o "$KS_TMP/body" -w '%{http_code}' "$@" "$KS_URL$path")
-	BODY=$(cat "$KS_TMP/body")
+	shift
+	ks_web "$@"
 }
 # signin A|B USER PASSWORD JAR: sign in, CSRF_<JAR> = the CSRF token.
 signin() {

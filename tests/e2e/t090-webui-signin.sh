@@ -18,20 +18,8 @@
 . "$(dirname "$0")/lib.sh"
 
 K=$(md5 'open sesame')
-J='Content-Type: application/json'
 
-# web METHOD PATH [BODY] [CURL ARGS...]: a browser-like request (no KOReader
-# Accept). Sets STATUS, BODY, CTYPE, HEADERS like req.
-web() {
-	local method=$1 path=$2 body=${3-}
-	shift 2
-	[ $# -gt 0 ] && shift
-	STATUS=$(curl -s -S -X "$method" ${body:+-H "$J" --data-binary "$body"} \
-	    -D "$KS_TMP/h" -o "$KS_TMP/b" -w '%{http_code}' "$@" "$KS_URL$path")
-	BODY=$(cat "$KS_TMP/b")
-	HEADERS=$(tr -d '\r' <"$KS_TMP/h")
-	CTYPE=$(printf '%s\n' "$HEADERS" | sed -n 's/^[Cc]ontent-[Tt]ype: *//p' | tail -n 1)
-}
+# hdr NAME: a header of the last web (lib.sh) answer.
 hdr() { printf '%s\n' "$HEADERS" | sed -n "s/^$1: *//Ip" | head -n 1; }
 
 ks_start --storage memory --enable-webui=false || exit 1

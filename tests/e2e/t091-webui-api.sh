@@ -17,21 +17,11 @@
 . "$(dirname "$0")/lib.sh"
 
 ks_allow_stderr 'warning: .*accessible to others'
-J='Content-Type: application/json'
 KA=$(md5 alpha)
 KB=$(md5 bravo)
 D1=0123456789abcdef0123456789abcdef
 D2=fedcba9876543210fedcba9876543210
 
-web() {
-	local method=$1 path=$2 body=${3-}
-	shift 2
-	[ $# -gt 0 ] && shift
-	STATUS=$(curl -s -S -X "$method" ${body:+-H "$J" --data-binary "$body"} \
-	    -D "$KS_TMP/h" -o "$KS_TMP/body" -w '%{http_code}' "$@" "$KS_URL$path")
-	BODY=$(cat "$KS_TMP/body")
-	HEADERS=$(tr -d '\r' <"$KS_TMP/h")
-}
 # signin NAME PASSWORD JAR: sign in; sets CSRF.
 signin() {
 	web POST /api/v1/login "{\"username\":\"$1\",\"password\":\"$2\"}" -c "$3"

@@ -14,19 +14,10 @@
 # kosyncd:user:<name>:links, and pushes and pulls follow them).
 . "$(dirname "$0")/lib.sh"
 
-J='Content-Type: application/json'
 K=$(md5 pw)
 D1=11111111111111111111111111111111
 D2=22222222222222222222222222222222
 
-web() {
-	local method=$1 path=$2 body=${3-}
-	shift 2
-	[ $# -gt 0 ] && shift
-	STATUS=$(curl -s -S -X "$method" ${body:+-H "$J" --data-binary "$body"} \
-	    -o "$KS_TMP/body" -w '%{http_code}' "$@" "$KS_URL$path")
-	BODY=$(cat "$KS_TMP/body")
-}
 signin() {
 	web POST /api/v1/login '{"username":"u","password":"pw"}' -c "$KS_TMP/jar"
 	CSRF=$(printf '%s' "$BODY" | sed -n 's/.*"csrf":"\([^"]*\)".*/\1/p')

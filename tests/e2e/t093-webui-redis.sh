@@ -21,7 +21,6 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v redis-server >/dev/null || { echo "1..0 # SKIP no redis-server"; exit 0; }
-J='Content-Type: application/json'
 K=$(md5 pw)
 D1=11111111111111111111111111111111
 D2=22222222222222222222222222222222
@@ -30,14 +29,6 @@ D4=44444444444444444444444444444444
 KS_PID_B=
 trap '[ -n "$KS_PID_B" ] && kill -KILL "$KS_PID_B" 2>/dev/null; ks_cleanup' EXIT
 
-web() {
-	local method=$1 path=$2 body=${3-}
-	shift 2
-	[ $# -gt 0 ] && shift
-	STATUS=$(curl -s -S -m 20 -X "$method" ${body:+-H "$J" --data-binary "$body"} \
-	    -o "$KS_TMP/body" -w '%{http_code}' "$@" "$KS_URL$path")
-	BODY=$(cat "$KS_TMP/body")
-}
 # signin USER PASSWORD JAR: sets CSRF
 signin() {
 	web POST /api/v1/login "{\"username\":\"$1\",\"password\":\"$2\"}" -c "$3"

@@ -12,7 +12,6 @@
 # request is refused (exit 1, nothing created).
 . "$(dirname "$0")/lib.sh"
 
-J='Content-Type: application/json'
 IN=/dev/null
 run() {
 	"$KOSYNCD" --data-dir "$KS_DIR" "$@" <"$IN" >"$KS_TMP/out" 2>"$KS_TMP/err"
@@ -23,14 +22,6 @@ run() {
 pw() {
 	printf '%s\n' "$1" >"$KS_TMP/pw"
 	IN=$KS_TMP/pw
-}
-web() {
-	local method=$1 path=$2 body=${3-}
-	shift 2
-	[ $# -gt 0 ] && shift
-	STATUS=$(curl -s -S -X "$method" ${body:+-H "$J" --data-binary "$body"} \
-	    -o "$KS_TMP/b" -w '%{http_code}' "$@" "$KS_URL$path")
-	BODY=$(cat "$KS_TMP/b")
 }
 # signin USER PASSWORD JAR: sets CSRF.
 signin() {

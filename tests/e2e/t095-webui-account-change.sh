@@ -11,15 +11,6 @@
 # inherit the old session; another user's session is untouched.
 . "$(dirname "$0")/lib.sh"
 
-J='Content-Type: application/json'
-web() {
-	local method=$1 path=$2 body=${3-}
-	shift 2
-	[ $# -gt 0 ] && shift
-	STATUS=$(curl -s -S -m 10 -X "$method" ${body:+-H "$J" --data-binary "$body"} \
-	    -o "$KS_TMP/body" -w '%{http_code}' "$@" "$KS_URL$path")
-	BODY=$(cat "$KS_TMP/body")
-}
 # signin USER PASSWORD JAR
 signin() { web POST /api/v1/login "{\"username\":\"$1\",\"password\":\"$2\"}" -c "$KS_TMP/$3"; }
 # who JAR: the user the session names (null: none)
