@@ -21,7 +21,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -94,48 +93,84 @@ run(uv_loop_t *loop)
 	assert_false(timed_out);
 }
 
-/* "127.0.0.1:<port>": listening (never accepting), or closed. */
-static int
-listener(char *addr, size_t size, bool keep)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+/*
+ * A TCP server on 127.0.0.1 (port 0) on the loop; addr gets its address.
+ * SRV_CLOSED: closed at once (a port nobody listens on); SRV_SILENT:
+ * connections are never answered; SRV_CLOSING: the first connection is
+ * accepted and closed, and so is the server.
+ */
+enum srv_kind { SRV_CLOSED, SRV_SILENT, SRV_CLOSING };
 
-	assert_true(fd >= 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	snprintf(addr, size, "127.0.0.1:%d", ntohs(sin.sin_port));
-	if (!keep) {
-		close(fd);
-		return -1;
-	}
-	assert_int_equal(listen(fd, 8), 0);
-	return fd;
+struct srv {
+	uv_tcp_t tcp;
+	uv_tcp_t client;
+	enum srv_kind kind;
+	char addr[32];
+};
+
+static void
+srv_on_connection(uv_stream_t *s, int status)
+{
+	struct srv *sv = s->data;
+
+	if (status != 0 || sv->kind != SRV_CLOSING ||
+	    uv_is_closing((uv_handle_t *)s))
+		return;
+	assert_int_equal(uv_tcp_init(s->loop, &sv->client), 0);
+	assert_int_equal(uv_accept(s, (uv_stream_t *)&sv->client), 0);
+	uv_close((uv_handle_t *)&sv->client, NULL);
+	uv_close((uv_handle_t *)s, NULL);
 }
 
 static void
-setup(struct owner *o, uv_loop_t *loop, const char *addr, bool keepalive)
+srv_open(struct srv *sv, uv_loop_t *loop, enum srv_kind kind)
 {
+	struct sockaddr_in sin;
+	int len = sizeof(sin);
+
+	memset(sv, 0, sizeof(*sv));
+	sv->kind = kind;
+	assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &sin), 0);
+	assert_int_equal(uv_tcp_init(loop, &sv->tcp), 0);
+	sv->tcp.data = sv;
+	assert_int_equal(uv_tcp_bind(&sv->tcp, (struct sockaddr *)&sin, 0), 0);
+	assert_int_equal(
+	    uv_tcp_getsockname(&sv->tcp, (struct sockaddr *)&sin, &len), 0);
+	snprintf(
+	    sv->addr, sizeof(sv->addr), "127.0.0.1:%d", ntohs(sin.sin_port));
+	if (kind == SRV_CLOSED)
+		uv_close((uv_handle_t *)&sv->tcp, NULL);
+	else
+		assert_int_equal(
+		    uv_listen((uv_stream_t *)&sv->tcp, 8, srv_on_connection),
+		    0);
+}
+
+/* A loop, a server of kind and an owner o connecting to it, DOWN. */
+static void
+setup(struct owner *o, uv_loop_t *loop, struct srv *sv, enum srv_kind kind,
+    bool keepalive)
+{
+	assert_int_equal(uv_loop_init(loop), 0);
+	srv_open(sv, loop, kind);
 	memset(o, 0, sizeof(*o));
 	o->loop = loop;
 	timed_out = false;
-	assert_int_equal(redis_conn_init(&o->c, loop, addr, keepalive,
+	assert_int_equal(redis_conn_init(&o->c, loop, sv->addr, keepalive,
 	                     on_attached, on_lost, o),
 	    0);
 	assert_int_equal(o->c.state, REDIS_CONN_DOWN);
 	assert_null(o->c.ac);
 }
 
-/* Drop what is left, close every handle, and check none is left. */
+/* Drop o's connection, close the server, and check no handle is left. */
 static void
-finish(struct owner *o, uv_loop_t *loop)
+finish(struct owner *o, uv_loop_t *loop, struct srv *sv)
 {
 	redis_conn_drop(&o->c, "closed");
 	redis_conn_release(&o->c);
+	if (!uv_is_closing((uv_handle_t *)&sv->tcp))
+		uv_close((uv_handle_t *)&sv->tcp, NULL);
 	uv_run(loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(loop), 0);
 }
@@ -159,13 +194,11 @@ test_redis_conn__refused_backs_off(void **state)
 	static const uint64_t waits[] = {200, 400, 800, 1600, 3200, 5000, 5000};
 	uv_loop_t loop;
 	struct owner o;
-	char addr[32];
+	struct srv sv;
 	size_t i;
 
 	(void)state;
-	assert_int_equal(uv_loop_init(&loop), 0);
-	listener(addr, sizeof(addr), false);
-	setup(&o, &loop, addr, true);
+	setup(&o, &loop, &sv, SRV_CLOSED, true);
 	redis_conn_connect(&o.c);
 	if (o.lost == 0)
 		run(&loop);
@@ -189,7 +222,7 @@ test_redis_conn__refused_backs_off(void **state)
 		assert_true(o.was_failing);
 		assert_int_equal(o.wait, waits[i]);
 	}
-	finish(&o, &loop);
+	finish(&o, &loop, &sv);
 	assert_int_equal(o.lost, 1 + (int)(sizeof(waits) / sizeof(waits[0])));
 }
 
@@ -208,14 +241,11 @@ static void
 test_redis_conn__ready_drop_keepalive(void **state)
 {
 	uv_loop_t loop;
-	struct owner o;
-	char addr[32];
-	int lfd;
+	struct owner o, plain;
+	struct srv sv;
 
 	(void)state;
-	assert_int_equal(uv_loop_init(&loop), 0);
-	lfd = listener(addr, sizeof(addr), true);
-	setup(&o, &loop, addr, true);
+	setup(&o, &loop, &sv, SRV_SILENT, true);
 	o.ready_on_attach = true;
 	redis_conn_connect(&o.c);
 	assert_int_equal(o.attached, 1);
@@ -245,20 +275,24 @@ test_redis_conn__ready_drop_keepalive(void **state)
 	assert_int_equal(o.attached, 2);
 	assert_int_equal(o.c.state, REDIS_CONN_READY);
 	redis_conn_drop(&o.c, "gone");
+	assert_int_equal(o.lost, 2);
 	assert_true(o.was_ready);
 	assert_false(o.was_failing);
 	assert_int_equal(o.wait, REDIS_CONN_BACKOFF_MIN_MS);
-	finish(&o, &loop);
-	assert_int_equal(o.lost, 2);
 
 	/* Without keep-alive. */
-	assert_int_equal(uv_loop_init(&loop), 0);
-	setup(&o, &loop, addr, false);
-	redis_conn_connect(&o.c);
-	assert_int_equal(o.c.state, REDIS_CONN_CONNECTING);
-	assert_int_equal(keepalive_of(&o), 0);
-	finish(&o, &loop);
-	close(lfd);
+	memset(&plain, 0, sizeof(plain));
+	plain.loop = &loop;
+	assert_int_equal(redis_conn_init(&plain.c, &loop, sv.addr, false,
+	                     on_attached, on_lost, &plain),
+	    0);
+	redis_conn_connect(&plain.c);
+	assert_int_equal(plain.c.state, REDIS_CONN_CONNECTING);
+	assert_int_equal(keepalive_of(&plain), 0);
+	redis_conn_drop(&plain.c, "closed");
+	redis_conn_release(&plain.c);
+	finish(&o, &loop, &sv);
+	assert_int_equal(o.lost, 2);
 }
 
 static void
@@ -266,13 +300,10 @@ test_redis_conn__connect_times_out(void **state)
 {
 	uv_loop_t loop;
 	struct owner o;
-	char addr[32];
-	int lfd;
+	struct srv sv;
 
 	(void)state;
-	assert_int_equal(uv_loop_init(&loop), 0);
-	lfd = listener(addr, sizeof(addr), true);
-	setup(&o, &loop, addr, false);
+	setup(&o, &loop, &sv, SRV_SILENT, false);
 	redis_conn_connect(&o.c);
 	assert_int_equal(o.attached, 1);
 	assert_int_equal(o.c.state, REDIS_CONN_CONNECTING);
@@ -286,49 +317,26 @@ test_redis_conn__connect_times_out(void **state)
 	assert_false(o.was_ready);
 	assert_false(o.was_failing);
 	assert_int_equal(o.c.state, REDIS_CONN_DOWN);
-	finish(&o, &loop);
+	finish(&o, &loop, &sv);
 	assert_int_equal(o.lost, 1);
-	close(lfd);
-}
-
-static int closer_fd;
-
-static void
-accept_and_close(uv_poll_t *h, int status, int events)
-{
-	int fd;
-
-	(void)status;
-	(void)events;
-	fd = accept(closer_fd, NULL, NULL);
-	if (fd >= 0)
-		close(fd);
-	uv_close((uv_handle_t *)h, NULL);
 }
 
 static void
 test_redis_conn__closed_by_server(void **state)
 {
 	uv_loop_t loop;
-	uv_poll_t poll;
 	struct owner o;
-	char addr[32];
+	struct srv sv;
 
 	(void)state;
-	assert_int_equal(uv_loop_init(&loop), 0);
-	closer_fd = listener(addr, sizeof(addr), true);
-	assert_int_equal(uv_poll_init(&loop, &poll, closer_fd), 0);
-	assert_int_equal(
-	    uv_poll_start(&poll, UV_READABLE, accept_and_close), 0);
-	setup(&o, &loop, addr, false);
+	setup(&o, &loop, &sv, SRV_CLOSING, false);
 	redis_conn_connect(&o.c);
 	run(&loop);
 	assert_int_equal(o.lost, 1);
 	assert_false(o.was_ready);
 	assert_true(o.why[0] != '\0');
-	finish(&o, &loop);
+	finish(&o, &loop, &sv);
 	assert_int_equal(o.lost, 1);
-	close(closer_fd);
 }
 
 static void
