@@ -775,7 +775,6 @@ snapshot_parse_chunks(const char *text, size_t len, size_t chunk,
 		if (parsed != NULL)
 			parsed(arg, l.base + n);
 	}
-	/* cppcheck-suppress redundantAssignment ; cb_end reads l.h */
 	l.h = NULL;
 	if (s == yajl_status_ok) {
 		s = yajl_complete_parse(h);
