@@ -25,15 +25,21 @@ req POST /users/create "{\"username\":\"legit\",\"password\":\"$KEY\"}"
 is "register the legitimate user" "$STATUS" 201
 
 cat >"$KS_TMP/attack.py" <<'EOF'
-import selectors, socket, sys, time
+import selectors, socket, struct, sys, time
 port, secs, mode = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
 end = time.monotonic() + secs
 if mode == "churn":
-    # Open and drop connections as fast as possible.
+    # Open and drop connections as fast as possible. Dropped with a
+    # reset (SO_LINGER 0): a normal close would leave each port of this
+    # source address in TIME_WAIT for a minute, and after some tens of
+    # thousands the churn (of this run or an earlier test's) would run
+    # out of ports rather than connect.
     src, n, i = sys.argv[4], 0, 0
+    linger = struct.pack("ii", 1, 0)
     while time.monotonic() < end:
         i += 1
         s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
         try:
             s.bind((src, 0))
             s.connect(("127.0.0.1", port))
