@@ -21,9 +21,13 @@ KS_ALLOW='^$'
 ACCEPT='application/vnd.koreader.v1+json'
 
 KS_REDIS_PID=
+KS_PID_A=
 ks_cleanup() {
 	if [ -n "$KS_PID" ] && kill -0 "$KS_PID" 2>/dev/null; then
 		kill -KILL "$KS_PID" 2>/dev/null
+	fi
+	if [ -n "$KS_PID_A" ] && kill -0 "$KS_PID_A" 2>/dev/null; then
+		kill -KILL "$KS_PID_A" 2>/dev/null
 	fi
 	if [ -n "$KS_REDIS_PID" ] && kill -0 "$KS_REDIS_PID" 2>/dev/null; then
 		kill -KILL "$KS_REDIS_PID" 2>/dev/null
@@ -223,6 +227,41 @@ ks_redis_args() {
 		mkdir -p "$KS_DIR" && : >"$KS_DIR/.redis"
 	fi
 	KS_ARGS+=(--redis-address "$KS_REDIS_ADDR" --redis-db "$KS_REDIS_DB")
+}
+
+# Two instances on the private Redis (tests/e2e/t081, t087).
+# start_two ARGS...: instance A (KS_URL_A, KS_PID_A, its stderr in
+# KS_ERR_A) and B (the current one, KS_URL_B), each with its own data
+# directory; stop_two: stop both and check their exits and stderr.
+start_two() {
+	KS_DIR=$KS_TMP/inst-a
+	ks_start --storage redis --redis-address "$KS_REDIS_ADDR" \
+	    --redis-db "$KS_REDIS_DB" "$@" || return 1
+	KS_URL_A=$KS_URL KS_PID_A=$KS_PID KS_ERR_A=$KS_TMP/stderr-a.new
+	mv "$KS_ERR.new" "$KS_ERR_A"
+	KS_DIR=$KS_TMP/inst-b
+	ks_start --storage redis --redis-address "$KS_REDIS_ADDR" \
+	    --redis-db "$KS_REDIS_DB" "$@" || return 1
+	KS_URL_B=$KS_URL
+}
+stop_two() {
+	local rc
+	ks_stop
+	kill -TERM "$KS_PID_A"
+	wait "$KS_PID_A"
+	rc=$?
+	KS_PID_A=
+	is "instance A exited 0 on SIGTERM" "$rc" 0
+	is "instance A: no unexpected stderr" \
+	    "$(grep -vE ' (info|access): ' "$KS_ERR_A" | grep -vE "$KS_ALLOW")" ""
+}
+# use A|B: send the next requests to that instance.
+use() { if [ "$1" = A ]; then KS_URL=$KS_URL_A; else KS_URL=$KS_URL_B; fi; }
+# on A|B METHOD PATH [BODY] [ARGS]: req through one instance.
+on() {
+	use "$1"
+	shift
+	req "$@"
 }
 
 # ks_redis_start [unix] [REDIS-SERVER ARGS...]: start a private

@@ -10,40 +10,7 @@
 
 command -v redis-server >/dev/null || { echo "1..0 # SKIP no redis-server"; exit 0; }
 E2001='{"code":2001,"message":"Unauthorized"}'
-KS_PID_A=
-trap '[ -n "$KS_PID_A" ] && kill -KILL "$KS_PID_A" 2>/dev/null; ks_cleanup' EXIT
 ks_redis_start || { not_ok "redis started"; done_testing; }
-
-# start_two ARGS...: instance A (KS_URL_A, KS_PID_A) and B (the current one).
-start_two() {
-	KS_DIR=$KS_TMP/inst-a
-	ks_start --storage redis --redis-address "$KS_REDIS_ADDR" \
-	    --redis-db "$KS_REDIS_DB" "$@" || return 1
-	KS_URL_A=$KS_URL KS_PID_A=$KS_PID KS_ERR_A=$KS_TMP/stderr-a.new
-	mv "$KS_ERR.new" "$KS_ERR_A"
-	KS_DIR=$KS_TMP/inst-b
-	ks_start --storage redis --redis-address "$KS_REDIS_ADDR" \
-	    --redis-db "$KS_REDIS_DB" "$@" || return 1
-	KS_URL_B=$KS_URL
-}
-# on A|B METHOD PATH [BODY] [ARGS]: req through one instance.
-on() {
-	local which=$1
-	shift
-	if [ "$which" = A ]; then KS_URL=$KS_URL_A; else KS_URL=$KS_URL_B; fi
-	req "$@"
-}
-stop_two() {
-	local rc
-	ks_stop
-	kill -TERM "$KS_PID_A"
-	wait "$KS_PID_A"
-	rc=$?
-	KS_PID_A=
-	is "instance A exited 0 on SIGTERM" "$rc" 0
-	is "instance A: no unexpected stderr" \
-	    "$(grep -vE ' (info|access): ' "$KS_ERR_A")" ""
-}
 
 for mode in verbatim hashed; do
 	ks_redis_cli FLUSHDB >/dev/null

@@ -23,29 +23,8 @@ command -v redis-server >/dev/null || { echo "1..0 # SKIP no redis-server"; exit
 E2001='{"code":2001,"message":"Unauthorized"}'
 E2007='{"code":2007,"message":"Too many registrations, try again later."}'
 NOT_IN='{"code":401,"message":"Not signed in."}'
-KS_PID_A=
-trap '[ -n "$KS_PID_A" ] && kill -KILL "$KS_PID_A" 2>/dev/null; ks_cleanup' EXIT
 ks_redis_start || { not_ok "redis started"; done_testing; }
 
-# start_two ARGS...: instance A (KS_URL_A, KS_PID_A) and B (the current one).
-start_two() {
-	KS_DIR=$KS_TMP/inst-a
-	ks_start --storage redis --redis-address "$KS_REDIS_ADDR" \
-	    --redis-db "$KS_REDIS_DB" "$@" || return 1
-	KS_URL_A=$KS_URL KS_PID_A=$KS_PID KS_ERR_A=$KS_TMP/stderr-a.new
-	mv "$KS_ERR.new" "$KS_ERR_A"
-	KS_DIR=$KS_TMP/inst-b
-	ks_start --storage redis --redis-address "$KS_REDIS_ADDR" \
-	    --redis-db "$KS_REDIS_DB" "$@" || return 1
-	KS_URL_B=$KS_URL
-}
-use() { if [ "$1" = A ]; then KS_URL=$KS_URL_A; else KS_URL=$KS_URL_B; fi; }
-# on A|B METHOD PATH [BODY] [ARGS]: a protocol request through one instance.
-on() {
-	use "$1"
-	shift
-	req "$@"
-}
 # web A|B METHOD PATH [BODY] [CURL ARGS]: a browser request through one.
 web() {
 	use "$1"
@@ -62,17 +41,6 @@ signin() {
 who() {
 	web "$1" GET /api/v1/session "" -b "$KS_TMP/$2"
 	printf '%s' "$BODY" | sed -n 's/^{"username":\([^,}]*\).*/\1/p'
-}
-stop_two() {
-	local rc
-	ks_stop
-	kill -TERM "$KS_PID_A"
-	wait "$KS_PID_A"
-	rc=$?
-	KS_PID_A=
-	is "instance A exited 0 on SIGTERM" "$rc" 0
-	is "instance A: no unexpected stderr" \
-	    "$(grep -vE ' (info|access): ' "$KS_ERR_A" | grep -vE "$KS_ALLOW")" ""
 }
 # from N A|B METHOD PATH [BODY] [ARGS]: a protocol request from 127.0.0.N.
 from() {
