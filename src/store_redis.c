@@ -43,7 +43,8 @@
  * arrive while the first attempt is under way wait for it. While Redis is
  * unreachable every operation answers STORE_ERR_UNAVAILABLE at once and a
  * timer reconnects with back-off. A connection that answers nothing for
- * RS_TIMEOUT_MS while commands are pending is dropped.
+ * RS_TIMEOUT_MS while commands are pending is dropped; TCP keep-alive
+ * notices a dead peer while idle (so /metrics says so without traffic).
  *
  * Not here: HTTP (api.c), argon2 itself (keys.c).
  */
@@ -2082,7 +2083,7 @@ store_redis_open(uv_loop_t *loop, struct config *cfg)
 	rs->base.ops = &redis_store_ops;
 	rs->loop = loop;
 	rs->cfg = cfg;
-	if (redis_conn_init(&rs->conn, loop, cfg->redis_address, false,
+	if (redis_conn_init(&rs->conn, loop, cfg->redis_address, true,
 	        rs_attached, rs_lost, rs) != 0) {
 		log_warnx("invalid redis_address '%s'", cfg->redis_address);
 		free(rs);
