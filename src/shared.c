@@ -176,6 +176,27 @@ sh_tick(uv_timer_t *t)
 const char *const shared_event_kinds[] = {
     "push", "restore", "rename", "delete", "config", "merge", "unmerge", NULL};
 
+/*
+ * Split the n words of p (up to end) that each end in a space into f and
+ * flen; returns what follows them, or NULL when there are fewer.
+ */
+static const char *
+sh_fields(const char *p, const char *end, const char **f, size_t *flen, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		f[i] = p;
+		while (p < end && *p != ' ')
+			p++;
+		if (p == end)
+			return NULL;
+		flen[i] = (size_t)(p - f[i]);
+		p++;
+	}
+	return p;
+}
+
 /* "<kind> <timestamp> <document hex> <user>" after "1 <instance> sse ". */
 static void
 sh_receive_event(struct shared *sh, const char *p, const char *end)
@@ -186,15 +207,8 @@ sh_receive_event(struct shared *sh, const char *p, const char *end)
 	unsigned char doc[STORE_MAX_DOCUMENT];
 	long long t;
 
-	for (i = 0; i < 3; i++) {
-		f[i] = p;
-		while (p < end && *p != ' ')
-			p++;
-		if (p == end)
-			return;
-		flen[i] = (size_t)(p - f[i]);
-		p++;
-	}
+	if ((p = sh_fields(p, end, f, flen, 3)) == NULL)
+		return;
 	for (i = 0; shared_event_kinds[i] != NULL; i++)
 		if (strlen(shared_event_kinds[i]) == flen[0] &&
 		    memcmp(shared_event_kinds[i], f[0], flen[0]) == 0)
@@ -218,7 +232,6 @@ sh_receive_event(struct shared *sh, const char *p, const char *end)
 static void
 sh_receive(struct shared *sh, const char *p, size_t len)
 {
-	const char *start = p;
 	const char *end = p + len, *f[5];
 	size_t flen[5];
 	char peer[SH_PEER_MAX];
@@ -226,20 +239,13 @@ sh_receive(struct shared *sh, const char *p, size_t len)
 	enum ratelimit_event ev;
 	int i;
 
-	for (i = 0; i < 5; i++) {
-		f[i] = p;
-		while (p < end && *p != ' ')
-			p++;
-		if (p == end)
-			return;
-		flen[i] = (size_t)(p - f[i]);
-		p++;
-	}
+	if ((p = sh_fields(p, end, f, flen, 5)) == NULL)
+		return;
 	user = (struct str){p, (size_t)(end - p)};
 	if (flen[0] == 1 && f[0][0] == '1' && flen[1] == SH_INSTANCE_LEN &&
 	    flen[2] == 3 && memcmp(f[2], "sse", 3) == 0) {
 		if (memcmp(f[1], sh->instance, SH_INSTANCE_LEN) != 0)
-			sh_receive_event(sh, f[3], start + len);
+			sh_receive_event(sh, f[3], end);
 		return;
 	}
 	if (flen[0] != 1 || f[0][0] != '1' || flen[1] != SH_INSTANCE_LEN ||

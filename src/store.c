@@ -69,6 +69,36 @@ store_user_set_key(struct store *st, struct str user, struct str key,
 	st->ops->user_set_key(st, user, key, new_key, cb, arg);
 }
 
+size_t
+store_push_packed_size(const struct store_push *push)
+{
+	return str_packed_size(push->document) +
+	       str_packed_size(push->progress) + str_packed_size(push->device) +
+	       str_packed_size(push->device_id) +
+	       str_packed_size(push->filename) + str_packed_size(push->title) +
+	       str_packed_size(push->authors);
+}
+
+struct store_push
+store_push_pack(char **p, const struct store_push *push)
+{
+	struct store_push c;
+
+	memset(&c, 0, sizeof(c));
+	c.document = str_pack(p, push->document);
+	c.percentage = push->percentage;
+	c.progress = str_pack(p, push->progress);
+	c.device = str_pack(p, push->device);
+	c.device_id = str_pack(p, push->device_id);
+	c.has_metadata = push->has_metadata;
+	if (push->has_metadata) {
+		c.filename = str_pack(p, push->filename);
+		c.title = str_pack(p, push->title);
+		c.authors = str_pack(p, push->authors);
+	}
+	return c;
+}
+
 /* A push on its way while a listener is set (store_listen). */
 struct put_watch {
 	struct store *st;

@@ -80,6 +80,14 @@ struct store_push {
 	struct str authors;
 };
 
+/*
+ * A push copied into one allocation (str_pack of buf.h), for a backend
+ * that keeps it past the call: the room its strings need, and the copy,
+ * its strings placed at *p (advanced past them).
+ */
+size_t store_push_packed_size(const struct store_push *push);
+struct store_push store_push_pack(char **p, const struct store_push *push);
+
 struct store_reply {
 	enum store_result result;
 	int64_t timestamp;           /* progress_put: the stored timestamp */

@@ -121,13 +121,7 @@ op_new(struct json_store *js, enum op_kind kind, struct str user,
 	char *p;
 
 	if (push != NULL)
-		n += str_packed_size(push->document) +
-		     str_packed_size(push->progress) +
-		     str_packed_size(push->device) +
-		     str_packed_size(push->device_id) +
-		     str_packed_size(push->filename) +
-		     str_packed_size(push->title) +
-		     str_packed_size(push->authors);
+		n += store_push_packed_size(push);
 	op = xcalloc(1, sizeof(*op) + n);
 	p = op->strings;
 	op->js = js;
@@ -137,16 +131,16 @@ op_new(struct json_store *js, enum op_kind kind, struct str user,
 	op->new_key = str_pack(&p, new_key);
 	op->put.document = str_pack(&p, document);
 	if (push != NULL) {
-		op->put.document = str_pack(&p, push->document);
-		op->put.percentage = push->percentage;
-		op->put.progress = str_pack(&p, push->progress);
-		op->put.device = str_pack(&p, push->device);
-		op->put.device_id = str_pack(&p, push->device_id);
-		if (push->has_metadata) {
-			op->put.filename = str_pack(&p, push->filename);
-			op->put.title = str_pack(&p, push->title);
-			op->put.authors = str_pack(&p, push->authors);
-		}
+		struct store_push c = store_push_pack(&p, push);
+
+		op->put.document = c.document;
+		op->put.percentage = c.percentage;
+		op->put.progress = c.progress;
+		op->put.device = c.device;
+		op->put.device_id = c.device_id;
+		op->put.filename = c.filename;
+		op->put.title = c.title;
+		op->put.authors = c.authors;
 	}
 	op->cb = cb;
 	op->arg = arg;

@@ -614,13 +614,7 @@ rop_new(struct redis_store *rs, enum rop_kind kind, struct str user,
 	int i;
 
 	if (push != NULL)
-		n += str_packed_size(push->document) +
-		     str_packed_size(push->progress) +
-		     str_packed_size(push->device) +
-		     str_packed_size(push->device_id) +
-		     str_packed_size(push->filename) +
-		     str_packed_size(push->title) +
-		     str_packed_size(push->authors);
+		n += store_push_packed_size(push);
 	op = xcalloc(1, sizeof(*op) + n);
 	p = op->strings;
 	op->rs = rs;
@@ -630,17 +624,7 @@ rop_new(struct redis_store *rs, enum rop_kind kind, struct str user,
 	op->new_key = str_pack(&p, new_key);
 	op->document = str_pack(&p, document);
 	if (push != NULL) {
-		op->push.document = str_pack(&p, push->document);
-		op->push.percentage = push->percentage;
-		op->push.progress = str_pack(&p, push->progress);
-		op->push.device = str_pack(&p, push->device);
-		op->push.device_id = str_pack(&p, push->device_id);
-		op->push.has_metadata = push->has_metadata;
-		if (push->has_metadata) {
-			op->push.filename = str_pack(&p, push->filename);
-			op->push.title = str_pack(&p, push->title);
-			op->push.authors = str_pack(&p, push->authors);
-		}
+		op->push = store_push_pack(&p, push);
 		op->document = op->push.document;
 	}
 	op->cb = cb;
