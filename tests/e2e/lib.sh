@@ -22,6 +22,7 @@ ACCEPT='application/vnd.koreader.v1+json'
 
 KS_REDIS_PID=
 KS_PID_A=
+KS_RUN_ARGS=()
 ks_cleanup() {
 	if [ -n "$KS_PID" ] && kill -0 "$KS_PID" 2>/dev/null; then
 		kill -KILL "$KS_PID" 2>/dev/null
@@ -164,6 +165,23 @@ ks_web() {
 	CTYPE=$(printf '%s\n' "$HEADERS" | sed -n 's/^[Cc]ontent-[Tt]ype: *//p' | tail -n 1)
 }
 web() { ks_web "$@"; }
+
+# run ARGS...: a kosyncd command on $KS_DIR (with the options in the
+# array KS_RUN_ARGS first, if set), its standard input from $IN
+# (/dev/null unless set, e.g. by pw); sets RC, OUT, ERR.
+run() {
+	"$KOSYNCD" --data-dir "$KS_DIR" "${KS_RUN_ARGS[@]}" "$@" \
+	    <"${IN:-/dev/null}" \
+	    >"$KS_TMP/out" 2>"$KS_TMP/err"
+	RC=$?
+	OUT=$(cat "$KS_TMP/out")
+	ERR=$(cat "$KS_TMP/err")
+}
+# pw TEXT: the next commands read TEXT as a password on standard input.
+pw() {
+	printf '%s\n' "$1" >"$KS_TMP/pw"
+	IN=$KS_TMP/pw
+}
 
 # auth USER KEY: curl arguments for x-auth headers (use: req GET /x "" $(auth u k))
 auth() { echo "-H x-auth-user:$1 -H x-auth-key:$2"; }

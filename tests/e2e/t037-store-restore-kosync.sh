@@ -12,11 +12,6 @@
 
 DATA=$(cd "$(dirname "$0")/../data" && pwd)
 
-run() {
-	"$KOSYNCD" --data-dir "$KS_DIR" "$@" </dev/null >"$KS_TMP/out" 2>"$KS_TMP/err"
-	RC=$?
-	ERR=$(cat "$KS_TMP/err")
-}
 
 mkdir -p "$KS_DIR"
 run restore "$DATA/kosync-backup-json.pem"

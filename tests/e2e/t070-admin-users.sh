@@ -13,19 +13,6 @@
 # exit 1 with "kosyncd: ..." on stderr.
 . "$(dirname "$0")/lib.sh"
 
-# run ARGS...: kosyncd with stdin from $IN; sets RC, OUT, ERR.
-IN=/dev/null
-run() {
-	"$KOSYNCD" --data-dir "$KS_DIR" "$@" <"$IN" >"$KS_TMP/out" 2>"$KS_TMP/err"
-	RC=$?
-	OUT=$(cat "$KS_TMP/out")
-	ERR=$(cat "$KS_TMP/err")
-}
-# pw TEXT: the next command reads TEXT as its password on stdin.
-pw() {
-	printf '%s\n' "$1" >"$KS_TMP/pw"
-	IN=$KS_TMP/pw
-}
 
 # --- Offline: no server runs on the directory.
 mkdir -p "$KS_DIR"

@@ -14,12 +14,6 @@
 # commands on storage other than "file" say so.
 . "$(dirname "$0")/lib.sh"
 
-run() {
-	"$KOSYNCD" --data-dir "$KS_DIR" "$@" </dev/null >"$KS_TMP/out" 2>"$KS_TMP/err"
-	RC=$?
-	OUT=$(cat "$KS_TMP/out")
-	ERR=$(cat "$KS_TMP/err")
-}
 K1=$(md5 one)
 K2=$(md5 two)
 

@@ -25,12 +25,6 @@ DOC1=0123456789abcdef0123456789abcdef
 DOC2=fedcba9876543210fedcba9876543210
 ALICE=$(md5 alice-pass)
 
-run() {
-	"$KOSYNCD" --data-dir "$KS_DIR" "$@" </dev/null >"$KS_TMP/out" 2>"$KS_TMP/err"
-	RC=$?
-	OUT=$(cat "$KS_TMP/out")
-	ERR=$(cat "$KS_TMP/err")
-}
 
 # --- Offline, into an empty directory.
 mkdir -p "$KS_DIR"

@@ -20,13 +20,7 @@ ks_redis_cli FLUSHDB >/dev/null
 R=(--storage redis --redis-address "$KS_REDIS_ADDR" --redis-db "$KS_REDIS_DB")
 ks_allow_stderr 'redis: connected'
 
-run() {
-	"$KOSYNCD" --data-dir "$KS_DIR" "${R[@]}" "$@" <"${IN:-/dev/null}" \
-	    >"$KS_TMP/out" 2>"$KS_TMP/err"
-	RC=$?
-	OUT=$(cat "$KS_TMP/out")
-	ERR=$(cat "$KS_TMP/err")
-}
+KS_RUN_ARGS=("${R[@]}") # lib.sh's run: the commands work on the private Redis
 
 ks_start "${R[@]}" || { not_ok "server started"; done_testing; }
 printf 'one\n' >"$KS_TMP/pw"

@@ -12,17 +12,6 @@
 # request is refused (exit 1, nothing created).
 . "$(dirname "$0")/lib.sh"
 
-IN=/dev/null
-run() {
-	"$KOSYNCD" --data-dir "$KS_DIR" "$@" <"$IN" >"$KS_TMP/out" 2>"$KS_TMP/err"
-	RC=$?
-	OUT=$(cat "$KS_TMP/out")
-	ERR=$(cat "$KS_TMP/err")
-}
-pw() {
-	printf '%s\n' "$1" >"$KS_TMP/pw"
-	IN=$KS_TMP/pw
-}
 # signin USER PASSWORD JAR: sets CSRF.
 signin() {
 	web POST /api/v1/login "{\"username\":\"$1\",\"password\":\"$2\"}" -c "$3"
