@@ -93,6 +93,9 @@ store_status(enum store_result r, const char **msg)
 		*msg = "the change could not be made durable (see the "
 		       "server's log)";
 		return 500;
+	case STORE_ERR_LIMIT:
+		*msg = "a per-user limit would be passed (user_max_*)";
+		return 507;
 	case STORE_ERR_UNAVAILABLE:
 		break;
 	}

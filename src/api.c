@@ -62,6 +62,7 @@ enum api_error {
 	API_ERR_NOT_FOUND,
 	API_ERR_METHOD,
 	API_ERR_REGISTER_LIMITED,
+	API_ERR_USER_LIMIT,
 	API_ERR__COUNT,
 };
 
@@ -91,6 +92,9 @@ static const struct api_error_info {
     /* 402 because KOReader shows the message of a 402 (docs/security.md). */
     [API_ERR_REGISTER_LIMITED] = {402, 2007,
         "Too many registrations, try again later."},
+    /* A per-user limit (user_max_*, docs/security.md); nothing changed. */
+    [API_ERR_USER_LIMIT] = {507, 2008,
+        "Storage limit of this account reached."},
 };
 
 #define API_CORS "Access-Control-Allow-Origin: *\r\n"
@@ -169,6 +173,8 @@ api_store_error(enum store_result r)
 		return API_ERR_SERVER;
 	case STORE_ERR_UNAVAILABLE:
 		return API_ERR_UNAVAILABLE;
+	case STORE_ERR_LIMIT:
+		return API_ERR_USER_LIMIT;
 	}
 	return API_ERR_SERVER;
 }

@@ -305,6 +305,11 @@ cmd_import_kosync_exec(struct cmd_args *args)
 	    count(&out, "users_existing"), count(&out, "users_skipped"),
 	    count(&out, "documents_added"), count(&out, "documents_updated"),
 	    count(&out, "documents_skipped"));
+	if (count(&out, "users_over_limit") > 0)
+		printf("warning: %llu users are over a per-user limit "
+		       "(user_max_*; see `kosyncd user list`): what they push "
+		       "that adds data is refused until it is raised\n",
+		    count(&out, "users_over_limit"));
 	rc = 0;
 out:
 	buf_release(&text);

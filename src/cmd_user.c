@@ -255,8 +255,8 @@ print_users(const struct buf *out)
 		cmd_complain("the server's answer is not a list of users");
 		goto out;
 	}
-	printf("%-24s %9s  %-16s  %s\n", "USER", "DOCUMENTS", "LAST SYNC (UTC)",
-	    "DEVICES");
+	printf("%-24s %9s %11s %8s  %-16s  %s\n", "USER", "DOCUMENTS", "BYTES",
+	    "HISTORY", "LAST SYNC (UTC)", "DEVICES");
 	for (u = root->child; u != NULL; u = u->next) {
 		v = json_get(u, "username");
 		printf("%-24s",
@@ -264,6 +264,12 @@ print_users(const struct buf *out)
 		v = json_get(u, "documents");
 		printf(" %9s",
 		    v != NULL && v->type == JSON_NUMBER ? v->text.p : "0");
+		v = json_get(u, "bytes");
+		printf(" %11s",
+		    v != NULL && v->type == JSON_NUMBER ? v->text.p : "-");
+		v = json_get(u, "history");
+		printf(" %8s",
+		    v != NULL && v->type == JSON_NUMBER ? v->text.p : "-");
 		v = json_get(u, "last_sync");
 		num = 0;
 		if (v != NULL)

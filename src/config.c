@@ -38,6 +38,7 @@
 #include "proxy.h"
 #include "ratelimit.h"
 #include "server.h"
+#include "store.h"
 #include "xmalloc.h"
 
 enum config_type {
@@ -326,6 +327,44 @@ static const struct config_option options[] = {
         .arg = "N",
         .help = "History entries kept per document when store_history is on; 0 "
                 "keeps all.",
+    },
+    {
+        .name = "user_max_documents",
+        .type = CONFIG_T_U64,
+        .offset = F(user_max_documents),
+        .def = STORE_USER_MAX_DOCUMENTS,
+        .max = 100000000,
+        .arg = "N",
+        .help = "Documents one account may hold; 0: no limit (more: 507, "
+                "code 2008).",
+        .doc = "A push of a new document past it is refused and changes "
+               "nothing; see docs/security.md, per-user limits.",
+    },
+    {
+        .name = "user_max_history",
+        .type = CONFIG_T_U64,
+        .offset = F(user_max_history),
+        .def = STORE_USER_MAX_HISTORY,
+        .max = 1000000000,
+        .arg = "N",
+        .help = "History entries one account may hold, over all its "
+                "documents; 0: no limit.",
+        .doc = "At the limit a push is still stored: its document's oldest "
+               "history entry makes room (none: the replaced state is not "
+               "kept). history_limit bounds each document on top of it.",
+    },
+    {
+        .name = "user_max_bytes",
+        .type = CONFIG_T_U64,
+        .offset = F(user_max_bytes),
+        .def = STORE_USER_MAX_BYTES,
+        .max = (uint64_t)1 << 40,
+        .arg = "N",
+        .help = "Bytes one account may store (ids, fields, metadata, history, "
+                "device positions); 0: no limit (more: 507, code 2008).",
+        .doc = "Counted as the bytes of every stored string plus 16 per "
+               "document, history entry, device position and merge; a change "
+               "that would go past it is refused and changes nothing.",
     },
     {
         .name = "max_header_bytes",

@@ -72,6 +72,11 @@ struct config {
 	bool strict_accept;
 	unsigned history_limit; /* entries per document, 0 = unbounded */
 
+	/* Per-user limits (store.h STORE_USER_MAX_*); 0 = unbounded. */
+	uint64_t user_max_documents;
+	uint64_t user_max_history;
+	uint64_t user_max_bytes;
+
 	/* Limits (see server.h for the reasons behind the defaults). */
 	uint64_t max_header_bytes;
 	uint64_t max_body_bytes;

@@ -100,6 +100,12 @@ db_entry_device_id(const struct db_entry *e)
 	return e->s + e->len[0] + 1 + e->len[1] + 1;
 }
 
+static uint64_t
+entry_bytes(const struct db_entry *e)
+{
+	return (uint64_t)e->len[0] + e->len[1] + e->len[2] + DB_RECORD_BYTES;
+}
+
 static struct db_list *
 list_push(struct db_list *l, struct db_entry *e)
 {
@@ -109,11 +115,14 @@ list_push(struct db_list *l, struct db_entry *e)
 	if (fresh || l->n == l->cap) {
 		cap = fresh ? 2 : l->cap * 2;
 		l = xrealloc(l, sizeof(*l) + cap * sizeof(struct db_entry *));
-		if (fresh)
+		if (fresh) {
 			l->n = 0;
+			l->bytes = 0;
+		}
 		l->cap = cap;
 	}
 	l->e[l->n++] = e;
+	l->bytes += entry_bytes(e);
 	return l;
 }
 
@@ -121,6 +130,7 @@ list_push(struct db_list *l, struct db_entry *e)
 static void
 list_del(struct db_list *l, uint32_t i)
 {
+	l->bytes -= entry_bytes(l->e[i]);
 	free(l->e[i]);
 	memmove(
 	    &l->e[i], &l->e[i + 1], (l->n - i - 1) * sizeof(struct db_entry *));
@@ -186,6 +196,49 @@ doc_new(uint32_t hash, const struct str f[DB_NFIELDS])
 	return d;
 }
 
+/* The record's own usage, without its lists. */
+static uint64_t
+doc_rec_bytes(const struct str f[DB_NFIELDS])
+{
+	uint64_t n = DB_RECORD_BYTES;
+	int i;
+
+	for (i = 0; i < DB_NFIELDS; i++)
+		n += clamp16(f[i].len);
+	return n;
+}
+
+uint64_t
+db_doc_bytes(const struct db_doc *d)
+{
+	uint64_t n = DB_RECORD_BYTES;
+	int i;
+
+	for (i = 0; i < DB_NFIELDS; i++)
+		n += d->len[i];
+	if (d->history != NULL)
+		n += d->history->bytes;
+	if (d->devices != NULL)
+		n += d->devices->bytes;
+	return n;
+}
+
+uint32_t
+db_doc_history(const struct db_doc *d)
+{
+	return d->history != NULL ? d->history->n : 0;
+}
+
+void
+db_user_account(struct db_user *u, uint64_t bytes_before,
+    uint32_t history_before, const struct db_doc *d)
+{
+	if (u == NULL)
+		return;
+	u->bytes = u->bytes - bytes_before + db_doc_bytes(d);
+	u->history = u->history - history_before + db_doc_history(d);
+}
+
 static void
 doc_free(struct db_doc *d)
 {
@@ -221,6 +274,23 @@ db_link_resolve(const struct db_user *u, struct str id)
 	return id;
 }
 
+static uint64_t
+link_bytes(const struct db_link *l)
+{
+	return strlen(l->alias) + strlen(l->canonical) + DB_RECORD_BYTES;
+}
+
+static uint64_t
+links_bytes(const struct db_user *u)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < u->nlinks; i++)
+		n += link_bytes(&u->links[i]);
+	return n;
+}
+
 bool
 db_link_del(struct db_user *u, struct str alias)
 {
@@ -229,6 +299,7 @@ db_link_del(struct db_user *u, struct str alias)
 	for (i = 0; i < u->nlinks; i++) {
 		if (!str_eqs(alias, u->links[i].alias))
 			continue;
+		u->bytes -= link_bytes(&u->links[i]);
 		free(u->links[i].alias);
 		free(u->links[i].canonical);
 		/*
@@ -273,6 +344,7 @@ void
 db_link_set(struct db_user *u, struct str alias, struct str canonical)
 {
 	char *to = NULL;
+	uint64_t before;
 	uint32_t i;
 
 	canonical = db_link_resolve(u, canonical);
@@ -280,6 +352,7 @@ db_link_set(struct db_user *u, struct str alias, struct str canonical)
 		return;
 	to = xmemdup0(canonical.p, canonical.len);
 	db_link_del(u, alias);
+	before = links_bytes(u);
 	for (i = 0; i < u->nlinks; i++) {
 		if (!str_eqs(alias, u->links[i].canonical))
 			continue;
@@ -290,6 +363,7 @@ db_link_set(struct db_user *u, struct str alias, struct str canonical)
 	u->links[u->nlinks].alias = xmemdup0(alias.p, alias.len);
 	u->links[u->nlinks].canonical = to;
 	u->nlinks++;
+	u->bytes = u->bytes - before + links_bytes(u);
 }
 
 static void
@@ -375,12 +449,28 @@ devices_set(struct db_list *l, struct db_entry *e)
 	return list_push(l, e);
 }
 
+/*
+ * Append e to the history l, which holds at most limit entries (0: any
+ * number). account is the number of history entries of the whole account
+ * before the change and cap the account's limit (0: none): at the cap, the
+ * oldest entry of l goes to make room, and when l has none e is dropped.
+ */
 static struct db_list *
-history_add(struct db_list *l, struct db_entry *e, unsigned limit)
+history_add(struct db_list *l, struct db_entry *e, unsigned limit,
+    uint64_t account, uint64_t cap)
 {
 	if (limit != 0 && l != NULL) {
-		while (l->n >= limit)
+		while (l->n >= limit && l->n > 0) {
 			list_del(l, 0);
+			account--;
+		}
+	}
+	if (cap != 0 && account >= cap) {
+		if (l == NULL || l->n == 0) {
+			free(e);
+			return l;
+		}
+		list_del(l, 0);
 	}
 	return list_push(l, e);
 }
@@ -411,7 +501,14 @@ db_put(struct db *db, struct db_user *u, const struct db_put *p)
 	struct str id = db_link_resolve(u, p->document);
 	uint32_t h = table_hash(id.p, id.len);
 
+	uint64_t bytes = 0;
+	uint32_t hist = 0;
+
 	old = table_find(&u->docs, &doc_type, h, id);
+	if (old != NULL) {
+		bytes = db_doc_bytes(old);
+		hist = db_doc_history(old);
+	}
 	f[DB_F_ID] = id;
 	f[DB_F_PROGRESS] = or_empty(p->progress);
 	f[DB_F_DEVICE] = or_empty(p->device);
@@ -427,8 +524,9 @@ db_put(struct db *db, struct db_user *u, const struct db_put *p)
 		d->history = old->history;
 		d->devices = old->devices;
 		if (db->store_history)
-			d->history = history_add(
-			    d->history, entry_of_doc(old), db->history_limit);
+			d->history = history_add(d->history, entry_of_doc(old),
+			    db->history_limit, u->history,
+			    db->user_max_history);
 		if (!same_device(doc_str(old, DB_F_DEVICE),
 		        doc_str(old, DB_F_DEVICE_ID), f[DB_F_DEVICE],
 		        f[DB_F_DEVICE_ID]))
@@ -436,6 +534,7 @@ db_put(struct db *db, struct db_user *u, const struct db_put *p)
 		devices_forget(d->devices, f[DB_F_DEVICE], f[DB_F_DEVICE_ID]);
 	}
 	doc_store(db, u, old, d);
+	db_user_account(u, bytes, hist, d);
 	return d;
 }
 
@@ -445,8 +544,14 @@ db_doc_load(struct db *db, struct db_user *u, const struct db_put *p)
 	struct db_doc *old, *d;
 	struct str f[DB_NFIELDS];
 	uint32_t h = table_hash(p->document.p, p->document.len);
+	uint64_t bytes = 0;
+	uint32_t hist = 0;
 
 	old = table_find(&u->docs, &doc_type, h, p->document);
+	if (old != NULL) {
+		bytes = db_doc_bytes(old);
+		hist = db_doc_history(old);
+	}
 	f[DB_F_ID] = p->document;
 	f[DB_F_PROGRESS] = or_empty(p->progress);
 	f[DB_F_DEVICE] = or_empty(p->device);
@@ -463,24 +568,106 @@ db_doc_load(struct db *db, struct db_user *u, const struct db_put *p)
 		d->devices = old->devices;
 	}
 	doc_store(db, u, old, d);
+	db_user_account(u, bytes, hist, d);
 	return d;
 }
 
 void
-db_doc_add_history(struct db_doc *d, const struct db_put *p, unsigned limit)
+db_doc_add_history(
+    struct db_user *u, struct db_doc *d, const struct db_put *p, unsigned limit)
 {
+	uint64_t bytes = db_doc_bytes(d);
+	uint32_t hist = db_doc_history(d);
+
 	d->history = history_add(d->history,
 	    entry_new(p->percentage, p->timestamp, or_empty(p->progress),
 	        or_empty(p->device), or_empty(p->device_id)),
-	    limit);
+	    limit, 0, 0);
+	db_user_account(u, bytes, hist, d);
 }
 
 void
-db_doc_add_device(struct db_doc *d, const struct db_put *p)
+db_doc_add_device(struct db_user *u, struct db_doc *d, const struct db_put *p)
 {
+	uint64_t bytes = db_doc_bytes(d);
+	uint32_t hist = db_doc_history(d);
+
 	d->devices = devices_set(d->devices,
 	    entry_new(p->percentage, p->timestamp, or_empty(p->progress),
 	        or_empty(p->device), or_empty(p->device_id)));
+	db_user_account(u, bytes, hist, d);
+}
+
+/* The usage of an entry made of p's position fields. */
+static uint64_t
+put_entry_bytes(struct str progress, struct str device, struct str device_id)
+{
+	return clamp16(progress.len) + clamp16(device.len) +
+	       clamp16(device_id.len) + DB_RECORD_BYTES;
+}
+
+void
+db_put_cost(const struct db *db, const struct db_user *u,
+    const struct db_put *p, struct db_cost *c)
+{
+	struct str id = db_link_resolve(u, p->document);
+	const struct db_doc *old = db_doc_find_exact(u, id);
+	const struct db_list *l;
+	struct str f[DB_NFIELDS];
+	uint64_t old_entry;
+	uint32_t i;
+
+	f[DB_F_ID] = id;
+	f[DB_F_PROGRESS] = or_empty(p->progress);
+	f[DB_F_DEVICE] = or_empty(p->device);
+	f[DB_F_DEVICE_ID] = or_kept(p->device_id, old, DB_F_DEVICE_ID);
+	f[DB_F_FILENAME] = or_kept(p->filename, old, DB_F_FILENAME);
+	f[DB_F_TITLE] = or_kept(p->title, old, DB_F_TITLE);
+	f[DB_F_AUTHORS] = or_kept(p->authors, old, DB_F_AUTHORS);
+	f[DB_F_PRETTY_NAME] = or_kept(p->pretty_name, old, DB_F_PRETTY_NAME);
+	c->documents = old == NULL;
+	c->bytes = (int64_t)doc_rec_bytes(f);
+	if (old == NULL)
+		return;
+	/* Mirrors db_put: the old record goes to the lists. */
+	c->bytes -= (int64_t)(db_doc_bytes(old) -
+	                      (old->history != NULL ? old->history->bytes : 0) -
+	                      (old->devices != NULL ? old->devices->bytes : 0));
+	old_entry = put_entry_bytes(doc_str(old, DB_F_PROGRESS),
+	    doc_str(old, DB_F_DEVICE), doc_str(old, DB_F_DEVICE_ID));
+	l = old->history;
+	if (db->store_history) {
+		uint64_t account = u->history;
+
+		c->bytes += (int64_t)old_entry;
+		if (db->history_limit != 0 && l != NULL) {
+			for (i = 0; i + db->history_limit <= l->n; i++) {
+				c->bytes -= (int64_t)entry_bytes(l->e[i]);
+				account--;
+			}
+		} else {
+			i = 0;
+		}
+		if (db->user_max_history != 0 &&
+		    account >= db->user_max_history) {
+			if (l != NULL && i < l->n)
+				c->bytes -= (int64_t)entry_bytes(l->e[i]);
+			else
+				c->bytes -= (int64_t)old_entry;
+		}
+	}
+	/* The device list: an upper bound (what it might drop is not). */
+	l = old->devices;
+	if (!same_device(doc_str(old, DB_F_DEVICE),
+	        doc_str(old, DB_F_DEVICE_ID), f[DB_F_DEVICE],
+	        f[DB_F_DEVICE_ID]))
+		c->bytes += (int64_t)old_entry;
+	for (i = 0; l != NULL && i < l->n; i++)
+		if (same_device(entry_str(l->e[i], 1), entry_str(l->e[i], 2),
+		        f[DB_F_DEVICE], f[DB_F_DEVICE_ID])) {
+			c->bytes -= (int64_t)entry_bytes(l->e[i]);
+			break;
+		}
 }
 
 bool
@@ -491,6 +678,8 @@ db_doc_remove(struct db *db, struct db_user *u, struct str id)
 	d = table_remove(&u->docs, &doc_type, table_hash(id.p, id.len), id);
 	if (d == NULL)
 		return false;
+	u->bytes -= db_doc_bytes(d);
+	u->history -= db_doc_history(d);
 	doc_free(d);
 	db->ndocs--;
 	return true;
@@ -520,6 +709,8 @@ user_free_docs(struct db *db, struct db_user *u)
 	}
 	table_release(&u->docs);
 	links_free(u);
+	u->bytes = 0;
+	u->history = 0;
 }
 
 void

@@ -27,6 +27,15 @@
 
 #define DB_MAX_DEVICES 32 /* other devices remembered per document */
 
+/*
+ * An account's usage in bytes (docs/security.md, per-user limits): the
+ * bytes of every string it stores (document ids, fields, metadata, history
+ * and device entries, links) plus DB_RECORD_BYTES for the numbers of each
+ * document, entry and link. The same measure in every backend that keeps
+ * these tables, whatever the allocator adds.
+ */
+#define DB_RECORD_BYTES 16
+
 /* A past state of a document, or another device's latest position. */
 struct db_entry {
 	double percentage;
@@ -39,6 +48,7 @@ struct db_entry {
 struct db_list {
 	uint32_t n;
 	uint32_t cap;
+	uint64_t bytes; /* usage of the entries (DB_RECORD_BYTES each) */
 	struct db_entry *e[];
 };
 
@@ -81,16 +91,24 @@ struct db_user {
 	struct table docs;     /* struct db_doc by id */
 	struct db_link *links; /* nlinks, unsorted (a user has few) */
 	uint32_t nlinks;
+	/*
+	 * Usage, kept up to date by every change made through this module
+	 * (never persisted: loading rebuilds it). Documents: docs.n.
+	 */
+	uint64_t bytes;   /* see DB_RECORD_BYTES */
+	uint64_t history; /* history entries of all its documents */
 	/* Run-time state of the store (never persisted). */
 	struct store_op *wait_head; /* operations waiting for this user */
 	struct store_op *wait_tail;
-	unsigned refs;  /* operations holding this record */
-	unsigned busy;  /* key change or deletion in flight */
-	bool verifying; /* an argon2 verification is running */
-	bool creating;  /* registration not durable yet: invisible */
-	bool removed;   /* deleted: no longer in the table */
-	bool has_ok;    /* ok_digest is the verified key's digest */
-	bool has_bad;   /* bad_digest failed verification */
+	uint64_t pend_bytes; /* growth of changes not yet applied */
+	uint32_t pend_docs;  /* new documents of changes not yet applied */
+	unsigned refs;       /* operations holding this record */
+	unsigned busy;       /* key change or deletion in flight */
+	bool verifying;      /* an argon2 verification is running */
+	bool creating;       /* registration not durable yet: invisible */
+	bool removed;        /* deleted: no longer in the table */
+	bool has_ok;         /* ok_digest is the verified key's digest */
+	bool has_bad;        /* bad_digest failed verification */
 	unsigned char ok_digest[32];
 	unsigned char bad_digest[32];
 	uint32_t hash;
@@ -103,6 +121,12 @@ struct db {
 	uint64_t ndocs;
 	bool store_history;
 	unsigned history_limit; /* 0 = unbounded */
+	/*
+	 * History entries per account (0 = unbounded): a push that would
+	 * go past it drops the oldest entry of its own document instead
+	 * (none to drop: the replaced state is not kept).
+	 */
+	uint64_t user_max_history;
 };
 
 /* A document's new state, as pushed (or loaded). NULL p = absent. */
@@ -154,10 +178,37 @@ struct db_doc *db_put(struct db *db, struct db_user *u, const struct db_put *p);
  */
 struct db_doc *db_doc_load(
     struct db *db, struct db_user *u, const struct db_put *p);
-/* Append to a document's history (bounded) or device list. */
-void db_doc_add_history(
-    struct db_doc *d, const struct db_put *p, unsigned limit);
-void db_doc_add_device(struct db_doc *d, const struct db_put *p);
+/*
+ * Append to a document's history (bounded by limit entries of the
+ * document, 0: not bounded; the account's user_max_history is not
+ * applied) or device list. u is d's user, whose usage follows; NULL for
+ * scratch records that belong to no counted user.
+ */
+void db_doc_add_history(struct db_user *u, struct db_doc *d,
+    const struct db_put *p, unsigned limit);
+void db_doc_add_device(
+    struct db_user *u, struct db_doc *d, const struct db_put *p);
+
+/*
+ * Usage (see DB_RECORD_BYTES). A document's bytes include its lists;
+ * both are O(1).
+ */
+uint64_t db_doc_bytes(const struct db_doc *d);
+uint32_t db_doc_history(const struct db_doc *d);
+/*
+ * After a caller changed d's lists itself (store_merge.c): bring u's usage
+ * up to date from d's bytes and history count before the change.
+ */
+void db_user_account(struct db_user *u, uint64_t bytes_before,
+    uint32_t history_before, const struct db_doc *d);
+
+/* What db_put(db, u, p) would add to u's usage (negative: free). */
+struct db_cost {
+	int64_t documents;
+	int64_t bytes;
+};
+void db_put_cost(const struct db *db, const struct db_user *u,
+    const struct db_put *p, struct db_cost *c);
 
 /*
  * Links (merged documents). db_doc_find and db_put follow them; the

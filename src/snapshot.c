@@ -324,7 +324,7 @@ user_end(struct loader *l)
 			continue;
 		d = db_doc_find(l->user, (struct str){e->doc, e->doc_len});
 		if (d != NULL)
-			db_doc_add_history(d, &e->p, 0);
+			db_doc_add_history(l->user, d, &e->p, 0);
 	}
 	pending_free(l->history);
 	l->history = NULL;
@@ -342,7 +342,7 @@ doc_end(struct loader *l)
 	d = db_doc_load(l->db, l->user, &p);
 	l->devices = pending_reverse(l->devices);
 	for (e = l->devices; e != NULL; e = e->next)
-		db_doc_add_device(d, &e->p);
+		db_doc_add_device(l->user, d, &e->p);
 	pending_free(l->devices);
 	l->devices = NULL;
 	l->info->documents++;

@@ -37,6 +37,17 @@ struct config;
 #define STORE_MAX_FIELD 4096    /* progress, device, device_id */
 #define STORE_MAX_METADATA 1024 /* each of filename, title, authors */
 
+/*
+ * Per-user limits (defaults of the user_max_* options; docs/security.md).
+ * Far above a real reader (thousands of books, years of history: a few MB)
+ * and low enough that one self-registered account cannot take hundreds of
+ * MB of memory and disk (20,000 documents of maximum-size fields are
+ * 300 MB).
+ */
+#define STORE_USER_MAX_DOCUMENTS 50000
+#define STORE_USER_MAX_HISTORY 200000
+#define STORE_USER_MAX_BYTES ((uint64_t)64 << 20)
+
 enum store_result {
 	STORE_OK = 0,
 	STORE_ERR_AUTH,        /* unknown user or wrong key */
@@ -44,6 +55,7 @@ enum store_result {
 	STORE_ERR_NOTFOUND,    /* account vanished after verification */
 	STORE_ERR_IO,          /* could not make the change durable */
 	STORE_ERR_UNAVAILABLE, /* backend unreachable (Redis) */
+	STORE_ERR_LIMIT,       /* a per-user limit would be passed */
 };
 
 /* Document metadata as KOReader sends it; NULL fields are absent. */
@@ -161,7 +173,9 @@ void store_admin_user_delete(
 /*
  * Every user as a JSON array, sorted by name, of {"username", "documents"
  * (count), "last_sync" (newest document timestamp, 0 for none), "devices"
- * (the names of the devices that pushed, sorted)}.
+ * (the names of the devices that pushed, sorted), "bytes", "history"
+ * (the usage the per-user limits count: db.h DB_RECORD_BYTES, history
+ * entries of all documents)}.
  */
 void store_admin_user_list(struct store *st, store_text_cb *cb, void *arg);
 /*

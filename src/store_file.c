@@ -80,6 +80,11 @@ json_store_record(struct buf *out, const char *op, struct str user,
 		json_key(&o, "history");
 		json_int(
 		    &o, db->store_history ? (int64_t)db->history_limit : -1);
+		/* The per-account limit applied, for an identical replay. */
+		if (db->user_max_history != 0) {
+			json_key(&o, "user_history");
+			json_int(&o, (int64_t)db->user_max_history);
+		}
 	}
 	json_obj_end(&o);
 }
@@ -90,10 +95,11 @@ json_store_record(struct buf *out, const char *op, struct str user,
  */
 static void
 put_as_recorded(struct db *db, struct db_user *u, const struct db_put *put,
-    const struct json_value *history)
+    const struct json_value *history, const struct json_value *user_history)
 {
 	bool keep = db->store_history;
 	unsigned limit = db->history_limit;
+	uint64_t user_limit = db->user_max_history;
 	double h;
 
 	if (history != NULL && json_number(history, true, &h) == 0 && h >= -1 &&
@@ -101,9 +107,15 @@ put_as_recorded(struct db *db, struct db_user *u, const struct db_put *put,
 		db->store_history = h >= 0;
 		db->history_limit = h >= 0 ? (unsigned)h : 0;
 	}
+	/* Absent: no per-account limit (or a record from before it). */
+	db->user_max_history = 0;
+	if (history != NULL && user_history != NULL &&
+	    json_number(user_history, true, &h) == 0 && h >= 0 && h <= 1e15)
+		db->user_max_history = (uint64_t)h;
 	db_put(db, u, put);
 	db->store_history = keep;
 	db->history_limit = limit;
+	db->user_max_history = user_limit;
 }
 
 int
@@ -158,7 +170,8 @@ json_store_apply(struct db *db, const char *rec, size_t len)
 		put.title = json_get_str(root, "title");
 		put.authors = json_get_str(root, "authors");
 		if (u != NULL)
-			put_as_recorded(db, u, &put, json_get(root, "history"));
+			put_as_recorded(db, u, &put, json_get(root, "history"),
+			    json_get(root, "user_history"));
 	} else if (str_eqs(op, "import_lists")) {
 		if (json_store_import_lists_apply(db, u, root) != 0)
 			goto out;
@@ -560,6 +573,7 @@ json_store_file_open(struct json_store *js)
 	/* The file's config section may have changed these. */
 	js->db.store_history = js->cfg->store_history;
 	js->db.history_limit = js->cfg->history_limit;
+	js->db.user_max_history = js->cfg->user_max_history;
 	f->snap_seq = info.journal_seq;
 	if (!info.fresh) {
 		if (stat(f->db_path, &f->snap_st) == 0)

@@ -57,8 +57,10 @@ struct store_op {
 	uint64_t seq;      /* journal record of a change */
 	store_cb *cb;
 	void *arg;
-	struct db_user *u; /* referenced while set */
-	bool admin;        /* store_admin_*: no key to verify */
+	struct db_user *u;  /* referenced while set */
+	uint64_t res_bytes; /* OP_PUT: reserved in u (limits_admit) */
+	uint32_t res_docs;
+	bool admin; /* store_admin_*: no key to verify */
 	struct store_op *next;
 	unsigned char digest[KEYS_DIGEST_BYTES];
 	char strings[]; /* the copies the slices above point into */
@@ -332,6 +334,37 @@ change_write(struct store_op *op)
 
 static void change_apply(struct store_op *op, int err);
 
+/*
+ * Per-user limits (docs/security.md): whether the push of op fits u's
+ * user_max_documents and user_max_bytes, counting the pushes journaled but
+ * not applied yet. When it does, its growth is reserved in u until
+ * change_apply releases it, so concurrent pushes cannot pass a limit
+ * together. A push that does not grow the account always fits, so an
+ * account over a limit (lowered since, or imported) can keep syncing what
+ * it has. One lookup of the document, as the push itself makes.
+ */
+static bool
+limits_admit(struct store_op *op, struct db_user *u)
+{
+	const struct config *cfg = op->js->cfg;
+	struct db_cost c;
+
+	if (cfg->user_max_documents == 0 && cfg->user_max_bytes == 0)
+		return true;
+	db_put_cost(&op->js->db, u, &op->put, &c);
+	if (c.documents > 0 && cfg->user_max_documents != 0 &&
+	    (uint64_t)u->docs.n + u->pend_docs + 1 > cfg->user_max_documents)
+		return false;
+	if (c.bytes > 0 && cfg->user_max_bytes != 0 &&
+	    u->bytes + u->pend_bytes + (uint64_t)c.bytes > cfg->user_max_bytes)
+		return false;
+	op->res_docs = c.documents > 0;
+	op->res_bytes = c.bytes > 0 ? (uint64_t)c.bytes : 0;
+	u->pend_docs += op->res_docs;
+	u->pend_bytes += op->res_bytes;
+	return true;
+}
+
 static void
 change_done(struct store_op *op, int err)
 {
@@ -355,6 +388,10 @@ change_apply(struct store_op *op, int err)
 	struct db_user *u = op->u;
 	struct db_doc *d;
 
+	u->pend_docs -= op->res_docs;
+	u->pend_bytes -= op->res_bytes;
+	op->res_docs = 0;
+	op->res_bytes = 0;
 	if (err != 0) {
 		switch (op->kind) {
 		case OP_CREATE:
@@ -442,6 +479,10 @@ op_act(struct store_op *op, struct db_user *u)
 		op_finish(op, STORE_OK, 0, db_doc_find(u, op->put.document));
 		break;
 	case OP_PUT:
+		if (!limits_admit(op, u)) {
+			op_finish(op, STORE_ERR_LIMIT, 0, NULL);
+			break;
+		}
 		op_hold(op, u);
 		op->put.timestamp = (int64_t)time(NULL);
 		change_write(op);
@@ -693,6 +734,7 @@ store_json_open(uv_loop_t *loop, struct config *cfg, bool persistent)
 	js->cfg = cfg;
 	js->persistent = persistent;
 	db_init(&js->db, cfg->store_history, cfg->history_limit);
+	js->db.user_max_history = cfg->user_max_history;
 	js->keys = keys_new(loop,
 	    (unsigned)(cfg->argon2_concurrency ? cfg->argon2_concurrency : 2));
 	if (persistent && json_store_file_open(js) != 0) {

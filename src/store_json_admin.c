@@ -108,6 +108,10 @@ json_store_admin_list(struct store *st, store_text_cb *cb, void *arg)
 		for (j = 0; j < ndev; j++)
 			json_str(&o, devs[j]);
 		json_arr_end(&o);
+		json_key(&o, "bytes");
+		json_uint(&o, users[i]->bytes);
+		json_key(&o, "history");
+		json_uint(&o, users[i]->history);
 		json_obj_end(&o);
 		free(docs);
 	}
@@ -225,6 +229,30 @@ import_free(struct import *imp)
 	free(imp);
 }
 
+/*
+ * The users over a per-user limit (docs/security.md): an import is not
+ * limited (nothing of the administrator's data is dropped), it says how
+ * many accounts it left over one. A walk over the users, once per import.
+ */
+static uint64_t
+users_over_limit(const struct json_store *js)
+{
+	const struct config *cfg = js->cfg;
+	const struct db_user *u;
+	uint32_t pos = 0;
+	uint64_t n = 0;
+
+	while ((u = table_next(&js->db.users, &pos)) != NULL)
+		if ((cfg->user_max_documents != 0 &&
+		        u->docs.n > cfg->user_max_documents) ||
+		    (cfg->user_max_bytes != 0 &&
+		        u->bytes > cfg->user_max_bytes) ||
+		    (cfg->user_max_history != 0 &&
+		        u->history > cfg->user_max_history))
+			n++;
+	return n;
+}
+
 /* Every record settled: report and let a flush go on. */
 static void
 import_finish(struct import *imp)
@@ -254,6 +282,8 @@ import_finish(struct import *imp)
 		json_uint(&o, imp->docs_updated);
 		json_key(&o, "documents_skipped");
 		json_uint(&o, imp->docs_skipped);
+		json_key(&o, "users_over_limit");
+		json_uint(&o, users_over_limit(js));
 		json_obj_end(&o);
 		imp->cb(imp->arg, STORE_OK, out.data, out.len);
 	}
@@ -418,8 +448,8 @@ import_lists(struct import *imp, struct str user, const struct db_doc *from,
 
 	store_merge_lists_of(&imp->js->db, from, &h, &nh, &dv, &nd);
 	if ((nh > 0 || nd > 0) &&
-	    (ours == NULL ||
-	        store_merge_lists(&imp->js->db, ours, h, nh, dv, nd, false)))
+	    (ours == NULL || store_merge_lists(&imp->js->db, NULL, ours, h, nh,
+	                         dv, nd, false)))
 		lists_append(
 		    imp, user, doc_field(from, DB_F_ID), h, nh, dv, nd);
 	free(h);
@@ -483,7 +513,7 @@ json_store_import_lists_apply(
 	rc = 0;
 	if (u == NULL || (d = db_doc_find(u, doc)) == NULL)
 		goto out;
-	(void)store_merge_lists(db, d, h, nh, dv, nd, true);
+	(void)store_merge_lists(db, u, d, h, nh, dv, nd, true);
 out:
 	free(h);
 	free(dv);

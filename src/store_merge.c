@@ -82,7 +82,7 @@ merge_device(struct db_doc *d, const struct db_put *p, bool apply)
 	    p->timestamp <= oldest)
 		return false;
 	if (apply)
-		db_doc_add_device(d, p);
+		db_doc_add_device(NULL, d, p);
 	return true;
 }
 
@@ -157,7 +157,7 @@ history_set(struct db_doc *d, const struct db_put *v, size_t n)
 	p.document = STR_LIT("import");
 	sd = db_doc_load(&scratch, su, &p);
 	for (i = 0; i < n; i++)
-		db_doc_add_history(sd, &v[i], 0);
+		db_doc_add_history(NULL, sd, &v[i], 0);
 	l = d->history;
 	d->history = sd->history;
 	sd->history = l;
@@ -255,9 +255,12 @@ store_merge_lists_of(const struct db *db, const struct db_doc *from,
 }
 
 bool
-store_merge_lists(const struct db *db, struct db_doc *d, const struct db_put *h,
-    size_t nh, const struct db_put *dv, size_t nd, bool apply)
+store_merge_lists(const struct db *db, struct db_user *u, struct db_doc *d,
+    const struct db_put *h, size_t nh, const struct db_put *dv, size_t nd,
+    bool apply)
 {
+	uint64_t bytes = db_doc_bytes(d);
+	uint32_t hist = db_doc_history(d);
 	bool changed = false;
 	size_t i;
 
@@ -266,5 +269,7 @@ store_merge_lists(const struct db *db, struct db_doc *d, const struct db_put *h,
 			changed = true;
 	if (merge_history(db, d, h, nh, apply))
 		changed = true;
+	if (changed && apply)
+		db_user_account(u, bytes, hist, d);
 	return changed;
 }

@@ -37,9 +37,10 @@ void store_merge_lists_of(const struct db *db, const struct db_doc *from,
 /*
  * Merge history h (nh, any order) and device positions dv (nd) into d by
  * the rules above. Returns whether that changes d; with apply false d is
- * left as it is (a dry run).
+ * left as it is (a dry run). u is d's user, whose usage follows the change
+ * (NULL: none).
  */
-bool store_merge_lists(const struct db *db, struct db_doc *d,
+bool store_merge_lists(const struct db *db, struct db_user *u, struct db_doc *d,
     const struct db_put *h, size_t nh, const struct db_put *dv, size_t nd,
     bool apply);
 

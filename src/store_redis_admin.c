@@ -459,7 +459,7 @@ ra_dump_doc(redisContext *c, struct db *db, struct db_user *u,
 		struct str s = ra_str(r[2]->element[i]);
 
 		if (s.p != NULL && ra_entry(s.p, s.len, &e, &a) == 0)
-			db_doc_add_device(d, &e);
+			db_doc_add_device(u, d, &e);
 	}
 	for (i = 0; i < r[3]->elements; i++) {
 		struct db_put e;
@@ -467,7 +467,7 @@ ra_dump_doc(redisContext *c, struct db *db, struct db_user *u,
 
 		if (s.p != NULL && ra_entry(s.p, s.len, &e, &a) == 0) {
 			e.document = p.document;
-			db_doc_add_history(d, &e, 0);
+			db_doc_add_history(u, d, &e, 0);
 		}
 	}
 	rc = 0;
@@ -1750,7 +1750,7 @@ ra_import_doc(redisContext *c, const struct config *cfg,
 			ours = db_put(&db, u, &p);
 		}
 		store_merge_lists_of(&db, from, &h, &nh, &dv, &nd);
-		if (store_merge_lists(&db, ours, h, nh, dv, nd, true))
+		if (store_merge_lists(&db, u, ours, h, nh, dv, nd, true))
 			changed = true;
 		free(h);
 		free(dv);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "config.h"
 #include "db.h"
 #include "json.h"
 #include "store_json.h"
@@ -210,7 +211,7 @@ web_restore(struct db *db, struct db_user *u, struct str doc, double pct,
 	d = db_put(db, u, &p);
 	/* So that a restore can be undone even without store_history. */
 	if (!db->store_history)
-		db_doc_add_history(d, &prev, db->history_limit);
+		db_doc_add_history(u, d, &prev, db->history_limit);
 	free(copy);
 }
 
@@ -322,7 +323,8 @@ store_web_apply(struct db *db, struct db_user *u, struct str op,
 
 struct web_op {
 	struct json_store *js;
-	struct db_user *u; /* referenced */
+	struct db_user *u;  /* referenced */
+	uint64_t res_bytes; /* reserved in u (web_admit) */
 	store_cb *cb;
 	void *arg;
 	uint64_t seq;
@@ -381,6 +383,8 @@ web_done(void *arg, int err)
 
 	if (js->persistent)
 		json_store_done(js, op->seq, err);
+	if (u != NULL)
+		u->pend_bytes -= op->res_bytes;
 	if (err != 0) {
 		r = STORE_ERR_IO;
 	} else if (u != NULL && u->removed) {
@@ -477,6 +481,62 @@ store_web_record(struct str user, const struct store_web_change *ch,
 	json_obj_end(&o);
 }
 
+/*
+ * What ch would add to u's usage in bytes, at most (db.h DB_RECORD_BYTES);
+ * 0 for the changes that only remove (delete, unlink) or touch no data.
+ */
+static int64_t
+web_cost(const struct db *db, const struct db_user *u,
+    const struct store_web_change *ch)
+{
+	const struct db_doc *d = db_doc_find(u, ch->document), *a;
+	struct db_cost c;
+	struct db_put p;
+	int64_t n = 0;
+
+	if (d == NULL)
+		return 0;
+	memset(&p, 0, sizeof(p));
+	p.document = ch->document;
+	switch (ch->kind) {
+	case STORE_WEB_RESTORE:
+		p.progress =
+		    ch->progress.p != NULL ? ch->progress : STR_LIT("");
+		p.device = STR_LIT(STORE_WEB_DEVICE);
+		p.device_id = STR_LIT("");
+		db_put_cost(db, u, &p, &c);
+		n = c.bytes;
+		if (!db->store_history)
+			n +=
+			    (int64_t)(d->len[DB_F_PROGRESS] +
+			              d->len[DB_F_DEVICE] +
+			              d->len[DB_F_DEVICE_ID] + DB_RECORD_BYTES);
+		return n;
+	case STORE_WEB_RENAME:
+		return (int64_t)ch->name.len -
+		       (int64_t)d->len[DB_F_PRETTY_NAME];
+	case STORE_WEB_LINK:
+		n = (int64_t)(ch->alias.len + d->len[DB_F_ID] +
+		              DB_RECORD_BYTES);
+		a = db_doc_find(u, ch->alias);
+		if (a != NULL && a->timestamp > d->timestamp) {
+			p.progress =
+			    (struct str){db_doc_field(a, DB_F_PROGRESS),
+			        a->len[DB_F_PROGRESS]};
+			p.device = (struct str){
+			    db_doc_field(a, DB_F_DEVICE), a->len[DB_F_DEVICE]};
+			p.device_id =
+			    (struct str){db_doc_field(a, DB_F_DEVICE_ID),
+			        a->len[DB_F_DEVICE_ID]};
+			db_put_cost(db, u, &p, &c);
+			n += c.bytes;
+		}
+		return n;
+	default:
+		return 0;
+	}
+}
+
 void
 json_store_web_change(struct store *st, struct str user,
     const struct store_web_change *ch, store_cb *cb, void *arg)
@@ -486,6 +546,7 @@ json_store_web_change(struct store *st, struct str user,
 	struct buf rec = BUF_INIT;
 	struct web_op *op;
 	int64_t now = (int64_t)time(NULL);
+	int64_t cost = 0;
 
 	if (js->closing) {
 		web_reply(cb, arg, STORE_ERR_UNAVAILABLE, 0);
@@ -495,6 +556,14 @@ json_store_web_change(struct store *st, struct str user,
 		u = web_user(js, user);
 		if (u == NULL || !store_web_allowed(u, ch)) {
 			web_reply(cb, arg, STORE_ERR_AUTH, 0);
+			return;
+		}
+		/* Per-user limits (docs/security.md), as for a push. */
+		cost = web_cost(&js->db, u, ch);
+		if (cost > 0 && js->cfg->user_max_bytes != 0 &&
+		    u->bytes + u->pend_bytes + (uint64_t)cost >
+		        js->cfg->user_max_bytes) {
+			web_reply(cb, arg, STORE_ERR_LIMIT, 0);
 			return;
 		}
 	}
@@ -508,8 +577,11 @@ json_store_web_change(struct store *st, struct str user,
 	op->len = rec.len;
 	memcpy(op->rec, rec.data, rec.len);
 	buf_release(&rec);
-	if (u != NULL)
+	if (u != NULL) {
 		u->refs++;
+		op->res_bytes = cost > 0 ? (uint64_t)cost : 0;
+		u->pend_bytes += op->res_bytes;
+	}
 	js->ops_live++;
 	if (!js->persistent) {
 		web_done(op, 0);

@@ -139,6 +139,9 @@ w_store_error(struct wcall *c, enum store_result r)
 	case STORE_ERR_UNAVAILABLE:
 		return w_error(
 		    c, 503, "Not available with this storage right now.");
+	case STORE_ERR_LIMIT:
+		return w_error(
+		    c, 507, "Storage limit of this account reached.");
 	default:
 		return w_error(c, 404, "Not found.");
 	}

@@ -107,6 +107,13 @@ function ago(ts) {
 	return n + ' ' + u[1] + (n === 1 ? '' : 's') + ' ago';
 }
 
+/* Bytes as the admin page shows an account's usage. */
+function size(n) {
+	if (n < 1024) return n + ' B';
+	if (n < 1048576) return (n / 1024).toFixed(1) + ' KB';
+	return (n / 1048576).toFixed(1) + ' MB';
+}
+
 function when(ts) {
 	return h('time', {datetime: ts ? new Date(ts * 1000).toISOString() : null,
 	    title: fullDate(ts)}, ago(ts));
@@ -648,6 +655,7 @@ async function admin() {
 	const rows = users.map((u) => h('tr', {'data-user': u.username},
 	    h('td', {}, u.username),
 	    h('td', {class: 'num'}, String(u.documents)),
+	    h('td', {class: 'num'}, u.bytes === undefined ? '-' : size(u.bytes)),
 	    h('td', {}, (u.devices || []).join(', ')),
 	    h('td', {}, when(u.last_sync)),
 	    h('td', {class: 'actions'},
@@ -712,7 +720,7 @@ async function admin() {
 	            'Saved in database.json.')),
 	    h('h2', {}, 'Users'),
 	    h('div', {class: 'scroll'}, h('table', {class: 'users'},
-	        h('thead', {}, h('tr', {}, ['User', 'Books', 'Devices', 'Last sync', 'Actions'].map((t) => h('th', {}, t)))),
+	        h('thead', {}, h('tr', {}, ['User', 'Books', 'Stored', 'Devices', 'Last sync', 'Actions'].map((t) => h('th', {}, t)))),
 	        h('tbody', {}, rows))),
 	    create);
 }

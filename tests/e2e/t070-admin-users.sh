@@ -36,7 +36,7 @@ run user add gone --stdin
 run user del gone
 is "offline del: exit 0" "$RC" 0
 run user list --json
-is "offline list" "$OUT" '[{"username":"ann","documents":0,"last_sync":0,"devices":[]}]'
+is "offline list" "$OUT" '[{"username":"ann","documents":0,"last_sync":0,"devices":[],"bytes":0,"history":0}]'
 check "offline: no socket left" [ ! -e "$KS_DIR/kosyncd.sock" ]
 
 ks_start || { not_ok "server started"; done_testing; }
@@ -68,11 +68,11 @@ is "online passwd: the new key works at once" "$STATUS" 200
 
 run user list --json
 like "online list: bea's documents and devices" "$OUT" \
-    '\{"username":"bea","documents":2,"last_sync":[0-9]{10},"devices":\["Kindle","Kobo"\]\}'
+    '\{"username":"bea","documents":2,"last_sync":[0-9]{10},"devices":\["Kindle","Kobo"\],"bytes":[0-9]+,"history":0\}'
 run user list
 is "online list (table): exit 0" "$RC" 0
-like "online list (table): header" "$OUT" '^USER +DOCUMENTS +LAST SYNC \(UTC\) +DEVICES'
-like "online list (table): bea's line" "$OUT" $'\nbea +2  20[0-9-]+ [0-9:]+  Kindle, Kobo'
+like "online list (table): header" "$OUT" '^USER +DOCUMENTS +BYTES +HISTORY +LAST SYNC \(UTC\) +DEVICES'
+like "online list (table): bea's line" "$OUT" $'\nbea +2 +[0-9]+ +0  20[0-9-]+ [0-9:]+  Kindle, Kobo'
 
 pw 'x'
 run user add bea --stdin

@@ -154,7 +154,7 @@ test_admin__users(void **state)
 	assert_int_equal(run(f, "user-list", NULL, &an), 200);
 	assert_string_equal(an.body.data,
 	    "[{\"username\":\"ann\",\"documents\":"
-	    "0,\"last_sync\":0,\"devices\":[]}]");
+	    "0,\"last_sync\":0,\"devices\":[],\"bytes\":0,\"history\":0}]");
 
 	assert_int_equal(
 	    run(f, "user-passwd", "{\"username\":\"ann\",\"key\":\"k2\"}", &an),
@@ -211,7 +211,7 @@ test_admin__import_export(void **state)
 	assert_string_equal(an.body.data,
 	    "{\"users_added\":1,\"users_existing\":1,\"users_skipped\":1,"
 	    "\"documents_added\":2,\"documents_updated\":0,"
-	    "\"documents_skipped\":0}");
+	    "\"documents_skipped\":0,\"users_over_limit\":0}");
 	assert_true(auth(f, "ann", "ours"));
 	assert_false(auth(f, "ann", "filekey"));
 	assert_true(auth(f, "cat", "catkey"));
@@ -230,7 +230,7 @@ test_admin__import_export(void **state)
 	assert_int_equal(run(f, "user-list", NULL, &an), 200);
 	assert_non_null(strstr(an.body.data,
 	    "{\"username\":\"ann\",\"documents\":2,\"last_sync\":4102444800,"
-	    "\"devices\":[\"K\"]}"));
+	    "\"devices\":[\"K\"],\"bytes\":"));
 	buf_release(&an.body);
 }
 
