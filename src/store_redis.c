@@ -79,13 +79,23 @@
 #define RS_SCAN_COUNT "1000" /* keys looked at per SCAN call */
 #define RS_CACHE_MAX 65536   /* users in the verified-key cache */
 #define RS_MAX_DEVICES "32"  /* as DB_MAX_DEVICES in db.h */
-#define RS_NKEYS 6           /* struct rop's k[] */
+#define RS_NKEYS 7           /* struct rop's k[] */
 #define RS_CONFIG_KEY "kosyncd:config"
 #define RS_CONFIG_MS 1000 /* how often the shared configuration is read */
 
 /*
  * The scripts. Each first checks user:<name>:key (KEYS[1]) against
  * ARGV[1] and returns {0, stored} when it differs, {1, ...} when done.
+ */
+/*
+ * The push. Usage (per-user limits, docs/security.md) is kept in the hash
+ * KEYS[8] (kosyncd:user:<name>:usage: bytes, history), counted as db.h
+ * does (the bytes of the strings plus 16 per record): before writing
+ * anything the script refuses ({2}) a new document past ARGV[17]
+ * documents (the documents set) or a push whose growth, at most, would go
+ * past ARGV[18] bytes; at ARGV[19] history entries the document's own
+ * oldest entry makes room (none: the replaced state is not kept). Then it
+ * writes and adds the exact difference. 0 is no limit.
  */
 static const char rs_put_lua[] =
     "local k = redis.call('GET', KEYS[1])\n"
@@ -100,39 +110,93 @@ static const char rs_put_lua[] =
     "  kv = 'kosyncd:user:' .. ARGV[15] .. ':devices:' .. doc\n"
     "  km = 'kosyncd:user:' .. ARGV[15] .. ':meta:' .. doc\n"
     "end\n"
-    "redis.call('SADD', KEYS[7], doc)\n"
+    "local ku = KEYS[8]\n"
+    "local maxd, maxb, maxh = tonumber(ARGV[17]), tonumber(ARGV[18]),\n"
+    "    tonumber(ARGV[19])\n"
+    "local function eb(s)\n"
+    "  if not s then return 0 end\n"
+    "  local t = cjson.decode(s)\n"
+    "  return #(t.progress or '') + #(t.device or '') +\n"
+    "      #(t.device_id or '') + 16\n"
+    "end\n"
     "local o = redis.call('HMGET', kd, 'percentage', 'progress',\n"
     "    'device', 'device_id', 'timestamp')\n"
+    "local old = o[1] or o[2] or o[3] or o[5]\n"
+    "if not old and maxd > 0 and\n"
+    "    redis.call('SCARD', KEYS[7]) >= maxd and\n"
+    "    redis.call('SISMEMBER', KEYS[7], doc) == 0 then\n"
+    "  return {2}\n"
+    "end\n"
     "local did = ARGV[6]\n"
     "if ARGV[7] ~= '1' then did = o[4] or '' end\n"
-    "if o[1] or o[2] or o[3] or o[5] then\n"
-    "  local oid, odev = o[4] or '', o[3] or ''\n"
-    "  local same\n"
+    "local mo = redis.call('HMGET', km, 'filename', 'title', 'authors')\n"
+    "local delta = #ARGV[3] + #ARGV[4] + #did\n"
+    "for i = 1, 3 do\n"
+    "  if ARGV[7 + 2 * i] == '1' then\n"
+    "    delta = delta + #ARGV[8 + 2 * i] - #(mo[i] or '')\n"
+    "  end\n"
+    "end\n"
+    "local oid, odev = o[4] or '', o[3] or ''\n"
+    "local same, lim, drops, keep, oe = true, tonumber(ARGV[8]), {}, "
+    "false, 0\n"
+    "if old then\n"
+    "  delta = delta - #(o[2] or '') - #odev - #oid\n"
     "  if oid ~= '' or did ~= '' then same = oid == did\n"
     "  else same = odev == ARGV[4] end\n"
-    "  local lim = tonumber(ARGV[8])\n"
-    "  if lim >= 0 or not same then\n"
-    "    local e = cjson.encode({percentage = tonumber(o[1]) or 0,\n"
-    "        progress = o[2] or '', device = odev, device_id = oid,\n"
-    "        timestamp = tonumber(o[5]) or 0})\n"
-    "    if lim >= 0 then\n"
-    "      redis.call('RPUSH', kh, e)\n"
-    "      if lim > 0 then redis.call('LTRIM', kh, -lim, -1) end\n"
+    "  oe = #(o[2] or '') + #odev + #oid + 16\n"
+    "  if lim >= 0 then\n"
+    "    local n = redis.call('LLEN', kh)\n"
+    "    local hc = tonumber(redis.call('HGET', ku, 'history') or '0')\n"
+    "    local nd = 0\n"
+    "    if lim > 0 and n >= lim then nd = n - lim + 1 end\n"
+    "    keep = true\n"
+    "    if maxh > 0 and hc - nd >= maxh then\n"
+    "      if n > nd then nd = nd + 1 else keep = false end\n"
     "    end\n"
-    "    if not same then\n"
-    "      local f = oid ~= '' and 'id:' .. oid or 'device:' .. odev\n"
-    "      redis.call('HSET', kv, f, e)\n"
-    "      if redis.call('HLEN', kv) > " RS_MAX_DEVICES " then\n"
-    "        local all, of, ot = redis.call('HGETALL', kv), nil, nil\n"
-    "        for i = 1, #all, 2 do\n"
-    "          local t = tonumber(cjson.decode(all[i + 1]).timestamp) or 0\n"
-    "          if ot == nil or t < ot then of, ot = all[i], t end\n"
-    "        end\n"
-    "        redis.call('HDEL', kv, of)\n"
+    "    if nd > 0 then drops = redis.call('LRANGE', kh, 0, nd - 1) end\n"
+    "    if keep then delta = delta + oe end\n"
+    "    for i = 1, #drops do delta = delta - eb(drops[i]) end\n"
+    "  end\n"
+    "else\n"
+    "  delta = delta + #doc + 16\n"
+    "end\n"
+    "local fnew = did ~= '' and 'id:' .. did or 'device:' .. ARGV[4]\n"
+    "local bound = delta\n"
+    "if not same then\n"
+    "  bound = bound + oe - eb(redis.call('HGET', kv, fnew))\n"
+    "end\n"
+    "if maxb > 0 and bound > 0 and\n"
+    "    tonumber(redis.call('HGET', ku, 'bytes') or '0') + bound > maxb "
+    "then\n"
+    "  return {2}\n"
+    "end\n"
+    "redis.call('SADD', KEYS[7], doc)\n"
+    "if old and (lim >= 0 or not same) then\n"
+    "  local e = cjson.encode({percentage = tonumber(o[1]) or 0,\n"
+    "      progress = o[2] or '', device = odev, device_id = oid,\n"
+    "      timestamp = tonumber(o[5]) or 0})\n"
+    "  if lim >= 0 then\n"
+    "    if #drops > 0 then redis.call('LTRIM', kh, #drops, -1) end\n"
+    "    if keep then redis.call('RPUSH', kh, e) end\n"
+    "    redis.call('HINCRBY', ku, 'history',\n"
+    "        (keep and 1 or 0) - #drops)\n"
+    "  end\n"
+    "  if not same then\n"
+    "    local f = oid ~= '' and 'id:' .. oid or 'device:' .. odev\n"
+    "    delta = delta + oe - eb(redis.call('HGET', kv, f))\n"
+    "    redis.call('HSET', kv, f, e)\n"
+    "    if redis.call('HLEN', kv) > " RS_MAX_DEVICES " then\n"
+    "      local all, of, ot, ov = redis.call('HGETALL', kv), nil, nil, nil\n"
+    "      for i = 1, #all, 2 do\n"
+    "        local t = tonumber(cjson.decode(all[i + 1]).timestamp) or 0\n"
+    "        if ot == nil or t < ot then of, ot, ov = all[i], t, all[i + 1] "
+    "end\n"
     "      end\n"
-    "      redis.call('HDEL', kv,\n"
-    "          did ~= '' and 'id:' .. did or 'device:' .. ARGV[4])\n"
+    "      delta = delta - eb(ov)\n"
+    "      redis.call('HDEL', kv, of)\n"
     "    end\n"
+    "    delta = delta - eb(redis.call('HGET', kv, fnew))\n"
+    "    redis.call('HDEL', kv, fnew)\n"
     "  end\n"
     "end\n"
     "if ARGV[7] == '1' then\n"
@@ -151,6 +215,7 @@ static const char rs_put_lua[] =
     "    end\n"
     "  end\n"
     "end\n"
+    "if delta ~= 0 then redis.call('HINCRBY', ku, 'bytes', delta) end\n"
     "return {1}\n";
 
 static const char rs_setkey_lua[] = "local k = redis.call('GET', KEYS[1])\n"
@@ -654,6 +719,8 @@ rop_new(struct redis_store *rs, enum rop_kind kind, struct str user,
 		    ":devices:", op->document);
 		rs_keyname(&op->k[5], "kosyncd:user:", op->user, ":documents",
 		    STR_NULL);
+		rs_keyname(
+		    &op->k[6], "kosyncd:user:", op->user, ":usage", STR_NULL);
 	}
 	return op;
 }
@@ -975,6 +1042,10 @@ rs_script_cb(redisAsyncContext *ac, void *r, void *priv)
 		rs_script_done(op);
 		return;
 	}
+	if (reply->element[0]->integer == 2) {
+		rop_finish(op, STORE_ERR_LIMIT, 0, NULL);
+		return;
+	}
 	if (op->kind == ROP_UPGRADE || ++op->tries >= RS_TRIES) {
 		rop_finish(op, STORE_ERR_AUTH, 0, NULL);
 		return;
@@ -990,11 +1061,12 @@ rs_script_cb(redisAsyncContext *ac, void *r, void *priv)
 static void
 rs_script_send(struct rop *op)
 {
-	const char *keys[1 + RS_NKEYS], *args[16];
-	size_t klens[1 + RS_NKEYS], alens[16];
+	const char *keys[1 + RS_NKEYS], *args[19];
+	size_t klens[1 + RS_NKEYS], alens[19];
 	const char *expect = op->expect ? op->expect : op->key.p;
+	const struct config *cfg = op->rs->cfg;
 	int i, rc = -1;
-	char lim[24];
+	char lim[24], maxd[24], maxb[24], maxh[24];
 
 	if (op->rs->conn.state != REDIS_CONN_READY || op->rs->closing) {
 		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
@@ -1042,8 +1114,17 @@ rs_script_send(struct rop *op)
 		alens[14] = op->user.len;
 		args[15] = op->document.p;
 		alens[15] = op->document.len;
+		snprintf(
+		    maxd, sizeof(maxd), "%" PRIu64, cfg->user_max_documents);
+		snprintf(maxb, sizeof(maxb), "%" PRIu64, cfg->user_max_bytes);
+		snprintf(maxh, sizeof(maxh), "%" PRIu64, cfg->user_max_history);
+		args[16] = maxd;
+		args[17] = maxb;
+		args[18] = maxh;
+		for (i = 16; i < 19; i++)
+			alens[i] = strlen(args[i]);
 		rc = rs_eval(op, RS_PUT, rs_script_cb, 1 + RS_NKEYS, keys,
-		    klens, 16, args, alens);
+		    klens, 19, args, alens);
 		break;
 	case ROP_SET_KEY:
 	case ROP_UPGRADE:

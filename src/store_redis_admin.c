@@ -23,6 +23,7 @@
  *
  * Walks use SCAN, never KEYS.
  */
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -654,6 +655,10 @@ ra_list(struct ra_job *j, redisContext *c)
 				json_str(&o, names[k]);
 		}
 		json_arr_end(&o);
+		json_key(&o, "bytes");
+		json_uint(&o, users[i]->bytes);
+		json_key(&o, "history");
+		json_uint(&o, users[i]->history);
 		json_obj_end(&o);
 		free(names);
 		free(docs);
@@ -1341,6 +1346,75 @@ ra_replies(redisContext *c, unsigned n, redisReply **last, struct buf *err)
 }
 
 /* One attempt; 1 when another client changed what it read: retry. */
+/*
+ * Queue (in a MULTI) the change of user's usage counters by the difference
+ * between u's usage now and bytes0, history0 (kept by the push script,
+ * store_redis.c; docs/security.md).
+ */
+static void
+ra_usage_incr(redisContext *c, const struct db_user *u, uint64_t bytes0,
+    uint64_t history0, unsigned *queued)
+{
+	struct buf k = BUF_INIT;
+	char n[2][24];
+	const char *argv[4];
+	size_t lens[4];
+	int i;
+
+	if (u->bytes == bytes0 && u->history == history0)
+		return;
+	ra_key(&k, true, u->name, ":usage", NULL);
+	snprintf(n[0], sizeof(n[0]), "%" PRId64, (int64_t)(u->bytes - bytes0));
+	snprintf(
+	    n[1], sizeof(n[1]), "%" PRId64, (int64_t)(u->history - history0));
+	for (i = 0; i < 2; i++) {
+		ra_arg(argv, lens, 0, "HINCRBY");
+		ra_arg(argv, lens, 1, k.data);
+		ra_arg(argv, lens, 2, i == 0 ? "bytes" : "history");
+		ra_arg(argv, lens, 3, n[i]);
+		redisAppendCommandArgv(c, 4, argv, lens);
+		++*queued;
+	}
+	buf_release(&k);
+}
+
+/*
+ * Whether growing user's usage by grow bytes stays within user_max_bytes
+ * (its counter watched first, so that the MULTI fails if a push changes
+ * it meanwhile): 1 yes, 0 no, -1 error (in err).
+ */
+static int
+ra_usage_fits(redisContext *c, const struct config *cfg, const char *user,
+    uint64_t grow, struct buf *err)
+{
+	struct buf k = BUF_INIT;
+	const char *argv[3];
+	size_t lens[3];
+	redisReply *r = NULL;
+	unsigned long long cur = 0;
+	int rc = -1;
+
+	if (grow == 0 || cfg->user_max_bytes == 0)
+		return 1;
+	ra_key(&k, true, user, ":usage", NULL);
+	ra_arg(argv, lens, 0, "WATCH");
+	ra_arg(argv, lens, 1, k.data);
+	if (ra_do(c, err, 2, argv, lens) != 0)
+		goto out;
+	ra_arg(argv, lens, 0, "HGET");
+	ra_arg(argv, lens, 1, k.data);
+	ra_arg(argv, lens, 2, "bytes");
+	if ((r = ra_cmd(c, err, 3, argv, lens)) == NULL)
+		goto out;
+	if (r->type == REDIS_REPLY_STRING)
+		cur = strtoull(r->str, NULL, 10);
+	rc = cur + grow <= cfg->user_max_bytes;
+out:
+	freeReplyObject(r);
+	buf_release(&k);
+	return rc;
+}
+
 static int
 ra_web_try(struct ra_job *j, redisContext *c)
 {
@@ -1354,7 +1428,8 @@ ra_web_try(struct ra_job *j, redisContext *c)
 	const char **argv = NULL;
 	size_t *lens = NULL, i, a;
 	unsigned queued = 0;
-	int rc = -1;
+	uint64_t bytes0, history0;
+	int rc = -1, fits;
 
 	db_init(&db, j->cfg->store_history, j->cfg->history_limit);
 	if (ra_web_user(c, &db, j->user, true, &u, &j->out) != 0)
@@ -1405,14 +1480,27 @@ ra_web_try(struct ra_job *j, redisContext *c)
 		goto out;
 	}
 	root = json_parse(j->text, j->len, ra_alloc, &arena, NULL);
+	bytes0 = u->bytes;
+	history0 = u->history;
 	if (root == NULL ||
 	    store_web_apply(&db, u, json_get_str(root, "op"), root) != 0) {
 		buf_adds(&j->out, "malformed web change record");
 		goto out;
 	}
+	/* Per-user limits: what it adds must fit, as for a push. */
+	fits = ra_usage_fits(c, j->cfg, j->user,
+	    u->bytes > bytes0 ? u->bytes - bytes0 : 0, &j->out);
+	if (fits < 0)
+		goto out;
+	if (fits == 0) {
+		j->result = STORE_ERR_LIMIT;
+		rc = 0;
+		goto out;
+	}
 	/* Write back: every document read, and the links. */
 	redisAppendCommand(c, "MULTI");
 	queued++;
+	ra_usage_incr(c, u, bytes0, history0, &queued);
 	for (i = 0; i < ids.n; i++)
 		ra_web_write_doc(c, u, ids.v[i], &queued);
 	ra_key(&k, true, j->user, ":links", NULL);
@@ -1698,6 +1786,7 @@ ra_import_doc(redisContext *c, const struct config *cfg,
 	struct store_web_change ch;
 	redisReply *r = NULL;
 	unsigned queued, tries;
+	uint64_t bytes0, history0;
 	bool changed, had_name;
 	int rc = -1;
 
@@ -1726,6 +1815,8 @@ ra_import_doc(redisContext *c, const struct config *cfg,
 				goto fail;
 		}
 		ours = db_doc_find_exact(u, str_from(id));
+		bytes0 = u->bytes;
+		history0 = u->history;
 		had_name = ours != NULL && ours->len[DB_F_PRETTY_NAME] > 0;
 		*result = ours == NULL                        ? 1
 		          : ours->timestamp < from->timestamp ? 2
@@ -1785,6 +1876,7 @@ ra_import_doc(redisContext *c, const struct config *cfg,
 		queued = 0;
 		redisAppendCommand(c, "MULTI");
 		queued++;
+		ra_usage_incr(c, u, bytes0, history0, &queued);
 		ra_web_write_doc(c, u, id, &queued);
 		redisAppendCommand(c, "EXEC");
 		queued++;
