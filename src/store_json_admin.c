@@ -581,7 +581,13 @@ import_merge(struct import *imp)
 	struct str name;
 	size_t nu, nd, i, j;
 	bool fresh, *won;
+	/*
+	 * The history settings its records carry, without the account's
+	 * history limit: an import drops nothing (docs/security.md).
+	 */
+	struct db unlimited = js->db;
 
+	unlimited.user_max_history = 0;
 	users = db_users_sorted(&imp->db, &nu);
 	imp->pending = 1; /* held until every record is appended */
 	for (i = 0; i < nu; i++) {
@@ -639,7 +645,7 @@ import_merge(struct import *imp)
 				put.authors = doc_field(docs[j], DB_F_AUTHORS);
 			buf_reset(&rec);
 			json_store_record(
-			    &rec, "put", name, STR_NULL, &put, &js->db);
+			    &rec, "put", name, STR_NULL, &put, &unlimited);
 			import_append(imp, &rec, NULL);
 			import_lists(imp, name, docs[j], NULL);
 		}
