@@ -1391,7 +1391,7 @@ ra_usage_fits(redisContext *c, const struct config *cfg, const char *user,
 	const char *argv[3];
 	size_t lens[3];
 	redisReply *r = NULL;
-	unsigned long long cur = 0;
+	long long cur = 0;
 	int rc = -1;
 
 	if (grow == 0 || cfg->user_max_bytes == 0)
@@ -1407,8 +1407,10 @@ ra_usage_fits(redisContext *c, const struct config *cfg, const char *user,
 	if ((r = ra_cmd(c, err, 3, argv, lens)) == NULL)
 		goto out;
 	if (r->type == REDIS_REPLY_STRING)
-		cur = strtoull(r->str, NULL, 10);
-	rc = cur + grow <= cfg->user_max_bytes;
+		cur = strtoll(r->str, NULL, 10);
+	if (cur < 0)
+		cur = 0;
+	rc = (uint64_t)cur + grow <= cfg->user_max_bytes;
 out:
 	freeReplyObject(r);
 	buf_release(&k);

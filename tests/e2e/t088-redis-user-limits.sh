@@ -13,7 +13,8 @@
 # gets 507 and the pull shows the old state, while one of the same size
 # still works; a web rename past it gets 507 JSON; at user_max_history a
 # push drops the oldest entry of its own document (a document without
-# history keeps none); deleting the account removes its usage key.
+# history keeps none); deleting the account removes its usage key; a
+# counter never goes below 0 when data written before it shrinks.
 . "$(dirname "$0")/lib.sh"
 
 command -v redis-server >/dev/null || { echo "1..0 # SKIP no redis-server"; exit 0; }
@@ -119,6 +120,13 @@ as u PUT /api/v1/documents/$D1/name "{\"name\":\"$(long 100)\"}"
 is "a rename past the bytes: 507 JSON" "$STATUS $BODY" '507 {"code":507,"message":"Storage limit of this account reached."}'
 as u PUT /api/v1/documents/$D1/name '{"name":"Emma"}'
 is "a short one fits" "$STATUS $(usage u)" "200 2 920 0 | 920 0"
+# Data from before the counters (written by hand here) is not in them;
+# a push that shrinks it leaves the counter at 0, never below.
+register w "$KV"
+ks_redis_cli HSET user:w:document:$D1 percentage 0.1 progress "$(long 300)" \
+    device kobo device_id kobo-1 timestamp 1700000000 >/dev/null
+push w "$KV" $D1 short
+is "a counter never goes below 0" "$STATUS $(ks_redis_cli HGET kosyncd:user:w:usage bytes)" "200 0"
 ks_stop
 
 # --- History: the account holds 3 entries at most.
