@@ -6,7 +6,8 @@
 # Covers: past user_max_documents a push of a new document gets 507
 # {"code":2008} and changes nothing (a pull shows nothing, an update of a
 # document it has still works, another user is not affected), the same
-# after a clean restart and after kill -9 (journal replay); past
+# after a clean restart and after kill -9 (journal replay), 20 pushes in
+# flight together store exactly the limit; past
 # user_max_bytes a push that grows the account gets 507 (the pull shows
 # the old state) while one of the same size still works, and the usage in
 # `user list` is the documented measure (strings + 16 per record); at
@@ -85,6 +86,20 @@ for backend in memory file; do
 		push u "$K" $D3 c1
 		is "file:   the limit holds" "$STATUS" 507
 	fi
+	# Pushes in flight together cannot pass the limit together.
+	register w "$KV"
+	pids=()
+	for i in $(seq 10 29); do
+		curl -s -o /dev/null -w '%{http_code}\n' -X PUT -H "Accept: $ACCEPT" \
+		    -H 'Content-Type: application/json' -H "x-auth-user: w" -H "x-auth-key: $KV" \
+		    --data-binary "{\"document\":\"doc$i\",\"progress\":\"p\",\"percentage\":0.5,\"device\":\"kobo\"}" \
+		    "$KS_URL/syncs/progress" >"$KS_TMP/par.$i" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	is "$backend: 20 concurrent pushes of new documents: 2 stored, 18 refused" \
+	    "$(cat "$KS_TMP"/par.* | sort | uniq -c | tr -s ' ' | tr '\n' ',')" " 2 200, 18 507,"
+	is "$backend:   the account holds 2" "$(usage w | cut -d' ' -f1)" 2
 	ks_stop
 
 	# --- Bytes: each document is 32 + 400 + 4 + 6 + 16 = 458 bytes.
