@@ -23,6 +23,7 @@
 #include "json.h"
 #include "store_json.h"
 #include "store_web.h"
+#include "table.h"
 #include "xmalloc.h"
 
 /*
@@ -46,21 +47,49 @@ w_entry(struct json_out *o, const struct db_entry *e)
 	json_obj_end(o);
 }
 
+/* The user u names, or NULL when there is none (yet, or any more). */
+static struct db_user *
+web_user(struct json_store *js, struct str user)
+{
+	struct db_user *u = db_user_find(&js->db, user);
+
+	if (u == NULL || u->creating || u->removed)
+		return NULL;
+	return u;
+}
+
+/* Entries [from, to) of l. */
 static void
-w_list(struct json_out *o, const char *name, const struct db_list *l)
+w_list(struct json_out *o, const char *name, const struct db_list *l,
+    uint32_t from, uint32_t to)
 {
 	uint32_t i;
 
 	json_key(o, name);
 	json_arr_begin(o);
-	for (i = 0; l != NULL && i < l->n; i++)
+	for (i = from; l != NULL && i < to && i < l->n; i++)
 		w_entry(o, l->e[i]);
 	json_arr_end(o);
 }
 
+/*
+ * The most bytes e can take in an answer: every byte of its strings may
+ * be escaped as \u00XX.
+ */
+static size_t
+w_entry_bound(const struct db_entry *e)
+{
+	return 6 * ((size_t)e->len[0] + e->len[1] + e->len[2]) + 128;
+}
+
+/*
+ * The document d of u. With history, its entries [from, to) and, when
+ * history_next, "history_next": the cursor of the entries before from,
+ * seen the entries from to the newest (null when from is 0).
+ */
 static void
 w_doc(struct json_out *o, const struct db_user *u, const struct db_doc *d,
-    bool history)
+    bool history, uint32_t from, uint32_t to, bool history_next)
 {
 	static const struct {
 		const char *name;
@@ -75,6 +104,7 @@ w_doc(struct json_out *o, const struct db_user *u, const struct db_doc *d,
 	    {"authors", DB_F_AUTHORS},
 	    {"pretty_name", DB_F_PRETTY_NAME},
 	};
+	uint32_t n = d->history != NULL ? d->history->n : 0;
 	size_t i;
 
 	json_obj_begin(o);
@@ -86,9 +116,14 @@ w_doc(struct json_out *o, const struct db_user *u, const struct db_doc *d,
 	json_double(o, d->percentage);
 	json_key(o, "timestamp");
 	json_int(o, d->timestamp);
-	w_list(o, "devices", d->devices);
+	w_list(o, "devices", d->devices, 0, UINT32_MAX);
 	if (history)
-		w_list(o, "history", d->history);
+		w_list(o, "history", d->history, from, to);
+	if (history_next) {
+		json_key(o, "history_next");
+		store_page_next(o, STORE_PAGE_HISTORY, from > 0,
+		    (int64_t)(n - from), STR_NULL);
+	}
 	json_key(o, "links");
 	json_arr_begin(o);
 	for (i = 0; i < u->nlinks; i++)
@@ -110,51 +145,142 @@ cmp_newest(const void *a, const void *b)
 	return strcmp(x->s, y->s);
 }
 
-/* The user u names, or NULL when there is none (yet, or any more). */
-static struct db_user *
-web_user(struct json_store *js, struct str user)
+/* Sift heap[i] down a max-heap (in cmp_newest order) of n. */
+static void
+heap_down(const struct db_doc **heap, size_t n, size_t i)
 {
-	struct db_user *u = db_user_find(&js->db, user);
+	const struct db_doc *t;
+	size_t c;
 
-	if (u == NULL || u->creating || u->removed)
-		return NULL;
-	return u;
+	for (; (c = 2 * i + 1) < n; i = c) {
+		if (c + 1 < n && cmp_newest(&heap[c + 1], &heap[c]) > 0)
+			c++;
+		if (cmp_newest(&heap[c], &heap[i]) <= 0)
+			break;
+		t = heap[i];
+		heap[i] = heap[c];
+		heap[c] = t;
+	}
 }
 
-void
-store_web_render(
-    const struct db_user *u, struct str document, bool history, struct buf *out)
+size_t
+store_web_select(const struct db_user *u, const struct store_page *page,
+    const struct db_doc **out, size_t k)
+{
+	const struct db_doc *d;
+	uint32_t pos = 0;
+	size_t n = 0, i;
+
+	while ((d = table_next(&u->docs, &pos)) != NULL) {
+		/* The record of a merged-away id is out of reach. */
+		if (u->nlinks > 0 &&
+		    db_link_resolve(u, str_from(d->s)).p != d->s)
+			continue;
+		if (!store_page_after(page, d->timestamp,
+		        (struct str){d->s, d->len[DB_F_ID]}))
+			continue;
+		if (n < k) {
+			/* Sift up. */
+			out[n] = d;
+			for (i = n++; i > 0 && cmp_newest(&out[(i - 1) / 2],
+			                           &out[i]) < 0;
+			     i = (i - 1) / 2) {
+				d = out[i];
+				out[i] = out[(i - 1) / 2];
+				out[(i - 1) / 2] = d;
+			}
+		} else if (k > 0 && cmp_newest(&d, &out[0]) < 0) {
+			out[0] = d;
+			heap_down(out, n, 0);
+		}
+	}
+	qsort(out, n, sizeof(*out), cmp_newest);
+	return n;
+}
+
+/* A page of the document list (see store.h store_web_documents). */
+static void
+w_page(const struct db_user *u, bool history, const struct store_page *page,
+    struct buf *out)
 {
 	struct json_out o;
+	const struct db_doc **docs, *d;
+	size_t n, i, limit = page->limit, start = out->len;
+	uint32_t hn;
 
+	docs = xmalloc((limit + 1) * sizeof(*docs));
+	n = store_web_select(u, page, docs, limit + 1);
+	json_out_init(&o, out, false);
+	json_obj_begin(&o);
+	json_key(&o, "documents");
+	json_arr_begin(&o);
+	for (i = 0; i < n && i < limit; i++) {
+		/* Bounded bytes: stop once a page holds enough. */
+		if (i > 0 && out->len - start >= STORE_PAGE_MAX_BYTES)
+			break;
+		d = docs[i];
+		hn = d->history != NULL ? d->history->n : 0;
+		w_doc(&o, u, d, history,
+		    hn > STORE_LIST_HISTORY ? hn - STORE_LIST_HISTORY : 0, hn,
+		    false);
+	}
+	json_arr_end(&o);
+	json_key(&o, "next");
+	d = i > 0 ? docs[i - 1] : NULL;
+	store_page_next(&o, STORE_PAGE_DOCS, i < n && d != NULL,
+	    d != NULL ? d->timestamp : 0,
+	    d != NULL ? (struct str){d->s, d->len[DB_F_ID]} : STR_NULL);
+	json_obj_end(&o);
+	free(docs);
+}
+
+/*
+ * The one document d as an array, with the page of its history that page
+ * names: up to page->limit entries before the page->ts newest ones, fewer
+ * when their bytes would pass STORE_PAGE_MAX_BYTES.
+ */
+static void
+w_one(const struct db_user *u, const struct db_doc *d,
+    const struct store_page *page, struct buf *out)
+{
+	struct json_out o;
+	uint32_t n = d->history != NULL ? d->history->n : 0, from, to;
+	size_t bytes = 0;
+
+	to = page->after && page->ts >= 0
+	         ? (page->ts < (int64_t)n ? n - (uint32_t)page->ts : 0)
+	         : n;
+	for (from = to; from > 0 && to - from < page->limit; from--) {
+		bytes += w_entry_bound(d->history->e[from - 1]);
+		if (from < to && bytes > STORE_PAGE_MAX_BYTES)
+			break;
+	}
 	json_out_init(&o, out, false);
 	json_arr_begin(&o);
-	if (document.p != NULL) {
-		const struct db_doc *d = db_doc_find(u, document);
-
-		if (d != NULL)
-			w_doc(&o, u, d, history);
-	} else {
-		size_t n, i;
-		struct db_doc **docs = db_docs_sorted(u, &n);
-
-		qsort(docs, n, sizeof(struct db_doc *), cmp_newest);
-		for (i = 0; i < n; i++) {
-			/* The record of a merged-away id is out of reach. */
-			if (u->nlinks > 0 &&
-			    db_link_resolve(u, str_from(docs[i]->s)).p !=
-			        docs[i]->s)
-				continue;
-			w_doc(&o, u, docs[i], history);
-		}
-		free(docs);
-	}
+	w_doc(&o, u, d, true, from, to, true);
 	json_arr_end(&o);
 }
 
 void
+store_web_render(const struct db_user *u, struct str document, bool history,
+    const struct store_page *page, struct buf *out)
+{
+	const struct db_doc *d;
+
+	if (document.p == NULL) {
+		w_page(u, history, page, out);
+		return;
+	}
+	d = db_doc_find(u, document);
+	if (d == NULL)
+		buf_adds(out, "[]");
+	else
+		w_one(u, d, page, out);
+}
+
+void
 json_store_web_documents(struct store *st, struct str user, struct str document,
-    bool history, store_text_cb *cb, void *arg)
+    bool history, const struct store_page *page, store_text_cb *cb, void *arg)
 {
 	struct json_store *js = (struct json_store *)st;
 	struct db_user *u = web_user(js, user);
@@ -164,7 +290,7 @@ json_store_web_documents(struct store *st, struct str user, struct str document,
 		cb(arg, STORE_ERR_AUTH, NULL, 0);
 		return;
 	}
-	store_web_render(u, document, history, &out);
+	store_web_render(u, document, history, page, &out);
 	cb(arg, STORE_OK, out.data, out.len);
 	buf_release(&out);
 }
