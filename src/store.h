@@ -225,6 +225,7 @@ void store_config_save(struct store *st, store_text_cb *cb, void *arg);
 #define STORE_PAGE_MAX 500     /* entries of a page at most */
 #define STORE_PAGE_MAX_BYTES (1024 * 1024) /* answer bytes, then one entry */
 #define STORE_LIST_HISTORY 100 /* history entries per document of a list */
+#define STORE_LIST_HISTORY_BYTES (256 * 1024) /* their worst-case bytes */
 
 struct store_page {
 	size_t limit; /* 1..STORE_PAGE_MAX; 0: everything (offline admin) */
@@ -275,7 +276,8 @@ int store_page_parse(struct str cursor, enum store_page_kind kind, char *idbuf,
  * {"document", "percentage", "progress", "device", "device_id",
  * "timestamp", "filename", "title", "authors", "pretty_name", "devices":
  * [{"percentage", "progress", "device", "device_id", "timestamp"}]} plus,
- * with history, "history" (the newest STORE_LIST_HISTORY, oldest first,
+ * with history, "history" (the newest STORE_LIST_HISTORY, fewer when their
+ * worst-case size passes STORE_LIST_HISTORY_BYTES, oldest first,
  * same shape as a device). With a document (document.p != NULL) the JSON
  * array of only that one with a page of its history (page counts history
  * entries back from the newest; "history" stays oldest first) and

@@ -83,6 +83,25 @@ w_entry_bound(const struct db_entry *e)
 }
 
 /*
+ * Where the history entries of d that end before to start: at most limit
+ * of them, fewer when their worst-case bytes would pass budget (at least
+ * one, when there is one).
+ */
+static uint32_t
+w_history_from(const struct db_doc *d, uint32_t to, size_t limit, size_t budget)
+{
+	size_t bytes = 0;
+	uint32_t from;
+
+	for (from = to; from > 0 && to - from < limit; from--) {
+		bytes += w_entry_bound(d->history->e[from - 1]);
+		if (from < to && bytes > budget)
+			break;
+	}
+	return from;
+}
+
+/*
  * The document d of u. With history, its entries [from, to) and, when
  * history_next, "history_next": the cursor of the entries before from,
  * seen the entries from to the newest (null when from is 0).
@@ -221,8 +240,10 @@ w_page(const struct db_user *u, bool history, const struct store_page *page,
 		d = docs[i];
 		hn = d->history != NULL ? d->history->n : 0;
 		w_doc(&o, u, d, history,
-		    hn > STORE_LIST_HISTORY ? hn - STORE_LIST_HISTORY : 0, hn,
-		    false);
+		    history ? w_history_from(d, hn, STORE_LIST_HISTORY,
+		                  STORE_LIST_HISTORY_BYTES)
+		            : 0,
+		    hn, false);
 	}
 	json_arr_end(&o);
 	json_key(&o, "next");
@@ -245,16 +266,11 @@ w_one(const struct db_user *u, const struct db_doc *d,
 {
 	struct json_out o;
 	uint32_t n = d->history != NULL ? d->history->n : 0, from, to;
-	size_t bytes = 0;
 
 	to = page->after && page->ts >= 0
 	         ? (page->ts < (int64_t)n ? n - (uint32_t)page->ts : 0)
 	         : n;
-	for (from = to; from > 0 && to - from < page->limit; from--) {
-		bytes += w_entry_bound(d->history->e[from - 1]);
-		if (from < to && bytes > STORE_PAGE_MAX_BYTES)
-			break;
-	}
+	from = w_history_from(d, to, page->limit, STORE_PAGE_MAX_BYTES);
 	json_out_init(&o, out, false);
 	json_arr_begin(&o);
 	w_doc(&o, u, d, true, from, to, true);
