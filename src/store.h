@@ -218,17 +218,23 @@ void store_config_save(struct store *st, store_text_cb *cb, void *arg);
  * page's answer also stops early once it holds STORE_PAGE_MAX_BYTES (after
  * at least one entry), so its size is bounded whatever the fields hold.
  * The answer names where the next page starts ("next", an opaque cursor;
- * null at the end): store_page_cursor() makes one, store_page_parse()
+ * null at the end): store_page_next() writes it, store_page_parse()
  * reads it back.
  */
 #define STORE_PAGE_DEFAULT 100 /* entries of a page when none is asked */
 #define STORE_PAGE_MAX 500     /* entries of a page at most */
-#define STORE_PAGE_MAX_BYTES (1024 * 1024) /* answer bytes, then one entry */
-#define STORE_LIST_HISTORY 100 /* history entries per document of a list */
-#define STORE_LIST_HISTORY_BYTES (256 * 1024) /* their worst-case bytes */
+/* A page ends after the entry that brings its answer to this many bytes. */
+#define STORE_PAGE_MAX_BYTES ((size_t)1024 * 1024)
+/*
+ * The history of each document in a list (?history=1): its newest
+ * STORE_LIST_HISTORY entries, fewer when their worst-case size (every
+ * byte escaped) would pass STORE_LIST_HISTORY_BYTES.
+ */
+#define STORE_LIST_HISTORY 100
+#define STORE_LIST_HISTORY_BYTES ((size_t)256 * 1024)
 
 struct store_page {
-	size_t limit; /* 1..STORE_PAGE_MAX; 0: everything (offline admin) */
+	size_t limit; /* entries, 1..STORE_PAGE_MAX */
 	bool after;   /* false: the first page */
 	/*
 	 * Documents (newest first, then by id): the last one's timestamp
@@ -276,11 +282,10 @@ int store_page_parse(struct str cursor, enum store_page_kind kind, char *idbuf,
  * {"document", "percentage", "progress", "device", "device_id",
  * "timestamp", "filename", "title", "authors", "pretty_name", "devices":
  * [{"percentage", "progress", "device", "device_id", "timestamp"}]} plus,
- * with history, "history" (the newest STORE_LIST_HISTORY, fewer when their
- * worst-case size passes STORE_LIST_HISTORY_BYTES, oldest first,
- * same shape as a device). With a document (document.p != NULL) the JSON
- * array of only that one with a page of its history (page counts history
- * entries back from the newest; "history" stays oldest first) and
+ * with history, "history" (the newest entries, see STORE_LIST_HISTORY;
+ * oldest first, same shape as a device). With a document (document.p != NULL)
+ * the JSON array of only that one with a page of its history (page counts
+ * history entries back from the newest; "history" stays oldest first) and
  * "history_next"; an unknown one is an empty array. STORE_ERR_AUTH: no
  * such user.
  */

@@ -21,7 +21,9 @@
  * loaded into a scratch table, merged there and written back in
  * MULTI/EXEC under WATCH, as the web interface's changes are.
  *
- * Walks use SCAN, never KEYS.
+ * Walks use SCAN, never KEYS. A page of a user's documents for the web
+ * interface reads every document's timestamp (pipelined), then only the
+ * page's documents in full.
  */
 #include <stdint.h>
 #include <stdio.h>

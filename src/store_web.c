@@ -2,11 +2,15 @@
  * store_web.c: the web interface's operations on the file and memory
  * backends (store.h store_web_*).
  *
- * Reads walk the tables on the loop thread. A change is decided on the
- * loop, written as one journal record ("web_restore", "web_rename",
- * "web_delete", "web_config") and applied to the tables only once that
- * record is durable, through store_web_apply, the very function replay
- * uses, so memory, journal and a later replay agree. A record carries
+ * Reads walk the tables on the loop thread, a page at a time (store.h
+ * struct store_page): one pass over the user's documents with a heap of
+ * the page's size picks the page, so a read costs O(n log k) for n
+ * documents and a page of k, never a sort of the whole account, and its
+ * answer is bounded in bytes. A change is decided on the loop, written as
+ * one journal record ("web_restore", "web_rename", "web_delete",
+ * "web_config") and applied to the tables only once that record is
+ * durable, through store_web_apply, the very function replay uses, so
+ * memory, journal and a later replay agree. A record carries
  * everything it needs (the restored position itself, not a reference to a
  * history entry that a push meanwhile may have shifted), so applying it
  * later, or again after a crash, gives the same state.
@@ -213,7 +217,7 @@ store_web_select(const struct db_user *u, const struct store_page *page,
 			heap_down(out, n, 0);
 		}
 	}
-	qsort(out, n, sizeof(*out), cmp_newest);
+	qsort(out, n, sizeof(const struct db_doc *), cmp_newest);
 	return n;
 }
 
@@ -227,7 +231,7 @@ w_page(const struct db_user *u, bool history, const struct store_page *page,
 	size_t n, i, limit = page->limit, start = out->len;
 	uint32_t hn;
 
-	docs = xmalloc((limit + 1) * sizeof(*docs));
+	docs = xmalloc((limit + 1) * sizeof(const struct db_doc *));
 	n = store_web_select(u, page, docs, limit + 1);
 	json_out_init(&o, out, false);
 	json_obj_begin(&o);

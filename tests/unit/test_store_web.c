@@ -226,7 +226,8 @@ test_store_web__history_pages(void **state)
 	struct buf out = BUF_INIT;
 	struct json_arena a = JSON_ARENA_INIT;
 	const struct json_value *root, *doc, *h, *e, *next;
-	char prog[16], idbuf[256], seen[64] = "";
+	struct buf seen = BUF_INIT, part = BUF_INIT;
+	char prog[16], idbuf[256];
 	int i, pages = 0;
 
 	(void)state;
@@ -242,9 +243,8 @@ test_store_web__history_pages(void **state)
 		db_put(&db, u, &put);
 	}
 	for (;;) {
-		char part[64] = "";
-
 		buf_reset(&out);
+		buf_reset(&part);
 		store_web_render(u, S("d"), true, &p, &out);
 		root =
 		    json_parse(out.data, out.len, json_arena_alloc, &a, NULL);
@@ -256,12 +256,13 @@ test_store_web__history_pages(void **state)
 		for (e = h->child; e != NULL; e = e->next) {
 			struct str s = json_get_str(e, "progress");
 
-			strncat(part, s.p, s.len);
-			strcat(part, ",");
+			buf_add(&part, s.p, s.len);
+			buf_addch(&part, ',');
 		}
 		/* Pages go back in time; each is oldest first. */
-		strcat(part, seen);
-		strcpy(seen, part);
+		buf_add(&part, seen.data, seen.len);
+		buf_reset(&seen);
+		buf_add(&seen, part.data, part.len);
 		pages++;
 		next = json_get(doc, "history_next");
 		assert_non_null(next);
@@ -275,7 +276,9 @@ test_store_web__history_pages(void **state)
 	}
 	json_arena_release(&a);
 	assert_int_equal(pages, 4);
-	assert_string_equal(seen, "0,1,2,3,4,5,6,7,8,9,");
+	assert_string_equal(seen.data, "0,1,2,3,4,5,6,7,8,9,");
+	buf_release(&seen);
+	buf_release(&part);
 	buf_release(&out);
 	db_release(&db);
 }
