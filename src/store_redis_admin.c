@@ -1223,13 +1223,18 @@ ra_page_ids(redisContext *c, const struct db_user *u, struct ra_ids *ids,
     const struct store_page *page, struct buf *err)
 {
 	struct ra_pdoc *v = xcalloc(ids->n + 1, sizeof(*v));
-	const char *argv[3];
+	const char **aliases = xcalloc(u->nlinks + 1, sizeof(char *));
+	const char *argv[3], *id;
 	size_t lens[3], i, b, end, n = 0, keep, m;
 	struct buf k = BUF_INIT;
 	redisReply *r;
 	char *e;
 	int rc = -1;
 
+	/* Merged-away ids, sorted: one lookup each (a user may have many). */
+	for (i = 0; i < u->nlinks; i++)
+		aliases[i] = u->links[i].alias;
+	qsort(aliases, u->nlinks, sizeof(char *), ra_str_cmp);
 	for (b = 0; b < ids->n; b = end) {
 		end = b + RA_PAGE_BATCH < ids->n ? b + RA_PAGE_BATCH : ids->n;
 		for (i = b; i < end; i++) {
@@ -1249,10 +1254,11 @@ ra_page_ids(redisContext *c, const struct db_user *u, struct ra_ids *ids,
 				goto out;
 			}
 			r = reply;
+			id = ids->v[i];
 			if (r->type == REDIS_REPLY_STRING &&
 			    (u->nlinks == 0 ||
-			        db_link_resolve(u, str_from(ids->v[i])).p ==
-			            ids->v[i])) {
+			        bsearch(&id, aliases, u->nlinks, sizeof(char *),
+			            ra_str_cmp) == NULL)) {
 				v[n].ts = strtoll(r->str, &e, 10);
 				v[n].id = ids->v[i];
 				if (store_page_after(
@@ -1278,6 +1284,7 @@ ra_page_ids(redisContext *c, const struct db_user *u, struct ra_ids *ids,
 	rc = 0;
 out:
 	free(v);
+	free(aliases);
 	buf_release(&k);
 	return rc;
 }

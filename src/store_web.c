@@ -106,12 +106,103 @@ w_history_from(const struct db_doc *d, uint32_t to, size_t limit, size_t budget)
 }
 
 /*
+ * u's links sorted by alias and by canonical id for the lookups of one
+ * page: O(log n) each, where db.c walks the list (a user has few, but one
+ * may have merged thousands of ids, and a page looks up every document).
+ * Equal canonical ids keep the list's order.
+ */
+struct link_index {
+	const struct db_link **alias;
+	const struct db_link **canon;
+	uint32_t n;
+};
+
+static int
+cmp_alias(const void *a, const void *b)
+{
+	return strcmp((*(const struct db_link *const *)a)->alias,
+	    (*(const struct db_link *const *)b)->alias);
+}
+
+static int
+cmp_canon(const void *a, const void *b)
+{
+	const struct db_link *x = *(const struct db_link *const *)a;
+	const struct db_link *y = *(const struct db_link *const *)b;
+	int c = strcmp(x->canonical, y->canonical);
+
+	if (c != 0)
+		return c;
+	return x < y ? -1 : x > y;
+}
+
+static void
+link_index_init(struct link_index *li, const struct db_user *u)
+{
+	uint32_t i;
+
+	li->n = u->nlinks;
+	li->alias = li->canon = NULL;
+	if (li->n == 0)
+		return;
+	li->alias = xmalloc(li->n * sizeof(const struct db_link *));
+	li->canon = xmalloc(li->n * sizeof(const struct db_link *));
+	for (i = 0; i < li->n; i++)
+		li->alias[i] = li->canon[i] = &u->links[i];
+	qsort(li->alias, li->n, sizeof(const struct db_link *), cmp_alias);
+	qsort(li->canon, li->n, sizeof(const struct db_link *), cmp_canon);
+}
+
+static void
+link_index_release(struct link_index *li)
+{
+	free(li->alias);
+	free(li->canon);
+}
+
+/* Whether id is an alias (its own record is out of reach). */
+static bool
+link_index_is_alias(const struct link_index *li, const char *id)
+{
+	uint32_t lo = 0, hi = li->n, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(id, li->alias[mid]->alias);
+		if (c == 0)
+			return true;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return false;
+}
+
+/* The first position in li->canon whose canonical id is not below id. */
+static uint32_t
+link_index_canon(const struct link_index *li, const char *id)
+{
+	uint32_t lo = 0, hi = li->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(li->canon[mid]->canonical, id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
  * The document d of u. With history, its entries [from, to) and, when
  * history_next, "history_next": the cursor of the entries before from,
  * seen the entries from to the newest (null when from is 0).
  */
 static void
-w_doc(struct json_out *o, const struct db_user *u, const struct db_doc *d,
+w_doc(struct json_out *o, const struct link_index *li, const struct db_doc *d,
     bool history, uint32_t from, uint32_t to, bool history_next)
 {
 	static const struct {
@@ -149,9 +240,9 @@ w_doc(struct json_out *o, const struct db_user *u, const struct db_doc *d,
 	}
 	json_key(o, "links");
 	json_arr_begin(o);
-	for (i = 0; i < u->nlinks; i++)
-		if (strcmp(u->links[i].canonical, d->s) == 0)
-			json_str(o, u->links[i].alias);
+	for (i = link_index_canon(li, d->s);
+	     i < li->n && strcmp(li->canon[i]->canonical, d->s) == 0; i++)
+		json_str(o, li->canon[i]->alias);
 	json_arr_end(o);
 	json_obj_end(o);
 }
@@ -186,9 +277,10 @@ heap_down(const struct db_doc **heap, size_t n, size_t i)
 	}
 }
 
-size_t
-store_web_select(const struct db_user *u, const struct store_page *page,
-    const struct db_doc **out, size_t k)
+/* store_web_select with u's links in li. */
+static size_t
+w_select(const struct db_user *u, const struct link_index *li,
+    const struct store_page *page, const struct db_doc **out, size_t k)
 {
 	const struct db_doc *d;
 	uint32_t pos = 0;
@@ -196,8 +288,7 @@ store_web_select(const struct db_user *u, const struct store_page *page,
 
 	while ((d = table_next(&u->docs, &pos)) != NULL) {
 		/* The record of a merged-away id is out of reach. */
-		if (u->nlinks > 0 &&
-		    db_link_resolve(u, str_from(d->s)).p != d->s)
+		if (li->n > 0 && link_index_is_alias(li, d->s))
 			continue;
 		if (!store_page_after(page, d->timestamp,
 		        (struct str){d->s, d->len[DB_F_ID]}))
@@ -221,18 +312,33 @@ store_web_select(const struct db_user *u, const struct store_page *page,
 	return n;
 }
 
+size_t
+store_web_select(const struct db_user *u, const struct store_page *page,
+    const struct db_doc **out, size_t k)
+{
+	struct link_index li;
+	size_t n;
+
+	link_index_init(&li, u);
+	n = w_select(u, &li, page, out, k);
+	link_index_release(&li);
+	return n;
+}
+
 /* A page of the document list (see store.h store_web_documents). */
 static void
 w_page(const struct db_user *u, bool history, const struct store_page *page,
     struct buf *out)
 {
 	struct json_out o;
+	struct link_index li;
 	const struct db_doc **docs, *d;
 	size_t n, i, limit = page->limit, start = out->len;
 	uint32_t hn;
 
+	link_index_init(&li, u);
 	docs = xmalloc((limit + 1) * sizeof(const struct db_doc *));
-	n = store_web_select(u, page, docs, limit + 1);
+	n = w_select(u, &li, page, docs, limit + 1);
 	json_out_init(&o, out, false);
 	json_obj_begin(&o);
 	json_key(&o, "documents");
@@ -243,7 +349,7 @@ w_page(const struct db_user *u, bool history, const struct store_page *page,
 			break;
 		d = docs[i];
 		hn = d->history != NULL ? d->history->n : 0;
-		w_doc(&o, u, d, history,
+		w_doc(&o, &li, d, history,
 		    history ? w_history_from(d, hn, STORE_LIST_HISTORY,
 		                  STORE_LIST_HISTORY_BYTES)
 		            : 0,
@@ -257,6 +363,7 @@ w_page(const struct db_user *u, bool history, const struct store_page *page,
 	    d != NULL ? (struct str){d->s, d->len[DB_F_ID]} : STR_NULL);
 	json_obj_end(&o);
 	free(docs);
+	link_index_release(&li);
 }
 
 /*
@@ -269,16 +376,19 @@ w_one(const struct db_user *u, const struct db_doc *d,
     const struct store_page *page, struct buf *out)
 {
 	struct json_out o;
+	struct link_index li;
 	uint32_t n = d->history != NULL ? d->history->n : 0, from, to;
 
 	to = page->after && page->ts >= 0
 	         ? (page->ts < (int64_t)n ? n - (uint32_t)page->ts : 0)
 	         : n;
 	from = w_history_from(d, to, page->limit, STORE_PAGE_MAX_BYTES);
+	link_index_init(&li, u);
 	json_out_init(&o, out, false);
 	json_arr_begin(&o);
-	w_doc(&o, u, d, true, from, to, true);
+	w_doc(&o, &li, d, true, from, to, true);
 	json_arr_end(&o);
+	link_index_release(&li);
 }
 
 void

@@ -11,6 +11,7 @@
 #   walk URL USER PW PATH KEY [LIMIT] sign in, walk PATH's pages by
 #                                     "next"; print a summary
 #   history URL USER PW DOC LIMIT     walk DOC's history by history_next
+#   merge URL USER PW DOC PREFIX N    merge PREFIX0001..N into DOC
 #   hold URL USER PW PATH N           N connections that ask for PATH and
 #                                     never read; print when they end
 import hashlib
@@ -124,9 +125,10 @@ def cmd_walk(url, user, pw, path, key, limit=None):
         ids = [x["username"] for x in seen]
         ordered = ids
     hist = max([len(x.get("history", [])) for x in seen] or [0])
-    print("pages=%d entries=%d unique=%d ordered=%s biggest=%d history=%d"
+    links = sum(len(x.get("links", [])) for x in seen)
+    print("pages=%d entries=%d unique=%d ordered=%s biggest=%d history=%d%s"
           % (pages, len(ids), len(set(ids)), ordered == sorted(ordered),
-             biggest, hist))
+             biggest, hist, " links=%d" % links if links else ""))
 
 
 def cmd_history(url, user, pw, doc, limit):
@@ -148,6 +150,18 @@ def cmd_history(url, user, pw, doc, limit):
             break
     print("pages=%d entries=%d unique=%d first=%s last=%s"
           % (pages, len(got), len(set(got)), got[0], got[-1]))
+
+
+def cmd_merge(url, user, pw, doc, prefix, n):
+    c = conn(url)
+    h = signin(c, user, pw)
+    st, body, _ = call(c, "GET", "/api/v1/session", headers=h)
+    h["X-CSRF-Token"] = json.loads(body)["csrf"]
+    for i in range(1, int(n) + 1):
+        st, body, _ = call(c, "POST", "/api/v1/documents/%s/merge" % doc,
+                           {"alias": "%s%04d" % (prefix, i)}, h)
+        assert st == 200, (st, body)
+    print("merged", n)
 
 
 def cmd_hold(url, user, pw, path, n):

@@ -8,7 +8,9 @@
 # first then by id, the last page's next null; ?history=1 pages too, each
 # document with at most its newest 100 history entries; one document's
 # history (250 entries) walked by history_next with limit=100: all once, in
-# order; the admin user list (130 users) walked with limit=50; limit 0,
+# order; 150 of 300 documents merged into one: the walk lists 150, the
+# one with its 150 links; the admin user list (133 users) walked with
+# limit=50; limit 0,
 # 501, -1, x, empty and malformed or foreign cursors are 400 with a JSON
 # error; 150 documents with every field at its maximum (escaped six-fold,
 # 14 MB in all): a page stops at ~1 MiB (STORE_PAGE_MAX_BYTES) plus one
@@ -78,6 +80,13 @@ for backend in file $(command -v redis-server >/dev/null && echo redis); do
 	is "$backend: a history cursor past the end: empty, no next" \
 	    "$STATUS $(printf '%s' "$BODY" | json 'len(d["history"]), d["history_next"]')" "200 (0, None)"
 
+	# Merged documents: 150 ids merged into one are listed once, under it.
+	$PY push "$KS_URL" merger "$K" 300 m >/dev/null
+	$PY merge "$KS_URL" merger pw m0000 m 150 >/dev/null
+	is "$backend: 150 of 300 merged into one: 150 listed, its 150 links" \
+	    "$($PY walk "$KS_URL" merger pw /api/v1/documents documents 40 | sed 's/ biggest=[0-9]*//')" \
+	    "pages=4 entries=150 unique=150 ordered=True history=0 links=150"
+
 	# The admin's user list.
 	$PY users "$KS_URL" 130 >/dev/null
 	signin root
@@ -87,7 +96,7 @@ for backend in file $(command -v redis-server >/dev/null && echo redis); do
 	is "$backend: users with a documents cursor: 400" "$STATUS" 400
 	is "$backend: walk the user list, 50 a page" \
 	    "$($PY walk "$KS_URL" root pw /api/v1/admin/users users 50 | sed 's/ biggest=.*//')" \
-	    "pages=3 entries=132 unique=132 ordered=True"
+	    "pages=3 entries=133 unique=133 ordered=True"
 
 	# Bounded bytes: 150 documents of ~92 KB in the answer each (14 MB).
 	$PY push "$KS_URL" big "$K" 150 big 1 >/dev/null
