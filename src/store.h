@@ -226,6 +226,12 @@ void store_config_save(struct store *st, store_text_cb *cb, void *arg);
 /* A page ends after the entry that brings its answer to this many bytes. */
 #define STORE_PAGE_MAX_BYTES ((size_t)1024 * 1024)
 /*
+ * A page of the user list ends after the user that brings the documents
+ * it read (each user's are counted and their devices named) to this many:
+ * the loop time of a page, whatever the users hold.
+ */
+#define STORE_PAGE_MAX_SCAN 100000
+/*
  * The history of each document in a list (?history=1): its newest
  * STORE_LIST_HISTORY entries, fewer when their worst-case size (every
  * byte escaped) would pass STORE_LIST_HISTORY_BYTES.

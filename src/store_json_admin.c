@@ -70,7 +70,7 @@ json_store_admin_list(struct store *st, const struct store_page *page,
 	struct db_user **users;
 	struct db_doc **docs;
 	const char **devs = NULL;
-	size_t nu, nd, ndev, cap = 0, i, j, k, shown = 0, lo, hi;
+	size_t nu, nd, ndev, cap = 0, i, j, k, shown = 0, lo, hi, scanned = 0;
 	struct buf out = BUF_INIT;
 	struct json_out o;
 	int64_t last;
@@ -98,9 +98,11 @@ json_store_admin_list(struct store *st, const struct store_page *page,
 			continue;
 		if (page != NULL && page->limit > 0 &&
 		    (shown == page->limit ||
-		        (shown > 0 && out.len >= STORE_PAGE_MAX_BYTES)))
+		        (shown > 0 && (out.len >= STORE_PAGE_MAX_BYTES ||
+		                          scanned >= STORE_PAGE_MAX_SCAN))))
 			break;
 		shown++;
+		scanned += users[i]->docs.n;
 		docs = db_docs_sorted(users[i], &nd);
 		last = 0;
 		ndev = 0;
