@@ -310,7 +310,7 @@ document_valid(struct str d)
 
 /* The value of name in the query string q, as sent, or a NULL slice. */
 static struct str
-query_get(struct str q, const char *name)
+query_raw(struct str q, const char *name)
 {
 	size_t n = strlen(name), i = 0, start;
 
@@ -330,6 +330,30 @@ query_get(struct str q, const char *name)
 }
 
 /*
+ * The value of name in the request's query string, percent-decoded into
+ * http_alloc memory; a NULL slice when it is absent or not valid (then
+ * *bad is set).
+ */
+static struct str
+query_get(struct wcall *c, const char *name, bool *bad)
+{
+	struct str v = query_raw(c->req->query, name);
+	char *out;
+	long n;
+
+	if (v.p == NULL)
+		return STR_NULL;
+	out = http_alloc(c->req, v.len + 1);
+	n = router_unescape(v, out);
+	if (n < 0) {
+		*bad = true;
+		return STR_NULL;
+	}
+	out[n] = '\0';
+	return (struct str){out, (size_t)n};
+}
+
+/*
  * Read ?limit=N (1..STORE_PAGE_MAX, default STORE_PAGE_DEFAULT) and
  * ?cursor=C (a "next" of the same list) into c->page. Answers 400 and
  * returns false when either is not valid.
@@ -337,19 +361,20 @@ query_get(struct str q, const char *name)
 static bool
 page_args(struct wcall *c, enum store_page_kind kind)
 {
-	struct str limit = query_get(c->req->query, "limit");
-	struct str cursor = query_get(c->req->query, "cursor");
+	bool bad_limit = false, bad_cursor = false;
+	struct str limit = query_get(c, "limit", &bad_limit);
+	struct str cursor = query_get(c, "cursor", &bad_cursor);
 	size_t i, v = 0;
 
 	memset(&c->page, 0, sizeof(c->page));
 	c->page.limit = STORE_PAGE_DEFAULT;
-	if (limit.p != NULL) {
+	if (limit.p != NULL || bad_limit) {
 		for (i = 0; i < limit.len && i < 4; i++) {
 			if (limit.p[i] < '0' || limit.p[i] > '9')
 				break;
 			v = v * 10 + (size_t)(limit.p[i] - '0');
 		}
-		if (limit.len == 0 || i != limit.len || v < 1 ||
+		if (bad_limit || limit.len == 0 || i != limit.len || v < 1 ||
 		    v > STORE_PAGE_MAX) {
 			w_error(c, 400,
 			    "limit must be a number from 1 to " W_STR(
@@ -358,8 +383,9 @@ page_args(struct wcall *c, enum store_page_kind kind)
 		}
 		c->page.limit = v;
 	}
-	if (cursor.p != NULL && store_page_parse(cursor, kind, c->page_id,
-	                            sizeof(c->page_id), &c->page) != 0) {
+	if (bad_cursor ||
+	    (cursor.p != NULL && store_page_parse(cursor, kind, c->page_id,
+	                             sizeof(c->page_id), &c->page) != 0)) {
 		w_error(c, 400, "cursor must be a next of this list.");
 		return false;
 	}
@@ -512,7 +538,8 @@ documents_cb(void *arg, enum store_result r, const char *text, size_t len)
 static int
 h_documents(struct wcall *c)
 {
-	bool history = str_eqs(query_get(c->req->query, "history"), "1");
+	bool bad = false;
+	bool history = str_eqs(query_get(c, "history", &bad), "1");
 
 	if (!page_args(c, STORE_PAGE_DOCS))
 		return 0;

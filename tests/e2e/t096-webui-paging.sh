@@ -12,7 +12,7 @@
 # one with its 150 links; the admin user list (133 users) walked with
 # limit=50; limit 0,
 # 501, -1, x, empty and malformed or foreign cursors are 400 with a JSON
-# error; 150 documents with every field at its maximum (escaped six-fold,
+# error, a percent-encoded cursor and limit are read as the plain ones; 150 documents with every field at its maximum (escaped six-fold,
 # 14 MB in all): a page stops at ~1 MiB (STORE_PAGE_MAX_BYTES) plus one
 # document, and the walk still sees each once. File backend only: 8
 # clients that ask for such pages and never read hold bounded memory
@@ -70,10 +70,17 @@ for backend in file $(command -v redis-server >/dev/null && echo redis); do
 		web GET "/api/v1/documents?$q" "" -b "$KS_TMP/jar"
 		is "$backend: ?$q: 400" "$STATUS $BODY" '400 {"code":400,"message":"limit must be a number from 1 to 500."}'
 	done
-	for q in cursor=x cursor=d1 cursor=d1.0g cursor=d.61 cursor=u61 cursor=h5 cursor=d1.6 cursor=%64%31%2e%36%31 cursor=; do
+	for q in cursor=x cursor=d1 cursor=d1.0g cursor=d.61 cursor=u61 cursor=h5 cursor=d1.6 cursor=%zz cursor=d1.6%1 cursor=; do
 		web GET "/api/v1/documents?$q" "" -b "$KS_TMP/jar"
 		is "$backend: ?$q: 400" "$STATUS $BODY" '400 {"code":400,"message":"cursor must be a next of this list."}'
 	done
+	web GET "/api/v1/documents?limit=3" "" -b "$KS_TMP/jar"
+	next=$(printf '%s' "$BODY" | json 'd["next"]')
+	enc=$(printf '%s' "$next" | od -An -tx1 | tr -d ' \n' | sed 's/../%&/g')
+	web GET "/api/v1/documents?limit=3&cursor=$next" "" -b "$KS_TMP/jar"
+	plain=$BODY
+	web GET "/api/v1/documents?cursor=$enc&limit=%33" "" -b "$KS_TMP/jar"
+	is "$backend: a cursor and limit percent-encoded: the same page" "$STATUS $BODY" "200 $plain"
 	web GET "/api/v1/documents/doc0007?cursor=d1.61" "" -b "$KS_TMP/jar"
 	is "$backend: a document's history with a list's cursor: 400" "$STATUS" 400
 	web GET "/api/v1/documents/doc0007?cursor=h99999" "" -b "$KS_TMP/jar"
