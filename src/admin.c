@@ -377,7 +377,7 @@ admin_run(struct admin *a, const char *op, struct str body, admin_done_fn *done,
 	c->done = done;
 	c->arg = arg;
 	if (strcmp(op, "user-list") == 0) {
-		store_admin_user_list(a->st, text_cb, c);
+		store_admin_user_list(a->st, NULL, text_cb, c);
 	} else if (strcmp(op, "export") == 0) {
 		store_admin_dump(a->st, text_cb, c);
 	} else if (strcmp(op, "import") == 0) {

@@ -4,10 +4,14 @@
  * Backends: "file" (database.json + journal, store_json.c) and "memory"
  * (the same tables without files, for tests and throw-away instances).
  */
+#include <assert.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "json.h"
 #include "log.h"
 #include "store_backend.h"
 #include "xmalloc.h"
@@ -212,12 +216,13 @@ store_admin_user_delete(
 }
 
 void
-store_admin_user_list(struct store *st, store_text_cb *cb, void *arg)
+store_admin_user_list(struct store *st, const struct store_page *page,
+    store_text_cb *cb, void *arg)
 {
 	if (st->ops->admin_user_list == NULL)
 		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
 	else
-		st->ops->admin_user_list(st, cb, arg);
+		st->ops->admin_user_list(st, page, cb, arg);
 }
 
 void
@@ -259,12 +264,14 @@ store_config_save(struct store *st, store_text_cb *cb, void *arg)
 
 void
 store_web_documents(struct store *st, struct str user, struct str document,
-    bool history, store_text_cb *cb, void *arg)
+    bool history, const struct store_page *page, store_text_cb *cb, void *arg)
 {
+	assert(page != NULL && page->limit > 0);
 	if (st->ops->web_documents == NULL)
 		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
 	else
-		st->ops->web_documents(st, user, document, history, cb, arg);
+		st->ops->web_documents(
+		    st, user, document, history, page, cb, arg);
 }
 
 void
@@ -283,4 +290,111 @@ store_stats(struct store *st, struct store_stats *out)
 	memset(out, 0, sizeof(*out));
 	if (st->ops->stats != NULL)
 		st->ops->stats(st, out);
+}
+
+/*
+ * Cursors
+ */
+
+void
+store_page_next(struct json_out *o, enum store_page_kind kind, bool more,
+    int64_t ts, struct str id)
+{
+	static const char hex[] = "0123456789abcdef";
+	char c[STORE_PAGE_CURSOR_MAX + 1];
+	size_t n, i;
+	int w;
+
+	if (!more) {
+		json_null(o);
+		return;
+	}
+	if (kind == STORE_PAGE_USERS)
+		w = snprintf(c, sizeof(c), "%c", (char)kind);
+	else
+		w = snprintf(c, sizeof(c), "%c%lld%s", (char)kind,
+		    (long long)ts, kind == STORE_PAGE_DOCS ? "." : "");
+	n = w > 0 ? (size_t)w : 0;
+	for (i = 0;
+	     kind != STORE_PAGE_HISTORY && i < id.len && n + 2 < sizeof(c);
+	     i++) {
+		c[n++] = hex[(unsigned char)id.p[i] >> 4];
+		c[n++] = hex[(unsigned char)id.p[i] & 15];
+	}
+	json_strn(o, c, n);
+}
+
+bool
+store_page_after(const struct store_page *page, int64_t ts, struct str id)
+{
+	size_t n = id.len < page->id.len ? id.len : page->id.len;
+	int c;
+
+	if (!page->after)
+		return true;
+	if (ts != page->ts)
+		return ts < page->ts;
+	c = n > 0 ? memcmp(id.p, page->id.p, n) : 0;
+	return c > 0 || (c == 0 && id.len > page->id.len);
+}
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+store_page_parse(struct str cursor, enum store_page_kind kind, char *idbuf,
+    size_t cap, struct store_page *page)
+{
+	const char *p = cursor.p, *end = cursor.p + cursor.len;
+	long long v = 0;
+	bool neg = false, digits = false;
+	size_t n = 0;
+	int hi, lo;
+
+	if (cursor.len < 2 || cursor.len > STORE_PAGE_CURSOR_MAX ||
+	    *p++ != (char)kind)
+		return -1;
+	if (kind != STORE_PAGE_USERS) {
+		if (kind == STORE_PAGE_DOCS && p < end && *p == '-') {
+			neg = true;
+			p++;
+		}
+		for (; p < end && *p >= '0' && *p <= '9'; p++) {
+			if (v > (INT64_MAX - 9) / 10)
+				return -1;
+			v = v * 10 + (*p - '0');
+			digits = true;
+		}
+		if (!digits)
+			return -1;
+		if (kind == STORE_PAGE_HISTORY) {
+			if (p != end)
+				return -1;
+		} else if (p == end || *p++ != '.') {
+			return -1;
+		}
+	}
+	if ((size_t)(end - p) % 2 != 0)
+		return -1;
+	for (; p < end; p += 2) {
+		hi = hex_digit(p[0]);
+		lo = hex_digit(p[1]);
+		if (hi < 0 || lo < 0 || n + 1 >= cap)
+			return -1;
+		idbuf[n++] = (char)(hi << 4 | lo);
+	}
+	if (kind != STORE_PAGE_HISTORY && n == 0)
+		return -1;
+	idbuf[n] = '\0';
+	page->after = true;
+	page->ts = neg ? -(int64_t)v : (int64_t)v;
+	page->id = (struct str){idbuf, n};
+	return 0;
 }

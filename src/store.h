@@ -175,9 +175,12 @@ void store_admin_user_delete(
  * (count), "last_sync" (newest document timestamp, 0 for none), "devices"
  * (the names of the devices that pushed, sorted), "bytes", "history"
  * (the usage the per-user limits count: db.h DB_RECORD_BYTES, history
- * entries of all documents)}.
+ * entries of all documents)}. With page (not NULL), a page of them (see
+ * store_page below) as {"users": [...], "next": cursor or null}.
  */
-void store_admin_user_list(struct store *st, store_text_cb *cb, void *arg);
+struct store_page;
+void store_admin_user_list(struct store *st, const struct store_page *page,
+    store_text_cb *cb, void *arg);
 /*
  * The whole database as database.json text (KOsync's layout, our schema;
  * see docs/database.md), as a compaction would write it.
@@ -221,16 +224,92 @@ void store_config_save(struct store *st, store_text_cb *cb, void *arg);
  */
 
 /*
- * user's documents as a JSON array, newest first, of {"document",
- * "percentage", "progress", "device", "device_id", "timestamp",
- * "filename", "title", "authors", "pretty_name", "devices": [{"percentage",
- * "progress", "device", "device_id", "timestamp"}]} plus, with history,
- * "history" (oldest first, same shape as a device). With a document
- * (document.p != NULL) only that one, with its history; an unknown one is
- * an empty array. STORE_ERR_AUTH: no such user.
+ * Paging of the lists that grow with the data (the documents, a document's
+ * history, the user list): at most limit entries from a stable order,
+ * starting after the position a previous page ended at, so that a walk
+ * over every page sees each entry exactly once while nothing changes. A
+ * page's answer also stops early once it holds STORE_PAGE_MAX_BYTES (after
+ * at least one entry), so its size is bounded whatever the fields hold.
+ * The answer names where the next page starts ("next", an opaque cursor;
+ * null at the end): store_page_next() writes it, store_page_parse()
+ * reads it back.
+ */
+#define STORE_PAGE_DEFAULT 100 /* entries of a page when none is asked */
+#define STORE_PAGE_MAX 500     /* entries of a page at most */
+/* A page ends after the entry that brings its answer to this many bytes. */
+#define STORE_PAGE_MAX_BYTES ((size_t)1024 * 1024)
+/*
+ * A page of the user list ends after the user that brings the documents
+ * it read (each user's are counted and their devices named) to this many:
+ * the loop time of a page, whatever the users hold.
+ */
+#define STORE_PAGE_MAX_SCAN 100000
+/*
+ * The history of each document in a list (?history=1): its newest
+ * STORE_LIST_HISTORY entries, fewer when their worst-case size (every
+ * byte escaped) would pass STORE_LIST_HISTORY_BYTES.
+ */
+#define STORE_LIST_HISTORY 100
+#define STORE_LIST_HISTORY_BYTES ((size_t)256 * 1024)
+
+struct store_page {
+	size_t limit; /* entries, 1..STORE_PAGE_MAX */
+	bool after;   /* false: the first page */
+	/*
+	 * Documents (newest first, then by id): the last one's timestamp
+	 * and id. Users (by name): the last name, in id. A history (newest
+	 * first): the number of entries already seen, in ts.
+	 */
+	int64_t ts;
+	struct str id; /* borrowed for the call */
+};
+
+/* Cursors: a kind letter, then the position (see struct store_page). */
+enum store_page_kind {
+	STORE_PAGE_DOCS = 'd',    /* "d<timestamp>.<hex of the id>" */
+	STORE_PAGE_USERS = 'u',   /* "u<hex of the name>" */
+	STORE_PAGE_HISTORY = 'h', /* "h<entries seen>" */
+};
+/* Longest cursor: the kind, 20 digits with sign, '.', 255 bytes in hex. */
+#define STORE_PAGE_CURSOR_MAX (1 + 21 + 1 + 2 * 255)
+
+/*
+ * Write the JSON value "next" names: the cursor of the page after one that
+ * ended at (ts, id) (id unused for HISTORY, ts for USERS), or, with
+ * more false, null.
+ */
+struct json_out;
+void store_page_next(struct json_out *o, enum store_page_kind kind, bool more,
+    int64_t ts, struct str id);
+/*
+ * Whether (ts, id) comes after page's position: always on a first page;
+ * else a smaller ts, or the same ts and a greater id (bytes, then length).
+ * Documents pass their timestamp and id, users 0 and their name.
+ */
+bool store_page_after(const struct store_page *page, int64_t ts, struct str id);
+/*
+ * Read cursor (as store_page_next wrote it, kind kind) into page->after,
+ * ts and id; id is decoded into idbuf (cap bytes, at least 256) and
+ * borrows it. Returns 0, or -1 when cursor is not such a cursor.
+ */
+int store_page_parse(struct str cursor, enum store_page_kind kind, char *idbuf,
+    size_t cap, struct store_page *page);
+
+/*
+ * user's documents as the JSON object {"documents": [...], "next": cursor
+ * or null}: a page (see above) of the documents, newest first, each
+ * {"document", "percentage", "progress", "device", "device_id",
+ * "timestamp", "filename", "title", "authors", "pretty_name", "devices":
+ * [{"percentage", "progress", "device", "device_id", "timestamp"}]} plus,
+ * with history, "history" (the newest entries, see STORE_LIST_HISTORY;
+ * oldest first, same shape as a device). With a document (document.p != NULL)
+ * the JSON array of only that one with a page of its history (page counts
+ * history entries back from the newest; "history" stays oldest first) and
+ * "history_next"; an unknown one is an empty array. STORE_ERR_AUTH: no
+ * such user.
  */
 void store_web_documents(struct store *st, struct str user, struct str document,
-    bool history, store_text_cb *cb, void *arg);
+    bool history, const struct store_page *page, store_text_cb *cb, void *arg);
 
 enum store_web_kind {
 	STORE_WEB_RESTORE, /* make an earlier position the current one */

@@ -36,7 +36,8 @@ struct store_ops {
 	    struct str new_key, store_cb *cb, void *arg);
 	void (*admin_user_delete)(
 	    struct store *st, struct str user, store_cb *cb, void *arg);
-	void (*admin_user_list)(struct store *st, store_text_cb *cb, void *arg);
+	void (*admin_user_list)(struct store *st, const struct store_page *page,
+	    store_text_cb *cb, void *arg);
 	void (*admin_dump)(struct store *st, store_text_cb *cb, void *arg);
 	void (*admin_import)(struct store *st, const char *text, size_t len,
 	    store_text_cb *cb, void *arg);
@@ -46,7 +47,8 @@ struct store_ops {
 	void (*stats)(struct store *st, struct store_stats *out);
 	/* The web interface (store.h store_web_*); NULL: not supported. */
 	void (*web_documents)(struct store *st, struct str user,
-	    struct str document, bool history, store_text_cb *cb, void *arg);
+	    struct str document, bool history, const struct store_page *page,
+	    store_text_cb *cb, void *arg);
 	void (*web_change)(struct store *st, struct str user,
 	    const struct store_web_change *ch, store_cb *cb, void *arg);
 };

@@ -73,7 +73,8 @@ void json_store_journals_free(char **v, size_t n);
  * Administration (store.h store_admin_*; store_json_admin.c). Compaction
  * and the file's figures are store_file.c's.
  */
-void json_store_admin_list(struct store *st, store_text_cb *cb, void *arg);
+void json_store_admin_list(struct store *st, const struct store_page *page,
+    store_text_cb *cb, void *arg);
 void json_store_admin_dump(struct store *st, store_text_cb *cb, void *arg);
 void json_store_admin_import(struct store *st, const char *text, size_t len,
     store_text_cb *cb, void *arg);
@@ -91,7 +92,8 @@ int json_store_import_lists_apply(
 
 /* The web interface (store.h store_web_*; store_web.c, store_web.h). */
 void json_store_web_documents(struct store *st, struct str user,
-    struct str document, bool history, store_text_cb *cb, void *arg);
+    struct str document, bool history, const struct store_page *page,
+    store_text_cb *cb, void *arg);
 void json_store_web_change(struct store *st, struct str user,
     const struct store_web_change *ch, store_cb *cb, void *arg);
 

@@ -63,23 +63,46 @@ add_name(const char ***v, size_t *n, size_t *cap, const char *name)
 }
 
 void
-json_store_admin_list(struct store *st, store_text_cb *cb, void *arg)
+json_store_admin_list(struct store *st, const struct store_page *page,
+    store_text_cb *cb, void *arg)
 {
 	struct json_store *js = (struct json_store *)st;
 	struct db_user **users;
 	struct db_doc **docs;
 	const char **devs = NULL;
-	size_t nu, nd, ndev, cap = 0, i, j, k;
+	size_t nu, nd, ndev, cap = 0, i, j, k, shown = 0, lo, hi, scanned = 0;
 	struct buf out = BUF_INIT;
 	struct json_out o;
 	int64_t last;
 
 	json_out_init(&o, &out, false);
+	if (page != NULL) {
+		json_obj_begin(&o);
+		json_key(&o, "users");
+	}
 	json_arr_begin(&o);
 	users = db_users_sorted(&js->db, &nu);
-	for (i = 0; i < nu; i++) {
+	/* The page starts at the first name after the cursor's. */
+	lo = 0;
+	hi = nu;
+	while (page != NULL && page->after && lo < hi) {
+		i = lo + (hi - lo) / 2;
+		if (store_page_after(page, 0,
+		        (struct str){users[i]->name, users[i]->name_len}))
+			hi = i;
+		else
+			lo = i + 1;
+	}
+	for (i = lo; i < nu; i++) {
 		if (users[i]->creating)
 			continue;
+		if (page != NULL && page->limit > 0 &&
+		    (shown == page->limit ||
+		        (shown > 0 && (out.len >= STORE_PAGE_MAX_BYTES ||
+		                          scanned >= STORE_PAGE_MAX_SCAN))))
+			break;
+		shown++;
+		scanned += users[i]->docs.n;
 		docs = db_docs_sorted(users[i], &nd);
 		last = 0;
 		ndev = 0;
@@ -116,6 +139,14 @@ json_store_admin_list(struct store *st, store_text_cb *cb, void *arg)
 		free(docs);
 	}
 	json_arr_end(&o);
+	if (page != NULL) {
+		json_key(&o, "next");
+		store_page_next(&o, STORE_PAGE_USERS, i < nu && shown > 0, 0,
+		    shown > 0 ? (struct str){users[i - 1]->name,
+		                    users[i - 1]->name_len}
+		              : STR_NULL);
+		json_obj_end(&o);
+	}
 	free(users);
 	free(devs);
 	cb(arg, STORE_OK, out.data, out.len);

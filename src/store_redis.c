@@ -2025,9 +2025,11 @@ rs_admin_dump(struct store *st, store_text_cb *cb, void *arg)
 }
 
 static void
-rs_admin_list(struct store *st, store_text_cb *cb, void *arg)
+rs_admin_list(struct store *st, const struct store_page *page,
+    store_text_cb *cb, void *arg)
 {
-	store_redis_admin_list(rs_admin((struct redis_store *)st), cb, arg);
+	store_redis_admin_list(
+	    rs_admin((struct redis_store *)st), page, cb, arg);
 }
 
 static void
@@ -2069,10 +2071,10 @@ rs_stats(struct store *st, struct store_stats *out)
 
 static void
 rs_web_documents(struct store *st, struct str user, struct str document,
-    bool history, store_text_cb *cb, void *arg)
+    bool history, const struct store_page *page, store_text_cb *cb, void *arg)
 {
 	store_redis_admin_web_documents(rs_admin((struct redis_store *)st),
-	    user, document, history, cb, arg);
+	    user, document, history, page, cb, arg);
 }
 
 static void

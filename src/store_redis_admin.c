@@ -21,7 +21,9 @@
  * loaded into a scratch table, merged there and written back in
  * MULTI/EXEC under WATCH, as the web interface's changes are.
  *
- * Walks use SCAN, never KEYS.
+ * Walks use SCAN, never KEYS. A page of a user's documents for the web
+ * interface reads every document's timestamp (pipelined), then only the
+ * page's documents in full.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -85,8 +87,11 @@ struct ra_job {
 	size_t key_len;
 	char *text; /* import input, web change record */
 	size_t len;
-	char *doc;    /* web documents: the one asked for, or NULL */
-	bool history; /* web documents */
+	char *doc;              /* web documents: the one asked for, or NULL */
+	bool history;           /* web documents */
+	bool paged;             /* the user list: page holds a page */
+	struct store_page page; /* page.id in page_id */
+	char *page_id;
 	struct store_web_change ch; /* web change (strings in chstr) */
 	char *chstr;
 	int64_t timestamp; /* web change: the server time it was made */
@@ -613,7 +618,7 @@ ra_list(struct ra_job *j, redisContext *c)
 	struct db_doc **docs;
 	struct json_out o;
 	struct buf err = BUF_INIT;
-	size_t nu = 0, nd, i, k, m;
+	size_t nu = 0, nd, i, k, m, shown = 0;
 	int64_t last;
 	const char **names;
 
@@ -624,8 +629,22 @@ ra_list(struct ra_job *j, redisContext *c)
 	}
 	users = db_users_sorted(&db, &nu);
 	json_out_init(&o, &j->out, false);
+	if (j->paged) {
+		json_obj_begin(&o);
+		json_key(&o, "users");
+	}
 	json_arr_begin(&o);
 	for (i = 0; i < nu; i++) {
+		/* A page: the names after the cursor's, limit of them. */
+		if (j->paged && j->page.after &&
+		    !store_page_after(&j->page, 0,
+		        (struct str){users[i]->name, users[i]->name_len}))
+			continue;
+		if (j->paged && j->page.limit > 0 &&
+		    (shown == j->page.limit ||
+		        (shown > 0 && j->out.len >= STORE_PAGE_MAX_BYTES)))
+			break;
+		shown++;
 		docs = db_docs_sorted(users[i], &nd);
 		names = xcalloc(nd + 1, sizeof(*names));
 		last = 0;
@@ -664,6 +683,14 @@ ra_list(struct ra_job *j, redisContext *c)
 		free(docs);
 	}
 	json_arr_end(&o);
+	if (j->paged) {
+		json_key(&o, "next");
+		store_page_next(&o, STORE_PAGE_USERS, i < nu && shown > 0, 0,
+		    shown > 0 ? (struct str){users[i - 1]->name,
+		                    users[i - 1]->name_len}
+		              : STR_NULL);
+		json_obj_end(&o);
+	}
 	j->result = STORE_OK;
 out:
 	free(users);
@@ -989,6 +1016,7 @@ ra_set_key(struct ra_job *j, redisContext *c)
 
 #define RA_WEB_TRIES 10     /* EXEC attempts before giving up */
 #define RA_INDEX_TTL "3600" /* seconds between rescans of a user's keys */
+#define RA_PAGE_BATCH 1000  /* timestamps asked for in one pipeline */
 
 /* Collect the document ids of user:<u>:document:<id> keys. */
 struct ra_ids {
@@ -1093,9 +1121,17 @@ ra_user_docs(
 	ra_arg(argv, lens, 1, idx.data);
 	if ((r = ra_cmd(c, err, 2, argv, lens)) == NULL)
 		goto out;
+	/* A set's members are distinct: no ra_ids_add (quadratic). */
 	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
-		if (r->element[i]->type == REDIS_REPLY_STRING)
-			ra_ids_add(ids, r->element[i]->str, r->element[i]->len);
+		if (r->element[i]->type == REDIS_REPLY_STRING) {
+			if (ids->n == ids->cap) {
+				ids->cap = ids->cap ? 2 * ids->cap : 16;
+				ids->v = xrealloc(
+				    ids->v, ids->cap * sizeof(*ids->v));
+			}
+			ids->v[ids->n++] =
+			    xmemdup0(r->element[i]->str, r->element[i]->len);
+		}
 	freeReplyObject(r);
 	rc = 0;
 out:
@@ -1164,6 +1200,100 @@ ra_web_docs_load(redisContext *c, struct db *db, struct db_user *u,
 	return 0;
 }
 
+/* A document of a page: its timestamp and id (borrowed from ra_ids). */
+struct ra_pdoc {
+	int64_t ts;
+	char *id;
+};
+
+/* Newest first, then by id: store_web.c's order. */
+static int
+ra_pdoc_cmp(const void *a, const void *b)
+{
+	const struct ra_pdoc *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts > y->ts ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+/*
+ * Keep in ids only the documents of u that the page page names can show:
+ * the first page->limit + 1 after its position, by their timestamps (read
+ * in pipelined batches of RA_PAGE_BATCH), so that only those are loaded;
+ * merged-away ids are left out. The sort runs here, on the worker.
+ */
+static int
+ra_page_ids(redisContext *c, const struct db_user *u, struct ra_ids *ids,
+    const struct store_page *page, struct buf *err)
+{
+	struct ra_pdoc *v = xcalloc(ids->n + 1, sizeof(*v));
+	const char **aliases = xcalloc(u->nlinks + 1, sizeof(char *));
+	const char *argv[3], *id;
+	size_t lens[3], i, b, end, n = 0, keep, m;
+	struct buf k = BUF_INIT;
+	redisReply *r;
+	char *e;
+	int rc = -1;
+
+	/* Merged-away ids, sorted: one lookup each (a user may have many). */
+	for (i = 0; i < u->nlinks; i++)
+		aliases[i] = u->links[i].alias;
+	qsort(aliases, u->nlinks, sizeof(char *), ra_str_cmp);
+	for (b = 0; b < ids->n; b = end) {
+		end = b + RA_PAGE_BATCH < ids->n ? b + RA_PAGE_BATCH : ids->n;
+		for (i = b; i < end; i++) {
+			buf_reset(&k);
+			buf_addf(&k, "user:%s:document:%s", u->name, ids->v[i]);
+			ra_arg(argv, lens, 0, "HGET");
+			argv[1] = k.data;
+			lens[1] = k.len;
+			ra_arg(argv, lens, 2, "timestamp");
+			redisAppendCommandArgv(c, 3, argv, lens);
+		}
+		for (i = b; i < end; i++) {
+			void *reply = NULL;
+
+			if (redisGetReply(c, &reply) != REDIS_OK) {
+				buf_addf(err, "redis: %s", c->errstr);
+				goto out;
+			}
+			r = reply;
+			id = ids->v[i];
+			if (r->type == REDIS_REPLY_STRING &&
+			    (u->nlinks == 0 ||
+			        bsearch(&id, aliases, u->nlinks, sizeof(char *),
+			            ra_str_cmp) == NULL)) {
+				v[n].ts = strtoll(r->str, &e, 10);
+				v[n].id = ids->v[i];
+				if (store_page_after(
+				        page, v[n].ts, str_from(v[n].id)))
+					n++;
+			}
+			freeReplyObject(r);
+		}
+	}
+	qsort(v, n, sizeof(*v), ra_pdoc_cmp);
+	keep = n < page->limit + 1 ? n : page->limit + 1;
+	/* Move the kept ids to the front, free the others. */
+	for (i = 0; i < keep; i++)
+		for (m = 0; m < ids->n; m++)
+			if (ids->v[m] == v[i].id) {
+				ids->v[m] = ids->v[i];
+				ids->v[i] = v[i].id;
+				break;
+			}
+	for (i = keep; i < ids->n; i++)
+		free(ids->v[i]);
+	ids->n = keep;
+	rc = 0;
+out:
+	free(v);
+	free(aliases);
+	buf_release(&k);
+	return rc;
+}
+
 static void
 ra_web_documents(struct ra_job *j, redisContext *c)
 {
@@ -1182,13 +1312,14 @@ ra_web_documents(struct ra_job *j, redisContext *c)
 		ra_ids_add(&ids, j->doc, strlen(j->doc));
 		ra_ids_add(&ids, db_link_resolve(u, str_from(j->doc)).p,
 		    db_link_resolve(u, str_from(j->doc)).len);
-	} else if (ra_user_docs(c, j->user, &ids, &j->out) != 0) {
+	} else if (ra_user_docs(c, j->user, &ids, &j->out) != 0 ||
+	           ra_page_ids(c, u, &ids, &j->page, &j->out) != 0) {
 		goto out;
 	}
 	if (ra_web_docs_load(c, &db, u, &ids, &j->out) != 0)
 		goto out;
 	store_web_render(u, j->doc != NULL ? str_from(j->doc) : STR_NULL,
-	    j->history, &j->out);
+	    j->history, &j->page, &j->out);
 	j->result = STORE_OK;
 out:
 	if (j->result != STORE_OK)
@@ -1623,6 +1754,7 @@ ra_after(uv_work_t *w, int status)
 	free(j->user);
 	free(j->text);
 	free(j->doc);
+	free(j->page_id);
 	free(j->chstr);
 	buf_release(&j->out);
 	free(j);
@@ -1663,11 +1795,26 @@ store_redis_admin_dump(
 	ra_submit(ctx->loop, j);
 }
 
+/* Copy page into the job (its id too). */
+static void
+ra_set_page(struct ra_job *j, const struct store_page *page)
+{
+	if (page == NULL)
+		return;
+	j->paged = true;
+	j->page = *page;
+	j->page_id =
+	    xmemdup0(page->id.p != NULL ? page->id.p : "", page->id.len);
+	j->page.id = (struct str){j->page_id, page->id.len};
+}
+
 void
-store_redis_admin_list(
-    const struct store_redis_admin *ctx, store_text_cb *cb, void *arg)
+store_redis_admin_list(const struct store_redis_admin *ctx,
+    const struct store_page *page, store_text_cb *cb, void *arg)
 {
 	struct ra_job *j = ra_new(ctx, RA_LIST);
+
+	ra_set_page(j, page);
 
 	j->tcb = cb;
 	j->arg = arg;
@@ -1717,10 +1864,12 @@ store_redis_admin_delete(const struct store_redis_admin *ctx, struct str user,
 
 void
 store_redis_admin_web_documents(const struct store_redis_admin *ctx,
-    struct str user, struct str document, bool history, store_text_cb *cb,
-    void *arg)
+    struct str user, struct str document, bool history,
+    const struct store_page *page, store_text_cb *cb, void *arg)
 {
 	struct ra_job *j = ra_new(ctx, RA_WEB_DOCS);
+
+	ra_set_page(j, page);
 
 	j->user = xmemdup0(user.p, user.len);
 	j->user_len = user.len;

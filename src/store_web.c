@@ -2,11 +2,15 @@
  * store_web.c: the web interface's operations on the file and memory
  * backends (store.h store_web_*).
  *
- * Reads walk the tables on the loop thread. A change is decided on the
- * loop, written as one journal record ("web_restore", "web_rename",
- * "web_delete", "web_config") and applied to the tables only once that
- * record is durable, through store_web_apply, the very function replay
- * uses, so memory, journal and a later replay agree. A record carries
+ * Reads walk the tables on the loop thread, a page at a time (store.h
+ * struct store_page): one pass over the user's documents with a heap of
+ * the page's size picks the page, so a read costs O(n log k) for n
+ * documents and a page of k, never a sort of the whole account, and its
+ * answer is bounded in bytes. A change is decided on the loop, written as
+ * one journal record ("web_restore", "web_rename", "web_delete",
+ * "web_config") and applied to the tables only once that record is
+ * durable, through store_web_apply, the very function replay uses, so
+ * memory, journal and a later replay agree. A record carries
  * everything it needs (the restored position itself, not a reference to a
  * history entry that a push meanwhile may have shifted), so applying it
  * later, or again after a crash, gives the same state.
@@ -24,6 +28,7 @@
 #include "json.h"
 #include "store_json.h"
 #include "store_web.h"
+#include "table.h"
 #include "xmalloc.h"
 
 /*
@@ -47,21 +52,159 @@ w_entry(struct json_out *o, const struct db_entry *e)
 	json_obj_end(o);
 }
 
+/* The user u names, or NULL when there is none (yet, or any more). */
+static struct db_user *
+web_user(struct json_store *js, struct str user)
+{
+	struct db_user *u = db_user_find(&js->db, user);
+
+	if (u == NULL || u->creating || u->removed)
+		return NULL;
+	return u;
+}
+
+/* Entries [from, to) of l. */
 static void
-w_list(struct json_out *o, const char *name, const struct db_list *l)
+w_list(struct json_out *o, const char *name, const struct db_list *l,
+    uint32_t from, uint32_t to)
 {
 	uint32_t i;
 
 	json_key(o, name);
 	json_arr_begin(o);
-	for (i = 0; l != NULL && i < l->n; i++)
+	for (i = from; l != NULL && i < to && i < l->n; i++)
 		w_entry(o, l->e[i]);
 	json_arr_end(o);
 }
 
+/*
+ * The most bytes e can take in an answer: every byte of its strings may
+ * be escaped as \u00XX.
+ */
+static size_t
+w_entry_bound(const struct db_entry *e)
+{
+	return 6 * ((size_t)e->len[0] + e->len[1] + e->len[2]) + 128;
+}
+
+/*
+ * Where the history entries of d that end before to start: at most limit
+ * of them, fewer when their worst-case bytes would pass budget (at least
+ * one, when there is one).
+ */
+static uint32_t
+w_history_from(const struct db_doc *d, uint32_t to, size_t limit, size_t budget)
+{
+	size_t bytes = 0;
+	uint32_t from;
+
+	for (from = to; from > 0 && to - from < limit; from--) {
+		bytes += w_entry_bound(d->history->e[from - 1]);
+		if (from < to && bytes > budget)
+			break;
+	}
+	return from;
+}
+
+/*
+ * u's links sorted by alias and by canonical id for the lookups of one
+ * page: O(log n) each, where db.c walks the list (a user has few, but one
+ * may have merged thousands of ids, and a page looks up every document).
+ * Equal canonical ids keep the list's order.
+ */
+struct link_index {
+	const struct db_link **alias;
+	const struct db_link **canon;
+	uint32_t n;
+};
+
+static int
+cmp_alias(const void *a, const void *b)
+{
+	return strcmp((*(const struct db_link *const *)a)->alias,
+	    (*(const struct db_link *const *)b)->alias);
+}
+
+static int
+cmp_canon(const void *a, const void *b)
+{
+	const struct db_link *x = *(const struct db_link *const *)a;
+	const struct db_link *y = *(const struct db_link *const *)b;
+	int c = strcmp(x->canonical, y->canonical);
+
+	if (c != 0)
+		return c;
+	return x < y ? -1 : x > y;
+}
+
 static void
-w_doc(struct json_out *o, const struct db_user *u, const struct db_doc *d,
-    bool history)
+link_index_init(struct link_index *li, const struct db_user *u)
+{
+	uint32_t i;
+
+	li->n = u->nlinks;
+	li->alias = li->canon = NULL;
+	if (li->n == 0)
+		return;
+	li->alias = xmalloc(li->n * sizeof(const struct db_link *));
+	li->canon = xmalloc(li->n * sizeof(const struct db_link *));
+	for (i = 0; i < li->n; i++)
+		li->alias[i] = li->canon[i] = &u->links[i];
+	qsort(li->alias, li->n, sizeof(const struct db_link *), cmp_alias);
+	qsort(li->canon, li->n, sizeof(const struct db_link *), cmp_canon);
+}
+
+static void
+link_index_release(struct link_index *li)
+{
+	free(li->alias);
+	free(li->canon);
+}
+
+/* Whether id is an alias (its own record is out of reach). */
+static bool
+link_index_is_alias(const struct link_index *li, const char *id)
+{
+	uint32_t lo = 0, hi = li->n, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(id, li->alias[mid]->alias);
+		if (c == 0)
+			return true;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return false;
+}
+
+/* The first position in li->canon whose canonical id is not below id. */
+static uint32_t
+link_index_canon(const struct link_index *li, const char *id)
+{
+	uint32_t lo = 0, hi = li->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(li->canon[mid]->canonical, id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The document d of u. With history, its entries [from, to) and, when
+ * history_next, "history_next": the cursor of the entries before from,
+ * seen the entries from to the newest (null when from is 0).
+ */
+static void
+w_doc(struct json_out *o, const struct link_index *li, const struct db_doc *d,
+    bool history, uint32_t from, uint32_t to, bool history_next)
 {
 	static const struct {
 		const char *name;
@@ -76,6 +219,7 @@ w_doc(struct json_out *o, const struct db_user *u, const struct db_doc *d,
 	    {"authors", DB_F_AUTHORS},
 	    {"pretty_name", DB_F_PRETTY_NAME},
 	};
+	uint32_t n = d->history != NULL ? d->history->n : 0;
 	size_t i;
 
 	json_obj_begin(o);
@@ -87,14 +231,19 @@ w_doc(struct json_out *o, const struct db_user *u, const struct db_doc *d,
 	json_double(o, d->percentage);
 	json_key(o, "timestamp");
 	json_int(o, d->timestamp);
-	w_list(o, "devices", d->devices);
+	w_list(o, "devices", d->devices, 0, UINT32_MAX);
 	if (history)
-		w_list(o, "history", d->history);
+		w_list(o, "history", d->history, from, to);
+	if (history_next) {
+		json_key(o, "history_next");
+		store_page_next(o, STORE_PAGE_HISTORY, from > 0,
+		    (int64_t)(n - from), STR_NULL);
+	}
 	json_key(o, "links");
 	json_arr_begin(o);
-	for (i = 0; i < u->nlinks; i++)
-		if (strcmp(u->links[i].canonical, d->s) == 0)
-			json_str(o, u->links[i].alias);
+	for (i = link_index_canon(li, d->s);
+	     i < li->n && strcmp(li->canon[i]->canonical, d->s) == 0; i++)
+		json_str(o, li->canon[i]->alias);
 	json_arr_end(o);
 	json_obj_end(o);
 }
@@ -111,51 +260,158 @@ cmp_newest(const void *a, const void *b)
 	return strcmp(x->s, y->s);
 }
 
-/* The user u names, or NULL when there is none (yet, or any more). */
-static struct db_user *
-web_user(struct json_store *js, struct str user)
+/* Sift heap[i] down a max-heap (in cmp_newest order) of n. */
+static void
+heap_down(const struct db_doc **heap, size_t n, size_t i)
 {
-	struct db_user *u = db_user_find(&js->db, user);
+	const struct db_doc *t;
+	size_t c;
 
-	if (u == NULL || u->creating || u->removed)
-		return NULL;
-	return u;
+	for (; (c = 2 * i + 1) < n; i = c) {
+		if (c + 1 < n && cmp_newest(&heap[c + 1], &heap[c]) > 0)
+			c++;
+		if (cmp_newest(&heap[c], &heap[i]) <= 0)
+			break;
+		t = heap[i];
+		heap[i] = heap[c];
+		heap[c] = t;
+	}
+}
+
+/* store_web_select with u's links in li. */
+static size_t
+w_select(const struct db_user *u, const struct link_index *li,
+    const struct store_page *page, const struct db_doc **out, size_t k)
+{
+	const struct db_doc *d;
+	uint32_t pos = 0;
+	size_t n = 0, i;
+
+	while ((d = table_next(&u->docs, &pos)) != NULL) {
+		/* The record of a merged-away id is out of reach. */
+		if (li->n > 0 && link_index_is_alias(li, d->s))
+			continue;
+		if (!store_page_after(page, d->timestamp,
+		        (struct str){d->s, d->len[DB_F_ID]}))
+			continue;
+		if (n < k) {
+			/* Sift up. */
+			out[n] = d;
+			for (i = n++; i > 0 && cmp_newest(&out[(i - 1) / 2],
+			                           &out[i]) < 0;
+			     i = (i - 1) / 2) {
+				d = out[i];
+				out[i] = out[(i - 1) / 2];
+				out[(i - 1) / 2] = d;
+			}
+		} else if (k > 0 && cmp_newest(&d, &out[0]) < 0) {
+			out[0] = d;
+			heap_down(out, n, 0);
+		}
+	}
+	qsort(out, n, sizeof(const struct db_doc *), cmp_newest);
+	return n;
+}
+
+size_t
+store_web_select(const struct db_user *u, const struct store_page *page,
+    const struct db_doc **out, size_t k)
+{
+	struct link_index li;
+	size_t n;
+
+	link_index_init(&li, u);
+	n = w_select(u, &li, page, out, k);
+	link_index_release(&li);
+	return n;
+}
+
+/* A page of the document list (see store.h store_web_documents). */
+static void
+w_page(const struct db_user *u, bool history, const struct store_page *page,
+    struct buf *out)
+{
+	struct json_out o;
+	struct link_index li;
+	const struct db_doc **docs, *d;
+	size_t n, i, limit = page->limit, start = out->len;
+	uint32_t hn;
+
+	link_index_init(&li, u);
+	docs = xmalloc((limit + 1) * sizeof(const struct db_doc *));
+	n = w_select(u, &li, page, docs, limit + 1);
+	json_out_init(&o, out, false);
+	json_obj_begin(&o);
+	json_key(&o, "documents");
+	json_arr_begin(&o);
+	for (i = 0; i < n && i < limit; i++) {
+		/* Bounded bytes: stop once a page holds enough. */
+		if (i > 0 && out->len - start >= STORE_PAGE_MAX_BYTES)
+			break;
+		d = docs[i];
+		hn = d->history != NULL ? d->history->n : 0;
+		w_doc(&o, &li, d, history,
+		    history ? w_history_from(d, hn, STORE_LIST_HISTORY,
+		                  STORE_LIST_HISTORY_BYTES)
+		            : 0,
+		    hn, false);
+	}
+	json_arr_end(&o);
+	json_key(&o, "next");
+	d = i > 0 ? docs[i - 1] : NULL;
+	store_page_next(&o, STORE_PAGE_DOCS, i < n && d != NULL,
+	    d != NULL ? d->timestamp : 0,
+	    d != NULL ? (struct str){d->s, d->len[DB_F_ID]} : STR_NULL);
+	json_obj_end(&o);
+	free(docs);
+	link_index_release(&li);
+}
+
+/*
+ * The one document d as an array, with the page of its history that page
+ * names: up to page->limit entries before the page->ts newest ones, fewer
+ * when their bytes would pass STORE_PAGE_MAX_BYTES.
+ */
+static void
+w_one(const struct db_user *u, const struct db_doc *d,
+    const struct store_page *page, struct buf *out)
+{
+	struct json_out o;
+	struct link_index li;
+	uint32_t n = d->history != NULL ? d->history->n : 0, from, to;
+
+	to = page->after && page->ts >= 0
+	         ? (page->ts < (int64_t)n ? n - (uint32_t)page->ts : 0)
+	         : n;
+	from = w_history_from(d, to, page->limit, STORE_PAGE_MAX_BYTES);
+	link_index_init(&li, u);
+	json_out_init(&o, out, false);
+	json_arr_begin(&o);
+	w_doc(&o, &li, d, true, from, to, true);
+	json_arr_end(&o);
+	link_index_release(&li);
 }
 
 void
-store_web_render(
-    const struct db_user *u, struct str document, bool history, struct buf *out)
+store_web_render(const struct db_user *u, struct str document, bool history,
+    const struct store_page *page, struct buf *out)
 {
-	struct json_out o;
+	const struct db_doc *d;
 
-	json_out_init(&o, out, false);
-	json_arr_begin(&o);
-	if (document.p != NULL) {
-		const struct db_doc *d = db_doc_find(u, document);
-
-		if (d != NULL)
-			w_doc(&o, u, d, history);
-	} else {
-		size_t n, i;
-		struct db_doc **docs = db_docs_sorted(u, &n);
-
-		qsort(docs, n, sizeof(struct db_doc *), cmp_newest);
-		for (i = 0; i < n; i++) {
-			/* The record of a merged-away id is out of reach. */
-			if (u->nlinks > 0 &&
-			    db_link_resolve(u, str_from(docs[i]->s)).p !=
-			        docs[i]->s)
-				continue;
-			w_doc(&o, u, docs[i], history);
-		}
-		free(docs);
+	if (document.p == NULL) {
+		w_page(u, history, page, out);
+		return;
 	}
-	json_arr_end(&o);
+	d = db_doc_find(u, document);
+	if (d == NULL)
+		buf_adds(out, "[]");
+	else
+		w_one(u, d, page, out);
 }
 
 void
 json_store_web_documents(struct store *st, struct str user, struct str document,
-    bool history, store_text_cb *cb, void *arg)
+    bool history, const struct store_page *page, store_text_cb *cb, void *arg)
 {
 	struct json_store *js = (struct json_store *)st;
 	struct db_user *u = web_user(js, user);
@@ -165,7 +421,7 @@ json_store_web_documents(struct store *st, struct str user, struct str document,
 		cb(arg, STORE_ERR_AUTH, NULL, 0);
 		return;
 	}
-	store_web_render(u, document, history, &out);
+	store_web_render(u, document, history, page, &out);
 	cb(arg, STORE_OK, out.data, out.len);
 	buf_release(&out);
 }

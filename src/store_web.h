@@ -26,12 +26,23 @@ struct db_user;
 struct json_value;
 
 /*
- * Append to out the JSON array store_web_documents answers for u (see
- * store.h): every document newest first, or only document (with its
- * history when asked) when document.p != NULL.
+ * Append to out what store_web_documents answers for u (see store.h): a
+ * page of the documents, or only document (with a page of its history)
+ * when document.p != NULL. page is not NULL and page->limit > 0.
  */
 void store_web_render(const struct db_user *u, struct str document,
-    bool history, struct buf *out);
+    bool history, const struct store_page *page, struct buf *out);
+
+/*
+ * Up to k of u's documents that come after page's position (all from the
+ * first, when !page->after), the first k in the lists' order (newest
+ * first, then by id), sorted into out (k entries); merged-away records are
+ * left out. One pass over the documents with a heap of k: O(n log k) time,
+ * no memory but out. Returns how many were found.
+ */
+struct db_doc;
+size_t store_web_select(const struct db_user *u, const struct store_page *page,
+    const struct db_doc **out, size_t k);
 
 /*
  * Whether ch may be applied to u: the document exists (links followed);

@@ -41,6 +41,8 @@
 #define WEB_COOKIE "kosyncd_session"
 #define WEB_MAX_SESSIONS 10000
 #define WEB_MAX_PASSWORD 1024 /* bytes of a typed password */
+#define W_STR2(x) #x
+#define W_STR(x) W_STR2(x)
 
 /* Headers of every answer from here. */
 #define WEB_SECURITY                                                           \
@@ -86,6 +88,8 @@ struct wcall {
 	bool rekey;              /* an administrator sets a password */
 	bool signed_in;          /* sess is the request's session */
 	struct session sess;     /* user points to http_alloc memory */
+	struct store_page page;  /* a list's page (?limit, ?cursor) */
+	char page_id[STORE_MAX_USERNAME + 1]; /* the cursor's id */
 };
 
 /*
@@ -307,6 +311,90 @@ document_valid(struct str d)
 	return json_utf8_valid(d.p, d.len);
 }
 
+/* The value of name in the query string q, as sent, or a NULL slice. */
+static struct str
+query_raw(struct str q, const char *name)
+{
+	size_t n = strlen(name), i = 0, start;
+
+	while (i < q.len) {
+		start = i;
+		while (i < q.len && q.p[i] != '&')
+			i++;
+		if (i - start > n && memcmp(q.p + start, name, n) == 0 &&
+		    q.p[start + n] == '=')
+			return (struct str){
+			    q.p + start + n + 1, i - start - n - 1};
+		if (i - start == n && memcmp(q.p + start, name, n) == 0)
+			return (struct str){q.p + i, 0};
+		i++;
+	}
+	return STR_NULL;
+}
+
+/*
+ * The value of name in the request's query string, percent-decoded into
+ * http_alloc memory; a NULL slice when it is absent or not valid (then
+ * *bad is set).
+ */
+static struct str
+query_get(struct wcall *c, const char *name, bool *bad)
+{
+	struct str v = query_raw(c->req->query, name);
+	char *out;
+	long n;
+
+	if (v.p == NULL)
+		return STR_NULL;
+	out = http_alloc(c->req, v.len + 1);
+	n = router_unescape(v, out);
+	if (n < 0) {
+		*bad = true;
+		return STR_NULL;
+	}
+	out[n] = '\0';
+	return (struct str){out, (size_t)n};
+}
+
+/*
+ * Read ?limit=N (1..STORE_PAGE_MAX, default STORE_PAGE_DEFAULT) and
+ * ?cursor=C (a "next" of the same list) into c->page. Answers 400 and
+ * returns false when either is not valid.
+ */
+static bool
+page_args(struct wcall *c, enum store_page_kind kind)
+{
+	bool bad_limit = false, bad_cursor = false;
+	struct str limit = query_get(c, "limit", &bad_limit);
+	struct str cursor = query_get(c, "cursor", &bad_cursor);
+	size_t i, v = 0;
+
+	memset(&c->page, 0, sizeof(c->page));
+	c->page.limit = STORE_PAGE_DEFAULT;
+	if (limit.p != NULL || bad_limit) {
+		for (i = 0; i < limit.len && i < 4; i++) {
+			if (limit.p[i] < '0' || limit.p[i] > '9')
+				break;
+			v = v * 10 + (size_t)(limit.p[i] - '0');
+		}
+		if (bad_limit || limit.len == 0 || i != limit.len || v < 1 ||
+		    v > STORE_PAGE_MAX) {
+			w_error(c, 400,
+			    "limit must be a number from 1 to " W_STR(
+			        STORE_PAGE_MAX) ".");
+			return false;
+		}
+		c->page.limit = v;
+	}
+	if (bad_cursor ||
+	    (cursor.p != NULL && store_page_parse(cursor, kind, c->page_id,
+	                             sizeof(c->page_id), &c->page) != 0)) {
+		w_error(c, 400, "cursor must be a next of this list.");
+		return false;
+	}
+	return true;
+}
+
 /*
  * Sign-in and session
  */
@@ -446,15 +534,20 @@ documents_cb(void *arg, enum store_result r, const char *text, size_t len)
 	http_reply_ex(c->req, 200, NULL, WEB_API_HEADERS, text, len);
 }
 
-/* ?history=1 adds every document's history (the sync doctor's view). */
+/*
+ * A page of the library (?limit, ?cursor); ?history=1 adds each document's
+ * latest history (the sync doctor's view).
+ */
 static int
 h_documents(struct wcall *c)
 {
-	struct str q = c->req->query;
-	bool history = str_eqs(q, "history=1");
+	bool bad = false;
+	bool history = str_eqs(query_get(c, "history", &bad), "1");
 
+	if (!page_args(c, STORE_PAGE_DOCS))
+		return 0;
 	store_web_documents(
-	    c->w->st, c->user, STR_NULL, history, documents_cb, c);
+	    c->w->st, c->user, STR_NULL, history, &c->page, documents_cb, c);
 	return 0;
 }
 
@@ -479,10 +572,14 @@ document_cb(void *arg, enum store_result r, const char *text, size_t len)
 	http_reply_ex(c->req, 200, NULL, WEB_API_HEADERS, text + 1, len - 2);
 }
 
+/* One document with a page of its history (?limit, ?cursor). */
 static int
 h_document(struct wcall *c)
 {
-	store_web_documents(c->w->st, c->user, c->param, true, document_cb, c);
+	if (!page_args(c, STORE_PAGE_HISTORY))
+		return 0;
+	store_web_documents(
+	    c->w->st, c->user, c->param, true, &c->page, document_cb, c);
 	return 0;
 }
 
@@ -719,10 +816,13 @@ users_cb(void *arg, enum store_result r, const char *text, size_t len)
 	http_reply_ex(c->req, 200, NULL, WEB_API_HEADERS, text, len);
 }
 
+/* A page of the user list (?limit, ?cursor). */
 static int
 h_users(struct wcall *c)
 {
-	store_admin_user_list(c->w->st, users_cb, c);
+	if (!page_args(c, STORE_PAGE_USERS))
+		return 0;
+	store_admin_user_list(c->w->st, &c->page, users_cb, c);
 	return 0;
 }
 

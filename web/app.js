@@ -11,6 +11,7 @@ const main = $('#main');
 let me = null; // {username, admin, csrf}
 let events = null; // EventSource
 let docs = []; // the library as last fetched
+let libNext = null; // the cursor of the library's next page, or null
 let route = null; // {page, arg}
 let shown = null; // the document on the document page
 
@@ -253,14 +254,35 @@ async function render(quiet) {
 	if (!quiet) main.focus({preventScroll: true});
 }
 
-async function loadDocs(history) {
-	docs = await api('GET', 'documents' + (history ? '?history=1' : ''));
+// Lists come a page at a time: {<key>: [...], next: <cursor> or null}.
+// page(path, key, cursor, query) fetches one: {items, next}.
+async function page(path, key, cursor, query) {
+	const q = [];
+	if (query) q.push(query);
+	if (cursor) q.push('cursor=' + encodeURIComponent(cursor));
+	const d = await api('GET', path + (q.length ? '?' + q.join('&') : ''));
+	return {items: d[key], next: d.next};
+}
+
+// The library's pages until at least want documents (or the end): 0 for
+// the first page only, Infinity for every page.
+async function loadDocs(history, want) {
+	const query = history || want === Infinity ? 'limit=500' + (history ? '&history=1' : '') : '';
+	let p = await page('documents', 'documents', null, query);
+	const list = p.items;
+	while (p.next && list.length < (want || 0)) {
+		p = await page('documents', 'documents', p.next, query);
+		list.push(...p.items);
+	}
+	docs = list;
+	libNext = p.next;
 	return docs;
 }
 
 async function library(_arg, quiet) {
 	const keep = quiet ? ($('#search') || {}).value || '' : '';
-	const list = await loadDocs(false);
+	// A live update reloads as many books as were shown.
+	const list = await loadDocs(false, quiet ? docs.length : 0);
 	const search = h('input', {id: 'search', type: 'search', placeholder: 'Search title, author, file',
 	    'aria-label': 'Search the library', value: keep, autocomplete: 'off'});
 	const ul = h('ul', {class: 'library', id: 'library'});
@@ -273,15 +295,35 @@ async function library(_arg, quiet) {
 		for (const d of list) names.set(docName(d), (names.get(docName(d)) || 0) + 1);
 		ul.replaceChildren(...shown.map((d) => docItem(d, names.get(docName(d)) > 1)));
 		count.textContent = list.length === 0 ? '' :
-		    shown.length + ' of ' + list.length + ' books';
+		    shown.length + ' of ' + list.length + (libNext ? ' books loaded' : ' books');
+		more.hidden = !libNext;
 	};
+	// The next page, by the button or when it scrolls into view.
+	const more = h('button', {type: 'button', id: 'more', class: 'more', onclick: async () => {
+		if (!libNext || more.disabled) return;
+		more.disabled = true;
+		try {
+			const p = await page('documents', 'documents', libNext);
+			list.push(...p.items);
+			libNext = p.next;
+			fill();
+		} catch (e) {
+			toast(e.message);
+		}
+		more.disabled = false;
+	}}, 'More');
+	if (window.IntersectionObserver) {
+		new IntersectionObserver((seen) => {
+			if (seen.some((x) => x.isIntersecting) && !more.hidden) more.click();
+		}).observe(more);
+	}
 	search.addEventListener('input', fill);
 	fill();
 	const empty = list.length === 0 ? h('div', {class: 'card'},
 	    h('p', {}, 'Nothing synced yet.'),
 	    h('p', {class: 'muted'}, 'In KOReader, open a book, then Tools → Progress sync → Push progress now.')) : null;
 	const hadFocus = document.activeElement && document.activeElement.id === 'search';
-	setPage('Library', h('div', {class: 'head'}, h('h1', {}, 'Library'), search), count, empty, ul);
+	setPage('Library', h('div', {class: 'head'}, h('h1', {}, 'Library'), search), count, empty, ul, more);
 	if (hadFocus) search.focus();
 }
 
@@ -340,13 +382,28 @@ async function docPage(id) {
 	    h('td', {}, i === 0 ? '' : h('button', {type: 'button', class: 'restore',
 	        onclick: () => restore(d, e).catch(fail)}, 'Restore'))));
 
-	// History, newest first in the list.
+	// History, newest first in the list; older pages on demand.
 	const hist = (d.history || []).filter((e) => e.timestamp > 0);
-	const histRows = hist.slice().reverse().map((e) => h('li', {},
+	const histRow = (e) => h('li', {},
 	    h('span', {class: 'when'}, when(e.timestamp)),
 	    h('span', {}, e.device || '—'),
 	    h('span', {class: 'pct'}, pct(e.percentage)),
-	    h('button', {type: 'button', class: 'restore', onclick: () => restore(d, e).catch(fail)}, 'Restore')));
+	    h('button', {type: 'button', class: 'restore', onclick: () => restore(d, e).catch(fail)}, 'Restore'));
+	const histList = h('ol', {class: 'history'}, hist.slice().reverse().map(histRow));
+	let histNext = d.history_next;
+	const older = h('button', {type: 'button', id: 'older', class: 'more', hidden: !histNext, onclick: async () => {
+		older.disabled = true;
+		try {
+			const p = await api('GET', 'documents/' + encodeURIComponent(d.document) +
+			    '?cursor=' + encodeURIComponent(histNext));
+			histList.append(...p.history.filter((e) => e.timestamp > 0).reverse().map(histRow));
+			histNext = p.history_next;
+			older.hidden = !histNext;
+		} catch (e) {
+			fail(e);
+		}
+		older.disabled = false;
+	}}, 'Older history');
 
 	const del = h('button', {type: 'button', class: 'danger', onclick: async () => {
 		if (!window.confirm('Delete "' + name + '" and its history from the server? ' +
@@ -384,7 +441,7 @@ async function docPage(id) {
 	    hist.length ? chart([...hist, current]) : h('p', {class: 'muted'},
 	        'No history yet. Restoring a position keeps the replaced one here; ' +
 	        'with the option store_history every push does.'),
-	    hist.length ? h('ol', {class: 'history'}, histRows) : null,
+	    hist.length ? [histList, older] : null,
 	    h('h2', {}, 'Delete'), h('p', {class: 'muted'}, 'Removes this book\'s position and history from the server.'), del);
 }
 
@@ -446,7 +503,7 @@ function docLink(d) {
 }
 
 async function doctor() {
-	const list = await loadDocs(true);
+	const list = await loadDocs(true, Infinity);
 	const problems = [];
 
 	for (const g of sameBookGroups(list)) {
@@ -515,7 +572,7 @@ async function mergeInto(target, others) {
 }
 
 async function merge() {
-	const list = await loadDocs(false);
+	const list = await loadDocs(false, Infinity);
 	const groups = sameBookGroups(list);
 	// Live updates re-render this page: success goes to the toast.
 	const msg = h('p', {role: 'status'});
@@ -646,13 +703,14 @@ async function admin() {
 		setPage('Admin', h('h1', {}, 'Admin'), h('p', {}, 'Administrators only.'));
 		return;
 	}
-	const [users, settings] = await Promise.all([api('GET', 'admin/users'), api('GET', 'admin/settings')]);
+	const [first, settings] = await Promise.all([page('admin/users', 'users'), api('GET', 'admin/settings')]);
+	const users = first.items;
 	const msg = h('p', {role: 'status'});
 	const say = (text, bad) => {
 		msg.className = bad ? 'error' : '';
 		msg.textContent = text;
 	};
-	const rows = users.map((u) => h('tr', {'data-user': u.username},
+	const userRow = (u) => h('tr', {'data-user': u.username},
 	    h('td', {}, u.username),
 	    h('td', {class: 'num'}, String(u.documents)),
 	    h('td', {class: 'num'}, u.bytes === undefined ? '-' : size(u.bytes)),
@@ -682,7 +740,22 @@ async function admin() {
 		        } catch (e) {
 			        say(e.message, true);
 		        }
-	        }}, 'Delete'))));
+	        }}, 'Delete')));
+	const rows = users.map(userRow);
+	const tbody = h('tbody', {}, rows);
+	let usersNext = first.next;
+	const moreUsers = h('button', {type: 'button', id: 'more-users', class: 'more', hidden: !usersNext, onclick: async () => {
+		moreUsers.disabled = true;
+		try {
+			const p = await page('admin/users', 'users', usersNext);
+			tbody.append(...p.items.map(userRow));
+			usersNext = p.next;
+			moreUsers.hidden = !usersNext;
+		} catch (e) {
+			say(e.message, true);
+		}
+		moreUsers.disabled = false;
+	}}, 'More users');
 
 	const nu = h('input', {id: 'new-user', autocomplete: 'off', required: true, autocapitalize: 'none'});
 	const np = h('input', {id: 'new-password', type: 'password', autocomplete: 'new-password', required: true});
@@ -721,7 +794,8 @@ async function admin() {
 	    h('h2', {}, 'Users'),
 	    h('div', {class: 'scroll'}, h('table', {class: 'users'},
 	        h('thead', {}, h('tr', {}, ['User', 'Books', 'Stored', 'Devices', 'Last sync', 'Actions'].map((t) => h('th', {}, t)))),
-	        h('tbody', {}, rows))),
+	        tbody)),
+	    moreUsers,
 	    create);
 }
 

@@ -6,8 +6,9 @@
 // arrive (SSE), opens the book, renames it, restores the other device's
 // position and checks that the next protocol pull returns it, checks the
 // history chart, the sync doctor and the phone layout, changes the password
-// (the device key changes with it), and as an administrator creates a user
-// who then syncs. Any console error or page error fails the test. A
+// (the device key changes with it), as an administrator creates a user
+// who then syncs, and with 130 books walks the library's pages ("More")
+// and a document's older history. Any console error or page error fails the test. A
 // screenshot of each page goes to $KS_SHOTS (default tests/browser/out/).
 //
 // Output is TAP ("ok N - ...") for tests/run-tests.
@@ -51,7 +52,7 @@ let server = null;
 let stderr = '';
 async function startServer() {
 	server = spawn(bin, ['--data-dir', join(tmp, 'data'), '--listen-address', '127.0.0.1:0',
-	    '--admins', 'alice', '--store-history'], {stdio: ['ignore', 'ignore', 'pipe']});
+	    '--admins', 'alice', '--store-history', '--history-limit', '1000'], {stdio: ['ignore', 'ignore', 'pipe']});
 	server.stderr.setEncoding('utf8');
 	server.stderr.on('data', (d) => {
 		stderr += d;
@@ -283,6 +284,32 @@ async function main() {
 		await page.click('#signout');
 		await page.waitForSelector('#username');
 		ok(true, 'sign out returns to the sign-in form');
+
+		// More than a page: "More" loads the library's second page, and
+		// "Older history" a document's older history entries.
+		const CK = md5('carol pw');
+		await koreader('POST', '/users/create', null, null, {username: 'carol', password: CK});
+		for (let i = 0; i < 130; i++) await push('carol', CK, 'Kobo', 0.5, 'p' + i, md5('book' + i), 'Book ' + i);
+		for (let i = 0; i < 120; i++) await push('carol', CK, 'Kobo', i / 120, 'h' + i, md5('book0'), 'Book 0');
+		await page.fill('#username', 'carol');
+		await page.fill('#password', 'carol pw');
+		await page.click('button[type=submit]');
+		await page.waitForSelector('#nav:not([hidden])');
+		await page.goto(base + '/#/');
+		await page.waitForSelector('#library li');
+		const page1 = (await page.$$('#library li')).length;
+		ok(page1 === 100 && await page.isVisible('#more'), 'a library of 130 books shows its first 100 and a More button', page1);
+		await page.click('#more');
+		await page.waitForFunction(() => document.querySelectorAll('#library li').length === 130);
+		const ids = await page.$$eval('#library li', (l) => l.map((x) => x.dataset.document));
+		ok(new Set(ids).size === 130 && !(await page.isVisible('#more')), 'More loads the second page: every book once, no More at the end', ids.length);
+		await page.click(`#library li[data-document="${md5('book0')}"] .title`);
+		await page.waitForSelector('ol.history li');
+		const h1 = await page.$$eval('ol.history li', (l) => l.length);
+		ok(h1 === 100 && await page.isVisible('#older'), 'a document page shows the newest 100 history entries and Older history', h1);
+		await page.click('#older');
+		await page.waitForFunction(() => document.querySelectorAll('ol.history li').length === 120);
+		ok(!(await page.isVisible('#older')), 'Older history loads the rest (120 entries)');
 	} catch (e) {
 		ok(false, 'browser steps', e.stack);
 		await page.screenshot({path: join(shots, 'failure.png'), fullPage: true}).catch(() => {});

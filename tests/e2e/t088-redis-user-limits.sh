@@ -46,7 +46,7 @@ as() { # USER METHOD PATH [BODY]
 usage() {
 	signin root toor
 	as root GET /api/v1/admin/users
-	printf '%s' "$BODY" | json "' '.join('%s %s %s' % (u['documents'], u['bytes'], u['history']) for u in d if u['username'] == '$1')" | tr -d '\n'
+	printf '%s' "$BODY" | json "' '.join('%s %s %s' % (u['documents'], u['bytes'], u['history']) for u in d['users'] if u['username'] == '$1')" | tr -d '\n'
 	echo " | $(ks_redis_cli HGET "kosyncd:user:$1:usage" bytes) $(ks_redis_cli HGET "kosyncd:user:$1:usage" history)"
 }
 

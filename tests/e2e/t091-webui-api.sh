@@ -58,13 +58,14 @@ A2=$CSRF
 # Documents.
 as "$KS_TMP/jar-a" "$A" GET /api/v1/documents
 is "documents: 200" "$STATUS" 200
-is "newest first, names, metadata kept, escaped as JSON" "$(printf '%s' "$BODY" | json '[(x["document"][:4], x["title"], x["percentage"], x["device"]) for x in d]')" \
+is "one page, the end: next is null" "$(printf '%s' "$BODY" | json 'd["next"]')" None
+is "newest first, names, metadata kept, escaped as JSON" "$(printf '%s' "$BODY" | json '[(x["document"][:4], x["title"], x["percentage"], x["device"]) for x in d["documents"]]')" \
     "[('fedc', '<b>Emma</b>', 0.1, 'kobo'), ('0123', 'Moby Dick', 0.5, 'kindle')]"
-is "the other device's position" "$(printf '%s' "$BODY" | json 'd[1]["devices"]')" \
-    "[{'percentage': 0.25, 'progress': 'pos-0.25', 'device': 'kobo', 'device_id': 'kobo-ID', 'timestamp': $(printf '%s' "$BODY" | json 'd[1]["devices"][0]["timestamp"]')}]"
-is "no history in the list" "$(printf '%s' "$BODY" | json '"history" in d[0]')" False
+is "the other device's position" "$(printf '%s' "$BODY" | json 'd["documents"][1]["devices"]')" \
+    "[{'percentage': 0.25, 'progress': 'pos-0.25', 'device': 'kobo', 'device_id': 'kobo-ID', 'timestamp': $(printf '%s' "$BODY" | json 'd["documents"][1]["devices"][0]["timestamp"]')}]"
+is "no history in the list" "$(printf '%s' "$BODY" | json '"history" in d["documents"][0]')" False
 as "$KS_TMP/jar-a" "$A" GET '/api/v1/documents?history=1'
-is "?history=1 adds it" "$(printf '%s' "$BODY" | json '"history" in d[0]')" True
+is "?history=1 adds it" "$(printf '%s' "$BODY" | json '"history" in d["documents"][0]')" True
 like "Cache-Control: no-store" "$HEADERS" 'Cache-Control: no-store'
 
 as "$KS_TMP/jar-a" "$A" GET /api/v1/documents/$D1
@@ -161,7 +162,7 @@ signin root toor "$KS_TMP/jar-r"
 R=$CSRF
 like "root is an administrator" "$BODY" '"admin":true'
 as "$KS_TMP/jar-r" "$R" GET /api/v1/admin/users
-is "user list" "$(printf '%s' "$BODY" | json '[(u["username"], u["documents"]) for u in d]')" "[('alice', 1), ('bob', 1), ('root', 0)]"
+is "user list" "$(printf '%s' "$BODY" | json '([(u["username"], u["documents"]) for u in d["users"]], d["next"])')" "([('alice', 1), ('bob', 1), ('root', 0)], None)"
 as "$KS_TMP/jar-r" "$R" POST /api/v1/admin/users '{"username":"carol","password":"charlie"}'
 is "create" "$STATUS $BODY" '201 {"username":"carol"}'
 as "$KS_TMP/jar-r" "$R" POST /api/v1/admin/users '{"username":"carol","password":"x"}'
@@ -205,7 +206,7 @@ web GET /api/v1/documents "" -b "$KS_TMP/jar-a2"
 is "the other session ended" "$STATUS" 401
 
 # Durability: kill -9, replay.
-sum() { as "$KS_TMP/jar-a" "$A" GET /api/v1/documents; printf '%s' "$BODY" | json '[(x["document"][:4], x["pretty_name"], x["percentage"], x["device"], len(x["devices"])) for x in d]'; }
+sum() { as "$KS_TMP/jar-a" "$A" GET /api/v1/documents; printf '%s' "$BODY" | json '[(x["document"][:4], x["pretty_name"], x["percentage"], x["device"], len(x["devices"])) for x in d["documents"]]'; }
 before=$(sum)
 ks_kill9
 ks_start --storage file --enable-webui --admins root || exit 1

@@ -32,7 +32,7 @@ pull() { # DOC: "document percentage device"
 }
 library() {
 	as GET /api/v1/documents
-	printf '%s' "$BODY" | python3 -c 'import json,sys; print([(x["document"][:2], x["percentage"], x["links"]) for x in json.load(sys.stdin)])'
+	printf '%s' "$BODY" | python3 -c 'import json,sys; print([(x["document"][:2], x["percentage"], x["links"]) for x in json.load(sys.stdin)["documents"]])'
 }
 
 for backend in file memory $(command -v redis-server >/dev/null && echo redis); do

@@ -41,7 +41,7 @@ push() { # DOC PCT DEVICE
 }
 library() {
 	as GET /api/v1/documents
-	printf '%s' "$BODY" | json '[(x["document"][:2], x["percentage"], x["pretty_name"]) for x in d]'
+	printf '%s' "$BODY" | json '[(x["document"][:2], x["percentage"], x["pretty_name"]) for x in d["documents"]]'
 }
 
 ks_start_backend redis --enable-webui --store-history --history-limit 0 \
