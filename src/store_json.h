@@ -16,6 +16,8 @@
 #include "db.h"
 #include "store_backend.h"
 
+struct journal_scan_result;
+
 struct config;
 struct journal;
 struct keys;
@@ -68,6 +70,16 @@ int json_store_apply(struct db *db, const char *rec, size_t len);
  */
 char **json_store_journals(const char *dir, size_t *n);
 void json_store_journals_free(char **v, size_t n);
+
+/*
+ * Replay found damage at offset off of files[i] (of n): count the intact
+ * records after it, in that file (*here, from journal_scan) and in the
+ * later files (*later). None at all means a torn tail, which may be cut;
+ * any means acknowledged records follow the damage, which must not be.
+ * Returns 0, or -1 with errno when a file cannot be read.
+ */
+int json_store_after_damage(char *const *files, size_t n, size_t i, off_t off,
+    struct journal_scan_result *here, uint64_t *later);
 
 /*
  * Administration (store.h store_admin_*; store_json_admin.c). Compaction
