@@ -239,6 +239,10 @@ offline_load(const struct config *cfg, struct offline *o, enum load_mode mode)
 		buf_addf(&err, "data directory '%s' does not exist", o->dir);
 		goto out;
 	}
+	if (json_store_become_owner(o->dir) != 0) {
+		buf_addf(&err, "not run as the owner of '%s'", o->dir);
+		goto out;
+	}
 	buf_addf(&path, "%s/kosyncd.lock", o->dir);
 	o->lock_fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (o->lock_fd != -1 && flock(o->lock_fd, LOCK_EX | LOCK_NB) == 0) {

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,6 +350,34 @@ replay_one(void *arg, uint64_t seq, const char *payload, size_t len)
 }
 
 int
+json_store_become_owner(const char *dir)
+{
+	struct stat st;
+	gid_t gid;
+	uid_t uid;
+
+	if (geteuid() != 0 || stat(dir, &st) != 0 || st.st_uid == 0)
+		return 0;
+	uid = st.st_uid;
+	gid = st.st_gid;
+	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+		log_warnx("data directory '%s' belongs to uid %lu, and this "
+		          "root process cannot become it (%s): run kosyncd as "
+		          "that user (runuser -u USER -- kosyncd ...)",
+		    dir, (unsigned long)uid, strerror(errno));
+		return -1;
+	}
+	/*
+	 * Dropping root clears the dumpable flag; the process holds nothing
+	 * its new owner may not read, and the sanitizers need it.
+	 */
+	(void)prctl(PR_SET_DUMPABLE, 1);
+	log_info("running as uid %lu, gid %lu: the owner of '%s'",
+	    (unsigned long)uid, (unsigned long)gid, dir);
+	return 0;
+}
+
+int
 json_store_after_damage(char *const *files, size_t n, size_t i, off_t off,
     struct journal_scan_result *here, uint64_t *later)
 {
@@ -596,6 +625,8 @@ json_store_file_open(struct json_store *js)
 		    strerror(errno));
 		goto out;
 	}
+	if (json_store_become_owner(f->dir) != 0)
+		goto out;
 	if (lock_dir(f) != 0)
 		goto out;
 	snapshot_clean_temp(f->dir);
