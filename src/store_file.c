@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -423,13 +424,13 @@ damage_check(char *const *files, size_t n, size_t i,
 		    (long long)(res->file_size - res->valid_end));
 		return 0;
 	}
-	log_warnx("journal '%s': %s at offset %lld, and %llu intact "
+	log_warnx("journal '%s': %s at offset %lld, and %" PRIu64 " intact "
 	          "records follow it; refusing to start (nothing was "
 	          "changed): 'kosyncd check' shows the damage, 'kosyncd "
 	          "salvage' keeps every intact record and saves the damaged "
 	          "bytes in a file beside the journal",
 	    files[i], res->damage, (long long)res->valid_end,
-	    (unsigned long long)(here.records + later));
+	    here.records + later);
 	return -1;
 }
 
