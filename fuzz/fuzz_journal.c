@@ -17,6 +17,12 @@
  * chunked reads). Both must find the same records, the same end of the
  * valid prefix and the same damage; journal_decode must never claim more
  * bytes than it was given. Every record goes to json_store_apply.
+ *
+ * Then the salvage scan (journal_scan_mem, and journal_scan on the memfd)
+ * from the end of the valid prefix: every byte after it is either in an
+ * intact record or reported as damage, exactly once, in order; no damage
+ * means nothing to scan; the whole-file scan finds at least the prefix's
+ * records; the file scan agrees with the memory scan.
  */
 #define _GNU_SOURCE /* memfd_create */
 #include <stdbool.h>
@@ -41,6 +47,39 @@ struct replay {
 	uint64_t applied; /* json_store_apply understood it */
 };
 
+/* The salvage scan's callbacks: bytes accounted for, in order. */
+struct scan {
+	const char *base;
+	size_t next; /* where the next record or damage must start */
+	uint64_t records;
+	size_t damaged;
+};
+
+static int
+scan_rec(void *arg, uint64_t seq, const char *payload, size_t len)
+{
+	struct scan *sc = arg;
+
+	(void)seq;
+	FUZZ_CHECK((size_t)(payload - sc->base) == sc->next + 20);
+	sc->next += 20 + len;
+	sc->records++;
+	return 0;
+}
+
+static int
+scan_damage(void *arg, off_t off, const char *bytes, size_t len)
+{
+	struct scan *sc = arg;
+
+	FUZZ_CHECK(len > 0);
+	FUZZ_CHECK((size_t)off == sc->next);
+	FUZZ_CHECK(bytes == sc->base + off);
+	sc->next += len;
+	sc->damaged += len;
+	return 0;
+}
+
 static int
 apply(void *arg, uint64_t seq, const char *payload, size_t len)
 {
@@ -59,6 +98,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct buf file = BUF_INIT;
 	struct replay a, b;
 	struct journal_replay_result res;
+	struct journal_scan_result sr, sf;
+	struct scan sc;
 	const char *payload, *p, *end, *nl;
 	size_t plen, pos = 0, valid_end = 0;
 	uint64_t seq, n = 0;
@@ -116,7 +157,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	           write(fd, file.data, file.len) == (ssize_t)file.len);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	FUZZ_CHECK(journal_replay(path, apply, &b, &res) == 0);
-	close(fd);
 
 	FUZZ_CHECK(res.records == a.records && b.records == a.records);
 	FUZZ_CHECK(res.last_seq == a.last_seq);
@@ -124,6 +164,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK((size_t)res.valid_end == valid_end);
 	FUZZ_CHECK((size_t)res.file_size == file.len);
 	FUZZ_CHECK((res.damage == NULL) == (valid_end == file.len));
+
+	/* The salvage scan after the valid prefix. */
+	memset(&sc, 0, sizeof(sc));
+	sc.base = file.data;
+	sc.next = valid_end;
+	FUZZ_CHECK(journal_scan_mem(file.data, file.len, valid_end, scan_rec,
+	               scan_damage, &sc, &sr) == 0);
+	FUZZ_CHECK(sc.next == file.len);
+	FUZZ_CHECK(sr.records == sc.records && sr.damaged == sc.damaged);
+	FUZZ_CHECK((sr.records == 0) == (sr.first_record == -1));
+	FUZZ_CHECK(sr.records == 0 || (size_t)sr.first_record >= valid_end);
+	if (res.damage == NULL)
+		FUZZ_CHECK(sr.records == 0 && sr.damaged == 0);
+	else
+		FUZZ_CHECK(sr.damaged > 0 || sr.records > 0);
+	FUZZ_CHECK(
+	    journal_scan(path, (off_t)valid_end, NULL, NULL, NULL, &sf) == 0);
+	FUZZ_CHECK(sf.records == sr.records && sf.damaged == sr.damaged &&
+	           sf.first_record == sr.first_record &&
+	           sf.last_seq == sr.last_seq);
+	FUZZ_CHECK(journal_scan_mem(
+	               file.data, file.len, 0, NULL, NULL, NULL, &sf) == 0);
+	FUZZ_CHECK(sf.records >= a.records);
+	close(fd);
 
 	db_release(&a.db);
 	db_release(&b.db);

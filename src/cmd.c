@@ -33,6 +33,7 @@ extern const struct cmd_entry cmd_help_entry;
 extern const struct cmd_entry cmd_import_kosync_entry;
 extern const struct cmd_entry cmd_import_redis_entry;
 extern const struct cmd_entry cmd_restore_entry;
+extern const struct cmd_entry cmd_salvage_entry;
 extern const struct cmd_entry cmd_serve_entry;
 extern const struct cmd_entry cmd_user_add_entry;
 extern const struct cmd_entry cmd_user_del_entry;
@@ -50,6 +51,7 @@ static const struct cmd_entry *const cmd_table[] = {
     &cmd_backup_entry,
     &cmd_restore_entry,
     &cmd_check_entry,
+    &cmd_salvage_entry,
     &cmd_compact_entry,
     /* "export redis" before "export", whose argument it would become. */
     &cmd_export_redis_entry,

@@ -1,13 +1,13 @@
 /*
- * cmd_store.c: `kosyncd backup`, `restore`, `check`, `compact`, `export`
- * and `import kosync`: the data as a whole.
+ * cmd_store.c: `kosyncd backup`, `restore`, `check`, `salvage`, `compact`,
+ * `export` and `import kosync`: the data as a whole.
  *
  * While a server runs on the data directory, backup, compact, export and
  * import are done by it, through the control socket; otherwise they work
  * offline under the directory's lock (store_file.h, or the store opened on
- * a private loop by control_run). restore is offline only: it replaces
- * database.json, which a running server would never notice. check reads
- * the files as they are and works either way.
+ * a private loop by control_run). restore and salvage are offline only:
+ * they replace database.json, which a running server would never notice. check
+ * reads the files as they are and works either way.
  *
  * Not here: the operations themselves (admin.c, store_admin.c).
  */
@@ -179,6 +179,26 @@ cmd_check_exec(struct cmd_args *args)
 	return rc;
 }
 
+/*
+ * salvage: keep every intact journal record after damage in the middle,
+ * with the damaged bytes saved beside the journal.
+ */
+static int
+cmd_salvage_exec(struct cmd_args *args)
+{
+	struct buf out = BUF_INIT;
+	int rc;
+
+	if (need_file(args->cfg, "salvage") != 0)
+		return 1;
+	rc = store_file_salvage(args->cfg, &out) == 0 ? 0 : 1;
+	fwrite(out.data, 1, out.len, stdout);
+	if (rc != 0)
+		cmd_complain("not salvaged");
+	buf_release(&out);
+	return rc;
+}
+
 /* compact: a new database.json and an empty journal. */
 static int
 cmd_compact_exec(struct cmd_args *args)
@@ -343,6 +363,15 @@ const struct cmd_entry cmd_check_entry = {
     .min_args = 0,
     .max_args = 0,
     .exec = cmd_check_exec,
+};
+
+const struct cmd_entry cmd_salvage_entry = {
+    .name = "salvage",
+    .args = "",
+    .help = "Keep every intact record of a damaged journal.",
+    .min_args = 0,
+    .max_args = 0,
+    .exec = cmd_salvage_exec,
 };
 
 const struct cmd_entry cmd_compact_entry = {

@@ -36,6 +36,7 @@
  * truncating a damaged tail found by replay (journal_open does it at the
  * offset the caller passes).
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -317,6 +318,92 @@ out:
 	saved = errno;
 	close(fd);
 	buf_release(&b);
+	errno = saved;
+	return rc;
+}
+
+/*
+ * Salvage scan
+ */
+
+int
+journal_scan_mem(const char *data, size_t len, size_t from,
+    journal_apply_fn *apply, journal_damage_fn *damage, void *arg,
+    struct journal_scan_result *res)
+{
+	const char *payload, *why, *k;
+	size_t pos = from, bad = SIZE_MAX, plen;
+	uint64_t seq;
+	ssize_t r;
+
+	memset(res, 0, sizeof(*res));
+	res->first_record = -1;
+	while (pos < len) {
+		r = decode(data + pos, len - pos, &seq, &payload, &plen, &why);
+		if (r <= 0) {
+			if (bad == SIZE_MAX)
+				bad = pos;
+			/* The next place a record could start: its magic. */
+			k = memchr(data + pos + 1, (unsigned char)JOURNAL_MAGIC,
+			    len - pos - 1);
+			pos = k != NULL ? (size_t)(k - data) : len;
+			continue;
+		}
+		if (bad != SIZE_MAX) {
+			res->damaged += pos - bad;
+			res->ranges++;
+			if (damage != NULL &&
+			    damage(arg, (off_t)bad, data + bad, pos - bad) != 0)
+				return -1;
+			bad = SIZE_MAX;
+		}
+		if (res->records++ == 0) {
+			res->first_seq = seq;
+			res->first_record = (off_t)pos;
+		}
+		res->last_seq = seq;
+		if (apply != NULL && apply(arg, seq, payload, plen) != 0)
+			return -1;
+		pos += (size_t)r;
+	}
+	if (bad != SIZE_MAX) {
+		res->damaged += len - bad;
+		res->ranges++;
+		if (damage != NULL &&
+		    damage(arg, (off_t)bad, data + bad, len - bad) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+journal_scan(const char *path, off_t from, journal_apply_fn *apply,
+    journal_damage_fn *damage, void *arg, struct journal_scan_result *res)
+{
+	struct stat st;
+	void *map = MAP_FAILED;
+	int fd, rc = -1, saved;
+
+	memset(res, 0, sizeof(*res));
+	res->first_record = -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &st) == -1)
+		goto out;
+	if (st.st_size <= from || from < 0) {
+		rc = 0;
+		goto out;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		goto out;
+	rc = journal_scan_mem(
+	    map, (size_t)st.st_size, (size_t)from, apply, damage, arg, res);
+out:
+	saved = errno;
+	if (map != MAP_FAILED)
+		munmap(map, (size_t)st.st_size);
+	close(fd);
 	errno = saved;
 	return rc;
 }

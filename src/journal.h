@@ -26,7 +26,9 @@
  *
  * Replay: journal_replay() reads a file from the start, hands every valid
  * record to a callback in order, and stops at the first torn or corrupt
- * record, which it reports (with its offset) so the caller can truncate.
+ * record, which it reports (with its offset). journal_scan() then says
+ * whether intact records follow it: when none do, the damage is a torn
+ * tail, which the caller may cut; otherwise it must not.
  */
 #ifndef KOSYNCD_JOURNAL_H
 #define KOSYNCD_JOURNAL_H
@@ -143,6 +145,49 @@ struct journal_replay_result {
  */
 int journal_replay(const char *path, journal_apply_fn *apply, void *arg,
     struct journal_replay_result *res);
+
+/*
+ * Salvage scan: the intact records in the rest of a damaged journal.
+ *
+ * From offset from, every byte either belongs to an intact record (magic,
+ * length and CRC-32C all right) or is damage. A record is looked for at
+ * every offset where the magic is, so a damaged record costs only its own
+ * bytes: the records after it are found again. Sequence numbers are not
+ * checked here (each intact record is handed over as it is). Used to tell a
+ * torn tail (nothing intact after the damage: safe to drop) from damage in
+ * the middle (intact, acknowledged records after it: never dropped), and by
+ * `kosyncd salvage` to keep them.
+ */
+
+/* Called for each stretch of damaged bytes (len > 0); non-zero stops. */
+typedef int journal_damage_fn(
+    void *arg, off_t off, const char *bytes, size_t len);
+
+struct journal_scan_result {
+	uint64_t records;   /* intact records found */
+	uint64_t first_seq; /* sequence number of the first one (0 if none) */
+	uint64_t last_seq;  /* and of the last one */
+	off_t first_record; /* offset of the first one (-1 if none) */
+	uint64_t damaged;   /* bytes in no intact record */
+	uint64_t ranges;    /* stretches of such bytes */
+};
+
+/*
+ * Scan len bytes of data from offset from: apply (may be NULL) gets every
+ * intact record, damage (may be NULL) every damaged stretch, in file order.
+ * Returns 0, or -1 when a callback returned non-zero.
+ */
+int journal_scan_mem(const char *data, size_t len, size_t from,
+    journal_apply_fn *apply, journal_damage_fn *damage, void *arg,
+    struct journal_scan_result *res);
+
+/*
+ * journal_scan_mem over the file at path (mapped, not read into memory).
+ * A missing or empty file has nothing. Returns 0, or -1 with errno when
+ * the file cannot be read or a callback returned non-zero.
+ */
+int journal_scan(const char *path, off_t from, journal_apply_fn *apply,
+    journal_damage_fn *damage, void *arg, struct journal_scan_result *res);
 
 /*
  * Pure encoding, for tests and fuzzers: append the record for (seq,

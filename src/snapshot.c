@@ -928,7 +928,7 @@ snapshot_load(const char *path, struct buf *raw, struct db *db,
 	rel.done = 0;
 	if (snapshot_parse_chunks(map, len, SNAPSHOT_LOAD_CHUNK, release_parsed,
 	        &rel, db, cfg, info, &why) != 0) {
-		buf_addf(err, "'%s': %s", path, why.data);
+		buf_addf(err, "cannot load '%s': %s", path, why.data);
 		goto out;
 	}
 	if (raw != NULL)

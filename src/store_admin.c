@@ -6,15 +6,22 @@
  * tables and a private configuration (so the file's config section is
  * written back exactly as the file had it), replay the journal. Nothing
  * here runs while a kosyncd serves the directory.
+ *
+ * Damage in the journal with intact records after it (not a torn tail)
+ * stops backup, restore and compact, as it stops a start: they would lose
+ * those records. check describes it; salvage replays every intact record,
+ * saves the damaged bytes beside the journal and compacts.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -27,6 +34,22 @@
 #include "store_file.h"
 #include "store_json.h"
 #include "xmalloc.h"
+
+/* How offline_load treats damage in the middle of the journal. */
+enum load_mode {
+	LOAD_CHECK,   /* describe it; the lock may be held (a server runs) */
+	LOAD_STRICT,  /* refuse, as a start does */
+	LOAD_SALVAGE, /* replay every intact record, keep the damaged bytes */
+};
+
+/* The damaged bytes of one journal file, for its side file. */
+struct salvaged {
+	char *journal;
+	struct buf bytes;
+};
+
+/* Damage stretches listed in a report, at most (the rest are counted). */
+#define DAMAGE_LIST_MAX 20
 
 struct offline {
 	const char *dir;
@@ -41,11 +64,14 @@ struct offline {
 	size_t journals;
 	struct buf report;
 	bool damaged;
+	struct salvaged *salv; /* LOAD_SALVAGE: one per damaged file */
+	size_t nsalv;
 };
 
 struct replay {
 	struct offline *o;
 	const char *path;
+	size_t listed; /* damage stretches reported for this file */
 };
 
 static int
@@ -65,9 +91,37 @@ replay_rec(void *arg, uint64_t seq, const char *payload, size_t len)
 	return 0;
 }
 
+/*
+ * A stretch of damaged bytes: listed in the report, and under
+ * LOAD_SALVAGE kept for the side file (the last o->salv).
+ */
+static int
+damage_rec(void *arg, off_t off, const char *bytes, size_t len)
+{
+	struct replay *r = arg;
+	struct salvaged *s;
+
+	if (r->listed++ < DAMAGE_LIST_MAX)
+		buf_addf(&r->o->report,
+		    "%s: damaged bytes at offset %lld, %zu bytes\n", r->path,
+		    (long long)off, len);
+	if (r->o->nsalv == 0)
+		return 0;
+	s = &r->o->salv[r->o->nsalv - 1];
+	buf_add(&s->bytes, bytes, len);
+	return 0;
+}
+
 static void
 offline_release(struct offline *o)
 {
+	size_t i;
+
+	for (i = 0; i < o->nsalv; i++) {
+		free(o->salv[i].journal);
+		buf_release(&o->salv[i].bytes);
+	}
+	free(o->salv);
 	db_release(&o->db);
 	config_release(&o->cfg);
 	if (o->lock_fd != -1)
@@ -77,15 +131,96 @@ offline_release(struct offline *o)
 }
 
 /*
- * Load the data directory. With must_lock, a held lock is an error;
- * without, the files are read as they are. Returns 0 or -1 (logged, and
- * in o->report).
+ * Replay found damage in files[i]. LOAD_CHECK says where it is and what
+ * follows it; LOAD_STRICT fails when intact records follow it; LOAD_SALVAGE
+ * replays them and keeps the damaged bytes. 0, or -1 with the reason in
+ * err.
  */
 static int
-offline_load(const struct config *cfg, struct offline *o, bool must_lock)
+offline_damage(struct offline *o, enum load_mode mode, char *const *files,
+    size_t n, size_t i, const struct journal_replay_result *res,
+    struct replay *r, struct buf *err)
+{
+	struct journal_scan_result here;
+	uint64_t later;
+	struct salvaged *s;
+
+	o->damaged = true;
+	if (json_store_after_damage(
+	        files, n, i, res->valid_end, &here, &later) != 0) {
+		buf_addf(err, "cannot read journal '%s': %s", files[i],
+		    strerror(errno));
+		return -1;
+	}
+	if (here.records == 0 && later == 0) {
+		buf_addf(&o->report,
+		    "%s: %s at offset %lld, nothing intact after it: a torn "
+		    "tail (%lld bytes), dropped at the next start\n",
+		    files[i], res->damage, (long long)res->valid_end,
+		    (long long)(res->file_size - res->valid_end));
+	} else {
+		buf_addf(&o->report,
+		    "%s: %s at offset %lld, after record %llu; %" PRIu64
+		    " intact records follow it in this file (the first at "
+		    "offset %lld, record %" PRIu64 "), %" PRIu64
+		    " in later journal files\n",
+		    files[i], res->damage, (long long)res->valid_end,
+		    (unsigned long long)res->last_seq, here.records,
+		    (long long)here.first_record, here.first_seq, later);
+		if (mode == LOAD_STRICT) {
+			buf_addf(err,
+			    "journal '%s' is damaged at offset %lld and "
+			    "%" PRIu64 " intact records follow it: run "
+			    "'kosyncd salvage' first ('kosyncd check' shows "
+			    "the damage)",
+			    files[i], (long long)res->valid_end,
+			    here.records + later);
+			return -1;
+		}
+	}
+	if (mode == LOAD_SALVAGE) {
+		o->salv = xrealloc(o->salv, (o->nsalv + 1) * sizeof(*o->salv));
+		s = &o->salv[o->nsalv++];
+		s->journal = xstrdup(files[i]);
+		buf_init(&s->bytes);
+	}
+	r->listed = 0;
+	if (journal_scan(files[i], res->valid_end,
+	        mode == LOAD_SALVAGE ? replay_rec : NULL, damage_rec, r,
+	        &here) != 0) {
+		buf_addf(err, "cannot read journal '%s': %s", files[i],
+		    strerror(errno));
+		return -1;
+	}
+	if (r->listed > DAMAGE_LIST_MAX)
+		buf_addf(&o->report, "%s: %zu more damaged stretches\n",
+		    files[i], r->listed - DAMAGE_LIST_MAX);
+	if (mode == LOAD_SALVAGE && here.records > 0) {
+		if (here.last_seq > o->last_seq)
+			o->last_seq = here.last_seq;
+		buf_addf(&o->report,
+		    "%s: %" PRIu64 " intact records after the damage "
+		    "replayed\n",
+		    files[i], here.records);
+	}
+	if (mode == LOAD_CHECK && here.records + later > 0)
+		buf_adds(&o->report,
+		    "kosyncd will not start on this journal: 'kosyncd "
+		    "salvage' (with the server stopped) keeps every intact "
+		    "record and saves the damaged bytes beside the journal\n");
+	return 0;
+}
+
+/*
+ * Load the data directory. Under LOAD_CHECK a held lock is reported and
+ * the files are read as they are; otherwise it is an error. Returns 0 or
+ * -1 (logged, and in o->report).
+ */
+static int
+offline_load(const struct config *cfg, struct offline *o, enum load_mode mode)
 {
 	struct journal_replay_result res;
-	struct replay r;
+	struct replay r = {0};
 	struct buf err = BUF_INIT, path = BUF_INIT;
 	struct stat st;
 	char **files;
@@ -104,11 +239,15 @@ offline_load(const struct config *cfg, struct offline *o, bool must_lock)
 		buf_addf(&err, "data directory '%s' does not exist", o->dir);
 		goto out;
 	}
+	if (json_store_become_owner(o->dir) != 0) {
+		buf_addf(&err, "not run as the owner of '%s'", o->dir);
+		goto out;
+	}
 	buf_addf(&path, "%s/kosyncd.lock", o->dir);
 	o->lock_fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (o->lock_fd != -1 && flock(o->lock_fd, LOCK_EX | LOCK_NB) == 0) {
 		o->locked = true;
-	} else if (must_lock) {
+	} else if (mode != LOAD_CHECK) {
 		if (o->lock_fd == -1)
 			buf_addf(&err, "cannot open lock file '%s': %s",
 			    path.data, strerror(errno));
@@ -170,13 +309,10 @@ offline_load(const struct config *cfg, struct offline *o, bool must_lock)
 			o->last_seq = res.last_seq;
 		buf_addf(&o->report, "%s: %llu records, %lld bytes\n", files[i],
 		    (unsigned long long)res.records, (long long)res.file_size);
-		if (res.damage != NULL) {
-			buf_addf(&o->report,
-			    "%s: %s at offset %lld (%lld bytes would be "
-			    "dropped at the next start)\n",
-			    files[i], res.damage, (long long)res.valid_end,
-			    (long long)(res.file_size - res.valid_end));
-			o->damaged = true;
+		if (res.damage != NULL &&
+		    offline_damage(o, mode, files, n, i, &res, &r, &err) != 0) {
+			json_store_journals_free(files, n);
+			goto out;
 		}
 	}
 	json_store_journals_free(files, n);
@@ -226,7 +362,7 @@ store_file_backup(const struct config *cfg, char **path_out)
 	struct buf json = BUF_INIT, err = BUF_INIT;
 	int rc = -1;
 
-	if (offline_load(cfg, &o, true) != 0)
+	if (offline_load(cfg, &o, LOAD_STRICT) != 0)
 		goto out;
 	if (render(&o, &json) != 0)
 		goto out;
@@ -330,7 +466,7 @@ store_file_restore(
 		config_init(&o.cfg);
 		goto out;
 	}
-	if (offline_load(cfg, &o, true) != 0)
+	if (offline_load(cfg, &o, LOAD_STRICT) != 0)
 		goto out;
 	/* Keep what is there now, so a restore can be undone. */
 	if (!o.info.fresh || o.replayed > 0) {
@@ -367,7 +503,7 @@ store_file_check(const struct config *cfg, struct buf *out)
 	struct offline o;
 	int rc;
 
-	rc = offline_load(cfg, &o, false);
+	rc = offline_load(cfg, &o, LOAD_CHECK);
 	buf_add(out, o.report.data, o.report.len);
 	if (rc == 0 && o.damaged)
 		rc = -1;
@@ -376,10 +512,14 @@ store_file_check(const struct config *cfg, struct buf *out)
 	return rc;
 }
 
-int
-store_file_compact(const struct config *cfg)
+/*
+ * Write the loaded state as a new database.json (migrating it, with a
+ * backup first, when it is older than our schema) and remove the journal.
+ * Returns 0 or -1 (logged).
+ */
+static int
+compact_loaded(struct offline *o)
 {
-	struct offline o;
 	struct buf raw = BUF_INIT, err = BUF_INIT;
 	char **keys = NULL;
 	struct db_user **users = NULL, *u;
@@ -389,19 +529,17 @@ store_file_compact(const struct config *cfg)
 	long ncpu;
 	int rc = -1;
 
-	if (offline_load(cfg, &o, true) != 0)
-		goto out;
-	if (!o.info.fresh &&
-	    (o.info.schema < SNAPSHOT_SCHEMA || o.info.legacy_keys > 0)) {
-		if (snapshot_read(o.db_path, &raw, &err) != 0 ||
-		    snapshot_backup(o.dir, raw.data, raw.len, o.info.schema,
+	if (!o->info.fresh &&
+	    (o->info.schema < SNAPSHOT_SCHEMA || o->info.legacy_keys > 0)) {
+		if (snapshot_read(o->db_path, &raw, &err) != 0 ||
+		    snapshot_backup(o->dir, raw.data, raw.len, o->info.schema,
 		        NULL, &err) != 0) {
 			log_warnx("%s; not compacting", err.data);
 			goto out;
 		}
-		users = xmalloc((o.db.users.n + 1) * sizeof(struct db_user *));
-		keys = xmalloc((o.db.users.n + 1) * sizeof(*keys));
-		while ((u = table_next(&o.db.users, &pos)) != NULL) {
+		users = xmalloc((o->db.users.n + 1) * sizeof(struct db_user *));
+		keys = xmalloc((o->db.users.n + 1) * sizeof(*keys));
+		while ((u = table_next(&o->db.users, &pos)) != NULL) {
 			if (u->key[0] == '\0' || keys_is_phc(u->key))
 				continue;
 			users[n] = u;
@@ -414,21 +552,121 @@ store_file_compact(const struct config *cfg)
 		for (i = 0; i < n; i++)
 			users[i]->key = keys[i];
 	}
-	if (snapshot_save(o.dir, &o.db, &o.cfg, o.last_seq, NULL, &err) != 0) {
+	if (snapshot_save(o->dir, &o->db, &o->cfg, o->last_seq, NULL, &err) !=
+	    0) {
 		log_warnx("%s", err.data);
 		goto out;
 	}
-	files = json_store_journals(o.dir, &n);
+	files = json_store_journals(o->dir, &n);
 	for (i = 0; i < n; i++)
 		if (unlink(files[i]) != 0)
 			log_warn("cannot remove journal '%s'", files[i]);
 	json_store_journals_free(files, n);
-	(void)snapshot_fsync_dir(o.dir);
+	(void)snapshot_fsync_dir(o->dir);
 	rc = 0;
 out:
 	free(users);
 	free(keys);
 	buf_release(&raw);
+	buf_release(&err);
+	return rc;
+}
+
+int
+store_file_compact(const struct config *cfg)
+{
+	struct offline o;
+	int rc = -1;
+
+	if (offline_load(cfg, &o, LOAD_STRICT) == 0)
+		rc = compact_loaded(&o);
+	offline_release(&o);
+	return rc;
+}
+
+/*
+ * Write len bytes to a new file at path (mode 0600: they may hold account
+ * keys) and sync it. Returns 0 or -1 with the reason in err.
+ */
+static int
+write_side_file(const char *path, const char *data, size_t len, struct buf *err)
+{
+	size_t off = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		buf_addf(err, "cannot create '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	while (off < len) {
+		n = write(fd, data + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	if (off < len || fsync(fd) != 0) {
+		if (off < len && errno == 0)
+			errno = EIO;
+		buf_addf(err, "cannot write '%s': %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return close(fd);
+}
+
+int
+store_file_salvage(const struct config *cfg, struct buf *out)
+{
+	struct offline o;
+	struct buf path = BUF_INIT, err = BUF_INIT;
+	struct salvaged *s;
+	size_t i;
+	int rc = -1;
+
+	if (offline_load(cfg, &o, LOAD_SALVAGE) != 0)
+		goto out;
+	if (!o.damaged) {
+		buf_adds(&o.report, "nothing to salvage; nothing changed\n");
+		rc = 0;
+		goto out;
+	}
+	/* The damaged bytes are safe on disk before the journal goes. */
+	for (i = 0; i < o.nsalv; i++) {
+		s = &o.salv[i];
+		if (s->bytes.len == 0)
+			continue;
+		buf_reset(&path);
+		buf_addf(&path, "%s.damaged.%lld", s->journal,
+		    (long long)time(NULL));
+		if (write_side_file(
+		        path.data, s->bytes.data, s->bytes.len, &err) != 0) {
+			buf_addf(&o.report, "%s; nothing changed\n", err.data);
+			log_warnx("%s", err.data);
+			goto out;
+		}
+		buf_addf(&o.report,
+		    "%s: the %zu damaged bytes are saved in '%s'\n", s->journal,
+		    s->bytes.len, path.data);
+	}
+	(void)snapshot_fsync_dir(o.dir);
+	if (compact_loaded(&o) != 0) {
+		buf_adds(&o.report, "cannot write database.json; the journal "
+		                    "is left as it was\n");
+		goto out;
+	}
+	buf_addf(&o.report,
+	    "%s now holds every intact record (up to record %llu); the "
+	    "journal was removed\n",
+	    o.db_path, (unsigned long long)o.last_seq);
+	rc = 0;
+out:
+	buf_add(out, o.report.data, o.report.len);
+	buf_release(&path);
 	buf_release(&err);
 	offline_release(&o);
 	return rc;

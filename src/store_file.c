@@ -12,6 +12,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,9 +363,94 @@ replay_one(void *arg, uint64_t seq, const char *payload, size_t len)
 	return 0;
 }
 
+int
+json_store_become_owner(const char *dir)
+{
+	struct stat st;
+	gid_t gid;
+	uid_t uid;
+
+	if (geteuid() != 0 || stat(dir, &st) != 0 || st.st_uid == 0)
+		return 0;
+	uid = st.st_uid;
+	gid = st.st_gid;
+	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+		log_warnx("data directory '%s' belongs to uid %lu, and this "
+		          "root process cannot become it (%s): run kosyncd as "
+		          "that user (runuser -u USER -- kosyncd ...)",
+		    dir, (unsigned long)uid, strerror(errno));
+		return -1;
+	}
+	/*
+	 * Dropping root clears the dumpable flag; the process holds nothing
+	 * its new owner may not read, and the sanitizers need it.
+	 */
+	(void)prctl(PR_SET_DUMPABLE, 1);
+	log_info("running as uid %lu, gid %lu: the owner of '%s'",
+	    (unsigned long)uid, (unsigned long)gid, dir);
+	return 0;
+}
+
+int
+json_store_after_damage(char *const *files, size_t n, size_t i, off_t off,
+    struct journal_scan_result *here, uint64_t *later)
+{
+	struct journal_scan_result r;
+	size_t j;
+
+	*later = 0;
+	if (journal_scan(files[i], off, NULL, NULL, NULL, here) != 0)
+		return -1;
+	for (j = i + 1; j < n; j++) {
+		if (journal_scan(files[j], 0, NULL, NULL, NULL, &r) != 0)
+			return -1;
+		*later += r.records;
+	}
+	return 0;
+}
+
+/*
+ * Replay found damage in files[i]: a torn tail (nothing intact after it)
+ * is cut when the file is the last one, as a crash in the middle of a write
+ * leaves it. Intact records after the damage were acknowledged to their
+ * clients: refuse to start rather than lose them, and say what to run.
+ * Returns 0 (the tail may be cut) or -1 (logged).
+ */
+static int
+damage_check(char *const *files, size_t n, size_t i,
+    const struct journal_replay_result *res)
+{
+	struct journal_scan_result here;
+	uint64_t later;
+
+	if (json_store_after_damage(
+	        files, n, i, res->valid_end, &here, &later) != 0) {
+		log_warnx(
+		    "cannot read journal '%s': %s", files[i], strerror(errno));
+		return -1;
+	}
+	if (here.records == 0 && later == 0) {
+		log_warnx("journal '%s': %s at offset %lld, nothing intact "
+		          "after it (a torn tail); dropping the %lld bytes "
+		          "from there",
+		    files[i], res->damage, (long long)res->valid_end,
+		    (long long)(res->file_size - res->valid_end));
+		return 0;
+	}
+	log_warnx("journal '%s': %s at offset %lld, and %" PRIu64 " intact "
+	          "records follow it; refusing to start (nothing was "
+	          "changed): 'kosyncd check' shows the damage, 'kosyncd "
+	          "salvage' keeps every intact record and saves the damaged "
+	          "bytes in a file beside the journal",
+	    files[i], res->damage, (long long)res->valid_end,
+	    here.records + later);
+	return -1;
+}
+
 /*
  * Replay every journal file; open the last one (or a new one) for
- * appending, after cutting a torn or corrupt tail. 0 or -1.
+ * appending, after cutting a torn tail. Damage with intact records after
+ * it stops the start. 0 or -1.
  */
 static int
 journal_start(struct json_store *js, uint64_t snap_seq)
@@ -388,10 +475,8 @@ journal_start(struct json_store *js, uint64_t snap_seq)
 		if (res.records > 0 && res.last_seq > last)
 			last = res.last_seq;
 		if (res.damage != NULL) {
-			log_warnx("journal '%s': %s at offset %lld; dropping "
-			          "the %lld bytes from there",
-			    files[i], res.damage, (long long)res.valid_end,
-			    (long long)(res.file_size - res.valid_end));
+			if (damage_check(files, n, i, &res) != 0)
+				goto out;
 			if (i + 1 == n)
 				valid_end = res.valid_end;
 		}
@@ -554,13 +639,14 @@ json_store_file_open(struct json_store *js)
 		    strerror(errno));
 		goto out;
 	}
+	if (json_store_become_owner(f->dir) != 0)
+		goto out;
 	if (lock_dir(f) != 0)
 		goto out;
 	snapshot_clean_temp(f->dir);
 	if (snapshot_load(f->db_path, NULL, &js->db, js->cfg, &info, &err) !=
 	    0) {
-		log_warnx("cannot load %s; refusing to start (the file is "
-		          "left as it is)",
+		log_warnx("%s; refusing to start (the file is left as it is)",
 		    err.data);
 		goto out;
 	}

@@ -1,6 +1,7 @@
 /*
  * store_file.h: offline operations on a file store's data directory, for
- * the admin commands (`kosyncd backup`, `restore`, `check`, `compact`).
+ * the admin commands (`kosyncd backup`, `restore`, `check`, `compact`,
+ * `salvage`).
  *
  * Each takes the data directory's lock first, so it cannot race a running
  * kosyncd: while one runs they refuse with a message saying so (check
@@ -48,5 +49,15 @@ int store_file_check(const struct config *cfg, struct buf *out);
  * journal. Returns 0 or -1.
  */
 int store_file_compact(const struct config *cfg);
+
+/*
+ * Salvage a journal damaged in the middle (which a start refuses): replay
+ * every intact record (the ones after the damage too), save the damaged
+ * bytes of each journal file to '<journal>.damaged.<unix time>' beside it,
+ * then compact (a new database.json holding it all; the journal removed).
+ * Appends a report for a person to out. With nothing damaged it changes
+ * nothing. Returns 0 or -1 (then the journal is left as it was).
+ */
+int store_file_salvage(const struct config *cfg, struct buf *out);
 
 #endif

@@ -16,6 +16,8 @@
 #include "db.h"
 #include "store_backend.h"
 
+struct journal_scan_result;
+
 struct config;
 struct journal;
 struct keys;
@@ -68,6 +70,29 @@ int json_store_apply(struct db *db, const char *rec, size_t len);
  */
 char **json_store_journals(const char *dir, size_t *n);
 void json_store_journals_free(char **v, size_t n);
+
+/*
+ * Replay found damage at offset off of files[i] (of n): count the intact
+ * records after it, in that file (*here, from journal_scan) and in the
+ * later files (*later). None at all means a torn tail, which may be cut;
+ * any means acknowledged records follow the damage, which must not be.
+ * Returns 0, or -1 with errno when a file cannot be read.
+ */
+/*
+ * Started as root on a data directory that belongs to another user (the
+ * service's), become that user (its uid, and the directory's group as the
+ * only group) for good, before any file is written there: every file
+ * kosyncd then creates (database.json, the journal, backups, the lock,
+ * the control socket, side files) is the owner's, so the service can still
+ * read and replace them. Switching once covers every path that creates a
+ * file, which giving each file away (fchown) afterwards would not. Not
+ * root, a directory owned by root, or none yet: nothing changes. Returns
+ * 0, or -1 after logging that it cannot switch and whom to run as.
+ */
+int json_store_become_owner(const char *dir);
+
+int json_store_after_damage(char *const *files, size_t n, size_t i, off_t off,
+    struct journal_scan_result *here, uint64_t *later);
 
 /*
  * Administration (store.h store_admin_*; store_json_admin.c). Compaction

@@ -264,6 +264,82 @@ test_journal__replay_every_bit_flip(void **state)
 	buf_release(&b);
 }
 
+/* journal_scan damage callback: sums the damaged bytes. */
+static int
+damaged_bytes(void *arg, off_t off, const char *bytes, size_t len)
+{
+	size_t *sum = arg;
+
+	(void)off;
+	(void)bytes;
+	*sum += len;
+	return 0;
+}
+
+/*
+ * Every bit flip in the middle record of five: the scan finds the four
+ * intact records around it (the two after it too), and exactly the damaged
+ * record's bytes as damage; from the damage on it finds the two after it,
+ * the first where the damaged record ends. A torn tail has nothing after it.
+ */
+static void
+test_journal__scan_after_damage(void **state)
+{
+	struct journal_scan_result res;
+	struct buf b = BUF_INIT;
+	struct seen s = {0};
+	size_t ends[5], byte, bad;
+	int bit;
+
+	(void)state;
+	build(&b, 5, 41, ends);
+	for (byte = ends[1]; byte < ends[2]; byte++) {
+		for (bit = 0; bit < 8; bit++) {
+			b.data[byte] ^= (char)(1 << bit);
+			bad = 0;
+			assert_int_equal(journal_scan_mem(b.data, b.len, 0,
+			                     collect, NULL, &s, &res),
+			    0);
+			assert_int_equal(s.n, 4);
+			assert_int_equal(s.seqs[0], 41);
+			assert_int_equal(s.seqs[1], 42);
+			assert_int_equal(s.seqs[2], 44);
+			assert_int_equal(s.seqs[3], 45);
+			assert_int_equal(res.records, 4);
+			assert_int_equal(res.damaged, ends[2] - ends[1]);
+			assert_int_equal(res.ranges, 1);
+			seen_release(&s);
+			write_file(jpath, b.data, b.len);
+			assert_int_equal(journal_scan(jpath, (off_t)ends[1],
+			                     NULL, damaged_bytes, &bad, &res),
+			    0);
+			assert_int_equal(res.records, 2);
+			assert_int_equal(res.first_seq, 44);
+			assert_int_equal(res.last_seq, 45);
+			assert_int_equal(res.first_record, (off_t)ends[2]);
+			assert_int_equal(bad, ends[2] - ends[1]);
+			b.data[byte] ^= (char)(1 << bit);
+		}
+	}
+	/* Torn tails: every cut of the last record. */
+	for (byte = ends[3] + 1; byte < ends[4]; byte++) {
+		assert_int_equal(journal_scan_mem(b.data, byte, ends[3], NULL,
+		                     NULL, NULL, &res),
+		    0);
+		assert_int_equal(res.records, 0);
+		assert_int_equal(res.first_record, -1);
+		assert_int_equal(res.damaged, byte - ends[3]);
+	}
+	/* Past the end, or a missing file: nothing. */
+	assert_int_equal(
+	    journal_scan(jpath, (off_t)b.len, NULL, NULL, NULL, &res), 0);
+	assert_int_equal(res.records + res.damaged, 0);
+	unlink(jpath);
+	assert_int_equal(journal_scan(jpath, 0, NULL, NULL, NULL, &res), 0);
+	assert_int_equal(res.records + res.damaged, 0);
+	buf_release(&b);
+}
+
 static void
 test_journal__replay_gaps_and_errors(void **state)
 {
@@ -955,6 +1031,7 @@ main(void)
 	    cmocka_unit_test(test_journal__encode_decode),
 	    cmocka_unit_test(test_journal__replay_every_torn_length),
 	    cmocka_unit_test(test_journal__replay_every_bit_flip),
+	    cmocka_unit_test(test_journal__scan_after_damage),
 	    cmocka_unit_test(test_journal__replay_gaps_and_errors),
 	    cmocka_unit_test(test_journal__replay_large_records),
 	    cmocka_unit_test(test_journal__append_always_group_commit),
