@@ -334,6 +334,12 @@ login_started(void *arg, enum session_result r, const struct session *s,
 		w_store_error(c, STORE_ERR_UNAVAILABLE);
 		return;
 	}
+	/* Full of other users' sessions: none of them is ended for this. */
+	if (r == SESSION_FULL) {
+		w_error(
+		    c, 503, "Too many people are signed in; try again later.");
+		return;
+	}
 	/* The account went away since the store verified the password. */
 	if (r != SESSION_OK) {
 		w_error(c, 401, "Wrong username or password.");
