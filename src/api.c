@@ -104,7 +104,7 @@ struct api {
 	const struct config *cfg;
 	char *base; /* normalised base_path ("" for none) */
 	size_t base_len;
-	struct ratelimit *rl;         /* brute-force limits */
+	struct ratelimit *rl;         /* brute-force limits (borrowed) */
 	struct metrics *metrics;      /* failed authentications; or NULL */
 	struct buf out;               /* response bodies, reused */
 	char *errors[API_ERR__COUNT]; /* prebuilt error bodies */
@@ -791,10 +791,9 @@ api_handle(struct http_request *req, void *ctx)
  */
 
 struct api *
-api_new(struct store *st, const struct config *cfg)
+api_new(struct store *st, const struct config *cfg, struct ratelimit *rl)
 {
 	struct api *api = xcalloc(1, sizeof(*api));
-	struct ratelimit_params rp;
 	struct str base = STR_NULL;
 	struct json_out o;
 	size_t i, n;
@@ -802,14 +801,7 @@ api_new(struct store *st, const struct config *cfg)
 	api->st = st;
 	api->cfg = cfg;
 	buf_init(&api->out);
-	ratelimit_params_default(&rp);
-	rp.auth_fail_per_user = cfg->auth_fail_per_user;
-	rp.auth_fail_per_ip = cfg->auth_fail_per_ip;
-	rp.auth_fail_window_ms = (uint64_t)cfg->auth_fail_window_s * 1000;
-	rp.register_per_ip = cfg->register_per_ip;
-	rp.register_window_ms = (uint64_t)cfg->register_window_s * 1000;
-	rp.max_entries = cfg->ratelimit_entries;
-	api->rl = ratelimit_new(&rp);
+	api->rl = rl;
 
 	/*
 	 * The base path in the form router_normalize compares: one leading
@@ -851,7 +843,6 @@ api_free(struct api *api)
 	for (i = 1; i < API_ERR__COUNT; i++)
 		free(api->errors[i]);
 	free(api->base);
-	ratelimit_free(api->rl);
 	buf_release(&api->out);
 	free(api);
 }
@@ -860,10 +851,4 @@ void
 api_set_metrics(struct api *api, struct metrics *m)
 {
 	api->metrics = m;
-}
-
-void
-api_set_shared(struct api *api, struct shared *sh)
-{
-	shared_ratelimit(sh, api->rl, "api");
 }

@@ -63,9 +63,9 @@ struct webui {
 	size_t base_len;
 	struct sessions *sessions;
 	struct sse *sse;
-	struct shared *sh; /* several instances on Redis, or NULL */
-	struct ratelimit *rl;
-	char (*etags)[20]; /* per asset: "\"<16 hex>\"" */
+	struct shared *sh;    /* several instances on Redis, or NULL */
+	struct ratelimit *rl; /* the server's one limiter (borrowed) */
+	char (*etags)[20];    /* per asset: "\"<16 hex>\"" */
 	struct buf out;
 };
 
@@ -1224,10 +1224,9 @@ remote_event_cb(void *arg, struct str user, struct str document,
 
 struct webui *
 webui_new(uv_loop_t *loop, struct store *st, struct config *cfg,
-    http_handler_fn *next, void *next_ctx)
+    struct ratelimit *rl, http_handler_fn *next, void *next_ctx)
 {
 	struct webui *w = xcalloc(1, sizeof(*w));
-	struct ratelimit_params rp;
 	struct str base = STR_NULL;
 	unsigned char h[8];
 	size_t i, n;
@@ -1267,12 +1266,7 @@ webui_new(uv_loop_t *loop, struct store *st, struct config *cfg,
 	w->sessions = sessions_open(
 	    st, (uint64_t)cfg->session_ttl_s * 1000, WEB_MAX_SESSIONS);
 	w->sse = sse_new(loop);
-	ratelimit_params_default(&rp);
-	rp.auth_fail_per_user = cfg->auth_fail_per_user;
-	rp.auth_fail_per_ip = cfg->auth_fail_per_ip;
-	rp.auth_fail_window_ms = (uint64_t)cfg->auth_fail_window_s * 1000;
-	rp.max_entries = cfg->ratelimit_entries;
-	w->rl = ratelimit_new(&rp);
+	w->rl = rl;
 	if (cfg->enable_webui) {
 		store_listen(st, push_cb, w);
 		store_listen_accounts(st, account_cb, w);
@@ -1284,7 +1278,6 @@ void
 webui_set_shared(struct webui *w, struct shared *sh)
 {
 	w->sh = sh;
-	shared_ratelimit(sh, w->rl, "web");
 	shared_events(sh, remote_event_cb, w);
 }
 
@@ -1304,7 +1297,6 @@ webui_free(struct webui *w)
 	store_listen_accounts(w->st, NULL, NULL);
 	sse_free(w->sse);
 	sessions_free(w->sessions);
-	ratelimit_free(w->rl);
 	free(w->etags);
 	free(w->base);
 	buf_release(&w->out);

@@ -16,7 +16,9 @@
 # reach the per-address limit together; a page open on A hears of a push
 # and a rename made through B (live updates); while Redis is down a session
 # lookup is 503 JSON, the instances keep answering, and once Redis is back
-# (restarted empty) the limits are shared again.
+# (restarted empty) the limits are shared again; one limiter counts device
+# logins and web sign-ins together (failed device logins through A and B
+# refuse the web sign-in too).
 . "$(dirname "$0")/lib.sh"
 
 command -v redis-server >/dev/null || { echo "1..0 # SKIP no redis-server"; exit 0; }
@@ -249,8 +251,11 @@ done
 sleep 0.5
 from 89 B GET /users/auth "" $(auth dave "$K")
 is "limits are shared again after the outage" "$STATUS $BODY" "401 $E2001"
-signin B dave pw s1
-is "a session after the outage" "$(who A s1)" '"dave"'
+signin A dave pw s0
+is "one limiter: the web sign-in of dave is refused too" "$STATUS" 429
+from 71 A POST /users/create '{"username":"fred","password":"'"$K"'"}'
+signin B fred pw s1
+is "a session after the outage" "$(who A s1)" '"fred"'
 
 stop_two
 done_testing
