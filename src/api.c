@@ -539,7 +539,7 @@ api_users_create(void *arg)
 	if (c->body == NULL)
 		return api_fail(c, API_ERR_INVALID);
 	c->cred.user =
-	    api_string_member(c->body, "username", auth_username_valid);
+	    api_string_member(c->body, "username", auth_username_registrable);
 	c->cred.key = api_string_member(c->body, "password", auth_key_valid);
 	if (c->cred.user.p == NULL || c->cred.key.p == NULL)
 		return api_fail(c, API_ERR_INVALID);

@@ -187,6 +187,12 @@ cmd_serve_exec(struct cmd_args *args)
 		goto out;
 	}
 	log_init(cfg->enable_debug_log);
+	/* Set from the data it was carried over to account flags (store). */
+	if (cfg->admins != NULL && cfg->admins[0] != '\0' &&
+	    config_source_of(cfg, "admins") != CONFIG_SRC_FILE)
+		log_warnx("the option admins is retired and ignored: "
+		          "administrators are a flag on their account "
+		          "(kosyncd user admin NAME on)");
 
 	/* One limiter for every way of presenting a password. */
 	ratelimit_params_config(&rp, cfg);

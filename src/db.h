@@ -81,6 +81,7 @@ struct db_user {
 	struct table docs;     /* struct db_doc by id */
 	struct db_link *links; /* nlinks, unsorted (a user has few) */
 	uint32_t nlinks;
+	bool admin; /* administers the web interface (a flag, never a name) */
 	/* Run-time state of the store (never persisted). */
 	struct store_op *wait_head; /* operations waiting for this user */
 	struct store_op *wait_tail;

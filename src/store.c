@@ -278,6 +278,15 @@ store_web_change(struct store *st, struct str user,
 }
 
 void
+store_user_admin(struct store *st, struct str user, store_cb *cb, void *arg)
+{
+	if (st->ops->user_admin == NULL)
+		unsupported(cb, arg);
+	else
+		st->ops->user_admin(st, user, cb, arg);
+}
+
+void
 store_stats(struct store *st, struct store_stats *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -225,6 +225,7 @@ enum store_web_kind {
 	STORE_WEB_CONFIG,  /* a configuration change: journaled, no data */
 	STORE_WEB_LINK,    /* merge: alias reads and writes document */
 	STORE_WEB_UNLINK,  /* undo a merge: alias is its own document again */
+	STORE_WEB_ADMIN,   /* the user's administrator flag becomes admin */
 };
 
 /*
@@ -249,16 +250,30 @@ struct store_web_change {
 	 * alias's record stays stored and comes back on UNLINK.
 	 */
 	struct str alias;
+	bool admin; /* ADMIN: on or off (no document) */
 };
 
 #define STORE_WEB_DEVICE "kosyncd web"
 
 /*
  * Apply ch to user's data. STORE_ERR_AUTH: no such user (or, except for
- * CONFIG, no such document). reply->timestamp is the restored position's.
+ * CONFIG and ADMIN, no such document). reply->timestamp is the restored
+ * position's. ADMIN is the only way an account becomes an administrator:
+ * it needs the account to exist, and the flag goes with the account (an
+ * account deleted and registered again is no administrator).
  */
 void store_web_change(struct store *st, struct str user,
     const struct store_web_change *ch, store_cb *cb, void *arg);
+
+/*
+ * Whether user is an administrator of the web interface: STORE_OK when
+ * the account exists and is flagged (store_web_change ADMIN),
+ * STORE_ERR_NOTFOUND when it is not (or does not exist),
+ * STORE_ERR_UNAVAILABLE when the backend cannot tell now. In memory it
+ * answers before it returns; on Redis one round trip.
+ */
+void store_user_admin(
+    struct store *st, struct str user, store_cb *cb, void *arg);
 
 /*
  * Told about every progress push the store confirmed (on the loop, after

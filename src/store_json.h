@@ -92,6 +92,8 @@ int json_store_import_lists_apply(
 /* The web interface (store.h store_web_*; store_web.c, store_web.h). */
 void json_store_web_documents(struct store *st, struct str user,
     struct str document, bool history, store_text_cb *cb, void *arg);
+void json_store_user_admin(
+    struct store *st, struct str user, store_cb *cb, void *arg);
 void json_store_web_change(struct store *st, struct str user,
     const struct store_web_change *ch, store_cb *cb, void *arg);
 

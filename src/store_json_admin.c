@@ -108,6 +108,10 @@ json_store_admin_list(struct store *st, store_text_cb *cb, void *arg)
 		for (j = 0; j < ndev; j++)
 			json_str(&o, devs[j]);
 		json_arr_end(&o);
+		if (users[i]->admin) {
+			json_key(&o, "admin");
+			json_bool(&o, true);
+		}
 		json_obj_end(&o);
 		free(docs);
 	}

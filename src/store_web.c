@@ -4,7 +4,8 @@
  *
  * Reads walk the tables on the loop thread. A change is decided on the
  * loop, written as one journal record ("web_restore", "web_rename",
- * "web_delete", "web_config") and applied to the tables only once that
+ * "web_delete", "web_link", "web_unlink", "web_config", "web_admin": an
+ * account's administrator flag) and applied to the tables only once that
  * record is durable, through store_web_apply, the very function replay
  * uses, so memory, journal and a later replay agree. A record carries
  * everything it needs (the restored position itself, not a reference to a
@@ -275,6 +276,16 @@ store_web_apply(struct db *db, struct db_user *u, struct str op,
 
 	if (str_eqs(op, "web_config"))
 		return 0;
+	if (str_eqs(op, "web_admin")) {
+		const struct json_value *v = json_get(rec, "admin");
+
+		if (v == NULL ||
+		    (v->type != JSON_TRUE && v->type != JSON_FALSE))
+			return -1;
+		if (u != NULL)
+			u->admin = v->type == JSON_TRUE;
+		return 0;
+	}
 	if (!str_eqs(op, "web_restore") && !str_eqs(op, "web_rename") &&
 	    !str_eqs(op, "web_delete") && !str_eqs(op, "web_link") &&
 	    !str_eqs(op, "web_unlink"))
@@ -406,7 +417,7 @@ store_web_allowed(const struct db_user *u, const struct store_web_change *ch)
 {
 	struct str doc;
 
-	if (ch->kind == STORE_WEB_CONFIG)
+	if (ch->kind == STORE_WEB_CONFIG || ch->kind == STORE_WEB_ADMIN)
 		return true;
 	if (db_doc_find(u, ch->document) == NULL)
 		return false;
@@ -444,6 +455,9 @@ store_web_record(struct str user, const struct store_web_change *ch,
 	case STORE_WEB_UNLINK:
 		name = "web_unlink";
 		break;
+	case STORE_WEB_ADMIN:
+		name = "web_admin";
+		break;
 	default:
 		name = "web_config";
 		break;
@@ -454,7 +468,10 @@ store_web_record(struct str user, const struct store_web_change *ch,
 	json_str(&o, name);
 	json_key(&o, "user");
 	json_strn(&o, user.p != NULL ? user.p : "", user.len);
-	if (ch->kind != STORE_WEB_CONFIG) {
+	if (ch->kind == STORE_WEB_ADMIN) {
+		json_key(&o, "admin");
+		json_bool(&o, ch->admin);
+	} else if (ch->kind != STORE_WEB_CONFIG) {
 		json_key(&o, "doc");
 		json_strn(&o, ch->document.p, ch->document.len);
 	}
@@ -475,6 +492,17 @@ store_web_record(struct str user, const struct store_web_change *ch,
 		json_strn(&o, ch->alias.p, ch->alias.len);
 	}
 	json_obj_end(&o);
+}
+
+void
+json_store_user_admin(
+    struct store *st, struct str user, store_cb *cb, void *arg)
+{
+	struct json_store *js = (struct json_store *)st;
+	const struct db_user *u = web_user(js, user);
+
+	web_reply(
+	    cb, arg, u != NULL && u->admin ? STORE_OK : STORE_ERR_NOTFOUND, 0);
 }
 
 void

@@ -5,9 +5,10 @@
  * Every API answer is JSON with Cache-Control: no-store; errors are
  * {"code":N,"message":"..."} with N the HTTP status. Order of checks for
  * an API request: route (404, 405), session cookie (401), CSRF token and
- * Origin on anything but GET (403), administrator (403), body (400), then
- * the store. A document of someone else is simply not found (404): a
- * session only ever reaches its own user's data.
+ * Origin on anything but GET (403), administrator (403: the account's
+ * flag, store_user_admin, asked each time), body (400), then the store. A
+ * document of someone else is simply not found (404): a session only ever
+ * reaches its own user's data.
  *
  * Per-request state lives in http_alloc() memory. Store callbacks may run
  * before the store call returns or later; either way the request is
@@ -86,6 +87,8 @@ struct wcall {
 	bool rekey;              /* an administrator sets a password */
 	bool signed_in;          /* sess is the request's session */
 	struct session sess;     /* user points to http_alloc memory */
+	int status;              /* w_session_json: the answer's status */
+	const char *extra;       /* and its extra headers */
 };
 
 /*
@@ -192,29 +195,6 @@ cookie_header(struct wcall *c, const char *token)
 	return h;
 }
 
-/* Whether user is named in the option admins (commas or blanks). */
-static bool
-is_admin(const struct webui *w, struct str user)
-{
-	const char *p = w->cfg->admins;
-
-	if (p == NULL)
-		return false;
-	while (*p != '\0') {
-		const char *start;
-
-		while (*p == ',' || *p == ' ' || *p == '\t')
-			p++;
-		start = p;
-		while (*p != '\0' && *p != ',' && *p != ' ' && *p != '\t')
-			p++;
-		if (p > start && (size_t)(p - start) == user.len &&
-		    memcmp(start, user.p, user.len) == 0)
-			return true;
-	}
-	return false;
-}
-
 /*
  * A state-changing request must come from our own page: the CSRF token
  * of its session in X-CSRF-Token, and, when the browser says where it
@@ -308,20 +288,43 @@ document_valid(struct str d)
  * Sign-in and session
  */
 
+/* store_cb of w_session_json: the answer, with the administrator flag. */
+static void
+session_admin_cb(void *arg, const struct store_reply *r)
+{
+	struct wcall *c = arg;
+	struct json_out o = w_begin(c);
+
+	json_key(&o, "username");
+	json_strn(&o, c->sess.user, strlen(c->sess.user));
+	/* Unknown (Redis away) says no: the admin routes ask again. */
+	json_key(&o, "admin");
+	json_bool(&o, r->result == STORE_OK);
+	json_key(&o, "csrf");
+	json_str(&o, c->sess.csrf);
+	w_finish(c, &o, c->status, c->extra);
+}
+
+/*
+ * Answer s (borrowed for the call) with status and the extra headers
+ * extra (http_alloc memory or static), once the store has said whether
+ * its user is an administrator.
+ */
 static void
 w_session_json(
     struct wcall *c, const struct session *s, int status, const char *extra)
 {
-	struct json_out o = w_begin(c);
-	struct str user = str_from(s->user);
+	size_t len = strlen(s->user);
+	char *user = http_alloc(c->req, len + 1);
 
-	json_key(&o, "username");
-	json_strn(&o, user.p, user.len);
-	json_key(&o, "admin");
-	json_bool(&o, is_admin(c->w, user));
-	json_key(&o, "csrf");
-	json_str(&o, s->csrf);
-	w_finish(c, &o, status, extra);
+	memcpy(user, s->user, len + 1);
+	if (&c->sess != s)
+		memcpy(c->sess.csrf, s->csrf, sizeof(c->sess.csrf));
+	c->sess.user = user;
+	c->status = status;
+	c->extra = extra;
+	store_user_admin(
+	    c->w->st, (struct str){user, len}, session_admin_cb, c);
 }
 
 static void
@@ -776,9 +779,10 @@ h_user_create(struct wcall *c)
 
 	c->name = body_string(c, "username", STORE_MAX_USERNAME);
 	if (c->name.p == NULL || pw.p == NULL || pw.len == 0 ||
-	    !auth_username_valid(c->name))
-		return w_error(
-		    c, 400, "A username (no ':') and a password are needed.");
+	    !auth_username_registrable(c->name))
+		return w_error(c, 400,
+		    "A username (no ':', no space at either end, accented "
+		    "letters precomposed) and a password are needed.");
 	c->flag = true;
 	store_user_create(
 	    c->w->st, c->name, password_key(pw, c->key), user_done_cb, c);
@@ -821,8 +825,6 @@ settings_json(struct wcall *c)
 	json_str(&o, src == CONFIG_SRC_FILE && store_is_redis(c->w->st)
 	                 ? "redis"
 	                 : config_source_name(src));
-	json_key(&o, "admins");
-	json_str(&o, cfg->admins ? cfg->admins : "");
 	json_key(&o, "store_history");
 	json_bool(&o, cfg->store_history);
 	w_finish(c, &o, 200, NULL);
@@ -967,13 +969,31 @@ w_json_alloc(void *ctx, size_t size)
 	return http_alloc(ctx, size);
 }
 
+static void dispatch_run(struct wcall *c);
+
+/* store_cb: whether the session's user is an administrator. */
+static void
+admin_checked(void *arg, const struct store_reply *r)
+{
+	struct wcall *c = arg;
+
+	if (r->result == STORE_ERR_UNAVAILABLE) {
+		w_store_error(c, STORE_ERR_UNAVAILABLE);
+		return;
+	}
+	if (r->result != STORE_OK) {
+		w_error(c, 403, "Administrators only.");
+		return;
+	}
+	dispatch_run(c);
+}
+
 /* The checks after the session's (see the top of this file), then the
  * handler. */
 static void
 dispatch_checked(struct wcall *c)
 {
 	const struct wroute *wr = c->wr;
-	struct http_request *req = c->req;
 
 	if ((wr->r.flags & W_SESSION) && !c->signed_in) {
 		w_error(c, 401, "Not signed in.");
@@ -983,10 +1003,22 @@ dispatch_checked(struct wcall *c)
 		w_error(c, 403, "Missing or wrong CSRF token.");
 		return;
 	}
-	if ((wr->r.flags & W_ADMIN) && !is_admin(c->w, c->user)) {
-		w_error(c, 403, "Administrators only.");
+	if (wr->r.flags & W_ADMIN) {
+		/* The account's flag, asked every time (no cache to go stale).
+		 */
+		store_user_admin(c->w->st, c->user, admin_checked, c);
 		return;
 	}
+	dispatch_run(c);
+}
+
+/* The body, then the handler. */
+static void
+dispatch_run(struct wcall *c)
+{
+	const struct wroute *wr = c->wr;
+	struct http_request *req = c->req;
+
 	if (wr->r.flags & W_BODY) {
 		const struct str *ctype;
 

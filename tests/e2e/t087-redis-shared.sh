@@ -55,7 +55,7 @@ from() {
 }
 
 ks_redis_cli FLUSHDB >/dev/null
-start_two --enable-webui --admins root --auth-fail-per-user 4 \
+start_two --enable-webui --auth-fail-per-user 4 \
     --auth-fail-per-ip 6 --auth-fail-window-s 60 --register-per-ip 3 \
     --register-window-s 60 || { not_ok "servers started"; done_testing; }
 K=$(md5 pw)
@@ -64,6 +64,9 @@ from 2 A POST /users/create '{"username":"alice","password":"'"$K"'"}'
 is "register alice" "$STATUS" 201
 from 2 B POST /users/create '{"username":"root","password":"'"$(md5 rootpw)"'"}'
 is "register root" "$STATUS" 201
+"$KOSYNCD" --data-dir "$KS_TMP/cli" --storage redis --redis-address "$KS_REDIS_ADDR" \
+    --redis-db "$KS_REDIS_DB" user admin root on >/dev/null 2>&1
+is "root is made an administrator" "$?" 0
 
 # --- sessions
 signin A alice pw a1
