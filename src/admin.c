@@ -216,9 +216,13 @@ run_user(struct admin *a, const char *op, struct str body, admin_done_fn *done,
 	user = json_get_str(root, "username");
 	key = json_get_str(root, "key");
 	/* Registering is the protocol's rule; others act on any name. */
-	if (strcmp(op, "user-add") == 0 ? !auth_username_valid(user)
-	                                : !valid_name(user)) {
+	if (strcmp(op, "user-add") == 0 && !auth_username_registrable(user)) {
 		fail(done, arg, 400, AUTH_USERNAME_RULE);
+		goto out;
+	}
+	if (!valid_name(user)) {
+		fail(done, arg, 400,
+		    "invalid user name (1 to 255 bytes of UTF-8, no ':')");
 		goto out;
 	}
 	if (needs_key &&

@@ -241,24 +241,14 @@ api_accept_check(const struct str *accept, size_t count)
 }
 
 /*
- * The document rule, the same for PUT bodies and GET paths (§9.8): 1 to
- * STORE_MAX_DOCUMENT bytes of UTF-8, no ':', no '/', no control
- * characters.
+ * The document rule, the same for PUT bodies and GET paths (§9.8):
+ * store_document_valid (no ':', '/', control characters, invalid UTF-8,
+ * "." or "..").
  */
 static bool
 api_document_valid(struct str d)
 {
-	size_t i;
-	unsigned char ch;
-
-	if (d.len == 0 || d.len > STORE_MAX_DOCUMENT)
-		return false;
-	for (i = 0; i < d.len; i++) {
-		ch = (unsigned char)d.p[i];
-		if (ch == ':' || ch == '/' || ch < 0x20 || ch == 0x7f)
-			return false;
-	}
-	return json_utf8_valid(d.p, d.len);
+	return store_document_valid(d, false);
 }
 
 /*

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "json.h"
 #include "log.h"
 #include "store_backend.h"
 #include "xmalloc.h"
@@ -292,4 +293,22 @@ store_stats(struct store *st, struct store_stats *out)
 	memset(out, 0, sizeof(*out));
 	if (st->ops->stats != NULL)
 		st->ops->stats(st, out);
+}
+
+bool
+store_document_valid(struct str d, bool stored)
+{
+	size_t i;
+	unsigned char ch;
+
+	if (d.len == 0 || d.len > STORE_MAX_DOCUMENT)
+		return false;
+	if (!stored && (str_eqs(d, ".") || str_eqs(d, "..")))
+		return false;
+	for (i = 0; i < d.len; i++) {
+		ch = (unsigned char)d.p[i];
+		if (ch == ':' || ch == '/' || ch < 0x20 || ch == 0x7f)
+			return false;
+	}
+	return json_utf8_valid(d.p, d.len);
 }

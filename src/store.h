@@ -37,6 +37,17 @@ struct config;
 #define STORE_MAX_FIELD 4096    /* progress, device, device_id */
 #define STORE_MAX_METADATA 1024 /* each of filename, title, authors */
 
+/*
+ * The document-id rule, the one every path uses (the protocol's pushes and
+ * pulls, the web interface): 1 to STORE_MAX_DOCUMENT bytes of valid UTF-8
+ * (no lone surrogate), no ':', no '/', no control character (below 0x20,
+ * 0x7f), and not "." or ".." (a browser resolves those in a URL, so the
+ * web page could not name them). stored: also accept "." and "..", which
+ * older versions stored, so that such documents can still be shown and
+ * deleted.
+ */
+bool store_document_valid(struct str d, bool stored);
+
 enum store_result {
 	STORE_OK = 0,
 	STORE_ERR_AUTH,        /* unknown user or wrong key */

@@ -426,8 +426,10 @@ store_web_allowed(const struct db_user *u, const struct store_web_change *ch)
 	if (ch->alias.p == NULL || ch->alias.len == 0)
 		return false;
 	doc = db_link_resolve(u, ch->document);
+	/* A merge takes a document the user has (docs/api.md: 404). */
 	if (ch->kind == STORE_WEB_LINK)
-		return !str_eq(db_link_resolve(u, ch->alias), doc);
+		return db_doc_find(u, ch->alias) != NULL &&
+		       !str_eq(db_link_resolve(u, ch->alias), doc);
 	return !str_eq(db_link_resolve(u, ch->alias), ch->alias) &&
 	       str_eq(db_link_resolve(u, ch->alias), doc);
 }

@@ -36,7 +36,8 @@ void store_web_render(const struct db_user *u, struct str document,
 
 /*
  * Whether ch may be applied to u: the document exists (links followed);
- * LINK names an alias that does not resolve to the document already;
+ * LINK names an alias the user has (a record, or a link) that does not
+ * resolve to the document already;
  * UNLINK an alias linked to it. CONFIG and ADMIN are always allowed.
  */
 bool store_web_allowed(

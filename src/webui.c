@@ -270,18 +270,11 @@ password_key(struct str pw, char out[MD5_HEX_LEN + 1])
 	return (struct str){out, MD5_HEX_LEN};
 }
 
+/* A document id as the web interface takes it: stored ones included. */
 static bool
 document_valid(struct str d)
 {
-	size_t i;
-
-	if (d.len == 0 || d.len > STORE_MAX_DOCUMENT)
-		return false;
-	for (i = 0; i < d.len; i++)
-		if (d.p[i] == ':' || d.p[i] == '/' ||
-		    (unsigned char)d.p[i] < 0x20)
-			return false;
-	return json_utf8_valid(d.p, d.len);
+	return store_document_valid(d, true);
 }
 
 /*
@@ -1108,6 +1101,15 @@ api_dispatch(struct webui *w, struct http_request *req, struct str path)
 			n = 0;
 		p[n] = '\0';
 		c->param = (struct str){p, (size_t)n};
+		/*
+		 * A document id may come after a ':' (never part of one): the
+		 * page writes "." and ".." so, which a browser would resolve
+		 * in the URL (web/app.js docPath).
+		 */
+		if ((wr->r.flags & W_DOC) && n > 0 && p[0] == ':') {
+			c->param.p++;
+			c->param.len--;
+		}
 		if ((wr->r.flags & W_DOC) && !document_valid(c->param)) {
 			w_error(c, 404, "Not found.");
 			return;
