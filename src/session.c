@@ -166,7 +166,7 @@ make_room(struct sessions *ss, struct str user, uint64_t now)
 	}
 	if (ndead > 0) {
 		/* The table must not change while it is walked. */
-		dead = xcalloc(ndead, sizeof(*dead));
+		dead = xmalloc(ndead * sizeof(struct session *));
 		i = 0;
 		pos = 0;
 		while ((s = table_next(&ss->t, &pos)) != NULL && i < ndead)
