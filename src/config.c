@@ -1605,6 +1605,14 @@ write_typed(
 	}
 }
 
+const char *
+config_file_value(const struct config *cfg, const char *name)
+{
+	int i = find_option(name, strlen(name));
+
+	return i == -1 ? NULL : cfg->file_[i];
+}
+
 bool
 config_admins_next(const char **p, struct str *entry)
 {

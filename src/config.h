@@ -221,4 +221,10 @@ void config_file_write(const struct config *cfg, struct json_out *out);
  */
 bool config_admins_next(const char **p, struct str *entry);
 
+/*
+ * The value database.json gave option name (even when a stronger source
+ * overrides it), or NULL when the file did not set it (or no such option).
+ */
+const char *config_file_value(const struct config *cfg, const char *name);
+
 #endif

@@ -537,7 +537,7 @@ retire_admins(struct json_store *js, const struct snapshot_info *info)
 {
 	struct json_store_file *f = js->file;
 	struct buf err = BUF_INIT, name = BUF_INIT;
-	const char *p = js->cfg->admins;
+	const char *p = config_file_value(js->cfg, "admins");
 	struct db_user *u;
 	struct str e;
 	int rc = -1;
@@ -645,8 +645,10 @@ json_store_file_open(struct json_store *js)
 		if (f->applied_seq > info.journal_seq)
 			journal_prune(f);
 	}
-	if (js->cfg->admins != NULL && js->cfg->admins[0] != '\0' &&
-	    config_source_of(js->cfg, "admins") == CONFIG_SRC_FILE &&
+	/* The file's value, even when a flag or the environment overrides
+	 * it (then ignored): it must not wait for a later start. */
+	if (config_file_value(js->cfg, "admins") != NULL &&
+	    config_file_value(js->cfg, "admins")[0] != '\0' &&
 	    retire_admins(js, &info) != 0)
 		goto out;
 	rc = 0;

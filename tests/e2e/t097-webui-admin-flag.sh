@@ -121,6 +121,24 @@ like "--admins: a warning" "$(cat "$KS_ERR.new")" "warning: the option admins is
 is "--admins ghost: not an administrator" "$(is_admin ghost)" false
 ks_stop
 
+# --- The file's admins is carried over even when a flag overrides it (it
+# must not wait for a start without the flag, when more names may exist).
+KS_DIR=$KS_TMP/old2
+mkdir -p "$KS_DIR"
+python3 - "$KS_DIR/database.json" "$PW" <<'PY'
+import json, sys
+json.dump({"schema": 7, "config": {"admins": "carl,zoe"},
+           "users": {"carl": {"username": "carl", "password": sys.argv[2],
+                              "documents": {}}}}, open(sys.argv[1], "w"))
+PY
+ks_allow_stderr "admins: 'zoe' names no account"
+ks_start --storage file --register-per-ip 0 --admins zoe || exit 1
+is "file admins under a flag: carl is an administrator" "$(is_admin carl)" true
+register zoe
+is "zoe (listed in both, no account then) is not" "$(is_admin zoe)" false
+ks_stop
+like "the file's admins is emptied" "$(cat "$KS_DIR/database.json")" '"admins": ""'
+
 # --- Redis.
 if command -v redis-server >/dev/null; then
 	ks_redis_start || { not_ok "redis started"; done_testing; }
