@@ -11,7 +11,8 @@
 # a name with a space at either end, or with a combining mark (NFD), is
 # refused at registration (protocol 403/2003, `user add`, the admin page
 # 400) while its precomposed (NFC) form registers; existing such names
-# still sign in.
+# still sign in. The protocol and merge checks run on every backend
+# (memory, file, and Redis when redis-server is installed).
 . "$(dirname "$0")/lib.sh"
 
 K=$(md5 pw)
@@ -28,9 +29,9 @@ signin() {
 as() { web "$1" "$2" "${3-}" -b "$KS_TMP/jar" -H "X-CSRF-Token: $CSRF"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-for backend in memory file; do
+for backend in $(ks_backends); do
 	KS_DIR=$KS_TMP/data-$backend
-	ks_start --storage $backend --register-per-ip 0 || exit 1
+	ks_start_backend $backend --register-per-ip 0 || exit 1
 	req POST /users/create "{\"username\":\"u\",\"password\":\"$K\"}"
 	push '"."'
 	is "$backend: push of '.' refused" "$STATUS $BODY" "403 $E2004"
