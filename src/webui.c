@@ -997,8 +997,7 @@ dispatch_checked(struct wcall *c)
 		return;
 	}
 	if (wr->r.flags & W_ADMIN) {
-		/* The account's flag, asked every time (no cache to go stale).
-		 */
+		/* The account's flag, asked every time: nothing goes stale. */
 		store_user_admin(c->w->st, c->user, admin_checked, c);
 		return;
 	}
