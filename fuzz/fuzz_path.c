@@ -99,7 +99,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Refused by the option's own check: route without a base. */
 		FUZZ_CHECK(err.len > 0);
 	}
-	api = api_new(NULL, &cfg);
+	api = api_new(NULL, &cfg, NULL);
 	FUZZ_CHECK(api->base_len == strlen(api->base));
 	FUZZ_CHECK(api->base_len == 0 || api->base[0] == '/');
 	FUZZ_CHECK(strstr(api->base, "//") == NULL);

@@ -45,6 +45,7 @@
 #include "json.h"
 #include "keys.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "store.h"
 
@@ -406,6 +407,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct config cfg;
 	struct store *st;
 	struct api *api;
+	struct ratelimit_params rp;
+	struct ratelimit *rl;
 	struct http_parse *hp;
 	struct http_request req;
 	struct buf err;
@@ -436,7 +439,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_release(&err);
 	st = store_open(&loop, &cfg);
 	FUZZ_CHECK(st != NULL);
-	api = api_new(st, &cfg);
+	ratelimit_params_config(&rp, &cfg);
+	rl = ratelimit_new(&rp);
+	api = api_new(st, &cfg, rl);
 	hp = http_parse_new(8192, 65536, 64);
 	memset(&req, 0, sizeof(req));
 	strcpy(req.peer, "127.0.0.1");
@@ -482,6 +487,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	http_request_release(&req);
 	http_parse_free(hp);
 	api_free(api);
+	ratelimit_free(rl);
 	store_close(st);
 	config_release(&cfg);
 	return 0;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "auth.h"
 #include "config.h"
 #include "json.h"
 #include "snapshot.h"
@@ -31,7 +32,8 @@ struct admin_call {
 	char *user; /* the user name acted on, NUL-terminated */
 	size_t user_len;
 	int ok_status;
-	bool admin; /* user-add: then add the name to admins */
+	bool admin; /* user-add --admin, user-admin: the flag wanted */
+	bool flag;  /* user-admin: the answer always says "admin" */
 };
 
 struct admin *
@@ -119,9 +121,9 @@ user_answer(struct admin_call *c)
 	json_obj_begin(&o);
 	json_key(&o, "username");
 	json_strn(&o, c->user, c->user_len);
-	if (c->admin) {
+	if (c->admin || c->flag) {
 		json_key(&o, "admin");
-		json_bool(&o, true);
+		json_bool(&o, c->admin);
 	}
 	json_obj_end(&o);
 	c->done(c->arg, c->ok_status, out.data, out.len);
@@ -129,88 +131,45 @@ user_answer(struct admin_call *c)
 	call_free(c);
 }
 
-/* Whether name is in list (names separated by commas or blanks). */
-static bool
-in_list(const char *list, const char *name, size_t len)
-{
-	const char *p = list, *start;
-
-	while (p != NULL && *p != '\0') {
-		while (*p == ',' || *p == ' ' || *p == '\t')
-			p++;
-		start = p;
-		while (*p != '\0' && *p != ',' && *p != ' ' && *p != '\t')
-			p++;
-		if ((size_t)(p - start) == len && len > 0 &&
-		    memcmp(start, name, len) == 0)
-			return true;
-	}
-	return false;
-}
-
+/* The administrator flag was set (user-add --admin, user-admin). */
 static void
-admin_saved(void *arg, enum store_result r, const char *text, size_t len)
+admin_set_cb(void *arg, const struct store_reply *r)
 {
 	struct admin_call *c = arg;
+	const char *msg;
+	int status;
 
-	(void)text;
-	(void)len;
-	if (r != STORE_OK) {
-		fail(c->done, c->arg, 500,
-		    "the user was added and is an administrator for this run, "
-		    "but the setting could not be saved");
+	if (r->result != STORE_OK) {
+		status = store_status(r->result, &msg);
+		if (c->ok_status == 201)
+			fail(c->done, c->arg, status == 404 ? 500 : status,
+			    "the user was added, but not made an "
+			    "administrator");
+		else
+			fail(c->done, c->arg, status, msg);
 		call_free(c);
 		return;
 	}
 	user_answer(c);
 }
 
-/* The admins record is journaled: change the option, then save it. */
+/* Set the flag of the call's user to c->admin. */
 static void
-admin_journaled(void *arg, const struct store_reply *r)
+admin_set(struct admin_call *c)
 {
-	struct admin_call *c = arg;
-	struct buf list = BUF_INIT, err = BUF_INIT;
-	const char *old = c->a->cfg->admins;
+	struct store_web_change ch;
 
-	if (r->result != STORE_OK) {
-		fail(c->done, c->arg,
-		    r->result == STORE_ERR_UNAVAILABLE ? 503 : 500,
-		    r->result == STORE_ERR_UNAVAILABLE
-		        ? "the user was added, but this storage cannot keep "
-		          "administrators: name them in the option admins"
-		        : "the user was added, but not made an administrator");
-		call_free(c);
-		return;
-	}
-	if (!in_list(old, c->user, c->user_len)) {
-		if (old != NULL && old[strspn(old, ", \t")] != '\0') {
-			buf_add(&list, old, strlen(old));
-			buf_add(&list, ",", 1);
-		}
-		buf_add(&list, c->user, c->user_len);
-		buf_add(&list, "", 1);
-		if (config_set(c->a->cfg, "admins", list.data, CONFIG_SRC_FILE,
-		        &err) != 0) {
-			fail(c->done, c->arg, 400,
-			    "the user was added, but the name cannot be put "
-			    "in admins");
-			buf_release(&list);
-			buf_release(&err);
-			call_free(c);
-			return;
-		}
-	}
-	buf_release(&list);
-	buf_release(&err);
-	store_config_save(c->a->st, admin_saved, c);
+	memset(&ch, 0, sizeof(ch));
+	ch.kind = STORE_WEB_ADMIN;
+	ch.admin = c->admin;
+	store_web_change(
+	    c->a->st, (struct str){c->user, c->user_len}, &ch, admin_set_cb, c);
 }
 
 static void
 user_cb(void *arg, const struct store_reply *r)
 {
 	struct admin_call *c = arg;
-	struct store_web_change ch;
 	const char *msg;
 	int status;
 
@@ -227,10 +186,7 @@ user_cb(void *arg, const struct store_reply *r)
 		user_answer(c);
 		return;
 	}
-	memset(&ch, 0, sizeof(ch));
-	ch.kind = STORE_WEB_CONFIG;
-	store_web_change(c->a->st, (struct str){c->user, c->user_len}, &ch,
-	    admin_journaled, c);
+	admin_set(c);
 }
 
 /* Whether name is one the protocol could register. */
@@ -252,8 +208,8 @@ run_user(struct admin *a, const char *op, struct str body, admin_done_fn *done,
 	struct admin_call *c;
 	const struct json_value *adm;
 	struct str user, key;
-	bool needs_key = strcmp(op, "user-del") != 0;
-	enum config_source src;
+	bool flag = strcmp(op, "user-admin") == 0;
+	bool needs_key = strcmp(op, "user-del") != 0 && !flag;
 
 	root = json_parse(body.p, body.len, json_arena_alloc, &ar, NULL);
 	if (root == NULL || root->type != JSON_OBJECT) {
@@ -262,6 +218,11 @@ run_user(struct admin *a, const char *op, struct str body, admin_done_fn *done,
 	}
 	user = json_get_str(root, "username");
 	key = json_get_str(root, "key");
+	/* Registering is the protocol's rule; others act on any name. */
+	if (strcmp(op, "user-add") == 0 && !auth_username_registrable(user)) {
+		fail(done, arg, 400, AUTH_USERNAME_RULE);
+		goto out;
+	}
 	if (!valid_name(user)) {
 		fail(done, arg, 400,
 		    "invalid user name (1 to 255 bytes of UTF-8, no ':')");
@@ -273,26 +234,24 @@ run_user(struct admin *a, const char *op, struct str body, admin_done_fn *done,
 		goto out;
 	}
 	adm = json_get(root, "admin");
-	if (adm != NULL && adm->type == JSON_TRUE &&
-	    strcmp(op, "user-add") == 0) {
-		src = config_source_of(a->cfg, "admins");
-		if (src == CONFIG_SRC_ENV || src == CONFIG_SRC_FLAG) {
-			fail(done, arg, 409,
-			    "admins is set on the command line or in the "
-			    "environment; add the name there");
-			goto out;
-		}
+	if (flag && (adm == NULL ||
+	                (adm->type != JSON_TRUE && adm->type != JSON_FALSE))) {
+		fail(done, arg, 400, "admin must be true or false");
+		goto out;
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->admin = adm != NULL && adm->type == JSON_TRUE &&
-	           strcmp(op, "user-add") == 0;
+	           (flag || strcmp(op, "user-add") == 0);
 	c->a = a;
 	c->done = done;
 	c->arg = arg;
 	c->user = xmemdup0(user.p, user.len);
 	c->user_len = user.len;
 	c->ok_status = 200;
-	if (strcmp(op, "user-add") == 0) {
+	if (flag) {
+		c->flag = true;
+		admin_set(c);
+	} else if (strcmp(op, "user-add") == 0) {
 		c->ok_status = 201;
 		store_user_create(a->st, user, key, user_cb, c);
 	} else if (strcmp(op, "user-passwd") == 0) {
@@ -368,7 +327,7 @@ admin_run(struct admin *a, const char *op, struct str body, admin_done_fn *done,
 	struct admin_call *c;
 
 	if (strcmp(op, "user-add") == 0 || strcmp(op, "user-passwd") == 0 ||
-	    strcmp(op, "user-del") == 0) {
+	    strcmp(op, "user-del") == 0 || strcmp(op, "user-admin") == 0) {
 		run_user(a, op, body, done, arg);
 		return;
 	}

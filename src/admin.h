@@ -13,18 +13,21 @@
  *                                     201 {"username"[,"admin":true]}
  *   user-passwd  {"username","key"}   200 {"username"}
  *   user-del     {"username"}         200 {"username"}
+ *   user-admin   {"username","admin":bool}
+ *                                     200 {"username","admin":bool}
  *   user-list    -                    200 [{"username","documents",
- *                                          "last_sync","devices"}]
+ *                                          "last_sync","devices"
+ *                                          [,"admin":true]}]
  *   export       -                    200 database.json text
  *   import       database.json text   200 {"users_added", ...}
  *   compact      -                    200 {"compacted", ...}
  *   backup       -                    200 {"file"}  (file storage)
- * "key" is what KOReader sends: the md5 hex of the password. With "admin"
- * true, user-add also adds the name to the option admins (the web
- * interface's administrators) and persists it in database.json's "config"
- * as the web interface persists registration: a journal record, then a
- * snapshot at once; refused (409, nothing created) when admins is set by a
- * flag or the environment. Errors are
+ * "key" is what KOReader sends: the md5 hex of the password. user-add
+ * takes the names a device could register (auth_username_registrable).
+ * Administrators of the web interface are a flag on the account
+ * (store_web_change STORE_WEB_ADMIN: journaled, gone with the account):
+ * user-add with "admin" true sets it once the account exists, user-admin
+ * sets or clears it (404 when there is no such account). Errors are
  * {"code":<status>,"message":...}: 400 bad request, 404 no such user or
  * operation, 409 name taken, 500 not durable, 503 not available (storage
  * without it, or stopping).

@@ -108,7 +108,7 @@ struct api {
 	const struct config *cfg;
 	char *base; /* normalised base_path ("" for none) */
 	size_t base_len;
-	struct ratelimit *rl;         /* brute-force limits */
+	struct ratelimit *rl;         /* brute-force limits (borrowed) */
 	struct metrics *metrics;      /* failed authentications; or NULL */
 	struct buf out;               /* response bodies, reused */
 	char *errors[API_ERR__COUNT]; /* prebuilt error bodies */
@@ -247,24 +247,14 @@ api_accept_check(const struct str *accept, size_t count)
 }
 
 /*
- * The document rule, the same for PUT bodies and GET paths (§9.8): 1 to
- * STORE_MAX_DOCUMENT bytes of UTF-8, no ':', no '/', no control
- * characters.
+ * The document rule, the same for PUT bodies and GET paths (§9.8):
+ * store_document_valid (no ':', '/', control characters, invalid UTF-8,
+ * "." or "..").
  */
 static bool
 api_document_valid(struct str d)
 {
-	size_t i;
-	unsigned char ch;
-
-	if (d.len == 0 || d.len > STORE_MAX_DOCUMENT)
-		return false;
-	for (i = 0; i < d.len; i++) {
-		ch = (unsigned char)d.p[i];
-		if (ch == ':' || ch == '/' || ch < 0x20 || ch == 0x7f)
-			return false;
-	}
-	return json_utf8_valid(d.p, d.len);
+	return store_document_valid(d, false);
 }
 
 /*
@@ -545,7 +535,7 @@ api_users_create(void *arg)
 	if (c->body == NULL)
 		return api_fail(c, API_ERR_INVALID);
 	c->cred.user =
-	    api_string_member(c->body, "username", auth_username_valid);
+	    api_string_member(c->body, "username", auth_username_registrable);
 	c->cred.key = api_string_member(c->body, "password", auth_key_valid);
 	if (c->cred.user.p == NULL || c->cred.key.p == NULL)
 		return api_fail(c, API_ERR_INVALID);
@@ -797,10 +787,9 @@ api_handle(struct http_request *req, void *ctx)
  */
 
 struct api *
-api_new(struct store *st, const struct config *cfg)
+api_new(struct store *st, const struct config *cfg, struct ratelimit *rl)
 {
 	struct api *api = xcalloc(1, sizeof(*api));
-	struct ratelimit_params rp;
 	struct str base = STR_NULL;
 	struct json_out o;
 	size_t i, n;
@@ -808,14 +797,7 @@ api_new(struct store *st, const struct config *cfg)
 	api->st = st;
 	api->cfg = cfg;
 	buf_init(&api->out);
-	ratelimit_params_default(&rp);
-	rp.auth_fail_per_user = cfg->auth_fail_per_user;
-	rp.auth_fail_per_ip = cfg->auth_fail_per_ip;
-	rp.auth_fail_window_ms = (uint64_t)cfg->auth_fail_window_s * 1000;
-	rp.register_per_ip = cfg->register_per_ip;
-	rp.register_window_ms = (uint64_t)cfg->register_window_s * 1000;
-	rp.max_entries = cfg->ratelimit_entries;
-	api->rl = ratelimit_new(&rp);
+	api->rl = rl;
 
 	/*
 	 * The base path in the form router_normalize compares: one leading
@@ -857,7 +839,6 @@ api_free(struct api *api)
 	for (i = 1; i < API_ERR__COUNT; i++)
 		free(api->errors[i]);
 	free(api->base);
-	ratelimit_free(api->rl);
 	buf_release(&api->out);
 	free(api);
 }
@@ -866,10 +847,4 @@ void
 api_set_metrics(struct api *api, struct metrics *m)
 {
 	api->metrics = m;
-}
-
-void
-api_set_shared(struct api *api, struct shared *sh)
-{
-	shared_ratelimit(sh, api->rl, "api");
 }

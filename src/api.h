@@ -19,20 +19,19 @@ struct store;
 
 struct api;
 
-/* The API over st, reading options from cfg (both borrowed, must outlive). */
-struct api *api_new(struct store *st, const struct config *cfg);
+struct ratelimit;
+/*
+ * The API over st, reading options from cfg, counting failed logins and
+ * registrations in rl, the server's one limiter (all borrowed, must
+ * outlive the API; rl may be NULL only if no request is handled).
+ */
+struct api *api_new(
+    struct store *st, const struct config *cfg, struct ratelimit *rl);
 void api_free(struct api *api);
 
 struct metrics;
 /* Count failed authentications (401) in m (metrics.h); NULL: do not. */
 void api_set_metrics(struct api *api, struct metrics *m);
-
-struct shared;
-/*
- * Count every failed login and registration of the other instances on the
- * same Redis too, and tell them ours (shared.h); NULL: this process alone.
- */
-void api_set_shared(struct api *api, struct shared *sh);
 
 /* http_handler_fn: ctx is the struct api. */
 void api_handle(struct http_request *req, void *ctx);

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "auth.h"
+#include "json.h"
 #include "store.h"
 
 bool
@@ -22,6 +23,43 @@ auth_username_valid(struct str name)
 	for (i = 0; i < name.len; i++) {
 		c = (unsigned char)name.p[i];
 		if (c == ':' || c < 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* Whether code point c composes with what precedes it (see auth.h). */
+static bool
+combining(unsigned long c)
+{
+	return (c >= 0x300 && c <= 0x36f) || (c >= 0x1ab0 && c <= 0x1aff) ||
+	       (c >= 0x1dc0 && c <= 0x1dff) || (c >= 0x20d0 && c <= 0x20ff) ||
+	       (c >= 0xfe20 && c <= 0xfe2f) || (c >= 0x3099 && c <= 0x309a) ||
+	       (c >= 0x1160 && c <= 0x11ff) || (c >= 0xd7b0 && c <= 0xd7ff);
+}
+
+bool
+auth_username_registrable(struct str name)
+{
+	const unsigned char *p = (const unsigned char *)name.p;
+	size_t i = 0, n;
+	unsigned long c;
+
+	if (!auth_username_valid(name) || !json_utf8_valid(name.p, name.len) ||
+	    p[0] == ' ' || p[name.len - 1] == ' ')
+		return false;
+	/* Valid UTF-8 now: decode without further checks. */
+	while (i < name.len) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		n = p[i] >= 0xf0 ? 4 : p[i] >= 0xe0 ? 3 : 2;
+		c = p[i] & (0x7f >> n);
+		while (--n > 0)
+			c = (c << 6) | (p[++i] & 0x3f);
+		i++;
+		if (combining(c))
 			return false;
 	}
 	return true;

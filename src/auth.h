@@ -60,6 +60,28 @@ int auth_extract(
  */
 bool auth_username_valid(struct str name);
 
+/*
+ * The rule for a new account's name, the one every way of creating an
+ * account uses (the protocol's registration, the web interface's and
+ * `kosyncd user add`): auth_username_valid, valid UTF-8, and further
+ *   - no space at either end (KOReader trims what it sends, and so do
+ *     HTTP header values: such a name could never sign in from a device);
+ *   - only precomposed forms: no combining mark that composes with the
+ *     letter before it (U+0300-036F, U+1AB0-1AFF, U+1DC0-1DFF,
+ *     U+20D0-20FF, U+FE20-FE2F, the kana sound marks U+3099-309A) and no
+ *     conjoining Hangul vowel or final (U+1160-11FF, U+D7B0-D7FF), so
+ *     that "é" typed as e + U+0301 (NFD) cannot be a look-alike second
+ *     account next to the precomposed U+00E9 (NFC) one.
+ * Names that exist already keep working (auth_username_valid is the rule
+ * for signing in).
+ */
+bool auth_username_registrable(struct str name);
+/* What auth_username_registrable asks for, in a sentence. */
+#define AUTH_USERNAME_RULE                                                     \
+	"invalid user name (1 to 255 bytes of UTF-8, no ':', no control "      \
+	"character, no space at either end, no combining mark: type "          \
+	"accented letters precomposed)"
+
 /* Rule for a key (the md5 the client sends): 1 to STORE_MAX_KEY bytes. */
 bool auth_key_valid(struct str key);
 

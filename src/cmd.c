@@ -36,6 +36,7 @@ extern const struct cmd_entry cmd_restore_entry;
 extern const struct cmd_entry cmd_salvage_entry;
 extern const struct cmd_entry cmd_serve_entry;
 extern const struct cmd_entry cmd_user_add_entry;
+extern const struct cmd_entry cmd_user_admin_entry;
 extern const struct cmd_entry cmd_user_del_entry;
 extern const struct cmd_entry cmd_user_list_entry;
 extern const struct cmd_entry cmd_user_passwd_entry;
@@ -48,6 +49,7 @@ static const struct cmd_entry *const cmd_table[] = {
     &cmd_user_passwd_entry,
     &cmd_user_del_entry,
     &cmd_user_list_entry,
+    &cmd_user_admin_entry,
     &cmd_backup_entry,
     &cmd_restore_entry,
     &cmd_check_entry,

@@ -14,9 +14,10 @@
  * status 1 (every acknowledged write is already durable under fsync
  * "always"; only the final compaction is lost).
  *
- * With storage = redis, the failed-login and registration limits of the
- * protocol and of the web interface are shared with the other instances on
- * that Redis (shared.c); its connection closes before they are freed.
+ * One failed-login limiter (ratelimit.h) serves the protocol and the web
+ * interface alike. With storage = redis, its counts are shared with the
+ * other instances on that Redis (shared.c); its connection closes before
+ * the limiter is freed.
  *
  * Not here: listening and connections (server.c), the protocol (api.c),
  * storage (store.c).
@@ -35,6 +36,7 @@
 #include "control.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "shared.h"
 #include "store.h"
@@ -44,6 +46,7 @@ struct serve {
 	uv_loop_t *loop;
 	struct config *cfg;
 	struct store *st;
+	struct ratelimit *rl; /* failed logins: the protocol's and the web's */
 	struct api *api;
 	struct webui *webui;
 	struct shared *shared; /* Redis: limits shared with other instances */
@@ -163,6 +166,7 @@ cmd_serve_exec(struct cmd_args *args)
 {
 	struct config *cfg = args->cfg;
 	struct server_limits limits;
+	struct ratelimit_params rp;
 	struct serve s;
 	struct buf err = BUF_INIT;
 	int rc = 1;
@@ -183,8 +187,17 @@ cmd_serve_exec(struct cmd_args *args)
 		goto out;
 	}
 	log_init(cfg->enable_debug_log);
+	/* Set from the data it was carried over to account flags (store). */
+	if (cfg->admins != NULL && cfg->admins[0] != '\0' &&
+	    config_source_of(cfg, "admins") != CONFIG_SRC_FILE)
+		log_warnx("the option admins is retired and ignored: "
+		          "administrators are a flag on their account "
+		          "(kosyncd user admin NAME on)");
 
-	s.api = api_new(s.st, cfg);
+	/* One limiter for every way of presenting a password. */
+	ratelimit_params_config(&rp, cfg);
+	s.rl = ratelimit_new(&rp);
+	s.api = api_new(s.st, cfg, s.rl);
 	server_limits_default(&limits);
 	limits.max_header_bytes = (size_t)cfg->max_header_bytes;
 	limits.max_body_bytes = (size_t)cfg->max_body_bytes;
@@ -194,9 +207,9 @@ cmd_serve_exec(struct cmd_args *args)
 	limits.request_timeout_ms = cfg->request_timeout_ms;
 	limits.shutdown_timeout_ms = cfg->shutdown_timeout_ms;
 	limits.trusted_proxies = cfg->trusted_proxies;
-	s.webui = webui_new(s.loop, s.st, cfg, api_handle, s.api);
+	s.webui = webui_new(s.loop, s.st, cfg, s.rl, api_handle, s.api);
 	s.shared = shared_new(s.loop, s.st, cfg);
-	api_set_shared(s.api, s.shared);
+	shared_ratelimit(s.shared, s.rl, "auth");
 	webui_set_shared(s.webui, s.shared);
 	s.srv = server_new(s.loop, &limits, webui_handle, s.webui);
 	metrics_init(&s.metrics, serve_gauges, &s);
@@ -256,6 +269,7 @@ out:
 	shared_free(s.shared);
 	webui_free(s.webui);
 	api_free(s.api);
+	ratelimit_free(s.rl);
 	store_close(s.st);
 	if (s.loop != NULL) {
 		uv_walk(s.loop, serve_close_walk, NULL);

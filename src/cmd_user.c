@@ -1,5 +1,5 @@
 /*
- * cmd_user.c: `kosyncd user add|passwd|del|list`.
+ * cmd_user.c: `kosyncd user add|passwd|del|list|admin`.
  *
  * Accounts without a device: the administrator types the password (or
  * pipes it with --stdin), and the command stores what KOReader would send
@@ -139,9 +139,10 @@ out:
 	return rc;
 }
 
-/* {"username":name[,"key":key][,"admin":true]} */
+/* {"username":name[,"key":key][,"admin":admin]} (admin: when flag) */
 static void
-user_body(struct buf *b, const char *name, const char *key, bool admin)
+user_body(
+    struct buf *b, const char *name, const char *key, bool flag, bool admin)
 {
 	struct json_out o;
 
@@ -153,9 +154,9 @@ user_body(struct buf *b, const char *name, const char *key, bool admin)
 		json_key(&o, "key");
 		json_str(&o, key);
 	}
-	if (admin) {
+	if (flag) {
 		json_key(&o, "admin");
-		json_bool(&o, true);
+		json_bool(&o, admin);
 	}
 	json_obj_end(&o);
 }
@@ -193,7 +194,7 @@ user_op(struct cmd_args *args, const char *op, bool with_key, const char *done)
 	if (with_key && get_key(args, key) != 0)
 		return 1;
 	admin = strcmp(op, "user-add") == 0 && cmd_option(args, "admin", NULL);
-	user_body(&body, name, with_key ? key : NULL, admin);
+	user_body(&body, name, with_key ? key : NULL, admin, admin);
 	sodium_memzero(key, sizeof(key));
 	if (control_run(args->cfg, op, body.data, body.len, &status, &out) != 0)
 		goto out;
@@ -229,6 +230,34 @@ cmd_user_del_exec(struct cmd_args *args)
 	return user_op(args, "user-del", false, "deleted with all its data");
 }
 
+/* `user admin NAME on|off`: the account's administrator flag. */
+static int
+cmd_user_admin_exec(struct cmd_args *args)
+{
+	struct buf body = BUF_INIT, out = BUF_INIT;
+	const char *name = args->argv[0], *how = args->argv[1];
+	int status, rc = 1;
+	bool on = strcmp(how, "on") == 0;
+
+	if (!on && strcmp(how, "off") != 0)
+		return cmd_complain("say on or off, not '%s'", how);
+	user_body(&body, name, NULL, true, on);
+	if (control_run(args->cfg, "user-admin", body.data, body.len, &status,
+	        &out) != 0)
+		goto out;
+	if (status / 100 != 2) {
+		answer_error(status, &out);
+		goto out;
+	}
+	printf("kosyncd: user '%s' %s an administrator of the web interface\n",
+	    name, on ? "is now" : "is no longer");
+	rc = 0;
+out:
+	buf_release(&body);
+	buf_release(&out);
+	return rc;
+}
+
 /* "2026-11-26 12:00" (UTC) or "-". */
 static void
 format_time(char *out, size_t size, double t)
@@ -259,7 +288,9 @@ print_users(const struct buf *out)
 	    "HISTORY", "LAST SYNC (UTC)", "DEVICES");
 	for (u = root->child; u != NULL; u = u->next) {
 		v = json_get(u, "username");
-		printf("%-24s",
+		d = json_get(u, "admin");
+		printf("%s%-*s", d != NULL && d->type == JSON_TRUE ? "*" : "",
+		    d != NULL && d->type == JSON_TRUE ? 23 : 24,
 		    v != NULL && v->type == JSON_STRING ? v->text.p : "?");
 		v = json_get(u, "documents");
 		printf(" %9s",
@@ -318,8 +349,8 @@ static const struct cmd_option add_options[] = {
     {"stdin", false, NULL,
         "Read the password from the first line of standard input."},
     {"admin", false, NULL,
-        "Also make the user an administrator of the web interface (adds "
-        "the name to the option admins in database.json)."},
+        "Also make the user an administrator of the web interface (a flag "
+        "on the account; see user admin)."},
     {NULL, false, NULL, NULL},
 };
 
@@ -361,6 +392,15 @@ const struct cmd_entry cmd_user_del_entry = {
     .min_args = 1,
     .max_args = 1,
     .exec = cmd_user_del_exec,
+};
+
+const struct cmd_entry cmd_user_admin_entry = {
+    .name = "user admin",
+    .args = "name on|off",
+    .help = "Make an account an administrator of the web UI, or not.",
+    .min_args = 2,
+    .max_args = 2,
+    .exec = cmd_user_admin_exec,
 };
 
 const struct cmd_entry cmd_user_list_entry = {

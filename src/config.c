@@ -541,12 +541,18 @@ static const struct config_option options[] = {
         .offset = F(admins),
         .defstr = "",
         .arg = "LIST",
-        .help = "User names that may administer the server from the web "
-                "interface (user list, create, reset password, delete, "
-                "registration on or off); empty for none.",
-        .doc = "Separate names with commas or blanks. `kosyncd user add "
-               "--admin NAME` adds a name here (saved in database.json). "
-               "See docs/web.md.",
+        .help = "Retired: administrators are a flag on their account "
+                "(kosyncd user admin NAME on). Still read so that old "
+                "data directories load.",
+        .doc = "Retired. Administrators of the web interface are a flag on "
+               "the account, set with `kosyncd user add --admin NAME` or "
+               "`kosyncd user admin NAME on|off`. A value found in "
+               "database.json (or Redis's kosyncd:config) is carried over "
+               "once: each comma-separated entry that exactly names an "
+               "existing account flags that account, the others are "
+               "reported and dropped, and the option is emptied. Set by a "
+               "flag or the environment it is ignored, with a warning. "
+               "See docs/operations.md.",
     },
     {
         .name = "cookie_secure",
@@ -1635,6 +1641,38 @@ write_typed(
 	case CONFIG_T_STRING:
 		json_str(out, text);
 		break;
+	}
+}
+
+const char *
+config_file_value(const struct config *cfg, const char *name)
+{
+	int i = find_option(name, strlen(name));
+
+	return i == -1 ? NULL : cfg->file_[i];
+}
+
+bool
+config_admins_next(const char **p, struct str *entry)
+{
+	const char *s = *p, *end;
+
+	for (;;) {
+		if (s == NULL || *s == '\0')
+			return false;
+		end = strchr(s, ',');
+		if (end == NULL)
+			end = s + strlen(s);
+		*p = *end == ',' ? end + 1 : end;
+		while (s < end && (*s == ' ' || *s == '\t'))
+			s++;
+		while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if (end > s) {
+			*entry = (struct str){s, (size_t)(end - s)};
+			return true;
+		}
+		s = *p;
 	}
 }
 

@@ -216,4 +216,20 @@ void config_reference(struct buf *out);
  */
 void config_file_write(const struct config *cfg, struct json_out *out);
 
+/*
+ * The retired option admins (names once split on commas and blanks, which
+ * made "Bob Smith" an administrator named Bob and one named Smith): the
+ * next entry of the list at *p, split on commas only and trimmed of
+ * blanks, so a name with a blank inside stays whole; *p moves past it.
+ * Returns false at the end. Used once, to carry the entries that exactly
+ * name an existing account over to the account's administrator flag.
+ */
+bool config_admins_next(const char **p, struct str *entry);
+
+/*
+ * The value database.json gave option name (even when a stronger source
+ * overrides it), or NULL when the file did not set it (or no such option).
+ */
+const char *config_file_value(const struct config *cfg, const char *name);
+
 #endif

@@ -97,6 +97,7 @@ struct db_user {
 	 */
 	uint64_t bytes;   /* see DB_RECORD_BYTES */
 	uint64_t history; /* history entries of all its documents */
+	bool admin; /* administers the web interface (a flag, never a name) */
 	/* Run-time state of the store (never persisted). */
 	struct store_op *wait_head; /* operations waiting for this user */
 	struct store_op *wait_tail;

@@ -6,7 +6,9 @@
  * caller's allocator, so a parse costs no malloc and is released with the
  * request; the tree keeps document order; every string and number text is
  * copied and NUL-terminated. yajl validates UTF-8 and the grammar; we add
- * the depth limit and the ban on NUL in strings. Trailing garbage and
+ * the depth limit, the ban on NUL in strings, strict UTF-8 (no overlong
+ * forms, surrogates or code points past U+10FFFF) and the ban on \u
+ * escapes of lone surrogates (which yajl turns into '?'). Trailing garbage and
  * multiple top-level values are refused (yajl's defaults).
  *
  * Writer invariants: output is valid JSON whatever the input strings hold
@@ -280,6 +282,64 @@ static const yajl_callbacks json_callbacks = {
     .yajl_end_array = json_cb_end,
 };
 
+/* The value of 4 hex digits at p (len bytes available), or -1. */
+static long
+json_hex4(const char *p, size_t len)
+{
+	long v = 0;
+	int i, d;
+
+	if (len < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		if (p[i] >= '0' && p[i] <= '9')
+			d = p[i] - '0';
+		else if (p[i] >= 'a' && p[i] <= 'f')
+			d = p[i] - 'a' + 10;
+		else if (p[i] >= 'A' && p[i] <= 'F')
+			d = p[i] - 'A' + 10;
+		else
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/*
+ * Whether every \u escape for a UTF-16 surrogate in text is a high one
+ * followed at once by a low one. yajl writes '?' for a lone high surrogate
+ * (and a wrong code point for a high one before anything else), so a
+ * document id "\ud800" would be stored as "?": refuse them here instead.
+ * A backslash only occurs in a string, where it starts an escape, so the
+ * escapes can be walked without following the grammar (yajl does that).
+ */
+static bool
+json_surrogates_ok(const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+	long cp, lo;
+
+	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+		if (end - p < 2)
+			return true; /* yajl finds the string unterminated */
+		if (p[1] != 'u') {
+			p += 2;
+			continue;
+		}
+		cp = json_hex4(p + 2, (size_t)(end - p - 2));
+		p += 6;
+		if (cp < 0xd800 || cp > 0xdfff)
+			continue;
+		if (cp >= 0xdc00 || end - p < 6 || p[0] != '\\' || p[1] != 'u')
+			return false;
+		lo = json_hex4(p + 2, (size_t)(end - p - 2));
+		if (lo < 0xdc00 || lo > 0xdfff)
+			return false;
+		p += 6;
+	}
+	return true;
+}
+
 struct json_value *
 json_parse(const char *text, size_t len, json_alloc_fn *alloc, void *ctx,
     const char **err)
@@ -291,6 +351,12 @@ json_parse(const char *text, size_t len, json_alloc_fn *alloc, void *ctx,
 	yajl_status st;
 	char c;
 
+	/* Most bodies have no escape at all: one memchr. */
+	if (memchr(text, '\\', len) != NULL && !json_surrogates_ok(text, len)) {
+		if (err != NULL)
+			*err = "invalid UTF-8 (a lone surrogate)";
+		return NULL;
+	}
 	memset(&jp, 0, sizeof(jp));
 	jp.alloc = alloc;
 	jp.ctx = ctx;

@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "config.h"
 #include "ratelimit.h"
 #include "xmalloc.h"
 
@@ -314,6 +315,18 @@ ratelimit_params_default(struct ratelimit_params *p)
 	p->register_per_ip = RATELIMIT_REGISTER_PER_IP;
 	p->register_window_ms = (uint64_t)RATELIMIT_REGISTER_WINDOW_S * 1000;
 	p->max_entries = RATELIMIT_MAX_ENTRIES;
+}
+
+void
+ratelimit_params_config(struct ratelimit_params *p, const struct config *cfg)
+{
+	ratelimit_params_default(p);
+	p->auth_fail_per_user = cfg->auth_fail_per_user;
+	p->auth_fail_per_ip = cfg->auth_fail_per_ip;
+	p->auth_fail_window_ms = (uint64_t)cfg->auth_fail_window_s * 1000;
+	p->register_per_ip = cfg->register_per_ip;
+	p->register_window_ms = (uint64_t)cfg->register_window_s * 1000;
+	p->max_entries = cfg->ratelimit_entries;
 }
 
 struct ratelimit *

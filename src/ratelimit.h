@@ -32,6 +32,15 @@
  * instance's failures. The decision (ratelimit_auth_allowed) stays local
  * and synchronous.
  *
+ * One limiter for every way of presenting a password: the server makes one
+ * (cmd_serve.c) and hands it to the protocol (api.c: x-auth headers and
+ * Basic auth) and the web interface (webui.c: sign-in, and the password
+ * asked again to change it or delete the account), so a name or address
+ * gets auth_fail_per_user (auth_fail_per_ip) guesses per window in all,
+ * whichever door they come through. Before every check of a password call
+ * ratelimit_auth_allowed(), after it ratelimit_auth_failed() or
+ * ratelimit_auth_ok(); a new way in (WebDAV, OPDS) takes the same object.
+ *
  * Not responsible for what a refused request is answered (api.c), nor for
  * where the client address comes from (server.c and proxy.c), nor for
  * carrying events between instances (shared.c).
@@ -68,6 +77,15 @@ struct ratelimit;
 
 /* Fill p with the defaults above. */
 void ratelimit_params_default(struct ratelimit_params *p);
+
+struct config;
+/*
+ * Fill p from cfg's options (auth_fail_per_user, auth_fail_per_ip,
+ * auth_fail_window_s, register_per_ip, register_window_s,
+ * ratelimit_entries).
+ */
+void ratelimit_params_config(
+    struct ratelimit_params *p, const struct config *cfg);
 
 /* A limiter with parameters p (copied). Never returns NULL. */
 struct ratelimit *ratelimit_new(const struct ratelimit_params *p);

@@ -4,7 +4,10 @@
  * In memory: the table is a table.h hash table keyed by the token's
  * digest. A digest is BLAKE2b keyed with a random per-process key, so a
  * table lookup time says nothing about any real token. Expired sessions
- * are dropped when they are looked up and when room is needed.
+ * are dropped when they are looked up and when a session is created; a
+ * user has at most SESSION_MAX_PER_USER sessions (the oldest goes), and a
+ * sign-in never ends another user's live session: when the table is full
+ * of them, the new session is refused (SESSION_FULL).
  *
  * In Redis (the store's own connection, store_redis_command), in the
  * store's database:
@@ -135,43 +138,58 @@ s_remove(struct sessions *ss, struct session *s)
 	s_free(s);
 }
 
-/* Drop expired sessions; when still full, the one expiring first. */
-static void
-make_room(struct sessions *ss, uint64_t now)
+/*
+ * Make room for a new session of user: drop every expired session, then,
+ * when user already has SESSION_MAX_PER_USER, that user's oldest (the one
+ * expiring first). Another user's live session is never dropped. Returns
+ * false when the table is still full (of other users' live sessions).
+ * One walk of the table, plus one to drop expired sessions when there are
+ * some: sign-in is rare next to the argon2 verification before it.
+ */
+static bool
+make_room(struct sessions *ss, struct str user, uint64_t now)
 {
-	struct session *s, *first = NULL;
+	struct session *s, *oldest = NULL, **dead = NULL;
+	size_t ndead = 0, mine = 0, i;
 	uint32_t pos = 0;
-	bool again = true;
 
-	while (again) {
-		again = false;
-		pos = 0;
-		while ((s = table_next(&ss->t, &pos)) != NULL) {
-			if (s->expires <= now) {
-				s_remove(ss, s);
-				again = true;
-				break;
-			}
+	while ((s = table_next(&ss->t, &pos)) != NULL) {
+		if (s->expires <= now) {
+			ndead++;
+			continue;
 		}
+		if (!str_eqs(user, s->user))
+			continue;
+		mine++;
+		if (oldest == NULL || s->expires < oldest->expires)
+			oldest = s;
 	}
-	if (ss->t.n < ss->max)
-		return;
-	pos = 0;
-	while ((s = table_next(&ss->t, &pos)) != NULL)
-		if (first == NULL || s->expires < first->expires)
-			first = s;
-	if (first != NULL)
-		s_remove(ss, first);
+	if (ndead > 0) {
+		/* The table must not change while it is walked. */
+		dead = xmalloc(ndead * sizeof(struct session *));
+		i = 0;
+		pos = 0;
+		while ((s = table_next(&ss->t, &pos)) != NULL && i < ndead)
+			if (s->expires <= now)
+				dead[i++] = s;
+		while (i > 0)
+			s_remove(ss, dead[--i]);
+		free(dead);
+	}
+	if (mine >= SESSION_MAX_PER_USER && oldest != NULL)
+		s_remove(ss, oldest);
+	return ss->t.n < ss->max;
 }
 
 struct session *
 session_create(struct sessions *ss, struct str user, uint64_t now,
     char token[SESSION_TOKEN_LEN + 1])
 {
-	struct session *s = xcalloc(1, sizeof(*s));
+	struct session *s;
 
-	if (ss->t.n >= ss->max)
-		make_room(ss, now);
+	if (!make_room(ss, user, now))
+		return NULL;
+	s = xcalloc(1, sizeof(*s));
 	random_token(token);
 	random_token(s->csrf);
 	digest(ss, (struct str){token, SESSION_TOKEN_LEN}, s->digest);
@@ -549,7 +567,10 @@ sessions_start(
 		char token[SESSION_TOKEN_LEN + 1];
 		struct session *s = session_create(ss, user, now_ms(), token);
 
-		fn(arg, SESSION_OK, s, token);
+		if (s == NULL)
+			fn(arg, SESSION_FULL, NULL, NULL);
+		else
+			fn(arg, SESSION_OK, s, token);
 		sodium_memzero(token, sizeof(token));
 		return;
 	}

@@ -14,9 +14,11 @@
  * user signs out, when the account's password changes (every other session
  * of that user; all of them when it changed outside the web interface, see
  * store_listen_accounts) or the account is deleted. At most max sessions
- * exist; the
- * one closest to expiring makes room for a new one. Sessions do not
- * survive a restart: users sign in again.
+ * exist, at most SESSION_MAX_PER_USER of one user (a new one ends that
+ * user's oldest); a sign-in never ends another user's session: when the
+ * table is full of other users' live sessions it is refused (SESSION_FULL),
+ * so one account signing in again and again cannot sign everyone else
+ * out. Sessions do not survive a restart: users sign in again.
  *
  * Shared sessions (sessions_open() on the Redis backend; see session.c for
  * the keys): several kosyncd instances on one Redis serve the same users,
@@ -48,7 +50,7 @@
 
 #define SESSION_TOKEN_LEN 43 /* base64url of 32 bytes, no padding */
 #define SESSION_DIGEST_BYTES 32
-#define SESSION_MAX_PER_USER 100 /* Redis: sessions of one user */
+#define SESSION_MAX_PER_USER 100 /* sessions of one user (the oldest goes) */
 
 struct store;
 
@@ -69,7 +71,9 @@ void sessions_free(struct sessions *ss);
 
 /*
  * A new session for user; its cookie token is written to token (NUL-
- * terminated). Never returns NULL.
+ * terminated). Ends user's oldest session when it has
+ * SESSION_MAX_PER_USER. Returns NULL (token untouched) when the table is
+ * full of live sessions of other users.
  */
 struct session *session_create(struct sessions *ss, struct str user,
     uint64_t now, char token[SESSION_TOKEN_LEN + 1]);
@@ -105,6 +109,7 @@ enum session_result {
 	SESSION_OK,
 	SESSION_NONE,        /* no such (live) session, or no such user */
 	SESSION_UNAVAILABLE, /* Redis cannot be reached */
+	SESSION_FULL,        /* sessions_start: too many users signed in */
 };
 
 /*
@@ -123,7 +128,8 @@ void sessions_lookup(
 
 /*
  * A new session for user, with its cookie token. SESSION_NONE when, in
- * Redis, the account no longer exists (or is being deleted).
+ * Redis, the account no longer exists (or is being deleted); SESSION_FULL
+ * when, in memory, the table is full of other users' live sessions.
  */
 void sessions_start(
     struct sessions *ss, struct str user, session_token_fn *fn, void *arg);

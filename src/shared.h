@@ -15,7 +15,7 @@
  * numbers; the number keeps two deployments on one Redis apart). A message
  * is "1 <instance> <scope> <event> <peer> <user>": the sender's random
  * instance id (an instance ignores its own messages, which it counted
- * already), the limiter ("api": the protocol, "web": the web sign-in),
+ * already), the limiter ("auth": the server's one failed-login limiter),
  * "f" (failed authentication) or "r" (registration), the client address
  * as the limiter got it, and the user name (may be empty; the rest of the
  * message).
@@ -61,7 +61,7 @@ struct shared *shared_new(
     uv_loop_t *loop, struct store *st, const struct config *cfg);
 
 /*
- * Share rl's failures and registrations under scope ("api", "web"; at
+ * Share rl's failures and registrations under scope ("auth"; at
  * most SHARED_MAX_LIMITERS, each name at most 15 bytes; scope must be a
  * string constant). rl must outlive sh, or shared_free must come first.
  * sh NULL: nothing happens.

@@ -75,6 +75,7 @@ enum kid {
 	K_AUTHORS,
 	K_PRETTY_NAME,
 	K_LINKS,
+	K_ADMIN,
 	K_NKIDS
 };
 
@@ -82,7 +83,7 @@ static const char *const kid_names[K_NKIDS] = {"", "schema", "journal_seq",
     "config", "users", "password", "documents", "history", "metadata",
     "devices", "document_history", "percentage", "timestamp", "progress",
     "device", "device_id", "filename", "title", "authors", "pretty_name",
-    "links"};
+    "links", "admin"};
 
 /* Is the key s (of len bytes) the name of kid k? */
 static bool
@@ -99,7 +100,7 @@ static enum kid
 classify(const unsigned char *s, size_t len)
 {
 	static const enum kid by_first[][4] = {
-	    ['a'] = {K_AUTHORS},
+	    ['a'] = {K_AUTHORS, K_ADMIN},
 	    ['c'] = {K_CONFIG},
 	    ['d'] = {K_DEVICE, K_DEVICE_ID, K_DEVICES, K_DOCUMENTS},
 	    ['f'] = {K_FILENAME},
@@ -485,6 +486,10 @@ on_scalar(
 	case S_USER:
 		if (l->kid == K_PASSWORD && is_string)
 			db_user_set_key(l->user, (struct str){s, len});
+		/* Administrator (kosyncd's; KOsync ignores the member). */
+		else if (l->kid == K_ADMIN && !is_string && !is_number &&
+		         s != NULL)
+			l->user->admin = len == 4 && memcmp(s, "true", 4) == 0;
 		return 1;
 	case S_LINKS:
 		/* Merged documents (webui): "alias": "canonical". */
@@ -1058,6 +1063,10 @@ w_user(struct writer *w, const struct db_user *u)
 	json_strn(o, u->name, u->name_len);
 	json_key(o, "password");
 	json_str(o, u->key ? u->key : "");
+	if (u->admin) {
+		json_key(o, "admin");
+		json_bool(o, true);
+	}
 	json_key(o, "documents");
 	json_obj_begin(o);
 	docs = db_docs_sorted(u, &n);

@@ -285,6 +285,15 @@ store_web_change(struct store *st, struct str user,
 }
 
 void
+store_user_admin(struct store *st, struct str user, store_cb *cb, void *arg)
+{
+	if (st->ops->user_admin == NULL)
+		unsupported(cb, arg);
+	else
+		st->ops->user_admin(st, user, cb, arg);
+}
+
+void
 store_stats(struct store *st, struct store_stats *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -397,4 +406,22 @@ store_page_parse(struct str cursor, enum store_page_kind kind, char *idbuf,
 	page->ts = neg ? -(int64_t)v : (int64_t)v;
 	page->id = (struct str){idbuf, n};
 	return 0;
+}
+
+bool
+store_document_valid(struct str d, bool stored)
+{
+	size_t i;
+	unsigned char ch;
+
+	if (d.len == 0 || d.len > STORE_MAX_DOCUMENT)
+		return false;
+	if (!stored && (str_eqs(d, ".") || str_eqs(d, "..")))
+		return false;
+	for (i = 0; i < d.len; i++) {
+		ch = (unsigned char)d.p[i];
+		if (ch == ':' || ch == '/' || ch < 0x20 || ch == 0x7f)
+			return false;
+	}
+	return json_utf8_valid(d.p, d.len);
 }

@@ -48,6 +48,17 @@ struct config;
 #define STORE_USER_MAX_HISTORY 200000
 #define STORE_USER_MAX_BYTES ((uint64_t)64 << 20)
 
+/*
+ * The document-id rule, the one every path uses (the protocol's pushes and
+ * pulls, the web interface): 1 to STORE_MAX_DOCUMENT bytes of valid UTF-8
+ * (no lone surrogate), no ':', no '/', no control character (below 0x20,
+ * 0x7f), and not "." or ".." (a browser resolves those in a URL, so the
+ * web page could not name them). stored: also accept "." and "..", which
+ * older versions stored, so that such documents can still be shown and
+ * deleted.
+ */
+bool store_document_valid(struct str d, bool stored);
+
 enum store_result {
 	STORE_OK = 0,
 	STORE_ERR_AUTH,        /* unknown user or wrong key */
@@ -318,6 +329,7 @@ enum store_web_kind {
 	STORE_WEB_CONFIG,  /* a configuration change: journaled, no data */
 	STORE_WEB_LINK,    /* merge: alias reads and writes document */
 	STORE_WEB_UNLINK,  /* undo a merge: alias is its own document again */
+	STORE_WEB_ADMIN,   /* the user's administrator flag becomes admin */
 };
 
 /*
@@ -342,16 +354,30 @@ struct store_web_change {
 	 * alias's record stays stored and comes back on UNLINK.
 	 */
 	struct str alias;
+	bool admin; /* ADMIN: on or off (no document) */
 };
 
 #define STORE_WEB_DEVICE "kosyncd web"
 
 /*
  * Apply ch to user's data. STORE_ERR_AUTH: no such user (or, except for
- * CONFIG, no such document). reply->timestamp is the restored position's.
+ * CONFIG and ADMIN, no such document). reply->timestamp is the restored
+ * position's. ADMIN is the only way an account becomes an administrator:
+ * it needs the account to exist, and the flag goes with the account (an
+ * account deleted and registered again is no administrator).
  */
 void store_web_change(struct store *st, struct str user,
     const struct store_web_change *ch, store_cb *cb, void *arg);
+
+/*
+ * Whether user is an administrator of the web interface: STORE_OK when
+ * the account exists and is flagged (store_web_change ADMIN),
+ * STORE_ERR_NOTFOUND when it is not (or does not exist),
+ * STORE_ERR_UNAVAILABLE when the backend cannot tell now. In memory it
+ * answers before it returns; on Redis one round trip.
+ */
+void store_user_admin(
+    struct store *st, struct str user, store_cb *cb, void *arg);
 
 /*
  * Told about every progress push the store confirmed (on the loop, after

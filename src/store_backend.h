@@ -51,6 +51,8 @@ struct store_ops {
 	    store_text_cb *cb, void *arg);
 	void (*web_change)(struct store *st, struct str user,
 	    const struct store_web_change *ch, store_cb *cb, void *arg);
+	void (*user_admin)(
+	    struct store *st, struct str user, store_cb *cb, void *arg);
 };
 
 struct store {

@@ -622,6 +622,59 @@ out:
 	return rc;
 }
 
+/*
+ * Carry the retired option admins, as database.json gave it, over to the
+ * accounts' administrator flags (config_admins_next: commas only, a name
+ * is never split), empty the option and write the snapshot at once, so
+ * this happens only once: a name registered later never becomes an
+ * administrator because it was listed. Returns 0, or -1 when the snapshot
+ * cannot be written (start-up stops; nothing changed on disk).
+ */
+static int
+retire_admins(struct json_store *js, const struct snapshot_info *info)
+{
+	struct json_store_file *f = js->file;
+	struct buf err = BUF_INIT, name = BUF_INIT;
+	const char *p = config_file_value(js->cfg, "admins");
+	struct db_user *u;
+	struct str e;
+	int rc = -1;
+
+	while (config_admins_next(&p, &e)) {
+		buf_reset(&name);
+		log_escape(&name, e, 64);
+		u = db_user_find(&js->db, e);
+		if (u != NULL) {
+			u->admin = true;
+			log_info("admins: '%s' is an administrator (a flag on "
+			         "the account now)",
+			    name.data);
+		} else {
+			log_warnx("admins: '%s' names no account: not an "
+			          "administrator (kosyncd user admin NAME on, "
+			          "once the account exists)",
+			    name.data);
+		}
+	}
+	if (config_set(js->cfg, "admins", "", CONFIG_SRC_FILE, &err) != 0 ||
+	    snapshot_save(f->dir, &js->db, js->cfg, f->applied_seq, &f->snap_st,
+	        &err) != 0) {
+		log_warnx("cannot retire the option admins: %s", err.data);
+		goto out;
+	}
+	f->snap_known = true;
+	f->snap_seq = f->applied_seq;
+	if (f->applied_seq > info->journal_seq)
+		journal_prune(f);
+	log_info("the option admins is retired: administrators are a flag on "
+	         "their account (kosyncd user admin)");
+	rc = 0;
+out:
+	buf_release(&err);
+	buf_release(&name);
+	return rc;
+}
+
 int
 json_store_file_open(struct json_store *js)
 {
@@ -692,6 +745,12 @@ json_store_file_open(struct json_store *js)
 		if (f->applied_seq > info.journal_seq)
 			journal_prune(f);
 	}
+	/* The file's value, even when a flag or the environment overrides
+	 * it (then ignored): it must not wait for a later start. */
+	if (config_file_value(js->cfg, "admins") != NULL &&
+	    config_file_value(js->cfg, "admins")[0] != '\0' &&
+	    retire_admins(js, &info) != 0)
+		goto out;
 	rc = 0;
 out:
 	buf_release(&err);

@@ -722,6 +722,7 @@ static const struct store_ops json_store_ops = {
     .stats = json_store_stats,
     .web_documents = json_store_web_documents,
     .web_change = json_store_web_change,
+    .user_admin = json_store_user_admin,
 };
 
 struct store *

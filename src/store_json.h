@@ -119,6 +119,8 @@ int json_store_import_lists_apply(
 void json_store_web_documents(struct store *st, struct str user,
     struct str document, bool history, const struct store_page *page,
     store_text_cb *cb, void *arg);
+void json_store_user_admin(
+    struct store *st, struct str user, store_cb *cb, void *arg);
 void json_store_web_change(struct store *st, struct str user,
     const struct store_web_change *ch, store_cb *cb, void *arg);
 

@@ -135,6 +135,10 @@ json_store_admin_list(struct store *st, const struct store_page *page,
 		json_uint(&o, users[i]->bytes);
 		json_key(&o, "history");
 		json_uint(&o, users[i]->history);
+		if (users[i]->admin) {
+			json_key(&o, "admin");
+			json_bool(&o, true);
+		}
 		json_obj_end(&o);
 		free(docs);
 	}

@@ -12,6 +12,9 @@
  *   kosyncd:user:<name>:devices:<doc>  hash "id:<device_id>" (or
  *                                      "device:<device>") -> JSON state
  *   kosyncd:user:<name>:meta:<doc>     hash filename, title, authors
+ *   kosyncd:user:<name>:admin          "1": an administrator of the web
+ *                                      interface (set only while the
+ *                                      account exists; deleted with it)
  * Names and document ids never contain ':' (the API refuses them), so no
  * user's keys can be confused with another's.
  *
@@ -442,6 +445,121 @@ rs_lost(struct redis_conn *c, const char *why, bool was_ready, bool was_failing)
  */
 static const char *const rs_config_names[] = {"disable_registration", "admins"};
 
+/*
+ * The retired option admins, as kosyncd:config holds it (KEYS[1]): when it
+ * is still ARGV[1], each entry ARGV[2..] (config_admins_next: a name is
+ * never split) that names an existing account flags it; then the option
+ * goes. Returns the names flagged (nil when the option changed or went
+ * meanwhile: another instance carried it over). One script, so that of several
+ * instances only one carries it over, and a name registered later is
+ * never made an administrator by it.
+ */
+static const char rs_admins_lua[] =
+    "local out = {}\n"
+    "if redis.call('HGET', KEYS[1], 'admins') ~= ARGV[1] then return false "
+    "end\n"
+    "for i = 2, #ARGV do\n"
+    "  local n = ARGV[i]\n"
+    "  if redis.call('EXISTS', 'user:' .. n .. ':key') == 1 and\n"
+    "      redis.call('EXISTS', 'kosyncd:deleting:' .. n) == 0 then\n"
+    "    redis.call('SET', 'kosyncd:user:' .. n .. ':admin', '1')\n"
+    "    out[#out + 1] = n\n"
+    "  end\n"
+    "end\n"
+    "redis.call('HDEL', KEYS[1], 'admins')\n"
+    "return out\n";
+
+/* The names asked to be carried over, to report the others. */
+struct rs_admins {
+	char *value; /* NUL-terminated; entries point into it */
+};
+
+/* store_redis_reply_fn of rs_admins_lua: say what became of each entry. */
+static void
+rs_admins_cb(void *priv, const redisReply *reply)
+{
+	struct rs_admins *ra = priv;
+	struct buf name = BUF_INIT;
+	const char *p = ra->value;
+	struct str e;
+	size_t i;
+	bool done;
+
+	if (reply != NULL && reply->type == REDIS_REPLY_NIL)
+		goto out;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+		log_warnx("redis: cannot retire the option admins in %s "
+		          "(tried again later)",
+		    RS_CONFIG_KEY);
+		goto out;
+	}
+	while (config_admins_next(&p, &e)) {
+		done = false;
+		for (i = 0; i < reply->elements; i++)
+			if (reply->element[i]->type == REDIS_REPLY_STRING &&
+			    reply->element[i]->len == e.len &&
+			    memcmp(reply->element[i]->str, e.p, e.len) == 0)
+				done = true;
+		buf_reset(&name);
+		log_escape(&name, e, 64);
+		if (done)
+			log_info("admins: '%s' is an administrator (a flag on "
+			         "the account now)",
+			    name.data);
+		else
+			log_warnx("admins: '%s' names no account: not an "
+			          "administrator (kosyncd user admin NAME on, "
+			          "once the account exists)",
+			    name.data);
+	}
+out:
+	buf_release(&name);
+	free(ra->value);
+	free(ra);
+}
+
+/* Carry the option admins (value, as read) over to account flags. */
+static void
+rs_admins_retire(struct redis_store *rs, const char *value, size_t len)
+{
+	struct rs_admins *ra = xmalloc(sizeof(*ra));
+	const char **argv = NULL;
+	size_t *lens = NULL, n = 0, cap = 8;
+	const char *p;
+	struct str e;
+
+	ra->value = xmemdup0(value, len);
+	argv = xcalloc(cap, sizeof(*argv));
+	lens = xcalloc(cap, sizeof(*lens));
+	argv[n] = "EVAL";
+	lens[n++] = 4;
+	argv[n] = rs_admins_lua;
+	lens[n++] = strlen(rs_admins_lua);
+	argv[n] = "1";
+	lens[n++] = 1;
+	argv[n] = RS_CONFIG_KEY;
+	lens[n++] = sizeof(RS_CONFIG_KEY) - 1;
+	argv[n] = ra->value;
+	lens[n++] = len;
+	p = ra->value;
+	while (config_admins_next(&p, &e)) {
+		if (n == cap) {
+			cap *= 2;
+			argv = xrealloc(argv, cap * sizeof(*argv));
+			lens = xrealloc(lens, cap * sizeof(*lens));
+		}
+		argv[n] = e.p;
+		lens[n++] = e.len;
+	}
+	if (store_redis_command((struct store *)rs, rs_admins_cb, ra, (int)n,
+	        argv, lens) != 0) {
+		free(ra->value);
+		free(ra);
+	}
+	free(argv);
+	free(lens);
+}
+
 static void
 /* cppcheck-suppress constParameter ; hiredis callback type */
 rs_config_cb(redisAsyncContext *ac, void *r, void *priv)
@@ -470,6 +588,12 @@ rs_config_cb(redisAsyncContext *ac, void *r, void *priv)
 				break;
 		if (n == sizeof(rs_config_names) / sizeof(char *))
 			continue;
+		/* Retired: carried over to account flags, never applied. */
+		if (strcmp(rs_config_names[n], "admins") == 0) {
+			if (v->len > 0)
+				rs_admins_retire(rs, v->str, v->len);
+			continue;
+		}
 		buf_reset(&now);
 		config_value(rs->cfg, rs_config_names[n], &now);
 		if (now.len == v->len && memcmp(now.data, v->str, v->len) == 0)
@@ -2077,6 +2201,77 @@ rs_web_documents(struct store *st, struct str user, struct str document,
 	    user, document, history, page, cb, arg);
 }
 
+/*
+ * Administrators: KEYS[1] user:<name>:key, KEYS[2] the deletion tombstone,
+ * KEYS[3] kosyncd:user:<name>:admin. The flag is read only while the
+ * account exists (and is not being deleted), and set the same way
+ * (store_redis_admin.c), so it never outlives the account.
+ */
+static const char rs_admin_get_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 or\n"
+    "    redis.call('EXISTS', KEYS[2]) == 1 then return -1 end\n"
+    "return redis.call('EXISTS', KEYS[3])\n";
+
+struct rs_admin_op {
+	store_cb *cb;
+	void *arg;
+};
+
+/* store_redis_reply_fn of rs_admin_get_lua. */
+static void
+rs_admin_cb(void *priv, const redisReply *reply)
+{
+	struct rs_admin_op *op = priv;
+	struct store_reply rep;
+
+	memset(&rep, 0, sizeof(rep));
+	if (reply == NULL)
+		rep.result = STORE_ERR_UNAVAILABLE;
+	else if (reply->type != REDIS_REPLY_INTEGER)
+		rep.result = STORE_ERR_IO;
+	else if (reply->integer == 1)
+		rep.result = STORE_OK;
+	else
+		rep.result = STORE_ERR_NOTFOUND;
+	op->cb(op->arg, &rep);
+	free(op);
+}
+
+static void
+rs_user_admin(struct store *st, struct str user, store_cb *cb, void *cbarg)
+{
+	struct buf k[3] = {BUF_INIT, BUF_INIT, BUF_INIT};
+	const char *argv[6];
+	size_t lens[6];
+	struct rs_admin_op *op = xmalloc(sizeof(*op));
+	struct store_reply rep;
+	int i;
+
+	op->cb = cb;
+	op->arg = cbarg;
+	rs_keyname(&k[0], "user:", user, ":key", STR_NULL);
+	rs_keyname(&k[1], "kosyncd:deleting:", user, "", STR_NULL);
+	rs_keyname(&k[2], "kosyncd:user:", user, ":admin", STR_NULL);
+	argv[0] = "EVAL";
+	argv[1] = rs_admin_get_lua;
+	argv[2] = "3";
+	for (i = 0; i < 3; i++) {
+		argv[3 + i] = k[i].data;
+		lens[3 + i] = k[i].len;
+	}
+	lens[0] = 4;
+	lens[1] = strlen(rs_admin_get_lua);
+	lens[2] = 1;
+	if (store_redis_command(st, rs_admin_cb, op, 6, argv, lens) != 0) {
+		free(op);
+		memset(&rep, 0, sizeof(rep));
+		rep.result = STORE_ERR_UNAVAILABLE;
+		cb(cbarg, &rep);
+	}
+	for (i = 0; i < 3; i++)
+		buf_release(&k[i]);
+}
+
 static void
 rs_web_change(struct store *st, struct str user,
     const struct store_web_change *ch, store_cb *cb, void *arg)
@@ -2112,6 +2307,7 @@ static const struct store_ops redis_store_ops = {
     .stats = rs_stats,
     .web_documents = rs_web_documents,
     .web_change = rs_web_change,
+    .user_admin = rs_user_admin,
 };
 
 int

@@ -610,6 +610,19 @@ ra_str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Whether u's account carries the administrator flag (store_redis.c). */
+static bool
+ra_is_admin(redisContext *c, const struct db_user *u)
+{
+	redisReply *r = redisCommand(
+	    c, "EXISTS kosyncd:user:%b:admin", u->name, (size_t)u->name_len);
+	bool yes =
+	    r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+
+	freeReplyObject(r);
+	return yes;
+}
+
 static void
 ra_list(struct ra_job *j, redisContext *c)
 {
@@ -678,6 +691,10 @@ ra_list(struct ra_job *j, redisContext *c)
 		json_uint(&o, users[i]->bytes);
 		json_key(&o, "history");
 		json_uint(&o, users[i]->history);
+		if (ra_is_admin(c, users[i])) {
+			json_key(&o, "admin");
+			json_bool(&o, true);
+		}
 		json_obj_end(&o);
 		free(names);
 		free(docs);
@@ -1673,10 +1690,47 @@ out:
 	return rc;
 }
 
+/*
+ * An account's administrator flag (store_redis.c's layout): set or
+ * removed only while the account exists and is not being deleted.
+ */
+static const char ra_admin_set_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 or\n"
+    "    redis.call('EXISTS', KEYS[2]) == 1 then return -1 end\n"
+    "if ARGV[1] == '1' then redis.call('SET', KEYS[3], '1')\n"
+    "else redis.call('DEL', KEYS[3]) end\n"
+    "return 1\n";
+
+static void
+ra_admin_set(struct ra_job *j, redisContext *c)
+{
+	redisReply *r;
+
+	r = redisCommand(c,
+	    "EVAL %s 3 user:%b:key kosyncd:deleting:%b kosyncd:user:%b:admin "
+	    "%s",
+	    ra_admin_set_lua, j->user, j->user_len, j->user, j->user_len,
+	    j->user, j->user_len, j->ch.admin ? "1" : "0");
+	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
+		buf_adds(&j->out, r != NULL && r->type == REDIS_REPLY_ERROR
+		                      ? r->str
+		                      : "redis: no answer");
+		j->result = r == NULL ? STORE_ERR_UNAVAILABLE : STORE_ERR_IO;
+	} else {
+		j->result = r->integer == 1 ? STORE_OK : STORE_ERR_AUTH;
+	}
+	freeReplyObject(r);
+}
+
 static void
 ra_web_change(struct ra_job *j, redisContext *c)
 {
 	int i, rc = 1;
+
+	if (j->ch.kind == STORE_WEB_ADMIN) {
+		ra_admin_set(j, c);
+		return;
+	}
 
 	for (i = 0; i < RA_WEB_TRIES && rc == 1; i++) {
 		buf_reset(&j->out);

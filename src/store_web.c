@@ -8,7 +8,8 @@
  * documents and a page of k, never a sort of the whole account, and its
  * answer is bounded in bytes. A change is decided on the loop, written as
  * one journal record ("web_restore", "web_rename", "web_delete",
- * "web_config") and applied to the tables only once that record is
+ * "web_link", "web_unlink", "web_config", "web_admin": an account's
+ * administrator flag) and applied to the tables only once that record is
  * durable, through store_web_apply, the very function replay uses, so
  * memory, journal and a later replay agree. A record carries
  * everything it needs (the restored position itself, not a reference to a
@@ -532,6 +533,16 @@ store_web_apply(struct db *db, struct db_user *u, struct str op,
 
 	if (str_eqs(op, "web_config"))
 		return 0;
+	if (str_eqs(op, "web_admin")) {
+		const struct json_value *v = json_get(rec, "admin");
+
+		if (v == NULL ||
+		    (v->type != JSON_TRUE && v->type != JSON_FALSE))
+			return -1;
+		if (u != NULL)
+			u->admin = v->type == JSON_TRUE;
+		return 0;
+	}
 	if (!str_eqs(op, "web_restore") && !str_eqs(op, "web_rename") &&
 	    !str_eqs(op, "web_delete") && !str_eqs(op, "web_link") &&
 	    !str_eqs(op, "web_unlink"))
@@ -666,7 +677,7 @@ store_web_allowed(const struct db_user *u, const struct store_web_change *ch)
 {
 	struct str doc;
 
-	if (ch->kind == STORE_WEB_CONFIG)
+	if (ch->kind == STORE_WEB_CONFIG || ch->kind == STORE_WEB_ADMIN)
 		return true;
 	if (db_doc_find(u, ch->document) == NULL)
 		return false;
@@ -675,8 +686,10 @@ store_web_allowed(const struct db_user *u, const struct store_web_change *ch)
 	if (ch->alias.p == NULL || ch->alias.len == 0)
 		return false;
 	doc = db_link_resolve(u, ch->document);
+	/* A merge takes a document the user has (docs/api.md: 404). */
 	if (ch->kind == STORE_WEB_LINK)
-		return !str_eq(db_link_resolve(u, ch->alias), doc);
+		return db_doc_find(u, ch->alias) != NULL &&
+		       !str_eq(db_link_resolve(u, ch->alias), doc);
 	return !str_eq(db_link_resolve(u, ch->alias), ch->alias) &&
 	       str_eq(db_link_resolve(u, ch->alias), doc);
 }
@@ -704,6 +717,9 @@ store_web_record(struct str user, const struct store_web_change *ch,
 	case STORE_WEB_UNLINK:
 		name = "web_unlink";
 		break;
+	case STORE_WEB_ADMIN:
+		name = "web_admin";
+		break;
 	default:
 		name = "web_config";
 		break;
@@ -714,7 +730,10 @@ store_web_record(struct str user, const struct store_web_change *ch,
 	json_str(&o, name);
 	json_key(&o, "user");
 	json_strn(&o, user.p != NULL ? user.p : "", user.len);
-	if (ch->kind != STORE_WEB_CONFIG) {
+	if (ch->kind == STORE_WEB_ADMIN) {
+		json_key(&o, "admin");
+		json_bool(&o, ch->admin);
+	} else if (ch->kind != STORE_WEB_CONFIG) {
 		json_key(&o, "doc");
 		json_strn(&o, ch->document.p, ch->document.len);
 	}
@@ -791,6 +810,17 @@ web_cost(const struct db *db, const struct db_user *u,
 	default:
 		return 0;
 	}
+}
+
+void
+json_store_user_admin(
+    struct store *st, struct str user, store_cb *cb, void *arg)
+{
+	struct json_store *js = (struct json_store *)st;
+	const struct db_user *u = web_user(js, user);
+
+	web_reply(
+	    cb, arg, u != NULL && u->admin ? STORE_OK : STORE_ERR_NOTFOUND, 0);
 }
 
 void

@@ -7,8 +7,9 @@
  * restore, rename, deletion or merge does, whatever the storage.
  *
  * A change travels as a record, a JSON object {"op": "web_restore" |
- * "web_rename" | "web_delete" | "web_link" | "web_unlink" | "web_config",
- * "user", "doc", ...} that carries everything it needs (the restored
+ * "web_rename" | "web_delete" | "web_link" | "web_unlink" | "web_config" |
+ * "web_admin", "user", "doc", ...} (web_admin: "admin": true or false, no
+ * "doc") that carries everything it needs (the restored
  * position itself, the server time), so applying it later or again gives
  * the same state: the file backend journals it as it is.
  */
@@ -46,8 +47,9 @@ size_t store_web_select(const struct db_user *u, const struct store_page *page,
 
 /*
  * Whether ch may be applied to u: the document exists (links followed);
- * LINK names an alias that does not resolve to the document already;
- * UNLINK an alias linked to it. CONFIG is always allowed.
+ * LINK names an alias the user has (a record, or a link) that does not
+ * resolve to the document already;
+ * UNLINK an alias linked to it. CONFIG and ADMIN are always allowed.
  */
 bool store_web_allowed(
     const struct db_user *u, const struct store_web_change *ch);

@@ -5,9 +5,10 @@
  * Every API answer is JSON with Cache-Control: no-store; errors are
  * {"code":N,"message":"..."} with N the HTTP status. Order of checks for
  * an API request: route (404, 405), session cookie (401), CSRF token and
- * Origin on anything but GET (403), administrator (403), body (400), then
- * the store. A document of someone else is simply not found (404): a
- * session only ever reaches its own user's data.
+ * Origin on anything but GET (403), administrator (403: the account's
+ * flag, store_user_admin, asked each time), body (400), then the store. A
+ * document of someone else is simply not found (404): a session only ever
+ * reaches its own user's data.
  *
  * Per-request state lives in http_alloc() memory. Store callbacks may run
  * before the store call returns or later; either way the request is
@@ -65,9 +66,9 @@ struct webui {
 	size_t base_len;
 	struct sessions *sessions;
 	struct sse *sse;
-	struct shared *sh; /* several instances on Redis, or NULL */
-	struct ratelimit *rl;
-	char (*etags)[20]; /* per asset: "\"<16 hex>\"" */
+	struct shared *sh;    /* several instances on Redis, or NULL */
+	struct ratelimit *rl; /* the server's one limiter (borrowed) */
+	char (*etags)[20];    /* per asset: "\"<16 hex>\"" */
 	struct buf out;
 };
 
@@ -90,6 +91,8 @@ struct wcall {
 	struct session sess;     /* user points to http_alloc memory */
 	struct store_page page;  /* a list's page (?limit, ?cursor) */
 	char page_id[STORE_MAX_USERNAME + 1]; /* the cursor's id */
+	int status;              /* w_session_json: the answer's status */
+	const char *extra;       /* and its extra headers */
 };
 
 /*
@@ -199,29 +202,6 @@ cookie_header(struct wcall *c, const char *token)
 	return h;
 }
 
-/* Whether user is named in the option admins (commas or blanks). */
-static bool
-is_admin(const struct webui *w, struct str user)
-{
-	const char *p = w->cfg->admins;
-
-	if (p == NULL)
-		return false;
-	while (*p != '\0') {
-		const char *start;
-
-		while (*p == ',' || *p == ' ' || *p == '\t')
-			p++;
-		start = p;
-		while (*p != '\0' && *p != ',' && *p != ' ' && *p != '\t')
-			p++;
-		if (p > start && (size_t)(p - start) == user.len &&
-		    memcmp(start, user.p, user.len) == 0)
-			return true;
-	}
-	return false;
-}
-
 /*
  * A state-changing request must come from our own page: the CSRF token
  * of its session in X-CSRF-Token, and, when the browser says where it
@@ -297,18 +277,11 @@ password_key(struct str pw, char out[MD5_HEX_LEN + 1])
 	return (struct str){out, MD5_HEX_LEN};
 }
 
+/* A document id as the web interface takes it: stored ones included. */
 static bool
 document_valid(struct str d)
 {
-	size_t i;
-
-	if (d.len == 0 || d.len > STORE_MAX_DOCUMENT)
-		return false;
-	for (i = 0; i < d.len; i++)
-		if (d.p[i] == ':' || d.p[i] == '/' ||
-		    (unsigned char)d.p[i] < 0x20)
-			return false;
-	return json_utf8_valid(d.p, d.len);
+	return store_document_valid(d, true);
 }
 
 /* The value of name in the query string q, as sent, or a NULL slice. */
@@ -399,20 +372,43 @@ page_args(struct wcall *c, enum store_page_kind kind)
  * Sign-in and session
  */
 
+/* store_cb of w_session_json: the answer, with the administrator flag. */
+static void
+session_admin_cb(void *arg, const struct store_reply *r)
+{
+	struct wcall *c = arg;
+	struct json_out o = w_begin(c);
+
+	json_key(&o, "username");
+	json_strn(&o, c->sess.user, strlen(c->sess.user));
+	/* Unknown (Redis away) says no: the admin routes ask again. */
+	json_key(&o, "admin");
+	json_bool(&o, r->result == STORE_OK);
+	json_key(&o, "csrf");
+	json_str(&o, c->sess.csrf);
+	w_finish(c, &o, c->status, c->extra);
+}
+
+/*
+ * Answer s (borrowed for the call) with status and the extra headers
+ * extra (http_alloc memory or static), once the store has said whether
+ * its user is an administrator.
+ */
 static void
 w_session_json(
     struct wcall *c, const struct session *s, int status, const char *extra)
 {
-	struct json_out o = w_begin(c);
-	struct str user = str_from(s->user);
+	size_t len = strlen(s->user);
+	char *user = http_alloc(c->req, len + 1);
 
-	json_key(&o, "username");
-	json_strn(&o, user.p, user.len);
-	json_key(&o, "admin");
-	json_bool(&o, is_admin(c->w, user));
-	json_key(&o, "csrf");
-	json_str(&o, s->csrf);
-	w_finish(c, &o, status, extra);
+	memcpy(user, s->user, len + 1);
+	if (&c->sess != s)
+		memcpy(c->sess.csrf, s->csrf, sizeof(c->sess.csrf));
+	c->sess.user = user;
+	c->status = status;
+	c->extra = extra;
+	store_user_admin(
+	    c->w->st, (struct str){user, len}, session_admin_cb, c);
 }
 
 static void
@@ -423,6 +419,12 @@ login_started(void *arg, enum session_result r, const struct session *s,
 
 	if (r == SESSION_UNAVAILABLE) {
 		w_store_error(c, STORE_ERR_UNAVAILABLE);
+		return;
+	}
+	/* Full of other users' sessions: none of them is ended for this. */
+	if (r == SESSION_FULL) {
+		w_error(
+		    c, 503, "Too many people are signed in; try again later.");
 		return;
 	}
 	/* The account went away since the store verified the password. */
@@ -873,9 +875,10 @@ h_user_create(struct wcall *c)
 
 	c->name = body_string(c, "username", STORE_MAX_USERNAME);
 	if (c->name.p == NULL || pw.p == NULL || pw.len == 0 ||
-	    !auth_username_valid(c->name))
-		return w_error(
-		    c, 400, "A username (no ':') and a password are needed.");
+	    !auth_username_registrable(c->name))
+		return w_error(c, 400,
+		    "A username (no ':', no space at either end, accented "
+		    "letters precomposed) and a password are needed.");
 	c->flag = true;
 	store_user_create(
 	    c->w->st, c->name, password_key(pw, c->key), user_done_cb, c);
@@ -918,8 +921,6 @@ settings_json(struct wcall *c)
 	json_str(&o, src == CONFIG_SRC_FILE && store_is_redis(c->w->st)
 	                 ? "redis"
 	                 : config_source_name(src));
-	json_key(&o, "admins");
-	json_str(&o, cfg->admins ? cfg->admins : "");
 	json_key(&o, "store_history");
 	json_bool(&o, cfg->store_history);
 	w_finish(c, &o, 200, NULL);
@@ -1064,13 +1065,31 @@ w_json_alloc(void *ctx, size_t size)
 	return http_alloc(ctx, size);
 }
 
+static void dispatch_run(struct wcall *c);
+
+/* store_cb: whether the session's user is an administrator. */
+static void
+admin_checked(void *arg, const struct store_reply *r)
+{
+	struct wcall *c = arg;
+
+	if (r->result == STORE_ERR_UNAVAILABLE) {
+		w_store_error(c, STORE_ERR_UNAVAILABLE);
+		return;
+	}
+	if (r->result != STORE_OK) {
+		w_error(c, 403, "Administrators only.");
+		return;
+	}
+	dispatch_run(c);
+}
+
 /* The checks after the session's (see the top of this file), then the
  * handler. */
 static void
 dispatch_checked(struct wcall *c)
 {
 	const struct wroute *wr = c->wr;
-	struct http_request *req = c->req;
 
 	if ((wr->r.flags & W_SESSION) && !c->signed_in) {
 		w_error(c, 401, "Not signed in.");
@@ -1080,10 +1099,21 @@ dispatch_checked(struct wcall *c)
 		w_error(c, 403, "Missing or wrong CSRF token.");
 		return;
 	}
-	if ((wr->r.flags & W_ADMIN) && !is_admin(c->w, c->user)) {
-		w_error(c, 403, "Administrators only.");
+	if (wr->r.flags & W_ADMIN) {
+		/* The account's flag, asked every time: nothing goes stale. */
+		store_user_admin(c->w->st, c->user, admin_checked, c);
 		return;
 	}
+	dispatch_run(c);
+}
+
+/* The body, then the handler. */
+static void
+dispatch_run(struct wcall *c)
+{
+	const struct wroute *wr = c->wr;
+	struct http_request *req = c->req;
+
 	if (wr->r.flags & W_BODY) {
 		const struct str *ctype;
 
@@ -1173,6 +1203,15 @@ api_dispatch(struct webui *w, struct http_request *req, struct str path)
 			n = 0;
 		p[n] = '\0';
 		c->param = (struct str){p, (size_t)n};
+		/*
+		 * A document id may come after a ':' (never part of one): the
+		 * page writes "." and ".." so, which a browser would resolve
+		 * in the URL (web/app.js docPath).
+		 */
+		if ((wr->r.flags & W_DOC) && n > 0 && p[0] == ':') {
+			c->param.p++;
+			c->param.len--;
+		}
 		if ((wr->r.flags & W_DOC) && !document_valid(c->param)) {
 			w_error(c, 404, "Not found.");
 			return;
@@ -1321,10 +1360,9 @@ remote_event_cb(void *arg, struct str user, struct str document,
 
 struct webui *
 webui_new(uv_loop_t *loop, struct store *st, struct config *cfg,
-    http_handler_fn *next, void *next_ctx)
+    struct ratelimit *rl, http_handler_fn *next, void *next_ctx)
 {
 	struct webui *w = xcalloc(1, sizeof(*w));
-	struct ratelimit_params rp;
 	struct str base = STR_NULL;
 	unsigned char h[8];
 	size_t i, n;
@@ -1364,12 +1402,7 @@ webui_new(uv_loop_t *loop, struct store *st, struct config *cfg,
 	w->sessions = sessions_open(
 	    st, (uint64_t)cfg->session_ttl_s * 1000, WEB_MAX_SESSIONS);
 	w->sse = sse_new(loop);
-	ratelimit_params_default(&rp);
-	rp.auth_fail_per_user = cfg->auth_fail_per_user;
-	rp.auth_fail_per_ip = cfg->auth_fail_per_ip;
-	rp.auth_fail_window_ms = (uint64_t)cfg->auth_fail_window_s * 1000;
-	rp.max_entries = cfg->ratelimit_entries;
-	w->rl = ratelimit_new(&rp);
+	w->rl = rl;
 	if (cfg->enable_webui) {
 		store_listen(st, push_cb, w);
 		store_listen_accounts(st, account_cb, w);
@@ -1381,7 +1414,6 @@ void
 webui_set_shared(struct webui *w, struct shared *sh)
 {
 	w->sh = sh;
-	shared_ratelimit(sh, w->rl, "web");
 	shared_events(sh, remote_event_cb, w);
 }
 
@@ -1401,7 +1433,6 @@ webui_free(struct webui *w)
 	store_listen_accounts(w->st, NULL, NULL);
 	sse_free(w->sse);
 	sessions_free(w->sessions);
-	ratelimit_free(w->rl);
 	free(w->etags);
 	free(w->base);
 	buf_release(&w->out);

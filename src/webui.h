@@ -42,19 +42,22 @@ extern const size_t web_nassets;
 
 struct webui;
 
+struct ratelimit;
 /*
- * The web interface over st, with options from cfg (both borrowed; cfg is
- * written when an administrator switches registration). Requests it does
- * not serve go to next(req, next_ctx). Never returns NULL.
+ * The web interface over st, with options from cfg, counting failed
+ * sign-ins in rl, the server's one limiter, which the protocol uses too
+ * (all borrowed; cfg is written when an administrator switches
+ * registration). Requests it does not serve go to next(req, next_ctx).
+ * Never returns NULL.
  */
 struct webui *webui_new(uv_loop_t *loop, struct store *st, struct config *cfg,
-    http_handler_fn *next, void *next_ctx);
+    struct ratelimit *rl, http_handler_fn *next, void *next_ctx);
 /* Free; webui_shutdown must have run if the server ran. NULL is allowed. */
 void webui_free(struct webui *w);
 
 struct shared;
 /*
- * Count the failed sign-ins of the other instances on the same Redis too,
+ * Hear of the other instances' changes on the same Redis (live updates)
  * and tell them ours (shared.h); NULL: this process alone.
  */
 void webui_set_shared(struct webui *w, struct shared *sh);

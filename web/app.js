@@ -55,6 +55,12 @@ class ApiError extends Error {
 	}
 }
 
+// The API path of document id: "." and ".." go after a ':' (never part of
+// an id), or the browser would resolve them in the URL (webui.c).
+function docPath(id) {
+	return 'documents/' + (id === '.' || id === '..' ? '%3A' : '') + encodeURIComponent(id);
+}
+
 async function api(method, path, body) {
 	const headers = {Accept: 'application/json'};
 	if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -341,14 +347,14 @@ function docItem(d, twin) {
 }
 
 async function restore(d, entry) {
-	await api('POST', 'documents/' + encodeURIComponent(d.document) + '/restore',
+	await api('POST', docPath(d.document) + '/restore',
 	    {percentage: entry.percentage, progress: entry.progress});
 	toast('Restored ' + pct(entry.percentage) + '; devices jump there at their next sync');
 	await render(true);
 }
 
 async function docPage(id) {
-	const d = await api('GET', 'documents/' + encodeURIComponent(id));
+	const d = await api('GET', docPath(id));
 	const name = docName(d);
 	shown = d;
 	const msg = h('p', {class: 'error', role: 'alert', hidden: true});
@@ -363,7 +369,7 @@ async function docPage(id) {
 	const renameForm = h('form', {class: 'inline', onsubmit: async (ev) => {
 		ev.preventDefault();
 		try {
-			await api('PUT', 'documents/' + encodeURIComponent(d.document) + '/name', {name: input.value.trim()});
+			await api('PUT', docPath(d.document) + '/name', {name: input.value.trim()});
 			toast('Renamed');
 			await render(true);
 		} catch (e) {
@@ -409,7 +415,7 @@ async function docPage(id) {
 		if (!window.confirm('Delete "' + name + '" and its history from the server? ' +
 		    'Your devices keep the book; the next push adds it again.')) return;
 		try {
-			await api('DELETE', 'documents/' + encodeURIComponent(d.document));
+			await api('DELETE', docPath(d.document));
 			toast('Deleted');
 			location.hash = '#/';
 		} catch (e) {
@@ -567,7 +573,7 @@ async function doctor() {
 
 async function mergeInto(target, others) {
 	for (const d of others) {
-		await api('POST', 'documents/' + encodeURIComponent(target.document) + '/merge', {alias: d.document});
+		await api('POST', docPath(target.document) + '/merge', {alias: d.document});
 	}
 }
 
@@ -595,7 +601,7 @@ async function merge() {
 			return;
 		}
 		try {
-			await api('POST', 'documents/' + encodeURIComponent(keep.value) + '/merge', {alias: other.value});
+			await api('POST', docPath(keep.value) + '/merge', {alias: other.value});
 			await render(true);
 			say('Merged.');
 		} catch (e) {
@@ -635,7 +641,7 @@ async function merge() {
 	        h('ul', {}, d.links.map((a) => h('li', {}, h('code', {}, a), ' ',
 	            h('button', {type: 'button', onclick: async () => {
 		            try {
-			            await api('POST', 'documents/' + encodeURIComponent(d.document) + '/unmerge', {alias: a});
+			            await api('POST', docPath(d.document) + '/unmerge', {alias: a});
 			            await render(true);
 			            say('Separated.');
 		            } catch (e) {

@@ -12,7 +12,7 @@
 // screenshot of each page goes to $KS_SHOTS (default tests/browser/out/).
 //
 // Output is TAP ("ok N - ...") for tests/run-tests.
-import {spawn} from 'node:child_process';
+import {spawn, spawnSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import {mkdtempSync, mkdirSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -52,7 +52,7 @@ let server = null;
 let stderr = '';
 async function startServer() {
 	server = spawn(bin, ['--data-dir', join(tmp, 'data'), '--listen-address', '127.0.0.1:0',
-	    '--admins', 'alice', '--store-history', '--history-limit', '1000'], {stdio: ['ignore', 'ignore', 'pipe']});
+	    '--store-history', '--history-limit', '1000'], {stdio: ['ignore', 'ignore', 'pipe']});
 	server.stderr.setEncoding('utf8');
 	server.stderr.on('data', (d) => {
 		stderr += d;
@@ -105,6 +105,8 @@ async function main() {
 	const KEY = md5('correct horse');
 	let r = await koreader('POST', '/users/create', null, null, {username: 'alice', password: KEY});
 	ok(r.status === 201, 'alice registers from KOReader', JSON.stringify(r));
+	const adm = spawnSync(bin, ['--data-dir', join(tmp, 'data'), 'user', 'admin', 'alice', 'on'], {encoding: 'utf8'});
+	ok(adm.status === 0, 'alice is made an administrator (kosyncd user admin)', adm.stderr);
 	r = await push('alice', KEY, 'Kobo', 0.2512, '/body/DocFragment[10]/body/p[1]/text().0');
 	ok(r.status === 200, 'the Kobo pushes 25%');
 	await new Promise((res) => setTimeout(res, 1100));

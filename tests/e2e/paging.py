@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# paging.py: the client side of t096-webui-paging.sh, which says
+# paging.py: the client side of t099-webui-paging.sh, which says
 # what it covers. One keep-alive connection per command, so 1,200 pushes
 # take a second or two.
 #
@@ -124,7 +124,8 @@ def cmd_walk(url, user, pw, path, key, limit=None):
     else:
         ids = [x["username"] for x in seen]
         ordered = ids
-    hist = max([len(x.get("history", [])) for x in seen] or [0])
+    hist = max([len(x["history"]) for x in seen
+                if isinstance(x.get("history"), list)] or [0])
     links = sum(len(x.get("links", [])) for x in seen)
     print("pages=%d entries=%d unique=%d ordered=%s biggest=%d history=%d%s"
           % (pages, len(ids), len(set(ids)), ordered == sorted(ordered),

@@ -16,7 +16,9 @@
 # reach the per-address limit together; a page open on A hears of a push
 # and a rename made through B (live updates); while Redis is down a session
 # lookup is 503 JSON, the instances keep answering, and once Redis is back
-# (restarted empty) the limits are shared again.
+# (restarted empty) the limits are shared again; one limiter counts device
+# logins and web sign-ins together (failed device logins through A and B
+# refuse the web sign-in too).
 . "$(dirname "$0")/lib.sh"
 
 command -v redis-server >/dev/null || { echo "1..0 # SKIP no redis-server"; exit 0; }
@@ -53,7 +55,7 @@ from() {
 }
 
 ks_redis_cli FLUSHDB >/dev/null
-start_two --enable-webui --admins root --auth-fail-per-user 4 \
+start_two --enable-webui --auth-fail-per-user 4 \
     --auth-fail-per-ip 6 --auth-fail-window-s 60 --register-per-ip 3 \
     --register-window-s 60 || { not_ok "servers started"; done_testing; }
 K=$(md5 pw)
@@ -62,6 +64,9 @@ from 2 A POST /users/create '{"username":"alice","password":"'"$K"'"}'
 is "register alice" "$STATUS" 201
 from 2 B POST /users/create '{"username":"root","password":"'"$(md5 rootpw)"'"}'
 is "register root" "$STATUS" 201
+"$KOSYNCD" --data-dir "$KS_TMP/cli" --storage redis --redis-address "$KS_REDIS_ADDR" \
+    --redis-db "$KS_REDIS_DB" user admin root on >/dev/null 2>&1
+is "root is made an administrator" "$?" 0
 
 # --- sessions
 signin A alice pw a1
@@ -249,8 +254,11 @@ done
 sleep 0.5
 from 89 B GET /users/auth "" $(auth dave "$K")
 is "limits are shared again after the outage" "$STATUS $BODY" "401 $E2001"
-signin B dave pw s1
-is "a session after the outage" "$(who A s1)" '"dave"'
+signin A dave pw s0
+is "one limiter: the web sign-in of dave is refused too" "$STATUS" 429
+from 71 A POST /users/create '{"username":"fred","password":"'"$K"'"}'
+signin B fred pw s1
+is "a session after the outage" "$(who A s1)" '"fred"'
 
 stop_two
 done_testing

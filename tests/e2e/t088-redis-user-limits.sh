@@ -51,9 +51,12 @@ usage() {
 }
 
 # --- Documents.
-ks_start_backend redis --user-max-documents 2 --enable-webui --admins root \
+ks_start_backend redis --user-max-documents 2 --enable-webui \
     --register-per-ip 0 || exit 1
+# The admin commands (user admin root on) go to the same Redis.
+KS_RUN_ARGS=(--storage redis --redis-address "$KS_REDIS_ADDR" --redis-db "$KS_REDIS_DB")
 register root "$(md5 toor)"
+run user admin root on >/dev/null
 register u "$K"
 register v "$KV"
 push u "$K" $D1 a1
@@ -76,8 +79,9 @@ ks_stop
 
 # --- Usage through pushes, history, metadata, rename, merge, delete.
 ks_start_backend redis --store-history --history-limit 2 --enable-webui \
-    --admins root --register-per-ip 0 || exit 1
+    --register-per-ip 0 || exit 1
 register root "$(md5 toor)"
+run user admin root on >/dev/null
 register u "$K"
 push u "$K" $D1 p1 kobo '{"title":"Moby Dick","authors":"Herman Melville"}'
 push u "$K" $D1 p22 kindle
@@ -101,9 +105,10 @@ is "  its usage key with it" "$(ks_redis_cli EXISTS kosyncd:user:u:usage)" 0
 ks_stop
 
 # --- Bytes: each document is 32 + 400 + 4 + 6 + 16 = 458 bytes.
-ks_start_backend redis --user-max-bytes 1000 --enable-webui --admins root \
+ks_start_backend redis --user-max-bytes 1000 --enable-webui \
     --register-per-ip 0 || exit 1
 register root "$(md5 toor)"
+run user admin root on >/dev/null
 register u "$K"
 push u "$K" $D1 "$(long 400)"
 push u "$K" $D2 "$(long 400)"
@@ -131,8 +136,9 @@ ks_stop
 
 # --- History: the account holds 3 entries at most.
 ks_start_backend redis --store-history --history-limit 0 --user-max-history 3 \
-    --enable-webui --admins root --register-per-ip 0 || exit 1
+    --enable-webui --register-per-ip 0 || exit 1
 register root "$(md5 toor)"
+run user admin root on >/dev/null
 register u "$K"
 for p in p1 p2 p3 p4 p5; do push u "$K" $D1 $p; done
 push u "$K" $D2 q1

@@ -38,11 +38,13 @@ push() { # USER KEY DOC PCT DEVICE [METADATA]
 }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(($1))"; }
 
-ks_start --storage file --enable-webui --admins root || exit 1
+ks_start --storage file --enable-webui || exit 1
 for u in "alice $KA" "bob $KB" "root $(md5 toor)"; do
 	set -- $u
 	req POST /users/create "{\"username\":\"$1\",\"password\":\"$2\"}"
 done
+run user admin root on
+is "root is made an administrator" "$RC" 0
 push alice "$KA" $D1 0.25 kobo '{"title":"Moby Dick","authors":"Herman Melville","filename":"moby.epub"}'
 sleep 1.1
 push alice "$KA" $D1 0.5 kindle
@@ -185,7 +187,7 @@ is "delete a user" "$STATUS" 200
 req GET /users/auth "" $(auth carol "$(md5 delta)")
 is "carol is gone" "$STATUS" 401
 as "$KS_TMP/jar-r" "$R" GET /api/v1/admin/settings
-is "settings" "$BODY" '{"registration":true,"registration_source":"default","admins":"root","store_history":false}'
+is "settings" "$BODY" '{"registration":true,"registration_source":"default","store_history":false}'
 as "$KS_TMP/jar-r" "$R" PUT /api/v1/admin/settings '{"registration":false}'
 is "registration off" "$(printf '%s' "$BODY" | json 'd["registration"], d["registration_source"]')" "(False, 'database.json')"
 req POST /users/create "{\"username\":\"dave\",\"password\":\"$KA\"}"
@@ -209,7 +211,7 @@ is "the other session ended" "$STATUS" 401
 sum() { as "$KS_TMP/jar-a" "$A" GET /api/v1/documents; printf '%s' "$BODY" | json '[(x["document"][:4], x["pretty_name"], x["percentage"], x["device"], len(x["devices"])) for x in d["documents"]]'; }
 before=$(sum)
 ks_kill9
-ks_start --storage file --enable-webui --admins root || exit 1
+ks_start --storage file --enable-webui || exit 1
 signin alice alpha2 "$KS_TMP/jar-a"
 A=$CSRF
 is "after kill -9: the same documents" "$(sum)" "$before"
@@ -218,7 +220,7 @@ is "after kill -9: the history" "$(printf '%s' "$BODY" | json '[e["device"] for 
 req POST /users/create "{\"username\":\"dave\",\"password\":\"$KA\"}"
 is "after kill -9: registration still off" "$STATUS" 402
 ks_stop
-ks_start --storage file --enable-webui --admins root --disable-registration=false || exit 1
+ks_start --storage file --enable-webui --disable-registration=false || exit 1
 signin root toor "$KS_TMP/jar-r"
 R=$CSRF
 as "$KS_TMP/jar-r" "$R" PUT /api/v1/admin/settings '{"registration":true}'

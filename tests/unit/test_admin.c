@@ -1,7 +1,8 @@
 /*
  * test_admin.c: the administration operations (admin.c) on the memory
  * backend, driven as the offline commands drive them: admin_run on a
- * private loop. Covers user add (and a taken name), the list, passwd (the
+ * private loop. Covers user add (and a taken name), the administrator
+ * flag (user-add --admin, user-admin; never by name), the list, passwd (the
  * old key fails at once, the new one works), del, bad requests, an
  * unknown operation, export, and import (users added with their hashed
  * key, existing users keep theirs, newer documents win, the report).
@@ -187,6 +188,78 @@ test_admin__users(void **state)
 	buf_release(&an.body);
 }
 
+/* Whether user is an administrator (store_user_admin). */
+static bool
+is_admin(struct fixture *f, const char *user)
+{
+	struct auth_wait w = {false, STORE_ERR_IO};
+
+	store_user_admin(f->st, str_from(user), auth_cb, &w);
+	while (!w.done && uv_run(&f->loop, UV_RUN_ONCE) != 0)
+		;
+	assert_true(w.done);
+	return w.r == STORE_OK;
+}
+
+/* The administrator flag: on the account only, never by name. */
+static void
+test_admin__admin_flag(void **state)
+{
+	struct fixture *f = *state;
+	struct answer an = {false, 0, BUF_INIT};
+
+	assert_int_equal(run(f, "user-add",
+	                     "{\"username\":\"Bob Smith\",\"key\":\"k\","
+	                     "\"admin\":true}",
+	                     &an),
+	    201);
+	assert_string_equal(
+	    an.body.data, "{\"username\":\"Bob Smith\",\"admin\":true}");
+	assert_int_equal(
+	    run(f, "user-add", "{\"username\":\"Bob\",\"key\":\"k\"}", &an),
+	    201);
+	assert_true(is_admin(f, "Bob Smith"));
+	assert_false(is_admin(f, "Bob"));
+	assert_false(is_admin(f, "Smith"));
+	assert_int_equal(run(f, "user-list", NULL, &an), 200);
+	assert_string_equal(an.body.data,
+	    "[{\"username\":\"Bob\",\"documents\":0,\"last_sync\":0,"
+	    "\"devices\":[]},{\"username\":\"Bob Smith\",\"documents\":0,"
+	    "\"last_sync\":0,\"devices\":[],\"admin\":true}]");
+
+	assert_int_equal(
+	    run(f, "user-admin", "{\"username\":\"Bob\",\"admin\":true}", &an),
+	    200);
+	assert_string_equal(
+	    an.body.data, "{\"username\":\"Bob\",\"admin\":true}");
+	assert_true(is_admin(f, "Bob"));
+	assert_int_equal(
+	    run(f, "user-admin", "{\"username\":\"Bob\",\"admin\":false}", &an),
+	    200);
+	assert_string_equal(
+	    an.body.data, "{\"username\":\"Bob\",\"admin\":false}");
+	assert_false(is_admin(f, "Bob"));
+	/* No account, no flag; a flag needs true or false. */
+	assert_int_equal(run(f, "user-admin",
+	                     "{\"username\":\"ghost\",\"admin\":true}", &an),
+	    404);
+	assert_false(is_admin(f, "ghost"));
+	assert_int_equal(
+	    run(f, "user-admin", "{\"username\":\"Bob\"}", &an), 400);
+	/* Deleted and registered again: not an administrator. */
+	assert_int_equal(
+	    run(f, "user-del", "{\"username\":\"Bob Smith\"}", &an), 200);
+	assert_int_equal(run(f, "user-add",
+	                     "{\"username\":\"Bob Smith\",\"key\":\"k\"}", &an),
+	    201);
+	assert_false(is_admin(f, "Bob Smith"));
+	/* The registration rule. */
+	assert_int_equal(
+	    run(f, "user-add", "{\"username\":\" ann\",\"key\":\"k\"}", &an),
+	    400);
+	buf_release(&an.body);
+}
+
 static void
 test_admin__import_export(void **state)
 {
@@ -239,6 +312,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_admin__users, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_admin__admin_flag, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_admin__import_export, setup, teardown),
 	};

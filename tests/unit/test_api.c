@@ -317,7 +317,7 @@ test_api__error_bodies(void **state)
 	(void)state;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.base_path = (char *)(uintptr_t) "//kosync//";
-	api = api_new(NULL, &cfg);
+	api = api_new(NULL, &cfg, NULL);
 	assert_string_equal(api->errors[API_ERR_UNAUTHORIZED],
 	    "{\"code\":2001,\"message\":\"Unauthorized\"}");
 	assert_string_equal(api->errors[API_ERR_DOCUMENT],
@@ -329,11 +329,11 @@ test_api__error_bodies(void **state)
 	assert_string_equal(api->base, "/kosync");
 	api_free(api);
 	cfg.base_path = (char *)(uintptr_t) "/";
-	api = api_new(NULL, &cfg);
+	api = api_new(NULL, &cfg, NULL);
 	assert_int_equal(api->base_len, 0);
 	api_free(api);
 	cfg.base_path = NULL;
-	api = api_new(NULL, &cfg);
+	api = api_new(NULL, &cfg, NULL);
 	assert_int_equal(api->base_len, 0);
 	api_free(api);
 }

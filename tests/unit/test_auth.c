@@ -245,11 +245,47 @@ test_auth__username_rule(void **state)
 	assert_false(auth_key_valid(S("")));
 }
 
+/* Registration: no space at either end, precomposed forms only. */
+static void
+test_auth__registrable(void **state)
+{
+	static const char *const yes[] = {"alice", "Bob Smith", "a b",
+	    "J\xc3\xb6rg",              /* precomposed U+00F6 */
+	    "\xea\xb0\x80",             /* precomposed Hangul U+AC00 */
+	    "\xe1\x84\x80",             /* a lone leading jamo U+1100 */
+	    "\xe0\xa4\x95\xe0\xa4\xbf", /* Devanagari ki: a vowel sign */
+	    "\xf0\x9f\x93\x9a",         /* U+1F4DA */
+	    "x*", NULL};
+	static const char *const no[] = {" alice", "alice ", " ", "a:b", "a\tb",
+	    "Jo\xcc\x88rg",             /* o + U+0308 (NFD) */
+	    "e\xcd\xaf",                /* U+036F, the end of the block */
+	    "x\xe1\xaa\xb0",            /* U+1AB0 */
+	    "x\xe1\xb7\x80",            /* U+1DC0 */
+	    "x\xe2\x83\x90",            /* U+20D0 */
+	    "x\xef\xb8\xa0",            /* U+FE20 */
+	    "\xe3\x81\x8b\xe3\x82\x99", /* ka + U+3099 */
+	    "\xe1\x84\x80\xe1\x85\xa1", /* jamo L + V (U+1161) */
+	    "\xed\x9e\xb0",             /* U+D7B0 */
+	    "\xff", "\xed\xa0\x80",     /* invalid UTF-8, a surrogate */
+	    "", NULL};
+	size_t i;
+
+	(void)state;
+	for (i = 0; yes[i] != NULL; i++)
+		assert_true(auth_username_registrable(S(yes[i])));
+	for (i = 0; no[i] != NULL; i++)
+		assert_false(auth_username_registrable(S(no[i])));
+	/* Existing names keep signing in: the sign-in rule is looser. */
+	assert_true(auth_username_valid(S(" alice")));
+	assert_true(auth_username_valid(S("Jo\xcc\x88rg")));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_auth__xauth),
+	    cmocka_unit_test(test_auth__registrable),
 	    cmocka_unit_test(test_auth__xauth_invalid),
 	    cmocka_unit_test(test_auth__long_name),
 	    cmocka_unit_test(test_auth__basic),

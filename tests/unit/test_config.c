@@ -253,6 +253,40 @@ static const struct set_case set_cases[] = {
     {"LISTEN_ADDRESS", ":1", -1, NULL},
 };
 
+/* The retired admins list: commas only, trimmed; a name is never split. */
+static void
+test_config__admins_entries(void **state)
+{
+	static const struct {
+		const char *list, *want;
+	} cases[] = {
+	    {"Bob Smith", "[Bob Smith]"},
+	    {"Bob Smith, alice ,ghost", "[Bob Smith][alice][ghost]"},
+	    {" ,, \t,", ""},
+	    {"", ""},
+	    {"a,b c,\td\t", "[a][b c][d]"},
+	};
+	struct buf got = BUF_INIT;
+	const char *p;
+	struct str e;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&got);
+		p = cases[i].list;
+		while (config_admins_next(&p, &e)) {
+			buf_addch(&got, '[');
+			buf_add(&got, e.p, e.len);
+			buf_addch(&got, ']');
+		}
+		assert_string_equal(got.data, cases[i].want);
+	}
+	p = NULL;
+	assert_false(config_admins_next(&p, &e));
+	buf_release(&got);
+}
+
 static void
 test_config__set(void **state)
 {
@@ -969,6 +1003,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_config__defaults),
 	    cmocka_unit_test(test_config__defaults_round_trip),
+	    cmocka_unit_test(test_config__admins_entries),
 	    cmocka_unit_test(test_config__set),
 	    cmocka_unit_test(test_config__messages),
 	    cmocka_unit_test(test_config__precedence),

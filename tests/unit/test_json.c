@@ -142,6 +142,31 @@ test_json__nul_rejected(void **state)
 	assert_null(json_parse(t3, sizeof(t3) - 1, arena_alloc, &arena, &err));
 }
 
+/* \u escapes of surrogates: only a high one then a low one (a pair). */
+static void
+test_json__surrogates(void **state)
+{
+	static const char *const bad[] = {"{\"d\":\"\\ud800\"}",
+	    "{\"d\":\"a\\uD800b\"}", "{\"d\":\"\\udc00\"}",
+	    "{\"d\":\"\\ud800\\u0041\"}", "{\"d\":\"\\ud800\\ud800\"}",
+	    "{\"\\udbff\":1}", "{\"d\":\"\\ud83d\\n\\ude00\"}", NULL};
+	const struct json_value *v;
+	const char *err = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; bad[i] != NULL; i++) {
+		assert_null(json_parse(
+		    bad[i], strlen(bad[i]), arena_alloc, &arena, &err));
+		assert_string_equal(err, "invalid UTF-8 (a lone surrogate)");
+	}
+	/* A pair is U+1F600; an escaped backslash before "ud800" is text. */
+	v = parse("{\"d\":\"\\ud83d\\ude00\",\"e\":\"\\\\ud800\"}");
+	assert_non_null(v);
+	assert_string_equal(json_get(v, "d")->text.p, "\xf0\x9f\x98\x80");
+	assert_string_equal(json_get(v, "e")->text.p, "\\ud800");
+}
+
 static void
 test_json__utf8(void **state)
 {
@@ -499,6 +524,7 @@ main(void)
 	    cmocka_unit_test_teardown(test_json__parse_invalid, teardown),
 	    cmocka_unit_test_teardown(test_json__nul_rejected, teardown),
 	    cmocka_unit_test(test_json__utf8),
+	    cmocka_unit_test_teardown(test_json__surrogates, teardown),
 	    cmocka_unit_test_teardown(test_json__depth_limit, teardown),
 	    cmocka_unit_test_teardown(test_json__tree_shape, teardown),
 	    cmocka_unit_test_teardown(test_json__number, teardown),

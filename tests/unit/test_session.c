@@ -3,11 +3,12 @@
  * of merged documents (db.c): tokens are random and found only by their
  * exact value, sessions expire, the CSRF check takes only the session's
  * own token, a user's sessions end together (except the one kept), a full
- * table makes room; the asynchronous calls on the in-memory table (as
- * the web interface uses them with the file store) answer at once and act
- * as the synchronous ones, a Redis-less store keeps sessions in memory;
- * links resolve, chain to one canonical id, follow
- * pushes and are removed with their document's links.
+ * table refuses rather than end another user's session, one user's
+ * sessions are capped (the oldest goes); the asynchronous calls on the
+ * in-memory table (as the web interface uses them with the file store) answer
+ * at once and act as the synchronous ones, a Redis-less store keeps sessions in
+ * memory; links resolve, chain to one canonical id, follow pushes and are
+ * removed with their document's links.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -91,14 +92,41 @@ test_session__destroy_user_and_room(void **state)
 	assert_ptr_equal(session_find(ss, S(t[1]), 10), a2);
 	assert_non_null(session_find(ss, S(t[2]), 10));
 	(void)a1;
-	/* Full (3): the one expiring first (a2, created at 1) goes... */
+	/* Full (3) of live sessions of others: no one is signed out. */
 	session_create(ss, S("cat"), 5, t[0]);
-	session_create(ss, S("dan"), 6, t[3]);
+	assert_null(session_create(ss, S("dan"), 6, t[3]));
 	assert_int_equal(sessions_count(ss), 3);
-	assert_null(session_find(ss, S(t[1]), 10));
-	assert_non_null(session_find(ss, S(t[3]), 10));
+	assert_ptr_equal(session_find(ss, S(t[1]), 10), a2);
+	/* ...but expired sessions make room (a2 expires at 1001). */
+	assert_non_null(session_create(ss, S("dan"), 1001, t[3]));
+	assert_null(session_find(ss, S(t[1]), 1001));
+	assert_non_null(session_find(ss, S(t[3]), 1001));
 	session_destroy_user(ss, S("bob"), NULL);
 	assert_int_equal(sessions_count(ss), 2);
+	sessions_free(ss);
+}
+
+/* One user's sessions are capped: the oldest of that user goes. */
+static void
+test_session__per_user_cap(void **state)
+{
+	struct sessions *ss = sessions_new(100000, SESSION_MAX_PER_USER + 10);
+	char tb[SESSION_TOKEN_LEN + 1], t0[SESSION_TOKEN_LEN + 1];
+	char t[SESSION_TOKEN_LEN + 1];
+	struct session *first;
+	uint64_t i;
+
+	(void)state;
+	assert_non_null(session_create(ss, S("bob"), 0, tb));
+	first = session_create(ss, S("ann"), 1, t0);
+	for (i = 2; i < 3 * SESSION_MAX_PER_USER; i++)
+		assert_non_null(session_create(ss, S("ann"), i, t));
+	/* ann's 100 newest and bob's one. */
+	assert_int_equal(sessions_count(ss), SESSION_MAX_PER_USER + 1);
+	assert_non_null(session_find(ss, S(tb), 1000));
+	assert_non_null(session_find(ss, S(t), 1000));
+	assert_null(session_find(ss, S(t0), 1000));
+	(void)first;
 	sessions_free(ss);
 }
 
@@ -264,6 +292,7 @@ main(void)
 	    cmocka_unit_test(test_session__create_find_expire),
 	    cmocka_unit_test(test_session__csrf),
 	    cmocka_unit_test(test_session__destroy_user_and_room),
+	    cmocka_unit_test(test_session__per_user_cap),
 	    cmocka_unit_test(test_session__async_memory),
 	    cmocka_unit_test(test_db__links),
 	};

@@ -211,7 +211,9 @@ test_snapshot__round_trip(void **state)
 	p.title = str_from("Moby \"Dick\"");
 	p.authors = str_from("Herman Melville");
 	db_put(&l.db, u, &p);
+	u->admin = true;
 	a = write_to_string(&l.db, &l.cfg, &alen);
+	assert_non_null(strstr(a, "\"admin\": true"));
 	assert_non_null(strstr(a, "\"schema\": 7,\n"));
 	assert_non_null(strstr(a, "\"journal_seq\": 42"));
 	assert_non_null(strstr(a, "\"title\": \"Moby \\\"Dick\\\"\""));
@@ -225,6 +227,7 @@ test_snapshot__round_trip(void **state)
 	assert_int_equal(alen, blen);
 	assert_memory_equal(a, b, alen);
 	u = db_user_find(&db2, str_from("alice"));
+	assert_true(u->admin);
 	assert_non_null(db_doc_find(u, str_from(DOC1))->devices);
 	assert_int_equal(db_doc_find(u, str_from(DOC1))->devices->n, 1);
 	free(a);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t096-webui-paging: every list of the web interface's API is paged and
+# t099-webui-paging: every list of the web interface's API is paged and
 # bounded (issue 12, item 2), on the file backend and on Redis.
 #
 # Covers: a user with 1,200 documents (more than a page): the first page
@@ -31,11 +31,16 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$KS_PID/status"; }
 
 for backend in file $(command -v redis-server >/dev/null && echo redis); do
 	ks_start_backend $backend --enable-webui --store-history --history-limit 0 \
-	    --register-per-ip 100000 --idle-timeout-ms 3000 --admins root \
+	    --register-per-ip 100000 --idle-timeout-ms 3000 \
 	    --max-body-bytes 262144 || exit 1
+	KS_RUN_ARGS=()
+	[ "$backend" = redis ] && KS_RUN_ARGS=(--storage redis \
+	    --redis-address "$KS_REDIS_ADDR" --redis-db "$KS_REDIS_DB")
 	$PY push "$KS_URL" alice "$K" 1200 doc >/dev/null
+	sleep 1 # timestamps are seconds: doc0007 is then strictly the newest
 	$PY repush "$KS_URL" alice "$K" doc0007 251 >/dev/null
 	$PY push "$KS_URL" root "$K" 0 x >/dev/null
+	run user admin root on >/dev/null
 
 	signin alice
 	web GET /api/v1/documents "" -b "$KS_TMP/jar"
