@@ -46,6 +46,7 @@ struct http_parse {
 	size_t max_header_bytes;
 	size_t max_body_bytes;
 	size_t max_headers;
+	size_t max_request_bytes; /* the whole request on the wire */
 
 	const char *data; /* during a feed: the request's first byte */
 	size_t parsed;    /* bytes of the current request parsed so far */
@@ -129,6 +130,12 @@ on_header_field(http_parser *p, const char *at, size_t len)
 	size_t off = offset_of(hp, at);
 	struct hdr_pos *h;
 
+	/*
+	 * http_parser lets blanks into a field name ("Content-Length : 5"
+	 * counts as Content-Length); RFC 9112 §5.1 says answer 400.
+	 */
+	if (memchr(at, ' ', len) != NULL || memchr(at, '\t', len) != NULL)
+		return refuse(hp, 400);
 	if (hp->headers_done)
 		return on_trailer(hp, len);
 	if (off + len > hp->max_header_bytes)
@@ -157,6 +164,26 @@ on_header_field(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
+/*
+ * True when the bytes from a field name's end to where http_parser says its
+ * value starts hold a line break followed by a blank: obsolete line
+ * folding (RFC 9112 §5.2), which http_parser accepts when the first line's
+ * value is empty ("X:\r\n folded"). A non-empty first line is caught
+ * by on_header_value (the second piece does not follow the first).
+ */
+static bool
+is_folded(const struct http_parse *hp, size_t from, size_t to)
+{
+	const char *p = hp->data + from, *end = hp->data + to;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		p++;
+		if (p < end && (*p == ' ' || *p == '\t'))
+			return true;
+	}
+	return false;
+}
+
 static int
 on_header_value(http_parser *p, const char *at, size_t len)
 {
@@ -172,6 +199,8 @@ on_header_value(http_parser *p, const char *at, size_t len)
 		return refuse(hp, 400);
 	h = &hp->pos[hp->npos - 1];
 	if (!hp->in_value) {
+		if (is_folded(hp, h->name_off + h->name_len, off))
+			return refuse(hp, 400);
 		h->value_off = off;
 		h->value_len = len;
 		hp->in_value = true;
@@ -204,8 +233,16 @@ on_headers_complete(http_parser *p)
 	size_t i;
 
 	hp->headers_done = true;
-	if (p->http_major != 1)
+	/*
+	 * Only HTTP/1.0 and 1.1. A request line without a version (HTTP/0.9
+	 * style: the target ends the line) is malformed; another version is
+	 * 505 (RFC 9110 §15.6.6).
+	 */
+	if (p->http_major != 1 || p->http_minor > 1) {
+		if (hp->data[hp->url_off + hp->url_len] != ' ')
+			return refuse(hp, 400);
 		return refuse(hp, 505);
+	}
 	if (p->content_length != UINT64_MAX &&
 	    p->content_length > hp->max_body_bytes)
 		return refuse(hp, 413);
@@ -286,6 +323,12 @@ static const http_parser_settings parse_settings = {
     .on_chunk_header = on_chunk_header,
 };
 
+size_t
+http_max_request_bytes(size_t max_header_bytes, size_t max_body_bytes)
+{
+	return 2 * max_header_bytes + 2 * max_body_bytes;
+}
+
 struct http_parse *
 http_parse_new(
     size_t max_header_bytes, size_t max_body_bytes, size_t max_headers)
@@ -302,6 +345,8 @@ http_parse_new(
 	hp->max_header_bytes = max_header_bytes;
 	hp->max_body_bytes = max_body_bytes;
 	hp->max_headers = max_headers;
+	hp->max_request_bytes =
+	    http_max_request_bytes(max_header_bytes, max_body_bytes);
 	buf_init(&hp->body);
 	return hp;
 }
@@ -419,7 +464,7 @@ http_parse_feed(struct http_parse *hp, const char *data, size_t len,
     struct http_request *req, size_t *consumed, int *status)
 {
 	enum http_errno err;
-	size_t n;
+	size_t n, avail;
 
 	assert(len >= hp->parsed);
 	*consumed = 0;
@@ -431,8 +476,16 @@ http_parse_feed(struct http_parse *hp, const char *data, size_t len,
 	if (len == hp->parsed)
 		return HTTP_FEED_MORE;
 	hp->data = data;
+	/*
+	 * Never parse past the request's bound: what the framing costs
+	 * (chunk sizes, extensions, trailers) counts too, so the caller's
+	 * buffer holds at most max_request_bytes of one request.
+	 */
+	avail = len - hp->parsed;
+	if (avail > hp->max_request_bytes - hp->parsed)
+		avail = hp->max_request_bytes - hp->parsed;
 	n = http_parser_execute(
-	    &hp->parser, &parse_settings, data + hp->parsed, len - hp->parsed);
+	    &hp->parser, &parse_settings, data + hp->parsed, avail);
 	hp->parsed += n;
 	err = HTTP_PARSER_ERRNO(&hp->parser);
 	if (hp->status == 0 && !hp->complete && err != HPE_OK)
@@ -440,6 +493,9 @@ http_parse_feed(struct http_parse *hp, const char *data, size_t len,
 	if (hp->status == 0 && !hp->headers_done &&
 	    hp->parsed > hp->max_header_bytes)
 		hp->status = 431;
+	if (hp->status == 0 && !hp->complete &&
+	    hp->parsed >= hp->max_request_bytes)
+		hp->status = 413;
 	if (hp->status != 0) {
 		*status = hp->status;
 		return HTTP_FEED_ERROR;
