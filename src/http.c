@@ -49,15 +49,19 @@ struct http_parse {
 	size_t max_request_bytes; /* the whole request on the wire */
 
 	const char *data; /* during a feed: the request's first byte */
+	size_t data_len;  /* during a feed: the bytes at data */
 	size_t parsed;    /* bytes of the current request parsed so far */
 
 	size_t url_off, url_len;
 	struct hdr_pos *pos;
 	size_t npos, pos_cap;
-	bool in_value; /* the last header callback was a value */
+	bool in_value;        /* the last header callback was a value */
+	bool trailer_in_name; /* the last trailer callback was a name */
 	struct http_header *hdrs;
 	size_t hdrs_cap;
 	size_t body_off, body_len;
+	size_t body_end; /* offset just past the last piece of body */
+	bool body_start; /* the next body piece starts a chunk (or body) */
 	size_t trailer_bytes;
 	bool body_copied; /* body is in hp->body, not in the input */
 	struct buf body;
@@ -111,6 +115,41 @@ on_url(http_parser *p, const char *at, size_t len)
 }
 
 /*
+ * Bare CR. libhttp-parser (built lenient, as Debian ships it) takes any
+ * byte for the LF after the CR that ends the header block or the trailers,
+ * for the CR LF after a chunk's data and for the LF ending a chunk-size
+ * line ("X: a\r\n\rZ" ends the headers, "Z" included). A recipient must
+ * treat a bare CR as invalid (RFC 9112 §2.2), and a framing that another
+ * server reads differently is how requests are smuggled: these checks
+ * make each such line end a real LF, from the offsets the callbacks see.
+ */
+
+/* True when the byte before off (in the request) is an LF. */
+static bool
+ends_line(const struct http_parse *hp, size_t off)
+{
+	return off > 0 && hp->data[off - 1] == '\n';
+}
+
+/*
+ * True when the line that starts at off ends in LF and is followed by an
+ * empty line (LF or CR LF): the end of a header block whose last line (the
+ * request line or the last field) starts at off.
+ */
+static bool
+block_ends(const struct http_parse *hp, size_t off)
+{
+	const char *p = hp->data + off, *end = hp->data + hp->data_len;
+	const char *lf = memchr(p, '\n', (size_t)(end - p));
+
+	if (lf == NULL || lf + 1 >= end)
+		return false;
+	if (lf[1] == '\n')
+		return true;
+	return lf[1] == '\r' && lf + 2 < end && lf[2] == '\n';
+}
+
+/*
  * Trailer fields after a chunked body are not handed to the handler (they
  * must not pass for headers); they only count against the header limit.
  */
@@ -136,8 +175,16 @@ on_header_field(http_parser *p, const char *at, size_t len)
 	 */
 	if (memchr(at, ' ', len) != NULL || memchr(at, '\t', len) != NULL)
 		return refuse(hp, 400);
-	if (hp->headers_done)
+	if (hp->headers_done) {
+		/* A new trailer field starts a line. */
+		if (!hp->trailer_in_name && !ends_line(hp, off))
+			return refuse(hp, 400);
+		hp->trailer_in_name = true;
 		return on_trailer(hp, len);
+	}
+	/* So does a new header field. */
+	if ((hp->npos == 0 || hp->in_value) && !ends_line(hp, off))
+		return refuse(hp, 400);
 	if (off + len > hp->max_header_bytes)
 		return refuse(hp, 431);
 	if (hp->npos > 0 && !hp->in_value) {
@@ -191,8 +238,10 @@ on_header_value(http_parser *p, const char *at, size_t len)
 	size_t off = offset_of(hp, at);
 	struct hdr_pos *h;
 
-	if (hp->headers_done)
+	if (hp->headers_done) {
+		hp->trailer_in_name = false;
 		return on_trailer(hp, len);
+	}
 	if (off + len > hp->max_header_bytes)
 		return refuse(hp, 431);
 	if (hp->npos == 0)
@@ -211,6 +260,21 @@ on_header_value(http_parser *p, const char *at, size_t len)
 		return refuse(hp, 400);
 	h->value_len += len;
 	return 0;
+}
+
+/*
+ * True when a complete chunked request ends in an empty line that follows
+ * an LF (the last chunk's line or the last trailer): the checks
+ * libhttp-parser leaves out there (see ends_line).
+ */
+static bool
+chunked_ends(const struct http_parse *hp)
+{
+	const char *e = hp->data + hp->parsed;
+
+	if (hp->parsed < 3 || e[-1] != '\n')
+		return false;
+	return e[-2] == '\n' || (e[-2] == '\r' && e[-3] == '\n');
 }
 
 static bool
@@ -233,6 +297,9 @@ on_headers_complete(http_parser *p)
 	size_t i;
 
 	hp->headers_done = true;
+	if (!block_ends(hp, hp->npos > 0 ? hp->pos[hp->npos - 1].name_off
+	                                 : hp->url_off + hp->url_len))
+		return refuse(hp, 400);
 	/*
 	 * Only HTTP/1.0 and 1.1. A request line without a version (HTTP/0.9
 	 * style: the target ends the line) is malformed; another version is
@@ -251,6 +318,7 @@ on_headers_complete(http_parser *p)
 	           (p->content_length != UINT64_MAX && p->content_length > 0);
 	if (!has_body || p->upgrade)
 		return 0;
+	hp->body_start = true;
 	for (i = 0; i < hp->npos; i++) {
 		if (pos_is(hp, &hp->pos[i], "expect", "100-continue")) {
 			hp->want_continue = true;
@@ -268,6 +336,22 @@ on_chunk_header(http_parser *p)
 	/* p->content_length is the size of the chunk that follows. */
 	if (p->content_length > hp->max_body_bytes - hp->body_len)
 		return refuse(hp, 413);
+	hp->body_start = true;
+	return 0;
+}
+
+/* A chunk's data must be followed by CR LF. */
+static int
+on_chunk_complete(http_parser *p)
+{
+	struct http_parse *hp = p->data;
+	const char *e = hp->data + hp->body_end;
+
+	/* The last chunk's end is checked with the trailers' (feed). */
+	if (p->flags & F_TRAILING)
+		return 0;
+	if (hp->body_end + 2 > hp->data_len || e[0] != '\r' || e[1] != '\n')
+		return refuse(hp, 400);
 	return 0;
 }
 
@@ -279,6 +363,13 @@ on_body(http_parser *p, const char *at, size_t len)
 
 	if (len > hp->max_body_bytes - hp->body_len)
 		return refuse(hp, 413);
+	/* The line before a chunk's data (or the body) ends in LF. */
+	if (hp->body_start) {
+		if (!ends_line(hp, off))
+			return refuse(hp, 400);
+		hp->body_start = false;
+	}
+	hp->body_end = off + len;
 	/* Once the body arrives, the client no longer waits for a 100. */
 	hp->want_continue = false;
 	if (!hp->body_copied) {
@@ -321,6 +412,7 @@ static const http_parser_settings parse_settings = {
     .on_body = on_body,
     .on_message_complete = on_message_complete,
     .on_chunk_header = on_chunk_header,
+    .on_chunk_complete = on_chunk_complete,
 };
 
 size_t
@@ -369,8 +461,10 @@ parse_next(struct http_parse *hp)
 	hp->parsed = 0;
 	hp->url_off = hp->url_len = 0;
 	hp->npos = 0;
-	hp->in_value = false;
+	hp->in_value = hp->trailer_in_name = false;
 	hp->body_off = hp->body_len = 0;
+	hp->body_end = 0;
+	hp->body_start = false;
 	hp->trailer_bytes = 0;
 	hp->body_copied = false;
 	hp->begun = hp->headers_done = hp->complete = false;
@@ -476,6 +570,7 @@ http_parse_feed(struct http_parse *hp, const char *data, size_t len,
 	if (len == hp->parsed)
 		return HTTP_FEED_MORE;
 	hp->data = data;
+	hp->data_len = len;
 	/*
 	 * Never parse past the request's bound: what the framing costs
 	 * (chunk sizes, extensions, trailers) counts too, so the caller's
@@ -496,6 +591,9 @@ http_parse_feed(struct http_parse *hp, const char *data, size_t len,
 	if (hp->status == 0 && !hp->complete &&
 	    hp->parsed >= hp->max_request_bytes)
 		hp->status = 413;
+	if (hp->status == 0 && hp->complete && (hp->parser.flags & F_CHUNKED) &&
+	    !chunked_ends(hp))
+		hp->status = 400;
 	if (hp->status != 0) {
 		*status = hp->status;
 		return HTTP_FEED_ERROR;

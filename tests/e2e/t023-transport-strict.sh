@@ -9,7 +9,9 @@
 # without limit); the same with endless small chunks; a blank between a
 # field name and its colon ("Content-Length : 2", "Transfer-Encoding :
 # chunked") is 400 JSON and the request is not acted on; obsolete line
-# folding, also when its first line is empty, is 400; HTTP/1.9, 1.2, 2.0
+# folding, also when its first line is empty, is 400; a bare CR where an
+# LF belongs (end of the headers, after chunk data, end of a chunk-size
+# line) is 400; HTTP/1.9, 1.2, 2.0
 # and 0.9 get 505 JSON, a request line without a version 400; HTTP/1.0
 # and 1.1 still work.
 . "$(dirname "$0")/lib.sh"
@@ -126,6 +128,16 @@ out=$(rawreq "b'GET /healthcheck HTTP/1.1\r\nX-A: a\r\n\tb\r\n\r\n'")
 is "folding of a non-empty value: 400" "$out" "HTTP/1.1 400 Bad Request $J400"
 out=$(rawreq "b'GET /healthcheck HTTP/1.1\r\nX-A:\r\nConnection: close\r\n\r\n'")
 is "an empty header value is fine" "$out" 'HTTP/1.1 200 OK {"state":"OK"}'
+
+# --- a bare CR where an LF belongs (libhttp-parser took any byte there)
+out=$(rawreq "b'GET /healthcheck HTTP/1.1\r\nX-A: a\r\n\rZGET /healthcheck HTTP/1.1\r\n\r\n'")
+is "bare CR ending the headers: 400" "$out" "HTTP/1.1 400 Bad Request $J400"
+out=$(rawreq "b'POST /users/create HTTP/1.1\r\nAccept: $ACCEPT\r\nTransfer-Encoding: chunked\r\n\r\n24\r\n${REG}XY0\r\n\r\n'")
+is "no CR LF after a chunk's data: 400" "$out" "HTTP/1.1 400 Bad Request $J400"
+out=$(rawreq "b'POST /users/create HTTP/1.1\r\nAccept: $ACCEPT\r\nTransfer-Encoding: chunked\r\n\r\n24;x\rY${REG}\r\n0\r\n\r\n'")
+is "bare CR ending a chunk-size line: 400" "$out" "HTTP/1.1 400 Bad Request $J400"
+req GET /users/auth "" $(auth sneaky x)
+is "none of them registered anything" "$STATUS" 401
 
 # --- versions
 for v in 1.9 1.2 2.0 0.9 3.0; do

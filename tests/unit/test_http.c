@@ -366,6 +366,15 @@ test_http__malformed(void **state)
 	    "GET /|/||X:;||1\n");
 	check_all_steps(
 	    "GET / HTTP/1.0\r\n\r\n", MAX_HDR, MAX_BODY, "GET /|/||||0\n");
+	/* Bare LF line ends are still taken (RFC 9112 §2.2 allows it). */
+	check_all_steps("GET / HTTP/1.1\nX: a\n\nGET /b HTTP/1.1\n\r\n",
+	    MAX_HDR, MAX_BODY, "GET /|/||X:a;||1\nGET /b|/b||||1\n");
+	check_all_steps("POST / HTTP/1.1\nTransfer-Encoding: chunked\n\n"
+	                "1\r\nb\r\n0\r\nT: 1\n\n",
+	    MAX_HDR, MAX_BODY, "POST /|/||Transfer-Encoding:chunked;|b|1\n");
+	check_all_steps("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	                "1\r\nb\r\n0\r\n\r\n",
+	    MAX_HDR, MAX_BODY, "POST /|/||Transfer-Encoding:chunked;|b|1\n");
 }
 
 /* A chunked request of exactly total bytes: one 1-byte chunk whose
@@ -413,7 +422,7 @@ test_http__framing_limit(void **state)
 	buf_reset(&in);
 	buf_adds(&in, "POST /t HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
 	for (i = 0; i < 400; i++)
-		buf_adds(&in, "0000001;\r\n\r\n");
+		buf_adds(&in, "0000001;\r\na\r\n");
 	check_all_steps(in.data, MAX_HDR, MAX_BODY, "error 413\n");
 	/* Up to the bound it is fine; one byte more is refused. */
 	one_chunk(&in, limit - 1);
