@@ -57,11 +57,14 @@ struct http_parse {
 	size_t npos, pos_cap;
 	bool in_value;        /* the last header callback was a value */
 	bool trailer_in_name; /* the last trailer callback was a name */
+	bool trailers;        /* a trailer field has begun */
 	struct http_header *hdrs;
 	size_t hdrs_cap;
 	size_t body_off, body_len;
 	size_t body_end; /* offset just past the last piece of body */
 	bool body_start; /* the next body piece starts a chunk (or body) */
+	size_t line_off; /* where the next chunk-size line starts */
+	size_t line_end; /* just past the last chunk-size line (or headers) */
 	size_t trailer_bytes;
 	bool body_copied; /* body is in hp->body, not in the input */
 	struct buf body;
@@ -115,13 +118,15 @@ on_url(http_parser *p, const char *at, size_t len)
 }
 
 /*
- * Bare CR. libhttp-parser (built lenient, as Debian ships it) takes any
+ * Line ends. libhttp-parser (built lenient, as Debian ships it) takes any
  * byte for the LF after the CR that ends the header block or the trailers,
  * for the CR LF after a chunk's data and for the LF ending a chunk-size
- * line ("X: a\r\n\rZ" ends the headers, "Z" included). A recipient must
- * treat a bare CR as invalid (RFC 9112 §2.2), and a framing that another
- * server reads differently is how requests are smuggled: these checks
- * make each such line end a real LF, from the offsets the callbacks see.
+ * line ("X: a\r\n\rZ" ends the headers, "Z" included), and takes an LF
+ * inside a chunk extension for part of it. A recipient must treat a bare
+ * CR as invalid (RFC 9112 §2.2), and a framing that another server reads
+ * differently is how requests are smuggled: these checks make each such
+ * line end a real LF and each chunk-size line one line, from the offsets
+ * the callbacks see.
  */
 
 /* True when the byte before off (in the request) is an LF. */
@@ -132,21 +137,24 @@ ends_line(const struct http_parse *hp, size_t off)
 }
 
 /*
- * True when the line that starts at off ends in LF and is followed by an
- * empty line (LF or CR LF): the end of a header block whose last line (the
- * request line or the last field) starts at off.
+ * When the line that starts at off ends in LF and is followed by an empty
+ * line (LF or CR LF), the offset just past that empty line: the end of a
+ * header block whose last line (the request line or the last field)
+ * starts at off. 0 when the block does not end so.
  */
-static bool
-block_ends(const struct http_parse *hp, size_t off)
+static size_t
+block_end(const struct http_parse *hp, size_t off)
 {
 	const char *p = hp->data + off, *end = hp->data + hp->data_len;
 	const char *lf = memchr(p, '\n', (size_t)(end - p));
 
 	if (lf == NULL || lf + 1 >= end)
-		return false;
+		return 0;
 	if (lf[1] == '\n')
-		return true;
-	return lf[1] == '\r' && lf + 2 < end && lf[2] == '\n';
+		return offset_of(hp, lf + 2);
+	if (lf[1] == '\r' && lf + 2 < end && lf[2] == '\n')
+		return offset_of(hp, lf + 3);
+	return 0;
 }
 
 /*
@@ -177,9 +185,10 @@ on_header_field(http_parser *p, const char *at, size_t len)
 		return refuse(hp, 400);
 	if (hp->headers_done) {
 		/* A new trailer field starts a line. */
-		if (!hp->trailer_in_name && !ends_line(hp, off))
+		if (!hp->trailer_in_name &&
+		    (hp->trailers ? !ends_line(hp, off) : off != hp->line_end))
 			return refuse(hp, 400);
-		hp->trailer_in_name = true;
+		hp->trailer_in_name = hp->trailers = true;
 		return on_trailer(hp, len);
 	}
 	/* So does a new header field. */
@@ -263,15 +272,19 @@ on_header_value(http_parser *p, const char *at, size_t len)
 }
 
 /*
- * True when a complete chunked request ends in an empty line that follows
- * an LF (the last chunk's line or the last trailer): the checks
- * libhttp-parser leaves out there (see ends_line).
+ * True when a complete chunked request ends in an empty line right after
+ * the last chunk's line, or after an LF when there were trailers: the
+ * check libhttp-parser leaves out there (see ends_line).
  */
 static bool
 chunked_ends(const struct http_parse *hp)
 {
 	const char *e = hp->data + hp->parsed;
+	size_t n = hp->parsed - hp->line_end;
 
+	if (!hp->trailers)
+		return (n == 1 && e[-1] == '\n') ||
+		       (n == 2 && e[-2] == '\r' && e[-1] == '\n');
 	if (hp->parsed < 3 || e[-1] != '\n')
 		return false;
 	return e[-2] == '\n' || (e[-2] == '\r' && e[-3] == '\n');
@@ -297,9 +310,12 @@ on_headers_complete(http_parser *p)
 	size_t i;
 
 	hp->headers_done = true;
-	if (!block_ends(hp, hp->npos > 0 ? hp->pos[hp->npos - 1].name_off
-	                                 : hp->url_off + hp->url_len))
+	hp->line_off =
+	    block_end(hp, hp->npos > 0 ? hp->pos[hp->npos - 1].name_off
+	                               : hp->url_off + hp->url_len);
+	if (hp->line_off == 0)
 		return refuse(hp, 400);
+	hp->line_end = hp->line_off;
 	/*
 	 * Only HTTP/1.0 and 1.1. A request line without a version (HTTP/0.9
 	 * style: the target ends the line) is malformed; another version is
@@ -333,9 +349,25 @@ on_chunk_header(http_parser *p)
 {
 	struct http_parse *hp = p->data;
 
+	const char *line = hp->data + hp->line_off, *lf, *c;
+
 	/* p->content_length is the size of the chunk that follows. */
 	if (p->content_length > hp->max_body_bytes - hp->body_len)
 		return refuse(hp, 413);
+	/*
+	 * The chunk-size line (size and extensions) is one line: up to its
+	 * first LF, with no other CR and no control byte but HTAB.
+	 */
+	lf = memchr(line, '\n', hp->data_len - hp->line_off);
+	if (lf == NULL)
+		return refuse(hp, 400);
+	for (c = line; c < lf; c++) {
+		if ((unsigned char)*c >= 0x20 && *c != 0x7f)
+			continue;
+		if (*c != '\t' && !(*c == '\r' && c + 1 == lf))
+			return refuse(hp, 400);
+	}
+	hp->line_end = offset_of(hp, lf + 1);
 	hp->body_start = true;
 	return 0;
 }
@@ -352,6 +384,7 @@ on_chunk_complete(http_parser *p)
 		return 0;
 	if (hp->body_end + 2 > hp->data_len || e[0] != '\r' || e[1] != '\n')
 		return refuse(hp, 400);
+	hp->line_off = hp->body_end + 2;
 	return 0;
 }
 
@@ -363,9 +396,9 @@ on_body(http_parser *p, const char *at, size_t len)
 
 	if (len > hp->max_body_bytes - hp->body_len)
 		return refuse(hp, 413);
-	/* The line before a chunk's data (or the body) ends in LF. */
+	/* A chunk's data (or the body) starts where its line ended. */
 	if (hp->body_start) {
-		if (!ends_line(hp, off))
+		if (off != hp->line_end)
 			return refuse(hp, 400);
 		hp->body_start = false;
 	}
@@ -461,7 +494,8 @@ parse_next(struct http_parse *hp)
 	hp->parsed = 0;
 	hp->url_off = hp->url_len = 0;
 	hp->npos = 0;
-	hp->in_value = hp->trailer_in_name = false;
+	hp->in_value = hp->trailer_in_name = hp->trailers = false;
+	hp->line_off = hp->line_end = 0;
 	hp->body_off = hp->body_len = 0;
 	hp->body_end = 0;
 	hp->body_start = false;

@@ -11,7 +11,7 @@
 # chunked") is 400 JSON and the request is not acted on; obsolete line
 # folding, also when its first line is empty, is 400; a bare CR where an
 # LF belongs (end of the headers, after chunk data, end of a chunk-size
-# line) is 400; HTTP/1.9, 1.2, 2.0
+# line) and an LF inside a chunk extension are 400; HTTP/1.9, 1.2, 2.0
 # and 0.9 get 505 JSON, a request line without a version 400; HTTP/1.0
 # and 1.1 still work.
 . "$(dirname "$0")/lib.sh"
@@ -136,6 +136,8 @@ out=$(rawreq "b'POST /users/create HTTP/1.1\r\nAccept: $ACCEPT\r\nTransfer-Encod
 is "no CR LF after a chunk's data: 400" "$out" "HTTP/1.1 400 Bad Request $J400"
 out=$(rawreq "b'POST /users/create HTTP/1.1\r\nAccept: $ACCEPT\r\nTransfer-Encoding: chunked\r\n\r\n24;x\rY${REG}\r\n0\r\n\r\n'")
 is "bare CR ending a chunk-size line: 400" "$out" "HTTP/1.1 400 Bad Request $J400"
+out=$(rawreq "b'POST /users/create HTTP/1.1\r\nAccept: $ACCEPT\r\nTransfer-Encoding: chunked\r\n\r\n24;x\nY\r\n${REG}\r\n0\r\n\r\n'")
+is "an LF inside a chunk extension: 400" "$out" "HTTP/1.1 400 Bad Request $J400"
 req GET /users/auth "" $(auth sneaky x)
 is "none of them registered anything" "$STATUS" 401
 

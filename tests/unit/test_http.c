@@ -341,6 +341,13 @@ test_http__malformed(void **state)
 	    "GET / HTTP/1.1\r\nX:\r\n \r\nY: z\r\n\r\n",
 	    "GET / HTTP/1.1\r\nX:   \r\n  \r\n\r\n",
 	    "GET / HTTP/1.1\nX:\n folded\n\n",
+	    /* An LF or a control byte inside a chunk extension. */
+	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1;a\nb\r\nX\r\n0\r\n\r\n",
+	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1\r\na\r\n0 /x\ny\r\n\n",
+	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1;a\x01\r\nX\r\n0\r\n\r\n",
 	    /* No version at all (HTTP/0.9 style). */
 	    "GET /\r\n\r\n",
 	    "GET /\r\nHost: x\r\n\r\n",
@@ -373,7 +380,7 @@ test_http__malformed(void **state)
 	                "1\r\nb\r\n0\r\nT: 1\n\n",
 	    MAX_HDR, MAX_BODY, "POST /|/||Transfer-Encoding:chunked;|b|1\n");
 	check_all_steps("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-	                "1\r\nb\r\n0\r\n\r\n",
+	                "1;\ta=\"b c\"\r\nb\r\n0;z\r\n\r\n",
 	    MAX_HDR, MAX_BODY, "POST /|/||Transfer-Encoding:chunked;|b|1\n");
 }
 
