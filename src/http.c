@@ -344,24 +344,52 @@ on_headers_complete(http_parser *p)
 	return 0;
 }
 
+/* The value of hex digit c, or -1. */
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static int
 on_chunk_header(http_parser *p)
 {
 	struct http_parse *hp = p->data;
 
 	const char *line = hp->data + hp->line_off, *lf, *c;
+	uint64_t size = 0;
+	int d;
 
 	/* p->content_length is the size of the chunk that follows. */
 	if (p->content_length > hp->max_body_bytes - hp->body_len)
 		return refuse(hp, 413);
 	/*
-	 * The chunk-size line (size and extensions) is one line: up to its
-	 * first LF, with no other CR and no control byte but HTAB.
+	 * The chunk-size line is one line, up to its first LF: hex digits
+	 * giving the size libhttp-parser took (it skips bytes it does not
+	 * know in a size), blanks, then extensions after a ';' with no
+	 * control byte but HTAB, and no CR but the one before the LF.
 	 */
 	lf = memchr(line, '\n', hp->data_len - hp->line_off);
 	if (lf == NULL)
 		return refuse(hp, 400);
-	for (c = line; c < lf; c++) {
+	for (c = line; c < lf && (d = hex_digit(*c)) >= 0; c++) {
+		if (size > UINT64_MAX >> 4)
+			return refuse(hp, 400);
+		size = size * 16 + (uint64_t)d;
+	}
+	if (c == line || size != p->content_length)
+		return refuse(hp, 400);
+	while (c < lf && (*c == ' ' || *c == '\t'))
+		c++;
+	if (c < lf && *c != ';' && !(*c == '\r' && c + 1 == lf))
+		return refuse(hp, 400);
+	for (; c < lf; c++) {
 		if ((unsigned char)*c >= 0x20 && *c != 0x7f)
 			continue;
 		if (*c != '\t' && !(*c == '\r' && c + 1 == lf))

@@ -348,6 +348,14 @@ test_http__malformed(void **state)
 	    "1\r\na\r\n0 /x\ny\r\n\n",
 	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "1;a\x01\r\nX\r\n0\r\n\r\n",
+	    /* Bytes libhttp-parser skips inside a chunk size. */
+	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1\r\na\r\n0\x84\x84"
+	    "1\r\nb\r\n0\r\n\r\n",
+	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1x\r\na\r\n0\r\n\r\n",
+	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    ";a\r\na\r\n0\r\n\r\n",
 	    /* No version at all (HTTP/0.9 style). */
 	    "GET /\r\n\r\n",
 	    "GET /\r\nHost: x\r\n\r\n",
