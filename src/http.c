@@ -58,6 +58,7 @@ struct http_parse {
 	bool in_value;        /* the last header callback was a value */
 	bool trailer_in_name; /* the last trailer callback was a name */
 	bool trailers;        /* a trailer field has begun */
+	bool chunked;         /* the headers asked for a chunked body */
 	struct http_header *hdrs;
 	size_t hdrs_cap;
 	size_t body_off, body_len;
@@ -334,6 +335,8 @@ on_headers_complete(http_parser *p)
 	           (p->content_length != UINT64_MAX && p->content_length > 0);
 	if (!has_body || p->upgrade)
 		return 0;
+	/* Kept: a "Transfer-Encoding" trailer changes p->flags. */
+	hp->chunked = (p->flags & F_CHUNKED) != 0;
 	hp->body_start = true;
 	for (i = 0; i < hp->npos; i++) {
 		if (pos_is(hp, &hp->pos[i], "expect", "100-continue")) {
@@ -523,6 +526,7 @@ parse_next(struct http_parse *hp)
 	hp->url_off = hp->url_len = 0;
 	hp->npos = 0;
 	hp->in_value = hp->trailer_in_name = hp->trailers = false;
+	hp->chunked = false;
 	hp->line_off = hp->line_end = 0;
 	hp->body_off = hp->body_len = 0;
 	hp->body_end = 0;
@@ -653,8 +657,7 @@ http_parse_feed(struct http_parse *hp, const char *data, size_t len,
 	if (hp->status == 0 && !hp->complete &&
 	    hp->parsed >= hp->max_request_bytes)
 		hp->status = 413;
-	if (hp->status == 0 && hp->complete && (hp->parser.flags & F_CHUNKED) &&
-	    !chunked_ends(hp))
+	if (hp->status == 0 && hp->complete && hp->chunked && !chunked_ends(hp))
 		hp->status = 400;
 	if (hp->status != 0) {
 		*status = hp->status;

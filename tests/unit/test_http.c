@@ -348,6 +348,9 @@ test_http__malformed(void **state)
 	    "1\r\na\r\n0 /x\ny\r\n\n",
 	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "1;a\x01\r\nX\r\n0\r\n\r\n",
+	    /* The same after a trailer that names a framing header. */
+	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "0\r\nTransfer-Encoding: chunkedX\r\n\r\rZ",
 	    /* Bytes libhttp-parser skips inside a chunk size. */
 	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "1\r\na\r\n0\x84\x84"
