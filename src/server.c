@@ -878,6 +878,27 @@ conn_evict(struct server *srv, const struct conn *except)
 	return true;
 }
 
+/*
+ * Refuse a connection that is not counted: 503 JSON, unless
+ * SERVER_MAX_REFUSED refused ones are still open (their answers going
+ * out, lingering), in which case it is closed at once. So the descriptors
+ * a server holds stay within max_connections + SERVER_MAX_REFUSED, which
+ * is what cmd_serve.c sizes the open-files limit for.
+ */
+static void
+conn_refuse(struct conn *c)
+{
+	struct server *srv = c->srv;
+
+	if (srv->nopen - srv->nconns > SERVER_MAX_REFUSED) {
+		access_log(c, NULL, 503, 0);
+		conn_close(c);
+		return;
+	}
+	conn_fail(c, 503);
+	conn_step(c);
+}
+
 static void
 on_connection(uv_stream_t *l, int status)
 {
@@ -887,7 +908,13 @@ on_connection(uv_stream_t *l, int status)
 	int len = sizeof(ss);
 
 	if (status < 0) {
-		/* Out of descriptors, typically: say so once a minute. */
+		/*
+		 * Out of descriptors, typically (cmd_serve.c sizes
+		 * max_connections so that this should not happen). libuv
+		 * then closes the pending connections with the descriptor
+		 * it keeps spare for this, so the loop does not spin; say
+		 * so once a minute.
+		 */
 		if (srv->accept_warned == 0 ||
 		    uv_now(srv->loop) - srv->accept_warned >=
 		        (uint64_t)60 * 1000) {
@@ -942,16 +969,14 @@ on_connection(uv_stream_t *l, int status)
 	if (!c->via_proxy &&
 	    (c->ipc = ip_add(
 	         srv, c->addr, srv->limits.max_connections_per_ip)) == NULL) {
-		conn_fail(c, 503);
-		conn_step(c);
+		conn_refuse(c);
 		return;
 	}
 	if (srv->nconns >= srv->limits.max_connections && !conn_evict(srv, c)) {
 		if (!c->via_proxy)
 			ip_del(srv, c->addr);
 		c->ipc = NULL;
-		conn_fail(c, 503);
-		conn_step(c);
+		conn_refuse(c);
 		return;
 	}
 	c->counted = true;
