@@ -178,7 +178,7 @@ static int
 serve_fit_nofile(struct server_limits *limits, bool control, bool metrics)
 {
 	struct rlimit rl;
-	rlim_t reserve, want, old;
+	rlim_t reserve, want, need, old;
 
 	reserve = SERVE_RESERVE_FDS + SERVER_MAX_REFUSED;
 	if (control)
@@ -209,11 +209,11 @@ serve_fit_nofile(struct server_limits *limits, bool control, bool metrics)
 	}
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
 		return 0;
-	if (rl.rlim_cur < reserve + SERVE_MIN_CONNECTIONS) {
+	need = reserve + SERVE_MIN_CONNECTIONS;
+	if (rl.rlim_cur < need) {
 		log_warnx("the open-files limit (%llu) is too low: kosyncd "
 		          "needs at least %llu (ulimit -n, LimitNOFILE=)",
-		    (unsigned long long)rl.rlim_cur,
-		    (unsigned long long)(reserve + SERVE_MIN_CONNECTIONS));
+		    (unsigned long long)rl.rlim_cur, (unsigned long long)need);
 		return -1;
 	}
 	log_warnx("max_connections lowered from %u to %llu: the open-files "
