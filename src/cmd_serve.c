@@ -22,6 +22,8 @@
  * Not here: listening and connections (server.c), the protocol (api.c),
  * storage (store.c).
  */
+#include <sys/resource.h>
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +154,84 @@ serve_signal(uv_signal_t *h, int signum)
 	server_shutdown(s->srv, serve_drained, s);
 }
 
+/*
+ * Descriptors kept aside from the connections: standard streams, the
+ * listeners, the event loop's own (epoll, signals, wake-ups, libuv's spare
+ * for accepting when out of descriptors), the data directory's lock, the
+ * journal and a snapshot being written, Redis connections.
+ */
+#define SERVE_RESERVE_FDS 64
+/* Connections of the metrics listener (metrics_listen). */
+#define SERVE_METRICS_CONNECTIONS 64
+/* Fewer connections than this left by the open-files limit: refuse. */
+#define SERVE_MIN_CONNECTIONS 8
+
+/*
+ * Make room for every descriptor the server may hold: raise the soft
+ * open-files limit (RLIMIT_NOFILE) to the hard one, then, if it is still
+ * short of limits->max_connections plus what the control socket, the
+ * metrics listener, refused connections and SERVE_RESERVE_FDS need, lower
+ * max_connections (and max_connections_per_ip) to fit, with a warning:
+ * past the limit, accept() fails and nobody can connect at all, where at
+ * max_connections silent and idle connections make room for newcomers.
+ * Returns 0, or -1 after logging why when the limit leaves fewer than
+ * SERVE_MIN_CONNECTIONS.
+ */
+static int
+serve_fit_nofile(struct server_limits *limits, bool control, bool metrics)
+{
+	struct rlimit rl;
+	rlim_t reserve, want, need, old;
+
+	reserve = SERVE_RESERVE_FDS + SERVER_MAX_REFUSED;
+	if (control)
+		reserve += CONTROL_MAX_CONNECTIONS + SERVER_MAX_REFUSED;
+	if (metrics)
+		reserve += SERVE_METRICS_CONNECTIONS + SERVER_MAX_REFUSED;
+	want = reserve + limits->max_connections;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		log_warn("cannot read the open-files limit");
+		return 0;
+	}
+	old = rl.rlim_cur;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max != RLIM_INFINITY ? rl.rlim_max : want;
+		if (rl.rlim_cur < old)
+			rl.rlim_cur = old;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			log_warn("cannot raise the open-files limit from %llu "
+			         "to %llu",
+			    (unsigned long long)old,
+			    (unsigned long long)rl.rlim_cur);
+			rl.rlim_cur = old;
+		} else {
+			log_debug("open-files limit raised from %llu to %llu",
+			    (unsigned long long)old,
+			    (unsigned long long)rl.rlim_cur);
+		}
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+		return 0;
+	need = reserve + SERVE_MIN_CONNECTIONS;
+	if (rl.rlim_cur < need) {
+		log_warnx("the open-files limit (%llu) is too low: kosyncd "
+		          "needs at least %llu (ulimit -n, LimitNOFILE=)",
+		    (unsigned long long)rl.rlim_cur, (unsigned long long)need);
+		return -1;
+	}
+	log_warnx("max_connections lowered from %u to %llu: the open-files "
+	          "limit is %llu and %llu descriptors are kept for files, the "
+	          "control socket and refused connections (raise the hard "
+	          "limit: ulimit -Hn, LimitNOFILE=)",
+	    limits->max_connections,
+	    (unsigned long long)(rl.rlim_cur - reserve),
+	    (unsigned long long)rl.rlim_cur, (unsigned long long)reserve);
+	limits->max_connections = (unsigned)(rl.rlim_cur - reserve);
+	if (limits->max_connections_per_ip > limits->max_connections)
+		limits->max_connections_per_ip = limits->max_connections;
+	return 0;
+}
+
 /* Close whatever handle is still open on the loop (store, server, ...). */
 static void
 serve_close_walk(uv_handle_t *h, void *arg)
@@ -207,6 +287,10 @@ cmd_serve_exec(struct cmd_args *args)
 	limits.request_timeout_ms = cfg->request_timeout_ms;
 	limits.shutdown_timeout_ms = cfg->shutdown_timeout_ms;
 	limits.trusted_proxies = cfg->trusted_proxies;
+	if (serve_fit_nofile(&limits, strcmp(cfg->storage, "file") == 0,
+	        cfg->metrics_listen != NULL &&
+	            cfg->metrics_listen[0] != '\0') == -1)
+		goto out;
 	s.webui = webui_new(s.loop, s.st, cfg, s.rl, api_handle, s.api);
 	s.shared = shared_new(s.loop, s.st, cfg);
 	shared_ratelimit(s.shared, s.rl, "auth");
@@ -240,7 +324,7 @@ cmd_serve_exec(struct cmd_args *args)
 		goto out;
 	if (cfg->metrics_listen != NULL && cfg->metrics_listen[0] != '\0') {
 		server_limits_default(&limits);
-		limits.max_connections = 64;
+		limits.max_connections = SERVE_METRICS_CONNECTIONS;
 		limits.shutdown_timeout_ms = cfg->shutdown_timeout_ms;
 		s.msrv =
 		    server_new(s.loop, &limits, metrics_handle, &s.metrics);

@@ -384,7 +384,9 @@ static const struct config_option options[] = {
         .min = 1 * KiB,
         .max = 64 * MiB,
         .arg = "N",
-        .help = "Largest request body, in bytes (larger: 413).",
+        .help = "Largest request body, in bytes (larger: 413). A whole "
+                "request, chunk framing included, may take at most 2 x "
+                "(max_header_bytes + max_body_bytes) bytes (more: 413).",
     },
     {
         .name = "max_connections",
@@ -394,7 +396,10 @@ static const struct config_option options[] = {
         .min = 1,
         .max = 1000000,
         .arg = "N",
-        .help = "Open connections in total; more are refused.",
+        .help = "Open connections in total. At the limit, a silent or the "
+                "longest-idle keep-alive connection is closed to make "
+                "room, else 503. Lowered at start to fit the open-files "
+                "limit (with a warning).",
     },
     {
         .name = "max_connections_per_ip",
@@ -404,7 +409,8 @@ static const struct config_option options[] = {
         .min = 1,
         .max = 1000000,
         .arg = "N",
-        .help = "Open connections per client address; more are refused.",
+        .help = "Open connections per client address (IPv6: per /64); more "
+                "are refused.",
     },
     {
         .name = "idle_timeout_ms",

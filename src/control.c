@@ -416,8 +416,8 @@ control_start(uv_loop_t *loop, struct config *cfg, struct store *st)
 	server_limits_default(&limits);
 	limits.max_body_bytes = CONTROL_MAX_BODY;
 	limits.request_timeout_ms = CONTROL_TIMEOUT_MS;
-	limits.max_connections = 16;
-	limits.max_connections_per_ip = 16;
+	limits.max_connections = CONTROL_MAX_CONNECTIONS;
+	limits.max_connections_per_ip = CONTROL_MAX_CONNECTIONS;
 	ctl->srv = server_new(loop, &limits, admin_handle, ctl->admin);
 	/* We hold the data directory's lock: a socket there is stale. */
 	if (unlink(ctl->path) != 0 && errno != ENOENT)

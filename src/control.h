@@ -27,7 +27,8 @@
 #include "buf.h"
 
 #define CONTROL_SOCKET "kosyncd.sock"
-#define CONTROL_TIMEOUT_MS 600000 /* 10 min: an import may hash a lot */
+#define CONTROL_TIMEOUT_MS 600000  /* 10 min: an import may hash a lot */
+#define CONTROL_MAX_CONNECTIONS 16 /* admin commands at once */
 
 /* control_call()'s result when no server listens on the socket. */
 #define CONTROL_NO_SERVER 1

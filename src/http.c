@@ -46,17 +46,26 @@ struct http_parse {
 	size_t max_header_bytes;
 	size_t max_body_bytes;
 	size_t max_headers;
+	size_t max_request_bytes; /* the whole request on the wire */
 
 	const char *data; /* during a feed: the request's first byte */
+	size_t data_len;  /* during a feed: the bytes at data */
 	size_t parsed;    /* bytes of the current request parsed so far */
 
 	size_t url_off, url_len;
 	struct hdr_pos *pos;
 	size_t npos, pos_cap;
-	bool in_value; /* the last header callback was a value */
+	bool in_value;        /* the last header callback was a value */
+	bool trailer_in_name; /* the last trailer callback was a name */
+	bool trailers;        /* a trailer field has begun */
+	bool chunked;         /* the headers asked for a chunked body */
 	struct http_header *hdrs;
 	size_t hdrs_cap;
 	size_t body_off, body_len;
+	size_t body_end; /* offset just past the last piece of body */
+	bool body_start; /* the next body piece starts a chunk (or body) */
+	size_t line_off; /* where the next chunk-size line starts */
+	size_t line_end; /* just past the last chunk-size line (or headers) */
 	size_t trailer_bytes;
 	bool body_copied; /* body is in hp->body, not in the input */
 	struct buf body;
@@ -110,6 +119,46 @@ on_url(http_parser *p, const char *at, size_t len)
 }
 
 /*
+ * Line ends. libhttp-parser (built lenient, as Debian ships it) takes any
+ * byte for the LF after the CR that ends the header block or the trailers,
+ * for the CR LF after a chunk's data and for the LF ending a chunk-size
+ * line ("X: a\r\n\rZ" ends the headers, "Z" included), and takes an LF
+ * inside a chunk extension for part of it. A recipient must treat a bare
+ * CR as invalid (RFC 9112 §2.2), and a framing that another server reads
+ * differently is how requests are smuggled: these checks make each such
+ * line end a real LF and each chunk-size line one line, from the offsets
+ * the callbacks see.
+ */
+
+/* True when the byte before off (in the request) is an LF. */
+static bool
+ends_line(const struct http_parse *hp, size_t off)
+{
+	return off > 0 && hp->data[off - 1] == '\n';
+}
+
+/*
+ * When the line that starts at off ends in LF and is followed by an empty
+ * line (LF or CR LF), the offset just past that empty line: the end of a
+ * header block whose last line (the request line or the last field)
+ * starts at off. 0 when the block does not end so.
+ */
+static size_t
+block_end(const struct http_parse *hp, size_t off)
+{
+	const char *p = hp->data + off, *end = hp->data + hp->data_len;
+	const char *lf = memchr(p, '\n', (size_t)(end - p));
+
+	if (lf == NULL || lf + 1 >= end)
+		return 0;
+	if (lf[1] == '\n')
+		return offset_of(hp, lf + 2);
+	if (lf[1] == '\r' && lf + 2 < end && lf[2] == '\n')
+		return offset_of(hp, lf + 3);
+	return 0;
+}
+
+/*
  * Trailer fields after a chunked body are not handed to the handler (they
  * must not pass for headers); they only count against the header limit.
  */
@@ -129,8 +178,23 @@ on_header_field(http_parser *p, const char *at, size_t len)
 	size_t off = offset_of(hp, at);
 	struct hdr_pos *h;
 
-	if (hp->headers_done)
+	/*
+	 * http_parser lets blanks into a field name ("Content-Length : 5"
+	 * counts as Content-Length); RFC 9112 §5.1 says answer 400.
+	 */
+	if (memchr(at, ' ', len) != NULL || memchr(at, '\t', len) != NULL)
+		return refuse(hp, 400);
+	if (hp->headers_done) {
+		/* A new trailer field starts a line. */
+		if (!hp->trailer_in_name &&
+		    (hp->trailers ? !ends_line(hp, off) : off != hp->line_end))
+			return refuse(hp, 400);
+		hp->trailer_in_name = hp->trailers = true;
 		return on_trailer(hp, len);
+	}
+	/* So does a new header field. */
+	if ((hp->npos == 0 || hp->in_value) && !ends_line(hp, off))
+		return refuse(hp, 400);
 	if (off + len > hp->max_header_bytes)
 		return refuse(hp, 431);
 	if (hp->npos > 0 && !hp->in_value) {
@@ -157,6 +221,26 @@ on_header_field(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
+/*
+ * True when the bytes from a field name's end to where http_parser says its
+ * value starts hold a line break followed by a blank: obsolete line
+ * folding (RFC 9112 §5.2), which http_parser accepts when the first line's
+ * value is empty ("X:\r\n folded"). A non-empty first line is caught
+ * by on_header_value (the second piece does not follow the first).
+ */
+static bool
+is_folded(const struct http_parse *hp, size_t from, size_t to)
+{
+	const char *p = hp->data + from, *end = hp->data + to;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		p++;
+		if (p < end && (*p == ' ' || *p == '\t'))
+			return true;
+	}
+	return false;
+}
+
 static int
 on_header_value(http_parser *p, const char *at, size_t len)
 {
@@ -164,14 +248,18 @@ on_header_value(http_parser *p, const char *at, size_t len)
 	size_t off = offset_of(hp, at);
 	struct hdr_pos *h;
 
-	if (hp->headers_done)
+	if (hp->headers_done) {
+		hp->trailer_in_name = false;
 		return on_trailer(hp, len);
+	}
 	if (off + len > hp->max_header_bytes)
 		return refuse(hp, 431);
 	if (hp->npos == 0)
 		return refuse(hp, 400);
 	h = &hp->pos[hp->npos - 1];
 	if (!hp->in_value) {
+		if (is_folded(hp, h->name_off + h->name_len, off))
+			return refuse(hp, 400);
 		h->value_off = off;
 		h->value_len = len;
 		hp->in_value = true;
@@ -182,6 +270,25 @@ on_header_value(http_parser *p, const char *at, size_t len)
 		return refuse(hp, 400);
 	h->value_len += len;
 	return 0;
+}
+
+/*
+ * True when a complete chunked request ends in an empty line right after
+ * the last chunk's line, or after an LF when there were trailers: the
+ * check libhttp-parser leaves out there (see ends_line).
+ */
+static bool
+chunked_ends(const struct http_parse *hp)
+{
+	const char *e = hp->data + hp->parsed;
+	size_t n = hp->parsed - hp->line_end;
+
+	if (!hp->trailers)
+		return (n == 1 && e[-1] == '\n') ||
+		       (n == 2 && e[-2] == '\r' && e[-1] == '\n');
+	if (hp->parsed < 3 || e[-1] != '\n')
+		return false;
+	return e[-2] == '\n' || (e[-2] == '\r' && e[-3] == '\n');
 }
 
 static bool
@@ -204,8 +311,22 @@ on_headers_complete(http_parser *p)
 	size_t i;
 
 	hp->headers_done = true;
-	if (p->http_major != 1)
+	hp->line_off =
+	    block_end(hp, hp->npos > 0 ? hp->pos[hp->npos - 1].name_off
+	                               : hp->url_off + hp->url_len);
+	if (hp->line_off == 0)
+		return refuse(hp, 400);
+	hp->line_end = hp->line_off;
+	/*
+	 * Only HTTP/1.0 and 1.1. A request line without a version (HTTP/0.9
+	 * style: the target ends the line) is malformed; another version is
+	 * 505 (RFC 9110 §15.6.6).
+	 */
+	if (p->http_major != 1 || p->http_minor > 1) {
+		if (hp->data[hp->url_off + hp->url_len] != ' ')
+			return refuse(hp, 400);
 		return refuse(hp, 505);
+	}
 	if (p->content_length != UINT64_MAX &&
 	    p->content_length > hp->max_body_bytes)
 		return refuse(hp, 413);
@@ -214,6 +335,9 @@ on_headers_complete(http_parser *p)
 	           (p->content_length != UINT64_MAX && p->content_length > 0);
 	if (!has_body || p->upgrade)
 		return 0;
+	/* Kept: a "Transfer-Encoding" trailer changes p->flags. */
+	hp->chunked = (p->flags & F_CHUNKED) != 0;
+	hp->body_start = true;
 	for (i = 0; i < hp->npos; i++) {
 		if (pos_is(hp, &hp->pos[i], "expect", "100-continue")) {
 			hp->want_continue = true;
@@ -223,14 +347,75 @@ on_headers_complete(http_parser *p)
 	return 0;
 }
 
+/* The value of hex digit c, or -1. */
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static int
 on_chunk_header(http_parser *p)
 {
 	struct http_parse *hp = p->data;
 
+	const char *line = hp->data + hp->line_off, *lf, *c;
+	uint64_t size = 0;
+	int d;
+
 	/* p->content_length is the size of the chunk that follows. */
 	if (p->content_length > hp->max_body_bytes - hp->body_len)
 		return refuse(hp, 413);
+	/*
+	 * The chunk-size line is one line, up to its first LF: hex digits
+	 * giving the size libhttp-parser took (it skips bytes it does not
+	 * know in a size), blanks, then extensions after a ';' with no
+	 * control byte but HTAB, and no CR but the one before the LF.
+	 */
+	lf = memchr(line, '\n', hp->data_len - hp->line_off);
+	if (lf == NULL)
+		return refuse(hp, 400);
+	for (c = line; c < lf && (d = hex_digit(*c)) >= 0; c++) {
+		if (size > UINT64_MAX >> 4)
+			return refuse(hp, 400);
+		size = size * 16 + (uint64_t)d;
+	}
+	if (c == line || size != p->content_length)
+		return refuse(hp, 400);
+	while (c < lf && (*c == ' ' || *c == '\t'))
+		c++;
+	if (c < lf && *c != ';' && !(*c == '\r' && c + 1 == lf))
+		return refuse(hp, 400);
+	for (; c < lf; c++) {
+		if ((unsigned char)*c >= 0x20 && *c != 0x7f)
+			continue;
+		if (*c != '\t' && !(*c == '\r' && c + 1 == lf))
+			return refuse(hp, 400);
+	}
+	hp->line_end = offset_of(hp, lf + 1);
+	hp->body_start = true;
+	return 0;
+}
+
+/* A chunk's data must be followed by CR LF. */
+static int
+on_chunk_complete(http_parser *p)
+{
+	struct http_parse *hp = p->data;
+	const char *e = hp->data + hp->body_end;
+
+	/* The last chunk's end is checked with the trailers' (feed). */
+	if (p->flags & F_TRAILING)
+		return 0;
+	if (hp->body_end + 2 > hp->data_len || e[0] != '\r' || e[1] != '\n')
+		return refuse(hp, 400);
+	hp->line_off = hp->body_end + 2;
 	return 0;
 }
 
@@ -242,6 +427,13 @@ on_body(http_parser *p, const char *at, size_t len)
 
 	if (len > hp->max_body_bytes - hp->body_len)
 		return refuse(hp, 413);
+	/* A chunk's data (or the body) starts where its line ended. */
+	if (hp->body_start) {
+		if (off != hp->line_end)
+			return refuse(hp, 400);
+		hp->body_start = false;
+	}
+	hp->body_end = off + len;
 	/* Once the body arrives, the client no longer waits for a 100. */
 	hp->want_continue = false;
 	if (!hp->body_copied) {
@@ -284,7 +476,14 @@ static const http_parser_settings parse_settings = {
     .on_body = on_body,
     .on_message_complete = on_message_complete,
     .on_chunk_header = on_chunk_header,
+    .on_chunk_complete = on_chunk_complete,
 };
+
+size_t
+http_max_request_bytes(size_t max_header_bytes, size_t max_body_bytes)
+{
+	return 2 * max_header_bytes + 2 * max_body_bytes;
+}
 
 struct http_parse *
 http_parse_new(
@@ -302,6 +501,8 @@ http_parse_new(
 	hp->max_header_bytes = max_header_bytes;
 	hp->max_body_bytes = max_body_bytes;
 	hp->max_headers = max_headers;
+	hp->max_request_bytes =
+	    http_max_request_bytes(max_header_bytes, max_body_bytes);
 	buf_init(&hp->body);
 	return hp;
 }
@@ -324,8 +525,12 @@ parse_next(struct http_parse *hp)
 	hp->parsed = 0;
 	hp->url_off = hp->url_len = 0;
 	hp->npos = 0;
-	hp->in_value = false;
+	hp->in_value = hp->trailer_in_name = hp->trailers = false;
+	hp->chunked = false;
+	hp->line_off = hp->line_end = 0;
 	hp->body_off = hp->body_len = 0;
+	hp->body_end = 0;
+	hp->body_start = false;
 	hp->trailer_bytes = 0;
 	hp->body_copied = false;
 	hp->begun = hp->headers_done = hp->complete = false;
@@ -419,7 +624,7 @@ http_parse_feed(struct http_parse *hp, const char *data, size_t len,
     struct http_request *req, size_t *consumed, int *status)
 {
 	enum http_errno err;
-	size_t n;
+	size_t n, avail;
 
 	assert(len >= hp->parsed);
 	*consumed = 0;
@@ -431,8 +636,17 @@ http_parse_feed(struct http_parse *hp, const char *data, size_t len,
 	if (len == hp->parsed)
 		return HTTP_FEED_MORE;
 	hp->data = data;
+	hp->data_len = len;
+	/*
+	 * Never parse past the request's bound: what the framing costs
+	 * (chunk sizes, extensions, trailers) counts too, so the caller's
+	 * buffer holds at most max_request_bytes of one request.
+	 */
+	avail = len - hp->parsed;
+	if (avail > hp->max_request_bytes - hp->parsed)
+		avail = hp->max_request_bytes - hp->parsed;
 	n = http_parser_execute(
-	    &hp->parser, &parse_settings, data + hp->parsed, len - hp->parsed);
+	    &hp->parser, &parse_settings, data + hp->parsed, avail);
 	hp->parsed += n;
 	err = HTTP_PARSER_ERRNO(&hp->parser);
 	if (hp->status == 0 && !hp->complete && err != HPE_OK)
@@ -440,6 +654,11 @@ http_parse_feed(struct http_parse *hp, const char *data, size_t len,
 	if (hp->status == 0 && !hp->headers_done &&
 	    hp->parsed > hp->max_header_bytes)
 		hp->status = 431;
+	if (hp->status == 0 && !hp->complete &&
+	    hp->parsed >= hp->max_request_bytes)
+		hp->status = 413;
+	if (hp->status == 0 && hp->complete && hp->chunked && !chunked_ends(hp))
+		hp->status = 400;
 	if (hp->status != 0) {
 		*status = hp->status;
 		return HTTP_FEED_ERROR;

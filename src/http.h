@@ -118,9 +118,20 @@ enum http_feed_result {
 };
 
 /*
+ * The most bytes one request may take on the wire, framing included:
+ * max_header_bytes for the request line and headers, as much again for
+ * trailers, max_body_bytes for the body and as much again for chunk
+ * sizes and extensions. A request that needs more is refused with 413
+ * after at most this many bytes, whatever its framing, so the memory a
+ * connection holds for one request is bounded by it.
+ */
+size_t http_max_request_bytes(size_t max_header_bytes, size_t max_body_bytes);
+
+/*
  * A parser for requests whose request line and headers take at most
  * max_header_bytes, with at most max_headers header lines and bodies of at
- * most max_body_bytes. Never returns NULL.
+ * most max_body_bytes, and at most http_max_request_bytes() in all.
+ * Never returns NULL.
  */
 struct http_parse *http_parse_new(
     size_t max_header_bytes, size_t max_body_bytes, size_t max_headers);
@@ -141,9 +152,10 @@ void http_parse_free(struct http_parse *hp);
  * number of leading bytes the caller may drop (the empty lines a client may
  * send between requests; 0 once a request line has begun). Returns
  * HTTP_FEED_ERROR with
- * *status set to the answer (400 malformed, 413 body too large, 431
- * headers too large or too many, 505 version) when the connection cannot
- * continue.
+ * *status set to the answer (400 malformed, obsolete line folding or a
+ * blank in a field name; 413 body or whole request too large; 431 headers
+ * too large or too many; 505 a version other than HTTP/1.0 and 1.1) when
+ * the connection cannot continue.
  */
 enum http_feed_result http_parse_feed(struct http_parse *hp, const char *data,
     size_t len, struct http_request *req, size_t *consumed, int *status);

@@ -63,6 +63,13 @@ proxy_parse_addr(struct str text, unsigned char addr[16])
 	return inet_pton(AF_INET6, tmp, addr) == 1;
 }
 
+void
+proxy_addr_group(unsigned char addr[16])
+{
+	if (memcmp(addr, v4mapped, 12) != 0)
+		memset(addr + 8, 0, 8);
+}
+
 /* Parse one entry ("addr" or "addr/prefix") into *net. */
 static int
 parse_entry(struct str e, struct proxy_net *net)

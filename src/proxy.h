@@ -56,6 +56,16 @@ bool proxy_list_match(const struct proxy_list *pl, const unsigned char *addr);
 bool proxy_parse_addr(struct str text, unsigned char addr[16]);
 
 /*
+ * Reduce addr (16 bytes, IPv4 as v4-mapped IPv6, as proxy_parse_addr
+ * gives) to the client it is counted as: an IPv4 address stays whole, an
+ * IPv6 address keeps its /64 prefix (the rest is zeroed), since one
+ * subscriber usually holds a whole /64 and could otherwise pose as 2^64
+ * clients. The one grouping for every per-address count: connections
+ * (server.c) and the rate limits (ratelimit.c).
+ */
+void proxy_addr_group(unsigned char addr[16]);
+
+/*
  * For a request whose TCP peer is a trusted proxy: replace peer (a string
  * of peer_size bytes holding the proxy's address) by the forwarded client
  * address in numeric form, when the headers give one, and set *is_https

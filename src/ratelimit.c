@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <arpa/inet.h>
 
 #include <sodium.h>
 
 #include "config.h"
+#include "proxy.h"
 #include "ratelimit.h"
 #include "xmalloc.h"
 
@@ -251,31 +251,20 @@ hash_bytes(const struct ratelimit *rl, const unsigned char *p, size_t len)
 }
 
 /*
- * Append the bytes that identify address peer: 4 bytes of IPv4, the /64
- * prefix of IPv6 (IPv4-mapped addresses count as IPv4), else the text.
+ * Append the bytes that identify address peer: its 16-byte form grouped by
+ * proxy_addr_group (IPv4 whole, IPv6 per /64), else the text.
  */
 static size_t
 addr_bytes(const char *peer, unsigned char *out, size_t cap)
 {
-	static const unsigned char mapped[12] = {
-	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	unsigned char a[16];
 	size_t n;
 
-	if (inet_pton(AF_INET, peer, a) == 1) {
-		out[0] = 4;
-		memcpy(out + 1, a, 4);
-		return 5;
-	}
-	if (inet_pton(AF_INET6, peer, a) == 1) {
-		if (memcmp(a, mapped, 12) == 0) {
-			out[0] = 4;
-			memcpy(out + 1, a + 12, 4);
-			return 5;
-		}
+	if (proxy_parse_addr(str_from(peer), a)) {
+		proxy_addr_group(a);
 		out[0] = 6;
-		memcpy(out + 1, a, 8);
-		return 9;
+		memcpy(out + 1, a, sizeof(a));
+		return 1 + sizeof(a);
 	}
 	n = strnlen(peer, cap - 1);
 	out[0] = 0;

@@ -60,10 +60,10 @@
 
 static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-/* Open connections from one client address. */
+/* Open connections from one client (proxy_addr_group: IPv6 per /64). */
 struct ip_count {
 	struct ip_count *next;
-	unsigned char addr[16]; /* IPv4 as v4-mapped IPv6 */
+	unsigned char addr[16]; /* IPv4 as v4-mapped IPv6; IPv6 its /64 */
 	unsigned n;
 };
 
@@ -158,16 +158,20 @@ ip_hash(const unsigned char *addr)
 static struct ip_count *
 ip_add(struct server *srv, const unsigned char *addr, unsigned max)
 {
-	struct ip_count **head = &srv->ips[ip_hash(addr)], *e;
+	struct ip_count **head, *e;
+	unsigned char key[16];
 
+	memcpy(key, addr, sizeof(key));
+	proxy_addr_group(key);
+	head = &srv->ips[ip_hash(key)];
 	for (e = *head; e != NULL; e = e->next)
-		if (memcmp(e->addr, addr, 16) == 0)
+		if (memcmp(e->addr, key, 16) == 0)
 			break;
 	if (e == NULL) {
 		if (max == 0)
 			return NULL;
 		e = xcalloc(1, sizeof(*e));
-		memcpy(e->addr, addr, 16);
+		memcpy(e->addr, key, 16);
 		e->next = *head;
 		*head = e;
 	}
@@ -180,10 +184,13 @@ ip_add(struct server *srv, const unsigned char *addr, unsigned max)
 static void
 ip_del(struct server *srv, const unsigned char *addr)
 {
-	struct ip_count **pp = &srv->ips[ip_hash(addr)], *e;
+	struct ip_count **pp, *e;
+	unsigned char key[16];
 
-	for (; (e = *pp) != NULL; pp = &e->next) {
-		if (memcmp(e->addr, addr, 16) != 0)
+	memcpy(key, addr, sizeof(key));
+	proxy_addr_group(key);
+	for (pp = &srv->ips[ip_hash(key)]; (e = *pp) != NULL; pp = &e->next) {
+		if (memcmp(e->addr, key, 16) != 0)
 			continue;
 		if (--e->n == 0) {
 			*pp = e->next;
@@ -815,34 +822,81 @@ conn_set_peer(struct conn *c, const struct sockaddr_storage *ss)
 }
 
 /*
- * At max_connections, make room by closing a connection that has not sent
- * a single byte (what a connection flood holds; a real client speaks as
- * soon as it has connected): the one whose address holds the most
- * connections, the oldest of those. So a flood from a few addresses makes
- * room at its own expense, and a client with one connection is closed only
- * when no address holds more. Connections that spoke keep their slot
- * until their own timeouts. Returns true when one was closed.
+ * True when c is a keep-alive connection between requests: it has been
+ * answered, nothing of a next request has arrived, and nothing is queued.
  */
 static bool
-conn_evict_silent(struct server *srv, const struct conn *except)
+conn_is_idle(const struct conn *c)
 {
-	struct conn *c, *victim = NULL;
+	return c->spoke && !c->req_started && !c->in_flight && !c->writing &&
+	       c->out.len == 0 && !c->closing && !c->lingering && !c->eof;
+}
+
+/*
+ * At max_connections, make room for a newcomer, in this order:
+ *   - a connection that has not sent a single byte (what a connection
+ *     flood holds; a real client speaks as soon as it has connected): the
+ *     one whose address holds the most connections, the oldest of those,
+ *     so a flood from a few addresses makes room at its own expense;
+ *   - one lingering after its last answer (it is closing anyway);
+ *   - the keep-alive connection idle between requests for the longest
+ *     time (its client reconnects when it needs to; HTTP allows closing
+ *     an idle connection at any time), so connections that sent one
+ *     request and then wait cannot hold every slot until idle_timeout_ms.
+ * A connection in the middle of a request (or of its answer) keeps its
+ * slot until its own deadlines. One pass over the connections, made only
+ * when the server is full. Returns true when one was closed.
+ */
+static bool
+conn_evict(struct server *srv, const struct conn *except)
+{
+	struct conn *c, *silent = NULL, *linger = NULL, *idle = NULL;
 	unsigned n, best = 0;
 
 	/* The list is newest first: on a tie the later one is older. */
 	for (c = srv->conns; c != NULL; c = c->next) {
-		if (c == except || !c->counted || c->spoke || c->dead)
+		if (c == except || !c->counted || c->dead)
 			continue;
-		n = c->ipc != NULL ? c->ipc->n : 0;
-		if (victim == NULL || n >= best) {
-			victim = c;
-			best = n;
+		if (!c->spoke) {
+			n = c->ipc != NULL ? c->ipc->n : 0;
+			if (silent == NULL || n >= best) {
+				silent = c;
+				best = n;
+			}
+		} else if (c->lingering && !c->writing && c->out.len == 0) {
+			linger = c;
+		} else if (conn_is_idle(c)) {
+			/* c->due is when it became idle plus the timeout. */
+			if (idle == NULL || c->due <= idle->due)
+				idle = c;
 		}
 	}
-	if (victim == NULL)
+	c = silent != NULL ? silent : linger != NULL ? linger : idle;
+	if (c == NULL)
 		return false;
-	conn_close(victim);
+	conn_close(c);
 	return true;
+}
+
+/*
+ * Refuse a connection that is not counted: 503 JSON, unless
+ * SERVER_MAX_REFUSED refused ones are still open (their answers going
+ * out, lingering), in which case it is closed at once. So the descriptors
+ * a server holds stay within max_connections + SERVER_MAX_REFUSED, which
+ * is what cmd_serve.c sizes the open-files limit for.
+ */
+static void
+conn_refuse(struct conn *c)
+{
+	struct server *srv = c->srv;
+
+	if (srv->nopen - srv->nconns > SERVER_MAX_REFUSED) {
+		access_log(c, NULL, 503, 0);
+		conn_close(c);
+		return;
+	}
+	conn_fail(c, 503);
+	conn_step(c);
 }
 
 static void
@@ -854,7 +908,13 @@ on_connection(uv_stream_t *l, int status)
 	int len = sizeof(ss);
 
 	if (status < 0) {
-		/* Out of descriptors, typically: say so once a minute. */
+		/*
+		 * Out of descriptors, typically (cmd_serve.c sizes
+		 * max_connections so that this should not happen). libuv
+		 * then closes the pending connections with the descriptor
+		 * it keeps spare for this, so the loop does not spin; say
+		 * so once a minute.
+		 */
 		if (srv->accept_warned == 0 ||
 		    uv_now(srv->loop) - srv->accept_warned >=
 		        (uint64_t)60 * 1000) {
@@ -909,17 +969,14 @@ on_connection(uv_stream_t *l, int status)
 	if (!c->via_proxy &&
 	    (c->ipc = ip_add(
 	         srv, c->addr, srv->limits.max_connections_per_ip)) == NULL) {
-		conn_fail(c, 503);
-		conn_step(c);
+		conn_refuse(c);
 		return;
 	}
-	if (srv->nconns >= srv->limits.max_connections &&
-	    !conn_evict_silent(srv, c)) {
+	if (srv->nconns >= srv->limits.max_connections && !conn_evict(srv, c)) {
 		if (!c->via_proxy)
 			ip_del(srv, c->addr);
 		c->ipc = NULL;
-		conn_fail(c, 503);
-		conn_step(c);
+		conn_refuse(c);
 		return;
 	}
 	c->counted = true;

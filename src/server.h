@@ -28,10 +28,18 @@
 #define SERVER_IDLE_TIMEOUT_MS (60 * 1000)    /* keep-alive between requests */
 #define SERVER_REQUEST_TIMEOUT_MS (10 * 1000) /* first byte to last byte */
 #define SERVER_SHUTDOWN_TIMEOUT_MS (10 * 1000)
+/*
+ * Refused connections (503) that may still be open while their answer
+ * goes out; beyond this many, a connection that would be refused is closed
+ * at once without an answer, so a flood cannot hold descriptors outside
+ * max_connections.
+ */
+#define SERVER_MAX_REFUSED 16
 
 struct server_limits {
 	size_t max_header_bytes;
 	size_t max_body_bytes;
+	/* Open descriptors: max_connections + SERVER_MAX_REFUSED at most. */
 	unsigned max_connections;
 	unsigned max_connections_per_ip;
 	uint64_t idle_timeout_ms;

@@ -6,7 +6,8 @@
 # keep-alive connection is closed silently after idle_timeout_ms; more
 # connections from one address than max_connections_per_ip get 503 JSON and
 # the others keep working, and a freed slot is usable again; more than
-# max_connections in total get 503 too.
+# max_connections in total get 503 too while every slot is in the middle
+# of a request.
 . "$(dirname "$0")/lib.sh"
 
 py() { PORT=$KS_PORT timeout 30 python3 -c "$1"; }
@@ -100,7 +101,7 @@ HTTP/1.1 200 OK {"state":"OK"}
 HTTP/1.1 200 OK {"state":"OK"}
 HTTP/1.1 200 OK {"state":"OK"}'
 
-# --- total limit: 5 connections, from 127.0.0.1 and 127.0.0.2
+# --- total limit: 5 connections mid-request, from 127.0.0.1 and 127.0.0.2
 out=$(py "$PYLIB
 def conn_from(src):
     s = socket.socket()
@@ -112,6 +113,8 @@ keep = [conn_from('127.0.0.1') for _ in range(3)] + [conn_from('127.0.0.2') for 
 for s in keep:
     s.sendall(b'$HC')
     s.recv(65536)
+    # Busy with a next request (idle ones are closed to make room: t025).
+    s.sendall(b'GET /healthcheck HTTP/1.1\r\n')
 extra = conn_from('127.0.0.3')
 print(status_body(read_all(extra)))
 ")

@@ -328,14 +328,136 @@ test_http__malformed(void **state)
 	    "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", /* obsolete folding */
 	    "GET / HTTP/1.1\r\nHost\x01: x\r\n\r\n",
 	    "GET /\x7f HTTP/1.1\r\n\r\n",
+	    /* A blank between a field name and its colon (RFC 9112 §5.1). */
+	    "POST / HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n"
+	    "0\r\n\r\n",
+	    "POST / HTTP/1.1\r\nContent-Length : 2\r\n\r\nab",
+	    "POST / HTTP/1.1\r\nContent-Length\t: 2\r\n\r\nab",
+	    "GET / HTTP/1.1\r\nX Y: z\r\n\r\n",
+	    "GET / HTTP/1.1\r\n X: z\r\n\r\n",
+	    /* Folding whose first line is empty, and other foldings. */
+	    "GET / HTTP/1.1\r\nX:\r\n folded\r\n\r\n",
+	    "GET / HTTP/1.1\r\nX:\r\n\tfolded\r\nY: z\r\n\r\n",
+	    "GET / HTTP/1.1\r\nX:\r\n \r\nY: z\r\n\r\n",
+	    "GET / HTTP/1.1\r\nX:   \r\n  \r\n\r\n",
+	    "GET / HTTP/1.1\nX:\n folded\n\n",
+	    /* An LF or a control byte inside a chunk extension. */
+	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1;a\nb\r\nX\r\n0\r\n\r\n",
+	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1\r\na\r\n0 /x\ny\r\n\n",
+	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1;a\x01\r\nX\r\n0\r\n\r\n",
+	    /* The same after a trailer that names a framing header. */
+	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "0\r\nTransfer-Encoding: chunkedX\r\n\r\rZ",
+	    /* Bytes libhttp-parser skips inside a chunk size. */
+	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1\r\na\r\n0\x84\x84"
+	    "1\r\nb\r\n0\r\n\r\n",
+	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1x\r\na\r\n0\r\n\r\n",
+	    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    ";a\r\na\r\n0\r\n\r\n",
+	    /* No version at all (HTTP/0.9 style). */
+	    "GET /\r\n\r\n",
+	    "GET /\r\nHost: x\r\n\r\n",
+	};
+	static const char *const version[] = {
+	    "GET / HTTP/2.0\r\n\r\n",
+	    "GET / HTTP/1.9\r\n\r\n",
+	    "GET / HTTP/1.2\r\n\r\n",
+	    "GET / HTTP/0.9\r\n\r\n",
+	    "GET / HTTP/3.1\r\n\r\n",
 	};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		check_all_steps(bad[i], MAX_HDR, MAX_BODY, "error 400\n");
+	for (i = 0; i < sizeof(version) / sizeof(version[0]); i++)
+		check_all_steps(version[i], MAX_HDR, MAX_BODY, "error 505\n");
+	/* What stays allowed: empty values, blanks around values. */
+	check_all_steps("GET / HTTP/1.1\r\nX:\r\nY:  z \r\n\r\n", MAX_HDR,
+	    MAX_BODY, "GET /|/||X:;Y:z;||1\n");
+	check_all_steps("GET / HTTP/1.1\r\nX:   \r\n\r\n", MAX_HDR, MAX_BODY,
+	    "GET /|/||X:;||1\n");
 	check_all_steps(
-	    "GET / HTTP/2.0\r\n\r\n", MAX_HDR, MAX_BODY, "error 505\n");
+	    "GET / HTTP/1.0\r\n\r\n", MAX_HDR, MAX_BODY, "GET /|/||||0\n");
+	/* Bare LF line ends are still taken (RFC 9112 §2.2 allows it). */
+	check_all_steps("GET / HTTP/1.1\nX: a\n\nGET /b HTTP/1.1\n\r\n",
+	    MAX_HDR, MAX_BODY, "GET /|/||X:a;||1\nGET /b|/b||||1\n");
+	check_all_steps("POST / HTTP/1.1\nTransfer-Encoding: chunked\n\n"
+	                "1\r\nb\r\n0\r\nT: 1\n\n",
+	    MAX_HDR, MAX_BODY, "POST /|/||Transfer-Encoding:chunked;|b|1\n");
+	check_all_steps("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	                "1;\ta=\"b c\"\r\nb\r\n0;z\r\n\r\n",
+	    MAX_HDR, MAX_BODY, "POST /|/||Transfer-Encoding:chunked;|b|1\n");
+}
+
+/* A chunked request of exactly total bytes: one 1-byte chunk whose
+ * extension takes up the room. */
+static void
+one_chunk(struct buf *in, size_t total)
+{
+	static const char tail[] = "\r\na\r\n0\r\n\r\n";
+
+	buf_reset(in);
+	buf_adds(in, "POST /t HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	             "1;e=");
+	while (in->len < total - (sizeof(tail) - 1))
+		buf_addch(in, 'x');
+	buf_adds(in, tail);
+	assert_int_equal(in->len, total);
+}
+
+/*
+ * Chunk framing counts against the request's bound (issue 12): one byte
+ * of data per chunk with a long extension, or many small chunks, end in
+ * 413 once http_max_request_bytes() bytes were parsed, whatever the piece
+ * size.
+ */
+static void
+test_http__framing_limit(void **state)
+{
+	struct buf in = BUF_INIT, got = BUF_INIT;
+	size_t limit = http_max_request_bytes(MAX_HDR, MAX_BODY);
+	int i, j;
+
+	(void)state;
+	assert_int_equal(limit, 2 * MAX_HDR + 2 * MAX_BODY);
+	buf_adds(&in, "POST /t HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+	for (i = 0; i < 10; i++) {
+		buf_adds(&in, "1;ext=");
+		for (j = 0; j < 50; j++)
+			buf_adds(&in, "0123456789");
+		buf_adds(&in, "\r\na\r\n");
+	}
+	buf_adds(&in, "0\r\n\r\n");
+	assert_true(in.len > limit);
+	check_all_steps(in.data, MAX_HDR, MAX_BODY, "error 413\n");
+	/* Many small chunks with empty extensions add up too. */
+	buf_reset(&in);
+	buf_adds(&in, "POST /t HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+	for (i = 0; i < 400; i++)
+		buf_adds(&in, "0000001;\r\na\r\n");
+	check_all_steps(in.data, MAX_HDR, MAX_BODY, "error 413\n");
+	/* Up to the bound it is fine; one byte more is refused. */
+	one_chunk(&in, limit - 1);
+	drive(in.data, in.len, 7, MAX_HDR, MAX_BODY, &got);
+	assert_string_equal(
+	    got.data, "POST /t|/t||Transfer-Encoding:chunked;|a|1\n");
+	one_chunk(&in, limit);
+	buf_reset(&got);
+	drive(in.data, in.len, in.len, MAX_HDR, MAX_BODY, &got);
+	assert_string_equal(
+	    got.data, "POST /t|/t||Transfer-Encoding:chunked;|a|1\n");
+	one_chunk(&in, limit + 1);
+	buf_reset(&got);
+	drive(in.data, in.len, 7, MAX_HDR, MAX_BODY, &got);
+	assert_string_equal(got.data, "error 413\n");
+	buf_release(&in);
+	buf_release(&got);
 }
 
 static void
@@ -471,6 +593,7 @@ main(void)
 	    cmocka_unit_test(test_http__body_limit),
 	    cmocka_unit_test(test_http__header_limits),
 	    cmocka_unit_test(test_http__malformed),
+	    cmocka_unit_test(test_http__framing_limit),
 	    cmocka_unit_test(test_http__nul_and_binary),
 	    cmocka_unit_test(test_http__header_get),
 	    cmocka_unit_test(test_http__format_response),

@@ -2,12 +2,14 @@
  * test_proxy.c: trusted_proxies parsing (addresses, CIDRs, separators,
  * errors), matching for IPv4, IPv6 and IPv4-mapped peers, and the client
  * address taken from X-Forwarded-For (rightmost untrusted hop, several
- * header lines, garbage hops), X-Real-IP and X-Forwarded-Proto.
+ * header lines, garbage hops), X-Real-IP and X-Forwarded-Proto, and the
+ * per-client grouping of addresses (IPv6 per /64).
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,6 +172,47 @@ test_proxy__real_ip_and_proto(void **state)
 	proxy_list_free(pl);
 }
 
+/* The grouped form of addr, as text of its 16 bytes in hex. */
+static const char *
+group(const char *addr)
+{
+	static char out[33];
+	unsigned char a[16];
+	int i;
+
+	assert_true(proxy_parse_addr(str_from(addr), a));
+	proxy_addr_group(a);
+	for (i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", a[i]);
+	return out;
+}
+
+/*
+ * One grouping for every per-address count (issue 12): IPv4 whole (also
+ * written v4-mapped), IPv6 by its /64.
+ */
+static void
+test_proxy__addr_group(void **state)
+{
+	char a[33];
+
+	(void)state;
+	assert_string_equal(
+	    group("192.0.2.7"), "00000000000000000000ffffc0000207");
+	assert_string_equal(
+	    group("::ffff:192.0.2.7"), "00000000000000000000ffffc0000207");
+	assert_string_equal(group("2001:db8:1:2:aaaa:bbbb:cccc:dddd"),
+	    "20010db8000100020000000000000000");
+	/* Every address of a /64 is one client, the next /64 another. */
+	snprintf(a, sizeof(a), "%s", group("2001:db8:1:2::1"));
+	assert_string_equal(group("2001:db8:1:2:ffff:ffff:ffff:ffff"), a);
+	assert_string_not_equal(group("2001:db8:1:3::1"), a);
+	assert_string_equal(group("::1"), "00000000000000000000000000000000");
+	/* Two IPv4 addresses stay apart. */
+	snprintf(a, sizeof(a), "%s", group("192.0.2.7"));
+	assert_string_not_equal(group("192.0.2.8"), a);
+}
+
 int
 main(void)
 {
@@ -178,6 +221,7 @@ main(void)
 	    cmocka_unit_test(test_proxy__match),
 	    cmocka_unit_test(test_proxy__forwarded_for),
 	    cmocka_unit_test(test_proxy__real_ip_and_proto),
+	    cmocka_unit_test(test_proxy__addr_group),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
