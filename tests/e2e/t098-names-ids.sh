@@ -108,7 +108,7 @@ PY
 ks_start --storage file || exit 1
 signin u
 as GET /api/v1/documents
-is "old '.' and '..' are listed" "$(printf '%s' "$BODY" | json 'sorted(x["document"] for x in d)')" "['.', '..', 'x']"
+is "old '.' and '..' are listed" "$(printf '%s' "$BODY" | json 'sorted(x["document"] for x in d["documents"])')" "['.', '..', 'x']"
 as GET /api/v1/documents/%3A..
 is "'..' is shown (written after ':')" "$STATUS $(printf '%s' "$BODY" | json 'd["progress"]')" "200 p-.."
 as GET /api/v1/documents/%3A.
@@ -118,7 +118,7 @@ is "any id may be written after ':'" "$STATUS" 200
 as DELETE /api/v1/documents/%3A..
 is "'..' is deleted" "$STATUS" 200
 as GET /api/v1/documents
-is "then the library" "$(printf '%s' "$BODY" | json 'sorted(x["document"] for x in d)')" "['.', 'x']"
+is "then the library" "$(printf '%s' "$BODY" | json 'sorted(x["document"] for x in d["documents"])')" "['.', 'x']"
 web POST /api/v1/login '{"username":" old ","password":"pw"}'
 is "an existing name with spaces still signs in on the web" "$STATUS" 200
 ks_stop

@@ -224,8 +224,9 @@ test_admin__admin_flag(void **state)
 	assert_int_equal(run(f, "user-list", NULL, &an), 200);
 	assert_string_equal(an.body.data,
 	    "[{\"username\":\"Bob\",\"documents\":0,\"last_sync\":0,"
-	    "\"devices\":[]},{\"username\":\"Bob Smith\",\"documents\":0,"
-	    "\"last_sync\":0,\"devices\":[],\"admin\":true}]");
+	    "\"devices\":[],\"bytes\":0,\"history\":0},{\"username\":"
+	    "\"Bob Smith\",\"documents\":0,\"last_sync\":0,\"devices\":[],"
+	    "\"bytes\":0,\"history\":0,\"admin\":true}]");
 
 	assert_int_equal(
 	    run(f, "user-admin", "{\"username\":\"Bob\",\"admin\":true}", &an),
