@@ -91,8 +91,8 @@ struct wcall {
 	struct session sess;     /* user points to http_alloc memory */
 	struct store_page page;  /* a list's page (?limit, ?cursor) */
 	char page_id[STORE_MAX_USERNAME + 1]; /* the cursor's id */
-	int status;              /* w_session_json: the answer's status */
-	const char *extra;       /* and its extra headers */
+	int status;        /* w_session_json: the answer's status */
+	const char *extra; /* and its extra headers */
 };
 
 /*
