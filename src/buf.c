@@ -183,6 +183,18 @@ str_has_prefix(struct str a, const char *prefix)
 	return a.len >= n && memcmp(a.p, prefix, n) == 0;
 }
 
+int
+str_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 char *
 str_dup(struct str s)
 {

@@ -69,6 +69,8 @@ bool str_eq(struct str a, struct str b);
 bool str_eqs(struct str a, const char *s);
 bool str_caseeqs(struct str a, const char *s);
 bool str_has_prefix(struct str a, const char *prefix);
+/* The value of hex digit c (0-9, a-f, A-F), or -1 for any other byte. */
+int str_hex_digit(char c);
 /* Copy into a new NUL-terminated heap string (xmalloc). */
 char *str_dup(struct str s);
 /*

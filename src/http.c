@@ -347,19 +347,6 @@ on_headers_complete(http_parser *p)
 	return 0;
 }
 
-/* The value of hex digit c, or -1. */
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int
 on_chunk_header(http_parser *p)
 {
@@ -381,7 +368,7 @@ on_chunk_header(http_parser *p)
 	lf = memchr(line, '\n', hp->data_len - hp->line_off);
 	if (lf == NULL)
 		return refuse(hp, 400);
-	for (c = line; c < lf && (d = hex_digit(*c)) >= 0; c++) {
+	for (c = line; c < lf && (d = str_hex_digit(*c)) >= 0; c++) {
 		if (size > UINT64_MAX >> 4)
 			return refuse(hp, 400);
 		size = size * 16 + (uint64_t)d;

@@ -153,18 +153,6 @@ router_normalize(struct str path, struct str base, char *out)
 	return r;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 long
 router_unescape(struct str in, char *out)
 {
@@ -178,8 +166,8 @@ router_unescape(struct str in, char *out)
 		}
 		if (in.len - i < 3)
 			return -1;
-		hi = hexval(in.p[i + 1]);
-		lo = hexval(in.p[i + 2]);
+		hi = str_hex_digit(in.p[i + 1]);
+		lo = str_hex_digit(in.p[i + 2]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[n++] = (char)(hi << 4 | lo);

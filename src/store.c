@@ -347,16 +347,6 @@ store_page_after(const struct store_page *page, int64_t ts, struct str id)
 	return c > 0 || (c == 0 && id.len > page->id.len);
 }
 
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 store_page_parse(struct str cursor, enum store_page_kind kind, char *idbuf,
     size_t cap, struct store_page *page)
@@ -393,8 +383,8 @@ store_page_parse(struct str cursor, enum store_page_kind kind, char *idbuf,
 	if ((size_t)(end - p) % 2 != 0)
 		return -1;
 	for (; p < end; p += 2) {
-		hi = hex_digit(p[0]);
-		lo = hex_digit(p[1]);
+		hi = str_hex_digit(p[0]);
+		lo = str_hex_digit(p[1]);
 		if (hi < 0 || lo < 0 || n + 1 >= cap)
 			return -1;
 		idbuf[n++] = (char)(hi << 4 | lo);
