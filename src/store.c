@@ -383,6 +383,10 @@ store_page_parse(struct str cursor, enum store_page_kind kind, char *idbuf,
 	if ((size_t)(end - p) % 2 != 0)
 		return -1;
 	for (; p < end; p += 2) {
+		/* store_page_next writes lower case: a cursor has one form */
+		if ((p[0] >= 'A' && p[0] <= 'F') ||
+		    (p[1] >= 'A' && p[1] <= 'F'))
+			return -1;
 		hi = str_hex_digit(p[0]);
 		lo = str_hex_digit(p[1]);
 		if (hi < 0 || lo < 0 || n + 1 >= cap)
