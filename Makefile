@@ -162,11 +162,12 @@ lint: $(ALL_DEPS_STAMP)
 	@scripts/lint
 
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c $(wildcard fuzz/*.c)
+	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h \
+		$(wildcard fuzz/*.c)
 
 check-format:
 	@clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c \
-		$(wildcard fuzz/*.c)
+		tests/unit/*.h $(wildcard fuzz/*.c)
 
 hdr-check:
 	@for h in $(HDR); do \
