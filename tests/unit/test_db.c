@@ -202,17 +202,21 @@ test_db__usage(void **state)
 	db_release(&db);
 }
 
-/* The progress fields of d's history, oldest first, as "p1 p2 ...". */
+/*
+ * The entries of list l in order, as "progress ..." or, with devices, as
+ * "device:progress ...".
+ */
 static const char *
-history_of(const struct db_doc *d, char *out, size_t cap)
+list_of(const struct db_list *l, bool devices, char *out, size_t cap)
 {
 	size_t n = 0;
 	uint32_t i;
 
 	out[0] = '\0';
-	for (i = 0; d->history != NULL && i < d->history->n; i++)
-		n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? " " : "",
-		    db_entry_progress(d->history->e[i]));
+	for (i = 0; l != NULL && i < l->n; i++)
+		n += (size_t)snprintf(out + n, cap - n, "%s%s%s%s",
+		    i ? " " : "", devices ? db_entry_device(l->e[i]) : "",
+		    devices ? ":" : "", db_entry_progress(l->e[i]));
 	return out;
 }
 
@@ -256,7 +260,8 @@ test_db__put_history(void **state)
 	assert_string_equal(db_doc_field(d, DB_F_FILENAME), "book.epub");
 	assert_string_equal(db_doc_field(d, DB_F_DEVICE_ID), "kobo");
 	/* the three states before the current one, oldest first */
-	assert_string_equal(history_of(d, hist, sizeof(hist)), "p2 p3 p4");
+	assert_string_equal(
+	    list_of(d->history, false, hist, sizeof(hist)), "p2 p3 p4");
 	assert_int_equal(d->history->e[0]->timestamp, 101);
 	assert_int_equal(d->history->e[2]->timestamp, 103);
 	assert_string_equal(db_entry_device(d->history->e[2]), "kobo");
@@ -266,7 +271,8 @@ test_db__put_history(void **state)
 	(void)db_put(&db, u, &p);
 	p = put_of("d2", "q2", "kobo", NULL);
 	d = db_put(&db, u, &p);
-	assert_string_equal(history_of(d, hist, sizeof(hist)), "q1");
+	assert_string_equal(
+	    list_of(d->history, false, hist, sizeof(hist)), "q1");
 	assert_int_equal(db.ndocs, 2);
 	assert_int_equal(u->history, 4);
 	db_release(&db);
@@ -282,21 +288,6 @@ test_db__put_history(void **state)
 	assert_int_equal(u->history, 0);
 	assert_usage(u);
 	db_release(&db);
-}
-
-/* The device list of d as "device:progress ...", in list order. */
-static const char *
-devices_of(const struct db_doc *d, char *out, size_t cap)
-{
-	size_t n = 0;
-	uint32_t i;
-
-	out[0] = '\0';
-	for (i = 0; d->devices != NULL && i < d->devices->n; i++)
-		n += (size_t)snprintf(out + n, cap - n, "%s%s:%s", i ? " " : "",
-		    db_entry_device(d->devices->e[i]),
-		    db_entry_progress(d->devices->e[i]));
-	return out;
 }
 
 /*
@@ -327,26 +318,30 @@ test_db__put_devices(void **state)
 	assert_null(d->devices);
 	p = put_of("d", "n1", "kindle", NULL);
 	d = db_put(&db, u, &p);
-	assert_string_equal(devices_of(d, devs, sizeof(devs)), "kobo:k2");
+	assert_string_equal(
+	    list_of(d->devices, true, devs, sizeof(devs)), "kobo:k2");
 	p = put_of("d", "n2", "kindle", NULL);
 	d = db_put(&db, u, &p);
-	assert_string_equal(devices_of(d, devs, sizeof(devs)), "kobo:k2");
+	assert_string_equal(
+	    list_of(d->devices, true, devs, sizeof(devs)), "kobo:k2");
 	/* kobo pushes again: its entry goes, kindle's latest comes */
 	p = put_of("d", "k3", "kobo", NULL);
 	d = db_put(&db, u, &p);
-	assert_string_equal(devices_of(d, devs, sizeof(devs)), "kindle:n2");
+	assert_string_equal(
+	    list_of(d->devices, true, devs, sizeof(devs)), "kindle:n2");
 	assert_usage(u);
 	/* a renamed device with the same device_id is the same device */
 	p = put_of("d", "k4", "my kobo", NULL);
 	p.device_id = S("kobo");
 	d = db_put(&db, u, &p);
-	assert_string_equal(devices_of(d, devs, sizeof(devs)), "kindle:n2");
+	assert_string_equal(
+	    list_of(d->devices, true, devs, sizeof(devs)), "kindle:n2");
 	/* same name, another device_id: another device */
 	p = put_of("d", "x1", "my kobo", NULL);
 	p.device_id = S("other");
 	d = db_put(&db, u, &p);
-	assert_string_equal(
-	    devices_of(d, devs, sizeof(devs)), "kindle:n2 my kobo:k4");
+	assert_string_equal(list_of(d->devices, true, devs, sizeof(devs)),
+	    "kindle:n2 my kobo:k4");
 	assert_usage(u);
 	db_release(&db);
 

@@ -117,37 +117,38 @@ test_router__unescape(void **state)
 static void
 test_router__find(void **state)
 {
+	static const struct {
+		enum http_method m;
+		const char *path;
+		route_fn *handler;
+		unsigned flags;
+	} t[] = {
+	    {HTTP_M_GET, "/healthcheck", api_healthcheck, 0},
+	    {HTTP_M_HEAD, "/healthcheck", api_healthcheck, 0},
+	    {HTTP_M_POST, "/users/create", api_users_create, ROUTE_BODY},
+	    {HTTP_M_GET, "/users/auth", api_users_auth, ROUTE_AUTH},
+	    {HTTP_M_PUT, "/syncs/progress", api_progress_put,
+	        ROUTE_AUTH | ROUTE_BODY},
+	    {HTTP_M_GET, "/syncs/progress/abc%20d", api_progress_get,
+	        ROUTE_AUTH},
+	    {HTTP_M_HEAD, "/syncs/progress/x", api_progress_get, ROUTE_AUTH},
+	    {HTTP_M_DELETE, "/users/me", api_users_delete, ROUTE_AUTH},
+	    {HTTP_M_PUT, "/users/password", api_users_password,
+	        ROUTE_AUTH | ROUTE_BODY},
+	};
 	struct router_match m;
 	const struct route *r;
 	size_t i;
 
 	(void)state;
-	r = found(HTTP_M_GET, "/healthcheck", &m);
-	assert_ptr_equal(r->handler, api_healthcheck);
-	assert_int_equal(r->flags, 0);
-	r = found(HTTP_M_HEAD, "/healthcheck", &m);
-	assert_ptr_equal(r->handler, api_healthcheck);
-	r = found(HTTP_M_POST, "/users/create", &m);
-	assert_ptr_equal(r->handler, api_users_create);
-	assert_int_equal(r->flags, ROUTE_BODY);
-	r = found(HTTP_M_GET, "/users/auth", &m);
-	assert_ptr_equal(r->handler, api_users_auth);
-	assert_int_equal(r->flags, ROUTE_AUTH);
-	r = found(HTTP_M_PUT, "/syncs/progress", &m);
-	assert_ptr_equal(r->handler, api_progress_put);
-	assert_int_equal(r->flags, ROUTE_AUTH | ROUTE_BODY);
-	r = found(HTTP_M_GET, "/syncs/progress/abc%20d", &m);
-	assert_ptr_equal(r->handler, api_progress_get);
-	assert_int_equal(r->flags, ROUTE_AUTH);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		r = found(t[i].m, t[i].path, &m);
+		if (r->handler != t[i].handler || r->flags != t[i].flags)
+			fail_msg("'%s': another handler or flags %u", t[i].path,
+			    r->flags);
+	}
+	found(HTTP_M_GET, "/syncs/progress/abc%20d", &m);
 	assert_true(str_eqs(m.param, "abc%20d"));
-	r = found(HTTP_M_HEAD, "/syncs/progress/x", &m);
-	assert_ptr_equal(r->handler, api_progress_get);
-	r = found(HTTP_M_DELETE, "/users/me", &m);
-	assert_ptr_equal(r->handler, api_users_delete);
-	assert_int_equal(r->flags, ROUTE_AUTH);
-	r = found(HTTP_M_PUT, "/users/password", &m);
-	assert_ptr_equal(r->handler, api_users_password);
-	assert_int_equal(r->flags, ROUTE_AUTH | ROUTE_BODY);
 	/* and every route of the table with a handler is reachable */
 	for (i = 0; i < NROUTES; i++) {
 		if (api_routes[i].handler == NULL ||

@@ -202,15 +202,29 @@ start(void (*tune)(struct server_limits *))
 	return start_at("127.0.0.1:0", tune);
 }
 
+/* Wait for the loop's thread to end; the shutdown must have completed. */
+static void
+join(struct fixture *f)
+{
+	pthread_join(f->thread, NULL);
+	assert_int_equal(f->done, 1);
+}
+
+/* Free a fixture whose thread has ended. */
+static void
+release(struct fixture *f)
+{
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
+	free(f);
+}
+
 static void
 stop(struct fixture *f)
 {
 	uv_async_send(&f->stop);
-	pthread_join(f->thread, NULL);
-	assert_int_equal(f->done, 1);
-	pthread_mutex_destroy(&f->mu);
-	pthread_cond_destroy(&f->cv);
-	free(f);
+	join(f);
+	release(f);
 }
 
 /*
@@ -661,13 +675,10 @@ test_server__async_client_gone(void **state)
 	usleep(20 * 1000);
 	close(fd);
 	uv_async_send(&f->stop);
-	pthread_join(f->thread, NULL);
-	assert_int_equal(f->done, 1);
+	join(f);
 	assert_int_equal(f->async_fired, 2);
 	assert_int_equal(f->async_pending, 0);
-	pthread_mutex_destroy(&f->mu);
-	pthread_cond_destroy(&f->cv);
-	free(f);
+	release(f);
 	buf_release(&got);
 }
 
@@ -696,11 +707,8 @@ test_server__shutdown_in_flight(void **state)
 	assert_non_null(strstr(got.data, "Connection: close\r\n"));
 	close(idle);
 	close(busy);
-	pthread_join(f->thread, NULL);
-	assert_int_equal(f->done, 1);
-	pthread_mutex_destroy(&f->mu);
-	pthread_cond_destroy(&f->cv);
-	free(f);
+	join(f);
+	release(f);
 	buf_release(&got);
 }
 
@@ -817,12 +825,9 @@ test_server__shutdown_timeout_orphan(void **state)
 	assert_true(ms > 100 && ms < 500);
 	close(fd);
 	/* The loop ends only after the late answer was dropped. */
-	pthread_join(f->thread, NULL);
-	assert_int_equal(f->done, 1);
+	join(f);
 	assert_int_equal(f->async_pending, 0);
-	pthread_mutex_destroy(&f->mu);
-	pthread_cond_destroy(&f->cv);
-	free(f);
+	release(f);
 	buf_release(&got);
 }
 
