@@ -11,7 +11,8 @@
 #                     file store and Redis backend side by side)
 #   make fuzz         each fuzzer for FUZZ_SECONDS seconds
 #
-# Knobs: DEVELOPER=1 (or CI=true) makes warnings errors; PREFIX, DESTDIR.
+# Knobs: DEVELOPER=1 (or CI=true) makes warnings errors; PREFIX, DESTDIR;
+# TEST_JOBS (make test, make e2e: end-to-end scripts run at once, 2).
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -20,6 +21,7 @@ ifeq ($(CC),cc)
 CC = gcc
 endif
 FUZZ_SECONDS ?= 60
+TEST_JOBS ?= 2
 
 # Everything the project needs is installed by scripts/install-deps; these
 # stamps make every target check once per build directory. Building (make,
@@ -32,6 +34,10 @@ SRC := $(sort $(wildcard src/*.c))
 MAIN := src/main.c
 LIBSRC := $(filter-out $(MAIN),$(SRC))
 HDR := $(sort $(wildcard src/*.h))
+
+# Each compile also writes which headers the object read (build/*/x.d,
+# included at the end): a changed header rebuilds only what includes it.
+DEPFLAGS = -MMD -MP
 
 STD = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
@@ -97,18 +103,18 @@ kosyncd-static: $(DEPS_STAMP) $(STATIC_OBJ)
 		-lhttp_parser -lhiredis -lpthread -lrt -lm
 	strip $@
 
-build/rel/%.o: src/%.c $(HDR) | $(DEPS_STAMP)
+build/rel/%.o: src/%.c build/rel/%.d | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) -c -o $@ $<
+	$(CC) $(REL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-build/static/%.o: src/%.c $(HDR) | $(DEPS_STAMP)
+build/static/%.o: src/%.c build/static/%.d | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(STD) $(WARN) $(DEFS) -O2 -D_FORTIFY_SOURCE=2 \
-		-fstack-protector-strong -DKOSYNCD_STATIC -c -o $@ $<
+		-fstack-protector-strong -DKOSYNCD_STATIC $(DEPFLAGS) -c -o $@ $<
 
-build/test/%.o: src/%.c $(HDR) | $(ALL_DEPS_STAMP)
+build/test/%.o: src/%.c build/test/%.d | $(ALL_DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -c -o $@ $<
+	$(CC) $(TEST_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(WEB_C): scripts/embed-web $(WEB)
 	@mkdir -p $(@D)
@@ -133,9 +139,10 @@ build/test/kosyncd: $(TEST_OBJ)
 # Unit tests link every module except main.c; a test may also #include the
 # .c under test to reach its static functions (then it must not link it twice:
 # such a test names the module in a line "UNIT_INCLUDES: src/x.c").
-build/test/unit/%: tests/unit/%.c $(TEST_LIBOBJ) $(HDR)
+# tests/README says how to add one.
+build/test/unit/%: tests/unit/%.c build/test/unit/%.d $(TEST_LIBOBJ)
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -Isrc -o $@ $< \
+	$(CC) $(TEST_CFLAGS) -MMD -MP -MF $@.d -MT $@ -Isrc -o $@ $< \
 		$(filter-out $(patsubst src/%.c,build/test/%.o,$(shell sed -n 's/.*UNIT_INCLUDES: *//p' $<)),$(TEST_LIBOBJ)) \
 		$(TEST_LDFLAGS) $(LIBS_SHARED) -lcmocka
 
@@ -143,23 +150,24 @@ run: kosyncd
 	./kosyncd --data-dir ./data
 
 test: $(ALL_DEPS_STAMP) build/test/kosyncd $(UNIT_BIN)
-	@tests/run-tests
+	@tests/run-tests -j $(TEST_JOBS)
 
 unit: $(UNIT_BIN)
 	@tests/run-tests unit
 
 e2e: build/test/kosyncd
-	@tests/run-tests e2e
+	@tests/run-tests -j $(TEST_JOBS) e2e
 
 lint: $(ALL_DEPS_STAMP)
 	@scripts/lint
 
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c $(wildcard fuzz/*.c)
+	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h \
+		$(wildcard fuzz/*.c)
 
 check-format:
 	@clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c \
-		$(wildcard fuzz/*.c)
+		tests/unit/*.h $(wildcard fuzz/*.c)
 
 hdr-check:
 	@for h in $(HDR); do \
@@ -191,3 +199,11 @@ install: $(INSTALL_BIN)
 
 clean:
 	rm -rf build kosyncd kosyncd-static
+
+# The header dependencies the compiler wrote (DEPFLAGS). An object without
+# its .d (a first build, or one made before) is rebuilt: each .d is named
+# here as a target of no rule, so a missing one counts as changed.
+DEPFILES := $(SRC:src/%.c=build/rel/%.d) $(SRC:src/%.c=build/static/%.d) \
+	$(SRC:src/%.c=build/test/%.d) $(UNIT_BIN:%=%.d)
+$(DEPFILES):
+-include $(wildcard $(DEPFILES))

@@ -314,8 +314,15 @@ ks_redis_start() {
 			if ! kill -0 "$KS_REDIS_PID" 2>/dev/null; then
 				break
 			fi
+			# PONG from our own server: with -j (tests/run-tests)
+			# another test's may hold a port picked at the same time.
 			case $(ks_redis_cli PING 2>&1) in
-			PONG | *NOAUTH*) return 0 ;;
+			*NOAUTH*) return 0 ;;
+			PONG)
+				ks_redis_cli INFO server 2>/dev/null |
+				    grep -q "^process_id:$KS_REDIS_PID\b" &&
+				    return 0
+				;;
 			esac
 			sleep 0.05
 		done

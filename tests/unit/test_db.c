@@ -4,7 +4,7 @@
  * interface's delete resolves its id first), and freeing a user's links;
  * the usage the per-user limits count (kept incrementally, checked
  * against a recount), db_put_cost against what db_put does, and the
- * account's history limit.
+ * account's history limit; db_put's history and device list.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,7 +53,10 @@ test_db__link_del_to_resolved(void **state)
 	db_release(&db);
 }
 
-/* A user's links go with the user (LeakSanitizer). */
+/*
+ * A chain of links resolves to its end, and a user's links go with the
+ * user: removed with it (LeakSanitizer) and out of the table.
+ */
 static void
 test_db__links_freed(void **state)
 {
@@ -66,7 +69,12 @@ test_db__links_freed(void **state)
 	db_link_set(u, S("B"), S("A"));
 	db_link_set(u, S("C"), S("B"));
 	db_link_set(u, S("E"), S("D"));
-	assert_int_equal(u->nlinks, 3);
+	assert_true(str_eqs(db_link_resolve(u, S("C")), "A"));
+	assert_true(str_eqs(db_link_resolve(u, S("B")), "A"));
+	assert_true(str_eqs(db_link_resolve(u, S("E")), "D"));
+	assert_true(str_eqs(db_link_resolve(u, S("A")), "A"));
+	db_user_remove(&db, u);
+	assert_null(db_user_find(&db, S("u")));
 	db_release(&db);
 }
 
@@ -195,6 +203,169 @@ test_db__usage(void **state)
 }
 
 /*
+ * The entries of list l in order, as "progress ..." or, with devices, as
+ * "device:progress ...".
+ */
+static const char *
+list_of(const struct db_list *l, bool devices, char *out, size_t cap)
+{
+	size_t n = 0;
+	uint32_t i;
+
+	out[0] = '\0';
+	for (i = 0; l != NULL && i < l->n; i++)
+		n += (size_t)snprintf(out + n, cap - n, "%s%s%s%s",
+		    i ? " " : "", devices ? db_entry_device(l->e[i]) : "",
+		    devices ? ":" : "", db_entry_progress(l->e[i]));
+	return out;
+}
+
+/*
+ * db_put and the history: each push moves the state it replaces to the
+ * end of the history, which keeps the last history_limit states; without
+ * store_history none is kept. Absent optional fields keep their values.
+ */
+static void
+test_db__put_history(void **state)
+{
+	static const char *const prog[] = {"p1", "p2", "p3", "p4", "p5"};
+	struct db db;
+	struct db_user *u;
+	struct db_put p;
+	const struct db_doc *d;
+	char hist[64];
+	unsigned i;
+
+	(void)state;
+	db_init(&db, true, 3);
+	u = db_user_add(&db, S("u"), S("key"));
+	for (i = 0; i < 5; i++) {
+		p = put_of("d1", prog[i], "kobo", i == 0 ? "Title" : NULL);
+		p.timestamp = 100 + i;
+		p.percentage = 0.1 * (i + 1);
+		if (i == 0)
+			p.filename = S("book.epub");
+		if (i > 0)
+			p.device_id = (struct str){NULL, 0};
+		d = db_put(&db, u, &p);
+		assert_ptr_equal(d, db_doc_find(u, S("d1")));
+		assert_usage(u);
+	}
+	assert_int_equal(db.ndocs, 1);
+	assert_string_equal(db_doc_field(d, DB_F_PROGRESS), "p5");
+	assert_int_equal(d->timestamp, 104);
+	assert_true(d->percentage > 0.49 && d->percentage < 0.51);
+	/* absent: kept from the first push */
+	assert_string_equal(db_doc_field(d, DB_F_TITLE), "Title");
+	assert_string_equal(db_doc_field(d, DB_F_FILENAME), "book.epub");
+	assert_string_equal(db_doc_field(d, DB_F_DEVICE_ID), "kobo");
+	/* the three states before the current one, oldest first */
+	assert_string_equal(
+	    list_of(d->history, false, hist, sizeof(hist)), "p2 p3 p4");
+	assert_int_equal(d->history->e[0]->timestamp, 101);
+	assert_int_equal(d->history->e[2]->timestamp, 103);
+	assert_string_equal(db_entry_device(d->history->e[2]), "kobo");
+	assert_int_equal(u->history, 3);
+	/* a second document has its own history */
+	p = put_of("d2", "q1", "kobo", NULL);
+	(void)db_put(&db, u, &p);
+	p = put_of("d2", "q2", "kobo", NULL);
+	d = db_put(&db, u, &p);
+	assert_string_equal(
+	    list_of(d->history, false, hist, sizeof(hist)), "q1");
+	assert_int_equal(db.ndocs, 2);
+	assert_int_equal(u->history, 4);
+	db_release(&db);
+
+	db_init(&db, false, 3);
+	u = db_user_add(&db, S("u"), S("key"));
+	for (i = 0; i < 3; i++) {
+		p = put_of("d1", prog[i], "kobo", NULL);
+		d = db_put(&db, u, &p);
+	}
+	assert_null(d->history);
+	assert_string_equal(db_doc_field(d, DB_F_PROGRESS), "p3");
+	assert_int_equal(u->history, 0);
+	assert_usage(u);
+	db_release(&db);
+}
+
+/*
+ * db_put and the devices: a push from another device moves the replaced
+ * state to the device list (one entry per device, its latest); the device
+ * that pushes last is never in the list; a device is its device_id when
+ * either side has one, else its name; at most DB_MAX_DEVICES entries, the
+ * oldest dropped.
+ */
+static void
+test_db__put_devices(void **state)
+{
+	struct db db;
+	struct db_user *u;
+	struct db_put p;
+	const struct db_doc *d;
+	char devs[64 * DB_MAX_DEVICES], name[16];
+	unsigned i;
+
+	(void)state;
+	db_init(&db, false, 0);
+	u = db_user_add(&db, S("u"), S("key"));
+	p = put_of("d", "k1", "kobo", NULL);
+	d = db_put(&db, u, &p);
+	assert_null(d->devices);
+	p = put_of("d", "k2", "kobo", NULL);
+	d = db_put(&db, u, &p);
+	assert_null(d->devices);
+	p = put_of("d", "n1", "kindle", NULL);
+	d = db_put(&db, u, &p);
+	assert_string_equal(
+	    list_of(d->devices, true, devs, sizeof(devs)), "kobo:k2");
+	p = put_of("d", "n2", "kindle", NULL);
+	d = db_put(&db, u, &p);
+	assert_string_equal(
+	    list_of(d->devices, true, devs, sizeof(devs)), "kobo:k2");
+	/* kobo pushes again: its entry goes, kindle's latest comes */
+	p = put_of("d", "k3", "kobo", NULL);
+	d = db_put(&db, u, &p);
+	assert_string_equal(
+	    list_of(d->devices, true, devs, sizeof(devs)), "kindle:n2");
+	assert_usage(u);
+	/* a renamed device with the same device_id is the same device */
+	p = put_of("d", "k4", "my kobo", NULL);
+	p.device_id = S("kobo");
+	d = db_put(&db, u, &p);
+	assert_string_equal(
+	    list_of(d->devices, true, devs, sizeof(devs)), "kindle:n2");
+	/* same name, another device_id: another device */
+	p = put_of("d", "x1", "my kobo", NULL);
+	p.device_id = S("other");
+	d = db_put(&db, u, &p);
+	assert_string_equal(list_of(d->devices, true, devs, sizeof(devs)),
+	    "kindle:n2 my kobo:k4");
+	assert_usage(u);
+	db_release(&db);
+
+	/* DB_MAX_DEVICES + 5 devices in turn: the latest ones are kept */
+	db_init(&db, false, 0);
+	u = db_user_add(&db, S("u"), S("key"));
+	for (i = 0; i < DB_MAX_DEVICES + 5; i++) {
+		snprintf(name, sizeof(name), "dev%u", i);
+		p = put_of("d", name, name, NULL);
+		p.timestamp = 1000 + i;
+		d = db_put(&db, u, &p);
+		assert_usage(u);
+	}
+	assert_int_equal(d->devices->n, DB_MAX_DEVICES);
+	for (i = 0; i < d->devices->n; i++) {
+		/* dev0..dev3 dropped, dev36 (the current) not listed */
+		assert_true(d->devices->e[i]->timestamp >= 1004);
+		assert_true(d->devices->e[i]->timestamp < 1000 + 36);
+	}
+	assert_string_equal(db_doc_field(d, DB_F_DEVICE), "dev36");
+	db_release(&db);
+}
+
+/*
  * The account's history limit: at it, a push drops the oldest entry of its
  * own document; a document without history keeps none.
  */
@@ -238,6 +409,8 @@ main(void)
 	    cmocka_unit_test(test_db__link_del_to_resolved),
 	    cmocka_unit_test(test_db__links_freed),
 	    cmocka_unit_test(test_db__usage),
+	    cmocka_unit_test(test_db__put_history),
+	    cmocka_unit_test(test_db__put_devices),
 	    cmocka_unit_test(test_db__user_max_history),
 	};
 

@@ -26,6 +26,8 @@
 #include "store_json.h"
 #include "xmalloc.h"
 
+#include "store_env.h"
+
 /*
  * The merge rules, on tables
  */
@@ -269,13 +271,6 @@ test_import_lists__unknown_and_malformed(void **state)
 
 #define LONG_N 3000
 
-struct env {
-	uv_loop_t loop;
-	struct config cfg;
-	struct store *st;
-	char dir[64];
-};
-
 struct text {
 	int called;
 	enum store_result result;
@@ -295,35 +290,8 @@ text_cb(void *arg, enum store_result r, const char *text, size_t len)
 }
 
 static void
-flushed(void *arg)
-{
-	*(int *)arg = 1;
-}
-
-static void
-env_open(struct env *e)
-{
-	e->st = store_open(&e->loop, &e->cfg);
-	assert_non_null(e->st);
-}
-
-static void
-env_close(struct env *e, bool flush)
-{
-	int done = 0;
-
-	if (flush) {
-		store_flush(e->st, flushed, &done);
-		uv_run(&e->loop, UV_RUN_DEFAULT);
-		assert_int_equal(done, 1);
-	}
-	store_close(e->st);
-	uv_run(&e->loop, UV_RUN_DEFAULT);
-	e->st = NULL;
-}
-
-static void
-run_text(struct env *e, struct text *t, bool dump, const char *in, size_t len)
+run_text(
+    struct store_env *e, struct text *t, bool dump, const char *in, size_t len)
 {
 	memset(t, 0, sizeof(*t));
 	buf_init(&t->out);
@@ -338,7 +306,7 @@ run_text(struct env *e, struct text *t, bool dump, const char *in, size_t len)
 
 /* The dump's history of ann's doc: its number of entries, checked. */
 static size_t
-dumped_history(struct env *e)
+dumped_history(struct store_env *e)
 {
 	struct json_arena a = JSON_ARENA_INIT;
 	const struct json_value *root, *v, *x;
@@ -366,26 +334,16 @@ dumped_history(struct env *e)
 static void
 test_import_lists__long_history_replayed(void **state)
 {
-	struct buf err = BUF_INIT, in = BUF_INIT;
-	struct env e;
+	struct buf in = BUF_INIT;
+	struct store_env e;
 	struct text t;
-	char pad[201], cmd[128];
+	char pad[201];
 	int i;
 
 	(void)state;
-	memset(&e, 0, sizeof(e));
-	uv_loop_init(&e.loop);
-	config_init(&e.cfg);
-	snprintf(e.dir, sizeof(e.dir), "/tmp/kosyncd-test-lists.XXXXXX");
-	assert_non_null(mkdtemp(e.dir));
-	assert_int_equal(
-	    config_set(&e.cfg, "data_dir", e.dir, CONFIG_SRC_FLAG, &err), 0);
-	assert_int_equal(
-	    config_set(&e.cfg, "store_history", "true", CONFIG_SRC_FLAG, &err),
-	    0);
-	assert_int_equal(
-	    config_set(&e.cfg, "history_limit", "2990", CONFIG_SRC_FLAG, &err),
-	    0);
+	store_env_init(&e, "lists");
+	store_env_set(&e, "store_history", "true");
+	store_env_set(&e, "history_limit", "2990");
 	memset(pad, 'x', sizeof(pad) - 1);
 	pad[sizeof(pad) - 1] = '\0';
 	/* ~700 kB of history: more than one record of 256 kB. */
@@ -400,28 +358,23 @@ test_import_lists__long_history_replayed(void **state)
 		    i ? "," : "", i, pad, 1000 + i);
 	buf_adds(&in, "]}}}}}");
 
-	env_open(&e);
+	store_env_open(&e);
 	run_text(&e, &t, false, in.data, in.len);
 	assert_non_null(strstr(t.out.data, "\"documents_added\":1"));
 	buf_release(&t.out);
 	assert_int_equal(dumped_history(&e), LONG_N - 10);
 	/* Closed without a final snapshot: the journal is replayed. */
-	env_close(&e, false);
-	env_open(&e);
+	store_env_close(&e, false);
+	store_env_open(&e);
 	assert_int_equal(dumped_history(&e), LONG_N - 10);
 	/* Again: nothing changes. */
 	run_text(&e, &t, false, in.data, in.len);
 	assert_non_null(strstr(t.out.data, "\"documents_skipped\":1"));
 	buf_release(&t.out);
 	assert_int_equal(dumped_history(&e), LONG_N - 10);
-	env_close(&e, true);
-
-	config_release(&e.cfg);
-	assert_int_equal(uv_loop_close(&e.loop), 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e.dir);
-	assert_int_equal(system(cmd), 0);
+	store_env_close(&e, true);
+	store_env_release(&e);
 	buf_release(&in);
-	buf_release(&err);
 }
 
 int

@@ -1,7 +1,11 @@
 /*
  * test_router.c: path normalisation (slashes, trailing slash, base path,
- * /koreader), percent-decoding, route lookup (found, unknown, wrong
- * method, HEAD as GET, hidden routes, parameters) and Allow lists.
+ * /koreader), percent-decoding, and route lookup (found, unknown, wrong
+ * method, HEAD as GET, hidden routes, parameters) and Allow lists on the
+ * protocol's own route table (api.c's api_routes, with its handlers and
+ * flags).
+ *
+ * UNIT_INCLUDES: src/api.c
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,26 +15,22 @@
 
 #include <cmocka.h>
 
-#include "router.h"
+#include "../../src/api.c"
 
-static int
-h_dummy(void *call)
+#define NROUTES (sizeof(api_routes) / sizeof(api_routes[0]))
+
+/* Find method path in the table, which must be found; returns the route. */
+static const struct route *
+found(enum http_method m, const char *path, struct router_match *out)
 {
-	(void)call;
-	return 0;
-}
+	enum router_result r =
+	    router_find(api_routes, NROUTES, m, str_from(path), out);
 
-static const struct route routes[] = {
-    {HTTP_M_GET, "/healthcheck", h_dummy, 0},
-    {HTTP_M_POST, "/users/create", h_dummy, ROUTE_BODY},
-    {HTTP_M_GET, "/users/auth", h_dummy, ROUTE_AUTH},
-    {HTTP_M_PUT, "/syncs/progress", h_dummy, ROUTE_AUTH | ROUTE_BODY},
-    {HTTP_M_GET, "/syncs/progress", NULL, 0},
-    {HTTP_M_GET, "/syncs/progress/:document", h_dummy, ROUTE_AUTH},
-    {HTTP_M_DELETE, "/users/me", h_dummy, ROUTE_AUTH},
-    {HTTP_M_PUT, "/users/password", h_dummy, ROUTE_AUTH | ROUTE_BODY},
-};
-#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+	if (r != ROUTER_FOUND)
+		fail_msg(
+		    "method %d '%s': %d, want found", (int)m, path, (int)r);
+	return out->route;
+}
 
 static void
 test_router__normalize(void **state)
@@ -113,38 +113,51 @@ test_router__unescape(void **state)
 	assert_int_equal(out[1], '\0');
 }
 
+/* Each request reaches its handler, with the route's flags. */
 static void
 test_router__find(void **state)
 {
+	static const struct {
+		enum http_method m;
+		const char *path;
+		route_fn *handler;
+		unsigned flags;
+	} t[] = {
+	    {HTTP_M_GET, "/healthcheck", api_healthcheck, 0},
+	    {HTTP_M_HEAD, "/healthcheck", api_healthcheck, 0},
+	    {HTTP_M_POST, "/users/create", api_users_create, ROUTE_BODY},
+	    {HTTP_M_GET, "/users/auth", api_users_auth, ROUTE_AUTH},
+	    {HTTP_M_PUT, "/syncs/progress", api_progress_put,
+	        ROUTE_AUTH | ROUTE_BODY},
+	    {HTTP_M_GET, "/syncs/progress/abc%20d", api_progress_get,
+	        ROUTE_AUTH},
+	    {HTTP_M_HEAD, "/syncs/progress/x", api_progress_get, ROUTE_AUTH},
+	    {HTTP_M_DELETE, "/users/me", api_users_delete, ROUTE_AUTH},
+	    {HTTP_M_PUT, "/users/password", api_users_password,
+	        ROUTE_AUTH | ROUTE_BODY},
+	};
 	struct router_match m;
+	const struct route *r;
+	size_t i;
 
 	(void)state;
-	assert_int_equal(router_find(routes, NROUTES, HTTP_M_GET,
-	                     str_from("/healthcheck"), &m),
-	    ROUTER_FOUND);
-	assert_ptr_equal(m.route, &routes[0]);
-	assert_int_equal(router_find(routes, NROUTES, HTTP_M_HEAD,
-	                     str_from("/healthcheck"), &m),
-	    ROUTER_FOUND);
-	assert_ptr_equal(m.route, &routes[0]);
-	assert_int_equal(router_find(routes, NROUTES, HTTP_M_PUT,
-	                     str_from("/syncs/progress"), &m),
-	    ROUTER_FOUND);
-	assert_ptr_equal(m.route, &routes[3]);
-	assert_int_equal(router_find(routes, NROUTES, HTTP_M_GET,
-	                     str_from("/syncs/progress/abc%20d"), &m),
-	    ROUTER_FOUND);
-	assert_ptr_equal(m.route, &routes[5]);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		r = found(t[i].m, t[i].path, &m);
+		if (r->handler != t[i].handler || r->flags != t[i].flags)
+			fail_msg("'%s': another handler or flags %u", t[i].path,
+			    r->flags);
+	}
+	found(HTTP_M_GET, "/syncs/progress/abc%20d", &m);
 	assert_true(str_eqs(m.param, "abc%20d"));
-	assert_int_equal(router_find(routes, NROUTES, HTTP_M_DELETE,
-	                     str_from("/users/me"), &m),
-	    ROUTER_FOUND);
-	assert_int_equal(router_find(routes, NROUTES, HTTP_M_PUT,
-	                     str_from("/users/password"), &m),
-	    ROUTER_FOUND);
-	assert_int_equal(router_find(routes, NROUTES, HTTP_M_POST,
-	                     str_from("/users/create"), &m),
-	    ROUTER_FOUND);
+	/* and every route of the table with a handler is reachable */
+	for (i = 0; i < NROUTES; i++) {
+		if (api_routes[i].handler == NULL ||
+		    strchr(api_routes[i].pattern, ':') != NULL)
+			continue;
+		assert_ptr_equal(
+		    found(api_routes[i].method, api_routes[i].pattern, &m),
+		    &api_routes[i]);
+	}
 }
 
 static void
@@ -168,14 +181,14 @@ test_router__not_found(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (router_find(routes, NROUTES, HTTP_M_GET, str_from(t[i]),
+		if (router_find(api_routes, NROUTES, HTTP_M_GET, str_from(t[i]),
 		        &m) != ROUTER_NOT_FOUND)
 			fail_msg("'%s' found", t[i]);
 	/* the hidden route: a pull without a document is unknown */
-	assert_int_equal(router_find(routes, NROUTES, HTTP_M_GET,
+	assert_int_equal(router_find(api_routes, NROUTES, HTTP_M_GET,
 	                     str_from("/syncs/progress"), &m),
 	    ROUTER_NOT_FOUND);
-	assert_int_equal(router_find(routes, NROUTES, HTTP_M_HEAD,
+	assert_int_equal(router_find(api_routes, NROUTES, HTTP_M_HEAD,
 	                     str_from("/syncs/progress"), &m),
 	    ROUTER_NOT_FOUND);
 }
@@ -187,22 +200,22 @@ test_router__bad_method(void **state)
 	char allow[64];
 
 	(void)state;
-	assert_int_equal(router_find(routes, NROUTES, HTTP_M_POST,
+	assert_int_equal(router_find(api_routes, NROUTES, HTTP_M_POST,
 	                     str_from("/users/auth"), &m),
 	    ROUTER_BAD_METHOD);
 	router_allow_list(m.allow, allow, sizeof(allow));
 	assert_string_equal(allow, "GET, HEAD, OPTIONS");
-	assert_int_equal(router_find(routes, NROUTES, HTTP_M_DELETE,
+	assert_int_equal(router_find(api_routes, NROUTES, HTTP_M_DELETE,
 	                     str_from("/syncs/progress"), &m),
 	    ROUTER_BAD_METHOD);
 	router_allow_list(m.allow, allow, sizeof(allow));
 	assert_string_equal(allow, "PUT, OPTIONS");
-	assert_int_equal(router_find(routes, NROUTES, HTTP_M_OTHER,
+	assert_int_equal(router_find(api_routes, NROUTES, HTTP_M_OTHER,
 	                     str_from("/users/create"), &m),
 	    ROUTER_BAD_METHOD);
 	router_allow_list(m.allow, allow, sizeof(allow));
 	assert_string_equal(allow, "POST, OPTIONS");
-	assert_int_equal(router_find(routes, NROUTES, HTTP_M_OPTIONS,
+	assert_int_equal(router_find(api_routes, NROUTES, HTTP_M_OPTIONS,
 	                     str_from("/syncs/progress/x"), &m),
 	    ROUTER_BAD_METHOD);
 	router_allow_list(m.allow, allow, sizeof(allow));

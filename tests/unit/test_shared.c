@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "../../src/shared.c"
+#include "store_env.h"
 
 static struct ratelimit *
 mk(unsigned per_user, unsigned per_ip, unsigned reg)
@@ -124,14 +125,36 @@ test_shared__addresses(void **state)
 	ratelimit_free(web);
 }
 
+/*
+ * A real store that is not Redis, even with a Redis address configured:
+ * nothing to share, and the NULL it gets is safe to use.
+ */
 static void
 test_shared__not_redis(void **state)
 {
+	static const char *const backends[] = {"memory", "file"};
+	struct ratelimit *rl = mk(2, 100, 100);
+	struct store_env e;
+	struct shared *sh;
+	size_t i;
+
 	(void)state;
-	assert_null(shared_new(NULL, NULL, NULL));
-	assert_false(shared_listening(NULL));
-	shared_ratelimit(NULL, NULL, "api");
-	shared_free(NULL);
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		store_env_init(&e, "shared");
+		store_env_set(&e, "storage", backends[i]);
+		store_env_set(&e, "redis_address", "127.0.0.1:6379");
+		store_env_open(&e);
+		sh = shared_new(&e.loop, e.st, &e.cfg);
+		assert_null(sh);
+		assert_false(shared_listening(sh));
+		shared_ratelimit(sh, rl, "auth");
+		shared_free(sh);
+		/* nothing was left running on the loop */
+		assert_int_equal(uv_run(&e.loop, UV_RUN_NOWAIT), 0);
+		store_env_close(&e, false);
+		store_env_release(&e);
+	}
+	ratelimit_free(rl);
 }
 
 int

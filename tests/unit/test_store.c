@@ -23,6 +23,8 @@
 #include "store.h"
 #include "xmalloc.h"
 
+#include "store_env.h"
+
 struct res {
 	int called;
 	enum store_result result;
@@ -33,13 +35,6 @@ struct res {
 	char device[64];
 	char device_id[64];
 	char title[64];
-};
-
-struct env {
-	uv_loop_t loop;
-	struct config cfg;
-	struct store *st;
-	char dir[64];
 };
 
 static void
@@ -65,73 +60,42 @@ cb(void *arg, const struct store_reply *r)
 }
 
 static void
-run(struct env *e)
+run(struct store_env *e)
 {
 	uv_run(&e->loop, UV_RUN_DEFAULT);
 }
 
-static struct env *
+static struct store_env *
 env_new(const char *storage, bool history, unsigned limit)
 {
-	struct env *e = xcalloc(1, sizeof(*e));
-	struct buf err = BUF_INIT;
+	struct store_env *e = xcalloc(1, sizeof(*e));
 
-	uv_loop_init(&e->loop);
-	config_init(&e->cfg);
-	snprintf(e->dir, sizeof(e->dir), "/tmp/kosyncd-test-store.XXXXXX");
-	assert_non_null(mkdtemp(e->dir));
-	assert_int_equal(
-	    config_set(&e->cfg, "data_dir", e->dir, CONFIG_SRC_FLAG, &err), 0);
-	assert_int_equal(
-	    config_set(&e->cfg, "storage", storage, CONFIG_SRC_FLAG, &err), 0);
-	assert_int_equal(config_set(&e->cfg, "store_history",
-	                     history ? "true" : "false", CONFIG_SRC_FLAG, &err),
-	    0);
+	store_env_init(e, "store");
+	store_env_set(e, "storage", storage);
+	store_env_set(e, "store_history", history ? "true" : "false");
 	e->cfg.history_limit = limit;
-	buf_release(&err);
-	e->st = store_open(&e->loop, &e->cfg);
-	assert_non_null(e->st);
+	store_env_open(e);
 	return e;
 }
 
+/* Close after a final snapshot and open again: what was durable stays. */
 static void
-flushed(void *arg)
+env_reopen(struct store_env *e)
 {
-	*(int *)arg = 1;
+	store_env_close(e, true);
+	store_env_open(e);
 }
 
 static void
-env_reopen(struct env *e)
+env_free(struct store_env *e)
 {
-	int done = 0;
-
-	store_flush(e->st, flushed, &done);
-	run(e);
-	assert_int_equal(done, 1);
-	store_close(e->st);
-	e->st = store_open(&e->loop, &e->cfg);
-	assert_non_null(e->st);
-}
-
-static void
-env_free(struct env *e)
-{
-	int done = 0;
-	char cmd[128];
-
-	store_flush(e->st, flushed, &done);
-	run(e);
-	assert_int_equal(done, 1);
-	store_close(e->st);
-	config_release(&e->cfg);
-	assert_int_equal(uv_loop_close(&e->loop), 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
-	assert_int_equal(system(cmd), 0);
+	store_env_close(e, true);
+	store_env_release(e);
 	free(e);
 }
 
 static enum store_result
-create(struct env *e, const char *u, const char *k)
+create(struct store_env *e, const char *u, const char *k)
 {
 	struct res r = {0};
 
@@ -142,7 +106,7 @@ create(struct env *e, const char *u, const char *k)
 }
 
 static enum store_result
-auth(struct env *e, const char *u, const char *k)
+auth(struct store_env *e, const char *u, const char *k)
 {
 	struct res r = {0};
 
@@ -153,8 +117,8 @@ auth(struct env *e, const char *u, const char *k)
 }
 
 static struct res
-put(struct env *e, const char *u, const char *k, const char *doc, double pct,
-    const char *progress, const char *device, const char *device_id,
+put(struct store_env *e, const char *u, const char *k, const char *doc,
+    double pct, const char *progress, const char *device, const char *device_id,
     const char *title)
 {
 	struct res r = {0};
@@ -177,7 +141,7 @@ put(struct env *e, const char *u, const char *k, const char *doc, double pct,
 }
 
 static struct res
-get(struct env *e, const char *u, const char *k, const char *doc)
+get(struct store_env *e, const char *u, const char *k, const char *doc)
 {
 	struct res r = {0};
 
@@ -194,7 +158,7 @@ static void
 test_store__register_auth_put_get(void **state)
 {
 	size_t b;
-	struct env *e;
+	struct store_env *e;
 	struct res r;
 
 	(void)state;
@@ -243,7 +207,7 @@ static void
 test_store__concurrent_registration_is_exclusive(void **state)
 {
 	size_t b;
-	struct env *e;
+	struct store_env *e;
 	struct res r1 = {0}, r2 = {0};
 
 	(void)state;
@@ -270,7 +234,7 @@ static void
 test_store__set_key_and_delete_invalidate(void **state)
 {
 	size_t b;
-	struct env *e;
+	struct store_env *e;
 	struct res r = {0};
 
 	(void)state;
@@ -317,7 +281,7 @@ test_store__waiters_share_one_verification(void **state)
 {
 	size_t b;
 	int i;
-	struct env *e;
+	struct store_env *e;
 	struct res r[6];
 	unsigned long jobs;
 
@@ -367,7 +331,7 @@ test_store__waiters_share_one_verification(void **state)
 static void
 test_store__history_bounded(void **state)
 {
-	struct env *e;
+	struct store_env *e;
 	int i;
 	char prog[16];
 
@@ -408,20 +372,13 @@ slurp(const char *path, size_t *len)
 static void
 test_store__migration_backs_up_first(void **state)
 {
-	struct env *e;
+	struct store_env *e;
 	char path[128], cmd[256], *orig, *now;
 	size_t olen, nlen;
-	struct buf err = BUF_INIT;
-	int done = 0;
 
 	(void)state;
 	e = xcalloc(1, sizeof(*e));
-	uv_loop_init(&e->loop);
-	config_init(&e->cfg);
-	snprintf(e->dir, sizeof(e->dir), "/tmp/kosyncd-test-store.XXXXXX");
-	assert_non_null(mkdtemp(e->dir));
-	assert_int_equal(
-	    config_set(&e->cfg, "data_dir", e->dir, CONFIG_SRC_FLAG, &err), 0);
+	store_env_init(e, "store");
 	snprintf(cmd, sizeof(cmd),
 	    "cp tests/data/kosync-schema6.json '%s/"
 	    "database.json'",
@@ -452,16 +409,8 @@ test_store__migration_backs_up_first(void **state)
 	free(now);
 	assert_int_equal(
 	    auth(e, "alice", "80becab8303c51d6e8a10054f862f9f9"), STORE_OK);
-	store_flush(e->st, flushed, &done);
-	run(e);
 	free(orig);
-	buf_release(&err);
-	store_close(e->st);
-	config_release(&e->cfg);
-	assert_int_equal(uv_loop_close(&e->loop), 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
-	assert_int_equal(system(cmd), 0);
-	free(e);
+	env_free(e);
 }
 
 int

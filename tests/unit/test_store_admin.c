@@ -21,14 +21,9 @@
 #include "store_file.h"
 #include "xmalloc.h"
 
-#define DATA "tests/data/"
+#include "store_env.h"
 
-struct env {
-	uv_loop_t loop;
-	struct config cfg;
-	struct store *st;
-	char dir[64];
-};
+#define DATA "tests/data/"
 
 struct res {
 	int called;
@@ -49,63 +44,8 @@ cb(void *arg, const struct store_reply *r)
 		    r->doc->progress);
 }
 
-static void
-flushed(void *arg)
-{
-	*(int *)arg = 1;
-}
-
-static void
-env_init(struct env *e)
-{
-	struct buf err = BUF_INIT;
-
-	memset(e, 0, sizeof(*e));
-	uv_loop_init(&e->loop);
-	config_init(&e->cfg);
-	snprintf(e->dir, sizeof(e->dir), "/tmp/kosyncd-test-admin.XXXXXX");
-	assert_non_null(mkdtemp(e->dir));
-	assert_int_equal(
-	    config_set(&e->cfg, "data_dir", e->dir, CONFIG_SRC_FLAG, &err), 0);
-	buf_release(&err);
-}
-
-static void
-open_store(struct env *e)
-{
-	e->st = store_open(&e->loop, &e->cfg);
-	assert_non_null(e->st);
-}
-
-/* flush: 1 = store_flush (final snapshot), 0 = just close (journal). */
-static void
-close_store(struct env *e, int flush)
-{
-	int done = 0;
-
-	if (flush) {
-		store_flush(e->st, flushed, &done);
-		uv_run(&e->loop, UV_RUN_DEFAULT);
-		assert_int_equal(done, 1);
-	}
-	store_close(e->st);
-	uv_run(&e->loop, UV_RUN_DEFAULT);
-	e->st = NULL;
-}
-
-static void
-env_release(struct env *e)
-{
-	char cmd[128];
-
-	config_release(&e->cfg);
-	assert_int_equal(uv_loop_close(&e->loop), 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
-	assert_int_equal(system(cmd), 0);
-}
-
 static enum store_result
-push(struct env *e, const char *u, const char *k, const char *doc,
+push(struct store_env *e, const char *u, const char *k, const char *doc,
     const char *progress)
 {
 	struct res r = {0};
@@ -123,7 +63,7 @@ push(struct env *e, const char *u, const char *k, const char *doc,
 }
 
 static struct res
-get(struct env *e, const char *u, const char *k, const char *doc)
+get(struct store_env *e, const char *u, const char *k, const char *doc)
 {
 	struct res r = {0};
 
@@ -135,7 +75,7 @@ get(struct env *e, const char *u, const char *k, const char *doc)
 }
 
 static void
-create(struct env *e, const char *u, const char *k)
+create(struct store_env *e, const char *u, const char *k)
 {
 	struct res r = {0};
 
@@ -147,18 +87,18 @@ create(struct env *e, const char *u, const char *k)
 static void
 test_store_admin__backup_restore_round_trip(void **state)
 {
-	struct env e;
+	struct store_env e;
 	char *bak = NULL, *saved = NULL;
 	struct buf report = BUF_INIT;
 
 	(void)state;
-	env_init(&e);
-	open_store(&e);
+	store_env_init(&e, "admin");
+	store_env_open(&e);
 	create(&e, "ann", "k");
 	assert_int_equal(push(&e, "ann", "k", "doc", "one"), STORE_OK);
 	/* While the store runs, the directory is locked. */
 	assert_int_equal(store_file_backup(&e.cfg, &bak), -1);
-	close_store(&e, 1);
+	store_env_close(&e, true);
 
 	assert_int_equal(store_file_check(&e.cfg, &report), 0);
 	assert_non_null(strstr(report.data, "schema 7, 1 users, 1 documents"));
@@ -166,68 +106,69 @@ test_store_admin__backup_restore_round_trip(void **state)
 	assert_non_null(bak);
 	assert_int_equal(access(bak, R_OK), 0);
 
-	open_store(&e);
+	store_env_open(&e);
 	assert_int_equal(push(&e, "ann", "k", "doc", "two"), STORE_OK);
-	close_store(&e, 1);
+	store_env_close(&e, true);
 
 	assert_int_equal(store_file_restore(&e.cfg, bak, &saved), 0);
 	assert_non_null(saved);
 	assert_string_not_equal(saved, bak);
-	open_store(&e);
+	store_env_open(&e);
 	assert_string_equal(get(&e, "ann", "k", "doc").progress, "one");
-	close_store(&e, 1);
+	store_env_close(&e, true);
 	/* Undo: the backup taken before the restore has "two". */
 	assert_int_equal(store_file_restore(&e.cfg, saved, NULL), 0);
-	open_store(&e);
+	store_env_open(&e);
 	assert_string_equal(get(&e, "ann", "k", "doc").progress, "two");
-	close_store(&e, 1);
+	store_env_close(&e, true);
 	free(bak);
 	free(saved);
 	buf_release(&report);
-	env_release(&e);
+	store_env_release(&e);
 }
 
 static void
 test_store_admin__restore_kosync_backups(void **state)
 {
-	struct env e;
+	struct store_env e;
 	char md5_secret[] = "5ebe2294ecd0e0f08eab7690d2a6ee69";
 	struct res r = {0};
 
 	(void)state;
-	env_init(&e);
+	store_env_init(&e, "admin");
 	assert_int_equal(
 	    store_file_restore(&e.cfg, DATA "kosync-backup-msgpack.pem", NULL),
 	    -1);
 	assert_int_equal(
 	    store_file_restore(&e.cfg, DATA "kosync-backup-json.pem", NULL), 0);
-	open_store(&e);
+	store_env_open(&e);
 	store_user_auth(e.st, str_from("alice"), str_from(md5_secret), cb, &r);
 	uv_run(&e.loop, UV_RUN_DEFAULT);
 	assert_int_equal(r.result, STORE_OK);
-	close_store(&e, 1);
+	store_env_close(&e, true);
 	assert_int_equal(
 	    store_file_restore(&e.cfg, DATA "kosync-schema1.json", NULL), -1);
-	env_release(&e);
+	store_env_release(&e);
 }
 
 static void
 test_store_admin__compact_journal(void **state)
 {
-	struct env e;
+	struct store_env e;
 	struct buf report = BUF_INIT;
 	int i;
 	char prog[16];
 
 	(void)state;
-	env_init(&e);
-	open_store(&e);
+	store_env_init(&e, "admin");
+	store_env_open(&e);
 	create(&e, "bo", "k");
 	for (i = 0; i < 20; i++) {
 		snprintf(prog, sizeof(prog), "p%d", i);
 		assert_int_equal(push(&e, "bo", "k", "d", prog), STORE_OK);
 	}
-	close_store(&e, 0); /* as after a crash: the journal holds it all */
+	store_env_close(
+	    &e, false); /* as after a crash: the journal holds it all */
 	assert_int_equal(store_file_check(&e.cfg, &report), 0);
 	assert_non_null(strstr(report.data, "21 journal records on top"));
 	assert_int_equal(store_file_compact(&e.cfg), 0);
@@ -235,11 +176,11 @@ test_store_admin__compact_journal(void **state)
 	assert_int_equal(store_file_check(&e.cfg, &report), 0);
 	assert_non_null(strstr(report.data, "0 journal records on top"));
 	assert_non_null(strstr(report.data, "1 users, 1 documents"));
-	open_store(&e);
+	store_env_open(&e);
 	assert_string_equal(get(&e, "bo", "k", "d").progress, "p19");
-	close_store(&e, 1);
+	store_env_close(&e, true);
 	buf_release(&report);
-	env_release(&e);
+	store_env_release(&e);
 }
 
 int
