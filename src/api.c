@@ -791,7 +791,6 @@ api_new(struct store *st, const struct config *cfg, struct ratelimit *rl)
 {
 	struct api *api = xcalloc(1, sizeof(*api));
 	struct str base = STR_NULL;
-	struct json_out o;
 	size_t i, n;
 
 	api->st = st;
@@ -817,13 +816,8 @@ api_new(struct store *st, const struct config *cfg, struct ratelimit *rl)
 	api->base_len = n;
 
 	for (i = 1; i < API_ERR__COUNT; i++) {
-		json_out_init(&o, &api->out, false);
-		json_obj_begin(&o);
-		json_key(&o, "code");
-		json_int(&o, api_errors[i].code);
-		json_key(&o, "message");
-		json_str(&o, api_errors[i].message);
-		json_obj_end(&o);
+		http_error_format(
+		    &api->out, api_errors[i].code, api_errors[i].message);
 		api->errors[i] = buf_detach(&api->out, &api->error_len[i]);
 	}
 	return api;
