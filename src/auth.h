@@ -85,12 +85,4 @@ bool auth_username_registrable(struct str name);
 /* Rule for a key (the md5 the client sends): 1 to STORE_MAX_KEY bytes. */
 bool auth_key_valid(struct str key);
 
-/*
- * Decode standard base64 (RFC 4648 §4; padding optional) of len bytes of
- * in into out, which must hold len / 4 * 3 + 3 bytes. Returns the decoded
- * length, or -1 on a character outside the alphabet, misplaced padding or
- * an impossible length.
- */
-long auth_base64_decode(const char *in, size_t len, char *out);
-
 #endif
