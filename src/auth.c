@@ -3,7 +3,7 @@
  *
  * Every failure is the same -1, so the caller cannot tell a missing header
  * from a malformed one and answers 401 for both, like the reference
- * server (PROTOCOL.md §9.11). A header sent twice is a failure (§9.22).
+ * server (docs/protocol.md §9.11). A header sent twice is a failure (§9.22).
  */
 #include <string.h>
 #include <strings.h>

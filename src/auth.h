@@ -1,6 +1,6 @@
 /*
  * auth.h: who a request says it is, and what a valid name or key looks
- * like (PROTOCOL.md §5, §9.9 to §9.11, §9.22).
+ * like (docs/protocol.md §5, §9.9 to §9.11, §9.22).
  *
  * Credentials come from the x-auth-user / x-auth-key headers KOReader
  * sends, or, when neither is present, from HTTP Basic

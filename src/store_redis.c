@@ -2,7 +2,7 @@
  * store_redis.c: the "redis" backend of store.h.
  *
  * Users and progress live in Redis in the official server's layout
- * (PROTOCOL.md §7.1), in database cfg->redis_db:
+ * (docs/protocol.md §7.1), in database cfg->redis_db:
  *   user:<name>:key              string: the key (verbatim, or an argon2id
  *                                PHC string when redis_hash_keys is on)
  *   user:<name>:document:<doc>   hash: percentage (%.14g), progress, device,
@@ -280,7 +280,6 @@ rs_lost(struct redis_conn *c, const char *why, bool was_ready, bool was_failing)
  * "file" (a flag or the environment still wins).
  */
 static const char *const rs_config_names[] = {"disable_registration", "admins"};
-
 
 /* The names asked to be carried over, to report the others. */
 struct rs_admins {
@@ -2013,7 +2012,6 @@ rs_web_documents(struct store *st, struct str user, struct str document,
 	store_redis_admin_web_documents(rs_admin((struct redis_store *)st),
 	    user, document, history, page, cb, arg);
 }
-
 
 struct rs_admin_op {
 	store_cb *cb;

@@ -4,7 +4,7 @@
  * Covers: Go encoding/pem's exact
  * layout (sorted headers, blank line, 64-column lines), round trips at every
  * payload length, KOsync backups (tests/data/kosync-backup-*.pem, written
- * by hand from PROTOCOL.md section 7.2: a JSON one and a msgpack one with Go
+ * by hand from docs/protocol.md §7.2: a JSON one and a msgpack one with Go
  * field names) decoded and re-encoded byte for byte, CRLF and trailing
  * blanks, every truncation of a backup, and each decoding error.
  */
