@@ -16,7 +16,7 @@
 -- script stays small.
 --
 -- 32 below is DB_MAX_DEVICES (db.h): other devices remembered per
--- document, the same in both backends.
+-- document, the same in both backends (test_luascripts.c checks it).
 local C = redis.call
 local k = C('GET', KEYS[1])
 if k ~= ARGV[1] then return {0, k} end
