@@ -78,6 +78,15 @@ STATIC_OBJ += build/static/webassets.o
 TEST_OBJ += build/test/webassets.o
 TEST_LIBOBJ += build/test/webassets.o
 
+# The Redis backend's Lua scripts, embedded the same way (scripts/embed-lua;
+# luascripts.h declares what it defines).
+LUA := $(sort $(wildcard src/lua/*.lua))
+LUA_C := build/gen/luascripts.c
+REL_OBJ += build/rel/luascripts.o
+STATIC_OBJ += build/static/luascripts.o
+TEST_OBJ += build/test/luascripts.o
+TEST_LIBOBJ += build/test/luascripts.o
+
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/test/unit/%)
 
@@ -129,6 +138,22 @@ build/static/webassets.o: $(WEB_C) src/webui.h | $(DEPS_STAMP)
 	$(CC) $(STD) $(WARN) $(DEFS) -O2 -Isrc -c -o $@ $<
 
 build/test/webassets.o: $(WEB_C) src/webui.h | $(ALL_DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -Isrc -c -o $@ $<
+
+$(LUA_C): scripts/embed-lua $(LUA)
+	@mkdir -p $(@D)
+	scripts/embed-lua $(LUA) >$@.tmp && mv $@.tmp $@
+
+build/rel/luascripts.o: $(LUA_C) src/luascripts.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -Isrc -c -o $@ $<
+
+build/static/luascripts.o: $(LUA_C) src/luascripts.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(STD) $(WARN) $(DEFS) -O2 -Isrc -c -o $@ $<
+
+build/test/luascripts.o: $(LUA_C) src/luascripts.h | $(ALL_DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -Isrc -c -o $@ $<
 

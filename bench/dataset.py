@@ -1,7 +1,7 @@
 """dataset.py: generated databases for the benchmark.
 
 A dataset is USERS users with DOCS documents each, written as a KOsync
-database.json (schema 6, PROTOCOL.md 7.2): the file any KOsync user would
+database.json (schema 6, docs/protocol.md §7.2): the file any KOsync user would
 bring. Names are bu<i>, keys are md5("password-bu<i>"), document ids are
 md5("bu<i>-doc-<d>") (32 hex digits, like KOReader's), progress an XPointer,
 timestamps in the past.

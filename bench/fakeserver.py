@@ -9,7 +9,7 @@ The second form stands in for ./kosyncd (bench/bench --binary): it loads
 the users of DIR/database.json (KOsync format; argon2id PHC keys are
 checked with libsodium through ctypes) and ignores other flags.
 Listens on 127.0.0.1:PORT, HTTP/1.1 keep-alive, and answers the four
-client routes of PROTOCOL.md 3.1 plus /healthcheck. It prints
+client routes of docs/protocol.md §3.1 plus /healthcheck. It prints
 "fake info: listening on 127.0.0.1:PORT" on stderr once it listens, and logs
 every request line to stderr like an access log.
 """

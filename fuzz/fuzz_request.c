@@ -459,7 +459,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r == HTTP_FEED_ERROR) {
 			FUZZ_CHECK(status == 400 || status == 413 ||
 			           status == 431 || status == 505);
-			http_error_body(status, &i);
+			{
+				struct buf eb = BUF_INIT;
+
+				http_error_body(status, &eb);
+				FUZZ_CHECK(eb.len > 0);
+				buf_release(&eb);
+			}
 			break;
 		}
 		FUZZ_CHECK(consumed <= avail - start);

@@ -15,6 +15,7 @@
 #include "admin.h"
 #include "auth.h"
 #include "config.h"
+#include "http.h"
 #include "json.h"
 #include "snapshot.h"
 #include "store.h"
@@ -57,15 +58,8 @@ static void
 fail(admin_done_fn *done, void *arg, int status, const char *msg)
 {
 	struct buf out = BUF_INIT;
-	struct json_out o;
 
-	json_out_init(&o, &out, false);
-	json_obj_begin(&o);
-	json_key(&o, "code");
-	json_int(&o, status);
-	json_key(&o, "message");
-	json_str(&o, msg);
-	json_obj_end(&o);
+	http_error_format(&out, status, msg);
 	done(arg, status, out.data, out.len);
 	buf_release(&out);
 }

@@ -1,6 +1,6 @@
 /*
- * api.c: the KOReader sync protocol (PROTOCOL.md §3.1, §4, §9) on top of
- * the router, the credential rules and the store.
+ * api.c: the KOReader sync protocol (docs/protocol.md §3.1, §4, §9) on
+ * top of the router, the credential rules and the store.
  *
  * Order of checks for every request, as the reference server does it
  * (§2.2) with our choices (§9):
@@ -66,7 +66,7 @@ enum api_error {
 	API_ERR__COUNT,
 };
 
-/* Status, code and message of each error (PROTOCOL.md §4). */
+/* Status, code and message of each error (docs/protocol.md §4). */
 static const struct api_error_info {
 	int status;
 	int code;
@@ -211,7 +211,7 @@ api_json_alloc(void *ctx, size_t size)
 }
 
 /*
- * Strict Accept (PROTOCOL.md §2.2 step 3): the reference matches the Lua
+ * Strict Accept (docs/protocol.md §2.2 step 2): the reference matches the Lua
  * pattern ^application/vnd.koreader.v(%d+)(.*)+json$, in which '.' is any
  * character and '+' before "json" is literal. The greedy digit run is the
  * major version; it must read as 1 ("v01" does).
@@ -791,7 +791,6 @@ api_new(struct store *st, const struct config *cfg, struct ratelimit *rl)
 {
 	struct api *api = xcalloc(1, sizeof(*api));
 	struct str base = STR_NULL;
-	struct json_out o;
 	size_t i, n;
 
 	api->st = st;
@@ -817,13 +816,8 @@ api_new(struct store *st, const struct config *cfg, struct ratelimit *rl)
 	api->base_len = n;
 
 	for (i = 1; i < API_ERR__COUNT; i++) {
-		json_out_init(&o, &api->out, false);
-		json_obj_begin(&o);
-		json_key(&o, "code");
-		json_int(&o, api_errors[i].code);
-		json_key(&o, "message");
-		json_str(&o, api_errors[i].message);
-		json_obj_end(&o);
+		http_error_format(
+		    &api->out, api_errors[i].code, api_errors[i].message);
 		api->errors[i] = buf_detach(&api->out, &api->error_len[i]);
 	}
 	return api;

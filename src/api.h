@@ -1,5 +1,6 @@
 /*
- * api.h: the KOReader sync protocol's handlers (PROTOCOL.md §3.1, §4, §9).
+ * api.h: the KOReader sync protocol's handlers (docs/protocol.md §3.1,
+ * §4, §9).
  *
  * api_handle() is the http_handler_fn the server calls for every request:
  * it normalises the path (percent-decoding, merged slashes, optional

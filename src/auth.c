@@ -3,12 +3,13 @@
  *
  * Every failure is the same -1, so the caller cannot tell a missing header
  * from a malformed one and answers 401 for both, like the reference
- * server (PROTOCOL.md §9.11). A header sent twice is a failure (§9.22).
+ * server (docs/protocol.md §9.11). A header sent twice is a failure (§9.22).
  */
 #include <string.h>
 #include <strings.h>
 
 #include "auth.h"
+#include "base64.h"
 #include "json.h"
 #include "store.h"
 
@@ -71,57 +72,6 @@ auth_key_valid(struct str key)
 	return key.len > 0 && key.len <= STORE_MAX_KEY;
 }
 
-/* The value of a base64 character, or -1. */
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-long
-auth_base64_decode(const char *in, size_t len, char *out)
-{
-	unsigned long acc = 0;
-	size_t i, n = 0, bits = 0, pad = 0;
-	int v;
-
-	/* Padding: at most two '=', only at the end, only to a multiple of 4.
-	 */
-	while (len > 0 && in[len - 1] == '=' && pad < 2) {
-		len--;
-		pad++;
-	}
-	if (pad > 0 && (len + pad) % 4 != 0)
-		return -1;
-	if (len % 4 == 1)
-		return -1;
-	for (i = 0; i < len; i++) {
-		v = b64_value((unsigned char)in[i]);
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (unsigned long)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	/* Leftover bits must be zero (canonical encoding). */
-	if ((acc & ((1UL << bits) - 1)) != 0)
-		return -1;
-	return (long)n;
-}
-
 /* The base64 text of a Basic authorization value, or a NULL slice. */
 static struct str
 basic_token(const struct str *v)
@@ -149,7 +99,7 @@ auth_scratch_size(const struct auth_headers *h)
 	t = basic_token(h->authorization);
 	if (t.p == NULL)
 		return 0;
-	return t.len / 4 * 3 + 3 + MD5_HEX_LEN + 1;
+	return BASE64_DECODED_MAX(t.len) + MD5_HEX_LEN + 1;
 }
 
 static int
@@ -162,7 +112,8 @@ auth_basic(const struct str *value, char *scratch, struct auth_cred *out)
 
 	if (t.p == NULL || t.len == 0)
 		return -1;
-	n = auth_base64_decode(t.p, t.len, scratch);
+	n = base64_decode_mem(
+	    t.p, t.len, scratch, BASE64_PAD_OPTIONAL | BASE64_CANONICAL);
 	if (n < 0)
 		return -1;
 	colon = memchr(scratch, ':', (size_t)n);

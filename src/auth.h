@@ -1,6 +1,6 @@
 /*
  * auth.h: who a request says it is, and what a valid name or key looks
- * like (PROTOCOL.md §5, §9.9 to §9.11, §9.22).
+ * like (docs/protocol.md §5, §9.9 to §9.11, §9.22).
  *
  * Credentials come from the x-auth-user / x-auth-key headers KOReader
  * sends, or, when neither is present, from HTTP Basic
@@ -84,13 +84,5 @@ bool auth_username_registrable(struct str name);
 
 /* Rule for a key (the md5 the client sends): 1 to STORE_MAX_KEY bytes. */
 bool auth_key_valid(struct str key);
-
-/*
- * Decode standard base64 (RFC 4648 §4; padding optional) of len bytes of
- * in into out, which must hold len / 4 * 3 + 3 bytes. Returns the decoded
- * length, or -1 on a character outside the alphabet, misplaced padding or
- * an impossible length.
- */
-long auth_base64_decode(const char *in, size_t len, char *out);
 
 #endif

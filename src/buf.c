@@ -2,6 +2,7 @@
  * buf.c: growable byte buffers and string slices (see buf.h for the
  * invariants every function here keeps).
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@ buf_grow(struct buf *b, size_t extra)
 	size_t want = b->len + extra + 1;
 	size_t cap;
 
+	/* buf.h: data never NULL; an unallocated buffer is the empty one. */
+	assert(b->data != NULL && (b->cap != 0 || b->len == 0));
 	if (want <= b->cap)
 		return;
 	cap = b->cap ? b->cap : 64;
@@ -43,6 +46,7 @@ buf_grow(struct buf *b, size_t extra)
 void
 buf_add(struct buf *b, const void *data, size_t len)
 {
+	assert(data != NULL || len == 0);
 	if (len == 0)
 		return;
 	buf_grow(b, len);
@@ -107,6 +111,7 @@ buf_addf(struct buf *b, const char *fmt, ...)
 void
 buf_consume(struct buf *b, size_t n)
 {
+	assert(n <= b->len);
 	if (n >= b->len) {
 		buf_reset(b);
 		return;

@@ -112,6 +112,7 @@ list_push(struct db_list *l, struct db_entry *e)
 	uint32_t cap;
 	bool fresh = l == NULL;
 
+	assert(e != NULL && (fresh || l->n <= l->cap));
 	if (fresh || l->n == l->cap) {
 		cap = fresh ? 2 : l->cap * 2;
 		l = xrealloc(l, sizeof(*l) + cap * sizeof(struct db_entry *));
@@ -130,6 +131,7 @@ list_push(struct db_list *l, struct db_entry *e)
 static void
 list_del(struct db_list *l, uint32_t i)
 {
+	assert(l != NULL && i < l->n && l->bytes >= entry_bytes(l->e[i]));
 	l->bytes -= entry_bytes(l->e[i]);
 	free(l->e[i]);
 	memmove(
@@ -504,6 +506,8 @@ db_put(struct db *db, struct db_user *u, const struct db_put *p)
 	uint64_t bytes = 0;
 	uint32_t hist = 0;
 
+	/* The caller checked the account is still there (db_user_remove). */
+	assert(!u->removed && u->key != NULL);
 	old = table_find(&u->docs, &doc_type, h, id);
 	if (old != NULL) {
 		bytes = db_doc_bytes(old);
@@ -737,8 +741,11 @@ db_user_find(const struct db *db, struct str name)
 struct db_user *
 db_user_add(struct db *db, struct str name, struct str key)
 {
-	struct db_user *u = xcalloc(1, sizeof(*u) + name.len + 1);
+	struct db_user *u;
 
+	/* The name must be absent (db.h). */
+	assert(db_user_find(db, name) == NULL);
+	u = xcalloc(1, sizeof(*u) + name.len + 1);
 	if (name.len)
 		memcpy(u->name, name.p, name.len);
 	u->name[name.len] = '\0';
@@ -761,6 +768,7 @@ db_user_remove(struct db *db, struct db_user *u)
 {
 	void *rec;
 
+	assert(!u->removed);
 	rec = table_remove(&db->users, &user_type, u->hash,
 	    (struct str){u->name, u->name_len});
 	assert(rec == u);

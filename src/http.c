@@ -29,6 +29,7 @@
 #undef http_method
 
 #include "http.h"
+#include "json.h"
 #include "xmalloc.h"
 
 /*
@@ -869,38 +870,57 @@ http_reason(int status)
 	}
 }
 
-#define ERROR_BODY(code, msg) "{\"code\":" #code ",\"message\":\"" msg "\"}"
-
-const char *
-http_error_body(int status, size_t *len)
+void
+http_error_format(struct buf *out, int code, const char *message)
 {
-	const char *b;
+	struct json_out o;
 
+	json_out_init(&o, out, false);
+	json_obj_begin(&o);
+	json_key(&o, "code");
+	json_int(&o, code);
+	json_key(&o, "message");
+	json_str(&o, message);
+	json_obj_end(&o);
+}
+
+void
+http_error(struct http_request *req, int status, const char *extra_headers,
+    const char *message)
+{
+	struct buf body = BUF_INIT;
+
+	http_error_format(&body, status, message);
+	http_reply_ex(req, status, NULL, extra_headers, body.data, body.len);
+	buf_release(&body);
+}
+
+void
+http_error_body(int status, struct buf *out)
+{
 	switch (status) {
 	case 400:
-		b = ERROR_BODY(400, "Malformed HTTP request.");
+		http_error_format(out, 400, "Malformed HTTP request.");
 		break;
 	case 408:
-		b = ERROR_BODY(408, "Request timeout.");
+		http_error_format(out, 408, "Request timeout.");
 		break;
 	case 413:
-		b = ERROR_BODY(413, "Request body too large.");
+		http_error_format(out, 413, "Request body too large.");
 		break;
 	case 431:
-		b = ERROR_BODY(431, "Request header fields too large.");
+		http_error_format(out, 431, "Request header fields too large.");
 		break;
 	case 503:
-		b = ERROR_BODY(503, "Too many connections.");
+		http_error_format(out, 503, "Too many connections.");
 		break;
 	case 505:
-		b = ERROR_BODY(505, "HTTP version not supported.");
+		http_error_format(out, 505, "HTTP version not supported.");
 		break;
 	default:
-		b = ERROR_BODY(500, "Internal server error.");
+		http_error_format(out, 500, "Internal server error.");
 		break;
 	}
-	*len = strlen(b);
-	return b;
 }
 
 /* Append the decimal digits of v. */

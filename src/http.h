@@ -177,10 +177,26 @@ void http_format_response(struct buf *out, int status, const char *content_type,
     bool keep_alive);
 
 /*
- * The transport's own error body for status (413, 431, 400, 408, 503, ...),
- * as {"code":<status>,"message":"..."}; static storage.
+ * The one error body: append {"code":code,"message":"<message>"} to out,
+ * message escaped. Every error answer is built here: the protocol's (code
+ * and message from api.c's table), the web interface's, the transport's,
+ * the metrics listener's and the control socket's ({"code":<status>,...}).
  */
-const char *http_error_body(int status, size_t *len);
+void http_error_format(struct buf *out, int code, const char *message);
+
+/*
+ * Answer req with status and the error body {"code":<status>,"message":...}
+ * (application/json, extra_headers as for http_reply_ex, or NULL).
+ */
+void http_error(struct http_request *req, int status, const char *extra_headers,
+    const char *message);
+
+/*
+ * Append the transport's own error body for status (413, 431, 400, 408,
+ * 503, 505) to out, as {"code":<status>,"message":"..."}; any other status
+ * gets the body of a 500.
+ */
+void http_error_body(int status, struct buf *out);
 
 /*
  * Free what http_alloc handed out for req, keeping one small chunk for the

@@ -173,6 +173,7 @@ encode_at(unsigned char *out, uint64_t seq, const void *payload, size_t len)
 {
 	uint32_t crc;
 
+	assert(len <= JOURNAL_MAX_RECORD && (payload != NULL || len == 0));
 	put32(out, JOURNAL_MAGIC);
 	put32(out + 4, (uint32_t)len);
 	put64(out + 8, seq);
@@ -437,6 +438,7 @@ batch_move_entries(struct batch *to, struct batch *from)
 		    from->nent * sizeof(*from->ent));
 	to->nent += from->nent;
 	from->nent = 0;
+	assert(to->nent <= to->cap);
 }
 
 static void
@@ -554,6 +556,8 @@ write_segment(
 		}
 		done += (size_t)r;
 	}
+	/* wend moves only past bytes all written (and synced if asked). */
+	assert(done == n);
 	if (sync) {
 		if ((err = sync_timed(j)) != 0) {
 			*op = "sync";
@@ -815,6 +819,8 @@ dispatch(struct journal *j)
 			break;
 		for (i = 0; i < j->disp.nent; i++) {
 			e = &j->disp.ent[i];
+			/* Each queued entry is dispatched exactly once. */
+			assert(j->outstanding > 0);
 			j->outstanding--;
 			if (e->kind == ENTRY_RECORD || e->kind == ENTRY_REFUSED)
 				e->done(e->arg, e->err);

@@ -285,19 +285,15 @@ void
 metrics_handle(struct http_request *req, void *ctx)
 {
 	const struct metrics *m = ctx;
-	static const char not_found[] =
-	    "{\"code\":404,\"message\":\"Not found.\"}";
-	static const char bad_method[] =
-	    "{\"code\":405,\"message\":\"Method not allowed.\"}";
 	struct buf out = BUF_INIT;
 
 	if (!str_eqs(req->path, "/metrics")) {
-		http_reply(req, 404, not_found, sizeof(not_found) - 1);
+		http_error(req, 404, NULL, "Not found.");
 		return;
 	}
 	if (req->method != HTTP_M_GET && req->method != HTTP_M_HEAD) {
-		http_reply_ex(req, 405, NULL, "Allow: GET, HEAD\r\n",
-		    bad_method, sizeof(bad_method) - 1);
+		http_error(
+		    req, 405, "Allow: GET, HEAD\r\n", "Method not allowed.");
 		return;
 	}
 	metrics_render(m, &out);

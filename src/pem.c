@@ -1,6 +1,6 @@
 /*
- * pem.c: PEM blocks and base64, as Go's encoding/pem and encoding/base64
- * write them (see pem.h).
+ * pem.c: PEM blocks as Go's encoding/pem writes them (see pem.h); the
+ * base64 inside is base64.c's.
  *
  * Encoding reproduces Go's pem.Encode byte for byte: the BEGIN line, the
  * headers sorted by name as "Name: value" lines and a blank line when there
@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "pem.h"
 #include "xmalloc.h"
@@ -30,112 +31,6 @@
 #define PEM_LINE 64         /* base64 characters per line */
 #define PEM_MAX_TYPE 64     /* bytes in a block type */
 #define PEM_MAX_HEADER 1024 /* bytes in one header line */
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/*
- * Base64
- */
-
-void
-base64_encode(struct buf *out, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	char *o;
-	uint32_t v;
-	size_t i;
-
-	buf_grow(out, (len + 2) / 3 * 4);
-	o = out->data + out->len;
-	for (i = 0; i + 3 <= len; i += 3) {
-		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		*o++ = b64_alphabet[v >> 18];
-		*o++ = b64_alphabet[(v >> 12) & 63];
-		*o++ = b64_alphabet[(v >> 6) & 63];
-		*o++ = b64_alphabet[v & 63];
-	}
-	if (len - i == 1) {
-		v = (uint32_t)p[i] << 16;
-		*o++ = b64_alphabet[v >> 18];
-		*o++ = b64_alphabet[(v >> 12) & 63];
-		*o++ = '=';
-		*o++ = '=';
-	} else if (len - i == 2) {
-		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-		*o++ = b64_alphabet[v >> 18];
-		*o++ = b64_alphabet[(v >> 12) & 63];
-		*o++ = b64_alphabet[(v >> 6) & 63];
-		*o++ = '=';
-	}
-	out->len = (size_t)(o - out->data);
-	out->data[out->len] = '\0';
-}
-
-/* The value of base64 digit c, or -1. */
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Decode text (a multiple of 4 characters, '=' padding only at the very
- * end) and append the bytes to out. Like Go's StdEncoding, the unused bits
- * of the last group are not checked. On -1, out keeps its old length.
- */
-int
-base64_decode(struct buf *out, const char *text, size_t len)
-{
-	const unsigned char *t = (const unsigned char *)text;
-	size_t i, old = out->len, pad = 0;
-	unsigned char *o;
-	int d[4], k;
-	uint32_t v;
-
-	if (len % 4 != 0)
-		return -1;
-	if (len >= 1 && t[len - 1] == '=')
-		pad++;
-	if (len >= 2 && t[len - 2] == '=')
-		pad++;
-	buf_grow(out, len / 4 * 3);
-	o = (unsigned char *)out->data + out->len;
-	for (i = 0; i < len; i += 4) {
-		for (k = 0; k < 4; k++) {
-			if (i + 4 == len && k >= 4 - (int)pad) {
-				d[k] = 0;
-				continue;
-			}
-			if ((d[k] = b64_value(t[i + k])) < 0)
-				goto bad;
-		}
-		v = (uint32_t)d[0] << 18 | (uint32_t)d[1] << 12 |
-		    (uint32_t)d[2] << 6 | (uint32_t)d[3];
-		*o++ = (unsigned char)(v >> 16);
-		if (i + 4 < len || pad < 2)
-			*o++ = (unsigned char)(v >> 8);
-		if (i + 4 < len || pad < 1)
-			*o++ = (unsigned char)v;
-	}
-	out->len = (size_t)((char *)o - out->data);
-	out->data[out->len] = '\0';
-	return 0;
-bad:
-	out->len = old;
-	out->data[out->len] = '\0';
-	return -1;
-}
 
 /*
  * Encoding

@@ -54,8 +54,4 @@ const char *pem_header_get(const struct pem_block *blk, const char *name);
 
 void pem_block_release(struct pem_block *blk);
 
-/* Standard base64 (RFC 4648 with padding). decode returns 0 or -1. */
-void base64_encode(struct buf *out, const void *data, size_t len);
-int base64_decode(struct buf *out, const char *text, size_t len);
-
 #endif

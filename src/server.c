@@ -363,21 +363,21 @@ http_reply(struct http_request *req, int status, const char *body, size_t len)
 static void
 conn_fail(struct conn *c, int status)
 {
-	const char *body;
-	size_t len;
+	struct buf body = BUF_INIT;
 
-	body = http_error_body(status, &len);
+	http_error_body(status, &body);
 	http_format_response(
-	    &c->out, status, NULL, NULL, body, len, false, false);
+	    &c->out, status, NULL, NULL, body.data, body.len, false, false);
 	if (c->req_started) {
 		/* Only the timing is known of a request that never finished. */
 		struct http_request r = {0};
 
 		r.start_ns = c->req.start_ns;
-		access_log(c, &r, status, len);
+		access_log(c, &r, status, body.len);
 	} else {
-		access_log(c, NULL, status, len);
+		access_log(c, NULL, status, body.len);
 	}
+	buf_release(&body);
 	c->closing = true;
 }
 

@@ -178,6 +178,7 @@ op_hold(struct store_op *op, struct db_user *u)
 		db_user_unref(op->u);
 	op->u = u;
 	u->refs++;
+	assert(u->refs > 0);
 }
 
 /* Park op on u until u is free again. */
@@ -185,6 +186,8 @@ static void
 op_park(struct store_op *op, struct db_user *u)
 {
 	op_hold(op, u);
+	/* A parked operation holds a reference to its user. */
+	assert(op->u == u && u->refs > 0);
 	op->next = NULL;
 	if (u->wait_tail != NULL)
 		u->wait_tail->next = op;
@@ -275,8 +278,11 @@ static void
 verify_start(struct json_store *js, struct db_user *u, struct str key,
     const unsigned char *digest)
 {
-	struct verify *v = xmalloc(sizeof(*v));
+	struct verify *v;
 
+	/* One verification at a time per user; others park meanwhile. */
+	assert(!u->verifying && !u->busy);
+	v = xmalloc(sizeof(*v));
 	v->js = js;
 	v->u = u;
 	memcpy(v->digest, digest, KEYS_DIGEST_BYTES);
@@ -388,6 +394,11 @@ change_apply(struct store_op *op, int err)
 	struct db_user *u = op->u;
 	struct db_doc *d;
 
+	assert(u != NULL && u->refs > 0);
+	assert(u->pend_docs >= op->res_docs && u->pend_bytes >= op->res_bytes);
+	/* A key change or a deletion holds the user busy until applied. */
+	assert(op->kind != OP_SET_KEY || u->busy > 0);
+	assert(op->kind != OP_DELETE || u->busy > 0);
 	u->pend_docs -= op->res_docs;
 	u->pend_bytes -= op->res_bytes;
 	op->res_docs = 0;
@@ -451,6 +462,7 @@ hashed(void *arg, enum keys_result res, char *phc)
 	struct store_op *op = arg;
 	struct db_user *u = op->u;
 
+	assert(u != NULL && (op->kind == OP_CREATE || u->busy > 0));
 	if (res != KEYS_OK) {
 		if (op->kind == OP_CREATE) {
 			db_user_remove(&op->js->db, u);
@@ -471,6 +483,8 @@ op_act(struct store_op *op, struct db_user *u)
 {
 	struct json_store *js = op->js;
 
+	/* Nothing acts on the key of a busy user or of one being verified. */
+	assert(u->busy == 0 && !u->verifying);
 	switch (op->kind) {
 	case OP_AUTH:
 		op_finish(op, STORE_OK, 0, NULL);

@@ -2,7 +2,7 @@
  * store_redis.c: the "redis" backend of store.h.
  *
  * Users and progress live in Redis in the official server's layout
- * (PROTOCOL.md §7.1), in database cfg->redis_db:
+ * (docs/protocol.md §7.1), in database cfg->redis_db:
  *   user:<name>:key              string: the key (verbatim, or an argon2id
  *                                PHC string when redis_hash_keys is on)
  *   user:<name>:document:<doc>   hash: percentage (%.14g), progress, device,
@@ -69,6 +69,7 @@
 #include "config.h"
 #include "keys.h"
 #include "log.h"
+#include "luascripts.h"
 #include "redis_conn.h"
 #include "server.h"
 #include "store_backend.h"
@@ -81,181 +82,16 @@
 #define RS_TRIES 3           /* script runs per op (key re-checks) */
 #define RS_SCAN_COUNT "1000" /* keys looked at per SCAN call */
 #define RS_CACHE_MAX 65536   /* users in the verified-key cache */
-#define RS_MAX_DEVICES "32"  /* as DB_MAX_DEVICES in db.h */
 #define RS_NKEYS 7           /* struct rop's k[] */
 #define RS_CONFIG_KEY "kosyncd:config"
 #define RS_CONFIG_MS 1000 /* how often the shared configuration is read */
 
 /*
- * The scripts. Each first checks user:<name>:key (KEYS[1]) against
- * ARGV[1] and returns {0, stored} when it differs, {1, ...} when done.
- *
- * The push. Usage (per-user limits, docs/security.md) is kept in the hash
- * KEYS[8] (kosyncd:user:<name>:usage: bytes, history), counted as db.h
- * does (the bytes of the strings plus 16 per record): before writing
- * anything the script refuses ({2}) a new document past ARGV[17]
- * documents (the documents set) or a push whose growth, at most, would go
- * past ARGV[18] bytes; at ARGV[19] history entries the document's own
- * oldest entry makes room (none: the replaced state is not kept). Then it
- * writes and adds the exact difference. 0 is no limit. A counter never goes
- * below 0 (data from before it existed is not in it). C is redis.call,
- * short so that the script stays within the 4095 bytes ISO C guarantees
- * for a string literal.
+ * The scripts of the protocol's operations, in src/lua/ (embedded at build
+ * time by scripts/embed-lua; each file says what it takes and returns).
+ * Each first checks user:<name>:key (KEYS[1]) against ARGV[1] and returns
+ * {0, stored} when it differs, {1, ...} when done.
  */
-static const char rs_put_lua[] =
-    "local C = redis.call\n"
-    "local k = C('GET', KEYS[1])\n"
-    "if k ~= ARGV[1] then return {0, k} end\n"
-    "local kd, kh, kv, km, doc = KEYS[2], KEYS[3], KEYS[4], KEYS[5], "
-    "ARGV[16]\n"
-    "local canon = C('HGET', KEYS[6], doc)\n"
-    "if canon then\n"
-    "  doc = canon\n"
-    "  kd = 'user:' .. ARGV[15] .. ':document:' .. doc\n"
-    "  kh = 'kosyncd:user:' .. ARGV[15] .. ':history:' .. doc\n"
-    "  kv = 'kosyncd:user:' .. ARGV[15] .. ':devices:' .. doc\n"
-    "  km = 'kosyncd:user:' .. ARGV[15] .. ':meta:' .. doc\n"
-    "end\n"
-    "local ku = KEYS[8]\n"
-    "local maxd, maxb, maxh = tonumber(ARGV[17]), tonumber(ARGV[18]),\n"
-    "    tonumber(ARGV[19])\n"
-    "local function eb(s)\n"
-    "  if not s then return 0 end\n"
-    "  local t = cjson.decode(s)\n"
-    "  return #(t.progress or '') + #(t.device or '') +\n"
-    "      #(t.device_id or '') + 16\n"
-    "end\n"
-    "local o = C('HMGET', kd, 'percentage', 'progress',\n"
-    "    'device', 'device_id', 'timestamp')\n"
-    "local old = o[1] or o[2] or o[3] or o[5]\n"
-    "if not old and maxd > 0 and\n"
-    "    C('SCARD', KEYS[7]) >= maxd and\n"
-    "    C('SISMEMBER', KEYS[7], doc) == 0 then\n"
-    "  return {2}\n"
-    "end\n"
-    "local did = ARGV[6]\n"
-    "if ARGV[7] ~= '1' then did = o[4] or '' end\n"
-    "local mo = C('HMGET', km, 'filename', 'title', 'authors')\n"
-    "local delta = #ARGV[3] + #ARGV[4] + #did\n"
-    "for i = 1, 3 do\n"
-    "  if ARGV[7 + 2 * i] == '1' then\n"
-    "    delta = delta + #ARGV[8 + 2 * i] - #(mo[i] or '')\n"
-    "  end\n"
-    "end\n"
-    "local oid, odev = o[4] or '', o[3] or ''\n"
-    "local same, lim, drops, keep, oe = true, tonumber(ARGV[8]), {}, "
-    "false, 0\n"
-    "if old then\n"
-    "  delta = delta - #(o[2] or '') - #odev - #oid\n"
-    "  if oid ~= '' or did ~= '' then same = oid == did\n"
-    "  else same = odev == ARGV[4] end\n"
-    "  oe = #(o[2] or '') + #odev + #oid + 16\n"
-    "  if lim >= 0 then\n"
-    "    local n = C('LLEN', kh)\n"
-    "    local hc = tonumber(C('HGET', ku, 'history') or '0')\n"
-    "    local nd = 0\n"
-    "    if lim > 0 and n >= lim then nd = n - lim + 1 end\n"
-    "    keep = true\n"
-    "    if maxh > 0 and hc - nd >= maxh then\n"
-    "      if n > nd then nd = nd + 1 else keep = false end\n"
-    "    end\n"
-    "    if nd > 0 then drops = C('LRANGE', kh, 0, nd - 1) end\n"
-    "    if keep then delta = delta + oe end\n"
-    "    for i = 1, #drops do delta = delta - eb(drops[i]) end\n"
-    "  end\n"
-    "else\n"
-    "  delta = delta + #doc + 16\n"
-    "end\n"
-    "local fnew = did ~= '' and 'id:' .. did or 'device:' .. ARGV[4]\n"
-    "local bound = delta\n"
-    "if not same then\n"
-    "  bound = bound + oe - eb(C('HGET', kv, fnew))\n"
-    "end\n"
-    "if maxb > 0 and bound > 0 and\n"
-    "    tonumber(C('HGET', ku, 'bytes') or '0') + bound > maxb "
-    "then\n"
-    "  return {2}\n"
-    "end\n"
-    "C('SADD', KEYS[7], doc)\n"
-    "if old and (lim >= 0 or not same) then\n"
-    "  local e = cjson.encode({percentage = tonumber(o[1]) or 0,\n"
-    "      progress = o[2] or '', device = odev, device_id = oid,\n"
-    "      timestamp = tonumber(o[5]) or 0})\n"
-    "  if lim >= 0 then\n"
-    "    if #drops > 0 then C('LTRIM', kh, #drops, -1) end\n"
-    "    if keep then C('RPUSH', kh, e) end\n"
-    "    if C('HINCRBY', ku, 'history',\n"
-    "        (keep and 1 or 0) - #drops) < 0 then\n"
-    "      C('HSET', ku, 'history', 0)\n"
-    "    end\n"
-    "  end\n"
-    "  if not same then\n"
-    "    local f = oid ~= '' and 'id:' .. oid or 'device:' .. odev\n"
-    "    delta = delta + oe - eb(C('HGET', kv, f))\n"
-    "    C('HSET', kv, f, e)\n"
-    "    if C('HLEN', kv) > " RS_MAX_DEVICES " then\n"
-    "      local all, of, ot, ov = C('HGETALL', kv), nil, nil, nil\n"
-    "      for i = 1, #all, 2 do\n"
-    "        local t = tonumber(cjson.decode(all[i + 1]).timestamp) or 0\n"
-    "        if ot == nil or t < ot then of, ot, ov = all[i], t, all[i + 1] "
-    "end\n"
-    "      end\n"
-    "      delta = delta - eb(ov)\n"
-    "      C('HDEL', kv, of)\n"
-    "    end\n"
-    "    delta = delta - eb(C('HGET', kv, fnew))\n"
-    "    C('HDEL', kv, fnew)\n"
-    "  end\n"
-    "end\n"
-    "if ARGV[7] == '1' then\n"
-    "  C('HSET', kd, 'percentage', ARGV[2], 'progress',\n"
-    "      ARGV[3], 'device', ARGV[4], 'device_id', ARGV[6],\n"
-    "      'timestamp', ARGV[5])\n"
-    "else\n"
-    "  C('HSET', kd, 'percentage', ARGV[2], 'progress',\n"
-    "      ARGV[3], 'device', ARGV[4], 'timestamp', ARGV[5])\n"
-    "end\n"
-    "if ARGV[9] == '1' or ARGV[11] == '1' or ARGV[13] == '1' then\n"
-    "  local m = {'filename', 'title', 'authors'}\n"
-    "  for i = 1, 3 do\n"
-    "    if ARGV[7 + 2 * i] == '1' then\n"
-    "      C('HSET', km, m[i], ARGV[8 + 2 * i])\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
-    "if delta ~= 0 and C('HINCRBY', ku, 'bytes', delta) < 0 "
-    "then\n"
-    "  C('HSET', ku, 'bytes', 0)\n"
-    "end\n"
-    "return {1}\n";
-
-static const char rs_setkey_lua[] = "local k = redis.call('GET', KEYS[1])\n"
-                                    "if k ~= ARGV[1] then return {0, k} end\n"
-                                    "redis.call('SET', KEYS[1], ARGV[2])\n"
-                                    "return {1}\n";
-
-/* Remove the key and leave the tombstone (KEYS[2]) until the purge. */
-static const char rs_delete_lua[] = "local k = redis.call('GET', KEYS[1])\n"
-                                    "if k ~= ARGV[1] then return {0, k} end\n"
-                                    "redis.call('DEL', KEYS[1])\n"
-                                    "redis.call('SET', KEYS[2], '1')\n"
-                                    "return {1}\n";
-
-/*
- * Delete the keys KEYS[2..] of a deleted account, only while its tombstone
- * KEYS[1] is there: once another walk has finished (and a new account of
- * the name may exist), -1 stops this one.
- */
-static const char rs_purge_lua[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
-    "for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end\n"
-    "return #KEYS - 1\n";
-
-/* Registration: SETNX, unless a deleted account's purge is unfinished. */
-static const char rs_create_lua[] =
-    "if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end\n"
-    "return redis.call('SETNX', KEYS[1], ARGV[1])\n";
-
 enum rs_script {
 	RS_PUT,
 	RS_SETKEY,
@@ -266,7 +102,7 @@ enum rs_script {
 };
 
 static const char *const rs_scripts[RS_NSCRIPTS] = {
-    rs_put_lua, rs_setkey_lua, rs_delete_lua, rs_purge_lua, rs_create_lua};
+    lua_put, lua_setkey, lua_delete, lua_purge, lua_create};
 
 /*
  * The verified-key cache: per user (by digest of the name), the stored PHC
@@ -445,36 +281,12 @@ rs_lost(struct redis_conn *c, const char *why, bool was_ready, bool was_failing)
  */
 static const char *const rs_config_names[] = {"disable_registration", "admins"};
 
-/*
- * The retired option admins, as kosyncd:config holds it (KEYS[1]): when it
- * is still ARGV[1], each entry ARGV[2..] (config_admins_next: a name is
- * never split) that names an existing account flags it; then the option
- * goes. Returns the names flagged (nil when the option changed or went
- * meanwhile: another instance carried it over). One script, so that of several
- * instances only one carries it over, and a name registered later is
- * never made an administrator by it.
- */
-static const char rs_admins_lua[] =
-    "local out = {}\n"
-    "if redis.call('HGET', KEYS[1], 'admins') ~= ARGV[1] then return false "
-    "end\n"
-    "for i = 2, #ARGV do\n"
-    "  local n = ARGV[i]\n"
-    "  if redis.call('EXISTS', 'user:' .. n .. ':key') == 1 and\n"
-    "      redis.call('EXISTS', 'kosyncd:deleting:' .. n) == 0 then\n"
-    "    redis.call('SET', 'kosyncd:user:' .. n .. ':admin', '1')\n"
-    "    out[#out + 1] = n\n"
-    "  end\n"
-    "end\n"
-    "redis.call('HDEL', KEYS[1], 'admins')\n"
-    "return out\n";
-
 /* The names asked to be carried over, to report the others. */
 struct rs_admins {
 	char *value; /* NUL-terminated; entries point into it */
 };
 
-/* store_redis_reply_fn of rs_admins_lua: say what became of each entry. */
+/* store_redis_reply_fn of lua_admins: say what became of each entry. */
 static void
 rs_admins_cb(void *priv, const redisReply *reply)
 {
@@ -533,8 +345,8 @@ rs_admins_retire(struct redis_store *rs, const char *value, size_t len)
 	lens = xcalloc(cap, sizeof(*lens));
 	argv[n] = "EVAL";
 	lens[n++] = 4;
-	argv[n] = rs_admins_lua;
-	lens[n++] = strlen(rs_admins_lua);
+	argv[n] = lua_admins;
+	lens[n++] = strlen(lua_admins);
 	argv[n] = "1";
 	lens[n++] = 1;
 	argv[n] = RS_CONFIG_KEY;
@@ -1434,7 +1246,7 @@ rs_scan_cb(redisAsyncContext *ac, void *r, void *priv)
 		return;
 	}
 	argv[0] = op->use_eval ? "EVAL" : "EVALSHA";
-	argv[1] = op->use_eval ? rs_purge_lua : op->rs->sha[RS_PURGE];
+	argv[1] = op->use_eval ? lua_purge : op->rs->sha[RS_PURGE];
 	snprintf(nk, sizeof(nk), "%zu", n + 1);
 	argv[2] = nk;
 	argv[3] = op->tomb.data;
@@ -2201,23 +2013,12 @@ rs_web_documents(struct store *st, struct str user, struct str document,
 	    user, document, history, page, cb, arg);
 }
 
-/*
- * Administrators: KEYS[1] user:<name>:key, KEYS[2] the deletion tombstone,
- * KEYS[3] kosyncd:user:<name>:admin. The flag is read only while the
- * account exists (and is not being deleted), and set the same way
- * (store_redis_admin.c), so it never outlives the account.
- */
-static const char rs_admin_get_lua[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 or\n"
-    "    redis.call('EXISTS', KEYS[2]) == 1 then return -1 end\n"
-    "return redis.call('EXISTS', KEYS[3])\n";
-
 struct rs_admin_op {
 	store_cb *cb;
 	void *arg;
 };
 
-/* store_redis_reply_fn of rs_admin_get_lua. */
+/* store_redis_reply_fn of lua_admin_get. */
 static void
 rs_admin_cb(void *priv, const redisReply *reply)
 {
@@ -2253,14 +2054,14 @@ rs_user_admin(struct store *st, struct str user, store_cb *cb, void *cbarg)
 	rs_keyname(&k[1], "kosyncd:deleting:", user, "", STR_NULL);
 	rs_keyname(&k[2], "kosyncd:user:", user, ":admin", STR_NULL);
 	argv[0] = "EVAL";
-	argv[1] = rs_admin_get_lua;
+	argv[1] = lua_admin_get;
 	argv[2] = "3";
 	for (i = 0; i < 3; i++) {
 		argv[3 + i] = k[i].data;
 		lens[3 + i] = k[i].len;
 	}
 	lens[0] = 4;
-	lens[1] = strlen(rs_admin_get_lua);
+	lens[1] = strlen(lua_admin_get);
 	lens[2] = 1;
 	if (store_redis_command(st, rs_admin_cb, op, 6, argv, lens) != 0) {
 		free(op);

@@ -102,18 +102,7 @@ struct wcall {
 static int
 w_error(struct wcall *c, int status, const char *message)
 {
-	struct buf *b = &c->w->out;
-	struct json_out o;
-
-	buf_reset(b);
-	json_out_init(&o, b, false);
-	json_obj_begin(&o);
-	json_key(&o, "code");
-	json_int(&o, status);
-	json_key(&o, "message");
-	json_str(&o, message);
-	json_obj_end(&o);
-	http_reply_ex(c->req, status, NULL, WEB_API_HEADERS, b->data, b->len);
+	http_error(c->req, status, WEB_API_HEADERS, message);
 	return 0;
 }
 
@@ -1168,8 +1157,6 @@ dispatch_session(void *arg, enum session_result r, const struct session *s)
 static void
 api_dispatch(struct webui *w, struct http_request *req, struct str path)
 {
-	static const char method_body[] =
-	    "{\"code\":405,\"message\":\"Method not allowed.\"}";
 	struct wcall *c = http_alloc(req, sizeof(*c));
 	struct router_match m;
 	const struct wroute *wr;
@@ -1186,8 +1173,7 @@ api_dispatch(struct webui *w, struct http_request *req, struct str path)
 		router_allow_list(m.allow, allow, sizeof(allow));
 		hdr = http_alloc(req, sizeof(allow) + 16);
 		snprintf(hdr, sizeof(allow) + 16, "Allow: %s\r\n", allow);
-		http_reply_ex(
-		    req, 405, NULL, hdr, method_body, sizeof(method_body) - 1);
+		http_error(req, 405, hdr, "Method not allowed.");
 		return;
 	case ROUTER_FOUND:
 		break;
@@ -1260,9 +1246,7 @@ redirect(struct webui *w, struct http_request *req)
 static void
 not_found(struct http_request *req)
 {
-	static const char body[] = "{\"code\":404,\"message\":\"Not found.\"}";
-
-	http_reply_ex(req, 404, NULL, WEB_API_HEADERS, body, sizeof(body) - 1);
+	http_error(req, 404, WEB_API_HEADERS, "Not found.");
 }
 
 static bool

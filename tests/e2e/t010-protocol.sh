@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t010-protocol: every row of PROTOCOL.md §3.1, each checked for status,
+# t010-protocol: every row of docs/protocol.md §3.1, each checked for status,
 # Content-Type and the exact body: GET /healthcheck, POST /users/create,
 # GET /users/auth, PUT /syncs/progress, GET /syncs/progress/:document,
 # PUT /users/password, DELETE /users/me; once on each backend (memory, file, redis).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t011-errors: the error model of PROTOCOL.md §4 and the order of checks
+# t011-errors: the error model of docs/protocol.md §4 and the order of checks
 # (§2.2, §9.11, §9.19): body JSON (400/103, 400/104) before everything,
 # strict Accept (412/100, 101, 102) before routing, JSON 404 and 405 with
 # Allow, registration switched off (402/2005) before field checks, 401

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t012-choices: the behaviour PROTOCOL.md §9 chooses, item by item:
+# t012-choices: the behaviour docs/protocol.md §9 chooses, item by item:
 # server timestamps (§9.2), percentage as number or numeric string (§9.4),
 # progress as string or number (§9.5), device_id kept when missing (§9.6),
 # null as missing (§9.7), one document rule for PUT and GET with a

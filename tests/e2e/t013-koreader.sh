@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t013-koreader: the KOReader client's own flow (PROTOCOL.md §6) as it
+# t013-koreader: the KOReader client's own flow (docs/protocol.md §6) as it
 # sends it: register with the md5 key, authorize, push with and without
 # metadata, pull, pull an unknown document, a second device's push wins, a
 # wrong key is 401 with a message. The requests that matter are also sent

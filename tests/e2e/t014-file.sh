@@ -3,7 +3,7 @@
 # acknowledged registration, push and password change survive a restart;
 # device_id is kept across a restart when a push leaves it out; metadata
 # sent once is kept in database.json when later pushes leave it out
-# (PROTOCOL.md §9.6, §9.20).
+# (docs/protocol.md §9.6, §9.20).
 . "$(dirname "$0")/lib.sh"
 
 want() {

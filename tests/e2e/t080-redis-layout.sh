@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # t080-redis-layout: the redis backend is a drop-in for the official
-# server's data (PROTOCOL.md §7.1). Data written with redis-cli in the
+# server's data (docs/protocol.md §7.1). Data written with redis-cli in the
 # official layout (database 1, the default) is served with its existing
 # key; what kosyncd writes is in that layout (verbatim key, hash fields
 # percentage as %.14g, progress, device, device_id only once sent,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # t084-redis-protocol: the protocol suites that start their servers with
-# --storage memory (t011 errors and order of checks, t012 PROTOCOL §9
+# --storage memory (t011 errors and order of checks, t012 docs/protocol.md §9
 # choices, t013 the KOReader client flow) run again on the redis backend:
 # KS_FORCE_BACKEND=redis makes lib.sh's ks_start use a private Redis
 # (emptied for every fresh server). Each of their TAP lines is reported

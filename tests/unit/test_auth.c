@@ -1,7 +1,7 @@
 /*
  * test_auth.c: credential extraction (x-auth headers, HTTP Basic with the
- * md5 key, repeated and malformed headers), base64 decoding and the name
- * and key rules.
+ * md5 key, repeated and malformed headers) and the name and key rules
+ * (base64 itself: test_base64.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -181,46 +181,6 @@ test_auth__basic_invalid(void **state)
 }
 
 static void
-test_auth__base64(void **state)
-{
-	static const struct {
-		const char *in;
-		long n;
-		const char *out;
-	} t[] = {
-	    {"", 0, ""},
-	    {"Zg==", 1, "f"},
-	    {"Zg", 1, "f"},
-	    {"Zm8=", 2, "fo"},
-	    {"Zm8", 2, "fo"},
-	    {"Zm9v", 3, "foo"},
-	    {"Zm9vYg==", 4, "foob"},
-	    {"Zm9vYmE=", 5, "fooba"},
-	    {"Zm9vYmFy", 6, "foobar"},
-	    {"+/+/", 3, "\xfb\xff\xbf"},
-	    {"Z", -1, NULL},
-	    {"Zg=", -1, NULL},
-	    {"Zg===", -1, NULL},
-	    {"Z=g=", -1, NULL},
-	    {"Zh==", -1, NULL},
-	    {"Zm9v YmFy", -1, NULL},
-	    {"Zm9-", -1, NULL},
-	};
-	char out[32];
-	size_t i;
-	long n;
-
-	(void)state;
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		n = auth_base64_decode(t[i].in, strlen(t[i].in), out);
-		if (n != t[i].n)
-			fail_msg("'%s' -> %ld", t[i].in, n);
-		if (n > 0)
-			assert_memory_equal(out, t[i].out, (size_t)n);
-	}
-}
-
-static void
 test_auth__username_rule(void **state)
 {
 	char name[STORE_MAX_USERNAME + 1];
@@ -290,7 +250,6 @@ main(void)
 	    cmocka_unit_test(test_auth__long_name),
 	    cmocka_unit_test(test_auth__basic),
 	    cmocka_unit_test(test_auth__basic_invalid),
-	    cmocka_unit_test(test_auth__base64),
 	    cmocka_unit_test(test_auth__username_rule),
 	};
 

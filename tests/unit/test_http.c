@@ -529,25 +529,44 @@ test_http__format_response(void **state)
 	buf_release(&out);
 }
 
+/* Check the transport's error body for status. */
+static void
+check_error_body(int status, const char *want)
+{
+	struct buf b = BUF_INIT;
+
+	http_error_body(status, &b);
+	assert_string_equal(b.data, want);
+	assert_int_equal(b.len, strlen(want));
+	buf_release(&b);
+}
+
 static void
 test_http__error_bodies(void **state)
 {
-	size_t len;
-	const char *b;
+	struct buf b = BUF_INIT;
 
 	(void)state;
-	b = http_error_body(413, &len);
-	assert_string_equal(b, "{\"code\":413,\"message\":\"Request body too "
-	                       "large.\"}");
-	assert_int_equal(len, strlen(b));
-	assert_string_equal(http_error_body(431, &len),
+	check_error_body(413, "{\"code\":413,\"message\":"
+	                      "\"Request body too large.\"}");
+	check_error_body(431,
 	    "{\"code\":431,\"message\":\"Request header fields too large.\"}");
-	assert_string_equal(http_error_body(400, &len),
-	    "{\"code\":400,\"message\":\"Malformed HTTP request.\"}");
-	assert_string_equal(http_error_body(408, &len),
-	    "{\"code\":408,\"message\":\"Request timeout.\"}");
-	assert_string_equal(http_error_body(503, &len),
-	    "{\"code\":503,\"message\":\"Too many connections.\"}");
+	check_error_body(
+	    400, "{\"code\":400,\"message\":\"Malformed HTTP request.\"}");
+	check_error_body(
+	    408, "{\"code\":408,\"message\":\"Request timeout.\"}");
+	check_error_body(
+	    503, "{\"code\":503,\"message\":\"Too many connections.\"}");
+	check_error_body(
+	    505, "{\"code\":505,\"message\":\"HTTP version not supported.\"}");
+	check_error_body(
+	    418, "{\"code\":500,\"message\":\"Internal server error.\"}");
+	/* The one builder escapes the message and appends. */
+	buf_adds(&b, "x");
+	http_error_format(&b, 2004, "Field 'document' \"x\"\n");
+	assert_string_equal(b.data, "x{\"code\":2004,\"message\":"
+	                            "\"Field 'document' \\\"x\\\"\\n\"}");
+	buf_release(&b);
 	assert_string_equal(http_reason(404), "Not Found");
 	assert_string_equal(http_reason(799), "Unknown");
 }

@@ -1,8 +1,8 @@
 /*
  * test_snapshot.c: loading KOsync's database.json of every schema 0..6
  * (tests/data/kosync-schema*.json, including the seed's schema 1 example
- * and the quirks of PROTOCOL.md §7.2/§9.23), our own snapshot round trip,
- * errors that name the offset, the same result parsed in chunks of any
+ * and the quirks of docs/protocol.md §7.2/§9.23), our own snapshot round
+ * trip, errors that name the offset, the same result parsed in chunks of any
  * size, atomic save, and PEM backups.
  */
 #include <stdarg.h>

@@ -1,0 +1,20 @@
+/*
+ * luascripts.h: the Redis backend's Lua scripts, one NUL-terminated string
+ * each, from src/lua/<name>.lua (scripts/embed-lua writes their definitions
+ * into a generated C file at build time; the file's comment lines are left
+ * out). Each file says what the script takes (KEYS, ARGV) and returns.
+ *
+ * A low-level header: it includes nothing.
+ */
+#ifndef KOSYNCD_LUASCRIPTS_H
+#define KOSYNCD_LUASCRIPTS_H
+
+extern const char lua_put[];       /* a push */
+extern const char lua_setkey[];    /* change an account's key */
+extern const char lua_delete[];    /* delete an account, leave a tombstone */
+extern const char lua_purge[];     /* delete a deleted account's keys */
+extern const char lua_create[];    /* register an account */
+extern const char lua_admins[];    /* retire the option admins */
+extern const char lua_admin_get[]; /* is an account an administrator */
+
+#endif
