@@ -58,22 +58,13 @@ struct server;
 /* Fill limits with the defaults above. */
 void server_limits_default(struct server_limits *limits);
 
-/*
- * Parse a listen address: "host:port", ":port" (all IPv4 and IPv6
- * addresses), "[v6addr]:port". Only numeric hosts are accepted (a static
- * binary cannot resolve names). Returns 0, or -1 with *err set to a static
- * message.
- */
-int server_parse_address(
-    const char *text, struct sockaddr_storage *out, const char **err);
-
 /* A server on loop; nothing is listening yet. Never returns NULL. */
 struct server *server_new(uv_loop_t *loop, const struct server_limits *limits,
     http_handler_fn *handler, void *ctx);
 
 /*
- * Start listening on address (see server_parse_address). Returns 0, or -1
- * after logging why.
+ * Start listening on address (see addr_parse_listen in addr.h). Returns 0,
+ * or -1 after logging why.
  */
 int server_listen(struct server *srv, const char *address);
 

@@ -59,9 +59,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <sodium.h>
@@ -70,7 +67,6 @@
 #include "keys.h"
 #include "log.h"
 #include "redis_conn.h"
-#include "server.h"
 #include "store_backend.h"
 #include "store_redis.h"
 #include "table.h"
@@ -2309,42 +2305,6 @@ static const struct store_ops redis_store_ops = {
     .web_change = rs_web_change,
     .user_admin = rs_user_admin,
 };
-
-int
-store_redis_parse_address(const char *text, char **host, int *port, char **path)
-{
-	struct sockaddr_storage ss;
-	const char *err = NULL;
-	char buf[INET6_ADDRSTRLEN];
-	const void *a;
-
-	*host = *path = NULL;
-	*port = 0;
-	if (strncmp(text, "unix:", 5) == 0) {
-		if (text[5] == '\0')
-			return -1;
-		*path = xstrdup(text + 5);
-		return 0;
-	}
-	if (text[0] == ':' || server_parse_address(text, &ss, &err) == -1)
-		return -1;
-	if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
-
-		a = &sin->sin_addr;
-		*port = ntohs(sin->sin_port);
-	} else {
-		const struct sockaddr_in6 *sin6 =
-		    (const struct sockaddr_in6 *)&ss;
-
-		a = &sin6->sin6_addr;
-		*port = ntohs(sin6->sin6_port);
-	}
-	if (*port == 0 || inet_ntop(ss.ss_family, a, buf, sizeof(buf)) == NULL)
-		return -1;
-	*host = xstrdup(buf);
-	return 0;
-}
 
 struct store *
 store_redis_open(uv_loop_t *loop, struct config *cfg)

@@ -18,15 +18,6 @@
 
 struct config;
 
-/*
- * Split a redis_address: "unix:/path" sets *path; a numeric "host:port"
- * or "[v6addr]:port" sets *host (the address without brackets) and *port.
- * The strings are heap copies for the caller; the other is NULL. Returns 0,
- * or -1 when text is not such an address.
- */
-int store_redis_parse_address(
-    const char *text, char **host, int *port, char **path);
-
 /* Append s to b with the glob characters of SCAN MATCH escaped. */
 void store_redis_glob_escape(struct buf *b, struct str s);
 
