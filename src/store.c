@@ -19,8 +19,13 @@
 struct store *
 store_open(uv_loop_t *loop, struct config *cfg)
 {
-	const char *name = cfg->storage ? cfg->storage : "file";
+	return store_open_backend(
+	    loop, cfg, cfg->storage ? cfg->storage : "file");
+}
 
+struct store *
+store_open_backend(uv_loop_t *loop, struct config *cfg, const char *name)
+{
 	if (strcmp(name, "file") == 0)
 		return store_json_open(loop, cfg, true);
 	if (strcmp(name, "memory") == 0)
@@ -299,6 +304,27 @@ store_stats(struct store *st, struct store_stats *out)
 	memset(out, 0, sizeof(*out));
 	if (st->ops->stats != NULL)
 		st->ops->stats(st, out);
+}
+
+bool
+store_is_shared(const struct store *st)
+{
+	return st != NULL && st->ops->command != NULL;
+}
+
+int
+store_command(struct store *st, store_command_fn *fn, void *priv, int argc,
+    const char **argv, const size_t *lens)
+{
+	if (st == NULL || st->ops->command == NULL)
+		return -1;
+	return st->ops->command(st, fn, priv, argc, argv, lens);
+}
+
+const char *
+store_config_home(const struct store *st)
+{
+	return st != NULL ? st->ops->config_home : NULL;
 }
 
 /*

@@ -364,6 +364,8 @@ static void rop_start(struct rop *op);
 static void rs_config_read(struct redis_store *rs);
 static void rs_flush_check(struct redis_store *rs);
 static const struct store_ops redis_store_ops;
+static int rs_command(struct store *st, store_command_fn *fn, void *priv,
+    int argc, const char **argv, const size_t *lens);
 
 /*
  * Connection
@@ -470,7 +472,7 @@ struct rs_admins {
 	char *value; /* NUL-terminated; entries point into it */
 };
 
-/* store_redis_reply_fn of rs_admins_lua: say what became of each entry. */
+/* store_command_fn of rs_admins_lua: say what became of each entry. */
 static void
 rs_admins_cb(void *priv, const redisReply *reply)
 {
@@ -547,8 +549,8 @@ rs_admins_retire(struct redis_store *rs, const char *value, size_t len)
 		argv[n] = e.p;
 		lens[n++] = e.len;
 	}
-	if (store_redis_command((struct store *)rs, rs_admins_cb, ra, (int)n,
-	        argv, lens) != 0) {
+	if (rs_command((struct store *)rs, rs_admins_cb, ra, (int)n, argv,
+	        lens) != 0) {
 		free(ra->value);
 		free(ra);
 	}
@@ -623,7 +625,7 @@ struct rs_save {
 	void *arg;
 };
 
-/* store_redis_reply_fn of the HSET of rs_config_save. */
+/* store_command_fn of the HSET of rs_config_save. */
 static void
 rs_config_saved(void *priv, const redisReply *reply)
 {
@@ -669,8 +671,7 @@ rs_config_save(struct store *st, store_text_cb *cb, void *arg)
 	if (argc == 2) {
 		free(sv);
 		cb(arg, STORE_OK, "", 0);
-	} else if (store_redis_command(
-	               st, rs_config_saved, sv, argc, argv, lens) != 0) {
+	} else if (rs_command(st, rs_config_saved, sv, argc, argv, lens) != 0) {
 		free(sv);
 		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
 	}
@@ -2059,12 +2060,13 @@ rs_close(struct store *st)
 }
 
 /*
- * Raw commands for the shared state of several instances (store_redis.h).
+ * Raw commands for the shared state of several instances (store.h
+ * store_command).
  */
 
 struct rs_raw {
 	struct redis_store *rs;
-	store_redis_reply_fn *fn;
+	store_command_fn *fn;
 	void *priv;
 };
 
@@ -2085,9 +2087,9 @@ rs_raw_cb(redisAsyncContext *ac, void *r, void *priv)
 	rs_flush_check(rs);
 }
 
-int
-store_redis_command(struct store *st, store_redis_reply_fn *fn, void *priv,
-    int argc, const char **argv, const size_t *lens)
+static int
+rs_command(struct store *st, store_command_fn *fn, void *priv, int argc,
+    const char **argv, const size_t *lens)
 {
 	struct redis_store *rs = (struct redis_store *)st;
 	struct rs_raw *raw;
@@ -2105,12 +2107,6 @@ store_redis_command(struct store *st, store_redis_reply_fn *fn, void *priv,
 	}
 	rs->live++;
 	return 0;
-}
-
-bool
-store_is_redis(const struct store *st)
-{
-	return st != NULL && st->ops == &redis_store_ops;
 }
 
 /*
@@ -2213,7 +2209,7 @@ struct rs_admin_op {
 	void *arg;
 };
 
-/* store_redis_reply_fn of rs_admin_get_lua. */
+/* store_command_fn of rs_admin_get_lua. */
 static void
 rs_admin_cb(void *priv, const redisReply *reply)
 {
@@ -2258,7 +2254,7 @@ rs_user_admin(struct store *st, struct str user, store_cb *cb, void *cbarg)
 	lens[0] = 4;
 	lens[1] = strlen(rs_admin_get_lua);
 	lens[2] = 1;
-	if (store_redis_command(st, rs_admin_cb, op, 6, argv, lens) != 0) {
+	if (rs_command(st, rs_admin_cb, op, 6, argv, lens) != 0) {
 		free(op);
 		memset(&rep, 0, sizeof(rep));
 		rep.result = STORE_ERR_UNAVAILABLE;
@@ -2304,6 +2300,8 @@ static const struct store_ops redis_store_ops = {
     .web_documents = rs_web_documents,
     .web_change = rs_web_change,
     .user_admin = rs_user_admin,
+    .command = rs_command,
+    .config_home = "redis",
 };
 
 struct store *

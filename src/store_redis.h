@@ -29,22 +29,6 @@ void store_redis_glob_escape(struct buf *b, struct str s);
 void store_redis_format_percentage(char *out, size_t size, double v);
 
 /*
- * Raw commands on the Redis backend's connection, for state that several
- * instances share through Redis (web sessions, rate limits). fn(priv,
- * reply) runs later on the loop with Redis's reply (possibly an error
- * reply), or with NULL when the connection was lost first; it is not
- * called once the store is closed. Returns 0, or -1 at once (fn never
- * called) when st is not the Redis backend or Redis is not connected.
- * A flush waits for commands in flight.
- */
-typedef void store_redis_reply_fn(void *priv, const redisReply *reply);
-int store_redis_command(struct store *st, store_redis_reply_fn *fn, void *priv,
-    int argc, const char **argv, const size_t *lens);
-
-/* Whether st is the Redis backend (whose state several instances share). */
-bool store_is_redis(const struct store *st);
-
-/*
  * Administration (store.h store_admin_*; store_redis_admin.c). Each runs
  * on libuv's thread pool with a synchronous connection of its own, then
  * calls back on loop, and after that finished(ctx) when set (the backend
