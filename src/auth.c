@@ -9,8 +9,8 @@
 #include <strings.h>
 
 #include "auth.h"
+#include "bounds.h"
 #include "json.h"
-#include "store.h"
 
 bool
 auth_username_valid(struct str name)

@@ -33,13 +33,11 @@
 #include <yajl/yajl_parse.h>
 
 #include "addr.h"
+#include "bounds.h"
 #include "config.h"
 #include "json.h"
 #include "log.h"
 #include "proxy.h"
-#include "ratelimit.h"
-#include "server.h"
-#include "store.h"
 #include "xmalloc.h"
 
 enum config_type {

@@ -17,17 +17,9 @@
 
 #include <uv.h>
 
+#include "bounds.h" /* SERVER_MAX_*, SERVER_*_TIMEOUT_MS: the defaults */
 #include "http.h"
 
-/* Defaults for the named limits (each is also a configuration option). */
-#define SERVER_MAX_HEADER_BYTES (16 * 1024)   /* request line + headers */
-#define SERVER_MAX_BODY_BYTES (64 * 1024)     /* a push is ~300 bytes */
-#define SERVER_MAX_HEADERS 64                 /* header lines */
-#define SERVER_MAX_CONNECTIONS 4096           /* open sockets in total */
-#define SERVER_MAX_CONNECTIONS_PER_IP 64      /* per client address */
-#define SERVER_IDLE_TIMEOUT_MS (60 * 1000)    /* keep-alive between requests */
-#define SERVER_REQUEST_TIMEOUT_MS (10 * 1000) /* first byte to last byte */
-#define SERVER_SHUTDOWN_TIMEOUT_MS (10 * 1000)
 /*
  * Refused connections (503) that may still be open while their answer
  * goes out; beyond this many, a connection that would be refused is closed

@@ -26,27 +26,10 @@
 
 #include <uv.h>
 
+#include "bounds.h" /* STORE_MAX_*, STORE_USER_MAX_* */
 #include "buf.h"
 
 struct config;
-
-/* Named limits on what is stored (checked by the API layer). */
-#define STORE_MAX_USERNAME 255  /* bytes of UTF-8 */
-#define STORE_MAX_KEY 255       /* KOReader sends 32 hex digits */
-#define STORE_MAX_DOCUMENT 255  /* KOReader sends 32 hex digits */
-#define STORE_MAX_FIELD 4096    /* progress, device, device_id */
-#define STORE_MAX_METADATA 1024 /* each of filename, title, authors */
-
-/*
- * Per-user limits (defaults of the user_max_* options; docs/security.md).
- * Far above a real reader (thousands of books, years of history: a few MB)
- * and low enough that one self-registered account cannot take hundreds of
- * MB of memory and disk (20,000 documents of maximum-size fields are
- * 300 MB).
- */
-#define STORE_USER_MAX_DOCUMENTS 50000
-#define STORE_USER_MAX_HISTORY 200000
-#define STORE_USER_MAX_BYTES ((uint64_t)64 << 20)
 
 /*
  * The document-id rule, the one every path uses (the protocol's pushes and
