@@ -4,7 +4,8 @@
  * A backend allocates a structure that begins with struct store, whose ops
  * point at its functions; store.c forwards every store_*() call through
  * them. Callers of store.h see struct store as opaque; only backends
- * (and store.c, which opens them) include this header.
+ * (and store.c, which dispatches, and store_open.c, which opens them)
+ * include this header.
  */
 #ifndef KOSYNCD_STORE_BACKEND_H
 #define KOSYNCD_STORE_BACKEND_H
