@@ -23,15 +23,15 @@ store_open(uv_loop_t *loop, struct config *cfg)
 }
 
 struct store *
-store_open_backend(uv_loop_t *loop, struct config *cfg, const char *name)
+store_open_backend(uv_loop_t *loop, struct config *cfg, const char *storage)
 {
-	if (strcmp(name, "file") == 0)
+	if (strcmp(storage, "file") == 0)
 		return store_json_open(loop, cfg, true);
-	if (strcmp(name, "memory") == 0)
+	if (strcmp(storage, "memory") == 0)
 		return store_json_open(loop, cfg, false);
-	if (strcmp(name, "redis") == 0)
+	if (strcmp(storage, "redis") == 0)
 		return store_redis_open(loop, cfg);
-	log_warnx(
-	    "unknown storage backend '%s' (use file, memory or redis)", name);
+	log_warnx("unknown storage backend '%s' (use file, memory or redis)",
+	    storage);
 	return NULL;
 }
