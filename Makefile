@@ -194,11 +194,15 @@ check-format:
 	@clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c \
 		tests/unit/*.h $(wildcard fuzz/*.c)
 
+# hdr-check: each header compiles alone, and the includes follow the
+# layers of src/LAYERS (scripts/check-layers: no include from a lower layer
+# to a higher one, no cycle).
 hdr-check:
 	@for h in $(HDR); do \
 		echo "#include \"$$h\"" | $(CC) $(STD) $(WARN) -Werror -x c \
 			-fsyntax-only - || exit 1; \
 	done
+	@scripts/check-layers
 
 bench: $(ALL_DEPS_STAMP) kosyncd
 	@bench/bench $(if $(QUICK),--quick) $(if $(BACKEND),--backend $(BACKEND))

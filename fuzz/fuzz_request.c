@@ -147,20 +147,6 @@ http_reply(struct http_request *req, int status, const char *body, size_t len)
 }
 
 /*
- * config.c checks listen_address with server.c's parser; the harness never
- * sets one, and must not link server.c (its http_reply_ex is the one above).
- */
-int
-server_parse_address(
-    const char *text, struct sockaddr_storage *out, const char **err)
-{
-	(void)text;
-	memset(out, 0, sizeof(*out));
-	*err = "not available in fuzz_request";
-	return -1;
-}
-
-/*
  * A fake keys.c: the same contract (callbacks on the loop, never before the
  * call returns, FIFO), no argon2.
  */

@@ -10,8 +10,8 @@
 
 #include "auth.h"
 #include "base64.h"
+#include "bounds.h"
 #include "json.h"
-#include "store.h"
 
 bool
 auth_username_valid(struct str name)

@@ -11,6 +11,10 @@
  *
  * struct str is a borrowed (pointer, length) slice; it owns nothing and is
  * valid only as long as what it points into.
+ *
+ * Layer core (src/LAYERS): a low-level primitive. It uses no other header of
+ * kosyncd than xmalloc.h, and should interact only with other low-level
+ * primitives, so that any module may use it.
  */
 #ifndef KOSYNCD_BUF_H
 #define KOSYNCD_BUF_H

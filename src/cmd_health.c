@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "addr.h"
 #include "cmd.h"
 #include "config.h"
 #include "control.h"
-#include "server.h"
 
 #define HEALTHCHECK_TIMEOUT_MS 5000
 
@@ -61,7 +61,7 @@ cmd_healthcheck_exec(struct cmd_args *args)
 			goto out;
 		}
 	}
-	if (server_parse_address(cfg->listen_address, &ss, &why) == -1) {
+	if (addr_parse_listen(cfg->listen_address, &ss, &why) == -1) {
 		fprintf(stderr, "kosyncd: invalid listen_address '%s': %s\n",
 		    cfg->listen_address, why);
 		goto out;

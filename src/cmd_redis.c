@@ -31,7 +31,7 @@
 #include "config.h"
 #include "json.h"
 #include "log.h"
-#include "store_backend.h"
+#include "store.h"
 #include "xmalloc.h"
 
 struct xfer {
@@ -165,10 +165,10 @@ xfer_run(struct cmd_args *args, bool to_redis)
 	memset(&x, 0, sizeof(x));
 	x.rc = 1;
 	x.loop = uv_default_loop();
-	file = store_json_open(x.loop, cfg, true);
+	file = store_open_backend(x.loop, cfg, "file");
 	if (file == NULL)
 		goto out;
-	redis = store_redis_open(x.loop, cfg);
+	redis = store_open_backend(x.loop, cfg, "redis");
 	if (redis == NULL)
 		goto out;
 	buf_addf(&name, "redis %s db %u", cfg->redis_address, cfg->redis_db);

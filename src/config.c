@@ -32,13 +32,12 @@
 
 #include <yajl/yajl_parse.h>
 
+#include "addr.h"
+#include "bounds.h"
 #include "config.h"
 #include "json.h"
 #include "log.h"
 #include "proxy.h"
-#include "ratelimit.h"
-#include "server.h"
-#include "store.h"
 #include "xmalloc.h"
 
 enum config_type {
@@ -668,8 +667,8 @@ add_choices(struct buf *out, const char *const *w, const char *quote)
 
 /*
  * listen_address: "host:port", ":port" or "[v6]:port" with a numeric host.
- * The transport's server_parse_address() is the one parser of addresses, so
- * the form accepted here is exactly the form the server can listen on.
+ * addr.c's addr_parse_listen() is the one parser of addresses, so the form
+ * accepted here is exactly the form the server can listen on.
  */
 static int
 check_address(struct buf *v, struct buf *why)
@@ -681,7 +680,7 @@ check_address(struct buf *v, struct buf *why)
 		buf_adds(v, ":8080");
 		return 0;
 	}
-	if (server_parse_address(v->data, &ss, &err) == -1) {
+	if (addr_parse_listen(v->data, &ss, &err) == -1) {
 		buf_adds(why, err != NULL ? err : "not an address");
 		buf_adds(why, " (expected host:port, :port or [v6addr]:port "
 		              "with a numeric host)");
@@ -706,26 +705,20 @@ check_metrics_address(struct buf *v, struct buf *why)
 static int
 check_redis_address(struct buf *v, struct buf *why)
 {
-	struct sockaddr_storage ss;
 	const char *err = NULL;
+	char *host, *path;
+	int port;
 
-	if (strncmp(v->data, "unix:", 5) == 0) {
-		if (v->len > 5)
-			return 0;
-		buf_adds(why, "the socket path is empty");
-		return -1;
+	if (addr_parse_connect(v->data, &host, &port, &path, &err) == 0) {
+		free(host);
+		free(path);
+		return 0;
 	}
-	if (v->data[0] == ':' ||
-	    server_parse_address(v->data, &ss, &err) == -1 ||
-	    (ss.ss_family == AF_INET
-	            ? ((struct sockaddr_in *)&ss)->sin_port == 0
-	            : ((struct sockaddr_in6 *)&ss)->sin6_port == 0)) {
-		buf_adds(why, err != NULL ? err : "not an address");
+	buf_adds(why, err);
+	if (!addr_is_unix(v->data))
 		buf_adds(why, " (expected host:port or [v6addr]:port with a "
 		              "numeric host, or unix:/path)");
-		return -1;
-	}
-	return 0;
+	return -1;
 }
 
 /* trusted_proxies: a list proxy_list_parse() takes. */

@@ -7,6 +7,9 @@
  *
  * Not responsible for hardware acceleration: the slice-by-8 tables give
  * about 1-2 GB/s, far more than a journal record rate needs.
+ *
+ * Layer core (src/LAYERS): a low-level primitive. It uses no other header of
+ * kosyncd, so that any module may use it.
  */
 #ifndef KOSYNCD_CRC32C_H
 #define KOSYNCD_CRC32C_H

@@ -14,6 +14,10 @@
  * checked here, nothing is logged, nothing touches a file. store_json.c
  * decides, journals and then applies; snapshot.c loads and writes these
  * tables.
+ *
+ * Layer formats (src/LAYERS): it uses only the core primitives (buf.h,
+ * table.h, xmalloc.h) and knows nothing of the configuration, the store
+ * interface or the request handlers; it must not include their headers.
  */
 #ifndef KOSYNCD_DB_H
 #define KOSYNCD_DB_H

@@ -28,6 +28,9 @@
  *
  * Not responsible for deciding what a call site does with the failure; that
  * is exactly the error path under test.
+ *
+ * Layer core (src/LAYERS): a low-level primitive. It uses no other header of
+ * kosyncd, so that any module may use it.
  */
 #ifndef KOSYNCD_FAULT_H
 #define KOSYNCD_FAULT_H

@@ -19,6 +19,10 @@
  *     http_alloc(), stays valid until http_reply() is called, even when the
  *     client has gone away in the meantime; after http_reply() the handler
  *     must not touch the request again.
+ *
+ * Layer formats (src/LAYERS): it uses only the core primitives (buf.h,
+ * xmalloc.h) and knows nothing of the configuration, the store interface or
+ * the request handlers; it must not include their headers.
  */
 #ifndef KOSYNCD_HTTP_H
 #define KOSYNCD_HTTP_H

@@ -29,6 +29,11 @@
  * record, which it reports (with its offset). journal_scan() then says
  * whether intact records follow it: when none do, the damage is a torn
  * tail, which the caller may cut; otherwise it must not.
+ *
+ * Layer formats (src/LAYERS): it uses only the core primitives (buf.h,
+ * crc32c.h, fault.h, log.h, xmalloc.h) and knows nothing of the
+ * configuration, the store interface or the request handlers; it must not
+ * include their headers.
  */
 #ifndef KOSYNCD_JOURNAL_H
 #define KOSYNCD_JOURNAL_H

@@ -14,6 +14,10 @@
  *
  * Not here: the streaming load of database.json, which the file store does
  * with yajl's callbacks directly into its tables.
+ *
+ * Layer formats (src/LAYERS): it uses only the core primitives (buf.h,
+ * xmalloc.h) and knows nothing of the configuration, the store interface or
+ * the request handlers; it must not include their headers.
  */
 #ifndef KOSYNCD_JSON_H
 #define KOSYNCD_JSON_H

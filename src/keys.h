@@ -15,6 +15,10 @@
  * Keys loaded from KOsync files are plain md5 strings ("legacy"); the
  * migration hashes them (keys_hash_many, on threads of its own before the
  * loop runs).
+ *
+ * Layer formats (src/LAYERS): it uses only the core primitives (buf.h,
+ * fault.h, xmalloc.h) and knows nothing of the configuration, the store
+ * interface or the request handlers; it must not include their headers.
  */
 #ifndef KOSYNCD_KEYS_H
 #define KOSYNCD_KEYS_H

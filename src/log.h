@@ -9,6 +9,10 @@
  * Untrusted strings (paths, user names, header values) must pass through
  * log_escape before they reach a format. Keys, passwords and request bodies
  * are never logged.
+ *
+ * Layer core (src/LAYERS): a low-level primitive. It uses no other header of
+ * kosyncd than buf.h, and should interact only with other low-level
+ * primitives, so that any module may use it.
  */
 #ifndef KOSYNCD_LOG_H
 #define KOSYNCD_LOG_H

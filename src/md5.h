@@ -3,6 +3,9 @@
  * HTTP Basic password into the key KOReader would have sent (the lowercase
  * hex MD5 of the password). MD5 is not used for anything secret here; it
  * only reproduces what the client does. libsodium has no MD5.
+ *
+ * Layer core (src/LAYERS): a low-level primitive. It uses no other header of
+ * kosyncd, so that any module may use it.
  */
 #ifndef KOSYNCD_MD5_H
 #define KOSYNCD_MD5_H

@@ -52,15 +52,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bounds.h" /* RATELIMIT_*: the defaults of the options */
 #include "buf.h"
 
-/* Defaults of the configuration options (see config.c and security.md). */
-#define RATELIMIT_AUTH_FAIL_PER_USER 10
-#define RATELIMIT_AUTH_FAIL_PER_IP 30
-#define RATELIMIT_AUTH_FAIL_WINDOW_S 60
-#define RATELIMIT_REGISTER_PER_IP 10
-#define RATELIMIT_REGISTER_WINDOW_S 3600
-#define RATELIMIT_MAX_ENTRIES 16384
 /* The longest block, in windows: 1, 2, 4, ... 64 (an hour at 60 s). */
 #define RATELIMIT_MAX_BACKOFF 64
 

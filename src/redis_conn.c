@@ -14,18 +14,20 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include "addr.h"
 #include "log.h"
 #include "redis_conn.h"
 #include "redis_uv.h"
-#include "store_redis.h"
 
 int
 redis_conn_init(struct redis_conn *c, uv_loop_t *loop, const char *address,
     bool keepalive, redis_conn_attached_fn *attached, redis_conn_lost_fn *lost,
     void *owner)
 {
+	const char *err;
+
 	*c = (struct redis_conn){0};
-	if (store_redis_parse_address(address, &c->host, &c->port, &c->path) !=
+	if (addr_parse_connect(address, &c->host, &c->port, &c->path, &err) !=
 	    0)
 		return -1;
 	c->loop = loop;

@@ -31,7 +31,7 @@
  *
  * Not here: the timer (the owner's tick calls redis_conn_tick), commands
  * and their replies, what the handshake is, the adapter to the loop
- * (redis_uv.c), the address syntax (store_redis_parse_address).
+ * (redis_uv.c), the address syntax (addr_parse_connect in addr.h).
  */
 #ifndef KOSYNCD_REDIS_CONN_H
 #define KOSYNCD_REDIS_CONN_H

@@ -12,6 +12,10 @@
  * reply with NULL and then disconnect).
  *
  * Not here: connecting, timeouts, reconnecting (the Redis store does that).
+ *
+ * Layer core (src/LAYERS): a low-level primitive. It uses no other header of
+ * kosyncd than xmalloc.h, and should interact only with other low-level
+ * primitives, so that any module may use it.
  */
 #ifndef KOSYNCD_REDIS_UV_H
 #define KOSYNCD_REDIS_UV_H

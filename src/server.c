@@ -38,6 +38,7 @@
 
 #include <uv.h>
 
+#include "addr.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -1001,104 +1002,6 @@ server_limits_default(struct server_limits *limits)
 	limits->trusted_proxies = NULL;
 }
 
-static int
-parse_port(const char *s, unsigned *port)
-{
-	unsigned v = 0;
-	size_t i;
-
-	if (*s == '\0' || strlen(s) > 5)
-		return -1;
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	if (v > 65535)
-		return -1;
-	*port = v;
-	return 0;
-}
-
-int
-server_parse_address(
-    const char *text, struct sockaddr_storage *out, const char **err)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)out;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
-	char host[64];
-	const char *colon;
-	unsigned port;
-	size_t hlen;
-
-	memset(out, 0, sizeof(*out));
-	if (text == NULL || *text == '\0') {
-		*err = "empty address";
-		return -1;
-	}
-	if (text[0] == '[') {
-		const char *close = strchr(text, ']'), *port_text;
-
-		if (close == NULL || close[1] != ':') {
-			*err = "expected [address]:port";
-			return -1;
-		}
-		hlen = (size_t)(close - text - 1);
-		port_text = close + 2;
-		if (hlen == 0 || hlen >= sizeof(host)) {
-			*err = "invalid IPv6 address";
-			return -1;
-		}
-		memcpy(host, text + 1, hlen);
-		host[hlen] = '\0';
-		if (parse_port(port_text, &port) == -1) {
-			*err = "invalid port";
-			return -1;
-		}
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
-			*err = "invalid IPv6 address";
-			return -1;
-		}
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		return 0;
-	}
-	colon = strrchr(text, ':');
-	if (colon == NULL) {
-		*err = "expected host:port or :port";
-		return -1;
-	}
-	if (parse_port(colon + 1, &port) == -1) {
-		*err = "invalid port";
-		return -1;
-	}
-	hlen = (size_t)(colon - text);
-	if (hlen == 0 || (hlen == 1 && text[0] == '*')) {
-		/* Every address: IPv6 any, which also takes IPv4. */
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_any;
-		sin6->sin6_port = htons((uint16_t)port);
-		return 0;
-	}
-	if (memchr(text, ':', hlen) != NULL) {
-		*err = "an IPv6 address needs brackets: [address]:port";
-		return -1;
-	}
-	if (hlen >= sizeof(host)) {
-		*err = "not a numeric IPv4 address";
-		return -1;
-	}
-	memcpy(host, text, hlen);
-	host[hlen] = '\0';
-	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
-		*err = "not a numeric IPv4 address";
-		return -1;
-	}
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)port);
-	return 0;
-}
-
 struct server *
 server_new(uv_loop_t *loop, const struct server_limits *limits,
     http_handler_fn *handler, void *ctx)
@@ -1160,19 +1063,16 @@ server_listen(struct server *srv, const char *address)
 {
 	struct sockaddr_storage ss, bound;
 	struct sockaddr_in any4;
-	const char *err, *colon;
+	const char *err;
 	int r, len = sizeof(bound);
 	bool wildcard;
 
 	assert(srv->listener == NULL);
-	if (server_parse_address(address, &ss, &err) == -1) {
+	if (addr_parse_listen(address, &ss, &err) == -1) {
 		log_warnx("invalid listen address '%s': %s", address, err);
 		return -1;
 	}
-	colon = strrchr(address, ':');
-	wildcard =
-	    address[0] != '[' &&
-	    (colon == address || (colon == address + 1 && address[0] == '*'));
+	wildcard = addr_is_any(address);
 	r = listen_on(srv, (struct sockaddr *)&ss);
 	if (r != 0 && wildcard &&
 	    (r == UV_EAFNOSUPPORT || r == UV_EADDRNOTAVAIL)) {
@@ -1200,8 +1100,8 @@ server_listen(struct server *srv, const char *address)
 	if (wildcard)
 		log_info("listening on *:%d", srv->port);
 	else
-		log_info("listening on %.*s:%d", (int)(colon - address),
-		    address, srv->port);
+		log_info("listening on %.*s:%d",
+		    (int)(strrchr(address, ':') - address), address, srv->port);
 	return 0;
 }
 

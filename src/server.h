@@ -17,17 +17,9 @@
 
 #include <uv.h>
 
+#include "bounds.h" /* SERVER_MAX_*, SERVER_*_TIMEOUT_MS: the defaults */
 #include "http.h"
 
-/* Defaults for the named limits (each is also a configuration option). */
-#define SERVER_MAX_HEADER_BYTES (16 * 1024)   /* request line + headers */
-#define SERVER_MAX_BODY_BYTES (64 * 1024)     /* a push is ~300 bytes */
-#define SERVER_MAX_HEADERS 64                 /* header lines */
-#define SERVER_MAX_CONNECTIONS 4096           /* open sockets in total */
-#define SERVER_MAX_CONNECTIONS_PER_IP 64      /* per client address */
-#define SERVER_IDLE_TIMEOUT_MS (60 * 1000)    /* keep-alive between requests */
-#define SERVER_REQUEST_TIMEOUT_MS (10 * 1000) /* first byte to last byte */
-#define SERVER_SHUTDOWN_TIMEOUT_MS (10 * 1000)
 /*
  * Refused connections (503) that may still be open while their answer
  * goes out; beyond this many, a connection that would be refused is closed
@@ -58,22 +50,13 @@ struct server;
 /* Fill limits with the defaults above. */
 void server_limits_default(struct server_limits *limits);
 
-/*
- * Parse a listen address: "host:port", ":port" (all IPv4 and IPv6
- * addresses), "[v6addr]:port". Only numeric hosts are accepted (a static
- * binary cannot resolve names). Returns 0, or -1 with *err set to a static
- * message.
- */
-int server_parse_address(
-    const char *text, struct sockaddr_storage *out, const char **err);
-
 /* A server on loop; nothing is listening yet. Never returns NULL. */
 struct server *server_new(uv_loop_t *loop, const struct server_limits *limits,
     http_handler_fn *handler, void *ctx);
 
 /*
- * Start listening on address (see server_parse_address). Returns 0, or -1
- * after logging why.
+ * Start listening on address (see addr_parse_listen in addr.h). Returns 0,
+ * or -1 after logging why.
  */
 int server_listen(struct server *srv, const char *address);
 

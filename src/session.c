@@ -9,7 +9,7 @@
  * sign-in never ends another user's live session: when the table is full
  * of them, the new session is refused (SESSION_FULL).
  *
- * In Redis (the store's own connection, store_redis_command), in the
+ * In Redis (the store's shared server, through store_command), in the
  * store's database:
  *   kosyncd:session:<hex>          string "<csrf> <user>", expiring
  *                                  (PX) after the session lifetime
@@ -38,11 +38,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <hiredis/hiredis.h>
 #include <sodium.h>
 
 #include "log.h"
 #include "session.h"
-#include "store_redis.h"
+#include "store.h"
 #include "table.h"
 #include "xmalloc.h"
 
@@ -354,7 +355,7 @@ sessions_open(struct store *st, uint64_t ttl_ms, size_t max)
 {
 	struct sessions *ss = sessions_new(ttl_ms, max);
 
-	if (store_is_redis(st))
+	if (store_is_shared(st))
 		ss->redis = st;
 	return ss;
 }
@@ -494,7 +495,7 @@ sop_eval(struct sessions *ss, struct sop *op, const char *script, int nkeys,
 		argv[3 + i] = args[i];
 		alen[3 + i] = lens[i];
 	}
-	return store_redis_command(ss->redis, sop_reply, op, 3 + i, argv, alen);
+	return store_command(ss->redis, sop_reply, op, 3 + i, argv, alen);
 }
 
 static struct sop *

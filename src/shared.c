@@ -31,7 +31,6 @@
 #include "redis_conn.h"
 #include "shared.h"
 #include "store.h"
-#include "store_redis.h"
 #include "xmalloc.h"
 
 #define SH_TICK_MS 100
@@ -296,7 +295,7 @@ sh_publish(struct shared *sh, struct str user)
 	lens[1] = strlen(sh->channel);
 	argv[2] = sh->msg.data;
 	lens[2] = sh->msg.len;
-	(void)store_redis_command(sh->st, sh_published, NULL, 3, argv, lens);
+	(void)store_command(sh->st, sh_published, NULL, 3, argv, lens);
 }
 
 /* ratelimit_event_fn: tell the other instances. */
@@ -354,7 +353,7 @@ shared_new(uv_loop_t *loop, struct store *st, const struct config *cfg)
 	struct shared *sh;
 	unsigned char id[SH_INSTANCE_LEN / 2];
 
-	if (!store_is_redis(st) || cfg->redis_address == NULL)
+	if (!store_is_shared(st) || cfg->redis_address == NULL)
 		return NULL;
 	sh = xcalloc(1, sizeof(*sh));
 	if (redis_conn_init(&sh->conn, loop, cfg->redis_address, true,

@@ -20,7 +20,7 @@
  * as the limiter got it, and the user name (may be empty; the rest of the
  * message).
  *
- * Publishing goes through the store's connection (store_redis_command).
+ * Publishing goes through the store's connection (store_command).
  * Receiving needs a connection in subscriber mode, made here the way the
  * Redis store makes its own (redis_address, AUTH with redis_password,
  * reconnection with back-off). While Redis cannot be reached, each

@@ -1,8 +1,9 @@
 /*
- * store.c: dispatch from the store interface to the configured backend.
+ * store.c: dispatch from the store interface to the backend behind it
+ * (through its struct store_ops), and the backend-independent helpers of
+ * the interface (documents, pages, cursors).
  *
- * Backends: "file" (database.json + journal, store_json.c) and "memory"
- * (the same tables without files, for tests and throw-away instances).
+ * Not here: which backends exist and how each is opened (store_open.c).
  */
 #include <assert.h>
 #include <stdint.h>
@@ -10,27 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
 #include "json.h"
-#include "log.h"
 #include "store_backend.h"
 #include "xmalloc.h"
-
-struct store *
-store_open(uv_loop_t *loop, struct config *cfg)
-{
-	const char *name = cfg->storage ? cfg->storage : "file";
-
-	if (strcmp(name, "file") == 0)
-		return store_json_open(loop, cfg, true);
-	if (strcmp(name, "memory") == 0)
-		return store_json_open(loop, cfg, false);
-	if (strcmp(name, "redis") == 0)
-		return store_redis_open(loop, cfg);
-	log_warnx(
-	    "unknown storage backend '%s' (use file, memory or redis)", name);
-	return NULL;
-}
 
 void
 store_flush(struct store *st, void (*done)(void *arg), void *arg)
@@ -299,6 +282,27 @@ store_stats(struct store *st, struct store_stats *out)
 	memset(out, 0, sizeof(*out));
 	if (st->ops->stats != NULL)
 		st->ops->stats(st, out);
+}
+
+bool
+store_is_shared(const struct store *st)
+{
+	return st != NULL && st->ops->command != NULL;
+}
+
+int
+store_command(struct store *st, store_command_fn *fn, void *priv, int argc,
+    const char **argv, const size_t *lens)
+{
+	if (st == NULL || st->ops->command == NULL)
+		return -1;
+	return st->ops->command(st, fn, priv, argc, argv, lens);
+}
+
+const char *
+store_config_home(const struct store *st)
+{
+	return st != NULL ? st->ops->config_home : NULL;
 }
 
 /*

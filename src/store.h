@@ -26,27 +26,10 @@
 
 #include <uv.h>
 
+#include "bounds.h" /* STORE_MAX_*, STORE_USER_MAX_* */
 #include "buf.h"
 
 struct config;
-
-/* Named limits on what is stored (checked by the API layer). */
-#define STORE_MAX_USERNAME 255  /* bytes of UTF-8 */
-#define STORE_MAX_KEY 255       /* KOReader sends 32 hex digits */
-#define STORE_MAX_DOCUMENT 255  /* KOReader sends 32 hex digits */
-#define STORE_MAX_FIELD 4096    /* progress, device, device_id */
-#define STORE_MAX_METADATA 1024 /* each of filename, title, authors */
-
-/*
- * Per-user limits (defaults of the user_max_* options; docs/security.md).
- * Far above a real reader (thousands of books, years of history: a few MB)
- * and low enough that one self-registered account cannot take hundreds of
- * MB of memory and disk (20,000 documents of maximum-size fields are
- * 300 MB).
- */
-#define STORE_USER_MAX_DOCUMENTS 50000
-#define STORE_USER_MAX_HISTORY 200000
-#define STORE_USER_MAX_BYTES ((uint64_t)64 << 20)
 
 /*
  * The document-id rule, the one every path uses (the protocol's pushes and
@@ -128,6 +111,14 @@ struct store;
  * config_file_set(). Returns NULL after logging why.
  */
 struct store *store_open(uv_loop_t *loop, struct config *cfg);
+
+/*
+ * Open the backend named storage ("file", "memory" or "redis") with cfg's
+ * other settings, whatever cfg->storage says: for the commands that move
+ * data between two backends. Returns NULL after logging why.
+ */
+struct store *store_open_backend(
+    uv_loop_t *loop, struct config *cfg, const char *storage);
 
 /*
  * Finish pending writes, write a final snapshot when the backend has one,
@@ -428,5 +419,37 @@ struct store_stats {
 
 /* Fill out (zeroed first). Runs on the loop; never blocks. */
 void store_stats(struct store *st, struct store_stats *out);
+
+/*
+ * The shared server: a backend whose data several instances share (Redis)
+ * also carries the state those instances must agree on besides the data:
+ * the web sessions (session.c) and the Pub/Sub of limits and events
+ * (shared.c). Those modules ask whether there is one and send it commands;
+ * they never ask which backend is live.
+ */
+
+/* Whether st keeps its data on a server that other instances share. */
+bool store_is_shared(const struct store *st);
+
+/*
+ * Send one command (argc arguments, each (argv[i], lens[i])) on the
+ * store's own connection to its shared server, which speaks the Redis
+ * protocol. fn(priv, reply) runs later on the loop with the server's
+ * reply (possibly an error reply), or with NULL when the connection was
+ * lost first; it is not called once the store is closed. Returns 0, or -1
+ * at once (fn never called) when st has no shared server or it is not
+ * connected. A flush waits for commands in flight.
+ */
+struct redisReply;
+typedef void store_command_fn(void *priv, const struct redisReply *reply);
+int store_command(struct store *st, store_command_fn *fn, void *priv, int argc,
+    const char **argv, const size_t *lens);
+
+/*
+ * Where the settings that database.json would hold are kept when the
+ * backend keeps them elsewhere ("redis": the kosyncd:config key), for the
+ * web interface to name their source; NULL: database.json (or nowhere).
+ */
+const char *store_config_home(const struct store *st);
 
 #endif

@@ -4,6 +4,7 @@
  * A backend allocates a structure that begins with struct store, whose ops
  * point at its functions; store.c forwards every store_*() call through
  * them. Callers of store.h see struct store as opaque; only backends
+ * (and store.c, which dispatches, and store_open.c, which opens them)
  * include this header.
  */
 #ifndef KOSYNCD_STORE_BACKEND_H
@@ -53,6 +54,11 @@ struct store_ops {
 	    const struct store_web_change *ch, store_cb *cb, void *arg);
 	void (*user_admin)(
 	    struct store *st, struct str user, store_cb *cb, void *arg);
+	/* The shared server (store.h store_command); NULL: none. */
+	int (*command)(struct store *st, store_command_fn *fn, void *priv,
+	    int argc, const char **argv, const size_t *lens);
+	/* store_config_home; NULL: database.json. */
+	const char *config_home;
 };
 
 struct store {

@@ -59,9 +59,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <sodium.h>
@@ -71,7 +68,6 @@
 #include "log.h"
 #include "luascripts.h"
 #include "redis_conn.h"
-#include "server.h"
 #include "store_backend.h"
 #include "store_redis.h"
 #include "table.h"
@@ -204,6 +200,8 @@ static void rop_start(struct rop *op);
 static void rs_config_read(struct redis_store *rs);
 static void rs_flush_check(struct redis_store *rs);
 static const struct store_ops redis_store_ops;
+static int rs_command(struct store *st, store_command_fn *fn, void *priv,
+    int argc, const char **argv, const size_t *lens);
 
 /*
  * Connection
@@ -286,7 +284,7 @@ struct rs_admins {
 	char *value; /* NUL-terminated; entries point into it */
 };
 
-/* store_redis_reply_fn of lua_admins: say what became of each entry. */
+/* store_command_fn of lua_admins: say what became of each entry. */
 static void
 rs_admins_cb(void *priv, const redisReply *reply)
 {
@@ -363,8 +361,8 @@ rs_admins_retire(struct redis_store *rs, const char *value, size_t len)
 		argv[n] = e.p;
 		lens[n++] = e.len;
 	}
-	if (store_redis_command((struct store *)rs, rs_admins_cb, ra, (int)n,
-	        argv, lens) != 0) {
+	if (rs_command((struct store *)rs, rs_admins_cb, ra, (int)n, argv,
+	        lens) != 0) {
 		free(ra->value);
 		free(ra);
 	}
@@ -439,7 +437,7 @@ struct rs_save {
 	void *arg;
 };
 
-/* store_redis_reply_fn of the HSET of rs_config_save. */
+/* store_command_fn of the HSET of rs_config_save. */
 static void
 rs_config_saved(void *priv, const redisReply *reply)
 {
@@ -485,8 +483,7 @@ rs_config_save(struct store *st, store_text_cb *cb, void *arg)
 	if (argc == 2) {
 		free(sv);
 		cb(arg, STORE_OK, "", 0);
-	} else if (store_redis_command(
-	               st, rs_config_saved, sv, argc, argv, lens) != 0) {
+	} else if (rs_command(st, rs_config_saved, sv, argc, argv, lens) != 0) {
 		free(sv);
 		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
 	}
@@ -1875,12 +1872,13 @@ rs_close(struct store *st)
 }
 
 /*
- * Raw commands for the shared state of several instances (store_redis.h).
+ * Raw commands for the shared state of several instances (store.h
+ * store_command).
  */
 
 struct rs_raw {
 	struct redis_store *rs;
-	store_redis_reply_fn *fn;
+	store_command_fn *fn;
 	void *priv;
 };
 
@@ -1901,9 +1899,9 @@ rs_raw_cb(redisAsyncContext *ac, void *r, void *priv)
 	rs_flush_check(rs);
 }
 
-int
-store_redis_command(struct store *st, store_redis_reply_fn *fn, void *priv,
-    int argc, const char **argv, const size_t *lens)
+static int
+rs_command(struct store *st, store_command_fn *fn, void *priv, int argc,
+    const char **argv, const size_t *lens)
 {
 	struct redis_store *rs = (struct redis_store *)st;
 	struct rs_raw *raw;
@@ -1921,12 +1919,6 @@ store_redis_command(struct store *st, store_redis_reply_fn *fn, void *priv,
 	}
 	rs->live++;
 	return 0;
-}
-
-bool
-store_is_redis(const struct store *st)
-{
-	return st != NULL && st->ops == &redis_store_ops;
 }
 
 /*
@@ -2018,7 +2010,7 @@ struct rs_admin_op {
 	void *arg;
 };
 
-/* store_redis_reply_fn of lua_admin_get. */
+/* store_command_fn of lua_admin_get. */
 static void
 rs_admin_cb(void *priv, const redisReply *reply)
 {
@@ -2063,7 +2055,7 @@ rs_user_admin(struct store *st, struct str user, store_cb *cb, void *cbarg)
 	lens[0] = 4;
 	lens[1] = strlen(lua_admin_get);
 	lens[2] = 1;
-	if (store_redis_command(st, rs_admin_cb, op, 6, argv, lens) != 0) {
+	if (rs_command(st, rs_admin_cb, op, 6, argv, lens) != 0) {
 		free(op);
 		memset(&rep, 0, sizeof(rep));
 		rep.result = STORE_ERR_UNAVAILABLE;
@@ -2109,43 +2101,9 @@ static const struct store_ops redis_store_ops = {
     .web_documents = rs_web_documents,
     .web_change = rs_web_change,
     .user_admin = rs_user_admin,
+    .command = rs_command,
+    .config_home = "redis",
 };
-
-int
-store_redis_parse_address(const char *text, char **host, int *port, char **path)
-{
-	struct sockaddr_storage ss;
-	const char *err = NULL;
-	char buf[INET6_ADDRSTRLEN];
-	const void *a;
-
-	*host = *path = NULL;
-	*port = 0;
-	if (strncmp(text, "unix:", 5) == 0) {
-		if (text[5] == '\0')
-			return -1;
-		*path = xstrdup(text + 5);
-		return 0;
-	}
-	if (text[0] == ':' || server_parse_address(text, &ss, &err) == -1)
-		return -1;
-	if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
-
-		a = &sin->sin_addr;
-		*port = ntohs(sin->sin_port);
-	} else {
-		const struct sockaddr_in6 *sin6 =
-		    (const struct sockaddr_in6 *)&ss;
-
-		a = &sin6->sin6_addr;
-		*port = ntohs(sin6->sin6_port);
-	}
-	if (*port == 0 || inet_ntop(ss.ss_family, a, buf, sizeof(buf)) == NULL)
-		return -1;
-	*host = xstrdup(buf);
-	return 0;
-}
 
 struct store *
 store_redis_open(uv_loop_t *loop, struct config *cfg)

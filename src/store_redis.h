@@ -18,15 +18,6 @@
 
 struct config;
 
-/*
- * Split a redis_address: "unix:/path" sets *path; a numeric "host:port"
- * or "[v6addr]:port" sets *host (the address without brackets) and *port.
- * The strings are heap copies for the caller; the other is NULL. Returns 0,
- * or -1 when text is not such an address.
- */
-int store_redis_parse_address(
-    const char *text, char **host, int *port, char **path);
-
 /* Append s to b with the glob characters of SCAN MATCH escaped. */
 void store_redis_glob_escape(struct buf *b, struct str s);
 
@@ -36,22 +27,6 @@ void store_redis_glob_escape(struct buf *b, struct str s);
  * would round it.
  */
 void store_redis_format_percentage(char *out, size_t size, double v);
-
-/*
- * Raw commands on the Redis backend's connection, for state that several
- * instances share through Redis (web sessions, rate limits). fn(priv,
- * reply) runs later on the loop with Redis's reply (possibly an error
- * reply), or with NULL when the connection was lost first; it is not
- * called once the store is closed. Returns 0, or -1 at once (fn never
- * called) when st is not the Redis backend or Redis is not connected.
- * A flush waits for commands in flight.
- */
-typedef void store_redis_reply_fn(void *priv, const redisReply *reply);
-int store_redis_command(struct store *st, store_redis_reply_fn *fn, void *priv,
-    int argc, const char **argv, const size_t *lens);
-
-/* Whether st is the Redis backend (whose state several instances share). */
-bool store_is_redis(const struct store *st);
 
 /*
  * Administration (store.h store_admin_*; store_redis_admin.c). Each runs

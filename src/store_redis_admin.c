@@ -35,6 +35,7 @@
 #include <hiredis/hiredis.h>
 #include <sodium.h>
 
+#include "addr.h"
 #include "config.h"
 #include "db.h"
 #include "json.h"
@@ -115,10 +116,11 @@ ra_connect(const struct config *cfg, struct buf *err)
 	redisContext *c;
 	redisReply *r;
 	char *host = NULL, *path = NULL;
+	const char *why;
 	int port = 0;
 
-	if (store_redis_parse_address(
-	        cfg->redis_address, &host, &port, &path) != 0) {
+	if (addr_parse_connect(cfg->redis_address, &host, &port, &path, &why) !=
+	    0) {
 		buf_addf(err, "invalid redis_address '%s'", cfg->redis_address);
 		return NULL;
 	}

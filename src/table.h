@@ -12,6 +12,10 @@
  * be crafted to collide.
  *
  * Not here: ownership of the records (the caller frees them).
+ *
+ * Layer core (src/LAYERS): a low-level primitive. It uses no other header of
+ * kosyncd than buf.h and xmalloc.h, and should interact only with other low-
+ * level primitives, so that any module may use it.
  */
 #ifndef KOSYNCD_TABLE_H
 #define KOSYNCD_TABLE_H

@@ -35,7 +35,6 @@
 #include "shared.h"
 #include "sse.h"
 #include "store.h"
-#include "store_redis.h"
 #include "webui.h"
 #include "xmalloc.h"
 
@@ -901,14 +900,15 @@ settings_json(struct wcall *c)
 {
 	const struct config *cfg = c->w->cfg;
 	enum config_source src = config_source_of(cfg, "disable_registration");
+	const char *home = store_config_home(c->w->st);
 	struct json_out o = w_begin(c);
 
 	json_key(&o, "registration");
 	json_bool(&o, !cfg->disable_registration);
 	json_key(&o, "registration_source");
 	/* Redis keeps what database.json would (kosyncd:config). */
-	json_str(&o, src == CONFIG_SRC_FILE && store_is_redis(c->w->st)
-	                 ? "redis"
+	json_str(&o, src == CONFIG_SRC_FILE && home != NULL
+	                 ? home
 	                 : config_source_name(src));
 	json_key(&o, "store_history");
 	json_bool(&o, cfg->store_history);

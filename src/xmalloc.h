@@ -8,6 +8,9 @@
  *
  * In test builds (KOSYNCD_TESTING) a fault injector can make the Nth
  * allocation fail; see fault.h.
+ *
+ * Layer core (src/LAYERS): a low-level primitive. It uses no other header of
+ * kosyncd, so that any module may use it.
  */
 #ifndef KOSYNCD_XMALLOC_H
 #define KOSYNCD_XMALLOC_H

@@ -1,6 +1,6 @@
 /*
  * test_server.c: the transport on real sockets (127.0.0.1), with a test
- * handler instead of the API, plus server_parse_address.
+ * handler instead of the API (addresses: test_addr.c).
  *
  * Each case starts a server with its own limits on a loop running in a
  * second thread, talks to it with blocking sockets (every read bounded by
@@ -831,40 +831,10 @@ test_server__shutdown_timeout_orphan(void **state)
 	buf_release(&got);
 }
 
-static void
-test_server__parse_address(void **state)
-{
-	static const char *const good[] = {":8080", "127.0.0.1:0", "[::1]:8080",
-	    "0.0.0.0:65535", "*:80", "[::]:1"};
-	static const char *const bad[] = {"", "8080", "localhost:80",
-	    "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "1.2.3.4:8x",
-	    "::1:80", "[::1]", "[::1]80", "[nope]:80", "1.2.3:80",
-	    "127.0.0.1:123456"};
-	struct sockaddr_storage ss;
-	const char *err;
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		assert_int_equal(server_parse_address(good[i], &ss, &err), 0);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err = NULL;
-		assert_int_equal(server_parse_address(bad[i], &ss, &err), -1);
-		assert_non_null(err);
-	}
-	assert_int_equal(server_parse_address(":8080", &ss, &err), 0);
-	assert_int_equal(ss.ss_family, AF_INET6);
-	assert_int_equal(ntohs(((struct sockaddr_in6 *)&ss)->sin6_port), 8080);
-	assert_int_equal(server_parse_address("127.0.0.1:81", &ss, &err), 0);
-	assert_int_equal(ss.ss_family, AF_INET);
-	assert_int_equal(ntohs(((struct sockaddr_in *)&ss)->sin_port), 81);
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_server__parse_address),
 	    cmocka_unit_test(test_server__addresses),
 	    cmocka_unit_test(test_server__keep_alive_and_close),
 	    cmocka_unit_test(test_server__pipelined_in_order),

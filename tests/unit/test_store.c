@@ -349,6 +349,58 @@ test_store__history_bounded(void **state)
 	env_free(e);
 }
 
+static void
+never_replied(void *priv, const struct redisReply *reply)
+{
+	(void)reply;
+	*(int *)priv = 1;
+}
+
+/*
+ * The shared server is a capability of the store interface: the file and
+ * memory backends have none (store_command refuses at once), the Redis
+ * backend has one (refused too while it is not connected) and keeps the
+ * database.json settings in Redis.
+ */
+static void
+test_store__shared_server_capability(void **state)
+{
+	static const char *const storages[] = {"memory", "file"};
+	const char *argv[] = {"PING"};
+	const size_t lens[] = {4};
+	struct store *redis;
+	struct env *e;
+	int called = 0;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(storages) / sizeof(storages[0]); i++) {
+		e = env_new(storages[i], false, 0);
+		assert_false(store_is_shared(e->st));
+		assert_null(store_config_home(e->st));
+		assert_int_equal(
+		    store_command(e->st, never_replied, &called, 1, argv, lens),
+		    -1);
+		run(e);
+		assert_int_equal(called, 0);
+		env_free(e);
+	}
+	assert_false(store_is_shared(NULL));
+
+	e = env_new("memory", false, 0);
+	redis = store_open_backend(&e->loop, &e->cfg, "redis");
+	assert_non_null(redis);
+	assert_true(store_is_shared(redis));
+	assert_string_equal(store_config_home(redis), "redis");
+	/* Not connected yet: refused at once, the callback never runs. */
+	assert_int_equal(
+	    store_command(redis, never_replied, &called, 1, argv, lens), -1);
+	store_close(redis);
+	run(e);
+	assert_int_equal(called, 0);
+	env_free(e);
+}
+
 /* Read a whole file (for byte comparisons). */
 static char *
 slurp(const char *path, size_t *len)
@@ -423,6 +475,7 @@ main(void)
 	    cmocka_unit_test(test_store__waiters_share_one_verification),
 	    cmocka_unit_test(test_store__history_bounded),
 	    cmocka_unit_test(test_store__migration_backs_up_first),
+	    cmocka_unit_test(test_store__shared_server_capability),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,54 @@
+/*
+ * bounds.h: the named limits, in one place: what kosyncd stores at most,
+ * and the defaults of the options that bound requests, connections and
+ * failed logins (each default is also an option: config.c's table,
+ * docs/security.md).
+ *
+ * A low-level header: plain constants, it includes nothing of kosyncd, so
+ * any layer may read a limit without depending on the module that
+ * enforces it (auth.c checks names against the store's limits without
+ * including store.h; config.c's option table takes its defaults from
+ * here).
+ */
+#ifndef KOSYNCD_BOUNDS_H
+#define KOSYNCD_BOUNDS_H
+
+#include <stdint.h>
+
+/* Named limits on what is stored (checked by the API layer). */
+#define STORE_MAX_USERNAME 255  /* bytes of UTF-8 */
+#define STORE_MAX_KEY 255       /* KOReader sends 32 hex digits */
+#define STORE_MAX_DOCUMENT 255  /* KOReader sends 32 hex digits */
+#define STORE_MAX_FIELD 4096    /* progress, device, device_id */
+#define STORE_MAX_METADATA 1024 /* each of filename, title, authors */
+
+/*
+ * Per-user limits (defaults of the user_max_* options; docs/security.md).
+ * Far above a real reader (thousands of books, years of history: a few MB)
+ * and low enough that one self-registered account cannot take hundreds of
+ * MB of memory and disk (20,000 documents of maximum-size fields are
+ * 300 MB).
+ */
+#define STORE_USER_MAX_DOCUMENTS 50000
+#define STORE_USER_MAX_HISTORY 200000
+#define STORE_USER_MAX_BYTES ((uint64_t)64 << 20)
+
+/* Defaults for the server's named limits (each is also an option). */
+#define SERVER_MAX_HEADER_BYTES (16 * 1024)   /* request line + headers */
+#define SERVER_MAX_BODY_BYTES (64 * 1024)     /* a push is ~300 bytes */
+#define SERVER_MAX_HEADERS 64                 /* header lines */
+#define SERVER_MAX_CONNECTIONS 4096           /* open sockets in total */
+#define SERVER_MAX_CONNECTIONS_PER_IP 64      /* per client address */
+#define SERVER_IDLE_TIMEOUT_MS (60 * 1000)    /* keep-alive between requests */
+#define SERVER_REQUEST_TIMEOUT_MS (10 * 1000) /* first byte to last byte */
+#define SERVER_SHUTDOWN_TIMEOUT_MS (10 * 1000)
+
+/* Defaults of the failed-login and registration limits (ratelimit.h). */
+#define RATELIMIT_AUTH_FAIL_PER_USER 10
+#define RATELIMIT_AUTH_FAIL_PER_IP 30
+#define RATELIMIT_AUTH_FAIL_WINDOW_S 60
+#define RATELIMIT_REGISTER_PER_IP 10
+#define RATELIMIT_REGISTER_WINDOW_S 3600
+#define RATELIMIT_MAX_ENTRIES 16384
+
+#endif
