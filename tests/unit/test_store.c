@@ -369,7 +369,7 @@ test_store__shared_server_capability(void **state)
 	const char *argv[] = {"PING"};
 	const size_t lens[] = {4};
 	struct store *redis;
-	struct env *e;
+	struct store_env *e;
 	int called = 0;
 	size_t i;
 
