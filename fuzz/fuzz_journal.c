@@ -34,11 +34,15 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "change.h"
 #include "db.h"
 #include "journal.h"
 #include "store_json.h"
 
 #include "fuzz.h"
+
+/* The history setting the tests' changes apply with. */
+static struct db_history hs;
 
 struct replay {
 	struct db db;
@@ -85,7 +89,7 @@ apply(void *arg, uint64_t seq, const char *payload, size_t len)
 {
 	struct replay *r = arg;
 
-	if (json_store_apply(&r->db, payload, len) == 0)
+	if (change_replay(&r->db, &hs, payload, len) == 0)
 		r->applied++;
 	r->records++;
 	r->last_seq = seq;
@@ -133,7 +137,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Replay from memory. */
 	memset(&a, 0, sizeof(a));
-	db_init(&a.db, mode & 2, 3);
+	db_init(&a.db);
+	hs = (struct db_history){(mode & 2) != 0, 3, 0};
 	while (pos < file.len) {
 		r = journal_decode(
 		    file.data + pos, file.len - pos, &seq, &payload, &plen);
@@ -150,7 +155,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Replay the same bytes as a file. */
 	memset(&b, 0, sizeof(b));
-	db_init(&b.db, mode & 2, 3);
+	db_init(&b.db);
+	hs = (struct db_history){(mode & 2) != 0, 3, 0};
 	fd = memfd_create("fuzz_journal", MFD_CLOEXEC);
 	FUZZ_CHECK(fd != -1);
 	FUZZ_CHECK(file.len == 0 ||

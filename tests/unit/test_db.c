@@ -19,6 +19,9 @@
 
 #include "db.h"
 
+/* The history setting the tests' changes apply with. */
+static struct db_history hs;
+
 #define S(s) ((struct str){s, sizeof(s) - 1})
 
 /* Several links to one document, removed by a resolved id (ASan). */
@@ -30,7 +33,8 @@ test_db__link_del_to_resolved(void **state)
 	struct str id;
 
 	(void)state;
-	db_init(&db, true, 10);
+	db_init(&db);
+	hs = (struct db_history){true, 10, 0};
 	u = db_user_add(&db, S("u"), S("key"));
 	db_link_set(u, S("B"), S("A"));
 	db_link_set(u, S("C"), S("A"));
@@ -61,7 +65,8 @@ test_db__links_freed(void **state)
 	struct db_user *u;
 
 	(void)state;
-	db_init(&db, true, 10);
+	db_init(&db);
+	hs = (struct db_history){true, 10, 0};
 	u = db_user_add(&db, S("u"), S("key"));
 	db_link_set(u, S("B"), S("A"));
 	db_link_set(u, S("C"), S("B"));
@@ -149,18 +154,19 @@ test_db__usage(void **state)
 	unsigned i;
 
 	(void)state;
-	db_init(&db, true, 3);
+	db_init(&db);
+	hs = (struct db_history){true, 3, 0};
 	u = db_user_add(&db, S("u"), S("key"));
 	for (i = 0; i < 60; i++) {
 		p = put_of(docs[i % 3], progs[(i / 3) % 4], devs[(i / 2) % 3],
 		    i % 5 == 0 ? "A Title" : NULL);
 		p.timestamp = i;
-		db.user_max_history = i >= 30 ? 4 : 0;
-		db_put_cost(&db, u, &p, &c);
+		hs.user_limit = i >= 30 ? 4 : 0;
+		db_put_cost(u, &p, &hs, &c);
 		before = u->bytes;
 		before_docs = u->docs.n;
 		hist = u->history;
-		(void)db_put(&db, u, &p);
+		(void)db_put(&db, u, &p, &hs);
 		assert_int_equal(u->bytes - before, c.bytes);
 		assert_int_equal(u->docs.n - before_docs, c.documents);
 		assert_usage(u);
@@ -172,7 +178,7 @@ test_db__usage(void **state)
 	db_link_set(u, S("zz"), S("d3"));
 	assert_usage(u);
 	p = put_of("zz", "/linked", "kobo", "T");
-	(void)db_put(&db, u, &p);
+	(void)db_put(&db, u, &p, &hs);
 	assert_usage(u);
 	assert_true(db_link_del(u, S("d3")));
 	assert_usage(u);
@@ -209,21 +215,22 @@ test_db__user_max_history(void **state)
 	unsigned i;
 
 	(void)state;
-	db_init(&db, true, 0);
-	db.user_max_history = 3;
+	db_init(&db);
+	hs = (struct db_history){true, 0, 0};
+	hs.user_limit = 3;
 	u = db_user_add(&db, S("u"), S("key"));
 	for (i = 0; i < 5; i++) {
 		p = put_of("d1", prog[i], "kobo", NULL);
-		(void)db_put(&db, u, &p);
+		(void)db_put(&db, u, &p, &hs);
 	}
 	d = db_doc_find(u, S("d1"));
 	assert_int_equal(d->history->n, 3);
 	assert_string_equal(db_entry_progress(d->history->e[0]), "p2");
 	assert_string_equal(db_entry_progress(d->history->e[2]), "p4");
 	p = put_of("d2", "q1", "kobo", NULL);
-	(void)db_put(&db, u, &p);
+	(void)db_put(&db, u, &p, &hs);
 	p = put_of("d2", "q2", "kobo", NULL);
-	(void)db_put(&db, u, &p);
+	(void)db_put(&db, u, &p, &hs);
 	d = db_doc_find(u, S("d2"));
 	assert_true(d->history == NULL || d->history->n == 0);
 	assert_int_equal(u->history, 3);
