@@ -2,7 +2,7 @@
  * test_import_lists.c: how an import merges a document's history and
  * device positions (store_json_admin.c, the "import_lists" journal
  * record): the merge rules on the tables, applied through
- * json_store_apply as replay does (newer device position wins, never the
+ * change_replay as replay does (newer device position wins, never the
  * current state's device, at most DB_MAX_DEVICES, history merged by
  * timestamp without repeats and bounded, a second application changes
  * nothing, malformed records refused); and through the file store, a
