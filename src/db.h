@@ -12,8 +12,8 @@
  *
  * This module applies changes that are already decided: no credentials are
  * checked here, nothing is logged, nothing touches a file. store_json.c
- * decides, journals and then applies; snapshot.c loads and writes these
- * tables.
+ * decides, journals and then applies, a change of change.h at a time
+ * (change.c calls this module); snapshot.c loads and writes these tables.
  */
 #ifndef KOSYNCD_DB_H
 #define KOSYNCD_DB_H
@@ -174,12 +174,12 @@ struct db_doc *db_doc_find(const struct db_user *u, struct str id);
 const char *db_doc_field(const struct db_doc *d, enum db_field f);
 
 /*
- * Apply a push: the previous state goes to the history (as h says) and to
+ * Apply a push: the previous state goes to the history (as hs says) and to
  * the device list (when it came from another device); absent optional
  * fields keep their stored values. Returns the document's new record.
  */
 struct db_doc *db_put(struct db *db, struct db_user *u, const struct db_put *p,
-    const struct db_history *h);
+    const struct db_history *hs);
 
 /*
  * Loading: set a document to exactly p (absent fields are empty), replacing
@@ -211,13 +211,13 @@ uint32_t db_doc_history(const struct db_doc *d);
 void db_user_account(struct db_user *u, uint64_t bytes_before,
     uint32_t history_before, const struct db_doc *d);
 
-/* What db_put(db, u, p, h) would add to u's usage (negative: free). */
+/* What db_put(db, u, p, hs) would add to u's usage (negative: free). */
 struct db_cost {
 	int64_t documents;
 	int64_t bytes;
 };
 void db_put_cost(const struct db_user *u, const struct db_put *p,
-    const struct db_history *h, struct db_cost *c);
+    const struct db_history *hs, struct db_cost *c);
 
 /*
  * Links (merged documents). db_doc_find and db_put follow them; the

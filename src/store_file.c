@@ -1,7 +1,7 @@
 /*
  * store_file.c: the data directory of the file backend (database.json,
- * the journal, the lock), store_flush and store_close of both backends,
- * and the journal records.
+ * the journal, the lock), store_flush and store_close of both backends.
+ * What a journal record says is change.c's.
  */
 #include <sys/file.h>
 #include <sys/prctl.h>

@@ -10,11 +10,11 @@
  *   2. verify the key: the cached digest of the key verified last answers
  *      at once; otherwise one argon2 verification runs on the thread pool
  *      (keys.c) while every other operation on that user waits for it;
- *   3. act: reads answer at once; a change becomes a journal record and is
- *      applied to the tables only once durable, so a failed write leaves
- *      nothing visible. Key changes and deletions make the user "busy":
- *      operations arriving meanwhile wait and then start over, so they see
- *      the new key or the missing account.
+ *   3. act: reads answer at once; a change (change.h) becomes a journal
+ *      record and is applied to the tables only once durable, so a failed
+ *      write leaves nothing visible. Key changes and deletions make the
+ *      user busy: operations arriving meanwhile wait and then start
+ *      over, so they see the new key or the missing account.
  * Registrations reserve the name at once (a "creating" user record), so two
  * registrations of one name are exclusive.
  *
