@@ -41,6 +41,18 @@ enum flush_stage {
 };
 
 /*
+ * The history setting changes apply with (change.h): the configuration's,
+ * which the data directory's database.json may set.
+ */
+void
+json_store_history(struct json_store *js)
+{
+	js->history.keep = js->cfg->store_history;
+	js->history.limit = js->cfg->history_limit;
+	js->history.user_limit = js->cfg->user_max_history;
+}
+
+/*
  * Data directory (file backend)
  *
  * Files: database.json (the snapshot; it names the last journal record it

@@ -741,14 +741,6 @@ static const struct store_ops json_store_ops = {
     .user_admin = json_store_user_admin,
 };
 
-void
-json_store_history(struct json_store *js)
-{
-	js->history.keep = js->cfg->store_history;
-	js->history.limit = js->cfg->history_limit;
-	js->history.user_limit = js->cfg->user_max_history;
-}
-
 struct store *
 store_json_open(uv_loop_t *loop, struct config *cfg, bool persistent)
 {

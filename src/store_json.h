@@ -49,7 +49,10 @@ uint64_t json_store_append(struct json_store *js, const char *rec, size_t len,
 /* Account for a record's outcome (before the change is applied). */
 void json_store_done(struct json_store *js, uint64_t seq, int err);
 
-/* Set js->history from the configuration (at the start, after loading). */
+/*
+ * Set js->history from the configuration (store_file.c: at the start, and
+ * after loading database.json, whose config section may change it).
+ */
 void json_store_history(struct json_store *js);
 
 /*
