@@ -201,6 +201,27 @@ get_number(const struct json_value *rec, const char *key, double *out)
 	return v != NULL && json_number(v, false, out) == 0 ? 0 : -1;
 }
 
+/*
+ * The position fields of object o into p: percentage and timestamp (both
+ * needed), progress, device, device_id (NULL when absent). 0 or -1.
+ */
+static int
+decode_position(const struct json_value *o, struct db_put *p)
+{
+	double num;
+
+	if (get_number(o, "percentage", &num) != 0)
+		return -1;
+	p->percentage = num;
+	if (get_number(o, "timestamp", &num) != 0)
+		return -1;
+	p->timestamp = clamp_ts(num);
+	p->progress = json_get_str(o, "progress");
+	p->device = json_get_str(o, "device");
+	p->device_id = json_get_str(o, "device_id");
+	return 0;
+}
+
 /* The entries of an "import_lists" record's array v (NULL: none). */
 static int
 lists_decode(const struct json_value *v, struct json_arena *a,
@@ -208,7 +229,6 @@ lists_decode(const struct json_value *v, struct json_arena *a,
 {
 	const struct json_value *e;
 	struct db_put *p, *all;
-	double num;
 
 	*out = NULL;
 	*n = 0;
@@ -221,17 +241,11 @@ lists_decode(const struct json_value *v, struct json_arena *a,
 	*out = all;
 	for (e = v->child; e != NULL; e = e->next) {
 		p = &all[(*n)++];
-		if (e->type != JSON_OBJECT)
+		if (e->type != JSON_OBJECT || decode_position(e, p) != 0)
 			return -1;
-		if (get_number(e, "percentage", &num) != 0)
-			return -1;
-		p->percentage = num;
-		if (get_number(e, "timestamp", &num) != 0)
-			return -1;
-		p->timestamp = clamp_ts(num);
-		p->progress = or_empty(json_get_str(e, "progress"));
-		p->device = or_empty(json_get_str(e, "device"));
-		p->device_id = or_empty(json_get_str(e, "device_id"));
+		p->progress = or_empty(p->progress);
+		p->device = or_empty(p->device);
+		p->device_id = or_empty(p->device_id);
 	}
 	return 0;
 }
@@ -280,7 +294,6 @@ change_decode(struct change *c, const struct json_value *rec,
 {
 	const struct json_value *v;
 	struct str op;
-	double num;
 
 	memset(c, 0, sizeof(*c));
 	if (rec == NULL || rec->type != JSON_OBJECT)
@@ -314,15 +327,8 @@ change_decode(struct change *c, const struct json_value *rec,
 		return -1;
 	switch (c->kind) {
 	case CHANGE_PUT:
-		if (get_number(rec, "percentage", &num) != 0)
+		if (decode_position(rec, &c->put) != 0)
 			return -1;
-		c->put.percentage = num;
-		if (get_number(rec, "timestamp", &num) != 0)
-			return -1;
-		c->put.timestamp = clamp_ts(num);
-		c->put.progress = json_get_str(rec, "progress");
-		c->put.device = json_get_str(rec, "device");
-		c->put.device_id = json_get_str(rec, "device_id");
 		c->put.filename = json_get_str(rec, "filename");
 		c->put.title = json_get_str(rec, "title");
 		c->put.authors = json_get_str(rec, "authors");
@@ -336,14 +342,8 @@ change_decode(struct change *c, const struct json_value *rec,
 			return -1;
 		return 0;
 	case CHANGE_WEB_RESTORE:
-		if (get_number(rec, "percentage", &num) != 0)
-			return -1;
-		c->put.percentage = num;
-		if (get_number(rec, "timestamp", &num) != 0)
-			return -1;
-		c->put.timestamp = clamp_ts(num);
-		c->put.progress = json_get_str(rec, "progress");
-		return 0;
+		/* Only percentage, progress and timestamp are its. */
+		return decode_position(rec, &c->put);
 	case CHANGE_WEB_RENAME:
 		c->name = json_get_str(rec, "name");
 		return 0;
