@@ -1,13 +1,13 @@
 /*
  * fuzz_journal.c: journal replay: journal_decode, journal_replay and the
- * store's record reader (json_store_apply) into the tables of db.c.
+ * store's record reader (change_replay) into the tables of db.c.
  *
  * Input: a mode byte, then
  *   - mode bit 0 clear: the raw bytes of a journal file;
  *   - mode bit 0 set: record payloads separated by '\n', which the harness
  *     encodes with journal_encode (valid checksums, sequence numbers from
  *     1, or with a gap after the third record when bit 2 is set), so the
- *     fuzzer reaches json_store_apply with any payload; bit 3 cuts the
+ *     fuzzer reaches change_replay with any payload; bit 3 cuts the
  *     last 5 bytes off (a torn tail).
  * Bit 1 selects whether the tables keep history.
  *
@@ -16,7 +16,7 @@
  * once with journal_replay reading a memfd through /proc/self/fd (its
  * chunked reads). Both must find the same records, the same end of the
  * valid prefix and the same damage; journal_decode must never claim more
- * bytes than it was given. Every record goes to json_store_apply.
+ * bytes than it was given. Every record goes to change_replay.
  *
  * Then the salvage scan (journal_scan_mem, and journal_scan on the memfd)
  * from the end of the valid prefix: every byte after it is either in an
@@ -34,17 +34,21 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "change.h"
 #include "db.h"
 #include "journal.h"
 #include "store_json.h"
 
 #include "fuzz.h"
 
+/* The history setting the tests' changes apply with. */
+static struct db_history hs;
+
 struct replay {
 	struct db db;
 	uint64_t records;
 	uint64_t last_seq;
-	uint64_t applied; /* json_store_apply understood it */
+	uint64_t applied; /* change_replay understood it */
 };
 
 /* The salvage scan's callbacks: bytes accounted for, in order. */
@@ -85,7 +89,7 @@ apply(void *arg, uint64_t seq, const char *payload, size_t len)
 {
 	struct replay *r = arg;
 
-	if (json_store_apply(&r->db, payload, len) == 0)
+	if (change_replay(&r->db, &hs, payload, len) == 0)
 		r->applied++;
 	r->records++;
 	r->last_seq = seq;
@@ -133,7 +137,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Replay from memory. */
 	memset(&a, 0, sizeof(a));
-	db_init(&a.db, mode & 2, 3);
+	db_init(&a.db);
+	hs = (struct db_history){(mode & 2) != 0, 3, 0};
 	while (pos < file.len) {
 		r = journal_decode(
 		    file.data + pos, file.len - pos, &seq, &payload, &plen);
@@ -150,7 +155,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Replay the same bytes as a file. */
 	memset(&b, 0, sizeof(b));
-	db_init(&b.db, mode & 2, 3);
+	db_init(&b.db);
+	hs = (struct db_history){(mode & 2) != 0, 3, 0};
 	fd = memfd_create("fuzz_journal", MFD_CLOEXEC);
 	FUZZ_CHECK(fd != -1);
 	FUZZ_CHECK(file.len == 0 ||

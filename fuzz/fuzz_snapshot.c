@@ -55,7 +55,7 @@ load(const char *text, size_t len, size_t chunk, struct db *db,
     struct buf *err)
 {
 	config_init(cfg);
-	db_init(db, true, limit);
+	db_init(db);
 	return snapshot_parse_chunks(
 	    text, len, chunk ? chunk : len, NULL, NULL, db, cfg, info, err);
 }

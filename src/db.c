@@ -496,7 +496,8 @@ doc_store(
 }
 
 struct db_doc *
-db_put(struct db *db, struct db_user *u, const struct db_put *p)
+db_put(struct db *db, struct db_user *u, const struct db_put *p,
+    const struct db_history *hs)
 {
 	struct db_doc *old, *d;
 	struct str f[DB_NFIELDS];
@@ -527,10 +528,9 @@ db_put(struct db *db, struct db_user *u, const struct db_put *p)
 	if (old != NULL) {
 		d->history = old->history;
 		d->devices = old->devices;
-		if (db->store_history)
+		if (hs->keep)
 			d->history = history_add(d->history, entry_of_doc(old),
-			    db->history_limit, u->history,
-			    db->user_max_history);
+			    hs->limit, u->history, hs->user_limit);
 		if (!same_device(doc_str(old, DB_F_DEVICE),
 		        doc_str(old, DB_F_DEVICE_ID), f[DB_F_DEVICE],
 		        f[DB_F_DEVICE_ID]))
@@ -611,8 +611,8 @@ put_entry_bytes(struct str progress, struct str device, struct str device_id)
 }
 
 void
-db_put_cost(const struct db *db, const struct db_user *u,
-    const struct db_put *p, struct db_cost *c)
+db_put_cost(const struct db_user *u, const struct db_put *p,
+    const struct db_history *hs, struct db_cost *c)
 {
 	struct str id = db_link_resolve(u, p->document);
 	const struct db_doc *old = db_doc_find_exact(u, id);
@@ -640,20 +640,19 @@ db_put_cost(const struct db *db, const struct db_user *u,
 	old_entry = put_entry_bytes(doc_str(old, DB_F_PROGRESS),
 	    doc_str(old, DB_F_DEVICE), doc_str(old, DB_F_DEVICE_ID));
 	l = old->history;
-	if (db->store_history) {
+	if (hs->keep) {
 		uint64_t account = u->history;
 
 		c->bytes += (int64_t)old_entry;
-		if (db->history_limit != 0 && l != NULL) {
-			for (i = 0; i + db->history_limit <= l->n; i++) {
+		if (hs->limit != 0 && l != NULL) {
+			for (i = 0; i + hs->limit <= l->n; i++) {
 				c->bytes -= (int64_t)entry_bytes(l->e[i]);
 				account--;
 			}
 		} else {
 			i = 0;
 		}
-		if (db->user_max_history != 0 &&
-		    account >= db->user_max_history) {
+		if (hs->user_limit != 0 && account >= hs->user_limit) {
 			if (l != NULL && i < l->n)
 				c->bytes -= (int64_t)entry_bytes(l->e[i]);
 			else
@@ -694,11 +693,9 @@ db_doc_remove(struct db *db, struct db_user *u, struct str id)
  */
 
 void
-db_init(struct db *db, bool store_history, unsigned history_limit)
+db_init(struct db *db)
 {
 	memset(db, 0, sizeof(*db));
-	db->store_history = store_history;
-	db->history_limit = history_limit;
 }
 
 static void

@@ -12,8 +12,8 @@
  *
  * This module applies changes that are already decided: no credentials are
  * checked here, nothing is logged, nothing touches a file. store_json.c
- * decides, journals and then applies; snapshot.c loads and writes these
- * tables.
+ * decides, journals and then applies, a change of change.h at a time
+ * (change.c calls this module); snapshot.c loads and writes these tables.
  *
  * Layer formats (src/LAYERS): it uses only the core primitives (buf.h,
  * table.h, xmalloc.h) and knows nothing of the configuration, the store
@@ -124,14 +124,22 @@ struct db_user {
 struct db {
 	struct table users;
 	uint64_t ndocs;
-	bool store_history;
-	unsigned history_limit; /* 0 = unbounded */
+};
+
+/*
+ * What a push keeps of the state it replaces: the history setting in force
+ * for that change (change.h carries it with the change; the tables do not
+ * keep one).
+ */
+struct db_history {
+	bool keep;      /* store_history: the replaced state goes to history */
+	unsigned limit; /* entries per document, 0 = unbounded */
 	/*
 	 * History entries per account (0 = unbounded): a push that would
 	 * go past it drops the oldest entry of its own document instead
 	 * (none to drop: the replaced state is not kept).
 	 */
-	uint64_t user_max_history;
+	uint64_t user_limit;
 };
 
 /* A document's new state, as pushed (or loaded). NULL p = absent. */
@@ -148,7 +156,7 @@ struct db_put {
 	struct str pretty_name;
 };
 
-void db_init(struct db *db, bool store_history, unsigned history_limit);
+void db_init(struct db *db);
 /* Free every user and document. */
 void db_release(struct db *db);
 
@@ -170,12 +178,12 @@ struct db_doc *db_doc_find(const struct db_user *u, struct str id);
 const char *db_doc_field(const struct db_doc *d, enum db_field f);
 
 /*
- * Apply a push: the previous state goes to the history (when the store
- * keeps history) and to the device list (when it came from another
- * device); absent optional fields keep their stored values. Returns the
- * document's new record.
+ * Apply a push: the previous state goes to the history (as hs says) and to
+ * the device list (when it came from another device); absent optional
+ * fields keep their stored values. Returns the document's new record.
  */
-struct db_doc *db_put(struct db *db, struct db_user *u, const struct db_put *p);
+struct db_doc *db_put(struct db *db, struct db_user *u, const struct db_put *p,
+    const struct db_history *hs);
 
 /*
  * Loading: set a document to exactly p (absent fields are empty), replacing
@@ -185,9 +193,9 @@ struct db_doc *db_doc_load(
     struct db *db, struct db_user *u, const struct db_put *p);
 /*
  * Append to a document's history (bounded by limit entries of the
- * document, 0: not bounded; the account's user_max_history is not
- * applied) or device list. u is d's user, whose usage follows; NULL for
- * scratch records that belong to no counted user.
+ * document, 0: not bounded; the account's limit is not applied) or device list.
+ * u is d's user, whose usage follows; NULL for scratch records that belong to
+ * no counted user.
  */
 void db_doc_add_history(struct db_user *u, struct db_doc *d,
     const struct db_put *p, unsigned limit);
@@ -207,13 +215,13 @@ uint32_t db_doc_history(const struct db_doc *d);
 void db_user_account(struct db_user *u, uint64_t bytes_before,
     uint32_t history_before, const struct db_doc *d);
 
-/* What db_put(db, u, p) would add to u's usage (negative: free). */
+/* What db_put(db, u, p, hs) would add to u's usage (negative: free). */
 struct db_cost {
 	int64_t documents;
 	int64_t bytes;
 };
-void db_put_cost(const struct db *db, const struct db_user *u,
-    const struct db_put *p, struct db_cost *c);
+void db_put_cost(const struct db_user *u, const struct db_put *p,
+    const struct db_history *hs, struct db_cost *c);
 
 /*
  * Links (merged documents). db_doc_find and db_put follow them; the

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "change.h"
 #include "config.h"
 #include "db.h"
 #include "journal.h"
@@ -57,7 +58,8 @@ struct offline {
 	int lock_fd;
 	bool locked;
 	struct db db;
-	struct config cfg; /* what database.json says */
+	struct db_history history; /* replay's, as the server's (below) */
+	struct config cfg;         /* what database.json says */
 	struct snapshot_info info;
 	uint64_t last_seq; /* last journal record seen */
 	uint64_t replayed; /* records applied on top of the snapshot */
@@ -81,7 +83,7 @@ replay_rec(void *arg, uint64_t seq, const char *payload, size_t len)
 
 	if (seq <= r->o->info.journal_seq)
 		return 0;
-	if (json_store_apply(&r->o->db, payload, len) != 0) {
+	if (change_replay(&r->o->db, &r->o->history, payload, len) != 0) {
 		buf_addf(&r->o->report,
 		    "journal '%s': record %llu not understood\n", r->path,
 		    (unsigned long long)seq);
@@ -233,7 +235,7 @@ offline_load(const struct config *cfg, struct offline *o, enum load_mode mode)
 	buf_init(&o->report);
 	buf_addf(&path, "%s/%s", o->dir, SNAPSHOT_FILE);
 	o->db_path = buf_detach(&path, NULL);
-	db_init(&o->db, false, 0);
+	db_init(&o->db);
 	config_init(&o->cfg);
 	if (stat(o->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		buf_addf(&err, "data directory '%s' does not exist", o->dir);
@@ -285,11 +287,11 @@ offline_load(const struct config *cfg, struct offline *o, enum load_mode mode)
 	 * Replay keeps history as the server would: the file's settings,
 	 * unless a flag or the environment of this command says otherwise.
 	 */
-	o->db.store_history =
+	o->history.keep =
 	    config_source_of(cfg, "store_history") > CONFIG_SRC_FILE
 	        ? cfg->store_history
 	        : o->cfg.store_history;
-	o->db.history_limit =
+	o->history.limit =
 	    config_source_of(cfg, "history_limit") > CONFIG_SRC_FILE
 	        ? cfg->history_limit
 	        : o->cfg.history_limit;
@@ -392,7 +394,7 @@ read_backup(const char *pem_path, struct buf *json)
 	int rc = -1;
 
 	memset(&blk, 0, sizeof(blk));
-	db_init(&db, false, 0);
+	db_init(&db);
 	config_init(&cfg);
 	if (snapshot_read(pem_path, &text, &err) != 0) {
 		log_warnx("%s", err.data);
@@ -462,7 +464,7 @@ store_file_restore(
 		memset(&o, 0, sizeof(o));
 		o.lock_fd = -1;
 		buf_init(&o.report);
-		db_init(&o.db, false, 0);
+		db_init(&o.db);
 		config_init(&o.cfg);
 		goto out;
 	}

@@ -1,7 +1,7 @@
 /*
  * store_file.c: the data directory of the file backend (database.json,
- * the journal, the lock), store_flush and store_close of both backends,
- * and the journal records.
+ * the journal, the lock), store_flush and store_close of both backends.
+ * What a journal record says is change.c's.
  */
 #include <sys/file.h>
 #include <sys/prctl.h>
@@ -22,6 +22,7 @@
 
 #include <sodium.h>
 
+#include "change.h"
 #include "config.h"
 #include "json.h"
 #include "keys.h"
@@ -29,7 +30,6 @@
 #include "log.h"
 #include "snapshot.h"
 #include "store_json.h"
-#include "store_web.h"
 #include "xmalloc.h"
 
 enum flush_stage {
@@ -41,149 +41,15 @@ enum flush_stage {
 };
 
 /*
- * Journal records
+ * The history setting changes apply with (change.h): the configuration's,
+ * which the data directory's database.json may set.
  */
-
 void
-json_store_record(struct buf *out, const char *op, struct str user,
-    struct str key, const struct db_put *put, const struct db *db)
+json_store_history(struct json_store *js)
 {
-	struct json_out o;
-
-	json_out_init(&o, out, false);
-	json_obj_begin(&o);
-	json_key(&o, "op");
-	json_str(&o, op);
-	json_key(&o, "user");
-	json_strn(&o, user.p, user.len);
-	if (key.p != NULL) {
-		json_key(&o, "key");
-		json_strn(&o, key.p, key.len);
-	}
-	if (put != NULL) {
-		json_key(&o, "doc");
-		json_strn(&o, put->document.p, put->document.len);
-		json_key(&o, "percentage");
-		json_double(&o, put->percentage);
-		json_key(&o, "timestamp");
-		json_int(&o, put->timestamp);
-#define FIELD(name, s)                                                         \
-	if ((s).p != NULL) {                                                   \
-		json_key(&o, name);                                            \
-		json_strn(&o, (s).p, (s).len);                                 \
-	}
-		FIELD("progress", put->progress);
-		FIELD("device", put->device);
-		FIELD("device_id", put->device_id);
-		FIELD("filename", put->filename);
-		FIELD("title", put->title);
-		FIELD("authors", put->authors);
-#undef FIELD
-		json_key(&o, "history");
-		json_int(
-		    &o, db->store_history ? (int64_t)db->history_limit : -1);
-		/* The per-account limit applied, for an identical replay. */
-		if (db->user_max_history != 0) {
-			json_key(&o, "user_history");
-			json_int(&o, (int64_t)db->user_max_history);
-		}
-	}
-	json_obj_end(&o);
-}
-
-/*
- * db_put with the history setting the record carries (a record written
- * before there was one: the current setting).
- */
-static void
-put_as_recorded(struct db *db, struct db_user *u, const struct db_put *put,
-    const struct json_value *history, const struct json_value *user_history)
-{
-	bool keep = db->store_history;
-	unsigned limit = db->history_limit;
-	uint64_t user_limit = db->user_max_history;
-	double h;
-
-	if (history != NULL && json_number(history, true, &h) == 0 && h >= -1 &&
-	    h <= UINT32_MAX) {
-		db->store_history = h >= 0;
-		db->history_limit = h >= 0 ? (unsigned)h : 0;
-	}
-	/* Absent: no per-account limit (or a record from before it). */
-	db->user_max_history = 0;
-	if (history != NULL && user_history != NULL &&
-	    json_number(user_history, true, &h) == 0 && h >= 0 && h <= 1e15)
-		db->user_max_history = (uint64_t)h;
-	db_put(db, u, put);
-	db->store_history = keep;
-	db->history_limit = limit;
-	db->user_max_history = user_limit;
-}
-
-int
-json_store_apply(struct db *db, const char *rec, size_t len)
-{
-	struct json_arena a = JSON_ARENA_INIT;
-	const struct json_value *root, *v;
-	struct str op, user, key;
-	struct db_user *u;
-	struct db_put put;
-	double num;
-	int rc = -1;
-
-	root = json_parse(rec, len, json_arena_alloc, &a, NULL);
-	if (root == NULL || root->type != JSON_OBJECT)
-		goto out;
-	op = json_get_str(root, "op");
-	user = json_get_str(root, "user");
-	key = json_get_str(root, "key");
-	if (op.p == NULL || user.p == NULL)
-		goto out;
-	u = db_user_find(db, user);
-	if (str_eqs(op, "create") || str_eqs(op, "key")) {
-		if (key.p == NULL)
-			goto out;
-		if (u != NULL)
-			db_user_set_key(u, key);
-		else if (str_eqs(op, "create"))
-			db_user_add(db, user, key);
-	} else if (str_eqs(op, "delete")) {
-		if (u != NULL)
-			db_user_remove(db, u);
-	} else if (str_eqs(op, "put")) {
-		memset(&put, 0, sizeof(put));
-		put.document = json_get_str(root, "doc");
-		if (put.document.p == NULL)
-			goto out;
-		if ((v = json_get(root, "percentage")) == NULL ||
-		    json_number(v, false, &num) != 0)
-			goto out;
-		put.percentage = num;
-		if ((v = json_get(root, "timestamp")) == NULL ||
-		    json_number(v, false, &num) != 0)
-			goto out;
-		/* Out of int64_t's range the cast is undefined. */
-		put.timestamp =
-		    num > -9.2e18 && num < 9.2e18 ? (int64_t)num : 0;
-		put.progress = json_get_str(root, "progress");
-		put.device = json_get_str(root, "device");
-		put.device_id = json_get_str(root, "device_id");
-		put.filename = json_get_str(root, "filename");
-		put.title = json_get_str(root, "title");
-		put.authors = json_get_str(root, "authors");
-		if (u != NULL)
-			put_as_recorded(db, u, &put, json_get(root, "history"),
-			    json_get(root, "user_history"));
-	} else if (str_eqs(op, "import_lists")) {
-		if (json_store_import_lists_apply(db, u, root) != 0)
-			goto out;
-	} else if (store_web_apply(db, u, op, root) != 0) {
-		goto out;
-	}
-	rc = 0;
-out:
-	json_arena_release(&a);
-	return rc;
+	js->history.keep = js->cfg->store_history;
+	js->history.limit = js->cfg->history_limit;
+	js->history.user_limit = js->cfg->user_max_history;
 }
 
 /*
@@ -344,6 +210,7 @@ out:
 
 struct replay_ctx {
 	struct db *db;
+	const struct db_history *history; /* in force for this process */
 	uint64_t skip_to; /* records up to this seq are in the snapshot */
 	uint64_t applied;
 	const char *path;
@@ -356,7 +223,7 @@ replay_one(void *arg, uint64_t seq, const char *payload, size_t len)
 
 	if (seq <= c->skip_to)
 		return 0;
-	if (json_store_apply(c->db, payload, len) != 0)
+	if (change_replay(c->db, c->history, payload, len) != 0)
 		log_warnx("journal '%s': record %llu not understood; skipped",
 		    c->path, (unsigned long long)seq);
 	c->applied++;
@@ -457,7 +324,7 @@ journal_start(struct json_store *js, uint64_t snap_seq)
 {
 	struct json_store_file *f = js->file;
 	struct journal_replay_result res;
-	struct replay_ctx c = {&js->db, snap_seq, 0, NULL};
+	struct replay_ctx c = {&js->db, &js->history, snap_seq, 0, NULL};
 	char **files;
 	size_t n, i;
 	uint64_t last = snap_seq;
@@ -710,9 +577,7 @@ json_store_file_open(struct json_store *js)
 		goto out;
 	}
 	/* The file's config section may have changed these. */
-	js->db.store_history = js->cfg->store_history;
-	js->db.history_limit = js->cfg->history_limit;
-	js->db.user_max_history = js->cfg->user_max_history;
+	json_store_history(js);
 	f->snap_seq = info.journal_seq;
 	if (!info.fresh) {
 		if (stat(f->db_path, &f->snap_st) == 0)

@@ -10,11 +10,11 @@
  *   2. verify the key: the cached digest of the key verified last answers
  *      at once; otherwise one argon2 verification runs on the thread pool
  *      (keys.c) while every other operation on that user waits for it;
- *   3. act: reads answer at once; a change becomes a journal record and is
- *      applied to the tables only once durable, so a failed write leaves
- *      nothing visible. Key changes and deletions make the user "busy":
- *      operations arriving meanwhile wait and then start over, so they see
- *      the new key or the missing account.
+ *   3. act: reads answer at once; a change (change.h) becomes a journal
+ *      record and is applied to the tables only once durable, so a failed
+ *      write leaves nothing visible. Key changes and deletions make the
+ *      user busy: operations arriving meanwhile wait and then start
+ *      over, so they see the new key or the missing account.
  * Registrations reserve the name at once (a "creating" user record), so two
  * registrations of one name are exclusive.
  *
@@ -29,6 +29,7 @@
 
 #include <sodium.h>
 
+#include "change.h"
 #include "config.h"
 #include "db.h"
 #include "keys.h"
@@ -304,47 +305,58 @@ journaled(void *arg, int err)
 	change_done(arg, err);
 }
 
+/* The change op makes (the journal record and what is applied). */
+static void
+op_change(const struct store_op *op, struct change *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->user = op->user;
+	c->history = op->js->history;
+	switch (op->kind) {
+	case OP_CREATE:
+		c->kind = CHANGE_CREATE;
+		c->key = str_from(op->phc);
+		break;
+	case OP_SET_KEY:
+		c->kind = CHANGE_KEY;
+		c->key = str_from(op->phc);
+		break;
+	case OP_DELETE:
+		c->kind = CHANGE_DELETE;
+		break;
+	case OP_PUT:
+		c->kind = CHANGE_PUT;
+		c->put = op->put;
+		break;
+	default:
+		abort();
+	}
+}
+
 static void
 change_write(struct store_op *op)
 {
 	struct json_store *js = op->js;
 	struct buf rec = BUF_INIT;
+	struct change c;
 
 	if (!js->persistent) {
 		change_done(op, 0);
 		return;
 	}
-	switch (op->kind) {
-	case OP_CREATE:
-		json_store_record(
-		    &rec, "create", op->user, str_from(op->phc), NULL, NULL);
-		break;
-	case OP_SET_KEY:
-		json_store_record(
-		    &rec, "key", op->user, str_from(op->phc), NULL, NULL);
-		break;
-	case OP_DELETE:
-		json_store_record(
-		    &rec, "delete", op->user, STR_NULL, NULL, NULL);
-		break;
-	case OP_PUT:
-		json_store_record(
-		    &rec, "put", op->user, STR_NULL, &op->put, &js->db);
-		break;
-	default:
-		abort();
-	}
+	op_change(op, &c);
+	(void)change_encode(&rec, &c);
 	op->seq = json_store_append(js, rec.data, rec.len, journaled, op);
 	buf_release(&rec);
 }
 
-static void change_apply(struct store_op *op, int err);
+static void change_settle(struct store_op *op, int err);
 
 /*
  * Per-user limits (docs/security.md): whether the push of op fits u's
  * user_max_documents and user_max_bytes, counting the pushes journaled but
  * not applied yet. When it does, its growth is reserved in u until
- * change_apply releases it, so concurrent pushes cannot pass a limit
+ * change_settle releases it, so concurrent pushes cannot pass a limit
  * together. A push that does not grow the account always fits, so an
  * account over a limit (lowered since, or imported) can keep syncing what
  * it has. One lookup of the document, as the push itself makes.
@@ -357,7 +369,7 @@ limits_admit(struct store_op *op, struct db_user *u)
 
 	if (cfg->user_max_documents == 0 && cfg->user_max_bytes == 0)
 		return true;
-	db_put_cost(&op->js->db, u, &op->put, &c);
+	db_put_cost(u, &op->put, &op->js->history, &c);
 	if (c.documents > 0 && cfg->user_max_documents != 0 &&
 	    (uint64_t)u->docs.n + u->pend_docs + 1 > cfg->user_max_documents)
 		return false;
@@ -381,18 +393,23 @@ change_done(struct store_op *op, int err)
 		json_store_done(js, op->seq, err);
 	/* Waking waiters and finishing op may drop the last references. */
 	u->refs++;
-	change_apply(op, err);
+	change_settle(op, err);
 	db_user_unref(u);
 	if (err == 0)
 		json_store_changed(js);
 }
 
+/*
+ * The record is durable (err 0) or failed: apply the change to the tables
+ * (change.c) and do the store's own bookkeeping around it (reservations,
+ * the verified key, waiting operations).
+ */
 static void
-change_apply(struct store_op *op, int err)
+change_settle(struct store_op *op, int err)
 {
 	struct json_store *js = op->js;
 	struct db_user *u = op->u;
-	struct db_doc *d;
+	struct change c;
 
 	assert(u != NULL && u->refs > 0);
 	assert(u->pend_docs >= op->res_docs && u->pend_bytes >= op->res_bytes);
@@ -419,16 +436,20 @@ change_apply(struct store_op *op, int err)
 		op_finish(op, STORE_ERR_IO, 0, NULL);
 		return;
 	}
+	if (op->kind == OP_PUT && u->removed) {
+		op_finish(op, STORE_ERR_AUTH, 0, NULL);
+		return;
+	}
+	op_change(op, &c);
+	change_apply_user(&js->db, u, &c);
 	switch (op->kind) {
 	case OP_CREATE:
-		db_user_set_key(u, str_from(op->phc));
 		u->creating = false;
 		memcpy(u->ok_digest, op->digest, KEYS_DIGEST_BYTES);
 		u->has_ok = true;
 		op_finish(op, STORE_OK, 0, NULL);
 		break;
 	case OP_SET_KEY:
-		db_user_set_key(u, str_from(op->phc));
 		keys_digest(op->new_key, u->ok_digest);
 		u->has_ok = true;
 		u->has_bad = false;
@@ -438,18 +459,13 @@ change_apply(struct store_op *op, int err)
 		break;
 	case OP_DELETE:
 		u->busy--;
-		db_user_remove(&js->db, u);
 		op_finish(op, STORE_OK, 0, NULL);
 		/* Waiters start over and find no account. */
 		user_wake(u);
 		break;
 	case OP_PUT:
-		if (u->removed) {
-			op_finish(op, STORE_ERR_AUTH, 0, NULL);
-			break;
-		}
-		d = db_put(&js->db, u, &op->put);
-		op_finish(op, STORE_OK, d->timestamp, NULL);
+		/* db_put stored exactly the timestamp the push carries. */
+		op_finish(op, STORE_OK, op->put.timestamp, NULL);
 		break;
 	default:
 		abort();
@@ -748,8 +764,8 @@ store_json_open(uv_loop_t *loop, struct config *cfg, bool persistent)
 	js->loop = loop;
 	js->cfg = cfg;
 	js->persistent = persistent;
-	db_init(&js->db, cfg->store_history, cfg->history_limit);
-	js->db.user_max_history = cfg->user_max_history;
+	db_init(&js->db);
+	json_store_history(js);
 	js->keys = keys_new(loop,
 	    (unsigned)(cfg->argon2_concurrency ? cfg->argon2_concurrency : 2));
 	if (persistent && json_store_file_open(js) != 0) {

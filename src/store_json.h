@@ -27,6 +27,8 @@ struct json_store {
 	uv_loop_t *loop;
 	struct config *cfg;
 	struct db db;
+	/* What a change keeps of replaced states now (json_store_history). */
+	struct db_history history;
 	struct keys *keys;
 	bool persistent;              /* false: the memory backend */
 	bool closing;                 /* store_flush was called */
@@ -48,21 +50,10 @@ uint64_t json_store_append(struct json_store *js, const char *rec, size_t len,
 void json_store_done(struct json_store *js, uint64_t seq, int err);
 
 /*
- * The journal record of a change, as compact JSON: {"op":op,"user":user}
- * plus "key" when key.p is set and the push's fields when put is set,
- * with "history": what db keeps of the replaced state (history_limit, 0
- * for all, or -1 for none while store_history is off), so that a replay
- * by a process configured otherwise (an offline command without the
- * server's flags) keeps exactly the history the server kept.
+ * Set js->history from the configuration (store_file.c: at the start, and
+ * after loading database.json, whose config section may change it).
  */
-void json_store_record(struct buf *out, const char *op, struct str user,
-    struct str key, const struct db_put *put, const struct db *db);
-
-/*
- * Apply one journal record to the tables (replay). Returns 0, or -1 when
- * the record cannot be understood.
- */
-int json_store_apply(struct db *db, const char *rec, size_t len);
+void json_store_history(struct json_store *js);
 
 /*
  * The journal files of dir (full paths), oldest first; free the array
@@ -105,16 +96,6 @@ void json_store_admin_import(struct store *st, const char *text, size_t len,
     store_text_cb *cb, void *arg);
 void json_store_admin_compact(struct store *st, store_text_cb *cb, void *arg);
 void json_store_stats(struct store *st, struct store_stats *out);
-/*
- * Apply an "import_lists" journal record (parsed; store_json_admin.c): merge
- * the history and device positions it carries into the document of user u
- * (NULL: the user is gone; the record is then skipped). Returns -1 when the
- * record is malformed.
- */
-struct json_value;
-int json_store_import_lists_apply(
-    struct db *db, struct db_user *u, const struct json_value *rec);
-
 /* The web interface (store.h store_web_*; store_web.c, store_web.h). */
 void json_store_web_documents(struct store *st, struct str user,
     struct str document, bool history, const struct store_page *page,

@@ -8,7 +8,7 @@
  * journal record like a client's (create with the hashed key, put with the
  * imported timestamp) or, for a document's history and device positions,
  * an "import_lists" record, appended in one go and applied to the tables as
- * each becomes durable, in journal order, through json_store_apply (the very
+ * each becomes durable, in journal order, through change_replay (the very
  * function replay uses), so memory, journal and a later replay agree. A
  * user the import creates is reserved at once (invisible, like a
  * registration in flight), so a client registering the same name meanwhile
@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "change.h"
 #include "config.h"
 #include "db.h"
 #include "json.h"
@@ -343,7 +344,7 @@ import_rec_settle(struct import_rec *r, int err)
 		if (r->reserved != NULL && !r->reserved->removed)
 			db_user_remove(&js->db, r->reserved);
 	} else {
-		(void)json_store_apply(&js->db, r->rec, r->len);
+		(void)change_replay(&js->db, &js->history, r->rec, r->len);
 		if (r->reserved != NULL)
 			r->reserved->creating = false;
 		json_store_changed(js);
@@ -399,70 +400,36 @@ doc_field(const struct db_doc *d, enum db_field f)
  *
  * An imported document's history and device positions are merged into
  * ours (by the rules of store_merge.h) through "import_lists" journal
- * records, applied live and at replay by json_store_import_lists_apply
+ * records (change.h CHANGE_IMPORT_LISTS), applied live and at replay
  * against the tables as they are then. Applying a record twice changes
  * nothing the second time.
  */
 
-#define LISTS_RECORD_MAX (256 * 1024ul) /* longer histories: more records */
-
-/* An entry of an "import_lists" record. */
-static void
-lists_entry(struct json_out *o, const struct db_put *p)
-{
-	json_obj_begin(o);
-	json_key(o, "percentage");
-	json_double(o, p->percentage);
-	json_key(o, "progress");
-	json_strn(o, p->progress.p, p->progress.len);
-	json_key(o, "device");
-	json_strn(o, p->device.p, p->device.len);
-	json_key(o, "device_id");
-	json_strn(o, p->device_id.p, p->device_id.len);
-	json_key(o, "timestamp");
-	json_int(o, p->timestamp);
-	json_obj_end(o);
-}
-
 /*
  * Journal the merge of history h (nh) and device positions dv (nd) into
- * user's document doc: {"op":"import_lists","user","doc","devices":[...],
- * "history":[...]}, a long history split over several records.
+ * user's document doc, a long history split over several records (the
+ * devices go with the first).
  */
 static void
 lists_append(struct import *imp, struct str user, struct str doc,
     const struct db_put *h, size_t nh, const struct db_put *dv, size_t nd)
 {
 	struct buf rec = BUF_INIT;
-	struct json_out o;
-	size_t i = 0, j;
+	struct change c;
+	size_t i = 0;
 	bool first = true;
 
+	memset(&c, 0, sizeof(c));
+	c.kind = CHANGE_IMPORT_LISTS;
+	c.user = user;
+	c.put.document = doc;
 	while (first || i < nh) {
 		buf_reset(&rec);
-		json_out_init(&o, &rec, false);
-		json_obj_begin(&o);
-		json_key(&o, "op");
-		json_str(&o, "import_lists");
-		json_key(&o, "user");
-		json_strn(&o, user.p, user.len);
-		json_key(&o, "doc");
-		json_strn(&o, doc.p, doc.len);
-		if (first && nd > 0) {
-			json_key(&o, "devices");
-			json_arr_begin(&o);
-			for (j = 0; j < nd; j++)
-				lists_entry(&o, &dv[j]);
-			json_arr_end(&o);
-		}
-		if (i < nh) {
-			json_key(&o, "history");
-			json_arr_begin(&o);
-			while (i < nh && rec.len < LISTS_RECORD_MAX)
-				lists_entry(&o, &h[i++]);
-			json_arr_end(&o);
-		}
-		json_obj_end(&o);
+		c.lists_history = h + i;
+		c.n_history = nh - i;
+		c.lists_devices = dv;
+		c.n_devices = first ? nd : 0;
+		i += change_encode(&rec, &c);
 		import_append(imp, &rec, NULL);
 		first = false;
 	}
@@ -481,78 +448,14 @@ import_lists(struct import *imp, struct str user, const struct db_doc *from,
 	struct db_put *h, *dv;
 	size_t nh, nd;
 
-	store_merge_lists_of(&imp->js->db, from, &h, &nh, &dv, &nd);
+	store_merge_lists_of(&imp->js->history, from, &h, &nh, &dv, &nd);
 	if ((nh > 0 || nd > 0) &&
-	    (ours == NULL || store_merge_lists(&imp->js->db, NULL, ours, h, nh,
-	                         dv, nd, false)))
+	    (ours == NULL || store_merge_lists(&imp->js->history, NULL, ours, h,
+	                         nh, dv, nd, false)))
 		lists_append(
 		    imp, user, doc_field(from, DB_F_ID), h, nh, dv, nd);
 	free(h);
 	free(dv);
-}
-
-/* The entries of an "import_lists" record's array a (NULL: none). */
-static int
-lists_parse(const struct json_value *a, struct db_put **out, size_t *n)
-{
-	const struct json_value *e, *v;
-	struct db_put *p;
-	double num;
-
-	*out = NULL;
-	*n = 0;
-	if (a == NULL)
-		return 0;
-	if (a->type != JSON_ARRAY)
-		return -1;
-	*out = xcalloc(a->count + 1, sizeof(**out));
-	for (e = a->child; e != NULL; e = e->next) {
-		p = &(*out)[(*n)++];
-		if (e->type != JSON_OBJECT)
-			return -1;
-		if ((v = json_get(e, "percentage")) == NULL ||
-		    json_number(v, false, &num) != 0)
-			return -1;
-		p->percentage = num;
-		if ((v = json_get(e, "timestamp")) == NULL ||
-		    json_number(v, false, &num) != 0)
-			return -1;
-		p->timestamp = num > -9.2e18 && num < 9.2e18 ? (int64_t)num : 0;
-		p->progress = json_get_str(e, "progress");
-		p->device = json_get_str(e, "device");
-		p->device_id = json_get_str(e, "device_id");
-		if (p->progress.p == NULL)
-			p->progress = STR_LIT("");
-		if (p->device.p == NULL)
-			p->device = STR_LIT("");
-		if (p->device_id.p == NULL)
-			p->device_id = STR_LIT("");
-	}
-	return 0;
-}
-
-int
-json_store_import_lists_apply(
-    struct db *db, struct db_user *u, const struct json_value *rec)
-{
-	struct str doc = json_get_str(rec, "doc");
-	struct db_put *h = NULL, *dv = NULL;
-	struct db_doc *d;
-	size_t nh, nd;
-	int rc = -1;
-
-	if (doc.p == NULL ||
-	    lists_parse(json_get(rec, "history"), &h, &nh) != 0 ||
-	    lists_parse(json_get(rec, "devices"), &dv, &nd) != 0)
-		goto out;
-	rc = 0;
-	if (u == NULL || (d = db_doc_find(u, doc)) == NULL)
-		goto out;
-	(void)store_merge_lists(db, u, d, h, nh, dv, nd, true);
-out:
-	free(h);
-	free(dv);
-	return rc;
 }
 
 /*
@@ -567,6 +470,7 @@ import_web(struct import *imp, struct str name, const struct db_user *iu,
 {
 	struct db_user *u = db_user_find(&imp->js->db, name);
 	struct store_web_change ch;
+	struct change c;
 	struct buf rec = BUF_INIT;
 	const struct db_doc *ours;
 	int64_t now = (int64_t)time(NULL);
@@ -585,7 +489,8 @@ import_web(struct import *imp, struct str name, const struct db_user *iu,
 		ch.document = doc_field(docs[j], DB_F_ID);
 		ch.name = doc_field(docs[j], DB_F_PRETTY_NAME);
 		buf_reset(&rec);
-		store_web_record(name, &ch, now, &rec);
+		store_web_change_of(name, &ch, now, &imp->js->history, &c);
+		(void)change_encode(&rec, &c);
 		import_append(imp, &rec, NULL);
 	}
 	for (j = 0; j < iu->nlinks; j++) {
@@ -598,7 +503,8 @@ import_web(struct import *imp, struct str name, const struct db_user *iu,
 		ch.document = str_from(iu->links[j].canonical);
 		ch.alias = alias;
 		buf_reset(&rec);
-		store_web_record(name, &ch, now, &rec);
+		store_web_change_of(name, &ch, now, &imp->js->history, &c);
+		(void)change_encode(&rec, &c);
 		import_append(imp, &rec, NULL);
 	}
 	buf_release(&rec);
@@ -611,18 +517,12 @@ import_merge(struct import *imp)
 	struct json_store *js = imp->js;
 	struct db_user **users, *u, *iu;
 	struct db_doc **docs, *ours;
-	struct db_put put;
+	struct change c;
 	struct buf rec = BUF_INIT;
 	struct str name;
 	size_t nu, nd, i, j;
 	bool fresh, *won;
-	/*
-	 * The history settings its records carry, without the account's
-	 * history limit: an import drops nothing (docs/security.md).
-	 */
-	struct db unlimited = js->db;
 
-	unlimited.user_max_history = 0;
 	users = db_users_sorted(&imp->db, &nu);
 	imp->pending = 1; /* held until every record is appended */
 	for (i = 0; i < nu; i++) {
@@ -639,10 +539,12 @@ import_merge(struct import *imp)
 			imp->users_added++;
 			u = db_user_add(&js->db, name, STR_NULL);
 			u->creating = true;
+			memset(&c, 0, sizeof(c));
+			c.kind = CHANGE_CREATE;
+			c.user = name;
+			c.key = str_from(iu->key != NULL ? iu->key : "");
 			buf_reset(&rec);
-			json_store_record(&rec, "create", name,
-			    str_from(iu->key != NULL ? iu->key : ""), NULL,
-			    NULL);
+			(void)change_encode(&rec, &c);
 			import_append(imp, &rec, u);
 		} else {
 			imp->users_existing++;
@@ -664,23 +566,32 @@ import_merge(struct import *imp)
 				imp->docs_added++;
 			else
 				imp->docs_updated++;
-			memset(&put, 0, sizeof(put));
-			put.document = doc_field(docs[j], DB_F_ID);
-			put.percentage = docs[j]->percentage;
-			put.timestamp = docs[j]->timestamp;
-			put.progress = doc_field(docs[j], DB_F_PROGRESS);
-			put.device = doc_field(docs[j], DB_F_DEVICE);
-			put.device_id = doc_field(docs[j], DB_F_DEVICE_ID);
+			memset(&c, 0, sizeof(c));
+			c.kind = CHANGE_PUT;
+			c.user = name;
+			c.put.document = doc_field(docs[j], DB_F_ID);
+			c.put.percentage = docs[j]->percentage;
+			c.put.timestamp = docs[j]->timestamp;
+			c.put.progress = doc_field(docs[j], DB_F_PROGRESS);
+			c.put.device = doc_field(docs[j], DB_F_DEVICE);
+			c.put.device_id = doc_field(docs[j], DB_F_DEVICE_ID);
 			if (docs[j]->len[DB_F_FILENAME] > 0)
-				put.filename =
+				c.put.filename =
 				    doc_field(docs[j], DB_F_FILENAME);
 			if (docs[j]->len[DB_F_TITLE] > 0)
-				put.title = doc_field(docs[j], DB_F_TITLE);
+				c.put.title = doc_field(docs[j], DB_F_TITLE);
 			if (docs[j]->len[DB_F_AUTHORS] > 0)
-				put.authors = doc_field(docs[j], DB_F_AUTHORS);
+				c.put.authors =
+				    doc_field(docs[j], DB_F_AUTHORS);
+			/*
+			 * The history setting in force, without the
+			 * account's limit: an import drops nothing
+			 * (docs/security.md).
+			 */
+			c.history = js->history;
+			c.history.user_limit = 0;
 			buf_reset(&rec);
-			json_store_record(
-			    &rec, "put", name, STR_NULL, &put, &unlimited);
+			(void)change_encode(&rec, &c);
 			import_append(imp, &rec, NULL);
 			import_lists(imp, name, docs[j], NULL);
 		}
@@ -732,7 +643,7 @@ json_store_admin_import(struct store *st, const char *text, size_t len,
 	imp->arg = arg;
 	imp->text = xmemdup0(text, len);
 	imp->len = len;
-	db_init(&imp->db, true, 0);
+	db_init(&imp->db);
 	buf_init(&imp->err);
 	imp->work.data = imp;
 	js->ops_live++;

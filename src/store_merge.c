@@ -151,7 +151,7 @@ history_set(struct db_doc *d, const struct db_put *v, size_t n)
 	size_t i;
 
 	/* Built in a scratch document, which then frees the old list. */
-	db_init(&scratch, true, 0);
+	db_init(&scratch);
 	su = db_user_add(&scratch, STR_LIT("import"), STR_NULL);
 	memset(&p, 0, sizeof(p));
 	p.document = STR_LIT("import");
@@ -169,8 +169,8 @@ history_set(struct db_doc *d, const struct db_put *v, size_t n)
  * with apply, change it.
  */
 static bool
-merge_history(const struct db *db, struct db_doc *d, const struct db_put *h,
-    size_t n, bool apply)
+merge_history(const struct db_history *hs, struct db_doc *d,
+    const struct db_put *h, size_t n, bool apply)
 {
 	const struct db_list *l = d->history;
 	size_t nl = l != NULL ? l->n : 0, nn = 0, total, start, i, j, k;
@@ -178,7 +178,7 @@ merge_history(const struct db *db, struct db_doc *d, const struct db_put *h,
 	struct db_put *all = NULL;
 	bool changed = false;
 
-	if (!db->store_history || n == 0)
+	if (!hs->keep || n == 0)
 		return false;
 	ours = xmalloc((nl + 1) * sizeof(*ours));
 	for (i = 0; i < nl; i++) {
@@ -203,9 +203,7 @@ merge_history(const struct db *db, struct db_doc *d, const struct db_put *h,
 		goto out;
 	/* Merge by timestamp, ours first on a tie; keep the newest. */
 	total = nl + nn;
-	start = db->history_limit != 0 && total > db->history_limit
-	            ? total - db->history_limit
-	            : 0;
+	start = hs->limit != 0 && total > hs->limit ? total - hs->limit : 0;
 	all = xmalloc(total * sizeof(*all));
 	for (i = j = k = 0; k < total; k++) {
 		if (j < nn &&
@@ -226,10 +224,10 @@ out:
 }
 
 void
-store_merge_lists_of(const struct db *db, const struct db_doc *from,
+store_merge_lists_of(const struct db_history *hs, const struct db_doc *from,
     struct db_put **h, size_t *nh, struct db_put **dv, size_t *nd)
 {
-	const struct db_list *hl = db->store_history ? from->history : NULL;
+	const struct db_list *hl = hs->keep ? from->history : NULL;
 	const struct db_list *dl = from->devices;
 	struct hist_item *sorted;
 	size_t i, n = hl != NULL ? hl->n : 0;
@@ -241,10 +239,10 @@ store_merge_lists_of(const struct db *db, const struct db_doc *from,
 	for (i = 0; i < n; i++)
 		(*h)[i] = store_merge_entry(hl->e[i]);
 	sorted = hist_sorted(*h, n);
-	if (db->history_limit != 0 && n > db->history_limit) {
-		memmove(sorted, sorted + n - db->history_limit,
-		    db->history_limit * sizeof(*sorted));
-		n = db->history_limit;
+	if (hs->limit != 0 && n > hs->limit) {
+		memmove(sorted, sorted + n - hs->limit,
+		    hs->limit * sizeof(*sorted));
+		n = hs->limit;
 	}
 	for (i = 0; i < n; i++)
 		(*h)[i] = sorted[i].p;
@@ -255,9 +253,9 @@ store_merge_lists_of(const struct db *db, const struct db_doc *from,
 }
 
 bool
-store_merge_lists(const struct db *db, struct db_user *u, struct db_doc *d,
-    const struct db_put *h, size_t nh, const struct db_put *dv, size_t nd,
-    bool apply)
+store_merge_lists(const struct db_history *hs, struct db_user *u,
+    struct db_doc *d, const struct db_put *h, size_t nh,
+    const struct db_put *dv, size_t nd, bool apply)
 {
 	uint64_t bytes = db_doc_bytes(d);
 	uint32_t hist = db_doc_history(d);
@@ -267,7 +265,7 @@ store_merge_lists(const struct db *db, struct db_user *u, struct db_doc *d,
 	for (i = 0; i < nd; i++)
 		if (merge_device(d, &dv[i], apply))
 			changed = true;
-	if (merge_history(db, d, h, nh, apply))
+	if (merge_history(hs, d, h, nh, apply))
 		changed = true;
 	if (changed && apply)
 		db_user_account(u, bytes, hist, d);

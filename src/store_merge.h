@@ -27,12 +27,13 @@ struct db_put store_merge_entry(const struct db_entry *e);
 
 /*
  * The lists of the imported document from as the merge takes them: its
- * history (only when db keeps history: sorted by timestamp, at most the
+ * history (only when hs keeps history: sorted by timestamp, at most the
  * newest history_limit) and its device positions, as arrays the caller
  * frees (borrowing from's strings).
  */
-void store_merge_lists_of(const struct db *db, const struct db_doc *from,
-    struct db_put **h, size_t *nh, struct db_put **dv, size_t *nd);
+void store_merge_lists_of(const struct db_history *hs,
+    const struct db_doc *from, struct db_put **h, size_t *nh,
+    struct db_put **dv, size_t *nd);
 
 /*
  * Merge history h (nh, any order) and device positions dv (nd) into d by
@@ -40,8 +41,8 @@ void store_merge_lists_of(const struct db *db, const struct db_doc *from,
  * left as it is (a dry run). u is d's user, whose usage follows the change
  * (NULL: none).
  */
-bool store_merge_lists(const struct db *db, struct db_user *u, struct db_doc *d,
-    const struct db_put *h, size_t nh, const struct db_put *dv, size_t nd,
-    bool apply);
+bool store_merge_lists(const struct db_history *hs, struct db_user *u,
+    struct db_doc *d, const struct db_put *h, size_t nh,
+    const struct db_put *dv, size_t nd, bool apply);
 
 #endif

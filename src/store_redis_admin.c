@@ -36,6 +36,7 @@
 #include <sodium.h>
 
 #include "addr.h"
+#include "change.h"
 #include "config.h"
 #include "db.h"
 #include "json.h"
@@ -579,7 +580,7 @@ ra_dump(struct ra_job *j, redisContext *c)
 	char block[8192];
 	size_t n;
 
-	db_init(&db, true, 0);
+	db_init(&db);
 	if (ra_load(c, &db, &j->out) != 0)
 		goto out;
 	if ((f = tmpfile()) == NULL ||
@@ -637,7 +638,7 @@ ra_list(struct ra_job *j, redisContext *c)
 	int64_t last;
 	const char **names;
 
-	db_init(&db, false, 0);
+	db_init(&db);
 	if (ra_load(c, &db, &err) != 0) {
 		buf_add(&j->out, err.data, err.len);
 		goto out;
@@ -800,7 +801,7 @@ ra_import(struct ra_job *j, redisContext *c)
 	redisReply *r;
 	int res;
 
-	db_init(&db, true, 0);
+	db_init(&db);
 	config_init(&scratch);
 	memset(&info, 0, sizeof(info));
 	if (snapshot_parse(j->text, j->len, &db, &scratch, &info, &err) != 0) {
@@ -1320,7 +1321,7 @@ ra_web_documents(struct ra_job *j, redisContext *c)
 	struct db_user *u;
 	struct ra_ids ids = {0, NULL, 0, 0};
 
-	db_init(&db, true, 0);
+	db_init(&db);
 	if (ra_web_user(c, &db, j->user, false, &u, &j->out) != 0)
 		goto out;
 	if (u == NULL) {
@@ -1574,8 +1575,8 @@ ra_web_try(struct ra_job *j, redisContext *c)
 	struct db_user *u;
 	struct ra_ids ids = {0, NULL, 0, 0};
 	struct buf k = BUF_INIT;
-	const struct json_value *root;
-	struct ra_arena arena = {NULL, 0, 0};
+	struct db_history hs;
+	struct change ch;
 	redisReply *r = NULL;
 	const char **argv = NULL;
 	size_t *lens = NULL, i, a;
@@ -1583,7 +1584,7 @@ ra_web_try(struct ra_job *j, redisContext *c)
 	uint64_t bytes0, history0;
 	int rc = -1, fits;
 
-	db_init(&db, j->cfg->store_history, j->cfg->history_limit);
+	db_init(&db);
 	if (ra_web_user(c, &db, j->user, true, &u, &j->out) != 0)
 		goto out;
 	if (u == NULL) {
@@ -1631,14 +1632,15 @@ ra_web_try(struct ra_job *j, redisContext *c)
 		rc = 0;
 		goto out;
 	}
-	root = json_parse(j->text, j->len, ra_alloc, &arena, NULL);
+	/* The history setting here, without the account's limit. */
+	hs.keep = j->cfg->store_history;
+	hs.limit = j->cfg->history_limit;
+	hs.user_limit = 0;
+	store_web_change_of(
+	    (struct str){j->user, j->user_len}, &j->ch, j->timestamp, &hs, &ch);
 	bytes0 = u->bytes;
 	history0 = u->history;
-	if (root == NULL ||
-	    store_web_apply(&db, u, json_get_str(root, "op"), root) != 0) {
-		buf_adds(&j->out, "malformed web change record");
-		goto out;
-	}
+	change_apply_user(&db, u, &ch);
 	/* Per-user limits: what it adds must fit, as for a push. */
 	fits = ra_usage_fits(c, j->cfg, j->user,
 	    u->bytes > bytes0 ? u->bytes - bytes0 : 0, &j->out);
@@ -1685,7 +1687,6 @@ out:
 	freeReplyObject(r);
 	free(argv);
 	free(lens);
-	ra_arena_free(&arena);
 	ra_ids_free(&ids);
 	buf_release(&k);
 	db_release(&db);
@@ -1942,22 +1943,19 @@ store_redis_admin_web_change(const struct store_redis_admin *ctx,
     struct str user, const struct store_web_change *ch, store_cb *cb, void *arg)
 {
 	struct ra_job *j = ra_new(ctx, RA_WEB_CHANGE);
-	struct buf rec = BUF_INIT;
 	char *p;
 
 	j->user = xmemdup0(user.p, user.len);
 	j->user_len = user.len;
 	j->timestamp = (int64_t)time(NULL);
-	store_web_record(user, ch, j->timestamp, &rec);
-	j->text = xmemdup0(rec.data, rec.len);
-	j->len = rec.len;
-	buf_release(&rec);
 	j->ch = *ch;
 	p = j->chstr = xmalloc(
-	    str_packed_size(ch->document) + str_packed_size(ch->alias) + 1);
+	    str_packed_size(ch->document) + str_packed_size(ch->alias) +
+	    str_packed_size(ch->progress) + str_packed_size(ch->name) + 1);
 	j->ch.document = str_pack(&p, ch->document);
 	j->ch.alias = str_pack(&p, ch->alias);
-	j->ch.progress = j->ch.name = STR_NULL; /* in the record */
+	j->ch.progress = str_pack(&p, ch->progress);
+	j->ch.name = str_pack(&p, ch->name);
 	j->cb = cb;
 	j->arg = arg;
 	ra_submit(ctx->loop, j);
@@ -1985,12 +1983,17 @@ ra_import_doc(redisContext *c, const struct config *cfg,
 	struct db_user *u;
 	struct db_doc *ours;
 	struct db_put p, *h = NULL, *dv = NULL;
-	struct buf k[4], rec = BUF_INIT;
+	struct buf k[4];
 	const char *argv[5];
 	size_t lens[5], nh, nd, i;
-	struct json_arena a = JSON_ARENA_INIT;
-	const struct json_value *root;
 	struct store_web_change ch;
+	struct change chg;
+	/*
+	 * History is copied whatever this process's store_history says
+	 * (the servers on that Redis may keep it; a copy loses nothing), at
+	 * most history_limit entries.
+	 */
+	struct db_history hs = {true, cfg->history_limit, 0};
 	redisReply *r = NULL;
 	unsigned queued, tries;
 	uint64_t bytes0, history0;
@@ -2002,12 +2005,7 @@ ra_import_doc(redisContext *c, const struct config *cfg,
 		ra_key(&k[i], i != 0, iu->name, what[i], id);
 	}
 	for (tries = 0; tries < RA_WEB_TRIES; tries++) {
-		/*
-		 * History is copied whatever this process's store_history
-		 * says (the servers on that Redis may keep it; a copy loses
-		 * nothing), at most history_limit entries.
-		 */
-		db_init(&db, true, cfg->history_limit);
+		db_init(&db);
 		u = db_user_add(&db, str_from(iu->name), STR_LIT(""));
 		ra_arg(argv, lens, 0, "WATCH");
 		for (i = 0; i < 4; i++)
@@ -2045,10 +2043,16 @@ ra_import_doc(redisContext *c, const struct config *cfg,
 			if (from->len[DB_F_AUTHORS] > 0)
 				p.authors = F(DB_F_AUTHORS);
 #undef F
-			ours = db_put(&db, u, &p);
+			memset(&chg, 0, sizeof(chg));
+			chg.kind = CHANGE_PUT;
+			chg.user = str_from(iu->name);
+			chg.put = p;
+			chg.history = hs;
+			change_apply_user(&db, u, &chg);
+			ours = db_doc_find(u, str_from(id));
 		}
-		store_merge_lists_of(&db, from, &h, &nh, &dv, &nd);
-		if (store_merge_lists(&db, u, ours, h, nh, dv, nd, true))
+		store_merge_lists_of(&hs, from, &h, &nh, &dv, &nd);
+		if (store_merge_lists(&hs, u, ours, h, nh, dv, nd, true))
 			changed = true;
 		free(h);
 		free(dv);
@@ -2064,14 +2068,9 @@ ra_import_doc(redisContext *c, const struct config *cfg,
 			ch.name =
 			    (struct str){db_doc_field(from, DB_F_PRETTY_NAME),
 			        from->len[DB_F_PRETTY_NAME]};
-			buf_reset(&rec);
-			store_web_record(str_from(iu->name), &ch, 0, &rec);
-			root = json_parse(
-			    rec.data, rec.len, json_arena_alloc, &a, NULL);
-			if (root != NULL)
-				(void)store_web_apply(
-				    &db, u, json_get_str(root, "op"), root);
-			json_arena_release(&a);
+			store_web_change_of(
+			    str_from(iu->name), &ch, 0, &hs, &chg);
+			change_apply_user(&db, u, &chg);
 			changed = true;
 		}
 		if (!changed) {
@@ -2106,6 +2105,5 @@ out:
 	freeReplyObject(r);
 	for (i = 0; i < 4; i++)
 		buf_release(&k[i]);
-	buf_release(&rec);
 	return rc;
 }

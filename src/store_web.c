@@ -10,7 +10,7 @@
  * one journal record ("web_restore", "web_rename", "web_delete",
  * "web_link", "web_unlink", "web_config", "web_admin": an account's
  * administrator flag) and applied to the tables only once that record is
- * durable, through store_web_apply, the very function replay uses, so
+ * durable, as a struct change (change.c applies it, live and at replay), so
  * memory, journal and a later replay agree. A record carries
  * everything it needs (the restored position itself, not a reference to a
  * history entry that a push meanwhile may have shifted), so applying it
@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "change.h"
 #include "config.h"
 #include "db.h"
 #include "json.h"
@@ -428,163 +429,6 @@ json_store_web_documents(struct store *st, struct str user, struct str document,
 }
 
 /*
- * Applying a change (live and replay)
- */
-
-static void
-web_restore(struct db *db, struct db_user *u, struct str doc, double pct,
-    struct str progress, int64_t ts)
-{
-	struct db_doc *old = db_doc_find(u, doc), *d;
-	struct db_put p, prev;
-	char *copy;
-	size_t n0, n1, n2;
-
-	if (old == NULL)
-		return;
-	/* The replaced state, copied: db_put frees the old record. */
-	n0 = old->len[DB_F_PROGRESS];
-	n1 = old->len[DB_F_DEVICE];
-	n2 = old->len[DB_F_DEVICE_ID];
-	copy = xmalloc(n0 + n1 + n2 + 3);
-	memcpy(copy, db_doc_field(old, DB_F_PROGRESS), n0 + 1);
-	memcpy(copy + n0 + 1, db_doc_field(old, DB_F_DEVICE), n1 + 1);
-	memcpy(copy + n0 + n1 + 2, db_doc_field(old, DB_F_DEVICE_ID), n2 + 1);
-	memset(&prev, 0, sizeof(prev));
-	prev.document = doc;
-	prev.percentage = old->percentage;
-	prev.timestamp = old->timestamp;
-	prev.progress = (struct str){copy, n0};
-	prev.device = (struct str){copy + n0 + 1, n1};
-	prev.device_id = (struct str){copy + n0 + n1 + 2, n2};
-
-	memset(&p, 0, sizeof(p));
-	p.document = doc;
-	p.percentage = pct;
-	p.timestamp = ts;
-	p.progress = progress.p != NULL ? progress : STR_LIT("");
-	p.device = STR_LIT(STORE_WEB_DEVICE);
-	p.device_id = STR_LIT("");
-	d = db_put(db, u, &p);
-	/* So that a restore can be undone even without store_history. */
-	if (!db->store_history)
-		db_doc_add_history(u, d, &prev, db->history_limit);
-	free(copy);
-}
-
-static void
-web_rename(struct db *db, struct db_user *u, struct str doc, struct str name)
-{
-	struct db_doc *d = db_doc_find(u, doc);
-	struct db_put p;
-
-	if (d == NULL)
-		return;
-	memset(&p, 0, sizeof(p));
-#define F(f) ((struct str){db_doc_field(d, f), d->len[f]})
-	p.document = F(DB_F_ID);
-	p.percentage = d->percentage;
-	p.timestamp = d->timestamp;
-	p.progress = F(DB_F_PROGRESS);
-	p.device = F(DB_F_DEVICE);
-	p.device_id = F(DB_F_DEVICE_ID);
-	p.filename = F(DB_F_FILENAME);
-	p.title = F(DB_F_TITLE);
-	p.authors = F(DB_F_AUTHORS);
-#undef F
-	p.pretty_name = name.p != NULL ? name : STR_LIT("");
-	db_doc_load(db, u, &p);
-}
-
-/*
- * Merge alias into doc: when alias's own record is newer, doc takes its
- * position (as a push would: the replaced state goes to the history and
- * the device list), then alias is linked to doc.
- */
-static void
-web_link(struct db *db, struct db_user *u, struct str doc, struct str alias)
-{
-	struct db_doc *a = db_doc_find(u, alias), *d = db_doc_find(u, doc);
-	struct db_put p;
-
-	if (d == NULL || a == d)
-		return;
-	if (a != NULL && a->timestamp > d->timestamp) {
-		memset(&p, 0, sizeof(p));
-#define F(f) ((struct str){db_doc_field(a, f), a->len[f]})
-		p.percentage = a->percentage;
-		p.timestamp = a->timestamp;
-		p.progress = F(DB_F_PROGRESS);
-		p.device = F(DB_F_DEVICE);
-		p.device_id = F(DB_F_DEVICE_ID);
-#undef F
-		p.document =
-		    (struct str){db_doc_field(d, DB_F_ID), d->len[DB_F_ID]};
-		db_put(db, u, &p);
-	}
-	db_link_set(u, alias, doc);
-}
-
-int
-store_web_apply(struct db *db, struct db_user *u, struct str op,
-    const struct json_value *rec)
-{
-	struct str doc = json_get_str(rec, "doc");
-
-	if (str_eqs(op, "web_config"))
-		return 0;
-	if (str_eqs(op, "web_admin")) {
-		const struct json_value *v = json_get(rec, "admin");
-
-		if (v == NULL ||
-		    (v->type != JSON_TRUE && v->type != JSON_FALSE))
-			return -1;
-		if (u != NULL)
-			u->admin = v->type == JSON_TRUE;
-		return 0;
-	}
-	if (!str_eqs(op, "web_restore") && !str_eqs(op, "web_rename") &&
-	    !str_eqs(op, "web_delete") && !str_eqs(op, "web_link") &&
-	    !str_eqs(op, "web_unlink"))
-		return -1;
-	if (doc.p == NULL)
-		return -1;
-	if (str_eqs(op, "web_link") || str_eqs(op, "web_unlink")) {
-		if (json_get_str(rec, "alias").p == NULL)
-			return -1;
-		if (u != NULL && str_eqs(op, "web_link"))
-			web_link(db, u, doc, json_get_str(rec, "alias"));
-		else if (u != NULL)
-			db_link_del(u, json_get_str(rec, "alias"));
-		return 0;
-	}
-	if (str_eqs(op, "web_restore")) {
-		const struct json_value *v;
-		double pct, ts;
-
-		if ((v = json_get(rec, "percentage")) == NULL ||
-		    json_number(v, false, &pct) != 0)
-			return -1;
-		if ((v = json_get(rec, "timestamp")) == NULL ||
-		    json_number(v, false, &ts) != 0)
-			return -1;
-		if (u != NULL)
-			web_restore(db, u, doc, pct,
-			    json_get_str(rec, "progress"),
-			    ts > -9.2e18 && ts < 9.2e18 ? (int64_t)ts : 0);
-	} else if (str_eqs(op, "web_rename")) {
-		if (u != NULL)
-			web_rename(db, u, doc, json_get_str(rec, "name"));
-	} else if (u != NULL) {
-		/* doc may point into a link: remove the record first. */
-		doc = db_link_resolve(u, doc);
-		db_doc_remove(db, u, doc);
-		db_link_del_to(u, doc);
-	}
-	return 0;
-}
-
-/*
  * Changes
  */
 
@@ -595,9 +439,8 @@ struct web_op {
 	store_cb *cb;
 	void *arg;
 	uint64_t seq;
-	int64_t timestamp;
-	size_t len;
-	char rec[]; /* the journal record */
+	struct change c; /* its strings are copies in strings[] */
+	char strings[];
 };
 
 static void
@@ -611,42 +454,13 @@ web_reply(store_cb *cb, void *arg, enum store_result r, int64_t ts)
 	cb(arg, &rep);
 }
 
-/* Parse-tree memory of one record: a list of blocks. */
-struct chunk {
-	struct chunk *next;
-	max_align_t data[];
-};
-
-static void *
-chunk_alloc(void *ctx, size_t size)
-{
-	struct chunk **head = ctx, *c = xmalloc(sizeof(*c) + size);
-
-	c->next = *head;
-	*head = c;
-	return c->data;
-}
-
-static void
-chunks_free(struct chunk *c)
-{
-	struct chunk *next;
-
-	for (; c != NULL; c = next) {
-		next = c->next;
-		free(c);
-	}
-}
-
 static void
 web_done(void *arg, int err)
 {
 	struct web_op *op = arg;
 	struct json_store *js = op->js;
 	struct db_user *u = op->u;
-	const struct json_value *root;
 	enum store_result r = STORE_OK;
-	struct chunk *chunks = NULL;
 
 	if (js->persistent)
 		json_store_done(js, op->seq, err);
@@ -657,14 +471,10 @@ web_done(void *arg, int err)
 	} else if (u != NULL && u->removed) {
 		r = STORE_ERR_AUTH;
 	} else {
-		root = json_parse(op->rec, op->len, chunk_alloc, &chunks, NULL);
-		if (root == NULL || store_web_apply(&js->db, u,
-		                        json_get_str(root, "op"), root) != 0)
-			r = STORE_ERR_IO;
-		chunks_free(chunks);
+		change_apply_user(&js->db, u, &op->c);
 		json_store_changed(js);
 	}
-	web_reply(op->cb, op->arg, r, r == STORE_OK ? op->timestamp : 0);
+	web_reply(op->cb, op->arg, r, r == STORE_OK ? op->c.put.timestamp : 0);
 	if (u != NULL)
 		db_user_unref(u);
 	free(op);
@@ -695,65 +505,42 @@ store_web_allowed(const struct db_user *u, const struct store_web_change *ch)
 }
 
 void
-store_web_record(struct str user, const struct store_web_change *ch,
-    int64_t now, struct buf *rec)
+store_web_change_of(struct str user, const struct store_web_change *ch,
+    int64_t now, const struct db_history *history, struct change *c)
 {
-	struct json_out o;
-	const char *name;
-
+	memset(c, 0, sizeof(*c));
 	switch (ch->kind) {
 	case STORE_WEB_RESTORE:
-		name = "web_restore";
+		c->kind = CHANGE_WEB_RESTORE;
 		break;
 	case STORE_WEB_RENAME:
-		name = "web_rename";
+		c->kind = CHANGE_WEB_RENAME;
 		break;
 	case STORE_WEB_DELETE:
-		name = "web_delete";
+		c->kind = CHANGE_WEB_DELETE;
 		break;
 	case STORE_WEB_LINK:
-		name = "web_link";
+		c->kind = CHANGE_WEB_LINK;
 		break;
 	case STORE_WEB_UNLINK:
-		name = "web_unlink";
+		c->kind = CHANGE_WEB_UNLINK;
 		break;
 	case STORE_WEB_ADMIN:
-		name = "web_admin";
+		c->kind = CHANGE_WEB_ADMIN;
 		break;
 	default:
-		name = "web_config";
+		c->kind = CHANGE_WEB_CONFIG;
 		break;
 	}
-	json_out_init(&o, rec, false);
-	json_obj_begin(&o);
-	json_key(&o, "op");
-	json_str(&o, name);
-	json_key(&o, "user");
-	json_strn(&o, user.p != NULL ? user.p : "", user.len);
-	if (ch->kind == STORE_WEB_ADMIN) {
-		json_key(&o, "admin");
-		json_bool(&o, ch->admin);
-	} else if (ch->kind != STORE_WEB_CONFIG) {
-		json_key(&o, "doc");
-		json_strn(&o, ch->document.p, ch->document.len);
-	}
-	if (ch->kind == STORE_WEB_RESTORE) {
-		json_key(&o, "percentage");
-		json_double(&o, ch->percentage);
-		json_key(&o, "progress");
-		json_strn(&o, ch->progress.p != NULL ? ch->progress.p : "",
-		    ch->progress.len);
-		json_key(&o, "timestamp");
-		json_int(&o, now);
-	} else if (ch->kind == STORE_WEB_RENAME) {
-		json_key(&o, "name");
-		json_strn(
-		    &o, ch->name.p != NULL ? ch->name.p : "", ch->name.len);
-	} else if (ch->kind == STORE_WEB_LINK || ch->kind == STORE_WEB_UNLINK) {
-		json_key(&o, "alias");
-		json_strn(&o, ch->alias.p, ch->alias.len);
-	}
-	json_obj_end(&o);
+	c->user = user;
+	c->put.document = ch->document;
+	c->put.percentage = ch->percentage;
+	c->put.progress = ch->progress;
+	c->put.timestamp = now;
+	c->name = ch->name;
+	c->alias = ch->alias;
+	c->admin = ch->admin;
+	c->history = *history;
 }
 
 /*
@@ -761,7 +548,7 @@ store_web_record(struct str user, const struct store_web_change *ch,
  * 0 for the changes that only remove (delete, unlink) or touch no data.
  */
 static int64_t
-web_cost(const struct db *db, const struct db_user *u,
+web_cost(const struct db_history *h, const struct db_user *u,
     const struct store_web_change *ch)
 {
 	const struct db_doc *d = db_doc_find(u, ch->document), *a;
@@ -779,9 +566,9 @@ web_cost(const struct db *db, const struct db_user *u,
 		    ch->progress.p != NULL ? ch->progress : STR_LIT("");
 		p.device = STR_LIT(STORE_WEB_DEVICE);
 		p.device_id = STR_LIT("");
-		db_put_cost(db, u, &p, &c);
+		db_put_cost(u, &p, h, &c);
 		n = c.bytes;
-		if (!db->store_history)
+		if (!h->keep)
 			n +=
 			    (int64_t)(d->len[DB_F_PROGRESS] +
 			              d->len[DB_F_DEVICE] +
@@ -803,7 +590,7 @@ web_cost(const struct db *db, const struct db_user *u,
 			p.device_id =
 			    (struct str){db_doc_field(a, DB_F_DEVICE_ID),
 			        a->len[DB_F_DEVICE_ID]};
-			db_put_cost(db, u, &p, &c);
+			db_put_cost(u, &p, h, &c);
 			n += c.bytes;
 		}
 		return n;
@@ -830,7 +617,9 @@ json_store_web_change(struct store *st, struct str user,
 	struct json_store *js = (struct json_store *)st;
 	struct db_user *u = NULL;
 	struct buf rec = BUF_INIT;
+	struct change c;
 	struct web_op *op;
+	char *p;
 	int64_t now = (int64_t)time(NULL);
 	int64_t cost = 0;
 
@@ -845,7 +634,7 @@ json_store_web_change(struct store *st, struct str user,
 			return;
 		}
 		/* Per-user limits (docs/security.md), as for a push. */
-		cost = web_cost(&js->db, u, ch);
+		cost = web_cost(&js->history, u, ch);
 		if (cost > 0 && js->cfg->user_max_bytes != 0 &&
 		    u->bytes + u->pend_bytes + (uint64_t)cost >
 		        js->cfg->user_max_bytes) {
@@ -853,16 +642,22 @@ json_store_web_change(struct store *st, struct str user,
 			return;
 		}
 	}
-	store_web_record(user, ch, now, &rec);
-	op = xcalloc(1, sizeof(*op) + rec.len + 1);
+	store_web_change_of(user, ch, now, &js->history, &c);
+	op = xcalloc(1, sizeof(*op) + str_packed_size(c.user) +
+	                    str_packed_size(c.put.document) +
+	                    str_packed_size(c.put.progress) +
+	                    str_packed_size(c.name) + str_packed_size(c.alias));
+	p = op->strings;
 	op->js = js;
 	op->u = u;
 	op->cb = cb;
 	op->arg = arg;
-	op->timestamp = now;
-	op->len = rec.len;
-	memcpy(op->rec, rec.data, rec.len);
-	buf_release(&rec);
+	op->c = c;
+	op->c.user = str_pack(&p, c.user);
+	op->c.put.document = str_pack(&p, c.put.document);
+	op->c.put.progress = str_pack(&p, c.put.progress);
+	op->c.name = str_pack(&p, c.name);
+	op->c.alias = str_pack(&p, c.alias);
 	if (u != NULL) {
 		u->refs++;
 		op->res_bytes = cost > 0 ? (uint64_t)cost : 0;
@@ -873,5 +668,7 @@ json_store_web_change(struct store *st, struct str user,
 		web_done(op, 0);
 		return;
 	}
-	op->seq = json_store_append(js, op->rec, op->len, web_done, op);
+	(void)change_encode(&rec, &op->c);
+	op->seq = json_store_append(js, rec.data, rec.len, web_done, op);
+	buf_release(&rec);
 }

@@ -6,12 +6,11 @@
  * written back (store_redis_web.c). One piece of code decides what a
  * restore, rename, deletion or merge does, whatever the storage.
  *
- * A change travels as a record, a JSON object {"op": "web_restore" |
- * "web_rename" | "web_delete" | "web_link" | "web_unlink" | "web_config" |
- * "web_admin", "user", "doc", ...} (web_admin: "admin": true or false, no
- * "doc") that carries everything it needs (the restored
- * position itself, the server time), so applying it later or again gives
- * the same state: the file backend journals it as it is.
+ * A change is a struct change (change.h: "web_restore", "web_rename",
+ * "web_delete", "web_link", "web_unlink", "web_config", "web_admin") that
+ * carries everything it needs (the restored position itself, the server
+ * time), so applying it later or again gives the same state: the file
+ * backend journals it as it is.
  */
 #ifndef KOSYNCD_STORE_WEB_H
 #define KOSYNCD_STORE_WEB_H
@@ -22,9 +21,7 @@
 #include "buf.h"
 #include "store.h"
 
-struct db;
 struct db_user;
-struct json_value;
 
 /*
  * Append to out what store_web_documents answers for u (see store.h): a
@@ -54,16 +51,13 @@ size_t store_web_select(const struct db_user *u, const struct store_page *page,
 bool store_web_allowed(
     const struct db_user *u, const struct store_web_change *ch);
 
-/* Append the record of ch on user's data, made at server time now. */
-void store_web_record(struct str user, const struct store_web_change *ch,
-    int64_t now, struct buf *rec);
-
 /*
- * Apply the record rec (parsed) whose op is op to user u (NULL: the user
- * is gone; the record is then skipped). Returns -1 when op is not a
- * "web_*" op or the record is malformed, else 0.
+ * The change (change.h) that ch makes on user's data at server time now
+ * with the history setting history; its strings are ch's and user's.
  */
-int store_web_apply(struct db *db, struct db_user *u, struct str op,
-    const struct json_value *rec);
+struct change;
+struct db_history;
+void store_web_change_of(struct str user, const struct store_web_change *ch,
+    int64_t now, const struct db_history *history, struct change *c);
 
 #endif

@@ -19,6 +19,9 @@
 
 #include "db.h"
 
+/* The history setting the tests' changes apply with. */
+static struct db_history hs;
+
 #define S(s) ((struct str){s, sizeof(s) - 1})
 
 /* Several links to one document, removed by a resolved id (ASan). */
@@ -30,7 +33,8 @@ test_db__link_del_to_resolved(void **state)
 	struct str id;
 
 	(void)state;
-	db_init(&db, true, 10);
+	db_init(&db);
+	hs = (struct db_history){true, 10, 0};
 	u = db_user_add(&db, S("u"), S("key"));
 	db_link_set(u, S("B"), S("A"));
 	db_link_set(u, S("C"), S("A"));
@@ -64,7 +68,8 @@ test_db__links_freed(void **state)
 	struct db_user *u;
 
 	(void)state;
-	db_init(&db, true, 10);
+	db_init(&db);
+	hs = (struct db_history){true, 10, 0};
 	u = db_user_add(&db, S("u"), S("key"));
 	db_link_set(u, S("B"), S("A"));
 	db_link_set(u, S("C"), S("B"));
@@ -157,18 +162,19 @@ test_db__usage(void **state)
 	unsigned i;
 
 	(void)state;
-	db_init(&db, true, 3);
+	db_init(&db);
+	hs = (struct db_history){true, 3, 0};
 	u = db_user_add(&db, S("u"), S("key"));
 	for (i = 0; i < 60; i++) {
 		p = put_of(docs[i % 3], progs[(i / 3) % 4], devs[(i / 2) % 3],
 		    i % 5 == 0 ? "A Title" : NULL);
 		p.timestamp = i;
-		db.user_max_history = i >= 30 ? 4 : 0;
-		db_put_cost(&db, u, &p, &c);
+		hs.user_limit = i >= 30 ? 4 : 0;
+		db_put_cost(u, &p, &hs, &c);
 		before = u->bytes;
 		before_docs = u->docs.n;
 		hist = u->history;
-		(void)db_put(&db, u, &p);
+		(void)db_put(&db, u, &p, &hs);
 		assert_int_equal(u->bytes - before, c.bytes);
 		assert_int_equal(u->docs.n - before_docs, c.documents);
 		assert_usage(u);
@@ -180,7 +186,7 @@ test_db__usage(void **state)
 	db_link_set(u, S("zz"), S("d3"));
 	assert_usage(u);
 	p = put_of("zz", "/linked", "kobo", "T");
-	(void)db_put(&db, u, &p);
+	(void)db_put(&db, u, &p, &hs);
 	assert_usage(u);
 	assert_true(db_link_del(u, S("d3")));
 	assert_usage(u);
@@ -237,7 +243,8 @@ test_db__put_history(void **state)
 	unsigned i;
 
 	(void)state;
-	db_init(&db, true, 3);
+	db_init(&db);
+	hs = (struct db_history){.keep = true, .limit = 3};
 	u = db_user_add(&db, S("u"), S("key"));
 	for (i = 0; i < 5; i++) {
 		p = put_of("d1", prog[i], "kobo", i == 0 ? "Title" : NULL);
@@ -247,7 +254,7 @@ test_db__put_history(void **state)
 			p.filename = S("book.epub");
 		if (i > 0)
 			p.device_id = (struct str){NULL, 0};
-		d = db_put(&db, u, &p);
+		d = db_put(&db, u, &p, &hs);
 		assert_ptr_equal(d, db_doc_find(u, S("d1")));
 		assert_usage(u);
 	}
@@ -268,20 +275,21 @@ test_db__put_history(void **state)
 	assert_int_equal(u->history, 3);
 	/* a second document has its own history */
 	p = put_of("d2", "q1", "kobo", NULL);
-	(void)db_put(&db, u, &p);
+	(void)db_put(&db, u, &p, &hs);
 	p = put_of("d2", "q2", "kobo", NULL);
-	d = db_put(&db, u, &p);
+	d = db_put(&db, u, &p, &hs);
 	assert_string_equal(
 	    list_of(d->history, false, hist, sizeof(hist)), "q1");
 	assert_int_equal(db.ndocs, 2);
 	assert_int_equal(u->history, 4);
 	db_release(&db);
 
-	db_init(&db, false, 3);
+	db_init(&db);
+	hs = (struct db_history){.keep = false, .limit = 3};
 	u = db_user_add(&db, S("u"), S("key"));
 	for (i = 0; i < 3; i++) {
 		p = put_of("d1", prog[i], "kobo", NULL);
-		d = db_put(&db, u, &p);
+		d = db_put(&db, u, &p, &hs);
 	}
 	assert_null(d->history);
 	assert_string_equal(db_doc_field(d, DB_F_PROGRESS), "p3");
@@ -308,51 +316,53 @@ test_db__put_devices(void **state)
 	unsigned i;
 
 	(void)state;
-	db_init(&db, false, 0);
+	db_init(&db);
+	hs = (struct db_history){.keep = false};
 	u = db_user_add(&db, S("u"), S("key"));
 	p = put_of("d", "k1", "kobo", NULL);
-	d = db_put(&db, u, &p);
+	d = db_put(&db, u, &p, &hs);
 	assert_null(d->devices);
 	p = put_of("d", "k2", "kobo", NULL);
-	d = db_put(&db, u, &p);
+	d = db_put(&db, u, &p, &hs);
 	assert_null(d->devices);
 	p = put_of("d", "n1", "kindle", NULL);
-	d = db_put(&db, u, &p);
+	d = db_put(&db, u, &p, &hs);
 	assert_string_equal(
 	    list_of(d->devices, true, devs, sizeof(devs)), "kobo:k2");
 	p = put_of("d", "n2", "kindle", NULL);
-	d = db_put(&db, u, &p);
+	d = db_put(&db, u, &p, &hs);
 	assert_string_equal(
 	    list_of(d->devices, true, devs, sizeof(devs)), "kobo:k2");
 	/* kobo pushes again: its entry goes, kindle's latest comes */
 	p = put_of("d", "k3", "kobo", NULL);
-	d = db_put(&db, u, &p);
+	d = db_put(&db, u, &p, &hs);
 	assert_string_equal(
 	    list_of(d->devices, true, devs, sizeof(devs)), "kindle:n2");
 	assert_usage(u);
 	/* a renamed device with the same device_id is the same device */
 	p = put_of("d", "k4", "my kobo", NULL);
 	p.device_id = S("kobo");
-	d = db_put(&db, u, &p);
+	d = db_put(&db, u, &p, &hs);
 	assert_string_equal(
 	    list_of(d->devices, true, devs, sizeof(devs)), "kindle:n2");
 	/* same name, another device_id: another device */
 	p = put_of("d", "x1", "my kobo", NULL);
 	p.device_id = S("other");
-	d = db_put(&db, u, &p);
+	d = db_put(&db, u, &p, &hs);
 	assert_string_equal(list_of(d->devices, true, devs, sizeof(devs)),
 	    "kindle:n2 my kobo:k4");
 	assert_usage(u);
 	db_release(&db);
 
 	/* DB_MAX_DEVICES + 5 devices in turn: the latest ones are kept */
-	db_init(&db, false, 0);
+	db_init(&db);
+	hs = (struct db_history){.keep = false};
 	u = db_user_add(&db, S("u"), S("key"));
 	for (i = 0; i < DB_MAX_DEVICES + 5; i++) {
 		snprintf(name, sizeof(name), "dev%u", i);
 		p = put_of("d", name, name, NULL);
 		p.timestamp = 1000 + i;
-		d = db_put(&db, u, &p);
+		d = db_put(&db, u, &p, &hs);
 		assert_usage(u);
 	}
 	assert_int_equal(d->devices->n, DB_MAX_DEVICES);
@@ -380,21 +390,22 @@ test_db__user_max_history(void **state)
 	unsigned i;
 
 	(void)state;
-	db_init(&db, true, 0);
-	db.user_max_history = 3;
+	db_init(&db);
+	hs = (struct db_history){true, 0, 0};
+	hs.user_limit = 3;
 	u = db_user_add(&db, S("u"), S("key"));
 	for (i = 0; i < 5; i++) {
 		p = put_of("d1", prog[i], "kobo", NULL);
-		(void)db_put(&db, u, &p);
+		(void)db_put(&db, u, &p, &hs);
 	}
 	d = db_doc_find(u, S("d1"));
 	assert_int_equal(d->history->n, 3);
 	assert_string_equal(db_entry_progress(d->history->e[0]), "p2");
 	assert_string_equal(db_entry_progress(d->history->e[2]), "p4");
 	p = put_of("d2", "q1", "kobo", NULL);
-	(void)db_put(&db, u, &p);
+	(void)db_put(&db, u, &p, &hs);
 	p = put_of("d2", "q2", "kobo", NULL);
-	(void)db_put(&db, u, &p);
+	(void)db_put(&db, u, &p, &hs);
 	d = db_doc_find(u, S("d2"));
 	assert_true(d->history == NULL || d->history->n == 0);
 	assert_int_equal(u->history, 3);

@@ -2,7 +2,7 @@
  * test_import_lists.c: how an import merges a document's history and
  * device positions (store_json_admin.c, the "import_lists" journal
  * record): the merge rules on the tables, applied through
- * json_store_apply as replay does (newer device position wins, never the
+ * change_replay as replay does (newer device position wins, never the
  * current state's device, at most DB_MAX_DEVICES, history merged by
  * timestamp without repeats and bounded, a second application changes
  * nothing, malformed records refused); and through the file store, a
@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
+#include "change.h"
 #include "config.h"
 #include "db.h"
 #include "json.h"
@@ -27,6 +28,9 @@
 #include "xmalloc.h"
 
 #include "store_env.h"
+
+/* The history setting the tests' changes apply with. */
+static struct db_history hs;
 
 /*
  * The merge rules, on tables
@@ -38,7 +42,8 @@ setup(struct db *db, unsigned limit)
 	struct db_user *u;
 	struct db_put p;
 
-	db_init(db, true, limit);
+	db_init(db);
+	hs = (struct db_history){true, limit, 0};
 	u = db_user_add(db, STR_LIT("ann"), STR_LIT("k"));
 	memset(&p, 0, sizeof(p));
 	p.document = STR_LIT("doc");
@@ -47,15 +52,15 @@ setup(struct db *db, unsigned limit)
 	p.progress = STR_LIT("h100");
 	p.device = STR_LIT("Kobo");
 	p.device_id = STR_LIT("K");
-	db_put(db, u, &p);
+	db_put(db, u, &p, &hs);
 	p.percentage = 0.3;
 	p.timestamp = 300;
 	p.progress = STR_LIT("h300");
-	db_put(db, u, &p);
+	db_put(db, u, &p, &hs);
 	p.percentage = 0.5;
 	p.timestamp = 500;
 	p.progress = STR_LIT("cur");
-	db_put(db, u, &p);
+	db_put(db, u, &p, &hs);
 	/* current "cur" by Kobo at 500; history h100, h300 */
 	return db_doc_find(u, STR_LIT("doc"));
 }
@@ -69,7 +74,7 @@ doc(struct db *db)
 static int
 apply(struct db *db, const char *rec)
 {
-	return json_store_apply(db, rec, strlen(rec));
+	return change_replay(db, &hs, rec, strlen(rec));
 }
 
 /* The progress strings of a list, space-separated. */
@@ -149,7 +154,7 @@ test_import_lists__history_needs_store_history(void **state)
 
 	(void)state;
 	setup(&db, 0);
-	db.store_history = false;
+	hs.keep = false;
 	assert_int_equal(apply(&db, "{\"op\":\"import_lists\",\"user\":\"ann\","
 	                            "\"doc\":\"doc\",\"history\":[" E(
 	                                "x", "A", "", 200) "]}"),

@@ -15,11 +15,15 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "change.h"
 #include "config.h"
 #include "db.h"
 #include "json.h"
 #include "snapshot.h"
 #include "store_json.h"
+
+/* The history setting the tests' changes apply with. */
+static struct db_history hs;
 
 /* The parsed bodies of a test, freed after it. */
 static struct json_arena arena = JSON_ARENA_INIT;
@@ -102,7 +106,8 @@ test_regress__timestamp_out_of_range(void **state)
 
 	(void)state;
 	config_init(&cfg);
-	db_init(&db, false, 0);
+	db_init(&db);
+	hs = (struct db_history){false, 0, 0};
 	assert_int_equal(
 	    snapshot_parse(snap, strlen(snap), &db, &cfg, &info, &err), 0);
 	u = db_user_find(&db, STR_LIT("a"));
@@ -111,8 +116,8 @@ test_regress__timestamp_out_of_range(void **state)
 	assert_non_null(d);
 	assert_true(d->timestamp == 0);
 
-	assert_int_equal(json_store_apply(&db, create, strlen(create)), 0);
-	assert_int_equal(json_store_apply(&db, put, strlen(put)), 0);
+	assert_int_equal(change_replay(&db, &hs, create, strlen(create)), 0);
+	assert_int_equal(change_replay(&db, &hs, put, strlen(put)), 0);
 	u = db_user_find(&db, STR_LIT("b"));
 	assert_non_null(u);
 	d = db_doc_find(u, STR_LIT("d"));
@@ -143,7 +148,8 @@ test_regress__percentage_overflow(void **state)
 	struct db_doc *d;
 
 	(void)state;
-	db_init(&db, false, 0);
+	db_init(&db);
+	hs = (struct db_history){false, 0, 0};
 	assert_int_equal(
 	    snapshot_parse(snap, strlen(snap), &db, NULL, &info, &err), 0);
 	u = db_user_find(&db, STR_LIT("a"));

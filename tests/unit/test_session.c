@@ -24,6 +24,9 @@
 #include "db.h"
 #include "session.h"
 
+/* The history setting the tests' changes apply with. */
+static struct db_history hs;
+
 static struct str
 S(const char *s) {
 	return str_from(s);
@@ -239,7 +242,8 @@ test_db__links(void **state)
 	struct db_doc *d;
 
 	(void)state;
-	db_init(&db, false, 0);
+	db_init(&db);
+	hs = (struct db_history){false, 0, 0};
 	u = db_user_add(&db, S("u"), S("key"));
 	memset(&p, 0, sizeof(p));
 	p.document = S("A");
@@ -247,10 +251,10 @@ test_db__links(void **state)
 	p.timestamp = 1;
 	p.progress = S("pa");
 	p.device = S("kobo");
-	db_put(&db, u, &p);
+	db_put(&db, u, &p, &hs);
 	p.document = S("B");
 	p.progress = S("pb");
-	db_put(&db, u, &p);
+	db_put(&db, u, &p, &hs);
 
 	db_link_set(u, S("B"), S("A"));
 	assert_true(str_eqs(db_link_resolve(u, S("B")), "A"));
@@ -263,7 +267,7 @@ test_db__links(void **state)
 	p.document = S("B");
 	p.percentage = 0.7;
 	p.progress = S("pb2");
-	d = db_put(&db, u, &p);
+	d = db_put(&db, u, &p, &hs);
 	assert_string_equal(db_doc_field(d, DB_F_ID), "A");
 	assert_true(db_doc_find(u, S("A"))->percentage == 0.7);
 	assert_true(db_doc_find_exact(u, S("B"))->percentage == 0.1);

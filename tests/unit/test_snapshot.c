@@ -21,6 +21,9 @@
 #include "pem.h"
 #include "snapshot.h"
 
+/* The history setting the tests' changes apply with. */
+static struct db_history hs;
+
 #ifndef DATA
 #define DATA "tests/data/"
 #endif
@@ -38,7 +41,8 @@ load(struct loaded *l, const char *file)
 	struct buf err = BUF_INIT;
 	int rc;
 
-	db_init(&l->db, false, 0);
+	db_init(&l->db);
+	hs = (struct db_history){false, 0, 0};
 	config_init(&l->cfg);
 	buf_init(&l->raw);
 	rc = snapshot_load(file, &l->raw, &l->db, &l->cfg, &l->info, &err);
@@ -210,7 +214,7 @@ test_snapshot__round_trip(void **state)
 	p.device_id = str_from("KND");
 	p.title = str_from("Moby \"Dick\"");
 	p.authors = str_from("Herman Melville");
-	db_put(&l.db, u, &p);
+	db_put(&l.db, u, &p, &hs);
 	u->admin = true;
 	a = write_to_string(&l.db, &l.cfg, &alen);
 	assert_non_null(strstr(a, "\"admin\": true"));
@@ -218,7 +222,8 @@ test_snapshot__round_trip(void **state)
 	assert_non_null(strstr(a, "\"journal_seq\": 42"));
 	assert_non_null(strstr(a, "\"title\": \"Moby \\\"Dick\\\"\""));
 
-	db_init(&db2, false, 0);
+	db_init(&db2);
+	hs = (struct db_history){false, 0, 0};
 	config_init(&cfg2);
 	assert_int_equal(snapshot_parse(a, alen, &db2, &cfg2, &info, &err), 0);
 	assert_int_equal(info.schema, 7);
@@ -257,7 +262,8 @@ test_snapshot__errors_name_offset(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		db_init(&db, false, 0);
+		db_init(&db);
+		hs = (struct db_history){false, 0, 0};
 		config_init(&cfg);
 		buf_reset(&err);
 		assert_int_equal(snapshot_parse(bad[i], strlen(bad[i]), &db,
@@ -309,7 +315,8 @@ test_snapshot__chunks_same_result(void **state)
 		load(&l, files[i]);
 		whole = write_to_string(&l.db, &l.cfg, &wlen);
 		for (j = 0; j < sizeof(chunks) / sizeof(chunks[0]); j++) {
-			db_init(&db, false, 0);
+			db_init(&db);
+			hs = (struct db_history){false, 0, 0};
 			config_init(&cfg);
 			last = 0;
 			assert_int_equal(snapshot_parse_chunks(l.raw.data,
@@ -330,7 +337,8 @@ test_snapshot__chunks_same_result(void **state)
 	/* Errors: the same message, the same offset, chunked or not. */
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		for (j = 0; j < sizeof(chunks) / sizeof(chunks[0]); j++) {
-			db_init(&db, false, 0);
+			db_init(&db);
+			hs = (struct db_history){false, 0, 0};
 			config_init(&cfg);
 			buf_reset(&err);
 			buf_reset(&err1);
@@ -338,7 +346,8 @@ test_snapshot__chunks_same_result(void **state)
 			                     &db, &cfg, &info, &err1),
 			    -1);
 			db_release(&db);
-			db_init(&db, false, 0);
+			db_init(&db);
+			hs = (struct db_history){false, 0, 0};
 			assert_int_equal(
 			    snapshot_parse_chunks(bad[i], strlen(bad[i]),
 			        chunks[j], NULL, NULL, &db, &cfg, &info, &err),
@@ -431,7 +440,8 @@ test_snapshot__numbers_read_as_strtod(void **state)
 		    "{\"users\": {\"u\": {\"documents\": {\"d\": "
 		    "{\"percentage\": %s, \"timestamp\": 1790006348}}}}}",
 		    num);
-		db_init(&db, false, 0);
+		db_init(&db);
+		hs = (struct db_history){false, 0, 0};
 		r = snapshot_parse(text, strlen(text), &db, NULL, &info, &err);
 		assert_int_equal(r, 0);
 		d = db_doc_find(

@@ -21,6 +21,9 @@
 #include "store.h"
 #include "store_web.h"
 
+/* The history setting the tests' changes apply with. */
+static struct db_history hs;
+
 #define S(s) ((struct str){s, sizeof(s) - 1})
 
 /* The cursor store_page_next writes (without the JSON quotes). */
@@ -191,7 +194,8 @@ test_store_web__select_walk(void **state)
 	int i;
 
 	(void)state;
-	db_init(&db, false, 0);
+	db_init(&db);
+	hs = (struct db_history){false, 0, 0};
 	u = db_user_add(&db, S("u"), S("key"));
 	srand(7);
 	for (i = 0; i < 1000; i++) {
@@ -201,7 +205,7 @@ test_store_web__select_walk(void **state)
 		put.timestamp = rand() % 50; /* many ties */
 		put.progress = S("p");
 		put.device = S("kobo");
-		db_put(&db, u, &put);
+		db_put(&db, u, &put, &hs);
 	}
 	walk(u, 1, 1000);
 	walk(u, 7, 1000);
@@ -231,7 +235,8 @@ test_store_web__history_pages(void **state)
 	int i, pages = 0;
 
 	(void)state;
-	db_init(&db, true, 0);
+	db_init(&db);
+	hs = (struct db_history){true, 0, 0};
 	u = db_user_add(&db, S("u"), S("key"));
 	for (i = 0; i <= 10; i++) {
 		snprintf(prog, sizeof(prog), "%d", i);
@@ -240,7 +245,7 @@ test_store_web__history_pages(void **state)
 		put.timestamp = 100 + i;
 		put.progress = str_from(prog);
 		put.device = S("kobo");
-		db_put(&db, u, &put);
+		db_put(&db, u, &put, &hs);
 	}
 	for (;;) {
 		buf_reset(&out);
@@ -302,7 +307,8 @@ test_store_web__list_history_bytes(void **state)
 
 	(void)state;
 	memset(big, 1, sizeof(big));
-	db_init(&db, true, 0);
+	db_init(&db);
+	hs = (struct db_history){true, 0, 0};
 	u = db_user_add(&db, S("u"), S("key"));
 	for (i = 0; i < 150; i++) {
 		memset(&put, 0, sizeof(put));
@@ -310,7 +316,7 @@ test_store_web__list_history_bytes(void **state)
 		put.timestamp = 100 + i;
 		put.progress = (struct str){big, sizeof(big)};
 		put.device = S("kobo");
-		db_put(&db, u, &put);
+		db_put(&db, u, &put, &hs);
 	}
 	store_web_render(u, STR_NULL, true, &p, &out);
 	root = json_parse(out.data, out.len, json_arena_alloc, &a, NULL);

@@ -18,6 +18,9 @@
 #include "db.h"
 #include "table.h"
 
+/* The history setting the tests' changes apply with. */
+static struct db_history hs;
+
 struct rec {
 	uint32_t hash;
 	char key[16];
@@ -113,15 +116,16 @@ test_table__db_push_semantics(void **state)
 	char prog[16];
 
 	(void)state;
-	db_init(&db, true, 3);
+	db_init(&db);
+	hs = (struct db_history){true, 3, 0};
 	u = db_user_add(&db, str_from("u"), str_from("key"));
 	p = mkput("doc", 0.1, 1, "p1", "kobo", "K", "Title");
-	db_put(&db, u, &p);
+	db_put(&db, u, &p, &hs);
 	d = db_doc_find(u, str_from("doc"));
 	/* The first push leaves no (zero-valued) history entry. */
 	assert_null(d->history);
 	p = mkput("doc", 0.2, 2, "p2", "kobo", NULL, NULL);
-	d = db_put(&db, u, &p);
+	d = db_put(&db, u, &p, &hs);
 	assert_string_equal(db_doc_field(d, DB_F_DEVICE_ID), "K");
 	assert_string_equal(db_doc_field(d, DB_F_TITLE), "Title");
 	assert_int_equal(d->history->n, 1);
@@ -130,20 +134,20 @@ test_table__db_push_semantics(void **state)
 	assert_null(d->devices);
 	/* Another device: the previous position is remembered for it. */
 	p = mkput("doc", 0.3, 3, "p3", "kindle", "X", NULL);
-	d = db_put(&db, u, &p);
+	d = db_put(&db, u, &p, &hs);
 	assert_int_equal(d->devices->n, 1);
 	assert_string_equal(db_entry_device_id(d->devices->e[0]), "K");
 	assert_string_equal(db_entry_progress(d->devices->e[0]), "p2");
 	/* Back on the first device: its entry leaves the list, X's enters. */
 	p = mkput("doc", 0.4, 4, "p4", "kobo", "K", NULL);
-	d = db_put(&db, u, &p);
+	d = db_put(&db, u, &p, &hs);
 	assert_int_equal(d->devices->n, 1);
 	assert_string_equal(db_entry_device_id(d->devices->e[0]), "X");
 	/* History is bounded at 3, oldest dropped first. */
 	for (i = 5; i < 10; i++) {
 		snprintf(prog, sizeof(prog), "p%d", i);
 		p = mkput("doc", i / 10.0, i, prog, "kobo", "K", NULL);
-		d = db_put(&db, u, &p);
+		d = db_put(&db, u, &p, &hs);
 	}
 	assert_int_equal(d->history->n, 3);
 	assert_string_equal(db_entry_progress(d->history->e[0]), "p6");
@@ -170,19 +174,21 @@ test_table__db_history_off_and_unbounded(void **state)
 	int i;
 
 	(void)state;
-	db_init(&db, false, 3);
+	db_init(&db);
+	hs = (struct db_history){false, 3, 0};
 	u = db_user_add(&db, str_from("u"), str_from("key"));
 	for (i = 0; i < 5; i++) {
 		p = mkput("doc", 0.5, i, "p", "kobo", NULL, NULL);
-		d = db_put(&db, u, &p);
+		d = db_put(&db, u, &p, &hs);
 	}
 	assert_null(d->history);
 	db_release(&db);
-	db_init(&db, true, 0);
+	db_init(&db);
+	hs = (struct db_history){true, 0, 0};
 	u = db_user_add(&db, str_from("u"), str_from("key"));
 	for (i = 0; i < 200; i++) {
 		p = mkput("doc", 0.5, i, "p", "kobo", NULL, NULL);
-		d = db_put(&db, u, &p);
+		d = db_put(&db, u, &p, &hs);
 	}
 	assert_int_equal(d->history->n, 199);
 	db_release(&db);

@@ -1,0 +1,341 @@
+/*
+ * test_change.c: the change module (change.c). Every kind is encoded to
+ * exactly the journal record earlier versions wrote (old data directories
+ * must replay unchanged), decodes back to the same change and re-encodes
+ * to the same bytes; records as older versions wrote them (a push without
+ * the history setting, or without the per-account limit; "web_config")
+ * decode and apply as they did; malformed ones are refused and change
+ * nothing.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "change.h"
+#include "db.h"
+#include "json.h"
+
+static const struct db_history now = {true, 100, 0};
+
+/* Encode c, compare with want, decode it and encode it again. */
+static void
+round_trip(const struct change *c, const char *want)
+{
+	struct json_arena a = JSON_ARENA_INIT;
+	struct buf out = BUF_INIT, again = BUF_INIT;
+	struct change d;
+
+	(void)change_encode(&out, c);
+	assert_string_equal(out.data, want);
+	assert_int_equal(
+	    change_decode(&d,
+	        json_parse(out.data, out.len, json_arena_alloc, &a, NULL), &now,
+	        &a),
+	    0);
+	assert_int_equal(d.kind, c->kind);
+	assert_true(str_eq(d.user, c->user));
+	(void)change_encode(&again, &d);
+	assert_string_equal(again.data, out.data);
+	buf_release(&out);
+	buf_release(&again);
+	json_arena_release(&a);
+}
+
+static void
+test_change__encode_every_kind(void **state)
+{
+	struct db_put dv = {STR_LIT("d1"), 0.25, 5, STR_LIT("p"), STR_LIT("x"),
+	    STR_LIT("X"), STR_NULL, STR_NULL, STR_NULL, STR_NULL};
+	struct db_put h[2] = {dv, dv};
+	struct change c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.user = STR_LIT("alice");
+	c.kind = CHANGE_CREATE;
+	c.key = STR_LIT("$argon2id$k");
+	round_trip(&c,
+	    "{\"op\":\"create\",\"user\":\"alice\",\"key\":\"$argon2id$k\"}");
+	c.kind = CHANGE_KEY;
+	round_trip(
+	    &c, "{\"op\":\"key\",\"user\":\"alice\",\"key\":\"$argon2id$k\"}");
+	c.kind = CHANGE_DELETE;
+	round_trip(&c, "{\"op\":\"delete\",\"user\":\"alice\"}");
+
+	memset(&c, 0, sizeof(c));
+	c.user = STR_LIT("alice");
+	c.kind = CHANGE_PUT;
+	c.put.document = STR_LIT("d1");
+	c.put.percentage = 0.5;
+	c.put.timestamp = 1700000000;
+	c.put.progress = STR_LIT("/body/p[3]");
+	c.put.device = STR_LIT("Kobo");
+	c.put.device_id = STR_LIT("K1");
+	c.put.filename = STR_LIT("a.epub");
+	c.put.title = STR_LIT("T \"q\"");
+	c.put.authors = STR_LIT("A");
+	c.history = (struct db_history){true, 100, 5};
+	round_trip(&c,
+	    "{\"op\":\"put\",\"user\":\"alice\",\"doc\":\"d1\","
+	    "\"percentage\":0.5,\"timestamp\":1700000000,"
+	    "\"progress\":\"/body/p[3]\",\"device\":\"Kobo\","
+	    "\"device_id\":\"K1\",\"filename\":\"a.epub\","
+	    "\"title\":\"T \\\"q\\\"\",\"authors\":\"A\",\"history\":100,"
+	    "\"user_history\":5}");
+	/* Absent fields are left out; no history: -1, no account limit. */
+	c.put.device_id = c.put.filename = c.put.title = c.put.authors =
+	    STR_NULL;
+	c.history = (struct db_history){false, 0, 0};
+	round_trip(&c, "{\"op\":\"put\",\"user\":\"alice\",\"doc\":\"d1\","
+	               "\"percentage\":0.5,\"timestamp\":1700000000,"
+	               "\"progress\":\"/body/p[3]\",\"device\":\"Kobo\","
+	               "\"history\":-1}");
+
+	memset(&c, 0, sizeof(c));
+	c.user = STR_LIT("alice");
+	c.kind = CHANGE_IMPORT_LISTS;
+	c.put.document = STR_LIT("d1");
+	c.lists_devices = &dv;
+	c.n_devices = 1;
+	c.lists_history = h;
+	c.n_history = 2;
+	round_trip(&c,
+	    "{\"op\":\"import_lists\",\"user\":\"alice\",\"doc\":\"d1\","
+	    "\"devices\":[{\"percentage\":0.25,\"progress\":\"p\","
+	    "\"device\":\"x\",\"device_id\":\"X\",\"timestamp\":5}],"
+	    "\"history\":[{\"percentage\":0.25,\"progress\":\"p\","
+	    "\"device\":\"x\",\"device_id\":\"X\",\"timestamp\":5},"
+	    "{\"percentage\":0.25,\"progress\":\"p\",\"device\":\"x\","
+	    "\"device_id\":\"X\",\"timestamp\":5}]}");
+
+	memset(&c, 0, sizeof(c));
+	c.user = STR_LIT("alice");
+	c.put.document = STR_LIT("d1");
+	c.kind = CHANGE_WEB_RESTORE;
+	c.put.percentage = 0.25;
+	c.put.progress = STR_LIT("p");
+	c.put.timestamp = 77;
+	round_trip(&c, "{\"op\":\"web_restore\",\"user\":\"alice\","
+	               "\"doc\":\"d1\",\"percentage\":0.25,\"progress\":\"p\","
+	               "\"timestamp\":77}");
+	c.kind = CHANGE_WEB_RENAME;
+	c.name = STR_LIT("My book");
+	round_trip(&c, "{\"op\":\"web_rename\",\"user\":\"alice\","
+	               "\"doc\":\"d1\",\"name\":\"My book\"}");
+	c.kind = CHANGE_WEB_DELETE;
+	round_trip(
+	    &c, "{\"op\":\"web_delete\",\"user\":\"alice\",\"doc\":\"d1\"}");
+	c.kind = CHANGE_WEB_LINK;
+	c.alias = STR_LIT("d2");
+	round_trip(&c, "{\"op\":\"web_link\",\"user\":\"alice\","
+	               "\"doc\":\"d1\",\"alias\":\"d2\"}");
+	c.kind = CHANGE_WEB_UNLINK;
+	round_trip(&c, "{\"op\":\"web_unlink\",\"user\":\"alice\","
+	               "\"doc\":\"d1\",\"alias\":\"d2\"}");
+	c.kind = CHANGE_WEB_CONFIG;
+	round_trip(&c, "{\"op\":\"web_config\",\"user\":\"alice\"}");
+	c.kind = CHANGE_WEB_ADMIN;
+	c.admin = true;
+	round_trip(
+	    &c, "{\"op\":\"web_admin\",\"user\":\"alice\",\"admin\":true}");
+	c.admin = false;
+	round_trip(
+	    &c, "{\"op\":\"web_admin\",\"user\":\"alice\",\"admin\":false}");
+}
+
+/* A long history is split: each record stops past the size limit. */
+static void
+test_change__import_lists_split(void **state)
+{
+	enum { N = 20000 };
+	static struct db_put h[N];
+	struct buf out = BUF_INIT;
+	struct change c;
+	size_t i, taken, total = 0, records = 0;
+
+	(void)state;
+	for (i = 0; i < N; i++)
+		h[i] = (struct db_put){STR_LIT("d"), 0.5, (int64_t)i,
+		    STR_LIT("/body/DocFragment[12]/body/p[3]/text().0"),
+		    STR_LIT("Kobo"), STR_LIT("K1"), STR_NULL, STR_NULL,
+		    STR_NULL, STR_NULL};
+	memset(&c, 0, sizeof(c));
+	c.kind = CHANGE_IMPORT_LISTS;
+	c.user = STR_LIT("u");
+	c.put.document = STR_LIT("d");
+	while (total < N) {
+		buf_reset(&out);
+		c.lists_history = h + total;
+		c.n_history = N - total;
+		taken = change_encode(&out, &c);
+		assert_true(taken > 0);
+		assert_true(out.len < CHANGE_LISTS_RECORD_MAX + 200);
+		total += taken;
+		records++;
+	}
+	assert_true(records > 1);
+	buf_release(&out);
+}
+
+static int
+replay(struct db *db, const struct db_history *h, const char *rec)
+{
+	return change_replay(db, h, rec, strlen(rec));
+}
+
+static const struct db_doc *
+doc(const struct db *db, const char *user, const char *id)
+{
+	struct db_user *u = db_user_find(db, str_from(user));
+
+	return u != NULL ? db_doc_find(u, str_from(id)) : NULL;
+}
+
+#define PUT(ts, hist)                                                          \
+	"{\"op\":\"put\",\"user\":\"a\",\"doc\":\"d\",\"percentage\":0.5,"     \
+	"\"timestamp\":" #ts ",\"progress\":\"p\",\"device\":\"x\"" hist "}"
+
+/* Records as older versions wrote them apply as they did. */
+static void
+test_change__old_records(void **state)
+{
+	struct db db;
+	struct db_history limited = {true, 0, 1};
+	const struct db_doc *d;
+
+	(void)state;
+	db_init(&db);
+	assert_int_equal(
+	    replay(
+	        &db, &now, "{\"op\":\"create\",\"user\":\"a\",\"key\":\"k\"}"),
+	    0);
+	/* No "history" (before it was recorded): the replaying process's. */
+	assert_int_equal(replay(&db, &now, PUT(1, "")), 0);
+	assert_int_equal(replay(&db, &now, PUT(2, "")), 0);
+	d = doc(&db, "a", "d");
+	assert_non_null(d);
+	assert_int_equal(db_doc_history(d), 1);
+	/* "history": -1, the server kept none, whatever this process says. */
+	assert_int_equal(replay(&db, &now, PUT(3, ",\"history\":-1")), 0);
+	assert_int_equal(db_doc_history(doc(&db, "a", "d")), 1);
+	/* "history": 2 bounds the document to two entries. */
+	assert_int_equal(replay(&db, &now, PUT(4, ",\"history\":2")), 0);
+	assert_int_equal(replay(&db, &now, PUT(5, ",\"history\":2")), 0);
+	assert_int_equal(db_doc_history(doc(&db, "a", "d")), 2);
+	/*
+	 * Without "user_history" (before the per-account limit, or none):
+	 * no account limit, even where the replaying process has one.
+	 */
+	assert_int_equal(replay(&db, &limited, PUT(6, ",\"history\":0")), 0);
+	assert_int_equal(db_doc_history(doc(&db, "a", "d")), 3);
+	/* With it: the account keeps at most that many. */
+	assert_int_equal(
+	    replay(&db, &now, PUT(7, ",\"history\":0,\"user_history\":3")), 0);
+	assert_int_equal(db_doc_history(doc(&db, "a", "d")), 3);
+	assert_int_equal(doc(&db, "a", "d")->timestamp, 7);
+	/* "web_config" (an old journal's): understood, changes nothing. */
+	assert_int_equal(
+	    replay(&db, &now, "{\"op\":\"web_config\",\"user\":\"a\"}"), 0);
+	/* Changes to a user that is gone are skipped. */
+	assert_int_equal(replay(&db, &now,
+	                     "{\"op\":\"web_rename\",\"user\":\"b\",\"doc\":"
+	                     "\"d\",\"name\":\"n\"}"),
+	    0);
+	assert_int_equal(replay(&db, &now,
+	                     "{\"op\":\"web_admin\",\"user\":\"a\",\"admin\":"
+	                     "true}"),
+	    0);
+	assert_true(db_user_find(&db, STR_LIT("a"))->admin);
+	assert_int_equal(
+	    replay(&db, &now, "{\"op\":\"delete\",\"user\":\"a\"}"), 0);
+	assert_null(db_user_find(&db, STR_LIT("a")));
+	assert_int_equal(db.ndocs, 0);
+	db_release(&db);
+}
+
+/* A restore goes to the history even when the setting keeps none. */
+static void
+test_change__restore_without_history(void **state)
+{
+	struct db db;
+	struct db_history none = {false, 0, 0};
+	const struct db_doc *d;
+
+	(void)state;
+	db_init(&db);
+	assert_int_equal(
+	    replay(
+	        &db, &none, "{\"op\":\"create\",\"user\":\"a\",\"key\":\"k\"}"),
+	    0);
+	assert_int_equal(replay(&db, &none, PUT(1, ",\"history\":-1")), 0);
+	assert_int_equal(replay(&db, &none,
+	                     "{\"op\":\"web_restore\",\"user\":\"a\",\"doc\":"
+	                     "\"d\",\"percentage\":0.1,\"progress\":\"q\","
+	                     "\"timestamp\":9}"),
+	    0);
+	d = doc(&db, "a", "d");
+	assert_int_equal(d->timestamp, 9);
+	assert_string_equal(db_doc_field(d, DB_F_DEVICE), "kosyncd web");
+	assert_int_equal(db_doc_history(d), 1);
+	assert_int_equal(d->history->e[0]->timestamp, 1);
+	db_release(&db);
+}
+
+/* Malformed records are refused and change nothing. */
+static void
+test_change__malformed(void **state)
+{
+	static const char *const bad[] = {
+	    "",
+	    "[]",
+	    "{\"op\":\"put\"}",
+	    "{\"user\":\"a\"}",
+	    "{\"op\":\"nope\",\"user\":\"a\"}",
+	    "{\"op\":\"create\",\"user\":\"a\"}",
+	    "{\"op\":\"key\",\"user\":\"a\",\"key\":1}",
+	    "{\"op\":\"put\",\"user\":\"a\",\"percentage\":1,\"timestamp\":1}",
+	    "{\"op\":\"put\",\"user\":\"a\",\"doc\":\"d\",\"percentage\":\"1\","
+	    "\"timestamp\":1}",
+	    "{\"op\":\"put\",\"user\":\"a\",\"doc\":\"d\",\"percentage\":1}",
+	    "{\"op\":\"web_admin\",\"user\":\"a\",\"admin\":1}",
+	    "{\"op\":\"web_admin\",\"user\":\"a\"}",
+	    "{\"op\":\"web_link\",\"user\":\"a\",\"doc\":\"d\"}",
+	    "{\"op\":\"web_rename\",\"user\":\"a\"}",
+	    "{\"op\":\"web_restore\",\"user\":\"a\",\"doc\":\"d\","
+	    "\"percentage\":1}",
+	    "{\"op\":\"import_lists\",\"user\":\"a\",\"doc\":\"d\","
+	    "\"history\":{}}",
+	    "{\"op\":\"import_lists\",\"user\":\"a\",\"doc\":\"d\","
+	    "\"devices\":[1]}",
+	    "{\"op\":\"import_lists\",\"user\":\"a\",\"doc\":\"d\","
+	    "\"devices\":[{\"percentage\":1}]}",
+	};
+	struct db db;
+	size_t i;
+
+	(void)state;
+	db_init(&db);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(replay(&db, &now, bad[i]), -1);
+		assert_int_equal(db.users.n, 0);
+	}
+	db_release(&db);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_change__encode_every_kind),
+	    cmocka_unit_test(test_change__import_lists_split),
+	    cmocka_unit_test(test_change__old_records),
+	    cmocka_unit_test(test_change__restore_without_history),
+	    cmocka_unit_test(test_change__malformed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
