@@ -36,8 +36,8 @@
 #include "buf.h"
 #include "change.h"
 #include "db.h"
+#include "filestore.h"
 #include "journal.h"
-#include "store_json.h"
 
 #include "fuzz.h"
 

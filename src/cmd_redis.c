@@ -9,7 +9,7 @@
  * unknown and replaced when the copied timestamp is newer, otherwise
  * skipped. Into the file store, each document's history and device
  * positions are merged as well, whatever happened to its current state
- * (store_json_admin.c). Both print the counts.
+ * (filestore_admin.c). Both print the counts.
  *
  * The data directory is locked as by a server (the command refuses while
  * kosyncd serves it); Redis may be in use by servers meanwhile. The copy

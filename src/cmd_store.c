@@ -4,12 +4,12 @@
  *
  * While a server runs on the data directory, backup, compact, export and
  * import are done by it, through the control socket; otherwise they work
- * offline under the directory's lock (store_file.h, or the store opened on
+ * offline under the directory's lock (datadir_offline.h, or the store opened on
  * a private loop by control_run). restore and salvage are offline only:
  * they replace database.json, which a running server would never notice. check
  * reads the files as they are and works either way.
  *
- * Not here: the operations themselves (admin.c, store_admin.c).
+ * Not here: the operations themselves (admin.c, datadir_offline.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,9 +22,9 @@
 #include "cmd.h"
 #include "config.h"
 #include "control.h"
+#include "datadir_offline.h"
 #include "json.h"
 #include "snapshot.h"
-#include "store_file.h"
 #include "xmalloc.h"
 
 /* The commands below need the file storage's data directory. */

@@ -11,7 +11,7 @@
  * pushed last is never stored twice).
  *
  * This module applies changes that are already decided: no credentials are
- * checked here, nothing is logged, nothing touches a file. store_json.c
+ * checked here, nothing is logged, nothing touches a file. filestore.c
  * decides, journals and then applies, a change of change.h at a time
  * (change.c calls this module); snapshot.c loads and writes these tables.
  *

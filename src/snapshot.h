@@ -15,7 +15,7 @@
  * replaces database.json atomically: temp file in the same directory,
  * write, fsync, close, rename, fsync of the directory.
  *
- * Not here: deciding when to write (store_file.c), the journal.
+ * Not here: deciding when to write (datadir.c), the journal.
  */
 #ifndef KOSYNCD_SNAPSHOT_H
 #define KOSYNCD_SNAPSHOT_H

@@ -3,7 +3,7 @@
  * positions into ours (see store_merge.h for the rules).
  *
  * Not here: deciding which current state wins (the importers), journaling
- * (store_json_admin.c), Redis (store_redis_admin.c).
+ * (filestore_admin.c), Redis (redis_worker.c).
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /*
  * store_merge.h: the rules by which an imported document's history and
  * device positions are merged into ours, on the tables of db.c, shared by
- * the file store's import (store_json_admin.c, journaled as "import_lists"
- * records) and the Redis store's (store_redis_admin.c):
+ * the file store's import (filestore_admin.c, journaled as "import_lists"
+ * records) and the Redis store's (redis_worker.c):
  *
  * - a device position is taken when it is newer than ours for that device,
  *   unless it is the device of the document's current state (that one is

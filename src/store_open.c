@@ -1,7 +1,7 @@
 /*
  * store_open.c: the backends by name, for store_open (see store.h).
  *
- * "file" (database.json + journal, store_json.c and store_file.c),
+ * "file" (database.json + journal, filestore.c and datadir.c),
  * "memory" (the same tables without files, for tests and throw-away
  * instances) and "redis" (store_redis.c). The one place that knows which
  * backends exist: store.c only dispatches through a backend's ops, so the

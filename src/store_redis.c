@@ -33,7 +33,7 @@
  *
  * A verbatim key verified while redis_hash_keys is on is replaced by its
  * PHC string in the background (ROP_UPGRADE), only if still unchanged.
- * The administration operations are in store_redis_admin.c.
+ * The administration operations are in redis_worker.c.
  *
  * Nothing kept in memory can make another instance wrong: the only cache
  * maps a user (at most RS_CACHE_MAX, then some are forgotten) to the stored
@@ -68,8 +68,9 @@
 #include "log.h"
 #include "luascripts.h"
 #include "redis_conn.h"
+#include "redis_format.h"
+#include "redis_worker.h"
 #include "store_backend.h"
-#include "store_redis.h"
 #include "table.h"
 #include "xmalloc.h"
 
@@ -1612,36 +1613,6 @@ rs_read_doc_send(struct rop *op)
 	return 0;
 }
 
-void
-store_redis_glob_escape(struct buf *b, struct str s)
-{
-	size_t i;
-
-	for (i = 0; i < s.len; i++) {
-		if (strchr("*?[]\\", s.p[i]) != NULL)
-			buf_addch(b, '\\');
-		buf_addch(b, s.p[i]);
-	}
-}
-
-/*
- * The official server writes percentages with %.14g, which every value
- * KOReader sends (four decimals) survives. A value that %.14g would round
- * gets the fewest digits (up to 17) that read back as the same double, so
- * that a push reads back exactly as on the file backend.
- */
-void
-store_redis_format_percentage(char *out, size_t size, double v)
-{
-	int prec;
-
-	for (prec = 14; prec <= 17; prec++) {
-		snprintf(out, size, "%.*g", prec, v);
-		if (strtod(out, NULL) == v)
-			return;
-	}
-}
-
 /*
  * Dispatch
  */
@@ -1922,7 +1893,7 @@ rs_command(struct store *st, store_command_fn *fn, void *priv, int argc,
 }
 
 /*
- * Administration (store_redis_admin.c): counted as live operations so
+ * Administration (redis_worker.c): counted as live operations so
  * that a flush waits for them.
  */
 

@@ -1,6 +1,6 @@
 /*
  * test_import_lists.c: how an import merges a document's history and
- * device positions (store_json_admin.c, the "import_lists" journal
+ * device positions (filestore_admin.c, the "import_lists" journal
  * record): the merge rules on the tables, applied through
  * change_replay as replay does (newer device position wins, never the
  * current state's device, at most DB_MAX_DEVICES, history merged by
@@ -22,9 +22,9 @@
 #include "change.h"
 #include "config.h"
 #include "db.h"
+#include "filestore.h"
 #include "json.h"
 #include "store.h"
-#include "store_json.h"
 #include "xmalloc.h"
 
 #include "store_env.h"

@@ -1,6 +1,6 @@
 /*
  * test_regress_fuzz.c: bugs found by the fuzzers in fuzz/, each checked
- * through the interface of its module (store_json.h for the journal's
+ * through the interface of its module (filestore.h for the journal's
  * record reader) so that it stays fixed even when the fuzz corpora are not
  * run. (fuzz/run --smoke replays the crashing
  * inputs themselves: fuzz/corpus/<target>/regress-*.)
@@ -18,9 +18,9 @@
 #include "change.h"
 #include "config.h"
 #include "db.h"
+#include "filestore.h"
 #include "json.h"
 #include "snapshot.h"
-#include "store_json.h"
 
 /* The history setting the tests' changes apply with. */
 static struct db_history hs;

@@ -1,8 +1,8 @@
 /*
- * store_json.c: the "file" and "memory" backends of store.h.
+ * filestore.c: the "file" and "memory" backends of store.h.
  *
  * Both keep every user and document in the tables of db.c; the file
- * backend also persists them (database.json + journal, see store_file.c),
+ * backend also persists them (database.json + journal, see datadir.c),
  * the memory backend does not.
  *
  * Every operation runs the same steps on the loop thread:
@@ -32,10 +32,10 @@
 #include "change.h"
 #include "config.h"
 #include "db.h"
+#include "filestore.h"
 #include "keys.h"
 #include "log.h"
 #include "store_backend.h"
-#include "store_json.h"
 #include "xmalloc.h"
 
 enum op_kind {

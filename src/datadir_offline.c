@@ -1,6 +1,6 @@
 /*
- * store_admin.c: offline operations on a data directory (see
- * store_file.h): backup, restore, check, compact.
+ * datadir_offline.c: offline operations on a data directory (see
+ * datadir_offline.h): backup, restore, check, compact.
  *
  * They share one loader: take the lock, load database.json into private
  * tables and a private configuration (so the file's config section is
@@ -26,14 +26,14 @@
 
 #include "change.h"
 #include "config.h"
+#include "datadir_offline.h"
 #include "db.h"
+#include "filestore.h"
 #include "journal.h"
 #include "keys.h"
 #include "log.h"
 #include "pem.h"
 #include "snapshot.h"
-#include "store_file.h"
-#include "store_json.h"
 #include "xmalloc.h"
 
 /* How offline_load treats damage in the middle of the journal. */

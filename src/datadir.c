@@ -1,5 +1,5 @@
 /*
- * store_file.c: the data directory of the file backend (database.json,
+ * datadir.c: the data directory of the file backend (database.json,
  * the journal, the lock), store_flush and store_close of both backends.
  * What a journal record says is change.c's.
  */
@@ -24,12 +24,12 @@
 
 #include "change.h"
 #include "config.h"
+#include "filestore.h"
+#include "journal.h"
 #include "json.h"
 #include "keys.h"
-#include "journal.h"
 #include "log.h"
 #include "snapshot.h"
-#include "store_json.h"
 #include "xmalloc.h"
 
 enum flush_stage {

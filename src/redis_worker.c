@@ -1,5 +1,5 @@
 /*
- * store_redis_admin.c: the operations of the Redis backend that run on a
+ * redis_worker.c: the operations of the Redis backend that run on a
  * worker thread: administration (store.h store_admin_*: dump, import, user
  * list, key change and deletion without credentials) and the web
  * interface's reads and changes (store_web_*, at the end of the file).
@@ -41,10 +41,11 @@
 #include "db.h"
 #include "json.h"
 #include "keys.h"
+#include "redis_format.h"
+#include "redis_worker.h"
 #include "snapshot.h"
 #include "store_merge.h"
-#include "store_redis.h"
-#include "store_web.h"
+#include "webops.h"
 #include "xmalloc.h"
 
 #define RA_TIMEOUT_S 10 /* a command slower than this fails the job */
@@ -1028,7 +1029,7 @@ ra_set_key(struct ra_job *j, redisContext *c)
 
 /*
  * The web interface (store.h store_web_*): a user's data is loaded into a
- * scratch table of db.c, read or changed there by store_web.c (as on the
+ * scratch table of db.c, read or changed there by webops.c (as on the
  * file backend), and a change is written back in one MULTI/EXEC under
  * WATCH of every key it read, retried when another client (a push through
  * any instance) changed one of them meanwhile.
@@ -1226,7 +1227,7 @@ struct ra_pdoc {
 	char *id;
 };
 
-/* Newest first, then by id: store_web.c's order. */
+/* Newest first, then by id: webops.c's order. */
 static int
 ra_pdoc_cmp(const void *a, const void *b)
 {

@@ -1,10 +1,10 @@
 /*
- * store_json.h: internals shared by the modules of the file and memory
- * backends (store_json.c: operations; store_file.c: the data directory,
+ * filestore.h: internals shared by the modules of the file and memory
+ * backends (filestore.c: operations; datadir.c: the data directory,
  * journal, snapshots and compaction). Not for other callers.
  */
-#ifndef KOSYNCD_STORE_JSON_H
-#define KOSYNCD_STORE_JSON_H
+#ifndef KOSYNCD_FILESTORE_H
+#define KOSYNCD_FILESTORE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -50,7 +50,7 @@ uint64_t json_store_append(struct json_store *js, const char *rec, size_t len,
 void json_store_done(struct json_store *js, uint64_t seq, int err);
 
 /*
- * Set js->history from the configuration (store_file.c: at the start, and
+ * Set js->history from the configuration (datadir.c: at the start, and
  * after loading database.json, whose config section may change it).
  */
 void json_store_history(struct json_store *js);
@@ -86,8 +86,8 @@ int json_store_after_damage(char *const *files, size_t n, size_t i, off_t off,
     struct journal_scan_result *here, uint64_t *later);
 
 /*
- * Administration (store.h store_admin_*; store_json_admin.c). Compaction
- * and the file's figures are store_file.c's.
+ * Administration (store.h store_admin_*; filestore_admin.c). Compaction
+ * and the file's figures are datadir.c's.
  */
 void json_store_admin_list(struct store *st, const struct store_page *page,
     store_text_cb *cb, void *arg);
@@ -96,7 +96,7 @@ void json_store_admin_import(struct store *st, const char *text, size_t len,
     store_text_cb *cb, void *arg);
 void json_store_admin_compact(struct store *st, store_text_cb *cb, void *arg);
 void json_store_stats(struct store *st, struct store_stats *out);
-/* The web interface (store.h store_web_*; store_web.c, store_web.h). */
+/* The web interface (store.h store_web_*; webops.c, webops.h). */
 void json_store_web_documents(struct store *st, struct str user,
     struct str document, bool history, const struct store_page *page,
     store_text_cb *cb, void *arg);

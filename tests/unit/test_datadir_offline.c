@@ -1,5 +1,5 @@
 /*
- * test_store_admin.c: the offline operations of store_file.h on a data
+ * test_datadir_offline.c: the offline operations of datadir_offline.h on a data
  * directory the file store wrote: check, backup, restore (ours, KOsync's
  * JSON backup, KOsync's msgpack backup refused), compact of a journal left
  * by a store that was not flushed, and the lock against a running store.
@@ -17,8 +17,8 @@
 #include <uv.h>
 
 #include "config.h"
+#include "datadir_offline.h"
 #include "store.h"
-#include "store_file.h"
 #include "xmalloc.h"
 
 #include "store_env.h"

@@ -1,7 +1,7 @@
 /*
- * test_store_web.c: the pages of the web interface's lists: the cursors
+ * test_webops.c: the pages of the web interface's lists: the cursors
  * (store.c store_page_next, store_page_parse, store_page_after), the
- * choice of a page of documents (store_web.c store_web_select) and a
+ * choice of a page of documents (webops.c store_web_select) and a
  * document's history in pages (store_web_render): walking every page
  * gives each entry once, in order.
  */
@@ -19,7 +19,7 @@
 #include "db.h"
 #include "json.h"
 #include "store.h"
-#include "store_web.h"
+#include "webops.h"
 
 /* The history setting the tests' changes apply with. */
 static struct db_history hs;

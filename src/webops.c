@@ -1,5 +1,5 @@
 /*
- * store_web.c: the web interface's operations on the file and memory
+ * webops.c: the web interface's operations on the file and memory
  * backends (store.h store_web_*).
  *
  * Reads walk the tables on the loop thread, a page at a time (store.h
@@ -17,7 +17,7 @@
  * later, or again after a crash, gives the same state.
  *
  * No key is checked here: the web interface authenticated its session.
- * Not here: the protocol's operations (store_json.c), files (store_file.c).
+ * Not here: the protocol's operations (filestore.c), files (datadir.c).
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -27,10 +27,10 @@
 #include "change.h"
 #include "config.h"
 #include "db.h"
+#include "filestore.h"
 #include "json.h"
-#include "store_json.h"
-#include "store_web.h"
 #include "table.h"
+#include "webops.h"
 #include "xmalloc.h"
 
 /*

@@ -1,5 +1,5 @@
 /*
- * store_json_admin.c: administration of the file and memory backends
+ * filestore_admin.c: administration of the file and memory backends
  * (store.h store_admin_*): the user list, the dump and the import.
  *
  * The list and the dump read the tables on the loop thread. The import
@@ -14,8 +14,8 @@
  * registration in flight), so a client registering the same name meanwhile
  * gets "taken" and never half an account.
  *
- * Not here: key changes and deletions (store_json.c), compaction and
- * statistics (store_file.c).
+ * Not here: key changes and deletions (filestore.c), compaction and
+ * statistics (datadir.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,12 +27,12 @@
 #include "change.h"
 #include "config.h"
 #include "db.h"
+#include "filestore.h"
 #include "json.h"
 #include "keys.h"
 #include "snapshot.h"
-#include "store_json.h"
 #include "store_merge.h"
-#include "store_web.h"
+#include "webops.h"
 #include "xmalloc.h"
 
 /*

@@ -1,9 +1,9 @@
 /*
- * store_web.h: the web interface's reads and changes on the tables of
+ * webops.h: the web interface's reads and changes on the tables of
  * db.c, shared by the backends that implement store.h's store_web_*: the
- * file and memory backends apply them to their live tables (store_web.c),
+ * file and memory backends apply them to their live tables (webops.c),
  * the Redis backend to a user's data loaded into a scratch table and
- * written back (store_redis_web.c). One piece of code decides what a
+ * written back (redis_worker.c). One piece of code decides what a
  * restore, rename, deletion or merge does, whatever the storage.
  *
  * A change is a struct change (change.h: "web_restore", "web_rename",
@@ -12,8 +12,8 @@
  * time), so applying it later or again gives the same state: the file
  * backend journals it as it is.
  */
-#ifndef KOSYNCD_STORE_WEB_H
-#define KOSYNCD_STORE_WEB_H
+#ifndef KOSYNCD_WEBOPS_H
+#define KOSYNCD_WEBOPS_H
 
 #include <stdbool.h>
 #include <stdint.h>

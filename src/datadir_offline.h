@@ -1,5 +1,5 @@
 /*
- * store_file.h: offline operations on a file store's data directory, for
+ * datadir_offline.h: offline operations on a file store's data directory, for
  * the admin commands (`kosyncd backup`, `restore`, `check`, `compact`,
  * `salvage`).
  *
@@ -9,8 +9,8 @@
  * a start would see: database.json plus the journal replayed onto it.
  * Failures are logged (log_warnx) and reported as -1.
  */
-#ifndef KOSYNCD_STORE_FILE_H
-#define KOSYNCD_STORE_FILE_H
+#ifndef KOSYNCD_DATADIR_OFFLINE_H
+#define KOSYNCD_DATADIR_OFFLINE_H
 
 #include "buf.h"
 

@@ -1,16 +1,14 @@
 /*
- * store_redis.h: helpers of the Redis backend shared with its commands.
- *
- * The backend itself is opened through store_open() (store_backend.h
- * declares store_redis_open); see store_redis.c for the key layout.
+ * redis_worker.h: the Redis backend's jobs on worker threads
+ * (redis_worker.c), for the backend itself (store_redis.c): the
+ * administration (store.h store_admin_*) and the web interface's reads and
+ * changes (store_web_*). Not for other callers.
  */
-#ifndef KOSYNCD_STORE_REDIS_H
-#define KOSYNCD_STORE_REDIS_H
+#ifndef KOSYNCD_REDIS_WORKER_H
+#define KOSYNCD_REDIS_WORKER_H
 
 #include <stdbool.h>
 #include <stddef.h>
-
-#include <hiredis/hiredis.h>
 
 #include <uv.h>
 
@@ -18,18 +16,8 @@
 
 struct config;
 
-/* Append s to b with the glob characters of SCAN MATCH escaped. */
-void store_redis_glob_escape(struct buf *b, struct str s);
-
 /*
- * A percentage as the Redis backend writes it: %.14g as the official
- * server, or the fewest digits (up to 17) that read back as v when %.14g
- * would round it.
- */
-void store_redis_format_percentage(char *out, size_t size, double v);
-
-/*
- * Administration (store.h store_admin_*; store_redis_admin.c). Each runs
+ * Administration (store.h store_admin_*; redis_worker.c). Each runs
  * on libuv's thread pool with a synchronous connection of its own, then
  * calls back on loop, and after that finished(ctx) when set (the backend
  * counts the jobs in flight for its flush).

@@ -1,0 +1,23 @@
+/*
+ * redis_format.h: how the Redis backend writes values into Redis, shared
+ * by its loop side (store_redis.c) and its worker jobs (redis_worker.c).
+ * A low-level primitive on buf.h: it knows nothing of the store.
+ */
+#ifndef KOSYNCD_REDIS_FORMAT_H
+#define KOSYNCD_REDIS_FORMAT_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+/* Append s to b with the glob characters of SCAN MATCH escaped. */
+void store_redis_glob_escape(struct buf *b, struct str s);
+
+/*
+ * A percentage as the Redis backend writes it: %.14g as the official
+ * server, or the fewest digits (up to 17) that read back as v when %.14g
+ * would round it.
+ */
+void store_redis_format_percentage(char *out, size_t size, double v);
+
+#endif
