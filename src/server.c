@@ -34,12 +34,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <uv.h>
 
+#include "accesslog.h"
 #include "addr.h"
 #include "http.h"
 #include "log.h"
@@ -172,9 +172,7 @@ struct server {
 	void (*done)(void *);
 	void *done_arg;
 	uv_prepare_t *prepare; /* flushes the access log */
-	struct buf alog;       /* access-log lines not yet written */
-	char stamp[32];        /* "YYYY-mm-ddTHH:MM:SS" of stamp_sec */
-	time_t stamp_sec;
+	struct accesslog alog; /* lines not yet written */
 	char discard[4096];
 };
 
@@ -299,95 +297,17 @@ ip_del(struct server *srv, const unsigned char *addr)
 }
 
 /*
- * The access log
+ * The access log (accesslog.c writes the lines; the metrics count them)
  */
 
-/*
- * Access-log lines are collected in srv->alog and written to stderr once
- * per loop iteration (from a prepare handle, just before the loop waits),
- * so that a busy loop makes one write for many requests instead of one
- * each. The line format is log.c's: "<UTC time> access: <fields>".
- */
-static void
-alog_flush(struct server *srv)
-{
-	if (srv->alog.len == 0)
-		return;
-	fwrite(srv->alog.data, 1, srv->alog.len, stderr);
-	fflush(stderr);
-	if (srv->alog.len > KEEP_BUF_BYTES)
-		buf_release(&srv->alog);
-	else
-		buf_reset(&srv->alog);
-}
-
-static void
-on_prepare(uv_prepare_t *p)
-{
-	alog_flush(p->data);
-}
-
-/* Append the decimal digits of v, zero-padded to at least width. */
-static void
-add_digits(struct buf *out, uint64_t v, int width)
-{
-	char tmp[24];
-	int i = (int)sizeof(tmp);
-
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0 || (int)sizeof(tmp) - i < width);
-	buf_add(out, tmp + i, sizeof(tmp) - (size_t)i);
-}
-
-/* Append "<UTC time> access: " to out, the date part cached per second. */
-static void
-alog_stamp(struct server *srv, struct buf *out)
-{
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (ts.tv_sec != srv->stamp_sec) {
-		gmtime_r(&ts.tv_sec, &tm);
-		strftime(
-		    srv->stamp, sizeof(srv->stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-		srv->stamp_sec = ts.tv_sec;
-	}
-	buf_adds(out, srv->stamp);
-	buf_addch(out, '.');
-	add_digits(out, (uint64_t)ts.tv_nsec / 1000000, 3);
-	buf_add(out, "Z access: ", 10);
-}
-
-/*
- * One line per request: client, method, path (escaped, cut at 200 bytes),
- * status, body bytes, milliseconds since the first byte, user or "-".
- * req is NULL for a connection refused before any request.
- */
+/* req is NULL for a connection refused before any request. */
 static void
 access_log(const struct conn *c, const struct http_request *req, int status,
     size_t bytes)
 {
 	struct server *srv = c->srv;
-	struct buf own = BUF_INIT, *out;
 	uint64_t us = 0;
 
-	out = srv != NULL ? &srv->alog : &own;
-	if (srv != NULL)
-		alog_stamp(srv, out);
-	buf_adds(out, c->req.peer);
-	buf_addch(out, ' ');
-	if (req != NULL && req->method_name.len > 0)
-		log_escape(out, req->method_name, 20);
-	else
-		buf_addch(out, '-');
-	buf_addch(out, ' ');
-	if (req != NULL && req->path.len > 0)
-		log_escape(out, req->path, 200);
-	else
-		buf_addch(out, '-');
 	if (req != NULL)
 		us = (uv_hrtime() - req->start_ns) / 1000;
 	if (srv != NULL && srv->metrics != NULL)
@@ -395,26 +315,17 @@ access_log(const struct conn *c, const struct http_request *req, int status,
 		    req != NULL ? metrics_route_of(req->method, req->path)
 		                : METRICS_R_OTHER,
 		    status, us * 1000);
-	buf_addch(out, ' ');
-	add_digits(out, (uint64_t)status, 1);
-	buf_addch(out, ' ');
-	add_digits(out, bytes, 1);
-	buf_addch(out, ' ');
-	add_digits(out, us / 1000, 1);
-	buf_addch(out, '.');
-	add_digits(out, us % 1000, 3);
-	buf_addch(out, ' ');
-	if (req != NULL && req->log_user.len > 0)
-		log_escape(out, req->log_user, 200);
-	else
-		buf_addch(out, '-');
-	if (srv != NULL) {
-		buf_addch(out, '\n');
-		return;
-	}
-	/* An orphan's server may be gone: write the line directly. */
-	log_access("%s", own.data);
-	buf_release(&own);
+	/* An orphan's server may be gone: the line is written directly. */
+	accesslog_add(srv != NULL ? &srv->alog : NULL, c->req.peer, req, status,
+	    bytes, us);
+}
+
+static void
+on_prepare(uv_prepare_t *p)
+{
+	struct server *srv = p->data;
+
+	accesslog_flush(&srv->alog);
 }
 
 /*
@@ -685,7 +596,7 @@ server_maybe_done(struct server *srv)
 	    srv->nopen > 0)
 		return;
 	srv->done_called = true;
-	alog_flush(srv);
+	accesslog_flush(&srv->alog);
 	if (srv->prepare != NULL) {
 		uv_close((uv_handle_t *)srv->prepare, handle_free);
 		srv->prepare = NULL;
@@ -1128,7 +1039,7 @@ server_new(uv_loop_t *loop, const struct server_limits *limits,
 			log_warnx("ignoring trusted_proxies: %s", why.data);
 		buf_release(&why);
 	}
-	buf_init(&srv->alog);
+	accesslog_init(&srv->alog);
 	srv->prepare = xmalloc(sizeof(*srv->prepare));
 	uv_prepare_init(loop, srv->prepare);
 	srv->prepare->data = srv;
@@ -1305,8 +1216,8 @@ server_free(struct server *srv)
 	if (srv == NULL)
 		return;
 	assert(srv->conns == NULL && srv->nopen == 0);
-	alog_flush(srv);
-	buf_release(&srv->alog);
+	accesslog_flush(&srv->alog);
+	accesslog_release(&srv->alog);
 	/* Not shut down (start-up failed): the caller's loop frees these. */
 	if (srv->prepare != NULL)
 		uv_close((uv_handle_t *)srv->prepare, handle_free);
