@@ -1189,8 +1189,9 @@ server_shutdown(struct server *srv, void (*done)(void *arg), void *arg)
 	}
 	for (c = srv->conns; c != NULL; c = next) {
 		next = c->next;
-		/* Idle keep-alive connections go now; the others finish the
-		 * request they are on, and their answer says close. */
+		/* A request on its way or with the handler finishes, and its
+		 * answer says close; the others go as soon as nothing of
+		 * theirs is left to write (idle and lingering ones now). */
 		if (c->state == CONN_HANDLER || c->state == CONN_REQUEST)
 			continue;
 		if (!c->writing && c->out.len == 0)
