@@ -1,13 +1,15 @@
 /*
  * server.c: the listening socket and its connections, on one libuv loop.
  *
- * Each connection is a small state machine driven by conn_step(), which
- * runs after every event (bytes read, write finished, reply given, timer):
- * assemble and dispatch the buffered requests one at a time, write what
- * was answered, then decide whether to read and which timer to arm.
+ * Each connection is a small state machine (enum conn_state, below)
+ * driven by conn_step(), which runs after every event (bytes read, write
+ * finished, reply given, timer): assemble and dispatch the buffered
+ * requests one at a time, write what was answered, then decide whether to
+ * read and which timer to arm.
  *
  * Invariants:
- *   - at most one request per connection is with the handler (in_flight);
+ *   - at most one request per connection is with the handler
+ *     (CONN_HANDLER);
  *     while it is, nothing more is parsed and nothing is read, so its
  *     slices into the input buffer stay valid;
  *   - the input buffer is compacted only between reads, never while a
@@ -16,7 +18,7 @@
  *     written with uv_try_write, falling back to one uv_write at a time;
  *     while that write is pending no further request is dispatched;
  *   - a connection whose socket was closed while its request was with the
- *     handler (an orphan) lives on until http_reply(), which frees it;
+ *     handler (CONN_ORPHAN) lives on until http_reply(), which frees it;
  *   - every connection has one timer: idle between requests, an absolute
  *     deadline from a request's first byte to its last, a write timeout,
  *     or the lingering close after the last answer.
@@ -32,12 +34,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <uv.h>
 
+#include "accesslog.h"
 #include "addr.h"
 #include "http.h"
 #include "log.h"
@@ -68,6 +70,53 @@ struct ip_count {
 	unsigned n;
 };
 
+/*
+ * Where a connection is in its life. conn_set_state() is the one place
+ * that changes it, and conn_next[] below lists every legal transition.
+ * Orthogonal to the state: whether a uv_write is pending (c->writing:
+ * answers may go out while the next request arrives or is with the
+ * handler), whether the client has closed its side (c->eof), and whether
+ * the socket is being read (c->reading, derived in conn_step).
+ */
+enum conn_state {
+	/*
+	 * Waiting for the first byte of a request: a new connection, or a
+	 * keep-alive one between requests. Timer: idle_timeout_ms.
+	 */
+	CONN_IDLE,
+	/*
+	 * A request's first byte has arrived and it is being assembled
+	 * (headers, body). Timer: request_timeout_ms from that first byte,
+	 * an absolute deadline (408 when it passes); while a write is
+	 * pending, the idle timeout instead.
+	 */
+	CONN_REQUEST,
+	/*
+	 * The request is with the handler: nothing is parsed or read, so its
+	 * slices into the input buffer stay valid. No timer.
+	 */
+	CONN_HANDLER,
+	/*
+	 * No more requests (the answer said close, a transport error was
+	 * answered, or the server is shutting down): write what is queued,
+	 * then linger. Timer: idle_timeout_ms (a client that does not read).
+	 */
+	CONN_CLOSING,
+	/*
+	 * FIN sent after the last answer; reading and dropping until the
+	 * client closes too. Timer: LINGER_MS (LINGER_SHUTDOWN_MS when the
+	 * server is shutting down) from the FIN.
+	 */
+	CONN_LINGERING,
+	/*
+	 * The socket was closed while the handler had the request: the
+	 * connection lives on until http_reply(), which frees it.
+	 */
+	CONN_ORPHAN,
+	/* The socket is closing or closed; freed once its handles are. */
+	CONN_DEAD,
+};
+
 struct conn {
 	struct http_request req; /* the request with the handler */
 	union {
@@ -85,24 +134,20 @@ struct conn {
 	struct buf out;  /* answers not yet written */
 	struct buf wbuf; /* bytes handed to uv_write */
 	unsigned char addr[16];
-	char tcp_peer[64];  /* the proxy's address (via_proxy only) */
-	int handles;        /* uv handles not yet closed */
-	uint64_t due;       /* loop time the current state times out, or 0 */
-	uint64_t timer_due; /* loop time the timer fires, 0 when stopped */
-	uint64_t deadline;  /* loop time the current request must be in by */
-	size_t discarded;   /* bytes dropped while lingering */
-	unsigned in_loop;   /* inside conn_process: replies just queue */
-	bool counted;       /* counted in nconns and its ip_count */
-	bool dead;          /* socket closing or closed */
-	bool reading;
-	bool writing; /* a uv_write is pending */
-	bool in_flight;
-	bool req_started; /* the first byte of a request has arrived */
-	bool closing;     /* close once the queued answers are written */
-	bool lingering;
-	bool eof;
-	bool via_proxy;             /* the peer is a trusted proxy */
-	bool spoke;                 /* the client has sent at least one byte */
+	char tcp_peer[64];     /* the proxy's address (via_proxy only) */
+	int handles;           /* uv handles not yet closed */
+	uint64_t due;          /* loop time the current state times out, or 0 */
+	uint64_t timer_due;    /* loop time the timer fires, 0 when stopped */
+	uint64_t deadline;     /* loop time the current request must be in by */
+	size_t discarded;      /* bytes dropped while lingering */
+	unsigned in_loop;      /* inside conn_process: replies just queue */
+	enum conn_state state; /* changed by conn_set_state only */
+	bool counted;          /* counted in nconns and its ip_count */
+	bool reading;          /* uv_read_start is in effect */
+	bool writing;          /* a uv_write is pending */
+	bool eof;              /* the client has closed its side */
+	bool via_proxy;        /* the peer is a trusted proxy */
+	bool spoke;            /* the client has sent at least one byte */
 	const struct ip_count *ipc; /* its address's count, while counted */
 };
 
@@ -127,15 +172,65 @@ struct server {
 	void (*done)(void *);
 	void *done_arg;
 	uv_prepare_t *prepare; /* flushes the access log */
-	struct buf alog;       /* access-log lines not yet written */
-	char stamp[32];        /* "YYYY-mm-ddTHH:MM:SS" of stamp_sec */
-	time_t stamp_sec;
+	struct accesslog alog; /* lines not yet written */
 	char discard[4096];
 };
 
 static void conn_step(struct conn *c);
 static void conn_close(struct conn *c);
 static void conn_free(struct conn *c);
+
+#define TO(s) (1u << (s))
+/* conn_next[from]: the states a connection may go to from there. */
+static const unsigned conn_next[] = {
+    /* a request begins; refused, or the server shuts down; closed */
+    [CONN_IDLE] = TO(CONN_REQUEST) | TO(CONN_CLOSING) | TO(CONN_DEAD),
+    /* only blank lines came; dispatched; 4xx/5xx or 408; closed */
+    [CONN_REQUEST] =
+        TO(CONN_IDLE) | TO(CONN_HANDLER) | TO(CONN_CLOSING) | TO(CONN_DEAD),
+    /* answered, keep-alive or close; the socket closed meanwhile */
+    [CONN_HANDLER] = TO(CONN_IDLE) | TO(CONN_CLOSING) | TO(CONN_ORPHAN),
+    /* everything written: FIN and linger; or closed */
+    [CONN_CLOSING] = TO(CONN_LINGERING) | TO(CONN_DEAD),
+    [CONN_LINGERING] = TO(CONN_DEAD),
+    /* the handler answered: nothing holds the connection now */
+    [CONN_ORPHAN] = TO(CONN_DEAD),
+    [CONN_DEAD] = 0,
+};
+#undef TO
+
+/*
+ * Move c to state to, which must be a legal transition, and start the
+ * deadline that state counts from (the timer itself is armed from the
+ * state at the end of conn_step, see conn_set_timer).
+ */
+static void
+conn_set_state(struct conn *c, enum conn_state to)
+{
+	assert((conn_next[c->state] & (1u << to)) != 0);
+	c->state = to;
+	switch (to) {
+	case CONN_REQUEST:
+		c->req.start_ns = uv_hrtime();
+		c->deadline =
+		    uv_now(c->srv->loop) + c->srv->limits.request_timeout_ms;
+		break;
+	case CONN_LINGERING:
+		c->deadline =
+		    uv_now(c->srv->loop) +
+		    (c->srv->shutting ? LINGER_SHUTDOWN_MS : LINGER_MS);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The socket is closing or closed (with or without a handler's request). */
+static bool
+conn_dead(const struct conn *c)
+{
+	return c->state == CONN_DEAD || c->state == CONN_ORPHAN;
+}
 
 /*
  * Connection counts per client address
@@ -202,95 +297,17 @@ ip_del(struct server *srv, const unsigned char *addr)
 }
 
 /*
- * The access log
+ * The access log (accesslog.c writes the lines; the metrics count them)
  */
 
-/*
- * Access-log lines are collected in srv->alog and written to stderr once
- * per loop iteration (from a prepare handle, just before the loop waits),
- * so that a busy loop makes one write for many requests instead of one
- * each. The line format is log.c's: "<UTC time> access: <fields>".
- */
-static void
-alog_flush(struct server *srv)
-{
-	if (srv->alog.len == 0)
-		return;
-	fwrite(srv->alog.data, 1, srv->alog.len, stderr);
-	fflush(stderr);
-	if (srv->alog.len > KEEP_BUF_BYTES)
-		buf_release(&srv->alog);
-	else
-		buf_reset(&srv->alog);
-}
-
-static void
-on_prepare(uv_prepare_t *p)
-{
-	alog_flush(p->data);
-}
-
-/* Append the decimal digits of v, zero-padded to at least width. */
-static void
-add_digits(struct buf *out, uint64_t v, int width)
-{
-	char tmp[24];
-	int i = (int)sizeof(tmp);
-
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0 || (int)sizeof(tmp) - i < width);
-	buf_add(out, tmp + i, sizeof(tmp) - (size_t)i);
-}
-
-/* Append "<UTC time> access: " to out, the date part cached per second. */
-static void
-alog_stamp(struct server *srv, struct buf *out)
-{
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (ts.tv_sec != srv->stamp_sec) {
-		gmtime_r(&ts.tv_sec, &tm);
-		strftime(
-		    srv->stamp, sizeof(srv->stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-		srv->stamp_sec = ts.tv_sec;
-	}
-	buf_adds(out, srv->stamp);
-	buf_addch(out, '.');
-	add_digits(out, (uint64_t)ts.tv_nsec / 1000000, 3);
-	buf_add(out, "Z access: ", 10);
-}
-
-/*
- * One line per request: client, method, path (escaped, cut at 200 bytes),
- * status, body bytes, milliseconds since the first byte, user or "-".
- * req is NULL for a connection refused before any request.
- */
+/* req is NULL for a connection refused before any request. */
 static void
 access_log(const struct conn *c, const struct http_request *req, int status,
     size_t bytes)
 {
 	struct server *srv = c->srv;
-	struct buf own = BUF_INIT, *out;
 	uint64_t us = 0;
 
-	out = srv != NULL ? &srv->alog : &own;
-	if (srv != NULL)
-		alog_stamp(srv, out);
-	buf_adds(out, c->req.peer);
-	buf_addch(out, ' ');
-	if (req != NULL && req->method_name.len > 0)
-		log_escape(out, req->method_name, 20);
-	else
-		buf_addch(out, '-');
-	buf_addch(out, ' ');
-	if (req != NULL && req->path.len > 0)
-		log_escape(out, req->path, 200);
-	else
-		buf_addch(out, '-');
 	if (req != NULL)
 		us = (uv_hrtime() - req->start_ns) / 1000;
 	if (srv != NULL && srv->metrics != NULL)
@@ -298,26 +315,17 @@ access_log(const struct conn *c, const struct http_request *req, int status,
 		    req != NULL ? metrics_route_of(req->method, req->path)
 		                : METRICS_R_OTHER,
 		    status, us * 1000);
-	buf_addch(out, ' ');
-	add_digits(out, (uint64_t)status, 1);
-	buf_addch(out, ' ');
-	add_digits(out, bytes, 1);
-	buf_addch(out, ' ');
-	add_digits(out, us / 1000, 1);
-	buf_addch(out, '.');
-	add_digits(out, us % 1000, 3);
-	buf_addch(out, ' ');
-	if (req != NULL && req->log_user.len > 0)
-		log_escape(out, req->log_user, 200);
-	else
-		buf_addch(out, '-');
-	if (srv != NULL) {
-		buf_addch(out, '\n');
-		return;
-	}
-	/* An orphan's server may be gone: write the line directly. */
-	log_access("%s", own.data);
-	buf_release(&own);
+	/* An orphan's server may be gone: the line is written directly. */
+	accesslog_add(srv != NULL ? &srv->alog : NULL, c->req.peer, req, status,
+	    bytes, us);
+}
+
+static void
+on_prepare(uv_prepare_t *p)
+{
+	struct server *srv = p->data;
+
+	accesslog_flush(&srv->alog);
 }
 
 /*
@@ -332,24 +340,24 @@ http_reply_ex(struct http_request *req, int status, const char *content_type,
 	bool head = req->method == HTTP_M_HEAD;
 	bool keep;
 
-	assert(c != NULL && c->in_flight);
-	keep =
-	    req->keep_alive && !c->dead && c->srv != NULL && !c->srv->shutting;
-	if (!c->dead)
+	assert(
+	    c != NULL && (c->state == CONN_HANDLER || c->state == CONN_ORPHAN));
+	keep = req->keep_alive && c->state == CONN_HANDLER && c->srv != NULL &&
+	       !c->srv->shutting;
+	if (c->state == CONN_HANDLER)
 		http_format_response(&c->out, status, content_type,
 		    extra_headers, body, len, head, keep);
 	access_log(c, req, status, head ? 0 : len);
 	http_request_reset(req);
 	req->log_user = STR_NULL;
-	c->in_flight = false;
-	if (!keep)
-		c->closing = true;
-	if (c->dead) {
+	if (c->state == CONN_ORPHAN) {
 		/* The client went away meanwhile: drop the answer. */
+		conn_set_state(c, CONN_DEAD);
 		if (c->handles == 0)
 			conn_free(c);
 		return;
 	}
+	conn_set_state(c, keep ? CONN_IDLE : CONN_CLOSING);
 	if (c->in_loop == 0)
 		conn_step(c);
 }
@@ -369,7 +377,7 @@ conn_fail(struct conn *c, int status)
 	http_error_body(status, &body);
 	http_format_response(
 	    &c->out, status, NULL, NULL, body.data, body.len, false, false);
-	if (c->req_started) {
+	if (c->state == CONN_REQUEST) {
 		/* Only the timing is known of a request that never finished. */
 		struct http_request r = {0};
 
@@ -379,7 +387,7 @@ conn_fail(struct conn *c, int status)
 		access_log(c, NULL, status, body.len);
 	}
 	buf_release(&body);
-	c->closing = true;
+	conn_set_state(c, CONN_CLOSING);
 }
 
 /*
@@ -392,7 +400,7 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 	struct conn *c = h->data;
 
 	(void)suggested;
-	if (c->lingering || c->dead || c->srv == NULL) {
+	if (c->state == CONN_LINGERING || conn_dead(c) || c->srv == NULL) {
 		*b = uv_buf_init(c->srv != NULL ? c->srv->discard : NULL,
 		    c->srv != NULL ? sizeof(c->srv->discard) : 0);
 		return;
@@ -416,10 +424,10 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	struct conn *c = s->data;
 
 	(void)b;
-	if (nread == 0 || c->dead)
+	if (nread == 0 || conn_dead(c))
 		return;
 	if (nread < 0) {
-		if (nread != UV_EOF || c->lingering) {
+		if (nread != UV_EOF || c->state == CONN_LINGERING) {
 			conn_close(c);
 			return;
 		}
@@ -427,7 +435,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		conn_step(c);
 		return;
 	}
-	if (c->lingering) {
+	if (c->state == CONN_LINGERING) {
 		c->discarded += (size_t)nread;
 		if (c->discarded > LINGER_MAX_BYTES)
 			conn_close(c);
@@ -451,7 +459,8 @@ conn_process(struct conn *c)
 	bool full = false;
 
 	c->in_loop++;
-	while (!c->dead && !c->in_flight && !c->closing && !c->writing) {
+	while ((c->state == CONN_IDLE || c->state == CONN_REQUEST) &&
+	       !c->writing) {
 		enum http_feed_result r;
 		size_t avail = c->in.len - c->in_start, consumed;
 		int status;
@@ -462,21 +471,18 @@ conn_process(struct conn *c)
 			full = true;
 			break;
 		}
-		if (!c->req_started) {
-			c->req_started = true;
+		if (c->state == CONN_IDLE) {
 			if (c->via_proxy)
 				memcpy(c->req.peer, c->tcp_peer,
 				    sizeof(c->req.peer));
-			c->req.start_ns = uv_hrtime();
-			c->deadline =
-			    uv_now(srv->loop) + srv->limits.request_timeout_ms;
+			conn_set_state(c, CONN_REQUEST);
 		}
 		r = http_parse_feed(c->hp, c->in.data + c->in_start, avail,
 		    &c->req, &consumed, &status);
 		c->in_start += consumed;
 		if (r == HTTP_FEED_MORE) {
 			if (c->in_start == c->in.len)
-				c->req_started = false;
+				conn_set_state(c, CONN_IDLE);
 			if (http_parse_take_continue(c->hp))
 				buf_add(&c->out, continue_line,
 				    sizeof(continue_line) - 1);
@@ -486,14 +492,13 @@ conn_process(struct conn *c)
 			conn_fail(c, status);
 			break;
 		}
-		c->req_started = false;
 		c->req.log_user = STR_NULL;
 		c->req.is_https = false;
 		if (c->via_proxy)
 			proxy_resolve(srv->proxies, c->req.headers,
 			    c->req.nheaders, c->req.peer, sizeof(c->req.peer),
 			    &c->req.is_https);
-		c->in_flight = true;
+		conn_set_state(c, CONN_HANDLER);
 		srv->handler(&c->req, srv->ctx);
 	}
 	c->in_loop--;
@@ -514,7 +519,7 @@ on_write(uv_write_t *w, int status)
 		buf_release(&c->wbuf);
 	else
 		buf_reset(&c->wbuf);
-	if (c->dead)
+	if (conn_dead(c))
 		return;
 	if (status < 0) {
 		conn_close(c);
@@ -531,7 +536,7 @@ conn_flush(struct conn *c)
 	uv_buf_t b;
 	int n;
 
-	if (c->dead || c->writing || c->out.len == 0)
+	if (conn_dead(c) || c->writing || c->out.len == 0)
 		return;
 	b = uv_buf_init(c->out.data, (unsigned)c->out.len);
 	n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
@@ -591,7 +596,7 @@ server_maybe_done(struct server *srv)
 	    srv->nopen > 0)
 		return;
 	srv->done_called = true;
-	alog_flush(srv);
+	accesslog_flush(&srv->alog);
 	if (srv->prepare != NULL) {
 		uv_close((uv_handle_t *)srv->prepare, handle_free);
 		srv->prepare = NULL;
@@ -615,7 +620,7 @@ on_conn_close(uv_handle_t *h)
 	c->srv = NULL;
 	srv->nopen--;
 	/* An orphan stays until its handler answers (http_reply frees it). */
-	if (!c->in_flight)
+	if (c->state != CONN_ORPHAN)
 		conn_free(c);
 	server_maybe_done(srv);
 }
@@ -626,9 +631,9 @@ conn_close(struct conn *c)
 {
 	struct server *srv = c->srv;
 
-	if (c->dead)
+	if (conn_dead(c))
 		return;
-	c->dead = true;
+	conn_set_state(c, c->state == CONN_HANDLER ? CONN_ORPHAN : CONN_DEAD);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -652,7 +657,7 @@ on_shutdown(uv_shutdown_t *r, int status)
 {
 	struct conn *c = r->data;
 
-	if (!c->dead && status < 0)
+	if (!conn_dead(c) && status < 0)
 		conn_close(c);
 }
 
@@ -669,14 +674,10 @@ conn_linger(struct conn *c)
 		conn_close(c);
 		return;
 	}
-	c->lingering = true;
+	conn_set_state(c, CONN_LINGERING);
 	c->sreq.data = c;
-	if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+	if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
 		conn_close(c);
-		return;
-	}
-	c->deadline = uv_now(c->srv->loop) +
-	              (c->srv->shutting ? LINGER_SHUTDOWN_MS : LINGER_MS);
 }
 
 /*
@@ -697,7 +698,7 @@ on_timer(uv_timer_t *t)
 	uint64_t now;
 
 	c->timer_due = 0;
-	if (c->dead || c->due == 0)
+	if (conn_dead(c) || c->due == 0)
 		return;
 	now = uv_now(c->srv->loop);
 	if (now < c->due) {
@@ -705,9 +706,9 @@ on_timer(uv_timer_t *t)
 		uv_timer_start(&c->timer, on_timer, c->due - now, 0);
 		return;
 	}
-	if (c->in_flight)
+	if (c->state == CONN_HANDLER)
 		return;
-	if (c->req_started && !c->lingering && !c->writing && !c->closing) {
+	if (c->state == CONN_REQUEST && !c->writing) {
 		/* A request that took too long to arrive: cut it off. */
 		conn_fail(c, 408);
 		conn_step(c);
@@ -725,12 +726,25 @@ conn_set_timer(struct conn *c)
 
 	/* The handler has no deadline; lingering and a request on its way
 	 * have theirs; idle and unread answers get the idle timeout. */
-	if (c->in_flight && !c->lingering)
+	switch (c->state) {
+	case CONN_HANDLER:
 		c->due = 0;
-	else if (c->lingering || (c->req_started && !c->writing))
+		break;
+	case CONN_LINGERING:
 		c->due = c->deadline;
-	else
+		break;
+	case CONN_REQUEST:
+		c->due = c->writing ? now + srv->limits.idle_timeout_ms
+		                    : c->deadline;
+		break;
+	case CONN_IDLE:
+	case CONN_CLOSING:
 		c->due = now + srv->limits.idle_timeout_ms;
+		break;
+	case CONN_ORPHAN:
+	case CONN_DEAD:
+		return;
+	}
 	if (c->due == 0 || (c->timer_due != 0 && c->timer_due <= c->due))
 		return;
 	c->timer_due = c->due;
@@ -746,37 +760,38 @@ conn_step(struct conn *c)
 {
 	bool want;
 
-	if (c->dead)
+	if (conn_dead(c))
 		return;
-	while (conn_process(c) && !c->dead) {
+	while (conn_process(c) && !conn_dead(c)) {
 		conn_flush(c);
-		if (c->writing || c->dead)
+		if (c->writing || conn_dead(c))
 			break;
 	}
 	conn_flush(c);
-	if (c->dead)
+	if (conn_dead(c))
 		return;
-	if (!c->in_flight && !c->writing && c->out.len == 0) {
-		if (c->closing && !c->lingering) {
+	if (c->state != CONN_HANDLER && !c->writing && c->out.len == 0) {
+		if (c->state == CONN_CLOSING) {
 			conn_linger(c);
-			if (c->dead)
+			if (conn_dead(c))
 				return;
-		} else if (c->eof && !c->lingering) {
+		} else if (c->eof && c->state != CONN_LINGERING) {
 			conn_close(c);
 			return;
 		}
 	}
 	/* Between requests, give back a buffer a large body left behind. */
-	if (!c->in_flight && !c->req_started && c->in_start == c->in.len &&
-	    c->in.len > 0) {
+	if (c->state != CONN_HANDLER && c->state != CONN_REQUEST &&
+	    c->in_start == c->in.len && c->in.len > 0) {
 		if (c->in.len > KEEP_BUF_BYTES)
 			buf_release(&c->in);
 		else
 			buf_reset(&c->in);
 		c->in_start = 0;
 	}
-	want = !c->eof && !c->in_flight && !c->writing &&
-	       (c->lingering || !c->closing);
+	want = !c->eof && !c->writing &&
+	       (c->state == CONN_IDLE || c->state == CONN_REQUEST ||
+	           c->state == CONN_LINGERING);
 	if (want && !c->reading) {
 		if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) !=
 		    0) {
@@ -829,8 +844,8 @@ conn_set_peer(struct conn *c, const struct sockaddr_storage *ss)
 static bool
 conn_is_idle(const struct conn *c)
 {
-	return c->spoke && !c->req_started && !c->in_flight && !c->writing &&
-	       c->out.len == 0 && !c->closing && !c->lingering && !c->eof;
+	return c->spoke && c->state == CONN_IDLE && !c->writing &&
+	       c->out.len == 0 && !c->eof;
 }
 
 /*
@@ -856,7 +871,7 @@ conn_evict(struct server *srv, const struct conn *except)
 
 	/* The list is newest first: on a tie the later one is older. */
 	for (c = srv->conns; c != NULL; c = c->next) {
-		if (c == except || !c->counted || c->dead)
+		if (c == except || !c->counted || conn_dead(c))
 			continue;
 		if (!c->spoke) {
 			n = c->ipc != NULL ? c->ipc->n : 0;
@@ -864,7 +879,8 @@ conn_evict(struct server *srv, const struct conn *except)
 				silent = c;
 				best = n;
 			}
-		} else if (c->lingering && !c->writing && c->out.len == 0) {
+		} else if (c->state == CONN_LINGERING && !c->writing &&
+		           c->out.len == 0) {
 			linger = c;
 		} else if (conn_is_idle(c)) {
 			/* c->due is when it became idle plus the timeout. */
@@ -1023,7 +1039,7 @@ server_new(uv_loop_t *loop, const struct server_limits *limits,
 			log_warnx("ignoring trusted_proxies: %s", why.data);
 		buf_release(&why);
 	}
-	buf_init(&srv->alog);
+	accesslog_init(&srv->alog);
 	srv->prepare = xmalloc(sizeof(*srv->prepare));
 	uv_prepare_init(loop, srv->prepare);
 	srv->prepare->data = srv;
@@ -1173,13 +1189,15 @@ server_shutdown(struct server *srv, void (*done)(void *arg), void *arg)
 	}
 	for (c = srv->conns; c != NULL; c = next) {
 		next = c->next;
-		/* Idle keep-alive connections go now; the others finish the
-		 * request they are on, and their answer says close. */
-		if (!c->in_flight && !c->req_started && !c->writing &&
-		    c->out.len == 0)
+		/* A request on its way or with the handler finishes, and its
+		 * answer says close; the others go as soon as nothing of
+		 * theirs is left to write (idle and lingering ones now). */
+		if (c->state == CONN_HANDLER || c->state == CONN_REQUEST)
+			continue;
+		if (!c->writing && c->out.len == 0)
 			conn_close(c);
-		else if (!c->in_flight && !c->req_started)
-			c->closing = true;
+		else if (c->state == CONN_IDLE)
+			conn_set_state(c, CONN_CLOSING);
 	}
 	srv->shutdown_timer = xmalloc(sizeof(*srv->shutdown_timer));
 	uv_timer_init(srv->loop, srv->shutdown_timer);
@@ -1199,8 +1217,8 @@ server_free(struct server *srv)
 	if (srv == NULL)
 		return;
 	assert(srv->conns == NULL && srv->nopen == 0);
-	alog_flush(srv);
-	buf_release(&srv->alog);
+	accesslog_flush(&srv->alog);
+	accesslog_release(&srv->alog);
 	/* Not shut down (start-up failed): the caller's loop frees these. */
 	if (srv->prepare != NULL)
 		uv_close((uv_handle_t *)srv->prepare, handle_free);
