@@ -495,6 +495,25 @@ doc_store(
 	free(old); /* its lists now belong to d */
 }
 
+/*
+ * The fields of the document p makes of old (NULL for a new one), with id
+ * its id: the position as pushed, the metadata p leaves out kept from old.
+ * f's slices point into p and old.
+ */
+static void
+put_fields(struct str f[DB_NFIELDS], struct str id, const struct db_put *p,
+    const struct db_doc *old)
+{
+	f[DB_F_ID] = id;
+	f[DB_F_PROGRESS] = or_empty(p->progress);
+	f[DB_F_DEVICE] = or_empty(p->device);
+	f[DB_F_DEVICE_ID] = or_kept(p->device_id, old, DB_F_DEVICE_ID);
+	f[DB_F_FILENAME] = or_kept(p->filename, old, DB_F_FILENAME);
+	f[DB_F_TITLE] = or_kept(p->title, old, DB_F_TITLE);
+	f[DB_F_AUTHORS] = or_kept(p->authors, old, DB_F_AUTHORS);
+	f[DB_F_PRETTY_NAME] = or_kept(p->pretty_name, old, DB_F_PRETTY_NAME);
+}
+
 struct db_doc *
 db_put(struct db *db, struct db_user *u, const struct db_put *p,
     const struct db_history *hs)
@@ -514,14 +533,7 @@ db_put(struct db *db, struct db_user *u, const struct db_put *p,
 		bytes = db_doc_bytes(old);
 		hist = db_doc_history(old);
 	}
-	f[DB_F_ID] = id;
-	f[DB_F_PROGRESS] = or_empty(p->progress);
-	f[DB_F_DEVICE] = or_empty(p->device);
-	f[DB_F_DEVICE_ID] = or_kept(p->device_id, old, DB_F_DEVICE_ID);
-	f[DB_F_FILENAME] = or_kept(p->filename, old, DB_F_FILENAME);
-	f[DB_F_TITLE] = or_kept(p->title, old, DB_F_TITLE);
-	f[DB_F_AUTHORS] = or_kept(p->authors, old, DB_F_AUTHORS);
-	f[DB_F_PRETTY_NAME] = or_kept(p->pretty_name, old, DB_F_PRETTY_NAME);
+	put_fields(f, id, p, old);
 	d = doc_new(h, f);
 	d->percentage = p->percentage;
 	d->timestamp = p->timestamp;
@@ -621,14 +633,7 @@ db_put_cost(const struct db_user *u, const struct db_put *p,
 	uint64_t old_entry;
 	uint32_t i;
 
-	f[DB_F_ID] = id;
-	f[DB_F_PROGRESS] = or_empty(p->progress);
-	f[DB_F_DEVICE] = or_empty(p->device);
-	f[DB_F_DEVICE_ID] = or_kept(p->device_id, old, DB_F_DEVICE_ID);
-	f[DB_F_FILENAME] = or_kept(p->filename, old, DB_F_FILENAME);
-	f[DB_F_TITLE] = or_kept(p->title, old, DB_F_TITLE);
-	f[DB_F_AUTHORS] = or_kept(p->authors, old, DB_F_AUTHORS);
-	f[DB_F_PRETTY_NAME] = or_kept(p->pretty_name, old, DB_F_PRETTY_NAME);
+	put_fields(f, id, p, old);
 	c->documents = old == NULL;
 	c->bytes = (int64_t)doc_rec_bytes(f);
 	if (old == NULL)
