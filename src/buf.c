@@ -27,10 +27,15 @@ buf_grow(struct buf *b, size_t extra)
 	size_t want = b->len + extra + 1;
 	size_t cap;
 
-	/* buf.h: data never NULL; an unallocated buffer is the empty one. */
-	assert(b->data != NULL && (b->cap != 0 || b->len == 0));
 	if (want <= b->cap)
 		return;
+	/*
+	 * buf.h: data never NULL; an unallocated buffer is the empty one.
+	 * Checked past the fast path, which must stay small enough for the
+	 * compiler to inline it into every caller (the hot path adds to
+	 * buffers a byte at a time).
+	 */
+	assert(b->data != NULL && (b->cap != 0 || b->len == 0));
 	cap = b->cap ? b->cap : 64;
 	while (cap < want)
 		cap *= 2;
