@@ -635,7 +635,7 @@ ra_list(struct ra_job *j, redisContext *c)
 	struct db_doc **docs;
 	struct json_out o;
 	struct buf err = BUF_INIT;
-	size_t nu = 0, nd, i, k, m, shown = 0;
+	size_t nu = 0, nd, i, k, shown = 0;
 	int64_t last;
 	const char **names;
 
@@ -681,15 +681,11 @@ ra_list(struct ra_job *j, redisContext *c)
 		json_int(&o, last);
 		json_key(&o, "devices");
 		json_arr_begin(&o);
-		for (k = 0; k < nd; k++) {
-			if (names[k][0] == '\0')
-				continue;
-			for (m = 0; m < k; m++)
-				if (strcmp(names[m], names[k]) == 0)
-					break;
-			if (m == k)
+		/* Sorted: each name once, where its run starts. */
+		for (k = 0; k < nd; k++)
+			if (names[k][0] != '\0' &&
+			    (k == 0 || strcmp(names[k - 1], names[k]) != 0))
 				json_str(&o, names[k]);
-		}
 		json_arr_end(&o);
 		json_key(&o, "bytes");
 		json_uint(&o, users[i]->bytes);
