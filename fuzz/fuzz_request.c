@@ -19,7 +19,7 @@
  * input starts with a new store, so a crash never depends on earlier
  * inputs.
  *
- * keys.c is replaced too: argon2id takes ~17 ms a hash, which would bring
+ * keyhash.c is replaced too: argon2id takes ~17 ms a hash, which would bring
  * the fuzzer to a crawl. The fake "hashes" a key into "$argon2id$fake$"
  * followed by it and runs the jobs in FIFO order when the harness pumps
  * them, after the handler returned, as the thread pool would.
@@ -43,7 +43,7 @@
 #include "config.h"
 #include "http.h"
 #include "json.h"
-#include "keys.h"
+#include "keyhash.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "server.h"
@@ -147,7 +147,7 @@ http_reply(struct http_request *req, int status, const char *body, size_t len)
 }
 
 /*
- * A fake keys.c: the same contract (callbacks on the loop, never before the
+ * A fake keyhash.c: the same contract (callbacks on the loop, never before the
  * call returns, FIFO), no argon2.
  */
 #define FAKE_PHC "$argon2id$fake$"
@@ -157,20 +157,20 @@ struct job {
 	bool verify;
 	char *phc;
 	char *key;
-	keys_done_fn *done;
+	keyhash_done_fn *done;
 	void *arg;
 };
 
-struct keys {
+struct keyhash {
 	struct job *head, *tail;
 };
 
-static struct keys *live_keys;
+static struct keyhash *live_keys;
 
-struct keys *
-keys_new(uv_loop_t *loop, unsigned concurrency)
+struct keyhash *
+keyhash_new(uv_loop_t *loop, unsigned concurrency)
 {
-	struct keys *k = calloc(1, sizeof(*k));
+	struct keyhash *k = calloc(1, sizeof(*k));
 
 	(void)loop;
 	(void)concurrency;
@@ -188,7 +188,7 @@ job_free(struct job *j)
 }
 
 void
-keys_free(struct keys *k)
+keyhash_free(struct keyhash *k)
 {
 	struct job *j, *next;
 
@@ -204,8 +204,8 @@ keys_free(struct keys *k)
 }
 
 static void
-job_add(struct keys *k, bool verify, const char *phc, struct str key,
-    keys_done_fn *done, void *arg)
+job_add(struct keyhash *k, bool verify, const char *phc, struct str key,
+    keyhash_done_fn *done, void *arg)
 {
 	struct job *j = calloc(1, sizeof(*j));
 
@@ -223,21 +223,22 @@ job_add(struct keys *k, bool verify, const char *phc, struct str key,
 }
 
 void
-keys_verify(struct keys *k, const char *phc, struct str key, keys_done_fn *done,
-    void *arg)
+keyhash_verify(struct keyhash *k, const char *phc, struct str key,
+    keyhash_done_fn *done, void *arg)
 {
 	job_add(k, true, phc, key, done, arg);
 }
 
 void
-keys_hash(struct keys *k, struct str key, keys_done_fn *done, void *arg)
+keyhash_hash(
+    struct keyhash *k, struct str key, keyhash_done_fn *done, void *arg)
 {
 	job_add(k, false, NULL, key, done, arg);
 }
 
 /* Run every queued job (and the jobs they queue). */
 static void
-keys_pump(struct keys *k)
+keyhash_pump(struct keyhash *k)
 {
 	struct job *j;
 	size_t n;
@@ -252,28 +253,28 @@ keys_pump(struct keys *k)
 			j->done(j->arg,
 			    strncmp(j->phc, FAKE_PHC, n) == 0 &&
 			            strcmp(j->phc + n, j->key) == 0
-			        ? KEYS_OK
-			        : KEYS_MISMATCH,
+			        ? KEYHASH_OK
+			        : KEYHASH_MISMATCH,
 			    NULL);
 		} else {
 			phc = malloc(strlen(FAKE_PHC) + strlen(j->key) + 1);
 			FUZZ_CHECK(phc != NULL);
 			strcpy(phc, FAKE_PHC);
 			strcat(phc, j->key);
-			j->done(j->arg, KEYS_OK, phc);
+			j->done(j->arg, KEYHASH_OK, phc);
 		}
 		job_free(j);
 	}
 }
 
 void
-keys_drain(struct keys *k, void (*done)(void *arg), void *arg)
+keyhash_drain(struct keyhash *k, void (*done)(void *arg), void *arg)
 {
 	struct job *j;
 
 	while ((j = k->head) != NULL) {
 		k->head = j->next;
-		j->done(j->arg, KEYS_FAILED, NULL);
+		j->done(j->arg, KEYHASH_FAILED, NULL);
 		job_free(j);
 	}
 	k->tail = NULL;
@@ -281,14 +282,14 @@ keys_drain(struct keys *k, void (*done)(void *arg), void *arg)
 }
 
 unsigned
-keys_running(const struct keys *k)
+keyhash_running(const struct keyhash *k)
 {
 	(void)k;
 	return 0;
 }
 
 unsigned
-keys_queued(const struct keys *k)
+keyhash_queued(const struct keyhash *k)
 {
 	const struct job *j;
 	unsigned n = 0;
@@ -299,29 +300,29 @@ keys_queued(const struct keys *k)
 }
 
 void
-keys_digest(struct str key, unsigned char out[KEYS_DIGEST_BYTES])
+keyhash_digest(struct str key, unsigned char out[KEYHASH_DIGEST_BYTES])
 {
 	static const unsigned char salt[crypto_generichash_KEYBYTES] = {1};
 
-	crypto_generichash(out, KEYS_DIGEST_BYTES,
+	crypto_generichash(out, KEYHASH_DIGEST_BYTES,
 	    (const unsigned char *)(key.p != NULL ? key.p : ""), key.len, salt,
 	    sizeof(salt));
 }
 
 bool
-keys_digest_eq(const unsigned char *a, const unsigned char *b)
+keyhash_digest_eq(const unsigned char *a, const unsigned char *b)
 {
-	return sodium_memcmp(a, b, KEYS_DIGEST_BYTES) == 0;
+	return sodium_memcmp(a, b, KEYHASH_DIGEST_BYTES) == 0;
 }
 
 bool
-keys_is_phc(const char *stored)
+keyhash_is_phc(const char *stored)
 {
 	return strncmp(stored, "$argon2id$", 10) == 0;
 }
 
 int
-keys_hash_sync(struct str key, char out[KEYS_PHC_MAX])
+keyhash_hash_sync(struct str key, char out[KEYHASH_PHC_MAX])
 {
 	(void)key;
 	(void)out;
@@ -329,7 +330,7 @@ keys_hash_sync(struct str key, char out[KEYS_PHC_MAX])
 }
 
 bool
-keys_check_sync(const char *stored, struct str key)
+keyhash_check_sync(const char *stored, struct str key)
 {
 	(void)stored;
 	(void)key;
@@ -337,7 +338,7 @@ keys_check_sync(const char *stored, struct str key)
 }
 
 int
-keys_hash_many(char **keys, size_t n, unsigned nthreads)
+keyhash_hash_many(char **keys, size_t n, unsigned nthreads)
 {
 	(void)keys;
 	(void)n;
@@ -377,9 +378,9 @@ dispatch(struct http_request *req, struct api *api)
 	sink.req = req;
 	sink.replies = 0;
 	api_handle(req, api);
-	keys_pump(live_keys);
+	keyhash_pump(live_keys);
 	uv_run(&loop, UV_RUN_NOWAIT);
-	keys_pump(live_keys);
+	keyhash_pump(live_keys);
 	if (sink.replies != 1) {
 		fprintf(stderr, "request answered %u times\n", sink.replies);
 		abort();

@@ -14,7 +14,7 @@
  *      and, without the key being looked at, a name or address over its
  *      failed-login limit: see ratelimit.h; with several instances on
  *      one Redis every instance counts every instance's failures and
- *      registrations, shared.h);
+ *      registrations, pubsub.h);
  *   6. the document (403/2004), then the other fields (403/2003).
  * Because the store verifies the credentials inside each operation, a
  * request whose fields are invalid first asks the store to verify the
@@ -40,7 +40,7 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "router.h"
-#include "shared.h"
+#include "pubsub.h"
 #include "store.h"
 #include "xmalloc.h"
 

@@ -16,7 +16,7 @@
  *
  * One failed-login limiter (ratelimit.h) serves the protocol and the web
  * interface alike. With storage = redis, its counts are shared with the
- * other instances on that Redis (shared.c); its connection closes before
+ * other instances on that Redis (pubsub.c); its connection closes before
  * the limiter is freed.
  *
  * Not here: listening and connections (server.c), the protocol (api.c),
@@ -40,7 +40,7 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "server.h"
-#include "shared.h"
+#include "pubsub.h"
 #include "store.h"
 #include "webui.h"
 
@@ -51,7 +51,7 @@ struct serve {
 	struct ratelimit *rl; /* failed logins: the protocol's and the web's */
 	struct api *api;
 	struct webui *webui;
-	struct shared *shared; /* Redis: limits shared with other instances */
+	struct pubsub *shared; /* Redis: limits shared with other instances */
 	struct server *srv;
 	struct control *ctl; /* the control socket (file storage) */
 	struct server *msrv; /* the metrics listener, or NULL */
@@ -292,8 +292,8 @@ cmd_serve_exec(struct cmd_args *args)
 	            cfg->metrics_listen[0] != '\0') == -1)
 		goto out;
 	s.webui = webui_new(s.loop, s.st, cfg, s.rl, api_handle, s.api);
-	s.shared = shared_new(s.loop, s.st, cfg);
-	shared_ratelimit(s.shared, s.rl, "auth");
+	s.shared = pubsub_new(s.loop, s.st, cfg);
+	pubsub_ratelimit(s.shared, s.rl, "auth");
 	webui_set_shared(s.webui, s.shared);
 	s.srv = server_new(s.loop, &limits, webui_handle, s.webui);
 	metrics_init(&s.metrics, serve_gauges, &s);
@@ -350,7 +350,7 @@ out:
 	server_free(s.srv);
 	server_free(s.msrv);
 	control_free(s.ctl);
-	shared_free(s.shared);
+	pubsub_free(s.shared);
 	webui_free(s.webui);
 	api_free(s.api);
 	ratelimit_free(s.rl);

@@ -126,7 +126,7 @@ cmd_backup_exec(struct cmd_args *args)
 	if (rc == 0) {
 		path = answer_member(&out, "file");
 	} else if (rc == CONTROL_NO_SERVER + 1) {
-		rc = store_file_backup(args->cfg, &path) == 0 ? 0 : 1;
+		rc = datadir_offline_backup(args->cfg, &path) == 0 ? 0 : 1;
 		if (rc != 0)
 			cmd_complain("no backup written");
 	}
@@ -150,7 +150,7 @@ cmd_restore_exec(struct cmd_args *args)
 		return cmd_complain("kosyncd is running on '%s'; stop it first "
 		                    "(restore replaces database.json)",
 		    args->cfg->data_dir);
-	if (store_file_restore(args->cfg, args->argv[0], &saved) != 0) {
+	if (datadir_offline_restore(args->cfg, args->argv[0], &saved) != 0) {
 		cmd_complain(
 		    "'%s' not restored; nothing was changed", args->argv[0]);
 		goto out;
@@ -173,7 +173,7 @@ cmd_check_exec(struct cmd_args *args)
 
 	if (need_file(args->cfg, "check") != 0)
 		return 1;
-	rc = store_file_check(args->cfg, &out) == 0 ? 0 : 1;
+	rc = datadir_offline_check(args->cfg, &out) == 0 ? 0 : 1;
 	fwrite(out.data, 1, out.len, stdout);
 	buf_release(&out);
 	return rc;
@@ -191,7 +191,7 @@ cmd_salvage_exec(struct cmd_args *args)
 
 	if (need_file(args->cfg, "salvage") != 0)
 		return 1;
-	rc = store_file_salvage(args->cfg, &out) == 0 ? 0 : 1;
+	rc = datadir_offline_salvage(args->cfg, &out) == 0 ? 0 : 1;
 	fwrite(out.data, 1, out.len, stdout);
 	if (rc != 0)
 		cmd_complain("not salvaged");
@@ -210,7 +210,7 @@ cmd_compact_exec(struct cmd_args *args)
 		return 1;
 	rc = run_online(args, "compact", &out);
 	if (rc == CONTROL_NO_SERVER + 1)
-		rc = store_file_compact(args->cfg) == 0 ? 0 : 1;
+		rc = datadir_offline_compact(args->cfg) == 0 ? 0 : 1;
 	if (rc == 0)
 		printf("kosyncd: compacted\n");
 	else

@@ -27,7 +27,7 @@
 #include "filestore.h"
 #include "journal.h"
 #include "json.h"
-#include "keys.h"
+#include "keyhash.h"
 #include "log.h"
 #include "snapshot.h"
 #include "xmalloc.h"
@@ -45,7 +45,7 @@ enum flush_stage {
  * which the data directory's database.json may set.
  */
 void
-json_store_history(struct json_store *js)
+datadir_history(struct filestore *js)
 {
 	js->history.keep = js->cfg->store_history;
 	js->history.limit = js->cfg->history_limit;
@@ -75,7 +75,7 @@ json_store_history(struct json_store *js)
 #define LOCK_TRIES 20
 #define LOCK_WAIT_US (50 * 1000)
 
-struct json_store_file {
+struct datadir {
 	char *dir;
 	char *db_path;
 	int lock_fd;
@@ -130,7 +130,7 @@ cmp_names(const void *a, const void *b)
 
 /* The journal files of dir, sorted (oldest first). */
 char **
-json_store_journals(const char *dir, size_t *n)
+datadir_journals(const char *dir, size_t *n)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -161,7 +161,7 @@ json_store_journals(const char *dir, size_t *n)
 }
 
 void
-json_store_journals_free(char **v, size_t n)
+datadir_journals_free(char **v, size_t n)
 {
 	size_t i;
 
@@ -171,7 +171,7 @@ json_store_journals_free(char **v, size_t n)
 }
 
 static int
-lock_dir(struct json_store_file *f)
+lock_dir(struct datadir *f)
 {
 	char *path = path_join(f->dir, LOCK_FILE);
 	int rc = -1, tries;
@@ -231,7 +231,7 @@ replay_one(void *arg, uint64_t seq, const char *payload, size_t len)
 }
 
 int
-json_store_become_owner(const char *dir)
+datadir_become_owner(const char *dir)
 {
 	struct stat st;
 	gid_t gid;
@@ -259,7 +259,7 @@ json_store_become_owner(const char *dir)
 }
 
 int
-json_store_after_damage(char *const *files, size_t n, size_t i, off_t off,
+datadir_after_damage(char *const *files, size_t n, size_t i, off_t off,
     struct journal_scan_result *here, uint64_t *later)
 {
 	struct journal_scan_result r;
@@ -290,8 +290,8 @@ damage_check(char *const *files, size_t n, size_t i,
 	struct journal_scan_result here;
 	uint64_t later;
 
-	if (json_store_after_damage(
-	        files, n, i, res->valid_end, &here, &later) != 0) {
+	if (datadir_after_damage(files, n, i, res->valid_end, &here, &later) !=
+	    0) {
 		log_warnx(
 		    "cannot read journal '%s': %s", files[i], strerror(errno));
 		return -1;
@@ -320,9 +320,9 @@ damage_check(char *const *files, size_t n, size_t i,
  * it stops the start. 0 or -1.
  */
 static int
-journal_start(struct json_store *js, uint64_t snap_seq)
+journal_start(struct filestore *js, uint64_t snap_seq)
 {
-	struct json_store_file *f = js->file;
+	struct datadir *f = js->file;
 	struct journal_replay_result res;
 	struct replay_ctx c = {&js->db, &js->history, snap_seq, 0, NULL};
 	char **files;
@@ -331,7 +331,7 @@ journal_start(struct json_store *js, uint64_t snap_seq)
 	off_t valid_end = -1;
 	int rc = -1;
 
-	files = json_store_journals(f->dir, &n);
+	files = datadir_journals(f->dir, &n);
 	for (i = 0; i < n; i++) {
 		c.path = files[i];
 		if (journal_replay(files[i], replay_one, &c, &res) != 0) {
@@ -368,23 +368,23 @@ journal_start(struct json_store *js, uint64_t snap_seq)
 		goto out;
 	rc = 0;
 out:
-	json_store_journals_free(files, n);
+	datadir_journals_free(files, n);
 	return rc;
 }
 
 /* Delete every journal file but the current one. */
 static void
-journal_prune(struct json_store_file *f)
+journal_prune(struct datadir *f)
 {
 	char **files;
 	size_t n, i;
 
-	files = json_store_journals(f->dir, &n);
+	files = datadir_journals(f->dir, &n);
 	for (i = 0; i < n; i++)
 		if (strcmp(files[i], f->journal_path) != 0 &&
 		    unlink(files[i]) != 0)
 			log_warn("cannot remove old journal '%s'", files[i]);
-	json_store_journals_free(files, n);
+	datadir_journals_free(files, n);
 }
 
 static bool
@@ -398,7 +398,7 @@ same_file(const struct stat *a, const struct stat *b)
 
 /* Whether database.json is still what we wrote or read; warns if not. */
 static bool
-snapshot_is_ours(struct json_store_file *f)
+snapshot_is_ours(struct datadir *f)
 {
 	struct stat st;
 	bool ours;
@@ -426,9 +426,9 @@ snapshot_is_ours(struct json_store_file *f)
  * was first, then hash the legacy keys, then write the new snapshot.
  */
 static int
-migrate(struct json_store *js, const struct snapshot_info *info)
+migrate(struct filestore *js, const struct snapshot_info *info)
 {
-	struct json_store_file *f = js->file;
+	struct datadir *f = js->file;
 	struct buf err = BUF_INIT;
 	char **keys = NULL;
 	struct db_user **users = NULL;
@@ -458,7 +458,7 @@ migrate(struct json_store *js, const struct snapshot_info *info)
 		users = xmalloc(js->db.users.n * sizeof(struct db_user *) + 1);
 		keys = xmalloc(js->db.users.n * sizeof(*keys) + 1);
 		while ((u = table_next(&js->db.users, &pos)) != NULL) {
-			if (keys_is_phc(u->key) || u->key[0] == '\0')
+			if (keyhash_is_phc(u->key) || u->key[0] == '\0')
 				continue;
 			users[n] = u;
 			keys[n] = u->key;
@@ -466,7 +466,8 @@ migrate(struct json_store *js, const struct snapshot_info *info)
 			n++;
 		}
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		if (keys_hash_many(keys, n, ncpu > 0 ? (unsigned)ncpu : 1) != 0)
+		if (keyhash_hash_many(keys, n, ncpu > 0 ? (unsigned)ncpu : 1) !=
+		    0)
 			log_warnx("cannot hash every key; some stay as they "
 			          "were");
 		for (i = 0; i < n; i++)
@@ -498,9 +499,9 @@ out:
  * cannot be written (start-up stops; nothing changed on disk).
  */
 static int
-retire_admins(struct json_store *js, const struct snapshot_info *info)
+retire_admins(struct filestore *js, const struct snapshot_info *info)
 {
-	struct json_store_file *f = js->file;
+	struct datadir *f = js->file;
 	struct buf err = BUF_INIT, name = BUF_INIT;
 	const char *p = config_file_value(js->cfg, "admins");
 	struct db_user *u;
@@ -543,9 +544,9 @@ out:
 }
 
 int
-json_store_file_open(struct json_store *js)
+datadir_open(struct filestore *js)
 {
-	struct json_store_file *f = xcalloc(1, sizeof(*f));
+	struct datadir *f = xcalloc(1, sizeof(*f));
 	struct buf err = BUF_INIT;
 	struct snapshot_info info;
 	int rc = -1;
@@ -559,7 +560,7 @@ json_store_file_open(struct json_store *js)
 		    strerror(errno));
 		goto out;
 	}
-	if (json_store_become_owner(f->dir) != 0)
+	if (datadir_become_owner(f->dir) != 0)
 		goto out;
 	if (lock_dir(f) != 0)
 		goto out;
@@ -577,7 +578,7 @@ json_store_file_open(struct json_store *js)
 		goto out;
 	}
 	/* The file's config section may have changed these. */
-	json_store_history(js);
+	datadir_history(js);
 	f->snap_seq = info.journal_seq;
 	if (!info.fresh) {
 		if (stat(f->db_path, &f->snap_st) == 0)
@@ -623,7 +624,7 @@ out:
 }
 
 uint64_t
-json_store_append(struct json_store *js, const char *rec, size_t len,
+datadir_append(struct filestore *js, const char *rec, size_t len,
     void (*done)(void *arg, int err), void *arg)
 {
 	js->file->appended++;
@@ -631,7 +632,7 @@ json_store_append(struct json_store *js, const char *rec, size_t len,
 }
 
 void
-json_store_done(struct json_store *js, uint64_t seq, int err)
+datadir_done(struct filestore *js, uint64_t seq, int err)
 {
 	js->file->completed++;
 	if (err == 0)
@@ -642,13 +643,13 @@ json_store_done(struct json_store *js, uint64_t seq, int err)
  * Compaction
  */
 
-static void compact_fork(struct json_store *js);
+static void compact_fork(struct filestore *js);
 
 /* Tell an administrator waiting for a compaction how it ended. */
 static void
-compact_notify(struct json_store *js, bool ok)
+compact_notify(struct filestore *js, bool ok)
 {
-	struct json_store_file *f = js->file;
+	struct datadir *f = js->file;
 	store_text_cb *cb = f->compact_cb;
 	struct buf out = BUF_INIT;
 
@@ -665,9 +666,9 @@ compact_notify(struct json_store *js, bool ok)
 }
 
 static void
-compact_finish(struct json_store *js, int status)
+compact_finish(struct filestore *js, int status)
 {
-	struct json_store_file *f = js->file;
+	struct datadir *f = js->file;
 	struct stat st;
 
 	f->child = 0;
@@ -699,8 +700,8 @@ compact_finish(struct json_store *js, int status)
 static void
 reap_cb(uv_timer_t *t)
 {
-	struct json_store *js = t->data;
-	struct json_store_file *f = js->file;
+	struct filestore *js = t->data;
+	struct datadir *f = js->file;
 	int status;
 	pid_t r;
 
@@ -716,9 +717,9 @@ reap_cb(uv_timer_t *t)
 }
 
 static void
-compact_fork(struct json_store *js)
+compact_fork(struct filestore *js)
 {
-	struct json_store_file *f = js->file;
+	struct datadir *f = js->file;
 	struct buf err = BUF_INIT;
 	pid_t pid, parent;
 
@@ -757,9 +758,9 @@ compact_fork(struct json_store *js)
 
 /* Rotate the journal and set f->compacting. Returns 0, or -1 when not. */
 static int
-compact_start(struct json_store *js)
+compact_start(struct filestore *js)
 {
-	struct json_store_file *f = js->file;
+	struct datadir *f = js->file;
 	char *next;
 
 	if (!snapshot_is_ours(f))
@@ -786,9 +787,9 @@ compact_start(struct json_store *js)
 }
 
 void
-json_store_changed(struct json_store *js)
+datadir_changed(struct filestore *js)
 {
-	struct json_store_file *f = js->file;
+	struct datadir *f = js->file;
 
 	if (f == NULL || js->closing)
 		return;
@@ -808,9 +809,9 @@ json_store_changed(struct json_store *js)
 
 /* Shutdown: wait for a running child, then write the final snapshot. */
 static void
-compact_final(struct json_store *js)
+compact_final(struct filestore *js)
 {
-	struct json_store_file *f = js->file;
+	struct datadir *f = js->file;
 	struct buf err = BUF_INIT;
 	int status;
 
@@ -845,7 +846,7 @@ compact_final(struct json_store *js)
 }
 
 static void
-file_free(struct json_store_file *f)
+file_free(struct datadir *f)
 {
 	if (f == NULL)
 		return;
@@ -862,12 +863,12 @@ file_free(struct json_store_file *f)
  * Flush and close
  */
 
-static void flush_step(struct json_store *js);
+static void flush_step(struct filestore *js);
 
 static void
 timer_closed(uv_handle_t *h)
 {
-	struct json_store *js = h->data;
+	struct filestore *js = h->data;
 
 	js->file->timer_init = false;
 	js->flush_stage = FLUSH_DONE;
@@ -878,8 +879,8 @@ timer_closed(uv_handle_t *h)
 static void
 journal_drained(void *arg)
 {
-	struct json_store *js = arg;
-	struct json_store_file *f = js->file;
+	struct filestore *js = arg;
+	struct datadir *f = js->file;
 	bool covered;
 	char **files;
 	size_t n, i;
@@ -890,12 +891,12 @@ journal_drained(void *arg)
 	f->journal = NULL;
 	if (covered) {
 		/* The snapshot holds everything: no journal is needed. */
-		files = json_store_journals(f->dir, &n);
+		files = datadir_journals(f->dir, &n);
 		for (i = 0; i < n; i++)
 			if (unlink(files[i]) != 0)
 				log_warn(
 				    "cannot remove journal '%s'", files[i]);
-		json_store_journals_free(files, n);
+		datadir_journals_free(files, n);
 		(void)snapshot_fsync_dir(f->dir);
 	}
 	if (f->timer_init) {
@@ -907,16 +908,16 @@ journal_drained(void *arg)
 }
 
 static void
-keys_drained(void *arg)
+keyhash_drained(void *arg)
 {
-	struct json_store *js = arg;
+	struct filestore *js = arg;
 
 	js->flush_stage = FLUSH_OPS;
 	flush_step(js);
 }
 
 static void
-flush_step(struct json_store *js)
+flush_step(struct filestore *js)
 {
 	void (*done)(void *);
 
@@ -945,31 +946,31 @@ flush_step(struct json_store *js)
 }
 
 void
-json_store_idle_check(struct json_store *js)
+datadir_idle_check(struct filestore *js)
 {
 	if (js->flush_stage == FLUSH_OPS && js->ops_live == 0)
 		flush_step(js);
 }
 
 void
-json_store_flush(struct store *st, void (*done)(void *arg), void *arg)
+datadir_flush(struct store *st, void (*done)(void *arg), void *arg)
 {
-	struct json_store *js = (struct json_store *)st;
+	struct filestore *js = (struct filestore *)st;
 
 	js->closing = true;
 	js->flush_done = done;
 	js->flush_arg = arg;
 	js->flush_stage = FLUSH_KEYS;
-	keys_drain(js->keys, keys_drained, js);
+	keyhash_drain(js->keys, keyhash_drained, js);
 }
 
 void
-json_store_free(struct json_store *js)
+datadir_free(struct filestore *js)
 {
 	if (js == NULL)
 		return;
 	db_release(&js->db);
-	keys_free(js->keys);
+	keyhash_free(js->keys);
 	if (js->file != NULL && js->file->journal != NULL)
 		journal_close(js->file->journal);
 	file_free(js->file);
@@ -977,9 +978,9 @@ json_store_free(struct json_store *js)
 }
 
 void
-json_store_close(struct store *st)
+datadir_close(struct store *st)
 {
-	json_store_free((struct json_store *)st);
+	datadir_free((struct filestore *)st);
 }
 
 /*
@@ -987,10 +988,10 @@ json_store_close(struct store *st)
  */
 
 void
-json_store_admin_compact(struct store *st, store_text_cb *cb, void *arg)
+datadir_compact(struct store *st, store_text_cb *cb, void *arg)
 {
-	struct json_store *js = (struct json_store *)st;
-	struct json_store_file *f = js->file;
+	struct filestore *js = (struct filestore *)st;
+	struct datadir *f = js->file;
 	static const char none[] = "{\"compacted\":false}";
 
 	if (f == NULL) {
@@ -1026,10 +1027,10 @@ json_store_admin_compact(struct store *st, store_text_cb *cb, void *arg)
 }
 
 void
-json_store_stats(struct store *st, struct store_stats *out)
+datadir_stats(struct store *st, struct store_stats *out)
 {
-	struct json_store *js = (struct json_store *)st;
-	struct json_store_file *f = js->file;
+	struct filestore *js = (struct filestore *)st;
+	struct datadir *f = js->file;
 
 	out->users = js->db.users.n;
 	out->documents = js->db.ndocs;

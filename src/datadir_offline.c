@@ -30,7 +30,7 @@
 #include "db.h"
 #include "filestore.h"
 #include "journal.h"
-#include "keys.h"
+#include "keyhash.h"
 #include "log.h"
 #include "pem.h"
 #include "snapshot.h"
@@ -148,8 +148,8 @@ offline_damage(struct offline *o, enum load_mode mode, char *const *files,
 	struct salvaged *s;
 
 	o->damaged = true;
-	if (json_store_after_damage(
-	        files, n, i, res->valid_end, &here, &later) != 0) {
+	if (datadir_after_damage(files, n, i, res->valid_end, &here, &later) !=
+	    0) {
 		buf_addf(err, "cannot read journal '%s': %s", files[i],
 		    strerror(errno));
 		return -1;
@@ -241,7 +241,7 @@ offline_load(const struct config *cfg, struct offline *o, enum load_mode mode)
 		buf_addf(&err, "data directory '%s' does not exist", o->dir);
 		goto out;
 	}
-	if (json_store_become_owner(o->dir) != 0) {
+	if (datadir_become_owner(o->dir) != 0) {
 		buf_addf(&err, "not run as the owner of '%s'", o->dir);
 		goto out;
 	}
@@ -296,7 +296,7 @@ offline_load(const struct config *cfg, struct offline *o, enum load_mode mode)
 	        ? cfg->history_limit
 	        : o->cfg.history_limit;
 	o->last_seq = o->info.journal_seq;
-	files = json_store_journals(o->dir, &n);
+	files = datadir_journals(o->dir, &n);
 	o->journals = n;
 	r.o = o;
 	for (i = 0; i < n; i++) {
@@ -304,7 +304,7 @@ offline_load(const struct config *cfg, struct offline *o, enum load_mode mode)
 		if (journal_replay(files[i], replay_rec, &r, &res) != 0) {
 			buf_addf(&err, "cannot read journal '%s': %s", files[i],
 			    strerror(errno));
-			json_store_journals_free(files, n);
+			datadir_journals_free(files, n);
 			goto out;
 		}
 		if (res.last_seq > o->last_seq)
@@ -313,11 +313,11 @@ offline_load(const struct config *cfg, struct offline *o, enum load_mode mode)
 		    (unsigned long long)res.records, (long long)res.file_size);
 		if (res.damage != NULL &&
 		    offline_damage(o, mode, files, n, i, &res, &r, &err) != 0) {
-			json_store_journals_free(files, n);
+			datadir_journals_free(files, n);
 			goto out;
 		}
 	}
-	json_store_journals_free(files, n);
+	datadir_journals_free(files, n);
 	buf_addf(&o->report, "%llu journal records on top of the snapshot\n",
 	    (unsigned long long)o->replayed);
 	rc = 0;
@@ -358,7 +358,7 @@ out:
 }
 
 int
-store_file_backup(const struct config *cfg, char **path_out)
+datadir_offline_backup(const struct config *cfg, char **path_out)
 {
 	struct offline o;
 	struct buf json = BUF_INIT, err = BUF_INIT;
@@ -449,7 +449,7 @@ out:
 }
 
 int
-store_file_restore(
+datadir_offline_restore(
     const struct config *cfg, const char *pem_path, char **saved_out)
 {
 	struct offline o;
@@ -484,11 +484,11 @@ store_file_restore(
 		goto out;
 	}
 	/* The journal belongs to the state just replaced. */
-	files = json_store_journals(o.dir, &n);
+	files = datadir_journals(o.dir, &n);
 	for (i = 0; i < n; i++)
 		if (unlink(files[i]) != 0)
 			log_warn("cannot remove journal '%s'", files[i]);
-	json_store_journals_free(files, n);
+	datadir_journals_free(files, n);
 	(void)snapshot_fsync_dir(o.dir);
 	rc = 0;
 out:
@@ -500,7 +500,7 @@ out:
 }
 
 int
-store_file_check(const struct config *cfg, struct buf *out)
+datadir_offline_check(const struct config *cfg, struct buf *out)
 {
 	struct offline o;
 	int rc;
@@ -542,13 +542,14 @@ compact_loaded(struct offline *o)
 		users = xmalloc((o->db.users.n + 1) * sizeof(struct db_user *));
 		keys = xmalloc((o->db.users.n + 1) * sizeof(*keys));
 		while ((u = table_next(&o->db.users, &pos)) != NULL) {
-			if (u->key[0] == '\0' || keys_is_phc(u->key))
+			if (u->key[0] == '\0' || keyhash_is_phc(u->key))
 				continue;
 			users[n] = u;
 			keys[n++] = u->key;
 		}
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		if (keys_hash_many(keys, n, ncpu > 0 ? (unsigned)ncpu : 1) != 0)
+		if (keyhash_hash_many(keys, n, ncpu > 0 ? (unsigned)ncpu : 1) !=
+		    0)
 			log_warnx("cannot hash every key; some stay as they "
 			          "were");
 		for (i = 0; i < n; i++)
@@ -559,11 +560,11 @@ compact_loaded(struct offline *o)
 		log_warnx("%s", err.data);
 		goto out;
 	}
-	files = json_store_journals(o->dir, &n);
+	files = datadir_journals(o->dir, &n);
 	for (i = 0; i < n; i++)
 		if (unlink(files[i]) != 0)
 			log_warn("cannot remove journal '%s'", files[i]);
-	json_store_journals_free(files, n);
+	datadir_journals_free(files, n);
 	(void)snapshot_fsync_dir(o->dir);
 	rc = 0;
 out:
@@ -575,7 +576,7 @@ out:
 }
 
 int
-store_file_compact(const struct config *cfg)
+datadir_offline_compact(const struct config *cfg)
 {
 	struct offline o;
 	int rc = -1;
@@ -622,7 +623,7 @@ write_side_file(const char *path, const char *data, size_t len, struct buf *err)
 }
 
 int
-store_file_salvage(const struct config *cfg, struct buf *out)
+datadir_offline_salvage(const struct config *cfg, struct buf *out)
 {
 	struct offline o;
 	struct buf path = BUF_INIT, err = BUF_INIT;

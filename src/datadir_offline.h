@@ -21,7 +21,7 @@ struct config;
  * the data directory; *path_out (if not NULL) gets its path, which the
  * caller frees. Returns 0 or -1.
  */
-int store_file_backup(const struct config *cfg, char **path_out);
+int datadir_offline_backup(const struct config *cfg, char **path_out);
 
 /*
  * Restore a PEM backup: ours, or KOsync's with a JSON payload (any schema
@@ -33,7 +33,7 @@ int store_file_backup(const struct config *cfg, char **path_out);
  * it with KOsync, then point kosyncd at the database.json KOsync wrote).
  * Returns 0 or -1; on -1 nothing was changed.
  */
-int store_file_restore(
+int datadir_offline_restore(
     const struct config *cfg, const char *pem_path, char **saved_out);
 
 /*
@@ -41,14 +41,14 @@ int store_file_restore(
  * its end. Appends a report for a person to out (one fact per line).
  * Returns 0 when everything is sound, -1 otherwise.
  */
-int store_file_check(const struct config *cfg, struct buf *out);
+int datadir_offline_check(const struct config *cfg, struct buf *out);
 
 /*
  * Compact: write the current state as a new database.json (migrating it,
  * with a backup first, when it is older than our schema) and remove the
  * journal. Returns 0 or -1.
  */
-int store_file_compact(const struct config *cfg);
+int datadir_offline_compact(const struct config *cfg);
 
 /*
  * Salvage a journal damaged in the middle (which a start refuses): replay
@@ -58,6 +58,6 @@ int store_file_compact(const struct config *cfg);
  * Appends a report for a person to out. With nothing damaged it changes
  * nothing. Returns 0 or -1 (then the journal is left as it was).
  */
-int store_file_salvage(const struct config *cfg, struct buf *out);
+int datadir_offline_salvage(const struct config *cfg, struct buf *out);
 
 #endif

@@ -40,10 +40,10 @@
 enum fault_point {
 	FAULT_WRITE = 0, /* write/pwrite of the journal and snapshots */
 	FAULT_FSYNC,     /* fsync/fdatasync */
-	FAULT_MALLOC,    /* argon2 memory (keys.c); xmalloc aborts by design */
-	FAULT_OPEN,      /* open/creat of data files */
-	FAULT_RENAME,    /* rename of a snapshot over database.json */
-	FAULT_SNAPSHOT,  /* writing and syncing a snapshot's temp file */
+	FAULT_MALLOC, /* argon2 memory (keyhash.c); xmalloc aborts by design */
+	FAULT_OPEN,   /* open/creat of data files */
+	FAULT_RENAME, /* rename of a snapshot over database.json */
+	FAULT_SNAPSHOT, /* writing and syncing a snapshot's temp file */
 	FAULT_NPOINTS
 };
 

@@ -9,7 +9,7 @@
  *   1. find the user; a registration not yet durable is invisible;
  *   2. verify the key: the cached digest of the key verified last answers
  *      at once; otherwise one argon2 verification runs on the thread pool
- *      (keys.c) while every other operation on that user waits for it;
+ *      (keyhash.c) while every other operation on that user waits for it;
  *   3. act: reads answer at once; a change (change.h) becomes a journal
  *      record and is applied to the tables only once durable, so a failed
  *      write leaves nothing visible. Key changes and deletions make the
@@ -33,7 +33,7 @@
 #include "config.h"
 #include "db.h"
 #include "filestore.h"
-#include "keys.h"
+#include "keyhash.h"
 #include "log.h"
 #include "store_backend.h"
 #include "xmalloc.h"
@@ -48,7 +48,7 @@ enum op_kind {
 };
 
 struct store_op {
-	struct json_store *js;
+	struct filestore *js;
 	enum op_kind kind;
 	struct str user;
 	struct str key;
@@ -63,15 +63,15 @@ struct store_op {
 	uint32_t res_docs;
 	bool admin; /* store_admin_*: no key to verify */
 	struct store_op *next;
-	unsigned char digest[KEYS_DIGEST_BYTES];
+	unsigned char digest[KEYHASH_DIGEST_BYTES];
 	char strings[]; /* the copies the slices above point into */
 };
 
 /* A verification in flight for one user. */
 struct verify {
-	struct json_store *js;
+	struct filestore *js;
 	struct db_user *u;
-	unsigned char digest[KEYS_DIGEST_BYTES];
+	unsigned char digest[KEYHASH_DIGEST_BYTES];
 };
 
 static void op_start(struct store_op *op);
@@ -114,9 +114,9 @@ reply(store_cb *cb, void *arg, enum store_result r, int64_t ts,
  */
 
 static struct store_op *
-op_new(struct json_store *js, enum op_kind kind, struct str user,
-    struct str key, struct str new_key, const struct store_push *push,
-    struct str document, store_cb *cb, void *arg)
+op_new(struct filestore *js, enum op_kind kind, struct str user, struct str key,
+    struct str new_key, const struct store_push *push, struct str document,
+    store_cb *cb, void *arg)
 {
 	struct store_op *op;
 	size_t n = str_packed_size(user) + str_packed_size(key) +
@@ -147,7 +147,7 @@ op_new(struct json_store *js, enum op_kind kind, struct str user,
 	}
 	op->cb = cb;
 	op->arg = arg;
-	keys_digest(op->key, op->digest);
+	keyhash_digest(op->key, op->digest);
 	return op;
 }
 
@@ -156,7 +156,7 @@ static void
 op_finish(struct store_op *op, enum store_result r, int64_t ts,
     const struct db_doc *d)
 {
-	struct json_store *js = op->js;
+	struct filestore *js = op->js;
 
 	reply(op->cb, op->arg, r, ts, d);
 	if (op->u != NULL)
@@ -167,7 +167,7 @@ op_finish(struct store_op *op, enum store_result r, int64_t ts,
 	}
 	free(op);
 	js->ops_live--;
-	json_store_idle_check(js);
+	datadir_idle_check(js);
 }
 
 static void
@@ -232,43 +232,43 @@ enum check { CHECK_OK, CHECK_BAD, CHECK_UNKNOWN };
 static enum check
 key_check(struct db_user *u, struct str key, const unsigned char *digest)
 {
-	unsigned char stored[KEYS_DIGEST_BYTES];
+	unsigned char stored[KEYHASH_DIGEST_BYTES];
 
 	if (key.len == 0 || u->key == NULL)
 		return CHECK_BAD;
 	if (u->has_ok)
-		return keys_digest_eq(u->ok_digest, digest) ? CHECK_OK
-		                                            : CHECK_BAD;
-	if (u->has_bad && keys_digest_eq(u->bad_digest, digest))
+		return keyhash_digest_eq(u->ok_digest, digest) ? CHECK_OK
+		                                               : CHECK_BAD;
+	if (u->has_bad && keyhash_digest_eq(u->bad_digest, digest))
 		return CHECK_BAD;
-	if (keys_is_phc(u->key))
+	if (keyhash_is_phc(u->key))
 		return CHECK_UNKNOWN;
 	/* A legacy (md5) key not yet migrated: compare digests. */
-	keys_digest(str_from(u->key), stored);
-	if (!keys_digest_eq(stored, digest))
+	keyhash_digest(str_from(u->key), stored);
+	if (!keyhash_digest_eq(stored, digest))
 		return CHECK_BAD;
-	memcpy(u->ok_digest, digest, KEYS_DIGEST_BYTES);
+	memcpy(u->ok_digest, digest, KEYHASH_DIGEST_BYTES);
 	u->has_ok = true;
 	return CHECK_OK;
 }
 
 static void
-verify_done(void *arg, enum keys_result res, char *phc)
+verify_done(void *arg, enum keyhash_result res, char *phc)
 {
 	struct verify *v = arg;
 	struct db_user *u = v->u;
 
 	(void)phc;
 	u->verifying = false;
-	if (res == KEYS_OK) {
-		memcpy(u->ok_digest, v->digest, KEYS_DIGEST_BYTES);
+	if (res == KEYHASH_OK) {
+		memcpy(u->ok_digest, v->digest, KEYHASH_DIGEST_BYTES);
 		u->has_ok = true;
-	} else if (res == KEYS_MISMATCH) {
-		memcpy(u->bad_digest, v->digest, KEYS_DIGEST_BYTES);
+	} else if (res == KEYHASH_MISMATCH) {
+		memcpy(u->bad_digest, v->digest, KEYHASH_DIGEST_BYTES);
 		u->has_bad = true;
 	}
 	free(v);
-	if (res == KEYS_FAILED)
+	if (res == KEYHASH_FAILED)
 		user_fail_waiters(u, STORE_ERR_UNAVAILABLE);
 	else
 		user_wake(u);
@@ -276,7 +276,7 @@ verify_done(void *arg, enum keys_result res, char *phc)
 }
 
 static void
-verify_start(struct json_store *js, struct db_user *u, struct str key,
+verify_start(struct filestore *js, struct db_user *u, struct str key,
     const unsigned char *digest)
 {
 	struct verify *v;
@@ -286,10 +286,10 @@ verify_start(struct json_store *js, struct db_user *u, struct str key,
 	v = xmalloc(sizeof(*v));
 	v->js = js;
 	v->u = u;
-	memcpy(v->digest, digest, KEYS_DIGEST_BYTES);
+	memcpy(v->digest, digest, KEYHASH_DIGEST_BYTES);
 	u->refs++;
 	u->verifying = true;
-	keys_verify(js->keys, u->key, key, verify_done, v);
+	keyhash_verify(js->keys, u->key, key, verify_done, v);
 }
 
 /*
@@ -336,7 +336,7 @@ op_change(const struct store_op *op, struct change *c)
 static void
 change_write(struct store_op *op)
 {
-	struct json_store *js = op->js;
+	struct filestore *js = op->js;
 	struct buf rec = BUF_INIT;
 	struct change c;
 
@@ -346,7 +346,7 @@ change_write(struct store_op *op)
 	}
 	op_change(op, &c);
 	(void)change_encode(&rec, &c);
-	op->seq = json_store_append(js, rec.data, rec.len, journaled, op);
+	op->seq = datadir_append(js, rec.data, rec.len, journaled, op);
 	buf_release(&rec);
 }
 
@@ -386,17 +386,17 @@ limits_admit(struct store_op *op, struct db_user *u)
 static void
 change_done(struct store_op *op, int err)
 {
-	struct json_store *js = op->js;
+	struct filestore *js = op->js;
 	struct db_user *u = op->u;
 
 	if (js->persistent)
-		json_store_done(js, op->seq, err);
+		datadir_done(js, op->seq, err);
 	/* Waking waiters and finishing op may drop the last references. */
 	u->refs++;
 	change_settle(op, err);
 	db_user_unref(u);
 	if (err == 0)
-		json_store_changed(js);
+		datadir_changed(js);
 }
 
 /*
@@ -407,7 +407,7 @@ change_done(struct store_op *op, int err)
 static void
 change_settle(struct store_op *op, int err)
 {
-	struct json_store *js = op->js;
+	struct filestore *js = op->js;
 	struct db_user *u = op->u;
 	struct change c;
 
@@ -445,12 +445,12 @@ change_settle(struct store_op *op, int err)
 	switch (op->kind) {
 	case OP_CREATE:
 		u->creating = false;
-		memcpy(u->ok_digest, op->digest, KEYS_DIGEST_BYTES);
+		memcpy(u->ok_digest, op->digest, KEYHASH_DIGEST_BYTES);
 		u->has_ok = true;
 		op_finish(op, STORE_OK, 0, NULL);
 		break;
 	case OP_SET_KEY:
-		keys_digest(op->new_key, u->ok_digest);
+		keyhash_digest(op->new_key, u->ok_digest);
 		u->has_ok = true;
 		u->has_bad = false;
 		u->busy--;
@@ -473,13 +473,13 @@ change_settle(struct store_op *op, int err)
 }
 
 static void
-hashed(void *arg, enum keys_result res, char *phc)
+hashed(void *arg, enum keyhash_result res, char *phc)
 {
 	struct store_op *op = arg;
 	struct db_user *u = op->u;
 
 	assert(u != NULL && (op->kind == OP_CREATE || u->busy > 0));
-	if (res != KEYS_OK) {
+	if (res != KEYHASH_OK) {
 		if (op->kind == OP_CREATE) {
 			db_user_remove(&op->js->db, u);
 		} else {
@@ -497,7 +497,7 @@ hashed(void *arg, enum keys_result res, char *phc)
 static void
 op_act(struct store_op *op, struct db_user *u)
 {
-	struct json_store *js = op->js;
+	struct filestore *js = op->js;
 
 	/* Nothing acts on the key of a busy user or of one being verified. */
 	assert(u->busy == 0 && !u->verifying);
@@ -525,7 +525,7 @@ op_act(struct store_op *op, struct db_user *u)
 	case OP_SET_KEY:
 		op_hold(op, u);
 		u->busy++;
-		keys_hash(js->keys, op->new_key, hashed, op);
+		keyhash_hash(js->keys, op->new_key, hashed, op);
 		break;
 	default:
 		abort();
@@ -535,7 +535,7 @@ op_act(struct store_op *op, struct db_user *u)
 static void
 op_start(struct store_op *op)
 {
-	struct json_store *js = op->js;
+	struct filestore *js = op->js;
 	struct db_user *u;
 
 	if (js->closing) {
@@ -551,7 +551,7 @@ op_start(struct store_op *op)
 		u = db_user_add(&js->db, op->user, STR_NULL);
 		u->creating = true;
 		op_hold(op, u);
-		keys_hash(js->keys, op->key, hashed, op);
+		keyhash_hash(js->keys, op->key, hashed, op);
 		return;
 	}
 	if (u == NULL || u->creating) {
@@ -585,11 +585,11 @@ op_start(struct store_op *op)
  * Returns true when the request was answered.
  */
 static bool
-fast_read(struct json_store *js, enum op_kind kind, struct str user,
+fast_read(struct filestore *js, enum op_kind kind, struct str user,
     struct str key, struct str document, store_cb *cb, void *arg)
 {
 	struct db_user *u;
-	unsigned char digest[KEYS_DIGEST_BYTES];
+	unsigned char digest[KEYHASH_DIGEST_BYTES];
 
 	if (js->closing)
 		return false;
@@ -600,7 +600,7 @@ fast_read(struct json_store *js, enum op_kind kind, struct str user,
 	}
 	if (u->busy || u->verifying)
 		return false;
-	keys_digest(key, digest);
+	keyhash_digest(key, digest);
 	switch (key_check(u, key, digest)) {
 	case CHECK_OK:
 		reply(cb, arg, STORE_OK, 0,
@@ -615,7 +615,7 @@ fast_read(struct json_store *js, enum op_kind kind, struct str user,
 }
 
 static void
-submit(struct json_store *js, struct store_op *op)
+submit(struct filestore *js, struct store_op *op)
 {
 	js->ops_live++;
 	op_start(op);
@@ -629,7 +629,7 @@ static void
 js_user_create(
     struct store *st, struct str user, struct str key, store_cb *cb, void *arg)
 {
-	struct json_store *js = (struct json_store *)st;
+	struct filestore *js = (struct filestore *)st;
 
 	if (key.len == 0) {
 		reply(cb, arg, STORE_ERR_AUTH, 0, NULL);
@@ -643,7 +643,7 @@ static void
 js_user_auth(
     struct store *st, struct str user, struct str key, store_cb *cb, void *arg)
 {
-	struct json_store *js = (struct json_store *)st;
+	struct filestore *js = (struct filestore *)st;
 
 	if (fast_read(js, OP_AUTH, user, key, STR_NULL, cb, arg))
 		return;
@@ -655,7 +655,7 @@ static void
 js_user_delete(
     struct store *st, struct str user, struct str key, store_cb *cb, void *arg)
 {
-	struct json_store *js = (struct json_store *)st;
+	struct filestore *js = (struct filestore *)st;
 
 	submit(js, op_new(js, OP_DELETE, user, key, STR_NULL, NULL, STR_NULL,
 	               cb, arg));
@@ -665,7 +665,7 @@ static void
 js_user_set_key(struct store *st, struct str user, struct str key,
     struct str new_key, store_cb *cb, void *arg)
 {
-	struct json_store *js = (struct json_store *)st;
+	struct filestore *js = (struct filestore *)st;
 
 	if (new_key.len == 0 || new_key.p == NULL) {
 		reply(cb, arg, STORE_ERR_AUTH, 0, NULL);
@@ -679,7 +679,7 @@ static void
 js_progress_put(struct store *st, struct str user, struct str key,
     const struct store_push *push, store_cb *cb, void *arg)
 {
-	struct json_store *js = (struct json_store *)st;
+	struct filestore *js = (struct filestore *)st;
 
 	submit(js,
 	    op_new(js, OP_PUT, user, key, STR_NULL, push, STR_NULL, cb, arg));
@@ -689,7 +689,7 @@ static void
 js_progress_get(struct store *st, struct str user, struct str key,
     struct str document, store_cb *cb, void *arg)
 {
-	struct json_store *js = (struct json_store *)st;
+	struct filestore *js = (struct filestore *)st;
 
 	if (fast_read(js, OP_GET, user, key, document, cb, arg))
 		return;
@@ -708,7 +708,7 @@ static void
 js_admin_user_set_key(struct store *st, struct str user, struct str new_key,
     store_cb *cb, void *arg)
 {
-	struct json_store *js = (struct json_store *)st;
+	struct filestore *js = (struct filestore *)st;
 	struct store_op *op;
 
 	if (new_key.len == 0 || new_key.p == NULL) {
@@ -724,7 +724,7 @@ js_admin_user_set_key(struct store *st, struct str user, struct str new_key,
 static void
 js_admin_user_delete(struct store *st, struct str user, store_cb *cb, void *arg)
 {
-	struct json_store *js = (struct json_store *)st;
+	struct filestore *js = (struct filestore *)st;
 	struct store_op *op;
 
 	op = op_new(
@@ -733,10 +733,10 @@ js_admin_user_delete(struct store *st, struct str user, store_cb *cb, void *arg)
 	submit(js, op);
 }
 
-static const struct store_ops json_store_ops = {
+static const struct store_ops filestore_ops = {
     .name = "json",
-    .flush = json_store_flush,
-    .close = json_store_close,
+    .flush = datadir_flush,
+    .close = datadir_close,
     .user_create = js_user_create,
     .user_auth = js_user_auth,
     .user_delete = js_user_delete,
@@ -745,31 +745,31 @@ static const struct store_ops json_store_ops = {
     .progress_get = js_progress_get,
     .admin_user_set_key = js_admin_user_set_key,
     .admin_user_delete = js_admin_user_delete,
-    .admin_user_list = json_store_admin_list,
-    .admin_dump = json_store_admin_dump,
-    .admin_import = json_store_admin_import,
-    .admin_compact = json_store_admin_compact,
-    .stats = json_store_stats,
-    .web_documents = json_store_web_documents,
-    .web_change = json_store_web_change,
-    .user_admin = json_store_user_admin,
+    .admin_user_list = filestore_admin_list,
+    .admin_dump = filestore_admin_dump,
+    .admin_import = filestore_admin_import,
+    .admin_compact = datadir_compact,
+    .stats = datadir_stats,
+    .web_documents = filestore_web_documents,
+    .web_change = filestore_web_change,
+    .user_admin = filestore_user_admin,
 };
 
 struct store *
 store_json_open(uv_loop_t *loop, struct config *cfg, bool persistent)
 {
-	struct json_store *js = xcalloc(1, sizeof(*js));
+	struct filestore *js = xcalloc(1, sizeof(*js));
 
-	js->base.ops = &json_store_ops;
+	js->base.ops = &filestore_ops;
 	js->loop = loop;
 	js->cfg = cfg;
 	js->persistent = persistent;
 	db_init(&js->db);
-	json_store_history(js);
-	js->keys = keys_new(loop,
+	datadir_history(js);
+	js->keys = keyhash_new(loop,
 	    (unsigned)(cfg->argon2_concurrency ? cfg->argon2_concurrency : 2));
-	if (persistent && json_store_file_open(js) != 0) {
-		json_store_free(js);
+	if (persistent && datadir_open(js) != 0) {
+		datadir_free(js);
 		return NULL;
 	}
 	return &js->base;

@@ -20,20 +20,20 @@ struct journal_scan_result;
 
 struct config;
 struct journal;
-struct keys;
+struct keyhash;
 
-struct json_store {
+struct filestore {
 	struct store base; /* first: the ops table */
 	uv_loop_t *loop;
 	struct config *cfg;
 	struct db db;
-	/* What a change keeps of replaced states now (json_store_history). */
+	/* What a change keeps of replaced states now (datadir_history). */
 	struct db_history history;
-	struct keys *keys;
-	bool persistent;              /* false: the memory backend */
-	bool closing;                 /* store_flush was called */
-	uint64_t ops_live;            /* operations not yet answered */
-	struct json_store_file *file; /* persistent only */
+	struct keyhash *keys;
+	bool persistent;      /* false: the memory backend */
+	bool closing;         /* store_flush was called */
+	uint64_t ops_live;    /* operations not yet answered */
+	struct datadir *file; /* persistent only */
 	/* store_flush in progress */
 	void (*flush_done)(void *arg);
 	void *flush_arg;
@@ -44,23 +44,23 @@ struct json_store {
  * Append a journal record (file backend); done(arg, err) runs on the loop
  * once it is durable (err 0) or failed (an errno).
  */
-uint64_t json_store_append(struct json_store *js, const char *rec, size_t len,
+uint64_t datadir_append(struct filestore *js, const char *rec, size_t len,
     void (*done)(void *arg, int err), void *arg);
 /* Account for a record's outcome (before the change is applied). */
-void json_store_done(struct json_store *js, uint64_t seq, int err);
+void datadir_done(struct filestore *js, uint64_t seq, int err);
 
 /*
  * Set js->history from the configuration (datadir.c: at the start, and
  * after loading database.json, whose config section may change it).
  */
-void json_store_history(struct json_store *js);
+void datadir_history(struct filestore *js);
 
 /*
  * The journal files of dir (full paths), oldest first; free the array
- * with json_store_journals_free.
+ * with datadir_journals_free.
  */
-char **json_store_journals(const char *dir, size_t *n);
-void json_store_journals_free(char **v, size_t n);
+char **datadir_journals(const char *dir, size_t *n);
+void datadir_journals_free(char **v, size_t n);
 
 /*
  * Replay found damage at offset off of files[i] (of n): count the intact
@@ -80,41 +80,41 @@ void json_store_journals_free(char **v, size_t n);
  * root, a directory owned by root, or none yet: nothing changes. Returns
  * 0, or -1 after logging that it cannot switch and whom to run as.
  */
-int json_store_become_owner(const char *dir);
+int datadir_become_owner(const char *dir);
 
-int json_store_after_damage(char *const *files, size_t n, size_t i, off_t off,
+int datadir_after_damage(char *const *files, size_t n, size_t i, off_t off,
     struct journal_scan_result *here, uint64_t *later);
 
 /*
  * Administration (store.h store_admin_*; filestore_admin.c). Compaction
  * and the file's figures are datadir.c's.
  */
-void json_store_admin_list(struct store *st, const struct store_page *page,
+void filestore_admin_list(struct store *st, const struct store_page *page,
     store_text_cb *cb, void *arg);
-void json_store_admin_dump(struct store *st, store_text_cb *cb, void *arg);
-void json_store_admin_import(struct store *st, const char *text, size_t len,
+void filestore_admin_dump(struct store *st, store_text_cb *cb, void *arg);
+void filestore_admin_import(struct store *st, const char *text, size_t len,
     store_text_cb *cb, void *arg);
-void json_store_admin_compact(struct store *st, store_text_cb *cb, void *arg);
-void json_store_stats(struct store *st, struct store_stats *out);
+void datadir_compact(struct store *st, store_text_cb *cb, void *arg);
+void datadir_stats(struct store *st, struct store_stats *out);
 /* The web interface (store.h store_web_*; webops.c, webops.h). */
-void json_store_web_documents(struct store *st, struct str user,
+void filestore_web_documents(struct store *st, struct str user,
     struct str document, bool history, const struct store_page *page,
     store_text_cb *cb, void *arg);
-void json_store_user_admin(
+void filestore_user_admin(
     struct store *st, struct str user, store_cb *cb, void *arg);
-void json_store_web_change(struct store *st, struct str user,
+void filestore_web_change(struct store *st, struct str user,
     const struct store_web_change *ch, store_cb *cb, void *arg);
 
 /* Open the data directory: lock, load, migrate, replay. 0 or -1. */
-int json_store_file_open(struct json_store *js);
+int datadir_open(struct filestore *js);
 /* Called whenever an operation finished: drives store_flush. */
-void json_store_idle_check(struct json_store *js);
+void datadir_idle_check(struct filestore *js);
 /* After a change was applied: start a compaction when one is due. */
-void json_store_changed(struct json_store *js);
+void datadir_changed(struct filestore *js);
 
-void json_store_flush(struct store *st, void (*done)(void *arg), void *arg);
-void json_store_close(struct store *st);
+void datadir_flush(struct store *st, void (*done)(void *arg), void *arg);
+void datadir_close(struct store *st);
 /* Free what store_json_open built (also on its failure paths). */
-void json_store_free(struct json_store *js);
+void datadir_free(struct filestore *js);
 
 #endif

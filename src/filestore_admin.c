@@ -29,7 +29,7 @@
 #include "db.h"
 #include "filestore.h"
 #include "json.h"
-#include "keys.h"
+#include "keyhash.h"
 #include "snapshot.h"
 #include "store_merge.h"
 #include "webops.h"
@@ -64,10 +64,10 @@ add_name(const char ***v, size_t *n, size_t *cap, const char *name)
 }
 
 void
-json_store_admin_list(struct store *st, const struct store_page *page,
+filestore_admin_list(struct store *st, const struct store_page *page,
     store_text_cb *cb, void *arg)
 {
-	struct json_store *js = (struct json_store *)st;
+	struct filestore *js = (struct filestore *)st;
 	struct db_user **users;
 	struct db_doc **docs;
 	const char **devs = NULL;
@@ -164,9 +164,9 @@ json_store_admin_list(struct store *st, const struct store_page *page,
  */
 
 void
-json_store_admin_dump(struct store *st, store_text_cb *cb, void *arg)
+filestore_admin_dump(struct store *st, store_text_cb *cb, void *arg)
 {
-	struct json_store *js = (struct json_store *)st;
+	struct filestore *js = (struct filestore *)st;
 	struct buf out = BUF_INIT;
 	char chunk[65536];
 	FILE *tmp;
@@ -196,7 +196,7 @@ json_store_admin_dump(struct store *st, store_text_cb *cb, void *arg)
  */
 
 struct import {
-	struct json_store *js;
+	struct filestore *js;
 	uv_work_t work;
 	store_text_cb *cb;
 	void *arg;
@@ -239,14 +239,15 @@ import_work(uv_work_t *w)
 	users = xmalloc(imp->db.users.n * sizeof(struct db_user *));
 	keys = xmalloc(imp->db.users.n * sizeof(char *));
 	while ((u = table_next(&imp->db.users, &pos)) != NULL) {
-		if (u->key == NULL || u->key[0] == '\0' || keys_is_phc(u->key))
+		if (u->key == NULL || u->key[0] == '\0' ||
+		    keyhash_is_phc(u->key))
 			continue;
 		users[n] = u;
 		keys[n] = u->key;
 		u->key = NULL;
 		n++;
 	}
-	if (n > 0 && keys_hash_many(keys, n, 2) != 0)
+	if (n > 0 && keyhash_hash_many(keys, n, 2) != 0)
 		imp->parse_rc = -1;
 	for (i = 0; i < n; i++)
 		users[i]->key = keys[i];
@@ -271,7 +272,7 @@ import_free(struct import *imp)
  * many accounts it left over one. A walk over the users, once per import.
  */
 static uint64_t
-users_over_limit(const struct json_store *js)
+users_over_limit(const struct filestore *js)
 {
 	const struct config *cfg = js->cfg;
 	const struct db_user *u;
@@ -293,7 +294,7 @@ users_over_limit(const struct json_store *js)
 static void
 import_finish(struct import *imp)
 {
-	struct json_store *js = imp->js;
+	struct filestore *js = imp->js;
 	struct buf out = BUF_INIT;
 	struct json_out o;
 
@@ -326,7 +327,7 @@ import_finish(struct import *imp)
 	buf_release(&out);
 	import_free(imp);
 	js->ops_live--;
-	json_store_idle_check(js);
+	datadir_idle_check(js);
 }
 
 /*
@@ -337,7 +338,7 @@ static void
 import_rec_settle(struct import_rec *r, int err)
 {
 	struct import *imp = r->imp;
-	struct json_store *js = imp->js;
+	struct filestore *js = imp->js;
 
 	if (err != 0) {
 		imp->failed++;
@@ -347,7 +348,7 @@ import_rec_settle(struct import_rec *r, int err)
 		(void)change_replay(&js->db, &js->history, r->rec, r->len);
 		if (r->reserved != NULL)
 			r->reserved->creating = false;
-		json_store_changed(js);
+		datadir_changed(js);
 	}
 	if (r->reserved != NULL)
 		db_user_unref(r->reserved);
@@ -361,7 +362,7 @@ import_rec_done(void *arg, int err)
 	struct import_rec *r = arg;
 	struct import *imp = r->imp;
 
-	json_store_done(imp->js, r->seq, err);
+	datadir_done(imp->js, r->seq, err);
 	import_rec_settle(r, err);
 	if (--imp->pending == 0)
 		import_finish(imp);
@@ -371,7 +372,7 @@ import_rec_done(void *arg, int err)
 static void
 import_append(struct import *imp, const struct buf *rec, struct db_user *res)
 {
-	struct json_store *js = imp->js;
+	struct filestore *js = imp->js;
 	struct import_rec *r = xmalloc(sizeof(*r) + rec->len + 1);
 
 	r->imp = imp;
@@ -386,7 +387,7 @@ import_append(struct import *imp, const struct buf *rec, struct db_user *res)
 		return;
 	}
 	imp->pending++;
-	r->seq = json_store_append(js, r->rec, r->len, import_rec_done, r);
+	r->seq = datadir_append(js, r->rec, r->len, import_rec_done, r);
 }
 
 static struct str
@@ -489,7 +490,7 @@ import_web(struct import *imp, struct str name, const struct db_user *iu,
 		ch.document = doc_field(docs[j], DB_F_ID);
 		ch.name = doc_field(docs[j], DB_F_PRETTY_NAME);
 		buf_reset(&rec);
-		store_web_change_of(name, &ch, now, &imp->js->history, &c);
+		webops_change_of(name, &ch, now, &imp->js->history, &c);
 		(void)change_encode(&rec, &c);
 		import_append(imp, &rec, NULL);
 	}
@@ -503,7 +504,7 @@ import_web(struct import *imp, struct str name, const struct db_user *iu,
 		ch.document = str_from(iu->links[j].canonical);
 		ch.alias = alias;
 		buf_reset(&rec);
-		store_web_change_of(name, &ch, now, &imp->js->history, &c);
+		webops_change_of(name, &ch, now, &imp->js->history, &c);
 		(void)change_encode(&rec, &c);
 		import_append(imp, &rec, NULL);
 	}
@@ -514,7 +515,7 @@ import_web(struct import *imp, struct str name, const struct db_user *iu,
 static void
 import_merge(struct import *imp)
 {
-	struct json_store *js = imp->js;
+	struct filestore *js = imp->js;
 	struct db_user **users, *u, *iu;
 	struct db_doc **docs, *ours;
 	struct change c;
@@ -609,7 +610,7 @@ static void
 import_after(uv_work_t *w, int status)
 {
 	struct import *imp = w->data;
-	struct json_store *js = imp->js;
+	struct filestore *js = imp->js;
 
 	if (status != 0 || imp->parse_rc != 0 || js->closing) {
 		if (imp->err.len == 0)
@@ -620,17 +621,17 @@ import_after(uv_work_t *w, int status)
 		    imp->err.data, imp->err.len);
 		import_free(imp);
 		js->ops_live--;
-		json_store_idle_check(js);
+		datadir_idle_check(js);
 		return;
 	}
 	import_merge(imp);
 }
 
 void
-json_store_admin_import(struct store *st, const char *text, size_t len,
+filestore_admin_import(struct store *st, const char *text, size_t len,
     store_text_cb *cb, void *arg)
 {
-	struct json_store *js = (struct json_store *)st;
+	struct filestore *js = (struct filestore *)st;
 	struct import *imp;
 
 	if (js->closing) {

@@ -27,7 +27,7 @@
  * Several instances (storage = redis): a listener set with
  * ratelimit_set_listener() hears of every failure and registration this
  * limiter counts, and ratelimit_apply() counts one that another instance
- * counted (without telling the listener again); shared.c carries them
+ * counted (without telling the listener again); pubsub.c carries them
  * between the instances through Redis, so that every instance counts every
  * instance's failures. The decision (ratelimit_auth_allowed) stays local
  * and synchronous.
@@ -43,7 +43,7 @@
  *
  * Not responsible for what a refused request is answered (api.c), nor for
  * where the client address comes from (server.c and proxy.c), nor for
- * carrying events between instances (shared.c).
+ * carrying events between instances (pubsub.c).
  */
 #ifndef KOSYNCD_RATELIMIT_H
 #define KOSYNCD_RATELIMIT_H

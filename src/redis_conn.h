@@ -2,7 +2,7 @@
  * redis_conn.h: one hiredis asynchronous connection to redis_address on a
  * libuv loop, kept up: connect, notice the loss, retry with back-off.
  *
- * The Redis store (store_redis.c) and the Pub/Sub subscriber (shared.c)
+ * The Redis store (store_redis.c) and the Pub/Sub subscriber (pubsub.c)
  * each own one. Its life: DOWN (the next attempt at retry_at; the back-off
  * starts at REDIS_CONN_BACKOFF_MIN_MS after a connection that worked and
  * doubles with every failed attempt up to REDIS_CONN_BACKOFF_MAX_MS),

@@ -40,7 +40,7 @@
 #include "config.h"
 #include "db.h"
 #include "json.h"
-#include "keys.h"
+#include "keyhash.h"
 #include "redis_format.h"
 #include "redis_worker.h"
 #include "snapshot.h"
@@ -792,7 +792,7 @@ ra_import(struct ra_job *j, redisContext *c)
 	struct buf err = BUF_INIT, k = BUF_INIT;
 	uint64_t added = 0, existing = 0, uskip = 0, dadd = 0, dupd = 0,
 	         dskip = 0;
-	char phc[KEYS_PHC_MAX];
+	char phc[KEYHASH_PHC_MAX];
 	const char *argv[3], *key;
 	size_t lens[3], nu = 0, nd, i, m;
 	redisReply *r;
@@ -819,8 +819,8 @@ ra_import(struct ra_job *j, redisContext *c)
 		}
 		key = u->key != NULL ? u->key : "";
 		if (j->cfg->redis_hash_keys && key[0] != '\0' &&
-		    !keys_is_phc(key)) {
-			if (keys_hash_sync(str_from(key), phc) != 0) {
+		    !keyhash_is_phc(key)) {
+			if (keyhash_hash_sync(str_from(key), phc) != 0) {
 				buf_adds(&err, "cannot hash a key");
 				goto fail;
 			}
@@ -989,7 +989,7 @@ static void
 ra_set_key(struct ra_job *j, redisContext *c)
 {
 	struct buf k = BUF_INIT;
-	char phc[KEYS_PHC_MAX];
+	char phc[KEYHASH_PHC_MAX];
 	const char *argv[5];
 	size_t lens[5];
 	redisReply *r;
@@ -997,7 +997,7 @@ ra_set_key(struct ra_job *j, redisContext *c)
 	argv[4] = j->key;
 	lens[4] = j->key_len;
 	if (j->cfg->redis_hash_keys) {
-		if (keys_hash_sync((struct str){j->key, j->key_len}, phc) !=
+		if (keyhash_hash_sync((struct str){j->key, j->key_len}, phc) !=
 		    0) {
 			buf_adds(&j->out, "cannot hash the key");
 			return;
@@ -1335,7 +1335,7 @@ ra_web_documents(struct ra_job *j, redisContext *c)
 	}
 	if (ra_web_docs_load(c, &db, u, &ids, &j->out) != 0)
 		goto out;
-	store_web_render(u, j->doc != NULL ? str_from(j->doc) : STR_NULL,
+	webops_render(u, j->doc != NULL ? str_from(j->doc) : STR_NULL,
 	    j->history, &j->page, &j->out);
 	j->result = STORE_OK;
 out:
@@ -1624,7 +1624,7 @@ ra_web_try(struct ra_job *j, redisContext *c)
 	}
 	if (ra_web_docs_load(c, &db, u, &ids, &j->out) != 0)
 		goto out;
-	if (!store_web_allowed(u, &j->ch)) {
+	if (!webops_allowed(u, &j->ch)) {
 		j->result = STORE_ERR_AUTH;
 		rc = 0;
 		goto out;
@@ -1633,7 +1633,7 @@ ra_web_try(struct ra_job *j, redisContext *c)
 	hs.keep = j->cfg->store_history;
 	hs.limit = j->cfg->history_limit;
 	hs.user_limit = 0;
-	store_web_change_of(
+	webops_change_of(
 	    (struct str){j->user, j->user_len}, &j->ch, j->timestamp, &hs, &ch);
 	bytes0 = u->bytes;
 	history0 = u->history;
@@ -1839,7 +1839,7 @@ ra_new(const struct store_redis_admin *ctx, enum ra_kind kind)
 }
 
 void
-store_redis_admin_dump(
+redis_worker_dump(
     const struct store_redis_admin *ctx, store_text_cb *cb, void *arg)
 {
 	struct ra_job *j = ra_new(ctx, RA_DUMP);
@@ -1863,7 +1863,7 @@ ra_set_page(struct ra_job *j, const struct store_page *page)
 }
 
 void
-store_redis_admin_list(const struct store_redis_admin *ctx,
+redis_worker_list(const struct store_redis_admin *ctx,
     const struct store_page *page, store_text_cb *cb, void *arg)
 {
 	struct ra_job *j = ra_new(ctx, RA_LIST);
@@ -1876,7 +1876,7 @@ store_redis_admin_list(const struct store_redis_admin *ctx,
 }
 
 void
-store_redis_admin_import(const struct store_redis_admin *ctx, const char *text,
+redis_worker_import(const struct store_redis_admin *ctx, const char *text,
     size_t len, store_text_cb *cb, void *arg)
 {
 	struct ra_job *j = ra_new(ctx, RA_IMPORT);
@@ -1889,7 +1889,7 @@ store_redis_admin_import(const struct store_redis_admin *ctx, const char *text,
 }
 
 void
-store_redis_admin_set_key(const struct store_redis_admin *ctx, struct str user,
+redis_worker_set_key(const struct store_redis_admin *ctx, struct str user,
     struct str new_key, store_cb *cb, void *arg)
 {
 	struct ra_job *j = ra_new(ctx, RA_SET_KEY);
@@ -1904,7 +1904,7 @@ store_redis_admin_set_key(const struct store_redis_admin *ctx, struct str user,
 }
 
 void
-store_redis_admin_delete(const struct store_redis_admin *ctx, struct str user,
+redis_worker_delete(const struct store_redis_admin *ctx, struct str user,
     store_cb *cb, void *arg)
 {
 	struct ra_job *j = ra_new(ctx, RA_DELETE);
@@ -1917,9 +1917,9 @@ store_redis_admin_delete(const struct store_redis_admin *ctx, struct str user,
 }
 
 void
-store_redis_admin_web_documents(const struct store_redis_admin *ctx,
-    struct str user, struct str document, bool history,
-    const struct store_page *page, store_text_cb *cb, void *arg)
+redis_worker_web_documents(const struct store_redis_admin *ctx, struct str user,
+    struct str document, bool history, const struct store_page *page,
+    store_text_cb *cb, void *arg)
 {
 	struct ra_job *j = ra_new(ctx, RA_WEB_DOCS);
 
@@ -1936,8 +1936,8 @@ store_redis_admin_web_documents(const struct store_redis_admin *ctx,
 }
 
 void
-store_redis_admin_web_change(const struct store_redis_admin *ctx,
-    struct str user, const struct store_web_change *ch, store_cb *cb, void *arg)
+redis_worker_web_change(const struct store_redis_admin *ctx, struct str user,
+    const struct store_web_change *ch, store_cb *cb, void *arg)
 {
 	struct ra_job *j = ra_new(ctx, RA_WEB_CHANGE);
 	char *p;
@@ -2065,8 +2065,7 @@ ra_import_doc(redisContext *c, const struct config *cfg,
 			ch.name =
 			    (struct str){db_doc_field(from, DB_F_PRETTY_NAME),
 			        from->len[DB_F_PRETTY_NAME]};
-			store_web_change_of(
-			    str_from(iu->name), &ch, 0, &hs, &chg);
+			webops_change_of(str_from(iu->name), &ch, 0, &hs, &chg);
 			change_apply_user(&db, u, &chg);
 			changed = true;
 		}

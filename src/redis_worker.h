@@ -29,21 +29,21 @@ struct store_redis_admin {
 	void *ctx;
 };
 
-void store_redis_admin_dump(
+void redis_worker_dump(
     const struct store_redis_admin *ctx, store_text_cb *cb, void *arg);
-void store_redis_admin_list(const struct store_redis_admin *ctx,
+void redis_worker_list(const struct store_redis_admin *ctx,
     const struct store_page *page, store_text_cb *cb, void *arg);
-void store_redis_admin_import(const struct store_redis_admin *ctx,
-    const char *text, size_t len, store_text_cb *cb, void *arg);
-void store_redis_admin_set_key(const struct store_redis_admin *ctx,
-    struct str user, struct str new_key, store_cb *cb, void *arg);
-void store_redis_admin_delete(const struct store_redis_admin *ctx,
-    struct str user, store_cb *cb, void *arg);
+void redis_worker_import(const struct store_redis_admin *ctx, const char *text,
+    size_t len, store_text_cb *cb, void *arg);
+void redis_worker_set_key(const struct store_redis_admin *ctx, struct str user,
+    struct str new_key, store_cb *cb, void *arg);
+void redis_worker_delete(const struct store_redis_admin *ctx, struct str user,
+    store_cb *cb, void *arg);
 /* The web interface (store.h store_web_*) on Redis. */
-void store_redis_admin_web_documents(const struct store_redis_admin *ctx,
+void redis_worker_web_documents(const struct store_redis_admin *ctx,
     struct str user, struct str document, bool history,
     const struct store_page *page, store_text_cb *cb, void *arg);
-void store_redis_admin_web_change(const struct store_redis_admin *ctx,
+void redis_worker_web_change(const struct store_redis_admin *ctx,
     struct str user, const struct store_web_change *ch, store_cb *cb,
     void *arg);
 

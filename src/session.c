@@ -368,7 +368,7 @@ sessions_shared(const struct sessions *ss)
 
 /* The unkeyed digest of token in hex: the Redis key's last part. */
 static void
-shared_digest(struct str token, char out[SESSION_HEX_LEN + 1])
+pubsub_digest(struct str token, char out[SESSION_HEX_LEN + 1])
 {
 	unsigned char d[SESSION_DIGEST_BYTES];
 
@@ -540,7 +540,7 @@ sessions_lookup(
 		fn(arg, SESSION_NONE, NULL);
 		return;
 	}
-	shared_digest(token, hex);
+	pubsub_digest(token, hex);
 	snprintf(key, sizeof(key), "kosyncd:session:%s", hex);
 	op = sop_new(SOP_LOOKUP, arg);
 	op->fn.lookup = fn;
@@ -580,7 +580,7 @@ sessions_start(
 	random_token(op->token);
 	random_token(op->s.csrf);
 	op->s.user = xmemdup0(user.p, user.len);
-	shared_digest((struct str){op->token, SESSION_TOKEN_LEN}, hex);
+	pubsub_digest((struct str){op->token, SESSION_TOKEN_LEN}, hex);
 	snprintf(key, sizeof(key), "kosyncd:session:%s", hex);
 	set = keyname("kosyncd:user:", user, ":sessions");
 	ukey = keyname("user:", user, ":key");
@@ -633,7 +633,7 @@ sessions_end(
 			fn(arg, SESSION_OK);
 		return;
 	}
-	shared_digest(token, hex);
+	pubsub_digest(token, hex);
 	snprintf(key, sizeof(key), "kosyncd:session:%s", hex);
 	op = sop_new(SOP_END, arg);
 	op->fn.done = fn;
@@ -666,7 +666,7 @@ sessions_end_user(struct sessions *ss, struct str user, struct str keep,
 		return;
 	}
 	if (keep.p != NULL && keep.len == SESSION_TOKEN_LEN)
-		shared_digest(keep, hex);
+		pubsub_digest(keep, hex);
 	op = sop_new(SOP_END_USER, arg);
 	op->fn.done = fn;
 	set = keyname("kosyncd:user:", user, ":sessions");

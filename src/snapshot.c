@@ -26,7 +26,7 @@
 #include "db.h"
 #include "fault.h"
 #include "json.h"
-#include "keys.h"
+#include "keyhash.h"
 #include "pem.h"
 #include "snapshot.h"
 #include "xmalloc.h"
@@ -820,7 +820,7 @@ out:
 	scratch_release(&l.ent);
 	if (rc == 0) {
 		while ((u = table_next(&db->users, &pos)) != NULL)
-			if (u->key[0] != '\0' && !keys_is_phc(u->key))
+			if (u->key[0] != '\0' && !keyhash_is_phc(u->key))
 				info->legacy_keys++;
 	}
 	return rc;

@@ -424,7 +424,7 @@ void store_stats(struct store *st, struct store_stats *out);
  * The shared server: a backend whose data several instances share (Redis)
  * also carries the state those instances must agree on besides the data:
  * the web sessions (session.c) and the Pub/Sub of limits and events
- * (shared.c). Those modules ask whether there is one and send it commands;
+ * (pubsub.c). Those modules ask whether there is one and send it commands;
  * they never ask which backend is live.
  */
 

@@ -49,7 +49,7 @@
  * RS_TIMEOUT_MS while commands are pending is dropped; TCP keep-alive
  * notices a dead peer while idle (so /metrics says so without traffic).
  *
- * Not here: HTTP (api.c), argon2 itself (keys.c).
+ * Not here: HTTP (api.c), argon2 itself (keyhash.c).
  */
 #include <assert.h>
 #include <errno.h>
@@ -64,7 +64,7 @@
 #include <sodium.h>
 
 #include "config.h"
-#include "keys.h"
+#include "keyhash.h"
 #include "log.h"
 #include "luascripts.h"
 #include "redis_conn.h"
@@ -108,8 +108,8 @@ static const char *const rs_scripts[RS_NSCRIPTS] = {
 struct rs_cached {
 	uint32_t hash;
 	bool ok; /* the key matched */
-	unsigned char user[KEYS_DIGEST_BYTES];
-	unsigned char key[KEYS_DIGEST_BYTES];
+	unsigned char user[KEYHASH_DIGEST_BYTES];
+	unsigned char key[KEYHASH_DIGEST_BYTES];
 	char phc[];
 };
 
@@ -117,7 +117,7 @@ struct redis_store {
 	struct store base;
 	uv_loop_t *loop;
 	struct config *cfg;
-	struct keys *keys;
+	struct keyhash *keys;
 	/* since: connect start, or last sign of life; failing: the last
 	 * attempt failed, do not park operations */
 	struct redis_conn conn;
@@ -180,8 +180,8 @@ struct rop {
 	char ts[24];
 	rop_verified_fn *verified;
 	bool digested; /* udigest and kdigest are set (rop_digest) */
-	unsigned char udigest[KEYS_DIGEST_BYTES];
-	unsigned char kdigest[KEYS_DIGEST_BYTES];
+	unsigned char udigest[KEYHASH_DIGEST_BYTES];
+	unsigned char kdigest[KEYHASH_DIGEST_BYTES];
 	/* GET: the pipelined replies. */
 	unsigned sent, got;
 	enum store_result err; /* STORE_OK while every reply was fine */
@@ -754,7 +754,7 @@ rs_cached_key(const void *rec)
 {
 	const struct rs_cached *c = rec;
 
-	return (struct str){(const char *)c->user, KEYS_DIGEST_BYTES};
+	return (struct str){(const char *)c->user, KEYHASH_DIGEST_BYTES};
 }
 
 static const struct table_type rs_cached_type = {rs_cached_hash, rs_cached_key};
@@ -765,15 +765,15 @@ rop_digest(struct rop *op)
 {
 	if (op->digested)
 		return;
-	keys_digest(op->user, op->udigest);
-	keys_digest(op->key, op->kdigest);
+	keyhash_digest(op->user, op->udigest);
+	keyhash_digest(op->key, op->kdigest);
 	op->digested = true;
 }
 
 static struct rs_cached *
 rs_cache_find(const struct redis_store *rs, const unsigned char *udigest)
 {
-	struct str k = {(const char *)udigest, KEYS_DIGEST_BYTES};
+	struct str k = {(const char *)udigest, KEYHASH_DIGEST_BYTES};
 
 	return table_find(
 	    &rs->cache, &rs_cached_type, table_hash(k.p, k.len), k);
@@ -782,7 +782,7 @@ rs_cache_find(const struct redis_store *rs, const unsigned char *udigest)
 static void
 rs_cache_drop(struct redis_store *rs, const unsigned char *udigest)
 {
-	struct str k = {(const char *)udigest, KEYS_DIGEST_BYTES};
+	struct str k = {(const char *)udigest, KEYHASH_DIGEST_BYTES};
 
 	free(table_remove(
 	    &rs->cache, &rs_cached_type, table_hash(k.p, k.len), k));
@@ -814,11 +814,11 @@ rs_cache_put(
 		rs_cache_drop(rs, c->user);
 	}
 	c = xmalloc(sizeof(*c) + len + 1);
-	memcpy(c->user, op->udigest, KEYS_DIGEST_BYTES);
-	memcpy(c->key, kdigest, KEYS_DIGEST_BYTES);
+	memcpy(c->user, op->udigest, KEYHASH_DIGEST_BYTES);
+	memcpy(c->key, kdigest, KEYHASH_DIGEST_BYTES);
 	memcpy(c->phc, phc, len + 1);
 	c->ok = ok;
-	c->hash = table_hash((const char *)c->user, KEYS_DIGEST_BYTES);
+	c->hash = table_hash((const char *)c->user, KEYHASH_DIGEST_BYTES);
 	table_insert(&rs->cache, &rs_cached_type, c);
 }
 
@@ -832,7 +832,7 @@ rs_cache_expect(struct rop *op)
 		return NULL;
 	rop_digest(op);
 	c = rs_cache_find(op->rs, op->udigest);
-	if (c != NULL && c->ok && keys_digest_eq(c->key, op->kdigest))
+	if (c != NULL && c->ok && keyhash_digest_eq(c->key, op->kdigest))
 		return c->phc;
 	return NULL;
 }
@@ -840,17 +840,17 @@ rs_cache_expect(struct rop *op)
 static void rs_upgrade(struct rop *from);
 
 static void
-rs_verify_done(void *arg, enum keys_result res, char *phc)
+rs_verify_done(void *arg, enum keyhash_result res, char *phc)
 {
 	struct rop *op = arg;
 
 	(void)phc;
-	if (res == KEYS_FAILED) {
+	if (res == KEYHASH_FAILED) {
 		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
 		return;
 	}
-	rs_cache_put(op, op->stored, NULL, res == KEYS_OK);
-	op->verified(op, res == KEYS_OK);
+	rs_cache_put(op, op->stored, NULL, res == KEYHASH_OK);
+	op->verified(op, res == KEYHASH_OK);
 }
 
 /*
@@ -870,7 +870,7 @@ rs_verify(struct rop *op, const char *stored, size_t len, rop_verified_fn *then)
 		then(op, false);
 		return;
 	}
-	if (!keys_is_phc(op->stored)) {
+	if (!keyhash_is_phc(op->stored)) {
 		/* Constant time for keys of one length (KOReader: 32). */
 		bool ok = len == op->key.len &&
 		          sodium_memcmp(op->stored, op->key.p, len) == 0;
@@ -885,13 +885,13 @@ rs_verify(struct rop *op, const char *stored, size_t len, rop_verified_fn *then)
 	{
 		const struct rs_cached *c = rs_cache_find(op->rs, op->udigest);
 
-		if (c != NULL && keys_digest_eq(c->key, op->kdigest) &&
+		if (c != NULL && keyhash_digest_eq(c->key, op->kdigest) &&
 		    strcmp(c->phc, op->stored) == 0) {
 			then(op, c->ok);
 			return;
 		}
 	}
-	keys_verify(op->rs->keys, op->stored, op->key, rs_verify_done, op);
+	keyhash_verify(op->rs->keys, op->stored, op->key, rs_verify_done, op);
 }
 
 /*
@@ -1303,10 +1303,10 @@ rs_script_done(struct rop *op)
 		rop_finish(op, STORE_OK, op->timestamp, NULL);
 		break;
 	case ROP_SET_KEY:
-		if (keys_is_phc(op->value)) {
-			unsigned char d[KEYS_DIGEST_BYTES];
+		if (keyhash_is_phc(op->value)) {
+			unsigned char d[KEYHASH_DIGEST_BYTES];
 
-			keys_digest(op->new_key, d);
+			keyhash_digest(op->new_key, d);
 			rs_cache_put(op, op->value, d, true);
 		} else if (op->rs->cache.n > 0) {
 			rop_digest(op);
@@ -1357,7 +1357,7 @@ rs_create_cb(redisAsyncContext *ac, void *r, void *priv)
 		rs_scan_start(op);
 		return;
 	}
-	if (reply->integer == 1 && keys_is_phc(op->value))
+	if (reply->integer == 1 && keyhash_is_phc(op->value))
 		rs_cache_put(op, op->value, NULL, true);
 	rop_finish(
 	    op, reply->integer == 1 ? STORE_OK : STORE_ERR_EXISTS, 0, NULL);
@@ -1383,11 +1383,11 @@ rs_create_send(struct rop *op)
 
 /* The new key (create, set key, upgrade) is hashed: store it. */
 static void
-rs_hashed(void *arg, enum keys_result res, char *phc)
+rs_hashed(void *arg, enum keyhash_result res, char *phc)
 {
 	struct rop *op = arg;
 
-	if (res != KEYS_OK) {
+	if (res != KEYHASH_OK) {
 		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
 		return;
 	}
@@ -1414,7 +1414,7 @@ rs_upgrade(struct rop *from)
 	    STR_NULL, NULL, NULL);
 	op->expect = xstrdup(from->stored);
 	rs->background++;
-	keys_hash(rs->keys, op->key, rs_hashed, op);
+	keyhash_hash(rs->keys, op->key, rs_hashed, op);
 }
 
 /*
@@ -1627,7 +1627,7 @@ rop_run(struct rop *op)
 	switch (op->kind) {
 	case ROP_CREATE:
 		if (rs->cfg->redis_hash_keys) {
-			keys_hash(rs->keys, op->key, rs_hashed, op);
+			keyhash_hash(rs->keys, op->key, rs_hashed, op);
 			return;
 		}
 		op->value = xmemdup0(op->key.p, op->key.len);
@@ -1653,7 +1653,7 @@ rop_run(struct rop *op)
 		op->expect = xstrdup(expect);
 	if (op->kind == ROP_SET_KEY) {
 		if (rs->cfg->redis_hash_keys) {
-			keys_hash(rs->keys, op->new_key, rs_hashed, op);
+			keyhash_hash(rs->keys, op->new_key, rs_hashed, op);
 			return;
 		}
 		op->value = xmemdup0(op->new_key.p, op->new_key.len);
@@ -1794,7 +1794,7 @@ rs_flush_check(struct redis_store *rs)
 	if (!rs->closing || rs->flush_done == NULL || rs->live > 0 ||
 	    rs->background > 0 || rs->freed)
 		return;
-	keys_drain(rs->keys, rs_drained, rs);
+	keyhash_drain(rs->keys, rs_drained, rs);
 }
 
 static void
@@ -1815,7 +1815,7 @@ rs_free(struct redis_store *rs)
 	struct rs_cached *c;
 	uint32_t pos = 0;
 
-	keys_free(rs->keys);
+	keyhash_free(rs->keys);
 	while ((c = table_next(&rs->cache, &pos)) != NULL)
 		free(c);
 	table_release(&rs->cache);
@@ -1920,22 +1920,21 @@ rs_admin(struct redis_store *rs)
 static void
 rs_admin_dump(struct store *st, store_text_cb *cb, void *arg)
 {
-	store_redis_admin_dump(rs_admin((struct redis_store *)st), cb, arg);
+	redis_worker_dump(rs_admin((struct redis_store *)st), cb, arg);
 }
 
 static void
 rs_admin_list(struct store *st, const struct store_page *page,
     store_text_cb *cb, void *arg)
 {
-	store_redis_admin_list(
-	    rs_admin((struct redis_store *)st), page, cb, arg);
+	redis_worker_list(rs_admin((struct redis_store *)st), page, cb, arg);
 }
 
 static void
 rs_admin_import(struct store *st, const char *text, size_t len,
     store_text_cb *cb, void *arg)
 {
-	store_redis_admin_import(
+	redis_worker_import(
 	    rs_admin((struct redis_store *)st), text, len, cb, arg);
 }
 
@@ -1943,15 +1942,14 @@ static void
 rs_admin_set_key(struct store *st, struct str user, struct str new_key,
     store_cb *cb, void *arg)
 {
-	store_redis_admin_set_key(
+	redis_worker_set_key(
 	    rs_admin((struct redis_store *)st), user, new_key, cb, arg);
 }
 
 static void
 rs_admin_delete(struct store *st, struct str user, store_cb *cb, void *arg)
 {
-	store_redis_admin_delete(
-	    rs_admin((struct redis_store *)st), user, cb, arg);
+	redis_worker_delete(rs_admin((struct redis_store *)st), user, cb, arg);
 }
 
 static void
@@ -1972,8 +1970,8 @@ static void
 rs_web_documents(struct store *st, struct str user, struct str document,
     bool history, const struct store_page *page, store_text_cb *cb, void *arg)
 {
-	store_redis_admin_web_documents(rs_admin((struct redis_store *)st),
-	    user, document, history, page, cb, arg);
+	redis_worker_web_documents(rs_admin((struct redis_store *)st), user,
+	    document, history, page, cb, arg);
 }
 
 struct rs_admin_op {
@@ -2048,7 +2046,7 @@ rs_web_change(struct store *st, struct str user,
 		cb(arg, &rep);
 		return;
 	}
-	store_redis_admin_web_change(
+	redis_worker_web_change(
 	    rs_admin((struct redis_store *)st), user, ch, cb, arg);
 }
 
@@ -2091,7 +2089,7 @@ store_redis_open(uv_loop_t *loop, struct config *cfg)
 		return NULL;
 	}
 	rs->addr = xstrdup(cfg->redis_address);
-	rs->keys = keys_new(loop,
+	rs->keys = keyhash_new(loop,
 	    (unsigned)(cfg->argon2_concurrency ? cfg->argon2_concurrency : 2));
 	uv_timer_init(loop, &rs->timer);
 	rs->timer.data = rs;

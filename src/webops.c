@@ -56,7 +56,7 @@ w_entry(struct json_out *o, const struct db_entry *e)
 
 /* The user u names, or NULL when there is none (yet, or any more). */
 static struct db_user *
-web_user(struct json_store *js, struct str user)
+web_user(struct filestore *js, struct str user)
 {
 	struct db_user *u = db_user_find(&js->db, user);
 
@@ -280,7 +280,7 @@ heap_down(const struct db_doc **heap, size_t n, size_t i)
 	}
 }
 
-/* store_web_select with u's links in li. */
+/* webops_select with u's links in li. */
 static size_t
 w_select(const struct db_user *u, const struct link_index *li,
     const struct store_page *page, const struct db_doc **out, size_t k)
@@ -316,7 +316,7 @@ w_select(const struct db_user *u, const struct link_index *li,
 }
 
 size_t
-store_web_select(const struct db_user *u, const struct store_page *page,
+webops_select(const struct db_user *u, const struct store_page *page,
     const struct db_doc **out, size_t k)
 {
 	struct link_index li;
@@ -395,7 +395,7 @@ w_one(const struct db_user *u, const struct db_doc *d,
 }
 
 void
-store_web_render(const struct db_user *u, struct str document, bool history,
+webops_render(const struct db_user *u, struct str document, bool history,
     const struct store_page *page, struct buf *out)
 {
 	const struct db_doc *d;
@@ -412,10 +412,10 @@ store_web_render(const struct db_user *u, struct str document, bool history,
 }
 
 void
-json_store_web_documents(struct store *st, struct str user, struct str document,
+filestore_web_documents(struct store *st, struct str user, struct str document,
     bool history, const struct store_page *page, store_text_cb *cb, void *arg)
 {
-	struct json_store *js = (struct json_store *)st;
+	struct filestore *js = (struct filestore *)st;
 	struct db_user *u = web_user(js, user);
 	struct buf out = BUF_INIT;
 
@@ -423,7 +423,7 @@ json_store_web_documents(struct store *st, struct str user, struct str document,
 		cb(arg, STORE_ERR_AUTH, NULL, 0);
 		return;
 	}
-	store_web_render(u, document, history, page, &out);
+	webops_render(u, document, history, page, &out);
 	cb(arg, STORE_OK, out.data, out.len);
 	buf_release(&out);
 }
@@ -433,7 +433,7 @@ json_store_web_documents(struct store *st, struct str user, struct str document,
  */
 
 struct web_op {
-	struct json_store *js;
+	struct filestore *js;
 	struct db_user *u;  /* referenced */
 	uint64_t res_bytes; /* reserved in u (web_admit) */
 	store_cb *cb;
@@ -458,12 +458,12 @@ static void
 web_done(void *arg, int err)
 {
 	struct web_op *op = arg;
-	struct json_store *js = op->js;
+	struct filestore *js = op->js;
 	struct db_user *u = op->u;
 	enum store_result r = STORE_OK;
 
 	if (js->persistent)
-		json_store_done(js, op->seq, err);
+		datadir_done(js, op->seq, err);
 	if (u != NULL)
 		u->pend_bytes -= op->res_bytes;
 	if (err != 0) {
@@ -472,18 +472,18 @@ web_done(void *arg, int err)
 		r = STORE_ERR_AUTH;
 	} else {
 		change_apply_user(&js->db, u, &op->c);
-		json_store_changed(js);
+		datadir_changed(js);
 	}
 	web_reply(op->cb, op->arg, r, r == STORE_OK ? op->c.put.timestamp : 0);
 	if (u != NULL)
 		db_user_unref(u);
 	free(op);
 	js->ops_live--;
-	json_store_idle_check(js);
+	datadir_idle_check(js);
 }
 
 bool
-store_web_allowed(const struct db_user *u, const struct store_web_change *ch)
+webops_allowed(const struct db_user *u, const struct store_web_change *ch)
 {
 	struct str doc;
 
@@ -505,7 +505,7 @@ store_web_allowed(const struct db_user *u, const struct store_web_change *ch)
 }
 
 void
-store_web_change_of(struct str user, const struct store_web_change *ch,
+webops_change_of(struct str user, const struct store_web_change *ch,
     int64_t now, const struct db_history *history, struct change *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -600,10 +600,9 @@ web_cost(const struct db_history *h, const struct db_user *u,
 }
 
 void
-json_store_user_admin(
-    struct store *st, struct str user, store_cb *cb, void *arg)
+filestore_user_admin(struct store *st, struct str user, store_cb *cb, void *arg)
 {
-	struct json_store *js = (struct json_store *)st;
+	struct filestore *js = (struct filestore *)st;
 	const struct db_user *u = web_user(js, user);
 
 	web_reply(
@@ -611,10 +610,10 @@ json_store_user_admin(
 }
 
 void
-json_store_web_change(struct store *st, struct str user,
+filestore_web_change(struct store *st, struct str user,
     const struct store_web_change *ch, store_cb *cb, void *arg)
 {
-	struct json_store *js = (struct json_store *)st;
+	struct filestore *js = (struct filestore *)st;
 	struct db_user *u = NULL;
 	struct buf rec = BUF_INIT;
 	struct change c;
@@ -629,7 +628,7 @@ json_store_web_change(struct store *st, struct str user,
 	}
 	if (ch->kind != STORE_WEB_CONFIG) {
 		u = web_user(js, user);
-		if (u == NULL || !store_web_allowed(u, ch)) {
+		if (u == NULL || !webops_allowed(u, ch)) {
 			web_reply(cb, arg, STORE_ERR_AUTH, 0);
 			return;
 		}
@@ -642,7 +641,7 @@ json_store_web_change(struct store *st, struct str user,
 			return;
 		}
 	}
-	store_web_change_of(user, ch, now, &js->history, &c);
+	webops_change_of(user, ch, now, &js->history, &c);
 	op = xcalloc(1, sizeof(*op) + str_packed_size(c.user) +
 	                    str_packed_size(c.put.document) +
 	                    str_packed_size(c.put.progress) +
@@ -669,6 +668,6 @@ json_store_web_change(struct store *st, struct str user,
 		return;
 	}
 	(void)change_encode(&rec, &op->c);
-	op->seq = json_store_append(js, rec.data, rec.len, web_done, op);
+	op->seq = datadir_append(js, rec.data, rec.len, web_done, op);
 	buf_release(&rec);
 }

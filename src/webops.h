@@ -28,8 +28,8 @@ struct db_user;
  * page of the documents, or only document (with a page of its history)
  * when document.p != NULL. page is not NULL and page->limit > 0.
  */
-void store_web_render(const struct db_user *u, struct str document,
-    bool history, const struct store_page *page, struct buf *out);
+void webops_render(const struct db_user *u, struct str document, bool history,
+    const struct store_page *page, struct buf *out);
 
 /*
  * Up to k of u's documents that come after page's position (all from the
@@ -39,7 +39,7 @@ void store_web_render(const struct db_user *u, struct str document,
  * no memory but out. Returns how many were found.
  */
 struct db_doc;
-size_t store_web_select(const struct db_user *u, const struct store_page *page,
+size_t webops_select(const struct db_user *u, const struct store_page *page,
     const struct db_doc **out, size_t k);
 
 /*
@@ -48,8 +48,7 @@ size_t store_web_select(const struct db_user *u, const struct store_page *page,
  * resolve to the document already;
  * UNLINK an alias linked to it. CONFIG and ADMIN are always allowed.
  */
-bool store_web_allowed(
-    const struct db_user *u, const struct store_web_change *ch);
+bool webops_allowed(const struct db_user *u, const struct store_web_change *ch);
 
 /*
  * The change (change.h) that ch makes on user's data at server time now
@@ -57,7 +56,7 @@ bool store_web_allowed(
  */
 struct change;
 struct db_history;
-void store_web_change_of(struct str user, const struct store_web_change *ch,
+void webops_change_of(struct str user, const struct store_web_change *ch,
     int64_t now, const struct db_history *history, struct change *c);
 
 #endif

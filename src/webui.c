@@ -32,7 +32,7 @@
 #include "ratelimit.h"
 #include "router.h"
 #include "session.h"
-#include "shared.h"
+#include "pubsub.h"
 #include "sse.h"
 #include "store.h"
 #include "webui.h"
@@ -65,7 +65,7 @@ struct webui {
 	size_t base_len;
 	struct sessions *sessions;
 	struct sse *sse;
-	struct shared *sh;    /* several instances on Redis, or NULL */
+	struct pubsub *sh;    /* several instances on Redis, or NULL */
 	struct ratelimit *rl; /* the server's one limiter (borrowed) */
 	char (*etags)[20];    /* per asset: "\"<16 hex>\"" */
 	struct buf out;
@@ -593,7 +593,7 @@ change_cb(void *arg, const struct store_reply *r)
 	}
 	sse_publish(
 	    c->w->sse, c->user, c->param, r->timestamp, kinds[c->ch.kind]);
-	shared_publish_event(
+	pubsub_publish_event(
 	    c->w->sh, c->user, c->param, r->timestamp, kinds[c->ch.kind]);
 	o = w_begin(c);
 	json_key(&o, "document");
@@ -1317,7 +1317,7 @@ push_cb(void *arg, struct str user, struct str document, int64_t timestamp)
 	struct webui *w = arg;
 
 	sse_publish(w->sse, user, document, timestamp, "push");
-	shared_publish_event(w->sh, user, document, timestamp, "push");
+	pubsub_publish_event(w->sh, user, document, timestamp, "push");
 }
 
 /*
@@ -1332,7 +1332,7 @@ account_cb(void *arg, struct str user)
 	sessions_end_user(w->sessions, user, STR_NULL, NULL, NULL);
 }
 
-/* shared_event_fn: a change made through another instance. */
+/* pubsub_event_fn: a change made through another instance. */
 static void
 remote_event_cb(void *arg, struct str user, struct str document,
     int64_t timestamp, const char *kind)
@@ -1395,10 +1395,10 @@ webui_new(uv_loop_t *loop, struct store *st, struct config *cfg,
 }
 
 void
-webui_set_shared(struct webui *w, struct shared *sh)
+webui_set_shared(struct webui *w, struct pubsub *sh)
 {
 	w->sh = sh;
-	shared_events(sh, remote_event_cb, w);
+	pubsub_events(sh, remote_event_cb, w);
 }
 
 void

@@ -55,12 +55,12 @@ struct webui *webui_new(uv_loop_t *loop, struct store *st, struct config *cfg,
 /* Free; webui_shutdown must have run if the server ran. NULL is allowed. */
 void webui_free(struct webui *w);
 
-struct shared;
+struct pubsub;
 /*
  * Hear of the other instances' changes on the same Redis (live updates)
- * and tell them ours (shared.h); NULL: this process alone.
+ * and tell them ours (pubsub.h); NULL: this process alone.
  */
-void webui_set_shared(struct webui *w, struct shared *sh);
+void webui_set_shared(struct webui *w, struct pubsub *sh);
 
 /* http_handler_fn: ctx is the struct webui. */
 void webui_handle(struct http_request *req, void *ctx);

@@ -97,12 +97,12 @@ test_store_admin__backup_restore_round_trip(void **state)
 	create(&e, "ann", "k");
 	assert_int_equal(push(&e, "ann", "k", "doc", "one"), STORE_OK);
 	/* While the store runs, the directory is locked. */
-	assert_int_equal(store_file_backup(&e.cfg, &bak), -1);
+	assert_int_equal(datadir_offline_backup(&e.cfg, &bak), -1);
 	store_env_close(&e, true);
 
-	assert_int_equal(store_file_check(&e.cfg, &report), 0);
+	assert_int_equal(datadir_offline_check(&e.cfg, &report), 0);
 	assert_non_null(strstr(report.data, "schema 7, 1 users, 1 documents"));
-	assert_int_equal(store_file_backup(&e.cfg, &bak), 0);
+	assert_int_equal(datadir_offline_backup(&e.cfg, &bak), 0);
 	assert_non_null(bak);
 	assert_int_equal(access(bak, R_OK), 0);
 
@@ -110,14 +110,14 @@ test_store_admin__backup_restore_round_trip(void **state)
 	assert_int_equal(push(&e, "ann", "k", "doc", "two"), STORE_OK);
 	store_env_close(&e, true);
 
-	assert_int_equal(store_file_restore(&e.cfg, bak, &saved), 0);
+	assert_int_equal(datadir_offline_restore(&e.cfg, bak, &saved), 0);
 	assert_non_null(saved);
 	assert_string_not_equal(saved, bak);
 	store_env_open(&e);
 	assert_string_equal(get(&e, "ann", "k", "doc").progress, "one");
 	store_env_close(&e, true);
 	/* Undo: the backup taken before the restore has "two". */
-	assert_int_equal(store_file_restore(&e.cfg, saved, NULL), 0);
+	assert_int_equal(datadir_offline_restore(&e.cfg, saved, NULL), 0);
 	store_env_open(&e);
 	assert_string_equal(get(&e, "ann", "k", "doc").progress, "two");
 	store_env_close(&e, true);
@@ -136,18 +136,20 @@ test_store_admin__restore_kosync_backups(void **state)
 
 	(void)state;
 	store_env_init(&e, "admin");
-	assert_int_equal(
-	    store_file_restore(&e.cfg, DATA "kosync-backup-msgpack.pem", NULL),
+	assert_int_equal(datadir_offline_restore(
+	                     &e.cfg, DATA "kosync-backup-msgpack.pem", NULL),
 	    -1);
-	assert_int_equal(
-	    store_file_restore(&e.cfg, DATA "kosync-backup-json.pem", NULL), 0);
+	assert_int_equal(datadir_offline_restore(
+	                     &e.cfg, DATA "kosync-backup-json.pem", NULL),
+	    0);
 	store_env_open(&e);
 	store_user_auth(e.st, str_from("alice"), str_from(md5_secret), cb, &r);
 	uv_run(&e.loop, UV_RUN_DEFAULT);
 	assert_int_equal(r.result, STORE_OK);
 	store_env_close(&e, true);
 	assert_int_equal(
-	    store_file_restore(&e.cfg, DATA "kosync-schema1.json", NULL), -1);
+	    datadir_offline_restore(&e.cfg, DATA "kosync-schema1.json", NULL),
+	    -1);
 	store_env_release(&e);
 }
 
@@ -169,11 +171,11 @@ test_store_admin__compact_journal(void **state)
 	}
 	store_env_close(
 	    &e, false); /* as after a crash: the journal holds it all */
-	assert_int_equal(store_file_check(&e.cfg, &report), 0);
+	assert_int_equal(datadir_offline_check(&e.cfg, &report), 0);
 	assert_non_null(strstr(report.data, "21 journal records on top"));
-	assert_int_equal(store_file_compact(&e.cfg), 0);
+	assert_int_equal(datadir_offline_compact(&e.cfg), 0);
 	buf_reset(&report);
-	assert_int_equal(store_file_check(&e.cfg, &report), 0);
+	assert_int_equal(datadir_offline_check(&e.cfg, &report), 0);
 	assert_non_null(strstr(report.data, "0 journal records on top"));
 	assert_non_null(strstr(report.data, "1 users, 1 documents"));
 	store_env_open(&e);

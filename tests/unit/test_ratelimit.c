@@ -4,7 +4,7 @@
  * sliding window, back-off doubling and its reset, registrations per
  * address, IPv6 /64 grouping, disabled limits, and the bounded tables;
  * the listener hears of what is counted here and ratelimit_apply() counts
- * what another instance counted (two limiters linked as shared.c links
+ * what another instance counted (two limiters linked as pubsub.c links
  * instances reach one limit together).
  *
  * UNIT_INCLUDES: src/ratelimit.c
@@ -291,7 +291,7 @@ test_ratelimit__bounded(void **state)
 struct heard {
 	unsigned auth, reg;
 	char user[32], peer[64];
-	struct ratelimit *to; /* forward to this limiter, as shared.c does */
+	struct ratelimit *to; /* forward to this limiter, as pubsub.c does */
 	uint64_t now;
 };
 

@@ -292,7 +292,7 @@ test_store__waiters_share_one_verification(void **state)
 		/* Reopen so the cache is cold (the file backend reloads). */
 		env_reopen(e);
 		memset(r, 0, sizeof(r));
-		/* Each argon2 job counts one FAULT_MALLOC check (keys.c). */
+		/* Each argon2 job counts one FAULT_MALLOC check (keyhash.c). */
 		jobs = fault_count(FAULT_MALLOC);
 		for (i = 0; i < 6; i++)
 			store_user_auth(e->st, str_from("erin"),

@@ -1,8 +1,8 @@
 /*
  * test_webops.c: the pages of the web interface's lists: the cursors
  * (store.c store_page_next, store_page_parse, store_page_after), the
- * choice of a page of documents (webops.c store_web_select) and a
- * document's history in pages (store_web_render): walking every page
+ * choice of a page of documents (webops.c webops_select) and a
+ * document's history in pages (webops_render): walking every page
  * gives each entry once, in order.
  */
 #include <stdarg.h>
@@ -164,7 +164,7 @@ walk(const struct db_user *u, size_t k, size_t expect)
 	size_t n, i, total = 0;
 
 	for (;;) {
-		n = store_web_select(u, &p, page, k);
+		n = webops_select(u, &p, page, k);
 		for (i = 0; i < n; i++) {
 			if (last != NULL)
 				assert_true(
@@ -250,7 +250,7 @@ test_store_web__history_pages(void **state)
 	for (;;) {
 		buf_reset(&out);
 		buf_reset(&part);
-		store_web_render(u, S("d"), true, &p, &out);
+		webops_render(u, S("d"), true, &p, &out);
 		root =
 		    json_parse(out.data, out.len, json_arena_alloc, &a, NULL);
 		assert_non_null(root);
@@ -318,7 +318,7 @@ test_store_web__list_history_bytes(void **state)
 		put.device = S("kobo");
 		db_put(&db, u, &put, &hs);
 	}
-	store_web_render(u, STR_NULL, true, &p, &out);
+	webops_render(u, STR_NULL, true, &p, &out);
 	root = json_parse(out.data, out.len, json_arena_alloc, &a, NULL);
 	assert_non_null(root);
 	h = json_get(json_get(root, "documents")->child, "history");

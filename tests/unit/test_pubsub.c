@@ -1,11 +1,11 @@
 /*
- * test_shared.c: the rate-limit messages between instances (shared.c):
+ * test_pubsub.c: the rate-limit messages between instances (pubsub.c):
  * a message of another instance is counted by the limiter of its scope
  * only; our own, unknown versions, events and scopes, and malformed or
  * oversized messages are ignored; a user name may hold spaces or be empty;
  * without the Redis store there is nothing to share.
  *
- * UNIT_INCLUDES: src/shared.c
+ * UNIT_INCLUDES: src/pubsub.c
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "../../src/shared.c"
+#include "../../src/pubsub.c"
 #include "store_env.h"
 
 static struct ratelimit *
@@ -33,21 +33,21 @@ mk(unsigned per_user, unsigned per_ip, unsigned reg)
 	return ratelimit_new(&p);
 }
 
-/* A struct shared without a connection, as sh_receive sees it. */
-static struct shared *
+/* A struct pubsub without a connection, as sh_receive sees it. */
+static struct pubsub *
 fake(struct ratelimit *api, struct ratelimit *web)
 {
-	struct shared *sh = xcalloc(1, sizeof(*sh));
+	struct pubsub *sh = xcalloc(1, sizeof(*sh));
 
 	memcpy(sh->instance, "00112233aabbccdd", SH_INSTANCE_LEN + 1);
 	buf_init(&sh->msg);
-	shared_ratelimit(sh, api, "api");
-	shared_ratelimit(sh, web, "web");
+	pubsub_ratelimit(sh, api, "api");
+	pubsub_ratelimit(sh, web, "web");
 	return sh;
 }
 
 static void
-rx(struct shared *sh, const char *msg)
+rx(struct pubsub *sh, const char *msg)
 {
 	sh_receive(sh, msg, strlen(msg));
 }
@@ -63,7 +63,7 @@ static void
 test_shared__receive(void **state)
 {
 	struct ratelimit *api = mk(2, 0, 0), *web = mk(2, 0, 0);
-	struct shared *sh = fake(api, web);
+	struct pubsub *sh = fake(api, web);
 	size_t sz[4];
 
 	(void)state;
@@ -90,7 +90,7 @@ test_shared__receive(void **state)
 	rx(sh, "1 ffeeddccbbaa9988 web f 10.0.0.1 a b");
 	assert_false(allowed(web, "a b", "10.0.0.9"));
 	assert_true(allowed(web, "a", "10.0.0.9"));
-	shared_free(NULL);
+	pubsub_free(NULL);
 	buf_release(&sh->msg);
 	free(sh);
 	ratelimit_free(api);
@@ -101,7 +101,7 @@ static void
 test_shared__addresses(void **state)
 {
 	struct ratelimit *api = mk(0, 2, 2), *web = mk(0, 2, 0);
-	struct shared *sh = fake(api, web);
+	struct pubsub *sh = fake(api, web);
 	uint64_t now = ratelimit_now_ms();
 
 	(void)state;
@@ -135,7 +135,7 @@ test_shared__not_redis(void **state)
 	static const char *const backends[] = {"memory", "file"};
 	struct ratelimit *rl = mk(2, 100, 100);
 	struct store_env e;
-	struct shared *sh;
+	struct pubsub *sh;
 	size_t i;
 
 	(void)state;
@@ -144,11 +144,11 @@ test_shared__not_redis(void **state)
 		store_env_set(&e, "storage", backends[i]);
 		store_env_set(&e, "redis_address", "127.0.0.1:6379");
 		store_env_open(&e);
-		sh = shared_new(&e.loop, e.st, &e.cfg);
+		sh = pubsub_new(&e.loop, e.st, &e.cfg);
 		assert_null(sh);
-		assert_false(shared_listening(sh));
-		shared_ratelimit(sh, rl, "auth");
-		shared_free(sh);
+		assert_false(pubsub_listening(sh));
+		pubsub_ratelimit(sh, rl, "auth");
+		pubsub_free(sh);
 		/* nothing was left running on the loop */
 		assert_int_equal(uv_run(&e.loop, UV_RUN_NOWAIT), 0);
 		store_env_close(&e, false);

@@ -1,6 +1,6 @@
 /*
- * keys.c: argon2id on the thread pool with bounded concurrency, and the
- * keyed BLAKE2b digests of the verified-key cache (see keys.h).
+ * keyhash.c: argon2id on the thread pool with bounded concurrency, and the
+ * keyed BLAKE2b digests of the verified-key cache (see keyhash.h).
  *
  * Invariants: running <= max; a job is either in the FIFO queue or
  * submitted to libuv (then counted in running), never both; the plaintext
@@ -14,25 +14,25 @@
 #include <sodium.h>
 
 #include "fault.h"
-#include "keys.h"
+#include "keyhash.h"
 #include "xmalloc.h"
 
 enum job_kind { JOB_VERIFY, JOB_HASH };
 
 struct job {
 	uv_work_t work;
-	struct keys *k;
+	struct keyhash *k;
 	enum job_kind kind;
 	char *phc; /* verify: the stored string; hash: the result */
 	char *key; /* plaintext copy, wiped after use */
 	size_t key_len;
-	enum keys_result res;
-	keys_done_fn *done;
+	enum keyhash_result res;
+	keyhash_done_fn *done;
 	void *arg;
 	struct job *next;
 };
 
-struct keys {
+struct keyhash {
 	uv_loop_t *loop;
 	unsigned max;
 	unsigned running;
@@ -54,56 +54,56 @@ digest_init(void)
 }
 
 void
-keys_digest(struct str key, unsigned char out[KEYS_DIGEST_BYTES])
+keyhash_digest(struct str key, unsigned char out[KEYHASH_DIGEST_BYTES])
 {
 	pthread_once(&digest_once, digest_init);
-	crypto_generichash(out, KEYS_DIGEST_BYTES,
+	crypto_generichash(out, KEYHASH_DIGEST_BYTES,
 	    (const unsigned char *)(key.p ? key.p : ""), key.len, digest_key,
 	    sizeof(digest_key));
 }
 
 bool
-keys_digest_eq(const unsigned char *a, const unsigned char *b)
+keyhash_digest_eq(const unsigned char *a, const unsigned char *b)
 {
-	return sodium_memcmp(a, b, KEYS_DIGEST_BYTES) == 0;
+	return sodium_memcmp(a, b, KEYHASH_DIGEST_BYTES) == 0;
 }
 
 bool
-keys_is_phc(const char *stored)
+keyhash_is_phc(const char *stored)
 {
 	return strncmp(stored, "$argon2id$", 10) == 0;
 }
 
 int
-keys_hash_sync(struct str key, char out[KEYS_PHC_MAX])
+keyhash_hash_sync(struct str key, char out[KEYHASH_PHC_MAX])
 {
 	pthread_once(&digest_once, digest_init);
-	return crypto_pwhash_str(
-	    out, key.p ? key.p : "", key.len, KEYS_OPSLIMIT, KEYS_MEMLIMIT);
+	return crypto_pwhash_str(out, key.p ? key.p : "", key.len,
+	    KEYHASH_OPSLIMIT, KEYHASH_MEMLIMIT);
 }
 
 bool
-keys_check_sync(const char *stored, struct str key)
+keyhash_check_sync(const char *stored, struct str key)
 {
-	unsigned char a[KEYS_DIGEST_BYTES], b[KEYS_DIGEST_BYTES];
+	unsigned char a[KEYHASH_DIGEST_BYTES], b[KEYHASH_DIGEST_BYTES];
 
 	if (key.len == 0)
 		return false;
-	if (keys_is_phc(stored))
+	if (keyhash_is_phc(stored))
 		return crypto_pwhash_str_verify(stored, key.p, key.len) == 0;
-	keys_digest(str_from(stored), a);
-	keys_digest(key, b);
-	return keys_digest_eq(a, b);
+	keyhash_digest(str_from(stored), a);
+	keyhash_digest(key, b);
+	return keyhash_digest_eq(a, b);
 }
 
 /*
  * The pool
  */
 
-struct keys *
-keys_new(uv_loop_t *loop, unsigned concurrency)
+struct keyhash *
+keyhash_new(uv_loop_t *loop, unsigned concurrency)
 {
-	struct keys *k = xcalloc(1, sizeof(*k));
+	struct keyhash *k = xcalloc(1, sizeof(*k));
 
 	pthread_once(&digest_once, digest_init);
 	k->loop = loop;
@@ -112,7 +112,7 @@ keys_new(uv_loop_t *loop, unsigned concurrency)
 }
 
 void
-keys_free(struct keys *k)
+keyhash_free(struct keyhash *k)
 {
 	if (k == NULL)
 		return;
@@ -132,7 +132,7 @@ job_free(struct job *j)
 }
 
 /*
- * Whether argon2's memory (KEYS_MEMLIMIT) can be had now. libsodium
+ * Whether argon2's memory (KEYHASH_MEMLIMIT) can be had now. libsodium
  * reports a verification that could not allocate exactly as a wrong key
  * (-1, errno EINVAL), which the store would cache as a bad key and answer
  * 401 (KOReader does not retry that). So a job first checks that the memory
@@ -147,7 +147,7 @@ argon2_memory_ok(bool inject)
 
 	if (inject && fault_check(FAULT_MALLOC) != 0)
 		return false;
-	p = malloc((size_t)KEYS_MEMLIMIT);
+	p = malloc((size_t)KEYHASH_MEMLIMIT);
 	free(p);
 	return p != NULL;
 }
@@ -156,42 +156,42 @@ static void
 work_cb(uv_work_t *w)
 {
 	struct job *j = w->data;
-	char out[KEYS_PHC_MAX];
+	char out[KEYHASH_PHC_MAX];
 
 	if (!argon2_memory_ok(true)) {
-		j->res = KEYS_FAILED;
+		j->res = KEYHASH_FAILED;
 		return;
 	}
 	if (j->kind == JOB_VERIFY) {
 		if (crypto_pwhash_str_verify(j->phc, j->key, j->key_len) == 0)
-			j->res = KEYS_OK;
+			j->res = KEYHASH_OK;
 		else
-			j->res = argon2_memory_ok(false) ? KEYS_MISMATCH
-			                                 : KEYS_FAILED;
+			j->res = argon2_memory_ok(false) ? KEYHASH_MISMATCH
+			                                 : KEYHASH_FAILED;
 		return;
 	}
-	if (crypto_pwhash_str(
-	        out, j->key, j->key_len, KEYS_OPSLIMIT, KEYS_MEMLIMIT) != 0) {
-		j->res = KEYS_FAILED;
+	if (crypto_pwhash_str(out, j->key, j->key_len, KEYHASH_OPSLIMIT,
+	        KEYHASH_MEMLIMIT) != 0) {
+		j->res = KEYHASH_FAILED;
 		return;
 	}
 	j->phc = strdup(out);
-	j->res = j->phc ? KEYS_OK : KEYS_FAILED;
+	j->res = j->phc ? KEYHASH_OK : KEYHASH_FAILED;
 }
 
-static void start_next(struct keys *k);
+static void start_next(struct keyhash *k);
 
 static void
 after_work_cb(uv_work_t *w, int status)
 {
 	struct job *j = w->data;
-	struct keys *k = j->k;
+	struct keyhash *k = j->k;
 	char *phc = NULL;
 
 	k->running--;
 	if (status != 0)
-		j->res = KEYS_FAILED;
-	if (j->kind == JOB_HASH && j->res == KEYS_OK) {
+		j->res = KEYHASH_FAILED;
+	if (j->kind == JOB_HASH && j->res == KEYHASH_OK) {
 		phc = j->phc;
 		j->phc = NULL;
 	}
@@ -207,7 +207,7 @@ after_work_cb(uv_work_t *w, int status)
 }
 
 static void
-start_next(struct keys *k)
+start_next(struct keyhash *k)
 {
 	struct job *j;
 
@@ -220,7 +220,7 @@ start_next(struct keys *k)
 		j->work.data = j;
 		if (uv_queue_work(k->loop, &j->work, work_cb, after_work_cb) !=
 		    0) {
-			j->done(j->arg, KEYS_FAILED, NULL);
+			j->done(j->arg, KEYHASH_FAILED, NULL);
 			job_free(j);
 			continue;
 		}
@@ -229,10 +229,10 @@ start_next(struct keys *k)
 }
 
 static void
-submit(struct keys *k, struct job *j)
+submit(struct keyhash *k, struct job *j)
 {
-	if (k->queued >= KEYS_MAX_QUEUED) {
-		j->done(j->arg, KEYS_FAILED, NULL);
+	if (k->queued >= KEYHASH_MAX_QUEUED) {
+		j->done(j->arg, KEYHASH_FAILED, NULL);
 		job_free(j);
 		return;
 	}
@@ -248,7 +248,7 @@ submit(struct keys *k, struct job *j)
 }
 
 static struct job *
-job_new(enum job_kind kind, struct str key, keys_done_fn *done, void *arg)
+job_new(enum job_kind kind, struct str key, keyhash_done_fn *done, void *arg)
 {
 	struct job *j = xcalloc(1, sizeof(*j));
 
@@ -261,8 +261,8 @@ job_new(enum job_kind kind, struct str key, keys_done_fn *done, void *arg)
 }
 
 void
-keys_verify(struct keys *k, const char *phc, struct str key, keys_done_fn *done,
-    void *arg)
+keyhash_verify(struct keyhash *k, const char *phc, struct str key,
+    keyhash_done_fn *done, void *arg)
 {
 	struct job *j = job_new(JOB_VERIFY, key, done, arg);
 
@@ -271,20 +271,21 @@ keys_verify(struct keys *k, const char *phc, struct str key, keys_done_fn *done,
 }
 
 void
-keys_hash(struct keys *k, struct str key, keys_done_fn *done, void *arg)
+keyhash_hash(
+    struct keyhash *k, struct str key, keyhash_done_fn *done, void *arg)
 {
 	submit(k, job_new(JOB_HASH, key, done, arg));
 }
 
 void
-keys_drain(struct keys *k, void (*done)(void *arg), void *arg)
+keyhash_drain(struct keyhash *k, void (*done)(void *arg), void *arg)
 {
 	struct job *j;
 
 	while ((j = k->head) != NULL) {
 		k->head = j->next;
 		k->queued--;
-		j->done(j->arg, KEYS_FAILED, NULL);
+		j->done(j->arg, KEYHASH_FAILED, NULL);
 		job_free(j);
 	}
 	k->tail = NULL;
@@ -297,13 +298,13 @@ keys_drain(struct keys *k, void (*done)(void *arg), void *arg)
 }
 
 unsigned
-keys_running(const struct keys *k)
+keyhash_running(const struct keyhash *k)
 {
 	return k->running;
 }
 
 unsigned
-keys_queued(const struct keys *k)
+keyhash_queued(const struct keyhash *k)
 {
 	return k->queued;
 }
@@ -324,7 +325,7 @@ static void *
 many_thread(void *arg)
 {
 	struct many *m = arg;
-	char out[KEYS_PHC_MAX];
+	char out[KEYHASH_PHC_MAX];
 	char *dup;
 	size_t i;
 
@@ -334,9 +335,9 @@ many_thread(void *arg)
 		pthread_mutex_unlock(&m->lock);
 		if (i >= m->n)
 			break;
-		if (keys_is_phc(m->keys[i]))
+		if (keyhash_is_phc(m->keys[i]))
 			continue;
-		if (keys_hash_sync(str_from(m->keys[i]), out) != 0 ||
+		if (keyhash_hash_sync(str_from(m->keys[i]), out) != 0 ||
 		    (dup = strdup(out)) == NULL) {
 			pthread_mutex_lock(&m->lock);
 			m->failed = 1;
@@ -351,7 +352,7 @@ many_thread(void *arg)
 }
 
 int
-keys_hash_many(char **keys, size_t n, unsigned nthreads)
+keyhash_hash_many(char **keys, size_t n, unsigned nthreads)
 {
 	struct many m = {keys, n, 0, 0, PTHREAD_MUTEX_INITIALIZER};
 	pthread_t tid[16];

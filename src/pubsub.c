@@ -1,6 +1,6 @@
 /*
- * shared.c: rate-limit events between instances through Redis Pub/Sub
- * (see shared.h).
+ * pubsub.c: rate-limit events between instances through Redis Pub/Sub
+ * (see pubsub.h).
  *
  * The subscriber connection is ours (a connection in subscriber mode can
  * send nothing else); publishing uses the store's. Its life is
@@ -13,7 +13,7 @@
  *
  * Invariants: conn.ac is the current connection or NULL; a hiredis
  * callback whose context is not conn.ac is stale and ignored; after
- * shared_free() (closing) nothing reconnects and the structure is freed by
+ * pubsub_free() (closing) nothing reconnects and the structure is freed by
  * the timer's close callback.
  */
 #include <stdint.h>
@@ -29,7 +29,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "redis_conn.h"
-#include "shared.h"
+#include "pubsub.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -39,12 +39,12 @@
 #define SH_USER_MAX 255    /* STORE_MAX_USERNAME */
 
 struct sh_limiter {
-	struct shared *sh;
+	struct pubsub *sh;
 	struct ratelimit *rl;
 	const char *scope;
 };
 
-struct shared {
+struct pubsub {
 	struct store *st;
 	const struct config *cfg;
 	struct redis_conn conn; /* failing: no more warnings */
@@ -52,9 +52,9 @@ struct shared {
 	uv_timer_t timer;
 	char channel[48];
 	char instance[SH_INSTANCE_LEN + 1];
-	struct sh_limiter lim[SHARED_MAX_LIMITERS];
+	struct sh_limiter lim[PUBSUB_MAX_LIMITERS];
 	int nlim;
-	shared_event_fn *event_fn;
+	pubsub_event_fn *event_fn;
 	void *event_arg;
 	struct buf msg;
 };
@@ -67,7 +67,7 @@ struct shared {
 static void
 sh_lost(struct redis_conn *c, const char *why, bool was_ready, bool was_failing)
 {
-	const struct shared *sh = c->owner;
+	const struct pubsub *sh = c->owner;
 
 	if (sh->closing || was_failing)
 		log_debug("redis: subscriber connection: %s", why);
@@ -81,14 +81,14 @@ sh_lost(struct redis_conn *c, const char *why, bool was_ready, bool was_failing)
 		    sh->cfg->redis_address, why);
 }
 
-static void sh_receive(struct shared *sh, const char *p, size_t len);
+static void sh_receive(struct pubsub *sh, const char *p, size_t len);
 
 /* Every reply in subscriber mode: the confirmation, then messages. */
 static void
 /* cppcheck-suppress constParameter ; hiredis callback type */
 sh_message_cb(redisAsyncContext *ac, void *r, void *priv)
 {
-	struct shared *sh = priv;
+	struct pubsub *sh = priv;
 	const redisReply *reply = r;
 	const redisReply *kind;
 
@@ -114,7 +114,7 @@ sh_message_cb(redisAsyncContext *ac, void *r, void *priv)
 }
 
 static void
-sh_subscribe(struct shared *sh)
+sh_subscribe(struct pubsub *sh)
 {
 	const char *argv[2] = {"SUBSCRIBE", sh->channel};
 	size_t lens[2] = {9, strlen(sh->channel)};
@@ -128,7 +128,7 @@ static void
 /* cppcheck-suppress constParameter ; hiredis callback type */
 sh_auth_cb(redisAsyncContext *ac, void *r, void *priv)
 {
-	struct shared *sh = priv;
+	struct pubsub *sh = priv;
 	const redisReply *reply = r;
 
 	if (reply == NULL || ac != sh->conn.ac || sh->closing)
@@ -144,7 +144,7 @@ sh_auth_cb(redisAsyncContext *ac, void *r, void *priv)
 static void
 sh_attached(struct redis_conn *c)
 {
-	struct shared *sh = c->owner;
+	struct pubsub *sh = c->owner;
 
 	if (sh->cfg->redis_password != NULL &&
 	    sh->cfg->redis_password[0] != '\0') {
@@ -162,7 +162,7 @@ sh_attached(struct redis_conn *c)
 static void
 sh_tick(uv_timer_t *t)
 {
-	struct shared *sh = t->data;
+	struct pubsub *sh = t->data;
 
 	if (!sh->closing)
 		redis_conn_tick(&sh->conn, true);
@@ -172,7 +172,7 @@ sh_tick(uv_timer_t *t)
  * Messages
  */
 
-const char *const shared_event_kinds[] = {
+const char *const pubsub_event_kinds[] = {
     "push", "restore", "rename", "delete", "config", "merge", "unmerge", NULL};
 
 /*
@@ -198,7 +198,7 @@ sh_fields(const char *p, const char *end, const char **f, size_t *flen, int n)
 
 /* "<kind> <timestamp> <document hex> <user>" after "1 <instance> sse ". */
 static void
-sh_receive_event(struct shared *sh, const char *p, const char *end)
+sh_receive_event(struct pubsub *sh, const char *p, const char *end)
 {
 	const char *f[3], *kind = NULL;
 	size_t flen[3], i, dlen;
@@ -208,10 +208,10 @@ sh_receive_event(struct shared *sh, const char *p, const char *end)
 
 	if ((p = sh_fields(p, end, f, flen, 3)) == NULL)
 		return;
-	for (i = 0; shared_event_kinds[i] != NULL; i++)
-		if (strlen(shared_event_kinds[i]) == flen[0] &&
-		    memcmp(shared_event_kinds[i], f[0], flen[0]) == 0)
-			kind = shared_event_kinds[i];
+	for (i = 0; pubsub_event_kinds[i] != NULL; i++)
+		if (strlen(pubsub_event_kinds[i]) == flen[0] &&
+		    memcmp(pubsub_event_kinds[i], f[0], flen[0]) == 0)
+			kind = pubsub_event_kinds[i];
 	if (kind == NULL || flen[1] == 0 || flen[1] >= sizeof(ts) ||
 	    (size_t)(end - p) > SH_USER_MAX || sh->event_fn == NULL)
 		return;
@@ -229,7 +229,7 @@ sh_receive_event(struct shared *sh, const char *p, const char *end)
 
 /* "1 <instance> <scope> <f|r> <peer> <user>" from the channel. */
 static void
-sh_receive(struct shared *sh, const char *p, size_t len)
+sh_receive(struct pubsub *sh, const char *p, size_t len)
 {
 	const char *end = p + len, *f[5];
 	size_t flen[5];
@@ -282,7 +282,7 @@ sh_published(void *priv, const redisReply *reply)
 
 /* Publish sh->msg followed by user on the channel. */
 static void
-sh_publish(struct shared *sh, struct str user)
+sh_publish(struct pubsub *sh, struct str user)
 {
 	const char *argv[3];
 	size_t lens[3];
@@ -303,7 +303,7 @@ static void
 sh_event(void *arg, enum ratelimit_event ev, struct str user, const char *peer)
 {
 	struct sh_limiter *l = arg;
-	struct shared *sh = l->sh;
+	struct pubsub *sh = l->sh;
 
 	if (sh->closing || peer == NULL || peer[0] == '\0' ||
 	    strlen(peer) >= SH_PEER_MAX || strchr(peer, ' ') != NULL ||
@@ -317,7 +317,7 @@ sh_event(void *arg, enum ratelimit_event ev, struct str user, const char *peer)
 }
 
 void
-shared_events(struct shared *sh, shared_event_fn *fn, void *arg)
+pubsub_events(struct pubsub *sh, pubsub_event_fn *fn, void *arg)
 {
 	if (sh == NULL)
 		return;
@@ -326,7 +326,7 @@ shared_events(struct shared *sh, shared_event_fn *fn, void *arg)
 }
 
 void
-shared_publish_event(struct shared *sh, struct str user, struct str document,
+pubsub_publish_event(struct pubsub *sh, struct str user, struct str document,
     int64_t timestamp, const char *kind)
 {
 	char hex[2 * STORE_MAX_DOCUMENT + 1];
@@ -347,10 +347,10 @@ shared_publish_event(struct shared *sh, struct str user, struct str document,
  * Life cycle
  */
 
-struct shared *
-shared_new(uv_loop_t *loop, struct store *st, const struct config *cfg)
+struct pubsub *
+pubsub_new(uv_loop_t *loop, struct store *st, const struct config *cfg)
 {
-	struct shared *sh;
+	struct pubsub *sh;
 	unsigned char id[SH_INSTANCE_LEN / 2];
 
 	if (!store_is_shared(st) || cfg->redis_address == NULL)
@@ -378,11 +378,11 @@ shared_new(uv_loop_t *loop, struct store *st, const struct config *cfg)
 }
 
 void
-shared_ratelimit(struct shared *sh, struct ratelimit *rl, const char *scope)
+pubsub_ratelimit(struct pubsub *sh, struct ratelimit *rl, const char *scope)
 {
 	struct sh_limiter *l;
 
-	if (sh == NULL || sh->nlim >= SHARED_MAX_LIMITERS)
+	if (sh == NULL || sh->nlim >= PUBSUB_MAX_LIMITERS)
 		return;
 	l = &sh->lim[sh->nlim++];
 	l->sh = sh;
@@ -392,7 +392,7 @@ shared_ratelimit(struct shared *sh, struct ratelimit *rl, const char *scope)
 }
 
 bool
-shared_listening(const struct shared *sh)
+pubsub_listening(const struct pubsub *sh)
 {
 	return sh != NULL && sh->conn.state == REDIS_CONN_READY;
 }
@@ -400,7 +400,7 @@ shared_listening(const struct shared *sh)
 static void
 sh_timer_closed(uv_handle_t *h)
 {
-	struct shared *sh = h->data;
+	struct pubsub *sh = h->data;
 
 	redis_conn_release(&sh->conn);
 	buf_release(&sh->msg);
@@ -408,7 +408,7 @@ sh_timer_closed(uv_handle_t *h)
 }
 
 void
-shared_free(struct shared *sh)
+pubsub_free(struct pubsub *sh)
 {
 	int i;
 

@@ -1,5 +1,5 @@
 /*
- * shared.h: what several kosyncd instances on one Redis tell each other.
+ * pubsub.h: what several kosyncd instances on one Redis tell each other.
  *
  * With storage = redis, several kosyncd processes may serve the same users
  * behind a load balancer. The web interface's sessions live in Redis
@@ -36,8 +36,8 @@
  *
  * Not here: the limits themselves (ratelimit.c), sessions (session.c).
  */
-#ifndef KOSYNCD_SHARED_H
-#define KOSYNCD_SHARED_H
+#ifndef KOSYNCD_PUBSUB_H
+#define KOSYNCD_PUBSUB_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -50,47 +50,47 @@ struct config;
 struct ratelimit;
 struct store;
 
-struct shared;
+struct pubsub;
 
 /*
  * Start sharing on loop for the Redis store st with options from cfg
  * (all borrowed, must outlive the result). NULL when st is not the Redis
  * backend: a single instance has nothing to share.
  */
-struct shared *shared_new(
+struct pubsub *pubsub_new(
     uv_loop_t *loop, struct store *st, const struct config *cfg);
 
 /*
  * Share rl's failures and registrations under scope ("auth"; at
- * most SHARED_MAX_LIMITERS, each name at most 15 bytes; scope must be a
- * string constant). rl must outlive sh, or shared_free must come first.
+ * most PUBSUB_MAX_LIMITERS, each name at most 15 bytes; scope must be a
+ * string constant). rl must outlive sh, or pubsub_free must come first.
  * sh NULL: nothing happens.
  */
-#define SHARED_MAX_LIMITERS 4
-void shared_ratelimit(
-    struct shared *sh, struct ratelimit *rl, const char *scope);
+#define PUBSUB_MAX_LIMITERS 4
+void pubsub_ratelimit(
+    struct pubsub *sh, struct ratelimit *rl, const char *scope);
 
 /*
  * Live updates: fn(arg, ...) for every change another instance publishes
- * (kind is one of shared_event_kinds, a static string). One receiver;
+ * (kind is one of pubsub_event_kinds, a static string). One receiver;
  * sh NULL: nothing happens.
  */
-typedef void shared_event_fn(void *arg, struct str user, struct str document,
+typedef void pubsub_event_fn(void *arg, struct str user, struct str document,
     int64_t timestamp, const char *kind);
-void shared_events(struct shared *sh, shared_event_fn *fn, void *arg);
+void pubsub_events(struct pubsub *sh, pubsub_event_fn *fn, void *arg);
 /* Tell the other instances of a change made here. sh NULL: nothing. */
-void shared_publish_event(struct shared *sh, struct str user,
+void pubsub_publish_event(struct pubsub *sh, struct str user,
     struct str document, int64_t timestamp, const char *kind);
 /* The kinds an event may have (NULL-terminated). */
-extern const char *const shared_event_kinds[];
+extern const char *const pubsub_event_kinds[];
 
 /* Whether the subscriber connection is up (for tests and logs). */
-bool shared_listening(const struct shared *sh);
+bool pubsub_listening(const struct pubsub *sh);
 
 /*
  * Stop: the limiters forget their listener, the connection closes, the
  * memory goes once the loop has run the close callbacks. NULL is allowed.
  */
-void shared_free(struct shared *sh);
+void pubsub_free(struct pubsub *sh);
 
 #endif
