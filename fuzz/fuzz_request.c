@@ -1,7 +1,8 @@
 /*
  * fuzz_request.c: whole HTTP requests, from bytes on the wire through
- * request assembly (http_parse_feed), routing and the handlers (api_handle)
- * to the answers, against the in-memory store.
+ * request assembly (http_parse_feed), the path's normalisation as the
+ * front router does it (router_base, router_normalize), routing and the
+ * handlers (api_handle) to the answers, against the in-memory store.
  *
  * Input: one control byte, then the bytes a client sends on one connection
  * (any number of pipelined requests). The control byte picks the options
@@ -46,6 +47,7 @@
 #include "keyhash.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "router.h"
 #include "server.h"
 #include "store.h"
 
@@ -373,10 +375,13 @@ static const size_t pieces[16] = {
 
 /* One complete request: dispatch it and pump the store until answered. */
 static void
-dispatch(struct http_request *req, struct api *api)
+dispatch(struct http_request *req, struct api *api, struct str base)
 {
 	sink.req = req;
 	sink.replies = 0;
+	/* What front_handle does before it picks the protocol (front.c). */
+	req->route = router_normalize(
+	    req->path, base, http_alloc(req, req->path.len + 1));
 	api_handle(req, api);
 	keyhash_pump(live_keys);
 	uv_run(&loop, UV_RUN_NOWAIT);
@@ -394,6 +399,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct config cfg;
 	struct store *st;
 	struct api *api;
+	struct str base;
+	char base_buf[sizeof("/kosync") + 1];
 	struct ratelimit_params rp;
 	struct ratelimit *rl;
 	struct http_parse *hp;
@@ -429,6 +436,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ratelimit_params_config(&rp, &cfg);
 	rl = ratelimit_new(&rp);
 	api = api_new(st, &cfg, rl);
+	base = router_base(cfg.base_path, base_buf);
 	hp = http_parse_new(8192, 65536, 64);
 	memset(&req, 0, sizeof(req));
 	strcpy(req.peer, "127.0.0.1");
@@ -462,7 +470,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(req.body.len <= 65536);
 			for (i = 0; i < req.nheaders; i++)
 				FUZZ_CHECK(req.headers[i].name.len > 0);
-			dispatch(&req, api);
+			dispatch(&req, api, base);
 			start += consumed;
 			if (!req.keep_alive)
 				break;

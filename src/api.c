@@ -6,7 +6,8 @@
  * (§2.2) with our choices (§9):
  *   1. a body, when there is one, must be a JSON object (400/103, 400/104);
  *   2. with strict_accept, the Accept header (412/100, 101, 102);
- *   3. routing: 404 unknown path, 405 wrong method (with Allow), OPTIONS
+ *   3. routing (the path the front router normalised, front.h):
+ *      404 unknown path, 405 wrong method (with Allow), OPTIONS
  *      on a known path is a CORS preflight (204);
  *   4. registration switched off (402/2005), then too many registrations
  *      from the client's address (402/2007), for POST /users/create;
@@ -106,8 +107,6 @@ static const struct api_error_info {
 struct api {
 	struct store *st;
 	const struct config *cfg;
-	char *base; /* normalised base_path ("" for none) */
-	size_t base_len;
 	struct ratelimit *rl;         /* brute-force limits (borrowed) */
 	struct metrics *metrics;      /* failed authentications; or NULL */
 	struct buf out;               /* response bodies, reused */
@@ -708,7 +707,6 @@ api_handle(struct http_request *req, void *ctx)
 	struct api *api = ctx;
 	struct api_call *c;
 	struct router_match m;
-	struct str path;
 	const struct str *accept;
 	enum api_error e;
 	size_t count = 0;
@@ -744,13 +742,10 @@ api_handle(struct http_request *req, void *ctx)
 		}
 	}
 
-	/* 3. Routing. */
-	path =
-	    router_normalize(req->path, (struct str){api->base, api->base_len},
-	        http_alloc(req, req->path.len + 1));
+	/* 3. Routing, on the path the front router normalised. */
 	switch (
 	    router_find(api_routes, sizeof(api_routes) / sizeof(api_routes[0]),
-	        req->method, path, &m)) {
+	        req->method, req->route, &m)) {
 	case ROUTER_NOT_FOUND:
 		api_fail(c, API_ERR_NOT_FOUND);
 		return;
@@ -790,30 +785,12 @@ struct api *
 api_new(struct store *st, const struct config *cfg, struct ratelimit *rl)
 {
 	struct api *api = xcalloc(1, sizeof(*api));
-	struct str base = STR_NULL;
-	size_t i, n;
+	size_t i;
 
 	api->st = st;
 	api->cfg = cfg;
 	buf_init(&api->out);
 	api->rl = rl;
-
-	/*
-	 * The base path in the form router_normalize compares: one leading
-	 * '/', no repeated or trailing '/' ("/kosync"); empty for none.
-	 */
-	if (cfg->base_path != NULL)
-		base = str_from(cfg->base_path);
-	api->base = xmalloc(base.len + 2);
-	n = 0;
-	api->base[n++] = '/';
-	for (i = 0; i < base.len; i++)
-		if (base.p[i] != '/' || api->base[n - 1] != '/')
-			api->base[n++] = base.p[i];
-	while (n > 0 && api->base[n - 1] == '/')
-		n--;
-	api->base[n] = '\0';
-	api->base_len = n;
 
 	for (i = 1; i < API_ERR__COUNT; i++) {
 		http_error_format(
@@ -832,7 +809,6 @@ api_free(struct api *api)
 		return;
 	for (i = 1; i < API_ERR__COUNT; i++)
 		free(api->errors[i]);
-	free(api->base);
 	buf_release(&api->out);
 	free(api);
 }

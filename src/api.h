@@ -2,13 +2,14 @@
  * api.h: the KOReader sync protocol's handlers (docs/protocol.md §3.1,
  * §4, §9).
  *
- * api_handle() is the http_handler_fn the server calls for every request:
- * it normalises the path (percent-decoding, merged slashes, optional
- * trailing slash, the "/koreader" and base_path prefixes), routes it through
- * router.c, checks Accept (strict_accept), authenticates through the store,
+ * api_handle() is the http_handler_fn the front router (front.h) calls
+ * for every request no other handler takes: it routes req->route, the
+ * path the front normalised (merged slashes, optional trailing slash, the
+ * "/koreader" and base_path prefixes removed), through router.c's table,
+ * checks Accept (strict_accept), authenticates through the store,
  * validates the body and answers with the exact status and JSON body of the
- * reference server. It never answers 200 for a change the store did not
- * confirm.
+ * reference server, a JSON 404 for a path it does not know. It never
+ * answers 200 for a change the store did not confirm.
  */
 #ifndef KOSYNCD_API_H
 #define KOSYNCD_API_H
@@ -34,7 +35,7 @@ struct metrics;
 /* Count failed authentications (401) in m (metrics.h); NULL: do not. */
 void api_set_metrics(struct api *api, struct metrics *m);
 
-/* http_handler_fn: ctx is the struct api. */
+/* http_handler_fn: ctx is the struct api; req->route is set (front.h). */
 void api_handle(struct http_request *req, void *ctx);
 
 #endif

@@ -3,9 +3,10 @@
  *
  * Start-up, in order: logging at the level the environment and flags ask
  * for; the store (which applies database.json's "config" object); the
- * configuration's final check; logging again at the final level; the API;
- * the listener. Any failure stops start-up with a message and exit status
- * 1, before anything is served.
+ * configuration's final check; logging again at the final level; the API
+ * and the web interface behind the front router (front.h); the listener. Any
+ * failure stops start-up with a message and exit status 1, before anything is
+ * served.
  *
  * Shutdown: the first SIGTERM or SIGINT stops accepting and lets requests
  * in flight finish (server_shutdown), then makes every acknowledged write
@@ -36,6 +37,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "control.h"
+#include "front.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -51,6 +53,7 @@ struct serve {
 	struct ratelimit *rl; /* failed logins: the protocol's and the web's */
 	struct api *api;
 	struct webui *webui;
+	struct front *front;   /* the main listener's handler: which serves */
 	struct pubsub *shared; /* Redis: limits shared with other instances */
 	struct server *srv;
 	struct control *ctl; /* the control socket (file storage) */
@@ -291,11 +294,15 @@ cmd_serve_exec(struct cmd_args *args)
 	        cfg->metrics_listen != NULL &&
 	            cfg->metrics_listen[0] != '\0') == -1)
 		goto out;
-	s.webui = webui_new(s.loop, s.st, cfg, s.rl, api_handle, s.api);
+	s.front = front_new(cfg);
+	s.webui = webui_new(s.loop, s.st, cfg, s.rl, front_base(s.front));
+	front_serve(s.front, FRONT_API, s.api);
+	if (cfg->enable_webui)
+		front_serve(s.front, FRONT_WEBUI, s.webui);
 	s.shared = pubsub_new(s.loop, s.st, cfg);
 	pubsub_ratelimit(s.shared, s.rl, "auth");
 	webui_set_shared(s.webui, s.shared);
-	s.srv = server_new(s.loop, &limits, webui_handle, s.webui);
+	s.srv = server_new(s.loop, &limits, front_handle, s.front);
 	metrics_init(&s.metrics, serve_gauges, &s);
 	server_set_metrics(s.srv, &s.metrics);
 	api_set_metrics(s.api, &s.metrics);
@@ -352,6 +359,7 @@ out:
 	control_free(s.ctl);
 	pubsub_free(s.shared);
 	webui_free(s.webui);
+	front_free(s.front);
 	api_free(s.api);
 	ratelimit_free(s.rl);
 	store_close(s.st);

@@ -584,6 +584,7 @@ fill_request(struct http_parse *hp, const char *data, struct http_request *req)
 		req->path = req->target;
 		req->query = (struct str){"", 0};
 	}
+	req->route = req->path;
 	if (hp->npos > hp->hdrs_cap) {
 		hp->hdrs_cap = hp->pos_cap;
 		hp->hdrs = xrealloc(hp->hdrs, hp->hdrs_cap * sizeof(*hp->hdrs));

@@ -57,6 +57,12 @@ struct http_request {
 	struct str target;      /* request target as sent ("/a%20b?x=1") */
 	struct str path;        /* target up to '?', still percent-encoded */
 	struct str query;       /* after '?', without it; len 0 if none */
+	/*
+	 * The path the handlers route on, still percent-encoded: path as
+	 * sent, until the front router (front.h) sets it to the normalised
+	 * path (router_normalize) before it picks the handler.
+	 */
+	struct str route;
 	const struct http_header *headers;
 	size_t nheaders;
 	struct str body; /* len 0 when there was none */

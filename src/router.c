@@ -153,6 +153,24 @@ router_normalize(struct str path, struct str base, char *out)
 	return r;
 }
 
+struct str
+router_base(const char *base_path, char *out)
+{
+	struct str base = STR_NULL;
+	size_t i, n = 0;
+
+	if (base_path != NULL)
+		base = str_from(base_path);
+	out[n++] = '/';
+	for (i = 0; i < base.len; i++)
+		if (base.p[i] != '/' || out[n - 1] != '/')
+			out[n++] = base.p[i];
+	while (n > 0 && out[n - 1] == '/')
+		n--;
+	out[n] = '\0';
+	return (struct str){out, n};
+}
+
 long
 router_unescape(struct str in, char *out)
 {

@@ -9,9 +9,10 @@
  * a wrong method (405).
  *
  * Paths are normalised first (router_normalize): repeated '/' merged, one
- * trailing '/' dropped, the deployment's base path and KOsync's
- * "/koreader" prefix removed. The router knows nothing of the protocol
- * beyond what the table says.
+ * trailing '/' dropped, the deployment's base path (router_base's form)
+ * and KOsync's "/koreader" prefix removed; the front router (front.h) does
+ * it once per request, before it picks the handler whose table is looked
+ * up. The router knows nothing of the protocol beyond what the table says.
  */
 #ifndef KOSYNCD_ROUTER_H
 #define KOSYNCD_ROUTER_H
@@ -70,6 +71,15 @@ size_t router_allow_list(unsigned allow, char *out, size_t size);
  * "/koreader", each only as whole segments. Returns the slice of out.
  */
 struct str router_normalize(struct str path, struct str base, char *out);
+
+/*
+ * The deployment's base path (the option base_path; NULL for none) in the
+ * form router_normalize compares: one leading '/', no repeated or trailing
+ * '/' ("//kosync//" gives "/kosync"); "" for none ("/" is none too). out
+ * needs strlen(base_path) + 2 bytes; returns the slice of out, which is
+ * NUL-terminated. The front router (front.h) calls it once, at start.
+ */
+struct str router_base(const char *base_path, char *out);
 
 /*
  * Percent-decode in into out (at least in.len bytes). '+' stays '+'.

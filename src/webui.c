@@ -59,9 +59,7 @@ struct webui {
 	uv_loop_t *loop;
 	struct store *st;
 	struct config *cfg;
-	http_handler_fn *next;
-	void *next_ctx;
-	char *base; /* normalised base_path ("" for none) */
+	const char *base; /* the front's base path ("" for none), borrowed */
 	size_t base_len;
 	struct sessions *sessions;
 	struct sse *sse;
@@ -84,11 +82,11 @@ struct wcall {
 	char key2[MD5_HEX_LEN + 1];
 	struct store_web_change ch;
 	bool flag;
-	const struct wroute *wr; /* the route */
-	bool rekey;              /* an administrator sets a password */
-	bool signed_in;          /* sess is the request's session */
-	struct session sess;     /* user points to http_alloc memory */
-	struct store_page page;  /* a list's page (?limit, ?cursor) */
+	const struct route *wr; /* the route */
+	bool rekey;             /* an administrator sets a password */
+	bool signed_in;         /* sess is the request's session */
+	struct session sess;    /* user points to http_alloc memory */
+	struct store_page page; /* a list's page (?limit, ?cursor) */
 	char page_id[STORE_MAX_USERNAME + 1]; /* the cursor's id */
 	int status;        /* w_session_json: the answer's status */
 	const char *extra; /* and its extra headers */
@@ -444,8 +442,9 @@ login_cb(void *arg, const struct store_reply *r)
 }
 
 static int
-h_login(struct wcall *c)
+h_login(void *call)
 {
+	struct wcall *c = call;
 	struct str pw;
 
 	c->name = body_string(c, "username", STORE_MAX_USERNAME);
@@ -479,8 +478,9 @@ logout_done(void *arg, enum session_result r)
 }
 
 static int
-h_logout(struct wcall *c)
+h_logout(void *call)
 {
+	struct wcall *c = call;
 	if (c->signed_in)
 		sessions_end(c->w->sessions, c->token, logout_done, c);
 	else
@@ -490,8 +490,9 @@ h_logout(struct wcall *c)
 
 /* Who is signed in: the session, or {"username":null} (not an error). */
 static int
-h_session(struct wcall *c)
+h_session(void *call)
 {
+	struct wcall *c = call;
 	struct json_out o;
 
 	if (c->signed_in) {
@@ -529,8 +530,9 @@ documents_cb(void *arg, enum store_result r, const char *text, size_t len)
  * latest history (the sync doctor's view).
  */
 static int
-h_documents(struct wcall *c)
+h_documents(void *call)
 {
+	struct wcall *c = call;
 	bool bad = false;
 	bool history = str_eqs(query_get(c, "history", &bad), "1");
 
@@ -564,8 +566,9 @@ document_cb(void *arg, enum store_result r, const char *text, size_t len)
 
 /* One document with a page of its history (?limit, ?cursor). */
 static int
-h_document(struct wcall *c)
+h_document(void *call)
 {
+	struct wcall *c = call;
 	if (!page_args(c, STORE_PAGE_HISTORY))
 		return 0;
 	store_web_documents(
@@ -608,8 +611,9 @@ change_cb(void *arg, const struct store_reply *r)
 }
 
 static int
-h_restore(struct wcall *c)
+h_restore(void *call)
 {
+	struct wcall *c = call;
 	const struct json_value *v = json_get(c->body, "percentage");
 
 	c->ch.kind = STORE_WEB_RESTORE;
@@ -625,8 +629,9 @@ h_restore(struct wcall *c)
 }
 
 static int
-h_rename(struct wcall *c)
+h_rename(void *call)
 {
+	struct wcall *c = call;
 	c->ch.kind = STORE_WEB_RENAME;
 	c->ch.document = c->param;
 	c->ch.name = body_string(c, "name", STORE_MAX_METADATA);
@@ -650,20 +655,23 @@ h_link(struct wcall *c, enum store_web_kind kind)
 }
 
 static int
-h_merge(struct wcall *c)
+h_merge(void *call)
 {
+	struct wcall *c = call;
 	return h_link(c, STORE_WEB_LINK);
 }
 
 static int
-h_unmerge(struct wcall *c)
+h_unmerge(void *call)
 {
+	struct wcall *c = call;
 	return h_link(c, STORE_WEB_UNLINK);
 }
 
 static int
-h_doc_delete(struct wcall *c)
+h_doc_delete(void *call)
 {
+	struct wcall *c = call;
 	c->ch.kind = STORE_WEB_DELETE;
 	c->ch.document = c->param;
 	store_web_change(c->w->st, c->user, &c->ch, change_cb, c);
@@ -671,8 +679,9 @@ h_doc_delete(struct wcall *c)
 }
 
 static int
-h_events(struct wcall *c)
+h_events(void *call)
 {
+	struct wcall *c = call;
 	const struct str *h = http_header_get(c->req, "last-event-id", NULL);
 	unsigned long long id = 0;
 	char tmp[24];
@@ -724,8 +733,9 @@ password_cb(void *arg, const struct store_reply *r)
 }
 
 static int
-h_password(struct wcall *c)
+h_password(void *call)
 {
+	struct wcall *c = call;
 	struct str cur = body_string(c, "current", WEB_MAX_PASSWORD);
 	struct str pw = body_string(c, "password", WEB_MAX_PASSWORD);
 
@@ -776,8 +786,9 @@ account_delete_cb(void *arg, const struct store_reply *r)
 }
 
 static int
-h_account_delete(struct wcall *c)
+h_account_delete(void *call)
 {
+	struct wcall *c = call;
 	struct str pw = body_string(c, "password", WEB_MAX_PASSWORD);
 
 	if (pw.p == NULL)
@@ -808,8 +819,9 @@ users_cb(void *arg, enum store_result r, const char *text, size_t len)
 
 /* A page of the user list (?limit, ?cursor). */
 static int
-h_users(struct wcall *c)
+h_users(void *call)
 {
+	struct wcall *c = call;
 	if (!page_args(c, STORE_PAGE_USERS))
 		return 0;
 	store_admin_user_list(c->w->st, &c->page, users_cb, c);
@@ -857,8 +869,9 @@ user_done_cb(void *arg, const struct store_reply *r)
 }
 
 static int
-h_user_create(struct wcall *c)
+h_user_create(void *call)
 {
+	struct wcall *c = call;
 	struct str pw = body_string(c, "password", WEB_MAX_PASSWORD);
 
 	c->name = body_string(c, "username", STORE_MAX_USERNAME);
@@ -874,8 +887,9 @@ h_user_create(struct wcall *c)
 }
 
 static int
-h_user_password(struct wcall *c)
+h_user_password(void *call)
 {
+	struct wcall *c = call;
 	struct str pw = body_string(c, "password", WEB_MAX_PASSWORD);
 
 	c->name = c->param;
@@ -888,8 +902,9 @@ h_user_password(struct wcall *c)
 }
 
 static int
-h_user_delete(struct wcall *c)
+h_user_delete(void *call)
 {
+	struct wcall *c = call;
 	c->name = c->param;
 	store_admin_user_delete(c->w->st, c->name, user_done_cb, c);
 	return 0;
@@ -916,8 +931,9 @@ settings_json(struct wcall *c)
 }
 
 static int
-h_settings(struct wcall *c)
+h_settings(void *call)
 {
+	struct wcall *c = call;
 	settings_json(c);
 	return 0;
 }
@@ -955,8 +971,9 @@ settings_journaled(void *arg, const struct store_reply *r)
 }
 
 static int
-h_settings_put(struct wcall *c)
+h_settings_put(void *call)
 {
+	struct wcall *c = call;
 	const struct json_value *v = json_get(c->body, "registration");
 	enum config_source src =
 	    config_source_of(c->w->cfg, "disable_registration");
@@ -986,67 +1003,44 @@ enum {
 	W_LOOKUP = 1 << 5,  /* uses the session when there is one */
 };
 
-typedef int wroute_fn(struct wcall *c);
-
-static const struct wroute {
-	struct route r;
-	wroute_fn *fn;
-} wroutes[] = {
-    {{HTTP_M_POST, "/api/v1/login", NULL, W_BODY}, h_login},
-    {{HTTP_M_POST, "/api/v1/logout", NULL, W_LOOKUP}, h_logout},
-    {{HTTP_M_GET, "/api/v1/session", NULL, W_LOOKUP}, h_session},
-    {{HTTP_M_GET, "/api/v1/documents", NULL, W_SESSION}, h_documents},
-    {{HTTP_M_GET, "/api/v1/documents/:doc", NULL, W_SESSION | W_DOC},
-        h_document},
-    {{HTTP_M_DELETE, "/api/v1/documents/:doc", NULL,
-         W_SESSION | W_CSRF | W_DOC},
-        h_doc_delete},
-    {{HTTP_M_POST, "/api/v1/documents/:doc/restore", NULL,
-         W_SESSION | W_CSRF | W_DOC | W_BODY},
-        h_restore},
-    {{HTTP_M_PUT, "/api/v1/documents/:doc/name", NULL,
-         W_SESSION | W_CSRF | W_DOC | W_BODY},
-        h_rename},
-    {{HTTP_M_POST, "/api/v1/documents/:doc/merge", NULL,
-         W_SESSION | W_CSRF | W_DOC | W_BODY},
-        h_merge},
-    {{HTTP_M_POST, "/api/v1/documents/:doc/unmerge", NULL,
-         W_SESSION | W_CSRF | W_DOC | W_BODY},
-        h_unmerge},
-    {{HTTP_M_GET, "/api/v1/events", NULL, W_SESSION}, h_events},
-    {{HTTP_M_PUT, "/api/v1/account/password", NULL,
-         W_SESSION | W_CSRF | W_BODY},
-        h_password},
-    {{HTTP_M_DELETE, "/api/v1/account", NULL, W_SESSION | W_CSRF | W_BODY},
-        h_account_delete},
-    {{HTTP_M_GET, "/api/v1/admin/users", NULL, W_SESSION | W_ADMIN}, h_users},
-    {{HTTP_M_POST, "/api/v1/admin/users", NULL,
-         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
-        h_user_create},
-    {{HTTP_M_PUT, "/api/v1/admin/users/:user/password", NULL,
-         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
-        h_user_password},
-    {{HTTP_M_DELETE, "/api/v1/admin/users/:user", NULL,
-         W_SESSION | W_CSRF | W_ADMIN},
-        h_user_delete},
-    {{HTTP_M_GET, "/api/v1/admin/settings", NULL, W_SESSION | W_ADMIN},
-        h_settings},
-    {{HTTP_M_PUT, "/api/v1/admin/settings", NULL,
-         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
-        h_settings_put},
+/*
+ * The JSON API's routes (router.h): the handlers take the struct wcall;
+ * the flags are the W_* above.
+ */
+static const struct route wroutes[] = {
+    {HTTP_M_POST, "/api/v1/login", h_login, W_BODY},
+    {HTTP_M_POST, "/api/v1/logout", h_logout, W_LOOKUP},
+    {HTTP_M_GET, "/api/v1/session", h_session, W_LOOKUP},
+    {HTTP_M_GET, "/api/v1/documents", h_documents, W_SESSION},
+    {HTTP_M_GET, "/api/v1/documents/:doc", h_document, W_SESSION | W_DOC},
+    {HTTP_M_DELETE, "/api/v1/documents/:doc", h_doc_delete,
+        W_SESSION | W_CSRF | W_DOC},
+    {HTTP_M_POST, "/api/v1/documents/:doc/restore", h_restore,
+        W_SESSION | W_CSRF | W_DOC | W_BODY},
+    {HTTP_M_PUT, "/api/v1/documents/:doc/name", h_rename,
+        W_SESSION | W_CSRF | W_DOC | W_BODY},
+    {HTTP_M_POST, "/api/v1/documents/:doc/merge", h_merge,
+        W_SESSION | W_CSRF | W_DOC | W_BODY},
+    {HTTP_M_POST, "/api/v1/documents/:doc/unmerge", h_unmerge,
+        W_SESSION | W_CSRF | W_DOC | W_BODY},
+    {HTTP_M_GET, "/api/v1/events", h_events, W_SESSION},
+    {HTTP_M_PUT, "/api/v1/account/password", h_password,
+        W_SESSION | W_CSRF | W_BODY},
+    {HTTP_M_DELETE, "/api/v1/account", h_account_delete,
+        W_SESSION | W_CSRF | W_BODY},
+    {HTTP_M_GET, "/api/v1/admin/users", h_users, W_SESSION | W_ADMIN},
+    {HTTP_M_POST, "/api/v1/admin/users", h_user_create,
+        W_SESSION | W_CSRF | W_ADMIN | W_BODY},
+    {HTTP_M_PUT, "/api/v1/admin/users/:user/password", h_user_password,
+        W_SESSION | W_CSRF | W_ADMIN | W_BODY},
+    {HTTP_M_DELETE, "/api/v1/admin/users/:user", h_user_delete,
+        W_SESSION | W_CSRF | W_ADMIN},
+    {HTTP_M_GET, "/api/v1/admin/settings", h_settings, W_SESSION | W_ADMIN},
+    {HTTP_M_PUT, "/api/v1/admin/settings", h_settings_put,
+        W_SESSION | W_CSRF | W_ADMIN | W_BODY},
 };
 
 #define NWROUTES (sizeof(wroutes) / sizeof(wroutes[0]))
-
-/* router.c wants a struct route array: built once, handlers non-NULL. */
-static struct route wroute_table[NWROUTES];
-
-static int
-route_placeholder(void *call)
-{
-	(void)call;
-	return 0;
-}
 
 static void *
 w_json_alloc(void *ctx, size_t size)
@@ -1078,17 +1072,17 @@ admin_checked(void *arg, const struct store_reply *r)
 static void
 dispatch_checked(struct wcall *c)
 {
-	const struct wroute *wr = c->wr;
+	const struct route *wr = c->wr;
 
-	if ((wr->r.flags & W_SESSION) && !c->signed_in) {
+	if ((wr->flags & W_SESSION) && !c->signed_in) {
 		w_error(c, 401, "Not signed in.");
 		return;
 	}
-	if ((wr->r.flags & W_CSRF) && !csrf_ok(c, &c->sess)) {
+	if ((wr->flags & W_CSRF) && !csrf_ok(c, &c->sess)) {
 		w_error(c, 403, "Missing or wrong CSRF token.");
 		return;
 	}
-	if (wr->r.flags & W_ADMIN) {
+	if (wr->flags & W_ADMIN) {
 		/* The account's flag, asked every time: nothing goes stale. */
 		store_user_admin(c->w->st, c->user, admin_checked, c);
 		return;
@@ -1100,10 +1094,10 @@ dispatch_checked(struct wcall *c)
 static void
 dispatch_run(struct wcall *c)
 {
-	const struct wroute *wr = c->wr;
+	const struct route *wr = c->wr;
 	struct http_request *req = c->req;
 
-	if (wr->r.flags & W_BODY) {
+	if (wr->flags & W_BODY) {
 		const struct str *ctype;
 
 		/*
@@ -1125,7 +1119,7 @@ dispatch_run(struct wcall *c)
 			return;
 		}
 	}
-	wr->fn(c);
+	wr->handler(c);
 }
 
 /* session_fn: the request's session is known (in memory: at once). */
@@ -1154,18 +1148,19 @@ dispatch_session(void *arg, enum session_result r, const struct session *s)
 	dispatch_checked(c);
 }
 
-static void
-api_dispatch(struct webui *w, struct http_request *req, struct str path)
+void
+webui_handle_api(struct http_request *req, void *ctx)
 {
+	struct webui *w = ctx;
 	struct wcall *c = http_alloc(req, sizeof(*c));
 	struct router_match m;
-	const struct wroute *wr;
+	const struct route *wr;
 	char allow[64], *hdr;
 
 	memset(c, 0, sizeof(*c));
 	c->w = w;
 	c->req = req;
-	switch (router_find(wroute_table, NWROUTES, req->method, path, &m)) {
+	switch (router_find(wroutes, NWROUTES, req->method, req->route, &m)) {
 	case ROUTER_NOT_FOUND:
 		w_error(c, 404, "Not found.");
 		return;
@@ -1178,7 +1173,7 @@ api_dispatch(struct webui *w, struct http_request *req, struct str path)
 	case ROUTER_FOUND:
 		break;
 	}
-	wr = &wroutes[m.route - wroute_table];
+	wr = m.route;
 	c->wr = wr;
 	c->token = cookie_get(req, WEB_COOKIE);
 	if (m.param.p != NULL) {
@@ -1194,16 +1189,16 @@ api_dispatch(struct webui *w, struct http_request *req, struct str path)
 		 * page writes "." and ".." so, which a browser would resolve
 		 * in the URL (web/app.js docPath).
 		 */
-		if ((wr->r.flags & W_DOC) && n > 0 && p[0] == ':') {
+		if ((wr->flags & W_DOC) && n > 0 && p[0] == ':') {
 			c->param.p++;
 			c->param.len--;
 		}
-		if ((wr->r.flags & W_DOC) && !document_valid(c->param)) {
+		if ((wr->flags & W_DOC) && !document_valid(c->param)) {
 			w_error(c, 404, "Not found.");
 			return;
 		}
 	}
-	if ((wr->r.flags & (W_SESSION | W_LOOKUP)) && c->token.p != NULL)
+	if ((wr->flags & (W_SESSION | W_LOOKUP)) && c->token.p != NULL)
 		sessions_lookup(w->sessions, c->token, dispatch_session, c);
 	else
 		dispatch_checked(c);
@@ -1259,40 +1254,26 @@ under(struct str path, const char *dir)
 }
 
 void
-webui_handle(struct http_request *req, void *ctx)
+webui_handle_files(struct http_request *req, void *ctx)
 {
 	struct webui *w = ctx;
-	struct str path;
+	struct str path = req->route;
 	bool get = req->method == HTTP_M_GET || req->method == HTTP_M_HEAD;
 	size_t i;
 
-	if (!w->cfg->enable_webui) {
-		w->next(req, w->next_ctx);
-		return;
-	}
-	path = router_normalize(req->path, (struct str){w->base, w->base_len},
-	    http_alloc(req, req->path.len + 1));
-	if (under(path, "/api/v1")) {
-		api_dispatch(w, req, path);
-		return;
-	}
-	if (str_eqs(path, "/") && get) {
+	if (str_eqs(path, "/")) {
 		/* The page must end in "/" so that its relative links work. */
 		if (req->path.len == 0 ||
 		    req->path.p[req->path.len - 1] != '/') {
 			redirect(w, req);
 			return;
 		}
-		path = STR_LIT("/");
 	} else if (under(path, "/web")) {
 		/* The address before the page moved to "/". */
 		if (get)
 			redirect(w, req);
 		else
 			not_found(req);
-		return;
-	} else if (!under(path, "/assets")) {
-		w->next(req, w->next_ctx);
 		return;
 	} else if (!get) {
 		not_found(req);
@@ -1344,36 +1325,18 @@ remote_event_cb(void *arg, struct str user, struct str document,
 
 struct webui *
 webui_new(uv_loop_t *loop, struct store *st, struct config *cfg,
-    struct ratelimit *rl, http_handler_fn *next, void *next_ctx)
+    struct ratelimit *rl, struct str base)
 {
 	struct webui *w = xcalloc(1, sizeof(*w));
-	struct str base = STR_NULL;
 	unsigned char h[8];
-	size_t i, n;
+	size_t i;
 
 	w->loop = loop;
 	w->st = st;
 	w->cfg = cfg;
-	w->next = next;
-	w->next_ctx = next_ctx;
+	w->base = base.p;
+	w->base_len = base.len;
 	buf_init(&w->out);
-	for (i = 0; i < NWROUTES; i++) {
-		wroute_table[i] = wroutes[i].r;
-		wroute_table[i].handler = route_placeholder;
-	}
-	/* The base path as router_normalize compares it (see api.c). */
-	if (cfg->base_path != NULL)
-		base = str_from(cfg->base_path);
-	w->base = xmalloc(base.len + 2);
-	n = 0;
-	w->base[n++] = '/';
-	for (i = 0; i < base.len; i++)
-		if (base.p[i] != '/' || w->base[n - 1] != '/')
-			w->base[n++] = base.p[i];
-	while (n > 0 && w->base[n - 1] == '/')
-		n--;
-	w->base[n] = '\0';
-	w->base_len = n;
 
 	w->etags = xcalloc(web_nassets ? web_nassets : 1, sizeof(*w->etags));
 	for (i = 0; i < web_nassets; i++) {
@@ -1418,7 +1381,6 @@ webui_free(struct webui *w)
 	sse_free(w->sse);
 	sessions_free(w->sessions);
 	free(w->etags);
-	free(w->base);
 	buf_release(&w->out);
 	free(w);
 }

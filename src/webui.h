@@ -1,15 +1,15 @@
 /*
  * webui.h: the web interface, served by the same listener as the protocol.
  *
- * webui_handle() is the http_handler_fn in front of api_handle(): when the
- * option enable_webui is on (the default) it serves the page (web/index.html)
- * at GET /, the other embedded files of web/ under /assets/, the JSON API
- * under /api/v1/ (docs/api.md), and redirects the old /web/ address to /;
- * everything else, and everything when enable_webui is off, goes on to the
- * next handler unchanged (so these paths are then the protocol's JSON 404).
- * No protocol route starts with /assets/ or /api/. The deployment's
- * base_path (and KOsync's /koreader) prefix these paths as they prefix the
- * protocol.
+ * Its two http_handler_fns stand in the front router's table (front.h),
+ * which serves them only when the option enable_webui is on (the default)
+ * and hands them req->route, the normalised path (the deployment's
+ * base_path and KOsync's /koreader removed, as for the protocol):
+ * webui_handle_api serves the JSON API under /api/v1/ (docs/api.md);
+ * webui_handle_files the page (web/index.html) at GET /, the other
+ * embedded files of web/ under /assets/, and redirects the old /web/
+ * address to /. No protocol route starts with /assets/ or /api/; when the
+ * interface is off these paths are the protocol's JSON 404.
  *
  * Signing in checks the KOReader username and md5 of the password through
  * the store, exactly as a device's login; sessions are cookies
@@ -24,6 +24,7 @@
 
 #include <uv.h>
 
+#include "buf.h"
 #include "http.h"
 
 struct config;
@@ -47,11 +48,12 @@ struct ratelimit;
  * The web interface over st, with options from cfg, counting failed
  * sign-ins in rl, the server's one limiter, which the protocol uses too
  * (all borrowed; cfg is written when an administrator switches
- * registration). Requests it does not serve go to next(req, next_ctx).
- * Never returns NULL.
+ * registration). base is the front router's base path (front_base: "" or
+ * "/kosync", NUL-terminated, borrowed), for redirects and the cookie's
+ * Path. Never returns NULL.
  */
 struct webui *webui_new(uv_loop_t *loop, struct store *st, struct config *cfg,
-    struct ratelimit *rl, http_handler_fn *next, void *next_ctx);
+    struct ratelimit *rl, struct str base);
 /* Free; webui_shutdown must have run if the server ran. NULL is allowed. */
 void webui_free(struct webui *w);
 
@@ -62,8 +64,13 @@ struct pubsub;
  */
 void webui_set_shared(struct webui *w, struct pubsub *sh);
 
-/* http_handler_fn: ctx is the struct webui. */
-void webui_handle(struct http_request *req, void *ctx);
+/*
+ * http_handler_fns: ctx is the struct webui; req->route is set
+ * (front.h). webui_handle_api: a path under /api/v1; webui_handle_files:
+ * GET or HEAD /, or a path under /assets or /web.
+ */
+void webui_handle_api(struct http_request *req, void *ctx);
+void webui_handle_files(struct http_request *req, void *ctx);
 
 /*
  * Answer the requests waiting for live updates now, so that the server's

@@ -316,7 +316,6 @@ test_api__error_bodies(void **state)
 
 	(void)state;
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.base_path = (char *)(uintptr_t) "//kosync//";
 	api = api_new(NULL, &cfg, NULL);
 	assert_string_equal(api->errors[API_ERR_UNAUTHORIZED],
 	    "{\"code\":2001,\"message\":\"Unauthorized\"}");
@@ -326,15 +325,6 @@ test_api__error_bodies(void **state)
 	    "{\"code\":404,\"message\":\"Not found.\"}");
 	assert_int_equal(api->error_len[API_ERR_INVALID],
 	    strlen("{\"code\":2003,\"message\":\"Invalid request\"}"));
-	assert_string_equal(api->base, "/kosync");
-	api_free(api);
-	cfg.base_path = (char *)(uintptr_t) "/";
-	api = api_new(NULL, &cfg, NULL);
-	assert_int_equal(api->base_len, 0);
-	api_free(api);
-	cfg.base_path = NULL;
-	api = api_new(NULL, &cfg, NULL);
-	assert_int_equal(api->base_len, 0);
 	api_free(api);
 }
 

@@ -1,9 +1,9 @@
 /*
  * test_router.c: path normalisation (slashes, trailing slash, base path,
- * /koreader), percent-decoding, and route lookup (found, unknown, wrong
- * method, HEAD as GET, hidden routes, parameters) and Allow lists on the
- * protocol's own route table (api.c's api_routes, with its handlers and
- * flags).
+ * /koreader), the base path's own form, percent-decoding, and route lookup
+ * (found, unknown, wrong method, HEAD as GET, hidden routes, parameters)
+ * and Allow lists on the protocol's own route table (api.c's api_routes,
+ * with its handlers and flags). The front router's table: test_front.c.
  *
  * UNIT_INCLUDES: src/api.c
  */
@@ -72,6 +72,36 @@ test_router__normalize(void **state)
 		if (!str_eqs(r, t[i].want))
 			fail_msg("'%s' (base '%s') -> '%.*s', want '%s'",
 			    t[i].in, t[i].base, (int)r.len, r.p, t[i].want);
+	}
+}
+
+/* The option base_path in the form router_normalize compares. */
+static void
+test_router__base(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} t[] = {
+	    {NULL, ""},
+	    {"", ""},
+	    {"/", ""},
+	    {"///", ""},
+	    {"/kosync", "/kosync"},
+	    {"//kosync//", "/kosync"},
+	    {"kosync", "/kosync"},
+	    {"/a//b/", "/a/b"},
+	};
+	char out[16];
+	struct str r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		r = router_base(t[i].in, out);
+		if (!str_eqs(r, t[i].want) || r.p[r.len] != '\0')
+			fail_msg("'%s' -> '%.*s', want '%s'",
+			    t[i].in ? t[i].in : "(null)", (int)r.len, r.p,
+			    t[i].want);
 	}
 }
 
@@ -230,6 +260,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_router__normalize),
+	    cmocka_unit_test(test_router__base),
 	    cmocka_unit_test(test_router__unescape),
 	    cmocka_unit_test(test_router__find),
 	    cmocka_unit_test(test_router__not_found),

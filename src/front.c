@@ -1,0 +1,126 @@
+/*
+ * front.c: the front router (see front.h): one static table of path
+ * prefixes, walked in order; the first row whose handler is served and
+ * whose prefix and methods match the request takes it. The last row takes
+ * every path, so each request finds a handler.
+ *
+ * The walk is a handful of byte comparisons against the normalised path,
+ * no more than the web interface's own checks that stood here before.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "config.h"
+#include "front.h"
+#include "log.h"
+#include "router.h"
+#include "webui.h"
+#include "xmalloc.h"
+
+enum front_flags {
+	FRONT_GET = 1 << 0, /* GET and HEAD only: other methods go on down */
+};
+
+static const struct front_route {
+	const char *prefix; /* whole segments; NULL: every path */
+	unsigned flags;     /* enum front_flags */
+	enum front_slot slot;
+	http_handler_fn *handler;
+} front_routes[] = {
+    {"/api/v1", 0, FRONT_WEBUI, webui_handle_api},
+    {"/", FRONT_GET, FRONT_WEBUI, webui_handle_files},
+    {"/assets", 0, FRONT_WEBUI, webui_handle_files},
+    {"/web", 0, FRONT_WEBUI, webui_handle_files},
+    {NULL, 0, FRONT_API, api_handle},
+};
+
+#define NFRONT_ROUTES (sizeof(front_routes) / sizeof(front_routes[0]))
+
+struct front {
+	void *ctx[FRONT__NSLOTS]; /* per slot; NULL: not served */
+	char *base;               /* router_base's form of base_path */
+	size_t base_len;
+};
+
+struct front *
+front_new(const struct config *cfg)
+{
+	struct front *f = xcalloc(1, sizeof(*f));
+	size_t n = cfg->base_path != NULL ? strlen(cfg->base_path) : 0;
+	struct str base;
+
+	f->base = xmalloc(n + 2);
+	base = router_base(cfg->base_path, f->base);
+	f->base_len = base.len;
+	return f;
+}
+
+void
+front_free(struct front *f)
+{
+	if (f == NULL)
+		return;
+	free(f->base);
+	free(f);
+}
+
+void
+front_serve(struct front *f, enum front_slot s, void *ctx)
+{
+	f->ctx[s] = ctx;
+}
+
+struct str
+front_base(const struct front *f)
+{
+	return (struct str){f->base, f->base_len};
+}
+
+/* Whether path is prefix or below it (whole segments). */
+static bool
+front_under(struct str path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return path.len >= n && memcmp(path.p, prefix, n) == 0 &&
+	       (path.len == n || path.p[n] == '/');
+}
+
+http_handler_fn *
+front_find(
+    const struct front *f, enum http_method m, struct str path, void **ctx)
+{
+	const struct front_route *r;
+	size_t i;
+
+	for (i = 0; i < NFRONT_ROUTES; i++) {
+		r = &front_routes[i];
+		if (f->ctx[r->slot] == NULL)
+			continue;
+		if ((r->flags & FRONT_GET) && m != HTTP_M_GET &&
+		    m != HTTP_M_HEAD)
+			continue;
+		if (r->prefix != NULL && !front_under(path, r->prefix))
+			continue;
+		*ctx = f->ctx[r->slot];
+		return r->handler;
+	}
+	/* The last row takes every path: only a front without a protocol. */
+	fatalx("front: no handler for the path (is the protocol served?)");
+}
+
+void
+front_handle(struct http_request *req, void *ctx)
+{
+	struct front *f = ctx;
+	http_handler_fn *handler;
+	void *hctx = NULL;
+
+	req->route =
+	    router_normalize(req->path, (struct str){f->base, f->base_len},
+	        http_alloc(req, req->path.len + 1));
+	handler = front_find(f, req->method, req->route, &hctx);
+	handler(req, hctx);
+}
