@@ -7,7 +7,12 @@
  * are dropped when they are looked up and when a session is created; a
  * user has at most SESSION_MAX_PER_USER sessions (the oldest goes), and a
  * sign-in never ends another user's live session: when the table is full
- * of them, the new session is refused (SESSION_FULL).
+ * of them, the new session is refused (SESSION_FULL). Beside the table,
+ * every session is in a list ordered by expiry, and in its user's list
+ * (a second table, by name, holds each user's count and list), so that a
+ * sign-in finds the expired sessions, the user's count and oldest
+ * session, and a password change the user's sessions, without walking the
+ * table.
  *
  * In Redis (the store's shared server, through store_command), in the
  * store's database:
@@ -53,8 +58,47 @@ _Static_assert(SESSION_HEX_LEN == 2 * SESSION_DIGEST_BYTES, "hex digest");
 #define SESSION_CSRF_SKIP "45"
 _Static_assert(SESSION_TOKEN_LEN == 43, "SESSION_CSRF_SKIP is 43 + 2");
 
+/* Lists of sessions, linked through the sessions (struct s_entry). */
+struct s_entry;
+
+struct s_link {
+	struct s_entry *prev, *next;
+};
+
+struct s_list {
+	struct s_entry *first, *last; /* first to expire first */
+};
+
+/*
+ * A session of the in-memory table, with the links that spare sign-in a
+ * walk of the table: every session in one list and each user's in
+ * another, both in the order they expire (sessions live a fixed time, so
+ * that is the order they were created in). s comes first: the table holds
+ * and hands out &e->s.
+ */
+struct s_entry {
+	struct session s;
+	struct s_link all;  /* in every session's list */
+	struct s_link mine; /* in its user's */
+	struct s_user *owner;
+};
+
+/*
+ * A user with sessions in the table (freed with the last one): how many
+ * (the per-user cap counts them here), and the list of them.
+ */
+struct s_user {
+	uint32_t hash;
+	size_t n;
+	struct s_list list;
+	size_t len;
+	char name[]; /* len bytes and a NUL */
+};
+
 struct sessions {
-	struct table t;
+	struct table t;     /* struct session by digest */
+	struct table users; /* struct s_user by name */
+	struct s_list all;  /* every session */
 	uint64_t ttl_ms;
 	size_t max;
 	unsigned char key[crypto_generichash_KEYBYTES];
@@ -77,6 +121,22 @@ s_key(const void *rec)
 
 static const struct table_type session_type = {s_hash, s_key};
 
+static uint32_t
+u_hash(const void *rec)
+{
+	return ((const struct s_user *)rec)->hash;
+}
+
+static struct str
+u_key(const void *rec)
+{
+	const struct s_user *u = rec;
+
+	return (struct str){u->name, u->len};
+}
+
+static const struct table_type user_type = {u_hash, u_key};
+
 struct sessions *
 sessions_new(uint64_t ttl_ms, size_t max)
 {
@@ -89,24 +149,30 @@ sessions_new(uint64_t ttl_ms, size_t max)
 }
 
 static void
-s_free(struct session *s)
+s_free(struct s_entry *e)
 {
-	free(s->user);
-	sodium_memzero(s, sizeof(*s));
-	free(s);
+	free(e->s.user);
+	sodium_memzero(e, sizeof(*e));
+	free(e);
 }
 
 void
 sessions_free(struct sessions *ss)
 {
-	struct session *s;
+	struct s_entry *e, *next;
+	struct s_user *u;
 	uint32_t pos = 0;
 
 	if (ss == NULL)
 		return;
-	while ((s = table_next(&ss->t, &pos)) != NULL)
-		s_free(s);
+	for (e = ss->all.first; e != NULL; e = next) {
+		next = e->all.next;
+		s_free(e);
+	}
+	while ((u = table_next(&ss->users, &pos)) != NULL)
+		free(u);
 	table_release(&ss->t);
+	table_release(&ss->users);
 	sodium_memzero(ss->key, sizeof(ss->key));
 	free(ss);
 }
@@ -132,53 +198,120 @@ digest(const struct sessions *ss, struct str token,
 	    sizeof(ss->key));
 }
 
-static void
-s_remove(struct sessions *ss, struct session *s)
+/* The user's record, or NULL when the user has no session. */
+static struct s_user *
+u_find(const struct sessions *ss, struct str user)
 {
-	table_remove(&ss->t, &session_type, s->hash, s_key(s));
-	s_free(s);
+	return table_find(
+	    &ss->users, &user_type, table_hash(user.p, user.len), user);
+}
+
+/* e's links in the list of every session (mine false) or its user's. */
+static struct s_link *
+s_link(struct s_entry *e, bool mine)
+{
+	return mine ? &e->mine : &e->all;
 }
 
 /*
- * Make room for a new session of user: drop every expired session, then,
- * when user already has SESSION_MAX_PER_USER, that user's oldest (the one
- * expiring first). Another user's live session is never dropped. Returns
- * false when the table is still full (of other users' live sessions).
- * One walk of the table, plus one to drop expired sessions when there are
- * some: sign-in is rare next to the argon2 verification before it.
+ * Put e into l after every session that expires no later, looked for from
+ * the end (found at once while the clock goes forward).
+ */
+static void
+list_insert(struct s_list *l, struct s_entry *e, bool mine)
+{
+	struct s_link *k = s_link(e, mine);
+	struct s_entry *after = l->last;
+
+	while (after != NULL && after->s.expires > e->s.expires)
+		after = s_link(after, mine)->prev;
+	k->prev = after;
+	k->next = after != NULL ? s_link(after, mine)->next : l->first;
+	if (k->next != NULL)
+		s_link(k->next, mine)->prev = e;
+	else
+		l->last = e;
+	if (after != NULL)
+		s_link(after, mine)->next = e;
+	else
+		l->first = e;
+}
+
+static void
+list_remove(struct s_list *l, struct s_entry *e, bool mine)
+{
+	struct s_link *k = s_link(e, mine);
+
+	if (k->prev != NULL)
+		s_link(k->prev, mine)->next = k->next;
+	else
+		l->first = k->next;
+	if (k->next != NULL)
+		s_link(k->next, mine)->prev = k->prev;
+	else
+		l->last = k->prev;
+}
+
+/*
+ * Put e into the table and both lists, and count it for its user, whose
+ * record is made with its first session.
+ */
+static void
+s_insert(struct sessions *ss, struct s_entry *e, struct str user)
+{
+	struct s_user *u = u_find(ss, user);
+
+	if (u == NULL) {
+		u = xcalloc(1, sizeof(*u) + user.len + 1);
+		memcpy(u->name, user.p, user.len);
+		u->len = user.len;
+		u->hash = table_hash(user.p, user.len);
+		table_insert(&ss->users, &user_type, u);
+	}
+	e->owner = u;
+	u->n++;
+	list_insert(&ss->all, e, false);
+	list_insert(&u->list, e, true);
+	table_insert(&ss->t, &session_type, &e->s);
+}
+
+/* Take s out of the table, the lists and its user's count; free it. */
+static void
+s_remove(struct sessions *ss, struct session *s)
+{
+	struct s_entry *e = (struct s_entry *)s;
+	struct s_user *u = e->owner;
+
+	table_remove(&ss->t, &session_type, s->hash, s_key(s));
+	list_remove(&ss->all, e, false);
+	list_remove(&u->list, e, true);
+	if (--u->n == 0) {
+		table_remove(&ss->users, &user_type, u->hash,
+		    (struct str){u->name, u->len});
+		free(u);
+	}
+	s_free(e);
+}
+
+/*
+ * Make room for a new session of user: drop every expired session (the
+ * head of the list ordered by expiry), then, when user already has
+ * SESSION_MAX_PER_USER, that user's oldest (the one expiring first, the
+ * head of its list). Another user's live session is never dropped.
+ * Returns false when the table is still full (of other users' live
+ * sessions). No walk of the table: the Redis sessions do the same with
+ * the user's sorted set.
  */
 static bool
 make_room(struct sessions *ss, struct str user, uint64_t now)
 {
-	struct session *s, *oldest = NULL, **dead = NULL;
-	size_t ndead = 0, mine = 0, i;
-	uint32_t pos = 0;
+	struct s_user *u;
 
-	while ((s = table_next(&ss->t, &pos)) != NULL) {
-		if (s->expires <= now) {
-			ndead++;
-			continue;
-		}
-		if (!str_eqs(user, s->user))
-			continue;
-		mine++;
-		if (oldest == NULL || s->expires < oldest->expires)
-			oldest = s;
-	}
-	if (ndead > 0) {
-		/* The table must not change while it is walked. */
-		dead = xmalloc(ndead * sizeof(struct session *));
-		i = 0;
-		pos = 0;
-		while ((s = table_next(&ss->t, &pos)) != NULL && i < ndead)
-			if (s->expires <= now)
-				dead[i++] = s;
-		while (i > 0)
-			s_remove(ss, dead[--i]);
-		free(dead);
-	}
-	if (mine >= SESSION_MAX_PER_USER && oldest != NULL)
-		s_remove(ss, oldest);
+	while (ss->all.first != NULL && ss->all.first->s.expires <= now)
+		s_remove(ss, &ss->all.first->s);
+	u = u_find(ss, user);
+	if (u != NULL && u->n >= SESSION_MAX_PER_USER)
+		s_remove(ss, &u->list.first->s);
 	return ss->t.n < ss->max;
 }
 
@@ -186,18 +319,20 @@ struct session *
 session_create(struct sessions *ss, struct str user, uint64_t now,
     char token[SESSION_TOKEN_LEN + 1])
 {
+	struct s_entry *e;
 	struct session *s;
 
 	if (!make_room(ss, user, now))
 		return NULL;
-	s = xcalloc(1, sizeof(*s));
+	e = xcalloc(1, sizeof(*e));
+	s = &e->s;
 	random_token(token);
 	random_token(s->csrf);
 	digest(ss, (struct str){token, SESSION_TOKEN_LEN}, s->digest);
 	s->hash = table_hash((const char *)s->digest, SESSION_DIGEST_BYTES);
 	s->expires = now + ss->ttl_ms;
 	s->user = xmemdup0(user.p, user.len);
-	table_insert(&ss->t, &session_type, s);
+	s_insert(ss, e, user);
 	return s;
 }
 
@@ -238,22 +373,14 @@ void
 session_destroy_user(
     struct sessions *ss, struct str user, const struct session *keep)
 {
-	uint32_t pos;
-	bool again = true;
+	struct s_user *u = u_find(ss, user);
+	struct s_entry *e, *next;
 
-	/* The table must not change while it is walked: restart after each. */
-	while (again) {
-		struct session *s;
-
-		again = false;
-		pos = 0;
-		while ((s = table_next(&ss->t, &pos)) != NULL) {
-			if (s == keep || !str_eqs(user, s->user))
-				continue;
-			s_remove(ss, s);
-			again = true;
-			break;
-		}
+	/* The user's own list; u is freed with its last session. */
+	for (e = u != NULL ? u->list.first : NULL; e != NULL; e = next) {
+		next = e->mine.next;
+		if (&e->s != keep)
+			s_remove(ss, &e->s);
 	}
 }
 

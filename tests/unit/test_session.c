@@ -4,7 +4,8 @@
  * exact value, sessions expire, the CSRF check takes only the session's
  * own token, a user's sessions end together (except the one kept), a full
  * table refuses rather than end another user's session, one user's
- * sessions are capped (the oldest goes); the asynchronous calls on the
+ * sessions are capped (the oldest goes), its count and the lists ordered
+ * by expiry follow every change; the asynchronous calls on the
  * in-memory table (as the web interface uses them with the file store) answer
  * at once and act as the synchronous ones, a Redis-less store keeps sessions in
  * memory; links resolve, chain to one canonical id, follow pushes and are
@@ -130,6 +131,65 @@ test_session__per_user_cap(void **state)
 	assert_non_null(session_find(ss, S(t), 1000));
 	assert_null(session_find(ss, S(t0), 1000));
 	(void)first;
+	sessions_free(ss);
+}
+
+/*
+ * The user's count and lists follow every change: sessions created out of
+ * expiry order (a clock that went back) still expire and are capped by
+ * expiry; a user whose sessions all ended starts from zero.
+ */
+static void
+test_session__counts_and_order(void **state)
+{
+	struct sessions *ss = sessions_new(1000, 3 * SESSION_MAX_PER_USER);
+	char ta[SESSION_TOKEN_LEN + 1], tb[SESSION_TOKEN_LEN + 1];
+	char tc[SESSION_TOKEN_LEN + 1], t[SESSION_TOKEN_LEN + 1];
+	char tlow[SESSION_TOKEN_LEN + 1];
+	uint64_t i;
+
+	(void)state;
+	/* ann expires at 1500 and 1100, bob at 1300 */
+	assert_non_null(session_create(ss, S("ann"), 500, ta));
+	assert_non_null(session_create(ss, S("ann"), 100, tb));
+	assert_non_null(session_create(ss, S("bob"), 300, tc));
+	/* at 1200 only ann's second one has expired */
+	assert_non_null(session_create(ss, S("cat"), 200, t));
+	session_destroy_user(ss, S("cat"), NULL);
+	assert_non_null(session_create(ss, S("dan"), 1200, t));
+	assert_int_equal(sessions_count(ss), 3);
+	assert_non_null(session_find(ss, S(ta), 1200));
+	assert_null(session_find(ss, S(tb), 1200));
+	assert_non_null(session_find(ss, S(tc), 1200));
+	sessions_free(ss);
+
+	/* the cap drops the session expiring first, not the first made */
+	ss = sessions_new(100000, 3 * SESSION_MAX_PER_USER);
+	for (i = SESSION_MAX_PER_USER; i > 0; i--)
+		assert_non_null(
+		    session_create(ss, S("ann"), i, i == 1 ? tlow : t));
+	assert_non_null(session_create(ss, S("ann"), 1000, ta));
+	assert_int_equal(sessions_count(ss), SESSION_MAX_PER_USER);
+	assert_null(session_find(ss, S(tlow), 2000));
+	assert_non_null(session_find(ss, S(t), 2000));
+	/* every one ended: ann starts again from zero */
+	session_destroy_user(ss, S("ann"), NULL);
+	assert_int_equal(sessions_count(ss), 0);
+	assert_non_null(session_create(ss, S("ann"), 3000, tlow));
+	for (i = 1; i < SESSION_MAX_PER_USER; i++)
+		assert_non_null(session_create(ss, S("ann"), 3000 + i, t));
+	assert_int_equal(sessions_count(ss), SESSION_MAX_PER_USER);
+	assert_non_null(session_find(ss, S(tlow), 4000));
+	/* one kept: the others end, the kept one counts */
+	session_destroy_user(ss, S("ann"), session_find(ss, S(t), 4000));
+	assert_int_equal(sessions_count(ss), 1);
+	assert_non_null(session_find(ss, S(t), 4000));
+	for (i = 1; i < SESSION_MAX_PER_USER; i++)
+		assert_non_null(session_create(ss, S("ann"), 5000 + i, tb));
+	assert_int_equal(sessions_count(ss), SESSION_MAX_PER_USER);
+	assert_non_null(session_find(ss, S(t), 6000));
+	session_destroy(ss, session_find(ss, S(tb), 6000));
+	assert_int_equal(sessions_count(ss), SESSION_MAX_PER_USER - 1);
 	sessions_free(ss);
 }
 
@@ -297,6 +357,7 @@ main(void)
 	    cmocka_unit_test(test_session__csrf),
 	    cmocka_unit_test(test_session__destroy_user_and_room),
 	    cmocka_unit_test(test_session__per_user_cap),
+	    cmocka_unit_test(test_session__counts_and_order),
 	    cmocka_unit_test(test_session__async_memory),
 	    cmocka_unit_test(test_db__links),
 	};
