@@ -6,6 +6,10 @@
  *
  * The walk is a handful of byte comparisons against the normalised path,
  * no more than the web interface's own checks that stood here before.
+ *
+ * A new handler (the WebDAV routes under /dav, OPDS under /opds) is a row
+ * here, above the last, naming a slot of enum front_slot (front.h) that
+ * cmd_serve.c fills with front_serve().
  */
 #include <stdbool.h>
 #include <stdlib.h>

@@ -31,7 +31,7 @@ webui "GET /api/v1/nope"
 web POST /api/v1/nope '['
 is "POST /api/v1/nope, bad body: the route first, 404" "$STATUS" 404
 webui "POST /api/v1/nope"
-for p in /api/v1x /api /webdav /webx /assetsx/app.js /opds; do
+for p in /api/v1x /api /webdav /webx /assetsx/app.js; do
 	req GET "$p"
 	is "GET $p: 404" "$STATUS" 404
 	is "GET $p: body" "$BODY" "$NF"
