@@ -6,6 +6,10 @@
  * defaults, the "config" section of database.json, the KOSYNCD_*
  * environment variables, the command-line flags, `kosyncd config show` and
  * the configuration reference in docs/ (`kosyncd config reference`).
+ * The module has three files: config.c (the table, the checks, the
+ * environment and the flags), config_file.c (database.json's "config"
+ * object, read and written back) and config_reference.c (--help, config
+ * show and the reference); config.h is the face of all three.
  *
  * Precedence: built-in default < database.json < environment < flags. Each
  * option remembers the source of its value, and a source never overrides a
