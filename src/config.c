@@ -22,7 +22,7 @@
  *     weaker source never changes the value;
  *   - strings in a struct config are heap copies owned by it.
  *
- * Not here: reading database.json's users (snapshot.c), the meaning of
+ * Not here: reading database.json's users (snapshot_reader.c), the meaning of
  * each option (the modules that read the fields), printing (callers print
  * the messages this module puts in err).
  */

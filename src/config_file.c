@@ -3,15 +3,15 @@
  * config and written back (see config.h).
  *
  * Reading is a yajl SAX parse that stops as soon as the "config" object is
- * closed: the users, which may be most of the file, are snapshot.c's. Each
- * scalar member goes through config_file_set(), which holds JSON's types
+ * closed: the users, which may be most of the file, are snapshot_reader.c's.
+ * Each scalar member goes through config_file_set(), which holds JSON's types
  * to the option's type before the option table's own check. Writing puts
  * KOsync's keys first, always, and ours only when the file set them, with
  * the text the file gave (cfg->file_), so values from the environment or
  * flags never end up in the file.
  *
  * Not here: the option table and its checks (config.c), the rest of
- * database.json (snapshot.c), where the file lives (datadir.c).
+ * database.json (snapshot.h), where the file lives (datadir.c).
  */
 #include <ctype.h>
 #include <errno.h>
