@@ -16,7 +16,8 @@
  * journal's appends (journal.c writes at an offset with pwrite).
  *
  * Layer core (src/LAYERS): a low-level primitive. It uses no other header of
- * kosyncd but fault.h, so that any module may use it.
+ * kosyncd than fault.h, and should interact only with other low-level
+ * primitives, so that any module may use it.
  */
 #ifndef KOSYNCD_FILEIO_H
 #define KOSYNCD_FILEIO_H
