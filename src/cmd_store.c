@@ -220,19 +220,6 @@ cmd_compact_exec(struct cmd_args *args)
 	return rc;
 }
 
-struct export_text {
-	const char *data;
-	size_t len;
-};
-
-static int
-fill_export(int fd, const void *arg)
-{
-	const struct export_text *t = arg;
-
-	return fileio_write_all(fd, t->data, t->len);
-}
-
 /*
  * Write len bytes to path, created with mode 0600 (it holds the account
  * keys, hashed), replaced whole: a temporary file beside it, renamed
@@ -241,13 +228,13 @@ fill_export(int fd, const void *arg)
 static int
 write_file(const char *path, const char *data, size_t len)
 {
-	struct export_text t = {data, len};
+	struct fileio_bytes b = {data, len};
 	struct buf tmp = BUF_INIT;
 	const char *op;
 	int rc = 0;
 
 	buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-	if (fileio_replace(path, tmp.data, fill_export, &t, &op) != 0) {
+	if (fileio_replace(path, tmp.data, fileio_fill_bytes, &b, &op) != 0) {
 		rc = -1;
 		if (strcmp(op, "create") == 0)
 			cmd_complain("cannot create '%s': %s", tmp.data,

@@ -55,21 +55,25 @@ int
 fileio_fsync_parent(const char *path)
 {
 	const char *slash = strrchr(path, '/');
-	char *dir;
+	char *dir = NULL;
 	int rc, e;
 
-	if (slash == NULL)
-		return fileio_fsync_dir(".");
-	if (slash == path)
-		return fileio_fsync_dir("/");
-	dir = strndup(path, (size_t)(slash - path));
-	if (dir == NULL)
+	if (slash != NULL && slash != path &&
+	    (dir = strndup(path, (size_t)(slash - path))) == NULL)
 		return -1;
-	rc = fileio_fsync_dir(dir);
+	rc = fileio_fsync_dir(slash == NULL ? "." : slash == path ? "/" : dir);
 	e = errno;
 	free(dir);
 	errno = e;
 	return rc;
+}
+
+int
+fileio_fill_bytes(int fd, const void *arg)
+{
+	const struct fileio_bytes *b = arg;
+
+	return fileio_write_all(fd, b->data, b->len);
 }
 
 /* Close fd and remove path after a failure, keeping errno. */

@@ -49,6 +49,15 @@ int fileio_fsync_parent(const char *path);
 int fileio_write_new(
     const char *path, const char *data, size_t len, const char **op);
 
+/* Bytes for fileio_replace() to write: fill with fileio_fill_bytes. */
+struct fileio_bytes {
+	const char *data;
+	size_t len;
+};
+
+/* A fill of fileio_replace(): write the struct fileio_bytes at arg. */
+int fileio_fill_bytes(int fd, const void *arg);
+
 /*
  * Replace the file at path whole: create tmp (mode 0600; a stale tmp is
  * removed first), let fill(fd, arg) write it (0, or -1 with errno), fsync,

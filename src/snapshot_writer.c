@@ -257,19 +257,6 @@ fill_db(int fd, const void *ctx)
 	return snapshot_write_fd(fd, c->db, c->cfg, c->journal_seq);
 }
 
-struct save_raw {
-	const char *data;
-	size_t len;
-};
-
-static int
-fill_raw(int fd, const void *ctx)
-{
-	const struct save_raw *c = ctx;
-
-	return fileio_write_all(fd, c->data, c->len);
-}
-
 /*
  * Replace dir/database.json atomically with what fill writes (fileio.h;
  * the temporary file is one snapshot_clean_temp() knows). On success *st
@@ -314,7 +301,7 @@ snapshot_save(const char *dir, const struct db *db, const struct config *cfg,
 int
 snapshot_replace(const char *dir, const char *json, size_t len, struct buf *err)
 {
-	struct save_raw c = {json, len};
+	struct fileio_bytes b = {json, len};
 
-	return replace(dir, fill_raw, &c, NULL, err);
+	return replace(dir, fileio_fill_bytes, &b, NULL, err);
 }
