@@ -11,8 +11,7 @@
  * The module config.h describes has three files: this one (the table, the
  * checks of values, the sources other than the file), config_file.c
  * (database.json's "config" object, read and written back) and
- * config_reference.c (the table written out for people). The two others
- * reach the table through config_table.h.
+ * config_reference.c (the table written out for people).
  *
  * Invariants:
  *   - every value in a struct config passed the option's checks, so the
@@ -37,7 +36,6 @@
 #include "addr.h"
 #include "bounds.h"
 #include "config.h"
-#include "config_table.h"
 #include "log.h"
 #include "proxy.h"
 #include "xmalloc.h"

@@ -23,7 +23,6 @@
 #include <yajl/yajl_parse.h>
 
 #include "config.h"
-#include "config_table.h"
 #include "json.h"
 #include "log.h"
 #include "xmalloc.h"

@@ -3,14 +3,13 @@
  * options of --help (config_usage), `kosyncd config show` (config_show)
  * and the Markdown reference, docs/configuration.md (config_reference).
  *
- * Everything here is derived from config.c's table (config_table.h), so
- * the three texts cannot disagree with the options the program takes.
- * Not here: parsing or checking any value (config.c).
+ * Everything here is derived from config.c's table (config.h's last section),
+ * so the three texts cannot disagree with the options the program takes. Not
+ * here: parsing or checking any value (config.c).
  */
 #include <string.h>
 
 #include "config.h"
-#include "config_table.h"
 #include "json.h"
 
 /* Append text wrapped at width columns, each line starting with indent. */
