@@ -12,7 +12,6 @@
  * Not here: the operations themselves (admin.c, datadir_offline.c).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
