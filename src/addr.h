@@ -6,8 +6,11 @@
  *
  * Only numeric hosts are accepted: a static binary cannot resolve names.
  *
- * A low-level primitive: it includes only system headers and xmalloc.h, and
- * knows nothing of sockets being opened, of servers or of stores.
+ * Not here: opening sockets, servers, stores.
+ *
+ * Layer core (src/LAYERS): a low-level primitive. It uses no other header of
+ * kosyncd than xmalloc.h, and should interact only with other low-level
+ * primitives, so that any module may use it.
  */
 #ifndef KOSYNCD_ADDR_H
 #define KOSYNCD_ADDR_H

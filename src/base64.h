@@ -9,8 +9,11 @@
  * out but must be canonical (unused bits zero). Nothing else is accepted:
  * no line breaks, no spaces, no URL-safe alphabet.
  *
- * A low-level primitive: pure functions on memory and struct buf, no I/O,
- * no state; it includes only buf.h.
+ * Pure functions on memory and struct buf: no I/O, no state.
+ *
+ * Layer core (src/LAYERS): a low-level primitive. It uses no other header of
+ * kosyncd than buf.h, and should interact only with other low-level
+ * primitives, so that any module may use it.
  */
 #ifndef KOSYNCD_BASE64_H
 #define KOSYNCD_BASE64_H

@@ -4,11 +4,13 @@
  * failed logins (each default is also an option: config.c's table,
  * docs/security.md).
  *
- * A low-level header: plain constants, it includes nothing of kosyncd, so
- * any layer may read a limit without depending on the module that
- * enforces it (auth.c checks names against the store's limits without
- * including store.h; config.c's option table takes its defaults from
- * here).
+ * Plain constants, so that any layer may read a limit without depending
+ * on the module that enforces it (auth.c checks names against the store's
+ * limits without including store.h; config.c's option table takes its
+ * defaults from here).
+ *
+ * Layer core (src/LAYERS): a low-level primitive. It uses no other header of
+ * kosyncd, so that any module may use it.
  */
 #ifndef KOSYNCD_BOUNDS_H
 #define KOSYNCD_BOUNDS_H

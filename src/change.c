@@ -8,7 +8,6 @@
 
 #include "change.h"
 #include "json.h"
-#include "store.h"
 #include "store_merge.h"
 #include "xmalloc.h"
 
@@ -397,7 +396,7 @@ apply_restore(struct db *db, struct db_user *u, const struct change *c)
 	p.percentage = c->put.percentage;
 	p.timestamp = c->put.timestamp;
 	p.progress = or_empty(c->put.progress);
-	p.device = STR_LIT(STORE_WEB_DEVICE);
+	p.device = STR_LIT(CHANGE_WEB_DEVICE);
 	p.device_id = STR_LIT("");
 	d = db_put(db, u, &p, &c->history);
 	if (!c->history.keep)

@@ -46,6 +46,13 @@ enum change_kind {
 	CHANGE_WEB_ADMIN,    /* "web_admin": admin */
 };
 
+/*
+ * The device a position restored from the web interface is pushed by
+ * (CHANGE_WEB_RESTORE, with an empty device_id), so that the device list
+ * and the history say where it came from.
+ */
+#define CHANGE_WEB_DEVICE "kosyncd web"
+
 /* The longest "import_lists" record change_encode starts another entry in. */
 #define CHANGE_LISTS_RECORD_MAX (256 * 1024ul)
 

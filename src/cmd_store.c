@@ -12,7 +12,6 @@
  * Not here: the operations themselves (admin.c, datadir_offline.c).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "config.h"
 #include "control.h"
 #include "datadir_offline.h"
+#include "fileio.h"
 #include "json.h"
 #include "snapshot.h"
 #include "xmalloc.h"
@@ -221,47 +221,33 @@ cmd_compact_exec(struct cmd_args *args)
 
 /*
  * Write len bytes to path, created with mode 0600 (it holds the account
- * keys, hashed), replaced whole: a temporary file beside it, renamed.
+ * keys, hashed), replaced whole: a temporary file beside it, renamed
+ * (fileio_replace()).
  */
 static int
 write_file(const char *path, const char *data, size_t len)
 {
+	struct fileio_bytes b = {data, len};
 	struct buf tmp = BUF_INIT;
-	size_t off = 0;
-	ssize_t n;
-	int fd, rc = -1;
+	const char *op;
+	int rc = 0;
 
 	buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd == -1) {
-		cmd_complain(
-		    "cannot create '%s': %s", tmp.data, strerror(errno));
-		goto out;
+	if (fileio_replace(path, tmp.data, fileio_fill_bytes, &b, &op) != 0) {
+		rc = -1;
+		if (strcmp(op, "create") == 0)
+			cmd_complain("cannot create '%s': %s", tmp.data,
+			    strerror(errno));
+		else if (strcmp(op, "rename") == 0)
+			cmd_complain("cannot rename '%s' to '%s': %s", tmp.data,
+			    path, strerror(errno));
+		else if (strcmp(op, "fsync directory") == 0)
+			cmd_complain("cannot sync the directory of '%s': %s",
+			    path, strerror(errno));
+		else
+			cmd_complain(
+			    "cannot write '%s': %s", tmp.data, strerror(errno));
 	}
-	while (off < len) {
-		n = write(fd, data + off, len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	if (off < len || fsync(fd) != 0) {
-		cmd_complain(
-		    "cannot write '%s': %s", tmp.data, strerror(errno));
-		close(fd);
-		unlink(tmp.data);
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp.data, path) != 0) {
-		cmd_complain("cannot rename '%s' to '%s': %s", tmp.data, path,
-		    strerror(errno));
-		unlink(tmp.data);
-		goto out;
-	}
-	rc = 0;
-out:
 	buf_release(&tmp);
 	return rc;
 }

@@ -1,12 +1,17 @@
 /*
  * config.c: the option table and every way of setting an option.
  *
- * One table (options[] below) names each option with its type, its field in
- * struct config, its default, its range and its help. Everything else is
- * derived from it: the defaults, the four sources (built-in, database.json,
- * KOSYNCD_* environment, --flags), --help, `config show`, the Markdown
- * reference in docs/configuration.md and the "config" object written back
- * into database.json.
+ * One table (config_options[] below) names each option with its type, its
+ * field in struct config, its default, its range, its check and its help.
+ * Everything else is derived from it: the defaults, the four sources
+ * (built-in, database.json, KOSYNCD_* environment, --flags), --help,
+ * `config show`, the Markdown reference in docs/configuration.md and the
+ * "config" object written back into database.json.
+ *
+ * The module config.h describes has three files: this one (the table, the
+ * checks of values, the sources other than the file), config_file.c
+ * (database.json's "config" object, read and written back) and
+ * config_reference.c (the table written out for people).
  *
  * Invariants:
  *   - every value in a struct config passed the option's checks, so the
@@ -16,69 +21,28 @@
  *     weaker source never changes the value;
  *   - strings in a struct config are heap copies owned by it.
  *
- * Not here: reading database.json's users (store), the meaning of each
- * option (the modules that read the fields), printing (callers print the
- * messages this module puts in err).
+ * Not here: reading database.json's users (snapshot_reader.c), the meaning of
+ * each option (the modules that read the fields), printing (callers print
+ * the messages this module puts in err).
  */
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
-
-#include <yajl/yajl_parse.h>
 
 #include "addr.h"
 #include "bounds.h"
 #include "config.h"
-#include "json.h"
 #include "log.h"
 #include "proxy.h"
 #include "xmalloc.h"
 
-enum config_type {
-	CONFIG_T_BOOL,   /* bool */
-	CONFIG_T_UINT,   /* unsigned */
-	CONFIG_T_U64,    /* uint64_t */
-	CONFIG_T_ENUM,   /* int, index into choices */
-	CONFIG_T_STRING, /* char *, restricted to choices when they are set */
-};
-
-enum config_opt_flags {
-	CONFIG_OPT_KOSYNC = 1 << 0, /* a KOsync key: always in database.json */
-	CONFIG_OPT_NOFILE = 1 << 1, /* cannot be set in database.json */
-	CONFIG_OPT_SECRET = 1 << 2, /* config show masks the value */
-};
-
-/*
- * A string option's check: normalise v in place or return -1 with the
- * reason in why.
- */
-typedef int config_check_fn(struct buf *v, struct buf *why);
-
-struct config_option {
-	const char *name;   /* as in database.json; the flag uses '-' */
-	size_t offset;      /* of the field in struct config */
-	uint64_t def;       /* default of bool, number and enum options */
-	const char *defstr; /* default of string options */
-	uint64_t min, max;  /* range of number options */
-	const char *const *choices; /* enum words; allowed strings */
-	config_check_fn *check;     /* string options: form check */
-	const char *arg;            /* metavariable in --help */
-	const char *help;           /* one sentence for --help */
-	const char *doc;            /* more prose for the reference */
-	enum config_type type;
-	unsigned flags; /* enum config_opt_flags */
-};
-
 static config_check_fn check_address, check_base_path, check_data_dir;
 static config_check_fn check_metrics_address;
 static config_check_fn check_redis_address, check_trusted_proxies;
-static int parse_u64(const char *s, uint64_t *out);
 
 static const char *const storage_words[] = {"file", "memory", "redis", NULL};
 static const char *const fsync_words[] = {"always", "everysec", "no", NULL};
@@ -93,7 +57,7 @@ static const char *const encoding_words[] = {"json", "msgpack", NULL};
  * The table. KOsync's keys come first, in the order KOsync writes them, so
  * that database.json keeps KOsync's layout.
  */
-static const struct config_option options[] = {
+const struct config_option config_options[] = {
     {
         .name = "listen_address",
         .type = CONFIG_T_STRING,
@@ -581,8 +545,9 @@ static const struct config_option options[] = {
     },
 };
 
-#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+#define NOPTIONS (sizeof(config_options) / sizeof(config_options[0]))
 _Static_assert(NOPTIONS <= CONFIG_MAX_OPTIONS, "raise CONFIG_MAX_OPTIONS");
+const size_t config_noptions = NOPTIONS;
 
 /* A parsed value, before it is stored. */
 struct value {
@@ -600,14 +565,14 @@ static const char *const source_names[] = {
  */
 
 /* Index of the option called name (exact, '_' form), or -1. */
-static int
-find_option(const char *name, size_t len)
+int
+config_option_index(const char *name, size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < NOPTIONS; i++)
-		if (strlen(options[i].name) == len &&
-		    memcmp(options[i].name, name, len) == 0)
+		if (strlen(config_options[i].name) == len &&
+		    memcmp(config_options[i].name, name, len) == 0)
 			return (int)i;
 	return -1;
 }
@@ -625,8 +590,8 @@ cfield(const struct config *cfg, const struct config_option *o)
 }
 
 /* Append "--listen-address" for option o. */
-static void
-add_flag_name(struct buf *out, const struct config_option *o)
+void
+config_add_flag_name(struct buf *out, const struct config_option *o)
 {
 	const char *p;
 
@@ -636,8 +601,8 @@ add_flag_name(struct buf *out, const struct config_option *o)
 }
 
 /* Append "KOSYNCD_LISTEN_ADDRESS" for option o. */
-static void
-add_env_name(struct buf *out, const struct config_option *o)
+void
+config_add_env_name(struct buf *out, const struct config_option *o)
 {
 	const char *p;
 
@@ -647,8 +612,8 @@ add_env_name(struct buf *out, const struct config_option *o)
 }
 
 /* Append "a, b or c" for a NULL-terminated word list. */
-static void
-add_choices(struct buf *out, const char *const *w, const char *quote)
+void
+config_add_choices(struct buf *out, const char *const *w, const char *quote)
 {
 	size_t i, n = 0;
 
@@ -799,8 +764,8 @@ parse_bool(const char *s, bool *out)
 }
 
 /* A decimal number made of digits only (no sign, blank or exponent). */
-static int
-parse_u64(const char *s, uint64_t *out)
+int
+config_parse_u64(const char *s, uint64_t *out)
 {
 	unsigned long long v;
 	char *end;
@@ -834,7 +799,7 @@ parse_value(const struct config_option *o, const char *text, struct value *val,
 		return 0;
 	case CONFIG_T_UINT:
 	case CONFIG_T_U64:
-		if (parse_u64(text, &val->u) == -1) {
+		if (config_parse_u64(text, &val->u) == -1) {
 			buf_adds(why, "expected a whole number");
 			return -1;
 		}
@@ -853,7 +818,7 @@ parse_value(const struct config_option *o, const char *text, struct value *val,
 			}
 		}
 		buf_adds(why, "expected ");
-		add_choices(why, o->choices, "");
+		config_add_choices(why, o->choices, "");
 		return -1;
 	case CONFIG_T_STRING:
 		buf_adds(&val->s, text);
@@ -862,7 +827,7 @@ parse_value(const struct config_option *o, const char *text, struct value *val,
 				if (strcmp(text, o->choices[i]) == 0)
 					return 0;
 			buf_adds(why, "expected ");
-			add_choices(why, o->choices, "");
+			config_add_choices(why, o->choices, "");
 			return -1;
 		}
 		if (o->check != NULL)
@@ -901,8 +866,8 @@ store_value(
 }
 
 /* Append option o's current value as text (unquoted). */
-static void
-add_value_text(
+void
+config_add_value(
     struct buf *out, const struct config *cfg, const struct config_option *o)
 {
 	const void *p = cfield(cfg, o);
@@ -930,17 +895,17 @@ add_value_text(
 int
 config_value(const struct config *cfg, const char *name, struct buf *out)
 {
-	int i = find_option(name, strlen(name));
+	int i = config_option_index(name, strlen(name));
 
 	if (i == -1)
 		return -1;
-	add_value_text(out, cfg, &options[i]);
+	config_add_value(out, cfg, &config_options[i]);
 	return 0;
 }
 
 /* Append option o's default as text (unquoted). */
-static void
-add_default_text(struct buf *out, const struct config_option *o)
+void
+config_add_default(struct buf *out, const struct config_option *o)
 {
 	switch (o->type) {
 	case CONFIG_T_BOOL:
@@ -967,12 +932,12 @@ add_where(
 	switch (src) {
 	case CONFIG_SRC_FLAG:
 		buf_adds(out, " (");
-		add_flag_name(out, o);
+		config_add_flag_name(out, o);
 		buf_adds(out, ")");
 		break;
 	case CONFIG_SRC_ENV:
 		buf_adds(out, " (");
-		add_env_name(out, o);
+		config_add_env_name(out, o);
 		buf_adds(out, ")");
 		break;
 	case CONFIG_SRC_FILE:
@@ -984,9 +949,9 @@ add_where(
 }
 
 /* Append "invalid value 'v' for option 'o' (--o): " to err. */
-static void
-add_bad_value(struct buf *err, const struct config_option *o, const char *v,
-    enum config_source src)
+void
+config_add_bad_value(struct buf *err, const struct config_option *o,
+    const char *v, enum config_source src)
 {
 	buf_adds(err, "invalid value '");
 	log_escape(err, str_from(v), 200);
@@ -999,17 +964,17 @@ add_bad_value(struct buf *err, const struct config_option *o, const char *v,
  * Check text for option index i and, unless a stronger source set it,
  * store it. A value from the file is also remembered for file_write.
  */
-static int
-set_index(struct config *cfg, int i, const char *text, enum config_source src,
-    struct buf *err)
+int
+config_set_index(struct config *cfg, int i, const char *text,
+    enum config_source src, struct buf *err)
 {
-	const struct config_option *o = &options[i];
+	const struct config_option *o = &config_options[i];
 	struct value val = {false, 0, 0, BUF_INIT};
 	struct buf why = BUF_INIT;
 	int rc = -1;
 
 	if (parse_value(o, text, &val, &why) == -1) {
-		add_bad_value(err, o, text, src);
+		config_add_bad_value(err, o, text, src);
 		buf_add(err, why.data, why.len);
 		goto out;
 	}
@@ -1040,7 +1005,7 @@ config_init(struct config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	for (i = 0; i < NOPTIONS; i++) {
-		const struct config_option *o = &options[i];
+		const struct config_option *o = &config_options[i];
 		void *p = field(cfg, o);
 
 		switch (o->type) {
@@ -1070,8 +1035,8 @@ config_release(struct config *cfg)
 	size_t i;
 
 	for (i = 0; i < NOPTIONS; i++) {
-		if (options[i].type == CONFIG_T_STRING) {
-			char **p = field(cfg, &options[i]);
+		if (config_options[i].type == CONFIG_T_STRING) {
+			char **p = field(cfg, &config_options[i]);
 
 			free(*p);
 			*p = NULL;
@@ -1087,7 +1052,7 @@ int
 config_set(struct config *cfg, const char *name, const char *value,
     enum config_source src, struct buf *err)
 {
-	int i = find_option(name, strlen(name));
+	int i = config_option_index(name, strlen(name));
 
 	if (i == -1) {
 		buf_adds(err, "unknown option '");
@@ -1097,66 +1062,7 @@ config_set(struct config *cfg, const char *name, const char *value,
 			buf_adds(err, " in " CONFIG_DATABASE_FILE);
 		return -1;
 	}
-	return set_index(cfg, i, value, src, err);
-}
-
-int
-config_file_set(struct config *cfg, const char *name, struct str value,
-    bool is_string, struct buf *err)
-{
-	const struct config_option *o;
-	char *text = NULL;
-	int i, rc = -1;
-
-	i = find_option(name, strlen(name));
-	if (i == -1)
-		return config_set(cfg, name, "", CONFIG_SRC_FILE, err);
-	o = &options[i];
-	text = xmemdup0(value.p != NULL ? value.p : "", value.len);
-	if (!is_string && strcmp(text, "null") == 0) {
-		rc = 0; /* KOsync leaves the field at its default */
-		goto out;
-	}
-	if ((o->flags & CONFIG_OPT_NOFILE) != 0) {
-		add_bad_value(err, o, text, CONFIG_SRC_FILE);
-		buf_adds(err, "cannot be set in the file it names");
-		goto out;
-	}
-	if (strlen(text) != value.len) {
-		add_bad_value(err, o, text, CONFIG_SRC_FILE);
-		buf_adds(err, "contains a NUL byte");
-		goto out;
-	}
-	switch (o->type) {
-	case CONFIG_T_BOOL:
-		if (is_string ||
-		    (strcmp(text, "true") != 0 && strcmp(text, "false") != 0)) {
-			add_bad_value(err, o, text, CONFIG_SRC_FILE);
-			buf_adds(err, "expected JSON true or false");
-			goto out;
-		}
-		break;
-	case CONFIG_T_UINT:
-	case CONFIG_T_U64:
-		if (is_string) {
-			add_bad_value(err, o, text, CONFIG_SRC_FILE);
-			buf_adds(err, "expected a JSON number");
-			goto out;
-		}
-		break;
-	case CONFIG_T_ENUM:
-	case CONFIG_T_STRING:
-		if (!is_string) {
-			add_bad_value(err, o, text, CONFIG_SRC_FILE);
-			buf_adds(err, "expected a JSON string");
-			goto out;
-		}
-		break;
-	}
-	rc = set_index(cfg, i, text, CONFIG_SRC_FILE, err);
-out:
-	free(text);
-	return rc;
+	return config_set_index(cfg, i, value, src, err);
 }
 
 int
@@ -1184,7 +1090,7 @@ config_load_env(struct config *cfg, char *const *envp, struct buf *err)
 			if (islower((unsigned char)*p))
 				break;
 		if (p == eq)
-			i = find_option(name.data, name.len);
+			i = config_option_index(name.data, name.len);
 		if (i == -1) {
 			buf_adds(err, "unknown environment variable '");
 			log_escape(err, (struct str){e, (size_t)(eq - e)}, 100);
@@ -1192,7 +1098,8 @@ config_load_env(struct config *cfg, char *const *envp, struct buf *err)
 			buf_release(&name);
 			return -1;
 		}
-		if (set_index(cfg, i, eq + 1, CONFIG_SRC_ENV, err) == -1) {
+		if (config_set_index(cfg, i, eq + 1, CONFIG_SRC_ENV, err) ==
+		    -1) {
 			buf_release(&name);
 			return -1;
 		}
@@ -1217,10 +1124,10 @@ config_parse_arg(
 		eq = arg + strlen(arg);
 	for (p = arg + 2; p < eq; p++)
 		buf_addch(&name, *p == '-' ? '_' : *p);
-	i = find_option(name.data, name.len);
+	i = config_option_index(name.data, name.len);
 	if (i == -1 && strncmp(name.data, "no_", 3) == 0 && *eq == '\0') {
-		i = find_option(name.data + 3, name.len - 3);
-		if (i != -1 && options[i].type != CONFIG_T_BOOL)
+		i = config_option_index(name.data + 3, name.len - 3);
+		if (i != -1 && config_options[i].type != CONFIG_T_BOOL)
 			i = -1;
 		negated = i != -1;
 	}
@@ -1233,17 +1140,17 @@ config_parse_arg(
 	(*optind)++;
 	if (*eq == '=') {
 		value = eq + 1;
-	} else if (options[i].type == CONFIG_T_BOOL) {
+	} else if (config_options[i].type == CONFIG_T_BOOL) {
 		value = negated ? "false" : "true";
 	} else if (*optind < argc) {
 		value = argv[(*optind)++];
 	} else {
 		buf_adds(err, "option '");
-		add_flag_name(err, &options[i]);
+		config_add_flag_name(err, &config_options[i]);
 		buf_adds(err, "' requires a value");
 		goto out;
 	}
-	rc = set_index(cfg, i, value, CONFIG_SRC_FLAG, err);
+	rc = config_set_index(cfg, i, value, CONFIG_SRC_FLAG, err);
 out:
 	buf_release(&name);
 	return rc;
@@ -1291,14 +1198,14 @@ config_validate(const struct config *cfg, struct buf *err)
 
 	/* Every string still passes its check (callers may have edited). */
 	for (i = 0; i < NOPTIONS && rc == 0; i++) {
-		const struct config_option *o = &options[i];
+		const struct config_option *o = &config_options[i];
 		struct value val = {false, 0, 0, BUF_INIT};
 
 		buf_reset(&v);
 		buf_reset(&why);
-		add_value_text(&v, cfg, o);
+		config_add_value(&v, cfg, o);
 		if (parse_value(o, v.data, &val, &why) == -1) {
-			add_bad_value(err, o, v.data,
+			config_add_bad_value(err, o, v.data,
 			    (enum config_source)cfg->source_[i]);
 			buf_add(err, why.data, why.len);
 			rc = -1;
@@ -1321,7 +1228,7 @@ config_validate(const struct config *cfg, struct buf *err)
 enum config_source
 config_source_of(const struct config *cfg, const char *name)
 {
-	int i = find_option(name, strlen(name));
+	int i = config_option_index(name, strlen(name));
 
 	return i == -1 ? CONFIG_SRC_DEFAULT
 	               : (enum config_source)cfg->source_[i];
@@ -1338,319 +1245,6 @@ config_source_name(enum config_source src)
 /* ---------------------------------------------------------------------
  * database.json's "config" object, read with yajl's callbacks
  */
-
-struct file_parse {
-	struct config *cfg;
-	struct buf *err;
-	int depth;      /* current nesting; 1 inside the top object */
-	bool at_config; /* the top-level key just read was "config" */
-	bool in_config; /* inside the "config" object (depth 2) */
-	bool done;      /* the "config" object was closed */
-	bool failed;    /* err holds a message */
-	struct buf key; /* the member of "config" being read */
-};
-
-/* A scalar value arrived; apply it when it is a member of "config". */
-static int
-fp_scalar(struct file_parse *fp, const char *s, size_t len, bool is_string)
-{
-	if (fp->depth == 1 && fp->at_config) {
-		fp->at_config = false;
-		if (!is_string && len == 4 && memcmp(s, "null", 4) == 0)
-			return 1;
-		buf_adds(fp->err,
-		    "\"config\" in " CONFIG_DATABASE_FILE " is not an object");
-		fp->failed = true;
-		return 0;
-	}
-	if (fp->depth == 2 && fp->in_config) {
-		if (config_file_set(fp->cfg, fp->key.data, (struct str){s, len},
-		        is_string, fp->err) == -1) {
-			fp->failed = true;
-			return 0;
-		}
-	}
-	return 1;
-}
-
-static int
-fp_null(void *ctx)
-{
-	return fp_scalar(ctx, "null", 4, false);
-}
-
-static int
-fp_boolean(void *ctx, int v)
-{
-	return v ? fp_scalar(ctx, "true", 4, false)
-	         : fp_scalar(ctx, "false", 5, false);
-}
-
-static int
-fp_number(void *ctx, const char *s, size_t len)
-{
-	return fp_scalar(ctx, s, len, false);
-}
-
-static int
-fp_string(void *ctx, const unsigned char *s, size_t len)
-{
-	return fp_scalar(ctx, (const char *)s, len, true);
-}
-
-/* An object or array opens. */
-static int
-fp_open(struct file_parse *fp, bool is_map)
-{
-	if (fp->depth == 0 && !is_map) {
-		buf_adds(fp->err, CONFIG_DATABASE_FILE " is not a JSON object");
-		fp->failed = true;
-		return 0;
-	}
-	if (fp->depth == 1 && fp->at_config) {
-		fp->at_config = false;
-		if (!is_map) {
-			buf_adds(fp->err, "\"config\" in " CONFIG_DATABASE_FILE
-			                  " is not an object");
-			fp->failed = true;
-			return 0;
-		}
-		fp->in_config = true;
-	} else if (fp->depth == 2 && fp->in_config) {
-		buf_adds(fp->err, "invalid value for option '");
-		log_escape(
-		    fp->err, (struct str){fp->key.data, fp->key.len}, 100);
-		buf_adds(fp->err,
-		    "' in " CONFIG_DATABASE_FILE ": expected a scalar");
-		fp->failed = true;
-		return 0;
-	}
-	fp->depth++;
-	return 1;
-}
-
-static int
-fp_start_map(void *ctx)
-{
-	return fp_open(ctx, true);
-}
-
-static int
-fp_start_array(void *ctx)
-{
-	return fp_open(ctx, false);
-}
-
-static int
-fp_close(void *ctx)
-{
-	struct file_parse *fp = ctx;
-
-	fp->depth--;
-	if (fp->depth == 1 && fp->in_config) {
-		/* Nothing after "config" matters here: stop reading. */
-		fp->in_config = false;
-		fp->done = true;
-		return 0;
-	}
-	return 1;
-}
-
-static int
-fp_map_key(void *ctx, const unsigned char *s, size_t len)
-{
-	struct file_parse *fp = ctx;
-
-	if (fp->depth == 1)
-		fp->at_config = len == 6 && memcmp(s, "config", 6) == 0;
-	else if (fp->depth == 2 && fp->in_config) {
-		buf_reset(&fp->key);
-		buf_add(&fp->key, s, len);
-		if (strlen(fp->key.data) != len) {
-			buf_adds(fp->err, "option name with a NUL byte "
-			                  "in " CONFIG_DATABASE_FILE);
-			fp->failed = true;
-			return 0;
-		}
-	}
-	return 1;
-}
-
-static const yajl_callbacks fp_callbacks = {
-    fp_null,
-    fp_boolean,
-    NULL,
-    NULL,
-    fp_number,
-    fp_string,
-    fp_start_map,
-    fp_map_key,
-    fp_close,
-    fp_start_array,
-    fp_close,
-};
-
-/*
- * Feed len bytes (or, when text is NULL, the end of input). Returns 1 to
- * go on, 0 when the "config" object has been read, -1 on error.
- */
-static int
-fp_feed(struct file_parse *fp, yajl_handle h, const char *text, size_t len)
-{
-	yajl_status st;
-	if (text != NULL)
-		st = yajl_parse(h, (const unsigned char *)text, len);
-	else
-		st = yajl_complete_parse(h);
-	if (st == yajl_status_ok)
-		return text != NULL ? 1 : 0;
-	if (st == yajl_status_client_canceled && fp->done)
-		return 0;
-	if (!fp->failed) {
-		unsigned char *msg =
-		    yajl_get_error(h, 0, (const unsigned char *)text, len);
-		buf_addf(fp->err, "cannot parse " CONFIG_DATABASE_FILE ": %s",
-		    (const char *)msg);
-		while (fp->err->len > 0 &&
-		       isspace((unsigned char)fp->err->data[fp->err->len - 1]))
-			fp->err->data[--fp->err->len] = '\0';
-		yajl_free_error(h, msg);
-	}
-	return -1;
-}
-
-/*
- * Read database.json from fd (or text when fd is -1) until its "config"
- * object has been applied.
- */
-static int
-file_read(
-    struct config *cfg, int fd, const char *text, size_t len, struct buf *err)
-{
-	struct file_parse fp;
-	yajl_handle h;
-	char chunk[65536];
-	ssize_t n;
-	size_t total = 0;
-	int rc = -1, r;
-
-	memset(&fp, 0, sizeof(fp));
-	fp.cfg = cfg;
-	fp.err = err;
-	buf_init(&fp.key);
-	h = yajl_alloc(&fp_callbacks, NULL, &fp);
-	if (h == NULL) {
-		buf_adds(err, "out of memory");
-		goto out;
-	}
-	if (fd == -1) {
-		/* KOsync treats a file of at most one byte as empty. */
-		if (len <= 1) {
-			rc = 0;
-			goto out;
-		}
-		r = fp_feed(&fp, h, text, len);
-	} else {
-		r = 1;
-		while (r == 1) {
-			n = read(fd, chunk, sizeof(chunk));
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1) {
-				buf_addf(err,
-				    "cannot read " CONFIG_DATABASE_FILE ": %s",
-				    strerror(errno));
-				goto out;
-			}
-			if (n == 0)
-				break;
-			if (total == 0 && n == 1) {
-				/* Might be a one-byte file: look again. */
-				char more;
-				ssize_t m = read(fd, &more, 1);
-
-				if (m == 0) {
-					rc = 0;
-					goto out;
-				}
-				if (m == 1) {
-					chunk[1] = more;
-					n = 2;
-				}
-			}
-			total += (size_t)n;
-			r = fp_feed(&fp, h, chunk, (size_t)n);
-		}
-		if (r == 1 && total <= 1) {
-			rc = 0;
-			goto out;
-		}
-	}
-	if (r == 1)
-		r = fp_feed(&fp, h, NULL, 0);
-	rc = r == -1 ? -1 : 0;
-out:
-	if (h != NULL)
-		yajl_free(h);
-	buf_release(&fp.key);
-	return rc;
-}
-
-int
-config_file_parse(
-    struct config *cfg, const char *text, size_t len, struct buf *err)
-{
-	return file_read(cfg, -1, text, len, err);
-}
-
-int
-config_file_load(struct config *cfg, const char *path, struct buf *err)
-{
-	int fd, rc;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		buf_addf(err, "cannot open '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	rc = file_read(cfg, fd, NULL, 0, err);
-	close(fd);
-	return rc;
-}
-
-/* Write option o's value given as text, with its JSON type. */
-static void
-write_typed(
-    struct json_out *out, const struct config_option *o, const char *text)
-{
-	uint64_t u = 0;
-
-	switch (o->type) {
-	case CONFIG_T_BOOL:
-		json_bool(out, strcmp(text, "true") == 0);
-		break;
-	case CONFIG_T_UINT:
-	case CONFIG_T_U64:
-		(void)parse_u64(text, &u);
-		json_uint(out, u);
-		break;
-	case CONFIG_T_ENUM:
-	case CONFIG_T_STRING:
-		json_str(out, text);
-		break;
-	}
-}
-
-const char *
-config_file_value(const struct config *cfg, const char *name)
-{
-	int i = find_option(name, strlen(name));
-
-	return i == -1 ? NULL : cfg->file_[i];
-}
-
 bool
 config_admins_next(const char **p, struct str *entry)
 {
@@ -1673,245 +1267,4 @@ config_admins_next(const char **p, struct str *entry)
 		}
 		s = *p;
 	}
-}
-
-void
-config_file_write(const struct config *cfg, struct json_out *out)
-{
-	struct buf def = BUF_INIT;
-	size_t i;
-	int pass;
-
-	json_obj_begin(out);
-	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < NOPTIONS; i++) {
-			const struct config_option *o = &options[i];
-			bool kosync = (o->flags & CONFIG_OPT_KOSYNC) != 0;
-
-			if (pass == 0 ? !kosync : kosync)
-				continue;
-			if (cfg->file_[i] == NULL && !kosync)
-				continue;
-			json_key(out, o->name);
-			if (cfg->file_[i] != NULL) {
-				write_typed(out, o, cfg->file_[i]);
-			} else {
-				buf_reset(&def);
-				add_default_text(&def, o);
-				write_typed(out, o, def.data);
-			}
-		}
-	}
-	json_obj_end(out);
-	buf_release(&def);
-}
-
-/* ---------------------------------------------------------------------
- * Text for people: --help, config show, the reference
- */
-
-/* Append text wrapped at width columns, each line starting with indent. */
-static void
-add_wrapped(struct buf *out, const char *text, const char *indent, size_t width)
-{
-	const char *p = text;
-	size_t col = 0, il = strlen(indent);
-
-	while (*p != '\0') {
-		size_t wl;
-
-		while (*p == ' ')
-			p++;
-		if (*p == '\0')
-			break;
-		wl = strcspn(p, " ");
-		if (col > 0 && col + 1 + wl > width) {
-			buf_addch(out, '\n');
-			col = 0;
-		}
-		if (col == 0) {
-			buf_adds(out, indent);
-			col = il;
-		} else {
-			buf_addch(out, ' ');
-			col++;
-		}
-		buf_add(out, p, wl);
-		col += wl;
-		p += wl;
-	}
-	if (col > 0)
-		buf_addch(out, '\n');
-}
-
-/* Append option o's value or default in the form config show uses. */
-static void
-add_shown(struct buf *out, const struct config_option *o, const char *text)
-{
-	if (o->type == CONFIG_T_STRING || o->type == CONFIG_T_ENUM)
-		json_escape(out, text, strlen(text));
-	else
-		buf_adds(out, text);
-}
-
-void
-config_usage(struct buf *out)
-{
-	struct buf line = BUF_INIT, def = BUF_INIT;
-	size_t i;
-
-	for (i = 0; i < NOPTIONS; i++) {
-		const struct config_option *o = &options[i];
-
-		buf_reset(&line);
-		buf_reset(&def);
-		buf_adds(&line, "     ");
-		add_flag_name(&line, o);
-		if (o->type == CONFIG_T_BOOL)
-			buf_adds(&line, "[=BOOL]");
-		else
-			buf_addf(
-			    &line, " %s", o->arg != NULL ? o->arg : "VALUE");
-		buf_addch(&line, '\n');
-		buf_add(out, line.data, line.len);
-		buf_reset(&line);
-		buf_adds(&line, o->help);
-		add_default_text(&def, o);
-		buf_adds(&line, " Default: ");
-		if (o->type == CONFIG_T_STRING || o->type == CONFIG_T_ENUM)
-			json_escape(&line, def.data, def.len);
-		else
-			buf_add(&line, def.data, def.len);
-		buf_adds(&line, ".");
-		add_wrapped(out, line.data, "             ", 78);
-	}
-	buf_release(&line);
-	buf_release(&def);
-}
-
-void
-config_show(const struct config *cfg, struct buf *out)
-{
-	struct buf v = BUF_INIT;
-	size_t i;
-
-	for (i = 0; i < NOPTIONS; i++) {
-		const struct config_option *o = &options[i];
-
-		buf_reset(&v);
-		add_value_text(&v, cfg, o);
-		if ((o->flags & CONFIG_OPT_SECRET) && v.len > 0) {
-			buf_reset(&v);
-			buf_adds(&v, "********");
-		}
-		buf_addf(out, "%s = ", o->name);
-		add_shown(out, o, v.data);
-		buf_addf(out, "  # %s\n",
-		    config_source_name((enum config_source)cfg->source_[i]));
-	}
-	buf_release(&v);
-}
-
-static const char reference_intro[] =
-    "# kosyncd configuration reference\n"
-    "\n"
-    "<!-- Generated by `kosyncd config reference` from the option table in\n"
-    "     src/config.c; do not edit by hand (tests/e2e/t055-config-doc.sh\n"
-    "     checks that this file matches). -->\n"
-    "\n"
-    "Every option can be set in four places. A stronger source wins over a\n"
-    "weaker one, whatever the order they are read in:\n"
-    "\n"
-    "1. the built-in default (weakest);\n"
-    "2. the `\"config\"` object of `database.json` in the data directory\n"
-    "   (KOsync's file format; see below);\n"
-    "3. the environment: `KOSYNCD_<NAME>` with the option's name in upper\n"
-    "   case, e.g. `KOSYNCD_LISTEN_ADDRESS=127.0.0.1:8080`;\n"
-    "4. command-line flags (strongest): `--listen-address=ADDR`,\n"
-    "   `--listen-address ADDR` or `--listen_address ADDR`. A boolean flag\n"
-    "   alone means true (`--strict-accept`), `--no-strict-accept` means\n"
-    "   false, and `--strict-accept=false` works too.\n"
-    "\n"
-    "Booleans are written `true` or `false` (`1`/`0`, `yes`/`no` and\n"
-    "`on`/`off` are accepted from the environment and flags); numbers in\n"
-    "decimal. In `database.json` values have their JSON types: `true`, "
-    "`65536`,\n"
-    "`\":8080\"`; `null` leaves an option at its default.\n"
-    "\n"
-    "An unknown option, an unknown `KOSYNCD_` variable, a value of the wrong\n"
-    "type or out of range stops `kosyncd` at startup with a message naming\n"
-    "the option and the value (and `database.json` when it came from there).\n"
-    "`kosyncd config show` prints the value of every option and where it\n"
-    "came from.\n"
-    "\n"
-    "`database.json` always holds KOsync's keys (`listen_address`,\n"
-    "`disable_registration`, `enable_debug_log`, `store_history`,\n"
-    "`backup_encoding_type`, `backup_on_startup`, `enable_webui`), so KOsync\n"
-    "can still read it; kosyncd's own options are written back only when the\n"
-    "file set them. Values from the environment or flags are never written\n"
-    "into the file. Edit the file only while the server is stopped.\n"
-    "\n"
-    "## Options\n";
-
-void
-config_reference(struct buf *out)
-{
-	struct buf def = BUF_INIT;
-	size_t i;
-
-	buf_adds(out, reference_intro);
-	for (i = 0; i < NOPTIONS; i++) {
-		const struct config_option *o = &options[i];
-
-		buf_reset(&def);
-		add_default_text(&def, o);
-		buf_addf(out, "\n### %s\n\n", o->name);
-		add_wrapped(out, o->help, "", 76);
-		if (o->doc != NULL) {
-			buf_addch(out, '\n');
-			add_wrapped(out, o->doc, "", 76);
-		}
-		buf_adds(out, "\n| | |\n|---|---|\n");
-		switch (o->type) {
-		case CONFIG_T_BOOL:
-			buf_adds(out, "| type | boolean |\n");
-			break;
-		case CONFIG_T_UINT:
-		case CONFIG_T_U64:
-			buf_addf(out, "| type | number, %llu to %llu |\n",
-			    (unsigned long long)o->min,
-			    (unsigned long long)o->max);
-			break;
-		case CONFIG_T_ENUM:
-			buf_adds(out, "| type | one of ");
-			add_choices(out, o->choices, "`");
-			buf_adds(out, " |\n");
-			break;
-		case CONFIG_T_STRING:
-			if (o->choices != NULL) {
-				buf_adds(out, "| type | one of ");
-				add_choices(out, o->choices, "`");
-				buf_adds(out, " |\n");
-			} else {
-				buf_adds(out, "| type | string |\n");
-			}
-			break;
-		}
-		buf_adds(out, "| default | `");
-		add_shown(out, o, def.data);
-		buf_adds(out, "` |\n| environment | `");
-		add_env_name(out, o);
-		buf_adds(out, "` |\n| flag | `");
-		add_flag_name(out, o);
-		if (o->type == CONFIG_T_BOOL)
-			buf_adds(out, "[=BOOL]");
-		else
-			buf_addf(out, " %s", o->arg != NULL ? o->arg : "VALUE");
-		buf_adds(out, "` |\n");
-		buf_addf(out, "| in database.json | %s |\n",
-		    (o->flags & CONFIG_OPT_KOSYNC) != 0
-		        ? "always (a KOsync key)"
-		        : "when set there");
-	}
-	buf_release(&def);
 }

@@ -24,6 +24,7 @@
 
 #include "change.h"
 #include "config.h"
+#include "fileio.h"
 #include "filestore.h"
 #include "journal.h"
 #include "json.h"
@@ -897,7 +898,7 @@ journal_drained(void *arg)
 				log_warn(
 				    "cannot remove journal '%s'", files[i]);
 		datadir_journals_free(files, n);
-		(void)snapshot_fsync_dir(f->dir);
+		(void)fileio_fsync_dir(f->dir);
 	}
 	if (f->timer_init) {
 		uv_close((uv_handle_t *)&f->timer, timer_closed);

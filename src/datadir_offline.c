@@ -28,6 +28,7 @@
 #include "config.h"
 #include "datadir_offline.h"
 #include "db.h"
+#include "fileio.h"
 #include "filestore.h"
 #include "journal.h"
 #include "keyhash.h"
@@ -489,7 +490,7 @@ datadir_offline_restore(
 		if (unlink(files[i]) != 0)
 			log_warn("cannot remove journal '%s'", files[i]);
 	datadir_journals_free(files, n);
-	(void)snapshot_fsync_dir(o.dir);
+	(void)fileio_fsync_dir(o.dir);
 	rc = 0;
 out:
 	buf_release(&json);
@@ -565,7 +566,7 @@ compact_loaded(struct offline *o)
 		if (unlink(files[i]) != 0)
 			log_warn("cannot remove journal '%s'", files[i]);
 	datadir_journals_free(files, n);
-	(void)snapshot_fsync_dir(o->dir);
+	(void)fileio_fsync_dir(o->dir);
 	rc = 0;
 out:
 	free(users);
@@ -594,32 +595,14 @@ datadir_offline_compact(const struct config *cfg)
 static int
 write_side_file(const char *path, const char *data, size_t len, struct buf *err)
 {
-	size_t off = 0;
-	ssize_t n;
-	int fd;
+	const char *op;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd == -1) {
-		buf_addf(err, "cannot create '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	while (off < len) {
-		n = write(fd, data + off, len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	if (off < len || fsync(fd) != 0) {
-		if (off < len && errno == 0)
-			errno = EIO;
-		buf_addf(err, "cannot write '%s': %s", path, strerror(errno));
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	return close(fd);
+	if (fileio_write_new(path, data, len, &op) == 0)
+		return 0;
+	buf_addf(err, "cannot %s '%s': %s",
+	    strcmp(op, "create") == 0 ? "create" : "write", path,
+	    strerror(errno));
+	return -1;
 }
 
 int
@@ -656,7 +639,7 @@ datadir_offline_salvage(const struct config *cfg, struct buf *out)
 		    "%s: the %zu damaged bytes are saved in '%s'\n", s->journal,
 		    s->bytes.len, path.data);
 	}
-	(void)snapshot_fsync_dir(o.dir);
+	(void)fileio_fsync_dir(o.dir);
 	if (compact_loaded(&o) != 0) {
 		buf_adds(&o.report, "cannot write database.json; the journal "
 		                    "is left as it was\n");

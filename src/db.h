@@ -13,7 +13,7 @@
  * This module applies changes that are already decided: no credentials are
  * checked here, nothing is logged, nothing touches a file. filestore.c
  * decides, journals and then applies, a change of change.h at a time
- * (change.c calls this module); snapshot.c loads and writes these tables.
+ * (change.c calls this module); snapshot.h loads and writes these tables.
  *
  * Layer formats (src/LAYERS): it uses only the core primitives (buf.h,
  * table.h, xmalloc.h) and knows nothing of the configuration, the store

@@ -42,8 +42,8 @@ enum fault_point {
 	FAULT_FSYNC,     /* fsync/fdatasync */
 	FAULT_MALLOC, /* argon2 memory (keyhash.c); xmalloc aborts by design */
 	FAULT_OPEN,   /* open/creat of data files */
-	FAULT_RENAME, /* rename of a snapshot over database.json */
-	FAULT_SNAPSHOT, /* writing and syncing a snapshot's temp file */
+	FAULT_RENAME, /* fileio_replace's rename (database.json, an export) */
+	FAULT_SNAPSHOT, /* fileio_replace writing and syncing its temp file */
 	FAULT_NPOINTS
 };
 

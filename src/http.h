@@ -21,8 +21,9 @@
  *     must not touch the request again.
  *
  * Layer formats (src/LAYERS): it uses only the core primitives (buf.h,
- * xmalloc.h) and knows nothing of the configuration, the store interface or
- * the request handlers; it must not include their headers.
+ * xmalloc.h) and json.h of its own layer, and knows nothing of the
+ * configuration, the store interface or the request handlers; it must not
+ * include their headers.
  */
 #ifndef KOSYNCD_HTTP_H
 #define KOSYNCD_HTTP_H

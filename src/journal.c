@@ -56,6 +56,7 @@
 #include "buf.h"
 #include "crc32c.h"
 #include "fault.h"
+#include "fileio.h"
 #include "journal.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -858,31 +859,6 @@ wake(struct journal *j)
 		uv_cond_signal(&j->cond);
 }
 
-/* fsync the directory holding path, so a new file's name is durable. */
-static int
-sync_parent(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir;
-	int fd, rc = 0, saved;
-
-	if (slash == NULL)
-		dir = xstrdup(".");
-	else if (slash == path)
-		dir = xstrdup("/");
-	else
-		dir = xmemdup0(path, (size_t)(slash - path));
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || fsync(fd) == -1)
-		rc = -1;
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	free(dir);
-	errno = saved;
-	return rc;
-}
-
 static int
 open_file(const char *path, int flags)
 {
@@ -919,7 +895,7 @@ journal_open(uv_loop_t *loop, const char *path, off_t valid_end,
 		}
 		st.st_size = valid_end;
 	}
-	if (sync_parent(path) == -1) {
+	if (fileio_fsync_parent(path) == -1) {
 		log_warn("cannot sync the directory of journal '%s'", path);
 		goto fail;
 	}
@@ -1027,7 +1003,7 @@ journal_rotate(struct journal *j, const char *new_path)
 	assert(!j->closed);
 	if ((fd = open_file(new_path, O_TRUNC)) == -1)
 		return -1;
-	if (sync_parent(new_path) == -1) {
+	if (fileio_fsync_parent(new_path) == -1) {
 		saved = errno;
 		close(fd);
 		errno = saved;

@@ -31,7 +31,7 @@
  * tail, which the caller may cut; otherwise it must not.
  *
  * Layer formats (src/LAYERS): it uses only the core primitives (buf.h,
- * crc32c.h, fault.h, log.h, xmalloc.h) and knows nothing of the
+ * crc32c.h, fault.h, fileio.h, log.h, xmalloc.h) and knows nothing of the
  * configuration, the store interface or the request handlers; it must not
  * include their headers.
  */

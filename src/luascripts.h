@@ -4,7 +4,8 @@
  * into a generated C file at build time; the file's comment lines are left
  * out). Each file says what the script takes (KEYS, ARGV) and returns.
  *
- * A low-level header: it includes nothing.
+ * Layer core (src/LAYERS): a low-level primitive. It uses no other header of
+ * kosyncd, so that any module may use it.
  */
 #ifndef KOSYNCD_LUASCRIPTS_H
 #define KOSYNCD_LUASCRIPTS_H

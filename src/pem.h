@@ -11,9 +11,9 @@
  *
  * Pure functions: no I/O, so the decoder can be fuzzed.
  *
- * Layer formats (src/LAYERS): it uses only the core primitives (buf.h,
- * xmalloc.h) and knows nothing of the configuration, the store interface or
- * the request handlers; it must not include their headers.
+ * Layer formats (src/LAYERS): it uses only the core primitives (base64.h,
+ * buf.h, xmalloc.h) and knows nothing of the configuration, the store
+ * interface or the request handlers; it must not include their headers.
  */
 #ifndef KOSYNCD_PEM_H
 #define KOSYNCD_PEM_H

@@ -1,7 +1,10 @@
 /*
  * redis_format.h: how the Redis backend writes values into Redis, shared
  * by its loop side (store_redis.c) and its worker jobs (redis_worker.c).
- * A low-level primitive on buf.h: it knows nothing of the store.
+ *
+ * Layer formats (src/LAYERS): it uses only the core primitives (buf.h) and
+ * knows nothing of the configuration, the store interface or the request
+ * handlers; it must not include their headers.
  */
 #ifndef KOSYNCD_REDIS_FORMAT_H
 #define KOSYNCD_REDIS_FORMAT_H

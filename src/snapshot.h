@@ -15,6 +15,10 @@
  * replaces database.json atomically: temp file in the same directory,
  * write, fsync, close, rename, fsync of the directory.
  *
+ * The module has three files: snapshot_reader.c, snapshot_writer.c and
+ * snapshot_backup.c (the PEM backups); this header is the face of all
+ * three. Files are written the one way fileio.h writes them.
+ *
  * Not here: deciding when to write (datadir.c), the journal.
  */
 #ifndef KOSYNCD_SNAPSHOT_H
@@ -112,8 +116,5 @@ int snapshot_backup(const char *dir, const char *json, size_t len,
  * (call with the data directory locked).
  */
 void snapshot_clean_temp(const char *dir);
-
-/* fsync a directory; 0 or -1 with errno. */
-int snapshot_fsync_dir(const char *dir);
 
 #endif

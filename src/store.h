@@ -326,8 +326,8 @@ enum store_web_kind {
 /*
  * A change made from the web interface. RESTORE: percentage and progress
  * become the current position with a fresh server timestamp, pushed by
- * device STORE_WEB_DEVICE with an empty device_id; the replaced state goes
- * to the history (even when store_history is off) and to the device list.
+ * device "kosyncd web" (change.h) with an empty device_id; the replaced state
+ * goes to the history (even when store_history is off) and to the device list.
  * The document lists show a merged document once, under its own id, with
  * "links" (the ids linked to it).
  */
@@ -347,8 +347,6 @@ struct store_web_change {
 	struct str alias;
 	bool admin; /* ADMIN: on or off (no document) */
 };
-
-#define STORE_WEB_DEVICE "kosyncd web"
 
 /*
  * Apply ch to user's data. STORE_ERR_AUTH: no such user (or, except for

@@ -564,7 +564,7 @@ web_cost(const struct db_history *h, const struct db_user *u,
 	case STORE_WEB_RESTORE:
 		p.progress =
 		    ch->progress.p != NULL ? ch->progress : STR_LIT("");
-		p.device = STR_LIT(STORE_WEB_DEVICE);
+		p.device = STR_LIT(CHANGE_WEB_DEVICE);
 		p.device_id = STR_LIT("");
 		db_put_cost(u, &p, h, &c);
 		n = c.bytes;

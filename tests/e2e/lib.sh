@@ -189,6 +189,31 @@ auth() { echo "-H x-auth-user:$1 -H x-auth-key:$2"; }
 # md5 TEXT: the key KOReader derives from a password.
 md5() { printf '%s' "$1" | md5sum | cut -d' ' -f1; }
 
+# from N METHOD PATH [BODY] [CURL ARGS...]: req from the client address
+# 127.0.0.N (curl --interface), for the limits per address.
+from() {
+	local n=$1
+	shift
+	local m=$1 p=$2 b=${3-}
+	shift 2
+	[ $# -gt 0 ] && shift
+	req "$m" "$p" "$b" --interface "127.0.0.$n" "$@"
+}
+
+# register USER KEY: create the account (POST /users/create).
+register() { req POST /users/create "{\"username\":\"$1\",\"password\":\"$2\"}"; }
+
+# push USER KEY DOC PROGRESS [DEVICE] [METADATA]: PUT /syncs/progress at
+# 50 % from DEVICE (default kobo, device_id DEVICE-1), with the JSON object
+# METADATA as "metadata" when given.
+push() {
+	req PUT /syncs/progress "{\"document\":\"$3\",\"progress\":\"$4\",\"percentage\":0.5,\"device\":\"${5:-kobo}\",\"device_id\":\"${5:-kobo}-1\"${6:+,\"metadata\":$6}}" $(auth "$1" "$2")
+}
+
+# json EXPR: print the Python expression EXPR, d being the JSON read from
+# standard input.
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
 # raw BYTES: send raw bytes (printf format) and print the whole answer.
 raw() {
 	printf "$1" | nc -q 2 -w 5 127.0.0.1 "$KS_PORT"

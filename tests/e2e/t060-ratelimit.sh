@@ -18,16 +18,6 @@ UNAUTH='{"code":2001,"message":"Unauthorized"}'
 TOO_MANY='{"code":2007,"message":"Too many registrations, try again later."}'
 KEY=$(md5 right)
 
-# from N METHOD PATH [BODY] [CURL ARGS]: req from 127.0.0.N.
-from() {
-	local n=$1
-	shift
-	local m=$1 p=$2 b=${3-}
-	shift 2
-	[ $# -gt 0 ] && shift
-	req "$m" "$p" "$b" --interface "127.0.0.$n" "$@"
-}
-
 # server_ms N: the server-side milliseconds of the last N access lines.
 server_ms() {
 	grep ' access: ' "$KS_ERR.new" | tail -n "$1" | awk '{print $(NF-1)}'

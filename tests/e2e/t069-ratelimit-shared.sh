@@ -14,15 +14,6 @@ UNAUTH='{"code":2001,"message":"Unauthorized"}'
 LIMITED='{"code":429,"message":"Too many failed sign-ins; try again later."}'
 K=$(md5 right)
 
-# from N METHOD PATH [BODY] [CURL ARGS]: req from 127.0.0.N.
-from() {
-	local n=$1
-	shift
-	local m=$1 p=$2 b=${3-}
-	shift 2
-	[ $# -gt 0 ] && shift
-	req "$m" "$p" "$b" --interface "127.0.0.$n" "$@"
-}
 # signin N USER PASSWORD: a web sign-in from 127.0.0.N.
 signin() {
 	web POST /api/v1/login "{\"username\":\"$2\",\"password\":\"$3\"}" \

@@ -25,12 +25,7 @@ D2=22222222222222222222222222222222
 D3=33333333333333333333333333333333
 LIMIT='{"code":2008,"message":"Storage limit of this account reached."}'
 
-register() { req POST /users/create "{\"username\":\"$1\",\"password\":\"$2\"}"; }
-push() { # USER KEY DOC PROGRESS [DEVICE] [METADATA]
-	req PUT /syncs/progress "{\"document\":\"$3\",\"progress\":\"$4\",\"percentage\":0.5,\"device\":\"${5:-kobo}\",\"device_id\":\"${5:-kobo}-1\"${6:+,\"metadata\":$6}}" $(auth "$1" "$2")
-}
 pull() { req GET /syncs/progress/$2 "" $(auth "$1" "$K"); echo "$STATUS $(printf '%s' "$BODY" | sed -n 's/.*"progress":"\([^"]*\)".*/\1/p')"; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 long() { python3 -c "print('x' * $1)"; }
 signin() { # USER PASSWORD: the session in $KS_TMP/jar-USER, CSRF
 	web POST /api/v1/login "{\"username\":\"$1\",\"password\":\"$2\"}" -c "$KS_TMP/jar-$1"
