@@ -35,7 +35,7 @@
 #include "api.h"
 #include "cmd.h"
 #include "config.h"
-#include "control.h"
+#include "control_server.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"

@@ -21,7 +21,7 @@
 
 #include "cmd.h"
 #include "config.h"
-#include "control.h"
+#include "control_client.h"
 #include "datadir_offline.h"
 #include "json.h"
 #include "snapshot.h"

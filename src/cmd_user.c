@@ -24,7 +24,7 @@
 
 #include "cmd.h"
 #include "config.h"
-#include "control.h"
+#include "control_client.h"
 #include "json.h"
 #include "md5.h"
 #include "xmalloc.h"
