@@ -32,36 +32,13 @@
 #include "keyhash.h"
 #include "snapshot.h"
 #include "store_merge.h"
+#include "userlist.h"
 #include "webops.h"
 #include "xmalloc.h"
 
 /*
- * The user list
+ * The user list (userlist.c renders it)
  */
-
-static int
-cmp_strp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Add name to the set v (n entries, unsorted) unless it is there. */
-static void
-add_name(const char ***v, size_t *n, size_t *cap, const char *name)
-{
-	size_t i;
-
-	if (name[0] == '\0')
-		return;
-	for (i = 0; i < *n; i++)
-		if (strcmp((*v)[i], name) == 0)
-			return;
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 8;
-		*v = xrealloc(*v, *cap * sizeof(**v));
-	}
-	(*v)[(*n)++] = name;
-}
 
 void
 filestore_admin_list(struct store *st, const struct store_page *page,
@@ -69,91 +46,12 @@ filestore_admin_list(struct store *st, const struct store_page *page,
 {
 	struct filestore *js = (struct filestore *)st;
 	struct db_user **users;
-	struct db_doc **docs;
-	const char **devs = NULL;
-	size_t nu, nd, ndev, cap = 0, i, j, k, shown = 0, lo, hi, scanned = 0;
 	struct buf out = BUF_INIT;
-	struct json_out o;
-	int64_t last;
+	size_t nu;
 
-	json_out_init(&o, &out, false);
-	if (page != NULL) {
-		json_obj_begin(&o);
-		json_key(&o, "users");
-	}
-	json_arr_begin(&o);
 	users = db_users_sorted(&js->db, &nu);
-	/* The page starts at the first name after the cursor's. */
-	lo = 0;
-	hi = nu;
-	while (page != NULL && page->after && lo < hi) {
-		i = lo + (hi - lo) / 2;
-		if (store_page_after(page, 0,
-		        (struct str){users[i]->name, users[i]->name_len}))
-			hi = i;
-		else
-			lo = i + 1;
-	}
-	for (i = lo; i < nu; i++) {
-		if (users[i]->creating)
-			continue;
-		if (page != NULL && page->limit > 0 &&
-		    (shown == page->limit ||
-		        (shown > 0 && (out.len >= STORE_PAGE_MAX_BYTES ||
-		                          scanned >= STORE_PAGE_MAX_SCAN))))
-			break;
-		shown++;
-		scanned += users[i]->docs.n;
-		docs = db_docs_sorted(users[i], &nd);
-		last = 0;
-		ndev = 0;
-		for (j = 0; j < nd; j++) {
-			if (docs[j]->timestamp > last)
-				last = docs[j]->timestamp;
-			add_name(&devs, &ndev, &cap,
-			    db_doc_field(docs[j], DB_F_DEVICE));
-			for (k = 0; docs[j]->devices != NULL &&
-			            k < docs[j]->devices->n;
-			     k++)
-				add_name(&devs, &ndev, &cap,
-				    db_entry_device(docs[j]->devices->e[k]));
-		}
-		if (ndev > 1)
-			qsort(devs, ndev, sizeof(*devs), cmp_strp);
-		json_obj_begin(&o);
-		json_key(&o, "username");
-		json_strn(&o, users[i]->name, users[i]->name_len);
-		json_key(&o, "documents");
-		json_uint(&o, nd);
-		json_key(&o, "last_sync");
-		json_int(&o, last);
-		json_key(&o, "devices");
-		json_arr_begin(&o);
-		for (j = 0; j < ndev; j++)
-			json_str(&o, devs[j]);
-		json_arr_end(&o);
-		json_key(&o, "bytes");
-		json_uint(&o, users[i]->bytes);
-		json_key(&o, "history");
-		json_uint(&o, users[i]->history);
-		if (users[i]->admin) {
-			json_key(&o, "admin");
-			json_bool(&o, true);
-		}
-		json_obj_end(&o);
-		free(docs);
-	}
-	json_arr_end(&o);
-	if (page != NULL) {
-		json_key(&o, "next");
-		store_page_next(&o, STORE_PAGE_USERS, i < nu && shown > 0, 0,
-		    shown > 0 ? (struct str){users[i - 1]->name,
-		                    users[i - 1]->name_len}
-		              : STR_NULL);
-		json_obj_end(&o);
-	}
+	userlist_render(users, nu, page, NULL, NULL, &out);
 	free(users);
-	free(devs);
 	cb(arg, STORE_OK, out.data, out.len);
 	buf_release(&out);
 }
