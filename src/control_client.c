@@ -4,8 +4,7 @@
  *
  * The client is deliberately simple: one request per connection
  * ("Connection: close"), the answer read to end of file, every wait bounded
- * by poll() against one deadline. When no server answers on the socket,
- * control_run hands the operation to offline.c.
+ * by poll() against one deadline.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -18,10 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd.h"
 #include "config.h"
 #include "control_client.h"
-#include "offline.h"
 
 /* Answers larger than this are refused (an export is a whole database). */
 #define CONTROL_MAX_ANSWER ((size_t)2048 * 1024 * 1024)
@@ -236,33 +233,6 @@ out:
 	close(fd);
 	buf_release(&req);
 	return rc;
-}
-
-int
-control_run(struct config *cfg, const char *op, const char *body, size_t len,
-    int *status, struct buf *out)
-{
-	struct buf path = BUF_INIT, err = BUF_INIT;
-	int rc;
-
-	control_socket_path(cfg, &path);
-	rc = control_call(path.data, op, body, len, status, out, &err);
-	if (rc == -1)
-		cmd_complain("%s", err.data);
-	buf_release(&path);
-	buf_release(&err);
-	if (rc != CONTROL_NO_SERVER)
-		return rc;
-	/* Redis needs no lock: every kosyncd on it sees a change at once. */
-	if (strcmp(cfg->storage, "file") != 0 &&
-	    strcmp(cfg->storage, "redis") != 0) {
-		cmd_complain(
-		    "storage \"%s\" keeps nothing to administer: a server "
-		    "on it has no control socket, and there are no files",
-		    cfg->storage);
-		return -1;
-	}
-	return offline_run(cfg, op, body, len, status, out);
 }
 
 bool

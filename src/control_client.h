@@ -7,7 +7,7 @@
  * sync protocol. An admin command first tries the socket: an answer means
  * the server is running and did the work; no socket, or a refused
  * connection, means it is not, and the command works offline under the
- * directory's lock (offline.h).
+ * directory's lock (offline.h runs both ways).
  *
  * A low-level client: blocking, one request per connection, every wait
  * bounded; it knows nothing of the operations it carries.
@@ -50,15 +50,6 @@ int control_call(const char *path, const char *op, const char *body, size_t len,
 int control_http_get(const struct sockaddr *sa, socklen_t salen,
     const char *target, int timeout_ms, int *status, struct buf *out,
     struct buf *err);
-
-/*
- * Run the administration operation op (admin.h) with body: through the
- * running server's control socket, or, when none answers, offline
- * (offline_run). Returns 0 with *status and the answer in out, or -1
- * after printing why ("kosyncd: ..." on stderr).
- */
-int control_run(struct config *cfg, const char *op, const char *body,
-    size_t len, int *status, struct buf *out);
 
 /* Whether something answers on cfg's control socket (a server runs). */
 bool control_server_runs(const struct config *cfg);

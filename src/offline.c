@@ -1,9 +1,10 @@
 /*
- * offline.c: an administration operation without a running server (see
- * offline.h).
+ * offline.c: an administration operation run by the server, or without one
+ * (see offline.h).
  *
- * The store is opened as a start opens it (store_open: for storage "file"
- * the data directory's lock, its load, migration and journal replay, all
+ * The control socket is asked first (control_client.h); when no server
+ * answers, the store is opened as a start opens it (store_open: for storage
+ * "file" the data directory's lock, its load, migration and journal replay, all
  * datadir.c's), on a private loop that lives as long as the operation.
  * The data directory's own operations (backup, restore, check, compact,
  * salvage), which must also work where a start would refuse or change
@@ -19,6 +20,7 @@
 #include "admin.h"
 #include "cmd.h"
 #include "config.h"
+#include "control_client.h"
 #include "offline.h"
 #include "session.h"
 #include "store.h"
@@ -62,8 +64,9 @@ offline_account(void *arg, struct str user)
 	sessions_end_user(arg, user, STR_NULL, NULL, NULL);
 }
 
-int
-offline_run(struct config *cfg, const char *op, const char *body, size_t len,
+/* Open the store on a private loop, run op, make it durable, close. */
+static int
+run_here(struct config *cfg, const char *op, const char *body, size_t len,
     int *status, struct buf *out)
 {
 	uv_loop_t loop;
@@ -112,4 +115,31 @@ out:
 	uv_run(&loop, UV_RUN_DEFAULT);
 	(void)uv_loop_close(&loop);
 	return rc;
+}
+
+int
+offline_run(struct config *cfg, const char *op, const char *body, size_t len,
+    int *status, struct buf *out)
+{
+	struct buf path = BUF_INIT, err = BUF_INIT;
+	int rc;
+
+	control_socket_path(cfg, &path);
+	rc = control_call(path.data, op, body, len, status, out, &err);
+	if (rc == -1)
+		cmd_complain("%s", err.data);
+	buf_release(&path);
+	buf_release(&err);
+	if (rc != CONTROL_NO_SERVER)
+		return rc;
+	/* Redis needs no lock: every kosyncd on it sees a change at once. */
+	if (strcmp(cfg->storage, "file") != 0 &&
+	    strcmp(cfg->storage, "redis") != 0) {
+		cmd_complain(
+		    "storage \"%s\" keeps nothing to administer: a server "
+		    "on it has no control socket, and there are no files",
+		    cfg->storage);
+		return -1;
+	}
+	return run_here(cfg, op, body, len, status, out);
 }
