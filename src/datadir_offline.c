@@ -15,8 +15,6 @@
  * those records. check describes it; salvage replays every intact record,
  * saves the damaged bytes beside the journal and compacts.
  */
-#include <sys/stat.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
