@@ -15,7 +15,7 @@
 #include "addr.h"
 #include "cmd.h"
 #include "config.h"
-#include "control.h"
+#include "control_client.h"
 
 #define HEALTHCHECK_TIMEOUT_MS 5000
 

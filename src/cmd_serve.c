@@ -36,7 +36,7 @@
 #include "api.h"
 #include "cmd.h"
 #include "config.h"
-#include "control.h"
+#include "control_server.h"
 #include "front.h"
 #include "log.h"
 #include "metrics.h"

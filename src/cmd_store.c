@@ -5,7 +5,7 @@
  * While a server runs on the data directory, backup, compact, export and
  * import are done by it, through the control socket; otherwise they work
  * offline under the directory's lock (datadir_offline.h, or the store opened on
- * a private loop by control_run). restore and salvage are offline only:
+ * a private loop by offline_run). restore and salvage are offline only:
  * they replace database.json, which a running server would never notice. check
  * reads the files as they are and works either way.
  *
@@ -20,7 +20,8 @@
 
 #include "cmd.h"
 #include "config.h"
-#include "control.h"
+#include "control_client.h"
+#include "offline.h"
 #include "datadir_offline.h"
 #include "fileio.h"
 #include "json.h"
@@ -71,7 +72,7 @@ answer_error(int status, const struct buf *out)
 }
 
 /*
- * Run op through the control socket or offline (control_run); 0 with the
+ * Run op through the control socket or offline (offline_run); 0 with the
  * answer in out, or 1 after saying why.
  */
 static int
@@ -80,7 +81,7 @@ run(struct cmd_args *args, const char *op, const char *body, size_t len,
 {
 	int status;
 
-	if (control_run(args->cfg, op, body, len, &status, out) != 0)
+	if (offline_run(args->cfg, op, body, len, &status, out) != 0)
 		return 1;
 	if (status / 100 != 2)
 		return answer_error(status, out);

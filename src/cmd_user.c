@@ -4,7 +4,7 @@
  * Accounts without a device: the administrator types the password (or
  * pipes it with --stdin), and the command stores what KOReader would send
  * for it, the md5 hex of the password, which the store hashes at rest. The
- * work goes through control_run(): to the running server over its control
+ * work goes through offline_run(): to the running server over its control
  * socket, so the account works for clients the moment the command returns,
  * or offline under the data directory's lock.
  *
@@ -24,9 +24,9 @@
 
 #include "cmd.h"
 #include "config.h"
-#include "control.h"
 #include "json.h"
 #include "md5.h"
+#include "offline.h"
 #include "xmalloc.h"
 
 #define PASSWORD_MAX 1024
@@ -196,7 +196,7 @@ user_op(struct cmd_args *args, const char *op, bool with_key, const char *done)
 	admin = strcmp(op, "user-add") == 0 && cmd_option(args, "admin", NULL);
 	user_body(&body, name, with_key ? key : NULL, admin, admin);
 	sodium_memzero(key, sizeof(key));
-	if (control_run(args->cfg, op, body.data, body.len, &status, &out) != 0)
+	if (offline_run(args->cfg, op, body.data, body.len, &status, &out) != 0)
 		goto out;
 	if (status / 100 != 2) {
 		answer_error(status, &out);
@@ -242,7 +242,7 @@ cmd_user_admin_exec(struct cmd_args *args)
 	if (!on && strcmp(how, "off") != 0)
 		return cmd_complain("say on or off, not '%s'", how);
 	user_body(&body, name, NULL, true, on);
-	if (control_run(args->cfg, "user-admin", body.data, body.len, &status,
+	if (offline_run(args->cfg, "user-admin", body.data, body.len, &status,
 	        &out) != 0)
 		goto out;
 	if (status / 100 != 2) {
@@ -327,7 +327,7 @@ cmd_user_list_exec(struct cmd_args *args)
 	struct buf out = BUF_INIT;
 	int status, rc = 1;
 
-	if (control_run(args->cfg, "user-list", NULL, 0, &status, &out) != 0)
+	if (offline_run(args->cfg, "user-list", NULL, 0, &status, &out) != 0)
 		goto out;
 	if (status != 200) {
 		answer_error(status, &out);

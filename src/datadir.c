@@ -1,7 +1,9 @@
 /*
  * datadir.c: the data directory of the file backend (database.json,
  * the journal, the lock), store_flush and store_close of both backends.
- * What a journal record says is change.c's.
+ * Its loader (datadir_load) is the one way a data directory is read, by
+ * a start and by the offline commands (datadir_offline.c). What a journal
+ * record says is change.c's.
  */
 #include <sys/file.h>
 #include <sys/prctl.h>
@@ -171,66 +173,6 @@ datadir_journals_free(char **v, size_t n)
 	free(v);
 }
 
-static int
-lock_dir(struct datadir *f)
-{
-	char *path = path_join(f->dir, LOCK_FILE);
-	int rc = -1, tries;
-
-	f->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (f->lock_fd == -1) {
-		log_warnx(
-		    "cannot open lock file '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	/*
-	 * A compaction child of a kosyncd killed a moment ago may still hold
-	 * the lock for as long as it takes to notice (it dies with its
-	 * parent): give it a second before concluding another server runs.
-	 */
-	for (tries = 0; flock(f->lock_fd, LOCK_EX | LOCK_NB) != 0; tries++) {
-		if (errno == EWOULDBLOCK && tries < LOCK_TRIES) {
-			usleep(LOCK_WAIT_US);
-			continue;
-		}
-		if (errno == EWOULDBLOCK)
-			log_warnx("data directory '%s' is in use by another "
-			          "kosyncd (lock '%s' is held); refusing to "
-			          "start",
-			    f->dir, path);
-		else
-			log_warnx(
-			    "cannot lock '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	free(path);
-	return rc;
-}
-
-struct replay_ctx {
-	struct db *db;
-	const struct db_history *history; /* in force for this process */
-	uint64_t skip_to; /* records up to this seq are in the snapshot */
-	uint64_t applied;
-	const char *path;
-};
-
-static int
-replay_one(void *arg, uint64_t seq, const char *payload, size_t len)
-{
-	struct replay_ctx *c = arg;
-
-	if (seq <= c->skip_to)
-		return 0;
-	if (change_replay(c->db, c->history, payload, len) != 0)
-		log_warnx("journal '%s': record %llu not understood; skipped",
-		    c->path, (unsigned long long)seq);
-	c->applied++;
-	return 0;
-}
-
 int
 datadir_become_owner(const char *dir)
 {
@@ -259,7 +201,14 @@ datadir_become_owner(const char *dir)
 	return 0;
 }
 
-int
+/*
+ * Replay found damage at offset off of files[i] (of n): count the intact
+ * records after it, in that file (*here, from journal_scan) and in the
+ * later files (*later). None at all means a torn tail, which may be cut;
+ * any means acknowledged records follow the damage, which must not be.
+ * Returns 0, or -1 with errno when a file cannot be read.
+ */
+static int
 datadir_after_damage(char *const *files, size_t n, size_t i, off_t off,
     struct journal_scan_result *here, uint64_t *later)
 {
@@ -278,7 +227,70 @@ datadir_after_damage(char *const *files, size_t n, size_t i, off_t off,
 }
 
 /*
- * Replay found damage in files[i]: a torn tail (nothing intact after it)
+ * Loading
+ *
+ * The one way a data directory is read: by a start (datadir_open) and by
+ * the offline commands (datadir_offline.c), which differ only where the
+ * mode says (see enum datadir_load_mode in filestore.h).
+ */
+
+/* Damage stretches listed in a report, at most (the rest are counted). */
+#define DAMAGE_LIST_MAX 20
+
+/* One journal file's replay. */
+struct load_file {
+	struct datadir_load *l;
+	const char *path;
+	size_t listed; /* damage stretches reported for this file */
+};
+
+static int
+load_record(void *arg, uint64_t seq, const char *payload, size_t len)
+{
+	struct load_file *r = arg;
+	struct datadir_load *l = r->l;
+
+	if (seq <= l->info.journal_seq)
+		return 0;
+	if (change_replay(l->db, &l->history, payload, len) != 0) {
+		if (l->report == NULL) {
+			log_warnx("journal '%s': record %llu not understood; "
+			          "skipped",
+			    r->path, (unsigned long long)seq);
+		} else {
+			buf_addf(l->report,
+			    "journal '%s': record %llu not understood\n",
+			    r->path, (unsigned long long)seq);
+			l->damaged = true;
+		}
+	}
+	l->replayed++;
+	return 0;
+}
+
+/*
+ * A stretch of damaged bytes: listed in the report, and under
+ * DATADIR_LOAD_SALVAGE kept for the side file (the last l->salv).
+ */
+static int
+load_damaged_bytes(void *arg, off_t off, const char *bytes, size_t len)
+{
+	struct load_file *r = arg;
+	struct datadir_salvaged *s;
+
+	if (r->listed++ < DAMAGE_LIST_MAX)
+		buf_addf(r->l->report,
+		    "%s: damaged bytes at offset %lld, %zu bytes\n", r->path,
+		    (long long)off, len);
+	if (r->l->nsalv == 0)
+		return 0;
+	s = &r->l->salv[r->l->nsalv - 1];
+	buf_add(&s->bytes, bytes, len);
+	return 0;
+}
+
+/*
+ * A start found damage in files[i]: a torn tail (nothing intact after it)
  * is cut when the file is the last one, as a crash in the middle of a write
  * leaves it. Intact records after the damage were acknowledged to their
  * clients: refuse to start rather than lose them, and say what to run.
@@ -316,61 +328,337 @@ damage_check(char *const *files, size_t n, size_t i,
 }
 
 /*
- * Replay every journal file; open the last one (or a new one) for
- * appending, after cutting a torn tail. Damage with intact records after
- * it stops the start. 0 or -1.
+ * An offline command found damage in files[i]. DATADIR_LOAD_CHECK says
+ * where it is and what follows it; DATADIR_LOAD_STRICT fails when intact
+ * records follow it; DATADIR_LOAD_SALVAGE replays them and keeps the
+ * damaged bytes. 0, or -1 with the reason in err.
  */
 static int
-journal_start(struct filestore *js, uint64_t snap_seq)
+damage_report(struct datadir_load *l, size_t i,
+    const struct journal_replay_result *res, struct load_file *r,
+    struct buf *err)
 {
-	struct datadir *f = js->file;
-	struct journal_replay_result res;
-	struct replay_ctx c = {&js->db, &js->history, snap_seq, 0, NULL};
-	char **files;
-	size_t n, i;
-	uint64_t last = snap_seq;
-	off_t valid_end = -1;
-	int rc = -1;
+	char *const *files = l->files;
+	struct journal_scan_result here;
+	uint64_t later;
+	struct datadir_salvaged *s;
 
-	files = datadir_journals(f->dir, &n);
-	for (i = 0; i < n; i++) {
-		c.path = files[i];
-		if (journal_replay(files[i], replay_one, &c, &res) != 0) {
-			log_warnx("cannot read journal '%s': %s", files[i],
-			    strerror(errno));
-			goto out;
-		}
-		if (res.records > 0 && res.last_seq > last)
-			last = res.last_seq;
-		if (res.damage != NULL) {
-			if (damage_check(files, n, i, &res) != 0)
-				goto out;
-			if (i + 1 == n)
-				valid_end = res.valid_end;
-		}
+	l->damaged = true;
+	if (datadir_after_damage(
+	        files, l->nfiles, i, res->valid_end, &here, &later) != 0) {
+		buf_addf(err, "cannot read journal '%s': %s", files[i],
+		    strerror(errno));
+		return -1;
 	}
-	if (c.applied > 0)
-		log_info("replayed %llu journal records",
-		    (unsigned long long)c.applied);
-	f->applied_seq = last;
-	if (n > 0) {
-		/* Files the snapshot already covers are not needed. */
-		for (i = 0; i + 1 < n && c.applied == 0; i++)
-			if (unlink(files[i]) != 0)
-				log_warn(
-				    "cannot remove old journal '%s'", files[i]);
-		f->journal_path = xstrdup(files[n - 1]);
+	if (here.records == 0 && later == 0) {
+		buf_addf(l->report,
+		    "%s: %s at offset %lld, nothing intact after it: a torn "
+		    "tail (%lld bytes), dropped at the next start\n",
+		    files[i], res->damage, (long long)res->valid_end,
+		    (long long)(res->file_size - res->valid_end));
 	} else {
-		f->journal_path = journal_name(f->dir, last + 1);
+		buf_addf(l->report,
+		    "%s: %s at offset %lld, after record %llu; %" PRIu64
+		    " intact records follow it in this file (the first at "
+		    "offset %lld, record %" PRIu64 "), %" PRIu64
+		    " in later journal files\n",
+		    files[i], res->damage, (long long)res->valid_end,
+		    (unsigned long long)res->last_seq, here.records,
+		    (long long)here.first_record, here.first_seq, later);
+		if (l->mode == DATADIR_LOAD_STRICT) {
+			buf_addf(err,
+			    "journal '%s' is damaged at offset %lld and "
+			    "%" PRIu64 " intact records follow it: run "
+			    "'kosyncd salvage' first ('kosyncd check' shows "
+			    "the damage)",
+			    files[i], (long long)res->valid_end,
+			    here.records + later);
+			return -1;
+		}
 	}
-	f->journal = journal_open(js->loop, f->journal_path, valid_end,
-	    last + 1, (enum journal_fsync)js->cfg->fsync);
-	if (f->journal == NULL)
+	if (l->mode == DATADIR_LOAD_SALVAGE) {
+		l->salv = xrealloc(l->salv, (l->nsalv + 1) * sizeof(*l->salv));
+		s = &l->salv[l->nsalv++];
+		s->journal = xstrdup(files[i]);
+		buf_init(&s->bytes);
+	}
+	r->listed = 0;
+	if (journal_scan(files[i], res->valid_end,
+	        l->mode == DATADIR_LOAD_SALVAGE ? load_record : NULL,
+	        load_damaged_bytes, r, &here) != 0) {
+		buf_addf(err, "cannot read journal '%s': %s", files[i],
+		    strerror(errno));
+		return -1;
+	}
+	if (r->listed > DAMAGE_LIST_MAX)
+		buf_addf(l->report, "%s: %zu more damaged stretches\n",
+		    files[i], r->listed - DAMAGE_LIST_MAX);
+	if (l->mode == DATADIR_LOAD_SALVAGE && here.records > 0) {
+		if (here.last_seq > l->last_seq)
+			l->last_seq = here.last_seq;
+		buf_addf(l->report,
+		    "%s: %" PRIu64 " intact records after the damage "
+		    "replayed\n",
+		    files[i], here.records);
+	}
+	if (l->mode == DATADIR_LOAD_CHECK && here.records + later > 0)
+		buf_adds(l->report,
+		    "kosyncd will not start on this journal: 'kosyncd "
+		    "salvage' (with the server stopped) keeps every intact "
+		    "record and saves the damaged bytes beside the journal\n");
+	return 0;
+}
+
+/*
+ * Take the directory's lock. A start waits a second for it; an offline
+ * command does not wait, and check goes on without it. 0, or -1 with the
+ * reason in err (a start's is logged here).
+ */
+static int
+load_lock(struct datadir_load *l, struct buf *err)
+{
+	char *path = path_join(l->dir, LOCK_FILE);
+	int rc = -1, tries;
+
+	l->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (l->lock_fd == -1) {
+		buf_addf(err, "cannot open lock file '%s': %s", path,
+		    strerror(errno));
+		if (l->mode == DATADIR_LOAD_CHECK)
+			goto held;
 		goto out;
+	}
+	/*
+	 * A compaction child of a kosyncd killed a moment ago may still hold
+	 * the lock for as long as it takes to notice (it dies with its
+	 * parent): a start gives it a second before concluding another
+	 * server runs.
+	 */
+	for (tries = 0; flock(l->lock_fd, LOCK_EX | LOCK_NB) != 0; tries++) {
+		if (l->mode == DATADIR_LOAD_START && errno == EWOULDBLOCK &&
+		    tries < LOCK_TRIES) {
+			usleep(LOCK_WAIT_US);
+			continue;
+		}
+		if (l->mode == DATADIR_LOAD_CHECK)
+			goto held;
+		if (l->mode != DATADIR_LOAD_START)
+			buf_addf(err,
+			    "kosyncd is running on '%s' (lock '%s' "
+			    "is held); stop it first",
+			    l->dir, path);
+		else if (errno == EWOULDBLOCK)
+			buf_addf(err,
+			    "data directory '%s' is in use by another "
+			    "kosyncd (lock '%s' is held); refusing to start",
+			    l->dir, path);
+		else
+			buf_addf(
+			    err, "cannot lock '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+	goto out;
+held:
+	buf_reset(err);
+	buf_addf(l->report,
+	    "kosyncd is running on '%s': checking the files as they are\n",
+	    l->dir);
 	rc = 0;
 out:
-	datadir_journals_free(files, n);
+	free(path);
 	return rc;
+}
+
+/* database.json is loaded: say so, and set the history replay keeps. */
+static void
+load_loaded(struct datadir_load *l)
+{
+	const struct snapshot_info *info = &l->info;
+
+	if (l->report == NULL) {
+		if (!info->fresh)
+			log_info("loaded '%s': schema %lld, %zu users, %zu "
+			         "documents",
+			    l->db_path, (long long)info->schema, info->users,
+			    info->documents);
+	} else {
+		if (info->fresh)
+			buf_addf(l->report, "%s: none (a new database)\n",
+			    l->db_path);
+		else
+			buf_addf(l->report,
+			    "%s: schema %lld, %zu users, %zu documents, covers "
+			    "the journal up to record %llu\n",
+			    l->db_path, (long long)info->schema, info->users,
+			    info->documents,
+			    (unsigned long long)info->journal_seq);
+		if (info->legacy_keys > 0)
+			buf_addf(l->report,
+			    "%zu keys are not hashed yet (migrated at the "
+			    "next start)\n",
+			    info->legacy_keys);
+	}
+	/*
+	 * Replay keeps history as the server would: the file's settings,
+	 * unless a flag or the environment of this process says otherwise.
+	 */
+	l->history.keep =
+	    config_source_of(l->over, "store_history") > CONFIG_SRC_FILE
+	        ? l->over->store_history
+	        : l->cfg->store_history;
+	l->history.limit =
+	    config_source_of(l->over, "history_limit") > CONFIG_SRC_FILE
+	        ? l->over->history_limit
+	        : l->cfg->history_limit;
+	l->history.user_limit = l->over->user_max_history;
+}
+
+void
+datadir_load_init(struct datadir_load *l, enum datadir_load_mode mode,
+    const char *dir, struct db *db, struct config *cfg,
+    const struct config *over, struct buf *report)
+{
+	memset(l, 0, sizeof(*l));
+	l->mode = mode;
+	l->dir = dir;
+	l->db_path = path_join(dir, SNAPSHOT_FILE);
+	l->db = db;
+	l->cfg = cfg;
+	l->over = over;
+	l->report = report;
+	l->lock_fd = -1;
+	l->torn_end = -1;
+}
+
+int
+datadir_load(struct datadir_load *l)
+{
+	struct journal_replay_result res;
+	struct load_file r = {l, NULL, 0};
+	struct buf err = BUF_INIT;
+	struct stat st;
+	size_t i;
+	int rc = -1;
+
+	if (l->mode != DATADIR_LOAD_START &&
+	    (stat(l->dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+		buf_addf(&err, "data directory '%s' does not exist", l->dir);
+		goto out;
+	}
+	if (datadir_become_owner(l->dir) != 0) {
+		if (l->mode != DATADIR_LOAD_START)
+			buf_addf(&err, "not run as the owner of '%s'", l->dir);
+		goto out;
+	}
+	if (load_lock(l, &err) != 0)
+		goto out;
+	if (l->mode == DATADIR_LOAD_START)
+		snapshot_clean_temp(l->dir);
+	if (snapshot_load(l->db_path, NULL, l->db, l->cfg, &l->info, &err) !=
+	    0) {
+		if (l->mode == DATADIR_LOAD_START)
+			buf_adds(&err,
+			    "; refusing to start (the file is left as it is)");
+		l->damaged = true;
+		goto out;
+	}
+	if (l->mode == DATADIR_LOAD_START && l->info.schema > SNAPSHOT_SCHEMA) {
+		buf_addf(&err,
+		    "'%s' has schema %lld, newer than this kosyncd knows (%d); "
+		    "refusing to start",
+		    l->db_path, (long long)l->info.schema, SNAPSHOT_SCHEMA);
+		goto out;
+	}
+	load_loaded(l);
+	l->last_seq = l->info.journal_seq;
+	l->files = datadir_journals(l->dir, &l->nfiles);
+	for (i = 0; i < l->nfiles; i++) {
+		r.path = l->files[i];
+		if (journal_replay(l->files[i], load_record, &r, &res) != 0) {
+			buf_addf(&err, "cannot read journal '%s': %s",
+			    l->files[i], strerror(errno));
+			goto out;
+		}
+		if (res.records > 0 && res.last_seq > l->last_seq)
+			l->last_seq = res.last_seq;
+		if (l->report != NULL)
+			buf_addf(l->report, "%s: %llu records, %lld bytes\n",
+			    l->files[i], (unsigned long long)res.records,
+			    (long long)res.file_size);
+		if (res.damage == NULL)
+			continue;
+		if (l->mode != DATADIR_LOAD_START) {
+			if (damage_report(l, i, &res, &r, &err) != 0)
+				goto out;
+			continue;
+		}
+		if (damage_check(l->files, l->nfiles, i, &res) != 0)
+			goto out;
+		if (i + 1 == l->nfiles)
+			l->torn_end = res.valid_end;
+	}
+	if (l->report != NULL)
+		buf_addf(l->report,
+		    "%llu journal records on top of the snapshot\n",
+		    (unsigned long long)l->replayed);
+	rc = 0;
+out:
+	if (rc != 0 && err.len > 0) {
+		if (l->report != NULL)
+			buf_addf(l->report, "%s\n", err.data);
+		log_warnx("%s", err.data);
+	}
+	buf_release(&err);
+	return rc;
+}
+
+void
+datadir_load_release(struct datadir_load *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nsalv; i++) {
+		free(l->salv[i].journal);
+		buf_release(&l->salv[i].bytes);
+	}
+	free(l->salv);
+	if (l->files != NULL)
+		datadir_journals_free(l->files, l->nfiles);
+	if (l->lock_fd != -1)
+		close(l->lock_fd);
+	free(l->db_path);
+	memset(l, 0, sizeof(*l));
+	l->lock_fd = -1;
+}
+
+/*
+ * After a start's load: open the last journal file (or a new one) for
+ * appending, after cutting a torn tail. 0 or -1.
+ */
+static int
+journal_start(struct filestore *js, const struct datadir_load *l)
+{
+	struct datadir *f = js->file;
+	size_t i;
+
+	if (l->replayed > 0)
+		log_info("replayed %llu journal records",
+		    (unsigned long long)l->replayed);
+	f->applied_seq = l->last_seq;
+	if (l->nfiles > 0) {
+		/* Files the snapshot already covers are not needed. */
+		for (i = 0; i + 1 < l->nfiles && l->replayed == 0; i++)
+			if (unlink(l->files[i]) != 0)
+				log_warn("cannot remove old journal '%s'",
+				    l->files[i]);
+		f->journal_path = xstrdup(l->files[l->nfiles - 1]);
+	} else {
+		f->journal_path = journal_name(f->dir, l->last_seq + 1);
+	}
+	f->journal = journal_open(js->loop, f->journal_path, l->torn_end,
+	    l->last_seq + 1, (enum journal_fsync)js->cfg->fsync);
+	return f->journal == NULL ? -1 : 0;
 }
 
 /* Delete every journal file but the current one. */
@@ -549,53 +837,38 @@ datadir_open(struct filestore *js)
 {
 	struct datadir *f = xcalloc(1, sizeof(*f));
 	struct buf err = BUF_INIT;
-	struct snapshot_info info;
+	struct datadir_load l;
+	const struct snapshot_info *info = &l.info;
 	int rc = -1;
 
 	js->file = f;
 	f->lock_fd = -1;
 	f->dir = xstrdup(js->cfg->data_dir ? js->cfg->data_dir : "./data");
 	f->db_path = path_join(f->dir, SNAPSHOT_FILE);
+	datadir_load_init(
+	    &l, DATADIR_LOAD_START, f->dir, &js->db, js->cfg, js->cfg, NULL);
 	if (mkdir(f->dir, 0700) != 0 && errno != EEXIST) {
 		log_warnx("cannot create data directory '%s': %s", f->dir,
 		    strerror(errno));
 		goto out;
 	}
-	if (datadir_become_owner(f->dir) != 0)
+	if (datadir_load(&l) != 0)
 		goto out;
-	if (lock_dir(f) != 0)
-		goto out;
-	snapshot_clean_temp(f->dir);
-	if (snapshot_load(f->db_path, NULL, &js->db, js->cfg, &info, &err) !=
-	    0) {
-		log_warnx("%s; refusing to start (the file is left as it is)",
-		    err.data);
-		goto out;
-	}
-	if (info.schema > SNAPSHOT_SCHEMA) {
-		log_warnx("'%s' has schema %lld, newer than this kosyncd "
-		          "knows (%d); refusing to start",
-		    f->db_path, (long long)info.schema, SNAPSHOT_SCHEMA);
-		goto out;
-	}
+	f->lock_fd = l.lock_fd;
+	l.lock_fd = -1;
 	/* The file's config section may have changed these. */
 	datadir_history(js);
-	f->snap_seq = info.journal_seq;
-	if (!info.fresh) {
-		if (stat(f->db_path, &f->snap_st) == 0)
-			f->snap_known = true;
-		log_info("loaded '%s': schema %lld, %zu users, %zu documents",
-		    f->db_path, (long long)info.schema, info.users,
-		    info.documents);
-	}
-	if (journal_start(js, info.journal_seq) != 0)
+	f->snap_seq = info->journal_seq;
+	if (!info->fresh && stat(f->db_path, &f->snap_st) == 0)
+		f->snap_known = true;
+	if (journal_start(js, &l) != 0)
 		goto out;
 	/*
 	 * A new data directory gets its database.json at once (empty, with
 	 * the "config" section a KOsync user edits), so that the file the
 	 * documentation talks about is there from the first start.
 	 */
-	if (info.fresh && f->applied_seq == 0) {
+	if (info->fresh && f->applied_seq == 0) {
 		if (snapshot_save(
 		        f->dir, &js->db, js->cfg, 0, &f->snap_st, &err) != 0) {
 			log_warnx("%s", err.data);
@@ -604,22 +877,23 @@ datadir_open(struct filestore *js)
 		f->snap_known = true;
 		log_info("created '%s'", f->db_path);
 	}
-	if (!info.fresh &&
-	    (info.schema < SNAPSHOT_SCHEMA || info.legacy_keys > 0)) {
-		if (migrate(js, &info) != 0)
+	if (!info->fresh &&
+	    (info->schema < SNAPSHOT_SCHEMA || info->legacy_keys > 0)) {
+		if (migrate(js, info) != 0)
 			goto out;
 		/* The new snapshot covers what the journal replayed. */
-		if (f->applied_seq > info.journal_seq)
+		if (f->applied_seq > info->journal_seq)
 			journal_prune(f);
 	}
 	/* The file's value, even when a flag or the environment overrides
 	 * it (then ignored): it must not wait for a later start. */
 	if (config_file_value(js->cfg, "admins") != NULL &&
 	    config_file_value(js->cfg, "admins")[0] != '\0' &&
-	    retire_admins(js, &info) != 0)
+	    retire_admins(js, info) != 0)
 		goto out;
 	rc = 0;
 out:
+	datadir_load_release(&l);
 	buf_release(&err);
 	return rc;
 }

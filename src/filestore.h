@@ -14,9 +14,8 @@
 
 #include "buf.h"
 #include "db.h"
+#include "snapshot.h"
 #include "store_backend.h"
-
-struct journal_scan_result;
 
 struct config;
 struct journal;
@@ -63,13 +62,6 @@ char **datadir_journals(const char *dir, size_t *n);
 void datadir_journals_free(char **v, size_t n);
 
 /*
- * Replay found damage at offset off of files[i] (of n): count the intact
- * records after it, in that file (*here, from journal_scan) and in the
- * later files (*later). None at all means a torn tail, which may be cut;
- * any means acknowledged records follow the damage, which must not be.
- * Returns 0, or -1 with errno when a file cannot be read.
- */
-/*
  * Started as root on a data directory that belongs to another user (the
  * service's), become that user (its uid, and the directory's group as the
  * only group) for good, before any file is written there: every file
@@ -82,8 +74,79 @@ void datadir_journals_free(char **v, size_t n);
  */
 int datadir_become_owner(const char *dir);
 
-int datadir_after_damage(char *const *files, size_t n, size_t i, off_t off,
-    struct journal_scan_result *here, uint64_t *later);
+/*
+ * Loading a data directory: the one way it is read, by a start
+ * (datadir_open) and by the offline commands (datadir_offline.h). Each
+ * takes the directory's lock, loads database.json and replays the journal
+ * onto it; they differ in how they treat a held lock and damage in the
+ * journal, and in whether they may change a file.
+ */
+enum datadir_load_mode {
+	/*
+	 * A start: wait a second for the lock; remove stale temporary
+	 * files; refuse a schema newer than ours and damage with intact
+	 * records after it; a torn tail of the last file is cut when the
+	 * journal is opened (torn_end). Said in the log.
+	 */
+	DATADIR_LOAD_START,
+	/* Offline (backup, restore, compact): the lock or refuse; damage
+	 * with intact records after it refuses, as it stops a start. */
+	DATADIR_LOAD_STRICT,
+	/* check: describe everything; a held lock (a server runs) is
+	 * reported and the files are read as they are. */
+	DATADIR_LOAD_CHECK,
+	/* salvage: replay every intact record, keep the damaged bytes. */
+	DATADIR_LOAD_SALVAGE,
+};
+
+/* The damaged bytes of one journal file, for its side file (salvage). */
+struct datadir_salvaged {
+	char *journal;
+	struct buf bytes;
+};
+
+struct datadir_load {
+	/* Set by datadir_load_init. */
+	enum datadir_load_mode mode;
+	const char *dir;    /* borrowed */
+	char *db_path;      /* <dir>/database.json */
+	struct db *db;      /* loaded into (borrowed) */
+	struct config *cfg; /* gets database.json's config section */
+	/* This process's options: a flag or the environment beats the
+	 * file's history settings for the replay. */
+	const struct config *over;
+	/* Offline modes: facts for a person, one a line (NULL: log). */
+	struct buf *report;
+	/* Results of datadir_load. */
+	int lock_fd; /* the lock, held (-1: none; a caller may take it) */
+	struct snapshot_info info;
+	struct db_history history; /* what the replay kept */
+	uint64_t last_seq;         /* last journal record seen */
+	uint64_t replayed;         /* records applied on top of the snapshot */
+	char **files;              /* the journal files, oldest first */
+	size_t nfiles;
+	off_t torn_end; /* START: the last file's torn tail starts here */
+	bool damaged;   /* something could not be read or understood */
+	struct datadir_salvaged *salv; /* SALVAGE: one per damaged file */
+	size_t nsalv;
+};
+
+/*
+ * Prepare l to load dir in mode into db and cfg (over: this process's
+ * options, which may be cfg itself); report gets the facts of the offline
+ * modes. Release l with datadir_load_release, whatever happens.
+ */
+void datadir_load_init(struct datadir_load *l, enum datadir_load_mode mode,
+    const char *dir, struct db *db, struct config *cfg,
+    const struct config *over, struct buf *report);
+/*
+ * Lock, load database.json, replay the journal, as mode says. Returns 0,
+ * or -1 after logging why (and, offline, saying it in the report). Only a
+ * start changes a file here (stale temporary files).
+ */
+int datadir_load(struct datadir_load *l);
+/* Free what datadir_load built and drop the lock unless it was taken. */
+void datadir_load_release(struct datadir_load *l);
 
 /*
  * Administration (store.h store_admin_*; filestore_admin.c). Compaction

@@ -5,11 +5,12 @@
  * The list and the dump read the tables on the loop thread. The import
  * parses the file and hashes its keys on the thread pool (argon2 takes
  * ~17 ms a key), then merges on the loop: every change it decides on is a
- * journal record like a client's (create with the hashed key, put with the
+ * struct change like a client's (create with the hashed key, put with the
  * imported timestamp) or, for a document's history and device positions,
- * an "import_lists" record, appended in one go and applied to the tables as
- * each becomes durable, in journal order, through change_replay (the very
- * function replay uses), so memory, journal and a later replay agree. A
+ * an "import_lists" change: each is encoded and journaled, all in one go,
+ * and applied from the struct (change_apply, where a replay's decoding
+ * ends too) as its record becomes durable, in journal order, so memory,
+ * journal and a later replay agree. A
  * user the import creates is reserved at once (invisible, like a
  * registration in flight), so a client registering the same name meanwhile
  * gets "taken" and never half an account.
@@ -32,36 +33,13 @@
 #include "keyhash.h"
 #include "snapshot.h"
 #include "store_merge.h"
+#include "userlist.h"
 #include "webops.h"
 #include "xmalloc.h"
 
 /*
- * The user list
+ * The user list (userlist.c renders it)
  */
-
-static int
-cmp_strp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Add name to the set v (n entries, unsorted) unless it is there. */
-static void
-add_name(const char ***v, size_t *n, size_t *cap, const char *name)
-{
-	size_t i;
-
-	if (name[0] == '\0')
-		return;
-	for (i = 0; i < *n; i++)
-		if (strcmp((*v)[i], name) == 0)
-			return;
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 8;
-		*v = xrealloc(*v, *cap * sizeof(**v));
-	}
-	(*v)[(*n)++] = name;
-}
 
 void
 filestore_admin_list(struct store *st, const struct store_page *page,
@@ -69,91 +47,12 @@ filestore_admin_list(struct store *st, const struct store_page *page,
 {
 	struct filestore *js = (struct filestore *)st;
 	struct db_user **users;
-	struct db_doc **docs;
-	const char **devs = NULL;
-	size_t nu, nd, ndev, cap = 0, i, j, k, shown = 0, lo, hi, scanned = 0;
 	struct buf out = BUF_INIT;
-	struct json_out o;
-	int64_t last;
+	size_t nu;
 
-	json_out_init(&o, &out, false);
-	if (page != NULL) {
-		json_obj_begin(&o);
-		json_key(&o, "users");
-	}
-	json_arr_begin(&o);
 	users = db_users_sorted(&js->db, &nu);
-	/* The page starts at the first name after the cursor's. */
-	lo = 0;
-	hi = nu;
-	while (page != NULL && page->after && lo < hi) {
-		i = lo + (hi - lo) / 2;
-		if (store_page_after(page, 0,
-		        (struct str){users[i]->name, users[i]->name_len}))
-			hi = i;
-		else
-			lo = i + 1;
-	}
-	for (i = lo; i < nu; i++) {
-		if (users[i]->creating)
-			continue;
-		if (page != NULL && page->limit > 0 &&
-		    (shown == page->limit ||
-		        (shown > 0 && (out.len >= STORE_PAGE_MAX_BYTES ||
-		                          scanned >= STORE_PAGE_MAX_SCAN))))
-			break;
-		shown++;
-		scanned += users[i]->docs.n;
-		docs = db_docs_sorted(users[i], &nd);
-		last = 0;
-		ndev = 0;
-		for (j = 0; j < nd; j++) {
-			if (docs[j]->timestamp > last)
-				last = docs[j]->timestamp;
-			add_name(&devs, &ndev, &cap,
-			    db_doc_field(docs[j], DB_F_DEVICE));
-			for (k = 0; docs[j]->devices != NULL &&
-			            k < docs[j]->devices->n;
-			     k++)
-				add_name(&devs, &ndev, &cap,
-				    db_entry_device(docs[j]->devices->e[k]));
-		}
-		if (ndev > 1)
-			qsort(devs, ndev, sizeof(*devs), cmp_strp);
-		json_obj_begin(&o);
-		json_key(&o, "username");
-		json_strn(&o, users[i]->name, users[i]->name_len);
-		json_key(&o, "documents");
-		json_uint(&o, nd);
-		json_key(&o, "last_sync");
-		json_int(&o, last);
-		json_key(&o, "devices");
-		json_arr_begin(&o);
-		for (j = 0; j < ndev; j++)
-			json_str(&o, devs[j]);
-		json_arr_end(&o);
-		json_key(&o, "bytes");
-		json_uint(&o, users[i]->bytes);
-		json_key(&o, "history");
-		json_uint(&o, users[i]->history);
-		if (users[i]->admin) {
-			json_key(&o, "admin");
-			json_bool(&o, true);
-		}
-		json_obj_end(&o);
-		free(docs);
-	}
-	json_arr_end(&o);
-	if (page != NULL) {
-		json_key(&o, "next");
-		store_page_next(&o, STORE_PAGE_USERS, i < nu && shown > 0, 0,
-		    shown > 0 ? (struct str){users[i - 1]->name,
-		                    users[i - 1]->name_len}
-		              : STR_NULL);
-		json_obj_end(&o);
-	}
+	userlist_render(users, nu, page, NULL, NULL, &out);
 	free(users);
-	free(devs);
 	cb(arg, STORE_OK, out.data, out.len);
 	buf_release(&out);
 }
@@ -211,13 +110,17 @@ struct import {
 	uint64_t docs_added, docs_updated, docs_skipped;
 };
 
-/* One record of the import, until it is durable. */
+/*
+ * One change of the import, until its record is durable. Its strings
+ * point into imp->db, which lives until every record is settled; lists
+ * (an IMPORT_LISTS change's entries, one array) is its own.
+ */
 struct import_rec {
 	struct import *imp;
 	struct db_user *reserved; /* a create: the reserved user */
 	uint64_t seq;
-	size_t len;
-	char rec[];
+	struct change c;
+	struct db_put *lists;
 };
 
 /* On the pool: parse, then hash the keys that are not hashed yet. */
@@ -345,13 +248,14 @@ import_rec_settle(struct import_rec *r, int err)
 		if (r->reserved != NULL && !r->reserved->removed)
 			db_user_remove(&js->db, r->reserved);
 	} else {
-		(void)change_replay(&js->db, &js->history, r->rec, r->len);
+		change_apply(&js->db, &r->c);
 		if (r->reserved != NULL)
 			r->reserved->creating = false;
 		datadir_changed(js);
 	}
 	if (r->reserved != NULL)
 		db_user_unref(r->reserved);
+	free(r->lists);
 	free(r);
 }
 
@@ -368,26 +272,49 @@ import_rec_done(void *arg, int err)
 		import_finish(imp);
 }
 
-/* Journal one record (the memory backend applies it at once). */
-static void
-import_append(struct import *imp, const struct buf *rec, struct db_user *res)
+/*
+ * Journal the change c (taken over, its lists too) and apply it once
+ * durable, as a client's change is (the memory backend applies it at
+ * once). Returns how many of c's history entries its record holds
+ * (change_encode): a long history takes several records.
+ */
+static size_t
+import_append(struct import *imp, struct change *c, struct db_user *res)
 {
 	struct filestore *js = imp->js;
-	struct import_rec *r = xmalloc(sizeof(*r) + rec->len + 1);
+	struct import_rec *r = xcalloc(1, sizeof(*r));
+	struct buf rec = BUF_INIT;
+	size_t n;
 
+	/* As change_decode gives it: a put carries its own history. */
+	if (c->kind != CHANGE_PUT)
+		c->history = js->history;
+	n = change_encode(&rec, c);
 	r->imp = imp;
 	r->reserved = res;
 	if (res != NULL)
 		res->refs++;
-	r->len = rec->len;
-	memcpy(r->rec, rec->data, rec->len + 1);
+	r->c = *c;
+	if (c->kind == CHANGE_IMPORT_LISTS) {
+		/* The record's entries only, in one array it owns. */
+		r->c.n_history = n;
+		r->lists = xmalloc((n + c->n_devices + 1) * sizeof(*r->lists));
+		memcpy(r->lists, c->lists_history, n * sizeof(*r->lists));
+		memcpy(r->lists + n, c->lists_devices,
+		    c->n_devices * sizeof(*r->lists));
+		r->c.lists_history = r->lists;
+		r->c.lists_devices = r->lists + n;
+	}
 	if (!js->persistent) {
 		/* The memory backend: nothing to wait for. */
 		import_rec_settle(r, 0);
-		return;
+	} else {
+		imp->pending++;
+		r->seq =
+		    datadir_append(js, rec.data, rec.len, import_rec_done, r);
 	}
-	imp->pending++;
-	r->seq = datadir_append(js, r->rec, r->len, import_rec_done, r);
+	buf_release(&rec);
+	return n;
 }
 
 static struct str
@@ -415,26 +342,22 @@ static void
 lists_append(struct import *imp, struct str user, struct str doc,
     const struct db_put *h, size_t nh, const struct db_put *dv, size_t nd)
 {
-	struct buf rec = BUF_INIT;
 	struct change c;
 	size_t i = 0;
 	bool first = true;
 
-	memset(&c, 0, sizeof(c));
-	c.kind = CHANGE_IMPORT_LISTS;
-	c.user = user;
-	c.put.document = doc;
 	while (first || i < nh) {
-		buf_reset(&rec);
+		memset(&c, 0, sizeof(c));
+		c.kind = CHANGE_IMPORT_LISTS;
+		c.user = user;
+		c.put.document = doc;
 		c.lists_history = h + i;
 		c.n_history = nh - i;
 		c.lists_devices = dv;
 		c.n_devices = first ? nd : 0;
-		i += change_encode(&rec, &c);
-		import_append(imp, &rec, NULL);
+		i += import_append(imp, &c, NULL);
 		first = false;
 	}
-	buf_release(&rec);
 }
 
 /*
@@ -472,7 +395,6 @@ import_web(struct import *imp, struct str name, const struct db_user *iu,
 	struct db_user *u = db_user_find(&imp->js->db, name);
 	struct store_web_change ch;
 	struct change c;
-	struct buf rec = BUF_INIT;
 	const struct db_doc *ours;
 	int64_t now = (int64_t)time(NULL);
 	size_t j;
@@ -489,10 +411,8 @@ import_web(struct import *imp, struct str name, const struct db_user *iu,
 		ch.kind = STORE_WEB_RENAME;
 		ch.document = doc_field(docs[j], DB_F_ID);
 		ch.name = doc_field(docs[j], DB_F_PRETTY_NAME);
-		buf_reset(&rec);
 		webops_change_of(name, &ch, now, &imp->js->history, &c);
-		(void)change_encode(&rec, &c);
-		import_append(imp, &rec, NULL);
+		(void)import_append(imp, &c, NULL);
 	}
 	for (j = 0; j < iu->nlinks; j++) {
 		struct str alias = str_from(iu->links[j].alias);
@@ -503,12 +423,9 @@ import_web(struct import *imp, struct str name, const struct db_user *iu,
 		ch.kind = STORE_WEB_LINK;
 		ch.document = str_from(iu->links[j].canonical);
 		ch.alias = alias;
-		buf_reset(&rec);
 		webops_change_of(name, &ch, now, &imp->js->history, &c);
-		(void)change_encode(&rec, &c);
-		import_append(imp, &rec, NULL);
+		(void)import_append(imp, &c, NULL);
 	}
-	buf_release(&rec);
 }
 
 /* Decide what each imported user and document becomes; journal it. */
@@ -519,7 +436,6 @@ import_merge(struct import *imp)
 	struct db_user **users, *u, *iu;
 	struct db_doc **docs, *ours;
 	struct change c;
-	struct buf rec = BUF_INIT;
 	struct str name;
 	size_t nu, nd, i, j;
 	bool fresh, *won;
@@ -544,9 +460,7 @@ import_merge(struct import *imp)
 			c.kind = CHANGE_CREATE;
 			c.user = name;
 			c.key = str_from(iu->key != NULL ? iu->key : "");
-			buf_reset(&rec);
-			(void)change_encode(&rec, &c);
-			import_append(imp, &rec, u);
+			(void)import_append(imp, &c, u);
 		} else {
 			imp->users_existing++;
 		}
@@ -591,9 +505,7 @@ import_merge(struct import *imp)
 			 */
 			c.history = js->history;
 			c.history.user_limit = 0;
-			buf_reset(&rec);
-			(void)change_encode(&rec, &c);
-			import_append(imp, &rec, NULL);
+			(void)import_append(imp, &c, NULL);
 			import_lists(imp, name, docs[j], NULL);
 		}
 		import_web(imp, name, iu, docs, nd, won);
@@ -601,7 +513,6 @@ import_merge(struct import *imp)
 		free(docs);
 	}
 	free(users);
-	buf_release(&rec);
 	if (--imp->pending == 0)
 		import_finish(imp);
 }

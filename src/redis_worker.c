@@ -45,6 +45,7 @@
 #include "redis_worker.h"
 #include "snapshot.h"
 #include "store_merge.h"
+#include "userlist.h"
 #include "webops.h"
 #include "xmalloc.h"
 
@@ -604,20 +605,22 @@ out:
 	db_release(&db);
 }
 
-/*
- * The user list: [{"username", "documents", "last_sync", "devices"}]
- */
-
+/* qsort's order of C strings held by pointer. */
 static int
 ra_str_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * The user list (userlist.c renders it)
+ */
+
 /* Whether u's account carries the administrator flag (store_redis.c). */
 static bool
-ra_is_admin(redisContext *c, const struct db_user *u)
+ra_is_admin(void *arg, const struct db_user *u)
 {
+	redisContext *c = arg;
 	redisReply *r = redisCommand(
 	    c, "EXISTS kosyncd:user:%b:admin", u->name, (size_t)u->name_len);
 	bool yes =
@@ -632,12 +635,8 @@ ra_list(struct ra_job *j, redisContext *c)
 {
 	struct db db;
 	struct db_user **users = NULL;
-	struct db_doc **docs;
-	struct json_out o;
 	struct buf err = BUF_INIT;
-	size_t nu = 0, nd, i, k, shown = 0;
-	int64_t last;
-	const char **names;
+	size_t nu = 0;
 
 	db_init(&db);
 	if (ra_load(c, &db, &err) != 0) {
@@ -645,69 +644,8 @@ ra_list(struct ra_job *j, redisContext *c)
 		goto out;
 	}
 	users = db_users_sorted(&db, &nu);
-	json_out_init(&o, &j->out, false);
-	if (j->paged) {
-		json_obj_begin(&o);
-		json_key(&o, "users");
-	}
-	json_arr_begin(&o);
-	for (i = 0; i < nu; i++) {
-		/* A page: the names after the cursor's, limit of them. */
-		if (j->paged && j->page.after &&
-		    !store_page_after(&j->page, 0,
-		        (struct str){users[i]->name, users[i]->name_len}))
-			continue;
-		if (j->paged && j->page.limit > 0 &&
-		    (shown == j->page.limit ||
-		        (shown > 0 && j->out.len >= STORE_PAGE_MAX_BYTES)))
-			break;
-		shown++;
-		docs = db_docs_sorted(users[i], &nd);
-		names = xcalloc(nd + 1, sizeof(*names));
-		last = 0;
-		for (k = 0; k < nd; k++) {
-			if (docs[k]->timestamp > last)
-				last = docs[k]->timestamp;
-			names[k] = db_doc_field(docs[k], DB_F_DEVICE);
-		}
-		if (nd > 0)
-			qsort(names, nd, sizeof(*names), ra_str_cmp);
-		json_obj_begin(&o);
-		json_key(&o, "username");
-		json_strn(&o, users[i]->name, users[i]->name_len);
-		json_key(&o, "documents");
-		json_uint(&o, nd);
-		json_key(&o, "last_sync");
-		json_int(&o, last);
-		json_key(&o, "devices");
-		json_arr_begin(&o);
-		/* Sorted: each name once, where its run starts. */
-		for (k = 0; k < nd; k++)
-			if (names[k][0] != '\0' &&
-			    (k == 0 || strcmp(names[k - 1], names[k]) != 0))
-				json_str(&o, names[k]);
-		json_arr_end(&o);
-		json_key(&o, "bytes");
-		json_uint(&o, users[i]->bytes);
-		json_key(&o, "history");
-		json_uint(&o, users[i]->history);
-		if (ra_is_admin(c, users[i])) {
-			json_key(&o, "admin");
-			json_bool(&o, true);
-		}
-		json_obj_end(&o);
-		free(names);
-		free(docs);
-	}
-	json_arr_end(&o);
-	if (j->paged) {
-		json_key(&o, "next");
-		store_page_next(&o, STORE_PAGE_USERS, i < nu && shown > 0, 0,
-		    shown > 0 ? (struct str){users[i - 1]->name,
-		                    users[i - 1]->name_len}
-		              : STR_NULL);
-		json_obj_end(&o);
-	}
+	userlist_render(
+	    users, nu, j->paged ? &j->page : NULL, ra_is_admin, c, &j->out);
 	j->result = STORE_OK;
 out:
 	free(users);

@@ -178,7 +178,8 @@ void store_admin_user_delete(
  * (the names of the devices that pushed, sorted), "bytes", "history"
  * (the usage the per-user limits count: db.h DB_RECORD_BYTES, history
  * entries of all documents)}. With page (not NULL), a page of them (see
- * store_page below) as {"users": [...], "next": cursor or null}.
+ * store_page below) as {"users": [...], "next": cursor or null}. Every
+ * backend renders it with userlist.h.
  */
 struct store_page;
 void store_admin_user_list(struct store *st, const struct store_page *page,

@@ -5,9 +5,10 @@
 # Covers: with a server running on the same Redis (there is no control
 # socket and no lock: the command works on Redis directly), user add lets
 # a client log in at once; user passwd refuses the old key and accepts the
-# new one at once on the running server; user list; user del; export and
-# import kosync; the file-only commands (backup, check) say they need
-# storage "file".
+# new one at once on the running server; user list (with the devices of
+# each document's device list, as the file store lists them); user del;
+# export and import kosync; the file-only commands (backup, check) say
+# they need storage "file".
 . "$(dirname "$0")/lib.sh"
 
 if ! command -v redis-server >/dev/null; then
@@ -38,6 +39,12 @@ is "passwd: the new key works" "$STATUS" 200
 req PUT /syncs/progress '{"document":"d1","progress":"1","percentage":0.1,"device":"Kobo","device_id":"K"}' $(auth ann "$(md5 two)")
 run user list --json
 like "list: ann with her document" "$OUT" '"username":"ann","documents":1'
+# Kindle pushes the same document: Kobo's position moves to the
+# document's device list, which the list names as the file store's does.
+req PUT /syncs/progress '{"document":"d1","progress":"2","percentage":0.2,"device":"Kindle","device_id":"L"}' $(auth ann "$(md5 two)")
+run user list --json
+like "list: the document's earlier device too" "$OUT" \
+    '"username":"ann","documents":1,"last_sync":[0-9]+,"devices":\["Kindle","Kobo"\]'
 run import kosync "$(cd "$(dirname "$0")/../.." && pwd)/tests/data/kosync-schema6.json"
 is "import kosync: exit 0" "$RC" 0
 req GET /users/auth "" $(auth alice "$(md5 alice-pass)")

@@ -6,7 +6,8 @@
  * current state's device, at most DB_MAX_DEVICES, history merged by
  * timestamp without repeats and bounded, a second application changes
  * nothing, malformed records refused); and through the file store, a
- * history too long for one record, split, journaled and replayed.
+ * history too long for one record, split, journaled and replayed, and an
+ * import applied live leaving what a replay of its records builds.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -382,6 +383,67 @@ test_import_lists__long_history_replayed(void **state)
 	buf_release(&in);
 }
 
+/*
+ * What an import applies live (each change from the struct it built) is
+ * what a replay of its records builds: the dump after the import and the
+ * dump after a start that replayed the journal are the same bytes. The
+ * file holds a new user and one that exists, a document's device list and
+ * history, metadata, its own title and a link.
+ */
+static void
+test_import_lists__live_as_replayed(void **state)
+{
+	static const char in[] =
+	    "{\"users\":{"
+	    "\"ann\":{\"password\":\"k\",\"links\":{\"alias\":\"doc\"},"
+	    "\"documents\":{\"doc\":{\"progress\":\"cur\",\"percentage\":"
+	    "0.123456789,\"device\":\"Kobo\",\"device_id\":\"K\","
+	    "\"timestamp\":5000,\"pretty_name\":\"Mine\",\"metadata\":{"
+	    "\"filename\":\"a.epub\",\"title\":\"T\",\"authors\":\"A\"},"
+	    "\"devices\":[{\"progress\":\"old\",\"percentage\":0.1,"
+	    "\"device\":\"Kindle\",\"device_id\":\"L\",\"timestamp\":"
+	    "4000}]}},"
+	    "\"history\":{\"doc\":{\"document_history\":[{\"progress\":"
+	    "\"h1\",\"percentage\":0.05,\"device\":\"Kobo\",\"device_id\":"
+	    "\"K\",\"timestamp\":3000}]}}},"
+	    "\"bob\":{\"password\":\"k\",\"documents\":{\"d2\":{"
+	    "\"progress\":\"p\",\"percentage\":1,\"device\":\"X\","
+	    "\"timestamp\":7000}}}}}";
+	static const char bob[] =
+	    "{\"users\":{\"bob\":{\"password\":\"k\",\"documents\":{"
+	    "\"d2\":{\"progress\":\"q\",\"percentage\":0.5,\"device\":"
+	    "\"Y\",\"timestamp\":6000}}}}}";
+	struct store_env e;
+	struct text t;
+	char *live;
+
+	(void)state;
+	store_env_init(&e, "live");
+	store_env_set(&e, "store_history", "true");
+	store_env_open(&e);
+	run_text(&e, &t, false, bob, sizeof(bob) - 1);
+	buf_release(&t.out);
+	run_text(&e, &t, false, in, sizeof(in) - 1);
+	assert_non_null(strstr(t.out.data, "\"users_added\":1"));
+	assert_non_null(strstr(t.out.data, "\"documents_updated\":1"));
+	buf_release(&t.out);
+	run_text(&e, &t, true, NULL, 0);
+	live = buf_detach(&t.out, NULL);
+	assert_non_null(strstr(live, "\"Kindle\""));
+	assert_non_null(strstr(live, "\"h1\""));
+	assert_non_null(strstr(live, "\"Mine\""));
+	assert_non_null(strstr(live, "\"alias\""));
+	/* Closed without a final snapshot: the journal is replayed. */
+	store_env_close(&e, false);
+	store_env_open(&e);
+	run_text(&e, &t, true, NULL, 0);
+	assert_string_equal(t.out.data, live);
+	buf_release(&t.out);
+	free(live);
+	store_env_close(&e, true);
+	store_env_release(&e);
+}
+
 int
 main(void)
 {
@@ -393,6 +455,7 @@ main(void)
 	    cmocka_unit_test(test_import_lists__devices_bounded),
 	    cmocka_unit_test(test_import_lists__unknown_and_malformed),
 	    cmocka_unit_test(test_import_lists__long_history_replayed),
+	    cmocka_unit_test(test_import_lists__live_as_replayed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
