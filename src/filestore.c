@@ -756,7 +756,7 @@ static const struct store_ops filestore_ops = {
 };
 
 struct store *
-store_json_open(uv_loop_t *loop, struct config *cfg, bool persistent)
+store_filestore_open(uv_loop_t *loop, struct config *cfg, bool persistent)
 {
 	struct filestore *js = xcalloc(1, sizeof(*js));
 

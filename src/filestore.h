@@ -177,7 +177,7 @@ void datadir_changed(struct filestore *js);
 
 void datadir_flush(struct store *st, void (*done)(void *arg), void *arg);
 void datadir_close(struct store *st);
-/* Free what store_json_open built (also on its failure paths). */
+/* Free what store_filestore_open built (also on its failure paths). */
 void datadir_free(struct filestore *js);
 
 #endif

@@ -76,7 +76,7 @@ struct store {
  * data directory: database.json, its journal and the lock. Returns NULL
  * after logging why.
  */
-struct store *store_json_open(
+struct store *store_filestore_open(
     uv_loop_t *loop, struct config *cfg, bool persistent);
 
 /*

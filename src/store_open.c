@@ -26,9 +26,9 @@ struct store *
 store_open_backend(uv_loop_t *loop, struct config *cfg, const char *storage)
 {
 	if (strcmp(storage, "file") == 0)
-		return store_json_open(loop, cfg, true);
+		return store_filestore_open(loop, cfg, true);
 	if (strcmp(storage, "memory") == 0)
-		return store_json_open(loop, cfg, false);
+		return store_filestore_open(loop, cfg, false);
 	if (strcmp(storage, "redis") == 0)
 		return store_redis_open(loop, cfg);
 	log_warnx("unknown storage backend '%s' (use file, memory or redis)",
