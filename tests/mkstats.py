@@ -17,7 +17,7 @@ written here in our own words from that description.
                                          TURNS page turns over BOOKS books
                                          (default 300), one a minute from START
                                          (Unix seconds, default 2025-01-01)
-                                         in one-hour sittings a day
+                                         in four-hour evenings, one a day
 
 A description is JSON:
 
@@ -211,8 +211,9 @@ def bulk(path, turns, books=300, start=1735689600):
     t = start
     page = {}
     for n in range(turns):
-        if n % 60 == 0:       # a new sitting each hour of reading: next day
-            t = start + (n // 60) * 86400 + 20 * 3600
+        if n % 240 == 0:      # four hours of reading, then the next day
+            t = start + (n // 240) * 86400 + 18 * 3600
+        if n % 60 == 0:       # another book each hour
             book = rng.randrange(books) + 1
         p = page.get(book, 0) % 400 + 1
         page[book] = p
