@@ -630,7 +630,8 @@ read_books(
 		db->books[db->nbooks++] = *b;
 		memset(b, 0, sizeof(*b)); /* moved */
 	}
-	qsort(raw, n, sizeof(*raw), raw_book_by_id);
+	if (n)
+		qsort(raw, n, sizeof(*raw), raw_book_by_id);
 	rc = 0;
 out:
 	sqlite3_finalize(st);
