@@ -286,7 +286,7 @@ open_hardened(struct reader *r, const char *copy)
 		sqlite3_limit(r->db, limits[i].id, limits[i].value);
 	sqlite3_progress_handler(r->db, 1000, on_progress, r);
 	if (sqlite3_exec(r->db, pragmas, NULL, NULL, NULL) != SQLITE_OK)
-		return fail_sqlite(r, "cannot configure SQLite");
+		return fail_sqlite(r, "not a readable SQLite database");
 	return 0;
 }
 
@@ -296,6 +296,7 @@ check_integrity(struct reader *r)
 {
 	sqlite3_stmt *st = NULL;
 	const unsigned char *text;
+	size_t n;
 	int rc;
 
 	if (sqlite3_prepare_v2(r->db, "PRAGMA quick_check(1)", -1, &st, NULL) !=
@@ -308,10 +309,11 @@ check_integrity(struct reader *r)
 	}
 	text = sqlite3_column_text(st, 0);
 	if (!text || strcmp((const char *)text, "ok") != 0) {
-		buf_adds(r->reason, "integrity check failed: ");
-		if (text)
-			buf_add(
-			    r->reason, text, strnlen((const char *)text, 200));
+		buf_adds(r->reason, "integrity check failed:");
+		/* SQLite's report spans lines: keep the reason on one. */
+		for (n = 0; text && text[n] && n < 200; n++)
+			buf_addch(r->reason,
+			    text[n] == '\n' || text[n] == '\r' ? ' ' : text[n]);
 		sqlite3_finalize(st);
 		return -1;
 	}

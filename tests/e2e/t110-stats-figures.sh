@@ -19,7 +19,7 @@ F=$KS_TMP/statistics.sqlite3
 NOW=1774814400 # 2026-03-29T20:00:00Z, a Sunday: 22:00 in Berlin
 
 # jv EXPR: a value of the JSON in $OUT (d is the parsed object).
-jv() { python3 -c 'import json, sys; d = json.loads(sys.argv[2]); print(eval(sys.argv[1]))' "$1" "$OUT"; }
+jv() { python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1" <<<"$OUT"; }
 
 "$MK" build "$F" - <<'JSON'
 {"books": [

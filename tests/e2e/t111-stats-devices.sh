@@ -20,7 +20,7 @@ M=$KS_TMP/merged.sqlite3
 R=$KS_TMP/reset.sqlite3
 NOW=1767200000 # 2025-12-31T16:53:20Z
 
-jv() { python3 -c 'import json, sys; d = json.loads(sys.argv[2]); print(eval(sys.argv[1]))' "$1" "$OUT"; }
+jv() { python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1" <<<"$OUT"; }
 
 "$MK" build "$A" - <<'JSON'
 {"books": [
