@@ -113,7 +113,7 @@ cmd_stats_exec(struct cmd_args *args)
 		goto out;
 	}
 	statscalc_run(&db, &o, &c);
-	json_out_init(&j, &out, cmd_option(args, "pretty", NULL));
+	json_out_init(&j, &out, false);
 	statscalc_json(&j, &db, &c, &o, zone);
 	rc = fwrite(out.data, 1, out.len, stdout) == out.len &&
 	             fputc('\n', stdout) != EOF
@@ -129,26 +129,25 @@ out:
 }
 
 static const struct cmd_option stats_options[] = {
-    {"tz", true, "ZONE", "The reader's time zone, an IANA name (default UTC)."},
+    {"tz", true, "TZ", "The reader's time zone, an IANA name (default UTC)."},
     {"day-start", true, "HH:MM",
         "When a reading day begins (default 00:00), as KOReader's "
         "\"Daily timeline starts at\"."},
-    {"now", true, "SECONDS",
+    {"now", true, "T",
         "The current time, Unix seconds (default: now): what today is."},
     {"max-sec", true, "N",
         "KOReader's maximum seconds per page for the capped time "
         "(default 120)."},
-    {"pretty", false, NULL, "Indent the JSON."},
     {NULL, false, NULL, NULL},
 };
 
 const struct cmd_entry cmd_stats_entry = {
     .name = "stats",
     .args = "file",
-    .help = "Read a KOReader statistics.sqlite3 as the server would and "
-            "print its figures as JSON.",
+    .help = "Print the figures of a KOReader statistics file as JSON.",
     .min_args = 1,
     .max_args = 1,
+    .flags = CMD_NO_ENV,
     .options = stats_options,
     .exec = cmd_stats_exec,
 };

@@ -22,6 +22,7 @@ written here in our own words from that description.
 A description is JSON:
 
     {"user_version": 20221111,            (optional)
+     "page_size": 512,                    (optional; small files for fuzzing)
      "journal": "wal" | "truncate",       (optional, default wal)
      "books": [{"key": "a", "title": "T", "authors": "A", "md5": "...",
                 "pages": 300, "series": "N/A", "language": "en",
@@ -100,10 +101,12 @@ def when(v):
     return int(v)
 
 
-def create(path, journal="wal", user_version=SCHEMA_VERSION):
+def create(path, journal="wal", user_version=SCHEMA_VERSION, page_size=0):
     if os.path.exists(path):
         os.unlink(path)
     con = sqlite3.connect(path)
+    if page_size:
+        con.execute("PRAGMA page_size=%d" % page_size)
     con.execute("PRAGMA journal_mode=%s" % ("WAL" if journal == "wal"
                                              else "TRUNCATE"))
     con.executescript(SCHEMA)
@@ -132,7 +135,8 @@ def finish(con, path):
 
 def build(path, desc):
     con = create(path, desc.get("journal", "wal"),
-                 desc.get("user_version", SCHEMA_VERSION))
+                 desc.get("user_version", SCHEMA_VERSION),
+                 desc.get("page_size", 0))
     ids = {}
     for b in desc.get("books", []):
         cur = con.execute(
