@@ -500,6 +500,39 @@ column_text(sqlite3_stmt *st, int i, const char *dflt)
 	return buf_detach(&b, NULL);
 }
 
+/*
+ * Make the reason fit one line of a log or a web page: SQLite's messages
+ * quote the file's schema, which may hold line breaks, control bytes and
+ * invalid UTF-8. Those become ' ' and '?', and the line is cut at 300
+ * bytes on a character boundary.
+ */
+static void
+reason_clean(struct buf *reason, size_t from)
+{
+	struct buf b = BUF_INIT;
+	const unsigned char *s = (const unsigned char *)reason->data + from;
+	size_t n = reason->len - from, at = 0, len;
+
+	buf_add(&b, reason->data, from);
+	while (at < n && b.len - from < 300) {
+		len = utf8_seq(s + at, n - at);
+		if (len == 0) {
+			buf_addch(&b, '?');
+			at++;
+		} else if (len == 1 && (s[at] < 0x20 || s[at] == 0x7f)) {
+			buf_addch(&b, ' ');
+			at++;
+		} else {
+			if (b.len - from + len > 300)
+				break;
+			buf_add(&b, s + at, len);
+			at += len;
+		}
+	}
+	buf_release(reason);
+	*reason = b;
+}
+
 /* A book row of the file with its id, before books are unified. */
 struct raw_book {
 	int64_t id;
@@ -792,7 +825,7 @@ statsdb_read(const char *path, int64_t now, const struct statsdb_limits *lim,
 	struct reader r;
 	struct buf tmp = BUF_INIT;
 	struct raw_book *raw = NULL;
-	size_t nraw = 0;
+	size_t nraw = 0, from = reason->len;
 	int rc = -1;
 
 	memset(db, 0, sizeof(*db));
@@ -831,7 +864,9 @@ out:
 	if (tmp.len)
 		unlink(tmp.data);
 	buf_release(&tmp);
-	if (rc < 0)
+	if (rc < 0) {
 		statsdb_release(db);
+		reason_clean(reason, from);
+	}
 	return rc;
 }
