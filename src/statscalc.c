@@ -90,6 +90,11 @@ rescale(const struct statsdb_row *r, int64_t pages, struct range *out)
 		if (last < first)
 			last = first;
 	}
+	/* A page past the layout's end (hostile) stays within bounds. */
+	if (last > STATSDB_MAX_PAGE)
+		last = STATSDB_MAX_PAGE;
+	if (first > last)
+		first = last;
 	n = last - first + 1;
 	out->first = first;
 	out->last = last;
@@ -98,12 +103,20 @@ rescale(const struct statsdb_row *r, int64_t pages, struct range *out)
 		out->last = first + STATSCALC_RESCALE_MAX - 1;
 }
 
+/*
+ * One end of a range, in 16 bytes (the sorts dominate the cost): pos is
+ * at most 10^9 + 1,001 (statsdb.h: STATSDB_MAX_PAGE) and each at most a
+ * day, so delta, +(2 * each + 1) where a range begins and -(2 * each + 1)
+ * past its end, fits an int32_t too.
+ */
 struct event {
 	uint64_t key;
-	int64_t pos;
-	int cover; /* +1 where a range begins, -1 past its end */
-	int64_t each;
+	int32_t pos;
+	int32_t delta;
 };
+
+_Static_assert(STATSDB_MAX_PAGE + 1 < INT32_MAX, "event pos fits");
+_Static_assert(2 * STATSDB_MAX_DURATION + 1 < INT32_MAX, "delta fits");
 
 static int
 event_cmp(const void *x, const void *y)
@@ -136,10 +149,12 @@ sweep(const struct range *ranges, size_t n, int64_t cap, struct group **out)
 	int64_t cover = 0, sum = 0;
 
 	for (i = 0; i < n; i++) {
-		ev[2 * i] = (struct event){
-		    ranges[i].key, ranges[i].first, 1, ranges[i].each};
+		int32_t d = (int32_t)(2 * ranges[i].each + 1);
+
+		ev[2 * i] =
+		    (struct event){ranges[i].key, (int32_t)ranges[i].first, d};
 		ev[2 * i + 1] = (struct event){
-		    ranges[i].key, ranges[i].last + 1, -1, -ranges[i].each};
+		    ranges[i].key, (int32_t)(ranges[i].last + 1), -d};
 	}
 	qsort(ev, 2 * n, sizeof(*ev), event_cmp);
 	for (i = 0; i < 2 * n; i++) {
@@ -147,8 +162,8 @@ sweep(const struct range *ranges, size_t n, int64_t cap, struct group **out)
 			g[ng++] = (struct group){ev[i].key, 0, 0};
 			cover = sum = 0;
 		}
-		cover += ev[i].cover;
-		sum += ev[i].each;
+		cover += ev[i].delta > 0 ? 1 : -1;
+		sum += ev[i].delta / 2; /* the sign of delta, times each */
 		if (cover > 0 && i + 1 < 2 * n && ev[i + 1].key == ev[i].key) {
 			int64_t len = ev[i + 1].pos - ev[i].pos;
 

@@ -32,12 +32,12 @@
 
 /* Defaults of struct statsdb_limits (docs/security.md, "Statistics files"). */
 #define STATSDB_MAX_FILE_BYTES                                                 \
-	((uint64_t)128 << 20)       /* KOsync: 64, KoInsight: 10 */
-#define STATSDB_MAX_BOOKS 100000    /* a library of a lifetime, many times */
-#define STATSDB_MAX_ROWS 2000000    /* ~90 years at an hour a day */
-#define STATSDB_MAX_MS 10000        /* quick_check and reading, in all */
-#define STATSDB_MAX_TEXT 1024       /* bytes kept of a title, authors, ... */
-#define STATSDB_MAX_DURATION 86400  /* a page turn longer than this is cut */
+	((uint64_t)128 << 20)      /* KOsync: 64, KoInsight: 10 */
+#define STATSDB_MAX_BOOKS 100000   /* a library of a lifetime, many times */
+#define STATSDB_MAX_ROWS 2000000   /* ~90 years at an hour a day */
+#define STATSDB_MAX_MS 10000       /* CPU for quick_check and reading, in all */
+#define STATSDB_MAX_TEXT 1024      /* bytes kept of a title, authors, ... */
+#define STATSDB_MAX_DURATION 86400 /* a page turn longer than this is cut */
 #define STATSDB_MAX_PAGE 1000000000 /* a page or page count above: bad row */
 /* SQLite's memory, all connections of the process together (set once). */
 #define STATSDB_HEAP_LIMIT ((int64_t)256 << 20)
@@ -100,9 +100,9 @@ void statsdb_limits_default(struct statsdb_limits *lim);
  * current Unix time (page turns after now + 1 day are dropped). Returns 0,
  * or -1 when the file is refused: then *db is empty and reason receives
  * one line saying why ("not an SQLite database", "page_stat_data is a
- * view, not a table", "integrity check failed: ...", "reading took longer
- * than 10000 ms", ...). lim may be NULL for the defaults. Release *db with
- * statsdb_release() in both cases.
+ * view, not a table", "integrity check failed: ...", "reading took more
+ * than 10000 ms of CPU", ...). lim may be NULL for the defaults. Release *db
+ * with statsdb_release() in both cases.
  */
 int statsdb_read(const char *path, int64_t now,
     const struct statsdb_limits *lim, struct statsdb *db, struct buf *reason);

@@ -150,12 +150,16 @@ is "a title of 1.1 MB: cut to 1024 bytes" "$RC:$(jv 'len(d["books"][0]["title"])
 
 F=$KS_TMP/million.sqlite3
 "$MK" bulk "$F" 1000000 300 1577836800
-start=$(date +%s%N)
-run stats "$F" --now 2200000000
-ms=$((($(date +%s%N) - start) / 1000000))
-echo "# a million page turns: ${ms} ms (sanitizer build)"
+# CPU seconds, as the reader's bound counts (the machine may be busy).
+TIMEFORMAT='%U %S %R'
+{ time "$KOSYNCD" stats "$F" --now 2200000000 >"$KS_TMP/out" 2>"$KS_TMP/err"; } 2>"$KS_TMP/time"
+RC=$?
+OUT=$(cat "$KS_TMP/out")
+read -r user sys real <"$KS_TMP/time"
+echo "# a million page turns: ${user} s user, ${sys} s system, ${real} s wall (sanitizer build)"
 is "a million page turns: read" "$RC:$(jv 'd["file"]["page_turns"]')" "0:1000000"
-check "a million page turns: within the 10 s bound" test "$ms" -lt 15000
+check "a million page turns: under 10 s of CPU" \
+    python3 -c "import sys; sys.exit(not $user + $sys < 10)"
 is "no private copy left" "$(ls -A "$TMPDIR")" ""
 
 done_testing
