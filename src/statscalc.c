@@ -54,8 +54,8 @@ statscalc_day_start(const struct statscalc_opts *o, int64_t day)
 	 * The smallest instant whose local day is day: between 26 hours
 	 * either side of the naive guess (offsets are within 25 hours).
 	 */
-	int64_t lo = day * 86400 + o->day_start - 26 * 3600;
-	int64_t hi = day * 86400 + o->day_start + 26 * 3600;
+	int64_t lo = day * 86400 + o->day_start - (int64_t)26 * 3600;
+	int64_t hi = day * 86400 + o->day_start + (int64_t)26 * 3600;
 
 	while (lo < hi) {
 		int64_t mid = lo + (hi - lo) / 2;
@@ -82,8 +82,9 @@ struct range {
 static void
 rescale(const struct statsdb_row *r, int64_t pages, struct range *out)
 {
-	int64_t first = r->page, last = r->page, n;
+	int64_t first = r->page, last, n;
 
+	last = first;
 	if (r->total_pages > 0 && pages > 0) {
 		first = (r->page - 1) * pages / r->total_pages + 1;
 		last = r->page * pages / r->total_pages;

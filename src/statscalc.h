@@ -103,7 +103,7 @@ int64_t statscalc_day_start(const struct statscalc_opts *o, int64_t day);
 
 /* Compute every figure of db into *out; release it with statscalc_release. */
 void statscalc_run(const struct statsdb *db, const struct statscalc_opts *o,
-    struct statscalc *out);
+    struct statscalc *c);
 
 void statscalc_release(struct statscalc *c);
 

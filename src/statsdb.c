@@ -654,10 +654,10 @@ read_books(
 		fail_sqlite(r, "cannot read the books");
 		goto out;
 	}
-	order = xcalloc(n ? n : 1, sizeof(*order));
+	order = xcalloc(n ? n : 1, sizeof(struct raw_book *));
 	for (i = 0; i < n; i++)
 		order[i] = &raw[i];
-	qsort(order, n, sizeof(*order), raw_book_by_identity);
+	qsort(order, n, sizeof(struct raw_book *), raw_book_by_identity);
 	db->books = xcalloc(n ? n : 1, sizeof(*db->books));
 	for (i = 0; i < n; i++) {
 		struct statsdb_book *b = &order[i]->b;

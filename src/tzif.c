@@ -82,11 +82,10 @@ tz_days_from_civil(int64_t y, unsigned m, unsigned d)
 }
 
 void
-tz_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+tz_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
 {
-	int64_t era, doe, yoe, doy, mp;
+	int64_t z = days + 719468, era, doe, yoe, doy, mp;
 
-	z += 719468;
 	era = (z >= 0 ? z : z - 146096) / 146097;
 	doe = z - era * 146097;
 	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
@@ -386,7 +385,8 @@ parse_block(
 	size_t i;
 
 	if (!take(c, h->timecnt * tsize, &times) ||
-	    !take(c, h->timecnt, &idx) || !take(c, h->typecnt * 6, &types) ||
+	    !take(c, h->timecnt, &idx) ||
+	    !take(c, (size_t)h->typecnt * 6, &types) ||
 	    !take(c,
 	        h->charcnt + h->leapcnt * (tsize + 4) + h->isstdcnt +
 	            h->isutcnt,
@@ -552,7 +552,7 @@ tz_load(const char *name, struct buf *err)
 		buf_addf(err, "unknown time zone '%s'", name);
 		goto out;
 	}
-	if (st.st_size > TZ_MAX_FILE) {
+	if ((uint64_t)st.st_size > TZ_MAX_FILE) {
 		buf_addf(err, "time zone file of '%s' too large", name);
 		goto out;
 	}

@@ -26,12 +26,12 @@
 #include "buf.h"
 
 #define TZ_DIR "/usr/share/zoneinfo"
-#define TZ_MAX_NAME 64          /* "America/Argentina/ComodRivadavia" is 32 */
-#define TZ_MAX_FILE (64 * 1024) /* Debian's largest is under 4 KiB */
-#define TZ_MAX_TIMES 4096       /* transitions (fat files: a few hundred) */
-#define TZ_MAX_TYPES 256        /* local time types */
-#define TZ_MAX_CHARS 1024       /* abbreviation bytes */
-#define TZ_MAX_LEAPS 512        /* leap second records */
+#define TZ_MAX_NAME 64 /* "America/Argentina/ComodRivadavia" is 32 */
+#define TZ_MAX_FILE ((size_t)64 * 1024) /* Debian's largest is under 4 KiB */
+#define TZ_MAX_TIMES 4096 /* transitions (fat files: a few hundred) */
+#define TZ_MAX_TYPES 256  /* local time types */
+#define TZ_MAX_CHARS 1024 /* abbreviation bytes */
+#define TZ_MAX_LEAPS 512  /* leap second records */
 
 struct tz;
 
