@@ -503,28 +503,6 @@ json_date(struct json_out *j, int64_t day)
 }
 
 static void
-json_period(
-    struct json_out *j, const char *name, const struct statscalc_period *p)
-{
-	json_key(j, name);
-	json_obj_begin(j);
-	json_key(j, "from");
-	json_date(j, p->first_day);
-	json_key(j, "to");
-	json_date(j, p->last_day);
-	json_key(j, "seconds");
-	json_int(j, p->seconds);
-	json_key(j, "pages");
-	json_int(j, p->pages);
-	json_key(j, "books_finished");
-	if (p->finished < 0)
-		json_null(j);
-	else
-		json_int(j, p->finished);
-	json_obj_end(j);
-}
-
-static void
 json_kv_int(struct json_out *j, const char *key, int64_t v)
 {
 	json_key(j, key);
@@ -542,21 +520,50 @@ json_kv_known(struct json_out *j, const char *key, int64_t v)
 		json_int(j, v);
 }
 
+/* num / den, or null when den is 0. */
+static void
+json_kv_ratio(struct json_out *j, const char *key, int64_t num, int64_t den)
+{
+	json_key(j, key);
+	if (den)
+		json_double(j, (double)num / (double)den);
+	else
+		json_null(j);
+}
+
+static void
+json_kv_str(struct json_out *j, const char *key, const char *v)
+{
+	json_key(j, key);
+	json_str(j, v);
+}
+
+static void
+json_period(
+    struct json_out *j, const char *name, const struct statscalc_period *p)
+{
+	json_key(j, name);
+	json_obj_begin(j);
+	json_key(j, "from");
+	json_date(j, p->first_day);
+	json_key(j, "to");
+	json_date(j, p->last_day);
+	json_kv_int(j, "seconds", p->seconds);
+	json_kv_int(j, "pages", p->pages);
+	json_kv_known(j, "books_finished", p->finished);
+	json_obj_end(j);
+}
+
 static void
 json_book(struct json_out *j, const struct statsdb_book *sb,
     const struct statscalc_book *b, const struct statscalc *c)
 {
 	json_obj_begin(j);
-	json_key(j, "md5");
-	json_str(j, sb->md5);
-	json_key(j, "title");
-	json_str(j, sb->title);
-	json_key(j, "authors");
-	json_str(j, sb->authors);
-	json_key(j, "series");
-	json_str(j, sb->series);
-	json_key(j, "language");
-	json_str(j, sb->language);
+	json_kv_str(j, "md5", sb->md5);
+	json_kv_str(j, "title", sb->title);
+	json_kv_str(j, "authors", sb->authors);
+	json_kv_str(j, "series", sb->series);
+	json_kv_str(j, "language", sb->language);
 	json_kv_int(j, "pages", sb->pages);
 	json_kv_int(j, "highlights", sb->highlights);
 	json_kv_int(j, "notes", sb->notes);
@@ -577,25 +584,13 @@ json_book(struct json_out *j, const struct statsdb_book *sb,
 	} else {
 		json_null(j);
 	}
-	json_key(j, "avg_page_seconds");
-	if (b->pages_read)
-		json_double(j, (double)b->capped / (double)b->pages_read);
-	else
-		json_null(j);
-	json_key(j, "avg_day_seconds");
-	if (b->days)
-		json_double(j, (double)b->capped / (double)b->days);
-	else
-		json_null(j);
+	json_kv_ratio(j, "avg_page_seconds", b->capped, b->pages_read);
+	json_kv_ratio(j, "avg_day_seconds", b->capped, b->days);
 	json_key(j, "sessions");
 	json_obj_begin(j);
 	json_kv_int(j, "count", b->sessions);
 	json_kv_int(j, "longest", b->longest_session);
-	json_key(j, "average");
-	if (b->sessions)
-		json_double(j, (double)b->seconds / (double)b->sessions);
-	else
-		json_null(j);
+	json_kv_ratio(j, "average", b->seconds, b->sessions);
 	json_obj_end(j);
 	json_kv_known(j, "time_left", b->time_left);
 	json_kv_known(j, "days_left", b->days_left);
@@ -634,12 +629,10 @@ statscalc_json(struct json_out *j, const struct statsdb *db,
 
 	json_key(j, "settings");
 	json_obj_begin(j);
-	json_key(j, "tz");
-	json_str(j, zone);
+	json_kv_str(j, "tz", zone);
 	snprintf(hm, sizeof(hm), "%02d:%02d", (int)(o->day_start / 3600),
 	    (int)(o->day_start / 60 % 60));
-	json_key(j, "day_start");
-	json_str(j, hm);
+	json_kv_str(j, "day_start", hm);
 	json_kv_int(j, "now", o->now);
 	json_kv_int(j, "max_sec", o->max_sec);
 	json_kv_int(j, "session_gap", o->session_gap);
