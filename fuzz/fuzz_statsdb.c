@@ -31,6 +31,13 @@
 static char path[64];
 static struct tz *berlin;
 
+/* Remove the input file when the fuzzer exits. */
+static void
+remove_input(void)
+{
+	unlink(path);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -43,6 +50,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fd = mkstemp(path);
 	FUZZ_CHECK(fd >= 0);
 	close(fd);
+	atexit(remove_input);
 	berlin = tz_load("Europe/Berlin", &err);
 	FUZZ_CHECK(berlin != NULL);
 	buf_release(&err);
