@@ -11,7 +11,8 @@
 # pages), days, best day, average per page, sessions split by a pause,
 # estimated time and days left; the two rows of one book (same md5, an old
 # title) read as one, the duplicate page turn dropped and counted, page
-# turns before 2007 and after tomorrow dropped and counted.
+# turns before 2007 and after tomorrow dropped and counted; the file (WAL
+# in its header) left unchanged, with no -wal or -shm made beside it.
 . "$(dirname "$0")/lib.sh"
 
 MK=$(dirname "$0")/../mkstats.py
@@ -52,8 +53,12 @@ jv() { python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.ar
 JSON
 check "the generator built the file" test -s "$F"
 
+sum=$(md5sum <"$F")
 run stats "$F" --tz Europe/Berlin --now $NOW
 is "Berlin: exit 0" "$RC" 0
+is "the file is left as it was" "$(md5sum <"$F")" "$sum"
+is "no -wal or -shm beside it (WAL header, read immutable)" \
+    "$(ls "$KS_TMP" | grep -c -- '-wal\|-shm')" 0
 is "Berlin: nothing on stderr" "$ERR" ""
 is "file: books as one per md5" "$(jv 'd["file"]["books"], d["file"]["book_rows"]')" "(2, 3)"
 is "file: rows kept and read" "$(jv 'd["file"]["page_turns"], d["file"]["page_turn_rows"]')" "(14, 17)"
