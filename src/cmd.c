@@ -35,6 +35,7 @@ extern const struct cmd_entry cmd_import_redis_entry;
 extern const struct cmd_entry cmd_restore_entry;
 extern const struct cmd_entry cmd_salvage_entry;
 extern const struct cmd_entry cmd_serve_entry;
+extern const struct cmd_entry cmd_stats_entry;
 extern const struct cmd_entry cmd_user_add_entry;
 extern const struct cmd_entry cmd_user_admin_entry;
 extern const struct cmd_entry cmd_user_del_entry;
@@ -62,6 +63,7 @@ static const struct cmd_entry *const cmd_table[] = {
     &cmd_import_redis_entry,
     &cmd_config_show_entry,
     &cmd_config_reference_entry,
+    &cmd_stats_entry,
     &cmd_healthcheck_entry,
     &cmd_version_entry,
     &cmd_help_entry,

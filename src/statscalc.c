@@ -1,0 +1,682 @@
+/*
+ * statscalc.c: the figures of a statistics file (statscalc.h).
+ *
+ * Pages follow KOReader's page_stat view without running it: a row of
+ * page p recorded in a layout of T pages, for a book now of P pages,
+ * covers pages (p-1)*P/T+1 .. max(that, p*P/T) of the latest layout (at
+ * most STATSCALC_RESCALE_MAX of them), each credited duration / count
+ * seconds in integer division. Distinct pages and per-page capped time
+ * come from one sweep over those ranges sorted by (group, page) instead of
+ * one entry per page, so a row that rescales to 1,000 pages costs two
+ * events, not 1,000. A row whose layout or book size is unknown (0) keeps
+ * its own page number (KOReader's view leaves such rows out).
+ *
+ * Times of day, days and sums use the rows' whole durations (the view's
+ * integer division drops seconds; statscalc does only for capped time, as
+ * KOReader does).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "statscalc.h"
+#include "xmalloc.h"
+
+void
+statscalc_opts_default(struct statscalc_opts *o, int64_t now)
+{
+	memset(o, 0, sizeof(*o));
+	o->now = now;
+	o->max_sec = STATSCALC_MAX_SEC;
+	o->session_gap = STATSCALC_SESSION_GAP;
+	o->streak_min = STATSCALC_STREAK_MIN;
+}
+
+/* floor(a / b) for b > 0. */
+static int64_t
+floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b < 0);
+}
+
+int64_t
+statscalc_day_of(const struct statscalc_opts *o, int64_t t)
+{
+	int32_t off = o->tz ? tz_offset(o->tz, t) : 0;
+
+	return floor_div(t + off - o->day_start, 86400);
+}
+
+int64_t
+statscalc_day_start(const struct statscalc_opts *o, int64_t day)
+{
+	/*
+	 * The smallest instant whose local day is day: between 26 hours
+	 * either side of the naive guess (offsets are within 25 hours).
+	 */
+	int64_t lo = day * 86400 + o->day_start - (int64_t)26 * 3600;
+	int64_t hi = day * 86400 + o->day_start + (int64_t)26 * 3600;
+
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo) / 2;
+
+		if (statscalc_day_of(o, mid) >= day)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/* ---------------------------------------------------------------------
+ * Page ranges and the sweep.
+ */
+
+/* A row's pages in the book's latest layout, and the seconds of each. */
+struct range {
+	uint64_t key; /* the group: book, or book and day */
+	int64_t first, last;
+	int64_t each;
+};
+
+static void
+rescale(const struct statsdb_row *r, int64_t pages, struct range *out)
+{
+	int64_t first = r->page, last, n;
+
+	last = first;
+	if (r->total_pages > 0 && pages > 0) {
+		first = (r->page - 1) * pages / r->total_pages + 1;
+		last = r->page * pages / r->total_pages;
+		if (last < first)
+			last = first;
+	}
+	/* A page past the layout's end (hostile) stays within bounds. */
+	if (last > STATSDB_MAX_PAGE)
+		last = STATSDB_MAX_PAGE;
+	if (first > last)
+		first = last;
+	n = last - first + 1;
+	out->first = first;
+	out->last = last;
+	out->each = r->duration / n;
+	if (n > STATSCALC_RESCALE_MAX)
+		out->last = first + STATSCALC_RESCALE_MAX - 1;
+}
+
+/*
+ * One end of a range, in 16 bytes (the sorts dominate the cost): pos is
+ * at most 10^9 + 1,001 (statsdb.h: STATSDB_MAX_PAGE) and each at most a
+ * day, so delta, +(2 * each + 1) where a range begins and -(2 * each + 1)
+ * past its end, fits an int32_t too.
+ */
+struct event {
+	uint64_t key;
+	int32_t pos;
+	int32_t delta;
+};
+
+_Static_assert(STATSDB_MAX_PAGE + 1 < INT32_MAX, "event pos fits");
+_Static_assert(2 * STATSDB_MAX_DURATION + 1 < INT32_MAX, "delta fits");
+
+static int
+event_cmp(const void *x, const void *y)
+{
+	const struct event *a = x, *b = y;
+
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+/* What the sweep found for one group. */
+struct group {
+	uint64_t key;
+	int64_t pages;  /* distinct pages covered */
+	int64_t capped; /* per page min(sum of seconds, cap), summed */
+};
+
+/*
+ * Sweep n ranges (reordered): for each key, in ascending order, the
+ * number of distinct pages covered and the capped seconds. Returns the
+ * number of groups written to *out (a new array; the caller frees it).
+ */
+static size_t
+sweep(const struct range *ranges, size_t n, int64_t cap, struct group **out)
+{
+	struct event *ev = xcalloc(n ? 2 * n : 1, sizeof(*ev));
+	struct group *g = xcalloc(n ? n : 1, sizeof(*g));
+	size_t i, ng = 0;
+	int64_t cover = 0, sum = 0;
+
+	for (i = 0; i < n; i++) {
+		int32_t d = (int32_t)(2 * ranges[i].each + 1);
+
+		ev[2 * i] =
+		    (struct event){ranges[i].key, (int32_t)ranges[i].first, d};
+		ev[2 * i + 1] = (struct event){
+		    ranges[i].key, (int32_t)(ranges[i].last + 1), -d};
+	}
+	qsort(ev, 2 * n, sizeof(*ev), event_cmp);
+	for (i = 0; i < 2 * n; i++) {
+		if (i == 0 || ev[i].key != ev[i - 1].key) {
+			g[ng++] = (struct group){ev[i].key, 0, 0};
+			cover = sum = 0;
+		}
+		cover += ev[i].delta > 0 ? 1 : -1;
+		sum += ev[i].delta / 2; /* the sign of delta, times each */
+		if (cover > 0 && i + 1 < 2 * n && ev[i + 1].key == ev[i].key) {
+			int64_t len = ev[i + 1].pos - ev[i].pos;
+
+			g[ng - 1].pages += len;
+			g[ng - 1].capped += len * (sum < cap ? sum : cap);
+		}
+	}
+	free(ev);
+	*out = g;
+	return ng;
+}
+
+/* Distinct pages read in days [lo, hi], per book, summed over books. */
+static int64_t
+period_pages(const struct statsdb *db, const struct range *byrow,
+    const int64_t *rowday, int64_t lo, int64_t hi)
+{
+	struct range *sel = xcalloc(db->nrows ? db->nrows : 1, sizeof(*sel));
+	struct group *g = NULL;
+	size_t i, n = 0, ng;
+	int64_t pages = 0;
+
+	for (i = 0; i < db->nrows; i++) {
+		if (rowday[i] < lo || rowday[i] > hi)
+			continue;
+		sel[n] = byrow[i];
+		sel[n++].key = db->rows[i].book;
+	}
+	ng = sweep(sel, n, 0, &g);
+	for (i = 0; i < ng; i++)
+		pages += g[i].pages;
+	free(g);
+	free(sel);
+	return pages;
+}
+
+/* ---------------------------------------------------------------------
+ * The figures.
+ */
+
+static int
+int64_cmp(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* Index of day in the ascending c->days, or -1. */
+static int64_t
+find_day(const struct statscalc *c, int64_t day)
+{
+	size_t lo = 0, hi = c->ndays;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->days[mid].day < day)
+			lo = mid + 1;
+		else if (c->days[mid].day > day)
+			hi = mid;
+		else
+			return (int64_t)mid;
+	}
+	return -1;
+}
+
+/* The days with reading: seconds from the rows, pages from the sweep. */
+static void
+count_days(const struct statsdb *db, const struct statscalc_opts *o,
+    const struct range *byrow, const int64_t *rowday, struct statscalc *c)
+{
+	int64_t *sorted = xcalloc(db->nrows ? db->nrows : 1, sizeof(*sorted));
+	struct range *sel = xcalloc(db->nrows ? db->nrows : 1, sizeof(*sel));
+	int64_t first_day = 0;
+	struct group *g = NULL;
+	size_t i, ng;
+
+	memcpy(sorted, rowday, db->nrows * sizeof(*sorted));
+	qsort(sorted, db->nrows, sizeof(*sorted), int64_cmp);
+	c->days = xcalloc(db->nrows ? db->nrows : 1, sizeof(*c->days));
+	for (i = 0; i < db->nrows; i++) {
+		if (i > 0 && sorted[i] == sorted[i - 1])
+			continue;
+		c->days[c->ndays].day = sorted[i];
+		c->days[c->ndays].start = statscalc_day_start(o, sorted[i]);
+		c->days[c->ndays].end = statscalc_day_start(o, sorted[i] + 1);
+		c->ndays++;
+	}
+	if (c->ndays)
+		first_day = c->days[0].day;
+	for (i = 0; i < db->nrows; i++) {
+		c->days[find_day(c, rowday[i])].seconds += db->rows[i].duration;
+		sel[i] = byrow[i];
+		/* Days since the first, so the key sorts by (book, day). */
+		sel[i].key = (uint64_t)db->rows[i].book << 32 |
+		             (uint64_t)(rowday[i] - first_day);
+	}
+	ng = sweep(sel, db->nrows, 0, &g);
+	for (i = 0; i < ng; i++) {
+		int64_t day = first_day + (int64_t)(g[i].key & 0xffffffffu);
+
+		c->days[find_day(c, day)].pages += g[i].pages;
+	}
+	free(g);
+	free(sel);
+	free(sorted);
+}
+
+/* Fill one period [lo, hi] from the days. */
+static void
+count_period(const struct statsdb *db, const struct statscalc_opts *o,
+    const struct range *byrow, const int64_t *rowday, const struct statscalc *c,
+    int64_t lo, int64_t hi, struct statscalc_period *p)
+{
+	size_t i;
+
+	p->first_day = lo;
+	p->last_day = hi;
+	for (i = 0; i < c->ndays; i++)
+		if (c->days[i].day >= lo && c->days[i].day <= hi)
+			p->seconds += c->days[i].seconds;
+	p->pages = period_pages(db, byrow, rowday, lo, hi);
+	p->finished = -1;
+	if (o->finished) {
+		p->finished = 0;
+		for (i = 0; i < db->nbooks; i++) {
+			int64_t when, day;
+
+			if (!o->finished(
+			        o->finished_ctx, db->books[i].md5, &when))
+				continue;
+			day = statscalc_day_of(o, when);
+			if (day >= lo && day <= hi)
+				p->finished++;
+		}
+	}
+}
+
+/* Current and longest run of consecutive days of streak_min or more. */
+static void
+count_streaks(const struct statscalc_opts *o, struct statscalc *c)
+{
+	int64_t run = 0, prev = 0;
+	size_t i;
+
+	for (i = 0; i < c->ndays; i++) {
+		if (c->days[i].seconds < o->streak_min)
+			continue;
+		run = run && c->days[i].day == prev + 1 ? run + 1 : 1;
+		prev = c->days[i].day;
+		if (run > c->streak_longest) {
+			c->streak_longest = run;
+			c->streak_longest_last = prev;
+		}
+	}
+	/* A streak is still current when it reaches today or yesterday. */
+	if (run && (prev == c->today || prev == c->today - 1))
+		c->streak_current = run;
+}
+
+/* A day and seconds read on it, to find a book's days and best day. */
+struct day_secs {
+	int64_t day, seconds;
+};
+
+static int
+day_secs_cmp(const void *x, const void *y)
+{
+	const struct day_secs *a = x, *b = y;
+
+	return a->day < b->day ? -1 : a->day > b->day;
+}
+
+/* Sessions, days, best day and the rest of one book's rows [from, to). */
+static void
+count_book(const struct statsdb *db, const struct statscalc_opts *o,
+    const struct range *byrow, const int64_t *rowday, size_t from, size_t to,
+    struct statscalc_book *b)
+{
+	struct day_secs *ds = xcalloc(to - from + 1, sizeof(*ds));
+	int64_t end = 0, session = 0, latest = INT64_MIN, sum = 0;
+	size_t i, n = 0;
+
+	for (i = from; i < to; i++) {
+		const struct statsdb_row *r = &db->rows[i];
+
+		b->seconds += r->duration;
+		if (!b->first_read || r->start < b->first_read)
+			b->first_read = r->start;
+		if (r->start > b->last_read)
+			b->last_read = r->start;
+		/* KOReader: the highest page at the latest start_time. */
+		if (r->start > latest ||
+		    (r->start == latest && byrow[i].last > b->last_page)) {
+			latest = r->start;
+			b->last_page = byrow[i].last;
+		}
+		/* Rows come sorted by start time within a book. */
+		if (i == from || r->start > end + o->session_gap) {
+			b->sessions++;
+			session = 0;
+		}
+		session += r->duration;
+		if (session > b->longest_session)
+			b->longest_session = session;
+		if (r->start + r->duration > end)
+			end = r->start + r->duration;
+		ds[n++] = (struct day_secs){rowday[i], r->duration};
+	}
+	qsort(ds, n, sizeof(*ds), day_secs_cmp);
+	b->best_day_seconds = -1;
+	for (i = 0; i < n; i++) {
+		if (i == 0 || ds[i].day != ds[i - 1].day) {
+			b->days++;
+			sum = 0;
+		}
+		sum += ds[i].seconds;
+		/* The day with most of this book's seconds; the first on a tie.
+		 */
+		if (sum > b->best_day_seconds) {
+			b->best_day_seconds = sum;
+			b->best_day = ds[i].day;
+		}
+	}
+	if (b->best_day_seconds < 0)
+		b->best_day_seconds = 0;
+	free(ds);
+}
+
+/*
+ * KOReader's estimate: pages left at the average capped time per page,
+ * then days at the average capped time per day of reading.
+ */
+static void
+estimate(const struct statsdb_book *book, struct statscalc_book *b)
+{
+	int64_t left;
+
+	b->time_left = b->days_left = -1;
+	if (book->pages <= 0 || b->pages_read <= 0 || b->days <= 0 ||
+	    b->capped <= 0)
+		return;
+	left = book->pages - b->last_page;
+	if (left < 0)
+		left = 0;
+	b->time_left = left * b->capped / b->pages_read;
+	b->days_left = (b->time_left * b->days + b->capped - 1) / b->capped;
+}
+
+void
+statscalc_run(const struct statsdb *db, const struct statscalc_opts *o,
+    struct statscalc *c)
+{
+	struct range *byrow =
+	    xcalloc(db->nrows ? db->nrows : 1, sizeof(*byrow));
+	int64_t *rowday = xcalloc(db->nrows ? db->nrows : 1, sizeof(*rowday));
+	struct group *g = NULL;
+	size_t i, from, ng;
+	int64_t y;
+	unsigned m, d;
+
+	memset(c, 0, sizeof(*c));
+	c->today = statscalc_day_of(o, o->now);
+	for (i = 0; i < db->nrows; i++) {
+		rescale(
+		    &db->rows[i], db->books[db->rows[i].book].pages, &byrow[i]);
+		byrow[i].key = db->rows[i].book;
+		rowday[i] = statscalc_day_of(o, db->rows[i].start);
+		c->seconds += db->rows[i].duration;
+	}
+	count_days(db, o, byrow, rowday, c);
+	count_streaks(o, c);
+
+	/* Periods: today, the week from Monday, the month, the year. */
+	tz_civil_from_days(c->today, &y, &m, &d);
+	count_period(
+	    db, o, byrow, rowday, c, c->today, c->today, &c->period_today);
+	count_period(db, o, byrow, rowday, c,
+	    c->today - (tz_weekday(c->today) + 6) % 7, c->today, &c->week);
+	count_period(db, o, byrow, rowday, c, tz_days_from_civil(y, m, 1),
+	    c->today, &c->month);
+	count_period(db, o, byrow, rowday, c, tz_days_from_civil(y, 1, 1),
+	    c->today, &c->year);
+
+	/* Books: pages and capped time by one sweep keyed by book. */
+	c->nbooks = db->nbooks;
+	c->books = xcalloc(db->nbooks ? db->nbooks : 1, sizeof(*c->books));
+	for (i = 0; i < db->nbooks; i++) {
+		c->books[i].book = i;
+		c->books[i].time_left = c->books[i].days_left = -1;
+	}
+	ng = sweep(byrow, db->nrows, o->max_sec, &g);
+	for (i = 0; i < ng; i++) {
+		c->books[g[i].key].pages_read = g[i].pages;
+		c->books[g[i].key].capped = g[i].capped;
+	}
+	free(g);
+	for (from = 0; from < db->nrows;) {
+		size_t to = from;
+		uint32_t book = db->rows[from].book;
+
+		while (to < db->nrows && db->rows[to].book == book)
+			to++;
+		count_book(db, o, byrow, rowday, from, to, &c->books[book]);
+		estimate(&db->books[book], &c->books[book]);
+		from = to;
+	}
+	free(byrow);
+	free(rowday);
+}
+
+void
+statscalc_release(struct statscalc *c)
+{
+	free(c->days);
+	free(c->books);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ---------------------------------------------------------------------
+ * JSON.
+ */
+
+/* "YYYY-MM-DD" of a local day number. */
+static void
+json_date(struct json_out *j, int64_t day)
+{
+	char s[32];
+	int64_t y;
+	unsigned m, d;
+
+	tz_civil_from_days(day, &y, &m, &d);
+	snprintf(s, sizeof(s), "%04lld-%02u-%02u", (long long)y, m, d);
+	json_str(j, s);
+}
+
+static void
+json_kv_int(struct json_out *j, const char *key, int64_t v)
+{
+	json_key(j, key);
+	json_int(j, v);
+}
+
+/* An integer, or null when negative (unknown). */
+static void
+json_kv_known(struct json_out *j, const char *key, int64_t v)
+{
+	json_key(j, key);
+	if (v < 0)
+		json_null(j);
+	else
+		json_int(j, v);
+}
+
+/* num / den, or null when den is 0. */
+static void
+json_kv_ratio(struct json_out *j, const char *key, int64_t num, int64_t den)
+{
+	json_key(j, key);
+	if (den)
+		json_double(j, (double)num / (double)den);
+	else
+		json_null(j);
+}
+
+static void
+json_kv_str(struct json_out *j, const char *key, const char *v)
+{
+	json_key(j, key);
+	json_str(j, v);
+}
+
+static void
+json_period(
+    struct json_out *j, const char *name, const struct statscalc_period *p)
+{
+	json_key(j, name);
+	json_obj_begin(j);
+	json_key(j, "from");
+	json_date(j, p->first_day);
+	json_key(j, "to");
+	json_date(j, p->last_day);
+	json_kv_int(j, "seconds", p->seconds);
+	json_kv_int(j, "pages", p->pages);
+	json_kv_known(j, "books_finished", p->finished);
+	json_obj_end(j);
+}
+
+static void
+json_book(struct json_out *j, const struct statsdb_book *sb,
+    const struct statscalc_book *b, const struct statscalc *c)
+{
+	json_obj_begin(j);
+	json_kv_str(j, "md5", sb->md5);
+	json_kv_str(j, "title", sb->title);
+	json_kv_str(j, "authors", sb->authors);
+	json_kv_str(j, "series", sb->series);
+	json_kv_str(j, "language", sb->language);
+	json_kv_int(j, "pages", sb->pages);
+	json_kv_int(j, "highlights", sb->highlights);
+	json_kv_int(j, "notes", sb->notes);
+	json_kv_int(j, "seconds", b->seconds);
+	json_kv_int(j, "capped_seconds", b->capped);
+	json_kv_int(j, "pages_read", b->pages_read);
+	json_kv_int(j, "days", b->days);
+	json_kv_int(j, "first_read", b->first_read);
+	json_kv_int(j, "last_read", b->last_read);
+	json_kv_int(j, "last_page", b->last_page);
+	json_key(j, "best_day");
+	if (b->days) {
+		json_obj_begin(j);
+		json_key(j, "date");
+		json_date(j, b->best_day);
+		json_kv_int(j, "seconds", b->best_day_seconds);
+		json_obj_end(j);
+	} else {
+		json_null(j);
+	}
+	json_kv_ratio(j, "avg_page_seconds", b->capped, b->pages_read);
+	json_kv_ratio(j, "avg_day_seconds", b->capped, b->days);
+	json_key(j, "sessions");
+	json_obj_begin(j);
+	json_kv_int(j, "count", b->sessions);
+	json_kv_int(j, "longest", b->longest_session);
+	json_kv_ratio(j, "average", b->seconds, b->sessions);
+	json_obj_end(j);
+	json_kv_known(j, "time_left", b->time_left);
+	json_kv_known(j, "days_left", b->days_left);
+	json_key(j, "finish_date");
+	if (b->days_left >= 0 && b->time_left > 0)
+		json_date(j, c->today + b->days_left);
+	else
+		json_null(j);
+	json_obj_end(j);
+}
+
+void
+statscalc_json(struct json_out *j, const struct statsdb *db,
+    const struct statscalc *c, const struct statscalc_opts *o, const char *zone)
+{
+	char hm[16];
+	size_t i;
+
+	json_obj_begin(j);
+	json_key(j, "file");
+	json_obj_begin(j);
+	json_kv_int(j, "user_version", db->user_version);
+	json_kv_int(j, "book_rows", (int64_t)db->book_rows);
+	json_kv_int(j, "books", (int64_t)db->nbooks);
+	json_kv_int(j, "page_turn_rows", (int64_t)db->turn_rows);
+	json_kv_int(j, "page_turns", (int64_t)db->nrows);
+	json_key(j, "dropped");
+	json_obj_begin(j);
+	json_kv_int(j, "duplicates", (int64_t)db->duplicates);
+	json_kv_int(j, "impossible_time", (int64_t)db->bad_time);
+	json_kv_int(j, "bad_values", (int64_t)db->bad_rows);
+	json_kv_int(j, "no_book", (int64_t)db->orphans);
+	json_obj_end(j);
+	json_kv_int(j, "clamped_durations", (int64_t)db->clamped);
+	json_obj_end(j);
+
+	json_key(j, "settings");
+	json_obj_begin(j);
+	json_kv_str(j, "tz", zone);
+	snprintf(hm, sizeof(hm), "%02d:%02d", (int)(o->day_start / 3600),
+	    (int)(o->day_start / 60 % 60));
+	json_kv_str(j, "day_start", hm);
+	json_kv_int(j, "now", o->now);
+	json_kv_int(j, "max_sec", o->max_sec);
+	json_kv_int(j, "session_gap", o->session_gap);
+	json_kv_int(j, "streak_min", o->streak_min);
+	json_obj_end(j);
+
+	json_key(j, "overview");
+	json_obj_begin(j);
+	json_period(j, "today", &c->period_today);
+	json_period(j, "week", &c->week);
+	json_period(j, "month", &c->month);
+	json_period(j, "year", &c->year);
+	json_kv_int(j, "seconds", c->seconds);
+	json_kv_int(j, "days_read", (int64_t)c->ndays);
+	json_key(j, "streak");
+	json_obj_begin(j);
+	json_kv_int(j, "current", c->streak_current);
+	json_kv_int(j, "longest", c->streak_longest);
+	json_key(j, "longest_to");
+	if (c->streak_longest)
+		json_date(j, c->streak_longest_last);
+	else
+		json_null(j);
+	json_obj_end(j);
+	json_obj_end(j);
+
+	json_key(j, "days");
+	json_arr_begin(j);
+	for (i = 0; i < c->ndays; i++) {
+		json_obj_begin(j);
+		json_key(j, "date");
+		json_date(j, c->days[i].day);
+		json_kv_int(j, "start", c->days[i].start);
+		json_kv_int(j, "end", c->days[i].end);
+		json_kv_int(j, "seconds", c->days[i].seconds);
+		json_kv_int(j, "pages", c->days[i].pages);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+
+	json_key(j, "books");
+	json_arr_begin(j);
+	for (i = 0; i < c->nbooks; i++)
+		json_book(j, &db->books[i], &c->books[i], c);
+	json_arr_end(j);
+	json_obj_end(j);
+}

@@ -1,0 +1,267 @@
+/*
+ * test_statscalc.c: the figures of statscalc.c on page turns built here:
+ * local days as UTC ranges on DST days in Europe/Berlin and
+ * America/New_York (23 and 25 hours), with the day starting at 04:00 too;
+ * streak edges (today or yesterday keeps a streak current, a short day
+ * breaks it, the longest is the first of equals); rescaling of an older
+ * layout and KOReader's cap per page; sessions; the "books finished" hook.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "statscalc.h"
+#include "xmalloc.h"
+
+/* A statsdb of nbooks books with pages each, and no rows yet. */
+static void
+db_init(struct statsdb *db, size_t nbooks, int64_t pages)
+{
+	size_t i;
+
+	memset(db, 0, sizeof(*db));
+	db->books = xcalloc(nbooks, sizeof(*db->books));
+	db->nbooks = nbooks;
+	for (i = 0; i < nbooks; i++) {
+		db->books[i].md5 = xstrdup(i == 0 ? "m0" : "m1");
+		db->books[i].title = xstrdup("T");
+		db->books[i].authors = xstrdup("A");
+		db->books[i].series = xstrdup("N/A");
+		db->books[i].language = xstrdup("N/A");
+		db->books[i].pages = pages;
+	}
+}
+
+/* Append a row (the caller adds them sorted by book, then start). */
+static void
+db_add(struct statsdb *db, uint32_t book, int64_t page, int64_t start,
+    int64_t duration, int64_t total)
+{
+	db->rows = xrealloc(db->rows, (db->nrows + 1) * sizeof(*db->rows));
+	db->rows[db->nrows++] =
+	    (struct statsdb_row){book, page, start, duration, total};
+}
+
+static struct tz *
+zone(const char *name)
+{
+	struct buf err = BUF_INIT;
+	struct tz *tz = tz_load(name, &err);
+
+	assert_non_null(tz);
+	buf_release(&err);
+	return tz;
+}
+
+static void
+test_statscalc__dst_days(void **state)
+{
+	static const struct {
+		const char *zone;
+		int32_t day_start;
+		int y, m, d;
+		int64_t start, hours;
+	} cases[] = {
+	    /* Berlin: 29 March 2026 has 23 hours, 25 October 25 hours. */
+	    {"Europe/Berlin", 0, 2026, 3, 29, 1774738800, 23},
+	    {"Europe/Berlin", 0, 2026, 3, 30, 1774821600, 24},
+	    {"Europe/Berlin", 0, 2026, 10, 25, 1792879200, 25},
+	    /* Starting at 04:00 the short day is the one before. */
+	    {"Europe/Berlin", 4 * 3600, 2026, 3, 28, 1774666800, 23},
+	    {"Europe/Berlin", 4 * 3600, 2026, 3, 29, 1774749600, 24},
+	    {"Europe/Berlin", 4 * 3600, 2026, 10, 24, 1792807200, 25},
+	    /* New York: 8 March and 1 November 2026. */
+	    {"America/New_York", 0, 2026, 3, 8, 1772946000, 23},
+	    {"America/New_York", 0, 2026, 11, 1, 1793505600, 25},
+	    {"America/New_York", 4 * 3600, 2026, 3, 7, 1772874000, 23},
+	    {"UTC", 0, 2026, 3, 29, 1774742400, 24},
+	};
+	struct statscalc_opts o;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tz *tz = zone(cases[i].zone);
+		int64_t day = tz_days_from_civil(
+		    cases[i].y, (unsigned)cases[i].m, (unsigned)cases[i].d);
+		int64_t start, end;
+
+		statscalc_opts_default(&o, 1800000000);
+		o.tz = tz;
+		o.day_start = cases[i].day_start;
+		start = statscalc_day_start(&o, day);
+		end = statscalc_day_start(&o, day + 1);
+		if (start != cases[i].start ||
+		    end - start != cases[i].hours * 3600)
+			fail_msg("%s %d-%d-%d: [%lld, %lld)", cases[i].zone,
+			    cases[i].y, cases[i].m, cases[i].d,
+			    (long long)start, (long long)end);
+		/* Half-open: the first second is in, the one before is not. */
+		assert_int_equal(statscalc_day_of(&o, start), day);
+		assert_int_equal(statscalc_day_of(&o, start - 1), day - 1);
+		assert_int_equal(statscalc_day_of(&o, end - 1), day);
+		tz_free(tz);
+	}
+}
+
+/* Seconds read on each local day of a run of days in Berlin. */
+static void
+streak_db(struct statsdb *db, const int *secs, size_t n, int64_t first)
+{
+	size_t i;
+
+	db_init(db, 1, 100);
+	for (i = 0; i < n; i++)
+		if (secs[i])
+			db_add(db, 0, (int64_t)i + 1,
+			    first + (int64_t)i * 86400 + 20 * 3600, secs[i],
+			    100);
+}
+
+static void
+test_statscalc__streaks(void **state)
+{
+	static const struct {
+		int secs[10];
+		int today; /* index of today in secs */
+		int64_t current, longest, longest_last;
+	} cases[] = {
+	    /* Read today: the run up to today. */
+	    {{60, 60, 0, 60, 60, 60}, 5, 3, 3, 5},
+	    /* Not yet today, but yesterday: still current. */
+	    {{60, 60, 0, 60, 60, 0}, 5, 2, 2, 1},
+	    /* Nothing today or yesterday: no current streak. */
+	    {{60, 60, 60, 0, 0, 0}, 5, 0, 3, 2},
+	    /* 59 s is not a reading day (streak_min 60). */
+	    {{60, 59, 60, 60, 0}, 3, 2, 2, 3},
+	    /* Two equal runs: the first is the longest. */
+	    {{60, 60, 0, 60, 60, 0, 0}, 6, 0, 2, 1},
+	    /* Nothing at all. */
+	    {{0}, 3, 0, 0, 0},
+	};
+	/* 2026-03-23 (Monday) 00:00 in Berlin, CET. */
+	const int64_t first = 1774220400, first_day = 20535;
+	struct statscalc_opts o;
+	struct statsdb db;
+	struct statscalc c;
+	struct tz *tz = zone("Europe/Berlin");
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		streak_db(&db, cases[i].secs, 10, first);
+		statscalc_opts_default(
+		    &o, first + cases[i].today * 86400 + 22 * 3600);
+		o.tz = tz;
+		statscalc_run(&db, &o, &c);
+		if (c.streak_current != cases[i].current ||
+		    c.streak_longest != cases[i].longest ||
+		    (cases[i].longest && c.streak_longest_last !=
+		                             first_day + cases[i].longest_last))
+			fail_msg("case %zu: current %lld longest %lld to %lld",
+			    i, (long long)c.streak_current,
+			    (long long)c.streak_longest,
+			    (long long)(c.streak_longest_last - first_day));
+		statscalc_release(&c);
+		statsdb_release(&db);
+	}
+	tz_free(tz);
+}
+
+static void
+test_statscalc__books(void **state)
+{
+	struct statscalc_opts o;
+	struct statsdb db;
+	struct statscalc c;
+	const struct statscalc_book *b;
+
+	(void)state;
+	/* Book 0 has 200 pages now. */
+	db_init(&db, 2, 200);
+	/* Page 10 of a 100-page layout: pages 19-20 now, 50 s each. */
+	db_add(&db, 0, 10, 1774000000, 100, 100);
+	/* Page 20 twice: 100 + 100 s, capped at 120. */
+	db_add(&db, 0, 20, 1774000100, 100, 200);
+	db_add(&db, 0, 20, 1774000200, 100, 200);
+	/* 11 minutes later: a new session. */
+	db_add(&db, 0, 21, 1774000960, 30, 200);
+	/* A layout of unknown size: the page as it is. */
+	db_add(&db, 0, 150, 1774001000, 10, 0);
+	db_add(&db, 1, 1, 1774000000, 5, 10);
+	statscalc_opts_default(&o, 1774100000);
+	statscalc_run(&db, &o, &c);
+	b = &c.books[0];
+	assert_int_equal(b->seconds, 340);
+	/* 19: 50, 20: min(50 + 200, 120), 21: 30, 150: 10. */
+	assert_int_equal(b->pages_read, 4);
+	assert_int_equal(b->capped, 50 + 120 + 30 + 10);
+	assert_int_equal(b->sessions, 2);
+	assert_int_equal(b->longest_session, 300);
+	assert_int_equal(b->last_page, 150);
+	assert_int_equal(b->days, 1);
+	/* (200 - 150) pages at 210 / 4 s. */
+	assert_int_equal(b->time_left, 50 * 210 / 4);
+	/* Page 1 of 10 in a book of 200 pages now: pages 1-20. */
+	assert_int_equal(c.books[1].pages_read, 20);
+	assert_int_equal(c.seconds, 345);
+	assert_int_equal(c.ndays, 1);
+	assert_int_equal(c.days[0].pages, 4 + 20);
+	statscalc_release(&c);
+	statsdb_release(&db);
+}
+
+/* The hook: book "m1" finished on 2026-03-28 12:00 UTC. */
+static bool
+finished(void *ctx, const char *md5, int64_t *when)
+{
+	(*(int *)ctx)++;
+	if (strcmp(md5, "m1") != 0)
+		return false;
+	*when = 1774699200;
+	return true;
+}
+
+static void
+test_statscalc__finished_hook(void **state)
+{
+	struct statscalc_opts o;
+	struct statsdb db;
+	struct statscalc c;
+	int calls = 0;
+
+	(void)state;
+	db_init(&db, 2, 10);
+	db_add(&db, 1, 1, 1774699000, 60, 10);
+	statscalc_opts_default(&o, 1774814400); /* Sunday 29 March */
+	statscalc_run(&db, &o, &c);
+	assert_int_equal(c.week.finished, -1);
+	statscalc_release(&c);
+	o.finished = finished;
+	o.finished_ctx = &calls;
+	statscalc_run(&db, &o, &c);
+	assert_int_equal(c.period_today.finished, 0);
+	assert_int_equal(c.week.finished, 1);
+	assert_int_equal(c.year.finished, 1);
+	assert_true(calls > 0);
+	statscalc_release(&c);
+	statsdb_release(&db);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_statscalc__dst_days),
+	    cmocka_unit_test(test_statscalc__streaks),
+	    cmocka_unit_test(test_statscalc__books),
+	    cmocka_unit_test(test_statscalc__finished_hook),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
