@@ -97,6 +97,14 @@ enum conn_state {
 	 */
 	CONN_HANDLER,
 	/*
+	 * The handler reads the request's body as it arrives
+	 * (http_body_read): bytes are read and decoded into its piece
+	 * callback, then its end callback is called and the connection is
+	 * back in CONN_HANDLER. Timer: idle_timeout_ms from the last bytes
+	 * (a slow upload may take long, a stalled one may not).
+	 */
+	CONN_BODY,
+	/*
 	 * No more requests (the answer said close, a transport error was
 	 * answered, or the server is shutting down): write what is queued,
 	 * then linger. Timer: idle_timeout_ms (a client that does not read).
@@ -149,6 +157,11 @@ struct conn {
 	bool via_proxy;        /* the peer is a trusted proxy */
 	bool spoke;            /* the client has sent at least one byte */
 	const struct ip_count *ipc; /* its address's count, while counted */
+	/* A streamed body (CONN_BODY): where it goes. */
+	http_body_fn *body_piece;
+	http_body_end_fn *body_end;
+	void *body_ctx;
+	bool body_done; /* the streamed body was read whole */
 };
 
 struct server {
@@ -156,6 +169,8 @@ struct server {
 	struct server_limits limits;
 	http_handler_fn *handler;
 	void *ctx;
+	http_stream_fn *stream_fn; /* which bodies are streamed, or NULL */
+	void *stream_ctx;
 	uv_stream_t *listener; /* uv_tcp_t, or uv_pipe_t when unix_socket */
 	bool unix_socket;
 	struct metrics *metrics; /* NULL: not counted */
@@ -179,6 +194,7 @@ struct server {
 static void conn_step(struct conn *c);
 static void conn_close(struct conn *c);
 static void conn_free(struct conn *c);
+static void body_finish(struct conn *c, int status);
 
 #define TO(s) (1u << (s))
 /* conn_next[from]: the states a connection may go to from there. */
@@ -188,8 +204,12 @@ static const unsigned conn_next[] = {
     /* only blank lines came; dispatched; 4xx/5xx or 408; closed */
     [CONN_REQUEST] =
         TO(CONN_IDLE) | TO(CONN_HANDLER) | TO(CONN_CLOSING) | TO(CONN_DEAD),
-    /* answered, keep-alive or close; the socket closed meanwhile */
-    [CONN_HANDLER] = TO(CONN_IDLE) | TO(CONN_CLOSING) | TO(CONN_ORPHAN),
+    /* answered, keep-alive or close; the socket closed meanwhile; the
+     * handler reads the body */
+    [CONN_HANDLER] =
+        TO(CONN_IDLE) | TO(CONN_CLOSING) | TO(CONN_ORPHAN) | TO(CONN_BODY),
+    /* the body ended (whole or not); the socket closed meanwhile */
+    [CONN_BODY] = TO(CONN_HANDLER) | TO(CONN_ORPHAN),
     /* everything written: FIN and linger; or closed */
     [CONN_CLOSING] = TO(CONN_LINGERING) | TO(CONN_DEAD),
     [CONN_LINGERING] = TO(CONN_DEAD),
@@ -343,7 +363,7 @@ http_reply_ex(struct http_request *req, int status, const char *content_type,
 	assert(
 	    c != NULL && (c->state == CONN_HANDLER || c->state == CONN_ORPHAN));
 	keep = req->keep_alive && c->state == CONN_HANDLER && c->srv != NULL &&
-	       !c->srv->shutting;
+	       !c->srv->shutting && (!req->body_stream || c->body_done);
 	if (c->state == CONN_HANDLER)
 		http_format_response(&c->out, status, content_type,
 		    extra_headers, body, len, head, keep);
@@ -494,6 +514,7 @@ conn_process(struct conn *c)
 		}
 		c->req.log_user = STR_NULL;
 		c->req.is_https = false;
+		c->body_done = false;
 		if (c->via_proxy)
 			proxy_resolve(srv->proxies, c->req.headers,
 			    c->req.nheaders, c->req.peer, sizeof(c->req.peer),
@@ -503,6 +524,75 @@ conn_process(struct conn *c)
 	}
 	c->in_loop--;
 	return full;
+}
+
+/*
+ * Streamed bodies
+ */
+
+/*
+ * The body ended (status 0: whole): tell the handler, once. The state has
+ * already left CONN_BODY. The handler may answer from end, so replies
+ * only queue meanwhile (in_loop).
+ */
+static void
+body_finish(struct conn *c, int status)
+{
+	http_body_end_fn *end = c->body_end;
+
+	if (end == NULL)
+		return;
+	c->body_end = NULL;
+	c->body_piece = NULL;
+	c->body_done = status == 0;
+	c->in_loop++;
+	end(c->body_ctx, status);
+	c->in_loop--;
+}
+
+void
+http_body_read(struct http_request *req, http_body_fn *piece,
+    http_body_end_fn *end, void *ctx)
+{
+	struct conn *c = req->conn_;
+	const struct str *expect;
+
+	assert(req->body_stream && c->body_end == NULL);
+	c->body_piece = piece;
+	c->body_end = end;
+	c->body_ctx = ctx;
+	if (c->state == CONN_ORPHAN) {
+		body_finish(c, 400);
+		return;
+	}
+	assert(c->state == CONN_HANDLER);
+	expect = http_header_get(req, "expect", NULL);
+	if (expect != NULL && str_caseeqs(*expect, "100-continue"))
+		buf_add(&c->out, continue_line, sizeof(continue_line) - 1);
+	conn_set_state(c, CONN_BODY);
+	if (c->in_loop == 0)
+		conn_step(c);
+}
+
+/* Hand what was read of the streamed body to the handler. */
+static void
+conn_body(struct conn *c)
+{
+	enum http_feed_result r = HTTP_FEED_MORE;
+	size_t consumed = 0;
+	int status = 0;
+
+	if (c->in_start < c->in.len)
+		r = http_parse_body(c->hp, c->in.data + c->in_start,
+		    c->in.len - c->in_start, c->body_piece, c->body_ctx,
+		    &consumed, &status);
+	c->in_start += consumed;
+	if (r == HTTP_FEED_MORE && !c->eof)
+		return;
+	if (r == HTTP_FEED_MORE)
+		status = 400; /* the client closed before the body's end */
+	conn_set_state(c, CONN_HANDLER);
+	body_finish(c, r == HTTP_FEED_REQUEST ? 0 : status);
 }
 
 /*
@@ -631,9 +721,12 @@ conn_close(struct conn *c)
 {
 	struct server *srv = c->srv;
 
+	bool in_body = c->state == CONN_BODY;
+
 	if (conn_dead(c))
 		return;
-	conn_set_state(c, c->state == CONN_HANDLER ? CONN_ORPHAN : CONN_DEAD);
+	conn_set_state(
+	    c, c->state == CONN_HANDLER || in_body ? CONN_ORPHAN : CONN_DEAD);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -650,6 +743,9 @@ conn_close(struct conn *c)
 	}
 	uv_close((uv_handle_t *)&c->tcp, on_conn_close);
 	uv_close((uv_handle_t *)&c->timer, on_conn_close);
+	/* A body cut short: the handler hears of it and answers (dropped). */
+	if (in_body)
+		body_finish(c, 400);
 }
 
 static void
@@ -708,6 +804,13 @@ on_timer(uv_timer_t *t)
 	}
 	if (c->state == CONN_HANDLER)
 		return;
+	if (c->state == CONN_BODY) {
+		/* No bytes of the body for idle_timeout_ms. */
+		conn_set_state(c, CONN_HANDLER);
+		body_finish(c, 408);
+		conn_step(c);
+		return;
+	}
 	if (c->state == CONN_REQUEST && !c->writing) {
 		/* A request that took too long to arrive: cut it off. */
 		conn_fail(c, 408);
@@ -729,6 +832,9 @@ conn_set_timer(struct conn *c)
 	switch (c->state) {
 	case CONN_HANDLER:
 		c->due = 0;
+		break;
+	case CONN_BODY:
+		c->due = now + srv->limits.idle_timeout_ms;
 		break;
 	case CONN_LINGERING:
 		c->due = c->deadline;
@@ -762,6 +868,10 @@ conn_step(struct conn *c)
 
 	if (conn_dead(c))
 		return;
+	if (c->state == CONN_BODY)
+		conn_body(c);
+	if (conn_dead(c))
+		return;
 	while (conn_process(c) && !conn_dead(c)) {
 		conn_flush(c);
 		if (c->writing || conn_dead(c))
@@ -789,9 +899,15 @@ conn_step(struct conn *c)
 			buf_reset(&c->in);
 		c->in_start = 0;
 	}
-	want = !c->eof && !c->writing &&
-	       (c->state == CONN_IDLE || c->state == CONN_REQUEST ||
-	           c->state == CONN_LINGERING);
+	/* The handler took the body while being called: bytes are waiting. */
+	if (c->state == CONN_BODY && (c->in_start < c->in.len || c->eof)) {
+		conn_step(c);
+		return;
+	}
+	want = !c->eof && ((!c->writing && (c->state == CONN_IDLE ||
+	                                       c->state == CONN_REQUEST ||
+	                                       c->state == CONN_LINGERING)) ||
+	                      c->state == CONN_BODY);
 	if (want && !c->reading) {
 		if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) !=
 		    0) {
@@ -982,6 +1098,7 @@ on_connection(uv_stream_t *l, int status)
 	}
 	c->hp = http_parse_new(srv->limits.max_header_bytes,
 	    srv->limits.max_body_bytes, SERVER_MAX_HEADERS);
+	http_parse_set_stream(c->hp, srv->stream_fn, srv->stream_ctx);
 	/* A trusted proxy carries many clients: no per-address count. */
 	if (!c->via_proxy &&
 	    (c->ipc = ip_add(
@@ -1156,6 +1273,13 @@ server_listen_unix(struct server *srv, const char *path)
 }
 
 void
+server_set_stream(struct server *srv, http_stream_fn *fn, void *ctx)
+{
+	srv->stream_fn = fn;
+	srv->stream_ctx = ctx;
+}
+
+void
 server_set_metrics(struct server *srv, struct metrics *m)
 {
 	srv->metrics = m;
@@ -1192,7 +1316,8 @@ server_shutdown(struct server *srv, void (*done)(void *arg), void *arg)
 		/* A request on its way or with the handler finishes, and its
 		 * answer says close; the others go as soon as nothing of
 		 * theirs is left to write (idle and lingering ones now). */
-		if (c->state == CONN_HANDLER || c->state == CONN_REQUEST)
+		if (c->state == CONN_HANDLER || c->state == CONN_REQUEST ||
+		    c->state == CONN_BODY)
 			continue;
 		if (!c->writing && c->out.len == 0)
 			conn_close(c);
