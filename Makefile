@@ -52,9 +52,9 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 DEFS = -DKOSYNCD_VERSION='"$(VERSION)"'
 
 # Libraries: Debian ships static archives for all of them.
-LIBS_STATIC = -Wl,-Bstatic -luv_a -lsodium -lyajl_s -lhttp_parser -lhiredis \
+LIBS_STATIC = -Wl,-Bstatic -luv_a -lsodium -lyajl_s -lhttp_parser -lhiredis -lexpat \
 	-Wl,-Bdynamic -lpthread -ldl -lrt -lm
-LIBS_SHARED = -luv -lsodium -lyajl -lhttp_parser -lhiredis -lpthread -lm
+LIBS_SHARED = -luv -lsodium -lyajl -lhttp_parser -lhiredis -lexpat -lpthread -lm
 
 REL_CFLAGS = $(STD) $(WARN) $(DEFS) -O2 -g -D_FORTIFY_SOURCE=2 \
 	-fstack-protector-strong -fPIE
@@ -109,7 +109,7 @@ kosyncd: $(DEPS_STAMP) $(REL_OBJ)
 static: kosyncd-static
 kosyncd-static: $(DEPS_STAMP) $(STATIC_OBJ)
 	$(CC) -static -o $@ $(STATIC_OBJ) -luv_a -lsodium -lyajl_s \
-		-lhttp_parser -lhiredis -lpthread -lrt -lm
+		-lhttp_parser -lhiredis -lexpat -lpthread -lrt -lm
 	strip $@
 
 build/rel/%.o: src/%.c build/rel/%.d | $(DEPS_STAMP)

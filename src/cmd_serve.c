@@ -36,6 +36,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "control.h"
+#include "dav.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -51,6 +52,7 @@ struct serve {
 	struct ratelimit *rl; /* failed logins: the protocol's and the web's */
 	struct api *api;
 	struct webui *webui;
+	struct dav *dav;       /* the WebDAV file space */
 	struct pubsub *shared; /* Redis: limits shared with other instances */
 	struct server *srv;
 	struct control *ctl; /* the control socket (file storage) */
@@ -241,6 +243,21 @@ serve_close_walk(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+/*
+ * The front: the WebDAV space under <base_path>/dav, everything else to
+ * the web interface (which hands the protocol on to api.c).
+ */
+static void
+serve_handle(struct http_request *req, void *ctx)
+{
+	struct serve *s = ctx;
+
+	if (dav_owns(s->dav, req->path))
+		dav_handle(req, s->dav);
+	else
+		webui_handle(req, s->webui);
+}
+
 static int
 cmd_serve_exec(struct cmd_args *args)
 {
@@ -295,7 +312,9 @@ cmd_serve_exec(struct cmd_args *args)
 	s.shared = pubsub_new(s.loop, s.st, cfg);
 	pubsub_ratelimit(s.shared, s.rl, "auth");
 	webui_set_shared(s.webui, s.shared);
-	s.srv = server_new(s.loop, &limits, webui_handle, s.webui);
+	s.dav = dav_new(s.loop, s.st, cfg, s.rl);
+	s.srv = server_new(s.loop, &limits, serve_handle, &s);
+	server_set_stream(s.srv, dav_wants_body, s.dav);
 	metrics_init(&s.metrics, serve_gauges, &s);
 	server_set_metrics(s.srv, &s.metrics);
 	api_set_metrics(s.api, &s.metrics);
@@ -352,6 +371,7 @@ out:
 	control_free(s.ctl);
 	pubsub_free(s.shared);
 	webui_free(s.webui);
+	dav_free(s.dav);
 	api_free(s.api);
 	ratelimit_free(s.rl);
 	store_close(s.st);
