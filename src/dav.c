@@ -919,17 +919,47 @@ parse_range(struct str h, uint64_t size, uint64_t *from, uint64_t *to)
 	return 1;
 }
 
+/* A file being sent (http_reply_source): malloc'd, it outlives r. */
+struct file_src {
+	int fd;
+	uint64_t off;
+};
+
+static ssize_t
+file_fill(void *ctx, char *buf, size_t cap)
+{
+	struct file_src *src = ctx;
+	ssize_t n;
+
+	do
+		n = pread(src->fd, buf, cap, (off_t)src->off);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		log_warn("webdav: cannot read a file");
+	if (n > 0)
+		src->off += (uint64_t)n;
+	return n; /* 0: the file shrank under us; the connection closes */
+}
+
+static void
+file_done(void *ctx)
+{
+	struct file_src *src = ctx;
+
+	close(src->fd);
+	free(src);
+}
+
 static void
 dav_get(struct dav_req *r)
 {
 	const struct str *range = http_header_get(r->req, "range", NULL);
 	const struct str *ifr = http_header_get(r->req, "if-range", NULL);
 	struct buf hdr = BUF_INIT, tag = BUF_INIT;
-	uint64_t size, from = 0, to = 0;
-	char *data = NULL, date[64];
-	bool head = r->req->method == HTTP_M_HEAD;
-	size_t len, got = 0;
-	ssize_t n;
+	uint64_t size, from = 0, to = 0, len;
+	struct file_src *src;
+	const char *ctype;
+	char date[64];
 	int status = 200, rr = 0;
 
 	if (dav_resolve(r, 404) == -1)
@@ -978,7 +1008,7 @@ dav_get(struct dav_req *r)
 		status = 206;
 	else if (size > 0)
 		to = size - 1;
-	len = size == 0 ? 0 : (size_t)(to - from + 1);
+	len = size == 0 ? 0 : to - from + 1;
 	http_date(r->st.st_mtim.tv_sec, date, sizeof(date));
 	buf_addf(&hdr,
 	    "ETag: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n",
@@ -988,24 +1018,19 @@ dav_get(struct dav_req *r)
 		    "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64
 		    "\r\n",
 		    from, to, size);
-	if (!head && len > 0) {
-		data = xmalloc(len);
-		while (got < len) {
-			n = pread(
-			    r->fd, data + got, len - got, (off_t)(from + got));
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				dav_fail_errno(
-				    r, n == 0 ? EIO : errno, "read a file");
-				goto out;
-			}
-			got += (size_t)n;
-		}
-	}
-	dav_reply(r, status, content_type_of(r->name), hdr.data, data, len);
+	/* The file goes out as the client reads it (http_reply_source). */
+	src = xmalloc(sizeof(*src));
+	src->fd = r->fd;
+	src->off = from;
+	r->fd = -1;
+	ctype = content_type_of(r->name);
+	dav_release(r);
+	if (r->rl_auth)
+		ratelimit_auth_ok(
+		    r->dav->rl, r->cred.user, r->req->peer, ratelimit_now_ms());
+	http_reply_source(
+	    r->req, status, ctype, hdr.data, len, file_fill, file_done, src);
 out:
-	free(data);
 	buf_release(&hdr);
 	buf_release(&tag);
 }

@@ -27,6 +27,8 @@
 #ifndef KOSYNCD_HTTP_H
 #define KOSYNCD_HTTP_H
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -141,6 +143,25 @@ typedef void http_body_end_fn(void *ctx, int status);
  */
 void http_body_read(struct http_request *req, http_body_fn *piece,
     http_body_end_fn *end, void *ctx);
+
+/*
+ * Answers whose body is too large to copy (WebDAV downloads). fill
+ * writes up to cap bytes of the body at buf and returns how many (> 0),
+ * or -1 on failure (the connection is then closed: Content-Length was
+ * promised). done releases ctx; it is called exactly once, when the body
+ * was sent, when it is not needed (HEAD, the client went away) or failed.
+ */
+typedef ssize_t http_source_fn(void *ctx, char *buf, size_t cap);
+typedef void http_source_done_fn(void *ctx);
+
+/*
+ * Answer req like http_reply_ex with a body of len bytes that fill
+ * produces as the client reads it: at most 64 KiB of it are held at a
+ * time. ctx must not live in the request's arena (it outlives the call).
+ */
+void http_reply_source(struct http_request *req, int status,
+    const char *content_type, const char *extra_headers, uint64_t len,
+    http_source_fn *fill, http_source_done_fn *done, void *ctx);
 
 /* The standard reason phrase for status ("Not Found"), or "Unknown". */
 const char *http_reason(int status);

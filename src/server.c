@@ -56,6 +56,8 @@
 #define LINGER_MAX_BYTES ((size_t)1024 * 1024)
 /* Answers queued before dispatching stops until they are written. */
 #define OUT_HIGH_WATER ((size_t)64 * 1024)
+/* Bytes of an answer produced on demand queued at a time. */
+#define SOURCE_CHUNK ((size_t)64 * 1024)
 /* Buffers larger than this are freed, not kept, once a request is done. */
 #define KEEP_BUF_BYTES ((size_t)16 * 1024)
 #define IP_BUCKETS 1024
@@ -162,6 +164,11 @@ struct conn {
 	http_body_end_fn *body_end;
 	void *body_ctx;
 	bool body_done; /* the streamed body was read whole */
+	/* An answer's body produced on demand (http_reply_source). */
+	http_source_fn *src_fill;
+	http_source_done_fn *src_done;
+	void *src_ctx;
+	uint64_t src_left; /* its bytes not yet in c->out */
 };
 
 struct server {
@@ -195,6 +202,7 @@ static void conn_step(struct conn *c);
 static void conn_close(struct conn *c);
 static void conn_free(struct conn *c);
 static void body_finish(struct conn *c, int status);
+static void conn_source_end(struct conn *c);
 
 #define TO(s) (1u << (s))
 /* conn_next[from]: the states a connection may go to from there. */
@@ -388,6 +396,59 @@ http_reply(struct http_request *req, int status, const char *body, size_t len)
 	http_reply_ex(req, status, NULL, NULL, body, len);
 }
 
+/* The source of an answer's body is no longer needed: let it go, once. */
+static void
+conn_source_end(struct conn *c)
+{
+	http_source_done_fn *done = c->src_done;
+
+	c->src_fill = NULL;
+	c->src_done = NULL;
+	c->src_left = 0;
+	if (done != NULL)
+		done(c->src_ctx);
+}
+
+void
+http_reply_source(struct http_request *req, int status,
+    const char *content_type, const char *extra_headers, uint64_t len,
+    http_source_fn *fill, http_source_done_fn *done, void *ctx)
+{
+	struct conn *c = req->conn_;
+	bool head = req->method == HTTP_M_HEAD;
+	bool keep;
+
+	assert(
+	    c != NULL && (c->state == CONN_HANDLER || c->state == CONN_ORPHAN));
+	assert(c->src_fill == NULL);
+	keep = req->keep_alive && c->state == CONN_HANDLER && c->srv != NULL &&
+	       !c->srv->shutting && (!req->body_stream || c->body_done);
+	if (c->state == CONN_HANDLER)
+		http_format_response(&c->out, status, content_type,
+		    extra_headers, NULL, (size_t)len, true, keep);
+	access_log(c, req, status, head ? 0 : (size_t)len);
+	http_request_reset(req);
+	req->log_user = STR_NULL;
+	if (c->state == CONN_ORPHAN || head || len == 0) {
+		if (done != NULL)
+			done(ctx);
+	} else {
+		c->src_fill = fill;
+		c->src_done = done;
+		c->src_ctx = ctx;
+		c->src_left = len;
+	}
+	if (c->state == CONN_ORPHAN) {
+		conn_set_state(c, CONN_DEAD);
+		if (c->handles == 0)
+			conn_free(c);
+		return;
+	}
+	conn_set_state(c, keep ? CONN_IDLE : CONN_CLOSING);
+	if (c->in_loop == 0)
+		conn_step(c);
+}
+
 /* Answer with the transport's own error and close afterwards. */
 static void
 conn_fail(struct conn *c, int status)
@@ -480,7 +541,7 @@ conn_process(struct conn *c)
 
 	c->in_loop++;
 	while ((c->state == CONN_IDLE || c->state == CONN_REQUEST) &&
-	       !c->writing) {
+	       !c->writing && c->src_fill == NULL) {
 		enum http_feed_result r;
 		size_t avail = c->in.len - c->in_start, consumed;
 		int status;
@@ -605,7 +666,8 @@ on_write(uv_write_t *w, int status)
 	struct conn *c = w->data;
 
 	c->writing = false;
-	if (c->wbuf.len > KEEP_BUF_BYTES)
+	/* A body still coming from its source reuses the buffer. */
+	if (c->wbuf.len > KEEP_BUF_BYTES && c->src_fill == NULL)
 		buf_release(&c->wbuf);
 	else
 		buf_reset(&c->wbuf);
@@ -618,7 +680,42 @@ on_write(uv_write_t *w, int status)
 	conn_step(c);
 }
 
-/* Write the queued answers: try at once, else hand them to uv_write. */
+/*
+ * Take the next piece of a body produced on demand into c->out (at most
+ * SOURCE_CHUNK bytes queued). Returns -1 when the source failed: the
+ * answer cannot be completed and the connection must close.
+ */
+static int
+conn_fill(struct conn *c)
+{
+	size_t want;
+	ssize_t n;
+
+	if (c->src_fill == NULL || c->out.len >= SOURCE_CHUNK)
+		return 0;
+	want = SOURCE_CHUNK - c->out.len;
+	if ((uint64_t)want > c->src_left)
+		want = (size_t)c->src_left;
+	buf_grow(&c->out, want);
+	n = c->src_fill(c->src_ctx, c->out.data + c->out.len, want);
+	if (n <= 0 || (size_t)n > want) {
+		conn_source_end(c);
+		return -1;
+	}
+	c->out.len += (size_t)n;
+	c->out.data[c->out.len] = '\0';
+	c->src_left -= (uint64_t)n;
+	if (c->src_left == 0)
+		conn_source_end(c);
+	return 0;
+}
+
+/*
+ * Write the queued answers: try at once, else hand them to uv_write. A
+ * body produced on demand goes out a piece at a time, each further piece
+ * after the previous uv_write completed, so one large answer never holds
+ * the loop.
+ */
 static void
 conn_flush(struct conn *c)
 {
@@ -626,16 +723,29 @@ conn_flush(struct conn *c)
 	uv_buf_t b;
 	int n;
 
-	if (conn_dead(c) || c->writing || c->out.len == 0)
+	if (conn_dead(c) || c->writing)
+		return;
+	if (conn_fill(c) == -1) {
+		conn_close(c);
+		return;
+	}
+	if (c->out.len == 0)
 		return;
 	b = uv_buf_init(c->out.data, (unsigned)c->out.len);
 	n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
 	if (n >= 0 && (size_t)n == c->out.len) {
-		if (c->out.len > KEEP_BUF_BYTES)
+		if (c->out.len > KEEP_BUF_BYTES && c->src_fill == NULL)
 			buf_release(&c->out);
 		else
 			buf_reset(&c->out);
-		return;
+		if (c->src_fill == NULL)
+			return;
+		/* The next piece goes out with uv_write (a yield). */
+		if (conn_fill(c) == -1) {
+			conn_close(c);
+			return;
+		}
+		n = 0;
 	}
 	if (n < 0 && n != UV_EAGAIN) {
 		conn_close(c);
@@ -743,6 +853,7 @@ conn_close(struct conn *c)
 	}
 	uv_close((uv_handle_t *)&c->tcp, on_conn_close);
 	uv_close((uv_handle_t *)&c->timer, on_conn_close);
+	conn_source_end(c);
 	/* A body cut short: the handler hears of it and answers (dropped). */
 	if (in_body)
 		body_finish(c, 400);
@@ -880,7 +991,8 @@ conn_step(struct conn *c)
 	conn_flush(c);
 	if (conn_dead(c))
 		return;
-	if (c->state != CONN_HANDLER && !c->writing && c->out.len == 0) {
+	if (c->state != CONN_HANDLER && !c->writing && c->out.len == 0 &&
+	    c->src_fill == NULL) {
 		if (c->state == CONN_CLOSING) {
 			conn_linger(c);
 			if (conn_dead(c))
@@ -961,7 +1073,7 @@ static bool
 conn_is_idle(const struct conn *c)
 {
 	return c->spoke && c->state == CONN_IDLE && !c->writing &&
-	       c->out.len == 0 && !c->eof;
+	       c->out.len == 0 && c->src_fill == NULL && !c->eof;
 }
 
 /*
@@ -996,7 +1108,7 @@ conn_evict(struct server *srv, const struct conn *except)
 				best = n;
 			}
 		} else if (c->state == CONN_LINGERING && !c->writing &&
-		           c->out.len == 0) {
+		           c->out.len == 0 && c->src_fill == NULL) {
 			linger = c;
 		} else if (conn_is_idle(c)) {
 			/* c->due is when it became idle plus the timeout. */
@@ -1319,7 +1431,7 @@ server_shutdown(struct server *srv, void (*done)(void *arg), void *arg)
 		if (c->state == CONN_HANDLER || c->state == CONN_REQUEST ||
 		    c->state == CONN_BODY)
 			continue;
-		if (!c->writing && c->out.len == 0)
+		if (!c->writing && c->out.len == 0 && c->src_fill == NULL)
 			conn_close(c);
 		else if (c->state == CONN_IDLE)
 			conn_set_state(c, CONN_CLOSING);
