@@ -71,6 +71,13 @@ struct dav {
 	char *mount; /* "/dav" under the normalised base path */
 	size_t mount_len;
 	size_t mount_segs; /* segments of mount */
+	/*
+	 * Uploads whose fsync is on a worker thread. dav_free while some are
+	 * (the server cut them off at shutdown) only sets closing: the last
+	 * one frees dav, answering without the limiter, which is gone.
+	 */
+	unsigned pending;
+	bool closing;
 };
 
 /* One request in flight (http_alloc memory, gone after the answer). */
@@ -125,7 +132,7 @@ dav_reply(struct dav_req *r, int status, const char *ctype, const char *extra,
     const char *body, size_t len)
 {
 	dav_release(r);
-	if (r->rl_auth)
+	if (r->rl_auth && !r->dav->closing)
 		ratelimit_auth_ok(
 		    r->dav->rl, r->cred.user, r->req->peer, ratelimit_now_ms());
 	http_reply_ex(r->req, status, ctype, extra, body, len);
@@ -179,7 +186,8 @@ etag_bare(const struct stat *st, struct buf *out)
 static bool
 tag_list_matches(struct str h, const struct buf *tag)
 {
-	size_t i = 0, start, end;
+	struct str t;
+	size_t i = 0, start;
 
 	while (i < h.len) {
 		while (i < h.len &&
@@ -188,23 +196,21 @@ tag_list_matches(struct str h, const struct buf *tag)
 		start = i;
 		while (i < h.len && h.p[i] != ',')
 			i++;
-		end = i;
-		while (end > start &&
-		       (h.p[end - 1] == ' ' || h.p[end - 1] == '\t'))
-			end--;
-		if (end - start >= 2 &&
-		    (h.p[start] == 'W' || h.p[start] == 'w') &&
-		    h.p[start + 1] == '/')
-			start += 2;
-		if (end - start >= 2 && h.p[start] == '"' &&
-		    h.p[end - 1] == '"') {
-			start++;
-			end--;
+		t = (struct str){h.p + start, i - start};
+		while (t.len > 0 &&
+		       (t.p[t.len - 1] == ' ' || t.p[t.len - 1] == '\t'))
+			t.len--;
+		if (t.len >= 2 && (t.p[0] == 'W' || t.p[0] == 'w') &&
+		    t.p[1] == '/') {
+			t.p += 2;
+			t.len -= 2;
 		}
-		if (end - start == 1 && h.p[start] == '*')
-			return true;
-		if (end - start == tag->len &&
-		    memcmp(h.p + start, tag->data, tag->len) == 0)
+		if (t.len >= 2 && t.p[0] == '"' && t.p[t.len - 1] == '"') {
+			t.p++;
+			t.len -= 2;
+		}
+		if (str_eqs(t, "*") ||
+		    (t.len == tag->len && memcmp(t.p, tag->data, t.len) == 0))
 			return true;
 	}
 	return false;
@@ -1102,6 +1108,41 @@ put_fsync_dir_work(uv_work_t *w)
 	r->work_errno = errno;
 }
 
+/*
+ * Queue fn (then after) on the thread pool for r, counted in pending; run
+ * both here when the pool refuses.
+ */
+static void
+dav_work(struct dav_req *r, uv_work_cb fn, uv_after_work_cb after)
+{
+	r->work.data = r;
+	r->dav->pending++;
+	if (uv_queue_work(r->dav->loop, &r->work, fn, after) != 0) {
+		fn(&r->work);
+		after(&r->work, 0);
+	}
+}
+
+/*
+ * The start of every after-work callback: false when the server has
+ * gone meanwhile (r is then answered and released, dav freed if last).
+ */
+static bool
+dav_work_back(struct dav_req *r)
+{
+	struct dav *dav = r->dav;
+
+	dav->pending--;
+	if (!dav->closing)
+		return true;
+	dav_fail(r, 503, "the server is shutting down");
+	if (dav->pending == 0) {
+		free(dav->mount);
+		free(dav);
+	}
+	return false;
+}
+
 static void
 put_done(uv_work_t *w, int status)
 {
@@ -1110,6 +1151,8 @@ put_done(uv_work_t *w, int status)
 	bool created = !r->exists;
 
 	(void)status;
+	if (!dav_work_back(r))
+		return;
 	if (r->work_rc == -1) {
 		dav_fail_errno(r, r->work_errno, "fsync a folder");
 		return;
@@ -1145,6 +1188,8 @@ put_synced(uv_work_t *w, int status)
 	int pre;
 
 	(void)status;
+	if (!dav_work_back(r))
+		return;
 	if (r->work_rc == -1) {
 		dav_fail_errno(r, r->work_errno, "fsync an upload");
 		return;
@@ -1165,14 +1210,7 @@ put_synced(uv_work_t *w, int status)
 		return;
 	}
 	buf_reset(&r->tmp);
-	r->exists = !r->exists ? false : true;
-	r->work.data = r;
-	if (uv_queue_work(
-	        r->dav->loop, &r->work, put_fsync_dir_work, put_done) != 0) {
-		r->work_rc = fsync(r->parent);
-		r->work_errno = errno;
-		put_done(&r->work, 0);
-	}
+	dav_work(r, put_fsync_dir_work, put_done);
 }
 
 /* http_body_end_fn: the upload ended (status 0: whole). */
@@ -1218,13 +1256,7 @@ put_end(void *ctx, int status)
 		dav_fail_errno(r, r->werr, "write an upload");
 		return;
 	}
-	r->work.data = r;
-	if (uv_queue_work(r->dav->loop, &r->work, put_fsync_work, put_synced) !=
-	    0) {
-		r->work_rc = fsync(r->fd);
-		r->work_errno = errno;
-		put_synced(&r->work, 0);
-	}
+	dav_work(r, put_fsync_work, put_synced);
 }
 
 static void
@@ -1612,7 +1644,7 @@ dav_handle(struct http_request *req, void *ctx)
 	struct auth_headers h;
 	char *scratch = NULL, *user;
 	const char *why;
-	size_t n, i;
+	size_t n;
 
 	r = http_alloc(req, sizeof(*r));
 	memset(r, 0, sizeof(*r));
@@ -1630,12 +1662,10 @@ dav_handle(struct http_request *req, void *ctx)
 		dav_fail(r, 400, why);
 		return;
 	}
-	for (i = 0; i < dav->mount_segs; i++) {
-		/* dav_owns matched the mount as sent; decoded it may not. */
-		if (i >= r->dp.nseg) {
-			dav_fail(r, 404, "not found");
-			return;
-		}
+	/* dav_owns matched the mount as sent: its segments come first. */
+	if (r->dp.nseg < dav->mount_segs) {
+		dav_fail(r, 404, "not found");
+		return;
 	}
 	r->seg = r->dp.seg + dav->mount_segs;
 	r->nseg = r->dp.nseg - dav->mount_segs;
@@ -1754,6 +1784,10 @@ dav_free(struct dav *dav)
 {
 	if (dav == NULL)
 		return;
+	if (dav->pending > 0) {
+		dav->closing = true;
+		return;
+	}
 	free(dav->mount);
 	free(dav);
 }

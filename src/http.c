@@ -74,14 +74,14 @@ struct http_parse {
 	/* Streamed bodies (http_parse_set_stream, http_parse_body). */
 	http_stream_fn *stream_fn;
 	void *stream_ctx;
-	bool stream;       /* this request's body is streamed */
-	bool in_body;      /* http_parse_body has the connection's bytes */
+	struct buf head;   /* a streamed request's head, copied */
 	uint64_t length;   /* announced length, UINT64_MAX when chunked */
 	uint64_t left;     /* bytes of the body, or chunk, still to come */
-	int bstate;        /* enum body_state */
 	size_t line_bytes; /* of the chunk-size line being read */
+	int bstate;        /* enum body_state */
 	unsigned digits;   /* hex digits of the chunk size so far */
-	struct buf head;   /* a streamed request's head, copied */
+	bool stream;       /* this request's body is streamed */
+	bool in_body;      /* http_parse_body has the connection's bytes */
 
 	bool begun; /* the request line has started */
 	bool headers_done;
@@ -866,7 +866,7 @@ http_parse_body(struct http_parse *hp, const char *data, size_t len,
 				hp->bstate = BS_DONE;
 			else if (ch == '\r')
 				hp->bstate = BS_END_LF;
-			else if (ch == ' ' || ch == '\t' || ch < 0x20)
+			else if (ch == ' ' || ch < 0x20 || ch == 0x7f)
 				st = 400; /* folding, or a control byte */
 			else
 				hp->bstate = BS_TRAILER_TXT;
