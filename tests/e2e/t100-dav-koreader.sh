@@ -62,6 +62,12 @@ is "old KOReader: 207" "$STATUS" 207
 unlike() { check "$1" bash -c '! grep -qF -- "$1" <<<"$2"' _ "$3" "$2"; }
 unlike "old KOReader: no self entry at a sub-path root" "$BODY" '<D:href>/dav/</D:href>'
 like "old KOReader: the folder is listed" "$BODY" '<D:href>/dav/kosync/</D:href>'
+dav MKCOL '/dav/My%20Books'
+is "MKCOL of an encoded name: 201" "$STATUS" 201
+propfind '/dav/My%20Books/' -A "$UA_OLD"
+unlike "old KOReader: no self entry in an encoded folder" "$BODY" '<D:href>/dav/My%20Books/</D:href>'
+propfind '/dav/My%20Books/' -A "$UA_NEW"
+like "new KOReader: the self entry, encoded" "$BODY" '<D:href>/dav/My%20Books/</D:href>'
 dav PROPFIND /dav/ -H 'Depth: infinity'
 is "Depth: infinity: 403" "$STATUS" 403
 dav PROPFIND /dav/
@@ -194,6 +200,21 @@ dav GET /dav/c
 is "the refused file does not exist" "$STATUS" 404
 leftover=$(find "$KS_DIR/dav" -name '.kosyncd-tmp-*' | wc -l)
 is "no temporary file left behind" "$leftover" 0
+ks_stop
+
+# The same failed-login limiter as the sync protocol: 3 wrong WebDAV
+# passwords lock the account for both.
+KS_DIR=$KS_TMP/limit
+ks_start --storage file --auth-fail-per-user 3 || { not_ok "server started"; done_testing; }
+req POST /users/create '{"username":"alice","password":"'"$(md5 s3cret)"'"}'
+for i in 1 2 3; do
+	DAV_USER=alice:wrong dav PROPFIND /dav/ -H 'Depth: 0'
+done
+is "3 wrong passwords: 401" "$STATUS" 401
+dav PROPFIND /dav/ -H 'Depth: 0'
+is "then the right one over WebDAV: 401 (limited)" "$STATUS" 401
+req GET /users/auth "" $(auth alice "$(md5 s3cret)")
+is "and over the sync protocol: 401 (the same limiter)" "$STATUS" 401
 ks_stop
 
 KS_DIR=$KS_TMP/mem
