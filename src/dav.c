@@ -102,6 +102,7 @@ struct dav_req {
 	uint64_t total, old_size, usage;
 	int werr; /* errno of a failed write */
 	uv_work_t work;
+	int sync_fd; /* what the worker fsyncs */
 	int work_rc, work_errno;
 };
 
@@ -1099,12 +1100,34 @@ put_piece(void *ctx, const char *data, size_t len)
 	return 0;
 }
 
+/*
+ * May the upload replace r's target as it is now? Not a folder (answered
+ * with dir_status) and If-Match/If-None-Match hold (412). Returns 0, or -1
+ * after answering.
+ */
+static int
+put_check(struct dav_req *r, int dir_status)
+{
+	int pre;
+
+	if (r->exists && S_ISDIR(r->st.st_mode)) {
+		dav_fail(r, dir_status, "a folder of that name exists");
+		return -1;
+	}
+	if ((pre = dav_preconditions(r)) != 0) {
+		dav_fail(r, pre, "precondition failed: the file has changed");
+		return -1;
+	}
+	return 0;
+}
+
+/* On the thread pool: fsync r->sync_fd (the upload, then its folder). */
 static void
-put_fsync_dir_work(uv_work_t *w)
+put_fsync_work(uv_work_t *w)
 {
 	struct dav_req *r = w->data;
 
-	r->work_rc = fsync(r->parent);
+	r->work_rc = fsync(r->sync_fd);
 	r->work_errno = errno;
 }
 
@@ -1171,21 +1194,11 @@ put_done(uv_work_t *w, int status)
 	buf_release(&tag);
 }
 
-static void
-put_fsync_work(uv_work_t *w)
-{
-	struct dav_req *r = w->data;
-
-	r->work_rc = fsync(r->fd);
-	r->work_errno = errno;
-}
-
 /* The file is on disk: check again, rename it into place, fsync its folder. */
 static void
 put_synced(uv_work_t *w, int status)
 {
 	struct dav_req *r = w->data;
-	int pre;
 
 	(void)status;
 	if (!dav_work_back(r))
@@ -1196,21 +1209,16 @@ put_synced(uv_work_t *w, int status)
 	}
 	/* Another upload may have replaced the file meanwhile. */
 	r->exists = davfs_stat(r->parent, r->name, &r->st) == 0;
-	if (r->exists && S_ISDIR(r->st.st_mode)) {
-		dav_fail(r, 409, "a folder of that name was created meanwhile");
+	if (put_check(r, 409) == -1)
 		return;
-	}
-	if ((pre = dav_preconditions(r)) != 0) {
-		dav_fail(r, pre, "the file changed during the upload");
-		return;
-	}
 	if (fstat(r->fd, &r->st) == -1 ||
 	    renameat(r->parent, r->tmp.data, r->parent, r->name) == -1) {
 		dav_fail_errno(r, errno, "rename an upload into place");
 		return;
 	}
 	buf_reset(&r->tmp);
-	dav_work(r, put_fsync_dir_work, put_done);
+	r->sync_fd = r->parent;
+	dav_work(r, put_fsync_work, put_done);
 }
 
 /* http_body_end_fn: the upload ended (status 0: whole). */
@@ -1256,6 +1264,7 @@ put_end(void *ctx, int status)
 		dav_fail_errno(r, r->werr, "write an upload");
 		return;
 	}
+	r->sync_fd = r->fd;
 	dav_work(r, put_fsync_work, put_synced);
 }
 
@@ -1264,7 +1273,6 @@ dav_put(struct dav_req *r)
 {
 	uint64_t entries = 0, announced;
 	char msg[160];
-	int pre;
 
 	if (r->nseg == 0 || r->dp.slash) {
 		dav_fail(r, 405, "PUT needs a file name, not a folder");
@@ -1272,14 +1280,8 @@ dav_put(struct dav_req *r)
 	}
 	if (dav_resolve(r, 409) == -1)
 		return;
-	if (r->exists && S_ISDIR(r->st.st_mode)) {
-		dav_fail(r, 405, "a folder of that name exists");
+	if (put_check(r, 405) == -1)
 		return;
-	}
-	if ((pre = dav_preconditions(r)) != 0) {
-		dav_fail(r, pre, "precondition failed: the file has changed");
-		return;
-	}
 	announced = r->req->body_stream ? r->req->body_length
 	                                : (uint64_t)r->req->body.len;
 	if (announced != UINT64_MAX &&

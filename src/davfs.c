@@ -131,6 +131,46 @@ davfs_temp_open(int dirfd, struct buf *out)
 	return -1;
 }
 
+/*
+ * A directory stream on the folder dirfd (borrowed; the stream has its
+ * own descriptor). NULL with errno on failure.
+ */
+static DIR *
+dir_open(int dirfd)
+{
+	DIR *d;
+	int fd, saved;
+
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+	}
+	return d;
+}
+
+/*
+ * The next entry of d (a stream of dirfd) but "." and "..", with its
+ * lstat in *st; entries that vanish meanwhile are skipped. NULL at the
+ * end.
+ */
+static struct dirent *
+dir_next(DIR *d, int dirfd, struct stat *st)
+{
+	struct dirent *e;
+
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd, e->d_name, st, AT_SYMLINK_NOFOLLOW) == 0)
+			return e;
+	}
+	return NULL;
+}
+
 /* What davfs_usage counts while it walks. */
 struct walk {
 	uint64_t max_entries, entries, bytes;
@@ -143,25 +183,15 @@ usage_dir(int dirfd, struct walk *w)
 	DIR *d;
 	struct dirent *e;
 	struct stat st;
-	int fd, rc = 0, saved;
+	int rc = 0, saved;
 
 	if (++w->depth > DAVPATH_MAX_DEPTH) {
 		errno = E2BIG;
 		return -1;
 	}
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
-		saved = errno;
-		if (fd != -1)
-			close(fd);
-		errno = saved;
+	if ((d = dir_open(dirfd)) == NULL)
 		return -1;
-	}
-	while (rc == 0 && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
-			continue;
+	while (rc == 0 && (e = dir_next(d, dirfd, &st)) != NULL) {
 		if (++w->entries > w->max_entries) {
 			errno = E2BIG;
 			rc = -1;
@@ -206,25 +236,15 @@ remove_inside(int dirfd, unsigned depth)
 	DIR *d;
 	struct dirent *e;
 	struct stat st;
-	int fd, sub, rc = 0, saved;
+	int sub, rc = 0, saved;
 
 	if (depth > DAVPATH_MAX_DEPTH) {
 		errno = E2BIG;
 		return -1;
 	}
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
-		saved = errno;
-		if (fd != -1)
-			close(fd);
-		errno = saved;
+	if ((d = dir_open(dirfd)) == NULL)
 		return -1;
-	}
-	while (rc == 0 && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
-			continue;
+	while (rc == 0 && (e = dir_next(d, dirfd, &st)) != NULL) {
 		if (S_ISDIR(st.st_mode)) {
 			sub = openat(dirfd, e->d_name,
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -340,23 +360,16 @@ copy_inside(int sdir, int ddir, unsigned depth)
 {
 	DIR *d;
 	struct dirent *e;
-	int fd, rc = 0, saved;
+	struct stat st;
+	int rc = 0, saved;
 
 	if (depth > DAVPATH_MAX_DEPTH) {
 		errno = E2BIG;
 		return -1;
 	}
-	fd = openat(sdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
-		saved = errno;
-		if (fd != -1)
-			close(fd);
-		errno = saved;
+	if ((d = dir_open(sdir)) == NULL)
 		return -1;
-	}
-	while (rc == 0 && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
+	while (rc == 0 && (e = dir_next(d, sdir, &st)) != NULL) {
 		/* Sidecars go with their resource. */
 		if (strncmp(e->d_name, DAVFS_PROPS, strlen(DAVFS_PROPS)) == 0 ||
 		    strncmp(e->d_name, DAVPATH_RESERVED,

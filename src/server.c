@@ -360,9 +360,15 @@ on_prepare(uv_prepare_t *p)
  * Answers
  */
 
-void
-http_reply_ex(struct http_request *req, int status, const char *content_type,
-    const char *extra_headers, const char *body, size_t len)
+/*
+ * Queue the answer to req (body, or with a source the len bytes it will
+ * produce), log it, and move the connection on: keep-alive, close, or
+ * freed when the client went away meanwhile.
+ */
+static void
+conn_reply(struct http_request *req, int status, const char *content_type,
+    const char *extra_headers, const char *body, size_t len,
+    http_source_fn *fill, http_source_done_fn *done, void *ctx)
 {
 	struct conn *c = req->conn_;
 	bool head = req->method == HTTP_M_HEAD;
@@ -374,10 +380,20 @@ http_reply_ex(struct http_request *req, int status, const char *content_type,
 	       !c->srv->shutting && (!req->body_stream || c->body_done);
 	if (c->state == CONN_HANDLER)
 		http_format_response(&c->out, status, content_type,
-		    extra_headers, body, len, head, keep);
+		    extra_headers, body, len, head || fill != NULL, keep);
 	access_log(c, req, status, head ? 0 : len);
 	http_request_reset(req);
 	req->log_user = STR_NULL;
+	if (fill != NULL && (c->state == CONN_ORPHAN || head || len == 0)) {
+		if (done != NULL)
+			done(ctx);
+	} else if (fill != NULL) {
+		assert(c->src_fill == NULL);
+		c->src_fill = fill;
+		c->src_done = done;
+		c->src_ctx = ctx;
+		c->src_left = len;
+	}
 	if (c->state == CONN_ORPHAN) {
 		/* The client went away meanwhile: drop the answer. */
 		conn_set_state(c, CONN_DEAD);
@@ -388,6 +404,14 @@ http_reply_ex(struct http_request *req, int status, const char *content_type,
 	conn_set_state(c, keep ? CONN_IDLE : CONN_CLOSING);
 	if (c->in_loop == 0)
 		conn_step(c);
+}
+
+void
+http_reply_ex(struct http_request *req, int status, const char *content_type,
+    const char *extra_headers, const char *body, size_t len)
+{
+	conn_reply(req, status, content_type, extra_headers, body, len, NULL,
+	    NULL, NULL);
 }
 
 void
@@ -414,39 +438,8 @@ http_reply_source(struct http_request *req, int status,
     const char *content_type, const char *extra_headers, uint64_t len,
     http_source_fn *fill, http_source_done_fn *done, void *ctx)
 {
-	struct conn *c = req->conn_;
-	bool head = req->method == HTTP_M_HEAD;
-	bool keep;
-
-	assert(
-	    c != NULL && (c->state == CONN_HANDLER || c->state == CONN_ORPHAN));
-	assert(c->src_fill == NULL);
-	keep = req->keep_alive && c->state == CONN_HANDLER && c->srv != NULL &&
-	       !c->srv->shutting && (!req->body_stream || c->body_done);
-	if (c->state == CONN_HANDLER)
-		http_format_response(&c->out, status, content_type,
-		    extra_headers, NULL, (size_t)len, true, keep);
-	access_log(c, req, status, head ? 0 : (size_t)len);
-	http_request_reset(req);
-	req->log_user = STR_NULL;
-	if (c->state == CONN_ORPHAN || head || len == 0) {
-		if (done != NULL)
-			done(ctx);
-	} else {
-		c->src_fill = fill;
-		c->src_done = done;
-		c->src_ctx = ctx;
-		c->src_left = len;
-	}
-	if (c->state == CONN_ORPHAN) {
-		conn_set_state(c, CONN_DEAD);
-		if (c->handles == 0)
-			conn_free(c);
-		return;
-	}
-	conn_set_state(c, keep ? CONN_IDLE : CONN_CLOSING);
-	if (c->in_loop == 0)
-		conn_step(c);
+	conn_reply(req, status, content_type, extra_headers, NULL, (size_t)len,
+	    fill, done, ctx);
 }
 
 /* Answer with the transport's own error and close afterwards. */
