@@ -62,6 +62,7 @@
 	"Allow: OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, "        \
 	"MKCOL, COPY, MOVE\r\n"
 #define DAV_XML "application/xml; charset=utf-8"
+#define DAV_CREATED "{\"code\":201,\"message\":\"Created.\"}"
 
 struct dav {
 	uv_loop_t *loop;
@@ -103,6 +104,10 @@ struct dav_req {
 	int werr; /* errno of a failed write */
 	uv_work_t work;
 	int sync_fd; /* what the worker fsyncs */
+	/* COPY, MOVE: the Destination's folder and name, what it does. */
+	int ddir;
+	const char *dname;
+	bool recursive, replaced;
 	int work_rc, work_errno;
 };
 
@@ -116,13 +121,15 @@ dav_release(struct dav_req *r)
 {
 	if (r->fd != -1)
 		close(r->fd);
+	if (r->ddir != -1)
+		close(r->ddir);
 	if (r->tmp.len > 0 && r->parent != -1)
 		(void)unlinkat(r->parent, r->tmp.data, 0);
 	if (r->parent != -1 && r->parent != r->root)
 		close(r->parent);
 	if (r->root != -1)
 		close(r->root);
-	r->fd = r->parent = r->root = -1;
+	r->fd = r->parent = r->root = r->ddir = -1;
 	buf_release(&r->tmp);
 	free(r->wbuf);
 	r->wbuf = NULL;
@@ -1183,10 +1190,8 @@ put_done(uv_work_t *w, int status)
 	davfs_etag(&r->st, &tag);
 	buf_addf(&hdr, "ETag: %s\r\n", tag.data);
 	if (created) {
-		static const char body[] =
-		    "{\"code\":201,\"message\":\"Created.\"}";
-
-		dav_reply(r, 201, NULL, hdr.data, body, sizeof(body) - 1);
+		dav_reply(r, 201, NULL, hdr.data, DAV_CREATED,
+		    sizeof(DAV_CREATED) - 1);
 	} else {
 		dav_reply(r, 204, NULL, hdr.data, "", 0);
 	}
@@ -1357,7 +1362,6 @@ dav_delete(struct dav_req *r)
 static void
 dav_mkcol(struct dav_req *r)
 {
-	static const char body[] = "{\"code\":201,\"message\":\"Created.\"}";
 	uint64_t bytes, entries = 0;
 
 	if (r->req->body.len > 0 || r->req->body_stream) {
@@ -1389,7 +1393,7 @@ dav_mkcol(struct dav_req *r)
 		dav_fail_errno(r, errno, "create a folder");
 		return;
 	}
-	dav_reply(r, 201, NULL, NULL, body, sizeof(body) - 1);
+	dav_reply(r, 201, NULL, NULL, DAV_CREATED, sizeof(DAV_CREATED) - 1);
 }
 
 /*
@@ -1440,10 +1444,45 @@ dav_destination(struct dav_req *r, struct davpath *dst, char *buf, size_t *skip)
 	return 0;
 }
 
+/* The COPY or MOVE was made (or failed: r->work_rc, r->work_errno). */
+static void
+copied(struct dav_req *r)
+{
+
+	if (r->work_rc == -1)
+		dav_fail_errno(r, r->work_errno,
+		    r->req->method == HTTP_M_MOVE ? "move" : "copy");
+	else if (r->replaced)
+		dav_reply(r, 204, NULL, NULL, "", 0);
+	else
+		dav_reply(
+		    r, 201, NULL, NULL, DAV_CREATED, sizeof(DAV_CREATED) - 1);
+}
+
+/* On the thread pool: the copy. */
+static void
+copy_work(uv_work_t *w)
+{
+	struct dav_req *r = w->data;
+
+	r->work_rc =
+	    davfs_copy(r->parent, r->name, r->ddir, r->dname, r->recursive);
+	r->work_errno = errno;
+}
+
+static void
+copy_done(uv_work_t *w, int status)
+{
+	struct dav_req *r = w->data;
+
+	(void)status;
+	if (dav_work_back(r))
+		copied(r);
+}
+
 static void
 dav_copymove(struct dav_req *r)
 {
-	static const char body[] = "{\"code\":201,\"message\":\"Created.\"}";
 	bool move = r->req->method == HTTP_M_MOVE, overwrite = true, replaced;
 	const struct str *ow = http_header_get(r->req, "overwrite", NULL);
 	const struct str *depth = http_header_get(r->req, "depth", NULL);
@@ -1545,25 +1584,22 @@ dav_copymove(struct dav_req *r)
 			return;
 		}
 	}
-	if (replaced && davfs_remove(ddir, dseg[dn - 1].p) == -1) {
-		close(ddir);
+	r->ddir = ddir;
+	r->dname = dseg[dn - 1].p;
+	r->recursive = recursive;
+	r->replaced = replaced;
+	if (replaced && davfs_remove(ddir, r->dname) == -1) {
 		dav_fail_errno(r, errno, "replace a Destination");
 		return;
 	}
-	if ((move ? davfs_move(r->parent, r->name, ddir, dseg[dn - 1].p)
-	          : davfs_copy(r->parent, r->name, ddir, dseg[dn - 1].p,
-	                recursive)) == -1) {
-		int err = errno;
-
-		close(ddir);
-		dav_fail_errno(r, err, move ? "move" : "copy");
+	if (!move) {
+		/* Up to dav_max_file_bytes per file: off the loop. */
+		dav_work(r, copy_work, copy_done);
 		return;
 	}
-	close(ddir);
-	if (replaced)
-		dav_reply(r, 204, NULL, NULL, "", 0);
-	else
-		dav_reply(r, 201, NULL, NULL, body, sizeof(body) - 1);
+	r->work_rc = davfs_move(r->parent, r->name, ddir, r->dname);
+	r->work_errno = errno;
+	copied(r);
 }
 
 /*
@@ -1652,7 +1688,7 @@ dav_handle(struct http_request *req, void *ctx)
 	memset(r, 0, sizeof(*r));
 	r->dav = dav;
 	r->req = req;
-	r->root = r->parent = r->fd = -1;
+	r->root = r->parent = r->fd = r->ddir = -1;
 	buf_init(&r->tmp);
 
 	if (req->path.len > DAVPATH_MAX_BYTES) {

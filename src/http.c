@@ -316,18 +316,27 @@ pos_is(const struct http_parse *hp, const struct hdr_pos *h, const char *name,
 	return str_caseeqs(n, name) && str_caseeqs(v, value);
 }
 
-static void fill_request(
-    struct http_parse *hp, const char *data, struct http_request *req);
+static enum http_method method_of(unsigned m);
 static void body_begin(struct http_parse *hp);
 
-/* Ask the stream predicate about the request whose headers are in. */
+/*
+ * Ask the stream predicate about the request whose headers are in. It
+ * sees the method and the target only (no headers: this runs for every
+ * request with a body, pushes included, and costs a memchr).
+ */
 static bool
 stream_wanted(struct http_parse *hp)
 {
 	struct http_request req;
+	const char *q;
 
 	memset(&req, 0, sizeof(req));
-	fill_request(hp, hp->data, &req);
+	req.method = method_of(hp->parser.method);
+	req.target = (struct str){hp->data + hp->url_off, hp->url_len};
+	req.path = req.target;
+	q = memchr(req.target.p, '?', req.target.len);
+	if (q != NULL)
+		req.path.len = (size_t)(q - req.target.p);
 	return hp->stream_fn(hp->stream_ctx, &req);
 }
 

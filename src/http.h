@@ -207,7 +207,8 @@ void http_parse_free(struct http_parse *hp);
  * and a body is announced, are handed out at that point with body_stream
  * set (req's method, target, path, query and headers are filled; the body
  * is left to http_parse_body, and max_body_bytes does not apply to it).
- * NULL (the default) streams nothing.
+ * fn sees only req's method, target and path. NULL (the default) streams
+ * nothing.
  */
 typedef bool http_stream_fn(void *ctx, const struct http_request *req);
 void http_parse_set_stream(
