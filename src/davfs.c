@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -26,6 +27,9 @@
 #include "davpath.h"
 
 #define DAVFS_PROPS DAVPATH_RESERVED "props-"
+#define DAVFS_TMP DAVPATH_RESERVED "tmp-"
+/* A temporary file unchanged this long was left by a crash. */
+#define DAVFS_TMP_STALE_S ((time_t)24 * 3600)
 #define DAVFS_COPY_CHUNK ((size_t)64 * 1024)
 
 int
@@ -120,7 +124,7 @@ davfs_temp_open(int dirfd, struct buf *out)
 	for (tries = 0; tries < 8; tries++) {
 		randombytes_buf(r, sizeof(r));
 		buf_reset(out);
-		buf_adds(out, DAVPATH_RESERVED "tmp-");
+		buf_adds(out, DAVFS_TMP);
 		for (i = 0; i < sizeof(r); i++)
 			buf_addf(out, "%02x", r[i]);
 		fd = openat(dirfd, out->data,
@@ -175,6 +179,7 @@ dir_next(DIR *d, int dirfd, struct stat *st)
 struct walk {
 	uint64_t max_entries, entries, bytes;
 	unsigned depth;
+	time_t now;
 };
 
 static int
@@ -192,6 +197,16 @@ usage_dir(int dirfd, struct walk *w)
 	if ((d = dir_open(dirfd)) == NULL)
 		return -1;
 	while (rc == 0 && (e = dir_next(d, dirfd, &st)) != NULL) {
+		/*
+		 * An upload's temporary file that has not changed for a day
+		 * was left by a crash (an upload in progress writes, or is
+		 * cut off after idle_timeout_ms): removed, not counted.
+		 */
+		if (S_ISREG(st.st_mode) &&
+		    strncmp(e->d_name, DAVFS_TMP, strlen(DAVFS_TMP)) == 0 &&
+		    st.st_mtime < w->now - DAVFS_TMP_STALE_S &&
+		    unlinkat(dirfd, e->d_name, 0) == 0)
+			continue;
 		if (++w->entries > w->max_entries) {
 			errno = E2BIG;
 			rc = -1;
@@ -221,7 +236,7 @@ usage_dir(int dirfd, struct walk *w)
 int
 davfs_usage(int dirfd, uint64_t max_entries, uint64_t *bytes, uint64_t *entries)
 {
-	struct walk w = {max_entries, 0, 0, 0};
+	struct walk w = {max_entries, 0, 0, 0, time(NULL)};
 	int rc = usage_dir(dirfd, &w);
 
 	*bytes = w.bytes;

@@ -3,7 +3,9 @@
 # 100 MB PUT (Content-Length, then chunked) and a 100 MB GET each grow the
 # server's peak RSS by a few MB at most; the bytes round-trip exactly. An
 # upload cut off midway leaves the old file and no temporary file; a
-# stalled upload does not stop other requests from being answered.
+# stalled upload does not stop other requests from being answered; a crash
+# (kill -9) during an upload leaves the old file, and its temporary file is
+# removed once it is a day old.
 . "$(dirname "$0")/lib.sh"
 
 hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$KS_PID/status"; }
@@ -61,6 +63,24 @@ like "stalled upload: 408 after idle_timeout_ms" "$(head -n 1 "$KS_TMP/stalled")
 STATUS=$(curl -s -o /dev/null -w '%{http_code}' -u alice:pw "$KS_URL/dav/g")
 is "stalled upload: nothing stored" "$STATUS" 404
 is "stalled upload: no temporary file" "$(find "$KS_DIR/dav" -name '.kosyncd-tmp-*' | wc -l)" 0
+
+# kill -9 in the middle of an upload.
+{ printf 'PUT /dav/f HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\nContent-Length: 100000\r\n\r\n' \
+    "$(printf alice:pw | base64)"; head -c 70000 /dev/zero; sleep 3; } |
+    nc -w 5 127.0.0.1 "$KS_PORT" >/dev/null &
+NC=$!
+sleep 1
+ks_kill9
+wait "$NC" 2>/dev/null
+ks_start --storage file || { not_ok "server restarted"; done_testing; }
+is "after kill -9: the old file" "$(curl -s -u alice:pw "$KS_URL/dav/f")" old
+tmp=$(find "$KS_DIR/dav" -name '.kosyncd-tmp-*')
+is "after kill -9: the upload's temporary file is left" "$(printf '%s' "$tmp" | grep -c .)" 1
+curl -s -o /dev/null -u alice:pw -T "$KS_TMP/old" "$KS_URL/dav/f2"
+check "a fresh temporary file is kept" test -e "$tmp"
+touch -d '2 days ago' "$tmp"
+curl -s -o /dev/null -u alice:pw -T "$KS_TMP/old" "$KS_URL/dav/f3"
+check "a day-old temporary file is removed by the next upload" test ! -e "$tmp"
 ks_stop
 
 done_testing
