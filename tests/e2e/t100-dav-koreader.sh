@@ -14,6 +14,8 @@
 PROPFIND_BODY='<?xml version="1.0"?><a:propfind xmlns:a="DAV:"><a:prop><a:resourcetype/><a:getcontentlength/><a:getlastmodified/></a:prop></a:propfind>'
 UA_NEW='KOReader/v2026.07.2 (Kobo; Linux; arm; https://github.com/koreader/koreader) LuaSocket/3.1.0'
 UA_OLD='KOReader/v2025.10 (Kindle; Linux; arm; https://github.com/koreader/koreader) LuaSocket/3.0.0'
+# LuaSocket's headers on every KOReader request (a fresh connection each).
+KO=(-A "$UA_NEW" -H 'Connection: close, TE' -H 'TE: trailers')
 
 # dav METHOD PATH [CURL ARGS...]: one request as alice (unless -u is given
 # again later in the arguments). Sets STATUS, BODY, HEADERS.
@@ -40,7 +42,7 @@ req POST /users/create '{"username":"bob","password":"'"$(md5 '50%off')"'"}'
 is "bob registered" "$STATUS" 201
 
 # Browsing: the exact PROPFIND, at the root, with and without '/'.
-propfind /dav/ -A "$UA_NEW"
+propfind /dav/ "${KO[@]}"
 is "PROPFIND /dav/: 207" "$STATUS" 207
 like "PROPFIND: D:-prefixed multistatus" "$BODY" '<D:multistatus xmlns:D="DAV:">'
 like "PROPFIND: the root's own entry, absolute href" "$BODY" '<D:href>/dav/</D:href>'
@@ -77,11 +79,11 @@ is "no Depth (infinity): 403" "$STATUS" 403
 head -c 70000 /dev/urandom >"$KS_TMP/v1"
 head -c 50000 /dev/urandom >"$KS_TMP/v2"
 head -c 90000 /dev/urandom >"$KS_TMP/v3"
-dav GET /dav/kosync/statistics.sqlite3 -A "$UA_NEW"
+dav GET /dav/kosync/statistics.sqlite3 "${KO[@]}"
 is "first GET: 404" "$STATUS" 404
-dav PUT /dav/kosync/statistics.sqlite3 -A "$UA_NEW" --data-binary @"$KS_TMP/v1"
+dav PUT /dav/kosync/statistics.sqlite3 "${KO[@]}" --data-binary @"$KS_TMP/v1"
 is "first PUT: 201" "$STATUS" 201
-dav GET /dav/kosync/statistics.sqlite3 -A "$UA_NEW"
+dav GET /dav/kosync/statistics.sqlite3 "${KO[@]}"
 is "GET: 200" "$STATUS" 200
 check "GET: the bytes PUT" cmp -s "$KS_TMP/db" "$KS_TMP/v1"
 ETAG=$(hdr etag)
@@ -92,7 +94,7 @@ like "PROPFIND: the file's size" "$BODY" '<D:getcontentlength>70000</D:getconten
 like "PROPFIND: the file is not a collection" "$BODY" '<D:resourcetype/>'
 
 # Second round: If-Match with the tag as KOReader <= 2026.03 sends it (W/).
-dav PUT /dav/kosync/statistics.sqlite3 -H "If-Match: W/$ETAG" --data-binary @"$KS_TMP/v2"
+dav PUT /dav/kosync/statistics.sqlite3 "${KO[@]}" -H "If-Match: W/$ETAG" --data-binary @"$KS_TMP/v2"
 is "PUT If-Match: W/\"tag\": 204" "$STATUS" 204
 NEW=$(hdr etag)
 dav PUT /dav/kosync/statistics.sqlite3 -H "If-Match: $ETAG" --data-binary @"$KS_TMP/v3"
@@ -120,6 +122,17 @@ check "Range: the bytes" cmp -s "$KS_TMP/db" <(tail -c +11 "$KS_TMP/v1" | head -
 dav HEAD /dav/kosync/statistics.sqlite3 -I
 is "HEAD: 200" "$STATUS" 200
 is "HEAD: Content-Length of the file" "$(hdr content-length)" 70000
+
+# Two devices uploading at once: each PUT succeeds, the file is one of them.
+dav PUT /dav/kosync/race --data-binary @"$KS_TMP/v1" &
+P1=$!
+DAV_USER=alice:s3cret STATUS=$(curl -s -o /dev/null -w '%{http_code}' -u alice:s3cret \
+    -T "$KS_TMP/v2" "$KS_URL/dav/kosync/race")
+wait "$P1"
+dav GET /dav/kosync/race
+check "two PUTs at once: the file is one of them, whole" \
+    bash -c 'cmp -s "$1" "$2" || cmp -s "$1" "$3"' _ "$KS_TMP/db" "$KS_TMP/v1" "$KS_TMP/v2"
+dav DELETE /dav/kosync/race
 
 # A name that needs percent-encoding (the Exporter's uploads).
 dav PUT '/dav/kosync/My%20Notes%20%C3%A9t%C3%A9%20(1).md' --data-binary 'notes'
