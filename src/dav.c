@@ -79,12 +79,19 @@ struct dav {
 	 */
 	unsigned pending;
 	bool closing;
+	/*
+	 * Uploads in progress: what each has written counts against its
+	 * account's quota, so concurrent uploads cannot pass it together.
+	 */
+	struct dav_req *uploads;
 };
 
 /* One request in flight (http_alloc memory, gone after the answer). */
 struct dav_req {
 	struct dav *dav;
 	struct http_request *req;
+	struct dav_req *up_prev, *up_next; /* in dav->uploads */
+	bool uploading;
 	struct davpath dp;
 	const struct str *seg; /* the path below the mount */
 	size_t nseg;
@@ -119,6 +126,15 @@ struct dav_req {
 static void
 dav_release(struct dav_req *r)
 {
+	if (r->uploading) {
+		if (r->up_prev != NULL)
+			r->up_prev->up_next = r->up_next;
+		else
+			r->dav->uploads = r->up_next;
+		if (r->up_next != NULL)
+			r->up_next->up_prev = r->up_prev;
+		r->uploading = false;
+	}
 	if (r->fd != -1)
 		close(r->fd);
 	if (r->ddir != -1)
@@ -1059,6 +1075,22 @@ dav_quota(const struct dav *dav)
 	return dav->cfg->dav_quota_bytes;
 }
 
+/*
+ * Bytes the account's other uploads in progress have received (their
+ * temporary files are not counted by davfs_usage).
+ */
+static uint64_t
+put_others(const struct dav_req *r)
+{
+	const struct dav_req *o;
+	uint64_t n = 0;
+
+	for (o = r->dav->uploads; o != NULL; o = o->up_next)
+		if (o != r && str_eq(o->cred.user, r->cred.user))
+			n += o->total;
+	return n;
+}
+
 /* Write what the upload gathered. Returns 0, or -1 with r->werr. */
 static int
 put_flush(struct dav_req *r)
@@ -1090,7 +1122,8 @@ put_piece(void *ctx, const char *data, size_t len)
 	r->total += len;
 	if (r->total > r->dav->cfg->dav_max_file_bytes)
 		return 413;
-	if (r->usage + r->total > dav_quota(r->dav) + r->old_size)
+	if (r->usage + put_others(r) + r->total >
+	    dav_quota(r->dav) + r->old_size)
 		return 507;
 	while (len > 0) {
 		n = DAV_WRITE_CHUNK - r->wlen;
@@ -1307,8 +1340,8 @@ dav_put(struct dav_req *r)
 		dav_fail(r, 507, msg);
 		return;
 	}
-	if (announced != UINT64_MAX &&
-	    r->usage + announced > dav_quota(r->dav) + r->old_size) {
+	if (announced != UINT64_MAX && r->usage + put_others(r) + announced >
+	                                   dav_quota(r->dav) + r->old_size) {
 		put_end(r, 507);
 		return;
 	}
@@ -1317,6 +1350,12 @@ dav_put(struct dav_req *r)
 		dav_fail_errno(r, errno, "create an upload's file");
 		return;
 	}
+	r->uploading = true;
+	r->up_prev = NULL;
+	r->up_next = r->dav->uploads;
+	if (r->up_next != NULL)
+		r->up_next->up_prev = r;
+	r->dav->uploads = r;
 	r->wbuf = xmalloc(DAV_WRITE_CHUNK);
 	if (!r->req->body_stream) {
 		int st = r->req->body.len > 0

@@ -198,15 +198,18 @@ usage_dir(int dirfd, struct walk *w)
 		return -1;
 	while (rc == 0 && (e = dir_next(d, dirfd, &st)) != NULL) {
 		/*
-		 * An upload's temporary file that has not changed for a day
-		 * was left by a crash (an upload in progress writes, or is
-		 * cut off after idle_timeout_ms): removed, not counted.
+		 * Uploads' temporary files are not counted (dav.c counts
+		 * the bytes of the uploads in progress itself); one that has
+		 * not changed for a day was left by a crash (an upload in
+		 * progress writes, or is cut off after idle_timeout_ms) and
+		 * is removed.
 		 */
 		if (S_ISREG(st.st_mode) &&
-		    strncmp(e->d_name, DAVFS_TMP, strlen(DAVFS_TMP)) == 0 &&
-		    st.st_mtime < w->now - DAVFS_TMP_STALE_S &&
-		    unlinkat(dirfd, e->d_name, 0) == 0)
+		    strncmp(e->d_name, DAVFS_TMP, strlen(DAVFS_TMP)) == 0) {
+			if (st.st_mtime < w->now - DAVFS_TMP_STALE_S)
+				(void)unlinkat(dirfd, e->d_name, 0);
 			continue;
+		}
 		if (++w->entries > w->max_entries) {
 			errno = E2BIG;
 			rc = -1;

@@ -49,8 +49,8 @@ void davfs_etag(const struct stat *st, struct buf *out);
 /*
  * Count the bytes and the entries (files and folders) of the tree under
  * dirfd into *bytes and *entries. Stops with E2BIG past max_entries.
- * Temporary files of uploads unchanged for a day (left by a crash) are
- * removed on the way.
+ * Temporary files of uploads are not counted; those unchanged for a day
+ * (left by a crash) are removed on the way.
  */
 int davfs_usage(
     int dirfd, uint64_t max_entries, uint64_t *bytes, uint64_t *entries);

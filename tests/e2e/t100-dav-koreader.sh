@@ -197,6 +197,18 @@ head -c 1500 /dev/urandom >"$KS_TMP/small1"
 head -c 4096 /dev/urandom >"$KS_TMP/big"
 dav PUT /dav/a --data-binary @"$KS_TMP/small1"
 is "PUT within the limits: 201" "$STATUS" 201
+# An upload in progress counts: another one cannot pass the quota with it.
+{ printf 'PUT /dav/held HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\nContent-Length: 2000\r\n\r\n' \
+    "$(printf alice:s3cret | base64)"; head -c 1500 /dev/zero; sleep 2; } |
+    nc -w 4 127.0.0.1 "$KS_PORT" >/dev/null &
+NC=$!
+sleep 0.7
+dav PUT /dav/cc --data-binary @"$KS_TMP/small1"
+is "PUT past the quota with an upload in progress: 507" "$STATUS" 507
+wait "$NC"
+dav PUT /dav/cc --data-binary @"$KS_TMP/small1"
+is "once that upload is gone: 201" "$STATUS" 201
+dav DELETE /dav/cc
 dav PUT /dav/a --data-binary @"$KS_TMP/big"
 is "PUT over dav_max_file_bytes: 413" "$STATUS" 413
 like "413: says which option" "$BODY" 'dav_max_file_bytes'
