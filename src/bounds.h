@@ -45,6 +45,14 @@
 #define SERVER_REQUEST_TIMEOUT_MS (10 * 1000) /* first byte to last byte */
 #define SERVER_SHUTDOWN_TIMEOUT_MS (10 * 1000)
 
+/*
+ * Defaults of the WebDAV file space's limits (dav.h): a statistics.sqlite3
+ * is ~1.2 MB per year of daily reading (KOReader's largest reported: a few
+ * MB), so 128 MiB per file and 1 GiB per account leave ample room.
+ */
+#define DAV_MAX_FILE_BYTES ((uint64_t)128 << 20)
+#define DAV_QUOTA_BYTES ((uint64_t)1 << 30)
+
 /* Defaults of the failed-login and registration limits (ratelimit.h). */
 #define RATELIMIT_AUTH_FAIL_PER_USER 10
 #define RATELIMIT_AUTH_FAIL_PER_IP 30

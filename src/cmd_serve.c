@@ -37,6 +37,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "control_server.h"
+#include "dav.h"
 #include "front.h"
 #include "log.h"
 #include "metrics.h"
@@ -54,6 +55,7 @@ struct serve {
 	struct api *api;
 	struct webui *webui;
 	struct front *front;   /* the main listener's handler: which serves */
+	struct dav *dav;       /* the WebDAV file space */
 	struct pubsub *shared; /* Redis: limits shared with other instances */
 	struct server *srv;
 	struct control *ctl; /* the control socket (file storage) */
@@ -299,10 +301,13 @@ cmd_serve_exec(struct cmd_args *args)
 	front_serve(s.front, FRONT_API, s.api);
 	if (cfg->enable_webui)
 		front_serve(s.front, FRONT_WEBUI, s.webui);
+	s.dav = dav_new(s.loop, s.st, cfg, s.rl);
+	front_serve(s.front, FRONT_DAV, s.dav);
 	s.shared = pubsub_new(s.loop, s.st, cfg);
 	pubsub_ratelimit(s.shared, s.rl, "auth");
 	webui_set_shared(s.webui, s.shared);
 	s.srv = server_new(s.loop, &limits, front_handle, s.front);
+	server_set_stream(s.srv, dav_wants_body, s.dav);
 	metrics_init(&s.metrics, serve_gauges, &s);
 	server_set_metrics(s.srv, &s.metrics);
 	api_set_metrics(s.api, &s.metrics);
@@ -359,6 +364,7 @@ out:
 	control_free(s.ctl);
 	pubsub_free(s.shared);
 	webui_free(s.webui);
+	dav_free(s.dav);
 	front_free(s.front);
 	api_free(s.api);
 	ratelimit_free(s.rl);

@@ -330,6 +330,32 @@ const struct config_option config_options[] = {
                "that would go past it is refused and changes nothing.",
     },
     {
+        .name = "dav_max_file_bytes",
+        .type = CONFIG_T_U64,
+        .offset = F(dav_max_file_bytes),
+        .def = DAV_MAX_FILE_BYTES,
+        .min = 1 * KiB,
+        .max = (uint64_t)1 << 40,
+        .arg = "N",
+        .help = "Largest file one WebDAV upload (PUT) may store, in bytes "
+                "(larger: 413).",
+        .doc = "Uploads are streamed to disk, so this bounds the disk an "
+               "upload takes, not the memory (a few tens of KiB per upload).",
+    },
+    {
+        .name = "dav_quota_bytes",
+        .type = CONFIG_T_U64,
+        .offset = F(dav_quota_bytes),
+        .def = DAV_QUOTA_BYTES,
+        .min = 1 * KiB,
+        .max = (uint64_t)1 << 40,
+        .arg = "N",
+        .help = "Bytes of files one account may keep in its WebDAV space "
+                "(more: 507).",
+        .doc = "The sizes of all the account's files; an upload or copy "
+               "that would pass it is refused and changes nothing.",
+    },
+    {
         .name = "max_header_bytes",
         .type = CONFIG_T_U64,
         .offset = F(max_header_bytes),

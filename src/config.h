@@ -82,6 +82,10 @@ struct config {
 	uint64_t user_max_history;
 	uint64_t user_max_bytes;
 
+	/* The WebDAV file space's limits (dav.h). */
+	uint64_t dav_max_file_bytes;
+	uint64_t dav_quota_bytes;
+
 	/* Limits (see server.h for the reasons behind the defaults). */
 	uint64_t max_header_bytes;
 	uint64_t max_body_bytes;

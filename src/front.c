@@ -7,7 +7,7 @@
  * The walk is a handful of byte comparisons against the normalised path,
  * no more than the web interface's own checks that stood here before.
  *
- * A new handler (the WebDAV routes under /dav, OPDS under /opds) is a row
+ * A new handler (OPDS under /opds is the next) is a row
  * here, above the last, naming a slot of enum front_slot (front.h) that
  * cmd_serve.c fills with front_serve().
  */
@@ -17,6 +17,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "dav.h"
 #include "front.h"
 #include "log.h"
 #include "router.h"
@@ -37,6 +38,7 @@ static const struct front_route {
     {"/", FRONT_GET, FRONT_WEBUI, webui_handle_files},
     {"/assets", 0, FRONT_WEBUI, webui_handle_files},
     {"/web", 0, FRONT_WEBUI, webui_handle_files},
+    {"/dav", 0, FRONT_DAV, dav_handle},
     {NULL, 0, FRONT_API, api_handle},
 };
 

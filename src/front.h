@@ -11,6 +11,7 @@
  *   /api/v1 and below     the web interface's JSON API (webui_handle_api)
  *   GET or HEAD /         the web interface's page (webui_handle_files)
  *   /assets, /web, below  its embedded files, the old address (idem)
+ *   /dav and below        the WebDAV file space (dav_handle, dav.h)
  *   anything else         the KOSync protocol (api_handle), which answers
  *                         a path it does not know with its own JSON 404
  *
@@ -35,6 +36,7 @@ struct config;
 enum front_slot {
 	FRONT_API,   /* the protocol: struct api (api.h), always served */
 	FRONT_WEBUI, /* the web interface: struct webui (webui.h) */
+	FRONT_DAV,   /* the WebDAV file space: struct dav (dav.h) */
 	FRONT__NSLOTS,
 };
 

@@ -71,6 +71,18 @@ struct http_parse {
 	bool body_copied; /* body is in hp->body, not in the input */
 	struct buf body;
 
+	/* Streamed bodies (http_parse_set_stream, http_parse_body). */
+	http_stream_fn *stream_fn;
+	void *stream_ctx;
+	struct buf head;   /* a streamed request's head, copied */
+	uint64_t length;   /* announced length, UINT64_MAX when chunked */
+	uint64_t left;     /* bytes of the body, or chunk, still to come */
+	size_t line_bytes; /* of the chunk-size line being read */
+	int bstate;        /* enum body_state */
+	unsigned digits;   /* hex digits of the chunk size so far */
+	bool stream;       /* this request's body is streamed */
+	bool in_body;      /* http_parse_body has the connection's bytes */
+
 	bool begun; /* the request line has started */
 	bool headers_done;
 	bool complete;
@@ -304,6 +316,30 @@ pos_is(const struct http_parse *hp, const struct hdr_pos *h, const char *name,
 	return str_caseeqs(n, name) && str_caseeqs(v, value);
 }
 
+static enum http_method method_of(unsigned m);
+static void body_begin(struct http_parse *hp);
+
+/*
+ * Ask the stream predicate about the request whose headers are in. It
+ * sees the method and the target only (no headers: this runs for every
+ * request with a body, pushes included, and costs a memchr).
+ */
+static bool
+stream_wanted(struct http_parse *hp)
+{
+	struct http_request req;
+	const char *q;
+
+	memset(&req, 0, sizeof(req));
+	req.method = method_of(hp->parser.method);
+	req.target = (struct str){hp->data + hp->url_off, hp->url_len};
+	req.path = req.target;
+	q = memchr(req.target.p, '?', req.target.len);
+	if (q != NULL)
+		req.path.len = (size_t)(q - req.target.p);
+	return hp->stream_fn(hp->stream_ctx, &req);
+}
+
 static int
 on_headers_complete(http_parser *p)
 {
@@ -328,12 +364,20 @@ on_headers_complete(http_parser *p)
 			return refuse(hp, 400);
 		return refuse(hp, 505);
 	}
-	if (p->content_length != UINT64_MAX &&
-	    p->content_length > hp->max_body_bytes)
-		return refuse(hp, 413);
 	hp->keep_alive = http_should_keep_alive(p) && !p->upgrade;
 	has_body = (p->flags & F_CHUNKED) ||
 	           (p->content_length != UINT64_MAX && p->content_length > 0);
+	if (has_body && !p->upgrade && hp->stream_fn != NULL &&
+	    stream_wanted(hp)) {
+		/* The body is http_parse_body's: skip it here (1). */
+		hp->stream = true;
+		hp->length =
+		    (p->flags & F_CHUNKED) ? UINT64_MAX : p->content_length;
+		return 1;
+	}
+	if (p->content_length != UINT64_MAX &&
+	    p->content_length > hp->max_body_bytes)
+		return refuse(hp, 413);
 	if (!has_body || p->upgrade)
 		return 0;
 	/* Kept: a "Transfer-Encoding" trailer changes p->flags. */
@@ -492,6 +536,7 @@ http_parse_new(
 	hp->max_request_bytes =
 	    http_max_request_bytes(max_header_bytes, max_body_bytes);
 	buf_init(&hp->body);
+	buf_init(&hp->head);
 	return hp;
 }
 
@@ -503,6 +548,7 @@ http_parse_free(struct http_parse *hp)
 	free(hp->pos);
 	free(hp->hdrs);
 	buf_release(&hp->body);
+	buf_release(&hp->head);
 	free(hp);
 }
 
@@ -515,6 +561,7 @@ parse_next(struct http_parse *hp)
 	hp->npos = 0;
 	hp->in_value = hp->trailer_in_name = hp->trailers = false;
 	hp->chunked = false;
+	hp->stream = false;
 	hp->line_off = hp->line_end = 0;
 	hp->body_off = hp->body_len = 0;
 	hp->body_end = 0;
@@ -547,6 +594,16 @@ method_of(unsigned m)
 		return HTTP_M_OPTIONS;
 	case HTTP_PATCH:
 		return HTTP_M_PATCH;
+	case HTTP_PROPFIND:
+		return HTTP_M_PROPFIND;
+	case HTTP_PROPPATCH:
+		return HTTP_M_PROPPATCH;
+	case HTTP_MKCOL:
+		return HTTP_M_MKCOL;
+	case HTTP_COPY:
+		return HTTP_M_COPY;
+	case HTTP_MOVE:
+		return HTTP_M_MOVE;
 	default:
 		return HTTP_M_OTHER;
 	}
@@ -606,6 +663,8 @@ fill_request(struct http_parse *hp, const char *data, struct http_request *req)
 	else
 		req->body = (struct str){data + hp->body_off, hp->body_len};
 	req->keep_alive = hp->keep_alive;
+	req->body_stream = false;
+	req->body_length = 0;
 }
 
 enum http_feed_result
@@ -616,6 +675,7 @@ http_parse_feed(struct http_parse *hp, const char *data, size_t len,
 	size_t n, avail;
 
 	assert(len >= hp->parsed);
+	assert(!hp->in_body);
 	*consumed = 0;
 	if (hp->status != 0) {
 		*status = hp->status;
@@ -660,9 +720,205 @@ http_parse_feed(struct http_parse *hp, const char *data, size_t len,
 		}
 		return HTTP_FEED_MORE;
 	}
-	fill_request(hp, data, req);
+	if (hp->stream) {
+		/* The head must outlive the caller's buffer: copy it. */
+		buf_reset(&hp->head);
+		buf_add(&hp->head, data, hp->parsed);
+		fill_request(hp, hp->head.data, req);
+		req->body_stream = true;
+		req->body_length = hp->length;
+		body_begin(hp);
+	} else {
+		fill_request(hp, data, req);
+	}
 	*consumed = hp->parsed;
 	parse_next(hp);
+	return HTTP_FEED_REQUEST;
+}
+
+/*
+ * Streamed bodies
+ *
+ * Decoded here, byte by byte where framing is concerned and in runs where
+ * data is, so that nothing of the body stays in the caller's buffer: the
+ * state below is all that survives between calls. The grammar is RFC 9112
+ * §7.1, as strict as http_parse_feed's: hex digits, optional blanks and
+ * ";" extensions (no control byte but HTAB), a line end (LF, or CR LF),
+ * the data, CR LF; after the last (zero) chunk, trailer lines up to an
+ * empty one, counted against max_header_bytes and dropped.
+ */
+enum body_state {
+	BS_LENGTH,      /* Content-Length: hp->left bytes to come */
+	BS_SIZE,        /* hex digits of a chunk size */
+	BS_EXT,         /* blanks and extensions after the size */
+	BS_SIZE_LF,     /* the LF after a CR ending the size line */
+	BS_DATA,        /* hp->left bytes of chunk data */
+	BS_DATA_CR,     /* the CR after a chunk's data */
+	BS_DATA_LF,     /* the LF after it */
+	BS_TRAILER,     /* the start of a trailer line, or the final line */
+	BS_TRAILER_TXT, /* inside a trailer line */
+	BS_TRAILER_LF,  /* the LF after a CR ending a trailer line */
+	BS_END_LF,      /* the LF of the final empty line */
+	BS_DONE,
+};
+
+/* The longest chunk-size line (size and extensions) a body may send. */
+#define HTTP_MAX_CHUNK_LINE 4096
+
+static void
+body_begin(struct http_parse *hp)
+{
+	hp->in_body = true;
+	hp->left = hp->length == UINT64_MAX ? 0 : hp->length;
+	hp->bstate = hp->length == UINT64_MAX ? BS_SIZE : BS_LENGTH;
+	hp->line_bytes = 0;
+	hp->digits = 0;
+	hp->trailer_bytes = 0;
+}
+
+void
+http_parse_set_stream(struct http_parse *hp, http_stream_fn *fn, void *ctx)
+{
+	hp->stream_fn = fn;
+	hp->stream_ctx = ctx;
+}
+
+bool
+http_parse_in_body(const struct http_parse *hp)
+{
+	return hp->in_body;
+}
+
+/* One byte of a chunk-size line. Returns 0, or the status to refuse. */
+static int
+body_size_byte(struct http_parse *hp, unsigned char ch)
+{
+	int d;
+
+	if (++hp->line_bytes > HTTP_MAX_CHUNK_LINE)
+		return 400;
+	if (hp->bstate == BS_SIZE && (d = str_hex_digit((char)ch)) >= 0) {
+		if (hp->left > UINT64_MAX >> 4)
+			return 400;
+		hp->left = hp->left * 16 + (uint64_t)d;
+		hp->digits++;
+		return 0;
+	}
+	if (hp->bstate == BS_SIZE && hp->digits == 0)
+		return 400;
+	hp->bstate = BS_EXT;
+	if (ch == '\r') {
+		hp->bstate = BS_SIZE_LF;
+		return 0;
+	}
+	if (ch == '\n') {
+		hp->bstate = hp->left == 0 ? BS_TRAILER : BS_DATA;
+		return 0;
+	}
+	if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+		return 400;
+	return 0;
+}
+
+enum http_feed_result
+http_parse_body(struct http_parse *hp, const char *data, size_t len,
+    http_body_fn *piece, void *ctx, size_t *consumed, int *status)
+{
+	size_t i = 0, n;
+	unsigned char ch;
+	int st = 0;
+
+	assert(hp->in_body);
+	*consumed = 0;
+	while (i < len && hp->bstate != BS_DONE) {
+		if (hp->bstate == BS_LENGTH || hp->bstate == BS_DATA) {
+			n = len - i;
+			if ((uint64_t)n > hp->left)
+				n = (size_t)hp->left;
+			if (n > 0 && (st = piece(ctx, data + i, n)) != 0)
+				break;
+			i += n;
+			hp->left -= n;
+			if (hp->left == 0)
+				hp->bstate = hp->bstate == BS_LENGTH
+				                 ? BS_DONE
+				                 : BS_DATA_CR;
+			continue;
+		}
+		ch = (unsigned char)data[i++];
+		switch (hp->bstate) {
+		case BS_SIZE:
+		case BS_EXT:
+			st = body_size_byte(hp, ch);
+			break;
+		case BS_SIZE_LF:
+			if (ch != '\n')
+				st = 400;
+			else
+				hp->bstate =
+				    hp->left == 0 ? BS_TRAILER : BS_DATA;
+			break;
+		case BS_DATA_CR:
+			if (ch != '\r')
+				st = 400;
+			hp->bstate = BS_DATA_LF;
+			break;
+		case BS_DATA_LF:
+			if (ch != '\n')
+				st = 400;
+			hp->bstate = BS_SIZE;
+			hp->line_bytes = 0;
+			hp->digits = 0;
+			hp->left = 0;
+			break;
+		case BS_TRAILER:
+			if (ch == '\n')
+				hp->bstate = BS_DONE;
+			else if (ch == '\r')
+				hp->bstate = BS_END_LF;
+			else if (ch == ' ' || ch < 0x20 || ch == 0x7f)
+				st = 400; /* folding, or a control byte */
+			else
+				hp->bstate = BS_TRAILER_TXT;
+			break;
+		case BS_TRAILER_TXT:
+			if (ch == '\n')
+				hp->bstate = BS_TRAILER;
+			else if (ch == '\r')
+				hp->bstate = BS_TRAILER_LF;
+			else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+				st = 400;
+			break;
+		case BS_TRAILER_LF:
+		case BS_END_LF:
+			if (ch != '\n')
+				st = 400;
+			else
+				hp->bstate = hp->bstate == BS_END_LF
+				                 ? BS_DONE
+				                 : BS_TRAILER;
+			break;
+		default:
+			st = 400;
+			break;
+		}
+		if (st == 0 && hp->bstate >= BS_TRAILER &&
+		    ++hp->trailer_bytes > hp->max_header_bytes)
+			st = 431;
+		if (st != 0)
+			break;
+	}
+	*consumed = i;
+	if (st != 0) {
+		/* The connection cannot go on: it closes after the answer. */
+		hp->in_body = false;
+		hp->status = st;
+		*status = st;
+		return HTTP_FEED_ERROR;
+	}
+	if (hp->bstate != BS_DONE)
+		return HTTP_FEED_MORE;
+	hp->in_body = false;
 	return HTTP_FEED_REQUEST;
 }
 
@@ -802,6 +1058,10 @@ http_reason(int status)
 		return "Accepted";
 	case 204:
 		return "No Content";
+	case 206:
+		return "Partial Content";
+	case 207:
+		return "Multi-Status";
 	case 301:
 		return "Moved Permanently";
 	case 302:
@@ -844,10 +1104,14 @@ http_reason(int status)
 		return "URI Too Long";
 	case 415:
 		return "Unsupported Media Type";
+	case 416:
+		return "Range Not Satisfiable";
 	case 417:
 		return "Expectation Failed";
 	case 422:
 		return "Unprocessable Entity";
+	case 424:
+		return "Failed Dependency";
 	case 429:
 		return "Too Many Requests";
 	case 431:

@@ -28,6 +28,8 @@
 #ifndef KOSYNCD_HTTP_H
 #define KOSYNCD_HTTP_H
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,6 +45,12 @@ enum http_method {
 	HTTP_M_DELETE,
 	HTTP_M_OPTIONS,
 	HTTP_M_PATCH,
+	/* WebDAV (RFC 4918), for dav.c; LOCK and UNLOCK stay HTTP_M_OTHER. */
+	HTTP_M_PROPFIND,
+	HTTP_M_PROPPATCH,
+	HTTP_M_MKCOL,
+	HTTP_M_COPY,
+	HTTP_M_MOVE,
 };
 
 struct http_arena;
@@ -67,6 +75,14 @@ struct http_request {
 	const struct http_header *headers;
 	size_t nheaders;
 	struct str body; /* len 0 when there was none */
+	/*
+	 * A body the handler reads as it arrives (http_body_read) instead of
+	 * body above: set when the stream predicate (http_parse_set_stream)
+	 * chose the request. body_length is the announced Content-Length,
+	 * or UINT64_MAX for a chunked body.
+	 */
+	bool body_stream;
+	uint64_t body_length;
 	bool keep_alive; /* the connection stays open after the answer */
 	bool is_https;   /* came over TLS through a trusted proxy */
 	char peer[64];   /* client address, numeric ("127.0.0.1", "::1") */
@@ -109,6 +125,51 @@ void http_reply_ex(struct http_request *req, int status,
 void http_reply(
     struct http_request *req, int status, const char *body, size_t len);
 
+/*
+ * Streamed request bodies (WebDAV uploads: larger than any buffer should
+ * be). A piece callback gets the decoded body bytes in order; it returns
+ * 0 to go on, or an HTTP status (413, 507, 500...) to stop reading.
+ */
+typedef int http_body_fn(void *ctx, const char *data, size_t len);
+/*
+ * Called once when a streamed body ends: status 0 when it arrived whole,
+ * else why not (the piece callback's status; 400 malformed framing or the
+ * client went away; 408 too slow). The handler then answers the request
+ * with http_reply (now or later); after a non-zero status the connection
+ * closes after that answer.
+ */
+typedef void http_body_end_fn(void *ctx, int status);
+
+/*
+ * Start reading the body of a request with body_stream set: its bytes go
+ * to piece as they arrive, then end is called (possibly before this
+ * returns, when the client has already gone). Sends "100 Continue" when
+ * the client waits for it. The handler must not answer before end. A
+ * handler that answers a body_stream request without reading its body
+ * (an error) may: the connection then closes after the answer.
+ */
+void http_body_read(struct http_request *req, http_body_fn *piece,
+    http_body_end_fn *end, void *ctx);
+
+/*
+ * Answers whose body is too large to copy (WebDAV downloads). fill
+ * writes up to cap bytes of the body at buf and returns how many (> 0),
+ * or -1 on failure (the connection is then closed: Content-Length was
+ * promised). done releases ctx; it is called exactly once, when the body
+ * was sent, when it is not needed (HEAD, the client went away) or failed.
+ */
+typedef ssize_t http_source_fn(void *ctx, char *buf, size_t cap);
+typedef void http_source_done_fn(void *ctx);
+
+/*
+ * Answer req like http_reply_ex with a body of len bytes that fill
+ * produces as the client reads it: at most 64 KiB of it are held at a
+ * time. ctx must not live in the request's arena (it outlives the call).
+ */
+void http_reply_source(struct http_request *req, int status,
+    const char *content_type, const char *extra_headers, uint64_t len,
+    http_source_fn *fill, http_source_done_fn *done, void *ctx);
+
 /* The standard reason phrase for status ("Not Found"), or "Unknown". */
 const char *http_reason(int status);
 
@@ -149,6 +210,18 @@ struct http_parse *http_parse_new(
 void http_parse_free(struct http_parse *hp);
 
 /*
+ * Requests for which fn(ctx, req) answers true, once their headers are in
+ * and a body is announced, are handed out at that point with body_stream
+ * set (req's method, target, path, query and headers are filled; the body
+ * is left to http_parse_body, and max_body_bytes does not apply to it).
+ * fn sees only req's method, target and path. NULL (the default) streams
+ * nothing.
+ */
+typedef bool http_stream_fn(void *ctx, const struct http_request *req);
+void http_parse_set_stream(
+    struct http_parse *hp, http_stream_fn *fn, void *ctx);
+
+/*
  * Continue assembling the request whose first byte is data[0]; len bytes
  * are available. Between calls the caller keeps those bytes unchanged (it
  * may move them, so data may differ, and it may append more); the parser
@@ -170,6 +243,23 @@ void http_parse_free(struct http_parse *hp);
  */
 enum http_feed_result http_parse_feed(struct http_parse *hp, const char *data,
     size_t len, struct http_request *req, size_t *consumed, int *status);
+
+/*
+ * Decode the streamed body of the request http_parse_feed just handed
+ * out with body_stream set, from the len bytes at data: its content is
+ * given to piece(ctx, ...) as it is decoded (nothing is kept, so memory
+ * does not grow with the body). *consumed says how many bytes were used.
+ * Returns HTTP_FEED_MORE (every byte used, the body goes on),
+ * HTTP_FEED_REQUEST (the body is complete; the next request starts at
+ * data[*consumed] and goes to http_parse_feed again) or HTTP_FEED_ERROR
+ * with *status: 400 malformed chunk framing, 431 trailers too large, or
+ * the status piece returned.
+ */
+enum http_feed_result http_parse_body(struct http_parse *hp, const char *data,
+    size_t len, http_body_fn *piece, void *ctx, size_t *consumed, int *status);
+
+/* True while a streamed body is still to be read by http_parse_body. */
+bool http_parse_in_body(const struct http_parse *hp);
 
 /*
  * True once per request when its headers are complete, it asked for

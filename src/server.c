@@ -56,6 +56,8 @@
 #define LINGER_MAX_BYTES ((size_t)1024 * 1024)
 /* Answers queued before dispatching stops until they are written. */
 #define OUT_HIGH_WATER ((size_t)64 * 1024)
+/* Bytes of an answer produced on demand queued at a time. */
+#define SOURCE_CHUNK ((size_t)64 * 1024)
 /* Buffers larger than this are freed, not kept, once a request is done. */
 #define KEEP_BUF_BYTES ((size_t)16 * 1024)
 #define IP_BUCKETS 1024
@@ -96,6 +98,14 @@ enum conn_state {
 	 * slices into the input buffer stay valid. No timer.
 	 */
 	CONN_HANDLER,
+	/*
+	 * The handler reads the request's body as it arrives
+	 * (http_body_read): bytes are read and decoded into its piece
+	 * callback, then its end callback is called and the connection is
+	 * back in CONN_HANDLER. Timer: idle_timeout_ms from the last bytes
+	 * (a slow upload may take long, a stalled one may not).
+	 */
+	CONN_BODY,
 	/*
 	 * No more requests (the answer said close, a transport error was
 	 * answered, or the server is shutting down): write what is queued,
@@ -149,6 +159,16 @@ struct conn {
 	bool via_proxy;        /* the peer is a trusted proxy */
 	bool spoke;            /* the client has sent at least one byte */
 	const struct ip_count *ipc; /* its address's count, while counted */
+	/* A streamed body (CONN_BODY): where it goes. */
+	http_body_fn *body_piece;
+	http_body_end_fn *body_end;
+	void *body_ctx;
+	bool body_done; /* the streamed body was read whole */
+	/* An answer's body produced on demand (http_reply_source). */
+	http_source_fn *src_fill;
+	http_source_done_fn *src_done;
+	void *src_ctx;
+	uint64_t src_left; /* its bytes not yet in c->out */
 };
 
 struct server {
@@ -156,6 +176,8 @@ struct server {
 	struct server_limits limits;
 	http_handler_fn *handler;
 	void *ctx;
+	http_stream_fn *stream_fn; /* which bodies are streamed, or NULL */
+	void *stream_ctx;
 	uv_stream_t *listener; /* uv_tcp_t, or uv_pipe_t when unix_socket */
 	bool unix_socket;
 	struct metrics *metrics; /* NULL: not counted */
@@ -179,6 +201,8 @@ struct server {
 static void conn_step(struct conn *c);
 static void conn_close(struct conn *c);
 static void conn_free(struct conn *c);
+static void body_finish(struct conn *c, int status);
+static void conn_source_end(struct conn *c);
 
 #define TO(s) (1u << (s))
 /* conn_next[from]: the states a connection may go to from there. */
@@ -188,8 +212,12 @@ static const unsigned conn_next[] = {
     /* only blank lines came; dispatched; 4xx/5xx or 408; closed */
     [CONN_REQUEST] =
         TO(CONN_IDLE) | TO(CONN_HANDLER) | TO(CONN_CLOSING) | TO(CONN_DEAD),
-    /* answered, keep-alive or close; the socket closed meanwhile */
-    [CONN_HANDLER] = TO(CONN_IDLE) | TO(CONN_CLOSING) | TO(CONN_ORPHAN),
+    /* answered, keep-alive or close; the socket closed meanwhile; the
+     * handler reads the body */
+    [CONN_HANDLER] =
+        TO(CONN_IDLE) | TO(CONN_CLOSING) | TO(CONN_ORPHAN) | TO(CONN_BODY),
+    /* the body ended (whole or not); the socket closed meanwhile */
+    [CONN_BODY] = TO(CONN_HANDLER) | TO(CONN_ORPHAN),
     /* everything written: FIN and linger; or closed */
     [CONN_CLOSING] = TO(CONN_LINGERING) | TO(CONN_DEAD),
     [CONN_LINGERING] = TO(CONN_DEAD),
@@ -332,9 +360,15 @@ on_prepare(uv_prepare_t *p)
  * Answers
  */
 
-void
-http_reply_ex(struct http_request *req, int status, const char *content_type,
-    const char *extra_headers, const char *body, size_t len)
+/*
+ * Queue the answer to req (body, or with a source the len bytes it will
+ * produce), log it, and move the connection on: keep-alive, close, or
+ * freed when the client went away meanwhile.
+ */
+static void
+conn_reply(struct http_request *req, int status, const char *content_type,
+    const char *extra_headers, const char *body, size_t len,
+    http_source_fn *fill, http_source_done_fn *done, void *ctx)
 {
 	struct conn *c = req->conn_;
 	bool head = req->method == HTTP_M_HEAD;
@@ -343,13 +377,23 @@ http_reply_ex(struct http_request *req, int status, const char *content_type,
 	assert(
 	    c != NULL && (c->state == CONN_HANDLER || c->state == CONN_ORPHAN));
 	keep = req->keep_alive && c->state == CONN_HANDLER && c->srv != NULL &&
-	       !c->srv->shutting;
+	       !c->srv->shutting && (!req->body_stream || c->body_done);
 	if (c->state == CONN_HANDLER)
 		http_format_response(&c->out, status, content_type,
-		    extra_headers, body, len, head, keep);
+		    extra_headers, body, len, head || fill != NULL, keep);
 	access_log(c, req, status, head ? 0 : len);
 	http_request_reset(req);
 	req->log_user = STR_NULL;
+	if (fill != NULL && (c->state == CONN_ORPHAN || head || len == 0)) {
+		if (done != NULL)
+			done(ctx);
+	} else if (fill != NULL) {
+		assert(c->src_fill == NULL);
+		c->src_fill = fill;
+		c->src_done = done;
+		c->src_ctx = ctx;
+		c->src_left = len;
+	}
 	if (c->state == CONN_ORPHAN) {
 		/* The client went away meanwhile: drop the answer. */
 		conn_set_state(c, CONN_DEAD);
@@ -363,9 +407,39 @@ http_reply_ex(struct http_request *req, int status, const char *content_type,
 }
 
 void
+http_reply_ex(struct http_request *req, int status, const char *content_type,
+    const char *extra_headers, const char *body, size_t len)
+{
+	conn_reply(req, status, content_type, extra_headers, body, len, NULL,
+	    NULL, NULL);
+}
+
+void
 http_reply(struct http_request *req, int status, const char *body, size_t len)
 {
 	http_reply_ex(req, status, NULL, NULL, body, len);
+}
+
+/* The source of an answer's body is no longer needed: let it go, once. */
+static void
+conn_source_end(struct conn *c)
+{
+	http_source_done_fn *done = c->src_done;
+
+	c->src_fill = NULL;
+	c->src_done = NULL;
+	c->src_left = 0;
+	if (done != NULL)
+		done(c->src_ctx);
+}
+
+void
+http_reply_source(struct http_request *req, int status,
+    const char *content_type, const char *extra_headers, uint64_t len,
+    http_source_fn *fill, http_source_done_fn *done, void *ctx)
+{
+	conn_reply(req, status, content_type, extra_headers, NULL, (size_t)len,
+	    fill, done, ctx);
 }
 
 /* Answer with the transport's own error and close afterwards. */
@@ -460,7 +534,7 @@ conn_process(struct conn *c)
 
 	c->in_loop++;
 	while ((c->state == CONN_IDLE || c->state == CONN_REQUEST) &&
-	       !c->writing) {
+	       !c->writing && c->src_fill == NULL) {
 		enum http_feed_result r;
 		size_t avail = c->in.len - c->in_start, consumed;
 		int status;
@@ -494,6 +568,7 @@ conn_process(struct conn *c)
 		}
 		c->req.log_user = STR_NULL;
 		c->req.is_https = false;
+		c->body_done = false;
 		if (c->via_proxy)
 			proxy_resolve(srv->proxies, c->req.headers,
 			    c->req.nheaders, c->req.peer, sizeof(c->req.peer),
@@ -506,6 +581,75 @@ conn_process(struct conn *c)
 }
 
 /*
+ * Streamed bodies
+ */
+
+/*
+ * The body ended (status 0: whole): tell the handler, once. The state has
+ * already left CONN_BODY. The handler may answer from end, so replies
+ * only queue meanwhile (in_loop).
+ */
+static void
+body_finish(struct conn *c, int status)
+{
+	http_body_end_fn *end = c->body_end;
+
+	if (end == NULL)
+		return;
+	c->body_end = NULL;
+	c->body_piece = NULL;
+	c->body_done = status == 0;
+	c->in_loop++;
+	end(c->body_ctx, status);
+	c->in_loop--;
+}
+
+void
+http_body_read(struct http_request *req, http_body_fn *piece,
+    http_body_end_fn *end, void *ctx)
+{
+	struct conn *c = req->conn_;
+	const struct str *expect;
+
+	assert(req->body_stream && c->body_end == NULL);
+	c->body_piece = piece;
+	c->body_end = end;
+	c->body_ctx = ctx;
+	if (c->state == CONN_ORPHAN) {
+		body_finish(c, 400);
+		return;
+	}
+	assert(c->state == CONN_HANDLER);
+	expect = http_header_get(req, "expect", NULL);
+	if (expect != NULL && str_caseeqs(*expect, "100-continue"))
+		buf_add(&c->out, continue_line, sizeof(continue_line) - 1);
+	conn_set_state(c, CONN_BODY);
+	if (c->in_loop == 0)
+		conn_step(c);
+}
+
+/* Hand what was read of the streamed body to the handler. */
+static void
+conn_body(struct conn *c)
+{
+	enum http_feed_result r = HTTP_FEED_MORE;
+	size_t consumed = 0;
+	int status = 0;
+
+	if (c->in_start < c->in.len)
+		r = http_parse_body(c->hp, c->in.data + c->in_start,
+		    c->in.len - c->in_start, c->body_piece, c->body_ctx,
+		    &consumed, &status);
+	c->in_start += consumed;
+	if (r == HTTP_FEED_MORE && !c->eof)
+		return;
+	if (r == HTTP_FEED_MORE)
+		status = 400; /* the client closed before the body's end */
+	conn_set_state(c, CONN_HANDLER);
+	body_finish(c, r == HTTP_FEED_REQUEST ? 0 : status);
+}
+
+/*
  * Writing
  */
 
@@ -515,7 +659,8 @@ on_write(uv_write_t *w, int status)
 	struct conn *c = w->data;
 
 	c->writing = false;
-	if (c->wbuf.len > KEEP_BUF_BYTES)
+	/* A body still coming from its source reuses the buffer. */
+	if (c->wbuf.len > KEEP_BUF_BYTES && c->src_fill == NULL)
 		buf_release(&c->wbuf);
 	else
 		buf_reset(&c->wbuf);
@@ -528,7 +673,42 @@ on_write(uv_write_t *w, int status)
 	conn_step(c);
 }
 
-/* Write the queued answers: try at once, else hand them to uv_write. */
+/*
+ * Take the next piece of a body produced on demand into c->out (at most
+ * SOURCE_CHUNK bytes queued). Returns -1 when the source failed: the
+ * answer cannot be completed and the connection must close.
+ */
+static int
+conn_fill(struct conn *c)
+{
+	size_t want;
+	ssize_t n;
+
+	if (c->src_fill == NULL || c->out.len >= SOURCE_CHUNK)
+		return 0;
+	want = SOURCE_CHUNK - c->out.len;
+	if ((uint64_t)want > c->src_left)
+		want = (size_t)c->src_left;
+	buf_grow(&c->out, want);
+	n = c->src_fill(c->src_ctx, c->out.data + c->out.len, want);
+	if (n <= 0 || (size_t)n > want) {
+		conn_source_end(c);
+		return -1;
+	}
+	c->out.len += (size_t)n;
+	c->out.data[c->out.len] = '\0';
+	c->src_left -= (uint64_t)n;
+	if (c->src_left == 0)
+		conn_source_end(c);
+	return 0;
+}
+
+/*
+ * Write the queued answers: try at once, else hand them to uv_write. A
+ * body produced on demand goes out a piece at a time, each further piece
+ * after the previous uv_write completed, so one large answer never holds
+ * the loop.
+ */
 static void
 conn_flush(struct conn *c)
 {
@@ -536,16 +716,29 @@ conn_flush(struct conn *c)
 	uv_buf_t b;
 	int n;
 
-	if (conn_dead(c) || c->writing || c->out.len == 0)
+	if (conn_dead(c) || c->writing)
+		return;
+	if (conn_fill(c) == -1) {
+		conn_close(c);
+		return;
+	}
+	if (c->out.len == 0)
 		return;
 	b = uv_buf_init(c->out.data, (unsigned)c->out.len);
 	n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
 	if (n >= 0 && (size_t)n == c->out.len) {
-		if (c->out.len > KEEP_BUF_BYTES)
+		if (c->out.len > KEEP_BUF_BYTES && c->src_fill == NULL)
 			buf_release(&c->out);
 		else
 			buf_reset(&c->out);
-		return;
+		if (c->src_fill == NULL)
+			return;
+		/* The next piece goes out with uv_write (a yield). */
+		if (conn_fill(c) == -1) {
+			conn_close(c);
+			return;
+		}
+		n = 0;
 	}
 	if (n < 0 && n != UV_EAGAIN) {
 		conn_close(c);
@@ -631,9 +824,12 @@ conn_close(struct conn *c)
 {
 	struct server *srv = c->srv;
 
+	bool in_body = c->state == CONN_BODY;
+
 	if (conn_dead(c))
 		return;
-	conn_set_state(c, c->state == CONN_HANDLER ? CONN_ORPHAN : CONN_DEAD);
+	conn_set_state(
+	    c, c->state == CONN_HANDLER || in_body ? CONN_ORPHAN : CONN_DEAD);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -650,6 +846,10 @@ conn_close(struct conn *c)
 	}
 	uv_close((uv_handle_t *)&c->tcp, on_conn_close);
 	uv_close((uv_handle_t *)&c->timer, on_conn_close);
+	conn_source_end(c);
+	/* A body cut short: the handler hears of it and answers (dropped). */
+	if (in_body)
+		body_finish(c, 400);
 }
 
 static void
@@ -708,6 +908,13 @@ on_timer(uv_timer_t *t)
 	}
 	if (c->state == CONN_HANDLER)
 		return;
+	if (c->state == CONN_BODY) {
+		/* No bytes of the body for idle_timeout_ms. */
+		conn_set_state(c, CONN_HANDLER);
+		body_finish(c, 408);
+		conn_step(c);
+		return;
+	}
 	if (c->state == CONN_REQUEST && !c->writing) {
 		/* A request that took too long to arrive: cut it off. */
 		conn_fail(c, 408);
@@ -729,6 +936,9 @@ conn_set_timer(struct conn *c)
 	switch (c->state) {
 	case CONN_HANDLER:
 		c->due = 0;
+		break;
+	case CONN_BODY:
+		c->due = now + srv->limits.idle_timeout_ms;
 		break;
 	case CONN_LINGERING:
 		c->due = c->deadline;
@@ -762,6 +972,10 @@ conn_step(struct conn *c)
 
 	if (conn_dead(c))
 		return;
+	if (c->state == CONN_BODY)
+		conn_body(c);
+	if (conn_dead(c))
+		return;
 	while (conn_process(c) && !conn_dead(c)) {
 		conn_flush(c);
 		if (c->writing || conn_dead(c))
@@ -770,7 +984,8 @@ conn_step(struct conn *c)
 	conn_flush(c);
 	if (conn_dead(c))
 		return;
-	if (c->state != CONN_HANDLER && !c->writing && c->out.len == 0) {
+	if (c->state != CONN_HANDLER && !c->writing && c->out.len == 0 &&
+	    c->src_fill == NULL) {
 		if (c->state == CONN_CLOSING) {
 			conn_linger(c);
 			if (conn_dead(c))
@@ -789,9 +1004,15 @@ conn_step(struct conn *c)
 			buf_reset(&c->in);
 		c->in_start = 0;
 	}
-	want = !c->eof && !c->writing &&
-	       (c->state == CONN_IDLE || c->state == CONN_REQUEST ||
-	           c->state == CONN_LINGERING);
+	/* The handler took the body while being called: bytes are waiting. */
+	if (c->state == CONN_BODY && (c->in_start < c->in.len || c->eof)) {
+		conn_step(c);
+		return;
+	}
+	want = !c->eof && ((!c->writing && (c->state == CONN_IDLE ||
+	                                       c->state == CONN_REQUEST ||
+	                                       c->state == CONN_LINGERING)) ||
+	                      c->state == CONN_BODY);
 	if (want && !c->reading) {
 		if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) !=
 		    0) {
@@ -845,7 +1066,7 @@ static bool
 conn_is_idle(const struct conn *c)
 {
 	return c->spoke && c->state == CONN_IDLE && !c->writing &&
-	       c->out.len == 0 && !c->eof;
+	       c->out.len == 0 && c->src_fill == NULL && !c->eof;
 }
 
 /*
@@ -880,7 +1101,7 @@ conn_evict(struct server *srv, const struct conn *except)
 				best = n;
 			}
 		} else if (c->state == CONN_LINGERING && !c->writing &&
-		           c->out.len == 0) {
+		           c->out.len == 0 && c->src_fill == NULL) {
 			linger = c;
 		} else if (conn_is_idle(c)) {
 			/* c->due is when it became idle plus the timeout. */
@@ -982,6 +1203,7 @@ on_connection(uv_stream_t *l, int status)
 	}
 	c->hp = http_parse_new(srv->limits.max_header_bytes,
 	    srv->limits.max_body_bytes, SERVER_MAX_HEADERS);
+	http_parse_set_stream(c->hp, srv->stream_fn, srv->stream_ctx);
 	/* A trusted proxy carries many clients: no per-address count. */
 	if (!c->via_proxy &&
 	    (c->ipc = ip_add(
@@ -1156,6 +1378,13 @@ server_listen_unix(struct server *srv, const char *path)
 }
 
 void
+server_set_stream(struct server *srv, http_stream_fn *fn, void *ctx)
+{
+	srv->stream_fn = fn;
+	srv->stream_ctx = ctx;
+}
+
+void
 server_set_metrics(struct server *srv, struct metrics *m)
 {
 	srv->metrics = m;
@@ -1192,9 +1421,10 @@ server_shutdown(struct server *srv, void (*done)(void *arg), void *arg)
 		/* A request on its way or with the handler finishes, and its
 		 * answer says close; the others go as soon as nothing of
 		 * theirs is left to write (idle and lingering ones now). */
-		if (c->state == CONN_HANDLER || c->state == CONN_REQUEST)
+		if (c->state == CONN_HANDLER || c->state == CONN_REQUEST ||
+		    c->state == CONN_BODY)
 			continue;
-		if (!c->writing && c->out.len == 0)
+		if (!c->writing && c->out.len == 0 && c->src_fill == NULL)
 			conn_close(c);
 		else if (c->state == CONN_IDLE)
 			conn_set_state(c, CONN_CLOSING);

@@ -71,6 +71,13 @@ int server_port(const struct server *srv);
  */
 int server_listen_unix(struct server *srv, const char *path);
 
+/*
+ * Stream the bodies of the requests fn(ctx, req) chooses (see
+ * http_parse_set_stream and http_body_read in http.h); NULL for none.
+ * Applies to connections accepted afterwards.
+ */
+void server_set_stream(struct server *srv, http_stream_fn *fn, void *ctx);
+
 struct metrics;
 /* Count every answered request in m (metrics.h); NULL stops counting. */
 void server_set_metrics(struct server *srv, struct metrics *m);

@@ -27,12 +27,13 @@ static const char *const all_options[] = {"listen_address",
     "storage", "redis_address", "redis_password", "redis_db", "redis_hash_keys",
     "fsync", "compact_bytes", "base_path", "strict_accept", "history_limit",
     "user_max_documents", "user_max_history", "user_max_bytes",
-    "max_header_bytes", "max_body_bytes", "max_connections",
-    "max_connections_per_ip", "idle_timeout_ms", "request_timeout_ms",
-    "shutdown_timeout_ms", "argon2_concurrency", "auth_fail_per_user",
-    "auth_fail_per_ip", "auth_fail_window_s", "register_per_ip",
-    "register_window_s", "ratelimit_entries", "trusted_proxies",
-    "metrics_listen", "admins", "cookie_secure", "session_ttl_s", NULL};
+    "dav_max_file_bytes", "dav_quota_bytes", "max_header_bytes",
+    "max_body_bytes", "max_connections", "max_connections_per_ip",
+    "idle_timeout_ms", "request_timeout_ms", "shutdown_timeout_ms",
+    "argon2_concurrency", "auth_fail_per_user", "auth_fail_per_ip",
+    "auth_fail_window_s", "register_per_ip", "register_window_s",
+    "ratelimit_entries", "trusted_proxies", "metrics_listen", "admins",
+    "cookie_secure", "session_ttl_s", NULL};
 
 /* The value of option name as config show prints it (without source). */
 static char *

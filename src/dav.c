@@ -1,0 +1,1870 @@
+/*
+ * dav.c: the WebDAV file space (dav.h).
+ *
+ * One request: the path is decoded and checked (davpath.c), the Basic
+ * credentials are verified by the store exactly as the protocol's key is
+ * (md5 of the password, the verified-key cache, the failed-login limiter
+ * of ratelimit.h), then the method runs on the account's tree (davfs.c),
+ * reached only through the descriptor of its root. Everything a request
+ * holds (descriptors, the temporary file of an upload) is released in
+ * dav_done, the one way out, whatever happened.
+ *
+ * Invariants:
+ *   - a file is replaced only by rename(2) of a complete, fsynced
+ *     temporary file in the same folder: a crash leaves the old or the
+ *     new file, never a mix; the answer to a PUT comes after the rename
+ *     and the folder's fsync;
+ *   - an upload never holds more than DAV_WRITE_CHUNK bytes in memory;
+ *   - a strong ETag that the server sent itself always matches (If-Match
+ *     is compared leniently: W/ and missing quotes are tolerated, as
+ *     KOReader up to 2026.03 sends them);
+ *   - names reserved by davpath.h (temporary files, property sidecars)
+ *     never appear in a listing and cannot be addressed.
+ *
+ * Not responsible for the HTTP framing of streamed bodies (http.c,
+ * server.c), nor for other storage backends: with --storage memory or
+ * redis the space answers 501 (files are kept on disk only, for now).
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "auth.h"
+#include "config.h"
+#include "dav.h"
+#include "davfs.h"
+#include "davpath.h"
+#include "davxml.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "store.h"
+#include "xmalloc.h"
+
+/* Bytes of an upload gathered before one write(2). */
+#define DAV_WRITE_CHUNK ((size_t)64 * 1024)
+/* Files and folders one account may hold (and one listing may show). */
+#define DAV_MAX_ENTRIES 10000
+/* Bytes of the dead properties kept for one resource. */
+#define DAV_MAX_PROPS_BYTES ((size_t)64 * 1024)
+
+#define DAV_CHALLENGE "WWW-Authenticate: Basic realm=\"kosyncd\"\r\n"
+#define DAV_ALLOW                                                              \
+	"Allow: OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, "        \
+	"MKCOL, COPY, MOVE\r\n"
+#define DAV_XML "application/xml; charset=utf-8"
+#define DAV_CREATED "{\"code\":201,\"message\":\"Created.\"}"
+
+struct dav {
+	uv_loop_t *loop;
+	struct store *st;
+	const struct config *cfg;
+	struct ratelimit *rl;
+	char *mount; /* "/dav" under the normalised base path */
+	size_t mount_len;
+	size_t mount_segs; /* segments of mount */
+	/*
+	 * Uploads whose fsync is on a worker thread. dav_free while some are
+	 * (the server cut them off at shutdown) only sets closing: the last
+	 * one frees dav, answering without the limiter, which is gone.
+	 */
+	unsigned pending;
+	bool closing;
+	/*
+	 * Uploads in progress: what each has written counts against its
+	 * account's quota, so concurrent uploads cannot pass it together.
+	 */
+	struct dav_req *uploads;
+};
+
+/* One request in flight (http_alloc memory, gone after the answer). */
+struct dav_req {
+	struct dav *dav;
+	struct http_request *req;
+	struct dav_req *up_prev, *up_next; /* in dav->uploads */
+	bool uploading;
+	struct davpath dp;
+	const struct str *seg; /* the path below the mount */
+	size_t nseg;
+	struct auth_cred cred;
+	bool rl_auth;
+	int root;         /* the account's folder */
+	int parent;       /* the folder holding the target (root when nseg 0) */
+	const char *name; /* the target in parent; NULL for the root */
+	bool exists;
+	struct stat st;
+	/* PUT */
+	int fd;
+	struct buf tmp; /* the temporary file's name, "" when none */
+	char *wbuf;
+	size_t wlen;
+	uint64_t total, old_size, usage;
+	int werr; /* errno of a failed write */
+	uv_work_t work;
+	int sync_fd; /* what the worker fsyncs */
+	/* COPY, MOVE: the Destination's folder and name, what it does. */
+	int ddir;
+	const char *dname;
+	bool recursive, replaced;
+	int work_rc, work_errno;
+};
+
+/*
+ * Answers
+ */
+
+/* Release what r holds; its answer has been or is being given. */
+static void
+dav_release(struct dav_req *r)
+{
+	if (r->uploading) {
+		if (r->up_prev != NULL)
+			r->up_prev->up_next = r->up_next;
+		else
+			r->dav->uploads = r->up_next;
+		if (r->up_next != NULL)
+			r->up_next->up_prev = r->up_prev;
+		r->uploading = false;
+	}
+	if (r->fd != -1)
+		close(r->fd);
+	if (r->ddir != -1)
+		close(r->ddir);
+	if (r->tmp.len > 0 && r->parent != -1)
+		(void)unlinkat(r->parent, r->tmp.data, 0);
+	if (r->parent != -1 && r->parent != r->root)
+		close(r->parent);
+	if (r->root != -1)
+		close(r->root);
+	r->fd = r->parent = r->root = r->ddir = -1;
+	buf_release(&r->tmp);
+	free(r->wbuf);
+	r->wbuf = NULL;
+}
+
+static void
+dav_reply(struct dav_req *r, int status, const char *ctype, const char *extra,
+    const char *body, size_t len)
+{
+	dav_release(r);
+	if (r->rl_auth && !r->dav->closing)
+		ratelimit_auth_ok(
+		    r->dav->rl, r->cred.user, r->req->peer, ratelimit_now_ms());
+	http_reply_ex(r->req, status, ctype, extra, body, len);
+}
+
+static void
+dav_fail(struct dav_req *r, int status, const char *message)
+{
+	struct buf body = BUF_INIT;
+
+	http_error_format(&body, status, message);
+	dav_reply(r, status, NULL, status == 401 ? DAV_CHALLENGE : NULL,
+	    body.data, body.len);
+	buf_release(&body);
+}
+
+/* 500 or 507 for a failed system call, logged with what failed. */
+static void
+dav_fail_errno(struct dav_req *r, int err, const char *what)
+{
+	if (err == ENOSPC || err == EDQUOT) {
+		dav_fail(r, 507, "the server's disk is full");
+		return;
+	}
+	errno = err;
+	log_warn("webdav: cannot %s", what);
+	dav_fail(r, 500, "the server could not complete the operation");
+}
+
+/*
+ * Paths and headers
+ */
+
+/* The current entity tag of r's target, without quotes, into out. */
+static void
+etag_bare(const struct stat *st, struct buf *out)
+{
+	buf_reset(out);
+	davfs_etag(st, out);
+	/* Drop the quotes. */
+	memmove(out->data, out->data + 1, out->len - 2);
+	out->len -= 2;
+	out->data[out->len] = '\0';
+}
+
+/*
+ * True when the list of entity tags in h matches tag (bare): "*" matches
+ * any existing resource; each element is compared with W/ and the quotes
+ * taken off, so a tag we sent matches however a client echoes it.
+ */
+static bool
+tag_list_matches(struct str h, const struct buf *tag)
+{
+	struct str t;
+	size_t i = 0, start;
+
+	while (i < h.len) {
+		while (i < h.len &&
+		       (h.p[i] == ' ' || h.p[i] == '\t' || h.p[i] == ','))
+			i++;
+		start = i;
+		while (i < h.len && h.p[i] != ',')
+			i++;
+		t = (struct str){h.p + start, i - start};
+		while (t.len > 0 &&
+		       (t.p[t.len - 1] == ' ' || t.p[t.len - 1] == '\t'))
+			t.len--;
+		if (t.len >= 2 && (t.p[0] == 'W' || t.p[0] == 'w') &&
+		    t.p[1] == '/') {
+			t.p += 2;
+			t.len -= 2;
+		}
+		if (t.len >= 2 && t.p[0] == '"' && t.p[t.len - 1] == '"') {
+			t.p++;
+			t.len -= 2;
+		}
+		if (str_eqs(t, "*") ||
+		    (t.len == tag->len && memcmp(t.p, tag->data, t.len) == 0))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Check If-Match and If-None-Match against the target as it is now.
+ * Returns 0, or the status to answer (412; 304 for a GET or HEAD whose
+ * If-None-Match matches).
+ */
+static int
+dav_preconditions(struct dav_req *r)
+{
+	const struct str *im = http_header_get(r->req, "if-match", NULL);
+	const struct str *inm = http_header_get(r->req, "if-none-match", NULL);
+	struct buf tag = BUF_INIT;
+	bool get =
+	    r->req->method == HTTP_M_GET || r->req->method == HTTP_M_HEAD;
+	int status = 0;
+
+	if (r->exists)
+		etag_bare(&r->st, &tag);
+	if (im != NULL && (!r->exists || !tag_list_matches(*im, &tag)))
+		status = 412;
+	else if (inm != NULL && r->exists && tag_list_matches(*inm, &tag))
+		status = get ? 304 : 412;
+	buf_release(&tag);
+	return status;
+}
+
+/* RFC 1123 date of t into out (at least 32 bytes). */
+static void
+http_date(time_t t, char *out, size_t size)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, size, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+static const char *
+content_type_of(const char *name)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+	    {".sqlite3", "application/vnd.sqlite3"},
+	    {".sqlite", "application/vnd.sqlite3"},
+	    {".json", "application/json"},
+	    {".txt", "text/plain; charset=utf-8"},
+	    {".md", "text/markdown; charset=utf-8"},
+	    {".html", "text/html; charset=utf-8"},
+	    {".xml", "application/xml"},
+	    {".epub", "application/epub+zip"},
+	    {".pdf", "application/pdf"},
+	    {".cbz", "application/vnd.comicbook+zip"},
+	    {".lua", "text/plain; charset=utf-8"},
+	};
+	size_t i, n = strlen(name), e;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		e = strlen(types[i].ext);
+		if (n > e && strcmp(name + n - e, types[i].ext) == 0)
+			return types[i].type;
+	}
+	return "application/octet-stream";
+}
+
+/*
+ * Open the folder holding r's target (the n first segments of seg) into
+ * r->parent and look the target up. Returns 0, or -1 after answering:
+ * missing_parent is the status for a missing folder on the way (409 for
+ * what creates, 404 for what reads).
+ */
+static int
+dav_resolve(struct dav_req *r, int missing_parent)
+{
+	r->exists = false;
+	if (r->nseg == 0) {
+		r->parent = r->root;
+		r->name = NULL;
+		if (fstat(r->root, &r->st) == -1) {
+			dav_fail_errno(r, errno, "stat an account's folder");
+			return -1;
+		}
+		r->exists = true;
+		return 0;
+	}
+	r->parent = davfs_open_dir(r->root, r->seg, r->nseg - 1);
+	if (r->parent == -1) {
+		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) {
+			dav_fail(r, missing_parent,
+			    missing_parent == 409
+			        ? "a folder on the way does not exist"
+			        : "not found");
+			return -1;
+		}
+		dav_fail_errno(r, errno, "open a folder");
+		return -1;
+	}
+	r->name = r->seg[r->nseg - 1].p;
+	if (davfs_stat(r->parent, r->name, &r->st) == 0) {
+		/* Links and special files are neither served nor replaced. */
+		if (!S_ISREG(r->st.st_mode) && !S_ISDIR(r->st.st_mode)) {
+			dav_fail(r, 403, "this name is not a file or a folder");
+			return -1;
+		}
+		r->exists = true;
+	} else if (errno != ENOENT) {
+		dav_fail_errno(r, errno, "stat a file");
+		return -1;
+	}
+	return 0;
+}
+
+/* The href of the target (or of its child name) into out. */
+static void
+dav_href(const struct dav_req *r, const char *child, bool collection,
+    struct buf *out)
+{
+	size_t i;
+
+	buf_reset(out);
+	buf_add(out, r->dav->mount, r->dav->mount_len);
+	for (i = 0; i < r->nseg; i++) {
+		buf_addch(out, '/');
+		davpath_encode(out, r->seg[i], false);
+	}
+	if (child != NULL) {
+		buf_addch(out, '/');
+		davpath_encode(out, str_from(child), false);
+	}
+	if (collection)
+		buf_addch(out, '/');
+}
+
+/*
+ * Dead properties: a sidecar per resource, in its folder (davfs.h).
+ * Format: for each property "ns\tname\tlength\n" then the value's bytes
+ * and "\n". Read whole (at most DAV_MAX_PROPS_BYTES).
+ */
+struct dead {
+	struct davxml_prop p[DAVXML_MAX_PROPS];
+	size_t n;
+};
+
+static void
+dead_release(struct dead *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		free(d->p[i].ns);
+		free(d->p[i].name);
+		free(d->p[i].value);
+	}
+	d->n = 0;
+}
+
+/* Load the properties of name in dirfd (name "" for the root itself). */
+static void
+dead_load(int dirfd, const char *name, struct dead *d)
+{
+	struct buf side = BUF_INIT, data = BUF_INIT;
+	char chunk[4096];
+	ssize_t n;
+	size_t i = 0;
+	int fd;
+
+	d->n = 0;
+	davfs_props_name(name, &side);
+	fd = openat(dirfd, side.data, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	buf_release(&side);
+	if (fd == -1)
+		return;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0 &&
+	       data.len <= DAV_MAX_PROPS_BYTES)
+		buf_add(&data, chunk, (size_t)n);
+	close(fd);
+	while (i < data.len && d->n < DAVXML_MAX_PROPS) {
+		char *tab1, *tab2, *nl, *end;
+		unsigned long long len;
+
+		nl = memchr(data.data + i, '\n', data.len - i);
+		tab1 = memchr(data.data + i, '\t', data.len - i);
+		if (nl == NULL || tab1 == NULL || tab1 > nl)
+			break;
+		tab2 = memchr(tab1 + 1, '\t', (size_t)(nl - tab1 - 1));
+		if (tab2 == NULL)
+			break;
+		len = strtoull(tab2 + 1, &end, 10);
+		if (end != nl || len > data.len - (size_t)(nl + 1 - data.data))
+			break;
+		d->p[d->n].ns = str_dup((struct str){
+		    data.data + i, (size_t)(tab1 - data.data) - i});
+		d->p[d->n].name =
+		    str_dup((struct str){tab1 + 1, (size_t)(tab2 - tab1 - 1)});
+		d->p[d->n].value = str_dup((struct str){nl + 1, (size_t)len});
+		d->p[d->n].remove = false;
+		d->n++;
+		i = (size_t)(nl + 1 - data.data) + (size_t)len + 1;
+	}
+	buf_release(&data);
+}
+
+/* Replace the sidecar of name in dirfd with d (none when empty). */
+static int
+dead_save(int dirfd, const char *name, const struct dead *d)
+{
+	struct buf side = BUF_INIT, tmp = BUF_INIT, data = BUF_INIT;
+	size_t i;
+	ssize_t w;
+	int fd = -1, rc = -1, saved;
+
+	davfs_props_name(name, &side);
+	for (i = 0; i < d->n; i++)
+		buf_addf(&data, "%s\t%s\t%zu\n%s\n", d->p[i].ns, d->p[i].name,
+		    strlen(d->p[i].value), d->p[i].value);
+	if (data.len > DAV_MAX_PROPS_BYTES) {
+		errno = EFBIG;
+		goto out;
+	}
+	if (d->n == 0) {
+		rc = unlinkat(dirfd, side.data, 0) == -1 && errno != ENOENT ? -1
+		                                                            : 0;
+		goto out;
+	}
+	fd = davfs_temp_open(dirfd, &tmp);
+	if (fd == -1)
+		goto out;
+	w = write(fd, data.data, data.len);
+	if (w != (ssize_t)data.len) {
+		if (w >= 0)
+			errno = ENOSPC;
+		goto out;
+	}
+	if (renameat(dirfd, tmp.data, dirfd, side.data) == -1)
+		goto out;
+	buf_reset(&tmp);
+	rc = 0;
+out:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	if (tmp.len > 0)
+		(void)unlinkat(dirfd, tmp.data, 0);
+	buf_release(&side);
+	buf_release(&tmp);
+	buf_release(&data);
+	errno = saved;
+	return rc;
+}
+
+/*
+ * PROPFIND
+ */
+
+/* The live properties, in the order allprop lists them. */
+enum live {
+	L_RESOURCETYPE,
+	L_DISPLAYNAME,
+	L_GETCONTENTLENGTH,
+	L_GETCONTENTTYPE,
+	L_GETETAG,
+	L_GETLASTMODIFIED,
+	L_CREATIONDATE,
+	L__COUNT,
+};
+static const char *const live_names[L__COUNT] = {
+    "resourcetype",
+    "displayname",
+    "getcontentlength",
+    "getcontenttype",
+    "getetag",
+    "getlastmodified",
+    "creationdate",
+};
+
+/* True when live property l exists on a resource (files have them all). */
+static bool
+live_exists(enum live l, bool dir)
+{
+	return !dir || (l != L_GETCONTENTLENGTH && l != L_GETCONTENTTYPE &&
+	                   l != L_GETETAG);
+}
+
+/* Append live property l of one resource (value too unless names_only). */
+static void
+live_add(struct buf *o, enum live l, const char *name, const struct stat *st,
+    bool names_only)
+{
+	bool dir = S_ISDIR(st->st_mode);
+	char date[64];
+	struct tm tm;
+
+	if (names_only) {
+		buf_addf(o, "<D:%s/>", live_names[l]);
+		return;
+	}
+	switch (l) {
+	case L_RESOURCETYPE:
+		buf_adds(o, dir ? "<D:resourcetype><D:collection/>"
+		                  "</D:resourcetype>"
+		                : "<D:resourcetype/>");
+		break;
+	case L_DISPLAYNAME:
+		buf_adds(o, "<D:displayname>");
+		davxml_escape(o, name, strlen(name));
+		buf_adds(o, "</D:displayname>");
+		break;
+	case L_GETCONTENTLENGTH:
+		buf_addf(o, "<D:getcontentlength>%lld</D:getcontentlength>",
+		    (long long)st->st_size);
+		break;
+	case L_GETCONTENTTYPE:
+		buf_adds(o, "<D:getcontenttype>");
+		buf_adds(o, content_type_of(name));
+		buf_adds(o, "</D:getcontenttype>");
+		break;
+	case L_GETETAG:
+		buf_adds(o, "<D:getetag>");
+		{
+			struct buf tag = BUF_INIT;
+
+			/* Hex digits and quotes: nothing to escape. */
+			davfs_etag(st, &tag);
+			buf_add(o, tag.data, tag.len);
+			buf_release(&tag);
+		}
+		buf_adds(o, "</D:getetag>");
+		break;
+	case L_GETLASTMODIFIED:
+		http_date(st->st_mtim.tv_sec, date, sizeof(date));
+		buf_addf(o, "<D:getlastmodified>%s</D:getlastmodified>", date);
+		break;
+	case L_CREATIONDATE:
+		gmtime_r(&st->st_ctim.tv_sec, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		buf_addf(o, "<D:creationdate>%s</D:creationdate>", date);
+		break;
+	case L__COUNT:
+		break;
+	}
+}
+
+/* Append a dead property: its element in its namespace, and its value. */
+static void
+dead_add(struct buf *o, const struct davxml_prop *p, bool names_only)
+{
+	if (p->ns[0] == '\0')
+		buf_addf(o, "<%s xmlns=\"\"", p->name);
+	else {
+		buf_addf(o, "<P:%s xmlns:P=\"", p->name);
+		davxml_escape(o, p->ns, strlen(p->ns));
+		buf_addch(o, '"');
+	}
+	if (names_only || p->value == NULL || p->value[0] == '\0') {
+		buf_adds(o, "/>");
+		return;
+	}
+	buf_addch(o, '>');
+	buf_adds(o, p->value);
+	if (p->ns[0] == '\0')
+		buf_addf(o, "</%s>", p->name);
+	else
+		buf_addf(o, "</P:%s>", p->name);
+}
+
+static void
+propstat(struct buf *o, const struct buf *props, const char *status)
+{
+	buf_adds(o, "<D:propstat><D:prop>");
+	buf_add(o, props->data, props->len);
+	buf_addf(o, "</D:prop><D:status>HTTP/1.1 %s</D:status></D:propstat>",
+	    status);
+}
+
+/*
+ * One <D:response> for a resource: href, the properties asked for x (in
+ * a 200 propstat, and those it lacks in a 404 one). dirfd and name locate
+ * its sidecar.
+ */
+static void
+response_add(struct buf *o, const char *href, const char *name,
+    const struct stat *st, const struct davxml *x, int dirfd, const char *side)
+{
+	struct buf found = BUF_INIT, missing = BUF_INIT;
+	struct dead d;
+	bool dir = S_ISDIR(st->st_mode), hit;
+	size_t i, j;
+	int l;
+
+	dead_load(dirfd, side, &d);
+	buf_adds(o, "<D:response><D:href>");
+	davxml_escape(o, href, strlen(href));
+	buf_adds(o, "</D:href>");
+	if (x->kind != DAVXML_PROP) {
+		for (l = 0; l < L__COUNT; l++)
+			if (live_exists((enum live)l, dir))
+				live_add(&found, (enum live)l, name, st,
+				    x->kind == DAVXML_PROPNAME);
+		for (i = 0; i < d.n; i++)
+			dead_add(&found, &d.p[i], x->kind == DAVXML_PROPNAME);
+	} else {
+		for (i = 0; i < x->nprops; i++) {
+			const struct davxml_prop *p = &x->props[i];
+
+			hit = false;
+			if (strcmp(p->ns, "DAV:") == 0) {
+				for (l = 0; l < L__COUNT; l++) {
+					if (strcmp(p->name, live_names[l]) !=
+					        0 ||
+					    !live_exists((enum live)l, dir))
+						continue;
+					live_add(&found, (enum live)l, name, st,
+					    false);
+					hit = true;
+				}
+			}
+			for (j = 0; !hit && j < d.n; j++) {
+				if (strcmp(p->ns, d.p[j].ns) == 0 &&
+				    strcmp(p->name, d.p[j].name) == 0) {
+					dead_add(&found, &d.p[j], false);
+					hit = true;
+				}
+			}
+			if (hit)
+				continue;
+			if (strcmp(p->ns, "DAV:") == 0) {
+				buf_addf(&missing, "<D:%s/>", p->name);
+			} else {
+				struct davxml_prop q = *p;
+
+				q.value = NULL;
+				dead_add(&missing, &q, true);
+			}
+		}
+	}
+	if (found.len > 0 || missing.len == 0)
+		propstat(o, &found, "200 OK");
+	if (missing.len > 0)
+		propstat(o, &missing, "404 Not Found");
+	buf_adds(o, "</D:response>");
+	dead_release(&d);
+	buf_release(&found);
+	buf_release(&missing);
+}
+
+/*
+ * True for KOReader up to 2026.03 (before 2026.07): it compares the
+ * collection's own entry with the folder path relative to the address,
+ * so under a sub-path such as /dav/ it would list that entry as a bogus
+ * sub-folder (KOREADER-CLOUD.md §1.3); it never needs the entry.
+ */
+static bool
+old_koreader(const struct http_request *req)
+{
+	const struct str *ua = http_header_get(req, "user-agent", NULL);
+	const char *p;
+	unsigned long year, month;
+	char *end;
+	char tmp[32];
+	size_t n;
+
+	if (ua == NULL || !str_has_prefix(*ua, "KOReader/"))
+		return false;
+	n = ua->len - 9 < sizeof(tmp) - 1 ? ua->len - 9 : sizeof(tmp) - 1;
+	memcpy(tmp, ua->p + 9, n);
+	tmp[n] = '\0';
+	p = tmp;
+	if (*p == 'v')
+		p++;
+	year = strtoul(p, &end, 10);
+	if (end == p || *end != '.')
+		return false;
+	month = strtoul(end + 1, &end, 10);
+	return year < 2026 || (year == 2026 && month < 7);
+}
+
+static void
+dav_propfind(struct dav_req *r)
+{
+	const struct str *depth = http_header_get(r->req, "depth", NULL);
+	struct davxml x;
+	struct buf o = BUF_INIT, href = BUF_INIT;
+	const char *why, *self;
+	bool dir, one;
+	DIR *d = NULL;
+	struct dirent *e;
+	struct stat st;
+	int fd, n = 0;
+
+	if (depth == NULL || str_caseeqs(*depth, "infinity")) {
+		dav_fail(r, 403,
+		    "PROPFIND with Depth: infinity is not "
+		    "supported; use Depth: 0 or 1");
+		return;
+	}
+	if (!str_eqs(*depth, "0") && !str_eqs(*depth, "1")) {
+		dav_fail(r, 400, "Depth must be 0 or 1");
+		return;
+	}
+	one = str_eqs(*depth, "1");
+	if (davxml_parse(r->req->body.p, r->req->body.len, true, &x, &why) ==
+	    -1) {
+		davxml_release(&x);
+		dav_fail(r, 400, why);
+		return;
+	}
+	if (dav_resolve(r, 404) == -1)
+		goto out;
+	if (!r->exists) {
+		dav_fail(r, 404, "not found");
+		goto out;
+	}
+	dir = S_ISDIR(r->st.st_mode);
+	buf_adds(&o, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+	             "<D:multistatus xmlns:D=\"DAV:\">");
+	self = r->name != NULL ? r->name : "";
+	if (!(dir && one && old_koreader(r->req))) {
+		dav_href(r, NULL, dir, &href);
+		response_add(&o, href.data,
+		    r->name != NULL ? r->name : r->cred.user.p, &r->st, &x,
+		    r->parent, self);
+	}
+	if (dir && one) {
+		fd = r->name == NULL
+		         ? openat(
+		               r->root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+		         : openat(r->parent, r->name,
+		               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+			if (fd != -1)
+				close(fd);
+			buf_release(&o);
+			dav_fail_errno(r, errno, "list a folder");
+			goto out;
+		}
+		while ((e = readdir(d)) != NULL) {
+			struct str nm = str_from(e->d_name);
+
+			if (str_eqs(nm, ".") || str_eqs(nm, "..") ||
+			    davpath_is_reserved(nm) ||
+			    fstatat(dirfd(d), e->d_name, &st,
+			        AT_SYMLINK_NOFOLLOW) == -1 ||
+			    (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)))
+				continue;
+			if (++n > DAV_MAX_ENTRIES)
+				break;
+			dav_href(r, e->d_name, S_ISDIR(st.st_mode), &href);
+			response_add(&o, href.data, e->d_name, &st, &x,
+			    dirfd(d), e->d_name);
+		}
+		closedir(d);
+	}
+	buf_adds(&o, "</D:multistatus>\n");
+	dav_reply(r, 207, DAV_XML, NULL, o.data, o.len);
+out:
+	davxml_release(&x);
+	buf_release(&o);
+	buf_release(&href);
+}
+
+/*
+ * PROPPATCH: every change or none (RFC 4918 §9.2). Properties in the DAV:
+ * namespace are the server's (403); the others are kept as given.
+ */
+static void
+dav_proppatch(struct dav_req *r)
+{
+	struct davxml x;
+	struct dead d;
+	struct buf o = BUF_INIT, href = BUF_INIT, one = BUF_INIT;
+	const char *why, *side;
+	bool refused = false;
+	size_t i, j;
+	int dfd;
+
+	if (davxml_parse(r->req->body.p, r->req->body.len, false, &x, &why) ==
+	    -1) {
+		davxml_release(&x);
+		dav_fail(r, 400, why);
+		return;
+	}
+	d.n = 0;
+	if (dav_resolve(r, 404) == -1)
+		goto out;
+	if (!r->exists) {
+		dav_fail(r, 404, "not found");
+		goto out;
+	}
+	dfd = r->parent;
+	side = r->name != NULL ? r->name : "";
+	for (i = 0; i < x.nprops; i++)
+		if (strcmp(x.props[i].ns, "DAV:") == 0 ||
+		    strpbrk(x.props[i].ns, "\t\n") != NULL ||
+		    strpbrk(x.props[i].name, "\t\n") != NULL)
+			refused = true;
+	dead_load(dfd, side, &d);
+	for (i = 0; !refused && i < x.nprops; i++) {
+		struct davxml_prop *p = &x.props[i];
+
+		for (j = 0; j < d.n; j++)
+			if (strcmp(d.p[j].ns, p->ns) == 0 &&
+			    strcmp(d.p[j].name, p->name) == 0)
+				break;
+		if (j < d.n) {
+			free(d.p[j].ns);
+			free(d.p[j].name);
+			free(d.p[j].value);
+			d.p[j] = d.p[--d.n];
+		}
+		if (p->remove)
+			continue;
+		if (d.n == DAVXML_MAX_PROPS) {
+			refused = true;
+			break;
+		}
+		d.p[d.n].ns = xstrdup(p->ns);
+		d.p[d.n].name = xstrdup(p->name);
+		d.p[d.n].value = xstrdup(p->value != NULL ? p->value : "");
+		d.n++;
+	}
+	if (!refused && dead_save(dfd, side, &d) == -1) {
+		if (errno == EFBIG)
+			dav_fail(r, 507,
+			    "too many dead properties on this "
+			    "resource (64 KiB at most)");
+		else
+			dav_fail_errno(r, errno, "save dead properties");
+		goto out;
+	}
+	dav_href(r, NULL, S_ISDIR(r->st.st_mode), &href);
+	buf_adds(&o, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+	             "<D:multistatus xmlns:D=\"DAV:\"><D:response><D:href>");
+	davxml_escape(&o, href.data, href.len);
+	buf_adds(&o, "</D:href>");
+	for (i = 0; i < x.nprops; i++) {
+		struct davxml_prop q = x.props[i];
+		bool bad = strcmp(q.ns, "DAV:") == 0 ||
+		           strpbrk(q.ns, "\t\n") != NULL ||
+		           strpbrk(q.name, "\t\n") != NULL;
+
+		q.value = NULL;
+		buf_reset(&one);
+		if (bad)
+			buf_addf(&one, "<D:%s/>", q.name);
+		else
+			dead_add(&one, &q, true);
+		propstat(&o, &one,
+		    !refused ? "200 OK"
+		    : bad    ? "403 Forbidden"
+		             : "424 Failed Dependency");
+	}
+	buf_adds(&o, "</D:response></D:multistatus>\n");
+	dav_reply(r, 207, DAV_XML, NULL, o.data, o.len);
+out:
+	dead_release(&d);
+	davxml_release(&x);
+	buf_release(&o);
+	buf_release(&href);
+	buf_release(&one);
+}
+
+/*
+ * GET and HEAD
+ */
+
+/*
+ * Parse a single "bytes=" range of Range h for a file of size bytes into
+ * [*from, *to]. Returns 1 for a satisfiable range, 0 to send the whole
+ * file (no usable Range), -1 for 416.
+ */
+static int
+parse_range(struct str h, uint64_t size, uint64_t *from, uint64_t *to)
+{
+	char tmp[64], *p, *end;
+	unsigned long long a, b;
+
+	if (h.len >= sizeof(tmp) || !str_has_prefix(h, "bytes="))
+		return 0;
+	memcpy(tmp, h.p + 6, h.len - 6);
+	tmp[h.len - 6] = '\0';
+	if (strchr(tmp, ',') != NULL)
+		return 0; /* several ranges: the whole file instead */
+	p = tmp;
+	if (*p == '-') {
+		b = strtoull(p + 1, &end, 10);
+		if (end == p + 1 || *end != '\0')
+			return 0;
+		if (b == 0 || size == 0)
+			return -1;
+		*from = b >= size ? 0 : size - b;
+		*to = size - 1;
+		return 1;
+	}
+	a = strtoull(p, &end, 10);
+	if (end == p || *end != '-')
+		return 0;
+	p = end + 1;
+	if (*p == '\0') {
+		b = size > 0 ? size - 1 : 0;
+	} else {
+		b = strtoull(p, &end, 10);
+		if (*end != '\0' || b < a)
+			return 0;
+	}
+	if (a >= size)
+		return -1;
+	*from = a;
+	*to = b >= size ? size - 1 : b;
+	return 1;
+}
+
+/* A file being sent (http_reply_source): malloc'd, it outlives r. */
+struct file_src {
+	int fd;
+	uint64_t off;
+};
+
+static ssize_t
+file_fill(void *ctx, char *buf, size_t cap)
+{
+	struct file_src *src = ctx;
+	ssize_t n;
+
+	do
+		n = pread(src->fd, buf, cap, (off_t)src->off);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		log_warn("webdav: cannot read a file");
+	if (n > 0)
+		src->off += (uint64_t)n;
+	return n; /* 0: the file shrank under us; the connection closes */
+}
+
+static void
+file_done(void *ctx)
+{
+	struct file_src *src = ctx;
+
+	close(src->fd);
+	free(src);
+}
+
+static void
+dav_get(struct dav_req *r)
+{
+	const struct str *range = http_header_get(r->req, "range", NULL);
+	const struct str *ifr = http_header_get(r->req, "if-range", NULL);
+	struct buf hdr = BUF_INIT, tag = BUF_INIT;
+	uint64_t size, from = 0, to = 0, len;
+	struct file_src *src;
+	const char *ctype;
+	char date[64];
+	int status = 200, rr = 0;
+
+	if (dav_resolve(r, 404) == -1)
+		return;
+	if (!r->exists) {
+		dav_fail(r, 404, "not found");
+		return;
+	}
+	if (S_ISDIR(r->st.st_mode)) {
+		static const char msg[] =
+		    "This is a WebDAV folder: open it with a WebDAV client.\n";
+
+		dav_reply(r, 200, "text/plain; charset=utf-8", NULL, msg,
+		    sizeof(msg) - 1);
+		return;
+	}
+	if ((status = dav_preconditions(r)) != 0) {
+		if (status == 304) {
+			davfs_etag(&r->st, &tag);
+			buf_addf(&hdr, "ETag: %s\r\n", tag.data);
+			dav_reply(r, 304, NULL, hdr.data, "", 0);
+		} else {
+			dav_fail(r, status, "precondition failed");
+		}
+		goto out;
+	}
+	r->fd = openat(r->parent, r->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (r->fd == -1 || fstat(r->fd, &r->st) == -1) {
+		dav_fail_errno(r, errno, "open a file");
+		goto out;
+	}
+	size = (uint64_t)r->st.st_size;
+	davfs_etag(&r->st, &tag);
+	status = 200;
+	if (range != NULL && (ifr == NULL || str_eqs(*ifr, tag.data)))
+		rr = parse_range(*range, size, &from, &to);
+	if (rr == -1) {
+		buf_addf(&hdr, "Content-Range: bytes */%" PRIu64 "\r\n", size);
+		dav_reply(r, 416, NULL, hdr.data,
+		    "{\"code\":416,\"message\":"
+		    "\"range not satisfiable\"}",
+		    47);
+		goto out;
+	}
+	if (rr == 1)
+		status = 206;
+	else if (size > 0)
+		to = size - 1;
+	len = size == 0 ? 0 : to - from + 1;
+	http_date(r->st.st_mtim.tv_sec, date, sizeof(date));
+	buf_addf(&hdr,
+	    "ETag: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n",
+	    tag.data, date);
+	if (status == 206)
+		buf_addf(&hdr,
+		    "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64
+		    "\r\n",
+		    from, to, size);
+	/* The file goes out as the client reads it (http_reply_source). */
+	src = xmalloc(sizeof(*src));
+	src->fd = r->fd;
+	src->off = from;
+	r->fd = -1;
+	ctype = content_type_of(r->name);
+	dav_release(r);
+	if (r->rl_auth)
+		ratelimit_auth_ok(
+		    r->dav->rl, r->cred.user, r->req->peer, ratelimit_now_ms());
+	http_reply_source(
+	    r->req, status, ctype, hdr.data, len, file_fill, file_done, src);
+out:
+	buf_release(&hdr);
+	buf_release(&tag);
+}
+
+/*
+ * PUT
+ */
+
+static uint64_t
+dav_quota(const struct dav *dav)
+{
+	return dav->cfg->dav_quota_bytes;
+}
+
+/*
+ * Bytes the account's other uploads in progress have received (their
+ * temporary files are not counted by davfs_usage).
+ */
+static uint64_t
+put_others(const struct dav_req *r)
+{
+	const struct dav_req *o;
+	uint64_t n = 0;
+
+	for (o = r->dav->uploads; o != NULL; o = o->up_next)
+		if (o != r && str_eq(o->cred.user, r->cred.user))
+			n += o->total;
+	return n;
+}
+
+/* Write what the upload gathered. Returns 0, or -1 with r->werr. */
+static int
+put_flush(struct dav_req *r)
+{
+	size_t off = 0;
+	ssize_t w;
+
+	while (off < r->wlen) {
+		w = write(r->fd, r->wbuf + off, r->wlen - off);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			r->werr = w == 0 ? ENOSPC : errno;
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	r->wlen = 0;
+	return 0;
+}
+
+/* http_body_fn: one piece of the upload. */
+static int
+put_piece(void *ctx, const char *data, size_t len)
+{
+	struct dav_req *r = ctx;
+	size_t n;
+
+	r->total += len;
+	if (r->total > r->dav->cfg->dav_max_file_bytes)
+		return 413;
+	if (r->usage + put_others(r) + r->total >
+	    dav_quota(r->dav) + r->old_size)
+		return 507;
+	while (len > 0) {
+		n = DAV_WRITE_CHUNK - r->wlen;
+		if (n > len)
+			n = len;
+		memcpy(r->wbuf + r->wlen, data, n);
+		r->wlen += n;
+		data += n;
+		len -= n;
+		if (r->wlen == DAV_WRITE_CHUNK && put_flush(r) == -1)
+			return r->werr == ENOSPC || r->werr == EDQUOT ? 507
+			                                              : 500;
+	}
+	return 0;
+}
+
+/*
+ * May the upload replace r's target as it is now? Not a folder (answered
+ * with dir_status) and If-Match/If-None-Match hold (412). Returns 0, or -1
+ * after answering.
+ */
+static int
+put_check(struct dav_req *r, int dir_status)
+{
+	int pre;
+
+	if (r->exists && S_ISDIR(r->st.st_mode)) {
+		dav_fail(r, dir_status, "a folder of that name exists");
+		return -1;
+	}
+	if ((pre = dav_preconditions(r)) != 0) {
+		dav_fail(r, pre, "precondition failed: the file has changed");
+		return -1;
+	}
+	return 0;
+}
+
+/* On the thread pool: fsync r->sync_fd (the upload, then its folder). */
+static void
+put_fsync_work(uv_work_t *w)
+{
+	struct dav_req *r = w->data;
+
+	r->work_rc = fsync(r->sync_fd);
+	r->work_errno = errno;
+}
+
+/*
+ * Queue fn (then after) on the thread pool for r, counted in pending; run
+ * both here when the pool refuses.
+ */
+static void
+dav_work(struct dav_req *r, uv_work_cb fn, uv_after_work_cb after)
+{
+	r->work.data = r;
+	r->dav->pending++;
+	if (uv_queue_work(r->dav->loop, &r->work, fn, after) != 0) {
+		fn(&r->work);
+		after(&r->work, 0);
+	}
+}
+
+/*
+ * The start of every after-work callback: false when the server has
+ * gone meanwhile (r is then answered and released, dav freed if last).
+ */
+static bool
+dav_work_back(struct dav_req *r)
+{
+	struct dav *dav = r->dav;
+
+	dav->pending--;
+	if (!dav->closing)
+		return true;
+	dav_fail(r, 503, "the server is shutting down");
+	if (dav->pending == 0) {
+		free(dav->mount);
+		free(dav);
+	}
+	return false;
+}
+
+static void
+put_done(uv_work_t *w, int status)
+{
+	struct dav_req *r = w->data;
+	struct buf hdr = BUF_INIT, tag = BUF_INIT;
+	bool created = !r->exists;
+
+	(void)status;
+	if (!dav_work_back(r))
+		return;
+	if (r->work_rc == -1) {
+		dav_fail_errno(r, r->work_errno, "fsync a folder");
+		return;
+	}
+	davfs_etag(&r->st, &tag);
+	buf_addf(&hdr, "ETag: %s\r\n", tag.data);
+	if (created) {
+		dav_reply(r, 201, NULL, hdr.data, DAV_CREATED,
+		    sizeof(DAV_CREATED) - 1);
+	} else {
+		dav_reply(r, 204, NULL, hdr.data, "", 0);
+	}
+	buf_release(&hdr);
+	buf_release(&tag);
+}
+
+/* The file is on disk: check again, rename it into place, fsync its folder. */
+static void
+put_synced(uv_work_t *w, int status)
+{
+	struct dav_req *r = w->data;
+
+	(void)status;
+	if (!dav_work_back(r))
+		return;
+	if (r->work_rc == -1) {
+		dav_fail_errno(r, r->work_errno, "fsync an upload");
+		return;
+	}
+	/* Another upload may have replaced the file meanwhile. */
+	r->exists = davfs_stat(r->parent, r->name, &r->st) == 0;
+	if (put_check(r, 409) == -1)
+		return;
+	if (fstat(r->fd, &r->st) == -1 ||
+	    renameat(r->parent, r->tmp.data, r->parent, r->name) == -1) {
+		dav_fail_errno(r, errno, "rename an upload into place");
+		return;
+	}
+	buf_reset(&r->tmp);
+	r->sync_fd = r->parent;
+	dav_work(r, put_fsync_work, put_done);
+}
+
+/* http_body_end_fn: the upload ended (status 0: whole). */
+static void
+put_end(void *ctx, int status)
+{
+	struct dav_req *r = ctx;
+	char msg[160];
+
+	switch (status) {
+	case 0:
+		break;
+	case 413:
+		snprintf(msg, sizeof(msg),
+		    "the file is larger than the server allows (%" PRIu64
+		    " bytes, option dav_max_file_bytes)",
+		    r->dav->cfg->dav_max_file_bytes);
+		dav_fail(r, 413, msg);
+		return;
+	case 507:
+		if (r->werr != 0) {
+			dav_fail_errno(r, r->werr, "write an upload");
+			return;
+		}
+		snprintf(msg, sizeof(msg),
+		    "the upload would pass the account's storage quota "
+		    "(%" PRIu64 " bytes, option dav_quota_bytes)",
+		    dav_quota(r->dav));
+		dav_fail(r, 507, msg);
+		return;
+	case 500:
+		dav_fail_errno(r, r->werr, "write an upload");
+		return;
+	case 408:
+		dav_fail(r, 408, "the upload stalled");
+		return;
+	default:
+		dav_fail(r, status == 431 ? 431 : 400,
+		    "the upload's body was malformed or incomplete");
+		return;
+	}
+	if (put_flush(r) == -1) {
+		dav_fail_errno(r, r->werr, "write an upload");
+		return;
+	}
+	r->sync_fd = r->fd;
+	dav_work(r, put_fsync_work, put_synced);
+}
+
+static void
+dav_put(struct dav_req *r)
+{
+	uint64_t entries = 0, announced;
+	char msg[160];
+
+	if (r->nseg == 0 || r->dp.slash) {
+		dav_fail(r, 405, "PUT needs a file name, not a folder");
+		return;
+	}
+	if (dav_resolve(r, 409) == -1)
+		return;
+	if (put_check(r, 405) == -1)
+		return;
+	announced = r->req->body_stream ? r->req->body_length
+	                                : (uint64_t)r->req->body.len;
+	if (announced != UINT64_MAX &&
+	    announced > r->dav->cfg->dav_max_file_bytes) {
+		put_end(r, 413);
+		return;
+	}
+	r->old_size = r->exists ? (uint64_t)r->st.st_size : 0;
+	if (davfs_usage(r->root, DAV_MAX_ENTRIES, &r->usage, &entries) == -1 &&
+	    errno != E2BIG) {
+		dav_fail_errno(r, errno, "measure an account's files");
+		return;
+	}
+	if (!r->exists && entries >= DAV_MAX_ENTRIES) {
+		snprintf(msg, sizeof(msg),
+		    "the account holds the most files and folders allowed (%d)",
+		    DAV_MAX_ENTRIES);
+		dav_fail(r, 507, msg);
+		return;
+	}
+	if (announced != UINT64_MAX && r->usage + put_others(r) + announced >
+	                                   dav_quota(r->dav) + r->old_size) {
+		put_end(r, 507);
+		return;
+	}
+	r->fd = davfs_temp_open(r->parent, &r->tmp);
+	if (r->fd == -1) {
+		dav_fail_errno(r, errno, "create an upload's file");
+		return;
+	}
+	r->uploading = true;
+	r->up_prev = NULL;
+	r->up_next = r->dav->uploads;
+	if (r->up_next != NULL)
+		r->up_next->up_prev = r;
+	r->dav->uploads = r;
+	r->wbuf = xmalloc(DAV_WRITE_CHUNK);
+	if (!r->req->body_stream) {
+		int st = r->req->body.len > 0
+		             ? put_piece(r, r->req->body.p, r->req->body.len)
+		             : 0;
+
+		put_end(r, st);
+		return;
+	}
+	http_body_read(r->req, put_piece, put_end, r);
+}
+
+/*
+ * DELETE, MKCOL, COPY, MOVE
+ */
+
+static void
+dav_delete(struct dav_req *r)
+{
+	int pre;
+
+	if (r->nseg == 0) {
+		dav_fail(r, 403, "the account's root folder cannot be deleted");
+		return;
+	}
+	if (dav_resolve(r, 404) == -1)
+		return;
+	if (!r->exists) {
+		dav_fail(r, 404, "not found");
+		return;
+	}
+	if ((pre = dav_preconditions(r)) != 0) {
+		dav_fail(r, pre, "precondition failed");
+		return;
+	}
+	if (davfs_remove(r->parent, r->name) == -1) {
+		dav_fail_errno(r, errno, "delete");
+		return;
+	}
+	dav_reply(r, 204, NULL, NULL, "", 0);
+}
+
+static void
+dav_mkcol(struct dav_req *r)
+{
+	uint64_t bytes, entries = 0;
+
+	if (r->req->body.len > 0 || r->req->body_stream) {
+		dav_fail(r, 415, "MKCOL takes no body");
+		return;
+	}
+	if (r->nseg == 0) {
+		dav_fail(r, 405, "the folder exists");
+		return;
+	}
+	if (dav_resolve(r, 409) == -1)
+		return;
+	if (r->exists) {
+		dav_fail(r, 405, "the name exists");
+		return;
+	}
+	if (r->nseg >= DAVPATH_MAX_DEPTH - r->dav->mount_segs) {
+		dav_fail(r, 403, "folders nest too deeply");
+		return;
+	}
+	(void)davfs_usage(r->root, DAV_MAX_ENTRIES, &bytes, &entries);
+	if (entries >= DAV_MAX_ENTRIES) {
+		dav_fail(r, 507,
+		    "the account holds the most files and "
+		    "folders allowed");
+		return;
+	}
+	if (mkdirat(r->parent, r->name, 0700) == -1) {
+		dav_fail_errno(r, errno, "create a folder");
+		return;
+	}
+	dav_reply(r, 201, NULL, NULL, DAV_CREATED, sizeof(DAV_CREATED) - 1);
+}
+
+/*
+ * The Destination of a COPY or MOVE, below the mount, into dst (its
+ * segments in buf, which holds the header's length). Returns 0, or -1
+ * after answering.
+ */
+static int
+dav_destination(struct dav_req *r, struct davpath *dst, char *buf, size_t *skip)
+{
+	const struct str *h = http_header_get(r->req, "destination", NULL);
+	struct str path;
+	const char *why, *p;
+	size_t i;
+
+	if (h == NULL) {
+		dav_fail(r, 400, "COPY and MOVE need a Destination header");
+		return -1;
+	}
+	path = *h;
+	/* An absolute URL: its path (the host is not checked). */
+	if ((p = memchr(path.p, ':', path.len)) != NULL &&
+	    p + 2 < path.p + path.len && p[1] == '/' && p[2] == '/') {
+		p += 3;
+		while (p < path.p + path.len && *p != '/')
+			p++;
+		path.len -= (size_t)(p - path.p);
+		path.p = p;
+	}
+	if ((p = memchr(path.p, '?', path.len)) != NULL)
+		path.len = (size_t)(p - path.p);
+	if (path.len == 0 || davpath_parse(path, buf, dst, &why) == -1) {
+		dav_fail(r, 400, path.len == 0 ? "empty Destination" : why);
+		return -1;
+	}
+	if (dst->nseg < r->dav->mount_segs) {
+		dav_fail(r, 502, "the Destination is not in this WebDAV space");
+		return -1;
+	}
+	for (i = 0; i < r->dav->mount_segs; i++) {
+		if (!str_eq(dst->seg[i], r->dp.seg[i])) {
+			dav_fail(r, 502,
+			    "the Destination is not in this WebDAV space");
+			return -1;
+		}
+	}
+	*skip = r->dav->mount_segs;
+	return 0;
+}
+
+/* The COPY or MOVE was made (or failed: r->work_rc, r->work_errno). */
+static void
+copied(struct dav_req *r)
+{
+
+	if (r->work_rc == -1)
+		dav_fail_errno(r, r->work_errno,
+		    r->req->method == HTTP_M_MOVE ? "move" : "copy");
+	else if (r->replaced)
+		dav_reply(r, 204, NULL, NULL, "", 0);
+	else
+		dav_reply(
+		    r, 201, NULL, NULL, DAV_CREATED, sizeof(DAV_CREATED) - 1);
+}
+
+/* On the thread pool: the copy. */
+static void
+copy_work(uv_work_t *w)
+{
+	struct dav_req *r = w->data;
+
+	r->work_rc =
+	    davfs_copy(r->parent, r->name, r->ddir, r->dname, r->recursive);
+	r->work_errno = errno;
+}
+
+static void
+copy_done(uv_work_t *w, int status)
+{
+	struct dav_req *r = w->data;
+
+	(void)status;
+	if (dav_work_back(r))
+		copied(r);
+}
+
+static void
+dav_copymove(struct dav_req *r)
+{
+	bool move = r->req->method == HTTP_M_MOVE, overwrite = true, replaced;
+	const struct str *ow = http_header_get(r->req, "overwrite", NULL);
+	const struct str *depth = http_header_get(r->req, "depth", NULL);
+	const struct str *dseg;
+	struct davpath dst;
+	struct stat dst_st;
+	char *buf;
+	size_t skip, dn, i;
+	uint64_t bytes = 0, entries = 0, sbytes = 0, sentries = 0;
+	int ddir = -1, sfd;
+	bool recursive = true;
+
+	buf = http_alloc(r->req, DAVPATH_MAX_BYTES + 8);
+	if (ow != NULL) {
+		if (str_caseeqs(*ow, "F"))
+			overwrite = false;
+		else if (!str_caseeqs(*ow, "T")) {
+			dav_fail(r, 400, "Overwrite must be T or F");
+			return;
+		}
+	}
+	if (depth != NULL) {
+		if (str_eqs(*depth, "0") && !move)
+			recursive = false;
+		else if (!str_caseeqs(*depth, "infinity")) {
+			dav_fail(r, 400,
+			    move ? "MOVE takes Depth: infinity"
+			         : "COPY takes Depth: 0 or infinity");
+			return;
+		}
+	}
+	if (http_header_get(r->req, "destination", NULL) != NULL &&
+	    http_header_get(r->req, "destination", NULL)->len >
+	        DAVPATH_MAX_BYTES) {
+		dav_fail(r, 400, "the Destination is too long");
+		return;
+	}
+	if (dav_destination(r, &dst, buf, &skip) == -1)
+		return;
+	dseg = dst.seg + skip;
+	dn = dst.nseg - skip;
+	if (r->nseg == 0 || dn == 0) {
+		dav_fail(r, 403,
+		    "the account's root folder cannot be copied, "
+		    "moved or replaced");
+		return;
+	}
+	if (dav_resolve(r, 404) == -1)
+		return;
+	if (!r->exists) {
+		dav_fail(r, 404, "not found");
+		return;
+	}
+	/* The destination inside the source (or the source itself). */
+	if (dn >= r->nseg) {
+		for (i = 0; i < r->nseg; i++)
+			if (!str_eq(dseg[i], r->seg[i]))
+				break;
+		if (i == r->nseg) {
+			dav_fail(r, 403,
+			    "the Destination is the source or lies "
+			    "inside it");
+			return;
+		}
+	}
+	ddir = davfs_open_dir(r->root, dseg, dn - 1);
+	if (ddir == -1) {
+		dav_fail(r, 409,
+		    "a folder on the Destination's way does not "
+		    "exist");
+		return;
+	}
+	replaced = davfs_stat(ddir, dseg[dn - 1].p, &dst_st) == 0;
+	if (replaced && !overwrite) {
+		close(ddir);
+		dav_fail(r, 412, "the Destination exists and Overwrite is F");
+		return;
+	}
+	if (!move) {
+		/* The copy counts against the quota. */
+		(void)davfs_usage(r->root, DAV_MAX_ENTRIES, &bytes, &entries);
+		if (S_ISDIR(r->st.st_mode)) {
+			sfd =
+			    davfs_open_dir(r->parent, &r->seg[r->nseg - 1], 1);
+			if (sfd != -1) {
+				(void)davfs_usage(
+				    sfd, DAV_MAX_ENTRIES, &sbytes, &sentries);
+				close(sfd);
+			}
+		} else {
+			sbytes = (uint64_t)r->st.st_size;
+		}
+		if (bytes + sbytes > dav_quota(r->dav) ||
+		    entries + sentries + 1 > DAV_MAX_ENTRIES) {
+			close(ddir);
+			dav_fail(r, 507,
+			    "the copy would pass the account's "
+			    "storage quota");
+			return;
+		}
+	}
+	r->ddir = ddir;
+	r->dname = dseg[dn - 1].p;
+	r->recursive = recursive;
+	r->replaced = replaced;
+	if (replaced && davfs_remove(ddir, r->dname) == -1) {
+		dav_fail_errno(r, errno, "replace a Destination");
+		return;
+	}
+	if (!move) {
+		/* Up to dav_max_file_bytes per file: off the loop. */
+		dav_work(r, copy_work, copy_done);
+		return;
+	}
+	r->work_rc = davfs_move(r->parent, r->name, ddir, r->dname);
+	r->work_errno = errno;
+	copied(r);
+}
+
+/*
+ * Dispatch
+ */
+
+static void
+dav_options(struct dav_req *r)
+{
+	dav_reply(r, 200, "text/plain; charset=utf-8",
+	    "DAV: 1\r\nMS-Author-Via: DAV\r\n" DAV_ALLOW, "", 0);
+}
+
+/* The credentials were checked: run the method on the account's tree. */
+static void
+dav_run(struct dav_req *r)
+{
+	r->root = davfs_root_open(r->dav->cfg->data_dir, r->cred.user);
+	if (r->root == -1) {
+		dav_fail_errno(r, errno, "open an account's WebDAV folder");
+		return;
+	}
+	switch (r->req->method) {
+	case HTTP_M_GET:
+	case HTTP_M_HEAD:
+		dav_get(r);
+		break;
+	case HTTP_M_PUT:
+		dav_put(r);
+		break;
+	case HTTP_M_DELETE:
+		dav_delete(r);
+		break;
+	case HTTP_M_MKCOL:
+		dav_mkcol(r);
+		break;
+	case HTTP_M_PROPFIND:
+		dav_propfind(r);
+		break;
+	case HTTP_M_PROPPATCH:
+		dav_proppatch(r);
+		break;
+	case HTTP_M_COPY:
+	case HTTP_M_MOVE:
+		dav_copymove(r);
+		break;
+	default:
+		dav_reply(r, 405, NULL, DAV_ALLOW,
+		    "{\"code\":405,\"message\":\"method not allowed\"}", 43);
+		break;
+	}
+}
+
+static void
+dav_auth_cb(void *arg, const struct store_reply *rep)
+{
+	struct dav_req *r = arg;
+
+	if (rep->result == STORE_OK) {
+		dav_run(r);
+		return;
+	}
+	if (rep->result == STORE_ERR_AUTH ||
+	    rep->result == STORE_ERR_NOTFOUND) {
+		ratelimit_auth_failed(
+		    r->dav->rl, r->cred.user, r->req->peer, ratelimit_now_ms());
+		r->rl_auth = false;
+		dav_fail(r, 401, "wrong user name or password");
+		return;
+	}
+	r->rl_auth = false;
+	dav_fail(r, 503, "the account store is unavailable; try again");
+}
+
+void
+dav_handle(struct http_request *req, void *ctx)
+{
+	struct dav *dav = ctx;
+	struct dav_req *r;
+	struct auth_headers h;
+	char *scratch = NULL, *user;
+	const char *why;
+	size_t n;
+
+	r = http_alloc(req, sizeof(*r));
+	memset(r, 0, sizeof(*r));
+	r->dav = dav;
+	r->req = req;
+	r->root = r->parent = r->fd = r->ddir = -1;
+	buf_init(&r->tmp);
+
+	if (req->path.len > DAVPATH_MAX_BYTES) {
+		dav_fail(r, 414, "the path is too long");
+		return;
+	}
+	if (davpath_parse(req->path, http_alloc(req, req->path.len + 1), &r->dp,
+	        &why) == -1) {
+		dav_fail(r, 400, why);
+		return;
+	}
+	/* dav_owns matched the mount as sent: its segments come first. */
+	if (r->dp.nseg < dav->mount_segs) {
+		dav_fail(r, 404, "not found");
+		return;
+	}
+	r->seg = r->dp.seg + dav->mount_segs;
+	r->nseg = r->dp.nseg - dav->mount_segs;
+	if (req->method == HTTP_M_OPTIONS) {
+		dav_options(r);
+		return;
+	}
+	if (strcmp(dav->cfg->storage, "file") != 0) {
+		dav_fail(r, 501,
+		    "WebDAV needs file storage (--storage file); "
+		    "it is not available with this storage yet");
+		return;
+	}
+
+	/* HTTP Basic only: the key is md5 of the password (auth.h). */
+	memset(&h, 0, sizeof(h));
+	h.authorization =
+	    http_header_get(req, "authorization", &h.nauthorization);
+	if (h.authorization == NULL)
+		h.nauthorization = 0;
+	n = auth_scratch_size(&h);
+	if (n > 0)
+		scratch = http_alloc(req, n);
+	if (h.authorization == NULL ||
+	    !str_has_prefix(*h.authorization, "Basic ") ||
+	    auth_extract(&h, scratch, &r->cred) == -1) {
+		dav_fail(r, 401,
+		    "sign in with your account's user name and "
+		    "password");
+		return;
+	}
+	user = http_alloc(req, r->cred.user.len + 1);
+	memcpy(user, r->cred.user.p, r->cred.user.len);
+	user[r->cred.user.len] = '\0';
+	r->cred.user.p = user;
+	req->log_user = r->cred.user;
+	if (!ratelimit_auth_allowed(
+	        dav->rl, r->cred.user, req->peer, ratelimit_now_ms())) {
+		dav_fail(r, 401, "too many failed sign-ins; try again later");
+		return;
+	}
+	r->rl_auth = true;
+	store_user_auth(dav->st, r->cred.user, r->cred.key, dav_auth_cb, r);
+}
+
+bool
+dav_owns(const struct dav *dav, struct str path)
+{
+	size_t i = 0, j = 0;
+
+	/* Compare segment by segment, repeated '/' merged. */
+	while (j < dav->mount_len) {
+		if (dav->mount[j] == '/') {
+			if (i >= path.len || path.p[i] != '/')
+				return false;
+			while (i < path.len && path.p[i] == '/')
+				i++;
+			j++;
+			continue;
+		}
+		if (i >= path.len || path.p[i] != dav->mount[j])
+			return false;
+		i++;
+		j++;
+	}
+	return i == path.len || path.p[i] == '/';
+}
+
+bool
+dav_wants_body(void *ctx, const struct http_request *req)
+{
+	const struct dav *dav = ctx;
+
+	return req->method == HTTP_M_PUT && dav_owns(dav, req->path);
+}
+
+/*
+ * Life cycle
+ */
+
+struct dav *
+dav_new(uv_loop_t *loop, struct store *st, const struct config *cfg,
+    struct ratelimit *rl)
+{
+	struct dav *dav = xcalloc(1, sizeof(*dav));
+	struct buf m = BUF_INIT;
+	const char *b = cfg->base_path != NULL ? cfg->base_path : "";
+	size_t i, len;
+
+	dav->loop = loop;
+	dav->st = st;
+	dav->cfg = cfg;
+	dav->rl = rl;
+	/* "/<base segments>/dav", repeated '/' merged. */
+	for (i = 0; b[i] != '\0'; i++) {
+		if (b[i] == '/' && (i == 0 || b[i - 1] == '/'))
+			continue;
+		if (b[i] == '/' && b[i + 1] == '\0')
+			continue;
+		if (b[i] != '/' && (i == 0 || b[i - 1] == '/'))
+			buf_addch(&m, '/');
+		if (b[i] != '/')
+			buf_addch(&m, b[i]);
+	}
+	buf_adds(&m, "/dav");
+	dav->mount = buf_detach(&m, &len);
+	dav->mount_len = len;
+	for (i = 0; i < len; i++)
+		if (dav->mount[i] == '/')
+			dav->mount_segs++;
+	return dav;
+}
+
+void
+dav_free(struct dav *dav)
+{
+	if (dav == NULL)
+		return;
+	if (dav->pending > 0) {
+		dav->closing = true;
+		return;
+	}
+	free(dav->mount);
+	free(dav);
+}

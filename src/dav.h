@@ -1,0 +1,46 @@
+/*
+ * dav.h: the WebDAV file space (RFC 4918, class 1) at <base_path>/dav/.
+ *
+ * Every account sees its own tree of files and folders there, stored in
+ * <data_dir>/dav/<name>/ (davfs.h), signed in with HTTP Basic and the
+ * account's password (checked like the sync protocol's key, through the
+ * same failed-login limiter). This is what KOReader's Cloud storage
+ * syncs statistics.sqlite3 and vocabulary_builder.sqlite3 to.
+ * docs/webdav.md says what is served and its limits.
+ *
+ * Uploads (PUT) are streamed to a temporary file beside their target,
+ * fsynced off the loop and renamed into place before the answer.
+ */
+#ifndef KOSYNCD_DAV_H
+#define KOSYNCD_DAV_H
+
+#include <stdbool.h>
+
+#include <uv.h>
+
+#include "http.h"
+
+struct config;
+struct ratelimit;
+struct store;
+
+struct dav;
+
+/* The handler for loop, store st, options cfg and limiter rl (borrowed). */
+struct dav *dav_new(uv_loop_t *loop, struct store *st, const struct config *cfg,
+    struct ratelimit *rl);
+void dav_free(struct dav *dav);
+
+/* True when path (as sent) lies under the WebDAV mount (<base>/dav). */
+bool dav_owns(const struct dav *dav, struct str path);
+
+/*
+ * The stream predicate for the server (http_parse_set_stream): the
+ * bodies of PUT requests under the mount are streamed to disk.
+ */
+bool dav_wants_body(void *ctx, const struct http_request *req);
+
+/* Answer a request dav_owns (http_handler_fn; ctx is the struct dav). */
+void dav_handle(struct http_request *req, void *ctx);
+
+#endif

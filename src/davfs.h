@@ -1,0 +1,86 @@
+/*
+ * davfs.h: an account's WebDAV tree on disk, reached only from its root.
+ *
+ * Each account's files live in <data_dir>/dav/<name>/ (the account name
+ * percent-encoded into one safe file name). Everything below is opened
+ * relative to that folder's descriptor, one checked name (davpath.h) at a
+ * time, with O_NOFOLLOW: a symbolic link is never followed, so nothing
+ * outside the tree can be reached even if one is planted there. Files the
+ * server keeps beside the user's (temporary uploads, dead properties)
+ * have the reserved prefix and are never listed.
+ *
+ * These are plain blocking system calls on small metadata; the caller
+ * runs fsync off the loop. Functions return 0 or a descriptor, or -1 with
+ * errno set.
+ */
+#ifndef KOSYNCD_DAVFS_H
+#define KOSYNCD_DAVFS_H
+
+#include <sys/stat.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/*
+ * Open (creating it, mode 0700, and <data_dir>/dav, when missing) the root
+ * folder of account user. Returns its descriptor or -1.
+ */
+int davfs_root_open(const char *data_dir, struct str user);
+
+/*
+ * Open the folder reached from dirfd through the n NUL-terminated names
+ * of names (n may be 0: a new descriptor of dirfd itself). ENOENT or
+ * ENOTDIR when a name is missing or not a folder, ELOOP for a link.
+ */
+int davfs_open_dir(int dirfd, const struct str *names, size_t n);
+
+/* lstat of name in dirfd (never follows a link). */
+int davfs_stat(int dirfd, const char *name, struct stat *st);
+
+/*
+ * The strong entity tag of a file as the server sends it ("\"...\"", with
+ * the quotes), from its inode, size and modification time, into out.
+ */
+void davfs_etag(const struct stat *st, struct buf *out);
+
+/*
+ * Count the bytes and the entries (files and folders) of the tree under
+ * dirfd into *bytes and *entries. Stops with E2BIG past max_entries.
+ * Temporary files of uploads are not counted; those unchanged for a day
+ * (left by a crash) are removed on the way.
+ */
+int davfs_usage(
+    int dirfd, uint64_t max_entries, uint64_t *bytes, uint64_t *entries);
+
+/*
+ * Remove name from dirfd: a file, or a folder with everything in it, and
+ * the dead properties kept for it.
+ */
+int davfs_remove(int dirfd, const char *name);
+
+/*
+ * Copy name of sdir to dname of ddir (which must not exist): a file, or a
+ * folder with (recursive) or without its content, with its properties.
+ */
+int davfs_copy(
+    int sdir, const char *sname, int ddir, const char *dname, bool recursive);
+
+/*
+ * Rename name of sdir to dname of ddir (which must not exist), with its
+ * properties.
+ */
+int davfs_move(int sdir, const char *sname, int ddir, const char *dname);
+
+/* The name of the sidecar that holds name's dead properties, into out. */
+void davfs_props_name(const char *name, struct buf *out);
+
+/*
+ * Create a temporary file in dirfd for an upload: its name (reserved
+ * prefix, random) goes into out. Returns the open descriptor or -1.
+ */
+int davfs_temp_open(int dirfd, struct buf *out);
+
+#endif
