@@ -18,7 +18,7 @@
 #include "../../src/front.c"
 
 /* Stand-ins for the contexts: front_find only hands them on. */
-static int api_ctx, webui_ctx;
+static int api_ctx, webui_ctx, dav_ctx;
 
 struct want {
 	enum http_method m;
@@ -66,6 +66,10 @@ test_front__webui_on(void **state)
 	    {HTTP_M_POST, "/assets", webui_handle_files, &webui_ctx},
 	    {HTTP_M_GET, "/web", webui_handle_files, &webui_ctx},
 	    {HTTP_M_PUT, "/web/x", webui_handle_files, &webui_ctx},
+	    {HTTP_M_PROPFIND, "/dav", dav_handle, &dav_ctx},
+	    {HTTP_M_PUT, "/dav/statistics/statistics.sqlite3", dav_handle,
+	        &dav_ctx},
+	    {HTTP_M_GET, "/davx", api_handle, &api_ctx},
 	    /* not GET or HEAD on "/": the protocol's (its 404 or 405) */
 	    {HTTP_M_POST, "/", api_handle, &api_ctx},
 	    {HTTP_M_OPTIONS, "/", api_handle, &api_ctx},
@@ -88,6 +92,7 @@ test_front__webui_on(void **state)
 	(void)state;
 	front_serve(f, FRONT_API, &api_ctx);
 	front_serve(f, FRONT_WEBUI, &webui_ctx);
+	front_serve(f, FRONT_DAV, &dav_ctx);
 	check(f, t, sizeof(t) / sizeof(t[0]));
 	front_free(f);
 }
@@ -127,6 +132,7 @@ test_front__rows_reachable(void **state)
 	(void)state;
 	front_serve(f, FRONT_API, &api_ctx);
 	front_serve(f, FRONT_WEBUI, &webui_ctx);
+	front_serve(f, FRONT_DAV, &dav_ctx);
 	for (i = 0; i < NFRONT_ROUTES; i++) {
 		if (front_routes[i].prefix == NULL) {
 			assert_int_equal(i, NFRONT_ROUTES - 1);
