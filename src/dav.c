@@ -350,6 +350,19 @@ dav_resolve(struct dav_req *r, int missing_parent)
 	return 0;
 }
 
+/* dav_resolve for a target that must exist (404). Returns 0 or -1. */
+static int
+dav_find(struct dav_req *r)
+{
+	if (dav_resolve(r, 404) == -1)
+		return -1;
+	if (!r->exists) {
+		dav_fail(r, 404, "not found");
+		return -1;
+	}
+	return 0;
+}
+
 /* The href of the target (or of its child name) into out. */
 static void
 dav_href(const struct dav_req *r, const char *child, bool collection,
@@ -744,12 +757,8 @@ dav_propfind(struct dav_req *r)
 		dav_fail(r, 400, why);
 		return;
 	}
-	if (dav_resolve(r, 404) == -1)
+	if (dav_find(r) == -1)
 		goto out;
-	if (!r->exists) {
-		dav_fail(r, 404, "not found");
-		goto out;
-	}
 	dir = S_ISDIR(r->st.st_mode);
 	buf_adds(&o, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 	             "<D:multistatus xmlns:D=\"DAV:\">");
@@ -820,12 +829,8 @@ dav_proppatch(struct dav_req *r)
 		return;
 	}
 	d.n = 0;
-	if (dav_resolve(r, 404) == -1)
+	if (dav_find(r) == -1)
 		goto out;
-	if (!r->exists) {
-		dav_fail(r, 404, "not found");
-		goto out;
-	}
 	dfd = r->parent;
 	side = r->name != NULL ? r->name : "";
 	for (i = 0; i < x.nprops; i++)
@@ -992,12 +997,8 @@ dav_get(struct dav_req *r)
 	char date[64];
 	int status = 200, rr = 0;
 
-	if (dav_resolve(r, 404) == -1)
+	if (dav_find(r) == -1)
 		return;
-	if (!r->exists) {
-		dav_fail(r, 404, "not found");
-		return;
-	}
 	if (S_ISDIR(r->st.st_mode)) {
 		static const char msg[] =
 		    "This is a WebDAV folder: open it with a WebDAV client.\n";
@@ -1381,12 +1382,8 @@ dav_delete(struct dav_req *r)
 		dav_fail(r, 403, "the account's root folder cannot be deleted");
 		return;
 	}
-	if (dav_resolve(r, 404) == -1)
+	if (dav_find(r) == -1)
 		return;
-	if (!r->exists) {
-		dav_fail(r, 404, "not found");
-		return;
-	}
 	if ((pre = dav_preconditions(r)) != 0) {
 		dav_fail(r, pre, "precondition failed");
 		return;
@@ -1569,12 +1566,8 @@ dav_copymove(struct dav_req *r)
 		    "moved or replaced");
 		return;
 	}
-	if (dav_resolve(r, 404) == -1)
+	if (dav_find(r) == -1)
 		return;
-	if (!r->exists) {
-		dav_fail(r, 404, "not found");
-		return;
-	}
 	/* The destination inside the source (or the source itself). */
 	if (dn >= r->nseg) {
 		for (i = 0; i < r->nseg; i++)

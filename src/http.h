@@ -11,10 +11,13 @@
  * Contract between server and handler:
  *   - the handler is called once per complete request, on the loop thread,
  *     in the order the requests arrived on the connection (pipelined
- *     requests wait until the previous one was answered);
- *   - the handler must call http_reply() exactly once, either before it
- *     returns or later from another loop callback (for example when a
- *     store operation completes);
+ *     requests wait until the previous one was answered); a request whose
+ *     body is streamed (body_stream) is handed over when its headers are
+ *     in, and the handler reads the body with http_body_read();
+ *   - the handler must answer exactly once (http_reply(), http_reply_ex(),
+ *     http_error() or http_reply_source()), either before it returns or
+ *     later from another loop callback (for example when a store operation
+ *     completes);
  *   - everything in struct http_request, and everything allocated with
  *     http_alloc(), stays valid until http_reply() is called, even when the
  *     client has gone away in the meantime; after http_reply() the handler

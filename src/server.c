@@ -11,7 +11,13 @@
  *   - at most one request per connection is with the handler
  *     (CONN_HANDLER);
  *     while it is, nothing more is parsed and nothing is read, so its
- *     slices into the input buffer stay valid;
+ *     slices into the input buffer stay valid; a request whose body is
+ *     streamed has its head copied by http.c, and while the handler reads
+ *     that body (CONN_BODY) bytes are read and decoded into it, nothing
+ *     else;
+ *   - an answer whose body comes from a source (http_reply_source) is
+ *     produced SOURCE_CHUNK bytes at a time as the writes complete; no
+ *     next request is dispatched until it is all out;
  *   - the input buffer is compacted only between reads, never while a
  *     request is in flight; a partial request keeps its bytes contiguous;
  *   - answers go out in request order: they are appended to c->out and

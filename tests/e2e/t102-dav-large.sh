@@ -66,10 +66,14 @@ is "stalled upload: no temporary file" "$(find "$KS_DIR/dav" -name '.kosyncd-tmp
 
 # kill -9 in the middle of an upload.
 { printf 'PUT /dav/f HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\nContent-Length: 100000\r\n\r\n' \
-    "$(printf alice:pw | base64)"; head -c 70000 /dev/zero; sleep 3; } |
-    nc -w 5 127.0.0.1 "$KS_PORT" >/dev/null &
+    "$(printf alice:pw | base64)"; head -c 70000 /dev/zero; sleep 5; } |
+    nc -w 7 127.0.0.1 "$KS_PORT" >/dev/null &
 NC=$!
-sleep 1
+# Until 64 KiB of the upload were written to its temporary file.
+for i in $(seq 1 100); do
+	[ "$(find "$KS_DIR/dav" -name '.kosyncd-tmp-*' -size +60k | wc -l)" = 1 ] && break
+	sleep 0.05
+done
 ks_kill9
 wait "$NC" 2>/dev/null
 ks_start --storage file || { not_ok "server restarted"; done_testing; }
