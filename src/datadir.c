@@ -26,6 +26,7 @@
 
 #include "change.h"
 #include "config.h"
+#include "davfs.h"
 #include "fileio.h"
 #include "filestore.h"
 #include "journal.h"
@@ -832,6 +833,42 @@ out:
 	return rc;
 }
 
+/* davfs_keep_fn: whether the account a WebDAV tree belongs to exists. */
+static bool
+account_exists(void *arg, struct str user)
+{
+	struct filestore *js = arg;
+
+	return db_user_find(&js->db, user) != NULL;
+}
+
+/*
+ * The WebDAV trees of accounts that no longer exist (deleted while no
+ * server ran, or gone with a restore) are removed before anyone can
+ * register an account of that name and find them.
+ */
+static void
+sweep_files(struct filestore *js)
+{
+	int n = davfs_sweep(js->file->dir, account_exists, js);
+
+	if (n > 0)
+		log_info("removed the WebDAV files of %d deleted account%s", n,
+		    n == 1 ? "" : "s");
+	else if (n < 0)
+		log_warn("cannot look for the WebDAV files of deleted accounts "
+		         "in '%s/dav'",
+		    js->file->dir);
+}
+
+void
+datadir_user_files_remove(struct filestore *js, struct str user)
+{
+	if (davfs_root_remove(js->file->dir, user) != 0)
+		log_warn("cannot remove the WebDAV files of '%.*s'",
+		    (int)user.len, user.p);
+}
+
 int
 datadir_open(struct filestore *js)
 {
@@ -891,6 +928,7 @@ datadir_open(struct filestore *js)
 	    config_file_value(js->cfg, "admins")[0] != '\0' &&
 	    retire_admins(js, info) != 0)
 		goto out;
+	sweep_files(js);
 	rc = 0;
 out:
 	datadir_load_release(&l);

@@ -32,38 +32,77 @@
 #define DAVFS_TMP_STALE_S ((time_t)24 * 3600)
 #define DAVFS_COPY_CHUNK ((size_t)64 * 1024)
 
-int
-davfs_root_open(const char *data_dir, struct str user)
+/* The account's folder name: its name with '/', '%', a leading '.' encoded. */
+static void
+root_name(struct buf *out, struct str user)
 {
-	struct buf path = BUF_INIT;
-	int fd = -1, dfd = -1, saved;
-
-	buf_adds(&path, data_dir);
-	buf_adds(&path, "/dav");
-	if (mkdir(path.data, 0700) == -1 && errno != EEXIST)
-		goto out;
-	dfd = open(path.data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd == -1)
-		goto out;
-	/* One name: the account's, with '/', '%', '.' at its start encoded. */
-	buf_reset(&path);
+	buf_reset(out);
 	if (user.len > 0 && user.p[0] == '.') {
-		buf_adds(&path, "%2E");
+		buf_adds(out, "%2E");
 		user.p++;
 		user.len--;
 	}
-	davpath_encode(&path, user, false);
-	if (mkdirat(dfd, path.data, 0700) == -1 && errno != EEXIST)
+	davpath_encode(out, user, false);
+}
+
+/* <data_dir>/dav, made (0700) when create and missing. -1 with errno. */
+static int
+dav_dir_open(const char *data_dir, bool create)
+{
+	struct buf path = BUF_INIT;
+	int dfd = -1, saved;
+
+	buf_adds(&path, data_dir);
+	buf_adds(&path, "/dav");
+	if (!create || mkdir(path.data, 0700) == 0 || errno == EEXIST)
+		dfd = open(
+		    path.data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	saved = errno;
+	buf_release(&path);
+	errno = saved;
+	return dfd;
+}
+
+int
+davfs_root_open(const char *data_dir, struct str user)
+{
+	struct buf name = BUF_INIT;
+	int fd = -1, dfd, saved;
+
+	dfd = dav_dir_open(data_dir, true);
+	if (dfd == -1)
+		goto out;
+	root_name(&name, user);
+	if (mkdirat(dfd, name.data, 0700) == -1 && errno != EEXIST)
 		goto out;
 	fd = openat(
-	    dfd, path.data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	    dfd, name.data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 out:
 	saved = errno;
 	if (dfd != -1)
 		close(dfd);
-	buf_release(&path);
+	buf_release(&name);
 	errno = saved;
 	return fd;
+}
+
+int
+davfs_root_remove(const char *data_dir, struct str user)
+{
+	struct buf name = BUF_INIT;
+	int dfd, rc = 0, saved;
+
+	dfd = dav_dir_open(data_dir, false);
+	if (dfd == -1)
+		return errno == ENOENT ? 0 : -1;
+	root_name(&name, user);
+	if (davfs_remove(dfd, name.data) == -1 && errno != ENOENT)
+		rc = -1;
+	saved = errno;
+	close(dfd);
+	buf_release(&name);
+	errno = saved;
+	return rc;
 }
 
 int
@@ -473,4 +512,63 @@ davfs_move(int sdir, const char *sname, int ddir, const char *dname)
 	buf_release(&dp);
 	errno = saved;
 	return rc;
+}
+
+/* Decode a folder name root_name wrote into out. -1: not one of its names. */
+static int
+root_decode(const char *name, struct buf *out)
+{
+	size_t i, n = strlen(name);
+	int hi, lo;
+
+	buf_reset(out);
+	for (i = 0; i < n; i++) {
+		if (name[i] != '%') {
+			buf_addch(out, name[i]);
+			continue;
+		}
+		if (i + 2 >= n)
+			return -1;
+		hi = str_hex_digit(name[i + 1]);
+		lo = hi < 0 ? -1 : str_hex_digit(name[i + 2]);
+		if (lo < 0)
+			return -1;
+		buf_addch(out, hi * 16 + lo);
+		i += 2;
+	}
+	return 0;
+}
+
+int
+davfs_sweep(const char *data_dir, davfs_keep_fn *keep, void *arg)
+{
+	struct buf user = BUF_INIT;
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int dfd, removed = 0, saved;
+
+	dfd = dav_dir_open(data_dir, false);
+	if (dfd == -1)
+		return errno == ENOENT ? 0 : -1;
+	d = dir_open(dfd);
+	if (d == NULL) {
+		saved = errno;
+		close(dfd);
+		errno = saved;
+		return -1;
+	}
+	while ((e = dir_next(d, dfd, &st)) != NULL) {
+		if (root_decode(e->d_name, &user) == 0 &&
+		    keep(arg, (struct str){user.data, user.len}))
+			continue;
+		if (davfs_remove(dfd, e->d_name) == 0)
+			removed++;
+	}
+	saved = errno;
+	closedir(d);
+	close(dfd);
+	buf_release(&user);
+	errno = saved;
+	return removed;
 }

@@ -31,6 +31,21 @@
 int davfs_root_open(const char *data_dir, struct str user);
 
 /*
+ * Remove account user's whole tree (its files go with the account: a new
+ * account of the same name starts empty). 0 also when it has none.
+ */
+int davfs_root_remove(const char *data_dir, struct str user);
+
+/*
+ * Remove the tree of every account of <data_dir>/dav for which keep(arg,
+ * name) is false (and any entry that is not an account's folder): trees
+ * left by accounts deleted while no server ran, or by a restore. Returns
+ * the number removed, or -1 with errno.
+ */
+typedef bool davfs_keep_fn(void *arg, struct str user);
+int davfs_sweep(const char *data_dir, davfs_keep_fn *keep, void *arg);
+
+/*
  * Open the folder reached from dirfd through the n NUL-terminated names
  * of names (n may be 0: a new descriptor of dirfd itself). ENOENT or
  * ENOTDIR when a name is missing or not a folder, ELOOP for a link.

@@ -447,6 +447,8 @@ change_settle(struct store_op *op, int err)
 		u->creating = false;
 		memcpy(u->ok_digest, op->digest, KEYHASH_DIGEST_BYTES);
 		u->has_ok = true;
+		if (js->persistent)
+			datadir_user_files_remove(js, op->user);
 		op_finish(op, STORE_OK, 0, NULL);
 		break;
 	case OP_SET_KEY:
@@ -459,6 +461,8 @@ change_settle(struct store_op *op, int err)
 		break;
 	case OP_DELETE:
 		u->busy--;
+		if (js->persistent)
+			datadir_user_files_remove(js, op->user);
 		op_finish(op, STORE_OK, 0, NULL);
 		/* Waiters start over and find no account. */
 		user_wake(u);

@@ -49,6 +49,14 @@ uint64_t datadir_append(struct filestore *js, const char *rec, size_t len,
 void datadir_done(struct filestore *js, uint64_t seq, int err);
 
 /*
+ * Remove the WebDAV files of account user (file backend), once its
+ * creation or deletion is durable: an account starts with none, and its
+ * files go with it. A failure is logged; the next start's sweep of trees
+ * without an account (datadir_open) catches what is left.
+ */
+void datadir_user_files_remove(struct filestore *js, struct str user);
+
+/*
  * Set js->history from the configuration (datadir.c: at the start, and
  * after loading database.json, whose config section may change it).
  */
