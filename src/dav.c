@@ -86,36 +86,40 @@ struct dav {
 	struct dav_req *uploads;
 };
 
-/* One request in flight (http_alloc memory, gone after the answer). */
+/*
+ * One request in flight (http_alloc memory, gone after the answer). The
+ * fields are grouped by size (pointers and counts, the larger structures,
+ * the descriptors, the flags) so that the struct has no holes.
+ */
 struct dav_req {
 	struct dav *dav;
 	struct http_request *req;
 	struct dav_req *up_prev, *up_next; /* in dav->uploads */
-	bool uploading;
-	struct davpath dp;
-	const struct str *seg; /* the path below the mount */
+	const struct str *seg;             /* the path below the mount */
 	size_t nseg;
-	struct auth_cred cred;
-	bool rl_auth;
-	int root;         /* the account's folder */
-	int parent;       /* the folder holding the target (root when nseg 0) */
 	const char *name; /* the target in parent; NULL for the root */
-	bool exists;
-	struct stat st;
 	/* PUT */
-	int fd;
-	struct buf tmp; /* the temporary file's name, "" when none */
 	char *wbuf;
 	size_t wlen;
 	uint64_t total, old_size, usage;
-	int werr; /* errno of a failed write */
-	uv_work_t work;
-	int sync_fd; /* what the worker fsyncs */
 	/* COPY, MOVE: the Destination's folder and name, what it does. */
-	int ddir;
 	const char *dname;
-	bool recursive, replaced;
+	struct buf tmp; /* PUT: the temporary file's name, "" when none */
+	struct auth_cred cred;
+	uv_work_t work;
+	struct stat st;
+	struct davpath dp;
+	int root;    /* the account's folder */
+	int parent;  /* the folder holding the target (root when nseg 0) */
+	int fd;      /* PUT: the temporary file */
+	int werr;    /* PUT: errno of a failed write */
+	int sync_fd; /* what the worker fsyncs */
+	int ddir;    /* COPY, MOVE: the Destination's folder */
 	int work_rc, work_errno;
+	bool uploading;
+	bool rl_auth;
+	bool exists;
+	bool recursive, replaced; /* COPY, MOVE: what it does */
 };
 
 /*
