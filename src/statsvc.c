@@ -801,6 +801,28 @@ statsvc_forget(struct statsvc *sv, const char *user, size_t user_len)
 		acct_remove(sv, a);
 }
 
+void
+statsvc_each(
+    struct statsvc *sv, void (*fn)(void *arg, const char *user), void *arg)
+{
+	const struct sv_acct *a;
+	char **names;
+	size_t n = 0, i;
+
+	for (a = sv->accts; a != NULL; a = a->next)
+		n++;
+	names = xcalloc(n ? n : 1, sizeof(*names));
+	n = 0;
+	for (a = sv->accts; a != NULL; a = a->next)
+		if (!a->deleted)
+			names[n++] = xstrdup(a->user);
+	for (i = 0; i < n; i++) {
+		fn(arg, names[i]);
+		free(names[i]);
+	}
+	free(names);
+}
+
 bool
 statsvc_has_books(const struct statsvc *sv, const char *user, size_t len)
 {

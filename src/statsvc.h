@@ -65,6 +65,13 @@ void statsvc_uploaded(struct statsvc *sv, const char *user, size_t user_len,
 /* The account user was deleted: forget its figures, remove its files. */
 void statsvc_forget(struct statsvc *sv, const char *user, size_t user_len);
 
+/*
+ * Call fn(arg, user) for every account sv keeps statistics of (the names
+ * are copied first: fn may call statsvc_forget).
+ */
+void statsvc_each(
+    struct statsvc *sv, void (*fn)(void *arg, const char *user), void *arg);
+
 /* Whether user has figures (an accepted statistics file). */
 bool statsvc_has_books(
     const struct statsvc *sv, const char *user, size_t user_len);

@@ -1572,16 +1572,68 @@ push_cb(void *arg, struct str user, struct str document, int64_t timestamp)
 	pubsub_publish_event(w->sh, user, document, timestamp, "push");
 }
 
+/* An account whose statistics may have outlived it (stats_check). */
+struct stats_gone {
+	struct webui *w;
+	char user[STORE_MAX_USERNAME + 1];
+};
+
+static void
+stats_gone_cb(void *arg, enum store_result r, const char *text, size_t len)
+{
+	struct stats_gone *g = arg;
+
+	(void)text;
+	(void)len;
+	/* STORE_ERR_AUTH: there is no such account (any more). */
+	if (r == STORE_ERR_AUTH && g->w->stats != NULL)
+		statsvc_forget(g->w->stats, g->user, strlen(g->user));
+	free(g);
+}
+
+/*
+ * Forget user's reading statistics when the account no longer exists:
+ * deleted through the protocol or the control socket (account_cb), or
+ * while the server was not running (webui_set_stats). The store is asked
+ * for a document that cannot exist, which fails with STORE_ERR_AUTH only
+ * when the account is missing.
+ */
+static void
+stats_check(void *arg, const char *user)
+{
+	struct webui *w = arg;
+	struct stats_gone *g;
+	struct store_page page;
+	size_t len = strlen(user);
+
+	if (w->stats == NULL || len > STORE_MAX_USERNAME)
+		return;
+	g = xcalloc(1, sizeof(*g));
+	g->w = w;
+	memcpy(g->user, user, len);
+	memset(&page, 0, sizeof(page));
+	page.limit = 1;
+	store_web_documents(w->st, (struct str){g->user, len},
+	    (struct str){"", 0}, false, &page, stats_gone_cb, g);
+}
+
 /*
  * store_account_fn: a key changed or an account deleted through the
- * protocol or the administration commands: end the user's sessions.
+ * protocol or the administration commands: end the user's sessions (and
+ * when it was a deletion, forget its statistics).
  */
 static void
 account_cb(void *arg, struct str user)
 {
 	struct webui *w = arg;
+	char name[STORE_MAX_USERNAME + 1];
 
 	sessions_end_user(w->sessions, user, STR_NULL, NULL, NULL);
+	if (w->stats != NULL && user.len <= STORE_MAX_USERNAME) {
+		memcpy(name, user.p, user.len);
+		name[user.len] = '\0';
+		stats_check(w, name);
+	}
 }
 
 /* pubsub_event_fn: a change made through another instance. */
@@ -1640,6 +1692,8 @@ void
 webui_set_stats(struct webui *w, struct statsvc *sv)
 {
 	w->stats = sv;
+	if (sv != NULL)
+		statsvc_each(sv, stats_check, w);
 }
 
 void

@@ -13,8 +13,8 @@
 # previous figures; a MOVE onto statistics.sqlite3 is read too; the time
 # zone and day start (validated: unknown zone, bad time 400); bad dates
 # 400; another account sees none of it; a restart keeps figures, reason and
-# settings without reading the upload again; deleting the account removes
-# its statistics files.
+# settings without reading the upload again; deleting the account (web,
+# control socket, or offline before a start) removes its statistics files.
 . "$(dirname "$0")/lib.sh"
 
 MK=$(dirname "$0")/../mkstats.py
@@ -42,9 +42,10 @@ signin() {
 	web POST /api/v1/login "{\"username\":\"$1\",\"password\":\"$2\"}" -c "$3"
 	CSRF=$(printf '%s' "$BODY" | sed -n 's/.*"csrf":"\([^"]*\)".*/\1/p')
 }
-# put FILE UA [PATH]: upload FILE as alice's statistics.sqlite3.
+# put FILE UA [PATH]: upload FILE as alice's statistics.sqlite3 (as
+# $DAV_USER, user:password, when set).
 put() {
-	STATUS=$(curl -s -S -m 30 -X PUT -u alice:s3cret -A "$2" -o /dev/null \
+	STATUS=$(curl -s -S -m 30 -X PUT -u "${DAV_USER:-alice:s3cret}" -A "$2" -o /dev/null \
 	    -w '%{http_code}' --data-binary "@$1" \
 	    "$KS_URL/dav/${3:-koreader/statistics.sqlite3}")
 }
@@ -231,5 +232,31 @@ register alice "$(md5 n3w)"
 signin alice n3w "$JAR"
 web GET /api/v1/stats "" -b "$JAR"
 is "a new alice sees no figures" "$(jv 'd["overview"], d["books"], d["last_upload"]')" "None 0 None"
+
+# An account deleted through the control socket, or while the server was
+# not running, loses its statistics too.
+register carol "$(md5 c4rol)"
+for u in bob:b0b carol:c4rol; do
+	DAV_USER=$u put "$A" "$UA_KOBO" statistics.sqlite3
+	is "${u%%:*} uploads a file" "$STATUS" 201
+done
+for i in $(seq 1 100); do
+	[ -s "$KS_DIR/stats/bob.data" ] && [ -s "$KS_DIR/stats/carol.data" ] && break
+	sleep 0.1
+done
+check "bob's and carol's files were read" test -s "$KS_DIR/stats/bob.data" -a -s "$KS_DIR/stats/carol.data"
+run user del bob
+is "kosyncd user del bob (server running)" "$RC" 0
+for i in $(seq 1 50); do
+	[ -e "$KS_DIR/stats/bob.json" ] || break
+	sleep 0.1
+done
+is "bob's statistics files are gone" "$(ls "$KS_DIR/stats" | grep -c '^bob\.')" 0
+ks_stop
+run user del carol
+is "kosyncd user del carol (offline)" "$RC" 0
+check "carol's files are still there" test -e "$KS_DIR/stats/carol.json"
+ks_start --storage file --enable-webui || exit 1
+is "at the start carol's statistics files are removed" "$(ls "$KS_DIR/stats" | grep -c '^carol\.')" 0
 ks_stop
 done_testing
