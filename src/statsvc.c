@@ -75,7 +75,6 @@ struct sv_acct {
 	struct sv_job *reading;   /* the read that runs */
 	int next_fd;              /* an upload waiting for it, or -1 */
 	struct sv_upload waiting;
-	bool queued; /* waiting for a free read slot */
 	bool deleted;
 };
 
@@ -85,6 +84,10 @@ struct sv_job {
 	uv_work_t work;
 	struct statsvc *sv;
 	enum sv_kind kind;
+	struct sv_job *qnext; /* in statsvc's queue */
+	uv_work_cb run;       /* on the pool */
+	/* Back on the loop; cancelled: it never ran (the server stops). */
+	void (*finish)(struct sv_job *job, bool cancelled);
 	struct sv_acct *a;
 	/* SV_READ */
 	int fd;
@@ -109,8 +112,9 @@ struct statsvc {
 	uv_loop_t *loop;
 	char *dir; /* <data_dir>/stats */
 	struct sv_acct *accts;
-	unsigned reads;   /* running */
-	unsigned pending; /* jobs on the pool */
+	unsigned running; /* jobs on the pool: at most STATSVC_MAX_JOBS */
+	unsigned pending; /* jobs queued or running */
+	struct sv_job *qhead, *qtail; /* jobs waiting for the pool, FIFO */
 	bool closing;
 };
 
@@ -620,8 +624,9 @@ load_all(struct statsvc *sv)
  * Reads
  */
 
-static void sv_done(struct sv_job *job);
 static void sv_release(struct statsvc *sv);
+static void job_submit(struct statsvc *sv, struct sv_job *job);
+static void job_pump(struct statsvc *sv);
 static void read_start(struct statsvc *sv, struct sv_acct *a);
 
 /* On the pool: read the upload, write the data file of what it holds. */
@@ -656,23 +661,18 @@ read_work(uv_work_t *w)
 }
 
 static void
-read_after(uv_work_t *w, int status)
+read_finish(struct sv_job *job, bool cancelled)
 {
-	struct sv_job *job = w->data;
 	struct statsvc *sv = job->sv;
 	struct sv_acct *a = job->a;
+	bool again;
 
-	(void)status;
-	sv->pending--;
-	sv->reads--;
 	a->reading = NULL;
-	if (a->deleted || sv->closing) {
-		/* The account went meanwhile: so does what was written. */
+	if (cancelled || a->deleted || sv->closing) {
+		/* An account gone meanwhile: so does what was written. */
 		if (a->deleted)
 			unlink(job->data_path);
 		snap_unref(job->snap);
-		if (a->deleted)
-			acct_remove(sv, a);
 	} else {
 		upload_release(&a->last);
 		upload_copy(&a->last, &job->up);
@@ -697,19 +697,14 @@ read_after(uv_work_t *w, int status)
 	upload_release(&job->up);
 	buf_release(&job->reason);
 	free(job->data_path);
-	sv_done(job);
-	if (sv->closing)
-		return;
-	if (!a->deleted && a->next_fd != -1)
-		a->queued = true;
-	/* A slot is free: the longest waiting? Any waiting one will do. */
-	for (a = sv->accts; a != NULL && sv->reads < STATSVC_MAX_READS;
-	     a = a->next)
-		if (a->queued && a->reading == NULL && !a->deleted)
-			read_start(sv, a);
+	again = !a->deleted && a->next_fd != -1 && !sv->closing;
+	if (a->deleted)
+		acct_remove(sv, a);
+	else if (again)
+		read_start(sv, a); /* an upload came while this one was read */
 }
 
-/* Start the read of a's waiting upload (a slot is free). */
+/* Queue the read of a's waiting upload (none of a's runs). */
 static void
 read_start(struct statsvc *sv, struct sv_acct *a)
 {
@@ -717,25 +712,19 @@ read_start(struct statsvc *sv, struct sv_acct *a)
 	struct buf p = BUF_INIT;
 	size_t n;
 
-	job->sv = sv;
 	job->kind = SV_READ;
+	job->run = read_work;
+	job->finish = read_finish;
 	job->a = a;
 	job->fd = a->next_fd;
 	job->up = a->waiting;
 	memset(&a->waiting, 0, sizeof(a->waiting));
 	a->next_fd = -1;
-	a->queued = false;
 	buf_init(&job->reason);
 	buf_addf(&p, "%s.data", a->base);
 	job->data_path = buf_detach(&p, &n);
 	a->reading = job;
-	sv->reads++;
-	sv->pending++;
-	job->work.data = job;
-	if (uv_queue_work(sv->loop, &job->work, read_work, read_after) != 0) {
-		read_work(&job->work);
-		read_after(&job->work, 0);
-	}
+	job_submit(sv, job);
 }
 
 void
@@ -768,11 +757,9 @@ statsvc_uploaded(struct statsvc *sv, const char *user, size_t user_len, int fd,
 			a->waiting.agent = NULL;
 		}
 	}
-	if (a->reading != NULL)
-		return; /* read when the one running ends */
-	a->queued = true;
-	if (sv->reads < STATSVC_MAX_READS)
+	if (a->reading == NULL)
 		read_start(sv, a);
+	/* Otherwise it is read when the one queued or running ends. */
 }
 
 /*
@@ -993,13 +980,9 @@ query_work(uv_work_t *w)
 }
 
 static void
-query_after(uv_work_t *w, int status)
+query_finish(struct sv_job *job, bool cancelled)
 {
-	struct sv_job *job = w->data;
-
-	(void)status;
-	job->sv->pending--;
-	if (job->sv->closing)
+	if (cancelled || job->sv->closing)
 		job->cb(job->arg, 503, "the server is shutting down", 27);
 	else
 		job->cb(job->arg, job->status, job->out.data, job->out.len);
@@ -1008,7 +991,6 @@ query_after(uv_work_t *w, int status)
 	upload_release(&job->qfigures);
 	free(job->qreason);
 	buf_release(&job->out);
-	sv_done(job);
 }
 
 void
@@ -1018,7 +1000,6 @@ statsvc_query(struct statsvc *sv, const char *user, size_t user_len,
 	struct sv_job *job = xcalloc(1, sizeof(*job));
 	const struct sv_acct *a = acct_find(sv, user, user_len);
 
-	job->sv = sv;
 	job->kind = SV_QUERY;
 	job->q = *q;
 	job->cb = cb;
@@ -1035,12 +1016,9 @@ statsvc_query(struct statsvc *sv, const char *user, size_t user_len,
 		upload_copy(&job->qfigures, &a->figures);
 		job->qreason = a->reason ? xstrdup(a->reason) : NULL;
 	}
-	sv->pending++;
-	job->work.data = job;
-	if (uv_queue_work(sv->loop, &job->work, query_work, query_after) != 0) {
-		query_work(&job->work);
-		query_after(&job->work, 0);
-	}
+	job->run = query_work;
+	job->finish = query_finish;
+	job_submit(sv, job);
 }
 
 /*
@@ -1060,15 +1038,68 @@ sv_release(struct statsvc *sv)
 	free(sv);
 }
 
-/* A job ended: free it, and sv when it closed and this was the last. */
+/* A job ended: free it; free sv when it closed and this was the last. */
 static void
-sv_done(struct sv_job *job)
+job_end(struct sv_job *job)
 {
 	struct statsvc *sv = job->sv;
 
 	free(job);
-	if (sv->closing && sv->pending == 0)
-		sv_release(sv);
+	sv->pending--;
+	if (sv->closing) {
+		if (sv->pending == 0)
+			sv_release(sv);
+		return;
+	}
+	job_pump(sv);
+}
+
+/* uv_after_work_cb of every job. */
+static void
+job_after(uv_work_t *w, int status)
+{
+	struct sv_job *job = w->data;
+
+	(void)status;
+	job->sv->running--;
+	job->finish(job, false);
+	job_end(job);
+}
+
+/* Start queued jobs while fewer than STATSVC_MAX_JOBS run. */
+static void
+job_pump(struct statsvc *sv)
+{
+	struct sv_job *job;
+
+	while (sv->running < STATSVC_MAX_JOBS && sv->qhead != NULL) {
+		job = sv->qhead;
+		sv->qhead = job->qnext;
+		if (sv->qhead == NULL)
+			sv->qtail = NULL;
+		sv->running++;
+		if (uv_queue_work(sv->loop, &job->work, job->run, job_after) !=
+		    0) {
+			job->run(&job->work);
+			job_after(&job->work, 0);
+		}
+	}
+}
+
+/* Queue job (its run and finish set) behind the others. */
+static void
+job_submit(struct statsvc *sv, struct sv_job *job)
+{
+	job->sv = sv;
+	job->work.data = job;
+	job->qnext = NULL;
+	if (sv->qtail != NULL)
+		sv->qtail->qnext = job;
+	else
+		sv->qhead = job;
+	sv->qtail = job;
+	sv->pending++;
+	job_pump(sv);
 }
 
 struct statsvc *
@@ -1090,9 +1121,21 @@ statsvc_new(uv_loop_t *loop, const char *data_dir)
 void
 statsvc_free(struct statsvc *sv)
 {
+	struct sv_job *job, *next;
+
 	if (sv == NULL)
 		return;
 	sv->closing = true;
-	if (sv->pending == 0)
+	/* Jobs not started never will; those running free sv at the end. */
+	job = sv->qhead;
+	sv->qhead = sv->qtail = NULL;
+	if (job == NULL && sv->pending == 0) {
 		sv_release(sv);
+		return;
+	}
+	for (; job != NULL; job = next) {
+		next = job->qnext;
+		job->finish(job, true);
+		job_end(job); /* the last one may free sv */
+	}
 }

@@ -6,9 +6,10 @@
  * An upload (dav.c calls statsvc_uploaded) schedules a read on libuv's
  * thread pool (statsdb.h: hostile input); the upload does not wait. At
  * most one read per account runs at a time (a later upload waits for it,
- * and only the latest waiting one is read), at most STATSVC_MAX_READS in
- * all. A file read whole replaces the account's figures; a refused one
- * keeps the previous figures and its reason is shown to the account.
+ * and only the latest waiting one is read); reads and the computations of
+ * figures share STATSVC_MAX_JOBS threads of the pool. A file read whole
+ * replaces the account's figures; a refused one keeps the previous figures and
+ * its reason is shown to the account.
  *
  * Storage, in <data_dir>/stats/: per account "<name>.json" (settings,
  * the last upload, the reason of a refusal; small, written on the loop
@@ -32,8 +33,13 @@
 
 #include "buf.h"
 
-/* Reads of uploads at once, all accounts together (docs/security.md). */
-#define STATSVC_MAX_READS 2
+/*
+ * Jobs on libuv's thread pool at once (reads of uploads and computations
+ * of figures, all accounts together; the others wait in order): the pool
+ * has 4 threads, the rest stay free for WebDAV's fsyncs and copies
+ * (docs/security.md).
+ */
+#define STATSVC_MAX_JOBS 2
 /* Bytes kept of an upload's User-Agent. */
 #define STATSVC_MAX_AGENT 256
 /* The file name that is read, in any folder of the account's tree. */
