@@ -115,6 +115,8 @@ struct statsvc {
 	unsigned running; /* jobs on the pool: at most STATSVC_MAX_JOBS */
 	unsigned pending; /* jobs queued or running */
 	struct sv_job *qhead, *qtail; /* jobs waiting for the pool, FIFO */
+	statsvc_read_fn *on_read;     /* statsvc_on_read */
+	void *on_read_arg;
 	bool closing;
 };
 
@@ -692,6 +694,8 @@ read_finish(struct sv_job *job, bool cancelled)
 			    a->reason);
 		}
 		(void)meta_save(a);
+		if (sv->on_read != NULL)
+			sv->on_read(sv->on_read_arg, a->user, strlen(a->user));
 	}
 	close(job->fd);
 	upload_release(&job->up);
@@ -786,6 +790,13 @@ statsvc_forget(struct statsvc *sv, const char *user, size_t user_len)
 	a->deleted = true;
 	if (a->reading == NULL)
 		acct_remove(sv, a);
+}
+
+void
+statsvc_on_read(struct statsvc *sv, statsvc_read_fn *fn, void *arg)
+{
+	sv->on_read = fn;
+	sv->on_read_arg = arg;
 }
 
 void

@@ -78,6 +78,13 @@ void statsvc_forget(struct statsvc *sv, const char *user, size_t user_len);
 void statsvc_each(
     struct statsvc *sv, void (*fn)(void *arg, const char *user), void *arg);
 
+/*
+ * Told on the loop when an upload of user has been read (accepted or
+ * refused): the web interface tells the user's open pages. One listener.
+ */
+typedef void statsvc_read_fn(void *arg, const char *user, size_t user_len);
+void statsvc_on_read(struct statsvc *sv, statsvc_read_fn *fn, void *arg);
+
 /* Whether user has figures (an accepted statistics file). */
 bool statsvc_has_books(
     const struct statsvc *sv, const char *user, size_t user_len);

@@ -1688,12 +1688,25 @@ webui_set_shared(struct webui *w, struct pubsub *sh)
 	pubsub_events(sh, remote_event_cb, w);
 }
 
+/* statsvc_read_fn: an upload was read; the user's open pages reload. */
+static void
+stats_read_cb(void *arg, const char *user, size_t len)
+{
+	struct webui *w = arg;
+
+	sse_publish(w->sse, (struct str){user, len}, (struct str){"", 0},
+	    (int64_t)time(NULL), "stats");
+}
+
 void
 webui_set_stats(struct webui *w, struct statsvc *sv)
 {
 	w->stats = sv;
-	if (sv != NULL)
-		statsvc_each(sv, stats_check, w);
+	if (sv == NULL)
+		return;
+	statsvc_each(sv, stats_check, w);
+	if (w->cfg->enable_webui)
+		statsvc_on_read(sv, stats_read_cb, w);
 }
 
 void

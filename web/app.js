@@ -223,6 +223,9 @@ async function onChange(d) {
 			toast((doc ? docName(doc) : 'A book') + ' was synced' +
 			    (doc && doc.device ? ' from ' + doc.device : ''));
 		}
+	} else if (route.page === 'stats' && d.kind === 'stats') {
+		await render(true);
+		toast('New reading statistics');
 	} else if (route.page === 'doc' && (route.arg === d.document || isDoc(shown, d.document))) {
 		if (d.kind === 'delete') {
 			location.hash = '#/';

@@ -337,6 +337,16 @@ async function main() {
 		const st = await page.evaluate(async () => (await fetch('api/v1/stats')).json());
 		ok(st.timezone === 'Europe/Berlin' && st.settings.day_start === '04:00', 'the time zone and day start are saved',
 		    JSON.stringify(st.settings));
+		// Live: another upload, read while the page is open, reloads it.
+		await page.waitForFunction(() => !document.querySelector('#toast.show'), null, {timeout: 5000});
+		desc.runs.push({book: 'o', start: dayAgo(0) + 'T00:30:00Z', first: 31, count: 5, duration: 60, total_pages: 200});
+		spawnSync('python3', [join(root, 'tests/mkstats.py'), 'build', statsFile + '.2', '-'],
+		    {input: JSON.stringify(desc), encoding: 'utf8'});
+		await fetch(base + '/dav/statistics.sqlite3', {method: 'PUT', body: readFileSync(statsFile + '.2'),
+		    headers: {Authorization: 'Basic ' + Buffer.from('alice:correct horse').toString('base64')}});
+		const live2 = await page.waitForFunction(() => /New reading statistics/.test(document.querySelector('#toast').textContent),
+		    null, {timeout: 5000}).then(() => true, () => false);
+		ok(live2, 'a new upload updates the open Reading page');
 
 		// Administration: create bob, who then syncs.
 		await page.goto(base + '/#/admin');

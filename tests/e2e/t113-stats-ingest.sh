@@ -7,7 +7,7 @@
 # Kobo's file, tests/mkstats.py) upload through WebDAV with curl; the
 # overview, the days (?from, ?to) and the books equal what `kosyncd stats`
 # computes from the same file; the last upload's time, size and
-# User-Agent; a document known only by its md5 gets the book's title and
+# User-Agent; a "stats" event to open pages; a document known only by its md5 gets the book's title and
 # authors in the document list and detail (title_from), its stored record
 # unchanged; a hostile upload (not SQLite) shows its reason and keeps the
 # previous figures; a MOVE onto statistics.sqlite3 is read too; the time
@@ -119,10 +119,17 @@ is "kobo: two books, the upload's agent and size" \
     "$(jv 'd["books"], d["last_upload"]["user_agent"], d["last_upload"]["size"]')" \
     "2 $UA_KOBO $(stat -c %s "$A")"
 
-# Device 2: the phone downloads, merges, uploads.
+# Device 2: the phone downloads, merges, uploads; an open page is told.
+last=$(curl -s -m 5 -b "$JAR" -H 'Last-Event-ID: 0' "$KS_URL/api/v1/events" | sed -n 's/^id: //p' | tail -n 1)
+curl -s -N -m 10 -b "$JAR" -H "Last-Event-ID: ${last:-0}" "$KS_URL/api/v1/events" >"$KS_TMP/sse" &
+sse=$!
+sleep 0.3
 put "$M" "$UA_PHONE"
 is "the phone's PUT replaces the file: 204" "$STATUS" 204
 wait_for "d['last_upload']['user_agent'] == '$UA_PHONE'"
+wait $sse
+like "SSE: the read is announced to open pages" "$(cat "$KS_TMP/sse")" "event: change
+data: \\{\"kind\":\"stats\",\"document\":\"\",\"timestamp\":[0-9]+\\}"
 run stats "$M" --now "$(date +%s)"
 is "merged: the overview of kosyncd stats" \
     "$(jv '[d["overview"][k] for k in ("seconds", "days_read", "streak")]')" \
