@@ -75,7 +75,14 @@ struct sv_acct {
 	struct sv_job *reading;   /* the read that runs */
 	int next_fd;              /* an upload waiting for it, or -1 */
 	struct sv_upload waiting;
+	/*
+	 * Deleted while its read runs: the struct stays (cleared) until the
+	 * read ends, and a new account of the same name revives it, so
+	 * reads of one name never overlap; gen tells a read of the account
+	 * before from one of the account now.
+	 */
 	bool deleted;
+	unsigned gen;
 };
 
 enum sv_kind { SV_READ, SV_QUERY };
@@ -90,6 +97,7 @@ struct sv_job {
 	void (*finish)(struct sv_job *job, bool cancelled);
 	struct sv_acct *a;
 	/* SV_READ */
+	unsigned gen; /* the account's when the read began */
 	int fd;
 	struct sv_upload up;
 	struct sv_snap *snap; /* the result, or NULL */
@@ -149,28 +157,38 @@ snap_unref(struct sv_snap *s)
 	free(s);
 }
 
+/* The account user, deleted ones included when deleted is true. */
 static struct sv_acct *
-acct_find(const struct statsvc *sv, const char *user, size_t len)
+acct_lookup(
+    const struct statsvc *sv, const char *user, size_t len, bool deleted)
 {
 	struct sv_acct *a;
 
 	for (a = sv->accts; a != NULL; a = a->next)
-		if (!a->deleted && strlen(a->user) == len &&
+		if ((deleted || !a->deleted) && strlen(a->user) == len &&
 		    memcmp(a->user, user, len) == 0)
 			return a;
 	return NULL;
+}
+
+static struct sv_acct *
+acct_find(const struct statsvc *sv, const char *user, size_t len)
+{
+	return acct_lookup(sv, user, len, false);
 }
 
 /* The account, made (with the defaults) when missing. */
 static struct sv_acct *
 acct_get(struct statsvc *sv, const char *user, size_t len)
 {
-	struct sv_acct *a = acct_find(sv, user, len);
+	struct sv_acct *a = acct_lookup(sv, user, len, true);
 	struct buf b = BUF_INIT;
 	size_t n;
 
-	if (a != NULL)
+	if (a != NULL) {
+		a->deleted = false; /* a new account of a deleted one's name */
 		return a;
+	}
 	a = xcalloc(1, sizeof(*a));
 	a->user = xmalloc(len + 1);
 	memcpy(a->user, user, len);
@@ -438,7 +456,7 @@ snap_decode(const char *data, size_t len, struct statsdb *db)
 	size_t i;
 
 	memset(db, 0, sizeof(*db));
-	if (len < SV_MAGIC_LEN + 8 || memcmp(data, SV_MAGIC, SV_MAGIC_LEN))
+	if (len < SV_MAGIC_LEN + 8 || memcmp(data, SV_MAGIC, SV_MAGIC_LEN) != 0)
 		return -1;
 	c.p = (const unsigned char *)data + len - 8;
 	c.left = 8;
@@ -670,9 +688,13 @@ read_finish(struct sv_job *job, bool cancelled)
 	bool again;
 
 	a->reading = NULL;
-	if (cancelled || a->deleted || sv->closing) {
-		/* An account gone meanwhile: so does what was written. */
-		if (a->deleted)
+	if (cancelled || job->gen != a->gen || sv->closing) {
+		/*
+		 * The account was deleted meanwhile: so is what was written
+		 * (no other read of the name ran since; a new account of the
+		 * name has no figures yet).
+		 */
+		if (job->gen != a->gen && a->snap == NULL)
 			unlink(job->data_path);
 		snap_unref(job->snap);
 	} else {
@@ -728,6 +750,7 @@ read_start(struct statsvc *sv, struct sv_acct *a)
 	buf_addf(&p, "%s.data", a->base);
 	job->data_path = buf_detach(&p, &n);
 	a->reading = job;
+	job->gen = a->gen;
 	job_submit(sv, job);
 }
 
@@ -787,9 +810,25 @@ statsvc_forget(struct statsvc *sv, const char *user, size_t user_len)
 		log_warn("cannot remove '%s'", p.data);
 	(void)fileio_fsync_dir(sv->dir);
 	buf_release(&p);
-	a->deleted = true;
-	if (a->reading == NULL)
+	if (a->reading == NULL) {
 		acct_remove(sv, a);
+		return;
+	}
+	/* Cleared, kept until its read ends (see struct sv_acct). */
+	a->deleted = true;
+	a->gen++;
+	snap_unref(a->snap);
+	a->snap = NULL;
+	upload_release(&a->last);
+	upload_release(&a->figures);
+	upload_release(&a->waiting);
+	if (a->next_fd != -1)
+		close(a->next_fd);
+	a->next_fd = -1;
+	free(a->reason);
+	a->reason = NULL;
+	snprintf(a->tz, sizeof(a->tz), "UTC");
+	a->day_start = 0;
 }
 
 void
@@ -822,9 +861,9 @@ statsvc_each(
 }
 
 bool
-statsvc_has_books(const struct statsvc *sv, const char *user, size_t len)
+statsvc_has_books(const struct statsvc *sv, const char *user, size_t user_len)
 {
-	const struct sv_acct *a = sv ? acct_find(sv, user, len) : NULL;
+	const struct sv_acct *a = sv ? acct_find(sv, user, user_len) : NULL;
 
 	return a != NULL && a->snap != NULL && a->snap->nby_md5 > 0;
 }

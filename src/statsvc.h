@@ -102,7 +102,7 @@ bool statsvc_title(const struct statsvc *sv, const char *user, size_t user_len,
  * -1 with a message in err (an unknown zone, or a failed write).
  */
 int statsvc_settings_set(struct statsvc *sv, const char *user, size_t user_len,
-    const char *tz, int32_t day_start, struct buf *err);
+    const char *tzname, int32_t day_start, struct buf *err);
 
 enum statsvc_view {
 	STATSVC_OVERVIEW, /* figures for today ... year, streaks, uploads */

@@ -3,7 +3,9 @@
 # (src/statsvc.h): one read per account, the latest waiting upload read
 # after the running one, the others dropped; the sync protocol answers
 # while a large file is read; many statistics requests at once are all
-# answered; a shutdown while reads run and requests wait exits cleanly.
+# answered; an account deleted while its upload is read and made again at
+# once gets only its own figures; a shutdown while reads run and requests
+# wait exits cleanly.
 . "$(dirname "$0")/lib.sh"
 
 MK=$(dirname "$0")/../mkstats.py
@@ -67,6 +69,27 @@ done
 wait "${pids[@]}" # not the server's
 cat "$KS_TMP"/code.* >"$KS_TMP/codes"
 is "40 requests at once: all 200" "$(sort "$KS_TMP/codes" | uniq -c | sed 's/^ *//')" "40 200"
+
+# The account deleted while its upload is read, a new one of the same
+# name uploading at once: the old read leaves nothing behind, the new
+# account gets its own figures only.
+is "the big upload again: 204" "$(put "$BIG")" 204
+run user del alice
+is "alice deleted while her file is read" "$RC" 0
+register alice "$(md5 s3cret)"
+is "a new alice" "$STATUS" 201
+is "the new alice uploads: 204" "$(put "$KS_TMP/s1.sqlite3")" 204
+web POST /api/v1/login '{"username":"alice","password":"s3cret"}' -c "$JAR"
+for i in $(seq 1 300); do
+	web GET /api/v1/stats "" -b "$JAR"
+	[ "$(jv 'd["books"] == 1')" = True ] && break
+	sleep 0.1
+done
+is "the new alice's figures are her own upload's" \
+    "$(jv 'd["books"], d["overview"]["seconds"], d["last_upload"]["size"]')" \
+    "1 180 $(stat -c %s "$KS_TMP/s1.sqlite3")"
+check "her data file is there" test -s "$KS_DIR/stats/alice.data"
+check "and is the small one" test "$(stat -c %s "$KS_DIR/stats/alice.data")" -lt 10000
 
 # A shutdown while a read runs and requests wait.
 put "$BIG" >/dev/null
