@@ -106,6 +106,7 @@ struct sv_job {
 	/* SV_QUERY: the account's state copied */
 	struct sv_snap *qsnap; /* referenced, or NULL */
 	struct statsvc_query q;
+	struct statsvc_finished *fin; /* q.finished copied, sorted by md5 */
 	char tz[SV_MAX_TZ + 1];
 	int32_t day_start;
 	struct sv_upload qlast, qfigures;
@@ -997,6 +998,31 @@ query_json(struct sv_job *job, struct json_out *j, const struct statscalc *c,
 	json_obj_end(j);
 }
 
+static int
+cmp_finished(const void *x, const void *y)
+{
+	return strcmp(((const struct statsvc_finished *)x)->md5,
+	    ((const struct statsvc_finished *)y)->md5);
+}
+
+/* statscalc_finished_fn on the query's sorted list of finished books. */
+static bool
+query_finished(void *ctx, const char *md5, int64_t *when)
+{
+	const struct sv_job *job = ctx;
+	struct statsvc_finished key = {md5, 0};
+	const struct statsvc_finished *f;
+
+	if (md5[0] == '\0')
+		return false;
+	f = bsearch(
+	    &key, job->fin, job->q.nfinished, sizeof(*job->fin), cmp_finished);
+	if (f == NULL)
+		return false;
+	*when = f->when;
+	return true;
+}
+
 /* On the pool: compute the figures, write the view. */
 static void
 query_work(uv_work_t *w)
@@ -1020,6 +1046,10 @@ query_work(uv_work_t *w)
 	statscalc_opts_default(&o, job->q.now);
 	o.tz = tz;
 	o.day_start = job->day_start;
+	if (job->q.finished != NULL) {
+		o.finished = query_finished;
+		o.finished_ctx = job;
+	}
 	statscalc_run(job->qsnap ? &job->qsnap->db : &empty, &o, &c);
 	json_out_init(&j, &job->out, false);
 	query_json(job, &j, &c, &o);
@@ -1032,6 +1062,8 @@ query_work(uv_work_t *w)
 static void
 query_finish(struct sv_job *job, bool cancelled)
 {
+	size_t i;
+
 	if (cancelled || job->sv->closing)
 		job->cb(job->arg, 503, "the server is shutting down", 27);
 	else
@@ -1041,6 +1073,9 @@ query_finish(struct sv_job *job, bool cancelled)
 	upload_release(&job->qfigures);
 	free(job->qreason);
 	buf_release(&job->out);
+	for (i = 0; i < job->q.nfinished; i++)
+		free((char *)(uintptr_t)job->fin[i].md5);
+	free(job->fin);
 }
 
 void
@@ -1052,6 +1087,18 @@ statsvc_query(struct statsvc *sv, const char *user, size_t user_len,
 
 	job->kind = SV_QUERY;
 	job->q = *q;
+	if (q->finished != NULL) {
+		size_t i;
+
+		job->fin =
+		    xcalloc(q->nfinished ? q->nfinished : 1, sizeof(*job->fin));
+		for (i = 0; i < q->nfinished; i++) {
+			job->fin[i].md5 = xstrdup(q->finished[i].md5);
+			job->fin[i].when = q->finished[i].when;
+		}
+		qsort(job->fin, q->nfinished, sizeof(*job->fin), cmp_finished);
+		job->q.finished = job->fin;
+	}
 	job->cb = cb;
 	job->arg = arg;
 	buf_init(&job->out);

@@ -110,10 +110,22 @@ enum statsvc_view {
 	STATSVC_BOOKS,    /* per-book figures */
 };
 
+/* A book read to its end (progress >= 99 %), by md5, and when. */
+struct statsvc_finished {
+	const char *md5;
+	int64_t when; /* the last sync of that progress, Unix seconds */
+};
+
 struct statsvc_query {
 	enum statsvc_view view;
 	int64_t from, to; /* STATSVC_DAYS: local day numbers, both included */
 	int64_t now;      /* what today is, Unix seconds */
+	/*
+	 * The books finished (copied), for the overview's books_finished;
+	 * NULL: not known (null in the answer).
+	 */
+	const struct statsvc_finished *finished;
+	size_t nfinished;
 };
 
 /*

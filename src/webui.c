@@ -1140,6 +1140,7 @@ stats_query(struct wcall *c, enum statsvc_view view, int64_t from, int64_t to)
 {
 	struct statsvc_query q;
 
+	memset(&q, 0, sizeof(q));
 	q.view = view;
 	q.from = from;
 	q.to = to;
@@ -1147,13 +1148,74 @@ stats_query(struct wcall *c, enum statsvc_view view, int64_t from, int64_t to)
 	statsvc_query(c->w->stats, c->user.p, c->user.len, &q, stats_answer, c);
 }
 
+/*
+ * The documents of the overview's first page (the most recently synced,
+ * STORE_PAGE_MAX): those at 99 % or more are finished books, for
+ * books_finished, by their id and every id merged into them.
+ */
+static void
+stats_docs_cb(void *arg, enum store_result r, const char *text, size_t len)
+{
+	static const struct statsvc_finished none = {"", 0};
+	struct wcall *c = arg;
+	const struct json_value *v, *list, *d, *l;
+	struct statsvc_finished *fin = NULL;
+	struct statsvc_query q;
+	size_t n = 0, cap = 0;
+	double pct, ts;
+
+	memset(&q, 0, sizeof(q));
+	q.view = STATSVC_OVERVIEW;
+	q.now = (int64_t)time(NULL);
+	if (r == STORE_ERR_AUTH) {
+		w_gone(c);
+		return;
+	}
+	v = r == STORE_OK ? json_parse(text, len, w_json_alloc, c->req, NULL)
+	                  : NULL;
+	list = v != NULL ? json_get(v, "documents") : NULL;
+	for (d = list != NULL && list->type == JSON_ARRAY ? list->child : NULL;
+	     d != NULL; d = d->next) {
+		if (json_number(json_get(d, "percentage"), false, &pct) != 0 ||
+		    pct < 0.99 ||
+		    json_number(json_get(d, "timestamp"), false, &ts) != 0)
+			continue;
+		l = json_get(d, "links");
+		if (n + 1 + (l != NULL ? l->count : 0) > cap) {
+			cap = 2 * cap + 1 + (l != NULL ? l->count : 0);
+			fin = xrealloc(fin, cap * sizeof(*fin));
+		}
+		fin[n].md5 = json_get_str(d, "document").p;
+		fin[n++].when = (int64_t)ts;
+		if (fin[n - 1].md5 == NULL)
+			n--;
+		for (l = l != NULL ? l->child : NULL; l != NULL; l = l->next) {
+			if (l->type != JSON_STRING)
+				continue;
+			fin[n].md5 = l->text.p;
+			fin[n++].when = (int64_t)ts;
+		}
+	}
+	/* Without the documents (an error): not known, rather than 0. */
+	if (list != NULL) {
+		q.finished = fin != NULL ? fin : &none;
+		q.nfinished = n;
+	}
+	statsvc_query(c->w->stats, c->user.p, c->user.len, &q, stats_answer, c);
+	free(fin);
+}
+
 static int
 h_stats(void *call)
 {
 	struct wcall *c = call;
 
-	if (stats_available(c))
-		stats_query(c, STATSVC_OVERVIEW, 0, 0);
+	if (!stats_available(c))
+		return 0;
+	c->page.limit = STORE_PAGE_MAX;
+	c->page.after = false;
+	store_web_documents(
+	    c->w->st, c->user, STR_NULL, false, &c->page, stats_docs_cb, c);
 	return 0;
 }
 
@@ -1256,8 +1318,7 @@ h_stats_settings(void *call)
 		return w_error(c, 400, msg);
 	}
 	buf_release(&err);
-	stats_query(c, STATSVC_OVERVIEW, 0, 0);
-	return 0;
+	return h_stats(c);
 }
 
 enum {

@@ -412,7 +412,8 @@ async function stats() {
 	for (const d of daysRes.days) byDate[d.date] = d;
 	const ov = o.overview;
 	const p = (x) => dur(x.seconds) + '';
-	const pages = (x) => x.pages + (x.pages === 1 ? ' page' : ' pages');
+	const pages = (x) => x.pages + (x.pages === 1 ? ' page' : ' pages') +
+	    (x.books_finished ? ', ' + x.books_finished + ' finished' : '');
 	setPage('Reading', h('h1', {}, 'Reading'), refused, upload,
 	    h('section', {class: 'stats', 'aria-label': 'Overview'},
 	        statCard('Today', p(ov.today), pages(ov.today)),

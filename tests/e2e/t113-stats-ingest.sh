@@ -6,7 +6,7 @@
 # Covers: two simulated devices (a Kobo, then a phone that merged the
 # Kobo's file, tests/mkstats.py) upload through WebDAV with curl; the
 # overview, the days (?from, ?to) and the books equal what `kosyncd stats`
-# computes from the same file; the last upload's time, size and
+# computes from the same file; books finished (progress >= 99 %); the last upload's time, size and
 # User-Agent; a "stats" event to open pages; a document known only by its md5 gets the book's title and
 # authors in the document list and detail (title_from), its stored record
 # unchanged; a hostile upload (not SQLite) shows its reason and keeps the
@@ -136,6 +136,16 @@ is "merged: the overview of kosyncd stats" \
     "$(cv '[d["overview"][k] for k in ("seconds", "days_read", "streak")]')"
 is "merged: three books, no refusal" "$(jv 'd["books"], d["refused"]')" "3 None"
 is "merged: the file's counts" "$(jv 'd["file"]')" "$(cv 'd["file"]')"
+is "no book finished yet (the progress is at 50 %)" \
+    "$(jv 'd["overview"]["today"]["books_finished"], d["overview"]["year"]["books_finished"]')" "0 0"
+req PUT /syncs/progress "{\"document\":\"$S\",\"progress\":\"end\",\"percentage\":0.995,\"device\":\"kobo\",\"device_id\":\"K1\"}" \
+    $(auth alice "$(md5 s3cret)")
+is "the shared book read to 99.5 %" "$STATUS" 200
+web GET /api/v1/stats "" -b "$JAR"
+is "books finished today, this week, month, year: the one at 99.5 %" \
+    "$(jv 'tuple(d["overview"][k]["books_finished"] for k in ("today", "week", "month", "year"))')" "1 1 1 1"
+req PUT /syncs/progress "{\"document\":\"$S\",\"progress\":\"pos-1\",\"percentage\":0.5,\"device\":\"kobo\",\"device_id\":\"K1\"}" \
+    $(auth alice "$(md5 s3cret)")
 web GET "/api/v1/stats/days?from=$D3&to=$D1" "" -b "$JAR"
 is "days: 200" "$STATUS" 200
 is "days: as kosyncd stats" "$(jv '[(x["date"], x["seconds"], x["pages"]) for x in d["days"]]')" \
