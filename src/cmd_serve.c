@@ -43,6 +43,7 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "server.h"
+#include "statsvc.h"
 #include "pubsub.h"
 #include "store.h"
 #include "webui.h"
@@ -56,6 +57,7 @@ struct serve {
 	struct webui *webui;
 	struct front *front;   /* the main listener's handler: which serves */
 	struct dav *dav;       /* the WebDAV file space */
+	struct statsvc *stats; /* statistics read from it (file storage) */
 	struct pubsub *shared; /* Redis: limits shared with other instances */
 	struct server *srv;
 	struct control *ctl; /* the control socket (file storage) */
@@ -66,6 +68,14 @@ struct serve {
 	int signals;  /* how many were received */
 	bool flushed; /* store_flush reported done */
 };
+
+/* dav_file_fn: a statistics.sqlite3 was uploaded; statsvc reads it. */
+static void
+serve_stats_file(void *arg, const char *user, size_t user_len, int fd,
+    uint64_t size, const char *agent, size_t agent_len)
+{
+	statsvc_uploaded(arg, user, user_len, fd, size, agent, agent_len);
+}
 
 static void
 serve_close_signals(struct serve *s)
@@ -303,6 +313,12 @@ cmd_serve_exec(struct cmd_args *args)
 		front_serve(s.front, FRONT_WEBUI, s.webui);
 	s.dav = dav_new(s.loop, s.st, cfg, s.rl);
 	front_serve(s.front, FRONT_DAV, s.dav);
+	if (strcmp(cfg->storage, "file") == 0) {
+		s.stats = statsvc_new(s.loop, cfg->data_dir);
+		dav_on_file(
+		    s.dav, STATSVC_FILE_NAME, serve_stats_file, s.stats);
+		webui_set_stats(s.webui, s.stats);
+	}
 	s.shared = pubsub_new(s.loop, s.st, cfg);
 	pubsub_ratelimit(s.shared, s.rl, "auth");
 	webui_set_shared(s.webui, s.shared);
@@ -365,6 +381,7 @@ out:
 	pubsub_free(s.shared);
 	webui_free(s.webui);
 	dav_free(s.dav);
+	statsvc_free(s.stats);
 	front_free(s.front);
 	api_free(s.api);
 	ratelimit_free(s.rl);

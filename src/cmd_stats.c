@@ -41,20 +41,6 @@ int_option(const struct cmd_args *args, const char *name, int64_t min,
 	return 0;
 }
 
-/* "HH:MM" (00:00 to 23:59) as seconds after midnight, or -1. */
-static int32_t
-parse_hhmm(const char *s)
-{
-	if (strlen(s) != 5 || s[2] != ':' || s[0] < '0' || s[0] > '2' ||
-	    s[1] < '0' || s[1] > '9' || s[3] < '0' || s[3] > '5' ||
-	    s[4] < '0' || s[4] > '9')
-		return -1;
-	if ((s[0] - '0') * 10 + (s[1] - '0') > 23)
-		return -1;
-	return ((s[0] - '0') * 10 + (s[1] - '0')) * 3600 +
-	       ((s[3] - '0') * 10 + (s[4] - '0')) * 60;
-}
-
 static void
 print_refusal(const char *reason)
 {
@@ -100,7 +86,7 @@ cmd_stats_exec(struct cmd_args *args)
 	}
 	o.tz = tz;
 	if (cmd_option(args, "day-start", &hhmm)) {
-		o.day_start = parse_hhmm(hhmm);
+		o.day_start = statscalc_parse_hhmm(hhmm);
 		if (o.day_start < 0) {
 			cmd_complain(
 			    "--day-start: not a time HH:MM: '%s'", hhmm);

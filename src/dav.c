@@ -84,6 +84,10 @@ struct dav {
 	 * account's quota, so concurrent uploads cannot pass it together.
 	 */
 	struct dav_req *uploads;
+	/* dav_on_file: who is told of files named file_name. */
+	const char *file_name;
+	dav_file_fn *file_fn;
+	void *file_arg;
 };
 
 /*
@@ -1211,6 +1215,32 @@ dav_work_back(struct dav_req *r)
 	return false;
 }
 
+/*
+ * Tell the dav_on_file listener that dir/name was written whole, when it
+ * is the name it listens for and a regular file.
+ */
+static void
+file_written(struct dav_req *r, int dir, const char *name)
+{
+	const struct dav *dav = r->dav;
+	const struct str *ua = http_header_get(r->req, "user-agent", NULL);
+	struct stat st;
+	int fd;
+
+	if (dav->file_fn == NULL || name == NULL ||
+	    strcmp(name, dav->file_name) != 0)
+		return;
+	fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd == -1)
+		return;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return;
+	}
+	dav->file_fn(dav->file_arg, r->cred.user.p, r->cred.user.len, fd,
+	    (uint64_t)st.st_size, ua ? ua->p : NULL, ua ? ua->len : 0);
+}
+
 static void
 put_done(uv_work_t *w, int status)
 {
@@ -1227,6 +1257,7 @@ put_done(uv_work_t *w, int status)
 	}
 	davfs_etag(&r->st, &tag);
 	buf_addf(&hdr, "ETag: %s\r\n", tag.data);
+	file_written(r, r->parent, r->name);
 	if (created) {
 		dav_reply(r, 201, NULL, hdr.data, DAV_CREATED,
 		    sizeof(DAV_CREATED) - 1);
@@ -1489,10 +1520,13 @@ static void
 copied(struct dav_req *r)
 {
 
-	if (r->work_rc == -1)
+	if (r->work_rc == -1) {
 		dav_fail_errno(r, r->work_errno,
 		    r->req->method == HTTP_M_MOVE ? "move" : "copy");
-	else if (r->replaced)
+		return;
+	}
+	file_written(r, r->ddir, r->dname);
+	if (r->replaced)
 		dav_reply(r, 204, NULL, NULL, "", 0);
 	else
 		dav_reply(
@@ -1783,6 +1817,14 @@ dav_handle(struct http_request *req, void *ctx)
 	}
 	r->rl_auth = true;
 	store_user_auth(dav->st, r->cred.user, r->cred.key, dav_auth_cb, r);
+}
+
+void
+dav_on_file(struct dav *dav, const char *name, dav_file_fn *fn, void *arg)
+{
+	dav->file_name = name;
+	dav->file_fn = fn;
+	dav->file_arg = arg;
 }
 
 bool

@@ -803,3 +803,41 @@ json_arena_release(struct json_arena *a)
 	a->n = 0;
 	a->cap = 0;
 }
+
+void
+json_value_write(struct json_out *o, const struct json_value *v)
+{
+	const struct json_value *c;
+
+	switch (v->type) {
+	case JSON_NULL:
+		json_null(o);
+		break;
+	case JSON_FALSE:
+	case JSON_TRUE:
+		json_bool(o, v->type == JSON_TRUE);
+		break;
+	case JSON_NUMBER:
+		/* The parser checked the text: written back as it came. */
+		json_sep(o);
+		buf_add(o->b, v->text.p, v->text.len);
+		break;
+	case JSON_STRING:
+		json_strn(o, v->text.p, v->text.len);
+		break;
+	case JSON_ARRAY:
+		json_arr_begin(o);
+		for (c = v->child; c != NULL; c = c->next)
+			json_value_write(o, c);
+		json_arr_end(o);
+		break;
+	case JSON_OBJECT:
+		json_obj_begin(o);
+		for (c = v->child; c != NULL; c = c->next) {
+			json_keyn(o, c->key.p, c->key.len);
+			json_value_write(o, c);
+		}
+		json_obj_end(o);
+		break;
+	}
+}

@@ -137,6 +137,12 @@ void json_bool(struct json_out *o, bool v);
 void json_null(struct json_out *o);
 
 /* Append the shortest text that reads back as v ("0.1", "1", "1e-07"). */
+/*
+ * Write the parsed value v (json_parse) back out whole, numbers as their
+ * text: to pass a tree on with a member changed.
+ */
+void json_value_write(struct json_out *o, const struct json_value *v);
+
 void json_format_double(struct buf *b, double v);
 /* Append s as a JSON string literal, quotes included. */
 void json_escape(struct buf *b, const char *s, size_t len);

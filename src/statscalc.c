@@ -554,10 +554,13 @@ json_period(
 	json_obj_end(j);
 }
 
-static void
-json_book(struct json_out *j, const struct statsdb_book *sb,
-    const struct statscalc_book *b, const struct statscalc *c)
+void
+statscalc_json_book(struct json_out *j, const struct statsdb *db,
+    const struct statscalc *c, size_t i)
 {
+	const struct statsdb_book *sb = &db->books[i];
+	const struct statscalc_book *b = &c->books[i];
+
 	json_obj_begin(j);
 	json_kv_str(j, "md5", sb->md5);
 	json_kv_str(j, "title", sb->title);
@@ -603,14 +606,8 @@ json_book(struct json_out *j, const struct statsdb_book *sb,
 }
 
 void
-statscalc_json(struct json_out *j, const struct statsdb *db,
-    const struct statscalc *c, const struct statscalc_opts *o, const char *zone)
+statscalc_json_file(struct json_out *j, const struct statsdb *db)
 {
-	char hm[16];
-	size_t i;
-
-	json_obj_begin(j);
-	json_key(j, "file");
 	json_obj_begin(j);
 	json_kv_int(j, "user_version", db->user_version);
 	json_kv_int(j, "book_rows", (int64_t)db->book_rows);
@@ -626,20 +623,11 @@ statscalc_json(struct json_out *j, const struct statsdb *db,
 	json_obj_end(j);
 	json_kv_int(j, "clamped_durations", (int64_t)db->clamped);
 	json_obj_end(j);
+}
 
-	json_key(j, "settings");
-	json_obj_begin(j);
-	json_kv_str(j, "tz", zone);
-	snprintf(hm, sizeof(hm), "%02d:%02d", (int)(o->day_start / 3600),
-	    (int)(o->day_start / 60 % 60));
-	json_kv_str(j, "day_start", hm);
-	json_kv_int(j, "now", o->now);
-	json_kv_int(j, "max_sec", o->max_sec);
-	json_kv_int(j, "session_gap", o->session_gap);
-	json_kv_int(j, "streak_min", o->streak_min);
-	json_obj_end(j);
-
-	json_key(j, "overview");
+void
+statscalc_json_overview(struct json_out *j, const struct statscalc *c)
+{
 	json_obj_begin(j);
 	json_period(j, "today", &c->period_today);
 	json_period(j, "week", &c->week);
@@ -658,25 +646,74 @@ statscalc_json(struct json_out *j, const struct statsdb *db,
 		json_null(j);
 	json_obj_end(j);
 	json_obj_end(j);
+}
 
+void
+statscalc_json_day(struct json_out *j, const struct statscalc_day *d)
+{
+	json_obj_begin(j);
+	json_key(j, "date");
+	json_date(j, d->day);
+	json_kv_int(j, "start", d->start);
+	json_kv_int(j, "end", d->end);
+	json_kv_int(j, "seconds", d->seconds);
+	json_kv_int(j, "pages", d->pages);
+	json_obj_end(j);
+}
+
+void
+statscalc_json_settings(
+    struct json_out *j, const struct statscalc_opts *o, const char *zone)
+{
+	char hm[16];
+
+	json_obj_begin(j);
+	json_kv_str(j, "tz", zone);
+	snprintf(hm, sizeof(hm), "%02d:%02d", (int)(o->day_start / 3600),
+	    (int)(o->day_start / 60 % 60));
+	json_kv_str(j, "day_start", hm);
+	json_kv_int(j, "now", o->now);
+	json_kv_int(j, "max_sec", o->max_sec);
+	json_kv_int(j, "session_gap", o->session_gap);
+	json_kv_int(j, "streak_min", o->streak_min);
+	json_obj_end(j);
+}
+
+void
+statscalc_json(struct json_out *j, const struct statsdb *db,
+    const struct statscalc *c, const struct statscalc_opts *o, const char *zone)
+{
+	size_t i;
+
+	json_obj_begin(j);
+	json_key(j, "file");
+	statscalc_json_file(j, db);
+	json_key(j, "settings");
+	statscalc_json_settings(j, o, zone);
+	json_key(j, "overview");
+	statscalc_json_overview(j, c);
 	json_key(j, "days");
 	json_arr_begin(j);
-	for (i = 0; i < c->ndays; i++) {
-		json_obj_begin(j);
-		json_key(j, "date");
-		json_date(j, c->days[i].day);
-		json_kv_int(j, "start", c->days[i].start);
-		json_kv_int(j, "end", c->days[i].end);
-		json_kv_int(j, "seconds", c->days[i].seconds);
-		json_kv_int(j, "pages", c->days[i].pages);
-		json_obj_end(j);
-	}
+	for (i = 0; i < c->ndays; i++)
+		statscalc_json_day(j, &c->days[i]);
 	json_arr_end(j);
-
 	json_key(j, "books");
 	json_arr_begin(j);
 	for (i = 0; i < c->nbooks; i++)
-		json_book(j, &db->books[i], &c->books[i], c);
+		statscalc_json_book(j, db, c, i);
 	json_arr_end(j);
 	json_obj_end(j);
+}
+
+int32_t
+statscalc_parse_hhmm(const char *s)
+{
+	if (strlen(s) != 5 || s[2] != ':' || s[0] < '0' || s[0] > '2' ||
+	    s[1] < '0' || s[1] > '9' || s[3] < '0' || s[3] > '5' ||
+	    s[4] < '0' || s[4] > '9')
+		return -1;
+	if ((s[0] - '0') * 10 + (s[1] - '0') > 23)
+		return -1;
+	return ((s[0] - '0') * 10 + (s[1] - '0')) * 3600 +
+	       ((s[3] - '0') * 10 + (s[4] - '0')) * 60;
 }

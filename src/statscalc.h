@@ -95,6 +95,9 @@ struct statscalc {
 /* Defaults above, UTC, day start 00:00, now = the given time. */
 void statscalc_opts_default(struct statscalc_opts *o, int64_t now);
 
+/* "HH:MM" (00:00 to 23:59) as seconds after midnight, or -1. */
+int32_t statscalc_parse_hhmm(const char *s);
+
 /* The local day number of instant t. */
 int64_t statscalc_day_of(const struct statscalc_opts *o, int64_t t);
 
@@ -115,5 +118,18 @@ void statscalc_release(struct statscalc *c);
 void statscalc_json(struct json_out *j, const struct statsdb *db,
     const struct statscalc *c, const struct statscalc_opts *o,
     const char *zone);
+
+/*
+ * The parts of statscalc_json, each one JSON value, for those who show
+ * them apart (the web API, statsvc.h): the file's counts, the settings,
+ * the overview, one day, the book db->books[i].
+ */
+void statscalc_json_file(struct json_out *j, const struct statsdb *db);
+void statscalc_json_settings(
+    struct json_out *j, const struct statscalc_opts *o, const char *zone);
+void statscalc_json_overview(struct json_out *j, const struct statscalc *c);
+void statscalc_json_day(struct json_out *j, const struct statscalc_day *d);
+void statscalc_json_book(struct json_out *j, const struct statsdb *db,
+    const struct statscalc *c, size_t i);
 
 #endif

@@ -135,25 +135,20 @@ fail_sqlite(struct reader *r, const char *what)
 }
 
 /*
- * Copy the file at path into a new private temporary file; its name goes
- * to tmp (caller unlinks it). Returns 0, or -1 with the reason set.
+ * Copy the file open at in (from its first byte, whatever in's offset)
+ * into a new private temporary file; its name goes to tmp (caller unlinks
+ * it). Returns 0, or -1 with the reason set. in stays open.
  */
 static int
-copy_private(struct reader *r, const char *path, struct buf *tmp)
+copy_private(struct reader *r, int in, struct buf *tmp)
 {
 	const char *dir = r->lim->tmpdir;
 	char block[65536];
 	struct stat st;
 	uint64_t total = 0;
-	int in = -1, out = -1, rc = -1;
+	int out = -1, rc = -1;
 	ssize_t n;
 
-	in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (in < 0) {
-		buf_addf(
-		    r->reason, "cannot open the file: %s", strerror(errno));
-		goto out;
-	}
 	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
 		buf_adds(r->reason, "not a regular file");
 		goto out;
@@ -178,7 +173,7 @@ copy_private(struct reader *r, const char *path, struct buf *tmp)
 		buf_reset(tmp);
 		goto out;
 	}
-	while ((n = read(in, block, sizeof(block))) != 0) {
+	while ((n = pread(in, block, sizeof(block), (off_t)total)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -210,8 +205,6 @@ copy_private(struct reader *r, const char *path, struct buf *tmp)
 	}
 	rc = 0;
 out:
-	if (in >= 0)
-		close(in);
 	if (out >= 0)
 		close(out);
 	return rc;
@@ -822,6 +815,23 @@ int
 statsdb_read(const char *path, int64_t now, const struct statsdb_limits *lim,
     struct statsdb *db, struct buf *reason)
 {
+	int fd, rc;
+
+	memset(db, 0, sizeof(*db));
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		buf_addf(reason, "cannot open the file: %s", strerror(errno));
+		return -1;
+	}
+	rc = statsdb_read_fd(fd, now, lim, db, reason);
+	close(fd);
+	return rc;
+}
+
+int
+statsdb_read_fd(int fd, int64_t now, const struct statsdb_limits *lim,
+    struct statsdb *db, struct buf *reason)
+{
 	static const char *const book_cols[] = {"id", "md5", "title", "authors",
 	    "series", "language", "pages", "last_open", "highlights", "notes",
 	    NULL};
@@ -854,7 +864,7 @@ statsdb_read(const char *path, int64_t now, const struct statsdb_limits *lim,
 		return -1;
 	}
 	pthread_once(&heap_once, heap_limit_init);
-	if (copy_private(&r, path, &tmp) < 0)
+	if (copy_private(&r, fd, &tmp) < 0)
 		goto out;
 	if (open_hardened(&r, tmp.data) < 0 || check_integrity(&r) < 0 ||
 	    check_table(&r, "book", book_cols) < 0 ||

@@ -107,6 +107,14 @@ void statsdb_limits_default(struct statsdb_limits *lim);
 int statsdb_read(const char *path, int64_t now,
     const struct statsdb_limits *lim, struct statsdb *db, struct buf *reason);
 
+/*
+ * statsdb_read() of the file open at fd (borrowed, left open; read from
+ * its first byte with pread, so its offset does not matter): for a file
+ * the caller opened itself, such as an upload just renamed into place.
+ */
+int statsdb_read_fd(int fd, int64_t now, const struct statsdb_limits *lim,
+    struct statsdb *db, struct buf *reason);
+
 void statsdb_release(struct statsdb *db);
 
 #endif

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -34,6 +35,9 @@
 #include "session.h"
 #include "pubsub.h"
 #include "sse.h"
+#include "statscalc.h"
+#include "statsvc.h"
+#include "tzif.h"
 #include "store.h"
 #include "webui.h"
 #include "xmalloc.h"
@@ -63,10 +67,12 @@ struct webui {
 	size_t base_len;
 	struct sessions *sessions;
 	struct sse *sse;
-	struct pubsub *sh;    /* several instances on Redis, or NULL */
-	struct ratelimit *rl; /* the server's one limiter (borrowed) */
-	char (*etags)[20];    /* per asset: "\"<16 hex>\"" */
+	struct pubsub *sh;     /* several instances on Redis, or NULL */
+	struct ratelimit *rl;  /* the server's one limiter (borrowed) */
+	struct statsvc *stats; /* reading statistics, or NULL (borrowed) */
+	char (*etags)[20];     /* per asset: "\"<16 hex>\"" */
 	struct buf out;
+	struct buf scratch;
 };
 
 /* One API request in flight (http_alloc memory). */
@@ -91,6 +97,8 @@ struct wcall {
 	int status;        /* w_session_json: the answer's status */
 	const char *extra; /* and its extra headers */
 };
+
+static void *w_json_alloc(void *ctx, size_t size);
 
 /*
  * Answers
@@ -509,6 +517,104 @@ h_session(void *call)
  * Documents
  */
 
+/*
+ * Write the document object d, its title and authors taken from the
+ * reading statistics (by its id, the book's md5) where it has none of its
+ * own; "title_from": "statistics" says so. The stored record is untouched.
+ */
+static void
+doc_with_title(struct wcall *c, struct json_out *o, const struct json_value *d)
+{
+	const struct json_value *m;
+	struct str id = json_get_str(d, "document");
+	const char *title = NULL, *authors = NULL;
+	bool joined = false;
+
+	if (id.p == NULL || !statsvc_title(c->w->stats, c->user.p, c->user.len,
+	                        id.p, id.len, &title, &authors)) {
+		json_value_write(o, d);
+		return;
+	}
+	json_obj_begin(o);
+	for (m = d->child; m != NULL; m = m->next) {
+		json_keyn(o, m->key.p, m->key.len);
+		if (m->type == JSON_STRING && m->text.len == 0 &&
+		    str_eqs(m->key, "title")) {
+			json_str(o, title);
+			joined = true;
+		} else if (m->type == JSON_STRING && m->text.len == 0 &&
+		           str_eqs(m->key, "authors") &&
+		           strcmp(authors, "N/A") != 0) {
+			const char *p;
+
+			/* KOReader separates several authors with '\n'. */
+			buf_reset(&c->w->scratch);
+			for (p = authors; *p != '\0'; p++) {
+				if (*p == '\n')
+					buf_adds(&c->w->scratch, ", ");
+				else
+					buf_addch(&c->w->scratch, *p);
+			}
+			json_str(o, c->w->scratch.data);
+		} else {
+			json_value_write(o, m);
+		}
+	}
+	if (joined) {
+		json_key(o, "title_from");
+		json_str(o, "statistics");
+	}
+	json_obj_end(o);
+}
+
+/*
+ * Answer the store's text of documents (one, an array, or an object whose
+ * "documents" is an array), with the titles of the reading statistics joined
+ * (doc_with_title) when the account has any: only then is it parsed.
+ */
+static void
+reply_documents(struct wcall *c, const char *text, size_t len)
+{
+	const struct json_value *v, *m, *d;
+	struct json_out o;
+
+	if (c->w->stats == NULL ||
+	    !statsvc_has_books(c->w->stats, c->user.p, c->user.len) ||
+	    (v = json_parse(text, len, w_json_alloc, c->req, NULL)) == NULL) {
+		http_reply_ex(c->req, 200, NULL, WEB_API_HEADERS, text, len);
+		return;
+	}
+	buf_reset(&c->w->out);
+	json_out_init(&o, &c->w->out, false);
+	if (v->type == JSON_ARRAY) {
+		json_arr_begin(&o);
+		for (d = v->child; d != NULL; d = d->next)
+			doc_with_title(c, &o, d);
+		json_arr_end(&o);
+	} else if (v->type == JSON_OBJECT && json_get(v, "document") != NULL) {
+		doc_with_title(c, &o, v);
+	} else if (v->type == JSON_OBJECT) {
+		json_obj_begin(&o);
+		for (m = v->child; m != NULL; m = m->next) {
+			json_keyn(&o, m->key.p, m->key.len);
+			if (m->type != JSON_ARRAY ||
+			    !str_eqs(m->key, "documents")) {
+				json_value_write(&o, m);
+				continue;
+			}
+			json_arr_begin(&o);
+			for (d = m->child; d != NULL; d = d->next)
+				doc_with_title(c, &o, d);
+			json_arr_end(&o);
+		}
+		json_obj_end(&o);
+	} else {
+		json_value_write(&o, v);
+	}
+	http_reply_ex(
+	    c->req, 200, NULL, WEB_API_HEADERS, c->w->out.data, c->w->out.len);
+}
+
 static void
 documents_cb(void *arg, enum store_result r, const char *text, size_t len)
 {
@@ -522,7 +628,7 @@ documents_cb(void *arg, enum store_result r, const char *text, size_t len)
 		w_store_error(c, r);
 		return;
 	}
-	http_reply_ex(c->req, 200, NULL, WEB_API_HEADERS, text, len);
+	reply_documents(c, text, len);
 }
 
 /*
@@ -561,7 +667,7 @@ document_cb(void *arg, enum store_result r, const char *text, size_t len)
 		w_error(c, 404, "Not found.");
 		return;
 	}
-	http_reply_ex(c->req, 200, NULL, WEB_API_HEADERS, text + 1, len - 2);
+	reply_documents(c, text + 1, len - 2);
 }
 
 /* One document with a page of its history (?limit, ?cursor). */
@@ -781,6 +887,7 @@ account_delete_cb(void *arg, const struct store_reply *r)
 		w_store_error(c, r->result);
 		return;
 	}
+	statsvc_forget(c->w->stats, c->user.p, c->user.len);
 	sessions_end_user(
 	    c->w->sessions, c->user, STR_NULL, account_deleted, c);
 }
@@ -860,6 +967,8 @@ user_done_cb(void *arg, const struct store_reply *r)
 		w_store_error(c, r->result);
 		return;
 	}
+	if (c->req->method == HTTP_M_DELETE)
+		statsvc_forget(c->w->stats, c->name.p, c->name.len);
 	/* A new password or a deleted account ends that user's sessions. */
 	if (!c->flag)
 		sessions_end_user(
@@ -994,6 +1103,224 @@ h_settings_put(void *call)
  * Routes
  */
 
+/*
+ * Reading statistics (statsvc.h)
+ */
+
+/* statsvc_answer_fn: the figures, or why not. */
+static void
+stats_answer(void *arg, int status, const char *text, size_t len)
+{
+	struct wcall *c = arg;
+	char *msg;
+
+	if (status == 200) {
+		http_reply_ex(c->req, 200, NULL, WEB_API_HEADERS, text, len);
+		return;
+	}
+	msg = http_alloc(c->req, len + 1);
+	memcpy(msg, text, len);
+	msg[len] = '\0';
+	w_error(c, status, msg);
+}
+
+/* The figures need the statistics service (file storage). */
+static bool
+stats_available(struct wcall *c)
+{
+	if (c->w->stats != NULL)
+		return true;
+	w_error(
+	    c, 501, "Reading statistics need file storage (--storage file).");
+	return false;
+}
+
+static void
+stats_query(struct wcall *c, enum statsvc_view view, int64_t from, int64_t to)
+{
+	struct statsvc_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.view = view;
+	q.from = from;
+	q.to = to;
+	q.now = (int64_t)time(NULL);
+	statsvc_query(c->w->stats, c->user.p, c->user.len, &q, stats_answer, c);
+}
+
+/*
+ * The documents of the overview's first page (the most recently synced,
+ * STORE_PAGE_MAX): those at 99 % or more are finished books, for
+ * books_finished, by their id and every id merged into them.
+ */
+static void
+stats_docs_cb(void *arg, enum store_result r, const char *text, size_t len)
+{
+	static const struct statsvc_finished none = {"", 0};
+	struct wcall *c = arg;
+	const struct json_value *v, *list, *d, *l;
+	struct statsvc_finished *fin = NULL;
+	struct statsvc_query q;
+	size_t n = 0, cap = 0;
+	double pct, ts;
+
+	memset(&q, 0, sizeof(q));
+	q.view = STATSVC_OVERVIEW;
+	q.now = (int64_t)time(NULL);
+	if (r == STORE_ERR_AUTH) {
+		w_gone(c);
+		return;
+	}
+	v = r == STORE_OK ? json_parse(text, len, w_json_alloc, c->req, NULL)
+	                  : NULL;
+	list = v != NULL ? json_get(v, "documents") : NULL;
+	for (d = list != NULL && list->type == JSON_ARRAY ? list->child : NULL;
+	     d != NULL; d = d->next) {
+		if (json_number(json_get(d, "percentage"), false, &pct) != 0 ||
+		    pct < 0.99 ||
+		    json_number(json_get(d, "timestamp"), false, &ts) != 0)
+			continue;
+		l = json_get(d, "links");
+		if (n + 1 + (l != NULL ? l->count : 0) > cap) {
+			cap = 2 * cap + 1 + (l != NULL ? l->count : 0);
+			fin = xrealloc(fin, cap * sizeof(*fin));
+		}
+		fin[n].md5 = json_get_str(d, "document").p;
+		fin[n++].when = (int64_t)ts;
+		if (fin[n - 1].md5 == NULL)
+			n--;
+		for (l = l != NULL ? l->child : NULL; l != NULL; l = l->next) {
+			if (l->type != JSON_STRING)
+				continue;
+			fin[n].md5 = l->text.p;
+			fin[n++].when = (int64_t)ts;
+		}
+	}
+	/* Without the documents (an error): not known, rather than 0. */
+	if (list != NULL) {
+		q.finished = fin != NULL ? fin : &none;
+		q.nfinished = n;
+	}
+	statsvc_query(c->w->stats, c->user.p, c->user.len, &q, stats_answer, c);
+	free(fin);
+}
+
+static int
+h_stats(void *call)
+{
+	struct wcall *c = call;
+
+	if (!stats_available(c))
+		return 0;
+	c->page.limit = STORE_PAGE_MAX;
+	c->page.after = false;
+	store_web_documents(
+	    c->w->st, c->user, STR_NULL, false, &c->page, stats_docs_cb, c);
+	return 0;
+}
+
+static int
+h_stats_books(void *call)
+{
+	struct wcall *c = call;
+
+	if (stats_available(c))
+		stats_query(c, STATSVC_BOOKS, 0, 0);
+	return 0;
+}
+
+/*
+ * The day number of "YYYY-MM-DD" (a date that exists), or false. An
+ * absent value leaves *day as it is.
+ */
+static bool
+date_arg(struct str s, int64_t *day)
+{
+	int64_t y = 0, back;
+	unsigned m = 0, d = 0, bm, bd;
+	size_t i;
+
+	if (s.p == NULL)
+		return true;
+	if (s.len != 10 || s.p[4] != '-' || s.p[7] != '-')
+		return false;
+	for (i = 0; i < 10; i++) {
+		if (i == 4 || i == 7)
+			continue;
+		if (s.p[i] < '0' || s.p[i] > '9')
+			return false;
+		if (i < 4)
+			y = y * 10 + (s.p[i] - '0');
+		else if (i < 7)
+			m = m * 10 + (unsigned)(s.p[i] - '0');
+		else
+			d = d * 10 + (unsigned)(s.p[i] - '0');
+	}
+	if (m < 1 || m > 12 || d < 1 || d > 31)
+		return false;
+	*day = tz_days_from_civil(y, m, d);
+	tz_civil_from_days(*day, &back, &bm, &bd);
+	return back == y && bm == m && bd == d;
+}
+
+/* Per-day figures, ?from=YYYY-MM-DD&to=YYYY-MM-DD (both included). */
+static int
+h_stats_days(void *call)
+{
+	struct wcall *c = call;
+	bool bad = false;
+	int64_t from = INT64_MIN, to = INT64_MAX;
+
+	if (!stats_available(c))
+		return 0;
+	if (!date_arg(query_get(c, "from", &bad), &from) || bad ||
+	    !date_arg(query_get(c, "to", &bad), &to) || bad)
+		return w_error(c, 400, "from and to must be dates YYYY-MM-DD.");
+	if (from > to)
+		return w_error(c, 400, "from must not be after to.");
+	stats_query(c, STATSVC_DAYS, from, to);
+	return 0;
+}
+
+/* {"timezone": IANA name, "day_start": "HH:MM"}: both optional. */
+static int
+h_stats_settings(void *call)
+{
+	struct wcall *c = call;
+	struct str tzs = body_string(c, "timezone", 64);
+	struct str hm = body_string(c, "day_start", 5);
+	const struct json_value *v;
+	struct buf err = BUF_INIT;
+	char *msg;
+	int32_t start = 0;
+	int rc;
+
+	if (!stats_available(c))
+		return 0;
+	v = json_get(c->body, "timezone");
+	if (v != NULL && (tzs.p == NULL || tzs.len == 0))
+		return w_error(c, 400,
+		    "timezone must be an IANA time zone "
+		    "name, such as Europe/Berlin.");
+	v = json_get(c->body, "day_start");
+	if (v != NULL &&
+	    (hm.p == NULL || (start = statscalc_parse_hhmm(hm.p)) < 0))
+		return w_error(
+		    c, 400, "day_start must be a time HH:MM, such as 04:00.");
+	if (tzs.p == NULL)
+		tzs = (struct str){"UTC", 3};
+	rc = statsvc_settings_set(
+	    c->w->stats, c->user.p, c->user.len, tzs.p, start, &err);
+	if (rc == -1) {
+		msg = http_alloc(c->req, err.len + 32);
+		snprintf(msg, err.len + 32, "timezone: %s", err.data);
+		buf_release(&err);
+		return w_error(c, 400, msg);
+	}
+	buf_release(&err);
+	return h_stats(c);
+}
+
 enum {
 	W_SESSION = 1 << 0, /* needs a signed-in session */
 	W_CSRF = 1 << 1,    /* state-changing: CSRF token and Origin */
@@ -1024,6 +1351,11 @@ static const struct route wroutes[] = {
     {HTTP_M_POST, "/api/v1/documents/:doc/unmerge", h_unmerge,
         W_SESSION | W_CSRF | W_DOC | W_BODY},
     {HTTP_M_GET, "/api/v1/events", h_events, W_SESSION},
+    {HTTP_M_GET, "/api/v1/stats", h_stats, W_SESSION},
+    {HTTP_M_GET, "/api/v1/stats/days", h_stats_days, W_SESSION},
+    {HTTP_M_GET, "/api/v1/stats/books", h_stats_books, W_SESSION},
+    {HTTP_M_PUT, "/api/v1/stats/settings", h_stats_settings,
+        W_SESSION | W_CSRF | W_BODY},
     {HTTP_M_PUT, "/api/v1/account/password", h_password,
         W_SESSION | W_CSRF | W_BODY},
     {HTTP_M_DELETE, "/api/v1/account", h_account_delete,
@@ -1301,16 +1633,68 @@ push_cb(void *arg, struct str user, struct str document, int64_t timestamp)
 	pubsub_publish_event(w->sh, user, document, timestamp, "push");
 }
 
+/* An account whose statistics may have outlived it (stats_check). */
+struct stats_gone {
+	struct webui *w;
+	char user[STORE_MAX_USERNAME + 1];
+};
+
+static void
+stats_gone_cb(void *arg, enum store_result r, const char *text, size_t len)
+{
+	struct stats_gone *g = arg;
+
+	(void)text;
+	(void)len;
+	/* STORE_ERR_AUTH: there is no such account (any more). */
+	if (r == STORE_ERR_AUTH && g->w->stats != NULL)
+		statsvc_forget(g->w->stats, g->user, strlen(g->user));
+	free(g);
+}
+
+/*
+ * Forget user's reading statistics when the account no longer exists:
+ * deleted through the protocol or the control socket (account_cb), or
+ * while the server was not running (webui_set_stats). The store is asked
+ * for a document that cannot exist, which fails with STORE_ERR_AUTH only
+ * when the account is missing.
+ */
+static void
+stats_check(void *arg, const char *user)
+{
+	struct webui *w = arg;
+	struct stats_gone *g;
+	struct store_page page;
+	size_t len = strlen(user);
+
+	if (w->stats == NULL || len > STORE_MAX_USERNAME)
+		return;
+	g = xcalloc(1, sizeof(*g));
+	g->w = w;
+	memcpy(g->user, user, len);
+	memset(&page, 0, sizeof(page));
+	page.limit = 1;
+	store_web_documents(w->st, (struct str){g->user, len},
+	    (struct str){"", 0}, false, &page, stats_gone_cb, g);
+}
+
 /*
  * store_account_fn: a key changed or an account deleted through the
- * protocol or the administration commands: end the user's sessions.
+ * protocol or the administration commands: end the user's sessions (and
+ * when it was a deletion, forget its statistics).
  */
 static void
 account_cb(void *arg, struct str user)
 {
 	struct webui *w = arg;
+	char name[STORE_MAX_USERNAME + 1];
 
 	sessions_end_user(w->sessions, user, STR_NULL, NULL, NULL);
+	if (w->stats != NULL && user.len <= STORE_MAX_USERNAME) {
+		memcpy(name, user.p, user.len);
+		name[user.len] = '\0';
+		stats_check(w, name);
+	}
 }
 
 /* pubsub_event_fn: a change made through another instance. */
@@ -1337,6 +1721,7 @@ webui_new(uv_loop_t *loop, struct store *st, struct config *cfg,
 	w->base = base.p;
 	w->base_len = base.len;
 	buf_init(&w->out);
+	buf_init(&w->scratch);
 
 	w->etags = xcalloc(web_nassets ? web_nassets : 1, sizeof(*w->etags));
 	for (i = 0; i < web_nassets; i++) {
@@ -1364,6 +1749,27 @@ webui_set_shared(struct webui *w, struct pubsub *sh)
 	pubsub_events(sh, remote_event_cb, w);
 }
 
+/* statsvc_read_fn: an upload was read; the user's open pages reload. */
+static void
+stats_read_cb(void *arg, const char *user, size_t len)
+{
+	struct webui *w = arg;
+
+	sse_publish(w->sse, (struct str){user, len}, (struct str){"", 0},
+	    (int64_t)time(NULL), "stats");
+}
+
+void
+webui_set_stats(struct webui *w, struct statsvc *sv)
+{
+	w->stats = sv;
+	if (sv == NULL)
+		return;
+	statsvc_each(sv, stats_check, w);
+	if (w->cfg->enable_webui)
+		statsvc_on_read(sv, stats_read_cb, w);
+}
+
 void
 webui_shutdown(struct webui *w)
 {
@@ -1382,5 +1788,6 @@ webui_free(struct webui *w)
 	sessions_free(w->sessions);
 	free(w->etags);
 	buf_release(&w->out);
+	buf_release(&w->scratch);
 	free(w);
 }

@@ -65,6 +65,14 @@ struct pubsub;
 void webui_set_shared(struct webui *w, struct pubsub *sh);
 
 /*
+ * The accounts' reading statistics (borrowed): /api/v1/stats and the
+ * titles of documents known only by their md5. Without it (NULL, other
+ * storage than file) the statistics are empty.
+ */
+struct statsvc;
+void webui_set_stats(struct webui *w, struct statsvc *sv);
+
+/*
  * http_handler_fns: ctx is the struct webui; req->route is set
  * (front.h). webui_handle_api: a path under /api/v1; webui_handle_files:
  * GET or HEAD /, or a path under /assets or /web.

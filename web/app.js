@@ -1,7 +1,7 @@
 // app.js: the kosyncd web interface (no framework, no build step).
 //
-// Pages are hash routes (#/, #/doc/<id>, #/doctor, #/merge, #/account,
-// #/admin) rendered into <main> from the JSON API under api/v1/ (relative to
+// Pages are hash routes (#/, #/doc/<id>, #/stats, #/doctor, #/merge,
+// #/account, #/admin) rendered into <main> from the JSON API under api/v1/ (relative to
 // this page, so the app works under any base path). Every text that came
 // from a device is put into the page with textContent, never as HTML.
 // Live updates arrive as Server-Sent Events from api/v1/events.
@@ -223,6 +223,9 @@ async function onChange(d) {
 			toast((doc ? docName(doc) : 'A book') + ' was synced' +
 			    (doc && doc.device ? ' from ' + doc.device : ''));
 		}
+	} else if (route.page === 'stats' && d.kind === 'stats') {
+		await render(true);
+		toast('New reading statistics');
 	} else if (route.page === 'doc' && (route.arg === d.document || isDoc(shown, d.document))) {
 		if (d.kind === 'delete') {
 			location.hash = '#/';
@@ -231,6 +234,202 @@ async function onChange(d) {
 		await render(true);
 		if (d.kind === 'push') toast('New position synced');
 	}
+}
+
+// Reading statistics (api/v1/stats): from the statistics.sqlite3 that
+// KOReader's Cloud sync uploads over WebDAV.
+
+// Seconds as "2 h 5 min", "12 min", "40 s".
+function dur(sec) {
+	sec = Math.round(Number(sec) || 0);
+	if (sec < 60) return sec + ' s';
+	const m = Math.round(sec / 60);
+	if (m < 60) return m + ' min';
+	return Math.floor(m / 60) + ' h' + (m % 60 ? ' ' + (m % 60) + ' min' : '');
+}
+
+// "YYYY-MM-DD" plus n days (dates are the account's local days).
+function addDays(date, n) {
+	const t = Date.UTC(+date.slice(0, 4), +date.slice(5, 7) - 1, +date.slice(8, 10)) + n * 86400000;
+	return new Date(t).toISOString().slice(0, 10);
+}
+
+function longDate(date) {
+	const d = new Date(date + 'T12:00:00Z');
+	return d.toLocaleDateString(undefined, {timeZone: 'UTC', weekday: 'short', year: 'numeric', month: 'short', day: 'numeric'});
+}
+
+function statCard(label, value, sub) {
+	return h('div', {class: 'stat'}, h('span', {class: 'label'}, label), h('strong', {}, value),
+	    sub ? h('span', {class: 'muted'}, sub) : null);
+}
+
+// A year of days as a heatmap: one column per week (Monday first), darker
+// for more reading; each day's figures in its <title>.
+function heatmap(byDate, today) {
+	const first = addDays(today, -364 - ((new Date(today + 'T12:00:00Z').getUTCDay() + 6) % 7));
+	const C = 11, G = 2, L = 28, T = 16;
+	const weeks = Math.ceil((Date.parse(today) - Date.parse(first)) / 86400000 / 7) + 1;
+	const W = L + weeks * (C + G), H = T + 7 * (C + G);
+	const max = Math.max(60, ...Object.values(byDate).map((d) => d.seconds));
+	const cells = [], months = [];
+	let read = 0, total = 0, lastMonth = '';
+	for (let i = 0, date = first; date <= today; i++, date = addDays(date, 1)) {
+		const d = byDate[date];
+		const sec = d ? d.seconds : 0;
+		const lvl = sec === 0 ? 0 : Math.min(4, 1 + Math.floor(sec / max * 4 - 1e-9));
+		const x = L + Math.floor(i / 7) * (C + G), y = T + (i % 7) * (C + G);
+		if (sec) {
+			read++;
+			total += sec;
+		}
+		cells.push(s('rect', {x, y, width: C, height: C, rx: 2, class: 'l' + lvl},
+		    s('title', {}, longDate(date) + ': ' + (sec ? dur(sec) + ', ' + d.pages + ' pages' : 'no reading'))));
+		const mon = date.slice(0, 7);
+		if (i % 7 === 0 && mon !== lastMonth) {
+			lastMonth = mon;
+			months.push(s('text', {x, y: T - 5, class: 'axis'},
+			    new Date(date + 'T12:00:00Z').toLocaleDateString(undefined, {timeZone: 'UTC', month: 'short'})));
+		}
+	}
+	const wd = [['Mon', 0], ['Wed', 2], ['Fri', 4]].map(([n, r]) =>
+		s('text', {x: 0, y: T + r * (C + G) + C - 1, class: 'axis'}, n));
+	const cap = 'Reading time per day over the last year: ' + read + ' days with reading, ' + dur(total) + ' in all.';
+	// On a phone it scrolls sideways, within reach of the keyboard too.
+	return h('figure', {class: 'chart heat'},
+	    h('div', {class: 'scroll', tabindex: '0', role: 'group', 'aria-label': 'The last year, by day'}, s('svg', {viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': cap},
+	        months, wd, cells)),
+	    h('figcaption', {class: 'muted'}, cap));
+}
+
+// The last 30 days as bars, with the same figures as a table.
+function dayBars(byDate, today) {
+	const W = Math.max(300, Math.min(900, main.clientWidth - 40));
+	const H = 170, L = 58, R = 8, T = 10, B = 24;
+	const days = [];
+	for (let i = 29; i >= 0; i--) {
+		const date = addDays(today, -i);
+		days.push({date, seconds: byDate[date] ? byDate[date].seconds : 0, pages: byDate[date] ? byDate[date].pages : 0});
+	}
+	// The scale: whole ten minutes, so that its marks read well.
+	const max = Math.ceil(Math.max(600, ...days.map((d) => d.seconds)) / 600) * 600;
+	const bw = (W - L - R) / 30;
+	const y = (sec) => T + (1 - sec / max) * (H - T - B);
+	const grid = [0, 0.5, 1].map((f) => [
+		s('line', {x1: L, x2: W - R, y1: y(max * f), y2: y(max * f), class: 'grid'}),
+		s('text', {x: L - 6, y: y(max * f) + 4, 'text-anchor': 'end', class: 'axis'}, dur(max * f))]);
+	const bars = days.map((d, i) => s('rect', {x: (L + i * bw + 1).toFixed(1), y: y(d.seconds).toFixed(1),
+	    width: Math.max(1, bw - 2).toFixed(1), height: (H - B - y(d.seconds)).toFixed(1), class: 'col'},
+	    s('title', {}, longDate(d.date) + ': ' + dur(d.seconds) + ', ' + d.pages + ' pages')));
+	const labels = [s('text', {x: L, y: H - 6, class: 'axis'}, longDate(days[0].date)),
+		s('text', {x: W - R, y: H - 6, 'text-anchor': 'end', class: 'axis'}, longDate(today))];
+	const sum = days.reduce((a, d) => a + d.seconds, 0);
+	const cap = 'Reading time on each of the last 30 days: ' + dur(sum) + ' in all, ' +
+	    days.filter((d) => d.seconds).length + ' days with reading.';
+	return h('figure', {class: 'chart'},
+	    s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': cap}, grid, bars, labels),
+	    h('figcaption', {class: 'muted'}, cap),
+	    h('details', {}, h('summary', {}, 'The 30 days as a table'),
+	        h('div', {class: 'scroll'}, h('table', {class: 'days'},
+	            h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'Day'), h('th', {scope: 'col'}, 'Time'),
+	                h('th', {scope: 'col'}, 'Pages'))),
+	            h('tbody', {}, days.slice().reverse().map((d) => h('tr', {},
+	                h('td', {}, longDate(d.date)), h('td', {class: 'num'}, dur(d.seconds)),
+	                h('td', {class: 'num'}, d.pages))))))));
+}
+
+function bookTable(books) {
+	const list = books.slice().sort((a, b) => b.last_read - a.last_read);
+	return h('div', {class: 'scroll'}, h('table', {class: 'books'},
+	    h('caption', {class: 'sr'}, 'Per book: time read, pages, days, average per page, last read'),
+	    h('thead', {}, h('tr', {},
+	        ['Book', 'Time', 'Pages read', 'Days', 'Per page', 'Last read'].map((t) => h('th', {scope: 'col'}, t)))),
+	    h('tbody', {}, list.map((b) => h('tr', {},
+	        h('td', {}, h('span', {class: 'title'}, b.title || b.md5 || '—'),
+	            b.authors && b.authors !== 'N/A' ? h('span', {class: 'authors'}, b.authors.split('\n').join(', ')) : null),
+	        h('td', {class: 'num'}, dur(b.seconds)),
+	        h('td', {class: 'num'}, b.pages ? b.pages_read + ' / ' + b.pages : b.pages_read),
+	        h('td', {class: 'num'}, b.days),
+	        h('td', {class: 'num'}, b.avg_page_seconds === null ? '—' : dur(b.avg_page_seconds)),
+	        h('td', {}, when(b.last_read)))))));
+}
+
+function statsSettings(o) {
+	const msg = h('p', {role: 'status'});
+	const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+	const here = Intl.DateTimeFormat().resolvedOptions().timeZone;
+	const tz = h('input', {id: 'stats-tz', value: o.timezone, list: 'stats-zones', autocomplete: 'off', required: true});
+	const start = h('input', {id: 'stats-start', type: 'time', value: o.settings.day_start, required: true});
+	return h('form', {class: 'card', onsubmit: async (ev) => {
+		ev.preventDefault();
+		msg.className = '';
+		try {
+			await api('PUT', 'stats/settings', {timezone: tz.value.trim(), day_start: start.value});
+			await render(true);
+			toast('Saved');
+		} catch (e) {
+			msg.className = 'error';
+			msg.textContent = e.message;
+		}
+	}},
+	h('h2', {}, 'Days'),
+	h('p', {class: 'muted'}, 'Days are counted in this time zone' + (here && here !== o.timezone ? ' (this browser is in ' + here + ')' : '') +
+	    ', from the time a reading day starts, as KOReader\'s "Daily timeline starts at".'),
+	h('label', {for: 'stats-tz'}, 'Time zone'), tz,
+	h('datalist', {id: 'stats-zones'}, ['UTC', ...zones].map((z) => h('option', {value: z}))),
+	h('label', {for: 'stats-start'}, 'A day starts at'), start,
+	h('button', {type: 'submit', class: 'primary'}, 'Save'), msg);
+}
+
+async function stats() {
+	const o = await api('GET', 'stats');
+	const up = o.last_upload;
+	const refused = o.refused ? h('div', {class: 'problem', role: 'alert'},
+	    h('p', {}, h('strong', {}, 'The last upload was not read: '), o.refused),
+	    h('p', {class: 'fix'}, o.overview ? 'The figures below are those of the upload before it.' :
+	        'Sync again from KOReader; if it keeps failing, the file on the device may be damaged.')) : null;
+	const upload = up ? h('p', {class: 'muted'}, 'Last upload ', when(up.time), ', ', size(up.size),
+	    up.user_agent ? ', from ' + up.user_agent : '', '.') : null;
+	if (!o.overview) {
+		setPage('Reading', h('h1', {}, 'Reading'), refused, upload,
+		    h('div', {class: 'card'}, h('h2', {}, 'No statistics yet'),
+		        h('p', {}, 'KOReader keeps how long you read each page. To see it here, sync it with this server:'),
+		        h('ol', {},
+		            h('li', {}, 'Cloud storage → add a WebDAV server: address ', h('code', {}, new URL('dav/', location.href).href),
+		                ', your user name and password.'),
+		            h('li', {}, 'Reading statistics → Settings → Cloud sync: choose that server, open a folder and ',
+		                h('strong', {}, 'long-press'), ' to choose it.'),
+		            h('li', {}, 'Then "Synchronize now" (and on every other device).'))),
+		    statsSettings(o));
+		return;
+	}
+	const today = o.overview.today.to;
+	const [daysRes, booksRes] = await Promise.all([
+		api('GET', 'stats/days?from=' + addDays(today, -371) + '&to=' + today),
+		api('GET', 'stats/books'),
+	]);
+	const byDate = {};
+	for (const d of daysRes.days) byDate[d.date] = d;
+	const ov = o.overview;
+	const p = (x) => dur(x.seconds) + '';
+	const pages = (x) => x.pages + (x.pages === 1 ? ' page' : ' pages') +
+	    (x.books_finished ? ', ' + x.books_finished + ' finished' : '');
+	setPage('Reading', h('h1', {}, 'Reading'), refused, upload,
+	    h('section', {class: 'stats', 'aria-label': 'Overview'},
+	        statCard('Today', p(ov.today), pages(ov.today)),
+	        statCard('This week', p(ov.week), pages(ov.week)),
+	        statCard('This month', p(ov.month), pages(ov.month)),
+	        statCard('This year', p(ov.year), pages(ov.year)),
+	        statCard('Current streak', ov.streak.current + (ov.streak.current === 1 ? ' day' : ' days'), null),
+	        statCard('Longest streak', ov.streak.longest + (ov.streak.longest === 1 ? ' day' : ' days'),
+	            ov.streak.longest_to ? 'to ' + longDate(ov.streak.longest_to) : null),
+	        statCard('Books', String(o.books), dur(ov.seconds) + ' in all')),
+	    h('h2', {}, 'The last year'), heatmap(byDate, today),
+	    h('h2', {}, 'The last 30 days'), dayBars(byDate, today),
+	    h('h2', {}, 'Books'), bookTable(booksRes.books),
+	    statsSettings(o));
+	// The heatmap shows today at first (on a phone it scrolls).
+	for (const el of main.querySelectorAll('.heat .scroll')) el.scrollLeft = el.scrollWidth;
 }
 
 // Pages
@@ -249,7 +448,7 @@ async function render(quiet) {
 		if (target === route.page) a.setAttribute('aria-current', 'page');
 		else a.removeAttribute('aria-current');
 	}
-	const pages = {library, doc: docPage, doctor, merge, account, admin};
+	const pages = {library, doc: docPage, stats, doctor, merge, account, admin};
 	const fn = pages[route.page] || library;
 	try {
 		await fn(route.arg, quiet);

@@ -5,7 +5,9 @@
 // signs in, sees the library with the book's title, watches a live update
 // arrive (SSE), opens the book, renames it, restores the other device's
 // position and checks that the next protocol pull returns it, checks the
-// history chart, the sync doctor and the phone layout, changes the password
+// history chart, the sync doctor and the phone layout, uploads a statistics
+// file over WebDAV and checks the Reading page (overview, year heatmap, 30
+// days, books; text alternatives, phone, dark, settings), changes the password
 // (the device key changes with it), as an administrator creates a user
 // who then syncs, and with 130 books walks the library's pages ("More")
 // and a document's older history. Any console error or page error fails the test. A
@@ -14,7 +16,7 @@
 // Output is TAP ("ok N - ...") for tests/run-tests.
 import {spawn, spawnSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
-import {mkdtempSync, mkdirSync, rmSync} from 'node:fs';
+import {mkdtempSync, mkdirSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {dirname, join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -255,6 +257,96 @@ async function main() {
 		const injected = await page.evaluate(() => [window.__xss, document.querySelectorAll('#library img, #library b').length]);
 		ok(shownTitle === evil && injected[0] === undefined && injected[1] === 0,
 		    'a title and device name with HTML are shown literally', JSON.stringify([shownTitle, injected]));
+
+		// Reading statistics: none yet, then a file uploaded as KOReader's
+		// Cloud sync does, then the dashboard (phone, dark, settings).
+		await page.goto(base + '/#/stats');
+		await page.waitForFunction(() => /No statistics yet/.test(document.querySelector('main').textContent));
+		ok(true, 'the Reading page says how to sync statistics before any upload');
+		const statsFile = join(tmp, 'statistics.sqlite3');
+		const dayAgo = (n) => new Date(Date.now() - n * 86400000).toISOString().slice(0, 10);
+		const desc = {books: [
+			{key: 'm', title: 'Moby Dick', authors: 'Herman Melville', pages: 600, md5: DOC},
+			{key: 'o', title: 'Only in the statistics', authors: 'A\nB', pages: 200, md5: md5('stats only')}],
+		runs: [
+			{book: 'm', start: dayAgo(1) + 'T19:00:00Z', first: 1, count: 40, duration: 50, total_pages: 600},
+			{book: 'm', start: dayAgo(2) + 'T19:00:00Z', first: 41, count: 30, duration: 60, total_pages: 600},
+			{book: 'o', start: dayAgo(40) + 'T08:00:00Z', first: 1, count: 20, duration: 70, total_pages: 200},
+			{book: 'o', start: dayAgo(200) + 'T08:00:00Z', first: 21, count: 10, duration: 70, total_pages: 200}]};
+		const mk = spawnSync('python3', [join(root, 'tests/mkstats.py'), 'build', statsFile, '-'],
+		    {input: JSON.stringify(desc), encoding: 'utf8'});
+		ok(mk.status === 0, 'a statistics file is built (tests/mkstats.py)', mk.stderr);
+		const up = await fetch(base + '/dav/statistics.sqlite3', {method: 'PUT', body: readFileSync(statsFile),
+		    headers: {Authorization: 'Basic ' + Buffer.from('alice:correct horse').toString('base64'),
+		        'User-Agent': 'KOReader/v2026.07.2 (Kobo; Linux; arm) LuaSocket/3.1.0'}});
+		ok(up.status === 201, 'uploaded over WebDAV', up.status);
+		let shown = false;
+		for (let i = 0; i < 50 && !shown; i++) {
+			await page.goto(base + '/#/');
+			await page.goto(base + '/#/stats');
+			await page.waitForSelector('h1');
+			shown = await page.waitForSelector('.stats .stat', {timeout: 300}).then(() => true, () => false);
+		}
+		ok(shown, 'the figures appear once the upload is read');
+		ok((await page.$$('.stats .stat')).length === 7, 'seven overview cards');
+		const cells = await page.$$eval('.heat rect', (r) => [r.length, r.filter((x) => !x.classList.contains('l0')).length]);
+		ok(cells[0] >= 365 && cells[1] === 4, 'the year heatmap: a cell per day, four days with reading', cells);
+		ok((await page.$$('.chart rect.col')).length === 30, 'thirty bars for the last 30 days');
+		const bookRows = await page.$$eval('table.books tbody tr .title', (t) => t.map((x) => x.textContent));
+		ok(bookRows.length === 2 && bookRows[0] === 'Moby Dick', 'the book table, most recently read first', bookRows);
+		ok(/Kobo/.test(await page.textContent('main')), 'the last upload\'s device is shown');
+		// Accessibility: every chart has a text alternative, every field a
+		// label, every table column header a scope, headings in order.
+		const a11y = await page.evaluate(() => {
+			const bad = [];
+			for (const g of document.querySelectorAll('main svg')) {
+				if (g.getAttribute('role') !== 'img' || !(g.getAttribute('aria-label') || g.getAttribute('aria-labelledby')))
+					bad.push('svg without a text alternative');
+			}
+			for (const f of document.querySelectorAll('main input, main select')) {
+				if (!f.id || !document.querySelector(`label[for="${f.id}"]`)) bad.push('field without label: ' + f.outerHTML);
+			}
+			for (const th of document.querySelectorAll('main thead th')) if (!th.getAttribute('scope')) bad.push('th without scope');
+			let last = 0;
+			for (const hd of document.querySelectorAll('main h1, main h2, main h3')) {
+				const lvl = +hd.tagName[1];
+				if (lvl > last + 1) bad.push('heading level skipped: ' + hd.textContent);
+				last = lvl;
+			}
+			return bad;
+		});
+		ok(a11y.length === 0, 'the Reading page: text alternatives, labels, table headers, headings', a11y.join('\n'));
+		await page.screenshot({path: join(shots, 'reading-desktop.png'), fullPage: true});
+		await page.setViewportSize({width: 375, height: 800});
+		await page.goto(base + '/#/');
+		await page.goto(base + '/#/stats');
+		await page.waitForSelector('.stats .stat');
+		const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+		ok(over <= 0, 'the Reading page fits a 375 px phone (the heatmap scrolls inside its box)', over);
+		await page.emulateMedia({colorScheme: 'dark'});
+		await page.screenshot({path: join(shots, 'reading-phone-dark.png'), fullPage: true});
+		const cardBg = await page.$eval('.stat', (e) => getComputedStyle(e).backgroundColor);
+		ok(cardBg === 'rgb(32, 34, 38)', 'the cards follow the dark theme', cardBg);
+		await page.emulateMedia({colorScheme: 'light'});
+		await page.setViewportSize({width: 1280, height: 860});
+		await page.fill('#stats-tz', 'Europe/Berlin');
+		await page.fill('#stats-start', '04:00');
+		await page.click('form.card button.primary');
+		await page.waitForFunction(() => document.querySelector('#stats-tz') &&
+		    document.querySelector('#stats-tz').value === 'Europe/Berlin' && /Saved/.test(document.querySelector('#toast').textContent));
+		const st = await page.evaluate(async () => (await fetch('api/v1/stats')).json());
+		ok(st.timezone === 'Europe/Berlin' && st.settings.day_start === '04:00', 'the time zone and day start are saved',
+		    JSON.stringify(st.settings));
+		// Live: another upload, read while the page is open, reloads it.
+		await page.waitForFunction(() => !document.querySelector('#toast.show'), null, {timeout: 5000});
+		desc.runs.push({book: 'o', start: dayAgo(0) + 'T00:30:00Z', first: 31, count: 5, duration: 60, total_pages: 200});
+		spawnSync('python3', [join(root, 'tests/mkstats.py'), 'build', statsFile + '.2', '-'],
+		    {input: JSON.stringify(desc), encoding: 'utf8'});
+		await fetch(base + '/dav/statistics.sqlite3', {method: 'PUT', body: readFileSync(statsFile + '.2'),
+		    headers: {Authorization: 'Basic ' + Buffer.from('alice:correct horse').toString('base64')}});
+		const live2 = await page.waitForFunction(() => /New reading statistics/.test(document.querySelector('#toast').textContent),
+		    null, {timeout: 5000}).then(() => true, () => false);
+		ok(live2, 'a new upload updates the open Reading page');
 
 		// Administration: create bob, who then syncs.
 		await page.goto(base + '/#/admin');

@@ -539,6 +539,37 @@ test_json__parse_push_in_arena(void **state)
 	    strlen(body), ns / (double)n, used);
 }
 
+/* json_value_write gives back what was parsed, numbers as their text. */
+static void
+test_json__value_write(void **state)
+{
+	static const char *const texts[] = {
+	    "{\"a\":[1,2.50,-3e+2,true,false,null],\"b\":{\"c\":\"x\\n\\\"\"}}",
+	    "[]",
+	    "{}",
+	    "[{\"document\":\"d\",\"percentage\":0.1000000000000000055511}]",
+	    "\"\\u00e9t\\u00e9\"",
+	};
+	struct buf b = BUF_INIT;
+	struct json_out o;
+	const struct json_value *v;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		v = parse(texts[i]);
+		assert_non_null(v);
+		buf_reset(&b);
+		json_out_init(&o, &b, false);
+		json_value_write(&o, v);
+		if (i == 4)
+			assert_string_equal(b.data, "\"\xc3\xa9t\xc3\xa9\"");
+		else
+			assert_string_equal(b.data, texts[i]);
+	}
+	buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -556,6 +587,7 @@ main(void)
 	    cmocka_unit_test(test_json__escape),
 	    cmocka_unit_test_teardown(test_json__writer, teardown),
 	    cmocka_unit_test(test_json__parse_push_in_arena),
+	    cmocka_unit_test_teardown(test_json__value_write, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,8 @@
  * America/New_York (23 and 25 hours), with the day starting at 04:00 too;
  * streak edges (today or yesterday keeps a streak current, a short day
  * breaks it, the longest is the first of equals); rescaling of an older
- * layout and KOReader's cap per page; sessions; the "books finished" hook.
+ * layout and KOReader's cap per page; sessions; the "books finished" hook;
+ * statscalc_parse_hhmm.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -253,6 +254,22 @@ test_statscalc__finished_hook(void **state)
 	statsdb_release(&db);
 }
 
+/* "HH:MM" from 00:00 to 23:59, nothing else. */
+static void
+test_statscalc__parse_hhmm(void **state)
+{
+	static const char *const bad[] = {"", "4:00", "24:00", "23:60",
+	    "04:00 ", "04-00", "ab:cd", "004:00", "-1:00", "04:0"};
+	size_t i;
+
+	(void)state;
+	assert_int_equal(statscalc_parse_hhmm("00:00"), 0);
+	assert_int_equal(statscalc_parse_hhmm("04:00"), 4 * 3600);
+	assert_int_equal(statscalc_parse_hhmm("23:59"), 86399 - 59);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(statscalc_parse_hhmm(bad[i]), -1);
+}
+
 int
 main(void)
 {
@@ -261,6 +278,7 @@ main(void)
 	    cmocka_unit_test(test_statscalc__streaks),
 	    cmocka_unit_test(test_statscalc__books),
 	    cmocka_unit_test(test_statscalc__finished_hook),
+	    cmocka_unit_test(test_statscalc__parse_hhmm),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,1238 @@
+/*
+ * statsvc.c: each account's reading statistics in the server (statsvc.h).
+ *
+ * Invariants:
+ *   - the account list, its snapshots' reference counts and every file of
+ *     <data_dir>/stats/<name>.json are touched on the loop only; a worker
+ *     reads a snapshot it holds a reference to (snapshots never change
+ *     once made) and writes only <name>.data, and only the one read of
+ *     its account that runs;
+ *   - a read's result replaces the account's snapshot only once its data
+ *     file is durable, so what is shown is what a restart shows;
+ *   - a refused file changes nothing but the last upload and its reason.
+ *
+ * The data file: "KSSTATS1", then little-endian integers: the file's
+ * counts (struct statsdb), the books (strings as a 32-bit length and the
+ * bytes), the page turns, and a CRC-32C of everything before it.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "davpath.h"
+#include "fileio.h"
+#include "json.h"
+#include "log.h"
+#include "statscalc.h"
+#include "statsdb.h"
+#include "statsvc.h"
+#include "tzif.h"
+#include "xmalloc.h"
+
+#define SV_MAGIC "KSSTATS1"
+#define SV_MAGIC_LEN 8
+#define SV_MAX_TZ 64     /* bytes of a zone name */
+#define SV_MAX_META 4096 /* bytes of a <name>.json */
+
+struct sv_md5 {
+	const char *md5; /* borrowed from the book */
+	uint32_t book;
+};
+
+/* What an accepted file held; shared by queries, never changed. */
+struct sv_snap {
+	unsigned refs; /* on the loop only */
+	struct statsdb db;
+	struct sv_md5 *by_md5; /* the books with an md5, sorted by it */
+	size_t nby_md5;
+};
+
+/* An upload: when, how big, from what. */
+struct sv_upload {
+	int64_t time;
+	uint64_t size;
+	char *agent;
+};
+
+struct sv_acct {
+	struct sv_acct *next;
+	char *user;
+	char *base; /* "<data_dir>/stats/<encoded name>" */
+	struct sv_snap *snap;
+	char tz[SV_MAX_TZ + 1];
+	int32_t day_start;
+	struct sv_upload last;    /* the last upload read (time 0: none) */
+	struct sv_upload figures; /* the upload snap came from */
+	char *reason;             /* why last was refused; NULL: accepted */
+	struct sv_job *reading;   /* the read that runs */
+	int next_fd;              /* an upload waiting for it, or -1 */
+	struct sv_upload waiting;
+	/*
+	 * Deleted while its read runs: the struct stays (cleared) until the
+	 * read ends, and a new account of the same name revives it, so
+	 * reads of one name never overlap; gen tells a read of the account
+	 * before from one of the account now.
+	 */
+	bool deleted;
+	unsigned gen;
+};
+
+enum sv_kind { SV_READ, SV_QUERY };
+
+struct sv_job {
+	uv_work_t work;
+	struct statsvc *sv;
+	enum sv_kind kind;
+	struct sv_job *qnext; /* in statsvc's queue */
+	uv_work_cb run;       /* on the pool */
+	/* Back on the loop; cancelled: it never ran (the server stops). */
+	void (*finish)(struct sv_job *job, bool cancelled);
+	struct sv_acct *a;
+	/* SV_READ */
+	unsigned gen; /* the account's when the read began */
+	int fd;
+	struct sv_upload up;
+	struct sv_snap *snap; /* the result, or NULL */
+	struct buf reason;
+	char *data_path;
+	/* SV_QUERY: the account's state copied */
+	struct sv_snap *qsnap; /* referenced, or NULL */
+	struct statsvc_query q;
+	struct statsvc_finished *fin; /* q.finished copied, sorted by md5 */
+	char tz[SV_MAX_TZ + 1];
+	int32_t day_start;
+	struct sv_upload qlast, qfigures;
+	char *qreason;
+	struct buf out;
+	int status;
+	statsvc_answer_fn *cb;
+	void *arg;
+};
+
+struct statsvc {
+	uv_loop_t *loop;
+	char *dir; /* <data_dir>/stats */
+	struct sv_acct *accts;
+	unsigned running; /* jobs on the pool: at most STATSVC_MAX_JOBS */
+	unsigned pending; /* jobs queued or running */
+	struct sv_job *qhead, *qtail; /* jobs waiting for the pool, FIFO */
+	statsvc_read_fn *on_read;     /* statsvc_on_read */
+	void *on_read_arg;
+	bool closing;
+};
+
+/*
+ * Accounts
+ */
+
+static void
+upload_release(struct sv_upload *u)
+{
+	free(u->agent);
+	memset(u, 0, sizeof(*u));
+}
+
+static void
+upload_copy(struct sv_upload *to, const struct sv_upload *from)
+{
+	to->time = from->time;
+	to->size = from->size;
+	to->agent = from->agent ? xstrdup(from->agent) : NULL;
+}
+
+static void
+snap_unref(struct sv_snap *s)
+{
+	if (s == NULL || --s->refs > 0)
+		return;
+	statsdb_release(&s->db);
+	free(s->by_md5);
+	free(s);
+}
+
+/* The account user, deleted ones included when deleted is true. */
+static struct sv_acct *
+acct_lookup(
+    const struct statsvc *sv, const char *user, size_t len, bool deleted)
+{
+	struct sv_acct *a;
+
+	for (a = sv->accts; a != NULL; a = a->next)
+		if ((deleted || !a->deleted) && strlen(a->user) == len &&
+		    memcmp(a->user, user, len) == 0)
+			return a;
+	return NULL;
+}
+
+static struct sv_acct *
+acct_find(const struct statsvc *sv, const char *user, size_t len)
+{
+	return acct_lookup(sv, user, len, false);
+}
+
+/* The account, made (with the defaults) when missing. */
+static struct sv_acct *
+acct_get(struct statsvc *sv, const char *user, size_t len)
+{
+	struct sv_acct *a = acct_lookup(sv, user, len, true);
+	struct buf b = BUF_INIT;
+	size_t n;
+
+	if (a != NULL) {
+		a->deleted = false; /* a new account of a deleted one's name */
+		return a;
+	}
+	a = xcalloc(1, sizeof(*a));
+	a->user = xmalloc(len + 1);
+	memcpy(a->user, user, len);
+	a->user[len] = '\0';
+	buf_adds(&b, sv->dir);
+	buf_addch(&b, '/');
+	/* As the WebDAV folder's name (davfs.c): one safe file name. */
+	if (len > 0 && user[0] == '.') {
+		buf_adds(&b, "%2E");
+		user++;
+		len--;
+	}
+	davpath_encode(&b, (struct str){user, len}, false);
+	a->base = buf_detach(&b, &n);
+	snprintf(a->tz, sizeof(a->tz), "UTC");
+	a->next_fd = -1;
+	a->next = sv->accts;
+	sv->accts = a;
+	return a;
+}
+
+static void
+acct_free(struct sv_acct *a)
+{
+	snap_unref(a->snap);
+	upload_release(&a->last);
+	upload_release(&a->figures);
+	upload_release(&a->waiting);
+	if (a->next_fd != -1)
+		close(a->next_fd);
+	free(a->reason);
+	free(a->user);
+	free(a->base);
+	free(a);
+}
+
+/* Unlink a from the list and free it (no job may refer to it). */
+static void
+acct_remove(struct statsvc *sv, struct sv_acct *a)
+{
+	struct sv_acct **p;
+
+	for (p = &sv->accts; *p != NULL; p = &(*p)->next) {
+		if (*p == a) {
+			*p = a->next;
+			break;
+		}
+	}
+	acct_free(a);
+}
+
+/*
+ * The meta file (<name>.json)
+ */
+
+static void
+upload_json(struct json_out *j, const char *key, const struct sv_upload *u)
+{
+	json_key(j, key);
+	if (u->time == 0) {
+		json_null(j);
+		return;
+	}
+	json_obj_begin(j);
+	json_key(j, "time");
+	json_int(j, u->time);
+	json_key(j, "size");
+	json_uint(j, u->size);
+	json_key(j, "user_agent");
+	if (u->agent)
+		json_str(j, u->agent);
+	else
+		json_null(j);
+	json_obj_end(j);
+}
+
+/* Write a's <name>.json durably. Returns 0, or -1 (logged). */
+static int
+meta_save(const struct sv_acct *a)
+{
+	struct buf b = BUF_INIT, path = BUF_INIT, tmp = BUF_INIT;
+	struct fileio_bytes bytes;
+	struct json_out j;
+	const char *op = "";
+	int rc;
+
+	json_out_init(&j, &b, false);
+	json_obj_begin(&j);
+	json_key(&j, "user");
+	json_str(&j, a->user);
+	json_key(&j, "timezone");
+	json_str(&j, a->tz);
+	json_key(&j, "day_start");
+	json_int(&j, a->day_start);
+	upload_json(&j, "last_upload", &a->last);
+	upload_json(&j, "figures_from", &a->figures);
+	json_key(&j, "refused");
+	if (a->reason)
+		json_str(&j, a->reason);
+	else
+		json_null(&j);
+	json_obj_end(&j);
+	buf_addf(&path, "%s.json", a->base);
+	buf_addf(&tmp, "%s.json.tmp", a->base);
+	bytes.data = b.data;
+	bytes.len = b.len;
+	rc =
+	    fileio_replace(path.data, tmp.data, fileio_fill_bytes, &bytes, &op);
+	if (rc == -1)
+		log_warn(
+		    "cannot save statistics settings '%s' (%s)", path.data, op);
+	buf_release(&b);
+	buf_release(&path);
+	buf_release(&tmp);
+	return rc;
+}
+
+static void
+upload_parse(const struct json_value *v, struct sv_upload *u)
+{
+	double d;
+	struct str s;
+
+	if (v == NULL || v->type != JSON_OBJECT)
+		return;
+	if (json_number(json_get(v, "time"), false, &d) == 0)
+		u->time = (int64_t)d;
+	if (json_number(json_get(v, "size"), false, &d) == 0 && d >= 0)
+		u->size = (uint64_t)d;
+	s = json_get_str(v, "user_agent");
+	if (s.p != NULL)
+		u->agent = xstrdup(s.p);
+}
+
+/*
+ * Little-endian encoding of the data file
+ */
+
+static void
+put_u64(struct buf *b, uint64_t v)
+{
+	unsigned char c[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		c[i] = (unsigned char)(v >> (8 * i));
+	buf_add(b, c, 8);
+}
+
+static void
+put_str(struct buf *b, const char *s)
+{
+	uint64_t n = strlen(s);
+	unsigned char c[4];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		c[i] = (unsigned char)(n >> (8 * i));
+	buf_add(b, c, 4);
+	buf_add(b, s, (size_t)n);
+}
+
+/* A reader of the data file's bytes; any overrun sets bad. */
+struct cursor {
+	const unsigned char *p;
+	size_t left;
+	bool bad;
+};
+
+static uint64_t
+get_u64(struct cursor *c)
+{
+	uint64_t v = 0;
+	int i;
+
+	if (c->left < 8) {
+		c->bad = true;
+		return 0;
+	}
+	for (i = 0; i < 8; i++)
+		v |= (uint64_t)c->p[i] << (8 * i);
+	c->p += 8;
+	c->left -= 8;
+	return v;
+}
+
+static char *
+get_str(struct cursor *c)
+{
+	uint32_t n = 0;
+	char *s;
+	int i;
+
+	if (c->left < 4) {
+		c->bad = true;
+		return xstrdup("");
+	}
+	for (i = 0; i < 4; i++)
+		n |= (uint32_t)c->p[i] << (8 * i);
+	c->p += 4;
+	c->left -= 4;
+	if (n > STATSDB_MAX_TEXT || n > c->left) {
+		c->bad = true;
+		return xstrdup("");
+	}
+	s = xmalloc((size_t)n + 1);
+	memcpy(s, c->p, n);
+	s[n] = '\0';
+	c->p += n;
+	c->left -= n;
+	return s;
+}
+
+/* The data file's bytes of db, checksum included. */
+static void
+snap_encode(const struct statsdb *db, struct buf *b)
+{
+	const struct statsdb_book *k;
+	const struct statsdb_row *r;
+	size_t i;
+
+	buf_add(b, SV_MAGIC, SV_MAGIC_LEN);
+	put_u64(b, (uint64_t)db->user_version);
+	put_u64(b, db->book_rows);
+	put_u64(b, db->turn_rows);
+	put_u64(b, db->duplicates);
+	put_u64(b, db->bad_time);
+	put_u64(b, db->bad_rows);
+	put_u64(b, db->orphans);
+	put_u64(b, db->clamped);
+	put_u64(b, db->nbooks);
+	put_u64(b, db->nrows);
+	for (i = 0; i < db->nbooks; i++) {
+		k = &db->books[i];
+		put_str(b, k->md5);
+		put_str(b, k->title);
+		put_str(b, k->authors);
+		put_str(b, k->series);
+		put_str(b, k->language);
+		put_u64(b, (uint64_t)k->pages);
+		put_u64(b, (uint64_t)k->last_open);
+		put_u64(b, (uint64_t)k->highlights);
+		put_u64(b, (uint64_t)k->notes);
+	}
+	for (i = 0; i < db->nrows; i++) {
+		r = &db->rows[i];
+		put_u64(b, r->book);
+		put_u64(b, (uint64_t)r->page);
+		put_u64(b, (uint64_t)r->start);
+		put_u64(b, (uint64_t)r->duration);
+		put_u64(b, (uint64_t)r->total_pages);
+	}
+	put_u64(b, crc32c(0, b->data, b->len));
+}
+
+/*
+ * Decode a data file into *db (zeroed first). Returns 0, or -1 when it is
+ * damaged (*db then empty).
+ */
+static int
+snap_decode(const char *data, size_t len, struct statsdb *db)
+{
+	struct cursor c;
+	uint64_t nb, nr, crc;
+	size_t i;
+
+	memset(db, 0, sizeof(*db));
+	if (len < SV_MAGIC_LEN + 8 || memcmp(data, SV_MAGIC, SV_MAGIC_LEN) != 0)
+		return -1;
+	c.p = (const unsigned char *)data + len - 8;
+	c.left = 8;
+	c.bad = false;
+	crc = get_u64(&c);
+	if (crc != crc32c(0, data, len - 8))
+		return -1;
+	c.p = (const unsigned char *)data + SV_MAGIC_LEN;
+	c.left = len - 8 - SV_MAGIC_LEN;
+	db->user_version = (int64_t)get_u64(&c);
+	db->book_rows = get_u64(&c);
+	db->turn_rows = get_u64(&c);
+	db->duplicates = get_u64(&c);
+	db->bad_time = get_u64(&c);
+	db->bad_rows = get_u64(&c);
+	db->orphans = get_u64(&c);
+	db->clamped = get_u64(&c);
+	nb = get_u64(&c);
+	nr = get_u64(&c);
+	if (c.bad || nb > STATSDB_MAX_BOOKS || nr > STATSDB_MAX_ROWS ||
+	    nr * 40 > c.left)
+		return -1;
+	db->books = xcalloc(nb ? nb : 1, sizeof(*db->books));
+	db->nbooks = nb;
+	for (i = 0; i < nb && !c.bad; i++) {
+		db->books[i].md5 = get_str(&c);
+		db->books[i].title = get_str(&c);
+		db->books[i].authors = get_str(&c);
+		db->books[i].series = get_str(&c);
+		db->books[i].language = get_str(&c);
+		db->books[i].pages = (int64_t)get_u64(&c);
+		db->books[i].last_open = (int64_t)get_u64(&c);
+		db->books[i].highlights = (int64_t)get_u64(&c);
+		db->books[i].notes = (int64_t)get_u64(&c);
+	}
+	db->nbooks = i;
+	if (c.bad || c.left != nr * 40) {
+		statsdb_release(db);
+		return -1;
+	}
+	db->rows = xcalloc(nr ? nr : 1, sizeof(*db->rows));
+	db->nrows = nr;
+	for (i = 0; i < nr; i++) {
+		uint64_t book = get_u64(&c);
+
+		if (book >= nb) {
+			statsdb_release(db);
+			return -1;
+		}
+		db->rows[i].book = (uint32_t)book;
+		db->rows[i].page = (int64_t)get_u64(&c);
+		db->rows[i].start = (int64_t)get_u64(&c);
+		db->rows[i].duration = (int64_t)get_u64(&c);
+		db->rows[i].total_pages = (int64_t)get_u64(&c);
+	}
+	return 0;
+}
+
+static int
+cmp_md5(const void *x, const void *y)
+{
+	return strcmp(
+	    ((const struct sv_md5 *)x)->md5, ((const struct sv_md5 *)y)->md5);
+}
+
+/* A snapshot of db (taken over), with its md5 index. */
+static struct sv_snap *
+snap_new(struct statsdb *db)
+{
+	struct sv_snap *s = xcalloc(1, sizeof(*s));
+	size_t i;
+
+	s->refs = 1;
+	s->db = *db;
+	memset(db, 0, sizeof(*db));
+	s->by_md5 =
+	    xcalloc(s->db.nbooks ? s->db.nbooks : 1, sizeof(*s->by_md5));
+	for (i = 0; i < s->db.nbooks; i++) {
+		if (s->db.books[i].md5[0] == '\0')
+			continue;
+		s->by_md5[s->nby_md5].md5 = s->db.books[i].md5;
+		s->by_md5[s->nby_md5++].book = (uint32_t)i;
+	}
+	qsort(s->by_md5, s->nby_md5, sizeof(*s->by_md5), cmp_md5);
+	return s;
+}
+
+/* The whole of the file at path into *out; -1 when it cannot be read. */
+static int
+slurp(const char *path, size_t max, struct buf *out)
+{
+	char block[65536];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd == -1)
+		return -1;
+	while ((n = read(fd, block, sizeof(block))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || out->len + (size_t)n > max) {
+			close(fd);
+			return -1;
+		}
+		buf_add(out, block, (size_t)n);
+	}
+	close(fd);
+	return 0;
+}
+
+/* Load the account whose meta file is dir/name. */
+static void
+load_one(struct statsvc *sv, const char *name)
+{
+	struct buf path = BUF_INIT, data = BUF_INIT;
+	struct json_arena arena = JSON_ARENA_INIT;
+	const struct json_value *v;
+	struct sv_acct *a;
+	struct statsdb db;
+	struct str user, s;
+	double d;
+
+	buf_addf(&path, "%s/%s", sv->dir, name);
+	if (slurp(path.data, SV_MAX_META, &data) == -1 ||
+	    (v = json_parse(data.data, data.len, json_arena_alloc, &arena,
+	         NULL)) == NULL ||
+	    v->type != JSON_OBJECT) {
+		log_warnx(
+		    "statistics: '%s' cannot be read, left out", path.data);
+		goto out;
+	}
+	user = json_get_str(v, "user");
+	if (user.p == NULL || user.len == 0) {
+		log_warnx("statistics: '%s' names no account", path.data);
+		goto out;
+	}
+	a = acct_get(sv, user.p, user.len);
+	s = json_get_str(v, "timezone");
+	if (s.p != NULL && s.len <= SV_MAX_TZ)
+		memcpy(a->tz, s.p, s.len + 1);
+	if (json_number(json_get(v, "day_start"), false, &d) == 0 && d >= 0 &&
+	    d < 86400)
+		a->day_start = (int32_t)d;
+	upload_parse(json_get(v, "last_upload"), &a->last);
+	upload_parse(json_get(v, "figures_from"), &a->figures);
+	s = json_get_str(v, "refused");
+	if (s.p != NULL)
+		a->reason = xstrdup(s.p);
+	buf_reset(&path);
+	buf_addf(&path, "%s.data", a->base);
+	buf_reset(&data);
+	if (slurp(path.data, (size_t)1 << 31, &data) == 0) {
+		if (snap_decode(data.data, data.len, &db) == 0)
+			a->snap = snap_new(&db);
+		else
+			log_warnx(
+			    "statistics: '%s' is damaged, left out", path.data);
+	}
+out:
+	json_arena_release(&arena);
+	buf_release(&path);
+	buf_release(&data);
+}
+
+static void
+load_all(struct statsvc *sv)
+{
+	DIR *d = opendir(sv->dir);
+	struct dirent *e;
+	size_t n;
+
+	if (d == NULL) {
+		log_warn("statistics: cannot open '%s'", sv->dir);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		n = strlen(e->d_name);
+		if (n > 5 && strcmp(e->d_name + n - 5, ".json") == 0)
+			load_one(sv, e->d_name);
+	}
+	closedir(d);
+}
+
+/*
+ * Reads
+ */
+
+static void sv_release(struct statsvc *sv);
+static void job_submit(struct statsvc *sv, struct sv_job *job);
+static void job_pump(struct statsvc *sv);
+static void read_start(struct statsvc *sv, struct sv_acct *a);
+
+/* On the pool: read the upload, write the data file of what it holds. */
+static void
+read_work(uv_work_t *w)
+{
+	struct sv_job *job = w->data;
+	struct statsdb db;
+	struct buf b = BUF_INIT, tmp = BUF_INIT;
+	struct fileio_bytes bytes;
+	const char *op = "";
+
+	if (statsdb_read_fd(job->fd, job->up.time, NULL, &db, &job->reason) ==
+	    -1) {
+		statsdb_release(&db);
+		return;
+	}
+	snap_encode(&db, &b);
+	buf_addf(&tmp, "%s.tmp", job->data_path);
+	bytes.data = b.data;
+	bytes.len = b.len;
+	if (fileio_replace(job->data_path, tmp.data, fileio_fill_bytes, &bytes,
+	        &op) == -1) {
+		buf_addf(&job->reason, "the server could not keep it (%s: %s)",
+		    op, strerror(errno));
+		statsdb_release(&db);
+	} else {
+		job->snap = snap_new(&db);
+	}
+	buf_release(&b);
+	buf_release(&tmp);
+}
+
+static void
+read_finish(struct sv_job *job, bool cancelled)
+{
+	struct statsvc *sv = job->sv;
+	struct sv_acct *a = job->a;
+	bool again;
+
+	a->reading = NULL;
+	if (cancelled || job->gen != a->gen || sv->closing) {
+		/*
+		 * The account was deleted meanwhile: so is what was written
+		 * (no other read of the name ran since; a new account of the
+		 * name has no figures yet).
+		 */
+		if (job->gen != a->gen && a->snap == NULL)
+			unlink(job->data_path);
+		snap_unref(job->snap);
+	} else {
+		upload_release(&a->last);
+		upload_copy(&a->last, &job->up);
+		free(a->reason);
+		a->reason = NULL;
+		if (job->snap != NULL) {
+			snap_unref(a->snap);
+			a->snap = job->snap;
+			upload_release(&a->figures);
+			upload_copy(&a->figures, &job->up);
+			log_info("statistics of '%s' read: %zu books, %zu "
+			         "page turns",
+			    a->user, a->snap->db.nbooks, a->snap->db.nrows);
+		} else {
+			a->reason = xstrdup(job->reason.data);
+			log_info("statistics of '%s' refused: %s", a->user,
+			    a->reason);
+		}
+		(void)meta_save(a);
+		if (sv->on_read != NULL)
+			sv->on_read(sv->on_read_arg, a->user, strlen(a->user));
+	}
+	close(job->fd);
+	upload_release(&job->up);
+	buf_release(&job->reason);
+	free(job->data_path);
+	again = !a->deleted && a->next_fd != -1 && !sv->closing;
+	if (a->deleted)
+		acct_remove(sv, a);
+	else if (again)
+		read_start(sv, a); /* an upload came while this one was read */
+}
+
+/* Queue the read of a's waiting upload (none of a's runs). */
+static void
+read_start(struct statsvc *sv, struct sv_acct *a)
+{
+	struct sv_job *job = xcalloc(1, sizeof(*job));
+	struct buf p = BUF_INIT;
+	size_t n;
+
+	job->kind = SV_READ;
+	job->run = read_work;
+	job->finish = read_finish;
+	job->a = a;
+	job->fd = a->next_fd;
+	job->up = a->waiting;
+	memset(&a->waiting, 0, sizeof(a->waiting));
+	a->next_fd = -1;
+	buf_init(&job->reason);
+	buf_addf(&p, "%s.data", a->base);
+	job->data_path = buf_detach(&p, &n);
+	a->reading = job;
+	job->gen = a->gen;
+	job_submit(sv, job);
+}
+
+void
+statsvc_uploaded(struct statsvc *sv, const char *user, size_t user_len, int fd,
+    uint64_t size, const char *agent, size_t agent_len)
+{
+	struct sv_acct *a;
+
+	if (sv == NULL || sv->closing) {
+		close(fd);
+		return;
+	}
+	a = acct_get(sv, user, user_len);
+	/* Only the latest upload waiting is worth reading. */
+	if (a->next_fd != -1)
+		close(a->next_fd);
+	upload_release(&a->waiting);
+	a->next_fd = fd;
+	a->waiting.time = (int64_t)time(NULL);
+	a->waiting.size = size;
+	if (agent != NULL) {
+		if (agent_len > STATSVC_MAX_AGENT)
+			agent_len = STATSVC_MAX_AGENT;
+		a->waiting.agent = xmalloc(agent_len + 1);
+		memcpy(a->waiting.agent, agent, agent_len);
+		a->waiting.agent[agent_len] = '\0';
+		/* Kept as text: a JSON string, never raw bytes. */
+		if (!json_utf8_valid(a->waiting.agent, agent_len)) {
+			free(a->waiting.agent);
+			a->waiting.agent = NULL;
+		}
+	}
+	if (a->reading == NULL)
+		read_start(sv, a);
+	/* Otherwise it is read when the one queued or running ends. */
+}
+
+/*
+ * Accounts, settings, titles
+ */
+
+void
+statsvc_forget(struct statsvc *sv, const char *user, size_t user_len)
+{
+	struct sv_acct *a;
+	struct buf p = BUF_INIT;
+
+	if (sv == NULL || (a = acct_find(sv, user, user_len)) == NULL)
+		return;
+	buf_addf(&p, "%s.json", a->base);
+	if (unlink(p.data) == -1 && errno != ENOENT)
+		log_warn("cannot remove '%s'", p.data);
+	buf_reset(&p);
+	buf_addf(&p, "%s.data", a->base);
+	if (unlink(p.data) == -1 && errno != ENOENT)
+		log_warn("cannot remove '%s'", p.data);
+	(void)fileio_fsync_dir(sv->dir);
+	buf_release(&p);
+	if (a->reading == NULL) {
+		acct_remove(sv, a);
+		return;
+	}
+	/* Cleared, kept until its read ends (see struct sv_acct). */
+	a->deleted = true;
+	a->gen++;
+	snap_unref(a->snap);
+	a->snap = NULL;
+	upload_release(&a->last);
+	upload_release(&a->figures);
+	upload_release(&a->waiting);
+	if (a->next_fd != -1)
+		close(a->next_fd);
+	a->next_fd = -1;
+	free(a->reason);
+	a->reason = NULL;
+	snprintf(a->tz, sizeof(a->tz), "UTC");
+	a->day_start = 0;
+}
+
+void
+statsvc_on_read(struct statsvc *sv, statsvc_read_fn *fn, void *arg)
+{
+	sv->on_read = fn;
+	sv->on_read_arg = arg;
+}
+
+void
+statsvc_each(
+    struct statsvc *sv, void (*fn)(void *arg, const char *user), void *arg)
+{
+	const struct sv_acct *a;
+	char **names;
+	size_t n = 0, i;
+
+	for (a = sv->accts; a != NULL; a = a->next)
+		n++;
+	names = xcalloc(n ? n : 1, sizeof(*names));
+	n = 0;
+	for (a = sv->accts; a != NULL; a = a->next)
+		if (!a->deleted)
+			names[n++] = xstrdup(a->user);
+	for (i = 0; i < n; i++) {
+		fn(arg, names[i]);
+		free(names[i]);
+	}
+	free(names);
+}
+
+bool
+statsvc_has_books(const struct statsvc *sv, const char *user, size_t user_len)
+{
+	const struct sv_acct *a = sv ? acct_find(sv, user, user_len) : NULL;
+
+	return a != NULL && a->snap != NULL && a->snap->nby_md5 > 0;
+}
+
+bool
+statsvc_title(const struct statsvc *sv, const char *user, size_t user_len,
+    const char *md5, size_t md5_len, const char **title, const char **authors)
+{
+	const struct sv_acct *a = sv ? acct_find(sv, user, user_len) : NULL;
+	const struct statsdb_book *k;
+	size_t lo = 0, hi, mid;
+	int c;
+
+	if (a == NULL || a->snap == NULL)
+		return false;
+	hi = a->snap->nby_md5;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		k = &a->snap->db.books[a->snap->by_md5[mid].book];
+		c = strncmp(k->md5, md5, md5_len);
+		if (c == 0 && k->md5[md5_len] != '\0')
+			c = 1;
+		if (c == 0) {
+			if (k->title[0] == '\0')
+				return false;
+			*title = k->title;
+			*authors = k->authors;
+			return true;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* The zone called name, or NULL with err set. */
+static struct tz *
+zone_load(const char *name, struct buf *err)
+{
+	return strcmp(name, "UTC") == 0 ? tz_utc() : tz_load(name, err);
+}
+
+int
+statsvc_settings_set(struct statsvc *sv, const char *user, size_t user_len,
+    const char *tzname, int32_t day_start, struct buf *err)
+{
+	struct sv_acct *a;
+	struct tz *tz;
+	char old_tz[SV_MAX_TZ + 1];
+	int32_t old_start;
+
+	if (strlen(tzname) > SV_MAX_TZ) {
+		buf_adds(err, "unknown time zone");
+		return -1;
+	}
+	tz = zone_load(tzname, err);
+	if (tz == NULL)
+		return -1;
+	tz_free(tz);
+	a = acct_get(sv, user, user_len);
+	memcpy(old_tz, a->tz, sizeof(old_tz));
+	old_start = a->day_start;
+	snprintf(a->tz, sizeof(a->tz), "%s", tzname);
+	a->day_start = day_start;
+	if (meta_save(a) == -1) {
+		memcpy(a->tz, old_tz, sizeof(old_tz));
+		a->day_start = old_start;
+		buf_adds(err, "the settings could not be saved");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Queries
+ */
+
+static void
+query_json(struct sv_job *job, struct json_out *j, const struct statscalc *c,
+    const struct statscalc_opts *o)
+{
+	const struct statsdb *db = job->qsnap ? &job->qsnap->db : NULL;
+	size_t i;
+
+	json_obj_begin(j);
+	json_key(j, "timezone");
+	json_str(j, job->tz);
+	json_key(j, "settings");
+	statscalc_json_settings(j, o, job->tz);
+	switch (job->q.view) {
+	case STATSVC_OVERVIEW:
+		json_key(j, "overview");
+		if (db)
+			statscalc_json_overview(j, c);
+		else
+			json_null(j);
+		json_key(j, "books");
+		json_int(j, db ? (int64_t)db->nbooks : 0);
+		json_key(j, "file");
+		if (db)
+			statscalc_json_file(j, db);
+		else
+			json_null(j);
+		upload_json(j, "last_upload", &job->qlast);
+		upload_json(j, "figures_from", &job->qfigures);
+		json_key(j, "refused");
+		if (job->qreason)
+			json_str(j, job->qreason);
+		else
+			json_null(j);
+		break;
+	case STATSVC_DAYS:
+		json_key(j, "days");
+		json_arr_begin(j);
+		for (i = 0; db && i < c->ndays; i++)
+			if (c->days[i].day >= job->q.from &&
+			    c->days[i].day <= job->q.to)
+				statscalc_json_day(j, &c->days[i]);
+		json_arr_end(j);
+		break;
+	case STATSVC_BOOKS:
+		json_key(j, "books");
+		json_arr_begin(j);
+		for (i = 0; db && i < c->nbooks; i++)
+			statscalc_json_book(j, db, c, i);
+		json_arr_end(j);
+		break;
+	}
+	json_obj_end(j);
+}
+
+static int
+cmp_finished(const void *x, const void *y)
+{
+	return strcmp(((const struct statsvc_finished *)x)->md5,
+	    ((const struct statsvc_finished *)y)->md5);
+}
+
+/* statscalc_finished_fn on the query's sorted list of finished books. */
+static bool
+query_finished(void *ctx, const char *md5, int64_t *when)
+{
+	const struct sv_job *job = ctx;
+	struct statsvc_finished key = {md5, 0};
+	const struct statsvc_finished *f;
+
+	if (md5[0] == '\0')
+		return false;
+	f = bsearch(
+	    &key, job->fin, job->q.nfinished, sizeof(*job->fin), cmp_finished);
+	if (f == NULL)
+		return false;
+	*when = f->when;
+	return true;
+}
+
+/* On the pool: compute the figures, write the view. */
+static void
+query_work(uv_work_t *w)
+{
+	struct sv_job *job = w->data;
+	static const struct statsdb empty;
+	struct statscalc_opts o;
+	struct statscalc c;
+	struct json_out j;
+	struct buf err = BUF_INIT;
+	struct tz *tz = zone_load(job->tz, &err);
+
+	if (tz == NULL) {
+		/* tzdata changed since the zone was chosen. */
+		job->status = 500;
+		buf_addf(&job->out, "the time zone '%s' cannot be loaded: %s",
+		    job->tz, err.data);
+		buf_release(&err);
+		return;
+	}
+	statscalc_opts_default(&o, job->q.now);
+	o.tz = tz;
+	o.day_start = job->day_start;
+	if (job->q.finished != NULL) {
+		o.finished = query_finished;
+		o.finished_ctx = job;
+	}
+	statscalc_run(job->qsnap ? &job->qsnap->db : &empty, &o, &c);
+	json_out_init(&j, &job->out, false);
+	query_json(job, &j, &c, &o);
+	job->status = 200;
+	statscalc_release(&c);
+	tz_free(tz);
+	buf_release(&err);
+}
+
+static void
+query_finish(struct sv_job *job, bool cancelled)
+{
+	size_t i;
+
+	if (cancelled || job->sv->closing)
+		job->cb(job->arg, 503, "the server is shutting down", 27);
+	else
+		job->cb(job->arg, job->status, job->out.data, job->out.len);
+	snap_unref(job->qsnap);
+	upload_release(&job->qlast);
+	upload_release(&job->qfigures);
+	free(job->qreason);
+	buf_release(&job->out);
+	for (i = 0; i < job->q.nfinished; i++)
+		free((char *)(uintptr_t)job->fin[i].md5);
+	free(job->fin);
+}
+
+void
+statsvc_query(struct statsvc *sv, const char *user, size_t user_len,
+    const struct statsvc_query *q, statsvc_answer_fn *cb, void *arg)
+{
+	struct sv_job *job = xcalloc(1, sizeof(*job));
+	const struct sv_acct *a = acct_find(sv, user, user_len);
+
+	job->kind = SV_QUERY;
+	job->q = *q;
+	if (q->finished != NULL) {
+		size_t i;
+
+		job->fin =
+		    xcalloc(q->nfinished ? q->nfinished : 1, sizeof(*job->fin));
+		for (i = 0; i < q->nfinished; i++) {
+			job->fin[i].md5 = xstrdup(q->finished[i].md5);
+			job->fin[i].when = q->finished[i].when;
+		}
+		qsort(job->fin, q->nfinished, sizeof(*job->fin), cmp_finished);
+		job->q.finished = job->fin;
+	}
+	job->cb = cb;
+	job->arg = arg;
+	buf_init(&job->out);
+	snprintf(job->tz, sizeof(job->tz), "UTC");
+	if (a != NULL) {
+		memcpy(job->tz, a->tz, sizeof(job->tz));
+		job->day_start = a->day_start;
+		job->qsnap = a->snap;
+		if (a->snap)
+			a->snap->refs++;
+		upload_copy(&job->qlast, &a->last);
+		upload_copy(&job->qfigures, &a->figures);
+		job->qreason = a->reason ? xstrdup(a->reason) : NULL;
+	}
+	job->run = query_work;
+	job->finish = query_finish;
+	job_submit(sv, job);
+}
+
+/*
+ * Life cycle
+ */
+
+static void
+sv_release(struct statsvc *sv)
+{
+	struct sv_acct *a;
+
+	while ((a = sv->accts) != NULL) {
+		sv->accts = a->next;
+		acct_free(a);
+	}
+	free(sv->dir);
+	free(sv);
+}
+
+/* A job ended: free it; free sv when it closed and this was the last. */
+static void
+job_end(struct sv_job *job)
+{
+	struct statsvc *sv = job->sv;
+
+	free(job);
+	sv->pending--;
+	if (sv->closing) {
+		if (sv->pending == 0)
+			sv_release(sv);
+		return;
+	}
+	job_pump(sv);
+}
+
+/* uv_after_work_cb of every job. */
+static void
+job_after(uv_work_t *w, int status)
+{
+	struct sv_job *job = w->data;
+
+	(void)status;
+	job->sv->running--;
+	job->finish(job, false);
+	job_end(job);
+}
+
+/* Start queued jobs while fewer than STATSVC_MAX_JOBS run. */
+static void
+job_pump(struct statsvc *sv)
+{
+	struct sv_job *job;
+
+	while (sv->running < STATSVC_MAX_JOBS && sv->qhead != NULL) {
+		job = sv->qhead;
+		sv->qhead = job->qnext;
+		if (sv->qhead == NULL)
+			sv->qtail = NULL;
+		sv->running++;
+		if (uv_queue_work(sv->loop, &job->work, job->run, job_after) !=
+		    0) {
+			job->run(&job->work);
+			job_after(&job->work, 0);
+		}
+	}
+}
+
+/* Queue job (its run and finish set) behind the others. */
+static void
+job_submit(struct statsvc *sv, struct sv_job *job)
+{
+	job->sv = sv;
+	job->work.data = job;
+	job->qnext = NULL;
+	if (sv->qtail != NULL)
+		sv->qtail->qnext = job;
+	else
+		sv->qhead = job;
+	sv->qtail = job;
+	sv->pending++;
+	job_pump(sv);
+}
+
+struct statsvc *
+statsvc_new(uv_loop_t *loop, const char *data_dir)
+{
+	struct statsvc *sv = xcalloc(1, sizeof(*sv));
+	struct buf d = BUF_INIT;
+	size_t n;
+
+	sv->loop = loop;
+	buf_addf(&d, "%s/stats", data_dir);
+	sv->dir = buf_detach(&d, &n);
+	if (mkdir(sv->dir, 0700) == -1 && errno != EEXIST)
+		log_warn("statistics: cannot make '%s'", sv->dir);
+	load_all(sv);
+	return sv;
+}
+
+void
+statsvc_free(struct statsvc *sv)
+{
+	struct sv_job *job, *next;
+
+	if (sv == NULL)
+		return;
+	sv->closing = true;
+	/* Jobs not started never will; those running free sv at the end. */
+	job = sv->qhead;
+	sv->qhead = sv->qtail = NULL;
+	if (job == NULL && sv->pending == 0) {
+		sv_release(sv);
+		return;
+	}
+	for (; job != NULL; job = next) {
+		next = job->qnext;
+		job->finish(job, true);
+		job_end(job); /* the last one may free sv */
+	}
+}
