@@ -148,6 +148,7 @@ struct conn {
 	bool eof;              /* the client has closed its side */
 	bool via_proxy;        /* the peer is a trusted proxy */
 	bool spoke;            /* the client has sent at least one byte */
+	bool quiet;            /* no access-log lines (access_log off) */
 	const struct ip_count *ipc; /* its address's count, while counted */
 };
 
@@ -315,6 +316,8 @@ access_log(const struct conn *c, const struct http_request *req, int status,
 		    req != NULL ? metrics_route_of(req->method, req->path)
 		                : METRICS_R_OTHER,
 		    status, us * 1000);
+	if (c->quiet)
+		return;
 	/* An orphan's server may be gone: the line is written directly. */
 	accesslog_add(srv != NULL ? &srv->alog : NULL, c->req.peer, req, status,
 	    bytes, us);
@@ -943,6 +946,7 @@ on_connection(uv_stream_t *l, int status)
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->srv = srv;
+	c->quiet = !srv->limits.access_log;
 	buf_init(&c->in);
 	buf_init(&c->out);
 	buf_init(&c->wbuf);
@@ -1016,6 +1020,7 @@ server_limits_default(struct server_limits *limits)
 	limits->request_timeout_ms = (uint64_t)SERVER_REQUEST_TIMEOUT_MS;
 	limits->shutdown_timeout_ms = (uint64_t)SERVER_SHUTDOWN_TIMEOUT_MS;
 	limits->trusted_proxies = NULL;
+	limits->access_log = true;
 }
 
 struct server *
