@@ -578,9 +578,10 @@ def strip(r):
     return {k: v for k, v in r.items() if k != "wrk"}
 
 
-def request_scenarios(url, pid, users_file, opts, close_variant=True):
-    """The request scenarios: each mode with keep-alive, then with
-    Connection: close (registration: keep-alive and close as well)."""
+def scenario_plan(opts, close_variant=True):
+    """The request scenarios in order: (name, mode, close, timeout_s,
+    duration, runs) for each mode with keep-alive, then with Connection:
+    close (registration: keep-alive and close as well)."""
     out = []
     for mode in SCENARIOS:
         variants = [False, True] if close_variant else [False]
@@ -588,14 +589,49 @@ def request_scenarios(url, pid, users_file, opts, close_variant=True):
             name = mode + (" (close)" if close else "")
             if mode == "register":
                 # argon2id per registration: slow on purpose, fewer runs
-                r = scenario(url, pid, name, mode, users_file, opts, close,
-                             timeout_s=30,
-                             duration=max(1, opts.duration // 2),
-                             runs=1)
+                out.append((name, mode, close, 30,
+                            max(1, opts.duration // 2), 1))
             else:
-                r = scenario(url, pid, name, mode, users_file, opts, close)
-            out.append(r)
+                out.append((name, mode, close, 5, opts.duration,
+                            opts.runs))
     return out
+
+
+def request_scenarios(url, pid, users_file, opts, close_variant=True):
+    """The request scenarios of scenario_plan, one after the other."""
+    return [scenario(url, pid, name, mode, users_file, opts, close,
+                     timeout_s=t, duration=d, runs=n)
+            for name, mode, close, t, d, n in
+            scenario_plan(opts, close_variant)]
+
+
+def interleaved_scenarios(servers, opts, close_variant=True):
+    """The request scenarios against several servers, interleaved: each
+    run of a scenario goes to every server in turn before the next run,
+    so that a load that comes and goes on a shared machine falls on all
+    of them alike. servers: (url, pid, users_file) each; returns one list
+    of rows per server, as request_scenarios gives."""
+    rows = [[] for _ in servers]
+    for name, mode, close, t, d, n in scenario_plan(opts, close_variant):
+        res = [[] for _ in servers]
+        for i in range(n):
+            for k, (url, pid, users_file) in enumerate(servers):
+                nonce = "%d%03d%d" % (int(time.time()), i, k)
+                r = measure(url, pid, mode, users_file, opts.connections,
+                            opts.threads, d, close, t, nonce)
+                res[k].append(r)
+                log("  %-22s server %d run %d/%d: %9.0f req/s  p99 %7.2f "
+                    "ms  cpu %s" % (name, k + 1, i + 1, n, r["rps"],
+                                    r["p99_ms"], "%.1f us" % r["cpu_us"]
+                                    if r["cpu_us"] is not None else "-"))
+        for k in range(len(servers)):
+            rows[k].append({"name": name, "mode": mode,
+                            "connection": "close" if close
+                            else "keep-alive",
+                            "connections": opts.connections,
+                            "duration_s": d, "median": median_of(res[k]),
+                            "runs": [strip(r) for r in res[k]]})
+    return rows
 
 
 def warmup(url, pid, users_file, opts, seconds):
