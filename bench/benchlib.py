@@ -69,7 +69,71 @@ def proc_status(pid, key):
 
 
 def proc_alive(pid):
+    if isinstance(pid, Procs):
+        return pid.alive()
     return pid is not None and os.path.exists("/proc/%d/stat" % pid)
+
+
+class Procs:
+    """The processes of one server: a fixed list of pids (--pid 11,12,13)
+    and/or a shell command printing pids (--pid-cmd, run before every
+    measurement, so that workers started later are counted). CPU time and
+    RSS are summed over them (nginx: a master and its workers; with Redis
+    beside it, add redis-server's pid)."""
+
+    def __init__(self, pids=(), cmd=None):
+        self.fixed = [int(p) for p in pids]
+        self.cmd = cmd
+
+    @staticmethod
+    def parse(text):
+        """"11,12 13" -> [11, 12, 13]; BenchError on anything else."""
+        out = []
+        for w in text.replace(",", " ").split():
+            if not w.isdigit() or int(w) <= 0:
+                raise BenchError("not a process id: %r" % w)
+            out.append(int(w))
+        return out
+
+    def pids(self):
+        out = list(self.fixed)
+        if self.cmd:
+            p = subprocess.run(["sh", "-c", self.cmd], capture_output=True,
+                               text=True, timeout=30)
+            if p.returncode != 0:
+                raise BenchError("--pid-cmd %r failed (exit %d): %s" % (
+                    self.cmd, p.returncode, p.stderr.strip()))
+            out += [x for x in self.parse(p.stdout) if x not in out]
+        if not out:
+            raise BenchError("no process to measure (--pid-cmd %r printed "
+                             "none)" % self.cmd)
+        return out
+
+    def alive(self):
+        return all(os.path.exists("/proc/%d/stat" % p) for p in self.fixed)
+
+    def __str__(self):
+        parts = [",".join(str(p) for p in self.fixed)] if self.fixed else []
+        if self.cmd:
+            parts.append("pids of `%s`" % self.cmd)
+        return "pid " + " + ".join(parts)
+
+
+def procs_cpu_s(pids):
+    """Summed proc_cpu_s of pids; a process gone meanwhile counts 0."""
+    t = 0.0
+    for p in pids:
+        try:
+            t += proc_cpu_s(p)
+        except OSError:
+            pass
+    return t
+
+
+def procs_rss_kb(pids):
+    vals = [proc_status(p, "VmRSS") for p in pids]
+    vals = [v for v in vals if v is not None]
+    return sum(vals) if vals else None
 
 
 # ---------------------------------------------------------------- machine
@@ -280,34 +344,52 @@ def auth_all(url, users, workers=8):
     parallel(url, users, auth, workers)
 
 
-def probe(url, users):
+def probe(url, users, strict=True):
     """One request of each scenario through a plain client, checking the
-    answer (status and body shape), so that a benchmark of error answers
-    cannot pass for a benchmark."""
+    answer, so that a benchmark of error answers cannot pass for a
+    benchmark. A wrong status is always an error (BenchError). A right
+    status with a body other than kosyncd's (KOsync answers a push with a
+    plain "OK") is an error when strict, else a divergence: returns the
+    list of divergences, one sentence each."""
     c = Client(url)
+    warnings = []
+
+    def check(what, st, want, body, body_ok, expected):
+        if st != want:
+            raise BenchError("probe %s: HTTP %d (expected %d) %r" % (
+                what, st, want, body))
+        if body_ok:
+            return
+        msg = "%s: HTTP %d as expected but the body is %r, not %s" % (
+            what, st, body if not isinstance(body, bytes)
+            else body.decode("utf-8", "replace")[:80], expected)
+        if strict:
+            raise BenchError("probe " + msg)
+        warnings.append(msg)
+
     try:
         name, key, docs = users[0]
         st, body = c.request("GET", "/users/auth", None, name, key)
-        if st != 200 or not isinstance(body, dict):
-            raise BenchError("probe auth: HTTP %d %r" % (st, body))
+        check("auth", st, 200, body, isinstance(body, dict),
+              "a JSON object")
         st, body = c.request("PUT", "/syncs/progress", {
             "document": docs[0], "progress": "/body/DocFragment[2]/body/p[3]",
             "percentage": 0.25, "device": "bench-probe",
             "device_id": "BENCHPROBE000000000000000000000"}, name, key)
-        if st != 200 or not isinstance(body, dict) or \
-                body.get("document") != docs[0]:
-            raise BenchError("probe push: HTTP %d %r" % (st, body))
+        check("push", st, 200, body, isinstance(body, dict) and
+              body.get("document") == docs[0],
+              "a JSON object with the document")
         st, body = c.request("GET", "/syncs/progress/" + docs[0], None,
                              name, key)
-        if st != 200 or not isinstance(body, dict) or \
-                body.get("progress") != "/body/DocFragment[2]/body/p[3]" or \
-                body.get("percentage") != 0.25:
-            raise BenchError("probe pull: HTTP %d %r" % (st, body))
+        check("pull", st, 200, body, isinstance(body, dict) and
+              body.get("progress") == "/body/DocFragment[2]/body/p[3]" and
+              body.get("percentage") == 0.25,
+              "a JSON object with the pushed progress and percentage")
         st, body = c.request("GET", "/users/auth", None, name, key + "x")
-        if st != 401:
-            raise BenchError("probe: a wrong key got HTTP %d %r" % (st, body))
+        check("auth with a wrong key", st, 401, body, True, "")
     finally:
         c.close()
+    return warnings
 
 
 # ---------------------------------------------------------------- wrk
@@ -341,14 +423,15 @@ def settle(pid, quiet_s=0.3, max_s=15):
     """Wait until the server is idle (CPU time still for quiet_s): work
     queued by a previous run (argon2 hashes, a compaction) must not be
     billed to the next one."""
-    if not pid:
+    pids = [pid] if isinstance(pid, int) else pid
+    if not pids:
         time.sleep(0.2)
         return
     deadline = time.monotonic() + max_s
-    last = proc_cpu_s(pid)
+    last = procs_cpu_s(pids)
     while time.monotonic() < deadline:
         time.sleep(quiet_s)
-        now = proc_cpu_s(pid)
+        now = procs_cpu_s(pids)
         if now - last < 0.02:
             return
         last = now
@@ -357,19 +440,22 @@ def settle(pid, quiet_s=0.3, max_s=15):
 def measure(url, pid, mode, users_file, connections, threads, duration,
             close=False, timeout_s=5, nonce=None):
     """One measured wrk run with the server's CPU and RSS around it."""
-    settle(pid)
-    cpu0 = proc_cpu_s(pid) if pid else None
-    rss0 = proc_status(pid, "VmRSS") if pid else None
+    pids = pid.pids() if isinstance(pid, Procs) else [pid] if pid else []
+    settle(pids)
+    cpu0 = procs_cpu_s(pids) if pids else None
+    rss0 = procs_rss_kb(pids) if pids else None
     w = run_wrk(url, mode, users_file, connections, threads, duration,
                 close, timeout_s, nonce)
-    cpu1 = proc_cpu_s(pid) if pid and proc_alive(pid) else None
-    rss1 = proc_status(pid, "VmRSS") if pid else None
     if pid and not proc_alive(pid):
-        raise BenchError("the server (pid %d) died during %s" % (pid, mode))
+        raise BenchError("the server (%s) died during %s" % (
+            pid if isinstance(pid, Procs) else "pid %d" % pid, mode))
+    cpu1 = procs_cpu_s(pids) if pids else None
+    rss1 = procs_rss_kb(pids) if pids else None
     n = w["requests"]
     secs = w["duration_us"] / 1e6
     e = w["errors"]
     r = {
+        "pids": pids,
         "requests": n,
         "rps": n / secs if secs else 0.0,
         "p50_ms": w["latency_us"]["percentiles"]["50"] / 1000.0,
@@ -429,7 +515,9 @@ class Profile:
                 os.unlink(f)
         self.proc = subprocess.Popen(
             ["perf", "record", "-q", "-e", "cpu-clock", "-F", "4999", "-g",
-             "-p", str(self.pid), "-o", self.data],
+             "-p", ",".join(str(x) for x in self.pid.pids())
+             if isinstance(self.pid, Procs) else str(self.pid),
+             "-o", self.data],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.3)
         return self
@@ -490,9 +578,10 @@ def strip(r):
     return {k: v for k, v in r.items() if k != "wrk"}
 
 
-def request_scenarios(url, pid, users_file, opts, close_variant=True):
-    """The request scenarios: each mode with keep-alive, then with
-    Connection: close (registration: keep-alive and close as well)."""
+def scenario_plan(opts, close_variant=True):
+    """The request scenarios in order: (name, mode, close, timeout_s,
+    duration, runs) for each mode with keep-alive, then with Connection:
+    close (registration: keep-alive and close as well)."""
     out = []
     for mode in SCENARIOS:
         variants = [False, True] if close_variant else [False]
@@ -500,14 +589,49 @@ def request_scenarios(url, pid, users_file, opts, close_variant=True):
             name = mode + (" (close)" if close else "")
             if mode == "register":
                 # argon2id per registration: slow on purpose, fewer runs
-                r = scenario(url, pid, name, mode, users_file, opts, close,
-                             timeout_s=30,
-                             duration=max(1, opts.duration // 2),
-                             runs=1)
+                out.append((name, mode, close, 30,
+                            max(1, opts.duration // 2), 1))
             else:
-                r = scenario(url, pid, name, mode, users_file, opts, close)
-            out.append(r)
+                out.append((name, mode, close, 5, opts.duration,
+                            opts.runs))
     return out
+
+
+def request_scenarios(url, pid, users_file, opts, close_variant=True):
+    """The request scenarios of scenario_plan, one after the other."""
+    return [scenario(url, pid, name, mode, users_file, opts, close,
+                     timeout_s=t, duration=d, runs=n)
+            for name, mode, close, t, d, n in
+            scenario_plan(opts, close_variant)]
+
+
+def interleaved_scenarios(servers, opts, close_variant=True):
+    """The request scenarios against several servers, interleaved: each
+    run of a scenario goes to every server in turn before the next run,
+    so that a load that comes and goes on a shared machine falls on all
+    of them alike. servers: (url, pid, users_file) each; returns one list
+    of rows per server, as request_scenarios gives."""
+    rows = [[] for _ in servers]
+    for name, mode, close, t, d, n in scenario_plan(opts, close_variant):
+        res = [[] for _ in servers]
+        for i in range(n):
+            for k, (url, pid, users_file) in enumerate(servers):
+                nonce = "%d%03d%d" % (int(time.time()), i, k)
+                r = measure(url, pid, mode, users_file, opts.connections,
+                            opts.threads, d, close, t, nonce)
+                res[k].append(r)
+                log("  %-22s server %d run %d/%d: %9.0f req/s  p99 %7.2f "
+                    "ms  cpu %s" % (name, k + 1, i + 1, n, r["rps"],
+                                    r["p99_ms"], "%.1f us" % r["cpu_us"]
+                                    if r["cpu_us"] is not None else "-"))
+        for k in range(len(servers)):
+            rows[k].append({"name": name, "mode": mode,
+                            "connection": "close" if close
+                            else "keep-alive",
+                            "connections": opts.connections,
+                            "duration_s": d, "median": median_of(res[k]),
+                            "runs": [strip(r) for r in res[k]]})
+    return rows
 
 
 def warmup(url, pid, users_file, opts, seconds):

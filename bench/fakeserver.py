@@ -8,12 +8,20 @@ benchmark's own mechanics (bench/selftest), never for figures.
 The second form stands in for ./kosyncd (bench/bench --binary): it loads
 the users of DIR/database.json (KOsync format; argon2id PHC keys are
 checked with libsodium through ctypes) and ignores other flags.
+
+Two flags make it look like other servers, for bench/selftest:
+--plain answers auth and push with a plain-text `OK` as KOsync does (right
+status, not kosyncd's body); --fork serves from a forked child while the
+first process only waits, as nginx's master does (its CPU reads 0: only the
+sum over both processes is the server's).
 Listens on 127.0.0.1:PORT, HTTP/1.1 keep-alive, and answers the four
 client routes of docs/protocol.md §3.1 plus /healthcheck. It prints
 "fake info: listening on 127.0.0.1:PORT" on stderr once it listens, and logs
 every request line to stderr like an access log.
 """
 import json
+import os
+import signal
 import sys
 import threading
 import time
@@ -21,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 USERS = {}
 DOCS = {}
+PLAIN = False
 LOCK = threading.Lock()
 
 
@@ -32,9 +41,15 @@ class Handler(BaseHTTPRequestHandler):
         sys.stderr.write("fake access: %s\n" % (fmt % args))
 
     def reply(self, status, obj):
-        body = json.dumps(obj, separators=(",", ":")).encode()
+        ctype = "application/json"
+        if PLAIN and status == 200 and isinstance(obj, dict) and \
+                ("authorized" in obj or "timestamp" in obj):
+            obj, ctype = None, "text/plain"
+            body = b"OK"
+        else:
+            body = json.dumps(obj, separators=(",", ":")).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         if (self.headers.get("Connection") or "").lower() == "close":
             self.send_header("Connection", "close")
@@ -123,7 +138,6 @@ def phc_ok(phc, key):
 
 
 def load(datadir):
-    import os
     path = os.path.join(datadir, "database.json")
     if os.path.exists(path):
         with open(path) as f:
@@ -135,7 +149,6 @@ def load(datadir):
 
 
 def main():
-    import signal
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
     args = sys.argv[1:]
     port = 0
@@ -146,11 +159,26 @@ def main():
             load(args[i + 1])
         elif a == "--listen-address":
             port = int(args[i + 1].rsplit(":", 1)[1])
+    global PLAIN  # pylint: disable=global-statement
+    PLAIN = "--plain" in args
     srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     srv.daemon_threads = True
-    sys.stderr.write("fake info: listening on 127.0.0.1:%d\n" %
-                     srv.server_port)
-    sys.stderr.flush()
+    child = os.fork() if "--fork" in args else 0
+    if child:
+        # the master: no request work, waits for its worker
+        def stop(*_):
+            os.kill(child, signal.SIGTERM)
+            os.waitpid(child, 0)
+            os._exit(0)  # pylint: disable=protected-access
+        signal.signal(signal.SIGTERM, stop)
+        srv.socket.close()
+    if child or "--fork" not in args:
+        sys.stderr.write("fake info: listening on 127.0.0.1:%d%s\n" % (
+            srv.server_port, " (master %d)" % os.getpid() if child else ""))
+        sys.stderr.flush()
+    if child:
+        os.waitpid(child, 0)
+        return
     srv.serve_forever()
 
 

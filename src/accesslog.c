@@ -1,9 +1,13 @@
 /*
  * accesslog.c: the access log (see accesslog.h).
  */
+#include <errno.h>
+#include <stdbool.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "accesslog.h"
 #include "log.h"
@@ -16,6 +20,42 @@ accesslog_init(struct accesslog *al)
 {
 	memset(al, 0, sizeof(*al));
 	buf_init(&al->lines);
+	al->fd = STDERR_FILENO;
+	al->max_bytes = ACCESSLOG_MAX_BYTES;
+	al->max_ms = ACCESSLOG_MAX_MS;
+}
+
+/*
+ * Write all of data to fd, waiting when it is full (a non-blocking
+ * descriptor someone else shares gives EAGAIN: wait for it to drain).
+ * Returns -1 when fd cannot take it at all (its reader gone).
+ */
+static int
+write_all(int fd, const char *data, size_t len)
+{
+	struct pollfd pfd;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, data, len);
+		if (n > 0) {
+			data += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			pfd.revents = 0;
+			if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+				return -1;
+			continue;
+		}
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -23,8 +63,10 @@ accesslog_flush(struct accesslog *al)
 {
 	if (al->lines.len == 0)
 		return;
-	fwrite(al->lines.data, 1, al->lines.len, stderr);
-	fflush(stderr);
+	/* stdio's lock: log.c's fwrite(stderr) from another thread waits. */
+	flockfile(stderr);
+	(void)write_all(al->fd, al->lines.data, al->lines.len);
+	funlockfile(stderr);
 	if (al->lines.len > KEEP_BUF_BYTES)
 		buf_release(&al->lines);
 	else
@@ -51,14 +93,18 @@ add_digits(struct buf *out, uint64_t v, int width)
 	buf_add(out, tmp + i, sizeof(tmp) - (size_t)i);
 }
 
-/* Append "<UTC time> access: " to out, the date part cached per second. */
+/*
+ * Append "<UTC time> access: " to out, the date part cached per second;
+ * *ts is that time.
+ */
 static void
-add_stamp(struct accesslog *al, struct buf *out)
+add_stamp(struct accesslog *al, struct buf *out, struct timespec *ts_out)
 {
 	struct timespec ts;
 	struct tm tm;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	*ts_out = ts;
 	if (ts.tv_sec != al->stamp_sec) {
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(
@@ -71,15 +117,37 @@ add_stamp(struct accesslog *al, struct buf *out)
 	buf_add(out, "Z access: ", 10);
 }
 
+/* The batch is due: max_bytes long, or its oldest line max_ms old at now
+ * (or the clock went back). */
+static bool
+batch_due(const struct accesslog *al, const struct timespec *now)
+{
+	int64_t ms;
+
+	if (al->max_bytes > 0 && al->lines.len >= al->max_bytes)
+		return true;
+	if (al->max_ms <= 0)
+		return false;
+	ms = ((int64_t)now->tv_sec - (int64_t)al->first.tv_sec) * 1000 +
+	     ((int64_t)now->tv_nsec - (int64_t)al->first.tv_nsec) / 1000000;
+	return ms >= al->max_ms || ms < 0;
+}
+
 void
 accesslog_add(struct accesslog *al, const char *peer,
     const struct http_request *req, int status, size_t bytes, uint64_t us)
 {
 	struct buf own = BUF_INIT, *out;
+	struct timespec now;
 
 	out = al != NULL ? &al->lines : &own;
-	if (al != NULL)
-		add_stamp(al, out);
+	if (al != NULL) {
+		bool was_empty = out->len == 0;
+
+		add_stamp(al, out, &now);
+		if (was_empty)
+			al->first = now;
+	}
 	buf_adds(out, peer);
 	buf_addch(out, ' ');
 	if (req != NULL && req->method_name.len > 0)
@@ -106,6 +174,8 @@ accesslog_add(struct accesslog *al, const char *peer,
 		buf_addch(out, '-');
 	if (al != NULL) {
 		buf_addch(out, '\n');
+		if (batch_due(al, &now))
+			accesslog_flush(al);
 		return;
 	}
 	/* No collector (the server is gone): write the line directly. */

@@ -1,10 +1,21 @@
 /*
  * accesslog.h: the access log, one line per answered request.
  *
- * Lines are collected in a struct accesslog and written to stderr by
- * accesslog_flush (server.c calls it once per loop iteration, just before
- * the loop waits), so that a busy loop makes one write for many requests
- * instead of one each. The line format is log.c's:
+ * Lines are collected in a struct accesslog and written to stderr in
+ * batches: by accesslog_flush (server.c calls it once per loop iteration,
+ * just before the loop waits, and at shutdown), or at once by
+ * accesslog_add when the batch reaches ACCESSLOG_MAX_BYTES or its oldest
+ * line ACCESSLOG_MAX_MS, so that a busy loop makes one write for many
+ * requests instead of one each and a long turn does not hold lines back.
+ * The buffer is therefore bounded. A write is one write(2) of whole lines
+ * (repeated until all is written), under stderr's stdio lock so that
+ * log.c's lines from other threads never land inside one. stderr stays
+ * blocking: when its reader (journald, Docker, a pipe) is slower than the
+ * log, the write waits for it, and the loop with it, for at most the time
+ * the reader takes to accept one batch; nothing is dropped. A line is lost
+ * only when stderr itself fails (its reader gone: EPIPE).
+ *
+ * The line format is log.c's:
  *
  *   <UTC time> access: <client> <method> <path> <status> <bytes> <ms> <user>
  *
@@ -23,14 +34,27 @@
 #include "buf.h"
 #include "http.h"
 
+/* A batch is written when it reaches this size ... */
+#define ACCESSLOG_MAX_BYTES ((size_t)64 * 1024)
+/* ... or its oldest line this age, if the loop has not written it yet. */
+#define ACCESSLOG_MAX_MS 5
+
 struct accesslog {
-	struct buf lines; /* lines not yet written */
-	char stamp[32];   /* "YYYY-mm-ddTHH:MM:SS" of stamp_sec */
+	struct buf lines;      /* lines not yet written */
+	struct timespec first; /* when the oldest of them was added */
+	char stamp[32];        /* "YYYY-mm-ddTHH:MM:SS" of stamp_sec */
 	time_t stamp_sec;
+	/* Set by accesslog_init; a test may change them (0: no limit). */
+	int fd;           /* where lines go: 2 (stderr) */
+	size_t max_bytes; /* ACCESSLOG_MAX_BYTES */
+	int max_ms;       /* ACCESSLOG_MAX_MS */
 };
 
 void accesslog_init(struct accesslog *al);
-/* Write the collected lines; then accesslog_release frees the buffer. */
+/*
+ * Write the collected lines (see above); then accesslog_release frees the
+ * buffer.
+ */
 void accesslog_flush(struct accesslog *al);
 void accesslog_release(struct accesslog *al);
 

@@ -302,6 +302,7 @@ cmd_serve_exec(struct cmd_args *args)
 	limits.request_timeout_ms = cfg->request_timeout_ms;
 	limits.shutdown_timeout_ms = cfg->shutdown_timeout_ms;
 	limits.trusted_proxies = cfg->trusted_proxies;
+	limits.access_log = cfg->access_log;
 	if (serve_fit_nofile(&limits, strcmp(cfg->storage, "file") == 0,
 	        cfg->metrics_listen != NULL &&
 	            cfg->metrics_listen[0] != '\0') == -1)
@@ -354,6 +355,7 @@ cmd_serve_exec(struct cmd_args *args)
 		server_limits_default(&limits);
 		limits.max_connections = SERVE_METRICS_CONNECTIONS;
 		limits.shutdown_timeout_ms = cfg->shutdown_timeout_ms;
+		limits.access_log = cfg->access_log;
 		s.msrv =
 		    server_new(s.loop, &limits, metrics_handle, &s.metrics);
 		if (server_listen(s.msrv, cfg->metrics_listen) == -1)

@@ -435,6 +435,19 @@ const struct config_option config_options[] = {
                 "closing their connections.",
     },
     {
+        .name = "access_log",
+        .type = CONFIG_T_BOOL,
+        .offset = F(access_log),
+        .def = 1,
+        .help = "Write one line per answered request on stderr (on by "
+                "default).",
+        .doc = "The lines (docs/operations.md) are written in batches: once "
+               "per turn of the event loop, or sooner when a batch reaches "
+               "64 KiB or its oldest line 5 ms (docs/security.md). Off, "
+               "the metrics still count every request; warnings and errors "
+               "are logged either way.",
+    },
+    {
         .name = "argon2_concurrency",
         .type = CONFIG_T_U64,
         .offset = F(argon2_concurrency),

@@ -94,6 +94,7 @@ struct config {
 	uint64_t idle_timeout_ms;
 	uint64_t request_timeout_ms;
 	uint64_t shutdown_timeout_ms;
+	bool access_log; /* one line per answered request on stderr */
 	uint64_t argon2_concurrency;
 
 	/* Brute-force limits and proxies (ratelimit.h, proxy.h). */

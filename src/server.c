@@ -32,6 +32,7 @@
  * Not responsible for what a request means (the handler), nor for signals
  * (main.c calls server_shutdown).
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <assert.h>
@@ -141,7 +142,6 @@ struct conn {
 	};
 	uv_timer_t timer;
 	uv_write_t wreq;
-	uv_shutdown_t sreq;
 	struct server *srv; /* NULL once the handles are closed */
 	struct conn *prev, *next;
 	struct http_parse *hp;
@@ -164,6 +164,9 @@ struct conn {
 	bool eof;              /* the client has closed its side */
 	bool via_proxy;        /* the peer is a trusted proxy */
 	bool spoke;            /* the client has sent at least one byte */
+	bool quiet;            /* no access-log lines (access_log off) */
+	bool nagle;            /* TCP without TCP_NODELAY yet (conn_flush) */
+	bool wrote;            /* conn_flush has written before */
 	const struct ip_count *ipc; /* its address's count, while counted */
 	/* A streamed body (CONN_BODY): where it goes. */
 	http_body_fn *body_piece;
@@ -349,6 +352,8 @@ access_log(const struct conn *c, const struct http_request *req, int status,
 		    req != NULL ? metrics_route_of(req->method, req->path)
 		                : METRICS_R_OTHER,
 		    status, us * 1000);
+	if (c->quiet)
+		return;
 	/* An orphan's server may be gone: the line is written directly. */
 	accesslog_add(srv != NULL ? &srv->alog : NULL, c->req.peer, req, status,
 	    bytes, us);
@@ -730,6 +735,17 @@ conn_flush(struct conn *c)
 	}
 	if (c->out.len == 0)
 		return;
+	/*
+	 * TCP_NODELAY from the second write on: the first answer on a new
+	 * connection has no unacknowledged data before it, so Nagle cannot
+	 * hold it, and a Connection: close client (KOReader) is spared the
+	 * system call.
+	 */
+	if (c->nagle && c->wrote) {
+		uv_tcp_nodelay(&c->tcp, 1);
+		c->nagle = false;
+	}
+	c->wrote = true;
 	b = uv_buf_init(c->out.data, (unsigned)c->out.len);
 	n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
 	if (n >= 0 && (size_t)n == c->out.len) {
@@ -858,15 +874,6 @@ conn_close(struct conn *c)
 		body_finish(c, 400);
 }
 
-static void
-on_shutdown(uv_shutdown_t *r, int status)
-{
-	struct conn *c = r->data;
-
-	if (!conn_dead(c) && status < 0)
-		conn_close(c);
-}
-
 /*
  * Everything was answered and the connection ends: send FIN, then keep
  * reading and dropping until the client closes too (or a short timer),
@@ -876,13 +883,20 @@ on_shutdown(uv_shutdown_t *r, int status)
 static void
 conn_linger(struct conn *c)
 {
+	uv_os_fd_t fd;
+
 	if (c->eof) {
 		conn_close(c);
 		return;
 	}
 	conn_set_state(c, CONN_LINGERING);
-	c->sreq.data = c;
-	if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
+	/*
+	 * Nothing is queued (conn_step lingers only then), so the FIN goes
+	 * out now, with the answer's turn: uv_shutdown would wait for a
+	 * writable event first, a turn later and two epoll_ctl more.
+	 */
+	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0 ||
+	    shutdown(fd, SHUT_WR) != 0)
 		conn_close(c);
 }
 
@@ -1170,6 +1184,7 @@ on_connection(uv_stream_t *l, int status)
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->srv = srv;
+	c->quiet = !srv->limits.access_log;
 	buf_init(&c->in);
 	buf_init(&c->out);
 	buf_init(&c->wbuf);
@@ -1205,7 +1220,7 @@ on_connection(uv_stream_t *l, int status)
 			c->via_proxy = true;
 			memcpy(c->tcp_peer, c->req.peer, sizeof(c->tcp_peer));
 		}
-		uv_tcp_nodelay(&c->tcp, 1);
+		c->nagle = true; /* TCP_NODELAY at the second write */
 	}
 	c->hp = http_parse_new(srv->limits.max_header_bytes,
 	    srv->limits.max_body_bytes, SERVER_MAX_HEADERS);
@@ -1244,6 +1259,7 @@ server_limits_default(struct server_limits *limits)
 	limits->request_timeout_ms = (uint64_t)SERVER_REQUEST_TIMEOUT_MS;
 	limits->shutdown_timeout_ms = (uint64_t)SERVER_SHUTDOWN_TIMEOUT_MS;
 	limits->trusted_proxies = NULL;
+	limits->access_log = true;
 }
 
 struct server *

@@ -37,6 +37,7 @@ struct server_limits {
 	uint64_t idle_timeout_ms;
 	uint64_t request_timeout_ms;
 	uint64_t shutdown_timeout_ms; /* in-flight work at shutdown, then cut */
+	bool access_log;              /* one line per answer (accesslog.h) */
 	/*
 	 * Reverse proxies whose forwarding headers are believed (proxy.h;
 	 * NULL or "" for none). Their connections are not counted per

@@ -4,8 +4,9 @@
  * Covers: the "<UTC time> access: " prefix; client, method, path, status,
  * bytes, milliseconds with three decimals and user; "-" for what a
  * refused connection (no request) does not have; method and path escaped
- * and cut; lines collected until accesslog_flush, which empties the
- * buffer.
+ * and cut; lines collected until accesslog_flush, which writes them whole
+ * and empties the buffer; a batch written at once when it reaches its size
+ * or its age, never cut inside a line.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -21,6 +25,36 @@
 #include "buf.h"
 #include "http.h"
 #include "log.h"
+
+/* accesslog_init, with lines held until accesslog_flush (no size or age
+ * limit) and written to fd. */
+static void
+init_held(struct accesslog *al, int fd)
+{
+	accesslog_init(al);
+	al->max_bytes = 0;
+	al->max_ms = 0;
+	al->fd = fd;
+}
+
+/* Read what the pipe holds now (non-blocking end p[0]) into out. */
+static size_t
+drain(int fd, char *out, size_t size)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < size && (n = read(fd, out + got, size - got)) > 0)
+		got += (size_t)n;
+	return got;
+}
+
+static void
+make_pipe(int p[2])
+{
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+}
 
 /* The line after "access: " of the collected line at *pos; advances. */
 static const char *
@@ -56,7 +90,7 @@ test_accesslog__fields(void **state)
 
 	(void)state;
 	memset(&req, 0, sizeof(req));
-	accesslog_init(&al);
+	init_held(&al, -1);
 	req.method_name = STR_LIT("PUT");
 	req.path = STR_LIT("/syncs/progress");
 	req.log_user = STR_LIT("alice");
@@ -88,7 +122,7 @@ test_accesslog__escaped_and_cut(void **state)
 	memset(path, 'a', sizeof(path));
 	path[1] = ' ';
 	path[2] = '\n';
-	accesslog_init(&al);
+	init_held(&al, -1);
 	req.method_name = STR_LIT("G\"ET");
 	req.path = (struct str){path, sizeof(path)};
 	accesslog_add(&al, "192.0.2.1", &req, 400, 1, 0);
@@ -108,15 +142,98 @@ static void
 test_accesslog__flush_empties(void **state)
 {
 	struct accesslog al;
+	char got[256];
+	int p[2];
 
 	(void)state;
-	accesslog_init(&al);
+	make_pipe(p);
+	init_held(&al, p[1]);
 	accesslog_flush(&al); /* nothing collected: nothing written */
+	assert_int_equal(drain(p[0], got, sizeof(got)), 0);
 	accesslog_add(&al, "192.0.2.1", NULL, 503, 0, 0);
 	assert_true(al.lines.len > 0);
+	assert_int_equal(drain(p[0], got, sizeof(got)), 0); /* held */
 	accesslog_flush(&al);
 	assert_int_equal(al.lines.len, 0);
+	assert_int_equal(drain(p[0], got, sizeof(got)), 33 + 28);
+	assert_memory_equal(got + 33, "192.0.2.1 - - 503 0 0.000 -\n", 28);
 	accesslog_release(&al);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* Count the lines of got, each a whole access line. */
+static size_t
+whole_lines(const char *got, size_t n)
+{
+	size_t lines = 0, start = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (got[i] != '\n')
+			continue;
+		assert_true(i - start > 33);
+		assert_memory_equal(got + start + 23, "Z access: ", 10);
+		lines++;
+		start = i + 1;
+	}
+	assert_int_equal(start, n); /* ends with a whole line */
+	return lines;
+}
+
+static void
+test_accesslog__written_when_full(void **state)
+{
+	static char got[16384];
+	struct accesslog al;
+	size_t n, written = 0, total = 0;
+	int p[2], i;
+
+	(void)state;
+	make_pipe(p);
+	init_held(&al, p[1]);
+	al.max_bytes = 4096;
+	for (i = 0; i < 200; i++) {
+		accesslog_add(&al, "192.0.2.1", NULL, 200, 0, 0);
+		/* Never more than max_bytes plus the line that reached it. */
+		assert_true(al.lines.len < 4096 + 100);
+		n = drain(p[0], got, sizeof(got));
+		if (n > 0) {
+			assert_int_equal(al.lines.len, 0);
+			assert_true(n >= 4096);
+			written += whole_lines(got, n);
+		}
+		total++;
+	}
+	assert_true(written > 0 && written < total);
+	accesslog_flush(&al);
+	n = drain(p[0], got, sizeof(got));
+	assert_int_equal(written + whole_lines(got, n), total);
+	accesslog_release(&al);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void
+test_accesslog__written_when_old(void **state)
+{
+	struct timespec pause = {0, 3 * 1000 * 1000};
+	struct accesslog al;
+	char got[1024];
+	int p[2];
+
+	(void)state;
+	make_pipe(p);
+	init_held(&al, p[1]);
+	al.max_ms = 2;
+	accesslog_add(&al, "192.0.2.1", NULL, 200, 0, 0);
+	nanosleep(&pause, NULL);
+	/* The first line is 3 ms old: both are written with the second. */
+	accesslog_add(&al, "192.0.2.2", NULL, 200, 0, 0);
+	assert_int_equal(al.lines.len, 0);
+	assert_int_equal(whole_lines(got, drain(p[0], got, sizeof(got))), 2);
+	accesslog_release(&al);
+	close(p[0]);
+	close(p[1]);
 }
 
 int
@@ -126,6 +243,8 @@ main(void)
 	    cmocka_unit_test(test_accesslog__fields),
 	    cmocka_unit_test(test_accesslog__escaped_and_cut),
 	    cmocka_unit_test(test_accesslog__flush_empties),
+	    cmocka_unit_test(test_accesslog__written_when_full),
+	    cmocka_unit_test(test_accesslog__written_when_old),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,10 +30,10 @@ static const char *const all_options[] = {"listen_address",
     "dav_max_file_bytes", "dav_quota_bytes", "max_header_bytes",
     "max_body_bytes", "max_connections", "max_connections_per_ip",
     "idle_timeout_ms", "request_timeout_ms", "shutdown_timeout_ms",
-    "argon2_concurrency", "auth_fail_per_user", "auth_fail_per_ip",
-    "auth_fail_window_s", "register_per_ip", "register_window_s",
-    "ratelimit_entries", "trusted_proxies", "metrics_listen", "admins",
-    "cookie_secure", "session_ttl_s", NULL};
+    "access_log", "argon2_concurrency", "auth_fail_per_user",
+    "auth_fail_per_ip", "auth_fail_window_s", "register_per_ip",
+    "register_window_s", "ratelimit_entries", "trusted_proxies",
+    "metrics_listen", "admins", "cookie_secure", "session_ttl_s", NULL};
 
 /* The value of option name as config show prints it (without source). */
 static char *
