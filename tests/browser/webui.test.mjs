@@ -131,7 +131,11 @@ async function main() {
 	});
 	page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
 	page.on('dialog', (d) => d.accept(d.type() === 'prompt' ? 'bob-new-pass' : undefined));
-	page.setDefaultTimeout(5000);
+	// A step waits up to 15 s: the server is the sanitizer build and
+	// shares two cores with the rest of the suite (5 s was once too short
+	// for the library's "More" to come back on a loaded machine). Checks
+	// that something does NOT appear give their own short timeout.
+	page.setDefaultTimeout(15000);
 	try {
 		await page.goto(base + '/web/');
 		ok(page.url() === base + '/', 'the old address /web/ leads to / (the web interface is on by default)', page.url());
