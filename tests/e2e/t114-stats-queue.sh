@@ -78,7 +78,7 @@ run user del alice
 is "alice deleted while her file is read" "$RC" 0
 register alice "$(md5 s3cret)"
 is "a new alice" "$STATUS" 201
-is "the new alice uploads: 204" "$(put "$KS_TMP/s1.sqlite3")" 204
+is "the new alice uploads into her own, empty tree: 201" "$(put "$KS_TMP/s1.sqlite3")" 201
 web POST /api/v1/login '{"username":"alice","password":"s3cret"}' -c "$JAR"
 for i in $(seq 1 300); do
 	web GET /api/v1/stats "" -b "$JAR"
