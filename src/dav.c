@@ -1076,6 +1076,30 @@ dav_quota(const struct dav *dav)
 	return dav->cfg->dav_quota_bytes;
 }
 
+/* Whether the earlier versions of a file of that name are kept. */
+static bool
+dav_versioned(const char *name)
+{
+	return strcmp(name, "statistics.sqlite3") == 0 ||
+	       strcmp(name, "vocabulary_builder.sqlite3") == 0;
+}
+
+/*
+ * The bytes replacing r's existing target frees: the old file, or, when
+ * it becomes a version, the versions that then go.
+ */
+static uint64_t
+put_freed(const struct dav_req *r)
+{
+	unsigned keep = r->dav->cfg->dav_versions;
+	uint64_t dropped;
+
+	if (!dav_versioned(r->name))
+		return (uint64_t)r->st.st_size;
+	dropped = davfs_version_dropped(r->parent, r->name, keep);
+	return keep == 0 ? (uint64_t)r->st.st_size + dropped : dropped;
+}
+
 /*
  * Bytes the account's other uploads in progress have received (their
  * temporary files are not counted by davfs_usage).
@@ -1250,6 +1274,11 @@ put_synced(uv_work_t *w, int status)
 	r->exists = davfs_stat(r->parent, r->name, &r->st) == 0;
 	if (put_check(r, 409) == -1)
 		return;
+	/* The file replaced stays as a version (a link: no copy). */
+	if (r->exists && dav_versioned(r->name) &&
+	    davfs_version_keep(r->parent, r->name, r->dav->cfg->dav_versions) !=
+	        0)
+		log_warn("webdav: cannot keep the version of an upload");
 	if (fstat(r->fd, &r->st) == -1 ||
 	    renameat(r->parent, r->tmp.data, r->parent, r->name) == -1) {
 		dav_fail_errno(r, errno, "rename an upload into place");
@@ -1328,7 +1357,7 @@ dav_put(struct dav_req *r)
 		put_end(r, 413);
 		return;
 	}
-	r->old_size = r->exists ? (uint64_t)r->st.st_size : 0;
+	r->old_size = r->exists ? put_freed(r) : 0;
 	if (davfs_usage(r->root, DAV_MAX_ENTRIES, &r->usage, &entries) == -1 &&
 	    errno != E2BIG) {
 		dav_fail_errno(r, errno, "measure an account's files");

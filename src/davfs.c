@@ -31,6 +31,8 @@
 
 #define DAVFS_PROPS DAVPATH_RESERVED "props-"
 #define DAVFS_TMP DAVPATH_RESERVED "tmp-"
+/* Versions: DAVFS_VER <name> "." <number> (davfs_version_keep). */
+#define DAVFS_VER DAVPATH_RESERVED "v-"
 /* A temporary file unchanged this long was left by a crash. */
 #define DAVFS_TMP_STALE_S ((time_t)24 * 3600)
 #define DAVFS_COPY_CHUNK ((size_t)64 * 1024)
@@ -44,6 +46,7 @@ enum copy_flags {
 	COPY_RECURSIVE = 1 << 0, /* a folder with its content */
 	COPY_SKIP_GONE = 1 << 1, /* an entry removed meanwhile is skipped */
 	COPY_SYNC = 1 << 2,      /* every file and folder fsynced */
+	COPY_VERSIONS = 1 << 3,  /* the versions too (backups) */
 };
 
 /* The account's folder name: its name with '/', '%', a leading '.' encoded. */
@@ -467,6 +470,14 @@ copy_inside(int sdir, int ddir, unsigned flags, unsigned depth)
 	if ((d = dir_open(sdir)) == NULL)
 		return -1;
 	while (rc == 0 && (e = dir_next(d, sdir, &st)) != NULL) {
+		if ((flags & COPY_VERSIONS) && S_ISREG(st.st_mode) &&
+		    strncmp(e->d_name, DAVFS_VER, strlen(DAVFS_VER)) == 0) {
+			rc = copy_file(sdir, e->d_name, ddir, e->d_name, flags);
+			if (rc == -1 && errno == ENOENT &&
+			    (flags & COPY_SKIP_GONE))
+				rc = 0;
+			continue;
+		}
 		/* Sidecars go with their resource. */
 		if (strncmp(e->d_name, DAVFS_PROPS, strlen(DAVFS_PROPS)) == 0 ||
 		    strncmp(e->d_name, DAVPATH_RESERVED,
@@ -733,8 +744,9 @@ davfs_backup(const char *data_dir, const char *dest)
 	 * what is removed meanwhile is left out.
 	 */
 	if (src != -1)
-		rc = copy_inside(
-		    src, dfd, COPY_RECURSIVE | COPY_SKIP_GONE | COPY_SYNC, 0);
+		rc = copy_inside(src, dfd,
+		    COPY_RECURSIVE | COPY_SKIP_GONE | COPY_SYNC | COPY_VERSIONS,
+		    0);
 	else
 		rc = fsync(dfd);
 	if (rc == 0)
@@ -782,7 +794,8 @@ davfs_restore_stage(const char *data_dir, const char *src)
 	dfd = open(path.data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (sfd == -1 || dfd == -1)
 		goto out;
-	rc = copy_inside(sfd, dfd, COPY_RECURSIVE | COPY_SYNC, 0);
+	rc = copy_inside(
+	    sfd, dfd, COPY_RECURSIVE | COPY_SYNC | COPY_VERSIONS, 0);
 	if (rc == 0)
 		rc = fileio_fsync_dir(data_dir);
 out:
@@ -899,4 +912,144 @@ out:
 	buf_release(&path);
 	errno = saved;
 	return rc;
+}
+
+/*
+ * Versions of a file
+ */
+
+/*
+ * The number of the version file fname of name, or 0 when fname is not
+ * one of name's versions.
+ */
+static uint64_t
+version_number(const char *fname, const char *name)
+{
+	size_t pl = strlen(DAVFS_VER), nl = strlen(name);
+	uint64_t v = 0;
+	const char *p;
+
+	if (strncmp(fname, DAVFS_VER, pl) != 0 ||
+	    strncmp(fname + pl, name, nl) != 0 || fname[pl + nl] != '.')
+		return 0;
+	for (p = fname + pl + nl + 1; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	return *p == '\0' && p != fname + pl + nl + 1 ? v : 0;
+}
+
+/* The name of version v of name, into out. */
+static void
+version_name(const char *name, uint64_t v, struct buf *out)
+{
+	buf_reset(out);
+	buf_addf(out, "%s%s.%llu", DAVFS_VER, name, (unsigned long long)v);
+}
+
+/* Newest first. */
+static int
+version_cmp(const void *a, const void *b)
+{
+	const struct davfs_version *x = a, *y = b;
+
+	return x->number < y->number ? 1 : x->number > y->number ? -1 : 0;
+}
+
+int
+davfs_versions(int dirfd, const char *name, struct davfs_version *out,
+    size_t max, size_t *n)
+{
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	uint64_t v;
+	size_t i, oldest;
+
+	*n = 0;
+	if ((d = dir_open(dirfd)) == NULL)
+		return -1;
+	while ((e = dir_next(d, dirfd, &st)) != NULL) {
+		if (!S_ISREG(st.st_mode) ||
+		    (v = version_number(e->d_name, name)) == 0)
+			continue;
+		if (*n < max) {
+			i = (*n)++;
+		} else {
+			/* Full: the newest max are kept. */
+			for (oldest = 0, i = 1; i < max; i++)
+				if (out[i].number < out[oldest].number)
+					oldest = i;
+			if (max == 0 || out[oldest].number > v)
+				continue;
+			i = oldest;
+		}
+		out[i].number = v;
+		out[i].size = (uint64_t)st.st_size;
+		out[i].mtime = st.st_mtime;
+	}
+	closedir(d);
+	qsort(out, *n, sizeof(*out), version_cmp);
+	return 0;
+}
+
+int
+davfs_version_keep(int dirfd, const char *name, unsigned keep)
+{
+	struct davfs_version v[DAVFS_MAX_VERSIONS + 1];
+	struct buf vname = BUF_INIT;
+	size_t n, i;
+	int rc = -1, saved;
+
+	if (keep > DAVFS_MAX_VERSIONS)
+		keep = DAVFS_MAX_VERSIONS;
+	if (davfs_versions(dirfd, name, v, DAVFS_MAX_VERSIONS + 1, &n) == -1)
+		return -1;
+	if (keep > 0) {
+		version_name(name, n > 0 ? v[0].number + 1 : 1, &vname);
+		if (linkat(dirfd, name, dirfd, vname.data, 0) == -1)
+			goto out;
+	}
+	/* With the new one, keep in all: the oldest go. */
+	for (i = keep > 0 ? keep - 1 : 0; i < n; i++) {
+		version_name(name, v[i].number, &vname);
+		(void)unlinkat(dirfd, vname.data, 0);
+	}
+	rc = 0;
+out:
+	saved = errno;
+	buf_release(&vname);
+	errno = saved;
+	return rc;
+}
+
+uint64_t
+davfs_version_dropped(int dirfd, const char *name, unsigned keep)
+{
+	struct davfs_version v[DAVFS_MAX_VERSIONS + 1];
+	uint64_t bytes = 0;
+	size_t n, i;
+
+	if (keep > DAVFS_MAX_VERSIONS)
+		keep = DAVFS_MAX_VERSIONS;
+	if (davfs_versions(dirfd, name, v, DAVFS_MAX_VERSIONS + 1, &n) == -1)
+		return 0;
+	for (i = keep > 0 ? keep - 1 : 0; i < n; i++)
+		bytes += v[i].size;
+	return bytes;
+}
+
+int
+davfs_version_open(int dirfd, const char *name, uint64_t number)
+{
+	struct buf vname = BUF_INIT;
+	int fd, saved;
+
+	version_name(name, number, &vname);
+	fd = openat(dirfd, vname.data, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	saved = errno;
+	buf_release(&vname);
+	errno = saved;
+	return fd;
 }

@@ -19,9 +19,11 @@
 #include <sys/stat.h>
 
 #include <stdbool.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bounds.h"
 #include "buf.h"
 
 /*
@@ -150,5 +152,44 @@ void davfs_props_name(const char *name, struct buf *out);
  * prefix, random) goes into out. Returns the open descriptor or -1.
  */
 int davfs_temp_open(int dirfd, struct buf *out);
+
+/*
+ * Versions of a file: before an upload replaces name, the old file is
+ * linked (no copy) to a hidden name beside it (reserved prefix, never
+ * listed), numbered from 1 up; the newest keep are kept. Each version is
+ * an ordinary file of the tree: its bytes and its entry count in
+ * davfs_usage (once: it is the old file itself, which no longer is the
+ * current one).
+ */
+#define DAVFS_MAX_VERSIONS DAV_VERSIONS_MAX
+
+struct davfs_version {
+	uint64_t number; /* 1, 2, ...: higher is newer */
+	uint64_t size;
+	time_t mtime; /* when that version was uploaded */
+};
+
+/*
+ * The versions of name in dirfd, newest first, at most max of them (the
+ * newest) into out, their count into *n. 0 or -1 with errno.
+ */
+int davfs_versions(int dirfd, const char *name, struct davfs_version *out,
+    size_t max, size_t *n);
+
+/*
+ * Make the current file name (which must exist) a version, before it is
+ * replaced, and remove the versions past the newest keep (at most
+ * DAVFS_MAX_VERSIONS); keep 0 only removes them all. 0 or -1 with errno.
+ */
+int davfs_version_keep(int dirfd, const char *name, unsigned keep);
+
+/*
+ * The bytes davfs_version_keep(dirfd, name, keep) would remove (the
+ * versions it drops): what replacing name frees for the quota.
+ */
+uint64_t davfs_version_dropped(int dirfd, const char *name, unsigned keep);
+
+/* Open version number of name for reading: a descriptor, or -1. */
+int davfs_version_open(int dirfd, const char *name, uint64_t number);
 
 #endif

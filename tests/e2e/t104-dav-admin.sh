@@ -53,11 +53,11 @@ echo left >"$KS_DIR/dav/ghost/f"
 printf 12345 >"$KS_DIR/dav/alice/.kosyncd-tmp-0123456789abcdef01234567"
 run check
 is "check: exit 0" "$RC" 0
-like "check: alice's tree" "$OUT" "webdav: 'alice': 9 bytes in 1 files and folders \(quota 1073741824\)"
+like "check: alice's tree (the statistics and one version)" "$OUT" "webdav: 'alice': 18 bytes in 2 files and folders \(quota 1073741824\)"
 like "check: carol's tree" "$OUT" "webdav: 'carol': 3 bytes in 1 files"
 like "check: a tree without an account" "$OUT" "webdav: 'ghost': no such account"
 like "check: a temporary file" "$OUT" "webdav: 'alice': 1 temporary files \(5 bytes\)"
-like "check: the total" "$OUT" "webdav: 4 account trees, 17 bytes"
+like "check: the total" "$OUT" "webdav: 4 account trees, 26 bytes"
 rm -r "$KS_DIR/dav/ghost" "$KS_DIR/dav/alice/.kosyncd-tmp-0123456789abcdef01234567"
 head -c 2000 /dev/zero >"$KS_DIR/dav/alice/big"
 run check --dav-quota-bytes 1024
