@@ -366,7 +366,7 @@ check_tree(void *arg, struct str user, int dirfd)
 		buf_addf(c->out,
 		    "webdav: '%.*s': %llu temporary files (%llu bytes) of "
 		    "uploads in progress or cut off (a day old, they are "
-		    "removed by the account's next upload)\n",
+		    "removed by the next upload into their folder)\n",
 		    n, user.p, (unsigned long long)t.temps,
 		    (unsigned long long)t.temp_bytes);
 }

@@ -20,6 +20,13 @@
 
 #include "http.h"
 
+/*
+ * Accounts whose usage figure (bytes and entries of the tree, kept instead
+ * of walking it before every upload) is held at once; each holds its
+ * tree's root descriptor (counted in the server's descriptor reserve).
+ */
+#define DAV_USAGE_FDS 32
+
 struct config;
 struct ratelimit;
 struct store;

@@ -299,6 +299,24 @@ usage_dir(int dirfd, struct walk *w)
 	return rc;
 }
 
+void
+davfs_temps_clean(int dirfd)
+{
+	struct dirent *e;
+	struct stat st;
+	time_t now = time(NULL);
+	DIR *d;
+
+	if ((d = dir_open(dirfd)) == NULL)
+		return;
+	while ((e = dir_next(d, dirfd, &st)) != NULL)
+		if (S_ISREG(st.st_mode) &&
+		    strncmp(e->d_name, DAVFS_TMP, strlen(DAVFS_TMP)) == 0 &&
+		    st.st_mtime < now - DAVFS_TMP_STALE_S)
+			(void)unlinkat(dirfd, e->d_name, 0);
+	closedir(d);
+}
+
 int
 davfs_usage(int dirfd, uint64_t max_entries, uint64_t *bytes, uint64_t *entries)
 {
@@ -995,13 +1013,16 @@ davfs_versions(int dirfd, const char *name, struct davfs_version *out,
 }
 
 int
-davfs_version_keep(int dirfd, const char *name, unsigned keep)
+davfs_version_keep(int dirfd, const char *name, unsigned keep, bool *kept,
+    uint64_t *freed, uint64_t *freed_n)
 {
 	struct davfs_version v[DAVFS_MAX_VERSIONS + 1];
 	struct buf vname = BUF_INIT;
 	size_t n, i;
 	int rc = -1, saved;
 
+	*kept = false;
+	*freed = *freed_n = 0;
 	if (keep > DAVFS_MAX_VERSIONS)
 		keep = DAVFS_MAX_VERSIONS;
 	if (davfs_versions(dirfd, name, v, DAVFS_MAX_VERSIONS + 1, &n) == -1)
@@ -1010,11 +1031,15 @@ davfs_version_keep(int dirfd, const char *name, unsigned keep)
 		version_name(name, n > 0 ? v[0].number + 1 : 1, &vname);
 		if (linkat(dirfd, name, dirfd, vname.data, 0) == -1)
 			goto out;
+		*kept = true;
 	}
 	/* With the new one, keep in all: the oldest go. */
 	for (i = keep > 0 ? keep - 1 : 0; i < n; i++) {
 		version_name(name, v[i].number, &vname);
-		(void)unlinkat(dirfd, vname.data, 0);
+		if (unlinkat(dirfd, vname.data, 0) == 0) {
+			*freed += v[i].size;
+			(*freed_n)++;
+		}
 	}
 	rc = 0;
 out:

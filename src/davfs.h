@@ -126,6 +126,13 @@ int davfs_restore_commit(const char *data_dir);
 void davfs_restore_abort(const char *data_dir);
 
 /*
+ * Remove the temporary files of uploads in dirfd (not below) unchanged
+ * for a day: left by a crash (an upload in progress writes, or is cut off
+ * after idle_timeout_ms).
+ */
+void davfs_temps_clean(int dirfd);
+
+/*
  * Remove name from dirfd: a file, or a folder with everything in it, and
  * the dead properties kept for it.
  */
@@ -179,9 +186,12 @@ int davfs_versions(int dirfd, const char *name, struct davfs_version *out,
 /*
  * Make the current file name (which must exist) a version, before it is
  * replaced, and remove the versions past the newest keep (at most
- * DAVFS_MAX_VERSIONS); keep 0 only removes them all. 0 or -1 with errno.
+ * DAVFS_MAX_VERSIONS); keep 0 only removes them all. *kept says whether
+ * a version was made, *freed and *freed_n the bytes and versions
+ * removed. 0 or -1 with errno.
  */
-int davfs_version_keep(int dirfd, const char *name, unsigned keep);
+int davfs_version_keep(int dirfd, const char *name, unsigned keep, bool *kept,
+    uint64_t *freed, uint64_t *freed_n);
 
 /*
  * The bytes davfs_version_keep(dirfd, name, keep) would remove (the
