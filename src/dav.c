@@ -984,7 +984,7 @@ parse_range(struct str h, uint64_t size, uint64_t *from, uint64_t *to)
 	return 1;
 }
 
-/* A file being sent (http_reply_source): malloc'd, it outlives r. */
+/* A file being sent (http_reply_source): malloc'd, it outlives the request. */
 struct file_src {
 	int fd;
 	uint64_t off;
@@ -1015,6 +1015,18 @@ file_done(void *ctx)
 	free(src);
 }
 
+void
+dav_reply_file(struct http_request *req, int status, const char *ctype,
+    const char *headers, int fd, uint64_t off, uint64_t len)
+{
+	struct file_src *src = xmalloc(sizeof(*src));
+
+	src->fd = fd;
+	src->off = off;
+	http_reply_source(
+	    req, status, ctype, headers, len, file_fill, file_done, src);
+}
+
 static void
 dav_get(struct dav_req *r)
 {
@@ -1022,10 +1034,9 @@ dav_get(struct dav_req *r)
 	const struct str *ifr = http_header_get(r->req, "if-range", NULL);
 	struct buf hdr = BUF_INIT, tag = BUF_INIT;
 	uint64_t size, from = 0, to = 0, len;
-	struct file_src *src;
 	const char *ctype;
 	char date[64];
-	int status = 200, rr = 0;
+	int status = 200, rr = 0, fd;
 
 	if (dav_find(r) == -1)
 		return;
@@ -1080,17 +1091,14 @@ dav_get(struct dav_req *r)
 		    "\r\n",
 		    from, to, size);
 	/* The file goes out as the client reads it (http_reply_source). */
-	src = xmalloc(sizeof(*src));
-	src->fd = r->fd;
-	src->off = from;
+	fd = r->fd;
 	r->fd = -1;
 	ctype = content_type_of(r->name);
 	dav_release(r);
 	if (r->rl_auth)
 		ratelimit_auth_ok(
 		    r->dav->rl, r->cred.user, r->req->peer, ratelimit_now_ms());
-	http_reply_source(
-	    r->req, status, ctype, hdr.data, len, file_fill, file_done, src);
+	dav_reply_file(r->req, status, ctype, hdr.data, fd, from, len);
 out:
 	buf_release(&hdr);
 	buf_release(&tag);

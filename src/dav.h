@@ -50,4 +50,12 @@ bool dav_wants_body(void *ctx, const struct http_request *req);
 /* Answer a request dav_owns (http_handler_fn; ctx is the struct dav). */
 void dav_handle(struct http_request *req, void *ctx);
 
+/*
+ * Answer req with status and len bytes of the open file fd (taken: closed
+ * once sent) from offset off, sent as the client reads them
+ * (http_reply_source), with content type ctype and extra headers.
+ */
+void dav_reply_file(struct http_request *req, int status, const char *ctype,
+    const char *headers, int fd, uint64_t off, uint64_t len);
+
 #endif

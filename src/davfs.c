@@ -614,6 +614,29 @@ root_decode(const char *name, struct buf *out)
 	return 0;
 }
 
+/*
+ * A stream of <data_dir>/dav, its descriptor in *dfd. NULL with errno
+ * (ENOENT: there is none) and *dfd -1.
+ */
+static DIR *
+roots_open(const char *data_dir, int *dfd)
+{
+	DIR *d;
+	int saved;
+
+	*dfd = dav_dir_open(data_dir, false);
+	if (*dfd == -1)
+		return NULL;
+	d = dir_open(*dfd);
+	if (d == NULL) {
+		saved = errno;
+		close(*dfd);
+		*dfd = -1;
+		errno = saved;
+	}
+	return d;
+}
+
 int
 davfs_sweep(const char *data_dir, davfs_keep_fn *keep, void *arg)
 {
@@ -623,16 +646,8 @@ davfs_sweep(const char *data_dir, davfs_keep_fn *keep, void *arg)
 	DIR *d;
 	int dfd, removed = 0, saved;
 
-	dfd = dav_dir_open(data_dir, false);
-	if (dfd == -1)
+	if ((d = roots_open(data_dir, &dfd)) == NULL)
 		return errno == ENOENT ? 0 : -1;
-	d = dir_open(dfd);
-	if (d == NULL) {
-		saved = errno;
-		close(dfd);
-		errno = saved;
-		return -1;
-	}
 	while ((e = dir_next(d, dfd, &st)) != NULL) {
 		if (root_decode(e->d_name, &user) == 0 &&
 		    keep(arg, (struct str){user.data, user.len}))
@@ -662,16 +677,8 @@ davfs_each_root(const char *data_dir, davfs_root_fn *fn, void *arg)
 	DIR *d;
 	int dfd, sub, rc = 0, saved;
 
-	dfd = dav_dir_open(data_dir, false);
-	if (dfd == -1)
+	if ((d = roots_open(data_dir, &dfd)) == NULL)
 		return errno == ENOENT ? 0 : -1;
-	d = dir_open(dfd);
-	if (d == NULL) {
-		saved = errno;
-		close(dfd);
-		errno = saved;
-		return -1;
-	}
 	while ((e = dir_next(d, dfd, &st)) != NULL) {
 		bool ours = S_ISDIR(st.st_mode) && e->d_name[0] != '.' &&
 		            root_decode(e->d_name, &user) == 0;

@@ -6,7 +6,7 @@
  * names are refused and nothing outside the account's tree, nor a
  * reserved name, can be reached. The folder is read on the loop, as a
  * PROPFIND of it is (at most DAVFS_MAX_VERSIONS versions are listed); a
- * version's bytes are sent as the client reads them.
+ * version's bytes are sent as the client reads them (dav_reply_file).
  */
 #include <sys/stat.h>
 
@@ -18,43 +18,11 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dav.h"
 #include "davfs.h"
 #include "davpath.h"
 #include "davweb.h"
 #include "json.h"
-#include "log.h"
-#include "xmalloc.h"
-
-/* A version being sent (http_reply_source). */
-struct version_src {
-	int fd;
-	uint64_t off;
-};
-
-static ssize_t
-version_fill(void *ctx, char *buf, size_t cap)
-{
-	struct version_src *src = ctx;
-	ssize_t n;
-
-	do
-		n = pread(src->fd, buf, cap, (off_t)src->off);
-	while (n == -1 && errno == EINTR);
-	if (n == -1)
-		log_warn("web: cannot read a file's version");
-	if (n > 0)
-		src->off += (uint64_t)n;
-	return n;
-}
-
-static void
-version_done(void *ctx)
-{
-	struct version_src *src = ctx;
-
-	close(src->fd);
-	free(src);
-}
 
 /* Whether name is safe inside a quoted Content-Disposition filename. */
 static bool
@@ -95,7 +63,6 @@ davweb_versions(struct http_request *req, const struct config *cfg,
 	struct buf enc = BUF_INIT, out = BUF_INIT, hdr = BUF_INIT;
 	struct davpath dp;
 	struct json_out o;
-	struct version_src *src;
 	struct stat st;
 	const char *why, *name;
 	char *dec;
@@ -181,12 +148,9 @@ davweb_versions(struct http_request *req, const struct config *cfg,
 		    name);
 	else
 		buf_adds(&hdr, "Content-Disposition: attachment\r\n");
-	src = xmalloc(sizeof(*src));
-	src->fd = fd;
-	src->off = 0;
+	dav_reply_file(req, 200, "application/octet-stream", hdr.data, fd, 0,
+	    (uint64_t)st.st_size);
 	fd = -1;
-	http_reply_source(req, 200, "application/octet-stream", hdr.data,
-	    (uint64_t)st.st_size, version_fill, version_done, src);
 out:
 	if (fd != -1)
 		close(fd);
