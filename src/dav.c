@@ -57,8 +57,6 @@
 
 /* Bytes of an upload gathered before one write(2). */
 #define DAV_WRITE_CHUNK ((size_t)64 * 1024)
-/* Files and folders one account may hold (and one listing may show). */
-#define DAV_MAX_ENTRIES 10000
 /* Bytes of the dead properties kept for one resource. */
 #define DAV_MAX_PROPS_BYTES ((size_t)64 * 1024)
 

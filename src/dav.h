@@ -26,6 +26,8 @@
  * tree's root descriptor (counted in the server's descriptor reserve).
  */
 #define DAV_USAGE_FDS 32
+/* Files and folders one account may hold (and one listing may show). */
+#define DAV_MAX_ENTRIES 10000
 
 struct config;
 struct ratelimit;

@@ -56,6 +56,40 @@ parse_number(struct str s)
 }
 
 void
+davweb_usage(struct http_request *req, const struct config *cfg,
+    struct str user, const char *headers)
+{
+	struct buf out = BUF_INIT;
+	struct davfs_tally t;
+	struct json_out o;
+
+	if (strcmp(cfg->storage, "file") != 0) {
+		http_error(req, 501, headers, "WebDAV needs file storage.");
+		return;
+	}
+	if (davfs_tree_usage(
+	        cfg->data_dir ? cfg->data_dir : "./data", user, &t) != 0) {
+		http_error(req, 500, headers, "Cannot count the files.");
+		return;
+	}
+	json_out_init(&o, &out, false);
+	json_obj_begin(&o);
+	json_key(&o, "bytes");
+	json_uint(&o, t.bytes);
+	json_key(&o, "entries");
+	json_uint(&o, t.entries);
+	json_key(&o, "quota_bytes");
+	json_uint(&o, cfg->dav_quota_bytes);
+	json_key(&o, "max_file_bytes");
+	json_uint(&o, cfg->dav_max_file_bytes);
+	json_key(&o, "max_entries");
+	json_uint(&o, DAV_MAX_ENTRIES);
+	json_obj_end(&o);
+	http_reply_ex(req, 200, NULL, headers, out.data, out.len);
+	buf_release(&out);
+}
+
+void
 davweb_versions(struct http_request *req, const struct config *cfg,
     struct str user, struct str path, struct str number, const char *headers)
 {

@@ -2,6 +2,8 @@
  * davweb.h: the web API's view of an account's WebDAV files (docs/api.md):
  * the versions kept of its statistics files (davfs.h).
  *
+ * GET /api/v1/files/usage: the account's files against its limits, 200
+ * {"bytes","entries","quota_bytes","max_file_bytes","max_entries"}.
  * GET /api/v1/files/versions?path=P lists the versions of the file P (its
  * path below /dav/, decoded, e.g. "/kosync/statistics.sqlite3"), newest
  * first: 200 {"path":P,"versions":[{"number","size","uploaded"}]}.
@@ -27,5 +29,13 @@ struct config;
  */
 void davweb_versions(struct http_request *req, const struct config *cfg,
     struct str user, struct str path, struct str number, const char *headers);
+
+/*
+ * Answer req with user's usage (its tree counted here, on the loop: at
+ * most a few milliseconds for the DAV_MAX_ENTRIES entries an account may
+ * hold, as a listing of them).
+ */
+void davweb_usage(struct http_request *req, const struct config *cfg,
+    struct str user, const char *headers);
 
 #endif

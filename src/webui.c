@@ -971,6 +971,16 @@ settings_journaled(void *arg, const struct store_reply *r)
 	store_config_save(c->w->st, settings_saved, c);
 }
 
+/* GET /api/v1/files/usage: the account's WebDAV files and limits. */
+static int
+h_files_usage(void *call)
+{
+	struct wcall *c = call;
+
+	davweb_usage(c->req, c->w->cfg, c->user, WEB_API_HEADERS);
+	return 0;
+}
+
 /* GET /api/v1/files/versions[/:n]?path=: the versions of a file. */
 static int
 h_versions(void *call)
@@ -1040,6 +1050,7 @@ static const struct route wroutes[] = {
     {HTTP_M_POST, "/api/v1/documents/:doc/unmerge", h_unmerge,
         W_SESSION | W_CSRF | W_DOC | W_BODY},
     {HTTP_M_GET, "/api/v1/events", h_events, W_SESSION},
+    {HTTP_M_GET, "/api/v1/files/usage", h_files_usage, W_SESSION},
     {HTTP_M_GET, "/api/v1/files/versions", h_versions, W_SESSION},
     {HTTP_M_GET, "/api/v1/files/versions/:n", h_versions, W_SESSION},
     {HTTP_M_PUT, "/api/v1/account/password", h_password,
