@@ -112,34 +112,32 @@ struct dav_req {
 	struct dav *dav;
 	struct http_request *req;
 	struct dav_req *up_prev, *up_next; /* in dav->uploads */
-	bool uploading;
 	struct davpath dp;
 	const struct str *seg; /* the path below the mount */
 	size_t nseg;
 	struct auth_cred cred;
-	bool rl_auth;
 	int root;         /* the account's folder */
 	int parent;       /* the folder holding the target (root when nseg 0) */
 	const char *name; /* the target in parent; NULL for the root */
-	bool exists;
 	struct stat st;
 	/* PUT */
-	int fd;
 	struct buf tmp; /* the temporary file's name, "" when none */
 	char *wbuf;
 	size_t wlen;
 	uint64_t total, old_size, usage;
-	int werr; /* errno of a failed write */
+	/* The usage count before a PUT or MKCOL, then what runs next. */
+	uint64_t entries, walk_gen;
+	void (*next)(struct dav_req *r);
 	uv_work_t work;
+	int fd;
+	int werr;    /* errno of a failed write */
 	int sync_fd; /* what the worker fsyncs */
 	/* COPY, MOVE: the Destination's folder and name, what it does. */
 	int ddir;
 	const char *dname;
-	bool recursive, replaced;
 	int work_rc, work_errno;
-	/* The usage count before a PUT or MKCOL, then what runs next. */
-	uint64_t entries, walk_gen;
-	void (*next)(struct dav_req *r);
+	bool uploading; /* in dav->uploads */
+	bool rl_auth, exists, recursive, replaced;
 };
 
 static void usage_forget(struct dav_req *r);

@@ -868,6 +868,8 @@ dir_names_free(char **names, size_t n)
 {
 	size_t i;
 
+	if (names == NULL)
+		return;
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
