@@ -52,6 +52,12 @@
  */
 #define DAV_MAX_FILE_BYTES ((uint64_t)128 << 20)
 #define DAV_QUOTA_BYTES ((uint64_t)1 << 30)
+/*
+ * Versions kept of each statistics.sqlite3 and vocabulary_builder.sqlite3
+ * an account uploads (davfs.h): the default, and the most allowed.
+ */
+#define DAV_VERSIONS 5
+#define DAV_VERSIONS_MAX 100
 
 /* Defaults of the failed-login and registration limits (ratelimit.h). */
 #define RATELIMIT_AUTH_FAIL_PER_USER 10

@@ -198,7 +198,7 @@ serve_fit_nofile(struct server_limits *limits, bool control, bool metrics)
 	struct rlimit rl;
 	rlim_t reserve, want, need, old;
 
-	reserve = SERVE_RESERVE_FDS + SERVER_MAX_REFUSED;
+	reserve = SERVE_RESERVE_FDS + SERVER_MAX_REFUSED + DAV_USAGE_FDS;
 	if (control)
 		reserve += CONTROL_MAX_CONNECTIONS + SERVER_MAX_REFUSED;
 	if (metrics)

@@ -125,7 +125,15 @@ cmd_backup_exec(struct cmd_args *args)
 		return 1;
 	rc = run_online(args, "backup", &out);
 	if (rc == 0) {
+		/* The server wrote the PEM file; the files are copied here. */
 		path = answer_member(&out, "file");
+		if (datadir_offline_files_backup(
+		        args->cfg->data_dir ? args->cfg->data_dir : "./data",
+		        path) != 0) {
+			(void)unlink(path);
+			cmd_complain("no backup written");
+			rc = 1;
+		}
 	} else if (rc == CONTROL_NO_SERVER + 1) {
 		rc = datadir_offline_backup(args->cfg, &path) == 0 ? 0 : 1;
 		if (rc != 0)
@@ -143,6 +151,7 @@ static int
 cmd_restore_exec(struct cmd_args *args)
 {
 	char *saved = NULL;
+	bool files = false;
 	int rc = 1;
 
 	if (need_file(args->cfg, "restore") != 0)
@@ -151,7 +160,8 @@ cmd_restore_exec(struct cmd_args *args)
 		return cmd_complain("kosyncd is running on '%s'; stop it first "
 		                    "(restore replaces database.json)",
 		    args->cfg->data_dir);
-	if (datadir_offline_restore(args->cfg, args->argv[0], &saved) != 0) {
+	if (datadir_offline_restore(args->cfg, args->argv[0], &saved, &files) !=
+	    0) {
 		cmd_complain(
 		    "'%s' not restored; nothing was changed", args->argv[0]);
 		goto out;
@@ -159,6 +169,11 @@ cmd_restore_exec(struct cmd_args *args)
 	if (saved != NULL)
 		printf("kosyncd: the previous state is saved in '%s'\n", saved);
 	printf("kosyncd: restored '%s'\n", args->argv[0]);
+	if (!files)
+		printf(
+		    "kosyncd: it has no WebDAV files ('%s" DATADIR_OFFLINE_FILES
+		    "'); the files are left as they are\n",
+		    args->argv[0]);
 	rc = 0;
 out:
 	free(saved);

@@ -24,6 +24,7 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "davfs.h"
 #include "json.h"
 #include "md5.h"
 #include "offline.h"
@@ -270,12 +271,29 @@ format_time(char *out, size_t size, double t)
 		snprintf(out, size, "-");
 }
 
+/*
+ * The bytes of user's WebDAV files (file storage: read from the data
+ * directory, running server or not) into out, or "-".
+ */
+static void
+format_files(char *out, size_t size, const struct config *cfg, const char *user)
+{
+	struct davfs_tally t;
+
+	if (strcmp(cfg->storage, "file") != 0 ||
+	    davfs_tree_usage(cfg->data_dir ? cfg->data_dir : "./data",
+	        (struct str){user, strlen(user)}, &t) != 0)
+		snprintf(out, size, "-");
+	else
+		snprintf(out, size, "%llu", (unsigned long long)t.bytes);
+}
+
 static int
-print_users(const struct buf *out)
+print_users(const struct config *cfg, const struct buf *out)
 {
 	struct json_arena ar = JSON_ARENA_INIT;
 	const struct json_value *root, *u, *v, *d;
-	char when[32];
+	char when[32], files[24];
 	double num;
 	int rc = 1;
 
@@ -284,10 +302,12 @@ print_users(const struct buf *out)
 		cmd_complain("the server's answer is not a list of users");
 		goto out;
 	}
-	printf("%-24s %9s %11s %8s  %-16s  %s\n", "USER", "DOCUMENTS", "BYTES",
-	    "HISTORY", "LAST SYNC (UTC)", "DEVICES");
+	printf("%-24s %9s %11s %8s %11s  %-16s  %s\n", "USER", "DOCUMENTS",
+	    "BYTES", "HISTORY", "FILES", "LAST SYNC (UTC)", "DEVICES");
 	for (u = root->child; u != NULL; u = u->next) {
 		v = json_get(u, "username");
+		format_files(files, sizeof(files), cfg,
+		    v != NULL && v->type == JSON_STRING ? v->text.p : "");
 		d = json_get(u, "admin");
 		printf("%s%-*s", d != NULL && d->type == JSON_TRUE ? "*" : "",
 		    d != NULL && d->type == JSON_TRUE ? 23 : 24,
@@ -301,6 +321,7 @@ print_users(const struct buf *out)
 		v = json_get(u, "history");
 		printf(" %8s",
 		    v != NULL && v->type == JSON_NUMBER ? v->text.p : "-");
+		printf(" %11s", files);
 		v = json_get(u, "last_sync");
 		num = 0;
 		if (v != NULL)
@@ -338,7 +359,7 @@ cmd_user_list_exec(struct cmd_args *args)
 		fputc('\n', stdout);
 		rc = 0;
 	} else {
-		rc = print_users(&out);
+		rc = print_users(args->cfg, &out);
 	}
 out:
 	buf_release(&out);

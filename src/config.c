@@ -356,6 +356,20 @@ const struct config_option config_options[] = {
                "that would pass it is refused and changes nothing.",
     },
     {
+        .name = "dav_versions",
+        .type = CONFIG_T_UINT,
+        .offset = F(dav_versions),
+        .def = DAV_VERSIONS,
+        .max = DAV_VERSIONS_MAX,
+        .arg = "N",
+        .help = "Earlier versions kept of each statistics.sqlite3 and "
+                "vocabulary_builder.sqlite3 uploaded over WebDAV; 0 keeps "
+                "none.",
+        .doc = "Hidden beside the file (never listed over WebDAV), "
+               "downloadable from the web API; they count against "
+               "dav_quota_bytes.",
+    },
+    {
         .name = "max_header_bytes",
         .type = CONFIG_T_U64,
         .offset = F(max_header_bytes),

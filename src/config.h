@@ -85,6 +85,7 @@ struct config {
 	/* The WebDAV file space's limits (dav.h). */
 	uint64_t dav_max_file_bytes;
 	uint64_t dav_quota_bytes;
+	unsigned dav_versions;
 
 	/* Limits (see server.h for the reasons behind the defaults). */
 	uint64_t max_header_bytes;

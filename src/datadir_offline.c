@@ -15,6 +15,8 @@
  * those records. check describes it; salvage replays every intact record,
  * saves the damaged bytes beside the journal and compacts.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -25,6 +27,7 @@
 
 #include "config.h"
 #include "datadir_offline.h"
+#include "davfs.h"
 #include "db.h"
 #include "fileio.h"
 #include "filestore.h"
@@ -104,25 +107,66 @@ out:
 }
 
 int
+datadir_offline_files_backup(const char *data_dir, const char *pem_path)
+{
+	struct buf dest = BUF_INIT;
+	int rc;
+
+	buf_addf(&dest, "%s" DATADIR_OFFLINE_FILES, pem_path);
+	rc = davfs_backup(data_dir, dest.data);
+	if (rc != 0)
+		log_warn("cannot back up the WebDAV files to '%s'", dest.data);
+	buf_release(&dest);
+	return rc;
+}
+
+/*
+ * Write the PEM backup of o's state (json) and its WebDAV files beside it;
+ * *path_out (if not NULL) gets the PEM's path. 0 or -1 (logged).
+ */
+static int
+backup_all(struct offline *o, const struct buf *json, char **path_out)
+{
+	struct buf err = BUF_INIT;
+	char *path = NULL;
+	int rc = -1;
+
+	if (snapshot_backup(o->l.dir, json->data, json->len, SNAPSHOT_SCHEMA,
+	        &path, &err) != 0) {
+		log_warnx("%s", err.data);
+		goto out;
+	}
+	if (datadir_offline_files_backup(o->l.dir, path) != 0) {
+		(void)unlink(path);
+		goto out;
+	}
+	rc = 0;
+	if (path_out != NULL) {
+		*path_out = path;
+		path = NULL;
+	}
+out:
+	free(path);
+	buf_release(&err);
+	return rc;
+}
+
+int
 datadir_offline_backup(const struct config *cfg, char **path_out)
 {
 	struct offline o;
-	struct buf json = BUF_INIT, err = BUF_INIT;
+	struct buf json = BUF_INIT;
 	int rc = -1;
 
 	if (offline_load(cfg, &o, DATADIR_LOAD_STRICT) != 0)
 		goto out;
 	if (render(&o, &json) != 0)
 		goto out;
-	if (snapshot_backup(o.l.dir, json.data, json.len, SNAPSHOT_SCHEMA,
-	        path_out, &err) != 0) {
-		log_warnx("%s", err.data);
+	if (backup_all(&o, &json, path_out) != 0)
 		goto out;
-	}
 	rc = 0;
 out:
 	buf_release(&json);
-	buf_release(&err);
 	offline_release(&o);
 	return rc;
 }
@@ -195,17 +239,22 @@ out:
 }
 
 int
-datadir_offline_restore(
-    const struct config *cfg, const char *pem_path, char **saved_out)
+datadir_offline_restore(const struct config *cfg, const char *pem_path,
+    char **saved_out, bool *files_out)
 {
 	struct offline o;
 	struct buf json = BUF_INIT, cur = BUF_INIT, err = BUF_INIT;
-	char **files;
+	struct buf trees = BUF_INIT;
+	struct stat st;
+	bool files = false;
+	char **journals;
 	size_t n, i;
 	int rc = -1;
 
 	if (saved_out != NULL)
 		*saved_out = NULL;
+	if (files_out != NULL)
+		*files_out = false;
 	if (read_backup(pem_path, &json) != 0) {
 		offline_init(cfg, &o, DATADIR_LOAD_STRICT);
 		goto out;
@@ -215,25 +264,49 @@ datadir_offline_restore(
 	/* Keep what is there now, so a restore can be undone. */
 	if (!o.l.info.fresh || o.l.replayed > 0) {
 		if (render(&o, &cur) != 0 ||
-		    snapshot_backup(o.l.dir, cur.data, cur.len, SNAPSHOT_SCHEMA,
-		        saved_out, &err) != 0) {
-			log_warnx("%s; not restoring", err.data);
+		    backup_all(&o, &cur, saved_out) != 0) {
+			log_warnx(
+			    "the current state is not saved; not restoring");
 			goto out;
 		}
 	}
+	/*
+	 * The backup's WebDAV files (a folder beside it), copied first: a
+	 * failure there changes nothing. Without that folder (a backup of
+	 * an older kosyncd, or of KOsync) the files are left as they are.
+	 */
+	buf_addf(&trees, "%s" DATADIR_OFFLINE_FILES, pem_path);
+	if (stat(trees.data, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (davfs_restore_stage(o.l.dir, trees.data) != 0) {
+			log_warn("cannot copy the WebDAV files of '%s'; "
+			         "not restoring",
+			    trees.data);
+			goto out;
+		}
+		files = true;
+	}
 	if (snapshot_replace(o.l.dir, json.data, json.len, &err) != 0) {
 		log_warnx("%s", err.data);
+		if (files)
+			davfs_restore_abort(o.l.dir);
 		goto out;
 	}
 	/* The journal belongs to the state just replaced. */
-	files = datadir_journals(o.l.dir, &n);
+	journals = datadir_journals(o.l.dir, &n);
 	for (i = 0; i < n; i++)
-		if (unlink(files[i]) != 0)
-			log_warn("cannot remove journal '%s'", files[i]);
-	datadir_journals_free(files, n);
+		if (unlink(journals[i]) != 0)
+			log_warn("cannot remove journal '%s'", journals[i]);
+	datadir_journals_free(journals, n);
 	(void)fileio_fsync_dir(o.l.dir);
+	/* Each account's tree in one step: its old one or the backup's. */
+	if (files && davfs_restore_commit(o.l.dir) != 0)
+		log_warn("not every account's WebDAV files were restored "
+		         "(those not restored are as they were)");
+	if (files_out != NULL)
+		*files_out = files;
 	rc = 0;
 out:
+	buf_release(&trees);
 	buf_release(&json);
 	buf_release(&cur);
 	buf_release(&err);
@@ -241,15 +314,87 @@ out:
 	return rc;
 }
 
+/* What check_tree learns of the WebDAV trees. */
+struct tree_check {
+	const struct db *db;
+	uint64_t quota;
+	struct buf *out;
+	uint64_t trees, bytes, entries;
+	bool unreadable;
+};
+
+/* One line (or a few) per tree of <data_dir>/dav, for check. */
+static void
+check_tree(void *arg, struct str user, int dirfd)
+{
+	struct tree_check *c = arg;
+	struct davfs_tally t;
+	int n = (int)user.len;
+
+	if (dirfd == -1) {
+		buf_addf(c->out,
+		    "webdav: '%.*s' is not an account's folder (removed at "
+		    "the next start)\n",
+		    n, user.p);
+		return;
+	}
+	if (davfs_survey(dirfd, &t) != 0) {
+		buf_addf(c->out, "webdav: '%.*s': cannot read the tree: %s\n",
+		    n, user.p, strerror(errno));
+		c->unreadable = true;
+		return;
+	}
+	c->trees++;
+	c->bytes += t.bytes;
+	c->entries += t.entries;
+	buf_addf(c->out,
+	    "webdav: '%.*s': %llu bytes in %llu files and folders (quota "
+	    "%llu)\n",
+	    n, user.p, (unsigned long long)t.bytes,
+	    (unsigned long long)t.entries, (unsigned long long)c->quota);
+	if (c->db != NULL && db_user_find(c->db, user) == NULL)
+		buf_addf(c->out,
+		    "webdav: '%.*s': no such account (its files are removed "
+		    "at the next start)\n",
+		    n, user.p);
+	if (t.bytes > c->quota)
+		buf_addf(c->out,
+		    "webdav: '%.*s': over the quota (uploads get 507 until "
+		    "files are removed)\n",
+		    n, user.p);
+	if (t.temps > 0)
+		buf_addf(c->out,
+		    "webdav: '%.*s': %llu temporary files (%llu bytes) of "
+		    "uploads in progress or cut off (a day old, they are "
+		    "removed by the next upload into their folder)\n",
+		    n, user.p, (unsigned long long)t.temps,
+		    (unsigned long long)t.temp_bytes);
+}
+
 int
 datadir_offline_check(const struct config *cfg, struct buf *out)
 {
 	struct offline o;
+	struct tree_check c;
 	int rc;
 
 	rc = offline_load(cfg, &o, DATADIR_LOAD_CHECK);
 	buf_add(out, o.report.data, o.report.len);
 	if (rc == 0 && o.l.damaged)
+		rc = -1;
+	/* The WebDAV trees, read as they are (a server may be running). */
+	memset(&c, 0, sizeof(c));
+	c.db = rc == 0 ? &o.db : NULL; /* accounts known */
+	c.quota = cfg->dav_quota_bytes;
+	c.out = out;
+	if (davfs_each_root(o.l.dir, check_tree, &c) != 0) {
+		buf_addf(out, "webdav: cannot read '%s/dav': %s\n", o.l.dir,
+		    strerror(errno));
+		c.unreadable = true;
+	}
+	buf_addf(out, "webdav: %llu account trees, %llu bytes\n",
+	    (unsigned long long)c.trees, (unsigned long long)c.bytes);
+	if (c.unreadable)
 		rc = -1;
 	buf_adds(out, rc == 0 ? "ok\n" : "problems found\n");
 	offline_release(&o);

@@ -12,29 +12,51 @@
 #ifndef KOSYNCD_DATADIR_OFFLINE_H
 #define KOSYNCD_DATADIR_OFFLINE_H
 
+#include <stdbool.h>
+
 #include "buf.h"
 
 struct config;
 
 /*
+ * A backup's WebDAV files: the folder named as the PEM file plus this
+ * (davfs_backup's layout: one folder per account as in <data_dir>/dav).
+ */
+#define DATADIR_OFFLINE_FILES ".dav"
+
+/*
  * Write a PEM backup of the current state (our newest schema, JSON) into
- * the data directory; *path_out (if not NULL) gets its path, which the
- * caller frees. Returns 0 or -1.
+ * the data directory, and every account's WebDAV files into the folder
+ * beside it (DATADIR_OFFLINE_FILES); *path_out (if not NULL) gets the PEM
+ * file's path, which the caller frees. Returns 0 or -1 (then neither is
+ * left).
  */
 int datadir_offline_backup(const struct config *cfg, char **path_out);
 
 /*
+ * Copy the WebDAV files of data_dir beside the backup pem_path (which a
+ * running server wrote: the files are read while it serves them, each
+ * whole). 0, or -1 (logged; no folder left).
+ */
+int datadir_offline_files_backup(const char *data_dir, const char *pem_path);
+
+/*
  * Restore a PEM backup: ours, or KOsync's with a JSON payload (any schema
  * 0..7; it is migrated at the next start, with its own backup). The
- * current state is backed up first (*saved_out, if not NULL, gets that
- * backup's path, or NULL when there was nothing to save); then
- * database.json is replaced atomically by the backup's payload and the
- * journal is removed. A KOsync msgpack backup is refused with advice (restore
+ * current state is backed up first, its WebDAV files too (*saved_out, if
+ * not NULL, gets that backup's path, or NULL when there was nothing to
+ * save); then database.json is replaced atomically by the backup's
+ * payload and the journal is removed. When the backup has its files
+ * folder (DATADIR_OFFLINE_FILES), it is copied in first and each
+ * account's tree then replaced in one step (its old tree or the
+ * backup's, never a mix), trees the backup lacks removed; *files_out (if
+ * not NULL) says whether it had one (without, the files stay as they
+ * are). A KOsync msgpack backup is refused with advice (restore
  * it with KOsync, then point kosyncd at the database.json KOsync wrote).
  * Returns 0 or -1; on -1 nothing was changed.
  */
-int datadir_offline_restore(
-    const struct config *cfg, const char *pem_path, char **saved_out);
+int datadir_offline_restore(const struct config *cfg, const char *pem_path,
+    char **saved_out, bool *files_out);
 
 /*
  * Check the data directory: database.json parses, the journal replays to

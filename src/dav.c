@@ -18,8 +18,13 @@
  *   - a strong ETag that the server sent itself always matches (If-Match
  *     is compared leniently: W/ and missing quotes are tolerated, as
  *     KOReader up to 2026.03 sends them);
- *   - names reserved by davpath.h (temporary files, property sidecars)
- *     never appear in a listing and cannot be addressed.
+ *   - names reserved by davpath.h (temporary files, property sidecars,
+ *     versions) never appear in a listing and cannot be addressed;
+ *   - nothing that grows with the tree runs on the loop: DELETE, COPY,
+ *     MOVE and the count of an account's usage run on the thread pool,
+ *     and the quota works from a usage figure per account (struct
+ *     dav_usage) moved by each upload and MKCOL, counted again after the
+ *     other changes.
  *
  * Not responsible for the HTTP framing of streamed bodies (http.c,
  * server.c), nor for other storage backends: with --storage memory or
@@ -52,8 +57,6 @@
 
 /* Bytes of an upload gathered before one write(2). */
 #define DAV_WRITE_CHUNK ((size_t)64 * 1024)
-/* Files and folders one account may hold (and one listing may show). */
-#define DAV_MAX_ENTRIES 10000
 /* Bytes of the dead properties kept for one resource. */
 #define DAV_MAX_PROPS_BYTES ((size_t)64 * 1024)
 
@@ -63,6 +66,22 @@
 	"MKCOL, COPY, MOVE\r\n"
 #define DAV_XML "application/xml; charset=utf-8"
 #define DAV_CREATED "{\"code\":201,\"message\":\"Created.\"}"
+
+/*
+ * An account's usage figure: the bytes and entries of its tree, counted
+ * once (on the thread pool) and then moved by each change made here.
+ * fd holds the tree's root: while it is open its inode cannot be reused,
+ * so a tree removed (account deleted) and made again under the name is
+ * told apart (other inode, or st_nlink 0 for the old one).
+ */
+struct dav_usage {
+	char *user; /* NULL: a free slot */
+	int fd;
+	bool known; /* bytes and entries are the tree's */
+	uint64_t bytes, entries;
+	uint64_t gen; /* moved by every change: a count begun before is stale */
+	uint64_t used; /* dav->tick when last used: the oldest slot is reused */
+};
 
 struct dav {
 	uv_loop_t *loop;
@@ -88,43 +107,44 @@ struct dav {
 	const char *file_name;
 	dav_file_fn *file_fn;
 	void *file_arg;
+	struct dav_usage usage[DAV_USAGE_FDS];
+	uint64_t tick;
 };
 
-/*
- * One request in flight (http_alloc memory, gone after the answer). The
- * fields are grouped by size (pointers and counts, the larger structures,
- * the descriptors, the flags) so that the struct has no holes.
- */
+/* One request in flight (http_alloc memory, gone after the answer). */
 struct dav_req {
 	struct dav *dav;
 	struct http_request *req;
 	struct dav_req *up_prev, *up_next; /* in dav->uploads */
-	const struct str *seg;             /* the path below the mount */
+	struct davpath dp;
+	const struct str *seg; /* the path below the mount */
 	size_t nseg;
+	struct auth_cred cred;
+	int root;         /* the account's folder */
+	int parent;       /* the folder holding the target (root when nseg 0) */
 	const char *name; /* the target in parent; NULL for the root */
+	struct stat st;
 	/* PUT */
+	struct buf tmp; /* the temporary file's name, "" when none */
 	char *wbuf;
 	size_t wlen;
 	uint64_t total, old_size, usage;
-	/* COPY, MOVE: the Destination's folder and name, what it does. */
-	const char *dname;
-	struct buf tmp; /* PUT: the temporary file's name, "" when none */
-	struct auth_cred cred;
+	/* The usage count before a PUT or MKCOL, then what runs next. */
+	uint64_t entries, walk_gen;
+	void (*next)(struct dav_req *r);
 	uv_work_t work;
-	struct stat st;
-	struct davpath dp;
-	int root;    /* the account's folder */
-	int parent;  /* the folder holding the target (root when nseg 0) */
-	int fd;      /* PUT: the temporary file */
-	int werr;    /* PUT: errno of a failed write */
+	int fd;
+	int werr;    /* errno of a failed write */
 	int sync_fd; /* what the worker fsyncs */
-	int ddir;    /* COPY, MOVE: the Destination's folder */
+	/* COPY, MOVE: the Destination's folder and name, what it does. */
+	int ddir;
+	const char *dname;
 	int work_rc, work_errno;
-	bool uploading;
-	bool rl_auth;
-	bool exists;
-	bool recursive, replaced; /* COPY, MOVE: what it does */
+	bool uploading; /* in dav->uploads */
+	bool rl_auth, exists, recursive, replaced;
 };
+
+static void usage_forget(struct dav_req *r);
 
 /*
  * Answers
@@ -880,6 +900,8 @@ dav_proppatch(struct dav_req *r)
 			dav_fail_errno(r, errno, "save dead properties");
 		goto out;
 	}
+	if (!refused)
+		usage_forget(r); /* the sidecar's bytes count */
 	dav_href(r, NULL, S_ISDIR(r->st.st_mode), &href);
 	buf_adds(&o, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 	             "<D:multistatus xmlns:D=\"DAV:\"><D:response><D:href>");
@@ -962,7 +984,7 @@ parse_range(struct str h, uint64_t size, uint64_t *from, uint64_t *to)
 	return 1;
 }
 
-/* A file being sent (http_reply_source): malloc'd, it outlives r. */
+/* A file being sent (http_reply_source): malloc'd, it outlives the request. */
 struct file_src {
 	int fd;
 	uint64_t off;
@@ -993,6 +1015,18 @@ file_done(void *ctx)
 	free(src);
 }
 
+void
+dav_reply_file(struct http_request *req, int status, const char *ctype,
+    const char *headers, int fd, uint64_t off, uint64_t len)
+{
+	struct file_src *src = xmalloc(sizeof(*src));
+
+	src->fd = fd;
+	src->off = off;
+	http_reply_source(
+	    req, status, ctype, headers, len, file_fill, file_done, src);
+}
+
 static void
 dav_get(struct dav_req *r)
 {
@@ -1000,10 +1034,9 @@ dav_get(struct dav_req *r)
 	const struct str *ifr = http_header_get(r->req, "if-range", NULL);
 	struct buf hdr = BUF_INIT, tag = BUF_INIT;
 	uint64_t size, from = 0, to = 0, len;
-	struct file_src *src;
 	const char *ctype;
 	char date[64];
-	int status = 200, rr = 0;
+	int status = 200, rr = 0, fd;
 
 	if (dav_find(r) == -1)
 		return;
@@ -1058,20 +1091,174 @@ dav_get(struct dav_req *r)
 		    "\r\n",
 		    from, to, size);
 	/* The file goes out as the client reads it (http_reply_source). */
-	src = xmalloc(sizeof(*src));
-	src->fd = r->fd;
-	src->off = from;
+	fd = r->fd;
 	r->fd = -1;
 	ctype = content_type_of(r->name);
 	dav_release(r);
 	if (r->rl_auth)
 		ratelimit_auth_ok(
 		    r->dav->rl, r->cred.user, r->req->peer, ratelimit_now_ms());
-	http_reply_source(
-	    r->req, status, ctype, hdr.data, len, file_fill, file_done, src);
+	dav_reply_file(r->req, status, ctype, hdr.data, fd, from, len);
 out:
 	buf_release(&hdr);
 	buf_release(&tag);
+}
+
+/*
+ * Usage figures
+ */
+
+static void dav_work(struct dav_req *r, uv_work_cb fn, uv_after_work_cb after);
+static void dav_destroy(struct dav *dav);
+static bool dav_work_back(struct dav_req *r);
+
+static void
+usage_drop(struct dav_usage *u)
+{
+	if (u->user != NULL) {
+		free(u->user);
+		close(u->fd);
+	}
+	u->user = NULL;
+	u->fd = -1;
+	u->known = false;
+	u->gen++;
+}
+
+/*
+ * The figure of r's account, for its tree as r->root is now: NULL when
+ * it has none (and take is false) or none can be had. With take, a slot
+ * is made (the least recently used one reused), its figure not yet known.
+ */
+static struct dav_usage *
+usage_find(struct dav_req *r, bool take)
+{
+	struct dav *dav = r->dav;
+	struct str user = r->cred.user;
+	struct dav_usage *u, *lru = NULL;
+	struct stat a, b;
+	size_t i;
+
+	if (r->root == -1 || fstat(r->root, &a) == -1)
+		return NULL;
+	for (i = 0; i < DAV_USAGE_FDS; i++) {
+		u = &dav->usage[i];
+		if (u->user == NULL || strlen(u->user) != user.len ||
+		    memcmp(u->user, user.p, user.len) != 0)
+			continue;
+		if (fstat(u->fd, &b) == 0 && b.st_nlink > 0 &&
+		    b.st_dev == a.st_dev && b.st_ino == a.st_ino) {
+			u->used = ++dav->tick;
+			return u;
+		}
+		usage_drop(u); /* another tree now has the name */
+		break;
+	}
+	if (!take)
+		return NULL;
+	for (i = 0; i < DAV_USAGE_FDS; i++) {
+		u = &dav->usage[i];
+		if (lru == NULL || u->user == NULL ||
+		    (lru->user != NULL && u->used < lru->used))
+			lru = u;
+		if (u->user == NULL)
+			break;
+	}
+	usage_drop(lru);
+	lru->fd = fcntl(r->root, F_DUPFD_CLOEXEC, 0);
+	if (lru->fd == -1)
+		return NULL;
+	lru->user = xmemdup0(user.p, user.len);
+	lru->used = ++dav->tick;
+	return lru;
+}
+
+/* r changed its account's tree by bytes and entries. */
+static void
+usage_add(struct dav_req *r, int64_t bytes, int64_t entries)
+{
+	struct dav_usage *u = usage_find(r, false);
+
+	if (u == NULL)
+		return;
+	u->gen++;
+	if (!u->known)
+		return;
+	if ((bytes < 0 && (uint64_t)-bytes > u->bytes) ||
+	    (entries < 0 && (uint64_t)-entries > u->entries)) {
+		u->known = false; /* changed by hand meanwhile: count again */
+		return;
+	}
+	u->bytes += (uint64_t)bytes;
+	u->entries += (uint64_t)entries;
+}
+
+/* r changed its account's tree by what it cannot say: count again. */
+static void
+usage_forget(struct dav_req *r)
+{
+	struct dav_usage *u = usage_find(r, false);
+
+	if (u != NULL) {
+		u->known = false;
+		u->gen++;
+	}
+}
+
+/* On the thread pool: count r's account's tree. */
+static void
+usage_work(uv_work_t *w)
+{
+	struct dav_req *r = w->data;
+
+	r->work_rc =
+	    davfs_usage(r->root, DAV_MAX_ENTRIES, &r->usage, &r->entries);
+	r->work_errno = errno;
+}
+
+static void
+usage_done(uv_work_t *w, int status)
+{
+	struct dav_req *r = w->data;
+	struct dav_usage *u;
+
+	(void)status;
+	if (!dav_work_back(r))
+		return;
+	if (r->work_rc == -1 && r->work_errno != E2BIG) {
+		dav_fail_errno(r, r->work_errno, "measure an account's files");
+		return;
+	}
+	u = usage_find(r, false);
+	/* Kept unless a change came meanwhile (or the count stopped short). */
+	if (u != NULL && r->work_rc == 0 && u->gen == r->walk_gen) {
+		u->bytes = r->usage;
+		u->entries = r->entries;
+		u->known = true;
+	}
+	r->next(r);
+}
+
+/*
+ * Put the usage of r's account into r->usage and r->entries, then run
+ * next(r): at once from the figure, or after counting the tree on the
+ * thread pool (the walk of up to DAV_MAX_ENTRIES entries never runs on
+ * the loop).
+ */
+static void
+usage_need(struct dav_req *r, void (*next)(struct dav_req *r))
+{
+	struct dav_usage *u = usage_find(r, true);
+
+	r->next = next;
+	if (u != NULL && u->known) {
+		r->usage = u->bytes;
+		r->entries = u->entries;
+		next(r);
+		return;
+	}
+	r->walk_gen = u != NULL ? u->gen : 0;
+	dav_work(r, usage_work, usage_done);
 }
 
 /*
@@ -1082,6 +1269,30 @@ static uint64_t
 dav_quota(const struct dav *dav)
 {
 	return dav->cfg->dav_quota_bytes;
+}
+
+/* Whether the earlier versions of a file of that name are kept. */
+static bool
+dav_versioned(const char *name)
+{
+	return strcmp(name, "statistics.sqlite3") == 0 ||
+	       strcmp(name, "vocabulary_builder.sqlite3") == 0;
+}
+
+/*
+ * The bytes replacing r's existing target frees: the old file, or, when
+ * it becomes a version, the versions that then go.
+ */
+static uint64_t
+put_freed(const struct dav_req *r)
+{
+	unsigned keep = r->dav->cfg->dav_versions;
+	uint64_t dropped;
+
+	if (!dav_versioned(r->name))
+		return (uint64_t)r->st.st_size;
+	dropped = davfs_version_dropped(r->parent, r->name, keep);
+	return keep == 0 ? (uint64_t)r->st.st_size + dropped : dropped;
 }
 
 /*
@@ -1170,7 +1381,10 @@ put_check(struct dav_req *r, int dir_status)
 	return 0;
 }
 
-/* On the thread pool: fsync r->sync_fd (the upload, then its folder). */
+/*
+ * On the thread pool: fsync r->sync_fd (the upload, then its folder; then
+ * the folder's temporary files left by a crash go too).
+ */
 static void
 put_fsync_work(uv_work_t *w)
 {
@@ -1178,6 +1392,8 @@ put_fsync_work(uv_work_t *w)
 
 	r->work_rc = fsync(r->sync_fd);
 	r->work_errno = errno;
+	if (r->sync_fd == r->parent)
+		davfs_temps_clean(r->parent);
 }
 
 /*
@@ -1208,10 +1424,8 @@ dav_work_back(struct dav_req *r)
 	if (!dav->closing)
 		return true;
 	dav_fail(r, 503, "the server is shutting down");
-	if (dav->pending == 0) {
-		free(dav->mount);
-		free(dav);
-	}
+	if (dav->pending == 0)
+		dav_destroy(dav);
 	return false;
 }
 
@@ -1273,6 +1487,9 @@ static void
 put_synced(uv_work_t *w, int status)
 {
 	struct dav_req *r = w->data;
+	uint64_t freed = 0, freed_n = 0;
+	int64_t old;
+	bool kept = false;
 
 	(void)status;
 	if (!dav_work_back(r))
@@ -1285,11 +1502,25 @@ put_synced(uv_work_t *w, int status)
 	r->exists = davfs_stat(r->parent, r->name, &r->st) == 0;
 	if (put_check(r, 409) == -1)
 		return;
+	old = r->exists ? (int64_t)r->st.st_size : 0;
+	/* The file replaced stays as a version (a link: no copy). */
+	if (r->exists && dav_versioned(r->name)) {
+		if (davfs_version_keep(r->parent, r->name,
+		        r->dav->cfg->dav_versions, &kept, &freed,
+		        &freed_n) != 0)
+			log_warn(
+			    "webdav: cannot keep the version of an upload");
+	}
 	if (fstat(r->fd, &r->st) == -1 ||
 	    renameat(r->parent, r->tmp.data, r->parent, r->name) == -1) {
 		dav_fail_errno(r, errno, "rename an upload into place");
+		usage_forget(r);
 		return;
 	}
+	/* The figure: the new file for the old, a version made, some gone. */
+	usage_add(r,
+	    (int64_t)r->st.st_size - old + (kept ? old : 0) - (int64_t)freed,
+	    (r->exists ? 0 : 1) + (kept ? 1 : 0) - (int64_t)freed_n);
 	buf_reset(&r->tmp);
 	r->sync_fd = r->parent;
 	dav_work(r, put_fsync_work, put_done);
@@ -1342,11 +1573,12 @@ put_end(void *ctx, int status)
 	dav_work(r, put_fsync_work, put_synced);
 }
 
+static void put_begin(struct dav_req *r);
+
 static void
 dav_put(struct dav_req *r)
 {
-	uint64_t entries = 0, announced;
-	char msg[160];
+	uint64_t announced;
 
 	if (r->nseg == 0 || r->dp.slash) {
 		dav_fail(r, 405, "PUT needs a file name, not a folder");
@@ -1363,13 +1595,20 @@ dav_put(struct dav_req *r)
 		put_end(r, 413);
 		return;
 	}
-	r->old_size = r->exists ? (uint64_t)r->st.st_size : 0;
-	if (davfs_usage(r->root, DAV_MAX_ENTRIES, &r->usage, &entries) == -1 &&
-	    errno != E2BIG) {
-		dav_fail_errno(r, errno, "measure an account's files");
-		return;
-	}
-	if (!r->exists && entries >= DAV_MAX_ENTRIES) {
+	r->old_size = r->exists ? put_freed(r) : 0;
+	usage_need(r, put_begin);
+}
+
+/* The account's usage is known: check it, then take the body. */
+static void
+put_begin(struct dav_req *r)
+{
+	uint64_t announced;
+	char msg[160];
+
+	announced = r->req->body_stream ? r->req->body_length
+	                                : (uint64_t)r->req->body.len;
+	if (!r->exists && r->entries >= DAV_MAX_ENTRIES) {
 		snprintf(msg, sizeof(msg),
 		    "the account holds the most files and folders allowed (%d)",
 		    DAV_MAX_ENTRIES);
@@ -1408,6 +1647,31 @@ dav_put(struct dav_req *r)
  * DELETE, MKCOL, COPY, MOVE
  */
 
+/* On the thread pool: the removal. */
+static void
+delete_work(uv_work_t *w)
+{
+	struct dav_req *r = w->data;
+
+	r->work_rc = davfs_remove(r->parent, r->name);
+	r->work_errno = errno;
+}
+
+static void
+delete_done(uv_work_t *w, int status)
+{
+	struct dav_req *r = w->data;
+
+	(void)status;
+	if (!dav_work_back(r))
+		return;
+	usage_forget(r);
+	if (r->work_rc == -1)
+		dav_fail_errno(r, r->work_errno, "delete");
+	else
+		dav_reply(r, 204, NULL, NULL, "", 0);
+}
+
 static void
 dav_delete(struct dav_req *r)
 {
@@ -1423,17 +1687,15 @@ dav_delete(struct dav_req *r)
 		dav_fail(r, pre, "precondition failed");
 		return;
 	}
-	if (davfs_remove(r->parent, r->name) == -1) {
-		dav_fail_errno(r, errno, "delete");
-		return;
-	}
-	dav_reply(r, 204, NULL, NULL, "", 0);
+	/* A folder may hold DAV_MAX_ENTRIES entries: off the loop. */
+	dav_work(r, delete_work, delete_done);
 }
+
+static void mkcol_begin(struct dav_req *r);
 
 static void
 dav_mkcol(struct dav_req *r)
 {
-	uint64_t bytes, entries = 0;
 
 	if (r->req->body.len > 0 || r->req->body_stream) {
 		dav_fail(r, 415, "MKCOL takes no body");
@@ -1453,8 +1715,14 @@ dav_mkcol(struct dav_req *r)
 		dav_fail(r, 403, "folders nest too deeply");
 		return;
 	}
-	(void)davfs_usage(r->root, DAV_MAX_ENTRIES, &bytes, &entries);
-	if (entries >= DAV_MAX_ENTRIES) {
+	usage_need(r, mkcol_begin);
+}
+
+/* The account's usage is known: make the folder if it has room. */
+static void
+mkcol_begin(struct dav_req *r)
+{
+	if (r->entries >= DAV_MAX_ENTRIES) {
 		dav_fail(r, 507,
 		    "the account holds the most files and "
 		    "folders allowed");
@@ -1464,6 +1732,7 @@ dav_mkcol(struct dav_req *r)
 		dav_fail_errno(r, errno, "create a folder");
 		return;
 	}
+	usage_add(r, 0, 1);
 	dav_reply(r, 201, NULL, NULL, DAV_CREATED, sizeof(DAV_CREATED) - 1);
 }
 
@@ -1520,6 +1789,11 @@ static void
 copied(struct dav_req *r)
 {
 
+	if (r->work_rc == -2) {
+		dav_fail(
+		    r, 507, "the copy would pass the account's storage quota");
+		return;
+	}
 	if (r->work_rc == -1) {
 		dav_fail_errno(r, r->work_errno,
 		    r->req->method == HTTP_M_MOVE ? "move" : "copy");
@@ -1533,14 +1807,56 @@ copied(struct dav_req *r)
 		    r, 201, NULL, NULL, DAV_CREATED, sizeof(DAV_CREATED) - 1);
 }
 
-/* On the thread pool: the copy. */
+/*
+ * Whether copying r's source passes the account's quota (the walks of
+ * the tree and of a folder copied).
+ */
+static bool
+copy_too_big(struct dav_req *r)
+{
+	uint64_t bytes = 0, entries = 0, sbytes = 0, sentries = 0;
+	int sfd;
+
+	(void)davfs_usage(r->root, DAV_MAX_ENTRIES, &bytes, &entries);
+	if (S_ISDIR(r->st.st_mode)) {
+		sfd = davfs_open_dir(r->parent, &r->seg[r->nseg - 1], 1);
+		if (sfd != -1) {
+			(void)davfs_usage(
+			    sfd, DAV_MAX_ENTRIES, &sbytes, &sentries);
+			close(sfd);
+		}
+	} else {
+		sbytes = (uint64_t)r->st.st_size;
+	}
+	return bytes + sbytes > dav_quota(r->dav) ||
+	       entries + sentries + 1 > DAV_MAX_ENTRIES;
+}
+
+/*
+ * On the thread pool: the quota's walks (COPY), the removal of a
+ * Destination replaced, the copy or the move. work_rc -2: over the quota.
+ */
 static void
 copy_work(uv_work_t *w)
 {
 	struct dav_req *r = w->data;
+	bool move = r->req->method == HTTP_M_MOVE;
 
-	r->work_rc =
-	    davfs_copy(r->parent, r->name, r->ddir, r->dname, r->recursive);
+	r->work_errno = 0;
+	if (!move && copy_too_big(r)) {
+		r->work_rc = -2;
+		return;
+	}
+	if (r->replaced && davfs_remove(r->ddir, r->dname) == -1) {
+		r->work_rc = -1;
+		r->work_errno = errno;
+		return;
+	}
+	if (move)
+		r->work_rc = davfs_move(r->parent, r->name, r->ddir, r->dname);
+	else
+		r->work_rc = davfs_copy(
+		    r->parent, r->name, r->ddir, r->dname, r->recursive);
 	r->work_errno = errno;
 }
 
@@ -1550,8 +1866,11 @@ copy_done(uv_work_t *w, int status)
 	struct dav_req *r = w->data;
 
 	(void)status;
-	if (dav_work_back(r))
-		copied(r);
+	if (!dav_work_back(r))
+		return;
+	if (r->work_rc != -2)
+		usage_forget(r);
+	copied(r);
 }
 
 static void
@@ -1565,8 +1884,7 @@ dav_copymove(struct dav_req *r)
 	struct stat dst_st;
 	char *buf;
 	size_t skip, dn, i;
-	uint64_t bytes = 0, entries = 0, sbytes = 0, sentries = 0;
-	int ddir = -1, sfd;
+	int ddir = -1;
 	bool recursive = true;
 
 	buf = http_alloc(r->req, DAVPATH_MAX_BYTES + 8);
@@ -1631,45 +1949,16 @@ dav_copymove(struct dav_req *r)
 		dav_fail(r, 412, "the Destination exists and Overwrite is F");
 		return;
 	}
-	if (!move) {
-		/* The copy counts against the quota. */
-		(void)davfs_usage(r->root, DAV_MAX_ENTRIES, &bytes, &entries);
-		if (S_ISDIR(r->st.st_mode)) {
-			sfd =
-			    davfs_open_dir(r->parent, &r->seg[r->nseg - 1], 1);
-			if (sfd != -1) {
-				(void)davfs_usage(
-				    sfd, DAV_MAX_ENTRIES, &sbytes, &sentries);
-				close(sfd);
-			}
-		} else {
-			sbytes = (uint64_t)r->st.st_size;
-		}
-		if (bytes + sbytes > dav_quota(r->dav) ||
-		    entries + sentries + 1 > DAV_MAX_ENTRIES) {
-			close(ddir);
-			dav_fail(r, 507,
-			    "the copy would pass the account's "
-			    "storage quota");
-			return;
-		}
-	}
 	r->ddir = ddir;
 	r->dname = dseg[dn - 1].p;
 	r->recursive = recursive;
 	r->replaced = replaced;
-	if (replaced && davfs_remove(ddir, r->dname) == -1) {
-		dav_fail_errno(r, errno, "replace a Destination");
-		return;
-	}
-	if (!move) {
-		/* Up to dav_max_file_bytes per file: off the loop. */
-		dav_work(r, copy_work, copy_done);
-		return;
-	}
-	r->work_rc = davfs_move(r->parent, r->name, ddir, r->dname);
-	r->work_errno = errno;
-	copied(r);
+	/*
+	 * The quota's walks, a Destination's removal, a copy of up to
+	 * dav_max_file_bytes per file: off the loop (a move too, for the
+	 * tree it may replace).
+	 */
+	dav_work(r, copy_work, copy_done);
 }
 
 /*
@@ -1895,6 +2184,18 @@ dav_new(uv_loop_t *loop, struct store *st, const struct config *cfg,
 	return dav;
 }
 
+/* Free dav and what it holds; no request is in flight. */
+static void
+dav_destroy(struct dav *dav)
+{
+	size_t i;
+
+	for (i = 0; i < DAV_USAGE_FDS; i++)
+		usage_drop(&dav->usage[i]);
+	free(dav->mount);
+	free(dav);
+}
+
 void
 dav_free(struct dav *dav)
 {
@@ -1904,6 +2205,5 @@ dav_free(struct dav *dav)
 		dav->closing = true;
 		return;
 	}
-	free(dav->mount);
-	free(dav);
+	dav_destroy(dav);
 }

@@ -22,6 +22,15 @@
 
 #include "http.h"
 
+/*
+ * Accounts whose usage figure (bytes and entries of the tree, kept instead
+ * of walking it before every upload) is held at once; each holds its
+ * tree's root descriptor (counted in the server's descriptor reserve).
+ */
+#define DAV_USAGE_FDS 32
+/* Files and folders one account may hold (and one listing may show). */
+#define DAV_MAX_ENTRIES 10000
+
 struct config;
 struct ratelimit;
 struct store;
@@ -57,5 +66,13 @@ bool dav_wants_body(void *ctx, const struct http_request *req);
 
 /* Answer a request dav_owns (http_handler_fn; ctx is the struct dav). */
 void dav_handle(struct http_request *req, void *ctx);
+
+/*
+ * Answer req with status and len bytes of the open file fd (taken: closed
+ * once sent) from offset off, sent as the client reads them
+ * (http_reply_source), with content type ctype and extra headers.
+ */
+void dav_reply_file(struct http_request *req, int status, const char *ctype,
+    const char *headers, int fd, uint64_t off, uint64_t len);
 
 #endif

@@ -11,6 +11,7 @@
  * Not responsible for what a path means or who may see it (dav.c).
  */
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,12 +26,28 @@
 
 #include "davfs.h"
 #include "davpath.h"
+#include "fileio.h"
+#include "xmalloc.h"
 
 #define DAVFS_PROPS DAVPATH_RESERVED "props-"
 #define DAVFS_TMP DAVPATH_RESERVED "tmp-"
+/* Versions: DAVFS_VER <name> "." <number> (davfs_version_keep). */
+#define DAVFS_VER DAVPATH_RESERVED "v-"
 /* A temporary file unchanged this long was left by a crash. */
 #define DAVFS_TMP_STALE_S ((time_t)24 * 3600)
 #define DAVFS_COPY_CHUNK ((size_t)64 * 1024)
+/* A restore's copy of the trees, beside <data_dir>/dav (davfs_restore_*). */
+#define DAVFS_STAGE "dav.restore"
+/* linux/fs.h's RENAME_EXCHANGE, for renameat2 (Linux 3.15). */
+#define DAVFS_RENAME_EXCHANGE (1 << 1)
+
+/* How copy_entry copies. */
+enum copy_flags {
+	COPY_RECURSIVE = 1 << 0, /* a folder with its content */
+	COPY_SKIP_GONE = 1 << 1, /* an entry removed meanwhile is skipped */
+	COPY_SYNC = 1 << 2,      /* every file and folder fsynced */
+	COPY_VERSIONS = 1 << 3,  /* the versions too (backups) */
+};
 
 /* The account's folder name: its name with '/', '%', a leading '.' encoded. */
 static void
@@ -216,9 +233,11 @@ dir_next(DIR *d, int dirfd, struct stat *st)
 
 /* What davfs_usage counts while it walks. */
 struct walk {
-	uint64_t max_entries, entries, bytes;
+	uint64_t max_entries;
+	struct davfs_tally t;
 	unsigned depth;
 	time_t now;
+	bool clean; /* remove the stale temporary files */
 };
 
 static int
@@ -245,17 +264,22 @@ usage_dir(int dirfd, struct walk *w)
 		 */
 		if (S_ISREG(st.st_mode) &&
 		    strncmp(e->d_name, DAVFS_TMP, strlen(DAVFS_TMP)) == 0) {
-			if (st.st_mtime < w->now - DAVFS_TMP_STALE_S)
+			if (w->clean &&
+			    st.st_mtime < w->now - DAVFS_TMP_STALE_S) {
 				(void)unlinkat(dirfd, e->d_name, 0);
+				continue;
+			}
+			w->t.temps++;
+			w->t.temp_bytes += (uint64_t)st.st_size;
 			continue;
 		}
-		if (++w->entries > w->max_entries) {
+		if (++w->t.entries > w->max_entries) {
 			errno = E2BIG;
 			rc = -1;
 			break;
 		}
 		if (S_ISREG(st.st_mode))
-			w->bytes += (uint64_t)st.st_size;
+			w->t.bytes += (uint64_t)st.st_size;
 		if (S_ISDIR(st.st_mode)) {
 			int sub = openat(dirfd, e->d_name,
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -275,14 +299,42 @@ usage_dir(int dirfd, struct walk *w)
 	return rc;
 }
 
+void
+davfs_temps_clean(int dirfd)
+{
+	struct dirent *e;
+	struct stat st;
+	time_t now = time(NULL);
+	DIR *d;
+
+	if ((d = dir_open(dirfd)) == NULL)
+		return;
+	while ((e = dir_next(d, dirfd, &st)) != NULL)
+		if (S_ISREG(st.st_mode) &&
+		    strncmp(e->d_name, DAVFS_TMP, strlen(DAVFS_TMP)) == 0 &&
+		    st.st_mtime < now - DAVFS_TMP_STALE_S)
+			(void)unlinkat(dirfd, e->d_name, 0);
+	closedir(d);
+}
+
 int
 davfs_usage(int dirfd, uint64_t max_entries, uint64_t *bytes, uint64_t *entries)
 {
-	struct walk w = {max_entries, 0, 0, 0, time(NULL)};
+	struct walk w = {max_entries, {0, 0, 0, 0}, 0, time(NULL), true};
 	int rc = usage_dir(dirfd, &w);
 
-	*bytes = w.bytes;
-	*entries = w.entries;
+	*bytes = w.t.bytes;
+	*entries = w.t.entries;
+	return rc;
+}
+
+int
+davfs_survey(int dirfd, struct davfs_tally *t)
+{
+	struct walk w = {UINT64_MAX, {0, 0, 0, 0}, 0, time(NULL), false};
+	int rc = usage_dir(dirfd, &w);
+
+	*t = w.t;
 	return rc;
 }
 
@@ -359,9 +411,13 @@ davfs_remove(int dirfd, const char *name)
 	return rc;
 }
 
-/* Copy the file sname of sdir to a new file dname of ddir. */
+/*
+ * Copy the file sname of sdir to a new file dname of ddir (fsynced with
+ * COPY_SYNC in flags).
+ */
 static int
-copy_file(int sdir, const char *sname, int ddir, const char *dname)
+copy_file(
+    int sdir, const char *sname, int ddir, const char *dname, unsigned flags)
 {
 	char *chunk = NULL;
 	ssize_t n, w, off;
@@ -395,6 +451,8 @@ copy_file(int sdir, const char *sname, int ddir, const char *dname)
 				goto done;
 		}
 	}
+	if (rc == 0 && (flags & COPY_SYNC) && fsync(out) == -1)
+		rc = -1;
 done:
 	saved = errno;
 	free(chunk);
@@ -409,11 +467,14 @@ done:
 }
 
 static int copy_entry(int sdir, const char *sname, int ddir, const char *dname,
-    bool recursive, unsigned depth);
+    unsigned flags, unsigned depth);
 
-/* Copy the content of folder sdir into folder ddir (both borrowed). */
+/*
+ * Copy the content of folder sdir into folder ddir (both borrowed), but
+ * the reserved names (temporary files; sidecars go with their resource).
+ */
 static int
-copy_inside(int sdir, int ddir, unsigned depth)
+copy_inside(int sdir, int ddir, unsigned flags, unsigned depth)
 {
 	DIR *d;
 	struct dirent *e;
@@ -427,13 +488,25 @@ copy_inside(int sdir, int ddir, unsigned depth)
 	if ((d = dir_open(sdir)) == NULL)
 		return -1;
 	while (rc == 0 && (e = dir_next(d, sdir, &st)) != NULL) {
+		if ((flags & COPY_VERSIONS) && S_ISREG(st.st_mode) &&
+		    strncmp(e->d_name, DAVFS_VER, strlen(DAVFS_VER)) == 0) {
+			rc = copy_file(sdir, e->d_name, ddir, e->d_name, flags);
+			if (rc == -1 && errno == ENOENT &&
+			    (flags & COPY_SKIP_GONE))
+				rc = 0;
+			continue;
+		}
 		/* Sidecars go with their resource. */
 		if (strncmp(e->d_name, DAVFS_PROPS, strlen(DAVFS_PROPS)) == 0 ||
 		    strncmp(e->d_name, DAVPATH_RESERVED,
 		        strlen(DAVPATH_RESERVED)) == 0)
 			continue;
-		rc = copy_entry(sdir, e->d_name, ddir, e->d_name, true, depth);
+		rc = copy_entry(sdir, e->d_name, ddir, e->d_name, flags, depth);
+		if (rc == -1 && errno == ENOENT && (flags & COPY_SKIP_GONE))
+			rc = 0;
 	}
+	if (rc == 0 && (flags & COPY_SYNC) && fsync(ddir) == -1)
+		rc = -1;
 	saved = errno;
 	closedir(d);
 	errno = saved;
@@ -442,7 +515,7 @@ copy_inside(int sdir, int ddir, unsigned depth)
 
 static int
 copy_entry(int sdir, const char *sname, int ddir, const char *dname,
-    bool recursive, unsigned depth)
+    unsigned flags, unsigned depth)
 {
 	struct stat st;
 	struct buf sp = BUF_INIT, dp = BUF_INIT;
@@ -451,18 +524,19 @@ copy_entry(int sdir, const char *sname, int ddir, const char *dname,
 	if (fstatat(sdir, sname, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return -1;
 	if (S_ISREG(st.st_mode)) {
-		rc = copy_file(sdir, sname, ddir, dname);
+		rc = copy_file(sdir, sname, ddir, dname, flags);
 	} else if (S_ISDIR(st.st_mode)) {
 		if (mkdirat(ddir, dname, 0700) == -1)
 			return -1;
 		rc = 0;
-		if (recursive) {
+		if (flags & COPY_RECURSIVE) {
 			s = openat(sdir, sname,
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			d = openat(ddir, dname,
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			rc = s == -1 || d == -1 ? -1
-			                        : copy_inside(s, d, depth + 1);
+			rc = s == -1 || d == -1
+			         ? -1
+			         : copy_inside(s, d, flags, depth + 1);
 		}
 	} else {
 		/* Links and devices are not copied (nor served). */
@@ -472,7 +546,7 @@ copy_entry(int sdir, const char *sname, int ddir, const char *dname,
 		davfs_props_name(sname, &sp);
 		davfs_props_name(dname, &dp);
 		(void)unlinkat(ddir, dp.data, 0);
-		if (copy_file(sdir, sp.data, ddir, dp.data) == -1 &&
+		if (copy_file(sdir, sp.data, ddir, dp.data, flags) == -1 &&
 		    errno != ENOENT)
 			rc = -1;
 	}
@@ -491,7 +565,8 @@ int
 davfs_copy(
     int sdir, const char *sname, int ddir, const char *dname, bool recursive)
 {
-	return copy_entry(sdir, sname, ddir, dname, recursive, 0);
+	return copy_entry(
+	    sdir, sname, ddir, dname, recursive ? COPY_RECURSIVE : 0, 0);
 }
 
 int
@@ -539,6 +614,29 @@ root_decode(const char *name, struct buf *out)
 	return 0;
 }
 
+/*
+ * A stream of <data_dir>/dav, its descriptor in *dfd. NULL with errno
+ * (ENOENT: there is none) and *dfd -1.
+ */
+static DIR *
+roots_open(const char *data_dir, int *dfd)
+{
+	DIR *d;
+	int saved;
+
+	*dfd = dav_dir_open(data_dir, false);
+	if (*dfd == -1)
+		return NULL;
+	d = dir_open(*dfd);
+	if (d == NULL) {
+		saved = errno;
+		close(*dfd);
+		*dfd = -1;
+		errno = saved;
+	}
+	return d;
+}
+
 int
 davfs_sweep(const char *data_dir, davfs_keep_fn *keep, void *arg)
 {
@@ -548,16 +646,8 @@ davfs_sweep(const char *data_dir, davfs_keep_fn *keep, void *arg)
 	DIR *d;
 	int dfd, removed = 0, saved;
 
-	dfd = dav_dir_open(data_dir, false);
-	if (dfd == -1)
+	if ((d = roots_open(data_dir, &dfd)) == NULL)
 		return errno == ENOENT ? 0 : -1;
-	d = dir_open(dfd);
-	if (d == NULL) {
-		saved = errno;
-		close(dfd);
-		errno = saved;
-		return -1;
-	}
 	while ((e = dir_next(d, dfd, &st)) != NULL) {
 		if (root_decode(e->d_name, &user) == 0 &&
 		    keep(arg, (struct str){user.data, user.len}))
@@ -571,4 +661,429 @@ davfs_sweep(const char *data_dir, davfs_keep_fn *keep, void *arg)
 	buf_release(&user);
 	errno = saved;
 	return removed;
+}
+
+/*
+ * The administration of the trees as a whole: check, user list, backup,
+ * restore (offline, or beside a running server: only reads then)
+ */
+
+int
+davfs_each_root(const char *data_dir, davfs_root_fn *fn, void *arg)
+{
+	struct buf user = BUF_INIT;
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int dfd, sub, rc = 0, saved;
+
+	if ((d = roots_open(data_dir, &dfd)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((e = dir_next(d, dfd, &st)) != NULL) {
+		bool ours = S_ISDIR(st.st_mode) && e->d_name[0] != '.' &&
+		            root_decode(e->d_name, &user) == 0;
+
+		sub =
+		    !ours
+		        ? -1
+		        : openat(dfd, e->d_name,
+		              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (!ours) {
+			buf_reset(&user);
+			buf_adds(&user, e->d_name);
+		}
+		fn(arg, (struct str){user.data, user.len}, sub);
+		if (sub != -1)
+			close(sub);
+	}
+	saved = errno;
+	closedir(d);
+	close(dfd);
+	buf_release(&user);
+	errno = saved;
+	return rc;
+}
+
+int
+davfs_tree_usage(const char *data_dir, struct str user, struct davfs_tally *t)
+{
+	struct buf name = BUF_INIT;
+	int dfd, fd = -1, rc = 0, saved;
+
+	memset(t, 0, sizeof(*t));
+	dfd = dav_dir_open(data_dir, false);
+	if (dfd != -1) {
+		root_name(&name, user);
+		fd = openat(dfd, name.data,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (fd == -1)
+		rc = errno == ENOENT ? 0 : -1;
+	else
+		rc = davfs_survey(fd, t);
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	if (dfd != -1)
+		close(dfd);
+	buf_release(&name);
+	errno = saved;
+	return rc;
+}
+
+/* Remove the folder path and everything in it; 0 also when missing. */
+static int
+remove_path(const char *path)
+{
+	int fd, rc, saved;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
+	rc = remove_inside(fd, 1);
+	saved = errno;
+	close(fd);
+	if (rc == 0)
+		rc = rmdir(path);
+	else
+		errno = saved;
+	return rc;
+}
+
+int
+davfs_backup(const char *data_dir, const char *dest)
+{
+	int src = -1, dfd = -1, rc = -1, saved;
+
+	if (mkdir(dest, 0700) == -1)
+		return -1;
+	dfd = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd == -1)
+		goto out;
+	src = dav_dir_open(data_dir, false);
+	if (src == -1 && errno != ENOENT)
+		goto out;
+	/*
+	 * A server may be changing the trees: each file is copied from the
+	 * one open version (uploads replace a file whole, by rename), and
+	 * what is removed meanwhile is left out.
+	 */
+	if (src != -1)
+		rc = copy_inside(src, dfd,
+		    COPY_RECURSIVE | COPY_SKIP_GONE | COPY_SYNC | COPY_VERSIONS,
+		    0);
+	else
+		rc = fsync(dfd);
+	if (rc == 0)
+		rc = fileio_fsync_parent(dest);
+out:
+	saved = errno;
+	if (src != -1)
+		close(src);
+	if (dfd != -1)
+		close(dfd);
+	if (rc != 0)
+		(void)remove_path(dest);
+	errno = saved;
+	return rc;
+}
+
+/* <data_dir>/DAVFS_STAGE's path into out. */
+static void
+stage_path(const char *data_dir, struct buf *out)
+{
+	buf_reset(out);
+	buf_addf(out, "%s/%s", data_dir, DAVFS_STAGE);
+}
+
+void
+davfs_restore_abort(const char *data_dir)
+{
+	struct buf path = BUF_INIT;
+
+	stage_path(data_dir, &path);
+	(void)remove_path(path.data);
+	buf_release(&path);
+}
+
+int
+davfs_restore_stage(const char *data_dir, const char *src)
+{
+	struct buf path = BUF_INIT;
+	int sfd = -1, dfd = -1, rc = -1, saved;
+
+	stage_path(data_dir, &path);
+	if (remove_path(path.data) == -1 || mkdir(path.data, 0700) == -1)
+		goto out;
+	sfd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	dfd = open(path.data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sfd == -1 || dfd == -1)
+		goto out;
+	rc = copy_inside(
+	    sfd, dfd, COPY_RECURSIVE | COPY_SYNC | COPY_VERSIONS, 0);
+	if (rc == 0)
+		rc = fileio_fsync_dir(data_dir);
+out:
+	saved = errno;
+	if (sfd != -1)
+		close(sfd);
+	if (dfd != -1)
+		close(dfd);
+	if (rc != 0)
+		(void)remove_path(path.data);
+	buf_release(&path);
+	errno = saved;
+	return rc;
+}
+
+/* The names of folder fd's entries (but "." and ".."), NULL-terminated. */
+static char **
+dir_names(int fd, size_t *n)
+{
+	struct dirent *e;
+	struct stat st;
+	char **names = NULL;
+	size_t cap = 0;
+	DIR *d;
+
+	*n = 0;
+	if ((d = dir_open(fd)) == NULL)
+		return NULL;
+	while ((e = dir_next(d, fd, &st)) != NULL) {
+		if (*n + 1 >= cap) {
+			cap = cap ? cap * 2 : 16;
+			names = xrealloc(names, cap * sizeof(*names));
+		}
+		names[(*n)++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	if (names == NULL)
+		names = xcalloc(1, sizeof(*names));
+	names[*n] = NULL;
+	return names;
+}
+
+static void
+dir_names_free(char **names, size_t n)
+{
+	size_t i;
+
+	if (names == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/*
+ * Put the staged tree name in place of <dav>/name in one step: the two
+ * are exchanged (the old one then removed with the stage). Where the
+ * file system cannot exchange, the old is removed first.
+ */
+static int
+swap_in(int stage, int dav, const char *name)
+{
+	if (syscall(SYS_renameat2, stage, name, dav, name,
+	        DAVFS_RENAME_EXCHANGE) == 0)
+		return 0;
+	if (errno == ENOENT)
+		return renameat(stage, name, dav, name);
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (davfs_remove(dav, name) == -1 && errno != ENOENT)
+		return -1;
+	return renameat(stage, name, dav, name);
+}
+
+int
+davfs_restore_commit(const char *data_dir)
+{
+	struct buf path = BUF_INIT;
+	char **staged = NULL, **current = NULL;
+	size_t ns = 0, nc = 0, i, j;
+	int stage = -1, dav = -1, rc = -1, saved;
+
+	stage_path(data_dir, &path);
+	stage =
+	    open(path.data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	dav = dav_dir_open(data_dir, true);
+	if (stage == -1 || dav == -1)
+		goto out;
+	if ((staged = dir_names(stage, &ns)) == NULL ||
+	    (current = dir_names(dav, &nc)) == NULL)
+		goto out;
+	rc = 0;
+	for (i = 0; i < ns; i++)
+		if (swap_in(stage, dav, staged[i]) == -1)
+			rc = -1;
+	/* The trees the backup did not have (no files then) go. */
+	for (i = 0; i < nc; i++) {
+		for (j = 0; j < ns && strcmp(current[i], staged[j]) != 0; j++)
+			;
+		if (j == ns && davfs_remove(dav, current[i]) == -1 &&
+		    errno != ENOENT)
+			rc = -1;
+	}
+	if (fsync(dav) == -1)
+		rc = -1;
+out:
+	saved = errno;
+	if (stage != -1)
+		close(stage);
+	if (dav != -1)
+		close(dav);
+	/* The stage now holds the old trees. */
+	(void)remove_path(path.data);
+	dir_names_free(staged, ns);
+	dir_names_free(current, nc);
+	buf_release(&path);
+	errno = saved;
+	return rc;
+}
+
+/*
+ * Versions of a file
+ */
+
+/*
+ * The number of the version file fname of name, or 0 when fname is not
+ * one of name's versions.
+ */
+static uint64_t
+version_number(const char *fname, const char *name)
+{
+	size_t pl = strlen(DAVFS_VER), nl = strlen(name);
+	uint64_t v = 0;
+	const char *p;
+
+	if (strncmp(fname, DAVFS_VER, pl) != 0 ||
+	    strncmp(fname + pl, name, nl) != 0 || fname[pl + nl] != '.')
+		return 0;
+	for (p = fname + pl + nl + 1; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	return *p == '\0' && p != fname + pl + nl + 1 ? v : 0;
+}
+
+/* The name of version v of name, into out. */
+static void
+version_name(const char *name, uint64_t v, struct buf *out)
+{
+	buf_reset(out);
+	buf_addf(out, "%s%s.%llu", DAVFS_VER, name, (unsigned long long)v);
+}
+
+/* Newest first. */
+static int
+version_cmp(const void *a, const void *b)
+{
+	const struct davfs_version *x = a, *y = b;
+
+	return x->number < y->number ? 1 : x->number > y->number ? -1 : 0;
+}
+
+int
+davfs_versions(int dirfd, const char *name, struct davfs_version *out,
+    size_t max, size_t *n)
+{
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	uint64_t v;
+	size_t i, oldest;
+
+	*n = 0;
+	if ((d = dir_open(dirfd)) == NULL)
+		return -1;
+	while ((e = dir_next(d, dirfd, &st)) != NULL) {
+		if (!S_ISREG(st.st_mode) ||
+		    (v = version_number(e->d_name, name)) == 0)
+			continue;
+		if (*n < max) {
+			i = (*n)++;
+		} else {
+			/* Full: the newest max are kept. */
+			for (oldest = 0, i = 1; i < max; i++)
+				if (out[i].number < out[oldest].number)
+					oldest = i;
+			if (max == 0 || out[oldest].number > v)
+				continue;
+			i = oldest;
+		}
+		out[i].number = v;
+		out[i].size = (uint64_t)st.st_size;
+		out[i].mtime = st.st_mtime;
+	}
+	closedir(d);
+	qsort(out, *n, sizeof(*out), version_cmp);
+	return 0;
+}
+
+int
+davfs_version_keep(int dirfd, const char *name, unsigned keep, bool *kept,
+    uint64_t *freed, uint64_t *freed_n)
+{
+	struct davfs_version v[DAVFS_MAX_VERSIONS + 1];
+	struct buf vname = BUF_INIT;
+	size_t n, i;
+	int rc = -1, saved;
+
+	*kept = false;
+	*freed = *freed_n = 0;
+	if (keep > DAVFS_MAX_VERSIONS)
+		keep = DAVFS_MAX_VERSIONS;
+	if (davfs_versions(dirfd, name, v, DAVFS_MAX_VERSIONS + 1, &n) == -1)
+		return -1;
+	if (keep > 0) {
+		version_name(name, n > 0 ? v[0].number + 1 : 1, &vname);
+		if (linkat(dirfd, name, dirfd, vname.data, 0) == -1)
+			goto out;
+		*kept = true;
+	}
+	/* With the new one, keep in all: the oldest go. */
+	for (i = keep > 0 ? keep - 1 : 0; i < n; i++) {
+		version_name(name, v[i].number, &vname);
+		if (unlinkat(dirfd, vname.data, 0) == 0) {
+			*freed += v[i].size;
+			(*freed_n)++;
+		}
+	}
+	rc = 0;
+out:
+	saved = errno;
+	buf_release(&vname);
+	errno = saved;
+	return rc;
+}
+
+uint64_t
+davfs_version_dropped(int dirfd, const char *name, unsigned keep)
+{
+	struct davfs_version v[DAVFS_MAX_VERSIONS + 1];
+	uint64_t bytes = 0;
+	size_t n, i;
+
+	if (keep > DAVFS_MAX_VERSIONS)
+		keep = DAVFS_MAX_VERSIONS;
+	if (davfs_versions(dirfd, name, v, DAVFS_MAX_VERSIONS + 1, &n) == -1)
+		return 0;
+	for (i = keep > 0 ? keep - 1 : 0; i < n; i++)
+		bytes += v[i].size;
+	return bytes;
+}
+
+int
+davfs_version_open(int dirfd, const char *name, uint64_t number)
+{
+	struct buf vname = BUF_INIT;
+	int fd, saved;
+
+	version_name(name, number, &vname);
+	fd = openat(dirfd, vname.data, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	saved = errno;
+	buf_release(&vname);
+	errno = saved;
+	return fd;
 }

@@ -19,9 +19,11 @@
 #include <sys/stat.h>
 
 #include <stdbool.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bounds.h"
 #include "buf.h"
 
 /*
@@ -70,6 +72,66 @@ void davfs_etag(const struct stat *st, struct buf *out);
 int davfs_usage(
     int dirfd, uint64_t max_entries, uint64_t *bytes, uint64_t *entries);
 
+/* What davfs_survey finds in a tree. */
+struct davfs_tally {
+	uint64_t bytes;      /* of the files (dead properties included) */
+	uint64_t entries;    /* files and folders */
+	uint64_t temps;      /* temporary files of uploads */
+	uint64_t temp_bytes; /* their bytes */
+};
+
+/*
+ * Count the tree under dirfd into *t, changing nothing (for check and
+ * user list; no bound on the entries).
+ */
+int davfs_survey(int dirfd, struct davfs_tally *t);
+
+/*
+ * davfs_survey of account user's tree; all zeros when it has none.
+ */
+int davfs_tree_usage(
+    const char *data_dir, struct str user, struct davfs_tally *t);
+
+/*
+ * Call fn(arg, user, dirfd) for each entry of <data_dir>/dav: user is the
+ * account's name and dirfd its tree (borrowed, valid during the call), or
+ * dirfd is -1 and user the raw entry name when the entry is not an
+ * account's folder. 0 (also without <data_dir>/dav), or -1 with errno.
+ */
+typedef void davfs_root_fn(void *arg, struct str user, int dirfd);
+int davfs_each_root(const char *data_dir, davfs_root_fn *fn, void *arg);
+
+/*
+ * Backups of the trees (davfs_backup), restored atomically per account
+ * (davfs_restore_stage, then davfs_restore_commit):
+ *
+ * davfs_backup copies <data_dir>/dav into the new folder dest, which
+ * then has its layout (one folder per account, named as in
+ * <data_dir>/dav, the files and their dead-property sidecars; no
+ * temporary file), every file and folder fsynced. A server may be running:
+ * each file is copied whole from one version, entries removed meanwhile
+ * are left out. On failure dest is removed.
+ *
+ * davfs_restore_stage copies the folder src (a davfs_backup) to
+ * <data_dir>/dav.restore, fsynced; on failure nothing is left.
+ * davfs_restore_commit then puts each of its trees in place of the
+ * account's (one renameat2 exchange each: an account has its old tree or
+ * the backup's, never a mix), removes the trees the backup does not have,
+ * and removes the stage (with the old trees). davfs_restore_abort removes
+ * a stage. Call these with the data directory locked. 0, or -1 with errno.
+ */
+int davfs_backup(const char *data_dir, const char *dest);
+int davfs_restore_stage(const char *data_dir, const char *src);
+int davfs_restore_commit(const char *data_dir);
+void davfs_restore_abort(const char *data_dir);
+
+/*
+ * Remove the temporary files of uploads in dirfd (not below) unchanged
+ * for a day: left by a crash (an upload in progress writes, or is cut off
+ * after idle_timeout_ms).
+ */
+void davfs_temps_clean(int dirfd);
+
 /*
  * Remove name from dirfd: a file, or a folder with everything in it, and
  * the dead properties kept for it.
@@ -97,5 +159,47 @@ void davfs_props_name(const char *name, struct buf *out);
  * prefix, random) goes into out. Returns the open descriptor or -1.
  */
 int davfs_temp_open(int dirfd, struct buf *out);
+
+/*
+ * Versions of a file: before an upload replaces name, the old file is
+ * linked (no copy) to a hidden name beside it (reserved prefix, never
+ * listed), numbered from 1 up; the newest keep are kept. Each version is
+ * an ordinary file of the tree: its bytes and its entry count in
+ * davfs_usage (once: it is the old file itself, which no longer is the
+ * current one).
+ */
+#define DAVFS_MAX_VERSIONS DAV_VERSIONS_MAX
+
+struct davfs_version {
+	uint64_t number; /* 1, 2, ...: higher is newer */
+	uint64_t size;
+	time_t mtime; /* when that version was uploaded */
+};
+
+/*
+ * The versions of name in dirfd, newest first, at most max of them (the
+ * newest) into out, their count into *n. 0 or -1 with errno.
+ */
+int davfs_versions(int dirfd, const char *name, struct davfs_version *out,
+    size_t max, size_t *n);
+
+/*
+ * Make the current file name (which must exist) a version, before it is
+ * replaced, and remove the versions past the newest keep (at most
+ * DAVFS_MAX_VERSIONS); keep 0 only removes them all. *kept says whether
+ * a version was made, *freed and *freed_n the bytes and versions
+ * removed. 0 or -1 with errno.
+ */
+int davfs_version_keep(int dirfd, const char *name, unsigned keep, bool *kept,
+    uint64_t *freed, uint64_t *freed_n);
+
+/*
+ * The bytes davfs_version_keep(dirfd, name, keep) would remove (the
+ * versions it drops): what replacing name frees for the quota.
+ */
+uint64_t davfs_version_dropped(int dirfd, const char *name, unsigned keep);
+
+/* Open version number of name for reading: a descriptor, or -1. */
+int davfs_version_open(int dirfd, const char *name, uint64_t number);
 
 #endif

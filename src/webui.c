@@ -27,6 +27,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "davweb.h"
 #include "json.h"
 #include "log.h"
 #include "md5.h"
@@ -1079,6 +1080,31 @@ settings_journaled(void *arg, const struct store_reply *r)
 	store_config_save(c->w->st, settings_saved, c);
 }
 
+/* GET /api/v1/files/usage: the account's WebDAV files and limits. */
+static int
+h_files_usage(void *call)
+{
+	struct wcall *c = call;
+
+	davweb_usage(c->req, c->w->cfg, c->user, WEB_API_HEADERS);
+	return 0;
+}
+
+/* GET /api/v1/files/versions[/:n]?path=: the versions of a file. */
+static int
+h_versions(void *call)
+{
+	struct wcall *c = call;
+	bool bad = false;
+	struct str path = query_get(c, "path", &bad);
+
+	if (bad)
+		return w_error(c, 400, "The path is not valid.");
+	davweb_versions(
+	    c->req, c->w->cfg, c->user, path, c->param, WEB_API_HEADERS);
+	return 0;
+}
+
 static int
 h_settings_put(void *call)
 {
@@ -1356,6 +1382,9 @@ static const struct route wroutes[] = {
     {HTTP_M_GET, "/api/v1/stats/books", h_stats_books, W_SESSION},
     {HTTP_M_PUT, "/api/v1/stats/settings", h_stats_settings,
         W_SESSION | W_CSRF | W_BODY},
+    {HTTP_M_GET, "/api/v1/files/usage", h_files_usage, W_SESSION},
+    {HTTP_M_GET, "/api/v1/files/versions", h_versions, W_SESSION},
+    {HTTP_M_GET, "/api/v1/files/versions/:n", h_versions, W_SESSION},
     {HTTP_M_PUT, "/api/v1/account/password", h_password,
         W_SESSION | W_CSRF | W_BODY},
     {HTTP_M_DELETE, "/api/v1/account", h_account_delete,

@@ -900,7 +900,25 @@ async function account() {
 	h('label', {class: 'check'}, sure, ' I understand that this cannot be undone'),
 	dmsg, h('button', {type: 'submit', class: 'danger'}, 'Delete my account'));
 
-	setPage('Account', h('h1', {}, 'Account'), h('p', {class: 'muted'}, 'Signed in as ', h('strong', {}, me.username)), change, del);
+	setPage('Account', h('h1', {}, 'Account'), h('p', {class: 'muted'}, 'Signed in as ', h('strong', {}, me.username)),
+	    await filesCard(), change, del);
+}
+
+/* The account's WebDAV files against its quota; null without file storage. */
+async function filesCard() {
+	let u;
+	try {
+		u = await api('GET', 'files/usage');
+	} catch (e) {
+		return null;
+	}
+	const used = u.quota_bytes > 0 ? u.bytes / u.quota_bytes : 0;
+	return h('section', {class: 'card', 'aria-labelledby': 'files-h'},
+	    h('h2', {id: 'files-h'}, 'Files (WebDAV)'),
+	    h('p', {}, size(u.bytes) + ' of ' + size(u.quota_bytes) + ' used'),
+	    h('p', {class: 'big'}, bar(used, 'Storage used'), h('span', {class: 'pct'}, pct(used))),
+	    h('p', {class: 'muted'}, u.entries + ' of ' + u.max_entries + ' files and folders; one file at most ' +
+	        size(u.max_file_bytes) + '. KOReader syncs its reading statistics here (Cloud storage, address …/dav/).'));
 }
 
 async function admin() {

@@ -118,8 +118,8 @@ for backend in file; do
 	is "$backend: a position of the same size: 200" "$STATUS" 200
 	if [ "$backend" = file ]; then
 		run user list
-		like "file: user list (table): header" "$OUT" '^USER +DOCUMENTS +BYTES +HISTORY +LAST SYNC \(UTC\) +DEVICES'
-		like "file: user list (table): u's line" "$OUT" $'\nu +2 +916 +0  20[0-9-]+ [0-9:]+  kobo'
+		like "file: user list (table): header" "$OUT" '^USER +DOCUMENTS +BYTES +HISTORY +FILES +LAST SYNC \(UTC\) +DEVICES'
+		like "file: user list (table): u's line" "$OUT" $'\nu +2 +916 +0 +0  20[0-9-]+ [0-9:]+  kobo'
 	fi
 	# The web interface: a rename adds pretty_name's bytes.
 	web POST /api/v1/login '{"username":"u","password":"pw"}' -c "$KS_TMP/jar"

@@ -71,8 +71,8 @@ like "online list: bea's documents and devices" "$OUT" \
     '\{"username":"bea","documents":2,"last_sync":[0-9]{10},"devices":\["Kindle","Kobo"\],"bytes":[0-9]+,"history":0\}'
 run user list
 is "online list (table): exit 0" "$RC" 0
-like "online list (table): header" "$OUT" '^USER +DOCUMENTS +BYTES +HISTORY +LAST SYNC \(UTC\) +DEVICES'
-like "online list (table): bea's line" "$OUT" $'\nbea +2 +[0-9]+ +0  20[0-9-]+ [0-9:]+  Kindle, Kobo'
+like "online list (table): header" "$OUT" '^USER +DOCUMENTS +BYTES +HISTORY +FILES +LAST SYNC \(UTC\) +DEVICES'
+like "online list (table): bea's line" "$OUT" $'\nbea +2 +[0-9]+ +0 +0  20[0-9-]+ [0-9:]+  Kindle, Kobo'
 
 pw 'x'
 run user add bea --stdin

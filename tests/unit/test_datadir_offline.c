@@ -110,14 +110,14 @@ test_store_admin__backup_restore_round_trip(void **state)
 	assert_int_equal(push(&e, "ann", "k", "doc", "two"), STORE_OK);
 	store_env_close(&e, true);
 
-	assert_int_equal(datadir_offline_restore(&e.cfg, bak, &saved), 0);
+	assert_int_equal(datadir_offline_restore(&e.cfg, bak, &saved, NULL), 0);
 	assert_non_null(saved);
 	assert_string_not_equal(saved, bak);
 	store_env_open(&e);
 	assert_string_equal(get(&e, "ann", "k", "doc").progress, "one");
 	store_env_close(&e, true);
 	/* Undo: the backup taken before the restore has "two". */
-	assert_int_equal(datadir_offline_restore(&e.cfg, saved, NULL), 0);
+	assert_int_equal(datadir_offline_restore(&e.cfg, saved, NULL, NULL), 0);
 	store_env_open(&e);
 	assert_string_equal(get(&e, "ann", "k", "doc").progress, "two");
 	store_env_close(&e, true);
@@ -136,19 +136,19 @@ test_store_admin__restore_kosync_backups(void **state)
 
 	(void)state;
 	store_env_init(&e, "admin");
-	assert_int_equal(datadir_offline_restore(
-	                     &e.cfg, DATA "kosync-backup-msgpack.pem", NULL),
+	assert_int_equal(datadir_offline_restore(&e.cfg,
+	                     DATA "kosync-backup-msgpack.pem", NULL, NULL),
 	    -1);
 	assert_int_equal(datadir_offline_restore(
-	                     &e.cfg, DATA "kosync-backup-json.pem", NULL),
+	                     &e.cfg, DATA "kosync-backup-json.pem", NULL, NULL),
 	    0);
 	store_env_open(&e);
 	store_user_auth(e.st, str_from("alice"), str_from(md5_secret), cb, &r);
 	uv_run(&e.loop, UV_RUN_DEFAULT);
 	assert_int_equal(r.result, STORE_OK);
 	store_env_close(&e, true);
-	assert_int_equal(
-	    datadir_offline_restore(&e.cfg, DATA "kosync-schema1.json", NULL),
+	assert_int_equal(datadir_offline_restore(
+	                     &e.cfg, DATA "kosync-schema1.json", NULL, NULL),
 	    -1);
 	store_env_release(&e);
 }
