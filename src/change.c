@@ -362,8 +362,7 @@ change_decode(struct change *c, const struct json_value *rec,
 		return 0;
 	case CHANGE_WEB_ADMIN:
 	case CHANGE_DEVICES_ONLY:
-		v = json_get(
-		    rec, c->kind == CHANGE_WEB_ADMIN ? "admin" : "on");
+		v = json_get(rec, c->kind == CHANGE_WEB_ADMIN ? "admin" : "on");
 		if (v == NULL ||
 		    (v->type != JSON_TRUE && v->type != JSON_FALSE))
 			return -1;

@@ -77,10 +77,10 @@ struct change {
 	 * too (restore, merge, import_lists) but never record it.
 	 */
 	struct db_history history;
-	struct str name;  /* WEB_RENAME: the document's own title; DEVICE_ADD,
-	                     DEVICE_RENAME: the credential's label */
-	struct str alias; /* WEB_LINK, WEB_UNLINK */
-	bool admin;       /* WEB_ADMIN, DEVICES_ONLY: on or off */
+	struct str name;   /* WEB_RENAME: the document's own title; DEVICE_ADD,
+	                      DEVICE_RENAME: the credential's label */
+	struct str alias;  /* WEB_LINK, WEB_UNLINK */
+	bool admin;        /* WEB_ADMIN, DEVICES_ONLY: on or off */
 	struct str dev_id; /* DEVICE_*: the credential's id */
 	/* IMPORT_LISTS: history entries and device positions to merge. */
 	const struct db_put *lists_history;

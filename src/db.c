@@ -784,8 +784,8 @@ db_devcred_add(struct db_user *u, struct str id, struct str label,
 		    (u->ndevcreds - i - 1) * sizeof(*u->devcreds));
 		u->ndevcreds--;
 	}
-	u->devcreds = xrealloc(
-	    u->devcreds, (u->ndevcreds + 1) * sizeof(*u->devcreds));
+	u->devcreds =
+	    xrealloc(u->devcreds, (u->ndevcreds + 1) * sizeof(*u->devcreds));
 	c = &u->devcreds[u->ndevcreds++];
 	memset(c, 0, sizeof(*c));
 	memcpy(c->id, id.p, id.len);
@@ -821,7 +821,8 @@ db_devcred_revoke(struct db_user *u, struct str id)
 static void
 set_str(char **dst, struct str s)
 {
-	if (s.p == NULL)
+	if (s.p == NULL || (*dst != NULL && strlen(*dst) == s.len &&
+	                       memcmp(*dst, s.p, s.len) == 0))
 		return;
 	free(*dst);
 	*dst = xmemdup0(s.p, s.len);

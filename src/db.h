@@ -119,10 +119,10 @@ struct db_devcred {
 };
 
 struct db_user {
-	char *key;             /* argon2id PHC string, or a legacy md5 key */
+	char *key; /* argon2id PHC string, or a legacy md5 key */
 	struct db_devcred *devcreds; /* ndevcreds, oldest first */
 	uint32_t ndevcreds;
-	bool devices_only; /* the account key no longer signs in */
+	bool devices_only;     /* the account key no longer signs in */
 	struct table docs;     /* struct db_doc by id */
 	struct db_link *links; /* nlinks, unsorted (a user has few) */
 	uint32_t nlinks;

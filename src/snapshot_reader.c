@@ -565,8 +565,8 @@ on_scalar(
 		         s != NULL)
 			l->user->admin = len == 4 && memcmp(s, "true", 4) == 0;
 		else if (!is_string && !is_number && s != NULL &&
-			 str_eqs((struct str){l->key.data, l->key.len},
-			     "devices_only"))
+		         str_eqs((struct str){l->key.data, l->key.len},
+		             "devices_only"))
 			l->user->devices_only =
 			    len == 4 && memcmp(s, "true", 4) == 0;
 		return 1;

@@ -456,7 +456,8 @@ h_login(void *call)
 	        c->w->rl, c->name, c->req->peer, ratelimit_now_ms()))
 		return w_error(
 		    c, 429, "Too many failed sign-ins; try again later.");
-	store_user_auth(
+	/* The account password only (docs/devices.md). */
+	store_user_signin(
 	    c->w->st, c->name, password_key(pw, c->key), login_cb, c);
 	return 0;
 }

@@ -322,7 +322,8 @@ test_change__devices(void **state)
 
 	db_init(&db);
 	assert_int_equal(
-	    replay(&db, &now, "{\"op\":\"create\",\"user\":\"a\",\"key\":\"k\"}"),
+	    replay(
+	        &db, &now, "{\"op\":\"create\",\"user\":\"a\",\"key\":\"k\"}"),
 	    0);
 	u = db_user_find(&db, STR_LIT("a"));
 	for (i = 0; i < DB_MAX_DEVCREDS; i++) {
