@@ -69,6 +69,21 @@ fail(admin_done_fn *done, void *arg, int status, const char *msg)
 	buf_release(&out);
 }
 
+/* A call on user's account, answering 200 unless told otherwise. */
+static struct admin_call *
+call_new(struct admin *a, struct str user, admin_done_fn *done, void *arg)
+{
+	struct admin_call *c = xcalloc(1, sizeof(*c));
+
+	c->a = a;
+	c->done = done;
+	c->arg = arg;
+	c->user = xmemdup0(user.p, user.len);
+	c->user_len = user.len;
+	c->ok_status = 200;
+	return c;
+}
+
 static void
 call_free(struct admin_call *c)
 {
@@ -239,15 +254,9 @@ run_user(struct admin *a, const char *op, struct str body, admin_done_fn *done,
 		fail(done, arg, 400, "admin must be true or false");
 		goto out;
 	}
-	c = xcalloc(1, sizeof(*c));
+	c = call_new(a, user, done, arg);
 	c->admin = adm != NULL && adm->type == JSON_TRUE &&
 	           (flag || strcmp(op, "user-add") == 0);
-	c->a = a;
-	c->done = done;
-	c->arg = arg;
-	c->user = xmemdup0(user.p, user.len);
-	c->user_len = user.len;
-	c->ok_status = 200;
 	if (flag) {
 		c->flag = true;
 		admin_set(c);
@@ -371,13 +380,7 @@ run_device(struct admin *a, const char *op, struct str body,
 		    "invalid user name (1 to 255 bytes of UTF-8, no ':')");
 		goto out;
 	}
-	c = xcalloc(1, sizeof(*c));
-	c->a = a;
-	c->done = done;
-	c->arg = arg;
-	c->user = xmemdup0(user.p, user.len);
-	c->user_len = user.len;
-	c->ok_status = 200;
+	c = call_new(a, user, done, arg);
 	if (strcmp(op, "device-list") == 0) {
 		store_device_list(a->st, user, text_cb, c);
 		goto out;

@@ -265,16 +265,38 @@ out:
 
 static void format_time(char *out, size_t size, double t);
 
-/* Run op with body; on success print what print says. 0 or 1. */
+/*
+ * Run op with the body {"username": argv[0]} plus k1: v1 and k2: v2 when
+ * given (NULL: not), plus "on": on when on >= 0; on success print the
+ * answer with print. 0 or 1.
+ */
 static int
-device_op(struct cmd_args *args, const char *op, const struct buf *body,
+device_op(struct cmd_args *args, const char *op, const char *k1, const char *v1,
+    const char *k2, const char *v2, int on,
     int (*print)(struct cmd_args *args, const struct buf *out))
 {
-	struct buf out = BUF_INIT;
+	struct buf body = BUF_INIT, out = BUF_INIT;
+	struct json_out o;
 	int status, rc = 1;
 
-	if (offline_run(args->cfg, op, body->data, body->len, &status, &out) !=
-	    0)
+	json_out_init(&o, &body, false);
+	json_obj_begin(&o);
+	json_key(&o, "username");
+	json_str(&o, args->argv[0]);
+	if (k1 != NULL) {
+		json_key(&o, k1);
+		json_str(&o, v1);
+	}
+	if (k2 != NULL) {
+		json_key(&o, k2);
+		json_str(&o, v2);
+	}
+	if (on >= 0) {
+		json_key(&o, "on");
+		json_bool(&o, on > 0);
+	}
+	json_obj_end(&o);
+	if (offline_run(args->cfg, op, body.data, body.len, &status, &out) != 0)
 		goto out;
 	if (status / 100 != 2) {
 		answer_error(status, &out);
@@ -284,29 +306,8 @@ device_op(struct cmd_args *args, const char *op, const struct buf *body,
 out:
 	sodium_memzero(out.data, out.len);
 	buf_release(&out);
+	buf_release(&body);
 	return rc;
-}
-
-/* {"username": argv[0]} plus, for each name given, "name": value. */
-static void
-device_body(struct buf *b, const char *user, const char *k1, const char *v1,
-    const char *k2, const char *v2)
-{
-	struct json_out o;
-
-	json_out_init(&o, b, false);
-	json_obj_begin(&o);
-	json_key(&o, "username");
-	json_str(&o, user);
-	if (k1 != NULL) {
-		json_key(&o, k1);
-		json_str(&o, v1);
-	}
-	if (k2 != NULL) {
-		json_key(&o, k2);
-		json_str(&o, v2);
-	}
-	json_obj_end(&o);
 }
 
 /* A member string of the answer out, or "?". */
@@ -343,13 +344,8 @@ print_added(struct cmd_args *args, const struct buf *out)
 static int
 cmd_device_add_exec(struct cmd_args *args)
 {
-	struct buf body = BUF_INIT;
-	int rc;
-
-	device_body(&body, args->argv[0], "label", args->argv[1], NULL, NULL);
-	rc = device_op(args, "device-add", &body, print_added);
-	buf_release(&body);
-	return rc;
+	return device_op(args, "device-add", "label", args->argv[1], NULL, NULL,
+	    -1, print_added);
 }
 
 static int
@@ -402,13 +398,8 @@ print_devices(struct cmd_args *args, const struct buf *out)
 static int
 cmd_device_list_exec(struct cmd_args *args)
 {
-	struct buf body = BUF_INIT;
-	int rc;
-
-	device_body(&body, args->argv[0], NULL, NULL, NULL, NULL);
-	rc = device_op(args, "device-list", &body, print_devices);
-	buf_release(&body);
-	return rc;
+	return device_op(
+	    args, "device-list", NULL, NULL, NULL, NULL, -1, print_devices);
 }
 
 static int
@@ -436,48 +427,26 @@ print_done(struct cmd_args *args, const struct buf *out)
 static int
 cmd_device_rename_exec(struct cmd_args *args)
 {
-	struct buf body = BUF_INIT;
-	int rc;
-
-	device_body(
-	    &body, args->argv[0], "id", args->argv[1], "label", args->argv[2]);
-	rc = device_op(args, "device-rename", &body, print_done);
-	buf_release(&body);
-	return rc;
+	return device_op(args, "device-rename", "id", args->argv[1], "label",
+	    args->argv[2], -1, print_done);
 }
 
 static int
 cmd_device_revoke_exec(struct cmd_args *args)
 {
-	struct buf body = BUF_INIT;
-	int rc;
-
-	device_body(&body, args->argv[0], "id", args->argv[1], NULL, NULL);
-	rc = device_op(args, "device-revoke", &body, print_done);
-	buf_release(&body);
-	return rc;
+	return device_op(args, "device-revoke", "id", args->argv[1], NULL, NULL,
+	    -1, print_done);
 }
 
 static int
 cmd_user_devices_only_exec(struct cmd_args *args)
 {
-	struct buf body = BUF_INIT;
-	struct json_out o;
 	const char *how = args->argv[1];
-	int rc;
 
 	if (strcmp(how, "on") != 0 && strcmp(how, "off") != 0)
 		return cmd_complain("say on or off, not '%s'", how);
-	json_out_init(&o, &body, false);
-	json_obj_begin(&o);
-	json_key(&o, "username");
-	json_str(&o, args->argv[0]);
-	json_key(&o, "on");
-	json_bool(&o, strcmp(how, "on") == 0);
-	json_obj_end(&o);
-	rc = device_op(args, "devices-only", &body, print_done);
-	buf_release(&body);
-	return rc;
+	return device_op(args, "devices-only", NULL, NULL, NULL, NULL,
+	    strcmp(how, "on") == 0, print_done);
 }
 
 /* "2026-11-26 12:00" (UTC) or "-". */
