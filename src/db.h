@@ -145,6 +145,7 @@ struct db_user {
 	bool removed;        /* deleted: no longer in the table */
 	bool has_ok;         /* ok_digest is the verified key's digest */
 	bool has_bad;        /* bad_digest failed verification */
+	uint8_t bad_scope;   /* filestore.c: where bad_digest is refused */
 	unsigned char ok_digest[32];
 	unsigned char bad_digest[32];
 	uint32_t hash;

@@ -93,6 +93,13 @@ struct verify {
 	struct db_user *u;
 	int target;
 	enum key_mode mode;
+	/*
+	 * Every key that signs in was compared (the account key and every
+	 * credential): a mismatch is then refused in every mode, otherwise
+	 * only in this one (u->bad_scope), so that a key refused in one mode
+	 * is not refused in another.
+	 */
+	bool full;
 	unsigned char digest[KEYHASH_DIGEST_BYTES];
 	size_t key_len;
 	char key[]; /* kept for the next target */
@@ -291,7 +298,8 @@ key_check(struct db_user *u, struct str key, const unsigned char *digest,
 			return CHECK_OK;
 		}
 	}
-	if (u->has_bad && keyhash_digest_eq(u->bad_digest, digest))
+	if (u->has_bad && (u->bad_scope == 0 || u->bad_scope == mode + 1) &&
+	    keyhash_digest_eq(u->bad_digest, digest))
 		return CHECK_BAD;
 	if (acct && !u->has_ok) {
 		if (keyhash_is_phc(u->key)) {
@@ -360,6 +368,7 @@ verify_done(void *arg, enum keyhash_result res, char *phc)
 		memcpy(c->ok_digest, v->digest, KEYHASH_DIGEST_BYTES);
 		c->has_ok = true;
 	} else if (res == KEYHASH_MISMATCH) {
+		u->bad_scope = v->full ? 0 : (uint8_t)(v->mode + 1);
 		memcpy(u->bad_digest, v->digest, KEYHASH_DIGEST_BYTES);
 		u->has_bad = true;
 	}
@@ -388,6 +397,7 @@ verify_start(struct filestore *js, struct db_user *u, struct str key,
 	v->u = u;
 	v->target = target;
 	v->mode = mode;
+	v->full = mode == KEY_ANY && !u->devices_only;
 	memcpy(v->digest, digest, KEYHASH_DIGEST_BYTES);
 	v->key_len = key.len;
 	memcpy(v->key, key.p, key.len);
