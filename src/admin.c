@@ -12,11 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "admin.h"
 #include "auth.h"
 #include "config.h"
 #include "http.h"
 #include "json.h"
+#include "md5.h"
 #include "snapshot.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -35,6 +38,8 @@ struct admin_call {
 	int ok_status;
 	bool admin; /* user-add --admin, user-admin: the flag wanted */
 	bool flag;  /* user-admin: the answer always says "admin" */
+	/* device-add: the generated password, answered once */
+	char password[AUTH_DEVICE_PASSWORD_LEN + 1];
 };
 
 struct admin *
@@ -64,9 +69,25 @@ fail(admin_done_fn *done, void *arg, int status, const char *msg)
 	buf_release(&out);
 }
 
+/* A call on user's account, answering 200 unless told otherwise. */
+static struct admin_call *
+call_new(struct admin *a, struct str user, admin_done_fn *done, void *arg)
+{
+	struct admin_call *c = xcalloc(1, sizeof(*c));
+
+	c->a = a;
+	c->done = done;
+	c->arg = arg;
+	c->user = xmemdup0(user.p, user.len);
+	c->user_len = user.len;
+	c->ok_status = 200;
+	return c;
+}
+
 static void
 call_free(struct admin_call *c)
 {
+	sodium_memzero(c->password, sizeof(c->password));
 	free(c->user);
 	free(c);
 }
@@ -233,15 +254,9 @@ run_user(struct admin *a, const char *op, struct str body, admin_done_fn *done,
 		fail(done, arg, 400, "admin must be true or false");
 		goto out;
 	}
-	c = xcalloc(1, sizeof(*c));
+	c = call_new(a, user, done, arg);
 	c->admin = adm != NULL && adm->type == JSON_TRUE &&
 	           (flag || strcmp(op, "user-add") == 0);
-	c->a = a;
-	c->done = done;
-	c->arg = arg;
-	c->user = xmemdup0(user.p, user.len);
-	c->user_len = user.len;
-	c->ok_status = 200;
 	if (flag) {
 		c->flag = true;
 		admin_set(c);
@@ -253,6 +268,136 @@ run_user(struct admin *a, const char *op, struct str body, admin_done_fn *done,
 	} else {
 		store_admin_user_delete(a->st, user, user_cb, c);
 	}
+out:
+	json_arena_release(&ar);
+}
+
+/*
+ * Device credentials
+ */
+
+static store_text_cb text_cb;
+
+static void
+device_cb(void *arg, const struct store_reply *r)
+{
+	struct admin_call *c = arg;
+	struct buf out = BUF_INIT;
+	struct json_out o;
+	const char *msg;
+	int status;
+
+	if (r->result != STORE_OK) {
+		if (r->result == STORE_ERR_NOTFOUND)
+			fail(c->done, c->arg, 404, "no such device credential");
+		else if (r->result == STORE_ERR_LIMIT)
+			fail(c->done, c->arg, 507,
+			    "the account has the most device credentials it "
+			    "may have (50); revoke one first");
+		else {
+			status = store_status(r->result, &msg);
+			fail(c->done, c->arg, status, msg);
+		}
+		call_free(c);
+		return;
+	}
+	json_out_init(&o, &out, false);
+	json_obj_begin(&o);
+	json_key(&o, "username");
+	json_strn(&o, c->user, c->user_len);
+	if (r->devcred != NULL) {
+		json_key(&o, "id");
+		json_str(&o, r->devcred);
+	}
+	if (c->password[0] != '\0') {
+		json_key(&o, "password");
+		json_str(&o, c->password);
+	}
+	json_obj_end(&o);
+	c->done(c->arg, c->ok_status, out.data, out.len);
+	sodium_memzero(out.data, out.len);
+	buf_release(&out);
+	call_free(c);
+}
+
+/*
+ * device-add {"username","label"}, device-rename {"username","id","label"},
+ * device-revoke {"username","id"}, devices-only {"username","on"}.
+ */
+static int
+device_request(const char *op, const struct json_value *root,
+    struct store_device_change *ch, const char **why)
+{
+	const struct json_value *on;
+
+	memset(ch, 0, sizeof(*ch));
+	ch->id = json_get_str(root, "id");
+	ch->label = json_get_str(root, "label");
+	*why = AUTH_DEVICE_LABEL_RULE;
+	if (strcmp(op, "device-add") == 0) {
+		ch->kind = STORE_DEVICE_ADD;
+		return auth_device_label_valid(ch->label) ? 0 : -1;
+	}
+	if (strcmp(op, "devices-only") == 0) {
+		ch->kind = STORE_DEVICES_ONLY;
+		on = json_get(root, "on");
+		*why = "on must be true or false";
+		if (on == NULL ||
+		    (on->type != JSON_TRUE && on->type != JSON_FALSE))
+			return -1;
+		ch->on = on->type == JSON_TRUE;
+		return 0;
+	}
+	ch->kind = strcmp(op, "device-rename") == 0 ? STORE_DEVICE_RENAME
+	                                            : STORE_DEVICE_REVOKE;
+	if (ch->kind == STORE_DEVICE_RENAME &&
+	    !auth_device_label_valid(ch->label))
+		return -1;
+	*why = "invalid device credential id";
+	return auth_device_id_valid(ch->id) ? 0 : -1;
+}
+
+static void
+run_device(struct admin *a, const char *op, struct str body,
+    admin_done_fn *done, void *arg)
+{
+	struct json_arena ar = JSON_ARENA_INIT;
+	const struct json_value *root;
+	struct store_device_change ch;
+	struct admin_call *c;
+	char key[MD5_HEX_LEN + 1];
+	const char *why;
+	struct str user;
+
+	root = json_parse(body.p, body.len, json_arena_alloc, &ar, NULL);
+	if (root == NULL || root->type != JSON_OBJECT) {
+		fail(done, arg, 400, "the request is not a JSON object");
+		goto out;
+	}
+	user = json_get_str(root, "username");
+	if (!valid_name(user)) {
+		fail(done, arg, 400,
+		    "invalid user name (1 to 255 bytes of UTF-8, no ':')");
+		goto out;
+	}
+	c = call_new(a, user, done, arg);
+	if (strcmp(op, "device-list") == 0) {
+		store_device_list(a->st, user, text_cb, c);
+		goto out;
+	}
+	if (device_request(op, root, &ch, &why) != 0) {
+		call_free(c);
+		fail(done, arg, 400, why);
+		goto out;
+	}
+	if (ch.kind == STORE_DEVICE_ADD) {
+		c->ok_status = 201;
+		auth_device_password(c->password);
+		md5_hex(c->password, AUTH_DEVICE_PASSWORD_LEN, key);
+		ch.key = (struct str){key, MD5_HEX_LEN};
+	}
+	store_device_change(a->st, user, &ch, device_cb, c);
+	sodium_memzero(key, sizeof(key));
 out:
 	json_arena_release(&ar);
 }
@@ -323,6 +468,10 @@ admin_run(struct admin *a, const char *op, struct str body, admin_done_fn *done,
 	if (strcmp(op, "user-add") == 0 || strcmp(op, "user-passwd") == 0 ||
 	    strcmp(op, "user-del") == 0 || strcmp(op, "user-admin") == 0) {
 		run_user(a, op, body, done, arg);
+		return;
+	}
+	if (strncmp(op, "device", 6) == 0) {
+		run_device(a, op, body, done, arg);
 		return;
 	}
 	c = xcalloc(1, sizeof(*c));

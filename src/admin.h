@@ -22,6 +22,11 @@
  *   import       database.json text   200 {"users_added", ...}
  *   compact      -                    200 {"compacted", ...}
  *   backup       -                    200 {"file"}  (file storage)
+ *   device-add   {"username","label"} 201 {"username","id","password"}
+ *   device-list  {"username"}         200 store_device_list's JSON
+ *   device-rename {"username","id","label"}  200 {"username","id"}
+ *   device-revoke {"username","id"}   200 {"username","id"}
+ *   devices-only {"username","on":bool}      200 {"username"}
  * "key" is what KOReader sends: the md5 hex of the password. user-add
  * takes the names a device could register (auth_username_registrable).
  * Administrators of the web interface are a flag on the account
@@ -29,8 +34,9 @@
  * user-add with "admin" true sets it once the account exists, user-admin
  * sets or clears it (404 when there is no such account). Errors are
  * {"code":<status>,"message":...}: 400 bad request, 404 no such user or
- * operation, 409 name taken, 500 not durable, 503 not available (storage
- * without it, or stopping).
+ * operation (or device credential), 507 the account holds
+ * STORE_MAX_DEVCREDS live credentials, 409 name taken, 500 not durable, 503 not
+ * available (storage without it, or stopping).
  *
  * The control socket never serves the sync protocol, and the protocol's
  * listener never serves these.

@@ -389,6 +389,17 @@ api_fail_after_auth(struct api_call *c, enum api_error e)
 	return 0;
 }
 
+/* A device credential signed in: record its use (docs/devices.md). */
+static void
+api_note_device(struct api_call *c, const struct store_reply *r,
+    const struct store_push *push)
+{
+	if (r->devcred != NULL)
+		store_device_note(c->api->st, c->cred.user, r->devcred,
+		    c->req->peer, http_header_get(c->req, "user-agent", NULL),
+		    push);
+}
+
 static void
 api_create_cb(void *arg, const struct store_reply *r)
 {
@@ -415,6 +426,7 @@ api_auth_cb(void *arg, const struct store_reply *r)
 		api_fail(c, api_store_error(r->result));
 		return;
 	}
+	api_note_device(c, r, NULL);
 	o = api_begin(c);
 	json_key(&o, "authorized");
 	json_str(&o, "OK");
@@ -431,6 +443,7 @@ api_put_cb(void *arg, const struct store_reply *r)
 		api_fail(c, api_store_error(r->result));
 		return;
 	}
+	api_note_device(c, r, &c->push);
 	o = api_begin(c);
 	json_key(&o, "document");
 	json_strn(&o, c->push.document.p, c->push.document.len);
@@ -450,6 +463,7 @@ api_get_cb(void *arg, const struct store_reply *r)
 		api_fail(c, api_store_error(r->result));
 		return;
 	}
+	api_note_device(c, r, NULL);
 	o = api_begin(c);
 	/* An unknown document is 200 {} (§9.1): never a percentage. */
 	if (d != NULL) {

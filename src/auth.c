@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "auth.h"
 #include "base64.h"
 #include "bounds.h"
@@ -156,4 +158,47 @@ auth_extract(const struct auth_headers *h, char *scratch, struct auth_cred *out)
 	out->user = user;
 	out->key = key;
 	return 0;
+}
+
+void
+auth_device_password(char out[AUTH_DEVICE_PASSWORD_LEN + 1])
+{
+	size_t i;
+
+	for (i = 0; i < AUTH_DEVICE_PASSWORD_LEN; i++)
+		out[i] = (char)('a' + randombytes_uniform(26));
+	out[AUTH_DEVICE_PASSWORD_LEN] = '\0';
+}
+
+bool
+auth_device_label_valid(struct str label)
+{
+	size_t i;
+	unsigned char c;
+
+	if (label.p == NULL || label.len == 0 || label.len > 100 ||
+	    !json_utf8_valid(label.p, label.len))
+		return false;
+	for (i = 0; i < label.len; i++) {
+		c = (unsigned char)label.p[i];
+		if (c < 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+bool
+auth_device_id_valid(struct str id)
+{
+	size_t i;
+	char c;
+
+	if (id.p == NULL || id.len == 0 || id.len > 16)
+		return false;
+	for (i = 0; i < id.len; i++) {
+		c = id.p[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+			return false;
+	}
+	return true;
 }

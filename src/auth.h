@@ -85,4 +85,18 @@ bool auth_username_registrable(struct str name);
 /* Rule for a key (the md5 the client sends): 1 to STORE_MAX_KEY bytes. */
 bool auth_key_valid(struct str key);
 
+/*
+ * Device credentials (docs/devices.md). A generated password: 16
+ * lowercase letters (about 75 bits), easy to type on an e-reader's
+ * keyboard; shown in groups of four for reading only.
+ */
+#define AUTH_DEVICE_PASSWORD_LEN 16
+void auth_device_password(char out[AUTH_DEVICE_PASSWORD_LEN + 1]);
+/* A credential's label: 1 to 100 bytes of UTF-8, no control character. */
+bool auth_device_label_valid(struct str label);
+#define AUTH_DEVICE_LABEL_RULE                                                 \
+	"invalid label (1 to 100 bytes of UTF-8, no control character)"
+/* A credential's id as the store makes them: 1 to 16 letters or digits. */
+bool auth_device_id_valid(struct str id);
+
 #endif

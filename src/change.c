@@ -24,6 +24,10 @@ static const char *const change_ops[] = {
     [CHANGE_WEB_UNLINK] = "web_unlink",
     [CHANGE_WEB_CONFIG] = "web_config",
     [CHANGE_WEB_ADMIN] = "web_admin",
+    [CHANGE_DEVICE_ADD] = "device_add",
+    [CHANGE_DEVICE_RENAME] = "device_rename",
+    [CHANGE_DEVICE_REVOKE] = "device_revoke",
+    [CHANGE_DEVICES_ONLY] = "devices_only",
 };
 
 #define NKINDS (sizeof(change_ops) / sizeof(change_ops[0]))
@@ -126,6 +130,24 @@ encode_lists(
 	return i;
 }
 
+/* The fields of a device credential's record. */
+static void
+encode_devcred(struct json_out *o, const struct change *c)
+{
+	json_key(o, "id");
+	json_strn(o, or_empty(c->dev_id).p, c->dev_id.len);
+	if (c->kind == CHANGE_DEVICE_REVOKE)
+		return;
+	json_key(o, "label");
+	json_strn(o, or_empty(c->name).p, c->name.len);
+	if (c->kind != CHANGE_DEVICE_ADD)
+		return;
+	json_key(o, "key");
+	json_strn(o, or_empty(c->key).p, c->key.len);
+	json_key(o, "created");
+	json_int(o, c->put.timestamp);
+}
+
 size_t
 change_encode(struct buf *out, const struct change *c)
 {
@@ -151,8 +173,14 @@ change_encode(struct buf *out, const struct change *c)
 		encode_put(&o, c);
 		break;
 	case CHANGE_WEB_ADMIN:
-		json_key(&o, "admin");
+	case CHANGE_DEVICES_ONLY:
+		json_key(&o, c->kind == CHANGE_WEB_ADMIN ? "admin" : "on");
 		json_bool(&o, c->admin);
+		break;
+	case CHANGE_DEVICE_ADD:
+	case CHANGE_DEVICE_RENAME:
+	case CHANGE_DEVICE_REVOKE:
+		encode_devcred(&o, c);
 		break;
 	default:
 		json_key(&o, "doc");
@@ -287,6 +315,28 @@ decode_kind(struct str op, enum change_kind *kind)
 	return -1;
 }
 
+static int
+decode_devcred(struct change *c, const struct json_value *rec)
+{
+	double num;
+
+	c->dev_id = json_get_str(rec, "id");
+	if (c->dev_id.p == NULL)
+		return -1;
+	if (c->kind == CHANGE_DEVICE_REVOKE)
+		return 0;
+	c->name = json_get_str(rec, "label");
+	if (c->name.p == NULL)
+		return -1;
+	if (c->kind == CHANGE_DEVICE_RENAME)
+		return 0;
+	c->key = json_get_str(rec, "key");
+	if (c->key.p == NULL || get_number(rec, "created", &num) != 0)
+		return -1;
+	c->put.timestamp = clamp_ts(num);
+	return 0;
+}
+
 int
 change_decode(struct change *c, const struct json_value *rec,
     const struct db_history *now, struct json_arena *a)
@@ -311,12 +361,17 @@ change_decode(struct change *c, const struct json_value *rec,
 	case CHANGE_WEB_CONFIG:
 		return 0;
 	case CHANGE_WEB_ADMIN:
-		v = json_get(rec, "admin");
+	case CHANGE_DEVICES_ONLY:
+		v = json_get(rec, c->kind == CHANGE_WEB_ADMIN ? "admin" : "on");
 		if (v == NULL ||
 		    (v->type != JSON_TRUE && v->type != JSON_FALSE))
 			return -1;
 		c->admin = v->type == JSON_TRUE;
 		return 0;
+	case CHANGE_DEVICE_ADD:
+	case CHANGE_DEVICE_RENAME:
+	case CHANGE_DEVICE_REVOKE:
+		return decode_devcred(c, rec);
 	default:
 		break;
 	}
@@ -509,6 +564,19 @@ change_apply_user(struct db *db, struct db_user *u, const struct change *c)
 		break;
 	case CHANGE_WEB_ADMIN:
 		u->admin = c->admin;
+		break;
+	case CHANGE_DEVICE_ADD:
+		(void)db_devcred_add(
+		    u, c->dev_id, c->name, c->key, c->put.timestamp);
+		break;
+	case CHANGE_DEVICE_RENAME:
+		db_devcred_rename(u, c->dev_id, c->name);
+		break;
+	case CHANGE_DEVICE_REVOKE:
+		db_devcred_revoke(u, c->dev_id);
+		break;
+	case CHANGE_DEVICES_ONLY:
+		u->devices_only = c->admin;
 		break;
 	case CHANGE_WEB_CONFIG:
 		break;

@@ -44,6 +44,11 @@ enum change_kind {
 	CHANGE_WEB_UNLINK,   /* "web_unlink": put.document, alias */
 	CHANGE_WEB_CONFIG,   /* "web_config": nothing (kept for old journals) */
 	CHANGE_WEB_ADMIN,    /* "web_admin": admin */
+	CHANGE_DEVICE_ADD,   /* "device_add": dev_id, name (label), key,
+	                        put.timestamp (created) */
+	CHANGE_DEVICE_RENAME, /* "device_rename": dev_id, name (label) */
+	CHANGE_DEVICE_REVOKE, /* "device_revoke": dev_id */
+	CHANGE_DEVICES_ONLY,  /* "devices_only": admin (on or off) */
 };
 
 /*
@@ -72,9 +77,11 @@ struct change {
 	 * too (restore, merge, import_lists) but never record it.
 	 */
 	struct db_history history;
-	struct str name;  /* WEB_RENAME: the document's own title */
-	struct str alias; /* WEB_LINK, WEB_UNLINK */
-	bool admin;       /* WEB_ADMIN: on or off */
+	struct str name;   /* WEB_RENAME: the document's own title; DEVICE_ADD,
+	                      DEVICE_RENAME: the credential's label */
+	struct str alias;  /* WEB_LINK, WEB_UNLINK */
+	bool admin;        /* WEB_ADMIN, DEVICES_ONLY: on or off */
+	struct str dev_id; /* DEVICE_*: the credential's id */
 	/* IMPORT_LISTS: history entries and device positions to merge. */
 	const struct db_put *lists_history;
 	size_t n_history;

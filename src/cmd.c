@@ -36,9 +36,14 @@ extern const struct cmd_entry cmd_restore_entry;
 extern const struct cmd_entry cmd_salvage_entry;
 extern const struct cmd_entry cmd_serve_entry;
 extern const struct cmd_entry cmd_stats_entry;
+extern const struct cmd_entry cmd_device_add_entry;
+extern const struct cmd_entry cmd_device_list_entry;
+extern const struct cmd_entry cmd_device_rename_entry;
+extern const struct cmd_entry cmd_device_revoke_entry;
 extern const struct cmd_entry cmd_user_add_entry;
 extern const struct cmd_entry cmd_user_admin_entry;
 extern const struct cmd_entry cmd_user_del_entry;
+extern const struct cmd_entry cmd_user_devices_only_entry;
 extern const struct cmd_entry cmd_user_list_entry;
 extern const struct cmd_entry cmd_user_passwd_entry;
 extern const struct cmd_entry cmd_version_entry;
@@ -51,6 +56,11 @@ static const struct cmd_entry *const cmd_table[] = {
     &cmd_user_del_entry,
     &cmd_user_list_entry,
     &cmd_user_admin_entry,
+    &cmd_user_devices_only_entry,
+    &cmd_device_add_entry,
+    &cmd_device_list_entry,
+    &cmd_device_rename_entry,
+    &cmd_device_revoke_entry,
     &cmd_backup_entry,
     &cmd_restore_entry,
     &cmd_check_entry,

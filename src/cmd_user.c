@@ -1,5 +1,6 @@
 /*
- * cmd_user.c: `kosyncd user add|passwd|del|list|admin`.
+ * cmd_user.c: `kosyncd user add|passwd|del|list|admin|devices-only` and
+ * `kosyncd device add|list|rename|revoke` (docs/devices.md).
  *
  * Accounts without a device: the administrator types the password (or
  * pipes it with --stdin), and the command stores what KOReader would send
@@ -259,6 +260,196 @@ out:
 	return rc;
 }
 
+/*
+ * Device credentials
+ */
+
+static void format_time(char *out, size_t size, double t);
+
+/*
+ * Run op with the body {"username": argv[0]} plus k1: v1 and k2: v2 when
+ * given (NULL: not), plus "on": on when on >= 0; on success print the
+ * answer with print. 0 or 1.
+ */
+static int
+device_op(struct cmd_args *args, const char *op, const char *k1, const char *v1,
+    const char *k2, const char *v2, int on,
+    int (*print)(struct cmd_args *args, const struct buf *out))
+{
+	struct buf body = BUF_INIT, out = BUF_INIT;
+	struct json_out o;
+	int status, rc = 1;
+
+	json_out_init(&o, &body, false);
+	json_obj_begin(&o);
+	json_key(&o, "username");
+	json_str(&o, args->argv[0]);
+	if (k1 != NULL) {
+		json_key(&o, k1);
+		json_str(&o, v1);
+	}
+	if (k2 != NULL) {
+		json_key(&o, k2);
+		json_str(&o, v2);
+	}
+	if (on >= 0) {
+		json_key(&o, "on");
+		json_bool(&o, on > 0);
+	}
+	json_obj_end(&o);
+	if (offline_run(args->cfg, op, body.data, body.len, &status, &out) != 0)
+		goto out;
+	if (status / 100 != 2) {
+		answer_error(status, &out);
+		goto out;
+	}
+	rc = print(args, &out);
+out:
+	sodium_memzero(out.data, out.len);
+	buf_release(&out);
+	buf_release(&body);
+	return rc;
+}
+
+/* A member string of the answer out, or "?". */
+static const char *
+member(const struct json_value *root, const char *key)
+{
+	const struct json_value *v = root ? json_get(root, key) : NULL;
+
+	return v != NULL && v->type == JSON_STRING ? v->text.p : "?";
+}
+
+static int
+print_added(struct cmd_args *args, const struct buf *out)
+{
+	struct json_arena ar = JSON_ARENA_INIT;
+	const struct json_value *root;
+	const char *pw;
+
+	root = json_parse(out->data, out->len, json_arena_alloc, &ar, NULL);
+	pw = member(root, "password");
+	printf("kosyncd: device credential %s for user '%s' (%s)\n",
+	    member(root, "id"), args->argv[0], args->argv[1]);
+	if (strlen(pw) == 16)
+		printf("password: %.4s %.4s %.4s %.4s\n", pw, pw + 4, pw + 8,
+		    pw + 12);
+	printf("Type the 16 letters without spaces as the password in "
+	       "KOReader (Progress sync and Cloud storage), with the user "
+	       "name '%s'. It is not shown again.\n",
+	    args->argv[0]);
+	json_arena_release(&ar);
+	return 0;
+}
+
+static int
+cmd_device_add_exec(struct cmd_args *args)
+{
+	return device_op(args, "device-add", "label", args->argv[1], NULL, NULL,
+	    -1, print_added);
+}
+
+static int
+print_devices(struct cmd_args *args, const struct buf *out)
+{
+	struct json_arena ar = JSON_ARENA_INIT;
+	const struct json_value *root, *list, *d, *v;
+	char created[32], used[32];
+	double num;
+
+	if (cmd_option(args, "json", NULL)) {
+		fwrite(out->data, 1, out->len, stdout);
+		fputc('\n', stdout);
+		return 0;
+	}
+	root = json_parse(out->data, out->len, json_arena_alloc, &ar, NULL);
+	list = root != NULL ? json_get(root, "devices") : NULL;
+	if (list == NULL || list->type != JSON_ARRAY) {
+		json_arena_release(&ar);
+		return cmd_complain("the server's answer is not a list");
+	}
+	v = json_get(root, "devices_only");
+	printf("devices only: %s\n",
+	    v != NULL && v->type == JSON_TRUE ? "on" : "off");
+	printf("%-8s  %-7s  %-16s  %-16s  %-15s  %s\n", "ID", "STATE",
+	    "CREATED (UTC)", "LAST USED (UTC)", "FROM", "LABEL (DEVICE)");
+	for (d = list->child; d != NULL; d = d->next) {
+		num = 0;
+		if ((v = json_get(d, "created")) != NULL)
+			(void)json_number(v, false, &num);
+		format_time(created, sizeof(created), num);
+		num = 0;
+		if ((v = json_get(d, "used")) != NULL)
+			(void)json_number(v, false, &num);
+		format_time(used, sizeof(used), num);
+		v = json_get(d, "revoked");
+		printf("%-8s  %-7s  %-16s  %-16s  %-15s  %s", member(d, "id"),
+		    v != NULL && v->type == JSON_TRUE ? "revoked" : "live",
+		    created, used,
+		    *member(d, "address") ? member(d, "address") : "-",
+		    member(d, "label"));
+		if (*member(d, "device"))
+			printf(" (%s)", member(d, "device"));
+		fputc('\n', stdout);
+	}
+	json_arena_release(&ar);
+	return 0;
+}
+
+static int
+cmd_device_list_exec(struct cmd_args *args)
+{
+	return device_op(
+	    args, "device-list", NULL, NULL, NULL, NULL, -1, print_devices);
+}
+
+static int
+print_done(struct cmd_args *args, const struct buf *out)
+{
+	(void)out;
+	if (strcmp(args->entry->name, "device rename") == 0)
+		printf("kosyncd: device credential %s of user '%s' is now "
+		       "'%s'\n",
+		    args->argv[1], args->argv[0], args->argv[2]);
+	else if (strcmp(args->entry->name, "device revoke") == 0)
+		printf("kosyncd: device credential %s of user '%s' is "
+		       "revoked\n",
+		    args->argv[1], args->argv[0]);
+	else
+		printf("kosyncd: user '%s' signs in on the sync protocol and "
+		       "WebDAV with %s\n",
+		    args->argv[0],
+		    strcmp(args->argv[1], "on") == 0
+		        ? "device credentials only"
+		        : "its password or a device credential");
+	return 0;
+}
+
+static int
+cmd_device_rename_exec(struct cmd_args *args)
+{
+	return device_op(args, "device-rename", "id", args->argv[1], "label",
+	    args->argv[2], -1, print_done);
+}
+
+static int
+cmd_device_revoke_exec(struct cmd_args *args)
+{
+	return device_op(args, "device-revoke", "id", args->argv[1], NULL, NULL,
+	    -1, print_done);
+}
+
+static int
+cmd_user_devices_only_exec(struct cmd_args *args)
+{
+	const char *how = args->argv[1];
+
+	if (strcmp(how, "on") != 0 && strcmp(how, "off") != 0)
+		return cmd_complain("say on or off, not '%s'", how);
+	return device_op(args, "devices-only", NULL, NULL, NULL, NULL,
+	    strcmp(how, "on") == 0, print_done);
+}
+
 /* "2026-11-26 12:00" (UTC) or "-". */
 static void
 format_time(char *out, size_t size, double t)
@@ -432,4 +623,50 @@ const struct cmd_entry cmd_user_list_entry = {
     .max_args = 0,
     .options = list_options,
     .exec = cmd_user_list_exec,
+};
+
+const struct cmd_entry cmd_user_devices_only_entry = {
+    .name = "user devices-only",
+    .args = "name on|off",
+    .help = "Sync with device credentials only, or not.",
+    .min_args = 2,
+    .max_args = 2,
+    .exec = cmd_user_devices_only_exec,
+};
+
+const struct cmd_entry cmd_device_add_entry = {
+    .name = "device add",
+    .args = "user label",
+    .help = "Give an account a device credential (password shown once).",
+    .min_args = 2,
+    .max_args = 2,
+    .exec = cmd_device_add_exec,
+};
+
+const struct cmd_entry cmd_device_list_entry = {
+    .name = "device list",
+    .args = "user",
+    .help = "List an account's device credentials, their last use.",
+    .min_args = 1,
+    .max_args = 1,
+    .options = list_options,
+    .exec = cmd_device_list_exec,
+};
+
+const struct cmd_entry cmd_device_rename_entry = {
+    .name = "device rename",
+    .args = "user id label",
+    .help = "Give a device credential another label.",
+    .min_args = 3,
+    .max_args = 3,
+    .exec = cmd_device_rename_exec,
+};
+
+const struct cmd_entry cmd_device_revoke_entry = {
+    .name = "device revoke",
+    .args = "user id",
+    .help = "Revoke a device credential (refused at once).",
+    .min_args = 2,
+    .max_args = 2,
+    .exec = cmd_device_revoke_exec,
 };

@@ -2018,6 +2018,10 @@ dav_auth_cb(void *arg, const struct store_reply *rep)
 	struct dav_req *r = arg;
 
 	if (rep->result == STORE_OK) {
+		/* A device credential signed in (docs/devices.md). */
+		store_device_note(r->dav->st, r->cred.user, rep->devcred,
+		    r->req->peer, http_header_get(r->req, "user-agent", NULL),
+		    NULL);
 		dav_run(r);
 		return;
 	}

@@ -719,6 +719,126 @@ user_free_docs(struct db *db, struct db_user *u)
 	u->history = 0;
 }
 
+static void
+devcred_free(struct db_devcred *c)
+{
+	free(c->label);
+	free(c->key);
+	free(c->used_addr);
+	free(c->used_agent);
+	free(c->used_device);
+	free(c->used_device_id);
+}
+
+static void
+devcreds_free(struct db_user *u)
+{
+	uint32_t i;
+
+	for (i = 0; i < u->ndevcreds; i++)
+		devcred_free(&u->devcreds[i]);
+	free(u->devcreds);
+	u->devcreds = NULL;
+	u->ndevcreds = 0;
+	u->devices_only = false;
+}
+
+struct db_devcred *
+db_devcred_find(const struct db_user *u, struct str id)
+{
+	uint32_t i;
+
+	for (i = 0; i < u->ndevcreds; i++)
+		if (str_eqs(id, u->devcreds[i].id))
+			return &u->devcreds[i];
+	return NULL;
+}
+
+uint32_t
+db_devcred_live(const struct db_user *u)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < u->ndevcreds; i++)
+		n += u->devcreds[i].key != NULL;
+	return n;
+}
+
+struct db_devcred *
+db_devcred_add(struct db_user *u, struct str id, struct str label,
+    struct str key, int64_t created)
+{
+	struct db_devcred *c;
+	uint32_t i;
+
+	if (id.len == 0 || id.len > DB_DEVCRED_ID_MAX ||
+	    db_devcred_find(u, id) != NULL)
+		return NULL;
+	if (u->ndevcreds >= DB_MAX_DEVCREDS) {
+		for (i = 0; i < u->ndevcreds && u->devcreds[i].key != NULL; i++)
+			;
+		if (i == u->ndevcreds)
+			return NULL;
+		devcred_free(&u->devcreds[i]);
+		memmove(&u->devcreds[i], &u->devcreds[i + 1],
+		    (u->ndevcreds - i - 1) * sizeof(*u->devcreds));
+		u->ndevcreds--;
+	}
+	u->devcreds =
+	    xrealloc(u->devcreds, (u->ndevcreds + 1) * sizeof(*u->devcreds));
+	c = &u->devcreds[u->ndevcreds++];
+	memset(c, 0, sizeof(*c));
+	memcpy(c->id, id.p, id.len);
+	c->label = xmemdup0(label.p ? label.p : "", label.len);
+	c->key = key.p != NULL ? xmemdup0(key.p, key.len) : NULL;
+	c->created = created;
+	return c;
+}
+
+void
+db_devcred_rename(struct db_user *u, struct str id, struct str label)
+{
+	struct db_devcred *c = db_devcred_find(u, id);
+
+	if (c == NULL)
+		return;
+	free(c->label);
+	c->label = xmemdup0(label.p ? label.p : "", label.len);
+}
+
+void
+db_devcred_revoke(struct db_user *u, struct str id)
+{
+	struct db_devcred *c = db_devcred_find(u, id);
+
+	if (c == NULL || c->key == NULL)
+		return;
+	free(c->key);
+	c->key = NULL;
+	c->has_ok = false;
+}
+
+static void
+set_str(char **dst, struct str s)
+{
+	if (s.p == NULL || (*dst != NULL && strlen(*dst) == s.len &&
+	                       memcmp(*dst, s.p, s.len) == 0))
+		return;
+	free(*dst);
+	*dst = xmemdup0(s.p, s.len);
+}
+
+void
+db_devcred_used(struct db_devcred *c, int64_t when, struct str addr,
+    struct str agent, struct str device, struct str device_id)
+{
+	c->used = when;
+	set_str(&c->used_addr, addr);
+	set_str(&c->used_agent, agent);
+	set_str(&c->used_device, device);
+	set_str(&c->used_device_id, device_id);
+}
+
 void
 db_release(struct db *db)
 {
@@ -727,6 +847,7 @@ db_release(struct db *db)
 
 	while ((u = table_next(&db->users, &pos)) != NULL) {
 		user_free_docs(db, u);
+		devcreds_free(u);
 		free(u->key);
 		free(u);
 	}
@@ -776,6 +897,7 @@ db_user_remove(struct db *db, struct db_user *u)
 	assert(rec == u);
 	(void)rec;
 	user_free_docs(db, u);
+	devcreds_free(u);
 	free(u->key);
 	u->key = NULL;
 	u->removed = true;

@@ -90,8 +90,39 @@ struct db_link {
 	char *canonical;
 };
 
+/*
+ * A device credential (docs/devices.md): a password of its own that signs
+ * in as the account. Revoked ones stay listed (no key) until a new one
+ * needs their room (DB_MAX_DEVCREDS).
+ */
+#define DB_MAX_DEVCREDS 50
+#define DB_DEVCRED_ID_MAX 16 /* bytes of an id */
+#define DB_DEVCRED_LABEL_MAX 100
+
+struct db_devcred {
+	char id[DB_DEVCRED_ID_MAX + 1];
+	char *label;
+	char *key; /* argon2id PHC string; NULL once revoked */
+	int64_t created;
+	/*
+	 * Last use: kept in memory and in database.json (written by every
+	 * snapshot), never journaled (a push must not cost a second record).
+	 */
+	int64_t used;
+	char *used_addr;
+	char *used_agent;
+	char *used_device;
+	char *used_device_id;
+	/* Run-time state (never persisted). */
+	bool has_ok; /* ok_digest is this credential's verified key */
+	unsigned char ok_digest[32];
+};
+
 struct db_user {
-	char *key;             /* argon2id PHC string, or a legacy md5 key */
+	char *key; /* argon2id PHC string, or a legacy md5 key */
+	struct db_devcred *devcreds; /* ndevcreds, oldest first */
+	uint32_t ndevcreds;
+	bool devices_only;     /* the account key no longer signs in */
 	struct table docs;     /* struct db_doc by id */
 	struct db_link *links; /* nlinks, unsorted (a user has few) */
 	uint32_t nlinks;
@@ -114,6 +145,7 @@ struct db_user {
 	bool removed;        /* deleted: no longer in the table */
 	bool has_ok;         /* ok_digest is the verified key's digest */
 	bool has_bad;        /* bad_digest failed verification */
+	uint8_t bad_scope;   /* filestore.c: where bad_digest is refused */
 	unsigned char ok_digest[32];
 	unsigned char bad_digest[32];
 	uint32_t hash;
@@ -241,6 +273,27 @@ bool db_link_del(struct db_user *u, struct str alias);
 void db_link_del_to(struct db_user *u, struct str canonical);
 /* The record stored under exactly id, links not followed. */
 struct db_doc *db_doc_find_exact(const struct db_user *u, struct str id);
+
+/*
+ * Device credentials. Ids are unique per user; the functions that take one
+ * do nothing when it is unknown.
+ */
+struct db_devcred *db_devcred_find(const struct db_user *u, struct str id);
+/* Live (not revoked) credentials of u. */
+uint32_t db_devcred_live(const struct db_user *u);
+/*
+ * Add a credential (key: its PHC string; NULL p for a revoked one). When u
+ * holds DB_MAX_DEVCREDS already, the oldest revoked one is dropped first;
+ * when none is revoked nothing is added (the caller checks the bound).
+ * Returns the credential or NULL.
+ */
+struct db_devcred *db_devcred_add(struct db_user *u, struct str id,
+    struct str label, struct str key, int64_t created);
+void db_devcred_rename(struct db_user *u, struct str id, struct str label);
+void db_devcred_revoke(struct db_user *u, struct str id);
+/* Record a use (strings copied; NULL p keeps the stored one). */
+void db_devcred_used(struct db_devcred *c, int64_t when, struct str addr,
+    struct str agent, struct str device, struct str device_id);
 
 /* Remove document id of u and free it. Returns false when there is none. */
 bool db_doc_remove(struct db *db, struct db_user *u, struct str id);

@@ -33,10 +33,20 @@
 #include "config.h"
 #include "db.h"
 #include "filestore.h"
+#include "json.h"
 #include "keyhash.h"
 #include "log.h"
 #include "store_backend.h"
 #include "xmalloc.h"
+
+/*
+ * Which keys sign in: ANY (the protocol's sign-in check, reads and
+ * pushes) the account key unless the account has devices_only on, and its
+ * live device credentials; ACCOUNT (the account's own management: the
+ * deletion and key change, the web interface's sign-in) the account key
+ * only, whatever devices_only says.
+ */
+enum key_mode { KEY_ANY, KEY_ACCOUNT };
 
 enum op_kind {
 	OP_CREATE,
@@ -45,6 +55,7 @@ enum op_kind {
 	OP_SET_KEY,
 	OP_PUT,
 	OP_GET,
+	OP_DEVICE, /* store_device_change */
 };
 
 struct store_op {
@@ -62,16 +73,36 @@ struct store_op {
 	uint64_t res_bytes; /* OP_PUT: reserved in u (limits_admit) */
 	uint32_t res_docs;
 	bool admin; /* store_admin_*: no key to verify */
+	bool web;   /* OP_AUTH: the web interface's sign-in (KEY_ACCOUNT) */
+	struct store_device_change dev; /* OP_DEVICE */
+	/* The device credential the key matched ("": the account key). */
+	char devcred[DB_DEVCRED_ID_MAX + 1];
 	struct store_op *next;
 	unsigned char digest[KEYHASH_DIGEST_BYTES];
 	char strings[]; /* the copies the slices above point into */
 };
 
-/* A verification in flight for one user. */
+/*
+ * A verification in flight for one user: the key against the account key
+ * (target -1) and then each device credential not yet verified (target
+ * its index; the credentials cannot change while u->verifying is set),
+ * until one matches.
+ */
 struct verify {
 	struct filestore *js;
 	struct db_user *u;
+	int target;
+	enum key_mode mode;
+	/*
+	 * Every key that signs in was compared (the account key and every
+	 * credential): a mismatch is then refused in every mode, otherwise
+	 * only in this one (u->bad_scope), so that a key refused in one mode
+	 * is not refused in another.
+	 */
+	bool full;
 	unsigned char digest[KEYHASH_DIGEST_BYTES];
+	size_t key_len;
+	char key[]; /* kept for the next target */
 };
 
 static void op_start(struct store_op *op);
@@ -81,8 +112,8 @@ static void op_start(struct store_op *op);
  */
 
 static void
-reply(store_cb *cb, void *arg, enum store_result r, int64_t ts,
-    const struct db_doc *d)
+reply_cred(store_cb *cb, void *arg, enum store_result r, int64_t ts,
+    const struct db_doc *d, const char *devcred)
 {
 	struct store_reply rep;
 	struct store_doc doc;
@@ -90,6 +121,7 @@ reply(store_cb *cb, void *arg, enum store_result r, int64_t ts,
 	memset(&rep, 0, sizeof(rep));
 	rep.result = r;
 	rep.timestamp = ts;
+	rep.devcred = devcred != NULL && devcred[0] != '\0' ? devcred : NULL;
 	if (d != NULL) {
 		doc.document = db_doc_field(d, DB_F_ID);
 		doc.percentage = d->percentage;
@@ -107,6 +139,13 @@ reply(store_cb *cb, void *arg, enum store_result r, int64_t ts,
 		rep.doc = &doc;
 	}
 	cb(arg, &rep);
+}
+
+static void
+reply(store_cb *cb, void *arg, enum store_result r, int64_t ts,
+    const struct db_doc *d)
+{
+	reply_cred(cb, arg, r, ts, d, NULL);
 }
 
 /*
@@ -158,7 +197,8 @@ op_finish(struct store_op *op, enum store_result r, int64_t ts,
 {
 	struct filestore *js = op->js;
 
-	reply(op->cb, op->arg, r, ts, d);
+	reply_cred(
+	    op->cb, op->arg, r, ts, d, r == STORE_OK ? op->devcred : NULL);
 	if (op->u != NULL)
 		db_user_unref(op->u);
 	if (op->phc != NULL) {
@@ -228,28 +268,77 @@ user_fail_waiters(struct db_user *u, enum store_result r)
 
 enum check { CHECK_OK, CHECK_BAD, CHECK_UNKNOWN };
 
-/* What the cache (or a legacy key) says about a key with this digest. */
+/*
+ * What the cache (or a legacy key) says about a key with this digest: the
+ * account key's digest first, then each verified device credential's, as
+ * mode lets them sign in; *cred is the matching credential's id (NULL:
+ * the account key). UNKNOWN while a key that could match is not verified
+ * yet.
+ */
 static enum check
-key_check(struct db_user *u, struct str key, const unsigned char *digest)
+key_check(struct db_user *u, struct str key, const unsigned char *digest,
+    enum key_mode mode, const char **cred)
 {
 	unsigned char stored[KEYHASH_DIGEST_BYTES];
+	bool acct = mode == KEY_ACCOUNT || !u->devices_only, unknown = false;
+	bool account_only = mode != KEY_ANY;
+	uint32_t i;
 
+	*cred = NULL;
 	if (key.len == 0 || u->key == NULL)
 		return CHECK_BAD;
-	if (u->has_ok)
-		return keyhash_digest_eq(u->ok_digest, digest) ? CHECK_OK
-		                                               : CHECK_BAD;
-	if (u->has_bad && keyhash_digest_eq(u->bad_digest, digest))
+	if (acct && u->has_ok && keyhash_digest_eq(u->ok_digest, digest))
+		return CHECK_OK;
+	for (i = 0; !account_only && i < u->ndevcreds; i++) {
+		const struct db_devcred *c = &u->devcreds[i];
+
+		if (c->key != NULL && c->has_ok &&
+		    keyhash_digest_eq(c->ok_digest, digest)) {
+			*cred = c->id;
+			return CHECK_OK;
+		}
+	}
+	if (u->has_bad && (u->bad_scope == 0 || u->bad_scope == mode + 1) &&
+	    keyhash_digest_eq(u->bad_digest, digest))
 		return CHECK_BAD;
-	if (keyhash_is_phc(u->key))
-		return CHECK_UNKNOWN;
-	/* A legacy (md5) key not yet migrated: compare digests. */
-	keyhash_digest(str_from(u->key), stored);
-	if (!keyhash_digest_eq(stored, digest))
-		return CHECK_BAD;
-	memcpy(u->ok_digest, digest, KEYHASH_DIGEST_BYTES);
-	u->has_ok = true;
-	return CHECK_OK;
+	if (acct && !u->has_ok) {
+		if (keyhash_is_phc(u->key)) {
+			unknown = true;
+		} else {
+			/* A legacy (md5) key not yet migrated. */
+			keyhash_digest(str_from(u->key), stored);
+			if (keyhash_digest_eq(stored, digest)) {
+				memcpy(
+				    u->ok_digest, digest, KEYHASH_DIGEST_BYTES);
+				u->has_ok = true;
+				return CHECK_OK;
+			}
+		}
+	}
+	for (i = 0; !account_only && i < u->ndevcreds; i++)
+		if (u->devcreds[i].key != NULL && !u->devcreds[i].has_ok)
+			unknown = true;
+	return unknown ? CHECK_UNKNOWN : CHECK_BAD;
+}
+
+/*
+ * The next key a verification compares with after target: -1 the account
+ * key, an index a device credential, -2 none left.
+ */
+static int
+verify_next(const struct db_user *u, int target, enum key_mode mode)
+{
+	bool account_only = mode != KEY_ANY;
+	uint32_t i;
+
+	if (target < -1 && (mode == KEY_ACCOUNT || !u->devices_only) &&
+	    !u->has_ok && keyhash_is_phc(u->key))
+		return -1;
+	for (i = (uint32_t)(target < 0 ? 0 : target + 1);
+	     !account_only && i < u->ndevcreds; i++)
+		if (u->devcreds[i].key != NULL && !u->devcreds[i].has_ok)
+			return (int)i;
+	return -2;
 }
 
 static void
@@ -257,16 +346,33 @@ verify_done(void *arg, enum keyhash_result res, char *phc)
 {
 	struct verify *v = arg;
 	struct db_user *u = v->u;
+	struct db_devcred *c;
 
 	(void)phc;
+	if (res == KEYHASH_MISMATCH && !u->removed) {
+		v->target = verify_next(u, v->target, v->mode);
+		if (v->target >= 0) {
+			keyhash_verify(v->js->keys, u->devcreds[v->target].key,
+			    (struct str){v->key, v->key_len}, verify_done, v);
+			return;
+		}
+	}
 	u->verifying = false;
-	if (res == KEYHASH_OK) {
+	if (u->removed) {
+		/* Nothing to remember (the waiters find no account). */
+	} else if (res == KEYHASH_OK && v->target < 0) {
 		memcpy(u->ok_digest, v->digest, KEYHASH_DIGEST_BYTES);
 		u->has_ok = true;
+	} else if (res == KEYHASH_OK) {
+		c = &u->devcreds[v->target];
+		memcpy(c->ok_digest, v->digest, KEYHASH_DIGEST_BYTES);
+		c->has_ok = true;
 	} else if (res == KEYHASH_MISMATCH) {
+		u->bad_scope = v->full ? 0 : (uint8_t)(v->mode + 1);
 		memcpy(u->bad_digest, v->digest, KEYHASH_DIGEST_BYTES);
 		u->has_bad = true;
 	}
+	sodium_memzero(v->key, v->key_len);
 	free(v);
 	if (res == KEYHASH_FAILED)
 		user_fail_waiters(u, STORE_ERR_UNAVAILABLE);
@@ -277,19 +383,28 @@ verify_done(void *arg, enum keyhash_result res, char *phc)
 
 static void
 verify_start(struct filestore *js, struct db_user *u, struct str key,
-    const unsigned char *digest)
+    const unsigned char *digest, enum key_mode mode)
 {
 	struct verify *v;
+	int target = verify_next(u, -2, mode);
 
 	/* One verification at a time per user; others park meanwhile. */
 	assert(!u->verifying && !u->busy);
-	v = xmalloc(sizeof(*v));
+	/* key_check said UNKNOWN: there is a key to compare with. */
+	assert(target != -2);
+	v = xmalloc(sizeof(*v) + key.len);
 	v->js = js;
 	v->u = u;
+	v->target = target;
+	v->mode = mode;
+	v->full = mode == KEY_ANY && !u->devices_only;
 	memcpy(v->digest, digest, KEYHASH_DIGEST_BYTES);
+	v->key_len = key.len;
+	memcpy(v->key, key.p, key.len);
 	u->refs++;
 	u->verifying = true;
-	keyhash_verify(js->keys, u->key, key, verify_done, v);
+	keyhash_verify(js->keys, target < 0 ? u->key : u->devcreds[target].key,
+	    key, verify_done, v);
 }
 
 /*
@@ -303,6 +418,31 @@ static void
 journaled(void *arg, int err)
 {
 	change_done(arg, err);
+}
+
+/* The change of a device credential operation. */
+static void
+device_change_of(const struct store_op *op, struct change *c)
+{
+	c->dev_id = str_from(op->devcred);
+	c->name = op->dev.label;
+	c->admin = op->dev.on;
+	switch (op->dev.kind) {
+	case STORE_DEVICE_ADD:
+		c->kind = CHANGE_DEVICE_ADD;
+		c->key = str_from(op->phc);
+		c->put.timestamp = op->put.timestamp;
+		break;
+	case STORE_DEVICE_RENAME:
+		c->kind = CHANGE_DEVICE_RENAME;
+		break;
+	case STORE_DEVICE_REVOKE:
+		c->kind = CHANGE_DEVICE_REVOKE;
+		break;
+	case STORE_DEVICES_ONLY:
+		c->kind = CHANGE_DEVICES_ONLY;
+		break;
+	}
 }
 
 /* The change op makes (the journal record and what is applied). */
@@ -327,6 +467,9 @@ op_change(const struct store_op *op, struct change *c)
 	case OP_PUT:
 		c->kind = CHANGE_PUT;
 		c->put = op->put;
+		break;
+	case OP_DEVICE:
+		device_change_of(op, c);
 		break;
 	default:
 		abort();
@@ -416,6 +559,7 @@ change_settle(struct store_op *op, int err)
 	/* A key change or a deletion holds the user busy until applied. */
 	assert(op->kind != OP_SET_KEY || u->busy > 0);
 	assert(op->kind != OP_DELETE || u->busy > 0);
+	assert(op->kind != OP_DEVICE || u->busy > 0);
 	u->pend_docs -= op->res_docs;
 	u->pend_bytes -= op->res_bytes;
 	op->res_docs = 0;
@@ -427,6 +571,7 @@ change_settle(struct store_op *op, int err)
 			break;
 		case OP_SET_KEY:
 		case OP_DELETE:
+		case OP_DEVICE:
 			u->busy--;
 			user_wake(u);
 			break;
@@ -471,6 +616,13 @@ change_settle(struct store_op *op, int err)
 		/* db_put stored exactly the timestamp the push carries. */
 		op_finish(op, STORE_OK, op->put.timestamp, NULL);
 		break;
+	case OP_DEVICE:
+		/* A key refused before may be a credential's now. */
+		u->has_bad = false;
+		u->busy--;
+		op_finish(op, STORE_OK, 0, NULL);
+		user_wake(u);
+		break;
 	default:
 		abort();
 	}
@@ -495,6 +647,54 @@ hashed(void *arg, enum keyhash_result res, char *phc)
 	}
 	op->phc = phc;
 	change_write(op);
+}
+
+/* A new credential's id: 8 letters and digits, unique in u. */
+static void
+device_new_id(const struct db_user *u, char *out)
+{
+	static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
+	unsigned char r[8];
+	size_t i;
+
+	do {
+		randombytes_buf(r, sizeof(r));
+		for (i = 0; i < sizeof(r); i++)
+			out[i] = alphabet[r[i] % 32];
+		out[sizeof(r)] = '\0';
+	} while (db_devcred_find(u, str_from(out)) != NULL);
+}
+
+/* A device credential change: check it, then hash (ADD) or journal it. */
+static void
+device_act(struct store_op *op, struct db_user *u)
+{
+	struct filestore *js = op->js;
+	struct db_devcred *c = NULL;
+
+	if (op->dev.kind == STORE_DEVICE_RENAME ||
+	    op->dev.kind == STORE_DEVICE_REVOKE) {
+		c = db_devcred_find(u, op->dev.id);
+		if (c == NULL || c->key == NULL) {
+			op_finish(op, STORE_ERR_NOTFOUND, 0, NULL);
+			return;
+		}
+		memcpy(op->devcred, c->id, sizeof(op->devcred));
+	}
+	if (op->dev.kind == STORE_DEVICE_ADD &&
+	    db_devcred_live(u) >= STORE_MAX_DEVCREDS) {
+		op_finish(op, STORE_ERR_LIMIT, 0, NULL);
+		return;
+	}
+	op_hold(op, u);
+	u->busy++;
+	if (op->dev.kind != STORE_DEVICE_ADD) {
+		change_write(op);
+		return;
+	}
+	device_new_id(u, op->devcred);
+	op->put.timestamp = (int64_t)time(NULL);
+	keyhash_hash(js->keys, op->dev.key, hashed, op);
 }
 
 /* The key is verified: do what op asks. */
@@ -531,6 +731,9 @@ op_act(struct store_op *op, struct db_user *u)
 		u->busy++;
 		keyhash_hash(js->keys, op->new_key, hashed, op);
 		break;
+	case OP_DEVICE:
+		device_act(op, u);
+		break;
 	default:
 		abort();
 	}
@@ -541,6 +744,8 @@ op_start(struct store_op *op)
 {
 	struct filestore *js = op->js;
 	struct db_user *u;
+	const char *cred;
+	enum key_mode mode;
 
 	if (js->closing) {
 		op_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
@@ -570,8 +775,14 @@ op_start(struct store_op *op)
 		op_act(op, u);
 		return;
 	}
-	switch (key_check(u, op->key, op->digest)) {
+	/* Only the account key deletes the account or changes its key. */
+	mode = op->kind == OP_DELETE || op->kind == OP_SET_KEY || op->web
+	           ? KEY_ACCOUNT
+	           : KEY_ANY;
+	switch (key_check(u, op->key, op->digest, mode, &cred)) {
 	case CHECK_OK:
+		if (cred != NULL)
+			memcpy(op->devcred, cred, sizeof(op->devcred));
 		op_act(op, u);
 		break;
 	case CHECK_BAD:
@@ -579,7 +790,7 @@ op_start(struct store_op *op)
 		break;
 	case CHECK_UNKNOWN:
 		op_park(op, u);
-		verify_start(js, u, op->key, op->digest);
+		verify_start(js, u, op->key, op->digest, mode);
 		break;
 	}
 }
@@ -594,6 +805,7 @@ fast_read(struct filestore *js, enum op_kind kind, struct str user,
 {
 	struct db_user *u;
 	unsigned char digest[KEYHASH_DIGEST_BYTES];
+	const char *cred;
 
 	if (js->closing)
 		return false;
@@ -605,10 +817,10 @@ fast_read(struct filestore *js, enum op_kind kind, struct str user,
 	if (u->busy || u->verifying)
 		return false;
 	keyhash_digest(key, digest);
-	switch (key_check(u, key, digest)) {
+	switch (key_check(u, key, digest, KEY_ANY, &cred)) {
 	case CHECK_OK:
-		reply(cb, arg, STORE_OK, 0,
-		    kind == OP_GET ? db_doc_find(u, document) : NULL);
+		reply_cred(cb, arg, STORE_OK, 0,
+		    kind == OP_GET ? db_doc_find(u, document) : NULL, cred);
 		return true;
 	case CHECK_BAD:
 		reply(cb, arg, STORE_ERR_AUTH, 0, NULL);
@@ -653,6 +865,18 @@ js_user_auth(
 		return;
 	submit(js,
 	    op_new(js, OP_AUTH, user, key, STR_NULL, NULL, STR_NULL, cb, arg));
+}
+
+static void
+js_user_signin(
+    struct store *st, struct str user, struct str key, store_cb *cb, void *arg)
+{
+	struct filestore *js = (struct filestore *)st;
+	struct store_op *op;
+
+	op = op_new(js, OP_AUTH, user, key, STR_NULL, NULL, STR_NULL, cb, arg);
+	op->web = true;
+	submit(js, op);
 }
 
 static void
@@ -737,12 +961,107 @@ js_admin_user_delete(struct store *st, struct str user, store_cb *cb, void *arg)
 	submit(js, op);
 }
 
+/*
+ * Device credentials (store.h): the changes wait like a key change, so an
+ * operation arriving meanwhile starts over and sees the credential gone
+ * (revoked) or there (added).
+ */
+
+static void
+js_device_change(struct store *st, struct str user,
+    const struct store_device_change *ch, store_cb *cb, void *arg)
+{
+	struct filestore *js = (struct filestore *)st;
+	struct store_op *op;
+	size_t n = str_packed_size(user) + str_packed_size(ch->id) +
+	           str_packed_size(ch->label) + str_packed_size(ch->key);
+	char *p;
+
+	op = xcalloc(1, sizeof(*op) + n);
+	p = op->strings;
+	op->js = js;
+	op->kind = OP_DEVICE;
+	op->user = str_pack(&p, user);
+	op->dev = *ch;
+	op->dev.id = str_pack(&p, ch->id);
+	op->dev.label = str_pack(&p, ch->label);
+	op->dev.key = str_pack(&p, ch->key);
+	op->cb = cb;
+	op->arg = arg;
+	op->admin = true;
+	submit(js, op);
+}
+
+static void
+js_device_list(struct store *st, struct str user, store_text_cb *cb, void *arg)
+{
+	struct filestore *js = (struct filestore *)st;
+	struct db_user *u = db_user_find(&js->db, user);
+	const struct db_devcred *c;
+	struct buf b = BUF_INIT;
+	struct json_out o;
+	uint32_t i;
+
+	if (u == NULL || u->creating) {
+		cb(arg, STORE_ERR_AUTH, NULL, 0);
+		return;
+	}
+	json_out_init(&o, &b, false);
+	json_obj_begin(&o);
+	json_key(&o, "devices_only");
+	json_bool(&o, u->devices_only);
+	json_key(&o, "devices");
+	json_arr_begin(&o);
+	for (i = 0; i < u->ndevcreds; i++) {
+		c = &u->devcreds[i];
+		json_obj_begin(&o);
+		json_key(&o, "id");
+		json_str(&o, c->id);
+		json_key(&o, "label");
+		json_str(&o, c->label);
+		json_key(&o, "created");
+		json_int(&o, c->created);
+		json_key(&o, "revoked");
+		json_bool(&o, c->key == NULL);
+		json_key(&o, "used");
+		json_int(&o, c->used);
+		json_key(&o, "address");
+		json_str(&o, c->used_addr ? c->used_addr : "");
+		json_key(&o, "agent");
+		json_str(&o, c->used_agent ? c->used_agent : "");
+		json_key(&o, "device");
+		json_str(&o, c->used_device ? c->used_device : "");
+		json_key(&o, "device_id");
+		json_str(&o, c->used_device_id ? c->used_device_id : "");
+		json_obj_end(&o);
+	}
+	json_arr_end(&o);
+	json_obj_end(&o);
+	cb(arg, STORE_OK, b.data, b.len);
+	buf_release(&b);
+}
+
+static void
+js_device_used(struct store *st, struct str user, const char *id,
+    const struct store_device_use *use)
+{
+	struct filestore *js = (struct filestore *)st;
+	struct db_user *u = db_user_find(&js->db, user);
+	struct db_devcred *c;
+
+	if (u == NULL || (c = db_devcred_find(u, str_from(id))) == NULL)
+		return;
+	db_devcred_used(c, use->when, use->address, use->agent, use->device,
+	    use->device_id);
+}
+
 static const struct store_ops filestore_ops = {
     .name = "json",
     .flush = datadir_flush,
     .close = datadir_close,
     .user_create = js_user_create,
     .user_auth = js_user_auth,
+    .user_signin = js_user_signin,
     .user_delete = js_user_delete,
     .user_set_key = js_user_set_key,
     .progress_put = js_progress_put,
@@ -757,6 +1076,9 @@ static const struct store_ops filestore_ops = {
     .web_documents = filestore_web_documents,
     .web_change = filestore_web_change,
     .user_admin = filestore_user_admin,
+    .device_change = js_device_change,
+    .device_list = js_device_list,
+    .device_used = js_device_used,
 };
 
 struct store *

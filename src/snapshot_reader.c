@@ -49,6 +49,22 @@ enum st {
 	S_HLIST,
 	S_HENT,
 	S_LINKS,
+	S_DCS, /* "device_credentials": {id: {...}} */
+	S_DC,
+};
+
+/* The string members of a device credential, in database.json. */
+static const char *const dc_names[] = {"label", "key", "used_address",
+    "used_agent", "used_device", "used_device_id"};
+#define DC_NFIELDS (sizeof(dc_names) / sizeof(dc_names[0]))
+
+/* A device credential being read. */
+struct dcscratch {
+	struct buf id;
+	struct buf s[DC_NFIELDS];
+	bool has[DC_NFIELDS];
+	int64_t created;
+	int64_t used;
 };
 
 /* The member names the reader knows, classified once per key. */
@@ -170,6 +186,7 @@ struct loader {
 	struct scratch doc, ent;
 	struct pending *devices; /* of the document being read */
 	struct pending *history; /* of the user being read */
+	struct dcscratch dc;
 };
 
 static enum st
@@ -449,6 +466,64 @@ fast_number(const char *s, size_t len, double *out)
 	return true;
 }
 
+/* A member of a device credential (kosyncd's; see docs/database.md). */
+static int
+dc_scalar(
+    struct loader *l, const char *s, size_t len, bool is_string, bool is_number)
+{
+	struct str key = {l->key.data, l->key.len};
+	char tmp[32];
+	int64_t v;
+	size_t i;
+
+	if (is_number) {
+		if (len >= sizeof(tmp))
+			return 1;
+		memcpy(tmp, s, len);
+		tmp[len] = '\0';
+		v = strtoll(tmp, NULL, 10);
+		if (str_eqs(key, "created"))
+			l->dc.created = v;
+		else if (str_eqs(key, "used"))
+			l->dc.used = v;
+		return 1;
+	}
+	if (!is_string)
+		return 1;
+	for (i = 0; i < DC_NFIELDS; i++)
+		if (str_eqs(key, dc_names[i])) {
+			buf_reset(&l->dc.s[i]);
+			buf_add(&l->dc.s[i], s, len);
+			l->dc.has[i] = true;
+		}
+	return 1;
+}
+
+static struct str
+dc_field(const struct dcscratch *dc, size_t i)
+{
+	return dc->has[i] ? (struct str){dc->s[i].data, dc->s[i].len}
+	                  : STR_NULL;
+}
+
+/* A device credential's object ended: add it to the user. */
+static void
+dc_end(struct loader *l)
+{
+	struct dcscratch *dc = &l->dc;
+	struct db_devcred *c;
+	struct str key = dc_field(dc, 1);
+
+	/* An empty key is a revoked credential. */
+	if (key.p != NULL && key.len == 0)
+		key = STR_NULL;
+	c = db_devcred_add(l->user, (struct str){dc->id.data, dc->id.len},
+	    dc_field(dc, 0), key, dc->created);
+	if (c != NULL && dc->used != 0)
+		db_devcred_used(c, dc->used, dc_field(dc, 2), dc_field(dc, 3),
+		    dc_field(dc, 4), dc_field(dc, 5));
+}
+
 static int
 on_scalar(
     struct loader *l, const char *s, size_t len, bool is_string, bool is_number)
@@ -489,6 +564,15 @@ on_scalar(
 		else if (l->kid == K_ADMIN && !is_string && !is_number &&
 		         s != NULL)
 			l->user->admin = len == 4 && memcmp(s, "true", 4) == 0;
+		else if (!is_string && !is_number && s != NULL &&
+		         str_eqs((struct str){l->key.data, l->key.len},
+		             "devices_only"))
+			l->user->devices_only =
+			    len == 4 && memcmp(s, "true", 4) == 0;
+		return 1;
+	case S_DC:
+		return dc_scalar(l, s, len, is_string, is_number);
+	case S_DCS:
 		return 1;
 	case S_LINKS:
 		/* Merged documents (webui): "alias": "canonical". */
@@ -594,6 +678,7 @@ cb_start_map(void *ctx)
 {
 	struct loader *l = ctx;
 	struct str name;
+	size_t i;
 
 	if (skipping(l)) {
 		l->skip++;
@@ -623,7 +708,19 @@ cb_start_map(void *ctx)
 			return push(l, S_HIST);
 		if (key_is(l, K_LINKS))
 			return push(l, S_LINKS);
+		if (str_eqs((struct str){l->key.data, l->key.len},
+		        "device_credentials"))
+			return push(l, S_DCS);
 		break;
+	case S_DCS:
+		buf_reset(&l->dc.id);
+		buf_add(&l->dc.id, l->key.data, l->key.len);
+		for (i = 0; i < DC_NFIELDS; i++) {
+			buf_reset(&l->dc.s[i]);
+			l->dc.has[i] = false;
+		}
+		l->dc.created = l->dc.used = 0;
+		return push(l, S_DC);
 	case S_DOCS:
 		buf_reset(&l->doc_id);
 		buf_add(&l->doc_id, l->key.data, l->key.len);
@@ -698,6 +795,9 @@ cb_end(void *ctx)
 	case S_DOC:
 		doc_end(l);
 		break;
+	case S_DC:
+		dc_end(l);
+		break;
 	case S_DEVENT:
 		pending_add(&l->devices,
 		    (struct str){l->doc_id.data, l->doc_id.len}, &l->ent);
@@ -762,6 +862,9 @@ snapshot_parse_chunks(const char *text, size_t len, size_t chunk,
 	buf_init(&l.key);
 	buf_init(&l.doc_id);
 	buf_init(&l.hist_id);
+	buf_init(&l.dc.id);
+	for (i = 0; i < (int)DC_NFIELDS; i++)
+		buf_init(&l.dc.s[i]);
 	for (i = 0; i < DB_NFIELDS; i++) {
 		buf_init(&l.doc.s[i]);
 		buf_init(&l.ent.s[i]);
@@ -817,6 +920,9 @@ out:
 	buf_release(&l.hist_id);
 	scratch_release(&l.doc);
 	scratch_release(&l.ent);
+	buf_release(&l.dc.id);
+	for (i = 0; i < (int)DC_NFIELDS; i++)
+		buf_release(&l.dc.s[i]);
 	if (rc == 0) {
 		while ((u = table_next(&db->users, &pos)) != NULL)
 			if (u->key[0] != '\0' && !keyhash_is_phc(u->key))

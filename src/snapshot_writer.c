@@ -115,6 +115,55 @@ w_doc(struct json_out *o, const struct db_doc *d)
 	json_obj_end(o);
 }
 
+/* A string member, when s is set. */
+static void
+w_opt(struct json_out *o, const char *key, const char *s)
+{
+	if (s == NULL)
+		return;
+	json_key(o, key);
+	json_str(o, s);
+}
+
+/* The device credentials and the devices-only setting (docs/devices.md). */
+static void
+w_devcreds(struct json_out *o, const struct db_user *u)
+{
+	const struct db_devcred *c;
+	uint32_t i;
+
+	if (u->devices_only) {
+		json_key(o, "devices_only");
+		json_bool(o, true);
+	}
+	if (u->ndevcreds == 0)
+		return;
+	json_key(o, "device_credentials");
+	json_obj_begin(o);
+	for (i = 0; i < u->ndevcreds; i++) {
+		c = &u->devcreds[i];
+		json_key(o, c->id);
+		json_obj_begin(o);
+		json_key(o, "label");
+		json_str(o, c->label);
+		/* Revoked: an empty key. */
+		json_key(o, "key");
+		json_str(o, c->key != NULL ? c->key : "");
+		json_key(o, "created");
+		json_int(o, c->created);
+		if (c->used != 0) {
+			json_key(o, "used");
+			json_int(o, c->used);
+			w_opt(o, "used_address", c->used_addr);
+			w_opt(o, "used_agent", c->used_agent);
+			w_opt(o, "used_device", c->used_device);
+			w_opt(o, "used_device_id", c->used_device_id);
+		}
+		json_obj_end(o);
+	}
+	json_obj_end(o);
+}
+
 static void
 w_user(struct writer *w, const struct db_user *u)
 {
@@ -133,6 +182,7 @@ w_user(struct writer *w, const struct db_user *u)
 		json_key(o, "admin");
 		json_bool(o, true);
 	}
+	w_devcreds(o, u);
 	json_key(o, "documents");
 	json_obj_begin(o);
 	docs = db_docs_sorted(u, &n);

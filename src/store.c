@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "json.h"
 #include "store_backend.h"
@@ -274,6 +275,90 @@ store_user_admin(struct store *st, struct str user, store_cb *cb, void *arg)
 		unsupported(cb, arg);
 	else
 		st->ops->user_admin(st, user, cb, arg);
+}
+
+/* A backend without device credentials: user_auth, refusing them. */
+struct signin {
+	store_cb *cb;
+	void *arg;
+};
+
+static void
+signin_cb(void *arg, const struct store_reply *r)
+{
+	struct signin *s = arg;
+	struct store_reply rep = *r;
+
+	if (rep.result == STORE_OK && rep.devcred != NULL)
+		rep.result = STORE_ERR_AUTH;
+	rep.devcred = NULL;
+	s->cb(s->arg, &rep);
+	free(s);
+}
+
+void
+store_user_signin(
+    struct store *st, struct str user, struct str key, store_cb *cb, void *arg)
+{
+	struct signin *s;
+
+	if (st->ops->user_signin != NULL) {
+		st->ops->user_signin(st, user, key, cb, arg);
+		return;
+	}
+	s = xmalloc(sizeof(*s));
+	s->cb = cb;
+	s->arg = arg;
+	st->ops->user_auth(st, user, key, signin_cb, s);
+}
+
+void
+store_device_change(struct store *st, struct str user,
+    const struct store_device_change *ch, store_cb *cb, void *arg)
+{
+	if (st->ops->device_change == NULL)
+		unsupported(cb, arg);
+	else
+		st->ops->device_change(st, user, ch, cb, arg);
+}
+
+void
+store_device_list(
+    struct store *st, struct str user, store_text_cb *cb, void *arg)
+{
+	if (st->ops->device_list == NULL)
+		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
+	else
+		st->ops->device_list(st, user, cb, arg);
+}
+
+void
+store_device_used(struct store *st, struct str user, const char *id,
+    const struct store_device_use *use)
+{
+	if (st->ops->device_used != NULL && id != NULL)
+		st->ops->device_used(st, user, id, use);
+}
+
+void
+store_device_note(struct store *st, struct str user, const char *id,
+    const char *peer, const struct str *agent, const struct store_push *push)
+{
+	struct store_device_use use;
+
+	if (id == NULL)
+		return;
+	memset(&use, 0, sizeof(use));
+	use.when = (int64_t)time(NULL);
+	use.address = str_from(peer);
+	if (agent != NULL)
+		use.agent =
+		    (struct str){agent->p, agent->len < 200 ? agent->len : 200};
+	if (push != NULL) {
+		use.device = push->device;
+		use.device_id = push->device_id;
+	}
+	store_device_used(st, user, id, &use);
 }
 
 void

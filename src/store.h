@@ -98,6 +98,12 @@ struct store_reply {
 	enum store_result result;
 	int64_t timestamp;           /* progress_put: the stored timestamp */
 	const struct store_doc *doc; /* progress_get: NULL when unknown */
+	/*
+	 * user_auth, progress_put, progress_get: the id of the device
+	 * credential the key matched (NULL: the account key);
+	 * store_device_change ADD: the new credential's id.
+	 */
+	const char *devcred;
 };
 
 typedef void store_cb(void *arg, const struct store_reply *reply);
@@ -134,6 +140,12 @@ void store_user_create(
     struct store *st, struct str user, struct str key, store_cb *cb, void *arg);
 /* Verify credentials: STORE_OK or STORE_ERR_AUTH. */
 void store_user_auth(
+    struct store *st, struct str user, struct str key, store_cb *cb, void *arg);
+/*
+ * The web interface's sign-in: the account key only (never a device
+ * credential), whether or not the account has devices_only on.
+ */
+void store_user_signin(
     struct store *st, struct str user, struct str key, store_cb *cb, void *arg);
 /* Delete the account and all its data. */
 void store_user_delete(
@@ -368,6 +380,68 @@ void store_web_change(struct store *st, struct str user,
  */
 void store_user_admin(
     struct store *st, struct str user, store_cb *cb, void *arg);
+
+/*
+ * Device credentials (docs/devices.md): passwords of their own that sign
+ * in as the account on the protocol and WebDAV (user_auth, progress_put,
+ * progress_get accept their key as the account's; a key change or
+ * deletion of the account asks for the account key). As for the web and
+ * administration operations, no key is checked here.
+ */
+enum store_device_kind {
+	STORE_DEVICE_ADD,    /* a new credential: label, key */
+	STORE_DEVICE_RENAME, /* id's label becomes label */
+	STORE_DEVICE_REVOKE, /* id stops signing in at once */
+	STORE_DEVICES_ONLY,  /* the account key signs in (off) or not (on) */
+};
+
+struct store_device_change {
+	enum store_device_kind kind;
+	struct str id;    /* RENAME, REVOKE */
+	struct str label; /* ADD, RENAME: 1 to DB_DEVCRED_LABEL_MAX bytes */
+	struct str key;   /* ADD: md5 of the password, as KOReader sends it */
+	bool on;          /* DEVICES_ONLY */
+};
+
+/*
+ * Apply ch to user's credentials. STORE_ERR_AUTH: no such user;
+ * STORE_ERR_NOTFOUND: no such credential (or a revoked one renamed or
+ * revoked); STORE_ERR_LIMIT: ADD with STORE_MAX_DEVCREDS live ones.
+ * reply->devcred is an ADD's new id.
+ */
+#define STORE_MAX_DEVCREDS 50
+void store_device_change(struct store *st, struct str user,
+    const struct store_device_change *ch, store_cb *cb, void *arg);
+/*
+ * user's credentials as JSON {"devices_only": bool, "devices": [{"id",
+ * "label", "created", "revoked", "used" (0: never), "address", "agent",
+ * "device", "device_id"}]}, oldest first. STORE_ERR_AUTH: no such user.
+ */
+void store_device_list(
+    struct store *st, struct str user, store_text_cb *cb, void *arg);
+
+/* A use of a device credential, as the front end saw it. */
+struct store_device_use {
+	int64_t when;
+	struct str address;   /* client address */
+	struct str agent;     /* User-Agent; NULL p: keep */
+	struct str device;    /* a push's device; NULL p: keep */
+	struct str device_id; /* a push's device_id; NULL p: keep */
+};
+/*
+ * Record a use of user's credential id (from a reply's devcred). Best
+ * effort, never fails the request: memory only until the next snapshot
+ * (file), one write (Redis).
+ */
+void store_device_used(struct store *st, struct str user, const char *id,
+    const struct store_device_use *use);
+/*
+ * The same from a request: now, the client address peer, its User-Agent
+ * (NULL: none), and push's device and device_id (NULL: not a push).
+ * Nothing when id is NULL (the account key signed in).
+ */
+void store_device_note(struct store *st, struct str user, const char *id,
+    const char *peer, const struct str *agent, const struct store_push *push);
 
 /*
  * Told about every progress push the store confirmed (on the loop, after

@@ -24,6 +24,9 @@ struct store_ops {
 	    store_cb *cb, void *arg);
 	void (*user_auth)(struct store *st, struct str user, struct str key,
 	    store_cb *cb, void *arg);
+	/* store_user_signin; NULL: user_auth refusing device credentials */
+	void (*user_signin)(struct store *st, struct str user, struct str key,
+	    store_cb *cb, void *arg);
 	void (*user_delete)(struct store *st, struct str user, struct str key,
 	    store_cb *cb, void *arg);
 	void (*user_set_key)(struct store *st, struct str user, struct str key,
@@ -54,6 +57,12 @@ struct store_ops {
 	    const struct store_web_change *ch, store_cb *cb, void *arg);
 	void (*user_admin)(
 	    struct store *st, struct str user, store_cb *cb, void *arg);
+	void (*device_change)(struct store *st, struct str user,
+	    const struct store_device_change *ch, store_cb *cb, void *arg);
+	void (*device_list)(
+	    struct store *st, struct str user, store_text_cb *cb, void *arg);
+	void (*device_used)(struct store *st, struct str user, const char *id,
+	    const struct store_device_use *use);
 	/* The shared server (store.h store_command); NULL: none. */
 	int (*command)(struct store *st, store_command_fn *fn, void *priv,
 	    int argc, const char **argv, const size_t *lens);

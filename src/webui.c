@@ -465,7 +465,8 @@ h_login(void *call)
 	        c->w->rl, c->name, c->req->peer, ratelimit_now_ms()))
 		return w_error(
 		    c, 429, "Too many failed sign-ins; try again later.");
-	store_user_auth(
+	/* The account password only (docs/devices.md). */
+	store_user_signin(
 	    c->w->st, c->name, password_key(pw, c->key), login_cb, c);
 	return 0;
 }
@@ -1357,6 +1358,128 @@ enum {
 };
 
 /*
+ * Device credentials (docs/devices.md): the signed-in user's own.
+ */
+
+static void
+device_cb(void *arg, const struct store_reply *r)
+{
+	struct wcall *c = arg;
+	struct json_out o;
+
+	sodium_memzero(c->key, sizeof(c->key));
+	if (r->result == STORE_ERR_NOTFOUND)
+		w_error(c, 404, "No such device credential.");
+	else if (r->result == STORE_ERR_LIMIT)
+		w_error(c, 400,
+		    "This account has 50 device credentials; revoke one "
+		    "first.");
+	else if (r->result == STORE_ERR_AUTH)
+		w_gone(c);
+	else if (r->result != STORE_OK)
+		w_store_error(c, r->result);
+	if (r->result != STORE_OK)
+		return;
+	o = w_begin(c);
+	if (r->devcred != NULL) {
+		json_key(&o, "id");
+		json_str(&o, r->devcred);
+	}
+	/* A new credential's password: answered this once. */
+	if (c->key2[0] != '\0') {
+		json_key(&o, "password");
+		json_str(&o, c->key2);
+		sodium_memzero(c->key2, sizeof(c->key2));
+	}
+	if (c->flag) {
+		json_key(&o, "devices_only");
+		json_bool(&o, c->ch.admin);
+	}
+	w_finish(c, &o, c->status, NULL);
+}
+
+/* GET: {"devices_only", "devices": [...]} (store_device_list). */
+static int
+h_devices(void *call)
+{
+	struct wcall *c = call;
+
+	store_device_list(c->w->st, c->user, documents_cb, c);
+	return 0;
+}
+
+/*
+ * POST {"label"}: a new credential, 201 {"id", "password"}; PUT /:id
+ * {"label"}: rename; DELETE /:id: revoke.
+ */
+static int
+h_device_change(struct wcall *c, enum store_device_kind kind)
+{
+	struct store_device_change ch;
+
+	memset(&ch, 0, sizeof(ch));
+	ch.kind = kind;
+	ch.id = c->param;
+	c->status = 200;
+	if (kind != STORE_DEVICE_ADD && !auth_device_id_valid(ch.id))
+		return w_error(c, 404, "No such device credential.");
+	if (kind != STORE_DEVICE_REVOKE) {
+		ch.label = body_string(c, "label", 100);
+		if (!auth_device_label_valid(ch.label))
+			return w_error(c, 400,
+			    "A label is 1 to 100 bytes of text, no control "
+			    "character.");
+	}
+	if (kind == STORE_DEVICE_ADD) {
+		/* key2 holds the new password until the answer. */
+		c->status = 201;
+		auth_device_password(c->key2);
+		md5_hex(c->key2, AUTH_DEVICE_PASSWORD_LEN, c->key);
+		ch.key = (struct str){c->key, MD5_HEX_LEN};
+	}
+	store_device_change(c->w->st, c->user, &ch, device_cb, c);
+	return 0;
+}
+
+static int
+h_device_add(void *call)
+{
+	return h_device_change(call, STORE_DEVICE_ADD);
+}
+
+static int
+h_device_rename(void *call)
+{
+	return h_device_change(call, STORE_DEVICE_RENAME);
+}
+
+static int
+h_device_revoke(void *call)
+{
+	return h_device_change(call, STORE_DEVICE_REVOKE);
+}
+
+/* PUT {"on": bool}: sign in to sync with device credentials only. */
+static int
+h_devices_only(void *call)
+{
+	struct wcall *c = call;
+	const struct json_value *v = json_get(c->body, "on");
+	struct store_device_change ch;
+
+	if (v == NULL || (v->type != JSON_TRUE && v->type != JSON_FALSE))
+		return w_error(c, 400, "on must be true or false.");
+	memset(&ch, 0, sizeof(ch));
+	ch.kind = STORE_DEVICES_ONLY;
+	ch.on = v->type == JSON_TRUE;
+	c->flag = true;
+	c->ch.admin = ch.on;
+	c->status = 200;
+	store_device_change(c->w->st, c->user, &ch, device_cb, c);
+	return 0;
+}
+
+/*
  * The JSON API's routes (router.h): the handlers take the struct wcall;
  * the flags are the W_* above.
  */
@@ -1388,6 +1511,13 @@ static const struct route wroutes[] = {
     {HTTP_M_PUT, "/api/v1/account/password", h_password,
         W_SESSION | W_CSRF | W_BODY},
     {HTTP_M_DELETE, "/api/v1/account", h_account_delete,
+        W_SESSION | W_CSRF | W_BODY},
+    {HTTP_M_GET, "/api/v1/devices", h_devices, W_SESSION},
+    {HTTP_M_POST, "/api/v1/devices", h_device_add, W_SESSION | W_CSRF | W_BODY},
+    {HTTP_M_PUT, "/api/v1/devices/:id", h_device_rename,
+        W_SESSION | W_CSRF | W_BODY},
+    {HTTP_M_DELETE, "/api/v1/devices/:id", h_device_revoke, W_SESSION | W_CSRF},
+    {HTTP_M_PUT, "/api/v1/account/devices-only", h_devices_only,
         W_SESSION | W_CSRF | W_BODY},
     {HTTP_M_GET, "/api/v1/admin/users", h_users, W_SESSION | W_ADMIN},
     {HTTP_M_POST, "/api/v1/admin/users", h_user_create,

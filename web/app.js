@@ -849,6 +849,84 @@ async function merge() {
 	            }}, 'Separate'))))))) ] : null);
 }
 
+// The account page's device credentials (docs/devices.md): each device its
+// own password, shown once; rename, revoke, and "devices only".
+async function devicesCard() {
+	const card = h('section', {class: 'card', 'aria-labelledby': 'devices-h'});
+	const msg = h('p', {role: 'status'});
+	const say = (text, bad) => {
+		msg.className = bad ? 'error' : '';
+		msg.textContent = text;
+	};
+	let list;
+	try {
+		list = await api('GET', 'devices');
+	} catch (e) {
+		card.append(h('h2', {id: 'devices-h'}, 'Device passwords'), h('p', {class: 'muted'}, e.message));
+		return card;
+	}
+	const redraw = async (note) => {
+		const fresh = await devicesCard();
+		card.replaceWith(fresh);
+		if (note) fresh.querySelector('[role=status]').replaceWith(note);
+	};
+	const rows = list.devices.map((d) => h('tr', {},
+	    h('td', {}, d.label, d.revoked ? h('span', {class: 'muted'}, ' (revoked)') : null),
+	    h('td', {}, when(d.used), d.device ? ' · ' + d.device : '', d.address ? ' · ' + d.address : ''),
+	    h('td', {}, d.revoked ? null : [
+		    h('button', {type: 'button', 'aria-label': 'Rename ' + d.label, onclick: async () => {
+			    const label = window.prompt('New label for ' + d.label, d.label);
+			    if (!label) return;
+			    try {
+				    await api('PUT', 'devices/' + encodeURIComponent(d.id), {label});
+				    await redraw();
+			    } catch (e) {
+				    say(e.message, true);
+			    }
+		    }}, 'Rename'), ' ',
+		    h('button', {type: 'button', class: 'danger', 'aria-label': 'Revoke ' + d.label, onclick: async () => {
+			    if (!window.confirm('Revoke the password of ' + d.label + '? It stops syncing at once.')) return;
+			    try {
+				    await api('DELETE', 'devices/' + encodeURIComponent(d.id));
+				    await redraw();
+			    } catch (e) {
+				    say(e.message, true);
+			    }
+		    }}, 'Revoke')])));
+	const label = h('input', {id: 'dev-label', maxlength: '100', required: true, placeholder: 'Kobo Libra 2'});
+	const add = h('form', {onsubmit: async (ev) => {
+		ev.preventDefault();
+		try {
+			const r = await api('POST', 'devices', {label: label.value});
+			const pw = r.password.match(/.{1,4}/g).join(' ');
+			await redraw(h('p', {role: 'status'}, 'Password for ', h('strong', {}, label.value), ': ',
+			    h('code', {}, pw), ' — type the 16 letters without spaces in KOReader, with the user name ',
+			    h('strong', {}, me.username), '. It is not shown again.'));
+		} catch (e) {
+			say(e.message, true);
+		}
+	}}, h('label', {for: 'dev-label'}, 'New device'), label,
+	    h('button', {type: 'submit', class: 'primary'}, 'Make a password'));
+	const only = h('input', {id: 'dev-only', type: 'checkbox', checked: list.devices_only, onchange: async () => {
+		try {
+			await api('PUT', 'account/devices-only', {on: only.checked});
+			say(only.checked ? 'Only device passwords sync now.' : 'The account password syncs again.');
+		} catch (e) {
+			only.checked = !only.checked;
+			say(e.message, true);
+		}
+	}});
+	card.append(h('h2', {id: 'devices-h'}, 'Device passwords'),
+	    h('p', {class: 'muted'}, 'Give each e-reader a password of its own: revoke it if the device is lost; ' +
+	        'changing the account password does not affect it.'),
+	    rows.length ? h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Device'), h('th', {}, 'Last used'), h('th', {}, ''))),
+	        h('tbody', {}, rows)) : null,
+	    add,
+	    h('label', {class: 'check'}, only, ' Sync with device passwords only (the account password still signs in here)'),
+	    msg);
+	return card;
+}
+
 async function account() {
 	const msg = h('p', {role: 'status'});
 	const cur = h('input', {id: 'pw-current', type: 'password', autocomplete: 'current-password', required: true});
@@ -872,8 +950,9 @@ async function account() {
 		}
 	}},
 	h('h2', {}, 'Change password'),
-	h('p', {class: 'muted'}, 'Every device then has to log in again (Tools → Progress sync → Log in) with the new ' +
-	    'password: until then its pushes and pulls are refused. Other browser sessions are signed out.'),
+	h('p', {class: 'muted'}, 'Every device that uses the account password then has to log in again (Tools → Progress ' +
+	    'sync → Log in) with the new password: until then its pushes and pulls are refused. Devices with a device ' +
+	    'password keep syncing. Other browser sessions are signed out.'),
 	h('label', {for: 'pw-current'}, 'Current password'), cur,
 	h('label', {for: 'pw-new'}, 'New password'), pw1,
 	h('label', {for: 'pw-repeat'}, 'New password again'), pw2,
@@ -901,7 +980,7 @@ async function account() {
 	dmsg, h('button', {type: 'submit', class: 'danger'}, 'Delete my account'));
 
 	setPage('Account', h('h1', {}, 'Account'), h('p', {class: 'muted'}, 'Signed in as ', h('strong', {}, me.username)),
-	    await filesCard(), change, del);
+	    await filesCard(), change, await devicesCard(), del);
 }
 
 /* The account's WebDAV files against its quota; null without file storage. */

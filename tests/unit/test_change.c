@@ -9,6 +9,7 @@
  */
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
@@ -285,6 +286,92 @@ test_change__restore_without_history(void **state)
 	db_release(&db);
 }
 
+/*
+ * Device credentials: each kind round-trips and applies; the bound drops
+ * the oldest revoked credential to make room, and refuses when none is.
+ */
+static void
+test_change__devices(void **state)
+{
+	struct db db;
+	struct db_user *u;
+	struct change c;
+	char rec[160];
+	int i;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.user = STR_LIT("a");
+	c.kind = CHANGE_DEVICE_ADD;
+	c.dev_id = STR_LIT("k3x9");
+	c.name = STR_LIT("Kobo");
+	c.key = STR_LIT("$argon2id$d");
+	c.put.timestamp = 7;
+	round_trip(&c, "{\"op\":\"device_add\",\"user\":\"a\",\"id\":"
+	               "\"k3x9\",\"label\":\"Kobo\",\"key\":\"$argon2id$d\","
+	               "\"created\":7}");
+	c.kind = CHANGE_DEVICE_RENAME;
+	round_trip(&c, "{\"op\":\"device_rename\",\"user\":\"a\",\"id\":"
+	               "\"k3x9\",\"label\":\"Kobo\"}");
+	c.kind = CHANGE_DEVICE_REVOKE;
+	round_trip(&c, "{\"op\":\"device_revoke\",\"user\":\"a\",\"id\":"
+	               "\"k3x9\"}");
+	c.kind = CHANGE_DEVICES_ONLY;
+	c.admin = true;
+	round_trip(&c, "{\"op\":\"devices_only\",\"user\":\"a\",\"on\":true}");
+
+	db_init(&db);
+	assert_int_equal(
+	    replay(
+	        &db, &now, "{\"op\":\"create\",\"user\":\"a\",\"key\":\"k\"}"),
+	    0);
+	u = db_user_find(&db, STR_LIT("a"));
+	for (i = 0; i < DB_MAX_DEVCREDS; i++) {
+		snprintf(rec, sizeof(rec),
+		    "{\"op\":\"device_add\",\"user\":\"a\",\"id\":\"i%d\","
+		    "\"label\":\"L\",\"key\":\"$k\",\"created\":%d}",
+		    i, i);
+		assert_int_equal(replay(&db, &now, rec), 0);
+	}
+	assert_int_equal(u->ndevcreds, DB_MAX_DEVCREDS);
+	/* Full of live credentials: nothing added. */
+	assert_int_equal(replay(&db, &now,
+	                     "{\"op\":\"device_add\",\"user\":\"a\",\"id\":"
+	                     "\"new\",\"label\":\"L\",\"key\":\"$k\","
+	                     "\"created\":1}"),
+	    0);
+	assert_null(db_devcred_find(u, STR_LIT("new")));
+	assert_int_equal(replay(&db, &now,
+	                     "{\"op\":\"device_revoke\",\"user\":\"a\","
+	                     "\"id\":\"i3\"}"),
+	    0);
+	assert_null(db_devcred_find(u, STR_LIT("i3"))->key);
+	assert_int_equal(db_devcred_live(u), DB_MAX_DEVCREDS - 1);
+	assert_int_equal(replay(&db, &now,
+	                     "{\"op\":\"device_add\",\"user\":\"a\",\"id\":"
+	                     "\"new\",\"label\":\"L\",\"key\":\"$k\","
+	                     "\"created\":1}"),
+	    0);
+	assert_null(db_devcred_find(u, STR_LIT("i3")));
+	assert_non_null(db_devcred_find(u, STR_LIT("new")));
+	assert_int_equal(replay(&db, &now,
+	                     "{\"op\":\"device_rename\",\"user\":\"a\","
+	                     "\"id\":\"new\",\"label\":\"Boox\"}"),
+	    0);
+	assert_string_equal(db_devcred_find(u, STR_LIT("new"))->label, "Boox");
+	assert_int_equal(replay(&db, &now,
+	                     "{\"op\":\"devices_only\",\"user\":\"a\","
+	                     "\"on\":true}"),
+	    0);
+	assert_true(u->devices_only);
+	/* A key change keeps them. */
+	assert_int_equal(
+	    replay(&db, &now, "{\"op\":\"key\",\"user\":\"a\",\"key\":\"k2\"}"),
+	    0);
+	assert_int_equal(u->ndevcreds, DB_MAX_DEVCREDS);
+	db_release(&db);
+}
+
 /* Malformed records are refused and change nothing. */
 static void
 test_change__malformed(void **state)
@@ -303,6 +390,11 @@ test_change__malformed(void **state)
 	    "{\"op\":\"put\",\"user\":\"a\",\"doc\":\"d\",\"percentage\":1}",
 	    "{\"op\":\"web_admin\",\"user\":\"a\",\"admin\":1}",
 	    "{\"op\":\"web_admin\",\"user\":\"a\"}",
+	    "{\"op\":\"devices_only\",\"user\":\"a\"}",
+	    "{\"op\":\"device_add\",\"user\":\"a\",\"id\":\"x\","
+	    "\"label\":\"l\",\"key\":\"k\"}",
+	    "{\"op\":\"device_rename\",\"user\":\"a\",\"id\":\"x\"}",
+	    "{\"op\":\"device_revoke\",\"user\":\"a\"}",
 	    "{\"op\":\"web_link\",\"user\":\"a\",\"doc\":\"d\"}",
 	    "{\"op\":\"web_rename\",\"user\":\"a\"}",
 	    "{\"op\":\"web_restore\",\"user\":\"a\",\"doc\":\"d\","
@@ -334,6 +426,7 @@ main(void)
 	    cmocka_unit_test(test_change__import_lists_split),
 	    cmocka_unit_test(test_change__old_records),
 	    cmocka_unit_test(test_change__restore_without_history),
+	    cmocka_unit_test(test_change__devices),
 	    cmocka_unit_test(test_change__malformed),
 	};
 

@@ -216,8 +216,18 @@ test_snapshot__round_trip(void **state)
 	p.authors = str_from("Herman Melville");
 	db_put(&l.db, u, &p, &hs);
 	u->admin = true;
+	/* Device credentials: a used one, a revoked one; devices_only. */
+	db_devcred_used(
+	    db_devcred_add(u, str_from("k1"), str_from("Kobo \"L2\""),
+	        str_from("$argon2id$x"), 1700000001),
+	    1700000002, str_from("127.0.0.1"), str_from("KOReader/1"),
+	    str_from("Kobo"), str_from("K1"));
+	(void)db_devcred_add(
+	    u, str_from("r2"), str_from("Boox"), STR_NULL, 1700000003);
+	u->devices_only = true;
 	a = write_to_string(&l.db, &l.cfg, &alen);
 	assert_non_null(strstr(a, "\"admin\": true"));
+	assert_non_null(strstr(a, "\"device_credentials\""));
 	assert_non_null(strstr(a, "\"schema\": 7,\n"));
 	assert_non_null(strstr(a, "\"journal_seq\": 42"));
 	assert_non_null(strstr(a, "\"title\": \"Moby \\\"Dick\\\"\""));
@@ -233,6 +243,14 @@ test_snapshot__round_trip(void **state)
 	assert_memory_equal(a, b, alen);
 	u = db_user_find(&db2, str_from("alice"));
 	assert_true(u->admin);
+	assert_true(u->devices_only);
+	assert_int_equal(u->ndevcreds, 2);
+	assert_string_equal(u->devcreds[0].label, "Kobo \"L2\"");
+	assert_string_equal(u->devcreds[0].key, "$argon2id$x");
+	assert_int_equal(u->devcreds[0].used, 1700000002);
+	assert_string_equal(u->devcreds[0].used_device_id, "K1");
+	assert_null(u->devcreds[1].key);
+	assert_int_equal(u->devcreds[1].created, 1700000003);
 	assert_non_null(db_doc_find(u, str_from(DOC1))->devices);
 	assert_int_equal(db_doc_find(u, str_from(DOC1))->devices->n, 1);
 	free(a);
