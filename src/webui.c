@@ -1188,7 +1188,7 @@ stats_docs_cb(void *arg, enum store_result r, const char *text, size_t len)
 	const struct json_value *v, *list, *d, *l;
 	struct statsvc_finished *fin = NULL;
 	struct statsvc_query q;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, extra;
 	double pct, ts;
 
 	memset(&q, 0, sizeof(q));
@@ -1208,8 +1208,9 @@ stats_docs_cb(void *arg, enum store_result r, const char *text, size_t len)
 		    json_number(json_get(d, "timestamp"), false, &ts) != 0)
 			continue;
 		l = json_get(d, "links");
-		if (n + 1 + (l != NULL ? l->count : 0) > cap) {
-			cap = 2 * cap + 1 + (l != NULL ? l->count : 0);
+		extra = 1 + (l != NULL ? l->count : 0);
+		if (fin == NULL || n + extra > cap) {
+			cap = 2 * cap + extra;
 			fin = xrealloc(fin, cap * sizeof(*fin));
 		}
 		fin[n].md5 = json_get_str(d, "document").p;
