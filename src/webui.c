@@ -1201,8 +1201,8 @@ stats_docs_cb(void *arg, enum store_result r, const char *text, size_t len)
 	v = r == STORE_OK ? json_parse(text, len, w_json_alloc, c->req, NULL)
 	                  : NULL;
 	list = v != NULL ? json_get(v, "documents") : NULL;
-	for (d = list != NULL && list->type == JSON_ARRAY ? list->child : NULL;
-	     d != NULL; d = d->next) {
+	d = list != NULL && list->type == JSON_ARRAY ? list->child : NULL;
+	for (; d != NULL; d = d->next) {
 		if (json_number(json_get(d, "percentage"), false, &pct) != 0 ||
 		    pct < 0.99 ||
 		    json_number(json_get(d, "timestamp"), false, &ts) != 0)
