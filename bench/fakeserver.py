@@ -148,8 +148,27 @@ def load(datadir):
                 DOCS[(name, doc)] = rec
 
 
+class Server(ThreadingHTTPServer):
+    """A client hanging up (wrk at the end of a run) is not an error."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+def stop_now(*_):
+    """SIGTERM: exit at once. sys.exit would finalize the interpreter while
+    request threads may hold stderr's lock (a fatal error, exit -6, seen
+    with Debian 12's Python 3.11.2)."""
+    sys.stderr.flush()
+    os._exit(0)  # pylint: disable=protected-access
+
+
 def main():
-    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+    signal.signal(signal.SIGTERM, stop_now)
     args = sys.argv[1:]
     port = 0
     if args and args[0].isdigit():
@@ -161,8 +180,7 @@ def main():
             port = int(args[i + 1].rsplit(":", 1)[1])
     global PLAIN  # pylint: disable=global-statement
     PLAIN = "--plain" in args
-    srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    srv.daemon_threads = True
+    srv = Server(("127.0.0.1", port), Handler)
     child = os.fork() if "--fork" in args else 0
     if child:
         # the master: no request work, waits for its worker
