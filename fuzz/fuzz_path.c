@@ -2,7 +2,7 @@
  * fuzz_path.c: path normalisation, routing and document-id decoding, as
  * the front router and api_handle do them (router_base, router_normalize,
  * router_find over the API's own
- * route table, router_unescape, the document rule), and the strict Accept
+ * route table, str_unescape, the document rule), and the strict Accept
  * match.
  *
  * Input: a base_path, a NUL byte, then a request path (no NUL byte: the
@@ -12,7 +12,7 @@
  * Checks: the normalised path fits its buffer, has no "//" and no trailing
  * '/' (except "/"), and normalising it again changes nothing once the
  * prefixes are gone; a route parameter is one non-empty segment of it;
- * router_unescape never writes more than it reads, and percent-encoding
+ * str_unescape never writes more than it reads, and percent-encoding
  * what it decoded decodes back to the same bytes; a decoded id that passes
  * the document rule is 1 to STORE_MAX_DOCUMENT bytes of UTF-8 without '/',
  * ':' or control characters; Allow lists fit and are NUL-terminated.
@@ -37,7 +37,7 @@ check_unescape(struct str param)
 	size_t k = 0;
 
 	FUZZ_CHECK(dec != NULL);
-	n = router_unescape(param, dec);
+	n = str_unescape(param, dec);
 	if (n < 0) {
 		FUZZ_CHECK(memchr(param.p, '%', param.len) != NULL);
 		free(dec);
@@ -52,7 +52,7 @@ check_unescape(struct str param)
 		enc[k++] = hex[(unsigned char)dec[i] >> 4];
 		enc[k++] = hex[(unsigned char)dec[i] & 15];
 	}
-	m = router_unescape((struct str){enc, k}, again);
+	m = str_unescape((struct str){enc, k}, again);
 	FUZZ_CHECK(m == n);
 	FUZZ_CHECK(n == 0 || memcmp(dec, again, (size_t)n) == 0);
 	if (api_document_valid((struct str){dec, (size_t)n})) {

@@ -591,7 +591,7 @@ api_progress_get(void *arg)
 	long n;
 
 	doc = http_alloc(c->req, c->param.len + 1);
-	n = router_unescape(c->param, doc);
+	n = str_unescape(c->param, doc);
 	if (n < 0)
 		return api_fail_after_auth(c, API_ERR_DOCUMENT);
 	doc[n] = '\0';

@@ -232,3 +232,26 @@ str_pack(char **p, struct str s)
 	*p += s.len + 1;
 	return r;
 }
+
+long
+str_unescape(struct str in, char *out)
+{
+	size_t i, n = 0;
+	int hi, lo;
+
+	for (i = 0; i < in.len; i++) {
+		if (in.p[i] != '%') {
+			out[n++] = in.p[i];
+			continue;
+		}
+		if (in.len - i < 3)
+			return -1;
+		hi = str_hex_digit(in.p[i + 1]);
+		lo = str_hex_digit(in.p[i + 2]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[n++] = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	return (long)n;
+}

@@ -75,6 +75,13 @@ bool str_caseeqs(struct str a, const char *s);
 bool str_has_prefix(struct str a, const char *prefix);
 /* The value of hex digit c (0-9, a-f, A-F), or -1 for any other byte. */
 int str_hex_digit(char c);
+
+/*
+ * Percent-decode in into out (at least in.len bytes). '+' stays '+'.
+ * Returns the decoded length, or -1 on a '%' not followed by two hex
+ * digits.
+ */
+long str_unescape(struct str in, char *out);
 /* Copy into a new NUL-terminated heap string (xmalloc). */
 char *str_dup(struct str s);
 /*

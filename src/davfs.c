@@ -593,24 +593,16 @@ davfs_move(int sdir, const char *sname, int ddir, const char *dname)
 static int
 root_decode(const char *name, struct buf *out)
 {
-	size_t i, n = strlen(name);
-	int hi, lo;
+	size_t n = strlen(name);
+	long len;
 
 	buf_reset(out);
-	for (i = 0; i < n; i++) {
-		if (name[i] != '%') {
-			buf_addch(out, name[i]);
-			continue;
-		}
-		if (i + 2 >= n)
-			return -1;
-		hi = str_hex_digit(name[i + 1]);
-		lo = hi < 0 ? -1 : str_hex_digit(name[i + 2]);
-		if (lo < 0)
-			return -1;
-		buf_addch(out, hi * 16 + lo);
-		i += 2;
-	}
+	buf_grow(out, n + 1);
+	len = str_unescape((struct str){name, n}, out->data);
+	if (len < 0)
+		return -1;
+	out->len = (size_t)len;
+	out->data[out->len] = '\0';
 	return 0;
 }
 

@@ -170,26 +170,3 @@ router_base(const char *base_path, char *out)
 	out[n] = '\0';
 	return (struct str){out, n};
 }
-
-long
-router_unescape(struct str in, char *out)
-{
-	size_t i, n = 0;
-	int hi, lo;
-
-	for (i = 0; i < in.len; i++) {
-		if (in.p[i] != '%') {
-			out[n++] = in.p[i];
-			continue;
-		}
-		if (in.len - i < 3)
-			return -1;
-		hi = str_hex_digit(in.p[i + 1]);
-		lo = str_hex_digit(in.p[i + 2]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[n++] = (char)(hi << 4 | lo);
-		i += 2;
-	}
-	return (long)n;
-}

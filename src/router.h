@@ -81,11 +81,4 @@ struct str router_normalize(struct str path, struct str base, char *out);
  */
 struct str router_base(const char *base_path, char *out);
 
-/*
- * Percent-decode in into out (at least in.len bytes). '+' stays '+'.
- * Returns the decoded length, or -1 on a '%' not followed by two hex
- * digits.
- */
-long router_unescape(struct str in, char *out);
-
 #endif

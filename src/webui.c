@@ -315,7 +315,7 @@ query_get(struct wcall *c, const char *name, bool *bad)
 	if (v.p == NULL)
 		return STR_NULL;
 	out = http_alloc(c->req, v.len + 1);
-	n = router_unescape(v, out);
+	n = str_unescape(v, out);
 	if (n < 0) {
 		*bad = true;
 		return STR_NULL;
@@ -1670,7 +1670,7 @@ webui_handle_api(struct http_request *req, void *ctx)
 	c->token = cookie_get(req, WEB_COOKIE);
 	if (m.param.p != NULL) {
 		char *p = http_alloc(req, m.param.len + 1);
-		long n = router_unescape(m.param, p);
+		long n = str_unescape(m.param, p);
 
 		if (n < 0)
 			n = 0;

@@ -132,13 +132,13 @@ test_router__unescape(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		n = router_unescape(str_from(t[i].in), out);
+		n = str_unescape(str_from(t[i].in), out);
 		if (n != t[i].n)
 			fail_msg("'%s' -> %ld", t[i].in, n);
 		if (n > 0)
 			assert_memory_equal(out, t[i].want, (size_t)n);
 	}
-	n = router_unescape(str_from("a%00b"), out);
+	n = str_unescape(str_from("a%00b"), out);
 	assert_int_equal(n, 3);
 	assert_int_equal(out[1], '\0');
 }
