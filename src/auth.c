@@ -170,6 +170,17 @@ auth_device_password(char out[AUTH_DEVICE_PASSWORD_LEN + 1])
 	out[AUTH_DEVICE_PASSWORD_LEN] = '\0';
 }
 
+void
+auth_device_new_id(char out[AUTH_DEVICE_ID_LEN + 1])
+{
+	static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
+	size_t i;
+
+	for (i = 0; i < AUTH_DEVICE_ID_LEN; i++)
+		out[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
+	out[AUTH_DEVICE_ID_LEN] = '\0';
+}
+
 bool
 auth_device_label_valid(struct str label)
 {

@@ -98,5 +98,12 @@ bool auth_device_label_valid(struct str label);
 	"invalid label (1 to 100 bytes of UTF-8, no control character)"
 /* A credential's id as the store makes them: 1 to 16 letters or digits. */
 bool auth_device_id_valid(struct str id);
+/*
+ * A new credential's id: AUTH_DEVICE_ID_LEN random lowercase letters and
+ * digits (without the look-alikes l, o, 0, 1); the store makes sure it is
+ * unique in the account.
+ */
+#define AUTH_DEVICE_ID_LEN 8
+void auth_device_new_id(char out[AUTH_DEVICE_ID_LEN + 1]);
 
 #endif

@@ -29,6 +29,7 @@
 
 #include <sodium.h>
 
+#include "auth.h"
 #include "change.h"
 #include "config.h"
 #include "db.h"
@@ -649,20 +650,13 @@ hashed(void *arg, enum keyhash_result res, char *phc)
 	change_write(op);
 }
 
-/* A new credential's id: 8 letters and digits, unique in u. */
+/* A new credential's id, unique in u. */
 static void
 device_new_id(const struct db_user *u, char *out)
 {
-	static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
-	unsigned char r[8];
-	size_t i;
-
-	do {
-		randombytes_buf(r, sizeof(r));
-		for (i = 0; i < sizeof(r); i++)
-			out[i] = alphabet[r[i] % 32];
-		out[sizeof(r)] = '\0';
-	} while (db_devcred_find(u, str_from(out)) != NULL);
+	do
+		auth_device_new_id(out);
+	while (db_devcred_find(u, str_from(out)) != NULL);
 }
 
 /* A device credential change: check it, then hash (ADD) or journal it. */

@@ -17,5 +17,8 @@ extern const char lua_purge[];     /* delete a deleted account's keys */
 extern const char lua_create[];    /* register an account */
 extern const char lua_admins[];    /* retire the option admins */
 extern const char lua_admin_get[]; /* is an account an administrator */
+extern const char lua_devices[];   /* change device credentials */
+extern const char lua_dev_list[];  /* list device credentials */
+extern const char lua_dev_used[];  /* a device credential's use */
 
 #endif

@@ -15,6 +15,9 @@
  *   kosyncd:user:<name>:admin          "1": an administrator of the web
  *                                      interface (set only while the
  *                                      account exists; deleted with it)
+ *   kosyncd:user:<name>:credentials    hash: device credentials, id ->
+ *                                      JSON, and devices_only
+ *   kosyncd:user:<name>:credentials-used  hash: id -> JSON of the last use
  * Names and document ids never contain ':' (the API refuses them), so no
  * user's keys can be confused with another's.
  *
@@ -63,7 +66,10 @@
 #include <hiredis/hiredis.h>
 #include <sodium.h>
 
+#include "auth.h"
 #include "config.h"
+#include "db.h"
+#include "json.h"
 #include "keyhash.h"
 #include "log.h"
 #include "luascripts.h"
@@ -82,6 +88,13 @@
 #define RS_NKEYS 7           /* struct rop's k[] */
 #define RS_CONFIG_KEY "kosyncd:config"
 #define RS_CONFIG_MS 1000 /* how often the shared configuration is read */
+/*
+ * A device credential's last use (and an audit entry like the previous
+ * one) is written at most this often per credential by one instance: a
+ * sync is never a write more for it (docs/devices.md).
+ */
+#define RS_USED_MS 60000
+#define RS_USED_SLOTS 4096 /* credentials whose last write is remembered */
 
 /*
  * The scripts of the protocol's operations, in src/lua/ (embedded at build
@@ -100,6 +113,43 @@ enum rs_script {
 
 static const char *const rs_scripts[RS_NSCRIPTS] = {
     lua_put, lua_setkey, lua_delete, lua_purge, lua_create};
+
+/*
+ * The device credentials' cache (docs/devices.md): per user and key (by
+ * their digests), the credential the key was verified for and its PHC
+ * string, which every use checks again in the same round trip (so a
+ * revocation through any instance holds at once); or, with id "", that
+ * the key matched none of the live credentials whose ids and PHC strings
+ * hash to fp (a credential added or revoked since changes fp).
+ */
+struct rs_credc {
+	uint32_t hash;
+	unsigned char uk[2 * KEYHASH_DIGEST_BYTES];
+	unsigned char fp[crypto_generichash_BYTES];
+	char id[DB_DEVCRED_ID_MAX + 1];
+	char phc[];
+};
+
+/* The live credentials of a user while a key is compared with them. */
+struct rs_cands {
+	size_t n, i;
+	char **id, **phc;
+	unsigned char fp[crypto_generichash_BYTES];
+};
+
+/* A raw command waiting for the first connection (rs_when_ready). */
+struct rs_wait {
+	void (*fn)(void *arg);
+	void *arg;
+	struct rs_wait *next;
+};
+
+/* When one instance last wrote a credential's use (RS_USED_MS). */
+struct rs_used {
+	uint64_t tag; /* of the user and id; 0: free */
+	uint64_t at;  /* loop time of the write */
+	uint64_t what;
+};
 
 /*
  * The verified-key cache: per user (by digest of the name), the stored PHC
@@ -134,9 +184,13 @@ struct redis_store {
 	unsigned live;       /* operations not answered yet */
 	unsigned background; /* key upgrades in flight */
 	struct rop *park_head, *park_tail;
+	struct rs_wait *wait_head; /* rs_when_ready, newest first */
 	char sha[RS_NSCRIPTS][41];
 	struct table cache;   /* struct rs_cached by user digest */
 	uint32_t cache_clock; /* where eviction looks next */
+	struct table credc;   /* struct rs_credc by user and key digests */
+	uint32_t credc_clock;
+	struct rs_used *used; /* RS_USED_SLOTS */
 	struct store_redis_admin admin;
 	void (*flush_done)(void *arg);
 	void *flush_arg;
@@ -151,6 +205,7 @@ enum rop_kind {
 	ROP_PUT,
 	ROP_GET,
 	ROP_UPGRADE, /* background: replace a verbatim key by its PHC */
+	ROP_SIGNIN,  /* ROP_AUTH for the web: the account key only */
 };
 
 struct rop;
@@ -194,6 +249,16 @@ struct rop {
 	/* DELETE: the scan. */
 	char cursor[32];
 	struct buf pattern;
+	/* Device credentials (AUTH, GET, PUT). */
+	bool devices_only; /* the account key does not sign in */
+	bool acct;         /* reads: the account exists */
+	bool cred_looked;  /* the live credentials were compared */
+	char cred[DB_DEVCRED_ID_MAX + 1]; /* the one the key is ("": none) */
+	char *cred_phc;                   /* its PHC string, when cached */
+	char *cred_rec;                   /* its record, read with the key */
+	struct buf ckey;                  /* kosyncd:user:<name>:credentials */
+	struct rs_cands *cands;
+	rop_verified_fn *cred_then;
 	char strings[];
 };
 
@@ -234,6 +299,15 @@ static void
 rs_finish_parked(struct redis_store *rs)
 {
 	struct rop *op, *next;
+	struct rs_wait *w, *wnext;
+
+	w = rs->wait_head;
+	rs->wait_head = NULL;
+	for (; w != NULL; w = wnext) {
+		wnext = w->next;
+		w->fn(w->arg);
+		free(w);
+	}
 
 	op = rs->park_head;
 	rs->park_head = rs->park_tail = NULL;
@@ -639,10 +713,15 @@ rop_new(struct redis_store *rs, enum rop_kind kind, struct str user,
 	buf_init(&op->ukey);
 	buf_init(&op->tomb);
 	buf_init(&op->pattern);
+	buf_init(&op->ckey);
 	for (i = 0; i < RS_NKEYS; i++)
 		buf_init(&op->k[i]);
 	/* Only the key names this kind of operation uses. */
 	rs_keyname(&op->ukey, "user:", op->user, ":key", STR_NULL);
+	if (kind == ROP_AUTH || kind == ROP_SIGNIN || kind == ROP_GET ||
+	    kind == ROP_PUT)
+		rs_keyname(&op->ckey, "kosyncd:user:", op->user, ":credentials",
+		    STR_NULL);
 	if (kind == ROP_CREATE || kind == ROP_DELETE)
 		rs_keyname(
 		    &op->tomb, "kosyncd:deleting:", op->user, "", STR_NULL);
@@ -668,10 +747,30 @@ rop_new(struct redis_store *rs, enum rop_kind kind, struct str user,
 }
 
 static void
+rs_cands_free(struct rs_cands *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n; i++) {
+		free(c->id[i]);
+		free(c->phc[i]);
+	}
+	free(c->id);
+	free(c->phc);
+	free(c);
+}
+
+static void
 rop_free(struct rop *op)
 {
 	int i;
 
+	buf_release(&op->ckey);
+	free(op->cred_phc);
+	free(op->cred_rec);
+	rs_cands_free(op->cands);
 	buf_release(&op->ukey);
 	buf_release(&op->tomb);
 	buf_release(&op->pattern);
@@ -704,6 +803,8 @@ rop_finish(
 		rep.result = r;
 		rep.timestamp = ts;
 		rep.doc = d;
+		if (r == STORE_OK && op->cred[0] != '\0')
+			rep.devcred = op->cred;
 		op->cb(op->arg, &rep);
 	}
 	if (op->kind == ROP_UPGRADE)
@@ -895,6 +996,273 @@ rs_verify(struct rop *op, const char *stored, size_t len, rop_verified_fn *then)
 }
 
 /*
+ * Device credentials (docs/devices.md): a key that is not the account's
+ * (or any key while the account has devices_only on) is compared with the
+ * account's live credentials, read from kosyncd:user:<name>:credentials,
+ * each with argon2id on the thread pool until one matches; the result is
+ * kept in rs->credc. The protocol's reads fetch the cached credential's
+ * record in their one round trip and the push script checks it, so a
+ * revocation through any instance refuses the key at once.
+ */
+
+static uint32_t
+rs_credc_hash(const void *rec)
+{
+	return ((const struct rs_credc *)rec)->hash;
+}
+
+static struct str
+rs_credc_key(const void *rec)
+{
+	const struct rs_credc *c = rec;
+
+	return (struct str){(const char *)c->uk, sizeof(c->uk)};
+}
+
+static const struct table_type rs_credc_type = {rs_credc_hash, rs_credc_key};
+
+/* op's entry in the credentials' cache, or NULL (with uk, its key). */
+static struct rs_credc *
+rs_credc_find(struct rop *op, unsigned char *uk)
+{
+	struct str k = {(const char *)uk, 2 * KEYHASH_DIGEST_BYTES};
+
+	rop_digest(op);
+	memcpy(uk, op->udigest, KEYHASH_DIGEST_BYTES);
+	memcpy(uk + KEYHASH_DIGEST_BYTES, op->kdigest, KEYHASH_DIGEST_BYTES);
+	if (op->rs->credc.n == 0)
+		return NULL;
+	return table_find(
+	    &op->rs->credc, &rs_credc_type, table_hash(k.p, k.len), k);
+}
+
+static void
+rs_credc_drop(struct redis_store *rs, const unsigned char *uk)
+{
+	struct str k = {(const char *)uk, 2 * KEYHASH_DIGEST_BYTES};
+
+	free(table_remove(
+	    &rs->credc, &rs_credc_type, table_hash(k.p, k.len), k));
+}
+
+/*
+ * Remember that op's key is credential id (phc), or with id "" that it is
+ * none of the live credentials fp was computed from.
+ */
+static void
+rs_credc_put(
+    struct rop *op, const char *id, const char *phc, const unsigned char *fp)
+{
+	struct redis_store *rs = op->rs;
+	unsigned char uk[2 * KEYHASH_DIGEST_BYTES];
+	struct rs_credc *c;
+	size_t len = strlen(phc);
+
+	if (rs_credc_find(op, uk) != NULL)
+		rs_credc_drop(rs, uk);
+	while (rs->credc.n >= RS_CACHE_MAX) {
+		c = table_next(&rs->credc, &rs->credc_clock);
+		if (c == NULL) {
+			rs->credc_clock = 0;
+			continue;
+		}
+		rs_credc_drop(rs, c->uk);
+	}
+	c = xcalloc(1, sizeof(*c) + len + 1);
+	memcpy(c->uk, uk, sizeof(uk));
+	if (fp != NULL)
+		memcpy(c->fp, fp, sizeof(c->fp));
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	memcpy(c->phc, phc, len + 1);
+	c->hash = table_hash((const char *)c->uk, sizeof(c->uk));
+	table_insert(&rs->credc, &rs_credc_type, c);
+}
+
+/* Before the first round trip: the credential op's key was verified for. */
+static void
+rs_cred_cached(struct rop *op)
+{
+	unsigned char uk[2 * KEYHASH_DIGEST_BYTES];
+	const struct rs_credc *c = rs_credc_find(op, uk);
+
+	if (c == NULL || c->id[0] == '\0')
+		return;
+	memcpy(op->cred, c->id, sizeof(op->cred));
+	op->cred_phc = xstrdup(c->phc);
+}
+
+/*
+ * Whether the cached credential's record, as read with the account's key,
+ * still holds the PHC string it was verified with (else it was revoked:
+ * forget it).
+ */
+static bool
+rs_cred_still(struct rop *op)
+{
+	struct json_arena a = JSON_ARENA_INIT;
+	const struct json_value *root;
+	unsigned char uk[2 * KEYHASH_DIGEST_BYTES];
+	struct str k = STR_NULL;
+	bool ok;
+
+	if (op->cred[0] == '\0')
+		return false;
+	if (op->cred_rec != NULL) {
+		root = json_parse(op->cred_rec, strlen(op->cred_rec),
+		    json_arena_alloc, &a, NULL);
+		if (root != NULL && root->type == JSON_OBJECT)
+			k = json_get_str(root, "key");
+	}
+	ok = k.p != NULL && op->cred_phc != NULL &&
+	     strcmp(k.p, op->cred_phc) == 0;
+	json_arena_release(&a);
+	if (!ok) {
+		if (rs_credc_find(op, uk) != NULL)
+			rs_credc_drop(op->rs, uk);
+		op->cred[0] = '\0';
+	}
+	return ok;
+}
+
+static void rs_cred_next(struct rop *op);
+
+static void
+rs_cred_verified(void *arg, enum keyhash_result res, char *phc)
+{
+	struct rop *op = arg;
+	struct rs_cands *c = op->cands;
+
+	(void)phc;
+	if (res == KEYHASH_FAILED) {
+		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
+		return;
+	}
+	if (res == KEYHASH_MISMATCH) {
+		c->i++;
+		rs_cred_next(op);
+		return;
+	}
+	snprintf(op->cred, sizeof(op->cred), "%s", c->id[c->i]);
+	free(op->expect);
+	op->expect = xstrdup(c->phc[c->i]);
+	rs_credc_put(op, op->cred, op->expect, NULL);
+	rs_cands_free(c);
+	op->cands = NULL;
+	op->cred_then(op, true);
+}
+
+/* Compare op's key with the next candidate; none left: a mismatch. */
+static void
+rs_cred_next(struct rop *op)
+{
+	struct rs_cands *c = op->cands;
+
+	if (c->i < c->n) {
+		keyhash_verify(
+		    op->rs->keys, c->phc[c->i], op->key, rs_cred_verified, op);
+		return;
+	}
+	rs_credc_put(op, "", "", c->fp);
+	rs_cands_free(c);
+	op->cands = NULL;
+	op->cred_then(op, false);
+}
+
+/* Add credential id (record rec) to c when it is live. */
+static void
+rs_cands_add(struct rs_cands *c, const redisReply *id, const redisReply *rec)
+{
+	struct json_arena a = JSON_ARENA_INIT;
+	const struct json_value *root;
+	unsigned char h[crypto_generichash_BYTES];
+	crypto_generichash_state st;
+	struct str k = STR_NULL;
+	size_t i;
+
+	if (id->type != REDIS_REPLY_STRING || rec->type != REDIS_REPLY_STRING ||
+	    id->len == 0 || id->len > DB_DEVCRED_ID_MAX ||
+	    memchr(id->str, '\0', id->len) != NULL)
+		return;
+	root = json_parse(rec->str, rec->len, json_arena_alloc, &a, NULL);
+	if (root != NULL && root->type == JSON_OBJECT)
+		k = json_get_str(root, "key");
+	if (k.p != NULL && keyhash_is_phc(k.p)) {
+		c->id = xrealloc(c->id, (c->n + 1) * sizeof(*c->id));
+		c->phc = xrealloc(c->phc, (c->n + 1) * sizeof(*c->phc));
+		c->id[c->n] = xmemdup0(id->str, id->len);
+		c->phc[c->n] = xmemdup0(k.p, k.len);
+		/* fp: the XOR of each one's hash, whatever the order. */
+		crypto_generichash_init(&st, NULL, 0, sizeof(h));
+		crypto_generichash_update(
+		    &st, (const unsigned char *)id->str, id->len + 1);
+		crypto_generichash_update(
+		    &st, (const unsigned char *)k.p, k.len);
+		crypto_generichash_final(&st, h, sizeof(h));
+		for (i = 0; i < sizeof(h); i++)
+			c->fp[i] ^= h[i];
+		c->n++;
+	}
+	json_arena_release(&a);
+}
+
+static void
+/* cppcheck-suppress constParameter ; hiredis callback type */
+rs_cred_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct rop *op = priv;
+	const redisReply *reply = r;
+	unsigned char uk[2 * KEYHASH_DIGEST_BYTES];
+	const struct rs_credc *cached;
+	struct rs_cands *c;
+	size_t i;
+
+	if (ac == op->rs->conn.ac)
+		rs_replied(op->rs);
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+		rop_finish(op, rs_reply_error(reply), 0, NULL);
+		return;
+	}
+	c = op->cands = xcalloc(1, sizeof(*c));
+	for (i = 0; i + 1 < reply->elements; i += 2)
+		rs_cands_add(c, reply->element[i], reply->element[i + 1]);
+	cached = rs_credc_find(op, uk);
+	if (c->n == 0 ||
+	    (cached != NULL && cached->id[0] == '\0' &&
+	        sodium_memcmp(cached->fp, c->fp, sizeof(c->fp)) == 0)) {
+		rs_cands_free(c);
+		op->cands = NULL;
+		op->cred_then(op, false);
+		return;
+	}
+	rs_cred_next(op);
+}
+
+/*
+ * Compare op's key with the account's live credentials (once per
+ * operation), then call then(op, matched); on a match op->cred is the
+ * credential and op->expect its PHC string. Not for the web sign-in, nor
+ * for a read of an account that does not exist.
+ */
+static void
+rs_cred_lookup(struct rop *op, rop_verified_fn *then)
+{
+	const char *argv[2] = {"HGETALL", op->ckey.data};
+	size_t lens[2] = {7, op->ckey.len};
+
+	if (op->kind == ROP_SIGNIN || op->cred_looked || op->key.len == 0 ||
+	    (op->kind != ROP_PUT && !op->acct)) {
+		then(op, false);
+		return;
+	}
+	op->cred_looked = true;
+	op->cred_then = then;
+	op->cred[0] = '\0';
+	if (op->rs->conn.state != REDIS_CONN_READY ||
+	    rs_send(op->rs, rs_cred_cb, op, 2, argv, lens) != 0)
+		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
+}
+
+/*
  * Scripts
  */
 
@@ -945,10 +1313,25 @@ rs_is_noscript(const redisReply *reply)
 
 static void rs_script_done(struct rop *op);
 
+/* A push's key was compared with the credentials: run the script. */
+static void
+rs_script_cred(struct rop *op, bool ok)
+{
+	if (!ok) {
+		rop_finish(op, STORE_ERR_AUTH, 0, NULL);
+		return;
+	}
+	rs_script_send(op);
+}
+
 /* The stored key the script saw was verified (or not): run it again. */
 static void
 rs_script_verified(struct rop *op, bool ok)
 {
+	if (!ok && op->kind == ROP_PUT) {
+		rs_cred_lookup(op, rs_script_cred);
+		return;
+	}
 	if (!ok) {
 		rop_finish(op, STORE_ERR_AUTH, 0, NULL);
 		return;
@@ -988,6 +1371,18 @@ rs_script_cb(redisAsyncContext *ac, void *r, void *priv)
 		rop_finish(op, STORE_ERR_LIMIT, 0, NULL);
 		return;
 	}
+	if (reply->element[0]->integer == 3) {
+		/* A revoked credential, or the account key of an account
+		 * with devices_only: the key may be another credential. */
+		if (op->cred[0] != '\0') {
+			unsigned char uk[2 * KEYHASH_DIGEST_BYTES];
+
+			if (rs_credc_find(op, uk) != NULL)
+				rs_credc_drop(rs, uk);
+		}
+		rs_cred_lookup(op, rs_script_cred);
+		return;
+	}
 	if (op->kind == ROP_UPGRADE || ++op->tries >= RS_TRIES) {
 		rop_finish(op, STORE_ERR_AUTH, 0, NULL);
 		return;
@@ -1003,8 +1398,8 @@ rs_script_cb(redisAsyncContext *ac, void *r, void *priv)
 static void
 rs_script_send(struct rop *op)
 {
-	const char *keys[1 + RS_NKEYS], *args[19];
-	size_t klens[1 + RS_NKEYS], alens[19];
+	const char *keys[1 + RS_NKEYS], *args[20];
+	size_t klens[1 + RS_NKEYS], alens[20];
 	const char *expect = op->expect ? op->expect : op->key.p;
 	const struct config *cfg = op->rs->cfg;
 	int i, rc = -1;
@@ -1063,10 +1458,11 @@ rs_script_send(struct rop *op)
 		args[16] = maxd;
 		args[17] = maxb;
 		args[18] = maxh;
-		for (i = 16; i < 19; i++)
+		args[19] = op->cred;
+		for (i = 16; i < 20; i++)
 			alens[i] = strlen(args[i]);
 		rc = rs_eval(op, RS_PUT, rs_script_cb, 1 + RS_NKEYS, keys,
-		    klens, 19, args, alens);
+		    klens, 20, args, alens);
 		break;
 	case ROP_SET_KEY:
 	case ROP_UPGRADE:
@@ -1468,7 +1864,7 @@ rs_read_verified(struct rop *op, bool ok)
 			rop_finish(op, op->err, 0, NULL);
 		return;
 	}
-	if (op->kind == ROP_AUTH || !op->has_doc) {
+	if (op->kind != ROP_GET || !op->has_doc) {
 		rop_finish(op, STORE_OK, 0, NULL);
 		return;
 	}
@@ -1485,14 +1881,14 @@ rs_read_verified(struct rop *op, bool ok)
 	rop_finish(op, STORE_OK, 0, &doc);
 }
 
-/* Keep the fields of the HMGET reply of step 2 (document) or 3 (meta). */
+/* Keep the fields of the HMGET reply of step 3 (document) or 4 (meta). */
 static void
 rs_read_fields(struct rop *op, unsigned step, const redisReply *reply)
 {
 	size_t i;
 
-	for (i = 0; i < reply->elements && i < (step == 2 ? 5 : 3); i++) {
-		if (step == 2) {
+	for (i = 0; i < reply->elements && i < (step == 3 ? 5 : 3); i++) {
+		if (step == 3) {
 			op->f[i] = rs_dup_reply(reply->element[i]);
 			if (op->f[i] != NULL)
 				op->has_doc = true;
@@ -1502,27 +1898,52 @@ rs_read_fields(struct rop *op, unsigned step, const redisReply *reply)
 	}
 }
 
+/* Keep the HMGET reply of step 1: devices_only, the cached credential. */
+static void
+rs_read_creds(struct rop *op, const redisReply *reply)
+{
+	if (reply->elements > 0 &&
+	    reply->element[0]->type == REDIS_REPLY_STRING)
+		op->devices_only = true;
+	if (reply->elements > 1)
+		op->cred_rec = rs_dup_reply(reply->element[1]);
+}
+
+/* A read's key is not the account key: it may be a credential. */
+static void
+rs_read_account(struct rop *op, bool ok)
+{
+	if (ok)
+		rs_read_verified(op, true);
+	else
+		rs_cred_lookup(op, rs_read_verified);
+}
+
 static void
 /* cppcheck-suppress constParameter ; hiredis callback type */
 rs_read_cb(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct rop *op = priv;
 	redisReply *reply = r;
-	/* Steps: 0 GET key, 1 HGET link, 2 document, 3 meta; the second
-	 * round trip of a linked document repeats 2 and 3. */
+	/* Steps: 0 GET key, 1 HMGET credentials, 2 HGET link, 3 document,
+	 * 4 meta; the second round trip of a linked document repeats 3
+	 * and 4. */
 	unsigned step = op->linked ? op->got++ - 2 : op->got++;
+	bool scalar = step == 0 || step == 2;
 
 	if (ac == op->rs->conn.ac)
 		rs_replied(op->rs);
 	if (op->err == STORE_OK) {
 		if (reply == NULL || reply->type == REDIS_REPLY_ERROR ||
-		    (step <= 1 && reply->type != REDIS_REPLY_STRING &&
+		    (scalar && reply->type != REDIS_REPLY_STRING &&
 		        reply->type != REDIS_REPLY_NIL) ||
-		    (step > 1 && reply->type != REDIS_REPLY_ARRAY))
+		    (!scalar && reply->type != REDIS_REPLY_ARRAY))
 			op->err = rs_reply_error(reply);
 		else if (step == 0)
 			op->stored = rs_dup_reply(reply);
 		else if (step == 1)
+			rs_read_creds(op, reply);
+		else if (step == 2)
 			op->canon = rs_dup_reply(reply);
 		else
 			rs_read_fields(op, step, reply);
@@ -1541,9 +1962,18 @@ rs_read_cb(redisAsyncContext *ac, void *r, void *priv)
 		char *stored = op->stored;
 
 		op->stored = NULL;
-		rs_verify(
-		    op, stored, stored ? strlen(stored) : 0, rs_read_verified);
-		free(stored);
+		op->acct = stored != NULL;
+		if (op->acct && op->kind != ROP_SIGNIN && rs_cred_still(op)) {
+			free(stored);
+			rs_read_verified(op, true);
+		} else if (op->devices_only && op->kind != ROP_SIGNIN) {
+			free(stored);
+			rs_cred_lookup(op, rs_read_verified);
+		} else {
+			rs_verify(op, stored, stored ? strlen(stored) : 0,
+			    rs_read_account);
+			free(stored);
+		}
 	}
 }
 
@@ -1562,6 +1992,23 @@ rs_read_send(struct rop *op)
 		return;
 	}
 	op->sent = 1;
+	/* The credentials: devices_only, and the cached one's record. */
+	if (op->kind != ROP_SIGNIN)
+		rs_cred_cached(op);
+	argv[0] = "HMGET";
+	argv[1] = op->ckey.data;
+	argv[2] = "devices_only";
+	argv[3] = op->cred;
+	lens[0] = 5;
+	lens[1] = op->ckey.len;
+	lens[2] = 12;
+	lens[3] = strlen(op->cred);
+	if (rs_send(op->rs, rs_read_cb, op, op->cred[0] ? 4 : 3, argv, lens) !=
+	    0) {
+		op->err = STORE_ERR_UNAVAILABLE;
+		return;
+	}
+	op->sent++;
 	if (op->kind != ROP_GET)
 		return;
 	argv[0] = "HGET";
@@ -1634,6 +2081,7 @@ rop_run(struct rop *op)
 		rs_create_send(op);
 		return;
 	case ROP_AUTH:
+	case ROP_SIGNIN:
 	case ROP_GET:
 		rs_read_send(op);
 		return;
@@ -1649,8 +2097,14 @@ rop_run(struct rop *op)
 	}
 	/* Changes: expect the PHC string the key was last verified with. */
 	expect = rs_cache_expect(op);
-	if (expect != NULL)
+	if (expect != NULL) {
 		op->expect = xstrdup(expect);
+	} else if (op->kind == ROP_PUT) {
+		/* Or the device credential's (the script checks it). */
+		rs_cred_cached(op);
+		if (op->cred_phc != NULL)
+			op->expect = xstrdup(op->cred_phc);
+	}
 	if (op->kind == ROP_SET_KEY) {
 		if (rs->cfg->redis_hash_keys) {
 			keyhash_hash(rs->keys, op->new_key, rs_hashed, op);
@@ -1730,6 +2184,14 @@ rs_user_auth(
 {
 	rs_submit((struct redis_store *)st, ROP_AUTH, user, key, STR_NULL, NULL,
 	    STR_NULL, cb, arg);
+}
+
+static void
+rs_user_signin(
+    struct store *st, struct str user, struct str key, store_cb *cb, void *arg)
+{
+	rs_submit((struct redis_store *)st, ROP_SIGNIN, user, key, STR_NULL,
+	    NULL, STR_NULL, cb, arg);
 }
 
 static void
@@ -1813,12 +2275,18 @@ static void
 rs_free(struct redis_store *rs)
 {
 	struct rs_cached *c;
+	struct rs_credc *cc;
 	uint32_t pos = 0;
 
 	keyhash_free(rs->keys);
 	while ((c = table_next(&rs->cache, &pos)) != NULL)
 		free(c);
 	table_release(&rs->cache);
+	pos = 0;
+	while ((cc = table_next(&rs->credc, &pos)) != NULL)
+		free(cc);
+	table_release(&rs->credc);
+	free(rs->used);
 	redis_conn_release(&rs->conn);
 	free(rs->addr);
 	free(rs);
@@ -2050,12 +2518,539 @@ rs_web_change(struct store *st, struct str user,
 	    rs_admin((struct redis_store *)st), user, ch, cb, arg);
 }
 
+/*
+ * Device credentials: the administration of them (store.h
+ * store_device_change, store_device_list, store_device_used), each one
+ * script on the store's connection (src/lua/devices.lua, dev-*.lua).
+ */
+
+/*
+ * Call fn(arg) once the connection is ready or has failed: at once, or
+ * when the first attempt under way ends (the commands of an offline
+ * administration command arrive before it).
+ */
+static void
+rs_when_ready(struct redis_store *rs, void (*fn)(void *arg), void *arg)
+{
+	struct rs_wait *w;
+
+	if (rs->conn.state != REDIS_CONN_CONNECTING || rs->conn.failing ||
+	    rs->closing) {
+		fn(arg);
+		return;
+	}
+	w = xmalloc(sizeof(*w));
+	w->fn = fn;
+	w->arg = arg;
+	w->next = rs->wait_head;
+	rs->wait_head = w;
+}
+
+/* The keys of the device scripts, as devices.lua lists them. */
+#define RS_DEVICE_NKEYS 5
+static void
+rs_device_keys(struct buf k[RS_DEVICE_NKEYS], struct str user)
+{
+	int i;
+
+	for (i = 0; i < RS_DEVICE_NKEYS; i++)
+		buf_init(&k[i]);
+	rs_keyname(&k[0], "user:", user, ":key", STR_NULL);
+	rs_keyname(&k[1], "kosyncd:deleting:", user, "", STR_NULL);
+	rs_keyname(&k[2], "kosyncd:user:", user, ":credentials", STR_NULL);
+	rs_keyname(&k[3], "kosyncd:user:", user, ":credentials-used", STR_NULL);
+	rs_keyname(&k[4], "kosyncd:user:", user, ":audit:", STR_NULL);
+}
+
+/*
+ * EVAL script with the device keys of user and nargs args. Returns 0, or
+ * -1 (fn never called) when the store is not connected.
+ */
+static int
+rs_device_eval(struct redis_store *rs, const char *script, struct str user,
+    int nargs, const char **args, const size_t *alens, store_command_fn *fn,
+    void *priv)
+{
+	struct buf k[RS_DEVICE_NKEYS];
+	const char *argv[3 + RS_DEVICE_NKEYS + 8];
+	size_t lens[3 + RS_DEVICE_NKEYS + 8];
+	int i, argc = 0, rc;
+
+	assert(nargs <= 8);
+	rs_device_keys(k, user);
+	argv[argc] = "EVAL";
+	lens[argc++] = 4;
+	argv[argc] = script;
+	lens[argc++] = strlen(script);
+	argv[argc] = "5";
+	lens[argc++] = 1;
+	for (i = 0; i < RS_DEVICE_NKEYS; i++) {
+		argv[argc] = k[i].data;
+		lens[argc++] = k[i].len;
+	}
+	for (i = 0; i < nargs; i++) {
+		argv[argc] = args[i];
+		lens[argc++] = alens[i];
+	}
+	rc = rs_command(&rs->base, fn, priv, argc, argv, lens);
+	for (i = 0; i < RS_DEVICE_NKEYS; i++)
+		buf_release(&k[i]);
+	return rc;
+}
+
+/* A change in flight (its strings copied). */
+struct rs_dev {
+	struct redis_store *rs;
+	enum store_device_kind kind;
+	struct str user, id, label, key;
+	char newid[AUTH_DEVICE_ID_LEN + 1];
+	char *phc; /* ADD: the hashed key */
+	unsigned tries;
+	store_cb *cb;
+	void *arg;
+	char strings[];
+};
+
+static void
+rs_dev_finish(struct rs_dev *d, enum store_result r)
+{
+	struct store_reply rep;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.result = r;
+	if (r == STORE_OK && d->kind != STORE_DEVICES_ONLY)
+		rep.devcred = d->kind == STORE_DEVICE_ADD ? d->newid : d->id.p;
+	if (!d->rs->freed)
+		d->cb(d->arg, &rep);
+	free(d->phc);
+	free(d);
+}
+
+static void rs_dev_send(void *arg);
+
+/* store_command_fn of devices.lua. */
+static void
+rs_dev_cb(void *priv, const redisReply *reply)
+{
+	struct rs_dev *d = priv;
+
+	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+		rs_dev_finish(d, rs_reply_error(reply));
+		return;
+	}
+	switch (reply->integer) {
+	case 1:
+		rs_dev_finish(d, STORE_OK);
+		break;
+	case 2:
+		rs_dev_finish(d, STORE_ERR_LIMIT);
+		break;
+	case -1:
+		rs_dev_finish(d, STORE_ERR_AUTH);
+		break;
+	default:
+		/* ADD: the id is taken (try another); else no such one. */
+		if (d->kind == STORE_DEVICE_ADD && ++d->tries < RS_TRIES)
+			rs_dev_send(d);
+		else
+			rs_dev_finish(d, d->kind == STORE_DEVICE_ADD
+			                     ? STORE_ERR_IO
+			                     : STORE_ERR_NOTFOUND);
+		break;
+	}
+}
+
+static void
+rs_dev_send(void *arg)
+{
+	struct rs_dev *d = arg;
+	const char *args[4];
+	size_t alens[4];
+	struct buf rec = BUF_INIT;
+	struct json_out o;
+	char t[24], max[8];
+	int n = 2, rc;
+
+	snprintf(t, sizeof(t), "%lld", (long long)time(NULL));
+	args[1] = d->id.p;
+	alens[1] = d->id.len;
+	switch (d->kind) {
+	case STORE_DEVICE_ADD:
+		auth_device_new_id(d->newid);
+		json_out_init(&o, &rec, false);
+		json_obj_begin(&o);
+		json_key(&o, "label");
+		json_strn(&o, d->label.p, d->label.len);
+		json_key(&o, "key");
+		json_str(&o, d->phc);
+		json_key(&o, "created");
+		json_int(&o, (int64_t)time(NULL));
+		json_key(&o, "revoked");
+		json_int(&o, 0);
+		json_obj_end(&o);
+		snprintf(max, sizeof(max), "%d", STORE_MAX_DEVCREDS);
+		args[0] = "add";
+		args[1] = d->newid;
+		alens[1] = strlen(d->newid);
+		args[2] = rec.data;
+		alens[2] = rec.len;
+		args[3] = max;
+		alens[3] = strlen(max);
+		n = 4;
+		break;
+	case STORE_DEVICE_RENAME:
+		args[0] = "rename";
+		args[2] = d->label.p;
+		alens[2] = d->label.len;
+		n = 3;
+		break;
+	case STORE_DEVICE_REVOKE:
+		args[0] = "revoke";
+		args[2] = t;
+		alens[2] = strlen(t);
+		n = 3;
+		break;
+	case STORE_DEVICES_ONLY:
+		args[0] = "only";
+		args[1] = d->key.p; /* "1" or "0" */
+		alens[1] = 1;
+		break;
+	}
+	alens[0] = strlen(args[0]);
+	rc = rs_device_eval(
+	    d->rs, lua_devices, d->user, n, args, alens, rs_dev_cb, d);
+	buf_release(&rec);
+	if (rc != 0)
+		rs_dev_finish(d, STORE_ERR_UNAVAILABLE);
+}
+
+static void
+rs_dev_hashed(void *arg, enum keyhash_result res, char *phc)
+{
+	struct rs_dev *d = arg;
+
+	if (res != KEYHASH_OK) {
+		free(phc);
+		rs_dev_finish(d, STORE_ERR_UNAVAILABLE);
+		return;
+	}
+	d->phc = phc;
+	rs_when_ready(d->rs, rs_dev_send, d);
+}
+
+static void
+rs_device_change(struct store *st, struct str user,
+    const struct store_device_change *ch, store_cb *cb, void *arg)
+{
+	struct redis_store *rs = (struct redis_store *)st;
+	struct str on = {ch->on ? "1" : "0", 1};
+	struct rs_dev *d;
+	char *p;
+
+	d = xcalloc(1, sizeof(*d) + str_packed_size(user) +
+	                   str_packed_size(ch->id) +
+	                   str_packed_size(ch->label) +
+	                   str_packed_size(ch->key) + str_packed_size(on));
+	p = d->strings;
+	d->rs = rs;
+	d->kind = ch->kind;
+	d->user = str_pack(&p, user);
+	d->id = str_pack(&p, ch->id);
+	d->label = str_pack(&p, ch->label);
+	d->key = str_pack(&p, ch->kind == STORE_DEVICES_ONLY ? on : ch->key);
+	d->cb = cb;
+	d->arg = arg;
+	if (ch->kind == STORE_DEVICE_ADD)
+		keyhash_hash(rs->keys, d->key, rs_dev_hashed, d);
+	else
+		rs_when_ready(rs, rs_dev_send, d);
+}
+
+/* A credential's record or last use, parsed (NULL: none). */
+static const struct json_value *
+rs_dev_parse(struct json_arena *a, const redisReply *e)
+{
+	const struct json_value *v;
+
+	if (e == NULL || e->type != REDIS_REPLY_STRING)
+		return NULL;
+	v = json_parse(e->str, e->len, json_arena_alloc, a, NULL);
+	return v != NULL && v->type == JSON_OBJECT ? v : NULL;
+}
+
+/* The number member key of obj (0 when absent). */
+static int64_t
+rs_dev_int(const struct json_value *obj, const char *key)
+{
+	const struct json_value *v = obj ? json_get(obj, key) : NULL;
+	double d;
+
+	if (v == NULL || json_number(v, false, &d) != 0)
+		return 0;
+	return (int64_t)d;
+}
+
+/* The string member key of obj ("" when absent). */
+static void
+rs_dev_str(struct json_out *o, const struct json_value *obj, const char *key)
+{
+	struct str s = obj ? json_get_str(obj, key) : STR_NULL;
+
+	json_key(o, key);
+	json_strn(o, s.p ? s.p : "", s.p ? s.len : 0);
+}
+
+struct rs_devrow {
+	const redisReply *id;
+	const struct json_value *rec, *use;
+	int64_t created;
+};
+
+static int
+rs_devrow_cmp(const void *a, const void *b)
+{
+	const struct rs_devrow *x = a, *y = b;
+	int c;
+
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	c = memcmp(x->id->str, y->id->str,
+	    x->id->len < y->id->len ? x->id->len : y->id->len);
+	return c != 0 ? c
+	              : (x->id->len > y->id->len) - (x->id->len < y->id->len);
+}
+
+/* The use of credential id in the HGETALL of last uses. */
+static const redisReply *
+rs_dev_use_of(const redisReply *uses, const redisReply *id)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < uses->elements; i += 2)
+		if (uses->element[i]->type == REDIS_REPLY_STRING &&
+		    uses->element[i]->len == id->len &&
+		    memcmp(uses->element[i]->str, id->str, id->len) == 0)
+			return uses->element[i + 1];
+	return NULL;
+}
+
+struct rs_devlist {
+	struct redis_store *rs;
+	store_text_cb *cb;
+	void *arg;
+	struct str user;
+	char strings[];
+};
+
+/* store_command_fn of dev-list.lua: the JSON store_device_list says. */
+static void
+rs_devlist_cb(void *priv, const redisReply *reply)
+{
+	struct rs_devlist *l = priv;
+	struct json_arena a = JSON_ARENA_INIT;
+	const redisReply *creds, *uses, *e;
+	struct rs_devrow *rows = NULL;
+	struct buf b = BUF_INIT;
+	struct json_out o;
+	bool only = false;
+	size_t i, n = 0;
+
+	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER) {
+		l->cb(l->arg, STORE_ERR_AUTH, NULL, 0);
+		goto out;
+	}
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_ARRAY ||
+	    reply->element[1]->type != REDIS_REPLY_ARRAY) {
+		l->cb(l->arg, rs_reply_error(reply), NULL, 0);
+		goto out;
+	}
+	creds = reply->element[0];
+	uses = reply->element[1];
+	rows = xcalloc(creds->elements / 2 + 1, sizeof(*rows));
+	for (i = 0; i + 1 < creds->elements; i += 2) {
+		e = creds->element[i];
+		if (e->type != REDIS_REPLY_STRING)
+			continue;
+		if (e->len == 12 && memcmp(e->str, "devices_only", 12) == 0) {
+			only = true;
+			continue;
+		}
+		rows[n].id = e;
+		rows[n].rec = rs_dev_parse(&a, creds->element[i + 1]);
+		rows[n].use = rs_dev_parse(&a, rs_dev_use_of(uses, e));
+		rows[n].created = rs_dev_int(rows[n].rec, "created");
+		if (rows[n].rec != NULL)
+			n++;
+	}
+	qsort(rows, n, sizeof(*rows), rs_devrow_cmp);
+	json_out_init(&o, &b, false);
+	json_obj_begin(&o);
+	json_key(&o, "devices_only");
+	json_bool(&o, only);
+	json_key(&o, "devices");
+	json_arr_begin(&o);
+	for (i = 0; i < n; i++) {
+		json_obj_begin(&o);
+		json_key(&o, "id");
+		json_strn(&o, rows[i].id->str, rows[i].id->len);
+		rs_dev_str(&o, rows[i].rec, "label");
+		json_key(&o, "created");
+		json_int(&o, rows[i].created);
+		json_key(&o, "revoked");
+		json_bool(&o, json_get_str(rows[i].rec, "key").p == NULL);
+		json_key(&o, "used");
+		json_int(&o, rs_dev_int(rows[i].use, "used"));
+		rs_dev_str(&o, rows[i].use, "address");
+		rs_dev_str(&o, rows[i].use, "agent");
+		rs_dev_str(&o, rows[i].use, "device");
+		rs_dev_str(&o, rows[i].use, "device_id");
+		json_obj_end(&o);
+	}
+	json_arr_end(&o);
+	json_obj_end(&o);
+	l->cb(l->arg, STORE_OK, b.data, b.len);
+out:
+	buf_release(&b);
+	free(rows);
+	json_arena_release(&a);
+	free(l);
+}
+
+static void
+rs_devlist_send(void *arg)
+{
+	struct rs_devlist *l = arg;
+
+	if (rs_device_eval(l->rs, lua_dev_list, l->user, 0, NULL, NULL,
+	        rs_devlist_cb, l) != 0) {
+		if (!l->rs->freed)
+			l->cb(l->arg, STORE_ERR_UNAVAILABLE, NULL, 0);
+		free(l);
+	}
+}
+
+static void
+rs_device_list(struct store *st, struct str user, store_text_cb *cb, void *arg)
+{
+	struct rs_devlist *l = xmalloc(sizeof(*l) + str_packed_size(user));
+	char *p = l->strings;
+
+	l->rs = (struct redis_store *)st;
+	l->cb = cb;
+	l->arg = arg;
+	l->user = str_pack(&p, user);
+	rs_when_ready(l->rs, rs_devlist_send, l);
+}
+
+/* store_command_fn of dev-used.lua: nothing to tell anyone. */
+static void
+rs_used_cb(void *priv, const redisReply *reply)
+{
+	(void)priv;
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		log_debug("%s: %s", __func__, reply->str);
+}
+
+/* 64 bits of the keyed-less BLAKE2b of n slices. */
+static uint64_t
+rs_hash64(const struct str *s, size_t n)
+{
+	crypto_generichash_state st;
+	unsigned char h[8];
+	uint64_t v = 0;
+	size_t i;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	for (i = 0; i < n; i++) {
+		if (s[i].p != NULL)
+			crypto_generichash_update(
+			    &st, (const unsigned char *)s[i].p, s[i].len);
+		crypto_generichash_update(
+		    &st, (const unsigned char *)(s[i].p ? "\1" : "\2"), 1);
+	}
+	crypto_generichash_final(&st, h, sizeof(h));
+	for (i = 0; i < sizeof(h); i++)
+		v = v << 8 | h[i];
+	return v;
+}
+
+/*
+ * Whether this instance writes this use: not when it wrote one of the same
+ * credential, with the same fields, less than RS_USED_MS ago.
+ */
+static bool
+rs_used_due(struct redis_store *rs, struct str user, const char *id,
+    const struct store_device_use *use)
+{
+	struct str who[2] = {user, str_from(id)};
+	struct str what[4] = {
+	    use->address, use->agent, use->device, use->device_id};
+	uint64_t tag = rs_hash64(who, 2) | 1, w = rs_hash64(what, 4);
+	uint64_t now = uv_now(rs->loop);
+	struct rs_used *u = &rs->used[tag % RS_USED_SLOTS];
+
+	if (u->tag == tag && u->what == w && now - u->at < RS_USED_MS)
+		return false;
+	u->tag = tag;
+	u->what = w;
+	u->at = now;
+	return true;
+}
+
+static void
+rs_device_used(struct store *st, struct str user, const char *id,
+    const struct store_device_use *use)
+{
+	struct redis_store *rs = (struct redis_store *)st;
+	const char *args[4];
+	size_t alens[4];
+	struct buf b = BUF_INIT;
+	struct json_out o;
+
+	if (rs->conn.state != REDIS_CONN_READY || rs->closing ||
+	    !rs_used_due(rs, user, id, use))
+		return;
+	json_out_init(&o, &b, false);
+	json_obj_begin(&o);
+	json_key(&o, "used");
+	json_int(&o, use->when);
+	json_key(&o, "address");
+	json_strn(&o, use->address.p ? use->address.p : "", use->address.len);
+	if (use->agent.p != NULL) {
+		json_key(&o, "agent");
+		json_strn(&o, use->agent.p, use->agent.len);
+	}
+	if (use->device.p != NULL) {
+		json_key(&o, "device");
+		json_strn(&o, use->device.p, use->device.len);
+	}
+	if (use->device_id.p != NULL) {
+		json_key(&o, "device_id");
+		json_strn(&o, use->device_id.p, use->device_id.len);
+	}
+	json_obj_end(&o);
+	args[0] = id;
+	args[1] = b.data;
+	args[2] = "";
+	args[3] = "0";
+	alens[0] = strlen(id);
+	alens[1] = b.len;
+	alens[2] = 0;
+	alens[3] = 1;
+	(void)rs_device_eval(
+	    rs, lua_dev_used, user, 4, args, alens, rs_used_cb, NULL);
+	buf_release(&b);
+}
+
 static const struct store_ops redis_store_ops = {
     .name = "redis",
     .flush = rs_flush,
     .close = rs_close,
     .user_create = rs_user_create,
     .user_auth = rs_user_auth,
+    .user_signin = rs_user_signin,
     .user_delete = rs_user_delete,
     .user_set_key = rs_user_set_key,
     .progress_put = rs_progress_put,
@@ -2070,6 +3065,9 @@ static const struct store_ops redis_store_ops = {
     .web_documents = rs_web_documents,
     .web_change = rs_web_change,
     .user_admin = rs_user_admin,
+    .device_change = rs_device_change,
+    .device_list = rs_device_list,
+    .device_used = rs_device_used,
     .command = rs_command,
     .config_home = "redis",
 };
@@ -2089,6 +3087,7 @@ store_redis_open(uv_loop_t *loop, struct config *cfg)
 		return NULL;
 	}
 	rs->addr = xstrdup(cfg->redis_address);
+	rs->used = xcalloc(RS_USED_SLOTS, sizeof(*rs->used));
 	rs->keys = keyhash_new(loop,
 	    (unsigned)(cfg->argon2_concurrency ? cfg->argon2_concurrency : 2));
 	uv_timer_init(loop, &rs->timer);

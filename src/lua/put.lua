@@ -2,7 +2,7 @@
 --
 -- Like every script of the protocol's operations it first checks
 -- user:<name>:key (KEYS[1]) against ARGV[1] and returns {0, stored} when
--- it differs, {1, ...} when done.
+-- it differs, {1, ...} when done; or a device credential (ARGV[20], below).
 --
 -- Usage (per-user limits, docs/security.md) is kept in the hash KEYS[8]
 -- (kosyncd:user:<name>:usage: bytes, history), counted as db.h does (the
@@ -19,7 +19,16 @@
 -- document, the same in both backends (test_luascripts.c checks it).
 local C = redis.call
 local k = C('GET', KEYS[1])
-if k ~= ARGV[1] then return {0, k} end
+-- Who pushes (docs/devices.md): with ARGV[20] a device credential's id,
+-- ARGV[1] is its PHC string, still its key in the account's hash of
+-- credentials (else {3}: revoked); with '' the account key, refused ({3})
+-- while the hash says devices_only.
+local kc = 'kosyncd:user:' .. ARGV[15] .. ':credentials'
+if ARGV[20] ~= '' then
+  local c = k and C('HGET', kc, ARGV[20])
+  if not c or cjson.decode(c).key ~= ARGV[1] then return {3} end
+elseif k ~= ARGV[1] then return {0, k}
+elseif C('HEXISTS', kc, 'devices_only') == 1 then return {3} end
 local kd, kh, kv, km, doc = KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[16]
 local canon = C('HGET', KEYS[6], doc)
 if canon then

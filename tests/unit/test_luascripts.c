@@ -22,7 +22,8 @@ static void
 test_luascripts__code_only(void **state)
 {
 	static const char *const scripts[] = {lua_put, lua_setkey, lua_delete,
-	    lua_purge, lua_create, lua_admins, lua_admin_get};
+	    lua_purge, lua_create, lua_admins, lua_admin_get, lua_devices,
+	    lua_dev_list, lua_dev_used};
 	const char *s, *line;
 	char devices[32];
 	size_t i, len;
