@@ -322,7 +322,9 @@ device_cb(void *arg, const struct store_reply *r)
 
 /*
  * device-add {"username","label"}, device-rename {"username","id","label"},
- * device-revoke {"username","id"}, devices-only {"username","on"}.
+ * device-revoke {"username","id"}, devices-only {"username","on"};
+ * device-list {"username"} and device-audit {"username","id"} answer
+ * store_device_list's and store_device_audit's JSON.
  */
 static int
 device_request(const char *op, const struct json_value *root,
@@ -357,6 +359,20 @@ device_request(const char *op, const struct json_value *root,
 	return auth_device_id_valid(ch->id) ? 0 : -1;
 }
 
+/* device-audit: text_cb, with "no such device credential" for NOTFOUND. */
+static void
+audit_cb(void *arg, enum store_result r, const char *text, size_t len)
+{
+	struct admin_call *c = arg;
+
+	if (r != STORE_ERR_NOTFOUND) {
+		text_cb(arg, r, text, len);
+		return;
+	}
+	fail(c->done, c->arg, 404, "no such device credential");
+	call_free(c);
+}
+
 static void
 run_device(struct admin *a, const char *op, struct str body,
     admin_done_fn *done, void *arg)
@@ -367,7 +383,7 @@ run_device(struct admin *a, const char *op, struct str body,
 	struct admin_call *c;
 	char key[MD5_HEX_LEN + 1];
 	const char *why;
-	struct str user;
+	struct str user, id;
 
 	root = json_parse(body.p, body.len, json_arena_alloc, &ar, NULL);
 	if (root == NULL || root->type != JSON_OBJECT) {
@@ -383,6 +399,16 @@ run_device(struct admin *a, const char *op, struct str body,
 	c = call_new(a, user, done, arg);
 	if (strcmp(op, "device-list") == 0) {
 		store_device_list(a->st, user, text_cb, c);
+		goto out;
+	}
+	if (strcmp(op, "device-audit") == 0) {
+		id = json_get_str(root, "id");
+		if (!auth_device_id_valid(id)) {
+			call_free(c);
+			fail(done, arg, 400, "invalid device credential id");
+			goto out;
+		}
+		store_device_audit(a->st, user, id, audit_cb, c);
 		goto out;
 	}
 	if (device_request(op, root, &ch, &why) != 0) {

@@ -396,8 +396,11 @@ api_note_device(struct api_call *c, const struct store_reply *r,
 {
 	if (r->devcred != NULL)
 		store_device_note(c->api->st, c->cred.user, r->devcred,
+		    push != NULL            ? STORE_DEVICE_PUSH
+		    : c->document.p != NULL ? STORE_DEVICE_PULL
+		                            : STORE_DEVICE_AUTH,
 		    c->req->peer, http_header_get(c->req, "user-agent", NULL),
-		    push);
+		    push, c->document);
 }
 
 static void

@@ -38,6 +38,7 @@ extern const struct cmd_entry cmd_serve_entry;
 extern const struct cmd_entry cmd_stats_entry;
 extern const struct cmd_entry cmd_device_add_entry;
 extern const struct cmd_entry cmd_device_list_entry;
+extern const struct cmd_entry cmd_device_audit_entry;
 extern const struct cmd_entry cmd_device_rename_entry;
 extern const struct cmd_entry cmd_device_revoke_entry;
 extern const struct cmd_entry cmd_user_add_entry;
@@ -59,6 +60,7 @@ static const struct cmd_entry *const cmd_table[] = {
     &cmd_user_devices_only_entry,
     &cmd_device_add_entry,
     &cmd_device_list_entry,
+    &cmd_device_audit_entry,
     &cmd_device_rename_entry,
     &cmd_device_revoke_entry,
     &cmd_backup_entry,

@@ -1,6 +1,6 @@
 /*
  * cmd_user.c: `kosyncd user add|passwd|del|list|admin|devices-only` and
- * `kosyncd device add|list|rename|revoke` (docs/devices.md).
+ * `kosyncd device add|list|audit|rename|revoke` (docs/devices.md).
  *
  * Accounts without a device: the administrator types the password (or
  * pipes it with --stdin), and the command stores what KOReader would send
@@ -404,6 +404,53 @@ cmd_device_list_exec(struct cmd_args *args)
 }
 
 static int
+print_audit(struct cmd_args *args, const struct buf *out)
+{
+	struct json_arena ar = JSON_ARENA_INIT;
+	const struct json_value *root, *list, *d, *v;
+	char when[32];
+	double num;
+
+	if (cmd_option(args, "json", NULL)) {
+		fwrite(out->data, 1, out->len, stdout);
+		fputc('\n', stdout);
+		return 0;
+	}
+	root = json_parse(out->data, out->len, json_arena_alloc, &ar, NULL);
+	list = root != NULL ? json_get(root, "audit") : NULL;
+	if (list == NULL || list->type != JSON_ARRAY) {
+		json_arena_release(&ar);
+		return cmd_complain("the server's answer is not a list");
+	}
+	v = json_get(root, "revoked");
+	printf("device credential %s of user '%s': %s%s\n", args->argv[1],
+	    args->argv[0], member(root, "label"),
+	    v != NULL && v->type == JSON_TRUE ? " (revoked)" : "");
+	printf("%-16s  %-6s  %-15s  %s\n", "TIME (UTC)", "WHAT", "FROM",
+	    "CLIENT (DOCUMENT)");
+	for (d = list->child; d != NULL; d = d->next) {
+		num = 0;
+		if ((v = json_get(d, "time")) != NULL)
+			(void)json_number(v, false, &num);
+		format_time(when, sizeof(when), num);
+		printf("%-16s  %-6s  %-15s  %s", when, member(d, "what"),
+		    member(d, "address"), member(d, "agent"));
+		if (json_get(d, "document") != NULL)
+			printf(" (%s)", member(d, "document"));
+		fputc('\n', stdout);
+	}
+	json_arena_release(&ar);
+	return 0;
+}
+
+static int
+cmd_device_audit_exec(struct cmd_args *args)
+{
+	return device_op(args, "device-audit", "id", args->argv[1], NULL, NULL,
+	    -1, print_audit);
+}
+
+static int
 print_done(struct cmd_args *args, const struct buf *out)
 {
 	(void)out;
@@ -651,6 +698,16 @@ const struct cmd_entry cmd_device_list_entry = {
     .max_args = 1,
     .options = list_options,
     .exec = cmd_device_list_exec,
+};
+
+const struct cmd_entry cmd_device_audit_entry = {
+    .name = "device audit",
+    .args = "user id",
+    .help = "Show a device credential's last sign-ins and syncs.",
+    .min_args = 2,
+    .max_args = 2,
+    .options = list_options,
+    .exec = cmd_device_audit_exec,
 };
 
 const struct cmd_entry cmd_device_rename_entry = {

@@ -2020,8 +2020,9 @@ dav_auth_cb(void *arg, const struct store_reply *rep)
 	if (rep->result == STORE_OK) {
 		/* A device credential signed in (docs/devices.md). */
 		store_device_note(r->dav->st, r->cred.user, rep->devcred,
-		    r->req->peer, http_header_get(r->req, "user-agent", NULL),
-		    NULL);
+		    STORE_DEVICE_WEBDAV, r->req->peer,
+		    http_header_get(r->req, "user-agent", NULL), NULL,
+		    STR_NULL);
 		dav_run(r);
 		return;
 	}

@@ -722,6 +722,14 @@ user_free_docs(struct db *db, struct db_user *u)
 static void
 devcred_free(struct db_devcred *c)
 {
+	uint32_t i;
+
+	for (i = 0; c->audit != NULL && i < DB_AUDIT_MAX; i++) {
+		free(c->audit[i].address);
+		free(c->audit[i].agent);
+		free(c->audit[i].document);
+	}
+	free(c->audit);
 	free(c->label);
 	free(c->key);
 	free(c->used_addr);
@@ -837,6 +845,71 @@ db_devcred_used(struct db_devcred *c, int64_t when, struct str addr,
 	set_str(&c->used_agent, agent);
 	set_str(&c->used_device, device);
 	set_str(&c->used_device_id, device_id);
+}
+
+static bool
+str_is(const char *s, struct str t)
+{
+	if (s == NULL || t.p == NULL)
+		return s == NULL && t.p == NULL;
+	return strlen(s) == t.len && memcmp(s, t.p, t.len) == 0;
+}
+
+bool
+db_devcred_audit(struct db_devcred *c, int64_t when, uint8_t what,
+    struct str addr, struct str agent, struct str document)
+{
+	struct db_audit *a;
+
+	if (c->audit == NULL)
+		c->audit = xcalloc(DB_AUDIT_MAX, sizeof(*c->audit));
+	if (c->naudit > 0) {
+		a = &c->audit[c->audit_head];
+		if (a->what == what && str_is(a->address, addr) &&
+		    str_is(a->agent, agent) && str_is(a->document, document) &&
+		    when >= a->time && when - a->time < DB_AUDIT_SAME_S)
+			return false;
+		c->audit_head = (uint8_t)((c->audit_head + 1) % DB_AUDIT_MAX);
+	}
+	a = &c->audit[c->audit_head];
+	free(a->address);
+	free(a->agent);
+	free(a->document);
+	a->time = when;
+	a->what = what;
+	a->address = addr.p ? xmemdup0(addr.p, addr.len) : NULL;
+	a->agent = agent.p ? xmemdup0(agent.p, agent.len) : NULL;
+	a->document = document.p ? xmemdup0(document.p, document.len) : NULL;
+	if (c->naudit < DB_AUDIT_MAX)
+		c->naudit++;
+	return true;
+}
+
+static const char *const audit_whats[DB_AUDIT_WHATS] = {
+    "auth", "pull", "push", "webdav"};
+
+const char *
+db_audit_what_name(uint8_t what)
+{
+	return audit_whats[what < DB_AUDIT_WHATS ? what : 0];
+}
+
+int
+db_audit_what_parse(struct str name)
+{
+	int i;
+
+	for (i = 0; i < DB_AUDIT_WHATS; i++)
+		if (str_eqs(name, audit_whats[i]))
+			return i;
+	return -1;
+}
+
+const struct db_audit *
+db_devcred_audit_at(const struct db_devcred *c, uint32_t i)
+{
+	assert(i < c->naudit);
+	return &c->audit[(c->audit_head + DB_AUDIT_MAX - i) % DB_AUDIT_MAX];
 }
 
 void

@@ -98,6 +98,21 @@ struct db_link {
 #define DB_MAX_DEVCREDS 50
 #define DB_DEVCRED_ID_MAX 16 /* bytes of an id */
 #define DB_DEVCRED_LABEL_MAX 100
+/*
+ * The audit of a credential: its newest DB_AUDIT_MAX uses (sign-ins and
+ * syncs), a ring; an entry like the newest one (same kind, address,
+ * client and document) less than DB_AUDIT_SAME_S after it is not added.
+ */
+#define DB_AUDIT_MAX 20
+#define DB_AUDIT_SAME_S 60
+
+struct db_audit {
+	int64_t time;
+	uint8_t what; /* the store's kind of use (store.h store_device_what) */
+	char *address;
+	char *agent;
+	char *document; /* NULL: none */
+};
 
 struct db_devcred {
 	char id[DB_DEVCRED_ID_MAX + 1];
@@ -113,6 +128,9 @@ struct db_devcred {
 	char *used_agent;
 	char *used_device;
 	char *used_device_id;
+	/* The audit: naudit entries, the newest at audit[audit_head]. */
+	struct db_audit *audit; /* DB_AUDIT_MAX once the first is added */
+	uint8_t naudit, audit_head;
 	/* Run-time state (never persisted). */
 	bool has_ok; /* ok_digest is this credential's verified key */
 	unsigned char ok_digest[32];
@@ -294,6 +312,23 @@ void db_devcred_revoke(struct db_user *u, struct str id);
 /* Record a use (strings copied; NULL p keeps the stored one). */
 void db_devcred_used(struct db_devcred *c, int64_t when, struct str addr,
     struct str agent, struct str device, struct str device_id);
+/*
+ * Add an entry to c's audit (strings copied; NULL document: none), unless
+ * it repeats the newest one within DB_AUDIT_SAME_S. Returns whether it was
+ * added.
+ */
+bool db_devcred_audit(struct db_devcred *c, int64_t when, uint8_t what,
+    struct str addr, struct str agent, struct str document);
+/* c's audit entry i, 0 the newest (i < c->naudit). */
+const struct db_audit *db_devcred_audit_at(
+    const struct db_devcred *c, uint32_t i);
+/*
+ * The name of an audit entry's kind (store.h store_device_what: "auth",
+ * "pull", "push", "webdav"), and back (-1: none of them).
+ */
+#define DB_AUDIT_WHATS 4
+const char *db_audit_what_name(uint8_t what);
+int db_audit_what_parse(struct str name);
 
 /* Remove document id of u and free it. Returns false when there is none. */
 bool db_doc_remove(struct db *db, struct db_user *u, struct str id);

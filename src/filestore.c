@@ -1043,10 +1043,71 @@ js_device_used(struct store *st, struct str user, const char *id,
 	struct db_user *u = db_user_find(&js->db, user);
 	struct db_devcred *c;
 
+	bool first;
+
 	if (u == NULL || (c = db_devcred_find(u, str_from(id))) == NULL)
 		return;
+	first = c->used == 0;
 	db_devcred_used(c, use->when, use->address, use->agent, use->device,
 	    use->device_id);
+	(void)db_devcred_audit(c, use->when, (uint8_t)use->what, use->address,
+	    use->agent, use->document);
+	if (first)
+		store_device_first_used(st, user, id);
+}
+
+/* store_device_audit: the ring of c, newest first. */
+static void
+js_device_audit(struct store *st, struct str user, struct str id,
+    store_text_cb *cb, void *arg)
+{
+	struct filestore *js = (struct filestore *)st;
+	struct db_user *u = db_user_find(&js->db, user);
+	const struct db_devcred *c;
+	const struct db_audit *a;
+	struct buf b = BUF_INIT;
+	struct json_out o;
+	uint32_t i;
+
+	if (u == NULL || u->creating) {
+		cb(arg, STORE_ERR_AUTH, NULL, 0);
+		return;
+	}
+	if ((c = db_devcred_find(u, id)) == NULL) {
+		cb(arg, STORE_ERR_NOTFOUND, NULL, 0);
+		return;
+	}
+	json_out_init(&o, &b, false);
+	json_obj_begin(&o);
+	json_key(&o, "id");
+	json_str(&o, c->id);
+	json_key(&o, "label");
+	json_str(&o, c->label);
+	json_key(&o, "revoked");
+	json_bool(&o, c->key == NULL);
+	json_key(&o, "audit");
+	json_arr_begin(&o);
+	for (i = 0; i < c->naudit; i++) {
+		a = db_devcred_audit_at(c, i);
+		json_obj_begin(&o);
+		json_key(&o, "time");
+		json_int(&o, a->time);
+		json_key(&o, "what");
+		json_str(&o, store_device_what_name(a->what));
+		json_key(&o, "address");
+		json_str(&o, a->address ? a->address : "");
+		json_key(&o, "agent");
+		json_str(&o, a->agent ? a->agent : "");
+		if (a->document != NULL) {
+			json_key(&o, "document");
+			json_str(&o, a->document);
+		}
+		json_obj_end(&o);
+	}
+	json_arr_end(&o);
+	json_obj_end(&o);
+	cb(arg, STORE_OK, b.data, b.len);
+	buf_release(&b);
 }
 
 static const struct store_ops filestore_ops = {
@@ -1073,6 +1134,7 @@ static const struct store_ops filestore_ops = {
     .device_change = js_device_change,
     .device_list = js_device_list,
     .device_used = js_device_used,
+    .device_audit = js_device_audit,
 };
 
 struct store *

@@ -20,5 +20,6 @@ extern const char lua_admin_get[]; /* is an account an administrator */
 extern const char lua_devices[];   /* change device credentials */
 extern const char lua_dev_list[];  /* list device credentials */
 extern const char lua_dev_used[];  /* a device credential's use */
+extern const char lua_dev_audit[]; /* a device credential's audit */
 
 #endif

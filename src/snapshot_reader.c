@@ -51,6 +51,8 @@ enum st {
 	S_LINKS,
 	S_DCS, /* "device_credentials": {id: {...}} */
 	S_DC,
+	S_DCAUD,  /* a credential's "audit": [...] */
+	S_DCAUDE, /* one entry of it */
 };
 
 /* The string members of a device credential, in database.json. */
@@ -58,13 +60,27 @@ static const char *const dc_names[] = {"label", "key", "used_address",
     "used_agent", "used_device", "used_device_id"};
 #define DC_NFIELDS (sizeof(dc_names) / sizeof(dc_names[0]))
 
-/* A device credential being read. */
+/* The string members of an audit entry. */
+static const char *const da_names[] = {"address", "agent", "document"};
+#define DA_NFIELDS (sizeof(da_names) / sizeof(da_names[0]))
+
+/* An audit entry being read. */
+struct dascratch {
+	int64_t time;
+	int what;
+	struct buf s[DA_NFIELDS];
+	bool has[DA_NFIELDS];
+};
+
+/* A device credential being read (its audit: the newest DB_AUDIT_MAX). */
 struct dcscratch {
 	struct buf id;
 	struct buf s[DC_NFIELDS];
 	bool has[DC_NFIELDS];
 	int64_t created;
 	int64_t used;
+	struct dascratch aud[DB_AUDIT_MAX];
+	size_t naud, aud_next; /* entries, where the next one goes */
 };
 
 /* The member names the reader knows, classified once per key. */
@@ -499,6 +515,66 @@ dc_scalar(
 	return 1;
 }
 
+/* A member of an audit entry. */
+static int
+da_scalar(
+    struct loader *l, const char *s, size_t len, bool is_string, bool is_number)
+{
+	struct dascratch *a = &l->dc.aud[l->dc.aud_next];
+	struct str key = {l->key.data, l->key.len};
+	char tmp[32];
+	size_t i;
+
+	if (is_number && str_eqs(key, "time") && len < sizeof(tmp)) {
+		memcpy(tmp, s, len);
+		tmp[len] = '\0';
+		a->time = strtoll(tmp, NULL, 10);
+	}
+	if (!is_string)
+		return 1;
+	if (str_eqs(key, "what"))
+		a->what = db_audit_what_parse((struct str){s, len});
+	for (i = 0; i < DA_NFIELDS; i++)
+		if (str_eqs(key, da_names[i])) {
+			buf_reset(&a->s[i]);
+			buf_add(&a->s[i], s, len);
+			a->has[i] = true;
+		}
+	return 1;
+}
+
+static void
+da_reset(struct dascratch *a)
+{
+	size_t i;
+
+	a->time = 0;
+	a->what = -1;
+	for (i = 0; i < DA_NFIELDS; i++) {
+		buf_reset(&a->s[i]);
+		a->has[i] = false;
+	}
+}
+
+/* An audit entry ended: keep it (one of an unknown kind is skipped). */
+static void
+da_end(struct loader *l)
+{
+	struct dcscratch *dc = &l->dc;
+
+	if (dc->aud[dc->aud_next].what < 0)
+		return;
+	dc->aud_next = (dc->aud_next + 1) % DB_AUDIT_MAX;
+	if (dc->naud < DB_AUDIT_MAX)
+		dc->naud++;
+}
+
+static struct str
+da_field(const struct dascratch *a, size_t i)
+{
+	return a->has[i] ? (struct str){a->s[i].data, a->s[i].len} : STR_NULL;
+}
+
 static struct str
 dc_field(const struct dcscratch *dc, size_t i)
 {
@@ -513,15 +589,25 @@ dc_end(struct loader *l)
 	struct dcscratch *dc = &l->dc;
 	struct db_devcred *c;
 	struct str key = dc_field(dc, 1);
+	const struct dascratch *a;
+	size_t i;
 
 	/* An empty key is a revoked credential. */
 	if (key.p != NULL && key.len == 0)
 		key = STR_NULL;
 	c = db_devcred_add(l->user, (struct str){dc->id.data, dc->id.len},
 	    dc_field(dc, 0), key, dc->created);
+
 	if (c != NULL && dc->used != 0)
 		db_devcred_used(c, dc->used, dc_field(dc, 2), dc_field(dc, 3),
 		    dc_field(dc, 4), dc_field(dc, 5));
+	/* The audit, oldest first. */
+	for (i = 0; c != NULL && i < dc->naud; i++) {
+		a = &dc->aud[(dc->aud_next + DB_AUDIT_MAX - dc->naud + i) %
+		             DB_AUDIT_MAX];
+		(void)db_devcred_audit(c, a->time, (uint8_t)a->what,
+		    da_field(a, 0), da_field(a, 1), da_field(a, 2));
+	}
 }
 
 static int
@@ -572,7 +658,10 @@ on_scalar(
 		return 1;
 	case S_DC:
 		return dc_scalar(l, s, len, is_string, is_number);
+	case S_DCAUDE:
+		return da_scalar(l, s, len, is_string, is_number);
 	case S_DCS:
+	case S_DCAUD:
 		return 1;
 	case S_LINKS:
 		/* Merged documents (webui): "alias": "canonical". */
@@ -720,7 +809,11 @@ cb_start_map(void *ctx)
 			l->dc.has[i] = false;
 		}
 		l->dc.created = l->dc.used = 0;
+		l->dc.naud = l->dc.aud_next = 0;
 		return push(l, S_DC);
+	case S_DCAUD:
+		da_reset(&l->dc.aud[l->dc.aud_next]);
+		return push(l, S_DCAUDE);
 	case S_DOCS:
 		buf_reset(&l->doc_id);
 		buf_add(&l->doc_id, l->key.data, l->key.len);
@@ -772,6 +865,10 @@ cb_start_array(void *ctx)
 		if (key_is(l, K_DOCUMENT_HISTORY))
 			return push(l, S_HLIST);
 		break;
+	case S_DC:
+		if (str_eqs((struct str){l->key.data, l->key.len}, "audit"))
+			return push(l, S_DCAUD);
+		break;
 	default:
 		break;
 	}
@@ -797,6 +894,9 @@ cb_end(void *ctx)
 		break;
 	case S_DC:
 		dc_end(l);
+		break;
+	case S_DCAUDE:
+		da_end(l);
 		break;
 	case S_DEVENT:
 		pending_add(&l->devices,
@@ -865,6 +965,8 @@ snapshot_parse_chunks(const char *text, size_t len, size_t chunk,
 	buf_init(&l.dc.id);
 	for (i = 0; i < (int)DC_NFIELDS; i++)
 		buf_init(&l.dc.s[i]);
+	for (i = 0; i < DB_AUDIT_MAX * (int)DA_NFIELDS; i++)
+		buf_init(&l.dc.aud[i / DA_NFIELDS].s[i % DA_NFIELDS]);
 	for (i = 0; i < DB_NFIELDS; i++) {
 		buf_init(&l.doc.s[i]);
 		buf_init(&l.ent.s[i]);
@@ -923,6 +1025,8 @@ out:
 	buf_release(&l.dc.id);
 	for (i = 0; i < (int)DC_NFIELDS; i++)
 		buf_release(&l.dc.s[i]);
+	for (i = 0; i < DB_AUDIT_MAX * (int)DA_NFIELDS; i++)
+		buf_release(&l.dc.aud[i / DA_NFIELDS].s[i % DA_NFIELDS]);
 	if (rc == 0) {
 		while ((u = table_next(&db->users, &pos)) != NULL)
 			if (u->key[0] != '\0' && !keyhash_is_phc(u->key))

@@ -125,6 +125,32 @@ w_opt(struct json_out *o, const char *key, const char *s)
 	json_str(o, s);
 }
 
+/* A credential's audit, oldest first (read back in that order). */
+static void
+w_audit(struct json_out *o, const struct db_devcred *c)
+{
+	const struct db_audit *a;
+	uint32_t i;
+
+	if (c->naudit == 0)
+		return;
+	json_key(o, "audit");
+	json_arr_begin(o);
+	for (i = c->naudit; i-- > 0;) {
+		a = db_devcred_audit_at(c, i);
+		json_obj_begin(o);
+		json_key(o, "time");
+		json_int(o, a->time);
+		json_key(o, "what");
+		json_str(o, db_audit_what_name(a->what));
+		w_opt(o, "address", a->address);
+		w_opt(o, "agent", a->agent);
+		w_opt(o, "document", a->document);
+		json_obj_end(o);
+	}
+	json_arr_end(o);
+}
+
 /* The device credentials and the devices-only setting (docs/devices.md). */
 static void
 w_devcreds(struct json_out *o, const struct db_user *u)
@@ -159,6 +185,7 @@ w_devcreds(struct json_out *o, const struct db_user *u)
 			w_opt(o, "used_device", c->used_device);
 			w_opt(o, "used_device_id", c->used_device_id);
 		}
+		w_audit(o, c);
 		json_obj_end(o);
 	}
 	json_obj_end(o);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "db.h"
 #include "json.h"
 #include "store_backend.h"
 #include "xmalloc.h"
@@ -341,8 +342,45 @@ store_device_used(struct store *st, struct str user, const char *id,
 }
 
 void
+store_device_audit(struct store *st, struct str user, struct str id,
+    store_text_cb *cb, void *arg)
+{
+	if (st->ops->device_audit == NULL)
+		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
+	else
+		st->ops->device_audit(st, user, id, cb, arg);
+}
+
+/* The names are db.c's, which database.json's audit uses too. */
+const char *
+store_device_what_name(enum store_device_what what)
+{
+	return db_audit_what_name((uint8_t)what);
+}
+
+void
+store_listen_devices(struct store *st, store_device_fn *fn, void *arg)
+{
+	st->device_fn = fn;
+	st->device_arg = arg;
+}
+
+/*
+ * The one place a first use of a device credential is known, whatever
+ * the backend: the webhooks' "device credential used for the first time"
+ * hooks here (store_listen_devices).
+ */
+void
+store_device_first_used(struct store *st, struct str user, const char *id)
+{
+	if (st->device_fn != NULL)
+		st->device_fn(st->device_arg, user, id);
+}
+
+void
 store_device_note(struct store *st, struct str user, const char *id,
-    const char *peer, const struct str *agent, const struct store_push *push)
+    enum store_device_what what, const char *peer, const struct str *agent,
+    const struct store_push *push, struct str document)
 {
 	struct store_device_use use;
 
@@ -350,6 +388,8 @@ store_device_note(struct store *st, struct str user, const char *id,
 		return;
 	memset(&use, 0, sizeof(use));
 	use.when = (int64_t)time(NULL);
+	use.what = what;
+	use.document = document;
 	use.address = str_from(peer);
 	if (agent != NULL)
 		use.agent =
@@ -357,6 +397,7 @@ store_device_note(struct store *st, struct str user, const char *id,
 	if (push != NULL) {
 		use.device = push->device;
 		use.device_id = push->device_id;
+		use.document = push->document;
 	}
 	store_device_used(st, user, id, &use);
 }

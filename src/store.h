@@ -420,28 +420,65 @@ void store_device_change(struct store *st, struct str user,
 void store_device_list(
     struct store *st, struct str user, store_text_cb *cb, void *arg);
 
+/* What a device credential was used for (its audit). */
+enum store_device_what {
+	STORE_DEVICE_AUTH,   /* the protocol's sign-in check */
+	STORE_DEVICE_PULL,   /* a pull */
+	STORE_DEVICE_PUSH,   /* a push */
+	STORE_DEVICE_WEBDAV, /* a WebDAV request */
+	STORE_DEVICE__COUNT
+};
+/* "auth", "pull", "push", "webdav". */
+const char *store_device_what_name(enum store_device_what what);
+
 /* A use of a device credential, as the front end saw it. */
 struct store_device_use {
 	int64_t when;
+	enum store_device_what what;
 	struct str address;   /* client address */
 	struct str agent;     /* User-Agent; NULL p: keep */
 	struct str device;    /* a push's device; NULL p: keep */
 	struct str device_id; /* a push's device_id; NULL p: keep */
+	struct str document;  /* a pull's or push's document; NULL p: none */
 };
 /*
- * Record a use of user's credential id (from a reply's devcred). Best
+ * Record a use of user's credential id (from a reply's devcred): its last
+ * use and an entry of its audit (at most STORE_DEVICE_AUDIT_MAX, newest
+ * first; a use like the newest entry within a minute adds none). Best
  * effort, never fails the request: memory only until the next snapshot
- * (file), one write (Redis).
+ * (file), one write at most once a minute per credential and instance
+ * while the use stays the same (Redis).
  */
+#define STORE_DEVICE_AUDIT_MAX 20
 void store_device_used(struct store *st, struct str user, const char *id,
     const struct store_device_use *use);
 /*
- * The same from a request: now, the client address peer, its User-Agent
- * (NULL: none), and push's device and device_id (NULL: not a push).
- * Nothing when id is NULL (the account key signed in).
+ * The same from a request: now, what for, the client address peer, its
+ * User-Agent (NULL: none), push's device, device_id and document (NULL:
+ * not a push) or, for a pull, its document (NULL p: none). Nothing when
+ * id is NULL (the account key signed in).
  */
 void store_device_note(struct store *st, struct str user, const char *id,
-    const char *peer, const struct str *agent, const struct store_push *push);
+    enum store_device_what what, const char *peer, const struct str *agent,
+    const struct store_push *push, struct str document);
+/*
+ * Told when a device credential is used for the first time (its first
+ * recorded use; on Redis the first one any instance wrote): for the
+ * webhooks' event. user and id are borrowed for the call. One listener
+ * per store; NULL removes it. Backends report through
+ * store_device_first_used().
+ */
+typedef void store_device_fn(void *arg, struct str user, const char *id);
+void store_listen_devices(struct store *st, store_device_fn *fn, void *arg);
+void store_device_first_used(struct store *st, struct str user, const char *id);
+/*
+ * The audit of user's credential id as JSON {"id", "label", "revoked",
+ * "audit": [{"time", "what", "address", "agent", "document"}]}, newest
+ * first ("document" only for a pull or push). STORE_ERR_AUTH: no such
+ * user; STORE_ERR_NOTFOUND: no such credential.
+ */
+void store_device_audit(struct store *st, struct str user, struct str id,
+    store_text_cb *cb, void *arg);
 
 /*
  * Told about every progress push the store confirmed (on the loop, after

@@ -63,6 +63,8 @@ struct store_ops {
 	    struct store *st, struct str user, store_text_cb *cb, void *arg);
 	void (*device_used)(struct store *st, struct str user, const char *id,
 	    const struct store_device_use *use);
+	void (*device_audit)(struct store *st, struct str user, struct str id,
+	    store_text_cb *cb, void *arg);
 	/* The shared server (store.h store_command); NULL: none. */
 	int (*command)(struct store *st, store_command_fn *fn, void *priv,
 	    int argc, const char **argv, const size_t *lens);
@@ -78,6 +80,9 @@ struct store {
 	/* store_listen_accounts (store.c); zero when freshly allocated. */
 	store_account_fn *account_fn;
 	void *account_arg;
+	/* store_listen_devices (store.c); zero when freshly allocated. */
+	store_device_fn *device_fn;
+	void *device_arg;
 };
 
 /*

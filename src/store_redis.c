@@ -2944,13 +2944,26 @@ rs_device_list(struct store *st, struct str user, store_text_cb *cb, void *arg)
 	rs_when_ready(l->rs, rs_devlist_send, l);
 }
 
-/* store_command_fn of dev-used.lua: nothing to tell anyone. */
+/* A use being written: whose (for a first use). */
+struct rs_use {
+	struct redis_store *rs;
+	struct str user;
+	char id[DB_DEVCRED_ID_MAX + 1];
+	char strings[];
+};
+
+/* store_command_fn of dev-used.lua: tell of a first use. */
 static void
 rs_used_cb(void *priv, const redisReply *reply)
 {
-	(void)priv;
+	struct rs_use *u = priv;
+
 	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
 		log_debug("%s: %s", __func__, reply->str);
+	else if (reply != NULL && reply->type == REDIS_REPLY_INTEGER &&
+	         reply->integer == 2)
+		store_device_first_used(&u->rs->base, u->user, u->id);
+	free(u);
 }
 
 /* 64 bits of the keyed-less BLAKE2b of n slices. */
@@ -2984,10 +2997,11 @@ static bool
 rs_used_due(struct redis_store *rs, struct str user, const char *id,
     const struct store_device_use *use)
 {
+	const char *kind = store_device_what_name(use->what);
 	struct str who[2] = {user, str_from(id)};
-	struct str what[4] = {
-	    use->address, use->agent, use->device, use->device_id};
-	uint64_t tag = rs_hash64(who, 2) | 1, w = rs_hash64(what, 4);
+	struct str what[6] = {use->address, use->agent, use->device,
+	    use->device_id, use->document, str_from(kind)};
+	uint64_t tag = rs_hash64(who, 2) | 1, w = rs_hash64(what, 6);
 	uint64_t now = uv_now(rs->loop);
 	struct rs_used *u = &rs->used[tag % RS_USED_SLOTS];
 
@@ -3006,12 +3020,31 @@ rs_device_used(struct store *st, struct str user, const char *id,
 	struct redis_store *rs = (struct redis_store *)st;
 	const char *args[4];
 	size_t alens[4];
-	struct buf b = BUF_INIT;
+	struct buf b = BUF_INIT, e = BUF_INIT;
 	struct json_out o;
+	struct rs_use *u;
+	char max[8];
+	char *p;
 
 	if (rs->conn.state != REDIS_CONN_READY || rs->closing ||
 	    !rs_used_due(rs, user, id, use))
 		return;
+	/* The audit entry, as the file store lists its own. */
+	json_out_init(&o, &e, false);
+	json_obj_begin(&o);
+	json_key(&o, "time");
+	json_int(&o, use->when);
+	json_key(&o, "what");
+	json_str(&o, store_device_what_name(use->what));
+	json_key(&o, "address");
+	json_strn(&o, use->address.p ? use->address.p : "", use->address.len);
+	json_key(&o, "agent");
+	json_strn(&o, use->agent.p ? use->agent.p : "", use->agent.len);
+	if (use->document.p != NULL) {
+		json_key(&o, "document");
+		json_strn(&o, use->document.p, use->document.len);
+	}
+	json_obj_end(&o);
 	json_out_init(&o, &b, false);
 	json_obj_begin(&o);
 	json_key(&o, "used");
@@ -3031,17 +3064,123 @@ rs_device_used(struct store *st, struct str user, const char *id,
 		json_strn(&o, use->device_id.p, use->device_id.len);
 	}
 	json_obj_end(&o);
+	snprintf(max, sizeof(max), "%d", STORE_DEVICE_AUDIT_MAX);
 	args[0] = id;
 	args[1] = b.data;
-	args[2] = "";
-	args[3] = "0";
+	args[2] = e.data;
+	args[3] = max;
 	alens[0] = strlen(id);
 	alens[1] = b.len;
-	alens[2] = 0;
-	alens[3] = 1;
-	(void)rs_device_eval(
-	    rs, lua_dev_used, user, 4, args, alens, rs_used_cb, NULL);
+	alens[2] = e.len;
+	alens[3] = strlen(max);
+	u = xmalloc(sizeof(*u) + str_packed_size(user));
+	p = u->strings;
+	u->rs = rs;
+	u->user = str_pack(&p, user);
+	snprintf(u->id, sizeof(u->id), "%s", id);
+	if (rs_device_eval(
+	        rs, lua_dev_used, user, 4, args, alens, rs_used_cb, u) != 0)
+		free(u);
 	buf_release(&b);
+	buf_release(&e);
+}
+
+/* The audit being read. */
+struct rs_audit {
+	struct redis_store *rs;
+	store_text_cb *cb;
+	void *arg;
+	struct str user, id;
+	char strings[];
+};
+
+/* store_command_fn of dev-audit.lua: the JSON store_device_audit says. */
+static void
+rs_audit_cb(void *priv, const redisReply *reply)
+{
+	struct rs_audit *q = priv;
+	struct json_arena a = JSON_ARENA_INIT;
+	const struct json_value *rec, *v;
+	const redisReply *list;
+	struct buf b = BUF_INIT;
+	struct json_out o;
+	size_t i;
+
+	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER) {
+		q->cb(q->arg,
+		    reply->integer < 0 ? STORE_ERR_AUTH : STORE_ERR_NOTFOUND,
+		    NULL, 0);
+		goto out;
+	}
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 2 ||
+	    reply->element[1]->type != REDIS_REPLY_ARRAY) {
+		q->cb(q->arg, rs_reply_error(reply), NULL, 0);
+		goto out;
+	}
+	rec = rs_dev_parse(&a, reply->element[0]);
+	list = reply->element[1];
+	json_out_init(&o, &b, false);
+	json_obj_begin(&o);
+	json_key(&o, "id");
+	json_strn(&o, q->id.p, q->id.len);
+	rs_dev_str(&o, rec, "label");
+	json_key(&o, "revoked");
+	json_bool(&o, rec == NULL || json_get_str(rec, "key").p == NULL);
+	json_key(&o, "audit");
+	json_arr_begin(&o);
+	for (i = 0; i < list->elements && i < STORE_DEVICE_AUDIT_MAX; i++) {
+		v = rs_dev_parse(&a, list->element[i]);
+		if (v == NULL)
+			continue;
+		json_obj_begin(&o);
+		json_key(&o, "time");
+		json_int(&o, rs_dev_int(v, "time"));
+		rs_dev_str(&o, v, "what");
+		rs_dev_str(&o, v, "address");
+		rs_dev_str(&o, v, "agent");
+		if (json_get_str(v, "document").p != NULL)
+			rs_dev_str(&o, v, "document");
+		json_obj_end(&o);
+	}
+	json_arr_end(&o);
+	json_obj_end(&o);
+	q->cb(q->arg, STORE_OK, b.data, b.len);
+out:
+	buf_release(&b);
+	json_arena_release(&a);
+	free(q);
+}
+
+static void
+rs_audit_send(void *arg)
+{
+	struct rs_audit *q = arg;
+	const char *args[1] = {q->id.p};
+	size_t alens[1] = {q->id.len};
+
+	if (rs_device_eval(q->rs, lua_dev_audit, q->user, 1, args, alens,
+	        rs_audit_cb, q) != 0) {
+		if (!q->rs->freed)
+			q->cb(q->arg, STORE_ERR_UNAVAILABLE, NULL, 0);
+		free(q);
+	}
+}
+
+static void
+rs_device_audit(struct store *st, struct str user, struct str id,
+    store_text_cb *cb, void *arg)
+{
+	struct rs_audit *q =
+	    xmalloc(sizeof(*q) + str_packed_size(user) + str_packed_size(id));
+	char *p = q->strings;
+
+	q->rs = (struct redis_store *)st;
+	q->cb = cb;
+	q->arg = arg;
+	q->user = str_pack(&p, user);
+	q->id = str_pack(&p, id);
+	rs_when_ready(q->rs, rs_audit_send, q);
 }
 
 static const struct store_ops redis_store_ops = {
@@ -3068,6 +3207,7 @@ static const struct store_ops redis_store_ops = {
     .device_change = rs_device_change,
     .device_list = rs_device_list,
     .device_used = rs_device_used,
+    .device_audit = rs_device_audit,
     .command = rs_command,
     .config_home = "redis",
 };

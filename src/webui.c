@@ -1409,6 +1409,34 @@ h_devices(void *call)
 	return 0;
 }
 
+static void
+device_audit_cb(void *arg, enum store_result r, const char *text, size_t len)
+{
+	struct wcall *c = arg;
+
+	if (r == STORE_ERR_NOTFOUND)
+		w_error(c, 404, "No such device credential.");
+	else if (r != STORE_OK)
+		documents_cb(arg, r, text, len);
+	else
+		http_reply_ex(c->req, 200, NULL, WEB_API_HEADERS, text, len);
+}
+
+/*
+ * GET /:id/audit: {"id", "label", "revoked", "audit": [...]}, the
+ * credential's last sign-ins and syncs (store_device_audit).
+ */
+static int
+h_device_audit(void *call)
+{
+	struct wcall *c = call;
+
+	if (!auth_device_id_valid(c->param))
+		return w_error(c, 404, "No such device credential.");
+	store_device_audit(c->w->st, c->user, c->param, device_audit_cb, c);
+	return 0;
+}
+
 /*
  * POST {"label"}: a new credential, 201 {"id", "password"}; PUT /:id
  * {"label"}: rename; DELETE /:id: revoke.
@@ -1518,6 +1546,7 @@ static const struct route wroutes[] = {
     {HTTP_M_PUT, "/api/v1/devices/:id", h_device_rename,
         W_SESSION | W_CSRF | W_BODY},
     {HTTP_M_DELETE, "/api/v1/devices/:id", h_device_revoke, W_SESSION | W_CSRF},
+    {HTTP_M_GET, "/api/v1/devices/:id/audit", h_device_audit, W_SESSION},
     {HTTP_M_PUT, "/api/v1/account/devices-only", h_devices_only,
         W_SESSION | W_CSRF | W_BODY},
     {HTTP_M_GET, "/api/v1/admin/users", h_users, W_SESSION | W_ADMIN},

@@ -849,8 +849,31 @@ async function merge() {
 	            }}, 'Separate'))))))) ] : null);
 }
 
+// A device password's last sign-ins and syncs (GET devices/<id>/audit),
+// newest first, into the row below the device's (toggled by its button).
+const AUDIT_WHAT = {auth: 'Signed in', pull: 'Pulled', push: 'Pushed', webdav: 'Cloud storage'};
+async function deviceAudit(d, button, row) {
+	const open = button.getAttribute('aria-expanded') !== 'true';
+	button.setAttribute('aria-expanded', String(open));
+	row.hidden = !open;
+	if (!open) return;
+	const cell = row.firstChild;
+	cell.replaceChildren(h('p', {class: 'muted'}, 'Loading…'));
+	try {
+		const a = await api('GET', 'devices/' + encodeURIComponent(d.id) + '/audit');
+		cell.replaceChildren(a.audit.length
+		    ? h('ul', {class: 'audit', 'aria-label': 'Recent use of ' + d.label}, a.audit.map((e) => h('li', {},
+		        AUDIT_WHAT[e.what] || e.what, e.document ? [' ', h('code', {}, e.document.slice(0, 8))] : null,
+		        ' · ', when(e.time), ' · ', e.address || '—', e.agent ? [' · ', h('span', {class: 'muted'}, e.agent)] : null)))
+		    : h('p', {class: 'muted'}, 'Not used yet.'));
+	} catch (e) {
+		cell.replaceChildren(h('p', {class: 'error'}, e.message));
+	}
+}
+
 // The account page's device credentials (docs/devices.md): each device its
-// own password, shown once; rename, revoke, and "devices only".
+// own password, shown once; rename, revoke, and "devices only"; the recent
+// use of each.
 async function devicesCard() {
 	const card = h('section', {class: 'card', 'aria-labelledby': 'devices-h'});
 	const msg = h('p', {role: 'status'});
@@ -870,10 +893,17 @@ async function devicesCard() {
 		card.replaceWith(fresh);
 		if (note) fresh.querySelector('[role=status]').replaceWith(note);
 	};
-	const rows = list.devices.map((d) => h('tr', {},
+	const rows = list.devices.flatMap((d) => {
+		const more = h('tr', {class: 'audit-row', hidden: true}, h('td', {colspan: '3'}));
+		const show = h('button', {type: 'button', 'aria-expanded': 'false', 'aria-label': 'Recent use of ' + d.label,
+		    onclick: () => deviceAudit(d, show, more)}, 'Activity');
+		return [deviceRow(d, show), more];
+	});
+	function deviceRow(d, show) {
+		return h('tr', {},
 	    h('td', {}, d.label, d.revoked ? h('span', {class: 'muted'}, ' (revoked)') : null),
 	    h('td', {}, when(d.used), d.device ? ' · ' + d.device : '', d.address ? ' · ' + d.address : ''),
-	    h('td', {}, d.revoked ? null : [
+	    h('td', {}, show, ' ', d.revoked ? null : [
 		    h('button', {type: 'button', 'aria-label': 'Rename ' + d.label, onclick: async () => {
 			    const label = window.prompt('New label for ' + d.label, d.label);
 			    if (!label) return;
@@ -892,7 +922,8 @@ async function devicesCard() {
 			    } catch (e) {
 				    say(e.message, true);
 			    }
-		    }}, 'Revoke')])));
+		    }}, 'Revoke')]));
+	}
 	const label = h('input', {id: 'dev-label', maxlength: '100', required: true, placeholder: 'Kobo Libra 2'});
 	const add = h('form', {onsubmit: async (ev) => {
 		ev.preventDefault();

@@ -413,6 +413,50 @@ test_db__user_max_history(void **state)
 	db_release(&db);
 }
 
+/* The audit ring: newest first, bounded, a repeat within a minute. */
+static void
+test_db__devcred_audit(void **state)
+{
+	struct db db;
+	struct db_user *u;
+	struct db_devcred *c;
+	int i;
+
+	(void)state;
+	db_init(&db);
+	u = db_user_add(&db, S("u"), S("key"));
+	c = db_devcred_add(u, S("id1"), S("Kobo"), S("$argon2id$x"), 1);
+	assert_true(db_devcred_audit(c, 100, 1, S("a"), S("ua"), S("d")));
+	/* The same use again within DB_AUDIT_SAME_S: no entry. */
+	assert_false(db_devcred_audit(
+	    c, 100 + DB_AUDIT_SAME_S - 1, 1, S("a"), S("ua"), S("d")));
+	/* Another kind, address, client or document: an entry. */
+	assert_true(db_devcred_audit(c, 101, 2, S("a"), S("ua"), S("d")));
+	assert_true(db_devcred_audit(c, 102, 2, S("b"), S("ua"), S("d")));
+	assert_true(db_devcred_audit(c, 103, 2, S("b"), S("ub"), S("d")));
+	assert_true(db_devcred_audit(c, 104, 2, S("b"), S("ub"), STR_NULL));
+	/* The same use a minute later: an entry. */
+	assert_true(db_devcred_audit(
+	    c, 104 + DB_AUDIT_SAME_S, 2, S("b"), S("ub"), STR_NULL));
+	assert_int_equal(c->naudit, 6);
+	assert_int_equal(
+	    db_devcred_audit_at(c, 0)->time, 104 + DB_AUDIT_SAME_S);
+	assert_int_equal(db_devcred_audit_at(c, 5)->time, 100);
+	assert_null(db_devcred_audit_at(c, 0)->document);
+	for (i = 0; i < 3 * DB_AUDIT_MAX; i++)
+		(void)db_devcred_audit(
+		    c, 1000 + i * DB_AUDIT_SAME_S, 3, S("a"), S("ua"), S("d"));
+	assert_int_equal(c->naudit, DB_AUDIT_MAX);
+	assert_int_equal(db_devcred_audit_at(c, 0)->time,
+	    1000 + (3 * DB_AUDIT_MAX - 1) * DB_AUDIT_SAME_S);
+	assert_int_equal(db_devcred_audit_at(c, DB_AUDIT_MAX - 1)->time,
+	    1000 + 2 * DB_AUDIT_MAX * DB_AUDIT_SAME_S);
+	assert_string_equal(db_audit_what_name(3), "webdav");
+	assert_int_equal(db_audit_what_parse(S("pull")), 1);
+	assert_int_equal(db_audit_what_parse(S("other")), -1);
+	db_release(&db);
+}
+
 int
 main(void)
 {
@@ -422,6 +466,7 @@ main(void)
 	    cmocka_unit_test(test_db__usage),
 	    cmocka_unit_test(test_db__put_history),
 	    cmocka_unit_test(test_db__put_devices),
+	    cmocka_unit_test(test_db__devcred_audit),
 	    cmocka_unit_test(test_db__user_max_history),
 	};
 

@@ -23,7 +23,7 @@ test_luascripts__code_only(void **state)
 {
 	static const char *const scripts[] = {lua_put, lua_setkey, lua_delete,
 	    lua_purge, lua_create, lua_admins, lua_admin_get, lua_devices,
-	    lua_dev_list, lua_dev_used};
+	    lua_dev_list, lua_dev_used, lua_dev_audit};
 	const char *s, *line;
 	char devices[32];
 	size_t i, len;

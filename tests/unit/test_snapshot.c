@@ -200,6 +200,7 @@ test_snapshot__round_trip(void **state)
 	char *a, *b;
 	size_t alen, blen;
 	struct db_user *u;
+	int i;
 
 	(void)state;
 	load(&l, DATA "kosync-schema6.json");
@@ -222,6 +223,11 @@ test_snapshot__round_trip(void **state)
 	        str_from("$argon2id$x"), 1700000001),
 	    1700000002, str_from("127.0.0.1"), str_from("KOReader/1"),
 	    str_from("Kobo"), str_from("K1"));
+	for (i = 0; i < DB_AUDIT_MAX + 2; i++)
+		(void)db_devcred_audit(&u->devcreds[0], 1700000010 + 100 * i,
+		    (uint8_t)(i % DB_AUDIT_WHATS), str_from("127.0.0.1"),
+		    str_from("KOReader \"1\""),
+		    i % 2 ? str_from("d\xc3\xa9") : STR_NULL);
 	(void)db_devcred_add(
 	    u, str_from("r2"), str_from("Boox"), STR_NULL, 1700000003);
 	u->devices_only = true;
@@ -251,6 +257,17 @@ test_snapshot__round_trip(void **state)
 	assert_string_equal(u->devcreds[0].used_device_id, "K1");
 	assert_null(u->devcreds[1].key);
 	assert_int_equal(u->devcreds[1].created, 1700000003);
+	/* The audit: the newest DB_AUDIT_MAX, in order, as written. */
+	assert_int_equal(u->devcreds[0].naudit, DB_AUDIT_MAX);
+	assert_int_equal(db_devcred_audit_at(&u->devcreds[0], 0)->time,
+	    1700000010 + 100 * (DB_AUDIT_MAX + 1));
+	assert_string_equal(
+	    db_devcred_audit_at(&u->devcreds[0], 0)->document, "d\xc3\xa9");
+	assert_null(db_devcred_audit_at(&u->devcreds[0], 1)->document);
+	assert_int_equal(
+	    db_devcred_audit_at(&u->devcreds[0], DB_AUDIT_MAX - 1)->time,
+	    1700000010 + 100 * 2);
+	assert_int_equal(u->devcreds[1].naudit, 0);
 	assert_non_null(db_doc_find(u, str_from(DOC1))->devices);
 	assert_int_equal(db_doc_find(u, str_from(DOC1))->devices->n, 1);
 	free(a);
