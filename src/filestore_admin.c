@@ -234,6 +234,37 @@ import_finish(struct import *imp)
 }
 
 /*
+ * A credential the import added (c, applied): its last use and audit as
+ * the imported file has them, in memory like any use (the next snapshot
+ * writes them; docs/devices.md).
+ */
+static void
+import_devcred_use(const struct import *imp, const struct change *c)
+{
+	const struct db_user *iu = db_user_find(&imp->db, c->user);
+	const struct db_user *u = db_user_find(&imp->js->db, c->user);
+	const struct db_devcred *from;
+	const struct db_audit *a;
+	struct db_devcred *to;
+	uint32_t i;
+
+	if (iu == NULL || u == NULL ||
+	    (from = db_devcred_find(iu, c->dev_id)) == NULL ||
+	    (to = db_devcred_find(u, c->dev_id)) == NULL)
+		return;
+	if (from->used != 0)
+		db_devcred_used(to, from->used, str_from(from->used_addr),
+		    str_from(from->used_agent), str_from(from->used_device),
+		    str_from(from->used_device_id));
+	for (i = from->naudit; i-- > 0;) {
+		a = db_devcred_audit_at(from, i);
+		(void)db_devcred_audit(to, a->time, a->what,
+		    str_from(a->address), str_from(a->agent),
+		    str_from(a->document));
+	}
+}
+
+/*
  * A record is durable (err 0) or failed: apply it or undo its reservation,
  * and free it.
  */
@@ -249,6 +280,8 @@ import_rec_settle(struct import_rec *r, int err)
 			db_user_remove(&js->db, r->reserved);
 	} else {
 		change_apply(&js->db, &r->c);
+		if (r->c.kind == CHANGE_DEVICE_ADD)
+			import_devcred_use(imp, &r->c);
 		if (r->reserved != NULL)
 			r->reserved->creating = false;
 		datadir_changed(js);
@@ -428,6 +461,47 @@ import_web(struct import *imp, struct str name, const struct db_user *iu,
 	}
 }
 
+/*
+ * The device credentials and devices-only setting of iu, an account the
+ * import adds (one that exists keeps its own, as it keeps its key): a
+ * device_add record each (then device_revoke for a revoked one), as the
+ * commands would journal them. Only argon2id keys are taken (a device's
+ * key is never stored otherwise); the last use and the audit follow once
+ * it is applied (import_devcred_use), never journaled.
+ */
+static void
+import_devcreds(struct import *imp, struct str name, const struct db_user *iu)
+{
+	const struct db_devcred *d;
+	struct change c;
+	uint32_t i;
+
+	for (i = 0; i < iu->ndevcreds; i++) {
+		d = &iu->devcreds[i];
+		if (d->key != NULL && !keyhash_is_phc(d->key))
+			continue;
+		memset(&c, 0, sizeof(c));
+		c.kind = CHANGE_DEVICE_ADD;
+		c.user = name;
+		c.dev_id = str_from(d->id);
+		c.name = str_from(d->label);
+		c.key = str_from(d->key != NULL ? d->key : "");
+		c.put.timestamp = d->created;
+		(void)import_append(imp, &c, NULL);
+		if (d->key == NULL) {
+			c.kind = CHANGE_DEVICE_REVOKE;
+			(void)import_append(imp, &c, NULL);
+		}
+	}
+	if (iu->devices_only) {
+		memset(&c, 0, sizeof(c));
+		c.kind = CHANGE_DEVICES_ONLY;
+		c.user = name;
+		c.admin = true;
+		(void)import_append(imp, &c, NULL);
+	}
+}
+
 /* Decide what each imported user and document becomes; journal it. */
 static void
 import_merge(struct import *imp)
@@ -461,6 +535,7 @@ import_merge(struct import *imp)
 			c.user = name;
 			c.key = str_from(iu->key != NULL ? iu->key : "");
 			(void)import_append(imp, &c, u);
+			import_devcreds(imp, name, iu);
 		} else {
 			imp->users_existing++;
 		}

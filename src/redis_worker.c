@@ -519,6 +519,276 @@ ra_load_links(redisContext *c, struct db_user *u, struct buf *err)
 	return 0;
 }
 
+/*
+ * Device credentials (docs/devices.md; the layout of store_redis.c): read
+ * into u for a dump, written for an account an import added.
+ */
+
+struct ra_cred {
+	struct str id;
+	const struct json_value *rec;
+	int64_t created;
+};
+
+static int
+ra_cred_cmp(const void *a, const void *b)
+{
+	const struct ra_cred *x = a, *y = b;
+	size_t n = x->id.len < y->id.len ? x->id.len : y->id.len;
+	int c;
+
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	c = memcmp(x->id.p, y->id.p, n);
+	return c != 0 ? c : (x->id.len > y->id.len) - (x->id.len < y->id.len);
+}
+
+/* The number member name of o, or 0. */
+static int64_t
+ra_int(const struct json_value *o, const char *name)
+{
+	const struct json_value *v = o != NULL ? json_get(o, name) : NULL;
+	double d;
+
+	return v != NULL && json_number(v, false, &d) == 0 ? (int64_t)d : 0;
+}
+
+/* HGETALL of key (NULL on an error, in err). */
+static redisReply *
+ra_hgetall(redisContext *c, const char *key, struct buf *err)
+{
+	const char *argv[2];
+	size_t lens[2];
+
+	ra_arg(argv, lens, 0, "HGETALL");
+	ra_arg(argv, lens, 1, key);
+	return ra_cmd(c, err, 2, argv, lens);
+}
+
+/* A credential's last use and audit (newest first in Redis) into dc. */
+static int
+ra_load_cred_use(redisContext *c, const struct db_user *u,
+    struct db_devcred *dc, const redisReply *uses, struct ra_arena *a,
+    struct buf *err)
+{
+	const struct json_value *v;
+	const char *argv[4];
+	size_t lens[4], i;
+	struct buf k = BUF_INIT;
+	redisReply *r;
+
+	for (i = 0; uses != NULL && i + 1 < uses->elements; i += 2)
+		if (str_eqs(ra_str(uses->element[i]), dc->id) &&
+		    (v = json_parse(uses->element[i + 1]->str,
+		         uses->element[i + 1]->len, ra_alloc, a, NULL)) !=
+		        NULL &&
+		    ra_int(v, "used") != 0)
+			db_devcred_used(dc, ra_int(v, "used"),
+			    ra_member(v, "address"), ra_member(v, "agent"),
+			    ra_member(v, "device"), ra_member(v, "device_id"));
+	ra_key(&k, true, u->name, ":audit:", dc->id);
+	ra_arg(argv, lens, 0, "LRANGE");
+	argv[1] = k.data;
+	lens[1] = k.len;
+	ra_arg(argv, lens, 2, "0");
+	ra_arg(argv, lens, 3, "-1");
+	r = ra_cmd(c, err, 4, argv, lens);
+	buf_release(&k);
+	if (r == NULL)
+		return -1;
+	for (i = r->type == REDIS_REPLY_ARRAY ? r->elements : 0; i-- > 0;) {
+		int what;
+
+		if (r->element[i]->type != REDIS_REPLY_STRING ||
+		    (v = json_parse(r->element[i]->str, r->element[i]->len,
+		         ra_alloc, a, NULL)) == NULL ||
+		    (what = db_audit_what_parse(ra_member(v, "what"))) < 0)
+			continue;
+		(void)db_devcred_audit(dc, ra_int(v, "time"), (uint8_t)what,
+		    ra_member(v, "address"), ra_member(v, "agent"),
+		    json_get(v, "document") != NULL ? ra_member(v, "document")
+		                                    : STR_NULL);
+	}
+	freeReplyObject(r);
+	return 0;
+}
+
+/* Add u's device credentials (oldest first) and devices_only to u. */
+static int
+ra_load_devcreds(redisContext *c, struct db_user *u, struct buf *err)
+{
+	struct ra_arena a = {NULL, 0, 0};
+	struct buf k = BUF_INIT;
+	redisReply *r = NULL, *uses = NULL;
+	struct ra_cred *v = NULL;
+	struct db_devcred *dc;
+	struct str key;
+	size_t i, n = 0;
+	int rc = -1;
+
+	ra_key(&k, true, u->name, ":credentials", NULL);
+	if ((r = ra_hgetall(c, k.data, err)) == NULL)
+		goto out;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+		rc = 0;
+		goto out;
+	}
+	ra_key(&k, true, u->name, ":credentials-used", NULL);
+	if ((uses = ra_hgetall(c, k.data, err)) == NULL)
+		goto out;
+	v = xcalloc(r->elements / 2 + 1, sizeof(*v));
+	for (i = 0; i + 1 < r->elements; i += 2) {
+		struct str id = ra_str(r->element[i]);
+
+		if (str_eqs(id, "devices_only")) {
+			u->devices_only = true;
+			continue;
+		}
+		if (id.p == NULL ||
+		    r->element[i + 1]->type != REDIS_REPLY_STRING)
+			continue;
+		v[n].id = id;
+		v[n].rec = json_parse(r->element[i + 1]->str,
+		    r->element[i + 1]->len, ra_alloc, &a, NULL);
+		v[n].created = ra_int(v[n].rec, "created");
+		if (v[n].rec != NULL && v[n].rec->type == JSON_OBJECT)
+			n++;
+	}
+	if (n > 0)
+		qsort(v, n, sizeof(*v), ra_cred_cmp);
+	for (i = 0; i < n; i++) {
+		key = ra_member(v[i].rec, "key");
+		dc = db_devcred_add(u, v[i].id, ra_member(v[i].rec, "label"),
+		    key.p != NULL && key.len > 0 ? key : STR_NULL,
+		    v[i].created);
+		if (dc != NULL &&
+		    ra_load_cred_use(c, u, dc,
+		        uses->type == REDIS_REPLY_ARRAY ? uses : NULL, &a,
+		        err) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(v);
+	freeReplyObject(r);
+	freeReplyObject(uses);
+	ra_arena_free(&a);
+	buf_release(&k);
+	return rc;
+}
+
+/*
+ * Write u's device credentials, devices_only, last uses and audits into
+ * Redis, for the account an import just added (an account that existed
+ * keeps its own).
+ */
+static int
+ra_import_devcreds(redisContext *c, const struct db_user *u, struct buf *err)
+{
+	const struct db_devcred *dc;
+	struct buf k = BUF_INIT, ku = BUF_INIT, rec = BUF_INIT, ka = BUF_INIT;
+	struct json_out o;
+	const char *argv[4];
+	size_t lens[4];
+	uint32_t i, m;
+	int rc = -1;
+
+	ra_key(&k, true, u->name, ":credentials", NULL);
+	ra_key(&ku, true, u->name, ":credentials-used", NULL);
+	ra_arg(argv, lens, 0, "HSET");
+	argv[1] = k.data;
+	lens[1] = k.len;
+	if (u->devices_only) {
+		ra_arg(argv, lens, 2, "devices_only");
+		ra_arg(argv, lens, 3, "1");
+		if (ra_do(c, err, 4, argv, lens) != 0)
+			goto out;
+	}
+	for (i = 0; i < u->ndevcreds; i++) {
+		dc = &u->devcreds[i];
+		buf_reset(&rec);
+		json_out_init(&o, &rec, false);
+		json_obj_begin(&o);
+		json_key(&o, "label");
+		json_str(&o, dc->label);
+		if (dc->key != NULL) {
+			json_key(&o, "key");
+			json_str(&o, dc->key);
+		}
+		json_key(&o, "created");
+		json_int(&o, dc->created);
+		json_key(&o, "revoked");
+		json_int(&o, dc->key != NULL ? 0 : dc->created);
+		json_obj_end(&o);
+		argv[1] = k.data;
+		lens[1] = k.len;
+		ra_arg(argv, lens, 2, dc->id);
+		argv[3] = rec.data;
+		lens[3] = rec.len;
+		if (ra_do(c, err, 4, argv, lens) != 0)
+			goto out;
+		if (dc->used != 0) {
+			buf_reset(&rec);
+			json_out_init(&o, &rec, false);
+			json_obj_begin(&o);
+			json_key(&o, "used");
+			json_int(&o, dc->used);
+			json_key(&o, "address");
+			json_str(&o, dc->used_addr ? dc->used_addr : "");
+			json_key(&o, "agent");
+			json_str(&o, dc->used_agent ? dc->used_agent : "");
+			json_key(&o, "device");
+			json_str(&o, dc->used_device ? dc->used_device : "");
+			json_key(&o, "device_id");
+			json_str(
+			    &o, dc->used_device_id ? dc->used_device_id : "");
+			json_obj_end(&o);
+			argv[1] = ku.data;
+			lens[1] = ku.len;
+			argv[3] = rec.data;
+			lens[3] = rec.len;
+			if (ra_do(c, err, 4, argv, lens) != 0)
+				goto out;
+		}
+		ra_key(&ka, true, u->name, ":audit:", dc->id);
+		for (m = 0; m < dc->naudit; m++) {
+			const struct db_audit *e = db_devcred_audit_at(dc, m);
+
+			buf_reset(&rec);
+			json_out_init(&o, &rec, false);
+			json_obj_begin(&o);
+			json_key(&o, "time");
+			json_int(&o, e->time);
+			json_key(&o, "what");
+			json_str(&o, db_audit_what_name(e->what));
+			json_key(&o, "address");
+			json_str(&o, e->address ? e->address : "");
+			json_key(&o, "agent");
+			json_str(&o, e->agent ? e->agent : "");
+			if (e->document != NULL) {
+				json_key(&o, "document");
+				json_str(&o, e->document);
+			}
+			json_obj_end(&o);
+			ra_arg(argv, lens, 0, "RPUSH");
+			argv[1] = ka.data;
+			lens[1] = ka.len;
+			argv[2] = rec.data;
+			lens[2] = rec.len;
+			if (ra_do(c, err, 3, argv, lens) != 0)
+				goto out;
+		}
+		ra_arg(argv, lens, 0, "HSET");
+	}
+	rc = 0;
+out:
+	buf_release(&k);
+	buf_release(&ku);
+	buf_release(&ka);
+	buf_release(&rec);
+	return rc;
+}
+
 /* Every user and document into db. Returns 0 or -1. */
 static int
 ra_load(redisContext *c, struct db *db, struct buf *err)
@@ -554,7 +824,8 @@ ra_load(redisContext *c, struct db *db, struct buf *err)
 				u = db_user_add(db, str_from(nm->user),
 				    (struct str){r->str, r->len});
 			freeReplyObject(r);
-			if (u != NULL && ra_load_links(c, u, err) != 0)
+			if (u != NULL && (ra_load_links(c, u, err) != 0 ||
+			                     ra_load_devcreds(c, u, err) != 0))
 				goto out;
 			continue;
 		}
@@ -774,11 +1045,15 @@ ra_import(struct ra_job *j, redisContext *c)
 		sodium_memzero(phc, sizeof(phc));
 		if (r == NULL)
 			goto fail;
-		if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+		if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
 			added++;
-		else
+			freeReplyObject(r);
+			if (ra_import_devcreds(c, u, &err) != 0)
+				goto fail;
+		} else {
 			existing++;
-		freeReplyObject(r);
+			freeReplyObject(r);
+		}
 		docs = db_docs_sorted(u, &nd);
 		for (m = 0; m < nd; m++) {
 			if (memchr(db_doc_field(docs[m], DB_F_ID), ':',
