@@ -1021,17 +1021,27 @@ rs_credc_key(const void *rec)
 
 static const struct table_type rs_credc_type = {rs_credc_hash, rs_credc_key};
 
-/* op's entry in the credentials' cache, or NULL (with uk, its key). */
+/* Into uk: op's key in the credentials' cache (its digests). */
+static void
+rs_credc_uk(struct rop *op, unsigned char *uk)
+{
+	rop_digest(op);
+	memcpy(uk, op->udigest, KEYHASH_DIGEST_BYTES);
+	memcpy(uk + KEYHASH_DIGEST_BYTES, op->kdigest, KEYHASH_DIGEST_BYTES);
+}
+
+/*
+ * op's entry in the credentials' cache, or NULL; uk is set to its key
+ * unless the cache is empty (no digest is made for nothing then).
+ */
 static struct rs_credc *
 rs_credc_find(struct rop *op, unsigned char *uk)
 {
 	struct str k = {(const char *)uk, 2 * KEYHASH_DIGEST_BYTES};
 
-	rop_digest(op);
-	memcpy(uk, op->udigest, KEYHASH_DIGEST_BYTES);
-	memcpy(uk + KEYHASH_DIGEST_BYTES, op->kdigest, KEYHASH_DIGEST_BYTES);
 	if (op->rs->credc.n == 0)
 		return NULL;
+	rs_credc_uk(op, uk);
 	return table_find(
 	    &op->rs->credc, &rs_credc_type, table_hash(k.p, k.len), k);
 }
@@ -1060,6 +1070,7 @@ rs_credc_put(
 
 	if (rs_credc_find(op, uk) != NULL)
 		rs_credc_drop(rs, uk);
+	rs_credc_uk(op, uk);
 	while (rs->credc.n >= RS_CACHE_MAX) {
 		c = table_next(&rs->credc, &rs->credc_clock);
 		if (c == NULL) {

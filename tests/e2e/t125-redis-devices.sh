@@ -9,7 +9,8 @@
 # PHC string, never the password); the web sign-in refuses it; last use
 # (address, User-Agent, device/device_id) in `device list` through B;
 # rename; revoke through A -> 401 at once on B (for a key B verified and
-# cached, for auth, pull and push); a password change keeps the
+# cached, for auth, pull and push); the audit holds what both instances
+# saw, through the commands and the web API; a password change keeps the
 # credentials; devices-only on refuses the account key on both (auth,
 # pull, push), not the web sign-in, off restores it; a restart of both
 # keeps everything; the account's deletion removes the credentials; the
@@ -76,6 +77,13 @@ for mode in verbatim hashed; do
 	like "$mode: last used: a time" "$OUT" '"used":[1-9][0-9]+'
 	on_run B device list ann
 	like "$mode: the table" "$OUT" "$ID1 +live"
+	on_run A device audit ann "$ID1" --json
+	is "$mode: the audit through A holds what both instances saw" \
+	    "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(",".join(e["what"] + ":" + e.get("document", "-") for e in json.load(sys.stdin)["audit"]))')" \
+	    "push:d1,pull:d1,push:d1,auth:-"
+	webon A POST /api/v1/login '{"username":"ann","password":"acct pass"}' -c "$KS_TMP/jar"
+	webon B GET "/api/v1/devices/$ID1/audit" "" -b "$KS_TMP/jar"
+	like "$mode: the web API through B (a session made on A)" "$STATUS $BODY" '^200 \{"id":"'"$ID1"'","label":"Kobo Libra 2","revoked":false,"audit":\[\{"time":'
 
 	webon B POST /api/v1/login "{\"username\":\"ann\",\"password\":\"$PW1\"}"
 	is "$mode: the web sign-in refuses the device password" "$STATUS" 401

@@ -240,6 +240,26 @@ test_auth__registrable(void **state)
 	assert_true(auth_username_valid(S("Jo\xcc\x88rg")));
 }
 
+/* A new credential's id: 8 of the unambiguous letters and digits. */
+static void
+test_auth__device_new_id(void **state)
+{
+	char a[AUTH_DEVICE_ID_LEN + 1], b[AUTH_DEVICE_ID_LEN + 1];
+	int i;
+
+	(void)state;
+	auth_device_new_id(a);
+	auth_device_new_id(b);
+	assert_int_equal(strlen(a), AUTH_DEVICE_ID_LEN);
+	assert_true(auth_device_id_valid(S(a)));
+	assert_string_not_equal(a, b);
+	for (i = 0; i < 200; i++) {
+		auth_device_new_id(a);
+		assert_int_equal(strspn(a, "abcdefghijkmnpqrstuvwxyz23456789"),
+		    AUTH_DEVICE_ID_LEN);
+	}
+}
+
 int
 main(void)
 {
@@ -251,6 +271,7 @@ main(void)
 	    cmocka_unit_test(test_auth__basic),
 	    cmocka_unit_test(test_auth__basic_invalid),
 	    cmocka_unit_test(test_auth__username_rule),
+	    cmocka_unit_test(test_auth__device_new_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

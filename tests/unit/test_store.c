@@ -465,6 +465,104 @@ test_store__migration_backs_up_first(void **state)
 	env_free(e);
 }
 
+/* store_listen_devices: told once, at a credential's first use. */
+static void
+first_use(void *arg, struct str user, const char *id)
+{
+	char *seen = arg;
+
+	snprintf(seen, 64, "%.*s/%s", (int)user.len, user.p, id);
+}
+
+struct text {
+	enum store_result r;
+	char out[4096];
+};
+
+static void
+text_cb(void *arg, enum store_result r, const char *text, size_t len)
+{
+	struct text *t = arg;
+
+	t->r = r;
+	snprintf(t->out, sizeof(t->out), "%.*s", (int)len, text ? text : "");
+}
+
+/*
+ * Device credentials on the file store: a use records the last use and an
+ * audit entry (a repeat within a minute none), the first one is told to
+ * the listener, and both survive a reopen (the final snapshot).
+ */
+static void
+test_store__device_use_and_audit(void **state)
+{
+	const char *storages[] = {"memory", "file"};
+	struct store_device_change ch;
+	struct store_device_use use;
+	struct res r;
+	struct text t;
+	char seen[64], id[32];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		struct store_env *e = env_new(storages[i], false, 0);
+
+		assert_int_equal(create(e, "ann", "acct"), STORE_OK);
+		memset(&ch, 0, sizeof(ch));
+		ch.kind = STORE_DEVICE_ADD;
+		ch.label = str_from("Kobo");
+		ch.key = str_from("devkey");
+		memset(&r, 0, sizeof(r));
+		store_device_change(e->st, str_from("ann"), &ch, cb, &r);
+		run(e);
+		assert_int_equal(r.result, STORE_OK);
+		/* The id: the store's reply (cb keeps no devcred): list it. */
+		store_device_list(e->st, str_from("ann"), text_cb, &t);
+		assert_int_equal(
+		    sscanf(strstr(t.out, "\"id\":\"") + 6, "%31[a-z0-9]", id),
+		    1);
+		seen[0] = '\0';
+		store_listen_devices(e->st, first_use, seen);
+		memset(&use, 0, sizeof(use));
+		use.when = 1000;
+		use.what = STORE_DEVICE_PULL;
+		use.address = str_from("10.0.0.1");
+		use.agent = str_from("KOReader");
+		use.document = str_from("d1");
+		store_device_used(e->st, str_from("ann"), id, &use);
+		assert_int_equal(strncmp(seen, "ann/", 4), 0);
+		assert_string_equal(seen + 4, id);
+		seen[0] = '\0';
+		use.when = 1010;
+		store_device_used(e->st, str_from("ann"), id, &use);
+		use.what = STORE_DEVICE_PUSH;
+		store_device_used(e->st, str_from("ann"), id, &use);
+		assert_string_equal(seen, "");
+		store_device_audit(
+		    e->st, str_from("ann"), str_from(id), text_cb, &t);
+		assert_int_equal(t.r, STORE_OK);
+		assert_non_null(strstr(t.out,
+		    "\"audit\":[{\"time\":1010,\"what\":\"push\","
+		    "\"address\":\"10.0.0.1\",\"agent\":\"KOReader\","
+		    "\"document\":\"d1\"},{\"time\":1000,\"what\":\"pull\""));
+		assert_null(strstr(t.out, "\"time\":1010,\"what\":\"pull\""));
+		store_device_audit(
+		    e->st, str_from("ann"), str_from("nope"), text_cb, &t);
+		assert_int_equal(t.r, STORE_ERR_NOTFOUND);
+		store_device_audit(
+		    e->st, str_from("bob"), str_from(id), text_cb, &t);
+		assert_int_equal(t.r, STORE_ERR_AUTH);
+		if (i == 1) {
+			env_reopen(e);
+			store_device_audit(
+			    e->st, str_from("ann"), str_from(id), text_cb, &t);
+			assert_non_null(strstr(t.out, "\"time\":1000"));
+		}
+		env_free(e);
+	}
+}
+
 int
 main(void)
 {
@@ -475,6 +573,7 @@ main(void)
 	    cmocka_unit_test(test_store__waiters_share_one_verification),
 	    cmocka_unit_test(test_store__history_bounded),
 	    cmocka_unit_test(test_store__migration_backs_up_first),
+	    cmocka_unit_test(test_store__device_use_and_audit),
 	    cmocka_unit_test(test_store__shared_server_capability),
 	};
 
