@@ -349,6 +349,31 @@ cmd_device_add_exec(struct cmd_args *args)
 	    -1, print_added);
 }
 
+/*
+ * The answer out for a table: with --json printed as it is (1); else
+ * parsed into ar, *root and its array *list named name (0), or -1 after
+ * saying it is not one.
+ */
+static int
+answer_list(struct cmd_args *args, const struct buf *out, const char *name,
+    struct json_arena *ar, const struct json_value **root,
+    const struct json_value **list)
+{
+	if (cmd_option(args, "json", NULL)) {
+		fwrite(out->data, 1, out->len, stdout);
+		fputc('\n', stdout);
+		return 1;
+	}
+	*root = json_parse(out->data, out->len, json_arena_alloc, ar, NULL);
+	*list = *root != NULL ? json_get(*root, name) : NULL;
+	if (*list == NULL || (*list)->type != JSON_ARRAY) {
+		json_arena_release(ar);
+		cmd_complain("the server's answer is not a list");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 print_devices(struct cmd_args *args, const struct buf *out)
 {
@@ -356,18 +381,10 @@ print_devices(struct cmd_args *args, const struct buf *out)
 	const struct json_value *root, *list, *d, *v;
 	char created[32], used[32];
 	double num;
+	int rc = answer_list(args, out, "devices", &ar, &root, &list);
 
-	if (cmd_option(args, "json", NULL)) {
-		fwrite(out->data, 1, out->len, stdout);
-		fputc('\n', stdout);
-		return 0;
-	}
-	root = json_parse(out->data, out->len, json_arena_alloc, &ar, NULL);
-	list = root != NULL ? json_get(root, "devices") : NULL;
-	if (list == NULL || list->type != JSON_ARRAY) {
-		json_arena_release(&ar);
-		return cmd_complain("the server's answer is not a list");
-	}
+	if (rc != 0)
+		return rc < 0;
 	v = json_get(root, "devices_only");
 	printf("devices only: %s\n",
 	    v != NULL && v->type == JSON_TRUE ? "on" : "off");
@@ -410,18 +427,10 @@ print_audit(struct cmd_args *args, const struct buf *out)
 	const struct json_value *root, *list, *d, *v;
 	char when[32];
 	double num;
+	int rc = answer_list(args, out, "audit", &ar, &root, &list);
 
-	if (cmd_option(args, "json", NULL)) {
-		fwrite(out->data, 1, out->len, stdout);
-		fputc('\n', stdout);
-		return 0;
-	}
-	root = json_parse(out->data, out->len, json_arena_alloc, &ar, NULL);
-	list = root != NULL ? json_get(root, "audit") : NULL;
-	if (list == NULL || list->type != JSON_ARRAY) {
-		json_arena_release(&ar);
-		return cmd_complain("the server's answer is not a list");
-	}
+	if (rc != 0)
+		return rc < 0;
 	v = json_get(root, "revoked");
 	printf("device credential %s of user '%s': %s%s\n", args->argv[1],
 	    args->argv[0], member(root, "label"),

@@ -986,20 +986,31 @@ js_device_change(struct store *st, struct str user,
 	submit(js, op);
 }
 
+/* user's record for a listing, or NULL once STORE_ERR_AUTH is answered. */
+static const struct db_user *
+device_user(
+    const struct store *st, struct str user, store_text_cb *cb, void *arg)
+{
+	const struct filestore *js = (const struct filestore *)st;
+	const struct db_user *u = db_user_find(&js->db, user);
+
+	if (u != NULL && !u->creating)
+		return u;
+	cb(arg, STORE_ERR_AUTH, NULL, 0);
+	return NULL;
+}
+
 static void
 js_device_list(struct store *st, struct str user, store_text_cb *cb, void *arg)
 {
-	struct filestore *js = (struct filestore *)st;
-	struct db_user *u = db_user_find(&js->db, user);
+	const struct db_user *u = device_user(st, user, cb, arg);
 	const struct db_devcred *c;
 	struct buf b = BUF_INIT;
 	struct json_out o;
 	uint32_t i;
 
-	if (u == NULL || u->creating) {
-		cb(arg, STORE_ERR_AUTH, NULL, 0);
+	if (u == NULL)
 		return;
-	}
 	json_out_init(&o, &b, false);
 	json_obj_begin(&o);
 	json_key(&o, "devices_only");
@@ -1061,18 +1072,15 @@ static void
 js_device_audit(struct store *st, struct str user, struct str id,
     store_text_cb *cb, void *arg)
 {
-	struct filestore *js = (struct filestore *)st;
-	struct db_user *u = db_user_find(&js->db, user);
+	const struct db_user *u = device_user(st, user, cb, arg);
 	const struct db_devcred *c;
 	const struct db_audit *a;
 	struct buf b = BUF_INIT;
 	struct json_out o;
 	uint32_t i;
 
-	if (u == NULL || u->creating) {
-		cb(arg, STORE_ERR_AUTH, NULL, 0);
+	if (u == NULL)
 		return;
-	}
 	if ((c = db_devcred_find(u, id)) == NULL) {
 		cb(arg, STORE_ERR_NOTFOUND, NULL, 0);
 		return;
@@ -1089,20 +1097,9 @@ js_device_audit(struct store *st, struct str user, struct str id,
 	json_arr_begin(&o);
 	for (i = 0; i < c->naudit; i++) {
 		a = db_devcred_audit_at(c, i);
-		json_obj_begin(&o);
-		json_key(&o, "time");
-		json_int(&o, a->time);
-		json_key(&o, "what");
-		json_str(&o, store_device_what_name(a->what));
-		json_key(&o, "address");
-		json_str(&o, a->address ? a->address : "");
-		json_key(&o, "agent");
-		json_str(&o, a->agent ? a->agent : "");
-		if (a->document != NULL) {
-			json_key(&o, "document");
-			json_str(&o, a->document);
-		}
-		json_obj_end(&o);
+		store_device_audit_entry(&o, a->time, a->what,
+		    str_from(a->address), str_from(a->agent),
+		    str_from(a->document));
 	}
 	json_arr_end(&o);
 	json_obj_end(&o);

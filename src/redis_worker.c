@@ -756,20 +756,9 @@ ra_import_devcreds(redisContext *c, const struct db_user *u, struct buf *err)
 
 			buf_reset(&rec);
 			json_out_init(&o, &rec, false);
-			json_obj_begin(&o);
-			json_key(&o, "time");
-			json_int(&o, e->time);
-			json_key(&o, "what");
-			json_str(&o, db_audit_what_name(e->what));
-			json_key(&o, "address");
-			json_str(&o, e->address ? e->address : "");
-			json_key(&o, "agent");
-			json_str(&o, e->agent ? e->agent : "");
-			if (e->document != NULL) {
-				json_key(&o, "document");
-				json_str(&o, e->document);
-			}
-			json_obj_end(&o);
+			store_device_audit_entry(&o, e->time, e->what,
+			    str_from(e->address), str_from(e->agent),
+			    str_from(e->document));
 			ra_arg(argv, lens, 0, "RPUSH");
 			argv[1] = ka.data;
 			lens[1] = ka.len;

@@ -359,6 +359,27 @@ store_device_what_name(enum store_device_what what)
 }
 
 void
+store_device_audit_entry(struct json_out *o, int64_t time,
+    enum store_device_what what, struct str address, struct str agent,
+    struct str document)
+{
+	json_obj_begin(o);
+	json_key(o, "time");
+	json_int(o, time);
+	json_key(o, "what");
+	json_str(o, store_device_what_name(what));
+	json_key(o, "address");
+	json_strn(o, address.p ? address.p : "", address.p ? address.len : 0);
+	json_key(o, "agent");
+	json_strn(o, agent.p ? agent.p : "", agent.p ? agent.len : 0);
+	if (document.p != NULL) {
+		json_key(o, "document");
+		json_strn(o, document.p, document.len);
+	}
+	json_obj_end(o);
+}
+
+void
 store_listen_devices(struct store *st, store_device_fn *fn, void *arg)
 {
 	st->device_fn = fn;

@@ -472,6 +472,15 @@ typedef void store_device_fn(void *arg, struct str user, const char *id);
 void store_listen_devices(struct store *st, store_device_fn *fn, void *arg);
 void store_device_first_used(struct store *st, struct str user, const char *id);
 /*
+ * Write one audit entry as o's next value, as every backend answers and
+ * the Redis backend stores it: {"time", "what", "address", "agent"} and
+ * "document" when document.p is not NULL (address, agent: "" for none).
+ */
+struct json_out;
+void store_device_audit_entry(struct json_out *o, int64_t time,
+    enum store_device_what what, struct str address, struct str agent,
+    struct str document);
+/*
  * The audit of user's credential id as JSON {"id", "label", "revoked",
  * "audit": [{"time", "what", "address", "agent", "document"}]}, newest
  * first ("document" only for a pull or push). STORE_ERR_AUTH: no such

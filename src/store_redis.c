@@ -3042,20 +3042,8 @@ rs_device_used(struct store *st, struct str user, const char *id,
 		return;
 	/* The audit entry, as the file store lists its own. */
 	json_out_init(&o, &e, false);
-	json_obj_begin(&o);
-	json_key(&o, "time");
-	json_int(&o, use->when);
-	json_key(&o, "what");
-	json_str(&o, store_device_what_name(use->what));
-	json_key(&o, "address");
-	json_strn(&o, use->address.p ? use->address.p : "", use->address.len);
-	json_key(&o, "agent");
-	json_strn(&o, use->agent.p ? use->agent.p : "", use->agent.len);
-	if (use->document.p != NULL) {
-		json_key(&o, "document");
-		json_strn(&o, use->document.p, use->document.len);
-	}
-	json_obj_end(&o);
+	store_device_audit_entry(
+	    &o, use->when, use->what, use->address, use->agent, use->document);
 	json_out_init(&o, &b, false);
 	json_obj_begin(&o);
 	json_key(&o, "used");
@@ -3141,18 +3129,10 @@ rs_audit_cb(void *priv, const redisReply *reply)
 	json_key(&o, "audit");
 	json_arr_begin(&o);
 	for (i = 0; i < list->elements && i < STORE_DEVICE_AUDIT_MAX; i++) {
+		/* As store_device_audit_entry wrote it (dev-used.lua). */
 		v = rs_dev_parse(&a, list->element[i]);
-		if (v == NULL)
-			continue;
-		json_obj_begin(&o);
-		json_key(&o, "time");
-		json_int(&o, rs_dev_int(v, "time"));
-		rs_dev_str(&o, v, "what");
-		rs_dev_str(&o, v, "address");
-		rs_dev_str(&o, v, "agent");
-		if (json_get_str(v, "document").p != NULL)
-			rs_dev_str(&o, v, "document");
-		json_obj_end(&o);
+		if (v != NULL)
+			json_value_write(&o, v);
 	}
 	json_arr_end(&o);
 	json_obj_end(&o);
