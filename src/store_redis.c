@@ -95,6 +95,8 @@
  */
 #define RS_USED_MS 60000
 #define RS_USED_SLOTS 4096 /* credentials whose last write is remembered */
+/* The credentials' cache's key: the digests of the user and the key. */
+#define RS_UK_BYTES ((size_t)2 * KEYHASH_DIGEST_BYTES)
 
 /*
  * The scripts of the protocol's operations, in src/lua/ (embedded at build
@@ -124,7 +126,7 @@ static const char *const rs_scripts[RS_NSCRIPTS] = {
  */
 struct rs_credc {
 	uint32_t hash;
-	unsigned char uk[2 * KEYHASH_DIGEST_BYTES];
+	unsigned char uk[RS_UK_BYTES];
 	unsigned char fp[crypto_generichash_BYTES];
 	char id[DB_DEVCRED_ID_MAX + 1];
 	char phc[];
@@ -1037,7 +1039,7 @@ rs_credc_uk(struct rop *op, unsigned char *uk)
 static struct rs_credc *
 rs_credc_find(struct rop *op, unsigned char *uk)
 {
-	struct str k = {(const char *)uk, 2 * KEYHASH_DIGEST_BYTES};
+	struct str k = {(const char *)uk, RS_UK_BYTES};
 
 	if (op->rs->credc.n == 0)
 		return NULL;
@@ -1049,7 +1051,7 @@ rs_credc_find(struct rop *op, unsigned char *uk)
 static void
 rs_credc_drop(struct redis_store *rs, const unsigned char *uk)
 {
-	struct str k = {(const char *)uk, 2 * KEYHASH_DIGEST_BYTES};
+	struct str k = {(const char *)uk, RS_UK_BYTES};
 
 	free(table_remove(
 	    &rs->credc, &rs_credc_type, table_hash(k.p, k.len), k));
@@ -1064,7 +1066,7 @@ rs_credc_put(
     struct rop *op, const char *id, const char *phc, const unsigned char *fp)
 {
 	struct redis_store *rs = op->rs;
-	unsigned char uk[2 * KEYHASH_DIGEST_BYTES];
+	unsigned char uk[RS_UK_BYTES];
 	struct rs_credc *c;
 	size_t len = strlen(phc);
 
@@ -1093,7 +1095,7 @@ rs_credc_put(
 static void
 rs_cred_cached(struct rop *op)
 {
-	unsigned char uk[2 * KEYHASH_DIGEST_BYTES];
+	unsigned char uk[RS_UK_BYTES];
 	const struct rs_credc *c = rs_credc_find(op, uk);
 
 	if (c == NULL || c->id[0] == '\0')
@@ -1112,7 +1114,7 @@ rs_cred_still(struct rop *op)
 {
 	struct json_arena a = JSON_ARENA_INIT;
 	const struct json_value *root;
-	unsigned char uk[2 * KEYHASH_DIGEST_BYTES];
+	unsigned char uk[RS_UK_BYTES];
 	struct str k = STR_NULL;
 	bool ok;
 
@@ -1222,7 +1224,7 @@ rs_cred_cb(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct rop *op = priv;
 	const redisReply *reply = r;
-	unsigned char uk[2 * KEYHASH_DIGEST_BYTES];
+	unsigned char uk[RS_UK_BYTES];
 	const struct rs_credc *cached;
 	struct rs_cands *c;
 	size_t i;
@@ -1386,7 +1388,7 @@ rs_script_cb(redisAsyncContext *ac, void *r, void *priv)
 		/* A revoked credential, or the account key of an account
 		 * with devices_only: the key may be another credential. */
 		if (op->cred[0] != '\0') {
-			unsigned char uk[2 * KEYHASH_DIGEST_BYTES];
+			unsigned char uk[RS_UK_BYTES];
 
 			if (rs_credc_find(op, uk) != NULL)
 				rs_credc_drop(rs, uk);
