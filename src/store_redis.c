@@ -38,11 +38,15 @@
  * PHC string in the background (ROP_UPGRADE), only if still unchanged.
  * The administration operations are in redis_worker.c.
  *
- * Nothing kept in memory can make another instance wrong: the only cache
- * maps a user (at most RS_CACHE_MAX, then some are forgotten) to the stored
+ * Nothing kept in memory can make another instance wrong: one cache maps
+ * a user (at most RS_CACHE_MAX, then some are forgotten) to the stored
  * PHC string last verified, the digest of the key and the result, and the
  * stored string is read in the same round trip (or re-checked by the script)
- * every time, so a changed key misses it.
+ * every time, so a changed key misses it. The other (rs->credc) maps a user
+ * and key to the device credential they were verified for, whose record
+ * is read or checked the same way, so a revocation anywhere refuses the key
+ * at once (docs/devices.md); or to "none of the live ones", kept only while
+ * the live credentials stay the same.
  *
  * Connection: one hiredis async connection on the loop (redis_conn.c). The
  * handshake (AUTH, SELECT, SCRIPT LOAD) is pipelined; operations that
