@@ -1408,7 +1408,7 @@ async function admin() {
 	    h('th', {scope: 'row'}, u.username),
 	    h('td', {class: 'num', 'data-label': 'Books'}, String(u.documents)),
 	    h('td', {class: 'num', 'data-label': 'Stored'}, u.bytes === undefined ? '-' : size(u.bytes)),
-	    cell('Devices', (u.devices || []).join(', ')),
+	    cell('Devices', (u.devices || []).filter((n) => n !== WEB_DEVICE).join(', ')),
 	    cell('Last sync', when(u.last_sync)),
 	    h('td', {class: 'actions'},
 	        h('button', {type: 'button', 'aria-label': 'Reset password of ' + u.username, onclick: async () => {
