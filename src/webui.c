@@ -855,67 +855,77 @@ csv_num(const struct json_value *obj, const char *key)
 	"document,title,authors,filename,your_title,kind,percentage,"          \
 	"progress,device,device_id,timestamp,time_utc\r\n"
 
+/* Append the unix time ts (a JSON number's text) as ISO 8601 UTC. */
+static void
+csv_time(struct buf *b, struct str ts)
+{
+	char when[32] = "", num[24], *end;
+	long long t = 0;
+	struct tm tm;
+	time_t tt;
+
+	if (ts.len > 0 && ts.len < sizeof(num)) {
+		memcpy(num, ts.p, ts.len);
+		num[ts.len] = '\0';
+		t = strtoll(num, &end, 10);
+		if (*end != '\0')
+			t = 0;
+	}
+	tt = (time_t)t;
+	if (t > 0 && gmtime_r(&tt, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	buf_adds(b, when);
+}
+
+/*
+ * One CSV row (EXPORT_CSV_HEAD's columns): the names of document d, then
+ * kind and the position e (d itself for the current one).
+ */
+static void
+csv_row(struct buf *b, const struct json_value *d, const char *kind,
+    const struct json_value *e)
+{
+	static const char *const names[] = {
+	    "document", "title", "authors", "filename", "pretty_name"};
+	static const char *const pos[] = {"progress", "device", "device_id"};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		csv_field(b, json_get_str(d, names[i]));
+		buf_addch(b, ',');
+	}
+	buf_addf(b, "%s,", kind);
+	buf_addstr(b, csv_num(e, "percentage"));
+	for (i = 0; i < sizeof(pos) / sizeof(pos[0]); i++) {
+		buf_addch(b, ',');
+		csv_field(b, json_get_str(e, pos[i]));
+	}
+	buf_addch(b, ',');
+	buf_addstr(b, csv_num(e, "timestamp"));
+	buf_addch(b, ',');
+	csv_time(b, csv_num(e, "timestamp"));
+	buf_adds(b, "\r\n");
+}
+
 /*
  * One CSV row per position of document d: kind "current", then "device"
- * (each device's latest) and "history" (oldest first), each with the
- * document's names.
+ * (each device's latest) and "history" (oldest first).
  */
 static void
 csv_document(struct buf *b, const struct json_value *d)
 {
 	static const char *const lists[] = {"devices", "history"};
 	static const char *const kinds[] = {"device", "history"};
-	const struct json_value *e, *l;
+	const struct json_value *l, *e;
 	size_t i;
 
-	for (i = 0; i < 3; i++) {
-		l = i == 0 ? d : json_get(d, lists[i - 1]);
-		if (l == NULL || (i > 0 && l->type != JSON_ARRAY))
+	csv_row(b, d, "current", d);
+	for (i = 0; i < 2; i++) {
+		l = json_get(d, lists[i]);
+		if (l == NULL || l->type != JSON_ARRAY)
 			continue;
-		for (e = i == 0 ? d : l->child; e != NULL;
-		     e = i == 0 ? NULL : e->next) {
-			char when[32] = "", num[24], *end;
-			struct str ts = csv_num(e, "timestamp");
-			long long t = 0;
-			struct tm tm;
-			time_t tt;
-
-			csv_field(b, json_get_str(d, "document"));
-			buf_addch(b, ',');
-			csv_field(b, json_get_str(d, "title"));
-			buf_addch(b, ',');
-			csv_field(b, json_get_str(d, "authors"));
-			buf_addch(b, ',');
-			csv_field(b, json_get_str(d, "filename"));
-			buf_addch(b, ',');
-			csv_field(b, json_get_str(d, "pretty_name"));
-			buf_addf(b, ",%s,", i == 0 ? "current" : kinds[i - 1]);
-			buf_addstr(b, csv_num(e, "percentage"));
-			buf_addch(b, ',');
-			csv_field(b, json_get_str(e, "progress"));
-			buf_addch(b, ',');
-			csv_field(b, json_get_str(e, "device"));
-			buf_addch(b, ',');
-			csv_field(b, json_get_str(e, "device_id"));
-			buf_addch(b, ',');
-			buf_addstr(b, ts);
-			buf_addch(b, ',');
-			if (ts.len > 0 && ts.len < sizeof(num)) {
-				memcpy(num, ts.p, ts.len);
-				num[ts.len] = '\0';
-				t = strtoll(num, &end, 10);
-				if (*end != '\0')
-					t = 0;
-			}
-			if (t > 0) {
-				tt = (time_t)t;
-				if (gmtime_r(&tt, &tm) != NULL)
-					strftime(when, sizeof(when),
-					    "%Y-%m-%dT%H:%M:%SZ", &tm);
-			}
-			buf_adds(b, when);
-			buf_adds(b, "\r\n");
-		}
+		for (e = l->child; e != NULL; e = e->next)
+			csv_row(b, d, kinds[i], e);
 	}
 }
 

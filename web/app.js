@@ -1,7 +1,7 @@
 // app.js: the kosyncd web interface (no framework, no build step).
 //
-// Pages are hash routes (#/, #/doc/<id>, #/stats, #/doctor, #/merge,
-// #/account, #/admin) rendered into <main> from the JSON API under api/v1/ (relative to
+// Pages are hash routes (#/, #/doc/<id>, #/devices, #/stats, #/doctor,
+// #/merge, #/account, #/admin) rendered into <main> from the JSON API under api/v1/ (relative to
 // this page, so the app works under any base path). Every text that came
 // from a device is put into the page with textContent, never as HTML.
 // Live updates arrive as Server-Sent Events from api/v1/events.
