@@ -264,6 +264,8 @@ async function adminDetails(page) {
 	await page.waitForSelector('dialog.modal[open] #dlg-pw');
 	const types = await page.$$eval('dialog.modal input', (i) => i.map((x) => x.type));
 	ok(types.join() === 'password,password', 'reset password: a dialog with a password field, asked twice', types);
+	const v = await axeViolations(page);
+	ok(v.length === 0, 'axe: the password dialog: no violations', v.join('\n'));
 	await page.fill('#dlg-pw', 'bob new pass');
 	await page.fill('#dlg-pw2', 'bob new typo');
 	await page.click('dialog.modal button[value=ok]');
