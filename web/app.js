@@ -520,6 +520,8 @@ async function render(quiet) {
 	}
 	const pages = {library, doc: docPage, devices: devicesPage, stats, doctor, merge, account, admin};
 	const fn = pages[route.page] || library;
+	// A live update draws the page anew: focus stays where it was.
+	const had = quiet && main.contains(document.activeElement) ? document.activeElement.id : '';
 	try {
 		await fn(route.arg, quiet);
 	} catch (e) {
@@ -527,13 +529,15 @@ async function render(quiet) {
 		setPage('Error', errorBox(e));
 	}
 	if (!quiet) focusHeading();
+	else if (had && !main.contains(document.activeElement) && document.getElementById(had)) focusHeading('#' + had);
 }
 
 // After a page change focus goes to its heading (announced, and no
 // outline around the whole page); <main> when it has none.
 function focusHeading(sel) {
 	const el = (sel && main.querySelector(sel)) || main.querySelector('h1') || main;
-	if (el !== main && !el.hasAttribute('tabindex')) el.setAttribute('tabindex', '-1');
+	// Only what cannot take focus by itself gets tabindex -1.
+	if (el !== main && el.tabIndex < 0 && !el.hasAttribute('tabindex')) el.setAttribute('tabindex', '-1');
 	el.focus({preventScroll: true});
 }
 
@@ -655,7 +659,7 @@ async function library(_arg, quiet) {
 	setPage('Library', h('div', {class: 'head'}, h('h1', {}, 'Library'),
 	    h('a', {href: '#/devices'}, 'Your devices')),
 	    list.length ? tools : null, count, empty, ul, more, exportLinks());
-	if (hadFocus && $('#' + hadFocus)) $('#' + hadFocus).focus();
+	if (hadFocus && document.getElementById(hadFocus)) document.getElementById(hadFocus).focus();
 }
 
 // Downloads of the account's own data (GET api/v1/export, docs/api.md).
