@@ -71,7 +71,8 @@ TEST_LIBOBJ := $(LIBSRC:src/%.c=build/test/%.o)
 
 # The web interface's files, embedded into every build as a generated C
 # file (scripts/embed-web; webui.h declares what it defines).
-WEB := $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg))
+WEB := $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg \
+	web/*.webmanifest))
 WEB_C := build/gen/webassets.c
 REL_OBJ += build/rel/webassets.o
 STATIC_OBJ += build/static/webassets.o

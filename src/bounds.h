@@ -59,6 +59,17 @@
 #define DAV_VERSIONS 5
 #define DAV_VERSIONS_MAX 100
 
+/*
+ * The web interface's export of an account's data (GET /api/v1/export,
+ * webui.c): the file is built in memory, so it is bounded (an account at
+ * its own limits of history is far larger than a real reader's, whose
+ * export of 1,500 books with their history is a few MB), and so is the
+ * number of exports built at once.
+ */
+#define WEB_EXPORT_MAX_MIB 64
+#define WEB_EXPORT_MAX_BYTES ((size_t)WEB_EXPORT_MAX_MIB << 20)
+#define WEB_EXPORT_MAX_RUNNING 2
+
 /* Defaults of the failed-login and registration limits (ratelimit.h). */
 #define RATELIMIT_AUTH_FAIL_PER_USER 10
 #define RATELIMIT_AUTH_FAIL_PER_IP 30

@@ -58,6 +58,7 @@
 #define WEB_CSP                                                                \
 	"Content-Security-Policy: default-src 'none'; script-src 'self'; "     \
 	"style-src 'self'; img-src 'self' data:; connect-src 'self'; "         \
+	"manifest-src 'self'; "                                                \
 	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'\r\n"
 
 struct webui {
@@ -74,6 +75,15 @@ struct webui {
 	char (*etags)[20];     /* per asset: "\"<16 hex>\"" */
 	struct buf out;
 	struct buf scratch;
+	size_t exports; /* exports in flight (WEB_EXPORT_MAX_RUNNING) */
+};
+
+/* An export in flight (h_export): what it has written so far. */
+struct wexport {
+	struct buf out;        /* the file, growing page by page */
+	struct json_out o;     /* JSON: the writer on out */
+	struct json_arena mem; /* the current page's parse */
+	bool csv;
 };
 
 /* One API request in flight (http_alloc memory). */
@@ -95,8 +105,9 @@ struct wcall {
 	struct session sess;    /* user points to http_alloc memory */
 	struct store_page page; /* a list's page (?limit, ?cursor) */
 	char page_id[STORE_MAX_USERNAME + 1]; /* the cursor's id */
-	int status;        /* w_session_json: the answer's status */
-	const char *extra; /* and its extra headers */
+	int status;          /* w_session_json: the answer's status */
+	const char *extra;   /* and its extra headers */
+	struct wexport *exp; /* GET export: the file so far (malloc) */
 };
 
 static void *w_json_alloc(void *ctx, size_t size);
@@ -783,6 +794,284 @@ h_doc_delete(void *call)
 	c->ch.kind = STORE_WEB_DELETE;
 	c->ch.document = c->param;
 	store_web_change(c->w->st, c->user, &c->ch, change_cb, c);
+	return 0;
+}
+
+/*
+ * Export: the account's own data as a download
+ */
+
+/* Whether a CSV field must be quoted: a separator, quote or line break. */
+static bool
+csv_needs_quotes(struct str v)
+{
+	size_t i;
+
+	for (i = 0; i < v.len; i++) {
+		if (v.p[i] == ',' || v.p[i] == '"' || v.p[i] == '\n' ||
+		    v.p[i] == '\r')
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Append v to b as one CSV field (RFC 4180). A text that a spreadsheet
+ * would run as a formula (starting with = + - @, a tab or a carriage
+ * return) gets a leading "'" so that it stays text; numbers are written
+ * by csv_num.
+ */
+static void
+csv_field(struct buf *b, struct str v)
+{
+	bool formula = v.len > 0 && strchr("=+-@\t\r", v.p[0]) != NULL;
+	size_t i;
+
+	if (!formula && !csv_needs_quotes(v)) {
+		buf_add(b, v.p, v.len);
+		return;
+	}
+	buf_addch(b, '"');
+	if (formula)
+		buf_addch(b, '\'');
+	for (i = 0; i < v.len; i++) {
+		if (v.p[i] == '"')
+			buf_addch(b, '"');
+		buf_addch(b, v.p[i]);
+	}
+	buf_addch(b, '"');
+}
+
+/* The number member key of obj as its JSON text ("" when absent). */
+static struct str
+csv_num(const struct json_value *obj, const char *key)
+{
+	const struct json_value *v = json_get(obj, key);
+
+	return v != NULL && v->type == JSON_NUMBER ? v->text : STR_LIT("");
+}
+
+#define EXPORT_CSV_HEAD                                                        \
+	"document,title,authors,filename,your_title,kind,percentage,"          \
+	"progress,device,device_id,timestamp,time_utc\r\n"
+
+/* Append the unix time ts (a JSON number's text) as ISO 8601 UTC. */
+static void
+csv_time(struct buf *b, struct str ts)
+{
+	char when[32] = "", num[24], *end;
+	long long t = 0;
+	struct tm tm;
+	time_t tt;
+
+	if (ts.len > 0 && ts.len < sizeof(num)) {
+		memcpy(num, ts.p, ts.len);
+		num[ts.len] = '\0';
+		t = strtoll(num, &end, 10);
+		if (*end != '\0')
+			t = 0;
+	}
+	tt = (time_t)t;
+	if (t > 0 && gmtime_r(&tt, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	buf_adds(b, when);
+}
+
+/*
+ * One CSV row (EXPORT_CSV_HEAD's columns): the names of document d, then
+ * kind and the position e (d itself for the current one).
+ */
+static void
+csv_row(struct buf *b, const struct json_value *d, const char *kind,
+    const struct json_value *e)
+{
+	static const char *const names[] = {
+	    "document", "title", "authors", "filename", "pretty_name"};
+	static const char *const pos[] = {"progress", "device", "device_id"};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		csv_field(b, json_get_str(d, names[i]));
+		buf_addch(b, ',');
+	}
+	buf_addf(b, "%s,", kind);
+	buf_addstr(b, csv_num(e, "percentage"));
+	for (i = 0; i < sizeof(pos) / sizeof(pos[0]); i++) {
+		buf_addch(b, ',');
+		csv_field(b, json_get_str(e, pos[i]));
+	}
+	buf_addch(b, ',');
+	buf_addstr(b, csv_num(e, "timestamp"));
+	buf_addch(b, ',');
+	csv_time(b, csv_num(e, "timestamp"));
+	buf_adds(b, "\r\n");
+}
+
+/*
+ * One CSV row per position of document d: kind "current", then "device"
+ * (each device's latest) and "history" (oldest first).
+ */
+static void
+csv_document(struct buf *b, const struct json_value *d)
+{
+	static const char *const lists[] = {"devices", "history"};
+	static const char *const kinds[] = {"device", "history"};
+	const struct json_value *l, *e;
+	size_t i;
+
+	csv_row(b, d, "current", d);
+	for (i = 0; i < 2; i++) {
+		l = json_get(d, lists[i]);
+		if (l == NULL || l->type != JSON_ARRAY)
+			continue;
+		for (e = l->child; e != NULL; e = e->next)
+			csv_row(b, d, kinds[i], e);
+	}
+}
+
+/* End an export: free what it holds (the answer was given). */
+static void
+export_free(struct wcall *c)
+{
+	if (c->exp == NULL)
+		return;
+	json_arena_release(&c->exp->mem);
+	buf_release(&c->exp->out);
+	free(c->exp);
+	c->exp = NULL;
+	c->w->exports--;
+}
+
+/* Answer the finished export as a download named after the user. */
+static void
+export_send(struct wcall *c)
+{
+	struct wexport *x = c->exp;
+	char day[16] = "export", *hdr;
+	size_t i, len = c->user.len + 256 + sizeof(WEB_API_HEADERS);
+	time_t now = time(NULL);
+	struct tm tm;
+	struct buf name = BUF_INIT;
+
+	if (gmtime_r(&now, &tm) != NULL)
+		strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	/* The file name keeps letters, digits, '.', '-' and '_' only. */
+	for (i = 0; i < c->user.len; i++) {
+		char ch = c->user.p[i];
+		bool plain = (ch >= 'a' && ch <= 'z') ||
+		             (ch >= 'A' && ch <= 'Z') ||
+		             (ch >= '0' && ch <= '9') || ch == '.' ||
+		             ch == '-' || ch == '_';
+
+		buf_addch(&name, plain ? ch : '_');
+	}
+	hdr = http_alloc(c->req, len);
+	snprintf(hdr, len,
+	    "Content-Disposition: attachment; "
+	    "filename=\"kosyncd-%s-%s.%s\"\r\n" WEB_API_HEADERS,
+	    name.data, day, x->csv ? "csv" : "json");
+	buf_release(&name);
+	http_reply_ex(c->req, 200,
+	    x->csv ? "text/csv; charset=utf-8"
+	           : "application/json; charset=utf-8",
+	    hdr, x->out.data, x->out.len);
+	export_free(c);
+}
+
+/*
+ * store_text_cb of h_export: one page of the documents (with their
+ * history) added to the file; the next page asked for, or the file sent.
+ * Over WEB_EXPORT_MAX_BYTES the export stops with 413.
+ */
+static void
+export_cb(void *arg, enum store_result r, const char *text, size_t len)
+{
+	struct wcall *c = arg;
+	struct wexport *x = c->exp;
+	const struct json_value *v, *list, *d, *next;
+
+	json_arena_release(&x->mem);
+	if (r != STORE_OK) {
+		export_free(c);
+		if (r == STORE_ERR_AUTH)
+			w_gone(c);
+		else
+			w_store_error(c, r);
+		return;
+	}
+	v = json_parse(text, len, json_arena_alloc, &x->mem, NULL);
+	list = v != NULL ? json_get(v, "documents") : NULL;
+	next = v != NULL ? json_get(v, "next") : NULL;
+	if (list == NULL || list->type != JSON_ARRAY) {
+		export_free(c);
+		w_error(c, 500, "The store gave an answer that is not valid.");
+		return;
+	}
+	for (d = list->child; d != NULL; d = d->next) {
+		if (x->csv)
+			csv_document(&x->out, d);
+		else
+			doc_with_title(c, &x->o, d);
+	}
+	if (x->out.len > WEB_EXPORT_MAX_BYTES) {
+		export_free(c);
+		w_error(c, 413,
+		    "The export is larger than the server allows "
+		    "(" W_STR(WEB_EXPORT_MAX_MIB) " MiB).");
+		return;
+	}
+	if (next != NULL && next->type == JSON_STRING &&
+	    store_page_parse(next->text, STORE_PAGE_DOCS, c->page_id,
+	        sizeof(c->page_id), &c->page) == 0) {
+		c->page.limit = STORE_PAGE_MAX;
+		store_web_documents(
+		    c->w->st, c->user, STR_NULL, true, &c->page, export_cb, c);
+		return;
+	}
+	if (!x->csv) {
+		json_arr_end(&x->o);
+		json_obj_end(&x->o);
+	}
+	export_send(c);
+}
+
+/*
+ * GET export?format=json|csv: every document of the account with its
+ * positions per device and its newest history (STORE_LIST_HISTORY each),
+ * as a download (docs/api.md). WEB_EXPORT_MAX_RUNNING at a time.
+ */
+static int
+h_export(void *call)
+{
+	struct wcall *c = call;
+	bool bad = false;
+	struct str format = query_get(c, "format", &bad);
+	bool csv = str_eqs(format, "csv");
+
+	if (bad || (format.p != NULL && !csv && !str_eqs(format, "json")))
+		return w_error(c, 400, "format must be json or csv.");
+	if (c->w->exports >= WEB_EXPORT_MAX_RUNNING)
+		return w_error(c, 429, "Too many exports at once; try again.");
+	c->w->exports++;
+	c->exp = xcalloc(1, sizeof(*c->exp));
+	buf_init(&c->exp->out);
+	c->exp->csv = csv;
+	if (csv) {
+		buf_adds(&c->exp->out, EXPORT_CSV_HEAD);
+	} else {
+		json_out_init(&c->exp->o, &c->exp->out, false);
+		json_obj_begin(&c->exp->o);
+		json_key(&c->exp->o, "username");
+		json_strn(&c->exp->o, c->user.p, c->user.len);
+		json_key(&c->exp->o, "exported");
+		json_int(&c->exp->o, (int64_t)time(NULL));
+		json_key(&c->exp->o, "documents");
+		json_arr_begin(&c->exp->o);
+	}
+	memset(&c->page, 0, sizeof(c->page));
+	c->page.limit = STORE_PAGE_MAX;
+	store_web_documents(
+	    c->w->st, c->user, STR_NULL, true, &c->page, export_cb, c);
 	return 0;
 }
 
@@ -1529,6 +1818,7 @@ static const struct route wroutes[] = {
     {HTTP_M_POST, "/api/v1/documents/:doc/unmerge", h_unmerge,
         W_SESSION | W_CSRF | W_DOC | W_BODY},
     {HTTP_M_GET, "/api/v1/events", h_events, W_SESSION},
+    {HTTP_M_GET, "/api/v1/export", h_export, W_SESSION},
     {HTTP_M_GET, "/api/v1/stats", h_stats, W_SESSION},
     {HTTP_M_GET, "/api/v1/stats/days", h_stats_days, W_SESSION},
     {HTTP_M_GET, "/api/v1/stats/books", h_stats_books, W_SESSION},

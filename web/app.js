@@ -1,7 +1,7 @@
 // app.js: the kosyncd web interface (no framework, no build step).
 //
-// Pages are hash routes (#/, #/doc/<id>, #/stats, #/doctor, #/merge,
-// #/account, #/admin) rendered into <main> from the JSON API under api/v1/ (relative to
+// Pages are hash routes (#/, #/doc/<id>, #/devices, #/stats, #/doctor,
+// #/merge, #/account, #/admin) rendered into <main> from the JSON API under api/v1/ (relative to
 // this page, so the app works under any base path). Every text that came
 // from a device is put into the page with textContent, never as HTML.
 // Live updates arrive as Server-Sent Events from api/v1/events.
@@ -91,6 +91,27 @@ function docName(d) {
 	return d.pretty_name || d.title || d.filename || d.document;
 }
 
+// A book's name for a sentence: its title, or, when it has none (KOReader
+// sends no title), "an untitled book" and the start of its hash.
+function bookLabel(d) {
+	const n = d.pretty_name || d.title || d.filename;
+	return n || 'Untitled book ' + d.document.slice(0, 8);
+}
+
+// The device name of the web interface's own restores (CHANGE_WEB_DEVICE,
+// src/change.h): pushed with no device_id. Shown as the user's action.
+const WEB_DEVICE = 'kosyncd web';
+
+function isWebEntry(e) {
+	return Boolean(e) && e.device === WEB_DEVICE && !e.device_id;
+}
+
+// Who set a position: the device, or "you, on the web" for a restore here.
+function devName(e) {
+	if (isWebEntry(e)) return 'you, on the web';
+	return (e && e.device) || 'unknown device';
+}
+
 function pct(p) {
 	const v = Math.max(0, Math.min(1, Number(p) || 0)) * 100;
 	return (v >= 10 || v === 0 ? v.toFixed(0) : v.toFixed(1)) + '%';
@@ -144,6 +165,50 @@ function toast(text) {
 
 function errorBox(e) {
 	return h('p', {class: 'error', role: 'alert'}, e.message || String(e));
+}
+
+// A modal <dialog> that asks before something is done: title, content
+// (elements), the label of its button. check(), when given, runs on that
+// button and returns an error to show (the dialog stays) or null. Resolves
+// true when confirmed, false on Cancel or Escape; focus goes back to where
+// it was.
+function ask(title, content, okLabel, check) {
+	return new Promise((resolve) => {
+		const opener = document.activeElement;
+		const err = h('p', {class: 'error', role: 'alert', hidden: true});
+		const dlg = h('dialog', {class: 'modal', 'aria-labelledby': 'modal-h'});
+		const form = h('form', {method: 'dialog', onsubmit: (ev) => {
+			if (!ev.submitter || ev.submitter.value !== 'ok' || !check) return;
+			const bad = check();
+			if (bad) {
+				ev.preventDefault();
+				err.textContent = bad;
+				err.hidden = false;
+			}
+		}}, h('h2', {id: 'modal-h'}, title), content, err,
+		h('div', {class: 'buttons'},
+		    h('button', {type: 'submit', value: 'cancel', formnovalidate: true}, 'Cancel'),
+		    h('button', {type: 'submit', value: 'ok', class: 'primary'}, okLabel)));
+		dlg.append(form);
+		dlg.addEventListener('close', () => {
+			dlg.remove();
+			if (opener && opener.isConnected) opener.focus();
+			resolve(dlg.returnValue === 'ok');
+		});
+		document.body.append(dlg);
+		dlg.showModal();
+	});
+}
+
+// A new password, typed twice in a dialog: the password, or null.
+async function askPassword(title, note) {
+	const pw1 = h('input', {id: 'dlg-pw', type: 'password', autocomplete: 'new-password', required: true});
+	const pw2 = h('input', {id: 'dlg-pw2', type: 'password', autocomplete: 'new-password', required: true});
+	const ok = await ask(title, [h('p', {class: 'muted'}, note),
+		h('label', {for: 'dlg-pw'}, 'New password'), pw1,
+		h('label', {for: 'dlg-pw2'}, 'New password again'), pw2], 'Set password',
+	() => pw1.value !== pw2.value ? 'The two passwords differ.' : null);
+	return ok ? pw1.value : null;
 }
 
 function setPage(title, ...content) {
@@ -219,9 +284,7 @@ async function onChange(d) {
 	if (route.page === 'library' || route.page === 'doctor' || route.page === 'merge') {
 		await render(true);
 		if (d.kind === 'push') {
-			const doc = docs.find((x) => isDoc(x, d.document));
-			toast((doc ? docName(doc) : 'A book') + ' was synced' +
-			    (doc && doc.device ? ' from ' + doc.device : ''));
+			toast(syncedText(docs.find((x) => isDoc(x, d.document))));
 		}
 	} else if (route.page === 'stats' && d.kind === 'stats') {
 		await render(true);
@@ -234,6 +297,13 @@ async function onChange(d) {
 		await render(true);
 		if (d.kind === 'push') toast('New position synced');
 	}
+}
+
+// The toast of a push: the book by name, and who moved it.
+function syncedText(doc) {
+	if (!doc) return 'A book was synced';
+	if (isWebEntry(doc)) return bookLabel(doc) + ': your restore was saved';
+	return bookLabel(doc) + ' was synced' + (doc.device ? ' from ' + doc.device : '');
 }
 
 // Reading statistics (api/v1/stats): from the statistics.sqlite3 that
@@ -448,15 +518,27 @@ async function render(quiet) {
 		if (target === route.page) a.setAttribute('aria-current', 'page');
 		else a.removeAttribute('aria-current');
 	}
-	const pages = {library, doc: docPage, stats, doctor, merge, account, admin};
+	const pages = {library, doc: docPage, devices: devicesPage, stats, doctor, merge, account, admin};
 	const fn = pages[route.page] || library;
+	// A live update draws the page anew: focus stays where it was.
+	const had = quiet && main.contains(document.activeElement) ? document.activeElement.id : '';
 	try {
 		await fn(route.arg, quiet);
 	} catch (e) {
 		if (e.status === 401) return;
 		setPage('Error', errorBox(e));
 	}
-	if (!quiet) main.focus({preventScroll: true});
+	if (!quiet) focusHeading();
+	else if (had && !main.contains(document.activeElement) && document.getElementById(had)) focusHeading('#' + had);
+}
+
+// After a page change focus goes to its heading (announced, and no
+// outline around the whole page); <main> when it has none.
+function focusHeading(sel) {
+	const el = (sel && main.querySelector(sel)) || main.querySelector('h1') || main;
+	// Only what cannot take focus by itself gets tabindex -1.
+	if (el !== main && el.tabIndex < 0 && !el.hasAttribute('tabindex')) el.setAttribute('tabindex', '-1');
+	el.focus({preventScroll: true});
 }
 
 // Lists come a page at a time: {<key>: [...], next: <cursor> or null}.
@@ -484,52 +566,148 @@ async function loadDocs(history, want) {
 	return docs;
 }
 
+// The library's view: search, sort, filters and how many are shown; kept
+// across live updates and visits in this tab.
+const LIB_PAGE = 100;
+const libView = {q: '', sort: 'recent', status: 'all', device: '', count: LIB_PAGE};
+const FINISHED = 0.99; // a book at 99 % or more counts as finished
+
+// The device names of a book: its latest and every device's position.
+function docDevices(d) {
+	const out = new Set();
+	if (d.device && !isWebEntry(d)) out.add(d.device);
+	for (const e of d.devices || []) if (e.device && !isWebEntry(e)) out.add(e.device);
+	return out;
+}
+
+// The library filtered and sorted as libView says.
+function libSelect(list) {
+	const v = libView;
+	const q = v.q.trim().toLowerCase();
+	const byName = (a, b) => docName(a).localeCompare(docName(b), undefined, {sensitivity: 'base', numeric: true});
+	const cmp = {
+		recent: (a, b) => b.timestamp - a.timestamp,
+		title: byName,
+		progress: (a, b) => b.percentage - a.percentage || byName(a, b),
+	}[v.sort] || ((a, b) => b.timestamp - a.timestamp);
+	return list.filter((d) => (!q || [docName(d), d.authors, d.filename, d.title, d.document]
+	    .some((t) => t && t.toLowerCase().includes(q))) &&
+	    (v.status === 'all' || (v.status === 'finished') === (d.percentage >= FINISHED)) &&
+	    (!v.device || docDevices(d).has(v.device))).sort(cmp);
+}
+
 async function library(_arg, quiet) {
-	const keep = quiet ? ($('#search') || {}).value || '' : '';
-	// A live update reloads as many books as were shown.
-	const list = await loadDocs(false, quiet ? docs.length : 0);
+	if (!quiet) libView.count = LIB_PAGE;
+	// Every page of the list (500 a request): sorting and filters see every
+	// book; the page shows LIB_PAGE more at a time.
+	const list = await loadDocs(false, Infinity);
+	const devices = new Set();
+	for (const d of list) for (const n of docDevices(d)) devices.add(n);
+	if (libView.device && !devices.has(libView.device)) devices.add(libView.device);
 	const search = h('input', {id: 'search', type: 'search', placeholder: 'Search title, author, file',
-	    'aria-label': 'Search the library', value: keep, autocomplete: 'off'});
-	const ul = h('ul', {class: 'library', id: 'library'});
-	const count = h('p', {class: 'muted', id: 'count'});
-	const fill = () => {
-		const q = search.value.trim().toLowerCase();
-		const shown = list.filter((d) => !q || [docName(d), d.authors, d.filename, d.title, d.document]
-		    .some((t) => t && t.toLowerCase().includes(q)));
-		const names = new Map();
-		for (const d of list) names.set(docName(d), (names.get(docName(d)) || 0) + 1);
-		ul.replaceChildren(...shown.map((d) => docItem(d, names.get(docName(d)) > 1)));
-		count.textContent = list.length === 0 ? '' :
-		    shown.length + ' of ' + list.length + (libNext ? ' books loaded' : ' books');
-		more.hidden = !libNext;
-	};
-	// The next page, by the button or when it scrolls into view.
-	const more = h('button', {type: 'button', id: 'more', class: 'more', onclick: async () => {
-		if (!libNext || more.disabled) return;
-		more.disabled = true;
-		try {
-			const p = await page('documents', 'documents', libNext);
-			list.push(...p.items);
-			libNext = p.next;
+	    value: libView.q, autocomplete: 'off'});
+	const choice = (id, label, options, key) => {
+		const sel = h('select', {id}, options.map(([v, t]) => h('option', {value: v, selected: libView[key] === v}, t)));
+		sel.addEventListener('change', () => {
+			libView[key] = sel.value;
+			libView.count = LIB_PAGE;
 			fill();
-		} catch (e) {
-			toast(e.message);
-		}
-		more.disabled = false;
+		});
+		return h('div', {class: 'field'}, h('label', {for: id}, label), sel);
+	};
+	const tools = h('div', {class: 'tools', role: 'group', 'aria-label': 'Sort and filter'},
+	    h('div', {class: 'field grow'}, h('label', {for: 'search'}, 'Search'), search),
+	    choice('lib-sort', 'Sort by', [['recent', 'Recently read'], ['title', 'Title'], ['progress', 'Progress']], 'sort'),
+	    choice('lib-status', 'Show', [['all', 'All books'], ['reading', 'Reading'], ['finished', 'Finished']], 'status'),
+	    choice('lib-device', 'Device', [['', 'Any device'], ...[...devices].sort().map((n) => [n, n])], 'device'));
+	const ul = h('ul', {class: 'library', id: 'library'});
+	const count = h('p', {class: 'muted', id: 'count', role: 'status'});
+	const names = new Map();
+	for (const d of list) names.set(docName(d), (names.get(docName(d)) || 0) + 1);
+	const more = h('button', {type: 'button', id: 'more', class: 'more', onclick: () => {
+		const first = ul.children.length;
+		libView.count += LIB_PAGE;
+		fill();
+		// Keyboard users go on from the first new book.
+		const next = ul.children[first];
+		if (next && document.activeElement === more) next.querySelector('a').focus();
 	}}, 'More');
+	const fill = () => {
+		const shown = libSelect(list);
+		ul.replaceChildren(...shown.slice(0, libView.count).map((d) => docItem(d, names.get(docName(d)) > 1)));
+		const n = Math.min(shown.length, libView.count);
+		count.textContent = list.length === 0 ? '' : (n < shown.length ? n + ' of ' + shown.length + ' shown; ' : '') +
+		    shown.length + (shown.length === list.length ? ' books' : ' of ' + list.length + ' books');
+		more.hidden = shown.length <= libView.count;
+	};
+	// The next LIB_PAGE when "More" scrolls into view.
 	if (window.IntersectionObserver) {
 		new IntersectionObserver((seen) => {
-			if (seen.some((x) => x.isIntersecting) && !more.hidden) more.click();
+			if (seen.some((x) => x.isIntersecting) && !more.hidden && more.isConnected) more.click();
 		}).observe(more);
 	}
-	search.addEventListener('input', fill);
+	search.addEventListener('input', () => {
+		libView.q = search.value;
+		libView.count = LIB_PAGE;
+		fill();
+	});
 	fill();
 	const empty = list.length === 0 ? h('div', {class: 'card'},
 	    h('p', {}, 'Nothing synced yet.'),
 	    h('p', {class: 'muted'}, 'In KOReader, open a book, then Tools → Progress sync → Push progress now.')) : null;
-	const hadFocus = document.activeElement && document.activeElement.id === 'search';
-	setPage('Library', h('div', {class: 'head'}, h('h1', {}, 'Library'), search), count, empty, ul, more);
-	if (hadFocus) search.focus();
+	const hadFocus = document.activeElement && document.activeElement.id;
+	setPage('Library', h('div', {class: 'head'}, h('h1', {}, 'Library'),
+	    h('a', {href: '#/devices'}, 'Your devices')),
+	    list.length ? tools : null, count, empty, ul, more, exportLinks());
+	if (hadFocus && document.getElementById(hadFocus)) document.getElementById(hadFocus).focus();
+}
+
+// Downloads of the account's own data (GET api/v1/export, docs/api.md).
+function exportLinks() {
+	return h('p', {class: 'muted export'}, 'Export your positions and history: ',
+	    h('a', {href: 'api/v1/export?format=json', download: ''}, 'JSON'), ' · ',
+	    h('a', {href: 'api/v1/export?format=csv', download: ''}, 'CSV'));
+}
+
+// The devices that pushed (the names pushes carry, not device passwords):
+// what each reads and when it was last seen.
+async function devicesPage() {
+	const list = await loadDocs(false, Infinity);
+	const devs = new Map();
+	for (const d of list) {
+		const seen = new Map();
+		for (const e of [d, ...(d.devices || [])]) {
+			if (!e.device || isWebEntry(e)) continue;
+			if (!seen.has(e.device) || seen.get(e.device).timestamp < e.timestamp) seen.set(e.device, e);
+		}
+		for (const [name, e] of seen) {
+			if (!devs.has(name)) devs.set(name, {name, ids: new Set(), last: 0, books: []});
+			const v = devs.get(name);
+			if (e.device_id) v.ids.add(e.device_id);
+			v.last = Math.max(v.last, e.timestamp);
+			v.books.push({d, e});
+		}
+	}
+	const all = [...devs.values()].sort((a, b) => b.last - a.last);
+	const card = (v, i) => {
+		const reading = v.books.filter((b) => b.e.percentage < FINISHED).sort((a, b) => b.e.timestamp - a.e.timestamp);
+		const done = v.books.length - reading.length;
+		return h('section', {class: 'card device', 'aria-labelledby': 'dev-' + i},
+		    h('h2', {id: 'dev-' + i}, v.name),
+		    h('p', {class: 'muted'}, 'Last seen ', when(v.last), ' · ', v.books.length + (v.books.length === 1 ? ' book' : ' books'),
+		        done ? ', ' + done + ' finished' : '', v.ids.size > 1 ? ' · ' + v.ids.size + ' device IDs' : ''),
+		    reading.length ? h('ul', {class: 'reads'}, reading.slice(0, 5).map((b) => h('li', {},
+		        docLink(b.d), ' ', h('span', {class: 'pct'}, pct(b.e.percentage)), ' ', h('span', {class: 'muted'}, when(b.e.timestamp))))) :
+		        h('p', {}, 'Nothing in progress.'),
+		    h('p', {}, h('a', {href: '#/', onclick: () => {
+			    Object.assign(libView, {device: v.name, status: 'all', q: ''});
+		    }}, 'All ' + v.books.length + ' in the library')));
+	};
+	setPage('Devices', h('p', {}, h('a', {href: '#/'}, '← Library')), h('h1', {}, 'Your devices'),
+	    h('p', {class: 'muted'}, 'The devices that synced, by the name KOReader sends (Settings → Device name). ' +
+	        'Device passwords are on the Account page.'),
+	    all.length ? all.map(card) : h('div', {class: 'card'}, h('p', {}, 'No device has synced yet.')),
+	    exportLinks());
 }
 
 // One book of the library; twin: another book has the same name, so the
@@ -542,7 +720,7 @@ function docItem(d, twin) {
 	    sub ? h('span', {class: 'authors'}, sub) : null,
 	    h('span', {class: 'progress'}, bar(d.percentage, 'Progress of ' + name),
 	        h('span', {class: 'pct'}, pct(d.percentage))),
-	    h('span', {class: 'last muted'}, d.device || 'unknown device', ' · ', when(d.timestamp)));
+	    h('span', {class: 'last muted'}, devName(d), ' · ', when(d.timestamp)));
 }
 
 async function restore(d, entry) {
@@ -550,6 +728,13 @@ async function restore(d, entry) {
 	    {percentage: entry.percentage, progress: entry.progress});
 	toast('Restored ' + pct(entry.percentage) + '; devices jump there at their next sync');
 	await render(true);
+	// The page was drawn anew: focus goes to the new current position.
+	focusHeading('#current');
+}
+
+// What a restore button says to a screen reader: which position.
+function restoreLabel(e) {
+	return 'Restore ' + pct(e.percentage) + ' from ' + devName(e) + ', ' + fullDate(e.timestamp);
 }
 
 async function docPage(id) {
@@ -581,19 +766,20 @@ async function docPage(id) {
 	    device_id: d.device_id, timestamp: d.timestamp};
 	const positions = [current, ...d.devices.slice().sort((a, b) => b.timestamp - a.timestamp)];
 	const posRows = positions.map((e, i) => h('tr', {},
-	    h('td', {}, e.device || '—', i === 0 ? h('span', {class: 'tag'}, 'latest') : null),
+	    h('td', {}, devName(e), i === 0 ? h('span', {class: 'tag'}, 'latest') : null),
 	    h('td', {}, bar(e.percentage), ' ', pct(e.percentage)),
 	    h('td', {}, when(e.timestamp)),
-	    h('td', {}, i === 0 ? '' : h('button', {type: 'button', class: 'restore',
+	    h('td', {}, i === 0 ? '' : h('button', {type: 'button', class: 'restore', 'aria-label': restoreLabel(e),
 	        onclick: () => restore(d, e).catch(fail)}, 'Restore'))));
 
 	// History, newest first in the list; older pages on demand.
 	const hist = (d.history || []).filter((e) => e.timestamp > 0);
 	const histRow = (e) => h('li', {},
 	    h('span', {class: 'when'}, when(e.timestamp)),
-	    h('span', {}, e.device || '—'),
+	    h('span', {}, devName(e)),
 	    h('span', {class: 'pct'}, pct(e.percentage)),
-	    h('button', {type: 'button', class: 'restore', onclick: () => restore(d, e).catch(fail)}, 'Restore'));
+	    h('button', {type: 'button', class: 'restore', 'aria-label': restoreLabel(e),
+	        onclick: () => restore(d, e).catch(fail)}, 'Restore'));
 	const histList = h('ol', {class: 'history'}, hist.slice().reverse().map(histRow));
 	let histNext = d.history_next;
 	const older = h('button', {type: 'button', id: 'older', class: 'more', hidden: !histNext, onclick: async () => {
@@ -626,9 +812,10 @@ async function docPage(id) {
 	    h('p', {}, h('a', {href: '#/'}, '← Library')),
 	    h('h1', {id: 'doc-title'}, name),
 	    d.authors ? h('p', {class: 'authors'}, d.authors) : null,
-	    h('div', {class: 'card'},
+	    h('div', {class: 'card', id: 'current', role: 'region', 'aria-label': 'Current position'},
 	        h('div', {class: 'big'}, bar(d.percentage, 'Progress'), h('strong', {}, pct(d.percentage))),
-	        h('p', {class: 'muted'}, 'Last synced from ', d.device || 'unknown device', ' ', when(d.timestamp)),
+	        h('p', {class: 'muted'}, isWebEntry(d) ? 'Restored by you on the web ' : ['Last synced from ', devName(d), ' '],
+	            when(d.timestamp)),
 	        h('dl', {class: 'meta'},
 	            d.title ? [h('dt', {}, 'Title'), h('dd', {}, d.title)] : null,
 	            d.filename ? [h('dt', {}, 'File'), h('dd', {}, d.filename)] : null,
@@ -650,30 +837,86 @@ async function docPage(id) {
 	    h('h2', {}, 'Delete'), h('p', {class: 'muted'}, 'Removes this book\'s position and history from the server.'), del);
 }
 
-// The history chart: percentage over time, drawn as SVG.
+// The colours of the history chart's devices, in order (style.css's
+// .dev0 ... .dev5; each at least 3:1 against the card, light and dark).
+const DEV_COLOURS = 6;
+
+// Date labels for the span t0..t1 (seconds): up to n evenly spaced times,
+// written as days, or hours when the span is within a day.
+function timeTicks(t0, t1, n) {
+	if (t1 <= t0) return [{t: t0, text: new Date(t0 * 1000).toLocaleDateString()}];
+	const span = t1 - t0;
+	const fmt = (t) => new Date(t * 1000).toLocaleString(undefined, span < 600 ?
+	    {hour: '2-digit', minute: '2-digit', second: '2-digit'} : span < 86400 * 2 ?
+	    {month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit'} :
+	    {year: span > 86400 * 300 ? 'numeric' : undefined, month: 'short', day: 'numeric'});
+	// Whole seconds: no two labels within a second of each other.
+	n = Math.max(2, Math.min(n, Math.floor(span) + 1));
+	const out = [];
+	for (let i = 0; i < n; i++) {
+		const t = Math.round(t0 + span * i / (n - 1));
+		const text = fmt(t);
+		if (!out.length || out[out.length - 1].text !== text) out.push({t, text});
+	}
+	return out;
+}
+
+// The history chart: percentage over time, drawn as SVG, a colour per
+// device with a legend. Each point is a button (arrow keys move between
+// them): focus, a tap or the pointer shows its position below the chart.
 function chart(entries) {
 	// Drawn at the width it is shown at, so that the text keeps its size.
 	const W = Math.max(300, Math.min(900, main.clientWidth - 40));
-	const H = W < 500 ? 180 : 220, L = 44, R = 12, T = 12, B = 30;
+	const H = W < 500 ? 180 : 220, L = 44, R = 16, T = 12, B = 30;
 	const pts = entries.slice().sort((a, b) => a.timestamp - b.timestamp);
 	const t0 = pts[0].timestamp, t1 = pts[pts.length - 1].timestamp;
 	const span = Math.max(1, t1 - t0);
 	const x = (t) => L + (pts.length === 1 ? (W - L - R) / 2 : (t - t0) / span * (W - L - R));
 	const y = (p) => T + (1 - Math.max(0, Math.min(1, p))) * (H - T - B);
+	const devs = [];
+	for (const e of pts) if (!devs.includes(devName(e))) devs.push(devName(e));
+	const colour = (e) => 'dev' + (devs.indexOf(devName(e)) % DEV_COLOURS);
 	const grid = [0, 0.25, 0.5, 0.75, 1].map((p) => [
 		s('line', {x1: L, x2: W - R, y1: y(p), y2: y(p), class: 'grid'}),
 		s('text', {x: L - 6, y: y(p) + 4, 'text-anchor': 'end', class: 'axis'}, Math.round(p * 100) + '%'),
 	]);
 	const line = s('polyline', {class: 'line', fill: 'none',
 	    points: pts.map((e) => x(e.timestamp).toFixed(1) + ',' + y(e.percentage).toFixed(1)).join(' ')});
-	const dots = pts.map((e) => s('circle', {cx: x(e.timestamp).toFixed(1), cy: y(e.percentage).toFixed(1), r: 4, class: 'dot'},
-	    s('title', {}, pct(e.percentage) + ' · ' + (e.device || '—') + ' · ' + fullDate(e.timestamp))));
-	const day = (t) => new Date(t * 1000).toLocaleDateString();
-	const labels = [s('text', {x: L, y: H - 8, class: 'axis'}, day(t0))];
-	if (t1 !== t0) labels.push(s('text', {x: W - R, y: H - 8, 'text-anchor': 'end', class: 'axis'}, day(t1)));
+	const tip = h('p', {class: 'tip', id: 'chart-tip', 'aria-live': 'polite'},
+	    'Select a point (tap, or Tab then the arrow keys) to see its position.');
+	const say = (e) => pct(e.percentage) + ' from ' + devName(e) + ', ' + fullDate(e.timestamp);
+	const dots = pts.map((e, i) => s('circle', {cx: x(e.timestamp).toFixed(1), cy: y(e.percentage).toFixed(1), r: 5,
+	    class: 'dot ' + colour(e), tabindex: i === pts.length - 1 ? '0' : '-1', role: 'button',
+	    'aria-label': say(e)}));
+	const pick = (i, focus) => {
+		dots.forEach((d, j) => {
+			d.setAttribute('tabindex', j === i ? '0' : '-1');
+			d.classList.toggle('on', j === i);
+		});
+		tip.textContent = say(pts[i]);
+		if (focus) dots[i].focus();
+	};
+	dots.forEach((d, i) => {
+		d.addEventListener('focus', () => pick(i, false));
+		d.addEventListener('click', () => pick(i, true));
+		d.addEventListener('pointerenter', () => pick(i, false));
+		d.addEventListener('keydown', (ev) => {
+			const to = {ArrowLeft: i - 1, ArrowDown: i - 1, ArrowRight: i + 1, ArrowUp: i + 1,
+			    Home: 0, End: pts.length - 1}[ev.key];
+			if (to === undefined) return;
+			ev.preventDefault();
+			pick(Math.max(0, Math.min(pts.length - 1, to)), true);
+		});
+	});
+	const ticks = timeTicks(t0, t1, W < 500 ? 3 : 5);
+	const labels = ticks.map((k, i) => s('text', {x: x(k.t), y: H - 8, class: 'axis',
+	    'text-anchor': ticks.length === 1 ? 'middle' : i === 0 ? 'start' : i === ticks.length - 1 ? 'end' : 'middle'}, k.text));
+	const legend = h('ul', {class: 'legend', 'aria-label': 'Devices'}, devs.map((n, i) =>
+	    h('li', {}, h('span', {class: 'swatch dev' + (i % DEV_COLOURS), 'aria-hidden': 'true'}), n)));
 	return h('figure', {class: 'chart'},
-	    s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': 'chart-cap',},
-	        grid, line, dots, labels),
+	    s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'group', 'aria-labelledby': 'chart-cap'},
+	        s('g', {'aria-hidden': 'true'}, grid, line, labels), dots),
+	    legend, tip,
 	    h('figcaption', {id: 'chart-cap', class: 'muted'}, 'Progress over time: ' + pts.length + ' positions from ' +
 	        fullDate(t0) + ' to ' + fullDate(t1) + '.'));
 }
@@ -707,18 +950,63 @@ function docLink(d) {
 	return h('a', {href: '#/doc/' + encodeURIComponent(d.document)}, docName(d));
 }
 
+// The sync doctor's dismissed findings, per account, in this browser.
+function dismissedKey() {
+	return 'kosyncd.doctor.dismissed.' + me.username;
+}
+
+function dismissed() {
+	try {
+		const v = JSON.parse(localStorage.getItem(dismissedKey()) || '[]');
+		return new Set(Array.isArray(v) ? v : []);
+	} catch (e) {
+		return new Set();
+	}
+}
+
+function setDismissed(set) {
+	try {
+		if (set.size) localStorage.setItem(dismissedKey(), JSON.stringify([...set]));
+		else localStorage.removeItem(dismissedKey());
+	} catch (e) {
+		// Storage off: dismissing lasts until the next visit.
+	}
+}
+
+// One finding: {id, title (array), body, fix (text), action (button)}.
+function finding(f, hide) {
+	return h('li', {class: 'problem', 'data-finding': f.id},
+	    h('h3', {}, f.title),
+	    f.body,
+	    h('p', {class: 'fix'}, f.fix),
+	    h('div', {class: 'buttons'}, f.action || null,
+	        h('button', {type: 'button', class: 'dismiss', 'aria-label': 'Dismiss: ' + f.label, onclick: hide}, 'Dismiss')));
+}
+
 async function doctor() {
 	const list = await loadDocs(true, Infinity);
-	const problems = [];
+	const found = [];
+	const fail = (e) => toast(e.message);
 
 	for (const g of sameBookGroups(list)) {
-		problems.push(h('li', {class: 'problem'},
-		    h('h3', {}, 'One book, ' + g.docs.length + ' hashes: ', docName(g.docs[0])),
-		    h('p', {}, 'The same ' + g.by + ' was synced under different document hashes, so these copies do not share a position: ',
-		        g.docs.map((d, i) => [i ? ', ' : '', docLink(d), ' (', h('code', {}, d.document.slice(0, 8)), ', ', pct(d.percentage), ')'])),
-		    h('p', {class: 'fix'}, 'What to do: KOReader hashes the file\'s content, so the devices have different files ' +
-		        '(another edition or a re-downloaded copy). Copy one file to every device, or set the same ' +
-		        '"document matching method" (file name) in every KOReader\'s Progress sync settings.')));
+		found.push({id: 'book:' + g.docs.map((d) => d.document).sort().join(','),
+		    label: 'one book, ' + g.docs.length + ' hashes: ' + docName(g.docs[0]),
+		    title: ['One book, ' + g.docs.length + ' hashes: ', docName(g.docs[0])],
+		    body: h('p', {}, 'The same ' + g.by + ' was synced under different document hashes, so these copies do not share a position: ',
+		        g.docs.map((d, i) => [i ? ', ' : '', docLink(d), ' (', h('code', {}, d.document.slice(0, 8)), ', ', pct(d.percentage), ', ', devName(d), ')'])),
+		    fix: 'What to do: merge them here so that they share one position. KOReader hashes the file\'s content, so the ' +
+		        'devices have different files (another edition or a re-downloaded copy); copying one file to every device, ' +
+		        'or the same "document matching method" (file name) in every KOReader, avoids it next time.',
+		    action: h('button', {type: 'button', class: 'primary', onclick: async () => {
+			    try {
+				    if (await confirmMerge(g.docs[0], g.docs.slice(1))) {
+					    await render(true);
+					    toast('Merged ' + g.docs.length + ' hashes of ' + docName(g.docs[0]) + '.');
+				    }
+			    } catch (e) {
+				    fail(e);
+			    }
+		    }}, 'Merge these ' + g.docs.length + '…')});
 	}
 
 	const ids = new Map();
@@ -734,46 +1022,144 @@ async function doctor() {
 	}
 	for (const [id, names] of ids) {
 		if (names.size < 2) continue;
-		problems.push(h('li', {class: 'problem'},
-		    h('h3', {}, 'One device ID, ' + names.size + ' names'),
-		    h('p', {}, 'Device ID ', h('code', {}, id), ' reported itself as ', [...names].map((n, i) => [i ? ', ' : '', h('strong', {}, n)]), '.'),
-		    h('p', {class: 'fix'}, 'What to do: if these are different devices, one has a copy of the other\'s KOReader ' +
+		found.push({id: 'devid:' + id + ':' + [...names].sort().join(','),
+		    label: 'one device ID, ' + names.size + ' names',
+		    title: 'One device ID, ' + names.size + ' names',
+		    body: h('p', {}, 'Device ID ', h('code', {}, id), ' reported itself as ', [...names].map((n, i) => [i ? ', ' : '', h('strong', {}, n)]), '.'),
+		    fix: 'What to do: if these are different devices, one has a copy of the other\'s KOReader ' +
 		        'settings, so KOReader cannot tell them apart ("this position came from this device"). ' +
 		        'Remove settings.reader.lua\'s device_id on one of them (or reinstall KOReader there). ' +
-		        'If one device was only renamed, nothing is wrong.')));
+		        'If one device was only renamed, nothing is wrong: dismiss this.'});
 	}
 
+	// A forward move undone by another device within WINDOW, while the
+	// backward position is still the current one (a restore fixes it).
 	const WINDOW = 15 * 60;
 	for (const d of list) {
-		const tl = [...(d.history || []), {percentage: d.percentage, device: d.device, device_id: d.device_id,
-		    timestamp: d.timestamp}].filter((e) => e.timestamp > 0).sort((a, b) => a.timestamp - b.timestamp);
-		for (let i = 2; i < tl.length; i++) {
+		const tl = [...(d.history || []), {percentage: d.percentage, progress: d.progress, device: d.device,
+		    device_id: d.device_id, timestamp: d.timestamp}].filter((e) => e.timestamp > 0).sort((a, b) => a.timestamp - b.timestamp);
+		for (let i = tl.length - 1; i >= 2; i--) {
 			const a = tl[i - 2], b = tl[i - 1], c = tl[i];
 			const same = (p, q) => p.device_id ? p.device_id === q.device_id : p.device === q.device;
 			if (b.percentage > a.percentage && c.percentage < b.percentage - 0.005 &&
-			    !same(b, c) && c.timestamp - b.timestamp <= WINDOW && c.device !== 'kosyncd web') {
-				problems.push(h('li', {class: 'problem'},
-				    h('h3', {}, 'Moved backwards: ', docLink(d)),
-				    h('p', {}, h('strong', {}, c.device || 'A device'), ' moved it back from ', pct(b.percentage), ' to ', pct(c.percentage), ' ',
-				        ago(c.timestamp).replace(' ago', ''), ' ago, ', Math.max(1, Math.round((c.timestamp - b.timestamp) / 60)),
-				        ' min after ', h('strong', {}, b.device || 'another device'), ' moved it forward.'),
-				    h('p', {class: 'fix'}, 'What to do: this is typical of a device that was offline and sent its queued, ' +
-				        'older position when it reconnected. Open the book and restore the forward position.')));
+			    !same(b, c) && c.timestamp - b.timestamp <= WINDOW && !isWebEntry(c) &&
+			    d.percentage < b.percentage - 0.005) {
+				found.push({id: 'back:' + d.document + ':' + c.timestamp,
+				    label: 'moved backwards: ' + docName(d),
+				    title: ['Moved backwards: ', docLink(d)],
+				    body: h('p', {}, h('strong', {}, devName(c)), ' moved it back from ', pct(b.percentage), ' to ', pct(c.percentage), ' ',
+				        ago(c.timestamp), ', ', Math.max(1, Math.round((c.timestamp - b.timestamp) / 60)),
+				        ' min after ', h('strong', {}, devName(b)), ' moved it forward.'),
+				    fix: 'What to do: this is typical of a device that was offline and sent its queued, ' +
+				        'older position when it reconnected. Restore the forward position.',
+				    action: h('button', {type: 'button', class: 'primary', 'aria-label': restoreLabel(b) + ' for ' + docName(d),
+				        onclick: () => restore(d, b).catch(fail)}, 'Restore ' + pct(b.percentage))});
 				break;
 			}
 		}
 	}
 
+	const gone = dismissed();
+	// Dismissed findings that no longer exist are forgotten.
+	const live = new Set(found.map((f) => f.id));
+	const kept = new Set([...gone].filter((x) => live.has(x)));
+	if (kept.size !== gone.size) setDismissed(kept);
+	const open = found.filter((f) => !kept.has(f.id));
+	const hide = (f) => () => {
+		const set = dismissed();
+		set.add(f.id);
+		setDismissed(set);
+		render(true).then(() => focusHeading());
+		toast('Dismissed');
+	};
+	const unhide = kept.size ? h('p', {}, kept.size + ' dismissed ' + (kept.size === 1 ? 'finding' : 'findings') + ' hidden. ',
+	    h('button', {type: 'button', id: 'undismiss', class: 'link', onclick: () => {
+		    setDismissed(new Set());
+		    render(true).then(() => focusHeading());
+	    }}, 'Show them again')) : null;
 	setPage('Sync doctor', h('h1', {}, 'Sync doctor'),
 	    h('p', {class: 'muted'}, 'Problems the server can see in ' + list.length + ' books.'),
-	    problems.length ? h('ul', {class: 'problems'}, problems) :
-	        h('div', {class: 'card'}, h('p', {}, 'No problems found.')));
+	    h('h2', {}, 'Findings'),
+	    open.length ? h('ul', {class: 'problems', id: 'findings'}, open.map((f) => finding(f, hide(f)))) :
+	        h('div', {class: 'card', id: 'no-findings'}, h('p', {}, 'No problems found.')),
+	    unhide);
 }
 
 async function mergeInto(target, others) {
 	for (const d of others) {
 		await api('POST', docPath(target.document) + '/merge', {alias: d.document});
 	}
+}
+
+// The position a merge of others into target ends with: the newest one
+// (webops.c: an alias's position replaces the kept one's only when newer).
+function mergeWinner(target, others) {
+	let w = target;
+	for (const d of others) if (d.timestamp > w.timestamp) w = d;
+	return w;
+}
+
+// Show what merging others into target gives, ask, and merge. With "keep
+// its position" ticked, target's own position is restored afterwards.
+// Returns true when merged; throws what the server said.
+async function confirmMerge(target, others) {
+	const w = mergeWinner(target, others);
+	const all = [target, ...others];
+	const keepPos = h('input', {id: 'merge-keep-pos', type: 'checkbox'});
+	const content = [
+		h('p', {}, 'These ' + all.length + ' hashes become one book, shown as ', h('strong', {}, bookLabel(target)), ':'),
+		h('ul', {class: 'merge-list'}, all.map((d) => h('li', {}, bookLabel(d), ' · ', pct(d.percentage), ' from ',
+		    devName(d), ', ', fullDate(d.timestamp), d === w ? h('strong', {}, ' (newest)') : null))),
+		h('p', {class: 'preview', id: 'merge-result'}, 'Resulting position: ', h('strong', {}, pct(w.percentage)),
+		    ' from ', devName(w), ', ', fullDate(w.timestamp), '.'),
+		w === target ? null : h('p', {class: 'warn'}, 'The newest position wins: this is the position of ',
+		    bookLabel(w), ', not of the book you keep (', pct(target.percentage), ').'),
+		w === target ? null : h('label', {class: 'check'}, keepPos,
+		    ' Keep ' + pct(target.percentage) + ' (the kept book\'s position) instead'),
+	];
+	if (!await ask('Merge ' + bookLabel(target) + '?', content, 'Merge')) return false;
+	await mergeInto(target, others);
+	if (keepPos.checked) {
+		await api('POST', docPath(target.document) + '/restore',
+		    {percentage: target.percentage, progress: target.progress});
+	}
+	return true;
+}
+
+// A searchable choice among many documents: a search field filtering a
+// list box of at most PICK_MAX matches (a list of 1,500 is unusable).
+const PICK_MAX = 50;
+function docPicker(id, label, list, selected) {
+	const byId = new Map();
+	for (const d of list) if (!byId.has(d.document)) byId.set(d.document, d);
+	const docsList = [...byId.values()];
+	const names = new Map();
+	for (const d of docsList) names.set(docName(d), (names.get(docName(d)) || 0) + 1);
+	const text = (d) => bookLabel(d) + (names.get(docName(d)) > 1 && bookLabel(d) === docName(d) ?
+	    ' (' + d.document.slice(0, 8) + ')' : '') + ' · ' + pct(d.percentage) + ' · ' + devName(d);
+	const q = h('input', {id: id + '-q', type: 'search', autocomplete: 'off', placeholder: 'Type to search ' +
+	    docsList.length + ' books'});
+	const sel = h('select', {id, size: '6'});
+	const note = h('p', {class: 'muted small', id: id + '-n'});
+	sel.setAttribute('aria-describedby', note.id);
+	const fill = () => {
+		const cur = sel.value || selected;
+		const t = q.value.trim().toLowerCase();
+		const hits = docsList.filter((d) => !t || [docName(d), d.title, d.filename, d.authors, d.document]
+		    .some((x) => x && x.toLowerCase().includes(t)));
+		const shown = hits.slice(0, PICK_MAX);
+		sel.replaceChildren(...shown.map((d) => h('option', {value: d.document, selected: d.document === cur}, text(d))));
+		if (!sel.value && sel.options.length) sel.selectedIndex = 0;
+		note.textContent = hits.length > PICK_MAX ? PICK_MAX + ' of ' + hits.length + ' matches shown; type more to narrow.' :
+		    hits.length + (hits.length === 1 ? ' match.' : ' matches.');
+	};
+	q.addEventListener('input', fill);
+	fill();
+	return {
+		el: h('div', {class: 'picker'}, h('label', {for: id + '-q'}, label + ': search'), q,
+		    h('label', {for: id}, label), sel, note),
+		get: () => byId.get(sel.value) || null,
+	};
 }
 
 async function merge() {
@@ -789,56 +1175,53 @@ async function merge() {
 		msg.className = 'error';
 		msg.textContent = text;
 	};
-	const option = (d) => h('option', {value: d.document}, docName(d) + ' · ' + d.document.slice(0, 8) + ' · ' + pct(d.percentage));
-	const keep = h('select', {id: 'merge-keep'}, list.map(option));
-	const other = h('select', {id: 'merge-other'}, list.map(option));
-	if (list.length > 1) other.selectedIndex = 1;
+	const keep = docPicker('merge-keep', 'Keep', list, list[0] && list[0].document);
+	const other = docPicker('merge-other', 'and link to it', list, list[1] && list[1].document);
 	const manual = h('form', {class: 'card', onsubmit: async (ev) => {
 		ev.preventDefault();
-		if (keep.value === other.value) {
+		const k = keep.get(), o = other.get();
+		if (!k || !o || k.document === o.document) {
 			say('Choose two different documents.', true);
 			return;
 		}
 		try {
-			await api('POST', docPath(keep.value) + '/merge', {alias: other.value});
+			if (!await confirmMerge(k, [o])) return;
 			await render(true);
-			say('Merged.');
+			say('Merged ' + bookLabel(o) + ' into ' + bookLabel(k) + '.');
 		} catch (e) {
 			say(e.message, true);
 		}
-	}}, h('h2', {}, 'Merge two documents'),
-	h('label', {for: 'merge-keep'}, 'Keep'), keep,
-	h('label', {for: 'merge-other'}, 'and link to it'), other,
-	h('button', {type: 'submit', class: 'primary'}, 'Merge'));
+	}}, h('h2', {}, 'Merge two documents'), keep.el, other.el,
+	h('button', {type: 'submit', class: 'primary'}, 'Merge…'));
 
 	const merged = list.filter((d) => d.links && d.links.length);
 	setPage('Merge', h('h1', {}, 'Merge documents'),
 	    h('p', {}, 'KOReader identifies a book by a hash of its file. Different files of the same book ' +
 	        '(another edition, a re-download) get different hashes and keep separate positions. Merging links ' +
-	        'the hashes: pushes and pulls under any of them then share one position. The newer position wins; ' +
-	        'separating them again gives each hash its own record back.'),
+	        'the hashes: pushes and pulls under any of them then share one position. The newest position wins ' +
+	        '(you see which before you confirm); separating them again gives each hash its own record back.'),
 	    msg,
 	    h('h2', {}, 'Suggestions'),
 	    groups.length ? h('ul', {class: 'problems', id: 'suggestions'}, groups.map((g) => h('li', {class: 'problem suggestion'},
 	        h('h3', {}, docName(g.docs[0])),
 	        h('p', {class: 'muted'}, 'Same ' + g.by + ' under ' + g.docs.length + ' hashes:'),
-	        h('ul', {}, g.docs.map((d) => h('li', {}, docLink(d), ' ', h('code', {}, d.document.slice(0, 8)), ' · ', pct(d.percentage), ' · ', d.device || '', ' ', when(d.timestamp)))),
+	        h('ul', {}, g.docs.map((d) => h('li', {}, docLink(d), ' ', h('code', {}, d.document.slice(0, 8)), ' · ', pct(d.percentage), ' · ', devName(d), ' ', when(d.timestamp)))),
 	        h('button', {type: 'button', class: 'primary merge', onclick: async () => {
 		        try {
-			        await mergeInto(g.docs[0], g.docs.slice(1));
+			        if (!await confirmMerge(g.docs[0], g.docs.slice(1))) return;
 			        await render(true);
 			        say('Merged ' + g.docs.length + ' hashes of ' + docName(g.docs[0]) + '.');
 		        } catch (e) {
 			        say(e.message, true);
 		        }
-	        }}, 'Merge these ' + g.docs.length)))) :
+	        }}, 'Merge these ' + g.docs.length + '…')))) :
 	        h('p', {class: 'muted'}, 'No books appear under more than one hash.'),
 	    list.length > 1 ? manual : null,
 	    merged.length ? [h('h2', {}, 'Merged'), h('ul', {class: 'problems'}, merged.map((d) => h('li', {class: 'problem merged'},
 	        h('h3', {}, docLink(d)),
 	        h('p', {}, 'Also synced as: '),
 	        h('ul', {}, d.links.map((a) => h('li', {}, h('code', {}, a), ' ',
-	            h('button', {type: 'button', onclick: async () => {
+	            h('button', {type: 'button', 'aria-label': 'Separate ' + a.slice(0, 8) + ' from ' + docName(d), onclick: async () => {
 		            try {
 			            await api('POST', docPath(d.document) + '/unmerge', {alias: a});
 			            await render(true);
@@ -1031,6 +1414,8 @@ async function filesCard() {
 	        size(u.max_file_bytes) + '. KOReader syncs its reading statistics here (Cloud storage, address …/dav/).'));
 }
 
+let adminNote = null; // {text, bad}: the admin page's message across a re-render
+
 async function admin() {
 	if (!me.admin) {
 		setPage('Admin', h('h1', {}, 'Admin'), h('p', {}, 'Administrators only.'));
@@ -1038,20 +1423,32 @@ async function admin() {
 	}
 	const [first, settings] = await Promise.all([page('admin/users', 'users'), api('GET', 'admin/settings')]);
 	const users = first.items;
-	const msg = h('p', {role: 'status'});
+	// The outcome of the last action; one that re-rendered the page is
+	// carried over in adminNote and shown in the new page.
+	const note = adminNote;
+	adminNote = null;
+	const msg = h('p', {role: 'status', id: 'admin-msg', class: note && note.bad ? 'error' : null}, note ? note.text : '');
 	const say = (text, bad) => {
-		msg.className = bad ? 'error' : '';
-		msg.textContent = text;
+		const cur = $('#admin-msg') || msg;
+		cur.className = bad ? 'error' : '';
+		cur.textContent = text;
 	};
+	const sayAfterRender = async (text) => {
+		adminNote = {text};
+		await render(true);
+		toast(text);
+	};
+	const cell = (label, ...content) => h('td', {'data-label': label}, ...content);
 	const userRow = (u) => h('tr', {'data-user': u.username},
-	    h('td', {}, u.username),
-	    h('td', {class: 'num'}, String(u.documents)),
-	    h('td', {class: 'num'}, u.bytes === undefined ? '-' : size(u.bytes)),
-	    h('td', {}, (u.devices || []).join(', ')),
-	    h('td', {}, when(u.last_sync)),
+	    h('th', {scope: 'row'}, u.username),
+	    h('td', {class: 'num', 'data-label': 'Books'}, String(u.documents)),
+	    h('td', {class: 'num', 'data-label': 'Stored'}, u.bytes === undefined ? '-' : size(u.bytes)),
+	    cell('Devices', (u.devices || []).filter((n) => n !== WEB_DEVICE).join(', ')),
+	    cell('Last sync', when(u.last_sync)),
 	    h('td', {class: 'actions'},
-	        h('button', {type: 'button', onclick: async () => {
-		        const pw = window.prompt('New password for ' + u.username + ':');
+	        h('button', {type: 'button', 'aria-label': 'Reset password of ' + u.username, onclick: async () => {
+		        const pw = await askPassword('Reset the password of ' + u.username,
+		            'Their devices must log in again with the new password; their browser sessions end.');
 		        if (!pw) return;
 		        try {
 			        await api('PUT', 'admin/users/' + encodeURIComponent(u.username) + '/password', {password: pw});
@@ -1060,16 +1457,16 @@ async function admin() {
 			        say(e.message, true);
 		        }
 	        }}, 'Reset password'),
-	        h('button', {type: 'button', class: 'danger', onclick: async () => {
-		        if (!window.confirm('Delete the user ' + u.username + ' and all their data?')) return;
+	        h('button', {type: 'button', class: 'danger', 'aria-label': 'Delete ' + u.username, onclick: async () => {
+		        if (!await ask('Delete ' + u.username + '?', h('p', {}, 'The user ', h('strong', {}, u.username),
+		            ' and all their positions, history and files are deleted. This cannot be undone.'), 'Delete')) return;
 		        try {
 			        await api('DELETE', 'admin/users/' + encodeURIComponent(u.username));
 			        if (u.username === me.username) {
 				        signedOut();
 				        return;
 			        }
-			        await render(true);
-			        say('Deleted ' + u.username + '.');
+			        await sayAfterRender('Deleted ' + u.username + '.');
 		        } catch (e) {
 			        say(e.message, true);
 		        }
@@ -1096,9 +1493,7 @@ async function admin() {
 		ev.preventDefault();
 		try {
 			await api('POST', 'admin/users', {username: nu.value, password: np.value});
-			const name = nu.value;
-			await render(true);
-			say('Created ' + name + '.');
+			await sayAfterRender('Created ' + nu.value + '.');
 		} catch (e) {
 			say(e.message, true);
 		}
@@ -1126,7 +1521,7 @@ async function admin() {
 	            'Saved in database.json.')),
 	    h('h2', {}, 'Users'),
 	    h('div', {class: 'scroll'}, h('table', {class: 'users'},
-	        h('thead', {}, h('tr', {}, ['User', 'Books', 'Stored', 'Devices', 'Last sync', 'Actions'].map((t) => h('th', {}, t)))),
+	        h('thead', {}, h('tr', {}, ['User', 'Books', 'Stored', 'Devices', 'Last sync', 'Actions'].map((t) => h('th', {scope: 'col'}, t)))),
 	        tbody)),
 	    moreUsers,
 	    create);
