@@ -28,8 +28,9 @@
  *     other changes.
  *
  * Not responsible for the HTTP framing of streamed bodies (http.c,
- * server.c), nor for other storage backends: with --storage memory or
- * redis the space answers 501 (files are kept on disk only, for now).
+ * server.c), nor for where the trees are kept (davstore.h: on disk with
+ * --storage file, in Redis with --storage redis; --storage memory keeps
+ * none and the space answers 501).
  */
 #include <sys/stat.h>
 
@@ -50,6 +51,7 @@
 #include "dav.h"
 #include "davfs.h"
 #include "davpath.h"
+#include "davredis.h"
 #include "davstore.h"
 #include "davxml.h"
 #include "log.h"
@@ -143,6 +145,8 @@ struct dav_req {
 	struct davdir *ddir;
 	const char *dname;
 	int work_rc, work_errno;
+	int file_fd; /* the file for the dav_on_file listener, or -1 */
+	uint64_t file_size;
 	bool uploading; /* in dav->uploads */
 	bool rl_auth, exists, recursive, replaced;
 };
@@ -167,6 +171,9 @@ dav_release(struct dav_req *r)
 		r->uploading = false;
 	}
 	davstore_up_abort(r->up);
+	if (r->file_fd != -1)
+		close(r->file_fd);
+	r->file_fd = -1;
 	davstore_dir_close(r->ddir);
 	if (r->parent != r->root)
 		davstore_dir_close(r->parent);
@@ -205,6 +212,14 @@ dav_fail_errno(struct dav_req *r, int err, const char *what)
 {
 	if (err == ENOSPC || err == EDQUOT) {
 		dav_fail(r, 507, "the server's disk is full");
+		return;
+	}
+	if (err == ENOTCONN) { /* davredis.c: Redis cannot be reached */
+		log_warnx(
+		    "webdav: cannot %s: the file storage is unavailable", what);
+		dav_fail(r, 503,
+		    "the file storage is unavailable; nothing was changed, "
+		    "try again");
 		return;
 	}
 	errno = err;
@@ -1081,6 +1096,29 @@ out:
  */
 
 static void dav_work(struct dav_req *r, uv_work_cb fn, uv_after_work_cb after);
+
+/*
+ * On the thread pool: when dir/name (written whole) is the name the
+ * dav_on_file listener wants, open it for the listener (r->file_fd; a
+ * backend not on disk copies it into a temporary file).
+ */
+static void
+file_prepare(struct dav_req *r, struct davdir *dir, const char *name)
+{
+	const struct dav *dav = r->dav;
+	struct davrd *rd;
+	struct stat st;
+
+	if (dav->file_fn == NULL || name == NULL ||
+	    strcmp(name, dav->file_name) != 0)
+		return;
+	rd = davstore_read_open(dir, name, &st);
+	if (rd == NULL)
+		return;
+	r->file_fd = davstore_read_fd(rd);
+	r->file_size = (uint64_t)st.st_size;
+	davstore_read_close(rd);
+}
 static void dav_destroy(struct dav *dav);
 static bool dav_work_back(struct dav_req *r);
 
@@ -1354,6 +1392,8 @@ put_fsync_work(uv_work_t *w)
 	r->work_rc = r->sync_dir ? davstore_dir_sync(r->parent)
 	                         : davstore_up_sync(r->up);
 	r->work_errno = errno;
+	if (r->sync_dir && r->work_rc == 0)
+		file_prepare(r, r->parent, r->name);
 }
 
 /*
@@ -1390,30 +1430,21 @@ dav_work_back(struct dav_req *r)
 }
 
 /*
- * Tell the dav_on_file listener that dir/name was written whole, when it
- * is the name it listens for and a regular file.
+ * Tell the dav_on_file listener of the file file_prepare opened, if any
+ * (the descriptor is the listener's).
  */
 static void
-file_written(struct dav_req *r, struct davdir *dir, const char *name)
+file_written(struct dav_req *r)
 {
 	const struct dav *dav = r->dav;
 	const struct str *ua = http_header_get(r->req, "user-agent", NULL);
-	struct davrd *rd;
-	struct stat st;
-	int fd;
+	int fd = r->file_fd;
 
-	if (dav->file_fn == NULL || name == NULL ||
-	    strcmp(name, dav->file_name) != 0)
-		return;
-	rd = davstore_read_open(dir, name, &st);
-	if (rd == NULL)
-		return;
-	fd = davstore_read_fd(rd);
-	davstore_read_close(rd);
 	if (fd == -1)
 		return;
+	r->file_fd = -1;
 	dav->file_fn(dav->file_arg, r->cred.user.p, r->cred.user.len, fd,
-	    (uint64_t)st.st_size, ua ? ua->p : NULL, ua ? ua->len : 0);
+	    r->file_size, ua ? ua->p : NULL, ua ? ua->len : 0);
 }
 
 static void
@@ -1432,7 +1463,7 @@ put_done(uv_work_t *w, int status)
 	}
 	davfs_etag(&r->st, &tag);
 	buf_addf(&hdr, "ETag: %s\r\n", tag.data);
-	file_written(r, r->parent, r->name);
+	file_written(r);
 	if (created) {
 		dav_reply(r, 201, NULL, hdr.data, DAV_CREATED,
 		    sizeof(DAV_CREATED) - 1);
@@ -1761,7 +1792,7 @@ copied(struct dav_req *r)
 		    r->req->method == HTTP_M_MOVE ? "move" : "copy");
 		return;
 	}
-	file_written(r, r->ddir, r->dname);
+	file_written(r);
 	if (r->replaced)
 		dav_reply(r, 204, NULL, NULL, "", 0);
 	else
@@ -1821,6 +1852,8 @@ copy_work(uv_work_t *w)
 		r->work_rc = davstore_copy(
 		    r->parent, r->name, r->ddir, r->dname, r->recursive);
 	r->work_errno = errno;
+	if (r->work_rc == 0)
+		file_prepare(r, r->ddir, r->dname);
 }
 
 static void
@@ -2014,6 +2047,7 @@ dav_handle(struct http_request *req, void *ctx)
 	memset(r, 0, sizeof(*r));
 	r->dav = dav;
 	r->req = req;
+	r->file_fd = -1;
 
 	if (req->path.len > DAVPATH_MAX_BYTES) {
 		dav_fail(r, 414, "the path is too long");
@@ -2037,8 +2071,9 @@ dav_handle(struct http_request *req, void *ctx)
 	}
 	if (dav->files == NULL) {
 		dav_fail(r, 501,
-		    "WebDAV needs file storage (--storage file); "
-		    "it is not available with this storage yet");
+		    "WebDAV needs file storage (--storage file) or "
+		    "Redis (--storage redis); --storage memory keeps no "
+		    "files");
 		return;
 	}
 
@@ -2131,6 +2166,8 @@ dav_new(uv_loop_t *loop, struct store *st, const struct config *cfg,
 	dav->rl = rl;
 	if (strcmp(cfg->storage, "file") == 0)
 		dav->files = davstore_disk_new(cfg->data_dir);
+	else if (strcmp(cfg->storage, "redis") == 0)
+		dav->files = davredis_new(cfg);
 	/* "/<base segments>/dav", repeated '/' merged. */
 	for (i = 0; b[i] != '\0'; i++) {
 		if (b[i] == '/' && (i == 0 || b[i - 1] == '/'))
