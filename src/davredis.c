@@ -22,11 +22,10 @@
  * they began with. Moves change two hash fields; removals and copies of
  * folders run in one script each (at most DAV_MAX_ENTRIES entries).
  *
- * The calls are blocking (hiredis, one connection per thread, made when
- * first needed and dropped on a failure); dav.c makes the small ones on
- * the loop, as it makes the disk's, and the walks on the thread pool.
- * A Redis that cannot be reached gives ENOTCONN (dav.c answers 503);
- * after a failed connection, none is tried again for DAVREDIS_RETRY_MS.
+ * The calls are blocking (redis_sync.h: one connection per thread); dav.c
+ * makes the small ones on the loop, as it makes the disk's, and the walks
+ * on the thread pool. A Redis that cannot be reached gives ENOTCONN
+ * (dav.c answers 503).
  *
  * Not here: versions of files (not kept on Redis), quotas (dav.c, from
  * davstore_usage), what a path may be (davpath.c).
@@ -49,7 +48,7 @@
 #include "davredis.h"
 #include "davstore.h"
 #include "log.h"
-#include "redis_worker.h"
+#include "redis_sync.h"
 #include "xmalloc.h"
 
 /* Bytes of a file per Redis string. */
@@ -58,10 +57,6 @@
 #define DAVREDIS_TEMP_TTL "86400"
 /* The chunks of a file replaced or removed expire after this. */
 #define DAVREDIS_GONE_TTL "300"
-/* A command slower than this fails (it may run on the loop). */
-#define DAVREDIS_TIMEOUT_MS 2000
-/* After a failed connection, no other is tried for this long. */
-#define DAVREDIS_RETRY_MS 1000
 #define DAVREDIS_ID 64
 
 /* Split an entry's value into its words (every script starts with it). */
@@ -243,76 +238,14 @@ struct rd_up {
 	uint64_t size, chunks;
 };
 
-/* This thread's connection, and when the last one failed. */
-static _Thread_local redisContext *rd_conn;
-static _Thread_local uint64_t rd_failed_ms;
-
-static uint64_t
-rd_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* This thread's connection: NULL with errno ENOTCONN when none. */
-static redisContext *
-rd_get(const struct davstore *s)
-{
-	const struct rd_store *rs = (const struct rd_store *)s;
-	struct buf err = BUF_INIT;
-	struct timeval tv = {
-	    DAVREDIS_TIMEOUT_MS / 1000, (DAVREDIS_TIMEOUT_MS % 1000) * 1000};
-
-	if (rd_conn != NULL)
-		return rd_conn;
-	if (rd_failed_ms != 0 &&
-	    rd_now_ms() - rd_failed_ms < DAVREDIS_RETRY_MS) {
-		errno = ENOTCONN;
-		return NULL;
-	}
-	rd_conn = redis_worker_connect(rs->cfg, &err);
-	if (rd_conn == NULL) {
-		log_warnx("webdav: %s", err.data);
-		rd_failed_ms = rd_now_ms();
-		errno = ENOTCONN;
-	} else {
-		redisSetTimeout(rd_conn, tv);
-		rd_failed_ms = 0;
-	}
-	buf_release(&err);
-	return rd_conn;
-}
-
-/*
- * Run argv on this thread's connection: the reply, or NULL with errno
- * ENOTCONN (the connection is dropped) or EIO (an error reply, logged).
- */
+/* Run argv on this thread's connection (redis_sync.h). */
 static redisReply *
 rd_cmd(
     const struct davstore *s, int argc, const char **argv, const size_t *lens)
 {
-	redisContext *c = rd_get(s);
-	redisReply *r;
+	const struct rd_store *rs = (const struct rd_store *)s;
 
-	if (c == NULL)
-		return NULL;
-	r = redisCommandArgv(c, argc, argv, lens);
-	if (r == NULL) {
-		log_warnx("webdav: redis: %s", c->errstr);
-		redisFree(c);
-		rd_conn = NULL;
-		errno = ENOTCONN;
-		return NULL;
-	}
-	if (r->type == REDIS_REPLY_ERROR) {
-		log_warnx("webdav: redis: %s", r->str);
-		freeReplyObject(r);
-		errno = EIO;
-		return NULL;
-	}
-	return r;
+	return redis_sync_cmd(rs->cfg, "webdav", argc, argv, lens);
 }
 
 /* The key P <kind> <id> into out. */
@@ -926,15 +859,19 @@ rd_up_abort(struct davup *uu)
 	struct buf k = BUF_INIT;
 	const char *argv[2];
 	size_t lens[2];
+	redisReply *r;
 	uint64_t i;
 
-	for (i = 0; i < u->chunks && rd_conn != NULL; i++) {
+	for (i = 0; i < u->chunks; i++) {
 		rd_chunk_key(&k, u, i);
 		argv[0] = "DEL";
 		argv[1] = k.data;
 		lens[0] = 3;
 		lens[1] = k.len;
-		freeReplyObject(rd_cmd(uu->s, 2, argv, lens));
+		r = rd_cmd(uu->s, 2, argv, lens);
+		if (r == NULL)
+			break; /* they expire */
+		freeReplyObject(r);
 	}
 	buf_release(&k);
 	free(u->prefix);
@@ -1104,9 +1041,7 @@ rd_version_keep(struct davdir *d, const char *name, unsigned keep, bool *kept,
 static void
 rd_free(struct davstore *s)
 {
-	if (rd_conn != NULL)
-		redisFree(rd_conn);
-	rd_conn = NULL;
+	redis_sync_close();
 	free(s);
 }
 
