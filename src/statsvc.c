@@ -680,6 +680,8 @@ load_all(struct statsvc *sv)
  * an upload another has read, and a restart reads none.
  */
 
+static void job_submit(struct statsvc *sv, struct sv_job *job);
+
 /* Set HSET key field value and bump "gen" (one script): the new gen. */
 static const char sv_shared_lua[] =
     "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
@@ -751,12 +753,12 @@ shared_meta_save(struct statsvc *sv, struct sv_acct *a)
 }
 
 /*
- * On the pool, before a query: when Redis has another generation of the
- * account's figures than the one known, load them into job->fresh (their
- * snapshot, settings and uploads) and answer from them.
+ * On the pool: user's figures in Redis (snapshot, settings, uploads) as
+ * an account that is not listed (acct_free frees it), when their
+ * generation is not known_gen; else NULL.
  */
-static void
-shared_refresh(struct sv_job *job)
+static struct sv_acct *
+shared_fetch(const struct statsvc *sv, const char *user, long long known_gen)
 {
 	struct json_arena arena = JSON_ARENA_INIT;
 	const struct json_value *v;
@@ -766,15 +768,13 @@ shared_refresh(struct sv_job *job)
 	struct statsdb db;
 	redisReply *r;
 	const redisReply *g, *m, *d;
-	struct sv_acct *f;
+	struct sv_acct *f = NULL;
 	long long gen;
 
-	if (job->sv->shared == NULL || job->quser == NULL)
-		return;
-	shared_key(&k, job->quser);
+	shared_key(&k, user);
 	argv[1] = k.data;
 	lens[1] = k.len;
-	r = redis_sync_cmd(job->sv->shared, "statistics", 5, argv, lens);
+	r = redis_sync_cmd(sv->shared, "statistics", 5, argv, lens);
 	buf_release(&k);
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3)
 		goto out;
@@ -782,9 +782,10 @@ shared_refresh(struct sv_job *job)
 	m = r->element[1];
 	d = r->element[2];
 	if (g->type != REDIS_REPLY_STRING ||
-	    (gen = strtoll(g->str, NULL, 10)) == job->rgen)
+	    (gen = strtoll(g->str, NULL, 10)) == known_gen)
 		goto out;
 	f = xcalloc(1, sizeof(*f));
+	f->user = xstrdup(user);
 	f->next_fd = -1;
 	f->rgen = gen;
 	snprintf(f->tz, sizeof(f->tz), "UTC");
@@ -796,10 +797,27 @@ shared_refresh(struct sv_job *job)
 	if (d->type == REDIS_REPLY_STRING &&
 	    snap_decode(d->str, d->len, &db) == 0)
 		f->snap = snap_new(&db);
+out:
+	freeReplyObject(r);
+	json_arena_release(&arena);
+	return f;
+}
+
+/*
+ * On the pool, before a query: when Redis has another generation of the
+ * account's figures than the one known, answer from them (job->fresh).
+ */
+static void
+shared_refresh(struct sv_job *job)
+{
+	struct sv_acct *f;
+
+	if (job->sv->shared == NULL || job->quser == NULL)
+		return;
+	f = shared_fetch(job->sv, job->quser, job->rgen);
+	if (f == NULL)
+		return;
 	job->fresh = f;
-	/* Answer from f's snapshot; the reference is dropped on the loop. */
-	job->qheld = job->qsnap;
-	job->qsnap = f->snap;
 	memcpy(job->tz, f->tz, sizeof(job->tz));
 	job->day_start = f->day_start;
 	upload_release(&job->qlast);
@@ -808,25 +826,21 @@ shared_refresh(struct sv_job *job)
 	upload_copy(&job->qfigures, &f->figures);
 	free(job->qreason);
 	job->qreason = f->reason ? xstrdup(f->reason) : NULL;
-out:
-	freeReplyObject(r);
-	json_arena_release(&arena);
+	/* Answer from f's snapshot; the reference is dropped on the loop. */
+	job->qheld = job->qsnap;
+	job->qsnap = f->snap;
 }
 
 /*
- * On the loop, after a query: what shared_refresh loaded becomes the
- * account's, unless it changed meanwhile (a read or a setting here).
+ * On the loop: f, fetched when the account showed generation known, becomes
+ * its figures, unless they changed meanwhile (a read or a setting here).
  */
 static void
-shared_install(struct sv_job *job)
+shared_apply(struct statsvc *sv, struct sv_acct *f, long long known)
 {
-	struct sv_job *j = job;
-	struct sv_acct *f = j->fresh, *a;
+	struct sv_acct *a = acct_get(sv, f->user, strlen(f->user));
 
-	if (f == NULL)
-		return;
-	a = acct_get(j->sv, j->quser, strlen(j->quser));
-	if (a->rgen != j->rgen || a->reading != NULL)
+	if (a->rgen != known || a->reading != NULL)
 		return;
 	if (f->snap != NULL) {
 		snap_unref(a->snap);
@@ -844,10 +858,93 @@ shared_install(struct sv_job *job)
 	a->rgen = f->rgen;
 }
 
+/* On the loop, after a query: what shared_refresh loaded is kept. */
+static void
+shared_install(struct sv_job *job)
+{
+	if (job->fresh != NULL)
+		shared_apply(job->sv, job->fresh, job->rgen);
+}
+
+/*
+ * On the pool, at the start: every account's figures in Redis (SCAN of
+ * the hashes kosyncd:user:*:stats), as a list in job->fresh.
+ */
+static void
+shared_load_work(uv_work_t *w)
+{
+	struct sv_job *job = w->data;
+	const char *argv[8] = {"SCAN", NULL, "MATCH", "kosyncd:user:*:stats",
+	    "COUNT", "1000", "TYPE", "hash"};
+	size_t lens[8], i, n;
+	char cursor[32] = "0";
+	struct buf user = BUF_INIT;
+	struct sv_acct *f;
+	redisReply *r;
+	const redisReply *keys;
+
+	do {
+		argv[1] = cursor;
+		for (i = 0; i < 8; i++)
+			lens[i] = strlen(argv[i]);
+		r = redis_sync_cmd(
+		    job->sv->shared, "statistics", 8, argv, lens);
+		if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
+		    r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(r);
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		keys = r->element[1];
+		for (i = 0; i < keys->elements; i++) {
+			n = keys->element[i]->len;
+			if (keys->element[i]->type != REDIS_REPLY_STRING ||
+			    n <= 13 + 6)
+				continue;
+			buf_reset(&user);
+			buf_add(&user, keys->element[i]->str + 13, n - 13 - 6);
+			f = shared_fetch(job->sv, user.data, 0);
+			if (f != NULL) {
+				f->next = job->fresh;
+				job->fresh = f;
+			}
+		}
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+	buf_release(&user);
+}
+
+static void
+shared_load_finish(struct sv_job *job, bool cancelled)
+{
+	struct sv_acct *f;
+	size_t n = 0;
+
+	while ((f = job->fresh) != NULL) {
+		job->fresh = f->next;
+		if (!cancelled && !job->sv->closing) {
+			shared_apply(job->sv, f, 0);
+			n++;
+		}
+		acct_free(f);
+	}
+	if (n > 0)
+		log_info("statistics of %zu accounts loaded from redis", n);
+}
+
 void
 statsvc_share(struct statsvc *sv, const struct config *cfg)
 {
+	struct sv_job *job = xcalloc(1, sizeof(*job));
+
 	sv->shared = cfg;
+	job->kind = SV_QUERY;
+	job->run = shared_load_work;
+	job->finish = shared_load_finish;
+	buf_init(&job->out);
+	job_submit(sv, job);
 }
 
 /*

@@ -4,7 +4,8 @@
 # once, by A; instance B shows the same figures (overview, books, the last
 # upload) and the book's title on an md5 document without reading the
 # file; settings made through B are A's too; a restart of B with an empty
-# data directory reads nothing again; deleting the account removes the
+# data directory loads every account's figures from Redis (titles before
+# any dashboard) and reads nothing again; deleting the account removes the
 # figures from Redis.
 . "$(dirname "$0")/lib.sh"
 
@@ -88,6 +89,15 @@ KS_DIR=$KS_TMP/inst-b
 ks_start --storage redis --redis-address "$KS_REDIS_ADDR" --redis-db "$KS_REDIS_DB" \
     --enable-webui || { not_ok "B restarted"; done_testing; }
 signin alice s3cret "$KS_TMP/jarb"
+for i in $(seq 1 50); do
+	grep -q 'statistics of 1 accounts loaded from redis' "$KS_ERR.new" && break
+	sleep 0.1
+done
+like "B loaded the figures from Redis at the start" "$(cat "$KS_ERR.new")" \
+    'statistics of 1 accounts loaded from redis'
+web GET /api/v1/documents/$S "" -b "$KS_TMP/jarb"
+is "B after a restart: the title, before any dashboard" \
+    "$(jv 'd["title"], d.get("title_from")')" "Shared statistics"
 web GET /api/v1/stats "" -b "$KS_TMP/jarb"
 is "B after a restart: the figures, not read again" \
     "$(jv 'd["books"], d["overview"]["seconds"], d["timezone"]')" "2 $a_seconds Europe/Paris"
