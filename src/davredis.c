@@ -538,17 +538,19 @@ rd_list(struct davdir *dd, size_t max, davstore_entry_fn *fn, void *arg)
 	return 0;
 }
 
-/* The id of name in d (NULL: d itself) into id. */
+/* The key of the dead properties of name in d (NULL: d itself) into k. */
 static int
-rd_entry_id(const struct rd_dir *d, const char *name, char *id)
+rd_props_key(const struct rd_dir *d, const char *name, struct buf *k)
 {
+	char id[DAVREDIS_ID];
 	struct stat st;
 
-	if (name == NULL) {
-		snprintf(id, DAVREDIS_ID, "%s", d->id);
-		return 0;
-	}
-	return rd_lookup(d, name, &st, id, NULL);
+	if (name == NULL)
+		snprintf(id, sizeof(id), "%s", d->id);
+	else if (rd_lookup(d, name, &st, id, NULL) == -1)
+		return -1;
+	rd_key(k, d->prefix, "p:", id);
+	return 0;
 }
 
 static int
@@ -556,14 +558,14 @@ rd_props_load(struct davdir *dd, const char *name, struct buf *out, size_t max)
 {
 	const struct rd_dir *d = (const struct rd_dir *)dd;
 	struct buf k = BUF_INIT;
-	char id[DAVREDIS_ID];
 	const char *argv[2];
 	size_t lens[2];
 	redisReply *r;
 
-	if (rd_entry_id(d, name, id) == -1)
+	if (rd_props_key(d, name, &k) == -1) {
+		buf_release(&k);
 		return errno == ENOENT ? 0 : -1;
-	rd_key(&k, d->prefix, "p:", id);
+	}
 	argv[0] = "GET";
 	argv[1] = k.data;
 	lens[0] = 3;
@@ -583,14 +585,14 @@ rd_props_save(struct davdir *dd, const char *name, const char *data, size_t len)
 {
 	const struct rd_dir *d = (const struct rd_dir *)dd;
 	struct buf k = BUF_INIT;
-	char id[DAVREDIS_ID];
 	const char *argv[3];
 	size_t lens[3];
 	redisReply *r;
 
-	if (rd_entry_id(d, name, id) == -1)
+	if (rd_props_key(d, name, &k) == -1) {
+		buf_release(&k);
 		return -1;
-	rd_key(&k, d->prefix, "p:", id);
+	}
 	argv[0] = len > 0 ? "SET" : "DEL";
 	argv[1] = k.data;
 	argv[2] = data;

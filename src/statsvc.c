@@ -803,6 +803,21 @@ out:
 	return f;
 }
 
+/* f's settings, uploads and refusal into those of an account or a job. */
+static void
+shared_copy(char *tz, int32_t *day_start, struct sv_upload *last,
+    struct sv_upload *figures, char **reason, const struct sv_acct *f)
+{
+	memcpy(tz, f->tz, SV_MAX_TZ + 1);
+	*day_start = f->day_start;
+	upload_release(last);
+	upload_release(figures);
+	upload_copy(last, &f->last);
+	upload_copy(figures, &f->figures);
+	free(*reason);
+	*reason = f->reason ? xstrdup(f->reason) : NULL;
+}
+
 /*
  * On the pool, before a query: when Redis has another generation of the
  * account's figures than the one known, answer from them (job->fresh).
@@ -818,14 +833,8 @@ shared_refresh(struct sv_job *job)
 	if (f == NULL)
 		return;
 	job->fresh = f;
-	memcpy(job->tz, f->tz, sizeof(job->tz));
-	job->day_start = f->day_start;
-	upload_release(&job->qlast);
-	upload_release(&job->qfigures);
-	upload_copy(&job->qlast, &f->last);
-	upload_copy(&job->qfigures, &f->figures);
-	free(job->qreason);
-	job->qreason = f->reason ? xstrdup(f->reason) : NULL;
+	shared_copy(job->tz, &job->day_start, &job->qlast, &job->qfigures,
+	    &job->qreason, f);
 	/* Answer from f's snapshot; the reference is dropped on the loop. */
 	job->qheld = job->qsnap;
 	job->qsnap = f->snap;
@@ -847,14 +856,7 @@ shared_apply(struct statsvc *sv, struct sv_acct *f, long long known)
 		a->snap = f->snap;
 		f->snap = NULL;
 	}
-	memcpy(a->tz, f->tz, sizeof(a->tz));
-	a->day_start = f->day_start;
-	upload_release(&a->last);
-	upload_release(&a->figures);
-	upload_copy(&a->last, &f->last);
-	upload_copy(&a->figures, &f->figures);
-	free(a->reason);
-	a->reason = f->reason ? xstrdup(f->reason) : NULL;
+	shared_copy(a->tz, &a->day_start, &a->last, &a->figures, &a->reason, f);
 	a->rgen = f->rgen;
 }
 
