@@ -277,34 +277,48 @@ static int
 rd_entry_parse(
     const char *v, size_t len, struct stat *st, char *id, uint64_t *chunks)
 {
-	char tmp[256], kind;
-	unsigned long long size = 0, mtime = 0, ctime = 0, n = 0;
-	int got;
+	char tmp[256], *w[6], *p, *end;
+	unsigned long long n[6] = {0};
+	size_t nw = 0, i, want;
 
-	if (len >= sizeof(tmp))
+	if (len >= sizeof(tmp) || len == 0)
 		goto bad;
 	memcpy(tmp, v, len);
 	tmp[len] = '\0';
+	/* Words separated by one space: kind, id, then numbers. */
+	for (p = tmp; nw < 6; p++) {
+		w[nw++] = p;
+		if ((p = strchr(p, ' ')) == NULL)
+			break;
+		*p = '\0';
+	}
+	want = tmp[0] == 'f' ? 6 : 4;
+	if ((tmp[0] != 'f' && tmp[0] != 'd') || w[0][1] != '\0' || nw != want ||
+	    p != NULL || strlen(w[1]) == 0 || strlen(w[1]) >= DAVREDIS_ID)
+		goto bad;
+	for (i = 2; i < nw; i++) {
+		errno = 0;
+		n[i] = strtoull(w[i], &end, 10);
+		if (end == w[i] || *end != '\0' || errno != 0)
+			goto bad;
+	}
 	memset(st, 0, sizeof(*st));
-	kind = tmp[0];
-	if (kind == 'f')
-		got = sscanf(tmp, "f %63s %llu %llu %llu %llu", id, &size,
-		    &mtime, &ctime, &n);
-	else if (kind == 'd')
-		got = sscanf(tmp, "d %63s %llu %llu", id, &mtime, &ctime);
-	else
-		goto bad;
-	if ((kind == 'f' && got != 5) || (kind == 'd' && got != 3))
-		goto bad;
-	st->st_mode = kind == 'f' ? S_IFREG | 0600 : S_IFDIR | 0700;
+	snprintf(id, DAVREDIS_ID, "%s", w[1]);
 	st->st_nlink = 1;
-	st->st_size = (off_t)size;
-	st->st_mtim.tv_sec = (time_t)(mtime / 1000000000ull);
-	st->st_mtim.tv_nsec = (long)(mtime % 1000000000ull);
-	st->st_ctim.tv_sec = (time_t)ctime;
+	if (tmp[0] == 'f') {
+		st->st_mode = S_IFREG | 0600;
+		st->st_size = (off_t)n[2];
+		n[2] = n[3]; /* mtime, ctime from here on as for a folder */
+		n[3] = n[4];
+	} else {
+		st->st_mode = S_IFDIR | 0700;
+	}
+	st->st_mtim.tv_sec = (time_t)(n[2] / 1000000000ull);
+	st->st_mtim.tv_nsec = (long)(n[2] % 1000000000ull);
+	st->st_ctim.tv_sec = (time_t)n[3];
 	st->st_ino = (ino_t)rd_id_hash(id);
 	if (chunks != NULL)
-		*chunks = n;
+		*chunks = tmp[0] == 'f' ? n[5] : 0;
 	return 0;
 bad:
 	errno = EIO;

@@ -36,7 +36,7 @@ rs_get(const struct config *cfg, const char *what)
 {
 	struct buf err = BUF_INIT;
 	struct timeval tv = {REDIS_SYNC_TIMEOUT_MS / 1000,
-	    (REDIS_SYNC_TIMEOUT_MS % 1000) * 1000};
+	    (suseconds_t)(REDIS_SYNC_TIMEOUT_MS % 1000) * 1000};
 
 	if (rs_conn != NULL)
 		return rs_conn;
