@@ -1297,7 +1297,7 @@ put_freed(const struct dav_req *r)
 	unsigned keep = r->dav->cfg->dav_versions;
 	uint64_t dropped;
 
-	if (!dav_versioned(r->name))
+	if (!dav_versioned(r->name) || !r->dav->files->versions)
 		return (uint64_t)r->st.st_size;
 	dropped = davstore_version_dropped(r->parent, r->name, keep);
 	return keep == 0 ? (uint64_t)r->st.st_size + dropped : dropped;

@@ -87,6 +87,8 @@ struct davstore {
 	 * each time (a backend shared by several processes keeps its own).
 	 */
 	bool cache_usage;
+	/* Whether davstore_version_keep keeps versions (else a no-op). */
+	bool versions;
 };
 struct davdir {
 	struct davstore *s;

@@ -755,7 +755,9 @@ shared_meta_save(struct statsvc *sv, struct sv_acct *a)
 /*
  * On the pool: user's figures in Redis (snapshot, settings, uploads) as
  * an account that is not listed (acct_free frees it), when their
- * generation is not known_gen; else NULL.
+ * generation is not known_gen; else NULL. Redis having none while some
+ * were known (the account deleted through another instance) gives an
+ * empty account of generation 0.
  */
 static struct sv_acct *
 shared_fetch(const struct statsvc *sv, const char *user, long long known_gen)
@@ -781,8 +783,8 @@ shared_fetch(const struct statsvc *sv, const char *user, long long known_gen)
 	g = r->element[0];
 	m = r->element[1];
 	d = r->element[2];
-	if (g->type != REDIS_REPLY_STRING ||
-	    (gen = strtoll(g->str, NULL, 10)) == known_gen)
+	gen = g->type == REDIS_REPLY_STRING ? strtoll(g->str, NULL, 10) : 0;
+	if (gen == known_gen)
 		goto out;
 	f = xcalloc(1, sizeof(*f));
 	f->user = xstrdup(user);
@@ -851,11 +853,9 @@ shared_apply(struct statsvc *sv, struct sv_acct *f, long long known)
 
 	if (a->rgen != known || a->reading != NULL)
 		return;
-	if (f->snap != NULL) {
-		snap_unref(a->snap);
-		a->snap = f->snap;
-		f->snap = NULL;
-	}
+	snap_unref(a->snap);
+	a->snap = f->snap; /* NULL too: Redis has none */
+	f->snap = NULL;
 	shared_copy(a->tz, &a->day_start, &a->last, &a->figures, &a->reason, f);
 	a->rgen = f->rgen;
 }
@@ -921,12 +921,15 @@ shared_load_work(uv_work_t *w)
 static void
 shared_load_finish(struct sv_job *job, bool cancelled)
 {
-	struct sv_acct *f;
+	struct sv_acct *f, *a;
 	size_t n = 0;
 
 	while ((f = job->fresh) != NULL) {
 		job->fresh = f->next;
 		if (!cancelled && !job->sv->closing) {
+			a = acct_get(job->sv, f->user, strlen(f->user));
+			if (a->rgen == -1)
+				a->rgen = 0; /* Redis's replace the files' */
 			shared_apply(job->sv, f, 0);
 			n++;
 		}
@@ -940,8 +943,12 @@ void
 statsvc_share(struct statsvc *sv, const struct config *cfg)
 {
 	struct sv_job *job = xcalloc(1, sizeof(*job));
+	struct sv_acct *a;
 
 	sv->shared = cfg;
+	/* What the data directory held is checked against Redis when used. */
+	for (a = sv->accts; a != NULL; a = a->next)
+		a->rgen = -1;
 	job->kind = SV_QUERY;
 	job->run = shared_load_work;
 	job->finish = shared_load_finish;

@@ -5,8 +5,9 @@
 # upload) and the book's title on an md5 document without reading the
 # file; settings made through B are A's too; a restart of B with an empty
 # data directory loads every account's figures from Redis (titles before
-# any dashboard) and reads nothing again; deleting the account removes the
-# figures from Redis.
+# any dashboard) and reads nothing again; deleting the account through A
+# removes the figures from Redis, and B shows a new account of the name
+# none of them.
 . "$(dirname "$0")/lib.sh"
 
 command -v redis-server >/dev/null || { echo "1..0 # SKIP no redis-server"; exit 0; }
@@ -103,9 +104,17 @@ is "B after a restart: the figures, not read again" \
     "$(jv 'd["books"], d["overview"]["seconds"], d["timezone"]')" "2 $a_seconds Europe/Paris"
 is "B's new log reads nothing" "$(grep -c "statistics of 'alice' read" "$KS_ERR.new")" 0
 
-req DELETE /users/me "" $(auth alice "$K")
-is "the account deleted" "$STATUS" 200
+KS_URL_B=$KS_URL
+on A DELETE /users/me "" $(auth alice "$K")
+is "the account deleted through A" "$STATUS" 200
 sleep 0.5
 is "its figures went from Redis" "$(ks_redis_cli EXISTS kosyncd:user:alice:stats)" 0
+on A POST /users/create '{"username":"alice","password":"'"$K"'"}'
+is "a new alice through A" "$STATUS" 201
+use B
+signin alice s3cret "$KS_TMP/jarb"
+web GET /api/v1/stats "" -b "$KS_TMP/jarb"
+is "B shows the new alice none of the old one's figures" \
+    "$(jv 'd["books"], d["figures_from"], d["timezone"]')" "0 None UTC"
 stop_two
 done_testing
