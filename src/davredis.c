@@ -1053,11 +1053,14 @@ rd_version_keep(struct davdir *d, const char *name, unsigned keep, bool *kept,
 	return 0;
 }
 
-/* Free the store and the loop thread's connection. */
+/*
+ * Free the store. The threads' connections stay theirs (redis_sync.h):
+ * other stores on the same Redis may use them (davweb.c makes one for a
+ * request).
+ */
 static void
 rd_free(struct davstore *s)
 {
-	redis_sync_close();
 	free(s);
 }
 

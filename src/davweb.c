@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 #include "dav.h"
 #include "davfs.h"
 #include "davpath.h"
+#include "davredis.h"
+#include "davstore.h"
 #include "davweb.h"
 #include "json.h"
 
@@ -55,6 +58,26 @@ parse_number(struct str s)
 	return v;
 }
 
+/*
+ * The usage of user's tree in Redis (davredis.h) into *t: 0, or -1 with
+ * errno (ENOTCONN: Redis cannot be reached).
+ */
+static int
+usage_redis(const struct config *cfg, struct str user, struct davfs_tally *t)
+{
+	struct davstore *s = davredis_new(cfg);
+	struct davdir *root = davstore_root_open(s, user);
+	int rc = -1, saved;
+
+	if (root != NULL)
+		rc = davstore_usage(root, UINT64_MAX, &t->bytes, &t->entries);
+	saved = errno;
+	davstore_dir_close(root);
+	davstore_free(s);
+	errno = saved;
+	return rc;
+}
+
 void
 davweb_usage(struct http_request *req, const struct config *cfg,
     struct str user, const char *headers)
@@ -62,14 +85,26 @@ davweb_usage(struct http_request *req, const struct config *cfg,
 	struct buf out = BUF_INIT;
 	struct davfs_tally t;
 	struct json_out o;
+	int rc;
 
-	if (strcmp(cfg->storage, "file") != 0) {
-		http_error(req, 501, headers, "WebDAV needs file storage.");
+	memset(&t, 0, sizeof(t));
+	if (strcmp(cfg->storage, "redis") == 0)
+		rc = usage_redis(cfg, user, &t);
+	else if (strcmp(cfg->storage, "file") == 0)
+		rc = davfs_tree_usage(
+		    cfg->data_dir ? cfg->data_dir : "./data", user, &t);
+	else {
+		http_error(req, 501, headers,
+		    "WebDAV needs file storage (--storage file) or Redis.");
 		return;
 	}
-	if (davfs_tree_usage(
-	        cfg->data_dir ? cfg->data_dir : "./data", user, &t) != 0) {
-		http_error(req, 500, headers, "Cannot count the files.");
+	if (rc != 0) {
+		if (errno == ENOTCONN)
+			http_error(req, 503, headers,
+			    "The file storage is unavailable; try again.");
+		else
+			http_error(
+			    req, 500, headers, "Cannot count the files.");
 		return;
 	}
 	json_out_init(&o, &out, false);

@@ -5,7 +5,7 @@
  * The connection is a thread-local hiredis context: the loop thread and
  * each thread of libuv's pool have their own, so no lock is needed and a
  * command never waits for another thread's. They live as long as their
- * thread (the loop's is closed by redis_sync_close).
+ * thread.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -83,12 +83,4 @@ redis_sync_cmd(const struct config *cfg, const char *what, int argc,
 		return NULL;
 	}
 	return r;
-}
-
-void
-redis_sync_close(void)
-{
-	if (rs_conn != NULL)
-		redisFree(rs_conn);
-	rs_conn = NULL;
 }

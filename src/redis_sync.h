@@ -31,7 +31,4 @@ struct redisReply;
 struct redisReply *redis_sync_cmd(const struct config *cfg, const char *what,
     int argc, const char **argv, const size_t *lens);
 
-/* Close this thread's connection, if any. */
-void redis_sync_close(void);
-
 #endif

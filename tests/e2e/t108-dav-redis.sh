@@ -3,13 +3,13 @@
 # docs/redis.md "WebDAV files"): litmus's basic, copymove, props and http
 # suites with 0 failures; the files live under the account's keys (chunks,
 # a folder's hash); an empty upload, a Range, a replaced file keeping its
-# dead properties; deleting the account removes its tree; --storage memory
+# dead properties; the web API's usage of the files; deleting the account removes its tree; --storage memory
 # still answers 501.
 . "$(dirname "$0")/lib.sh"
 
 command -v redis-server >/dev/null || { echo "1..0 # SKIP no redis-server"; exit 0; }
 ks_redis_start || { not_ok "redis started"; done_testing; }
-ks_start_backend redis || { not_ok "server started"; done_testing; }
+ks_start_backend redis --enable-webui || { not_ok "server started"; done_testing; }
 register litmus "$(md5 'li tm%us')"
 is "user registered" "$STATUS" 201
 
@@ -47,6 +47,10 @@ req PUT /dav/empty.txt "" "${U[@]}" --data-binary ""
 is "an empty file: 201" "$STATUS" 201
 req GET /dav/empty.txt "" "${U[@]}"
 is "read back empty" "$STATUS:${#BODY}" "200:0"
+web POST /api/v1/login '{"username":"bob","password":"pw"}' -c "$KS_TMP/jar"
+web GET /api/v1/files/usage "" -b "$KS_TMP/jar"
+is "the web API counts the files in Redis" \
+    "$(json 'd["bytes"], d["entries"], d["max_entries"]' <<<"$BODY")" "200000 2 10000"
 req PROPPATCH /dav/f.bin '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop><Z:color>blue</Z:color></D:prop></D:set></D:propertyupdate>' "${U[@]}"
 is "PROPPATCH: 207" "$STATUS" 207
 old=$(ks_redis_cli HGET kosyncd:user:bob:dav:d:root f.bin | cut -d' ' -f2)
