@@ -1008,6 +1008,19 @@ dav_reply_file(struct http_request *req, int status, const char *ctype,
 	    req, status, ctype, headers, len, file_fill, file_done, src);
 }
 
+void
+dav_reply_reader(struct http_request *req, int status, const char *ctype,
+    const char *headers, struct davrd *rd, uint64_t off, uint64_t len)
+{
+	struct file_src *src = xmalloc(sizeof(*src));
+
+	src->fd = -1;
+	src->rd = rd;
+	src->off = off;
+	http_reply_source(
+	    req, status, ctype, headers, len, file_fill, file_done, src);
+}
+
 static void
 dav_get(struct dav_req *r)
 {
@@ -1019,7 +1032,6 @@ dav_get(struct dav_req *r)
 	char date[64];
 	int status = 200, rr = 0;
 	struct davrd *rd;
-	struct file_src *src;
 
 	if (dav_find(r) == -1)
 		return;
@@ -1080,12 +1092,7 @@ dav_get(struct dav_req *r)
 	if (r->rl_auth)
 		ratelimit_auth_ok(
 		    r->dav->rl, r->cred.user, r->req->peer, ratelimit_now_ms());
-	src = xmalloc(sizeof(*src));
-	src->fd = -1;
-	src->rd = rd;
-	src->off = from;
-	http_reply_source(
-	    r->req, status, ctype, hdr.data, len, file_fill, file_done, src);
+	dav_reply_reader(r->req, status, ctype, hdr.data, rd, from, len);
 out:
 	buf_release(&hdr);
 	buf_release(&tag);

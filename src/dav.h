@@ -76,4 +76,12 @@ void dav_handle(struct http_request *req, void *ctx);
 void dav_reply_file(struct http_request *req, int status, const char *ctype,
     const char *headers, int fd, uint64_t off, uint64_t len);
 
+/*
+ * dav_reply_file for a reader of a tree (davstore.h), taken: closed once
+ * sent.
+ */
+struct davrd;
+void dav_reply_reader(struct http_request *req, int status, const char *ctype,
+    const char *headers, struct davrd *rd, uint64_t off, uint64_t len);
+
 #endif

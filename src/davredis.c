@@ -11,7 +11,10 @@
  *                   the root's id is "root";
  *   P c:<id>:<i>    string, chunk i of file <id> (DAVREDIS_CHUNK bytes,
  *                   the last one shorter);
- *   P p:<id>        string, the entry's dead properties (dav.c's bytes).
+ *   P p:<id>        string, the entry's dead properties (dav.c's bytes);
+ *   P v:<id>        hash, the versions kept in folder <id>: per file name,
+ *                   one line per version, newest first, "<number> <id>
+ *                   <size> <mtime_ns> <n>" (the chunks of file <id>).
  *
  * Every upload writes its chunks under a new id with a day's expiry: a
  * crash, a refused or cut-off upload leaves them to expire (the sweep).
@@ -27,7 +30,12 @@
  * on the thread pool. A Redis that cannot be reached gives ENOTCONN
  * (dav.c answers 503).
  *
- * Not here: versions of files (not kept on Redis), quotas (dav.c, from
+ * Versions: when dav.c asks for one (davstore_version_keep, just before
+ * the commit of an upload replacing a statistics file), the commit script
+ * makes the old file the newest version instead of letting its chunks
+ * expire, and drops those past the number to keep.
+ *
+ * Not here: which files have versions, quotas (dav.c, from
  * davstore_usage), what a path may be (davpath.c).
  */
 #include <sys/stat.h>
@@ -83,6 +91,19 @@ static const char lua_mkcol[] =
  */
 static const char lua_commit[] = LUA_SPLIT
     "local P, n, id = ARGV[3], tonumber(ARGV[4]), ARGV[5]\n"
+    "local keep = tonumber(ARGV[6])\n"
+    "local function gone(cid, cn)\n"
+    "  for i = 0, cn - 1 do\n"
+    "    redis.call('EXPIRE', P .. 'c:' .. cid .. ':' .. i, " DAVREDIS_GONE_TTL
+    ")\n"
+    "  end\n"
+    "end\n"
+    "local function lines(k, name)\n"
+    "  local t = {}\n"
+    "  local vs = redis.call('HGET', k, name) or ''\n"
+    "  for l in string.gmatch(vs, '[^\\n]+') do t[#t + 1] = l end\n"
+    "  return t\n"
+    "end\n"
     "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
     "for i = 0, n - 1 do\n"
     "  if redis.call('EXISTS', P .. 'c:' .. id .. ':' .. i) == 0 then\n"
@@ -92,9 +113,26 @@ static const char lua_commit[] = LUA_SPLIT
     "if old then\n"
     "  local f = split(old)\n"
     "  if f[1] ~= 'f' then return -3 end\n"
-    "  for i = 0, tonumber(f[6]) - 1 do\n"
-    "    redis.call('EXPIRE', P .. 'c:' .. f[2] .. ':' .. i, " DAVREDIS_GONE_TTL
-    ")\n"
+    "  if keep > 0 then\n"
+    "    local t = lines(KEYS[2], ARGV[1])\n"
+    "    local num = 1\n"
+    "    if #t > 0 then num = tonumber(split(t[1])[1]) + 1 end\n"
+    "    table.insert(t, 1, num .. ' ' .. f[2] .. ' ' .. f[3] .. ' ' ..\n"
+    "        f[4] .. ' ' .. f[6])\n"
+    "    while #t > keep do\n"
+    "      local g = split(table.remove(t))\n"
+    "      gone(g[2], tonumber(g[5]))\n"
+    "    end\n"
+    "    redis.call('HSET', KEYS[2], ARGV[1], table.concat(t, '\\n'))\n"
+    "  else\n"
+    "    gone(f[2], tonumber(f[6]))\n"
+    "  end\n"
+    "  if keep == 0 then\n"
+    "    for _, l in ipairs(lines(KEYS[2], ARGV[1])) do\n"
+    "      local g = split(l)\n"
+    "      gone(g[2], tonumber(g[5]))\n"
+    "    end\n"
+    "    redis.call('HDEL', KEYS[2], ARGV[1])\n"
     "  end\n"
     "  if redis.call('EXISTS', P .. 'p:' .. f[2]) == 1 then\n"
     "    redis.call('RENAME', P .. 'p:' .. f[2], P .. 'p:' .. id) end\n"
@@ -108,29 +146,40 @@ static const char lua_commit[] = LUA_SPLIT
  * Remove an entry and everything below. KEYS: its folder's hash; ARGV:
  * name, P. -1: no such entry.
  */
-static const char lua_remove[] =
-    LUA_SPLIT "local P = ARGV[2]\n"
-              "local function drop(v)\n"
-              "  local f = split(v)\n"
-              "  redis.call('DEL', P .. 'p:' .. f[2])\n"
-              "  if f[1] == 'f' then\n"
-              "    for i = 0, tonumber(f[6]) - 1 do\n"
-              "      redis.call('EXPIRE', P .. 'c:' .. f[2] .. ':' .. "
-              "i, " DAVREDIS_GONE_TTL ")\n"
-              "    end\n"
-              "    return\n"
-              "  end\n"
-              "  local all = redis.call('HGETALL', P .. 'd:' .. f[2])\n"
-              "  for i = 1, #all, 2 do\n"
-              "    if all[i] ~= '.' then drop(all[i + 1]) end\n"
-              "  end\n"
-              "  redis.call('DEL', P .. 'd:' .. f[2])\n"
-              "end\n"
-              "local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
-              "if not v then return -1 end\n"
-              "redis.call('HDEL', KEYS[1], ARGV[1])\n"
-              "drop(v)\n"
-              "return 0\n";
+static const char lua_remove[] = LUA_SPLIT
+    "local P = ARGV[2]\n"
+    "local function gone(cid, cn)\n"
+    "  for i = 0, cn - 1 do\n"
+    "    redis.call('EXPIRE', P .. 'c:' .. cid .. ':' .. i, " DAVREDIS_GONE_TTL
+    ")\n"
+    "  end\n"
+    "end\n"
+    "local function drop(v)\n"
+    "  local f = split(v)\n"
+    "  redis.call('DEL', P .. 'p:' .. f[2])\n"
+    "  if f[1] == 'f' then\n"
+    "    gone(f[2], tonumber(f[6]))\n"
+    "    return\n"
+    "  end\n"
+    "  local all = redis.call('HGETALL', P .. 'd:' .. f[2])\n"
+    "  for i = 1, #all, 2 do\n"
+    "    if all[i] ~= '.' then drop(all[i + 1]) end\n"
+    "  end\n"
+    "  redis.call('DEL', P .. 'd:' .. f[2])\n"
+    "  local vs = redis.call('HGETALL', P .. 'v:' .. f[2])\n"
+    "  for i = 2, #vs, 2 do\n"
+    "    for l in string.gmatch(vs[i], '[^\\n]+') do\n"
+    "      local g = split(l)\n"
+    "      gone(g[2], tonumber(g[5]))\n"
+    "    end\n"
+    "  end\n"
+    "  redis.call('DEL', P .. 'v:' .. f[2])\n"
+    "end\n"
+    "local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
+    "if not v then return -1 end\n"
+    "redis.call('HDEL', KEYS[1], ARGV[1])\n"
+    "drop(v)\n"
+    "return 0\n";
 
 /*
  * Copy an entry (a folder with its content when ARGV[5] is "1"). KEYS:
@@ -192,6 +241,13 @@ static const char lua_usage[] =
     LUA_SPLIT "local P = ARGV[1]\n"
               "local bytes, entries = 0, 0\n"
               "local function walk(id)\n"
+              "  local vs = redis.call('HGETALL', P .. 'v:' .. id)\n"
+              "  for i = 2, #vs, 2 do\n"
+              "    for l in string.gmatch(vs[i], '[^\\n]+') do\n"
+              "      entries = entries + 1\n"
+              "      bytes = bytes + tonumber(split(l)[3])\n"
+              "    end\n"
+              "  end\n"
               "  local all = redis.call('HGETALL', P .. 'd:' .. id)\n"
               "  for i = 1, #all, 2 do\n"
               "    if all[i] ~= '.' then\n"
@@ -221,10 +277,14 @@ struct rd_dir {
 	char *prefix; /* P */
 	char id[DAVREDIS_ID];
 	struct stat st;
+	/* davstore_version_keep: the next commit of vname keeps vkeep. */
+	char *vname;
+	unsigned vkeep;
 };
 
 struct rd_rd {
 	struct davrd base;
+	const struct config *cfg; /* lives longer than the store */
 	char *prefix;
 	char id[DAVREDIS_ID];
 	uint64_t size, chunks;
@@ -232,6 +292,7 @@ struct rd_rd {
 
 struct rd_up {
 	struct davup base;
+	struct rd_dir *dirh; /* the folder (it outlives the upload) */
 	char *prefix;
 	char dir[DAVREDIS_ID]; /* the folder's id */
 	char id[DAVREDIS_ID];
@@ -487,6 +548,7 @@ rd_dir_close(struct davdir *dd)
 	struct rd_dir *d = (struct rd_dir *)dd;
 
 	free(d->prefix);
+	free(d->vname);
 	free(d);
 }
 
@@ -681,7 +743,8 @@ rd_read_open(struct davdir *dd, const char *name, struct stat *st)
 		return NULL;
 	}
 	f = xcalloc(1, sizeof(*f));
-	f->base.s = dd->s;
+	f->base.ops = dd->s->ops;
+	f->cfg = ((const struct rd_store *)dd->s)->cfg;
 	f->prefix = xstrdup(d->prefix);
 	snprintf(f->id, sizeof(f->id), "%s", id);
 	f->size = (uint64_t)st->st_size;
@@ -720,7 +783,7 @@ rd_read(struct davrd *ff, uint64_t off, char *buf, size_t cap)
 	lens[1] = k.len;
 	lens[2] = strlen(from);
 	lens[3] = strlen(to);
-	r = rd_cmd(ff->s, 4, argv, lens);
+	r = redis_sync_cmd(f->cfg, "webdav", 4, argv, lens);
 	buf_release(&k);
 	if (r == NULL)
 		return -1;
@@ -758,13 +821,13 @@ rd_tmpfile(const char *dir)
 static int
 rd_read_fd(struct davrd *ff)
 {
-	const struct rd_store *rs = (const struct rd_store *)ff->s;
+	const struct rd_rd *f = (const struct rd_rd *)ff;
 	char *buf = xmalloc(DAVREDIS_CHUNK);
 	uint64_t off = 0;
 	ssize_t n;
 	int fd, saved;
 
-	fd = rd_tmpfile(rs->cfg->data_dir != NULL ? rs->cfg->data_dir : ".");
+	fd = rd_tmpfile(f->cfg->data_dir != NULL ? f->cfg->data_dir : ".");
 	if (fd == -1)
 		fd = rd_tmpfile("/tmp");
 	while (fd != -1 && (n = rd_read(ff, off, buf, DAVREDIS_CHUNK)) > 0) {
@@ -801,6 +864,7 @@ rd_up_open(struct davdir *dd)
 	struct rd_up *u = xcalloc(1, sizeof(*u));
 
 	u->base.s = dd->s;
+	u->dirh = (struct rd_dir *)dd;
 	u->prefix = xstrdup(d->prefix);
 	snprintf(u->dir, sizeof(u->dir), "%s", d->id);
 	rd_new_id(u->id);
@@ -898,24 +962,33 @@ static int
 rd_up_commit(struct davup *uu, const char *name, struct stat *st)
 {
 	struct rd_up *u = (struct rd_up *)uu;
-	struct buf k = BUF_INIT, e = BUF_INIT;
-	char n[32], now[32], id[DAVREDIS_ID];
-	const char *args[6];
+	struct rd_dir *dh = u->dirh;
+	struct buf k = BUF_INIT, kv = BUF_INIT, e = BUF_INIT;
+	char n[32], now[32], keep[16], id[DAVREDIS_ID];
+	const char *args[8];
 	long long v;
 	int rc = -1, saved;
 
+	snprintf(keep, sizeof(keep), "-1");
+	if (dh->vname != NULL && strcmp(dh->vname, name) == 0)
+		snprintf(keep, sizeof(keep), "%u", dh->vkeep);
+	free(dh->vname);
+	dh->vname = NULL;
 	rd_key(&k, u->prefix, "d:", u->dir);
+	rd_key(&kv, u->prefix, "v:", u->dir);
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	snprintf(n, sizeof(n), "%" PRIu64, u->chunks);
 	buf_addf(&e, "f %s %" PRIu64 " %" PRIu64 " %s %s", u->id, u->size,
 	    rd_time_ns(), now, n);
 	args[0] = k.data;
-	args[1] = name;
-	args[2] = e.data;
-	args[3] = u->prefix;
-	args[4] = n;
-	args[5] = u->id;
-	v = rd_eval(uu->s, lua_commit, 1, args, 6, NULL);
+	args[1] = kv.data;
+	args[2] = name;
+	args[3] = e.data;
+	args[4] = u->prefix;
+	args[5] = n;
+	args[6] = u->id;
+	args[7] = keep;
+	v = rd_eval(uu->s, lua_commit, 2, args, 8, NULL);
 	if (v == 0) {
 		rc = rd_entry_parse(e.data, e.len, st, id, NULL);
 		u->chunks = 0; /* they are the file's now */
@@ -924,6 +997,7 @@ rd_up_commit(struct davup *uu, const char *name, struct stat *st)
 	}
 	saved = errno;
 	buf_release(&k);
+	buf_release(&kv);
 	buf_release(&e);
 	rd_up_abort(uu);
 	errno = saved;
@@ -1031,24 +1105,144 @@ rd_usage(
 	return 0;
 }
 
-/* No versions on Redis: nothing dropped, nothing kept. */
-static uint64_t
-rd_version_dropped(struct davdir *d, const char *name, unsigned keep)
+/*
+ * The versions of name in d (newest first, at most max) into out and *n;
+ * when id is not NULL, the id and chunks of the one numbered number into
+ * id and *chunks (ENOENT when there is none such).
+ */
+static int
+rd_versions_get(struct davdir *dd, const char *name, struct davfs_version *out,
+    size_t max, size_t *n, uint64_t number, char *id, uint64_t *chunks)
 {
-	(void)d;
-	(void)name;
-	(void)keep;
-	return 0;
+	const struct rd_dir *d = (const struct rd_dir *)dd;
+	struct buf k = BUF_INIT, line = BUF_INIT;
+	const char *argv[3];
+	size_t lens[3], i = 0, j;
+	char *w[5], *p, *end;
+	uint64_t num[5];
+	redisReply *r;
+	int rc = -1, nw;
+
+	*n = 0;
+	rd_key(&k, d->prefix, "v:", d->id);
+	argv[0] = "HGET";
+	argv[1] = k.data;
+	argv[2] = name;
+	lens[0] = 4;
+	lens[1] = k.len;
+	lens[2] = strlen(name);
+	r = rd_cmd(dd->s, 3, argv, lens);
+	buf_release(&k);
+	if (r == NULL)
+		return -1;
+	while (r->type == REDIS_REPLY_STRING && i < r->len && *n < max) {
+		for (j = i; j < r->len && r->str[j] != '\n'; j++)
+			;
+		buf_reset(&line);
+		buf_add(&line, r->str + i, j - i);
+		i = j + 1;
+		/* "<number> <id> <size> <mtime_ns> <n>"; a bad line ends it. */
+		for (nw = 0, p = line.data; nw < 5 && p != NULL; nw++) {
+			w[nw] = p;
+			if ((p = strchr(p, ' ')) != NULL)
+				*p++ = '\0';
+		}
+		if (nw != 5 || p != NULL || strlen(w[1]) >= DAVREDIS_ID)
+			break;
+		for (nw = 0; nw < 5; nw++) {
+			num[nw] = strtoull(w[nw], &end, 10);
+			if (nw != 1 && (end == w[nw] || *end != '\0'))
+				break;
+		}
+		if (nw < 5)
+			break;
+		out[*n].number = num[0];
+		out[*n].size = num[2];
+		out[*n].mtime = (time_t)(num[3] / 1000000000ull);
+		(*n)++;
+		if (id != NULL && num[0] == number) {
+			snprintf(id, DAVREDIS_ID, "%s", w[1]);
+			*chunks = num[4];
+			rc = 0;
+		}
+	}
+	freeReplyObject(r);
+	buf_release(&line);
+	if (id == NULL)
+		return 0;
+	if (rc == -1)
+		errno = ENOENT;
+	return rc;
 }
 
 static int
-rd_version_keep(struct davdir *d, const char *name, unsigned keep, bool *kept,
+rd_versions(struct davdir *d, const char *name, struct davfs_version *out,
+    size_t max, size_t *n)
+{
+	return rd_versions_get(d, name, out, max, n, 0, NULL, NULL);
+}
+
+static struct davrd *
+rd_version_open(
+    struct davdir *dd, const char *name, uint64_t number, struct stat *st)
+{
+	const struct rd_dir *d = (const struct rd_dir *)dd;
+	struct davfs_version v[DAVFS_MAX_VERSIONS];
+	char id[DAVREDIS_ID];
+	uint64_t chunks = 0;
+	struct rd_rd *f;
+	size_t n, i;
+
+	if (rd_versions_get(
+	        dd, name, v, DAVFS_MAX_VERSIONS, &n, number, id, &chunks) == -1)
+		return NULL;
+	memset(st, 0, sizeof(*st));
+	for (i = 0; i < n; i++) {
+		if (v[i].number == number) {
+			st->st_size = (off_t)v[i].size;
+			st->st_mtim.tv_sec = v[i].mtime;
+		}
+	}
+	st->st_mode = S_IFREG | 0600;
+	st->st_nlink = 1;
+	st->st_ino = (ino_t)rd_id_hash(id);
+	f = xcalloc(1, sizeof(*f));
+	f->base.ops = dd->s->ops;
+	f->cfg = ((const struct rd_store *)dd->s)->cfg;
+	f->prefix = xstrdup(d->prefix);
+	snprintf(f->id, sizeof(f->id), "%s", id);
+	f->size = (uint64_t)st->st_size;
+	f->chunks = chunks;
+	return &f->base;
+}
+
+/* The bytes the next commit drops keeping keep versions (the quota). */
+static uint64_t
+rd_version_dropped(struct davdir *d, const char *name, unsigned keep)
+{
+	struct davfs_version v[DAVFS_MAX_VERSIONS];
+	uint64_t bytes = 0;
+	size_t n, i;
+
+	if (rd_versions(d, name, v, DAVFS_MAX_VERSIONS, &n) == -1)
+		return 0;
+	/* The old file becomes the newest: those from keep - 1 on go. */
+	for (i = keep > 0 ? keep - 1 : 0; i < n; i++)
+		bytes += v[i].size;
+	return bytes;
+}
+
+/* Remembered for the commit that follows, whose script makes it. */
+static int
+rd_version_keep(struct davdir *dd, const char *name, unsigned keep, bool *kept,
     uint64_t *freed, uint64_t *freed_n)
 {
-	(void)d;
-	(void)name;
-	(void)keep;
-	*kept = false;
+	struct rd_dir *d = (struct rd_dir *)dd;
+
+	free(d->vname);
+	d->vname = xstrdup(name);
+	d->vkeep = keep;
+	*kept = keep > 0;
 	*freed = *freed_n = 0;
 	return 0;
 }
@@ -1090,6 +1284,8 @@ static const struct davstore_ops rd_ops = {
     .usage = rd_usage,
     .version_dropped = rd_version_dropped,
     .version_keep = rd_version_keep,
+    .versions = rd_versions,
+    .version_open = rd_version_open,
     .free = rd_free,
 };
 
@@ -1100,6 +1296,7 @@ davredis_new(const struct config *cfg)
 
 	rs->base.ops = &rd_ops;
 	rs->base.cache_usage = false;
+	rs->base.versions = true;
 	rs->cfg = cfg;
 	return &rs->base;
 }

@@ -105,20 +105,20 @@ davstore_read_open(struct davdir *d, const char *name, struct stat *st)
 ssize_t
 davstore_read(struct davrd *f, uint64_t off, char *buf, size_t cap)
 {
-	return f->s->ops->read(f, off, buf, cap);
+	return f->ops->read(f, off, buf, cap);
 }
 
 int
 davstore_read_fd(struct davrd *f)
 {
-	return f->s->ops->read_fd(f);
+	return f->ops->read_fd(f);
 }
 
 void
 davstore_read_close(struct davrd *f)
 {
 	if (f != NULL)
-		f->s->ops->read_close(f);
+		f->ops->read_close(f);
 }
 
 struct davup *
@@ -196,6 +196,20 @@ davstore_version_keep(struct davdir *d, const char *name, unsigned keep,
     bool *kept, uint64_t *freed, uint64_t *freed_n)
 {
 	return d->s->ops->version_keep(d, name, keep, kept, freed, freed_n);
+}
+
+int
+davstore_versions(struct davdir *d, const char *name, struct davfs_version *out,
+    size_t max, size_t *n)
+{
+	return d->s->ops->versions(d, name, out, max, n);
+}
+
+struct davrd *
+davstore_version_open(
+    struct davdir *d, const char *name, uint64_t number, struct stat *st)
+{
+	return d->s->ops->version_open(d, name, number, st);
 }
 
 /*
@@ -384,25 +398,34 @@ disk_mkcol(struct davdir *d, const char *name)
 	return mkdirat(disk_fd(d), name, 0700);
 }
 
+/* A reader of the open file fd (taken); NULL when it is not a file. */
 static struct davrd *
-disk_read_open(struct davdir *d, const char *name, struct stat *st)
+disk_rd_wrap(struct davstore *s, int fd, struct stat *st)
 {
 	struct disk_rd *f;
-	int fd, saved;
+	int saved;
 
-	fd = openat(disk_fd(d), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
 		return NULL;
 	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
-		saved = S_ISREG(st->st_mode) ? errno : EISDIR;
+		saved = errno;
+		if (fstat(fd, st) == 0)
+			saved = EISDIR;
 		close(fd);
 		errno = saved;
 		return NULL;
 	}
 	f = xmalloc(sizeof(*f));
-	f->base.s = d->s;
+	f->base.ops = s->ops;
 	f->fd = fd;
 	return &f->base;
+}
+
+static struct davrd *
+disk_read_open(struct davdir *d, const char *name, struct stat *st)
+{
+	return disk_rd_wrap(d->s,
+	    openat(disk_fd(d), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), st);
 }
 
 static ssize_t
@@ -556,6 +579,21 @@ disk_version_keep(struct davdir *d, const char *name, unsigned keep, bool *kept,
 	return davfs_version_keep(disk_fd(d), name, keep, kept, freed, freed_n);
 }
 
+static int
+disk_versions(struct davdir *d, const char *name, struct davfs_version *out,
+    size_t max, size_t *n)
+{
+	return davfs_versions(disk_fd(d), name, out, max, n);
+}
+
+static struct davrd *
+disk_version_open(
+    struct davdir *d, const char *name, uint64_t number, struct stat *st)
+{
+	return disk_rd_wrap(
+	    d->s, davfs_version_open(disk_fd(d), name, number), st);
+}
+
 static void
 disk_free(struct davstore *s)
 {
@@ -591,6 +629,8 @@ static const struct davstore_ops disk_ops = {
     .usage = disk_usage,
     .version_dropped = disk_version_dropped,
     .version_keep = disk_version_keep,
+    .versions = disk_versions,
+    .version_open = disk_version_open,
     .free = disk_free,
 };
 

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "davfs.h"
 
 struct davstore;
 struct davdir;
@@ -75,6 +76,10 @@ struct davstore_ops {
 	    struct davdir *d, const char *name, unsigned keep);
 	int (*version_keep)(struct davdir *d, const char *name, unsigned keep,
 	    bool *kept, uint64_t *freed, uint64_t *freed_n);
+	int (*versions)(struct davdir *d, const char *name,
+	    struct davfs_version *out, size_t max, size_t *n);
+	struct davrd *(*version_open)(struct davdir *d, const char *name,
+	    uint64_t number, struct stat *st);
 	void (*free)(struct davstore *s);
 };
 
@@ -93,8 +98,9 @@ struct davstore {
 struct davdir {
 	struct davstore *s;
 };
+/* A reader may outlive its store (a download in progress). */
 struct davrd {
-	struct davstore *s;
+	const struct davstore_ops *ops;
 };
 struct davup {
 	struct davstore *s;
@@ -202,5 +208,15 @@ uint64_t davstore_version_dropped(
     struct davdir *d, const char *name, unsigned keep);
 int davstore_version_keep(struct davdir *d, const char *name, unsigned keep,
     bool *kept, uint64_t *freed, uint64_t *freed_n);
+
+/*
+ * The versions of name in d, newest first, at most max into out, their
+ * count into *n (davfs_versions); and version number opened for reading
+ * (NULL with errno ENOENT when there is none such).
+ */
+int davstore_versions(struct davdir *d, const char *name,
+    struct davfs_version *out, size_t max, size_t *n);
+struct davrd *davstore_version_open(
+    struct davdir *d, const char *name, uint64_t number, struct stat *st);
 
 #endif

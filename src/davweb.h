@@ -1,6 +1,7 @@
 /*
  * davweb.h: the web API's view of an account's WebDAV files (docs/api.md):
- * the versions kept of its statistics files (davfs.h).
+ * the versions kept of its statistics files (davstore.h: on disk or in
+ * Redis).
  *
  * GET /api/v1/files/usage: the account's files against its limits, 200
  * {"bytes","entries","quota_bytes","max_file_bytes","max_entries"}.
@@ -9,8 +10,7 @@
  * first: 200 {"path":P,"versions":[{"number","size","uploaded"}]}.
  * GET /api/v1/files/versions/N?path=P sends version N's bytes. Errors are
  * JSON: 400 (a path WebDAV would refuse, a bad number), 404 (no such
- * folder or version), 501 (storage other than "file"; the usage: with
- * --storage memory).
+ * folder or version), 501 (--storage memory), 503 (Redis unreachable).
  *
  * Not responsible for the session (webui.c checks it first): user is the
  * signed-in account, and only its tree is reached (davfs.h).

@@ -51,6 +51,26 @@ web POST /api/v1/login '{"username":"bob","password":"pw"}' -c "$KS_TMP/jar"
 web GET /api/v1/files/usage "" -b "$KS_TMP/jar"
 is "the web API counts the files in Redis" \
     "$(json 'd["bytes"], d["entries"], d["max_entries"]' <<<"$BODY")" "200000 2 10000"
+# Versions of a statistics file (dav_versions, 5 by default).
+for i in 1 2 3 4 5 6 7; do
+	req PUT /dav/statistics.sqlite3 "content $i" "${U[@]}"
+done
+is "the last upload of statistics.sqlite3" "$STATUS" 204
+web GET "/api/v1/files/versions?path=/statistics.sqlite3" "" -b "$KS_TMP/jar"
+is "the 5 newest versions are kept, newest first" \
+    "$(json '[v["number"] for v in d["versions"]], [v["size"] for v in d["versions"]][0]' <<<"$BODY")" \
+    "[6, 5, 4, 3, 2] 9"
+web GET "/api/v1/files/versions/2?path=/statistics.sqlite3" "" -b "$KS_TMP/jar"
+is "version 2 downloads the second upload" "$STATUS $BODY" "200 content 2"
+web GET "/api/v1/files/versions/1?path=/statistics.sqlite3" "" -b "$KS_TMP/jar"
+is "version 1 was dropped" "$STATUS" 404
+req GET /dav/statistics.sqlite3 "" "${U[@]}"
+is "the current file" "$BODY" "content 7"
+web GET /api/v1/files/usage "" -b "$KS_TMP/jar"
+is "versions count in the usage" \
+    "$(json 'd["bytes"], d["entries"]' <<<"$BODY")" "200054 8"
+req PROPFIND /dav/ "" "${U[@]}" -H 'Depth: 1'
+is "versions are not listed over WebDAV" "$(grep -o '<D:response>' <<<"$BODY" | wc -l)" 4
 req PROPPATCH /dav/f.bin '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop><Z:color>blue</Z:color></D:prop></D:set></D:propertyupdate>' "${U[@]}"
 is "PROPPATCH: 207" "$STATUS" 207
 old=$(ks_redis_cli HGET kosyncd:user:bob:dav:d:root f.bin | cut -d' ' -f2)
