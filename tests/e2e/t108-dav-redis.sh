@@ -3,7 +3,8 @@
 # docs/redis.md "WebDAV files"): litmus's basic, copymove, props and http
 # suites with 0 failures; the files live under the account's keys (chunks,
 # a folder's hash); an empty upload, a Range, a replaced file keeping its
-# dead properties; the web API's usage of the files; deleting the account removes its tree; --storage memory
+# dead properties; the web API's usage of the files; the last 5 versions
+# of a statistics file kept, listed and served by the web API; deleting the account removes its tree; --storage memory
 # still answers 501.
 . "$(dirname "$0")/lib.sh"
 
