@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include <hiredis/hiredis.h>
@@ -47,7 +48,12 @@ rs_get(const struct config *cfg, const char *what)
 	}
 	rs_conn = redis_worker_connect(cfg, &err);
 	if (rs_conn == NULL) {
-		log_warnx("%s: %s", what, err.data);
+		/* One form for every failed connection (its cause after). */
+		if (strncmp(err.data, "cannot connect", 14) == 0)
+			log_warnx("%s: redis: %s", what, err.data);
+		else
+			log_warnx(
+			    "%s: redis: cannot connect: %s", what, err.data);
 		rs_failed_ms = rs_now_ms();
 		errno = ENOTCONN;
 	} else {
