@@ -614,42 +614,41 @@ rd_list(struct davdir *dd, size_t max, davstore_entry_fn *fn, void *arg)
 	return 0;
 }
 
-/* The key of the dead properties of name in d (NULL: d itself) into k. */
-static int
-rd_props_key(const struct rd_dir *d, const char *name, struct buf *k)
+/*
+ * Run cmd (GET, SET with data, DEL) on the dead properties of name in d
+ * (NULL: d itself): the reply, or NULL with errno (ENOENT: no such entry).
+ */
+static redisReply *
+rd_props_cmd(struct davdir *dd, const char *name, const char *cmd,
+    const char *data, size_t len)
 {
+	const struct rd_dir *d = (const struct rd_dir *)dd;
+	const char *argv[3] = {cmd, NULL, data};
+	size_t lens[3] = {strlen(cmd), 0, len};
 	char id[DAVREDIS_ID];
+	struct buf k = BUF_INIT;
 	struct stat st;
+	redisReply *r;
 
 	if (name == NULL)
 		snprintf(id, sizeof(id), "%s", d->id);
 	else if (rd_lookup(d, name, &st, id, NULL) == -1)
-		return -1;
-	rd_key(k, d->prefix, "p:", id);
-	return 0;
+		return NULL;
+	rd_key(&k, d->prefix, "p:", id);
+	argv[1] = k.data;
+	lens[1] = k.len;
+	r = rd_cmd(dd->s, data != NULL ? 3 : 2, argv, lens);
+	buf_release(&k);
+	return r;
 }
 
 static int
 rd_props_load(struct davdir *dd, const char *name, struct buf *out, size_t max)
 {
-	const struct rd_dir *d = (const struct rd_dir *)dd;
-	struct buf k = BUF_INIT;
-	const char *argv[2];
-	size_t lens[2];
-	redisReply *r;
+	redisReply *r = rd_props_cmd(dd, name, "GET", NULL, 0);
 
-	if (rd_props_key(d, name, &k) == -1) {
-		buf_release(&k);
-		return errno == ENOENT ? 0 : -1;
-	}
-	argv[0] = "GET";
-	argv[1] = k.data;
-	lens[0] = 3;
-	lens[1] = k.len;
-	r = rd_cmd(dd->s, 2, argv, lens);
-	buf_release(&k);
 	if (r == NULL)
-		return -1;
+		return errno == ENOENT ? 0 : -1;
 	if (r->type == REDIS_REPLY_STRING)
 		buf_add(out, r->str, r->len <= max ? r->len : max + 1);
 	freeReplyObject(r);
@@ -659,24 +658,9 @@ rd_props_load(struct davdir *dd, const char *name, struct buf *out, size_t max)
 static int
 rd_props_save(struct davdir *dd, const char *name, const char *data, size_t len)
 {
-	const struct rd_dir *d = (const struct rd_dir *)dd;
-	struct buf k = BUF_INIT;
-	const char *argv[3];
-	size_t lens[3];
-	redisReply *r;
+	redisReply *r = len > 0 ? rd_props_cmd(dd, name, "SET", data, len)
+	                        : rd_props_cmd(dd, name, "DEL", NULL, 0);
 
-	if (rd_props_key(d, name, &k) == -1) {
-		buf_release(&k);
-		return -1;
-	}
-	argv[0] = len > 0 ? "SET" : "DEL";
-	argv[1] = k.data;
-	argv[2] = data;
-	lens[0] = 3;
-	lens[1] = k.len;
-	lens[2] = len;
-	r = rd_cmd(dd->s, len > 0 ? 3 : 2, argv, lens);
-	buf_release(&k);
 	freeReplyObject(r);
 	return r != NULL ? 0 : -1;
 }

@@ -1539,6 +1539,8 @@ statsvc_new(uv_loop_t *loop, const char *data_dir)
 	sv->loop = loop;
 	buf_addf(&d, "%s/stats", data_dir);
 	sv->dir = buf_detach(&d, &n);
+	/* With Redis storage nothing else makes the data directory. */
+	(void)mkdir(data_dir, 0700);
 	if (mkdir(sv->dir, 0700) == -1 && errno != EEXIST)
 		log_warn("statistics: cannot make '%s'", sv->dir);
 	load_all(sv);
