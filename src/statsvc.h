@@ -49,8 +49,9 @@ struct statsvc;
 
 /*
  * The service for the data directory data_dir (borrowed; it and its
- * "stats" folder are made when missing). Loads every account's files; a file that
- * cannot be read is logged and left out. Never fails but for memory.
+ * "stats" folder are made when missing). Loads every account's files; a
+ * file that cannot be read is logged and left out. Never fails but for
+ * memory.
  */
 struct statsvc *statsvc_new(uv_loop_t *loop, const char *data_dir);
 
