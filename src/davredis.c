@@ -712,11 +712,26 @@ rd_mkcol(struct davdir *dd, const char *name)
 	return v == 0 ? 0 : v == -100 ? -1 : rd_fail(v, ENOENT, EEXIST, EIO);
 }
 
+/* A reader of file id of d's tree (size bytes in chunks). */
+static struct davrd *
+rd_reader(struct davdir *dd, const char *id, uint64_t size, uint64_t chunks)
+{
+	const struct rd_dir *d = (const struct rd_dir *)dd;
+	struct rd_rd *f = xcalloc(1, sizeof(*f));
+
+	f->base.ops = dd->s->ops;
+	f->cfg = ((const struct rd_store *)dd->s)->cfg;
+	f->prefix = xstrdup(d->prefix);
+	snprintf(f->id, sizeof(f->id), "%s", id);
+	f->size = size;
+	f->chunks = chunks;
+	return &f->base;
+}
+
 static struct davrd *
 rd_read_open(struct davdir *dd, const char *name, struct stat *st)
 {
 	const struct rd_dir *d = (const struct rd_dir *)dd;
-	struct rd_rd *f;
 	char id[DAVREDIS_ID];
 	uint64_t chunks;
 
@@ -726,14 +741,7 @@ rd_read_open(struct davdir *dd, const char *name, struct stat *st)
 		errno = EISDIR;
 		return NULL;
 	}
-	f = xcalloc(1, sizeof(*f));
-	f->base.ops = dd->s->ops;
-	f->cfg = ((const struct rd_store *)dd->s)->cfg;
-	f->prefix = xstrdup(d->prefix);
-	snprintf(f->id, sizeof(f->id), "%s", id);
-	f->size = (uint64_t)st->st_size;
-	f->chunks = chunks;
-	return &f->base;
+	return rd_reader(dd, id, (uint64_t)st->st_size, chunks);
 }
 
 static ssize_t
@@ -1170,11 +1178,9 @@ static struct davrd *
 rd_version_open(
     struct davdir *dd, const char *name, uint64_t number, struct stat *st)
 {
-	const struct rd_dir *d = (const struct rd_dir *)dd;
 	struct davfs_version v[DAVFS_MAX_VERSIONS];
 	char id[DAVREDIS_ID];
 	uint64_t chunks = 0;
-	struct rd_rd *f;
 	size_t n, i;
 
 	if (rd_versions_get(
@@ -1190,14 +1196,7 @@ rd_version_open(
 	st->st_mode = S_IFREG | 0600;
 	st->st_nlink = 1;
 	st->st_ino = (ino_t)rd_id_hash(id);
-	f = xcalloc(1, sizeof(*f));
-	f->base.ops = dd->s->ops;
-	f->cfg = ((const struct rd_store *)dd->s)->cfg;
-	f->prefix = xstrdup(d->prefix);
-	snprintf(f->id, sizeof(f->id), "%s", id);
-	f->size = (uint64_t)st->st_size;
-	f->chunks = chunks;
-	return &f->base;
+	return rd_reader(dd, id, (uint64_t)st->st_size, chunks);
 }
 
 /* The bytes the next commit drops keeping keep versions (the quota). */
