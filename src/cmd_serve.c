@@ -57,7 +57,7 @@ struct serve {
 	struct webui *webui;
 	struct front *front;   /* the main listener's handler: which serves */
 	struct dav *dav;       /* the WebDAV file space */
-	struct statsvc *stats; /* statistics read from it (file storage) */
+	struct statsvc *stats; /* statistics read from it (file, redis) */
 	struct pubsub *shared; /* Redis: limits shared with other instances */
 	struct server *srv;
 	struct control *ctl; /* the control socket (file storage) */
@@ -314,8 +314,10 @@ cmd_serve_exec(struct cmd_args *args)
 		front_serve(s.front, FRONT_WEBUI, s.webui);
 	s.dav = dav_new(s.loop, s.st, cfg, s.rl);
 	front_serve(s.front, FRONT_DAV, s.dav);
-	if (strcmp(cfg->storage, "file") == 0) {
+	if (strcmp(cfg->storage, "memory") != 0) {
 		s.stats = statsvc_new(s.loop, cfg->data_dir);
+		if (strcmp(cfg->storage, "redis") == 0)
+			statsvc_share(s.stats, cfg);
 		dav_on_file(
 		    s.dav, STATSVC_FILE_NAME, serve_stats_file, s.stats);
 		webui_set_stats(s.webui, s.stats);

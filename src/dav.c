@@ -4,16 +4,17 @@
  * One request: the path is decoded and checked (davpath.c), the Basic
  * credentials are verified by the store exactly as the protocol's key is
  * (md5 of the password, the verified-key cache, the failed-login limiter
- * of ratelimit.h), then the method runs on the account's tree (davfs.c),
- * reached only through the descriptor of its root. Everything a request
+ * of ratelimit.h), then the method runs on the account's tree through
+ * the operations of davstore.h (the disk's davfs.c, or another backend),
+ * reached only from its root. Everything a request
  * holds (descriptors, the temporary file of an upload) is released in
  * dav_done, the one way out, whatever happened.
  *
  * Invariants:
- *   - a file is replaced only by rename(2) of a complete, fsynced
- *     temporary file in the same folder: a crash leaves the old or the
- *     new file, never a mix; the answer to a PUT comes after the rename
- *     and the folder's fsync;
+ *   - a file is replaced only by the commit of a complete, durable
+ *     temporary object (davstore_up_commit; on disk a rename(2) in the
+ *     same folder): a crash leaves the old or the new file, never a mix;
+ *     the answer to a PUT comes after the commit and the folder's sync;
  *   - an upload never holds more than DAV_WRITE_CHUNK bytes in memory;
  *   - a strong ETag that the server sent itself always matches (If-Match
  *     is compared leniently: W/ and missing quotes are tolerated, as
@@ -27,8 +28,9 @@
  *     other changes.
  *
  * Not responsible for the HTTP framing of streamed bodies (http.c,
- * server.c), nor for other storage backends: with --storage memory or
- * redis the space answers 501 (files are kept on disk only, for now).
+ * server.c), nor for where the trees are kept (davstore.h: on disk with
+ * --storage file, in Redis with --storage redis; --storage memory keeps
+ * none and the space answers 501).
  */
 #include <sys/stat.h>
 
@@ -49,6 +51,8 @@
 #include "dav.h"
 #include "davfs.h"
 #include "davpath.h"
+#include "davredis.h"
+#include "davstore.h"
 #include "davxml.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -76,7 +80,7 @@
  */
 struct dav_usage {
 	char *user; /* NULL: a free slot */
-	int fd;
+	struct davdir *root;
 	bool known; /* bytes and entries are the tree's */
 	uint64_t bytes, entries;
 	uint64_t gen; /* moved by every change: a count begun before is stale */
@@ -86,6 +90,7 @@ struct dav_usage {
 struct dav {
 	uv_loop_t *loop;
 	struct store *st;
+	struct davstore *files; /* where the trees are kept */
 	const struct config *cfg;
 	struct ratelimit *rl;
 	char *mount; /* "/dav" under the normalised base path */
@@ -120,12 +125,13 @@ struct dav_req {
 	const struct str *seg; /* the path below the mount */
 	size_t nseg;
 	struct auth_cred cred;
-	int root;         /* the account's folder */
-	int parent;       /* the folder holding the target (root when nseg 0) */
+	struct davdir *root; /* the account's folder */
+	struct davdir
+	    *parent;      /* the folder holding the target (root if nseg 0) */
 	const char *name; /* the target in parent; NULL for the root */
 	struct stat st;
 	/* PUT */
-	struct buf tmp; /* the temporary file's name, "" when none */
+	struct davup *up; /* the upload's temporary object */
 	char *wbuf;
 	size_t wlen;
 	uint64_t total, old_size, usage;
@@ -133,13 +139,14 @@ struct dav_req {
 	uint64_t entries, walk_gen;
 	void (*next)(struct dav_req *r);
 	uv_work_t work;
-	int fd;
-	int werr;    /* errno of a failed write */
-	int sync_fd; /* what the worker fsyncs */
+	int werr;      /* errno of a failed write */
+	bool sync_dir; /* the worker syncs parent (else the upload) */
 	/* COPY, MOVE: the Destination's folder and name, what it does. */
-	int ddir;
+	struct davdir *ddir;
 	const char *dname;
 	int work_rc, work_errno;
+	int file_fd; /* the file for the dav_on_file listener, or -1 */
+	uint64_t file_size;
 	bool uploading; /* in dav->uploads */
 	bool rl_auth, exists, recursive, replaced;
 };
@@ -163,18 +170,16 @@ dav_release(struct dav_req *r)
 			r->up_next->up_prev = r->up_prev;
 		r->uploading = false;
 	}
-	if (r->fd != -1)
-		close(r->fd);
-	if (r->ddir != -1)
-		close(r->ddir);
-	if (r->tmp.len > 0 && r->parent != -1)
-		(void)unlinkat(r->parent, r->tmp.data, 0);
-	if (r->parent != -1 && r->parent != r->root)
-		close(r->parent);
-	if (r->root != -1)
-		close(r->root);
-	r->fd = r->parent = r->root = r->ddir = -1;
-	buf_release(&r->tmp);
+	davstore_up_abort(r->up);
+	if (r->file_fd != -1)
+		close(r->file_fd);
+	r->file_fd = -1;
+	davstore_dir_close(r->ddir);
+	if (r->parent != r->root)
+		davstore_dir_close(r->parent);
+	davstore_dir_close(r->root);
+	r->up = NULL;
+	r->parent = r->root = r->ddir = NULL;
 	free(r->wbuf);
 	r->wbuf = NULL;
 }
@@ -207,6 +212,14 @@ dav_fail_errno(struct dav_req *r, int err, const char *what)
 {
 	if (err == ENOSPC || err == EDQUOT) {
 		dav_fail(r, 507, "the server's disk is full");
+		return;
+	}
+	if (err == ENOTCONN) { /* davredis.c: Redis cannot be reached */
+		log_warnx(
+		    "webdav: cannot %s: the file storage is unavailable", what);
+		dav_fail(r, 503,
+		    "the file storage is unavailable; nothing was changed, "
+		    "try again");
 		return;
 	}
 	errno = err;
@@ -344,15 +357,15 @@ dav_resolve(struct dav_req *r, int missing_parent)
 	if (r->nseg == 0) {
 		r->parent = r->root;
 		r->name = NULL;
-		if (fstat(r->root, &r->st) == -1) {
+		if (davstore_stat(r->root, NULL, &r->st) == -1) {
 			dav_fail_errno(r, errno, "stat an account's folder");
 			return -1;
 		}
 		r->exists = true;
 		return 0;
 	}
-	r->parent = davfs_open_dir(r->root, r->seg, r->nseg - 1);
-	if (r->parent == -1) {
+	r->parent = davstore_dir_open(r->root, r->seg, r->nseg - 1);
+	if (r->parent == NULL) {
 		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) {
 			dav_fail(r, missing_parent,
 			    missing_parent == 409
@@ -364,7 +377,7 @@ dav_resolve(struct dav_req *r, int missing_parent)
 		return -1;
 	}
 	r->name = r->seg[r->nseg - 1].p;
-	if (davfs_stat(r->parent, r->name, &r->st) == 0) {
+	if (davstore_stat(r->parent, r->name, &r->st) == 0) {
 		/* Links and special files are neither served nor replaced. */
 		if (!S_ISREG(r->st.st_mode) && !S_ISDIR(r->st.st_mode)) {
 			dav_fail(r, 403, "this name is not a file or a folder");
@@ -435,26 +448,16 @@ dead_release(struct dead *d)
 	d->n = 0;
 }
 
-/* Load the properties of name in dirfd (name "" for the root itself). */
+/* Load the properties of name in dir (name NULL for dir itself). */
 static void
-dead_load(int dirfd, const char *name, struct dead *d)
+dead_load(struct davdir *dir, const char *name, struct dead *d)
 {
-	struct buf side = BUF_INIT, data = BUF_INIT;
-	char chunk[4096];
-	ssize_t n;
+	struct buf data = BUF_INIT;
 	size_t i = 0;
-	int fd;
 
 	d->n = 0;
-	davfs_props_name(name, &side);
-	fd = openat(dirfd, side.data, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	buf_release(&side);
-	if (fd == -1)
-		return;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0 &&
-	       data.len <= DAV_MAX_PROPS_BYTES)
-		buf_add(&data, chunk, (size_t)n);
-	close(fd);
+	if (davstore_props_load(dir, name, &data, DAV_MAX_PROPS_BYTES) == -1)
+		buf_reset(&data);
 	while (i < data.len && d->n < DAVXML_MAX_PROPS) {
 		char *tab1, *tab2, *nl, *end;
 		unsigned long long len;
@@ -481,49 +484,22 @@ dead_load(int dirfd, const char *name, struct dead *d)
 	buf_release(&data);
 }
 
-/* Replace the sidecar of name in dirfd with d (none when empty). */
+/* Replace the properties of name in dir with d (none when empty). */
 static int
-dead_save(int dirfd, const char *name, const struct dead *d)
+dead_save(struct davdir *dir, const char *name, const struct dead *d)
 {
-	struct buf side = BUF_INIT, tmp = BUF_INIT, data = BUF_INIT;
+	struct buf data = BUF_INIT;
 	size_t i;
-	ssize_t w;
-	int fd = -1, rc = -1, saved;
+	int rc = -1, saved;
 
-	davfs_props_name(name, &side);
 	for (i = 0; i < d->n; i++)
 		buf_addf(&data, "%s\t%s\t%zu\n%s\n", d->p[i].ns, d->p[i].name,
 		    strlen(d->p[i].value), d->p[i].value);
-	if (data.len > DAV_MAX_PROPS_BYTES) {
+	if (data.len > DAV_MAX_PROPS_BYTES)
 		errno = EFBIG;
-		goto out;
-	}
-	if (d->n == 0) {
-		rc = unlinkat(dirfd, side.data, 0) == -1 && errno != ENOENT ? -1
-		                                                            : 0;
-		goto out;
-	}
-	fd = davfs_temp_open(dirfd, &tmp);
-	if (fd == -1)
-		goto out;
-	w = write(fd, data.data, data.len);
-	if (w != (ssize_t)data.len) {
-		if (w >= 0)
-			errno = ENOSPC;
-		goto out;
-	}
-	if (renameat(dirfd, tmp.data, dirfd, side.data) == -1)
-		goto out;
-	buf_reset(&tmp);
-	rc = 0;
-out:
+	else
+		rc = davstore_props_save(dir, name, data.data, data.len);
 	saved = errno;
-	if (fd != -1)
-		close(fd);
-	if (tmp.len > 0)
-		(void)unlinkat(dirfd, tmp.data, 0);
-	buf_release(&side);
-	buf_release(&tmp);
 	buf_release(&data);
 	errno = saved;
 	return rc;
@@ -655,12 +631,13 @@ propstat(struct buf *o, const struct buf *props, const char *status)
 
 /*
  * One <D:response> for a resource: href, the properties asked for x (in
- * a 200 propstat, and those it lacks in a 404 one). dirfd and name locate
- * its sidecar.
+ * a 200 propstat, and those it lacks in a 404 one). in and side (NULL:
+ * in itself) locate its dead properties.
  */
 static void
 response_add(struct buf *o, const char *href, const char *name,
-    const struct stat *st, const struct davxml *x, int dirfd, const char *side)
+    const struct stat *st, const struct davxml *x, struct davdir *in,
+    const char *side)
 {
 	struct buf found = BUF_INIT, missing = BUF_INIT;
 	struct dead d;
@@ -668,7 +645,7 @@ response_add(struct buf *o, const char *href, const char *name,
 	size_t i, j;
 	int l;
 
-	dead_load(dirfd, side, &d);
+	dead_load(in, side, &d);
 	buf_adds(o, "<D:response><D:href>");
 	davxml_escape(o, href, strlen(href));
 	buf_adds(o, "</D:href>");
@@ -755,18 +732,34 @@ old_koreader(const struct http_request *req)
 	return year < 2026 || (year == 2026 && month < 7);
 }
 
+/* A Depth 1 listing being written (davstore_entry_fn). */
+struct listing {
+	struct dav_req *r;
+	struct davdir *dir;
+	const struct davxml *x;
+	struct buf *o, *href;
+};
+
+static void
+listing_add(void *arg, const char *name, const struct stat *st)
+{
+	struct listing *l = arg;
+
+	dav_href(l->r, name, S_ISDIR(st->st_mode), l->href);
+	response_add(l->o, l->href->data, name, st, l->x, l->dir, name);
+}
+
 static void
 dav_propfind(struct dav_req *r)
 {
 	const struct str *depth = http_header_get(r->req, "depth", NULL);
 	struct davxml x;
 	struct buf o = BUF_INIT, href = BUF_INIT;
-	const char *why, *self;
+	struct listing l;
+	const char *why;
 	bool dir, one;
-	DIR *d = NULL;
-	struct dirent *e;
-	struct stat st;
-	int fd, n = 0;
+	struct davdir *d = NULL;
+	int rc;
 
 	if (depth == NULL || str_caseeqs(*depth, "infinity")) {
 		dav_fail(r, 403,
@@ -790,42 +783,26 @@ dav_propfind(struct dav_req *r)
 	dir = S_ISDIR(r->st.st_mode);
 	buf_adds(&o, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 	             "<D:multistatus xmlns:D=\"DAV:\">");
-	self = r->name != NULL ? r->name : "";
 	if (!(dir && one && old_koreader(r->req))) {
 		dav_href(r, NULL, dir, &href);
 		response_add(&o, href.data,
 		    r->name != NULL ? r->name : r->cred.user.p, &r->st, &x,
-		    r->parent, self);
+		    r->parent, r->name);
 	}
 	if (dir && one) {
-		fd = r->name == NULL
-		         ? openat(
-		               r->root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-		         : openat(r->parent, r->name,
-		               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd == -1 || (d = fdopendir(fd)) == NULL) {
-			if (fd != -1)
-				close(fd);
+		d = r->name == NULL
+		        ? davstore_dir_open(r->root, NULL, 0)
+		        : davstore_dir_open(r->parent, &r->seg[r->nseg - 1], 1);
+		l = (struct listing){r, d, &x, &o, &href};
+		rc = d == NULL
+		         ? -1
+		         : davstore_list(d, DAV_MAX_ENTRIES, listing_add, &l);
+		davstore_dir_close(d);
+		if (rc == -1) {
 			buf_release(&o);
 			dav_fail_errno(r, errno, "list a folder");
 			goto out;
 		}
-		while ((e = readdir(d)) != NULL) {
-			struct str nm = str_from(e->d_name);
-
-			if (str_eqs(nm, ".") || str_eqs(nm, "..") ||
-			    davpath_is_reserved(nm) ||
-			    fstatat(dirfd(d), e->d_name, &st,
-			        AT_SYMLINK_NOFOLLOW) == -1 ||
-			    (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)))
-				continue;
-			if (++n > DAV_MAX_ENTRIES)
-				break;
-			dav_href(r, e->d_name, S_ISDIR(st.st_mode), &href);
-			response_add(&o, href.data, e->d_name, &st, &x,
-			    dirfd(d), e->d_name);
-		}
-		closedir(d);
 	}
 	buf_adds(&o, "</D:multistatus>\n");
 	dav_reply(r, 207, DAV_XML, NULL, o.data, o.len);
@@ -845,10 +822,9 @@ dav_proppatch(struct dav_req *r)
 	struct davxml x;
 	struct dead d;
 	struct buf o = BUF_INIT, href = BUF_INIT, one = BUF_INIT;
-	const char *why, *side;
+	const char *why;
 	bool refused = false;
 	size_t i, j;
-	int dfd;
 
 	if (davxml_parse(r->req->body.p, r->req->body.len, false, &x, &why) ==
 	    -1) {
@@ -859,14 +835,12 @@ dav_proppatch(struct dav_req *r)
 	d.n = 0;
 	if (dav_find(r) == -1)
 		goto out;
-	dfd = r->parent;
-	side = r->name != NULL ? r->name : "";
 	for (i = 0; i < x.nprops; i++)
 		if (strcmp(x.props[i].ns, "DAV:") == 0 ||
 		    strpbrk(x.props[i].ns, "\t\n") != NULL ||
 		    strpbrk(x.props[i].name, "\t\n") != NULL)
 			refused = true;
-	dead_load(dfd, side, &d);
+	dead_load(r->parent, r->name, &d);
 	for (i = 0; !refused && i < x.nprops; i++) {
 		struct davxml_prop *p = &x.props[i];
 
@@ -891,7 +865,7 @@ dav_proppatch(struct dav_req *r)
 		d.p[d.n].value = xstrdup(p->value != NULL ? p->value : "");
 		d.n++;
 	}
-	if (!refused && dead_save(dfd, side, &d) == -1) {
+	if (!refused && dead_save(r->parent, r->name, &d) == -1) {
 		if (errno == EFBIG)
 			dav_fail(r, 507,
 			    "too many dead properties on this "
@@ -986,7 +960,8 @@ parse_range(struct str h, uint64_t size, uint64_t *from, uint64_t *to)
 
 /* A file being sent (http_reply_source): malloc'd, it outlives the request. */
 struct file_src {
-	int fd;
+	int fd;           /* dav_reply_file's, or -1 */
+	struct davrd *rd; /* else the tree's reader */
 	uint64_t off;
 };
 
@@ -996,9 +971,12 @@ file_fill(void *ctx, char *buf, size_t cap)
 	struct file_src *src = ctx;
 	ssize_t n;
 
-	do
-		n = pread(src->fd, buf, cap, (off_t)src->off);
-	while (n == -1 && errno == EINTR);
+	if (src->rd != NULL)
+		n = davstore_read(src->rd, src->off, buf, cap);
+	else
+		do
+			n = pread(src->fd, buf, cap, (off_t)src->off);
+		while (n == -1 && errno == EINTR);
 	if (n == -1)
 		log_warn("webdav: cannot read a file");
 	if (n > 0)
@@ -1011,7 +989,9 @@ file_done(void *ctx)
 {
 	struct file_src *src = ctx;
 
-	close(src->fd);
+	if (src->fd != -1)
+		close(src->fd);
+	davstore_read_close(src->rd);
 	free(src);
 }
 
@@ -1022,6 +1002,20 @@ dav_reply_file(struct http_request *req, int status, const char *ctype,
 	struct file_src *src = xmalloc(sizeof(*src));
 
 	src->fd = fd;
+	src->rd = NULL;
+	src->off = off;
+	http_reply_source(
+	    req, status, ctype, headers, len, file_fill, file_done, src);
+}
+
+void
+dav_reply_reader(struct http_request *req, int status, const char *ctype,
+    const char *headers, struct davrd *rd, uint64_t off, uint64_t len)
+{
+	struct file_src *src = xmalloc(sizeof(*src));
+
+	src->fd = -1;
+	src->rd = rd;
 	src->off = off;
 	http_reply_source(
 	    req, status, ctype, headers, len, file_fill, file_done, src);
@@ -1036,7 +1030,8 @@ dav_get(struct dav_req *r)
 	uint64_t size, from = 0, to = 0, len;
 	const char *ctype;
 	char date[64];
-	int status = 200, rr = 0, fd;
+	int status = 200, rr = 0;
+	struct davrd *rd;
 
 	if (dav_find(r) == -1)
 		return;
@@ -1058,8 +1053,8 @@ dav_get(struct dav_req *r)
 		}
 		goto out;
 	}
-	r->fd = openat(r->parent, r->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (r->fd == -1 || fstat(r->fd, &r->st) == -1) {
+	rd = davstore_read_open(r->parent, r->name, &r->st);
+	if (rd == NULL) {
 		dav_fail_errno(r, errno, "open a file");
 		goto out;
 	}
@@ -1070,6 +1065,7 @@ dav_get(struct dav_req *r)
 		rr = parse_range(*range, size, &from, &to);
 	if (rr == -1) {
 		buf_addf(&hdr, "Content-Range: bytes */%" PRIu64 "\r\n", size);
+		davstore_read_close(rd);
 		dav_reply(r, 416, NULL, hdr.data,
 		    "{\"code\":416,\"message\":"
 		    "\"range not satisfiable\"}",
@@ -1091,14 +1087,12 @@ dav_get(struct dav_req *r)
 		    "\r\n",
 		    from, to, size);
 	/* The file goes out as the client reads it (http_reply_source). */
-	fd = r->fd;
-	r->fd = -1;
 	ctype = content_type_of(r->name);
 	dav_release(r);
 	if (r->rl_auth)
 		ratelimit_auth_ok(
 		    r->dav->rl, r->cred.user, r->req->peer, ratelimit_now_ms());
-	dav_reply_file(r->req, status, ctype, hdr.data, fd, from, len);
+	dav_reply_reader(r->req, status, ctype, hdr.data, rd, from, len);
 out:
 	buf_release(&hdr);
 	buf_release(&tag);
@@ -1109,6 +1103,29 @@ out:
  */
 
 static void dav_work(struct dav_req *r, uv_work_cb fn, uv_after_work_cb after);
+
+/*
+ * On the thread pool: when dir/name (written whole) is the name the
+ * dav_on_file listener wants, open it for the listener (r->file_fd; a
+ * backend not on disk copies it into a temporary file).
+ */
+static void
+file_prepare(struct dav_req *r, struct davdir *dir, const char *name)
+{
+	const struct dav *dav = r->dav;
+	struct davrd *rd;
+	struct stat st;
+
+	if (dav->file_fn == NULL || name == NULL ||
+	    strcmp(name, dav->file_name) != 0)
+		return;
+	rd = davstore_read_open(dir, name, &st);
+	if (rd == NULL)
+		return;
+	r->file_fd = davstore_read_fd(rd);
+	r->file_size = (uint64_t)st.st_size;
+	davstore_read_close(rd);
+}
 static void dav_destroy(struct dav *dav);
 static bool dav_work_back(struct dav_req *r);
 
@@ -1117,10 +1134,10 @@ usage_drop(struct dav_usage *u)
 {
 	if (u->user != NULL) {
 		free(u->user);
-		close(u->fd);
+		davstore_dir_close(u->root);
 	}
 	u->user = NULL;
-	u->fd = -1;
+	u->root = NULL;
 	u->known = false;
 	u->gen++;
 }
@@ -1136,18 +1153,16 @@ usage_find(struct dav_req *r, bool take)
 	struct dav *dav = r->dav;
 	struct str user = r->cred.user;
 	struct dav_usage *u, *lru = NULL;
-	struct stat a, b;
 	size_t i;
 
-	if (r->root == -1 || fstat(r->root, &a) == -1)
+	if (r->root == NULL || !dav->files->cache_usage)
 		return NULL;
 	for (i = 0; i < DAV_USAGE_FDS; i++) {
 		u = &dav->usage[i];
 		if (u->user == NULL || strlen(u->user) != user.len ||
 		    memcmp(u->user, user.p, user.len) != 0)
 			continue;
-		if (fstat(u->fd, &b) == 0 && b.st_nlink > 0 &&
-		    b.st_dev == a.st_dev && b.st_ino == a.st_ino) {
+		if (davstore_same_tree(u->root, r->root)) {
 			u->used = ++dav->tick;
 			return u;
 		}
@@ -1165,8 +1180,8 @@ usage_find(struct dav_req *r, bool take)
 			break;
 	}
 	usage_drop(lru);
-	lru->fd = fcntl(r->root, F_DUPFD_CLOEXEC, 0);
-	if (lru->fd == -1)
+	lru->root = davstore_dir_open(r->root, NULL, 0);
+	if (lru->root == NULL)
 		return NULL;
 	lru->user = xmemdup0(user.p, user.len);
 	lru->used = ++dav->tick;
@@ -1212,7 +1227,7 @@ usage_work(uv_work_t *w)
 	struct dav_req *r = w->data;
 
 	r->work_rc =
-	    davfs_usage(r->root, DAV_MAX_ENTRIES, &r->usage, &r->entries);
+	    davstore_usage(r->root, DAV_MAX_ENTRIES, &r->usage, &r->entries);
 	r->work_errno = errno;
 }
 
@@ -1289,15 +1304,15 @@ put_freed(const struct dav_req *r)
 	unsigned keep = r->dav->cfg->dav_versions;
 	uint64_t dropped;
 
-	if (!dav_versioned(r->name))
+	if (!dav_versioned(r->name) || !r->dav->files->versions)
 		return (uint64_t)r->st.st_size;
-	dropped = davfs_version_dropped(r->parent, r->name, keep);
+	dropped = davstore_version_dropped(r->parent, r->name, keep);
 	return keep == 0 ? (uint64_t)r->st.st_size + dropped : dropped;
 }
 
 /*
  * Bytes the account's other uploads in progress have received (their
- * temporary files are not counted by davfs_usage).
+ * temporary objects are not counted by davstore_usage).
  */
 static uint64_t
 put_others(const struct dav_req *r)
@@ -1315,18 +1330,9 @@ put_others(const struct dav_req *r)
 static int
 put_flush(struct dav_req *r)
 {
-	size_t off = 0;
-	ssize_t w;
-
-	while (off < r->wlen) {
-		w = write(r->fd, r->wbuf + off, r->wlen - off);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			r->werr = w == 0 ? ENOSPC : errno;
-			return -1;
-		}
-		off += (size_t)w;
+	if (r->wlen > 0 && davstore_up_write(r->up, r->wbuf, r->wlen) == -1) {
+		r->werr = errno;
+		return -1;
 	}
 	r->wlen = 0;
 	return 0;
@@ -1382,18 +1388,19 @@ put_check(struct dav_req *r, int dir_status)
 }
 
 /*
- * On the thread pool: fsync r->sync_fd (the upload, then its folder; then
- * the folder's temporary files left by a crash go too).
+ * On the thread pool: make the upload durable, or (sync_dir) its folder
+ * (whose temporary objects left by a crash then go too).
  */
 static void
 put_fsync_work(uv_work_t *w)
 {
 	struct dav_req *r = w->data;
 
-	r->work_rc = fsync(r->sync_fd);
+	r->work_rc = r->sync_dir ? davstore_dir_sync(r->parent)
+	                         : davstore_up_sync(r->up);
 	r->work_errno = errno;
-	if (r->sync_fd == r->parent)
-		davfs_temps_clean(r->parent);
+	if (r->sync_dir && r->work_rc == 0)
+		file_prepare(r, r->parent, r->name);
 }
 
 /*
@@ -1430,29 +1437,21 @@ dav_work_back(struct dav_req *r)
 }
 
 /*
- * Tell the dav_on_file listener that dir/name was written whole, when it
- * is the name it listens for and a regular file.
+ * Tell the dav_on_file listener of the file file_prepare opened, if any
+ * (the descriptor is the listener's).
  */
 static void
-file_written(struct dav_req *r, int dir, const char *name)
+file_written(struct dav_req *r)
 {
 	const struct dav *dav = r->dav;
 	const struct str *ua = http_header_get(r->req, "user-agent", NULL);
-	struct stat st;
-	int fd;
+	int fd = r->file_fd;
 
-	if (dav->file_fn == NULL || name == NULL ||
-	    strcmp(name, dav->file_name) != 0)
-		return;
-	fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd == -1)
 		return;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return;
-	}
+	r->file_fd = -1;
 	dav->file_fn(dav->file_arg, r->cred.user.p, r->cred.user.len, fd,
-	    (uint64_t)st.st_size, ua ? ua->p : NULL, ua ? ua->len : 0);
+	    r->file_size, ua ? ua->p : NULL, ua ? ua->len : 0);
 }
 
 static void
@@ -1471,7 +1470,7 @@ put_done(uv_work_t *w, int status)
 	}
 	davfs_etag(&r->st, &tag);
 	buf_addf(&hdr, "ETag: %s\r\n", tag.data);
-	file_written(r, r->parent, r->name);
+	file_written(r);
 	if (created) {
 		dav_reply(r, 201, NULL, hdr.data, DAV_CREATED,
 		    sizeof(DAV_CREATED) - 1);
@@ -1490,6 +1489,7 @@ put_synced(uv_work_t *w, int status)
 	uint64_t freed = 0, freed_n = 0;
 	int64_t old;
 	bool kept = false;
+	int rc;
 
 	(void)status;
 	if (!dav_work_back(r))
@@ -1499,21 +1499,22 @@ put_synced(uv_work_t *w, int status)
 		return;
 	}
 	/* Another upload may have replaced the file meanwhile. */
-	r->exists = davfs_stat(r->parent, r->name, &r->st) == 0;
+	r->exists = davstore_stat(r->parent, r->name, &r->st) == 0;
 	if (put_check(r, 409) == -1)
 		return;
 	old = r->exists ? (int64_t)r->st.st_size : 0;
 	/* The file replaced stays as a version (a link: no copy). */
 	if (r->exists && dav_versioned(r->name)) {
-		if (davfs_version_keep(r->parent, r->name,
+		if (davstore_version_keep(r->parent, r->name,
 		        r->dav->cfg->dav_versions, &kept, &freed,
 		        &freed_n) != 0)
 			log_warn(
 			    "webdav: cannot keep the version of an upload");
 	}
-	if (fstat(r->fd, &r->st) == -1 ||
-	    renameat(r->parent, r->tmp.data, r->parent, r->name) == -1) {
-		dav_fail_errno(r, errno, "rename an upload into place");
+	rc = davstore_up_commit(r->up, r->name, &r->st);
+	r->up = NULL;
+	if (rc == -1) {
+		dav_fail_errno(r, errno, "put an upload in place");
 		usage_forget(r);
 		return;
 	}
@@ -1521,8 +1522,7 @@ put_synced(uv_work_t *w, int status)
 	usage_add(r,
 	    (int64_t)r->st.st_size - old + (kept ? old : 0) - (int64_t)freed,
 	    (r->exists ? 0 : 1) + (kept ? 1 : 0) - (int64_t)freed_n);
-	buf_reset(&r->tmp);
-	r->sync_fd = r->parent;
+	r->sync_dir = true;
 	dav_work(r, put_fsync_work, put_done);
 }
 
@@ -1569,7 +1569,7 @@ put_end(void *ctx, int status)
 		dav_fail_errno(r, r->werr, "write an upload");
 		return;
 	}
-	r->sync_fd = r->fd;
+	r->sync_dir = false;
 	dav_work(r, put_fsync_work, put_synced);
 }
 
@@ -1620,8 +1620,8 @@ put_begin(struct dav_req *r)
 		put_end(r, 507);
 		return;
 	}
-	r->fd = davfs_temp_open(r->parent, &r->tmp);
-	if (r->fd == -1) {
+	r->up = davstore_up_open(r->parent);
+	if (r->up == NULL) {
 		dav_fail_errno(r, errno, "create an upload's file");
 		return;
 	}
@@ -1653,7 +1653,7 @@ delete_work(uv_work_t *w)
 {
 	struct dav_req *r = w->data;
 
-	r->work_rc = davfs_remove(r->parent, r->name);
+	r->work_rc = davstore_remove(r->parent, r->name);
 	r->work_errno = errno;
 }
 
@@ -1728,7 +1728,7 @@ mkcol_begin(struct dav_req *r)
 		    "folders allowed");
 		return;
 	}
-	if (mkdirat(r->parent, r->name, 0700) == -1) {
+	if (davstore_mkcol(r->parent, r->name) == -1) {
 		dav_fail_errno(r, errno, "create a folder");
 		return;
 	}
@@ -1799,7 +1799,7 @@ copied(struct dav_req *r)
 		    r->req->method == HTTP_M_MOVE ? "move" : "copy");
 		return;
 	}
-	file_written(r, r->ddir, r->dname);
+	file_written(r);
 	if (r->replaced)
 		dav_reply(r, 204, NULL, NULL, "", 0);
 	else
@@ -1815,15 +1815,15 @@ static bool
 copy_too_big(struct dav_req *r)
 {
 	uint64_t bytes = 0, entries = 0, sbytes = 0, sentries = 0;
-	int sfd;
+	struct davdir *sd;
 
-	(void)davfs_usage(r->root, DAV_MAX_ENTRIES, &bytes, &entries);
+	(void)davstore_usage(r->root, DAV_MAX_ENTRIES, &bytes, &entries);
 	if (S_ISDIR(r->st.st_mode)) {
-		sfd = davfs_open_dir(r->parent, &r->seg[r->nseg - 1], 1);
-		if (sfd != -1) {
-			(void)davfs_usage(
-			    sfd, DAV_MAX_ENTRIES, &sbytes, &sentries);
-			close(sfd);
+		sd = davstore_dir_open(r->parent, &r->seg[r->nseg - 1], 1);
+		if (sd != NULL) {
+			(void)davstore_usage(
+			    sd, DAV_MAX_ENTRIES, &sbytes, &sentries);
+			davstore_dir_close(sd);
 		}
 	} else {
 		sbytes = (uint64_t)r->st.st_size;
@@ -1847,17 +1847,20 @@ copy_work(uv_work_t *w)
 		r->work_rc = -2;
 		return;
 	}
-	if (r->replaced && davfs_remove(r->ddir, r->dname) == -1) {
+	if (r->replaced && davstore_remove(r->ddir, r->dname) == -1) {
 		r->work_rc = -1;
 		r->work_errno = errno;
 		return;
 	}
 	if (move)
-		r->work_rc = davfs_move(r->parent, r->name, r->ddir, r->dname);
+		r->work_rc =
+		    davstore_move(r->parent, r->name, r->ddir, r->dname);
 	else
-		r->work_rc = davfs_copy(
+		r->work_rc = davstore_copy(
 		    r->parent, r->name, r->ddir, r->dname, r->recursive);
 	r->work_errno = errno;
+	if (r->work_rc == 0)
+		file_prepare(r, r->ddir, r->dname);
 }
 
 static void
@@ -1884,7 +1887,7 @@ dav_copymove(struct dav_req *r)
 	struct stat dst_st;
 	char *buf;
 	size_t skip, dn, i;
-	int ddir = -1;
+	struct davdir *ddir;
 	bool recursive = true;
 
 	buf = http_alloc(r->req, DAVPATH_MAX_BYTES + 8);
@@ -1936,16 +1939,16 @@ dav_copymove(struct dav_req *r)
 			return;
 		}
 	}
-	ddir = davfs_open_dir(r->root, dseg, dn - 1);
-	if (ddir == -1) {
+	ddir = davstore_dir_open(r->root, dseg, dn - 1);
+	if (ddir == NULL) {
 		dav_fail(r, 409,
 		    "a folder on the Destination's way does not "
 		    "exist");
 		return;
 	}
-	replaced = davfs_stat(ddir, dseg[dn - 1].p, &dst_st) == 0;
+	replaced = davstore_stat(ddir, dseg[dn - 1].p, &dst_st) == 0;
 	if (replaced && !overwrite) {
-		close(ddir);
+		davstore_dir_close(ddir);
 		dav_fail(r, 412, "the Destination exists and Overwrite is F");
 		return;
 	}
@@ -1976,8 +1979,8 @@ dav_options(struct dav_req *r)
 static void
 dav_run(struct dav_req *r)
 {
-	r->root = davfs_root_open(r->dav->cfg->data_dir, r->cred.user);
-	if (r->root == -1) {
+	r->root = davstore_root_open(r->dav->files, r->cred.user);
+	if (r->root == NULL) {
 		dav_fail_errno(r, errno, "open an account's WebDAV folder");
 		return;
 	}
@@ -2052,8 +2055,7 @@ dav_handle(struct http_request *req, void *ctx)
 	memset(r, 0, sizeof(*r));
 	r->dav = dav;
 	r->req = req;
-	r->root = r->parent = r->fd = r->ddir = -1;
-	buf_init(&r->tmp);
+	r->file_fd = -1;
 
 	if (req->path.len > DAVPATH_MAX_BYTES) {
 		dav_fail(r, 414, "the path is too long");
@@ -2075,10 +2077,11 @@ dav_handle(struct http_request *req, void *ctx)
 		dav_options(r);
 		return;
 	}
-	if (strcmp(dav->cfg->storage, "file") != 0) {
+	if (dav->files == NULL) {
 		dav_fail(r, 501,
-		    "WebDAV needs file storage (--storage file); "
-		    "it is not available with this storage yet");
+		    "WebDAV needs file storage (--storage file) or "
+		    "Redis (--storage redis); --storage memory keeps no "
+		    "files");
 		return;
 	}
 
@@ -2169,6 +2172,10 @@ dav_new(uv_loop_t *loop, struct store *st, const struct config *cfg,
 	dav->st = st;
 	dav->cfg = cfg;
 	dav->rl = rl;
+	if (strcmp(cfg->storage, "file") == 0)
+		dav->files = davstore_disk_new(cfg->data_dir);
+	else if (strcmp(cfg->storage, "redis") == 0)
+		dav->files = davredis_new(cfg);
 	/* "/<base segments>/dav", repeated '/' merged. */
 	for (i = 0; b[i] != '\0'; i++) {
 		if (b[i] == '/' && (i == 0 || b[i - 1] == '/'))
@@ -2197,6 +2204,7 @@ dav_destroy(struct dav *dav)
 
 	for (i = 0; i < DAV_USAGE_FDS; i++)
 		usage_drop(&dav->usage[i]);
+	davstore_free(dav->files);
 	free(dav->mount);
 	free(dav);
 }

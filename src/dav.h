@@ -2,14 +2,15 @@
  * dav.h: the WebDAV file space (RFC 4918, class 1) at <base_path>/dav/.
  *
  * Every account sees its own tree of files and folders there, stored in
- * <data_dir>/dav/<name>/ (davfs.h), signed in with HTTP Basic and the
- * account's password (checked like the sync protocol's key, through the
- * same failed-login limiter). This is what KOReader's Cloud storage
+ * <data_dir>/dav/<name>/ (davfs.h) or in Redis (davredis.h), signed in with
+ * HTTP Basic and the account's password (checked like the sync protocol's key,
+ * through the same failed-login limiter). This is what KOReader's Cloud storage
  * syncs statistics.sqlite3 and vocabulary_builder.sqlite3 to.
  * docs/webdav.md says what is served and its limits.
  *
- * Uploads (PUT) are streamed to a temporary file beside their target,
- * fsynced off the loop and renamed into place before the answer.
+ * Uploads (PUT) are streamed to a temporary object (a file beside their
+ * target, or chunks in Redis), made durable off the loop and committed in
+ * place before the answer.
  */
 #ifndef KOSYNCD_DAV_H
 #define KOSYNCD_DAV_H
@@ -74,5 +75,13 @@ void dav_handle(struct http_request *req, void *ctx);
  */
 void dav_reply_file(struct http_request *req, int status, const char *ctype,
     const char *headers, int fd, uint64_t off, uint64_t len);
+
+/*
+ * dav_reply_file for a reader of a tree (davstore.h), taken: closed once
+ * sent.
+ */
+struct davrd;
+void dav_reply_reader(struct http_request *req, int status, const char *ctype,
+    const char *headers, struct davrd *rd, uint64_t off, uint64_t len);
 
 #endif

@@ -4,14 +4,16 @@
  * The path comes decoded from the query string: it is encoded again and
  * checked exactly as a WebDAV request's path is (davpath.h), so the same
  * names are refused and nothing outside the account's tree, nor a
- * reserved name, can be reached. The folder is read on the loop, as a
- * PROPFIND of it is (at most DAVFS_MAX_VERSIONS versions are listed); a
- * version's bytes are sent as the client reads them (dav_reply_file).
+ * reserved name, can be reached. The tree is reached through davstore.h
+ * (the disk, or Redis), on the loop, as a PROPFIND of the folder is (at
+ * most DAVFS_MAX_VERSIONS versions are listed); a version's bytes are
+ * sent as the client reads them (dav_reply_reader).
  */
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,8 @@
 #include "dav.h"
 #include "davfs.h"
 #include "davpath.h"
+#include "davredis.h"
+#include "davstore.h"
 #include "davweb.h"
 #include "json.h"
 
@@ -55,6 +59,26 @@ parse_number(struct str s)
 	return v;
 }
 
+/*
+ * The usage of user's tree in Redis (davredis.h) into *t: 0, or -1 with
+ * errno (ENOTCONN: Redis cannot be reached).
+ */
+static int
+usage_redis(const struct config *cfg, struct str user, struct davfs_tally *t)
+{
+	struct davstore *s = davredis_new(cfg);
+	struct davdir *root = davstore_root_open(s, user);
+	int rc = -1, saved;
+
+	if (root != NULL)
+		rc = davstore_usage(root, UINT64_MAX, &t->bytes, &t->entries);
+	saved = errno;
+	davstore_dir_close(root);
+	davstore_free(s);
+	errno = saved;
+	return rc;
+}
+
 void
 davweb_usage(struct http_request *req, const struct config *cfg,
     struct str user, const char *headers)
@@ -62,14 +86,26 @@ davweb_usage(struct http_request *req, const struct config *cfg,
 	struct buf out = BUF_INIT;
 	struct davfs_tally t;
 	struct json_out o;
+	int rc;
 
-	if (strcmp(cfg->storage, "file") != 0) {
-		http_error(req, 501, headers, "WebDAV needs file storage.");
+	memset(&t, 0, sizeof(t));
+	if (strcmp(cfg->storage, "redis") == 0)
+		rc = usage_redis(cfg, user, &t);
+	else if (strcmp(cfg->storage, "file") == 0)
+		rc = davfs_tree_usage(
+		    cfg->data_dir ? cfg->data_dir : "./data", user, &t);
+	else {
+		http_error(req, 501, headers,
+		    "WebDAV needs file storage (--storage file) or Redis.");
 		return;
 	}
-	if (davfs_tree_usage(
-	        cfg->data_dir ? cfg->data_dir : "./data", user, &t) != 0) {
-		http_error(req, 500, headers, "Cannot count the files.");
+	if (rc != 0) {
+		if (errno == ENOTCONN)
+			http_error(req, 503, headers,
+			    "The file storage is unavailable; try again.");
+		else
+			http_error(
+			    req, 500, headers, "Cannot count the files.");
 		return;
 	}
 	json_out_init(&o, &out, false);
@@ -89,12 +125,30 @@ davweb_usage(struct http_request *req, const struct config *cfg,
 	buf_release(&out);
 }
 
+/*
+ * The backend of cfg's storage for one request (NULL for memory, which
+ * keeps no files; davstore_free it).
+ */
+static struct davstore *
+files_open(const struct config *cfg)
+{
+	if (strcmp(cfg->storage, "file") == 0)
+		return davstore_disk_new(
+		    cfg->data_dir ? cfg->data_dir : "./data");
+	if (strcmp(cfg->storage, "redis") == 0)
+		return davredis_new(cfg);
+	return NULL;
+}
+
 void
 davweb_versions(struct http_request *req, const struct config *cfg,
     struct str user, struct str path, struct str number, const char *headers)
 {
 	struct davfs_version v[DAVFS_MAX_VERSIONS];
 	struct buf enc = BUF_INIT, out = BUF_INIT, hdr = BUF_INIT;
+	struct davstore *files = files_open(cfg);
+	struct davdir *root = NULL, *dir = NULL;
+	struct davrd *rd;
 	struct davpath dp;
 	struct json_out o;
 	struct stat st;
@@ -102,10 +156,10 @@ davweb_versions(struct http_request *req, const struct config *cfg,
 	char *dec;
 	uint64_t num = 0;
 	size_t n, i;
-	int root = -1, dir = -1, fd = -1;
 
-	if (strcmp(cfg->storage, "file") != 0) {
-		http_error(req, 501, headers, "WebDAV needs file storage.");
+	if (files == NULL) {
+		http_error(req, 501, headers,
+		    "WebDAV needs file storage (--storage file) or Redis.");
 		goto out;
 	}
 	if (number.p != NULL && (num = parse_number(number)) == 0) {
@@ -128,19 +182,23 @@ davweb_versions(struct http_request *req, const struct config *cfg,
 		goto out;
 	}
 	name = dp.seg[dp.nseg - 1].p;
-	root = davfs_root_open(cfg->data_dir ? cfg->data_dir : "./data", user);
-	if (root != -1)
-		dir = davfs_open_dir(root, dp.seg, dp.nseg - 1);
-	if (dir == -1) {
+	root = davstore_root_open(files, user);
+	if (root != NULL)
+		dir = davstore_dir_open(root, dp.seg, dp.nseg - 1);
+	if (dir == NULL) {
 		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
 			http_error(req, 404, headers, "No such folder.");
+		else if (errno == ENOTCONN)
+			http_error(req, 503, headers,
+			    "The file storage is unavailable; try again.");
 		else
 			http_error(
 			    req, 500, headers, "Cannot open the folder.");
 		goto out;
 	}
 	if (num == 0) {
-		if (davfs_versions(dir, name, v, DAVFS_MAX_VERSIONS, &n) != 0) {
+		if (davstore_versions(dir, name, v, DAVFS_MAX_VERSIONS, &n) !=
+		    0) {
 			http_error(
 			    req, 500, headers, "Cannot read the folder.");
 			goto out;
@@ -166,8 +224,8 @@ davweb_versions(struct http_request *req, const struct config *cfg,
 		http_reply_ex(req, 200, NULL, headers, out.data, out.len);
 		goto out;
 	}
-	fd = davfs_version_open(dir, name, num);
-	if (fd == -1 || fstat(fd, &st) == -1) {
+	rd = davstore_version_open(dir, name, num, &st);
+	if (rd == NULL) {
 		if (errno == ENOENT)
 			http_error(req, 404, headers, "No such version.");
 		else
@@ -182,16 +240,12 @@ davweb_versions(struct http_request *req, const struct config *cfg,
 		    name);
 	else
 		buf_adds(&hdr, "Content-Disposition: attachment\r\n");
-	dav_reply_file(req, 200, "application/octet-stream", hdr.data, fd, 0,
+	dav_reply_reader(req, 200, "application/octet-stream", hdr.data, rd, 0,
 	    (uint64_t)st.st_size);
-	fd = -1;
 out:
-	if (fd != -1)
-		close(fd);
-	if (dir != -1)
-		close(dir);
-	if (root != -1)
-		close(root);
+	davstore_dir_close(dir);
+	davstore_dir_close(root);
+	davstore_free(files);
 	buf_release(&enc);
 	buf_release(&out);
 	buf_release(&hdr);

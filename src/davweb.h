@@ -1,6 +1,7 @@
 /*
  * davweb.h: the web API's view of an account's WebDAV files (docs/api.md):
- * the versions kept of its statistics files (davfs.h).
+ * the versions kept of its statistics files (davstore.h: on disk or in
+ * Redis).
  *
  * GET /api/v1/files/usage: the account's files against its limits, 200
  * {"bytes","entries","quota_bytes","max_file_bytes","max_entries"}.
@@ -9,7 +10,7 @@
  * first: 200 {"path":P,"versions":[{"number","size","uploaded"}]}.
  * GET /api/v1/files/versions/N?path=P sends version N's bytes. Errors are
  * JSON: 400 (a path WebDAV would refuse, a bad number), 404 (no such
- * folder or version), 501 (storage other than "file").
+ * folder or version), 501 (--storage memory), 503 (Redis unreachable).
  *
  * Not responsible for the session (webui.c checks it first): user is the
  * signed-in account, and only its tree is reached (davfs.h).
@@ -33,7 +34,7 @@ void davweb_versions(struct http_request *req, const struct config *cfg,
 /*
  * Answer req with user's usage (its tree counted here, on the loop: at
  * most a few milliseconds for the DAV_MAX_ENTRIES entries an account may
- * hold, as a listing of them).
+ * hold, as a listing of them; with Redis, one script, davredis.h).
  */
 void davweb_usage(struct http_request *req, const struct config *cfg,
     struct str user, const char *headers);

@@ -162,6 +162,12 @@ ra_connect(const struct config *cfg, struct buf *err)
 	return c;
 }
 
+redisContext *
+redis_worker_connect(const struct config *cfg, struct buf *err)
+{
+	return ra_connect(cfg, err);
+}
+
 /* A reply, or NULL with the error in err (an error reply counts). */
 static redisReply *
 ra_cmd(redisContext *c, struct buf *err, int argc, const char **argv,

@@ -12,9 +12,19 @@
 
 #include <uv.h>
 
+#include "buf.h"
 #include "store.h"
 
 struct config;
+struct redisContext;
+
+/*
+ * A synchronous connection to the backend's Redis (address, password,
+ * database of cfg), with a 10 s timeout per command, for a worker thread
+ * (or another module's blocking calls): NULL with the reason in err.
+ */
+struct redisContext *redis_worker_connect(
+    const struct config *cfg, struct buf *err);
 
 /*
  * Administration (store.h store_admin_*; redis_worker.c). Each runs

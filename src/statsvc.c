@@ -26,11 +26,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+
 #include "crc32c.h"
 #include "davpath.h"
 #include "fileio.h"
 #include "json.h"
 #include "log.h"
+#include "redis_sync.h"
 #include "statscalc.h"
 #include "statsdb.h"
 #include "statsvc.h"
@@ -83,6 +86,7 @@ struct sv_acct {
 	 */
 	bool deleted;
 	unsigned gen;
+	long long rgen; /* statsvc_share: the Redis generation shown */
 };
 
 enum sv_kind { SV_READ, SV_QUERY };
@@ -111,6 +115,11 @@ struct sv_job {
 	int32_t day_start;
 	struct sv_upload qlast, qfigures;
 	char *qreason;
+	/* statsvc_share: the generation known, what Redis had if newer. */
+	long long rgen;
+	char *quser;
+	struct sv_acct *fresh; /* not listed: its snap, settings, uploads */
+	struct sv_snap *qheld; /* the reference qsnap held before */
 	struct buf out;
 	int status;
 	statsvc_answer_fn *cb;
@@ -126,6 +135,7 @@ struct statsvc {
 	struct sv_job *qhead, *qtail; /* jobs waiting for the pool, FIFO */
 	statsvc_read_fn *on_read;     /* statsvc_on_read */
 	void *on_read_arg;
+	const struct config *shared; /* statsvc_share: Redis, or NULL */
 	bool closing;
 };
 
@@ -266,17 +276,13 @@ upload_json(struct json_out *j, const char *key, const struct sv_upload *u)
 	json_obj_end(j);
 }
 
-/* Write a's <name>.json durably. Returns 0, or -1 (logged). */
-static int
-meta_save(const struct sv_acct *a)
+/* a's settings and uploads as <name>.json holds them, into b. */
+static void
+meta_json(const struct sv_acct *a, struct buf *b)
 {
-	struct buf b = BUF_INIT, path = BUF_INIT, tmp = BUF_INIT;
-	struct fileio_bytes bytes;
 	struct json_out j;
-	const char *op = "";
-	int rc;
 
-	json_out_init(&j, &b, false);
+	json_out_init(&j, b, false);
 	json_obj_begin(&j);
 	json_key(&j, "user");
 	json_str(&j, a->user);
@@ -292,6 +298,18 @@ meta_save(const struct sv_acct *a)
 	else
 		json_null(&j);
 	json_obj_end(&j);
+}
+
+/* Write a's <name>.json durably. Returns 0, or -1 (logged). */
+static int
+meta_save(const struct sv_acct *a)
+{
+	struct buf b = BUF_INIT, path = BUF_INIT, tmp = BUF_INIT;
+	struct fileio_bytes bytes;
+	const char *op = "";
+	int rc;
+
+	meta_json(a, &b);
 	buf_addf(&path, "%s.json", a->base);
 	buf_addf(&tmp, "%s.json.tmp", a->base);
 	bytes.data = b.data;
@@ -568,6 +586,26 @@ slurp(const char *path, size_t max, struct buf *out)
 	return 0;
 }
 
+/* The settings and uploads of a <name>.json (parsed: v) into a. */
+static void
+meta_parse(const struct json_value *v, struct sv_acct *a)
+{
+	struct str s;
+	double d;
+
+	s = json_get_str(v, "timezone");
+	if (s.p != NULL && s.len <= SV_MAX_TZ)
+		memcpy(a->tz, s.p, s.len + 1);
+	if (json_number(json_get(v, "day_start"), false, &d) == 0 && d >= 0 &&
+	    d < 86400)
+		a->day_start = (int32_t)d;
+	upload_parse(json_get(v, "last_upload"), &a->last);
+	upload_parse(json_get(v, "figures_from"), &a->figures);
+	s = json_get_str(v, "refused");
+	if (s.p != NULL)
+		a->reason = xstrdup(s.p);
+}
+
 /* Load the account whose meta file is dir/name. */
 static void
 load_one(struct statsvc *sv, const char *name)
@@ -577,8 +615,7 @@ load_one(struct statsvc *sv, const char *name)
 	const struct json_value *v;
 	struct sv_acct *a;
 	struct statsdb db;
-	struct str user, s;
-	double d;
+	struct str user;
 
 	buf_addf(&path, "%s/%s", sv->dir, name);
 	if (slurp(path.data, SV_MAX_META, &data) == -1 ||
@@ -595,17 +632,7 @@ load_one(struct statsvc *sv, const char *name)
 		goto out;
 	}
 	a = acct_get(sv, user.p, user.len);
-	s = json_get_str(v, "timezone");
-	if (s.p != NULL && s.len <= SV_MAX_TZ)
-		memcpy(a->tz, s.p, s.len + 1);
-	if (json_number(json_get(v, "day_start"), false, &d) == 0 && d >= 0 &&
-	    d < 86400)
-		a->day_start = (int32_t)d;
-	upload_parse(json_get(v, "last_upload"), &a->last);
-	upload_parse(json_get(v, "figures_from"), &a->figures);
-	s = json_get_str(v, "refused");
-	if (s.p != NULL)
-		a->reason = xstrdup(s.p);
+	meta_parse(v, a);
 	buf_reset(&path);
 	buf_addf(&path, "%s.data", a->base);
 	buf_reset(&data);
@@ -639,6 +666,294 @@ load_all(struct statsvc *sv)
 			load_one(sv, e->d_name);
 	}
 	closedir(d);
+}
+
+/*
+ * Shared through Redis (statsvc_share)
+ *
+ * Per account, the hash kosyncd:user:<name>:stats (under the account's
+ * prefix: its deletion removes it): "data" the bytes of <name>.data,
+ * "meta" the text of <name>.json, "gen" moved by every write of either.
+ * The instance that read an upload writes both; every instance compares
+ * "gen" with the one it shows when its figures are asked for, and loads
+ * both when they differ (on the pool, with the query): no instance reads
+ * an upload another has read, and a restart reads none.
+ */
+
+static void job_submit(struct statsvc *sv, struct sv_job *job);
+
+/* Set HSET key field value and bump "gen" (one script): the new gen. */
+static const char sv_shared_lua[] =
+    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+    "return redis.call('HINCRBY', KEYS[1], 'gen', 1)\n";
+
+static void
+shared_key(struct buf *k, const char *user)
+{
+	buf_reset(k);
+	buf_adds(k, "kosyncd:user:");
+	buf_adds(k, user);
+	buf_adds(k, ":stats");
+}
+
+/* Write field of user's hash (len bytes): the new gen, or -1 (logged). */
+static long long
+shared_put(const struct statsvc *sv, const char *user, const char *field,
+    const char *data, size_t len)
+{
+	struct buf k = BUF_INIT;
+	const char *argv[6] = {"EVAL", sv_shared_lua, "1", NULL, field, data};
+	size_t lens[6];
+	redisReply *r;
+	long long gen = -1;
+
+	shared_key(&k, user);
+	argv[3] = k.data;
+	lens[0] = 4;
+	lens[1] = strlen(sv_shared_lua);
+	lens[2] = 1;
+	lens[3] = k.len;
+	lens[4] = strlen(field);
+	lens[5] = len;
+	r = redis_sync_cmd(sv->shared, "statistics", 6, argv, lens);
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER)
+		gen = r->integer;
+	else
+		log_warnx("statistics: the %s of '%s' could not be shared "
+		          "through redis",
+		    field, user);
+	freeReplyObject(r);
+	buf_release(&k);
+	return gen;
+}
+
+/* On the pool: the data just read (b) goes to Redis too. */
+static void
+shared_data_save(struct sv_job *job, const struct buf *b)
+{
+	if (job->sv->shared != NULL)
+		(void)shared_put(
+		    job->sv, job->a->user, "data", b->data, b->len);
+}
+
+/* On the loop: a's settings and uploads go to Redis, a->rgen follows. */
+static void
+shared_meta_save(struct statsvc *sv, struct sv_acct *a)
+{
+	struct buf b = BUF_INIT;
+	long long gen;
+
+	if (sv->shared == NULL)
+		return;
+	meta_json(a, &b);
+	gen = shared_put(sv, a->user, "meta", b.data, b.len);
+	if (gen > 0)
+		a->rgen = gen;
+	buf_release(&b);
+}
+
+/*
+ * On the pool: user's figures in Redis (snapshot, settings, uploads) as
+ * an account that is not listed (acct_free frees it), when their
+ * generation is not known_gen; else NULL. Redis having none while some
+ * were known (the account deleted through another instance) gives an
+ * empty account of generation 0.
+ */
+static struct sv_acct *
+shared_fetch(const struct statsvc *sv, const char *user, long long known_gen)
+{
+	struct json_arena arena = JSON_ARENA_INIT;
+	const struct json_value *v;
+	struct buf k = BUF_INIT;
+	const char *argv[5] = {"HMGET", NULL, "gen", "meta", "data"};
+	size_t lens[5] = {5, 0, 3, 4, 4};
+	struct statsdb db;
+	redisReply *r;
+	const redisReply *g, *m, *d;
+	struct sv_acct *f = NULL;
+	long long gen;
+
+	shared_key(&k, user);
+	argv[1] = k.data;
+	lens[1] = k.len;
+	r = redis_sync_cmd(sv->shared, "statistics", 5, argv, lens);
+	buf_release(&k);
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3)
+		goto out;
+	g = r->element[0];
+	m = r->element[1];
+	d = r->element[2];
+	gen = g->type == REDIS_REPLY_STRING ? strtoll(g->str, NULL, 10) : 0;
+	if (gen == known_gen)
+		goto out;
+	f = xcalloc(1, sizeof(*f));
+	f->user = xstrdup(user);
+	f->next_fd = -1;
+	f->rgen = gen;
+	snprintf(f->tz, sizeof(f->tz), "UTC");
+	if (m->type == REDIS_REPLY_STRING &&
+	    (v = json_parse(m->str, m->len, json_arena_alloc, &arena, NULL)) !=
+	        NULL &&
+	    v->type == JSON_OBJECT)
+		meta_parse(v, f);
+	if (d->type == REDIS_REPLY_STRING &&
+	    snap_decode(d->str, d->len, &db) == 0)
+		f->snap = snap_new(&db);
+out:
+	freeReplyObject(r);
+	json_arena_release(&arena);
+	return f;
+}
+
+/* f's settings, uploads and refusal into those of an account or a job. */
+static void
+shared_copy(char *tz, int32_t *day_start, struct sv_upload *last,
+    struct sv_upload *figures, char **reason, const struct sv_acct *f)
+{
+	memcpy(tz, f->tz, SV_MAX_TZ + 1);
+	*day_start = f->day_start;
+	upload_release(last);
+	upload_release(figures);
+	upload_copy(last, &f->last);
+	upload_copy(figures, &f->figures);
+	free(*reason);
+	*reason = f->reason ? xstrdup(f->reason) : NULL;
+}
+
+/*
+ * On the pool, before a query: when Redis has another generation of the
+ * account's figures than the one known, answer from them (job->fresh).
+ */
+static void
+shared_refresh(struct sv_job *job)
+{
+	struct sv_acct *f;
+
+	if (job->sv->shared == NULL || job->quser == NULL)
+		return;
+	f = shared_fetch(job->sv, job->quser, job->rgen);
+	if (f == NULL)
+		return;
+	job->fresh = f;
+	shared_copy(job->tz, &job->day_start, &job->qlast, &job->qfigures,
+	    &job->qreason, f);
+	/* Answer from f's snapshot; the reference is dropped on the loop. */
+	job->qheld = job->qsnap;
+	job->qsnap = f->snap;
+}
+
+/*
+ * On the loop: f, fetched when the account showed generation known, becomes
+ * its figures, unless they changed meanwhile (a read or a setting here).
+ */
+static void
+shared_apply(struct statsvc *sv, struct sv_acct *f, long long known)
+{
+	struct sv_acct *a = acct_get(sv, f->user, strlen(f->user));
+
+	if (a->rgen != known || a->reading != NULL)
+		return;
+	snap_unref(a->snap);
+	a->snap = f->snap; /* NULL too: Redis has none */
+	f->snap = NULL;
+	shared_copy(a->tz, &a->day_start, &a->last, &a->figures, &a->reason, f);
+	a->rgen = f->rgen;
+}
+
+/* On the loop, after a query: what shared_refresh loaded is kept. */
+static void
+shared_install(struct sv_job *job)
+{
+	if (job->fresh != NULL)
+		shared_apply(job->sv, job->fresh, job->rgen);
+}
+
+/*
+ * On the pool, at the start: every account's figures in Redis (SCAN of
+ * the hashes kosyncd:user:*:stats), as a list in job->fresh.
+ */
+static void
+shared_load_work(uv_work_t *w)
+{
+	struct sv_job *job = w->data;
+	const char *argv[8] = {"SCAN", NULL, "MATCH", "kosyncd:user:*:stats",
+	    "COUNT", "1000", "TYPE", "hash"};
+	size_t lens[8], i, n;
+	char cursor[32] = "0";
+	struct buf user = BUF_INIT;
+	struct sv_acct *f;
+	redisReply *r;
+	const redisReply *keys;
+
+	do {
+		argv[1] = cursor;
+		for (i = 0; i < 8; i++)
+			lens[i] = strlen(argv[i]);
+		r = redis_sync_cmd(
+		    job->sv->shared, "statistics", 8, argv, lens);
+		if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
+		    r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(r);
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		keys = r->element[1];
+		for (i = 0; i < keys->elements; i++) {
+			n = keys->element[i]->len;
+			if (keys->element[i]->type != REDIS_REPLY_STRING ||
+			    n <= 13 + 6)
+				continue;
+			buf_reset(&user);
+			buf_add(&user, keys->element[i]->str + 13, n - 13 - 6);
+			f = shared_fetch(job->sv, user.data, 0);
+			if (f != NULL) {
+				f->next = job->fresh;
+				job->fresh = f;
+			}
+		}
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+	buf_release(&user);
+}
+
+static void
+shared_load_finish(struct sv_job *job, bool cancelled)
+{
+	struct sv_acct *f, *a;
+	size_t n = 0;
+
+	while ((f = job->fresh) != NULL) {
+		job->fresh = f->next;
+		if (!cancelled && !job->sv->closing) {
+			a = acct_get(job->sv, f->user, strlen(f->user));
+			if (a->rgen == -1)
+				a->rgen = 0; /* Redis's replace the files' */
+			shared_apply(job->sv, f, 0);
+			n++;
+		}
+		acct_free(f);
+	}
+	if (n > 0)
+		log_info("statistics of %zu accounts loaded from redis", n);
+}
+
+void
+statsvc_share(struct statsvc *sv, const struct config *cfg)
+{
+	struct sv_job *job = xcalloc(1, sizeof(*job));
+	struct sv_acct *a;
+
+	sv->shared = cfg;
+	/* What the data directory held is checked against Redis when used. */
+	for (a = sv->accts; a != NULL; a = a->next)
+		a->rgen = -1;
+	job->kind = SV_QUERY;
+	job->run = shared_load_work;
+	job->finish = shared_load_finish;
+	buf_init(&job->out);
+	job_submit(sv, job);
 }
 
 /*
@@ -676,6 +991,7 @@ read_work(uv_work_t *w)
 		statsdb_release(&db);
 	} else {
 		job->snap = snap_new(&db);
+		shared_data_save(job, &b);
 	}
 	buf_release(&b);
 	buf_release(&tmp);
@@ -717,6 +1033,7 @@ read_finish(struct sv_job *job, bool cancelled)
 			    a->reason);
 		}
 		(void)meta_save(a);
+		shared_meta_save(sv, a);
 		if (sv->on_read != NULL)
 			sv->on_read(sv->on_read_arg, a->user, strlen(a->user));
 	}
@@ -937,6 +1254,7 @@ statsvc_settings_set(struct statsvc *sv, const char *user, size_t user_len,
 		buf_adds(err, "the settings could not be saved");
 		return -1;
 	}
+	shared_meta_save(sv, a);
 	return 0;
 }
 
@@ -1033,8 +1351,10 @@ query_work(uv_work_t *w)
 	struct statscalc c;
 	struct json_out j;
 	struct buf err = BUF_INIT;
-	struct tz *tz = zone_load(job->tz, &err);
+	struct tz *tz;
 
+	shared_refresh(job);
+	tz = zone_load(job->tz, &err);
 	if (tz == NULL) {
 		/* tzdata changed since the zone was chosen. */
 		job->status = 500;
@@ -1068,6 +1388,13 @@ query_finish(struct sv_job *job, bool cancelled)
 		job->cb(job->arg, 503, "the server is shutting down", 27);
 	else
 		job->cb(job->arg, job->status, job->out.data, job->out.len);
+	if (!cancelled && !job->sv->closing)
+		shared_install(job);
+	if (job->fresh != NULL) {
+		acct_free(job->fresh);
+		job->qsnap = job->qheld;
+	}
+	free(job->quser);
 	snap_unref(job->qsnap);
 	upload_release(&job->qlast);
 	upload_release(&job->qfigures);
@@ -1112,7 +1439,10 @@ statsvc_query(struct statsvc *sv, const char *user, size_t user_len,
 		upload_copy(&job->qlast, &a->last);
 		upload_copy(&job->qfigures, &a->figures);
 		job->qreason = a->reason ? xstrdup(a->reason) : NULL;
+		job->rgen = a->rgen;
 	}
+	if (sv->shared != NULL)
+		job->quser = xmemdup0(user, user_len);
 	job->run = query_work;
 	job->finish = query_finish;
 	job_submit(sv, job);
@@ -1209,6 +1539,8 @@ statsvc_new(uv_loop_t *loop, const char *data_dir)
 	sv->loop = loop;
 	buf_addf(&d, "%s/stats", data_dir);
 	sv->dir = buf_detach(&d, &n);
+	/* With Redis storage nothing else makes the data directory. */
+	(void)mkdir(data_dir, 0700);
 	if (mkdir(sv->dir, 0700) == -1 && errno != EEXIST)
 		log_warn("statistics: cannot make '%s'", sv->dir);
 	load_all(sv);

@@ -48,11 +48,23 @@
 struct statsvc;
 
 /*
- * The service for the data directory data_dir (borrowed; its "stats"
- * folder is made when missing). Loads every account's files; a file that
- * cannot be read is logged and left out. Never fails but for memory.
+ * The service for the data directory data_dir (borrowed; it and its
+ * "stats" folder are made when missing). Loads every account's files; a
+ * file that cannot be read is logged and left out. Never fails but for
+ * memory.
  */
 struct statsvc *statsvc_new(uv_loop_t *loop, const char *data_dir);
+
+struct config;
+
+/*
+ * Keep the figures in the Redis of cfg too (--storage redis; cfg
+ * borrowed, lives as long as sv): every instance on that Redis shows
+ * what any of them read, and a restart reads no upload again. An
+ * instance loads an account's figures from Redis when they are asked for
+ * and Redis has newer ones than it shows. docs/redis.md gives the key.
+ */
+void statsvc_share(struct statsvc *sv, const struct config *cfg);
 
 /*
  * Free sv. Reads and queries still on the thread pool finish first:
