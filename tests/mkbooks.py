@@ -362,6 +362,24 @@ def cmd_books(d):
         z.writestr("META-INF/container.xml", CONTAINER % "content.opf")
         z.writestr("content.opf", OPF2.replace("</package>", "<!--" +
                    "x" * (3 << 20) + "--></package>"), zipfile.ZIP_DEFLATED)
+    # an entry whose headers say 2,000 bytes and that inflates to 10 MB
+    liar = os.path.join(h, "liar.epub")
+    with zipfile.ZipFile(liar, "w") as z:
+        z.writestr("META-INF/container.xml", CONTAINER % "content.opf")
+        z.writestr("content.opf", OPF2 + " " * (10 << 20),
+                   zipfile.ZIP_DEFLATED)
+    data = bytearray(open(liar, "rb").read())
+    for sig, at in ((b"PK\3\4", 22), (b"PK\1\2", 24)):
+        i = 0
+        while True:
+            i = data.find(sig, i)
+            if i < 0:
+                break
+            name_at = i + (30 if sig == b"PK\3\4" else 46)
+            if data[name_at:name_at + 11] == b"content.opf":
+                struct.pack_into("<I", data, i + at, 2000)
+            i += 4
+    write(h, "liar.epub", bytes(data))
     epub(os.path.join(h, "laughs.epub"), LAUGHS, "content.opf")
     epub(os.path.join(h, "external.epub"), EXTERNAL, "content.opf")
     write(h, "laughs.fb2", LAUGHS.replace("package", "FictionBook"))
