@@ -404,6 +404,49 @@ def cmd_books(d):
     write(h, "random.bin", b"\x00\x01\x02 not a book")
 
 
+def cmd_corpus(d):
+    """Seeds of the fuzz targets opf, fb2, pdf, mobi and bookzip in
+    d/<target>/seed-*."""
+    import tempfile
+    books = tempfile.mkdtemp()
+    cmd_books(books)
+
+    def seed(target, name, data):
+        os.makedirs(os.path.join(d, target), exist_ok=True)
+        write(os.path.join(d, target), "seed-" + name,
+              data if isinstance(data, bytes) else data.encode())
+
+    def read(name):
+        with open(os.path.join(books, name), "rb") as f:
+            return f.read()
+
+    seed("opf", "opf2", b"\0" + OPF2.encode())
+    seed("opf", "opf3", b"\0" + OPF3.encode())
+    seed("opf", "laughs", b"\0" + LAUGHS.encode())
+    seed("opf", "container", b"\1" + (CONTAINER % "a/b.opf").encode())
+    seed("fb2", "utf8", FB2 % ("UTF-8", "Roadside Picnic", b64lines(png(2, 3))))
+    seed("fb2", "cp1251", read("cp1251.fb2"))
+    for name in ("info", "utf16", "ref", "noinfo", "encrypted"):
+        seed("pdf", name, read(name + ".pdf"))
+    seed("mobi", "utf8", mobi("Full Name", ["Frank Herbert"], "Dune",
+                              cover=png(2, 3)))
+    seed("mobi", "cp1252", read("cp1252.azw3"))
+    small_epub = os.path.join(books, "small.epub")
+    epub(small_epub, OPF3, "EPUB/package.opf",
+         [("EPUB/images/cover.png", png(2, 3))])
+    with open(small_epub, "rb") as f:
+        seed("bookzip", "epub3", b"\0" + f.read())
+    with zipfile.ZipFile(os.path.join(books, "small.cbz"), "w") as z:
+        z.writestr("b.png", png(2, 2))
+        z.writestr("a.png", png(2, 3))
+    seed("bookzip", "cbz", b"\1" + read("small.cbz"))
+    seed("bookzip", "fb2", b"\3" + read("cp1251.fb2"))
+    seed("bookzip", "pdf", b"\0" + read("info.pdf"))
+    seed("bookzip", "azw3", b"\2" + read("cp1252.azw3"))
+    import shutil
+    shutil.rmtree(books)
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
