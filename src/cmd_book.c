@@ -2,7 +2,8 @@
  * cmd_book.c: `kosyncd book [--cover OUT.jpg] FILE...`: what the library
  * reads from book files, offline.
  *
- * For each FILE, one line of JSON on stdout: the file as named, its size,
+ * For each FILE, one line of JSON on stdout: the file as named (bytes
+ * that are no UTF-8 replaced by U+FFFD), its size,
  * its KOReader partial MD5 and the MD5 of its name (partialmd5.h), and
  * what bookmeta_read() found (bookmeta_json()); or, for a file the readers
  * refuse, "error": "refused" and the reason (also on stderr). With
@@ -118,7 +119,16 @@ book_one(const char *file, const struct bookmeta_limits *lim, const char *cover,
 	json_out_init(&j, &out, false);
 	json_obj_begin(&j);
 	json_key(&j, "file");
-	json_str(&j, file);
+	if (json_utf8_valid(file, strlen(file))) {
+		json_str(&j, file);
+	} else {
+		/* a name that is no UTF-8: its bytes repaired (U+FFFD) */
+		struct buf name = BUF_INIT;
+
+		bookmeta_text(&name, file, strlen(file), 4 * strlen(file), 0);
+		json_str(&j, name.data);
+		buf_release(&name);
+	}
 	json_key(&j, "size");
 	json_uint(&j, (uint64_t)st.st_size);
 	json_key(&j, "partial_md5");

@@ -109,6 +109,14 @@ is "three files: three lines, in order" \
     "$(printf '%s\n' "$OUT" | python3 -c 'import json, sys
 print(" ".join(json.loads(l)["format"] for l in sys.stdin))')" "epub txt cbz"
 
+bad=$B/$(printf 'bad\xffname.txt')
+cp "$B/notes.txt" "$bad"
+run book "$bad"
+is "a file name that is no UTF-8: repaired in the JSON" \
+    "$RC:$(printf '%s\n' "$OUT" | python3 -c 'import json, os, sys
+print(os.path.basename(json.loads(sys.stdin.read())["file"]))')" \
+    "0:bad$(printf '\xef\xbf\xbd')name.txt"
+
 # jpeg_size FILE: "WxH" of a baseline JPEG (its SOF0 marker).
 jpeg_size() {
 	python3 - "$1" <<'PY'
