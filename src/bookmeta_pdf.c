@@ -27,7 +27,7 @@
 /* Nesting of dictionaries and arrays the lexer follows. */
 #define PDF_MAX_NEST 32
 /* Bytes kept of one string before it is decoded. */
-#define PDF_MAX_STRING (4 * BOOKMETA_MAX_TEXT)
+#define PDF_MAX_STRING ((size_t)4 * BOOKMETA_MAX_TEXT)
 /* Subsections of a cross-reference table looked through. */
 #define PDF_MAX_SUBSECTIONS 4096
 
@@ -680,7 +680,7 @@ bookmeta_pdf_parse(const struct bookzip_src *src,
 	struct pval v;
 	const unsigned char *t, *hit, *last;
 	uint64_t start;
-	long x;
+	long x, gen;
 
 	(void)lim;
 	memset(&pdf, 0, sizeof(pdf));
@@ -724,7 +724,7 @@ bookmeta_pdf_parse(const struct bookzip_src *src,
 	           read_at(src, pdf.xref, BOOKMETA_PDF_OBJECT, &obj)) {
 		trailer.p = (const unsigned char *)obj.data;
 		trailer.end = trailer.p + obj.len;
-		if (!lex_uint(&trailer, &x) || !lex_uint(&trailer, &x) ||
+		if (!lex_uint(&trailer, &x) || !lex_uint(&trailer, &gen) ||
 		    !lex_keyword(&trailer, "obj"))
 			trailer.p = trailer.end;
 	} else {

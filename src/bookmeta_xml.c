@@ -24,7 +24,7 @@
 
 /* Raw text kept of one element before it is cleaned (an escaped HTML
  * description is longer than its text). */
-#define RAW_TEXT_MAX (64 * 1024)
+#define RAW_TEXT_MAX ((size_t)64 * 1024)
 /* EPUB 3 <meta refines> and creators kept for the final pass. */
 #define MAX_REFINES 256
 #define MAX_CREATORS 64
@@ -182,7 +182,8 @@ container_start(void *arg, const char *name, const char **attrs)
 	if (path == NULL || path[0] == '\0' || c->typed)
 		return;
 	if (c->opf->len > 0 &&
-	    (type == NULL || strcmp(type, "application/oebps-package+xml")))
+	    (type == NULL ||
+	        strcmp(type, "application/oebps-package+xml") != 0))
 		return;
 	buf_reset(c->opf);
 	buf_adds(c->opf, path);
@@ -203,7 +204,7 @@ int
 bookmeta_container_parse(const char *xml, size_t len,
     const struct bookmeta_limits *lim, struct buf *opf, struct buf *why)
 {
-	struct container c;
+	struct container c = {.opf = opf, .typed = false};
 	int rc;
 
 	buf_reset(opf);
@@ -211,8 +212,6 @@ bookmeta_container_parse(const char *xml, size_t len,
 		buf_adds(why, "out of memory");
 		return -1;
 	}
-	c.opf = opf;
-	c.typed = false;
 	XML_SetElementHandler(c.x.p, container_start, any_end);
 	rc = xml_feed(&c.x, xml, len, true, why);
 	XML_ParserFree(c.x.p);
@@ -726,9 +725,7 @@ fb2_start(void *arg, const char *name, const char **attrs)
 
 	if (!xml_enter(&f->x))
 		return;
-	if (f->text == FB2_ANNOTATION) {
-		return;
-	}
+	/* inside an annotation its <p>s are text (fb2_chars, fb2_end) */
 	if (f->text != FB2_NONE)
 		return;
 	if (strcmp(n, "description") == 0 && f->x.depth == 2) {

@@ -18,7 +18,7 @@
 #include "xmalloc.h"
 
 /* Entries of this size or less are never called bombs. */
-#define BOOKZIP_RATIO_FLOOR (64 * 1024)
+#define BOOKZIP_RATIO_FLOOR ((uint64_t)64 * 1024)
 /* Longest entry name (zip allows 65535). */
 #define BOOKZIP_MAX_NAME 1024
 

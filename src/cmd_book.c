@@ -55,7 +55,7 @@ write_cover(const struct bookzip_src *src, const struct bookmeta *m,
     int w, int h)
 {
 	struct buf img = BUF_INIT, jpg = BUF_INIT, why = BUF_INIT;
-	int fd = -1, rc = 1, got;
+	int fd, rc = 1, got;
 
 	got = bookmeta_cover_bytes(src, m, lim, &img, &why);
 	if (got == 0) {
@@ -68,16 +68,17 @@ write_cover(const struct bookzip_src *src, const struct bookmeta *m,
 		goto out;
 	}
 	fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || fileio_write_all(fd, jpg.data, jpg.len) < 0 ||
-	    close(fd) < 0) {
+	if (fd < 0) {
 		cmd_complain(
 		    "cannot write '%s': %s", out_path, strerror(errno));
-		if (fd >= 0)
-			unlink(out_path);
-		fd = -1;
 		goto out;
 	}
-	fd = -1;
+	if (fileio_write_all(fd, jpg.data, jpg.len) < 0 || close(fd) < 0) {
+		cmd_complain(
+		    "cannot write '%s': %s", out_path, strerror(errno));
+		unlink(out_path);
+		goto out;
+	}
 	rc = 0;
 out:
 	buf_release(&img);

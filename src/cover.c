@@ -55,8 +55,8 @@ cover_thumbnail(const void *img, size_t len, int max_w, int max_h,
 	if (w < 1 || h < 1 || (uint64_t)w * (uint64_t)h > COVER_MAX_PIXELS) {
 		buf_addf(why,
 		    "the image is too large (%d x %d pixels, at most "
-		    "%u)",
-		    w, h, COVER_MAX_PIXELS);
+		    "%llu)",
+		    w, h, (unsigned long long)COVER_MAX_PIXELS);
 		return -1;
 	}
 	pix = stbi_load_from_memory(img, (int)len, &w, &h, &comp, 3);

@@ -19,12 +19,13 @@
 #define KOSYNCD_COVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
-#define COVER_MAX_PIXELS (40u * 1000 * 1000) /* 40 MP: 120 MB decoded */
-#define COVER_MAX_SIDE 4096                  /* of a thumbnail asked for */
-#define COVER_MAX_OUTPUT (4u << 20)          /* bytes of a thumbnail */
+#define COVER_MAX_PIXELS ((uint64_t)40 * 1000 * 1000) /* 120 MB decoded */
+#define COVER_MAX_SIDE 4096         /* of a thumbnail asked for */
+#define COVER_MAX_OUTPUT (4u << 20) /* bytes of a thumbnail */
 #define COVER_JPEG_QUALITY 85
 
 /*
