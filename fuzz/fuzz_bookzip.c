@@ -21,8 +21,8 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const names[] = {"dir/Book.epub", "Comic.cbz",
-	    "k.azw3", "notes.txt"};
+	static const char *const names[] = {
+	    "dir/Book.epub", "Comic.cbz", "k.azw3", "notes.txt"};
 	struct bookmeta_limits lim;
 	struct bookmeta m;
 	struct buf why = BUF_INIT, cover = BUF_INIT;

@@ -28,8 +28,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	bookmeta_limits_default(&lim);
 	if (data[0] & 1) {
-		rc = bookmeta_container_parse((const char *)data + 1, size - 1,
-		    &lim, &opf, &why);
+		rc = bookmeta_container_parse(
+		    (const char *)data + 1, size - 1, &lim, &opf, &why);
 		FUZZ_CHECK(rc == 0 ? opf.len > 0 : why.len > 0);
 	} else {
 		bookmeta_init(&m);
