@@ -90,4 +90,27 @@ fuzz_book_check(const struct bookmeta *m, int rc, const struct buf *why)
 	}
 }
 
+/*
+ * Run parse (one of bookmeta.h's parsers on a bookzip_src) over the size
+ * bytes at data as a book of format f, and check what it gives; returns
+ * its result, with m to release by the caller.
+ */
+static int
+fuzz_book_run(const uint8_t *data, size_t size, enum bookmeta_format f,
+    int (*parse)(const struct bookzip_src *, const struct bookmeta_limits *,
+        struct bookmeta *, struct buf *),
+    const struct bookmeta_limits *lim, struct bookmeta *m)
+{
+	struct buf why = BUF_INIT;
+	struct bookzip_src src = {-1, data, size};
+	int rc;
+
+	bookmeta_init(m);
+	m->format = f;
+	rc = parse(&src, lim, m, &why);
+	fuzz_book_check(m, rc, &why);
+	buf_release(&why);
+	return rc;
+}
+
 #endif

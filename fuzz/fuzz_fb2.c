@@ -17,16 +17,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct bookmeta_limits lim;
 	struct bookmeta m;
-	struct buf why = BUF_INIT;
-	struct bookzip_src src = {-1, data, size};
-	int rc;
 
 	bookmeta_limits_default(&lim);
-	bookmeta_init(&m);
-	rc = bookmeta_fb2_parse(&src, &lim, &m, &why);
-	fuzz_book_check(&m, rc, &why);
+	(void)fuzz_book_run(
+	    data, size, BOOKMETA_FB2, bookmeta_fb2_parse, &lim, &m);
 	FUZZ_CHECK(m.cover_data.len <= lim.max_cover_bytes);
 	bookmeta_release(&m);
-	buf_release(&why);
 	return 0;
 }

@@ -17,19 +17,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct bookmeta_limits lim;
 	struct bookmeta m;
-	struct buf why = BUF_INIT;
-	struct bookzip_src src = {-1, data, size};
 	int rc;
 
 	bookmeta_limits_default(&lim);
-	bookmeta_init(&m);
-	m.format = BOOKMETA_MOBI;
-	rc = bookmeta_mobi_parse(&src, &lim, &m, &why);
-	fuzz_book_check(&m, rc, &why);
+	rc = fuzz_book_run(
+	    data, size, BOOKMETA_MOBI, bookmeta_mobi_parse, &lim, &m);
 	if (rc == 0 && m.cover == BOOKMETA_COVER_RANGE)
 		FUZZ_CHECK(m.cover_offset < size &&
 		           m.cover_length <= size - m.cover_offset);
 	bookmeta_release(&m);
-	buf_release(&why);
 	return 0;
 }

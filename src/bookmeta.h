@@ -230,6 +230,9 @@ void bookmeta_add_id(
  */
 int bookmeta_codepage(const char *name, int map[256]);
 
+/* Write code point c (at most U+10FFFF) as UTF-8; returns its length. */
+size_t bookmeta_utf8_put(uint32_t c, char o[4]);
+
 /* The first needle (nlen bytes) in the n bytes at p, or NULL. */
 const unsigned char *bookmeta_find(
     const unsigned char *p, size_t n, const char *needle, size_t nlen);
