@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <stb/stb_image.h>
 #include <stb/stb_image_resize.h>
@@ -31,6 +32,21 @@ jpeg_write(void *ctx, void *data, int size)
 	buf_add(o->b, data, (size_t)size);
 }
 
+/*
+ * Whether img starts as a JPEG, PNG, GIF or BMP does: stb_image also
+ * reads PSD, TGA (which has no signature), HDR, PIC and PNM, formats no
+ * book cover comes in, and their decoders are left out of reach.
+ */
+static bool
+known_format(const unsigned char *p, size_t len)
+{
+	return (len >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff) ||
+	       (len >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0) ||
+	       (len >= 6 && (memcmp(p, "GIF87a", 6) == 0 ||
+	                        memcmp(p, "GIF89a", 6) == 0)) ||
+	       (len >= 2 && p[0] == 'B' && p[1] == 'M');
+}
+
 int
 cover_thumbnail(const void *img, size_t len, int max_w, int max_h,
     struct buf *out, struct buf *why)
@@ -47,7 +63,7 @@ cover_thumbnail(const void *img, size_t len, int max_w, int max_h,
 		    COVER_MAX_SIDE);
 		return -1;
 	}
-	if (len == 0 || len > INT_MAX ||
+	if (len == 0 || len > INT_MAX || !known_format(img, len) ||
 	    !stbi_info_from_memory(img, (int)len, &w, &h, &comp)) {
 		buf_adds(why, "not an image kosyncd can read");
 		return -1;

@@ -1,7 +1,9 @@
 /*
  * cover.h: a cover image made into a JPEG thumbnail, with stb (Debian's
- * libstb: stb_image decodes JPEG, PNG, GIF, BMP and a few more,
- * stb_image_resize scales, stb_image_write encodes JPEG).
+ * libstb: stb_image decodes, stb_image_resize scales, stb_image_write
+ * encodes JPEG). Only JPEG, PNG, GIF (its first frame) and BMP are
+ * decoded: the other formats stb_image knows are refused by their first
+ * bytes before stb sees them.
  *
  * The image's header is read first (stbi_info_from_memory) and an image
  * of more than COVER_MAX_PIXELS is refused before anything is decoded, so

@@ -304,6 +304,15 @@ test_bookmeta__pdf(void **state)
 	    0);
 	assert_null(m.title);
 	bookmeta_release(&m);
+	/* PDF 1.5: no trailer keyword, the xref stream's dictionary */
+	assert_int_equal(pdf("%PDF-1.5\n7 0 obj\n<< /Title (From a stream) "
+	                     ">>\nendobj\n9 0 obj\n<< /Type /XRef /Info 7 0 R "
+	                     "/Size 10 >>\nstream\nxx\nendstream\nendobj\n"
+	                     "startxref\n53\n%%EOF",
+	                     &m, &why),
+	    0);
+	assert_string_equal(m.title, "From a stream");
+	bookmeta_release(&m);
 	/* PDFDocEncoding: 0x84 is an em dash */
 	assert_int_equal(pdf("%PDF-1.4\ntrailer << /Info << /Title (a\\204b) "
 	                     ">> >>\nstartxref\n0\n%%EOF",
@@ -544,6 +553,12 @@ test_bookmeta__cover(void **state)
 	    cover_thumbnail(png.data, png.len, 0, 15, &jpg, &why), -1);
 	buf_reset(&why);
 	assert_int_equal(cover_thumbnail("garbage", 7, 10, 10, &jpg, &why), -1);
+	assert_string_equal(why.data, "not an image kosyncd can read");
+	/* a PNM (stb reads it; no cover is one) */
+	buf_reset(&why);
+	assert_int_equal(cover_thumbnail("P6\n2 2\n255\nabcdefghijkl", 23, 10,
+	                     10, &jpg, &why),
+	    -1);
 	assert_string_equal(why.data, "not an image kosyncd can read");
 	/* the header says 8000 x 6000: 48 MP */
 	png.data[16] = 0;
