@@ -53,8 +53,9 @@ DEFS = -DKOSYNCD_VERSION='"$(VERSION)"'
 
 # Libraries: Debian ships static archives for all of them.
 LIBS_STATIC = -Wl,-Bstatic -luv_a -lsodium -lyajl_s -lhttp_parser -lhiredis \
-	-lsqlite3 -lexpat -Wl,-Bdynamic -lpthread -ldl -lrt -lm
-LIBS_SHARED = -luv -lsodium -lyajl -lhttp_parser -lhiredis -lsqlite3 -lexpat -lpthread -lm
+	-lsqlite3 -lexpat -lminizip -lz -lstb -Wl,-Bdynamic -lpthread -ldl -lrt -lm
+# (one line: fuzz/run reads it)
+LIBS_SHARED = -luv -lsodium -lyajl -lhttp_parser -lhiredis -lsqlite3 -lexpat -lminizip -lz -lstb -lpthread -lm
 
 REL_CFLAGS = $(STD) $(WARN) $(DEFS) -O2 -g -D_FORTIFY_SOURCE=2 \
 	-fstack-protector-strong -fPIE
@@ -110,7 +111,8 @@ kosyncd: $(DEPS_STAMP) $(REL_OBJ)
 static: kosyncd-static
 kosyncd-static: $(DEPS_STAMP) $(STATIC_OBJ)
 	$(CC) -static -o $@ $(STATIC_OBJ) -luv_a -lsodium -lyajl_s \
-		-lhttp_parser -lhiredis -lsqlite3 -lexpat -lpthread -ldl -lrt -lm
+		-lhttp_parser -lhiredis -lsqlite3 -lexpat -lminizip -lz -lstb \
+		-lpthread -ldl -lrt -lm
 	strip $@
 
 build/rel/%.o: src/%.c build/rel/%.d | $(DEPS_STAMP)

@@ -22,6 +22,7 @@
 #include "xmalloc.h"
 
 extern const struct cmd_entry cmd_backup_entry;
+extern const struct cmd_entry cmd_book_entry;
 extern const struct cmd_entry cmd_check_entry;
 extern const struct cmd_entry cmd_compact_entry;
 extern const struct cmd_entry cmd_config_reference_entry;
@@ -76,6 +77,7 @@ static const struct cmd_entry *const cmd_table[] = {
     &cmd_config_show_entry,
     &cmd_config_reference_entry,
     &cmd_stats_entry,
+    &cmd_book_entry,
     &cmd_healthcheck_entry,
     &cmd_version_entry,
     &cmd_help_entry,

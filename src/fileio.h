@@ -12,6 +12,9 @@
  * rename; the other functions inject nothing, their callers ask the point
  * that fits them.
  *
+ * fileio_pread_full() is the one read that needs the same care (the book
+ * readers read samples and ranges of a file at offsets).
+ *
  * Not here: choosing names, modes or when to write (the callers), the
  * journal's appends (journal.c writes at an offset with pwrite).
  *
@@ -23,12 +26,21 @@
 #define KOSYNCD_FILEIO_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
  * Write the len bytes at p to fd, retrying after EINTR and short writes.
  * Returns 0, or -1 with errno (EIO when write(2) wrote nothing).
  */
 int fileio_write_all(int fd, const void *p, size_t len);
+
+/*
+ * Read up to len bytes at offset off of fd into p with pread (the file
+ * offset is unchanged), retrying after EINTR and short reads until len
+ * bytes or the end of the file. Returns the count read (less than len only
+ * at the end), or -1 with errno.
+ */
+ssize_t fileio_pread_full(int fd, void *p, size_t len, off_t off);
 
 /* fsync the directory dir. Returns 0, or -1 with errno. */
 int fileio_fsync_dir(const char *dir);

@@ -193,19 +193,26 @@ md5_final(struct md5 *m, unsigned char out[MD5_DIGEST_LEN])
 }
 
 void
-md5_hex(const void *data, size_t len, char out[MD5_HEX_LEN + 1])
+md5_final_hex(struct md5 *m, char out[MD5_HEX_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char d[MD5_DIGEST_LEN];
-	struct md5 m;
 	size_t i;
 
-	md5_init(&m);
-	md5_update(&m, data, len);
-	md5_final(&m, d);
+	md5_final(m, d);
 	for (i = 0; i < MD5_DIGEST_LEN; i++) {
 		out[2 * i] = hex[d[i] >> 4];
 		out[2 * i + 1] = hex[d[i] & 15];
 	}
 	out[MD5_HEX_LEN] = '\0';
+}
+
+void
+md5_hex(const void *data, size_t len, char out[MD5_HEX_LEN + 1])
+{
+	struct md5 m;
+
+	md5_init(&m);
+	md5_update(&m, data, len);
+	md5_final_hex(&m, out);
 }
