@@ -39,8 +39,8 @@
 
 #define SV_MAGIC "KSSTATS1"
 #define SV_MAGIC_LEN 8
-#define SV_MAX_TZ 64     /* bytes of a zone name */
-#define SV_MAX_META 4096 /* bytes of a <name>.json */
+#define SV_MAX_TZ 64      /* bytes of a zone name */
+#define SV_MAX_META 65536 /* bytes of a <name>.json: 50 uploads listed */
 
 struct sv_md5 {
 	const char *md5; /* borrowed from the book */
@@ -60,6 +60,12 @@ struct sv_upload {
 	int64_t time;
 	uint64_t size;
 	char *agent;
+};
+
+/* An upload in the account's list, and whether it was read whole. */
+struct sv_hist {
+	struct sv_upload up;
+	bool accepted;
 };
 
 struct sv_acct {
@@ -83,6 +89,9 @@ struct sv_acct {
 	 */
 	bool deleted;
 	unsigned gen;
+	int64_t goal_books, goal_minutes;         /* 0: none */
+	struct sv_hist hist[STATSVC_MAX_UPLOADS]; /* oldest first */
+	size_t nhist;
 };
 
 enum sv_kind { SV_READ, SV_QUERY };
@@ -111,6 +120,11 @@ struct sv_job {
 	int32_t day_start;
 	struct sv_upload qlast, qfigures;
 	char *qreason;
+	int64_t goal_books, goal_minutes;
+	struct sv_hist *qhist; /* copied */
+	size_t nqhist;
+	char *md5;    /* q.md5 copied */
+	int64_t book; /* STATSVC_BOOK: the index of md5's book */
 	struct buf out;
 	int status;
 	statsvc_answer_fn *cb;
@@ -146,6 +160,30 @@ upload_copy(struct sv_upload *to, const struct sv_upload *from)
 	to->time = from->time;
 	to->size = from->size;
 	to->agent = from->agent ? xstrdup(from->agent) : NULL;
+}
+
+static void
+hist_clear(struct sv_acct *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nhist; i++)
+		upload_release(&a->hist[i].up);
+	a->nhist = 0;
+}
+
+/* Add an upload (copied) to a's list, forgetting the oldest when full. */
+static void
+hist_add(struct sv_acct *a, const struct sv_upload *up, bool accepted)
+{
+	if (a->nhist == STATSVC_MAX_UPLOADS) {
+		upload_release(&a->hist[0].up);
+		memmove(&a->hist[0], &a->hist[1],
+		    (STATSVC_MAX_UPLOADS - 1) * sizeof(a->hist[0]));
+		a->nhist--;
+	}
+	upload_copy(&a->hist[a->nhist].up, up);
+	a->hist[a->nhist++].accepted = accepted;
 }
 
 static void
@@ -218,6 +256,7 @@ acct_free(struct sv_acct *a)
 	upload_release(&a->last);
 	upload_release(&a->figures);
 	upload_release(&a->waiting);
+	hist_clear(a);
 	if (a->next_fd != -1)
 		close(a->next_fd);
 	free(a->reason);
@@ -245,6 +284,8 @@ acct_remove(struct statsvc *sv, struct sv_acct *a)
  * The meta file (<name>.json)
  */
 
+static void agent_json(struct json_out *j, const char *agent);
+
 static void
 upload_json(struct json_out *j, const char *key, const struct sv_upload *u)
 {
@@ -263,7 +304,66 @@ upload_json(struct json_out *j, const char *key, const struct sv_upload *u)
 		json_str(j, u->agent);
 	else
 		json_null(j);
+	agent_json(j, u->agent);
 	json_obj_end(j);
+}
+
+/*
+ * "koreader" and "device" from a User-Agent of KOReader's form
+ * "KOReader/<version> (<device>; ...)", null when it is not one.
+ */
+static void
+agent_json(struct json_out *j, const char *agent)
+{
+	const char *v = NULL, *ve = NULL, *dv = NULL, *de = NULL;
+
+	if (agent != NULL && strncmp(agent, "KOReader/", 9) == 0) {
+		v = agent + 9;
+		ve = v + strcspn(v, " ");
+		if (ve[0] == ' ' && ve[1] == '(') {
+			dv = ve + 2;
+			de = dv + strcspn(dv, ";)");
+		}
+	}
+	json_key(j, "koreader");
+	if (v != NULL && ve > v)
+		json_strn(j, v, (size_t)(ve - v));
+	else
+		json_null(j);
+	json_key(j, "device");
+	if (dv != NULL && de > dv)
+		json_strn(j, dv, (size_t)(de - dv));
+	else
+		json_null(j);
+}
+
+/* "uploads": the list, newest first. */
+static void
+hist_json(struct json_out *j, const struct sv_hist *h, size_t n)
+{
+	size_t i;
+
+	json_key(j, "uploads");
+	json_arr_begin(j);
+	for (i = n; i-- > 0;) {
+		json_obj_begin(j);
+		json_key(j, "time");
+		json_int(j, h[i].up.time);
+		json_key(j, "size");
+		json_uint(j, h[i].up.size);
+		json_key(j, "user_agent");
+		if (h[i].up.agent)
+			json_str(j, h[i].up.agent);
+		else
+			json_null(j);
+		agent_json(j, h[i].up.agent);
+		json_key(j, "file");
+		json_str(j, STATSVC_FILE_NAME);
+		json_key(j, "accepted");
+		json_bool(j, h[i].accepted);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
 }
 
 /* Write a's <name>.json durably. Returns 0, or -1 (logged). */
@@ -291,6 +391,14 @@ meta_save(const struct sv_acct *a)
 		json_str(&j, a->reason);
 	else
 		json_null(&j);
+	json_key(&j, "goals");
+	json_obj_begin(&j);
+	json_key(&j, "books_per_year");
+	json_int(&j, a->goal_books);
+	json_key(&j, "minutes_per_day");
+	json_int(&j, a->goal_minutes);
+	json_obj_end(&j);
+	hist_json(&j, a->hist, a->nhist);
 	json_obj_end(&j);
 	buf_addf(&path, "%s.json", a->base);
 	buf_addf(&tmp, "%s.json.tmp", a->base);
@@ -568,6 +676,44 @@ slurp(const char *path, size_t max, struct buf *out)
 	return 0;
 }
 
+static void
+goals_parse(const struct json_value *v, struct sv_acct *a)
+{
+	double d;
+
+	if (v == NULL || v->type != JSON_OBJECT)
+		return;
+	if (json_number(json_get(v, "books_per_year"), false, &d) == 0 &&
+	    d >= 0 && d <= STATSVC_MAX_GOAL_BOOKS)
+		a->goal_books = (int64_t)d;
+	if (json_number(json_get(v, "minutes_per_day"), false, &d) == 0 &&
+	    d >= 0 && d <= STATSVC_MAX_GOAL_MINUTES)
+		a->goal_minutes = (int64_t)d;
+}
+
+/* The list of uploads, newest first in the file. */
+static void
+hist_parse(const struct json_value *v, struct sv_acct *a)
+{
+	const struct json_value *e, *acc;
+	const struct json_value *items[STATSVC_MAX_UPLOADS];
+	size_t n = 0;
+
+	if (v == NULL || v->type != JSON_ARRAY)
+		return;
+	for (e = v->child; e != NULL && n < STATSVC_MAX_UPLOADS; e = e->next)
+		if (e->type == JSON_OBJECT)
+			items[n++] = e;
+	while (n-- > 0) {
+		struct sv_upload up = {0, 0, NULL};
+
+		upload_parse(items[n], &up);
+		acc = json_get(items[n], "accepted");
+		hist_add(a, &up, acc != NULL && acc->type == JSON_TRUE);
+		upload_release(&up);
+	}
+}
+
 /* Load the account whose meta file is dir/name. */
 static void
 load_one(struct statsvc *sv, const char *name)
@@ -606,6 +752,8 @@ load_one(struct statsvc *sv, const char *name)
 	s = json_get_str(v, "refused");
 	if (s.p != NULL)
 		a->reason = xstrdup(s.p);
+	goals_parse(json_get(v, "goals"), a);
+	hist_parse(json_get(v, "uploads"), a);
 	buf_reset(&path);
 	buf_addf(&path, "%s.data", a->base);
 	buf_reset(&data);
@@ -701,6 +849,7 @@ read_finish(struct sv_job *job, bool cancelled)
 	} else {
 		upload_release(&a->last);
 		upload_copy(&a->last, &job->up);
+		hist_add(a, &job->up, job->snap != NULL);
 		free(a->reason);
 		a->reason = NULL;
 		if (job->snap != NULL) {
@@ -830,6 +979,8 @@ statsvc_forget(struct statsvc *sv, const char *user, size_t user_len)
 	a->reason = NULL;
 	snprintf(a->tz, sizeof(a->tz), "UTC");
 	a->day_start = 0;
+	a->goal_books = a->goal_minutes = 0;
+	hist_clear(a);
 }
 
 void
@@ -911,12 +1062,14 @@ zone_load(const char *name, struct buf *err)
 
 int
 statsvc_settings_set(struct statsvc *sv, const char *user, size_t user_len,
-    const char *tzname, int32_t day_start, struct buf *err)
+    const char *tzname, int32_t day_start, int64_t goal_books,
+    int64_t goal_minutes, struct buf *err)
 {
 	struct sv_acct *a;
 	struct tz *tz;
 	char old_tz[SV_MAX_TZ + 1];
 	int32_t old_start;
+	int64_t old_books, old_minutes;
 
 	if (strlen(tzname) > SV_MAX_TZ) {
 		buf_adds(err, "unknown time zone");
@@ -929,11 +1082,19 @@ statsvc_settings_set(struct statsvc *sv, const char *user, size_t user_len,
 	a = acct_get(sv, user, user_len);
 	memcpy(old_tz, a->tz, sizeof(old_tz));
 	old_start = a->day_start;
+	old_books = a->goal_books;
+	old_minutes = a->goal_minutes;
 	snprintf(a->tz, sizeof(a->tz), "%s", tzname);
 	a->day_start = day_start;
+	if (goal_books >= 0)
+		a->goal_books = goal_books;
+	if (goal_minutes >= 0)
+		a->goal_minutes = goal_minutes;
 	if (meta_save(a) == -1) {
 		memcpy(a->tz, old_tz, sizeof(old_tz));
 		a->day_start = old_start;
+		a->goal_books = old_books;
+		a->goal_minutes = old_minutes;
 		buf_adds(err, "the settings could not be saved");
 		return -1;
 	}
@@ -949,7 +1110,7 @@ query_json(struct sv_job *job, struct json_out *j, const struct statscalc *c,
     const struct statscalc_opts *o)
 {
 	const struct statsdb *db = job->qsnap ? &job->qsnap->db : NULL;
-	size_t i;
+	size_t i, k;
 
 	json_obj_begin(j);
 	json_key(j, "timezone");
@@ -977,6 +1138,9 @@ query_json(struct sv_job *job, struct json_out *j, const struct statscalc *c,
 			json_str(j, job->qreason);
 		else
 			json_null(j);
+		json_key(j, "goals");
+		statscalc_json_goals(j, c, o);
+		hist_json(j, job->qhist, job->nqhist);
 		break;
 	case STATSVC_DAYS:
 		json_key(j, "days");
@@ -994,8 +1158,51 @@ query_json(struct sv_job *job, struct json_out *j, const struct statscalc *c,
 			statscalc_json_book(j, db, c, i);
 		json_arr_end(j);
 		break;
+	case STATSVC_PERIODS:
+		json_key(j, "punchcard");
+		statscalc_json_punch(j, c);
+		json_key(j, "months");
+		statscalc_json_spans(j, c, o, false);
+		json_key(j, "years");
+		statscalc_json_spans(j, c, o, true);
+		break;
+	case STATSVC_BOOK:
+		/* query_work found the book: job->book. */
+		i = (size_t)job->book;
+		json_key(j, "book");
+		statscalc_json_book(j, db, c, i);
+		json_key(j, "days");
+		statscalc_json_bookdays(j, db, c, i);
+		json_key(j, "sessions");
+		json_arr_begin(j);
+		for (k = 0; k < (size_t)c->books[i].sessions; k++)
+			statscalc_json_session(
+			    j, db, &c->sessions[c->books[i].session0 + k]);
+		json_arr_end(j);
+		break;
+	case STATSVC_SESSIONS:
+		json_key(j, "sessions");
+		json_arr_begin(j);
+		for (i = 0; db && i < c->nsessions; i++)
+			statscalc_json_session(j, db, &c->sessions[i]);
+		json_arr_end(j);
+		break;
 	}
 	json_obj_end(j);
+}
+
+/* The book of md5 in db, or -1. */
+static int64_t
+book_find(const struct sv_snap *snap, const char *md5)
+{
+	struct sv_md5 key = {md5, 0};
+	const struct sv_md5 *m;
+
+	if (snap == NULL || md5 == NULL || md5[0] == '\0')
+		return -1;
+	m = bsearch(
+	    &key, snap->by_md5, snap->nby_md5, sizeof(*snap->by_md5), cmp_md5);
+	return m != NULL ? (int64_t)m->book : -1;
 }
 
 static int
@@ -1046,13 +1253,32 @@ query_work(uv_work_t *w)
 	statscalc_opts_default(&o, job->q.now);
 	o.tz = tz;
 	o.day_start = job->day_start;
+	o.goal_books = job->goal_books;
+	o.goal_minutes = job->goal_minutes;
 	if (job->q.finished != NULL) {
 		o.finished = query_finished;
 		o.finished_ctx = job;
 	}
+	if (job->q.view == STATSVC_BOOK &&
+	    (job->book = book_find(job->qsnap, job->md5)) < 0) {
+		job->status = 404;
+		buf_adds(&job->out, "No book of that md5 in the statistics.");
+		tz_free(tz);
+		buf_release(&err);
+		return;
+	}
 	statscalc_run(job->qsnap ? &job->qsnap->db : &empty, &o, &c);
-	json_out_init(&j, &job->out, false);
-	query_json(job, &j, &c, &o);
+	if (job->q.format == STATSVC_CSV) {
+		if (job->q.view == STATSVC_SESSIONS)
+			statscalc_csv_sessions(&job->out, &o,
+			    job->qsnap ? &job->qsnap->db : &empty, &c);
+		else
+			statscalc_csv_days(
+			    &job->out, &c, job->q.from, job->q.to);
+	} else {
+		json_out_init(&j, &job->out, false);
+		query_json(job, &j, &c, &o);
+	}
 	job->status = 200;
 	statscalc_release(&c);
 	tz_free(tz);
@@ -1072,6 +1298,10 @@ query_finish(struct sv_job *job, bool cancelled)
 	upload_release(&job->qlast);
 	upload_release(&job->qfigures);
 	free(job->qreason);
+	free(job->md5);
+	for (i = 0; i < job->nqhist; i++)
+		upload_release(&job->qhist[i].up);
+	free(job->qhist);
 	buf_release(&job->out);
 	for (i = 0; i < job->q.nfinished; i++)
 		free((char *)(uintptr_t)job->fin[i].md5);
@@ -1112,7 +1342,21 @@ statsvc_query(struct statsvc *sv, const char *user, size_t user_len,
 		upload_copy(&job->qlast, &a->last);
 		upload_copy(&job->qfigures, &a->figures);
 		job->qreason = a->reason ? xstrdup(a->reason) : NULL;
+		job->goal_books = a->goal_books;
+		job->goal_minutes = a->goal_minutes;
+		if (q->view == STATSVC_OVERVIEW && a->nhist > 0) {
+			size_t i;
+
+			job->qhist = xcalloc(a->nhist, sizeof(*job->qhist));
+			for (i = 0; i < a->nhist; i++) {
+				upload_copy(&job->qhist[i].up, &a->hist[i].up);
+				job->qhist[i].accepted = a->hist[i].accepted;
+			}
+			job->nqhist = a->nhist;
+		}
 	}
+	job->md5 = q->md5 ? xstrdup(q->md5) : NULL;
+	job->q.md5 = job->md5;
 	job->run = query_work;
 	job->finish = query_finish;
 	job_submit(sv, job);

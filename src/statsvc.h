@@ -42,6 +42,11 @@
 #define STATSVC_MAX_JOBS 2
 /* Bytes kept of an upload's User-Agent. */
 #define STATSVC_MAX_AGENT 256
+/* Uploads listed per account (the oldest is forgotten). */
+#define STATSVC_MAX_UPLOADS 50
+/* Reading goals: books per year, minutes per day, at most. */
+#define STATSVC_MAX_GOAL_BOOKS 10000
+#define STATSVC_MAX_GOAL_MINUTES 1440
 /* The file name that is read, in any folder of the account's tree. */
 #define STATSVC_FILE_NAME "statistics.sqlite3"
 
@@ -97,17 +102,28 @@ bool statsvc_title(const struct statsvc *sv, const char *user, size_t user_len,
     const char *md5, size_t md5_len, const char **title, const char **authors);
 
 /*
- * Set user's time zone (an IANA name found in tzdata, or "UTC") and day
- * start (seconds after midnight, 0..86399; a whole minute). Returns 0, or
- * -1 with a message in err (an unknown zone, or a failed write).
+ * Set user's time zone (an IANA name found in tzdata, or "UTC"), day
+ * start (seconds after midnight, 0..86399; a whole minute) and reading
+ * goals (books per year, minutes per day: 0 none, -1 unchanged; at most
+ * STATSVC_MAX_GOAL_*). Returns 0, or -1 with a message in err (an unknown
+ * zone, or a failed write).
  */
 int statsvc_settings_set(struct statsvc *sv, const char *user, size_t user_len,
-    const char *tzname, int32_t day_start, struct buf *err);
+    const char *tzname, int32_t day_start, int64_t goal_books,
+    int64_t goal_minutes, struct buf *err);
 
 enum statsvc_view {
 	STATSVC_OVERVIEW, /* figures for today ... year, streaks, uploads */
 	STATSVC_DAYS,     /* per-day figures from .from to .to */
 	STATSVC_BOOKS,    /* per-book figures */
+	STATSVC_PERIODS,  /* the punch-card, the months and the years */
+	STATSVC_BOOK,     /* one book (.md5): figures, days, sessions */
+	STATSVC_SESSIONS, /* every session of every book */
+};
+
+enum statsvc_format {
+	STATSVC_JSON,
+	STATSVC_CSV, /* STATSVC_DAYS and STATSVC_SESSIONS: RFC 4180 text */
 };
 
 /* A book read to its end (progress >= 99 %), by md5, and when. */
@@ -126,11 +142,14 @@ struct statsvc_query {
 	 */
 	const struct statsvc_finished *finished;
 	size_t nfinished;
+	const char *md5; /* STATSVC_BOOK: the book (copied) */
+	enum statsvc_format format;
 };
 
 /*
- * The answer: status 200 and the JSON text (docs/api.md), or another
- * status with a message. text is borrowed for the call.
+ * The answer: status 200 and the JSON (or CSV) text (docs/api.md), or
+ * another status with a message (404: no book of that md5). text is
+ * borrowed for the call.
  */
 typedef void statsvc_answer_fn(
     void *arg, int status, const char *text, size_t len);
