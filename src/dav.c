@@ -103,8 +103,8 @@ struct dav {
 	 * account's quota, so concurrent uploads cannot pass it together.
 	 */
 	struct dav_req *uploads;
-	/* dav_on_file: who is told of files named file_name. */
-	const char *file_name;
+	/* dav_on_file: who is told of files named one of file_names. */
+	const char *const *file_names;
 	dav_file_fn *file_fn;
 	void *file_arg;
 	struct dav_usage usage[DAV_USAGE_FDS];
@@ -1438,11 +1438,15 @@ file_written(struct dav_req *r, int dir, const char *name)
 {
 	const struct dav *dav = r->dav;
 	const struct str *ua = http_header_get(r->req, "user-agent", NULL);
+	const char *const *n;
 	struct stat st;
 	int fd;
 
-	if (dav->file_fn == NULL || name == NULL ||
-	    strcmp(name, dav->file_name) != 0)
+	if (dav->file_fn == NULL || name == NULL)
+		return;
+	for (n = dav->file_names; *n != NULL && strcmp(name, *n) != 0; n++)
+		;
+	if (*n == NULL)
 		return;
 	fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd == -1)
@@ -1451,7 +1455,7 @@ file_written(struct dav_req *r, int dir, const char *name)
 		close(fd);
 		return;
 	}
-	dav->file_fn(dav->file_arg, r->cred.user.p, r->cred.user.len, fd,
+	dav->file_fn(dav->file_arg, r->cred.user.p, r->cred.user.len, name, fd,
 	    (uint64_t)st.st_size, ua ? ua->p : NULL, ua ? ua->len : 0);
 }
 
@@ -2113,9 +2117,10 @@ dav_handle(struct http_request *req, void *ctx)
 }
 
 void
-dav_on_file(struct dav *dav, const char *name, dav_file_fn *fn, void *arg)
+dav_on_file(
+    struct dav *dav, const char *const *names, dav_file_fn *fn, void *arg)
 {
-	dav->file_name = name;
+	dav->file_names = names;
 	dav->file_fn = fn;
 	dav->file_arg = arg;
 }

@@ -1025,6 +1025,92 @@ statscalc_json(struct json_out *j, const struct statsdb *db,
 }
 
 /* ---------------------------------------------------------------------
+ * Vocabulary.
+ */
+
+/* Words and words due of one title, to sort by words. */
+struct vocab_title {
+	size_t title; /* index, or ntitles for none */
+	int64_t words, due;
+};
+
+static int
+vocab_title_cmp(const void *x, const void *y)
+{
+	const struct vocab_title *a = x, *b = y;
+
+	if (a->words != b->words)
+		return a->words > b->words ? -1 : 1;
+	return a->title < b->title ? -1 : a->title > b->title;
+}
+
+void
+statscalc_json_vocab(struct json_out *j, const struct statsdb_vocab *v,
+    const struct statscalc_opts *o)
+{
+	struct vocab_title *t = xcalloc(v->ntitles + 1, sizeof(*t));
+	int64_t *months = xcalloc(v->nwords ? v->nwords : 1, sizeof(*months));
+	int64_t due = 0, reviewed = 0;
+	size_t i, k;
+	char name[32];
+
+	for (i = 0; i <= v->ntitles; i++)
+		t[i].title = i;
+	for (i = 0; i < v->nwords; i++) {
+		const struct statsdb_word *w = &v->words[i];
+		size_t ti = w->title < v->ntitles ? w->title : v->ntitles;
+		bool is_due = w->due_time > 0 && w->due_time <= o->now;
+
+		t[ti].words++;
+		t[ti].due += is_due;
+		due += is_due;
+		reviewed += w->review_count > 0;
+		months[i] = span_of(statscalc_day_of(o, w->create_time), false);
+	}
+	qsort(t, v->ntitles + 1, sizeof(*t), vocab_title_cmp);
+	qsort(months, v->nwords, sizeof(*months), int64_cmp);
+	json_obj_begin(j);
+	json_kv_int(j, "user_version", v->user_version);
+	json_kv_int(j, "words", (int64_t)v->nwords);
+	json_kv_int(j, "due", due);
+	json_kv_int(j, "reviewed", reviewed);
+	json_key(j, "books");
+	json_arr_begin(j);
+	for (i = 0; i <= v->ntitles && t[i].words > 0; i++) {
+		json_obj_begin(j);
+		json_kv_str(j, "title",
+		    t[i].title < v->ntitles ? v->titles[t[i].title] : "");
+		json_kv_int(j, "words", t[i].words);
+		json_kv_int(j, "due", t[i].due);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_key(j, "months");
+	json_arr_begin(j);
+	for (i = 0; i < v->nwords; i = k) {
+		int64_t y = floor_div(months[i], 12);
+
+		for (k = i; k < v->nwords && months[k] == months[i]; k++)
+			;
+		snprintf(name, sizeof(name), "%04lld-%02u", (long long)y,
+		    (unsigned)(months[i] - y * 12) + 1);
+		json_obj_begin(j);
+		json_kv_str(j, "month", name);
+		json_kv_int(j, "words", (int64_t)(k - i));
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_key(j, "dropped");
+	json_obj_begin(j);
+	json_kv_int(j, "bad_values", (int64_t)v->bad_rows);
+	json_kv_int(j, "impossible_time", (int64_t)v->bad_time);
+	json_obj_end(j);
+	json_obj_end(j);
+	free(t);
+	free(months);
+}
+
+/* ---------------------------------------------------------------------
  * CSV.
  */
 

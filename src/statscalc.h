@@ -211,6 +211,16 @@ void statscalc_csv_days(
 void statscalc_csv_sessions(struct buf *out, const struct statscalc_opts *o,
     const struct statsdb *db, const struct statscalc *c);
 
+/*
+ * The vocabulary builder's figures as one JSON object: the words, those
+ * due for review at o->now (due_time set and not after now), those
+ * reviewed at least once, per book (title; words without one under "")
+ * the most first, and per local month the words were collected in
+ * (o's zone and day start), oldest first.
+ */
+void statscalc_json_vocab(struct json_out *j, const struct statsdb_vocab *v,
+    const struct statscalc_opts *o);
+
 /* "YYYY-MM-DD" of a local day number into s (at least 16 bytes). */
 void statscalc_date(char *s, size_t size, int64_t day);
 

@@ -38,6 +38,7 @@
 #include "xmalloc.h"
 
 #define SV_MAGIC "KSSTATS1"
+#define SV_VMAGIC "KSVOCAB1"
 #define SV_MAGIC_LEN 8
 #define SV_MAX_TZ 64      /* bytes of a zone name */
 #define SV_MAX_META 65536 /* bytes of a <name>.json: 50 uploads listed */
@@ -66,6 +67,13 @@ struct sv_upload {
 struct sv_hist {
 	struct sv_upload up;
 	bool accepted;
+	bool vocab; /* vocabulary_builder.sqlite3, not statistics */
+};
+
+/* What an accepted vocabulary file held; shared, never changed. */
+struct sv_vocab {
+	unsigned refs; /* on the loop only */
+	struct statsdb_vocab v;
 };
 
 struct sv_acct {
@@ -89,7 +97,12 @@ struct sv_acct {
 	 */
 	bool deleted;
 	unsigned gen;
-	int64_t goal_books, goal_minutes;         /* 0: none */
+	int64_t goal_books, goal_minutes; /* 0: none */
+	/* The vocabulary file: read in turn with the statistics' (reading). */
+	struct sv_vocab *vocab;
+	char *vreason; /* why the last vocabulary upload was refused */
+	int vnext_fd;  /* an upload waiting, or -1 */
+	struct sv_upload vwaiting;
 	struct sv_hist hist[STATSVC_MAX_UPLOADS]; /* oldest first */
 	size_t nhist;
 };
@@ -106,14 +119,17 @@ struct sv_job {
 	void (*finish)(struct sv_job *job, bool cancelled);
 	struct sv_acct *a;
 	/* SV_READ */
+	bool vocab;   /* a vocabulary file */
 	unsigned gen; /* the account's when the read began */
 	int fd;
 	struct sv_upload up;
-	struct sv_snap *snap; /* the result, or NULL */
+	struct sv_snap *snap;   /* the result, or NULL */
+	struct sv_vocab *vsnap; /* the vocabulary's result, or NULL */
 	struct buf reason;
 	char *data_path;
 	/* SV_QUERY: the account's state copied */
-	struct sv_snap *qsnap; /* referenced, or NULL */
+	struct sv_snap *qsnap;   /* referenced, or NULL */
+	struct sv_vocab *qvocab; /* referenced, or NULL */
 	struct statsvc_query q;
 	struct statsvc_finished *fin; /* q.finished copied, sorted by md5 */
 	char tz[SV_MAX_TZ + 1];
@@ -174,7 +190,8 @@ hist_clear(struct sv_acct *a)
 
 /* Add an upload (copied) to a's list, forgetting the oldest when full. */
 static void
-hist_add(struct sv_acct *a, const struct sv_upload *up, bool accepted)
+hist_add(
+    struct sv_acct *a, const struct sv_upload *up, bool accepted, bool vocab)
 {
 	if (a->nhist == STATSVC_MAX_UPLOADS) {
 		upload_release(&a->hist[0].up);
@@ -183,6 +200,7 @@ hist_add(struct sv_acct *a, const struct sv_upload *up, bool accepted)
 		a->nhist--;
 	}
 	upload_copy(&a->hist[a->nhist].up, up);
+	a->hist[a->nhist].vocab = vocab;
 	a->hist[a->nhist++].accepted = accepted;
 }
 
@@ -194,6 +212,15 @@ snap_unref(struct sv_snap *s)
 	statsdb_release(&s->db);
 	free(s->by_md5);
 	free(s);
+}
+
+static void
+vocab_unref(struct sv_vocab *v)
+{
+	if (v == NULL || --v->refs > 0)
+		return;
+	statsdb_vocab_release(&v->v);
+	free(v);
 }
 
 /* The account user, deleted ones included when deleted is true. */
@@ -244,6 +271,7 @@ acct_get(struct statsvc *sv, const char *user, size_t len)
 	a->base = buf_detach(&b, &n);
 	snprintf(a->tz, sizeof(a->tz), "UTC");
 	a->next_fd = -1;
+	a->vnext_fd = -1;
 	a->next = sv->accts;
 	sv->accts = a;
 	return a;
@@ -259,6 +287,11 @@ acct_free(struct sv_acct *a)
 	hist_clear(a);
 	if (a->next_fd != -1)
 		close(a->next_fd);
+	vocab_unref(a->vocab);
+	upload_release(&a->vwaiting);
+	if (a->vnext_fd != -1)
+		close(a->vnext_fd);
+	free(a->vreason);
 	free(a->reason);
 	free(a->user);
 	free(a->base);
@@ -358,7 +391,8 @@ hist_json(struct json_out *j, const struct sv_hist *h, size_t n)
 			json_null(j);
 		agent_json(j, h[i].up.agent);
 		json_key(j, "file");
-		json_str(j, STATSVC_FILE_NAME);
+		json_str(
+		    j, h[i].vocab ? STATSVC_VOCAB_NAME : STATSVC_FILE_NAME);
 		json_key(j, "accepted");
 		json_bool(j, h[i].accepted);
 		json_obj_end(j);
@@ -389,6 +423,11 @@ meta_save(const struct sv_acct *a)
 	json_key(&j, "refused");
 	if (a->reason)
 		json_str(&j, a->reason);
+	else
+		json_null(&j);
+	json_key(&j, "vocabulary_refused");
+	if (a->vreason)
+		json_str(&j, a->vreason);
 	else
 		json_null(&j);
 	json_key(&j, "goals");
@@ -624,6 +663,83 @@ snap_decode(const char *data, size_t len, struct statsdb *db)
 	return 0;
 }
 
+/* The vocabulary data file's bytes of v, checksum included. */
+static void
+vocab_encode(const struct statsdb_vocab *v, struct buf *b)
+{
+	size_t i;
+
+	buf_add(b, SV_VMAGIC, SV_MAGIC_LEN);
+	put_u64(b, (uint64_t)v->user_version);
+	put_u64(b, v->word_rows);
+	put_u64(b, v->bad_rows);
+	put_u64(b, v->bad_time);
+	put_u64(b, v->ntitles);
+	put_u64(b, v->nwords);
+	for (i = 0; i < v->ntitles; i++)
+		put_str(b, v->titles[i]);
+	for (i = 0; i < v->nwords; i++) {
+		put_u64(b, v->words[i].title);
+		put_u64(b, (uint64_t)v->words[i].create_time);
+		put_u64(b, (uint64_t)v->words[i].due_time);
+		put_u64(b, (uint64_t)v->words[i].review_count);
+	}
+	put_u64(b, crc32c(0, b->data, b->len));
+}
+
+/* Decode a vocabulary data file into *v; -1 when damaged (*v empty). */
+static int
+vocab_decode(const char *data, size_t len, struct statsdb_vocab *v)
+{
+	struct cursor c;
+	uint64_t nt, nw, crc, title;
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	if (len < SV_MAGIC_LEN + 8 ||
+	    memcmp(data, SV_VMAGIC, SV_MAGIC_LEN) != 0)
+		return -1;
+	c.p = (const unsigned char *)data + len - 8;
+	c.left = 8;
+	c.bad = false;
+	crc = get_u64(&c);
+	if (crc != crc32c(0, data, len - 8))
+		return -1;
+	c.p = (const unsigned char *)data + SV_MAGIC_LEN;
+	c.left = len - 8 - SV_MAGIC_LEN;
+	v->user_version = (int64_t)get_u64(&c);
+	v->word_rows = get_u64(&c);
+	v->bad_rows = get_u64(&c);
+	v->bad_time = get_u64(&c);
+	nt = get_u64(&c);
+	nw = get_u64(&c);
+	if (c.bad || nt > STATSDB_MAX_BOOKS || nw > STATSDB_MAX_WORDS ||
+	    nw * 32 > c.left)
+		return -1;
+	v->titles = xcalloc(nt ? nt : 1, sizeof(*v->titles));
+	for (i = 0; i < nt && !c.bad; i++)
+		v->titles[i] = get_str(&c);
+	v->ntitles = i;
+	if (c.bad || c.left != nw * 32) {
+		statsdb_vocab_release(v);
+		return -1;
+	}
+	v->words = xcalloc(nw ? nw : 1, sizeof(*v->words));
+	v->nwords = nw;
+	for (i = 0; i < nw; i++) {
+		title = get_u64(&c);
+		if (title >= nt && title != STATSDB_NO_TITLE) {
+			statsdb_vocab_release(v);
+			return -1;
+		}
+		v->words[i].title = (uint32_t)title;
+		v->words[i].create_time = (int64_t)get_u64(&c);
+		v->words[i].due_time = (int64_t)get_u64(&c);
+		v->words[i].review_count = (int64_t)get_u64(&c);
+	}
+	return 0;
+}
+
 static int
 cmp_md5(const void *x, const void *y)
 {
@@ -697,6 +813,7 @@ hist_parse(const struct json_value *v, struct sv_acct *a)
 {
 	const struct json_value *e, *acc;
 	const struct json_value *items[STATSVC_MAX_UPLOADS];
+	struct str file;
 	size_t n = 0;
 
 	if (v == NULL || v->type != JSON_ARRAY)
@@ -709,7 +826,9 @@ hist_parse(const struct json_value *v, struct sv_acct *a)
 
 		upload_parse(items[n], &up);
 		acc = json_get(items[n], "accepted");
-		hist_add(a, &up, acc != NULL && acc->type == JSON_TRUE);
+		file = json_get_str(items[n], "file");
+		hist_add(a, &up, acc != NULL && acc->type == JSON_TRUE,
+		    file.p != NULL && strcmp(file.p, STATSVC_VOCAB_NAME) == 0);
 		upload_release(&up);
 	}
 }
@@ -752,6 +871,9 @@ load_one(struct statsvc *sv, const char *name)
 	s = json_get_str(v, "refused");
 	if (s.p != NULL)
 		a->reason = xstrdup(s.p);
+	s = json_get_str(v, "vocabulary_refused");
+	if (s.p != NULL)
+		a->vreason = xstrdup(s.p);
 	goals_parse(json_get(v, "goals"), a);
 	hist_parse(json_get(v, "uploads"), a);
 	buf_reset(&path);
@@ -763,6 +885,21 @@ load_one(struct statsvc *sv, const char *name)
 		else
 			log_warnx(
 			    "statistics: '%s' is damaged, left out", path.data);
+	}
+	buf_reset(&path);
+	buf_addf(&path, "%s.vocab", a->base);
+	buf_reset(&data);
+	if (slurp(path.data, (size_t)1 << 30, &data) == 0) {
+		struct sv_vocab *vs = xcalloc(1, sizeof(*vs));
+
+		vs->refs = 1;
+		if (vocab_decode(data.data, data.len, &vs->v) == 0) {
+			a->vocab = vs;
+		} else {
+			free(vs);
+			log_warnx(
+			    "statistics: '%s' is damaged, left out", path.data);
+		}
 	}
 out:
 	json_arena_release(&arena);
@@ -798,6 +935,54 @@ static void job_submit(struct statsvc *sv, struct sv_job *job);
 static void job_pump(struct statsvc *sv);
 static void read_start(struct statsvc *sv, struct sv_acct *a);
 
+/* On the pool: read a vocabulary upload, write its data file. */
+static void
+vocab_work(struct sv_job *job)
+{
+	struct statsdb_vocab v;
+	struct buf b = BUF_INIT, tmp = BUF_INIT;
+	struct fileio_bytes bytes;
+	const char *op = "";
+
+	if (statsdb_vocab_read_fd(
+	        job->fd, job->up.time, NULL, &v, &job->reason) == -1)
+		return;
+	vocab_encode(&v, &b);
+	buf_addf(&tmp, "%s.tmp", job->data_path);
+	bytes.data = b.data;
+	bytes.len = b.len;
+	if (fileio_replace(job->data_path, tmp.data, fileio_fill_bytes, &bytes,
+	        &op) == -1) {
+		buf_addf(&job->reason, "the server could not keep it (%s: %s)",
+		    op, strerror(errno));
+		statsdb_vocab_release(&v);
+	} else {
+		job->vsnap = xcalloc(1, sizeof(*job->vsnap));
+		job->vsnap->refs = 1;
+		job->vsnap->v = v;
+	}
+	buf_release(&b);
+	buf_release(&tmp);
+}
+
+/* Back on the loop: a vocabulary read's result replaces a's. */
+static void
+vocab_finish(struct sv_job *job, struct sv_acct *a)
+{
+	hist_add(a, &job->up, job->vsnap != NULL, true);
+	free(a->vreason);
+	a->vreason = NULL;
+	if (job->vsnap != NULL) {
+		vocab_unref(a->vocab);
+		a->vocab = job->vsnap;
+		log_info("vocabulary of '%s' read: %zu words", a->user,
+		    a->vocab->v.nwords);
+	} else {
+		a->vreason = xstrdup(job->reason.data);
+		log_info("vocabulary of '%s' refused: %s", a->user, a->vreason);
+	}
+}
+
 /* On the pool: read the upload, write the data file of what it holds. */
 static void
 read_work(uv_work_t *w)
@@ -808,6 +993,10 @@ read_work(uv_work_t *w)
 	struct fileio_bytes bytes;
 	const char *op = "";
 
+	if (job->vocab) {
+		vocab_work(job);
+		return;
+	}
 	if (statsdb_read_fd(job->fd, job->up.time, NULL, &db, &job->reason) ==
 	    -1) {
 		statsdb_release(&db);
@@ -843,13 +1032,20 @@ read_finish(struct sv_job *job, bool cancelled)
 		 * (no other read of the name ran since; a new account of the
 		 * name has no figures yet).
 		 */
-		if (job->gen != a->gen && a->snap == NULL)
+		if (job->gen != a->gen &&
+		    (job->vocab ? a->vocab == NULL : a->snap == NULL))
 			unlink(job->data_path);
 		snap_unref(job->snap);
+		vocab_unref(job->vsnap);
+	} else if (job->vocab) {
+		vocab_finish(job, a);
+		(void)meta_save(a);
+		if (sv->on_read != NULL)
+			sv->on_read(sv->on_read_arg, a->user, strlen(a->user));
 	} else {
 		upload_release(&a->last);
 		upload_copy(&a->last, &job->up);
-		hist_add(a, &job->up, job->snap != NULL);
+		hist_add(a, &job->up, job->snap != NULL, false);
 		free(a->reason);
 		a->reason = NULL;
 		if (job->snap != NULL) {
@@ -873,14 +1069,18 @@ read_finish(struct sv_job *job, bool cancelled)
 	upload_release(&job->up);
 	buf_release(&job->reason);
 	free(job->data_path);
-	again = !a->deleted && a->next_fd != -1 && !sv->closing;
+	again = !a->deleted && (a->next_fd != -1 || a->vnext_fd != -1) &&
+	        !sv->closing;
 	if (a->deleted)
 		acct_remove(sv, a);
 	else if (again)
 		read_start(sv, a); /* an upload came while this one was read */
 }
 
-/* Queue the read of a's waiting upload (none of a's runs). */
+/*
+ * Queue the read of a's waiting upload (none of a's runs): the
+ * statistics' first, else the vocabulary's.
+ */
 static void
 read_start(struct statsvc *sv, struct sv_acct *a)
 {
@@ -892,12 +1092,20 @@ read_start(struct statsvc *sv, struct sv_acct *a)
 	job->run = read_work;
 	job->finish = read_finish;
 	job->a = a;
-	job->fd = a->next_fd;
-	job->up = a->waiting;
-	memset(&a->waiting, 0, sizeof(a->waiting));
-	a->next_fd = -1;
+	job->vocab = a->next_fd == -1;
+	if (job->vocab) {
+		job->fd = a->vnext_fd;
+		job->up = a->vwaiting;
+		memset(&a->vwaiting, 0, sizeof(a->vwaiting));
+		a->vnext_fd = -1;
+	} else {
+		job->fd = a->next_fd;
+		job->up = a->waiting;
+		memset(&a->waiting, 0, sizeof(a->waiting));
+		a->next_fd = -1;
+	}
 	buf_init(&job->reason);
-	buf_addf(&p, "%s.data", a->base);
+	buf_addf(&p, "%s.%s", a->base, job->vocab ? "vocab" : "data");
 	job->data_path = buf_detach(&p, &n);
 	a->reading = job;
 	job->gen = a->gen;
@@ -905,33 +1113,45 @@ read_start(struct statsvc *sv, struct sv_acct *a)
 }
 
 void
-statsvc_uploaded(struct statsvc *sv, const char *user, size_t user_len, int fd,
-    uint64_t size, const char *agent, size_t agent_len)
+statsvc_uploaded(struct statsvc *sv, const char *user, size_t user_len,
+    const char *name, int fd, uint64_t size, const char *agent,
+    size_t agent_len)
 {
 	struct sv_acct *a;
+	struct sv_upload *w;
+	int *next_fd;
 
-	if (sv == NULL || sv->closing) {
+	if (sv == NULL || sv->closing || name == NULL ||
+	    (strcmp(name, STATSVC_FILE_NAME) != 0 &&
+	        strcmp(name, STATSVC_VOCAB_NAME) != 0)) {
 		close(fd);
 		return;
 	}
 	a = acct_get(sv, user, user_len);
+	if (strcmp(name, STATSVC_VOCAB_NAME) == 0) {
+		w = &a->vwaiting;
+		next_fd = &a->vnext_fd;
+	} else {
+		w = &a->waiting;
+		next_fd = &a->next_fd;
+	}
 	/* Only the latest upload waiting is worth reading. */
-	if (a->next_fd != -1)
-		close(a->next_fd);
-	upload_release(&a->waiting);
-	a->next_fd = fd;
-	a->waiting.time = (int64_t)time(NULL);
-	a->waiting.size = size;
+	if (*next_fd != -1)
+		close(*next_fd);
+	upload_release(w);
+	*next_fd = fd;
+	w->time = (int64_t)time(NULL);
+	w->size = size;
 	if (agent != NULL) {
 		if (agent_len > STATSVC_MAX_AGENT)
 			agent_len = STATSVC_MAX_AGENT;
-		a->waiting.agent = xmalloc(agent_len + 1);
-		memcpy(a->waiting.agent, agent, agent_len);
-		a->waiting.agent[agent_len] = '\0';
+		w->agent = xmalloc(agent_len + 1);
+		memcpy(w->agent, agent, agent_len);
+		w->agent[agent_len] = '\0';
 		/* Kept as text: a JSON string, never raw bytes. */
-		if (!json_utf8_valid(a->waiting.agent, agent_len)) {
-			free(a->waiting.agent);
-			a->waiting.agent = NULL;
+		if (!json_utf8_valid(w->agent, agent_len)) {
+			free(w->agent);
+			w->agent = NULL;
 		}
 	}
 	if (a->reading == NULL)
@@ -958,6 +1178,10 @@ statsvc_forget(struct statsvc *sv, const char *user, size_t user_len)
 	buf_addf(&p, "%s.data", a->base);
 	if (unlink(p.data) == -1 && errno != ENOENT)
 		log_warn("cannot remove '%s'", p.data);
+	buf_reset(&p);
+	buf_addf(&p, "%s.vocab", a->base);
+	if (unlink(p.data) == -1 && errno != ENOENT)
+		log_warn("cannot remove '%s'", p.data);
 	(void)fileio_fsync_dir(sv->dir);
 	buf_release(&p);
 	if (a->reading == NULL) {
@@ -981,6 +1205,14 @@ statsvc_forget(struct statsvc *sv, const char *user, size_t user_len)
 	a->day_start = 0;
 	a->goal_books = a->goal_minutes = 0;
 	hist_clear(a);
+	vocab_unref(a->vocab);
+	a->vocab = NULL;
+	upload_release(&a->vwaiting);
+	if (a->vnext_fd != -1)
+		close(a->vnext_fd);
+	a->vnext_fd = -1;
+	free(a->vreason);
+	a->vreason = NULL;
 }
 
 void
@@ -1180,6 +1412,18 @@ query_json(struct sv_job *job, struct json_out *j, const struct statscalc *c,
 			    j, db, &c->sessions[c->books[i].session0 + k]);
 		json_arr_end(j);
 		break;
+	case STATSVC_VOCAB:
+		json_key(j, "vocabulary");
+		if (job->qvocab)
+			statscalc_json_vocab(j, &job->qvocab->v, o);
+		else
+			json_null(j);
+		json_key(j, "refused");
+		if (job->qreason)
+			json_str(j, job->qreason);
+		else
+			json_null(j);
+		break;
 	case STATSVC_SESSIONS:
 		json_key(j, "sessions");
 		json_arr_begin(j);
@@ -1295,6 +1539,7 @@ query_finish(struct sv_job *job, bool cancelled)
 	else
 		job->cb(job->arg, job->status, job->out.data, job->out.len);
 	snap_unref(job->qsnap);
+	vocab_unref(job->qvocab);
 	upload_release(&job->qlast);
 	upload_release(&job->qfigures);
 	free(job->qreason);
@@ -1342,6 +1587,13 @@ statsvc_query(struct statsvc *sv, const char *user, size_t user_len,
 		upload_copy(&job->qlast, &a->last);
 		upload_copy(&job->qfigures, &a->figures);
 		job->qreason = a->reason ? xstrdup(a->reason) : NULL;
+		if (q->view == STATSVC_VOCAB) {
+			free(job->qreason);
+			job->qreason = a->vreason ? xstrdup(a->vreason) : NULL;
+			job->qvocab = a->vocab;
+			if (a->vocab)
+				a->vocab->refs++;
+		}
 		job->goal_books = a->goal_books;
 		job->goal_minutes = a->goal_minutes;
 		if (q->view == STATSVC_OVERVIEW && a->nhist > 0) {
@@ -1351,6 +1603,7 @@ statsvc_query(struct statsvc *sv, const char *user, size_t user_len,
 			for (i = 0; i < a->nhist; i++) {
 				upload_copy(&job->qhist[i].up, &a->hist[i].up);
 				job->qhist[i].accepted = a->hist[i].accepted;
+				job->qhist[i].vocab = a->hist[i].vocab;
 			}
 			job->nqhist = a->nhist;
 		}

@@ -1,7 +1,7 @@
 /*
  * statsvc.h: each account's reading statistics in the server: the
- * statistics.sqlite3 files uploaded over WebDAV read in the background,
- * what was read kept and served.
+ * statistics.sqlite3 (and vocabulary_builder.sqlite3) files uploaded over
+ * WebDAV read in the background, what was read kept and served.
  *
  * An upload (dav.c calls statsvc_uploaded) schedules a read on libuv's
  * thread pool (statsdb.h: hostile input); the upload does not wait. At
@@ -14,7 +14,9 @@
  * Storage, in <data_dir>/stats/: per account "<name>.json" (settings,
  * the last upload, the reason of a refusal; small, written on the loop
  * with fileio_replace) and "<name>.data" (what the last accepted file
- * held, its books and page turns, written by the worker that read it).
+ * held, its books and page turns, written by the worker that read it),
+ * "<name>.vocab" the same for the vocabulary (its words' books, times and
+ * review counts; never the words).
  * Both are loaded at the start, so a restart does not read the uploads
  * again. The figures themselves (days, streaks, books) are computed from
  * it on the thread pool for each request, in the account's time zone.
@@ -47,8 +49,9 @@
 /* Reading goals: books per year, minutes per day, at most. */
 #define STATSVC_MAX_GOAL_BOOKS 10000
 #define STATSVC_MAX_GOAL_MINUTES 1440
-/* The file name that is read, in any folder of the account's tree. */
+/* The file names that are read, in any folder of the account's tree. */
 #define STATSVC_FILE_NAME "statistics.sqlite3"
+#define STATSVC_VOCAB_NAME "vocabulary_builder.sqlite3"
 
 struct statsvc;
 
@@ -66,12 +69,16 @@ struct statsvc *statsvc_new(uv_loop_t *loop, const char *data_dir);
 void statsvc_free(struct statsvc *sv);
 
 /*
- * A statistics file of user was uploaded (or copied or moved) and is
- * open at fd, which sv takes (it closes it). size is its size, agent the
- * upload's User-Agent (NULL or len bytes, not NUL-terminated).
+ * A file called name (STATSVC_FILE_NAME or STATSVC_VOCAB_NAME; others are
+ * ignored) of user was uploaded (or copied or moved) and is open at fd,
+ * which sv takes (it closes it). size is its size, agent the upload's
+ * User-Agent (NULL or len bytes, not NUL-terminated). One read per
+ * account runs at a time, the statistics' first; of each kind only the
+ * latest waiting upload is read.
  */
 void statsvc_uploaded(struct statsvc *sv, const char *user, size_t user_len,
-    int fd, uint64_t size, const char *agent, size_t agent_len);
+    const char *name, int fd, uint64_t size, const char *agent,
+    size_t agent_len);
 
 /* The account user was deleted: forget its figures, remove its files. */
 void statsvc_forget(struct statsvc *sv, const char *user, size_t user_len);
@@ -119,6 +126,7 @@ enum statsvc_view {
 	STATSVC_PERIODS,  /* the punch-card, the months and the years */
 	STATSVC_BOOK,     /* one book (.md5): figures, days, sessions */
 	STATSVC_SESSIONS, /* every session of every book */
+	STATSVC_VOCAB,    /* the vocabulary builder's figures */
 };
 
 enum statsvc_format {

@@ -1338,6 +1338,17 @@ h_stats_days(void *call)
 	return 0;
 }
 
+/* The vocabulary builder's figures. */
+static int
+h_stats_vocab(void *call)
+{
+	struct wcall *c = call;
+
+	if (stats_available(c))
+		stats_query(c, STATSVC_VOCAB, 0, 0);
+	return 0;
+}
+
 /* The punch-card, the months and the years. */
 static int
 h_stats_periods(void *call)
@@ -1634,6 +1645,7 @@ static const struct route wroutes[] = {
     {HTTP_M_GET, "/api/v1/stats/books", h_stats_books, W_SESSION},
     {HTTP_M_GET, "/api/v1/stats/books/:md5", h_stats_book, W_SESSION},
     {HTTP_M_GET, "/api/v1/stats/periods", h_stats_periods, W_SESSION},
+    {HTTP_M_GET, "/api/v1/stats/vocabulary", h_stats_vocab, W_SESSION},
     {HTTP_M_GET, "/api/v1/stats/export/days.csv", h_stats_export, W_SESSION},
     {HTTP_M_GET, "/api/v1/stats/export/days.json", h_stats_export, W_SESSION},
     {HTTP_M_GET, "/api/v1/stats/export/sessions.csv", h_stats_export,

@@ -479,6 +479,30 @@ function burnDown(b, days) {
 	    h('figcaption', {class: 'muted'}, cap));
 }
 
+// The vocabulary builder's words: per book and per month, due now.
+function vocabSection(res) {
+	const v = res.vocabulary;
+	const refused = res.refused ? h('div', {class: 'problem', role: 'alert'},
+	    h('p', {}, h('strong', {}, 'The last vocabulary upload was not read: '), res.refused)) : null;
+	if (!v) return refused ? [h('h2', {}, 'Vocabulary'), refused] : [];
+	const table = (caption, head, rows) => h('div', {class: 'scroll'}, h('table', {class: 'vocab'},
+	    h('caption', {class: 'sr'}, caption),
+	    h('thead', {}, h('tr', {}, head.map((t) => h('th', {scope: 'col'}, t)))),
+	    h('tbody', {}, rows)));
+	return [h('h2', {}, 'Vocabulary'), refused,
+		h('section', {class: 'stats', 'aria-label': 'Vocabulary'},
+		    statCard('Words', String(v.words), v.reviewed + ' reviewed'),
+		    statCard('Due for review', String(v.due), 'now')),
+		table('Words collected per book, the most first', ['Book', 'Words', 'Due'],
+		    v.books.map((b) => h('tr', {}, h('td', {}, b.title || '(no book)'),
+		        h('td', {class: 'num'}, b.words), h('td', {class: 'num'}, b.due)))),
+		table('Words collected per month, the latest first', ['Month', 'Words'],
+		    v.months.slice().reverse().map((m) => h('tr', {},
+		        h('td', {}, new Date(m.month + '-15T12:00:00Z').toLocaleDateString(undefined,
+		            {timeZone: 'UTC', year: 'numeric', month: 'long'})),
+		        h('td', {class: 'num'}, m.words))))];
+}
+
 // A book's own page: #/stats/<md5>.
 async function statsBook(md5) {
 	const o = await api('GET', 'stats/books/' + encodeURIComponent(md5));
@@ -564,7 +588,7 @@ function statsSettings(o) {
 
 async function stats(md5) {
 	if (md5) return statsBook(md5);
-	const o = await api('GET', 'stats');
+	const [o, vocab] = await Promise.all([api('GET', 'stats'), api('GET', 'stats/vocabulary')]);
 	const up = o.last_upload;
 	const refused = o.refused ? h('div', {class: 'problem', role: 'alert'},
 	    h('p', {}, h('strong', {}, 'The last upload was not read: '), o.refused),
@@ -582,7 +606,7 @@ async function stats(md5) {
 		            h('li', {}, 'Reading statistics → Settings → Cloud sync: choose that server, open a folder and ',
 		                h('strong', {}, 'long-press'), ' to choose it.'),
 		            h('li', {}, 'Then "Synchronize now" (and on every other device).'))),
-		    statsSettings(o));
+		    vocabSection(vocab), statsSettings(o));
 		return;
 	}
 	const today = o.overview.today.to;
@@ -615,6 +639,7 @@ async function stats(md5) {
 	    h('h2', {}, 'Years'), spanTable(per.years, 'Year'),
 	    h('h2', {}, 'Books'), bookTable(booksRes.books),
 	    h('h2', {}, 'Export'), exportLinks(),
+	    vocabSection(vocab),
 	    h('h2', {}, 'Uploads'), uploadTable(o.uploads),
 	    statsSettings(o));
 	// The heatmap shows today at first (on a phone it scrolls).

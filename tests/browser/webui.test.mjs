@@ -390,6 +390,18 @@ async function main() {
 		const live2 = await page.waitForFunction(() => /New reading statistics/.test(document.querySelector('#toast').textContent),
 		    null, {timeout: 5000}).then(() => true, () => false);
 		ok(live2, 'a new upload updates the open Reading page');
+		// Vocabulary: a vocabulary_builder.sqlite3 upload shows its words.
+		const vocabFile = join(tmp, 'vocabulary_builder.sqlite3');
+		spawnSync('python3', [join(root, 'tests/mkstats.py'), 'vocab', vocabFile, '-'], {input: JSON.stringify({
+			titles: ['Moby Dick'], words: [{word: 'leviathan', title: 'Moby Dick', create: dayAgo(1) + 'T10:00:00Z', due: 1},
+				{word: 'sextant', create: dayAgo(2) + 'T10:00:00Z', due: 4102444800}]}), encoding: 'utf8'});
+		await page.waitForFunction(() => !document.querySelector('#toast.show'), null, {timeout: 5000});
+		await fetch(base + '/dav/vocabulary_builder.sqlite3', {method: 'PUT', body: readFileSync(vocabFile),
+		    headers: {Authorization: 'Basic ' + Buffer.from('alice:correct horse').toString('base64')}});
+		const vocabShown = await page.waitForFunction(() => document.querySelectorAll('table.vocab tbody tr').length >= 2,
+		    null, {timeout: 10000}).then(() => true, () => false);
+		ok(vocabShown && /Due for review\s*1/.test(await page.textContent('main')),
+		    'the vocabulary: words per book and month, one due', await page.textContent('main').then((t) => t.slice(-300)));
 
 		// Administration: create bob, who then syncs.
 		await page.goto(base + '/#/admin');

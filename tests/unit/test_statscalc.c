@@ -447,6 +447,52 @@ test_statscalc__csv(void **state)
 	statsdb_release(&db);
 }
 
+/* The vocabulary's figures: per book, per local month, due, reviewed. */
+static void
+test_statscalc__vocab(void **state)
+{
+	struct statscalc_opts o;
+	struct statsdb_vocab v;
+	struct buf out = BUF_INIT;
+	struct json_out j;
+	struct tz *tz = zone("Europe/Berlin");
+	int64_t now = utc(2026, 4, 10, 0, 0, 0);
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	v.user_version = 20240905;
+	v.ntitles = 2;
+	v.titles = xcalloc(2, sizeof(char *));
+	v.titles[0] = xstrdup("A \"b\"");
+	v.titles[1] = xstrdup("B");
+	v.nwords = 4;
+	v.words = xcalloc(4, sizeof(*v.words));
+	/* 31 March 22:30 UTC is 1 April in Berlin. */
+	v.words[0] =
+	    (struct statsdb_word){1, utc(2026, 3, 31, 22, 30, 0), now, 0};
+	v.words[1] =
+	    (struct statsdb_word){1, utc(2026, 3, 2, 0, 0, 0), now + 1, 3};
+	v.words[2] = (struct statsdb_word){0, utc(2026, 4, 2, 0, 0, 0), 0, 0};
+	v.words[3] = (struct statsdb_word){
+	    STATSDB_NO_TITLE, utc(2026, 4, 3, 0, 0, 0), 1, 0};
+	v.bad_time = 2;
+	statscalc_opts_default(&o, now);
+	o.tz = tz;
+	json_out_init(&j, &out, false);
+	statscalc_json_vocab(&j, &v, &o);
+	assert_string_equal(out.data,
+	    "{\"user_version\":20240905,\"words\":4,\"due\":2,\"reviewed\":1,"
+	    "\"books\":[{\"title\":\"B\",\"words\":2,\"due\":1},"
+	    "{\"title\":\"A \\\"b\\\"\",\"words\":1,\"due\":0},"
+	    "{\"title\":\"\",\"words\":1,\"due\":1}],"
+	    "\"months\":[{\"month\":\"2026-03\",\"words\":1},"
+	    "{\"month\":\"2026-04\",\"words\":3}],"
+	    "\"dropped\":{\"bad_values\":0,\"impossible_time\":2}}");
+	buf_release(&out);
+	statsdb_vocab_release(&v);
+	tz_free(tz);
+}
+
 int
 main(void)
 {
@@ -459,6 +505,7 @@ main(void)
 	    cmocka_unit_test(test_statscalc__periods),
 	    cmocka_unit_test(test_statscalc__punch_dst),
 	    cmocka_unit_test(test_statscalc__csv),
+	    cmocka_unit_test(test_statscalc__vocab),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

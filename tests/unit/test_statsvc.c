@@ -221,7 +221,7 @@ test_statsvc__service(void **state)
 			up.time = 1700000000 + i;
 			up.size = (uint64_t)i;
 			up.agent = i % 2 ? agent : NULL;
-			hist_add(a, &up, i % 3 != 0);
+			hist_add(a, &up, i % 3 != 0, i == 7);
 		}
 		assert_int_equal(a->nhist, STATSVC_MAX_UPLOADS);
 		assert_int_equal(a->hist[0].up.size, 4);
@@ -259,6 +259,9 @@ test_statsvc__service(void **state)
 		/* Upload 5 was accepted, 6 refused. */
 		assert_true(a->hist[1].accepted);
 		assert_false(a->hist[2].accepted);
+		/* Upload 7 was a vocabulary file. */
+		assert_true(a->hist[3].vocab);
+		assert_false(a->hist[4].vocab);
 	}
 	assert_non_null(acct_find(sv, ".x", 2));
 	assert_true(statsvc_has_books(sv, "ann", 3));
