@@ -550,6 +550,25 @@ get_str(struct cursor *c)
 	return s;
 }
 
+/*
+ * Set c to the body of a data file (after magic, before the checksum).
+ * Returns 0, or -1 when the magic or the checksum is wrong.
+ */
+static int
+cursor_open(struct cursor *c, const char *data, size_t len, const char *magic)
+{
+	if (len < SV_MAGIC_LEN + 8 || memcmp(data, magic, SV_MAGIC_LEN) != 0)
+		return -1;
+	c->p = (const unsigned char *)data + len - 8;
+	c->left = 8;
+	c->bad = false;
+	if (get_u64(c) != crc32c(0, data, len - 8))
+		return -1;
+	c->p = (const unsigned char *)data + SV_MAGIC_LEN;
+	c->left = len - 8 - SV_MAGIC_LEN;
+	return 0;
+}
+
 /* The data file's bytes of db, checksum included. */
 static void
 snap_encode(const struct statsdb *db, struct buf *b)
@@ -600,20 +619,12 @@ static int
 snap_decode(const char *data, size_t len, struct statsdb *db)
 {
 	struct cursor c;
-	uint64_t nb, nr, crc;
+	uint64_t nb, nr;
 	size_t i;
 
 	memset(db, 0, sizeof(*db));
-	if (len < SV_MAGIC_LEN + 8 || memcmp(data, SV_MAGIC, SV_MAGIC_LEN) != 0)
+	if (cursor_open(&c, data, len, SV_MAGIC) == -1)
 		return -1;
-	c.p = (const unsigned char *)data + len - 8;
-	c.left = 8;
-	c.bad = false;
-	crc = get_u64(&c);
-	if (crc != crc32c(0, data, len - 8))
-		return -1;
-	c.p = (const unsigned char *)data + SV_MAGIC_LEN;
-	c.left = len - 8 - SV_MAGIC_LEN;
 	db->user_version = (int64_t)get_u64(&c);
 	db->book_rows = get_u64(&c);
 	db->turn_rows = get_u64(&c);
@@ -692,21 +703,12 @@ static int
 vocab_decode(const char *data, size_t len, struct statsdb_vocab *v)
 {
 	struct cursor c;
-	uint64_t nt, nw, crc, title;
+	uint64_t nt, nw, title;
 	size_t i;
 
 	memset(v, 0, sizeof(*v));
-	if (len < SV_MAGIC_LEN + 8 ||
-	    memcmp(data, SV_VMAGIC, SV_MAGIC_LEN) != 0)
+	if (cursor_open(&c, data, len, SV_VMAGIC) == -1)
 		return -1;
-	c.p = (const unsigned char *)data + len - 8;
-	c.left = 8;
-	c.bad = false;
-	crc = get_u64(&c);
-	if (crc != crc32c(0, data, len - 8))
-		return -1;
-	c.p = (const unsigned char *)data + SV_MAGIC_LEN;
-	c.left = len - 8 - SV_MAGIC_LEN;
 	v->user_version = (int64_t)get_u64(&c);
 	v->word_rows = get_u64(&c);
 	v->bad_rows = get_u64(&c);
@@ -935,26 +937,42 @@ static void job_submit(struct statsvc *sv, struct sv_job *job);
 static void job_pump(struct statsvc *sv);
 static void read_start(struct statsvc *sv, struct sv_acct *a);
 
+/*
+ * On the pool: write b durably as job's data file. Returns 0, or -1 with
+ * the reason set.
+ */
+static int
+data_write(struct sv_job *job, const struct buf *b)
+{
+	struct buf tmp = BUF_INIT;
+	struct fileio_bytes bytes;
+	const char *op = "";
+	int rc;
+
+	buf_addf(&tmp, "%s.tmp", job->data_path);
+	bytes.data = b->data;
+	bytes.len = b->len;
+	rc = fileio_replace(
+	    job->data_path, tmp.data, fileio_fill_bytes, &bytes, &op);
+	if (rc == -1)
+		buf_addf(&job->reason, "the server could not keep it (%s: %s)",
+		    op, strerror(errno));
+	buf_release(&tmp);
+	return rc;
+}
+
 /* On the pool: read a vocabulary upload, write its data file. */
 static void
 vocab_work(struct sv_job *job)
 {
 	struct statsdb_vocab v;
-	struct buf b = BUF_INIT, tmp = BUF_INIT;
-	struct fileio_bytes bytes;
-	const char *op = "";
+	struct buf b = BUF_INIT;
 
 	if (statsdb_vocab_read_fd(
 	        job->fd, job->up.time, NULL, &v, &job->reason) == -1)
 		return;
 	vocab_encode(&v, &b);
-	buf_addf(&tmp, "%s.tmp", job->data_path);
-	bytes.data = b.data;
-	bytes.len = b.len;
-	if (fileio_replace(job->data_path, tmp.data, fileio_fill_bytes, &bytes,
-	        &op) == -1) {
-		buf_addf(&job->reason, "the server could not keep it (%s: %s)",
-		    op, strerror(errno));
+	if (data_write(job, &b) == -1) {
 		statsdb_vocab_release(&v);
 	} else {
 		job->vsnap = xcalloc(1, sizeof(*job->vsnap));
@@ -962,7 +980,6 @@ vocab_work(struct sv_job *job)
 		job->vsnap->v = v;
 	}
 	buf_release(&b);
-	buf_release(&tmp);
 }
 
 /* Back on the loop: a vocabulary read's result replaces a's. */
@@ -989,9 +1006,7 @@ read_work(uv_work_t *w)
 {
 	struct sv_job *job = w->data;
 	struct statsdb db;
-	struct buf b = BUF_INIT, tmp = BUF_INIT;
-	struct fileio_bytes bytes;
-	const char *op = "";
+	struct buf b = BUF_INIT;
 
 	if (job->vocab) {
 		vocab_work(job);
@@ -1003,19 +1018,11 @@ read_work(uv_work_t *w)
 		return;
 	}
 	snap_encode(&db, &b);
-	buf_addf(&tmp, "%s.tmp", job->data_path);
-	bytes.data = b.data;
-	bytes.len = b.len;
-	if (fileio_replace(job->data_path, tmp.data, fileio_fill_bytes, &bytes,
-	        &op) == -1) {
-		buf_addf(&job->reason, "the server could not keep it (%s: %s)",
-		    op, strerror(errno));
+	if (data_write(job, &b) == -1)
 		statsdb_release(&db);
-	} else {
+	else
 		job->snap = snap_new(&db);
-	}
 	buf_release(&b);
-	buf_release(&tmp);
 }
 
 static void

@@ -25,29 +25,9 @@ UA_PHONE='KOReader/v2025.10 (Android; Linux; arm64; https://github.com/koreader/
 S=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 P=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
 
-JV='import json, sys
-d = json.load(sys.stdin)
-r = eval(sys.argv[1])
-print(" ".join(map(str, r)) if isinstance(r, tuple) else r)'
-jv() { python3 -c "$JV" "$1" <<<"$BODY"; }
-signin() {
-	web POST /api/v1/login "{\"username\":\"$1\",\"password\":\"$2\"}" -c "$3"
-	CSRF=$(printf '%s' "$BODY" | sed -n 's/.*"csrf":"\([^"]*\)".*/\1/p')
-}
-put() {
-	STATUS=$(curl -s -S -m 30 -X PUT -u alice:s3cret -A "$2" -o /dev/null \
-	    -w '%{http_code}' --data-binary "@$1" "$KS_URL/dav/koreader/statistics.sqlite3")
-}
-wait_for() {
-	local i
-	for i in $(seq 1 100); do
-		web GET /api/v1/stats "" -b "$JAR"
-		[ "$STATUS" = 200 ] && [ "$(jv "$1")" = True ] && return 0
-		sleep 0.1
-	done
-	echo "# gave up waiting for: $1"
-	return 1
-}
+. "$(dirname "$0")/statslib.sh"
+put() { dav_put "$1" "$2" koreader/statistics.sqlite3; }
+wait_for() { wait_json /api/v1/stats "$1"; }
 t() { date -u -d "$1" +%s; }
 
 # The Kobo: Saturday 28 March 2026, 21:00 and 21:30 CET (two sessions:

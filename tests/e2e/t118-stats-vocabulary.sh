@@ -18,31 +18,9 @@ V=$KS_TMP/vocabulary_builder.sqlite3
 JAR=$KS_TMP/jar
 JARB=$KS_TMP/jarb
 UA='KOReader/v2026.07.2 (Kobo; Linux; arm; https://github.com/koreader/koreader) LuaSocket/3.1.0'
-JV='import json, sys
-d = json.load(sys.stdin)
-r = eval(sys.argv[1])
-print(" ".join(map(str, r)) if isinstance(r, tuple) else r)'
-jv() { python3 -c "$JV" "$1" <<<"$BODY"; }
-signin() {
-	web POST /api/v1/login "{\"username\":\"$1\",\"password\":\"$2\"}" -c "$3"
-	CSRF=$(printf '%s' "$BODY" | sed -n 's/.*"csrf":"\([^"]*\)".*/\1/p')
-}
-put() {
-	STATUS=$(curl -s -S -m 30 -X PUT -u alice:s3cret -A "$UA" -o /dev/null \
-	    -w '%{http_code}' --data-binary "@$1" "$KS_URL/dav/koreader/${2:-vocabulary_builder.sqlite3}")
-}
-# wait_vocab EXPR: poll the vocabulary until the Python EXPR is true.
-wait_vocab() {
-	local i
-	for i in $(seq 1 100); do
-		web GET /api/v1/stats/vocabulary "" -b "$JAR"
-		[ "$STATUS" = 200 ] && [ "$(jv "$1")" = True ] && return 0
-		sleep 0.1
-	done
-	echo "# gave up waiting for: $1"
-	echo "# $BODY"
-	return 1
-}
+. "$(dirname "$0")/statslib.sh"
+put() { dav_put "$1" "$UA" "koreader/${2:-vocabulary_builder.sqlite3}"; }
+wait_vocab() { wait_json /api/v1/stats/vocabulary "$1"; }
 PAST=$(($(date +%s) - 86400))
 FUTURE=$(($(date +%s) + 30 * 86400))
 
@@ -126,11 +104,7 @@ both=$!
 put "$V"
 wait $both
 wait_vocab 'd["refused"] is None'
-for i in $(seq 1 50); do
-	web GET /api/v1/stats "" -b "$JAR"
-	[ "$(jv 'd["books"]')" = 1 ] && break
-	sleep 0.1
-done
+wait_json /api/v1/stats 'd["books"] == 1'
 is "both read" "$(jv 'd["books"], sorted(set(u["file"] for u in d["uploads"]))')" \
     "1 ['statistics.sqlite3', 'vocabulary_builder.sqlite3']"
 
