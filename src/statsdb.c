@@ -951,7 +951,8 @@ read_titles(struct reader *r, struct statsdb_vocab *v, struct raw_title **rawp)
 			*rawp = raw;
 			return -1;
 		}
-		if (v->ntitles == cap) {
+		/* raw and v->titles grow together (v came zeroed). */
+		if (raw == NULL || v->ntitles == cap) {
 			cap = cap ? cap * 2 : 64;
 			raw = xrealloc(raw, cap * sizeof(*raw));
 			v->titles = xrealloc(v->titles, cap * sizeof(char *));
@@ -964,7 +965,7 @@ read_titles(struct reader *r, struct statsdb_vocab *v, struct raw_title **rawp)
 	*rawp = raw;
 	if (step != SQLITE_DONE)
 		return fail_sqlite(r, "cannot read the titles");
-	if (v->ntitles)
+	if (raw != NULL)
 		qsort(raw, v->ntitles, sizeof(*raw), raw_title_cmp);
 	return 0;
 }
@@ -1012,7 +1013,7 @@ read_words(struct reader *r, struct statsdb_vocab *v,
 			v->words = xrealloc(v->words, cap * sizeof(*v->words));
 		}
 		/* No titles: raw is NULL, which bsearch must not get. */
-		if (v->ntitles > 0 && column_int(st, 0, &key.id))
+		if (raw != NULL && column_int(st, 0, &key.id))
 			t = bsearch(
 			    &key, raw, v->ntitles, sizeof(*raw), raw_title_cmp);
 		w = &v->words[v->nwords++];
