@@ -9,8 +9,9 @@
  * most STATSDB_MAX_TEXT bytes, and page turns sorted by (book, start,
  * page), unique, of known books, with times from 2007 to tomorrow and
  * durations within bounds. The figures are then computed in UTC and in
- * Europe/Berlin with the day starting at 04:00, and their JSON is valid
- * UTF-8 and parses.
+ * Europe/Berlin with the day starting at 04:00: the punch-card, months,
+ * years, sessions and a book's days each add up to the whole time, and
+ * the JSON is valid UTF-8 and parses.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -99,6 +100,37 @@ check_db(const struct statsdb *db)
 }
 
 static void
+check_sums(const struct statscalc *c)
+{
+	int64_t punch = 0, months = 0, years = 0, sessions = 0, days = 0;
+	size_t i, k;
+
+	for (i = 0; i < 7; i++)
+		for (k = 0; k < 24; k++)
+			punch += c->punch[i][k];
+	for (i = 0; i < c->nmonths; i++) {
+		months += c->months[i].seconds;
+		FUZZ_CHECK(i == 0 || c->months[i - 1].key < c->months[i].key);
+		FUZZ_CHECK(c->months[i].books >= 1 && c->months[i].days >= 1);
+	}
+	for (i = 0; i < c->nyears; i++)
+		years += c->years[i].seconds;
+	for (i = 0; i < c->nsessions; i++) {
+		sessions += c->sessions[i].seconds;
+		FUZZ_CHECK(c->sessions[i].start <= c->sessions[i].end);
+	}
+	for (i = 0; i < c->nbookdays; i++) {
+		days += c->bookdays[i].seconds;
+		FUZZ_CHECK(
+		    i == 0 || c->bookdays[i - 1].book != c->bookdays[i].book ||
+		    c->bookdays[i - 1].furthest <= c->bookdays[i].furthest);
+	}
+	FUZZ_CHECK(punch == c->seconds && months == c->seconds &&
+	           years == c->seconds && sessions == c->seconds &&
+	           days == c->seconds);
+}
+
+static void
 check_figures(const struct statsdb *db, const struct tz *tz, int32_t shift)
 {
 	struct statscalc_opts o;
@@ -122,6 +154,8 @@ check_figures(const struct statsdb *db, const struct tz *tz, int32_t shift)
 		           c.books[i].capped <= c.books[i].seconds);
 		FUZZ_CHECK(c.books[i].pages_read >= 0);
 	}
+	/* The punch-card, months, years and sessions share out the time. */
+	check_sums(&c);
 	json_out_init(&j, &out, false);
 	statscalc_json(&j, db, &c, &o, "zone");
 	FUZZ_CHECK(json_utf8_valid(out.data, out.len));

@@ -69,12 +69,16 @@ struct serve {
 	bool flushed; /* store_flush reported done */
 };
 
-/* dav_file_fn: a statistics.sqlite3 was uploaded; statsvc reads it. */
+/* The files statsvc reads. */
+static const char *const stats_files[] = {
+    STATSVC_FILE_NAME, STATSVC_VOCAB_NAME, NULL};
+
+/* dav_file_fn: one of stats_files was uploaded; statsvc reads it. */
 static void
-serve_stats_file(void *arg, const char *user, size_t user_len, int fd,
-    uint64_t size, const char *agent, size_t agent_len)
+serve_stats_file(void *arg, const char *user, size_t user_len, const char *name,
+    int fd, uint64_t size, const char *agent, size_t agent_len)
 {
-	statsvc_uploaded(arg, user, user_len, fd, size, agent, agent_len);
+	statsvc_uploaded(arg, user, user_len, name, fd, size, agent, agent_len);
 }
 
 static void
@@ -318,8 +322,7 @@ cmd_serve_exec(struct cmd_args *args)
 		s.stats = statsvc_new(s.loop, cfg->data_dir);
 		if (strcmp(cfg->storage, "redis") == 0)
 			statsvc_share(s.stats, cfg);
-		dav_on_file(
-		    s.dav, STATSVC_FILE_NAME, serve_stats_file, s.stats);
+		dav_on_file(s.dav, stats_files, serve_stats_file, s.stats);
 		webui_set_stats(s.webui, s.stats);
 	}
 	s.shared = pubsub_new(s.loop, s.st, cfg);

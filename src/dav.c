@@ -108,8 +108,8 @@ struct dav {
 	 * account's quota, so concurrent uploads cannot pass it together.
 	 */
 	struct dav_req *uploads;
-	/* dav_on_file: who is told of files named file_name. */
-	const char *file_name;
+	/* dav_on_file: who is told of files named one of file_names. */
+	const char *const *file_names;
 	dav_file_fn *file_fn;
 	void *file_arg;
 	struct dav_usage usage[DAV_USAGE_FDS];
@@ -147,7 +147,8 @@ struct dav_req {
 	int work_rc, work_errno;
 	int file_fd; /* the file for the dav_on_file listener, or -1 */
 	uint64_t file_size;
-	bool uploading; /* in dav->uploads */
+	const char *file_name; /* which of file_names file_fd is */
+	bool uploading;        /* in dav->uploads */
 	bool rl_auth, exists, recursive, replaced;
 };
 
@@ -1113,17 +1114,22 @@ static void
 file_prepare(struct dav_req *r, struct davdir *dir, const char *name)
 {
 	const struct dav *dav = r->dav;
+	const char *const *n;
 	struct davrd *rd;
 	struct stat st;
 
-	if (dav->file_fn == NULL || name == NULL ||
-	    strcmp(name, dav->file_name) != 0)
+	if (dav->file_fn == NULL || name == NULL)
+		return;
+	for (n = dav->file_names; *n != NULL && strcmp(name, *n) != 0; n++)
+		;
+	if (*n == NULL)
 		return;
 	rd = davstore_read_open(dir, name, &st);
 	if (rd == NULL)
 		return;
 	r->file_fd = davstore_read_fd(rd);
 	r->file_size = (uint64_t)st.st_size;
+	r->file_name = *n;
 	davstore_read_close(rd);
 }
 static void dav_destroy(struct dav *dav);
@@ -1450,8 +1456,9 @@ file_written(struct dav_req *r)
 	if (fd == -1)
 		return;
 	r->file_fd = -1;
-	dav->file_fn(dav->file_arg, r->cred.user.p, r->cred.user.len, fd,
-	    r->file_size, ua ? ua->p : NULL, ua ? ua->len : 0);
+	dav->file_fn(dav->file_arg, r->cred.user.p, r->cred.user.len,
+	    r->file_name, fd, r->file_size, ua ? ua->p : NULL,
+	    ua ? ua->len : 0);
 }
 
 static void
@@ -2117,9 +2124,10 @@ dav_handle(struct http_request *req, void *ctx)
 }
 
 void
-dav_on_file(struct dav *dav, const char *name, dav_file_fn *fn, void *arg)
+dav_on_file(
+    struct dav *dav, const char *const *names, dav_file_fn *fn, void *arg)
 {
-	dav->file_name = name;
+	dav->file_names = names;
 	dav->file_fn = fn;
 	dav->file_arg = arg;
 }

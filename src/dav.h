@@ -48,13 +48,18 @@ void dav_free(struct dav *dav);
  * or the Destination of a COPY or MOVE), after the answer: fd is the file
  * opened for reading, which the listener takes (and closes); size its
  * size; agent the request's User-Agent (agent_len bytes, NULL for none).
- * Only for names matching the listener's (dav_on_file).
+ * Only for names the listener asked for (dav_on_file).
  */
-typedef void dav_file_fn(void *arg, const char *user, size_t user_len, int fd,
-    uint64_t size, const char *agent, size_t agent_len);
+typedef void dav_file_fn(void *arg, const char *user, size_t user_len,
+    const char *name, int fd, uint64_t size, const char *agent,
+    size_t agent_len);
 
-/* Listen for files called name (borrowed, lives as long as dav). */
-void dav_on_file(struct dav *dav, const char *name, dav_file_fn *fn, void *arg);
+/*
+ * Listen for files called one of names (a NULL-terminated array; borrowed,
+ * lives as long as dav).
+ */
+void dav_on_file(
+    struct dav *dav, const char *const *names, dav_file_fn *fn, void *arg);
 
 /* True when path (as sent) lies under the WebDAV mount (<base>/dav). */
 bool dav_owns(const struct dav *dav, struct str path);

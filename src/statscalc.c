@@ -232,7 +232,20 @@ find_day(const struct statscalc *c, int64_t day)
 	return -1;
 }
 
-/* The days with reading: seconds from the rows, pages from the sweep. */
+static int
+bookday_cmp(const void *x, const void *y)
+{
+	const struct statscalc_bookday *a = x, *b = y;
+
+	if (a->book != b->book)
+		return a->book < b->book ? -1 : 1;
+	return a->day < b->day ? -1 : a->day > b->day;
+}
+
+/*
+ * The days with reading: seconds from the rows, pages from the sweep;
+ * and the same per book and day (c->bookdays).
+ */
 static void
 count_days(const struct statsdb *db, const struct statscalc_opts *o,
     const struct range *byrow, const int64_t *rowday, struct statscalc *c)
@@ -264,11 +277,34 @@ count_days(const struct statsdb *db, const struct statscalc_opts *o,
 		             (uint64_t)(rowday[i] - first_day);
 	}
 	ng = sweep(sel, db->nrows, 0, &g);
+	/* The groups are the (book, day) pairs too, in that order. */
+	c->bookdays = xcalloc(ng ? ng : 1, sizeof(*c->bookdays));
+	c->nbookdays = ng;
 	for (i = 0; i < ng; i++) {
 		int64_t day = first_day + (int64_t)(g[i].key & 0xffffffffu);
 
 		c->days[find_day(c, day)].pages += g[i].pages;
+		c->bookdays[i].book = (uint32_t)(g[i].key >> 32);
+		c->bookdays[i].day = day;
+		c->bookdays[i].pages = g[i].pages;
 	}
+	for (i = 0; i < db->nrows; i++) {
+		struct statscalc_bookday key = {
+		    db->rows[i].book, rowday[i], 0, 0, 0};
+		struct statscalc_bookday *bd = bsearch(
+		    &key, c->bookdays, ng, sizeof(*c->bookdays), bookday_cmp);
+
+		if (bd == NULL) /* cannot be: built from the same rows */
+			continue;
+		bd->seconds += db->rows[i].duration;
+		if (byrow[i].last > bd->furthest)
+			bd->furthest = byrow[i].last;
+	}
+	/* The furthest page so far, day after day of each book. */
+	for (i = 1; i < ng; i++)
+		if (c->bookdays[i].book == c->bookdays[i - 1].book &&
+		    c->bookdays[i - 1].furthest > c->bookdays[i].furthest)
+			c->bookdays[i].furthest = c->bookdays[i - 1].furthest;
 	free(g);
 	free(sel);
 	free(sorted);
@@ -343,11 +379,14 @@ day_secs_cmp(const void *x, const void *y)
 static void
 count_book(const struct statsdb *db, const struct statscalc_opts *o,
     const struct range *byrow, const int64_t *rowday, size_t from, size_t to,
-    struct statscalc_book *b)
+    struct statscalc *c, struct statscalc_book *b)
 {
 	struct day_secs *ds = xcalloc(to - from + 1, sizeof(*ds));
 	int64_t end = 0, session = 0, latest = INT64_MIN, sum = 0;
+	struct statscalc_session *cur = NULL;
 	size_t i, n = 0;
+
+	b->session0 = c->nsessions;
 
 	for (i = from; i < to; i++) {
 		const struct statsdb_row *r = &db->rows[i];
@@ -367,12 +406,18 @@ count_book(const struct statsdb *db, const struct statscalc_opts *o,
 		if (i == from || r->start > end + o->session_gap) {
 			b->sessions++;
 			session = 0;
+			cur = &c->sessions[c->nsessions++];
+			cur->book = r->book;
+			cur->start = r->start;
 		}
 		session += r->duration;
 		if (session > b->longest_session)
 			b->longest_session = session;
 		if (r->start + r->duration > end)
 			end = r->start + r->duration;
+		cur->end = end;
+		cur->seconds += r->duration;
+		cur->turns++;
 		ds[n++] = (struct day_secs){rowday[i], r->duration};
 	}
 	qsort(ds, n, sizeof(*ds), day_secs_cmp);
@@ -393,6 +438,120 @@ count_book(const struct statsdb *db, const struct statscalc_opts *o,
 	if (b->best_day_seconds < 0)
 		b->best_day_seconds = 0;
 	free(ds);
+}
+
+/*
+ * The punch-card: each page turn's seconds at the weekday and hour of the
+ * local wall clock when it started (the offset in force then, so a
+ * change of daylight saving time moves the hour, as the clock did).
+ */
+static void
+count_punch(const struct statsdb *db, const struct statscalc_opts *o,
+    struct statscalc *c)
+{
+	size_t i;
+
+	for (i = 0; i < db->nrows; i++) {
+		int64_t t = db->rows[i].start;
+		int64_t local = t + (o->tz ? tz_offset(o->tz, t) : 0);
+		int64_t day = floor_div(local, 86400);
+		unsigned wd = (tz_weekday(day) + 6) % 7;
+		int64_t hour = (local - day * 86400) / 3600;
+
+		c->punch[wd][hour] += db->rows[i].duration;
+	}
+}
+
+/* The month (year * 12 + month - 1) or the year of a local day. */
+static int64_t
+span_of(int64_t day, bool years)
+{
+	int64_t y;
+	unsigned m, d;
+
+	tz_civil_from_days(day, &y, &m, &d);
+	return years ? y : y * 12 + (int64_t)m - 1;
+}
+
+static int
+span_cmp(const void *x, const void *y)
+{
+	const struct statscalc_span *a = x, *b = y;
+
+	return a->key < b->key ? -1 : a->key > b->key;
+}
+
+/*
+ * The months (or years) with reading: seconds and days from the days,
+ * distinct pages and books from one sweep keyed by (span, book).
+ */
+static void
+count_spans(const struct statsdb *db, const struct range *byrow,
+    const int64_t *rowday, struct statscalc *c, bool years)
+{
+	struct range *sel = xcalloc(db->nrows ? db->nrows : 1, sizeof(*sel));
+	struct statscalc_span *sp;
+	struct group *g = NULL;
+	size_t i, ng, n = 0;
+	int64_t first = 0;
+
+	if (c->ndays)
+		first = span_of(c->days[0].day, years);
+	for (i = 0; i < db->nrows; i++) {
+		sel[i] = byrow[i];
+		sel[i].key = (uint64_t)(span_of(rowday[i], years) - first)
+		                 << 32 |
+		             db->rows[i].book;
+	}
+	ng = sweep(sel, db->nrows, 0, &g);
+	sp = xcalloc(ng ? ng : 1, sizeof(*sp));
+	for (i = 0; i < ng; i++) {
+		int64_t key = first + (int64_t)(g[i].key >> 32);
+
+		if (n == 0 || sp[n - 1].key != key)
+			sp[n++].key = key;
+		sp[n - 1].books++;
+		sp[n - 1].pages += g[i].pages;
+	}
+	for (i = 0; i < c->ndays; i++) {
+		struct statscalc_span key = {
+		    span_of(c->days[i].day, years), 0, 0, 0, 0};
+		struct statscalc_span *s =
+		    bsearch(&key, sp, n, sizeof(*sp), span_cmp);
+
+		if (s == NULL) /* cannot be: built from the same rows */
+			continue;
+		s->seconds += c->days[i].seconds;
+		s->days++;
+	}
+	if (years) {
+		c->years = sp;
+		c->nyears = n;
+	} else {
+		c->months = sp;
+		c->nmonths = n;
+	}
+	free(g);
+	free(sel);
+}
+
+/* This year's days so far, and those that met the minutes-a-day goal. */
+static void
+count_goals(const struct statscalc_opts *o, struct statscalc *c)
+{
+	int64_t y, jan1;
+	unsigned m, d;
+	size_t i;
+
+	tz_civil_from_days(c->today, &y, &m, &d);
+	jan1 = tz_days_from_civil(y, 1, 1);
+	c->year_days = c->today - jan1 + 1;
+	if (o->goal_minutes <= 0)
+		return;
+	for (i = 0; i < c->ndays; i++)
+		if (c->days[i].day >= jan1 && c->days[i].day <= c->today &&
+		    c->days[i].seconds >= o->goal_minutes * 60)
+			c->goal_days_met++;
 }
 
 /*
@@ -438,6 +597,10 @@ statscalc_run(const struct statsdb *db, const struct statscalc_opts *o,
 	}
 	count_days(db, o, byrow, rowday, c);
 	count_streaks(o, c);
+	count_punch(db, o, c);
+	count_spans(db, byrow, rowday, c, false);
+	count_spans(db, byrow, rowday, c, true);
+	count_goals(o, c);
 
 	/* Periods: today, the week from Monday, the month, the year. */
 	tz_civil_from_days(c->today, &y, &m, &d);
@@ -457,6 +620,9 @@ statscalc_run(const struct statsdb *db, const struct statscalc_opts *o,
 		c->books[i].book = i;
 		c->books[i].time_left = c->books[i].days_left = -1;
 	}
+	for (i = c->nbookdays; i-- > 0;)
+		c->books[c->bookdays[i].book].bookday0 = i;
+	c->sessions = xcalloc(db->nrows ? db->nrows : 1, sizeof(*c->sessions));
 	ng = sweep(byrow, db->nrows, o->max_sec, &g);
 	for (i = 0; i < ng; i++) {
 		c->books[g[i].key].pages_read = g[i].pages;
@@ -469,7 +635,7 @@ statscalc_run(const struct statsdb *db, const struct statscalc_opts *o,
 
 		while (to < db->nrows && db->rows[to].book == book)
 			to++;
-		count_book(db, o, byrow, rowday, from, to, &c->books[book]);
+		count_book(db, o, byrow, rowday, from, to, c, &c->books[book]);
 		estimate(&db->books[book], &c->books[book]);
 		from = to;
 	}
@@ -482,6 +648,10 @@ statscalc_release(struct statscalc *c)
 {
 	free(c->days);
 	free(c->books);
+	free(c->months);
+	free(c->years);
+	free(c->bookdays);
+	free(c->sessions);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -489,16 +659,23 @@ statscalc_release(struct statscalc *c)
  * JSON.
  */
 
+void
+statscalc_date(char *s, size_t size, int64_t day)
+{
+	int64_t y;
+	unsigned m, d;
+
+	tz_civil_from_days(day, &y, &m, &d);
+	snprintf(s, size, "%04lld-%02u-%02u", (long long)y, m, d);
+}
+
 /* "YYYY-MM-DD" of a local day number. */
 static void
 json_date(struct json_out *j, int64_t day)
 {
 	char s[32];
-	int64_t y;
-	unsigned m, d;
 
-	tz_civil_from_days(day, &y, &m, &d);
-	snprintf(s, sizeof(s), "%04lld-%02u-%02u", (long long)y, m, d);
+	statscalc_date(s, sizeof(s), day);
 	json_str(j, s);
 }
 
@@ -606,6 +783,148 @@ statscalc_json_book(struct json_out *j, const struct statsdb *db,
 }
 
 void
+statscalc_json_punch(struct json_out *j, const struct statscalc *c)
+{
+	size_t wd, hour;
+
+	json_arr_begin(j);
+	for (wd = 0; wd < 7; wd++) {
+		json_arr_begin(j);
+		for (hour = 0; hour < 24; hour++)
+			json_int(j, c->punch[wd][hour]);
+		json_arr_end(j);
+	}
+	json_arr_end(j);
+}
+
+void
+statscalc_json_spans(struct json_out *j, const struct statscalc *c,
+    const struct statscalc_opts *o, bool years)
+{
+	const struct statscalc_span *sp = years ? c->years : c->months;
+	size_t i, n = years ? c->nyears : c->nmonths;
+	char name[32];
+
+	json_arr_begin(j);
+	for (i = 0; i < n; i++) {
+		int64_t y = years ? sp[i].key : floor_div(sp[i].key, 12);
+		unsigned m = years ? 1 : (unsigned)(sp[i].key - y * 12) + 1;
+		int64_t first = tz_days_from_civil(y, m, 1);
+		int64_t next = years || m == 12
+		                   ? tz_days_from_civil(y + 1, 1, 1)
+		                   : tz_days_from_civil(y, m + 1, 1);
+
+		json_obj_begin(j);
+		if (years) {
+			json_kv_int(j, "year", y);
+		} else {
+			snprintf(
+			    name, sizeof(name), "%04lld-%02u", (long long)y, m);
+			json_kv_str(j, "month", name);
+		}
+		json_key(j, "from");
+		json_date(j, first);
+		json_key(j, "to");
+		json_date(j, next - 1);
+		json_kv_int(j, "start", statscalc_day_start(o, first));
+		json_kv_int(j, "end", statscalc_day_start(o, next));
+		json_kv_int(j, "seconds", sp[i].seconds);
+		json_kv_int(j, "pages", sp[i].pages);
+		json_kv_int(j, "books", sp[i].books);
+		json_kv_int(j, "days", sp[i].days);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+void
+statscalc_json_goals(struct json_out *j, const struct statscalc *c,
+    const struct statscalc_opts *o)
+{
+	json_obj_begin(j);
+	json_key(j, "books_per_year");
+	if (o->goal_books > 0)
+		json_int(j, o->goal_books);
+	else
+		json_null(j);
+	json_kv_known(j, "books_finished", c->year.finished);
+	/* Where the year's pace stands today: goal * days so far / days. */
+	json_key(j, "books_expected");
+	if (o->goal_books > 0) {
+		int64_t y;
+		unsigned m, d;
+		int64_t len;
+
+		tz_civil_from_days(c->today, &y, &m, &d);
+		len = tz_days_from_civil(y + 1, 1, 1) -
+		      tz_days_from_civil(y, 1, 1);
+		json_double(
+		    j, (double)(o->goal_books * c->year_days) / (double)len);
+	} else {
+		json_null(j);
+	}
+	json_key(j, "minutes_per_day");
+	if (o->goal_minutes > 0)
+		json_int(j, o->goal_minutes);
+	else
+		json_null(j);
+	json_kv_int(j, "today_seconds", c->period_today.seconds);
+	json_kv_int(j, "year_days", c->year_days);
+	json_key(j, "days_met");
+	if (o->goal_minutes > 0)
+		json_int(j, c->goal_days_met);
+	else
+		json_null(j);
+	json_obj_end(j);
+}
+
+void
+statscalc_json_session(struct json_out *j, const struct statsdb *db,
+    const struct statscalc_session *s)
+{
+	const struct statsdb_book *b = &db->books[s->book];
+
+	json_obj_begin(j);
+	json_kv_str(j, "md5", b->md5);
+	json_kv_str(j, "title", b->title);
+	json_kv_int(j, "start", s->start);
+	json_kv_int(j, "end", s->end);
+	json_kv_int(j, "seconds", s->seconds);
+	json_kv_int(j, "turns", s->turns);
+	json_obj_end(j);
+}
+
+void
+statscalc_json_bookdays(struct json_out *j, const struct statsdb *db,
+    const struct statscalc *c, size_t i)
+{
+	const struct statscalc_book *b = &c->books[i];
+	int64_t pages = db->books[i].pages;
+	size_t k;
+
+	json_arr_begin(j);
+	for (k = b->bookday0; k < b->bookday0 + (size_t)b->days; k++) {
+		const struct statscalc_bookday *d = &c->bookdays[k];
+
+		json_obj_begin(j);
+		json_key(j, "date");
+		json_date(j, d->day);
+		json_kv_int(j, "seconds", d->seconds);
+		json_kv_int(j, "pages", d->pages);
+		json_kv_ratio(j, "page_seconds", d->seconds, d->pages);
+		json_kv_int(j, "furthest", d->furthest);
+		json_key(j, "left");
+		if (pages > 0)
+			json_int(
+			    j, d->furthest < pages ? pages - d->furthest : 0);
+		else
+			json_null(j);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+void
 statscalc_json_file(struct json_out *j, const struct statsdb *db)
 {
 	json_obj_begin(j);
@@ -703,6 +1022,164 @@ statscalc_json(struct json_out *j, const struct statsdb *db,
 		statscalc_json_book(j, db, c, i);
 	json_arr_end(j);
 	json_obj_end(j);
+}
+
+/* ---------------------------------------------------------------------
+ * Vocabulary.
+ */
+
+/* Words and words due of one title, to sort by words. */
+struct vocab_title {
+	size_t title; /* index, or ntitles for none */
+	int64_t words, due;
+};
+
+static int
+vocab_title_cmp(const void *x, const void *y)
+{
+	const struct vocab_title *a = x, *b = y;
+
+	if (a->words != b->words)
+		return a->words > b->words ? -1 : 1;
+	return a->title < b->title ? -1 : a->title > b->title;
+}
+
+void
+statscalc_json_vocab(struct json_out *j, const struct statsdb_vocab *v,
+    const struct statscalc_opts *o)
+{
+	struct vocab_title *t = xcalloc(v->ntitles + 1, sizeof(*t));
+	int64_t *months = xcalloc(v->nwords ? v->nwords : 1, sizeof(*months));
+	int64_t due = 0, reviewed = 0;
+	size_t i, k;
+	char name[32];
+
+	for (i = 0; i <= v->ntitles; i++)
+		t[i].title = i;
+	for (i = 0; i < v->nwords; i++) {
+		const struct statsdb_word *w = &v->words[i];
+		size_t ti = w->title < v->ntitles ? w->title : v->ntitles;
+		bool is_due = w->due_time > 0 && w->due_time <= o->now;
+
+		t[ti].words++;
+		t[ti].due += is_due;
+		due += is_due;
+		reviewed += w->review_count > 0;
+		months[i] = span_of(statscalc_day_of(o, w->create_time), false);
+	}
+	qsort(t, v->ntitles + 1, sizeof(*t), vocab_title_cmp);
+	qsort(months, v->nwords, sizeof(*months), int64_cmp);
+	json_obj_begin(j);
+	json_kv_int(j, "user_version", v->user_version);
+	json_kv_int(j, "words", (int64_t)v->nwords);
+	json_kv_int(j, "due", due);
+	json_kv_int(j, "reviewed", reviewed);
+	json_key(j, "books");
+	json_arr_begin(j);
+	for (i = 0; i <= v->ntitles && t[i].words > 0; i++) {
+		json_obj_begin(j);
+		json_kv_str(j, "title",
+		    t[i].title < v->ntitles ? v->titles[t[i].title] : "");
+		json_kv_int(j, "words", t[i].words);
+		json_kv_int(j, "due", t[i].due);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_key(j, "months");
+	json_arr_begin(j);
+	for (i = 0; i < v->nwords; i = k) {
+		int64_t y = floor_div(months[i], 12);
+
+		for (k = i; k < v->nwords && months[k] == months[i]; k++)
+			;
+		snprintf(name, sizeof(name), "%04lld-%02u", (long long)y,
+		    (unsigned)(months[i] - y * 12) + 1);
+		json_obj_begin(j);
+		json_kv_str(j, "month", name);
+		json_kv_int(j, "words", (int64_t)(k - i));
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_key(j, "dropped");
+	json_obj_begin(j);
+	json_kv_int(j, "bad_values", (int64_t)v->bad_rows);
+	json_kv_int(j, "impossible_time", (int64_t)v->bad_time);
+	json_obj_end(j);
+	json_obj_end(j);
+	free(t);
+	free(months);
+}
+
+/* ---------------------------------------------------------------------
+ * CSV.
+ */
+
+/* One text field, escaped (statscalc.h). */
+static void
+csv_text(struct buf *out, const char *s)
+{
+	bool formula = strchr("=+-@\t", s[0]) != NULL && s[0] != '\0';
+	const char *p;
+
+	if (!formula && strpbrk(s, ",\"\r\n") == NULL) {
+		buf_adds(out, s);
+		return;
+	}
+	buf_addch(out, '"');
+	if (formula)
+		buf_addch(out, '\'');
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '"')
+			buf_addch(out, '"');
+		buf_addch(out, *p);
+	}
+	buf_addch(out, '"');
+}
+
+void
+statscalc_csv_days(
+    struct buf *out, const struct statscalc *c, int64_t from, int64_t to)
+{
+	char date[32];
+	size_t i;
+
+	buf_adds(out, "date,start,end,seconds,pages\r\n");
+	for (i = 0; i < c->ndays; i++) {
+		const struct statscalc_day *d = &c->days[i];
+
+		if (d->day < from || d->day > to)
+			continue;
+		statscalc_date(date, sizeof(date), d->day);
+		buf_addf(out, "%s,%lld,%lld,%lld,%lld\r\n", date,
+		    (long long)d->start, (long long)d->end,
+		    (long long)d->seconds, (long long)d->pages);
+	}
+}
+
+void
+statscalc_csv_sessions(struct buf *out, const struct statscalc_opts *o,
+    const struct statsdb *db, const struct statscalc *c)
+{
+	char date[32];
+	size_t i;
+
+	buf_adds(out, "date,start,end,seconds,turns,md5,title,authors\r\n");
+	for (i = 0; i < c->nsessions; i++) {
+		const struct statscalc_session *s = &c->sessions[i];
+		const struct statsdb_book *b = &db->books[s->book];
+
+		statscalc_date(
+		    date, sizeof(date), statscalc_day_of(o, s->start));
+		buf_addf(out, "%s,%lld,%lld,%lld,%lld,", date,
+		    (long long)s->start, (long long)s->end,
+		    (long long)s->seconds, (long long)s->turns);
+		csv_text(out, b->md5);
+		buf_addch(out, ',');
+		csv_text(out, b->title);
+		buf_addch(out, ',');
+		csv_text(out, b->authors);
+		buf_adds(out, "\r\n");
+	}
 }
 
 int32_t

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "json.h"
 #include "statsdb.h"
 #include "tzif.h"
@@ -47,6 +48,8 @@ struct statscalc_opts {
 	int64_t streak_min;
 	statscalc_finished_fn *finished;
 	void *finished_ctx;
+	int64_t goal_books;   /* books to finish per year; 0 none */
+	int64_t goal_minutes; /* minutes to read per day; 0 none */
 };
 
 struct statscalc_day {
@@ -78,6 +81,41 @@ struct statscalc_book {
 	int64_t sessions, longest_session; /* reading seconds */
 	int64_t time_left; /* seconds to the end at avg per page; -1 unknown */
 	int64_t days_left; /* at the average time per day; -1 unknown */
+	size_t bookday0;   /* its days: statscalc.bookdays[bookday0..+days) */
+	size_t session0;   /* its sessions: [session0, session0 + sessions) */
+};
+
+/*
+ * A calendar month or year of local days (statscalc.months, .years):
+ * key is the year, or year * 12 + month - 1.
+ */
+struct statscalc_span {
+	int64_t key;
+	int64_t seconds;
+	int64_t pages; /* distinct pages of each book, summed over books */
+	int64_t books; /* books with reading in it */
+	int64_t days;  /* days with reading in it */
+};
+
+/* One book on one local day: its speed, and its burn-down. */
+struct statscalc_bookday {
+	uint32_t book;
+	int64_t day;
+	int64_t seconds;
+	int64_t pages;    /* distinct pages that day, latest layout */
+	int64_t furthest; /* the highest page reached by the day's end */
+};
+
+/*
+ * A session: a book's page turns with no pause longer than session_gap
+ * between the end of one (start + duration) and the start of the next.
+ */
+struct statscalc_session {
+	uint32_t book;
+	int64_t start; /* the first turn's start */
+	int64_t end;   /* the latest end of its turns */
+	int64_t seconds;
+	int64_t turns; /* page turns (rows) */
 };
 
 struct statscalc {
@@ -90,6 +128,19 @@ struct statscalc {
 	int64_t seconds; /* in all */
 	int64_t streak_current, streak_longest;
 	int64_t streak_longest_last; /* day the longest streak ended; 0 none */
+	/*
+	 * Seconds by the local weekday (0 Monday) and hour of the wall clock
+	 * a page turn started at (not shifted by day_start).
+	 */
+	int64_t punch[7][24];
+	struct statscalc_span *months, *years; /* ascending, with reading */
+	size_t nmonths, nyears;
+	struct statscalc_bookday *bookdays; /* by book, then day */
+	size_t nbookdays;
+	struct statscalc_session *sessions; /* by book, then start */
+	size_t nsessions;
+	/* Goals (statscalc_opts): days of this year up to today, and met. */
+	int64_t year_days, goal_days_met;
 };
 
 /* Defaults above, UTC, day start 00:00, now = the given time. */
@@ -131,5 +182,46 @@ void statscalc_json_overview(struct json_out *j, const struct statscalc *c);
 void statscalc_json_day(struct json_out *j, const struct statscalc_day *d);
 void statscalc_json_book(struct json_out *j, const struct statsdb *db,
     const struct statscalc *c, size_t i);
+
+/*
+ * More parts, each one JSON value: the punch-card (7 arrays of 24
+ * seconds, Monday first), the months or the years (an array), the
+ * goals and their progress, one session (with its book's md5 and
+ * title), and the book's days (speed and burn-down, an array).
+ */
+void statscalc_json_punch(struct json_out *j, const struct statscalc *c);
+void statscalc_json_spans(struct json_out *j, const struct statscalc *c,
+    const struct statscalc_opts *o, bool years);
+void statscalc_json_goals(struct json_out *j, const struct statscalc *c,
+    const struct statscalc_opts *o);
+void statscalc_json_session(struct json_out *j, const struct statsdb *db,
+    const struct statscalc_session *s);
+void statscalc_json_bookdays(struct json_out *j, const struct statsdb *db,
+    const struct statscalc *c, size_t i);
+
+/*
+ * CSV (RFC 4180: CRLF line ends, a header line, fields with a comma, a
+ * quote or a line break quoted, quotes doubled; a text field that starts
+ * with = + - @ or a tab gets a leading ' so that spreadsheets do not run
+ * it as a formula), appended to out: the days from day from to day to
+ * (both included), or every session.
+ */
+void statscalc_csv_days(
+    struct buf *out, const struct statscalc *c, int64_t from, int64_t to);
+void statscalc_csv_sessions(struct buf *out, const struct statscalc_opts *o,
+    const struct statsdb *db, const struct statscalc *c);
+
+/*
+ * The vocabulary builder's figures as one JSON object: the words, those
+ * due for review at o->now (due_time set and not after now), those
+ * reviewed at least once, per book (title; words without one under "")
+ * the most first, and per local month the words were collected in
+ * (o's zone and day start), oldest first.
+ */
+void statscalc_json_vocab(struct json_out *j, const struct statsdb_vocab *v,
+    const struct statscalc_opts *o);
+
+/* "YYYY-MM-DD" of a local day number into s (at least 16 bytes). */
+void statscalc_date(char *s, size_t size, int64_t day);
 
 #endif

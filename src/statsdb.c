@@ -45,6 +45,8 @@
 
 struct reader {
 	const struct statsdb_limits *lim;
+	struct statsdb_limits dflt; /* lim when the caller gave none */
+	const char *kind;           /* "statistics", for the reasons */
 	struct timespec deadline;
 	bool timed_out;
 	sqlite3 *db;
@@ -342,10 +344,8 @@ check_table(struct reader *r, const char *table, const char *const *cols)
 	}
 	step = sqlite3_step(st);
 	if (step == SQLITE_DONE) {
-		buf_addf(r->reason,
-		    "no table %s: not a KOReader statistics "
-		    "file",
-		    table);
+		buf_addf(r->reason, "no table %s: not a KOReader %s file",
+		    table, r->kind);
 		goto out;
 	}
 	if (step != SQLITE_ROW) {
@@ -793,9 +793,9 @@ read_rows(struct reader *r, struct statsdb *db, const struct raw_book *raw,
 	return 0;
 }
 
-/* PRAGMA user_version, or 0. */
+/* PRAGMA user_version into *version. */
 static int
-read_version(struct reader *r, struct statsdb *db)
+read_version(struct reader *r, int64_t *version)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = 0;
@@ -804,7 +804,7 @@ read_version(struct reader *r, struct statsdb *db)
 	    SQLITE_OK)
 		return fail_sqlite(r, "cannot read the schema version");
 	if (sqlite3_step(st) == SQLITE_ROW)
-		db->user_version = sqlite3_column_int64(st, 0);
+		*version = sqlite3_column_int64(st, 0);
 	else
 		rc = fail_sqlite(r, "cannot read the schema version");
 	sqlite3_finalize(st);
@@ -828,6 +828,54 @@ statsdb_read(const char *path, int64_t now, const struct statsdb_limits *lim,
 	return rc;
 }
 
+/*
+ * Begin a read of the file at fd: limits (lim, or the defaults), the
+ * CPU deadline, the private copy (its name in tmp), the hardened
+ * connection and quick_check. Returns 0, or -1 with the reason set; in
+ * both cases reader_end() follows.
+ */
+static int
+reader_begin(struct reader *r, int fd, const struct statsdb_limits *lim,
+    const char *kind, struct buf *reason, struct buf *tmp)
+{
+	memset(r, 0, sizeof(*r));
+	if (!lim) {
+		statsdb_limits_default(&r->dflt);
+		lim = &r->dflt;
+	}
+	r->lim = lim;
+	r->kind = kind;
+	r->reason = reason;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &r->deadline);
+	r->deadline.tv_sec += lim->max_ms / 1000;
+	r->deadline.tv_nsec += (long)(lim->max_ms % 1000) * 1000000L;
+	if (r->deadline.tv_nsec >= 1000000000L) {
+		r->deadline.tv_sec++;
+		r->deadline.tv_nsec -= 1000000000L;
+	}
+	if (!sqlite3_threadsafe()) {
+		buf_adds(reason, "SQLite was built without thread support");
+		return -1;
+	}
+	pthread_once(&heap_once, heap_limit_init);
+	if (copy_private(r, fd, tmp) < 0 || open_hardened(r, tmp->data) < 0 ||
+	    check_integrity(r) < 0)
+		return -1;
+	return 0;
+}
+
+/* Close the connection, remove the private copy. */
+static void
+reader_end(struct reader *r, struct buf *tmp)
+{
+	if (r->db)
+		sqlite3_close(r->db);
+	r->db = NULL;
+	if (tmp->len)
+		unlink(tmp->data);
+	buf_release(tmp);
+}
+
 int
 statsdb_read_fd(int fd, int64_t now, const struct statsdb_limits *lim,
     struct statsdb *db, struct buf *reason)
@@ -837,7 +885,6 @@ statsdb_read_fd(int fd, int64_t now, const struct statsdb_limits *lim,
 	    NULL};
 	static const char *const row_cols[] = {
 	    "id_book", "page", "start_time", "duration", "total_pages", NULL};
-	struct statsdb_limits dflt;
 	struct reader r;
 	struct buf tmp = BUF_INIT;
 	struct raw_book *raw = NULL;
@@ -845,44 +892,181 @@ statsdb_read_fd(int fd, int64_t now, const struct statsdb_limits *lim,
 	int rc = -1;
 
 	memset(db, 0, sizeof(*db));
-	if (!lim) {
-		statsdb_limits_default(&dflt);
-		lim = &dflt;
-	}
-	memset(&r, 0, sizeof(r));
-	r.lim = lim;
-	r.reason = reason;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &r.deadline);
-	r.deadline.tv_sec += lim->max_ms / 1000;
-	r.deadline.tv_nsec += (long)(lim->max_ms % 1000) * 1000000L;
-	if (r.deadline.tv_nsec >= 1000000000L) {
-		r.deadline.tv_sec++;
-		r.deadline.tv_nsec -= 1000000000L;
-	}
-	if (!sqlite3_threadsafe()) {
-		buf_adds(reason, "SQLite was built without thread support");
-		return -1;
-	}
-	pthread_once(&heap_once, heap_limit_init);
-	if (copy_private(&r, fd, &tmp) < 0)
-		goto out;
-	if (open_hardened(&r, tmp.data) < 0 || check_integrity(&r) < 0 ||
+	if (reader_begin(&r, fd, lim, "statistics", reason, &tmp) < 0 ||
 	    check_table(&r, "book", book_cols) < 0 ||
 	    check_table(&r, "page_stat_data", row_cols) < 0 ||
-	    read_version(&r, db) < 0 || read_books(&r, db, &raw, &nraw) < 0 ||
+	    read_version(&r, &db->user_version) < 0 ||
+	    read_books(&r, db, &raw, &nraw) < 0 ||
 	    read_rows(&r, db, raw, nraw, now) < 0)
 		goto out;
 	rc = 0;
 out:
 	free(raw);
-	if (r.db)
-		sqlite3_close(r.db);
-	if (tmp.len)
-		unlink(tmp.data);
-	buf_release(&tmp);
+	reader_end(&r, &tmp);
 	if (rc < 0) {
 		statsdb_release(db);
 		reason_clean(reason, from);
 	}
 	return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * The vocabulary builder's file.
+ */
+
+/* A title row: its id and where its name went in v->titles. */
+struct raw_title {
+	int64_t id;
+	uint32_t index;
+};
+
+static int
+raw_title_cmp(const void *x, const void *y)
+{
+	const struct raw_title *a = x, *b = y;
+
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static int
+read_titles(struct reader *r, struct statsdb_vocab *v, struct raw_title **rawp)
+{
+	sqlite3_stmt *st = NULL;
+	struct raw_title *raw = NULL;
+	size_t cap = 0;
+	int64_t id;
+	int step;
+
+	*rawp = NULL;
+	if (sqlite3_prepare_v2(r->db, "SELECT id, name FROM main.title", -1,
+	        &st, NULL) != SQLITE_OK)
+		return fail_sqlite(r, "cannot read the titles");
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!column_int(st, 0, &id))
+			continue;
+		if (v->ntitles == r->lim->max_books) {
+			sqlite3_finalize(st);
+			buf_addf(r->reason, "more than %zu titles",
+			    r->lim->max_books);
+			*rawp = raw;
+			return -1;
+		}
+		/* raw and v->titles grow together (v came zeroed). */
+		if (raw == NULL || v->ntitles == cap) {
+			cap = cap ? cap * 2 : 64;
+			raw = xrealloc(raw, cap * sizeof(*raw));
+			v->titles = xrealloc(v->titles, cap * sizeof(char *));
+		}
+		raw[v->ntitles].id = id;
+		raw[v->ntitles].index = (uint32_t)v->ntitles;
+		v->titles[v->ntitles++] = column_text(st, 1, "");
+	}
+	sqlite3_finalize(st);
+	*rawp = raw;
+	if (step != SQLITE_DONE)
+		return fail_sqlite(r, "cannot read the titles");
+	if (raw != NULL)
+		qsort(raw, v->ntitles, sizeof(*raw), raw_title_cmp);
+	return 0;
+}
+
+static int
+read_words(struct reader *r, struct statsdb_vocab *v,
+    const struct raw_title *raw, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int step;
+
+	if (sqlite3_prepare_v2(r->db,
+	        "SELECT title_id, create_time, due_time, review_count "
+	        "FROM main.vocabulary",
+	        -1, &st, NULL) != SQLITE_OK)
+		return fail_sqlite(r, "cannot read the words");
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct raw_title key = {0, 0}, *t = NULL;
+		struct statsdb_word *w;
+		int64_t created, due = 0, count = 0;
+
+		v->word_rows++;
+		if (!column_int(st, 1, &created) ||
+		    (sqlite3_column_type(st, 2) != SQLITE_NULL &&
+		        !column_int(st, 2, &due)) ||
+		    (sqlite3_column_type(st, 3) != SQLITE_NULL &&
+		        !column_int(st, 3, &count)) ||
+		    count < 0 || due < 0) {
+			v->bad_rows++;
+			continue;
+		}
+		if (created < STATSDB_MIN_TIME || created > now + 86400) {
+			v->bad_time++;
+			continue;
+		}
+		if (v->nwords == STATSDB_MAX_WORDS) {
+			sqlite3_finalize(st);
+			buf_addf(
+			    r->reason, "more than %d words", STATSDB_MAX_WORDS);
+			return -1;
+		}
+		if (v->nwords == cap) {
+			cap = cap ? cap * 2 : 256;
+			v->words = xrealloc(v->words, cap * sizeof(*v->words));
+		}
+		/* No titles: raw is NULL, which bsearch must not get. */
+		if (raw != NULL && column_int(st, 0, &key.id))
+			t = bsearch(
+			    &key, raw, v->ntitles, sizeof(*raw), raw_title_cmp);
+		w = &v->words[v->nwords++];
+		w->title = t ? t->index : STATSDB_NO_TITLE;
+		w->create_time = created;
+		w->due_time = due;
+		w->review_count = count;
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		return fail_sqlite(r, "cannot read the words");
+	return 0;
+}
+
+int
+statsdb_vocab_read_fd(int fd, int64_t now, const struct statsdb_limits *lim,
+    struct statsdb_vocab *v, struct buf *reason)
+{
+	static const char *const word_cols[] = {
+	    "title_id", "create_time", "due_time", "review_count", NULL};
+	static const char *const title_cols[] = {"id", "name", NULL};
+	struct reader r;
+	struct buf tmp = BUF_INIT;
+	struct raw_title *raw = NULL;
+	size_t from = reason->len;
+	int rc = -1;
+
+	memset(v, 0, sizeof(*v));
+	if (reader_begin(&r, fd, lim, "vocabulary builder", reason, &tmp) < 0 ||
+	    check_table(&r, "vocabulary", word_cols) < 0 ||
+	    check_table(&r, "title", title_cols) < 0 ||
+	    read_version(&r, &v->user_version) < 0 ||
+	    read_titles(&r, v, &raw) < 0 || read_words(&r, v, raw, now) < 0)
+		goto out;
+	rc = 0;
+out:
+	free(raw);
+	reader_end(&r, &tmp);
+	if (rc < 0) {
+		statsdb_vocab_release(v);
+		reason_clean(reason, from);
+	}
+	return rc;
+}
+
+void
+statsdb_vocab_release(struct statsdb_vocab *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->ntitles; i++)
+		free(v->titles[i]);
+	free(v->titles);
+	free(v->words);
+	memset(v, 0, sizeof(*v));
 }

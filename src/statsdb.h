@@ -117,4 +117,44 @@ int statsdb_read_fd(int fd, int64_t now, const struct statsdb_limits *lim,
 
 void statsdb_release(struct statsdb *db);
 
+/*
+ * KOReader's vocabulary builder (vocabulary_builder.sqlite3, schema
+ * 20240905): the same defences as statsdb_read_fd, the tables vocabulary
+ * and title, read with our own SQL; the words' text is not kept, only
+ * what the figures need.
+ */
+#define STATSDB_MAX_WORDS 500000 /* about 40 years at 30 words a day */
+#define STATSDB_VOCAB_VERSION 20240905
+#define STATSDB_NO_TITLE UINT32_MAX
+
+struct statsdb_word {
+	uint32_t title;      /* index into statsdb_vocab.titles, or NO_TITLE */
+	int64_t create_time; /* Unix seconds */
+	int64_t due_time;    /* next review; 0 unknown */
+	int64_t review_count;
+};
+
+struct statsdb_vocab {
+	int64_t user_version;
+	char **titles; /* book titles, UTF-8, at most STATSDB_MAX_TEXT */
+	size_t ntitles;
+	struct statsdb_word *words; /* in no particular order */
+	size_t nwords;
+	size_t word_rows; /* rows of vocabulary */
+	size_t bad_rows;  /* dropped: a time or count not an integer */
+	size_t bad_time;  /* dropped: created before 2007 or after tomorrow */
+};
+
+/*
+ * Read the vocabulary file open at fd (from its first byte; fd stays
+ * open). Returns 0 with *v filled (release it with statsdb_vocab_release),
+ * or -1 with a one-line reason appended (*v then empty). lim: NULL for
+ * the defaults; its max_books bounds the titles, STATSDB_MAX_WORDS the
+ * words.
+ */
+int statsdb_vocab_read_fd(int fd, int64_t now, const struct statsdb_limits *lim,
+    struct statsdb_vocab *v, struct buf *reason);
+
+void statsdb_vocab_release(struct statsdb_vocab *v);
+
 #endif

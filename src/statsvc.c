@@ -41,9 +41,10 @@
 #include "xmalloc.h"
 
 #define SV_MAGIC "KSSTATS1"
+#define SV_VMAGIC "KSVOCAB1"
 #define SV_MAGIC_LEN 8
-#define SV_MAX_TZ 64     /* bytes of a zone name */
-#define SV_MAX_META 4096 /* bytes of a <name>.json */
+#define SV_MAX_TZ 64      /* bytes of a zone name */
+#define SV_MAX_META 65536 /* bytes of a <name>.json: 50 uploads listed */
 
 struct sv_md5 {
 	const char *md5; /* borrowed from the book */
@@ -63,6 +64,19 @@ struct sv_upload {
 	int64_t time;
 	uint64_t size;
 	char *agent;
+};
+
+/* An upload in the account's list, and whether it was read whole. */
+struct sv_hist {
+	struct sv_upload up;
+	bool accepted;
+	bool vocab; /* vocabulary_builder.sqlite3, not statistics */
+};
+
+/* What an accepted vocabulary file held; shared, never changed. */
+struct sv_vocab {
+	unsigned refs; /* on the loop only */
+	struct statsdb_vocab v;
 };
 
 struct sv_acct {
@@ -87,6 +101,14 @@ struct sv_acct {
 	bool deleted;
 	unsigned gen;
 	long long rgen; /* statsvc_share: the Redis generation shown */
+	int64_t goal_books, goal_minutes; /* 0: none */
+	/* The vocabulary file: read in turn with the statistics' (reading). */
+	struct sv_vocab *vocab;
+	char *vreason; /* why the last vocabulary upload was refused */
+	int vnext_fd;  /* an upload waiting, or -1 */
+	struct sv_upload vwaiting;
+	struct sv_hist hist[STATSVC_MAX_UPLOADS]; /* oldest first */
+	size_t nhist;
 };
 
 enum sv_kind { SV_READ, SV_QUERY };
@@ -101,14 +123,17 @@ struct sv_job {
 	void (*finish)(struct sv_job *job, bool cancelled);
 	struct sv_acct *a;
 	/* SV_READ */
+	bool vocab;   /* a vocabulary file */
 	unsigned gen; /* the account's when the read began */
 	int fd;
 	struct sv_upload up;
-	struct sv_snap *snap; /* the result, or NULL */
+	struct sv_snap *snap;   /* the result, or NULL */
+	struct sv_vocab *vsnap; /* the vocabulary's result, or NULL */
 	struct buf reason;
 	char *data_path;
 	/* SV_QUERY: the account's state copied */
-	struct sv_snap *qsnap; /* referenced, or NULL */
+	struct sv_snap *qsnap;   /* referenced, or NULL */
+	struct sv_vocab *qvocab; /* referenced, or NULL */
 	struct statsvc_query q;
 	struct statsvc_finished *fin; /* q.finished copied, sorted by md5 */
 	char tz[SV_MAX_TZ + 1];
@@ -120,6 +145,11 @@ struct sv_job {
 	char *quser;
 	struct sv_acct *fresh; /* not listed: its snap, settings, uploads */
 	struct sv_snap *qheld; /* the reference qsnap held before */
+	int64_t goal_books, goal_minutes;
+	struct sv_hist *qhist; /* copied */
+	size_t nqhist;
+	char *md5;    /* q.md5 copied */
+	int64_t book; /* STATSVC_BOOK: the index of md5's book */
 	struct buf out;
 	int status;
 	statsvc_answer_fn *cb;
@@ -159,6 +189,32 @@ upload_copy(struct sv_upload *to, const struct sv_upload *from)
 }
 
 static void
+hist_clear(struct sv_acct *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nhist; i++)
+		upload_release(&a->hist[i].up);
+	a->nhist = 0;
+}
+
+/* Add an upload (copied) to a's list, forgetting the oldest when full. */
+static void
+hist_add(
+    struct sv_acct *a, const struct sv_upload *up, bool accepted, bool vocab)
+{
+	if (a->nhist == STATSVC_MAX_UPLOADS) {
+		upload_release(&a->hist[0].up);
+		memmove(&a->hist[0], &a->hist[1],
+		    (STATSVC_MAX_UPLOADS - 1) * sizeof(a->hist[0]));
+		a->nhist--;
+	}
+	upload_copy(&a->hist[a->nhist].up, up);
+	a->hist[a->nhist].vocab = vocab;
+	a->hist[a->nhist++].accepted = accepted;
+}
+
+static void
 snap_unref(struct sv_snap *s)
 {
 	if (s == NULL || --s->refs > 0)
@@ -166,6 +222,15 @@ snap_unref(struct sv_snap *s)
 	statsdb_release(&s->db);
 	free(s->by_md5);
 	free(s);
+}
+
+static void
+vocab_unref(struct sv_vocab *v)
+{
+	if (v == NULL || --v->refs > 0)
+		return;
+	statsdb_vocab_release(&v->v);
+	free(v);
 }
 
 /* The account user, deleted ones included when deleted is true. */
@@ -216,6 +281,7 @@ acct_get(struct statsvc *sv, const char *user, size_t len)
 	a->base = buf_detach(&b, &n);
 	snprintf(a->tz, sizeof(a->tz), "UTC");
 	a->next_fd = -1;
+	a->vnext_fd = -1;
 	a->next = sv->accts;
 	sv->accts = a;
 	return a;
@@ -228,8 +294,14 @@ acct_free(struct sv_acct *a)
 	upload_release(&a->last);
 	upload_release(&a->figures);
 	upload_release(&a->waiting);
+	hist_clear(a);
 	if (a->next_fd != -1)
 		close(a->next_fd);
+	vocab_unref(a->vocab);
+	upload_release(&a->vwaiting);
+	if (a->vnext_fd != -1)
+		close(a->vnext_fd);
+	free(a->vreason);
 	free(a->reason);
 	free(a->user);
 	free(a->base);
@@ -255,6 +327,8 @@ acct_remove(struct statsvc *sv, struct sv_acct *a)
  * The meta file (<name>.json)
  */
 
+static void agent_json(struct json_out *j, const char *agent);
+
 static void
 upload_json(struct json_out *j, const char *key, const struct sv_upload *u)
 {
@@ -273,7 +347,67 @@ upload_json(struct json_out *j, const char *key, const struct sv_upload *u)
 		json_str(j, u->agent);
 	else
 		json_null(j);
+	agent_json(j, u->agent);
 	json_obj_end(j);
+}
+
+/*
+ * "koreader" and "device" from a User-Agent of KOReader's form
+ * "KOReader/<version> (<device>; ...)", null when it is not one.
+ */
+static void
+agent_json(struct json_out *j, const char *agent)
+{
+	const char *v = NULL, *ve = NULL, *dv = NULL, *de = NULL;
+
+	if (agent != NULL && strncmp(agent, "KOReader/", 9) == 0) {
+		v = agent + 9;
+		ve = v + strcspn(v, " ");
+		if (ve[0] == ' ' && ve[1] == '(') {
+			dv = ve + 2;
+			de = dv + strcspn(dv, ";)");
+		}
+	}
+	json_key(j, "koreader");
+	if (v != NULL && ve > v)
+		json_strn(j, v, (size_t)(ve - v));
+	else
+		json_null(j);
+	json_key(j, "device");
+	if (dv != NULL && de > dv)
+		json_strn(j, dv, (size_t)(de - dv));
+	else
+		json_null(j);
+}
+
+/* "uploads": the list, newest first. */
+static void
+hist_json(struct json_out *j, const struct sv_hist *h, size_t n)
+{
+	size_t i;
+
+	json_key(j, "uploads");
+	json_arr_begin(j);
+	for (i = n; i-- > 0;) {
+		json_obj_begin(j);
+		json_key(j, "time");
+		json_int(j, h[i].up.time);
+		json_key(j, "size");
+		json_uint(j, h[i].up.size);
+		json_key(j, "user_agent");
+		if (h[i].up.agent)
+			json_str(j, h[i].up.agent);
+		else
+			json_null(j);
+		agent_json(j, h[i].up.agent);
+		json_key(j, "file");
+		json_str(
+		    j, h[i].vocab ? STATSVC_VOCAB_NAME : STATSVC_FILE_NAME);
+		json_key(j, "accepted");
+		json_bool(j, h[i].accepted);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
 }
 
 /* a's settings and uploads as <name>.json holds them, into b. */
@@ -297,6 +431,19 @@ meta_json(const struct sv_acct *a, struct buf *b)
 		json_str(&j, a->reason);
 	else
 		json_null(&j);
+	json_key(&j, "vocabulary_refused");
+	if (a->vreason)
+		json_str(&j, a->vreason);
+	else
+		json_null(&j);
+	json_key(&j, "goals");
+	json_obj_begin(&j);
+	json_key(&j, "books_per_year");
+	json_int(&j, a->goal_books);
+	json_key(&j, "minutes_per_day");
+	json_int(&j, a->goal_minutes);
+	json_obj_end(&j);
+	hist_json(&j, a->hist, a->nhist);
 	json_obj_end(&j);
 }
 
@@ -421,6 +568,25 @@ get_str(struct cursor *c)
 	return s;
 }
 
+/*
+ * Set c to the body of a data file (after magic, before the checksum).
+ * Returns 0, or -1 when the magic or the checksum is wrong.
+ */
+static int
+cursor_open(struct cursor *c, const char *data, size_t len, const char *magic)
+{
+	if (len < SV_MAGIC_LEN + 8 || memcmp(data, magic, SV_MAGIC_LEN) != 0)
+		return -1;
+	c->p = (const unsigned char *)data + len - 8;
+	c->left = 8;
+	c->bad = false;
+	if (get_u64(c) != crc32c(0, data, len - 8))
+		return -1;
+	c->p = (const unsigned char *)data + SV_MAGIC_LEN;
+	c->left = len - 8 - SV_MAGIC_LEN;
+	return 0;
+}
+
 /* The data file's bytes of db, checksum included. */
 static void
 snap_encode(const struct statsdb *db, struct buf *b)
@@ -471,20 +637,12 @@ static int
 snap_decode(const char *data, size_t len, struct statsdb *db)
 {
 	struct cursor c;
-	uint64_t nb, nr, crc;
+	uint64_t nb, nr;
 	size_t i;
 
 	memset(db, 0, sizeof(*db));
-	if (len < SV_MAGIC_LEN + 8 || memcmp(data, SV_MAGIC, SV_MAGIC_LEN) != 0)
+	if (cursor_open(&c, data, len, SV_MAGIC) == -1)
 		return -1;
-	c.p = (const unsigned char *)data + len - 8;
-	c.left = 8;
-	c.bad = false;
-	crc = get_u64(&c);
-	if (crc != crc32c(0, data, len - 8))
-		return -1;
-	c.p = (const unsigned char *)data + SV_MAGIC_LEN;
-	c.left = len - 8 - SV_MAGIC_LEN;
 	db->user_version = (int64_t)get_u64(&c);
 	db->book_rows = get_u64(&c);
 	db->turn_rows = get_u64(&c);
@@ -530,6 +688,74 @@ snap_decode(const char *data, size_t len, struct statsdb *db)
 		db->rows[i].start = (int64_t)get_u64(&c);
 		db->rows[i].duration = (int64_t)get_u64(&c);
 		db->rows[i].total_pages = (int64_t)get_u64(&c);
+	}
+	return 0;
+}
+
+/* The vocabulary data file's bytes of v, checksum included. */
+static void
+vocab_encode(const struct statsdb_vocab *v, struct buf *b)
+{
+	size_t i;
+
+	buf_add(b, SV_VMAGIC, SV_MAGIC_LEN);
+	put_u64(b, (uint64_t)v->user_version);
+	put_u64(b, v->word_rows);
+	put_u64(b, v->bad_rows);
+	put_u64(b, v->bad_time);
+	put_u64(b, v->ntitles);
+	put_u64(b, v->nwords);
+	for (i = 0; i < v->ntitles; i++)
+		put_str(b, v->titles[i]);
+	for (i = 0; i < v->nwords; i++) {
+		put_u64(b, v->words[i].title);
+		put_u64(b, (uint64_t)v->words[i].create_time);
+		put_u64(b, (uint64_t)v->words[i].due_time);
+		put_u64(b, (uint64_t)v->words[i].review_count);
+	}
+	put_u64(b, crc32c(0, b->data, b->len));
+}
+
+/* Decode a vocabulary data file into *v; -1 when damaged (*v empty). */
+static int
+vocab_decode(const char *data, size_t len, struct statsdb_vocab *v)
+{
+	struct cursor c;
+	uint64_t nt, nw, title;
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	if (cursor_open(&c, data, len, SV_VMAGIC) == -1)
+		return -1;
+	v->user_version = (int64_t)get_u64(&c);
+	v->word_rows = get_u64(&c);
+	v->bad_rows = get_u64(&c);
+	v->bad_time = get_u64(&c);
+	nt = get_u64(&c);
+	nw = get_u64(&c);
+	if (c.bad || nt > STATSDB_MAX_BOOKS || nw > STATSDB_MAX_WORDS ||
+	    nw * 32 > c.left)
+		return -1;
+	v->titles = xcalloc(nt ? nt : 1, sizeof(*v->titles));
+	for (i = 0; i < nt && !c.bad; i++)
+		v->titles[i] = get_str(&c);
+	v->ntitles = i;
+	if (c.bad || c.left != nw * 32) {
+		statsdb_vocab_release(v);
+		return -1;
+	}
+	v->words = xcalloc(nw ? nw : 1, sizeof(*v->words));
+	v->nwords = nw;
+	for (i = 0; i < nw; i++) {
+		title = get_u64(&c);
+		if (title >= nt && title != STATSDB_NO_TITLE) {
+			statsdb_vocab_release(v);
+			return -1;
+		}
+		v->words[i].title = (uint32_t)title;
+		v->words[i].create_time = (int64_t)get_u64(&c);
+		v->words[i].due_time = (int64_t)get_u64(&c);
+		v->words[i].review_count = (int64_t)get_u64(&c);
 	}
 	return 0;
 }
@@ -586,6 +812,47 @@ slurp(const char *path, size_t max, struct buf *out)
 	return 0;
 }
 
+static void
+goals_parse(const struct json_value *v, struct sv_acct *a)
+{
+	double d;
+
+	if (v == NULL || v->type != JSON_OBJECT)
+		return;
+	if (json_number(json_get(v, "books_per_year"), false, &d) == 0 &&
+	    d >= 0 && d <= STATSVC_MAX_GOAL_BOOKS)
+		a->goal_books = (int64_t)d;
+	if (json_number(json_get(v, "minutes_per_day"), false, &d) == 0 &&
+	    d >= 0 && d <= STATSVC_MAX_GOAL_MINUTES)
+		a->goal_minutes = (int64_t)d;
+}
+
+/* The list of uploads, newest first in the file. */
+static void
+hist_parse(const struct json_value *v, struct sv_acct *a)
+{
+	const struct json_value *e, *acc;
+	const struct json_value *items[STATSVC_MAX_UPLOADS];
+	struct str file;
+	size_t n = 0;
+
+	if (v == NULL || v->type != JSON_ARRAY)
+		return;
+	for (e = v->child; e != NULL && n < STATSVC_MAX_UPLOADS; e = e->next)
+		if (e->type == JSON_OBJECT)
+			items[n++] = e;
+	while (n-- > 0) {
+		struct sv_upload up = {0, 0, NULL};
+
+		upload_parse(items[n], &up);
+		acc = json_get(items[n], "accepted");
+		file = json_get_str(items[n], "file");
+		hist_add(a, &up, acc != NULL && acc->type == JSON_TRUE,
+		    file.p != NULL && strcmp(file.p, STATSVC_VOCAB_NAME) == 0);
+		upload_release(&up);
+	}
+}
+
 /* The settings and uploads of a <name>.json (parsed: v) into a. */
 static void
 meta_parse(const struct json_value *v, struct sv_acct *a)
@@ -604,6 +871,11 @@ meta_parse(const struct json_value *v, struct sv_acct *a)
 	s = json_get_str(v, "refused");
 	if (s.p != NULL)
 		a->reason = xstrdup(s.p);
+	s = json_get_str(v, "vocabulary_refused");
+	if (s.p != NULL)
+		a->vreason = xstrdup(s.p);
+	goals_parse(json_get(v, "goals"), a);
+	hist_parse(json_get(v, "uploads"), a);
 }
 
 /* Load the account whose meta file is dir/name. */
@@ -642,6 +914,21 @@ load_one(struct statsvc *sv, const char *name)
 		else
 			log_warnx(
 			    "statistics: '%s' is damaged, left out", path.data);
+	}
+	buf_reset(&path);
+	buf_addf(&path, "%s.vocab", a->base);
+	buf_reset(&data);
+	if (slurp(path.data, (size_t)1 << 30, &data) == 0) {
+		struct sv_vocab *vs = xcalloc(1, sizeof(*vs));
+
+		vs->refs = 1;
+		if (vocab_decode(data.data, data.len, &vs->v) == 0) {
+			a->vocab = vs;
+		} else {
+			free(vs);
+			log_warnx(
+			    "statistics: '%s' is damaged, left out", path.data);
+		}
 	}
 out:
 	json_arena_release(&arena);
@@ -789,6 +1076,7 @@ shared_fetch(const struct statsvc *sv, const char *user, long long known_gen)
 	f = xcalloc(1, sizeof(*f));
 	f->user = xstrdup(user);
 	f->next_fd = -1;
+	f->vnext_fd = -1;
 	f->rgen = gen;
 	snprintf(f->tz, sizeof(f->tz), "UTC");
 	if (m->type == REDIS_REPLY_STRING &&
@@ -803,6 +1091,53 @@ out:
 	freeReplyObject(r);
 	json_arena_release(&arena);
 	return f;
+}
+
+/* The query's copy of the uploads list (job->qhist) dropped. */
+static void
+job_hist_release(struct sv_job *job)
+{
+	size_t i;
+
+	for (i = 0; i < job->nqhist; i++)
+		upload_release(&job->qhist[i].up);
+	free(job->qhist);
+	job->qhist = NULL;
+	job->nqhist = 0;
+}
+
+/* a's uploads list copied for the query (replacing any copy). */
+static void
+job_hist_copy(struct sv_job *job, const struct sv_acct *a)
+{
+	size_t i;
+
+	job_hist_release(job);
+	if (a->nhist == 0)
+		return;
+	job->qhist = xcalloc(a->nhist, sizeof(*job->qhist));
+	for (i = 0; i < a->nhist; i++) {
+		upload_copy(&job->qhist[i].up, &a->hist[i].up);
+		job->qhist[i].accepted = a->hist[i].accepted;
+		job->qhist[i].vocab = a->hist[i].vocab;
+	}
+	job->nqhist = a->nhist;
+}
+
+/* f's goals, uploads list and vocabulary refusal into a. */
+static void
+shared_copy_more(struct sv_acct *a, const struct sv_acct *f)
+{
+	size_t i;
+
+	a->goal_books = f->goal_books;
+	a->goal_minutes = f->goal_minutes;
+	free(a->vreason);
+	a->vreason = f->vreason ? xstrdup(f->vreason) : NULL;
+	hist_clear(a);
+	for (i = 0; i < f->nhist; i++)
+		hist_add(
+		    a, &f->hist[i].up, f->hist[i].accepted, f->hist[i].vocab);
 }
 
 /* f's settings, uploads and refusal into those of an account or a job. */
@@ -837,6 +1172,10 @@ shared_refresh(struct sv_job *job)
 	job->fresh = f;
 	shared_copy(job->tz, &job->day_start, &job->qlast, &job->qfigures,
 	    &job->qreason, f);
+	job->goal_books = f->goal_books;
+	job->goal_minutes = f->goal_minutes;
+	if (job->q.view == STATSVC_OVERVIEW)
+		job_hist_copy(job, f);
 	/* Answer from f's snapshot; the reference is dropped on the loop. */
 	job->qheld = job->qsnap;
 	job->qsnap = f->snap;
@@ -857,6 +1196,7 @@ shared_apply(struct statsvc *sv, struct sv_acct *f, long long known)
 	a->snap = f->snap; /* NULL too: Redis has none */
 	f->snap = NULL;
 	shared_copy(a->tz, &a->day_start, &a->last, &a->figures, &a->reason, f);
+	shared_copy_more(a, f);
 	a->rgen = f->rgen;
 }
 
@@ -965,36 +1305,94 @@ static void job_submit(struct statsvc *sv, struct sv_job *job);
 static void job_pump(struct statsvc *sv);
 static void read_start(struct statsvc *sv, struct sv_acct *a);
 
+/*
+ * On the pool: write b durably as job's data file. Returns 0, or -1 with
+ * the reason set.
+ */
+static int
+data_write(struct sv_job *job, const struct buf *b)
+{
+	struct buf tmp = BUF_INIT;
+	struct fileio_bytes bytes;
+	const char *op = "";
+	int rc;
+
+	buf_addf(&tmp, "%s.tmp", job->data_path);
+	bytes.data = b->data;
+	bytes.len = b->len;
+	rc = fileio_replace(
+	    job->data_path, tmp.data, fileio_fill_bytes, &bytes, &op);
+	if (rc == -1)
+		buf_addf(&job->reason, "the server could not keep it (%s: %s)",
+		    op, strerror(errno));
+	buf_release(&tmp);
+	return rc;
+}
+
+/* On the pool: read a vocabulary upload, write its data file. */
+static void
+vocab_work(struct sv_job *job)
+{
+	struct statsdb_vocab v;
+	struct buf b = BUF_INIT;
+
+	if (statsdb_vocab_read_fd(
+	        job->fd, job->up.time, NULL, &v, &job->reason) == -1)
+		return;
+	vocab_encode(&v, &b);
+	if (data_write(job, &b) == -1) {
+		statsdb_vocab_release(&v);
+	} else {
+		job->vsnap = xcalloc(1, sizeof(*job->vsnap));
+		job->vsnap->refs = 1;
+		job->vsnap->v = v;
+	}
+	buf_release(&b);
+}
+
+/* Back on the loop: a vocabulary read's result replaces a's. */
+static void
+vocab_finish(struct sv_job *job, struct sv_acct *a)
+{
+	hist_add(a, &job->up, job->vsnap != NULL, true);
+	free(a->vreason);
+	a->vreason = NULL;
+	if (job->vsnap != NULL) {
+		vocab_unref(a->vocab);
+		a->vocab = job->vsnap;
+		log_info("vocabulary of '%s' read: %zu words", a->user,
+		    a->vocab->v.nwords);
+	} else {
+		a->vreason = xstrdup(job->reason.data);
+		log_info("vocabulary of '%s' refused: %s", a->user, a->vreason);
+	}
+}
+
 /* On the pool: read the upload, write the data file of what it holds. */
 static void
 read_work(uv_work_t *w)
 {
 	struct sv_job *job = w->data;
 	struct statsdb db;
-	struct buf b = BUF_INIT, tmp = BUF_INIT;
-	struct fileio_bytes bytes;
-	const char *op = "";
+	struct buf b = BUF_INIT;
 
+	if (job->vocab) {
+		vocab_work(job);
+		return;
+	}
 	if (statsdb_read_fd(job->fd, job->up.time, NULL, &db, &job->reason) ==
 	    -1) {
 		statsdb_release(&db);
 		return;
 	}
 	snap_encode(&db, &b);
-	buf_addf(&tmp, "%s.tmp", job->data_path);
-	bytes.data = b.data;
-	bytes.len = b.len;
-	if (fileio_replace(job->data_path, tmp.data, fileio_fill_bytes, &bytes,
-	        &op) == -1) {
-		buf_addf(&job->reason, "the server could not keep it (%s: %s)",
-		    op, strerror(errno));
+	if (data_write(job, &b) == -1) {
 		statsdb_release(&db);
 	} else {
 		job->snap = snap_new(&db);
 		shared_data_save(job, &b);
 	}
 	buf_release(&b);
-	buf_release(&tmp);
 }
 
 static void
@@ -1011,12 +1409,21 @@ read_finish(struct sv_job *job, bool cancelled)
 		 * (no other read of the name ran since; a new account of the
 		 * name has no figures yet).
 		 */
-		if (job->gen != a->gen && a->snap == NULL)
+		if (job->gen != a->gen &&
+		    (job->vocab ? a->vocab == NULL : a->snap == NULL))
 			unlink(job->data_path);
 		snap_unref(job->snap);
+		vocab_unref(job->vsnap);
+	} else if (job->vocab) {
+		vocab_finish(job, a);
+		(void)meta_save(a);
+		shared_meta_save(sv, a);
+		if (sv->on_read != NULL)
+			sv->on_read(sv->on_read_arg, a->user, strlen(a->user));
 	} else {
 		upload_release(&a->last);
 		upload_copy(&a->last, &job->up);
+		hist_add(a, &job->up, job->snap != NULL, false);
 		free(a->reason);
 		a->reason = NULL;
 		if (job->snap != NULL) {
@@ -1041,14 +1448,18 @@ read_finish(struct sv_job *job, bool cancelled)
 	upload_release(&job->up);
 	buf_release(&job->reason);
 	free(job->data_path);
-	again = !a->deleted && a->next_fd != -1 && !sv->closing;
+	again = !a->deleted && (a->next_fd != -1 || a->vnext_fd != -1) &&
+	        !sv->closing;
 	if (a->deleted)
 		acct_remove(sv, a);
 	else if (again)
 		read_start(sv, a); /* an upload came while this one was read */
 }
 
-/* Queue the read of a's waiting upload (none of a's runs). */
+/*
+ * Queue the read of a's waiting upload (none of a's runs): the
+ * statistics' first, else the vocabulary's.
+ */
 static void
 read_start(struct statsvc *sv, struct sv_acct *a)
 {
@@ -1060,12 +1471,20 @@ read_start(struct statsvc *sv, struct sv_acct *a)
 	job->run = read_work;
 	job->finish = read_finish;
 	job->a = a;
-	job->fd = a->next_fd;
-	job->up = a->waiting;
-	memset(&a->waiting, 0, sizeof(a->waiting));
-	a->next_fd = -1;
+	job->vocab = a->next_fd == -1;
+	if (job->vocab) {
+		job->fd = a->vnext_fd;
+		job->up = a->vwaiting;
+		memset(&a->vwaiting, 0, sizeof(a->vwaiting));
+		a->vnext_fd = -1;
+	} else {
+		job->fd = a->next_fd;
+		job->up = a->waiting;
+		memset(&a->waiting, 0, sizeof(a->waiting));
+		a->next_fd = -1;
+	}
 	buf_init(&job->reason);
-	buf_addf(&p, "%s.data", a->base);
+	buf_addf(&p, "%s.%s", a->base, job->vocab ? "vocab" : "data");
 	job->data_path = buf_detach(&p, &n);
 	a->reading = job;
 	job->gen = a->gen;
@@ -1073,33 +1492,45 @@ read_start(struct statsvc *sv, struct sv_acct *a)
 }
 
 void
-statsvc_uploaded(struct statsvc *sv, const char *user, size_t user_len, int fd,
-    uint64_t size, const char *agent, size_t agent_len)
+statsvc_uploaded(struct statsvc *sv, const char *user, size_t user_len,
+    const char *name, int fd, uint64_t size, const char *agent,
+    size_t agent_len)
 {
 	struct sv_acct *a;
+	struct sv_upload *w;
+	int *next_fd;
 
-	if (sv == NULL || sv->closing) {
+	if (sv == NULL || sv->closing || name == NULL ||
+	    (strcmp(name, STATSVC_FILE_NAME) != 0 &&
+	        strcmp(name, STATSVC_VOCAB_NAME) != 0)) {
 		close(fd);
 		return;
 	}
 	a = acct_get(sv, user, user_len);
+	if (strcmp(name, STATSVC_VOCAB_NAME) == 0) {
+		w = &a->vwaiting;
+		next_fd = &a->vnext_fd;
+	} else {
+		w = &a->waiting;
+		next_fd = &a->next_fd;
+	}
 	/* Only the latest upload waiting is worth reading. */
-	if (a->next_fd != -1)
-		close(a->next_fd);
-	upload_release(&a->waiting);
-	a->next_fd = fd;
-	a->waiting.time = (int64_t)time(NULL);
-	a->waiting.size = size;
+	if (*next_fd != -1)
+		close(*next_fd);
+	upload_release(w);
+	*next_fd = fd;
+	w->time = (int64_t)time(NULL);
+	w->size = size;
 	if (agent != NULL) {
 		if (agent_len > STATSVC_MAX_AGENT)
 			agent_len = STATSVC_MAX_AGENT;
-		a->waiting.agent = xmalloc(agent_len + 1);
-		memcpy(a->waiting.agent, agent, agent_len);
-		a->waiting.agent[agent_len] = '\0';
+		w->agent = xmalloc(agent_len + 1);
+		memcpy(w->agent, agent, agent_len);
+		w->agent[agent_len] = '\0';
 		/* Kept as text: a JSON string, never raw bytes. */
-		if (!json_utf8_valid(a->waiting.agent, agent_len)) {
-			free(a->waiting.agent);
-			a->waiting.agent = NULL;
+		if (!json_utf8_valid(w->agent, agent_len)) {
+			free(w->agent);
+			w->agent = NULL;
 		}
 	}
 	if (a->reading == NULL)
@@ -1126,6 +1557,10 @@ statsvc_forget(struct statsvc *sv, const char *user, size_t user_len)
 	buf_addf(&p, "%s.data", a->base);
 	if (unlink(p.data) == -1 && errno != ENOENT)
 		log_warn("cannot remove '%s'", p.data);
+	buf_reset(&p);
+	buf_addf(&p, "%s.vocab", a->base);
+	if (unlink(p.data) == -1 && errno != ENOENT)
+		log_warn("cannot remove '%s'", p.data);
 	(void)fileio_fsync_dir(sv->dir);
 	buf_release(&p);
 	if (a->reading == NULL) {
@@ -1147,6 +1582,16 @@ statsvc_forget(struct statsvc *sv, const char *user, size_t user_len)
 	a->reason = NULL;
 	snprintf(a->tz, sizeof(a->tz), "UTC");
 	a->day_start = 0;
+	a->goal_books = a->goal_minutes = 0;
+	hist_clear(a);
+	vocab_unref(a->vocab);
+	a->vocab = NULL;
+	upload_release(&a->vwaiting);
+	if (a->vnext_fd != -1)
+		close(a->vnext_fd);
+	a->vnext_fd = -1;
+	free(a->vreason);
+	a->vreason = NULL;
 }
 
 void
@@ -1228,12 +1673,14 @@ zone_load(const char *name, struct buf *err)
 
 int
 statsvc_settings_set(struct statsvc *sv, const char *user, size_t user_len,
-    const char *tzname, int32_t day_start, struct buf *err)
+    const char *tzname, int32_t day_start, int64_t goal_books,
+    int64_t goal_minutes, struct buf *err)
 {
 	struct sv_acct *a;
 	struct tz *tz;
 	char old_tz[SV_MAX_TZ + 1];
 	int32_t old_start;
+	int64_t old_books, old_minutes;
 
 	if (strlen(tzname) > SV_MAX_TZ) {
 		buf_adds(err, "unknown time zone");
@@ -1246,11 +1693,19 @@ statsvc_settings_set(struct statsvc *sv, const char *user, size_t user_len,
 	a = acct_get(sv, user, user_len);
 	memcpy(old_tz, a->tz, sizeof(old_tz));
 	old_start = a->day_start;
+	old_books = a->goal_books;
+	old_minutes = a->goal_minutes;
 	snprintf(a->tz, sizeof(a->tz), "%s", tzname);
 	a->day_start = day_start;
+	if (goal_books >= 0)
+		a->goal_books = goal_books;
+	if (goal_minutes >= 0)
+		a->goal_minutes = goal_minutes;
 	if (meta_save(a) == -1) {
 		memcpy(a->tz, old_tz, sizeof(old_tz));
 		a->day_start = old_start;
+		a->goal_books = old_books;
+		a->goal_minutes = old_minutes;
 		buf_adds(err, "the settings could not be saved");
 		return -1;
 	}
@@ -1267,7 +1722,7 @@ query_json(struct sv_job *job, struct json_out *j, const struct statscalc *c,
     const struct statscalc_opts *o)
 {
 	const struct statsdb *db = job->qsnap ? &job->qsnap->db : NULL;
-	size_t i;
+	size_t i, k;
 
 	json_obj_begin(j);
 	json_key(j, "timezone");
@@ -1295,6 +1750,9 @@ query_json(struct sv_job *job, struct json_out *j, const struct statscalc *c,
 			json_str(j, job->qreason);
 		else
 			json_null(j);
+		json_key(j, "goals");
+		statscalc_json_goals(j, c, o);
+		hist_json(j, job->qhist, job->nqhist);
 		break;
 	case STATSVC_DAYS:
 		json_key(j, "days");
@@ -1312,8 +1770,63 @@ query_json(struct sv_job *job, struct json_out *j, const struct statscalc *c,
 			statscalc_json_book(j, db, c, i);
 		json_arr_end(j);
 		break;
+	case STATSVC_PERIODS:
+		json_key(j, "punchcard");
+		statscalc_json_punch(j, c);
+		json_key(j, "months");
+		statscalc_json_spans(j, c, o, false);
+		json_key(j, "years");
+		statscalc_json_spans(j, c, o, true);
+		break;
+	case STATSVC_BOOK:
+		/* query_work found the book: job->book. */
+		i = (size_t)job->book;
+		json_key(j, "book");
+		statscalc_json_book(j, db, c, i);
+		json_key(j, "days");
+		statscalc_json_bookdays(j, db, c, i);
+		json_key(j, "sessions");
+		json_arr_begin(j);
+		for (k = 0; k < (size_t)c->books[i].sessions; k++)
+			statscalc_json_session(
+			    j, db, &c->sessions[c->books[i].session0 + k]);
+		json_arr_end(j);
+		break;
+	case STATSVC_VOCAB:
+		json_key(j, "vocabulary");
+		if (job->qvocab)
+			statscalc_json_vocab(j, &job->qvocab->v, o);
+		else
+			json_null(j);
+		json_key(j, "refused");
+		if (job->qreason)
+			json_str(j, job->qreason);
+		else
+			json_null(j);
+		break;
+	case STATSVC_SESSIONS:
+		json_key(j, "sessions");
+		json_arr_begin(j);
+		for (i = 0; db && i < c->nsessions; i++)
+			statscalc_json_session(j, db, &c->sessions[i]);
+		json_arr_end(j);
+		break;
 	}
 	json_obj_end(j);
+}
+
+/* The book of md5 in db, or -1. */
+static int64_t
+book_find(const struct sv_snap *snap, const char *md5)
+{
+	struct sv_md5 key = {md5, 0};
+	const struct sv_md5 *m;
+
+	if (snap == NULL || md5 == NULL || md5[0] == '\0')
+		return -1;
+	m = bsearch(
+	    &key, snap->by_md5, snap->nby_md5, sizeof(*snap->by_md5), cmp_md5);
+	return m != NULL ? (int64_t)m->book : -1;
 }
 
 static int
@@ -1366,13 +1879,32 @@ query_work(uv_work_t *w)
 	statscalc_opts_default(&o, job->q.now);
 	o.tz = tz;
 	o.day_start = job->day_start;
+	o.goal_books = job->goal_books;
+	o.goal_minutes = job->goal_minutes;
 	if (job->q.finished != NULL) {
 		o.finished = query_finished;
 		o.finished_ctx = job;
 	}
+	if (job->q.view == STATSVC_BOOK &&
+	    (job->book = book_find(job->qsnap, job->md5)) < 0) {
+		job->status = 404;
+		buf_adds(&job->out, "No book of that md5 in the statistics.");
+		tz_free(tz);
+		buf_release(&err);
+		return;
+	}
 	statscalc_run(job->qsnap ? &job->qsnap->db : &empty, &o, &c);
-	json_out_init(&j, &job->out, false);
-	query_json(job, &j, &c, &o);
+	if (job->q.format == STATSVC_CSV) {
+		if (job->q.view == STATSVC_SESSIONS)
+			statscalc_csv_sessions(&job->out, &o,
+			    job->qsnap ? &job->qsnap->db : &empty, &c);
+		else
+			statscalc_csv_days(
+			    &job->out, &c, job->q.from, job->q.to);
+	} else {
+		json_out_init(&j, &job->out, false);
+		query_json(job, &j, &c, &o);
+	}
 	job->status = 200;
 	statscalc_release(&c);
 	tz_free(tz);
@@ -1396,9 +1928,12 @@ query_finish(struct sv_job *job, bool cancelled)
 	}
 	free(job->quser);
 	snap_unref(job->qsnap);
+	vocab_unref(job->qvocab);
 	upload_release(&job->qlast);
 	upload_release(&job->qfigures);
 	free(job->qreason);
+	free(job->md5);
+	job_hist_release(job);
 	buf_release(&job->out);
 	for (i = 0; i < job->q.nfinished; i++)
 		free((char *)(uintptr_t)job->fin[i].md5);
@@ -1439,10 +1974,23 @@ statsvc_query(struct statsvc *sv, const char *user, size_t user_len,
 		upload_copy(&job->qlast, &a->last);
 		upload_copy(&job->qfigures, &a->figures);
 		job->qreason = a->reason ? xstrdup(a->reason) : NULL;
+		if (q->view == STATSVC_VOCAB) {
+			free(job->qreason);
+			job->qreason = a->vreason ? xstrdup(a->vreason) : NULL;
+			job->qvocab = a->vocab;
+			if (a->vocab)
+				a->vocab->refs++;
+		}
+		job->goal_books = a->goal_books;
+		job->goal_minutes = a->goal_minutes;
+		if (q->view == STATSVC_OVERVIEW)
+			job_hist_copy(job, a);
 		job->rgen = a->rgen;
 	}
 	if (sv->shared != NULL)
 		job->quser = xmemdup0(user, user_len);
+	job->md5 = q->md5 ? xstrdup(q->md5) : NULL;
+	job->q.md5 = job->md5;
 	job->run = query_work;
 	job->finish = query_finish;
 	job_submit(sv, job);

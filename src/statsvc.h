@@ -1,7 +1,7 @@
 /*
  * statsvc.h: each account's reading statistics in the server: the
- * statistics.sqlite3 files uploaded over WebDAV read in the background,
- * what was read kept and served.
+ * statistics.sqlite3 (and vocabulary_builder.sqlite3) files uploaded over
+ * WebDAV read in the background, what was read kept and served.
  *
  * An upload (dav.c calls statsvc_uploaded) schedules a read on libuv's
  * thread pool (statsdb.h: hostile input); the upload does not wait. At
@@ -14,7 +14,9 @@
  * Storage, in <data_dir>/stats/: per account "<name>.json" (settings,
  * the last upload, the reason of a refusal; small, written on the loop
  * with fileio_replace) and "<name>.data" (what the last accepted file
- * held, its books and page turns, written by the worker that read it).
+ * held, its books and page turns, written by the worker that read it),
+ * "<name>.vocab" the same for the vocabulary (its words' books, times and
+ * review counts; never the words).
  * Both are loaded at the start, so a restart does not read the uploads
  * again. The figures themselves (days, streaks, books) are computed from
  * it on the thread pool for each request, in the account's time zone.
@@ -42,8 +44,14 @@
 #define STATSVC_MAX_JOBS 2
 /* Bytes kept of an upload's User-Agent. */
 #define STATSVC_MAX_AGENT 256
-/* The file name that is read, in any folder of the account's tree. */
+/* Uploads listed per account (the oldest is forgotten). */
+#define STATSVC_MAX_UPLOADS 50
+/* Reading goals: books per year, minutes per day, at most. */
+#define STATSVC_MAX_GOAL_BOOKS 10000
+#define STATSVC_MAX_GOAL_MINUTES 1440
+/* The file names that are read, in any folder of the account's tree. */
 #define STATSVC_FILE_NAME "statistics.sqlite3"
+#define STATSVC_VOCAB_NAME "vocabulary_builder.sqlite3"
 
 struct statsvc;
 
@@ -73,12 +81,16 @@ void statsvc_share(struct statsvc *sv, const struct config *cfg);
 void statsvc_free(struct statsvc *sv);
 
 /*
- * A statistics file of user was uploaded (or copied or moved) and is
- * open at fd, which sv takes (it closes it). size is its size, agent the
- * upload's User-Agent (NULL or len bytes, not NUL-terminated).
+ * A file called name (STATSVC_FILE_NAME or STATSVC_VOCAB_NAME; others are
+ * ignored) of user was uploaded (or copied or moved) and is open at fd,
+ * which sv takes (it closes it). size is its size, agent the upload's
+ * User-Agent (NULL or len bytes, not NUL-terminated). One read per
+ * account runs at a time, the statistics' first; of each kind only the
+ * latest waiting upload is read.
  */
 void statsvc_uploaded(struct statsvc *sv, const char *user, size_t user_len,
-    int fd, uint64_t size, const char *agent, size_t agent_len);
+    const char *name, int fd, uint64_t size, const char *agent,
+    size_t agent_len);
 
 /* The account user was deleted: forget its figures, remove its files. */
 void statsvc_forget(struct statsvc *sv, const char *user, size_t user_len);
@@ -109,17 +121,29 @@ bool statsvc_title(const struct statsvc *sv, const char *user, size_t user_len,
     const char *md5, size_t md5_len, const char **title, const char **authors);
 
 /*
- * Set user's time zone (an IANA name found in tzdata, or "UTC") and day
- * start (seconds after midnight, 0..86399; a whole minute). Returns 0, or
- * -1 with a message in err (an unknown zone, or a failed write).
+ * Set user's time zone (an IANA name found in tzdata, or "UTC"), day
+ * start (seconds after midnight, 0..86399; a whole minute) and reading
+ * goals (books per year, minutes per day: 0 none, -1 unchanged; at most
+ * STATSVC_MAX_GOAL_*). Returns 0, or -1 with a message in err (an unknown
+ * zone, or a failed write).
  */
 int statsvc_settings_set(struct statsvc *sv, const char *user, size_t user_len,
-    const char *tzname, int32_t day_start, struct buf *err);
+    const char *tzname, int32_t day_start, int64_t goal_books,
+    int64_t goal_minutes, struct buf *err);
 
 enum statsvc_view {
 	STATSVC_OVERVIEW, /* figures for today ... year, streaks, uploads */
 	STATSVC_DAYS,     /* per-day figures from .from to .to */
 	STATSVC_BOOKS,    /* per-book figures */
+	STATSVC_PERIODS,  /* the punch-card, the months and the years */
+	STATSVC_BOOK,     /* one book (.md5): figures, days, sessions */
+	STATSVC_SESSIONS, /* every session of every book */
+	STATSVC_VOCAB,    /* the vocabulary builder's figures */
+};
+
+enum statsvc_format {
+	STATSVC_JSON,
+	STATSVC_CSV, /* STATSVC_DAYS and STATSVC_SESSIONS: RFC 4180 text */
 };
 
 /* A book read to its end (progress >= 99 %), by md5, and when. */
@@ -138,11 +162,14 @@ struct statsvc_query {
 	 */
 	const struct statsvc_finished *finished;
 	size_t nfinished;
+	const char *md5; /* STATSVC_BOOK: the book (copied) */
+	enum statsvc_format format;
 };
 
 /*
- * The answer: status 200 and the JSON text (docs/api.md), or another
- * status with a message. text is borrowed for the call.
+ * The answer: status 200 and the JSON (or CSV) text (docs/api.md), or
+ * another status with a message (404: no book of that md5). text is
+ * borrowed for the call.
  */
 typedef void statsvc_answer_fn(
     void *arg, int status, const char *text, size_t len);

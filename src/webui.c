@@ -37,6 +37,7 @@
 #include "pubsub.h"
 #include "sse.h"
 #include "statscalc.h"
+#include "statsdb.h"
 #include "statsvc.h"
 #include "tzif.h"
 #include "store.h"
@@ -108,6 +109,7 @@ struct wcall {
 	int status;          /* w_session_json: the answer's status */
 	const char *extra;   /* and its extra headers */
 	struct wexport *exp; /* GET export: the file so far (malloc) */
+	const char *ctype;   /* stats_answer: a download's type, or NULL */
 };
 
 static void *w_json_alloc(void *ctx, size_t size);
@@ -1431,7 +1433,8 @@ stats_answer(void *arg, int status, const char *text, size_t len)
 	char *msg;
 
 	if (status == 200) {
-		http_reply_ex(c->req, 200, NULL, WEB_API_HEADERS, text, len);
+		http_reply_ex(c->req, 200, c->ctype,
+		    c->extra ? c->extra : WEB_API_HEADERS, text, len);
 		return;
 	}
 	msg = http_alloc(c->req, len + 1);
@@ -1452,7 +1455,8 @@ stats_available(struct wcall *c)
 }
 
 static void
-stats_query(struct wcall *c, enum statsvc_view view, int64_t from, int64_t to)
+stats_query_ex(struct wcall *c, enum statsvc_view view, int64_t from,
+    int64_t to, enum statsvc_format format, const char *md5)
 {
 	struct statsvc_query q;
 
@@ -1461,7 +1465,15 @@ stats_query(struct wcall *c, enum statsvc_view view, int64_t from, int64_t to)
 	q.from = from;
 	q.to = to;
 	q.now = (int64_t)time(NULL);
+	q.format = format;
+	q.md5 = md5;
 	statsvc_query(c->w->stats, c->user.p, c->user.len, &q, stats_answer, c);
+}
+
+static void
+stats_query(struct wcall *c, enum statsvc_view view, int64_t from, int64_t to)
+{
+	stats_query_ex(c, view, from, to, STATSVC_JSON, NULL);
 }
 
 /*
@@ -1580,36 +1592,155 @@ date_arg(struct str s, int64_t *day)
 	return back == y && bm == m && bd == d;
 }
 
+/*
+ * ?from=YYYY-MM-DD&to=YYYY-MM-DD (both included, each optional) into
+ * *from and *to; false when answered with a 400.
+ */
+static bool
+stats_range(struct wcall *c, int64_t *from, int64_t *to)
+{
+	bool bad = false;
+
+	*from = INT64_MIN;
+	*to = INT64_MAX;
+	if (!date_arg(query_get(c, "from", &bad), from) || bad ||
+	    !date_arg(query_get(c, "to", &bad), to) || bad) {
+		w_error(c, 400, "from and to must be dates YYYY-MM-DD.");
+		return false;
+	}
+	if (*from > *to) {
+		w_error(c, 400, "from must not be after to.");
+		return false;
+	}
+	return true;
+}
+
 /* Per-day figures, ?from=YYYY-MM-DD&to=YYYY-MM-DD (both included). */
 static int
 h_stats_days(void *call)
 {
 	struct wcall *c = call;
-	bool bad = false;
-	int64_t from = INT64_MIN, to = INT64_MAX;
+	int64_t from, to;
 
-	if (!stats_available(c))
-		return 0;
-	if (!date_arg(query_get(c, "from", &bad), &from) || bad ||
-	    !date_arg(query_get(c, "to", &bad), &to) || bad)
-		return w_error(c, 400, "from and to must be dates YYYY-MM-DD.");
-	if (from > to)
-		return w_error(c, 400, "from must not be after to.");
-	stats_query(c, STATSVC_DAYS, from, to);
+	if (stats_available(c) && stats_range(c, &from, &to))
+		stats_query(c, STATSVC_DAYS, from, to);
 	return 0;
 }
 
-/* {"timezone": IANA name, "day_start": "HH:MM"}: both optional. */
+/* The vocabulary builder's figures. */
+static int
+h_stats_vocab(void *call)
+{
+	struct wcall *c = call;
+
+	if (stats_available(c))
+		stats_query(c, STATSVC_VOCAB, 0, 0);
+	return 0;
+}
+
+/* The punch-card, the months and the years. */
+static int
+h_stats_periods(void *call)
+{
+	struct wcall *c = call;
+
+	if (stats_available(c))
+		stats_query(c, STATSVC_PERIODS, 0, 0);
+	return 0;
+}
+
+/* One book by its md5: figures, days (speed, burn-down), sessions. */
+static int
+h_stats_book(void *call)
+{
+	struct wcall *c = call;
+	char *md5;
+
+	if (!stats_available(c))
+		return 0;
+	if (c->param.len == 0 || c->param.len > STATSDB_MAX_TEXT ||
+	    memchr(c->param.p, '\0', c->param.len) != NULL)
+		return w_error(
+		    c, 404, "No book of that md5 in the statistics.");
+	md5 = http_alloc(c->req, c->param.len + 1);
+	memcpy(md5, c->param.p, c->param.len);
+	md5[c->param.len] = '\0';
+	stats_query_ex(c, STATSVC_BOOK, 0, 0, STATSVC_JSON, md5);
+	return 0;
+}
+
+#define STATS_DOWNLOAD(name)                                                   \
+	"Content-Disposition: attachment; filename=\"" name                    \
+	"\"\r\n" WEB_API_HEADERS
+
+/*
+ * Downloads: the days (?from, ?to as /stats/days) and the sessions, as
+ * CSV or JSON; the route's last letters say which.
+ */
+static int
+h_stats_export(void *call)
+{
+	struct wcall *c = call;
+	const char *path = c->wr->pattern;
+	bool csv = strcmp(path + strlen(path) - 4, ".csv") == 0;
+	bool days = strstr(path, "/days.") != NULL;
+	int64_t from = INT64_MIN, to = INT64_MAX;
+
+	if (!stats_available(c) || (days && !stats_range(c, &from, &to)))
+		return 0;
+	if (csv) {
+		c->ctype = "text/csv; charset=utf-8";
+		c->extra = days ? STATS_DOWNLOAD("reading-days.csv")
+		                : STATS_DOWNLOAD("reading-sessions.csv");
+	} else {
+		c->extra = days ? STATS_DOWNLOAD("reading-days.json")
+		                : STATS_DOWNLOAD("reading-sessions.json");
+	}
+	stats_query_ex(c, days ? STATSVC_DAYS : STATSVC_SESSIONS, from, to,
+	    csv ? STATSVC_CSV : STATSVC_JSON, NULL);
+	return 0;
+}
+
+/*
+ * goals.name of the body: a whole number 0..max into *out (-1 when the
+ * member is left out); false when it is something else.
+ */
+static bool
+goal_arg(
+    const struct json_value *goals, const char *name, int64_t max, int64_t *out)
+{
+	const struct json_value *v = json_get(goals, name);
+	double d;
+
+	*out = -1;
+	if (v == NULL)
+		return true;
+	if (v->type == JSON_NULL) {
+		*out = 0;
+		return true;
+	}
+	if (v->type != JSON_NUMBER || json_number(v, false, &d) != 0 || d < 0 ||
+	    d > (double)max || d != (double)(int64_t)d)
+		return false;
+	*out = (int64_t)d;
+	return true;
+}
+
+/*
+ * {"timezone": IANA name, "day_start": "HH:MM", "goals":
+ * {"books_per_year": n, "minutes_per_day": n}}: all optional.
+ */
 static int
 h_stats_settings(void *call)
 {
 	struct wcall *c = call;
 	struct str tzs = body_string(c, "timezone", 64);
 	struct str hm = body_string(c, "day_start", 5);
-	const struct json_value *v;
+	const struct json_value *v, *goals = json_get(c->body, "goals");
 	struct buf err = BUF_INIT;
 	char *msg;
 	int32_t start = 0;
+	int64_t books = -1, minutes = -1;
 	int rc;
 
 	if (!stats_available(c))
@@ -1624,10 +1755,18 @@ h_stats_settings(void *call)
 	    (hm.p == NULL || (start = statscalc_parse_hhmm(hm.p)) < 0))
 		return w_error(
 		    c, 400, "day_start must be a time HH:MM, such as 04:00.");
+	if (goals != NULL && (goals->type != JSON_OBJECT ||
+	                         !goal_arg(goals, "books_per_year",
+	                             STATSVC_MAX_GOAL_BOOKS, &books) ||
+	                         !goal_arg(goals, "minutes_per_day",
+	                             STATSVC_MAX_GOAL_MINUTES, &minutes)))
+		return w_error(c, 400,
+		    "goals: books_per_year (0 to " W_STR(STATSVC_MAX_GOAL_BOOKS) ") and minutes_per_day (0 to " W_STR(
+		        STATSVC_MAX_GOAL_MINUTES) ") must be whole numbers.");
 	if (tzs.p == NULL)
 		tzs = (struct str){"UTC", 3};
-	rc = statsvc_settings_set(
-	    c->w->stats, c->user.p, c->user.len, tzs.p, start, &err);
+	rc = statsvc_settings_set(c->w->stats, c->user.p, c->user.len, tzs.p,
+	    start, books, minutes, &err);
 	if (rc == -1) {
 		msg = http_alloc(c->req, err.len + 32);
 		snprintf(msg, err.len + 32, "timezone: %s", err.data);
@@ -1822,6 +1961,15 @@ static const struct route wroutes[] = {
     {HTTP_M_GET, "/api/v1/stats", h_stats, W_SESSION},
     {HTTP_M_GET, "/api/v1/stats/days", h_stats_days, W_SESSION},
     {HTTP_M_GET, "/api/v1/stats/books", h_stats_books, W_SESSION},
+    {HTTP_M_GET, "/api/v1/stats/books/:md5", h_stats_book, W_SESSION},
+    {HTTP_M_GET, "/api/v1/stats/periods", h_stats_periods, W_SESSION},
+    {HTTP_M_GET, "/api/v1/stats/vocabulary", h_stats_vocab, W_SESSION},
+    {HTTP_M_GET, "/api/v1/stats/export/days.csv", h_stats_export, W_SESSION},
+    {HTTP_M_GET, "/api/v1/stats/export/days.json", h_stats_export, W_SESSION},
+    {HTTP_M_GET, "/api/v1/stats/export/sessions.csv", h_stats_export,
+        W_SESSION},
+    {HTTP_M_GET, "/api/v1/stats/export/sessions.json", h_stats_export,
+        W_SESSION},
     {HTTP_M_PUT, "/api/v1/stats/settings", h_stats_settings,
         W_SESSION | W_CSRF | W_BODY},
     {HTTP_M_GET, "/api/v1/files/usage", h_files_usage, W_SESSION},

@@ -18,6 +18,12 @@ written here in our own words from that description.
                                          (default 300), one a minute from START
                                          (Unix seconds, default 2025-01-01)
                                          in four-hour evenings, one a day
+    mkstats.py vocab OUT [DESC.json|-]   a vocabulary_builder.sqlite3 (schema
+                                         20240905, section 1.7) from
+                                         {"titles": ["Book"], "words":
+                                         [{"word": "w", "title": "Book",
+                                         "create": T, "due": T,
+                                         "review_count": 0}], "sql": [...]}
 
 A description is JSON:
 
@@ -229,11 +235,48 @@ def bulk(path, turns, books=300, start=1735689600):
     finish(con, path)
 
 
+def vocab(path, desc):
+    """A vocabulary builder file with the tables KOReader creates."""
+    if os.path.exists(path):
+        os.unlink(path)
+    con = sqlite3.connect(path)
+    if desc.get("page_size"):
+        con.execute("PRAGMA page_size=%d" % desc["page_size"])
+    con.execute("PRAGMA user_version=%d" % desc.get("user_version", 20240905))
+    con.execute("CREATE TABLE IF NOT EXISTS vocabulary (word TEXT NOT NULL "
+                "UNIQUE PRIMARY KEY, title_id INTEGER, create_time INTEGER "
+                "NOT NULL, review_time INTEGER, due_time INTEGER NOT NULL, "
+                "review_count INTEGER NOT NULL DEFAULT 0, prev_context TEXT, "
+                "next_context TEXT, streak_count INTEGER NOT NULL DEFAULT 0, "
+                "highlight TEXT)")
+    con.execute("CREATE TABLE IF NOT EXISTS title (id INTEGER PRIMARY KEY "
+                "AUTOINCREMENT, name TEXT UNIQUE, filter INTEGER NOT NULL "
+                "DEFAULT 1)")
+    ids = {}
+    for t in desc.get("titles", []):
+        ids[t] = con.execute("INSERT INTO title (name) VALUES (?)",
+                             (t,)).lastrowid
+    for w in desc.get("words", []):
+        con.execute("INSERT INTO vocabulary (word, title_id, create_time, "
+                    "due_time, review_count) VALUES (?,?,?,?,?)",
+                    (w["word"], ids.get(w.get("title")), when(w["create"]),
+                     when(w.get("due", w["create"])),
+                     w.get("review_count", 0)))
+    for q in desc.get("sql", []):
+        con.executescript(q)
+    con.commit()
+    con.execute("VACUUM")
+    con.close()
+
+
 def main(argv):
     if len(argv) >= 3 and argv[1] == "build":
         src = argv[3] if len(argv) > 3 else "-"
         desc = json.load(sys.stdin if src == "-" else open(src))
         build(argv[2], desc)
+    elif len(argv) >= 3 and argv[1] == "vocab":
+        src = argv[3] if len(argv) > 3 else "-"
+        vocab(argv[2], json.load(sys.stdin if src == "-" else open(src)))
     elif len(argv) == 5 and argv[1] == "merge":
         merge(argv[2], argv[3], argv[4])
     elif len(argv) >= 4 and argv[1] == "bulk":

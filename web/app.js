@@ -408,6 +408,200 @@ function dayBars(byDate, today) {
 	                h('td', {class: 'num'}, d.pages))))))));
 }
 
+// The link to a book's own page (#/stats/<md5>).
+function bookLink(b) {
+	const name = b.title || b.md5 || '—';
+	return b.md5 ? h('a', {class: 'title', href: '#/stats/' + encodeURIComponent(b.md5)}, name) : h('span', {class: 'title'}, name);
+}
+
+const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+
+// Hour x weekday: a circle per hour, its area the time read then.
+function punchCard(grid) {
+	const C = 26, L = 40, T = 18;
+	const W = L + 24 * C, H = T + 7 * C;
+	const max = Math.max(1, ...grid.flat());
+	let best = [0, 0, 0];
+	const dots = [];
+	grid.forEach((row, wd) => row.forEach((sec, hr) => {
+		if (sec > best[2]) best = [wd, hr, sec];
+		if (!sec) return;
+		const r = Math.max(2, Math.sqrt(sec / max) * (C / 2 - 1));
+		dots.push(s('circle', {cx: L + hr * C + C / 2, cy: T + wd * C + C / 2, r: r.toFixed(1), class: 'col'},
+		    s('title', {}, WEEKDAYS[wd] + ' ' + hr + ':00–' + (hr + 1) + ':00: ' + dur(sec))));
+	}));
+	const axes = [WEEKDAYS.map((n, i) => s('text', {x: 0, y: T + i * C + C / 2 + 4, class: 'axis'}, n.slice(0, 3))),
+		[0, 6, 12, 18].map((hr) => s('text', {x: L + hr * C + 2, y: T - 5, class: 'axis'}, hr + ':00'))];
+	const cap = best[2] ? 'When you read, by weekday and hour of the day: most on ' + WEEKDAYS[best[0]] + 's from ' +
+	    best[1] + ':00 (' + dur(best[2]) + ').' : 'When you read, by weekday and hour: no reading yet.';
+	return h('figure', {class: 'chart heat punch'},
+	    h('div', {class: 'scroll', tabindex: '0', role: 'group', 'aria-label': 'Reading by weekday and hour'},
+	        s('svg', {viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': cap}, axes, dots)),
+	    h('figcaption', {class: 'muted'}, cap),
+	    h('details', {}, h('summary', {}, 'The hours as a table (minutes)'),
+	        h('div', {class: 'scroll'}, h('table', {class: 'punch-table'},
+	            h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'Day'),
+	                Array.from({length: 24}, (_, hr) => h('th', {scope: 'col', class: 'num'}, String(hr))))),
+	            h('tbody', {}, grid.map((row, wd) => h('tr', {}, h('th', {scope: 'row'}, WEEKDAYS[wd]),
+	                row.map((sec) => h('td', {class: 'num'}, sec ? String(Math.round(sec / 60)) : '')))))))));
+}
+
+// Months or years as a table, the newest first.
+function spanTable(list, what) {
+	const name = (x) => what === 'Month' ?
+	    new Date(x.from + 'T12:00:00Z').toLocaleDateString(undefined, {timeZone: 'UTC', year: 'numeric', month: 'long'}) :
+	    String(x.year);
+	return h('div', {class: 'scroll'}, h('table', {class: 'spans'},
+	    h('caption', {class: 'sr'}, 'Reading per ' + what.toLowerCase() + ': time, pages, books, days read'),
+	    h('thead', {}, h('tr', {}, [what, 'Time', 'Pages', 'Books', 'Days read'].map((t) => h('th', {scope: 'col'}, t)))),
+	    h('tbody', {}, list.slice().reverse().map((x) => h('tr', {},
+	        h('th', {scope: 'row'}, name(x)), h('td', {class: 'num'}, dur(x.seconds)),
+	        h('td', {class: 'num'}, x.pages), h('td', {class: 'num'}, x.books), h('td', {class: 'num'}, x.days))))));
+}
+
+// A goal's card: done of goal, with a progress bar.
+function goalCard(label, done, goal, text, sub) {
+	return h('div', {class: 'stat goal'}, h('span', {class: 'label'}, label), h('strong', {}, text),
+	    h('progress', {max: goal, value: Math.min(done, goal), 'aria-label': label + ': ' + text}),
+	    sub ? h('span', {class: 'muted'}, sub) : null);
+}
+
+function goalCards(g) {
+	const cards = [];
+	if (g.books_per_year) {
+		const done = g.books_finished === null ? 0 : g.books_finished;
+		cards.push(goalCard('Books this year', done, g.books_per_year,
+		    (g.books_finished === null ? '?' : done) + ' of ' + g.books_per_year,
+		    'on pace: ' + g.books_expected.toFixed(1)));
+	}
+	if (g.minutes_per_day) {
+		cards.push(goalCard('Today\'s goal', g.today_seconds, g.minutes_per_day * 60,
+		    dur(g.today_seconds) + ' of ' + dur(g.minutes_per_day * 60),
+		    g.days_met + ' of ' + g.year_days + ' days this year'));
+	}
+	return cards;
+}
+
+// The uploads, newest first: when, from which device and KOReader.
+function uploadTable(list) {
+	return h('div', {class: 'scroll'}, h('table', {class: 'uploads'},
+	    h('caption', {class: 'sr'}, 'The last uploads of statistics'),
+	    h('thead', {}, h('tr', {}, ['When', 'Device', 'KOReader', 'Size', 'Read'].map((t) => h('th', {scope: 'col'}, t)))),
+	    h('tbody', {}, list.map((u) => h('tr', {},
+	        h('td', {}, when(u.time)), h('td', {}, u.device || u.user_agent || '—'), h('td', {}, u.koreader || '—'),
+	        h('td', {class: 'num'}, size(u.size)), h('td', {}, u.accepted ? 'yes' : h('span', {class: 'error'}, 'refused')))))));
+}
+
+function exportLinks() {
+	const a = (file, text) => h('a', {href: 'api/v1/stats/export/' + file, download: 'reading-' + file}, text);
+	return h('p', {class: 'exports'}, 'Download: ', a('days.csv', 'days (CSV)'), ' · ', a('days.json', 'days (JSON)'), ' · ',
+	    a('sessions.csv', 'sessions (CSV)'), ' · ', a('sessions.json', 'sessions (JSON)'));
+}
+
+// Bars of seconds per page on each day the book was read (its speed).
+function speedChart(days) {
+	const W = Math.max(300, Math.min(900, main.clientWidth - 40));
+	const H = 150, L = 58, R = 8, T = 10, B = 24;
+	const vals = days.map((d) => d.page_seconds || 0);
+	const max = Math.ceil(Math.max(60, ...vals) / 30) * 30;
+	const bw = (W - L - R) / Math.max(1, days.length);
+	const y = (v) => T + (1 - v / max) * (H - T - B);
+	const grid = [0, 0.5, 1].map((f) => [
+		s('line', {x1: L, x2: W - R, y1: y(max * f), y2: y(max * f), class: 'grid'}),
+		s('text', {x: L - 6, y: y(max * f) + 4, 'text-anchor': 'end', class: 'axis'}, dur(max * f))]);
+	const bars = days.map((d, i) => s('rect', {x: (L + i * bw + 1).toFixed(1), y: y(vals[i]).toFixed(1),
+	    width: Math.max(1, bw - 2).toFixed(1), height: (H - B - y(vals[i])).toFixed(1), class: 'col'},
+	    s('title', {}, longDate(d.date) + ': ' + dur(vals[i]) + ' a page, ' + d.pages + ' pages in ' + dur(d.seconds))));
+	const labels = days.length ? [s('text', {x: L, y: H - 6, class: 'axis'}, longDate(days[0].date)),
+		s('text', {x: W - R, y: H - 6, 'text-anchor': 'end', class: 'axis'}, longDate(days[days.length - 1].date))] : [];
+	const avg = days.reduce((a, d) => a + d.seconds, 0) / Math.max(1, days.reduce((a, d) => a + d.pages, 0));
+	const cap = 'Time per page on each of the ' + days.length + ' days read: ' + dur(avg) + ' a page on average.';
+	return h('figure', {class: 'chart'}, s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': cap}, grid, bars, labels),
+	    h('figcaption', {class: 'muted'}, cap));
+}
+
+// Pages left after each day read, then dashed to the estimated finish.
+function burnDown(b, days) {
+	const W = Math.max(300, Math.min(900, main.clientWidth - 40));
+	const H = 170, L = 50, R = 10, T = 10, B = 24;
+	const pts = days.filter((d) => d.left !== null).map((d) => ({t: Date.parse(d.date), left: d.left, date: d.date}));
+	if (!pts.length || !b.pages) return h('p', {class: 'muted'}, 'The book\'s size is not known: no burn-down.');
+	const first = {t: pts[0].t - 86400000, left: b.pages};
+	const end = b.finish_date ? Date.parse(b.finish_date) : pts[pts.length - 1].t;
+	const t0 = first.t, t1 = Math.max(end, pts[pts.length - 1].t + 86400000);
+	const x = (t) => L + (t - t0) / (t1 - t0) * (W - L - R);
+	const y = (v) => T + (1 - v / b.pages) * (H - T - B);
+	const line = [first, ...pts].map((p, i) => (i ? 'L' : 'M') + x(p.t).toFixed(1) + ' ' + y(p.left).toFixed(1)).join(' ');
+	const last = pts[pts.length - 1];
+	const grid = [0, 0.5, 1].map((f) => [
+		s('line', {x1: L, x2: W - R, y1: y(b.pages * f), y2: y(b.pages * f), class: 'grid'}),
+		s('text', {x: L - 6, y: y(b.pages * f) + 4, 'text-anchor': 'end', class: 'axis'}, String(Math.round(b.pages * f)))]);
+	const proj = b.finish_date && last.left > 0 ? s('path', {d: 'M' + x(last.t).toFixed(1) + ' ' + y(last.left).toFixed(1) +
+	    ' L' + x(end).toFixed(1) + ' ' + y(0).toFixed(1), class: 'line proj', fill: 'none'}) : null;
+	const dots = pts.map((p) => s('circle', {cx: x(p.t).toFixed(1), cy: y(p.left).toFixed(1), r: 3, class: 'dot'},
+	    s('title', {}, longDate(p.date) + ': ' + p.left + ' pages left')));
+	const labels = [s('text', {x: L, y: H - 6, class: 'axis'}, longDate(pts[0].date)),
+		s('text', {x: W - R, y: H - 6, 'text-anchor': 'end', class: 'axis'}, longDate(b.finish_date || last.date))];
+	const cap = last.left + ' of ' + b.pages + ' pages left after ' + longDate(last.date) +
+	    (b.finish_date && last.left > 0 ? '; at this pace finished about ' + longDate(b.finish_date) + '.' : '.');
+	return h('figure', {class: 'chart'}, s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': cap},
+	    grid, s('path', {d: line, class: 'line', fill: 'none'}), proj, dots, labels),
+	    h('figcaption', {class: 'muted'}, cap));
+}
+
+// The vocabulary builder's words: per book and per month, due now.
+function vocabSection(res) {
+	const v = res.vocabulary;
+	const refused = res.refused ? h('div', {class: 'problem', role: 'alert'},
+	    h('p', {}, h('strong', {}, 'The last vocabulary upload was not read: '), res.refused)) : null;
+	if (!v) return refused ? [h('h2', {}, 'Vocabulary'), refused] : [];
+	const table = (caption, head, rows) => h('div', {class: 'scroll'}, h('table', {class: 'vocab'},
+	    h('caption', {class: 'sr'}, caption),
+	    h('thead', {}, h('tr', {}, head.map((t) => h('th', {scope: 'col'}, t)))),
+	    h('tbody', {}, rows)));
+	return [h('h2', {}, 'Vocabulary'), refused,
+		h('section', {class: 'stats', 'aria-label': 'Vocabulary'},
+		    statCard('Words', String(v.words), v.reviewed + ' reviewed'),
+		    statCard('Due for review', String(v.due), 'now')),
+		table('Words collected per book, the most first', ['Book', 'Words', 'Due'],
+		    v.books.map((b) => h('tr', {}, h('td', {}, b.title || '(no book)'),
+		        h('td', {class: 'num'}, b.words), h('td', {class: 'num'}, b.due)))),
+		table('Words collected per month, the latest first', ['Month', 'Words'],
+		    v.months.slice().reverse().map((m) => h('tr', {},
+		        h('td', {}, new Date(m.month + '-15T12:00:00Z').toLocaleDateString(undefined,
+		            {timeZone: 'UTC', year: 'numeric', month: 'long'})),
+		        h('td', {class: 'num'}, m.words))))];
+}
+
+// A book's own page: #/stats/<md5>.
+async function statsBook(md5) {
+	const o = await api('GET', 'stats/books/' + encodeURIComponent(md5));
+	const b = o.book, days = o.days;
+	const authors = b.authors && b.authors !== 'N/A' ? b.authors.split('\n').join(', ') : null;
+	const avg = (x) => x === null ? '—' : dur(x);
+	setPage(b.title || md5, h('p', {}, h('a', {href: '#/stats'}, '← Reading')),
+	    h('h1', {}, b.title || md5), authors ? h('p', {class: 'authors'}, authors) : null,
+	    h('section', {class: 'stats', 'aria-label': 'This book'},
+	        statCard('Total time', dur(b.seconds), 'reading time ' + dur(b.capped_seconds)),
+	        statCard('Pages read', b.pages ? b.pages_read + ' / ' + b.pages : String(b.pages_read),
+	            b.last_page ? 'last at page ' + b.last_page : null),
+	        statCard('Days read', String(b.days), b.best_day ? 'best ' + longDate(b.best_day.date) + ', ' + dur(b.best_day.seconds) : null),
+	        statCard('Per page', avg(b.avg_page_seconds), 'per day ' + avg(b.avg_day_seconds)),
+	        statCard('Sessions', String(b.sessions.count), 'longest ' + dur(b.sessions.longest) + ', average ' + avg(b.sessions.average)),
+	        statCard('Time left', b.time_left === null ? '—' : dur(b.time_left),
+	            b.finish_date ? 'finished about ' + longDate(b.finish_date) : null)),
+	    h('h2', {}, 'Pages left'), burnDown(b, days),
+	    h('h2', {}, 'Speed'), speedChart(days),
+	    h('h2', {}, 'Sessions'),
+	    h('p', {class: 'muted'}, 'A session ends where a page stays unturned for more than ' + dur(o.settings.session_gap) + '.'),
+	    h('div', {class: 'scroll'}, h('table', {class: 'sessions'},
+	        h('caption', {class: 'sr'}, 'Sessions of this book, the latest first'),
+	        h('thead', {}, h('tr', {}, ['Started', 'Time', 'Page turns', 'Ended'].map((t) => h('th', {scope: 'col'}, t)))),
+	        h('tbody', {}, o.sessions.slice().reverse().map((x) => h('tr', {},
+	            h('td', {}, when(x.start)), h('td', {class: 'num'}, dur(x.seconds)),
+	            h('td', {class: 'num'}, x.turns), h('td', {}, when(x.end))))))));
+}
+
 function bookTable(books) {
 	const list = books.slice().sort((a, b) => b.last_read - a.last_read);
 	return h('div', {class: 'scroll'}, h('table', {class: 'books'},
@@ -415,7 +609,7 @@ function bookTable(books) {
 	    h('thead', {}, h('tr', {},
 	        ['Book', 'Time', 'Pages read', 'Days', 'Per page', 'Last read'].map((t) => h('th', {scope: 'col'}, t)))),
 	    h('tbody', {}, list.map((b) => h('tr', {},
-	        h('td', {}, h('span', {class: 'title'}, b.title || b.md5 || '—'),
+	        h('td', {}, bookLink(b),
 	            b.authors && b.authors !== 'N/A' ? h('span', {class: 'authors'}, b.authors.split('\n').join(', ')) : null),
 	        h('td', {class: 'num'}, dur(b.seconds)),
 	        h('td', {class: 'num'}, b.pages ? b.pages_read + ' / ' + b.pages : b.pages_read),
@@ -430,11 +624,18 @@ function statsSettings(o) {
 	const here = Intl.DateTimeFormat().resolvedOptions().timeZone;
 	const tz = h('input', {id: 'stats-tz', value: o.timezone, list: 'stats-zones', autocomplete: 'off', required: true});
 	const start = h('input', {id: 'stats-start', type: 'time', value: o.settings.day_start, required: true});
+	const g = o.goals || {};
+	const books = h('input', {id: 'stats-goal-books', type: 'number', min: 0, max: 10000, step: 1, inputmode: 'numeric',
+	    value: g.books_per_year || ''});
+	const mins = h('input', {id: 'stats-goal-minutes', type: 'number', min: 0, max: 1440, step: 1, inputmode: 'numeric',
+	    value: g.minutes_per_day || ''});
 	return h('form', {class: 'card', onsubmit: async (ev) => {
 		ev.preventDefault();
 		msg.className = '';
 		try {
-			await api('PUT', 'stats/settings', {timezone: tz.value.trim(), day_start: start.value});
+			await api('PUT', 'stats/settings', {timezone: tz.value.trim(), day_start: start.value,
+				goals: {books_per_year: books.value === '' ? 0 : Number(books.value),
+					minutes_per_day: mins.value === '' ? 0 : Number(mins.value)}});
 			await render(true);
 			toast('Saved');
 		} catch (e) {
@@ -448,11 +649,16 @@ function statsSettings(o) {
 	h('label', {for: 'stats-tz'}, 'Time zone'), tz,
 	h('datalist', {id: 'stats-zones'}, ['UTC', ...zones].map((z) => h('option', {value: z}))),
 	h('label', {for: 'stats-start'}, 'A day starts at'), start,
+	h('h2', {}, 'Goals'),
+	h('label', {for: 'stats-goal-books'}, 'Books to finish in a year'), books,
+	h('label', {for: 'stats-goal-minutes'}, 'Minutes to read a day'), mins,
+	h('p', {class: 'muted'}, 'Empty or 0: no goal.'),
 	h('button', {type: 'submit', class: 'primary'}, 'Save'), msg);
 }
 
-async function stats() {
-	const o = await api('GET', 'stats');
+async function stats(md5) {
+	if (md5) return statsBook(md5);
+	const [o, vocab] = await Promise.all([api('GET', 'stats'), api('GET', 'stats/vocabulary')]);
 	const up = o.last_upload;
 	const refused = o.refused ? h('div', {class: 'problem', role: 'alert'},
 	    h('p', {}, h('strong', {}, 'The last upload was not read: '), o.refused),
@@ -470,13 +676,14 @@ async function stats() {
 		            h('li', {}, 'Reading statistics → Settings → Cloud sync: choose that server, open a folder and ',
 		                h('strong', {}, 'long-press'), ' to choose it.'),
 		            h('li', {}, 'Then "Synchronize now" (and on every other device).'))),
-		    statsSettings(o));
+		    vocabSection(vocab), statsSettings(o));
 		return;
 	}
 	const today = o.overview.today.to;
-	const [daysRes, booksRes] = await Promise.all([
+	const [daysRes, booksRes, per] = await Promise.all([
 		api('GET', 'stats/days?from=' + addDays(today, -371) + '&to=' + today),
 		api('GET', 'stats/books'),
+		api('GET', 'stats/periods'),
 	]);
 	const byDate = {};
 	for (const d of daysRes.days) byDate[d.date] = d;
@@ -493,10 +700,17 @@ async function stats() {
 	        statCard('Current streak', ov.streak.current + (ov.streak.current === 1 ? ' day' : ' days'), null),
 	        statCard('Longest streak', ov.streak.longest + (ov.streak.longest === 1 ? ' day' : ' days'),
 	            ov.streak.longest_to ? 'to ' + longDate(ov.streak.longest_to) : null),
-	        statCard('Books', String(o.books), dur(ov.seconds) + ' in all')),
+	        statCard('Books', String(o.books), dur(ov.seconds) + ' in all'),
+	        goalCards(o.goals)),
 	    h('h2', {}, 'The last year'), heatmap(byDate, today),
 	    h('h2', {}, 'The last 30 days'), dayBars(byDate, today),
+	    h('h2', {}, 'Hours and weekdays'), punchCard(per.punchcard),
+	    h('h2', {}, 'Months'), spanTable(per.months, 'Month'),
+	    h('h2', {}, 'Years'), spanTable(per.years, 'Year'),
 	    h('h2', {}, 'Books'), bookTable(booksRes.books),
+	    h('h2', {}, 'Export'), exportLinks(),
+	    vocabSection(vocab),
+	    h('h2', {}, 'Uploads'), uploadTable(o.uploads),
 	    statsSettings(o));
 	// The heatmap shows today at first (on a phone it scrolls).
 	for (const el of main.querySelectorAll('.heat .scroll')) el.scrollLeft = el.scrollWidth;

@@ -654,6 +654,45 @@ async function main() {
 		const st = await page.evaluate(async () => (await fetch('api/v1/stats')).json());
 		ok(st.timezone === 'Europe/Berlin' && st.settings.day_start === '04:00', 'the time zone and day start are saved',
 		    JSON.stringify(st.settings));
+		// The rest of the dashboard: punch-card, months, years, uploads,
+		// exports, goals, and a book's own page.
+		await page.waitForFunction(() => !document.querySelector('#toast.show'), null, {timeout: 5000});
+		ok((await page.$$('.punch circle')).length > 0 && (await page.$$('.punch-table tbody tr')).length === 7,
+		    'the punch-card: circles, and seven rows in its table');
+		const spans = await page.$$eval('table.spans tbody tr', (r) => r.length);
+		ok(spans >= 2, 'months and years as tables', spans);
+		ok(/Kobo/.test(await page.textContent('table.uploads')) && /v2026\.07\.2/.test(await page.textContent('table.uploads')),
+		    'the uploads: device and KOReader version');
+		const csv = await page.evaluate(async () => {
+			const r = await fetch(document.querySelector('a[href$="sessions.csv"]').getAttribute('href'));
+			return [r.status, r.headers.get('content-type'), (await r.text()).split('\r\n')[0]];
+		});
+		ok(csv[0] === 200 && /^text\/csv/.test(csv[1]) && csv[2].startsWith('date,start,end'), 'the sessions download link', csv);
+		await page.fill('#stats-goal-books', '12');
+		await page.fill('#stats-goal-minutes', '20');
+		await page.click('form.card button.primary');
+		await page.waitForSelector('.stat.goal progress');
+		ok((await page.$$('.stat.goal')).length === 2, 'the goals are shown with their progress');
+		await page.click('table.books a.title');
+		await page.waitForSelector('.sessions tbody tr');
+		const bookPage = await page.evaluate(() => [document.querySelector('h1').textContent,
+			document.querySelectorAll('main svg[role="img"][aria-label]').length,
+			document.querySelectorAll('.sessions tbody tr').length]);
+		ok(bookPage[1] === 2 && bookPage[2] >= 1, 'a book\'s page: burn-down and speed charts, sessions', bookPage);
+		await page.setViewportSize({width: 375, height: 800});
+		await page.emulateMedia({colorScheme: 'dark'});
+		const overBook = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+		ok(overBook <= 0, 'a book\'s page fits a 375 px phone', overBook);
+		await page.screenshot({path: join(shots, 'reading-book-phone-dark.png'), fullPage: true});
+		await page.goto(base + '/#/stats');
+		await page.waitForSelector('.punch');
+		const overAll = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+		ok(overAll <= 0, 'the whole Reading page still fits a 375 px phone', overAll);
+		await page.emulateMedia({colorScheme: 'light'});
+		await page.setViewportSize({width: 1280, height: 860});
+		await page.goto(base + '/#/');
+		await page.goto(base + '/#/stats');
+		await page.waitForSelector('.stats .stat');
 		// Live: another upload, read while the page is open, reloads it.
 		await page.waitForFunction(() => !document.querySelector('#toast.show'), null, {timeout: 5000});
 		desc.runs.push({book: 'o', start: dayAgo(0) + 'T00:30:00Z', first: 31, count: 5, duration: 60, total_pages: 200});
@@ -664,6 +703,18 @@ async function main() {
 		const live2 = await page.waitForFunction(() => /New reading statistics/.test(document.querySelector('#toast').textContent),
 		    null, {timeout: 5000}).then(() => true, () => false);
 		ok(live2, 'a new upload updates the open Reading page');
+		// Vocabulary: a vocabulary_builder.sqlite3 upload shows its words.
+		const vocabFile = join(tmp, 'vocabulary_builder.sqlite3');
+		spawnSync('python3', [join(root, 'tests/mkstats.py'), 'vocab', vocabFile, '-'], {input: JSON.stringify({
+			titles: ['Moby Dick'], words: [{word: 'leviathan', title: 'Moby Dick', create: dayAgo(1) + 'T10:00:00Z', due: 1},
+				{word: 'sextant', create: dayAgo(2) + 'T10:00:00Z', due: 4102444800}]}), encoding: 'utf8'});
+		await page.waitForFunction(() => !document.querySelector('#toast.show'), null, {timeout: 5000});
+		await fetch(base + '/dav/vocabulary_builder.sqlite3', {method: 'PUT', body: readFileSync(vocabFile),
+		    headers: {Authorization: 'Basic ' + Buffer.from('alice:correct horse').toString('base64')}});
+		const vocabShown = await page.waitForFunction(() => document.querySelectorAll('table.vocab tbody tr').length >= 2,
+		    null, {timeout: 10000}).then(() => true, () => false);
+		ok(vocabShown && /Due for review\s*1/.test(await page.textContent('main')),
+		    'the vocabulary: words per book and month, one due', await page.textContent('main').then((t) => t.slice(-300)));
 
 		// Administration: create bob, who then syncs.
 		await page.goto(base + '/#/admin');

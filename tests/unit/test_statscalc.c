@@ -270,6 +270,229 @@ test_statscalc__parse_hhmm(void **state)
 		assert_int_equal(statscalc_parse_hhmm(bad[i]), -1);
 }
 
+/* Unix time of a UTC date and time. */
+static int64_t
+utc(int y, unsigned m, unsigned d, int hh, int mm, int ss)
+{
+	return tz_days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
+}
+
+/*
+ * Months, years, the punch-card, sessions, a book's days and the goals
+ * on one set of page turns in UTC.
+ */
+static void
+test_statscalc__periods(void **state)
+{
+	struct statscalc_opts o;
+	struct statsdb db;
+	struct statscalc c;
+	int64_t t0 = utc(2026, 1, 31, 10, 0, 0);
+	const struct statscalc_span *m;
+	const struct statscalc_session *se;
+	const struct statscalc_bookday *bd;
+
+	(void)state;
+	db_init(&db, 2, 100);
+	db_add(&db, 0, 1, t0, 60, 100);
+	db_add(&db, 0, 2, t0 + 60, 60, 100);
+	/* 700 s after the end of the last: a new session. */
+	db_add(&db, 0, 3, t0 + 820, 30, 100);
+	db_add(&db, 0, 10, utc(2026, 2, 2, 22, 30, 0), 100, 100);
+	db_add(&db, 1, 1, utc(2025, 12, 31, 12, 0, 0), 40, 100);
+	db_add(&db, 1, 5, utc(2026, 2, 1, 23, 59, 30), 50, 100);
+	statscalc_opts_default(&o, utc(2026, 2, 2, 23, 0, 0));
+	o.goal_books = 10;
+	o.goal_minutes = 2;
+	statscalc_run(&db, &o, &c);
+
+	assert_int_equal(c.nmonths, 3);
+	m = c.months;
+	assert_int_equal(m[0].key, 2025 * 12 + 11);
+	assert_int_equal(m[0].seconds, 40);
+	assert_int_equal(m[0].pages, 1);
+	assert_int_equal(m[0].books, 1);
+	assert_int_equal(m[0].days, 1);
+	assert_int_equal(m[1].key, 2026 * 12);
+	assert_int_equal(m[1].seconds, 150);
+	assert_int_equal(m[1].pages, 3);
+	assert_int_equal(m[1].books, 1);
+	assert_int_equal(m[1].days, 1);
+	assert_int_equal(m[2].key, 2026 * 12 + 1);
+	assert_int_equal(m[2].seconds, 150);
+	assert_int_equal(m[2].pages, 2);
+	assert_int_equal(m[2].books, 2);
+	assert_int_equal(m[2].days, 2);
+	assert_int_equal(c.nyears, 2);
+	assert_int_equal(c.years[0].key, 2025);
+	assert_int_equal(c.years[1].key, 2026);
+	assert_int_equal(c.years[1].seconds, 300);
+	assert_int_equal(c.years[1].pages, 5);
+	assert_int_equal(c.years[1].books, 2);
+	assert_int_equal(c.years[1].days, 3);
+
+	/* Monday first: Saturday 10 h, Monday 22 h, Sunday 23 h, Wed 12 h. */
+	assert_int_equal(c.punch[5][10], 150);
+	assert_int_equal(c.punch[0][22], 100);
+	assert_int_equal(c.punch[6][23], 50);
+	assert_int_equal(c.punch[2][12], 40);
+	assert_int_equal(c.punch[5][11], 0);
+
+	assert_int_equal(c.nsessions, 5);
+	assert_int_equal(c.books[0].session0, 0);
+	assert_int_equal(c.books[0].sessions, 3);
+	assert_int_equal(c.books[1].session0, 3);
+	se = &c.sessions[0];
+	assert_int_equal(se->start, t0);
+	assert_int_equal(se->end, t0 + 120);
+	assert_int_equal(se->seconds, 120);
+	assert_int_equal(se->turns, 2);
+	assert_int_equal(c.sessions[1].start, t0 + 820);
+	assert_int_equal(c.sessions[1].end, t0 + 850);
+	assert_int_equal(c.sessions[1].turns, 1);
+	assert_int_equal(c.sessions[4].book, 1);
+
+	/* Book 0's days: its speed and the furthest page (burn-down). */
+	assert_int_equal(c.nbookdays, 4);
+	assert_int_equal(c.books[0].bookday0, 0);
+	assert_int_equal(c.books[1].bookday0, 2);
+	bd = &c.bookdays[0];
+	assert_int_equal(bd->day, tz_days_from_civil(2026, 1, 31));
+	assert_int_equal(bd->seconds, 150);
+	assert_int_equal(bd->pages, 3);
+	assert_int_equal(bd->furthest, 3);
+	assert_int_equal(c.bookdays[1].seconds, 100);
+	assert_int_equal(c.bookdays[1].pages, 1);
+	assert_int_equal(c.bookdays[1].furthest, 10);
+	/* Book 1: page 1, then page 5. */
+	assert_int_equal(c.bookdays[2].furthest, 1);
+	assert_int_equal(c.bookdays[3].furthest, 5);
+
+	/* 2026 so far: 33 days; only 31 January reached 2 minutes. */
+	assert_int_equal(c.year_days, 33);
+	assert_int_equal(c.goal_days_met, 1);
+	statscalc_release(&c);
+
+	/* A later day with a lower page keeps the furthest. */
+	db_add(&db, 1, 2, utc(2026, 2, 2, 8, 0, 0), 20, 100);
+	statscalc_run(&db, &o, &c);
+	assert_int_equal(c.bookdays[4].seconds, 20);
+	assert_int_equal(c.bookdays[4].furthest, 5);
+	statscalc_release(&c);
+	statsdb_release(&db);
+}
+
+/* The punch-card follows the wall clock through a change to summer time. */
+static void
+test_statscalc__punch_dst(void **state)
+{
+	struct statscalc_opts o;
+	struct statsdb db;
+	struct statscalc c;
+	struct tz *tz = zone("Europe/Berlin");
+
+	(void)state;
+	db_init(&db, 1, 100);
+	/* 00:30 UTC is 01:30 CET; 01:30 UTC is 03:30 CEST (Sunday). */
+	db_add(&db, 0, 1, utc(2026, 3, 29, 0, 30, 0), 10, 100);
+	db_add(&db, 0, 2, utc(2026, 3, 29, 1, 30, 0), 20, 100);
+	/* 23:30 UTC on Saturday is 00:30 on Sunday in Berlin. */
+	db_add(&db, 0, 3, utc(2026, 3, 28, 23, 30, 0), 40, 100);
+	statscalc_opts_default(&o, utc(2026, 3, 30, 0, 0, 0));
+	o.tz = tz;
+	statscalc_run(&db, &o, &c);
+	assert_int_equal(c.punch[6][0], 40);
+	assert_int_equal(c.punch[6][1], 10);
+	assert_int_equal(c.punch[6][2], 0);
+	assert_int_equal(c.punch[6][3], 20);
+	assert_int_equal(c.punch[5][23], 0);
+	statscalc_release(&c);
+	statsdb_release(&db);
+	tz_free(tz);
+}
+
+/* CSV: quotes doubled, fields with commas or line breaks quoted, formulas. */
+static void
+test_statscalc__csv(void **state)
+{
+	struct statscalc_opts o;
+	struct statsdb db;
+	struct statscalc c;
+	struct buf out = BUF_INIT;
+
+	(void)state;
+	db_init(&db, 1, 100);
+	free(db.books[0].title);
+	db.books[0].title = xstrdup("He said \"hi\", then");
+	free(db.books[0].authors);
+	db.books[0].authors = xstrdup("=cmd\nB");
+	db_add(&db, 0, 1, utc(2026, 1, 2, 10, 0, 0), 60, 100);
+	db_add(&db, 0, 2, utc(2026, 1, 3, 10, 0, 0), 30, 100);
+	statscalc_opts_default(&o, utc(2026, 1, 4, 0, 0, 0));
+	statscalc_run(&db, &o, &c);
+	statscalc_csv_sessions(&out, &o, &db, &c);
+	assert_string_equal(out.data,
+	    "date,start,end,seconds,turns,md5,title,authors\r\n"
+	    "2026-01-02,1767348000,1767348060,60,1,m0,"
+	    "\"He said \"\"hi\"\", then\",\"'=cmd\nB\"\r\n"
+	    "2026-01-03,1767434400,1767434430,30,1,m0,"
+	    "\"He said \"\"hi\"\", then\",\"'=cmd\nB\"\r\n");
+	buf_reset(&out);
+	statscalc_csv_days(&out, &c, tz_days_from_civil(2026, 1, 3), INT64_MAX);
+	assert_string_equal(out.data,
+	    "date,start,end,seconds,pages\r\n"
+	    "2026-01-03,1767398400,1767484800,30,1\r\n");
+	buf_release(&out);
+	statscalc_release(&c);
+	statsdb_release(&db);
+}
+
+/* The vocabulary's figures: per book, per local month, due, reviewed. */
+static void
+test_statscalc__vocab(void **state)
+{
+	struct statscalc_opts o;
+	struct statsdb_vocab v;
+	struct buf out = BUF_INIT;
+	struct json_out j;
+	struct tz *tz = zone("Europe/Berlin");
+	int64_t now = utc(2026, 4, 10, 0, 0, 0);
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	v.user_version = 20240905;
+	v.ntitles = 2;
+	v.titles = xcalloc(2, sizeof(char *));
+	v.titles[0] = xstrdup("A \"b\"");
+	v.titles[1] = xstrdup("B");
+	v.nwords = 4;
+	v.words = xcalloc(4, sizeof(*v.words));
+	/* 31 March 22:30 UTC is 1 April in Berlin. */
+	v.words[0] =
+	    (struct statsdb_word){1, utc(2026, 3, 31, 22, 30, 0), now, 0};
+	v.words[1] =
+	    (struct statsdb_word){1, utc(2026, 3, 2, 0, 0, 0), now + 1, 3};
+	v.words[2] = (struct statsdb_word){0, utc(2026, 4, 2, 0, 0, 0), 0, 0};
+	v.words[3] = (struct statsdb_word){
+	    STATSDB_NO_TITLE, utc(2026, 4, 3, 0, 0, 0), 1, 0};
+	v.bad_time = 2;
+	statscalc_opts_default(&o, now);
+	o.tz = tz;
+	json_out_init(&j, &out, false);
+	statscalc_json_vocab(&j, &v, &o);
+	assert_string_equal(out.data,
+	    "{\"user_version\":20240905,\"words\":4,\"due\":2,\"reviewed\":1,"
+	    "\"books\":[{\"title\":\"B\",\"words\":2,\"due\":1},"
+	    "{\"title\":\"A \\\"b\\\"\",\"words\":1,\"due\":0},"
+	    "{\"title\":\"\",\"words\":1,\"due\":1}],"
+	    "\"months\":[{\"month\":\"2026-03\",\"words\":1},"
+	    "{\"month\":\"2026-04\",\"words\":3}],"
+	    "\"dropped\":{\"bad_values\":0,\"impossible_time\":2}}");
+	buf_release(&out);
+	statsdb_vocab_release(&v);
+	tz_free(tz);
+}
+
 int
 main(void)
 {
@@ -279,6 +502,10 @@ main(void)
 	    cmocka_unit_test(test_statscalc__books),
 	    cmocka_unit_test(test_statscalc__finished_hook),
 	    cmocka_unit_test(test_statscalc__parse_hhmm),
+	    cmocka_unit_test(test_statscalc__periods),
+	    cmocka_unit_test(test_statscalc__punch_dst),
+	    cmocka_unit_test(test_statscalc__csv),
+	    cmocka_unit_test(test_statscalc__vocab),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,6 +229,33 @@ test_statsdb__regress_reason_one_line(void **state)
 	buf_release(&reason);
 }
 
+/*
+ * The fuzzer's find: a vocabulary file whose words point to titles when
+ * the title table is empty (bsearch was given NULL).
+ */
+static void
+test_statsdb__regress_vocab_no_titles(void **state)
+{
+	struct statsdb_vocab v;
+	struct buf reason = BUF_INIT;
+	int fd =
+	    open("fuzz/corpus/vocabdb/regress-no-titles", O_RDONLY | O_CLOEXEC);
+	size_t i;
+
+	(void)state;
+	assert_true(fd >= 0);
+	if (statsdb_vocab_read_fd(fd, NOW, NULL, &v, &reason) == 0) {
+		assert_int_equal(v.ntitles, 0);
+		for (i = 0; i < v.nwords; i++)
+			assert_int_equal(v.words[i].title, STATSDB_NO_TITLE);
+	} else {
+		assert_null(strchr(reason.data, '\n'));
+	}
+	close(fd);
+	statsdb_vocab_release(&v);
+	buf_release(&reason);
+}
+
 int
 main(void)
 {
@@ -235,6 +263,7 @@ main(void)
 	    cmocka_unit_test(test_statsdb__limits),
 	    cmocka_unit_test(test_statsdb__threads),
 	    cmocka_unit_test(test_statsdb__regress_reason_one_line),
+	    cmocka_unit_test(test_statsdb__regress_vocab_no_titles),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -194,18 +194,44 @@ test_statsvc__service(void **state)
 	sv = statsvc_new(&loop, dir);
 	assert_false(statsvc_has_books(sv, "ann", 3));
 	assert_int_equal(
-	    statsvc_settings_set(sv, "ann", 3, "Mars/Olympus", 0, &err), -1);
+	    statsvc_settings_set(sv, "ann", 3, "Mars/Olympus", 0, -1, -1, &err),
+	    -1);
 	assert_true(err.len > 0);
 	memset(long_name, 'x', sizeof(long_name) - 1);
 	long_name[sizeof(long_name) - 1] = '\0';
 	buf_reset(&err);
 	assert_int_equal(
-	    statsvc_settings_set(sv, "ann", 3, long_name, 0, &err), -1);
+	    statsvc_settings_set(sv, "ann", 3, long_name, 0, -1, -1, &err), -1);
 	assert_int_equal(
-	    statsvc_settings_set(sv, "ann", 3, "UTC", 4 * 3600, &err), 0);
+	    statsvc_settings_set(sv, "ann", 3, "UTC", 4 * 3600, 12, 30, &err),
+	    0);
+	/* -1 leaves a goal as it is. */
+	assert_int_equal(
+	    statsvc_settings_set(sv, "ann", 3, "UTC", 4 * 3600, -1, 45, &err),
+	    0);
 	assert_true(exists("ann.json"));
+	/* The list of uploads keeps the last STATSVC_MAX_UPLOADS. */
+	{
+		struct sv_acct *a = acct_find(sv, "ann", 3);
+		struct sv_upload up = {0, 0, NULL};
+		char agent[] = "KOReader/v2026.07 (Kobo; x)";
+		int64_t i;
+
+		for (i = 1; i <= STATSVC_MAX_UPLOADS + 3; i++) {
+			up.time = 1700000000 + i;
+			up.size = (uint64_t)i;
+			up.agent = i % 2 ? agent : NULL;
+			hist_add(a, &up, i % 3 != 0, i == 7);
+		}
+		assert_int_equal(a->nhist, STATSVC_MAX_UPLOADS);
+		assert_int_equal(a->hist[0].up.size, 4);
+		assert_int_equal(a->hist[STATSVC_MAX_UPLOADS - 1].up.size,
+		    STATSVC_MAX_UPLOADS + 3);
+		assert_int_equal(meta_save(a), 0);
+	}
 	/* ".x" is stored under an encoded name, never a hidden file. */
-	assert_int_equal(statsvc_settings_set(sv, ".x", 2, "UTC", 0, &err), 0);
+	assert_int_equal(
+	    statsvc_settings_set(sv, ".x", 2, "UTC", 0, -1, -1, &err), 0);
 	assert_true(exists("%2Ex.json"));
 	statsvc_free(sv);
 
@@ -215,6 +241,28 @@ test_statsvc__service(void **state)
 	assert_non_null(acct_find(sv, "ann", 3));
 	assert_int_equal(acct_find(sv, "ann", 3)->day_start, 4 * 3600);
 	assert_string_equal(acct_find(sv, "ann", 3)->tz, "UTC");
+	assert_int_equal(acct_find(sv, "ann", 3)->goal_books, 12);
+	assert_int_equal(acct_find(sv, "ann", 3)->goal_minutes, 45);
+	{
+		const struct sv_acct *a = acct_find(sv, "ann", 3);
+
+		/* Saved newest first, loaded back oldest first. */
+		assert_int_equal(a->nhist, STATSVC_MAX_UPLOADS);
+		assert_int_equal(a->hist[0].up.size, 4);
+		assert_int_equal(a->hist[0].up.time, 1700000004);
+		assert_null(a->hist[0].up.agent);
+		assert_true(a->hist[0].accepted);
+		assert_string_equal(
+		    a->hist[1].up.agent, "KOReader/v2026.07 (Kobo; x)");
+		assert_int_equal(a->hist[STATSVC_MAX_UPLOADS - 1].up.size,
+		    STATSVC_MAX_UPLOADS + 3);
+		/* Upload 5 was accepted, 6 refused. */
+		assert_true(a->hist[1].accepted);
+		assert_false(a->hist[2].accepted);
+		/* Upload 7 was a vocabulary file. */
+		assert_true(a->hist[3].vocab);
+		assert_false(a->hist[4].vocab);
+	}
 	assert_non_null(acct_find(sv, ".x", 2));
 	assert_true(statsvc_has_books(sv, "ann", 3));
 	assert_true(statsvc_title(sv, "ann", 3, "aaaa", 4, &title, &authors));
@@ -232,7 +280,7 @@ test_statsvc__service(void **state)
 
 	/* A damaged data file is left out; the settings still load. */
 	assert_int_equal(statsvc_settings_set(sv = statsvc_new(&loop, dir),
-	                     "bo", 2, "UTC", 60, &err),
+	                     "bo", 2, "UTC", 60, -1, -1, &err),
 	    0);
 	statsvc_free(sv);
 	write_data("bo");
