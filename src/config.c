@@ -370,6 +370,56 @@ const struct config_option config_options[] = {
                "dav_quota_bytes.",
     },
     {
+        .name = "webhook_allow_private",
+        .type = CONFIG_T_BOOL,
+        .offset = F(webhook_allow_private),
+        .def = 0,
+        .help = "Let webhooks reach loopback, private and link-local "
+                "addresses.",
+        .doc = "Off by default, so that an account cannot make the server "
+               "probe its own network (SSRF; docs/webhooks.md). Turn it on "
+               "for receivers on the server's LAN, such as home "
+               "automation.",
+    },
+    {
+        .name = "webhook_timeout_ms",
+        .type = CONFIG_T_U64,
+        .offset = F(webhook_timeout_ms),
+        .def = WEBHOOK_TIMEOUT_MS,
+        .min = 100,
+        .max = 120 * 1000,
+        .arg = "MS",
+        .help = "Deadline of one webhook delivery: connect, send and read "
+                "the status line.",
+        .doc = "A delivery past it counts as failed and is tried again "
+               "later (webhook_retry_ms).",
+    },
+    {
+        .name = "webhook_retry_ms",
+        .type = CONFIG_T_U64,
+        .offset = F(webhook_retry_ms),
+        .def = WEBHOOK_RETRY_MS,
+        .min = 10,
+        .max = 3600 * 1000,
+        .arg = "MS",
+        .help = "Delay before a failed webhook delivery's first retry; each "
+                "next one waits 3 times longer (5 tries in all).",
+        .doc = "With the default the 5 tries span about 10 minutes.",
+    },
+    {
+        .name = "webhook_queue",
+        .type = CONFIG_T_UINT,
+        .offset = F(webhook_queue),
+        .def = WEBHOOK_QUEUE,
+        .min = 1,
+        .max = WEBHOOK_QUEUE_MAX,
+        .arg = "N",
+        .help = "Webhook deliveries an account may have waiting; past it "
+                "the oldest is dropped (and counted).",
+        .doc = "Bounds the memory one account's events take while its "
+               "receivers are slow or down.",
+    },
+    {
         .name = "max_header_bytes",
         .type = CONFIG_T_U64,
         .offset = F(max_header_bytes),

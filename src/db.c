@@ -839,6 +839,26 @@ db_devcred_used(struct db_devcred *c, int64_t when, struct str addr,
 	set_str(&c->used_device_id, device_id);
 }
 
+/* Forget u's settings for events out. */
+static void
+events_free(struct db_user *u)
+{
+	free(u->webhooks);
+	free(u->feed);
+	u->webhooks = NULL;
+	u->feed = NULL;
+}
+
+void
+db_user_set_events(struct db_user *u, bool feed, struct str text)
+{
+	char **slot = feed ? &u->feed : &u->webhooks;
+
+	free(*slot);
+	*slot =
+	    text.p != NULL && text.len > 0 ? xmemdup0(text.p, text.len) : NULL;
+}
+
 void
 db_release(struct db *db)
 {
@@ -848,6 +868,7 @@ db_release(struct db *db)
 	while ((u = table_next(&db->users, &pos)) != NULL) {
 		user_free_docs(db, u);
 		devcreds_free(u);
+		events_free(u);
 		free(u->key);
 		free(u);
 	}
@@ -898,6 +919,7 @@ db_user_remove(struct db *db, struct db_user *u)
 	(void)rec;
 	user_free_docs(db, u);
 	devcreds_free(u);
+	events_free(u);
 	free(u->key);
 	u->key = NULL;
 	u->removed = true;

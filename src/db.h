@@ -122,7 +122,14 @@ struct db_user {
 	char *key; /* argon2id PHC string, or a legacy md5 key */
 	struct db_devcred *devcreds; /* ndevcreds, oldest first */
 	uint32_t ndevcreds;
-	bool devices_only;     /* the account key no longer signs in */
+	bool devices_only; /* the account key no longer signs in */
+	/*
+	 * Events out (docs/webhooks.md): the account's webhooks as the
+	 * JSON text hookfmt.h reads, and its "now reading" feed's token;
+	 * NULL: none.
+	 */
+	char *webhooks;
+	char *feed;
 	struct table docs;     /* struct db_doc by id */
 	struct db_link *links; /* nlinks, unsorted (a user has few) */
 	uint32_t nlinks;
@@ -294,6 +301,12 @@ void db_devcred_revoke(struct db_user *u, struct str id);
 /* Record a use (strings copied; NULL p keeps the stored one). */
 void db_devcred_used(struct db_devcred *c, int64_t when, struct str addr,
     struct str agent, struct str device, struct str device_id);
+
+/*
+ * Replace u's webhooks (feed false) or feed token (feed true) by a copy of
+ * text; NULL p or an empty text removes it.
+ */
+void db_user_set_events(struct db_user *u, bool feed, struct str text);
 
 /* Remove document id of u and free it. Returns false when there is none. */
 bool db_doc_remove(struct db *db, struct db_user *u, struct str id);

@@ -1079,6 +1079,9 @@ static const struct store_ops filestore_ops = {
     .device_change = js_device_change,
     .device_list = js_device_list,
     .device_used = js_device_used,
+    .events_set = filestore_events_set,
+    .events_get = filestore_events_get,
+    .feed_user = filestore_feed_user,
 };
 
 struct store *

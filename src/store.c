@@ -333,6 +333,36 @@ store_device_list(
 }
 
 void
+store_events_set(struct store *st, struct str user, bool feed, struct str text,
+    store_cb *cb, void *arg)
+{
+	if (st->ops->events_set == NULL)
+		unsupported(cb, arg);
+	else
+		st->ops->events_set(st, user, feed, text, cb, arg);
+}
+
+void
+store_events_get(
+    struct store *st, struct str user, store_events_fn *cb, void *arg)
+{
+	if (st->ops->events_get == NULL)
+		cb(arg, STORE_ERR_UNAVAILABLE, STR_NULL, STR_NULL);
+	else
+		st->ops->events_get(st, user, cb, arg);
+}
+
+void
+store_feed_user(
+    struct store *st, struct str token, store_text_cb *cb, void *arg)
+{
+	if (st->ops->feed_user == NULL)
+		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
+	else
+		st->ops->feed_user(st, token, cb, arg);
+}
+
+void
 store_device_used(struct store *st, struct str user, const char *id,
     const struct store_device_use *use)
 {

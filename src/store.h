@@ -444,6 +444,30 @@ void store_device_note(struct store *st, struct str user, const char *id,
     const char *peer, const struct str *agent, const struct store_push *push);
 
 /*
+ * Events out (docs/webhooks.md): an account's webhooks (the JSON text
+ * hookfmt.h reads and writes, at most STORE_MAX_EVENTS_TEXT bytes) and
+ * the token of its "now reading" feed, kept with its data and deleted
+ * with it. As for the web operations, no key is checked here.
+ *
+ * store_events_set replaces one of the two (feed: the token; an empty
+ * text removes it), journaled and durable before STORE_OK;
+ * STORE_ERR_AUTH: no such user. store_events_get answers both (borrowed
+ * for the call; empty when unset). store_feed_user answers the name of
+ * the account whose feed token is token (compared in constant time),
+ * STORE_ERR_NOTFOUND when there is none. A backend without them answers
+ * STORE_ERR_UNAVAILABLE.
+ */
+#define STORE_MAX_EVENTS_TEXT 16384
+void store_events_set(struct store *st, struct str user, bool feed,
+    struct str text, store_cb *cb, void *arg);
+typedef void store_events_fn(
+    void *arg, enum store_result r, struct str webhooks, struct str feed);
+void store_events_get(
+    struct store *st, struct str user, store_events_fn *cb, void *arg);
+void store_feed_user(
+    struct store *st, struct str token, store_text_cb *cb, void *arg);
+
+/*
  * Told about every progress push the store confirmed (on the loop, after
  * the pusher's own callback): user and document are borrowed for the call.
  * One listener per store; NULL removes it.

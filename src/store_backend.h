@@ -63,6 +63,13 @@ struct store_ops {
 	    struct store *st, struct str user, store_text_cb *cb, void *arg);
 	void (*device_used)(struct store *st, struct str user, const char *id,
 	    const struct store_device_use *use);
+	/* Events out (store.h store_events_*); NULL: not supported. */
+	void (*events_set)(struct store *st, struct str user, bool feed,
+	    struct str text, store_cb *cb, void *arg);
+	void (*events_get)(
+	    struct store *st, struct str user, store_events_fn *cb, void *arg);
+	void (*feed_user)(
+	    struct store *st, struct str token, store_text_cb *cb, void *arg);
 	/* The shared server (store.h store_command); NULL: none. */
 	int (*command)(struct store *st, store_command_fn *fn, void *priv,
 	    int argc, const char **argv, const size_t *lens);
