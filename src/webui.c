@@ -28,6 +28,7 @@
 #include "auth.h"
 #include "config.h"
 #include "davweb.h"
+#include "feed.h"
 #include "json.h"
 #include "log.h"
 #include "md5.h"
@@ -47,7 +48,7 @@
 #define WEB_COOKIE "kosyncd_session"
 #define WEB_MAX_SESSIONS 10000
 #define WEB_MAX_PASSWORD 1024 /* bytes of a typed password */
-#define WEB_FEED_TOKEN_LEN 32 /* hex digits of a feed's token */
+#define WEB_FEED_TOKEN_LEN FEED_TOKEN_LEN
 #define W_STR2(x) #x
 #define W_STR(x) W_STR2(x)
 
@@ -2127,6 +2128,13 @@ webui_handle_files(struct http_request *req, void *ctx)
 	bool get = req->method == HTTP_M_GET || req->method == HTTP_M_HEAD;
 	size_t i;
 
+	if (under(path, "/feed")) {
+		if (get)
+			feed_serve(req, w->st);
+		else
+			not_found(req);
+		return;
+	}
 	if (str_eqs(path, "/")) {
 		/* The page must end in "/" so that its relative links work. */
 		if (req->path.len == 0 ||
