@@ -451,7 +451,8 @@ void store_device_note(struct store *st, struct str user, const char *id,
  *
  * store_events_set replaces one of the two (feed: the token; an empty
  * text removes it), journaled and durable before STORE_OK;
- * STORE_ERR_AUTH: no such user. store_events_get answers both (borrowed
+ * STORE_ERR_AUTH: no such user; STORE_ERR_LIMIT: a text over
+ * STORE_MAX_EVENTS_TEXT. store_events_get answers both (borrowed
  * for the call; empty when unset). store_feed_user answers the name of
  * the account whose feed token is token (compared in constant time),
  * STORE_ERR_NOTFOUND when there is none. A backend without them answers

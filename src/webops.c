@@ -697,6 +697,10 @@ filestore_events_set(struct store *st, struct str user, bool feed,
 		web_reply(cb, arg, STORE_ERR_AUTH, 0);
 		return;
 	}
+	if (text.len > STORE_MAX_EVENTS_TEXT) {
+		web_reply(cb, arg, STORE_ERR_LIMIT, 0);
+		return;
+	}
 	op = xcalloc(
 	    1, sizeof(*op) + str_packed_size(user) + str_packed_size(text));
 	p = op->strings;

@@ -174,8 +174,8 @@ test_json__surrogates(void **state)
 		char *t = malloc(sizeof(tail) - 1 - i);
 
 		memcpy(t, tail, sizeof(tail) - 1 - i);
-		assert_null(json_parse(t, sizeof(tail) - 1 - i,
-		    arena_alloc, &arena, &err));
+		assert_null(json_parse(
+		    t, sizeof(tail) - 1 - i, arena_alloc, &arena, &err));
 		free(t);
 	}
 	assert_null(json_parse("\"\\u\"", 4, arena_alloc, &arena, &err));
