@@ -957,11 +957,11 @@ async function webhooksCard(note) {
 	    wh.log.length ? h('table', {},
 		// The third column is the one a phone hides (style.css): the try.
 		h('thead', {}, h('tr', {}, h('th', {}, 'Time'), h('th', {}, 'Event'), h('th', {}, 'Try'),
-		    h('th', {}, 'Answer'), h('th', {}, 'ms'))),
+		    h('th', {}, 'Answer'))),
 		h('tbody', {}, wh.log.map((e) => h('tr', {},
 		    h('td', {}, fullDate(e.time)), h('td', {}, e.event), h('td', {}, String(e.attempt)),
-		    h('td', {class: e.error ? 'error' : ''}, e.status ? String(e.status) : '', e.error ? ' ' + e.error : ''),
-		    h('td', {}, String(e.ms)))))) :
+		    h('td', {class: e.error ? 'error' : ''}, e.status ? String(e.status) : '', e.error ? ' ' + e.error : '',
+			' (' + e.ms + ' ms)'))))) :
 		h('p', {class: 'muted'}, 'Nothing sent yet.'));
 	const items = list.webhooks.map((wh) => h('li', {},
 	    h('code', {}, wh.url), ' — ', wh.events.join(', '), ' ',
