@@ -51,6 +51,28 @@ hookfmt_event_bit(struct str name)
 	return 0;
 }
 
+unsigned
+hookfmt_events_parse(struct str list)
+{
+	const char *p = list.p, *end = list.p + list.len, *comma;
+	unsigned evs = 0, bit;
+
+	if (list.p == NULL || list.len == 0)
+		return 0;
+	for (;;) {
+		comma = memchr(p, ',', (size_t)(end - p));
+		if (comma == NULL)
+			comma = end;
+		bit = hookfmt_event_bit((struct str){p, (size_t)(comma - p)});
+		if (bit == 0)
+			return 0;
+		evs |= bit;
+		if (comma == end)
+			return evs;
+		p = comma + 1;
+	}
+}
+
 /* Copy s into a field of cap bytes (NUL included); -1 when it does not fit
  * or holds a NUL. */
 static int

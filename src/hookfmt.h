@@ -44,6 +44,12 @@ const char *hookfmt_event_name(unsigned ev);
 /* The bit of name, or 0 when it names no event one can choose. */
 unsigned hookfmt_event_bit(struct str name);
 
+/*
+ * The events of a comma-separated list of names (the webhook_events
+ * option), or 0 when it is empty or names something else.
+ */
+unsigned hookfmt_events_parse(struct str list);
+
 /* A webhook as the store keeps it. */
 struct hook {
 	char id[HOOK_ID_LEN + 1];

@@ -119,7 +119,20 @@ struct webhook {
 	unsigned active; /* connections open */
 	bool stopped;
 	struct wh_conn *conns[WEBHOOK_PARALLEL]; /* open, for the shutdown */
+	/* The server-wide webhook (webhook_url), when set. */
+	bool has_server;
+	struct hook server;
+	struct wh_hooklog server_log;
 };
+
+/* The server-wide webhook's id (a user's have HOOK_ID_LEN characters). */
+#define WH_SERVER_ID "server"
+
+static bool
+is_server(const char *id)
+{
+	return strcmp(id, WH_SERVER_ID) == 0;
+}
 
 static uint32_t
 account_hash(const void *rec)
@@ -243,7 +256,8 @@ static void
 log_add(struct wh_account *a, const struct wh_item *it, int status,
     const char *error, uint32_t ms)
 {
-	struct wh_hooklog *l = log_of(a, it->hook, true);
+	struct wh_hooklog *l = is_server(it->hook) ? &a->wh->server_log
+	                                           : log_of(a, it->hook, true);
 	struct wh_log *e;
 
 	if (l == NULL)
@@ -541,7 +555,7 @@ deliver(struct wh_account *a)
 		conn_done(c, 0, "bad URL", true);
 		return;
 	}
-	if (!wh->cfg->webhook_allow_private &&
+	if (!wh->cfg->webhook_allow_private && !is_server(c->it->hook) &&
 	    hookfmt_addr_is_private(&u.addr)) {
 		conn_done(c, 0, "private address refused", true);
 		return;
@@ -603,6 +617,23 @@ queue_event(struct webhook *wh, struct str user, const struct hook_list *l,
 			a = account_get(wh, user, true);
 		enqueue(a, item_new(&l->h[i], hookfmt_event_name(ev), body));
 	}
+	if (wh->has_server && (wh->server.events & ev)) {
+		if (a == NULL)
+			a = account_get(wh, user, true);
+		enqueue(a, item_new(&wh->server, hookfmt_event_name(ev), body));
+	}
+}
+
+/* The events anyone wants of user's, whose webhooks are l. */
+static unsigned
+wanted(const struct webhook *wh, const struct hook_list *l)
+{
+	unsigned want = wh->has_server ? wh->server.events : 0;
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		want |= l->h[i].events;
+	return want;
 }
 
 /* The body's first members: the event and the user. */
@@ -717,18 +748,17 @@ push_hooks(void *arg, enum store_result r, struct str webhooks, struct str feed)
 {
 	struct wh_push *p = arg;
 	struct store_page page;
-	size_t i;
-	unsigned want = 0;
 
 	(void)feed;
-	if (r != STORE_OK || webhooks.len == 0 ||
-	    hookfmt_parse(webhooks.p, webhooks.len, &p->hooks) != 0) {
+	if (r != STORE_OK ||
+	    hookfmt_parse(webhooks.p, webhooks.len, &p->hooks) != 0)
+		memset(&p->hooks, 0, sizeof(p->hooks));
+	if (r != STORE_OK && !p->wh->has_server) {
 		free(p);
 		return;
 	}
-	for (i = 0; i < p->hooks.n; i++)
-		want |= p->hooks.h[i].events;
-	if (!(want & (HOOK_EV_PROGRESS | HOOK_EV_STARTED | HOOK_EV_FINISHED))) {
+	if (!(wanted(p->wh, &p->hooks) &
+	        (HOOK_EV_PROGRESS | HOOK_EV_STARTED | HOOK_EV_FINISHED))) {
 		free(p);
 		return;
 	}
@@ -774,8 +804,9 @@ stats_hooks(
 	struct json_out o;
 
 	(void)feed;
-	if (r == STORE_OK && webhooks.len > 0 && !s->wh->stopped &&
-	    hookfmt_parse(webhooks.p, webhooks.len, &l) == 0) {
+	if (r != STORE_OK || hookfmt_parse(webhooks.p, webhooks.len, &l) != 0)
+		memset(&l, 0, sizeof(l));
+	if (!s->wh->stopped && (wanted(s->wh, &l) & HOOK_EV_STATISTICS)) {
 		body_begin(&o, &b, HOOK_EV_STATISTICS, user);
 		json_key(&o, "timestamp");
 		json_int(&o, (int64_t)time(NULL));
@@ -891,6 +922,23 @@ webhook_status(struct webhook *wh, struct str user, const struct hook_list *l,
 }
 
 void
+webhook_server_status(struct webhook *wh, struct json_out *o)
+{
+	unsigned bit;
+
+	json_key(o, "url");
+	json_str(o, wh != NULL && wh->has_server ? wh->server.url : "");
+	json_key(o, "events");
+	json_arr_begin(o);
+	for (bit = 1; wh != NULL && wh->has_server && (bit & HOOK_EV_ALL);
+	     bit <<= 1)
+		if (wh->server.events & bit)
+			json_str(o, hookfmt_event_name(bit));
+	json_arr_end(o);
+	status_log(o, wh != NULL && wh->has_server ? &wh->server_log : NULL);
+}
+
+void
 webhook_forget(struct webhook *wh, struct str user, const char *id)
 {
 	struct wh_account *a = wh != NULL ? account_get(wh, user, false) : NULL;
@@ -926,6 +974,16 @@ webhook_new(uv_loop_t *loop, struct store *st, const struct config *cfg)
 	wh->loop = loop;
 	wh->st = st;
 	wh->cfg = cfg;
+	if (cfg->webhook_url != NULL && cfg->webhook_url[0] != '\0') {
+		wh->has_server = true;
+		snprintf(wh->server.id, sizeof(wh->server.id), WH_SERVER_ID);
+		snprintf(wh->server.url, sizeof(wh->server.url), "%s",
+		    cfg->webhook_url);
+		snprintf(wh->server.secret, sizeof(wh->server.secret), "%s",
+		    cfg->webhook_secret != NULL ? cfg->webhook_secret : "");
+		wh->server.events = hookfmt_events_parse(str_from(
+		    cfg->webhook_events != NULL ? cfg->webhook_events : ""));
+	}
 	return wh;
 }
 

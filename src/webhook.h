@@ -17,6 +17,12 @@
  * webhook_queue deliveries waiting: past it the oldest is dropped and
  * counted. Each webhook keeps a log of its last WEBHOOK_LOG attempts.
  *
+ * Besides the accounts' own webhooks, the administrator may set one for
+ * every account's events (webhook_url, webhook_secret, webhook_events):
+ * its deliveries go through each account's queue like the account's own,
+ * the private-address rule does not apply to it, and its log is one for
+ * all accounts, shown to administrators only.
+ *
  * Everything here is memory: deliveries waiting at a shutdown are lost,
  * and the logs start empty. With several instances on Redis the instance
  * that confirmed a push is the only one told of it, so an event is
@@ -72,6 +78,11 @@ void webhook_test(struct webhook *wh, struct str user, const struct hook *h);
  */
 void webhook_status(struct webhook *wh, struct str user,
     const struct hook_list *l, struct json_out *o);
+/*
+ * Write the server-wide webhook (webhook_url) for administrators: "url"
+ * ("" when none), "events" and "log" as above, all accounts together.
+ */
+void webhook_server_status(struct webhook *wh, struct json_out *o);
 /* user's webhook id is gone: forget its log and its waiting deliveries. */
 void webhook_forget(struct webhook *wh, struct str user, const char *id);
 

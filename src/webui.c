@@ -1808,6 +1808,17 @@ h_webhook_test(void *call)
 	return ev_start(call, EV_TEST, NULL);
 }
 
+/* GET (administrators): the server-wide webhook and its log. */
+static int
+h_admin_webhook(void *call)
+{
+	struct wcall *c = call;
+	struct json_out o = w_begin(c);
+
+	webhook_server_status(c->w->hooks, &o);
+	return w_finish(c, &o, 200, NULL);
+}
+
 /* GET: {"feed": {"enabled", "json", "atom"}} (the addresses of the feed). */
 static int
 h_feed(void *call)
@@ -1903,6 +1914,7 @@ static const struct route wroutes[] = {
     {HTTP_M_DELETE, "/api/v1/admin/users/:user", h_user_delete,
         W_SESSION | W_CSRF | W_ADMIN},
     {HTTP_M_GET, "/api/v1/admin/settings", h_settings, W_SESSION | W_ADMIN},
+    {HTTP_M_GET, "/api/v1/admin/webhook", h_admin_webhook, W_SESSION | W_ADMIN},
     {HTTP_M_PUT, "/api/v1/admin/settings", h_settings_put,
         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
 };

@@ -30,6 +30,16 @@ test_hookfmt__event_names(void **state)
 	assert_int_equal(hookfmt_event_bit(str_from("test")), 0);
 	assert_int_equal(hookfmt_event_bit(str_from("Progress")), 0);
 	assert_null(hookfmt_event_name(3));
+	assert_int_equal(hookfmt_events_parse(str_from("progress,finished")),
+	    HOOK_EV_PROGRESS | HOOK_EV_FINISHED);
+	assert_int_equal(
+	    hookfmt_events_parse(str_from("started")), HOOK_EV_STARTED);
+	assert_int_equal(hookfmt_events_parse(str_from("")), 0);
+	assert_int_equal(hookfmt_events_parse(str_from("progress,")), 0);
+	assert_int_equal(hookfmt_events_parse(str_from(",progress")), 0);
+	assert_int_equal(hookfmt_events_parse(str_from("progress,test")), 0);
+	assert_int_equal(
+	    hookfmt_events_parse(str_from("progress, started")), 0);
 }
 
 static void

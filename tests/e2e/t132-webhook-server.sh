@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# t132-webhook-server: the administrator's server-wide webhook
+# (webhook_url, webhook_secret, webhook_events; docs/webhooks.md) through
+# the real binary.
+#
+# Covers: bad values refuse the start with the option named (https, a
+# name, a short secret, an unknown event); config show masks the secret;
+# an account without webhooks of its own pushes and the server-wide one
+# receives the events it names (and not the others), signed with its
+# secret, at a loopback address although webhook_allow_private is off
+# (the operator chose it), while an account may not use one;
+# GET /api/v1/admin/webhook shows it and its log to administrators,
+# 403 to others; two instances on one Redis deliver each push's event
+# once (the instance that applied it), and answer 503 for the accounts'
+# own webhooks.
+. "$(dirname "$0")/lib.sh"
+
+ks_allow_stderr 'warning: .*accessible to others'
+HERE=$(cd "$(dirname "$0")" && pwd)
+python3 "$HERE/hookrecv.py" "$KS_TMP/r.log" "$KS_TMP/r.port" 200 &
+RECV=$!
+for _ in $(seq 1 100); do [ -s "$KS_TMP/r.port" ] && break; sleep 0.05; done
+RPORT=$(cat "$KS_TMP/r.port")
+waitlines() {
+	for _ in $(seq 1 200); do
+		[ "$(cat "$1" 2>/dev/null | wc -l)" -ge "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+signin() {
+	web POST /api/v1/login "{\"username\":\"$1\",\"password\":\"$2\"}" -c "$KS_TMP/jar-$1"
+	CSRF=$(printf '%s' "$BODY" | sed -n 's/.*"csrf":"\([^"]*\)".*/\1/p')
+}
+SECRET=server-side-secret-42
+
+# Bad values refuse the start.
+for bad in "--webhook-url https://1.2.3.4/" "--webhook-url http://hooks.example/" \
+    "--webhook-secret short" "--webhook-events progress,nope" "--webhook-events ,"; do
+	# shellcheck disable=SC2086
+	"$KOSYNCD" --data-dir "$KS_DIR" --listen-address 127.0.0.1:0 $bad >"$KS_TMP/out" 2>"$KS_TMP/err"
+	is "refused: $bad" "$?" 1
+	like "the option is named: $bad" "$(cat "$KS_TMP/err")" "webhook_(url|secret|events)"
+done
+run config show --webhook-secret "$SECRET" --webhook-url "http://127.0.0.1:$RPORT/all"
+check "config show masks the secret" [ "${OUT#*$SECRET}" = "$OUT" ]
+like "config show names the URL" "$OUT" "webhook_url.*http://127.0.0.1:$RPORT/all"
+
+ks_start --storage file --webhook-url "http://127.0.0.1:$RPORT/all" --webhook-secret "$SECRET" \
+    --webhook-events finished,statistics_uploaded || { not_ok "server started"; done_testing; }
+K=$(md5 alpha)
+register ann "$K"
+register bob "$(md5 bravo)"
+run user admin bob on
+req PUT /syncs/progress '{"document":"d1","progress":"p","percentage":0.5,"device":"Kobo"}' $(auth ann "$K")
+req PUT /syncs/progress '{"document":"d1","progress":"p","percentage":1,"device":"Kobo"}' $(auth ann "$K")
+is "pushes answered" "$STATUS" 200
+waitlines "$KS_TMP/r.log" 1 || not_ok "the server-wide webhook got an event"
+sleep 0.5
+OUT=$(python3 - "$KS_TMP/r.log" "$SECRET" <<'PY'
+import hashlib, hmac, json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    d = json.loads(r["body"])
+    want = "sha256=" + hmac.new(sys.argv[2].encode(), r["body"].encode(), hashlib.sha256).hexdigest()
+    print(r["path"], d["event"], d["user"], d["percentage"],
+          "signed" if r["headers"]["x-kosyncd-signature"] == want else "BAD")
+PY
+)
+is "only finished, signed, at a loopback address" "$OUT" "/all finished ann 1 signed"
+
+# An account's own webhook gets its own copy.
+signin ann alpha
+web POST /api/v1/webhooks "{\"url\":\"http://127.0.0.1:$RPORT/ann\",\"events\":[\"progress\"]}" -b "$KS_TMP/jar-ann" -H "X-CSRF-Token: $CSRF"
+like "an account cannot use a loopback address" "$STATUS $BODY" '^400 .*private'
+
+signin bob bravo
+web GET /api/v1/admin/webhook "" -b "$KS_TMP/jar-bob"
+is "administrators see it" "$(printf '%s' "$BODY" | json '(d["url"], d["events"], [(e["event"], e["status"]) for e in d["log"]])')" \
+    "('http://127.0.0.1:$RPORT/all', ['finished', 'statistics_uploaded'], [('finished', 200)])"
+check "the secret is not shown" [ "${BODY#*$SECRET}" = "$BODY" ]
+signin ann alpha
+web GET /api/v1/admin/webhook "" -b "$KS_TMP/jar-ann"
+is "others: 403" "$STATUS" 403
+ks_stop
+
+# Two instances on one Redis: an event is delivered once, by the instance
+# that applied the push; the accounts' own webhooks are not kept there
+# yet (503).
+if command -v redis-server >/dev/null; then
+	ks_redis_start || { not_ok "redis started"; done_testing; }
+	: >"$KS_TMP/r.log"
+	start_two --webhook-url "http://127.0.0.1:$RPORT/all" --webhook-secret "$SECRET" \
+	    --webhook-events progress || { not_ok "two instances started"; done_testing; }
+	use A
+	register cy "$K"
+	req PUT /syncs/progress '{"document":"d9","progress":"p","percentage":0.3,"device":"Kobo"}' $(auth cy "$K")
+	is "redis: a push through A" "$STATUS" 200
+	use B
+	req PUT /syncs/progress '{"document":"d9","progress":"p","percentage":0.4,"device":"Boox"}' $(auth cy "$K")
+	waitlines "$KS_TMP/r.log" 2 || not_ok "redis: two deliveries"
+	sleep 1
+	is "redis: each push delivered once" "$(python3 -c 'import json,sys; print(sorted(json.loads(json.loads(l)["body"])["percentage"] for l in open(sys.argv[1])))' "$KS_TMP/r.log")" "[0.3, 0.4]"
+	signin cy alpha
+	web GET /api/v1/webhooks "" -b "$KS_TMP/jar-cy"
+	is "redis: the accounts' webhooks: 503" "$STATUS" 503
+	stop_two
+	ks_redis_stop
+fi
+kill "$RECV"
+wait "$RECV" 2>/dev/null
+done_testing
