@@ -388,9 +388,9 @@ const struct config_option config_options[] = {
         .name = "webhook_timeout_ms",
         .type = CONFIG_T_U64,
         .offset = F(webhook_timeout_ms),
-        .def = WEBHOOK_TIMEOUT_MS,
+        .def = (uint64_t)WEBHOOK_TIMEOUT_MS,
         .min = 100,
-        .max = 120 * 1000,
+        .max = (uint64_t)120 * 1000,
         .arg = "MS",
         .help = "Deadline of one webhook delivery: connect, send and read "
                 "the status line.",
@@ -401,9 +401,9 @@ const struct config_option config_options[] = {
         .name = "webhook_retry_ms",
         .type = CONFIG_T_U64,
         .offset = F(webhook_retry_ms),
-        .def = WEBHOOK_RETRY_MS,
+        .def = (uint64_t)WEBHOOK_RETRY_MS,
         .min = 10,
-        .max = 3600 * 1000,
+        .max = (uint64_t)3600 * 1000,
         .arg = "MS",
         .help = "Delay before a failed webhook delivery's first retry; each "
                 "next one waits 3 times longer (5 tries in all).",

@@ -268,7 +268,7 @@ owner_found(void *arg, enum store_result r, const char *text, size_t len)
 	memcpy(f->user, text, len);
 	f->user_len = len;
 	memset(&page, 0, sizeof(page));
-	page.limit = FEED_MAX_BOOKS * 4;
+	page.limit = (size_t)FEED_MAX_BOOKS * 4;
 	store_web_documents(f->st, (struct str){f->user, f->user_len}, STR_NULL,
 	    false, &page, documents_read, f);
 }

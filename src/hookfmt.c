@@ -367,29 +367,32 @@ int
 hookfmt_status_line(const char *p, size_t len, int *status)
 {
 	static const char v10[] = "HTTP/1.0 ", v11[] = "HTTP/1.1 ";
-	const char *nl;
-	size_t i, n = len < HOOK_STATUS_LINE_MAX ? len : HOOK_STATUS_LINE_MAX;
+	size_t i, n = len > HOOK_STATUS_LINE_MAX ? HOOK_STATUS_LINE_MAX : len;
+	char ch;
 
 	/* What has arrived must be a prefix of a status line. */
-	for (i = 0; i < n && i < 9; i++)
-		if (p[i] != v10[i] && p[i] != v11[i])
+	/* cppcheck-suppress knownConditionTrueFalse ; len is any size */
+	for (i = 0; i < n; i++) {
+		ch = p[i];
+		if (i < 9) {
+			if (ch != v10[i] && ch != v11[i])
+				return -1;
+		} else if (i < 12) {
+			if (ch < '0' || ch > '9')
+				return -1;
+		} else if (ch == '\n') {
+			*status = (p[9] - '0') * 100 + (p[10] - '0') * 10 +
+			          (p[11] - '0');
+			return *status < 100 ? -1 : (int)(i + 1);
+		} else if (ch == '\r') {
+			/* Only right before the LF (maybe still to come). */
+			if (i + 1 < n && p[i + 1] != '\n')
+				return -1;
+		} else if ((i == 12 && ch != ' ') ||
+		           ((unsigned char)ch < ' ' && ch != '\t')) {
+			/* A space after the code; no control byte after it. */
 			return -1;
-	for (i = 9; i < n && i < 12; i++)
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-	if (n > 12 && p[12] != ' ' && p[12] != '\r' && p[12] != '\n')
-		return -1;
-	nl = n > 0 ? memchr(p, '\n', n) : NULL;
-	if (nl == NULL)
-		return len >= HOOK_STATUS_LINE_MAX ? -1 : -2;
-	if (nl - p < 12 || (nl - p == 12 && p[11] == '\n'))
-		return -1;
-	for (i = 12; p + i < nl; i++)
-		if ((unsigned char)p[i] < ' ' && p[i] != '\t' &&
-		    !(p[i] == '\r' && p + i + 1 == nl))
-			return -1;
-	*status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
-	if (*status < 100)
-		return -1;
-	return (int)(nl - p + 1);
+		}
+	}
+	return n >= HOOK_STATUS_LINE_MAX ? -1 : -2;
 }

@@ -1764,6 +1764,8 @@ h_webhook_add(void *call)
 	const char *err;
 	unsigned char r[16];
 
+	if (url.p == NULL)
+		return w_error(c, 400, "url must be a string.");
 	if (hookfmt_url_parse(url, &u, &err) != 0)
 		return w_error(c, 400, err);
 	if (!c->w->cfg->webhook_allow_private &&
@@ -1778,12 +1780,12 @@ h_webhook_add(void *call)
 		return w_error(c, 400,
 		    "events must list one or more of progress, started, "
 		    "finished, statistics_uploaded, credential_first_use.");
-	if (sv != NULL && !secret_valid(secret))
+	if (sv != NULL && (secret.p == NULL || !secret_valid(secret)))
 		return w_error(c, 400,
 		    "A secret is " W_STR(HOOK_SECRET_MIN) " to " W_STR(
 		        HOOK_SECRET_MAX) " printable ASCII characters.");
 	memcpy(e->h.url, url.p, url.len);
-	if (sv != NULL) {
+	if (sv != NULL && secret.p != NULL) {
 		memcpy(e->h.secret, secret.p, secret.len);
 	} else {
 		randombytes_buf(r, sizeof(r));
