@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t130-webhooks: webhooks through the real binary (docs/webhooks.md), to
-# receivers run by this script (hookrecv.py), on the memory and file
-# storages.
+# receivers run by this script (hookrecv.py), on the memory, file and
+# Redis storages (Redis when redis-server is installed).
 #
 # Covers: the SSRF rule (loopback, private, documentation addresses and
 # names refused with 400 by default, https refused with its reason); with
@@ -78,11 +78,11 @@ as POST /api/v1/webhooks '{"url":"http://8.8.8.8:8080/hook","events":["statistic
 is "a public address is accepted" "$STATUS" 201
 ks_stop
 
-for backend in memory file; do
+for backend in $(ks_backends); do
 	rm -rf "$KS_DIR" "$KS_TMP"/*.log
 	recv ok 200
 	OKPORT=$RPORT
-	ks_start --storage $backend --webhook-allow-private --webhook-retry-ms 300 --webhook-queue 3 ||
+	ks_start_backend $backend --webhook-allow-private --webhook-retry-ms 300 --webhook-queue 3 ||
 	    { not_ok "server started"; done_testing; }
 	register ann "$K"
 	signin ann alpha
@@ -186,5 +186,6 @@ test ann - - - signed 32"
 	ks_stop
 	recv_stop
 done
+ks_redis_stop
 
 done_testing

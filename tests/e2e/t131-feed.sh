@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # t131-feed: the "now reading" feed (docs/webhooks.md), through the real
-# binary, on the memory and file storages.
+# binary, on the memory, file and Redis storages.
 #
 # Covers: off by default (GET /api/v1/feed); turned on from the web API
 # (the JSON and Atom addresses, a 32-hex token); the JSON feed parsed: the
@@ -11,7 +11,9 @@
 # and Cache-Control; 304 on If-None-Match and on If-Modified-Since;
 # rotation (the old address 404 at once, the new one serves); kept across
 # a restart (file); turned off (404); malformed addresses and another
-# extension 404 with JSON; no session: 401; no CSRF token: 403.
+# extension 404 with JSON; no session: 401; no CSRF token: 403; the
+# feed goes with the account (deleted: 404, and still 404 once the name
+# is registered again).
 . "$(dirname "$0")/lib.sh"
 
 ks_allow_stderr 'warning: .*accessible to others'
@@ -30,9 +32,9 @@ pushp() {
 	req PUT /syncs/progress "{\"document\":\"$1\",\"progress\":\"p\",\"percentage\":$2,\"device\":\"$3\",\"device_id\":\"secret-id\"${4:+,\"metadata\":$4}}" $(auth ann "$K")
 }
 
-for backend in memory file; do
+for backend in $(ks_backends); do
 	rm -rf "$KS_DIR"
-	ks_start --storage $backend || { not_ok "server started"; done_testing; }
+	ks_start_backend $backend || { not_ok "server started"; done_testing; }
 	register ann "$K"
 	signin ann alpha
 	as GET /api/v1/feed
@@ -120,7 +122,24 @@ print([(e.find("a:title", ns).text, e.find("a:summary", ns).text) for e in root.
 	is "$backend: off" "$BODY" '{"feed":{"enabled":false}}'
 	web GET "$NEWP"
 	is "$backend: off: 404" "$STATUS" 404
+
+	# The feed goes with the account.
+	as PUT /api/v1/feed '{"enabled":true}'
+	LASTP=$(printf '%s' "$BODY" | json 'd["feed"]["json"]')
+	web GET "$LASTP"
+	is "$backend: on again" "$STATUS" 200
+	as DELETE /api/v1/account '{"password":"alpha"}'
+	is "$backend: account deleted" "$STATUS" 200
+	web GET "$LASTP"
+	is "$backend: a deleted account's feed: 404" "$STATUS" 404
+	register ann "$K"
+	web GET "$LASTP"
+	is "$backend: registered again: still 404" "$STATUS" 404
+	signin ann alpha
+	as GET /api/v1/feed
+	is "$backend: the new account's feed is off" "$BODY" '{"feed":{"enabled":false}}'
 	ks_stop
 done
+ks_redis_stop
 
 done_testing

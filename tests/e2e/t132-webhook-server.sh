@@ -11,8 +11,8 @@
 # (the operator chose it), while an account may not use one;
 # GET /api/v1/admin/webhook shows it and its log to administrators,
 # 403 to others; two instances on one Redis deliver each push's event
-# once (the instance that applied it), and answer 503 for the accounts'
-# own webhooks.
+# once (the instance that applied it) to the server-wide webhook and to
+# the account's own, made through the other instance.
 . "$(dirname "$0")/lib.sh"
 
 ks_allow_stderr 'warning: .*accessible to others'
@@ -85,25 +85,27 @@ is "others: 403" "$STATUS" 403
 ks_stop
 
 # Two instances on one Redis: an event is delivered once, by the instance
-# that applied the push; the accounts' own webhooks are not kept there
-# yet (503).
+# that applied the push, to the server-wide webhook and to the account's
+# own (made through the other instance).
 if command -v redis-server >/dev/null; then
 	ks_redis_start || { not_ok "redis started"; done_testing; }
 	: >"$KS_TMP/r.log"
 	start_two --webhook-url "http://127.0.0.1:$RPORT/all" --webhook-secret "$SECRET" \
-	    --webhook-events progress || { not_ok "two instances started"; done_testing; }
-	use A
+	    --webhook-events progress --webhook-allow-private || { not_ok "two instances started"; done_testing; }
+	use B
 	register cy "$K"
+	signin cy alpha
+	web POST /api/v1/webhooks "{\"url\":\"http://127.0.0.1:$RPORT/cy\",\"events\":[\"progress\"]}" -b "$KS_TMP/jar-cy" -H "X-CSRF-Token: $CSRF"
+	is "redis: an account's webhook made through B" "$STATUS" 201
+	use A
 	req PUT /syncs/progress '{"document":"d9","progress":"p","percentage":0.3,"device":"Kobo"}' $(auth cy "$K")
 	is "redis: a push through A" "$STATUS" 200
 	use B
 	req PUT /syncs/progress '{"document":"d9","progress":"p","percentage":0.4,"device":"Boox"}' $(auth cy "$K")
-	waitlines "$KS_TMP/r.log" 2 || not_ok "redis: two deliveries"
+	waitlines "$KS_TMP/r.log" 4 || not_ok "redis: four deliveries"
 	sleep 1
-	is "redis: each push delivered once" "$(python3 -c 'import json,sys; print(sorted(json.loads(json.loads(l)["body"])["percentage"] for l in open(sys.argv[1])))' "$KS_TMP/r.log")" "[0.3, 0.4]"
-	signin cy alpha
-	web GET /api/v1/webhooks "" -b "$KS_TMP/jar-cy"
-	is "redis: the accounts' webhooks: 503" "$STATUS" 503
+	is "redis: each push delivered once to each webhook" "$(python3 -c 'import json,sys; print(sorted((json.loads(l)["path"], json.loads(json.loads(l)["body"])["percentage"]) for l in open(sys.argv[1])))' "$KS_TMP/r.log")" \
+	    "[('/all', 0.3), ('/all', 0.4), ('/cy', 0.3), ('/cy', 0.4)]"
 	stop_two
 	ks_redis_stop
 fi
