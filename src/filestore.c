@@ -1048,11 +1048,16 @@ js_device_used(struct store *st, struct str user, const char *id,
 	struct filestore *js = (struct filestore *)st;
 	struct db_user *u = db_user_find(&js->db, user);
 	struct db_devcred *c;
+	bool first;
 
 	if (u == NULL || (c = db_devcred_find(u, str_from(id))) == NULL)
 		return;
+	first = c->used == 0;
 	db_devcred_used(c, use->when, use->address, use->agent, use->device,
 	    use->device_id);
+	/* Events out: c may move with a later change, not during the call. */
+	if (first)
+		store_device_first_use(st, user, c->id, c->label, use->device);
 }
 
 static const struct store_ops filestore_ops = {

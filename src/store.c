@@ -371,6 +371,21 @@ store_device_used(struct store *st, struct str user, const char *id,
 }
 
 void
+store_listen_first_use(struct store *st, store_first_use_fn *fn, void *arg)
+{
+	st->first_use_fn = fn;
+	st->first_use_arg = arg;
+}
+
+void
+store_device_first_use(struct store *st, struct str user, const char *id,
+    const char *label, struct str device)
+{
+	if (st->first_use_fn != NULL)
+		st->first_use_fn(st->first_use_arg, user, id, label, device);
+}
+
+void
 store_device_note(struct store *st, struct str user, const char *id,
     const char *peer, const struct str *agent, const struct store_push *push)
 {

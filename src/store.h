@@ -469,6 +469,21 @@ void store_feed_user(
     struct store *st, struct str token, store_text_cb *cb, void *arg);
 
 /*
+ * Told when a device credential signs in for the first time (its last use
+ * was never recorded before; events out, docs/webhooks.md): user, the
+ * credential's id and label, and the pushing device's name when the use
+ * was a push (NULL p otherwise), all borrowed for the call. Backends
+ * report it with store_device_first_use. One listener per store; NULL
+ * removes it.
+ */
+typedef void store_first_use_fn(void *arg, struct str user, const char *id,
+    const char *label, struct str device);
+void store_listen_first_use(
+    struct store *st, store_first_use_fn *fn, void *arg);
+void store_device_first_use(struct store *st, struct str user, const char *id,
+    const char *label, struct str device);
+
+/*
  * Told about every progress push the store confirmed (on the loop, after
  * the pusher's own callback): user and document are borrowed for the call.
  * One listener per store; NULL removes it.

@@ -85,6 +85,9 @@ struct store {
 	/* store_listen_accounts (store.c); zero when freshly allocated. */
 	store_account_fn *account_fn;
 	void *account_arg;
+	/* store_listen_first_use (store.c); zero when freshly allocated. */
+	store_first_use_fn *first_use_fn;
+	void *first_use_arg;
 };
 
 /*

@@ -817,6 +817,61 @@ stats_hooks(
 	free(s);
 }
 
+/* A first use of a device credential, waiting for the webhooks. */
+struct wh_cred {
+	struct webhook *wh;
+	struct buf body;
+	size_t len;
+	char user[];
+};
+
+static void
+cred_hooks(void *arg, enum store_result r, struct str webhooks, struct str feed)
+{
+	struct wh_cred *s = arg;
+	struct hook_list l;
+
+	(void)feed;
+	if (r != STORE_OK || hookfmt_parse(webhooks.p, webhooks.len, &l) != 0)
+		memset(&l, 0, sizeof(l));
+	if (!s->wh->stopped && (wanted(s->wh, &l) & HOOK_EV_CREDENTIAL))
+		queue_event(s->wh, (struct str){s->user, s->len}, &l,
+		    HOOK_EV_CREDENTIAL, &s->body);
+	buf_release(&s->body);
+	free(s);
+}
+
+void
+webhook_credential(struct webhook *wh, struct str user, const char *id,
+    const char *label, struct str device)
+{
+	struct wh_cred *s;
+	struct json_out o;
+
+	if (wh == NULL || wh->stopped)
+		return;
+	s = xmalloc(sizeof(*s) + user.len + 1);
+	s->wh = wh;
+	s->len = user.len;
+	memcpy(s->user, user.p, user.len);
+	s->user[user.len] = '\0';
+	buf_init(&s->body);
+	/* The body now: id and label are borrowed for this call only. */
+	body_begin(&o, &s->body, HOOK_EV_CREDENTIAL, user);
+	json_key(&o, "credential");
+	json_str(&o, label);
+	json_key(&o, "credential_id");
+	json_str(&o, id);
+	if (device.p != NULL) {
+		json_key(&o, "device");
+		json_strn(&o, device.p, device.len);
+	}
+	json_key(&o, "timestamp");
+	json_int(&o, (int64_t)time(NULL));
+	json_obj_end(&o);
+	store_events_get(wh->st, user, cred_hooks, s);
+}
+
 void
 webhook_statistics(struct webhook *wh, struct str user)
 {

@@ -68,6 +68,12 @@ void webhook_free(struct webhook *wh);
 void webhook_push(struct webhook *wh, struct str user, struct str document);
 /* A statistics upload of user was read. */
 void webhook_statistics(struct webhook *wh, struct str user);
+/*
+ * user's device credential (id, label) signed in for the first time;
+ * device: the pushing device's name, or NULL p.
+ */
+void webhook_credential(struct webhook *wh, struct str user, const char *id,
+    const char *label, struct str device);
 /* Queue a "test" event for user's webhook h (borrowed). */
 void webhook_test(struct webhook *wh, struct str user, const struct hook *h);
 /*

@@ -2190,6 +2190,16 @@ push_cb(void *arg, struct str user, struct str document, int64_t timestamp)
 	webhook_push(w->hooks, user, document);
 }
 
+/* store_first_use_fn: a device credential signed in for the first time. */
+static void
+first_use_cb(void *arg, struct str user, const char *id, const char *label,
+    struct str device)
+{
+	struct webui *w = arg;
+
+	webhook_credential(w->hooks, user, id, label, device);
+}
+
 /* An account whose statistics may have outlived it (stats_check). */
 struct stats_gone {
 	struct webui *w;
@@ -2296,6 +2306,7 @@ webui_new(uv_loop_t *loop, struct store *st, struct config *cfg,
 	if (cfg->enable_webui) {
 		store_listen(st, push_cb, w);
 		store_listen_accounts(st, account_cb, w);
+		store_listen_first_use(st, first_use_cb, w);
 	}
 	return w;
 }
@@ -2345,6 +2356,7 @@ webui_free(struct webui *w)
 		return;
 	store_listen(w->st, NULL, NULL);
 	store_listen_accounts(w->st, NULL, NULL);
+	store_listen_first_use(w->st, NULL, NULL);
 	sse_free(w->sse);
 	webhook_free(w->hooks);
 	sessions_free(w->sessions);
