@@ -652,7 +652,7 @@ body_begin(struct json_out *o, struct buf *b, unsigned ev, struct str user)
 /* A push, waiting for the document's state. */
 struct wh_push {
 	struct webhook *wh;
-	struct hook_list hooks;
+	struct hook_list *hooks; /* made once the account has webhooks */
 	size_t user_len, doc_len;
 	char s[]; /* user, then document */
 };
@@ -734,11 +734,12 @@ push_read(void *arg, enum store_result r, const char *text, size_t len)
 		body_begin(&o, &b, ev, user);
 		body_position(&o, d);
 		json_obj_end(&o);
-		queue_event(wh, user, &p->hooks, ev, &b);
+		queue_event(wh, user, p->hooks, ev, &b);
 	}
 out:
 	buf_release(&b);
 	json_arena_release(&ar);
+	free(p->hooks);
 	free(p);
 }
 
@@ -750,15 +751,18 @@ push_hooks(void *arg, enum store_result r, struct str webhooks, struct str feed)
 	struct store_page page;
 
 	(void)feed;
-	if (r != STORE_OK ||
-	    hookfmt_parse(webhooks.p, webhooks.len, &p->hooks) != 0)
-		memset(&p->hooks, 0, sizeof(p->hooks));
-	if (r != STORE_OK && !p->wh->has_server) {
+	/* Most accounts have no webhooks: nothing more is allocated. */
+	if ((r != STORE_OK || webhooks.len == 0) && !p->wh->has_server) {
 		free(p);
 		return;
 	}
-	if (!(wanted(p->wh, &p->hooks) &
+	p->hooks = xcalloc(1, sizeof(*p->hooks));
+	if (r != STORE_OK ||
+	    hookfmt_parse(webhooks.p, webhooks.len, p->hooks) != 0)
+		memset(p->hooks, 0, sizeof(*p->hooks));
+	if (!(wanted(p->wh, p->hooks) &
 	        (HOOK_EV_PROGRESS | HOOK_EV_STARTED | HOOK_EV_FINISHED))) {
+		free(p->hooks);
 		free(p);
 		return;
 	}
@@ -778,6 +782,7 @@ webhook_push(struct webhook *wh, struct str user, struct str document)
 		return;
 	p = xmalloc(sizeof(*p) + user.len + document.len + 1);
 	p->wh = wh;
+	p->hooks = NULL;
 	p->user_len = user.len;
 	p->doc_len = document.len;
 	memcpy(p->s, user.p, user.len);
