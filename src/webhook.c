@@ -791,78 +791,72 @@ webhook_push(struct webhook *wh, struct str user, struct str document)
 	store_events_get(wh->st, user, push_hooks, p);
 }
 
-/* A statistics upload, waiting for the account's webhooks. */
-struct wh_stats {
+/* An event whose body is made, waiting for the account's webhooks. */
+struct wh_made {
 	struct webhook *wh;
-	size_t len;
-	char user[];
-};
-
-static void
-stats_hooks(
-    void *arg, enum store_result r, struct str webhooks, struct str feed)
-{
-	struct wh_stats *s = arg;
-	struct str user = {s->user, s->len};
-	struct hook_list l;
-	struct buf b = BUF_INIT;
-	struct json_out o;
-
-	(void)feed;
-	if (r != STORE_OK || hookfmt_parse(webhooks.p, webhooks.len, &l) != 0)
-		memset(&l, 0, sizeof(l));
-	if (!s->wh->stopped && (wanted(s->wh, &l) & HOOK_EV_STATISTICS)) {
-		body_begin(&o, &b, HOOK_EV_STATISTICS, user);
-		json_key(&o, "timestamp");
-		json_int(&o, (int64_t)time(NULL));
-		json_obj_end(&o);
-		queue_event(s->wh, user, &l, HOOK_EV_STATISTICS, &b);
-	}
-	buf_release(&b);
-	free(s);
-}
-
-/* A first use of a device credential, waiting for the webhooks. */
-struct wh_cred {
-	struct webhook *wh;
+	unsigned ev;
 	struct buf body;
 	size_t len;
 	char user[];
 };
 
 static void
-cred_hooks(void *arg, enum store_result r, struct str webhooks, struct str feed)
+made_hooks(void *arg, enum store_result r, struct str webhooks, struct str feed)
 {
-	struct wh_cred *s = arg;
+	struct wh_made *m = arg;
 	struct hook_list l;
 
 	(void)feed;
 	if (r != STORE_OK || hookfmt_parse(webhooks.p, webhooks.len, &l) != 0)
 		memset(&l, 0, sizeof(l));
-	if (!s->wh->stopped && (wanted(s->wh, &l) & HOOK_EV_CREDENTIAL))
-		queue_event(s->wh, (struct str){s->user, s->len}, &l,
-		    HOOK_EV_CREDENTIAL, &s->body);
-	buf_release(&s->body);
-	free(s);
+	if (!m->wh->stopped && (wanted(m->wh, &l) & m->ev))
+		queue_event(
+		    m->wh, (struct str){m->user, m->len}, &l, m->ev, &m->body);
+	buf_release(&m->body);
+	free(m);
+}
+
+/*
+ * Start an event ev of user; *o receives the body's members after
+ * "event" and "user" (end it with made_send).
+ */
+static struct wh_made *
+made_new(struct webhook *wh, unsigned ev, struct str user, struct json_out *o)
+{
+	struct wh_made *m = xmalloc(sizeof(*m) + user.len + 1);
+
+	m->wh = wh;
+	m->ev = ev;
+	m->len = user.len;
+	memcpy(m->user, user.p, user.len);
+	m->user[user.len] = '\0';
+	buf_init(&m->body);
+	body_begin(o, &m->body, ev, user);
+	return m;
+}
+
+/* End m's body with the time and queue it once the webhooks are read. */
+static void
+made_send(struct wh_made *m, struct json_out *o)
+{
+	json_key(o, "timestamp");
+	json_int(o, (int64_t)time(NULL));
+	json_obj_end(o);
+	store_events_get(
+	    m->wh->st, (struct str){m->user, m->len}, made_hooks, m);
 }
 
 void
 webhook_credential(struct webhook *wh, struct str user, const char *id,
     const char *label, struct str device)
 {
-	struct wh_cred *s;
+	struct wh_made *m;
 	struct json_out o;
 
 	if (wh == NULL || wh->stopped)
 		return;
-	s = xmalloc(sizeof(*s) + user.len + 1);
-	s->wh = wh;
-	s->len = user.len;
-	memcpy(s->user, user.p, user.len);
-	s->user[user.len] = '\0';
-	buf_init(&s->body);
 	/* The body now: id and label are borrowed for this call only. */
-	body_begin(&o, &s->body, HOOK_EV_CREDENTIAL, user);
+	m = made_new(wh, HOOK_EV_CREDENTIAL, user, &o);
 	json_key(&o, "credential");
 	json_str(&o, label);
 	json_key(&o, "credential_id");
@@ -871,25 +865,17 @@ webhook_credential(struct webhook *wh, struct str user, const char *id,
 		json_key(&o, "device");
 		json_strn(&o, device.p, device.len);
 	}
-	json_key(&o, "timestamp");
-	json_int(&o, (int64_t)time(NULL));
-	json_obj_end(&o);
-	store_events_get(wh->st, user, cred_hooks, s);
+	made_send(m, &o);
 }
 
 void
 webhook_statistics(struct webhook *wh, struct str user)
 {
-	struct wh_stats *s;
+	struct json_out o;
 
 	if (wh == NULL || wh->stopped)
 		return;
-	s = xmalloc(sizeof(*s) + user.len + 1);
-	s->wh = wh;
-	s->len = user.len;
-	memcpy(s->user, user.p, user.len);
-	s->user[user.len] = '\0';
-	store_events_get(wh->st, user, stats_hooks, s);
+	made_send(made_new(wh, HOOK_EV_STATISTICS, user, &o), &o);
 }
 
 void

@@ -484,6 +484,23 @@ web_done(void *arg, int err)
 	datadir_idle_check(js);
 }
 
+/* Journal op's change (the memory backend: none), then web_done. */
+static void
+web_submit(struct web_op *op)
+{
+	struct filestore *js = op->js;
+	struct buf rec = BUF_INIT;
+
+	js->ops_live++;
+	if (!js->persistent) {
+		web_done(op, 0);
+		return;
+	}
+	(void)change_encode(&rec, &op->c);
+	op->seq = datadir_append(js, rec.data, rec.len, web_done, op);
+	buf_release(&rec);
+}
+
 bool
 webops_allowed(const struct db_user *u, const struct store_web_change *ch)
 {
@@ -617,7 +634,6 @@ filestore_web_change(struct store *st, struct str user,
 {
 	struct filestore *js = (struct filestore *)st;
 	struct db_user *u = NULL;
-	struct buf rec = BUF_INIT;
 	struct change c;
 	struct web_op *op;
 	char *p;
@@ -664,14 +680,7 @@ filestore_web_change(struct store *st, struct str user,
 		op->res_bytes = cost > 0 ? (uint64_t)cost : 0;
 		u->pend_bytes += op->res_bytes;
 	}
-	js->ops_live++;
-	if (!js->persistent) {
-		web_done(op, 0);
-		return;
-	}
-	(void)change_encode(&rec, &op->c);
-	op->seq = datadir_append(js, rec.data, rec.len, web_done, op);
-	buf_release(&rec);
+	web_submit(op);
 }
 
 /*
@@ -685,7 +694,6 @@ filestore_events_set(struct store *st, struct str user, bool feed,
 {
 	struct filestore *js = (struct filestore *)st;
 	struct db_user *u;
-	struct buf rec = BUF_INIT;
 	struct web_op *op;
 	char *p;
 
@@ -715,14 +723,7 @@ filestore_events_set(struct store *st, struct str user, bool feed,
 	op->c.admin = feed;
 	op->c.put.timestamp = (int64_t)time(NULL);
 	u->refs++;
-	js->ops_live++;
-	if (!js->persistent) {
-		web_done(op, 0);
-		return;
-	}
-	(void)change_encode(&rec, &op->c);
-	op->seq = datadir_append(js, rec.data, rec.len, web_done, op);
-	buf_release(&rec);
+	web_submit(op);
 }
 
 void

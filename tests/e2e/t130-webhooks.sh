@@ -17,43 +17,9 @@
 # unknown id: clear JSON errors, nothing changed); no session: 401; no
 # CSRF token: 403.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/hooklib.sh"
 
 ks_allow_stderr 'warning: .*accessible to others'
-HERE=$(cd "$(dirname "$0")" && pwd)
-RECV_PIDS=()
-# recv NAME [STATUSES] [DELAY]: start a receiver; sets RPORT.
-recv() {
-	rm -f "$KS_TMP/$1.port"
-	python3 "$HERE/hookrecv.py" "$KS_TMP/$1.log" "$KS_TMP/$1.port" "${2:-200}" "${3:-0}" &
-	RECV_PIDS+=($!)
-	for _ in $(seq 1 100); do
-		[ -s "$KS_TMP/$1.port" ] && break
-		sleep 0.05
-	done
-	RPORT=$(cat "$KS_TMP/$1.port")
-}
-recv_stop() {
-	local p
-	for p in "${RECV_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	RECV_PIDS=()
-}
-# waitlines FILE N: wait up to 10 s until FILE has N lines.
-waitlines() {
-	for _ in $(seq 1 200); do
-		[ "$(cat "$1" 2>/dev/null | wc -l)" -ge "$2" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-signin() {
-	web POST /api/v1/login "{\"username\":\"$1\",\"password\":\"$2\"}" -c "$KS_TMP/jar"
-	CSRF=$(printf '%s' "$BODY" | sed -n 's/.*"csrf":"\([^"]*\)".*/\1/p')
-}
-as() {
-	local m=$1 p=$2
-	shift 2
-	web "$m" "$p" "${1-}" -b "$KS_TMP/jar" -H "X-CSRF-Token: $CSRF"
-}
 K=$(md5 alpha)
 pushp() {
 	req PUT /syncs/progress "{\"document\":\"$1\",\"progress\":\"p\",\"percentage\":$2,\"device\":\"Kobo\",\"device_id\":\"K1\"}" $(auth ann "$K")
@@ -141,7 +107,7 @@ test ann - - - signed 32"
 	like "$backend: an unknown id: 404" "$STATUS $BODY" '^404 .*No such webhook'
 	web GET /api/v1/webhooks
 	is "$backend: no session: 401" "$STATUS" 401
-	web POST /api/v1/webhooks '{"url":"http://127.0.0.1:1/","events":["progress"]}' -b "$KS_TMP/jar"
+	web POST /api/v1/webhooks '{"url":"http://127.0.0.1:1/","events":["progress"]}' -b "$JAR"
 	is "$backend: no CSRF token: 403" "$STATUS" 403
 	as GET /api/v1/webhooks
 	is "$backend: still one webhook" "$(printf '%s' "$BODY" | json 'len(d["webhooks"])')" 1

@@ -15,17 +15,9 @@
 # feed goes with the account (deleted: 404, and still 404 once the name
 # is registered again).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/hooklib.sh"
 
 ks_allow_stderr 'warning: .*accessible to others'
-signin() {
-	web POST /api/v1/login "{\"username\":\"$1\",\"password\":\"$2\"}" -c "$KS_TMP/jar"
-	CSRF=$(printf '%s' "$BODY" | sed -n 's/.*"csrf":"\([^"]*\)".*/\1/p')
-}
-as() {
-	local m=$1 p=$2
-	shift 2
-	web "$m" "$p" "${1-}" -b "$KS_TMP/jar" -H "X-CSRF-Token: $CSRF"
-}
 hdr() { printf '%s\n' "$HEADERS" | sed -n "s/^$1: *//Ip" | tail -n 1; }
 K=$(md5 alpha)
 pushp() {
@@ -111,7 +103,7 @@ print([(e.find("a:title", ns).text, e.find("a:summary", ns).text) for e in root.
 	is "$backend: POST to the feed: 404" "$STATUS" 404
 	web GET /api/v1/feed
 	is "$backend: no session: 401" "$STATUS" 401
-	web PUT /api/v1/feed '{"enabled":false}' -b "$KS_TMP/jar"
+	web PUT /api/v1/feed '{"enabled":false}' -b "$JAR"
 	is "$backend: no CSRF token: 403" "$STATUS" 403
 	as PUT /api/v1/feed '{"enabled":"no"}'
 	is "$backend: enabled not a boolean: 400" "$STATUS" 400

@@ -14,24 +14,10 @@
 # once (the instance that applied it) to the server-wide webhook and to
 # the account's own, made through the other instance.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/hooklib.sh"
 
 ks_allow_stderr 'warning: .*accessible to others'
-HERE=$(cd "$(dirname "$0")" && pwd)
-python3 "$HERE/hookrecv.py" "$KS_TMP/r.log" "$KS_TMP/r.port" 200 &
-RECV=$!
-for _ in $(seq 1 100); do [ -s "$KS_TMP/r.port" ] && break; sleep 0.05; done
-RPORT=$(cat "$KS_TMP/r.port")
-waitlines() {
-	for _ in $(seq 1 200); do
-		[ "$(cat "$1" 2>/dev/null | wc -l)" -ge "$2" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-signin() {
-	web POST /api/v1/login "{\"username\":\"$1\",\"password\":\"$2\"}" -c "$KS_TMP/jar-$1"
-	CSRF=$(printf '%s' "$BODY" | sed -n 's/.*"csrf":"\([^"]*\)".*/\1/p')
-}
+recv r 200
 SECRET=server-side-secret-42
 
 # Bad values refuse the start.
@@ -71,16 +57,16 @@ is "only finished, signed, at a loopback address" "$OUT" "/all finished ann 1 si
 
 # An account's own webhook gets its own copy.
 signin ann alpha
-web POST /api/v1/webhooks "{\"url\":\"http://127.0.0.1:$RPORT/ann\",\"events\":[\"progress\"]}" -b "$KS_TMP/jar-ann" -H "X-CSRF-Token: $CSRF"
+web POST /api/v1/webhooks "{\"url\":\"http://127.0.0.1:$RPORT/ann\",\"events\":[\"progress\"]}" -b "$JAR" -H "X-CSRF-Token: $CSRF"
 like "an account cannot use a loopback address" "$STATUS $BODY" '^400 .*private'
 
 signin bob bravo
-web GET /api/v1/admin/webhook "" -b "$KS_TMP/jar-bob"
+web GET /api/v1/admin/webhook "" -b "$JAR"
 is "administrators see it" "$(printf '%s' "$BODY" | json '(d["url"], d["events"], [(e["event"], e["status"]) for e in d["log"]])')" \
     "('http://127.0.0.1:$RPORT/all', ['finished', 'statistics_uploaded'], [('finished', 200)])"
 check "the secret is not shown" [ "${BODY#*$SECRET}" = "$BODY" ]
 signin ann alpha
-web GET /api/v1/admin/webhook "" -b "$KS_TMP/jar-ann"
+web GET /api/v1/admin/webhook "" -b "$JAR"
 is "others: 403" "$STATUS" 403
 ks_stop
 
@@ -95,7 +81,7 @@ if command -v redis-server >/dev/null; then
 	use B
 	register cy "$K"
 	signin cy alpha
-	web POST /api/v1/webhooks "{\"url\":\"http://127.0.0.1:$RPORT/cy\",\"events\":[\"progress\"]}" -b "$KS_TMP/jar-cy" -H "X-CSRF-Token: $CSRF"
+	web POST /api/v1/webhooks "{\"url\":\"http://127.0.0.1:$RPORT/cy\",\"events\":[\"progress\"]}" -b "$JAR" -H "X-CSRF-Token: $CSRF"
 	is "redis: an account's webhook made through B" "$STATUS" 201
 	use A
 	req PUT /syncs/progress '{"document":"d9","progress":"p","percentage":0.3,"device":"Kobo"}' $(auth cy "$K")
@@ -109,6 +95,5 @@ if command -v redis-server >/dev/null; then
 	stop_two
 	ks_redis_stop
 fi
-kill "$RECV"
-wait "$RECV" 2>/dev/null
+recv_stop
 done_testing
