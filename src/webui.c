@@ -1765,7 +1765,9 @@ h_webhook_add(void *call)
 	unsigned char r[16];
 
 	if (url.p == NULL)
-		return w_error(c, 400, "url must be a string.");
+		return w_error(c, 400,
+		    "url must be a string of at most " W_STR(
+		        HOOK_URL_MAX) " bytes.");
 	if (hookfmt_url_parse(url, &u, &err) != 0)
 		return w_error(c, 400, err);
 	if (!c->w->cfg->webhook_allow_private &&
