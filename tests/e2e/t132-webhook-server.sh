@@ -6,7 +6,8 @@
 # Covers: bad values refuse the start with the option named (https, a
 # name, a short secret, an unknown event); config show masks the secret;
 # an account without webhooks of its own pushes and the server-wide one
-# receives the events it names (and not the others), signed with its
+# receives the events it names (and not the others; finished and a
+# statistics file uploaded over WebDAV), signed with its
 # secret, at a loopback address although webhook_allow_private is off
 # (the operator chose it), while an account may not use one;
 # GET /api/v1/admin/webhook shows it and its log to administrators,
@@ -55,7 +56,22 @@ PY
 )
 is "only finished, signed, at a loopback address" "$OUT" "/all finished ann 1 signed"
 
-# An account's own webhook gets its own copy.
+# A statistics file uploaded over WebDAV and read: statistics_uploaded.
+"$(dirname "$0")/../mkstats.py" build "$KS_TMP/s.sqlite3" - <<JSON
+{"books": [{"key": "b", "title": "T", "authors": "A", "pages": 10,
+  "md5": "11111111111111111111111111111111", "last_open": 1767000000}],
+ "runs": [{"book": "b", "start": "$(date -u -d yesterday +%F)T20:00:00Z",
+  "first": 1, "count": 3, "duration": 40, "total_pages": 10}]}
+JSON
+curl -s -S -m 30 -X MKCOL -u ann:alpha -o /dev/null "$KS_URL/dav/koreader/"
+STATUS=$(curl -s -S -m 30 -X PUT -u ann:alpha -o /dev/null -w '%{http_code}' \
+    --data-binary "@$KS_TMP/s.sqlite3" "$KS_URL/dav/koreader/statistics.sqlite3")
+is "statistics uploaded" "$STATUS" 201
+waitlines "$KS_TMP/r.log" 2 || not_ok "statistics_uploaded delivered"
+is "statistics_uploaded, for ann" "$(tail -n 1 "$KS_TMP/r.log" | json 'json.loads(d["body"])["event"] + " " + json.loads(d["body"])["user"]')" \
+    "statistics_uploaded ann"
+
+# An account may not call a loopback address.
 signin ann alpha
 web POST /api/v1/webhooks "{\"url\":\"http://127.0.0.1:$RPORT/ann\",\"events\":[\"progress\"]}" -b "$JAR" -H "X-CSRF-Token: $CSRF"
 like "an account cannot use a loopback address" "$STATUS $BODY" '^400 .*private'
@@ -63,7 +79,7 @@ like "an account cannot use a loopback address" "$STATUS $BODY" '^400 .*private'
 signin bob bravo
 web GET /api/v1/admin/webhook "" -b "$JAR"
 is "administrators see it" "$(printf '%s' "$BODY" | json '(d["url"], d["events"], [(e["event"], e["status"]) for e in d["log"]])')" \
-    "('http://127.0.0.1:$RPORT/all', ['finished', 'statistics_uploaded'], [('finished', 200)])"
+    "('http://127.0.0.1:$RPORT/all', ['finished', 'statistics_uploaded'], [('statistics_uploaded', 200), ('finished', 200)])"
 check "the secret is not shown" [ "${BODY#*$SECRET}" = "$BODY" ]
 signin ann alpha
 web GET /api/v1/admin/webhook "" -b "$JAR"
