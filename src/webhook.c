@@ -86,7 +86,8 @@ struct wh_account {
 	bool ready; /* in wh's ready queue */
 	struct wh_account *next_ready;
 	uv_timer_t *retry; /* armed while a retry waits (own allocation) */
-	struct wh_hooklog logs[HOOK_MAX_PER_USER];
+	/* Made at a webhook's first attempt (most accounts have none). */
+	struct wh_hooklog *logs[HOOK_MAX_PER_USER];
 	struct table seen; /* struct wh_seen by document id */
 	uint32_t hash;
 	size_t name_len;
@@ -117,6 +118,7 @@ struct webhook {
 	struct table accounts; /* struct wh_account by name */
 	struct wh_account *ready_head, *ready_tail;
 	unsigned active; /* connections open */
+	size_t nseen;    /* percentages remembered, all accounts */
 	bool stopped;
 	struct wh_conn *conns[WEBHOOK_PARALLEL]; /* open, for the shutdown */
 	/* The server-wide webhook (webhook_url), when set. */
@@ -196,9 +198,21 @@ seen_clear(struct wh_account *a)
 	uint32_t pos = 0;
 	struct wh_seen *s;
 
+	a->wh->nseen -= a->seen.n;
 	while ((s = table_next(&a->seen, &pos)) != NULL)
 		free(s);
 	table_release(&a->seen);
+}
+
+/* Forget every account's percentages (WEBHOOK_SEEN_TOTAL reached). */
+static void
+seen_clear_all(struct webhook *wh)
+{
+	struct wh_account *a;
+	uint32_t pos = 0;
+
+	while ((a = table_next(&wh->accounts, &pos)) != NULL)
+		seen_clear(a);
 }
 
 /*
@@ -220,6 +234,9 @@ seen_swap(struct wh_account *a, struct str doc, double p, bool *had)
 	}
 	if (a->seen.n >= WEBHOOK_SEEN_MAX)
 		seen_clear(a);
+	if (a->wh->nseen >= WEBHOOK_SEEN_TOTAL)
+		seen_clear_all(a->wh);
+	a->wh->nseen++;
 	s = xmalloc(sizeof(*s) + doc.len + 1);
 	s->hash = h;
 	s->percentage = p;
@@ -230,26 +247,30 @@ seen_swap(struct wh_account *a, struct str doc, double p, bool *had)
 	return 0;
 }
 
-/* The log of webhook id (made when make and a slot is free), or NULL. */
+/*
+ * The log of webhook id, or NULL; with make, one is made (in a free slot,
+ * else in the slot of a webhook deleted through another instance, which
+ * this one never heard of: the slot id's first byte picks).
+ */
 static struct wh_hooklog *
 log_of(struct wh_account *a, const char *id, bool make)
 {
-	size_t i;
+	size_t i, free_slot = (unsigned char)id[0] % HOOK_MAX_PER_USER;
 
-	for (i = 0; i < HOOK_MAX_PER_USER; i++)
-		if (strcmp(a->logs[i].id, id) == 0)
-			return &a->logs[i];
+	for (i = 0; i < HOOK_MAX_PER_USER; i++) {
+		if (a->logs[i] == NULL)
+			free_slot = i;
+		else if (strcmp(a->logs[i]->id, id) == 0)
+			return a->logs[i];
+	}
 	if (!make)
 		return NULL;
-	for (i = 0; i < HOOK_MAX_PER_USER; i++) {
-		if (a->logs[i].id[0] == '\0') {
-			memset(&a->logs[i], 0, sizeof(a->logs[i]));
-			snprintf(
-			    a->logs[i].id, sizeof(a->logs[i].id), "%s", id);
-			return &a->logs[i];
-		}
-	}
-	return NULL;
+	if (a->logs[free_slot] == NULL)
+		a->logs[free_slot] = xmalloc(sizeof(*a->logs[free_slot]));
+	memset(a->logs[free_slot], 0, sizeof(*a->logs[free_slot]));
+	snprintf(
+	    a->logs[free_slot]->id, sizeof(a->logs[free_slot]->id), "%s", id);
+	return a->logs[free_slot];
 }
 
 static void
@@ -988,13 +1009,17 @@ void
 webhook_forget(struct webhook *wh, struct str user, const char *id)
 {
 	struct wh_account *a = wh != NULL ? account_get(wh, user, false) : NULL;
-	struct wh_hooklog *l;
 	struct wh_item **pp, *it;
+	size_t i;
 
 	if (a == NULL)
 		return;
-	if ((l = log_of(a, id, false)) != NULL)
-		memset(l, 0, sizeof(*l));
+	for (i = 0; i < HOOK_MAX_PER_USER; i++) {
+		if (a->logs[i] != NULL && strcmp(a->logs[i]->id, id) == 0) {
+			free(a->logs[i]);
+			a->logs[i] = NULL;
+		}
+	}
 	a->tail = NULL;
 	for (pp = &a->head; (it = *pp) != NULL;) {
 		if (strcmp(it->hook, id) == 0) {
@@ -1072,6 +1097,7 @@ webhook_free(struct webhook *wh)
 	struct wh_account *a;
 	struct wh_item *it;
 	uint32_t pos = 0;
+	size_t i;
 
 	if (wh == NULL)
 		return;
@@ -1082,6 +1108,8 @@ webhook_free(struct webhook *wh)
 			free(it);
 		}
 		seen_clear(a);
+		for (i = 0; i < HOOK_MAX_PER_USER; i++)
+			free(a->logs[i]);
 		free(a);
 	}
 	table_release(&wh->accounts);

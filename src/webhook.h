@@ -46,9 +46,13 @@ struct store;
 #define WEBHOOK_TRIES 5     /* tries of one delivery at most */
 #define WEBHOOK_LOG 20      /* attempts remembered per webhook */
 #define WEBHOOK_PARALLEL 32 /* deliveries in flight at once, all accounts */
-/* Documents per account whose last percentage is remembered (started,
- * finished); when full the memory starts over. */
+/*
+ * Documents per account whose last percentage is remembered (started,
+ * finished), and over all accounts; when full the account's memory, or
+ * every account's, starts over.
+ */
 #define WEBHOOK_SEEN_MAX 1000
+#define WEBHOOK_SEEN_TOTAL 100000
 #define WEBHOOK_FINISHED 0.99 /* a percentage from which a book is finished */
 
 struct webhook;
