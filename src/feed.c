@@ -49,6 +49,16 @@ feed_error(struct http_request *req, int status, const char *message)
 	http_error(req, status, FEED_HEADERS, message);
 }
 
+/* The answer when the store said r (not STORE_OK): 503 or 404. */
+static void
+feed_refuse(struct http_request *req, enum store_result r)
+{
+	if (r == STORE_ERR_UNAVAILABLE)
+		feed_error(req, 503, "Not available right now.");
+	else
+		feed_error(req, 404, "No such feed.");
+}
+
 static struct str
 field(const struct json_value *d, const char *key)
 {
@@ -204,9 +214,7 @@ documents_read(void *arg, enum store_result r, const char *text, size_t len)
 	size_t hlen;
 
 	if (r != STORE_OK) {
-		feed_error(req, r == STORE_ERR_UNAVAILABLE ? 503 : 404,
-		    r == STORE_ERR_UNAVAILABLE ? "Not available right now."
-		                               : "No such feed.");
+		feed_refuse(req, r);
 		return;
 	}
 	root = json_parse(text, len, json_arena_alloc, &a, NULL);
@@ -261,8 +269,7 @@ owner_found(void *arg, enum store_result r, const char *text, size_t len)
 	struct store_page page;
 
 	if (r != STORE_OK || len > STORE_MAX_USERNAME) {
-		documents_read(
-		    f, r == STORE_OK ? STORE_ERR_NOTFOUND : r, NULL, 0);
+		feed_refuse(f->req, r == STORE_OK ? STORE_ERR_NOTFOUND : r);
 		return;
 	}
 	memcpy(f->user, text, len);
