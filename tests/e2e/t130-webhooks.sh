@@ -167,13 +167,13 @@ test ann - - - signed 32"
 	as DELETE "/api/v1/webhooks/$ID"
 
 	# A slow receiver never delays a push; the queue keeps the newest 3.
-	recv slow 200 2
+	recv slow 200 5
 	as POST /api/v1/webhooks "{\"url\":\"http://127.0.0.1:$RPORT/\",\"events\":[\"progress\"]}"
 	START=$(date +%s%N)
 	for i in 1 2 3 4 5 6 7 8; do pushp "slow$i" 0.3; done
 	MS=$(( ($(date +%s%N) - START) / 1000000 ))
 	is "$backend: pushes answered" "$STATUS" 200
-	check "$backend: 8 pushes in under 1.5 s with a 2 s receiver ($MS ms)" [ "$MS" -lt 1500 ]
+	check "$backend: 8 pushes in under 4 s with a 5 s receiver ($MS ms)" [ "$MS" -lt 4000 ]
 	as GET /api/v1/webhooks
 	is "$backend: queue bound: 4 dropped, 3 waiting" "$(printf '%s' "$BODY" | json '"%d %d" % (d["dropped"], d["queued"])')" "4 3"
 	like "$backend: the drops are in the log" "$BODY" '"error":"dropped: queue full"'
