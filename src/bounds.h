@@ -70,6 +70,17 @@
 #define WEB_EXPORT_MAX_BYTES ((size_t)WEB_EXPORT_MAX_MIB << 20)
 #define WEB_EXPORT_MAX_RUNNING 2
 
+/*
+ * Events out (webhook.h): a delivery's deadline (connect, send, status
+ * line), the first retry's delay (each next one 3 times longer; 5 tries
+ * span 15 + 45 + 135 + 405 s, about 10 minutes), and the deliveries an
+ * account may have waiting (the oldest is dropped and counted).
+ */
+#define WEBHOOK_TIMEOUT_MS (10 * 1000)
+#define WEBHOOK_RETRY_MS (15 * 1000)
+#define WEBHOOK_QUEUE 100
+#define WEBHOOK_QUEUE_MAX 10000
+
 /* Defaults of the failed-login and registration limits (ratelimit.h). */
 #define RATELIMIT_AUTH_FAIL_PER_USER 10
 #define RATELIMIT_AUTH_FAIL_PER_IP 30

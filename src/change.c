@@ -28,6 +28,7 @@ static const char *const change_ops[] = {
     [CHANGE_DEVICE_RENAME] = "device_rename",
     [CHANGE_DEVICE_REVOKE] = "device_revoke",
     [CHANGE_DEVICES_ONLY] = "devices_only",
+    [CHANGE_EVENTS] = "events",
 };
 
 #define NKINDS (sizeof(change_ops) / sizeof(change_ops[0]))
@@ -181,6 +182,10 @@ change_encode(struct buf *out, const struct change *c)
 	case CHANGE_DEVICE_RENAME:
 	case CHANGE_DEVICE_REVOKE:
 		encode_devcred(&o, c);
+		break;
+	case CHANGE_EVENTS:
+		json_key(&o, c->admin ? "feed" : "webhooks");
+		json_strn(&o, or_empty(c->events).p, c->events.len);
 		break;
 	default:
 		json_key(&o, "doc");
@@ -372,6 +377,10 @@ change_decode(struct change *c, const struct json_value *rec,
 	case CHANGE_DEVICE_RENAME:
 	case CHANGE_DEVICE_REVOKE:
 		return decode_devcred(c, rec);
+	case CHANGE_EVENTS:
+		c->admin = json_get(rec, "feed") != NULL;
+		c->events = json_get_str(rec, c->admin ? "feed" : "webhooks");
+		return c->events.p == NULL ? -1 : 0;
 	default:
 		break;
 	}
@@ -577,6 +586,9 @@ change_apply_user(struct db *db, struct db_user *u, const struct change *c)
 		break;
 	case CHANGE_DEVICES_ONLY:
 		u->devices_only = c->admin;
+		break;
+	case CHANGE_EVENTS:
+		db_user_set_events(u, c->admin, c->events);
 		break;
 	case CHANGE_WEB_CONFIG:
 		break;

@@ -49,6 +49,8 @@ enum change_kind {
 	CHANGE_DEVICE_RENAME, /* "device_rename": dev_id, name (label) */
 	CHANGE_DEVICE_REVOKE, /* "device_revoke": dev_id */
 	CHANGE_DEVICES_ONLY,  /* "devices_only": admin (on or off) */
+	CHANGE_EVENTS, /* "events": events; admin: the feed's token (true)
+	                  or the webhooks (false) */
 };
 
 /*
@@ -82,6 +84,7 @@ struct change {
 	struct str alias;  /* WEB_LINK, WEB_UNLINK */
 	bool admin;        /* WEB_ADMIN, DEVICES_ONLY: on or off */
 	struct str dev_id; /* DEVICE_*: the credential's id */
+	struct str events; /* EVENTS: the new text ("": none) */
 	/* IMPORT_LISTS: history entries and device positions to merge. */
 	const struct db_put *lists_history;
 	size_t n_history;

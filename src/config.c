@@ -36,11 +36,14 @@
 #include "addr.h"
 #include "bounds.h"
 #include "config.h"
+#include "hookfmt.h"
 #include "log.h"
 #include "proxy.h"
 #include "xmalloc.h"
 
 static config_check_fn check_address, check_base_path, check_data_dir;
+static config_check_fn check_webhook_url, check_webhook_secret,
+    check_webhook_events;
 static config_check_fn check_metrics_address;
 static config_check_fn check_redis_address, check_trusted_proxies;
 
@@ -368,6 +371,94 @@ const struct config_option config_options[] = {
         .doc = "Hidden beside the file (never listed over WebDAV), "
                "downloadable from the web API; they count against "
                "dav_quota_bytes.",
+    },
+    {
+        .name = "webhook_allow_private",
+        .type = CONFIG_T_BOOL,
+        .offset = F(webhook_allow_private),
+        .def = 0,
+        .help = "Let webhooks reach loopback, private and link-local "
+                "addresses.",
+        .doc = "Off by default, so that an account cannot make the server "
+               "probe its own network (SSRF; docs/webhooks.md). Turn it on "
+               "for receivers on the server's LAN, such as home "
+               "automation.",
+    },
+    {
+        .name = "webhook_timeout_ms",
+        .type = CONFIG_T_U64,
+        .offset = F(webhook_timeout_ms),
+        .def = (uint64_t)WEBHOOK_TIMEOUT_MS,
+        .min = 100,
+        .max = (uint64_t)120 * 1000,
+        .arg = "MS",
+        .help = "Deadline of one webhook delivery: connect, send and read "
+                "the status line.",
+        .doc = "A delivery past it counts as failed and is tried again "
+               "later (webhook_retry_ms).",
+    },
+    {
+        .name = "webhook_retry_ms",
+        .type = CONFIG_T_U64,
+        .offset = F(webhook_retry_ms),
+        .def = (uint64_t)WEBHOOK_RETRY_MS,
+        .min = 10,
+        .max = (uint64_t)3600 * 1000,
+        .arg = "MS",
+        .help = "Delay before a failed webhook delivery's first retry; each "
+                "next one waits 3 times longer (5 tries in all).",
+        .doc = "With the default the 5 tries span about 10 minutes.",
+    },
+    {
+        .name = "webhook_queue",
+        .type = CONFIG_T_UINT,
+        .offset = F(webhook_queue),
+        .def = WEBHOOK_QUEUE,
+        .min = 1,
+        .max = WEBHOOK_QUEUE_MAX,
+        .arg = "N",
+        .help = "Webhook deliveries an account may have waiting; past it "
+                "the oldest is dropped (and counted).",
+        .doc = "Bounds the memory one account's events take while its "
+               "receivers are slow or down.",
+    },
+    {
+        .name = "webhook_url",
+        .type = CONFIG_T_STRING,
+        .offset = F(webhook_url),
+        .defstr = "",
+        .check = check_webhook_url,
+        .arg = "URL",
+        .help = "A webhook that receives every account's events "
+                "(http://<numeric address>[:port]/path); empty for none.",
+        .doc = "The administrator's own, beside the accounts' webhooks "
+               "(docs/webhooks.md): signed with webhook_secret, for the "
+               "events in webhook_events. webhook_allow_private does not "
+               "apply to it: the operator chooses it.",
+    },
+    {
+        .name = "webhook_secret",
+        .type = CONFIG_T_STRING,
+        .offset = F(webhook_secret),
+        .defstr = "",
+        .check = check_webhook_secret,
+        .flags = CONFIG_OPT_SECRET,
+        .arg = "SECRET",
+        .help = "The server-wide webhook's secret (16 to 128 printable "
+                "ASCII characters).",
+        .doc = "Bodies are signed with HMAC-SHA256 under it "
+               "(X-Kosyncd-Signature). `config show` masks it.",
+    },
+    {
+        .name = "webhook_events",
+        .type = CONFIG_T_STRING,
+        .offset = F(webhook_events),
+        .defstr = "progress,started,finished,statistics_uploaded",
+        .check = check_webhook_events,
+        .arg = "LIST",
+        .help = "The server-wide webhook's events, comma-separated.",
+        .doc = "Any of progress, started, finished, statistics_uploaded, "
+               "credential_first_use.",
     },
     {
         .name = "max_header_bytes",
@@ -749,6 +840,49 @@ check_trusted_proxies(struct buf *v, struct buf *why)
 		return -1;
 	proxy_list_free(pl);
 	return 0;
+}
+
+/* webhook_url: "" or what a webhook may be (hookfmt_url_parse). */
+static int
+check_webhook_url(struct buf *v, struct buf *why)
+{
+	struct hook_url u;
+	const char *err;
+
+	if (v->len == 0 ||
+	    hookfmt_url_parse((struct str){v->data, v->len}, &u, &err) == 0)
+		return 0;
+	buf_adds(why, err);
+	return -1;
+}
+
+/* webhook_secret: "" or 16 to 128 printable ASCII characters. */
+static int
+check_webhook_secret(struct buf *v, struct buf *why)
+{
+	size_t i;
+
+	if (v->len == 0)
+		return 0;
+	for (i = 0; i < v->len; i++)
+		if (v->data[i] < '!' || v->data[i] > '~')
+			break;
+	if (v->len >= HOOK_SECRET_MIN && v->len <= HOOK_SECRET_MAX &&
+	    i == v->len)
+		return 0;
+	buf_adds(why, "must be 16 to 128 printable ASCII characters");
+	return -1;
+}
+
+/* webhook_events: names of events, comma-separated, at least one. */
+static int
+check_webhook_events(struct buf *v, struct buf *why)
+{
+	if (hookfmt_events_parse((struct str){v->data, v->len}) != 0)
+		return 0;
+	buf_adds(why, "must name events among progress, started, finished, "
+	              "statistics_uploaded, credential_first_use");
+	return -1;
 }
 
 /* base_path: "" or "/a/b" (trailing '/' removed), printable, no '?' '#'. */

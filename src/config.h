@@ -87,6 +87,15 @@ struct config {
 	uint64_t dav_quota_bytes;
 	unsigned dav_versions;
 
+	/* Events out (webhook.h, docs/webhooks.md). */
+	bool webhook_allow_private;
+	uint64_t webhook_timeout_ms;
+	uint64_t webhook_retry_ms;
+	unsigned webhook_queue;
+	char *webhook_url;    /* the server-wide webhook ("": none) */
+	char *webhook_secret; /* its secret */
+	char *webhook_events; /* its events, comma-separated names */
+
 	/* Limits (see server.h for the reasons behind the defaults). */
 	uint64_t max_header_bytes;
 	uint64_t max_body_bytes;

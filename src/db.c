@@ -912,6 +912,26 @@ db_devcred_audit_at(const struct db_devcred *c, uint32_t i)
 	return &c->audit[(c->audit_head + DB_AUDIT_MAX - i) % DB_AUDIT_MAX];
 }
 
+/* Forget u's settings for events out. */
+static void
+events_free(struct db_user *u)
+{
+	free(u->webhooks);
+	free(u->feed);
+	u->webhooks = NULL;
+	u->feed = NULL;
+}
+
+void
+db_user_set_events(struct db_user *u, bool feed, struct str text)
+{
+	char **slot = feed ? &u->feed : &u->webhooks;
+
+	free(*slot);
+	*slot =
+	    text.p != NULL && text.len > 0 ? xmemdup0(text.p, text.len) : NULL;
+}
+
 void
 db_release(struct db *db)
 {
@@ -921,6 +941,7 @@ db_release(struct db *db)
 	while ((u = table_next(&db->users, &pos)) != NULL) {
 		user_free_docs(db, u);
 		devcreds_free(u);
+		events_free(u);
 		free(u->key);
 		free(u);
 	}
@@ -971,6 +992,7 @@ db_user_remove(struct db *db, struct db_user *u)
 	(void)rec;
 	user_free_docs(db, u);
 	devcreds_free(u);
+	events_free(u);
 	free(u->key);
 	u->key = NULL;
 	u->removed = true;

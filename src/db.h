@@ -140,7 +140,14 @@ struct db_user {
 	char *key; /* argon2id PHC string, or a legacy md5 key */
 	struct db_devcred *devcreds; /* ndevcreds, oldest first */
 	uint32_t ndevcreds;
-	bool devices_only;     /* the account key no longer signs in */
+	bool devices_only; /* the account key no longer signs in */
+	/*
+	 * Events out (docs/webhooks.md): the account's webhooks as the
+	 * JSON text hookfmt.h reads, and its "now reading" feed's token;
+	 * NULL: none.
+	 */
+	char *webhooks;
+	char *feed;
 	struct table docs;     /* struct db_doc by id */
 	struct db_link *links; /* nlinks, unsorted (a user has few) */
 	uint32_t nlinks;
@@ -329,6 +336,12 @@ const struct db_audit *db_devcred_audit_at(
 #define DB_AUDIT_WHATS 4
 const char *db_audit_what_name(uint8_t what);
 int db_audit_what_parse(struct str name);
+
+/*
+ * Replace u's webhooks (feed false) or feed token (feed true) by a copy of
+ * text; NULL p or an empty text removes it.
+ */
+void db_user_set_events(struct db_user *u, bool feed, struct str text);
 
 /* Remove document id of u and free it. Returns false when there is none. */
 bool db_doc_remove(struct db *db, struct db_user *u, struct str id);

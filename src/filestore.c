@@ -1053,7 +1053,6 @@ js_device_used(struct store *st, struct str user, const char *id,
 	struct filestore *js = (struct filestore *)st;
 	struct db_user *u = db_user_find(&js->db, user);
 	struct db_devcred *c;
-
 	bool first;
 
 	if (u == NULL || (c = db_devcred_find(u, str_from(id))) == NULL)
@@ -1063,8 +1062,9 @@ js_device_used(struct store *st, struct str user, const char *id,
 	    use->device_id);
 	(void)db_devcred_audit(c, use->when, (uint8_t)use->what, use->address,
 	    use->agent, use->document);
+	/* Events out: c may move with a later change, not during the call. */
 	if (first)
-		store_device_first_used(st, user, id);
+		store_device_first_use(st, user, c->id, c->label, use->device);
 }
 
 /* store_device_audit: the ring of c, newest first. */
@@ -1132,6 +1132,9 @@ static const struct store_ops filestore_ops = {
     .device_list = js_device_list,
     .device_used = js_device_used,
     .device_audit = js_device_audit,
+    .events_set = filestore_events_set,
+    .events_get = filestore_events_get,
+    .feed_user = filestore_feed_user,
 };
 
 struct store *

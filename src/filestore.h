@@ -175,6 +175,13 @@ void filestore_user_admin(
     struct store *st, struct str user, store_cb *cb, void *arg);
 void filestore_web_change(struct store *st, struct str user,
     const struct store_web_change *ch, store_cb *cb, void *arg);
+/* Events out (store.h store_events_*), on the tables (webops.c). */
+void filestore_events_set(struct store *st, struct str user, bool feed,
+    struct str text, store_cb *cb, void *arg);
+void filestore_events_get(
+    struct store *st, struct str user, store_events_fn *cb, void *arg);
+void filestore_feed_user(
+    struct store *st, struct str token, store_text_cb *cb, void *arg);
 
 /* Open the data directory: lock, load, migrate, replay. 0 or -1. */
 int datadir_open(struct filestore *js);

@@ -38,6 +38,7 @@ static const struct front_route {
     {"/", FRONT_GET, FRONT_WEBUI, webui_handle_files},
     {"/assets", 0, FRONT_WEBUI, webui_handle_files},
     {"/web", 0, FRONT_WEBUI, webui_handle_files},
+    {"/feed", FRONT_GET, FRONT_WEBUI, webui_handle_files},
     {"/dav", 0, FRONT_DAV, dav_handle},
     {NULL, 0, FRONT_API, api_handle},
 };

@@ -327,6 +327,14 @@ json_surrogates_ok(const char *text, size_t len)
 			continue;
 		}
 		cp = json_hex4(p + 2, (size_t)(end - p - 2));
+		if (cp < 0) {
+			/*
+			 * Not four hex digits (yajl refuses it): step over
+			 * "\u" only, so p never passes end.
+			 */
+			p += 2;
+			continue;
+		}
 		p += 6;
 		if (cp < 0xd800 || cp > 0xdfff)
 			continue;

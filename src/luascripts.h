@@ -10,16 +10,19 @@
 #ifndef KOSYNCD_LUASCRIPTS_H
 #define KOSYNCD_LUASCRIPTS_H
 
-extern const char lua_put[];       /* a push */
-extern const char lua_setkey[];    /* change an account's key */
-extern const char lua_delete[];    /* delete an account, leave a tombstone */
-extern const char lua_purge[];     /* delete a deleted account's keys */
-extern const char lua_create[];    /* register an account */
-extern const char lua_admins[];    /* retire the option admins */
-extern const char lua_admin_get[]; /* is an account an administrator */
-extern const char lua_devices[];   /* change device credentials */
-extern const char lua_dev_list[];  /* list device credentials */
-extern const char lua_dev_used[];  /* a device credential's use */
-extern const char lua_dev_audit[]; /* a device credential's audit */
+extern const char lua_put[];        /* a push */
+extern const char lua_setkey[];     /* change an account's key */
+extern const char lua_delete[];     /* delete an account, leave a tombstone */
+extern const char lua_purge[];      /* delete a deleted account's keys */
+extern const char lua_create[];     /* register an account */
+extern const char lua_admins[];     /* retire the option admins */
+extern const char lua_admin_get[];  /* is an account an administrator */
+extern const char lua_devices[];    /* change device credentials */
+extern const char lua_dev_list[];   /* list device credentials */
+extern const char lua_dev_used[];   /* a device credential's use */
+extern const char lua_dev_audit[];  /* a device credential's audit */
+extern const char lua_events_get[]; /* an account's webhooks, feed token */
+extern const char lua_events_set[]; /* replace one of them */
+extern const char lua_feed_user[];  /* the account of a feed token */
 
 #endif

@@ -655,6 +655,14 @@ on_scalar(
 		             "devices_only"))
 			l->user->devices_only =
 			    len == 4 && memcmp(s, "true", 4) == 0;
+		/* Events out (docs/webhooks.md): texts as written. */
+		else if (is_string &&
+		         (str_eqs((struct str){l->key.data, l->key.len},
+		              "webhooks") ||
+		             str_eqs((struct str){l->key.data, l->key.len},
+		                 "feed")))
+			db_user_set_events(l->user, l->key.data[0] == 'f',
+			    (struct str){s, len});
 		return 1;
 	case S_DC:
 		return dc_scalar(l, s, len, is_string, is_number);

@@ -210,6 +210,9 @@ w_user(struct writer *w, const struct db_user *u)
 		json_bool(o, true);
 	}
 	w_devcreds(o, u);
+	/* Events out (docs/webhooks.md). */
+	w_opt(o, "webhooks", u->webhooks);
+	w_opt(o, "feed", u->feed);
 	json_key(o, "documents");
 	json_obj_begin(o);
 	docs = db_docs_sorted(u, &n);

@@ -334,6 +334,36 @@ store_device_list(
 }
 
 void
+store_events_set(struct store *st, struct str user, bool feed, struct str text,
+    store_cb *cb, void *arg)
+{
+	if (st->ops->events_set == NULL)
+		unsupported(cb, arg);
+	else
+		st->ops->events_set(st, user, feed, text, cb, arg);
+}
+
+void
+store_events_get(
+    struct store *st, struct str user, store_events_fn *cb, void *arg)
+{
+	if (st->ops->events_get == NULL)
+		cb(arg, STORE_ERR_UNAVAILABLE, STR_NULL, STR_NULL);
+	else
+		st->ops->events_get(st, user, cb, arg);
+}
+
+void
+store_feed_user(
+    struct store *st, struct str token, store_text_cb *cb, void *arg)
+{
+	if (st->ops->feed_user == NULL)
+		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
+	else
+		st->ops->feed_user(st, token, cb, arg);
+}
+
+void
 store_device_used(struct store *st, struct str user, const char *id,
     const struct store_device_use *use)
 {
@@ -380,22 +410,18 @@ store_device_audit_entry(struct json_out *o, int64_t time,
 }
 
 void
-store_listen_devices(struct store *st, store_device_fn *fn, void *arg)
+store_listen_first_use(struct store *st, store_first_use_fn *fn, void *arg)
 {
-	st->device_fn = fn;
-	st->device_arg = arg;
+	st->first_use_fn = fn;
+	st->first_use_arg = arg;
 }
 
-/*
- * The one place a first use of a device credential is known, whatever
- * the backend: the webhooks' "device credential used for the first time"
- * hooks here (store_listen_devices).
- */
 void
-store_device_first_used(struct store *st, struct str user, const char *id)
+store_device_first_use(struct store *st, struct str user, const char *id,
+    const char *label, struct str device)
 {
-	if (st->device_fn != NULL)
-		st->device_fn(st->device_arg, user, id);
+	if (st->first_use_fn != NULL)
+		st->first_use_fn(st->first_use_arg, user, id, label, device);
 }
 
 void

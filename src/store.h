@@ -462,16 +462,6 @@ void store_device_note(struct store *st, struct str user, const char *id,
     enum store_device_what what, const char *peer, const struct str *agent,
     const struct store_push *push, struct str document);
 /*
- * Told when a device credential is used for the first time (its first
- * recorded use; on Redis the first one any instance wrote): for the
- * webhooks' event. user and id are borrowed for the call. One listener
- * per store; NULL removes it. Backends report through
- * store_device_first_used().
- */
-typedef void store_device_fn(void *arg, struct str user, const char *id);
-void store_listen_devices(struct store *st, store_device_fn *fn, void *arg);
-void store_device_first_used(struct store *st, struct str user, const char *id);
-/*
  * Write one audit entry as o's next value, as every backend answers and
  * the Redis backend stores it: {"time", "what", "address", "agent"} and
  * "document" when document.p is not NULL (address, agent: "" for none).
@@ -488,6 +478,46 @@ void store_device_audit_entry(struct json_out *o, int64_t time,
  */
 void store_device_audit(struct store *st, struct str user, struct str id,
     store_text_cb *cb, void *arg);
+
+/*
+ * Events out (docs/webhooks.md): an account's webhooks (the JSON text
+ * hookfmt.h reads and writes, at most STORE_MAX_EVENTS_TEXT bytes) and
+ * the token of its "now reading" feed, kept with its data and deleted
+ * with it. As for the web operations, no key is checked here.
+ *
+ * store_events_set replaces one of the two (feed: the token; an empty
+ * text removes it), journaled and durable before STORE_OK;
+ * STORE_ERR_AUTH: no such user; STORE_ERR_LIMIT: a text over
+ * STORE_MAX_EVENTS_TEXT. store_events_get answers both (borrowed
+ * for the call; empty when unset). store_feed_user answers the name of
+ * the account whose feed token is token (compared in constant time),
+ * STORE_ERR_NOTFOUND when there is none. A backend without them answers
+ * STORE_ERR_UNAVAILABLE.
+ */
+#define STORE_MAX_EVENTS_TEXT 16384
+void store_events_set(struct store *st, struct str user, bool feed,
+    struct str text, store_cb *cb, void *arg);
+typedef void store_events_fn(
+    void *arg, enum store_result r, struct str webhooks, struct str feed);
+void store_events_get(
+    struct store *st, struct str user, store_events_fn *cb, void *arg);
+void store_feed_user(
+    struct store *st, struct str token, store_text_cb *cb, void *arg);
+
+/*
+ * Told when a device credential signs in for the first time (its last use
+ * was never recorded before; events out, docs/webhooks.md): user, the
+ * credential's id and label, and the pushing device's name when the use
+ * was a push (NULL p otherwise), all borrowed for the call. Backends
+ * report it with store_device_first_use. One listener per store; NULL
+ * removes it.
+ */
+typedef void store_first_use_fn(void *arg, struct str user, const char *id,
+    const char *label, struct str device);
+void store_listen_first_use(
+    struct store *st, store_first_use_fn *fn, void *arg);
+void store_device_first_use(struct store *st, struct str user, const char *id,
+    const char *label, struct str device);
 
 /*
  * Told about every progress push the store confirmed (on the loop, after

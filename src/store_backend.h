@@ -65,6 +65,13 @@ struct store_ops {
 	    const struct store_device_use *use);
 	void (*device_audit)(struct store *st, struct str user, struct str id,
 	    store_text_cb *cb, void *arg);
+	/* Events out (store.h store_events_*); NULL: not supported. */
+	void (*events_set)(struct store *st, struct str user, bool feed,
+	    struct str text, store_cb *cb, void *arg);
+	void (*events_get)(
+	    struct store *st, struct str user, store_events_fn *cb, void *arg);
+	void (*feed_user)(
+	    struct store *st, struct str token, store_text_cb *cb, void *arg);
 	/* The shared server (store.h store_command); NULL: none. */
 	int (*command)(struct store *st, store_command_fn *fn, void *priv,
 	    int argc, const char **argv, const size_t *lens);
@@ -80,9 +87,9 @@ struct store {
 	/* store_listen_accounts (store.c); zero when freshly allocated. */
 	store_account_fn *account_fn;
 	void *account_arg;
-	/* store_listen_devices (store.c); zero when freshly allocated. */
-	store_device_fn *device_fn;
-	void *device_arg;
+	/* store_listen_first_use (store.c); zero when freshly allocated. */
+	store_first_use_fn *first_use_fn;
+	void *first_use_arg;
 };
 
 /*

@@ -18,6 +18,11 @@
  *   kosyncd:user:<name>:credentials    hash: device credentials, id ->
  *                                      JSON, and devices_only
  *   kosyncd:user:<name>:credentials-used  hash: id -> JSON of the last use
+ *   kosyncd:user:<name>:events         hash webhooks, feed (events out,
+ *                                      docs/webhooks.md)
+ *   kosyncd:feed:<token>               the name of the account whose
+ *                                      feed token it is (checked against
+ *                                      the hash when read)
  * Names and document ids never contain ':' (the API refuses them), so no
  * user's keys can be confused with another's.
  *
@@ -2961,15 +2966,18 @@ rs_device_list(struct store *st, struct str user, store_text_cb *cb, void *arg)
 	rs_when_ready(l->rs, rs_devlist_send, l);
 }
 
-/* A use being written: whose (for a first use). */
+/* A use being written: whose, and the pushing device (for a first use). */
 struct rs_use {
 	struct redis_store *rs;
-	struct str user;
+	struct str user, device;
 	char id[DB_DEVCRED_ID_MAX + 1];
 	char strings[];
 };
 
-/* store_command_fn of dev-used.lua: tell of a first use. */
+/*
+ * store_command_fn of dev-used.lua: tell of a first use (the script
+ * answers the credential's label then).
+ */
 static void
 rs_used_cb(void *priv, const redisReply *reply)
 {
@@ -2977,9 +2985,10 @@ rs_used_cb(void *priv, const redisReply *reply)
 
 	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
 		log_debug("%s: %s", __func__, reply->str);
-	else if (reply != NULL && reply->type == REDIS_REPLY_INTEGER &&
-	         reply->integer == 2)
-		store_device_first_used(&u->rs->base, u->user, u->id);
+	else if (reply != NULL && reply->type == REDIS_REPLY_STRING &&
+	         !u->rs->freed)
+		store_device_first_use(
+		    &u->rs->base, u->user, u->id, reply->str, u->device);
 	free(u);
 }
 
@@ -3078,10 +3087,12 @@ rs_device_used(struct store *st, struct str user, const char *id,
 	alens[1] = b.len;
 	alens[2] = e.len;
 	alens[3] = strlen(max);
-	u = xmalloc(sizeof(*u) + str_packed_size(user));
+	u = xmalloc(
+	    sizeof(*u) + str_packed_size(user) + str_packed_size(use->device));
 	p = u->strings;
 	u->rs = rs;
 	u->user = str_pack(&p, user);
+	u->device = str_pack(&p, use->device);
 	snprintf(u->id, sizeof(u->id), "%s", id);
 	if (rs_device_eval(
 	        rs, lua_dev_used, user, 4, args, alens, rs_used_cb, u) != 0)
@@ -3180,6 +3191,187 @@ rs_device_audit(struct store *st, struct str user, struct str id,
 	rs_when_ready(q->rs, rs_audit_send, q);
 }
 
+/*
+ * Events out (store.h store_events_*): one script each, on the account's
+ * keys while it exists.
+ */
+
+struct rs_events_op {
+	store_cb *cb;
+	store_events_fn *get;
+	store_text_cb *text;
+	void *arg;
+};
+
+/* EVAL script with nk ("1", "3") keys, then the arguments, all in argv
+ * from index 3 (argc in all). */
+static int
+rs_events_eval(struct store *st, store_command_fn *fn, void *priv,
+    const char *script, const char *nk, int argc, const char **argv,
+    size_t *lens)
+{
+	argv[0] = "EVAL";
+	argv[1] = script;
+	argv[2] = nk;
+	lens[0] = 4;
+	lens[1] = strlen(script);
+	lens[2] = strlen(nk);
+	return rs_command(st, fn, priv, argc, argv, lens);
+}
+
+/* The account's three keys of the events scripts into k[0..2]. */
+static void
+rs_events_keys(struct buf k[3], struct str user)
+{
+	rs_keyname(&k[0], "user:", user, ":key", STR_NULL);
+	rs_keyname(&k[1], "kosyncd:deleting:", user, "", STR_NULL);
+	rs_keyname(&k[2], "kosyncd:user:", user, ":events", STR_NULL);
+}
+
+static void
+rs_events_set_cb(void *priv, const redisReply *reply)
+{
+	struct rs_events_op *op = priv;
+	struct store_reply rep;
+
+	memset(&rep, 0, sizeof(rep));
+	if (reply == NULL)
+		rep.result = STORE_ERR_UNAVAILABLE;
+	else if (reply->type != REDIS_REPLY_INTEGER)
+		rep.result = STORE_ERR_IO;
+	else
+		rep.result = reply->integer == 1 ? STORE_OK : STORE_ERR_AUTH;
+	op->cb(op->arg, &rep);
+	free(op);
+}
+
+static void
+rs_events_set(struct store *st, struct str user, bool feed, struct str text,
+    store_cb *cb, void *arg)
+{
+	struct buf k[3] = {BUF_INIT, BUF_INIT, BUF_INIT};
+	const char *argv[9];
+	size_t lens[9];
+	struct rs_events_op *op;
+	struct store_reply rep;
+	int i;
+
+	memset(&rep, 0, sizeof(rep));
+	if (text.len > STORE_MAX_EVENTS_TEXT) {
+		rep.result = STORE_ERR_LIMIT;
+		cb(arg, &rep);
+		return;
+	}
+	op = xcalloc(1, sizeof(*op));
+	op->cb = cb;
+	op->arg = arg;
+	rs_events_keys(k, user);
+	for (i = 0; i < 3; i++) {
+		argv[3 + i] = k[i].data;
+		lens[3 + i] = k[i].len;
+	}
+	argv[6] = feed ? "feed" : "webhooks";
+	lens[6] = strlen(argv[6]);
+	argv[7] = text.p != NULL ? text.p : "";
+	lens[7] = text.len;
+	argv[8] = user.p;
+	lens[8] = user.len;
+	if (rs_events_eval(st, rs_events_set_cb, op, lua_events_set, "3", 9,
+	        argv, lens) != 0) {
+		free(op);
+		rep.result = STORE_ERR_UNAVAILABLE;
+		cb(arg, &rep);
+	}
+	for (i = 0; i < 3; i++)
+		buf_release(&k[i]);
+}
+
+static void
+rs_events_get_cb(void *priv, const redisReply *reply)
+{
+	struct rs_events_op *op = priv;
+	const redisReply *a, *b;
+
+	if (reply == NULL) {
+		op->get(op->arg, STORE_ERR_UNAVAILABLE, STR_NULL, STR_NULL);
+	} else if (reply->type == REDIS_REPLY_INTEGER) {
+		op->get(op->arg, STORE_ERR_AUTH, STR_NULL, STR_NULL);
+	} else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+	           (a = reply->element[0])->type != REDIS_REPLY_STRING ||
+	           (b = reply->element[1])->type != REDIS_REPLY_STRING) {
+		op->get(op->arg, STORE_ERR_IO, STR_NULL, STR_NULL);
+	} else {
+		op->get(op->arg, STORE_OK, (struct str){a->str, a->len},
+		    (struct str){b->str, b->len});
+	}
+	free(op);
+}
+
+static void
+rs_events_get(struct store *st, struct str user, store_events_fn *cb, void *arg)
+{
+	struct buf k[3] = {BUF_INIT, BUF_INIT, BUF_INIT};
+	const char *argv[6];
+	size_t lens[6];
+	struct rs_events_op *op = xcalloc(1, sizeof(*op));
+	int i;
+
+	op->get = cb;
+	op->arg = arg;
+	rs_events_keys(k, user);
+	for (i = 0; i < 3; i++) {
+		argv[3 + i] = k[i].data;
+		lens[3 + i] = k[i].len;
+	}
+	if (rs_events_eval(st, rs_events_get_cb, op, lua_events_get, "3", 6,
+	        argv, lens) != 0) {
+		free(op);
+		cb(arg, STORE_ERR_UNAVAILABLE, STR_NULL, STR_NULL);
+	}
+	for (i = 0; i < 3; i++)
+		buf_release(&k[i]);
+}
+
+static void
+rs_feed_user_cb(void *priv, const redisReply *reply)
+{
+	struct rs_events_op *op = priv;
+
+	if (reply == NULL)
+		op->text(op->arg, STORE_ERR_UNAVAILABLE, NULL, 0);
+	else if (reply->type == REDIS_REPLY_STRING)
+		op->text(op->arg, STORE_OK, reply->str, reply->len);
+	else if (reply->type == REDIS_REPLY_NIL)
+		op->text(op->arg, STORE_ERR_NOTFOUND, NULL, 0);
+	else
+		op->text(op->arg, STORE_ERR_IO, NULL, 0);
+	free(op);
+}
+
+static void
+rs_feed_user(struct store *st, struct str token, store_text_cb *cb, void *arg)
+{
+	struct buf k = BUF_INIT;
+	const char *argv[5];
+	size_t lens[5];
+	struct rs_events_op *op = xcalloc(1, sizeof(*op));
+
+	op->text = cb;
+	op->arg = arg;
+	buf_adds(&k, "kosyncd:feed:");
+	buf_addstr(&k, token);
+	argv[3] = k.data;
+	lens[3] = k.len;
+	argv[4] = token.p;
+	lens[4] = token.len;
+	if (rs_events_eval(st, rs_feed_user_cb, op, lua_feed_user, "1", 5, argv,
+	        lens) != 0) {
+		free(op);
+		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
+	}
+	buf_release(&k);
+}
+
 static const struct store_ops redis_store_ops = {
     .name = "redis",
     .flush = rs_flush,
@@ -3205,6 +3397,9 @@ static const struct store_ops redis_store_ops = {
     .device_list = rs_device_list,
     .device_used = rs_device_used,
     .device_audit = rs_device_audit,
+    .events_set = rs_events_set,
+    .events_get = rs_events_get,
+    .feed_user = rs_feed_user,
     .command = rs_command,
     .config_home = "redis",
 };

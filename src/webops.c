@@ -24,6 +24,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "change.h"
 #include "config.h"
 #include "db.h"
@@ -482,6 +484,23 @@ web_done(void *arg, int err)
 	datadir_idle_check(js);
 }
 
+/* Journal op's change (the memory backend: none), then web_done. */
+static void
+web_submit(struct web_op *op)
+{
+	struct filestore *js = op->js;
+	struct buf rec = BUF_INIT;
+
+	js->ops_live++;
+	if (!js->persistent) {
+		web_done(op, 0);
+		return;
+	}
+	(void)change_encode(&rec, &op->c);
+	op->seq = datadir_append(js, rec.data, rec.len, web_done, op);
+	buf_release(&rec);
+}
+
 bool
 webops_allowed(const struct db_user *u, const struct store_web_change *ch)
 {
@@ -615,7 +634,6 @@ filestore_web_change(struct store *st, struct str user,
 {
 	struct filestore *js = (struct filestore *)st;
 	struct db_user *u = NULL;
-	struct buf rec = BUF_INIT;
 	struct change c;
 	struct web_op *op;
 	char *p;
@@ -662,12 +680,89 @@ filestore_web_change(struct store *st, struct str user,
 		op->res_bytes = cost > 0 ? (uint64_t)cost : 0;
 		u->pend_bytes += op->res_bytes;
 	}
-	js->ops_live++;
-	if (!js->persistent) {
-		web_done(op, 0);
+	web_submit(op);
+}
+
+/*
+ * Events out (docs/webhooks.md): the account's webhooks and feed token,
+ * replaced whole by a change of kind EVENTS (applied by web_done).
+ */
+
+void
+filestore_events_set(struct store *st, struct str user, bool feed,
+    struct str text, store_cb *cb, void *arg)
+{
+	struct filestore *js = (struct filestore *)st;
+	struct db_user *u;
+	struct web_op *op;
+	char *p;
+
+	if (js->closing) {
+		web_reply(cb, arg, STORE_ERR_UNAVAILABLE, 0);
 		return;
 	}
-	(void)change_encode(&rec, &op->c);
-	op->seq = datadir_append(js, rec.data, rec.len, web_done, op);
-	buf_release(&rec);
+	if ((u = web_user(js, user)) == NULL) {
+		web_reply(cb, arg, STORE_ERR_AUTH, 0);
+		return;
+	}
+	if (text.len > STORE_MAX_EVENTS_TEXT) {
+		web_reply(cb, arg, STORE_ERR_LIMIT, 0);
+		return;
+	}
+	op = xcalloc(
+	    1, sizeof(*op) + str_packed_size(user) + str_packed_size(text));
+	p = op->strings;
+	op->js = js;
+	op->u = u;
+	op->cb = cb;
+	op->arg = arg;
+	op->c.kind = CHANGE_EVENTS;
+	op->c.history = js->history;
+	op->c.user = str_pack(&p, user);
+	op->c.events = str_pack(&p, text);
+	op->c.admin = feed;
+	op->c.put.timestamp = (int64_t)time(NULL);
+	u->refs++;
+	web_submit(op);
+}
+
+void
+filestore_events_get(
+    struct store *st, struct str user, store_events_fn *cb, void *arg)
+{
+	struct filestore *js = (struct filestore *)st;
+	struct db_user *u = web_user(js, user);
+
+	if (u == NULL) {
+		cb(arg, STORE_ERR_AUTH, STR_NULL, STR_NULL);
+		return;
+	}
+	cb(arg, STORE_OK, str_from(u->webhooks ? u->webhooks : ""),
+	    str_from(u->feed ? u->feed : ""));
+}
+
+/*
+ * The feed's owner: a walk over the accounts (a feed is polled every few
+ * minutes at most; the walk compares a token with each account that has
+ * one, about 10 ns each).
+ */
+void
+filestore_feed_user(
+    struct store *st, struct str token, store_text_cb *cb, void *arg)
+{
+	struct filestore *js = (struct filestore *)st;
+	const struct db_user *u, *found = NULL;
+	uint32_t pos = 0;
+
+	while (token.len > 0 && (u = table_next(&js->db.users, &pos)) != NULL) {
+		if (u->feed == NULL || u->creating ||
+		    strlen(u->feed) != token.len)
+			continue;
+		if (sodium_memcmp(u->feed, token.p, token.len) == 0)
+			found = u;
+	}
+	if (found == NULL)
+		cb(arg, STORE_ERR_NOTFOUND, NULL, 0);
+	else
+		cb(arg, STORE_OK, found->name, found->name_len);
 }

@@ -28,6 +28,7 @@
 #include "auth.h"
 #include "config.h"
 #include "davweb.h"
+#include "feed.h"
 #include "json.h"
 #include "log.h"
 #include "md5.h"
@@ -41,12 +42,14 @@
 #include "statsvc.h"
 #include "tzif.h"
 #include "store.h"
+#include "webhook.h"
 #include "webui.h"
 #include "xmalloc.h"
 
 #define WEB_COOKIE "kosyncd_session"
 #define WEB_MAX_SESSIONS 10000
 #define WEB_MAX_PASSWORD 1024 /* bytes of a typed password */
+#define WEB_FEED_TOKEN_LEN FEED_TOKEN_LEN
 #define W_STR2(x) #x
 #define W_STR(x) W_STR2(x)
 
@@ -73,6 +76,7 @@ struct webui {
 	struct pubsub *sh;     /* several instances on Redis, or NULL */
 	struct ratelimit *rl;  /* the server's one limiter (borrowed) */
 	struct statsvc *stats; /* reading statistics, or NULL (borrowed) */
+	struct webhook *hooks; /* events out (owned) */
 	char (*etags)[20];     /* per asset: "\"<16 hex>\"" */
 	struct buf out;
 	struct buf scratch;
@@ -1937,6 +1941,382 @@ h_devices_only(void *call)
 }
 
 /*
+ * Events out (docs/webhooks.md): the account's webhooks and its "now
+ * reading" feed. A change reads the account's webhooks (store_events_get),
+ * changes the list and stores it whole (store_events_set).
+ */
+
+enum ev_op { EV_LIST, EV_ADD, EV_DELETE, EV_TEST, EV_FEED, EV_FEED_SET };
+
+/* An events request in flight (http_alloc memory). */
+struct ecall {
+	struct wcall *c;
+	enum ev_op op;
+	bool on;     /* EV_FEED_SET: enable (a token when none) or disable */
+	bool rotate; /* EV_FEED_SET: a new token */
+	struct hook_list l;
+	struct hook h; /* EV_ADD: the new one */
+	char feed[WEB_FEED_TOKEN_LEN + 1];
+	struct buf text;
+};
+
+/* The feed's part of an answer: "feed": {"enabled", "json", "atom"}. */
+static void
+ev_feed_json(struct ecall *e, struct json_out *o, struct str token)
+{
+	struct webui *w = e->c->w;
+	char *path;
+	size_t n = w->base_len + token.len + 16;
+
+	json_key(o, "feed");
+	json_obj_begin(o);
+	json_key(o, "enabled");
+	json_bool(o, token.len > 0);
+	if (token.len > 0) {
+		path = http_alloc(e->c->req, n);
+		snprintf(path, n, "%.*s/feed/%.*s.json", (int)w->base_len,
+		    w->base, (int)token.len, token.p);
+		json_key(o, "json");
+		json_str(o, path);
+		snprintf(path, n, "%.*s/feed/%.*s.atom", (int)w->base_len,
+		    w->base, (int)token.len, token.p);
+		json_key(o, "atom");
+		json_str(o, path);
+	}
+	json_obj_end(o);
+}
+
+/* store_cb: the change is durable; answer. */
+static void
+ev_saved(void *arg, const struct store_reply *r)
+{
+	struct ecall *e = arg;
+	struct wcall *c = e->c;
+	struct json_out o;
+
+	buf_release(&e->text);
+	if (r->result != STORE_OK) {
+		w_store_error(c, r->result);
+		return;
+	}
+	o = w_begin(c);
+	switch (e->op) {
+	case EV_ADD:
+		json_key(&o, "id");
+		json_str(&o, e->h.id);
+		/* The secret is shown this once. */
+		json_key(&o, "secret");
+		json_str(&o, e->h.secret);
+		w_finish(c, &o, 201, NULL);
+		return;
+	case EV_DELETE:
+		webhook_forget(c->w->hooks, c->user, e->h.id);
+		json_key(&o, "deleted");
+		json_bool(&o, true);
+		break;
+	default:
+		ev_feed_json(e, &o, str_from(e->feed));
+		break;
+	}
+	w_finish(c, &o, 200, NULL);
+}
+
+/* Store e's list (EV_ADD, EV_DELETE) or feed token (EV_FEED_SET). */
+static void
+ev_save(struct ecall *e, bool feed)
+{
+	struct wcall *c = e->c;
+
+	buf_init(&e->text);
+	if (feed)
+		buf_adds(&e->text, e->feed);
+	else if (e->l.n > 0)
+		hookfmt_write(&e->text, &e->l);
+	store_events_set(c->w->st, c->user, feed,
+	    (struct str){e->text.data, e->text.len}, ev_saved, e);
+}
+
+/* The index of webhook id in e's list, or -1. */
+static int
+ev_find(const struct ecall *e, struct str id)
+{
+	size_t i;
+
+	for (i = 0; i < e->l.n; i++)
+		if (str_eqs(id, e->l.h[i].id))
+			return (int)i;
+	return -1;
+}
+
+/* A new feed token: WEB_FEED_TOKEN_LEN hex digits. */
+static void
+ev_new_token(char out[WEB_FEED_TOKEN_LEN + 1])
+{
+	unsigned char r[WEB_FEED_TOKEN_LEN / 2];
+
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(out, WEB_FEED_TOKEN_LEN + 1, r, sizeof(r));
+}
+
+/* A new webhook id: HOOK_ID_LEN letters and digits. */
+static void
+ev_new_id(char out[HOOK_ID_LEN + 1])
+{
+	static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
+	unsigned char r[HOOK_ID_LEN];
+	size_t i;
+
+	randombytes_buf(r, sizeof(r));
+	for (i = 0; i < HOOK_ID_LEN; i++)
+		out[i] = alphabet[r[i] % 32];
+	out[HOOK_ID_LEN] = '\0';
+}
+
+/* store_events_fn: the account's settings; do what e asks. */
+static void
+ev_read(void *arg, enum store_result r, struct str webhooks, struct str feed)
+{
+	struct ecall *e = arg;
+	struct wcall *c = e->c;
+	struct json_out o;
+	int i;
+
+	if (r != STORE_OK) {
+		w_store_error(c, r);
+		return;
+	}
+	if (hookfmt_parse(webhooks.p, webhooks.len, &e->l) != 0)
+		log_warnx("webhooks of '%.*s' unreadable: shown as none",
+		    (int)c->user.len, c->user.p);
+	if (feed.len <= WEB_FEED_TOKEN_LEN) {
+		memcpy(e->feed, feed.p != NULL ? feed.p : "", feed.len);
+		e->feed[feed.len] = '\0';
+	}
+	switch (e->op) {
+	case EV_LIST:
+		o = w_begin(c);
+		webhook_status(c->w->hooks, c->user, &e->l, &o);
+		json_key(&o, "allow_private");
+		json_bool(&o, c->w->cfg->webhook_allow_private);
+		w_finish(c, &o, 200, NULL);
+		return;
+	case EV_FEED:
+		o = w_begin(c);
+		ev_feed_json(e, &o, str_from(e->feed));
+		w_finish(c, &o, 200, NULL);
+		return;
+	case EV_FEED_SET:
+		if (!e->on)
+			e->feed[0] = '\0';
+		else if (e->rotate || e->feed[0] == '\0')
+			ev_new_token(e->feed);
+		ev_save(e, true);
+		return;
+	case EV_ADD:
+		if (e->l.n >= HOOK_MAX_PER_USER) {
+			w_error(c, 409,
+			    "An account has at most " W_STR(
+			        HOOK_MAX_PER_USER) " webhooks.");
+			return;
+		}
+		do
+			ev_new_id(e->h.id);
+		while (ev_find(e, str_from(e->h.id)) >= 0);
+		e->l.h[e->l.n++] = e->h;
+		ev_save(e, false);
+		return;
+	case EV_DELETE:
+	case EV_TEST:
+		if ((i = ev_find(e, c->param)) < 0) {
+			w_error(c, 404, "No such webhook.");
+			return;
+		}
+		e->h = e->l.h[i];
+		if (e->op == EV_TEST) {
+			webhook_test(c->w->hooks, c->user, &e->h);
+			o = w_begin(c);
+			json_key(&o, "queued");
+			json_bool(&o, true);
+			w_finish(c, &o, 202, NULL);
+			return;
+		}
+		e->l.h[i] = e->l.h[--e->l.n];
+		ev_save(e, false);
+		return;
+	}
+}
+
+static int
+ev_start(struct wcall *c, enum ev_op op, struct ecall **out)
+{
+	struct ecall *e = http_alloc(c->req, sizeof(*e));
+
+	memset(e, 0, sizeof(*e));
+	e->c = c;
+	e->op = op;
+	if (out != NULL) {
+		*out = e;
+		return 0;
+	}
+	store_events_get(c->w->st, c->user, ev_read, e);
+	return 0;
+}
+
+/* GET: the webhooks with their logs (webhook_status), no secret. */
+static int
+h_webhooks(void *call)
+{
+	return ev_start(call, EV_LIST, NULL);
+}
+
+/*
+ * The events a body's "events" names (an array of names), or 0 when it
+ * is missing, empty or names something else.
+ */
+static unsigned
+body_events(const struct wcall *c)
+{
+	const struct json_value *v = json_get(c->body, "events"), *e;
+	unsigned evs = 0, bit;
+
+	if (v == NULL || v->type != JSON_ARRAY)
+		return 0;
+	for (e = v->child; e != NULL; e = e->next) {
+		if (e->type != JSON_STRING ||
+		    (bit = hookfmt_event_bit(e->text)) == 0)
+			return 0;
+		evs |= bit;
+	}
+	return evs;
+}
+
+/* Whether s is a secret one may choose: printable ASCII, bounded. */
+static bool
+secret_valid(struct str s)
+{
+	size_t i;
+
+	if (s.len < HOOK_SECRET_MIN || s.len > HOOK_SECRET_MAX)
+		return false;
+	for (i = 0; i < s.len; i++)
+		if (s.p[i] < '!' || s.p[i] > '~')
+			return false;
+	return true;
+}
+
+/*
+ * POST {"url", "events": [names], "secret" (optional)}: 201 {"id",
+ * "secret"} (made when not given: 32 hex digits; shown this once).
+ */
+static int
+h_webhook_add(void *call)
+{
+	struct wcall *c = call;
+	struct ecall *e;
+	struct hook_url u;
+	struct str url = body_string(c, "url", HOOK_URL_MAX);
+	struct str secret = body_string(c, "secret", HOOK_SECRET_MAX);
+	const struct json_value *sv = json_get(c->body, "secret");
+	const char *err;
+	unsigned char r[16];
+
+	if (url.p == NULL)
+		return w_error(c, 400,
+		    "url must be a string of at most " W_STR(
+		        HOOK_URL_MAX) " bytes.");
+	if (hookfmt_url_parse(url, &u, &err) != 0)
+		return w_error(c, 400, err);
+	if (!c->w->cfg->webhook_allow_private &&
+	    hookfmt_addr_is_private(&u.addr))
+		return w_error(c, 400,
+		    "The URL points at a private, loopback or reserved "
+		    "address, which this server does not call "
+		    "(webhook_allow_private).");
+	(void)ev_start(c, EV_ADD, &e);
+	e->h.events = body_events(c);
+	if (e->h.events == 0)
+		return w_error(c, 400,
+		    "events must list one or more of progress, started, "
+		    "finished, statistics_uploaded, credential_first_use.");
+	if (sv != NULL && (secret.p == NULL || !secret_valid(secret)))
+		return w_error(c, 400,
+		    "A secret is " W_STR(HOOK_SECRET_MIN) " to " W_STR(
+		        HOOK_SECRET_MAX) " printable ASCII characters.");
+	memcpy(e->h.url, url.p, url.len);
+	if (sv != NULL && secret.p != NULL) {
+		memcpy(e->h.secret, secret.p, secret.len);
+	} else {
+		randombytes_buf(r, sizeof(r));
+		sodium_bin2hex(e->h.secret, sizeof(e->h.secret), r, sizeof(r));
+	}
+	e->h.created = (int64_t)time(NULL);
+	store_events_get(c->w->st, c->user, ev_read, e);
+	return 0;
+}
+
+/* DELETE /:id: the webhook, its log and its waiting deliveries. */
+static int
+h_webhook_delete(void *call)
+{
+	return ev_start(call, EV_DELETE, NULL);
+}
+
+/* POST /:id/test: a "test" event, 202 (its outcome shows in the log). */
+static int
+h_webhook_test(void *call)
+{
+	return ev_start(call, EV_TEST, NULL);
+}
+
+/* GET (administrators): the server-wide webhook and its log. */
+static int
+h_admin_webhook(void *call)
+{
+	struct wcall *c = call;
+	struct json_out o = w_begin(c);
+
+	webhook_server_status(c->w->hooks, &o);
+	return w_finish(c, &o, 200, NULL);
+}
+
+/* GET: {"feed": {"enabled", "json", "atom"}} (the addresses of the feed). */
+static int
+h_feed(void *call)
+{
+	return ev_start(call, EV_FEED, NULL);
+}
+
+/* PUT {"enabled": bool}: turn the feed on (a token when none) or off. */
+static int
+h_feed_set(void *call)
+{
+	struct wcall *c = call;
+	const struct json_value *v = json_get(c->body, "enabled");
+	struct ecall *e;
+
+	if (v == NULL || (v->type != JSON_TRUE && v->type != JSON_FALSE))
+		return w_error(c, 400, "enabled must be true or false.");
+	(void)ev_start(c, EV_FEED_SET, &e);
+	e->on = v->type == JSON_TRUE;
+	store_events_get(c->w->st, c->user, ev_read, e);
+	return 0;
+}
+
+/* POST: a new token: the feed's old addresses stop working at once. */
+static int
+h_feed_rotate(void *call)
+{
+	struct wcall *c = call;
+	struct ecall *e;
+
+	(void)ev_start(c, EV_FEED_SET, &e);
+	e->on = true;
+	e->rotate = true;
+	store_events_get(c->w->st, c->user, ev_read, e);
+	return 0;
+}
+
+/*
  * The JSON API's routes (router.h): the handlers take the struct wcall;
  * the flags are the W_* above.
  */
@@ -1987,6 +2367,16 @@ static const struct route wroutes[] = {
     {HTTP_M_GET, "/api/v1/devices/:id/audit", h_device_audit, W_SESSION},
     {HTTP_M_PUT, "/api/v1/account/devices-only", h_devices_only,
         W_SESSION | W_CSRF | W_BODY},
+    {HTTP_M_GET, "/api/v1/webhooks", h_webhooks, W_SESSION},
+    {HTTP_M_POST, "/api/v1/webhooks", h_webhook_add,
+        W_SESSION | W_CSRF | W_BODY},
+    {HTTP_M_DELETE, "/api/v1/webhooks/:id", h_webhook_delete,
+        W_SESSION | W_CSRF},
+    {HTTP_M_POST, "/api/v1/webhooks/:id/test", h_webhook_test,
+        W_SESSION | W_CSRF},
+    {HTTP_M_GET, "/api/v1/feed", h_feed, W_SESSION},
+    {HTTP_M_PUT, "/api/v1/feed", h_feed_set, W_SESSION | W_CSRF | W_BODY},
+    {HTTP_M_POST, "/api/v1/feed/rotate", h_feed_rotate, W_SESSION | W_CSRF},
     {HTTP_M_GET, "/api/v1/admin/users", h_users, W_SESSION | W_ADMIN},
     {HTTP_M_POST, "/api/v1/admin/users", h_user_create,
         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
@@ -1995,6 +2385,7 @@ static const struct route wroutes[] = {
     {HTTP_M_DELETE, "/api/v1/admin/users/:user", h_user_delete,
         W_SESSION | W_CSRF | W_ADMIN},
     {HTTP_M_GET, "/api/v1/admin/settings", h_settings, W_SESSION | W_ADMIN},
+    {HTTP_M_GET, "/api/v1/admin/webhook", h_admin_webhook, W_SESSION | W_ADMIN},
     {HTTP_M_PUT, "/api/v1/admin/settings", h_settings_put,
         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
 };
@@ -2220,6 +2611,13 @@ webui_handle_files(struct http_request *req, void *ctx)
 	bool get = req->method == HTTP_M_GET || req->method == HTTP_M_HEAD;
 	size_t i;
 
+	if (under(path, "/feed")) {
+		if (get)
+			feed_serve(req, w->st);
+		else
+			not_found(req);
+		return;
+	}
 	if (str_eqs(path, "/")) {
 		/* The page must end in "/" so that its relative links work. */
 		if (req->path.len == 0 ||
@@ -2258,6 +2656,17 @@ push_cb(void *arg, struct str user, struct str document, int64_t timestamp)
 
 	sse_publish(w->sse, user, document, timestamp, "push");
 	pubsub_publish_event(w->sh, user, document, timestamp, "push");
+	webhook_push(w->hooks, user, document);
+}
+
+/* store_first_use_fn: a device credential signed in for the first time. */
+static void
+first_use_cb(void *arg, struct str user, const char *id, const char *label,
+    struct str device)
+{
+	struct webui *w = arg;
+
+	webhook_credential(w->hooks, user, id, label, device);
 }
 
 /* An account whose statistics may have outlived it (stats_check). */
@@ -2361,10 +2770,12 @@ webui_new(uv_loop_t *loop, struct store *st, struct config *cfg,
 	w->sessions = sessions_open(
 	    st, (uint64_t)cfg->session_ttl_s * 1000, WEB_MAX_SESSIONS);
 	w->sse = sse_new(loop);
+	w->hooks = webhook_new(loop, st, cfg);
 	w->rl = rl;
 	if (cfg->enable_webui) {
 		store_listen(st, push_cb, w);
 		store_listen_accounts(st, account_cb, w);
+		store_listen_first_use(st, first_use_cb, w);
 	}
 	return w;
 }
@@ -2384,6 +2795,7 @@ stats_read_cb(void *arg, const char *user, size_t len)
 
 	sse_publish(w->sse, (struct str){user, len}, (struct str){"", 0},
 	    (int64_t)time(NULL), "stats");
+	webhook_statistics(w->hooks, (struct str){user, len});
 }
 
 void
@@ -2400,8 +2812,10 @@ webui_set_stats(struct webui *w, struct statsvc *sv)
 void
 webui_shutdown(struct webui *w)
 {
-	if (w != NULL)
-		sse_shutdown(w->sse);
+	if (w == NULL)
+		return;
+	sse_shutdown(w->sse);
+	webhook_shutdown(w->hooks);
 }
 
 void
@@ -2411,7 +2825,9 @@ webui_free(struct webui *w)
 		return;
 	store_listen(w->st, NULL, NULL);
 	store_listen_accounts(w->st, NULL, NULL);
+	store_listen_first_use(w->st, NULL, NULL);
 	sse_free(w->sse);
+	webhook_free(w->hooks);
 	sessions_free(w->sessions);
 	free(w->etags);
 	buf_release(&w->out);

@@ -1555,6 +1555,145 @@ async function devicesCard() {
 	return card;
 }
 
+// The account page's events out (docs/webhooks.md): webhooks (add with
+// the events chosen, test, the delivery log, delete) and the "now
+// reading" feed (turn on, copy the addresses, rotate, turn off).
+const HOOK_EVENTS = [
+	['progress', 'Every sync of a position'],
+	['started', 'A book started'],
+	['finished', 'A book finished (99 %)'],
+	['statistics_uploaded', 'Reading statistics uploaded'],
+];
+
+async function webhooksCard(note) {
+	const card = h('section', {class: 'card', 'aria-labelledby': 'hooks-h'});
+	const msg = note || h('p', {role: 'status'});
+	const say = (text, bad) => {
+		msg.className = bad ? 'error' : '';
+		msg.textContent = text;
+	};
+	let list;
+	try {
+		list = await api('GET', 'webhooks');
+	} catch (e) {
+		card.append(h('h2', {id: 'hooks-h'}, 'Webhooks'), h('p', {class: 'muted'}, e.message));
+		return card;
+	}
+	const redraw = async (n) => card.replaceWith(await webhooksCard(n));
+	const logOf = (wh) => h('details', {},
+	    h('summary', {}, 'Delivery log of ' + wh.url + ' (' + wh.log.length + ')'),
+	    wh.log.length ? h('table', {},
+		// The third column is the one a phone hides (style.css): the try.
+		h('thead', {}, h('tr', {}, h('th', {}, 'Time'), h('th', {}, 'Event'), h('th', {}, 'Try'),
+		    h('th', {}, 'Answer'))),
+		h('tbody', {}, wh.log.map((e) => h('tr', {},
+		    h('td', {}, fullDate(e.time)), h('td', {}, e.event), h('td', {}, String(e.attempt)),
+		    h('td', {class: e.error ? 'error' : ''}, e.status ? String(e.status) : '', e.error ? ' ' + e.error : '',
+			' (' + e.ms + ' ms)'))))) :
+		h('p', {class: 'muted'}, 'Nothing sent yet.'));
+	const items = list.webhooks.map((wh) => h('li', {},
+	    h('code', {}, wh.url), ' — ', wh.events.join(', '), ' ',
+	    h('button', {type: 'button', 'aria-label': 'Send a test event to ' + wh.url, onclick: async () => {
+		    try {
+			    await api('POST', 'webhooks/' + encodeURIComponent(wh.id) + '/test');
+			    say('Test event queued; its answer appears in the delivery log.');
+			    setTimeout(() => redraw().catch(() => {}), 1500);
+		    } catch (e) {
+			    say(e.message, true);
+		    }
+	    }}, 'Test'), ' ',
+	    h('button', {type: 'button', class: 'danger', 'aria-label': 'Delete the webhook ' + wh.url, onclick: async () => {
+		    if (!window.confirm('Delete the webhook ' + wh.url + '?')) return;
+		    try {
+			    await api('DELETE', 'webhooks/' + encodeURIComponent(wh.id));
+			    await redraw(h('p', {role: 'status'}, 'Webhook deleted.'));
+		    } catch (e) {
+			    say(e.message, true);
+		    }
+	    }}, 'Delete'),
+	    logOf(wh)));
+	const url = h('input', {id: 'hook-url', type: 'url', maxlength: '512', required: true,
+	    placeholder: 'http://192.168.1.20:8123/api/webhook/books'});
+	const boxes = HOOK_EVENTS.map(([name, text]) => {
+		const box = h('input', {type: 'checkbox', value: name, checked: name !== 'progress'});
+		return {box, label: h('label', {class: 'check'}, box, ' ' + text)};
+	});
+	const add = h('form', {onsubmit: async (ev) => {
+		ev.preventDefault();
+		const events = boxes.filter((b) => b.box.checked).map((b) => b.box.value);
+		try {
+			const r = await api('POST', 'webhooks', {url: url.value, events});
+			await redraw(h('p', {role: 'status'}, 'Webhook added. Its secret, shown only now, signs every body ' +
+			    '(X-Kosyncd-Signature: sha256=HMAC of the body): ', h('code', {}, r.secret)));
+		} catch (e) {
+			say(e.message, true);
+		}
+	}}, h('label', {for: 'hook-url'}, 'New webhook (http, numeric address)'), url,
+	    h('fieldset', {}, h('legend', {}, 'Events'), boxes.map((b) => b.label)),
+	    h('button', {type: 'submit', class: 'primary'}, 'Add webhook'));
+	// append() writes null as text: leave the absent parts out.
+	card.append(...[h('h2', {id: 'hooks-h'}, 'Webhooks'),
+	    h('p', {class: 'muted'}, 'The server posts a signed JSON body to each address when these events happen, ' +
+	        'after the device has its answer. At most 5 webhooks.' +
+	        (list.allow_private ? '' : ' Private and loopback addresses are not allowed on this server.')),
+	    items.length ? h('ul', {class: 'plain'}, items) : null,
+	    list.dropped ? h('p', {class: 'muted'}, list.dropped + ' deliveries dropped (queue full) since the server started.') : null,
+	    add, msg].filter(Boolean));
+	return card;
+}
+
+async function feedCard() {
+	const card = h('section', {class: 'card', 'aria-labelledby': 'feed-h'});
+	const msg = h('p', {role: 'status'});
+	let f;
+	try {
+		f = (await api('GET', 'feed')).feed;
+	} catch (e) {
+		card.append(h('h2', {id: 'feed-h'}, 'Now reading feed'), h('p', {class: 'muted'}, e.message));
+		return card;
+	}
+	const act = (method, path, body, text) => async () => {
+		try {
+			await api(method, path, body);
+			const fresh = await feedCard();
+			card.replaceWith(fresh);
+			fresh.querySelector('[role=status]').textContent = text;
+		} catch (e) {
+			msg.className = 'error';
+			msg.textContent = e.message;
+		}
+	};
+	// The API answers paths on this server (base path included).
+	const abs = (p) => new URL(p, location.origin).href;
+	const copy = (text) => h('button', {type: 'button', onclick: async () => {
+		try {
+			await navigator.clipboard.writeText(text);
+			msg.textContent = 'Address copied.';
+		} catch (e) {
+			msg.textContent = 'Copy the address by hand: ' + text;
+		}
+	}}, 'Copy');
+	card.append(h('h2', {id: 'feed-h'}, 'Now reading feed'),
+	    h('p', {class: 'muted'}, 'A secret address that lists your books in progress (title, percentage, device, ' +
+	        'time) for a blog, a dashboard or a feed reader. Anyone with the address can read it: rotate it to ' +
+	        'make the old one stop working.'));
+	if (f.enabled) {
+		const j = f.json, a = f.atom;
+		// Read-only fields: a long address never widens the page.
+		card.append(
+		    h('label', {for: 'feed-json'}, 'JSON address'),
+		    h('input', {id: 'feed-json', readonly: true, value: abs(j)}), copy(abs(j)),
+		    h('label', {for: 'feed-atom'}, 'Atom address'),
+		    h('input', {id: 'feed-atom', readonly: true, value: abs(a)}), copy(abs(a)), h('br', {}),
+		    h('button', {type: 'button', onclick: act('POST', 'feed/rotate', undefined, 'New address made; the old one no longer works.')}, 'Rotate address'), ' ',
+		    h('button', {type: 'button', class: 'danger', onclick: act('PUT', 'feed', {enabled: false}, 'Feed turned off.')}, 'Turn off'));
+	} else {
+		card.append(h('button', {type: 'button', class: 'primary', onclick: act('PUT', 'feed', {enabled: true}, 'Feed turned on.')}, 'Turn on the feed'));
+	}
+	card.append(msg);
+	return card;
+}
+
 async function account() {
 	const msg = h('p', {role: 'status'});
 	const cur = h('input', {id: 'pw-current', type: 'password', autocomplete: 'current-password', required: true});
@@ -1608,7 +1747,7 @@ async function account() {
 	dmsg, h('button', {type: 'submit', class: 'danger'}, 'Delete my account'));
 
 	setPage('Account', h('h1', {}, 'Account'), h('p', {class: 'muted'}, 'Signed in as ', h('strong', {}, me.username)),
-	    await filesCard(), change, await devicesCard(), del);
+	    await filesCard(), change, await devicesCard(), await webhooksCard(), await feedCard(), del);
 }
 
 /* The account's WebDAV files against its quota; null without file storage. */

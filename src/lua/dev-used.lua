@@ -4,7 +4,8 @@
 -- keeps its value), unless empty; ARGV[3] an audit entry (JSON) pushed on
 -- KEYS[5] .. id, which keeps the newest ARGV[4], unless empty. Only for a
 -- live credential of an existing account. Returns 0 (nothing written),
--- 1, or 2 when the credential had no last use before (its first).
+-- 1, or the credential's label (a string) when it had no last use before
+-- (its first use).
 local C = redis.call
 if C('EXISTS', KEYS[1]) == 0 or C('EXISTS', KEYS[2]) == 1 then return 0 end
 local r = C('HGET', KEYS[3], ARGV[1])
@@ -14,7 +15,7 @@ end
 local res = 1
 if ARGV[2] ~= '' then
   local u = C('HGET', KEYS[4], ARGV[1])
-  if not u then res = 2 end
+  if not u then res = cjson.decode(r).label or '' end
   local t = cjson.decode(u or '{}')
   for k, v in pairs(cjson.decode(ARGV[2])) do t[k] = v end
   C('HSET', KEYS[4], ARGV[1], cjson.encode(t))

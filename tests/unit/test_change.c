@@ -372,6 +372,67 @@ test_change__devices(void **state)
 	db_release(&db);
 }
 
+/*
+ * Events out: "events" records carry the webhooks' text or the feed's
+ * token, round-trip, apply, replace, and an empty text removes them; a
+ * deletion of the account drops them.
+ */
+static void
+test_change__events(void **state)
+{
+	struct db db;
+	struct db_user *u;
+	struct change c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.user = STR_LIT("a");
+	c.kind = CHANGE_EVENTS;
+	c.events = STR_LIT("[{\"id\":\"x\"}]");
+	round_trip(&c, "{\"op\":\"events\",\"user\":\"a\",\"webhooks\":"
+	               "\"[{\\\"id\\\":\\\"x\\\"}]\"}");
+	c.admin = true;
+	c.events = STR_LIT("0123abcd");
+	round_trip(&c, "{\"op\":\"events\",\"user\":\"a\",\"feed\":"
+	               "\"0123abcd\"}");
+
+	db_init(&db);
+	assert_int_equal(
+	    replay(
+	        &db, &now, "{\"op\":\"create\",\"user\":\"a\",\"key\":\"k\"}"),
+	    0);
+	u = db_user_find(&db, STR_LIT("a"));
+	assert_int_equal(replay(&db, &now,
+	                     "{\"op\":\"events\",\"user\":\"a\","
+	                     "\"webhooks\":\"[1]\"}"),
+	    0);
+	assert_int_equal(replay(&db, &now,
+	                     "{\"op\":\"events\",\"user\":\"a\","
+	                     "\"feed\":\"tok\"}"),
+	    0);
+	assert_string_equal(u->webhooks, "[1]");
+	assert_string_equal(u->feed, "tok");
+	assert_int_equal(replay(&db, &now,
+	                     "{\"op\":\"events\",\"user\":\"a\","
+	                     "\"webhooks\":\"[2]\"}"),
+	    0);
+	assert_string_equal(u->webhooks, "[2]");
+	assert_int_equal(replay(&db, &now,
+	                     "{\"op\":\"events\",\"user\":\"a\","
+	                     "\"feed\":\"\"}"),
+	    0);
+	assert_null(u->feed);
+	assert_string_equal(u->webhooks, "[2]");
+	/* Neither member, or not a string: refused. */
+	assert_int_not_equal(
+	    replay(&db, &now, "{\"op\":\"events\",\"user\":\"a\"}"), 0);
+	assert_int_not_equal(replay(&db, &now,
+	                         "{\"op\":\"events\",\"user\":\"a\","
+	                         "\"feed\":1}"),
+	    0);
+	db_release(&db);
+}
+
 /* Malformed records are refused and change nothing. */
 static void
 test_change__malformed(void **state)
@@ -427,6 +488,7 @@ main(void)
 	    cmocka_unit_test(test_change__old_records),
 	    cmocka_unit_test(test_change__restore_without_history),
 	    cmocka_unit_test(test_change__devices),
+	    cmocka_unit_test(test_change__events),
 	    cmocka_unit_test(test_change__malformed),
 	};
 

@@ -33,7 +33,9 @@ static const char *const all_options[] = {"listen_address",
     "access_log", "argon2_concurrency", "auth_fail_per_user",
     "auth_fail_per_ip", "auth_fail_window_s", "register_per_ip",
     "register_window_s", "ratelimit_entries", "trusted_proxies",
-    "metrics_listen", "admins", "cookie_secure", "session_ttl_s", NULL};
+    "metrics_listen", "admins", "cookie_secure", "session_ttl_s",
+    "webhook_allow_private", "webhook_timeout_ms", "webhook_retry_ms",
+    "webhook_queue", "webhook_url", "webhook_secret", "webhook_events", NULL};
 
 /* The value of option name as config show prints it (without source). */
 static char *

@@ -165,6 +165,20 @@ test_json__surrogates(void **state)
 	assert_non_null(v);
 	assert_string_equal(json_get(v, "d")->text.p, "\xf0\x9f\x98\x80");
 	assert_string_equal(json_get(v, "e")->text.p, "\\ud800");
+	/*
+	 * A "\u" without four hex digits near the end: refused, never read
+	 * past the text (the walk jumped 6 bytes and passed the end).
+	 */
+	for (i = 0; i < 3; i++) {
+		static const char tail[] = "{\"d\":\"a\\u12";
+		char *t = malloc(sizeof(tail) - 1 - i);
+
+		memcpy(t, tail, sizeof(tail) - 1 - i);
+		assert_null(json_parse(
+		    t, sizeof(tail) - 1 - i, arena_alloc, &arena, &err));
+		free(t);
+	}
+	assert_null(json_parse("\"\\u\"", 4, arena_alloc, &arena, &err));
 }
 
 static void

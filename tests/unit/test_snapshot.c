@@ -231,6 +231,9 @@ test_snapshot__round_trip(void **state)
 	(void)db_devcred_add(
 	    u, str_from("r2"), str_from("Boox"), STR_NULL, 1700000003);
 	u->devices_only = true;
+	/* Events out: the webhooks' text (with quotes) and the feed token. */
+	db_user_set_events(u, false, str_from("[{\"id\":\"h1\"}]"));
+	db_user_set_events(u, true, str_from("0123456789abcdef"));
 	a = write_to_string(&l.db, &l.cfg, &alen);
 	assert_non_null(strstr(a, "\"admin\": true"));
 	assert_non_null(strstr(a, "\"device_credentials\""));
@@ -250,6 +253,8 @@ test_snapshot__round_trip(void **state)
 	u = db_user_find(&db2, str_from("alice"));
 	assert_true(u->admin);
 	assert_true(u->devices_only);
+	assert_string_equal(u->webhooks, "[{\"id\":\"h1\"}]");
+	assert_string_equal(u->feed, "0123456789abcdef");
 	assert_int_equal(u->ndevcreds, 2);
 	assert_string_equal(u->devcreds[0].label, "Kobo \"L2\"");
 	assert_string_equal(u->devcreds[0].key, "$argon2id$x");

@@ -465,12 +465,15 @@ test_store__migration_backs_up_first(void **state)
 	env_free(e);
 }
 
-/* store_listen_devices: told once, at a credential's first use. */
+/* store_listen_first_use: told once, at a credential's first use. */
 static void
-first_use(void *arg, struct str user, const char *id)
+first_use(void *arg, struct str user, const char *id, const char *label,
+    struct str device)
 {
 	char *seen = arg;
 
+	(void)label;
+	(void)device;
 	snprintf(seen, 64, "%.*s/%s", (int)user.len, user.p, id);
 }
 
@@ -523,7 +526,7 @@ test_store__device_use_and_audit(void **state)
 		    sscanf(strstr(t.out, "\"id\":\"") + 6, "%31[a-z0-9]", id),
 		    1);
 		seen[0] = '\0';
-		store_listen_devices(e->st, first_use, seen);
+		store_listen_first_use(e->st, first_use, seen);
 		memset(&use, 0, sizeof(use));
 		use.when = 1000;
 		use.what = STORE_DEVICE_PULL;
