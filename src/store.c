@@ -75,6 +75,8 @@ store_push_pack(char **p, const struct store_push *push)
 	memset(&c, 0, sizeof(c));
 	c.document = str_pack(p, push->document);
 	c.percentage = push->percentage;
+	c.client_ts = push->client_ts;
+	c.client = push->client;
 	c.progress = str_pack(p, push->progress);
 	c.device = str_pack(p, push->device);
 	c.device_id = str_pack(p, push->device_id);
@@ -359,6 +361,14 @@ store_device_note(struct store *st, struct str user, const char *id,
 		use.device_id = push->device_id;
 	}
 	store_device_used(st, user, id, &use);
+}
+
+void
+store_progress_pulled(
+    struct store *st, struct str user, struct str document, uint64_t client)
+{
+	if (st->ops->progress_pulled != NULL)
+		st->ops->progress_pulled(st, user, document, client);
 }
 
 void

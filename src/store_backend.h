@@ -63,6 +63,9 @@ struct store_ops {
 	    struct store *st, struct str user, store_text_cb *cb, void *arg);
 	void (*device_used)(struct store *st, struct str user, const char *id,
 	    const struct store_device_use *use);
+	/* store_progress_pulled; NULL: pulls are not tracked */
+	void (*progress_pulled)(struct store *st, struct str user,
+	    struct str document, uint64_t client);
 	/* The shared server (store.h store_command); NULL: none. */
 	int (*command)(struct store *st, store_command_fn *fn, void *priv,
 	    int argc, const char **argv, const size_t *lens);
