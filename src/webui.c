@@ -31,6 +31,7 @@
 #include "json.h"
 #include "log.h"
 #include "md5.h"
+#include "policy.h"
 #include "ratelimit.h"
 #include "router.h"
 #include "session.h"
@@ -695,9 +696,16 @@ change_cb(void *arg, const struct store_reply *r)
 	    [STORE_WEB_CONFIG] = "config",
 	    [STORE_WEB_LINK] = "merge",
 	    [STORE_WEB_UNLINK] = "unmerge",
+	    [STORE_WEB_ADMIN] = "admin",
+	    [STORE_WEB_PROMOTE] = "promote",
 	};
 	struct json_out o;
 
+	if (r->result == STORE_ERR_NOTFOUND &&
+	    c->ch.kind == STORE_WEB_PROMOTE) {
+		w_error(c, 404, "No such held-back push of this document.");
+		return;
+	}
 	if (r->result != STORE_OK) {
 		w_store_error(c, r->result);
 		return;
@@ -709,7 +717,8 @@ change_cb(void *arg, const struct store_reply *r)
 	o = w_begin(c);
 	json_key(&o, "document");
 	json_strn(&o, c->param.p, c->param.len);
-	if (c->ch.kind == STORE_WEB_RESTORE) {
+	if (c->ch.kind == STORE_WEB_RESTORE ||
+	    c->ch.kind == STORE_WEB_PROMOTE) {
 		json_key(&o, "timestamp");
 		json_int(&o, r->timestamp);
 	}
@@ -732,6 +741,33 @@ h_restore(void *call)
 	    c->ch.progress.p == NULL)
 		return w_error(
 		    c, 400, "A restore needs percentage and progress.");
+	store_web_change(c->w->st, c->user, &c->ch, change_cb, c);
+	return 0;
+}
+
+/*
+ * POST {"timestamp", "percentage", "device_id"}: the held-back push of
+ * the document's history with these becomes current (docs/policy.md).
+ */
+static int
+h_promote(void *call)
+{
+	struct wcall *c = call;
+	const struct json_value *ts = json_get(c->body, "timestamp");
+	const struct json_value *pc = json_get(c->body, "percentage");
+	double t;
+
+	c->ch.kind = STORE_WEB_PROMOTE;
+	c->ch.document = c->param;
+	c->ch.device_id = body_string(c, "device_id", STORE_MAX_FIELD);
+	if (ts == NULL || ts->type != JSON_NUMBER ||
+	    json_number(ts, false, &t) != 0 || !(t > -9.2e18 && t < 9.2e18) ||
+	    pc == NULL || pc->type != JSON_NUMBER ||
+	    json_number(pc, false, &c->ch.percentage) != 0)
+		return w_error(c, 400,
+		    "A promotion needs the held push's timestamp and "
+		    "percentage (numbers) and its device_id.");
+	c->ch.at = (int64_t)t;
 	store_web_change(c->w->st, c->user, &c->ch, change_cb, c);
 	return 0;
 }
@@ -1480,6 +1516,48 @@ h_devices_only(void *call)
 	return 0;
 }
 
+static void
+policy_cb(void *arg, const struct store_reply *r)
+{
+	struct wcall *c = arg;
+	struct json_out o;
+
+	if (r->result == STORE_ERR_AUTH) {
+		w_gone(c);
+		return;
+	}
+	if (r->result != STORE_OK) {
+		w_store_error(c, r->result);
+		return;
+	}
+	o = w_begin(c);
+	json_key(&o, "progress_policy");
+	json_str(&o, policy_name((unsigned)c->ch.at));
+	w_finish(c, &o, 200, NULL);
+}
+
+/*
+ * PUT {"policy": "latest"|"furthest"|"guard"}: the account's progress
+ * policy (docs/policy.md). GET /api/v1/devices answers it too.
+ */
+static int
+h_policy(void *call)
+{
+	struct wcall *c = call;
+	struct store_device_change ch;
+	int p = policy_parse(body_string(c, "policy", 16));
+
+	if (p < 0)
+		return w_error(c, 400,
+		    "policy must be \"latest\", \"furthest\" or \"guard\".");
+	memset(&ch, 0, sizeof(ch));
+	ch.kind = STORE_PROGRESS_POLICY;
+	ch.policy = (uint8_t)p;
+	c->ch.at = p; /* for the answer */
+	store_device_change(c->w->st, c->user, &ch, policy_cb, c);
+	return 0;
+}
+
 /*
  * The JSON API's routes (router.h): the handlers take the struct wcall;
  * the flags are the W_* above.
@@ -1493,6 +1571,8 @@ static const struct route wroutes[] = {
     {HTTP_M_DELETE, "/api/v1/documents/:doc", h_doc_delete,
         W_SESSION | W_CSRF | W_DOC},
     {HTTP_M_POST, "/api/v1/documents/:doc/restore", h_restore,
+        W_SESSION | W_CSRF | W_DOC | W_BODY},
+    {HTTP_M_POST, "/api/v1/documents/:doc/promote", h_promote,
         W_SESSION | W_CSRF | W_DOC | W_BODY},
     {HTTP_M_PUT, "/api/v1/documents/:doc/name", h_rename,
         W_SESSION | W_CSRF | W_DOC | W_BODY},
@@ -1519,6 +1599,8 @@ static const struct route wroutes[] = {
         W_SESSION | W_CSRF | W_BODY},
     {HTTP_M_DELETE, "/api/v1/devices/:id", h_device_revoke, W_SESSION | W_CSRF},
     {HTTP_M_PUT, "/api/v1/account/devices-only", h_devices_only,
+        W_SESSION | W_CSRF | W_BODY},
+    {HTTP_M_PUT, "/api/v1/account/policy", h_policy,
         W_SESSION | W_CSRF | W_BODY},
     {HTTP_M_GET, "/api/v1/admin/users", h_users, W_SESSION | W_ADMIN},
     {HTTP_M_POST, "/api/v1/admin/users", h_user_create,
