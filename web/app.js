@@ -552,6 +552,46 @@ async function restore(d, entry) {
 	await render(true);
 }
 
+// Progress policy (docs/policy.md): what a held-back push says in the
+// history, and its "make current" button.
+const HELD_WHY = {
+	furthest: 'held back: behind the position then current (policy "furthest")',
+	guard: 'held back: a stale replay from a device that had not synced since (policy "guard")',
+};
+
+function heldNote(d, e, fail) {
+	if (!e.held) return null;
+	if (e.promoted) return h('span', {class: 'tag'}, 'held back, made current later');
+	return [h('span', {class: 'tag', title: HELD_WHY[e.held] || 'held back'}, 'held back'),
+	    h('button', {type: 'button', class: 'promote', 'aria-label': 'Make ' + pct(e.percentage) + ' from ' +
+	        (e.device || 'unknown device') + ' current', onclick: () => promote(d, e).catch(fail)}, 'Make current')];
+}
+
+async function promote(d, e) {
+	await api('POST', docPath(d.document) + '/promote',
+	    {timestamp: e.timestamp, percentage: e.percentage, device_id: e.device_id || ''});
+	toast('Made ' + pct(e.percentage) + ' from ' + (e.device || 'unknown device') + ' current');
+	await render(true);
+}
+
+// The sync doctor's finding for a document whose newest held-back push was
+// never made current.
+function heldProblems(list) {
+	const out = [];
+	for (const d of list) {
+		const held = (d.history || []).filter((e) => e.held && !e.promoted);
+		if (!held.length) continue;
+		const e = held[held.length - 1];
+		out.push(h('li', {class: 'problem'},
+		    h('h3', {}, 'A push was held back: ', docLink(d)),
+		    h('p', {}, h('strong', {}, e.device || 'A device'), ' sent ', pct(e.percentage), ' ', when(e.timestamp),
+		        ', but your progress policy kept ', pct(d.percentage), ' current: ', HELD_WHY[e.held] || 'held back', '.'),
+		    h('p', {class: 'fix'}, 'What to do: nothing, if ', pct(d.percentage), ' is where you are. Otherwise open the book ' +
+		        'and choose "Make current" on that push in its history; the policy is set on the Account page.')));
+	}
+	return out;
+}
+
 async function docPage(id) {
 	const d = await api('GET', docPath(id));
 	const name = docName(d);
@@ -593,6 +633,7 @@ async function docPage(id) {
 	    h('span', {class: 'when'}, when(e.timestamp)),
 	    h('span', {}, e.device || '—'),
 	    h('span', {class: 'pct'}, pct(e.percentage)),
+	    heldNote(d, e, fail),
 	    h('button', {type: 'button', class: 'restore', onclick: () => restore(d, e).catch(fail)}, 'Restore'));
 	const histList = h('ol', {class: 'history'}, hist.slice().reverse().map(histRow));
 	let histNext = d.history_next;
@@ -764,6 +805,7 @@ async function doctor() {
 		}
 	}
 
+	problems.push(...heldProblems(list));
 	setPage('Sync doctor', h('h1', {}, 'Sync doctor'),
 	    h('p', {class: 'muted'}, 'Problems the server can see in ' + list.length + ' books.'),
 	    problems.length ? h('ul', {class: 'problems'}, problems) :
@@ -927,6 +969,43 @@ async function devicesCard() {
 	return card;
 }
 
+// The account's progress policy (docs/policy.md): which push becomes the
+// position devices pull.
+async function policyCard() {
+	const card = h('section', {class: 'card', 'aria-labelledby': 'policy-h'});
+	const msg = h('p', {role: 'status'});
+	card.append(h('h2', {id: 'policy-h'}, 'Which position wins'));
+	let cur;
+	try {
+		cur = (await api('GET', 'devices')).progress_policy;
+	} catch (e) {
+		card.append(h('p', {class: 'muted'}, e.message));
+		return card;
+	}
+	const choices = [
+	    ['latest', 'Latest', 'Every push becomes the position your devices pull, as on the official server.'],
+	    ['furthest', 'Furthest', 'A push behind the current position is kept in the history but does not become current.'],
+	    ['guard', 'Guard stale replays', 'A device that was offline and sends an older position, without having synced ' +
+	        'since, is kept in the history but does not move your position back.'],
+	];
+	const set = h('fieldset', {}, h('legend', {}, 'Progress policy'), choices.map(([v, label, text]) => {
+		const id = 'policy-' + v;
+		const radio = h('input', {type: 'radio', name: 'policy', id, value: v, checked: v === cur, onchange: async () => {
+			msg.className = '';
+			try {
+				await api('PUT', 'account/policy', {policy: v});
+				msg.textContent = label + ' from now on.';
+			} catch (e) {
+				msg.className = 'error';
+				msg.textContent = e.message;
+			}
+		}});
+		return h('div', {class: 'check'}, radio, ' ', h('label', {for: id}, h('strong', {}, label), ': ', text));
+	}));
+	card.append(set, h('p', {class: 'muted'}, 'Held-back pushes are marked in each book\'s history, where you can make one current.'), msg);
+	return card;
+}
+
 async function account() {
 	const msg = h('p', {role: 'status'});
 	const cur = h('input', {id: 'pw-current', type: 'password', autocomplete: 'current-password', required: true});
@@ -980,7 +1059,7 @@ async function account() {
 	dmsg, h('button', {type: 'submit', class: 'danger'}, 'Delete my account'));
 
 	setPage('Account', h('h1', {}, 'Account'), h('p', {class: 'muted'}, 'Signed in as ', h('strong', {}, me.username)),
-	    await filesCard(), change, await devicesCard(), del);
+	    await filesCard(), change, await devicesCard(), await policyCard(), del);
 }
 
 /* The account's WebDAV files against its quota; null without file storage. */
