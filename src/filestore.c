@@ -1122,6 +1122,27 @@ js_device_used(struct store *st, struct str user, const char *id,
 }
 
 static void
+js_policy_get(struct store *st, struct str user, store_text_cb *cb, void *arg)
+{
+	struct filestore *js = (struct filestore *)st;
+	const struct db_user *u = db_user_find(&js->db, user);
+	struct buf b = BUF_INIT;
+	struct json_out o;
+
+	if (u == NULL || u->creating) {
+		cb(arg, STORE_ERR_AUTH, NULL, 0);
+		return;
+	}
+	json_out_init(&o, &b, false);
+	json_obj_begin(&o);
+	json_key(&o, "progress_policy");
+	json_str(&o, policy_name(u->policy));
+	json_obj_end(&o);
+	cb(arg, STORE_OK, b.data, b.len);
+	buf_release(&b);
+}
+
+static void
 js_progress_pulled(
     struct store *st, struct str user, struct str document, uint64_t client)
 {
@@ -1155,6 +1176,7 @@ static const struct store_ops filestore_ops = {
     .device_change = js_device_change,
     .device_list = js_device_list,
     .device_used = js_device_used,
+    .policy_get = js_policy_get,
     .progress_pulled = js_progress_pulled,
 };
 

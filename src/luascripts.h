@@ -17,5 +17,7 @@ extern const char lua_purge[];     /* delete a deleted account's keys */
 extern const char lua_create[];    /* register an account */
 extern const char lua_admins[];    /* retire the option admins */
 extern const char lua_admin_get[]; /* is an account an administrator */
+extern const char lua_policy[];    /* an account's progress policy */
+extern const char lua_pulled[];    /* a pull of a guard account */
 
 #endif

@@ -318,7 +318,9 @@ void
 store_device_change(struct store *st, struct str user,
     const struct store_device_change *ch, store_cb *cb, void *arg)
 {
-	if (st->ops->device_change == NULL)
+	if (ch->kind == STORE_PROGRESS_POLICY && st->ops->policy_set != NULL)
+		st->ops->policy_set(st, user, ch->policy, cb, arg);
+	else if (st->ops->device_change == NULL)
 		unsupported(cb, arg);
 	else
 		st->ops->device_change(st, user, ch, cb, arg);
@@ -361,6 +363,16 @@ store_device_note(struct store *st, struct str user, const char *id,
 		use.device_id = push->device_id;
 	}
 	store_device_used(st, user, id, &use);
+}
+
+void
+store_policy_get(
+    struct store *st, struct str user, store_text_cb *cb, void *arg)
+{
+	if (st->ops->policy_get == NULL)
+		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
+	else
+		st->ops->policy_get(st, user, cb, arg);
 }
 
 void

@@ -197,6 +197,14 @@ void store_progress_pulled(
 typedef void store_text_cb(
     void *arg, enum store_result r, const char *text, size_t len);
 
+/*
+ * user's progress policy as JSON {"progress_policy": "latest"|"furthest"|
+ * "guard"} (docs/policy.md; set with store_device_change
+ * STORE_PROGRESS_POLICY). STORE_ERR_AUTH: no such user.
+ */
+void store_policy_get(
+    struct store *st, struct str user, store_text_cb *cb, void *arg);
+
 /* Replace user's key without knowing the old one. STORE_ERR_AUTH: none. */
 void store_admin_user_set_key(struct store *st, struct str user,
     struct str new_key, store_cb *cb, void *arg);

@@ -63,6 +63,14 @@ struct store_ops {
 	    struct store *st, struct str user, store_text_cb *cb, void *arg);
 	void (*device_used)(struct store *st, struct str user, const char *id,
 	    const struct store_device_use *use);
+	/*
+	 * The progress policy: set (store_device_change PROGRESS_POLICY goes
+	 * here when there is one) and read (store_policy_get).
+	 */
+	void (*policy_set)(struct store *st, struct str user, unsigned policy,
+	    store_cb *cb, void *arg);
+	void (*policy_get)(
+	    struct store *st, struct str user, store_text_cb *cb, void *arg);
 	/* store_progress_pulled; NULL: pulls are not tracked */
 	void (*progress_pulled)(struct store *st, struct str user,
 	    struct str document, uint64_t client);

@@ -67,6 +67,7 @@
 #include "keyhash.h"
 #include "log.h"
 #include "luascripts.h"
+#include "policy.h"
 #include "redis_conn.h"
 #include "redis_format.h"
 #include "redis_worker.h"
@@ -191,6 +192,7 @@ struct rop {
 	char *m[3];  /* filename, title, authors */
 	char *canon; /* the document the one asked for is linked to */
 	bool linked; /* reading canon's record (second round trip) */
+	bool guard;  /* the account's policy is guard: note the pull */
 	/* DELETE: the scan. */
 	char cursor[32];
 	struct buf pattern;
@@ -704,6 +706,8 @@ rop_finish(
 		rep.result = r;
 		rep.timestamp = ts;
 		rep.doc = d;
+		rep.note_pull =
+		    r == STORE_OK && op->kind == ROP_GET && op->guard;
 		op->cb(op->arg, &rep);
 	}
 	if (op->kind == ROP_UPGRADE)
@@ -1003,12 +1007,12 @@ rs_script_cb(redisAsyncContext *ac, void *r, void *priv)
 static void
 rs_script_send(struct rop *op)
 {
-	const char *keys[1 + RS_NKEYS], *args[19];
-	size_t klens[1 + RS_NKEYS], alens[19];
+	const char *keys[1 + RS_NKEYS], *args[21];
+	size_t klens[1 + RS_NKEYS], alens[21];
 	const char *expect = op->expect ? op->expect : op->key.p;
 	const struct config *cfg = op->rs->cfg;
 	int i, rc = -1;
-	char lim[24], maxd[24], maxb[24], maxh[24];
+	char lim[24], maxd[24], maxb[24], maxh[24], cts[24], who[24];
 
 	if (op->rs->conn.state != REDIS_CONN_READY || op->rs->closing) {
 		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
@@ -1063,10 +1067,15 @@ rs_script_send(struct rop *op)
 		args[16] = maxd;
 		args[17] = maxb;
 		args[18] = maxh;
-		for (i = 16; i < 19; i++)
+		/* The progress policy's (put.lua, docs/policy.md). */
+		snprintf(cts, sizeof(cts), "%" PRId64, op->push.client_ts);
+		snprintf(who, sizeof(who), "%016" PRIx64, op->push.client);
+		args[19] = cts;
+		args[20] = who;
+		for (i = 16; i < 21; i++)
 			alens[i] = strlen(args[i]);
 		rc = rs_eval(op, RS_PUT, rs_script_cb, 1 + RS_NKEYS, keys,
-		    klens, 19, args, alens);
+		    klens, 21, args, alens);
 		break;
 	case ROP_SET_KEY:
 	case ROP_UPGRADE:
@@ -1430,6 +1439,7 @@ rs_dup_reply(const redisReply *e)
 }
 
 static int rs_read_doc_send(struct rop *op);
+static int rs_policy_send(struct rop *op);
 
 static void
 rs_read_verified(struct rop *op, bool ok)
@@ -1508,24 +1518,29 @@ rs_read_cb(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct rop *op = priv;
 	redisReply *reply = r;
-	/* Steps: 0 GET key, 1 HGET link, 2 document, 3 meta; the second
-	 * round trip of a linked document repeats 2 and 3. */
+	/* Steps: 0 GET key, 1 HGET link, 2 the progress policy, 3 document,
+	 * 4 meta; the second round trip of a linked document repeats 3 and
+	 * 4. */
 	unsigned step = op->linked ? op->got++ - 2 : op->got++;
 
 	if (ac == op->rs->conn.ac)
 		rs_replied(op->rs);
 	if (op->err == STORE_OK) {
 		if (reply == NULL || reply->type == REDIS_REPLY_ERROR ||
-		    (step <= 1 && reply->type != REDIS_REPLY_STRING &&
+		    (step <= 2 && reply->type != REDIS_REPLY_STRING &&
 		        reply->type != REDIS_REPLY_NIL) ||
-		    (step > 1 && reply->type != REDIS_REPLY_ARRAY))
+		    (step > 2 && reply->type != REDIS_REPLY_ARRAY))
 			op->err = rs_reply_error(reply);
 		else if (step == 0)
 			op->stored = rs_dup_reply(reply);
 		else if (step == 1)
 			op->canon = rs_dup_reply(reply);
+		else if (step == 2)
+			op->guard = reply->type == REDIS_REPLY_STRING &&
+			            reply->len == 5 &&
+			            memcmp(reply->str, "guard", 5) == 0;
 		else
-			rs_read_fields(op, step, reply);
+			rs_read_fields(op, step - 1, reply);
 	}
 	if (op->got < op->sent)
 		return;
@@ -1571,8 +1586,34 @@ rs_read_send(struct rop *op)
 	lens[1] = op->k[4].len;
 	lens[2] = op->document.len;
 	if (rs_send(op->rs, rs_read_cb, op, 3, argv, lens) != 0 ||
+	    (op->sent++, rs_policy_send(op)) != 0 ||
 	    (op->sent++, rs_read_doc_send(op)) != 0)
 		op->err = STORE_ERR_UNAVAILABLE;
+}
+
+/*
+ * The account's progress policy, pipelined with a pull (docs/policy.md):
+ * a guard account's reply asks the caller to note the pull. Returns 0 or
+ * -1.
+ */
+static int
+rs_policy_send(struct rop *op)
+{
+	struct buf k = BUF_INIT;
+	const char *argv[3];
+	size_t lens[3];
+	int rc;
+
+	rs_keyname(&k, "kosyncd:user:", op->user, ":policy", STR_NULL);
+	argv[0] = "HGET";
+	argv[1] = k.data;
+	argv[2] = "policy";
+	lens[0] = 4;
+	lens[1] = k.len;
+	lens[2] = 6;
+	rc = rs_send(op->rs, rs_read_cb, op, 3, argv, lens);
+	buf_release(&k);
+	return rc;
 }
 
 /* The HMGETs of the document and its metadata. Returns 0 or -1. */
@@ -2034,6 +2075,75 @@ rs_user_admin(struct store *st, struct str user, store_cb *cb, void *cbarg)
 		buf_release(&k[i]);
 }
 
+/*
+ * Progress policy (docs/policy.md): kosyncd:user:<name>:policy, set and
+ * read by policy.lua (on a worker, redis_worker_policy); put.lua decides
+ * with it; pulled.lua notes the pulls of a guard account
+ * (kosyncd:user:<name>:pulls, at most RS_PULLS_MAX fields).
+ */
+#define RS_PULLS_MAX 1024
+
+static void
+rs_policy_set(
+    struct store *st, struct str user, unsigned policy, store_cb *cb, void *arg)
+{
+	redis_worker_policy(rs_admin((struct redis_store *)st), user,
+	    policy_name(policy), cb, NULL, arg);
+}
+
+static void
+rs_policy_get(struct store *st, struct str user, store_text_cb *cb, void *arg)
+{
+	redis_worker_policy(
+	    rs_admin((struct redis_store *)st), user, NULL, NULL, cb, arg);
+}
+
+static void
+rs_pulled_cb(void *priv, const redisReply *reply)
+{
+	(void)priv;
+	(void)reply;
+}
+
+/* A guard account's pull: noted in Redis, best effort, no answer awaited. */
+static void
+rs_progress_pulled(
+    struct store *st, struct str user, struct str document, uint64_t client)
+{
+	struct buf k[2] = {BUF_INIT, BUF_INIT}, field = BUF_INIT;
+	const char *argv[8];
+	size_t lens[8];
+	char now[24], max[24];
+	int i;
+
+	rs_keyname(&k[0], "kosyncd:user:", user, ":pulls", STR_NULL);
+	rs_keyname(&k[1], "kosyncd:user:", user, ":policy", STR_NULL);
+	buf_addf(&field, "%016" PRIx64 ":", client);
+	buf_add(&field, document.p, document.len);
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	snprintf(max, sizeof(max), "%d", RS_PULLS_MAX);
+	argv[0] = "EVAL";
+	argv[1] = lua_pulled;
+	argv[2] = "2";
+	for (i = 0; i < 2; i++) {
+		argv[3 + i] = k[i].data;
+		lens[3 + i] = k[i].len;
+	}
+	argv[5] = field.data;
+	lens[5] = field.len;
+	argv[6] = now;
+	lens[6] = strlen(now);
+	argv[7] = max;
+	lens[7] = strlen(max);
+	lens[0] = 4;
+	lens[1] = strlen(lua_pulled);
+	lens[2] = 1;
+	(void)rs_command(st, rs_pulled_cb, NULL, 8, argv, lens);
+	for (i = 0; i < 2; i++)
+		buf_release(&k[i]);
+	buf_release(&field);
+}
+
 static void
 rs_web_change(struct store *st, struct str user,
     const struct store_web_change *ch, store_cb *cb, void *arg)
@@ -2046,7 +2156,7 @@ rs_web_change(struct store *st, struct str user,
 		cb(arg, &rep);
 		return;
 	}
-	/* Progress policies are not on Redis yet (docs/policy.md). */
+	/* Promotion is not on Redis yet (docs/policy.md). */
 	if (ch->kind == STORE_WEB_PROMOTE) {
 		memset(&rep, 0, sizeof(rep));
 		rep.result = STORE_ERR_UNAVAILABLE;
@@ -2076,6 +2186,9 @@ static const struct store_ops redis_store_ops = {
     .stats = rs_stats,
     .web_documents = rs_web_documents,
     .web_change = rs_web_change,
+    .policy_set = rs_policy_set,
+    .policy_get = rs_policy_get,
+    .progress_pulled = rs_progress_pulled,
     .user_admin = rs_user_admin,
     .command = rs_command,
     .config_home = "redis",

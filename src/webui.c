@@ -1536,9 +1536,19 @@ policy_cb(void *arg, const struct store_reply *r)
 	w_finish(c, &o, 200, NULL);
 }
 
+/* GET: {"progress_policy"} (store_policy_get). */
+static int
+h_policy_get(void *call)
+{
+	struct wcall *c = call;
+
+	store_policy_get(c->w->st, c->user, documents_cb, c);
+	return 0;
+}
+
 /*
  * PUT {"policy": "latest"|"furthest"|"guard"}: the account's progress
- * policy (docs/policy.md). GET /api/v1/devices answers it too.
+ * policy (docs/policy.md).
  */
 static int
 h_policy(void *call)
@@ -1600,6 +1610,7 @@ static const struct route wroutes[] = {
     {HTTP_M_DELETE, "/api/v1/devices/:id", h_device_revoke, W_SESSION | W_CSRF},
     {HTTP_M_PUT, "/api/v1/account/devices-only", h_devices_only,
         W_SESSION | W_CSRF | W_BODY},
+    {HTTP_M_GET, "/api/v1/account/policy", h_policy_get, W_SESSION},
     {HTTP_M_PUT, "/api/v1/account/policy", h_policy,
         W_SESSION | W_CSRF | W_BODY},
     {HTTP_M_GET, "/api/v1/admin/users", h_users, W_SESSION | W_ADMIN},

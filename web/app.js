@@ -977,7 +977,7 @@ async function policyCard() {
 	card.append(h('h2', {id: 'policy-h'}, 'Which position wins'));
 	let cur;
 	try {
-		cur = (await api('GET', 'devices')).progress_policy;
+		cur = (await api('GET', 'account/policy')).progress_policy;
 	} catch (e) {
 		card.append(h('p', {class: 'muted'}, e.message));
 		return card;

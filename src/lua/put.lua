@@ -48,6 +48,39 @@ if not old and maxd > 0 and
 end
 local did = ARGV[6]
 if ARGV[7] ~= '1' then did = o[4] or '' end
+-- Progress policy (docs/policy.md): kosyncd:user:<name>:policy (policy,
+-- since; policy.lua) decides whether a push behind the current position
+-- becomes current. ARGV[20] is the push's client timestamp (0: none),
+-- ARGV[21] who pushed; pulls of a guard account are in
+-- kosyncd:user:<name>:pulls (pulled.lua). A push it holds back joins the
+-- history marked "held" (within history_limit, whatever store_history
+-- says) and changes nothing else; it is answered as any push.
+local pol = old and C('HMGET', 'kosyncd:user:' .. ARGV[15] .. ':policy',
+    'policy', 'since')
+if pol and pol[1] and (tonumber(ARGV[2]) or 0) < (tonumber(o[1]) or 0) then
+  local ct, held = tonumber(o[5]) or 0, nil
+  if pol[1] == 'furthest' then held = 'furthest'
+  elseif pol[1] == 'guard' then
+    local cts = tonumber(ARGV[20]) or 0
+    local pt = C('HGET', 'kosyncd:user:' .. ARGV[15] .. ':pulls',
+        ARGV[21] .. ':' .. ARGV[16])
+    if cts > 0 and cts < ct and ct > (tonumber(pol[2]) or 0) and
+        (tonumber(pt) or 0) < ct then held = 'guard' end
+  end
+  if held then
+    C('RPUSH', kh, cjson.encode({percentage = tonumber(ARGV[2]) or 0,
+        progress = ARGV[3], device = ARGV[4], device_id = did,
+        timestamp = tonumber(ARGV[5]) or 0, held = held}))
+    local add, n, hl = #ARGV[3] + #ARGV[4] + #did + 16, 1,
+        tonumber(ARGV[8])
+    while hl > 0 and C('LLEN', kh) > hl do
+      add, n = add - eb(C('LPOP', kh)), n - 1
+    end
+    C('HINCRBY', ku, 'history', n)
+    C('HINCRBY', ku, 'bytes', add)
+    return {1}
+  end
+end
 local mo = C('HMGET', km, 'filename', 'title', 'authors')
 local delta = #ARGV[3] + #ARGV[4] + #did
 for i = 1, 3 do

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # t122-policy: an account's progress policy (docs/policy.md) through the
-# real binary, on the memory and file storages (t123: Redis).
+# real binary, on the memory, file and Redis storages.
 #
 # Covers: the default is latest (an offline-queue replay becomes current,
 # as on the reference server); guard holds the replay (device A at 60 %,
@@ -14,6 +14,9 @@
 # `kosyncd user policy` online and offline (file); bad input: an unknown
 # policy (web 400, CLI exit 1), an unknown user (CLI exit 1), a promotion
 # without its fields (400) or of nothing held (404); no CSRF token: 403.
+# Redis: the same policies decided in the push script, the pulls of a
+# guard account noted in Redis, the marks in the history through the web
+# API, the CLI; promotion answers 503 there.
 . "$(dirname "$0")/lib.sh"
 
 ks_allow_stderr 'warning: .*accessible to others'
@@ -63,9 +66,24 @@ scenario() {
 	REPLAY_STATUS=$STATUS REPLAY_BODY=$BODY
 }
 
-for backend in memory file; do
+promoted() {
+	is "$backend: promote: 200" "$STATUS" 200
+	like "$backend: promote: answered" "$BODY" '"promote":true'
+	req GET /syncs/progress/$DOC "" $(auth ann "$KEY")
+	is "$backend: promote: the held push is current, with its device" "$(printf '%s' "$BODY" | json '"%g %s %s" % (d["percentage"], d["device"], d["device_id"])')" "40 Kobo A devA"
+	is "$backend: promote: marked in the history" "$(history)" "60:-:- 40:furthest:True 65:furthest:False 70:-:- 75:-:-"
+	as POST /api/v1/documents/$DOC/promote "{\"timestamp\":$P_TS,\"percentage\":40,\"device_id\":\"devA\"}"
+	is "$backend: promote again: 404" "$STATUS" 404
+	like "$backend: promote again: a JSON message" "$BODY" 'held-back push'
+	as POST /api/v1/documents/$DOC/promote '{"percentage":40}'
+	is "$backend: promote without a timestamp: 400" "$STATUS" 400
+	as POST /api/v1/documents/$DOC/promote '{"timestamp":1,"percentage":40,"device_id":"devA"}'
+	is "$backend: promote of nothing held: 404" "$STATUS" 404
+}
+
+for backend in $(ks_backends); do
 	rm -rf "$KS_DIR"
-	ks_start --storage $backend --enable-webui --store-history || { not_ok "server started"; done_testing; }
+	ks_start_backend $backend --enable-webui --store-history || { not_ok "server started"; done_testing; }
 	register ann "$KEY"
 	signin
 	sleep 1
@@ -73,7 +91,7 @@ for backend in memory file; do
 	scenario
 	is "$backend: latest (default): the replay is answered 200" "$REPLAY_STATUS" 200
 	is "$backend: latest: the replay became current" "$(pull B)" 40
-	as GET /api/v1/devices
+	as GET /api/v1/account/policy
 	is "$backend: the policy is latest" "$(printf '%s' "$BODY" | json 'd["progress_policy"]')" latest
 
 	policy guard
@@ -109,37 +127,32 @@ for backend in memory file; do
 	as GET /api/v1/documents/$DOC
 	P_TS=$(printf '%s' "$BODY" | json 'd["history"][1]["timestamp"]')
 	as POST /api/v1/documents/$DOC/promote "{\"timestamp\":$P_TS,\"percentage\":40,\"device_id\":\"devA\"}"
-	is "$backend: promote: 200" "$STATUS" 200
-	like "$backend: promote: answered" "$BODY" '"promote":true'
-	req GET /syncs/progress/$DOC "" $(auth ann "$KEY")
-	is "$backend: promote: the held push is current, with its device" "$(printf '%s' "$BODY" | json '"%g %s %s" % (d["percentage"], d["device"], d["device_id"])')" "40 Kobo A devA"
-	is "$backend: promote: marked in the history" "$(history)" "60:-:- 40:furthest:True 65:furthest:False 70:-:- 75:-:-"
-	as POST /api/v1/documents/$DOC/promote "{\"timestamp\":$P_TS,\"percentage\":40,\"device_id\":\"devA\"}"
-	is "$backend: promote again: 404" "$STATUS" 404
-	like "$backend: promote again: a JSON message" "$BODY" 'held-back push'
-	as POST /api/v1/documents/$DOC/promote '{"percentage":40}'
-	is "$backend: promote without a timestamp: 400" "$STATUS" 400
-	as POST /api/v1/documents/$DOC/promote '{"timestamp":1,"percentage":40,"device_id":"devA"}'
-	is "$backend: promote of nothing held: 404" "$STATUS" 404
+	if [ $backend = redis ]; then
+		is "redis: promote: 503 (not on Redis yet)" "$STATUS" 503
+		HIST="60:-:- 40:furthest:False 65:furthest:False 70:-:-"
+	else
+		promoted
+		HIST="60:-:- 40:furthest:True 65:furthest:False 70:-:- 75:-:-"
+	fi
 	as PUT /api/v1/account/policy '{"policy":"sideways"}'
 	is "$backend: an unknown policy: 400" "$STATUS" 400
 	like "$backend: an unknown policy: says which" "$BODY" 'latest.*furthest.*guard'
 	web PUT /api/v1/account/policy '{"policy":"latest"}' -b "$KS_TMP/jar"
 	is "$backend: no CSRF token: 403" "$STATUS" 403
-	as GET /api/v1/devices
+	as GET /api/v1/account/policy
 	is "$backend: nothing changed by bad input" "$(printf '%s' "$BODY" | json 'd["progress_policy"]')" furthest
 
 	if [ $backend = file ]; then
 		ks_stop
 		ks_start --storage $backend --enable-webui --store-history || { not_ok "restarted"; done_testing; }
 		signin
-		as GET /api/v1/devices
+		as GET /api/v1/account/policy
 		is "file: restart keeps the policy" "$(printf '%s' "$BODY" | json 'd["progress_policy"]')" furthest
-		is "file: restart keeps the history marks" "$(history)" "60:-:- 40:furthest:True 65:furthest:False 70:-:- 75:-:-"
+		is "file: restart keeps the history marks" "$(history)" "$HIST"
 		run user policy ann guard
 		is "file: CLI online: exit 0" "$RC" 0
 		like "file: CLI online: says so" "$OUT" "user 'ann' has the progress policy guard"
-		as GET /api/v1/devices
+		as GET /api/v1/account/policy
 		is "file: CLI online: the server has it" "$(printf '%s' "$BODY" | json 'd["progress_policy"]')" guard
 		run user policy ann sideways
 		is "file: CLI: an unknown policy: exit 1" "$RC" 1
@@ -151,10 +164,21 @@ for backend in memory file; do
 		is "file: CLI offline: exit 0" "$RC" 0
 		ks_start --storage $backend --enable-webui --store-history || { not_ok "restarted"; done_testing; }
 		signin
-		as GET /api/v1/devices
+		as GET /api/v1/account/policy
 		is "file: CLI offline: kept" "$(printf '%s' "$BODY" | json 'd["progress_policy"]')" latest
 		grep -q '"progress_policy"' "$KS_DIR/database.json"
 		is "file: latest is not written to database.json" "$?" 1
+	fi
+	if [ $backend = redis ]; then
+		KS_RUN_ARGS=(--storage redis --redis-address "$KS_REDIS_ADDR" --redis-db "$KS_REDIS_DB")
+		run user policy ann guard
+		is "redis: CLI: exit 0" "$RC" 0
+		as GET /api/v1/account/policy
+		is "redis: CLI: the server has it" "$(printf '%s' "$BODY" | json 'd["progress_policy"]')" guard
+		is "redis: the policy key" "$(ks_redis_cli HGET kosyncd:user:ann:policy policy)" guard
+		run user policy nobody latest
+		is "redis: CLI: an unknown user: exit 1" "$RC" 1
+		KS_RUN_ARGS=()
 	fi
 	ks_stop
 done
