@@ -605,12 +605,15 @@ static int
 api_progress_put(void *arg)
 {
 	struct api_call *c = arg;
+	const struct str *agent;
 	enum api_error e;
 
 	e = api_push_read(c->body, &c->push, api_json_alloc, c->req);
 	if (e != API_OK)
 		return api_fail_after_auth(c, e);
-	c->push.client = api_client(c);
+	c->push.peer = str_from(c->req->peer);
+	agent = http_header_get(c->req, "user-agent", NULL);
+	c->push.agent = agent != NULL ? *agent : STR_NULL;
 	store_progress_put(
 	    c->api->st, c->cred.user, c->cred.key, &c->push, api_put_cb, c);
 	return 0;

@@ -67,7 +67,8 @@ struct store_op {
 	struct str new_key;
 	struct db_put put; /* OP_PUT; put.document for OP_GET */
 	int64_t client_ts; /* OP_PUT: store_push's, for the policy */
-	uint64_t client;
+	struct str peer;
+	struct str agent;
 	char *phc;    /* OP_CREATE, OP_SET_KEY: the hashed key */
 	uint64_t seq; /* journal record of a change */
 	store_cb *cb;
@@ -196,7 +197,8 @@ op_new(struct filestore *js, enum op_kind kind, struct str user, struct str key,
 		op->put.title = c.title;
 		op->put.authors = c.authors;
 		op->client_ts = c.client_ts;
-		op->client = c.client;
+		op->peer = c.peer;
+		op->agent = c.agent;
 	}
 	op->cb = cb;
 	op->arg = arg;
@@ -752,9 +754,11 @@ put_verdict(struct store_op *op, const struct db_user *u)
 	pc.client_ts = op->client_ts;
 	pc.pulled = true;
 	if (u->policy == DB_POLICY_GUARD)
-		pc.pulled = d->timestamp <= u->policy_since ||
-		            policy_pulled_since(pulls_of(op->js), op->user,
-		                op->put.document, op->client, d->timestamp);
+		pc.pulled =
+		    d->timestamp <= u->policy_since ||
+		    policy_pulled_since(pulls_of(op->js), op->user,
+		        op->put.document, policy_client(op->peer, op->agent),
+		        d->timestamp);
 	return (uint8_t)policy_decide(u->policy, &pc);
 }
 

@@ -64,7 +64,8 @@ store_push_packed_size(const struct store_push *push)
 	       str_packed_size(push->progress) + str_packed_size(push->device) +
 	       str_packed_size(push->device_id) +
 	       str_packed_size(push->filename) + str_packed_size(push->title) +
-	       str_packed_size(push->authors);
+	       str_packed_size(push->authors) + str_packed_size(push->peer) +
+	       str_packed_size(push->agent);
 }
 
 struct store_push
@@ -76,7 +77,8 @@ store_push_pack(char **p, const struct store_push *push)
 	c.document = str_pack(p, push->document);
 	c.percentage = push->percentage;
 	c.client_ts = push->client_ts;
-	c.client = push->client;
+	c.peer = str_pack(p, push->peer);
+	c.agent = str_pack(p, push->agent);
 	c.progress = str_pack(p, push->progress);
 	c.device = str_pack(p, push->device);
 	c.device_id = str_pack(p, push->device_id);

@@ -86,11 +86,13 @@ struct store_push {
 	struct str authors;
 	/*
 	 * For the account's progress policy (docs/policy.md): the push's own
-	 * "timestamp" (seconds; 0 when it sent none) and who pushed
-	 * (policy_client of policy.h).
+	 * "timestamp" (seconds; 0 when it sent none) and who pushed, its
+	 * address and User-Agent (NULL p: none), made a fingerprint
+	 * (policy_client of policy.h) only when the policy needs it.
 	 */
 	int64_t client_ts;
-	uint64_t client;
+	struct str peer;
+	struct str agent;
 };
 
 /*

@@ -1069,7 +1069,8 @@ rs_script_send(struct rop *op)
 		args[18] = maxh;
 		/* The progress policy's (put.lua, docs/policy.md). */
 		snprintf(cts, sizeof(cts), "%" PRId64, op->push.client_ts);
-		snprintf(who, sizeof(who), "%016" PRIx64, op->push.client);
+		snprintf(who, sizeof(who), "%016" PRIx64,
+		    policy_client(op->push.peer, op->push.agent));
 		args[19] = cts;
 		args[20] = who;
 		for (i = 16; i < 21; i++)
