@@ -11,7 +11,8 @@
 # lists held pushes ("held", "promoted"); promotion through the web API
 # (the held push becomes current with its device, marked promoted, a
 # second promotion is 404); restart keeps the policy and the marks (file);
-# `kosyncd user policy` online and offline (file); bad input: an unknown
+# a journal replay after kill -9 keeps them too; `kosyncd user policy`
+# online and offline (file); bad input: an unknown
 # policy (web 400, CLI exit 1), an unknown user (CLI exit 1), a promotion
 # without its fields (400) or of nothing held (404); no CSRF token: 403.
 # Redis: the same policies decided in the push script, the pulls of a
@@ -143,12 +144,19 @@ for backend in $(ks_backends); do
 	is "$backend: nothing changed by bad input" "$(printf '%s' "$BODY" | json 'd["progress_policy"]')" furthest
 
 	if [ $backend = file ]; then
-		ks_stop
+		# kill -9: no snapshot, the start replays the journal.
+		ks_kill9
 		ks_start --storage $backend --enable-webui --store-history || { not_ok "restarted"; done_testing; }
 		signin
 		as GET /api/v1/account/policy
 		is "file: restart keeps the policy" "$(printf '%s' "$BODY" | json 'd["progress_policy"]')" furthest
 		is "file: restart keeps the history marks" "$(history)" "$HIST"
+		ks_stop
+		ks_start --storage $backend --enable-webui --store-history || { not_ok "restarted"; done_testing; }
+		signin
+		is "file: and so does database.json" "$(history)" "$HIST"
+		grep -q '"held": *"furthest"' "$KS_DIR/database.json"
+		is "file: database.json marks the held entries" "$?" 0
 		run user policy ann guard
 		is "file: CLI online: exit 0" "$RC" 0
 		like "file: CLI online: says so" "$OUT" "user 'ann' has the progress policy guard"
