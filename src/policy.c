@@ -4,9 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "policy.h"
+#include "table.h"
 #include "xmalloc.h"
 
 static const char *const names[] = {
@@ -65,26 +64,11 @@ policy_decide(unsigned policy, const struct policy_case *c)
 	}
 }
 
-/*
- * Fingerprints are SipHash-2-4 (crypto_shorthash) under a key made at the
- * first use, so that nobody can pick keys that share a slot on purpose.
- */
-static unsigned char fp_key[crypto_shorthash_KEYBYTES];
-static bool fp_ready;
-
+/* Fingerprints are table.h's keyed SipHash, all 64 bits of it. */
 static uint64_t
 fp(const void *p, size_t len)
 {
-	unsigned char out[crypto_shorthash_BYTES];
-	uint64_t v;
-
-	if (!fp_ready) {
-		randombytes_buf(fp_key, sizeof(fp_key));
-		fp_ready = true;
-	}
-	crypto_shorthash(out, p, len, fp_key);
-	memcpy(&v, out, sizeof(v));
-	return v;
+	return table_hash64(p, len);
 }
 
 /* The fingerprint of a, b and c (64 bits each). */
