@@ -326,7 +326,9 @@ put_history(struct change *c, const struct json_value *rec,
 	if (history != NULL && json_number(history, true, &h) == 0 && h >= -1 &&
 	    h <= UINT32_MAX) {
 		c->history.keep = h >= 0;
-		c->history.limit = h >= 0 ? (unsigned)h : 0;
+		/* -1 keeps no replaced state; a held push (docs/policy.md)
+		 * is kept within now's limit, as the server kept it. */
+		c->history.limit = h >= 0 ? (unsigned)h : now->limit;
 	}
 	/* Absent: no per-account limit (or a record from before it). */
 	c->history.user_limit = 0;

@@ -908,12 +908,12 @@ rs_eval(struct rop *op, enum rs_script script, redisCallbackFn *fn, int nkeys,
     const char **keys, const size_t *klens, int nargs, const char **args,
     const size_t *alens)
 {
-	const char *argv[32];
-	size_t lens[32];
+	const char *argv[40];
+	size_t lens[40];
 	char nk[12];
 	int i, argc = 0;
 
-	assert(3 + nkeys + nargs <= 32);
+	assert(3 + nkeys + nargs <= 40);
 	if (op->use_eval) {
 		argv[argc] = "EVAL";
 		lens[argc++] = 4;
@@ -1007,12 +1007,12 @@ rs_script_cb(redisAsyncContext *ac, void *r, void *priv)
 static void
 rs_script_send(struct rop *op)
 {
-	const char *keys[1 + RS_NKEYS], *args[21];
-	size_t klens[1 + RS_NKEYS], alens[21];
+	const char *keys[1 + RS_NKEYS], *args[22];
+	size_t klens[1 + RS_NKEYS], alens[22];
 	const char *expect = op->expect ? op->expect : op->key.p;
 	const struct config *cfg = op->rs->cfg;
 	int i, rc = -1;
-	char lim[24], maxd[24], maxb[24], maxh[24], cts[24], who[24];
+	char lim[24], maxd[24], maxb[24], maxh[24], cts[24], who[24], hl[24];
 
 	if (op->rs->conn.state != REDIS_CONN_READY || op->rs->closing) {
 		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
@@ -1071,12 +1071,14 @@ rs_script_send(struct rop *op)
 		snprintf(cts, sizeof(cts), "%" PRId64, op->push.client_ts);
 		snprintf(who, sizeof(who), "%016" PRIx64,
 		    policy_client(op->push.peer, op->push.agent));
+		snprintf(hl, sizeof(hl), "%u", (unsigned)cfg->history_limit);
 		args[19] = cts;
 		args[20] = who;
-		for (i = 16; i < 21; i++)
+		args[21] = hl;
+		for (i = 16; i < 22; i++)
 			alens[i] = strlen(args[i]);
 		rc = rs_eval(op, RS_PUT, rs_script_cb, 1 + RS_NKEYS, keys,
-		    klens, 21, args, alens);
+		    klens, 22, args, alens);
 		break;
 	case ROP_SET_KEY:
 	case ROP_UPGRADE:

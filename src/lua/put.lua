@@ -53,8 +53,9 @@ if ARGV[7] ~= '1' then did = o[4] or '' end
 -- becomes current. ARGV[20] is the push's client timestamp (0: none),
 -- ARGV[21] who pushed; pulls of a guard account are in
 -- kosyncd:user:<name>:pulls (pulled.lua). A push it holds back joins the
--- history marked "held" (within history_limit, whatever store_history
--- says) and changes nothing else; it is answered as any push.
+-- history marked "held" (within history_limit, ARGV[22], whatever
+-- store_history says) and changes nothing else; it is answered as any
+-- push.
 local pol = old and C('HMGET', 'kosyncd:user:' .. ARGV[15] .. ':policy',
     'policy', 'since')
 if pol and pol[1] and (tonumber(ARGV[2]) or 0) < (tonumber(o[1]) or 0) then
@@ -68,11 +69,12 @@ if pol and pol[1] and (tonumber(ARGV[2]) or 0) < (tonumber(o[1]) or 0) then
         (tonumber(pt) or 0) < ct then held = 'guard' end
   end
   if held then
+    local hid = ARGV[7] == '1' and ARGV[6] or ''
     C('RPUSH', kh, cjson.encode({percentage = tonumber(ARGV[2]) or 0,
-        progress = ARGV[3], device = ARGV[4], device_id = did,
+        progress = ARGV[3], device = ARGV[4], device_id = hid,
         timestamp = tonumber(ARGV[5]) or 0, held = held}))
-    local add, n, hl = #ARGV[3] + #ARGV[4] + #did + 16, 1,
-        tonumber(ARGV[8])
+    local add, n, hl = #ARGV[3] + #ARGV[4] + #hid + 16, 1,
+        tonumber(ARGV[22])
     while hl > 0 and C('LLEN', kh) > hl do
       add, n = add - eb(C('LPOP', kh)), n - 1
     end

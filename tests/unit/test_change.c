@@ -438,11 +438,18 @@ test_change__policy(void **state)
 	assert_int_equal(db_doc_history(d), 1);
 	assert_int_equal(d->history->e[0]->timestamp, 6);
 	assert_int_equal(d->history->e[0]->held, DB_HELD_FURTHEST);
+	/* Without store_history too, within the limit in force. */
+	assert_int_equal(
+	    replay(&db, &now, PUT(7, ",\"history\":-1,\"held\":2")), 0);
+	d = doc(&db, "a", "d");
+	assert_int_equal(d->timestamp, 5);
+	assert_int_equal(db_doc_history(d), 2);
+	assert_int_equal(d->history->e[1]->held, DB_HELD_GUARD);
 	/* An older journal's push has no "held": current as before. */
 	assert_int_equal(replay(&db, &now, PUT(8, "")), 0);
 	d = doc(&db, "a", "d");
 	assert_int_equal(d->timestamp, 8);
-	assert_int_equal(d->history->e[1]->held, 0);
+	assert_int_equal(d->history->e[2]->held, 0);
 	/* Promotion of the held one: current with its device, marked. */
 	assert_int_equal(replay(&db, &now,
 	                     "{\"op\":\"web_promote\",\"user\":\"a\","
@@ -455,7 +462,7 @@ test_change__policy(void **state)
 	assert_string_equal(db_doc_field(d, DB_F_DEVICE), "x");
 	assert_int_equal(
 	    d->history->e[0]->held, DB_HELD_FURTHEST | DB_HELD_PROMOTED);
-	assert_int_equal(d->history->e[2]->timestamp, 8);
+	assert_int_equal(d->history->e[3]->timestamp, 8);
 	db_release(&db);
 }
 
