@@ -787,7 +787,7 @@ async function doctor() {
 	const WINDOW = 15 * 60;
 	for (const d of list) {
 		const tl = [...(d.history || []), {percentage: d.percentage, device: d.device, device_id: d.device_id,
-		    timestamp: d.timestamp}].filter((e) => e.timestamp > 0).sort((a, b) => a.timestamp - b.timestamp);
+		    timestamp: d.timestamp}].filter((e) => e.timestamp > 0 && !e.held).sort((a, b) => a.timestamp - b.timestamp);
 		for (let i = 2; i < tl.length; i++) {
 			const a = tl[i - 2], b = tl[i - 1], c = tl[i];
 			const same = (p, q) => p.device_id ? p.device_id === q.device_id : p.device === q.device;
