@@ -372,6 +372,9 @@ print_devices(struct cmd_args *args, const struct buf *out)
 	v = json_get(root, "devices_only");
 	printf("devices only: %s\n",
 	    v != NULL && v->type == JSON_TRUE ? "on" : "off");
+	if (json_get(root, "progress_policy") != NULL)
+		printf(
+		    "progress policy: %s\n", member(root, "progress_policy"));
 	printf("%-8s  %-7s  %-16s  %-16s  %-15s  %s\n", "ID", "STATE",
 	    "CREATED (UTC)", "LAST USED (UTC)", "FROM", "LABEL (DEVICE)");
 	for (d = list->child; d != NULL; d = d->next) {

@@ -162,6 +162,8 @@ for backend in $(ks_backends); do
 		like "file: CLI online: says so" "$OUT" "user 'ann' has the progress policy guard"
 		as GET /api/v1/account/policy
 		is "file: CLI online: the server has it" "$(printf '%s' "$BODY" | json 'd["progress_policy"]')" guard
+		run device list ann
+		like "file: device list shows it" "$OUT" 'progress policy: guard'
 		run user policy ann sideways
 		is "file: CLI: an unknown policy: exit 1" "$RC" 1
 		like "file: CLI: an unknown policy: says so" "$ERR" 'latest, furthest or guard'
