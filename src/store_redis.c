@@ -2043,12 +2043,42 @@ rs_admin_cb(void *priv, const redisReply *reply)
 	free(op);
 }
 
+/*
+ * EVAL of script (sent whole: the rare operations) with the nk keys k and
+ * the na strings args, on the current connection (rs_command). Returns 0,
+ * or -1 when it could not be sent.
+ */
+static int
+rs_eval_text(struct store *st, const char *script, const struct buf *k, int nk,
+    const char *const *args, int na, store_command_fn *fn, void *priv)
+{
+	const char *argv[8];
+	size_t lens[8];
+	char n[4];
+	int i, argc = 0;
+
+	assert(3 + nk + na <= 8);
+	argv[argc] = "EVAL";
+	lens[argc++] = 4;
+	argv[argc] = script;
+	lens[argc++] = strlen(script);
+	lens[argc] = (size_t)snprintf(n, sizeof(n), "%d", nk);
+	argv[argc++] = n;
+	for (i = 0; i < nk; i++) {
+		argv[argc] = k[i].data;
+		lens[argc++] = k[i].len;
+	}
+	for (i = 0; i < na; i++) {
+		argv[argc] = args[i];
+		lens[argc++] = strlen(args[i]);
+	}
+	return rs_command(st, fn, priv, argc, argv, lens);
+}
+
 static void
 rs_user_admin(struct store *st, struct str user, store_cb *cb, void *cbarg)
 {
 	struct buf k[3] = {BUF_INIT, BUF_INIT, BUF_INIT};
-	const char *argv[6];
-	size_t lens[6];
 	struct rs_admin_op *op = xmalloc(sizeof(*op));
 	struct store_reply rep;
 	int i;
@@ -2058,17 +2088,8 @@ rs_user_admin(struct store *st, struct str user, store_cb *cb, void *cbarg)
 	rs_keyname(&k[0], "user:", user, ":key", STR_NULL);
 	rs_keyname(&k[1], "kosyncd:deleting:", user, "", STR_NULL);
 	rs_keyname(&k[2], "kosyncd:user:", user, ":admin", STR_NULL);
-	argv[0] = "EVAL";
-	argv[1] = lua_admin_get;
-	argv[2] = "3";
-	for (i = 0; i < 3; i++) {
-		argv[3 + i] = k[i].data;
-		lens[3 + i] = k[i].len;
-	}
-	lens[0] = 4;
-	lens[1] = strlen(lua_admin_get);
-	lens[2] = 1;
-	if (rs_command(st, rs_admin_cb, op, 6, argv, lens) != 0) {
+	if (rs_eval_text(st, lua_admin_get, k, 3, NULL, 0, rs_admin_cb, op) !=
+	    0) {
 		free(op);
 		memset(&rep, 0, sizeof(rep));
 		rep.result = STORE_ERR_UNAVAILABLE;
@@ -2108,15 +2129,18 @@ rs_pulled_cb(void *priv, const redisReply *reply)
 	(void)reply;
 }
 
-/* A guard account's pull: noted in Redis, best effort, no answer awaited. */
+/*
+ * A guard account's pull: noted in Redis, best effort, no answer awaited.
+ * The field is <client>:<document>; the document may hold any byte but
+ * NUL, which the protocol refuses.
+ */
 static void
 rs_progress_pulled(
     struct store *st, struct str user, struct str document, uint64_t client)
 {
 	struct buf k[2] = {BUF_INIT, BUF_INIT}, field = BUF_INIT;
-	const char *argv[8];
-	size_t lens[8];
 	char now[24], max[24];
+	const char *args[3];
 	int i;
 
 	rs_keyname(&k[0], "kosyncd:user:", user, ":pulls", STR_NULL);
@@ -2125,23 +2149,10 @@ rs_progress_pulled(
 	buf_add(&field, document.p, document.len);
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	snprintf(max, sizeof(max), "%d", RS_PULLS_MAX);
-	argv[0] = "EVAL";
-	argv[1] = lua_pulled;
-	argv[2] = "2";
-	for (i = 0; i < 2; i++) {
-		argv[3 + i] = k[i].data;
-		lens[3 + i] = k[i].len;
-	}
-	argv[5] = field.data;
-	lens[5] = field.len;
-	argv[6] = now;
-	lens[6] = strlen(now);
-	argv[7] = max;
-	lens[7] = strlen(max);
-	lens[0] = 4;
-	lens[1] = strlen(lua_pulled);
-	lens[2] = 1;
-	(void)rs_command(st, rs_pulled_cb, NULL, 8, argv, lens);
+	args[0] = field.data;
+	args[1] = now;
+	args[2] = max;
+	(void)rs_eval_text(st, lua_pulled, k, 2, args, 3, rs_pulled_cb, NULL);
 	for (i = 0; i < 2; i++)
 		buf_release(&k[i]);
 	buf_release(&field);
