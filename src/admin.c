@@ -20,6 +20,7 @@
 #include "http.h"
 #include "json.h"
 #include "md5.h"
+#include "policy.h"
 #include "snapshot.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -322,7 +323,8 @@ device_cb(void *arg, const struct store_reply *r)
 
 /*
  * device-add {"username","label"}, device-rename {"username","id","label"},
- * device-revoke {"username","id"}, devices-only {"username","on"};
+ * device-revoke {"username","id"}, devices-only {"username","on"},
+ * device-policy {"username","policy"} (docs/policy.md);
  * device-list {"username"} and device-audit {"username","id"} answer
  * store_device_list's and store_device_audit's JSON.
  */
@@ -331,6 +333,7 @@ device_request(const char *op, const struct json_value *root,
     struct store_device_change *ch, const char **why)
 {
 	const struct json_value *on;
+	int n;
 
 	memset(ch, 0, sizeof(*ch));
 	ch->id = json_get_str(root, "id");
@@ -339,6 +342,15 @@ device_request(const char *op, const struct json_value *root,
 	if (strcmp(op, "device-add") == 0) {
 		ch->kind = STORE_DEVICE_ADD;
 		return auth_device_label_valid(ch->label) ? 0 : -1;
+	}
+	if (strcmp(op, "device-policy") == 0) {
+		ch->kind = STORE_PROGRESS_POLICY;
+		n = policy_parse(json_get_str(root, "policy"));
+		*why = "policy must be latest, furthest or guard";
+		if (n < 0)
+			return -1;
+		ch->policy = (uint8_t)n;
+		return 0;
 	}
 	if (strcmp(op, "devices-only") == 0) {
 		ch->kind = STORE_DEVICES_ONLY;

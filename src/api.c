@@ -39,6 +39,7 @@
 #include "config.h"
 #include "json.h"
 #include "metrics.h"
+#include "policy.h"
 #include "ratelimit.h"
 #include "router.h"
 #include "pubsub.h"
@@ -302,6 +303,31 @@ api_metadata_field(const struct json_value *md, const char *name)
 }
 
 /*
+ * A push's own "timestamp": a number of seconds after 1970 and before
+ * 2^40, else 0 (none; a string or milliseconds are not guessed at).
+ */
+static int64_t
+api_client_ts(const struct json_value *v)
+{
+	double d;
+
+	if (v == NULL || v->type != JSON_NUMBER ||
+	    json_number(v, false, &d) != 0 || !(d >= 1 && d < 1099511627776.0))
+		return 0;
+	return (int64_t)d;
+}
+
+/* Who pushes or pulls, for the account's progress policy (policy.h). */
+static uint64_t
+api_client(const struct api_call *c)
+{
+	const struct str *agent = http_header_get(c->req, "user-agent", NULL);
+
+	return policy_client(
+	    str_from(c->req->peer), agent != NULL ? *agent : STR_NULL);
+}
+
+/*
  * Read a progress push from body into out. Returns API_OK,
  * API_ERR_DOCUMENT or API_ERR_INVALID. Rules (§5, §9.4 to §9.7, §9.20):
  *   - document: see api_document_valid; absent or null is 2004;
@@ -311,7 +337,9 @@ api_metadata_field(const struct json_value *md, const char *name)
  *   - device_id: optional (absent or null keeps the stored one);
  *   - metadata: an object gives filename/title/authors; otherwise none,
  *     and the store keeps what it had;
- *   - timestamp and unknown members are ignored.
+ *   - timestamp is not stored (the server writes its own); a number of
+ *     seconds is read as the client's time, for the account's progress
+ *     policy (docs/policy.md); unknown members are ignored.
  */
 static enum api_error
 api_push_read(const struct json_value *body, struct store_push *out,
@@ -345,6 +373,7 @@ api_push_read(const struct json_value *body, struct store_push *out,
 		out->title = api_metadata_field(v, "title");
 		out->authors = api_metadata_field(v, "authors");
 	}
+	out->client_ts = api_client_ts(json_get(body, "timestamp"));
 	return API_OK;
 }
 
@@ -467,6 +496,9 @@ api_get_cb(void *arg, const struct store_reply *r)
 		return;
 	}
 	api_note_device(c, r, NULL);
+	if (r->note_pull)
+		store_progress_pulled(
+		    c->api->st, c->cred.user, c->document, api_client(c));
 	o = api_begin(c);
 	/* An unknown document is 200 {} (§9.1): never a percentage. */
 	if (d != NULL) {
@@ -576,11 +608,15 @@ static int
 api_progress_put(void *arg)
 {
 	struct api_call *c = arg;
+	const struct str *agent;
 	enum api_error e;
 
 	e = api_push_read(c->body, &c->push, api_json_alloc, c->req);
 	if (e != API_OK)
 		return api_fail_after_auth(c, e);
+	c->push.peer = str_from(c->req->peer);
+	agent = http_header_get(c->req, "user-agent", NULL);
+	c->push.agent = agent != NULL ? *agent : STR_NULL;
 	store_progress_put(
 	    c->api->st, c->cred.user, c->cred.key, &c->push, api_put_cb, c);
 	return 0;

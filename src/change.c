@@ -8,6 +8,7 @@
 
 #include "change.h"
 #include "json.h"
+#include "policy.h"
 #include "store_merge.h"
 #include "xmalloc.h"
 
@@ -29,6 +30,8 @@ static const char *const change_ops[] = {
     [CHANGE_DEVICE_REVOKE] = "device_revoke",
     [CHANGE_DEVICES_ONLY] = "devices_only",
     [CHANGE_EVENTS] = "events",
+    [CHANGE_POLICY] = "policy",
+    [CHANGE_WEB_PROMOTE] = "web_promote",
 };
 
 #define NKINDS (sizeof(change_ops) / sizeof(change_ops[0]))
@@ -105,6 +108,29 @@ encode_put(struct json_out *o, const struct change *c)
 		json_key(o, "user_history");
 		json_int(o, (int64_t)c->history.user_limit);
 	}
+	/* Held back by the account's policy (a push without it is not). */
+	if (put->held != 0) {
+		json_key(o, "held");
+		json_int(o, put->held);
+	}
+}
+
+/* A "web_promote" record: the held push and the time it became current. */
+static void
+encode_promote(struct json_out *o, const struct change *c)
+{
+	json_key(o, "percentage");
+	json_double(o, c->put.percentage);
+	json_key(o, "progress");
+	json_strn(o, or_empty(c->put.progress).p, c->put.progress.len);
+	json_key(o, "device");
+	json_strn(o, or_empty(c->put.device).p, c->put.device.len);
+	json_key(o, "device_id");
+	json_strn(o, or_empty(c->put.device_id).p, c->put.device_id.len);
+	json_key(o, "at");
+	json_int(o, c->at);
+	json_key(o, "timestamp");
+	json_int(o, c->put.timestamp);
 }
 
 static size_t
@@ -187,6 +213,10 @@ change_encode(struct buf *out, const struct change *c)
 		json_key(&o, c->admin ? "feed" : "webhooks");
 		json_strn(&o, or_empty(c->events).p, c->events.len);
 		break;
+	case CHANGE_POLICY:
+		json_key(&o, "policy");
+		json_str(&o, policy_name(c->policy));
+		break;
 	default:
 		json_key(&o, "doc");
 		json_strn(&o, c->put.document.p, c->put.document.len);
@@ -195,6 +225,9 @@ change_encode(struct buf *out, const struct change *c)
 	switch (c->kind) {
 	case CHANGE_IMPORT_LISTS:
 		n = encode_lists(&o, out, start, c);
+		break;
+	case CHANGE_WEB_PROMOTE:
+		encode_promote(&o, c);
 		break;
 	case CHANGE_WEB_RESTORE:
 		json_key(&o, "percentage");
@@ -298,7 +331,9 @@ put_history(struct change *c, const struct json_value *rec,
 	if (history != NULL && json_number(history, true, &h) == 0 && h >= -1 &&
 	    h <= UINT32_MAX) {
 		c->history.keep = h >= 0;
-		c->history.limit = h >= 0 ? (unsigned)h : 0;
+		/* -1 keeps no replaced state; a held push (docs/policy.md)
+		 * is kept within now's limit, as the server kept it. */
+		c->history.limit = h >= 0 ? (unsigned)h : now->limit;
 	}
 	/* Absent: no per-account limit (or a record from before it). */
 	c->history.user_limit = 0;
@@ -348,6 +383,8 @@ change_decode(struct change *c, const struct json_value *rec,
 {
 	const struct json_value *v;
 	struct str op;
+	double num;
+	int n;
 
 	memset(c, 0, sizeof(*c));
 	if (rec == NULL || rec->type != JSON_OBJECT)
@@ -381,6 +418,12 @@ change_decode(struct change *c, const struct json_value *rec,
 		c->admin = json_get(rec, "feed") != NULL;
 		c->events = json_get_str(rec, c->admin ? "feed" : "webhooks");
 		return c->events.p == NULL ? -1 : 0;
+	case CHANGE_POLICY:
+		n = policy_parse(json_get_str(rec, "policy"));
+		if (n < 0)
+			return -1;
+		c->policy = (uint8_t)n;
+		return 0;
 	default:
 		break;
 	}
@@ -396,6 +439,17 @@ change_decode(struct change *c, const struct json_value *rec,
 		c->put.title = json_get_str(rec, "title");
 		c->put.authors = json_get_str(rec, "authors");
 		put_history(c, rec, now);
+		if (get_number(rec, "held", &num) == 0) {
+			if (num < 0 || num > 255)
+				return -1;
+			c->put.held = (uint8_t)num;
+		}
+		return 0;
+	case CHANGE_WEB_PROMOTE:
+		if (decode_position(rec, &c->put) != 0 ||
+		    get_number(rec, "at", &num) != 0)
+			return -1;
+		c->at = clamp_ts(num);
 		return 0;
 	case CHANGE_IMPORT_LISTS:
 		if (lists_decode(json_get(rec, "history"), a, &c->lists_history,
@@ -426,7 +480,8 @@ change_decode(struct change *c, const struct json_value *rec,
 /*
  * Restore a past position: as a push from the web interface (the replaced
  * state goes to the history as h says), and to the history even when h
- * keeps none, so that a restore can be undone.
+ * keeps none, so that a restore can be undone. A promotion (WEB_PROMOTE)
+ * is the same with the held push's device, and marks that entry promoted.
  */
 static void
 apply_restore(struct db *db, struct db_user *u, const struct change *c)
@@ -462,6 +517,13 @@ apply_restore(struct db *db, struct db_user *u, const struct change *c)
 	p.progress = or_empty(c->put.progress);
 	p.device = STR_LIT(CHANGE_WEB_DEVICE);
 	p.device_id = STR_LIT("");
+	if (c->kind == CHANGE_WEB_PROMOTE) {
+		/* The held push, as its device sent it, marked in place. */
+		(void)db_doc_promote(
+		    old, c->at, c->put.percentage, c->put.device_id);
+		p.device = or_empty(c->put.device);
+		p.device_id = or_empty(c->put.device_id);
+	}
 	d = db_put(db, u, &p, &c->history);
 	if (!c->history.keep)
 		db_doc_add_history(u, d, &prev, c->history.limit);
@@ -544,7 +606,14 @@ change_apply_user(struct db *db, struct db_user *u, const struct change *c)
 		db_user_remove(db, u);
 		break;
 	case CHANGE_PUT:
-		db_put(db, u, &c->put, &c->history);
+		d = c->put.held != 0 ? db_doc_find(u, c->put.document) : NULL;
+		if (d != NULL)
+			db_doc_add_held(u, d, &c->put, &c->history);
+		else
+			db_put(db, u, &c->put, &c->history);
+		break;
+	case CHANGE_POLICY:
+		u->policy = c->policy;
 		break;
 	case CHANGE_IMPORT_LISTS:
 		d = db_doc_find(u, c->put.document);
@@ -554,6 +623,7 @@ change_apply_user(struct db *db, struct db_user *u, const struct change *c)
 			    c->n_devices, true);
 		break;
 	case CHANGE_WEB_RESTORE:
+	case CHANGE_WEB_PROMOTE:
 		apply_restore(db, u, c);
 		break;
 	case CHANGE_WEB_RENAME:

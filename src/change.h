@@ -34,7 +34,8 @@ enum change_kind {
 	CHANGE_CREATE,       /* "create": user, key (a new account) */
 	CHANGE_KEY,          /* "key": user, key (a new key) */
 	CHANGE_DELETE,       /* "delete": user */
-	CHANGE_PUT,          /* "put": user, put, history */
+	CHANGE_PUT,          /* "put": user, put, history; put.held when
+	                        the account's policy held it back */
 	CHANGE_IMPORT_LISTS, /* "import_lists": put.document, lists */
 	CHANGE_WEB_RESTORE,  /* "web_restore": put.document, put.percentage,
 	                        put.progress, put.timestamp (server time) */
@@ -49,8 +50,13 @@ enum change_kind {
 	CHANGE_DEVICE_RENAME, /* "device_rename": dev_id, name (label) */
 	CHANGE_DEVICE_REVOKE, /* "device_revoke": dev_id */
 	CHANGE_DEVICES_ONLY,  /* "devices_only": admin (on or off) */
-	CHANGE_EVENTS, /* "events": events; admin: the feed's token (true)
-	                  or the webhooks (false) */
+	CHANGE_EVENTS,      /* "events": events; admin: the feed's token (true)
+	                       or the webhooks (false) */
+	CHANGE_POLICY,      /* "policy": policy (docs/policy.md) */
+	CHANGE_WEB_PROMOTE, /* "web_promote": put.document, the held
+	                       push (put.percentage, progress, device,
+	                       device_id; at: its timestamp) and
+	                       put.timestamp (server time) */
 };
 
 /*
@@ -85,6 +91,8 @@ struct change {
 	bool admin;        /* WEB_ADMIN, DEVICES_ONLY: on or off */
 	struct str dev_id; /* DEVICE_*: the credential's id */
 	struct str events; /* EVENTS: the new text ("": none) */
+	uint8_t policy;    /* POLICY: enum db_policy */
+	int64_t at;        /* WEB_PROMOTE: the held entry's timestamp */
 	/* IMPORT_LISTS: history entries and device positions to merge. */
 	const struct db_put *lists_history;
 	size_t n_history;

@@ -46,6 +46,7 @@ extern const struct cmd_entry cmd_user_add_entry;
 extern const struct cmd_entry cmd_user_admin_entry;
 extern const struct cmd_entry cmd_user_del_entry;
 extern const struct cmd_entry cmd_user_devices_only_entry;
+extern const struct cmd_entry cmd_user_policy_entry;
 extern const struct cmd_entry cmd_user_list_entry;
 extern const struct cmd_entry cmd_user_passwd_entry;
 extern const struct cmd_entry cmd_version_entry;
@@ -59,6 +60,7 @@ static const struct cmd_entry *const cmd_table[] = {
     &cmd_user_list_entry,
     &cmd_user_admin_entry,
     &cmd_user_devices_only_entry,
+    &cmd_user_policy_entry,
     &cmd_device_add_entry,
     &cmd_device_list_entry,
     &cmd_device_audit_entry,

@@ -1,5 +1,5 @@
 /*
- * cmd_user.c: `kosyncd user add|passwd|del|list|admin|devices-only` and
+ * cmd_user.c: `kosyncd user add|passwd|del|list|admin|devices-only|policy` and
  * `kosyncd device add|list|audit|rename|revoke` (docs/devices.md).
  *
  * Accounts without a device: the administrator types the password (or
@@ -29,6 +29,7 @@
 #include "json.h"
 #include "md5.h"
 #include "offline.h"
+#include "policy.h"
 #include "xmalloc.h"
 
 #define PASSWORD_MAX 1024
@@ -388,6 +389,9 @@ print_devices(struct cmd_args *args, const struct buf *out)
 	v = json_get(root, "devices_only");
 	printf("devices only: %s\n",
 	    v != NULL && v->type == JSON_TRUE ? "on" : "off");
+	if (json_get(root, "progress_policy") != NULL)
+		printf(
+		    "progress policy: %s\n", member(root, "progress_policy"));
 	printf("%-8s  %-7s  %-16s  %-16s  %-15s  %s\n", "ID", "STATE",
 	    "CREATED (UTC)", "LAST USED (UTC)", "FROM", "LABEL (DEVICE)");
 	for (d = list->child; d != NULL; d = d->next) {
@@ -504,6 +508,26 @@ cmd_user_devices_only_exec(struct cmd_args *args)
 		return cmd_complain("say on or off, not '%s'", how);
 	return device_op(args, "devices-only", NULL, NULL, NULL, NULL,
 	    strcmp(how, "on") == 0, print_done);
+}
+
+static int
+print_policy(struct cmd_args *args, const struct buf *out)
+{
+	(void)out;
+	printf("kosyncd: user '%s' has the progress policy %s\n", args->argv[0],
+	    args->argv[1]);
+	return 0;
+}
+
+/* `kosyncd user policy NAME latest|furthest|guard` (docs/policy.md). */
+static int
+cmd_user_policy_exec(struct cmd_args *args)
+{
+	if (policy_parse(str_from(args->argv[1])) < 0)
+		return cmd_complain(
+		    "say latest, furthest or guard, not '%s'", args->argv[1]);
+	return device_op(args, "device-policy", "policy", args->argv[1], NULL,
+	    NULL, -1, print_policy);
 }
 
 /* "2026-11-26 12:00" (UTC) or "-". */
@@ -688,6 +712,15 @@ const struct cmd_entry cmd_user_devices_only_entry = {
     .min_args = 2,
     .max_args = 2,
     .exec = cmd_user_devices_only_exec,
+};
+
+const struct cmd_entry cmd_user_policy_entry = {
+    .name = "user policy",
+    .args = "name latest|furthest|guard",
+    .help = "Which push becomes an account's position (docs/policy.md).",
+    .min_args = 2,
+    .max_args = 2,
+    .exec = cmd_user_policy_exec,
 };
 
 const struct cmd_entry cmd_device_add_entry = {

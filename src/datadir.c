@@ -33,6 +33,7 @@
 #include "json.h"
 #include "keyhash.h"
 #include "log.h"
+#include "policy.h"
 #include "snapshot.h"
 #include "xmalloc.h"
 
@@ -1284,6 +1285,7 @@ datadir_free(struct filestore *js)
 		return;
 	db_release(&js->db);
 	keyhash_free(js->keys);
+	policy_pulls_free(js->pulls);
 	if (js->file != NULL && js->file->journal != NULL)
 		journal_close(js->file->journal);
 	file_free(js->file);

@@ -71,6 +71,7 @@ entry_new(double percentage, int64_t timestamp, struct str progress,
 	e = xmalloc(sizeof(*e) + total);
 	e->percentage = percentage;
 	e->timestamp = timestamp;
+	e->held = 0;
 	p = e->s;
 	for (i = 0; i < 3; i++) {
 		e->len[i] = (uint16_t)f[i].len;
@@ -594,12 +595,50 @@ db_doc_add_history(
 {
 	uint64_t bytes = db_doc_bytes(d);
 	uint32_t hist = db_doc_history(d);
+	struct db_entry *e;
 
-	d->history = history_add(d->history,
-	    entry_new(p->percentage, p->timestamp, or_empty(p->progress),
-	        or_empty(p->device), or_empty(p->device_id)),
-	    limit, 0, 0);
+	e = entry_new(p->percentage, p->timestamp, or_empty(p->progress),
+	    or_empty(p->device), or_empty(p->device_id));
+	e->held = p->held;
+	d->history = history_add(d->history, e, limit, 0, 0);
 	db_user_account(u, bytes, hist, d);
+}
+
+void
+db_doc_add_held(struct db_user *u, struct db_doc *d, const struct db_put *p,
+    const struct db_history *hs)
+{
+	uint64_t bytes = db_doc_bytes(d);
+	uint32_t hist = db_doc_history(d);
+	struct db_entry *e;
+
+	assert(p->held != 0);
+	e = entry_new(p->percentage, p->timestamp, or_empty(p->progress),
+	    or_empty(p->device), or_empty(p->device_id));
+	e->held = p->held;
+	d->history =
+	    history_add(d->history, e, hs->limit, u->history, hs->user_limit);
+	db_user_account(u, bytes, hist, d);
+}
+
+bool
+db_doc_promote(
+    struct db_doc *d, int64_t ts, double percentage, struct str device_id)
+{
+	struct db_entry *e;
+	uint32_t i;
+
+	for (i = d->history != NULL ? d->history->n : 0; i > 0; i--) {
+		e = d->history->e[i - 1];
+		if (e->held != 0 && e->timestamp == ts &&
+		    e->percentage == percentage &&
+		    str_eq((struct str){db_entry_device_id(e), e->len[2]},
+		        or_empty(device_id))) {
+			e->held |= DB_HELD_PROMOTED;
+			return true;
+		}
+	}
+	return false;
 }
 
 void

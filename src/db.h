@@ -45,7 +45,24 @@ struct db_entry {
 	double percentage;
 	int64_t timestamp;
 	uint16_t len[3]; /* progress, device, device_id */
+	uint8_t held;    /* history: DB_HELD_* bits, 0 for a replaced state */
 	char s[];        /* the three strings, each NUL-terminated */
+};
+
+/*
+ * A history entry that the account's progress policy held back
+ * (docs/policy.md): a push kept in the history that did not become the
+ * current position, and why. PROMOTED: made current later (web_promote).
+ */
+#define DB_HELD_FURTHEST 1u /* behind the current position (furthest) */
+#define DB_HELD_GUARD 2u    /* a stale replay (guard) */
+#define DB_HELD_PROMOTED 4u
+
+/* The progress policies of an account (docs/policy.md; policy.h). */
+enum db_policy {
+	DB_POLICY_LATEST = 0, /* every push becomes current (the reference) */
+	DB_POLICY_FURTHEST,   /* a push behind the current one is held */
+	DB_POLICY_GUARD,      /* a stale offline replay is held */
 };
 
 /* A growable array of entries (NULL when empty). */
@@ -141,6 +158,7 @@ struct db_user {
 	struct db_devcred *devcreds; /* ndevcreds, oldest first */
 	uint32_t ndevcreds;
 	bool devices_only; /* the account key no longer signs in */
+	uint8_t policy;    /* enum db_policy */
 	/*
 	 * Events out (docs/webhooks.md): the account's webhooks as the
 	 * JSON text hookfmt.h reads, and its "now reading" feed's token;
@@ -161,16 +179,17 @@ struct db_user {
 	/* Run-time state of the store (never persisted). */
 	struct store_op *wait_head; /* operations waiting for this user */
 	struct store_op *wait_tail;
-	uint64_t pend_bytes; /* growth of changes not yet applied */
-	uint32_t pend_docs;  /* new documents of changes not yet applied */
-	unsigned refs;       /* operations holding this record */
-	unsigned busy;       /* key change or deletion in flight */
-	bool verifying;      /* an argon2 verification is running */
-	bool creating;       /* registration not durable yet: invisible */
-	bool removed;        /* deleted: no longer in the table */
-	bool has_ok;         /* ok_digest is the verified key's digest */
-	bool has_bad;        /* bad_digest failed verification */
-	uint8_t bad_scope;   /* filestore.c: where bad_digest is refused */
+	uint64_t pend_bytes;  /* growth of changes not yet applied */
+	uint32_t pend_docs;   /* new documents of changes not yet applied */
+	unsigned refs;        /* operations holding this record */
+	unsigned busy;        /* key change or deletion in flight */
+	bool verifying;       /* an argon2 verification is running */
+	bool creating;        /* registration not durable yet: invisible */
+	bool removed;         /* deleted: no longer in the table */
+	bool has_ok;          /* ok_digest is the verified key's digest */
+	bool has_bad;         /* bad_digest failed verification */
+	uint8_t bad_scope;    /* filestore.c: where bad_digest is refused */
+	int64_t policy_since; /* when the policy last changed (guard) */
 	unsigned char ok_digest[32];
 	unsigned char bad_digest[32];
 	uint32_t hash;
@@ -211,6 +230,7 @@ struct db_put {
 	struct str title;
 	struct str authors;
 	struct str pretty_name;
+	uint8_t held; /* history entries only: DB_HELD_* */
 };
 
 void db_init(struct db *db);
@@ -248,6 +268,22 @@ struct db_doc *db_put(struct db *db, struct db_user *u, const struct db_put *p,
  */
 struct db_doc *db_doc_load(
     struct db *db, struct db_user *u, const struct db_put *p);
+/*
+ * A push the account's policy held back: p (its position, device and
+ * server timestamp, with p->held set) joins d's history within hs's
+ * limits (per document and per account, as db_put keeps a replaced
+ * state), whether or not hs keeps history; d's current position does not
+ * change.
+ */
+void db_doc_add_held(struct db_user *u, struct db_doc *d,
+    const struct db_put *p, const struct db_history *hs);
+/*
+ * Mark the held entry of d that has timestamp ts, percentage and device_id
+ * as promoted (the newest such one). Returns false when there is none.
+ */
+bool db_doc_promote(
+    struct db_doc *d, int64_t ts, double percentage, struct str device_id);
+
 /*
  * Append to a document's history (bounded by limit entries of the
  * document, 0: not bounded; the account's limit is not applied) or device list.

@@ -37,6 +37,7 @@
 #include "json.h"
 #include "keyhash.h"
 #include "log.h"
+#include "policy.h"
 #include "store_backend.h"
 #include "xmalloc.h"
 
@@ -66,15 +67,19 @@ struct store_op {
 	struct str key;
 	struct str new_key;
 	struct db_put put; /* OP_PUT; put.document for OP_GET */
-	char *phc;         /* OP_CREATE, OP_SET_KEY: the hashed key */
-	uint64_t seq;      /* journal record of a change */
+	int64_t client_ts; /* OP_PUT: store_push's, for the policy */
+	struct str peer;
+	struct str agent;
+	char *phc;    /* OP_CREATE, OP_SET_KEY: the hashed key */
+	uint64_t seq; /* journal record of a change */
 	store_cb *cb;
 	void *arg;
 	struct db_user *u;  /* referenced while set */
 	uint64_t res_bytes; /* OP_PUT: reserved in u (limits_admit) */
 	uint32_t res_docs;
-	bool admin; /* store_admin_*: no key to verify */
-	bool web;   /* OP_AUTH: the web interface's sign-in (KEY_ACCOUNT) */
+	bool admin;     /* store_admin_*: no key to verify */
+	bool web;       /* OP_AUTH: the web interface's sign-in (KEY_ACCOUNT) */
+	bool note_pull; /* OP_GET: the reply asks for store_progress_pulled */
 	struct store_device_change dev; /* OP_DEVICE */
 	/* The device credential the key matched ("": the account key). */
 	char devcred[DB_DEVCRED_ID_MAX + 1];
@@ -113,14 +118,15 @@ static void op_start(struct store_op *op);
  */
 
 static void
-reply_cred(store_cb *cb, void *arg, enum store_result r, int64_t ts,
-    const struct db_doc *d, const char *devcred)
+reply_pull(store_cb *cb, void *arg, enum store_result r, int64_t ts,
+    const struct db_doc *d, const char *devcred, bool note_pull)
 {
 	struct store_reply rep;
 	struct store_doc doc;
 
 	memset(&rep, 0, sizeof(rep));
 	rep.result = r;
+	rep.note_pull = note_pull;
 	rep.timestamp = ts;
 	rep.devcred = devcred != NULL && devcred[0] != '\0' ? devcred : NULL;
 	if (d != NULL) {
@@ -140,6 +146,13 @@ reply_cred(store_cb *cb, void *arg, enum store_result r, int64_t ts,
 		rep.doc = &doc;
 	}
 	cb(arg, &rep);
+}
+
+static void
+reply_cred(store_cb *cb, void *arg, enum store_result r, int64_t ts,
+    const struct db_doc *d, const char *devcred)
+{
+	reply_pull(cb, arg, r, ts, d, devcred, false);
 }
 
 static void
@@ -184,6 +197,9 @@ op_new(struct filestore *js, enum op_kind kind, struct str user, struct str key,
 		op->put.filename = c.filename;
 		op->put.title = c.title;
 		op->put.authors = c.authors;
+		op->client_ts = c.client_ts;
+		op->peer = c.peer;
+		op->agent = c.agent;
 	}
 	op->cb = cb;
 	op->arg = arg;
@@ -198,8 +214,8 @@ op_finish(struct store_op *op, enum store_result r, int64_t ts,
 {
 	struct filestore *js = op->js;
 
-	reply_cred(
-	    op->cb, op->arg, r, ts, d, r == STORE_OK ? op->devcred : NULL);
+	reply_pull(op->cb, op->arg, r, ts, d,
+	    r == STORE_OK ? op->devcred : NULL, r == STORE_OK && op->note_pull);
 	if (op->u != NULL)
 		db_user_unref(op->u);
 	if (op->phc != NULL) {
@@ -443,6 +459,10 @@ device_change_of(const struct store_op *op, struct change *c)
 	case STORE_DEVICES_ONLY:
 		c->kind = CHANGE_DEVICES_ONLY;
 		break;
+	case STORE_PROGRESS_POLICY:
+		c->kind = CHANGE_POLICY;
+		c->policy = op->dev.policy;
+		break;
 	}
 }
 
@@ -618,6 +638,9 @@ change_settle(struct store_op *op, int err)
 		op_finish(op, STORE_OK, op->put.timestamp, NULL);
 		break;
 	case OP_DEVICE:
+		/* Guard knows the pulls from now on (docs/policy.md). */
+		if (op->dev.kind == STORE_PROGRESS_POLICY)
+			u->policy_since = (int64_t)time(NULL);
 		/* A key refused before may be a credential's now. */
 		u->has_bad = false;
 		u->busy--;
@@ -691,6 +714,48 @@ device_act(struct store_op *op, struct db_user *u)
 	keyhash_hash(js->keys, op->dev.key, hashed, op);
 }
 
+/* The pull table, made at its first use. */
+static struct policy_pulls *
+pulls_of(struct filestore *js)
+{
+	if (js->pulls == NULL)
+		js->pulls = policy_pulls_new(js->started);
+	return js->pulls;
+}
+
+/*
+ * The account's progress policy on the push of op (policy.h): 0, or why
+ * it is held back. Decided here and recorded with the push (put.held), so
+ * that a replay of the journal never decides again. An account on latest
+ * costs nothing more.
+ */
+static uint8_t
+put_verdict(struct store_op *op, const struct db_user *u)
+{
+	const struct db_doc *d;
+	struct policy_case pc;
+
+	if (u->policy == DB_POLICY_LATEST)
+		return 0;
+	d = db_doc_find(u, op->put.document);
+	if (d == NULL)
+		return 0;
+	memset(&pc, 0, sizeof(pc));
+	pc.has_current = true;
+	pc.cur_percentage = d->percentage;
+	pc.cur_timestamp = d->timestamp;
+	pc.percentage = op->put.percentage;
+	pc.client_ts = op->client_ts;
+	pc.pulled = true;
+	if (u->policy == DB_POLICY_GUARD)
+		pc.pulled =
+		    d->timestamp <= u->policy_since ||
+		    policy_pulled_since(pulls_of(op->js), op->user,
+		        op->put.document, policy_client(op->peer, op->agent),
+		        d->timestamp);
+	return (uint8_t)policy_decide(u->policy, &pc);
+}
+
 /* The key is verified: do what op asks. */
 static void
 op_act(struct store_op *op, struct db_user *u)
@@ -704,6 +769,7 @@ op_act(struct store_op *op, struct db_user *u)
 		op_finish(op, STORE_OK, 0, NULL);
 		break;
 	case OP_GET:
+		op->note_pull = u->policy == DB_POLICY_GUARD;
 		op_finish(op, STORE_OK, 0, db_doc_find(u, op->put.document));
 		break;
 	case OP_PUT:
@@ -713,6 +779,7 @@ op_act(struct store_op *op, struct db_user *u)
 		}
 		op_hold(op, u);
 		op->put.timestamp = (int64_t)time(NULL);
+		op->put.held = put_verdict(op, u);
 		change_write(op);
 		break;
 	case OP_DELETE:
@@ -813,8 +880,9 @@ fast_read(struct filestore *js, enum op_kind kind, struct str user,
 	keyhash_digest(key, digest);
 	switch (key_check(u, key, digest, KEY_ANY, &cred)) {
 	case CHECK_OK:
-		reply_cred(cb, arg, STORE_OK, 0,
-		    kind == OP_GET ? db_doc_find(u, document) : NULL, cred);
+		reply_pull(cb, arg, STORE_OK, 0,
+		    kind == OP_GET ? db_doc_find(u, document) : NULL, cred,
+		    kind == OP_GET && u->policy == DB_POLICY_GUARD);
 		return true;
 	case CHECK_BAD:
 		reply(cb, arg, STORE_ERR_AUTH, 0, NULL);
@@ -1015,6 +1083,8 @@ js_device_list(struct store *st, struct str user, store_text_cb *cb, void *arg)
 	json_obj_begin(&o);
 	json_key(&o, "devices_only");
 	json_bool(&o, u->devices_only);
+	json_key(&o, "progress_policy");
+	json_str(&o, policy_name(u->policy));
 	json_key(&o, "devices");
 	json_arr_begin(&o);
 	for (i = 0; i < u->ndevcreds; i++) {
@@ -1107,6 +1177,37 @@ js_device_audit(struct store *st, struct str user, struct str id,
 	buf_release(&b);
 }
 
+static void
+js_policy_get(struct store *st, struct str user, store_text_cb *cb, void *arg)
+{
+	struct filestore *js = (struct filestore *)st;
+	const struct db_user *u = db_user_find(&js->db, user);
+	struct buf b = BUF_INIT;
+	struct json_out o;
+
+	if (u == NULL || u->creating) {
+		cb(arg, STORE_ERR_AUTH, NULL, 0);
+		return;
+	}
+	json_out_init(&o, &b, false);
+	json_obj_begin(&o);
+	json_key(&o, "progress_policy");
+	json_str(&o, policy_name(u->policy));
+	json_obj_end(&o);
+	cb(arg, STORE_OK, b.data, b.len);
+	buf_release(&b);
+}
+
+static void
+js_progress_pulled(
+    struct store *st, struct str user, struct str document, uint64_t client)
+{
+	struct filestore *js = (struct filestore *)st;
+
+	policy_pulls_note(
+	    pulls_of(js), user, document, client, (int64_t)time(NULL));
+}
+
 static const struct store_ops filestore_ops = {
     .name = "json",
     .flush = datadir_flush,
@@ -1135,6 +1236,8 @@ static const struct store_ops filestore_ops = {
     .events_set = filestore_events_set,
     .events_get = filestore_events_get,
     .feed_user = filestore_feed_user,
+    .policy_get = js_policy_get,
+    .progress_pulled = js_progress_pulled,
 };
 
 struct store *
@@ -1146,6 +1249,7 @@ store_filestore_open(uv_loop_t *loop, struct config *cfg, bool persistent)
 	js->loop = loop;
 	js->cfg = cfg;
 	js->persistent = persistent;
+	js->started = (int64_t)time(NULL);
 	db_init(&js->db);
 	datadir_history(js);
 	js->keys = keyhash_new(loop,

@@ -29,9 +29,12 @@ struct filestore {
 	/* What a change keeps of replaced states now (datadir_history). */
 	struct db_history history;
 	struct keyhash *keys;
-	bool persistent;      /* false: the memory backend */
-	bool closing;         /* store_flush was called */
-	uint64_t ops_live;    /* operations not yet answered */
+	/* Recent pulls for the guard policy (made at the first need). */
+	struct policy_pulls *pulls;
+	int64_t started;   /* when the store opened: pulls before are unknown */
+	bool persistent;   /* false: the memory backend */
+	bool closing;      /* store_flush was called */
+	uint64_t ops_live; /* operations not yet answered */
 	struct datadir *file; /* persistent only */
 	/* store_flush in progress */
 	void (*flush_done)(void *arg);

@@ -24,5 +24,7 @@ extern const char lua_dev_audit[];  /* a device credential's audit */
 extern const char lua_events_get[]; /* an account's webhooks, feed token */
 extern const char lua_events_set[]; /* replace one of them */
 extern const char lua_feed_user[];  /* the account of a feed token */
+extern const char lua_policy[];     /* an account's progress policy */
+extern const char lua_pulled[];     /* a pull of a guard account */
 
 #endif

@@ -41,6 +41,8 @@
 #include "db.h"
 #include "json.h"
 #include "keyhash.h"
+#include "luascripts.h"
+#include "policy.h"
 #include "redis_format.h"
 #include "redis_worker.h"
 #include "snapshot.h"
@@ -78,7 +80,8 @@ enum ra_kind {
 	RA_SET_KEY,
 	RA_DELETE,
 	RA_WEB_DOCS,
-	RA_WEB_CHANGE
+	RA_WEB_CHANGE,
+	RA_POLICY
 };
 
 struct ra_job {
@@ -355,6 +358,37 @@ ra_member(const struct json_value *o, const char *name)
 	return v != NULL && v->type == JSON_STRING ? v->text : str_from("");
 }
 
+/*
+ * A history entry's progress-policy marks (docs/policy.md): "held"
+ * ("furthest" or "guard", put.lua) and "promoted" (true).
+ */
+static void
+ra_entry_held(const struct json_value *o, struct db_put *p)
+{
+	const struct json_value *v = json_get(o, "promoted");
+	struct str held = json_get_str(o, "held");
+
+	if (str_eqs(held, "furthest"))
+		p->held = DB_HELD_FURTHEST;
+	else if (str_eqs(held, "guard"))
+		p->held = DB_HELD_GUARD;
+	if (p->held != 0 && v != NULL && v->type == JSON_TRUE)
+		p->held |= DB_HELD_PROMOTED;
+}
+
+static void
+ra_entry_held_json(struct json_out *o, const struct db_entry *e)
+{
+	if (e->held == 0)
+		return;
+	json_key(o, "held");
+	json_str(o, policy_held_name(e->held));
+	if (e->held & DB_HELD_PROMOTED) {
+		json_key(o, "promoted");
+		json_bool(o, true);
+	}
+}
+
 /* A state (history entry or device position) stored as JSON by us. */
 static int
 ra_entry(const char *text, size_t len, struct db_put *p, struct ra_arena *a)
@@ -374,6 +408,7 @@ ra_entry(const char *text, size_t len, struct db_put *p, struct ra_arena *a)
 	v = json_get(o, "timestamp");
 	p->timestamp =
 	    v != NULL && json_number(v, true, &d) == 0 ? (int64_t)d : 0;
+	ra_entry_held(o, p);
 	return 0;
 }
 
@@ -942,6 +977,7 @@ ra_entry_json(struct buf *b, const struct db_entry *e)
 	json_strn(&o, db_entry_device_id(e), e->len[2]);
 	json_key(&o, "timestamp");
 	json_int(&o, e->timestamp);
+	ra_entry_held_json(&o, e);
 	json_obj_end(&o);
 }
 
@@ -1949,6 +1985,40 @@ ra_web_change(struct ra_job *j, redisContext *c)
 }
 
 /*
+ * The account's progress policy (docs/policy.md): policy.lua sets it
+ * (j->text, "" only reads) and answers the one in force, as
+ * {"progress_policy": name}.
+ */
+static void
+ra_policy(struct ra_job *j, redisContext *c)
+{
+	redisReply *r;
+	struct json_out o;
+
+	r = redisCommand(c,
+	    "EVAL %s 3 user:%b:key kosyncd:deleting:%b kosyncd:user:%b:policy "
+	    "%s %lld",
+	    lua_policy, j->user, j->user_len, j->user, j->user_len, j->user,
+	    j->user_len, j->text, (long long)j->timestamp);
+	if (r != NULL && r->type == REDIS_REPLY_STRING) {
+		json_out_init(&o, &j->out, false);
+		json_obj_begin(&o);
+		json_key(&o, "progress_policy");
+		json_strn(&o, r->str, r->len);
+		json_obj_end(&o);
+		j->result = STORE_OK;
+	} else if (r != NULL && r->type == REDIS_REPLY_INTEGER) {
+		j->result = STORE_ERR_AUTH;
+	} else {
+		buf_adds(&j->out, r != NULL && r->type == REDIS_REPLY_ERROR
+		                      ? r->str
+		                      : "redis: no answer");
+		j->result = r == NULL ? STORE_ERR_UNAVAILABLE : STORE_ERR_IO;
+	}
+	freeReplyObject(r);
+}
+
+/*
  * Jobs
  */
 
@@ -1974,6 +2044,9 @@ ra_work(uv_work_t *w)
 		break;
 	case RA_SET_KEY:
 		ra_set_key(j, c);
+		break;
+	case RA_POLICY:
+		ra_policy(j, c);
 		break;
 	case RA_DELETE:
 		ra_delete(j, c);
@@ -2068,6 +2141,22 @@ ra_set_page(struct ra_job *j, const struct store_page *page)
 	j->page_id =
 	    xmemdup0(page->id.p != NULL ? page->id.p : "", page->id.len);
 	j->page.id = (struct str){j->page_id, page->id.len};
+}
+
+void
+redis_worker_policy(const struct store_redis_admin *ctx, struct str user,
+    const char *policy, store_cb *cb, store_text_cb *tcb, void *arg)
+{
+	struct ra_job *j = ra_new(ctx, RA_POLICY);
+
+	j->user = xmemdup0(user.p, user.len);
+	j->user_len = user.len;
+	j->text = xstrdup(policy != NULL ? policy : "");
+	j->timestamp = (int64_t)time(NULL);
+	j->cb = cb;
+	j->tcb = tcb;
+	j->arg = arg;
+	ra_submit(ctx->loop, j);
 }
 
 void

@@ -57,4 +57,12 @@ void redis_worker_web_change(const struct store_redis_admin *ctx,
     struct str user, const struct store_web_change *ch, store_cb *cb,
     void *arg);
 
+/*
+ * The account's progress policy (docs/policy.md): set it to policy (a
+ * name; NULL only reads it), then answer cb (set) or tcb (read, with
+ * {"progress_policy": name}). STORE_ERR_AUTH: no such account.
+ */
+void redis_worker_policy(const struct store_redis_admin *ctx, struct str user,
+    const char *policy, store_cb *cb, store_text_cb *tcb, void *arg);
+
 #endif

@@ -28,6 +28,7 @@
 #include "db.h"
 #include "json.h"
 #include "keyhash.h"
+#include "policy.h"
 #include "snapshot.h"
 #include "xmalloc.h"
 
@@ -165,6 +166,7 @@ struct scratch {
 	bool has[DB_NFIELDS];
 	double percentage;
 	int64_t timestamp;
+	uint8_t held; /* a history entry's DB_HELD_* (docs/policy.md) */
 };
 
 /* An entry read before its document exists (history, device positions). */
@@ -233,6 +235,7 @@ scratch_reset(struct scratch *sc)
 	}
 	sc->percentage = 0;
 	sc->timestamp = 0;
+	sc->held = 0;
 }
 
 static void
@@ -266,6 +269,7 @@ scratch_put(const struct scratch *sc, struct str id, struct db_put *p)
 	p->title = sfield(sc, DB_F_TITLE);
 	p->authors = sfield(sc, DB_F_AUTHORS);
 	p->pretty_name = sfield(sc, DB_F_PRETTY_NAME);
+	p->held = sc->held;
 }
 
 static struct str
@@ -400,6 +404,44 @@ static bool
 skipping(struct loader *l)
 {
 	return l->skip > 0;
+}
+
+/*
+ * A user's "progress_policy" (docs/policy.md): a name policy.h knows;
+ * another value is latest, as a KOsync file without the member is.
+ */
+static void
+user_policy(struct loader *l, struct str name)
+{
+	int p = policy_parse(name);
+
+	l->user->policy = p > 0 ? (uint8_t)p : DB_POLICY_LATEST;
+}
+
+/*
+ * A history entry's "held" ("furthest" or "guard") and "promoted" (true)
+ * into sc: whether the member was one of them.
+ */
+static bool
+held_member(struct loader *l, struct scratch *sc, const char *s, size_t len,
+    bool is_string)
+{
+	struct str key = {l->key.data, l->key.len};
+	struct str v = {s != NULL ? s : "", len};
+
+	if (str_eqs(key, "held")) {
+		if (is_string && str_eqs(v, "furthest"))
+			sc->held |= DB_HELD_FURTHEST;
+		else if (is_string && str_eqs(v, "guard"))
+			sc->held |= DB_HELD_GUARD;
+		return true;
+	}
+	if (str_eqs(key, "promoted")) {
+		if (!is_string && str_eqs(v, "true"))
+			sc->held |= DB_HELD_PROMOTED;
+		return true;
+	}
+	return false;
 }
 
 /* The document field a member names (DB_F_ID: none). */
@@ -663,6 +705,10 @@ on_scalar(
 		                 "feed")))
 			db_user_set_events(l->user, l->key.data[0] == 'f',
 			    (struct str){s, len});
+		else if (is_string &&
+		         str_eqs((struct str){l->key.data, l->key.len},
+		             "progress_policy"))
+			user_policy(l, (struct str){s, len});
 		return 1;
 	case S_DC:
 		return dc_scalar(l, s, len, is_string, is_number);
@@ -682,6 +728,8 @@ on_scalar(
 		break;
 	}
 	if ((sc = cur_scratch(l)) == NULL)
+		return 1;
+	if (l->kid == K_OTHER && held_member(l, sc, s, len, is_string))
 		return 1;
 	if (l->kid == K_PERCENTAGE && s != NULL) {
 		if (len >= sizeof(tmp))

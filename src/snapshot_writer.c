@@ -22,6 +22,7 @@
 #include "db.h"
 #include "fileio.h"
 #include "json.h"
+#include "policy.h"
 #include "snapshot.h"
 
 #define WRITE_BLOCK ((size_t)1024 * 1024)
@@ -62,6 +63,15 @@ w_entry(
 	}
 	json_key(o, "timestamp");
 	json_int(o, e->timestamp);
+	/* Held back by the account's policy (docs/policy.md). */
+	if (history && e->held != 0) {
+		json_key(o, "held");
+		json_str(o, policy_held_name(e->held));
+		if (e->held & DB_HELD_PROMOTED) {
+			json_key(o, "promoted");
+			json_bool(o, true);
+		}
+	}
 	json_obj_end(o);
 }
 
@@ -213,6 +223,10 @@ w_user(struct writer *w, const struct db_user *u)
 	/* Events out (docs/webhooks.md). */
 	w_opt(o, "webhooks", u->webhooks);
 	w_opt(o, "feed", u->feed);
+	if (u->policy != DB_POLICY_LATEST) {
+		json_key(o, "progress_policy");
+		json_str(o, policy_name(u->policy));
+	}
 	json_key(o, "documents");
 	json_obj_begin(o);
 	docs = db_docs_sorted(u, &n);

@@ -65,7 +65,8 @@ store_push_packed_size(const struct store_push *push)
 	       str_packed_size(push->progress) + str_packed_size(push->device) +
 	       str_packed_size(push->device_id) +
 	       str_packed_size(push->filename) + str_packed_size(push->title) +
-	       str_packed_size(push->authors);
+	       str_packed_size(push->authors) + str_packed_size(push->peer) +
+	       str_packed_size(push->agent);
 }
 
 struct store_push
@@ -76,6 +77,9 @@ store_push_pack(char **p, const struct store_push *push)
 	memset(&c, 0, sizeof(c));
 	c.document = str_pack(p, push->document);
 	c.percentage = push->percentage;
+	c.client_ts = push->client_ts;
+	c.peer = str_pack(p, push->peer);
+	c.agent = str_pack(p, push->agent);
 	c.progress = str_pack(p, push->progress);
 	c.device = str_pack(p, push->device);
 	c.device_id = str_pack(p, push->device_id);
@@ -317,7 +321,9 @@ void
 store_device_change(struct store *st, struct str user,
     const struct store_device_change *ch, store_cb *cb, void *arg)
 {
-	if (st->ops->device_change == NULL)
+	if (ch->kind == STORE_PROGRESS_POLICY && st->ops->policy_set != NULL)
+		st->ops->policy_set(st, user, ch->policy, cb, arg);
+	else if (st->ops->device_change == NULL)
 		unsupported(cb, arg);
 	else
 		st->ops->device_change(st, user, ch, cb, arg);
@@ -447,6 +453,24 @@ store_device_note(struct store *st, struct str user, const char *id,
 		use.document = push->document;
 	}
 	store_device_used(st, user, id, &use);
+}
+
+void
+store_policy_get(
+    struct store *st, struct str user, store_text_cb *cb, void *arg)
+{
+	if (st->ops->policy_get == NULL)
+		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
+	else
+		st->ops->policy_get(st, user, cb, arg);
+}
+
+void
+store_progress_pulled(
+    struct store *st, struct str user, struct str document, uint64_t client)
+{
+	if (st->ops->progress_pulled != NULL)
+		st->ops->progress_pulled(st, user, document, client);
 }
 
 void

@@ -84,6 +84,15 @@ struct store_push {
 	struct str filename;
 	struct str title;
 	struct str authors;
+	/*
+	 * For the account's progress policy (docs/policy.md): the push's own
+	 * "timestamp" (seconds; 0 when it sent none) and who pushed, its
+	 * address and User-Agent (NULL p: none), made a fingerprint
+	 * (policy_client of policy.h) only when the policy needs it.
+	 */
+	int64_t client_ts;
+	struct str peer;
+	struct str agent;
 };
 
 /*
@@ -104,6 +113,11 @@ struct store_reply {
 	 * store_device_change ADD: the new credential's id.
 	 */
 	const char *devcred;
+	/*
+	 * progress_get: the account's policy wants to know who pulls
+	 * (guard): the caller reports the pull with store_progress_pulled.
+	 */
+	bool note_pull;
 };
 
 typedef void store_cb(void *arg, const struct store_reply *reply);
@@ -159,6 +173,13 @@ void store_progress_put(struct store *st, struct str user, struct str key,
 /* Read a document's record; reply->doc is NULL when there is none. */
 void store_progress_get(struct store *st, struct str user, struct str key,
     struct str document, store_cb *cb, void *arg);
+/*
+ * After a progress_get whose reply asked for it (note_pull): client
+ * (policy_client) pulled user's document now. In memory, best effort
+ * (docs/policy.md); nothing for a backend that does not track pulls.
+ */
+void store_progress_pulled(
+    struct store *st, struct str user, struct str document, uint64_t client);
 
 /*
  * Administration (the admin commands, admin.c). No credentials are
@@ -177,6 +198,14 @@ void store_progress_get(struct store *st, struct str user, struct str key,
 /* Called with a result and, on STORE_OK, text (borrowed for the call). */
 typedef void store_text_cb(
     void *arg, enum store_result r, const char *text, size_t len);
+
+/*
+ * user's progress policy as JSON {"progress_policy": "latest"|"furthest"|
+ * "guard"} (docs/policy.md; set with store_device_change
+ * STORE_PROGRESS_POLICY). STORE_ERR_AUTH: no such user.
+ */
+void store_policy_get(
+    struct store *st, struct str user, store_text_cb *cb, void *arg);
 
 /* Replace user's key without knowing the old one. STORE_ERR_AUTH: none. */
 void store_admin_user_set_key(struct store *st, struct str user,
@@ -334,6 +363,7 @@ enum store_web_kind {
 	STORE_WEB_LINK,    /* merge: alias reads and writes document */
 	STORE_WEB_UNLINK,  /* undo a merge: alias is its own document again */
 	STORE_WEB_ADMIN,   /* the user's administrator flag becomes admin */
+	STORE_WEB_PROMOTE, /* a push the policy held back becomes current */
 };
 
 /*
@@ -359,6 +389,15 @@ struct store_web_change {
 	 */
 	struct str alias;
 	bool admin; /* ADMIN: on or off (no document) */
+	/*
+	 * PROMOTE: the held history entry of document with this timestamp,
+	 * percentage and device_id (as the history lists it) becomes the
+	 * current position with a fresh server timestamp and its own device
+	 * (docs/policy.md); the replaced state goes to the history.
+	 * STORE_ERR_NOTFOUND: no such held entry (or one promoted already).
+	 */
+	int64_t at;
+	struct str device_id;
 };
 
 /*
@@ -389,10 +428,12 @@ void store_user_admin(
  * administration operations, no key is checked here.
  */
 enum store_device_kind {
-	STORE_DEVICE_ADD,    /* a new credential: label, key */
-	STORE_DEVICE_RENAME, /* id's label becomes label */
-	STORE_DEVICE_REVOKE, /* id stops signing in at once */
-	STORE_DEVICES_ONLY,  /* the account key signs in (off) or not (on) */
+	STORE_DEVICE_ADD,      /* a new credential: label, key */
+	STORE_DEVICE_RENAME,   /* id's label becomes label */
+	STORE_DEVICE_REVOKE,   /* id stops signing in at once */
+	STORE_DEVICES_ONLY,    /* the account key signs in (off) or not (on) */
+	STORE_PROGRESS_POLICY, /* the account's progress policy becomes
+	                          policy (docs/policy.md) */
 };
 
 struct store_device_change {
@@ -401,6 +442,7 @@ struct store_device_change {
 	struct str label; /* ADD, RENAME: 1 to DB_DEVCRED_LABEL_MAX bytes */
 	struct str key;   /* ADD: md5 of the password, as KOReader sends it */
 	bool on;          /* DEVICES_ONLY */
+	uint8_t policy;   /* PROGRESS_POLICY: enum db_policy */
 };
 
 /*
@@ -413,7 +455,8 @@ struct store_device_change {
 void store_device_change(struct store *st, struct str user,
     const struct store_device_change *ch, store_cb *cb, void *arg);
 /*
- * user's credentials as JSON {"devices_only": bool, "devices": [{"id",
+ * user's credentials as JSON {"devices_only": bool, "progress_policy":
+ * "latest", "furthest" or "guard", "devices": [{"id",
  * "label", "created", "revoked", "used" (0: never), "address", "agent",
  * "device", "device_id"}]}, oldest first. STORE_ERR_AUTH: no such user.
  */

@@ -72,6 +72,17 @@ struct store_ops {
 	    struct store *st, struct str user, store_events_fn *cb, void *arg);
 	void (*feed_user)(
 	    struct store *st, struct str token, store_text_cb *cb, void *arg);
+	/*
+	 * The progress policy: set (store_device_change PROGRESS_POLICY goes
+	 * here when there is one) and read (store_policy_get).
+	 */
+	void (*policy_set)(struct store *st, struct str user, unsigned policy,
+	    store_cb *cb, void *arg);
+	void (*policy_get)(
+	    struct store *st, struct str user, store_text_cb *cb, void *arg);
+	/* store_progress_pulled; NULL: pulls are not tracked */
+	void (*progress_pulled)(struct store *st, struct str user,
+	    struct str document, uint64_t client);
 	/* The shared server (store.h store_command); NULL: none. */
 	int (*command)(struct store *st, store_command_fn *fn, void *priv,
 	    int argc, const char **argv, const size_t *lens);

@@ -82,6 +82,7 @@
 #include "keyhash.h"
 #include "log.h"
 #include "luascripts.h"
+#include "policy.h"
 #include "redis_conn.h"
 #include "redis_format.h"
 #include "redis_worker.h"
@@ -257,6 +258,7 @@ struct rop {
 	char *m[3];  /* filename, title, authors */
 	char *canon; /* the document the one asked for is linked to */
 	bool linked; /* reading canon's record (second round trip) */
+	bool guard;  /* the account's policy is guard: note the pull */
 	/* DELETE: the scan. */
 	char cursor[32];
 	struct buf pattern;
@@ -816,6 +818,8 @@ rop_finish(
 		rep.doc = d;
 		if (r == STORE_OK && op->cred[0] != '\0')
 			rep.devcred = op->cred;
+		rep.note_pull =
+		    r == STORE_OK && op->kind == ROP_GET && op->guard;
 		op->cb(op->arg, &rep);
 	}
 	if (op->kind == ROP_UPGRADE)
@@ -1294,12 +1298,12 @@ rs_eval(struct rop *op, enum rs_script script, redisCallbackFn *fn, int nkeys,
     const char **keys, const size_t *klens, int nargs, const char **args,
     const size_t *alens)
 {
-	const char *argv[32];
-	size_t lens[32];
+	const char *argv[40];
+	size_t lens[40];
 	char nk[12];
 	int i, argc = 0;
 
-	assert(3 + nkeys + nargs <= 32);
+	assert(3 + nkeys + nargs <= 40);
 	if (op->use_eval) {
 		argv[argc] = "EVAL";
 		lens[argc++] = 4;
@@ -1420,12 +1424,12 @@ rs_script_cb(redisAsyncContext *ac, void *r, void *priv)
 static void
 rs_script_send(struct rop *op)
 {
-	const char *keys[1 + RS_NKEYS], *args[20];
-	size_t klens[1 + RS_NKEYS], alens[20];
+	const char *keys[1 + RS_NKEYS], *args[23];
+	size_t klens[1 + RS_NKEYS], alens[23];
 	const char *expect = op->expect ? op->expect : op->key.p;
 	const struct config *cfg = op->rs->cfg;
 	int i, rc = -1;
-	char lim[24], maxd[24], maxb[24], maxh[24];
+	char lim[24], maxd[24], maxb[24], maxh[24], cts[24], who[24], hl[24];
 
 	if (op->rs->conn.state != REDIS_CONN_READY || op->rs->closing) {
 		rop_finish(op, STORE_ERR_UNAVAILABLE, 0, NULL);
@@ -1480,11 +1484,19 @@ rs_script_send(struct rop *op)
 		args[16] = maxd;
 		args[17] = maxb;
 		args[18] = maxh;
-		args[19] = op->cred;
-		for (i = 16; i < 20; i++)
+		/* The progress policy's (put.lua, docs/policy.md). */
+		snprintf(cts, sizeof(cts), "%" PRId64, op->push.client_ts);
+		snprintf(who, sizeof(who), "%016" PRIx64,
+		    policy_client(op->push.peer, op->push.agent));
+		snprintf(hl, sizeof(hl), "%u", (unsigned)cfg->history_limit);
+		args[19] = cts;
+		args[20] = who;
+		args[21] = hl;
+		args[22] = op->cred;
+		for (i = 16; i < 23; i++)
 			alens[i] = strlen(args[i]);
 		rc = rs_eval(op, RS_PUT, rs_script_cb, 1 + RS_NKEYS, keys,
-		    klens, 20, args, alens);
+		    klens, 23, args, alens);
 		break;
 	case ROP_SET_KEY:
 	case ROP_UPGRADE:
@@ -1848,6 +1860,7 @@ rs_dup_reply(const redisReply *e)
 }
 
 static int rs_read_doc_send(struct rop *op);
+static int rs_policy_send(struct rop *op);
 
 static void
 rs_read_verified(struct rop *op, bool ok)
@@ -1947,11 +1960,11 @@ rs_read_cb(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct rop *op = priv;
 	redisReply *reply = r;
-	/* Steps: 0 GET key, 1 HMGET credentials, 2 HGET link, 3 document,
-	 * 4 meta; the second round trip of a linked document repeats 3
-	 * and 4. */
+	/* Steps: 0 GET key, 1 HMGET credentials, 2 HGET link, 3 the progress
+	 * policy, 4 document, 5 meta; the second round trip of a linked
+	 * document repeats 4 and 5. */
 	unsigned step = op->linked ? op->got++ - 2 : op->got++;
-	bool scalar = step == 0 || step == 2;
+	bool scalar = step == 0 || step == 2 || step == 3;
 
 	if (ac == op->rs->conn.ac)
 		rs_replied(op->rs);
@@ -1967,8 +1980,12 @@ rs_read_cb(redisAsyncContext *ac, void *r, void *priv)
 			rs_read_creds(op, reply);
 		else if (step == 2)
 			op->canon = rs_dup_reply(reply);
+		else if (step == 3)
+			op->guard = reply->type == REDIS_REPLY_STRING &&
+			            reply->len == 5 &&
+			            memcmp(reply->str, "guard", 5) == 0;
 		else
-			rs_read_fields(op, step, reply);
+			rs_read_fields(op, step - 1, reply);
 	}
 	if (op->got < op->sent)
 		return;
@@ -2040,8 +2057,34 @@ rs_read_send(struct rop *op)
 	lens[1] = op->k[4].len;
 	lens[2] = op->document.len;
 	if (rs_send(op->rs, rs_read_cb, op, 3, argv, lens) != 0 ||
+	    (op->sent++, rs_policy_send(op)) != 0 ||
 	    (op->sent++, rs_read_doc_send(op)) != 0)
 		op->err = STORE_ERR_UNAVAILABLE;
+}
+
+/*
+ * The account's progress policy, pipelined with a pull (docs/policy.md):
+ * a guard account's reply asks the caller to note the pull. Returns 0 or
+ * -1.
+ */
+static int
+rs_policy_send(struct rop *op)
+{
+	struct buf k = BUF_INIT;
+	const char *argv[3];
+	size_t lens[3];
+	int rc;
+
+	rs_keyname(&k, "kosyncd:user:", op->user, ":policy", STR_NULL);
+	argv[0] = "HGET";
+	argv[1] = k.data;
+	argv[2] = "policy";
+	lens[0] = 4;
+	lens[1] = k.len;
+	lens[2] = 6;
+	rc = rs_send(op->rs, rs_read_cb, op, 3, argv, lens);
+	buf_release(&k);
+	return rc;
 }
 
 /* The HMGETs of the document and its metadata. Returns 0 or -1. */
@@ -2489,12 +2532,42 @@ rs_admin_cb(void *priv, const redisReply *reply)
 	free(op);
 }
 
+/*
+ * EVAL of script (sent whole: the rare operations) with the nk keys k and
+ * the na strings args, on the current connection (rs_command). Returns 0,
+ * or -1 when it could not be sent.
+ */
+static int
+rs_eval_text(struct store *st, const char *script, const struct buf *k, int nk,
+    const char *const *args, int na, store_command_fn *fn, void *priv)
+{
+	const char *argv[8];
+	size_t lens[8];
+	char n[4];
+	int i, argc = 0;
+
+	assert(3 + nk + na <= 8);
+	argv[argc] = "EVAL";
+	lens[argc++] = 4;
+	argv[argc] = script;
+	lens[argc++] = strlen(script);
+	lens[argc] = (size_t)snprintf(n, sizeof(n), "%d", nk);
+	argv[argc++] = n;
+	for (i = 0; i < nk; i++) {
+		argv[argc] = k[i].data;
+		lens[argc++] = k[i].len;
+	}
+	for (i = 0; i < na; i++) {
+		argv[argc] = args[i];
+		lens[argc++] = strlen(args[i]);
+	}
+	return rs_command(st, fn, priv, argc, argv, lens);
+}
+
 static void
 rs_user_admin(struct store *st, struct str user, store_cb *cb, void *cbarg)
 {
 	struct buf k[3] = {BUF_INIT, BUF_INIT, BUF_INIT};
-	const char *argv[6];
-	size_t lens[6];
 	struct rs_admin_op *op = xmalloc(sizeof(*op));
 	struct store_reply rep;
 	int i;
@@ -2504,17 +2577,8 @@ rs_user_admin(struct store *st, struct str user, store_cb *cb, void *cbarg)
 	rs_keyname(&k[0], "user:", user, ":key", STR_NULL);
 	rs_keyname(&k[1], "kosyncd:deleting:", user, "", STR_NULL);
 	rs_keyname(&k[2], "kosyncd:user:", user, ":admin", STR_NULL);
-	argv[0] = "EVAL";
-	argv[1] = lua_admin_get;
-	argv[2] = "3";
-	for (i = 0; i < 3; i++) {
-		argv[3 + i] = k[i].data;
-		lens[3 + i] = k[i].len;
-	}
-	lens[0] = 4;
-	lens[1] = strlen(lua_admin_get);
-	lens[2] = 1;
-	if (rs_command(st, rs_admin_cb, op, 6, argv, lens) != 0) {
+	if (rs_eval_text(st, lua_admin_get, k, 3, NULL, 0, rs_admin_cb, op) !=
+	    0) {
 		free(op);
 		memset(&rep, 0, sizeof(rep));
 		rep.result = STORE_ERR_UNAVAILABLE;
@@ -2522,6 +2586,65 @@ rs_user_admin(struct store *st, struct str user, store_cb *cb, void *cbarg)
 	}
 	for (i = 0; i < 3; i++)
 		buf_release(&k[i]);
+}
+
+/*
+ * Progress policy (docs/policy.md): kosyncd:user:<name>:policy, set and
+ * read by policy.lua (on a worker, redis_worker_policy); put.lua decides
+ * with it; pulled.lua notes the pulls of a guard account
+ * (kosyncd:user:<name>:pulls, at most RS_PULLS_MAX fields).
+ */
+#define RS_PULLS_MAX 1024
+
+static void
+rs_policy_set(
+    struct store *st, struct str user, unsigned policy, store_cb *cb, void *arg)
+{
+	redis_worker_policy(rs_admin((struct redis_store *)st), user,
+	    policy_name(policy), cb, NULL, arg);
+}
+
+static void
+rs_policy_get(struct store *st, struct str user, store_text_cb *cb, void *arg)
+{
+	redis_worker_policy(
+	    rs_admin((struct redis_store *)st), user, NULL, NULL, cb, arg);
+}
+
+static void
+rs_pulled_cb(void *priv, const redisReply *reply)
+{
+	(void)priv;
+	(void)reply;
+}
+
+/*
+ * A guard account's pull: noted in Redis, best effort, no answer awaited.
+ * The field is <client>:<document>; the document may hold any byte but
+ * NUL, which the protocol refuses.
+ */
+static void
+rs_progress_pulled(
+    struct store *st, struct str user, struct str document, uint64_t client)
+{
+	struct buf k[2] = {BUF_INIT, BUF_INIT}, field = BUF_INIT;
+	char now[24], max[24];
+	const char *args[3];
+	int i;
+
+	rs_keyname(&k[0], "kosyncd:user:", user, ":pulls", STR_NULL);
+	rs_keyname(&k[1], "kosyncd:user:", user, ":policy", STR_NULL);
+	buf_addf(&field, "%016" PRIx64 ":", client);
+	buf_add(&field, document.p, document.len);
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	snprintf(max, sizeof(max), "%d", RS_PULLS_MAX);
+	args[0] = field.data;
+	args[1] = now;
+	args[2] = max;
+	(void)rs_eval_text(st, lua_pulled, k, 2, args, 3, rs_pulled_cb, NULL);
+	for (i = 0; i < 2; i++)
+		buf_release(&k[i]);
+	buf_release(&field);
 }
 
 static void
@@ -2533,6 +2656,13 @@ rs_web_change(struct store *st, struct str user,
 	if (ch->kind == STORE_WEB_CONFIG) {
 		/* Nothing to record: rs_config_save writes the options. */
 		memset(&rep, 0, sizeof(rep));
+		cb(arg, &rep);
+		return;
+	}
+	/* Promotion is not on Redis yet (docs/policy.md). */
+	if (ch->kind == STORE_WEB_PROMOTE) {
+		memset(&rep, 0, sizeof(rep));
+		rep.result = STORE_ERR_UNAVAILABLE;
 		cb(arg, &rep);
 		return;
 	}
@@ -2737,6 +2867,9 @@ rs_dev_send(void *arg)
 		args[1] = d->key.p; /* "1" or "0" */
 		alens[1] = 1;
 		break;
+	case STORE_PROGRESS_POLICY: /* store.c sends it to rs_policy_set */
+		rs_dev_finish(d, STORE_ERR_UNAVAILABLE);
+		return;
 	}
 	alens[0] = strlen(args[0]);
 	rc = rs_device_eval(
@@ -3392,6 +3525,9 @@ static const struct store_ops redis_store_ops = {
     .stats = rs_stats,
     .web_documents = rs_web_documents,
     .web_change = rs_web_change,
+    .policy_set = rs_policy_set,
+    .policy_get = rs_policy_get,
+    .progress_pulled = rs_progress_pulled,
     .user_admin = rs_user_admin,
     .device_change = rs_device_change,
     .device_list = rs_device_list,

@@ -19,11 +19,11 @@
 static unsigned char hash_key[crypto_shorthash_KEYBYTES];
 static bool hash_key_set;
 
-uint32_t
-table_hash(const char *p, size_t len)
+uint64_t
+table_hash64(const char *p, size_t len)
 {
 	unsigned char out[crypto_shorthash_BYTES];
-	uint32_t h;
+	uint64_t h;
 
 	if (!hash_key_set) {
 		randombytes_buf(hash_key, sizeof(hash_key));
@@ -32,6 +32,12 @@ table_hash(const char *p, size_t len)
 	crypto_shorthash(out, (const unsigned char *)p, len, hash_key);
 	memcpy(&h, out, sizeof(h));
 	return h;
+}
+
+uint32_t
+table_hash(const char *p, size_t len)
+{
+	return (uint32_t)table_hash64(p, len);
 }
 
 static bool

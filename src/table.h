@@ -44,6 +44,8 @@ struct table_type {
 
 /* The hash of a key (keyed SipHash; the key is drawn on first use). */
 uint32_t table_hash(const char *p, size_t len);
+/* All 64 bits of it, for a fingerprint (policy.c). */
+uint64_t table_hash64(const char *p, size_t len);
 
 /* The record with key (of hash h), or NULL. */
 void *table_find(const struct table *t, const struct table_type *ty, uint32_t h,

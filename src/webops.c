@@ -31,6 +31,7 @@
 #include "db.h"
 #include "filestore.h"
 #include "json.h"
+#include "policy.h"
 #include "table.h"
 #include "webops.h"
 #include "xmalloc.h"
@@ -53,6 +54,13 @@ w_entry(struct json_out *o, const struct db_entry *e)
 	json_str(o, db_entry_device_id(e));
 	json_key(o, "timestamp");
 	json_int(o, e->timestamp);
+	/* Held back by the account's policy (docs/policy.md). */
+	if (e->held != 0) {
+		json_key(o, "held");
+		json_str(o, policy_held_name(e->held));
+		json_key(o, "promoted");
+		json_bool(o, (e->held & DB_HELD_PROMOTED) != 0);
+	}
 	json_obj_end(o);
 }
 
@@ -547,6 +555,9 @@ webops_change_of(struct str user, const struct store_web_change *ch,
 	case STORE_WEB_ADMIN:
 		c->kind = CHANGE_WEB_ADMIN;
 		break;
+	case STORE_WEB_PROMOTE:
+		c->kind = CHANGE_WEB_PROMOTE;
+		break;
 	default:
 		c->kind = CHANGE_WEB_CONFIG;
 		break;
@@ -560,6 +571,32 @@ webops_change_of(struct str user, const struct store_web_change *ch,
 	c->alias = ch->alias;
 	c->admin = ch->admin;
 	c->history = *history;
+}
+
+int
+webops_promote_of(
+    const struct db_doc *d, const struct store_web_change *ch, struct change *c)
+{
+	const struct db_entry *e;
+	uint32_t i;
+
+	for (i = d != NULL && d->history != NULL ? d->history->n : 0; i > 0;
+	     i--) {
+		e = d->history->e[i - 1];
+		if (e->held == 0 || (e->held & DB_HELD_PROMOTED) != 0 ||
+		    e->timestamp != ch->at || e->percentage != ch->percentage ||
+		    !str_eq((struct str){db_entry_device_id(e), e->len[2]},
+		        ch->device_id.p != NULL ? ch->device_id : STR_LIT("")))
+			continue;
+		c->put.percentage = e->percentage;
+		c->put.progress = (struct str){db_entry_progress(e), e->len[0]};
+		c->put.device = (struct str){db_entry_device(e), e->len[1]};
+		c->put.device_id =
+		    (struct str){db_entry_device_id(e), e->len[2]};
+		c->at = e->timestamp;
+		return 0;
+	}
+	return -1;
 }
 
 /*
@@ -660,9 +697,16 @@ filestore_web_change(struct store *st, struct str user,
 		}
 	}
 	webops_change_of(user, ch, now, &js->history, &c);
+	if (ch->kind == STORE_WEB_PROMOTE &&
+	    webops_promote_of(db_doc_find(u, ch->document), ch, &c) != 0) {
+		web_reply(cb, arg, STORE_ERR_NOTFOUND, 0);
+		return;
+	}
 	op = xcalloc(1, sizeof(*op) + str_packed_size(c.user) +
 	                    str_packed_size(c.put.document) +
 	                    str_packed_size(c.put.progress) +
+	                    str_packed_size(c.put.device) +
+	                    str_packed_size(c.put.device_id) +
 	                    str_packed_size(c.name) + str_packed_size(c.alias));
 	p = op->strings;
 	op->js = js;
@@ -673,6 +717,8 @@ filestore_web_change(struct store *st, struct str user,
 	op->c.user = str_pack(&p, c.user);
 	op->c.put.document = str_pack(&p, c.put.document);
 	op->c.put.progress = str_pack(&p, c.put.progress);
+	op->c.put.device = str_pack(&p, c.put.device);
+	op->c.put.device_id = str_pack(&p, c.put.device_id);
 	op->c.name = str_pack(&p, c.name);
 	op->c.alias = str_pack(&p, c.alias);
 	if (u != NULL) {

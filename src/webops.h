@@ -58,5 +58,13 @@ struct change;
 struct db_history;
 void webops_change_of(struct str user, const struct store_web_change *ch,
     int64_t now, const struct db_history *history, struct change *c);
+/*
+ * PROMOTE: the held history entry of d (NULL: none) that ch names, not
+ * promoted yet, into c's position, device and at (borrowing d's strings).
+ * Returns 0, or -1 when there is none.
+ */
+struct db_doc;
+int webops_promote_of(const struct db_doc *d, const struct store_web_change *ch,
+    struct change *c);
 
 #endif

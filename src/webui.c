@@ -32,6 +32,7 @@
 #include "json.h"
 #include "log.h"
 #include "md5.h"
+#include "policy.h"
 #include "ratelimit.h"
 #include "router.h"
 #include "session.h"
@@ -712,9 +713,16 @@ change_cb(void *arg, const struct store_reply *r)
 	    [STORE_WEB_CONFIG] = "config",
 	    [STORE_WEB_LINK] = "merge",
 	    [STORE_WEB_UNLINK] = "unmerge",
+	    [STORE_WEB_ADMIN] = "admin",
+	    [STORE_WEB_PROMOTE] = "promote",
 	};
 	struct json_out o;
 
+	if (r->result == STORE_ERR_NOTFOUND &&
+	    c->ch.kind == STORE_WEB_PROMOTE) {
+		w_error(c, 404, "No such held-back push of this document.");
+		return;
+	}
 	if (r->result != STORE_OK) {
 		w_store_error(c, r->result);
 		return;
@@ -726,7 +734,8 @@ change_cb(void *arg, const struct store_reply *r)
 	o = w_begin(c);
 	json_key(&o, "document");
 	json_strn(&o, c->param.p, c->param.len);
-	if (c->ch.kind == STORE_WEB_RESTORE) {
+	if (c->ch.kind == STORE_WEB_RESTORE ||
+	    c->ch.kind == STORE_WEB_PROMOTE) {
 		json_key(&o, "timestamp");
 		json_int(&o, r->timestamp);
 	}
@@ -749,6 +758,33 @@ h_restore(void *call)
 	    c->ch.progress.p == NULL)
 		return w_error(
 		    c, 400, "A restore needs percentage and progress.");
+	store_web_change(c->w->st, c->user, &c->ch, change_cb, c);
+	return 0;
+}
+
+/*
+ * POST {"timestamp", "percentage", "device_id"}: the held-back push of
+ * the document's history with these becomes current (docs/policy.md).
+ */
+static int
+h_promote(void *call)
+{
+	struct wcall *c = call;
+	const struct json_value *ts = json_get(c->body, "timestamp");
+	const struct json_value *pc = json_get(c->body, "percentage");
+	double t;
+
+	c->ch.kind = STORE_WEB_PROMOTE;
+	c->ch.document = c->param;
+	c->ch.device_id = body_string(c, "device_id", STORE_MAX_FIELD);
+	if (ts == NULL || ts->type != JSON_NUMBER ||
+	    json_number(ts, false, &t) != 0 || !(t > -9.2e18 && t < 9.2e18) ||
+	    pc == NULL || pc->type != JSON_NUMBER ||
+	    json_number(pc, false, &c->ch.percentage) != 0)
+		return w_error(c, 400,
+		    "A promotion needs the held push's timestamp and "
+		    "percentage (numbers) and its device_id.");
+	c->ch.at = (int64_t)t;
 	store_web_change(c->w->st, c->user, &c->ch, change_cb, c);
 	return 0;
 }
@@ -1940,6 +1976,58 @@ h_devices_only(void *call)
 	return 0;
 }
 
+static void
+policy_cb(void *arg, const struct store_reply *r)
+{
+	struct wcall *c = arg;
+	struct json_out o;
+
+	if (r->result == STORE_ERR_AUTH) {
+		w_gone(c);
+		return;
+	}
+	if (r->result != STORE_OK) {
+		w_store_error(c, r->result);
+		return;
+	}
+	o = w_begin(c);
+	json_key(&o, "progress_policy");
+	json_str(&o, policy_name((unsigned)c->ch.at));
+	w_finish(c, &o, 200, NULL);
+}
+
+/* GET: {"progress_policy"} (store_policy_get). */
+static int
+h_policy_get(void *call)
+{
+	struct wcall *c = call;
+
+	store_policy_get(c->w->st, c->user, documents_cb, c);
+	return 0;
+}
+
+/*
+ * PUT {"policy": "latest"|"furthest"|"guard"}: the account's progress
+ * policy (docs/policy.md).
+ */
+static int
+h_policy(void *call)
+{
+	struct wcall *c = call;
+	struct store_device_change ch;
+	int p = policy_parse(body_string(c, "policy", 16));
+
+	if (p < 0)
+		return w_error(c, 400,
+		    "policy must be \"latest\", \"furthest\" or \"guard\".");
+	memset(&ch, 0, sizeof(ch));
+	ch.kind = STORE_PROGRESS_POLICY;
+	ch.policy = (uint8_t)p;
+	c->ch.at = p; /* for the answer */
+	store_device_change(c->w->st, c->user, &ch, policy_cb, c);
+	return 0;
+}
+
 /*
  * Events out (docs/webhooks.md): the account's webhooks and its "now
  * reading" feed. A change reads the account's webhooks (store_events_get),
@@ -2330,6 +2418,8 @@ static const struct route wroutes[] = {
         W_SESSION | W_CSRF | W_DOC},
     {HTTP_M_POST, "/api/v1/documents/:doc/restore", h_restore,
         W_SESSION | W_CSRF | W_DOC | W_BODY},
+    {HTTP_M_POST, "/api/v1/documents/:doc/promote", h_promote,
+        W_SESSION | W_CSRF | W_DOC | W_BODY},
     {HTTP_M_PUT, "/api/v1/documents/:doc/name", h_rename,
         W_SESSION | W_CSRF | W_DOC | W_BODY},
     {HTTP_M_POST, "/api/v1/documents/:doc/merge", h_merge,
@@ -2377,6 +2467,9 @@ static const struct route wroutes[] = {
     {HTTP_M_GET, "/api/v1/feed", h_feed, W_SESSION},
     {HTTP_M_PUT, "/api/v1/feed", h_feed_set, W_SESSION | W_CSRF | W_BODY},
     {HTTP_M_POST, "/api/v1/feed/rotate", h_feed_rotate, W_SESSION | W_CSRF},
+    {HTTP_M_GET, "/api/v1/account/policy", h_policy_get, W_SESSION},
+    {HTTP_M_PUT, "/api/v1/account/policy", h_policy,
+        W_SESSION | W_CSRF | W_BODY},
     {HTTP_M_GET, "/api/v1/admin/users", h_users, W_SESSION | W_ADMIN},
     {HTTP_M_POST, "/api/v1/admin/users", h_user_create,
         W_SESSION | W_CSRF | W_ADMIN | W_BODY},

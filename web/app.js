@@ -951,6 +951,49 @@ function restoreLabel(e) {
 	return 'Restore ' + pct(e.percentage) + ' from ' + devName(e) + ', ' + fullDate(e.timestamp);
 }
 
+// Progress policy (docs/policy.md): what a held-back push says in the
+// history, and its "make current" button.
+const HELD_WHY = {
+	furthest: 'held back: behind the position then current (policy "furthest")',
+	guard: 'held back: a stale replay from a device that had not synced since (policy "guard")',
+};
+
+function heldNote(d, e, fail) {
+	if (!e.held) return null;
+	if (e.promoted) return h('span', {class: 'tag'}, 'held back, made current later');
+	return [h('span', {class: 'tag', title: HELD_WHY[e.held] || 'held back'}, 'held back'),
+	    h('button', {type: 'button', class: 'promote', 'aria-label': 'Make ' + pct(e.percentage) + ' from ' +
+	        (e.device || 'unknown device') + ' current', onclick: () => promote(d, e).catch(fail)}, 'Make current')];
+}
+
+async function promote(d, e) {
+	await api('POST', docPath(d.document) + '/promote',
+	    {timestamp: e.timestamp, percentage: e.percentage, device_id: e.device_id || ''});
+	toast('Made ' + pct(e.percentage) + ' from ' + (e.device || 'unknown device') + ' current');
+	await render(true);
+}
+
+// The sync doctor's findings (as doctor() lists them) for documents whose
+// newest held-back push was never made current, each with its fix.
+function heldProblems(list, fail) {
+	const out = [];
+	for (const d of list) {
+		const held = (d.history || []).filter((e) => e.held && !e.promoted);
+		if (!held.length) continue;
+		const e = held[held.length - 1];
+		out.push({id: 'held:' + d.document + ':' + e.timestamp,
+		    label: 'a push was held back: ' + docName(d),
+		    title: ['A push was held back: ', docLink(d)],
+		    body: h('p', {}, h('strong', {}, devName(e)), ' sent ', pct(e.percentage), ' ', when(e.timestamp),
+		        ', but your progress policy kept ', pct(d.percentage), ' current: ', HELD_WHY[e.held] || 'held back', '.'),
+		    fix: 'What to do: nothing, if ' + pct(d.percentage) + ' is where you are. Otherwise make the held push ' +
+		        'current; the policy is set on the Account page.',
+		    action: h('button', {type: 'button', class: 'primary', 'aria-label': 'Make ' + pct(e.percentage) + ' from ' +
+		        devName(e) + ' current for ' + docName(d), onclick: () => promote(d, e).catch(fail)}, 'Make current')});
+	}
+	return out;
+}
+
 async function docPage(id) {
 	const d = await api('GET', docPath(id));
 	const name = docName(d);
@@ -992,6 +1035,7 @@ async function docPage(id) {
 	    h('span', {class: 'when'}, when(e.timestamp)),
 	    h('span', {}, devName(e)),
 	    h('span', {class: 'pct'}, pct(e.percentage)),
+	    heldNote(d, e, fail),
 	    h('button', {type: 'button', class: 'restore', 'aria-label': restoreLabel(e),
 	        onclick: () => restore(d, e).catch(fail)}, 'Restore'));
 	const histList = h('ol', {class: 'history'}, hist.slice().reverse().map(histRow));
@@ -1251,7 +1295,7 @@ async function doctor() {
 	const WINDOW = 15 * 60;
 	for (const d of list) {
 		const tl = [...(d.history || []), {percentage: d.percentage, progress: d.progress, device: d.device,
-		    device_id: d.device_id, timestamp: d.timestamp}].filter((e) => e.timestamp > 0).sort((a, b) => a.timestamp - b.timestamp);
+		    device_id: d.device_id, timestamp: d.timestamp}].filter((e) => e.timestamp > 0 && !e.held).sort((a, b) => a.timestamp - b.timestamp);
 		for (let i = tl.length - 1; i >= 2; i--) {
 			const a = tl[i - 2], b = tl[i - 1], c = tl[i];
 			const same = (p, q) => p.device_id ? p.device_id === q.device_id : p.device === q.device;
@@ -1273,6 +1317,7 @@ async function doctor() {
 		}
 	}
 
+	found.push(...heldProblems(list, fail));
 	const gone = dismissed();
 	// Dismissed findings that no longer exist are forgotten.
 	const live = new Set(found.map((f) => f.id));
@@ -1694,6 +1739,43 @@ async function feedCard() {
 	return card;
 }
 
+// The account's progress policy (docs/policy.md): which push becomes the
+// position devices pull.
+async function policyCard() {
+	const card = h('section', {class: 'card', 'aria-labelledby': 'policy-h'});
+	const msg = h('p', {role: 'status'});
+	card.append(h('h2', {id: 'policy-h'}, 'Which position wins'));
+	let cur;
+	try {
+		cur = (await api('GET', 'account/policy')).progress_policy;
+	} catch (e) {
+		card.append(h('p', {class: 'muted'}, e.message));
+		return card;
+	}
+	const choices = [
+	    ['latest', 'Latest', 'Every push becomes the position your devices pull, as on the official server.'],
+	    ['furthest', 'Furthest', 'A push behind the current position is kept in the history but does not become current.'],
+	    ['guard', 'Guard stale replays', 'A device that was offline and sends an older position, without having synced ' +
+	        'since, is kept in the history but does not move your position back.'],
+	];
+	const set = h('fieldset', {}, h('legend', {}, 'Progress policy'), choices.map(([v, label, text]) => {
+		const id = 'policy-' + v;
+		const radio = h('input', {type: 'radio', name: 'policy', id, value: v, checked: v === cur, onchange: async () => {
+			msg.className = '';
+			try {
+				await api('PUT', 'account/policy', {policy: v});
+				msg.textContent = label + ' from now on.';
+			} catch (e) {
+				msg.className = 'error';
+				msg.textContent = e.message;
+			}
+		}});
+		return h('div', {class: 'check'}, radio, ' ', h('label', {for: id}, h('strong', {}, label), ': ', text));
+	}));
+	card.append(set, h('p', {class: 'muted'}, 'Held-back pushes are marked in each book\'s history, where you can make one current.'), msg);
+	return card;
+}
+
 async function account() {
 	const msg = h('p', {role: 'status'});
 	const cur = h('input', {id: 'pw-current', type: 'password', autocomplete: 'current-password', required: true});
@@ -1747,7 +1829,7 @@ async function account() {
 	dmsg, h('button', {type: 'submit', class: 'danger'}, 'Delete my account'));
 
 	setPage('Account', h('h1', {}, 'Account'), h('p', {class: 'muted'}, 'Signed in as ', h('strong', {}, me.username)),
-	    await filesCard(), change, await devicesCard(), await webhooksCard(), await feedCard(), del);
+	    await filesCard(), change, await devicesCard(), await policyCard(), await webhooksCard(), await feedCard(), del);
 }
 
 /* The account's WebDAV files against its quota; null without file storage. */

@@ -2,7 +2,7 @@
 --
 -- Like every script of the protocol's operations it first checks
 -- user:<name>:key (KEYS[1]) against ARGV[1] and returns {0, stored} when
--- it differs, {1, ...} when done; or a device credential (ARGV[20], below).
+-- it differs, {1, ...} when done; or a device credential (ARGV[23], below).
 --
 -- Usage (per-user limits, docs/security.md) is kept in the hash KEYS[8]
 -- (kosyncd:user:<name>:usage: bytes, history), counted as db.h does (the
@@ -19,13 +19,13 @@
 -- document, the same in both backends (test_luascripts.c checks it).
 local C = redis.call
 local k = C('GET', KEYS[1])
--- Who pushes (docs/devices.md): with ARGV[20] a device credential's id,
+-- Who pushes (docs/devices.md): with ARGV[23] a device credential's id,
 -- ARGV[1] is its PHC string, still its key in the account's hash of
 -- credentials (else {3}: revoked); with '' the account key, refused ({3})
 -- while the hash says devices_only.
 local kc = 'kosyncd:user:' .. ARGV[15] .. ':credentials'
-if ARGV[20] ~= '' then
-  local c = k and C('HGET', kc, ARGV[20])
+if ARGV[23] ~= '' then
+  local c = k and C('HGET', kc, ARGV[23])
   if not c or cjson.decode(c).key ~= ARGV[1] then return {3} end
 elseif k ~= ARGV[1] then return {0, k}
 elseif C('HEXISTS', kc, 'devices_only') == 1 then return {3} end
@@ -57,6 +57,41 @@ if not old and maxd > 0 and
 end
 local did = ARGV[6]
 if ARGV[7] ~= '1' then did = o[4] or '' end
+-- Progress policy (docs/policy.md): kosyncd:user:<name>:policy (policy,
+-- since; policy.lua) decides whether a push behind the current position
+-- becomes current. ARGV[20] is the push's client timestamp (0: none),
+-- ARGV[21] who pushed; pulls of a guard account are in
+-- kosyncd:user:<name>:pulls (pulled.lua). A push it holds back joins the
+-- history marked "held" (within history_limit, ARGV[22], whatever
+-- store_history says) and changes nothing else; it is answered as any
+-- push.
+local pol = old and C('HMGET', 'kosyncd:user:' .. ARGV[15] .. ':policy',
+    'policy', 'since')
+if pol and pol[1] and (tonumber(ARGV[2]) or 0) < (tonumber(o[1]) or 0) then
+  local ct, held = tonumber(o[5]) or 0, nil
+  if pol[1] == 'furthest' then held = 'furthest'
+  elseif pol[1] == 'guard' then
+    local cts = tonumber(ARGV[20]) or 0
+    local pt = C('HGET', 'kosyncd:user:' .. ARGV[15] .. ':pulls',
+        ARGV[21] .. ':' .. ARGV[16])
+    if cts > 0 and cts < ct and ct > (tonumber(pol[2]) or 0) and
+        (tonumber(pt) or 0) < ct then held = 'guard' end
+  end
+  if held then
+    local hid = ARGV[7] == '1' and ARGV[6] or ''
+    C('RPUSH', kh, cjson.encode({percentage = tonumber(ARGV[2]) or 0,
+        progress = ARGV[3], device = ARGV[4], device_id = hid,
+        timestamp = tonumber(ARGV[5]) or 0, held = held}))
+    local add, n, hl = #ARGV[3] + #ARGV[4] + #hid + 16, 1,
+        tonumber(ARGV[22])
+    while hl > 0 and C('LLEN', kh) > hl do
+      add, n = add - eb(C('LPOP', kh)), n - 1
+    end
+    C('HINCRBY', ku, 'history', n)
+    C('HINCRBY', ku, 'bytes', add)
+    return {1}
+  end
+end
 local mo = C('HMGET', km, 'filename', 'title', 'authors')
 local delta = #ARGV[3] + #ARGV[4] + #did
 for i = 1, 3 do

@@ -10,7 +10,8 @@
 // days, books; text alternatives, phone, dark, settings), changes the password
 // (the device key changes with it), as an administrator creates a user
 // who then syncs, and with 130 books walks the library's pages ("More")
-// and a document's older history. Any console error or page error fails the test. A
+// and a document's older history; the progress policy (set on the account
+// page, a held push made current from the history). Any console error or page error fails the test. A
 // screenshot of each page goes to $KS_SHOTS (default tests/browser/out/).
 //
 // Issue 16 (the interface finished): admin messages that stay, a password
@@ -728,6 +729,28 @@ async function main() {
 		ok(r.status === 200, 'bob syncs with the password he was given', JSON.stringify(r));
 		await page.screenshot({path: join(shots, 'admin.png'), fullPage: true});
 		await adminDetails(page);
+
+		// Progress policy (docs/policy.md): furthest holds a push behind,
+		// the book's history marks it, "Make current" promotes it.
+		await page.goto(base + '/#/account');
+		await page.waitForSelector('#policy-furthest');
+		await page.check('#policy-furthest');
+		await page.waitForFunction(() => /Furthest from now on/.test(document.querySelector('main').textContent));
+		const ahead = (await koreader('GET', '/syncs/progress/' + DOC, 'alice', KEY)).body.percentage;
+		r = await push('alice', KEY, 'Kobo', 0.05, 'p-back', DOC);
+		ok(r.status === 200, 'a push behind is answered 200 under furthest', JSON.stringify(r));
+		r = await koreader('GET', '/syncs/progress/' + DOC, 'alice', KEY);
+		ok(r.body.percentage === ahead && ahead > 0.05, 'furthest keeps the position ahead', JSON.stringify(r.body));
+		await page.goto(base + '/#/doc/' + DOC);
+		await page.waitForSelector('ol.history button.promote');
+		await page.click('ol.history button.promote');
+		await page.waitForFunction(() => document.querySelector('.big strong').textContent === '5.0%');
+		r = await koreader('GET', '/syncs/progress/' + DOC, 'alice', KEY);
+		ok(r.body.percentage === 0.05 && r.body.device === 'Kobo', 'Make current promotes the held push', JSON.stringify(r.body));
+		await page.goto(base + '/#/account');
+		await page.waitForSelector('#policy-latest');
+		await page.check('#policy-latest');
+		await page.waitForFunction(() => /Latest from now on/.test(document.querySelector('main').textContent));
 
 		// Account: change the password; the device key changes with it.
 		await page.goto(base + '/#/account');

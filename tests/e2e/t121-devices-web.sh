@@ -34,7 +34,7 @@ for backend in memory file; do
 	B=$CSRF
 
 	as "$KS_TMP/jar" "$A" GET /api/v1/devices
-	is "$backend: empty list" "$BODY" '{"devices_only":false,"devices":[]}'
+	is "$backend: empty list" "$BODY" '{"devices_only":false,"progress_policy":"latest","devices":[]}'
 	as "$KS_TMP/jar" "$A" POST /api/v1/devices '{"label":"Kobo Libra 2"}'
 	is "$backend: create: 201" "$STATUS" 201
 	ID=$(printf '%s' "$BODY" | get 'd["id"]')

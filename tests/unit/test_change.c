@@ -5,7 +5,8 @@
  * to the same bytes; records as older versions wrote them (a push without
  * the history setting, or without the per-account limit; "web_config")
  * decode and apply as they did; malformed ones are refused and change
- * nothing.
+ * nothing. Progress policies: the "policy" record, a held push and a
+ * promotion.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,7 +51,7 @@ static void
 test_change__encode_every_kind(void **state)
 {
 	struct db_put dv = {STR_LIT("d1"), 0.25, 5, STR_LIT("p"), STR_LIT("x"),
-	    STR_LIT("X"), STR_NULL, STR_NULL, STR_NULL, STR_NULL};
+	    STR_LIT("X"), STR_NULL, STR_NULL, STR_NULL, STR_NULL, 0};
 	struct db_put h[2] = {dv, dv};
 	struct change c;
 
@@ -163,7 +164,7 @@ test_change__import_lists_split(void **state)
 		h[i] = (struct db_put){STR_LIT("d"), 0.5, (int64_t)i,
 		    STR_LIT("/body/DocFragment[12]/body/p[3]/text().0"),
 		    STR_LIT("Kobo"), STR_LIT("K1"), STR_NULL, STR_NULL,
-		    STR_NULL, STR_NULL};
+		    STR_NULL, STR_NULL, 0};
 	memset(&c, 0, sizeof(c));
 	c.kind = CHANGE_IMPORT_LISTS;
 	c.user = STR_LIT("u");
@@ -434,6 +435,98 @@ test_change__events(void **state)
 }
 
 /* Malformed records are refused and change nothing. */
+/*
+ * Progress policies (docs/policy.md): "policy" round-trips and applies; a
+ * held push ("held") round-trips, joins the history marked and leaves the
+ * current position; a push without "held" (an older journal) applies as
+ * it did; "web_promote" makes the held push current with its device and
+ * marks it.
+ */
+static void
+test_change__policy(void **state)
+{
+	struct db_put held = {STR_LIT("d"), 0.2, 7, STR_LIT("q"),
+	    STR_LIT("Kobo A"), STR_LIT("devA"), STR_NULL, STR_NULL, STR_NULL,
+	    STR_NULL, DB_HELD_GUARD};
+	struct db db;
+	struct db_user *u;
+	const struct db_doc *d;
+	struct change c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.user = STR_LIT("a");
+	c.kind = CHANGE_POLICY;
+	c.policy = DB_POLICY_GUARD;
+	round_trip(&c, "{\"op\":\"policy\",\"user\":\"a\",\"policy\":"
+	               "\"guard\"}");
+	c.kind = CHANGE_PUT;
+	c.put = held;
+	c.history = now;
+	round_trip(&c, "{\"op\":\"put\",\"user\":\"a\",\"doc\":\"d\","
+	               "\"percentage\":0.2,\"timestamp\":7,\"progress\":\"q\","
+	               "\"device\":\"Kobo A\",\"device_id\":\"devA\","
+	               "\"history\":100,\"held\":2}");
+	memset(&c, 0, sizeof(c));
+	c.user = STR_LIT("a");
+	c.kind = CHANGE_WEB_PROMOTE;
+	c.put = held;
+	c.put.held = 0;
+	c.put.timestamp = 9;
+	c.at = 7;
+	round_trip(&c, "{\"op\":\"web_promote\",\"user\":\"a\",\"doc\":"
+	               "\"d\",\"percentage\":0.2,\"progress\":\"q\","
+	               "\"device\":\"Kobo A\",\"device_id\":\"devA\","
+	               "\"at\":7,\"timestamp\":9}");
+
+	db_init(&db);
+	assert_int_equal(
+	    replay(
+	        &db, &now, "{\"op\":\"create\",\"user\":\"a\",\"key\":\"k\"}"),
+	    0);
+	u = db_user_find(&db, STR_LIT("a"));
+	assert_int_equal(u->policy, DB_POLICY_LATEST);
+	assert_int_equal(replay(&db, &now,
+	                     "{\"op\":\"policy\",\"user\":\"a\","
+	                     "\"policy\":\"furthest\"}"),
+	    0);
+	assert_int_equal(u->policy, DB_POLICY_FURTHEST);
+	assert_int_equal(replay(&db, &now, PUT(5, "")), 0);
+	/* Held: history only, marked; the current position stays. */
+	assert_int_equal(replay(&db, &now, PUT(6, ",\"held\":1")), 0);
+	d = doc(&db, "a", "d");
+	assert_int_equal(d->timestamp, 5);
+	assert_int_equal(db_doc_history(d), 1);
+	assert_int_equal(d->history->e[0]->timestamp, 6);
+	assert_int_equal(d->history->e[0]->held, DB_HELD_FURTHEST);
+	/* Without store_history too, within the limit in force. */
+	assert_int_equal(
+	    replay(&db, &now, PUT(7, ",\"history\":-1,\"held\":2")), 0);
+	d = doc(&db, "a", "d");
+	assert_int_equal(d->timestamp, 5);
+	assert_int_equal(db_doc_history(d), 2);
+	assert_int_equal(d->history->e[1]->held, DB_HELD_GUARD);
+	/* An older journal's push has no "held": current as before. */
+	assert_int_equal(replay(&db, &now, PUT(8, "")), 0);
+	d = doc(&db, "a", "d");
+	assert_int_equal(d->timestamp, 8);
+	assert_int_equal(d->history->e[2]->held, 0);
+	/* Promotion of the held one: current with its device, marked. */
+	assert_int_equal(replay(&db, &now,
+	                     "{\"op\":\"web_promote\",\"user\":\"a\","
+	                     "\"doc\":\"d\",\"percentage\":0.5,\"progress\":"
+	                     "\"p\",\"device\":\"x\",\"device_id\":\"\","
+	                     "\"at\":6,\"timestamp\":10}"),
+	    0);
+	d = doc(&db, "a", "d");
+	assert_int_equal(d->timestamp, 10);
+	assert_string_equal(db_doc_field(d, DB_F_DEVICE), "x");
+	assert_int_equal(
+	    d->history->e[0]->held, DB_HELD_FURTHEST | DB_HELD_PROMOTED);
+	assert_int_equal(d->history->e[3]->timestamp, 8);
+	db_release(&db);
+}
+
 static void
 test_change__malformed(void **state)
 {
@@ -452,6 +545,10 @@ test_change__malformed(void **state)
 	    "{\"op\":\"web_admin\",\"user\":\"a\",\"admin\":1}",
 	    "{\"op\":\"web_admin\",\"user\":\"a\"}",
 	    "{\"op\":\"devices_only\",\"user\":\"a\"}",
+	    "{\"op\":\"policy\",\"user\":\"a\"}",
+	    "{\"op\":\"policy\",\"user\":\"a\",\"policy\":\"sideways\"}",
+	    "{\"op\":\"web_promote\",\"user\":\"a\",\"doc\":\"d\","
+	    "\"percentage\":1,\"timestamp\":1}",
 	    "{\"op\":\"device_add\",\"user\":\"a\",\"id\":\"x\","
 	    "\"label\":\"l\",\"key\":\"k\"}",
 	    "{\"op\":\"device_rename\",\"user\":\"a\",\"id\":\"x\"}",
@@ -489,6 +586,7 @@ main(void)
 	    cmocka_unit_test(test_change__restore_without_history),
 	    cmocka_unit_test(test_change__devices),
 	    cmocka_unit_test(test_change__events),
+	    cmocka_unit_test(test_change__policy),
 	    cmocka_unit_test(test_change__malformed),
 	};
 
