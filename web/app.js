@@ -492,7 +492,7 @@ function uploadTable(list) {
 	        h('td', {class: 'num'}, size(u.size)), h('td', {}, u.accepted ? 'yes' : h('span', {class: 'error'}, 'refused')))))));
 }
 
-function exportLinks() {
+function statsExportLinks() {
 	const a = (file, text) => h('a', {href: 'api/v1/stats/export/' + file, download: 'reading-' + file}, text);
 	return h('p', {class: 'exports'}, 'Download: ', a('days.csv', 'days (CSV)'), ' · ', a('days.json', 'days (JSON)'), ' · ',
 	    a('sessions.csv', 'sessions (CSV)'), ' · ', a('sessions.json', 'sessions (JSON)'));
@@ -708,7 +708,7 @@ async function stats(md5) {
 	    h('h2', {}, 'Months'), spanTable(per.months, 'Month'),
 	    h('h2', {}, 'Years'), spanTable(per.years, 'Year'),
 	    h('h2', {}, 'Books'), bookTable(booksRes.books),
-	    h('h2', {}, 'Export'), exportLinks(),
+	    h('h2', {}, 'Export'), statsExportLinks(),
 	    vocabSection(vocab),
 	    h('h2', {}, 'Uploads'), uploadTable(o.uploads),
 	    statsSettings(o));
