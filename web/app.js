@@ -400,7 +400,7 @@ function dayBars(byDate, today) {
 	    s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': cap}, grid, bars, labels),
 	    h('figcaption', {class: 'muted'}, cap),
 	    h('details', {}, h('summary', {}, 'The 30 days as a table'),
-	        h('div', {class: 'scroll'}, h('table', {class: 'days'},
+	        scrollBox('Days read, as a table', h('table', {class: 'days'},
 	            h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'Day'), h('th', {scope: 'col'}, 'Time'),
 	                h('th', {scope: 'col'}, 'Pages'))),
 	            h('tbody', {}, days.slice().reverse().map((d) => h('tr', {},
@@ -439,7 +439,7 @@ function punchCard(grid) {
 	        s('svg', {viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': cap}, axes, dots)),
 	    h('figcaption', {class: 'muted'}, cap),
 	    h('details', {}, h('summary', {}, 'The hours as a table (minutes)'),
-	        h('div', {class: 'scroll'}, h('table', {class: 'punch-table'},
+	        scrollBox('Reading by weekday and hour, as a table', h('table', {class: 'punch-table'},
 	            h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'Day'),
 	                Array.from({length: 24}, (_, hr) => h('th', {scope: 'col', class: 'num'}, String(hr))))),
 	            h('tbody', {}, grid.map((row, wd) => h('tr', {}, h('th', {scope: 'row'}, WEEKDAYS[wd]),
@@ -451,7 +451,7 @@ function spanTable(list, what) {
 	const name = (x) => what === 'Month' ?
 	    new Date(x.from + 'T12:00:00Z').toLocaleDateString(undefined, {timeZone: 'UTC', year: 'numeric', month: 'long'}) :
 	    String(x.year);
-	return h('div', {class: 'scroll'}, h('table', {class: 'spans'},
+	return scrollBox('Reading per ' + what.toLowerCase(), h('table', {class: 'spans'},
 	    h('caption', {class: 'sr'}, 'Reading per ' + what.toLowerCase() + ': time, pages, books, days read'),
 	    h('thead', {}, h('tr', {}, [what, 'Time', 'Pages', 'Books', 'Days read'].map((t) => h('th', {scope: 'col'}, t)))),
 	    h('tbody', {}, list.slice().reverse().map((x) => h('tr', {},
@@ -484,12 +484,18 @@ function goalCards(g) {
 
 // The uploads, newest first: when, from which device and KOReader.
 function uploadTable(list) {
-	return h('div', {class: 'scroll'}, h('table', {class: 'uploads'},
+	return scrollBox('Uploads', h('table', {class: 'uploads'},
 	    h('caption', {class: 'sr'}, 'The last uploads of statistics'),
 	    h('thead', {}, h('tr', {}, ['When', 'Device', 'KOReader', 'Size', 'Read'].map((t) => h('th', {scope: 'col'}, t)))),
 	    h('tbody', {}, list.map((u) => h('tr', {},
 	        h('td', {}, when(u.time)), h('td', {}, u.device || u.user_agent || '—'), h('td', {}, u.koreader || '—'),
 	        h('td', {class: 'num'}, size(u.size)), h('td', {}, u.accepted ? 'yes' : h('span', {class: 'error'}, 'refused')))))));
+}
+
+// A table that may be wider than a phone, in a box that scrolls sideways;
+// reachable by keyboard (tabindex) and named, as a scrollable region must be.
+function scrollBox(label, table) {
+	return h('div', {class: 'scroll', tabindex: '0', role: 'region', 'aria-label': label}, table);
 }
 
 function statsExportLinks() {
@@ -555,7 +561,7 @@ function vocabSection(res) {
 	const refused = res.refused ? h('div', {class: 'problem', role: 'alert'},
 	    h('p', {}, h('strong', {}, 'The last vocabulary upload was not read: '), res.refused)) : null;
 	if (!v) return refused ? [h('h2', {}, 'Vocabulary'), refused] : [];
-	const table = (caption, head, rows) => h('div', {class: 'scroll'}, h('table', {class: 'vocab'},
+	const table = (caption, head, rows) => scrollBox(caption, h('table', {class: 'vocab'},
 	    h('caption', {class: 'sr'}, caption),
 	    h('thead', {}, h('tr', {}, head.map((t) => h('th', {scope: 'col'}, t)))),
 	    h('tbody', {}, rows)));
@@ -594,7 +600,7 @@ async function statsBook(md5) {
 	    h('h2', {}, 'Speed'), speedChart(days),
 	    h('h2', {}, 'Sessions'),
 	    h('p', {class: 'muted'}, 'A session ends where a page stays unturned for more than ' + dur(o.settings.session_gap) + '.'),
-	    h('div', {class: 'scroll'}, h('table', {class: 'sessions'},
+	    scrollBox('Sessions', h('table', {class: 'sessions'},
 	        h('caption', {class: 'sr'}, 'Sessions of this book, the latest first'),
 	        h('thead', {}, h('tr', {}, ['Started', 'Time', 'Page turns', 'Ended'].map((t) => h('th', {scope: 'col'}, t)))),
 	        h('tbody', {}, o.sessions.slice().reverse().map((x) => h('tr', {},
@@ -604,7 +610,7 @@ async function statsBook(md5) {
 
 function bookTable(books) {
 	const list = books.slice().sort((a, b) => b.last_read - a.last_read);
-	return h('div', {class: 'scroll'}, h('table', {class: 'books'},
+	return scrollBox('Books', h('table', {class: 'books'},
 	    h('caption', {class: 'sr'}, 'Per book: time read, pages, days, average per page, last read'),
 	    h('thead', {}, h('tr', {},
 	        ['Book', 'Time', 'Pages read', 'Days', 'Per page', 'Last read'].map((t) => h('th', {scope: 'col'}, t)))),
@@ -1084,7 +1090,7 @@ async function docPage(id) {
 	        d.links.map((a, i) => [i ? ', ' : '', h('code', {}, a)]), ' (', h('a', {href: '#/merge'}, 'manage'), ').') : null,
 	    h('h2', {}, 'Your title'), renameForm,
 	    h('h2', {}, 'Latest position on each device'),
-	    h('div', {class: 'scroll'}, h('table', {class: 'positions'},
+	    scrollBox('Positions', h('table', {class: 'positions'},
 	        h('thead', {}, h('tr', {}, h('th', {}, 'Device'), h('th', {}, 'Progress'), h('th', {}, 'When'), h('th', {}, h('span', {class: 'sr'}, 'Action')))),
 	        h('tbody', {}, posRows))),
 	    h('h2', {}, 'History'),
