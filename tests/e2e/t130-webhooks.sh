@@ -126,8 +126,7 @@ test ann - - - signed 32"
 	# none for its second use (on Redis, dev-used.lua tells the first).
 	as POST /api/v1/webhooks "{\"url\":\"http://127.0.0.1:$OKPORT/cred\",\"events\":[\"credential_first_use\"]}"
 	CID=$(printf '%s' "$BODY" | json 'd["id"]')
-	as POST /api/v1/devices '{"label":"Kobo Libra 2"}'
-	DPW=$(printf '%s' "$BODY" | json 'd["password"]')
+	devcred "Kobo Libra 2"
 	req GET /users/auth "" $(auth ann "$(md5 "$DPW")")
 	is "$backend: the device password signs in" "$STATUS" 200
 	waitlines "$KS_TMP/ok.log" 6 || not_ok "$backend: the first use delivered"
@@ -135,8 +134,7 @@ test ann - - - signed 32"
 	is "$backend: the device password pushes" "$STATUS" 200
 	sleep 1
 	is "$backend: credential_first_use once, with its label" \
-	    "$(python3 -c 'import json,sys; print([(json.loads(r["body"])["credential"], json.loads(r["body"]).get("device")) for r in map(json.loads, open(sys.argv[1])) if r["path"] == "/cred"])' "$KS_TMP/ok.log")" \
-	    "[('Kobo Libra 2', None)]"
+	    "$(first_uses "$KS_TMP/ok.log")" "[('/cred', 'Kobo Libra 2', None)]"
 	as DELETE "/api/v1/webhooks/$CID"
 
 	# Retries: 500, then 200.

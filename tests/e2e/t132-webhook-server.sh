@@ -114,8 +114,7 @@ if command -v redis-server >/dev/null; then
 	# A device credential made through B, first used through A, then
 	# through B: one credential_first_use, with its label.
 	use B
-	as POST /api/v1/devices '{"label":"Boox Go 7"}'
-	DPW=$(printf '%s' "$BODY" | json 'd["password"]')
+	devcred "Boox Go 7"
 	use A
 	req GET /users/auth "" $(auth cy "$(md5 "$DPW")")
 	is "redis: the device password signs in through A" "$STATUS" 200
@@ -126,8 +125,7 @@ if command -v redis-server >/dev/null; then
 	waitlines "$KS_TMP/r.log" 7 || not_ok "redis: the push delivered"
 	sleep 1
 	is "redis: credential_first_use once, with its label, for either instance" \
-	    "$(python3 -c 'import json,sys; print([(json.loads(l)["path"], json.loads(json.loads(l)["body"])["credential"]) for l in open(sys.argv[1]) if json.loads(json.loads(l)["body"])["event"] == "credential_first_use"])' "$KS_TMP/r.log")" \
-	    "[('/all', 'Boox Go 7')]"
+	    "$(first_uses "$KS_TMP/r.log")" "[('/all', 'Boox Go 7', None)]"
 	stop_two
 	ks_redis_stop
 fi
