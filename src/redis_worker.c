@@ -1879,6 +1879,14 @@ ra_web_try(struct ra_job *j, redisContext *c)
 	hs.user_limit = 0;
 	webops_change_of(
 	    (struct str){j->user, j->user_len}, &j->ch, j->timestamp, &hs, &ch);
+	/* A promotion needs its held entry, not promoted yet (webops.h). */
+	if (j->ch.kind == STORE_WEB_PROMOTE &&
+	    webops_promote_of(db_doc_find(u, j->ch.document), &j->ch, &ch) !=
+	        0) {
+		j->result = STORE_ERR_NOTFOUND;
+		rc = 0;
+		goto out;
+	}
 	bytes0 = u->bytes;
 	history0 = u->history;
 	change_apply_user(&db, u, &ch);
@@ -2243,13 +2251,15 @@ redis_worker_web_change(const struct store_redis_admin *ctx, struct str user,
 	j->user_len = user.len;
 	j->timestamp = (int64_t)time(NULL);
 	j->ch = *ch;
-	p = j->chstr = xmalloc(
-	    str_packed_size(ch->document) + str_packed_size(ch->alias) +
-	    str_packed_size(ch->progress) + str_packed_size(ch->name) + 1);
+	p = j->chstr =
+	    xmalloc(str_packed_size(ch->document) + str_packed_size(ch->alias) +
+	            str_packed_size(ch->progress) + str_packed_size(ch->name) +
+	            str_packed_size(ch->device_id) + 1);
 	j->ch.document = str_pack(&p, ch->document);
 	j->ch.alias = str_pack(&p, ch->alias);
 	j->ch.progress = str_pack(&p, ch->progress);
 	j->ch.name = str_pack(&p, ch->name);
+	j->ch.device_id = str_pack(&p, ch->device_id);
 	j->cb = cb;
 	j->arg = arg;
 	ra_submit(ctx->loop, j);

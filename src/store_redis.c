@@ -2659,13 +2659,6 @@ rs_web_change(struct store *st, struct str user,
 		cb(arg, &rep);
 		return;
 	}
-	/* Promotion is not on Redis yet (docs/policy.md). */
-	if (ch->kind == STORE_WEB_PROMOTE) {
-		memset(&rep, 0, sizeof(rep));
-		rep.result = STORE_ERR_UNAVAILABLE;
-		cb(arg, &rep);
-		return;
-	}
 	redis_worker_web_change(
 	    rs_admin((struct redis_store *)st), user, ch, cb, arg);
 }

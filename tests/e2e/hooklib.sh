@@ -8,6 +8,10 @@
 #   signin USER PASSWORD          web sign-in into the jar $KS_TMP/jar-USER;
 #                                 sets CSRF and JAR
 #   as METHOD PATH [BODY]         a web request with JAR and CSRF
+#   devcred LABEL                 a device credential of the signed-in
+#                                 account (as); its password in DPW
+#   first_uses FILE               the credential_first_use events of a
+#                                 receiver's log: [(path, label, device)]
 
 HOOK_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RECV_PIDS=()
@@ -42,4 +46,20 @@ as() {
 	local m=$1 p=$2
 	shift 2
 	web "$m" "$p" "${1-}" -b "$JAR" -H "X-CSRF-Token: $CSRF"
+}
+devcred() {
+	as POST /api/v1/devices "{\"label\":\"$1\"}"
+	DPW=$(printf '%s' "$BODY" | json 'd["password"]')
+}
+first_uses() {
+	python3 - "$1" <<'PY'
+import json, sys
+out = []
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    b = json.loads(r["body"])
+    if b["event"] == "credential_first_use":
+        out.append((r["path"], b["credential"], b.get("device")))
+print(out)
+PY
 }

@@ -17,7 +17,8 @@
 # without its fields (400) or of nothing held (404); no CSRF token: 403.
 # Redis: the same policies decided in the push script, the pulls of a
 # guard account noted in Redis, the marks in the history through the web
-# API, the CLI; promotion answers 503 there.
+# API and in Redis, promotion (the same answers as the file store), the
+# CLI.
 . "$(dirname "$0")/lib.sh"
 
 ks_allow_stderr 'warning: .*accessible to others'
@@ -80,6 +81,10 @@ promoted() {
 	is "$backend: promote without a timestamp: 400" "$STATUS" 400
 	as POST /api/v1/documents/$DOC/promote '{"timestamp":1,"percentage":40,"device_id":"devA"}'
 	is "$backend: promote of nothing held: 404" "$STATUS" 404
+	as POST /api/v1/documents/nosuchdoc/promote "{\"timestamp\":$P_TS,\"percentage\":40,\"device_id\":\"devA\"}"
+	is "$backend: promote in an unknown document: 404" "$STATUS" 404
+	is "$backend: bad promotions changed nothing" "$(history)" "60:-:- 40:furthest:True 65:furthest:False 70:-:- 75:-:-"
+	is "$backend: bad promotions: still current" "$(pull B)" 40
 }
 
 for backend in $(ks_backends); do
@@ -128,12 +133,22 @@ for backend in $(ks_backends); do
 	as GET /api/v1/documents/$DOC
 	P_TS=$(printf '%s' "$BODY" | json 'd["history"][1]["timestamp"]')
 	as POST /api/v1/documents/$DOC/promote "{\"timestamp\":$P_TS,\"percentage\":40,\"device_id\":\"devA\"}"
+	promoted
+	HIST="60:-:- 40:furthest:True 65:furthest:False 70:-:- 75:-:-"
 	if [ $backend = redis ]; then
-		is "redis: promote: 503 (not on Redis yet)" "$STATUS" 503
-		HIST="60:-:- 40:furthest:False 65:furthest:False 70:-:-"
-	else
-		promoted
-		HIST="60:-:- 40:furthest:True 65:furthest:False 70:-:- 75:-:-"
+		# The marks are in the document's history list in Redis.
+		is "redis: promote: the entry is marked in Redis" \
+		    "$(ks_redis_cli LINDEX kosyncd:user:ann:history:$DOC 1 | json '"%s %s" % (d["held"], d["promoted"])')" "furthest True"
+		is "redis: promote: the current position in Redis" \
+		    "$(ks_redis_cli HGET user:ann:document:$DOC device_id)" devA
+		# The usage counters the scripts keep match the data.
+		KS_RUN_ARGS=(--storage redis --redis-address "$KS_REDIS_ADDR" --redis-db "$KS_REDIS_DB")
+		run user admin ann on
+		KS_RUN_ARGS=()
+		as GET /api/v1/admin/users
+		is "redis: promote: the usage counters match the data" \
+		    "$(printf '%s' "$BODY" | json '" ".join("%s %s" % (u["bytes"], u["history"]) for u in d["users"])')" \
+		    "$(ks_redis_cli HGET kosyncd:user:ann:usage bytes) $(ks_redis_cli HGET kosyncd:user:ann:usage history)"
 	fi
 	as PUT /api/v1/account/policy '{"policy":"sideways"}'
 	is "$backend: an unknown policy: 400" "$STATUS" 400

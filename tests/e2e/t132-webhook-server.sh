@@ -13,7 +13,9 @@
 # GET /api/v1/admin/webhook shows it and its log to administrators,
 # 403 to others; two instances on one Redis deliver each push's event
 # once (the instance that applied it) to the server-wide webhook and to
-# the account's own, made through the other instance.
+# the account's own, made through the other instance; a device
+# credential's first use through one instance and its second through the
+# other: one credential_first_use, named by its label.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hooklib.sh"
 
@@ -93,7 +95,8 @@ if command -v redis-server >/dev/null; then
 	ks_redis_start || { not_ok "redis started"; done_testing; }
 	: >"$KS_TMP/r.log"
 	start_two --webhook-url "http://127.0.0.1:$RPORT/all" --webhook-secret "$SECRET" \
-	    --webhook-events progress --webhook-allow-private || { not_ok "two instances started"; done_testing; }
+	    --webhook-events progress,credential_first_use --webhook-allow-private ||
+	    { not_ok "two instances started"; done_testing; }
 	use B
 	register cy "$K"
 	signin cy alpha
@@ -108,6 +111,21 @@ if command -v redis-server >/dev/null; then
 	sleep 1
 	is "redis: each push delivered once to each webhook" "$(python3 -c 'import json,sys; print(sorted((json.loads(l)["path"], json.loads(json.loads(l)["body"])["percentage"]) for l in open(sys.argv[1])))' "$KS_TMP/r.log")" \
 	    "[('/all', 0.3), ('/all', 0.4), ('/cy', 0.3), ('/cy', 0.4)]"
+	# A device credential made through B, first used through A, then
+	# through B: one credential_first_use, with its label.
+	use B
+	devcred "Boox Go 7"
+	use A
+	req GET /users/auth "" $(auth cy "$(md5 "$DPW")")
+	is "redis: the device password signs in through A" "$STATUS" 200
+	waitlines "$KS_TMP/r.log" 5 || not_ok "redis: the first use delivered"
+	use B
+	req PUT /syncs/progress '{"document":"d9","progress":"p","percentage":0.5,"device":"Boox"}' $(auth cy "$(md5 "$DPW")")
+	is "redis: the device password pushes through B" "$STATUS" 200
+	waitlines "$KS_TMP/r.log" 7 || not_ok "redis: the push delivered"
+	sleep 1
+	is "redis: credential_first_use once, with its label, for either instance" \
+	    "$(first_uses "$KS_TMP/r.log")" "[('/all', 'Boox Go 7', None)]"
 	stop_two
 	ks_redis_stop
 fi
