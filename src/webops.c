@@ -580,8 +580,8 @@ webops_promote_of(
 	const struct db_entry *e;
 	uint32_t i;
 
-	for (i = d != NULL && d->history != NULL ? d->history->n : 0; i > 0;
-	     i--) {
+	i = d != NULL && d->history != NULL ? d->history->n : 0;
+	for (; i > 0; i--) {
 		e = d->history->e[i - 1];
 		if (e->held == 0 || (e->held & DB_HELD_PROMOTED) != 0 ||
 		    e->timestamp != ch->at || e->percentage != ch->percentage ||
