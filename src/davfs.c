@@ -80,17 +80,18 @@ dav_dir_open(const char *data_dir, bool create)
 	return dfd;
 }
 
-int
-davfs_root_open(const char *data_dir, struct str user)
+/* The root folder of user, made when create and missing. -1 with errno. */
+static int
+root_open(const char *data_dir, struct str user, bool create)
 {
 	struct buf name = BUF_INIT;
 	int fd = -1, dfd, saved;
 
-	dfd = dav_dir_open(data_dir, true);
+	dfd = dav_dir_open(data_dir, create);
 	if (dfd == -1)
 		goto out;
 	root_name(&name, user);
-	if (mkdirat(dfd, name.data, 0700) == -1 && errno != EEXIST)
+	if (create && mkdirat(dfd, name.data, 0700) == -1 && errno != EEXIST)
 		goto out;
 	fd = openat(
 	    dfd, name.data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -101,6 +102,18 @@ out:
 	buf_release(&name);
 	errno = saved;
 	return fd;
+}
+
+int
+davfs_root_open(const char *data_dir, struct str user)
+{
+	return root_open(data_dir, user, true);
+}
+
+int
+davfs_root_find(const char *data_dir, struct str user)
+{
+	return root_open(data_dir, user, false);
 }
 
 int
@@ -336,6 +349,97 @@ davfs_survey(int dirfd, struct davfs_tally *t)
 
 	*t = w.t;
 	return rc;
+}
+
+/* What davfs_find_newest keeps while it walks. */
+struct find {
+	const char *name;
+	uint64_t max_entries, entries;
+	unsigned depth;
+	int fd; /* the newest file called name so far, or -1 */
+	struct stat st;
+};
+
+static int
+find_dir(int dirfd, struct find *f)
+{
+	DIR *d;
+	struct dirent *e;
+	struct stat st;
+	int rc = 0, fd, saved;
+
+	if (++f->depth > DAVPATH_MAX_DEPTH) {
+		errno = E2BIG;
+		return -1;
+	}
+	if ((d = dir_open(dirfd)) == NULL)
+		return -1;
+	while (rc == 0 && (e = dir_next(d, dirfd, &st)) != NULL) {
+		if (strncmp(e->d_name, DAVPATH_RESERVED,
+		        strlen(DAVPATH_RESERVED)) == 0)
+			continue;
+		if (++f->entries > f->max_entries) {
+			errno = E2BIG;
+			rc = -1;
+			break;
+		}
+		if (S_ISREG(st.st_mode) && strcmp(e->d_name, f->name) == 0 &&
+		    (f->fd == -1 || st.st_mtime > f->st.st_mtime)) {
+			fd = openat(dirfd, e->d_name,
+			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd == -1 || fstat(fd, &st) == -1 ||
+			    !S_ISREG(st.st_mode)) {
+				if (fd != -1)
+					close(fd);
+				continue;
+			}
+			if (f->fd != -1)
+				close(f->fd);
+			f->fd = fd;
+			f->st = st;
+		} else if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd, e->d_name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (sub == -1)
+				continue;
+			rc = find_dir(sub, f);
+			saved = errno;
+			close(sub);
+			errno = saved;
+		}
+	}
+	saved = errno;
+	closedir(d);
+	errno = saved;
+	f->depth--;
+	return rc;
+}
+
+int
+davfs_find_newest(
+    int dirfd, const char *name, uint64_t max_entries, struct stat *st)
+{
+	struct find f;
+	int saved;
+
+	memset(&f, 0, sizeof(f));
+	f.name = name;
+	f.max_entries = max_entries;
+	f.fd = -1;
+	if (find_dir(dirfd, &f) == -1) {
+		saved = errno;
+		if (f.fd != -1)
+			close(f.fd);
+		errno = saved;
+		return -1;
+	}
+	if (f.fd == -1) {
+		errno = ENOENT;
+		return -1;
+	}
+	*st = f.st;
+	return f.fd;
 }
 
 /* Remove everything inside the folder dirfd (borrowed). */

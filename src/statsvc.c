@@ -29,6 +29,7 @@
 #include <hiredis/hiredis.h>
 
 #include "crc32c.h"
+#include "davfs.h"
 #include "davpath.h"
 #include "fileio.h"
 #include "json.h"
@@ -93,6 +94,12 @@ struct sv_acct {
 	int next_fd;              /* an upload waiting for it, or -1 */
 	struct sv_upload waiting;
 	/*
+	 * The file waiting (statistics', vocabulary's) is one the account's
+	 * list already has, read again at the start (statsvc_rescan): it is
+	 * not listed twice.
+	 */
+	bool listed, vlisted;
+	/*
 	 * Deleted while its read runs: the struct stays (cleared) until the
 	 * read ends, and a new account of the same name revives it, so
 	 * reads of one name never overlap; gen tells a read of the account
@@ -124,6 +131,7 @@ struct sv_job {
 	struct sv_acct *a;
 	/* SV_READ */
 	bool vocab;   /* a vocabulary file */
+	bool listed;  /* a file read again, already listed (sv_acct) */
 	unsigned gen; /* the account's when the read began */
 	int fd;
 	struct sv_upload up;
@@ -140,6 +148,9 @@ struct sv_job {
 	int32_t day_start;
 	struct sv_upload qlast, qfigures;
 	char *qreason;
+	/* statsvc_rescan: the account's files found (fd -1: none). */
+	int sfd, vfd;
+	struct stat sst, vst;
 	/* statsvc_share: the generation known, what Redis had if newer. */
 	long long rgen;
 	char *quser;
@@ -166,6 +177,11 @@ struct statsvc {
 	statsvc_read_fn *on_read;     /* statsvc_on_read */
 	void *on_read_arg;
 	const struct config *shared; /* statsvc_share: Redis, or NULL */
+	/* statsvc_rescan: the accounts with a tree, the next to look at. */
+	char *data_dir;
+	char **scan;
+	size_t nscan, iscan;
+	struct sv_acct *scanned; /* whose files are read again, or NULL */
 	bool closing;
 };
 
@@ -1304,6 +1320,7 @@ static void sv_release(struct statsvc *sv);
 static void job_submit(struct statsvc *sv, struct sv_job *job);
 static void job_pump(struct statsvc *sv);
 static void read_start(struct statsvc *sv, struct sv_acct *a);
+static void rescan_next(struct statsvc *sv);
 
 /*
  * On the pool: write b durably as job's data file. Returns 0, or -1 with
@@ -1354,7 +1371,8 @@ vocab_work(struct sv_job *job)
 static void
 vocab_finish(struct sv_job *job, struct sv_acct *a)
 {
-	hist_add(a, &job->up, job->vsnap != NULL, true);
+	if (!job->listed)
+		hist_add(a, &job->up, job->vsnap != NULL, true);
 	free(a->vreason);
 	a->vreason = NULL;
 	if (job->vsnap != NULL) {
@@ -1400,7 +1418,7 @@ read_finish(struct sv_job *job, bool cancelled)
 {
 	struct statsvc *sv = job->sv;
 	struct sv_acct *a = job->a;
-	bool again;
+	bool again, scanned = a == sv->scanned;
 
 	a->reading = NULL;
 	if (cancelled || job->gen != a->gen || sv->closing) {
@@ -1423,7 +1441,8 @@ read_finish(struct sv_job *job, bool cancelled)
 	} else {
 		upload_release(&a->last);
 		upload_copy(&a->last, &job->up);
-		hist_add(a, &job->up, job->snap != NULL, false);
+		if (!job->listed)
+			hist_add(a, &job->up, job->snap != NULL, false);
 		free(a->reason);
 		a->reason = NULL;
 		if (job->snap != NULL) {
@@ -1450,6 +1469,11 @@ read_finish(struct sv_job *job, bool cancelled)
 	free(job->data_path);
 	again = !a->deleted && (a->next_fd != -1 || a->vnext_fd != -1) &&
 	        !sv->closing;
+	if (scanned && !again) {
+		/* Its files were read again: the next account's turn. */
+		sv->scanned = NULL;
+		rescan_next(sv);
+	}
 	if (a->deleted)
 		acct_remove(sv, a);
 	else if (again)
@@ -1472,6 +1496,8 @@ read_start(struct statsvc *sv, struct sv_acct *a)
 	job->finish = read_finish;
 	job->a = a;
 	job->vocab = a->next_fd == -1;
+	job->listed = job->vocab ? a->vlisted : a->listed;
+	*(job->vocab ? &a->vlisted : &a->listed) = false;
 	if (job->vocab) {
 		job->fd = a->vnext_fd;
 		job->up = a->vwaiting;
@@ -1510,9 +1536,11 @@ statsvc_uploaded(struct statsvc *sv, const char *user, size_t user_len,
 	if (strcmp(name, STATSVC_VOCAB_NAME) == 0) {
 		w = &a->vwaiting;
 		next_fd = &a->vnext_fd;
+		a->vlisted = false;
 	} else {
 		w = &a->waiting;
 		next_fd = &a->next_fd;
+		a->listed = false;
 	}
 	/* Only the latest upload waiting is worth reading. */
 	if (*next_fd != -1)
@@ -1536,6 +1564,201 @@ statsvc_uploaded(struct statsvc *sv, const char *user, size_t user_len,
 	if (a->reading == NULL)
 		read_start(sv, a);
 	/* Otherwise it is read when the one queued or running ends. */
+}
+
+/*
+ * Derived data made again (statsvc_rescan)
+ *
+ * One account at a time: a job on the pool finds the newest of its files
+ * in its WebDAV tree (the walk never runs on the loop), the loop compares
+ * them with what the account shows and queues the reads of those it does
+ * not show; the next account is looked at once those reads end.
+ */
+
+/*
+ * Whether the file st must be read again: the account shows nothing of
+ * its kind (has: figures, refused: a refusal), or it is not the upload
+ * read last (known; time 0 when none is recorded): another size, or
+ * changed after that upload was read.
+ */
+static bool
+rescan_needed(const struct sv_upload *known, bool has, bool refused,
+    const struct stat *st)
+{
+	if (!has && !refused)
+		return true;
+	if (known->time == 0)
+		return false;
+	return (uint64_t)st->st_size != known->size ||
+	       (int64_t)st->st_mtime > known->time;
+}
+
+/* Whether the file st is the upload known (whose derived data was lost). */
+static bool
+rescan_is_known(const struct sv_upload *known, const struct stat *st)
+{
+	return known->time != 0 && (uint64_t)st->st_size == known->size &&
+	       (int64_t)st->st_mtime <= known->time;
+}
+
+/* The vocabulary upload a's list has last (time 0: none). */
+static const struct sv_upload *
+vocab_last(const struct sv_acct *a)
+{
+	static const struct sv_upload none;
+	size_t i;
+
+	for (i = a->nhist; i-- > 0;)
+		if (a->hist[i].vocab)
+			return &a->hist[i].up;
+	return &none;
+}
+
+/*
+ * Make the file at fd (taken; -1: none) found in a's tree a's waiting
+ * file of its kind when it must be read again. True when it was.
+ */
+static bool
+rescan_queue(struct sv_acct *a, bool vocab, int fd, const struct stat *st)
+{
+	const struct sv_upload *known = vocab ? vocab_last(a) : &a->last;
+	bool has = vocab ? a->vocab != NULL : a->snap != NULL;
+	bool refused = (vocab ? a->vreason : a->reason) != NULL;
+	struct sv_upload *w = vocab ? &a->vwaiting : &a->waiting;
+	int *next_fd = vocab ? &a->vnext_fd : &a->next_fd;
+	bool *listed = vocab ? &a->vlisted : &a->listed;
+
+	if (fd == -1)
+		return false;
+	if (*next_fd != -1 || !rescan_needed(known, has, refused, st)) {
+		close(fd);
+		return false;
+	}
+	upload_release(w);
+	*listed = rescan_is_known(known, st);
+	if (*listed) {
+		upload_copy(w, known);
+	} else {
+		w->time = (int64_t)st->st_mtime;
+		w->size = (uint64_t)st->st_size;
+	}
+	*next_fd = fd;
+	log_info("statistics: the %s of '%s' is read again (%s)",
+	    vocab ? STATSVC_VOCAB_NAME : STATSVC_FILE_NAME, a->user,
+	    has || refused ? "changed since it was read"
+	                   : "nothing kept of it");
+	return true;
+}
+
+/* On the pool: the newest files of the account job->quser's tree. */
+static void
+rescan_work(uv_work_t *w)
+{
+	struct sv_job *job = w->data;
+	struct str user = {job->quser, strlen(job->quser)};
+	int root = davfs_root_find(job->sv->data_dir, user);
+
+	if (root == -1) {
+		job->status = errno == ENOENT ? 0 : errno;
+		return;
+	}
+	job->sfd = davfs_find_newest(
+	    root, STATSVC_FILE_NAME, STATSVC_SCAN_ENTRIES, &job->sst);
+	if (job->sfd == -1 && errno != ENOENT)
+		job->status = errno;
+	job->vfd = davfs_find_newest(
+	    root, STATSVC_VOCAB_NAME, STATSVC_SCAN_ENTRIES, &job->vst);
+	if (job->vfd == -1 && errno != ENOENT)
+		job->status = errno;
+	close(root);
+}
+
+/* Back on the loop: queue the reads the files found need, or go on. */
+static void
+rescan_finish(struct sv_job *job, bool cancelled)
+{
+	struct statsvc *sv = job->sv;
+	struct sv_acct *a;
+	bool queued = false;
+
+	if (cancelled || sv->closing) {
+		if (job->sfd != -1)
+			close(job->sfd);
+		if (job->vfd != -1)
+			close(job->vfd);
+		free(job->quser);
+		return;
+	}
+	if (job->status != 0)
+		log_warnx("statistics: the WebDAV tree of '%s' cannot be "
+		          "searched: %s",
+		    job->quser, strerror(job->status));
+	if (job->sfd != -1 || job->vfd != -1) {
+		a = acct_get(sv, job->quser, strlen(job->quser));
+		if (a->reading != NULL) {
+			/* An upload is being read: it is newer. */
+			if (job->sfd != -1)
+				close(job->sfd);
+			if (job->vfd != -1)
+				close(job->vfd);
+		} else {
+			queued = rescan_queue(a, false, job->sfd, &job->sst);
+			queued = rescan_queue(a, true, job->vfd, &job->vst) ||
+			         queued;
+		}
+		if (queued) {
+			sv->scanned = a;
+			read_start(sv, a);
+		}
+	}
+	free(job->quser);
+	if (!queued)
+		rescan_next(sv);
+}
+
+/* Look at the next account's tree (statsvc_rescan), if any. */
+static void
+rescan_next(struct statsvc *sv)
+{
+	struct sv_job *job;
+
+	if (sv->closing || sv->iscan >= sv->nscan)
+		return;
+	job = xcalloc(1, sizeof(*job));
+	job->kind = SV_QUERY;
+	job->quser = sv->scan[sv->iscan];
+	sv->scan[sv->iscan++] = NULL;
+	job->sfd = job->vfd = -1;
+	job->run = rescan_work;
+	job->finish = rescan_finish;
+	buf_init(&job->out);
+	job_submit(sv, job);
+}
+
+/* davfs_root_fn: list an account that has a tree. */
+static void
+rescan_add(void *arg, struct str user, int dirfd)
+{
+	struct statsvc *sv = arg;
+
+	if (dirfd == -1)
+		return;
+	if ((sv->nscan & (sv->nscan - 1)) == 0)
+		sv->scan = xrealloc(
+		    sv->scan, (sv->nscan ? 2 * sv->nscan : 1) * sizeof(char *));
+	sv->scan[sv->nscan++] = xmemdup0(user.p, user.len);
+}
+
+void
+statsvc_rescan(struct statsvc *sv, const char *data_dir)
+{
+	if (sv->data_dir != NULL)
+		return;
+	sv->data_dir = xstrdup(data_dir);
+	if (davfs_each_root(data_dir, rescan_add, sv) == -1)
+		log_warn("statistics: cannot list the WebDAV trees of '%s'",
+		    data_dir);
+	rescan_next(sv);
 }
 
 /*
@@ -2004,11 +2227,16 @@ static void
 sv_release(struct statsvc *sv)
 {
 	struct sv_acct *a;
+	size_t i;
 
 	while ((a = sv->accts) != NULL) {
 		sv->accts = a->next;
 		acct_free(a);
 	}
+	for (i = sv->iscan; i < sv->nscan; i++)
+		free(sv->scan[i]);
+	free(sv->scan);
+	free(sv->data_dir);
 	free(sv->dir);
 	free(sv);
 }

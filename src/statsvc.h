@@ -49,6 +49,11 @@
 /* Reading goals: books per year, minutes per day, at most. */
 #define STATSVC_MAX_GOAL_BOOKS 10000
 #define STATSVC_MAX_GOAL_MINUTES 1440
+/*
+ * Entries of an account's WebDAV tree walked to find its files at the
+ * start (statsvc_rescan): as many as a tree may hold (dav.h).
+ */
+#define STATSVC_SCAN_ENTRIES 10000
 /* The file names that are read, in any folder of the account's tree. */
 #define STATSVC_FILE_NAME "statistics.sqlite3"
 #define STATSVC_VOCAB_NAME "vocabulary_builder.sqlite3"
@@ -73,6 +78,17 @@ struct config;
  * and Redis has newer ones than it shows. docs/redis.md gives the key.
  */
 void statsvc_share(struct statsvc *sv, const struct config *cfg);
+
+/*
+ * Read again, in the background, the files of the WebDAV trees under
+ * data_dir (borrowed) whose derived data sv does not show: none kept
+ * (a restore, a lost stats folder), or kept from another file (a file
+ * bigger or smaller than the upload read last, or changed after it). For
+ * each account the newest file of each name is looked at, one account
+ * at a time, its reads queued as an upload's are; each is logged. Call
+ * once, at the start (file storage).
+ */
+void statsvc_rescan(struct statsvc *sv, const char *data_dir);
 
 /*
  * Free sv. Reads and queries still on the thread pool finish first:
