@@ -154,8 +154,9 @@ struct sv_job {
 	/* statsvc_share: the generation known, what Redis had if newer. */
 	long long rgen;
 	char *quser;
-	struct sv_acct *fresh; /* not listed: its snap, settings, uploads */
-	struct sv_snap *qheld; /* the reference qsnap held before */
+	struct sv_acct *fresh;   /* not listed: its snap, settings, uploads */
+	struct sv_snap *qheld;   /* the reference qsnap held before */
+	struct sv_vocab *qvheld; /* the reference qvocab held before */
 	int64_t goal_books, goal_minutes;
 	struct sv_hist *qhist; /* copied */
 	size_t nqhist;
@@ -776,6 +777,20 @@ vocab_decode(const char *data, size_t len, struct statsdb_vocab *v)
 	return 0;
 }
 
+/* A vocabulary of the bytes of a <name>.vocab, or NULL when damaged. */
+static struct sv_vocab *
+vocab_load(const char *data, size_t len)
+{
+	struct sv_vocab *vs = xcalloc(1, sizeof(*vs));
+
+	vs->refs = 1;
+	if (vocab_decode(data, len, &vs->v) == -1) {
+		free(vs);
+		return NULL;
+	}
+	return vs;
+}
+
 static int
 cmp_md5(const void *x, const void *y)
 {
@@ -934,18 +949,9 @@ load_one(struct statsvc *sv, const char *name)
 	buf_reset(&path);
 	buf_addf(&path, "%s.vocab", a->base);
 	buf_reset(&data);
-	if (slurp(path.data, (size_t)1 << 30, &data) == 0) {
-		struct sv_vocab *vs = xcalloc(1, sizeof(*vs));
-
-		vs->refs = 1;
-		if (vocab_decode(data.data, data.len, &vs->v) == 0) {
-			a->vocab = vs;
-		} else {
-			free(vs);
-			log_warnx(
-			    "statistics: '%s' is damaged, left out", path.data);
-		}
-	}
+	if (slurp(path.data, (size_t)1 << 30, &data) == 0 &&
+	    (a->vocab = vocab_load(data.data, data.len)) == NULL)
+		log_warnx("statistics: '%s' is damaged, left out", path.data);
 out:
 	json_arena_release(&arena);
 	buf_release(&path);
@@ -976,7 +982,8 @@ load_all(struct statsvc *sv)
  *
  * Per account, the hash kosyncd:user:<name>:stats (under the account's
  * prefix: its deletion removes it): "data" the bytes of <name>.data,
- * "meta" the text of <name>.json, "gen" moved by every write of either.
+ * "vocab" those of <name>.vocab, "meta" the text of <name>.json, "gen"
+ * moved by every write of any.
  * The instance that read an upload writes both; every instance compares
  * "gen" with the one it shows when its figures are asked for, and loads
  * both when they differ (on the pool, with the query): no instance reads
@@ -1030,13 +1037,15 @@ shared_put(const struct statsvc *sv, const char *user, const char *field,
 	return gen;
 }
 
-/* On the pool: the data just read (b) goes to Redis too. */
+/*
+ * On the pool: the data just read (b) goes to Redis too, as field ("data"
+ * or "vocab").
+ */
 static void
-shared_data_save(struct sv_job *job, const struct buf *b)
+shared_data_save(struct sv_job *job, const char *field, const struct buf *b)
 {
 	if (job->sv->shared != NULL)
-		(void)shared_put(
-		    job->sv, job->a->user, "data", b->data, b->len);
+		(void)shared_put(job->sv, job->a->user, field, b->data, b->len);
 }
 
 /* On the loop: a's settings and uploads go to Redis, a->rgen follows. */
@@ -1056,7 +1065,8 @@ shared_meta_save(struct statsvc *sv, struct sv_acct *a)
 }
 
 /*
- * On the pool: user's figures in Redis (snapshot, settings, uploads) as
+ * On the pool: user's figures in Redis (snapshot, vocabulary, settings,
+ * uploads) as
  * an account that is not listed (acct_free frees it), when their
  * generation is not known_gen; else NULL. Redis having none while some
  * were known (the account deleted through another instance) gives an
@@ -1068,24 +1078,25 @@ shared_fetch(const struct statsvc *sv, const char *user, long long known_gen)
 	struct json_arena arena = JSON_ARENA_INIT;
 	const struct json_value *v;
 	struct buf k = BUF_INIT;
-	const char *argv[5] = {"HMGET", NULL, "gen", "meta", "data"};
-	size_t lens[5] = {5, 0, 3, 4, 4};
+	const char *argv[6] = {"HMGET", NULL, "gen", "meta", "data", "vocab"};
+	size_t lens[6] = {5, 0, 3, 4, 4, 5};
 	struct statsdb db;
 	redisReply *r;
-	const redisReply *g, *m, *d;
+	const redisReply *g, *m, *d, *vr;
 	struct sv_acct *f = NULL;
 	long long gen;
 
 	shared_key(&k, user);
 	argv[1] = k.data;
 	lens[1] = k.len;
-	r = redis_sync_cmd(sv->shared, "statistics", 5, argv, lens);
+	r = redis_sync_cmd(sv->shared, "statistics", 6, argv, lens);
 	buf_release(&k);
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3)
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 4)
 		goto out;
 	g = r->element[0];
 	m = r->element[1];
 	d = r->element[2];
+	vr = r->element[3];
 	gen = g->type == REDIS_REPLY_STRING ? strtoll(g->str, NULL, 10) : 0;
 	if (gen == known_gen)
 		goto out;
@@ -1103,6 +1114,8 @@ shared_fetch(const struct statsvc *sv, const char *user, long long known_gen)
 	if (d->type == REDIS_REPLY_STRING &&
 	    snap_decode(d->str, d->len, &db) == 0)
 		f->snap = snap_new(&db);
+	if (vr->type == REDIS_REPLY_STRING)
+		f->vocab = vocab_load(vr->str, vr->len);
 out:
 	freeReplyObject(r);
 	json_arena_release(&arena);
@@ -1192,9 +1205,15 @@ shared_refresh(struct sv_job *job)
 	job->goal_minutes = f->goal_minutes;
 	if (job->q.view == STATSVC_OVERVIEW)
 		job_hist_copy(job, f);
-	/* Answer from f's snapshot; the reference is dropped on the loop. */
+	/* Answer from f's; the references are dropped on the loop. */
 	job->qheld = job->qsnap;
 	job->qsnap = f->snap;
+	if (job->q.view == STATSVC_VOCAB) {
+		free(job->qreason);
+		job->qreason = f->vreason ? xstrdup(f->vreason) : NULL;
+	}
+	job->qvheld = job->qvocab;
+	job->qvocab = f->vocab;
 }
 
 /*
@@ -1211,6 +1230,9 @@ shared_apply(struct statsvc *sv, struct sv_acct *f, long long known)
 	snap_unref(a->snap);
 	a->snap = f->snap; /* NULL too: Redis has none */
 	f->snap = NULL;
+	vocab_unref(a->vocab);
+	a->vocab = f->vocab;
+	f->vocab = NULL;
 	shared_copy(a->tz, &a->day_start, &a->last, &a->figures, &a->reason, f);
 	shared_copy_more(a, f);
 	a->rgen = f->rgen;
@@ -1363,6 +1385,7 @@ vocab_work(struct sv_job *job)
 		job->vsnap = xcalloc(1, sizeof(*job->vsnap));
 		job->vsnap->refs = 1;
 		job->vsnap->v = v;
+		shared_data_save(job, "vocab", &b);
 	}
 	buf_release(&b);
 }
@@ -1408,7 +1431,7 @@ read_work(uv_work_t *w)
 		statsdb_release(&db);
 	} else {
 		job->snap = snap_new(&db);
-		shared_data_save(job, &b);
+		shared_data_save(job, "data", &b);
 	}
 	buf_release(&b);
 }
@@ -2148,6 +2171,7 @@ query_finish(struct sv_job *job, bool cancelled)
 	if (job->fresh != NULL) {
 		acct_free(job->fresh);
 		job->qsnap = job->qheld;
+		job->qvocab = job->qvheld;
 	}
 	free(job->quser);
 	snap_unref(job->qsnap);

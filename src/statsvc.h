@@ -71,11 +71,11 @@ struct statsvc *statsvc_new(uv_loop_t *loop, const char *data_dir);
 struct config;
 
 /*
- * Keep the figures in the Redis of cfg too (--storage redis; cfg
- * borrowed, lives as long as sv): every instance on that Redis shows
- * what any of them read, and a restart reads no upload again. An
- * instance loads an account's figures from Redis when they are asked for
- * and Redis has newer ones than it shows. docs/redis.md gives the key.
+ * Keep the figures and the vocabulary in the Redis of cfg too (--storage redis;
+ * cfg borrowed, lives as long as sv): every instance on that Redis shows what
+ * any of them read, and a restart reads no upload again. An instance loads an
+ * account's figures from Redis when they are asked for and Redis has newer ones
+ * than it shows. docs/redis.md gives the key.
  */
 void statsvc_share(struct statsvc *sv, const struct config *cfg);
 
