@@ -9,7 +9,10 @@
  *     its account that runs;
  *   - a read's result replaces the account's snapshot only once its data
  *     file is durable, so what is shown is what a restart shows;
- *   - a refused file changes nothing but the last upload and its reason.
+ *   - a refused file changes nothing but the last upload and its reason;
+ *   - at a start (statsvc_rescan) one account at a time is looked at: a
+ *     worker only walks its WebDAV tree and opens files, the loop decides
+ *     what to read again, and the reads are an upload's.
  *
  * The data file: "KSSTATS1", then little-endian integers: the file's
  * counts (struct statsdb), the books (strings as a 32-bit length and the
