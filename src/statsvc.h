@@ -19,8 +19,9 @@
  * review counts; never the words).
  * Both are loaded at the start, so a restart does not read the uploads
  * again; what is missing or older than the file in the WebDAV tree (a
- * restore) is read again from it (statsvc_rescan). The figures themselves (days, streaks, books) are computed from
- * it on the thread pool for each request, in the account's time zone.
+ * restore) is read again from it (statsvc_rescan). The figures themselves
+ * (days, streaks, books) are computed from it on the thread pool for each
+ * request, in the account's time zone.
  *
  * Not here: the WebDAV space (dav.h), the HTTP API (webui.c), what the
  * figures are (statscalc.h).
