@@ -244,14 +244,42 @@ dir_next(DIR *d, int dirfd, struct stat *st)
 	return NULL;
 }
 
-/* What davfs_usage counts while it walks. */
+/* What davfs_usage counts (and davfs_find_newest finds) while it walks. */
 struct walk {
 	uint64_t max_entries;
 	struct davfs_tally t;
 	unsigned depth;
 	time_t now;
-	bool clean; /* remove the stale temporary files */
+	bool clean;       /* remove the stale temporary files */
+	const char *find; /* davfs_find_newest: the name, or NULL */
+	int found;        /* the newest file called find so far, or -1 */
+	struct stat found_st;
 };
+
+/*
+ * The file name in dirfd (lstat st) is called w->find: keep it open when
+ * it is newer than the one found before.
+ */
+static void
+walk_found(int dirfd, const char *name, const struct stat *st, struct walk *w)
+{
+	struct stat fst;
+	int fd;
+
+	if (w->found != -1 && st->st_mtime <= w->found_st.st_mtime)
+		return;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return;
+	if (fstat(fd, &fst) == -1 || !S_ISREG(fst.st_mode)) {
+		close(fd);
+		return;
+	}
+	if (w->found != -1)
+		close(w->found);
+	w->found = fd;
+	w->found_st = fst;
+}
 
 static int
 usage_dir(int dirfd, struct walk *w)
@@ -293,6 +321,9 @@ usage_dir(int dirfd, struct walk *w)
 		}
 		if (S_ISREG(st.st_mode))
 			w->t.bytes += (uint64_t)st.st_size;
+		if (S_ISREG(st.st_mode) && w->find != NULL &&
+		    strcmp(e->d_name, w->find) == 0)
+			walk_found(dirfd, e->d_name, &st, w);
 		if (S_ISDIR(st.st_mode)) {
 			int sub = openat(dirfd, e->d_name,
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -333,7 +364,8 @@ davfs_temps_clean(int dirfd)
 int
 davfs_usage(int dirfd, uint64_t max_entries, uint64_t *bytes, uint64_t *entries)
 {
-	struct walk w = {max_entries, {0, 0, 0, 0}, 0, time(NULL), true};
+	struct walk w = {
+	    max_entries, {0, 0, 0, 0}, 0, time(NULL), true, NULL, -1, {0}};
 	int rc = usage_dir(dirfd, &w);
 
 	*bytes = w.t.bytes;
@@ -344,75 +376,11 @@ davfs_usage(int dirfd, uint64_t max_entries, uint64_t *bytes, uint64_t *entries)
 int
 davfs_survey(int dirfd, struct davfs_tally *t)
 {
-	struct walk w = {UINT64_MAX, {0, 0, 0, 0}, 0, time(NULL), false};
+	struct walk w = {
+	    UINT64_MAX, {0, 0, 0, 0}, 0, time(NULL), false, NULL, -1, {0}};
 	int rc = usage_dir(dirfd, &w);
 
 	*t = w.t;
-	return rc;
-}
-
-/* What davfs_find_newest keeps while it walks. */
-struct find {
-	const char *name;
-	uint64_t max_entries, entries;
-	unsigned depth;
-	int fd; /* the newest file called name so far, or -1 */
-	struct stat st;
-};
-
-static int
-find_dir(int dirfd, struct find *f)
-{
-	DIR *d;
-	struct dirent *e;
-	struct stat st;
-	int rc = 0, fd, saved;
-
-	if (++f->depth > DAVPATH_MAX_DEPTH) {
-		errno = E2BIG;
-		return -1;
-	}
-	if ((d = dir_open(dirfd)) == NULL)
-		return -1;
-	while (rc == 0 && (e = dir_next(d, dirfd, &st)) != NULL) {
-		if (strncmp(e->d_name, DAVPATH_RESERVED,
-		        strlen(DAVPATH_RESERVED)) == 0)
-			continue;
-		if (++f->entries > f->max_entries) {
-			errno = E2BIG;
-			rc = -1;
-			break;
-		}
-		if (S_ISREG(st.st_mode) && strcmp(e->d_name, f->name) == 0 &&
-		    (f->fd == -1 || st.st_mtime > f->st.st_mtime)) {
-			fd = openat(dirfd, e->d_name,
-			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			if (fd == -1 || fstat(fd, &st) == -1 ||
-			    !S_ISREG(st.st_mode)) {
-				if (fd != -1)
-					close(fd);
-				continue;
-			}
-			if (f->fd != -1)
-				close(f->fd);
-			f->fd = fd;
-			f->st = st;
-		} else if (S_ISDIR(st.st_mode)) {
-			int sub = openat(dirfd, e->d_name,
-			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-			if (sub == -1)
-				continue;
-			rc = find_dir(sub, f);
-			saved = errno;
-			close(sub);
-			errno = saved;
-		}
-	}
-	saved = errno;
-	closedir(d);
-	errno = saved;
-	f->depth--;
 	return rc;
 }
 
@@ -420,26 +388,23 @@ int
 davfs_find_newest(
     int dirfd, const char *name, uint64_t max_entries, struct stat *st)
 {
-	struct find f;
+	struct walk w = {
+	    max_entries, {0, 0, 0, 0}, 0, time(NULL), false, name, -1, {0}};
 	int saved;
 
-	memset(&f, 0, sizeof(f));
-	f.name = name;
-	f.max_entries = max_entries;
-	f.fd = -1;
-	if (find_dir(dirfd, &f) == -1) {
+	if (usage_dir(dirfd, &w) == -1) {
 		saved = errno;
-		if (f.fd != -1)
-			close(f.fd);
+		if (w.found != -1)
+			close(w.found);
 		errno = saved;
 		return -1;
 	}
-	if (f.fd == -1) {
+	if (w.found == -1) {
 		errno = ENOENT;
 		return -1;
 	}
-	*st = f.st;
-	return f.fd;
+	*st = w.found_st;
+	return w.found;
 }
 
 /* Remove everything inside the folder dirfd (borrowed). */

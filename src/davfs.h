@@ -137,10 +137,10 @@ void davfs_temps_clean(int dirfd);
 
 /*
  * Open (read-only) the most recently changed regular file called name
- * anywhere in the tree under dirfd (reserved names and links are
- * skipped), its fstat in *st. Returns the descriptor, or -1: ENOENT when
- * there is none, E2BIG past max_entries entries or DAVPATH_MAX_DEPTH
- * levels.
+ * (not a reserved name) anywhere in the tree under dirfd (links are never
+ * followed), its fstat in *st. Returns the descriptor, or -1: ENOENT when
+ * there is none, E2BIG past max_entries entries (counted as davfs_usage
+ * does) or DAVPATH_MAX_DEPTH levels. Changes nothing.
  */
 int davfs_find_newest(
     int dirfd, const char *name, uint64_t max_entries, struct stat *st);

@@ -53,9 +53,11 @@
 #define STATSVC_MAX_GOAL_MINUTES 1440
 /*
  * Entries of an account's WebDAV tree walked to find its files at the
- * start (statsvc_rescan): as many as a tree may hold (dav.h).
+ * start (statsvc_rescan): ten times the files and folders a tree may hold
+ * (dav.h), for the dead properties and versions kept beside them; on the
+ * thread pool, one account at a time.
  */
-#define STATSVC_SCAN_ENTRIES 10000
+#define STATSVC_SCAN_ENTRIES 100000
 /* The file names that are read, in any folder of the account's tree. */
 #define STATSVC_FILE_NAME "statistics.sqlite3"
 #define STATSVC_VOCAB_NAME "vocabulary_builder.sqlite3"
