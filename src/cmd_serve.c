@@ -322,6 +322,8 @@ cmd_serve_exec(struct cmd_args *args)
 		s.stats = statsvc_new(s.loop, cfg->data_dir);
 		if (strcmp(cfg->storage, "redis") == 0)
 			statsvc_share(s.stats, cfg);
+		else
+			statsvc_rescan(s.stats, cfg->data_dir);
 		dav_on_file(s.dav, stats_files, serve_stats_file, s.stats);
 		webui_set_stats(s.webui, s.stats);
 	}

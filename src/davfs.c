@@ -80,17 +80,18 @@ dav_dir_open(const char *data_dir, bool create)
 	return dfd;
 }
 
-int
-davfs_root_open(const char *data_dir, struct str user)
+/* The root folder of user, made when create and missing. -1 with errno. */
+static int
+root_open(const char *data_dir, struct str user, bool create)
 {
 	struct buf name = BUF_INIT;
 	int fd = -1, dfd, saved;
 
-	dfd = dav_dir_open(data_dir, true);
+	dfd = dav_dir_open(data_dir, create);
 	if (dfd == -1)
 		goto out;
 	root_name(&name, user);
-	if (mkdirat(dfd, name.data, 0700) == -1 && errno != EEXIST)
+	if (create && mkdirat(dfd, name.data, 0700) == -1 && errno != EEXIST)
 		goto out;
 	fd = openat(
 	    dfd, name.data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -101,6 +102,18 @@ out:
 	buf_release(&name);
 	errno = saved;
 	return fd;
+}
+
+int
+davfs_root_open(const char *data_dir, struct str user)
+{
+	return root_open(data_dir, user, true);
+}
+
+int
+davfs_root_find(const char *data_dir, struct str user)
+{
+	return root_open(data_dir, user, false);
 }
 
 int
@@ -231,14 +244,42 @@ dir_next(DIR *d, int dirfd, struct stat *st)
 	return NULL;
 }
 
-/* What davfs_usage counts while it walks. */
+/* What davfs_usage counts (and davfs_find_newest finds) while it walks. */
 struct walk {
 	uint64_t max_entries;
 	struct davfs_tally t;
 	unsigned depth;
 	time_t now;
-	bool clean; /* remove the stale temporary files */
+	bool clean;       /* remove the stale temporary files */
+	const char *find; /* davfs_find_newest: the name, or NULL */
+	int found;        /* the newest file called find so far, or -1 */
+	struct stat found_st;
 };
+
+/*
+ * The file name in dirfd (lstat st) is called w->find: keep it open when
+ * it is newer than the one found before.
+ */
+static void
+walk_found(int dirfd, const char *name, const struct stat *st, struct walk *w)
+{
+	struct stat fst;
+	int fd;
+
+	if (w->found != -1 && st->st_mtime <= w->found_st.st_mtime)
+		return;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return;
+	if (fstat(fd, &fst) == -1 || !S_ISREG(fst.st_mode)) {
+		close(fd);
+		return;
+	}
+	if (w->found != -1)
+		close(w->found);
+	w->found = fd;
+	w->found_st = fst;
+}
 
 static int
 usage_dir(int dirfd, struct walk *w)
@@ -280,6 +321,9 @@ usage_dir(int dirfd, struct walk *w)
 		}
 		if (S_ISREG(st.st_mode))
 			w->t.bytes += (uint64_t)st.st_size;
+		if (S_ISREG(st.st_mode) && w->find != NULL &&
+		    strcmp(e->d_name, w->find) == 0)
+			walk_found(dirfd, e->d_name, &st, w);
 		if (S_ISDIR(st.st_mode)) {
 			int sub = openat(dirfd, e->d_name,
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -320,7 +364,8 @@ davfs_temps_clean(int dirfd)
 int
 davfs_usage(int dirfd, uint64_t max_entries, uint64_t *bytes, uint64_t *entries)
 {
-	struct walk w = {max_entries, {0, 0, 0, 0}, 0, time(NULL), true};
+	struct walk w = {
+	    max_entries, {0, 0, 0, 0}, 0, time(NULL), true, NULL, -1, {0}};
 	int rc = usage_dir(dirfd, &w);
 
 	*bytes = w.t.bytes;
@@ -331,11 +376,35 @@ davfs_usage(int dirfd, uint64_t max_entries, uint64_t *bytes, uint64_t *entries)
 int
 davfs_survey(int dirfd, struct davfs_tally *t)
 {
-	struct walk w = {UINT64_MAX, {0, 0, 0, 0}, 0, time(NULL), false};
+	struct walk w = {
+	    UINT64_MAX, {0, 0, 0, 0}, 0, time(NULL), false, NULL, -1, {0}};
 	int rc = usage_dir(dirfd, &w);
 
 	*t = w.t;
 	return rc;
+}
+
+int
+davfs_find_newest(
+    int dirfd, const char *name, uint64_t max_entries, struct stat *st)
+{
+	struct walk w = {
+	    max_entries, {0, 0, 0, 0}, 0, time(NULL), false, name, -1, {0}};
+	int saved;
+
+	if (usage_dir(dirfd, &w) == -1) {
+		saved = errno;
+		if (w.found != -1)
+			close(w.found);
+		errno = saved;
+		return -1;
+	}
+	if (w.found == -1) {
+		errno = ENOENT;
+		return -1;
+	}
+	*st = w.found_st;
+	return w.found;
 }
 
 /* Remove everything inside the folder dirfd (borrowed). */

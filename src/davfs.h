@@ -32,6 +32,9 @@
  */
 int davfs_root_open(const char *data_dir, struct str user);
 
+/* Open the root folder of account user when it has one (else ENOENT). */
+int davfs_root_find(const char *data_dir, struct str user);
+
 /*
  * Remove account user's whole tree (its files go with the account: a new
  * account of the same name starts empty). 0 also when it has none.
@@ -131,6 +134,16 @@ void davfs_restore_abort(const char *data_dir);
  * after idle_timeout_ms).
  */
 void davfs_temps_clean(int dirfd);
+
+/*
+ * Open (read-only) the most recently changed regular file called name
+ * (not a reserved name) anywhere in the tree under dirfd (links are never
+ * followed), its fstat in *st. Returns the descriptor, or -1: ENOENT when
+ * there is none, E2BIG past max_entries entries (counted as davfs_usage
+ * does) or DAVPATH_MAX_DEPTH levels. Changes nothing.
+ */
+int davfs_find_newest(
+    int dirfd, const char *name, uint64_t max_entries, struct stat *st);
 
 /*
  * Remove name from dirfd: a file, or a folder with everything in it, and

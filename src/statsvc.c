@@ -9,7 +9,10 @@
  *     its account that runs;
  *   - a read's result replaces the account's snapshot only once its data
  *     file is durable, so what is shown is what a restart shows;
- *   - a refused file changes nothing but the last upload and its reason.
+ *   - a refused file changes nothing but the last upload and its reason;
+ *   - at a start (statsvc_rescan) one account at a time is looked at: a
+ *     worker only walks its WebDAV tree and opens files, the loop decides
+ *     what to read again, and the reads are an upload's.
  *
  * The data file: "KSSTATS1", then little-endian integers: the file's
  * counts (struct statsdb), the books (strings as a 32-bit length and the
@@ -29,6 +32,7 @@
 #include <hiredis/hiredis.h>
 
 #include "crc32c.h"
+#include "davfs.h"
 #include "davpath.h"
 #include "fileio.h"
 #include "json.h"
@@ -93,6 +97,12 @@ struct sv_acct {
 	int next_fd;              /* an upload waiting for it, or -1 */
 	struct sv_upload waiting;
 	/*
+	 * The file waiting (statistics', vocabulary's) is one the account's
+	 * list already has, read again at the start (statsvc_rescan): it is
+	 * not listed twice.
+	 */
+	bool listed, vlisted;
+	/*
 	 * Deleted while its read runs: the struct stays (cleared) until the
 	 * read ends, and a new account of the same name revives it, so
 	 * reads of one name never overlap; gen tells a read of the account
@@ -124,6 +134,7 @@ struct sv_job {
 	struct sv_acct *a;
 	/* SV_READ */
 	bool vocab;   /* a vocabulary file */
+	bool listed;  /* a file read again, already listed (sv_acct) */
 	unsigned gen; /* the account's when the read began */
 	int fd;
 	struct sv_upload up;
@@ -140,11 +151,15 @@ struct sv_job {
 	int32_t day_start;
 	struct sv_upload qlast, qfigures;
 	char *qreason;
+	/* statsvc_rescan: the account's files found (fd -1: none). */
+	int sfd, vfd;
+	struct stat sst, vst;
 	/* statsvc_share: the generation known, what Redis had if newer. */
 	long long rgen;
 	char *quser;
-	struct sv_acct *fresh; /* not listed: its snap, settings, uploads */
-	struct sv_snap *qheld; /* the reference qsnap held before */
+	struct sv_acct *fresh;   /* not listed: its snap, settings, uploads */
+	struct sv_snap *qheld;   /* the reference qsnap held before */
+	struct sv_vocab *qvheld; /* the reference qvocab held before */
 	int64_t goal_books, goal_minutes;
 	struct sv_hist *qhist; /* copied */
 	size_t nqhist;
@@ -166,6 +181,11 @@ struct statsvc {
 	statsvc_read_fn *on_read;     /* statsvc_on_read */
 	void *on_read_arg;
 	const struct config *shared; /* statsvc_share: Redis, or NULL */
+	/* statsvc_rescan: the accounts with a tree, the next to look at. */
+	char *data_dir;
+	char **scan;
+	size_t nscan, iscan;
+	struct sv_acct *scanned; /* whose files are read again, or NULL */
 	bool closing;
 };
 
@@ -760,6 +780,20 @@ vocab_decode(const char *data, size_t len, struct statsdb_vocab *v)
 	return 0;
 }
 
+/* A vocabulary of the bytes of a <name>.vocab, or NULL when damaged. */
+static struct sv_vocab *
+vocab_load(const char *data, size_t len)
+{
+	struct sv_vocab *vs = xcalloc(1, sizeof(*vs));
+
+	vs->refs = 1;
+	if (vocab_decode(data, len, &vs->v) == -1) {
+		free(vs);
+		return NULL;
+	}
+	return vs;
+}
+
 static int
 cmp_md5(const void *x, const void *y)
 {
@@ -918,18 +952,9 @@ load_one(struct statsvc *sv, const char *name)
 	buf_reset(&path);
 	buf_addf(&path, "%s.vocab", a->base);
 	buf_reset(&data);
-	if (slurp(path.data, (size_t)1 << 30, &data) == 0) {
-		struct sv_vocab *vs = xcalloc(1, sizeof(*vs));
-
-		vs->refs = 1;
-		if (vocab_decode(data.data, data.len, &vs->v) == 0) {
-			a->vocab = vs;
-		} else {
-			free(vs);
-			log_warnx(
-			    "statistics: '%s' is damaged, left out", path.data);
-		}
-	}
+	if (slurp(path.data, (size_t)1 << 30, &data) == 0 &&
+	    (a->vocab = vocab_load(data.data, data.len)) == NULL)
+		log_warnx("statistics: '%s' is damaged, left out", path.data);
 out:
 	json_arena_release(&arena);
 	buf_release(&path);
@@ -960,7 +985,8 @@ load_all(struct statsvc *sv)
  *
  * Per account, the hash kosyncd:user:<name>:stats (under the account's
  * prefix: its deletion removes it): "data" the bytes of <name>.data,
- * "meta" the text of <name>.json, "gen" moved by every write of either.
+ * "vocab" those of <name>.vocab, "meta" the text of <name>.json, "gen"
+ * moved by every write of any.
  * The instance that read an upload writes both; every instance compares
  * "gen" with the one it shows when its figures are asked for, and loads
  * both when they differ (on the pool, with the query): no instance reads
@@ -1014,13 +1040,15 @@ shared_put(const struct statsvc *sv, const char *user, const char *field,
 	return gen;
 }
 
-/* On the pool: the data just read (b) goes to Redis too. */
+/*
+ * On the pool: the data just read (b) goes to Redis too, as field ("data"
+ * or "vocab").
+ */
 static void
-shared_data_save(struct sv_job *job, const struct buf *b)
+shared_data_save(struct sv_job *job, const char *field, const struct buf *b)
 {
 	if (job->sv->shared != NULL)
-		(void)shared_put(
-		    job->sv, job->a->user, "data", b->data, b->len);
+		(void)shared_put(job->sv, job->a->user, field, b->data, b->len);
 }
 
 /* On the loop: a's settings and uploads go to Redis, a->rgen follows. */
@@ -1040,7 +1068,8 @@ shared_meta_save(struct statsvc *sv, struct sv_acct *a)
 }
 
 /*
- * On the pool: user's figures in Redis (snapshot, settings, uploads) as
+ * On the pool: user's figures in Redis (snapshot, vocabulary, settings,
+ * uploads) as
  * an account that is not listed (acct_free frees it), when their
  * generation is not known_gen; else NULL. Redis having none while some
  * were known (the account deleted through another instance) gives an
@@ -1052,24 +1081,25 @@ shared_fetch(const struct statsvc *sv, const char *user, long long known_gen)
 	struct json_arena arena = JSON_ARENA_INIT;
 	const struct json_value *v;
 	struct buf k = BUF_INIT;
-	const char *argv[5] = {"HMGET", NULL, "gen", "meta", "data"};
-	size_t lens[5] = {5, 0, 3, 4, 4};
+	const char *argv[6] = {"HMGET", NULL, "gen", "meta", "data", "vocab"};
+	size_t lens[6] = {5, 0, 3, 4, 4, 5};
 	struct statsdb db;
 	redisReply *r;
-	const redisReply *g, *m, *d;
+	const redisReply *g, *m, *d, *vr;
 	struct sv_acct *f = NULL;
 	long long gen;
 
 	shared_key(&k, user);
 	argv[1] = k.data;
 	lens[1] = k.len;
-	r = redis_sync_cmd(sv->shared, "statistics", 5, argv, lens);
+	r = redis_sync_cmd(sv->shared, "statistics", 6, argv, lens);
 	buf_release(&k);
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3)
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 4)
 		goto out;
 	g = r->element[0];
 	m = r->element[1];
 	d = r->element[2];
+	vr = r->element[3];
 	gen = g->type == REDIS_REPLY_STRING ? strtoll(g->str, NULL, 10) : 0;
 	if (gen == known_gen)
 		goto out;
@@ -1087,6 +1117,8 @@ shared_fetch(const struct statsvc *sv, const char *user, long long known_gen)
 	if (d->type == REDIS_REPLY_STRING &&
 	    snap_decode(d->str, d->len, &db) == 0)
 		f->snap = snap_new(&db);
+	if (vr->type == REDIS_REPLY_STRING)
+		f->vocab = vocab_load(vr->str, vr->len);
 out:
 	freeReplyObject(r);
 	json_arena_release(&arena);
@@ -1176,9 +1208,15 @@ shared_refresh(struct sv_job *job)
 	job->goal_minutes = f->goal_minutes;
 	if (job->q.view == STATSVC_OVERVIEW)
 		job_hist_copy(job, f);
-	/* Answer from f's snapshot; the reference is dropped on the loop. */
+	/* Answer from f's; the references are dropped on the loop. */
 	job->qheld = job->qsnap;
 	job->qsnap = f->snap;
+	if (job->q.view == STATSVC_VOCAB) {
+		free(job->qreason);
+		job->qreason = f->vreason ? xstrdup(f->vreason) : NULL;
+	}
+	job->qvheld = job->qvocab;
+	job->qvocab = f->vocab;
 }
 
 /*
@@ -1195,6 +1233,9 @@ shared_apply(struct statsvc *sv, struct sv_acct *f, long long known)
 	snap_unref(a->snap);
 	a->snap = f->snap; /* NULL too: Redis has none */
 	f->snap = NULL;
+	vocab_unref(a->vocab);
+	a->vocab = f->vocab;
+	f->vocab = NULL;
 	shared_copy(a->tz, &a->day_start, &a->last, &a->figures, &a->reason, f);
 	shared_copy_more(a, f);
 	a->rgen = f->rgen;
@@ -1304,6 +1345,7 @@ static void sv_release(struct statsvc *sv);
 static void job_submit(struct statsvc *sv, struct sv_job *job);
 static void job_pump(struct statsvc *sv);
 static void read_start(struct statsvc *sv, struct sv_acct *a);
+static void rescan_next(struct statsvc *sv);
 
 /*
  * On the pool: write b durably as job's data file. Returns 0, or -1 with
@@ -1346,6 +1388,7 @@ vocab_work(struct sv_job *job)
 		job->vsnap = xcalloc(1, sizeof(*job->vsnap));
 		job->vsnap->refs = 1;
 		job->vsnap->v = v;
+		shared_data_save(job, "vocab", &b);
 	}
 	buf_release(&b);
 }
@@ -1354,7 +1397,8 @@ vocab_work(struct sv_job *job)
 static void
 vocab_finish(struct sv_job *job, struct sv_acct *a)
 {
-	hist_add(a, &job->up, job->vsnap != NULL, true);
+	if (!job->listed)
+		hist_add(a, &job->up, job->vsnap != NULL, true);
 	free(a->vreason);
 	a->vreason = NULL;
 	if (job->vsnap != NULL) {
@@ -1390,7 +1434,7 @@ read_work(uv_work_t *w)
 		statsdb_release(&db);
 	} else {
 		job->snap = snap_new(&db);
-		shared_data_save(job, &b);
+		shared_data_save(job, "data", &b);
 	}
 	buf_release(&b);
 }
@@ -1400,7 +1444,7 @@ read_finish(struct sv_job *job, bool cancelled)
 {
 	struct statsvc *sv = job->sv;
 	struct sv_acct *a = job->a;
-	bool again;
+	bool again, scanned = a == sv->scanned;
 
 	a->reading = NULL;
 	if (cancelled || job->gen != a->gen || sv->closing) {
@@ -1423,7 +1467,8 @@ read_finish(struct sv_job *job, bool cancelled)
 	} else {
 		upload_release(&a->last);
 		upload_copy(&a->last, &job->up);
-		hist_add(a, &job->up, job->snap != NULL, false);
+		if (!job->listed)
+			hist_add(a, &job->up, job->snap != NULL, false);
 		free(a->reason);
 		a->reason = NULL;
 		if (job->snap != NULL) {
@@ -1450,6 +1495,11 @@ read_finish(struct sv_job *job, bool cancelled)
 	free(job->data_path);
 	again = !a->deleted && (a->next_fd != -1 || a->vnext_fd != -1) &&
 	        !sv->closing;
+	if (scanned && !again) {
+		/* Its files were read again: the next account's turn. */
+		sv->scanned = NULL;
+		rescan_next(sv);
+	}
 	if (a->deleted)
 		acct_remove(sv, a);
 	else if (again)
@@ -1472,6 +1522,8 @@ read_start(struct statsvc *sv, struct sv_acct *a)
 	job->finish = read_finish;
 	job->a = a;
 	job->vocab = a->next_fd == -1;
+	job->listed = job->vocab ? a->vlisted : a->listed;
+	*(job->vocab ? &a->vlisted : &a->listed) = false;
 	if (job->vocab) {
 		job->fd = a->vnext_fd;
 		job->up = a->vwaiting;
@@ -1510,9 +1562,11 @@ statsvc_uploaded(struct statsvc *sv, const char *user, size_t user_len,
 	if (strcmp(name, STATSVC_VOCAB_NAME) == 0) {
 		w = &a->vwaiting;
 		next_fd = &a->vnext_fd;
+		a->vlisted = false;
 	} else {
 		w = &a->waiting;
 		next_fd = &a->next_fd;
+		a->listed = false;
 	}
 	/* Only the latest upload waiting is worth reading. */
 	if (*next_fd != -1)
@@ -1536,6 +1590,201 @@ statsvc_uploaded(struct statsvc *sv, const char *user, size_t user_len,
 	if (a->reading == NULL)
 		read_start(sv, a);
 	/* Otherwise it is read when the one queued or running ends. */
+}
+
+/*
+ * Derived data made again (statsvc_rescan)
+ *
+ * One account at a time: a job on the pool finds the newest of its files
+ * in its WebDAV tree (the walk never runs on the loop), the loop compares
+ * them with what the account shows and queues the reads of those it does
+ * not show; the next account is looked at once those reads end.
+ */
+
+/*
+ * Whether the file st must be read again: the account shows nothing of
+ * its kind (has: figures, refused: a refusal), or it is not the upload
+ * read last (known; time 0 when none is recorded): another size, or
+ * changed after that upload was read.
+ */
+static bool
+rescan_needed(const struct sv_upload *known, bool has, bool refused,
+    const struct stat *st)
+{
+	if (!has && !refused)
+		return true;
+	if (known->time == 0)
+		return false;
+	return (uint64_t)st->st_size != known->size ||
+	       (int64_t)st->st_mtime > known->time;
+}
+
+/* Whether the file st is the upload known (whose derived data was lost). */
+static bool
+rescan_is_known(const struct sv_upload *known, const struct stat *st)
+{
+	return known->time != 0 && (uint64_t)st->st_size == known->size &&
+	       (int64_t)st->st_mtime <= known->time;
+}
+
+/* The vocabulary upload a's list has last (time 0: none). */
+static const struct sv_upload *
+vocab_last(const struct sv_acct *a)
+{
+	static const struct sv_upload none;
+	size_t i;
+
+	for (i = a->nhist; i-- > 0;)
+		if (a->hist[i].vocab)
+			return &a->hist[i].up;
+	return &none;
+}
+
+/*
+ * Make the file at fd (taken; -1: none) found in a's tree a's waiting
+ * file of its kind when it must be read again. True when it was.
+ */
+static bool
+rescan_queue(struct sv_acct *a, bool vocab, int fd, const struct stat *st)
+{
+	const struct sv_upload *known = vocab ? vocab_last(a) : &a->last;
+	bool has = vocab ? a->vocab != NULL : a->snap != NULL;
+	bool refused = (vocab ? a->vreason : a->reason) != NULL;
+	struct sv_upload *w = vocab ? &a->vwaiting : &a->waiting;
+	int *next_fd = vocab ? &a->vnext_fd : &a->next_fd;
+	bool *listed = vocab ? &a->vlisted : &a->listed;
+
+	if (fd == -1)
+		return false;
+	if (*next_fd != -1 || !rescan_needed(known, has, refused, st)) {
+		close(fd);
+		return false;
+	}
+	upload_release(w);
+	*listed = rescan_is_known(known, st);
+	if (*listed) {
+		upload_copy(w, known);
+	} else {
+		w->time = (int64_t)st->st_mtime;
+		w->size = (uint64_t)st->st_size;
+	}
+	*next_fd = fd;
+	log_info("statistics: the %s of '%s' is read again (%s)",
+	    vocab ? STATSVC_VOCAB_NAME : STATSVC_FILE_NAME, a->user,
+	    has || refused ? "changed since it was read"
+	                   : "nothing kept of it");
+	return true;
+}
+
+/* On the pool: the newest files of the account job->quser's tree. */
+static void
+rescan_work(uv_work_t *w)
+{
+	struct sv_job *job = w->data;
+	struct str user = {job->quser, strlen(job->quser)};
+	int root = davfs_root_find(job->sv->data_dir, user);
+
+	if (root == -1) {
+		job->status = errno == ENOENT ? 0 : errno;
+		return;
+	}
+	job->sfd = davfs_find_newest(
+	    root, STATSVC_FILE_NAME, STATSVC_SCAN_ENTRIES, &job->sst);
+	if (job->sfd == -1 && errno != ENOENT)
+		job->status = errno;
+	job->vfd = davfs_find_newest(
+	    root, STATSVC_VOCAB_NAME, STATSVC_SCAN_ENTRIES, &job->vst);
+	if (job->vfd == -1 && errno != ENOENT)
+		job->status = errno;
+	close(root);
+}
+
+/* Back on the loop: queue the reads the files found need, or go on. */
+static void
+rescan_finish(struct sv_job *job, bool cancelled)
+{
+	struct statsvc *sv = job->sv;
+	struct sv_acct *a;
+	bool queued = false;
+
+	if (cancelled || sv->closing) {
+		if (job->sfd != -1)
+			close(job->sfd);
+		if (job->vfd != -1)
+			close(job->vfd);
+		free(job->quser);
+		return;
+	}
+	if (job->status != 0)
+		log_warnx("statistics: the WebDAV tree of '%s' cannot be "
+		          "searched: %s",
+		    job->quser, strerror(job->status));
+	if (job->sfd != -1 || job->vfd != -1) {
+		a = acct_get(sv, job->quser, strlen(job->quser));
+		if (a->reading != NULL) {
+			/* An upload is being read: it is newer. */
+			if (job->sfd != -1)
+				close(job->sfd);
+			if (job->vfd != -1)
+				close(job->vfd);
+		} else {
+			queued = rescan_queue(a, false, job->sfd, &job->sst);
+			queued = rescan_queue(a, true, job->vfd, &job->vst) ||
+			         queued;
+		}
+		if (queued) {
+			sv->scanned = a;
+			read_start(sv, a);
+		}
+	}
+	free(job->quser);
+	if (!queued)
+		rescan_next(sv);
+}
+
+/* Look at the next account's tree (statsvc_rescan), if any. */
+static void
+rescan_next(struct statsvc *sv)
+{
+	struct sv_job *job;
+
+	if (sv->closing || sv->iscan >= sv->nscan)
+		return;
+	job = xcalloc(1, sizeof(*job));
+	job->kind = SV_QUERY;
+	job->quser = sv->scan[sv->iscan];
+	sv->scan[sv->iscan++] = NULL;
+	job->sfd = job->vfd = -1;
+	job->run = rescan_work;
+	job->finish = rescan_finish;
+	buf_init(&job->out);
+	job_submit(sv, job);
+}
+
+/* davfs_root_fn: list an account that has a tree. */
+static void
+rescan_add(void *arg, struct str user, int dirfd)
+{
+	struct statsvc *sv = arg;
+
+	if (dirfd == -1)
+		return;
+	if ((sv->nscan & (sv->nscan - 1)) == 0)
+		sv->scan = xrealloc(
+		    sv->scan, (sv->nscan ? 2 * sv->nscan : 1) * sizeof(char *));
+	sv->scan[sv->nscan++] = xmemdup0(user.p, user.len);
+}
+
+void
+statsvc_rescan(struct statsvc *sv, const char *data_dir)
+{
+	if (sv->data_dir != NULL)
+		return;
+	sv->data_dir = xstrdup(data_dir);
+	if (davfs_each_root(data_dir, rescan_add, sv) == -1)
+		log_warn("statistics: cannot list the WebDAV trees of '%s'",
+		    data_dir);
+	rescan_next(sv);
 }
 
 /*
@@ -1925,6 +2174,7 @@ query_finish(struct sv_job *job, bool cancelled)
 	if (job->fresh != NULL) {
 		acct_free(job->fresh);
 		job->qsnap = job->qheld;
+		job->qvocab = job->qvheld;
 	}
 	free(job->quser);
 	snap_unref(job->qsnap);
@@ -2004,11 +2254,16 @@ static void
 sv_release(struct statsvc *sv)
 {
 	struct sv_acct *a;
+	size_t i;
 
 	while ((a = sv->accts) != NULL) {
 		sv->accts = a->next;
 		acct_free(a);
 	}
+	for (i = sv->iscan; i < sv->nscan; i++)
+		free(sv->scan[i]);
+	free(sv->scan);
+	free(sv->data_dir);
 	free(sv->dir);
 	free(sv);
 }

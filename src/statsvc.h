@@ -18,8 +18,10 @@
  * "<name>.vocab" the same for the vocabulary (its words' books, times and
  * review counts; never the words).
  * Both are loaded at the start, so a restart does not read the uploads
- * again. The figures themselves (days, streaks, books) are computed from
- * it on the thread pool for each request, in the account's time zone.
+ * again; what is missing or older than the file in the WebDAV tree (a
+ * restore) is read again from it (statsvc_rescan). The figures themselves
+ * (days, streaks, books) are computed from it on the thread pool for each
+ * request, in the account's time zone.
  *
  * Not here: the WebDAV space (dav.h), the HTTP API (webui.c), what the
  * figures are (statscalc.h).
@@ -49,6 +51,13 @@
 /* Reading goals: books per year, minutes per day, at most. */
 #define STATSVC_MAX_GOAL_BOOKS 10000
 #define STATSVC_MAX_GOAL_MINUTES 1440
+/*
+ * Entries of an account's WebDAV tree walked to find its files at the
+ * start (statsvc_rescan): ten times the files and folders a tree may hold
+ * (dav.h), for the dead properties and versions kept beside them; on the
+ * thread pool, one account at a time.
+ */
+#define STATSVC_SCAN_ENTRIES 100000
 /* The file names that are read, in any folder of the account's tree. */
 #define STATSVC_FILE_NAME "statistics.sqlite3"
 #define STATSVC_VOCAB_NAME "vocabulary_builder.sqlite3"
@@ -66,13 +75,24 @@ struct statsvc *statsvc_new(uv_loop_t *loop, const char *data_dir);
 struct config;
 
 /*
- * Keep the figures in the Redis of cfg too (--storage redis; cfg
- * borrowed, lives as long as sv): every instance on that Redis shows
- * what any of them read, and a restart reads no upload again. An
- * instance loads an account's figures from Redis when they are asked for
- * and Redis has newer ones than it shows. docs/redis.md gives the key.
+ * Keep the figures and the vocabulary in the Redis of cfg too (--storage redis;
+ * cfg borrowed, lives as long as sv): every instance on that Redis shows what
+ * any of them read, and a restart reads no upload again. An instance loads an
+ * account's figures from Redis when they are asked for and Redis has newer ones
+ * than it shows. docs/redis.md gives the key.
  */
 void statsvc_share(struct statsvc *sv, const struct config *cfg);
+
+/*
+ * Read again, in the background, the files of the WebDAV trees under
+ * data_dir (borrowed) whose derived data sv does not show: none kept
+ * (a restore, a lost stats folder), or kept from another file (a file
+ * bigger or smaller than the upload read last, or changed after it). For
+ * each account the newest file of each name is looked at, one account
+ * at a time, its reads queued as an upload's are; each is logged. Call
+ * once, at the start (file storage).
+ */
+void statsvc_rescan(struct statsvc *sv, const char *data_dir);
 
 /*
  * Free sv. Reads and queries still on the thread pool finish first:

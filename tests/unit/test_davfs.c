@@ -3,8 +3,11 @@
  * versions of a file (numbering, keeping the newest, the bytes dropped),
  * the count of a tree (temporary files apart), and the backup of the trees
  * and their restore (each account's tree replaced, the others removed, no
- * stage left).
+ * stage left), the newest file of a name in a tree (links, folders and
+ * reserved names skipped, the entries bounded) and a root opened only
+ * when it exists.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,6 +17,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -185,12 +189,93 @@ test_davfs__backup_restore(void **state)
 	free(bak);
 }
 
+/* Set dir/name's modification time to t (Unix seconds). */
+static void
+age(int dir, const char *name, time_t t)
+{
+	struct timespec ts[2] = {{t, 0}, {t, 0}};
+
+	assert_int_equal(utimensat(dir, name, ts, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+/* The content of fd (closed), read from its start. */
+static char *
+read_fd(int fd)
+{
+	static char out[64];
+	ssize_t n = pread(fd, out, sizeof(out) - 1, 0);
+
+	assert_true(n >= 0);
+	out[n] = '\0';
+	close(fd);
+	return out;
+}
+
+static void
+test_davfs__find_newest(void **state)
+{
+	char *data = tmpdir(), path[512];
+	struct stat st;
+	int a, sub, deep;
+
+	(void)state;
+	a = davfs_root_open(data, str_from("alice"));
+	assert_true(a != -1);
+	/* None yet; a root that does not exist is not made. */
+	assert_int_equal(davfs_find_newest(a, "s", 100, &st), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(davfs_root_find(data, str_from("bob")), -1);
+	assert_int_equal(errno, ENOENT);
+	snprintf(path, sizeof(path), "%s/dav/bob", data);
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* The newest of three, wherever it is. */
+	assert_int_equal(mkdirat(a, "sub", 0700), 0);
+	sub = openat(a, "sub", O_RDONLY | O_DIRECTORY);
+	assert_int_equal(mkdirat(sub, "deep", 0700), 0);
+	deep = openat(sub, "deep", O_RDONLY | O_DIRECTORY);
+	put(a, "s", "top");
+	age(a, "s", 1000);
+	put(sub, "s", "middle");
+	age(sub, "s", 3000);
+	put(deep, "s", "deep");
+	age(deep, "s", 2000);
+	assert_string_equal(
+	    read_fd(davfs_find_newest(a, "s", 100, &st)), "middle");
+	assert_int_equal(st.st_size, 6);
+	assert_int_equal(st.st_mtime, 3000);
+
+	/* A link, a folder of that name and a reserved name are skipped. */
+	assert_int_equal(unlinkat(sub, "s", 0), 0);
+	assert_int_equal(symlinkat("/etc/passwd", a, "x"), 0);
+	assert_int_equal(mkdirat(deep, "x", 0700), 0);
+	put(deep, ".kosyncd-x", "reserved");
+	age(deep, ".kosyncd-x", 5000);
+	assert_int_equal(davfs_find_newest(a, "x", 100, &st), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_string_equal(
+	    read_fd(davfs_find_newest(a, "s", 100, &st)), "deep");
+
+	/* Past max_entries: E2BIG, nothing returned. */
+	assert_int_equal(davfs_find_newest(a, "s", 2, &st), -1);
+	assert_int_equal(errno, E2BIG);
+	close(deep);
+	close(sub);
+	close(a);
+	a = davfs_root_find(data, str_from("alice"));
+	assert_true(a != -1);
+	close(a);
+	rmtree(data);
+	free(data);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_davfs__versions),
 	    cmocka_unit_test(test_davfs__backup_restore),
+	    cmocka_unit_test(test_davfs__find_newest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

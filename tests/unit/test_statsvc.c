@@ -7,7 +7,8 @@
  * (unknown zone, too long a name), saved and loaded again by a new
  * service, with the data file beside them; titles looked up by md5;
  * forgetting an account removes its files; a damaged data file is left
- * out at the start (logged).
+ * out at the start (logged). Which file found in a tree at a start is read
+ * again, and which is the upload already listed.
  *
  * UNIT_INCLUDES: src/statsvc.c
  */
@@ -305,11 +306,62 @@ test_statsvc__service(void **state)
 	buf_release(&err);
 }
 
+/*
+ * Which file found at a start is read again (rescan_needed) and which is
+ * the upload already listed (rescan_is_known), by the record of the
+ * upload read last.
+ */
+static void
+test_statsvc__rescan_rules(void **state)
+{
+	static const struct {
+		int64_t known_time;
+		uint64_t known_size;
+		bool has, refused;
+		int64_t mtime;
+		int64_t size;
+		bool needed, known;
+	} cases[] = {
+	    /* Nothing kept of it: read (a restore, a lost stats folder). */
+	    {0, 0, false, false, 100, 10, true, false},
+	    /* Its data file lost, the upload listed: read, not listed again. */
+	    {200, 10, false, false, 100, 10, true, true},
+	    {200, 10, false, false, 200, 10, true, true},
+	    /* The upload read last: nothing to do. */
+	    {200, 10, true, false, 100, 10, false, true},
+	    /* Refused last time, the same file: not read at each start. */
+	    {200, 10, false, true, 100, 10, false, true},
+	    /* Another size, or changed after it was read: read again. */
+	    {200, 10, true, false, 100, 11, true, false},
+	    {200, 10, true, false, 201, 10, true, false},
+	    {200, 10, false, true, 201, 10, true, false},
+	    /* Figures but no record of the upload: kept. */
+	    {0, 0, true, false, 500, 10, false, false},
+	};
+	struct sv_upload known = {0, 0, NULL};
+	struct stat st;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&st, 0, sizeof(st));
+		known.time = cases[i].known_time;
+		known.size = cases[i].known_size;
+		st.st_mtime = (time_t)cases[i].mtime;
+		st.st_size = (off_t)cases[i].size;
+		assert_int_equal(
+		    rescan_needed(&known, cases[i].has, cases[i].refused, &st),
+		    cases[i].needed);
+		assert_int_equal(rescan_is_known(&known, &st), cases[i].known);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_statsvc__encode_decode),
+	    cmocka_unit_test(test_statsvc__rescan_rules),
 	    cmocka_unit_test_setup_teardown(
 	        test_statsvc__service, setup, teardown),
 	};
