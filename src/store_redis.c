@@ -3019,6 +3019,8 @@ rs_dev_use_of(const redisReply *uses, const redisReply *id)
 
 struct rs_devlist {
 	struct redis_store *rs;
+	const char *script; /* dev-list.lua or devnames-list.lua */
+	store_command_fn *fn;
 	store_text_cb *cb;
 	void *arg;
 	struct str user;
@@ -3106,25 +3108,38 @@ rs_devlist_send(void *arg)
 {
 	struct rs_devlist *l = arg;
 
-	if (rs_device_eval(l->rs, lua_dev_list, l->user, 0, NULL, NULL,
-	        rs_devlist_cb, l) != 0) {
+	if (rs_device_eval(
+	        l->rs, l->script, l->user, 0, NULL, NULL, l->fn, l) != 0) {
 		if (!l->rs->freed)
 			l->cb(l->arg, STORE_ERR_UNAVAILABLE, NULL, 0);
 		free(l);
 	}
 }
 
+/*
+ * Run script (a listing with the device keys) for user once the store is
+ * ready; fn answers cb from its reply.
+ */
 static void
-rs_device_list(struct store *st, struct str user, store_text_cb *cb, void *arg)
+rs_devlist_start(struct store *st, struct str user, const char *script,
+    store_command_fn *fn, store_text_cb *cb, void *arg)
 {
 	struct rs_devlist *l = xmalloc(sizeof(*l) + str_packed_size(user));
 	char *p = l->strings;
 
 	l->rs = (struct redis_store *)st;
+	l->script = script;
+	l->fn = fn;
 	l->cb = cb;
 	l->arg = arg;
 	l->user = str_pack(&p, user);
 	rs_when_ready(l->rs, rs_devlist_send, l);
+}
+
+static void
+rs_device_list(struct store *st, struct str user, store_text_cb *cb, void *arg)
+{
+	rs_devlist_start(st, user, lua_dev_list, rs_devlist_cb, cb, arg);
 }
 
 /*
@@ -3183,29 +3198,9 @@ out:
 }
 
 static void
-rs_devnames_send(void *arg)
-{
-	struct rs_devlist *l = arg;
-
-	if (rs_device_eval(l->rs, lua_devnames_list, l->user, 0, NULL, NULL,
-	        rs_devnames_cb, l) != 0) {
-		if (!l->rs->freed)
-			l->cb(l->arg, STORE_ERR_UNAVAILABLE, NULL, 0);
-		free(l);
-	}
-}
-
-static void
 rs_devnames_get(struct store *st, struct str user, store_text_cb *cb, void *arg)
 {
-	struct rs_devlist *l = xmalloc(sizeof(*l) + str_packed_size(user));
-	char *p = l->strings;
-
-	l->rs = (struct redis_store *)st;
-	l->cb = cb;
-	l->arg = arg;
-	l->user = str_pack(&p, user);
-	rs_when_ready(l->rs, rs_devnames_send, l);
+	rs_devlist_start(st, user, lua_devnames_list, rs_devnames_cb, cb, arg);
 }
 
 /* A use being written: whose, and the pushing device (for a first use). */
