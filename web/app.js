@@ -330,7 +330,7 @@ async function onChange(d) {
 function syncedText(doc) {
 	if (!doc) return 'A book was synced';
 	if (isWebEntry(doc)) return bookLabel(doc) + ': your restore was saved';
-	return bookLabel(doc) + ' was synced' + (doc.device ? ' from ' + doc.device : '');
+	return bookLabel(doc) + ' was synced' + (doc.device ? ' from ' + devName(doc) : '');
 }
 
 // Reading statistics (api/v1/stats): from the statistics.sqlite3 that
@@ -1031,13 +1031,13 @@ function heldNote(d, e, fail) {
 	if (e.promoted) return h('span', {class: 'tag'}, 'held back, made current later');
 	return [h('span', {class: 'tag', title: HELD_WHY[e.held] || 'held back'}, 'held back'),
 	    h('button', {type: 'button', class: 'promote', 'aria-label': 'Make ' + pct(e.percentage) + ' from ' +
-	        (e.device || 'unknown device') + ' current', onclick: () => promote(d, e).catch(fail)}, 'Make current')];
+	        devName(e) + ' current', onclick: () => promote(d, e).catch(fail)}, 'Make current')];
 }
 
 async function promote(d, e) {
 	await api('POST', docPath(d.document) + '/promote',
 	    {timestamp: e.timestamp, percentage: e.percentage, device_id: e.device_id || ''});
-	toast('Made ' + pct(e.percentage) + ' from ' + (e.device || 'unknown device') + ' current');
+	toast('Made ' + pct(e.percentage) + ' from ' + devName(e) + ' current');
 	await render(true);
 }
 
