@@ -9,7 +9,8 @@
 # name, and a later push from the device is newer than it (what brings it
 # back on the page); restart keeps names and forget marks (file: the
 # journal after kill -9, then database.json after a clean stop; Redis: the
-# hash kosyncd:user:<name>:devnames); account deletion removes them (a new
+# hash kosyncd:user:<name>:devnames); file: `kosyncd export` and `import
+# kosync` into an empty data directory carry them; account deletion removes them (a new
 # account of the name has none; Redis: the hash is gone); bad input (a
 # name too long, with a control character, not a string, a body without
 # it, a key too long) is 400 with a JSON message and changes nothing; the
@@ -124,6 +125,20 @@ for backend in $(ks_backends); do
 		is "file: database.json has device_names" "$?" 0
 		grep -q '"devices_forgotten"' "$KS_DIR/database.json"
 		is "file: database.json has devices_forgotten" "$?" 0
+		# export, then import kosync into an empty data directory.
+		ks_stop
+		run export "$KS_TMP/export.json"
+		is "file: export: exit 0" "$RC" 0
+		SRC_DIR=$KS_DIR
+		KS_DIR=$KS_TMP/imported
+		mkdir -p "$KS_DIR"
+		run import kosync "$KS_TMP/export.json"
+		is "file: import kosync: exit 0" "$RC" 0
+		fresh
+		is "file: import kosync carries them" "$(names)" "abc123=Bedside Kobo@F never-seen=@F"
+		ks_stop
+		KS_DIR=$SRC_DIR
+		fresh
 	else
 		ks_stop
 		fresh
