@@ -10,7 +10,8 @@
 # back on the page); restart keeps names and forget marks (file: the
 # journal after kill -9, then database.json after a clean stop; Redis: the
 # hash kosyncd:user:<name>:devnames); file: `kosyncd export` and `import
-# kosync` into an empty data directory carry them; account deletion removes them (a new
+# kosync` into an empty data directory carry them; Redis: `import redis`
+# into a file store and `export redis` back carry them; account deletion removes them (a new
 # account of the name has none; Redis: the hash is gone); bad input (a
 # name too long, with a control character, not a string, a body without
 # it, a key too long) is 400 with a JSON message and changes nothing; the
@@ -144,6 +145,23 @@ for backend in $(ks_backends); do
 		fresh
 		is "redis: restart keeps them" "$(names)" "abc123=Bedside Kobo@F never-seen=@F"
 		like "redis: the hash" "$(ks_redis_cli HGET kosyncd:user:ann:devnames abc123)" '^[0-9]+ Bedside Kobo$'
+		# Redis -> a file store (import redis), then back (export redis).
+		ks_stop
+		SRC_DIR=$KS_DIR
+		KS_DIR=$KS_TMP/from-redis
+		mkdir -p "$KS_DIR"
+		"$KOSYNCD" import redis --data-dir "$KS_DIR" "${REDIS_ARGS[@]}" >/dev/null 2>"$KS_TMP/err"
+		is "redis: import redis: exit 0" "$?" 0
+		ks_start --storage file --enable-webui || { not_ok "file from redis started"; done_testing; }
+		signin
+		is "redis: import redis carries them" "$(names)" "abc123=Bedside Kobo@F never-seen=@F"
+		ks_stop
+		ks_redis_cli FLUSHDB >/dev/null
+		"$KOSYNCD" export redis --data-dir "$KS_DIR" "${REDIS_ARGS[@]}" >/dev/null 2>"$KS_TMP/err"
+		is "redis: export redis: exit 0" "$?" 0
+		KS_DIR=$SRC_DIR
+		fresh
+		is "redis: export redis carries them" "$(names)" "abc123=Bedside Kobo@F never-seen=@F"
 	fi
 
 	# Account deletion removes them.
