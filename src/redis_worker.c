@@ -828,11 +828,9 @@ static int
 ra_load_devnames(redisContext *c, struct db_user *u, struct buf *err)
 {
 	struct buf k = BUF_INIT;
-	struct str key, v;
-	const char *sp;
+	struct str key, v, name;
 	redisReply *r;
-	char *end;
-	long long t;
+	int64_t t;
 	size_t i;
 
 	ra_key(&k, true, u->name, ":devnames", NULL);
@@ -846,15 +844,10 @@ ra_load_devnames(redisContext *c, struct db_user *u, struct buf *err)
 		v = ra_str(r->element[i + 1]);
 		if (key.p == NULL || key.len == 0 ||
 		    key.len > DB_DEVNAME_KEY_MAX || v.p == NULL ||
-		    (sp = memchr(v.p, ' ', v.len)) == NULL ||
-		    v.len - (size_t)(sp + 1 - v.p) > DB_DEVNAME_NAME_MAX)
+		    store_redis_devname_parse(v.p, v.len, &t, &name) != 0 ||
+		    name.len > DB_DEVNAME_NAME_MAX)
 			continue;
-		t = strtoll(v.p, &end, 10);
-		if (end != sp || t < 0)
-			continue;
-		(void)db_devname_set(u, key,
-		    (struct str){sp + 1, v.len - (size_t)(sp + 1 - v.p)},
-		    (int64_t)t);
+		(void)db_devname_set(u, key, name, t);
 	}
 	freeReplyObject(r);
 	return 0;

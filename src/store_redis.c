@@ -3153,9 +3153,8 @@ rs_devnames_cb(void *priv, const redisReply *reply)
 	const redisReply *k, *v;
 	struct buf b = BUF_INIT;
 	struct json_out o;
-	const char *sp;
-	char *end;
-	long long t;
+	struct str name;
+	int64_t t;
 	size_t i;
 
 	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER) {
@@ -3175,16 +3174,13 @@ rs_devnames_cb(void *priv, const redisReply *reply)
 		v = reply->element[i + 1];
 		if (k->type != REDIS_REPLY_STRING ||
 		    v->type != REDIS_REPLY_STRING ||
-		    (sp = memchr(v->str, ' ', v->len)) == NULL)
-			continue;
-		t = strtoll(v->str, &end, 10);
-		if (end != sp)
+		    store_redis_devname_parse(v->str, v->len, &t, &name) != 0)
 			continue;
 		json_obj_begin(&o);
 		json_key(&o, "device");
 		json_strn(&o, k->str, k->len);
 		json_key(&o, "name");
-		json_strn(&o, sp + 1, v->len - (size_t)(sp + 1 - v->str));
+		json_strn(&o, name.p, name.len);
 		json_key(&o, "forgotten");
 		json_int(&o, t);
 		json_obj_end(&o);
