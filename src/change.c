@@ -32,6 +32,8 @@ static const char *const change_ops[] = {
     [CHANGE_EVENTS] = "events",
     [CHANGE_POLICY] = "policy",
     [CHANGE_WEB_PROMOTE] = "web_promote",
+    [CHANGE_DEVICE_NAME] = "device_name",
+    [CHANGE_DEVICE_FORGET] = "device_forget",
 };
 
 #define NKINDS (sizeof(change_ops) / sizeof(change_ops[0]))
@@ -175,6 +177,21 @@ encode_devcred(struct json_out *o, const struct change *c)
 	json_int(o, c->put.timestamp);
 }
 
+/* A "device_name" or "device_forget" record (db.h db_devname). */
+static void
+encode_devname(struct json_out *o, const struct change *c)
+{
+	json_key(o, "device");
+	json_strn(o, or_empty(c->dev_id).p, c->dev_id.len);
+	if (c->kind == CHANGE_DEVICE_NAME) {
+		json_key(o, "name");
+		json_strn(o, or_empty(c->name).p, c->name.len);
+	} else {
+		json_key(o, "at");
+		json_int(o, c->at);
+	}
+}
+
 size_t
 change_encode(struct buf *out, const struct change *c)
 {
@@ -216,6 +233,10 @@ change_encode(struct buf *out, const struct change *c)
 	case CHANGE_POLICY:
 		json_key(&o, "policy");
 		json_str(&o, policy_name(c->policy));
+		break;
+	case CHANGE_DEVICE_NAME:
+	case CHANGE_DEVICE_FORGET:
+		encode_devname(&o, c);
 		break;
 	default:
 		json_key(&o, "doc");
@@ -424,6 +445,19 @@ change_decode(struct change *c, const struct json_value *rec,
 			return -1;
 		c->policy = (uint8_t)n;
 		return 0;
+	case CHANGE_DEVICE_NAME:
+	case CHANGE_DEVICE_FORGET:
+		c->dev_id = json_get_str(rec, "device");
+		if (c->dev_id.p == NULL || c->dev_id.len == 0)
+			return -1;
+		if (c->kind == CHANGE_DEVICE_NAME) {
+			c->name = json_get_str(rec, "name");
+			return c->name.p != NULL ? 0 : -1;
+		}
+		if (get_number(rec, "at", &num) != 0 || num <= 0)
+			return -1;
+		c->at = clamp_ts(num);
+		return 0;
 	default:
 		break;
 	}
@@ -614,6 +648,13 @@ change_apply_user(struct db *db, struct db_user *u, const struct change *c)
 		break;
 	case CHANGE_POLICY:
 		u->policy = c->policy;
+		break;
+	case CHANGE_DEVICE_NAME:
+		/* Past DB_DEVNAMES_MAX (checked before) nothing is added. */
+		(void)db_devname_set(u, c->dev_id, or_empty(c->name), -1);
+		break;
+	case CHANGE_DEVICE_FORGET:
+		(void)db_devname_set(u, c->dev_id, STR_NULL, c->at);
 		break;
 	case CHANGE_IMPORT_LISTS:
 		d = db_doc_find(u, c->put.document);

@@ -57,6 +57,9 @@ enum change_kind {
 	                       push (put.percentage, progress, device,
 	                       device_id; at: its timestamp) and
 	                       put.timestamp (server time) */
+	CHANGE_DEVICE_NAME, /* "device_name": dev_id (the device's key,
+	                       db.h db_devname), name ("": its own) */
+	CHANGE_DEVICE_FORGET, /* "device_forget": dev_id (key), at (when) */
 };
 
 /*
@@ -86,13 +89,16 @@ struct change {
 	 */
 	struct db_history history;
 	struct str name;   /* WEB_RENAME: the document's own title; DEVICE_ADD,
-	                      DEVICE_RENAME: the credential's label */
+	                      DEVICE_RENAME: the credential's label;
+	                      DEVICE_NAME: the display name */
 	struct str alias;  /* WEB_LINK, WEB_UNLINK */
 	bool admin;        /* WEB_ADMIN, DEVICES_ONLY: on or off */
-	struct str dev_id; /* DEVICE_*: the credential's id */
+	struct str dev_id; /* DEVICE_*: the credential's id; DEVICE_NAME,
+	                      DEVICE_FORGET: the device's key */
 	struct str events; /* EVENTS: the new text ("": none) */
 	uint8_t policy;    /* POLICY: enum db_policy */
-	int64_t at;        /* WEB_PROMOTE: the held entry's timestamp */
+	int64_t at;        /* WEB_PROMOTE: the held entry's timestamp;
+	                      DEVICE_FORGET: the time of the forget */
 	/* IMPORT_LISTS: history entries and device positions to merge. */
 	const struct db_put *lists_history;
 	size_t n_history;

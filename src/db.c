@@ -971,6 +971,62 @@ db_user_set_events(struct db_user *u, bool feed, struct str text)
 	    text.p != NULL && text.len > 0 ? xmemdup0(text.p, text.len) : NULL;
 }
 
+/* Forget u's device names. */
+static void
+devnames_free(struct db_user *u)
+{
+	uint32_t i;
+
+	for (i = 0; i < u->ndevnames; i++) {
+		free(u->devnames[i].key);
+		free(u->devnames[i].name);
+	}
+	free(u->devnames);
+	u->devnames = NULL;
+	u->ndevnames = 0;
+}
+
+struct db_devname *
+db_devname_find(const struct db_user *u, struct str key)
+{
+	uint32_t i;
+
+	for (i = 0; i < u->ndevnames; i++)
+		if (str_eqs(key, u->devnames[i].key))
+			return &u->devnames[i];
+	return NULL;
+}
+
+int
+db_devname_set(
+    struct db_user *u, struct str key, struct str name, int64_t forgotten)
+{
+	struct db_devname *e = db_devname_find(u, key);
+
+	if (e == NULL) {
+		if (u->ndevnames >= DB_DEVNAMES_MAX)
+			return -1;
+		u->devnames = xrealloc(
+		    u->devnames, (u->ndevnames + 1) * sizeof(*u->devnames));
+		e = &u->devnames[u->ndevnames++];
+		e->key = xmemdup0(key.p, key.len);
+		e->name = xstrdup("");
+		e->forgotten = 0;
+	}
+	if (name.p != NULL) {
+		free(e->name);
+		e->name = xmemdup0(name.p, name.len);
+	}
+	if (forgotten >= 0)
+		e->forgotten = forgotten;
+	if (e->name[0] == '\0' && e->forgotten == 0) {
+		free(e->key);
+		free(e->name);
+		*e = u->devnames[--u->ndevnames];
+	}
+	return 0;
+}
+
 void
 db_release(struct db *db)
 {
@@ -981,6 +1037,7 @@ db_release(struct db *db)
 		user_free_docs(db, u);
 		devcreds_free(u);
 		events_free(u);
+		devnames_free(u);
 		free(u->key);
 		free(u);
 	}
@@ -1032,6 +1089,7 @@ db_user_remove(struct db *db, struct db_user *u)
 	user_free_docs(db, u);
 	devcreds_free(u);
 	events_free(u);
+	devnames_free(u);
 	free(u->key);
 	u->key = NULL;
 	u->removed = true;

@@ -123,6 +123,23 @@ struct db_link {
 #define DB_AUDIT_MAX 20
 #define DB_AUDIT_SAME_S 60
 
+/*
+ * Device names (docs/web.md, the devices page): a display name the account
+ * gave one of the devices its pushes name (its device_id when it sends one,
+ * else its device name: the key), and when the account forgot it (0:
+ * never). At most DB_DEVNAMES_MAX per account; a key is 1 to
+ * DB_DEVNAME_KEY_MAX bytes, a name 1 to DB_DEVNAME_NAME_MAX.
+ */
+#define DB_DEVNAMES_MAX 100
+#define DB_DEVNAME_KEY_MAX 128
+#define DB_DEVNAME_NAME_MAX 64
+
+struct db_devname {
+	char *key;
+	char *name;        /* "" : the device's own */
+	int64_t forgotten; /* server time of the forget, 0: none */
+};
+
 struct db_audit {
 	int64_t time;
 	uint8_t what; /* the store's kind of use (store.h store_device_what) */
@@ -166,6 +183,8 @@ struct db_user {
 	 */
 	char *webhooks;
 	char *feed;
+	struct db_devname *devnames; /* ndevnames, unsorted */
+	uint32_t ndevnames;
 	struct table docs;     /* struct db_doc by id */
 	struct db_link *links; /* nlinks, unsorted (a user has few) */
 	uint32_t nlinks;
@@ -378,6 +397,17 @@ int db_audit_what_parse(struct str name);
  * text; NULL p or an empty text removes it.
  */
 void db_user_set_events(struct db_user *u, bool feed, struct str text);
+
+/* u's device name entry for key, or NULL. */
+struct db_devname *db_devname_find(const struct db_user *u, struct str key);
+/*
+ * Set the display name of key's device (an empty name: its own) and, when
+ * forgotten is not negative, its forget time (0: not forgotten). An entry
+ * left with neither is removed. Returns -1 (nothing changed) when a new
+ * entry would pass DB_DEVNAMES_MAX, else 0. name NULL p: keep the name.
+ */
+int db_devname_set(
+    struct db_user *u, struct str key, struct str name, int64_t forgotten);
 
 /* Remove document id of u and free it. Returns false when there is none. */
 bool db_doc_remove(struct db *db, struct db_user *u, struct str id);

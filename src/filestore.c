@@ -463,6 +463,15 @@ device_change_of(const struct store_op *op, struct change *c)
 		c->kind = CHANGE_POLICY;
 		c->policy = op->dev.policy;
 		break;
+	case STORE_DEVICE_NAME:
+		c->kind = CHANGE_DEVICE_NAME;
+		c->dev_id = op->dev.id;
+		break;
+	case STORE_DEVICE_FORGET:
+		c->kind = CHANGE_DEVICE_FORGET;
+		c->dev_id = op->dev.id;
+		c->at = op->put.timestamp;
+		break;
 	}
 }
 
@@ -698,6 +707,16 @@ device_act(struct store_op *op, struct db_user *u)
 		}
 		memcpy(op->devcred, c->id, sizeof(op->devcred));
 	}
+	/* A device name: room for a new one (applied by change.c). */
+	if ((op->dev.kind == STORE_DEVICE_NAME ||
+	        op->dev.kind == STORE_DEVICE_FORGET) &&
+	    db_devname_find(u, op->dev.id) == NULL &&
+	    u->ndevnames >= DB_DEVNAMES_MAX) {
+		op_finish(op, STORE_ERR_LIMIT, 0, NULL);
+		return;
+	}
+	if (op->dev.kind == STORE_DEVICE_FORGET)
+		op->put.timestamp = (int64_t)time(NULL);
 	if (op->dev.kind == STORE_DEVICE_ADD &&
 	    db_devcred_live(u) >= STORE_MAX_DEVCREDS) {
 		op_finish(op, STORE_ERR_LIMIT, 0, NULL);
@@ -1199,6 +1218,36 @@ js_policy_get(struct store *st, struct str user, store_text_cb *cb, void *arg)
 }
 
 static void
+js_devnames_get(struct store *st, struct str user, store_text_cb *cb, void *arg)
+{
+	const struct db_user *u = device_user(st, user, cb, arg);
+	struct buf b = BUF_INIT;
+	struct json_out o;
+	uint32_t i;
+
+	if (u == NULL)
+		return;
+	json_out_init(&o, &b, false);
+	json_obj_begin(&o);
+	json_key(&o, "device_names");
+	json_arr_begin(&o);
+	for (i = 0; i < u->ndevnames; i++) {
+		json_obj_begin(&o);
+		json_key(&o, "device");
+		json_str(&o, u->devnames[i].key);
+		json_key(&o, "name");
+		json_str(&o, u->devnames[i].name);
+		json_key(&o, "forgotten");
+		json_int(&o, u->devnames[i].forgotten);
+		json_obj_end(&o);
+	}
+	json_arr_end(&o);
+	json_obj_end(&o);
+	cb(arg, STORE_OK, b.data, b.len);
+	buf_release(&b);
+}
+
+static void
 js_progress_pulled(
     struct store *st, struct str user, struct str document, uint64_t client)
 {
@@ -1237,6 +1286,7 @@ static const struct store_ops filestore_ops = {
     .events_get = filestore_events_get,
     .feed_user = filestore_feed_user,
     .policy_get = js_policy_get,
+    .devnames_get = js_devnames_get,
     .progress_pulled = js_progress_pulled,
 };
 

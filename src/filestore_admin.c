@@ -502,6 +502,36 @@ import_devcreds(struct import *imp, struct str name, const struct db_user *iu)
 	}
 }
 
+/*
+ * The device names of iu, an account the import adds: a device_name
+ * record for each given name and a device_forget for each forget mark, as
+ * the web interface journals them.
+ */
+static void
+import_devnames(struct import *imp, struct str name, const struct db_user *iu)
+{
+	const struct db_devname *e;
+	struct change c;
+	uint32_t i;
+
+	for (i = 0; i < iu->ndevnames; i++) {
+		e = &iu->devnames[i];
+		memset(&c, 0, sizeof(c));
+		c.user = name;
+		c.dev_id = str_from(e->key);
+		if (e->name[0] != '\0') {
+			c.kind = CHANGE_DEVICE_NAME;
+			c.name = str_from(e->name);
+			(void)import_append(imp, &c, NULL);
+		}
+		if (e->forgotten > 0) {
+			c.kind = CHANGE_DEVICE_FORGET;
+			c.at = e->forgotten;
+			(void)import_append(imp, &c, NULL);
+		}
+	}
+}
+
 /* Decide what each imported user and document becomes; journal it. */
 static void
 import_merge(struct import *imp)
@@ -536,6 +566,7 @@ import_merge(struct import *imp)
 			c.key = str_from(iu->key != NULL ? iu->key : "");
 			(void)import_append(imp, &c, u);
 			import_devcreds(imp, name, iu);
+			import_devnames(imp, name, iu);
 		} else {
 			imp->users_existing++;
 		}

@@ -26,5 +26,7 @@ extern const char lua_events_set[]; /* replace one of them */
 extern const char lua_feed_user[];  /* the account of a feed token */
 extern const char lua_policy[];     /* an account's progress policy */
 extern const char lua_pulled[];     /* a pull of a guard account */
+extern const char lua_devnames[];   /* name or forget a device */
+extern const char lua_devnames_list[]; /* an account's device names */
 
 #endif

@@ -36,3 +36,23 @@ store_redis_format_percentage(char *out, size_t size, double v)
 			return;
 	}
 }
+
+int
+store_redis_devname_parse(
+    const char *v, size_t len, int64_t *forgotten, struct str *name)
+{
+	const char *sp = len > 0 ? memchr(v, ' ', len) : NULL;
+	int64_t t = 0;
+	const char *p;
+
+	if (sp == NULL || sp == v)
+		return -1;
+	for (p = v; p < sp; p++) {
+		if (*p < '0' || *p > '9' || t > (INT64_MAX - 9) / 10)
+			return -1;
+		t = t * 10 + (*p - '0');
+	}
+	*forgotten = t;
+	*name = (struct str){sp + 1, len - (size_t)(sp + 1 - v)};
+	return 0;
+}

@@ -10,6 +10,7 @@
 #define KOSYNCD_REDIS_FORMAT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -22,5 +23,14 @@ void store_redis_glob_escape(struct buf *b, struct str s);
  * would round it.
  */
 void store_redis_format_percentage(char *out, size_t size, double v);
+
+/*
+ * A device name's value in kosyncd:user:<name>:devnames (docs/redis.md):
+ * "<forgotten> <name>", forgotten the Unix time of the forget or 0, name
+ * "" for the device's own. The parser reads v (len bytes) into *forgotten
+ * and *name (pointing into v); it returns -1 when v is not of that form.
+ */
+int store_redis_devname_parse(
+    const char *v, size_t len, int64_t *forgotten, struct str *name);
 
 #endif

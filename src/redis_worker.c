@@ -819,6 +819,68 @@ out:
 	return rc;
 }
 
+/*
+ * Device names (docs/redis.md kosyncd:user:<name>:devnames, "<forgotten>
+ * <name>" by the device's key): read into u for a dump (entries out of
+ * bounds skipped), written for an account an import added.
+ */
+static int
+ra_load_devnames(redisContext *c, struct db_user *u, struct buf *err)
+{
+	struct buf k = BUF_INIT;
+	struct str key, v, name;
+	redisReply *r;
+	int64_t t;
+	size_t i;
+
+	ra_key(&k, true, u->name, ":devnames", NULL);
+	r = ra_hgetall(c, k.data, err);
+	buf_release(&k);
+	if (r == NULL)
+		return -1;
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
+	     i += 2) {
+		key = ra_str(r->element[i]);
+		v = ra_str(r->element[i + 1]);
+		if (key.p == NULL || key.len == 0 ||
+		    key.len > DB_DEVNAME_KEY_MAX || v.p == NULL ||
+		    store_redis_devname_parse(v.p, v.len, &t, &name) != 0 ||
+		    name.len > DB_DEVNAME_NAME_MAX)
+			continue;
+		(void)db_devname_set(u, key, name, t);
+	}
+	freeReplyObject(r);
+	return 0;
+}
+
+static int
+ra_import_devnames(redisContext *c, const struct db_user *u, struct buf *err)
+{
+	const struct db_devname *e;
+	struct buf k = BUF_INIT, v = BUF_INIT;
+	const char *argv[4];
+	size_t lens[4];
+	uint32_t i;
+	int rc = 0;
+
+	ra_key(&k, true, u->name, ":devnames", NULL);
+	for (i = 0; i < u->ndevnames && rc == 0; i++) {
+		e = &u->devnames[i];
+		buf_reset(&v);
+		buf_addf(&v, "%lld %s", (long long)e->forgotten, e->name);
+		ra_arg(argv, lens, 0, "HSET");
+		argv[1] = k.data;
+		lens[1] = k.len;
+		ra_arg(argv, lens, 2, e->key);
+		argv[3] = v.data;
+		lens[3] = v.len;
+		rc = ra_do(c, err, 4, argv, lens);
+	}
+	buf_release(&k);
+	buf_release(&v);
+	return rc;
+}
+
 /* Every user and document into db. Returns 0 or -1. */
 static int
 ra_load(redisContext *c, struct db *db, struct buf *err)
@@ -855,7 +917,8 @@ ra_load(redisContext *c, struct db *db, struct buf *err)
 				    (struct str){r->str, r->len});
 			freeReplyObject(r);
 			if (u != NULL && (ra_load_links(c, u, err) != 0 ||
-			                     ra_load_devcreds(c, u, err) != 0))
+			                     ra_load_devcreds(c, u, err) != 0 ||
+			                     ra_load_devnames(c, u, err) != 0))
 				goto out;
 			continue;
 		}
@@ -1079,7 +1142,8 @@ ra_import(struct ra_job *j, redisContext *c)
 		if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
 			added++;
 			freeReplyObject(r);
-			if (ra_import_devcreds(c, u, &err) != 0)
+			if (ra_import_devcreds(c, u, &err) != 0 ||
+			    ra_import_devnames(c, u, &err) != 0)
 				goto fail;
 		} else {
 			existing++;

@@ -52,8 +52,10 @@ enum st {
 	S_LINKS,
 	S_DCS, /* "device_credentials": {id: {...}} */
 	S_DC,
-	S_DCAUD,  /* a credential's "audit": [...] */
-	S_DCAUDE, /* one entry of it */
+	S_DCAUD,   /* a credential's "audit": [...] */
+	S_DCAUDE,  /* one entry of it */
+	S_DNAMES,  /* "device_names": {key: name} */
+	S_DFORGOT, /* "devices_forgotten": {key: time} */
 };
 
 /* The string members of a device credential, in database.json. */
@@ -652,6 +654,38 @@ dc_end(struct loader *l)
 	}
 }
 
+/*
+ * A member of "device_names" (a string) or "devices_forgotten" (a
+ * number): the user's device name entry. An entry out of bounds (db.h
+ * db_devname) or of another type is skipped, as are those past
+ * DB_DEVNAMES_MAX.
+ */
+static void
+devname_scalar(
+    struct loader *l, const char *s, size_t len, bool is_string, bool is_number)
+{
+	struct str key = {l->key.data, l->key.len};
+	char tmp[32], *end;
+	long long t;
+
+	if (key.len == 0 || key.len > DB_DEVNAME_KEY_MAX || s == NULL)
+		return;
+	if (top(l) == S_DNAMES) {
+		if (is_string && len > 0 && len <= DB_DEVNAME_NAME_MAX)
+			(void)db_devname_set(
+			    l->user, key, (struct str){s, len}, -1);
+		return;
+	}
+	if (!is_number || len >= sizeof(tmp))
+		return;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	errno = 0;
+	t = strtoll(tmp, &end, 10);
+	if (errno == 0 && *end == '\0' && t > 0)
+		(void)db_devname_set(l->user, key, STR_NULL, (int64_t)t);
+}
+
 static int
 on_scalar(
     struct loader *l, const char *s, size_t len, bool is_string, bool is_number)
@@ -714,6 +748,10 @@ on_scalar(
 		return dc_scalar(l, s, len, is_string, is_number);
 	case S_DCAUDE:
 		return da_scalar(l, s, len, is_string, is_number);
+	case S_DNAMES:
+	case S_DFORGOT:
+		devname_scalar(l, s, len, is_string, is_number);
+		return 1;
 	case S_DCS:
 	case S_DCAUD:
 		return 1;
@@ -856,6 +894,12 @@ cb_start_map(void *ctx)
 		if (str_eqs((struct str){l->key.data, l->key.len},
 		        "device_credentials"))
 			return push(l, S_DCS);
+		if (str_eqs(
+		        (struct str){l->key.data, l->key.len}, "device_names"))
+			return push(l, S_DNAMES);
+		if (str_eqs((struct str){l->key.data, l->key.len},
+		        "devices_forgotten"))
+			return push(l, S_DFORGOT);
 		break;
 	case S_DCS:
 		buf_reset(&l->dc.id);

@@ -162,6 +162,37 @@ w_audit(struct json_out *o, const struct db_devcred *c)
 }
 
 /* The device credentials and the devices-only setting (docs/devices.md). */
+/*
+ * The account's device names (docs/database.md): "device_names" {key:
+ * name} and "devices_forgotten" {key: time}, each only when not empty.
+ */
+static void
+w_devnames(struct json_out *o, const struct db_user *u)
+{
+	uint32_t i, n;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = n = 0; i < u->ndevnames; i++) {
+			if (pass == 0 ? u->devnames[i].name[0] == '\0'
+			              : u->devnames[i].forgotten == 0)
+				continue;
+			if (n++ == 0) {
+				json_key(o, pass == 0 ? "device_names"
+				                      : "devices_forgotten");
+				json_obj_begin(o);
+			}
+			json_key(o, u->devnames[i].key);
+			if (pass == 0)
+				json_str(o, u->devnames[i].name);
+			else
+				json_int(o, u->devnames[i].forgotten);
+		}
+		if (n > 0)
+			json_obj_end(o);
+	}
+}
+
 static void
 w_devcreds(struct json_out *o, const struct db_user *u)
 {
@@ -220,6 +251,7 @@ w_user(struct writer *w, const struct db_user *u)
 		json_bool(o, true);
 	}
 	w_devcreds(o, u);
+	w_devnames(o, u);
 	/* Events out (docs/webhooks.md). */
 	w_opt(o, "webhooks", u->webhooks);
 	w_opt(o, "feed", u->feed);

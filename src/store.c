@@ -323,6 +323,10 @@ store_device_change(struct store *st, struct str user,
 {
 	if (ch->kind == STORE_PROGRESS_POLICY && st->ops->policy_set != NULL)
 		st->ops->policy_set(st, user, ch->policy, cb, arg);
+	else if ((ch->kind == STORE_DEVICE_NAME ||
+	             ch->kind == STORE_DEVICE_FORGET) &&
+	         st->ops->devname_set != NULL)
+		st->ops->devname_set(st, user, ch, cb, arg);
 	else if (st->ops->device_change == NULL)
 		unsupported(cb, arg);
 	else
@@ -463,6 +467,16 @@ store_policy_get(
 		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
 	else
 		st->ops->policy_get(st, user, cb, arg);
+}
+
+void
+store_device_names(
+    struct store *st, struct str user, store_text_cb *cb, void *arg)
+{
+	if (st->ops->devnames_get == NULL)
+		cb(arg, STORE_ERR_UNAVAILABLE, NULL, 0);
+	else
+		st->ops->devnames_get(st, user, cb, arg);
 }
 
 void

@@ -206,6 +206,14 @@ typedef void store_text_cb(
  */
 void store_policy_get(
     struct store *st, struct str user, store_text_cb *cb, void *arg);
+/*
+ * user's device names (db.h db_devname; set with store_device_change
+ * STORE_DEVICE_NAME and STORE_DEVICE_FORGET) as JSON {"device_names":
+ * [{"device": key, "name": "" or the display name, "forgotten": 0 or the
+ * time}]}. STORE_ERR_AUTH: no such user.
+ */
+void store_device_names(
+    struct store *st, struct str user, store_text_cb *cb, void *arg);
 
 /* Replace user's key without knowing the old one. STORE_ERR_AUTH: none. */
 void store_admin_user_set_key(struct store *st, struct str user,
@@ -434,6 +442,10 @@ enum store_device_kind {
 	STORE_DEVICES_ONLY,    /* the account key signs in (off) or not (on) */
 	STORE_PROGRESS_POLICY, /* the account's progress policy becomes
 	                          policy (docs/policy.md) */
+	STORE_DEVICE_NAME,     /* the device id (a pushing device's key,
+	                          db.h db_devname) is shown as label ("":
+	                          its own name) */
+	STORE_DEVICE_FORGET,   /* the device id is forgotten now */
 };
 
 struct store_device_change {
@@ -448,7 +460,8 @@ struct store_device_change {
 /*
  * Apply ch to user's credentials. STORE_ERR_AUTH: no such user;
  * STORE_ERR_NOTFOUND: no such credential (or a revoked one renamed or
- * revoked); STORE_ERR_LIMIT: ADD with STORE_MAX_DEVCREDS live ones.
+ * revoked); STORE_ERR_LIMIT: ADD with STORE_MAX_DEVCREDS live ones, or
+ * a NAME or FORGET of a new device with DB_DEVNAMES_MAX names.
  * reply->devcred is an ADD's new id.
  */
 #define STORE_MAX_DEVCREDS 50

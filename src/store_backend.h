@@ -80,6 +80,15 @@ struct store_ops {
 	    store_cb *cb, void *arg);
 	void (*policy_get)(
 	    struct store *st, struct str user, store_text_cb *cb, void *arg);
+	/*
+	 * Device names: set (store_device_change DEVICE_NAME and
+	 * DEVICE_FORGET go here when there is one) and read
+	 * (store_device_names).
+	 */
+	void (*devname_set)(struct store *st, struct str user,
+	    const struct store_device_change *ch, store_cb *cb, void *arg);
+	void (*devnames_get)(
+	    struct store *st, struct str user, store_text_cb *cb, void *arg);
 	/* store_progress_pulled; NULL: pulls are not tracked */
 	void (*progress_pulled)(struct store *st, struct str user,
 	    struct str document, uint64_t client);

@@ -2691,8 +2691,11 @@ rs_when_ready(struct redis_store *rs, void (*fn)(void *arg), void *arg)
 	rs->wait_head = w;
 }
 
-/* The keys of the device scripts, as devices.lua lists them. */
-#define RS_DEVICE_NKEYS 5
+/*
+ * The keys of the device scripts, as devices.lua lists them, and the
+ * device names' (devnames.lua) last.
+ */
+#define RS_DEVICE_NKEYS 6
 static void
 rs_device_keys(struct buf k[RS_DEVICE_NKEYS], struct str user)
 {
@@ -2705,6 +2708,7 @@ rs_device_keys(struct buf k[RS_DEVICE_NKEYS], struct str user)
 	rs_keyname(&k[2], "kosyncd:user:", user, ":credentials", STR_NULL);
 	rs_keyname(&k[3], "kosyncd:user:", user, ":credentials-used", STR_NULL);
 	rs_keyname(&k[4], "kosyncd:user:", user, ":audit:", STR_NULL);
+	rs_keyname(&k[5], "kosyncd:user:", user, ":devnames", STR_NULL);
 }
 
 /*
@@ -2727,7 +2731,7 @@ rs_device_eval(struct redis_store *rs, const char *script, struct str user,
 	lens[argc++] = 4;
 	argv[argc] = script;
 	lens[argc++] = strlen(script);
-	argv[argc] = "5";
+	argv[argc] = "6";
 	lens[argc++] = 1;
 	for (i = 0; i < RS_DEVICE_NKEYS; i++) {
 		argv[argc] = k[i].data;
@@ -2805,6 +2809,22 @@ rs_dev_cb(void *priv, const redisReply *reply)
 	}
 }
 
+/*
+ * devnames.lua's arguments after the key (args[1]) for d, a NAME or
+ * FORGET: the name or the time t, and the most names (written into max).
+ */
+static void
+rs_devname_args(const struct rs_dev *d, const char *t, char max[8],
+    const char **args, size_t *alens)
+{
+	snprintf(max, 8, "%d", DB_DEVNAMES_MAX);
+	args[0] = d->kind == STORE_DEVICE_NAME ? "name" : "forget";
+	args[2] = d->kind == STORE_DEVICE_NAME ? d->label.p : t;
+	alens[2] = d->kind == STORE_DEVICE_NAME ? d->label.len : strlen(t);
+	args[3] = max;
+	alens[3] = strlen(max);
+}
+
 static void
 rs_dev_send(void *arg)
 {
@@ -2863,10 +2883,18 @@ rs_dev_send(void *arg)
 	case STORE_PROGRESS_POLICY: /* store.c sends it to rs_policy_set */
 		rs_dev_finish(d, STORE_ERR_UNAVAILABLE);
 		return;
+	case STORE_DEVICE_NAME:
+	case STORE_DEVICE_FORGET:
+		rs_devname_args(d, t, max, args, alens);
+		n = 4;
+		break;
 	}
 	alens[0] = strlen(args[0]);
-	rc = rs_device_eval(
-	    d->rs, lua_devices, d->user, n, args, alens, rs_dev_cb, d);
+	rc = rs_device_eval(d->rs,
+	    d->kind == STORE_DEVICE_NAME || d->kind == STORE_DEVICE_FORGET
+	        ? lua_devnames
+	        : lua_devices,
+	    d->user, n, args, alens, rs_dev_cb, d);
 	buf_release(&rec);
 	if (rc != 0)
 		rs_dev_finish(d, STORE_ERR_UNAVAILABLE);
@@ -2984,6 +3012,8 @@ rs_dev_use_of(const redisReply *uses, const redisReply *id)
 
 struct rs_devlist {
 	struct redis_store *rs;
+	const char *script; /* dev-list.lua or devnames-list.lua */
+	store_command_fn *fn;
 	store_text_cb *cb;
 	void *arg;
 	struct str user;
@@ -3071,25 +3101,95 @@ rs_devlist_send(void *arg)
 {
 	struct rs_devlist *l = arg;
 
-	if (rs_device_eval(l->rs, lua_dev_list, l->user, 0, NULL, NULL,
-	        rs_devlist_cb, l) != 0) {
+	if (rs_device_eval(
+	        l->rs, l->script, l->user, 0, NULL, NULL, l->fn, l) != 0) {
 		if (!l->rs->freed)
 			l->cb(l->arg, STORE_ERR_UNAVAILABLE, NULL, 0);
 		free(l);
 	}
 }
 
+/*
+ * Run script (a listing with the device keys) for user once the store is
+ * ready; fn answers cb from its reply.
+ */
 static void
-rs_device_list(struct store *st, struct str user, store_text_cb *cb, void *arg)
+rs_devlist_start(struct store *st, struct str user, const char *script,
+    store_command_fn *fn, store_text_cb *cb, void *arg)
 {
 	struct rs_devlist *l = xmalloc(sizeof(*l) + str_packed_size(user));
 	char *p = l->strings;
 
 	l->rs = (struct redis_store *)st;
+	l->script = script;
+	l->fn = fn;
 	l->cb = cb;
 	l->arg = arg;
 	l->user = str_pack(&p, user);
 	rs_when_ready(l->rs, rs_devlist_send, l);
+}
+
+static void
+rs_device_list(struct store *st, struct str user, store_text_cb *cb, void *arg)
+{
+	rs_devlist_start(st, user, lua_dev_list, rs_devlist_cb, cb, arg);
+}
+
+/*
+ * store_command_fn of devnames-list.lua: the JSON store_device_names
+ * says, from the hash's "<forgotten> <name>" values.
+ */
+static void
+rs_devnames_cb(void *priv, const redisReply *reply)
+{
+	struct rs_devlist *l = priv;
+	const redisReply *k, *v;
+	struct buf b = BUF_INIT;
+	struct json_out o;
+	struct str name;
+	int64_t t;
+	size_t i;
+
+	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER) {
+		l->cb(l->arg, STORE_ERR_AUTH, NULL, 0);
+		goto out;
+	}
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+		l->cb(l->arg, rs_reply_error(reply), NULL, 0);
+		goto out;
+	}
+	json_out_init(&o, &b, false);
+	json_obj_begin(&o);
+	json_key(&o, "device_names");
+	json_arr_begin(&o);
+	for (i = 0; i + 1 < reply->elements; i += 2) {
+		k = reply->element[i];
+		v = reply->element[i + 1];
+		if (k->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING ||
+		    store_redis_devname_parse(v->str, v->len, &t, &name) != 0)
+			continue;
+		json_obj_begin(&o);
+		json_key(&o, "device");
+		json_strn(&o, k->str, k->len);
+		json_key(&o, "name");
+		json_strn(&o, name.p, name.len);
+		json_key(&o, "forgotten");
+		json_int(&o, t);
+		json_obj_end(&o);
+	}
+	json_arr_end(&o);
+	json_obj_end(&o);
+	l->cb(l->arg, STORE_OK, b.data, b.len);
+out:
+	buf_release(&b);
+	free(l);
+}
+
+static void
+rs_devnames_get(struct store *st, struct str user, store_text_cb *cb, void *arg)
+{
+	rs_devlist_start(st, user, lua_devnames_list, rs_devnames_cb, cb, arg);
 }
 
 /* A use being written: whose, and the pushing device (for a first use). */
@@ -3520,6 +3620,7 @@ static const struct store_ops redis_store_ops = {
     .web_change = rs_web_change,
     .policy_set = rs_policy_set,
     .policy_get = rs_policy_get,
+    .devnames_get = rs_devnames_get,
     .progress_pulled = rs_progress_pulled,
     .user_admin = rs_user_admin,
     .device_change = rs_device_change,

@@ -27,6 +27,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "db.h"
 #include "davweb.h"
 #include "feed.h"
 #include "json.h"
@@ -2029,6 +2030,99 @@ h_policy(void *call)
 }
 
 /*
+ * Device names (docs/api.md): a display name for a device the account's
+ * pushes name, and forgetting one (the devices page hides it until it
+ * pushes again). The key is its device_id, else its device name.
+ */
+
+/* 1 to max bytes of UTF-8 text without a control character. */
+static bool
+devname_text_valid(struct str s, size_t max)
+{
+	size_t i;
+
+	if (s.p == NULL || s.len == 0 || s.len > max ||
+	    !json_utf8_valid(s.p, s.len))
+		return false;
+	for (i = 0; i < s.len; i++)
+		if ((unsigned char)s.p[i] < 0x20 || s.p[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static void
+devname_cb(void *arg, const struct store_reply *r)
+{
+	struct wcall *c = arg;
+	struct json_out o;
+
+	if (r->result == STORE_ERR_LIMIT)
+		w_error(c, 400,
+		    "This account has names for 100 devices; give one its own "
+		    "name back first.");
+	else if (r->result == STORE_ERR_AUTH)
+		w_gone(c);
+	else if (r->result != STORE_OK)
+		w_store_error(c, r->result);
+	if (r->result != STORE_OK)
+		return;
+	o = w_begin(c);
+	json_key(&o, "device");
+	json_strn(&o, c->param.p, c->param.len);
+	w_finish(c, &o, 200, NULL);
+}
+
+/* GET: {"device_names": [{"device", "name", "forgotten"}]}. */
+static int
+h_devnames(void *call)
+{
+	struct wcall *c = call;
+
+	store_device_names(c->w->st, c->user, documents_cb, c);
+	return 0;
+}
+
+/*
+ * PUT /:key {"name"} (empty: the device's own name) or POST /:key/forget.
+ */
+static int
+h_devname_change(struct wcall *c, enum store_device_kind kind)
+{
+	struct store_device_change ch;
+
+	if (!devname_text_valid(c->param, DB_DEVNAME_KEY_MAX))
+		return w_error(c, 400,
+		    "A device is named by 1 to 128 bytes of text, no control "
+		    "character.");
+	memset(&ch, 0, sizeof(ch));
+	ch.kind = kind;
+	ch.id = c->param;
+	if (kind == STORE_DEVICE_NAME) {
+		ch.label = body_string(c, "name", DB_DEVNAME_NAME_MAX);
+		if (ch.label.p == NULL ||
+		    (ch.label.len > 0 &&
+		        !devname_text_valid(ch.label, DB_DEVNAME_NAME_MAX)))
+			return w_error(c, 400,
+			    "name is 0 to 64 bytes of text, no control "
+			    "character.");
+	}
+	store_device_change(c->w->st, c->user, &ch, devname_cb, c);
+	return 0;
+}
+
+static int
+h_devname_set(void *call)
+{
+	return h_devname_change(call, STORE_DEVICE_NAME);
+}
+
+static int
+h_devname_forget(void *call)
+{
+	return h_devname_change(call, STORE_DEVICE_FORGET);
+}
+
+/*
  * Events out (docs/webhooks.md): the account's webhooks and its "now
  * reading" feed. A change reads the account's webhooks (store_events_get),
  * changes the list and stores it whole (store_events_set).
@@ -2468,6 +2562,11 @@ static const struct route wroutes[] = {
     {HTTP_M_PUT, "/api/v1/feed", h_feed_set, W_SESSION | W_CSRF | W_BODY},
     {HTTP_M_POST, "/api/v1/feed/rotate", h_feed_rotate, W_SESSION | W_CSRF},
     {HTTP_M_GET, "/api/v1/account/policy", h_policy_get, W_SESSION},
+    {HTTP_M_GET, "/api/v1/device-names", h_devnames, W_SESSION},
+    {HTTP_M_PUT, "/api/v1/device-names/:key", h_devname_set,
+        W_SESSION | W_CSRF | W_BODY},
+    {HTTP_M_POST, "/api/v1/device-names/:key/forget", h_devname_forget,
+        W_SESSION | W_CSRF},
     {HTTP_M_PUT, "/api/v1/account/policy", h_policy,
         W_SESSION | W_CSRF | W_BODY},
     {HTTP_M_GET, "/api/v1/admin/users", h_users, W_SESSION | W_ADMIN},

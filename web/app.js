@@ -106,9 +106,36 @@ function isWebEntry(e) {
 	return Boolean(e) && e.device === WEB_DEVICE && !e.device_id;
 }
 
-// Who set a position: the device, or "you, on the web" for a restore here.
+// Device names the account gave (api/v1/device-names): a device's key
+// (its device_id, else its device name) -> {device, name, forgotten}.
+let devNames = new Map();
+
+function devKey(e) {
+	return (e && (e.device_id || e.device)) || '';
+}
+
+async function loadDevNames() {
+	try {
+		const r = await api('GET', 'device-names');
+		devNames = new Map(r.device_names.map((n) => [n.device, n]));
+	} catch (e) {
+		if (e.status === 401) throw e;
+		devNames = new Map();
+	}
+}
+
+// Forgotten: the account forgot the device after it last synced (at last).
+function devForgotten(key, last) {
+	const n = devNames.get(key);
+	return Boolean(n && n.forgotten && last <= n.forgotten);
+}
+
+// Who set a position: the device (by the name the account gave it, when
+// it did), or "you, on the web" for a restore here.
 function devName(e) {
 	if (isWebEntry(e)) return 'you, on the web';
+	const n = devNames.get(devKey(e));
+	if (n && n.name) return n.name;
 	return (e && e.device) || 'unknown device';
 }
 
@@ -303,7 +330,7 @@ async function onChange(d) {
 function syncedText(doc) {
 	if (!doc) return 'A book was synced';
 	if (isWebEntry(doc)) return bookLabel(doc) + ': your restore was saved';
-	return bookLabel(doc) + ' was synced' + (doc.device ? ' from ' + doc.device : '');
+	return bookLabel(doc) + ' was synced' + (doc.device ? ' from ' + devName(doc) : '');
 }
 
 // Reading statistics (api/v1/stats): from the statistics.sqlite3 that
@@ -743,6 +770,7 @@ async function render(quiet) {
 	// A live update draws the page anew: focus stays where it was.
 	const had = quiet && main.contains(document.activeElement) ? document.activeElement.id : '';
 	try {
+		if (me) await loadDevNames();
 		await fn(route.arg, quiet);
 	} catch (e) {
 		if (e.status === 401) return;
@@ -792,12 +820,37 @@ const LIB_PAGE = 100;
 const libView = {q: '', sort: 'recent', status: 'all', device: '', count: LIB_PAGE};
 const FINISHED = 0.99; // a book at 99 % or more counts as finished
 
-// The device names of a book: its latest and every device's position.
+// The device names of a book (as devName says them): its latest and every
+// device's position.
 function docDevices(d) {
 	const out = new Set();
-	if (d.device && !isWebEntry(d)) out.add(d.device);
-	for (const e of d.devices || []) if (e.device && !isWebEntry(e)) out.add(e.device);
+	if (d.device && !isWebEntry(d)) out.add(devName(d));
+	for (const e of d.devices || []) if (e.device && !isWebEntry(e)) out.add(devName(e));
 	return out;
+}
+
+// The devices of the list by key: {key, name (devName), own (the name it
+// sends), last (seen), books: [{d, e}]}, the newest first; forgotten ones
+// (devForgotten) left out and counted in hidden.
+function deviceList(list) {
+	const devs = new Map();
+	for (const d of list) {
+		const seen = new Map();
+		for (const e of [d, ...(d.devices || [])]) {
+			if (!e.device || isWebEntry(e)) continue;
+			const k = devKey(e);
+			if (!seen.has(k) || seen.get(k).timestamp < e.timestamp) seen.set(k, e);
+		}
+		for (const [key, e] of seen) {
+			if (!devs.has(key)) devs.set(key, {key, name: devName(e), own: e.device, last: 0, books: []});
+			const v = devs.get(key);
+			v.last = Math.max(v.last, e.timestamp);
+			v.books.push({d, e});
+		}
+	}
+	const all = [...devs.values()].sort((a, b) => b.last - a.last);
+	const shown = all.filter((v) => !devForgotten(v.key, v.last));
+	return {shown, hidden: all.length - shown.length};
 }
 
 // The library filtered and sorted as libView says.
@@ -821,8 +874,7 @@ async function library(_arg, quiet) {
 	// Every page of the list (500 a request): sorting and filters see every
 	// book; the page shows LIB_PAGE more at a time.
 	const list = await loadDocs(false, Infinity);
-	const devices = new Set();
-	for (const d of list) for (const n of docDevices(d)) devices.add(n);
+	const devices = new Set(deviceList(list).shown.map((v) => v.name));
 	if (libView.device && !devices.has(libView.device)) devices.add(libView.device);
 	const search = h('input', {id: 'search', type: 'search', placeholder: 'Search title, author, file',
 	    value: libView.q, autocomplete: 'off'});
@@ -890,43 +942,59 @@ function exportLinks() {
 }
 
 // The devices that pushed (the names pushes carry, not device passwords):
-// what each reads and when it was last seen.
+// what each reads and when it was last seen; each can be renamed (a name
+// of the account's, api/v1/device-names) or forgotten (hidden here and
+// from the device filter until it syncs again).
 async function devicesPage() {
 	const list = await loadDocs(false, Infinity);
-	const devs = new Map();
-	for (const d of list) {
-		const seen = new Map();
-		for (const e of [d, ...(d.devices || [])]) {
-			if (!e.device || isWebEntry(e)) continue;
-			if (!seen.has(e.device) || seen.get(e.device).timestamp < e.timestamp) seen.set(e.device, e);
-		}
-		for (const [name, e] of seen) {
-			if (!devs.has(name)) devs.set(name, {name, ids: new Set(), last: 0, books: []});
-			const v = devs.get(name);
-			if (e.device_id) v.ids.add(e.device_id);
-			v.last = Math.max(v.last, e.timestamp);
-			v.books.push({d, e});
-		}
-	}
-	const all = [...devs.values()].sort((a, b) => b.last - a.last);
+	const {shown: all, hidden} = deviceList(list);
+	const path = (v) => 'device-names/' + encodeURIComponent(v.key);
+	const rename = async (v) => {
+		const input = h('input', {id: 'dlg-devname', maxlength: '64', value: v.name === v.own ? '' : v.name,
+		    placeholder: v.own, autocomplete: 'off'});
+		const ok = await ask('Rename ' + v.name, [h('p', {class: 'muted'},
+		    'The name this page, the library and the history show. Empty: the name the device sends (' + v.own + ').'),
+		h('label', {for: 'dlg-devname'}, 'Name'), input], 'Rename',
+		() => new TextEncoder().encode(input.value.trim()).length > 64 ? 'A name is at most 64 bytes.' : null);
+		if (!ok) return;
+		await api('PUT', path(v), {name: input.value.trim()});
+		toast(input.value.trim() ? 'Renamed to ' + input.value.trim() : v.name + ' shows its own name again');
+		await render(true);
+	};
+	const forget = async (v) => {
+		const ok = await ask('Forget ' + v.name + '?', h('p', {},
+		    'It is hidden from this page and the device filter until it syncs again. Its positions and history stay.'),
+		'Forget');
+		if (!ok) return;
+		await api('POST', path(v) + '/forget');
+		toast('Forgot ' + v.name);
+		await render(true);
+	};
 	const card = (v, i) => {
 		const reading = v.books.filter((b) => b.e.percentage < FINISHED).sort((a, b) => b.e.timestamp - a.e.timestamp);
 		const done = v.books.length - reading.length;
-		return h('section', {class: 'card device', 'aria-labelledby': 'dev-' + i},
+		return h('section', {class: 'card device', 'aria-labelledby': 'dev-' + i, 'data-device': v.key},
 		    h('h2', {id: 'dev-' + i}, v.name),
 		    h('p', {class: 'muted'}, 'Last seen ', when(v.last), ' · ', v.books.length + (v.books.length === 1 ? ' book' : ' books'),
-		        done ? ', ' + done + ' finished' : '', v.ids.size > 1 ? ' · ' + v.ids.size + ' device IDs' : ''),
+		        done ? ', ' + done + ' finished' : '', v.name !== v.own ? ' · sends the name ' + v.own : ''),
 		    reading.length ? h('ul', {class: 'reads'}, reading.slice(0, 5).map((b) => h('li', {},
 		        docLink(b.d), ' ', h('span', {class: 'pct'}, pct(b.e.percentage)), ' ', h('span', {class: 'muted'}, when(b.e.timestamp))))) :
 		        h('p', {}, 'Nothing in progress.'),
 		    h('p', {}, h('a', {href: '#/', onclick: () => {
 			    Object.assign(libView, {device: v.name, status: 'all', q: ''});
-		    }}, 'All ' + v.books.length + ' in the library')));
+		    }}, 'All ' + v.books.length + ' in the library')),
+		    h('p', {class: 'buttons'},
+		        h('button', {type: 'button', class: 'rename', 'aria-label': 'Rename ' + v.name,
+		            onclick: () => rename(v).catch((e) => toast(e.message))}, 'Rename'), ' ',
+		        h('button', {type: 'button', class: 'danger forget', 'aria-label': 'Forget ' + v.name,
+		            onclick: () => forget(v).catch((e) => toast(e.message))}, 'Forget')));
 	};
 	setPage('Devices', h('p', {}, h('a', {href: '#/'}, '← Library')), h('h1', {}, 'Your devices'),
-	    h('p', {class: 'muted'}, 'The devices that synced, by the name KOReader sends (Settings → Device name). ' +
-	        'Device passwords are on the Account page.'),
+	    h('p', {class: 'muted'}, 'The devices that synced, by the name KOReader sends (Settings → Device name) ' +
+	        'or the one you gave them. Device passwords are on the Account page.'),
 	    all.length ? all.map(card) : h('div', {class: 'card'}, h('p', {}, 'No device has synced yet.')),
+	    hidden ? h('p', {class: 'muted', id: 'forgotten'}, hidden + (hidden === 1 ? ' forgotten device is' : ' forgotten devices are') +
+	        ' hidden; each comes back when it syncs again.') : null,
 	    exportLinks());
 }
 
@@ -969,13 +1037,13 @@ function heldNote(d, e, fail) {
 	if (e.promoted) return h('span', {class: 'tag'}, 'held back, made current later');
 	return [h('span', {class: 'tag', title: HELD_WHY[e.held] || 'held back'}, 'held back'),
 	    h('button', {type: 'button', class: 'promote', 'aria-label': 'Make ' + pct(e.percentage) + ' from ' +
-	        (e.device || 'unknown device') + ' current', onclick: () => promote(d, e).catch(fail)}, 'Make current')];
+	        devName(e) + ' current', onclick: () => promote(d, e).catch(fail)}, 'Make current')];
 }
 
 async function promote(d, e) {
 	await api('POST', docPath(d.document) + '/promote',
 	    {timestamp: e.timestamp, percentage: e.percentage, device_id: e.device_id || ''});
-	toast('Made ' + pct(e.percentage) + ' from ' + (e.device || 'unknown device') + ' current');
+	toast('Made ' + pct(e.percentage) + ' from ' + devName(e) + ' current');
 	await render(true);
 }
 

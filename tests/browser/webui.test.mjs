@@ -11,7 +11,9 @@
 // (the device key changes with it), as an administrator creates a user
 // who then syncs, and with 130 books walks the library's pages ("More")
 // and a document's older history; the progress policy (set on the account
-// page, a held push made current from the history). Any console error or page error fails the test. A
+// page, a held push made current from the history); the devices page
+// renames a device (shown by that name on the page, in the library's device
+// filter) and forgets one (hidden until it syncs again). Any console error or page error fails the test. A
 // screenshot of each page goes to $KS_SHOTS (default tests/browser/out/).
 //
 // Issue 16 (the interface finished): admin messages that stay, a password
@@ -302,6 +304,55 @@ async function adminDetails(page) {
 	ok(reach && over <= 0, 'on a phone the user table fits and Delete is in reach', over);
 	await page.screenshot({path: join(shots, 'admin-phone.png'), fullPage: true});
 	await page.setViewportSize({width: 1280, height: 860});
+}
+
+// The devices page: Rename (a dialog) shows the device by its new name
+// there and in the library's device filter; an empty name gives it its
+// own back; Forget (asked first) hides it until it syncs again. key: the
+// account's key now.
+async function deviceNames(page, key) {
+	const heads = () => page.$$eval('.device h2', (l) => l.map((x) => x.textContent));
+	const options = async () => {
+		await page.goto(base + '/#/');
+		await page.waitForSelector('#lib-device');
+		return page.$$eval('#lib-device option', (l) => l.map((x) => x.textContent));
+	};
+	await page.goto(base + '/#/devices');
+	await page.waitForSelector('.device h2');
+	await page.click('button[aria-label="Rename Kobo"]');
+	await page.waitForSelector('dialog.modal #dlg-devname');
+	await page.fill('#dlg-devname', 'Bedside Kobo');
+	await page.click('dialog.modal button.primary');
+	await page.waitForFunction(() => [...document.querySelectorAll('.device h2')].some((x) => x.textContent === 'Bedside Kobo'));
+	let devs = await heads();
+	ok(devs.includes('Bedside Kobo') && !devs.includes('Kobo'), 'Rename shows the device by its new name', devs);
+	ok(/sends the name Kobo/.test(await page.textContent('.device[data-device="KOBOID"]')), 'and says the name it sends');
+	let opts = await options();
+	ok(opts.includes('Bedside Kobo') && !opts.includes('Kobo'), 'the library\'s device filter uses the new name', opts);
+	await page.goto(base + '/#/devices');
+	await page.waitForSelector('.device h2');
+	await page.click('button[aria-label="Forget Kindle"]');
+	await page.waitForSelector('dialog.modal');
+	ok(/until it syncs again/.test(await page.textContent('dialog.modal')), 'Forget asks first');
+	await page.click('dialog.modal button.primary');
+	await page.waitForSelector('#forgotten');
+	devs = await heads();
+	ok(!devs.includes('Kindle') && devs.includes('Bedside Kobo'), 'a forgotten device is hidden from the devices page', devs);
+	ok(/1 forgotten device is hidden/.test(await page.textContent('#forgotten')), 'which says one is hidden');
+	opts = await options();
+	ok(!opts.includes('Kindle'), 'and from the device filter', opts);
+	await new Promise((r) => setTimeout(r, 1100));
+	const r = await push('alice', key, 'Kindle', 0.41, 'p-back-again', DOC2, 'Moby Dick');
+	ok(r.status === 200, 'the Kindle syncs again');
+	await page.goto(base + '/#/devices');
+	await page.waitForFunction(() => [...document.querySelectorAll('.device h2')].some((x) => x.textContent === 'Kindle'));
+	ok(await page.$('#forgotten') === null, 'a sync brings the forgotten device back');
+	await page.click('button[aria-label="Rename Bedside Kobo"]');
+	await page.waitForSelector('dialog.modal #dlg-devname');
+	await page.fill('#dlg-devname', '');
+	await page.click('dialog.modal button.primary');
+	await page.waitForFunction(() => [...document.querySelectorAll('.device h2')].some((x) => x.textContent === 'Kobo'));
+	ok((await heads()).includes('Kobo'), 'an empty name gives the device its own name back');
 }
 
 // The manifest and icon, the devices page, the export, and every page
@@ -767,6 +818,7 @@ async function main() {
 		await page.screenshot({path: join(shots, 'account.png'), fullPage: true});
 
 		await pagesAndFiles(page);
+		await deviceNames(page, md5('battery staple'));
 
 		// Sign out.
 		await page.click('#signout');

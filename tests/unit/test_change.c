@@ -6,7 +6,7 @@
  * the history setting, or without the per-account limit; "web_config")
  * decode and apply as they did; malformed ones are refused and change
  * nothing. Progress policies: the "policy" record, a held push and a
- * promotion.
+ * promotion. Device names: "device_name" and "device_forget".
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -527,6 +527,88 @@ test_change__policy(void **state)
 	db_release(&db);
 }
 
+/*
+ * Device names (db.h db_devname): "device_name" and "device_forget"
+ * round-trip; applied, a name and a forget mark each keep the other, an
+ * empty name with no mark removes the entry, and past DB_DEVNAMES_MAX no
+ * new device is added. A deleted account takes its names along.
+ */
+static void
+test_change__device_names(void **state)
+{
+	struct db db;
+	struct db_user *u;
+	const struct db_devname *e;
+	struct change c;
+	char rec[128];
+	int i;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.user = STR_LIT("a");
+	c.kind = CHANGE_DEVICE_NAME;
+	c.dev_id = STR_LIT("abc");
+	c.name = STR_LIT("Bedside \"Kobo\"");
+	round_trip(&c, "{\"op\":\"device_name\",\"user\":\"a\",\"device\":"
+	               "\"abc\",\"name\":\"Bedside \\\"Kobo\\\"\"}");
+	c.name = STR_LIT("");
+	round_trip(&c, "{\"op\":\"device_name\",\"user\":\"a\",\"device\":"
+	               "\"abc\",\"name\":\"\"}");
+	c.kind = CHANGE_DEVICE_FORGET;
+	c.at = 1700000000;
+	round_trip(&c, "{\"op\":\"device_forget\",\"user\":\"a\","
+	               "\"device\":\"abc\",\"at\":1700000000}");
+
+	db_init(&db);
+	assert_int_equal(
+	    replay(
+	        &db, &now, "{\"op\":\"create\",\"user\":\"a\",\"key\":\"k\"}"),
+	    0);
+	u = db_user_find(&db, STR_LIT("a"));
+	assert_int_equal(replay(&db, &now,
+	                     "{\"op\":\"device_name\",\"user\":\"a\","
+	                     "\"device\":\"abc\",\"name\":\"K\"}"),
+	    0);
+	assert_int_equal(replay(&db, &now,
+	                     "{\"op\":\"device_forget\",\"user\":\"a\","
+	                     "\"device\":\"abc\",\"at\":9}"),
+	    0);
+	assert_int_equal(u->ndevnames, 1);
+	e = db_devname_find(u, STR_LIT("abc"));
+	assert_non_null(e);
+	assert_string_equal(e->name, "K");
+	assert_int_equal(e->forgotten, 9);
+	/* An empty name keeps the mark; the entry stays. */
+	assert_int_equal(replay(&db, &now,
+	                     "{\"op\":\"device_name\",\"user\":\"a\","
+	                     "\"device\":\"abc\",\"name\":\"\"}"),
+	    0);
+	e = db_devname_find(u, STR_LIT("abc"));
+	assert_non_null(e);
+	assert_string_equal(e->name, "");
+	assert_int_equal(e->forgotten, 9);
+	/* Neither name nor mark: gone. */
+	assert_int_equal(db_devname_set(u, STR_LIT("abc"), STR_NULL, 0), 0);
+	assert_null(db_devname_find(u, STR_LIT("abc")));
+	assert_int_equal(u->ndevnames, 0);
+	/* The bound. */
+	for (i = 0; i < DB_DEVNAMES_MAX + 1; i++) {
+		snprintf(rec, sizeof(rec),
+		    "{\"op\":\"device_name\",\"user\":\"a\",\"device\":"
+		    "\"d%d\",\"name\":\"n\"}",
+		    i);
+		assert_int_equal(replay(&db, &now, rec), 0);
+	}
+	assert_int_equal(u->ndevnames, DB_DEVNAMES_MAX);
+	assert_null(db_devname_find(u, STR_LIT("d100")));
+	assert_int_equal(db_devname_set(u, STR_LIT("d0"), STR_LIT("m"), -1), 0);
+	assert_string_equal(db_devname_find(u, STR_LIT("d0"))->name, "m");
+	assert_int_equal(
+	    replay(&db, &now, "{\"op\":\"delete\",\"user\":\"a\"}"), 0);
+	assert_null(db_user_find(&db, STR_LIT("a")));
+	db_release(&db);
+}
+
 static void
 test_change__malformed(void **state)
 {
@@ -546,6 +628,13 @@ test_change__malformed(void **state)
 	    "{\"op\":\"web_admin\",\"user\":\"a\"}",
 	    "{\"op\":\"devices_only\",\"user\":\"a\"}",
 	    "{\"op\":\"policy\",\"user\":\"a\"}",
+	    "{\"op\":\"device_name\",\"user\":\"a\",\"device\":\"x\"}",
+	    "{\"op\":\"device_name\",\"user\":\"a\",\"name\":\"x\"}",
+	    "{\"op\":\"device_name\",\"user\":\"a\",\"device\":\"\","
+	    "\"name\":\"x\"}",
+	    "{\"op\":\"device_forget\",\"user\":\"a\",\"device\":\"x\"}",
+	    "{\"op\":\"device_forget\",\"user\":\"a\",\"device\":\"x\","
+	    "\"at\":\"1\"}",
 	    "{\"op\":\"policy\",\"user\":\"a\",\"policy\":\"sideways\"}",
 	    "{\"op\":\"web_promote\",\"user\":\"a\",\"doc\":\"d\","
 	    "\"percentage\":1,\"timestamp\":1}",
@@ -587,6 +676,7 @@ main(void)
 	    cmocka_unit_test(test_change__devices),
 	    cmocka_unit_test(test_change__events),
 	    cmocka_unit_test(test_change__policy),
+	    cmocka_unit_test(test_change__device_names),
 	    cmocka_unit_test(test_change__malformed),
 	};
 

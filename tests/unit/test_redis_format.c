@@ -5,7 +5,8 @@
  * Covers: SCAN MATCH escaping of every glob character (and of nothing
  * else); percentages as the official server writes them (%.14g) when that
  * reads back, otherwise the fewest digits that do, always reading back as
- * the same double.
+ * the same double; a device name's value ("<forgotten> <name>") read
+ * back, and malformed ones refused.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -74,12 +75,40 @@ test_redis_format__percentage(void **state)
 	}
 }
 
+static void
+test_redis_format__devname(void **state)
+{
+	static const char *const bad[] = {
+	    "", "12", " x", "-1 x", "1x y", "99999999999999999999 x"};
+	struct str name;
+	int64_t t = -1;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(
+	    store_redis_devname_parse("0 Bedside Kobo", 14, &t, &name), 0);
+	assert_int_equal(t, 0);
+	assert_int_equal(name.len, 12);
+	assert_memory_equal(name.p, "Bedside Kobo", 12);
+	assert_int_equal(
+	    store_redis_devname_parse("1700000000 ", 11, &t, &name), 0);
+	assert_int_equal(t, 1700000000);
+	assert_int_equal(name.len, 0);
+	assert_int_equal(store_redis_devname_parse("5 a b", 5, &t, &name), 0);
+	assert_int_equal(name.len, 3);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(store_redis_devname_parse(
+		                     bad[i], strlen(bad[i]), &t, &name),
+		    -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_redis_format__glob_escape),
 	    cmocka_unit_test(test_redis_format__percentage),
+	    cmocka_unit_test(test_redis_format__devname),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,7 @@
  * (tests/data/kosync-schema*.json, including the seed's schema 1 example
  * and the quirks of docs/protocol.md §7.2/§9.23), our own snapshot round
  * trip, errors that name the offset, the same result parsed in chunks of any
- * size, atomic save, and PEM backups.
+ * size, atomic save, PEM backups, and device names (bounds at load).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -186,6 +186,75 @@ write_to_string(const struct db *db, const struct config *cfg, size_t *len)
 	fclose(f);
 	*len = (size_t)n;
 	return s;
+}
+
+/*
+ * Device names (docs/database.md): "device_names" and "devices_forgotten"
+ * load, entries out of bounds or of another type are skipped, and a
+ * snapshot writes back what was loaded.
+ */
+static void
+test_snapshot__device_names(void **state)
+{
+	static const char json[] =
+	    "{\"schema\":7,\"users\":{\"ann\":{\"password\":\"k\","
+	    "\"device_names\":{\"abc\":\"Bedside\",\"long\":"
+	    "\"1234567890123456789012345678901234567890123456789012345678901234"
+	    "5"
+	    "\",\"num\":5,\"obj\":{\"a\":\"b\"},\"empty\":\"\"},"
+	    "\"devices_forgotten\":{\"abc\":1700000000,\"old\":1700000001,"
+	    "\"neg\":-1,\"str\":\"1\",\"frac\":1.5},"
+	    "\"documents\":{}}}}";
+	char path[] = "/tmp/test_snapshot.XXXXXX";
+	const struct db_devname *e;
+	const struct db_user *u;
+	struct loaded l, again;
+	size_t len;
+	char *out;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(
+	    fwrite(json, 1, sizeof(json) - 1, f), sizeof(json) - 1);
+	assert_int_equal(fclose(f), 0);
+	load(&l, path);
+	u = db_user_find(&l.db, str_from("ann"));
+	assert_non_null(u);
+	assert_int_equal(u->ndevnames, 2);
+	e = db_devname_find(u, str_from("abc"));
+	assert_non_null(e);
+	assert_string_equal(e->name, "Bedside");
+	assert_int_equal(e->forgotten, 1700000000);
+	e = db_devname_find(u, str_from("old"));
+	assert_non_null(e);
+	assert_string_equal(e->name, "");
+	assert_int_equal(e->forgotten, 1700000001);
+
+	out = write_to_string(&l.db, &l.cfg, &len);
+	assert_non_null(strstr(out, "\"device_names\""));
+	assert_non_null(strstr(out, "\"devices_forgotten\""));
+	assert_null(strstr(out, "\"long\""));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(out, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	load(&again, path);
+	u = db_user_find(&again.db, str_from("ann"));
+	assert_non_null(u);
+	assert_int_equal(u->ndevnames, 2);
+	assert_int_equal(
+	    db_devname_find(u, str_from("old"))->forgotten, 1700000001);
+	assert_string_equal(
+	    db_devname_find(u, str_from("abc"))->name, "Bedside");
+	free(out);
+	unload(&again);
+	unload(&l);
+	unlink(path);
 }
 
 static void
@@ -504,6 +573,7 @@ main(void)
 	    cmocka_unit_test(test_snapshot__every_kosync_schema),
 	    cmocka_unit_test(test_snapshot__kosync_quirks),
 	    cmocka_unit_test(test_snapshot__round_trip),
+	    cmocka_unit_test(test_snapshot__device_names),
 	    cmocka_unit_test(test_snapshot__errors_name_offset),
 	    cmocka_unit_test(test_snapshot__chunks_same_result),
 	    cmocka_unit_test(test_snapshot__save_and_backup),
