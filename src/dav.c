@@ -21,6 +21,8 @@
  *     KOReader up to 2026.03 sends them);
  *   - names reserved by davpath.h (temporary files, property sidecars,
  *     versions) never appear in a listing and cannot be addressed;
+ *   - on a blocking store (Redis) the root's opening and the target's
+ *     lookup (dav_lookup) run on the thread pool before the method;
  *   - nothing that grows with the tree runs on the loop: DELETE, COPY,
  *     MOVE and the count of an account's usage run on the thread pool,
  *     and the quota works from a usage figure per account (struct
@@ -145,6 +147,8 @@ struct dav_req {
 	struct davdir *ddir;
 	const char *dname;
 	int work_rc, work_errno;
+	/* dav_lookup's outcome (FOUND_*) and its errno. */
+	int found, found_errno;
 	int file_fd; /* the file for the dav_on_file listener, or -1 */
 	uint64_t file_size;
 	const char *file_name; /* which of file_names file_fd is */
@@ -345,48 +349,89 @@ content_type_of(const char *name)
 	return "application/octet-stream";
 }
 
+/* What dav_lookup found of r's target (r->found). */
+enum {
+	FOUND_NOT_YET,  /* dav_lookup has not run */
+	FOUND_ROOT_ERR, /* the root could not be stat'ed (r->found_errno) */
+	FOUND_WAY_ERR,  /* a folder on the way could not be opened (same) */
+	FOUND_STAT_ERR, /* the target could not be stat'ed (same) */
+	FOUND_OK        /* r->parent, r->name, r->st and r->exists are set */
+};
+
 /*
- * Open the folder holding r's target (the n first segments of seg) into
- * r->parent and look the target up. Returns 0, or -1 after answering:
- * missing_parent is the status for a missing folder on the way (409 for
- * what creates, 404 for what reads).
+ * The storage's part of dav_resolve: open the folder holding r's target
+ * (the n first segments of seg) into r->parent and look the target up,
+ * the outcome into r->found. Answers nothing, so that it may run on the
+ * thread pool (dav_run, for a backend whose calls may wait).
  */
-static int
-dav_resolve(struct dav_req *r, int missing_parent)
+static void
+dav_lookup(struct dav_req *r)
 {
 	r->exists = false;
+	r->found = FOUND_OK;
 	if (r->nseg == 0) {
 		r->parent = r->root;
 		r->name = NULL;
 		if (davstore_stat(r->root, NULL, &r->st) == -1) {
-			dav_fail_errno(r, errno, "stat an account's folder");
-			return -1;
+			r->found = FOUND_ROOT_ERR;
+			r->found_errno = errno;
+			return;
 		}
 		r->exists = true;
-		return 0;
+		return;
 	}
 	r->parent = davstore_dir_open(r->root, r->seg, r->nseg - 1);
 	if (r->parent == NULL) {
-		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) {
+		r->found = FOUND_WAY_ERR;
+		r->found_errno = errno;
+		return;
+	}
+	r->name = r->seg[r->nseg - 1].p;
+	if (davstore_stat(r->parent, r->name, &r->st) == 0) {
+		r->exists = true;
+	} else if (errno != ENOENT) {
+		r->found = FOUND_STAT_ERR;
+		r->found_errno = errno;
+	}
+}
+
+/*
+ * Open the folder holding r's target into r->parent and look the target
+ * up (dav_lookup, unless dav_run did already). Returns 0, or -1 after
+ * answering: missing_parent is the status for a missing folder on the
+ * way (409 for what creates, 404 for what reads).
+ */
+static int
+dav_resolve(struct dav_req *r, int missing_parent)
+{
+	int err;
+
+	if (r->found == FOUND_NOT_YET)
+		dav_lookup(r);
+	err = r->found_errno;
+	switch (r->found) {
+	case FOUND_ROOT_ERR:
+		dav_fail_errno(r, err, "stat an account's folder");
+		return -1;
+	case FOUND_WAY_ERR:
+		if (err == ENOENT || err == ENOTDIR || err == ELOOP) {
 			dav_fail(r, missing_parent,
 			    missing_parent == 409
 			        ? "a folder on the way does not exist"
 			        : "not found");
 			return -1;
 		}
-		dav_fail_errno(r, errno, "open a folder");
+		dav_fail_errno(r, err, "open a folder");
 		return -1;
+	case FOUND_STAT_ERR:
+		dav_fail_errno(r, err, "stat a file");
+		return -1;
+	default:
+		break;
 	}
-	r->name = r->seg[r->nseg - 1].p;
-	if (davstore_stat(r->parent, r->name, &r->st) == 0) {
-		/* Links and special files are neither served nor replaced. */
-		if (!S_ISREG(r->st.st_mode) && !S_ISDIR(r->st.st_mode)) {
-			dav_fail(r, 403, "this name is not a file or a folder");
-			return -1;
-		}
-		r->exists = true;
-	} else if (errno != ENOENT) {
-		dav_fail_errno(r, errno, "stat a file");
+	/* Links and special files are neither served nor replaced. */
+	if (r->exists && !S_ISREG(r->st.st_mode) && !S_ISDIR(r->st.st_mode)) {
+		dav_fail(r, 403, "this name is not a file or a folder");
 		return -1;
 	}
 	return 0;
@@ -1982,15 +2027,10 @@ dav_options(struct dav_req *r)
 	    "DAV: 1\r\nMS-Author-Via: DAV\r\n" DAV_ALLOW, "", 0);
 }
 
-/* The credentials were checked: run the method on the account's tree. */
+/* Run the method on the account's tree (its root open). */
 static void
-dav_run(struct dav_req *r)
+dav_dispatch(struct dav_req *r)
 {
-	r->root = davstore_root_open(r->dav->files, r->cred.user);
-	if (r->root == NULL) {
-		dav_fail_errno(r, errno, "open an account's WebDAV folder");
-		return;
-	}
 	switch (r->req->method) {
 	case HTTP_M_GET:
 	case HTTP_M_HEAD:
@@ -2020,6 +2060,54 @@ dav_run(struct dav_req *r)
 		    "{\"code\":405,\"message\":\"method not allowed\"}", 43);
 		break;
 	}
+}
+
+/* On the thread pool: open the account's root, look the target up. */
+static void
+lookup_work(uv_work_t *w)
+{
+	struct dav_req *r = w->data;
+
+	r->root = davstore_root_open(r->dav->files, r->cred.user);
+	r->work_errno = errno;
+	if (r->root != NULL)
+		dav_lookup(r);
+}
+
+static void
+lookup_done(uv_work_t *w, int status)
+{
+	struct dav_req *r = w->data;
+
+	(void)status;
+	if (!dav_work_back(r))
+		return;
+	if (r->root == NULL) {
+		dav_fail_errno(
+		    r, r->work_errno, "open an account's WebDAV folder");
+		return;
+	}
+	dav_dispatch(r);
+}
+
+/*
+ * The credentials were checked: run the method on the account's tree.
+ * A backend whose calls may wait (Redis) opens the root and looks the
+ * target up on the thread pool first, not on the loop.
+ */
+static void
+dav_run(struct dav_req *r)
+{
+	if (r->dav->files->blocking) {
+		dav_work(r, lookup_work, lookup_done);
+		return;
+	}
+	r->root = davstore_root_open(r->dav->files, r->cred.user);
+	if (r->root == NULL) {
+		dav_fail_errno(r, errno, "open an account's WebDAV folder");
+		return;
+	}
+	dav_dispatch(r);
 }
 
 static void

@@ -25,10 +25,12 @@
  * they began with. Moves change two hash fields; removals and copies of
  * folders run in one script each (at most DAV_MAX_ENTRIES entries).
  *
- * The calls are blocking (redis_sync.h: one connection per thread); dav.c
- * makes the small ones on the loop, as it makes the disk's, and the walks
- * on the thread pool. A Redis that cannot be reached gives ENOTCONN
- * (dav.c answers 503).
+ * The calls are blocking (redis_sync.h: one connection per thread), so
+ * the store is marked blocking (davstore.h): dav.c opens the root and
+ * looks a request's target up on the thread pool, and runs the walks
+ * there; the other small calls (listings, properties, a chunk read or
+ * written, the commit) are still made on the loop. A Redis that cannot
+ * be reached gives ENOTCONN (dav.c answers 503).
  *
  * Versions: when dav.c asks for one (davstore_version_keep, just before
  * the commit of an upload replacing a statistics file), the commit script
@@ -1280,6 +1282,7 @@ davredis_new(const struct config *cfg)
 	rs->base.ops = &rd_ops;
 	rs->base.cache_usage = false;
 	rs->base.versions = true;
+	rs->base.blocking = true;
 	rs->cfg = cfg;
 	return &rs->base;
 }

@@ -642,6 +642,7 @@ davstore_disk_new(const char *data_dir)
 	ds->base.ops = &disk_ops;
 	ds->base.cache_usage = true;
 	ds->base.versions = true;
+	ds->base.blocking = false;
 	ds->data_dir = xstrdup(data_dir);
 	return &ds->base;
 }

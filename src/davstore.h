@@ -13,7 +13,9 @@
  * The first backend is the disk (davstore_disk_new: davfs.h under
  * <data_dir>/dav). Operations marked "pool" may take long (a walk of the
  * tree, an fsync) and run on libuv's thread pool; the others are single
- * small steps that the caller may make on the loop. Every int function
+ * small steps that the caller may make on the loop, unless the store is
+ * blocking (its calls wait on the network: dav.c then makes the root's
+ * opening and the target's lookup on the pool too). Every int function
  * returns 0 or -1 with errno set (ENOENT, ENOTDIR, EEXIST, ENOSPC, EFBIG,
  * EIO for a backend that failed); handles are freed with their close.
  */
@@ -94,6 +96,11 @@ struct davstore {
 	bool cache_usage;
 	/* Whether davstore_version_keep keeps versions (else a no-op). */
 	bool versions;
+	/*
+	 * Whether its calls may wait on the network (Redis): dav.c then
+	 * makes them on the thread pool, never on the loop.
+	 */
+	bool blocking;
 };
 struct davdir {
 	struct davstore *s;

@@ -4,7 +4,10 @@
 # through one is seen at once through the other); a 30 MB PUT and GET
 # stream through 64 KiB chunks (peak RSS grows by a few MB at most); Redis
 # hanging during an upload gives a clear 503 and leaves the old file, and
-# the upload's chunks expire; a PUT while Redis is down is a 503 too.
+# the upload's chunks expire; while Redis stalls under a WebDAV request
+# /healthcheck and a page's file are answered within 300 ms (the
+# request's lookup is off the loop); a PUT while Redis is down is a 503
+# too.
 . "$(dirname "$0")/lib.sh"
 
 command -v redis-server >/dev/null || { echo "1..0 # SKIP no redis-server"; exit 0; }
@@ -92,6 +95,28 @@ left=$(ks_redis_cli --scan --pattern 'kosyncd:user:alice:dav:c:*' |
     while read -r k; do ks_redis_cli TTL "$k"; done | awk '$1 > 300' | wc -l)
 check "what the upload wrote is gone or expires within a day ($left left)" \
     [ "$(ks_redis_cli DBSIZE)" -le $((keys0 + left)) ]
+
+# Redis stalls while a WebDAV request waits on it: the loop goes on
+# answering (the request's Redis calls are on the thread pool). CLIENT
+# PAUSE WRITE lets the sign-in's reads through and holds the tree's
+# scripts (a SIGSTOP would hold the sign-in, before any tree call).
+on B PROPFIND /dav/ "" "${U[@]}" -H 'Depth: 1'
+is "PROPFIND before the stall" "$STATUS" 207
+ks_redis_cli CLIENT PAUSE 1500 WRITE >/dev/null
+curl -s -o /dev/null -w '%{http_code}' --max-time 20 "${U[@]}" \
+    -X PROPFIND -H 'Depth: 1' "$KS_URL_B/dav/" >"$KS_TMP/wait.code" &
+cpid=$!
+sleep 0.3
+t=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 5 "$KS_URL_B/healthcheck")
+is "Redis stalled, a WebDAV request waiting: /healthcheck answers" "${t% *}" 200
+check "within 300 ms (${t#* } s)" awk -v t="${t#* }" 'BEGIN { exit !(t < 0.3) }'
+t=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 5 "$KS_URL_B/assets/app.js")
+is "and a page's file" "${t% *}" 200
+check "within 300 ms (${t#* } s)" awk -v t="${t#* }" 'BEGIN { exit !(t < 0.3) }'
+wait $cpid
+is "the waiting request is answered after the stall" "$(cat "$KS_TMP/wait.code")" 207
+on B PUT /dav/after.txt "after" "${U[@]}"
+is "and WebDAV takes an upload" "$STATUS" 201
 
 # Redis down: PUT and PROPFIND answer 503 at once.
 ks_redis_stop KILL
