@@ -22,7 +22,8 @@
  *   - names reserved by davpath.h (temporary files, property sidecars,
  *     versions) never appear in a listing and cannot be addressed;
  *   - on a blocking store (Redis) the root's opening and the target's
- *     lookup (dav_lookup) run on the thread pool before the method;
+ *     lookup (dav_lookup) run on the thread pool before the method, and
+ *     so do a PROPFIND's listing and properties (propfind_build);
  *   - nothing that grows with the tree runs on the loop: DELETE, COPY,
  *     MOVE and the count of an account's usage run on the thread pool,
  *     and the quota works from a usage figure per account (struct
@@ -149,6 +150,10 @@ struct dav_req {
 	int work_rc, work_errno;
 	/* dav_lookup's outcome (FOUND_*) and its errno. */
 	int found, found_errno;
+	/* PROPFIND: the request's body, the answer being built. */
+	struct davxml xml;
+	struct buf out;
+	bool xml_set, depth_one;
 	int file_fd; /* the file for the dav_on_file listener, or -1 */
 	uint64_t file_size;
 	const char *file_name; /* which of file_names file_fd is */
@@ -157,6 +162,8 @@ struct dav_req {
 };
 
 static void usage_forget(struct dav_req *r);
+static void dav_work(struct dav_req *r, uv_work_cb fn, uv_after_work_cb after);
+static bool dav_work_back(struct dav_req *r);
 
 /*
  * Answers
@@ -187,6 +194,10 @@ dav_release(struct dav_req *r)
 	r->parent = r->root = r->ddir = NULL;
 	free(r->wbuf);
 	r->wbuf = NULL;
+	if (r->xml_set)
+		davxml_release(&r->xml);
+	r->xml_set = false;
+	buf_release(&r->out);
 }
 
 static void
@@ -795,17 +806,88 @@ listing_add(void *arg, const char *name, const struct stat *st)
 	response_add(l->o, l->href->data, name, st, l->x, l->dir, name);
 }
 
+/*
+ * Write the multistatus of r's target (found: a file or folder) and, for
+ * Depth 1, of each entry of a folder into r->out; r->work_rc -1 with
+ * r->work_errno when the listing failed. Answers nothing: on a blocking
+ * store it runs on the thread pool.
+ */
+static void
+propfind_build(struct dav_req *r)
+{
+	struct buf href = BUF_INIT;
+	struct listing l;
+	struct davdir *d;
+	bool dir = S_ISDIR(r->st.st_mode);
+	int rc;
+
+	r->work_rc = 0;
+	buf_adds(&r->out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+	                  "<D:multistatus xmlns:D=\"DAV:\">");
+	if (!(dir && r->depth_one && old_koreader(r->req))) {
+		dav_href(r, NULL, dir, &href);
+		response_add(&r->out, href.data,
+		    r->name != NULL ? r->name : r->cred.user.p, &r->st, &r->xml,
+		    r->parent, r->name);
+	}
+	if (dir && r->depth_one) {
+		d = r->name == NULL
+		        ? davstore_dir_open(r->root, NULL, 0)
+		        : davstore_dir_open(r->parent, &r->seg[r->nseg - 1], 1);
+		l = (struct listing){r, d, &r->xml, &r->out, &href};
+		rc = d == NULL
+		         ? -1
+		         : davstore_list(d, DAV_MAX_ENTRIES, listing_add, &l);
+		r->work_errno = errno;
+		davstore_dir_close(d);
+		if (rc == -1) {
+			r->work_rc = -1;
+			goto out;
+		}
+	}
+	buf_adds(&r->out, "</D:multistatus>\n");
+out:
+	buf_release(&href);
+}
+
+/* Answer what propfind_build wrote. */
+static void
+propfind_answer(struct dav_req *r)
+{
+	struct buf o = r->out;
+
+	buf_init(&r->out);
+	if (r->work_rc == -1) {
+		buf_release(&o);
+		dav_fail_errno(r, r->work_errno, "list a folder");
+		return;
+	}
+	dav_reply(r, 207, DAV_XML, NULL, o.data, o.len);
+	buf_release(&o);
+}
+
+static void
+propfind_work(uv_work_t *w)
+{
+	propfind_build(w->data);
+}
+
+static void
+propfind_done(uv_work_t *w, int status)
+{
+	struct dav_req *r = w->data;
+
+	(void)status;
+	if (!dav_work_back(r))
+		return;
+	propfind_answer(r);
+}
+
 static void
 dav_propfind(struct dav_req *r)
 {
 	const struct str *depth = http_header_get(r->req, "depth", NULL);
-	struct davxml x;
-	struct buf o = BUF_INIT, href = BUF_INIT;
-	struct listing l;
 	const char *why;
-	bool dir, one;
-	struct davdir *d = NULL;
-	int rc;
 
 	if (depth == NULL || str_caseeqs(*depth, "infinity")) {
 		dav_fail(r, 403,
@@ -817,45 +899,23 @@ dav_propfind(struct dav_req *r)
 		dav_fail(r, 400, "Depth must be 0 or 1");
 		return;
 	}
-	one = str_eqs(*depth, "1");
-	if (davxml_parse(r->req->body.p, r->req->body.len, true, &x, &why) ==
-	    -1) {
-		davxml_release(&x);
+	r->depth_one = str_eqs(*depth, "1");
+	if (davxml_parse(
+	        r->req->body.p, r->req->body.len, true, &r->xml, &why) == -1) {
+		davxml_release(&r->xml);
 		dav_fail(r, 400, why);
 		return;
 	}
+	r->xml_set = true;
 	if (dav_find(r) == -1)
-		goto out;
-	dir = S_ISDIR(r->st.st_mode);
-	buf_adds(&o, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-	             "<D:multistatus xmlns:D=\"DAV:\">");
-	if (!(dir && one && old_koreader(r->req))) {
-		dav_href(r, NULL, dir, &href);
-		response_add(&o, href.data,
-		    r->name != NULL ? r->name : r->cred.user.p, &r->st, &x,
-		    r->parent, r->name);
+		return;
+	/* The properties and the listing: off the loop on a blocking store. */
+	if (r->dav->files->blocking) {
+		dav_work(r, propfind_work, propfind_done);
+		return;
 	}
-	if (dir && one) {
-		d = r->name == NULL
-		        ? davstore_dir_open(r->root, NULL, 0)
-		        : davstore_dir_open(r->parent, &r->seg[r->nseg - 1], 1);
-		l = (struct listing){r, d, &x, &o, &href};
-		rc = d == NULL
-		         ? -1
-		         : davstore_list(d, DAV_MAX_ENTRIES, listing_add, &l);
-		davstore_dir_close(d);
-		if (rc == -1) {
-			buf_release(&o);
-			dav_fail_errno(r, errno, "list a folder");
-			goto out;
-		}
-	}
-	buf_adds(&o, "</D:multistatus>\n");
-	dav_reply(r, 207, DAV_XML, NULL, o.data, o.len);
-out:
-	davxml_release(&x);
-	buf_release(&o);
-	buf_release(&href);
+	propfind_build(r);
+	propfind_answer(r);
 }
 
 /*
@@ -1148,8 +1208,6 @@ out:
  * Usage figures
  */
 
-static void dav_work(struct dav_req *r, uv_work_cb fn, uv_after_work_cb after);
-
 /*
  * On the thread pool: when dir/name (written whole) is the name the
  * dav_on_file listener wants, open it for the listener (r->file_fd; a
@@ -1178,7 +1236,6 @@ file_prepare(struct dav_req *r, struct davdir *dir, const char *name)
 	davstore_read_close(rd);
 }
 static void dav_destroy(struct dav *dav);
-static bool dav_work_back(struct dav_req *r);
 
 static void
 usage_drop(struct dav_usage *u)
@@ -2151,6 +2208,7 @@ dav_handle(struct http_request *req, void *ctx)
 	r->dav = dav;
 	r->req = req;
 	r->file_fd = -1;
+	buf_init(&r->out);
 
 	if (req->path.len > DAVPATH_MAX_BYTES) {
 		dav_fail(r, 414, "the path is too long");

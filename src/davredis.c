@@ -26,10 +26,11 @@
  * folders run in one script each (at most DAV_MAX_ENTRIES entries).
  *
  * The calls are blocking (redis_sync.h: one connection per thread), so
- * the store is marked blocking (davstore.h): dav.c opens the root and
- * looks a request's target up on the thread pool, and runs the walks
- * there; the other small calls (listings, properties, a chunk read or
- * written, the commit) are still made on the loop. A Redis that cannot
+ * the store is marked blocking (davstore.h): dav.c opens the root, looks
+ * a request's target up and reads a PROPFIND's listing and properties on
+ * the thread pool, and runs the walks there; the other small calls (a
+ * PROPPATCH, MKCOL, a chunk read or written, the commit) are still made
+ * on the loop. A Redis that cannot
  * be reached gives ENOTCONN (dav.c answers 503).
  *
  * Versions: when dav.c asks for one (davstore_version_keep, just before

@@ -15,9 +15,9 @@
  * tree, an fsync) and run on libuv's thread pool; the others are single
  * small steps that the caller may make on the loop, unless the store is
  * blocking (its calls wait on the network: dav.c then makes the root's
- * opening and the target's lookup on the pool too). Every int function
- * returns 0 or -1 with errno set (ENOENT, ENOTDIR, EEXIST, ENOSPC, EFBIG,
- * EIO for a backend that failed); handles are freed with their close.
+ * opening, the target's lookup and a PROPFIND's reads on the pool too). Every
+ * int function returns 0 or -1 with errno set (ENOENT, ENOTDIR, EEXIST, ENOSPC,
+ * EFBIG, EIO for a backend that failed); handles are freed with their close.
  */
 #ifndef KOSYNCD_DAVSTORE_H
 #define KOSYNCD_DAVSTORE_H
