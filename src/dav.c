@@ -23,7 +23,8 @@
  *     versions) never appear in a listing and cannot be addressed;
  *   - on a blocking store (Redis) the root's opening and the target's
  *     lookup (dav_lookup) run on the thread pool before the method, and
- *     so do a PROPFIND's listing and properties (propfind_build);
+ *     so do a PROPFIND's listing and properties (propfind_build), MKCOL
+ *     (mkcol_work) and the opening of a GET's file (get_open_work);
  *   - nothing that grows with the tree runs on the loop: DELETE, COPY,
  *     MOVE and the count of an account's usage run on the thread pool,
  *     and the quota works from a usage figure per account (struct
@@ -150,6 +151,7 @@ struct dav_req {
 	int work_rc, work_errno;
 	/* dav_lookup's outcome (FOUND_*) and its errno. */
 	int found, found_errno;
+	struct davrd *rd; /* GET: the file opened, until the answer takes it */
 	/* PROPFIND: the request's body, the answer being built. */
 	struct davxml xml;
 	struct buf out;
@@ -183,6 +185,8 @@ dav_release(struct dav_req *r)
 		r->uploading = false;
 	}
 	davstore_up_abort(r->up);
+	davstore_read_close(r->rd);
+	r->rd = NULL;
 	if (r->file_fd != -1)
 		close(r->file_fd);
 	r->file_fd = -1;
@@ -1127,8 +1131,9 @@ dav_reply_reader(struct http_request *req, int status, const char *ctype,
 	    req, status, ctype, headers, len, file_fill, file_done, src);
 }
 
+/* The file opened (r->rd): answer with it, a range of it or 416. */
 static void
-dav_get(struct dav_req *r)
+get_send(struct dav_req *r)
 {
 	const struct str *range = http_header_get(r->req, "range", NULL);
 	const struct str *ifr = http_header_get(r->req, "if-range", NULL);
@@ -1136,34 +1141,9 @@ dav_get(struct dav_req *r)
 	uint64_t size, from = 0, to = 0, len;
 	const char *ctype;
 	char date[64];
-	int status = 200, rr = 0;
-	struct davrd *rd;
+	int status, rr = 0;
+	struct davrd *rd = r->rd;
 
-	if (dav_find(r) == -1)
-		return;
-	if (S_ISDIR(r->st.st_mode)) {
-		static const char msg[] =
-		    "This is a WebDAV folder: open it with a WebDAV client.\n";
-
-		dav_reply(r, 200, "text/plain; charset=utf-8", NULL, msg,
-		    sizeof(msg) - 1);
-		return;
-	}
-	if ((status = dav_preconditions(r)) != 0) {
-		if (status == 304) {
-			davfs_etag(&r->st, &tag);
-			buf_addf(&hdr, "ETag: %s\r\n", tag.data);
-			dav_reply(r, 304, NULL, hdr.data, "", 0);
-		} else {
-			dav_fail(r, status, "precondition failed");
-		}
-		goto out;
-	}
-	rd = davstore_read_open(r->parent, r->name, &r->st);
-	if (rd == NULL) {
-		dav_fail_errno(r, errno, "open a file");
-		goto out;
-	}
 	size = (uint64_t)r->st.st_size;
 	davfs_etag(&r->st, &tag);
 	status = 200;
@@ -1171,7 +1151,6 @@ dav_get(struct dav_req *r)
 		rr = parse_range(*range, size, &from, &to);
 	if (rr == -1) {
 		buf_addf(&hdr, "Content-Range: bytes */%" PRIu64 "\r\n", size);
-		davstore_read_close(rd);
 		dav_reply(r, 416, NULL, hdr.data,
 		    "{\"code\":416,\"message\":"
 		    "\"range not satisfiable\"}",
@@ -1194,6 +1173,7 @@ dav_get(struct dav_req *r)
 		    from, to, size);
 	/* The file goes out as the client reads it (http_reply_source). */
 	ctype = content_type_of(r->name);
+	r->rd = NULL; /* the answer's now */
 	dav_release(r);
 	if (r->rl_auth)
 		ratelimit_auth_ok(
@@ -1202,6 +1182,74 @@ dav_get(struct dav_req *r)
 out:
 	buf_release(&hdr);
 	buf_release(&tag);
+}
+
+/* Open r's file (on the thread pool for a blocking store). */
+static void
+get_open_work(uv_work_t *w)
+{
+	struct dav_req *r = w->data;
+
+	r->rd = davstore_read_open(r->parent, r->name, &r->st);
+	r->work_errno = errno;
+}
+
+/* Answer what get_open_work opened. */
+static void
+get_opened(struct dav_req *r)
+{
+	if (r->rd == NULL) {
+		dav_fail_errno(r, r->work_errno, "open a file");
+		return;
+	}
+	get_send(r);
+}
+
+static void
+get_open_done(uv_work_t *w, int status)
+{
+	struct dav_req *r = w->data;
+
+	(void)status;
+	if (!dav_work_back(r))
+		return;
+	get_opened(r);
+}
+
+static void
+dav_get(struct dav_req *r)
+{
+	struct buf hdr = BUF_INIT, tag = BUF_INIT;
+	int status;
+
+	if (dav_find(r) == -1)
+		return;
+	if (S_ISDIR(r->st.st_mode)) {
+		static const char msg[] =
+		    "This is a WebDAV folder: open it with a WebDAV client.\n";
+
+		dav_reply(r, 200, "text/plain; charset=utf-8", NULL, msg,
+		    sizeof(msg) - 1);
+		return;
+	}
+	if ((status = dav_preconditions(r)) != 0) {
+		if (status == 304) {
+			davfs_etag(&r->st, &tag);
+			buf_addf(&hdr, "ETag: %s\r\n", tag.data);
+			dav_reply(r, 304, NULL, hdr.data, "", 0);
+		} else {
+			dav_fail(r, status, "precondition failed");
+		}
+		buf_release(&hdr);
+		buf_release(&tag);
+		return;
+	}
+	if (r->dav->files->blocking) {
+		dav_work(r, get_open_work, get_open_done);
+		return;
+	}
+	get_open_work(&r->work);
+	get_opened(r);
 }
 
 /*
@@ -1827,6 +1875,39 @@ dav_mkcol(struct dav_req *r)
 	usage_need(r, mkcol_begin);
 }
 
+/* Make the folder (on the thread pool for a blocking store). */
+static void
+mkcol_work(uv_work_t *w)
+{
+	struct dav_req *r = w->data;
+
+	r->work_rc = davstore_mkcol(r->parent, r->name);
+	r->work_errno = errno;
+}
+
+/* Answer what mkcol_work did. */
+static void
+mkcol_answer(struct dav_req *r)
+{
+	if (r->work_rc == -1) {
+		dav_fail_errno(r, r->work_errno, "create a folder");
+		return;
+	}
+	usage_add(r, 0, 1);
+	dav_reply(r, 201, NULL, NULL, DAV_CREATED, sizeof(DAV_CREATED) - 1);
+}
+
+static void
+mkcol_done(uv_work_t *w, int status)
+{
+	struct dav_req *r = w->data;
+
+	(void)status;
+	if (!dav_work_back(r))
+		return;
+	mkcol_answer(r);
+}
+
 /* The account's usage is known: make the folder if it has room. */
 static void
 mkcol_begin(struct dav_req *r)
@@ -1837,12 +1918,12 @@ mkcol_begin(struct dav_req *r)
 		    "folders allowed");
 		return;
 	}
-	if (davstore_mkcol(r->parent, r->name) == -1) {
-		dav_fail_errno(r, errno, "create a folder");
+	if (r->dav->files->blocking) {
+		dav_work(r, mkcol_work, mkcol_done);
 		return;
 	}
-	usage_add(r, 0, 1);
-	dav_reply(r, 201, NULL, NULL, DAV_CREATED, sizeof(DAV_CREATED) - 1);
+	mkcol_work(&r->work);
+	mkcol_answer(r);
 }
 
 /*
@@ -2209,6 +2290,7 @@ dav_handle(struct http_request *req, void *ctx)
 	r->req = req;
 	r->file_fd = -1;
 	buf_init(&r->out);
+	r->work.data = r;
 
 	if (req->path.len > DAVPATH_MAX_BYTES) {
 		dav_fail(r, 414, "the path is too long");
