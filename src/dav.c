@@ -24,7 +24,8 @@
  *   - on a blocking store (Redis) the root's opening and the target's
  *     lookup (dav_lookup) run on the thread pool before the method, and
  *     so do a PROPFIND's listing and properties (propfind_build), MKCOL
- *     (mkcol_work) and the opening of a GET's file (get_open_work);
+ *     (mkcol_work), the opening of a GET's file (get_open_work) and an
+ *     upload's commit (commit_work);
  *   - nothing that grows with the tree runs on the loop: DELETE, COPY,
  *     MOVE and the count of an account's usage run on the thread pool,
  *     and the quota works from a usage figure per account (struct
@@ -152,6 +153,12 @@ struct dav_req {
 	/* dav_lookup's outcome (FOUND_*) and its errno. */
 	int found, found_errno;
 	struct davrd *rd; /* GET: the file opened, until the answer takes it */
+	/* PUT: commit_work's outcome. */
+	int commit_status;
+	int64_t old_len;
+	uint64_t freed, freed_n;
+	int keep_errno; /* the version could not be kept (0: it was) */
+	bool kept;
 	/* PROPFIND: the request's body, the answer being built. */
 	struct davxml xml;
 	struct buf out;
@@ -1638,15 +1645,91 @@ put_done(uv_work_t *w, int status)
 	buf_release(&tag);
 }
 
-/* The file is on disk: check again, rename it into place, fsync its folder. */
+/*
+ * Check the target again (another upload may have replaced it meanwhile),
+ * keep the file replaced as a version and put the upload in place (on
+ * the thread pool for a blocking store): r->commit_status is the refusal
+ * (409 a folder, 412 a precondition) or 0, then r->work_rc the commit's.
+ */
+static void
+commit_work(uv_work_t *w)
+{
+	struct dav_req *r = w->data;
+	int pre;
+
+	r->exists = davstore_stat(r->parent, r->name, &r->st) == 0;
+	r->commit_status = 0;
+	if (r->exists && S_ISDIR(r->st.st_mode)) {
+		r->commit_status = 409;
+		return;
+	}
+	if ((pre = dav_preconditions(r)) != 0) {
+		r->commit_status = pre;
+		return;
+	}
+	r->old_len = r->exists ? (int64_t)r->st.st_size : 0;
+	r->kept = false;
+	r->freed = r->freed_n = 0;
+	r->keep_errno = 0;
+	/* The file replaced stays as a version (a link: no copy). */
+	if (r->exists && dav_versioned(r->name) &&
+	    davstore_version_keep(r->parent, r->name, r->dav->cfg->dav_versions,
+	        &r->kept, &r->freed, &r->freed_n) != 0)
+		r->keep_errno = errno != 0 ? errno : EIO;
+	r->work_rc = davstore_up_commit(r->up, r->name, &r->st);
+	r->work_errno = errno;
+	r->up = NULL;
+}
+
+/* Answer what commit_work did, or sync the folder. */
+static void
+commit_answer(struct dav_req *r)
+{
+	int64_t old = r->old_len;
+
+	if (r->commit_status == 409) {
+		dav_fail(r, 409, "a folder of that name exists");
+		return;
+	}
+	if (r->commit_status != 0) {
+		dav_fail(r, r->commit_status,
+		    "precondition failed: the file has changed");
+		return;
+	}
+	if (r->keep_errno != 0) {
+		errno = r->keep_errno;
+		log_warn("webdav: cannot keep the version of an upload");
+	}
+	if (r->work_rc == -1) {
+		dav_fail_errno(r, r->work_errno, "put an upload in place");
+		usage_forget(r);
+		return;
+	}
+	/* The figure: the new file for the old, a version made, some gone. */
+	usage_add(r,
+	    (int64_t)r->st.st_size - old + (r->kept ? old : 0) -
+	        (int64_t)r->freed,
+	    (r->exists ? 0 : 1) + (r->kept ? 1 : 0) - (int64_t)r->freed_n);
+	r->sync_dir = true;
+	dav_work(r, put_fsync_work, put_done);
+}
+
+static void
+commit_done(uv_work_t *w, int status)
+{
+	struct dav_req *r = w->data;
+
+	(void)status;
+	if (!dav_work_back(r))
+		return;
+	commit_answer(r);
+}
+
+/* The upload is durable: commit it (commit_work), then sync its folder. */
 static void
 put_synced(uv_work_t *w, int status)
 {
 	struct dav_req *r = w->data;
-	uint64_t freed = 0, freed_n = 0;
-	int64_t old;
-	bool kept = false;
-	int rc;
 
 	(void)status;
 	if (!dav_work_back(r))
@@ -1655,32 +1738,12 @@ put_synced(uv_work_t *w, int status)
 		dav_fail_errno(r, r->work_errno, "fsync an upload");
 		return;
 	}
-	/* Another upload may have replaced the file meanwhile. */
-	r->exists = davstore_stat(r->parent, r->name, &r->st) == 0;
-	if (put_check(r, 409) == -1)
-		return;
-	old = r->exists ? (int64_t)r->st.st_size : 0;
-	/* The file replaced stays as a version (a link: no copy). */
-	if (r->exists && dav_versioned(r->name)) {
-		if (davstore_version_keep(r->parent, r->name,
-		        r->dav->cfg->dav_versions, &kept, &freed,
-		        &freed_n) != 0)
-			log_warn(
-			    "webdav: cannot keep the version of an upload");
-	}
-	rc = davstore_up_commit(r->up, r->name, &r->st);
-	r->up = NULL;
-	if (rc == -1) {
-		dav_fail_errno(r, errno, "put an upload in place");
-		usage_forget(r);
+	if (r->dav->files->blocking) {
+		dav_work(r, commit_work, commit_done);
 		return;
 	}
-	/* The figure: the new file for the old, a version made, some gone. */
-	usage_add(r,
-	    (int64_t)r->st.st_size - old + (kept ? old : 0) - (int64_t)freed,
-	    (r->exists ? 0 : 1) + (kept ? 1 : 0) - (int64_t)freed_n);
-	r->sync_dir = true;
-	dav_work(r, put_fsync_work, put_done);
+	commit_work(&r->work);
+	commit_answer(r);
 }
 
 /* http_body_end_fn: the upload ended (status 0: whole). */
