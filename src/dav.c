@@ -27,10 +27,10 @@
  *     (mkcol_work), the opening of a GET's file (get_open_work) and an
  *     upload's commit (commit_work);
  *   - nothing that grows with the tree runs on the loop: DELETE, COPY,
- *     MOVE and the count of an account's usage run on the thread pool,
- *     and the quota works from a usage figure per account (struct
- *     dav_usage) moved by each upload and MKCOL, counted again after the
- *     other changes.
+ *     MOVE (the Destination's lookup included) and the count of an account's
+ * usage run on the thread pool, and the quota works from a usage figure per
+ * account (struct dav_usage) moved by each upload and MKCOL, counted again
+ * after the other changes.
  *
  * Not responsible for the HTTP framing of streamed bodies (http.c,
  * server.c), nor for where the trees are kept (davstore.h: on disk with
@@ -149,6 +149,9 @@ struct dav_req {
 	/* COPY, MOVE: the Destination's folder and name, what it does. */
 	struct davdir *ddir;
 	const char *dname;
+	const struct str *dseg; /* the Destination's dn segments */
+	size_t dn;
+	bool overwrite;
 	int work_rc, work_errno;
 	/* dav_lookup's outcome (FOUND_*) and its errno. */
 	int found, found_errno;
@@ -2094,8 +2097,21 @@ copy_work(uv_work_t *w)
 {
 	struct dav_req *r = w->data;
 	bool move = r->req->method == HTTP_M_MOVE;
+	struct stat dst_st;
 
 	r->work_errno = 0;
+	/* The Destination's folder and whether it is taken. */
+	r->ddir = davstore_dir_open(r->root, r->dseg, r->dn - 1);
+	if (r->ddir == NULL) {
+		r->work_rc = -3;
+		return;
+	}
+	r->dname = r->dseg[r->dn - 1].p;
+	r->replaced = davstore_stat(r->ddir, r->dname, &dst_st) == 0;
+	if (r->replaced && !r->overwrite) {
+		r->work_rc = -4;
+		return;
+	}
 	if (!move && copy_too_big(r)) {
 		r->work_rc = -2;
 		return;
@@ -2124,6 +2140,16 @@ copy_done(uv_work_t *w, int status)
 	(void)status;
 	if (!dav_work_back(r))
 		return;
+	if (r->work_rc == -3) {
+		dav_fail(r, 409,
+		    "a folder on the Destination's way does not "
+		    "exist");
+		return;
+	}
+	if (r->work_rc == -4) {
+		dav_fail(r, 412, "the Destination exists and Overwrite is F");
+		return;
+	}
 	if (r->work_rc != -2)
 		usage_forget(r);
 	copied(r);
@@ -2132,18 +2158,18 @@ copy_done(uv_work_t *w, int status)
 static void
 dav_copymove(struct dav_req *r)
 {
-	bool move = r->req->method == HTTP_M_MOVE, overwrite = true, replaced;
+	bool move = r->req->method == HTTP_M_MOVE, overwrite = true;
 	const struct str *ow = http_header_get(r->req, "overwrite", NULL);
 	const struct str *depth = http_header_get(r->req, "depth", NULL);
 	const struct str *dseg;
-	struct davpath dst;
-	struct stat dst_st;
+	struct davpath *dst;
 	char *buf;
 	size_t skip, dn, i;
-	struct davdir *ddir;
 	bool recursive = true;
 
+	/* Both live with the request: the pool's copy_work reads them. */
 	buf = http_alloc(r->req, DAVPATH_MAX_BYTES + 8);
+	dst = http_alloc(r->req, sizeof(*dst));
 	if (ow != NULL) {
 		if (str_caseeqs(*ow, "F"))
 			overwrite = false;
@@ -2168,10 +2194,10 @@ dav_copymove(struct dav_req *r)
 		dav_fail(r, 400, "the Destination is too long");
 		return;
 	}
-	if (dav_destination(r, &dst, buf, &skip) == -1)
+	if (dav_destination(r, dst, buf, &skip) == -1)
 		return;
-	dseg = dst.seg + skip;
-	dn = dst.nseg - skip;
+	dseg = dst->seg + skip;
+	dn = dst->nseg - skip;
 	if (r->nseg == 0 || dn == 0) {
 		dav_fail(r, 403,
 		    "the account's root folder cannot be copied, "
@@ -2192,27 +2218,14 @@ dav_copymove(struct dav_req *r)
 			return;
 		}
 	}
-	ddir = davstore_dir_open(r->root, dseg, dn - 1);
-	if (ddir == NULL) {
-		dav_fail(r, 409,
-		    "a folder on the Destination's way does not "
-		    "exist");
-		return;
-	}
-	replaced = davstore_stat(ddir, dseg[dn - 1].p, &dst_st) == 0;
-	if (replaced && !overwrite) {
-		davstore_dir_close(ddir);
-		dav_fail(r, 412, "the Destination exists and Overwrite is F");
-		return;
-	}
-	r->ddir = ddir;
-	r->dname = dseg[dn - 1].p;
+	r->dseg = dseg;
+	r->dn = dn;
+	r->overwrite = overwrite;
 	r->recursive = recursive;
-	r->replaced = replaced;
 	/*
-	 * The quota's walks, a Destination's removal, a copy of up to
-	 * dav_max_file_bytes per file: off the loop (a move too, for the
-	 * tree it may replace).
+	 * The Destination's lookup, the quota's walks, a Destination's
+	 * removal, a copy of up to dav_max_file_bytes per file: off the loop
+	 * (a move too, for the tree it may replace).
 	 */
 	dav_work(r, copy_work, copy_done);
 }

@@ -30,8 +30,8 @@
  * a request's target up, reads a PROPFIND's listing and properties,
  * makes a MKCOL's folder, opens a GET's file and commits an upload on
  * the thread pool, and runs the walks there; the other small calls (a
- * PROPPATCH, a COPY's Destination, an upload's start, a chunk read or
- * written) are still made on the loop. A Redis that cannot
+ * PROPPATCH, an upload's start, a chunk read or written) are still made
+ * on the loop. A Redis that cannot
  * be reached gives ENOTCONN (dav.c answers 503).
  *
  * Versions: when dav.c asks for one (davstore_version_keep, just before
