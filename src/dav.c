@@ -24,8 +24,10 @@
  *   - on a blocking store (Redis) the root's opening and the target's
  *     lookup (dav_lookup) run on the thread pool before the method, and
  *     so do a PROPFIND's listing and properties (propfind_build), MKCOL
- *     (mkcol_work), the opening of a GET's file (get_open_work) and an
- *     upload's commit (commit_work);
+ *     (mkcol_work), the opening of a GET's file (get_open_work), an
+ *     upload's commit (commit_work) and its abort (dav_abort); only
+ *     PROPPATCH and the chunks of a GET or PUT still reach Redis from
+ *     the loop;
  *   - nothing that grows with the tree runs on the loop: DELETE, COPY,
  *     MOVE (the Destination's lookup included) and the count of an account's
  * usage run on the thread pool, and the quota works from a usage figure per
@@ -174,12 +176,68 @@ struct dav_req {
 };
 
 static void usage_forget(struct dav_req *r);
+static void dav_destroy(struct dav *dav);
 static void dav_work(struct dav_req *r, uv_work_cb fn, uv_after_work_cb after);
 static bool dav_work_back(struct dav_req *r);
 
 /*
  * Answers
  */
+
+/* An upload dropped on the thread pool (a blocking store's). */
+struct abort_job {
+	uv_work_t work;
+	struct dav *dav;
+	struct davup *up;
+};
+
+static void
+abort_work(uv_work_t *w)
+{
+	struct abort_job *j = w->data;
+
+	davstore_up_abort(j->up);
+}
+
+static void
+abort_done(uv_work_t *w, int status)
+{
+	struct abort_job *j = w->data;
+	struct dav *dav = j->dav;
+
+	(void)status;
+	free(j);
+	if (--dav->pending == 0 && dav->closing)
+		dav_destroy(dav);
+}
+
+/*
+ * Drop upload up: on a blocking store its temporary object is removed on
+ * the thread pool (counted in pending), never on the loop.
+ */
+static void
+dav_abort(struct dav *dav, struct davup *up)
+{
+	struct abort_job *j;
+
+	if (up == NULL)
+		return;
+	if (!dav->files->blocking) {
+		davstore_up_abort(up);
+		return;
+	}
+	j = xmalloc(sizeof(*j));
+	j->work.data = j;
+	j->dav = dav;
+	j->up = up;
+	dav->pending++;
+	if (uv_queue_work(dav->loop, &j->work, abort_work, abort_done) != 0) {
+		/* Here then, dav not freed under the caller. */
+		dav->pending--;
+		davstore_up_abort(up);
+		free(j);
+	}
+}
 
 /* Release what r holds; its answer has been or is being given. */
 static void
@@ -194,7 +252,7 @@ dav_release(struct dav_req *r)
 			r->up_next->up_prev = r->up_prev;
 		r->uploading = false;
 	}
-	davstore_up_abort(r->up);
+	dav_abort(r->dav, r->up);
 	davstore_read_close(r->rd);
 	r->rd = NULL;
 	if (r->file_fd != -1)
@@ -1293,7 +1351,6 @@ file_prepare(struct dav_req *r, struct davdir *dir, const char *name)
 	r->file_name = *n;
 	davstore_read_close(rd);
 }
-static void dav_destroy(struct dav *dav);
 
 static void
 usage_drop(struct dav_usage *u)
@@ -1798,6 +1855,26 @@ put_end(void *ctx, int status)
 
 static void put_begin(struct dav_req *r);
 
+/* On the thread pool: what the upload's replacing the file frees. */
+static void
+put_freed_work(uv_work_t *w)
+{
+	struct dav_req *r = w->data;
+
+	r->old_size = put_freed(r);
+}
+
+static void
+put_freed_done(uv_work_t *w, int status)
+{
+	struct dav_req *r = w->data;
+
+	(void)status;
+	if (!dav_work_back(r))
+		return;
+	usage_need(r, put_begin);
+}
+
 static void
 dav_put(struct dav_req *r)
 {
@@ -1816,6 +1893,11 @@ dav_put(struct dav_req *r)
 	if (announced != UINT64_MAX &&
 	    announced > r->dav->cfg->dav_max_file_bytes) {
 		put_end(r, 413);
+		return;
+	}
+	/* What replacing a statistics file frees: asked off the loop. */
+	if (r->exists && r->dav->files->blocking && dav_versioned(r->name)) {
+		dav_work(r, put_freed_work, put_freed_done);
 		return;
 	}
 	r->old_size = r->exists ? put_freed(r) : 0;

@@ -30,9 +30,8 @@
  * a request's target up, reads a PROPFIND's listing and properties,
  * makes a MKCOL's folder, opens a GET's file and commits an upload on
  * the thread pool, and runs the walks there; the other small calls (a
- * PROPPATCH, an upload's start, a chunk read or written) are still made
- * on the loop. A Redis that cannot
- * be reached gives ENOTCONN (dav.c answers 503).
+ * PROPPATCH, a chunk read or written) are still made on the loop. A Redis that
+ * cannot be reached gives ENOTCONN (dav.c answers 503).
  *
  * Versions: when dav.c asks for one (davstore_version_keep, just before
  * the commit of an upload replacing a statistics file), the commit script
