@@ -25,9 +25,9 @@
  *     lookup (dav_lookup) run on the thread pool before the method, and
  *     so do a PROPFIND's listing and properties (propfind_build), MKCOL
  *     (mkcol_work), the opening of a GET's file (get_open_work), an
- *     upload's commit (commit_work) and its abort (dav_abort); only
- *     PROPPATCH and the chunks of a GET or PUT still reach Redis from
- *     the loop;
+ *     upload's commit (commit_work) and its abort (dav_abort), a
+ *     PROPPATCH's changes (proppatch_change); only the chunks of a GET
+ *     or PUT still reach Redis from the loop;
  *   - nothing that grows with the tree runs on the loop: DELETE, COPY,
  *     MOVE (the Destination's lookup included) and the count of an account's
  * usage run on the thread pool, and the quota works from a usage figure per
@@ -167,7 +167,7 @@ struct dav_req {
 	/* PROPFIND: the request's body, the answer being built. */
 	struct davxml xml;
 	struct buf out;
-	bool xml_set, depth_one;
+	bool xml_set, depth_one, refused;
 	int file_fd; /* the file for the dav_on_file listener, or -1 */
 	uint64_t file_size;
 	const char *file_name; /* which of file_names file_fd is */
@@ -994,33 +994,25 @@ dav_propfind(struct dav_req *r)
  * PROPPATCH: every change or none (RFC 4918 §9.2). Properties in the DAV:
  * namespace are the server's (403); the others are kept as given.
  */
+/*
+ * Load r's dead properties, apply the changes of r->xml and save them
+ * (r->work_rc -1 with r->work_errno when saving failed; r->refused when
+ * one change cannot be made: then nothing is saved). Answers nothing: on
+ * a blocking store it runs on the thread pool.
+ */
 static void
-dav_proppatch(struct dav_req *r)
+proppatch_change(struct dav_req *r)
 {
-	struct davxml x;
+	const struct davxml *x = &r->xml;
 	struct dead d;
-	struct buf o = BUF_INIT, href = BUF_INIT, one = BUF_INIT;
-	const char *why;
-	bool refused = false;
 	size_t i, j;
 
-	if (davxml_parse(r->req->body.p, r->req->body.len, false, &x, &why) ==
-	    -1) {
-		davxml_release(&x);
-		dav_fail(r, 400, why);
+	r->work_rc = 0;
+	if (r->refused)
 		return;
-	}
-	d.n = 0;
-	if (dav_find(r) == -1)
-		goto out;
-	for (i = 0; i < x.nprops; i++)
-		if (strcmp(x.props[i].ns, "DAV:") == 0 ||
-		    strpbrk(x.props[i].ns, "\t\n") != NULL ||
-		    strpbrk(x.props[i].name, "\t\n") != NULL)
-			refused = true;
 	dead_load(r->parent, r->name, &d);
-	for (i = 0; !refused && i < x.nprops; i++) {
-		struct davxml_prop *p = &x.props[i];
+	for (i = 0; !r->refused && i < x->nprops; i++) {
+		const struct davxml_prop *p = &x->props[i];
 
 		for (j = 0; j < d.n; j++)
 			if (strcmp(d.p[j].ns, p->ns) == 0 &&
@@ -1035,7 +1027,7 @@ dav_proppatch(struct dav_req *r)
 		if (p->remove)
 			continue;
 		if (d.n == DAVXML_MAX_PROPS) {
-			refused = true;
+			r->refused = true;
 			break;
 		}
 		d.p[d.n].ns = xstrdup(p->ns);
@@ -1043,24 +1035,40 @@ dav_proppatch(struct dav_req *r)
 		d.p[d.n].value = xstrdup(p->value != NULL ? p->value : "");
 		d.n++;
 	}
-	if (!refused && dead_save(r->parent, r->name, &d) == -1) {
-		if (errno == EFBIG)
+	if (!r->refused && dead_save(r->parent, r->name, &d) == -1) {
+		r->work_rc = -1;
+		r->work_errno = errno;
+	}
+	dead_release(&d);
+}
+
+/* Answer what proppatch_change did. */
+static void
+proppatch_answer(struct dav_req *r)
+{
+	const struct davxml *x = &r->xml;
+	struct buf o = BUF_INIT, href = BUF_INIT, one = BUF_INIT;
+	size_t i;
+
+	if (r->work_rc == -1) {
+		if (r->work_errno == EFBIG)
 			dav_fail(r, 507,
 			    "too many dead properties on this "
 			    "resource (64 KiB at most)");
 		else
-			dav_fail_errno(r, errno, "save dead properties");
-		goto out;
+			dav_fail_errno(
+			    r, r->work_errno, "save dead properties");
+		return;
 	}
-	if (!refused)
+	if (!r->refused)
 		usage_forget(r); /* the sidecar's bytes count */
 	dav_href(r, NULL, S_ISDIR(r->st.st_mode), &href);
 	buf_adds(&o, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 	             "<D:multistatus xmlns:D=\"DAV:\"><D:response><D:href>");
 	davxml_escape(&o, href.data, href.len);
 	buf_adds(&o, "</D:href>");
-	for (i = 0; i < x.nprops; i++) {
-		struct davxml_prop q = x.props[i];
+	for (i = 0; i < x->nprops; i++) {
+		struct davxml_prop q = x->props[i];
 		bool bad = strcmp(q.ns, "DAV:") == 0 ||
 		           strpbrk(q.ns, "\t\n") != NULL ||
 		           strpbrk(q.name, "\t\n") != NULL;
@@ -1072,18 +1080,63 @@ dav_proppatch(struct dav_req *r)
 		else
 			dead_add(&one, &q, true);
 		propstat(&o, &one,
-		    !refused ? "200 OK"
-		    : bad    ? "403 Forbidden"
-		             : "424 Failed Dependency");
+		    !r->refused ? "200 OK"
+		    : bad       ? "403 Forbidden"
+		                : "424 Failed Dependency");
 	}
 	buf_adds(&o, "</D:response></D:multistatus>\n");
 	dav_reply(r, 207, DAV_XML, NULL, o.data, o.len);
-out:
-	dead_release(&d);
-	davxml_release(&x);
 	buf_release(&o);
 	buf_release(&href);
 	buf_release(&one);
+}
+
+static void
+proppatch_work(uv_work_t *w)
+{
+	proppatch_change(w->data);
+}
+
+static void
+proppatch_done(uv_work_t *w, int status)
+{
+	struct dav_req *r = w->data;
+
+	(void)status;
+	if (!dav_work_back(r))
+		return;
+	proppatch_answer(r);
+}
+
+static void
+dav_proppatch(struct dav_req *r)
+{
+	const struct davxml *x = &r->xml;
+	const char *why;
+	size_t i;
+
+	if (davxml_parse(
+	        r->req->body.p, r->req->body.len, false, &r->xml, &why) == -1) {
+		davxml_release(&r->xml);
+		dav_fail(r, 400, why);
+		return;
+	}
+	r->xml_set = true;
+	if (dav_find(r) == -1)
+		return;
+	r->refused = false;
+	for (i = 0; i < x->nprops; i++)
+		if (strcmp(x->props[i].ns, "DAV:") == 0 ||
+		    strpbrk(x->props[i].ns, "\t\n") != NULL ||
+		    strpbrk(x->props[i].name, "\t\n") != NULL)
+			r->refused = true;
+	/* The properties' load and save: off the loop on a blocking store. */
+	if (r->dav->files->blocking) {
+		dav_work(r, proppatch_work, proppatch_done);
+		return;
+	}
+	proppatch_change(r);
+	proppatch_answer(r);
 }
 
 /*

@@ -28,9 +28,9 @@
  * The calls are blocking (redis_sync.h: one connection per thread), so
  * the store is marked blocking (davstore.h): dav.c opens the root, looks
  * a request's target up, reads a PROPFIND's listing and properties,
- * makes a MKCOL's folder, opens a GET's file and commits an upload on
- * the thread pool, and runs the walks there; the other small calls (a
- * PROPPATCH, a chunk read or written) are still made on the loop. A Redis that
+ * changes a PROPPATCH's, makes a MKCOL's folder, opens a GET's file and
+ * commits or drops an upload on the thread pool, and runs the walks
+ * there; only a chunk read or written is still made on the loop. A Redis that
  * cannot be reached gives ENOTCONN (dav.c answers 503).
  *
  * Versions: when dav.c asks for one (davstore_version_keep, just before

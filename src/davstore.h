@@ -15,8 +15,9 @@
  * tree, an fsync) and run on libuv's thread pool; the others are single
  * small steps that the caller may make on the loop, unless the store is
  * blocking (its calls wait on the network: dav.c then makes the root's
- * opening, the target's lookup, a PROPFIND's reads, MKCOL, the opening
- * of a GET's file, an upload's commit and abort on the pool too). Every
+ * opening, the target's lookup, PROPFIND, PROPPATCH, MKCOL, the opening
+ * of a GET's file, an upload's commit and abort on the pool too; a
+ * chunk read or written is still made on the loop). Every
  * int function returns 0 or -1 with errno set (ENOENT, ENOTDIR, EEXIST, ENOSPC,
  * EFBIG, EIO for a backend that failed); handles are freed with their close.
  */
