@@ -24,8 +24,8 @@
  *   - on a blocking store (Redis) the root's opening and the target's
  *     lookup (dav_lookup) run on the thread pool before the method, and
  *     so do a PROPFIND's listing and properties (propfind_build), MKCOL
- *     (mkcol_work), the opening of a GET's file (get_open_work), an
- *     upload's commit (commit_work) and its abort (dav_abort), a
+ *     (mkcol_step), the opening of a GET's file (get_open), an
+ *     upload's commit (commit_step) and its abort (dav_abort), a
  *     PROPPATCH's changes (proppatch_change); only the chunks of a GET
  *     or PUT still reach Redis from the loop;
  *   - nothing that grows with the tree runs on the loop: DELETE, COPY,
@@ -145,6 +145,8 @@ struct dav_req {
 	/* The usage count before a PUT or MKCOL, then what runs next. */
 	uint64_t entries, walk_gen;
 	void (*next)(struct dav_req *r);
+	/* dav_step: the storage's part, then the answer. */
+	void (*step)(struct dav_req *r), (*answer)(struct dav_req *r);
 	uv_work_t work;
 	int werr;      /* errno of a failed write */
 	bool sync_dir; /* the worker syncs parent (else the upload) */
@@ -158,7 +160,7 @@ struct dav_req {
 	/* dav_lookup's outcome (FOUND_*) and its errno. */
 	int found, found_errno;
 	struct davrd *rd; /* GET: the file opened, until the answer takes it */
-	/* PUT: commit_work's outcome. */
+	/* PUT: commit_step's outcome. */
 	int commit_status;
 	int64_t old_len;
 	uint64_t freed, freed_n;
@@ -178,6 +180,8 @@ struct dav_req {
 static void usage_forget(struct dav_req *r);
 static void dav_destroy(struct dav *dav);
 static void dav_work(struct dav_req *r, uv_work_cb fn, uv_after_work_cb after);
+static void dav_step(struct dav_req *r, void (*step)(struct dav_req *r),
+    void (*answer)(struct dav_req *r));
 static bool dav_work_back(struct dav_req *r);
 
 /*
@@ -939,23 +943,6 @@ propfind_answer(struct dav_req *r)
 }
 
 static void
-propfind_work(uv_work_t *w)
-{
-	propfind_build(w->data);
-}
-
-static void
-propfind_done(uv_work_t *w, int status)
-{
-	struct dav_req *r = w->data;
-
-	(void)status;
-	if (!dav_work_back(r))
-		return;
-	propfind_answer(r);
-}
-
-static void
 dav_propfind(struct dav_req *r)
 {
 	const struct str *depth = http_header_get(r->req, "depth", NULL);
@@ -982,12 +969,7 @@ dav_propfind(struct dav_req *r)
 	if (dav_find(r) == -1)
 		return;
 	/* The properties and the listing: off the loop on a blocking store. */
-	if (r->dav->files->blocking) {
-		dav_work(r, propfind_work, propfind_done);
-		return;
-	}
-	propfind_build(r);
-	propfind_answer(r);
+	dav_step(r, propfind_build, propfind_answer);
 }
 
 /*
@@ -1092,23 +1074,6 @@ proppatch_answer(struct dav_req *r)
 }
 
 static void
-proppatch_work(uv_work_t *w)
-{
-	proppatch_change(w->data);
-}
-
-static void
-proppatch_done(uv_work_t *w, int status)
-{
-	struct dav_req *r = w->data;
-
-	(void)status;
-	if (!dav_work_back(r))
-		return;
-	proppatch_answer(r);
-}
-
-static void
 dav_proppatch(struct dav_req *r)
 {
 	const struct davxml *x = &r->xml;
@@ -1131,12 +1096,7 @@ dav_proppatch(struct dav_req *r)
 		    strpbrk(x->props[i].name, "\t\n") != NULL)
 			r->refused = true;
 	/* The properties' load and save: off the loop on a blocking store. */
-	if (r->dav->files->blocking) {
-		dav_work(r, proppatch_work, proppatch_done);
-		return;
-	}
-	proppatch_change(r);
-	proppatch_answer(r);
+	dav_step(r, proppatch_change, proppatch_answer);
 }
 
 /*
@@ -1307,15 +1267,13 @@ out:
 
 /* Open r's file (on the thread pool for a blocking store). */
 static void
-get_open_work(uv_work_t *w)
+get_open(struct dav_req *r)
 {
-	struct dav_req *r = w->data;
-
 	r->rd = davstore_read_open(r->parent, r->name, &r->st);
 	r->work_errno = errno;
 }
 
-/* Answer what get_open_work opened. */
+/* Answer what get_open opened. */
 static void
 get_opened(struct dav_req *r)
 {
@@ -1324,17 +1282,6 @@ get_opened(struct dav_req *r)
 		return;
 	}
 	get_send(r);
-}
-
-static void
-get_open_done(uv_work_t *w, int status)
-{
-	struct dav_req *r = w->data;
-
-	(void)status;
-	if (!dav_work_back(r))
-		return;
-	get_opened(r);
 }
 
 static void
@@ -1365,12 +1312,7 @@ dav_get(struct dav_req *r)
 		buf_release(&tag);
 		return;
 	}
-	if (r->dav->files->blocking) {
-		dav_work(r, get_open_work, get_open_done);
-		return;
-	}
-	get_open_work(&r->work);
-	get_opened(r);
+	dav_step(r, get_open, get_opened);
 }
 
 /*
@@ -1712,6 +1654,44 @@ dav_work_back(struct dav_req *r)
 	return false;
 }
 
+static void
+step_work(uv_work_t *w)
+{
+	struct dav_req *r = w->data;
+
+	r->step(r);
+}
+
+static void
+step_done(uv_work_t *w, int status)
+{
+	struct dav_req *r = w->data;
+
+	(void)status;
+	if (!dav_work_back(r))
+		return;
+	r->answer(r);
+}
+
+/*
+ * Run step, the storage's part of a request (it answers nothing), then
+ * answer: on the thread pool for a blocking store (davstore.h), so that
+ * the loop never waits on it; here for the disk's single small steps.
+ */
+static void
+dav_step(struct dav_req *r, void (*step)(struct dav_req *r),
+    void (*answer)(struct dav_req *r))
+{
+	if (!r->dav->files->blocking) {
+		step(r);
+		answer(r);
+		return;
+	}
+	r->step = step;
+	r->answer = answer;
+	dav_work(r, step_work, step_done);
+}
+
 /*
  * Tell the dav_on_file listener of the file file_prepare opened, if any
  * (the descriptor is the listener's).
@@ -1765,9 +1745,8 @@ put_done(uv_work_t *w, int status)
  * (409 a folder, 412 a precondition) or 0, then r->work_rc the commit's.
  */
 static void
-commit_work(uv_work_t *w)
+commit_step(struct dav_req *r)
 {
-	struct dav_req *r = w->data;
 	int pre;
 
 	r->exists = davstore_stat(r->parent, r->name, &r->st) == 0;
@@ -1794,7 +1773,7 @@ commit_work(uv_work_t *w)
 	r->up = NULL;
 }
 
-/* Answer what commit_work did, or sync the folder. */
+/* Answer what commit_step did, or sync the folder. */
 static void
 commit_answer(struct dav_req *r)
 {
@@ -1827,18 +1806,7 @@ commit_answer(struct dav_req *r)
 	dav_work(r, put_fsync_work, put_done);
 }
 
-static void
-commit_done(uv_work_t *w, int status)
-{
-	struct dav_req *r = w->data;
-
-	(void)status;
-	if (!dav_work_back(r))
-		return;
-	commit_answer(r);
-}
-
-/* The upload is durable: commit it (commit_work), then sync its folder. */
+/* The upload is durable: commit it (commit_step), then sync its folder. */
 static void
 put_synced(uv_work_t *w, int status)
 {
@@ -1851,12 +1819,7 @@ put_synced(uv_work_t *w, int status)
 		dav_fail_errno(r, r->work_errno, "fsync an upload");
 		return;
 	}
-	if (r->dav->files->blocking) {
-		dav_work(r, commit_work, commit_done);
-		return;
-	}
-	commit_work(&r->work);
-	commit_answer(r);
+	dav_step(r, commit_step, commit_answer);
 }
 
 /* http_body_end_fn: the upload ended (status 0: whole). */
@@ -1908,23 +1871,16 @@ put_end(void *ctx, int status)
 
 static void put_begin(struct dav_req *r);
 
-/* On the thread pool: what the upload's replacing the file frees. */
+/* What the upload's replacing the file frees (dav_step). */
 static void
-put_freed_work(uv_work_t *w)
+put_freed_step(struct dav_req *r)
 {
-	struct dav_req *r = w->data;
-
 	r->old_size = put_freed(r);
 }
 
 static void
-put_freed_done(uv_work_t *w, int status)
+put_freed_answer(struct dav_req *r)
 {
-	struct dav_req *r = w->data;
-
-	(void)status;
-	if (!dav_work_back(r))
-		return;
 	usage_need(r, put_begin);
 }
 
@@ -1948,9 +1904,9 @@ dav_put(struct dav_req *r)
 		put_end(r, 413);
 		return;
 	}
-	/* What replacing a statistics file frees: asked off the loop. */
-	if (r->exists && r->dav->files->blocking && dav_versioned(r->name)) {
-		dav_work(r, put_freed_work, put_freed_done);
+	/* What replacing a statistics file frees (its versions). */
+	if (r->exists && dav_versioned(r->name)) {
+		dav_step(r, put_freed_step, put_freed_answer);
 		return;
 	}
 	r->old_size = r->exists ? put_freed(r) : 0;
@@ -2078,15 +2034,13 @@ dav_mkcol(struct dav_req *r)
 
 /* Make the folder (on the thread pool for a blocking store). */
 static void
-mkcol_work(uv_work_t *w)
+mkcol_step(struct dav_req *r)
 {
-	struct dav_req *r = w->data;
-
 	r->work_rc = davstore_mkcol(r->parent, r->name);
 	r->work_errno = errno;
 }
 
-/* Answer what mkcol_work did. */
+/* Answer what mkcol_step did. */
 static void
 mkcol_answer(struct dav_req *r)
 {
@@ -2096,17 +2050,6 @@ mkcol_answer(struct dav_req *r)
 	}
 	usage_add(r, 0, 1);
 	dav_reply(r, 201, NULL, NULL, DAV_CREATED, sizeof(DAV_CREATED) - 1);
-}
-
-static void
-mkcol_done(uv_work_t *w, int status)
-{
-	struct dav_req *r = w->data;
-
-	(void)status;
-	if (!dav_work_back(r))
-		return;
-	mkcol_answer(r);
 }
 
 /* The account's usage is known: make the folder if it has room. */
@@ -2119,12 +2062,7 @@ mkcol_begin(struct dav_req *r)
 		    "folders allowed");
 		return;
 	}
-	if (r->dav->files->blocking) {
-		dav_work(r, mkcol_work, mkcol_done);
-		return;
-	}
-	mkcol_work(&r->work);
-	mkcol_answer(r);
+	dav_step(r, mkcol_step, mkcol_answer);
 }
 
 /*
@@ -2413,10 +2351,8 @@ dav_dispatch(struct dav_req *r)
 
 /* On the thread pool: open the account's root, look the target up. */
 static void
-lookup_work(uv_work_t *w)
+lookup_step(struct dav_req *r)
 {
-	struct dav_req *r = w->data;
-
 	r->root = davstore_root_open(r->dav->files, r->cred.user);
 	r->work_errno = errno;
 	if (r->root != NULL)
@@ -2424,13 +2360,8 @@ lookup_work(uv_work_t *w)
 }
 
 static void
-lookup_done(uv_work_t *w, int status)
+lookup_answer(struct dav_req *r)
 {
-	struct dav_req *r = w->data;
-
-	(void)status;
-	if (!dav_work_back(r))
-		return;
 	if (r->root == NULL) {
 		dav_fail_errno(
 		    r, r->work_errno, "open an account's WebDAV folder");
@@ -2447,16 +2378,7 @@ lookup_done(uv_work_t *w, int status)
 static void
 dav_run(struct dav_req *r)
 {
-	if (r->dav->files->blocking) {
-		dav_work(r, lookup_work, lookup_done);
-		return;
-	}
-	r->root = davstore_root_open(r->dav->files, r->cred.user);
-	if (r->root == NULL) {
-		dav_fail_errno(r, errno, "open an account's WebDAV folder");
-		return;
-	}
-	dav_dispatch(r);
+	dav_step(r, lookup_step, lookup_answer);
 }
 
 static void
@@ -2501,7 +2423,6 @@ dav_handle(struct http_request *req, void *ctx)
 	r->req = req;
 	r->file_fd = -1;
 	buf_init(&r->out);
-	r->work.data = r;
 
 	if (req->path.len > DAVPATH_MAX_BYTES) {
 		dav_fail(r, 414, "the path is too long");
