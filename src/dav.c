@@ -883,6 +883,26 @@ listing_add(void *arg, const char *name, const struct stat *st)
 }
 
 /*
+ * Parse the request's body (davxml_parse: a PROPFIND's when propfind,
+ * else a PROPPATCH's) into r->xml and find the target. Returns 0, or -1
+ * after answering.
+ */
+static int
+xml_find(struct dav_req *r, bool propfind)
+{
+	const char *why;
+
+	if (davxml_parse(r->req->body.p, r->req->body.len, propfind, &r->xml,
+	        &why) == -1) {
+		davxml_release(&r->xml);
+		dav_fail(r, 400, why);
+		return -1;
+	}
+	r->xml_set = true;
+	return dav_find(r);
+}
+
+/*
  * Write the multistatus of r's target (found: a file or folder) and, for
  * Depth 1, of each entry of a folder into r->out; r->work_rc -1 with
  * r->work_errno when the listing failed. Answers nothing: on a blocking
@@ -946,7 +966,6 @@ static void
 dav_propfind(struct dav_req *r)
 {
 	const struct str *depth = http_header_get(r->req, "depth", NULL);
-	const char *why;
 
 	if (depth == NULL || str_caseeqs(*depth, "infinity")) {
 		dav_fail(r, 403,
@@ -959,14 +978,7 @@ dav_propfind(struct dav_req *r)
 		return;
 	}
 	r->depth_one = str_eqs(*depth, "1");
-	if (davxml_parse(
-	        r->req->body.p, r->req->body.len, true, &r->xml, &why) == -1) {
-		davxml_release(&r->xml);
-		dav_fail(r, 400, why);
-		return;
-	}
-	r->xml_set = true;
-	if (dav_find(r) == -1)
+	if (xml_find(r, true) == -1)
 		return;
 	/* The properties and the listing: off the loop on a blocking store. */
 	dav_step(r, propfind_build, propfind_answer);
@@ -1077,17 +1089,9 @@ static void
 dav_proppatch(struct dav_req *r)
 {
 	const struct davxml *x = &r->xml;
-	const char *why;
 	size_t i;
 
-	if (davxml_parse(
-	        r->req->body.p, r->req->body.len, false, &r->xml, &why) == -1) {
-		davxml_release(&r->xml);
-		dav_fail(r, 400, why);
-		return;
-	}
-	r->xml_set = true;
-	if (dav_find(r) == -1)
+	if (xml_find(r, false) == -1)
 		return;
 	r->refused = false;
 	for (i = 0; i < x->nprops; i++)
