@@ -10,37 +10,10 @@
 // webhook. Any console error or page error fails the test.
 //
 // Output is TAP ("ok N - ...") for tests/run-tests.
-import {spawn} from 'node:child_process';
-import {createHash, createHmac} from 'node:crypto';
+import {createHmac} from 'node:crypto';
 import {createServer} from 'node:http';
-import {mkdtempSync, mkdirSync, rmSync} from 'node:fs';
-import {tmpdir} from 'node:os';
-import {dirname, join, resolve} from 'node:path';
-import {fileURLToPath} from 'node:url';
-import {chromium} from 'playwright-core';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '../..');
-const bin = process.env.KOSYNCD || join(root, 'build/test/kosyncd');
-const shots = process.env.KS_SHOTS || join(here, 'out');
-const browserPath = process.env.CHROMIUM || '/usr/bin/chromium';
-const tmp = mkdtempSync(join(tmpdir(), 'kosyncd-hooks.'));
-mkdirSync(shots, {recursive: true});
-
-let n = 0;
-let failed = 0;
-function ok(cond, what, detail) {
-	n++;
-	if (cond) {
-		console.log(`ok ${n} - ${what}`);
-	} else {
-		failed++;
-		console.log(`not ok ${n} - ${what}`);
-		if (detail !== undefined) console.log('#   ' + String(detail).split('\n').join('\n#   '));
-	}
-	return cond;
-}
-const md5 = (s) => createHash('md5').update(s).digest('hex');
+import {join} from 'node:path';
+import {md5, ok, openBrowser, run, shots, startServer, waitFor} from './lib.mjs';
 
 // The receiver: every POST is kept.
 const got = [];
@@ -59,39 +32,8 @@ const receiver = createServer((req, res) => {
 await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
 const rport = receiver.address().port;
 
-let server = null;
-let stderr = '';
-async function startServer() {
-	server = spawn(bin, ['--data-dir', join(tmp, 'data'), '--listen-address', '127.0.0.1:0',
-	    '--webhook-allow-private'], {stdio: ['ignore', 'ignore', 'pipe']});
-	server.stderr.setEncoding('utf8');
-	server.stderr.on('data', (d) => {
-		stderr += d;
-	});
-	for (let i = 0; i < 200; i++) {
-		const m = stderr.match(/listening on 127\.0\.0\.1:(\d+)/);
-		if (m) return 'http://127.0.0.1:' + m[1];
-		await new Promise((r) => setTimeout(r, 50));
-	}
-	throw new Error('server did not start: ' + stderr);
-}
-async function stopServer() {
-	if (!server) return;
-	const done = new Promise((r) => server.on('exit', (code) => r(code)));
-	server.kill('SIGTERM');
-	const code = await Promise.race([done, new Promise((r) => setTimeout(() => r('timeout'), 15000))]);
-	ok(code === 0, 'server exited 0 on SIGTERM', code);
-	const bad = stderr.split('\n').filter((l) => l && !/ (info|access): /.test(l));
-	ok(bad.length === 0, 'no unexpected server stderr', bad.slice(0, 10).join('\n'));
-	server = null;
-}
-const waitFor = async (cond) => {
-	for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
-	return cond();
-};
-
 async function main() {
-	const base = await startServer();
+	const base = await startServer(['--webhook-allow-private']);
 	const KEY = md5('correct horse');
 	const kor = (method, path, body) => fetch(base + path, {method,
 	    headers: {'Accept': 'application/vnd.koreader.v1+json', 'Content-Type': 'application/json',
@@ -101,116 +43,76 @@ async function main() {
 	r = await kor('PUT', '/syncs/progress', {document: 'd1', progress: 'p', percentage: 0.4, device: 'Kobo',
 	    device_id: 'K', metadata: {title: 'Emma'}});
 
-	const profile = mkdtempSync(join(tmpdir(), 'kosyncd-chromium.'));
-	const context = await chromium.launchPersistentContext(profile, {
-		executablePath: browserPath,
-		headless: true,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-		    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-		viewport: {width: 1280, height: 860},
-	});
-	const problems = [];
-	const page = context.pages()[0] || await context.newPage();
-	page.on('console', (m) => {
-		if (m.type() === 'error') problems.push('console: ' + m.text());
-	});
-	page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
-	page.on('dialog', (d) => d.accept());
-	page.setDefaultTimeout(15000);
-	try {
-		await page.goto(base + '/');
-		await page.fill('#username', 'carol');
-		await page.fill('#password', 'correct horse');
-		await page.click('button[type=submit]');
-		await page.waitForSelector('#library li');
-		await page.goto(base + '/#/account');
-		await page.waitForSelector('#hook-url');
-		ok(await page.isVisible('#feed-h'), 'the account page has the webhooks and the feed');
+	const {page} = await openBrowser();
+	await page.goto(base + '/');
+	await page.fill('#username', 'carol');
+	await page.fill('#password', 'correct horse');
+	await page.click('button[type=submit]');
+	await page.waitForSelector('#library li');
+	await page.goto(base + '/#/account');
+	await page.waitForSelector('#hook-url');
+	ok(await page.isVisible('#feed-h'), 'the account page has the webhooks and the feed');
 
-		await page.fill('#hook-url', `http://127.0.0.1:${rport}/books`);
-		await page.uncheck('input[value=started]');
-		await page.uncheck('input[value=statistics_uploaded]');
-		await page.click('#hook-url >> xpath=ancestor::form//button[@type="submit"]');
-		await page.waitForSelector('section[aria-labelledby=hooks-h] code >> text=/^[0-9a-f]{32}$/');
-		const secret = await page.textContent('section[aria-labelledby=hooks-h] p[role=status] code');
-		ok(/^[0-9a-f]{32}$/.test(secret), 'the webhook is added and its secret shown once', secret);
-		const listed = await page.textContent('section[aria-labelledby=hooks-h] ul');
-		ok(listed.includes('finished') && !listed.includes('started'), 'listed with the events chosen', listed);
+	await page.fill('#hook-url', `http://127.0.0.1:${rport}/books`);
+	await page.uncheck('input[value=started]');
+	await page.uncheck('input[value=statistics_uploaded]');
+	await page.click('#hook-url >> xpath=ancestor::form//button[@type="submit"]');
+	await page.waitForSelector('section[aria-labelledby=hooks-h] code >> text=/^[0-9a-f]{32}$/');
+	const secret = await page.textContent('section[aria-labelledby=hooks-h] p[role=status] code');
+	ok(/^[0-9a-f]{32}$/.test(secret), 'the webhook is added and its secret shown once', secret);
+	const listed = await page.textContent('section[aria-labelledby=hooks-h] ul');
+	ok(listed.includes('finished') && !listed.includes('started'), 'listed with the events chosen', listed);
 
-		r = await kor('PUT', '/syncs/progress', {document: 'd1', progress: 'p', percentage: 1, device: 'Kobo', device_id: 'K'});
-		ok(r.status === 200, 'KOReader pushes 100 %');
-		ok(await waitFor(() => got.length >= 1), 'the receiver got the finished event', got.length);
-		const f = got[0] || {headers: {}, body: ''};
-		const want = 'sha256=' + createHmac('sha256', secret).update(f.body).digest('hex');
-		ok(f.headers['x-kosyncd-signature'] === want, 'signed with the secret the page showed', f.headers['x-kosyncd-signature']);
-		ok(JSON.parse(f.body || '{}').title === 'Emma', 'the body names the book', f.body);
+	r = await kor('PUT', '/syncs/progress', {document: 'd1', progress: 'p', percentage: 1, device: 'Kobo', device_id: 'K'});
+	ok(r.status === 200, 'KOReader pushes 100 %');
+	ok(await waitFor(() => got.length >= 1), 'the receiver got the finished event', got.length);
+	const f = got[0] || {headers: {}, body: ''};
+	const want = 'sha256=' + createHmac('sha256', secret).update(f.body).digest('hex');
+	ok(f.headers['x-kosyncd-signature'] === want, 'signed with the secret the page showed', f.headers['x-kosyncd-signature']);
+	ok(JSON.parse(f.body || '{}').title === 'Emma', 'the body names the book', f.body);
 
-		await page.click('button[aria-label^="Send a test event"]');
-		ok(await waitFor(() => got.length >= 2), 'the Test button sends a test event', got.length);
-		// The card redraws itself once the test had time to be answered.
-		await page.waitForSelector('section[aria-labelledby=hooks-h] details td >> text=test', {state: 'attached'});
-		await page.click('section[aria-labelledby=hooks-h] details summary');
-		await page.waitForSelector('section[aria-labelledby=hooks-h] details td >> text=test');
-		const log = await page.textContent('section[aria-labelledby=hooks-h] details table');
-		ok(/test/.test(log) && /finished/.test(log) && /200/.test(log), 'the delivery log shows both answers', log);
-		await page.screenshot({path: join(shots, 'webhooks.png'), fullPage: true});
+	await page.click('button[aria-label^="Send a test event"]');
+	ok(await waitFor(() => got.length >= 2), 'the Test button sends a test event', got.length);
+	// The card redraws itself once the test had time to be answered.
+	await page.waitForSelector('section[aria-labelledby=hooks-h] details td >> text=test', {state: 'attached'});
+	await page.click('section[aria-labelledby=hooks-h] details summary');
+	await page.waitForSelector('section[aria-labelledby=hooks-h] details td >> text=test');
+	const log = await page.textContent('section[aria-labelledby=hooks-h] details table');
+	ok(/test/.test(log) && /finished/.test(log) && /200/.test(log), 'the delivery log shows both answers', log);
+	await page.screenshot({path: join(shots, 'webhooks.png'), fullPage: true});
 
-		await page.click('text=Turn on the feed');
-		await page.waitForSelector('#feed-json');
-		const url1 = await page.inputValue('#feed-json');
-		ok(/\/feed\/[0-9a-f]{32}\.json$/.test(url1), 'the feed is on and its address shown', url1);
-		let fr = await fetch(url1);
-		const feed = await fr.json();
-		ok(fr.status === 200 && feed.books.length === 0, 'the feed answers (the finished book is not in progress)', JSON.stringify(feed));
-		await page.click('text=Rotate address');
-		await page.waitForFunction((u) => document.querySelector('#feed-json').value !== u, url1);
-		const url2 = await page.inputValue('#feed-json');
-		const wide = await page.evaluate(() => document.documentElement.scrollWidth);
-		await page.setViewportSize({width: 375, height: 800});
-		const narrow = await page.evaluate(() => document.documentElement.scrollWidth);
-		ok(narrow <= 375, 'the feed\'s addresses fit a phone', `${wide} ${narrow}`);
-		await page.screenshot({path: join(shots, 'feed-phone.png'), fullPage: true});
-		await page.setViewportSize({width: 1280, height: 860});
-		fr = await fetch(url1);
-		ok(fr.status === 404, 'after a rotation the old address is 404', fr.status);
-		fr = await fetch(url2);
-		ok(fr.status === 200, 'and the new one answers', fr.status);
-		await page.click('section[aria-labelledby=feed-h] button.danger');
-		await page.waitForSelector('text=Turn on the feed');
-		fr = await fetch(url2);
-		ok(fr.status === 404, 'turned off: 404', fr.status);
+	await page.click('text=Turn on the feed');
+	await page.waitForSelector('#feed-json');
+	const url1 = await page.inputValue('#feed-json');
+	ok(/\/feed\/[0-9a-f]{32}\.json$/.test(url1), 'the feed is on and its address shown', url1);
+	let fr = await fetch(url1);
+	const feed = await fr.json();
+	ok(fr.status === 200 && feed.books.length === 0, 'the feed answers (the finished book is not in progress)', JSON.stringify(feed));
+	await page.click('text=Rotate address');
+	await page.waitForFunction((u) => document.querySelector('#feed-json').value !== u, url1);
+	const url2 = await page.inputValue('#feed-json');
+	const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+	await page.setViewportSize({width: 375, height: 800});
+	const narrow = await page.evaluate(() => document.documentElement.scrollWidth);
+	ok(narrow <= 375, 'the feed\'s addresses fit a phone', `${wide} ${narrow}`);
+	await page.screenshot({path: join(shots, 'feed-phone.png'), fullPage: true});
+	await page.setViewportSize({width: 1280, height: 860});
+	fr = await fetch(url1);
+	ok(fr.status === 404, 'after a rotation the old address is 404', fr.status);
+	fr = await fetch(url2);
+	ok(fr.status === 200, 'and the new one answers', fr.status);
+	await page.click('section[aria-labelledby=feed-h] button.danger');
+	await page.waitForSelector('text=Turn on the feed');
+	fr = await fetch(url2);
+	ok(fr.status === 404, 'turned off: 404', fr.status);
 
-		await page.click('button[aria-label^="Delete the webhook"]');
-		await page.waitForSelector('text=Webhook deleted.');
-		ok(!(await page.isVisible('section[aria-labelledby=hooks-h] ul')), 'the webhook is deleted');
-		await page.setViewportSize({width: 375, height: 800});
-		const phone = await page.evaluate(() => document.documentElement.scrollWidth);
-		ok(phone <= 375, 'nothing overflows on a phone', phone);
-		await page.screenshot({path: join(shots, 'webhooks-phone.png'), fullPage: true});
-	} catch (e) {
-		ok(false, 'browser steps', e.stack);
-		await page.screenshot({path: join(shots, 'hooks-failure.png'), fullPage: true}).catch(() => {});
-	}
-	ok(problems.length === 0, 'no console or page errors', problems.join('\n'));
-	await context.close();
-	rmSync(profile, {recursive: true, force: true});
+	await page.click('button[aria-label^="Delete the webhook"]');
+	await page.waitForSelector('text=Webhook deleted.');
+	ok(!(await page.isVisible('section[aria-labelledby=hooks-h] ul')), 'the webhook is deleted');
+	await page.setViewportSize({width: 375, height: 800});
+	const phone = await page.evaluate(() => document.documentElement.scrollWidth);
+	ok(phone <= 375, 'nothing overflows on a phone', phone);
+	await page.screenshot({path: join(shots, 'webhooks-phone.png'), fullPage: true});
 }
 
-const guard = setTimeout(() => {
-	ok(false, 'finished within 120 s');
-	if (server) server.kill('SIGKILL');
-	console.log(`1..${n}`);
-	process.exit(1);
-}, 120000);
-
-try {
-	await main();
-} catch (e) {
-	ok(false, 'test setup', e.stack);
-}
-await stopServer();
-receiver.close();
-clearTimeout(guard);
-rmSync(tmp, {recursive: true, force: true});
-console.log(`1..${n}`);
-process.exit(failed ? 1 : 0);
+await run(120000, main, () => receiver.close());
