@@ -30,9 +30,9 @@ while True:
 # The server's side is closed (reset) or lingering (reads and drops).
 how = "linger"
 try:
-    for _ in range(5):
+    for _ in range(3):
         s.sendall(b"more bytes\r\n")
-        time.sleep(0.1)
+        time.sleep(0.05)
         s.recv(1)
 except (ConnectionResetError, BrokenPipeError):
     how = "reset"
