@@ -1,7 +1,10 @@
 /*
  * accesslog.c: the access log (see accesslog.h).
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <poll.h>
 #include <stdio.h>
@@ -21,6 +24,7 @@ accesslog_init(struct accesslog *al)
 	memset(al, 0, sizeof(*al));
 	buf_init(&al->lines);
 	al->fd = STDERR_FILENO;
+	al->piece_fd = -1;
 	al->max_bytes = ACCESSLOG_MAX_BYTES;
 	al->max_ms = ACCESSLOG_MAX_MS;
 }
@@ -58,14 +62,54 @@ write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
+/*
+ * Write the lines of data to fd in pieces of at most piece bytes (0: one
+ * piece), each ending at a line's end; a line longer than piece goes
+ * alone. On a pipe, piece is PIPE_BUF: each write is then atomic (all of
+ * it or, non-blocking, EAGAIN), so no line is split between two writes
+ * and another writer to the same pipe never lands inside one.
+ */
+static int
+write_lines(int fd, const char *data, size_t len, size_t piece)
+{
+	size_t n;
+
+	while (len > 0) {
+		n = len;
+		if (piece > 0 && n > piece) {
+			n = piece;
+			while (n > 0 && data[n - 1] != '\n')
+				n--;
+			if (n == 0) {
+				const char *nl = memchr(data, '\n', len);
+
+				n = nl != NULL ? (size_t)(nl - data) + 1 : len;
+			}
+		}
+		if (write_all(fd, data, n) == -1)
+			return -1;
+		data += n;
+		len -= n;
+	}
+	return 0;
+}
+
 void
 accesslog_flush(struct accesslog *al)
 {
+	struct stat st;
+
 	if (al->lines.len == 0)
 		return;
+	if (al->piece_fd != al->fd) {
+		al->piece_fd = al->fd;
+		al->piece = fstat(al->fd, &st) == 0 && S_ISFIFO(st.st_mode)
+		                ? (size_t)PIPE_BUF
+		                : 0;
+	}
 	/* stdio's lock: log.c's fwrite(stderr) from another thread waits. */
 	flockfile(stderr);
-	(void)write_all(al->fd, al->lines.data, al->lines.len);
+	(void)write_lines(al->fd, al->lines.data, al->lines.len, al->piece);
 	funlockfile(stderr);
 	if (al->lines.len > KEEP_BUF_BYTES)
 		buf_release(&al->lines);

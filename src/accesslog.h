@@ -7,12 +7,16 @@
  * accesslog_add when the batch reaches ACCESSLOG_MAX_BYTES or its oldest
  * line ACCESSLOG_MAX_MS, so that a busy loop makes one write for many
  * requests instead of one each and a long turn does not hold lines back.
- * The buffer is therefore bounded. A write is one write(2) of whole lines
+ * The buffer is therefore bounded. A batch is one write(2) of whole lines
  * (repeated until all is written), under stderr's stdio lock so that
- * log.c's lines from other threads never land inside one. stderr stays
- * blocking: when its reader (journald, Docker, a pipe) is slower than the
- * log, the write waits for it, and the loop with it, for at most the time
- * the reader takes to accept one batch; nothing is dropped. A line is lost
+ * log.c's lines from other threads never land inside one; on a pipe, one
+ * write(2) per PIPE_BUF bytes of whole lines, each atomic, so that no line
+ * is split between two writes even when the pipe is non-blocking and full
+ * or another process writes to it too (t161). stderr is used as it was
+ * given, blocking or not (EAGAIN: poll until the reader makes room):
+ * when its reader (journald, Docker, a pipe) is slower than the log, the
+ * write waits for it, and the loop with it, for at most the time the
+ * reader takes to accept one batch; nothing is dropped. A line is lost
  * only when stderr itself fails (its reader gone: EPIPE).
  *
  * The line format is log.c's:
@@ -48,6 +52,9 @@ struct accesslog {
 	int fd;           /* where lines go: 2 (stderr) */
 	size_t max_bytes; /* ACCESSLOG_MAX_BYTES */
 	int max_ms;       /* ACCESSLOG_MAX_MS */
+	/* accesslog_flush's: the fd it looked at, its piece (write_lines). */
+	int piece_fd;
+	size_t piece;
 };
 
 void accesslog_init(struct accesslog *al);

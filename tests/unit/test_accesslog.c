@@ -6,7 +6,8 @@
  * refused connection (no request) does not have; method and path escaped
  * and cut; lines collected until accesslog_flush, which writes them whole
  * and empties the buffer; a batch written at once when it reaches its size
- * or its age, never cut inside a line.
+ * or its age, never cut inside a line; on a pipe in pieces of PIPE_BUF
+ * (tests/e2e/t161 shows why), elsewhere in one piece.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -236,6 +238,39 @@ test_accesslog__written_when_old(void **state)
 	close(p[1]);
 }
 
+static void
+test_accesslog__pipe_pieces(void **state)
+{
+	static char got[65536];
+	struct accesslog al;
+	FILE *f;
+	size_t n;
+	int p[2], i;
+
+	(void)state;
+	make_pipe(p);
+	init_held(&al, p[1]);
+	/* ~20 KiB of lines in one flush: four pieces or more, all whole. */
+	for (i = 0; i < 400; i++)
+		accesslog_add(&al, "192.0.2.1", NULL, 200, 0, 0);
+	assert_true(al.lines.len > 3 * PIPE_BUF);
+	accesslog_flush(&al);
+	assert_int_equal(al.piece, PIPE_BUF);
+	n = drain(p[0], got, sizeof(got));
+	assert_int_equal(whole_lines(got, n), 400);
+	close(p[0]);
+	close(p[1]);
+	/* Not a pipe: one piece. */
+	f = tmpfile();
+	assert_non_null(f);
+	al.fd = fileno(f);
+	accesslog_add(&al, "192.0.2.1", NULL, 200, 0, 0);
+	accesslog_flush(&al);
+	assert_int_equal(al.piece, 0);
+	fclose(f);
+	accesslog_release(&al);
+}
+
 int
 main(void)
 {
@@ -245,6 +280,7 @@ main(void)
 	    cmocka_unit_test(test_accesslog__flush_empties),
 	    cmocka_unit_test(test_accesslog__written_when_full),
 	    cmocka_unit_test(test_accesslog__written_when_old),
+	    cmocka_unit_test(test_accesslog__pipe_pieces),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
