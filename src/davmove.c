@@ -402,6 +402,28 @@ quota_check(struct mv *m, struct davdir *dd)
 	    (unsigned long long)cfg->dav_quota_bytes);
 }
 
+/*
+ * On disk, what the listing leaves out (links and the like: never
+ * followed) is refused, so that a tree is copied whole or not at all.
+ */
+static int
+odd_check(struct mv *m)
+{
+	int fd, rc;
+
+	if ((fd = davfs_root_find(m->from->data_dir, m->user)) == -1)
+		return mv_fail_errno(m, "the tree cannot be opened");
+	rc = davfs_find_odd(fd, (uint64_t)DAV_MAX_ENTRIES * 10, &m->path);
+	close(fd);
+	if (rc == 1)
+		return mv_fail(m, "%s",
+		    "refused: neither a file nor a folder (a symbolic "
+		    "link?)");
+	if (rc == -1)
+		return mv_fail_errno(m, "the tree cannot be read");
+	return 0;
+}
+
 int
 davmove_tree(const struct davmove_end *from, const struct davmove_end *to,
     struct str user, bool dry, struct davmove_tally *t, struct buf *why)
@@ -423,6 +445,8 @@ davmove_tree(const struct davmove_end *from, const struct davmove_end *to,
 			return 0;
 		return mv_fail_errno(&m, "the tree cannot be read");
 	}
+	if (dry && from->data_dir != NULL && odd_check(&m) == -1)
+		return -1;
 	if ((has = davmove_has_tree(to, user)) == -1)
 		return mv_fail_errno(&m, "the target cannot be read");
 	if ((sd = davstore_root_open(from->s, user)) == NULL) {
