@@ -145,9 +145,10 @@ xfer_dav(struct xfer *x, bool dry)
 	int rc = 0;
 
 	users = x->dump != NULL ? json_get(x->dump, "users") : NULL;
-	for (u = users != NULL && users->type == JSON_OBJECT ? users->child
-	                                                     : NULL;
-	     u != NULL && rc == 0; u = u->next) {
+	if (users != NULL && users->type != JSON_OBJECT)
+		users = NULL;
+	for (u = users != NULL ? users->child : NULL; u != NULL && rc == 0;
+	     u = u->next) {
 		/* Redis cannot hold such a name: the account is skipped. */
 		if (x->dav_to.data_dir == NULL &&
 		    memchr(u->key.p, ':', u->key.len) != NULL)

@@ -393,12 +393,13 @@ quota_check(struct mv *m, struct davdir *dd)
 	if (dd != NULL && davstore_usage(dd, (uint64_t)DAV_MAX_ENTRIES * 10,
 	                      &bytes, &entries) == -1)
 		return mv_fail_errno(m, "the target's tree cannot be counted");
-	if (bytes + m->add_bytes <= cfg->dav_quota_bytes)
+	bytes += m->add_bytes;
+	if (bytes <= cfg->dav_quota_bytes)
 		return 0;
 	return mv_fail(m,
 	    "the tree would take %llu bytes on the target, over "
 	    "dav_quota_bytes (%llu)",
-	    (unsigned long long)(bytes + m->add_bytes),
+	    (unsigned long long)bytes,
 	    (unsigned long long)cfg->dav_quota_bytes);
 }
 
