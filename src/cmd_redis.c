@@ -298,8 +298,7 @@ cmd_export_redis_exec(struct cmd_args *args)
 const struct cmd_entry cmd_import_redis_entry = {
     .name = "import redis",
     .args = "",
-    .help = "Copy users, progress and WebDAV files from Redis into the "
-            "file store.",
+    .help = "Copy users, progress and WebDAV files from Redis to files.",
     .min_args = 0,
     .max_args = 0,
     .exec = cmd_import_redis_exec,
@@ -308,8 +307,7 @@ const struct cmd_entry cmd_import_redis_entry = {
 const struct cmd_entry cmd_export_redis_entry = {
     .name = "export redis",
     .args = "",
-    .help = "Copy users, progress and WebDAV files from the file store "
-            "into Redis.",
+    .help = "Copy users, progress and WebDAV files from files to Redis.",
     .min_args = 0,
     .max_args = 0,
     .exec = cmd_export_redis_exec,
