@@ -9,7 +9,10 @@
  * UTF-8, NUL-terminated in the output buffer, with no '/', NUL or other
  * control byte, never "." or "..", never a reserved name; the segments fit
  * in the path's length; encoding the segments as hrefs and parsing that
- * again gives the same segments (the decoding is a fixed point).
+ * again gives the same segments (the decoding is a fixed point); every
+ * accepted segment is a valid name for davpath_name_why, and the input
+ * taken whole as one name (an import's tree) is accepted by it only when
+ * it keeps the same rules.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,6 +35,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i, j;
 
 	FUZZ_CHECK(out != NULL);
+	if (davpath_name_why(path) == NULL) {
+		FUZZ_CHECK(size >= 1 && size <= DAVPATH_MAX_NAME);
+		FUZZ_CHECK(memchr(data, '/', size) == NULL);
+		FUZZ_CHECK(!str_eqs(path, ".") && !str_eqs(path, ".."));
+		FUZZ_CHECK(!davpath_is_reserved(path));
+		FUZZ_CHECK(json_utf8_valid(path.p, size));
+		for (i = 0; i < size; i++)
+			FUZZ_CHECK(data[i] >= 0x20 && data[i] != 0x7f);
+	}
 	if (davpath_parse(path, out, &dp, &why) == -1) {
 		FUZZ_CHECK(why != NULL && why[0] != '\0');
 		free(out);
@@ -47,6 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(!str_eqs(s, ".") && !str_eqs(s, ".."));
 		FUZZ_CHECK(!davpath_is_reserved(s));
 		FUZZ_CHECK(json_utf8_valid(s.p, s.len));
+		FUZZ_CHECK(davpath_name_why(s) == NULL);
 		for (j = 0; j < s.len; j++) {
 			unsigned char c = (unsigned char)s.p[j];
 

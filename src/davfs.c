@@ -407,6 +407,71 @@ davfs_find_newest(
 	return w.found;
 }
 
+/* davfs_find_odd below dirfd, path the folder's so far. */
+static int
+find_odd(int dirfd, unsigned depth, uint64_t *left, struct buf *path)
+{
+	DIR *d;
+	struct dirent *e;
+	struct stat st;
+	size_t plen = path->len;
+	int sub, rc = 0, saved;
+
+	if (depth > DAVPATH_MAX_DEPTH) {
+		errno = E2BIG;
+		return -1;
+	}
+	if ((d = dir_open(dirfd)) == NULL)
+		return -1;
+	while (rc == 0 && (e = dir_next(d, dirfd, &st)) != NULL) {
+		if (davpath_is_reserved(str_from(e->d_name)) &&
+		    S_ISREG(st.st_mode))
+			continue;
+		if ((*left)-- == 0) {
+			errno = E2BIG;
+			rc = -1;
+			break;
+		}
+		path->len = plen;
+		path->data[plen] = '\0';
+		buf_addch(path, '/');
+		buf_adds(path, e->d_name);
+		if (S_ISREG(st.st_mode))
+			continue;
+		if (!S_ISDIR(st.st_mode)) {
+			rc = 1;
+			break;
+		}
+		sub = openat(dirfd, e->d_name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub == -1) {
+			rc = -1;
+			break;
+		}
+		rc = find_odd(sub, depth + 1, left, path);
+		saved = errno;
+		close(sub);
+		errno = saved;
+	}
+	saved = errno;
+	closedir(d);
+	if (rc == 0) {
+		path->len = plen;
+		path->data[plen] = '\0';
+	}
+	errno = saved;
+	return rc;
+}
+
+int
+davfs_find_odd(int dirfd, uint64_t max_entries, struct buf *path)
+{
+	uint64_t left = max_entries;
+
+	buf_reset(path);
+	return find_odd(dirfd, 0, &left, path);
+}
+
 /* Remove everything inside the folder dirfd (borrowed). */
 static int
 remove_inside(int dirfd, unsigned depth)

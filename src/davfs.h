@@ -146,6 +146,16 @@ int davfs_find_newest(
     int dirfd, const char *name, uint64_t max_entries, struct stat *st);
 
 /*
+ * Find the first entry of the tree under dirfd that is neither a file
+ * nor a folder (a symbolic link, a device, a socket...), which the
+ * server never serves: 1 with its path below dirfd ("/a/link") in path,
+ * 0 when there is none, -1 with errno (E2BIG past max_entries entries or
+ * DAVPATH_MAX_DEPTH levels). The reserved files are not looked at.
+ * Changes nothing (for an import, which refuses such a tree).
+ */
+int davfs_find_odd(int dirfd, uint64_t max_entries, struct buf *path);
+
+/*
  * Remove name from dirfd: a file, or a folder with everything in it, and
  * the dead properties kept for it.
  */

@@ -43,6 +43,16 @@ check_segment(struct str s)
 	return NULL;
 }
 
+const char *
+davpath_name_why(struct str name)
+{
+	if (name.len == 0)
+		return "an empty name is not allowed";
+	if (memchr(name.p, '/', name.len) != NULL)
+		return "'/' is not allowed in a name";
+	return check_segment(name);
+}
+
 int
 davpath_parse(struct str path, char *out, struct davpath *dp, const char **why)
 {

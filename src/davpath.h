@@ -45,6 +45,13 @@ struct davpath {
 int davpath_parse(
     struct str path, char *out, struct davpath *dp, const char **why);
 
+/*
+ * Why name (one decoded segment, as a file name) breaks the rules above:
+ * a sentence, or NULL when it is a valid name. For names that come from
+ * elsewhere than a request (an import's trees).
+ */
+const char *davpath_name_why(struct str name);
+
 /* True when name is a name the server reserves (see DAVPATH_RESERVED). */
 bool davpath_is_reserved(struct str name);
 

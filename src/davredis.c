@@ -1287,3 +1287,31 @@ davredis_new(const struct config *cfg)
 	rs->cfg = cfg;
 	return &rs->base;
 }
+
+int
+davredis_tree_find(const struct config *cfg, struct str user)
+{
+	struct buf k = BUF_INIT;
+	const char *argv[2];
+	size_t lens[2];
+	redisReply *r;
+	int rc = -1;
+
+	buf_adds(&k, "kosyncd:user:");
+	buf_add(&k, user.p, user.len);
+	buf_adds(&k, ":dav:d:root");
+	argv[0] = "EXISTS";
+	argv[1] = k.data;
+	lens[0] = 6;
+	lens[1] = k.len;
+	r = redis_sync_cmd(cfg, "webdav", 2, argv, lens);
+	buf_release(&k);
+	if (r == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_INTEGER)
+		rc = r->integer > 0;
+	else
+		errno = EIO;
+	freeReplyObject(r);
+	return rc;
+}

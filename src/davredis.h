@@ -7,6 +7,8 @@
 #ifndef KOSYNCD_DAVREDIS_H
 #define KOSYNCD_DAVREDIS_H
 
+#include "buf.h"
+
 struct config;
 struct davstore;
 
@@ -15,5 +17,12 @@ struct davstore;
  * backend). Connections are made when first needed, one per thread.
  */
 struct davstore *davredis_new(const struct config *cfg);
+
+/*
+ * Whether account user has a tree on the Redis of cfg (its root exists),
+ * changing nothing (davstore_root_open would make it): 1 or 0, or -1
+ * with errno when Redis cannot be asked.
+ */
+int davredis_tree_find(const struct config *cfg, struct str user);
 
 #endif

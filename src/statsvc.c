@@ -273,6 +273,21 @@ acct_find(const struct statsvc *sv, const char *user, size_t len)
 	return acct_lookup(sv, user, len, false);
 }
 
+/* The path of user's files in dir without their extension, into b. */
+static void
+acct_base(struct buf *b, const char *dir, const char *user, size_t len)
+{
+	buf_adds(b, dir);
+	buf_addch(b, '/');
+	/* As the WebDAV folder's name (davfs.c): one safe file name. */
+	if (len > 0 && user[0] == '.') {
+		buf_adds(b, "%2E");
+		user++;
+		len--;
+	}
+	davpath_encode(b, (struct str){user, len}, false);
+}
+
 /* The account, made (with the defaults) when missing. */
 static struct sv_acct *
 acct_get(struct statsvc *sv, const char *user, size_t len)
@@ -289,15 +304,7 @@ acct_get(struct statsvc *sv, const char *user, size_t len)
 	a->user = xmalloc(len + 1);
 	memcpy(a->user, user, len);
 	a->user[len] = '\0';
-	buf_adds(&b, sv->dir);
-	buf_addch(&b, '/');
-	/* As the WebDAV folder's name (davfs.c): one safe file name. */
-	if (len > 0 && user[0] == '.') {
-		buf_adds(&b, "%2E");
-		user++;
-		len--;
-	}
-	davpath_encode(&b, (struct str){user, len}, false);
+	acct_base(&b, sv->dir, user, len);
 	a->base = buf_detach(&b, &n);
 	snprintf(a->tz, sizeof(a->tz), "UTC");
 	a->next_fd = -1;
@@ -1123,6 +1130,82 @@ out:
 	freeReplyObject(r);
 	json_arena_release(&arena);
 	return f;
+}
+
+/* Set the fields given when the hash has no "meta"; bump "gen". */
+static const char sv_share_files_lua[] =
+    "if redis.call('HEXISTS', KEYS[1], 'meta') == 1 then return 0 end\n"
+    "for i = 1, #ARGV, 2 do\n"
+    "  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])\n"
+    "end\n"
+    "redis.call('HINCRBY', KEYS[1], 'gen', 1)\n"
+    "return 1\n";
+
+int
+statsvc_share_files(
+    const struct config *cfg, const char *data_dir, struct str user)
+{
+	static const char *const ext[3] = {".json", ".data", ".vocab"};
+	static const char *const field[3] = {"meta", "data", "vocab"};
+	static const size_t max[3] = {
+	    SV_MAX_META, (size_t)1 << 31, (size_t)1 << 30};
+	struct buf dir = BUF_INIT, base = BUF_INIT, path = BUF_INIT,
+	           k = BUF_INIT;
+	struct buf data[3] = {BUF_INIT, BUF_INIT, BUF_INIT};
+	const char *argv[10];
+	size_t lens[10];
+	redisReply *r = NULL;
+	int argc = 4, i, rc = -1;
+
+	buf_adds(&dir, data_dir);
+	buf_adds(&dir, "/stats");
+	acct_base(&base, dir.data, user.p, user.len);
+	for (i = 0; i < 3; i++) {
+		buf_reset(&path);
+		buf_adds(&path, base.data);
+		buf_adds(&path, ext[i]);
+		if (slurp(path.data, max[i], &data[i]) == 0)
+			continue;
+		if (errno != ENOENT)
+			goto out;
+		if (i == 0) { /* nothing read of the account's files */
+			rc = 0;
+			goto out;
+		}
+	}
+	buf_adds(&k, "kosyncd:user:");
+	buf_add(&k, user.p, user.len);
+	buf_adds(&k, ":stats");
+	argv[0] = "EVAL";
+	argv[1] = sv_share_files_lua;
+	argv[2] = "1";
+	argv[3] = k.data;
+	lens[0] = 4;
+	lens[1] = strlen(sv_share_files_lua);
+	lens[2] = 1;
+	lens[3] = k.len;
+	for (i = 0; i < 3; i++) {
+		if (i > 0 && data[i].len == 0)
+			continue;
+		argv[argc] = field[i];
+		lens[argc++] = strlen(field[i]);
+		argv[argc] = data[i].data;
+		lens[argc++] = data[i].len;
+	}
+	r = redis_sync_cmd(cfg, "statistics", argc, argv, lens);
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER)
+		rc = (int)r->integer;
+	else if (r != NULL)
+		errno = EIO;
+out:
+	freeReplyObject(r);
+	for (i = 0; i < 3; i++)
+		buf_release(&data[i]);
+	buf_release(&dir);
+	buf_release(&base);
+	buf_release(&path);
+	buf_release(&k);
+	return rc;
 }
 
 /* The query's copy of the uploads list (job->qhist) dropped. */

@@ -84,6 +84,17 @@ struct config;
 void statsvc_share(struct statsvc *sv, const struct config *cfg);
 
 /*
+ * Copy what the file storage under data_dir (borrowed) keeps of user's
+ * statistics (<name>.json, .data, .vocab) into the Redis of cfg as
+ * statsvc_share keeps them, unless Redis has some for user already (then
+ * they are kept): for `kosyncd export redis`, since instances on Redis do
+ * not read the WebDAV files again. Blocking. 1 copied, 0 nothing to copy
+ * or kept, -1 with errno.
+ */
+int statsvc_share_files(
+    const struct config *cfg, const char *data_dir, struct str user);
+
+/*
  * Read again, in the background, the files of the WebDAV trees under
  * data_dir (borrowed) whose derived data sv does not show: none kept
  * (a restore, a lost stats folder), or kept from another file (a file

@@ -1,7 +1,8 @@
 /*
  * test_davpath.c: WebDAV paths (davpath.h): decoding once, '//' merged,
  * the refusals ('..', encoded '/', NUL, control bytes, bad UTF-8, long
- * names, reserved names, too deep) and href encoding.
+ * names, reserved names, too deep), href encoding, and the same rules
+ * for one name that does not come from a request (davpath_name_why).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,6 +105,30 @@ test_davpath__encode(void **state)
 	buf_release(&b);
 }
 
+static void
+test_davpath__name_why(void **state)
+{
+	char big[DAVPATH_MAX_NAME + 2];
+
+	(void)state;
+	assert_null(davpath_name_why(str_from("statistics.sqlite3")));
+	assert_null(davpath_name_why(str_from("My Notes é")));
+	assert_non_null(davpath_name_why(str_from("")));
+	assert_non_null(davpath_name_why(str_from(".")));
+	assert_non_null(davpath_name_why(str_from("..")));
+	assert_non_null(davpath_name_why(str_from("../etc")));
+	assert_non_null(davpath_name_why(str_from("/etc")));
+	assert_non_null(davpath_name_why(str_from("a\nb")));
+	assert_non_null(davpath_name_why((struct str){"a\0b", 3}));
+	assert_non_null(davpath_name_why(str_from("\xff\xfe")));
+	assert_non_null(davpath_name_why(str_from(DAVPATH_RESERVED "props-x")));
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_non_null(davpath_name_why(str_from(big)));
+	big[DAVPATH_MAX_NAME] = '\0';
+	assert_null(davpath_name_why(str_from(big)));
+}
+
 int
 main(void)
 {
@@ -111,6 +136,7 @@ main(void)
 	    cmocka_unit_test(test_davpath__decodes_once),
 	    cmocka_unit_test(test_davpath__refuses),
 	    cmocka_unit_test(test_davpath__encode),
+	    cmocka_unit_test(test_davpath__name_why),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
