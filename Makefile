@@ -10,6 +10,9 @@
 #   make bench        benchmark (QUICK=1 for a short run; BACKEND=redis:
 #                     file store and Redis backend side by side)
 #   make fuzz         each fuzzer for FUZZ_SECONDS seconds
+#   make deb          build/deb/kosyncd_VERSION_ARCH.deb from the static
+#                     binary (ARCH=amd64 default; docs/install.md)
+#   make test-deb     install, upgrade, purge it in a fresh Debian 12 root
 #
 # Knobs: DEVELOPER=1 (or CI=true) makes warnings errors; PREFIX, DESTDIR;
 # TEST_JOBS (make test, make e2e: end-to-end scripts run at once, 2).
@@ -93,7 +96,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/test/unit/%)
 
 .PHONY: all static run test unit e2e lint format check-format bench fuzz \
-	install clean hdr-check deps
+	install clean hdr-check deps deb test-deb
 
 all: kosyncd
 
@@ -228,6 +231,20 @@ install: $(INSTALL_BIN)
 	sed 's|/usr/local/bin/kosyncd|$(PREFIX)/bin/kosyncd|g' \
 		contrib/kosyncd.service >$(DESTDIR)$(SYSTEMD_UNIT_DIR)/kosyncd.service
 	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/kosyncd.service
+
+# make deb [ARCH=...]: the Debian package of the static binary of ARCH
+# (make static ARCH=...: amd64 is ./kosyncd-static, the others
+# build/ARCH/kosyncd-static; DEB_BIN picks another), by packaging/deb/build.
+# make test-deb: tests/pkg/deb-test on it (root, debootstrap; minutes).
+static_bin = $(if $(filter amd64,$(1)),kosyncd-static,build/$(1)/kosyncd-static)
+DEB_ARCH = $(or $(ARCH),amd64)
+DEB_BIN ?= $(call static_bin,$(DEB_ARCH))
+deb:
+	$(MAKE) static ARCH=$(DEB_ARCH)
+	packaging/deb/build --arch $(DEB_ARCH) --bin $(DEB_BIN) --version $(VERSION)
+
+test-deb: deb
+	tests/pkg/deb-test --arch $(DEB_ARCH) --bin $(DEB_BIN)
 
 clean:
 	rm -rf build kosyncd kosyncd-static
