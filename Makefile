@@ -237,9 +237,9 @@ install: $(INSTALL_BIN)
 
 # make deb [ARCH=...]: the Debian package of the static binary of ARCH
 # (make static ARCH=...: amd64 is ./kosyncd-static, the others
-# build/ARCH/kosyncd-static; DEB_BIN picks another), by packaging/deb/build.
+# build/ARCH/kosyncd; DEB_BIN picks another), by packaging/deb/build.
 # make test-deb: tests/pkg/deb-test on it (root, debootstrap; minutes).
-static_bin = $(if $(filter amd64,$(1)),kosyncd-static,build/$(1)/kosyncd-static)
+static_bin = $(if $(filter amd64,$(1)),kosyncd-static,build/$(1)/kosyncd)
 DEB_ARCH = $(or $(ARCH),amd64)
 DEB_BIN ?= $(call static_bin,$(DEB_ARCH))
 deb:
