@@ -10,6 +10,11 @@
 #   make bench        benchmark (QUICK=1 for a short run; BACKEND=redis:
 #                     file store and Redis backend side by side)
 #   make fuzz         each fuzzer for FUZZ_SECONDS seconds
+#   make deb          build/deb/kosyncd_VERSION_ARCH.deb from the static
+#                     binary (ARCH=amd64 default; docs/install.md)
+#   make test-deb     install, upgrade, purge it in a fresh Debian 12 root
+#   make image-context  stage the static binaries for the Dockerfile
+#   make test-image   build the image with buildah and run its binary
 #
 # Knobs: DEVELOPER=1 (or CI=true) makes warnings errors; PREFIX, DESTDIR;
 # TEST_JOBS (make test, make e2e: end-to-end scripts run at once, 2).
@@ -93,7 +98,8 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/test/unit/%)
 
 .PHONY: all static run test unit e2e lint format check-format bench fuzz \
-	install clean hdr-check deps
+	install clean hdr-check deps deb test-deb image-context \
+	test-image
 
 all: kosyncd
 
@@ -228,6 +234,30 @@ install: $(INSTALL_BIN)
 	sed 's|/usr/local/bin/kosyncd|$(PREFIX)/bin/kosyncd|g' \
 		contrib/kosyncd.service >$(DESTDIR)$(SYSTEMD_UNIT_DIR)/kosyncd.service
 	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/kosyncd.service
+
+# make deb [ARCH=...]: the Debian package of the static binary of ARCH
+# (make static ARCH=...: amd64 is ./kosyncd-static, the others
+# build/ARCH/kosyncd; DEB_BIN picks another), by packaging/deb/build.
+# make test-deb: tests/pkg/deb-test on it (root, debootstrap; minutes).
+static_bin = $(if $(filter amd64,$(1)),kosyncd-static,build/$(1)/kosyncd)
+DEB_ARCH = $(or $(ARCH),amd64)
+DEB_BIN ?= $(call static_bin,$(DEB_ARCH))
+deb:
+	$(MAKE) static ARCH=$(DEB_ARCH)
+	packaging/deb/build --arch $(DEB_ARCH) --bin $(DEB_BIN) --version $(VERSION)
+
+test-deb: deb
+	tests/pkg/deb-test --arch $(DEB_ARCH) --bin $(DEB_BIN)
+
+# make image-context: build/image/, what the Dockerfile copies: the static
+# binaries built so far (amd64 always), by packaging/image/stage.
+IMAGE_ARCHES = amd64 arm64 armhf armel
+image-context: kosyncd-static
+	packaging/image/stage $(foreach a,$(IMAGE_ARCHES),$(a)=$(call static_bin,$(a)))
+
+# make test-image: tests/pkg/image-test (root, buildah; seconds).
+test-image: image-context
+	tests/pkg/image-test
 
 clean:
 	rm -rf build kosyncd kosyncd-static
