@@ -61,6 +61,7 @@
 #include "davredis.h"
 #include "davstore.h"
 #include "davxml.h"
+#include "fault.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "store.h"
@@ -166,6 +167,7 @@ struct dav_req {
 	uint64_t freed, freed_n;
 	int keep_errno; /* the version could not be kept (0: it was) */
 	bool kept;
+	bool guarded; /* the commit is davstore_up_guard's */
 	/* PROPFIND: the request's body, the answer being built. */
 	struct davxml xml;
 	struct buf out;
@@ -1763,6 +1765,16 @@ commit_step(struct dav_req *r)
 		r->commit_status = pre;
 		return;
 	}
+	/*
+	 * What was checked must still hold at the commit: on Redis the
+	 * commit script compares the entry checked (davstore_up_guard).
+	 */
+	r->guarded = http_header_get(r->req, "if-match", NULL) != NULL ||
+	             http_header_get(r->req, "if-none-match", NULL) != NULL;
+	if (r->guarded)
+		davstore_up_guard(r->up);
+	if (fault_check(FAULT_DAV_COMMIT) != 0)
+		(void)nanosleep(&(struct timespec){.tv_sec = 1}, NULL);
 	r->old_len = r->exists ? (int64_t)r->st.st_size : 0;
 	r->kept = false;
 	r->freed = r->freed_n = 0;
@@ -1795,6 +1807,10 @@ commit_answer(struct dav_req *r)
 	if (r->keep_errno != 0) {
 		errno = r->keep_errno;
 		log_warn("webdav: cannot keep the version of an upload");
+	}
+	if (r->work_rc == -1 && r->guarded && r->work_errno == ESTALE) {
+		dav_fail(r, 412, "precondition failed: the file has changed");
+		return;
 	}
 	if (r->work_rc == -1) {
 		dav_fail_errno(r, r->work_errno, "put an upload in place");
