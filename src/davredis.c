@@ -28,10 +28,17 @@
  * The calls are blocking (redis_sync.h: one connection per thread), so
  * the store is marked blocking (davstore.h): dav.c opens the root, looks
  * a request's target up, reads a PROPFIND's listing and properties,
- * changes a PROPPATCH's, makes a MKCOL's folder, opens a GET's file and
- * commits or drops an upload on the thread pool, and runs the walks
- * there; only a chunk read or written is still made on the loop. A Redis that
- * cannot be reached gives ENOTCONN (dav.c answers 503).
+ * changes a PROPPATCH's, makes a MKCOL's folder, opens a GET's file,
+ * reads and writes each chunk and commits or drops an upload on the
+ * thread pool, and runs the walks there: nothing is asked of Redis from
+ * the loop. A Redis that cannot be reached gives ENOTCONN (dav.c answers
+ * 503).
+ *
+ * If-Match: rd_stat keeps the entry it read of a name in its folder's
+ * handle; a guarded commit (davstore_up_guard) hands it to the commit
+ * script, which commits only if the name still has that entry (or is
+ * still missing): the precondition dav.c checked on it holds at the
+ * commit, whatever another instance did in between (ESTALE, 412).
  *
  * Versions: when dav.c asks for one (davstore_version_keep, just before
  * the commit of an upload replacing a statistics file), the commit script

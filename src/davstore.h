@@ -14,10 +14,10 @@
  * <data_dir>/dav). Operations marked "pool" may take long (a walk of the
  * tree, an fsync) and run on libuv's thread pool; the others are single
  * small steps that the caller may make on the loop, unless the store is
- * blocking (its calls wait on the network: dav.c then makes the root's
- * opening, the target's lookup, PROPFIND, PROPPATCH, MKCOL, the opening
- * of a GET's file, an upload's commit and abort on the pool too; a
- * chunk read or written is still made on the loop). Every
+ * blocking (its calls wait on the network: dav.c then makes every call
+ * but davstore_up_open, davstore_read_close and the closes on the pool
+ * too, each chunk read or written included, so that the loop never
+ * waits on it). Every
  * int function returns 0 or -1 with errno set (ENOENT, ENOTDIR, EEXIST, ENOSPC,
  * EFBIG, EIO for a backend that failed); handles are freed with their close.
  */
