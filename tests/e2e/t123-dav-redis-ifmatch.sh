@@ -15,6 +15,18 @@ start_redis() {
 	KOSYNCD_TEST_FAULT_DAV_COMMIT=$1 ks_start --storage redis \
 	    --redis-address "$KS_REDIS_ADDR" --redis-db "$KS_REDIS_DB"
 }
+# race PATH HEADER WANT: a PUT of "mine" with HEADER, held between its
+# check and its commit, while a PUT of "theirs" (answered WANT) lands;
+# the first one's answer into $KS_TMP/mine.code and mine.out.
+race() {
+	curl -s -o "$KS_TMP/mine.out" -w '%{http_code}' "${U[@]}" -T - \
+	    -H "$2" "$KS_URL$1" <<<"mine" >"$KS_TMP/mine.code" &
+	cpid=$!
+	sleep 0.4
+	req PUT "$1" "theirs" "${U[@]}"
+	is "another upload lands between its check and its commit" "$STATUS" "$3"
+	wait $cpid
+}
 etag_of() {
 	curl -s -D - -o /dev/null "${U[@]}" "$KS_URL$1" | tr -d '\r' |
 	    sed -n 's/^ETag: //Ip'
@@ -28,14 +40,7 @@ U=(-u alice:pw)
 req PUT /dav/statistics.sqlite3 "one" "${U[@]}"
 is "the first upload" "$STATUS" 201
 tag=$(etag_of /dav/statistics.sqlite3)
-curl -s -o "$KS_TMP/mine.out" -w '%{http_code}' "${U[@]}" -T - \
-    -H "If-Match: W/$tag" "$KS_URL/dav/statistics.sqlite3" \
-    <<<"mine" >"$KS_TMP/mine.code" &
-cpid=$!
-sleep 0.4
-req PUT /dav/statistics.sqlite3 "theirs" "${U[@]}"
-is "another upload lands between its check and its commit" "$STATUS" 204
-wait $cpid
+race /dav/statistics.sqlite3 "If-Match: W/$tag" 204
 is "the upload whose If-Match no longer holds: 412" "$(cat "$KS_TMP/mine.code")" 412
 like "it says why" "$(cat "$KS_TMP/mine.out")" 'precondition failed'
 req GET /dav/statistics.sqlite3 "" "${U[@]}"
@@ -57,15 +62,8 @@ ks_stop
 
 # If-None-Match: * against a file made in the window.
 start_redis 1 || { not_ok "server restarted"; done_testing; }
-curl -s -o /dev/null -w '%{http_code}' "${U[@]}" -T - \
-    -H "If-None-Match: *" "$KS_URL/dav/new.txt" \
-    <<<"mine" >"$KS_TMP/new.code" &
-cpid=$!
-sleep 0.4
-req PUT /dav/new.txt "theirs" "${U[@]}"
-is "a file made between the check and the commit" "$STATUS" 201
-wait $cpid
-is "If-None-Match: * no longer holds: 412" "$(cat "$KS_TMP/new.code")" 412
+race /dav/new.txt "If-None-Match: *" 201
+is "If-None-Match: * no longer holds: 412" "$(cat "$KS_TMP/mine.code")" 412
 req GET /dav/new.txt "" "${U[@]}"
 is "the other upload's file stands" "$STATUS $BODY" "200 theirs"
 req PUT /dav/other.txt "x" "${U[@]}" -H "If-None-Match: *"

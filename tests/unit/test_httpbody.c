@@ -121,22 +121,32 @@ static const char chunked[] =
     "5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\nX-T: 1\r\n\r\n"
     "GET /next HTTP/1.1\r\nHost: x\r\n\r\n";
 
+/*
+ * Every split of in (size bytes) gives "hello world", then /next; with
+ * pause, the callback pauses after every piece (resumed at once).
+ */
 static void
-test_httpbody__chunked_any_split(void **state)
+every_split(const char *in, size_t size, bool pause, unsigned min_pauses)
 {
 	char after[64];
 	size_t step;
 
-	(void)state;
-	for (step = 1; step <= sizeof(chunked); step++) {
-		struct sink s = {BUF_INIT, 0, false, 0};
+	for (step = 1; step <= size; step++) {
+		struct sink s = {BUF_INIT, 0, pause, 0};
 
-		assert_int_equal(
-		    run(chunked, step, &s, after, sizeof(after)), 0);
+		assert_int_equal(run(in, step, &s, after, sizeof(after)), 0);
 		assert_string_equal(s.got.data, "hello world");
 		assert_string_equal(after, "/next");
+		assert_true(s.pauses >= min_pauses);
 		buf_release(&s.got);
 	}
+}
+
+static void
+test_httpbody__chunked_any_split(void **state)
+{
+	(void)state;
+	every_split(chunked, sizeof(chunked), false, 0);
 }
 
 static const char lengthed[] =
@@ -149,29 +159,10 @@ static void
 test_httpbody__paused(void **state)
 {
 	char after[64];
-	size_t step;
 
 	(void)state;
-	for (step = 1; step <= sizeof(chunked); step++) {
-		struct sink s = {BUF_INIT, 0, true, 0};
-
-		assert_int_equal(
-		    run(chunked, step, &s, after, sizeof(after)), 0);
-		assert_string_equal(s.got.data, "hello world");
-		assert_string_equal(after, "/next");
-		assert_true(s.pauses >= 3);
-		buf_release(&s.got);
-	}
-	for (step = 1; step <= sizeof(lengthed); step++) {
-		struct sink s = {BUF_INIT, 0, true, 0};
-
-		assert_int_equal(
-		    run(lengthed, step, &s, after, sizeof(after)), 0);
-		assert_string_equal(s.got.data, "hello world");
-		assert_string_equal(after, "/next");
-		assert_true(s.pauses >= 1);
-		buf_release(&s.got);
-	}
+	every_split(chunked, sizeof(chunked), true, 3);
+	every_split(lengthed, sizeof(lengthed), true, 1);
 	/* The whole body at once, nothing after it: ends on a call of none. */
 	{
 		static const char only[] = "PUT /dav/f HTTP/1.1\r\n"
