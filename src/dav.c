@@ -302,7 +302,9 @@ chunk_after(uv_work_t *w, int status)
 	(void)status;
 	dav->chunk_jobs--;
 	j->done(j); /* j may be gone now; dav stays: counted in pending */
-	if ((next = dav->chunk_head) != NULL) {
+	/* done may have started one: the first waiting ones go first. */
+	while ((next = dav->chunk_head) != NULL &&
+	       dav->chunk_jobs < DAV_MAX_CHUNK_JOBS) {
 		dav->chunk_head = next->next;
 		if (dav->chunk_head == NULL)
 			dav->chunk_tail = NULL;
@@ -334,7 +336,7 @@ dav_chunk_start(struct dav *dav, struct dav_chunk *j)
 	j->dav = dav;
 	j->next = NULL;
 	dav->pending++;
-	if (dav->chunk_jobs < DAV_MAX_CHUNK_JOBS) {
+	if (dav->chunk_jobs < DAV_MAX_CHUNK_JOBS && dav->chunk_head == NULL) {
 		dav_chunk_queue(j);
 		return;
 	}
