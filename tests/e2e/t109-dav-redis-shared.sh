@@ -10,8 +10,8 @@
 # in the middle of a 30 MB GET and of a 16 MB PUT: /healthcheck and a
 # page's file answer within 300 ms meanwhile (each chunk is read or
 # written on the thread pool, the body paused), and after SIGCONT the
-# transfer completes with the right bytes; a PUT while Redis is down is
-# a 503 too.
+# transfer completes with the right bytes, or, its client gone, changes
+# nothing; a PUT while Redis is down is a 503 too.
 . "$(dirname "$0")/lib.sh"
 
 command -v redis-server >/dev/null || { echo "1..0 # SKIP no redis-server"; exit 0; }
@@ -167,6 +167,20 @@ is "the new bytes, whole, through the other instance" "$GOT" "$SUM"
 id=$(ks_redis_cli HGET kosyncd:user:alice:dav:d:root mid | cut -d' ' -f2)
 is "in 245 chunks of 64 KiB" \
     "$(ks_redis_cli --scan --pattern "kosyncd:user:alice:dav:c:$id:*" | wc -l)" 245
+# Clients gone while their chunks wait on Redis: nothing changes.
+curl -s -o /dev/null --limit-rate 4M "${U[@]}" -T "$KS_TMP/big" \
+    "$KS_URL_B/dav/mid" &
+cpid=$!
+slow_get "$KS_URL_B/dav/big" /dev/null >/dev/null &
+gpid=$!
+sleep 1
+kill -STOP "$KS_REDIS_PID"
+sleep 0.3
+kill "$cpid" "$gpid"
+wait "$cpid" "$gpid" 2>/dev/null
+kill -CONT "$KS_REDIS_PID"
+GOT=$(curl -s "${U[@]}" "$KS_URL_B/dav/mid" | sha256sum | cut -d' ' -f1)
+is "an upload and a download cut off while Redis stopped: the file unchanged" "$GOT" "$SUM"
 
 # Redis stalls while a WebDAV request waits on it: the loop goes on
 # answering (the request's Redis calls are on the thread pool). CLIENT
