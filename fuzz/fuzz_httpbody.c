@@ -4,13 +4,16 @@
  *
  * Input: a control byte (low 4 bits: the size of the pieces the bytes
  * arrive in, 0 = all at once; bit 4: a handler that refuses after 100
- * bytes), then the bytes of a connection; every PUT is streamed.
+ * bytes; bit 5: a handler that pauses after every piece of the split
+ * run, HTTP_BODY_PAUSE, resumed at once), then the bytes of a
+ * connection; every PUT is streamed.
  *
  * Checks: http_parse_body never consumes more than it was given, never
  * hands out more body bytes than the connection carried, and stops with
  * 400/431 or the handler's status; a chunked body whose framing it
- * accepts decodes to the same bytes whatever the split (compared with
- * the same input fed all at once).
+ * accepts decodes to the same bytes whatever the split and the pauses
+ * (compared with the same input fed all at once); a pause comes after
+ * bytes were consumed.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,6 +34,7 @@ want_put(void *ctx, const struct http_request *req)
 struct sink {
 	struct buf got;
 	bool refuse;
+	bool pause;
 };
 
 static int
@@ -39,7 +43,9 @@ piece(void *ctx, const char *data, size_t len)
 	struct sink *s = ctx;
 
 	buf_add(&s->got, data, len);
-	return s->refuse && s->got.len > 100 ? 413 : 0;
+	if (s->refuse && s->got.len > 100)
+		return 413;
+	return s->pause ? HTTP_BODY_PAUSE : 0;
 }
 
 /* Run the connection in pieces of step bytes (0: all); body into s. */
@@ -75,6 +81,8 @@ run(const char *in, size_t len, size_t step, struct sink *s)
 					FUZZ_CHECK(off == b.len);
 					break;
 				}
+				if (r == HTTP_FEED_PAUSE)
+					FUZZ_CHECK(consumed > 0);
 				continue;
 			}
 			r = http_parse_feed(hp, b.data + off, b.len - off, &req,
@@ -97,7 +105,7 @@ out:
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sink a = {BUF_INIT, false}, b = {BUF_INIT, false};
+	struct sink a = {BUF_INIT, false, false}, b = {BUF_INIT, false, false};
 	size_t step;
 	int sa, sb;
 
@@ -105,6 +113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	step = data[0] & 15;
 	a.refuse = b.refuse = (data[0] & 16) != 0;
+	b.pause = (data[0] & 32) != 0;
 	sa = run((const char *)data + 1, size - 1, 0, &a);
 	sb = run((const char *)data + 1, size - 1, step, &b);
 	/* The split changes nothing: same status, same body so far. */

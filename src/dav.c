@@ -15,7 +15,9 @@
  *     temporary object (davstore_up_commit; on disk a rename(2) in the
  *     same folder): a crash leaves the old or the new file, never a mix;
  *     the answer to a PUT comes after the commit and the folder's sync;
- *   - an upload never holds more than DAV_WRITE_CHUNK bytes in memory;
+ *   - an upload never holds more than DAV_WRITE_CHUNK bytes and one
+ *     piece of its body in memory (twice that on a blocking store: the
+ *     chunk on the pool, and the next);
  *   - a strong ETag that the server sent itself always matches (If-Match
  *     is compared leniently: W/ and missing quotes are tolerated, as
  *     KOReader up to 2026.03 sends them);
@@ -26,8 +28,11 @@
  *     so do a PROPFIND's listing and properties (propfind_build), MKCOL
  *     (mkcol_step), the opening of a GET's file (get_open), an
  *     upload's commit (commit_step) and its abort (dav_abort), a
- *     PROPPATCH's changes (proppatch_change); only the chunks of a GET
- *     or PUT still reach Redis from the loop;
+ *     PROPPATCH's changes (proppatch_change), and each chunk of a GET
+ *     (file_fill_pool: read ahead, the answer waits for it) or PUT
+ *     (put_piece: the body paused while it is written), at most
+ *     DAV_MAX_CHUNK_JOBS at once (dav_chunk_start): nothing reaches
+ *     Redis from the loop;
  *   - nothing that grows with the tree runs on the loop: DELETE, COPY,
  *     MOVE (the Destination's lookup included) and the count of an account's
  * usage run on the thread pool, and the quota works from a usage figure per
@@ -41,6 +46,7 @@
  */
 #include <sys/stat.h>
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +67,7 @@
 #include "davredis.h"
 #include "davstore.h"
 #include "davxml.h"
+#include "fault.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "store.h"
@@ -68,6 +75,15 @@
 
 /* Bytes of an upload gathered before one write(2). */
 #define DAV_WRITE_CHUNK ((size_t)64 * 1024)
+/*
+ * Chunk reads and writes of a blocking store (Redis) on the thread pool
+ * at once; more wait their turn (dav_chunk_start). libuv's pool has 4
+ * threads, shared with argon2, fsync, the statistics and the WebDAV
+ * requests' other steps: a Redis that hangs holds at most this many of
+ * them (each call for at most its 2 s timeout), however many transfers
+ * are under way.
+ */
+#define DAV_MAX_CHUNK_JOBS 2
 /* Bytes of the dead properties kept for one resource. */
 #define DAV_MAX_PROPS_BYTES ((size_t)64 * 1024)
 
@@ -121,6 +137,22 @@ struct dav {
 	void *file_arg;
 	struct dav_usage usage[DAV_USAGE_FDS];
 	uint64_t tick;
+	/* Chunk jobs on the pool, and those waiting (dav_chunk_start). */
+	unsigned chunk_jobs;
+	struct dav_chunk *chunk_head, *chunk_tail;
+};
+
+/*
+ * One chunk read (GET) or written (PUT) of a blocking store, on the
+ * thread pool: run there, then done on the loop (it may free the job).
+ */
+struct dav_chunk {
+	uv_work_t work;
+	struct dav *dav;
+	struct dav_chunk *next; /* waiting its turn */
+	void *arg;
+	void (*run)(struct dav_chunk *j);
+	void (*done)(struct dav_chunk *j);
 };
 
 /* One request in flight (http_alloc memory, gone after the answer). */
@@ -139,8 +171,14 @@ struct dav_req {
 	struct stat st;
 	/* PUT */
 	struct davup *up; /* the upload's temporary object */
-	char *wbuf;
-	size_t wlen;
+	struct buf wb;    /* gathered, not yet written */
+	/* A blocking store's: the chunk being written on the pool. */
+	struct dav_chunk wjob;
+	struct buf jb;    /* what wjob writes (wb's, swapped) */
+	int jerr;         /* its errno, 0 when written */
+	bool writing;     /* wjob is on the pool or waiting its turn */
+	bool end_pending; /* the body ended meanwhile: end_status */
+	int end_status;
 	uint64_t total, old_size, usage;
 	/* The usage count before a PUT or MKCOL, then what runs next. */
 	uint64_t entries, walk_gen;
@@ -166,6 +204,7 @@ struct dav_req {
 	uint64_t freed, freed_n;
 	int keep_errno; /* the version could not be kept (0: it was) */
 	bool kept;
+	bool guarded; /* the commit is davstore_up_guard's */
 	/* PROPFIND: the request's body, the answer being built. */
 	struct davxml xml;
 	struct buf out;
@@ -243,10 +282,76 @@ dav_abort(struct dav *dav, struct davup *up)
 	}
 }
 
+static void dav_chunk_queue(struct dav_chunk *j);
+
+static void
+chunk_work(uv_work_t *w)
+{
+	struct dav_chunk *j = w->data;
+
+	j->run(j);
+}
+
+static void
+chunk_after(uv_work_t *w, int status)
+{
+	struct dav_chunk *j = w->data;
+	struct dav *dav = j->dav;
+	struct dav_chunk *next;
+
+	(void)status;
+	dav->chunk_jobs--;
+	j->done(j); /* j may be gone now; dav stays: counted in pending */
+	/* done may have started one: the first waiting ones go first. */
+	while ((next = dav->chunk_head) != NULL &&
+	       dav->chunk_jobs < DAV_MAX_CHUNK_JOBS) {
+		dav->chunk_head = next->next;
+		if (dav->chunk_head == NULL)
+			dav->chunk_tail = NULL;
+		dav_chunk_queue(next);
+	}
+	if (--dav->pending == 0 && dav->closing)
+		dav_destroy(dav);
+}
+
+/* Put j on the pool now. */
+static void
+dav_chunk_queue(struct dav_chunk *j)
+{
+	j->work.data = j;
+	j->dav->chunk_jobs++;
+	/* It fails only for a NULL callback: a programming error. */
+	if (uv_queue_work(j->dav->loop, &j->work, chunk_work, chunk_after) != 0)
+		fatalx("cannot queue a WebDAV chunk on the thread pool");
+}
+
+/*
+ * Run j (its run on the thread pool, then its done on the loop, never
+ * before this returns), counted in dav->pending: at once when fewer than
+ * DAV_MAX_CHUNK_JOBS are on the pool, else after those before it.
+ */
+static void
+dav_chunk_start(struct dav *dav, struct dav_chunk *j)
+{
+	j->dav = dav;
+	j->next = NULL;
+	dav->pending++;
+	if (dav->chunk_jobs < DAV_MAX_CHUNK_JOBS && dav->chunk_head == NULL) {
+		dav_chunk_queue(j);
+		return;
+	}
+	if (dav->chunk_tail != NULL)
+		dav->chunk_tail->next = j;
+	else
+		dav->chunk_head = j;
+	dav->chunk_tail = j;
+}
+
 /* Release what r holds; its answer has been or is being given. */
 static void
 dav_release(struct dav_req *r)
 {
+	assert(!r->writing); /* the pool's job holds r->up and r->jb */
 	if (r->uploading) {
 		if (r->up_prev != NULL)
 			r->up_prev->up_next = r->up_next;
@@ -268,8 +373,8 @@ dav_release(struct dav_req *r)
 	davstore_dir_close(r->root);
 	r->up = NULL;
 	r->parent = r->root = r->ddir = NULL;
-	free(r->wbuf);
-	r->wbuf = NULL;
+	buf_release(&r->wb);
+	buf_release(&r->jb);
 	if (r->xml_set)
 		davxml_release(&r->xml);
 	r->xml_set = false;
@@ -1153,19 +1258,122 @@ parse_range(struct str h, uint64_t size, uint64_t *from, uint64_t *to)
 	return 1;
 }
 
-/* A file being sent (http_reply_source): malloc'd, it outlives the request. */
+/*
+ * A file being sent (http_reply_source): malloc'd, it outlives the
+ * request. A blocking store's reader (dav set) is read a chunk ahead on
+ * the thread pool (dav_chunk_start): the source answers HTTP_SOURCE_WAIT
+ * until the chunk is in, then wakes the connection. The disk's is read
+ * with pread(2) on the loop: a local file, a 64 KiB read at a time.
+ */
 struct file_src {
 	int fd;           /* dav_reply_file's, or -1 */
 	struct davrd *rd; /* else the tree's reader */
-	uint64_t off;
+	uint64_t off;     /* of the next byte to read */
+	uint64_t left;    /* bytes still to read (a blocking store's) */
+	struct dav *dav;  /* a blocking store's: the chunks' pool jobs */
+	struct dav_chunk job;
+	char *chunk;     /* the chunk read, DAV_WRITE_CHUNK bytes */
+	size_t len, pos; /* its bytes, those already sent */
+	ssize_t got;     /* the job's read, -1 with err */
+	int err;
+	bool busy;    /* job on the pool or waiting its turn */
+	bool dropped; /* the answer is over: free when the job is back */
+	bool failed, eof;
+	struct http_source *wake; /* the connection to wake */
 };
 
+static void
+file_src_free(struct file_src *src)
+{
+	if (src->fd != -1)
+		close(src->fd);
+	davstore_read_close(src->rd);
+	free(src->chunk);
+	free(src);
+}
+
+/* On the thread pool: read the next chunk. */
+static void
+file_read_run(struct dav_chunk *j)
+{
+	struct file_src *src = j->arg;
+
+	src->got = davstore_read(src->rd, src->off, src->chunk,
+	    src->left < DAV_WRITE_CHUNK ? (size_t)src->left : DAV_WRITE_CHUNK);
+	src->err = errno;
+}
+
+static void
+file_read_done(struct dav_chunk *j)
+{
+	struct file_src *src = j->arg;
+
+	src->busy = false;
+	if (src->dropped) {
+		file_src_free(src);
+		return;
+	}
+	if (src->got < 0) {
+		errno = src->err;
+		log_warn("webdav: cannot read a file");
+		src->failed = true;
+	} else if (src->got == 0) {
+		src->eof = true; /* shrank under us: the connection closes */
+	} else {
+		src->len = (size_t)src->got;
+		src->pos = 0;
+		src->off += (uint64_t)src->got;
+		src->left -= (uint64_t)src->got;
+	}
+	http_source_wake(src->wake);
+}
+
+static void
+file_read_start(struct file_src *src)
+{
+	src->busy = true;
+	src->job.arg = src;
+	src->job.run = file_read_run;
+	src->job.done = file_read_done;
+	dav_chunk_start(src->dav, &src->job);
+}
+
+/* http_source_fn of a blocking store's file: what the pool has read. */
 static ssize_t
-file_fill(void *ctx, char *buf, size_t cap)
+file_fill_pool(
+    struct file_src *src, struct http_source *hs, char *buf, size_t cap)
+{
+	size_t n;
+
+	src->wake = hs;
+	if (src->pos < src->len) {
+		n = src->len - src->pos;
+		if (n > cap)
+			n = cap;
+		memcpy(buf, src->chunk + src->pos, n);
+		src->pos += n;
+		/* The next chunk is read while this one goes out. */
+		if (src->pos == src->len && !src->busy && src->left > 0)
+			file_read_start(src);
+		return (ssize_t)n;
+	}
+	if (src->failed)
+		return -1;
+	if (src->eof || src->left == 0)
+		return 0;
+	if (!src->busy)
+		file_read_start(src);
+	return HTTP_SOURCE_WAIT;
+}
+
+static ssize_t
+file_fill(void *ctx, struct http_source *hs, char *buf, size_t cap)
 {
 	struct file_src *src = ctx;
 	ssize_t n;
 
+	if (src->dav != NULL)
+		return file_fill_pool(src, hs, buf, cap);
 	if (src->rd != NULL)
 		n = davstore_read(src->rd, src->off, buf, cap);
 	else
@@ -1184,36 +1392,46 @@ file_done(void *ctx)
 {
 	struct file_src *src = ctx;
 
-	if (src->fd != -1)
-		close(src->fd);
-	davstore_read_close(src->rd);
-	free(src);
+	if (src->busy)
+		src->dropped = true; /* freed when the job is back */
+	else
+		file_src_free(src);
+}
+
+/*
+ * Answer req with len bytes from off of fd or rd (one of them; taken),
+ * read on the pool through dav's jobs when dav is not NULL.
+ */
+static void
+reply_source(struct http_request *req, int status, const char *ctype,
+    const char *headers, int fd, struct davrd *rd, struct dav *dav,
+    uint64_t off, uint64_t len)
+{
+	struct file_src *src = xcalloc(1, sizeof(*src));
+
+	src->fd = fd;
+	src->rd = rd;
+	src->off = off;
+	src->left = len;
+	src->dav = dav;
+	if (dav != NULL)
+		src->chunk = xmalloc(DAV_WRITE_CHUNK);
+	http_reply_source(
+	    req, status, ctype, headers, len, file_fill, file_done, src);
 }
 
 void
 dav_reply_file(struct http_request *req, int status, const char *ctype,
     const char *headers, int fd, uint64_t off, uint64_t len)
 {
-	struct file_src *src = xmalloc(sizeof(*src));
-
-	src->fd = fd;
-	src->rd = NULL;
-	src->off = off;
-	http_reply_source(
-	    req, status, ctype, headers, len, file_fill, file_done, src);
+	reply_source(req, status, ctype, headers, fd, NULL, NULL, off, len);
 }
 
 void
 dav_reply_reader(struct http_request *req, int status, const char *ctype,
     const char *headers, struct davrd *rd, uint64_t off, uint64_t len)
 {
-	struct file_src *src = xmalloc(sizeof(*src));
-
-	src->fd = -1;
-	src->rd = rd;
-	src->off = off;
-	http_reply_source(
-	    req, status, ctype, headers, len, file_fill, file_done, src);
+	reply_source(req, status, ctype, headers, -1, rd, NULL, off, len);
 }
 
 /* The file opened (r->rd): answer with it, a range of it or 416. */
@@ -1263,7 +1481,9 @@ get_send(struct dav_req *r)
 	if (r->rl_auth)
 		ratelimit_auth_ok(
 		    r->dav->rl, r->cred.user, r->req->peer, ratelimit_now_ms());
-	dav_reply_reader(r->req, status, ctype, hdr.data, rd, from, len);
+	/* A blocking store's chunks are read on the pool. */
+	reply_source(r->req, status, ctype, hdr.data, -1, rd,
+	    r->dav->files->blocking ? r->dav : NULL, from, len);
 out:
 	buf_release(&hdr);
 	buf_release(&tag);
@@ -1548,24 +1768,64 @@ put_others(const struct dav_req *r)
 	return n;
 }
 
-/* Write what the upload gathered. Returns 0, or -1 with r->werr. */
+/* The status that stops an upload whose write failed with err. */
 static int
-put_flush(struct dav_req *r)
+put_write_status(int err)
 {
-	if (r->wlen > 0 && davstore_up_write(r->up, r->wbuf, r->wlen) == -1) {
-		r->werr = errno;
-		return -1;
-	}
-	r->wlen = 0;
-	return 0;
+	return err == ENOSPC || err == EDQUOT ? 507 : 500;
 }
 
-/* http_body_fn: one piece of the upload. */
+static void put_end(void *ctx, int status);
+
+/* On the thread pool: write the chunk gathered (a blocking store's). */
+static void
+put_write_run(struct dav_chunk *j)
+{
+	struct dav_req *r = j->arg;
+
+	r->jerr = davstore_up_write(r->up, r->jb.data, r->jb.len) == -1
+	              ? (errno != 0 ? errno : EIO)
+	              : 0;
+}
+
+/*
+ * The chunk is written: read the body on (or stop it: the write failed,
+ * the server is closing), or end the upload when its body ended
+ * meanwhile.
+ */
+static void
+put_write_done(struct dav_chunk *j)
+{
+	struct dav_req *r = j->arg;
+	int status = 0;
+
+	r->writing = false;
+	buf_reset(&r->jb);
+	if (r->jerr != 0) {
+		r->werr = r->jerr;
+		status = put_write_status(r->jerr);
+	} else if (r->dav->closing) {
+		status = 503;
+	}
+	if (r->end_pending) {
+		r->end_pending = false;
+		put_end(r, r->end_status != 0 ? r->end_status : status);
+		return;
+	}
+	http_body_resume(r->req, status);
+}
+
+/*
+ * http_body_fn: one piece of the upload, gathered until DAV_WRITE_CHUNK
+ * bytes are: then written here (the disk), or on the thread pool with
+ * the body paused until it is (a blocking store: the loop never waits on
+ * Redis). At most DAV_WRITE_CHUNK bytes and one piece are held.
+ */
 static int
 put_piece(void *ctx, const char *data, size_t len)
 {
 	struct dav_req *r = ctx;
-	size_t n;
+	struct buf tmp;
 
 	r->total += len;
 	if (r->total > r->dav->cfg->dav_max_file_bytes)
@@ -1573,19 +1833,26 @@ put_piece(void *ctx, const char *data, size_t len)
 	if (r->usage + put_others(r) + r->total >
 	    dav_quota(r->dav) + r->old_size)
 		return 507;
-	while (len > 0) {
-		n = DAV_WRITE_CHUNK - r->wlen;
-		if (n > len)
-			n = len;
-		memcpy(r->wbuf + r->wlen, data, n);
-		r->wlen += n;
-		data += n;
-		len -= n;
-		if (r->wlen == DAV_WRITE_CHUNK && put_flush(r) == -1)
-			return r->werr == ENOSPC || r->werr == EDQUOT ? 507
-			                                              : 500;
+	buf_add(&r->wb, data, len);
+	if (r->wb.len < DAV_WRITE_CHUNK)
+		return 0;
+	if (!r->dav->files->blocking) {
+		if (davstore_up_write(r->up, r->wb.data, r->wb.len) == -1) {
+			r->werr = errno;
+			return put_write_status(r->werr);
+		}
+		buf_reset(&r->wb);
+		return 0;
 	}
-	return 0;
+	tmp = r->jb;
+	r->jb = r->wb;
+	r->wb = tmp;
+	r->writing = true;
+	r->wjob.arg = r;
+	r->wjob.run = put_write_run;
+	r->wjob.done = put_write_done;
+	dav_chunk_start(r->dav, &r->wjob);
+	return HTTP_BODY_PAUSE;
 }
 
 /*
@@ -1618,6 +1885,14 @@ put_fsync_work(uv_work_t *w)
 {
 	struct dav_req *r = w->data;
 
+	/* The upload's last bytes first (never on the loop for Redis). */
+	if (!r->sync_dir && r->wb.len > 0 &&
+	    davstore_up_write(r->up, r->wb.data, r->wb.len) == -1) {
+		r->work_rc = -1;
+		r->work_errno = errno;
+		r->werr = errno;
+		return;
+	}
 	r->work_rc = r->sync_dir ? davstore_dir_sync(r->parent)
 	                         : davstore_up_sync(r->up);
 	r->work_errno = errno;
@@ -1763,6 +2038,16 @@ commit_step(struct dav_req *r)
 		r->commit_status = pre;
 		return;
 	}
+	/*
+	 * What was checked must still hold at the commit: on Redis the
+	 * commit script compares the entry checked (davstore_up_guard).
+	 */
+	r->guarded = http_header_get(r->req, "if-match", NULL) != NULL ||
+	             http_header_get(r->req, "if-none-match", NULL) != NULL;
+	if (r->guarded)
+		davstore_up_guard(r->up);
+	if (fault_check(FAULT_DAV_COMMIT) != 0)
+		(void)nanosleep(&(struct timespec){.tv_sec = 1}, NULL);
 	r->old_len = r->exists ? (int64_t)r->st.st_size : 0;
 	r->kept = false;
 	r->freed = r->freed_n = 0;
@@ -1796,6 +2081,10 @@ commit_answer(struct dav_req *r)
 		errno = r->keep_errno;
 		log_warn("webdav: cannot keep the version of an upload");
 	}
+	if (r->work_rc == -1 && r->guarded && r->work_errno == ESTALE) {
+		dav_fail(r, 412, "precondition failed: the file has changed");
+		return;
+	}
 	if (r->work_rc == -1) {
 		dav_fail_errno(r, r->work_errno, "put an upload in place");
 		usage_forget(r);
@@ -1820,7 +2109,8 @@ put_synced(uv_work_t *w, int status)
 	if (!dav_work_back(r))
 		return;
 	if (r->work_rc == -1) {
-		dav_fail_errno(r, r->work_errno, "fsync an upload");
+		dav_fail_errno(r, r->work_errno,
+		    r->werr != 0 ? "write an upload" : "fsync an upload");
 		return;
 	}
 	dav_step(r, commit_step, commit_answer);
@@ -1833,6 +2123,12 @@ put_end(void *ctx, int status)
 	struct dav_req *r = ctx;
 	char msg[160];
 
+	if (r->writing) {
+		/* A chunk is being written on the pool: end after it. */
+		r->end_pending = true;
+		r->end_status = status;
+		return;
+	}
 	switch (status) {
 	case 0:
 		break;
@@ -1860,13 +2156,12 @@ put_end(void *ctx, int status)
 	case 408:
 		dav_fail(r, 408, "the upload stalled");
 		return;
+	case 503:
+		dav_fail(r, 503, "the server is shutting down");
+		return;
 	default:
 		dav_fail(r, status == 431 ? 431 : 400,
 		    "the upload's body was malformed or incomplete");
-		return;
-	}
-	if (put_flush(r) == -1) {
-		dav_fail_errno(r, r->werr, "write an upload");
 		return;
 	}
 	r->sync_dir = false;
@@ -1949,13 +2244,13 @@ put_begin(struct dav_req *r)
 	if (r->up_next != NULL)
 		r->up_next->up_prev = r;
 	r->dav->uploads = r;
-	r->wbuf = xmalloc(DAV_WRITE_CHUNK);
 	if (!r->req->body_stream) {
 		int st = r->req->body.len > 0
 		             ? put_piece(r, r->req->body.p, r->req->body.len)
 		             : 0;
 
-		put_end(r, st);
+		/* Paused: the chunk is on the pool, put_end waits for it. */
+		put_end(r, st == HTTP_BODY_PAUSE ? 0 : st);
 		return;
 	}
 	http_body_read(r->req, put_piece, put_end, r);
@@ -2427,6 +2722,8 @@ dav_handle(struct http_request *req, void *ctx)
 	r->req = req;
 	r->file_fd = -1;
 	buf_init(&r->out);
+	buf_init(&r->wb);
+	buf_init(&r->jb);
 
 	if (req->path.len > DAVPATH_MAX_BYTES) {
 		dav_fail(r, 414, "the path is too long");

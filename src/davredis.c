@@ -28,10 +28,17 @@
  * The calls are blocking (redis_sync.h: one connection per thread), so
  * the store is marked blocking (davstore.h): dav.c opens the root, looks
  * a request's target up, reads a PROPFIND's listing and properties,
- * changes a PROPPATCH's, makes a MKCOL's folder, opens a GET's file and
- * commits or drops an upload on the thread pool, and runs the walks
- * there; only a chunk read or written is still made on the loop. A Redis that
- * cannot be reached gives ENOTCONN (dav.c answers 503).
+ * changes a PROPPATCH's, makes a MKCOL's folder, opens a GET's file,
+ * reads and writes each chunk and commits or drops an upload on the
+ * thread pool, and runs the walks there: nothing is asked of Redis from
+ * the loop. A Redis that cannot be reached gives ENOTCONN (dav.c answers
+ * 503).
+ *
+ * If-Match: rd_stat keeps the entry it read of a name in its folder's
+ * handle; a guarded commit (davstore_up_guard) hands it to the commit
+ * script, which commits only if the name still has that entry (or is
+ * still missing): the precondition dav.c checked on it holds at the
+ * commit, whatever another instance did in between (ESTALE, 412).
  *
  * Versions: when dav.c asks for one (davstore_version_keep, just before
  * the commit of an upload replacing a statistics file), the commit script
@@ -88,9 +95,12 @@ static const char lua_mkcol[] =
     "return 0\n";
 
 /*
- * Commit an upload. KEYS: the folder's hash; ARGV: name, entry, P, the
- * chunks' count, the upload's id. -1: no folder, -2: a chunk expired,
- * -3: the name is a folder.
+ * Commit an upload. KEYS: the folder's hash, its versions' hash; ARGV:
+ * name, entry, P, the chunks' count, the upload's id, the versions kept
+ * (-1: none made), the guard: "-" for none, else the entry the name must
+ * still have ("" for none: the name must still be missing). -1: no
+ * folder, -2: a chunk expired, -3: the name is a folder, -4: the name
+ * changed since the guard was read (davstore_up_guard).
  */
 static const char lua_commit[] = LUA_SPLIT
     "local P, n, id = ARGV[3], tonumber(ARGV[4]), ARGV[5]\n"
@@ -108,11 +118,12 @@ static const char lua_commit[] = LUA_SPLIT
     "  return t\n"
     "end\n"
     "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
+    "local old = redis.call('HGET', KEYS[1], ARGV[1])\n"
+    "if ARGV[7] ~= '-' and (old or '') ~= ARGV[7] then return -4 end\n"
     "for i = 0, n - 1 do\n"
     "  if redis.call('EXISTS', P .. 'c:' .. id .. ':' .. i) == 0 then\n"
     "    return -2 end\n"
     "end\n"
-    "local old = redis.call('HGET', KEYS[1], ARGV[1])\n"
     "if old then\n"
     "  local f = split(old)\n"
     "  if f[1] ~= 'f' then return -3 end\n"
@@ -283,6 +294,13 @@ struct rd_dir {
 	/* davstore_version_keep: the next commit of vname keeps vkeep. */
 	char *vname;
 	unsigned vkeep;
+	/*
+	 * The last davstore_stat of a name: seen_name's entry as read
+	 * ("" when it was missing), for a guarded commit (davstore_up_guard);
+	 * seen_name NULL when none was read whole.
+	 */
+	char *seen_name;
+	struct buf seen;
 };
 
 struct rd_rd {
@@ -389,10 +407,14 @@ bad:
 	return -1;
 }
 
-/* The entry name of folder d into *st (ENOENT), its id and chunks. */
+/*
+ * The entry name of folder d into *st (ENOENT), its id and chunks; its
+ * value as stored into raw when not NULL (reset first; empty when the
+ * name is missing).
+ */
 static int
 rd_lookup(const struct rd_dir *d, const char *name, struct stat *st, char *id,
-    uint64_t *chunks)
+    uint64_t *chunks, struct buf *raw)
 {
 	struct buf k = BUF_INIT;
 	const char *argv[3];
@@ -411,6 +433,11 @@ rd_lookup(const struct rd_dir *d, const char *name, struct stat *st, char *id,
 	buf_release(&k);
 	if (r == NULL)
 		return -1;
+	if (raw != NULL) {
+		buf_reset(raw);
+		if (r->type == REDIS_REPLY_STRING)
+			buf_add(raw, r->str, r->len);
+	}
 	if (r->type != REDIS_REPLY_STRING)
 		errno = ENOENT;
 	else
@@ -477,6 +504,7 @@ rd_dir_new(struct davstore *s, const char *prefix, const char *id)
 
 	d->base.s = s;
 	d->prefix = xstrdup(prefix);
+	buf_init(&d->seen);
 	snprintf(d->id, sizeof(d->id), "%s", id);
 	return d;
 }
@@ -529,7 +557,7 @@ rd_dir_open(struct davdir *from, const struct str *names, size_t n)
 
 	d->st = f->st;
 	for (i = 0; i < n; i++) {
-		if (rd_lookup(d, names[i].p, &st, id, NULL) == -1)
+		if (rd_lookup(d, names[i].p, &st, id, NULL, NULL) == -1)
 			goto fail;
 		if (!S_ISDIR(st.st_mode)) {
 			errno = ENOTDIR;
@@ -552,6 +580,8 @@ rd_dir_close(struct davdir *dd)
 
 	free(d->prefix);
 	free(d->vname);
+	free(d->seen_name);
+	buf_release(&d->seen);
 	free(d);
 }
 
@@ -564,17 +594,24 @@ rd_same_tree(struct davdir *a, struct davdir *b)
 	return false;
 }
 
+/* The entry read is kept for a guarded commit of the name (rd_up_commit). */
 static int
 rd_stat(struct davdir *dd, const char *name, struct stat *st)
 {
-	const struct rd_dir *d = (const struct rd_dir *)dd;
+	struct rd_dir *d = (struct rd_dir *)dd;
 	char id[DAVREDIS_ID];
+	int rc;
 
 	if (name == NULL) {
 		*st = d->st;
 		return 0;
 	}
-	return rd_lookup(d, name, st, id, NULL);
+	free(d->seen_name);
+	d->seen_name = NULL;
+	rc = rd_lookup(d, name, st, id, NULL, &d->seen);
+	if (rc == 0 || errno == ENOENT)
+		d->seen_name = xstrdup(name);
+	return rc;
 }
 
 static int
@@ -635,7 +672,7 @@ rd_props_cmd(struct davdir *dd, const char *name, const char *cmd,
 
 	if (name == NULL)
 		snprintf(id, sizeof(id), "%s", d->id);
-	else if (rd_lookup(d, name, &st, id, NULL) == -1)
+	else if (rd_lookup(d, name, &st, id, NULL, NULL) == -1)
 		return NULL;
 	rd_key(&k, d->prefix, "p:", id);
 	argv[1] = k.data;
@@ -738,7 +775,7 @@ rd_read_open(struct davdir *dd, const char *name, struct stat *st)
 	char id[DAVREDIS_ID];
 	uint64_t chunks;
 
-	if (rd_lookup(d, name, st, id, &chunks) == -1)
+	if (rd_lookup(d, name, st, id, &chunks, NULL) == -1)
 		return NULL;
 	if (!S_ISREG(st->st_mode)) {
 		errno = EISDIR;
@@ -960,10 +997,19 @@ rd_up_commit(struct davup *uu, const char *name, struct stat *st)
 	struct rd_dir *dh = u->dirh;
 	struct buf k = BUF_INIT, kv = BUF_INIT, e = BUF_INIT;
 	char n[32], now[32], keep[16], id[DAVREDIS_ID];
-	const char *args[8];
+	const char *args[9];
 	long long v;
 	int rc = -1, saved;
 
+	if (uu->guard &&
+	    (dh->seen_name == NULL || strcmp(dh->seen_name, name) != 0)) {
+		/* Guarded by nothing read: refused, never unchecked. */
+		errno = ESTALE;
+		free(dh->vname);
+		dh->vname = NULL;
+		rd_up_abort(uu);
+		return -1;
+	}
 	snprintf(keep, sizeof(keep), "-1");
 	if (dh->vname != NULL && strcmp(dh->vname, name) == 0)
 		snprintf(keep, sizeof(keep), "%u", dh->vkeep);
@@ -983,10 +1029,14 @@ rd_up_commit(struct davup *uu, const char *name, struct stat *st)
 	args[5] = n;
 	args[6] = u->id;
 	args[7] = keep;
-	v = rd_eval(uu->s, lua_commit, 2, args, 8, NULL);
+	/* The check and the commit in one script: nothing lands between. */
+	args[8] = uu->guard ? dh->seen.data : "-";
+	v = rd_eval(uu->s, lua_commit, 2, args, 9, NULL);
 	if (v == 0) {
 		rc = rd_entry_parse(e.data, e.len, st, id, NULL);
 		u->chunks = 0; /* they are the file's now */
+	} else if (v == -4) {
+		errno = ESTALE;
 	} else if (v != -100) {
 		rd_fail(v, ENOENT, EIO, EISDIR);
 	}

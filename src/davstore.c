@@ -146,6 +146,12 @@ davstore_up_commit(struct davup *u, const char *name, struct stat *st)
 }
 
 void
+davstore_up_guard(struct davup *u)
+{
+	u->guard = true;
+}
+
+void
 davstore_up_abort(struct davup *u)
 {
 	if (u != NULL)
@@ -458,6 +464,7 @@ disk_up_open(struct davdir *d)
 	struct disk_up *u = xmalloc(sizeof(*u));
 
 	u->base.s = d->s;
+	u->base.guard = false;
 	u->dirfd = disk_fd(d);
 	buf_init(&u->tmp);
 	u->fd = davfs_temp_open(u->dirfd, &u->tmp);

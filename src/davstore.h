@@ -14,10 +14,10 @@
  * <data_dir>/dav). Operations marked "pool" may take long (a walk of the
  * tree, an fsync) and run on libuv's thread pool; the others are single
  * small steps that the caller may make on the loop, unless the store is
- * blocking (its calls wait on the network: dav.c then makes the root's
- * opening, the target's lookup, PROPFIND, PROPPATCH, MKCOL, the opening
- * of a GET's file, an upload's commit and abort on the pool too; a
- * chunk read or written is still made on the loop). Every
+ * blocking (its calls wait on the network: dav.c then makes every call
+ * but davstore_up_open, davstore_read_close and the closes on the pool
+ * too, each chunk read or written included, so that the loop never
+ * waits on it). Every
  * int function returns 0 or -1 with errno set (ENOENT, ENOTDIR, EEXIST, ENOSPC,
  * EFBIG, EIO for a backend that failed); handles are freed with their close.
  */
@@ -113,6 +113,7 @@ struct davrd {
 };
 struct davup {
 	struct davstore *s;
+	bool guard; /* davstore_up_guard */
 };
 
 /* The disk backend: the trees of <data_dir>/dav (davfs.h). */
@@ -188,6 +189,16 @@ struct davup *davstore_up_open(struct davdir *d);
 int davstore_up_write(struct davup *u, const char *data, size_t len);
 int davstore_up_sync(struct davup *u);
 int davstore_up_commit(struct davup *u, const char *name, struct stat *st);
+/*
+ * Make u's commit conditional: it puts u in place of name only if name is
+ * still as the last davstore_stat of it in the upload's folder found it
+ * (the same file, or still missing), checked atomically with the commit;
+ * else the commit fails with ESTALE and nothing changes. What the caller
+ * decided from that stat (If-Match) then holds at the commit. The disk's
+ * stat and commit run on the loop in one step (dav.c), nothing between
+ * them: it ignores the guard.
+ */
+void davstore_up_guard(struct davup *u);
 void davstore_up_abort(struct davup *u);
 int davstore_dir_sync(struct davdir *d);
 

@@ -36,6 +36,7 @@ static const char *const point_env[FAULT_NPOINTS] = {
     [FAULT_OPEN] = "KOSYNCD_TEST_FAULT_OPEN",
     [FAULT_RENAME] = "KOSYNCD_TEST_FAULT_RENAME",
     [FAULT_SNAPSHOT] = "KOSYNCD_TEST_FAULT_SNAPSHOT",
+    [FAULT_DAV_COMMIT] = "KOSYNCD_TEST_FAULT_DAV_COMMIT",
 };
 
 static const struct {

@@ -18,8 +18,8 @@
  *
  *	KOSYNCD_TEST_FAULT_WRITE=N[+][:ERRNO]
  *
- * (also _FSYNC, _MALLOC, _OPEN, _RENAME, _SNAPSHOT; config.c ignores
- * KOSYNCD_TEST_*)
+ * (also _FSYNC, _MALLOC, _OPEN, _RENAME, _SNAPSHOT, _DAV_COMMIT; config.c
+ * ignores KOSYNCD_TEST_*)
  *
  * makes the Nth call fail ("N+": the Nth and every later one) with ERRNO,
  * one of EIO (default), ENOSPC, EROFS, EDQUOT, ENOMEM, EACCES. Unit tests
@@ -44,6 +44,12 @@ enum fault_point {
 	FAULT_OPEN,   /* open/creat of data files */
 	FAULT_RENAME, /* fileio_replace's rename (database.json, an export) */
 	FAULT_SNAPSHOT, /* fileio_replace writing and syncing its temp file */
+	/*
+	 * A WebDAV upload's commit (dav.c commit_step): when it fires, the
+	 * commit waits a second between its check of If-Match and the
+	 * commit itself, a window for tests to race another upload into.
+	 */
+	FAULT_DAV_COMMIT,
 	FAULT_NPOINTS
 };
 

@@ -835,7 +835,8 @@ http_parse_body(struct http_parse *hp, const char *data, size_t len,
 			n = len - i;
 			if ((uint64_t)n > hp->left)
 				n = (size_t)hp->left;
-			if (n > 0 && (st = piece(ctx, data + i, n)) != 0)
+			if (n > 0 && (st = piece(ctx, data + i, n)) != 0 &&
+			    st != HTTP_BODY_PAUSE)
 				break;
 			i += n;
 			hp->left -= n;
@@ -843,6 +844,11 @@ http_parse_body(struct http_parse *hp, const char *data, size_t len,
 				hp->bstate = hp->bstate == BS_LENGTH
 				                 ? BS_DONE
 				                 : BS_DATA_CR;
+			if (st == HTTP_BODY_PAUSE) {
+				/* The rest waits for the caller's next call. */
+				*consumed = i;
+				return HTTP_FEED_PAUSE;
+			}
 			continue;
 		}
 		ch = (unsigned char)data[i++];

@@ -131,9 +131,14 @@ void http_reply(
 /*
  * Streamed request bodies (WebDAV uploads: larger than any buffer should
  * be). A piece callback gets the decoded body bytes in order; it returns
- * 0 to go on, or an HTTP status (413, 507, 500...) to stop reading.
+ * 0 to go on, an HTTP status (413, 507, 500...) to stop reading, or
+ * HTTP_BODY_PAUSE: it took the bytes, but wants no more until
+ * http_body_resume (it is writing them somewhere slow). A paused body is
+ * not read from the socket: what is already read stays in the
+ * connection's buffer, so the memory it holds stays bounded.
  */
 typedef int http_body_fn(void *ctx, const char *data, size_t len);
+#define HTTP_BODY_PAUSE 1
 /*
  * Called once when a streamed body ends: status 0 when it arrived whole,
  * else why not (the piece callback's status; 400 malformed framing or the
@@ -155,14 +160,38 @@ void http_body_read(struct http_request *req, http_body_fn *piece,
     http_body_end_fn *end, void *ctx);
 
 /*
+ * Go on with a body whose piece callback returned HTTP_BODY_PAUSE: status
+ * 0 reads on (the next piece, or end, comes from a later loop callback or
+ * before this returns), or a status to stop reading as a piece callback
+ * would (end is then called with it). While paused the connection has
+ * no timeout of its own (the handler is waiting, not the client), and
+ * end may still be called (400: the connection was closed meanwhile);
+ * resuming after that does nothing.
+ */
+void http_body_resume(struct http_request *req, int status);
+
+/*
  * Answers whose body is too large to copy (WebDAV downloads). fill
  * writes up to cap bytes of the body at buf and returns how many (> 0),
- * or -1 on failure (the connection is then closed: Content-Length was
- * promised). done releases ctx; it is called exactly once, when the body
- * was sent, when it is not needed (HEAD, the client went away) or failed.
+ * -1 on failure (the connection is then closed: Content-Length was
+ * promised), or HTTP_SOURCE_WAIT when it has nothing yet (a chunk is
+ * being read off the loop): it is then not asked again until it calls
+ * http_source_wake(src). src stays valid until done is called. done
+ * releases ctx; it is called exactly once, when the body was sent, when
+ * it is not needed (HEAD, the client went away) or failed.
+ *
+ * Back-pressure: fill is asked for the next piece only once the previous
+ * one has been handed to the socket (at most SOURCE_CHUNK, 64 KiB,
+ * queued), so a client that reads slowly slows the source down.
  */
-typedef ssize_t http_source_fn(void *ctx, char *buf, size_t cap);
+struct http_source;
+typedef ssize_t http_source_fn(
+    void *ctx, struct http_source *src, char *buf, size_t cap);
 typedef void http_source_done_fn(void *ctx);
+#define HTTP_SOURCE_WAIT (-2)
+
+/* The source that answered HTTP_SOURCE_WAIT has bytes: ask it again. */
+void http_source_wake(struct http_source *src);
 
 /*
  * Answer req like http_reply_ex with a body of len bytes that fill
@@ -190,6 +219,7 @@ enum http_feed_result {
 	HTTP_FEED_MORE = 0, /* every byte used; the request is not complete */
 	HTTP_FEED_REQUEST,  /* a complete request was written to *req */
 	HTTP_FEED_ERROR,    /* unusable: answer *status and close */
+	HTTP_FEED_PAUSE,    /* http_parse_body: the piece callback paused */
 };
 
 /*
@@ -254,9 +284,11 @@ enum http_feed_result http_parse_feed(struct http_parse *hp, const char *data,
  * does not grow with the body). *consumed says how many bytes were used.
  * Returns HTTP_FEED_MORE (every byte used, the body goes on),
  * HTTP_FEED_REQUEST (the body is complete; the next request starts at
- * data[*consumed] and goes to http_parse_feed again) or HTTP_FEED_ERROR
- * with *status: 400 malformed chunk framing, 431 trailers too large, or
- * the status piece returned.
+ * data[*consumed] and goes to http_parse_feed again), HTTP_FEED_PAUSE
+ * (piece returned HTTP_BODY_PAUSE: the bytes it was given are consumed,
+ * the rest is for a later call, which may have len 0 when the body
+ * ended with those bytes) or HTTP_FEED_ERROR with *status: 400 malformed
+ * chunk framing, 431 trailers too large, or the status piece returned.
  */
 enum http_feed_result http_parse_body(struct http_parse *hp, const char *data,
     size_t len, http_body_fn *piece, void *ctx, size_t *consumed, int *status);

@@ -17,7 +17,12 @@
  *     else;
  *   - an answer whose body comes from a source (http_reply_source) is
  *     produced SOURCE_CHUNK bytes at a time as the writes complete; no
- *     next request is dispatched until it is all out;
+ *     next request is dispatched, and nothing more read, until it is all
+ *     out; a source that waits (HTTP_SOURCE_WAIT) is asked again only
+ *     once it wakes the connection (http_source_wake);
+ *   - a streamed body the handler paused (HTTP_BODY_PAUSE) is neither
+ *     read nor decoded until http_body_resume: what was read stays in
+ *     c->in, at most one read's worth past the piece that paused;
  *   - the input buffer is compacted only between reads, never while a
  *     request is in flight; a partial request keeps its bytes contiguous;
  *   - answers go out in request order: they are appended to c->out and
@@ -174,12 +179,17 @@ struct conn {
 	http_body_fn *body_piece;
 	http_body_end_fn *body_end;
 	void *body_ctx;
-	bool body_done; /* the streamed body was read whole */
+	bool body_done;   /* the streamed body was read whole */
+	bool body_paused; /* the handler paused it (HTTP_BODY_PAUSE) */
 	/* An answer's body produced on demand (http_reply_source). */
 	http_source_fn *src_fill;
 	http_source_done_fn *src_done;
 	void *src_ctx;
 	uint64_t src_left; /* its bytes not yet in c->out */
+	bool src_wait;     /* it answered HTTP_SOURCE_WAIT: not asked again */
+	struct http_source {
+		struct conn *c;
+	} src; /* what the source wakes */
 };
 
 struct server {
@@ -409,6 +419,8 @@ conn_reply(struct http_request *req, int status, const char *content_type,
 		c->src_done = done;
 		c->src_ctx = ctx;
 		c->src_left = len;
+		c->src_wait = false;
+		c->src.c = c;
 	}
 	if (c->state == CONN_ORPHAN) {
 		/* The client went away meanwhile: drop the answer. */
@@ -445,8 +457,19 @@ conn_source_end(struct conn *c)
 	c->src_fill = NULL;
 	c->src_done = NULL;
 	c->src_left = 0;
+	c->src_wait = false;
 	if (done != NULL)
 		done(c->src_ctx);
+}
+
+void
+http_source_wake(struct http_source *src)
+{
+	struct conn *c = src->c;
+
+	c->src_wait = false;
+	if (!conn_dead(c) && c->in_loop == 0)
+		conn_step(c);
 }
 
 void
@@ -633,6 +656,7 @@ http_body_read(struct http_request *req, http_body_fn *piece,
 	c->body_piece = piece;
 	c->body_end = end;
 	c->body_ctx = ctx;
+	c->body_paused = false;
 	if (c->state == CONN_ORPHAN) {
 		body_finish(c, 400);
 		return;
@@ -646,19 +670,46 @@ http_body_read(struct http_request *req, http_body_fn *piece,
 		conn_step(c);
 }
 
-/* Hand what was read of the streamed body to the handler. */
+void
+http_body_resume(struct http_request *req, int status)
+{
+	struct conn *c = req->conn_;
+
+	if (!c->body_paused)
+		return;
+	c->body_paused = false;
+	if (c->state != CONN_BODY)
+		return;
+	if (status != 0) {
+		/* Refused by the handler: the connection closes after it. */
+		conn_set_state(c, CONN_HANDLER);
+		body_finish(c, status);
+	}
+	if (c->in_loop == 0)
+		conn_step(c);
+}
+
+/*
+ * Hand what was read of the streamed body to the handler (also with no
+ * new bytes: a body paused on its last bytes ends here).
+ */
 static void
 conn_body(struct conn *c)
 {
-	enum http_feed_result r = HTTP_FEED_MORE;
+	enum http_feed_result r;
 	size_t consumed = 0;
 	int status = 0;
 
-	if (c->in_start < c->in.len)
-		r = http_parse_body(c->hp, c->in.data + c->in_start,
-		    c->in.len - c->in_start, c->body_piece, c->body_ctx,
-		    &consumed, &status);
+	if (c->body_paused)
+		return;
+	r = http_parse_body(c->hp, c->in.data + c->in_start,
+	    c->in.len - c->in_start, c->body_piece, c->body_ctx, &consumed,
+	    &status);
 	c->in_start += consumed;
+	if (r == HTTP_FEED_PAUSE) {
+		c->body_paused = true;
+		return;
+	}
 	if (r == HTTP_FEED_MORE && !c->eof)
 		return;
 	if (r == HTTP_FEED_MORE)
@@ -693,8 +744,9 @@ on_write(uv_write_t *w, int status)
 
 /*
  * Take the next piece of a body produced on demand into c->out (at most
- * SOURCE_CHUNK bytes queued). Returns -1 when the source failed: the
- * answer cannot be completed and the connection must close.
+ * SOURCE_CHUNK bytes queued; nothing while the source waits). Returns -1
+ * when the source failed: the answer cannot be completed and the
+ * connection must close.
  */
 static int
 conn_fill(struct conn *c)
@@ -702,13 +754,17 @@ conn_fill(struct conn *c)
 	size_t want;
 	ssize_t n;
 
-	if (c->src_fill == NULL || c->out.len >= SOURCE_CHUNK)
+	if (c->src_fill == NULL || c->src_wait || c->out.len >= SOURCE_CHUNK)
 		return 0;
 	want = SOURCE_CHUNK - c->out.len;
 	if ((uint64_t)want > c->src_left)
 		want = (size_t)c->src_left;
 	buf_grow(&c->out, want);
-	n = c->src_fill(c->src_ctx, c->out.data + c->out.len, want);
+	n = c->src_fill(c->src_ctx, &c->src, c->out.data + c->out.len, want);
+	if (n == HTTP_SOURCE_WAIT) {
+		c->src_wait = true;
+		return 0;
+	}
 	if (n <= 0 || (size_t)n > want) {
 		conn_source_end(c);
 		return -1;
@@ -767,6 +823,8 @@ conn_flush(struct conn *c)
 			conn_close(c);
 			return;
 		}
+		if (c->out.len == 0)
+			return; /* the source waits: its wake flushes */
 		n = 0;
 	}
 	if (n < 0 && n != UV_EAGAIN) {
@@ -973,7 +1031,8 @@ conn_set_timer(struct conn *c)
 		c->due = 0;
 		break;
 	case CONN_BODY:
-		c->due = now + srv->limits.idle_timeout_ms;
+		/* Paused, the handler is the one waiting: no deadline. */
+		c->due = c->body_paused ? 0 : now + srv->limits.idle_timeout_ms;
 		break;
 	case CONN_LINGERING:
 		c->due = c->deadline;
@@ -1040,14 +1099,19 @@ conn_step(struct conn *c)
 		c->in_start = 0;
 	}
 	/* The handler took the body while being called: bytes are waiting. */
-	if (c->state == CONN_BODY && (c->in_start < c->in.len || c->eof)) {
+	if (c->state == CONN_BODY && !c->body_paused &&
+	    (c->in_start < c->in.len || c->eof)) {
 		conn_step(c);
 		return;
 	}
-	want = !c->eof && ((!c->writing && (c->state == CONN_IDLE ||
-	                                       c->state == CONN_REQUEST ||
-	                                       c->state == CONN_LINGERING)) ||
-	                      c->state == CONN_BODY);
+	/* Nothing more is read while an answer's source waits. */
+	want =
+	    !c->eof &&
+	    ((!c->writing &&
+	         (c->state == CONN_LINGERING ||
+	             (c->src_fill == NULL && (c->state == CONN_IDLE ||
+	                                         c->state == CONN_REQUEST)))) ||
+	        (c->state == CONN_BODY && !c->body_paused));
 	if (want && !c->reading) {
 		if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) !=
 		    0) {

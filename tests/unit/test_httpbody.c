@@ -2,8 +2,10 @@
  * test_httpbody.c: streamed request bodies (http_parse_set_stream,
  * http_parse_body): the head is handed out at once, the body is decoded
  * into the piece callback whatever the split of the bytes, malformed
- * framing and a refusing callback stop it, and the next request on the
- * connection parses normally.
+ * framing and a refusing callback stop it, a pausing callback
+ * (HTTP_BODY_PAUSE) gets the rest on the next call, even none when the
+ * body ended with its bytes, and the next request on the connection
+ * parses normally.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +29,8 @@ want_put(void *ctx, const struct http_request *req)
 struct sink {
 	struct buf got;
 	size_t refuse_after; /* 0: never */
+	bool pause;          /* pause after every piece */
+	unsigned pauses;
 };
 
 static int
@@ -37,7 +41,7 @@ piece(void *ctx, const char *data, size_t len)
 	buf_add(&s->got, data, len);
 	if (s->refuse_after > 0 && s->got.len > s->refuse_after)
 		return 413;
-	return 0;
+	return s->pause ? HTTP_BODY_PAUSE : 0;
 }
 
 /*
@@ -54,28 +58,38 @@ run(const char *in, size_t step, struct sink *s, char *after, size_t alen)
 	size_t off = 0, fed = 0, consumed;
 	size_t len = strlen(in);
 	int status = 0, streamed = 0;
+	bool paused = false;
 	enum http_feed_result r;
 
 	http_parse_set_stream(hp, want_put, NULL);
 	after[0] = '\0';
-	while (fed < len || off < b.len) {
+	while (fed < len || off < b.len || paused) {
 		size_t n = len - fed < step ? len - fed : step;
 
 		buf_add(&b, in + fed, n);
 		fed += n;
 		for (;;) {
-			if (off == b.len)
+			/* Resumed at once: called again, bytes or none. */
+			if (off == b.len && !paused)
 				break;
 			if (http_parse_in_body(hp)) {
+				paused = false;
 				r = http_parse_body(hp, b.data + off,
 				    b.len - off, piece, s, &consumed, &status);
 				off += consumed;
+				assert_true(off <= b.len);
 				if (r == HTTP_FEED_ERROR)
 					goto out;
 				if (r == HTTP_FEED_MORE)
 					break;
+				if (r == HTTP_FEED_PAUSE) {
+					s->pauses++;
+					paused = true;
+				}
 				continue;
 			}
+			if (off == b.len)
+				break;
 			memset(&req, 0, sizeof(req));
 			r = http_parse_feed(hp, b.data + off, b.len - off, &req,
 			    &consumed, &status);
@@ -107,20 +121,58 @@ static const char chunked[] =
     "5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\nX-T: 1\r\n\r\n"
     "GET /next HTTP/1.1\r\nHost: x\r\n\r\n";
 
+/*
+ * Every split of in (size bytes) gives "hello world", then /next; with
+ * pause, the callback pauses after every piece (resumed at once).
+ */
 static void
-test_httpbody__chunked_any_split(void **state)
+every_split(const char *in, size_t size, bool pause, unsigned min_pauses)
 {
 	char after[64];
 	size_t step;
 
-	(void)state;
-	for (step = 1; step <= sizeof(chunked); step++) {
-		struct sink s = {BUF_INIT, 0};
+	for (step = 1; step <= size; step++) {
+		struct sink s = {BUF_INIT, 0, pause, 0};
 
-		assert_int_equal(
-		    run(chunked, step, &s, after, sizeof(after)), 0);
+		assert_int_equal(run(in, step, &s, after, sizeof(after)), 0);
 		assert_string_equal(s.got.data, "hello world");
 		assert_string_equal(after, "/next");
+		assert_true(s.pauses >= min_pauses);
+		buf_release(&s.got);
+	}
+}
+
+static void
+test_httpbody__chunked_any_split(void **state)
+{
+	(void)state;
+	every_split(chunked, sizeof(chunked), false, 0);
+}
+
+static const char lengthed[] =
+    "PUT /dav/f HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n"
+    "hello world"
+    "GET /next HTTP/1.1\r\nHost: x\r\n\r\n";
+
+/* A paused body loses nothing and ends, also on its last bytes. */
+static void
+test_httpbody__paused(void **state)
+{
+	char after[64];
+
+	(void)state;
+	every_split(chunked, sizeof(chunked), true, 3);
+	every_split(lengthed, sizeof(lengthed), true, 1);
+	/* The whole body at once, nothing after it: ends on a call of none. */
+	{
+		static const char only[] = "PUT /dav/f HTTP/1.1\r\n"
+		                           "Content-Length: 5\r\n\r\nhello";
+		struct sink s = {BUF_INIT, 0, true, 0};
+
+		assert_int_equal(
+		    run(only, sizeof(only), &s, after, sizeof(after)), 0);
+		assert_string_equal(s.got.data, "hello");
+		assert_int_equal(s.pauses, 1);
 		buf_release(&s.got);
 	}
 }
@@ -130,7 +182,7 @@ test_httpbody__length_beyond_max_body(void **state)
 {
 	/* 100 bytes: more than max_body_bytes (64), streamed all the same. */
 	char in[512], after[64];
-	struct sink s = {BUF_INIT, 0};
+	struct sink s = {BUF_INIT, 0, false, 0};
 	int n;
 
 	(void)state;
@@ -164,7 +216,7 @@ test_httpbody__malformed(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct sink s = {BUF_INIT, 0};
+		struct sink s = {BUF_INIT, 0, false, 0};
 
 		assert_int_equal(
 		    run(bad[i], 4096, &s, after, sizeof(after)), 400);
@@ -175,7 +227,7 @@ test_httpbody__malformed(void **state)
 static void
 test_httpbody__refused_by_handler(void **state)
 {
-	struct sink s = {BUF_INIT, 3};
+	struct sink s = {BUF_INIT, 3, false, 0};
 	char after[64];
 
 	(void)state;
@@ -189,6 +241,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_httpbody__chunked_any_split),
 	    cmocka_unit_test(test_httpbody__length_beyond_max_body),
+	    cmocka_unit_test(test_httpbody__paused),
 	    cmocka_unit_test(test_httpbody__malformed),
 	    cmocka_unit_test(test_httpbody__refused_by_handler),
 	};
