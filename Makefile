@@ -2,6 +2,12 @@
 #
 #   make              optimised, hardened build: ./kosyncd (libraries static)
 #   make static       one fully static executable: ./kosyncd-static
+#                     (ARCH=arm64, armhf or armel: build/ARCH/kosyncd, with
+#                     Debian's cross compiler; scripts/install-deps --cross)
+#   make test-cross   the end-to-end protocol tests against each ARCH's
+#                     static binary under qemu-user-static (CROSS_ARCHES)
+#   make dist         dist/kosyncd-VERSION-linux-ARCH.tar.gz for amd64 and
+#                     CROSS_ARCHES, with SHA256SUMS
 #   make run          install missing packages, build, start on ./data
 #   make test         unit + end-to-end tests under ASan/UBSan
 #   make lint         cppcheck, clang-tidy, banned functions
@@ -65,8 +71,43 @@ TEST_CFLAGS = $(STD) $(WARN) -Werror $(DEFS) -O1 -g -fno-omit-frame-pointer \
 	$(SAN) -DKOSYNCD_TESTING
 TEST_LDFLAGS = $(SAN)
 
+# make static: the host's architecture, or with ARCH=arm64|armhf|armel a
+# cross build with Debian's cross compiler (crossbuild-essential-ARCH) and
+# that architecture's Debian libraries, which scripts/install-deps --cross
+# unpacks into CROSS_ROOT (see there why they are not installed with dpkg).
+HOST_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+ARCH ?= $(HOST_ARCH)
+CROSS_ARCHES ?= arm64 armhf armel
+TRIPLET_amd64 = x86_64-linux-gnu
+TRIPLET_arm64 = aarch64-linux-gnu
+TRIPLET_armhf = arm-linux-gnueabihf
+TRIPLET_armel = arm-linux-gnueabi
+ifeq ($(ARCH),$(HOST_ARCH))
+STATIC_CC = $(CC)
+STATIC_STRIP = strip
+STATIC_DIR = build/static
+STATIC_BIN = kosyncd-static
+STATIC_DEPS = $(DEPS_STAMP)
+CROSS_CFLAGS =
+CROSS_LDFLAGS =
+else
+TRIPLET := $(TRIPLET_$(ARCH))
+ifeq ($(TRIPLET),)
+$(error ARCH=$(ARCH): one of amd64 $(CROSS_ARCHES))
+endif
+CROSS_ROOT ?= /usr/local/lib/kosyncd-cross/$(ARCH)
+STATIC_CC = $(TRIPLET)-gcc
+STATIC_STRIP = $(TRIPLET)-strip
+STATIC_DIR = build/static-$(ARCH)
+STATIC_BIN = build/$(ARCH)/kosyncd
+STATIC_DEPS = $(CROSS_ROOT)/.packages
+CROSS_CFLAGS = -isystem $(CROSS_ROOT)/usr/include/$(TRIPLET) \
+	-isystem $(CROSS_ROOT)/usr/include
+CROSS_LDFLAGS = -L$(CROSS_ROOT)/usr/lib/$(TRIPLET)
+endif
+
 REL_OBJ := $(SRC:src/%.c=build/rel/%.o)
-STATIC_OBJ := $(SRC:src/%.c=build/static/%.o)
+STATIC_OBJ := $(SRC:src/%.c=$(STATIC_DIR)/%.o)
 TEST_OBJ := $(SRC:src/%.c=build/test/%.o)
 TEST_LIBOBJ := $(LIBSRC:src/%.c=build/test/%.o)
 
@@ -76,7 +117,7 @@ WEB := $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg \
 	web/*.webmanifest))
 WEB_C := build/gen/webassets.c
 REL_OBJ += build/rel/webassets.o
-STATIC_OBJ += build/static/webassets.o
+STATIC_OBJ += $(STATIC_DIR)/webassets.o
 TEST_OBJ += build/test/webassets.o
 TEST_LIBOBJ += build/test/webassets.o
 
@@ -85,7 +126,7 @@ TEST_LIBOBJ += build/test/webassets.o
 LUA := $(sort $(wildcard src/lua/*.lua))
 LUA_C := build/gen/luascripts.c
 REL_OBJ += build/rel/luascripts.o
-STATIC_OBJ += build/static/luascripts.o
+STATIC_OBJ += $(STATIC_DIR)/luascripts.o
 TEST_OBJ += build/test/luascripts.o
 TEST_LIBOBJ += build/test/luascripts.o
 
@@ -93,7 +134,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/test/unit/%)
 
 .PHONY: all static run test unit e2e lint format check-format bench fuzz \
-	install clean hdr-check deps
+	install clean hdr-check deps test-cross dist
 
 all: kosyncd
 
@@ -108,21 +149,29 @@ $(ALL_DEPS_STAMP): scripts/install-deps
 kosyncd: $(DEPS_STAMP) $(REL_OBJ)
 	$(CC) $(REL_LDFLAGS) -o $@ $(REL_OBJ) $(LIBS_STATIC)
 
-static: kosyncd-static
-kosyncd-static: $(DEPS_STAMP) $(STATIC_OBJ)
-	$(CC) -static -o $@ $(STATIC_OBJ) -luv_a -lsodium -lyajl_s \
-		-lhttp_parser -lhiredis -lsqlite3 -lexpat -lminizip -lz -lstb \
-		-lpthread -ldl -lrt -lm
-	strip $@
+static: $(STATIC_BIN)
+$(STATIC_BIN): $(STATIC_DEPS) $(STATIC_OBJ)
+	@mkdir -p $(@D)
+	$(STATIC_CC) -static -o $@ $(STATIC_OBJ) $(CROSS_LDFLAGS) -luv_a \
+		-lsodium -lyajl_s -lhttp_parser -lhiredis -lsqlite3 -lexpat \
+		-lminizip -lz -lstb -lpthread -ldl -lrt -lm
+	$(STATIC_STRIP) $@
+
+# A cross build needs what scripts/install-deps --cross installs; make
+# does not run it (it adds dpkg architectures).
+$(CROSS_ROOT)/.packages:
+	@echo "make static ARCH=$(ARCH): run scripts/install-deps --cross $(ARCH) first" >&2
+	@exit 1
 
 build/rel/%.o: src/%.c build/rel/%.d | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-build/static/%.o: src/%.c build/static/%.d | $(DEPS_STAMP)
+$(STATIC_DIR)/%.o: src/%.c $(STATIC_DIR)/%.d | $(STATIC_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(STD) $(WARN) $(DEFS) -O2 -D_FORTIFY_SOURCE=2 \
-		-fstack-protector-strong -DKOSYNCD_STATIC $(DEPFLAGS) -c -o $@ $<
+	$(STATIC_CC) $(STD) $(WARN) $(DEFS) $(CROSS_CFLAGS) -O2 \
+		-D_FORTIFY_SOURCE=2 -fstack-protector-strong -DKOSYNCD_STATIC \
+		$(DEPFLAGS) -c -o $@ $<
 
 build/test/%.o: src/%.c build/test/%.d | $(ALL_DEPS_STAMP)
 	@mkdir -p $(@D)
@@ -136,9 +185,9 @@ build/rel/webassets.o: $(WEB_C) src/webui.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -Isrc -c -o $@ $<
 
-build/static/webassets.o: $(WEB_C) src/webui.h | $(DEPS_STAMP)
+$(STATIC_DIR)/webassets.o: $(WEB_C) src/webui.h | $(STATIC_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(STD) $(WARN) $(DEFS) -O2 -Isrc -c -o $@ $<
+	$(STATIC_CC) $(STD) $(WARN) $(DEFS) -O2 -Isrc -c -o $@ $<
 
 build/test/webassets.o: $(WEB_C) src/webui.h | $(ALL_DEPS_STAMP)
 	@mkdir -p $(@D)
@@ -152,9 +201,9 @@ build/rel/luascripts.o: $(LUA_C) src/luascripts.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -Isrc -c -o $@ $<
 
-build/static/luascripts.o: $(LUA_C) src/luascripts.h | $(DEPS_STAMP)
+$(STATIC_DIR)/luascripts.o: $(LUA_C) src/luascripts.h | $(STATIC_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(STD) $(WARN) $(DEFS) -O2 -Isrc -c -o $@ $<
+	$(STATIC_CC) $(STD) $(WARN) $(DEFS) -O2 -Isrc -c -o $@ $<
 
 build/test/luascripts.o: $(LUA_C) src/luascripts.h | $(ALL_DEPS_STAMP)
 	@mkdir -p $(@D)
@@ -235,7 +284,7 @@ clean:
 # The header dependencies the compiler wrote (DEPFLAGS). An object without
 # its .d (a first build, or one made before) is rebuilt: each .d is named
 # here as a target of no rule, so a missing one counts as changed.
-DEPFILES := $(SRC:src/%.c=build/rel/%.d) $(SRC:src/%.c=build/static/%.d) \
+DEPFILES := $(SRC:src/%.c=build/rel/%.d) $(SRC:src/%.c=$(STATIC_DIR)/%.d) \
 	$(SRC:src/%.c=build/test/%.d) $(UNIT_BIN:%=%.d)
 $(DEPFILES):
 -include $(wildcard $(DEPFILES))
