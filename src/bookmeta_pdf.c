@@ -19,6 +19,7 @@
  * UTF-16BE when they start with the BOM FE FF, UTF-8 after EF BB BF,
  * PDFDocEncoding otherwise.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,21 +81,24 @@ skip_space(struct lex *l)
 	}
 }
 
-/* A non-negative integer; false when there is none. */
+/* A non-negative integer; false when there is none or it does not fit a
+ * long (32 bits on armhf and armel). */
 static bool
 lex_uint(struct lex *l, long *v)
 {
-	long n = 0;
+	int64_t n = 0;
 
 	skip_space(l);
 	if (l->p >= l->end || *l->p < '0' || *l->p > '9')
 		return false;
 	while (l->p < l->end && *l->p >= '0' && *l->p <= '9') {
-		if (n > 100000000000L)
+		if (n > INT64_C(100000000000))
 			return false;
 		n = n * 10 + (*l->p++ - '0');
 	}
-	*v = n;
+	if (n > LONG_MAX)
+		return false;
+	*v = (long)n;
 	return true;
 }
 

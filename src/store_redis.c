@@ -2829,7 +2829,8 @@ static void
 rs_dev_send(void *arg)
 {
 	struct rs_dev *d = arg;
-	const char *args[4];
+	/* args[0] set: gcc 12 for arm64 cannot see every kind sets it */
+	const char *args[4] = {""};
 	size_t alens[4];
 	struct buf rec = BUF_INIT;
 	struct json_out o;

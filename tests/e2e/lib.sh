@@ -10,6 +10,10 @@
 
 set -u
 : "${KOSYNCD:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/test/kosyncd}"
+# KS_SLOW: how many times slower than native the server is (1);
+# scripts/cross-test sets it for a binary under qemu, and raw() waits that
+# many times longer for an answer.
+: "${KS_SLOW:=1}"
 KS_TMP=$(mktemp -d /tmp/kosyncd-e2e.XXXXXX)
 KS_N=0
 KS_FAILED=0
@@ -216,7 +220,7 @@ json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # raw BYTES: send raw bytes (printf format) and print the whole answer.
 raw() {
-	printf "$1" | nc -q 2 -w 5 127.0.0.1 "$KS_PORT"
+	printf "$1" | nc -q $((2 * KS_SLOW)) -w $((5 * KS_SLOW)) 127.0.0.1 "$KS_PORT"
 }
 
 # ks_backends: the storage backends the protocol suites run on (redis
