@@ -263,6 +263,33 @@ out:
 	return rc;
 }
 
+static void
+status_print(void *arg, const struct library_status *st, const char *error)
+{
+	int *rc = arg;
+	struct buf out = BUF_INIT;
+	struct json_out j;
+
+	if (st == NULL) {
+		*rc = cmd_complain("library status: %s", error);
+		return;
+	}
+	json_out_init(&j, &out, false);
+	library_status_json(&j, st);
+	printf("%s\n", out.data);
+	buf_release(&out);
+	*rc = 0;
+}
+
+static int
+cmd_library_status_exec(struct cmd_args *args)
+{
+	int rc = 1;
+
+	(void)library_status_sync(args->cfg, status_print, &rc);
+	return rc;
+}
+
 static const struct cmd_option list_options[] = {
     {"user", true, "NAME", "Also the uploads of this account."},
     {"search", true, "WORDS",
@@ -304,4 +331,13 @@ const struct cmd_entry cmd_library_add_entry = {
     .max_args = -1,
     .options = add_options,
     .exec = cmd_library_add_exec,
+};
+
+const struct cmd_entry cmd_library_status_entry = {
+    .name = "library status",
+    .args = "",
+    .help = "Print the library's folders, counts and skipped files as JSON.",
+    .min_args = 0,
+    .max_args = 0,
+    .exec = cmd_library_status_exec,
 };

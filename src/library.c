@@ -218,6 +218,11 @@ lib_db_open(const char *data_dir, struct buf *err)
 	sqlite3 *db = NULL;
 	char *msg = NULL;
 
+	if (mkdir(data_dir, 0700) == -1 && errno != EEXIST) {
+		buf_addf(
+		    err, "cannot make '%s': %s", data_dir, strerror(errno));
+		goto fail;
+	}
 	buf_addf(&path, "%s/%s", data_dir, LIBRARY_DIR);
 	if (mkdir(path.data, 0700) == -1 && errno != EEXIST) {
 		buf_addf(
@@ -2011,10 +2016,11 @@ work_docs(sqlite3 *db, struct lib_job *j)
 	sqlite3_finalize(st);
 }
 
+/* Fill out (released by status_release) from db and roots. */
 static void
-work_status(sqlite3 *db, struct lib_job *j)
+status_read(
+    sqlite3 *db, const struct lib_roots *roots, struct library_status *out)
 {
-	const struct lib_roots *roots = &j->lib->roots;
 	struct library_source_info *src;
 	struct library_skip *sk = NULL;
 	sqlite3_stmt *st;
@@ -2046,32 +2052,38 @@ work_status(sqlite3 *db, struct lib_job *j)
 		}
 		sqlite3_finalize(st);
 	}
-	j->st.sources = src;
-	j->st.nsources = roots->n;
-	j->st.upload_path = roots->upload_path;
+	out->sources = src;
+	out->nsources = roots->n;
+	out->upload_path = roots->upload_path;
 	st = lib_prepare(db, "SELECT (SELECT count(*) FROM books), "
 	                     "(SELECT count(*) FROM files)");
 	if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
-		j->st.books = (uint64_t)sqlite3_column_int64(st, 0);
-		j->st.files = (uint64_t)sqlite3_column_int64(st, 1);
+		out->books = (uint64_t)sqlite3_column_int64(st, 0);
+		out->files = (uint64_t)sqlite3_column_int64(st, 1);
 	}
 	sqlite3_finalize(st);
-	j->st.last_scan = meta_get(db, "last_scan");
-	j->st.last_scan_ms = (uint64_t)meta_get(db, "last_scan_ms");
-	j->st.last_scan_read = (uint64_t)meta_get(db, "last_scan_read");
-	j->st.skipped_total = (uint64_t)meta_get(db, "skipped_total");
+	out->last_scan = meta_get(db, "last_scan");
+	out->last_scan_ms = (uint64_t)meta_get(db, "last_scan_ms");
+	out->last_scan_read = (uint64_t)meta_get(db, "last_scan_read");
+	out->skipped_total = (uint64_t)meta_get(db, "skipped_total");
 	st = lib_prepare(db, "SELECT path, reason FROM skipped ORDER BY path");
 	while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
-		if (j->st.nskipped == cap) {
+		if (out->nskipped == cap) {
 			cap = cap * 2 + 16;
 			sk = xrealloc(sk, cap * sizeof(*sk));
 		}
-		sk[j->st.nskipped].path = xstrdup(col_text(st, 0));
-		sk[j->st.nskipped].reason = xstrdup(col_text(st, 1));
-		j->st.nskipped++;
+		sk[out->nskipped].path = xstrdup(col_text(st, 0));
+		sk[out->nskipped].reason = xstrdup(col_text(st, 1));
+		out->nskipped++;
 	}
 	sqlite3_finalize(st);
-	j->st.skipped = sk;
+	out->skipped = sk;
+}
+
+static void
+work_status(sqlite3 *db, struct lib_job *j)
+{
+	status_read(db, &j->lib->roots, &j->st);
 	j->st.scanning = j->scanning;
 	j->st.watch = "off";
 }
@@ -2181,6 +2193,88 @@ job_after(uv_work_t *w, int status)
 	}
 	job_free(j);
 	jobs_pump(lib);
+}
+
+int
+library_status_sync(const struct config *cfg, library_status_fn *cb, void *arg)
+{
+	struct library_status st;
+	struct lib_roots roots;
+	struct buf err = BUF_INIT;
+	sqlite3 *db;
+
+	db = lib_db_open(cfg->data_dir, &err);
+	if (db == NULL) {
+		cb(arg, NULL, err.data);
+		buf_release(&err);
+		return -1;
+	}
+	memset(&st, 0, sizeof(st));
+	roots_from_config(cfg, &roots);
+	status_read(db, &roots, &st);
+	st.watch = "off";
+	cb(arg, &st, NULL);
+	status_release(&st);
+	roots_release(&roots);
+	sqlite3_close(db);
+	return 0;
+}
+
+void
+library_status_json(struct json_out *j, const struct library_status *st)
+{
+	size_t i;
+
+	json_obj_begin(j);
+	json_key(j, "sources");
+	json_arr_begin(j);
+	for (i = 0; i < st->nsources; i++) {
+		const struct library_source_info *s = &st->sources[i];
+
+		json_obj_begin(j);
+		json_key(j, "path");
+		json_str(j, s->path);
+		json_key(j, "kind");
+		json_str(j, library_source_name(s->kind));
+		json_key(j, "available");
+		json_bool(j, s->available);
+		json_key(j, "books");
+		json_uint(j, s->books);
+		json_key(j, "files");
+		json_uint(j, s->files);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_key(j, "upload_path");
+	json_str(j, st->upload_path);
+	json_key(j, "scanning");
+	json_bool(j, st->scanning);
+	json_key(j, "books");
+	json_uint(j, st->books);
+	json_key(j, "files");
+	json_uint(j, st->files);
+	json_key(j, "last_scan");
+	json_int(j, st->last_scan);
+	json_key(j, "last_scan_ms");
+	json_uint(j, st->last_scan_ms);
+	json_key(j, "last_scan_read");
+	json_uint(j, st->last_scan_read);
+	json_key(j, "watch");
+	json_str(j, st->watch);
+	json_key(j, "skipped_total");
+	json_uint(j, st->skipped_total);
+	json_key(j, "skipped");
+	json_arr_begin(j);
+	for (i = 0; i < st->nskipped; i++) {
+		json_obj_begin(j);
+		json_key(j, "path");
+		json_str(j, st->skipped[i].path);
+		json_key(j, "reason");
+		json_str(j, st->skipped[i].reason);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
 }
 
 /* ---------------------------------------------------------------------

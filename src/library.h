@@ -289,7 +289,19 @@ int library_scan_sync(const struct config *cfg, struct buf *out);
 int library_query_sync(const struct config *cfg, const char *user,
     const struct library_query *q, library_page_fn *cb, void *arg);
 
+/* library_status on the calling thread (cb called before it returns). */
+int library_status_sync(
+    const struct config *cfg, library_status_fn *cb, void *arg);
+
 struct json_out;
+
+/*
+ * Write st as a JSON object into j: "sources" [{"path", "kind",
+ * "available", "books", "files"}], "upload_path", "scanning", "books",
+ * "files", "last_scan", "last_scan_ms", "last_scan_read", "watch",
+ * "skipped_total", "skipped" [{"path", "reason"}].
+ */
+void library_status_json(struct json_out *j, const struct library_status *st);
 
 /*
  * Write b as a JSON object into j: "id", "title", "authors", "series",
