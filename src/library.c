@@ -331,6 +331,8 @@ struct scan {
 	int64_t gen; /* this scan's number, in files.seen */
 	int64_t now;
 	uint64_t files_seen, files_read, skipped, removed;
+	struct buf *dirs; /* NULL, or the folders walked, each NUL-ended */
+	size_t ndirs;
 	unsigned in_batch;
 	/* The root being walked. */
 	const char *root; /* as configured */
@@ -708,6 +710,8 @@ scan_dir(struct scan *s, const char *path, const char *rel, unsigned depth)
 			close(fd);
 		return;
 	}
+	if (s->dirs != NULL && s->ndirs++ < LIBRARY_MAX_WATCHES)
+		buf_add(s->dirs, path, strlen(path) + 1);
 	while ((de = readdir(d)) != NULL) {
 		struct stat sb;
 
@@ -904,7 +908,8 @@ scan_remove_unseen(struct scan *s, const bool *walked)
  * Returns 0, or -1 with a message in out.
  */
 static int
-scan_run(sqlite3 *db, const struct lib_roots *roots, struct buf *out)
+scan_run(sqlite3 *db, const struct lib_roots *roots, struct buf *out,
+    struct buf *dirs, size_t *ndirs)
 {
 	struct scan s;
 	struct timespec t0, t1;
@@ -915,6 +920,7 @@ scan_run(sqlite3 *db, const struct lib_roots *roots, struct buf *out)
 	memset(&s, 0, sizeof(s));
 	s.db = db;
 	s.roots = roots;
+	s.dirs = dirs;
 	bookmeta_limits_default(&s.lim);
 	s.now = (int64_t)time(NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -957,6 +963,8 @@ scan_run(sqlite3 *db, const struct lib_roots *roots, struct buf *out)
 		s.root_real = NULL;
 	}
 	scan_finalize(&s);
+	if (ndirs != NULL)
+		*ndirs = s.ndirs;
 	scan_remove_unseen(&s, walked);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
@@ -990,7 +998,7 @@ library_scan_sync(const struct config *cfg, struct buf *out)
 	if (db == NULL)
 		return -1;
 	roots_from_config(cfg, &roots);
-	rc = scan_run(db, &roots, out);
+	rc = scan_run(db, &roots, out, NULL, NULL);
 	roots_release(&roots);
 	sqlite3_close(db);
 	return rc;
@@ -1525,6 +1533,7 @@ struct lib_job {
 	char *id; /* file or book id */
 	int max_w, max_h;
 	bool scanning;
+	const char *watch;
 	/* Results. */
 	struct page_result page;
 	struct library_facet_value *values;
@@ -1536,6 +1545,8 @@ struct lib_job {
 	struct buf out; /* a thumbnail, or a scan's summary */
 	char etag[40];
 	struct library_status st;
+	struct buf dirs; /* JOB_SCAN: the folders it walked */
+	size_t ndirs;
 	char *error;
 };
 
@@ -1552,6 +1563,13 @@ struct library {
 	bool scanning, scan_again;
 	library_scanned_fn *on_scanned;
 	void *on_scanned_arg;
+	/* Watching the folders: inotify, or a periodic rescan. */
+	uv_fs_event_t **watches;
+	size_t nwatches;
+	uv_timer_t *debounce; /* a change seen: scan when it fires */
+	uv_timer_t *periodic; /* the rescans without inotify */
+	unsigned rescan_s;
+	const char *watch; /* "inotify", "periodic", "off" */
 };
 
 /* A connection to the index for a worker (NULL, logged, on failure). */
@@ -1609,6 +1627,7 @@ job_new(
 	j->user = xstrdup(user != NULL ? user : "");
 	j->fd = -1;
 	buf_init(&j->out);
+	buf_init(&j->dirs);
 	return j;
 }
 
@@ -1655,6 +1674,7 @@ job_free(struct lib_job *j)
 	}
 	free(j->books);
 	buf_release(&j->out);
+	buf_release(&j->dirs);
 	status_release(&j->st);
 	free(j->error);
 	free(j);
@@ -2085,7 +2105,7 @@ work_status(sqlite3 *db, struct lib_job *j)
 {
 	status_read(db, &j->lib->roots, &j->st);
 	j->st.scanning = j->scanning;
-	j->st.watch = "off";
+	j->st.watch = j->watch;
 }
 
 static void
@@ -2101,7 +2121,8 @@ job_work(uv_work_t *w)
 	}
 	switch (j->kind) {
 	case JOB_SCAN:
-		if (scan_run(db, &j->lib->roots, &j->out) == -1)
+		if (scan_run(
+		        db, &j->lib->roots, &j->out, &j->dirs, &j->ndirs) == -1)
 			j->error = xstrdup(j->out.data);
 		break;
 	case JOB_QUERY:
@@ -2129,6 +2150,93 @@ job_work(uv_work_t *w)
 static void lib_destroy(struct library *lib);
 
 static void
+handle_free(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* Stop watching every folder. */
+static void
+watch_stop(struct library *lib)
+{
+	size_t i;
+
+	for (i = 0; i < lib->nwatches; i++)
+		uv_close((uv_handle_t *)lib->watches[i], handle_free);
+	free(lib->watches);
+	lib->watches = NULL;
+	lib->nwatches = 0;
+}
+
+static void
+watch_debounced(uv_timer_t *t)
+{
+	library_scan_now(t->data);
+}
+
+/* A change in a watched folder: scan once they stop for a moment. */
+static void
+watch_event(uv_fs_event_t *h, const char *name, int events, int status)
+{
+	struct library *lib = h->data;
+
+	(void)name;
+	(void)events;
+	(void)status;
+	uv_timer_start(lib->debounce, watch_debounced, LIBRARY_DEBOUNCE_MS, 0);
+}
+
+/*
+ * Watch the ndirs folders in dirs (each NUL-ended) with inotify; past
+ * LIBRARY_MAX_WATCHES folders, or when a watch cannot be added, rescan
+ * every rescan_s seconds instead.
+ */
+static void
+watch_update(struct library *lib, const struct buf *dirs, size_t ndirs)
+{
+	const char *p = dirs->data;
+	size_t i;
+	bool ok = ndirs <= LIBRARY_MAX_WATCHES;
+
+	watch_stop(lib);
+	if (ok) {
+		lib->watches = xcalloc(ndirs + 1, sizeof(*lib->watches));
+		for (i = 0; i < ndirs && ok; i++, p += strlen(p) + 1) {
+			uv_fs_event_t *h = xcalloc(1, sizeof(*h));
+
+			if (uv_fs_event_init(lib->loop, h) != 0) {
+				free(h);
+				ok = false;
+				break;
+			}
+			h->data = lib;
+			lib->watches[lib->nwatches++] = h;
+			if (uv_fs_event_start(h, watch_event, p, 0) != 0)
+				ok = false;
+		}
+	}
+	if (ok) {
+		lib->watch = "inotify";
+		uv_timer_stop(lib->periodic);
+		return;
+	}
+	watch_stop(lib);
+	if (lib->rescan_s == 0) {
+		lib->watch = "off";
+		return;
+	}
+	if (strcmp(lib->watch, "periodic") != 0)
+		log_info("library: %zu folders, not watched: a rescan every "
+		         "%u s",
+		    ndirs, lib->rescan_s);
+	lib->watch = "periodic";
+	if (!uv_is_active((uv_handle_t *)lib->periodic))
+		uv_timer_start(lib->periodic, watch_debounced,
+		    (uint64_t)lib->rescan_s * 1000,
+		    (uint64_t)lib->rescan_s * 1000);
+}
+
+static void
 job_after(uv_work_t *w, int status)
 {
 	struct lib_job *j = w->data;
@@ -2145,10 +2253,12 @@ job_after(uv_work_t *w, int status)
 	switch (j->kind) {
 	case JOB_SCAN:
 		lib->scanning = false;
-		if (j->error != NULL)
+		if (j->error != NULL) {
 			log_warnx("library: %s", j->error);
-		else
+		} else {
 			log_info("library: %s", j->out.data);
+			watch_update(lib, &j->dirs, j->ndirs);
+		}
 		if (lib->on_scanned != NULL)
 			lib->on_scanned(lib->on_scanned_arg, 0, 0);
 		if (lib->scan_again) {
@@ -2373,6 +2483,7 @@ library_status(struct library *lib, library_status_fn *cb, void *arg)
 	struct lib_job *j = job_new(lib, JOB_STATUS, NULL, arg);
 
 	j->scanning = lib->scanning;
+	j->watch = lib->watch;
 	j->cb.status = cb;
 	job_submit(j);
 }
@@ -2419,6 +2530,14 @@ library_new(uv_loop_t *loop, const struct config *cfg)
 		return NULL;
 	}
 	lib->dbs[lib->ndbs++] = db;
+	lib->watch = "off";
+	lib->rescan_s = cfg->library_rescan_interval_s;
+	lib->debounce = xcalloc(1, sizeof(*lib->debounce));
+	lib->periodic = xcalloc(1, sizeof(*lib->periodic));
+	uv_timer_init(loop, lib->debounce);
+	uv_timer_init(loop, lib->periodic);
+	lib->debounce->data = lib;
+	lib->periodic->data = lib;
 	library_scan_now(lib);
 	return lib;
 }
@@ -2449,6 +2568,9 @@ library_free(struct library *lib)
 	}
 	lib->wait_tail = NULL;
 	lib->freed = true;
+	watch_stop(lib);
+	uv_close((uv_handle_t *)lib->debounce, handle_free);
+	uv_close((uv_handle_t *)lib->periodic, handle_free);
 	if (lib->running == 0)
 		lib_destroy(lib);
 }

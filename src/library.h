@@ -48,6 +48,14 @@
 #define LIBRARY_MAX_DEPTH 32
 /* Skipped files kept with their reasons (the first ones of a scan). */
 #define LIBRARY_MAX_SKIPPED 1000
+/*
+ * Folders watched with inotify (one watch each, the kernel's
+ * max_user_watches is shared by every process of the user); more, and the
+ * folders are rescanned every library_rescan_interval_s instead.
+ */
+#define LIBRARY_MAX_WATCHES 4096
+/* Milliseconds without a change before a changed folder is rescanned. */
+#define LIBRARY_DEBOUNCE_MS 2000
 /* Folders of library_paths. */
 #define LIBRARY_MAX_PATHS 32
 /* The index file under data_dir. */

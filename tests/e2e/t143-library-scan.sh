@@ -13,7 +13,8 @@
 # too; a deleted file's book removed; a new file added; a changed file
 # read again; a folder that vanished keeps its books (an unmounted
 # disk); a server started with library_paths scans at its start,
-# without stderr.
+# without stderr, and again (debounced, once) after a change in a watched
+# folder, a new folder's files too.
 . "$(dirname "$0")/lib.sh"
 
 MK=$(dirname "$0")/../mkbooks.py
@@ -137,6 +138,32 @@ done
 like "server: scanned at start" "$(grep 'library: scanned' "$KS_ERR.new")" 'scanned 21 files \(6 read'
 run library list
 like "server: the index it made" "$OUT" "6 books$"
+
+# inotify: a change in a folder (and a new folder) is scanned within
+# LIBRARY_DEBOUNCE_MS (2 s), once.
+scans() { grep -c 'library: scanned' "$KS_ERR.new"; }
+sleep 2.5
+is "no scan without a change" "$(scans)" 1
+mkdir "$L/sub/deeper"
+sleep 0.5
+cp "$B/noinfo.pdf" "$L/sub/deeper/"
+cp "$B/ref.pdf" "$L/sub/"
+wait_scans() {
+	for i in $(seq 1 100); do
+		[ "$(scans)" -ge "$1" ] && break
+		sleep 0.1
+	done
+}
+wait_scans 2
+sleep 2.5
+run library list
+like "inotify: the new books" "$OUT" "8 books$"
+like "inotify: in the new folder too" "$OUT" "noinfo"
+is "inotify: the changes together: one scan" "$(scans)" 2
+cp "$B/book.djvu" "$L/sub/deeper/"
+wait_scans 3
+run library list
+like "inotify: the new folder is watched" "$OUT" "9 books$"
 ks_stop
 
 done_testing
