@@ -55,6 +55,7 @@
 struct lib_root {
 	char *path;               /* as configured */
 	enum library_source kind; /* folder (or calibre), upload */
+	bool dav; /* the WebDAV tree: only <account>/Books/ is read */
 };
 
 struct lib_roots {
@@ -70,7 +71,7 @@ roots_from_config(const struct config *cfg, struct lib_roots *r)
 	const char *p = cfg->library_paths != NULL ? cfg->library_paths : "";
 	struct buf up = BUF_INIT;
 
-	r->v = xcalloc(LIBRARY_MAX_PATHS + 1, sizeof(*r->v));
+	r->v = xcalloc(LIBRARY_MAX_PATHS + 2, sizeof(*r->v));
 	r->n = 0;
 	while (*p != '\0' && r->n < LIBRARY_MAX_PATHS) {
 		const char *end = strchr(p, ':');
@@ -94,6 +95,14 @@ roots_from_config(const struct config *cfg, struct lib_roots *r)
 	r->v[r->n].path = xstrdup(r->upload_path);
 	r->v[r->n].kind = LIBRARY_SRC_UPLOAD;
 	r->n++;
+	/* The accounts' Books/ folders of WebDAV, on disk with "file". */
+	if (cfg->storage != NULL && strcmp(cfg->storage, "file") == 0) {
+		buf_addf(&up, "%s/dav", cfg->data_dir);
+		r->v[r->n].path = buf_detach(&up, NULL);
+		r->v[r->n].kind = LIBRARY_SRC_UPLOAD;
+		r->v[r->n].dav = true;
+		r->n++;
+	}
 }
 
 static void
@@ -340,6 +349,7 @@ struct scan {
 	char *root_real;  /* realpath of it */
 	enum library_source kind;
 	char owner[256]; /* an upload's account, from its first folder */
+	bool dav;        /* the root is the WebDAV tree */
 	sqlite3_stmt *by_path, *by_inode, *move, *touch, *put_file, *put_book,
 	    *id_used, *put_author, *put_tag, *del_lists, *del_tags, *move_book,
 	    *put_skip;
@@ -709,6 +719,32 @@ scan_batch(struct scan *s)
 }
 
 /*
+ * The owner of an upload folder's <name>/ (the WebDAV tree's names are
+ * percent-encoded; "shared" of the uploads folder is every account's).
+ * Returns 0, or -1 for a name that is no account's.
+ */
+static int
+scan_owner(struct scan *s, const char *name)
+{
+	size_t len = strlen(name);
+	long n;
+
+	if (len >= sizeof(s->owner))
+		return -1;
+	if (!s->dav) {
+		memcpy(s->owner, name, len + 1);
+		if (strcmp(s->owner, "shared") == 0)
+			s->owner[0] = '\0';
+		return 0;
+	}
+	n = str_unescape((struct str){name, len}, s->owner);
+	if (n <= 0)
+		return -1;
+	s->owner[n] = '\0';
+	return strlen(s->owner) == (size_t)n ? 0 : -1;
+}
+
+/*
  * Walk the folder path (rel: its path below the root, "" for the root),
  * depth folders down.
  */
@@ -762,21 +798,21 @@ scan_dir(struct scan *s, const char *path, const char *rel, unsigned depth)
 				    s, subrel.data, "folder nested too deep");
 				continue;
 			}
-			if (s->kind == LIBRARY_SRC_UPLOAD && depth == 0) {
-				if (strlen(de->d_name) >= sizeof(s->owner))
-					continue;
-				memcpy(s->owner, de->d_name,
-				    strlen(de->d_name) + 1);
-				if (strcmp(s->owner, "shared") == 0)
-					s->owner[0] = '\0';
-			}
+			if (s->kind == LIBRARY_SRC_UPLOAD && depth == 0 &&
+			    scan_owner(s, de->d_name) == -1)
+				continue;
+			/* In an account's WebDAV tree, only Books/. */
+			if (s->dav && depth == 1 &&
+			    strcmp(de->d_name, LIBRARY_DAV_FOLDER) != 0)
+				continue;
 			scan_dir(s, sub.data, subrel.data, depth + 1);
 			continue;
 		}
 		if (!S_ISREG(sb.st_mode) || !lib_is_book_name(de->d_name))
 			continue;
 		/* Uploads lie in <account>/ or shared/, never loose. */
-		if (s->kind == LIBRARY_SRC_UPLOAD && depth == 0)
+		if (s->kind == LIBRARY_SRC_UPLOAD &&
+		    (depth == 0 || (s->dav && depth == 1)))
 			continue;
 		if (++s->files_seen > LIBRARY_MAX_FILES) {
 			scan_skip(
@@ -1220,7 +1256,7 @@ scan_run(sqlite3 *db, const struct lib_roots *roots, struct buf *out,
 {
 	struct scan s;
 	struct timespec t0, t1;
-	bool walked[LIBRARY_MAX_PATHS + 1];
+	bool walked[LIBRARY_MAX_PATHS + 2];
 	size_t i;
 	uint64_t ms;
 
@@ -1250,13 +1286,19 @@ scan_run(sqlite3 *db, const struct lib_roots *roots, struct buf *out,
 		walked[i] = false;
 		s.root = r->path;
 		s.kind = r->kind;
+		s.dav = r->dav;
 		s.owner[0] = '\0';
-		if (r->kind == LIBRARY_SRC_UPLOAD &&
+		if (r->kind == LIBRARY_SRC_UPLOAD && !r->dav &&
 		    mkdir(r->path, 0700) == -1 && errno != EEXIST)
 			log_warn("cannot make '%s'", r->path);
 		s.root_real = realpath(r->path, NULL);
 		if (s.root_real == NULL || stat(s.root_real, &sb) == -1 ||
 		    !S_ISDIR(sb.st_mode)) {
+			/* No WebDAV tree yet: nothing to read, nothing wrong. */
+			if (r->dav && s.root_real == NULL && errno == ENOENT) {
+				walked[i] = true;
+				continue;
+			}
 			scan_skip(&s, r->path,
 			    s.root_real == NULL ? strerror(errno)
 			                        : "not a folder");
