@@ -1294,7 +1294,7 @@ scan_run(sqlite3 *db, const struct lib_roots *roots, struct buf *out,
 		s.root_real = realpath(r->path, NULL);
 		if (s.root_real == NULL || stat(s.root_real, &sb) == -1 ||
 		    !S_ISDIR(sb.st_mode)) {
-			/* No WebDAV tree yet: nothing to read, nothing wrong. */
+			/* No WebDAV tree yet: nothing to read. */
 			if (r->dav && s.root_real == NULL && errno == ENOENT) {
 				walked[i] = true;
 				continue;
