@@ -1288,7 +1288,11 @@ scan_run(sqlite3 *db, const struct lib_roots *roots, struct buf *out,
 		s.kind = r->kind;
 		s.dav = r->dav;
 		s.owner[0] = '\0';
-		if (r->kind == LIBRARY_SRC_UPLOAD && !r->dav &&
+		/*
+		 * Made when missing (the WebDAV tree too, as dav.c would
+		 * make it), so that inotify watches them from the start.
+		 */
+		if (r->kind == LIBRARY_SRC_UPLOAD &&
 		    mkdir(r->path, 0700) == -1 && errno != EEXIST)
 			log_warn("cannot make '%s'", r->path);
 		s.root_real = realpath(r->path, NULL);
