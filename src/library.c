@@ -977,8 +977,8 @@ calibre_path_safe(const char *rel)
 		    (n == 2 && p[0] == '.' && p[1] == '.'))
 			return false;
 		p += n;
-		if (*p == '/')
-			p++;
+		if (*p == '/' && *++p == '\0')
+			return false; /* a trailing '/' */
 	}
 	return true;
 }
