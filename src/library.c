@@ -1454,15 +1454,26 @@ split_lines(const char *s, size_t *n)
 	"b.series_index, b.language, b.publisher, b.description, b.tags, "     \
 	"b.idents, b.added, b.updated, b.cover_kind, b.owner"
 
-/* Fill b from a row of BOOK_COLUMNS, and its files. */
+/* The statement book_from_row reads a book's files with. */
+static sqlite3_stmt *
+book_files_stmt(sqlite3 *db)
+{
+	return lib_prepare(db,
+	    "SELECT id, format, size, mtime, partial_md5, filename_md5, name, "
+	    "source FROM files WHERE book_id=?1 ORDER BY format, id");
+}
+
+/*
+ * Fill b from a row of BOOK_COLUMNS, and its files through fs (from
+ * book_files_stmt: prepared once for a page).
+ */
 static void
-book_from_row(sqlite3 *db, sqlite3_stmt *st, struct library_book *b)
+book_from_row(sqlite3_stmt *fs, sqlite3_stmt *st, struct library_book *b)
 {
 	const char *const *idl;
 	size_t n, i;
 	struct library_ident *ids;
 	struct library_file *files = NULL;
-	sqlite3_stmt *fs;
 	size_t nf = 0, capf = 0;
 
 	memset(b, 0, sizeof(*b));
@@ -1497,11 +1508,9 @@ book_from_row(sqlite3 *db, sqlite3_stmt *st, struct library_book *b)
 	b->has_cover = sqlite3_column_int(st, 14) != 0;
 	b->owner = xstrdup(col_text(st, 15));
 
-	fs = lib_prepare(db,
-	    "SELECT id, format, size, mtime, partial_md5, filename_md5, name, "
-	    "source FROM files WHERE book_id=?1 ORDER BY format, id");
 	if (fs == NULL)
 		return;
+	sqlite3_reset(fs);
 	sqlite3_bind_text(fs, 1, b->id, -1, SQLITE_STATIC);
 	while (sqlite3_step(fs) == SQLITE_ROW) {
 		struct library_file *f;
@@ -1521,7 +1530,7 @@ book_from_row(sqlite3 *db, sqlite3_stmt *st, struct library_book *b)
 		f->name = xstrdup(col_text(fs, 6));
 		f->source = (enum library_source)sqlite3_column_int(fs, 7);
 	}
-	sqlite3_finalize(fs);
+	sqlite3_reset(fs);
 	b->files = files;
 	b->nfiles = nf;
 }
@@ -1684,7 +1693,7 @@ query_run(sqlite3 *db, const char *user, const struct library_query *q,
 {
 	struct buf sql = BUF_INIT, where = BUF_INIT, words = BUF_INIT;
 	struct binds *b = xcalloc(1, sizeof(*b));
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = NULL, *fs;
 	unsigned limit = q->limit == 0 ? 50 : q->limit;
 	size_t cap = 0;
 	static const char *const orders[] = {
@@ -1718,17 +1727,22 @@ query_run(sqlite3 *db, const char *user, const struct library_query *q,
 	    orders[(unsigned)q->order < 4 ? q->order : LIBRARY_BY_TITLE], limit,
 	    (unsigned long long)q->offset);
 	st = lib_prepare(db, sql.data);
-	if (st == NULL)
+	fs = book_files_stmt(db);
+	if (st == NULL || fs == NULL) {
+		sqlite3_finalize(st);
+		sqlite3_finalize(fs);
 		goto fail;
+	}
 	binds_apply(st, b);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		if (r->page.nbooks == cap) {
 			cap = cap * 2 + 8;
 			r->books = xrealloc(r->books, cap * sizeof(*r->books));
 		}
-		book_from_row(db, st, &r->books[r->page.nbooks++]);
+		book_from_row(fs, st, &r->books[r->page.nbooks++]);
 	}
 	sqlite3_finalize(st);
+	sqlite3_finalize(fs);
 	r->page.books = r->books;
 	r->page.last_modified = last_modified(db, user);
 	goto out;
@@ -2167,8 +2181,11 @@ book_load(sqlite3 *db, const char *user, const char *id)
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
+		sqlite3_stmt *fs = book_files_stmt(db);
+
 		b = xcalloc(1, sizeof(*b));
-		book_from_row(db, st, b);
+		book_from_row(fs, st, b);
+		sqlite3_finalize(fs);
 	}
 	sqlite3_finalize(st);
 	return b;
