@@ -1789,6 +1789,53 @@ library_query_sync(const struct config *cfg, const char *user,
 	return 0;
 }
 
+/* A member of the object open in j. */
+static void
+kv_str(struct json_out *j, const char *key, const char *v)
+{
+	json_key(j, key);
+	json_str(j, v);
+}
+
+static void
+kv_int(struct json_out *j, const char *key, int64_t v)
+{
+	json_key(j, key);
+	json_int(j, v);
+}
+
+static void
+kv_uint(struct json_out *j, const char *key, uint64_t v)
+{
+	json_key(j, key);
+	json_uint(j, v);
+}
+
+static void
+kv_bool(struct json_out *j, const char *key, bool v)
+{
+	json_key(j, key);
+	json_bool(j, v);
+}
+
+static void
+kv_double(struct json_out *j, const char *key, double v)
+{
+	json_key(j, key);
+	json_double(j, v);
+}
+
+/* An object {k1: v1, k2: v2} as the next value in j. */
+static void
+json_pair(struct json_out *j, const char *k1, const char *v1, const char *k2,
+    const char *v2)
+{
+	json_obj_begin(j);
+	kv_str(j, k1, v1);
+	kv_str(j, k2, v2);
+	json_obj_end(j);
+}
+
 static void
 json_list(struct json_out *j, const char *key, const char *const *v, size_t n)
 {
@@ -1807,44 +1854,28 @@ library_book_json(struct json_out *j, const struct library_book *b)
 	size_t i;
 
 	json_obj_begin(j);
-	json_key(j, "id");
-	json_str(j, b->id);
-	json_key(j, "title");
-	json_str(j, b->title);
+	kv_str(j, "id", b->id);
+	kv_str(j, "title", b->title);
 	json_list(j, "authors", b->authors, b->nauthors);
-	json_key(j, "series");
-	json_str(j, b->series);
+	kv_str(j, "series", b->series);
 	if (b->has_series_index) {
-		json_key(j, "series_index");
-		json_double(j, b->series_index);
+		kv_double(j, "series_index", b->series_index);
 	}
-	json_key(j, "language");
-	json_str(j, b->language);
-	json_key(j, "publisher");
-	json_str(j, b->publisher);
-	json_key(j, "description");
-	json_str(j, b->description);
+	kv_str(j, "language", b->language);
+	kv_str(j, "publisher", b->publisher);
+	kv_str(j, "description", b->description);
 	json_list(j, "tags", b->tags, b->ntags);
 	json_key(j, "identifiers");
 	json_arr_begin(j);
-	for (i = 0; i < b->nidents; i++) {
-		json_obj_begin(j);
-		json_key(j, "scheme");
-		json_str(j, b->idents[i].scheme);
-		json_key(j, "value");
-		json_str(j, b->idents[i].value);
-		json_obj_end(j);
-	}
+	for (i = 0; i < b->nidents; i++)
+		json_pair(j, "scheme", b->idents[i].scheme, "value",
+		    b->idents[i].value);
 	json_arr_end(j);
-	json_key(j, "added");
-	json_int(j, b->added);
-	json_key(j, "updated");
-	json_int(j, b->updated);
-	json_key(j, "has_cover");
-	json_bool(j, b->has_cover);
+	kv_int(j, "added", b->added);
+	kv_int(j, "updated", b->updated);
+	kv_bool(j, "has_cover", b->has_cover);
 	if (b->owner[0] != '\0') {
-		json_key(j, "owner");
-		json_str(j, b->owner);
+		kv_str(j, "owner", b->owner);
 	}
 	json_key(j, "files");
 	json_arr_begin(j);
@@ -1852,24 +1883,17 @@ library_book_json(struct json_out *j, const struct library_book *b)
 		const struct library_file *f = &b->files[i];
 
 		json_obj_begin(j);
-		json_key(j, "id");
-		json_str(j, f->id);
-		json_key(j, "format");
-		json_str(j, f->format);
-		json_key(j, "mime");
-		json_str(j, f->mime);
-		json_key(j, "size");
-		json_uint(j, f->size);
-		json_key(j, "mtime");
-		json_int(j, f->mtime);
+		kv_str(j, "id", f->id);
+		kv_str(j, "format", f->format);
+		kv_str(j, "mime", f->mime);
+		kv_uint(j, "size", f->size);
+		kv_int(j, "mtime", f->mtime);
 		json_key(j, "partial_md5");
 		json_str(j, f->partial_md5);
 		json_key(j, "filename_md5");
 		json_str(j, f->filename_md5);
-		json_key(j, "name");
-		json_str(j, f->name);
-		json_key(j, "source");
-		json_str(j, library_source_name(f->source));
+		kv_str(j, "name", f->name);
+		kv_str(j, "source", library_source_name(f->source));
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -2419,6 +2443,22 @@ work_docs(sqlite3 *db, struct lib_job *j)
 	sqlite3_finalize(st);
 }
 
+/* The books and files of the whole index. */
+static void
+scan_counts(sqlite3 *db, uint64_t *books, uint64_t *files)
+{
+	sqlite3_stmt *st =
+	    lib_prepare(db, "SELECT (SELECT count(*) FROM "
+	                    "books), (SELECT count(*) FROM files)");
+
+	*books = *files = 0;
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+		*books = (uint64_t)sqlite3_column_int64(st, 0);
+		*files = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+}
+
 /* Fill out (released by status_release) from db and roots. */
 static void
 status_read(
@@ -2458,13 +2498,7 @@ status_read(
 	out->sources = src;
 	out->nsources = roots->n;
 	out->upload_path = roots->upload_path;
-	st = lib_prepare(db, "SELECT (SELECT count(*) FROM books), "
-	                     "(SELECT count(*) FROM files)");
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
-		out->books = (uint64_t)sqlite3_column_int64(st, 0);
-		out->files = (uint64_t)sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
+	scan_counts(db, &out->books, &out->files);
 	out->last_scan = meta_get(db, "last_scan");
 	out->last_scan_ms = (uint64_t)meta_get(db, "last_scan_ms");
 	out->last_scan_read = (uint64_t)meta_get(db, "last_scan_read");
@@ -2507,6 +2541,8 @@ job_work(uv_work_t *w)
 		if (scan_run(
 		        db, &j->lib->roots, &j->out, &j->dirs, &j->ndirs) == -1)
 			j->error = xstrdup(j->out.data);
+		else
+			scan_counts(db, &j->st.books, &j->st.files);
 		break;
 	case JOB_QUERY:
 		query_run(db, j->user, &j->q, &j->page);
@@ -2643,7 +2679,8 @@ job_after(uv_work_t *w, int status)
 			watch_update(lib, &j->dirs, j->ndirs);
 		}
 		if (lib->on_scanned != NULL)
-			lib->on_scanned(lib->on_scanned_arg, 0, 0);
+			lib->on_scanned(
+			    lib->on_scanned_arg, j->st.books, j->st.files);
 		if (lib->scan_again) {
 			lib->scan_again = false;
 			library_scan_now(lib);
@@ -2725,47 +2762,28 @@ library_status_json(struct json_out *j, const struct library_status *st)
 		const struct library_source_info *s = &st->sources[i];
 
 		json_obj_begin(j);
-		json_key(j, "path");
-		json_str(j, s->path);
-		json_key(j, "kind");
-		json_str(j, library_source_name(s->kind));
-		json_key(j, "available");
-		json_bool(j, s->available);
-		json_key(j, "books");
-		json_uint(j, s->books);
-		json_key(j, "files");
-		json_uint(j, s->files);
+		kv_str(j, "path", s->path);
+		kv_str(j, "kind", library_source_name(s->kind));
+		kv_bool(j, "available", s->available);
+		kv_uint(j, "books", s->books);
+		kv_uint(j, "files", s->files);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
-	json_key(j, "upload_path");
-	json_str(j, st->upload_path);
-	json_key(j, "scanning");
-	json_bool(j, st->scanning);
-	json_key(j, "books");
-	json_uint(j, st->books);
-	json_key(j, "files");
-	json_uint(j, st->files);
-	json_key(j, "last_scan");
-	json_int(j, st->last_scan);
-	json_key(j, "last_scan_ms");
-	json_uint(j, st->last_scan_ms);
-	json_key(j, "last_scan_read");
-	json_uint(j, st->last_scan_read);
-	json_key(j, "watch");
-	json_str(j, st->watch);
-	json_key(j, "skipped_total");
-	json_uint(j, st->skipped_total);
+	kv_str(j, "upload_path", st->upload_path);
+	kv_bool(j, "scanning", st->scanning);
+	kv_uint(j, "books", st->books);
+	kv_uint(j, "files", st->files);
+	kv_int(j, "last_scan", st->last_scan);
+	kv_uint(j, "last_scan_ms", st->last_scan_ms);
+	kv_uint(j, "last_scan_read", st->last_scan_read);
+	kv_str(j, "watch", st->watch);
+	kv_uint(j, "skipped_total", st->skipped_total);
 	json_key(j, "skipped");
 	json_arr_begin(j);
-	for (i = 0; i < st->nskipped; i++) {
-		json_obj_begin(j);
-		json_key(j, "path");
-		json_str(j, st->skipped[i].path);
-		json_key(j, "reason");
-		json_str(j, st->skipped[i].reason);
-		json_obj_end(j);
-	}
+	for (i = 0; i < st->nskipped; i++)
+		json_pair(j, "path", st->skipped[i].path, "reason",
+		    st->skipped[i].reason);
 	json_arr_end(j);
 	json_obj_end(j);
 }
