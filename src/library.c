@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,7 @@ struct lib_roots {
 	struct lib_root *v;
 	size_t n;
 	char *upload_path;
+	atomic_bool stop; /* set by library_free: a scan stops early */
 };
 
 /* Split cfg's library_paths and add the uploads folder. */
@@ -73,6 +75,7 @@ roots_from_config(const struct config *cfg, struct lib_roots *r)
 
 	r->v = xcalloc(LIBRARY_MAX_PATHS + 2, sizeof(*r->v));
 	r->n = 0;
+	atomic_init(&r->stop, false);
 	while (*p != '\0' && r->n < LIBRARY_MAX_PATHS) {
 		const char *end = strchr(p, ':');
 		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
@@ -765,7 +768,7 @@ scan_dir(struct scan *s, const char *path, const char *rel, unsigned depth)
 	}
 	if (s->dirs != NULL && s->ndirs++ < LIBRARY_MAX_WATCHES)
 		buf_add(s->dirs, path, strlen(path) + 1);
-	while ((de = readdir(d)) != NULL) {
+	while (!atomic_load(&s->roots->stop) && (de = readdir(d)) != NULL) {
 		struct stat sb;
 
 		if (de->d_name[0] == '.')
@@ -1231,7 +1234,8 @@ scan_calibre(struct scan *s)
 		if (sqlite3_prepare_v2(cdb, calibre_sql[i], -1, &q[i], NULL) !=
 		    SQLITE_OK)
 			q[i] = NULL;
-	while (sqlite3_step(books) == SQLITE_ROW) {
+	while (!atomic_load(&s->roots->stop) &&
+	       sqlite3_step(books) == SQLITE_ROW) {
 		if (++n > (int)LIBRARY_MAX_FILES)
 			break;
 		calibre_book(s, books, q);
@@ -1331,7 +1335,9 @@ scan_run(sqlite3 *db, const struct lib_roots *roots, struct buf *out,
 	scan_finalize(&s);
 	if (ndirs != NULL)
 		*ndirs = s.ndirs;
-	scan_remove_unseen(&s, walked);
+	/* Stopped half-way: nothing was seen whole, nothing is removed. */
+	if (!atomic_load(&roots->stop))
+		scan_remove_unseen(&s, walked);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
 	     (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000000);
@@ -2969,6 +2975,7 @@ library_free(struct library *lib)
 	}
 	lib->wait_tail = NULL;
 	lib->freed = true;
+	atomic_store(&lib->roots.stop, true);
 	watch_stop(lib);
 	uv_close((uv_handle_t *)lib->debounce, handle_free);
 	uv_close((uv_handle_t *)lib->periodic, handle_free);
