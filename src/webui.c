@@ -31,6 +31,7 @@
 #include "davweb.h"
 #include "feed.h"
 #include "json.h"
+#include "libweb.h"
 #include "log.h"
 #include "md5.h"
 #include "policy.h"
@@ -78,6 +79,7 @@ struct webui {
 	struct pubsub *sh;     /* several instances on Redis, or NULL */
 	struct ratelimit *rl;  /* the server's one limiter (borrowed) */
 	struct statsvc *stats; /* reading statistics, or NULL (borrowed) */
+	struct library *lib;   /* the library index, or NULL (borrowed) */
 	struct webhook *hooks; /* events out (owned) */
 	char (*etags)[20];     /* per asset: "\"<16 hex>\"" */
 	struct buf out;
@@ -2498,6 +2500,45 @@ h_feed_rotate(void *call)
 	return 0;
 }
 
+/* The library's requests: libweb.c answers them. */
+static int
+w_library(struct wcall *c, enum libweb_op op)
+{
+	libweb_handle(
+	    c->w->lib, c->req, op, c->sess.user, c->param, WEB_API_HEADERS);
+	return 0;
+}
+static int
+h_library(void *call)
+{
+	return w_library(call, LIBWEB_LIST);
+}
+static int
+h_library_book(void *call)
+{
+	return w_library(call, LIBWEB_BOOK);
+}
+static int
+h_library_cover(void *call)
+{
+	return w_library(call, LIBWEB_COVER);
+}
+static int
+h_library_facet(void *call)
+{
+	return w_library(call, LIBWEB_FACET);
+}
+static int
+h_library_admin(void *call)
+{
+	return w_library(call, LIBWEB_ADMIN);
+}
+static int
+h_library_scan(void *call)
+{
+	return w_library(call, LIBWEB_SCAN);
+}
+
 /*
  * The JSON API's routes (router.h): the handlers take the struct wcall;
  * the flags are the W_* above.
@@ -2580,6 +2621,13 @@ static const struct route wroutes[] = {
     {HTTP_M_GET, "/api/v1/admin/webhook", h_admin_webhook, W_SESSION | W_ADMIN},
     {HTTP_M_PUT, "/api/v1/admin/settings", h_settings_put,
         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
+    {HTTP_M_GET, "/api/v1/library", h_library, W_SESSION},
+    {HTTP_M_GET, "/api/v1/library/facets/:kind", h_library_facet, W_SESSION},
+    {HTTP_M_GET, "/api/v1/library/:id", h_library_book, W_SESSION},
+    {HTTP_M_GET, "/api/v1/library/:id/cover", h_library_cover, W_SESSION},
+    {HTTP_M_GET, "/api/v1/admin/library", h_library_admin, W_SESSION | W_ADMIN},
+    {HTTP_M_POST, "/api/v1/admin/library/scan", h_library_scan,
+        W_SESSION | W_CSRF | W_ADMIN},
 };
 
 #define NWROUTES (sizeof(wroutes) / sizeof(wroutes[0]))
@@ -2988,6 +3036,12 @@ stats_read_cb(void *arg, const char *user, size_t len)
 	sse_publish(w->sse, (struct str){user, len}, (struct str){"", 0},
 	    (int64_t)time(NULL), "stats");
 	webhook_statistics(w->hooks, (struct str){user, len});
+}
+
+void
+webui_set_library(struct webui *w, struct library *lib)
+{
+	w->lib = lib;
 }
 
 void

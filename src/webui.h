@@ -73,6 +73,13 @@ struct statsvc;
 void webui_set_stats(struct webui *w, struct statsvc *sv);
 
 /*
+ * The library index (borrowed): /api/v1/library and
+ * /api/v1/admin/library (libweb.h). Without it (NULL) those answer 503.
+ */
+struct library;
+void webui_set_library(struct webui *w, struct library *lib);
+
+/*
  * http_handler_fns: ctx is the struct webui; req->route is set
  * (front.h). webui_handle_api: a path under /api/v1; webui_handle_files:
  * GET or HEAD /, or a path under /assets or /web.
