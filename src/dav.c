@@ -1107,13 +1107,8 @@ dav_proppatch(struct dav_req *r)
  * GET and HEAD
  */
 
-/*
- * Parse a single "bytes=" range of Range h for a file of size bytes into
- * [*from, *to]. Returns 1 for a satisfiable range, 0 to send the whole
- * file (no usable Range), -1 for 416.
- */
-static int
-parse_range(struct str h, uint64_t size, uint64_t *from, uint64_t *to)
+int
+dav_range_parse(struct str h, uint64_t size, uint64_t *from, uint64_t *to)
 {
 	char tmp[64], *p, *end;
 	unsigned long long a, b;
@@ -1233,7 +1228,7 @@ get_send(struct dav_req *r)
 	davfs_etag(&r->st, &tag);
 	status = 200;
 	if (range != NULL && (ifr == NULL || str_eqs(*ifr, tag.data)))
-		rr = parse_range(*range, size, &from, &to);
+		rr = dav_range_parse(*range, size, &from, &to);
 	if (rr == -1) {
 		buf_addf(&hdr, "Content-Range: bytes */%" PRIu64 "\r\n", size);
 		dav_reply(r, 416, NULL, hdr.data,

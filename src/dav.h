@@ -82,6 +82,13 @@ void dav_reply_file(struct http_request *req, int status, const char *ctype,
     const char *headers, int fd, uint64_t off, uint64_t len);
 
 /*
+ * Parse a single "bytes=" range of Range h for a file of size bytes into
+ * [*from, *to]. Returns 1 for a satisfiable range, 0 to send the whole
+ * file (no usable Range), -1 for 416.
+ */
+int dav_range_parse(struct str h, uint64_t size, uint64_t *from, uint64_t *to);
+
+/*
  * dav_reply_file for a reader of a tree (davstore.h), taken: closed once
  * sent.
  */
