@@ -42,6 +42,7 @@
 #include "library.h"
 #include "log.h"
 #include "metrics.h"
+#include "opds.h"
 #include "ratelimit.h"
 #include "server.h"
 #include "statsvc.h"
@@ -60,6 +61,7 @@ struct serve {
 	struct dav *dav;       /* the WebDAV file space */
 	struct statsvc *stats; /* statistics read from it (file, redis) */
 	struct library *lib;   /* the library index (file, redis) */
+	struct opds *opds;     /* its OPDS catalogs */
 	struct pubsub *shared; /* Redis: limits shared with other instances */
 	struct server *srv;
 	struct control *ctl; /* the control socket (file storage) */
@@ -330,6 +332,10 @@ cmd_serve_exec(struct cmd_args *args)
 		webui_set_stats(s.webui, s.stats);
 		s.lib = library_new(s.loop, cfg);
 	}
+	if (s.lib != NULL) {
+		s.opds = opds_new(s.st, s.rl, s.lib, cfg);
+		front_serve(s.front, FRONT_OPDS, s.opds);
+	}
 	s.shared = pubsub_new(s.loop, s.st, cfg);
 	pubsub_ratelimit(s.shared, s.rl, "auth");
 	webui_set_shared(s.webui, s.shared);
@@ -394,6 +400,7 @@ out:
 	webui_free(s.webui);
 	dav_free(s.dav);
 	statsvc_free(s.stats);
+	opds_free(s.opds);
 	library_free(s.lib);
 	front_free(s.front);
 	api_free(s.api);
