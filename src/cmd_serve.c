@@ -333,7 +333,7 @@ cmd_serve_exec(struct cmd_args *args)
 		s.lib = library_new(s.loop, cfg);
 	}
 	if (s.lib != NULL) {
-		s.opds = opds_new(s.st, s.rl, s.lib, cfg);
+		s.opds = opds_new(s.loop, s.st, s.rl, s.lib, cfg);
 		front_serve(s.front, FRONT_OPDS, s.opds);
 	}
 	s.shared = pubsub_new(s.loop, s.st, cfg);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -25,6 +26,7 @@
 #include "library.h"
 #include "opds.h"
 #include "opdsfmt.h"
+#include "opdspse.h"
 #include "router.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -34,11 +36,21 @@
 #define OPDS_COVER_H 1600
 #define OPDS_THUMB_W 200
 #define OPDS_THUMB_H 300
+#define LIBRARY_FILE_ID_MAX 48 /* a partial MD5 and a suffix */
 #define OPDS_HEADERS                                                           \
 	"Cache-Control: private, no-cache\r\n"                                 \
 	"X-Content-Type-Options: nosniff\r\n"
 
+/* A CBZ's page count, known from a count on the thread pool. */
+struct opds_pages {
+	char file[LIBRARY_FILE_ID_MAX + 1]; /* "" : free */
+	long count;                         /* -1: not a readable archive */
+};
+
 struct opds {
+	uv_loop_t *loop;
+	struct opds_pages pages[OPDS_PSE_CACHE];
+	size_t pages_next; /* the slot replaced next */
 	struct store *st;
 	struct ratelimit *rl;
 	struct library *lib;
@@ -60,6 +72,7 @@ enum opds_feed {
 	OPDS_COVER,
 	OPDS_THUMB,
 	OPDS_FILE,
+	OPDS_PSE,
 };
 
 /* The feeds by path segment; facet: the library_facet of a value list. */
@@ -82,6 +95,7 @@ static const struct opds_route {
     {"cover", OPDS_COVER, NULL, -1},
     {"thumb", OPDS_THUMB, NULL, -1},
     {"file", OPDS_FILE, NULL, -1},
+    {"pse", OPDS_PSE, NULL, -1},
 };
 
 #define NOPDS_ROUTES (sizeof(opds_routes) / sizeof(opds_routes[0]))
@@ -110,6 +124,11 @@ struct opds_call {
 	const struct opds_route *route; /* NULL: the root */
 	char *arg;                      /* the segment after cover/thumb/file */
 	const char *user;
+	long pse_page; /* OPDS_PSE: the page asked for */
+	int pse_width; /* OPDS_PSE: ?maxWidth=, 0 for none */
+	void (*rerun)(struct opds_call *); /* the feed asked again */
+	bool counted;                      /* its CBZs were counted once */
+	size_t counting;                   /* counts still running */
 	/* The query: filters, order, page (1-based). */
 	char q[OPDS_MAX_VALUE + 1];
 	char author[OPDS_MAX_VALUE + 1];
@@ -302,10 +321,69 @@ file_href_name(
 	buf_release(&name);
 }
 
+/* The page count of a CBZ file id known to o, or -2 when unknown. */
+static long
+pages_get(const struct opds *o, const char *file)
+{
+	size_t i;
+
+	for (i = 0; i < OPDS_PSE_CACHE; i++)
+		if (strcmp(o->pages[i].file, file) == 0)
+			return o->pages[i].count;
+	return -2;
+}
+
+static void
+pages_put(struct opds *o, const char *file, long count)
+{
+	struct opds_pages *p = &o->pages[o->pages_next];
+
+	if (strlen(file) > LIBRARY_FILE_ID_MAX || pages_get(o, file) != -2)
+		return;
+	o->pages_next = (o->pages_next + 1) % OPDS_PSE_CACHE;
+	snprintf(p->file, sizeof(p->file), "%s", file);
+	p->count = count;
+}
+
+static bool
+is_cbz(const struct library_file *f)
+{
+	return strcmp(f->format, "cbz") == 0;
+}
+
+/*
+ * The PSE stream link of f into l when f is a CBZ whose pages are
+ * counted (pct: the progress, -1 for none, as pse:lastRead). Returns
+ * whether it was made.
+ */
+static bool
+pse_link(struct opds_call *c, const struct library_file *f, double pct,
+    struct opdsfmt_link *l)
+{
+	struct buf b = BUF_INIT;
+	long n;
+
+	if (!is_cbz(f) || (n = pages_get(c->o, f->id)) <= 0)
+		return false;
+	l->rel = OPDSFMT_REL_PSE;
+	l->type = "image/jpeg";
+	l->count = -1;
+	l->pse_count = n;
+	if (pct > 0)
+		l->pse_last_read = (int64_t)(pct * (double)(n - 1) + 0.5);
+	href_root(&b, c, false);
+	buf_adds(&b, "/pse/");
+	opdsfmt_href(&b, f->id);
+	buf_adds(&b, "/{pageNumber}?maxWidth={maxWidth}");
+	l->href = keep(c, &b);
+	buf_release(&b);
+	return true;
+}
+
 /* Fill e from book (borrowed; e's strings point into it or request memory). */
 static void
 book_entry(struct opds_call *c, const struct library_book *k,
-    const char *progress, struct opdsfmt_entry *e)
+    const char *progress, double pct, struct opdsfmt_entry *e)
 {
 	struct opdsfmt_link *l;
 	struct buf b = BUF_INIT;
@@ -341,8 +419,8 @@ book_entry(struct opds_call *c, const struct library_book *k,
 	e->tags = k->tags;
 	e->ntags = k->ntags;
 	e->updated = k->updated;
-	l = http_alloc(c->req, (k->nfiles + 2) * sizeof(*l));
-	memset(l, 0, (k->nfiles + 2) * sizeof(*l));
+	l = http_alloc(c->req, (2 * k->nfiles + 2) * sizeof(*l));
+	memset(l, 0, (2 * k->nfiles + 2) * sizeof(*l));
 	for (i = 0; i < k->nfiles; i++, n++) {
 		const struct library_file *f = &k->files[i];
 
@@ -358,6 +436,8 @@ book_entry(struct opds_call *c, const struct library_book *k,
 		buf_addch(&b, '/');
 		file_href_name(&b, k, f);
 		l[n].href = keep(c, &b);
+		if (pse_link(c, f, pct, &l[n + 1]))
+			n++;
 	}
 	if (k->has_cover) {
 		l[n].rel = OPDSFMT_REL_IMAGE;
@@ -452,6 +532,210 @@ feed_sort_facets(
 	f->nfacets = NOPDS_ORDERS;
 }
 
+/* --- PSE: counting and serving a CBZ's pages --------------------------- */
+
+struct pse_job {
+	uv_work_t work;
+	struct opds_call *c;
+	char file[LIBRARY_FILE_ID_MAX + 1];
+	int fd;
+	long count; /* a count job: the result */
+	/* A page job: the page and its type, or status and why. */
+	struct buf out, why;
+	const char *ctype;
+	int rc;
+};
+
+/* One count ended: when it was the last, the feed is asked again. */
+static void
+count_done(struct opds_call *c)
+{
+	if (--c->counting > 0)
+		return;
+	c->counted = true;
+	c->rerun(c);
+}
+
+/* On the thread pool: count the pages of the archive open on j->fd. */
+static void
+count_work(uv_work_t *w)
+{
+	struct pse_job *j = w->data;
+	struct bookzip_src src = {j->fd, NULL, 0};
+	struct stat st;
+	struct buf why = BUF_INIT;
+
+	j->count = -1;
+	if (fstat(j->fd, &st) == 0) {
+		src.size = (uint64_t)st.st_size;
+		j->count = opdspse_count(&src, &why);
+	}
+	close(j->fd);
+	buf_release(&why);
+}
+
+static void
+count_after(uv_work_t *w, int status)
+{
+	struct pse_job *j = w->data;
+	struct opds_call *c = j->c;
+
+	pages_put(c->o, j->file, status == 0 ? j->count : -1);
+	free(j);
+	count_done(c);
+}
+
+/* library_file_fn: a CBZ to count, opened. */
+static void
+count_opened(void *arg, int fd, const struct library_file *file,
+    const struct library_book *book, int status, const char *error)
+{
+	struct pse_job *j = arg;
+
+	(void)file;
+	(void)book;
+	(void)status;
+	(void)error;
+	if (fd < 0) {
+		pages_put(j->c->o, j->file, -1);
+		count_done(j->c);
+		free(j);
+		return;
+	}
+	j->fd = fd;
+	j->work.data = j;
+	if (uv_queue_work(j->c->o->loop, &j->work, count_work, count_after) !=
+	    0) {
+		close(fd);
+		pages_put(j->c->o, j->file, -1);
+		count_done(j->c);
+		free(j);
+	}
+}
+
+/*
+ * Count the pages of the CBZs of books (or of the n pointers of pbooks)
+ * not yet counted, once per request. Returns true when counts were
+ * started: the feed is asked again (c->rerun) once they are done.
+ */
+static bool
+count_pages(struct opds_call *c, const struct library_book *books,
+    const struct library_book *const *pbooks, size_t n)
+{
+	size_t i, f;
+
+	if (c->counted)
+		return false;
+	c->counted = true;
+	c->counting = 1; /* held until every count is asked for */
+	for (i = 0; i < n; i++) {
+		const struct library_book *k =
+		    books != NULL ? &books[i] : pbooks[i];
+
+		for (f = 0; k != NULL && f < k->nfiles; f++) {
+			struct pse_job *j;
+
+			if (!is_cbz(&k->files[f]) ||
+			    pages_get(c->o, k->files[f].id) != -2 ||
+			    strlen(k->files[f].id) > LIBRARY_FILE_ID_MAX)
+				continue;
+			j = xcalloc(1, sizeof(*j));
+			j->c = c;
+			snprintf(
+			    j->file, sizeof(j->file), "%s", k->files[f].id);
+			c->counting++;
+			library_file_open(
+			    c->o->lib, c->user, j->file, count_opened, j);
+		}
+	}
+	if (c->counting == 1) {
+		c->counting = 0;
+		return false;
+	}
+	c->counted = false; /* count_done sets it, then asks again */
+	c->counting--;
+	return true;
+}
+
+/* On the thread pool: page j->c->pse_page of the archive on j->fd. */
+static void
+page_work(uv_work_t *w)
+{
+	struct pse_job *j = w->data;
+	struct bookzip_src src = {j->fd, NULL, 0};
+	struct stat st;
+
+	j->rc = -1;
+	if (fstat(j->fd, &st) == 0) {
+		src.size = (uint64_t)st.st_size;
+		j->rc = opdspse_page(&src, j->c->pse_page, j->c->pse_width,
+		    &j->out, &j->ctype, &j->why);
+	}
+	close(j->fd);
+}
+
+static void
+page_after(uv_work_t *w, int status)
+{
+	struct pse_job *j = w->data;
+	struct opds_call *c = j->c;
+	char tag[LIBRARY_FILE_ID_MAX + 64], *hdr;
+	const struct str *inm = http_header_get(c->req, "if-none-match", NULL);
+	size_t n;
+
+	if (status != 0 || j->rc == -1)
+		opds_error(c, 500, "The page could not be read.");
+	else if (j->rc == 1)
+		opds_error(c, 404, "No such page.");
+	else {
+		snprintf(tag, sizeof(tag), "\"%s-%ld-%d\"", j->file,
+		    c->pse_page, c->pse_width);
+		n = sizeof(OPDS_HEADERS) + sizeof(tag) + 16;
+		hdr = http_alloc(c->req, n);
+		snprintf(hdr, n, OPDS_HEADERS "ETag: %s\r\n", tag);
+		if (inm != NULL && str_eqs(*inm, tag))
+			http_reply_ex(c->req, 304, NULL, hdr, "", 0);
+		else
+			http_reply_ex(c->req, 200, j->ctype, hdr, j->out.data,
+			    j->out.len);
+	}
+	buf_release(&j->out);
+	buf_release(&j->why);
+	free(j);
+}
+
+/* library_file_fn: the CBZ of a page, opened. */
+static void
+pse_opened(void *arg, int fd, const struct library_file *file,
+    const struct library_book *book, int status, const char *error)
+{
+	struct opds_call *c = arg;
+	struct pse_job *j;
+
+	(void)book;
+	if (fd < 0 || !is_cbz(file)) {
+		if (fd >= 0)
+			close(fd);
+		opds_error(c, fd >= 0 || status == 404 ? 404 : 500,
+		    fd >= 0 || status == 404 ? "No such page."
+		    : error != NULL          ? error
+		                             : "library error");
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->c = c;
+	j->fd = fd;
+	snprintf(j->file, sizeof(j->file), "%s", file->id);
+	buf_init(&j->out);
+	buf_init(&j->why);
+	j->work.data = j;
+	if (uv_queue_work(c->o->loop, &j->work, page_work, page_after) != 0) {
+		close(fd);
+		free(j);
+		opds_error(c, 503, "Busy; try again.");
+	}
+}
+
 /* library_page_fn: a page of books, as the call's feed. */
 static void
 books_read(void *arg, const struct library_page *page, const char *error)
@@ -466,9 +750,11 @@ books_read(void *arg, const struct library_page *page, const char *error)
 		opds_error(c, 500, error != NULL ? error : "library error");
 		return;
 	}
+	if (count_pages(c, page->books, NULL, page->nbooks))
+		return; /* asked again once the CBZs are counted */
 	e = http_alloc(c->req, (page->nbooks + 1) * sizeof(*e));
 	for (i = 0; i < page->nbooks; i++)
-		book_entry(c, &page->books[i], NULL, &e[i]);
+		book_entry(c, &page->books[i], NULL, -1, &e[i]);
 	if (c->route->feed == OPDS_SEARCH) {
 		buf_addf(&t, "Search: %s", c->q);
 	} else if (c->author[0] != '\0' || c->series[0] != '\0' ||
@@ -511,6 +797,7 @@ feed_books(struct opds_call *c)
 	q.uploads_only = c->route->feed == OPDS_UPLOADS;
 	q.offset = (c->page - 1) * OPDS_PAGE;
 	q.limit = OPDS_PAGE;
+	c->rerun = feed_books;
 	library_query(c->o->lib, c->user, &q, books_read, c);
 }
 
@@ -532,6 +819,8 @@ reading_books(void *arg, const struct library_book *const *books, size_t n,
 		opds_error(c, 500, error != NULL ? error : "library error");
 		return;
 	}
+	if (count_pages(c, NULL, books, n))
+		return; /* asked again once the CBZs are counted */
 	e = http_alloc(c->req, (n + 1) * sizeof(*e));
 	for (i = 0; i < n && k < OPDS_PAGE; i++) {
 		if (books[i] == NULL)
@@ -546,7 +835,7 @@ reading_books(void *arg, const struct library_book *const *books, size_t n,
 		if (c->device[i] != NULL && c->device[i][0] != '\0')
 			buf_addf(&p, " on %s", c->device[i]);
 		buf_addch(&p, '.');
-		book_entry(c, books[i], keep(c, &p), &e[k++]);
+		book_entry(c, books[i], keep(c, &p), c->percent[i], &e[k++]);
 		if (books[i]->updated > last)
 			last = books[i]->updated;
 	}
@@ -610,6 +899,9 @@ feed_reading(struct opds_call *c)
 
 	memset(&page, 0, sizeof(page));
 	page.limit = LIBRARY_MAX_DOCS;
+	c->rerun = feed_reading;
+	c->ndocs = 0;
+	c->docs_newest = 0;
 	store_web_documents(c->o->st, str_from(c->user), STR_NULL, false, &page,
 	    reading_docs, c);
 }
@@ -892,10 +1184,30 @@ signed_in(void *arg, const char *user, int status, const char *why)
 	case OPDS_FILE:
 		library_file_open(c->o->lib, c->user, c->arg, file_opened, c);
 		break;
+	case OPDS_PSE:
+		library_file_open(c->o->lib, c->user, c->arg, pse_opened, c);
+		break;
 	default:
 		feed_books(c);
 		break;
 	}
+}
+
+/* A page number of a PSE path: 1 to 6 digits; -1 when it is not. */
+static long
+page_number(const char *p, size_t len)
+{
+	long n = 0;
+	size_t i;
+
+	if (len == 0 || len > 6)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		n = n * 10 + (p[i] - '0');
+	}
+	return n;
 }
 
 /*
@@ -942,6 +1254,17 @@ read_query(struct opds_call *c, const char **why)
 			       "added.";
 			return -1;
 		}
+	}
+	if (query_value(req, "maxWidth", v) == -1)
+		return -1;
+	if (v[0] != '\0') {
+		long w = page_number(v, strlen(v));
+
+		if (w < 0) {
+			*why = "maxWidth is a number of pixels.";
+			return -1;
+		}
+		c->pse_width = (int)w;
 	}
 	c->page = 1;
 	if (query_value(req, "page", v) == -1)
@@ -1023,8 +1346,16 @@ opds_handle(struct http_request *req, void *ctx)
 				return;
 			}
 			slash = memchr(rest.p, '/', rest.len);
-			if (slash != NULL && c->route->feed != OPDS_FILE) {
+			if ((slash != NULL) != (c->route->feed == OPDS_PSE) &&
+			    c->route->feed != OPDS_FILE) {
 				opds_error(c, 404, "No such catalog page.");
+				return;
+			}
+			if (c->route->feed == OPDS_PSE &&
+			    (c->pse_page = page_number(slash + 1,
+			         rest.len - (size_t)(slash + 1 - rest.p))) <
+			        0) {
+				opds_error(c, 404, "No such page.");
 				return;
 			}
 			if (slash != NULL)
@@ -1052,12 +1383,13 @@ opds_handle(struct http_request *req, void *ctx)
 }
 
 struct opds *
-opds_new(struct store *st, struct ratelimit *rl, struct library *lib,
-    const struct config *cfg)
+opds_new(uv_loop_t *loop, struct store *st, struct ratelimit *rl,
+    struct library *lib, const struct config *cfg)
 {
 	struct opds *o = xcalloc(1, sizeof(*o));
 	size_t n = cfg->base_path != NULL ? strlen(cfg->base_path) : 0;
 
+	o->loop = loop;
 	o->st = st;
 	o->rl = rl;
 	o->lib = lib;

@@ -15,6 +15,10 @@
  *   /opds/authors /series /languages /tags   navigation feeds of values
  *   /opds/cover/<book>    the cover (JPEG), /opds/thumb/<book> a thumbnail
  *   /opds/file/<file>/<name>   a download: the stored bytes, unchanged
+ *   /opds/pse/<file>/<n>  page n (from 0) of a CBZ, ?maxWidth=W scales it
+ *                         (OPDS-PSE: a CBZ's entry carries the stream link
+ *                         with its page count, and in Reading now the page
+ *                         reached as pse:lastRead)
  *
  * Feeds are pages of OPDS_PAGE entries (?page=N, typed next/previous
  * links), carry an ETag (a hash of the body) and Last-Modified (the
@@ -28,11 +32,14 @@
 #ifndef KOSYNCD_OPDS_H
 #define KOSYNCD_OPDS_H
 
+#include <uv.h>
+
 #include "http.h"
 
 #define OPDS_PAGE 50         /* entries of a feed page */
 #define OPDS_MAX_VALUE 256   /* bytes of a query value (q, author, ...) */
 #define OPDS_MAX_PAGE 100000 /* the highest ?page= */
+#define OPDS_PSE_CACHE 1024  /* CBZ page counts remembered */
 
 struct config;
 struct library;
@@ -43,9 +50,10 @@ struct opds;
 
 /*
  * The catalog of lib for the accounts of st, signed in through rl, under
- * cfg's base_path (all borrowed; they outlive it).
+ * cfg's base_path, its page work on loop's thread pool (all borrowed;
+ * they outlive it).
  */
-struct opds *opds_new(struct store *st, struct ratelimit *rl,
+struct opds *opds_new(uv_loop_t *loop, struct store *st, struct ratelimit *rl,
     struct library *lib, const struct config *cfg);
 /* Free. NULL is allowed. */
 void opds_free(struct opds *o);
