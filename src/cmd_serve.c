@@ -38,6 +38,7 @@
 #include "config.h"
 #include "control_server.h"
 #include "dav.h"
+#include "davlib.h"
 #include "front.h"
 #include "library.h"
 #include "log.h"
@@ -62,6 +63,7 @@ struct serve {
 	struct statsvc *stats; /* statistics read from it (file, redis) */
 	struct library *lib;   /* the library index (file, redis) */
 	struct opds *opds;     /* its OPDS catalogs */
+	struct davlib *davlib; /* its WebDAV folder */
 	struct pubsub *shared; /* Redis: limits shared with other instances */
 	struct server *srv;
 	struct control *ctl; /* the control socket (file storage) */
@@ -335,6 +337,8 @@ cmd_serve_exec(struct cmd_args *args)
 	if (s.lib != NULL) {
 		s.opds = opds_new(s.loop, s.st, s.rl, s.lib, cfg);
 		front_serve(s.front, FRONT_OPDS, s.opds);
+		s.davlib = davlib_new(s.st, s.rl, s.lib, cfg);
+		dav_set_library(s.dav, davlib_handle, s.davlib);
 	}
 	s.shared = pubsub_new(s.loop, s.st, cfg);
 	pubsub_ratelimit(s.shared, s.rl, "auth");
@@ -401,6 +405,7 @@ out:
 	dav_free(s.dav);
 	statsvc_free(s.stats);
 	opds_free(s.opds);
+	davlib_free(s.davlib);
 	library_free(s.lib);
 	front_free(s.front);
 	api_free(s.api);

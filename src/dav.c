@@ -100,6 +100,8 @@ struct dav {
 	struct davstore *files; /* where the trees are kept */
 	const struct config *cfg;
 	struct ratelimit *rl;
+	dav_folder_fn *lib; /* the library's folder, or NULL (davlib.h) */
+	void *lib_ctx;
 	char *mount; /* "/dav" under the normalised base path */
 	size_t mount_len;
 	size_t mount_segs; /* segments of mount */
@@ -2439,6 +2441,11 @@ dav_handle(struct http_request *req, void *ctx)
 	}
 	r->seg = r->dp.seg + dav->mount_segs;
 	r->nseg = r->dp.nseg - dav->mount_segs;
+	/* The library's read-only folder: its own handler (davlib.h). */
+	if (dav->lib != NULL && r->nseg >= 1 && str_eqs(r->seg[0], "library")) {
+		dav->lib(dav->lib_ctx, req, r->seg + 1, r->nseg - 1);
+		return;
+	}
 	if (req->method == HTTP_M_OPTIONS) {
 		dav_options(r);
 		return;
@@ -2480,6 +2487,13 @@ dav_handle(struct http_request *req, void *ctx)
 	}
 	r->rl_auth = true;
 	store_user_auth(dav->st, r->cred.user, r->cred.key, dav_auth_cb, r);
+}
+
+void
+dav_set_library(struct dav *dav, dav_folder_fn *fn, void *ctx)
+{
+	dav->lib = fn;
+	dav->lib_ctx = ctx;
 }
 
 void

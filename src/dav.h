@@ -61,6 +61,19 @@ typedef void dav_file_fn(void *arg, const char *user, size_t user_len,
 void dav_on_file(
     struct dav *dav, const char *const *names, dav_file_fn *fn, void *arg);
 
+/*
+ * A folder at the top of every account's space served by a handler of
+ * its own: the request and its decoded segments below the folder
+ * (borrowed for the call).
+ */
+typedef void dav_folder_fn(
+    void *ctx, struct http_request *req, const struct str *seg, size_t nseg);
+/*
+ * Hand <mount>/library and below to fn with ctx (the library's read-only
+ * folder, davlib.h; ctx outlives dav).
+ */
+void dav_set_library(struct dav *dav, dav_folder_fn *fn, void *ctx);
+
 /* True when path (as sent) lies under the WebDAV mount (<base>/dav). */
 bool dav_owns(const struct dav *dav, struct str path);
 
