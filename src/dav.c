@@ -54,6 +54,7 @@
 #include <uv.h>
 
 #include "auth.h"
+#include "basicauth.h"
 #include "config.h"
 #include "dav.h"
 #include "davfs.h"
@@ -62,7 +63,6 @@
 #include "davstore.h"
 #include "davxml.h"
 #include "log.h"
-#include "ratelimit.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -176,7 +176,7 @@ struct dav_req {
 	uint64_t file_size;
 	const char *file_name; /* which of file_names file_fd is */
 	bool uploading;        /* in dav->uploads */
-	bool rl_auth, exists, recursive, replaced;
+	bool exists, recursive, replaced;
 };
 
 static void usage_forget(struct dav_req *r);
@@ -283,9 +283,6 @@ dav_reply(struct dav_req *r, int status, const char *ctype, const char *extra,
     const char *body, size_t len)
 {
 	dav_release(r);
-	if (r->rl_auth && !r->dav->closing)
-		ratelimit_auth_ok(
-		    r->dav->rl, r->cred.user, r->req->peer, ratelimit_now_ms());
 	http_reply_ex(r->req, status, ctype, extra, body, len);
 }
 
@@ -1257,9 +1254,6 @@ get_send(struct dav_req *r)
 	ctype = content_type_of(r->name);
 	r->rd = NULL; /* the answer's now */
 	dav_release(r);
-	if (r->rl_auth)
-		ratelimit_auth_ok(
-		    r->dav->rl, r->cred.user, r->req->peer, ratelimit_now_ms());
 	dav_reply_reader(r->req, status, ctype, hdr.data, rd, from, len);
 out:
 	buf_release(&hdr);
@@ -2382,30 +2376,18 @@ dav_run(struct dav_req *r)
 	dav_step(r, lookup_step, lookup_answer);
 }
 
+/* basicauth_fn: signed in (the tree is the account's), or refused. */
 static void
-dav_auth_cb(void *arg, const struct store_reply *rep)
+dav_signed_in(void *arg, const char *user, int status, const char *why)
 {
 	struct dav_req *r = arg;
 
-	if (rep->result == STORE_OK) {
-		/* A device credential signed in (docs/devices.md). */
-		store_device_note(r->dav->st, r->cred.user, rep->devcred,
-		    STORE_DEVICE_WEBDAV, r->req->peer,
-		    http_header_get(r->req, "user-agent", NULL), NULL,
-		    STR_NULL);
-		dav_run(r);
+	if (user == NULL) {
+		dav_fail(r, status, why);
 		return;
 	}
-	if (rep->result == STORE_ERR_AUTH ||
-	    rep->result == STORE_ERR_NOTFOUND) {
-		ratelimit_auth_failed(
-		    r->dav->rl, r->cred.user, r->req->peer, ratelimit_now_ms());
-		r->rl_auth = false;
-		dav_fail(r, 401, "wrong user name or password");
-		return;
-	}
-	r->rl_auth = false;
-	dav_fail(r, 503, "the account store is unavailable; try again");
+	r->cred.user = str_from(user);
+	dav_run(r);
 }
 
 void
@@ -2413,10 +2395,7 @@ dav_handle(struct http_request *req, void *ctx)
 {
 	struct dav *dav = ctx;
 	struct dav_req *r;
-	struct auth_headers h;
-	char *scratch = NULL, *user;
 	const char *why;
-	size_t n;
 
 	r = http_alloc(req, sizeof(*r));
 	memset(r, 0, sizeof(*r));
@@ -2458,35 +2437,9 @@ dav_handle(struct http_request *req, void *ctx)
 		return;
 	}
 
-	/* HTTP Basic only: the key is md5 of the password (auth.h). */
-	memset(&h, 0, sizeof(h));
-	h.authorization =
-	    http_header_get(req, "authorization", &h.nauthorization);
-	if (h.authorization == NULL)
-		h.nauthorization = 0;
-	n = auth_scratch_size(&h);
-	if (n > 0)
-		scratch = http_alloc(req, n);
-	if (h.authorization == NULL ||
-	    !str_has_prefix(*h.authorization, "Basic ") ||
-	    auth_extract(&h, scratch, &r->cred) == -1) {
-		dav_fail(r, 401,
-		    "sign in with your account's user name and "
-		    "password");
-		return;
-	}
-	user = http_alloc(req, r->cred.user.len + 1);
-	memcpy(user, r->cred.user.p, r->cred.user.len);
-	user[r->cred.user.len] = '\0';
-	r->cred.user.p = user;
-	req->log_user = r->cred.user;
-	if (!ratelimit_auth_allowed(
-	        dav->rl, r->cred.user, req->peer, ratelimit_now_ms())) {
-		dav_fail(r, 401, "too many failed sign-ins; try again later");
-		return;
-	}
-	r->rl_auth = true;
-	store_user_auth(dav->st, r->cred.user, r->cred.key, dav_auth_cb, r);
+	/* HTTP Basic only, through the failed-login limiter (basicauth.h). */
+	basicauth_check(
+	    req, dav->st, dav->rl, STORE_DEVICE_WEBDAV, dav_signed_in, r);
 }
 
 void
