@@ -185,6 +185,28 @@ not_modified(const struct http_request *req, const char *etag, int64_t last)
 	return str_eqs(*ims, date);
 }
 
+void
+feed_reply(struct http_request *req, const char *ctype, const char *headers,
+    const char *body, size_t len, int64_t last)
+{
+	unsigned char h[8];
+	char etag[24], date[40], *hdr;
+	size_t n = strlen(headers) + 96;
+
+	crypto_generichash(
+	    h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
+	snprintf(etag, sizeof(etag), "\"%02x%02x%02x%02x%02x%02x%02x%02x\"",
+	    h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+	opdsfmt_time(last, true, date, sizeof(date));
+	hdr = http_alloc(req, n);
+	snprintf(
+	    hdr, n, "%sETag: %s\r\nLast-Modified: %s\r\n", headers, etag, date);
+	if (not_modified(req, etag, last))
+		http_reply_ex(req, 304, NULL, hdr, "", 0);
+	else
+		http_reply_ex(req, 200, ctype, hdr, body, len);
+}
+
 /* store_text_cb: the account's documents, newest first. */
 static void
 documents_read(void *arg, enum store_result r, const char *text, size_t len)
@@ -197,9 +219,6 @@ documents_read(void *arg, enum store_result r, const char *text, size_t len)
 	struct buf b = BUF_INIT;
 	size_t n = 0;
 	int64_t updated = 0;
-	unsigned char h[8];
-	char etag[24], date[40], *hdr;
-	size_t hlen;
 
 	if (r != STORE_OK) {
 		feed_refuse(req, r);
@@ -229,23 +248,10 @@ documents_read(void *arg, enum store_result r, const char *text, size_t len)
 	else
 		render_atom(f, &b, v, n, updated);
 	json_arena_release(&a);
-	crypto_generichash(
-	    h, sizeof(h), (const unsigned char *)b.data, b.len, NULL, 0);
-	snprintf(etag, sizeof(etag), "\"%02x%02x%02x%02x%02x%02x%02x%02x\"",
-	    h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
-	opdsfmt_time(updated, true, date, sizeof(date));
-	hlen = sizeof(FEED_HEADERS) + 96;
-	hdr = http_alloc(req, hlen);
-	snprintf(hdr, hlen, FEED_HEADERS "ETag: %s\r\nLast-Modified: %s\r\n",
-	    etag, date);
-	if (not_modified(req, etag, updated))
-		http_reply_ex(req, 304, NULL, hdr, "", 0);
-	else
-		http_reply_ex(req, 200,
-		    f->kind == FEED_JSON
-		        ? "application/json; charset=utf-8"
-		        : "application/atom+xml; charset=utf-8",
-		    hdr, b.data, b.len);
+	feed_reply(req,
+	    f->kind == FEED_JSON ? "application/json; charset=utf-8"
+	                         : "application/atom+xml; charset=utf-8",
+	    FEED_HEADERS, b.data, b.len, updated);
 	buf_release(&b);
 }
 

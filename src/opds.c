@@ -16,12 +16,11 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include <sodium.h>
-
 #include "basicauth.h"
 #include "config.h"
 #include "dav.h"
 #include "davpath.h"
+#include "feed.h"
 #include "json.h"
 #include "library.h"
 #include "opds.h"
@@ -177,47 +176,11 @@ keep_str(struct opds_call *c, struct str s)
 	return p;
 }
 
-/* Whether the request's validators match etag (or the time last). */
-static bool
-opds_not_modified(
-    const struct http_request *req, const char *etag, int64_t last)
-{
-	const struct str *inm = http_header_get(req, "if-none-match", NULL);
-	const struct str *ims = http_header_get(req, "if-modified-since", NULL);
-	char date[40];
-
-	if (inm != NULL)
-		return str_eqs(*inm, etag);
-	if (ims == NULL)
-		return false;
-	opdsfmt_time(last, true, date, sizeof(date));
-	return str_eqs(*ims, date);
-}
-
-/*
- * Answer with body b (ctype) and its validators: ETag a hash of the body,
- * Last-Modified last; 304 when the client has it.
- */
+/* Answer with body b (ctype), its ETag and Last-Modified last (feed.h). */
 static void
 opds_send(struct opds_call *c, const char *ctype, struct buf *b, int64_t last)
 {
-	unsigned char h[8];
-	char etag[24], date[40], *hdr;
-	size_t n;
-
-	crypto_generichash(
-	    h, sizeof(h), (const unsigned char *)b->data, b->len, NULL, 0);
-	snprintf(etag, sizeof(etag), "\"%02x%02x%02x%02x%02x%02x%02x%02x\"",
-	    h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
-	opdsfmt_time(last, true, date, sizeof(date));
-	n = sizeof(OPDS_HEADERS) + 96;
-	hdr = http_alloc(c->req, n);
-	snprintf(hdr, n, OPDS_HEADERS "ETag: %s\r\nLast-Modified: %s\r\n", etag,
-	    date);
-	if (opds_not_modified(c->req, etag, last))
-		http_reply_ex(c->req, 304, NULL, hdr, "", 0);
-	else
-		http_reply_ex(c->req, 200, ctype, hdr, b->data, b->len);
+	feed_reply(c->req, ctype, OPDS_HEADERS, b->data, b->len, last);
 }
 
 /* Write feed f as the call asks (Atom or JSON) and send it. */

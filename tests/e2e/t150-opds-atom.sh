@@ -26,38 +26,12 @@
 # Recently added stable across loads; unknown pages 404, a bad page 400,
 # POST 405 (JSON errors); under base_path /k too.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/opdslib.sh"
 
-ks_allow_stderr 'warning: .*accessible to others'
-MK=$(dirname "$0")/../mkbooks.py
-RD=$(dirname "$0")/opdsread.py
-B=$KS_TMP/books
-L=$KS_TMP/lib
-"$MK" books "$B" >/dev/null
-mkdir -p "$L"
-cp "$B/epub2.epub" "$B/epub3.epub" "$B/book.fb2" "$B/info.pdf" \
-    "$B/comic.cbz" "$L/"
-for i in $(seq 10 69); do
-	printf 'text %s\n' "$i" >"$L/Volume $i.txt"
-done
-KS_RUN_ARGS=(--library-paths "$L")
-mkdir -p "$KS_DIR"
-run library scan
-is "scan: exit 0" "$RC" 0
+sample_library
 K=$(md5 alpha)
 
-# get PATH [CURL ARGS...]: GET as ann (Basic); STATUS, HEADERS, F (body).
-F=$KS_TMP/feed
-get() {
-	local p=$1
-	shift
-	STATUS=$(curl -s -S -m 20 -u ann:alpha -D "$KS_TMP/gh" -o "$F" \
-	    -w '%{http_code}' "$@" "$KS_URL$p")
-	HEADERS=$(tr -d '\r' <"$KS_TMP/gh")
-}
-hdr() { printf '%s\n' "$HEADERS" | sed -n "s/^$1: *//Ip" | tail -n 1; }
 rules() { python3 "$RD" check "$F"; }
-# kr EXPR: EXPR over the feed as KOReader keeps it (d).
-kr() { python3 "$RD" dump "$F" | json "$1"; }
 
 ks_start --storage file --library-paths "$L" ||
 	{ not_ok "server started"; done_testing; }

@@ -14,33 +14,12 @@
 # form of the template; Recently added; Reading now; the same 304 on
 # ETag; no 406 whatever Accept says.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/opdslib.sh"
 
-ks_allow_stderr 'warning: .*accessible to others'
-MK=$(dirname "$0")/../mkbooks.py
 SCHEMA=$(dirname "$0")/../data/opds2-feed.schema.json
-B=$KS_TMP/books
-L=$KS_TMP/lib
-"$MK" books "$B" >/dev/null
-mkdir -p "$L" "$KS_DIR"
-cp "$B/epub2.epub" "$B/epub3.epub" "$B/book.fb2" "$B/info.pdf" \
-    "$B/comic.cbz" "$L/"
-for i in $(seq 10 69); do
-	printf 'text %s\n' "$i" >"$L/Volume $i.txt"
-done
-KS_RUN_ARGS=(--library-paths "$L")
-run library scan
-is "scan: exit 0" "$RC" 0
+sample_library
 K=$(md5 alpha)
 
-F=$KS_TMP/feed
-get() {
-	local p=$1
-	shift
-	STATUS=$(curl -s -S -m 20 -u ann:alpha -D "$KS_TMP/gh" -o "$F" \
-	    -w '%{http_code}' "$@" "$KS_URL$p")
-	HEADERS=$(tr -d '\r' <"$KS_TMP/gh")
-}
-hdr() { printf '%s\n' "$HEADERS" | sed -n "s/^$1: *//Ip" | tail -n 1; }
 valid() {
 	python3 -c '
 import json, sys, jsonschema

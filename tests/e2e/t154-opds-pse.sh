@@ -12,29 +12,12 @@
 # maxWidth 400; ETag and 304; no credentials 401; Reading now at 90 %:
 # the page reached (1 of 0..1) as pse:lastRead.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/opdslib.sh"
 
-ks_allow_stderr 'warning: .*accessible to others'
-MK=$(dirname "$0")/../mkbooks.py
-RD=$(dirname "$0")/opdsread.py
-B=$KS_TMP/books
-L=$KS_TMP/lib
-"$MK" books "$B" >/dev/null
-mkdir -p "$L" "$KS_DIR"
 cp "$B/comic.cbz" "$B/epub2.epub" "$L/"
-KS_RUN_ARGS=(--library-paths "$L")
 run library scan
 K=$(md5 alpha)
 
-F=$KS_TMP/feed
-get() {
-	local p=$1
-	shift
-	STATUS=$(curl -s -S -m 20 -u ann:alpha -D "$KS_TMP/gh" -o "$F" \
-	    -w '%{http_code}' "$@" "$KS_URL$p")
-	HEADERS=$(tr -d '\r' <"$KS_TMP/gh")
-}
-hdr() { printf '%s\n' "$HEADERS" | sed -n "s/^$1: *//Ip" | tail -n 1; }
-kr() { python3 "$RD" dump "$F" | json "$1"; }
 # width FILE: the pixel width of a JPEG or PNG.
 width() {
 	python3 - "$1" <<'EOF'
