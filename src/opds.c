@@ -77,31 +77,30 @@ enum opds_feed {
 /* The feeds by path segment; facet: the library_facet of a value list. */
 static const struct opds_route {
 	const char *name;
-	enum opds_feed feed;
 	const char *title;
+	enum opds_feed feed;
 	int facet; /* enum library_facet_kind, or -1 */
 } opds_routes[] = {
-    {"reading", OPDS_READING, "Reading now", -1},
-    {"new", OPDS_NEW, "Recently added", -1},
-    {"all", OPDS_ALL, "All books", -1},
-    {"authors", OPDS_AUTHORS, "Authors", LIBRARY_FACET_AUTHORS},
-    {"series", OPDS_SERIES, "Series", LIBRARY_FACET_SERIES},
-    {"languages", OPDS_LANGUAGES, "Languages", LIBRARY_FACET_LANGUAGES},
-    {"tags", OPDS_TAGS, "Tags", LIBRARY_FACET_TAGS},
-    {"uploads", OPDS_UPLOADS, "My uploads", -1},
-    {"search", OPDS_SEARCH, "Search", -1},
-    {"search.xml", OPDS_OSD, NULL, -1},
-    {"cover", OPDS_COVER, NULL, -1},
-    {"thumb", OPDS_THUMB, NULL, -1},
-    {"file", OPDS_FILE, NULL, -1},
-    {"pse", OPDS_PSE, NULL, -1},
+    {"reading", "Reading now", OPDS_READING, -1},
+    {"new", "Recently added", OPDS_NEW, -1},
+    {"all", "All books", OPDS_ALL, -1},
+    {"authors", "Authors", OPDS_AUTHORS, LIBRARY_FACET_AUTHORS},
+    {"series", "Series", OPDS_SERIES, LIBRARY_FACET_SERIES},
+    {"languages", "Languages", OPDS_LANGUAGES, LIBRARY_FACET_LANGUAGES},
+    {"tags", "Tags", OPDS_TAGS, LIBRARY_FACET_TAGS},
+    {"uploads", "My uploads", OPDS_UPLOADS, -1},
+    {"search", "Search", OPDS_SEARCH, -1},
+    {"search.xml", NULL, OPDS_OSD, -1},
+    {"cover", NULL, OPDS_COVER, -1},
+    {"thumb", NULL, OPDS_THUMB, -1},
+    {"file", NULL, OPDS_FILE, -1},
+    {"pse", NULL, OPDS_PSE, -1},
 };
 
 #define NOPDS_ROUTES (sizeof(opds_routes) / sizeof(opds_routes[0]))
 
-/* What the root lists, in order (rows of opds_routes by feed). */
-static const enum opds_feed opds_root[] = {OPDS_READING, OPDS_NEW, OPDS_ALL,
-    OPDS_AUTHORS, OPDS_SERIES, OPDS_LANGUAGES, OPDS_TAGS, OPDS_UPLOADS};
+/* What the root lists, in order: the first rows of opds_routes. */
+#define OPDS_NROOT 8
 
 /* The orders ?order= names, as the "Sort" facets offer them. */
 static const struct opds_order {
@@ -943,12 +942,12 @@ static void
 root_read(void *arg, const struct library_page *page, const char *error)
 {
 	struct opds_call *c = arg;
-	const size_t n = sizeof(opds_root) / sizeof(opds_root[0]);
+	const size_t n = OPDS_NROOT;
 	struct opdsfmt_entry *e = http_alloc(c->req, n * sizeof(*e));
 	struct opdsfmt_link *l = http_alloc(c->req, n * sizeof(*l));
 	struct opdsfmt_feed f;
 	struct buf b = BUF_INIT;
-	size_t i, j;
+	size_t i;
 
 	if (page == NULL) {
 		opds_error(c, 500, error != NULL ? error : "library error");
@@ -957,11 +956,8 @@ root_read(void *arg, const struct library_page *page, const char *error)
 	memset(e, 0, n * sizeof(*e));
 	memset(l, 0, n * sizeof(*l));
 	for (i = 0; i < n; i++) {
-		const struct opds_route *r = NULL;
+		const struct opds_route *r = &opds_routes[i];
 
-		for (j = 0; j < NOPDS_ROUTES; j++)
-			if (opds_routes[j].feed == opds_root[i])
-				r = &opds_routes[j];
 		buf_addf(&b, "urn:kosyncd:opds:%s", r->name);
 		e[i].id = keep(c, &b);
 		e[i].title = r->title;

@@ -538,7 +538,7 @@ opdsfmt_filename(struct buf *b, const char *const *authors, size_t nauthors,
 	buf_release(&t);
 	if (ext != NULL && ext[0] != '\0') {
 		buf_addch(b, '.');
-		for (i = 0; ext[i] != '\0' && i < 8; i++)
+		for (i = 0; i < 8 && ext[i] != '\0'; i++)
 			if ((ext[i] >= 'a' && ext[i] <= 'z') ||
 			    (ext[i] >= '0' && ext[i] <= '9'))
 				buf_addch(b, ext[i]);

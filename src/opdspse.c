@@ -60,13 +60,13 @@ pages(const struct bookzip *z, size_t *n)
 	const struct bookzip_entry **v;
 	size_t i, k = 0;
 
-	v = calloc(z->n + 1, sizeof(*v));
+	v = calloc(z->n + 1, sizeof(const struct bookzip_entry *));
 	if (v == NULL)
 		return NULL;
 	for (i = 0; i < z->n; i++)
 		if (page_type(z->entries[i].name) != NULL)
 			v[k++] = &z->entries[i];
-	qsort(v, k, sizeof(*v), by_name);
+	qsort(v, k, sizeof(const struct bookzip_entry *), by_name);
 	*n = k;
 	return v;
 }
