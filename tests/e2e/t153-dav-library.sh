@@ -14,17 +14,12 @@
 # upload in its own folder only; the rest of the account's space still
 # its own (a PUT beside the library works).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/opdslib.sh"
 
-ks_allow_stderr 'warning: .*accessible to others'
-MK=$(dirname "$0")/../mkbooks.py
-B=$KS_TMP/books
-L=$KS_TMP/lib
-"$MK" books "$B" >/dev/null
-mkdir -p "$L/a" "$L/b" "$KS_DIR"
+mkdir -p "$L/a" "$L/b"
 cp "$B/epub2.epub" "$B/comic.cbz" "$L/"
 printf 'one\n' >"$L/a/Same.txt"
 printf 'two!\n' >"$L/b/Same.txt"
-KS_RUN_ARGS=(--library-paths "$L")
 run library add --user bob "$B/epub3.epub"
 
 dav() {
@@ -36,7 +31,6 @@ dav() {
 	BODY=$(cat "$KS_TMP/db")
 	HEADERS=$(tr -d '\r' <"$KS_TMP/dh")
 }
-hdr() { printf '%s\n' "$HEADERS" | sed -n "s/^$1: *//Ip" | tail -n 1; }
 # props: each response as "href|length|type|collection" lines.
 props() {
 	python3 -c '
