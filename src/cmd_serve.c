@@ -38,10 +38,12 @@
 #include "config.h"
 #include "control_server.h"
 #include "dav.h"
+#include "davlib.h"
 #include "front.h"
 #include "library.h"
 #include "log.h"
 #include "metrics.h"
+#include "opds.h"
 #include "ratelimit.h"
 #include "server.h"
 #include "statsvc.h"
@@ -60,6 +62,8 @@ struct serve {
 	struct dav *dav;       /* the WebDAV file space */
 	struct statsvc *stats; /* statistics read from it (file, redis) */
 	struct library *lib;   /* the library index (file, redis) */
+	struct opds *opds;     /* its OPDS catalogs */
+	struct davlib *davlib; /* its WebDAV folder */
 	struct pubsub *shared; /* Redis: limits shared with other instances */
 	struct server *srv;
 	struct control *ctl; /* the control socket (file storage) */
@@ -331,6 +335,12 @@ cmd_serve_exec(struct cmd_args *args)
 		s.lib = library_new(s.loop, cfg);
 		webui_set_library(s.webui, s.lib);
 	}
+	if (s.lib != NULL) {
+		s.opds = opds_new(s.loop, s.st, s.rl, s.lib, cfg);
+		front_serve(s.front, FRONT_OPDS, s.opds);
+		s.davlib = davlib_new(s.st, s.rl, s.lib, cfg);
+		dav_set_library(s.dav, davlib_handle, s.davlib);
+	}
 	s.shared = pubsub_new(s.loop, s.st, cfg);
 	pubsub_ratelimit(s.shared, s.rl, "auth");
 	webui_set_shared(s.webui, s.shared);
@@ -395,6 +405,8 @@ out:
 	webui_free(s.webui);
 	dav_free(s.dav);
 	statsvc_free(s.stats);
+	opds_free(s.opds);
+	davlib_free(s.davlib);
 	library_free(s.lib);
 	front_free(s.front);
 	api_free(s.api);

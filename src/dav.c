@@ -60,6 +60,7 @@
 #include <uv.h>
 
 #include "auth.h"
+#include "basicauth.h"
 #include "config.h"
 #include "dav.h"
 #include "davfs.h"
@@ -69,7 +70,6 @@
 #include "davxml.h"
 #include "fault.h"
 #include "log.h"
-#include "ratelimit.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -116,6 +116,8 @@ struct dav {
 	struct davstore *files; /* where the trees are kept */
 	const struct config *cfg;
 	struct ratelimit *rl;
+	dav_folder_fn *lib; /* the library's folder, or NULL (davlib.h) */
+	void *lib_ctx;
 	char *mount; /* "/dav" under the normalised base path */
 	size_t mount_len;
 	size_t mount_segs; /* segments of mount */
@@ -213,7 +215,7 @@ struct dav_req {
 	uint64_t file_size;
 	const char *file_name; /* which of file_names file_fd is */
 	bool uploading;        /* in dav->uploads */
-	bool rl_auth, exists, recursive, replaced;
+	bool exists, recursive, replaced;
 };
 
 static void usage_forget(struct dav_req *r);
@@ -386,9 +388,6 @@ dav_reply(struct dav_req *r, int status, const char *ctype, const char *extra,
     const char *body, size_t len)
 {
 	dav_release(r);
-	if (r->rl_auth && !r->dav->closing)
-		ratelimit_auth_ok(
-		    r->dav->rl, r->cred.user, r->req->peer, ratelimit_now_ms());
 	http_reply_ex(r->req, status, ctype, extra, body, len);
 }
 
@@ -1212,13 +1211,8 @@ dav_proppatch(struct dav_req *r)
  * GET and HEAD
  */
 
-/*
- * Parse a single "bytes=" range of Range h for a file of size bytes into
- * [*from, *to]. Returns 1 for a satisfiable range, 0 to send the whole
- * file (no usable Range), -1 for 416.
- */
-static int
-parse_range(struct str h, uint64_t size, uint64_t *from, uint64_t *to)
+int
+dav_range_parse(struct str h, uint64_t size, uint64_t *from, uint64_t *to)
 {
 	char tmp[64], *p, *end;
 	unsigned long long a, b;
@@ -1451,7 +1445,7 @@ get_send(struct dav_req *r)
 	davfs_etag(&r->st, &tag);
 	status = 200;
 	if (range != NULL && (ifr == NULL || str_eqs(*ifr, tag.data)))
-		rr = parse_range(*range, size, &from, &to);
+		rr = dav_range_parse(*range, size, &from, &to);
 	if (rr == -1) {
 		buf_addf(&hdr, "Content-Range: bytes */%" PRIu64 "\r\n", size);
 		dav_reply(r, 416, NULL, hdr.data,
@@ -1478,9 +1472,6 @@ get_send(struct dav_req *r)
 	ctype = content_type_of(r->name);
 	r->rd = NULL; /* the answer's now */
 	dav_release(r);
-	if (r->rl_auth)
-		ratelimit_auth_ok(
-		    r->dav->rl, r->cred.user, r->req->peer, ratelimit_now_ms());
 	/* A blocking store's chunks are read on the pool. */
 	reply_source(r->req, status, ctype, hdr.data, -1, rd,
 	    r->dav->files->blocking ? r->dav : NULL, from, len);
@@ -2680,30 +2671,18 @@ dav_run(struct dav_req *r)
 	dav_step(r, lookup_step, lookup_answer);
 }
 
+/* basicauth_fn: signed in (the tree is the account's), or refused. */
 static void
-dav_auth_cb(void *arg, const struct store_reply *rep)
+dav_signed_in(void *arg, const char *user, int status, const char *why)
 {
 	struct dav_req *r = arg;
 
-	if (rep->result == STORE_OK) {
-		/* A device credential signed in (docs/devices.md). */
-		store_device_note(r->dav->st, r->cred.user, rep->devcred,
-		    STORE_DEVICE_WEBDAV, r->req->peer,
-		    http_header_get(r->req, "user-agent", NULL), NULL,
-		    STR_NULL);
-		dav_run(r);
+	if (user == NULL) {
+		dav_fail(r, status, why);
 		return;
 	}
-	if (rep->result == STORE_ERR_AUTH ||
-	    rep->result == STORE_ERR_NOTFOUND) {
-		ratelimit_auth_failed(
-		    r->dav->rl, r->cred.user, r->req->peer, ratelimit_now_ms());
-		r->rl_auth = false;
-		dav_fail(r, 401, "wrong user name or password");
-		return;
-	}
-	r->rl_auth = false;
-	dav_fail(r, 503, "the account store is unavailable; try again");
+	r->cred.user = str_from(user);
+	dav_run(r);
 }
 
 void
@@ -2711,10 +2690,7 @@ dav_handle(struct http_request *req, void *ctx)
 {
 	struct dav *dav = ctx;
 	struct dav_req *r;
-	struct auth_headers h;
-	char *scratch = NULL, *user;
 	const char *why;
-	size_t n;
 
 	r = http_alloc(req, sizeof(*r));
 	memset(r, 0, sizeof(*r));
@@ -2741,6 +2717,11 @@ dav_handle(struct http_request *req, void *ctx)
 	}
 	r->seg = r->dp.seg + dav->mount_segs;
 	r->nseg = r->dp.nseg - dav->mount_segs;
+	/* The library's read-only folder: its own handler (davlib.h). */
+	if (dav->lib != NULL && r->nseg >= 1 && str_eqs(r->seg[0], "library")) {
+		dav->lib(dav->lib_ctx, req, r->seg + 1, r->nseg - 1);
+		return;
+	}
 	if (req->method == HTTP_M_OPTIONS) {
 		dav_options(r);
 		return;
@@ -2753,35 +2734,16 @@ dav_handle(struct http_request *req, void *ctx)
 		return;
 	}
 
-	/* HTTP Basic only: the key is md5 of the password (auth.h). */
-	memset(&h, 0, sizeof(h));
-	h.authorization =
-	    http_header_get(req, "authorization", &h.nauthorization);
-	if (h.authorization == NULL)
-		h.nauthorization = 0;
-	n = auth_scratch_size(&h);
-	if (n > 0)
-		scratch = http_alloc(req, n);
-	if (h.authorization == NULL ||
-	    !str_has_prefix(*h.authorization, "Basic ") ||
-	    auth_extract(&h, scratch, &r->cred) == -1) {
-		dav_fail(r, 401,
-		    "sign in with your account's user name and "
-		    "password");
-		return;
-	}
-	user = http_alloc(req, r->cred.user.len + 1);
-	memcpy(user, r->cred.user.p, r->cred.user.len);
-	user[r->cred.user.len] = '\0';
-	r->cred.user.p = user;
-	req->log_user = r->cred.user;
-	if (!ratelimit_auth_allowed(
-	        dav->rl, r->cred.user, req->peer, ratelimit_now_ms())) {
-		dav_fail(r, 401, "too many failed sign-ins; try again later");
-		return;
-	}
-	r->rl_auth = true;
-	store_user_auth(dav->st, r->cred.user, r->cred.key, dav_auth_cb, r);
+	/* HTTP Basic only, through the failed-login limiter (basicauth.h). */
+	basicauth_check(
+	    req, dav->st, dav->rl, STORE_DEVICE_WEBDAV, dav_signed_in, r);
+}
+
+void
+dav_set_library(struct dav *dav, dav_folder_fn *fn, void *ctx)
+{
+	dav->lib = fn;
+	dav->lib_ctx = ctx;
 }
 
 void

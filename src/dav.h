@@ -61,6 +61,19 @@ typedef void dav_file_fn(void *arg, const char *user, size_t user_len,
 void dav_on_file(
     struct dav *dav, const char *const *names, dav_file_fn *fn, void *arg);
 
+/*
+ * A folder at the top of every account's space served by a handler of
+ * its own: the request and its decoded segments below the folder
+ * (borrowed for the call).
+ */
+typedef void dav_folder_fn(
+    void *ctx, struct http_request *req, const struct str *seg, size_t nseg);
+/*
+ * Hand <mount>/library and below to fn with ctx (the library's read-only
+ * folder, davlib.h; ctx outlives dav).
+ */
+void dav_set_library(struct dav *dav, dav_folder_fn *fn, void *ctx);
+
 /* True when path (as sent) lies under the WebDAV mount (<base>/dav). */
 bool dav_owns(const struct dav *dav, struct str path);
 
@@ -80,6 +93,13 @@ void dav_handle(struct http_request *req, void *ctx);
  */
 void dav_reply_file(struct http_request *req, int status, const char *ctype,
     const char *headers, int fd, uint64_t off, uint64_t len);
+
+/*
+ * Parse a single "bytes=" range of Range h for a file of size bytes into
+ * [*from, *to]. Returns 1 for a satisfiable range, 0 to send the whole
+ * file (no usable Range), -1 for 416.
+ */
+int dav_range_parse(struct str h, uint64_t size, uint64_t *from, uint64_t *to);
 
 /*
  * dav_reply_file for a reader of a tree (davstore.h), taken: closed once

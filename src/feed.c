@@ -8,13 +8,13 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
 #include "davxml.h"
 #include "feed.h"
 #include "json.h"
+#include "opdsfmt.h"
 #include "store.h"
 
 #define FEED_FINISHED 0.99 /* from here a book is finished, not "reading" */
@@ -78,18 +78,6 @@ number(const struct json_value *d, const char *key)
 	return n;
 }
 
-/* RFC 3339 (Atom) or RFC 1123 (HTTP) time of t into out. */
-static void
-feed_time(int64_t t, bool http, char *out, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, size,
-	    http ? "%a, %d %b %Y %H:%M:%S GMT" : "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* An opaque id of what under the token: 16 hex digits, nothing readable. */
 static void
 feed_id(const struct feed_call *f, struct str what, char out[33])
@@ -151,7 +139,7 @@ render_atom(const struct feed_call *f, struct buf *b, const struct feed_book *v,
 	size_t i;
 
 	feed_id(f, (struct str){"feed", 4}, id);
-	feed_time(updated, false, when, sizeof(when));
+	opdsfmt_time(updated, false, when, sizeof(when));
 	buf_addf(b,
 	    "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 	    "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n"
@@ -162,7 +150,7 @@ render_atom(const struct feed_call *f, struct buf *b, const struct feed_book *v,
 	    id, when);
 	for (i = 0; i < n; i++) {
 		feed_id(f, v[i].document, id);
-		feed_time(v[i].timestamp, false, when, sizeof(when));
+		opdsfmt_time(v[i].timestamp, false, when, sizeof(when));
 		buf_adds(b, "<entry>\n<title>");
 		if (v[i].title.len > 0)
 			xml_add(b, v[i].title);
@@ -193,8 +181,30 @@ not_modified(const struct http_request *req, const char *etag, int64_t last)
 		return str_eqs(*inm, etag);
 	if (ims == NULL)
 		return false;
-	feed_time(last, true, date, sizeof(date));
+	opdsfmt_time(last, true, date, sizeof(date));
 	return str_eqs(*ims, date);
+}
+
+void
+feed_reply(struct http_request *req, const char *ctype, const char *headers,
+    const char *body, size_t len, int64_t last)
+{
+	unsigned char h[8];
+	char etag[24], date[40], *hdr;
+	size_t n = strlen(headers) + 96;
+
+	crypto_generichash(
+	    h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
+	snprintf(etag, sizeof(etag), "\"%02x%02x%02x%02x%02x%02x%02x%02x\"",
+	    h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+	opdsfmt_time(last, true, date, sizeof(date));
+	hdr = http_alloc(req, n);
+	snprintf(
+	    hdr, n, "%sETag: %s\r\nLast-Modified: %s\r\n", headers, etag, date);
+	if (not_modified(req, etag, last))
+		http_reply_ex(req, 304, NULL, hdr, "", 0);
+	else
+		http_reply_ex(req, 200, ctype, hdr, body, len);
 }
 
 /* store_text_cb: the account's documents, newest first. */
@@ -209,9 +219,6 @@ documents_read(void *arg, enum store_result r, const char *text, size_t len)
 	struct buf b = BUF_INIT;
 	size_t n = 0;
 	int64_t updated = 0;
-	unsigned char h[8];
-	char etag[24], date[40], *hdr;
-	size_t hlen;
 
 	if (r != STORE_OK) {
 		feed_refuse(req, r);
@@ -241,23 +248,10 @@ documents_read(void *arg, enum store_result r, const char *text, size_t len)
 	else
 		render_atom(f, &b, v, n, updated);
 	json_arena_release(&a);
-	crypto_generichash(
-	    h, sizeof(h), (const unsigned char *)b.data, b.len, NULL, 0);
-	snprintf(etag, sizeof(etag), "\"%02x%02x%02x%02x%02x%02x%02x%02x\"",
-	    h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
-	feed_time(updated, true, date, sizeof(date));
-	hlen = sizeof(FEED_HEADERS) + 96;
-	hdr = http_alloc(req, hlen);
-	snprintf(hdr, hlen, FEED_HEADERS "ETag: %s\r\nLast-Modified: %s\r\n",
-	    etag, date);
-	if (not_modified(req, etag, updated))
-		http_reply_ex(req, 304, NULL, hdr, "", 0);
-	else
-		http_reply_ex(req, 200,
-		    f->kind == FEED_JSON
-		        ? "application/json; charset=utf-8"
-		        : "application/atom+xml; charset=utf-8",
-		    hdr, b.data, b.len);
+	feed_reply(req,
+	    f->kind == FEED_JSON ? "application/json; charset=utf-8"
+	                         : "application/atom+xml; charset=utf-8",
+	    FEED_HEADERS, b.data, b.len, updated);
 	buf_release(&b);
 }
 

@@ -20,12 +20,24 @@
 #ifndef KOSYNCD_FEED_H
 #define KOSYNCD_FEED_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "http.h"
 
 struct store;
 
 #define FEED_MAX_BOOKS 50 /* books of a feed at most (the newest) */
 #define FEED_TOKEN_LEN 32 /* hex digits of a token */
+
+/*
+ * Answer req with the len bytes of body (ctype) after headers (complete
+ * lines), with its validators: an ETag (a hash of the body) and
+ * Last-Modified last; 304 when If-None-Match or If-Modified-Since match.
+ * The OPDS catalogs (opds.c) answer their feeds so too.
+ */
+void feed_reply(struct http_request *req, const char *ctype,
+    const char *headers, const char *body, size_t len, int64_t last);
 
 /* Answer req (its route under /feed) from st (borrowed). */
 void feed_serve(struct http_request *req, struct store *st);

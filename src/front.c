@@ -7,7 +7,7 @@
  * The walk is a handful of byte comparisons against the normalised path,
  * no more than the web interface's own checks that stood here before.
  *
- * A new handler (OPDS under /opds is the next) is a row
+ * A new handler is a row
  * here, above the last, naming a slot of enum front_slot (front.h) that
  * cmd_serve.c fills with front_serve().
  */
@@ -20,6 +20,7 @@
 #include "dav.h"
 #include "front.h"
 #include "log.h"
+#include "opds.h"
 #include "router.h"
 #include "webui.h"
 #include "xmalloc.h"
@@ -40,6 +41,7 @@ static const struct front_route {
     {"/web", 0, FRONT_WEBUI, webui_handle_files},
     {"/feed", FRONT_GET, FRONT_WEBUI, webui_handle_files},
     {"/dav", 0, FRONT_DAV, dav_handle},
+    {"/opds", 0, FRONT_OPDS, opds_handle},
     {NULL, 0, FRONT_API, api_handle},
 };
 

@@ -12,6 +12,7 @@
  *   GET or HEAD /         the web interface's page (webui_handle_files)
  *   /assets, /web, below  its embedded files, the old address (idem)
  *   /dav and below        the WebDAV file space (dav_handle, dav.h)
+ *   /opds and below       the library's OPDS catalogs (opds_handle, opds.h)
  *   anything else         the KOSync protocol (api_handle), which answers
  *                         a path it does not know with its own JSON 404
  *
@@ -37,6 +38,7 @@ enum front_slot {
 	FRONT_API,   /* the protocol: struct api (api.h), always served */
 	FRONT_WEBUI, /* the web interface: struct webui (webui.h) */
 	FRONT_DAV,   /* the WebDAV file space: struct dav (dav.h) */
+	FRONT_OPDS,  /* the OPDS catalogs: struct opds (opds.h) */
 	FRONT__NSLOTS,
 };
 

@@ -18,7 +18,7 @@
 #include "../../src/front.c"
 
 /* Stand-ins for the contexts: front_find only hands them on. */
-static int api_ctx, webui_ctx, dav_ctx;
+static int api_ctx, webui_ctx, dav_ctx, opds_ctx;
 
 struct want {
 	enum http_method m;
@@ -70,6 +70,10 @@ test_front__webui_on(void **state)
 	    {HTTP_M_PUT, "/dav/statistics/statistics.sqlite3", dav_handle,
 	        &dav_ctx},
 	    {HTTP_M_GET, "/davx", api_handle, &api_ctx},
+	    {HTTP_M_GET, "/opds", opds_handle, &opds_ctx},
+	    {HTTP_M_HEAD, "/opds/v2/all", opds_handle, &opds_ctx},
+	    {HTTP_M_POST, "/opds/all", opds_handle, &opds_ctx},
+	    {HTTP_M_GET, "/opdsx", api_handle, &api_ctx},
 	    /* not GET or HEAD on "/": the protocol's (its 404 or 405) */
 	    {HTTP_M_POST, "/", api_handle, &api_ctx},
 	    {HTTP_M_OPTIONS, "/", api_handle, &api_ctx},
@@ -93,6 +97,7 @@ test_front__webui_on(void **state)
 	front_serve(f, FRONT_API, &api_ctx);
 	front_serve(f, FRONT_WEBUI, &webui_ctx);
 	front_serve(f, FRONT_DAV, &dav_ctx);
+	front_serve(f, FRONT_OPDS, &opds_ctx);
 	check(f, t, sizeof(t) / sizeof(t[0]));
 	front_free(f);
 }
@@ -133,6 +138,7 @@ test_front__rows_reachable(void **state)
 	front_serve(f, FRONT_API, &api_ctx);
 	front_serve(f, FRONT_WEBUI, &webui_ctx);
 	front_serve(f, FRONT_DAV, &dav_ctx);
+	front_serve(f, FRONT_OPDS, &opds_ctx);
 	for (i = 0; i < NFRONT_ROUTES; i++) {
 		if (front_routes[i].prefix == NULL) {
 			assert_int_equal(i, NFRONT_ROUTES - 1);
