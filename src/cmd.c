@@ -37,6 +37,10 @@ extern const struct cmd_entry cmd_restore_entry;
 extern const struct cmd_entry cmd_salvage_entry;
 extern const struct cmd_entry cmd_serve_entry;
 extern const struct cmd_entry cmd_stats_entry;
+extern const struct cmd_entry cmd_library_scan_entry;
+extern const struct cmd_entry cmd_library_list_entry;
+extern const struct cmd_entry cmd_library_add_entry;
+extern const struct cmd_entry cmd_library_status_entry;
 extern const struct cmd_entry cmd_device_add_entry;
 extern const struct cmd_entry cmd_device_list_entry;
 extern const struct cmd_entry cmd_device_audit_entry;
@@ -79,6 +83,10 @@ static const struct cmd_entry *const cmd_table[] = {
     &cmd_config_show_entry,
     &cmd_config_reference_entry,
     &cmd_stats_entry,
+    &cmd_library_scan_entry,
+    &cmd_library_list_entry,
+    &cmd_library_add_entry,
+    &cmd_library_status_entry,
     &cmd_book_entry,
     &cmd_healthcheck_entry,
     &cmd_version_entry,

@@ -39,6 +39,7 @@
 #include "control_server.h"
 #include "dav.h"
 #include "front.h"
+#include "library.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -58,6 +59,7 @@ struct serve {
 	struct front *front;   /* the main listener's handler: which serves */
 	struct dav *dav;       /* the WebDAV file space */
 	struct statsvc *stats; /* statistics read from it (file, redis) */
+	struct library *lib;   /* the library index (file, redis) */
 	struct pubsub *shared; /* Redis: limits shared with other instances */
 	struct server *srv;
 	struct control *ctl; /* the control socket (file storage) */
@@ -326,6 +328,7 @@ cmd_serve_exec(struct cmd_args *args)
 			statsvc_rescan(s.stats, cfg->data_dir);
 		dav_on_file(s.dav, stats_files, serve_stats_file, s.stats);
 		webui_set_stats(s.webui, s.stats);
+		s.lib = library_new(s.loop, cfg);
 	}
 	s.shared = pubsub_new(s.loop, s.st, cfg);
 	pubsub_ratelimit(s.shared, s.rl, "auth");
@@ -391,6 +394,7 @@ out:
 	webui_free(s.webui);
 	dav_free(s.dav);
 	statsvc_free(s.stats);
+	library_free(s.lib);
 	front_free(s.front);
 	api_free(s.api);
 	ratelimit_free(s.rl);

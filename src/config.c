@@ -43,7 +43,7 @@
 
 static config_check_fn check_address, check_base_path, check_data_dir;
 static config_check_fn check_webhook_url, check_webhook_secret,
-    check_webhook_events;
+    check_webhook_events, check_library_paths;
 static config_check_fn check_metrics_address;
 static config_check_fn check_redis_address, check_trusted_proxies;
 
@@ -687,6 +687,44 @@ const struct config_option config_options[] = {
         .help = "Seconds a web interface sign-in lasts.",
         .doc = "Sessions live in memory: a restart signs everybody out.",
     },
+    {
+        .name = "library_paths",
+        .type = CONFIG_T_STRING,
+        .offset = F(library_paths),
+        .defstr = "",
+        .check = check_library_paths,
+        .arg = "DIRS",
+        .help = "Folders of books (or Calibre libraries) every account sees, "
+                "separated by ':'; empty for none.",
+        .doc = "Absolute paths, at most 32. Each is scanned recursively and "
+               "read-only; a folder holding `metadata.db` is read as a "
+               "Calibre library (docs/library.md).",
+    },
+    {
+        .name = "library_upload_path",
+        .type = CONFIG_T_STRING,
+        .offset = F(library_upload_path),
+        .defstr = "",
+        .arg = "DIR",
+        .help = "Where uploaded books are kept; empty for "
+                "<data_dir>/library/uploads.",
+        .doc = "An account's uploads go to its own folder below it "
+               "(`<account>/`), shared ones to `shared/`. With several "
+               "instances on one Redis, give them all the same path.",
+    },
+    {
+        .name = "library_rescan_interval_s",
+        .type = CONFIG_T_UINT,
+        .offset = F(library_rescan_interval_s),
+        .def = 600,
+        .min = 0,
+        .max = (uint64_t)7 * 86400,
+        .arg = "S",
+        .help = "Seconds between rescans of the library folders when "
+                "inotify cannot watch them; 0 for none.",
+        .doc = "Where inotify watches every folder, a change is seen "
+               "within seconds and this is not used.",
+    },
 };
 
 #define NOPTIONS (sizeof(config_options) / sizeof(config_options[0]))
@@ -840,6 +878,36 @@ check_trusted_proxies(struct buf *v, struct buf *why)
 		return -1;
 	proxy_list_free(pl);
 	return 0;
+}
+
+/*
+ * library_paths: "" or absolute folders separated by ':', at most 32
+ * (library.h LIBRARY_MAX_PATHS), none empty.
+ */
+static int
+check_library_paths(struct buf *v, struct buf *why)
+{
+	const char *p = v->data;
+	unsigned n = 0;
+
+	if (v->len == 0)
+		return 0;
+	for (;;) {
+		const char *end = strchr(p, ':');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+
+		if (len == 0 || p[0] != '/') {
+			buf_adds(why, "each folder must be an absolute path");
+			return -1;
+		}
+		if (++n > 32) {
+			buf_adds(why, "at most 32 folders");
+			return -1;
+		}
+		if (end == NULL)
+			return 0;
+		p = end + 1;
+	}
 }
 
 /* webhook_url: "" or what a webhook may be (hookfmt_url_parse). */

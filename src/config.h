@@ -121,6 +121,11 @@ struct config {
 	bool cookie_secure; /* session cookie always Secure */
 	unsigned session_ttl_s;
 
+	/* The library (library.h). */
+	char *library_paths;       /* "" or folders separated by ':' */
+	char *library_upload_path; /* "" means <data_dir>/library/uploads */
+	unsigned library_rescan_interval_s;
+
 	/* Private to config.c: the source of each option's value. */
 	unsigned char source_[CONFIG_MAX_OPTIONS];
 	/*

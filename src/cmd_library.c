@@ -1,0 +1,343 @@
+/*
+ * cmd_library.c: `kosyncd library scan|list|add`: the library index
+ * (library.h) from the command line.
+ *
+ * The index is SQLite, which locks it for each writer: the commands work
+ * on it directly whether a server runs on the data directory or not, and
+ * a running server sees what they changed at its next query (a scan of
+ * the command waits for the server's own scan to end, and the other way
+ * round). `library add` copies each FILE into the uploads folder (temp
+ * file, fsync, rename; a file whose partial MD5 is there already is not
+ * copied again), then scans.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "cmd.h"
+#include "config.h"
+#include "fileio.h"
+#include "json.h"
+#include "library.h"
+#include "partialmd5.h"
+
+static int
+cmd_library_scan_exec(struct cmd_args *args)
+{
+	struct buf out = BUF_INIT;
+	int rc;
+
+	rc = library_scan_sync(args->cfg, &out);
+	if (rc == 0)
+		printf("%s\n", out.data);
+	else
+		cmd_complain("library scan: %s", out.data);
+	buf_release(&out);
+	return rc == 0 ? 0 : 1;
+}
+
+struct list_ctx {
+	bool json;
+	int rc;
+	uint64_t total, shown;
+};
+
+static void
+list_page(void *arg, const struct library_page *page, const char *error)
+{
+	struct list_ctx *c = arg;
+	struct buf out = BUF_INIT;
+	struct json_out j;
+	size_t i;
+
+	if (page == NULL) {
+		c->rc = cmd_complain("library list: %s", error);
+		return;
+	}
+	for (i = 0; i < page->nbooks; i++) {
+		const struct library_book *b = &page->books[i];
+
+		buf_reset(&out);
+		if (c->json) {
+			json_out_init(&j, &out, false);
+			library_book_json(&j, b);
+		} else {
+			buf_addf(&out, "%s  %s", b->id, b->title);
+			if (b->nauthors > 0)
+				buf_addf(&out, " - %s", b->authors[0]);
+			if (b->owner[0] != '\0')
+				buf_addf(&out, "  [%s]", b->owner);
+		}
+		printf("%s\n", out.data);
+	}
+	c->total = page->total;
+	c->shown += page->nbooks;
+	if (!c->json && (c->shown >= page->total || page->nbooks == 0))
+		printf("%llu books\n", (unsigned long long)page->total);
+	buf_release(&out);
+	c->rc = 0;
+}
+
+static int
+cmd_library_list_exec(struct cmd_args *args)
+{
+	struct library_query q;
+	struct list_ctx c = {.json = cmd_option(args, "json", NULL), .rc = 1};
+	const char *user = NULL, *search = NULL;
+	uint64_t offset;
+
+	memset(&q, 0, sizeof(q));
+	if (!cmd_option(args, "user", &user))
+		user = NULL;
+	if (cmd_option(args, "search", &search))
+		q.search = search;
+	q.order = LIBRARY_BY_TITLE;
+	q.limit = LIBRARY_MAX_PAGE;
+	/* Every page, in order. */
+	for (offset = 0;; offset += LIBRARY_MAX_PAGE) {
+		uint64_t before = c.shown;
+
+		q.offset = offset;
+		c.rc = 1;
+		if (library_query_sync(args->cfg, user, &q, list_page, &c) ==
+		        -1 ||
+		    c.rc != 0)
+			return 1;
+		if (c.shown >= c.total || c.shown == before)
+			return 0;
+	}
+}
+
+/*
+ * Copy the file at src into dir (made when missing) as a new file of the
+ * same base name, unless a file of dir has the same partial MD5. Returns
+ * 0, 1 when it was there already, or -1 after complaining.
+ */
+static int
+add_one(const char *src, const char *dir)
+{
+	struct buf dst = BUF_INIT, tmp = BUF_INIT;
+	char pmd5[MD5_HEX_LEN + 1], other[MD5_HEX_LEN + 1];
+	const char *name =
+	    strrchr(src, '/') != NULL ? strrchr(src, '/') + 1 : src;
+	char chunk[65536];
+	struct stat sb;
+	int in = -1, out = -1, rc = -1;
+	ssize_t n;
+	unsigned k;
+
+	in = open(src, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (in == -1 || fstat(in, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		cmd_complain("cannot read '%s': %s", src,
+		    in == -1 ? strerror(errno) : "not a regular file");
+		goto out;
+	}
+	if (name[0] == '\0' || name[0] == '.') {
+		cmd_complain("'%s': not a book's file name", src);
+		goto out;
+	}
+	if (partialmd5_fd(in, pmd5) == -1) {
+		cmd_complain("cannot read '%s': %s", src, strerror(errno));
+		goto out;
+	}
+	/* The same bytes there already under any name? */
+	for (k = 0;; k++) {
+		int fd;
+
+		buf_reset(&dst);
+		if (k == 0)
+			buf_addf(&dst, "%s/%s", dir, name);
+		else
+			buf_addf(&dst, "%s/%u-%s", dir, k, name);
+		fd = open(dst.data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd == -1)
+			break;
+		if (partialmd5_fd(fd, other) == 0 && strcmp(other, pmd5) == 0) {
+			close(fd);
+			printf("%s: there already as '%s'\n", src, dst.data);
+			rc = 1;
+			goto out;
+		}
+		close(fd);
+	}
+	buf_addf(&tmp, "%s/.tmp-%ld-%s", dir, (long)getpid(), pmd5);
+	out = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out == -1) {
+		cmd_complain("cannot make '%s': %s", tmp.data, strerror(errno));
+		goto out;
+	}
+	while ((n = read(in, chunk, sizeof(chunk))) > 0)
+		if (fileio_write_all(out, chunk, (size_t)n) == -1) {
+			n = -1;
+			break;
+		}
+	if (n < 0 || fsync(out) == -1 || close(out) == -1) {
+		out = -1;
+		cmd_complain("cannot copy '%s': %s", src, strerror(errno));
+		(void)unlink(tmp.data);
+		goto out;
+	}
+	out = -1;
+	if (link(tmp.data, dst.data) == -1) {
+		cmd_complain("cannot make '%s': %s", dst.data, strerror(errno));
+		(void)unlink(tmp.data);
+		goto out;
+	}
+	(void)unlink(tmp.data);
+	(void)fileio_fsync_dir(dir);
+	printf("%s: added as '%s'\n", src, dst.data);
+	rc = 0;
+out:
+	if (in != -1)
+		close(in);
+	if (out != -1)
+		close(out);
+	buf_release(&dst);
+	buf_release(&tmp);
+	return rc;
+}
+
+/* Make path and its parents (0700). */
+static int
+mkdirs(const char *path)
+{
+	char *p = strdup(path), *s;
+	int rc = 0;
+
+	if (p == NULL)
+		return -1;
+	for (s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) == -1 && errno != EEXIST)
+			rc = -1;
+		*s = '/';
+	}
+	if (mkdir(p, 0700) == -1 && errno != EEXIST)
+		rc = -1;
+	free(p);
+	return rc;
+}
+
+static int
+cmd_library_add_exec(struct cmd_args *args)
+{
+	struct buf dir = BUF_INIT, out = BUF_INIT;
+	const char *user = NULL;
+	int i, rc = 0;
+
+	if (!cmd_option(args, "user", &user))
+		user = NULL;
+	if (user != NULL && (!auth_username_valid(str_from(user)) ||
+	                        strcmp(user, "shared") == 0))
+		return cmd_complain("--user: not an account name: '%s'", user);
+	if (args->cfg->library_upload_path[0] != '\0')
+		buf_adds(&dir, args->cfg->library_upload_path);
+	else
+		buf_addf(
+		    &dir, "%s/%s/uploads", args->cfg->data_dir, LIBRARY_DIR);
+	buf_addf(&dir, "/%s", user != NULL ? user : "shared");
+	if (mkdirs(dir.data) == -1) {
+		rc = cmd_complain(
+		    "cannot make '%s': %s", dir.data, strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < args->argc; i++)
+		if (add_one(args->argv[i], dir.data) == -1)
+			rc = 1;
+	if (library_scan_sync(args->cfg, &out) == -1)
+		rc = cmd_complain("library scan: %s", out.data);
+	else
+		printf("%s\n", out.data);
+out:
+	buf_release(&dir);
+	buf_release(&out);
+	return rc;
+}
+
+static void
+status_print(void *arg, const struct library_status *st, const char *error)
+{
+	int *rc = arg;
+	struct buf out = BUF_INIT;
+	struct json_out j;
+
+	if (st == NULL) {
+		*rc = cmd_complain("library status: %s", error);
+		return;
+	}
+	json_out_init(&j, &out, false);
+	library_status_json(&j, st);
+	printf("%s\n", out.data);
+	buf_release(&out);
+	*rc = 0;
+}
+
+static int
+cmd_library_status_exec(struct cmd_args *args)
+{
+	int rc = 1;
+
+	(void)library_status_sync(args->cfg, status_print, &rc);
+	return rc;
+}
+
+static const struct cmd_option list_options[] = {
+    {"user", true, "NAME", "Also the uploads of this account."},
+    {"search", true, "WORDS",
+        "Only books with these words in the title, "
+        "an author or the series."},
+    {"json", false, NULL, "One JSON object per book."},
+    {NULL, false, NULL, NULL},
+};
+
+static const struct cmd_option add_options[] = {
+    {"user", true, "NAME", "The account's upload (else shared by all)."},
+    {NULL, false, NULL, NULL},
+};
+
+const struct cmd_entry cmd_library_scan_entry = {
+    .name = "library scan",
+    .args = "",
+    .help = "Scan the library folders into the index now.",
+    .min_args = 0,
+    .max_args = 0,
+    .exec = cmd_library_scan_exec,
+};
+
+const struct cmd_entry cmd_library_list_entry = {
+    .name = "library list",
+    .args = "",
+    .help = "List the books of the library index.",
+    .min_args = 0,
+    .max_args = 0,
+    .options = list_options,
+    .exec = cmd_library_list_exec,
+};
+
+const struct cmd_entry cmd_library_add_entry = {
+    .name = "library add",
+    .args = "file...",
+    .help = "Copy book files into the uploads folder and index them.",
+    .min_args = 1,
+    .max_args = -1,
+    .options = add_options,
+    .exec = cmd_library_add_exec,
+};
+
+const struct cmd_entry cmd_library_status_entry = {
+    .name = "library status",
+    .args = "",
+    .help = "Print the library's folders, counts and skipped files as JSON.",
+    .min_args = 0,
+    .max_args = 0,
+    .exec = cmd_library_status_exec,
+};
