@@ -329,6 +329,7 @@ cmd_serve_exec(struct cmd_args *args)
 		dav_on_file(s.dav, stats_files, serve_stats_file, s.stats);
 		webui_set_stats(s.webui, s.stats);
 		s.lib = library_new(s.loop, cfg);
+		webui_set_library(s.webui, s.lib);
 	}
 	s.shared = pubsub_new(s.loop, s.st, cfg);
 	pubsub_ratelimit(s.shared, s.rl, "auth");

@@ -31,6 +31,7 @@
 #include "davweb.h"
 #include "feed.h"
 #include "json.h"
+#include "libapi.h"
 #include "log.h"
 #include "md5.h"
 #include "policy.h"
@@ -78,6 +79,7 @@ struct webui {
 	struct pubsub *sh;     /* several instances on Redis, or NULL */
 	struct ratelimit *rl;  /* the server's one limiter (borrowed) */
 	struct statsvc *stats; /* reading statistics, or NULL (borrowed) */
+	struct library *lib;   /* the library index, or NULL (borrowed) */
 	struct webhook *hooks; /* events out (owned) */
 	char (*etags)[20];     /* per asset: "\"<16 hex>\"" */
 	struct buf out;
@@ -298,27 +300,6 @@ document_valid(struct str d)
 	return store_document_valid(d, true);
 }
 
-/* The value of name in the query string q, as sent, or a NULL slice. */
-static struct str
-query_raw(struct str q, const char *name)
-{
-	size_t n = strlen(name), i = 0, start;
-
-	while (i < q.len) {
-		start = i;
-		while (i < q.len && q.p[i] != '&')
-			i++;
-		if (i - start > n && memcmp(q.p + start, name, n) == 0 &&
-		    q.p[start + n] == '=')
-			return (struct str){
-			    q.p + start + n + 1, i - start - n - 1};
-		if (i - start == n && memcmp(q.p + start, name, n) == 0)
-			return (struct str){q.p + i, 0};
-		i++;
-	}
-	return STR_NULL;
-}
-
 /*
  * The value of name in the request's query string, percent-decoded into
  * http_alloc memory; a NULL slice when it is absent or not valid (then
@@ -327,20 +308,7 @@ query_raw(struct str q, const char *name)
 static struct str
 query_get(struct wcall *c, const char *name, bool *bad)
 {
-	struct str v = query_raw(c->req->query, name);
-	char *out;
-	long n;
-
-	if (v.p == NULL)
-		return STR_NULL;
-	out = http_alloc(c->req, v.len + 1);
-	n = str_unescape(v, out);
-	if (n < 0) {
-		*bad = true;
-		return STR_NULL;
-	}
-	out[n] = '\0';
-	return (struct str){out, (size_t)n};
+	return http_query_get(c->req, name, bad);
 }
 
 /*
@@ -2499,6 +2467,59 @@ h_feed_rotate(void *call)
 }
 
 /*
+ * The library (libapi.h): the session's checks are done; libapi answers.
+ */
+static int
+lib_serve(struct wcall *c, enum libapi_op op)
+{
+	libapi_serve(c->w->lib, c->req, op, c->user.p,
+	    c->param.p != NULL ? c->param.p : "");
+	return 0;
+}
+
+static int
+h_lib_books(void *call)
+{
+	return lib_serve(call, LIBAPI_BOOKS);
+}
+
+static int
+h_lib_facet(void *call)
+{
+	return lib_serve(call, LIBAPI_FACET);
+}
+
+static int
+h_lib_book(void *call)
+{
+	return lib_serve(call, LIBAPI_BOOK);
+}
+
+static int
+h_lib_cover(void *call)
+{
+	return lib_serve(call, LIBAPI_COVER);
+}
+
+static int
+h_lib_file(void *call)
+{
+	return lib_serve(call, LIBAPI_FILE);
+}
+
+static int
+h_lib_status(void *call)
+{
+	return lib_serve(call, LIBAPI_STATUS);
+}
+
+static int
+h_lib_scan(void *call)
+{
+	return lib_serve(call, LIBAPI_SCAN);
+}
+
+/*
  * The JSON API's routes (router.h): the handlers take the struct wcall;
  * the flags are the W_* above.
  */
@@ -2569,6 +2590,14 @@ static const struct route wroutes[] = {
         W_SESSION | W_CSRF},
     {HTTP_M_PUT, "/api/v1/account/policy", h_policy,
         W_SESSION | W_CSRF | W_BODY},
+    {HTTP_M_GET, "/api/v1/library", h_lib_books, W_SESSION},
+    {HTTP_M_GET, "/api/v1/library/facets/:kind", h_lib_facet, W_SESSION},
+    {HTTP_M_GET, "/api/v1/library/files/:file", h_lib_file, W_SESSION},
+    {HTTP_M_GET, "/api/v1/library/:book", h_lib_book, W_SESSION},
+    {HTTP_M_GET, "/api/v1/library/:book/cover", h_lib_cover, W_SESSION},
+    {HTTP_M_GET, "/api/v1/admin/library", h_lib_status, W_SESSION | W_ADMIN},
+    {HTTP_M_POST, "/api/v1/admin/library/scan", h_lib_scan,
+        W_SESSION | W_CSRF | W_ADMIN},
     {HTTP_M_GET, "/api/v1/admin/users", h_users, W_SESSION | W_ADMIN},
     {HTTP_M_POST, "/api/v1/admin/users", h_user_create,
         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
@@ -2999,6 +3028,12 @@ webui_set_stats(struct webui *w, struct statsvc *sv)
 	statsvc_each(sv, stats_check, w);
 	if (w->cfg->enable_webui)
 		statsvc_on_read(sv, stats_read_cb, w);
+}
+
+void
+webui_set_library(struct webui *w, struct library *lib)
+{
+	w->lib = lib;
 }
 
 void

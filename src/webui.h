@@ -73,6 +73,14 @@ struct statsvc;
 void webui_set_stats(struct webui *w, struct statsvc *sv);
 
 /*
+ * The library index (borrowed): /api/v1/library and
+ * /api/v1/admin/library (libapi.h). Without it (NULL, memory storage)
+ * they answer 404.
+ */
+struct library;
+void webui_set_library(struct webui *w, struct library *lib);
+
+/*
  * http_handler_fns: ctx is the struct webui; req->route is set
  * (front.h). webui_handle_api: a path under /api/v1; webui_handle_files:
  * GET or HEAD /, or a path under /assets or /web.
