@@ -1391,6 +1391,18 @@ h_files_usage(void *call)
 	return 0;
 }
 
+/* GET /api/v1/admin/users/:user/files: an account's files (WebDAV). */
+static int
+h_user_files(void *call)
+{
+	struct wcall *c = call;
+
+	if (!auth_username_valid(c->param))
+		return w_error(c, 404, "Not found.");
+	davweb_usage(c->req, c->w->cfg, c->param, WEB_API_HEADERS);
+	return 0;
+}
+
 /* GET /api/v1/files/versions[/:n]?path=: the versions of a file. */
 static int
 h_versions(void *call)
@@ -2603,6 +2615,8 @@ static const struct route wroutes[] = {
         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
     {HTTP_M_PUT, "/api/v1/admin/users/:user/password", h_user_password,
         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
+    {HTTP_M_GET, "/api/v1/admin/users/:user/files", h_user_files,
+        W_SESSION | W_ADMIN},
     {HTTP_M_DELETE, "/api/v1/admin/users/:user", h_user_delete,
         W_SESSION | W_CSRF | W_ADMIN},
     {HTTP_M_GET, "/api/v1/admin/settings", h_settings, W_SESSION | W_ADMIN},
