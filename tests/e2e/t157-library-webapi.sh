@@ -9,7 +9,8 @@
 # Content-Disposition "Author - Title.ext"; bad arguments 400 with JSON;
 # an upload of another account invisible (list, book, file: 404); admin
 # status and scan for administrators only (403 otherwise, CSRF needed for
-# the scan); memory storage: 404 with a message.
+# the scan); an account's WebDAV usage for administrators only; memory
+# storage: 404 with a message.
 . "$(dirname "$0")/lib.sh"
 
 MK=$(dirname "$0")/../mkbooks.py
@@ -128,6 +129,8 @@ as GET "/api/v1/library/files/$UFILE"
 check "bob downloads it" cmp -s "$KS_TMP/body" "$B/ref.pdf"
 as GET /api/v1/admin/library
 is "admin status: 403 for others" "$STATUS" 403
+as GET /api/v1/admin/users/ann/files
+is "an account's files: 403 for others" "$STATUS" 403
 signin ann pa
 as GET "/api/v1/library/$UBOOK"
 is "ann: bob's book 404" "$STATUS" 404
@@ -138,6 +141,11 @@ as GET /api/v1/admin/library
 is "admin status: 200" "$STATUS" 200
 is "admin status: counts" "$(printf '%s' "$BODY" | json '(d["sources"][0]["kind"], d["sources"][0]["books"], d["skipped_total"], d["skipped"][0]["path"])')" \
     "('folder', 5, 1, 'garbage.epub')"
+as GET /api/v1/admin/users/bob/files
+is "an account's files: 200" "$STATUS" 200
+is "an account's files: its usage" "$(printf '%s' "$BODY" | json '(d["bytes"], d["entries"])')" "(0, 0)"
+as GET '/api/v1/admin/users/a%3Ab/files'
+is "an account's files: a bad name 404" "$STATUS" 404
 web POST /api/v1/admin/library/scan "" -b "$JAR"
 is "scan without CSRF: 403" "$STATUS" 403
 cp "$B/noinfo.pdf" "$L/"
