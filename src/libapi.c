@@ -450,6 +450,19 @@ libapi_serve(struct library *lib, struct http_request *req, enum libapi_op op,
 	size_t i;
 
 	if (lib == NULL) {
+		/*
+		 * The lists are empty, saying why ("available"), so a page
+		 * that lists books needs no second question; the rest is 404.
+		 */
+		if (op == LIBAPI_BOOKS || op == LIBAPI_FACET) {
+			static const char none[] =
+			    "{\"books\":[],\"values\":[],\"total\":0,"
+			    "\"offset\":0,\"available\":false}";
+
+			http_reply_ex(req, 200, NULL, LIBAPI_HEADERS, none,
+			    sizeof(none) - 1);
+			return;
+		}
 		fail(req, 404, "There is no library with this storage.");
 		return;
 	}

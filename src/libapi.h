@@ -37,7 +37,8 @@ enum libapi_op {
 /*
  * Answer req, an API request of op for the signed-in user (NUL-terminated,
  * borrowed for the call), with param the route's decoded parameter ("" for
- * none). lib NULL (no library with this storage) answers 404. Answers
+ * none). lib NULL (no library with this storage): the lists (books,
+ * facets) are empty with "available": false, the rest is 404. Answers
  * exactly once, now or later.
  */
 void libapi_serve(struct library *lib, struct http_request *req,

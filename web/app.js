@@ -911,6 +911,9 @@ async function library(_arg, quiet) {
 		count.textContent = list.length === 0 ? '' : (n < shown.length ? n + ' of ' + shown.length + ' shown; ' : '') +
 		    shown.length + (shown.length === list.length ? ' books' : ' of ' + list.length + ' books');
 		more.hidden = shown.length <= libView.count;
+		// The books these documents are (covers, titles), when the library has them.
+		const docsShown = shown.slice(0, libView.count);
+		joinDocs(docsShown).then(() => showJoins(ul, docsShown)).catch(() => {});
 	};
 	// The next LIB_PAGE when "More" scrolls into view.
 	if (window.IntersectionObserver) {
@@ -1065,6 +1068,7 @@ async function booksPage(list) {
 	}
 	const q = ['order=' + v.sort, 'offset=' + v.offset, 'limit=' + BOOKS_PAGE, ...bookFilters()];
 	const r = await api('GET', 'library?' + q.join('&'));
+	if (r.available === false) return {items: [], total: 0, off: true};
 	let items = r.books.map((b) => ({b, d: bookDoc(b, byId)}));
 	let note = null;
 	if (v.status === 'unread') {
@@ -1136,7 +1140,8 @@ async function books(_arg, quiet) {
 		const p = await booksPage(list).finally(() => {
 			if (mine === seq) grid.setAttribute('aria-busy', 'false');
 		});
-		if (mine !== seq) return; // a newer view was asked meanwhile
+		if (mine !== seq) return null; // a newer view was asked meanwhile
+		if (p.off) return 'off';
 		grid.replaceChildren(...p.items.map((x) => bookCard(x.b, x.d)));
 		const from = p.total ? bookView.offset + 1 : 0;
 		count.textContent = p.total === 0 ? 'No books match.' :
@@ -1145,6 +1150,7 @@ async function books(_arg, quiet) {
 		prev.disabled = bookView.offset === 0;
 		next.disabled = bookView.offset + BOOKS_PAGE >= p.total;
 		pager.hidden = p.total <= BOOKS_PAGE;
+		return null;
 	};
 	const go = async (delta) => {
 		bookView.offset = Math.max(0, bookView.offset + delta);
@@ -1160,11 +1166,8 @@ async function books(_arg, quiet) {
 			redraw();
 		}, 250);
 	});
-	try {
-		await fill();
-	} catch (e) {
-		if (e.status !== 404) throw e;
-		setPage('Books', h('h1', {}, 'Books'), h('div', {class: 'card'}, h('p', {}, e.message),
+	if (await fill() === 'off') {
+		setPage('Books', h('h1', {}, 'Books'), h('div', {class: 'card'}, h('p', {}, 'There is no library with this storage.'),
 		    h('p', {class: 'muted'}, 'The library needs the file or Redis storage (docs/library.md).')));
 		return;
 	}
@@ -1303,6 +1306,39 @@ async function libraryAdminCard() {
 	    st.skipped.length ? h('div', {class: 'scroll'}, h('table', {class: 'skipped'},
 	        h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'File'), h('th', {scope: 'col'}, 'Reason'))), skipBody)) : null,
 	    moreSkips);
+}
+
+// The library's books of the documents with progress: document id ->
+// its book, or null when it joins none; each id asked once a page load.
+const docBooks = new Map();
+async function joinDocs(list) {
+	const want = list.map((d) => d.document).filter((id) => !docBooks.has(id) && /^[0-9a-f]{32}$/.test(id));
+	for (let i = 0; i < want.length; i += BOOKS_DOCS) {
+		const ids = want.slice(i, i + BOOKS_DOCS);
+		const r = await api('GET', 'library?limit=200&docs=' + ids.join(','));
+		for (const id of ids) {
+			docBooks.set(id, (r.books || []).find((b) => b.files.some((f) => f.partial_md5 === id || f.filename_md5 === id)) || null);
+		}
+	}
+}
+
+// Each item of ul whose document joins a book: its cover, a link to the
+// book's page, and the book's title and authors where the document has
+// none of its own.
+function showJoins(ul, list) {
+	for (const d of list) {
+		const b = docBooks.get(d.document);
+		const li = ul.querySelector('li[data-document="' + CSS.escape(d.document) + '"]');
+		if (!b || !li || li.classList.contains('joined')) continue;
+		li.classList.add('joined');
+		const title = b.title || 'Untitled';
+		li.prepend(h('a', {href: '#/book/' + encodeURIComponent(b.id), class: 'bk-cover', 'aria-label': 'Book page of ' + title},
+		    coverImg(b, 40, 60)));
+		if (!d.pretty_name && !d.title) {
+			li.querySelector('.title').textContent = title;
+			if (b.authors.length && !li.querySelector('.authors')) li.append(h('span', {class: 'authors'}, bookAuthors(b)));
+		}
+	}
 }
 
 // Downloads of the account's own data (GET api/v1/export, docs/api.md).

@@ -4,7 +4,8 @@
 // A library folder of books made by tests/mkbooks.py (EPUB with covers,
 // PDF, CBZ, FB2, one file that is no book) is given with --library-paths;
 // a KOReader client pushes positions for two of them. The test signs in and
-// checks the Books page (covers lazy with their size, a placeholder with
+// checks the progress list (each document that joins a book shows its
+// cover and title), the Books page (covers lazy with their size, a placeholder with
 // the title where there is none, titles in order; sort, the reading /
 // finished / not started filters, author, language, device and search;
 // grid and list, the choice remembered across a reload), the book page
@@ -53,8 +54,10 @@ async function audit(page, pages) {
 	for (const [hash, ready, name] of pages) {
 		for (const phone of [false, true]) {
 			await page.setViewportSize(phone ? {width: 375, height: 800} : {width: 1280, height: 860});
-			await page.goto(base + '/#/account');
-			await page.waitForSelector('main h1');
+			// From another page, drawn whole first (a page still drawing
+			// would draw over the next one).
+			await page.goto(base + '/' + (hash === '#/' ? '#/devices' : '#/'));
+			await page.waitForSelector(hash === '#/' ? '.device, main .card' : '#library');
 			await page.goto(base + '/' + hash);
 			await page.waitForSelector(ready);
 			for (const scheme of ['light', 'dark']) {
@@ -114,6 +117,19 @@ async function main() {
 	await page.fill('#password', 'correct horse');
 	await page.click('button[type=submit]');
 	await page.waitForSelector('#library li');
+	// The progress list: each document that joins a book shows its cover
+	// and its title (KOReader pushed none). The scan at start may still run.
+	for (let i = 0; i < 50 && !await page.$('#library li.joined'); i++) {
+		await page.waitForTimeout(200);
+		await page.reload();
+		await page.waitForSelector('#library li');
+	}
+	await page.waitForFunction(() => document.querySelectorAll('#library li.joined').length === 2);
+	const joined = await page.$$eval('#library li.joined', (els) => els.map((e) => [e.dataset.document, e.querySelector('.title').textContent,
+	    Boolean(e.querySelector('a.bk-cover[href^="#/book/"] .cover'))]));
+	ok(joined.some((x) => x[0] === prince && x[1] === 'Le Petit Prince' && x[2]) && joined.some((x) => x[0] === comic && x[1] === 'comic'),
+	    'the progress list: documents show their book\'s title and cover', JSON.stringify(joined));
+	await page.screenshot({path: join(shots, 'library-joined.png'), fullPage: true});
 
 	// The Books page: the scan at start may still run; reload until it is there.
 	await page.goto(base + '/#/books');
@@ -233,7 +249,7 @@ async function main() {
 	ok(JSON.stringify(await titles(page)) === '["Book 1999"]', 'search among 2005', JSON.stringify(await titles(page)));
 	await page.fill('#book-search', '');
 
-	await audit(page, [['#/books', '#books li', 'books'], [bookUrl.slice(base.length + 1), '#book-title', 'book'],
+	await audit(page, [['#/', '#library li.joined', 'progress list joined'], ['#/books', '#books li', 'books'], [bookUrl.slice(base.length + 1), '#book-title', 'book'],
 	    ['#/admin', '#library-admin', 'admin library']]);
 }
 

@@ -10,7 +10,7 @@
 # an upload of another account invisible (list, book, file: 404); admin
 # status and scan for administrators only (403 otherwise, CSRF needed for
 # the scan); an account's WebDAV usage for administrators only; memory
-# storage: 404 with a message.
+# storage: empty lists saying so, a book 404 with a message.
 . "$(dirname "$0")/lib.sh"
 
 MK=$(dirname "$0")/../mkbooks.py
@@ -164,7 +164,11 @@ ks_start --storage memory || { not_ok "memory server started"; done_testing; }
 register ann "$(md5 pa)"
 signin ann pa
 as GET /api/v1/library
-is "memory: 404" "$STATUS" 404
+is "memory: an empty list, not available" "$(printf '%s' "$BODY" | json '(d["books"], d["total"], d["available"])')" "([], 0, False)"
+as GET /api/v1/library/facets/authors
+is "memory: no facet values" "$(printf '%s' "$BODY" | json 'd["values"]')" "[]"
+as GET /api/v1/library/0123456789abcdef0123456789abcdef
+is "memory: a book 404" "$STATUS" 404
 is "memory: says why" "$(printf '%s' "$BODY" | json 'd["message"]')" "There is no library with this storage."
 ks_stop
 
