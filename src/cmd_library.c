@@ -12,6 +12,7 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -116,6 +117,39 @@ cmd_library_list_exec(struct cmd_args *args)
 }
 
 /*
+ * Whether a regular file of dir has the partial MD5 pmd5: 0 with its
+ * path in out, -1 when none.
+ */
+static int
+find_same(const char *dir, const char *pmd5, struct buf *out)
+{
+	char other[MD5_HEX_LEN + 1];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int rc = -1;
+
+	if (d == NULL)
+		return -1;
+	while (rc == -1 && (de = readdir(d)) != NULL) {
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		buf_reset(out);
+		buf_addf(out, "%s/%s", dir, de->d_name);
+		fd = open(
+		    out->data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd == -1)
+			continue;
+		if (partialmd5_fd(fd, other) == 0 && strcmp(other, pmd5) == 0)
+			rc = 0;
+		close(fd);
+	}
+	closedir(d);
+	return rc;
+}
+
+/*
  * Copy the file at src into dir (made when missing) as a new file of the
  * same base name, unless a file of dir has the same partial MD5. Returns
  * 0, 1 when it was there already, or -1 after complaining.
@@ -124,7 +158,7 @@ static int
 add_one(const char *src, const char *dir)
 {
 	struct buf dst = BUF_INIT, tmp = BUF_INIT;
-	char pmd5[MD5_HEX_LEN + 1], other[MD5_HEX_LEN + 1];
+	char pmd5[MD5_HEX_LEN + 1];
 	const char *name =
 	    strrchr(src, '/') != NULL ? strrchr(src, '/') + 1 : src;
 	char chunk[65536];
@@ -147,25 +181,21 @@ add_one(const char *src, const char *dir)
 		cmd_complain("cannot read '%s': %s", src, strerror(errno));
 		goto out;
 	}
-	/* The same bytes there already under any name? */
+	/* The same bytes there already, under any name? */
+	if (find_same(dir, pmd5, &dst) == 0) {
+		printf("%s: there already as '%s'\n", src, dst.data);
+		rc = 1;
+		goto out;
+	}
+	/* A free name: NAME, else 1-NAME, 2-NAME, ... */
 	for (k = 0;; k++) {
-		int fd;
-
 		buf_reset(&dst);
 		if (k == 0)
 			buf_addf(&dst, "%s/%s", dir, name);
 		else
 			buf_addf(&dst, "%s/%u-%s", dir, k, name);
-		fd = open(dst.data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd == -1)
+		if (access(dst.data, F_OK) == -1)
 			break;
-		if (partialmd5_fd(fd, other) == 0 && strcmp(other, pmd5) == 0) {
-			close(fd);
-			printf("%s: there already as '%s'\n", src, dst.data);
-			rc = 1;
-			goto out;
-		}
-		close(fd);
 	}
 	buf_addf(&tmp, "%s/.tmp-%ld-%s", dir, (long)getpid(), pmd5);
 	out = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -236,8 +266,10 @@ cmd_library_add_exec(struct cmd_args *args)
 
 	if (!cmd_option(args, "user", &user))
 		user = NULL;
-	if (user != NULL && (!auth_username_valid(str_from(user)) ||
-	                        strcmp(user, "shared") == 0))
+	/* The name becomes a folder's: no '/', no leading '.'. */
+	if (user != NULL &&
+	    (!auth_username_valid(str_from(user)) || user[0] == '.' ||
+	        strchr(user, '/') != NULL || strcmp(user, "shared") == 0))
 		return cmd_complain("--user: not an account name: '%s'", user);
 	if (args->cfg->library_upload_path[0] != '\0')
 		buf_adds(&dir, args->cfg->library_upload_path);

@@ -955,38 +955,6 @@ http_header_get(const struct http_request *req, const char *name, size_t *count)
 	return found;
 }
 
-struct str
-http_query_get(struct http_request *req, const char *name, bool *bad)
-{
-	struct str q = req->query, v = STR_NULL;
-	size_t n = strlen(name), i = 0, start;
-	char *out;
-	long len;
-
-	while (i < q.len && v.p == NULL) {
-		start = i;
-		while (i < q.len && q.p[i] != '&')
-			i++;
-		if (i - start > n && memcmp(q.p + start, name, n) == 0 &&
-		    q.p[start + n] == '=')
-			v = (struct str){
-			    q.p + start + n + 1, i - start - n - 1};
-		else if (i - start == n && memcmp(q.p + start, name, n) == 0)
-			v = (struct str){q.p + i, 0};
-		i++;
-	}
-	if (v.p == NULL)
-		return STR_NULL;
-	out = http_alloc(req, v.len + 1);
-	len = str_unescape(v, out);
-	if (len < 0) {
-		*bad = true;
-		return STR_NULL;
-	}
-	out[len] = '\0';
-	return (struct str){out, (size_t)len};
-}
-
 /*
  * The per-request arena: a list of chunks, the head serving small
  * allocations. Large allocations get a chunk of their own behind the head.

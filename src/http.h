@@ -109,15 +109,6 @@ const struct str *http_header_get(
     const struct http_request *req, const char *name, size_t *count);
 
 /*
- * The value of name in the query string (the first "name=..." or a bare
- * "name"), percent-decoded ('+' kept) and NUL-terminated in http_alloc
- * memory. A NULL slice when it is absent, or when it is not valid
- * percent-encoding (then *bad is set).
- */
-struct str http_query_get(
-    struct http_request *req, const char *name, bool *bad);
-
-/*
  * Memory that lives as long as the request (freed after http_reply()).
  * Never returns NULL.
  */

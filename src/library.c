@@ -41,6 +41,7 @@
 #include "log.h"
 #include "md5.h"
 #include "partialmd5.h"
+#include "statsdb.h"
 #include "xmalloc.h"
 
 #define SCAN_BATCH 500    /* files per transaction of a scan */
@@ -54,6 +55,7 @@
 struct lib_root {
 	char *path;               /* as configured */
 	enum library_source kind; /* folder (or calibre), upload */
+	bool dav; /* the WebDAV tree: only <account>/Books/ is read */
 };
 
 struct lib_roots {
@@ -69,7 +71,7 @@ roots_from_config(const struct config *cfg, struct lib_roots *r)
 	const char *p = cfg->library_paths != NULL ? cfg->library_paths : "";
 	struct buf up = BUF_INIT;
 
-	r->v = xcalloc(LIBRARY_MAX_PATHS + 1, sizeof(*r->v));
+	r->v = xcalloc(LIBRARY_MAX_PATHS + 2, sizeof(*r->v));
 	r->n = 0;
 	while (*p != '\0' && r->n < LIBRARY_MAX_PATHS) {
 		const char *end = strchr(p, ':');
@@ -93,6 +95,14 @@ roots_from_config(const struct config *cfg, struct lib_roots *r)
 	r->v[r->n].path = xstrdup(r->upload_path);
 	r->v[r->n].kind = LIBRARY_SRC_UPLOAD;
 	r->n++;
+	/* The accounts' Books/ folders of WebDAV, on disk with "file". */
+	if (cfg->storage != NULL && strcmp(cfg->storage, "file") == 0) {
+		buf_addf(&up, "%s/dav", cfg->data_dir);
+		r->v[r->n].path = buf_detach(&up, NULL);
+		r->v[r->n].kind = LIBRARY_SRC_UPLOAD;
+		r->v[r->n].dav = true;
+		r->n++;
+	}
 }
 
 static void
@@ -339,6 +349,7 @@ struct scan {
 	char *root_real;  /* realpath of it */
 	enum library_source kind;
 	char owner[256]; /* an upload's account, from its first folder */
+	bool dav;        /* the root is the WebDAV tree */
 	sqlite3_stmt *by_path, *by_inode, *move, *touch, *put_file, *put_book,
 	    *id_used, *put_author, *put_tag, *del_lists, *del_tags, *move_book,
 	    *put_skip;
@@ -444,7 +455,7 @@ join_list(struct buf *out, const struct bookmeta_list *l)
  */
 static void
 scan_put_book(struct scan *s, const char *book_id, const struct bookmeta *m,
-    const char *cover_path, int cover_kind)
+    const char *asort_given, const char *cover_path, int cover_kind)
 {
 	struct buf authors = BUF_INIT, tags = BUF_INIT, idents = BUF_INIT,
 	           asort = BUF_INIT, one = BUF_INIT;
@@ -456,7 +467,9 @@ scan_put_book(struct scan *s, const char *book_id, const struct bookmeta *m,
 	for (i = 0; i < m->id_schemes.n && i < m->id_values.n; i++)
 		buf_addf(&idents, "%s%s\t%s", i > 0 ? "\n" : "",
 		    m->id_schemes.v[i], m->id_values.v[i]);
-	if (m->authors.n > 0)
+	if (asort_given != NULL)
+		buf_adds(&asort, asort_given);
+	else if (m->authors.n > 0)
 		author_sort_of(m->authors.v[0], &asort);
 	sqlite3_reset(st);
 	sqlite3_bind_text(st, 1, book_id, -1, SQLITE_TRANSIENT);
@@ -540,6 +553,41 @@ scan_file_id(struct scan *s, const char *pmd5, const char *path,
 }
 
 /*
+ * Write the row of the file at path (rel: below the root; name: its base
+ * name; fsb: its fstat) with its MD5s, of book book_id, in format.
+ */
+static void
+scan_put_file(struct scan *s, const char *path, const char *rel,
+    const char *name, const struct stat *fsb, const char *pmd5,
+    const char *fmd5, const char *book_id, const char *format)
+{
+	struct buf id = BUF_INIT;
+	sqlite3_stmt *st;
+
+	scan_file_id(s, pmd5, path, rel, &id);
+	st = s->put_file;
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, id.data, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, book_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, s->root, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 6, format, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 7, (int64_t)fsb->st_size);
+	sqlite3_bind_int64(st, 8, (int64_t)fsb->st_mtim.tv_sec);
+	sqlite3_bind_int64(st, 9, (int64_t)fsb->st_mtim.tv_nsec);
+	sqlite3_bind_int64(st, 10, (int64_t)fsb->st_ino);
+	sqlite3_bind_text(st, 11, pmd5, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 12, fmd5, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 13, (int)s->kind);
+	sqlite3_bind_text(st, 14, s->owner, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 15, s->gen);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		scan_skip(s, rel, sqlite3_errmsg(s->db));
+	buf_release(&id);
+}
+
+/*
  * Read the book file at path (rel: below the root; name: its base name;
  * sb: its lstat) into the index. A refused file is recorded and its old
  * row, if any, removed.
@@ -549,12 +597,11 @@ scan_read_file(struct scan *s, const char *path, const char *rel,
     const char *name, const struct stat *sb)
 {
 	struct bookmeta m;
-	struct buf why = BUF_INIT, id = BUF_INIT;
+	struct buf why = BUF_INIT;
 	char pmd5[MD5_HEX_LEN + 1], fmd5[MD5_HEX_LEN + 1];
 	char book_id[MD5_HEX_LEN + 1];
 	struct bookzip_src src;
 	struct stat fsb;
-	sqlite3_stmt *st;
 	int fd;
 
 	bookmeta_init(&m);
@@ -579,36 +626,16 @@ scan_read_file(struct scan *s, const char *path, const char *rel,
 	}
 	s->files_read++;
 	book_id_of(s->owner, m.title, &m.authors, book_id);
-	scan_put_book(s, book_id, &m,
+	scan_put_book(s, book_id, &m, NULL,
 	    m.cover != BOOKMETA_COVER_NONE ? path : "",
 	    m.cover != BOOKMETA_COVER_NONE ? 1 : 0);
-	scan_file_id(s, pmd5, path, rel, &id);
-	st = s->put_file;
-	sqlite3_reset(st);
-	sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, id.data, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, book_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, s->root, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 5, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(
-	    st, 6, bookmeta_format_name(m.format), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 7, (int64_t)fsb.st_size);
-	sqlite3_bind_int64(st, 8, (int64_t)fsb.st_mtim.tv_sec);
-	sqlite3_bind_int64(st, 9, (int64_t)fsb.st_mtim.tv_nsec);
-	sqlite3_bind_int64(st, 10, (int64_t)fsb.st_ino);
-	sqlite3_bind_text(st, 11, pmd5, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 12, fmd5, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 13, (int)s->kind);
-	sqlite3_bind_text(st, 14, s->owner, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 15, s->gen);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		scan_skip(s, rel, sqlite3_errmsg(s->db));
+	scan_put_file(s, path, rel, name, &fsb, pmd5, fmd5, book_id,
+	    bookmeta_format_name(m.format));
 out:
 	if (fd != -1)
 		close(fd);
 	bookmeta_release(&m);
 	buf_release(&why);
-	buf_release(&id);
 }
 
 /* Whether the file at path (lstat sb) is in the index unchanged: mark it. */
@@ -692,6 +719,32 @@ scan_batch(struct scan *s)
 }
 
 /*
+ * The owner of an upload folder's <name>/ (the WebDAV tree's names are
+ * percent-encoded; "shared" of the uploads folder is every account's).
+ * Returns 0, or -1 for a name that is no account's.
+ */
+static int
+scan_owner(struct scan *s, const char *name)
+{
+	size_t len = strlen(name);
+	long n;
+
+	if (len >= sizeof(s->owner))
+		return -1;
+	if (!s->dav) {
+		memcpy(s->owner, name, len + 1);
+		if (strcmp(s->owner, "shared") == 0)
+			s->owner[0] = '\0';
+		return 0;
+	}
+	n = str_unescape((struct str){name, len}, s->owner);
+	if (n <= 0)
+		return -1;
+	s->owner[n] = '\0';
+	return strlen(s->owner) == (size_t)n ? 0 : -1;
+}
+
+/*
  * Walk the folder path (rel: its path below the root, "" for the root),
  * depth folders down.
  */
@@ -745,21 +798,21 @@ scan_dir(struct scan *s, const char *path, const char *rel, unsigned depth)
 				    s, subrel.data, "folder nested too deep");
 				continue;
 			}
-			if (s->kind == LIBRARY_SRC_UPLOAD && depth == 0) {
-				if (strlen(de->d_name) >= sizeof(s->owner))
-					continue;
-				memcpy(s->owner, de->d_name,
-				    strlen(de->d_name) + 1);
-				if (strcmp(s->owner, "shared") == 0)
-					s->owner[0] = '\0';
-			}
+			if (s->kind == LIBRARY_SRC_UPLOAD && depth == 0 &&
+			    scan_owner(s, de->d_name) == -1)
+				continue;
+			/* In an account's WebDAV tree, only Books/. */
+			if (s->dav && depth == 1 &&
+			    strcmp(de->d_name, LIBRARY_DAV_FOLDER) != 0)
+				continue;
 			scan_dir(s, sub.data, subrel.data, depth + 1);
 			continue;
 		}
 		if (!S_ISREG(sb.st_mode) || !lib_is_book_name(de->d_name))
 			continue;
 		/* Uploads lie in <account>/ or shared/, never loose. */
-		if (s->kind == LIBRARY_SRC_UPLOAD && depth == 0)
+		if (s->kind == LIBRARY_SRC_UPLOAD &&
+		    (depth == 0 || (s->dav && depth == 1)))
 			continue;
 		if (++s->files_seen > LIBRARY_MAX_FILES) {
 			scan_skip(
@@ -903,6 +956,296 @@ scan_remove_unseen(struct scan *s, const bool *walked)
 		meta_set(s->db, "removed", s->now);
 }
 
+/* ---------------------------------------------------------------------
+ * A Calibre library: its metadata.db, read as hostile input.
+ */
+
+static bool fd_inside(int fd, const char *root);
+
+/* Whether rel (a path from metadata.db) stays below its folder. */
+static bool
+calibre_path_safe(const char *rel)
+{
+	const char *p = rel;
+
+	if (*rel == '\0' || *rel == '/' || strchr(rel, '\\') != NULL)
+		return false;
+	while (*p != '\0') {
+		size_t n = strcspn(p, "/");
+
+		if (n == 0 || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p += n;
+		if (*p == '/' && *++p == '\0')
+			return false; /* a trailing '/' */
+	}
+	return true;
+}
+
+/* The statements of a Calibre read, one per table of a book. */
+enum {
+	CAL_AUTHORS,
+	CAL_SERIES,
+	CAL_TAGS,
+	CAL_LANG,
+	CAL_PUBLISHER,
+	CAL_COMMENT,
+	CAL_IDENTS,
+	CAL_DATA,
+	CAL_N,
+};
+
+static const char *const calibre_sql[CAL_N] = {
+    [CAL_AUTHORS] = "SELECT a.name, a.sort FROM main.books_authors_link l "
+                    "JOIN main.authors a ON a.id=l.author WHERE l.book=?1 "
+                    "ORDER BY l.id",
+    [CAL_SERIES] = "SELECT s.name FROM main.books_series_link l JOIN "
+                   "main.series s ON s.id=l.series WHERE l.book=?1",
+    [CAL_TAGS] = "SELECT t.name FROM main.books_tags_link l JOIN main.tags "
+                 "t ON t.id=l.tag WHERE l.book=?1 ORDER BY t.name",
+    [CAL_LANG] = "SELECT g.lang_code FROM main.books_languages_link l JOIN "
+                 "main.languages g ON g.id=l.lang_code WHERE l.book=?1 "
+                 "ORDER BY l.item_order",
+    [CAL_PUBLISHER] = "SELECT p.name FROM main.books_publishers_link l "
+                      "JOIN main.publishers p ON p.id=l.publisher WHERE "
+                      "l.book=?1",
+    [CAL_COMMENT] = "SELECT text FROM main.comments WHERE book=?1",
+    [CAL_IDENTS] = "SELECT type, val FROM main.identifiers WHERE book=?1 "
+                   "ORDER BY type",
+    [CAL_DATA] = "SELECT format, name FROM main.data WHERE book=?1 "
+                 "ORDER BY format",
+};
+
+/* The text of column i of a Calibre row, and its length. */
+static const char *
+cal_text(sqlite3_stmt *st, int i, size_t *len)
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+
+	*len = t != NULL ? (size_t)sqlite3_column_bytes(st, i) : 0;
+	return t != NULL ? t : "";
+}
+
+/*
+ * One book of the Calibre library (row: id, title, path, uuid, has_cover,
+ * series_index, author_sort): its metadata from the other tables, its
+ * files from data, each with its partial MD5.
+ */
+static void
+calibre_book(struct scan *s, sqlite3_stmt *row, sqlite3_stmt *const *q)
+{
+	struct bookmeta m;
+	struct buf dir = BUF_INIT, file = BUF_INIT, rel = BUF_INIT,
+	           key = BUF_INIT, fname = BUF_INIT, asort = BUF_INIT;
+	char book_id[MD5_HEX_LEN + 1];
+	int64_t id = sqlite3_column_int64(row, 0);
+	const char *t;
+	size_t len;
+	int i;
+
+	bookmeta_init(&m);
+	t = cal_text(row, 2, &len);
+	if (!calibre_path_safe(t) || len > PATH_MAX / 2) {
+		buf_addf(&rel, "metadata.db: book %lld", (long long)id);
+		scan_skip(s, rel.data, "unsafe path");
+		goto out;
+	}
+	buf_add(&dir, t, len);
+	t = cal_text(row, 1, &len);
+	bookmeta_set(&m.title, t, len, 0);
+	if (m.title == NULL)
+		bookmeta_set(&m.title, "Unknown", 7, 0);
+	t = cal_text(row, 6, &len);
+	bookmeta_text(&asort, t, len, BOOKMETA_MAX_TEXT, 0);
+	for (i = 0; i < CAL_N; i++) {
+		if (q[i] == NULL)
+			continue;
+		sqlite3_reset(q[i]);
+		sqlite3_bind_int64(q[i], 1, id);
+	}
+	while (q[CAL_AUTHORS] != NULL &&
+	       sqlite3_step(q[CAL_AUTHORS]) == SQLITE_ROW) {
+		t = cal_text(q[CAL_AUTHORS], 0, &len);
+		bookmeta_add(&m.authors, t, len, 0);
+	}
+	if (q[CAL_SERIES] != NULL &&
+	    sqlite3_step(q[CAL_SERIES]) == SQLITE_ROW) {
+		t = cal_text(q[CAL_SERIES], 0, &len);
+		bookmeta_set(&m.series, t, len, 0);
+		if (m.series != NULL &&
+		    sqlite3_column_type(row, 5) != SQLITE_NULL) {
+			m.series_index = sqlite3_column_double(row, 5);
+			m.has_series_index = true;
+		}
+	}
+	while (q[CAL_TAGS] != NULL && sqlite3_step(q[CAL_TAGS]) == SQLITE_ROW) {
+		t = cal_text(q[CAL_TAGS], 0, &len);
+		bookmeta_add(&m.subjects, t, len, 0);
+	}
+	if (q[CAL_LANG] != NULL && sqlite3_step(q[CAL_LANG]) == SQLITE_ROW) {
+		t = cal_text(q[CAL_LANG], 0, &len);
+		bookmeta_set(&m.language, t, len, 0);
+	}
+	if (q[CAL_PUBLISHER] != NULL &&
+	    sqlite3_step(q[CAL_PUBLISHER]) == SQLITE_ROW) {
+		t = cal_text(q[CAL_PUBLISHER], 0, &len);
+		bookmeta_set(&m.publisher, t, len, 0);
+	}
+	if (q[CAL_COMMENT] != NULL &&
+	    sqlite3_step(q[CAL_COMMENT]) == SQLITE_ROW) {
+		struct buf d = BUF_INIT;
+
+		t = cal_text(q[CAL_COMMENT], 0, &len);
+		bookmeta_text(&d, t, len, BOOKMETA_MAX_DESCRIPTION,
+		    BOOKMETA_TEXT_HTML | BOOKMETA_TEXT_LINES);
+		if (d.len > 0)
+			m.description = buf_detach(&d, NULL);
+		buf_release(&d);
+	}
+	while (q[CAL_IDENTS] != NULL &&
+	       sqlite3_step(q[CAL_IDENTS]) == SQLITE_ROW) {
+		struct buf scheme = BUF_INIT;
+
+		t = cal_text(q[CAL_IDENTS], 0, &len);
+		bookmeta_text(&scheme, t, len, 64, 0);
+		t = cal_text(q[CAL_IDENTS], 1, &len);
+		bookmeta_add_id(&m, scheme.data, t, len);
+		buf_release(&scheme);
+	}
+	/* The id: Calibre's uuid, else its book number. */
+	t = cal_text(row, 3, &len);
+	buf_adds(&key, "calibre\n");
+	if (len > 0)
+		buf_add(&key, t, len);
+	else
+		buf_addf(&key, "%s\n%lld", s->root, (long long)id);
+	md5_hex(key.data, key.len, book_id);
+	buf_reset(&file);
+	buf_addf(&file, "%s/%s/cover.jpg", s->root_real, dir.data);
+	scan_put_book(s, book_id, &m, asort.len > 0 ? asort.data : NULL,
+	    sqlite3_column_int(row, 4) != 0 ? file.data : "",
+	    sqlite3_column_int(row, 4) != 0 ? 2 : 0);
+	while (q[CAL_DATA] != NULL && sqlite3_step(q[CAL_DATA]) == SQLITE_ROW) {
+		char fmt[16], pmd5[MD5_HEX_LEN + 1], fmd5[MD5_HEX_LEN + 1];
+		const char *name;
+		struct stat sb;
+		size_t k;
+		int fd;
+
+		t = cal_text(q[CAL_DATA], 0, &len);
+		if (len == 0 || len >= sizeof(fmt))
+			continue;
+		for (k = 0; k < len; k++)
+			fmt[k] = (char)(t[k] >= 'A' && t[k] <= 'Z' ? t[k] + 32
+			                                           : t[k]);
+		fmt[len] = '\0';
+		name = cal_text(q[CAL_DATA], 1, &len);
+		buf_reset(&fname);
+		buf_addf(&fname, "%.*s.%s", (int)len, name, fmt);
+		buf_reset(&rel);
+		buf_addf(&rel, "%s/%s", dir.data, fname.data);
+		if (!calibre_path_safe(rel.data) ||
+		    strchr(fname.data, '/') != NULL) {
+			scan_skip(s, rel.data, "unsafe path");
+			continue;
+		}
+		if (!lib_is_book_name(fname.data))
+			continue;
+		buf_reset(&file);
+		buf_addf(&file, "%s/%s", s->root_real, rel.data);
+		if (++s->files_seen > LIBRARY_MAX_FILES) {
+			scan_skip(s, rel.data, "too many files in the library");
+			continue;
+		}
+		if (lstat(file.data, &sb) == -1) {
+			scan_skip(s, rel.data, strerror(errno));
+			continue;
+		}
+		if (!S_ISREG(sb.st_mode)) {
+			scan_skip(s, rel.data, "not a regular file");
+			continue;
+		}
+		if (scan_unchanged(s, file.data, &sb))
+			continue;
+		fd = open(
+		    file.data, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd == -1 || !fd_inside(fd, s->root_real) ||
+		    partialmd5_fd(fd, pmd5) == -1) {
+			scan_skip(s, rel.data,
+			    fd == -1 ? strerror(errno) : "cannot be read");
+			if (fd != -1)
+				close(fd);
+			continue;
+		}
+		close(fd);
+		partialmd5_filename(fname.data, fmd5);
+		s->files_read++;
+		scan_put_file(s, file.data, rel.data, fname.data, &sb, pmd5,
+		    fmd5, book_id, strcmp(fmt, "kepub") == 0 ? "epub" : fmt);
+		scan_batch(s);
+	}
+out:
+	bookmeta_release(&m);
+	buf_release(&dir);
+	buf_release(&file);
+	buf_release(&rel);
+	buf_release(&key);
+	buf_release(&fname);
+	buf_release(&asort);
+}
+
+/*
+ * Scan the Calibre library at s->root_real through its metadata.db.
+ * Returns 0, or -1 when the database cannot be read (recorded).
+ */
+static int
+scan_calibre(struct scan *s)
+{
+	struct buf path = BUF_INIT;
+	sqlite3 *cdb = NULL;
+	sqlite3_stmt *books = NULL, *q[CAL_N];
+	struct stat sb;
+	int i, rc = -1, n = 0;
+
+	memset(q, 0, sizeof(q));
+	buf_addf(&path, "%s/metadata.db", s->root_real);
+	if (lstat(path.data, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    (uint64_t)sb.st_size > LIBRARY_MAX_CALIBRE_DB) {
+		scan_skip(
+		    s, "metadata.db", "not a regular file of at most 1 GiB");
+		goto out;
+	}
+	if (statsdb_open_hardened(path.data, &cdb) != 0) {
+		scan_skip(s, "metadata.db", "not a readable SQLite database");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(cdb,
+	        "SELECT id, title, path, uuid, has_cover, series_index, "
+	        "author_sort FROM main.books ORDER BY id",
+	        -1, &books, NULL) != SQLITE_OK) {
+		scan_skip(s, "metadata.db", "no books table");
+		goto out;
+	}
+	for (i = 0; i < CAL_N; i++)
+		if (sqlite3_prepare_v2(cdb, calibre_sql[i], -1, &q[i], NULL) !=
+		    SQLITE_OK)
+			q[i] = NULL;
+	while (sqlite3_step(books) == SQLITE_ROW) {
+		if (++n > (int)LIBRARY_MAX_FILES)
+			break;
+		calibre_book(s, books, q);
+	}
+	rc = 0;
+out:
+	for (i = 0; i < CAL_N; i++)
+		sqlite3_finalize(q[i]);
+	sqlite3_finalize(books);
+	sqlite3_close(cdb);
+	buf_release(&path);
+	return rc;
+}
+
 /*
  * Scan roots into db, on the calling thread. A summary line into out.
  * Returns 0, or -1 with a message in out.
@@ -913,7 +1256,7 @@ scan_run(sqlite3 *db, const struct lib_roots *roots, struct buf *out,
 {
 	struct scan s;
 	struct timespec t0, t1;
-	bool walked[LIBRARY_MAX_PATHS + 1];
+	bool walked[LIBRARY_MAX_PATHS + 2];
 	size_t i;
 	uint64_t ms;
 
@@ -943,13 +1286,23 @@ scan_run(sqlite3 *db, const struct lib_roots *roots, struct buf *out,
 		walked[i] = false;
 		s.root = r->path;
 		s.kind = r->kind;
+		s.dav = r->dav;
 		s.owner[0] = '\0';
+		/*
+		 * Made when missing (the WebDAV tree too, as dav.c would
+		 * make it), so that inotify watches them from the start.
+		 */
 		if (r->kind == LIBRARY_SRC_UPLOAD &&
 		    mkdir(r->path, 0700) == -1 && errno != EEXIST)
 			log_warn("cannot make '%s'", r->path);
 		s.root_real = realpath(r->path, NULL);
 		if (s.root_real == NULL || stat(s.root_real, &sb) == -1 ||
 		    !S_ISDIR(sb.st_mode)) {
+			/* No WebDAV tree yet: nothing to read. */
+			if (r->dav && s.root_real == NULL && errno == ENOENT) {
+				walked[i] = true;
+				continue;
+			}
 			scan_skip(&s, r->path,
 			    s.root_real == NULL ? strerror(errno)
 			                        : "not a folder");
@@ -957,8 +1310,21 @@ scan_run(sqlite3 *db, const struct lib_roots *roots, struct buf *out,
 			s.root_real = NULL;
 			continue;
 		}
-		walked[i] = true;
-		scan_dir(&s, s.root_real, "", 0);
+		{
+			struct buf mdb = BUF_INIT;
+
+			buf_addf(&mdb, "%s/metadata.db", s.root_real);
+			if (r->kind == LIBRARY_SRC_FOLDER &&
+			    lstat(mdb.data, &sb) == 0)
+				s.kind = LIBRARY_SRC_CALIBRE;
+			buf_release(&mdb);
+		}
+		if (s.kind == LIBRARY_SRC_CALIBRE) {
+			walked[i] = scan_calibre(&s) == 0;
+		} else {
+			walked[i] = true;
+			scan_dir(&s, s.root_real, "", 0);
+		}
 		free(s.root_real);
 		s.root_real = NULL;
 	}

@@ -56,8 +56,15 @@
 #define LIBRARY_MAX_WATCHES 4096
 /* Milliseconds without a change before a changed folder is rescanned. */
 #define LIBRARY_DEBOUNCE_MS 2000
+/* Bytes of a Calibre library's metadata.db read (more: refused). */
+#define LIBRARY_MAX_CALIBRE_DB ((uint64_t)1 << 30)
 /* Folders of library_paths. */
 #define LIBRARY_MAX_PATHS 32
+/*
+ * The folder of an account's WebDAV space (storage "file") whose books
+ * are that account's uploads.
+ */
+#define LIBRARY_DAV_FOLDER "Books"
 /* The index file under data_dir. */
 #define LIBRARY_DIR "library"
 #define LIBRARY_INDEX_FILE "index.sqlite3"

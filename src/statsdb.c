@@ -231,9 +231,8 @@ uri_path(struct buf *b, const char *path)
 	}
 }
 
-/* Open the private copy with every defence on. Returns 0 or -1. */
-static int
-open_hardened(struct reader *r, const char *copy)
+int
+statsdb_open_hardened(const char *path, struct sqlite3 **out)
 {
 	static const struct {
 		int op, value;
@@ -269,25 +268,43 @@ open_hardened(struct reader *r, const char *copy)
 	size_t i;
 	int rc;
 
+	*out = NULL;
 	buf_adds(&uri, "file:");
-	uri_path(&uri, copy);
+	uri_path(&uri, path);
 	buf_adds(&uri, "?immutable=1");
-	rc = sqlite3_open_v2(uri.data, &r->db,
+	rc = sqlite3_open_v2(uri.data, out,
 	    SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX |
 	        SQLITE_OPEN_PRIVATECACHE,
 	    NULL);
 	buf_release(&uri);
 	if (rc != SQLITE_OK)
-		return fail_sqlite(r, "cannot open the file");
+		return -1;
 	for (i = 0; i < sizeof(configs) / sizeof(configs[0]); i++)
-		if (sqlite3_db_config(r->db, configs[i].op, configs[i].value,
+		if (sqlite3_db_config(*out, configs[i].op, configs[i].value,
 		        (int *)NULL) != SQLITE_OK)
-			return fail_sqlite(r, "cannot configure SQLite");
+			return -2;
 	for (i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
-		sqlite3_limit(r->db, limits[i].id, limits[i].value);
-	sqlite3_progress_handler(r->db, 1000, on_progress, r);
-	if (sqlite3_exec(r->db, pragmas, NULL, NULL, NULL) != SQLITE_OK)
+		sqlite3_limit(*out, limits[i].id, limits[i].value);
+	if (sqlite3_exec(*out, pragmas, NULL, NULL, NULL) != SQLITE_OK)
+		return -3;
+	return 0;
+}
+
+/* Open the private copy with every defence on. Returns 0 or -1. */
+static int
+open_hardened(struct reader *r, const char *copy)
+{
+	switch (statsdb_open_hardened(copy, &r->db)) {
+	case 0:
+		break;
+	case -1:
+		return fail_sqlite(r, "cannot open the file");
+	case -2:
+		return fail_sqlite(r, "cannot configure SQLite");
+	default:
 		return fail_sqlite(r, "not a readable SQLite database");
+	}
+	sqlite3_progress_handler(r->db, 1000, on_progress, r);
 	return 0;
 }
 

@@ -117,6 +117,18 @@ int statsdb_read_fd(int fd, int64_t now, const struct statsdb_limits *lim,
 
 void statsdb_release(struct statsdb *db);
 
+struct sqlite3;
+
+/*
+ * Open the SQLite file at path read-only as "file:<path>?immutable=1",
+ * with the defences above (defensive, untrusted schema, no extensions,
+ * triggers, views or foreign keys, query_only, no mmap, a small cache,
+ * the low sqlite3_limit()s); the library reads Calibre's metadata.db so.
+ * Returns 0 with *db open; -1 (cannot open), -2 (cannot configure) or -3
+ * (not a readable database), *db then to be closed by the caller.
+ */
+int statsdb_open_hardened(const char *path, struct sqlite3 **db);
+
 /*
  * KOReader's vocabulary builder (vocabulary_builder.sqlite3, schema
  * 20240905): the same defences as statsdb_read_fd, the tables vocabulary

@@ -31,7 +31,8 @@
 #include "davweb.h"
 #include "feed.h"
 #include "json.h"
-#include "libapi.h"
+#include "libfile.h"
+#include "libweb.h"
 #include "log.h"
 #include "md5.h"
 #include "policy.h"
@@ -300,6 +301,27 @@ document_valid(struct str d)
 	return store_document_valid(d, true);
 }
 
+/* The value of name in the query string q, as sent, or a NULL slice. */
+static struct str
+query_raw(struct str q, const char *name)
+{
+	size_t n = strlen(name), i = 0, start;
+
+	while (i < q.len) {
+		start = i;
+		while (i < q.len && q.p[i] != '&')
+			i++;
+		if (i - start > n && memcmp(q.p + start, name, n) == 0 &&
+		    q.p[start + n] == '=')
+			return (struct str){
+			    q.p + start + n + 1, i - start - n - 1};
+		if (i - start == n && memcmp(q.p + start, name, n) == 0)
+			return (struct str){q.p + i, 0};
+		i++;
+	}
+	return STR_NULL;
+}
+
 /*
  * The value of name in the request's query string, percent-decoded into
  * http_alloc memory; a NULL slice when it is absent or not valid (then
@@ -308,7 +330,20 @@ document_valid(struct str d)
 static struct str
 query_get(struct wcall *c, const char *name, bool *bad)
 {
-	return http_query_get(c->req, name, bad);
+	struct str v = query_raw(c->req->query, name);
+	char *out;
+	long n;
+
+	if (v.p == NULL)
+		return STR_NULL;
+	out = http_alloc(c->req, v.len + 1);
+	n = str_unescape(v, out);
+	if (n < 0) {
+		*bad = true;
+		return STR_NULL;
+	}
+	out[n] = '\0';
+	return (struct str){out, (size_t)n};
 }
 
 /*
@@ -368,6 +403,9 @@ session_admin_cb(void *arg, const struct store_reply *r)
 	json_bool(&o, r->result == STORE_OK);
 	json_key(&o, "csrf");
 	json_str(&o, c->sess.csrf);
+	/* Whether this storage has a library (the Books page, libweb.h). */
+	json_key(&o, "library");
+	json_bool(&o, c->w->lib != NULL);
 	w_finish(c, &o, c->status, c->extra);
 }
 
@@ -2478,57 +2516,53 @@ h_feed_rotate(void *call)
 	return 0;
 }
 
-/*
- * The library (libapi.h): the session's checks are done; libapi answers.
- */
+/* The library's requests: libweb.c answers them. */
 static int
-lib_serve(struct wcall *c, enum libapi_op op)
+w_library(struct wcall *c, enum libweb_op op)
 {
-	libapi_serve(c->w->lib, c->req, op, c->user.p,
-	    c->param.p != NULL ? c->param.p : "");
+	libweb_handle(
+	    c->w->lib, c->req, op, c->sess.user, c->param, WEB_API_HEADERS);
 	return 0;
 }
-
 static int
-h_lib_books(void *call)
+h_library(void *call)
 {
-	return lib_serve(call, LIBAPI_BOOKS);
+	return w_library(call, LIBWEB_LIST);
+}
+static int
+h_library_book(void *call)
+{
+	return w_library(call, LIBWEB_BOOK);
+}
+static int
+h_library_cover(void *call)
+{
+	return w_library(call, LIBWEB_COVER);
+}
+static int
+h_library_facet(void *call)
+{
+	return w_library(call, LIBWEB_FACET);
+}
+static int
+h_library_admin(void *call)
+{
+	return w_library(call, LIBWEB_ADMIN);
+}
+static int
+h_library_scan(void *call)
+{
+	return w_library(call, LIBWEB_SCAN);
 }
 
+/* GET /api/v1/library/files/:file: a book's file (libfile.h). */
 static int
-h_lib_facet(void *call)
+h_library_file(void *call)
 {
-	return lib_serve(call, LIBAPI_FACET);
-}
+	struct wcall *c = call;
 
-static int
-h_lib_book(void *call)
-{
-	return lib_serve(call, LIBAPI_BOOK);
-}
-
-static int
-h_lib_cover(void *call)
-{
-	return lib_serve(call, LIBAPI_COVER);
-}
-
-static int
-h_lib_file(void *call)
-{
-	return lib_serve(call, LIBAPI_FILE);
-}
-
-static int
-h_lib_status(void *call)
-{
-	return lib_serve(call, LIBAPI_STATUS);
-}
-
-static int
-h_lib_scan(void *call)
-{
-	return lib_serve(call, LIBAPI_SCAN);
+	libfile_serve(c->w->lib, c->req, c->user.p, c->param.p);
+	return 0;
 }
 
 /*
@@ -2602,14 +2636,7 @@ static const struct route wroutes[] = {
         W_SESSION | W_CSRF},
     {HTTP_M_PUT, "/api/v1/account/policy", h_policy,
         W_SESSION | W_CSRF | W_BODY},
-    {HTTP_M_GET, "/api/v1/library", h_lib_books, W_SESSION},
-    {HTTP_M_GET, "/api/v1/library/facets/:kind", h_lib_facet, W_SESSION},
-    {HTTP_M_GET, "/api/v1/library/files/:file", h_lib_file, W_SESSION},
-    {HTTP_M_GET, "/api/v1/library/:book", h_lib_book, W_SESSION},
-    {HTTP_M_GET, "/api/v1/library/:book/cover", h_lib_cover, W_SESSION},
-    {HTTP_M_GET, "/api/v1/admin/library", h_lib_status, W_SESSION | W_ADMIN},
-    {HTTP_M_POST, "/api/v1/admin/library/scan", h_lib_scan,
-        W_SESSION | W_CSRF | W_ADMIN},
+    {HTTP_M_GET, "/api/v1/library/files/:file", h_library_file, W_SESSION},
     {HTTP_M_GET, "/api/v1/admin/users", h_users, W_SESSION | W_ADMIN},
     {HTTP_M_POST, "/api/v1/admin/users", h_user_create,
         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
@@ -2623,6 +2650,13 @@ static const struct route wroutes[] = {
     {HTTP_M_GET, "/api/v1/admin/webhook", h_admin_webhook, W_SESSION | W_ADMIN},
     {HTTP_M_PUT, "/api/v1/admin/settings", h_settings_put,
         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
+    {HTTP_M_GET, "/api/v1/library", h_library, W_SESSION},
+    {HTTP_M_GET, "/api/v1/library/facets/:kind", h_library_facet, W_SESSION},
+    {HTTP_M_GET, "/api/v1/library/:id", h_library_book, W_SESSION},
+    {HTTP_M_GET, "/api/v1/library/:id/cover", h_library_cover, W_SESSION},
+    {HTTP_M_GET, "/api/v1/admin/library", h_library_admin, W_SESSION | W_ADMIN},
+    {HTTP_M_POST, "/api/v1/admin/library/scan", h_library_scan,
+        W_SESSION | W_CSRF | W_ADMIN},
 };
 
 #define NWROUTES (sizeof(wroutes) / sizeof(wroutes[0]))
@@ -3034,6 +3068,12 @@ stats_read_cb(void *arg, const char *user, size_t len)
 }
 
 void
+webui_set_library(struct webui *w, struct library *lib)
+{
+	w->lib = lib;
+}
+
+void
 webui_set_stats(struct webui *w, struct statsvc *sv)
 {
 	w->stats = sv;
@@ -3042,12 +3082,6 @@ webui_set_stats(struct webui *w, struct statsvc *sv)
 	statsvc_each(sv, stats_check, w);
 	if (w->cfg->enable_webui)
 		statsvc_on_read(sv, stats_read_cb, w);
-}
-
-void
-webui_set_library(struct webui *w, struct library *lib)
-{
-	w->lib = lib;
 }
 
 void

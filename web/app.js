@@ -286,6 +286,7 @@ function showLogin(message) {
 function start() {
 	$('#nav').hidden = false;
 	$('#nav-admin').hidden = !me.admin;
+	$('#nav-books').hidden = !me.library;
 	listen();
 	render();
 }
@@ -970,7 +971,7 @@ function setBookLayout(v) {
 // The query string of the view's server-side filters.
 function bookFilters() {
 	const q = [];
-	if (bookView.q.trim()) q.push('search=' + encodeURIComponent(bookView.q.trim()));
+	if (bookView.q.trim()) q.push('q=' + encodeURIComponent(bookView.q.trim()));
 	for (const k of ['author', 'series', 'language']) if (bookView[k]) q.push(k + '=' + encodeURIComponent(bookView[k]));
 	return q;
 }
@@ -1006,7 +1007,7 @@ function coverImg(b, w, hgt) {
 	if (!b.has_cover) {
 		return h('div', {class: 'cover none', 'aria-hidden': 'true'}, h('span', {}, b.title || 'Untitled'));
 	}
-	return h('img', {class: 'cover', src: 'api/v1/library/' + encodeURIComponent(b.id) + '/cover?size=' + (hgt * 2),
+	return h('img', {class: 'cover', src: 'api/v1/library/' + encodeURIComponent(b.id) + '/cover?size=' + (w * 2) + 'x' + (hgt * 2),
 	    loading: 'lazy', width: String(w), height: String(hgt), alt: ''});
 }
 
@@ -1068,7 +1069,6 @@ async function booksPage(list) {
 	}
 	const q = ['order=' + v.sort, 'offset=' + v.offset, 'limit=' + BOOKS_PAGE, ...bookFilters()];
 	const r = await api('GET', 'library?' + q.join('&'));
-	if (r.available === false) return {items: [], total: 0, off: true};
 	let items = r.books.map((b) => ({b, d: bookDoc(b, byId)}));
 	let note = null;
 	if (v.status === 'unread') {
@@ -1081,6 +1081,7 @@ async function booksPage(list) {
 
 // The values of a facet for a filter (the first LIBRARY_MAX_PAGE).
 async function facetValues(kind) {
+	if (!me.library) return [];
 	try {
 		return (await api('GET', 'library/facets/' + kind + '?limit=200')).values;
 	} catch (e) {
@@ -1089,6 +1090,11 @@ async function facetValues(kind) {
 }
 
 async function books(_arg, quiet) {
+	if (!me.library) {
+		setPage('Books', h('h1', {}, 'Books'), h('div', {class: 'card'}, h('p', {}, 'There is no library with this storage.'),
+		    h('p', {class: 'muted'}, 'The library needs the file or Redis storage (docs/library.md).')));
+		return;
+	}
 	if (!quiet) bookView.offset = 0;
 	const [list, authors, series, languages] = await Promise.all([loadDocs(false, Infinity),
 	    facetValues('authors'), facetValues('series'), facetValues('languages')]);
@@ -1140,8 +1146,7 @@ async function books(_arg, quiet) {
 		const p = await booksPage(list).finally(() => {
 			if (mine === seq) grid.setAttribute('aria-busy', 'false');
 		});
-		if (mine !== seq) return null; // a newer view was asked meanwhile
-		if (p.off) return 'off';
+		if (mine !== seq) return; // a newer view was asked meanwhile
 		grid.replaceChildren(...p.items.map((x) => bookCard(x.b, x.d)));
 		const from = p.total ? bookView.offset + 1 : 0;
 		count.textContent = p.total === 0 ? 'No books match.' :
@@ -1150,7 +1155,6 @@ async function books(_arg, quiet) {
 		prev.disabled = bookView.offset === 0;
 		next.disabled = bookView.offset + BOOKS_PAGE >= p.total;
 		pager.hidden = p.total <= BOOKS_PAGE;
-		return null;
 	};
 	const go = async (delta) => {
 		bookView.offset = Math.max(0, bookView.offset + delta);
@@ -1166,11 +1170,7 @@ async function books(_arg, quiet) {
 			redraw();
 		}, 250);
 	});
-	if (await fill() === 'off') {
-		setPage('Books', h('h1', {}, 'Books'), h('div', {class: 'card'}, h('p', {}, 'There is no library with this storage.'),
-		    h('p', {class: 'muted'}, 'The library needs the file or Redis storage (docs/library.md).')));
-		return;
-	}
+	await fill();
 	setPage('Books', h('div', {class: 'head'}, h('h1', {id: 'books-h', tabindex: '-1'}, 'Books'),
 	    h('div', {class: 'buttons', role: 'group', 'aria-label': 'Show as'}, toggle('grid', 'Covers'), toggle('list', 'List'))),
 	    tools, count, grid, pager);
@@ -1178,7 +1178,7 @@ async function books(_arg, quiet) {
 
 // A book's page: #/book/<id>.
 async function bookPage(id) {
-	const [b, list] = await Promise.all([api('GET', 'library/' + encodeURIComponent(id)), loadDocs(false, Infinity)]);
+	const [{book: b}, list] = await Promise.all([api('GET', 'library/' + encodeURIComponent(id)), loadDocs(false, Infinity)]);
 	const byId = docIndex(list);
 	const mine = [];
 	for (const f of b.files) {
@@ -1243,13 +1243,8 @@ async function bookPage(id) {
 // folders, the scan and what it skipped; null without a library.
 const SKIPPED_PAGE = 25;
 async function libraryAdminCard() {
-	let st;
-	try {
-		st = await api('GET', 'admin/library');
-	} catch (e) {
-		if (e.status === 404) return null;
-		throw e;
-	}
+	if (!me.library) return null;
+	let st = await api('GET', 'admin/library');
 	const state = h('p', {id: 'scan-state', role: 'status'});
 	const showState = (s) => state.replaceChildren(s.scanning ? 'Scanning now…' :
 	    ['Last scan ', when(s.last_scan), s.last_scan ? ', ' + (s.last_scan_ms / 1000).toFixed(1) + ' s, ' +
@@ -1312,6 +1307,7 @@ async function libraryAdminCard() {
 // its book, or null when it joins none; each id asked once a page load.
 const docBooks = new Map();
 async function joinDocs(list) {
+	if (!me.library) return;
 	const want = list.map((d) => d.document).filter((id) => !docBooks.has(id) && /^[0-9a-f]{32}$/.test(id));
 	for (let i = 0; i < want.length; i += BOOKS_DOCS) {
 		const ids = want.slice(i, i + BOOKS_DOCS);

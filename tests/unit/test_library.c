@@ -1,0 +1,231 @@
+/*
+ * test_library.c: the pure parts of the library index (library.c): the
+ * book id's key (title and authors lowercased, white space collapsed),
+ * the sort title and the author's sort name, the check of the paths a
+ * Calibre database names, the LIKE pattern of a search word, the book
+ * file names the scan reads, the MIME types, the split of a list column;
+ * and a scan of a temporary folder through library_scan_sync and
+ * library_query_sync (the ids deterministic across two data
+ * directories).
+ *
+ * UNIT_INCLUDES: src/library.c
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../src/library.c"
+
+static void
+test_library__book_id(void **state)
+{
+	struct bookmeta_list a = {NULL, 0}, b = {NULL, 0};
+	char *va[] = {(char *)(uintptr_t) "Frank  HERBERT"};
+	char *vb[] = {(char *)(uintptr_t) "frank herbert"};
+	char x[MD5_HEX_LEN + 1], y[MD5_HEX_LEN + 1];
+	struct buf k = BUF_INIT;
+
+	(void)state;
+	a.v = va;
+	a.n = 1;
+	b.v = vb;
+	b.n = 1;
+	book_id_of("", "Dune\tMessiah ", &a, x);
+	book_id_of("", "dune messiah", &b, y);
+	assert_string_equal(x, y);
+	md5_hex("book\n\ndune messiah\nfrank herbert",
+	    strlen("book\n\ndune messiah\nfrank herbert"), y);
+	assert_string_equal(x, y);
+	book_id_of("alice", "dune messiah", &b, y);
+	assert_string_not_equal(x, y);
+	norm_add(&k, "  A\n b  ");
+	assert_string_equal(k.data, "a b");
+	buf_release(&k);
+}
+
+static void
+test_library__sort_names(void **state)
+{
+	struct buf o = BUF_INIT;
+
+	(void)state;
+	assert_string_equal(sort_title_of("The Dispossessed"), "Dispossessed");
+	assert_string_equal(sort_title_of("an Apple"), "Apple");
+	assert_string_equal(sort_title_of("A"), "A");
+	assert_string_equal(sort_title_of("Theory"), "Theory");
+	author_sort_of("Ursula K. Le Guin", &o);
+	assert_string_equal(o.data, "Guin, Ursula K. Le");
+	buf_reset(&o);
+	author_sort_of("Herbert, Frank", &o);
+	assert_string_equal(o.data, "Herbert, Frank");
+	buf_reset(&o);
+	author_sort_of("Plato", &o);
+	assert_string_equal(o.data, "Plato");
+	buf_release(&o);
+}
+
+static void
+test_library__calibre_paths(void **state)
+{
+	static const struct {
+		const char *p;
+		bool ok;
+	} t[] = {
+	    {"Frank Herbert/Dune (1)", true},
+	    {"a/b/c.epub", true},
+	    {"..a/b", true},
+	    {"", false},
+	    {"/etc", false},
+	    {"../x", false},
+	    {"a/../../x", false},
+	    {"a/./b", false},
+	    {"a//b", false},
+	    {"a/b/", false},
+	    {"a\\b", false},
+	    {"..", false},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (calibre_path_safe(t[i].p) != t[i].ok)
+			fail_msg("'%s': want %d", t[i].p, t[i].ok);
+}
+
+static void
+test_library__like(void **state)
+{
+	struct buf o = BUF_INIT;
+
+	(void)state;
+	like_pattern(&o, "100%_a\\b", 8);
+	assert_string_equal(o.data, "%100\\%\\_a\\\\b%");
+	buf_release(&o);
+}
+
+static void
+test_library__names(void **state)
+{
+	size_t n;
+	const char *const *v;
+
+	(void)state;
+	assert_true(lib_is_book_name("a.EPUB"));
+	assert_true(lib_is_book_name("x.tar.fb2"));
+	assert_true(lib_is_book_name("b.kepub"));
+	assert_false(lib_is_book_name("cover.jpg"));
+	assert_false(lib_is_book_name("metadata.db"));
+	assert_false(lib_is_book_name("epub"));
+	assert_string_equal(lib_mime("epub"), "application/epub+zip");
+	assert_string_equal(lib_mime("cbz"), "application/vnd.comicbook+zip");
+	assert_string_equal(lib_mime("nope"), "application/octet-stream");
+	assert_string_equal(
+	    library_source_name(LIBRARY_SRC_CALIBRE), "calibre");
+	v = split_lines("a\nb\n\nc", &n);
+	assert_int_equal(n, 4);
+	assert_string_equal(v[0], "a");
+	assert_string_equal(v[2], "");
+	assert_string_equal(v[3], "c");
+	for (size_t i = 0; i < n; i++)
+		cfree(v[i]);
+	cfree(v);
+	assert_null(split_lines("", &n));
+	assert_int_equal(n, 0);
+}
+
+struct got {
+	char ids[4][64];
+	size_t n;
+	uint64_t total;
+};
+
+static void
+got_page(void *arg, const struct library_page *page, const char *error)
+{
+	struct got *g = arg;
+	size_t i;
+
+	assert_null(error);
+	g->total = page->total;
+	for (i = 0; i < page->nbooks && i < 4; i++)
+		snprintf(g->ids[i], sizeof(g->ids[i]), "%s/%s",
+		    page->books[i].id, page->books[i].files[0].id);
+	g->n = page->nbooks;
+}
+
+/* A tiny TXT book in dir/name (the title is the file name). */
+static void
+put_txt(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+test_library__scan_query(void **state)
+{
+	char tmpl[] = "/tmp/test_library.XXXXXX";
+	char *root = mkdtemp(tmpl), lib[600], d1[600], d2[600], cmd[700];
+	struct config cfg;
+	struct buf out = BUF_INIT;
+	struct library_query q;
+	struct got g1, g2;
+
+	(void)state;
+	assert_non_null(root);
+	snprintf(lib, sizeof(lib), "%s/books", root);
+	snprintf(d1, sizeof(d1), "%s/d1", root);
+	snprintf(d2, sizeof(d2), "%s/d2", root);
+	assert_int_equal(mkdir(lib, 0700), 0);
+	put_txt(lib, "Beta.txt", "b");
+	put_txt(lib, "alpha.txt", "a");
+	config_init(&cfg);
+	free(cfg.library_paths);
+	cfg.library_paths = xstrdup(lib);
+	free(cfg.data_dir);
+	cfg.data_dir = xstrdup(d1);
+	assert_int_equal(library_scan_sync(&cfg, &out), 0);
+	memset(&q, 0, sizeof(q));
+	memset(&g1, 0, sizeof(g1));
+	assert_int_equal(library_query_sync(&cfg, NULL, &q, got_page, &g1), 0);
+	assert_int_equal(g1.total, 2);
+	free(cfg.data_dir);
+	cfg.data_dir = xstrdup(d2);
+	buf_reset(&out);
+	assert_int_equal(library_scan_sync(&cfg, &out), 0);
+	memset(&g2, 0, sizeof(g2));
+	assert_int_equal(library_query_sync(&cfg, NULL, &q, got_page, &g2), 0);
+	/* Two indexes of the same folder: the same ids, in the same order. */
+	assert_int_equal(g2.n, 2);
+	assert_string_equal(g1.ids[0], g2.ids[0]);
+	assert_string_equal(g1.ids[1], g2.ids[1]);
+	config_release(&cfg);
+	buf_release(&out);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_library__book_id),
+	    cmocka_unit_test(test_library__sort_names),
+	    cmocka_unit_test(test_library__calibre_paths),
+	    cmocka_unit_test(test_library__like),
+	    cmocka_unit_test(test_library__names),
+	    cmocka_unit_test(test_library__scan_query),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
