@@ -21,7 +21,7 @@
 import {spawnSync} from 'node:child_process';
 import {mkdirSync, readFileSync, writeFileSync, copyFileSync, cpSync} from 'node:fs';
 import {join} from 'node:path';
-import {axeViolations, bin, dataDir, md5, ok, openBrowser, overflowX, root, run, shots, startServer, tmp, waitFor} from './lib.mjs';
+import {audit, bin, dataDir, koreaderAt, md5, ok, openBrowser, root, run, shots, startServer, tmp} from './lib.mjs';
 
 const books = join(tmp, 'books');
 const lib = join(tmp, 'lib');
@@ -37,44 +37,7 @@ print(mk.partial_md5_file(sys.argv[2]))`, join(root, 'tests/mkbooks.py'), path],
 	return r.stdout.trim();
 }
 
-async function koreader(method, path, user, key, body) {
-	const headers = {Accept: 'application/vnd.koreader.v1+json'};
-	if (user) {
-		headers['x-auth-user'] = user;
-		headers['x-auth-key'] = key;
-	}
-	if (body) headers['Content-Type'] = 'application/json';
-	const res = await fetch(base + path, {method, headers, body: body ? JSON.stringify(body) : undefined});
-	return {status: res.status, body: await res.json().catch(() => null)};
-}
-
-// Every page, light and dark, through axe-core, and at phone width: 0
-// violations, no sideways scrolling.
-async function audit(page, pages) {
-	for (const [hash, ready, name] of pages) {
-		for (const phone of [false, true]) {
-			await page.setViewportSize(phone ? {width: 375, height: 800} : {width: 1280, height: 860});
-			// From another page, drawn whole first (a page still drawing
-			// would draw over the next one).
-			await page.goto(base + '/' + (hash === '#/' ? '#/devices' : '#/'));
-			await page.waitForSelector(hash === '#/' ? '.device, main .card' : '#library');
-			await page.goto(base + '/' + hash);
-			await page.waitForSelector(ready);
-			for (const scheme of ['light', 'dark']) {
-				await page.emulateMedia({colorScheme: scheme});
-				const v = await axeViolations(page);
-				ok(v.length === 0, `axe: ${name}, ${phone ? 'phone' : 'desktop'}, ${scheme}: no violations`, v.join('\n'));
-			}
-			await page.emulateMedia({colorScheme: 'light'});
-			if (phone) {
-				const over = await overflowX(page);
-				ok(over <= 0, `${name} fits a 375 px phone (no sideways scrolling)`, over);
-			}
-			await page.screenshot({path: join(shots, 'library-' + name.replace(/\W+/g, '-') + (phone ? '-phone' : '') + '.png'), fullPage: true});
-		}
-	}
-	await page.setViewportSize({width: 1280, height: 860});
-}
+const koreader = (...args) => koreaderAt(base, ...args);
 
 const titles = (page) => page.$$eval('#books .bk-title', (els) => els.map((e) => e.textContent));
 
@@ -249,7 +212,7 @@ async function main() {
 	ok(JSON.stringify(await titles(page)) === '["Book 1999"]', 'search among 2005', JSON.stringify(await titles(page)));
 	await page.fill('#book-search', '');
 
-	await audit(page, [['#/', '#library li.joined', 'progress list joined'], ['#/books', '#books li', 'books'], [bookUrl.slice(base.length + 1), '#book-title', 'book'],
+	await audit(page, base, [['#/', '#library li.joined', 'progress list joined'], ['#/books', '#books li', 'books'], [bookUrl.slice(base.length + 1), '#book-title', 'book'],
 	    ['#/admin', '#library-admin', 'admin library']]);
 }
 
