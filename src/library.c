@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,7 @@ struct lib_roots {
 	struct lib_root *v;
 	size_t n;
 	char *upload_path;
+	atomic_bool stop; /* set by library_free: a scan stops early */
 };
 
 /* Split cfg's library_paths and add the uploads folder. */
@@ -73,6 +75,7 @@ roots_from_config(const struct config *cfg, struct lib_roots *r)
 
 	r->v = xcalloc(LIBRARY_MAX_PATHS + 2, sizeof(*r->v));
 	r->n = 0;
+	atomic_init(&r->stop, false);
 	while (*p != '\0' && r->n < LIBRARY_MAX_PATHS) {
 		const char *end = strchr(p, ':');
 		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
@@ -765,7 +768,7 @@ scan_dir(struct scan *s, const char *path, const char *rel, unsigned depth)
 	}
 	if (s->dirs != NULL && s->ndirs++ < LIBRARY_MAX_WATCHES)
 		buf_add(s->dirs, path, strlen(path) + 1);
-	while ((de = readdir(d)) != NULL) {
+	while (!atomic_load(&s->roots->stop) && (de = readdir(d)) != NULL) {
 		struct stat sb;
 
 		if (de->d_name[0] == '.')
@@ -1231,7 +1234,8 @@ scan_calibre(struct scan *s)
 		if (sqlite3_prepare_v2(cdb, calibre_sql[i], -1, &q[i], NULL) !=
 		    SQLITE_OK)
 			q[i] = NULL;
-	while (sqlite3_step(books) == SQLITE_ROW) {
+	while (!atomic_load(&s->roots->stop) &&
+	       sqlite3_step(books) == SQLITE_ROW) {
 		if (++n > (int)LIBRARY_MAX_FILES)
 			break;
 		calibre_book(s, books, q);
@@ -1331,7 +1335,9 @@ scan_run(sqlite3 *db, const struct lib_roots *roots, struct buf *out,
 	scan_finalize(&s);
 	if (ndirs != NULL)
 		*ndirs = s.ndirs;
-	scan_remove_unseen(&s, walked);
+	/* Stopped half-way: nothing was seen whole, nothing is removed. */
+	if (!atomic_load(&roots->stop))
+		scan_remove_unseen(&s, walked);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
 	     (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000000);
@@ -1454,15 +1460,26 @@ split_lines(const char *s, size_t *n)
 	"b.series_index, b.language, b.publisher, b.description, b.tags, "     \
 	"b.idents, b.added, b.updated, b.cover_kind, b.owner"
 
-/* Fill b from a row of BOOK_COLUMNS, and its files. */
+/* The statement book_from_row reads a book's files with. */
+static sqlite3_stmt *
+book_files_stmt(sqlite3 *db)
+{
+	return lib_prepare(db,
+	    "SELECT id, format, size, mtime, partial_md5, filename_md5, name, "
+	    "source FROM files WHERE book_id=?1 ORDER BY format, id");
+}
+
+/*
+ * Fill b from a row of BOOK_COLUMNS, and its files through fs (from
+ * book_files_stmt: prepared once for a page).
+ */
 static void
-book_from_row(sqlite3 *db, sqlite3_stmt *st, struct library_book *b)
+book_from_row(sqlite3_stmt *fs, sqlite3_stmt *st, struct library_book *b)
 {
 	const char *const *idl;
 	size_t n, i;
 	struct library_ident *ids;
 	struct library_file *files = NULL;
-	sqlite3_stmt *fs;
 	size_t nf = 0, capf = 0;
 
 	memset(b, 0, sizeof(*b));
@@ -1497,11 +1514,9 @@ book_from_row(sqlite3 *db, sqlite3_stmt *st, struct library_book *b)
 	b->has_cover = sqlite3_column_int(st, 14) != 0;
 	b->owner = xstrdup(col_text(st, 15));
 
-	fs = lib_prepare(db,
-	    "SELECT id, format, size, mtime, partial_md5, filename_md5, name, "
-	    "source FROM files WHERE book_id=?1 ORDER BY format, id");
 	if (fs == NULL)
 		return;
+	sqlite3_reset(fs);
 	sqlite3_bind_text(fs, 1, b->id, -1, SQLITE_STATIC);
 	while (sqlite3_step(fs) == SQLITE_ROW) {
 		struct library_file *f;
@@ -1521,7 +1536,7 @@ book_from_row(sqlite3 *db, sqlite3_stmt *st, struct library_book *b)
 		f->name = xstrdup(col_text(fs, 6));
 		f->source = (enum library_source)sqlite3_column_int(fs, 7);
 	}
-	sqlite3_finalize(fs);
+	sqlite3_reset(fs);
 	b->files = files;
 	b->nfiles = nf;
 }
@@ -1684,7 +1699,7 @@ query_run(sqlite3 *db, const char *user, const struct library_query *q,
 {
 	struct buf sql = BUF_INIT, where = BUF_INIT, words = BUF_INIT;
 	struct binds *b = xcalloc(1, sizeof(*b));
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = NULL, *fs;
 	unsigned limit = q->limit == 0 ? 50 : q->limit;
 	size_t cap = 0;
 	static const char *const orders[] = {
@@ -1718,17 +1733,22 @@ query_run(sqlite3 *db, const char *user, const struct library_query *q,
 	    orders[(unsigned)q->order < 4 ? q->order : LIBRARY_BY_TITLE], limit,
 	    (unsigned long long)q->offset);
 	st = lib_prepare(db, sql.data);
-	if (st == NULL)
+	fs = book_files_stmt(db);
+	if (st == NULL || fs == NULL) {
+		sqlite3_finalize(st);
+		sqlite3_finalize(fs);
 		goto fail;
+	}
 	binds_apply(st, b);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		if (r->page.nbooks == cap) {
 			cap = cap * 2 + 8;
 			r->books = xrealloc(r->books, cap * sizeof(*r->books));
 		}
-		book_from_row(db, st, &r->books[r->page.nbooks++]);
+		book_from_row(fs, st, &r->books[r->page.nbooks++]);
 	}
 	sqlite3_finalize(st);
+	sqlite3_finalize(fs);
 	r->page.books = r->books;
 	r->page.last_modified = last_modified(db, user);
 	goto out;
@@ -1775,6 +1795,53 @@ library_query_sync(const struct config *cfg, const char *user,
 	return 0;
 }
 
+/* A member of the object open in j. */
+static void
+kv_str(struct json_out *j, const char *key, const char *v)
+{
+	json_key(j, key);
+	json_str(j, v);
+}
+
+static void
+kv_int(struct json_out *j, const char *key, int64_t v)
+{
+	json_key(j, key);
+	json_int(j, v);
+}
+
+static void
+kv_uint(struct json_out *j, const char *key, uint64_t v)
+{
+	json_key(j, key);
+	json_uint(j, v);
+}
+
+static void
+kv_bool(struct json_out *j, const char *key, bool v)
+{
+	json_key(j, key);
+	json_bool(j, v);
+}
+
+static void
+kv_double(struct json_out *j, const char *key, double v)
+{
+	json_key(j, key);
+	json_double(j, v);
+}
+
+/* An object {k1: v1, k2: v2} as the next value in j. */
+static void
+json_pair(struct json_out *j, const char *k1, const char *v1, const char *k2,
+    const char *v2)
+{
+	json_obj_begin(j);
+	kv_str(j, k1, v1);
+	kv_str(j, k2, v2);
+	json_obj_end(j);
+}
+
 static void
 json_list(struct json_out *j, const char *key, const char *const *v, size_t n)
 {
@@ -1793,44 +1860,28 @@ library_book_json(struct json_out *j, const struct library_book *b)
 	size_t i;
 
 	json_obj_begin(j);
-	json_key(j, "id");
-	json_str(j, b->id);
-	json_key(j, "title");
-	json_str(j, b->title);
+	kv_str(j, "id", b->id);
+	kv_str(j, "title", b->title);
 	json_list(j, "authors", b->authors, b->nauthors);
-	json_key(j, "series");
-	json_str(j, b->series);
+	kv_str(j, "series", b->series);
 	if (b->has_series_index) {
-		json_key(j, "series_index");
-		json_double(j, b->series_index);
+		kv_double(j, "series_index", b->series_index);
 	}
-	json_key(j, "language");
-	json_str(j, b->language);
-	json_key(j, "publisher");
-	json_str(j, b->publisher);
-	json_key(j, "description");
-	json_str(j, b->description);
+	kv_str(j, "language", b->language);
+	kv_str(j, "publisher", b->publisher);
+	kv_str(j, "description", b->description);
 	json_list(j, "tags", b->tags, b->ntags);
 	json_key(j, "identifiers");
 	json_arr_begin(j);
-	for (i = 0; i < b->nidents; i++) {
-		json_obj_begin(j);
-		json_key(j, "scheme");
-		json_str(j, b->idents[i].scheme);
-		json_key(j, "value");
-		json_str(j, b->idents[i].value);
-		json_obj_end(j);
-	}
+	for (i = 0; i < b->nidents; i++)
+		json_pair(j, "scheme", b->idents[i].scheme, "value",
+		    b->idents[i].value);
 	json_arr_end(j);
-	json_key(j, "added");
-	json_int(j, b->added);
-	json_key(j, "updated");
-	json_int(j, b->updated);
-	json_key(j, "has_cover");
-	json_bool(j, b->has_cover);
+	kv_int(j, "added", b->added);
+	kv_int(j, "updated", b->updated);
+	kv_bool(j, "has_cover", b->has_cover);
 	if (b->owner[0] != '\0') {
-		json_key(j, "owner");
-		json_str(j, b->owner);
+		kv_str(j, "owner", b->owner);
 	}
 	json_key(j, "files");
 	json_arr_begin(j);
@@ -1838,24 +1889,17 @@ library_book_json(struct json_out *j, const struct library_book *b)
 		const struct library_file *f = &b->files[i];
 
 		json_obj_begin(j);
-		json_key(j, "id");
-		json_str(j, f->id);
-		json_key(j, "format");
-		json_str(j, f->format);
-		json_key(j, "mime");
-		json_str(j, f->mime);
-		json_key(j, "size");
-		json_uint(j, f->size);
-		json_key(j, "mtime");
-		json_int(j, f->mtime);
+		kv_str(j, "id", f->id);
+		kv_str(j, "format", f->format);
+		kv_str(j, "mime", f->mime);
+		kv_uint(j, "size", f->size);
+		kv_int(j, "mtime", f->mtime);
 		json_key(j, "partial_md5");
 		json_str(j, f->partial_md5);
 		json_key(j, "filename_md5");
 		json_str(j, f->filename_md5);
-		json_key(j, "name");
-		json_str(j, f->name);
-		json_key(j, "source");
-		json_str(j, library_source_name(f->source));
+		kv_str(j, "name", f->name);
+		kv_str(j, "source", library_source_name(f->source));
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -2167,8 +2211,11 @@ book_load(sqlite3 *db, const char *user, const char *id)
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
+		sqlite3_stmt *fs = book_files_stmt(db);
+
 		b = xcalloc(1, sizeof(*b));
-		book_from_row(db, st, b);
+		book_from_row(fs, st, b);
+		sqlite3_finalize(fs);
 	}
 	sqlite3_finalize(st);
 	return b;
@@ -2402,6 +2449,22 @@ work_docs(sqlite3 *db, struct lib_job *j)
 	sqlite3_finalize(st);
 }
 
+/* The books and files of the whole index. */
+static void
+scan_counts(sqlite3 *db, uint64_t *books, uint64_t *files)
+{
+	sqlite3_stmt *st =
+	    lib_prepare(db, "SELECT (SELECT count(*) FROM "
+	                    "books), (SELECT count(*) FROM files)");
+
+	*books = *files = 0;
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+		*books = (uint64_t)sqlite3_column_int64(st, 0);
+		*files = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+}
+
 /* Fill out (released by status_release) from db and roots. */
 static void
 status_read(
@@ -2441,13 +2504,7 @@ status_read(
 	out->sources = src;
 	out->nsources = roots->n;
 	out->upload_path = roots->upload_path;
-	st = lib_prepare(db, "SELECT (SELECT count(*) FROM books), "
-	                     "(SELECT count(*) FROM files)");
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
-		out->books = (uint64_t)sqlite3_column_int64(st, 0);
-		out->files = (uint64_t)sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
+	scan_counts(db, &out->books, &out->files);
 	out->last_scan = meta_get(db, "last_scan");
 	out->last_scan_ms = (uint64_t)meta_get(db, "last_scan_ms");
 	out->last_scan_read = (uint64_t)meta_get(db, "last_scan_read");
@@ -2490,6 +2547,8 @@ job_work(uv_work_t *w)
 		if (scan_run(
 		        db, &j->lib->roots, &j->out, &j->dirs, &j->ndirs) == -1)
 			j->error = xstrdup(j->out.data);
+		else
+			scan_counts(db, &j->st.books, &j->st.files);
 		break;
 	case JOB_QUERY:
 		query_run(db, j->user, &j->q, &j->page);
@@ -2626,7 +2685,8 @@ job_after(uv_work_t *w, int status)
 			watch_update(lib, &j->dirs, j->ndirs);
 		}
 		if (lib->on_scanned != NULL)
-			lib->on_scanned(lib->on_scanned_arg, 0, 0);
+			lib->on_scanned(
+			    lib->on_scanned_arg, j->st.books, j->st.files);
 		if (lib->scan_again) {
 			lib->scan_again = false;
 			library_scan_now(lib);
@@ -2708,47 +2768,28 @@ library_status_json(struct json_out *j, const struct library_status *st)
 		const struct library_source_info *s = &st->sources[i];
 
 		json_obj_begin(j);
-		json_key(j, "path");
-		json_str(j, s->path);
-		json_key(j, "kind");
-		json_str(j, library_source_name(s->kind));
-		json_key(j, "available");
-		json_bool(j, s->available);
-		json_key(j, "books");
-		json_uint(j, s->books);
-		json_key(j, "files");
-		json_uint(j, s->files);
+		kv_str(j, "path", s->path);
+		kv_str(j, "kind", library_source_name(s->kind));
+		kv_bool(j, "available", s->available);
+		kv_uint(j, "books", s->books);
+		kv_uint(j, "files", s->files);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
-	json_key(j, "upload_path");
-	json_str(j, st->upload_path);
-	json_key(j, "scanning");
-	json_bool(j, st->scanning);
-	json_key(j, "books");
-	json_uint(j, st->books);
-	json_key(j, "files");
-	json_uint(j, st->files);
-	json_key(j, "last_scan");
-	json_int(j, st->last_scan);
-	json_key(j, "last_scan_ms");
-	json_uint(j, st->last_scan_ms);
-	json_key(j, "last_scan_read");
-	json_uint(j, st->last_scan_read);
-	json_key(j, "watch");
-	json_str(j, st->watch);
-	json_key(j, "skipped_total");
-	json_uint(j, st->skipped_total);
+	kv_str(j, "upload_path", st->upload_path);
+	kv_bool(j, "scanning", st->scanning);
+	kv_uint(j, "books", st->books);
+	kv_uint(j, "files", st->files);
+	kv_int(j, "last_scan", st->last_scan);
+	kv_uint(j, "last_scan_ms", st->last_scan_ms);
+	kv_uint(j, "last_scan_read", st->last_scan_read);
+	kv_str(j, "watch", st->watch);
+	kv_uint(j, "skipped_total", st->skipped_total);
 	json_key(j, "skipped");
 	json_arr_begin(j);
-	for (i = 0; i < st->nskipped; i++) {
-		json_obj_begin(j);
-		json_key(j, "path");
-		json_str(j, st->skipped[i].path);
-		json_key(j, "reason");
-		json_str(j, st->skipped[i].reason);
-		json_obj_end(j);
-	}
+	for (i = 0; i < st->nskipped; i++)
+		json_pair(j, "path", st->skipped[i].path, "reason",
+		    st->skipped[i].reason);
 	json_arr_end(j);
 	json_obj_end(j);
 }
@@ -2934,6 +2975,7 @@ library_free(struct library *lib)
 	}
 	lib->wait_tail = NULL;
 	lib->freed = true;
+	atomic_store(&lib->roots.stop, true);
 	watch_stop(lib);
 	uv_close((uv_handle_t *)lib->debounce, handle_free);
 	uv_close((uv_handle_t *)lib->periodic, handle_free);

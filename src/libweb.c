@@ -118,6 +118,18 @@ lw_paging(struct lwcall *c)
 	return true;
 }
 
+/* Open the answer's object in j with "total" and "last_modified". */
+static void
+lw_begin(struct json_out *j, struct buf *out, uint64_t total, int64_t lm)
+{
+	json_out_init(j, out, false);
+	json_obj_begin(j);
+	json_key(j, "total");
+	json_uint(j, total);
+	json_key(j, "last_modified");
+	json_int(j, lm);
+}
+
 static void
 lw_page(void *arg, const struct library_page *page, const char *error)
 {
@@ -144,16 +156,11 @@ lw_page(void *arg, const struct library_page *page, const char *error)
 		buf_release(&out);
 		return;
 	}
-	json_out_init(&j, &out, false);
-	json_obj_begin(&j);
-	json_key(&j, "total");
-	json_uint(&j, page->total);
+	lw_begin(&j, &out, page->total, page->last_modified);
 	json_key(&j, "offset");
 	json_uint(&j, c->offset);
 	json_key(&j, "limit");
 	json_uint(&j, c->limit);
-	json_key(&j, "last_modified");
-	json_int(&j, page->last_modified);
 	json_key(&j, "books");
 	json_arr_begin(&j);
 	for (i = 0; i < page->nbooks; i++)
@@ -283,12 +290,7 @@ lw_facet(void *arg, const struct library_facet_page *page, const char *error)
 		lw_error(c, 500, error);
 		return;
 	}
-	json_out_init(&j, &out, false);
-	json_obj_begin(&j);
-	json_key(&j, "total");
-	json_uint(&j, page->total);
-	json_key(&j, "last_modified");
-	json_int(&j, page->last_modified);
+	lw_begin(&j, &out, page->total, page->last_modified);
 	json_key(&j, "values");
 	json_arr_begin(&j);
 	for (i = 0; i < page->nvalues; i++) {
