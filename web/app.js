@@ -314,6 +314,9 @@ async function onChange(d) {
 		if (d.kind === 'push') {
 			toast(syncedText(docs.find((x) => isDoc(x, d.document))));
 		}
+	} else if ((route.page === 'books' || route.page === 'book') && d.kind === 'push') {
+		// The progress shown moved; the page keeps its place.
+		await render(true);
 	} else if (route.page === 'stats' && d.kind === 'stats') {
 		await render(true);
 		toast('New reading statistics');
@@ -1062,7 +1065,9 @@ async function booksPage(list) {
 	const fromDocs = v.sort === 'recent' || v.sort === 'progress' || v.status === 'reading' ||
 	    v.status === 'finished' || v.device;
 	if (fromDocs) {
-		const key = JSON.stringify([v.q, v.sort, v.status, v.author, v.series, v.language, v.device, list.length]);
+		// The view and the documents' state: a push makes it anew.
+		const key = JSON.stringify([v.q, v.sort, v.status, v.author, v.series, v.language, v.device, list.length,
+		    list.reduce((t, d) => Math.max(t, d.timestamp), 0)]);
 		if (!booksCache || booksCache.key !== key) booksCache = {key, items: await booksOfDocs(list)};
 		const items = booksCache.items;
 		return {items: items.slice(v.offset, v.offset + BOOKS_PAGE), total: items.length};

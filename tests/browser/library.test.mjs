@@ -8,7 +8,8 @@
 // cover and title), the Books page (covers lazy with their size, a placeholder with
 // the title where there is none, titles in order; sort, the reading /
 // finished / not started filters, author, language, device and search;
-// grid and list, the choice remembered across a reload), the book page
+// grid and list, the choice remembered across a reload; a push shown
+// live), the book page
 // (metadata, description, formats, progress per device with the link to
 // its history, a download byte-identical to the file), the administration
 // (folders, scan status, skipped files with their reasons, "Scan now",
@@ -160,6 +161,14 @@ async function main() {
 	    'the list is remembered after a reload');
 	await page.screenshot({path: join(shots, 'books-list.png'), fullPage: true});
 	await page.click('button[data-layout=grid]');
+
+	// A push shows up on the open Books page (live update).
+	const picnic = partialMd5(join(lib, 'book.fb2'));
+	r = await koreader('PUT', '/syncs/progress', 'alice', KEY, {document: picnic, progress: 'p10', percentage: 0.1,
+	    device: 'Kobo', device_id: 'kobo-1'});
+	await page.waitForFunction(() => [...document.querySelectorAll('#books .bk')]
+	    .some((e) => /Roadside Picnic/.test(e.textContent) && e.querySelector('.pct')));
+	ok(r.status === 200, 'live update: a push shows its progress on the open Books page');
 
 	// The book page.
 	await page.click('#books [data-book] a:has-text("Le Petit Prince")');
