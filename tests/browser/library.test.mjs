@@ -2,21 +2,21 @@
 // §4) in a real browser, against the real kosyncd binary.
 //
 // A library folder of books made by tests/mkbooks.py (EPUB with covers,
-// PDF, CBZ, FB2, one file that is no book) is given with --library-paths;
-// a KOReader client pushes positions for two of them. The test signs in and
-// checks the progress list (each document that joins a book shows its
-// cover and title), the Books page (covers lazy with their size, a placeholder with
-// the title where there is none, titles in order; sort, the reading /
-// finished / not started filters, author, language, device and search;
-// grid and list, the choice remembered across a reload; a push shown
-// live), the book page
-// (metadata, description, formats, progress per device with the link to
-// its history, a download byte-identical to the file), the administration
-// (folders, scan status, skipped files with their reasons, "Scan now",
-// each account's files), then 2,000 more books scanned to page through
-// (Next, Previous, the counts). Every new page goes through axe-core
-// (0 violations), light and dark, desktop and 375 px (no sideways
-// scrolling). Any console error or page error fails the test.
+// PDF, CBZ, FB2, one file that is no book) is given with --library-paths; a
+// KOReader client pushes positions for two of them. The test signs in and
+// checks the progress list (each document that joins a book shows its cover
+// and title), the Books page (covers lazy with their size, a placeholder
+// with the title where there is none, titles in order; sort, the reading /
+// finished / not started filters, author, language, device and search; grid
+// and list, the choice remembered across a reload; a push shown live), the
+// book page (metadata, description, formats, progress per device with the
+// link to its history, the link to its reading statistics, a download
+// byte-identical to the file), the administration (folders, scan status, skipped
+// files with their reasons, "Scan now", each account's files), then 2,000
+// more books scanned to page through (Next, Previous, the counts). Every
+// new page goes through axe-core (0 violations), light and dark, desktop
+// and 375 px (no sideways scrolling). Any console error or page error fails
+// the test.
 //
 // Output is TAP ("ok N - ...") for tests/run-tests.
 import {spawnSync} from 'node:child_process';
@@ -73,6 +73,18 @@ async function main() {
 	r = await koreader('PUT', '/syncs/progress', 'alice', KEY, {document: comic, progress: 'p100', percentage: 1,
 	    device: 'Kindle', device_id: 'kindle-1'});
 	ok(r.status === 200, 'the Kindle finished the comic');
+
+	// Reading statistics of Le Petit Prince, uploaded as KOReader does.
+	const statsFile = join(tmp, 'statistics.sqlite3');
+	const mk = spawnSync('python3', [join(root, 'tests/mkstats.py'), 'build', statsFile, '-'], {encoding: 'utf8',
+	    input: JSON.stringify({books: [{key: 'p', title: 'Le Petit Prince', authors: 'Antoine de Saint-Exupéry', pages: 100, md5: prince}],
+		    runs: [{book: 'p', start: new Date(Date.now() - 86400000).toISOString().slice(0, 10) + 'T19:00:00Z', first: 1, count: 20,
+			    duration: 60, total_pages: 100}]})});
+	ok(mk.status === 0, 'a statistics file is built (tests/mkstats.py)', mk.stderr);
+	const up = await fetch(base + '/dav/statistics.sqlite3', {method: 'PUT', body: readFileSync(statsFile),
+	    headers: {Authorization: 'Basic ' + Buffer.from('alice:correct horse').toString('base64'),
+		    'User-Agent': 'KOReader/v2026.07.2 (Kobo; Linux; arm) LuaSocket/3.1.0'}});
+	ok(up.status === 201, 'the statistics uploaded over WebDAV', up.status);
 
 	const {context, page} = await openBrowser();
 	await page.goto(base + '/');
@@ -180,6 +192,13 @@ async function main() {
 	ok(/Kobo/.test(await page.textContent('table.positions')) && /40%/.test(await page.textContent('table.positions')),
 	    'progress per device');
 	ok(await page.$('table.positions a[href^="#/doc/"]') !== null, 'a link to the history');
+	// The statistics are read in the background: the page asks each time.
+	for (let i = 0; i < 50 && !await page.$('a[href="#/stats/' + prince + '"]'); i++) {
+		await page.waitForTimeout(200);
+		await page.reload();
+		await page.waitForSelector('#book-title');
+	}
+	ok(await page.$('a[href="#/stats/' + prince + '"]') !== null, "a link to the book's reading statistics");
 	const href = await page.getAttribute('a.download', 'href');
 	const res = await context.request.get(base + '/' + href);
 	const got = await res.body();
