@@ -91,14 +91,12 @@ cmd_library_list_exec(struct cmd_args *args)
 {
 	struct library_query q;
 	struct list_ctx c = {.json = cmd_option(args, "json", NULL), .rc = 1};
-	const char *user = NULL, *search = NULL;
+	const char *user = NULL;
 	uint64_t offset;
 
 	memset(&q, 0, sizeof(q));
 	if (!cmd_option(args, "user", &user))
 		user = NULL;
-	if (cmd_option(args, "search", &search))
-		q.search = search;
 	q.order = LIBRARY_BY_TITLE;
 	q.limit = LIBRARY_MAX_PAGE;
 	/* Every page, in order. */
@@ -324,9 +322,6 @@ cmd_library_status_exec(struct cmd_args *args)
 
 static const struct cmd_option list_options[] = {
     {"user", true, "NAME", "Also the uploads of this account."},
-    {"search", true, "WORDS",
-        "Only books with these words in the title, "
-        "an author or the series."},
     {"json", false, NULL, "One JSON object per book."},
     {NULL, false, NULL, NULL},
 };
@@ -368,7 +363,7 @@ const struct cmd_entry cmd_library_add_entry = {
 const struct cmd_entry cmd_library_status_entry = {
     .name = "library status",
     .args = "",
-    .help = "Print the library's folders, counts and skipped files as JSON.",
+    .help = "Print the library's folders, counts and skipped files.",
     .min_args = 0,
     .max_args = 0,
     .exec = cmd_library_status_exec,

@@ -324,6 +324,26 @@ lw_status(void *arg, const struct library_status *st, const char *error)
 	buf_release(&out);
 }
 
+/* "WxH", each 1 to 4096, into *w and *h; -1 when it is not that. */
+static int
+lw_size(const char *s, int *w, int *h)
+{
+	char *end;
+	long a, b;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	a = strtol(s, &end, 10);
+	if (*end != 'x' || end[1] < '0' || end[1] > '9')
+		return -1;
+	b = strtol(end + 1, &end, 10);
+	if (*end != '\0' || a < 1 || b < 1 || a > 4096 || b > 4096)
+		return -1;
+	*w = (int)a;
+	*h = (int)b;
+	return 0;
+}
+
 /* A book id: 32 lowercase hex digits. */
 static bool
 lw_is_id(struct str s)
@@ -376,8 +396,7 @@ libweb_handle(struct library *lib, struct http_request *req, enum libweb_op op,
 		break;
 	case LIBWEB_COVER:
 		if (lw_param(req, "size", &v) != 0 &&
-		    (v == NULL || sscanf(v, "%dx%d", &w, &h) != 2 || w < 1 ||
-		        h < 1 || w > 4096 || h > 4096)) {
+		    (v == NULL || lw_size(v, &w, &h) == -1)) {
 			lw_error(c, 400, "size must be WxH, each 1 to 4096.");
 			return;
 		}

@@ -124,10 +124,10 @@ struct sqlite3;
  * with the defences above (defensive, untrusted schema, no extensions,
  * triggers, views or foreign keys, query_only, no mmap, a small cache,
  * the low sqlite3_limit()s); the library reads Calibre's metadata.db so.
- * Returns 0 with *db open; -1 (cannot open), -2 (cannot configure) or -3
- * (not a readable database), *db then to be closed by the caller.
+ * Returns 0 with *out open; -1 (cannot open), -2 (cannot configure) or
+ * -3 (not a readable database), *out then to be closed by the caller.
  */
-int statsdb_open_hardened(const char *path, struct sqlite3 **db);
+int statsdb_open_hardened(const char *path, struct sqlite3 **out);
 
 /*
  * KOReader's vocabulary builder (vocabulary_builder.sqlite3, schema

@@ -6,7 +6,9 @@
  * file names the scan reads, the MIME types, the split of a list column;
  * and a scan of a temporary folder through library_scan_sync and
  * library_query_sync (the ids deterministic across two data
- * directories).
+ * directories); and the asynchronous faces on a loop (a scan, then a
+ * query, library_docs by file-name MD5, a facet, the status, a file
+ * opened, a book without a cover).
  *
  * UNIT_INCLUDES: src/library.c
  */
@@ -215,6 +217,163 @@ test_library__scan_query(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The asynchronous faces on a loop: what the OPDS and web code call. */
+struct async {
+	uv_loop_t *loop;
+	struct library *lib;
+	int answers;
+	char book_id[64], file_id[64], title[64];
+	bool doc_found, doc_missing;
+	uint64_t facet_total, status_books;
+	int file_status, cover_status;
+	bool file_fd_ok;
+};
+
+static void
+a_file(void *arg, int fd, const struct library_file *file,
+    const struct library_book *book, int status, const char *error)
+{
+	struct async *a = arg;
+
+	(void)error;
+	a->file_status = status;
+	a->file_fd_ok = fd >= 0 && file != NULL && book != NULL &&
+	                strcmp(file->id, a->file_id) == 0;
+	if (fd >= 0)
+		close(fd);
+	a->answers++;
+}
+
+static void
+a_cover(void *arg, int status, const void *jpeg, size_t len, const char *etag,
+    const char *error)
+{
+	struct async *a = arg;
+
+	(void)jpeg;
+	(void)len;
+	(void)etag;
+	(void)error;
+	a->cover_status = status;
+	a->answers++;
+}
+
+static void
+a_docs(void *arg, const struct library_book *const *books, size_t n,
+    const char *error)
+{
+	struct async *a = arg;
+
+	assert_null(error);
+	assert_int_equal(n, 2);
+	a->doc_found =
+	    books[0] != NULL && strcmp(books[0]->id, a->book_id) == 0;
+	a->doc_missing = books[1] == NULL;
+	a->answers++;
+}
+
+static void
+a_facet(void *arg, const struct library_facet_page *page, const char *error)
+{
+	struct async *a = arg;
+
+	assert_null(error);
+	a->facet_total = page->total;
+	a->answers++;
+}
+
+static void
+a_status(void *arg, const struct library_status *st, const char *error)
+{
+	struct async *a = arg;
+
+	assert_null(error);
+	a->status_books = st->books;
+	a->answers++;
+}
+
+static void
+a_page(void *arg, const struct library_page *page, const char *error)
+{
+	struct async *a = arg;
+	const char *docs[2];
+
+	assert_null(error);
+	assert_int_equal(page->total, 1);
+	snprintf(a->book_id, sizeof(a->book_id), "%s", page->books[0].id);
+	snprintf(
+	    a->file_id, sizeof(a->file_id), "%s", page->books[0].files[0].id);
+	snprintf(a->title, sizeof(a->title), "%s", page->books[0].title);
+	docs[0] = page->books[0].files[0].filename_md5;
+	docs[1] = "ffffffffffffffffffffffffffffffff";
+	library_docs(a->lib, "alice", docs, 2, a_docs, a);
+	library_facet(
+	    a->lib, "alice", LIBRARY_FACET_LANGUAGES, 0, 10, a_facet, a);
+	library_status(a->lib, a_status, a);
+	library_file_open(a->lib, "alice", a->file_id, a_file, a);
+	library_cover(a->lib, "alice", a->book_id, 100, 100, a_cover, a);
+	a->answers++;
+}
+
+static void
+a_scanned(void *arg, uint64_t books, uint64_t files)
+{
+	struct async *a = arg;
+	struct library_query q;
+
+	assert_int_equal(books, 1);
+	assert_int_equal(files, 1);
+	memset(&q, 0, sizeof(q));
+	library_query(a->lib, "alice", &q, a_page, a);
+}
+
+static void
+test_library__async(void **state)
+{
+	char tmpl[] = "/tmp/test_library.XXXXXX";
+	char *root = mkdtemp(tmpl), lib[600], data[600], cmd[700];
+	struct config cfg;
+	struct async a;
+	int i;
+
+	(void)state;
+	assert_non_null(root);
+	snprintf(lib, sizeof(lib), "%s/books", root);
+	snprintf(data, sizeof(data), "%s/data", root);
+	assert_int_equal(mkdir(lib, 0700), 0);
+	put_txt(lib, "Gamma.txt", "g");
+	config_init(&cfg);
+	free(cfg.library_paths);
+	cfg.library_paths = xstrdup(lib);
+	free(cfg.data_dir);
+	cfg.data_dir = xstrdup(data);
+	memset(&a, 0, sizeof(a));
+	a.loop = xcalloc(1, sizeof(*a.loop));
+	assert_int_equal(uv_loop_init(a.loop), 0);
+	a.lib = library_new(a.loop, &cfg);
+	assert_non_null(a.lib);
+	library_on_scanned(a.lib, a_scanned, &a);
+	/* The scan, the page, then five answers. */
+	for (i = 0; i < 500 && a.answers < 6; i++)
+		uv_run(a.loop, UV_RUN_ONCE);
+	assert_int_equal(a.answers, 6);
+	assert_string_equal(a.title, "Gamma");
+	assert_true(a.doc_found);
+	assert_true(a.doc_missing);
+	assert_int_equal(a.facet_total, 0);
+	assert_int_equal(a.status_books, 1);
+	assert_int_equal(a.file_status, 200);
+	assert_true(a.file_fd_ok);
+	assert_int_equal(a.cover_status, 404);
+	library_free(a.lib);
+	uv_run(a.loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(a.loop), 0);
+	free(a.loop);
+	config_release(&cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -225,6 +384,7 @@ main(void)
 	    cmocka_unit_test(test_library__like),
 	    cmocka_unit_test(test_library__names),
 	    cmocka_unit_test(test_library__scan_query),
+	    cmocka_unit_test(test_library__async),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
