@@ -1251,9 +1251,9 @@ async function libraryAdminCard() {
 	if (!me.library) return null;
 	let st = await api('GET', 'admin/library');
 	const state = h('p', {id: 'scan-state', role: 'status'});
-	const showState = (s) => state.replaceChildren(s.scanning ? 'Scanning now…' :
+	const showState = (s) => state.replaceChildren(...(s.scanning ? ['Scanning now…'] :
 	    ['Last scan ', when(s.last_scan), s.last_scan ? ', ' + (s.last_scan_ms / 1000).toFixed(1) + ' s, ' +
-	        s.last_scan_read + ' files read' : ''],
+	        s.last_scan_read + ' files read' : '']),
 	    '. ' + s.books + ' books in ' + s.files + ' files; changes seen by ' + s.watch + '.');
 	showState(st);
 	const scan = h('button', {type: 'button', id: 'scan-now', onclick: async () => {
@@ -1293,7 +1293,7 @@ async function libraryAdminCard() {
 	fillSkipped(true);
 	return h('section', {class: 'card', 'aria-labelledby': 'lib-admin-h', id: 'library-admin'},
 	    h('h2', {id: 'lib-admin-h'}, 'Library'),
-	    h('div', {class: 'scroll'}, h('table', {class: 'sources'},
+	    scrollBox('Library folders', h('table', {class: 'sources'},
 	        h('thead', {}, h('tr', {}, ['Folder', 'Kind', 'Books', 'Files', 'State'].map((t) => h('th', {scope: 'col'}, t)))),
 	        h('tbody', {}, st.sources.map((s) => h('tr', {},
 	            h('td', {}, h('code', {class: 'wrap'}, s.path)), h('td', {}, s.kind === 'calibre' ? 'Calibre library' : s.kind),
@@ -1303,7 +1303,7 @@ async function libraryAdminCard() {
 	        h('code', {class: 'wrap'}, st.upload_path || '-'), '.'),
 	    state, scan,
 	    h('h3', {}, 'Skipped files'), skipNote,
-	    st.skipped.length ? h('div', {class: 'scroll'}, h('table', {class: 'skipped'},
+	    st.skipped.length ? scrollBox('Skipped files', h('table', {class: 'skipped'},
 	        h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'File'), h('th', {scope: 'col'}, 'Reason'))), skipBody)) : null,
 	    moreSkips);
 }

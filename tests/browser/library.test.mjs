@@ -224,7 +224,9 @@ async function main() {
 	await page.click('#scan-now');
 	await page.waitForFunction(() => /books in/.test(document.querySelector('#scan-state').textContent) &&
 	    !document.querySelector('#scan-now').disabled, null, {timeout: 120000});
-	ok(/2005 books/.test(await page.textContent('#scan-state')), 'scan now: the new books counted', await page.textContent('#scan-state'));
+	const scanState = await page.textContent('#scan-state');
+	ok(/^Last scan (just now|\d+ \w+ ago), [\d.]+ s, \d+ files read\. 2005 books in 2005 files; changes seen by \w+\.$/.test(scanState),
+	    'scan now: when, how long, the new books counted', scanState);
 	await page.goto(base + '/#/books');
 	await page.waitForSelector('#books li');
 	ok(/1–60 of 2005 books/.test(await page.textContent('#book-count')), 'paged: the first 60 of 2005', await page.textContent('#book-count'));
