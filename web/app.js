@@ -1178,7 +1178,9 @@ async function books(_arg, quiet) {
 	await fill();
 	setPage('Books', h('div', {class: 'head'}, h('h1', {id: 'books-h', tabindex: '-1'}, 'Books'),
 	    h('div', {class: 'buttons', role: 'group', 'aria-label': 'Show as'}, toggle('grid', 'Covers'), toggle('list', 'List'))),
-	    tools, count, grid, pager);
+	    tools, count, grid, pager,
+	    h('p', {class: 'muted', id: 'books-add'}, 'Your own books: put them into the folder Books of your WebDAV space ' +
+	        '(…/dav/Books/, storage file); they are listed here for you alone.'));
 }
 
 // A book's page: #/book/<id>.
