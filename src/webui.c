@@ -31,6 +31,7 @@
 #include "davweb.h"
 #include "feed.h"
 #include "json.h"
+#include "libfile.h"
 #include "libweb.h"
 #include "log.h"
 #include "md5.h"
@@ -402,6 +403,9 @@ session_admin_cb(void *arg, const struct store_reply *r)
 	json_bool(&o, r->result == STORE_OK);
 	json_key(&o, "csrf");
 	json_str(&o, c->sess.csrf);
+	/* Whether this storage has a library (the Books page, libweb.h). */
+	json_key(&o, "library");
+	json_bool(&o, c->w->lib != NULL);
 	w_finish(c, &o, c->status, c->extra);
 }
 
@@ -1422,6 +1426,18 @@ h_files_usage(void *call)
 	struct wcall *c = call;
 
 	davweb_usage(c->req, c->w->cfg, c->user, WEB_API_HEADERS);
+	return 0;
+}
+
+/* GET /api/v1/admin/users/:user/files: an account's files (WebDAV). */
+static int
+h_user_files(void *call)
+{
+	struct wcall *c = call;
+
+	if (!auth_username_valid(c->param))
+		return w_error(c, 404, "Not found.");
+	davweb_usage(c->req, c->w->cfg, c->param, WEB_API_HEADERS);
 	return 0;
 }
 
@@ -2539,6 +2555,16 @@ h_library_scan(void *call)
 	return w_library(call, LIBWEB_SCAN);
 }
 
+/* GET /api/v1/library/files/:file: a book's file (libfile.h). */
+static int
+h_library_file(void *call)
+{
+	struct wcall *c = call;
+
+	libfile_serve(c->w->lib, c->req, c->user.p, c->param.p);
+	return 0;
+}
+
 /*
  * The JSON API's routes (router.h): the handlers take the struct wcall;
  * the flags are the W_* above.
@@ -2610,11 +2636,14 @@ static const struct route wroutes[] = {
         W_SESSION | W_CSRF},
     {HTTP_M_PUT, "/api/v1/account/policy", h_policy,
         W_SESSION | W_CSRF | W_BODY},
+    {HTTP_M_GET, "/api/v1/library/files/:file", h_library_file, W_SESSION},
     {HTTP_M_GET, "/api/v1/admin/users", h_users, W_SESSION | W_ADMIN},
     {HTTP_M_POST, "/api/v1/admin/users", h_user_create,
         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
     {HTTP_M_PUT, "/api/v1/admin/users/:user/password", h_user_password,
         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
+    {HTTP_M_GET, "/api/v1/admin/users/:user/files", h_user_files,
+        W_SESSION | W_ADMIN},
     {HTTP_M_DELETE, "/api/v1/admin/users/:user", h_user_delete,
         W_SESSION | W_CSRF | W_ADMIN},
     {HTTP_M_GET, "/api/v1/admin/settings", h_settings, W_SESSION | W_ADMIN},

@@ -74,7 +74,8 @@ void webui_set_stats(struct webui *w, struct statsvc *sv);
 
 /*
  * The library index (borrowed): /api/v1/library and
- * /api/v1/admin/library (libweb.h). Without it (NULL) those answer 503.
+ * /api/v1/admin/library (libweb.h), /api/v1/library/files (libfile.h).
+ * Without it (NULL) those answer 503.
  */
 struct library;
 void webui_set_library(struct webui *w, struct library *lib);

@@ -1,6 +1,6 @@
 // app.js: the kosyncd web interface (no framework, no build step).
 //
-// Pages are hash routes (#/, #/doc/<id>, #/devices, #/stats, #/doctor,
+// Pages are hash routes (#/, #/books, #/book/<id>, #/doc/<id>, #/devices, #/stats, #/doctor,
 // #/merge, #/account, #/admin) rendered into <main> from the JSON API under api/v1/ (relative to
 // this page, so the app works under any base path). Every text that came
 // from a device is put into the page with textContent, never as HTML.
@@ -286,6 +286,7 @@ function showLogin(message) {
 function start() {
 	$('#nav').hidden = false;
 	$('#nav-admin').hidden = !me.admin;
+	$('#nav-books').hidden = !me.library;
 	listen();
 	render();
 }
@@ -313,6 +314,9 @@ async function onChange(d) {
 		if (d.kind === 'push') {
 			toast(syncedText(docs.find((x) => isDoc(x, d.document))));
 		}
+	} else if ((route.page === 'books' || route.page === 'book') && d.kind === 'push') {
+		// The progress shown moved; the page keeps its place.
+		await render(true);
 	} else if (route.page === 'stats' && d.kind === 'stats') {
 		await render(true);
 		toast('New reading statistics');
@@ -765,7 +769,7 @@ async function render(quiet) {
 		if (target === route.page) a.setAttribute('aria-current', 'page');
 		else a.removeAttribute('aria-current');
 	}
-	const pages = {library, doc: docPage, devices: devicesPage, stats, doctor, merge, account, admin};
+	const pages = {library, books, book: bookPage, doc: docPage, devices: devicesPage, stats, doctor, merge, account, admin};
 	const fn = pages[route.page] || library;
 	// A live update draws the page anew: focus stays where it was.
 	const had = quiet && main.contains(document.activeElement) ? document.activeElement.id : '';
@@ -911,6 +915,9 @@ async function library(_arg, quiet) {
 		count.textContent = list.length === 0 ? '' : (n < shown.length ? n + ' of ' + shown.length + ' shown; ' : '') +
 		    shown.length + (shown.length === list.length ? ' books' : ' of ' + list.length + ' books');
 		more.hidden = shown.length <= libView.count;
+		// The books these documents are (covers, titles), when the library has them.
+		const docsShown = shown.slice(0, libView.count);
+		joinDocs(docsShown).then(() => showJoins(ul, docsShown)).catch(() => {});
 	};
 	// The next LIB_PAGE when "More" scrolls into view.
 	if (window.IntersectionObserver) {
@@ -932,6 +939,409 @@ async function library(_arg, quiet) {
 	    h('a', {href: '#/devices'}, 'Your devices')),
 	    list.length ? tools : null, count, empty, ul, more, exportLinks());
 	if (hadFocus && document.getElementById(hadFocus)) document.getElementById(hadFocus).focus();
+}
+
+// Books: the library index (api/v1/library, docs/library.md): the books
+// of the administrator's folders and the account's uploads, with covers,
+// joined to the positions by their files' partial and file-name MD5s.
+// The server pages, sorts and filters by title, author, series, language
+// and words; what depends on the account's positions (recently read,
+// progress, reading, finished, device) is worked out here from the
+// account's documents, which are few next to a large library.
+
+const BOOKS_PAGE = 60;
+const BOOKS_DOCS = 100; // document ids in one request (LIBAPI_MAX_DOCS is 200)
+const COVER_W = 120; // the grid's cover, CSS pixels (2:3)
+const COVER_H = 180;
+const bookView = {q: '', sort: 'title', status: 'all', author: '', series: '', language: '', device: '', offset: 0};
+
+function bookLayout() {
+	try {
+		return localStorage.getItem('kosyncd.books.layout') === 'list' ? 'list' : 'grid';
+	} catch (e) {
+		return 'grid';
+	}
+}
+
+function setBookLayout(v) {
+	try {
+		localStorage.setItem('kosyncd.books.layout', v);
+	} catch (e) {
+		// Not remembered (storage off): this page keeps it.
+	}
+}
+
+// The query string of the view's server-side filters.
+function bookFilters() {
+	const q = [];
+	if (bookView.q.trim()) q.push('q=' + encodeURIComponent(bookView.q.trim()));
+	for (const k of ['author', 'series', 'language']) if (bookView[k]) q.push(k + '=' + encodeURIComponent(bookView[k]));
+	return q;
+}
+
+// The documents of the account by id (each merged id too): {id -> doc}.
+function docIndex(list) {
+	const m = new Map();
+	for (const d of list) {
+		m.set(d.document, d);
+		for (const a of d.links || []) m.set(a, d);
+	}
+	return m;
+}
+
+// The position document of book b (the newest of its files' documents), or null.
+function bookDoc(b, byId) {
+	let best = null;
+	for (const f of b.files || []) {
+		for (const id of [f.partial_md5, f.filename_md5]) {
+			const d = byId.get(id);
+			if (d && (!best || d.timestamp > best.timestamp)) best = d;
+		}
+	}
+	return best;
+}
+
+function bookAuthors(b) {
+	return (b.authors || []).join(', ');
+}
+
+// A book's cover (lazy, its size set), or a placeholder with its title.
+function coverImg(b, w, hgt) {
+	if (!b.has_cover) {
+		return h('div', {class: 'cover none', 'aria-hidden': 'true'}, h('span', {}, b.title || 'Untitled'));
+	}
+	return h('img', {class: 'cover', src: 'api/v1/library/' + encodeURIComponent(b.id) + '/cover?size=' + (w * 2) + 'x' + (hgt * 2),
+	    loading: 'lazy', width: String(w), height: String(hgt), alt: ''});
+}
+
+function bookCard(b, d) {
+	const name = b.title || 'Untitled';
+	return h('li', {class: 'bk', 'data-book': b.id},
+	    h('a', {href: '#/book/' + encodeURIComponent(b.id), class: 'bk-link'},
+	        coverImg(b, COVER_W, COVER_H),
+	        h('span', {class: 'bk-title'}, name)),
+	    b.authors && b.authors.length ? h('span', {class: 'bk-authors'}, bookAuthors(b)) : null,
+	    b.series ? h('span', {class: 'bk-series'}, b.series + (b.series_index !== undefined ? ' #' + b.series_index : '')) : null,
+	    d ? h('span', {class: 'progress'}, bar(d.percentage, 'Progress of ' + name), h('span', {class: 'pct'}, pct(d.percentage))) : null);
+}
+
+// The books of the account's documents in the view's order, with their
+// document: [{b, d}]. The documents go to the server BOOKS_DOCS at a time.
+async function booksOfDocs(list) {
+	const v = bookView;
+	let ds = list.filter((d) => (v.status === 'all' || v.status === 'reading' && d.percentage < FINISHED ||
+	    v.status === 'finished' && d.percentage >= FINISHED) && (!v.device || docDevices(d).has(v.device)));
+	ds = ds.sort(v.sort === 'progress' ? (a, b) => b.percentage - a.percentage || b.timestamp - a.timestamp :
+	    (a, b) => b.timestamp - a.timestamp);
+	const ids = [];
+	for (const d of ds) ids.push(d.document, ...(d.links || []));
+	const byId = docIndex(ds);
+	const seen = new Map();
+	const filters = bookFilters();
+	for (let i = 0; i < ids.length; i += BOOKS_DOCS) {
+		const q = ['limit=200', 'docs=' + ids.slice(i, i + BOOKS_DOCS).join(','), ...filters];
+		const r = await api('GET', 'library?' + q.join('&'));
+		for (const b of r.books) if (!seen.has(b.id)) seen.set(b.id, {b, d: bookDoc(b, byId)});
+	}
+	const rank = new Map(ds.map((d, i) => [d, i]));
+	const out = [...seen.values()].filter((x) => x.d);
+	if (v.sort === 'title' || v.sort === 'author' || v.sort === 'added') {
+		const key = {title: (x) => x.b.sort_title || x.b.title, author: (x) => x.b.author_sort || bookAuthors(x.b),
+		    added: (x) => -x.b.added}[v.sort];
+		out.sort((a, b) => typeof key(a) === 'number' ? key(a) - key(b) :
+		    String(key(a)).localeCompare(String(key(b)), undefined, {sensitivity: 'base', numeric: true}));
+	} else {
+		out.sort((a, b) => rank.get(a.d) - rank.get(b.d));
+	}
+	return out;
+}
+
+let booksCache = null; // {key, items}: booksOfDocs's answer for a view
+
+// One page of the view: {items: [{b, d}], total, note}.
+async function booksPage(list) {
+	const v = bookView;
+	const byId = docIndex(list);
+	const fromDocs = v.sort === 'recent' || v.sort === 'progress' || v.status === 'reading' ||
+	    v.status === 'finished' || v.device;
+	if (fromDocs) {
+		// The view and the documents' state: a push makes it anew.
+		const key = JSON.stringify([v.q, v.sort, v.status, v.author, v.series, v.language, v.device, list.length,
+		    list.reduce((t, d) => Math.max(t, d.timestamp), 0)]);
+		if (!booksCache || booksCache.key !== key) booksCache = {key, items: await booksOfDocs(list)};
+		const items = booksCache.items;
+		return {items: items.slice(v.offset, v.offset + BOOKS_PAGE), total: items.length};
+	}
+	const q = ['order=' + v.sort, 'offset=' + v.offset, 'limit=' + BOOKS_PAGE, ...bookFilters()];
+	const r = await api('GET', 'library?' + q.join('&'));
+	let items = r.books.map((b) => ({b, d: bookDoc(b, byId)}));
+	let note = null;
+	if (v.status === 'unread') {
+		const n = items.length;
+		items = items.filter((x) => !x.d);
+		if (n !== items.length) note = (n - items.length) + ' started on this page hidden';
+	}
+	return {items, total: r.total, note};
+}
+
+// The values of a facet for a filter (the first LIBRARY_MAX_PAGE).
+async function facetValues(kind) {
+	if (!me.library) return [];
+	try {
+		return (await api('GET', 'library/facets/' + kind + '?limit=200')).values;
+	} catch (e) {
+		return [];
+	}
+}
+
+async function books(_arg, quiet) {
+	if (!me.library) {
+		setPage('Books', h('h1', {}, 'Books'), h('div', {class: 'card'}, h('p', {}, 'There is no library with this storage.'),
+		    h('p', {class: 'muted'}, 'The library needs the file or Redis storage (docs/library.md).')));
+		return;
+	}
+	if (!quiet) bookView.offset = 0;
+	const [list, authors, series, languages] = await Promise.all([loadDocs(false, Infinity),
+	    facetValues('authors'), facetValues('series'), facetValues('languages')]);
+	const devices = new Set(deviceList(list).shown.map((x) => x.name));
+	const search = h('input', {id: 'book-search', type: 'search', placeholder: 'Title, author, series',
+	    value: bookView.q, autocomplete: 'off'});
+	const redraw = () => {
+		bookView.offset = 0;
+		fill().catch((e) => count.replaceChildren(errorBox(e)));
+	};
+	const choice = (id, label, options, key) => {
+		if (bookView[key] && !options.some(([val]) => val === bookView[key])) options.push([bookView[key], bookView[key]]);
+		const sel = h('select', {id}, options.map(([val, t]) => h('option', {value: val, selected: bookView[key] === val}, t)));
+		sel.addEventListener('change', () => {
+			bookView[key] = sel.value;
+			redraw();
+		});
+		return h('div', {class: 'field'}, h('label', {for: id}, label), sel);
+	};
+	const facet = (vals) => vals.map((x) => [x.value, x.value + ' (' + x.count + ')']);
+	let layout = bookLayout();
+	const grid = h('ul', {class: 'books ' + layout, id: 'books'});
+	const toggle = (val, label) => h('button', {type: 'button', class: 'layout', 'data-layout': val,
+	    'aria-pressed': String(layout === val), onclick: () => {
+		    layout = val;
+		    setBookLayout(val);
+		    grid.className = 'books ' + val;
+		    for (const b of document.querySelectorAll('button.layout')) b.setAttribute('aria-pressed', String(b.dataset.layout === val));
+	    }}, label);
+	const tools = h('div', {class: 'tools', role: 'group', 'aria-label': 'Sort and filter books'},
+	    h('div', {class: 'field grow'}, h('label', {for: 'book-search'}, 'Search'), search),
+	    choice('book-sort', 'Sort by', [['title', 'Title'], ['author', 'Author'], ['recent', 'Recently read'],
+	        ['progress', 'Progress'], ['added', 'Recently added']], 'sort'),
+	    choice('book-status', 'Show', [['all', 'All books'], ['reading', 'Reading'], ['finished', 'Finished'],
+	        ['unread', 'Not started']], 'status'),
+	    choice('book-author', 'Author', [['', 'Any author'], ...facet(authors)], 'author'),
+	    choice('book-series', 'Series', [['', 'Any series'], ...facet(series)], 'series'),
+	    choice('book-language', 'Language', [['', 'Any language'], ...facet(languages)], 'language'),
+	    choice('book-device', 'Device', [['', 'Any device'], ...[...devices].sort().map((n) => [n, n])], 'device'));
+	const count = h('p', {class: 'muted', id: 'book-count', role: 'status'});
+	const prev = h('button', {type: 'button', id: 'books-prev', onclick: () => go(-BOOKS_PAGE)}, 'Previous');
+	const next = h('button', {type: 'button', id: 'books-next', onclick: () => go(BOOKS_PAGE)}, 'Next');
+	const pager = h('nav', {class: 'pager', 'aria-label': 'Pages of books'}, prev, next);
+	let seq = 0;
+	// While a page is on its way the list is aria-busy (tests wait for it).
+	const fill = async () => {
+		const mine = ++seq;
+		grid.setAttribute('aria-busy', 'true');
+		const p = await booksPage(list).finally(() => {
+			if (mine === seq) grid.setAttribute('aria-busy', 'false');
+		});
+		if (mine !== seq) return; // a newer view was asked meanwhile
+		grid.replaceChildren(...p.items.map((x) => bookCard(x.b, x.d)));
+		const from = p.total ? bookView.offset + 1 : 0;
+		count.textContent = p.total === 0 ? 'No books match.' :
+		    from + '–' + (bookView.offset + p.items.length) + ' of ' + p.total + (p.total === 1 ? ' book' : ' books') +
+		    (p.note ? ' (' + p.note + ')' : '');
+		prev.disabled = bookView.offset === 0;
+		next.disabled = bookView.offset + BOOKS_PAGE >= p.total;
+		pager.hidden = p.total <= BOOKS_PAGE;
+	};
+	const go = async (delta) => {
+		bookView.offset = Math.max(0, bookView.offset + delta);
+		await fill().catch((e) => count.replaceChildren(errorBox(e)));
+		$('#books-h').focus();
+	};
+	let timer = null;
+	search.addEventListener('input', () => {
+		clearTimeout(timer);
+		grid.setAttribute('aria-busy', 'true');
+		timer = setTimeout(() => {
+			bookView.q = search.value;
+			redraw();
+		}, 250);
+	});
+	await fill();
+	setPage('Books', h('div', {class: 'head'}, h('h1', {id: 'books-h', tabindex: '-1'}, 'Books'),
+	    h('div', {class: 'buttons', role: 'group', 'aria-label': 'Show as'}, toggle('grid', 'Covers'), toggle('list', 'List'))),
+	    tools, count, grid, pager,
+	    h('p', {class: 'muted', id: 'books-add'}, 'Your own books: put them into the folder Books of your WebDAV space ' +
+	        '(…/dav/Books/, storage file); they are listed here for you alone.'));
+}
+
+// A book's page: #/book/<id>.
+async function bookPage(id) {
+	const [{book: b}, list] = await Promise.all([api('GET', 'library/' + encodeURIComponent(id)), loadDocs(false, Infinity)]);
+	const byId = docIndex(list);
+	const mine = [];
+	for (const f of b.files) {
+		for (const k of [f.partial_md5, f.filename_md5]) {
+			const d = byId.get(k);
+			if (d && !mine.includes(d)) mine.push(d);
+		}
+	}
+	// The book's reading statistics (the account's statistics books by md5).
+	let statBooks = [];
+	try {
+		statBooks = (await api('GET', 'stats/books')).books || [];
+	} catch (e) {
+		if (e.status === 401) throw e;
+	}
+	const stats = statBooks.filter((s) => b.files.some((f) => f.partial_md5 === s.md5));
+	const name = b.title || 'Untitled';
+	const row = (label, value) => value ? [h('dt', {}, label), h('dd', {}, value)] : null;
+	const idents = (b.identifiers || []).map((x) => (x.scheme ? x.scheme + ': ' : '') + x.value).join(', ');
+	const posRows = [];
+	for (const d of mine) {
+		const entries = [d, ...(d.devices || []).filter((e) => !isWebEntry(e))];
+		const seen = new Set();
+		for (const e of entries.sort((x, y) => y.timestamp - x.timestamp)) {
+			const k = e.device ? devKey(e) : '';
+			if (seen.has(k)) continue;
+			seen.add(k);
+			posRows.push(h('tr', {},
+			    h('td', {}, isWebEntry(e) ? 'You, on the web' : devName(e)),
+			    h('td', {}, bar(e.percentage, 'Progress on ' + devName(e)), ' ', pct(e.percentage)),
+			    h('td', {}, when(e.timestamp)),
+			    h('td', {}, h('a', {href: '#/doc/' + encodeURIComponent(d.document)}, 'History'))));
+		}
+	}
+	setPage(name,
+	    h('p', {}, h('a', {href: '#/books'}, '← Books')),
+	    h('div', {class: 'book-head'},
+	        coverImg(b, 200, 300),
+	        h('div', {},
+	            h('h1', {id: 'book-title'}, name),
+	            b.authors.length ? h('p', {class: 'authors'}, bookAuthors(b)) : null,
+	            h('dl', {class: 'meta'},
+	                row('Series', b.series ? b.series + (b.series_index !== undefined ? ' #' + b.series_index : '') : ''),
+	                row('Language', b.language), row('Publisher', b.publisher),
+	                row('Identifiers', idents), row('Subjects', (b.tags || []).join(', ')),
+	                row('Added', when(b.added)), row('Uploaded by', b.owner)))),
+	    b.description ? [h('h2', {}, 'Description'), b.description.split('\n').filter(Boolean).map((p) => h('p', {class: 'desc'}, p))] : null,
+	    h('h2', {}, 'Formats'),
+	    h('ul', {class: 'formats'}, b.files.map((f) => h('li', {},
+	        h('a', {href: 'api/v1/library/files/' + encodeURIComponent(f.id), download: '', class: 'download'},
+	            'Download ' + f.format.toUpperCase()),
+	        ' ', h('span', {class: 'muted'}, size(f.size) + ' · ' + f.name)))),
+	    h('h2', {}, 'Progress'),
+	    posRows.length ? scrollBox('Progress by device', h('table', {class: 'positions'},
+	        h('thead', {}, h('tr', {}, h('th', {}, 'Device'), h('th', {}, 'Progress'), h('th', {}, 'When'), h('th', {}, 'History'))),
+	        h('tbody', {}, posRows))) :
+	        h('p', {class: 'muted'}, 'Not started on any device.'),
+	    stats.length ? [h('h2', {}, 'Statistics'), stats.map((x) => h('p', {}, bookLink(x)))] : null);
+}
+
+// The administrator's view of the library (api/v1/admin/library): the
+// folders, the scan and what it skipped; null without a library.
+const SKIPPED_PAGE = 25;
+async function libraryAdminCard() {
+	if (!me.library) return null;
+	let st = await api('GET', 'admin/library');
+	const state = h('p', {id: 'scan-state', role: 'status'});
+	const showState = (s) => state.replaceChildren(...(s.scanning ? ['Scanning now…'] :
+	    ['Last scan ', when(s.last_scan), s.last_scan ? ', ' + (s.last_scan_ms / 1000).toFixed(1) + ' s, ' +
+	        s.last_scan_read + ' files read' : '']),
+	    '. ' + s.books + ' books in ' + s.files + ' files; changes seen by ' + s.watch + '.');
+	showState(st);
+	const scan = h('button', {type: 'button', id: 'scan-now', onclick: async () => {
+		scan.disabled = true;
+		try {
+			const before = st.last_scan;
+			await api('POST', 'admin/library/scan');
+			state.textContent = 'Scanning now…';
+			for (let i = 0; i < 600; i++) {
+				await new Promise((r) => setTimeout(r, 500));
+				st = await api('GET', 'admin/library');
+				if (!st.scanning && st.last_scan !== before) break;
+			}
+			showState(st);
+			fillSkipped(true);
+		} catch (e) {
+			state.textContent = e.message;
+		}
+		scan.disabled = false;
+	}}, 'Scan now');
+	const skipBody = h('tbody', {});
+	let shownSkips = 0;
+	const moreSkips = h('button', {type: 'button', id: 'more-skipped', class: 'more', onclick: () => fillSkipped(false)}, 'More skipped files');
+	const skipNote = h('p', {class: 'muted', id: 'skipped-count'});
+	const fillSkipped = (reset) => {
+		if (reset) {
+			skipBody.replaceChildren();
+			shownSkips = 0;
+		}
+		const next = st.skipped.slice(shownSkips, shownSkips + SKIPPED_PAGE);
+		skipBody.append(...next.map((s) => h('tr', {}, h('td', {}, h('code', {class: 'wrap'}, s.path)), h('td', {}, s.reason))));
+		shownSkips += next.length;
+		moreSkips.hidden = shownSkips >= st.skipped.length;
+		skipNote.textContent = st.skipped_total === 0 ? 'No file was skipped.' : shownSkips + ' of ' + st.skipped_total +
+		    ' skipped files shown' + (st.skipped_total > st.skipped.length ? ' (the first ' + st.skipped.length + ' are kept)' : '') + '.';
+	};
+	fillSkipped(true);
+	return h('section', {class: 'card', 'aria-labelledby': 'lib-admin-h', id: 'library-admin'},
+	    h('h2', {id: 'lib-admin-h'}, 'Library'),
+	    scrollBox('Library folders', h('table', {class: 'sources'},
+	        h('thead', {}, h('tr', {}, ['Folder', 'Kind', 'Books', 'Files', 'State'].map((t) => h('th', {scope: 'col'}, t)))),
+	        h('tbody', {}, st.sources.map((s) => h('tr', {},
+	            h('td', {}, h('code', {class: 'wrap'}, s.path)), h('td', {}, s.kind === 'calibre' ? 'Calibre library' : s.kind),
+	            h('td', {class: 'num'}, String(s.books)), h('td', {class: 'num'}, String(s.files)),
+	            h('td', {}, s.available ? 'available' : 'not found')))))),
+	    h('p', {class: 'muted'}, 'The folders are the option library_paths (docs/library.md); uploads land in ',
+	        h('code', {class: 'wrap'}, st.upload_path || '-'), '.'),
+	    state, scan,
+	    h('h3', {}, 'Skipped files'), skipNote,
+	    st.skipped.length ? scrollBox('Skipped files', h('table', {class: 'skipped'},
+	        h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'File'), h('th', {scope: 'col'}, 'Reason'))), skipBody)) : null,
+	    moreSkips);
+}
+
+// The library's books of the documents with progress: document id ->
+// its book, or null when it joins none; each id asked once a page load.
+const docBooks = new Map();
+async function joinDocs(list) {
+	if (!me.library) return;
+	const want = list.map((d) => d.document).filter((id) => !docBooks.has(id) && /^[0-9a-f]{32}$/.test(id));
+	for (let i = 0; i < want.length; i += BOOKS_DOCS) {
+		const ids = want.slice(i, i + BOOKS_DOCS);
+		const r = await api('GET', 'library?limit=200&docs=' + ids.join(','));
+		for (const id of ids) {
+			docBooks.set(id, (r.books || []).find((b) => b.files.some((f) => f.partial_md5 === id || f.filename_md5 === id)) || null);
+		}
+	}
+}
+
+// Each item of ul whose document joins a book: its cover, a link to the
+// book's page, and the book's title and authors where the document has
+// none of its own.
+function showJoins(ul, list) {
+	for (const d of list) {
+		const b = docBooks.get(d.document);
+		const li = ul.querySelector('li[data-document="' + CSS.escape(d.document) + '"]');
+		if (!b || !li || li.classList.contains('joined')) continue;
+		li.classList.add('joined');
+		const title = b.title || 'Untitled';
+		li.prepend(h('a', {href: '#/book/' + encodeURIComponent(b.id), class: 'bk-cover', 'aria-label': 'Book page of ' + title},
+		    coverImg(b, 40, 60)));
+		if (!d.pretty_name && !d.title) {
+			li.querySelector('.title').textContent = title;
+			if (b.authors.length && !li.querySelector('.authors')) li.append(h('span', {class: 'authors'}, bookAuthors(b)));
+		}
+	}
 }
 
 // Downloads of the account's own data (GET api/v1/export, docs/api.md).
@@ -1923,6 +2333,24 @@ async function filesCard() {
 	        size(u.max_file_bytes) + '. KOReader syncs its reading statistics here (Cloud storage, address …/dav/).'));
 }
 
+// The WebDAV bytes of each account of the admin page's user table (its
+// Files column), asked a few at a time; '-' where there is no file storage.
+async function fillStorage(names) {
+	const cell = (u) => document.querySelector('tr[data-user="' + CSS.escape(u) + '"] td.files');
+	for (let i = 0; i < names.length; i += 4) {
+		await Promise.all(names.slice(i, i + 4).map(async (u) => {
+			let text = '-';
+			try {
+				text = size((await api('GET', 'admin/users/' + encodeURIComponent(u) + '/files')).bytes);
+			} catch (e) {
+				// No file storage, or the account went away: '-'.
+			}
+			const c = cell(u);
+			if (c) c.textContent = text;
+		}));
+	}
+}
+
 let adminNote = null; // {text, bad}: the admin page's message across a re-render
 
 async function admin() {
@@ -1952,6 +2380,7 @@ async function admin() {
 	    h('th', {scope: 'row'}, u.username),
 	    h('td', {class: 'num', 'data-label': 'Books'}, String(u.documents)),
 	    h('td', {class: 'num', 'data-label': 'Stored'}, u.bytes === undefined ? '-' : size(u.bytes)),
+	    h('td', {class: 'num files', 'data-label': 'Files'}, '…'),
 	    cell('Devices', (u.devices || []).filter((n) => n !== WEB_DEVICE).join(', ')),
 	    cell('Last sync', when(u.last_sync)),
 	    h('td', {class: 'actions'},
@@ -1987,7 +2416,9 @@ async function admin() {
 		moreUsers.disabled = true;
 		try {
 			const p = await page('admin/users', 'users', usersNext);
-			tbody.append(...p.items.map(userRow));
+			const added = p.items.map(userRow);
+			tbody.append(...added);
+			fillStorage(added.map((r) => r.dataset.user));
 			usersNext = p.next;
 			moreUsers.hidden = !usersNext;
 		} catch (e) {
@@ -2030,10 +2461,12 @@ async function admin() {
 	            'Saved in database.json.')),
 	    h('h2', {}, 'Users'),
 	    h('div', {class: 'scroll'}, h('table', {class: 'users'},
-	        h('thead', {}, h('tr', {}, ['User', 'Books', 'Stored', 'Devices', 'Last sync', 'Actions'].map((t) => h('th', {scope: 'col'}, t)))),
+	        h('thead', {}, h('tr', {}, ['User', 'Books', 'Stored', 'Files', 'Devices', 'Last sync', 'Actions'].map((t) => h('th', {scope: 'col'}, t)))),
 	        tbody)),
 	    moreUsers,
-	    create);
+	    create,
+	    await libraryAdminCard());
+	fillStorage(rows.map((r) => r.dataset.user));
 }
 
 // Start

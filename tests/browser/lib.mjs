@@ -2,7 +2,7 @@
 // under test, a headless chromium with its console watched, axe-core, and
 // the run with its time limit.
 //
-//   import {ok, md5, startServer, openBrowser, run} from './lib.mjs';
+//   import {ok, md5, startServer, openBrowser, audit, koreaderAt, run} from './lib.mjs';
 //   await run('name', 120000, async (t) => {
 //       const base = await startServer(['--store-history']);
 //       const {page, problems} = await openBrowser();
@@ -137,6 +137,47 @@ export async function axeViolations(page) {
 // How far the page scrolls sideways (0: it fits).
 export function overflowX(page) {
 	return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+}
+
+// A KOReader client's request to the server at base: {status, body}.
+export async function koreaderAt(base, method, path, user, key, body) {
+	const headers = {Accept: 'application/vnd.koreader.v1+json'};
+	if (user) {
+		headers['x-auth-user'] = user;
+		headers['x-auth-key'] = key;
+	}
+	if (body) headers['Content-Type'] = 'application/json';
+	const res = await fetch(base + path, {method, headers, body: body ? JSON.stringify(body) : undefined});
+	return {status: res.status, body: await res.json().catch(() => null)};
+}
+
+// Every page of pages ([hash, selector when drawn, name]) of the server at
+// base, light and dark, through axe-core, at desktop and phone width (drawn
+// anew there, coming from another page drawn whole first: a page still
+// drawing would draw over the next one): 0 violations, no sideways
+// scrolling at 375 px; a screenshot of each at phone width.
+export async function audit(page, base, pages) {
+	for (const [hash, ready, name] of pages) {
+		for (const phone of [false, true]) {
+			await page.setViewportSize(phone ? {width: 375, height: 800} : {width: 1280, height: 860});
+			await page.goto(base + '/' + (hash === '#/' ? '#/devices' : '#/'));
+			await page.waitForSelector(hash === '#/' ? '.device, main .card' : '#library, main .card');
+			await page.goto(base + '/' + hash);
+			await page.waitForSelector(ready);
+			for (const scheme of ['light', 'dark']) {
+				await page.emulateMedia({colorScheme: scheme});
+				const v = await axeViolations(page);
+				ok(v.length === 0, `axe: ${name}, ${phone ? 'phone' : 'desktop'}, ${scheme}: no violations`, v.join('\n'));
+			}
+			await page.emulateMedia({colorScheme: 'light'});
+			if (phone) {
+				const over = await overflowX(page);
+				ok(over <= 0, `${name} fits a 375 px phone (no sideways scrolling)`, over);
+				await page.screenshot({path: join(shots, 'audit-' + name.replace(/\W+/g, '-') + '-phone.png'), fullPage: true});
+			}
+		}
+	}
+	await page.setViewportSize({width: 1280, height: 860});
 }
 
 // Runs main (async), failing if it throws or takes more than ms; then

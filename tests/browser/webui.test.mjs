@@ -32,50 +32,15 @@
 import {spawn, spawnSync} from 'node:child_process';
 import {readFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {axeViolations, bin, dataDir, md5, ok, openBrowser, overflowX, root, run, shots, startServer, tmp} from './lib.mjs';
+import {audit, axeViolations, bin, dataDir, koreaderAt, md5, ok, openBrowser, overflowX, root, run, shots, startServer, tmp} from './lib.mjs';
 
-// Every page, light and dark, through axe-core, and again at phone width
-// (drawn anew there): 0 violations, no sideways scrolling.
-async function audit(page, pages) {
-	for (const [hash, ready, name] of pages) {
-		for (const phone of [false, true]) {
-			await page.setViewportSize(phone ? {width: 375, height: 800} : {width: 1280, height: 860});
-			await page.goto(base + '/' + (hash === '#/' ? '#/devices' : '#/'));
-			await page.waitForSelector(hash === '#/' ? '.device, main .card' : '#library, main .card');
-			await page.goto(base + '/' + hash);
-			await page.waitForSelector(ready);
-			for (const scheme of ['light', 'dark']) {
-				await page.emulateMedia({colorScheme: scheme});
-				const v = await axeViolations(page);
-				ok(v.length === 0, `axe: ${name}, ${phone ? 'phone' : 'desktop'}, ${scheme}: no violations`, v.join('\n'));
-			}
-			await page.emulateMedia({colorScheme: 'light'});
-			if (phone) {
-				const over = await overflowX(page);
-				ok(over <= 0, `${name} fits a 375 px phone (no sideways scrolling)`, over);
-				await page.screenshot({path: join(shots, 'audit-' + name.replace(/\W+/g, '-') + '-phone.png'), fullPage: true});
-			}
-		}
-	}
-	await page.setViewportSize({width: 1280, height: 860});
-}
 const DOC = '59d481d168cca6267322f150c5f6a2a3';
 const DOC2 = '41cce710f34e5ec21315e19c99821415';
 
 // A KOReader client
 
 let base = '';
-const ACCEPT = 'application/vnd.koreader.v1+json';
-async function koreader(method, path, user, key, body) {
-	const headers = {Accept: ACCEPT};
-	if (user) {
-		headers['x-auth-user'] = user;
-		headers['x-auth-key'] = key;
-	}
-	if (body) headers['Content-Type'] = 'application/json';
-	const res = await fetch(base + path, {method, headers, body: body ? JSON.stringify(body) : undefined});
-	return {status: res.status, body: await res.json().catch(() => null)};
-}
+const koreader = (...args) => koreaderAt(base, ...args);
 
 function push(user, key, device, pct, progress, doc = DOC, title = 'Moby Dick') {
 	return koreader('PUT', '/syncs/progress', user, key, {
@@ -308,7 +273,7 @@ async function pagesAndFiles(page) {
 	    /^document,title,/.test(ex[3]), 'the export downloads the user\'s own data (CSV)', ex);
 	ok(await page.$('a[href="api/v1/export?format=json"][download]') !== null, 'the page links the JSON export');
 	await page.screenshot({path: join(shots, 'devices.png'), fullPage: true});
-	await audit(page, [
+	await audit(page, base, [
 		['#/', '#library li', 'library'],
 		['#/doc/' + DOC2, '#doc-title', 'document'],
 		['#/devices', '.device', 'devices'],

@@ -113,7 +113,7 @@ is "a form-like content type (login CSRF): 415" "$STATUS" 415
 
 web POST /api/v1/login '{"username":"ann","password":"open sesame"}' -c "$KS_TMP/jar"
 is "sign in: 200" "$STATUS" 200
-like "sign in: who and a CSRF token" "$BODY" '^\{"username":"ann","admin":false,"csrf":"[A-Za-z0-9_-]{43}"\}$'
+like "sign in: who and a CSRF token" "$BODY" '^\{"username":"ann","admin":false,"csrf":"[A-Za-z0-9_-]{43}","library":(true|false)\}$'
 cookie=$(hdr Set-Cookie)
 like "cookie: random token" "$cookie" '^kosyncd_session=[A-Za-z0-9_-]{43}; '
 like "cookie: Path=/, HttpOnly, SameSite=Strict" "$cookie" 'Path=/; Max-Age=604800; HttpOnly; SameSite=Strict$'
