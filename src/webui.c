@@ -78,6 +78,7 @@ struct webui {
 	struct pubsub *sh;     /* several instances on Redis, or NULL */
 	struct ratelimit *rl;  /* the server's one limiter (borrowed) */
 	struct statsvc *stats; /* reading statistics, or NULL (borrowed) */
+	struct dav *dav;       /* the WebDAV files (borrowed) */
 	struct webhook *hooks; /* events out (owned) */
 	char (*etags)[20];     /* per asset: "\"<16 hex>\"" */
 	struct buf out;
@@ -1419,7 +1420,7 @@ h_files_usage(void *call)
 {
 	struct wcall *c = call;
 
-	davweb_usage(c->req, c->w->cfg, c->user, WEB_API_HEADERS);
+	davweb_usage(c->req, c->w->dav, c->w->cfg, c->user, WEB_API_HEADERS);
 	return 0;
 }
 
@@ -1433,8 +1434,8 @@ h_versions(void *call)
 
 	if (bad)
 		return w_error(c, 400, "The path is not valid.");
-	davweb_versions(
-	    c->req, c->w->cfg, c->user, path, c->param, WEB_API_HEADERS);
+	davweb_versions(c->req, c->w->dav, c->w->cfg, c->user, path, c->param,
+	    WEB_API_HEADERS);
 	return 0;
 }
 
@@ -2988,6 +2989,12 @@ stats_read_cb(void *arg, const char *user, size_t len)
 	sse_publish(w->sse, (struct str){user, len}, (struct str){"", 0},
 	    (int64_t)time(NULL), "stats");
 	webhook_statistics(w->hooks, (struct str){user, len});
+}
+
+void
+webui_set_dav(struct webui *w, struct dav *dav)
+{
+	w->dav = dav;
 }
 
 void
