@@ -37,13 +37,6 @@ is "signed in to the web interface" "$STATUS" 200
 COOKIE=$(sed 's/^#HttpOnly_//' "$KS_TMP/jar" |
     awk '$1 !~ /^#/ && NF >= 7 { printf "%s=%s; ", $6, $7 }')
 
-fast() { # fast WHAT PATH: answered 200 within 300 ms
-	local t
-	t=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 5 "$KS_URL$2")
-	is "$1 answers" "${t% *}" 200
-	check "within 300 ms (${t#* } s)" awk -v t="${t#* }" 'BEGIN { exit !(t < 0.3) }'
-}
-
 # The usage: its storage work held a second (the hook), Redis stopped
 # meanwhile, then its Redis call waits on the pool until SIGCONT.
 curl -s -m 20 -b "$KS_TMP/jar" -o "$KS_TMP/usage.out" -w '%{http_code}' \
@@ -51,10 +44,10 @@ curl -s -m 20 -b "$KS_TMP/jar" -o "$KS_TMP/usage.out" -w '%{http_code}' \
 cpid=$!
 sleep 0.3
 kill -STOP "$KS_REDIS_PID"
-fast "Redis stopped, the usage held: /healthcheck" /healthcheck
+ks_fast "Redis stopped, the usage held: /healthcheck" /healthcheck
 sleep 0.9 # the usage now waits on Redis
-fast "Redis stopped, the usage waiting on it: /healthcheck" /healthcheck
-fast "and a page's file" /assets/app.js
+ks_fast "Redis stopped, the usage waiting on it: /healthcheck" /healthcheck
+ks_fast "and a page's file" /assets/app.js
 kill -CONT "$KS_REDIS_PID"
 wait $cpid
 is "after SIGCONT the usage answers" "$(cat "$KS_TMP/usage.code")" 200
@@ -66,31 +59,10 @@ is "the list of versions" \
     "$(json '[(v["number"], v["size"]) for v in d["versions"]]' <<<"$BODY")" \
     "[(1, 16000000)]"
 
-# The version read at 6 MB/s with a 64 KiB receive buffer (curl's would
-# take the whole file ahead of its rate limit), Redis stopped for 0.8 s
-# a second into it.
-slow_get() { # slow_get URL OUT: the status line's code on stdout
-	python3 - "$1" "$2" "$COOKIE" <<'PY'
-import socket, sys, time, urllib.parse
-u = urllib.parse.urlsplit(sys.argv[1])
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-s.connect((u.hostname, u.port))
-s.sendall(("GET %s?%s HTTP/1.1\r\nHost: x\r\nCookie: %s\r\n"
-           "Connection: close\r\n\r\n" % (u.path, u.query, sys.argv[3])).encode())
-data, t0 = b"", time.monotonic()
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    data += b
-    ahead = len(data) / 6e6 - (time.monotonic() - t0)
-    if ahead > 0:
-        time.sleep(ahead)
-head, _, body = data.partition(b"\r\n\r\n")
-open(sys.argv[2], "wb").write(body)
-print(head.split(b" ")[1].decode() if head else "000")
-PY
+# The version read slowly (ks_slow_get), Redis stopped for 0.8 s a
+# second into it.
+slow_get() { # slow_get URL OUT
+	ks_slow_get "$1" "$2" "Cookie: $COOKIE"
 }
 slow_get "$KS_URL/api/v1/files/versions/1?path=/statistics.sqlite3" \
     "$KS_TMP/v1.got" >"$KS_TMP/get.code" &
@@ -98,8 +70,8 @@ cpid=$!
 sleep 1
 kill -STOP "$KS_REDIS_PID"
 sleep 0.3 # the download now waits on Redis
-fast "Redis stopped in the middle of a version's download: /healthcheck" /healthcheck
-fast "and a page's file" /assets/app.js
+ks_fast "Redis stopped in the middle of a version's download: /healthcheck" /healthcheck
+ks_fast "and a page's file" /assets/app.js
 sleep 0.5
 kill -CONT "$KS_REDIS_PID"
 wait $cpid
