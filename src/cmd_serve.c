@@ -324,6 +324,7 @@ cmd_serve_exec(struct cmd_args *args)
 		front_serve(s.front, FRONT_WEBUI, s.webui);
 	s.dav = dav_new(s.loop, s.st, cfg, s.rl);
 	front_serve(s.front, FRONT_DAV, s.dav);
+	webui_set_dav(s.webui, s.dav);
 	if (strcmp(cfg->storage, "memory") != 0) {
 		s.stats = statsvc_new(s.loop, cfg->data_dir);
 		if (strcmp(cfg->storage, "redis") == 0)

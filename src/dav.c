@@ -31,8 +31,9 @@
  *     PROPPATCH's changes (proppatch_change), and each chunk of a GET
  *     (file_fill_pool: read ahead, the answer waits for it) or PUT
  *     (put_piece: the body paused while it is written), at most
- *     DAV_MAX_CHUNK_JOBS at once (dav_chunk_start): nothing reaches
- *     Redis from the loop;
+ *     DAV_MAX_CHUNK_JOBS at once (dav_chunk_start), with the web API's
+ *     reads (dav_offload: davweb.c's usage and versions): nothing
+ *     reaches Redis from the loop;
  *   - nothing that grows with the tree runs on the loop: DELETE, COPY,
  *     MOVE (the Destination's lookup included) and the count of an account's
  * usage run on the thread pool, and the quota works from a usage figure per
@@ -1422,10 +1423,58 @@ dav_reply_file(struct http_request *req, int status, const char *ctype,
 }
 
 void
-dav_reply_reader(struct http_request *req, int status, const char *ctype,
-    const char *headers, struct davrd *rd, uint64_t off, uint64_t len)
+dav_reply_reader(struct http_request *req, struct dav *dav, int status,
+    const char *ctype, const char *headers, struct davrd *rd, uint64_t off,
+    uint64_t len)
 {
-	reply_source(req, status, ctype, headers, -1, rd, NULL, off, len);
+	reply_source(req, status, ctype, headers, -1, rd,
+	    dav->files != NULL && dav->files->blocking ? dav : NULL, off, len);
+}
+
+/* A dav_offload's work: a chunk job that runs its caller's. */
+struct dav_task {
+	struct dav_chunk job;
+	void (*run)(void *arg);
+	void (*done)(void *arg, bool ok);
+	void *arg;
+};
+
+static void
+task_run(struct dav_chunk *j)
+{
+	struct dav_task *t = j->arg;
+
+	t->run(t->arg);
+}
+
+static void
+task_done(struct dav_chunk *j)
+{
+	struct dav_task *t = j->arg;
+
+	t->done(t->arg, !j->dav->closing);
+	free(t);
+}
+
+void
+dav_offload(struct dav *dav, void (*run)(void *arg),
+    void (*done)(void *arg, bool ok), void *arg)
+{
+	struct dav_task *t;
+
+	if (dav->files == NULL || !dav->files->blocking) {
+		run(arg);
+		done(arg, true);
+		return;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->run = run;
+	t->done = done;
+	t->arg = arg;
+	t->job.arg = t;
+	t->job.run = task_run;
+	t->job.done = task_done;
+	dav_chunk_start(dav, &t->job);
 }
 
 /* The file opened (r->rd): answer with it, a range of it or 416. */

@@ -103,10 +103,23 @@ int dav_range_parse(struct str h, uint64_t size, uint64_t *from, uint64_t *to);
 
 /*
  * dav_reply_file for a reader of a tree (davstore.h), taken: closed once
- * sent.
+ * sent. When dav's store blocks (Redis) it is read a chunk ahead on the
+ * thread pool, as a GET's file is: bounded memory, never on the loop.
  */
 struct davrd;
-void dav_reply_reader(struct http_request *req, int status, const char *ctype,
-    const char *headers, struct davrd *rd, uint64_t off, uint64_t len);
+void dav_reply_reader(struct http_request *req, struct dav *dav, int status,
+    const char *ctype, const char *headers, struct davrd *rd, uint64_t off,
+    uint64_t len);
+
+/*
+ * Storage work of another handler on the trees (davweb.c): when dav's
+ * store blocks (Redis), run(arg) on the thread pool as one of dav's
+ * chunk jobs (at most DAV_MAX_CHUNK_JOBS at once; dav_free waits for
+ * it), then done(arg, ok) on the loop; else both here at once (the
+ * disk). ok is false when the server is shutting down meanwhile: answer
+ * 503 and start nothing more on dav.
+ */
+void dav_offload(struct dav *dav, void (*run)(void *arg),
+    void (*done)(void *arg, bool ok), void *arg);
 
 #endif

@@ -5,9 +5,11 @@
  * checked exactly as a WebDAV request's path is (davpath.h), so the same
  * names are refused and nothing outside the account's tree, nor a
  * reserved name, can be reached. The tree is reached through davstore.h
- * (the disk, or Redis), on the loop, as a PROPFIND of the folder is (at
- * most DAVFS_MAX_VERSIONS versions are listed); a version's bytes are
- * sent as the client reads them (dav_reply_reader).
+ * (the disk, or Redis) as a PROPFIND of the folder is: on the loop for
+ * the disk, on the thread pool for Redis (dav_offload), which the loop
+ * never waits on (at most DAVFS_MAX_VERSIONS versions are listed); a
+ * version's bytes are sent as the client reads them, a chunk at a time
+ * (dav_reply_reader; read on the pool for Redis).
  */
 #include <sys/stat.h>
 
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -26,6 +29,7 @@
 #include "davredis.h"
 #include "davstore.h"
 #include "davweb.h"
+#include "fault.h"
 #include "json.h"
 
 /* Whether name is safe inside a quoted Content-Disposition filename. */
@@ -60,6 +64,46 @@ parse_number(struct str s)
 }
 
 /*
+ * One request's storage work, done by dav_offload (http_alloc memory:
+ * the request is answered only when it is back, and the job is gone
+ * with the answer). The query's parts are copied; what run finds is
+ * answered by the done functions.
+ */
+struct dw_job {
+	struct http_request *req;
+	struct dav *dav;
+	const struct config *cfg;
+	const char *headers; /* webui.c's constant */
+	struct str user, path;
+	struct davstore *files; /* versions: this request's backend */
+	struct davpath dp;
+	const char *name; /* the file, dp's last segment */
+	uint64_t num;     /* the version sent; 0 for the list */
+	/* What run found: rc 0 or -1 with err, in the step failed. */
+	int rc, err;
+	enum { DW_DIR, DW_LIST, DW_OPEN } failed;
+	struct davfs_tally t;
+	struct davfs_version v[DAVFS_MAX_VERSIONS];
+	size_t n;
+	struct davrd *rd;
+	struct stat st;
+};
+
+/* A copy of s in req's memory. */
+static struct str
+dw_copy(struct http_request *req, struct str s)
+{
+	char *p;
+
+	if (s.p == NULL)
+		return s;
+	p = http_alloc(req, s.len + 1);
+	memcpy(p, s.p, s.len);
+	p[s.len] = '\0';
+	return (struct str){p, s.len};
+}
+
+/*
  * The usage of user's tree in Redis (davredis.h) into *t: 0, or -1 with
  * errno (ENOTCONN: Redis cannot be reached).
  */
@@ -79,50 +123,97 @@ usage_redis(const struct config *cfg, struct str user, struct davfs_tally *t)
 	return rc;
 }
 
-void
-davweb_usage(struct http_request *req, const struct config *cfg,
-    struct str user, const char *headers)
+/* A second's wait when the test hook FAULT_DAV_WEB fires (fault.h). */
+static void
+dw_fault(void)
 {
-	struct buf out = BUF_INIT;
-	struct davfs_tally t;
-	struct json_out o;
-	int rc;
+	if (fault_check(FAULT_DAV_WEB) != 0)
+		(void)nanosleep(&(struct timespec){.tv_sec = 1}, NULL);
+}
 
-	memset(&t, 0, sizeof(t));
-	if (strcmp(cfg->storage, "redis") == 0)
-		rc = usage_redis(cfg, user, &t);
-	else if (strcmp(cfg->storage, "file") == 0)
-		rc = davfs_tree_usage(
-		    cfg->data_dir ? cfg->data_dir : "./data", user, &t);
-	else {
-		http_error(req, 501, headers,
-		    "WebDAV needs file storage (--storage file) or Redis.");
+/* dav_offload's run: count the tree (on the pool for Redis). */
+static void
+usage_run(void *arg)
+{
+	struct dw_job *j = arg;
+
+	dw_fault();
+	if (strcmp(j->cfg->storage, "redis") == 0)
+		j->rc = usage_redis(j->cfg, j->user, &j->t);
+	else
+		j->rc = davfs_tree_usage(
+		    j->cfg->data_dir ? j->cfg->data_dir : "./data", j->user,
+		    &j->t);
+	j->err = errno;
+}
+
+/* dav_offload's done: answer with the count. */
+static void
+usage_done(void *arg, bool ok)
+{
+	struct dw_job *j = arg;
+	struct buf out = BUF_INIT;
+	struct json_out o;
+
+	if (!ok) {
+		http_error(j->req, 503, j->headers,
+		    "The server is shutting down; try again.");
 		return;
 	}
-	if (rc != 0) {
-		if (errno == ENOTCONN)
-			http_error(req, 503, headers,
+	if (j->rc != 0) {
+		if (j->err == ENOTCONN)
+			http_error(j->req, 503, j->headers,
 			    "The file storage is unavailable; try again.");
 		else
 			http_error(
-			    req, 500, headers, "Cannot count the files.");
+			    j->req, 500, j->headers, "Cannot count the files.");
 		return;
 	}
 	json_out_init(&o, &out, false);
 	json_obj_begin(&o);
 	json_key(&o, "bytes");
-	json_uint(&o, t.bytes);
+	json_uint(&o, j->t.bytes);
 	json_key(&o, "entries");
-	json_uint(&o, t.entries);
+	json_uint(&o, j->t.entries);
 	json_key(&o, "quota_bytes");
-	json_uint(&o, cfg->dav_quota_bytes);
+	json_uint(&o, j->cfg->dav_quota_bytes);
 	json_key(&o, "max_file_bytes");
-	json_uint(&o, cfg->dav_max_file_bytes);
+	json_uint(&o, j->cfg->dav_max_file_bytes);
 	json_key(&o, "max_entries");
 	json_uint(&o, DAV_MAX_ENTRIES);
 	json_obj_end(&o);
-	http_reply_ex(req, 200, NULL, headers, out.data, out.len);
+	http_reply_ex(j->req, 200, NULL, j->headers, out.data, out.len);
 	buf_release(&out);
+}
+
+/* A job for req in its memory, its strings copied. */
+static struct dw_job *
+dw_job_new(struct http_request *req, struct dav *dav, const struct config *cfg,
+    struct str user, const char *headers)
+{
+	struct dw_job *j = http_alloc(req, sizeof(*j));
+
+	memset(j, 0, sizeof(*j));
+	j->req = req;
+	j->dav = dav;
+	j->cfg = cfg;
+	j->headers = headers;
+	j->user = dw_copy(req, user);
+	return j;
+}
+
+void
+davweb_usage(struct http_request *req, struct dav *dav,
+    const struct config *cfg, struct str user, const char *headers)
+{
+	if (strcmp(cfg->storage, "redis") != 0 &&
+	    strcmp(cfg->storage, "file") != 0) {
+		http_error(req, 501, headers,
+		    "WebDAV needs file storage (--storage file) or Redis.");
+		return;
+	}
+	dav_offload(dav, usage_run, usage_done,
+	    dw_job_new(req, dav, cfg, user, headers));
 }
 
 /*
@@ -140,113 +231,169 @@ files_open(const struct config *cfg)
 	return NULL;
 }
 
-void
-davweb_versions(struct http_request *req, const struct config *cfg,
-    struct str user, struct str path, struct str number, const char *headers)
+/*
+ * dav_offload's run: open the folder, then list the file's versions or
+ * open the one asked for (on the pool for Redis).
+ */
+static void
+versions_run(void *arg)
 {
-	struct davfs_version v[DAVFS_MAX_VERSIONS];
-	struct buf enc = BUF_INIT, out = BUF_INIT, hdr = BUF_INIT;
-	struct davstore *files = files_open(cfg);
-	struct davdir *root = NULL, *dir = NULL;
-	struct davrd *rd;
-	struct davpath dp;
+	struct dw_job *j = arg;
+	struct davdir *root, *dir = NULL;
+
+	dw_fault();
+	j->rc = -1;
+	j->failed = DW_DIR;
+	root = davstore_root_open(j->files, j->user);
+	if (root != NULL)
+		dir = davstore_dir_open(root, j->dp.seg, j->dp.nseg - 1);
+	if (dir == NULL)
+		goto out;
+	if (j->num == 0) {
+		j->failed = DW_LIST;
+		j->rc = davstore_versions(
+		    dir, j->name, j->v, DAVFS_MAX_VERSIONS, &j->n);
+	} else {
+		j->failed = DW_OPEN;
+		j->rd = davstore_version_open(dir, j->name, j->num, &j->st);
+		j->rc = j->rd != NULL ? 0 : -1;
+	}
+out:
+	j->err = errno;
+	davstore_dir_close(dir);
+	davstore_dir_close(root);
+}
+
+/* Answer the list of versions j found. */
+static void
+versions_list(struct dw_job *j)
+{
+	struct buf out = BUF_INIT;
 	struct json_out o;
-	struct stat st;
-	const char *why, *name;
+	size_t i;
+
+	json_out_init(&o, &out, false);
+	json_obj_begin(&o);
+	json_key(&o, "path");
+	json_strn(&o, j->path.p, j->path.len);
+	json_key(&o, "versions");
+	json_arr_begin(&o);
+	for (i = 0; i < j->n; i++) {
+		json_obj_begin(&o);
+		json_key(&o, "number");
+		json_uint(&o, j->v[i].number);
+		json_key(&o, "size");
+		json_uint(&o, j->v[i].size);
+		json_key(&o, "uploaded");
+		json_int(&o, (int64_t)j->v[i].mtime);
+		json_obj_end(&o);
+	}
+	json_arr_end(&o);
+	json_obj_end(&o);
+	http_reply_ex(j->req, 200, NULL, j->headers, out.data, out.len);
+	buf_release(&out);
+}
+
+/* Send the version j opened, as the client reads it. */
+static void
+versions_send(struct dw_job *j)
+{
+	struct buf hdr = BUF_INIT;
+
+	buf_adds(&hdr, j->headers);
+	if (plain_name(j->name))
+		buf_addf(&hdr,
+		    "Content-Disposition: attachment; filename=\"%s\"\r\n",
+		    j->name);
+	else
+		buf_adds(&hdr, "Content-Disposition: attachment\r\n");
+	/* The answer takes the reader; j is gone with the request. */
+	dav_reply_reader(j->req, j->dav, 200, "application/octet-stream",
+	    hdr.data, j->rd, 0, (uint64_t)j->st.st_size);
+	buf_release(&hdr);
+}
+
+/* dav_offload's done: answer with what versions_run found. */
+static void
+versions_done(void *arg, bool ok)
+{
+	struct dw_job *j = arg;
+	int e = j->err;
+
+	davstore_free(j->files);
+	j->files = NULL;
+	if (!ok) {
+		davstore_read_close(j->rd);
+		http_error(j->req, 503, j->headers,
+		    "The server is shutting down; try again.");
+		return;
+	}
+	if (j->rc == 0) {
+		if (j->num == 0)
+			versions_list(j);
+		else
+			versions_send(j);
+		return;
+	}
+	if (j->failed == DW_DIR) {
+		if (e == ENOENT || e == ENOTDIR || e == ELOOP)
+			http_error(j->req, 404, j->headers, "No such folder.");
+		else if (e == ENOTCONN)
+			http_error(j->req, 503, j->headers,
+			    "The file storage is unavailable; try again.");
+		else
+			http_error(
+			    j->req, 500, j->headers, "Cannot open the folder.");
+	} else if (j->failed == DW_LIST)
+		http_error(j->req, 500, j->headers, "Cannot read the folder.");
+	else if (e == ENOENT)
+		http_error(j->req, 404, j->headers, "No such version.");
+	else
+		http_error(j->req, 500, j->headers, "Cannot open the version.");
+}
+
+void
+davweb_versions(struct http_request *req, struct dav *dav,
+    const struct config *cfg, struct str user, struct str path,
+    struct str number, const char *headers)
+{
+	struct buf enc = BUF_INIT;
+	struct dw_job *j;
+	const char *why;
 	char *dec;
 	uint64_t num = 0;
-	size_t n, i;
 
-	if (files == NULL) {
+	if (strcmp(cfg->storage, "redis") != 0 &&
+	    strcmp(cfg->storage, "file") != 0) {
 		http_error(req, 501, headers,
 		    "WebDAV needs file storage (--storage file) or Redis.");
-		goto out;
+		return;
 	}
 	if (number.p != NULL && (num = parse_number(number)) == 0) {
 		http_error(req, 400, headers, "Not a version number.");
-		goto out;
+		return;
 	}
 	if (path.p == NULL || path.len == 0) {
 		http_error(req, 400, headers, "The query needs path=.");
-		goto out;
+		return;
 	}
+	j = dw_job_new(req, dav, cfg, user, headers);
 	if (path.p[0] != '/')
 		buf_addch(&enc, '/');
 	davpath_encode(&enc, path, true);
 	dec = http_alloc(req, enc.len + 1);
-	if (davpath_parse((struct str){enc.data, enc.len}, dec, &dp, &why) !=
+	if (davpath_parse((struct str){enc.data, enc.len}, dec, &j->dp, &why) !=
 	        0 ||
-	    dp.nseg == 0) {
+	    j->dp.nseg == 0) {
 		http_error(
 		    req, 400, headers, why ? why : "The path is a folder.");
-		goto out;
+		buf_release(&enc);
+		return;
 	}
-	name = dp.seg[dp.nseg - 1].p;
-	root = davstore_root_open(files, user);
-	if (root != NULL)
-		dir = davstore_dir_open(root, dp.seg, dp.nseg - 1);
-	if (dir == NULL) {
-		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
-			http_error(req, 404, headers, "No such folder.");
-		else if (errno == ENOTCONN)
-			http_error(req, 503, headers,
-			    "The file storage is unavailable; try again.");
-		else
-			http_error(
-			    req, 500, headers, "Cannot open the folder.");
-		goto out;
-	}
-	if (num == 0) {
-		if (davstore_versions(dir, name, v, DAVFS_MAX_VERSIONS, &n) !=
-		    0) {
-			http_error(
-			    req, 500, headers, "Cannot read the folder.");
-			goto out;
-		}
-		json_out_init(&o, &out, false);
-		json_obj_begin(&o);
-		json_key(&o, "path");
-		json_strn(&o, path.p, path.len);
-		json_key(&o, "versions");
-		json_arr_begin(&o);
-		for (i = 0; i < n; i++) {
-			json_obj_begin(&o);
-			json_key(&o, "number");
-			json_uint(&o, v[i].number);
-			json_key(&o, "size");
-			json_uint(&o, v[i].size);
-			json_key(&o, "uploaded");
-			json_int(&o, (int64_t)v[i].mtime);
-			json_obj_end(&o);
-		}
-		json_arr_end(&o);
-		json_obj_end(&o);
-		http_reply_ex(req, 200, NULL, headers, out.data, out.len);
-		goto out;
-	}
-	rd = davstore_version_open(dir, name, num, &st);
-	if (rd == NULL) {
-		if (errno == ENOENT)
-			http_error(req, 404, headers, "No such version.");
-		else
-			http_error(
-			    req, 500, headers, "Cannot open the version.");
-		goto out;
-	}
-	buf_adds(&hdr, headers);
-	if (plain_name(name))
-		buf_addf(&hdr,
-		    "Content-Disposition: attachment; filename=\"%s\"\r\n",
-		    name);
-	else
-		buf_adds(&hdr, "Content-Disposition: attachment\r\n");
-	dav_reply_reader(req, 200, "application/octet-stream", hdr.data, rd, 0,
-	    (uint64_t)st.st_size);
-out:
-	davstore_dir_close(dir);
-	davstore_dir_close(root);
-	davstore_free(files);
 	buf_release(&enc);
-	buf_release(&out);
-	buf_release(&hdr);
+	j->path = dw_copy(req, path);
+	j->name = j->dp.seg[j->dp.nseg - 1].p;
+	j->num = num;
+	j->files = files_open(cfg);
+	dav_offload(dav, versions_run, versions_done, j);
 }

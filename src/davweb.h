@@ -22,21 +22,27 @@
 #include "http.h"
 
 struct config;
+struct dav;
 
 /*
- * Answer req for user (borrowed): the list when number is a NULL slice,
+ * Answer req for user (copied): the list when number is a NULL slice,
  * else that version's bytes. headers are the extra headers of every
- * answer (webui.c's).
+ * answer (webui.c's; they must outlive the request). With Redis the
+ * folder, the list and each chunk of the version are read on the thread
+ * pool through dav's jobs (dav_offload, dav_reply_reader), never on the
+ * loop; 503 when the server shuts down meanwhile.
  */
-void davweb_versions(struct http_request *req, const struct config *cfg,
-    struct str user, struct str path, struct str number, const char *headers);
+void davweb_versions(struct http_request *req, struct dav *dav,
+    const struct config *cfg, struct str user, struct str path,
+    struct str number, const char *headers);
 
 /*
- * Answer req with user's usage (its tree counted here, on the loop: at
- * most a few milliseconds for the DAV_MAX_ENTRIES entries an account may
- * hold, as a listing of them; with Redis, one script, davredis.h).
+ * Answer req with user's usage: on disk its tree counted here, on the
+ * loop (at most a few milliseconds for the DAV_MAX_ENTRIES entries an
+ * account may hold, as a listing of them); with Redis one script
+ * (davredis.h) on the thread pool (dav_offload).
  */
-void davweb_usage(struct http_request *req, const struct config *cfg,
-    struct str user, const char *headers);
+void davweb_usage(struct http_request *req, struct dav *dav,
+    const struct config *cfg, struct str user, const char *headers);
 
 #endif

@@ -18,8 +18,8 @@
  *
  *	KOSYNCD_TEST_FAULT_WRITE=N[+][:ERRNO]
  *
- * (also _FSYNC, _MALLOC, _OPEN, _RENAME, _SNAPSHOT, _DAV_COMMIT; config.c
- * ignores KOSYNCD_TEST_*)
+ * (also _FSYNC, _MALLOC, _OPEN, _RENAME, _SNAPSHOT, _DAV_COMMIT, _DAV_WEB;
+ * config.c ignores KOSYNCD_TEST_*)
  *
  * makes the Nth call fail ("N+": the Nth and every later one) with ERRNO,
  * one of EIO (default), ENOSPC, EROFS, EDQUOT, ENOMEM, EACCES. Unit tests
@@ -50,6 +50,13 @@ enum fault_point {
 	 * commit itself, a window for tests to race another upload into.
 	 */
 	FAULT_DAV_COMMIT,
+	/*
+	 * The web API's storage work on the WebDAV files (davweb.c, run by
+	 * dav_offload): when it fires, it waits a second before it starts
+	 * (on the thread pool with Redis), a window for tests to stop Redis
+	 * in.
+	 */
+	FAULT_DAV_WEB,
 	FAULT_NPOINTS
 };
 

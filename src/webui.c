@@ -81,6 +81,7 @@ struct webui {
 	struct ratelimit *rl;  /* the server's one limiter (borrowed) */
 	struct statsvc *stats; /* reading statistics, or NULL (borrowed) */
 	struct library *lib;   /* the library index, or NULL (borrowed) */
+	struct dav *dav;       /* the WebDAV files (borrowed) */
 	struct webhook *hooks; /* events out (owned) */
 	char (*etags)[20];     /* per asset: "\"<16 hex>\"" */
 	struct buf out;
@@ -1425,7 +1426,7 @@ h_files_usage(void *call)
 {
 	struct wcall *c = call;
 
-	davweb_usage(c->req, c->w->cfg, c->user, WEB_API_HEADERS);
+	davweb_usage(c->req, c->w->dav, c->w->cfg, c->user, WEB_API_HEADERS);
 	return 0;
 }
 
@@ -1451,8 +1452,8 @@ h_versions(void *call)
 
 	if (bad)
 		return w_error(c, 400, "The path is not valid.");
-	davweb_versions(
-	    c->req, c->w->cfg, c->user, path, c->param, WEB_API_HEADERS);
+	davweb_versions(c->req, c->w->dav, c->w->cfg, c->user, path, c->param,
+	    WEB_API_HEADERS);
 	return 0;
 }
 
@@ -3071,6 +3072,12 @@ void
 webui_set_library(struct webui *w, struct library *lib)
 {
 	w->lib = lib;
+}
+
+void
+webui_set_dav(struct webui *w, struct dav *dav)
+{
+	w->dav = dav;
 }
 
 void

@@ -81,6 +81,13 @@ struct library;
 void webui_set_library(struct webui *w, struct library *lib);
 
 /*
+ * The WebDAV file space (borrowed, set before serving): the web API's
+ * view of the files (davweb.h) does its storage work through it.
+ */
+struct dav;
+void webui_set_dav(struct webui *w, struct dav *dav);
+
+/*
  * http_handler_fns: ctx is the struct webui; req->route is set
  * (front.h). webui_handle_api: a path under /api/v1; webui_handle_files:
  * GET or HEAD /, or a path under /assets or /web.

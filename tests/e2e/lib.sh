@@ -381,6 +381,44 @@ ks_redis_cli() {
 	timeout 10 redis-cli "${conn[@]}" -n "${KS_REDIS_DB:-2}" "$@"
 }
 
+# ks_fast WHAT PATH: PATH of $KS_URL answered 200 within 300 ms (the event
+# loop is not held: t109, t124).
+ks_fast() {
+	local t
+	t=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 5 "$KS_URL$2")
+	is "$1 answers" "${t% *}" 200
+	check "within 300 ms (${t#* } s)" awk -v t="${t#* }" 'BEGIN { exit !(t < 0.3) }'
+}
+
+# ks_slow_get URL OUT HEADER: a GET of URL with the header line HEADER
+# (credentials), read at 6 MB/s with a 64 KiB receive buffer (curl's
+# would take a large file ahead of its rate limit), its body into OUT;
+# the status line's code on stdout.
+ks_slow_get() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import socket, sys, time, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.connect((u.hostname, u.port))
+path = u.path + ("?" + u.query if u.query else "")
+s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n"
+           "Connection: close\r\n\r\n" % (path, sys.argv[3])).encode())
+data, t0 = b"", time.monotonic()
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+    ahead = len(data) / 6e6 - (time.monotonic() - t0)
+    if ahead > 0:
+        time.sleep(ahead)
+head, _, body = data.partition(b"\r\n\r\n")
+open(sys.argv[2], "wb").write(body)
+print(head.split(b" ")[1].decode() if head else "000")
+PY
+}
+
 # done_testing: print the plan and exit with the right status.
 done_testing() {
 	echo "1..$KS_N"

@@ -105,47 +105,20 @@ check "what the upload wrote is gone or expires within a day ($left left)" \
 
 # Redis stopped for a second in the middle of a large GET, then of a
 # large PUT: the loop goes on answering, the transfer completes.
-fast() { # fast WHAT PATH: answered 200 within 300 ms
-	local t
-	t=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 5 "$KS_URL_B$2")
-	is "$1 answers" "${t% *}" 200
-	check "within 300 ms (${t#* } s)" awk -v t="${t#* }" 'BEGIN { exit !(t < 0.3) }'
-}
 # stopped_under WHAT: a second into a transfer, Redis stopped for 0.8 s.
 stopped_under() {
 	sleep 1
 	kill -STOP "$KS_REDIS_PID"
 	sleep 0.3 # the transfer now waits on Redis
-	fast "Redis stopped in the middle of a $1: /healthcheck" /healthcheck
-	fast "and a page's file" /assets/app.js
+	ks_fast "Redis stopped in the middle of a $1: /healthcheck" /healthcheck
+	ks_fast "and a page's file" /assets/app.js
 	sleep 0.5
 	kill -CONT "$KS_REDIS_PID"
 }
-# The 30 MB file, read at 6 MB/s with a 64 KiB receive buffer (curl's
-# would take the whole file ahead of its rate limit).
-slow_get() { # slow_get URL OUT: the status line's code on stdout
-	python3 - "$1" "$2" <<'PY'
-import base64, socket, sys, time, urllib.parse
-u = urllib.parse.urlsplit(sys.argv[1])
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-s.connect((u.hostname, u.port))
-auth = base64.b64encode(b"alice:pw").decode()
-s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\n"
-           "Connection: close\r\n\r\n" % (u.path, auth)).encode())
-data, t0 = b"", time.monotonic()
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    data += b
-    ahead = len(data) / 6e6 - (time.monotonic() - t0)
-    if ahead > 0:
-        time.sleep(ahead)
-head, _, body = data.partition(b"\r\n\r\n")
-open(sys.argv[2], "wb").write(body)
-print(head.split(b" ")[1].decode() if head else "000")
-PY
+use B # ks_fast asks the current instance
+# The 30 MB file, read slowly (ks_slow_get).
+slow_get() { # slow_get URL OUT
+	ks_slow_get "$1" "$2" "Authorization: Basic $(printf alice:pw | base64)"
 }
 SUM=$(sha256sum <"$KS_TMP/big" | cut -d' ' -f1)
 slow_get "$KS_URL_B/dav/big" "$KS_TMP/big.got" >"$KS_TMP/get.code" &
@@ -193,8 +166,8 @@ curl -s -o /dev/null -w '%{http_code}' --max-time 20 "${U[@]}" \
     -X PROPFIND -H 'Depth: 1' "$KS_URL_B/dav/" >"$KS_TMP/wait.code" &
 cpid=$!
 sleep 0.3
-fast "Redis stalled, a WebDAV request waiting: /healthcheck" /healthcheck
-fast "and a page's file" /assets/app.js
+ks_fast "Redis stalled, a WebDAV request waiting: /healthcheck" /healthcheck
+ks_fast "and a page's file" /assets/app.js
 wait $cpid
 is "the waiting request is answered after the stall" "$(cat "$KS_TMP/wait.code")" 207
 on B PUT /dav/after.txt "after" "${U[@]}"
