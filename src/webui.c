@@ -1438,7 +1438,7 @@ h_user_files(void *call)
 
 	if (!auth_username_valid(c->param))
 		return w_error(c, 404, "Not found.");
-	davweb_usage(c->req, c->w->cfg, c->param, WEB_API_HEADERS);
+	davweb_usage(c->req, c->w->dav, c->w->cfg, c->param, WEB_API_HEADERS);
 	return 0;
 }
 
