@@ -647,6 +647,8 @@ bookmeta_read(const struct bookzip_src *src, const char *name,
 		buf_adds(why, "not a book format kosyncd reads");
 		rc = -1;
 	}
+	if (rc == 0 && m->title != NULL)
+		m->note = NULL;
 	if (rc < 0) {
 		enum bookmeta_format f = m->format;
 
@@ -765,6 +767,7 @@ bookmeta_json(struct json_out *j, const struct bookmeta *m)
 	}
 	if (m->subjects.n > 0)
 		json_list(j, "subjects", &m->subjects);
+	json_opt(j, "note", m->note);
 	if (m->cover == BOOKMETA_COVER_NONE)
 		return;
 	json_key(j, "cover");

@@ -13,7 +13,10 @@
 # parts, sequence, annotation paragraphs, genre and keywords, publisher,
 # ISBN, the cover's <binary>) and in windows-1251, PDF /Info with a
 # literal string with escapes, UTF-16BE hex strings with a surrogate pair,
-# a title given by reference, no /Info, an encrypted PDF (file name), CBZ
+# a title given by reference, no /Info, an encrypted PDF (file name, and
+# a note saying why), PDF 1.5 with /Info and its author inside a
+# compressed object stream found through a cross-reference stream (with
+# the PNG Up predictor and without), CBZ
 # (the first image in name order, macOS junk skipped), MOBI with EXTH
 # (503 title, 100 author, 524 language, 104 ISBN, 201 cover: the image
 # record's byte range), AZW3 in Windows-1252 without EXTH 503 (the full
@@ -87,7 +90,13 @@ book info.pdf '{"format":"pdf","title":"A (Literal) Title",
 book utf16.pdf '{"format":"pdf","title":"Ελληνικά 📖","authors":["John"]}'
 book ref.pdf '{"format":"pdf","title":"Indirect Title","authors":[]}'
 book noinfo.pdf '{"format":"pdf","title":"noinfo","authors":[]}'
-book encrypted.pdf '{"format":"pdf","title":"encrypted","authors":[]}'
+book encrypted.pdf '{"format":"pdf","title":"encrypted","authors":[],
+ "note":"an encrypted PDF (its /Info is not decrypted)"}'
+OBJSTM='"title":"Compressed (Stream) Title","authors":["Ann Author"],
+ "subjects":["x","y"]'
+book objstm.pdf "{\"format\":\"pdf\",$OBJSTM}"
+book objstm-plain.pdf "{\"format\":\"pdf\",$OBJSTM}"
+
 book comic.cbz '{"format":"cbz","title":"comic","authors":[],
  "cover":{"entry":"pages/001.png"}}'
 MOBI_COVER=$(python3 -c 'import struct, sys
