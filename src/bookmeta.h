@@ -5,7 +5,8 @@
  * bookmeta_read() tells the format from the file's first bytes (the name's
  * extension only where the bytes leave a choice: a zip without an EPUB
  * container is a comic, a PalmDB book named .azw3 is AZW3, anything else
- * named .txt is text) and reads:
+ * named .txt is text, a zip holding .fb2 files and no container is FB2)
+ * and reads:
  *   EPUB  META-INF/container.xml, then the OPF it names: dc:title,
  *         dc:creator (authors: no role, or role aut), the series
  *         (calibre:series and calibre:series_index, or EPUB 3's
@@ -27,7 +28,11 @@
  *         author, 101 publisher, 103 description, 104 ISBN, 105 subject,
  *         112 source, 113 ASIN, 503 title, 524 language, 201 cover: a byte
  *         range of the file);
- *   CBZ   the first image in name order as the cover;
+ *   FB2 in a zip (.fb2.zip)  the zip's one .fb2 entry, inflated (at most
+ *         lim->max_fb2_bytes), read as FB2; a zip of several is refused;
+ *   CBZ   the first image in name order as the cover, and ComicInfo.xml
+ *         at the archive's root (title, series and number, writers,
+ *         summary, language, publisher, genres and tags);
  *   DjVu, TXT  nothing but the format.
  * A book without a title gets its file name without the extension.
  *
@@ -192,6 +197,14 @@ int bookmeta_opf_parse(const char *xml, size_t len, const char *opf_path,
 
 /* An FB2 document, src's first lim->max_fb2_bytes bytes at most. */
 int bookmeta_fb2_parse(const struct bookzip_src *src,
+    const struct bookmeta_limits *lim, struct bookmeta *m, struct buf *why);
+
+/*
+ * A CBZ's ComicInfo.xml: Title, Series, Number (the series index),
+ * Writer (authors, comma-separated), Summary (the description),
+ * LanguageISO, Publisher, Genre and Tags (subjects, comma-separated).
+ */
+int bookmeta_comicinfo_parse(const char *xml, size_t len,
     const struct bookmeta_limits *lim, struct bookmeta *m, struct buf *why);
 
 /* A PDF's /Info. */

@@ -360,6 +360,23 @@ def write(d, name, data):
         f.write(data if isinstance(data, bytes) else data.encode())
 
 
+COMICINFO = """<?xml version="1.0" encoding="utf-8"?>
+<ComicInfo xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <Title>The Long Night</Title>
+  <Series>Night Watch</Series>
+  <Number>3</Number>
+  <Summary>Two watchers.
+A city that never sleeps.</Summary>
+  <Writer>Anna Ink, Bo Pen</Writer>
+  <Penciller>Not An Author</Penciller>
+  <Publisher>Small Press</Publisher>
+  <Genre>Noir, Fantasy</Genre>
+  <Tags>night,Noir</Tags>
+  <LanguageISO>en</LanguageISO>
+  <Pages><Page Image="0" Type="FrontCover"><Title>ignored</Title></Page></Pages>
+</ComicInfo>
+"""
+
 # The objects of pdf15()'s object stream: /Info with an author given by
 # reference, to another object of the stream.
 OBJSTM = {4: "<< /Title (Compressed \\(Stream\\) Title) /Author 5 0 R "
@@ -406,6 +423,16 @@ def cmd_books(d):
                                   trailer_extra=" /Encrypt 9 0 R"))
     write(d, "objstm.pdf", pdf15(OBJSTM))
     write(d, "objstm-plain.pdf", pdf15(OBJSTM, predictor=False))
+    # an .fb2.zip: the FB2 above, deflated
+    with zipfile.ZipFile(os.path.join(d, "book.fb2.zip"), "w") as z:
+        z.writestr("Roadside Picnic.fb2", FB2 % ("UTF-8", "Roadside Picnic",
+                                                 b64lines(COVER)),
+                   zipfile.ZIP_DEFLATED)
+    # a CBZ with ComicInfo.xml
+    with zipfile.ZipFile(os.path.join(d, "comicinfo.cbz"), "w") as z:
+        z.writestr("ComicInfo.xml", COMICINFO)
+        z.writestr("p01.png", COVER)
+        z.writestr("p02.png", COVER)
     with zipfile.ZipFile(os.path.join(d, "comic.cbz"), "w") as z:
         z.writestr("__MACOSX/._001.png", b"junk")
         z.writestr("pages/002.png", COVER)
@@ -477,6 +504,20 @@ def cmd_books(d):
     write(h, "xref-loop.pdf", pdf15(OBJSTM, xref_index="0 4",
                                     xref_prev="self"))
     write(h, "truncated.mobi", mobi("T", ["A"], "T")[:120])
+    # .fb2.zip: two books in one zip; one FB2 of 65 MB (past the FB2 cap)
+    with zipfile.ZipFile(os.path.join(h, "several.fb2.zip"), "w") as z:
+        z.writestr("a.fb2", FB2 % ("UTF-8", "A", ""))
+        z.writestr("b.fb2", FB2 % ("UTF-8", "B", ""))
+    with zipfile.ZipFile(os.path.join(h, "oversized.fb2.zip"), "w") as z:
+        z.writestr("big.fb2", (FB2 % ("UTF-8", "Big", "")).replace(
+            "<body>", "<body>" + " " * (65 << 20)), zipfile.ZIP_DEFLATED)
+    # ComicInfo.xml with billion laughs, and nested too deeply
+    with zipfile.ZipFile(os.path.join(h, "laughs.cbz"), "w") as z:
+        z.writestr("ComicInfo.xml", LAUGHS.replace("package", "ComicInfo"))
+        z.writestr("p01.png", COVER)
+    with zipfile.ZipFile(os.path.join(h, "deep.cbz"), "w") as z:
+        z.writestr("ComicInfo.xml", "<ComicInfo>" + deep + "</ComicInfo>")
+        z.writestr("p01.png", COVER)
     with zipfile.ZipFile(os.path.join(h, "huge-image.cbz"), "w") as z:
         z.writestr("001.png", png(2, 2, declared=(10000, 5000)))
     epub(os.path.join(h, "no-opf.epub"), None)
@@ -485,8 +526,8 @@ def cmd_books(d):
 
 
 def cmd_corpus(d):
-    """Seeds of the fuzz targets opf, fb2, pdf, mobi and bookzip in
-    d/<target>/seed-*."""
+    """Seeds of the fuzz targets opf, fb2, pdf, mobi, bookzip and
+    comicinfo in d/<target>/seed-*."""
     import tempfile
     books = tempfile.mkdtemp()
     cmd_books(books)
@@ -524,6 +565,16 @@ def cmd_corpus(d):
     seed("bookzip", "fb2", b"\3" + read("cp1251.fb2"))
     seed("bookzip", "pdf", b"\0" + read("info.pdf"))
     seed("bookzip", "azw3", b"\2" + read("cp1252.azw3"))
+    with zipfile.ZipFile(os.path.join(books, "small.fb2.zip"), "w") as z:
+        z.writestr("small.fb2", FB2 % ("UTF-8", "Small", b64lines(png(2, 3))),
+                   zipfile.ZIP_DEFLATED)
+    seed("bookzip", "fb2zip", b"\3" + read("small.fb2.zip"))
+    with zipfile.ZipFile(os.path.join(books, "info.cbz"), "w") as z:
+        z.writestr("ComicInfo.xml", COMICINFO)
+        z.writestr("a.png", png(2, 3))
+    seed("bookzip", "comicinfo", b"\1" + read("info.cbz"))
+    seed("comicinfo", "full", COMICINFO)
+    seed("comicinfo", "laughs", LAUGHS.replace("package", "ComicInfo"))
     import shutil
     shutil.rmtree(books)
 

@@ -8,7 +8,9 @@
 # inflating to 50 MB, past the size cap), an entry whose headers lie about
 # its size (10 MB inflated, 2,000 bytes declared: never inflated past the
 # declared size), an entry past the ratio cap under the size cap, billion
-# laughs in an OPF and in an FB2, an external entity, a "../" entry and an absolute entry in the archive, XML nested 100 deep,
+# laughs in an OPF, in an FB2 and in a CBZ's ComicInfo.xml, an external
+# entity, ComicInfo.xml nested 100 deep, an .fb2.zip of two books and one
+# whose FB2 inflates to 65 MB (refused before inflating), a "../" entry and an absolute entry in the archive, XML nested 100 deep,
 # a truncated EPUB, PDF and MOBI, garbage named .epub, an empty file, an
 # EPUB whose container names a missing OPF, an unknown format, a
 # directory and a missing file; and a cover whose PNG header claims
@@ -45,6 +47,10 @@ refused deep.epub epub "XML nested too deeply"
 refused truncated.epub epub "not a readable zip archive"
 refused truncated.pdf pdf "a PDF without startxref"
 refused truncated.mobi mobi "a damaged or truncated MOBI header"
+refused several.fb2.zip fb2 "a zip archive of 2 FB2 files \\(one book each\\)"
+refused oversized.fb2.zip fb2 "'big.fb2' is too large \\(68158360 bytes, at most 67108864\\)"
+refused laughs.cbz cbz "an XML entity declaration"
+refused deep.cbz cbz "XML nested too deeply"
 refused garbage.epub unknown "not a book format kosyncd reads"
 refused empty.epub unknown "an empty file"
 refused no-opf.epub epub "the OPF named by container.xml is missing"
@@ -73,7 +79,7 @@ like "a missing file: exit 1, said" "$RC:$ERR" \
 # The bombs' peak memory: far below the 50, 10 and 64 MB they inflate to
 # (the sanitizer build alone takes about 14 MB).
 if [ -x /usr/bin/time ]; then
-	for f in bomb.epub liar.epub objstm-bomb.pdf; do
+	for f in bomb.epub liar.epub objstm-bomb.pdf oversized.fb2.zip; do
 		/usr/bin/time -f '%M' -o "$KS_TMP/rss" "$KOSYNCD" book "$H/$f" \
 		    >/dev/null 2>&1
 		peak=$(tail -n 1 "$KS_TMP/rss")

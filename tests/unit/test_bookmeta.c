@@ -8,7 +8,9 @@
  * a reference chain past the budget, garbage after startxref; object
  * streams through a cross-reference stream with the PNG Up predictor, a
  * /Prev loop, /N past the cap, a deflate bomb, an offset past the data,
- * garbage deflate data; an encrypted PDF's note), MOBI
+ * garbage deflate data; an encrypted PDF's note), ComicInfo.xml (the
+ * root's children only, writers split, a series index only with a
+ * series, entities refused), MOBI
  * headers with offsets out of order or past the end, a zip in memory with
  * unsafe names, and cover thumbnails (a PNG made here with stb, garbage,
  * a header claiming too many pixels).
@@ -483,6 +485,65 @@ test_bookmeta__pdf_streams(void **state)
 	buf_release(&why);
 }
 
+static int
+comicinfo(const char *xml, struct bookmeta *m, struct buf *why)
+{
+	struct bookmeta_limits lim;
+
+	bookmeta_limits_default(&lim);
+	bookmeta_init(m);
+	buf_reset(why);
+	return bookmeta_comicinfo_parse(xml, strlen(xml), &lim, m, why);
+}
+
+static void
+test_bookmeta__comicinfo(void **state)
+{
+	struct bookmeta m;
+	struct buf why = BUF_INIT;
+
+	(void)state;
+	/* the root's children only; writers split, repeats once */
+	assert_int_equal(
+	    comicinfo("<ComicInfo><Pages><Page><Title>No</Title></Page>"
+	              "</Pages><Title> Yes </Title><Writer>A, B,,A</Writer>"
+	              "<Number>2.5</Number><Series>S</Series>"
+	              "<Genre>g</Genre><Tags>t, g</Tags></ComicInfo>",
+	        &m, &why),
+	    0);
+	assert_string_equal(m.title, "Yes");
+	assert_int_equal(m.authors.n, 2);
+	assert_string_equal(m.authors.v[1], "B");
+	assert_true(m.has_series_index);
+	assert_true(m.series_index == 2.5);
+	assert_int_equal(m.subjects.n, 2);
+	bookmeta_release(&m);
+	/* a number that is none, or without a series: no index */
+	assert_int_equal(comicinfo("<ComicInfo><Series>S</Series><Number>"
+	                           "1/2</Number></ComicInfo>",
+	                     &m, &why),
+	    0);
+	assert_false(m.has_series_index);
+	bookmeta_release(&m);
+	assert_int_equal(
+	    comicinfo("<ComicInfo><Number>3</Number></ComicInfo>", &m, &why),
+	    0);
+	assert_false(m.has_series_index);
+	bookmeta_release(&m);
+	/* an entity declaration, broken XML */
+	assert_int_equal(comicinfo("<!DOCTYPE c [<!ENTITY a \"b\">]><c>&a;"
+	                           "</c>",
+	                     &m, &why),
+	    -1);
+	assert_string_equal(why.data,
+	    "an XML entity declaration (refused: "
+	    "entity expansion and external entities)");
+	bookmeta_release(&m);
+	assert_int_equal(comicinfo("<ComicInfo><Title>", &m, &why), -1);
+	bookmeta_release(&m);
+	buf_release(&why);
+}
+
 /* A MOBI header: n records at the given offsets, record 0 of rec0. */
 static size_t
 mobi_file(unsigned char *f, size_t cap, const uint32_t *offs, unsigned n)
@@ -740,6 +801,7 @@ main(void)
 	    cmocka_unit_test(test_bookmeta__container),
 	    cmocka_unit_test(test_bookmeta__pdf),
 	    cmocka_unit_test(test_bookmeta__pdf_streams),
+	    cmocka_unit_test(test_bookmeta__comicinfo),
 	    cmocka_unit_test(test_bookmeta__mobi),
 	    cmocka_unit_test(test_bookmeta__zip_names),
 	    cmocka_unit_test(test_bookmeta__cover),
