@@ -641,7 +641,8 @@ xref_stream_lookup(struct pdf *pdf, uint64_t off, long num,
 {
 	struct buf b = BUF_INIT, data = BUF_INIT;
 	struct lex d, l;
-	long w[3], *index = xmalloc(2 * PDF_MAX_SUBSECTIONS * sizeof(long));
+	long w[3],
+	    *index = xmalloc((size_t)2 * PDF_MAX_SUBSECTIONS * sizeof(long));
 	long size, pv;
 	const unsigned char *r;
 	uint64_t base = 0, rowlen, type;

@@ -816,11 +816,25 @@ fb2_chars(void *arg, const char *s, int len)
 		buf_add(&f->raw, s, (size_t)len);
 }
 
+/* Each comma-separated item of s into l. */
+static void
+add_items(struct bookmeta_list *l, const char *s, size_t len)
+{
+	const char *p, *end;
+
+	for (p = s; p < s + len; p = end + 1) {
+		end = memchr(p, ',', (size_t)(s + len - p));
+		if (end == NULL)
+			end = s + len;
+		bookmeta_add(l, p, (size_t)(end - p), 0);
+	}
+}
+
 static void
 fb2_text_end(struct fb2 *f)
 {
 	struct bookmeta *m = f->m;
-	const char *t = f->raw.data, *p, *end;
+	const char *t = f->raw.data;
 	size_t len = f->raw.len;
 	long n;
 
@@ -836,12 +850,7 @@ fb2_text_end(struct fb2 *f)
 		bookmeta_add(&m->subjects, t, len, 0);
 		break;
 	case FB2_KEYWORDS:
-		for (p = t; p < t + len; p = end + 1) {
-			end = memchr(p, ',', (size_t)(t + len - p));
-			if (end == NULL)
-				end = t + len;
-			bookmeta_add(&m->subjects, p, (size_t)(end - p), 0);
-		}
+		add_items(&m->subjects, t, len);
 		break;
 	case FB2_LANG:
 		bookmeta_set(&m->language, t, len, 0);
@@ -1051,20 +1060,6 @@ ci_chars(void *arg, const char *s, int len)
 		buf_add(&c->raw, s, (size_t)len);
 }
 
-/* Each comma-separated item of s into l. */
-static void
-add_items(struct bookmeta_list *l, const char *s, size_t len)
-{
-	const char *p, *end;
-
-	for (p = s; p < s + len; p = end + 1) {
-		end = memchr(p, ',', (size_t)(s + len - p));
-		if (end == NULL)
-			end = s + len;
-		bookmeta_add(l, p, (size_t)(end - p), 0);
-	}
-}
-
 static void XMLCALL
 ci_end(void *arg, const char *name)
 {
@@ -1114,16 +1109,13 @@ int
 bookmeta_comicinfo_parse(const char *xml, size_t len,
     const struct bookmeta_limits *lim, struct bookmeta *m, struct buf *why)
 {
-	struct comicinfo c;
+	struct comicinfo c = {.m = m, .text = CI_NONE, .number = NULL};
 	int rc;
 
 	if (xml_new(&c.x, lim) == NULL) {
 		buf_adds(why, "out of memory");
 		return -1;
 	}
-	c.m = m;
-	c.text = CI_NONE;
-	c.number = NULL;
 	buf_init(&c.raw);
 	XML_SetElementHandler(c.x.p, ci_start, ci_end);
 	XML_SetCharacterDataHandler(c.x.p, ci_chars);
