@@ -241,14 +241,15 @@ def pdf(info=None, trailer_extra="", before_xref=b""):
 
 
 def pdf15(objstm, info_ref=4, n=None, length=None, stm_data=None,
-          xref_index=None, xref_prev=None, predictor=True):
+          xref_index=None, xref_prev=None, predictor=True, hybrid=False):
     """A PDF 1.5 with its /Info in a compressed object stream, found
     through a cross-reference stream (FlateDecode, PNG Up predictor).
     objstm maps object numbers (4 and up) to their text inside object
     stream 10; the other knobs make hostile variants: n and length the
     stream's /N and /Length, stm_data its compressed bytes, xref_index
     and xref_prev the xref stream's /Index and /Prev ("self": its own
-    offset)."""
+    offset); hybrid adds a classic table after it, of the objects in the
+    file only, whose trailer names the stream in /XRefStm."""
     out = bytearray(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
     offs = {}
     for num, o in ((1, "<< /Type /Catalog /Pages 2 0 R >>"),
@@ -297,7 +298,17 @@ def pdf15(objstm, info_ref=4, n=None, length=None, stm_data=None,
     out += b"11 0 obj\n<< /Type /XRef /Size 12 /W [1 4 2] /Root 1 0 R " \
         b"/Info %d 0 R /Filter /FlateDecode%s%s /Length %d >>\nstream\n" \
         % (info_ref, parms.encode(), extra.encode(), len(stream))
-    out += stream + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref
+    out += stream + b"\nendstream\nendobj\n"
+    if hybrid:
+        table = len(out)
+        out += b"xref\n0 12\n"
+        for num in range(12):
+            out += (b"%010d 00000 n \n" % offs[num] if num in offs
+                    else b"0000000000 65535 f \n")
+        out += b"trailer\n<< /Size 12 /Root 1 0 R /Info %d 0 R " \
+            b"/XRefStm %d >>\n" % (info_ref, xref)
+        xref = table
+    out += b"startxref\n%d\n%%%%EOF\n" % xref
     return bytes(out)
 
 
@@ -423,6 +434,7 @@ def cmd_books(d):
                                   trailer_extra=" /Encrypt 9 0 R"))
     write(d, "objstm.pdf", pdf15(OBJSTM))
     write(d, "objstm-plain.pdf", pdf15(OBJSTM, predictor=False))
+    write(d, "hybrid.pdf", pdf15(OBJSTM, hybrid=True))
     # an .fb2.zip: the FB2 above, deflated
     with zipfile.ZipFile(os.path.join(d, "book.fb2.zip"), "w") as z:
         z.writestr("Roadside Picnic.fb2", FB2 % ("UTF-8", "Roadside Picnic",
@@ -548,7 +560,7 @@ def cmd_corpus(d):
     seed("fb2", "utf8", FB2 % ("UTF-8", "Roadside Picnic", b64lines(png(2, 3))))
     seed("fb2", "cp1251", read("cp1251.fb2"))
     for name in ("info", "utf16", "ref", "noinfo", "encrypted", "objstm",
-                 "objstm-plain"):
+                 "objstm-plain", "hybrid"):
         seed("pdf", name, read(name + ".pdf"))
     seed("mobi", "utf8", mobi("Full Name", ["Frank Herbert"], "Dune",
                               cover=png(2, 3)))

@@ -16,7 +16,8 @@
 # a title given by reference, no /Info, an encrypted PDF (file name, and
 # a note saying why), PDF 1.5 with /Info and its author inside a
 # compressed object stream found through a cross-reference stream (with
-# the PNG Up predictor and without), an .fb2.zip (the FB2 inside, its
+# the PNG Up predictor and without, and a hybrid file whose classic
+# table's trailer names the stream in /XRefStm), an .fb2.zip (the FB2 inside, its
 # cover), a CBZ with ComicInfo.xml (title, series and number, writers
 # split on commas and the penciller left out, summary, language,
 # publisher, genres and tags as subjects once, a nested Title ignored),
@@ -100,6 +101,7 @@ OBJSTM='"title":"Compressed (Stream) Title","authors":["Ann Author"],
  "subjects":["x","y"]'
 book objstm.pdf "{\"format\":\"pdf\",$OBJSTM}"
 book objstm-plain.pdf "{\"format\":\"pdf\",$OBJSTM}"
+book hybrid.pdf "{\"format\":\"pdf\",$OBJSTM}"
 
 book book.fb2.zip "{\"format\":\"fb2\",\"title\":\"Roadside Picnic\",$FB2_COMMON,
  \"cover\":{\"embedded\":$COVER_LEN}}"
