@@ -2,7 +2,8 @@
  * fuzz_bookzip.c: a whole book file through bookmeta_read() on memory:
  * the format told from the bytes, zip archives through minizip with our
  * io functions and limits (EPUB: container, OPF, cover entry; CBZ: the
- * first image), and the cover's bytes (bookmeta_cover_bytes).
+ * first image and ComicInfo.xml; an .fb2.zip's FB2 entry), and the
+ * cover's bytes (bookmeta_cover_bytes).
  *
  * Input: a mode byte choosing the file name (and so the extension the
  * reader may use: .epub, .cbz, .azw3, .txt), then the file.

@@ -518,12 +518,91 @@ out:
 	return rc;
 }
 
-/* A zip: an EPUB when it has a container, else a CBZ. */
+static bool
+looks_like_fb2(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	if (n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+		i = 3;
+	while (i < n && isspace(p[i]))
+		i++;
+	if (i >= n || p[i] != '<')
+		return false;
+	return bookmeta_find(p + i, n - i, "<FictionBook", 12) != NULL;
+}
+
+/* The entries named *.fb2: their count, the first one's index in *at. */
+static size_t
+fb2_entries(const struct bookzip *z, long *at)
+{
+	size_t i, n = 0, len;
+
+	for (i = 0; i < z->n; i++) {
+		len = strlen(z->entries[i].name);
+		if (len > 4 &&
+		    strcasecmp(z->entries[i].name + len - 4, ".fb2") == 0 &&
+		    strncmp(z->entries[i].name, "__MACOSX/", 9) != 0) {
+			if (n++ == 0)
+				*at = (long)i;
+		}
+	}
+	return n;
+}
+
+/* An .fb2.zip: its one FB2 entry, inflated, read as FB2. */
+static int
+read_fb2_zip(struct bookzip *z, size_t i, const struct bookmeta_limits *lim,
+    struct bookmeta *m, struct buf *why)
+{
+	struct buf fb2 = BUF_INIT;
+	struct bookzip_src src = {.fd = -1};
+	int rc = -1;
+
+	if (bookzip_read(z, i, lim->max_fb2_bytes, &fb2, why) < 0)
+		goto out;
+	src.mem = (const unsigned char *)fb2.data;
+	src.size = fb2.len;
+	if (!looks_like_fb2(
+	        src.mem, fb2.len < SNIFF_BYTES ? fb2.len : SNIFF_BYTES)) {
+		buf_addf(
+		    why, "'%s' is not an FB2 document", z->entries[i].name);
+		goto out;
+	}
+	rc = bookmeta_fb2_parse(&src, lim, m, why);
+out:
+	buf_release(&fb2);
+	return rc;
+}
+
+/* A CBZ's ComicInfo.xml (at the root), when there is one. */
+static int
+read_comicinfo(struct bookzip *z, const struct bookmeta_limits *lim,
+    struct bookmeta *m, struct buf *why)
+{
+	struct buf xml = BUF_INIT;
+	long i = bookzip_find(z, "ComicInfo.xml");
+	int rc = 0;
+
+	if (i < 0)
+		return 0;
+	if (bookzip_read(z, (size_t)i, lim->max_xml_bytes, &xml, why) < 0 ||
+	    bookmeta_comicinfo_parse(xml.data, xml.len, lim, m, why) < 0)
+		rc = -1;
+	buf_release(&xml);
+	return rc;
+}
+
+/*
+ * A zip: an EPUB when it has a container, an FB2 when it holds one .fb2
+ * (an .fb2.zip), else a CBZ.
+ */
 static int
 read_zip(const struct bookzip_src *src, const char *ext,
     const struct bookmeta_limits *lim, struct bookmeta *m, struct buf *why)
 {
 	struct bookzip z;
+	size_t nfb2;
 	long i;
 	int rc = -1;
 
@@ -536,6 +615,18 @@ read_zip(const struct bookzip_src *src, const char *ext,
 		rc = read_epub(&z, lim, m, why);
 		goto out;
 	}
+	nfb2 = fb2_entries(&z, &i);
+	if (nfb2 > 0 && strcasecmp(ext, "cbz") != 0) {
+		m->format = BOOKMETA_FB2;
+		if (nfb2 > 1)
+			buf_addf(why,
+			    "a zip archive of %zu FB2 files (one book "
+			    "each)",
+			    nfb2);
+		else
+			rc = read_fb2_zip(&z, (size_t)i, lim, m, why);
+		goto out;
+	}
 	i = first_image(&z);
 	if (i < 0 && strcasecmp(ext, "cbz") != 0) {
 		buf_adds(why, "a zip archive that is neither an EPUB nor a "
@@ -543,6 +634,8 @@ read_zip(const struct bookzip_src *src, const char *ext,
 		goto out;
 	}
 	m->format = BOOKMETA_CBZ;
+	if (read_comicinfo(&z, lim, m, why) < 0)
+		goto out;
 	if (i >= 0) {
 		m->cover = BOOKMETA_COVER_ENTRY;
 		m->cover_entry = xstrdup(z.entries[i].name);
@@ -584,23 +677,12 @@ title_from_name(struct bookmeta *m, const char *name)
 	dot = strrchr(base, '.');
 	if (dot == NULL || dot == base)
 		dot = base + strlen(base);
+	/* "Book.fb2.zip": "Book" */
+	else if (dot - base > 4 && strncasecmp(dot - 4, ".fb2", 4) == 0)
+		dot -= 4;
 	bookmeta_set(&m->title, base, (size_t)(dot - base), 0);
 	if (m->title == NULL)
 		m->title = xstrdup("?");
-}
-
-static bool
-looks_like_fb2(const unsigned char *p, size_t n)
-{
-	size_t i = 0;
-
-	if (n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
-		i = 3;
-	while (i < n && isspace(p[i]))
-		i++;
-	if (i >= n || p[i] != '<')
-		return false;
-	return bookmeta_find(p + i, n - i, "<FictionBook", 12) != NULL;
 }
 
 int
@@ -647,6 +729,8 @@ bookmeta_read(const struct bookzip_src *src, const char *name,
 		buf_adds(why, "not a book format kosyncd reads");
 		rc = -1;
 	}
+	if (rc == 0 && m->title != NULL)
+		m->note = NULL;
 	if (rc < 0) {
 		enum bookmeta_format f = m->format;
 
@@ -765,6 +849,7 @@ bookmeta_json(struct json_out *j, const struct bookmeta *m)
 	}
 	if (m->subjects.n > 0)
 		json_list(j, "subjects", &m->subjects);
+	json_opt(j, "note", m->note);
 	if (m->cover == BOOKMETA_COVER_NONE)
 		return;
 	json_key(j, "cover");

@@ -5,7 +5,8 @@
  * bookmeta_read() tells the format from the file's first bytes (the name's
  * extension only where the bytes leave a choice: a zip without an EPUB
  * container is a comic, a PalmDB book named .azw3 is AZW3, anything else
- * named .txt is text) and reads:
+ * named .txt is text, a zip holding .fb2 files and no container is FB2)
+ * and reads:
  *   EPUB  META-INF/container.xml, then the OPF it names: dc:title,
  *         dc:creator (authors: no role, or role aut), the series
  *         (calibre:series and calibre:series_index, or EPUB 3's
@@ -19,13 +20,19 @@
  *   PDF   the trailer's /Info dictionary: Title, Author, Subject,
  *         Keywords (literal and hex strings, UTF-16BE with a BOM or
  *         PDFDocEncoding), read from the last BOOKMETA_PDF_TAIL bytes and
- *         the objects they name, following at most BOOKMETA_PDF_MAX_REFS
- *         references;
+ *         the objects they name (in the file or in PDF 1.5 object
+ *         streams, through classic tables or cross-reference streams),
+ *         following at most BOOKMETA_PDF_MAX_REFS references; an
+ *         encrypted PDF keeps its file name's title, with a note;
  *   MOBI, AZW3  the PalmDB and MOBI headers and the EXTH records (100
  *         author, 101 publisher, 103 description, 104 ISBN, 105 subject,
  *         112 source, 113 ASIN, 503 title, 524 language, 201 cover: a byte
  *         range of the file);
- *   CBZ   the first image in name order as the cover;
+ *   FB2 in a zip (.fb2.zip)  the zip's one .fb2 entry, inflated (at most
+ *         lim->max_fb2_bytes), read as FB2; a zip of several is refused;
+ *   CBZ   the first image in name order as the cover, and ComicInfo.xml
+ *         at the archive's root (title, series and number, writers,
+ *         summary, language, publisher, genres and tags);
  *   DjVu, TXT  nothing but the format.
  * A book without a title gets its file name without the extension.
  *
@@ -64,12 +71,14 @@
 #define BOOKMETA_MAX_DEPTH 64      /* XML elements nested */
 
 /* Fixed bounds. */
-#define BOOKMETA_MAX_TEXT 1024        /* bytes of a title, author, ... */
-#define BOOKMETA_MAX_DESCRIPTION 8192 /* bytes of the description */
-#define BOOKMETA_MAX_LIST 32          /* authors, subjects, identifiers */
-#define BOOKMETA_PDF_TAIL 8192        /* bytes read at a PDF's end */
-#define BOOKMETA_PDF_OBJECT 65536     /* bytes read of a PDF object */
-#define BOOKMETA_PDF_MAX_REFS 4       /* references followed in a PDF */
+#define BOOKMETA_MAX_TEXT 1024         /* bytes of a title, author, ... */
+#define BOOKMETA_MAX_DESCRIPTION 8192  /* bytes of the description */
+#define BOOKMETA_MAX_LIST 32           /* authors, subjects, identifiers */
+#define BOOKMETA_PDF_TAIL 8192         /* bytes read at a PDF's end */
+#define BOOKMETA_PDF_OBJECT 65536      /* bytes read of a PDF object */
+#define BOOKMETA_PDF_MAX_REFS 4        /* references followed in a PDF */
+#define BOOKMETA_PDF_STREAM (1u << 20) /* a PDF xref or object stream */
+#define BOOKMETA_PDF_MAX_OBJSTM 65536  /* objects of an object stream */
 #define BOOKMETA_MOBI_MAX_HEADER (256u << 10) /* MOBI record 0 read */
 
 enum bookmeta_format {
@@ -108,6 +117,9 @@ struct bookmeta_list {
 struct bookmeta {
 	enum bookmeta_format format;
 	char *title; /* never NULL after bookmeta_read() succeeded */
+	/* Why the title is the file name's when the book has one (encrypted,
+	 * unreadable): a static string, or NULL. */
+	const char *note;
 	struct bookmeta_list authors;
 	char *series;
 	double series_index;
@@ -160,7 +172,8 @@ struct json_out;
  * "title", "authors" (an array), then those m has: "series",
  * "series_index", "language", "publisher", "description", "identifiers"
  * (an array of {"scheme", "value"}), "subjects", and "cover" (an object:
- * {"entry"}, {"offset", "length"} or {"embedded": bytes}).
+ * {"entry"}, {"offset", "length"} or {"embedded": bytes}), and "note"
+ * when m has one.
  */
 void bookmeta_json(struct json_out *j, const struct bookmeta *m);
 
@@ -184,6 +197,14 @@ int bookmeta_opf_parse(const char *xml, size_t len, const char *opf_path,
 
 /* An FB2 document, src's first lim->max_fb2_bytes bytes at most. */
 int bookmeta_fb2_parse(const struct bookzip_src *src,
+    const struct bookmeta_limits *lim, struct bookmeta *m, struct buf *why);
+
+/*
+ * A CBZ's ComicInfo.xml: Title, Series, Number (the series index),
+ * Writer (authors, comma-separated), Summary (the description),
+ * LanguageISO, Publisher, Genre and Tags (subjects, comma-separated).
+ */
+int bookmeta_comicinfo_parse(const char *xml, size_t len,
     const struct bookmeta_limits *lim, struct bookmeta *m, struct buf *why);
 
 /* A PDF's /Info. */

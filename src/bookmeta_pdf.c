@@ -10,10 +10,18 @@
  * "N G obj" in the tail and in the first BOOKMETA_PDF_OBJECT bytes. Each
  * object read is at most BOOKMETA_PDF_OBJECT bytes, and no more than
  * BOOKMETA_PDF_MAX_REFS references (Info, a Title given by reference,
- * ...) and as many /Prev tables are followed. Objects inside compressed
- * object streams are not read: such a PDF keeps the title of its file
- * name. An encrypted PDF's strings are encrypted too: it keeps its file
- * name as well.
+ * ...) and as many /Prev tables are followed.
+ *
+ * PDF 1.5 files keep their cross-reference in a stream (/Type /XRef, rows
+ * of /W field widths over the /Index subsections, usually FlateDecode with
+ * the PNG Up predictor) and most objects inside object streams (/Type
+ * /ObjStm: /N pairs "number offset", the objects from /First on). Both
+ * are inflated with zlib into at most BOOKMETA_PDF_STREAM bytes (a
+ * deflate bomb stops there and the object is not read), an object stream
+ * holding at most BOOKMETA_PDF_MAX_OBJSTM objects. An object stream is
+ * always found directly in the file (never in another one), so no chain
+ * of them loops. An encrypted PDF's strings are encrypted too: it keeps
+ * the title of its file name, and m->note says why.
  *
  * Strings are literal ("(...)" with its escapes) or hex ("<...>"), then
  * UTF-16BE when they start with the BOM FE FF, UTF-8 after EF BB BF,
@@ -21,9 +29,13 @@
  */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "bookmeta.h"
+#include "xmalloc.h"
 
 /* Nesting of dictionaries and arrays the lexer follows. */
 #define PDF_MAX_NEST 32
@@ -43,6 +55,13 @@ struct pval {
 	struct buf str;  /* PV_STRING: the raw bytes */
 	long num, gen;   /* PV_REF; num is PV_INT's value */
 	struct lex dict; /* PV_DICT: from "<<" to the buffer's end */
+};
+
+/* Where the cross-reference puts an object. */
+struct xref_entry {
+	bool in_stream; /* in object stream stm, at index idx */
+	uint64_t off;   /* !in_stream: its offset in the file */
+	long stm, idx;
 };
 
 struct pdf {
@@ -328,11 +347,11 @@ lex_value(struct lex *l, struct pval *v, int nest)
 }
 
 /*
- * The value of /key in the dictionary at d ("<<"); false when absent or
- * the dictionary does not parse.
+ * Put at on the value of /key in the dictionary at d ("<<"); false when
+ * absent or the dictionary does not parse.
  */
 static bool
-dict_get(const struct lex *d, const char *key, struct pval *v)
+dict_find(const struct lex *d, const char *key, struct lex *at)
 {
 	struct lex l = *d;
 	const unsigned char *name;
@@ -353,10 +372,81 @@ dict_get(const struct lex *d, const char *key, struct pval *v)
 		while (l.p < l.end && !is_space(*l.p) && !is_delim(*l.p))
 			l.p++;
 		n = (size_t)(l.p - name);
-		if (n == klen && memcmp(name, key, n) == 0)
-			return lex_value(&l, v, 1);
+		if (n == klen && memcmp(name, key, n) == 0) {
+			skip_space(&l);
+			*at = l;
+			return true;
+		}
 		if (!lex_value(&l, NULL, 1))
 			return false;
+	}
+}
+
+/* The value of /key in the dictionary at d, as dict_find(). */
+static bool
+dict_get(const struct lex *d, const char *key, struct pval *v)
+{
+	struct lex at;
+
+	return dict_find(d, key, &at) && lex_value(&at, v, 1);
+}
+
+/* Whether /key in d is the name /name (or an array starting with it). */
+static bool
+dict_is_name(const struct lex *d, const char *key, const char *name)
+{
+	struct lex at;
+	size_t n = strlen(name);
+
+	if (!dict_find(d, key, &at))
+		return false;
+	if (at.p < at.end && *at.p == '[') {
+		at.p++;
+		skip_space(&at);
+	}
+	if (at.p >= at.end || *at.p != '/' || (size_t)(at.end - at.p) < n + 1 ||
+	    memcmp(at.p + 1, name, n) != 0)
+		return false;
+	return (size_t)(at.end - at.p) == n + 1 || is_space(at.p[n + 1]) ||
+	       is_delim(at.p[n + 1]);
+}
+
+/* A direct non-negative integer /key of d, or false. */
+static bool
+dict_int(const struct lex *d, const char *key, long *n)
+{
+	struct pval v;
+	bool ok;
+
+	memset(&v, 0, sizeof(v));
+	buf_init(&v.str);
+	ok = dict_get(d, key, &v) && v.kind == PV_INT;
+	if (ok)
+		*n = v.num;
+	buf_release(&v.str);
+	return ok;
+}
+
+/*
+ * The integers of the array /key of d into a (at most max); the count, or
+ * -1 when absent or not an array of non-negative integers.
+ */
+static int
+dict_ints(const struct lex *d, const char *key, long *a, int max)
+{
+	struct lex at;
+	int n = 0;
+
+	if (!dict_find(d, key, &at) || at.p >= at.end || *at.p != '[')
+		return -1;
+	at.p++;
+	for (;;) {
+		skip_space(&at);
+		if (at.p < at.end && *at.p == ']')
+			return n;
+		if (n >= max || !lex_uint(&at, &a[n]))
+			return -1;
+		n++;
 	}
 }
 
@@ -383,17 +473,248 @@ read_at(const struct bookzip_src *src, uint64_t off, size_t max, struct buf *b)
 }
 
 /*
- * The offset of object num in the cross-reference table at off (and the
- * tables its /Prev names); false when it is not there.
+ * The data of the stream whose object (its dictionary at d, l just past
+ * it) starts at file offset obj_off, b holding the object's first bytes:
+ * FlateDecode inflated (or none), then a PNG predictor undone, into out,
+ * at most BOOKMETA_PDF_STREAM bytes. False when it cannot be read, uses
+ * another filter, or inflates past the bound.
  */
 static bool
-xref_lookup(struct pdf *pdf, uint64_t off, long num, uint64_t *at)
+stream_data(struct pdf *pdf, uint64_t obj_off, const struct buf *b,
+    const struct lex *d, struct lex l, struct buf *out)
+{
+	struct buf raw = BUF_INIT;
+	struct lex parms;
+	struct pval v;
+	z_stream z;
+	long len, pred = 1, cols = 1;
+	size_t cap = BOOKMETA_PDF_STREAM, row, i, j, rows;
+	unsigned char *p, *prev;
+	int zr;
+	bool ok = false;
+
+	buf_reset(out);
+	if (!lex_keyword(&l, "stream"))
+		return false;
+	/* "stream" then CRLF or LF: the data may start with blanks */
+	if (l.p < l.end && *l.p == '\r')
+		l.p++;
+	if (l.p < l.end && *l.p == '\n')
+		l.p++;
+	if (dict_int(d, "Length", &len) && (size_t)len < cap)
+		cap = (size_t)len;
+	if (!read_at(pdf->src,
+	        obj_off + (uint64_t)(l.p - (const unsigned char *)b->data), cap,
+	        &raw))
+		goto out;
+	if (!dict_find(d, "Filter", &l)) {
+		buf_add(out, raw.data, raw.len);
+	} else if (dict_is_name(d, "Filter", "FlateDecode")) {
+		memset(&z, 0, sizeof(z));
+		if (inflateInit(&z) != Z_OK)
+			goto out;
+		buf_grow(out, BOOKMETA_PDF_STREAM);
+		z.next_in = (unsigned char *)raw.data;
+		z.avail_in = (uInt)raw.len;
+		z.next_out = (unsigned char *)out->data;
+		z.avail_out = BOOKMETA_PDF_STREAM;
+		zr = inflate(&z, Z_FINISH);
+		out->len = BOOKMETA_PDF_STREAM - z.avail_out;
+		out->data[out->len] = '\0';
+		inflateEnd(&z);
+		/* past the bound (a deflate bomb), or broken data */
+		if (zr != Z_STREAM_END &&
+		    !(zr == Z_BUF_ERROR && z.avail_in == 0 && z.avail_out > 0))
+			goto out;
+	} else {
+		goto out; /* a filter not read here */
+	}
+	/* /DecodeParms << /Predictor 10..15 /Columns n >>: PNG rows */
+	memset(&v, 0, sizeof(v));
+	buf_init(&v.str);
+	if (dict_get(d, "DecodeParms", &v) && v.kind == PV_DICT) {
+		parms = v.dict;
+		(void)dict_int(&parms, "Predictor", &pred);
+		(void)dict_int(&parms, "Columns", &cols);
+	}
+	buf_release(&v.str);
+	if (pred >= 10) {
+		if (cols < 1 || (size_t)cols >= BOOKMETA_PDF_STREAM)
+			goto out;
+		row = (size_t)cols;
+		rows = out->len / (row + 1);
+		p = (unsigned char *)out->data;
+		for (i = 0; i < rows; i++) {
+			unsigned char *src = p + i * (row + 1) + 1;
+			unsigned filter = src[-1];
+
+			prev = i > 0 ? p + (i - 1) * row : NULL;
+			for (j = 0; j < row; j++) {
+				unsigned up = prev != NULL ? prev[j] : 0;
+				unsigned left = j > 0 ? p[i * row + j - 1] : 0;
+				unsigned ul =
+				    prev != NULL && j > 0 ? prev[j - 1] : 0;
+				unsigned add = 0;
+
+				if (filter == 1) {
+					add = left;
+				} else if (filter == 2) {
+					add = up;
+				} else if (filter == 3) {
+					add = (left + up) / 2;
+				} else if (filter == 4) {
+					int pa = abs((int)up - (int)ul);
+					int pb = abs((int)left - (int)ul);
+					int pc =
+					    abs((int)(left + up) - 2 * (int)ul);
+
+					add = pa <= pb && pa <= pc ? left
+					      : pb <= pc           ? up
+					                           : ul;
+				} else if (filter != 0) {
+					goto out;
+				}
+				/* rows move down one byte each: in place */
+				p[i * row + j] = (unsigned char)(src[j] + add);
+			}
+		}
+		out->len = rows * row;
+		out->data[out->len] = '\0';
+	} else if (pred != 1) {
+		goto out;
+	}
+	ok = true;
+out:
+	buf_release(&raw);
+	return ok;
+}
+
+/*
+ * Read the object at off into b with l after its "N G obj" and d on its
+ * dictionary; false when there is none there.
+ */
+static bool
+read_dict_object(
+    struct pdf *pdf, uint64_t off, struct buf *b, struct lex *d, struct lex *l)
+{
+	struct pval v;
+	long n, g;
+	bool ok;
+
+	if (!read_at(pdf->src, off, BOOKMETA_PDF_OBJECT, b))
+		return false;
+	l->p = (const unsigned char *)b->data;
+	l->end = l->p + b->len;
+	if (!lex_uint(l, &n) || !lex_uint(l, &g) || !lex_keyword(l, "obj"))
+		return false;
+	memset(&v, 0, sizeof(v));
+	buf_init(&v.str);
+	ok = lex_value(l, &v, 1) && v.kind == PV_DICT;
+	buf_release(&v.str);
+	if (ok) {
+		*d = v.dict;
+		d->end = l->p;
+	}
+	return ok;
+}
+
+/* A big-endian field of w bytes at p. */
+static uint64_t
+field(const unsigned char *p, long w)
+{
+	uint64_t v = 0;
+	long i;
+
+	for (i = 0; i < w; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/*
+ * Object num in the cross-reference stream at off: 1 with *e, 0 when it
+ * is not there (*prev the /Prev offset, or UINT64_MAX), -1 when the stream
+ * cannot be read.
+ */
+static int
+xref_stream_lookup(struct pdf *pdf, uint64_t off, long num,
+    struct xref_entry *e, uint64_t *prev)
+{
+	struct buf b = BUF_INIT, data = BUF_INIT;
+	struct lex d, l;
+	long w[3],
+	    *index = xmalloc((size_t)2 * PDF_MAX_SUBSECTIONS * sizeof(long));
+	long size, pv;
+	const unsigned char *r;
+	uint64_t base = 0, rowlen, type;
+	int nw, ni, i, rc = -1;
+
+	*prev = UINT64_MAX;
+	if (!read_dict_object(pdf, off, &b, &d, &l) ||
+	    !dict_is_name(&d, "Type", "XRef"))
+		goto out;
+	nw = dict_ints(&d, "W", w, 3);
+	if (nw != 3 || w[0] > 8 || w[1] > 8 || w[2] > 8 ||
+	    w[0] + w[1] + w[2] == 0)
+		goto out;
+	ni = dict_ints(&d, "Index", index, 2 * PDF_MAX_SUBSECTIONS);
+	if (ni < 0) {
+		if (!dict_int(&d, "Size", &size))
+			goto out;
+		index[0] = 0;
+		index[1] = size;
+		ni = 2;
+	}
+	if (dict_int(&d, "Prev", &pv))
+		*prev = (uint64_t)pv;
+	if (!stream_data(pdf, off, &b, &d, l, &data))
+		goto out;
+	rowlen = (uint64_t)(w[0] + w[1] + w[2]);
+	rc = 0;
+	for (i = 0; i + 1 < ni; i += 2) {
+		if (num >= index[i] && num - index[i] < index[i + 1]) {
+			base += (uint64_t)(num - index[i]);
+			if ((base + 1) * rowlen > data.len)
+				break;
+			r = (const unsigned char *)data.data + base * rowlen;
+			type = w[0] == 0 ? 1 : field(r, w[0]);
+			if (type == 1) {
+				e->in_stream = false;
+				e->off = field(r + w[0], w[1]);
+				rc = 1;
+			} else if (type == 2) {
+				e->in_stream = true;
+				e->stm = (long)(field(r + w[0], w[1]) &
+				                (uint64_t)LONG_MAX);
+				e->idx = (long)(field(r + w[0] + w[1], w[2]) &
+				                (uint64_t)LONG_MAX);
+				rc = 1;
+			}
+			break;
+		}
+		base += (uint64_t)index[i + 1];
+		if (base * rowlen > data.len)
+			break;
+	}
+out:
+	free(index);
+	buf_release(&b);
+	buf_release(&data);
+	return rc;
+}
+
+/*
+ * Where object num is, from the cross-reference at off (a table or a
+ * stream) and those its /Prev names; false when it is not there.
+ */
+static bool
+xref_lookup(struct pdf *pdf, uint64_t off, long num, struct xref_entry *e)
 {
 	struct buf b = BUF_INIT, entry = BUF_INIT;
 	struct lex l, d;
 	struct pval v;
 	long start, count, o, g;
-	int tables, sub;
+	int tables, sub, rc;
+	uint64_t prev;
 	bool found = false;
 
 	memset(&v, 0, sizeof(v));
@@ -403,8 +724,14 @@ xref_lookup(struct pdf *pdf, uint64_t off, long num, uint64_t *at)
 			break;
 		l.p = (const unsigned char *)b.data;
 		l.end = l.p + b.len;
-		if (!lex_keyword(&l, "xref"))
-			break;
+		if (!lex_keyword(&l, "xref")) {
+			rc = xref_stream_lookup(pdf, off, num, e, &prev);
+			found = rc == 1;
+			if (rc != 0 || prev == UINT64_MAX)
+				break;
+			off = prev;
+			continue;
+		}
 		off += (uint64_t)(l.p - (const unsigned char *)b.data);
 		for (sub = 0; sub < PDF_MAX_SUBSECTIONS; sub++) {
 			if (!read_at(pdf->src, off, 64, &b))
@@ -426,7 +753,8 @@ xref_lookup(struct pdf *pdf, uint64_t off, long num, uint64_t *at)
 					if (lex_uint(&l, &o) &&
 					    lex_uint(&l, &g) &&
 					    lex_keyword(&l, "n")) {
-						*at = (uint64_t)o;
+						e->in_stream = false;
+						e->off = (uint64_t)o;
 						found = true;
 					}
 				}
@@ -444,8 +772,15 @@ xref_lookup(struct pdf *pdf, uint64_t off, long num, uint64_t *at)
 		while (l.p < l.end && !lex_keyword(&l, "trailer"))
 			l.p++;
 		d = l;
-		if (l.p >= l.end || !dict_get(&d, "Prev", &v) ||
-		    v.kind != PV_INT)
+		if (l.p >= l.end)
+			break;
+		/* a hybrid file: the objects in streams are in /XRefStm */
+		if (dict_int(&d, "XRefStm", &o) &&
+		    xref_stream_lookup(pdf, (uint64_t)o, num, e, &prev) == 1) {
+			found = true;
+			break;
+		}
+		if (!dict_get(&d, "Prev", &v) || v.kind != PV_INT)
 			break;
 		off = (uint64_t)v.num;
 	}
@@ -453,6 +788,51 @@ xref_lookup(struct pdf *pdf, uint64_t off, long num, uint64_t *at)
 	buf_release(&b);
 	buf_release(&entry);
 	return found;
+}
+
+/*
+ * Object num, index idx of the object stream stm, into b with l on its
+ * value. The stream itself must be in the file (not in another stream).
+ */
+static bool
+read_in_stream(
+    struct pdf *pdf, long stm, long idx, long num, struct buf *b, struct lex *l)
+{
+	struct xref_entry e = {.off = UINT64_MAX};
+	struct buf obj = BUF_INIT, data = BUF_INIT;
+	struct lex d, h;
+	long n, first, on, oo, i, at = -1;
+	bool ok = false;
+
+	if (!xref_lookup(pdf, pdf->xref, stm, &e) || e.in_stream ||
+	    !read_dict_object(pdf, e.off, &obj, &d, l) ||
+	    !dict_is_name(&d, "Type", "ObjStm") || !dict_int(&d, "N", &n) ||
+	    !dict_int(&d, "First", &first) || n > BOOKMETA_PDF_MAX_OBJSTM ||
+	    !stream_data(pdf, e.off, &obj, &d, *l, &data) ||
+	    (size_t)first >= data.len)
+		goto out;
+	/* the header: n pairs "number offset"; idx names the pair */
+	h.p = (const unsigned char *)data.data;
+	h.end = h.p + first;
+	for (i = 0; i < n; i++) {
+		if (!lex_uint(&h, &on) || !lex_uint(&h, &oo))
+			break;
+		if (on == num && (at < 0 || i == idx))
+			at = oo;
+	}
+	if (at < 0 || (size_t)at >= data.len - (size_t)first)
+		goto out;
+	buf_reset(b);
+	n = (long)(data.len - (size_t)first - (size_t)at);
+	buf_add(b, data.data + first + at,
+	    (size_t)n < BOOKMETA_PDF_OBJECT ? (size_t)n : BOOKMETA_PDF_OBJECT);
+	l->p = (const unsigned char *)b->data;
+	l->end = l->p + b->len;
+	ok = true;
+out:
+	buf_release(&obj);
+	buf_release(&data);
+	return ok;
 }
 
 /* Where "num gen obj" starts in the n bytes at p, or NULL. */
@@ -480,19 +860,22 @@ static bool
 read_object(struct pdf *pdf, long num, long gen, const struct buf *tail,
     struct buf *b, struct lex *l)
 {
-	uint64_t at;
+	struct xref_entry e = {.off = UINT64_MAX};
 	long n, g;
 	const unsigned char *hit;
 
 	if (pdf->refs++ >= BOOKMETA_PDF_MAX_REFS)
 		return false;
-	if (pdf->have_xref && xref_lookup(pdf, pdf->xref, num, &at) &&
-	    read_at(pdf->src, at, BOOKMETA_PDF_OBJECT, b)) {
-		l->p = (const unsigned char *)b->data;
-		l->end = l->p + b->len;
-		if (lex_uint(l, &n) && lex_uint(l, &g) && n == num &&
-		    g == gen && lex_keyword(l, "obj"))
-			return true;
+	if (pdf->have_xref && xref_lookup(pdf, pdf->xref, num, &e)) {
+		if (e.in_stream)
+			return read_in_stream(pdf, e.stm, e.idx, num, b, l);
+		if (read_at(pdf->src, e.off, BOOKMETA_PDF_OBJECT, b)) {
+			l->p = (const unsigned char *)b->data;
+			l->end = l->p + b->len;
+			if (lex_uint(l, &n) && lex_uint(l, &g) && n == num &&
+			    g == gen && lex_keyword(l, "obj"))
+				return true;
+		}
 	}
 	/* no usable table: look for it in the tail, then the head */
 	hit = find_obj((const unsigned char *)tail->data, tail->len, num, gen);
@@ -691,6 +1074,7 @@ bookmeta_pdf_parse(const struct bookzip_src *src,
 	skip_space(&trailer);
 	if (dict_get(&trailer, "Encrypt", &v)) {
 		/* encrypted strings: keep the file name's title */
+		m->note = "an encrypted PDF (its /Info is not decrypted)";
 	} else if (dict_get(&trailer, "Info", &v)) {
 		struct buf ibuf = BUF_INIT;
 		struct lex info;
@@ -702,6 +1086,8 @@ bookmeta_pdf_parse(const struct bookzip_src *src,
 		                                   &tail, &ibuf, &info)) {
 			skip_space(&info);
 			read_info(&pdf, &info, &tail, m);
+		} else {
+			m->note = "the PDF's /Info object cannot be read";
 		}
 		buf_release(&ibuf);
 	}

@@ -1,6 +1,6 @@
 /*
  * bookmeta_xml.c: the XML of books on expat: EPUB's container.xml and OPF,
- * and FB2 (bookmeta.h).
+ * FB2, and a CBZ's ComicInfo.xml (bookmeta.h).
  *
  * Every parser refuses a document that declares an entity (the billion
  * laughs and external entities both need one; nothing is ever loaded:
@@ -816,11 +816,25 @@ fb2_chars(void *arg, const char *s, int len)
 		buf_add(&f->raw, s, (size_t)len);
 }
 
+/* Each comma-separated item of s into l. */
+static void
+add_items(struct bookmeta_list *l, const char *s, size_t len)
+{
+	const char *p, *end;
+
+	for (p = s; p < s + len; p = end + 1) {
+		end = memchr(p, ',', (size_t)(s + len - p));
+		if (end == NULL)
+			end = s + len;
+		bookmeta_add(l, p, (size_t)(end - p), 0);
+	}
+}
+
 static void
 fb2_text_end(struct fb2 *f)
 {
 	struct bookmeta *m = f->m;
-	const char *t = f->raw.data, *p, *end;
+	const char *t = f->raw.data;
 	size_t len = f->raw.len;
 	long n;
 
@@ -836,12 +850,7 @@ fb2_text_end(struct fb2 *f)
 		bookmeta_add(&m->subjects, t, len, 0);
 		break;
 	case FB2_KEYWORDS:
-		for (p = t; p < t + len; p = end + 1) {
-			end = memchr(p, ',', (size_t)(t + len - p));
-			if (end == NULL)
-				end = t + len;
-			bookmeta_add(&m->subjects, p, (size_t)(end - p), 0);
-		}
+		add_items(&m->subjects, t, len);
 		break;
 	case FB2_LANG:
 		bookmeta_set(&m->language, t, len, 0);
@@ -980,5 +989,142 @@ bookmeta_fb2_parse(const struct bookzip_src *src,
 	free(f->cover_id);
 	free(f);
 	free(chunk);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * ComicInfo.xml
+ */
+
+enum ci_text {
+	CI_NONE,
+	CI_TITLE,
+	CI_SERIES,
+	CI_NUMBER,
+	CI_WRITER,
+	CI_SUMMARY,
+	CI_LANGUAGE,
+	CI_PUBLISHER,
+	CI_LIST, /* Genre, Tags */
+};
+
+struct comicinfo {
+	struct xml x;
+	struct bookmeta *m;
+	enum ci_text text;
+	struct buf raw;
+	char *number;
+};
+
+static void XMLCALL
+ci_start(void *arg, const char *name, const char **attrs)
+{
+	static const struct {
+		const char *name;
+		enum ci_text text;
+	} fields[] = {
+	    {"Title", CI_TITLE},
+	    {"Series", CI_SERIES},
+	    {"Number", CI_NUMBER},
+	    {"Writer", CI_WRITER},
+	    {"Summary", CI_SUMMARY},
+	    {"LanguageISO", CI_LANGUAGE},
+	    {"Publisher", CI_PUBLISHER},
+	    {"Genre", CI_LIST},
+	    {"Tags", CI_LIST},
+	};
+	struct comicinfo *c = arg;
+	const char *n = local(name);
+	size_t i;
+
+	(void)attrs;
+	if (!xml_enter(&c->x))
+		return;
+	c->text = CI_NONE;
+	/* the fields are the root's children */
+	if (c->x.depth != 2)
+		return;
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (strcmp(n, fields[i].name) == 0)
+			c->text = fields[i].text;
+	buf_reset(&c->raw);
+}
+
+static void XMLCALL
+ci_chars(void *arg, const char *s, int len)
+{
+	struct comicinfo *c = arg;
+
+	if (c->text != CI_NONE && c->x.depth == 2 &&
+	    c->raw.len + (size_t)len <= RAW_TEXT_MAX)
+		buf_add(&c->raw, s, (size_t)len);
+}
+
+static void XMLCALL
+ci_end(void *arg, const char *name)
+{
+	struct comicinfo *c = arg;
+	struct bookmeta *m = c->m;
+	const char *t = c->raw.data;
+	size_t len = c->raw.len;
+
+	(void)name;
+	if (c->x.depth == 2) {
+		switch (c->text) {
+		case CI_TITLE:
+			bookmeta_set(&m->title, t, len, 0);
+			break;
+		case CI_SERIES:
+			bookmeta_set(&m->series, t, len, 0);
+			break;
+		case CI_NUMBER:
+			if (c->number == NULL)
+				c->number = xstrdup(t);
+			break;
+		case CI_WRITER:
+			add_items(&m->authors, t, len);
+			break;
+		case CI_SUMMARY:
+			bookmeta_set(
+			    &m->description, t, len, BOOKMETA_TEXT_LINES);
+			break;
+		case CI_LANGUAGE:
+			bookmeta_set(&m->language, t, len, 0);
+			break;
+		case CI_PUBLISHER:
+			bookmeta_set(&m->publisher, t, len, 0);
+			break;
+		case CI_LIST:
+			add_items(&m->subjects, t, len);
+			break;
+		case CI_NONE:
+			break;
+		}
+		c->text = CI_NONE;
+	}
+	c->x.depth--;
+}
+
+int
+bookmeta_comicinfo_parse(const char *xml, size_t len,
+    const struct bookmeta_limits *lim, struct bookmeta *m, struct buf *why)
+{
+	struct comicinfo c = {.m = m, .text = CI_NONE, .number = NULL};
+	int rc;
+
+	if (xml_new(&c.x, lim) == NULL) {
+		buf_adds(why, "out of memory");
+		return -1;
+	}
+	buf_init(&c.raw);
+	XML_SetElementHandler(c.x.p, ci_start, ci_end);
+	XML_SetCharacterDataHandler(c.x.p, ci_chars);
+	rc = xml_feed(&c.x, xml, len, true, why);
+	if (rc == 0 && m->series != NULL && c.number != NULL &&
+	    parse_index(c.number, &m->series_index))
+		m->has_series_index = true;
+	XML_ParserFree(c.x.p);
+	buf_release(&c.raw);
+	free(c.number);
 	return rc;
 }

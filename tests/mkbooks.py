@@ -240,6 +240,78 @@ def pdf(info=None, trailer_extra="", before_xref=b""):
     return bytes(out)
 
 
+def pdf15(objstm, info_ref=4, n=None, length=None, stm_data=None,
+          xref_index=None, xref_prev=None, predictor=True, hybrid=False):
+    """A PDF 1.5 with its /Info in a compressed object stream, found
+    through a cross-reference stream (FlateDecode, PNG Up predictor).
+    objstm maps object numbers (4 and up) to their text inside object
+    stream 10; the other knobs make hostile variants: n and length the
+    stream's /N and /Length, stm_data its compressed bytes, xref_index
+    and xref_prev the xref stream's /Index and /Prev ("self": its own
+    offset); hybrid adds a classic table after it, of the objects in the
+    file only, whose trailer names the stream in /XRefStm."""
+    out = bytearray(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
+    offs = {}
+    for num, o in ((1, "<< /Type /Catalog /Pages 2 0 R >>"),
+                   (2, "<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+                   (3, "<< /Type /Page /Parent 2 0 R "
+                       "/MediaBox [0 0 200 200] >>")):
+        offs[num] = len(out)
+        out += b"%d 0 obj\n%s\nendobj\n" % (num, o.encode())
+    nums = sorted(objstm)
+    body, head = b"", []
+    for num in nums:
+        head.append("%d %d" % (num, len(body)))
+        body += objstm[num].encode("latin-1") + b"\n"
+    header = (" ".join(head) + "\n").encode()
+    data = zlib.compress(header + body) if stm_data is None else stm_data
+    offs[10] = len(out)
+    out += b"10 0 obj\n<< /Type /ObjStm /N %d /First %d /Length %d " \
+        b"/Filter /FlateDecode >>\nstream\n" % (
+            len(nums) if n is None else n, len(header),
+            len(data) if length is None else length)
+    out += data + b"\nendstream\nendobj\n"
+    xref = len(out)
+    offs[11] = xref
+    rows = []
+    for num in range(12):
+        if num in offs:
+            rows.append(struct.pack(">BIH", 1, offs[num], 0))
+        elif num in objstm:
+            rows.append(struct.pack(">BIH", 2, 10, nums.index(num)))
+        else:
+            rows.append(struct.pack(">BIH", 0, 0, 0))
+    if predictor:
+        raw, prev = b"", bytes(7)
+        for r in rows:
+            raw += b"\2" + bytes((a - b) & 0xFF for a, b in zip(r, prev))
+            prev = r
+        parms = " /DecodeParms << /Predictor 12 /Columns 7 >>"
+    else:
+        raw, parms = b"".join(rows), ""
+    stream = zlib.compress(raw)
+    extra = ""
+    if xref_index is not None:
+        extra += " /Index [%s]" % xref_index
+    if xref_prev is not None:
+        extra += " /Prev %d" % (xref if xref_prev == "self" else xref_prev)
+    out += b"11 0 obj\n<< /Type /XRef /Size 12 /W [1 4 2] /Root 1 0 R " \
+        b"/Info %d 0 R /Filter /FlateDecode%s%s /Length %d >>\nstream\n" \
+        % (info_ref, parms.encode(), extra.encode(), len(stream))
+    out += stream + b"\nendstream\nendobj\n"
+    if hybrid:
+        table = len(out)
+        out += b"xref\n0 12\n"
+        for num in range(12):
+            out += (b"%010d 00000 n \n" % offs[num] if num in offs
+                    else b"0000000000 65535 f \n")
+        out += b"trailer\n<< /Size 12 /Root 1 0 R /Info %d 0 R " \
+            b"/XRefStm %d >>\n" % (info_ref, xref)
+        xref = table
+    out += b"startxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
 def utf16hex(s):
     return "<FEFF" + s.encode("utf-16-be").hex().upper() + ">"
 
@@ -299,6 +371,29 @@ def write(d, name, data):
         f.write(data if isinstance(data, bytes) else data.encode())
 
 
+COMICINFO = """<?xml version="1.0" encoding="utf-8"?>
+<ComicInfo xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <Title>The Long Night</Title>
+  <Series>Night Watch</Series>
+  <Number>3</Number>
+  <Summary>Two watchers.
+A city that never sleeps.</Summary>
+  <Writer>Anna Ink, Bo Pen</Writer>
+  <Penciller>Not An Author</Penciller>
+  <Publisher>Small Press</Publisher>
+  <Genre>Noir, Fantasy</Genre>
+  <Tags>night,Noir</Tags>
+  <LanguageISO>en</LanguageISO>
+  <Pages><Page Image="0" Type="FrontCover"><Title>ignored</Title></Page></Pages>
+</ComicInfo>
+"""
+
+# The objects of pdf15()'s object stream: /Info with an author given by
+# reference, to another object of the stream.
+OBJSTM = {4: "<< /Title (Compressed \\(Stream\\) Title) /Author 5 0 R "
+             "/Keywords (x, y) >>",
+          5: "(Ann Author)"}
+
 LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE package [\n'
           '<!ENTITY a "aaaaaaaaaa">\n' +
           "".join('<!ENTITY %s "%s">\n' % (chr(98 + i),
@@ -337,6 +432,19 @@ def cmd_books(d):
     write(d, "noinfo.pdf", pdf())
     write(d, "encrypted.pdf", pdf("<< /Title (Secret) >>",
                                   trailer_extra=" /Encrypt 9 0 R"))
+    write(d, "objstm.pdf", pdf15(OBJSTM))
+    write(d, "objstm-plain.pdf", pdf15(OBJSTM, predictor=False))
+    write(d, "hybrid.pdf", pdf15(OBJSTM, hybrid=True))
+    # an .fb2.zip: the FB2 above, deflated
+    with zipfile.ZipFile(os.path.join(d, "book.fb2.zip"), "w") as z:
+        z.writestr("Roadside Picnic.fb2", FB2 % ("UTF-8", "Roadside Picnic",
+                                                 b64lines(COVER)),
+                   zipfile.ZIP_DEFLATED)
+    # a CBZ with ComicInfo.xml
+    with zipfile.ZipFile(os.path.join(d, "comicinfo.cbz"), "w") as z:
+        z.writestr("ComicInfo.xml", COMICINFO)
+        z.writestr("p01.png", COVER)
+        z.writestr("p02.png", COVER)
     with zipfile.ZipFile(os.path.join(d, "comic.cbz"), "w") as z:
         z.writestr("__MACOSX/._001.png", b"junk")
         z.writestr("pages/002.png", COVER)
@@ -396,7 +504,32 @@ def cmd_books(d):
     write(h, "truncated.epub", good[:len(good) // 2])
     write(h, "garbage.epub", bytes((i * 37 + 11) & 0xFF for i in range(5000)))
     write(h, "truncated.pdf", pdf("<< /Title (Cut) >>")[:300])
+    # object streams: 64 MB of zeros behind a /Length of a TB, an /N of
+    # a billion, garbage for deflate data, an xref stream whose /Prev is
+    # itself and whose /Index leaves the /Info out
+    write(h, "objstm-bomb.pdf", pdf15(OBJSTM, length=1 << 40,
+                                      stm_data=zlib.compress(
+                                          bytes(64 << 20), 9)))
+    write(h, "objstm-n.pdf", pdf15(OBJSTM, n=10 ** 9))
+    write(h, "objstm-garbage.pdf", pdf15(OBJSTM, stm_data=b"\x78\x9c" +
+                                         bytes(range(200))))
+    write(h, "xref-loop.pdf", pdf15(OBJSTM, xref_index="0 4",
+                                    xref_prev="self"))
     write(h, "truncated.mobi", mobi("T", ["A"], "T")[:120])
+    # .fb2.zip: two books in one zip; one FB2 of 65 MB (past the FB2 cap)
+    with zipfile.ZipFile(os.path.join(h, "several.fb2.zip"), "w") as z:
+        z.writestr("a.fb2", FB2 % ("UTF-8", "A", ""))
+        z.writestr("b.fb2", FB2 % ("UTF-8", "B", ""))
+    with zipfile.ZipFile(os.path.join(h, "oversized.fb2.zip"), "w") as z:
+        z.writestr("big.fb2", (FB2 % ("UTF-8", "Big", "")).replace(
+            "<body>", "<body>" + " " * (65 << 20)), zipfile.ZIP_DEFLATED)
+    # ComicInfo.xml with billion laughs, and nested too deeply
+    with zipfile.ZipFile(os.path.join(h, "laughs.cbz"), "w") as z:
+        z.writestr("ComicInfo.xml", LAUGHS.replace("package", "ComicInfo"))
+        z.writestr("p01.png", COVER)
+    with zipfile.ZipFile(os.path.join(h, "deep.cbz"), "w") as z:
+        z.writestr("ComicInfo.xml", "<ComicInfo>" + deep + "</ComicInfo>")
+        z.writestr("p01.png", COVER)
     with zipfile.ZipFile(os.path.join(h, "huge-image.cbz"), "w") as z:
         z.writestr("001.png", png(2, 2, declared=(10000, 5000)))
     epub(os.path.join(h, "no-opf.epub"), None)
@@ -405,8 +538,8 @@ def cmd_books(d):
 
 
 def cmd_corpus(d):
-    """Seeds of the fuzz targets opf, fb2, pdf, mobi and bookzip in
-    d/<target>/seed-*."""
+    """Seeds of the fuzz targets opf, fb2, pdf, mobi, bookzip and
+    comicinfo in d/<target>/seed-*."""
     import tempfile
     books = tempfile.mkdtemp()
     cmd_books(books)
@@ -426,7 +559,8 @@ def cmd_corpus(d):
     seed("opf", "container", b"\1" + (CONTAINER % "a/b.opf").encode())
     seed("fb2", "utf8", FB2 % ("UTF-8", "Roadside Picnic", b64lines(png(2, 3))))
     seed("fb2", "cp1251", read("cp1251.fb2"))
-    for name in ("info", "utf16", "ref", "noinfo", "encrypted"):
+    for name in ("info", "utf16", "ref", "noinfo", "encrypted", "objstm",
+                 "objstm-plain", "hybrid"):
         seed("pdf", name, read(name + ".pdf"))
     seed("mobi", "utf8", mobi("Full Name", ["Frank Herbert"], "Dune",
                               cover=png(2, 3)))
@@ -443,6 +577,16 @@ def cmd_corpus(d):
     seed("bookzip", "fb2", b"\3" + read("cp1251.fb2"))
     seed("bookzip", "pdf", b"\0" + read("info.pdf"))
     seed("bookzip", "azw3", b"\2" + read("cp1252.azw3"))
+    with zipfile.ZipFile(os.path.join(books, "small.fb2.zip"), "w") as z:
+        z.writestr("small.fb2", FB2 % ("UTF-8", "Small", b64lines(png(2, 3))),
+                   zipfile.ZIP_DEFLATED)
+    seed("bookzip", "fb2zip", b"\3" + read("small.fb2.zip"))
+    with zipfile.ZipFile(os.path.join(books, "info.cbz"), "w") as z:
+        z.writestr("ComicInfo.xml", COMICINFO)
+        z.writestr("a.png", png(2, 3))
+    seed("bookzip", "comicinfo", b"\1" + read("info.cbz"))
+    seed("comicinfo", "full", COMICINFO)
+    seed("comicinfo", "laughs", LAUGHS.replace("package", "ComicInfo"))
     import shutil
     shutil.rmtree(books)
 

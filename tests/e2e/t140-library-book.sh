@@ -13,7 +13,15 @@
 # parts, sequence, annotation paragraphs, genre and keywords, publisher,
 # ISBN, the cover's <binary>) and in windows-1251, PDF /Info with a
 # literal string with escapes, UTF-16BE hex strings with a surrogate pair,
-# a title given by reference, no /Info, an encrypted PDF (file name), CBZ
+# a title given by reference, no /Info, an encrypted PDF (file name, and
+# a note saying why), PDF 1.5 with /Info and its author inside a
+# compressed object stream found through a cross-reference stream (with
+# the PNG Up predictor and without, and a hybrid file whose classic
+# table's trailer names the stream in /XRefStm), an .fb2.zip (the FB2 inside, its
+# cover), a CBZ with ComicInfo.xml (title, series and number, writers
+# split on commas and the penciller left out, summary, language,
+# publisher, genres and tags as subjects once, a nested Title ignored),
+# CBZ
 # (the first image in name order, macOS junk skipped), MOBI with EXTH
 # (503 title, 100 author, 524 language, 104 ISBN, 201 cover: the image
 # record's byte range), AZW3 in Windows-1252 without EXTH 503 (the full
@@ -87,7 +95,21 @@ book info.pdf '{"format":"pdf","title":"A (Literal) Title",
 book utf16.pdf '{"format":"pdf","title":"Ελληνικά 📖","authors":["John"]}'
 book ref.pdf '{"format":"pdf","title":"Indirect Title","authors":[]}'
 book noinfo.pdf '{"format":"pdf","title":"noinfo","authors":[]}'
-book encrypted.pdf '{"format":"pdf","title":"encrypted","authors":[]}'
+book encrypted.pdf '{"format":"pdf","title":"encrypted","authors":[],
+ "note":"an encrypted PDF (its /Info is not decrypted)"}'
+OBJSTM='"title":"Compressed (Stream) Title","authors":["Ann Author"],
+ "subjects":["x","y"]'
+book objstm.pdf "{\"format\":\"pdf\",$OBJSTM}"
+book objstm-plain.pdf "{\"format\":\"pdf\",$OBJSTM}"
+book hybrid.pdf "{\"format\":\"pdf\",$OBJSTM}"
+
+book book.fb2.zip "{\"format\":\"fb2\",\"title\":\"Roadside Picnic\",$FB2_COMMON,
+ \"cover\":{\"embedded\":$COVER_LEN}}"
+book comicinfo.cbz '{"format":"cbz","title":"The Long Night",
+ "authors":["Anna Ink","Bo Pen"],"series":"Night Watch","series_index":3,
+ "language":"en","publisher":"Small Press",
+ "description":"Two watchers.\nA city that never sleeps.",
+ "subjects":["Noir","Fantasy","night"],"cover":{"entry":"p01.png"}}'
 book comic.cbz '{"format":"cbz","title":"comic","authors":[],
  "cover":{"entry":"pages/001.png"}}'
 MOBI_COVER=$(python3 -c 'import struct, sys
@@ -133,7 +155,8 @@ while i < len(d):
     i += 2 + length
 PY
 }
-for f in epub2.epub epub3.epub book.fb2 book.mobi comic.cbz; do
+for f in epub2.epub epub3.epub book.fb2 book.fb2.zip book.mobi comic.cbz \
+    comicinfo.cbz; do
 	rm -f "$KS_TMP/c.jpg"
 	run book --cover "$KS_TMP/c.jpg" --cover-size 40x40 "$B/$f"
 	is "$f: --cover exit 0" "$RC:$ERR" "0:"

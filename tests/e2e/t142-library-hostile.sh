@@ -8,12 +8,17 @@
 # inflating to 50 MB, past the size cap), an entry whose headers lie about
 # its size (10 MB inflated, 2,000 bytes declared: never inflated past the
 # declared size), an entry past the ratio cap under the size cap, billion
-# laughs in an OPF and in an FB2, an external entity, a "../" entry and an absolute entry in the archive, XML nested 100 deep,
+# laughs in an OPF, in an FB2 and in a CBZ's ComicInfo.xml, an external
+# entity, ComicInfo.xml nested 100 deep, an .fb2.zip of two books and one
+# whose FB2 inflates to 65 MB (refused before inflating), a "../" entry and an absolute entry in the archive, XML nested 100 deep,
 # a truncated EPUB, PDF and MOBI, garbage named .epub, an empty file, an
 # EPUB whose container names a missing OPF, an unknown format, a
 # directory and a missing file; and a cover whose PNG header claims
 # 10000 x 5000 pixels, refused by --cover before any decoding (the
-# book itself reads). The bombs' peak RSS stays under 32 MB.
+# book itself reads). PDF object streams kept with the file name's title
+# and a note: 64 MB of zeros behind a /Length of a TB (inflated to 1 MiB
+# at most), an /N of a billion, garbage deflate data, an xref stream
+# whose /Prev is itself. The bombs' peak RSS stays under 32 MB.
 . "$(dirname "$0")/lib.sh"
 
 MK=$(dirname "$0")/../mkbooks.py
@@ -42,10 +47,28 @@ refused deep.epub epub "XML nested too deeply"
 refused truncated.epub epub "not a readable zip archive"
 refused truncated.pdf pdf "a PDF without startxref"
 refused truncated.mobi mobi "a damaged or truncated MOBI header"
+refused several.fb2.zip fb2 "a zip archive of 2 FB2 files \\(one book each\\)"
+refused oversized.fb2.zip fb2 "'big.fb2' is too large \\(68158360 bytes, at most 67108864\\)"
+refused laughs.cbz cbz "an XML entity declaration"
+refused deep.cbz cbz "XML nested too deeply"
 refused garbage.epub unknown "not a book format kosyncd reads"
 refused empty.epub unknown "an empty file"
 refused no-opf.epub epub "the OPF named by container.xml is missing"
 refused random.bin unknown "not a book format kosyncd reads"
+
+# kept FILE: read (exit 0) with the file name's title and a note
+kept() {
+	run book "$H/$1"
+	is "$1: exit 0" "$RC" 0
+	is "$1: nothing on stderr" "$ERR" ""
+	like "$1: the file name's title, and why" "$OUT" \
+	    "\"title\":\"${1%.pdf}\",\"authors\":\[\],\"note\":\"the PDF's /Info object cannot be read\""
+}
+
+kept objstm-bomb.pdf
+kept objstm-n.pdf
+kept objstm-garbage.pdf
+kept xref-loop.pdf
 
 run book "$H"
 is "a directory: exit 1, said" "$RC:$ERR" "1:kosyncd: '$H' is not a regular file"
@@ -53,10 +76,10 @@ run book "$H/nothing-here.epub"
 like "a missing file: exit 1, said" "$RC:$ERR" \
     "^1:kosyncd: cannot open '.*nothing-here.epub': No such file"
 
-# The bombs' peak memory: far below the 50 and 10 MB they inflate to
+# The bombs' peak memory: far below the 50, 10 and 64 MB they inflate to
 # (the sanitizer build alone takes about 14 MB).
 if [ -x /usr/bin/time ]; then
-	for f in bomb.epub liar.epub; do
+	for f in bomb.epub liar.epub objstm-bomb.pdf oversized.fb2.zip; do
 		/usr/bin/time -f '%M' -o "$KS_TMP/rss" "$KOSYNCD" book "$H/$f" \
 		    >/dev/null 2>&1
 		peak=$(tail -n 1 "$KS_TMP/rss")

@@ -5,7 +5,12 @@
  * plain), container.xml and OPF edge cases (cover hrefs resolved or
  * refused, EPUB 3 refinements, entity declarations, depth), the PDF lexer
  * (escapes, octal, nested parentheses, odd hex digits, UTF-16 surrogates,
- * a reference chain past the budget, garbage after startxref), MOBI
+ * a reference chain past the budget, garbage after startxref; object
+ * streams through a cross-reference stream with the PNG Up predictor, a
+ * /Prev loop, /N past the cap, a deflate bomb, an offset past the data,
+ * garbage deflate data; an encrypted PDF's note), ComicInfo.xml (the
+ * root's children only, writers split, a series index only with a
+ * series, entities refused), MOBI
  * headers with offsets out of order or past the end, a zip in memory with
  * unsafe names, and cover thumbnails (a PNG made here with stb, garbage,
  * a header claiming too many pixels).
@@ -20,6 +25,7 @@
 
 #include <cmocka.h>
 #include <stb/stb_image_write.h>
+#include <zlib.h>
 
 #include "bookmeta.h"
 #include "bookzip.h"
@@ -334,6 +340,210 @@ test_bookmeta__pdf(void **state)
 	buf_release(&why);
 }
 
+/* Append len bytes of p deflated (zlib) to b. */
+static void
+add_deflated(struct buf *b, const void *p, size_t len)
+{
+	uLongf n = compressBound(len);
+
+	buf_grow(b, n);
+	assert_int_equal(compress((Bytef *)b->data + b->len, &n, p, len), Z_OK);
+	b->len += n;
+}
+
+/*
+ * A PDF 1.5 into f: /Info is object 4 inside object stream 5 (stream text
+ * stm, deflated unless raw is given, /N n), found through the
+ * cross-reference stream 6 (rows "type, 2-byte offset or stream, index",
+ * PNG Up predictor), whose /Prev is prev (0: none, -1: itself).
+ */
+static void
+pdf15(struct buf *f, const char *stm, const struct buf *raw, long n, long prev)
+{
+	struct buf data = BUF_INIT, rows = BUF_INIT, z = BUF_INIT;
+	unsigned char row[4], last[4] = {0, 0, 0, 0};
+	size_t off5, off6, i, j;
+	unsigned rowv[7][3];
+
+	buf_reset(f);
+	buf_adds(f, "%PDF-1.5\n");
+	if (raw != NULL)
+		buf_add(&data, raw->data, raw->len);
+	else
+		add_deflated(&data, stm, strlen(stm));
+	off5 = f->len;
+	buf_addf(f,
+	    "5 0 obj\n<< /Type /ObjStm /N %ld /First 4 /Length %zu /Filter "
+	    "/FlateDecode >>\nstream\n",
+	    n, data.len);
+	buf_add(f, data.data, data.len);
+	buf_adds(f, "\nendstream\nendobj\n");
+	off6 = f->len;
+	for (i = 0; i < 7; i++)
+		rowv[i][0] = rowv[i][1] = rowv[i][2] = 0;
+	rowv[4][0] = 2, rowv[4][1] = 5, rowv[4][2] = 0;
+	rowv[5][0] = 1, rowv[5][1] = (unsigned)off5;
+	rowv[6][0] = 1, rowv[6][1] = (unsigned)off6;
+	for (i = 0; i < 7; i++) {
+		row[0] = (unsigned char)rowv[i][0];
+		row[1] = (unsigned char)(rowv[i][1] >> 8);
+		row[2] = (unsigned char)rowv[i][1];
+		row[3] = (unsigned char)rowv[i][2];
+		buf_addch(&rows, 2); /* PNG Up */
+		for (j = 0; j < 4; j++)
+			buf_addch(&rows, (char)(row[j] - last[j]));
+		memcpy(last, row, 4);
+	}
+	add_deflated(&z, rows.data, rows.len);
+	buf_addf(f,
+	    "6 0 obj\n<< /Type /XRef /Size 7 /W [1 2 1] /Info 4 0 R /Filter "
+	    "/FlateDecode /DecodeParms << /Predictor 12 /Columns 4 >> "
+	    "/Length %zu",
+	    z.len);
+	if (prev > 0)
+		buf_addf(f, " /Prev %ld", prev);
+	if (prev < 0)
+		buf_addf(f, " /Prev %zu", off6);
+	buf_adds(f, " >>\nstream\n");
+	buf_add(f, z.data, z.len);
+	buf_addf(f, "\nendstream\nendobj\nstartxref\n%zu\n%%%%EOF\n", off6);
+	buf_release(&data);
+	buf_release(&rows);
+	buf_release(&z);
+}
+
+static int
+pdf_buf(const struct buf *f, struct bookmeta *m, struct buf *why)
+{
+	struct bookmeta_limits lim;
+	struct bookzip_src s = mem(f->data, f->len);
+
+	bookmeta_limits_default(&lim);
+	bookmeta_init(m);
+	buf_reset(why);
+	return bookmeta_pdf_parse(&s, &lim, m, why);
+}
+
+static void
+test_bookmeta__pdf_streams(void **state)
+{
+	struct bookmeta m;
+	struct buf why = BUF_INIT, f = BUF_INIT, bomb = BUF_INIT;
+	char *zeros;
+
+	(void)state;
+	/* /Info in an object stream, through an xref stream */
+	pdf15(&f, "4 0 << /Title (In a stream) /Author <4A6F> >>", NULL, 1, 0);
+	assert_int_equal(pdf_buf(&f, &m, &why), 0);
+	assert_string_equal(m.title, "In a stream");
+	assert_string_equal(m.authors.v[0], "Jo");
+	assert_null(m.note);
+	bookmeta_release(&m);
+	/* the xref stream's /Prev is itself: a few rounds, then done */
+	pdf15(&f, "4 0 << /Title (Looped) >>", NULL, 1, -1);
+	assert_int_equal(pdf_buf(&f, &m, &why), 0);
+	assert_string_equal(m.title, "Looped");
+	bookmeta_release(&m);
+	/* /N past the cap: not read, and said */
+	pdf15(&f, "4 0 << /Title (Many) >>", NULL,
+	    (long)BOOKMETA_PDF_MAX_OBJSTM + 1, 0);
+	assert_int_equal(pdf_buf(&f, &m, &why), 0);
+	assert_null(m.title);
+	assert_string_equal(m.note, "the PDF's /Info object cannot be read");
+	bookmeta_release(&m);
+	/* a stream inflating one byte past BOOKMETA_PDF_STREAM */
+	zeros = calloc(1, BOOKMETA_PDF_STREAM + 1);
+	memcpy(zeros, "4 0 << /Title (Bomb) >>", 23);
+	add_deflated(&bomb, zeros, BOOKMETA_PDF_STREAM + 1);
+	free(zeros);
+	pdf15(&f, NULL, &bomb, 1, 0);
+	assert_int_equal(pdf_buf(&f, &m, &why), 0);
+	assert_null(m.title);
+	bookmeta_release(&m);
+	/* an object stream pointing past its data, garbage deflate data */
+	pdf15(&f, "4 999 << /Title (Far) >>", NULL, 1, 0);
+	assert_int_equal(pdf_buf(&f, &m, &why), 0);
+	assert_null(m.title);
+	bookmeta_release(&m);
+	buf_reset(&bomb);
+	buf_adds(&bomb, "x\x9cgarbage");
+	pdf15(&f, NULL, &bomb, 1, 0);
+	assert_int_equal(pdf_buf(&f, &m, &why), 0);
+	assert_null(m.title);
+	bookmeta_release(&m);
+	/* encrypted: the file name's title, and why */
+	assert_int_equal(pdf("%PDF-1.4\ntrailer << /Info << /Title (x) >> "
+	                     "/Encrypt 3 0 R >>\nstartxref\n0\n%%EOF",
+	                     &m, &why),
+	    0);
+	assert_null(m.title);
+	assert_string_equal(
+	    m.note, "an encrypted PDF (its /Info is not decrypted)");
+	bookmeta_release(&m);
+	buf_release(&f);
+	buf_release(&bomb);
+	buf_release(&why);
+}
+
+static int
+comicinfo(const char *xml, struct bookmeta *m, struct buf *why)
+{
+	struct bookmeta_limits lim;
+
+	bookmeta_limits_default(&lim);
+	bookmeta_init(m);
+	buf_reset(why);
+	return bookmeta_comicinfo_parse(xml, strlen(xml), &lim, m, why);
+}
+
+static void
+test_bookmeta__comicinfo(void **state)
+{
+	struct bookmeta m;
+	struct buf why = BUF_INIT;
+
+	(void)state;
+	/* the root's children only; writers split, repeats once */
+	assert_int_equal(
+	    comicinfo("<ComicInfo><Pages><Page><Title>No</Title></Page>"
+	              "</Pages><Title> Yes </Title><Writer>A, B,,A</Writer>"
+	              "<Number>2.5</Number><Series>S</Series>"
+	              "<Genre>g</Genre><Tags>t, g</Tags></ComicInfo>",
+	        &m, &why),
+	    0);
+	assert_string_equal(m.title, "Yes");
+	assert_int_equal(m.authors.n, 2);
+	assert_string_equal(m.authors.v[1], "B");
+	assert_true(m.has_series_index);
+	assert_true(m.series_index == 2.5);
+	assert_int_equal(m.subjects.n, 2);
+	bookmeta_release(&m);
+	/* a number that is none, or without a series: no index */
+	assert_int_equal(comicinfo("<ComicInfo><Series>S</Series><Number>"
+	                           "1/2</Number></ComicInfo>",
+	                     &m, &why),
+	    0);
+	assert_false(m.has_series_index);
+	bookmeta_release(&m);
+	assert_int_equal(
+	    comicinfo("<ComicInfo><Number>3</Number></ComicInfo>", &m, &why),
+	    0);
+	assert_false(m.has_series_index);
+	bookmeta_release(&m);
+	/* an entity declaration, broken XML */
+	assert_int_equal(comicinfo("<!DOCTYPE c [<!ENTITY a \"b\">]><c>&a;"
+	                           "</c>",
+	                     &m, &why),
+	    -1);
+	assert_string_equal(why.data,
+	    "an XML entity declaration (refused: "
+	    "entity expansion and external entities)");
+	bookmeta_release(&m);
+	assert_int_equal(comicinfo("<ComicInfo><Title>", &m, &why), -1);
+	bookmeta_release(&m);
+	buf_release(&why);
+}
+
 /* A MOBI header: n records at the given offsets, record 0 of rec0. */
 static size_t
 mobi_file(unsigned char *f, size_t cap, const uint32_t *offs, unsigned n)
@@ -590,6 +800,8 @@ main(void)
 	    cmocka_unit_test(test_bookmeta__opf_epub3),
 	    cmocka_unit_test(test_bookmeta__container),
 	    cmocka_unit_test(test_bookmeta__pdf),
+	    cmocka_unit_test(test_bookmeta__pdf_streams),
+	    cmocka_unit_test(test_bookmeta__comicinfo),
 	    cmocka_unit_test(test_bookmeta__mobi),
 	    cmocka_unit_test(test_bookmeta__zip_names),
 	    cmocka_unit_test(test_bookmeta__cover),
