@@ -91,7 +91,8 @@ file_name(const struct library_book *k, const struct library_file *f)
 	char *raw = NULL;
 	long n, i;
 
-	opdsfmt_filename(&b, k->authors, k->nauthors, k->title, f->format);
+	opdsfmt_filename(
+	    &b, k->authors, k->nauthors, k->title, library_file_ext(f));
 	raw = xmalloc(b.len + 1);
 	n = str_unescape((struct str){b.data, b.len}, raw);
 	if (n < 0)

@@ -56,8 +56,8 @@ download_name(struct buf *out, const struct library_file *f,
 			buf_add(out, " - ", 3);
 		}
 		name_add(out, bk->title);
-		dot = strrchr(f->name, '.');
-		if (dot != NULL && strlen(dot) > 16)
+		dot = library_file_ext(f);
+		if (strlen(dot) > 16)
 			dot = NULL;
 	}
 	keep = out->len < LIBFILE_MAX_NAME ? out->len : LIBFILE_MAX_NAME;
@@ -66,8 +66,10 @@ download_name(struct buf *out, const struct library_file *f,
 		keep--;
 	out->len = keep;
 	out->data[keep] = '\0';
-	if (dot != NULL)
+	if (dot != NULL) {
+		buf_addch(out, '.');
 		name_add(out, dot);
+	}
 }
 
 /* library_file_fn: the file's bytes, as stored. */

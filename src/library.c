@@ -158,6 +158,38 @@ lib_mime(const char *format)
 	return "application/octet-stream";
 }
 
+/* Whether name ends in ".fb2.zip" (an FB2 in a zip: bookmeta.h). */
+static bool
+lib_is_fb2_zip(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 8 && strcasecmp(name + n - 8, ".fb2.zip") == 0;
+}
+
+/*
+ * The MIME type of a file of the format bookmeta told, named name: an
+ * .fb2.zip is read as "fb2" but served as the zip it is.
+ */
+static const char *
+lib_file_mime(const char *format, const char *name)
+{
+	if (lib_is_fb2_zip(name))
+		return "application/x-zip-compressed-fb2";
+	return lib_mime(format);
+}
+
+const char *
+library_file_ext(const struct library_file *file)
+{
+	const char *dot;
+
+	if (lib_is_fb2_zip(file->name))
+		return file->name + strlen(file->name) - 7;
+	dot = strrchr(file->name, '.');
+	return dot != NULL && dot[1] != '\0' ? dot + 1 : file->format;
+}
+
 /* Whether name's extension is one of a book the scan reads. */
 static bool
 lib_is_book_name(const char *name)
@@ -169,6 +201,8 @@ lib_is_book_name(const char *name)
 
 	if (dot == NULL)
 		return false;
+	if (lib_is_fb2_zip(name))
+		return true;
 	for (i = 0; exts[i] != NULL; i++)
 		if (strcasecmp(dot, exts[i]) == 0)
 			return true;
@@ -1537,12 +1571,12 @@ book_from_row(sqlite3_stmt *fs, sqlite3_stmt *st, struct library_book *b)
 		f = &files[nf++];
 		f->id = xstrdup(col_text(fs, 0));
 		f->format = xstrdup(col_text(fs, 1));
-		f->mime = lib_mime(f->format);
 		f->size = (uint64_t)sqlite3_column_int64(fs, 2);
 		f->mtime = sqlite3_column_int64(fs, 3);
 		f->partial_md5 = xstrdup(col_text(fs, 4));
 		f->filename_md5 = xstrdup(col_text(fs, 5));
 		f->name = xstrdup(col_text(fs, 6));
+		f->mime = lib_file_mime(f->format, f->name);
 		f->source = (enum library_source)sqlite3_column_int(fs, 7);
 	}
 	sqlite3_reset(fs);

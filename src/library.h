@@ -203,6 +203,13 @@ void library_facet(struct library *lib, const char *user,
  * its record and its book. On failure fd is -1, file and book NULL, and
  * status 404 (not visible, unknown, gone) or 500 with a message.
  */
+/*
+ * The extension a download of file keeps, without its dot: the file
+ * name's ("epub", "kepub", "fb2.zip"), or its format's name when the file
+ * name has none. Points into file's strings.
+ */
+const char *library_file_ext(const struct library_file *file);
+
 typedef void library_file_fn(void *arg, int fd, const struct library_file *file,
     const struct library_book *book, int status, const char *error);
 void library_file_open(struct library *lib, const char *user,

@@ -274,7 +274,8 @@ file_href_name(
 	char *raw;
 	long n;
 
-	opdsfmt_filename(&name, k->authors, k->nauthors, k->title, f->format);
+	opdsfmt_filename(
+	    &name, k->authors, k->nauthors, k->title, library_file_ext(f));
 	raw = xmalloc(name.len + 1);
 	n = str_unescape((struct str){name.data, name.len}, raw);
 	if (n > 0)
@@ -1062,8 +1063,8 @@ file_opened(void *arg, int fd, const struct library_file *file,
 	    file->size, file->mtime);
 	opdsfmt_time(file->mtime, true, date, sizeof(date));
 	buf_adds(&h, "Content-Disposition: attachment; filename=\"");
-	opdsfmt_filename(
-	    &h, book->authors, book->nauthors, book->title, file->format);
+	opdsfmt_filename(&h, book->authors, book->nauthors, book->title,
+	    library_file_ext(file));
 	buf_addf(&h,
 	    "\"\r\nETag: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n"
 	    "X-Content-Type-Options: nosniff\r\n",

@@ -540,7 +540,8 @@ opdsfmt_filename(struct buf *b, const char *const *authors, size_t nauthors,
 		buf_addch(b, '.');
 		for (i = 0; i < 8 && ext[i] != '\0'; i++)
 			if ((ext[i] >= 'a' && ext[i] <= 'z') ||
-			    (ext[i] >= '0' && ext[i] <= '9'))
+			    (ext[i] >= 'A' && ext[i] <= 'Z') ||
+			    (ext[i] >= '0' && ext[i] <= '9') || ext[i] == '.')
 				buf_addch(b, ext[i]);
 	}
 }

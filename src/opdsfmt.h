@@ -147,7 +147,8 @@ void opdsfmt_href(struct buf *b, const char *s);
  * filename: '"', '\\', '/', '%', control bytes and every non-ASCII byte
  * are percent-encoded (KOReader URL-decodes the name it reads, so UTF-8
  * titles come back whole), at most OPDSFMT_MAX_NAME bytes before the
- * extension (cut before a %XX, never inside one).
+ * extension (cut before a %XX, never inside one); ext ("epub", "fb2.zip":
+ * library_file_ext) keeps its letters, digits and dots, 8 at most.
  */
 #define OPDSFMT_MAX_NAME 200
 void opdsfmt_filename(struct buf *b, const char *const *authors,

@@ -2,7 +2,8 @@
 # t143-library-scan: the library index's scan of a folder (library.h),
 # through `kosyncd library scan|list|status` and a running server.
 #
-# Covers: a first scan reads every book (the ids: the file id is the
+# Covers: a first scan reads every book (an .fb2.zip too, one book with
+# its .fb2) (the ids: the file id is the
 # partial MD5, the filename MD5 beside it); hostile files skipped each
 # with its reason (zip bomb, entity expansion, unsafe paths, garbage);
 # a symlink leaving the folder refused with its reason, one inside it
@@ -22,9 +23,18 @@ B=$KS_TMP/books
 L=$KS_TMP/lib
 "$MK" books "$B" >/dev/null
 mkdir -p "$L/sub"
-cp "$B/epub2.epub" "$B/epub3.epub" "$B/book.fb2" "$B/info.pdf" "$L/"
+cp "$B/epub2.epub" "$B/epub3.epub" "$B/book.fb2" "$B/info.pdf" "$B/book.fb2.zip" "$L/"
 cp "$B/comic.cbz" "$L/sub/"
-cp -r "$B/hostile" "$L/hostile"
+# The hostile files of t142 that a scan must skip (the PDFs whose /Info
+# cannot be read are books still, titled by their names: t142).
+mkdir "$L/hostile"
+for f in absolute.cbz bomb.epub deep.epub dotdot.epub empty.epub \
+    external.epub garbage.epub huge-image.cbz laughs.epub laughs.fb2 \
+    liar.epub no-opf.epub random.bin ratio.epub truncated.epub \
+    truncated.mobi truncated.pdf deep.cbz laughs.cbz several.fb2.zip \
+    oversized.fb2.zip; do
+	cp "$B/hostile/$f" "$L/hostile/"
+done
 cp "$B/book.mobi" "$L/.hidden.mobi"
 ln -s /etc/passwd "$L/escape.epub"
 ln -s "$L/epub2.epub" "$L/inside.epub"
@@ -32,7 +42,7 @@ KS_RUN_ARGS=(--library-paths "$L")
 
 run library scan
 is "scan: exit 0" "$RC" 0
-like "scan: counts" "$OUT" '^scanned 21 files \(6 read, 0 removed, 16 skipped\)'
+like "scan: counts" "$OUT" '^scanned 26 files \(7 read, 0 removed, 20 skipped\)'
 
 run library list
 is "list: exit 0" "$RC" 0
@@ -62,7 +72,7 @@ like "billion laughs" "$(reason hostile/laughs.epub)" "entity declaration"
 like "unsafe path" "$(reason hostile/dotdot.epub)" "unsafe path"
 like "garbage" "$(reason hostile/garbage.epub)" "not a book format"
 is "status: counts" "$(printf '%s' "$OUT" | json '(d["books"], d["files"], d["skipped_total"], d["sources"][0]["kind"], d["sources"][1]["kind"])')" \
-    "(6, 6, 16, 'folder', 'upload')"
+    "(6, 7, 20, 'folder', 'upload')"
 
 # book NAME FIELD: a field of the book of file NAME in `library list --json`
 field() {
@@ -86,16 +96,19 @@ is "filename MD5" "$(field epub2.epub 'f["filename_md5"]')" \
     "$(printf '%s' epub2.epub | md5sum | cut -d' ' -f1)"
 is "metadata" "$(field epub2.epub '(b["series"], b["series_index"], b["language"], b["has_cover"], f["format"], f["mime"], f["source"])')" \
     "('Les Classiques', 2.5, 'fr', True, 'epub', 'application/epub+zip', 'folder')"
+is "an .fb2.zip: read as FB2, served as the zip it is, one book with the .fb2" \
+    "$(field book.fb2.zip '(f["format"], f["mime"], len(b["files"]))')" \
+    "('fb2', 'application/x-zip-compressed-fb2', 2)"
 added=$(field epub2.epub 'b["added"]')
 
 run library scan
-like "unchanged rescan reads nothing" "$OUT" '^scanned 21 files \(0 read, 0 removed, 16 skipped\)'
+like "unchanged rescan reads nothing" "$OUT" '^scanned 26 files \(0 read, 0 removed, 20 skipped\)'
 
 sleep 1.1
 mv "$L/epub2.epub" "$L/Le Petit Prince.epub"
 mv "$L/book.fb2" "$L/sub/book.fb2"
 run library scan
-like "rename and move: nothing read, nothing removed" "$OUT" '^scanned 21 files \(0 read, 0 removed'
+like "rename and move: nothing read, nothing removed" "$OUT" '^scanned 26 files \(0 read, 0 removed'
 is "renamed: same id and added" "$(field 'Le Petit Prince.epub' '(f["id"], b["added"])')" "('$pmd5', $added)"
 is "renamed: its new filename MD5" "$(field 'Le Petit Prince.epub' 'f["filename_md5"]')" \
     "$(printf '%s' 'Le Petit Prince.epub' | md5sum | cut -d' ' -f1)"
@@ -104,7 +117,7 @@ is "moved to sub/: still there" "$(field book.fb2 'b["title"]')" "Roadside Picni
 rm "$L/info.pdf"
 cp "$B/book.djvu" "$L/new.djvu"
 run library scan
-like "delete and add" "$OUT" '^scanned 21 files \(1 read, 1 removed'
+like "delete and add" "$OUT" '^scanned 26 files \(1 read, 1 removed'
 run library list
 is "list after delete and add" "$(printf '%s\n' "$OUT" | sed 's/^[0-9a-f]\{32\}  //')" "comic
 huge-image
@@ -117,7 +130,7 @@ Roadside Picnic - Arkady Strugatsky
 # A changed file is read again.
 cp "$B/utf16.pdf" "$L/new.djvu"
 run library scan
-like "changed file read again" "$OUT" '^scanned 21 files \(1 read'
+like "changed file read again" "$OUT" '^scanned 26 files \(1 read'
 
 # A folder gone keeps its books.
 mv "$L" "$L.away"
@@ -135,7 +148,7 @@ for i in $(seq 1 100); do
 	grep -q 'library: scanned' "$KS_ERR.new" && break
 	sleep 0.1
 done
-like "server: scanned at start" "$(grep 'library: scanned' "$KS_ERR.new")" 'scanned 21 files \(6 read'
+like "server: scanned at start" "$(grep 'library: scanned' "$KS_ERR.new")" 'scanned 26 files \(7 read'
 run library list
 like "server: the index it made" "$OUT" "6 books$"
 

@@ -680,8 +680,11 @@ test_opdsfmt__filename(void **state)
 	opdsfmt_filename(&b, two, 2, "50% \\off", "pdf");
 	assert_string_equal(b.data, "A%2FB, C%22D - 50%25 %5Coff.pdf");
 	buf_reset(&b);
-	opdsfmt_filename(&b, NULL, 0, NULL, "cb.z\"");
+	opdsfmt_filename(&b, NULL, 0, NULL, "cb/z\"");
 	assert_string_equal(b.data, "Unknown - Untitled.cbz");
+	buf_reset(&b);
+	opdsfmt_filename(&b, au, 1, "Les Mis\xc3\xa9rables", "fb2.zip");
+	assert_string_equal(b.data, "Victor Hugo - Les Mis%C3%A9rables.fb2.zip");
 	buf_reset(&b);
 	for (i = 0; i < sizeof(title) - 1; i++)
 		title[i] = i % 2 ? 'x' : '\xe9'; /* not UTF-8: ASCII kept */
