@@ -684,7 +684,8 @@ test_opdsfmt__filename(void **state)
 	assert_string_equal(b.data, "Unknown - Untitled.cbz");
 	buf_reset(&b);
 	opdsfmt_filename(&b, au, 1, "Les Mis\xc3\xa9rables", "fb2.zip");
-	assert_string_equal(b.data, "Victor Hugo - Les Mis%C3%A9rables.fb2.zip");
+	assert_string_equal(
+	    b.data, "Victor Hugo - Les Mis%C3%A9rables.fb2.zip");
 	buf_reset(&b);
 	for (i = 0; i < sizeof(title) - 1; i++)
 		title[i] = i % 2 ? 'x' : '\xe9'; /* not UTF-8: ASCII kept */
