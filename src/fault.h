@@ -18,7 +18,8 @@
  *
  *	KOSYNCD_TEST_FAULT_WRITE=N[+][:ERRNO]
  *
- * (also _FSYNC, _MALLOC, _OPEN, _RENAME, _SNAPSHOT, _DAV_COMMIT; config.c
+ * (also _FSYNC, _MALLOC, _OPEN, _RENAME, _SNAPSHOT, _DAV_COMMIT,
+ * _LIBRARY_WATCH; config.c
  * ignores KOSYNCD_TEST_*)
  *
  * makes the Nth call fail ("N+": the Nth and every later one) with ERRNO,
@@ -50,6 +51,11 @@ enum fault_point {
 	 * commit itself, a window for tests to race another upload into.
 	 */
 	FAULT_DAV_COMMIT,
+	/*
+	 * An inotify watch of a library folder (library.c watch_update):
+	 * when it fires, the folders are rescanned periodically instead.
+	 */
+	FAULT_LIBRARY_WATCH,
 	FAULT_NPOINTS
 };
 
