@@ -1387,6 +1387,34 @@ cover_cache_limit(void)
 	return LIBRARY_MAX_COVER_CACHE;
 }
 
+/*
+ * A thumbnail's file name, <32 hex id>-<side>-<updated>.jpg: the id
+ * (into id) and the book's "updated" then; false for any other name.
+ */
+static bool
+cover_name_parse(const char *name, char id[33], long long *updated)
+{
+	const char *p = name;
+	char *end;
+	size_t n = strspn(p, "0123456789abcdef");
+
+	if (n != 32 || p[n] != '-')
+		return false;
+	memcpy(id, p, 32);
+	id[32] = '\0';
+	p += n + 1;
+	n = strspn(p, "0123456789");
+	if (n == 0 || n > 4 || p[n] != '-')
+		return false;
+	p += n + 1;
+	n = strspn(p, "0123456789");
+	if (n == 0 || n > 18)
+		return false;
+	errno = 0;
+	*updated = strtoll(p, &end, 10);
+	return errno == 0 && end == p + n && strcmp(end, ".jpg") == 0;
+}
+
 struct cover_file {
 	char name[80];
 	int64_t mtime;
@@ -1429,9 +1457,7 @@ cover_sweep(sqlite3 *db, const char *data_dir, uint64_t limit)
 		goto out;
 	while ((e = readdir(d)) != NULL) {
 		char id[33];
-		int side;
 		long long updated;
-		char tail[8];
 		bool stale = true;
 		struct stat sb;
 
@@ -1440,9 +1466,7 @@ cover_sweep(sqlite3 *db, const char *data_dir, uint64_t limit)
 		buf_reset(&path);
 		buf_addf(&path, "%s/%s", dir.data, e->d_name);
 		if (strlen(e->d_name) < sizeof(keep->name) - 1 &&
-		    sscanf(e->d_name, "%32[0-9a-f]-%d-%lld%7s", id, &side,
-		        &updated, tail) == 4 &&
-		    strlen(id) == 32 && strcmp(tail, ".jpg") == 0) {
+		    cover_name_parse(e->d_name, id, &updated)) {
 			sqlite3_reset(st);
 			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 			if (sqlite3_step(st) == SQLITE_ROW &&
