@@ -2,7 +2,8 @@
 """bench/library.py: the library index's figures (issue 15, section 5).
 
     bench/library.py [--binary ./kosyncd] [--books 10000] [--rss-books 100000]
-                     [--quick] [--json FILE]
+                     [--covers 200] [--opds-requests 200] [--quick]
+                     [--json FILE]
 
 1. a cold scan of --books generated EPUBs (each a small zip with its own
    OPF: title, author, series; made here with zipfile), through
@@ -13,12 +14,23 @@
    real inode, size and time, so the server's scan at its start finds
    them unchanged and reads none), then the server is started, its start
    scan waited for, a page of 50 books at offset rss_books/2 asked for
-   through the web API (the time per page), and VmRSS read from /proc.
+   through the web API (the time per page), and VmRSS read from /proc;
+4. an OPDS page of 50 entries (All books, Atom and OPDS 2.0 JSON, HTTP
+   Basic as KOReader signs in), on the 10,000-book index of 1. and on the
+   100,000-book one of 3.: the server's CPU per request (utime + stime
+   from /proc over --opds-requests requests, one client, keep-alive
+   off, as KOReader fetches a page) and the median time;
+5. cover thumbnails per second (--covers books of 1. carry a 600x900
+   PNG cover; the web API's 200x300 thumbnail, one client): cold (the
+   cache under <data_dir>/library/covers/ emptied: each one decoded,
+   scaled, encoded and written), from the cache (200 from the file) and
+   revalidated (If-None-Match: 304), with the server's CPU per thumbnail.
 
 bench/bench runs it as its part "library" (`make bench`, `--only library`);
 it runs alone too. Prints the figures and writes them as JSON.
 """
 import argparse
+import base64
 import hashlib
 import http.client
 import json
@@ -31,6 +43,9 @@ import sys
 import tempfile
 import time
 import zipfile
+import zlib
+
+import benchlib as bl
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -44,8 +59,30 @@ OPF = """<?xml version="1.0" encoding="UTF-8"?>
 <dc:language>en</dc:language>
 <meta name="calibre:series" content="Series %(s)d"/>
 <meta name="calibre:series_index" content="%(n)d"/>
-</metadata><manifest/><spine/></package>
+%(cover_meta)s</metadata><manifest>%(cover_item)s</manifest><spine/></package>
 """
+COVER_META = '<meta name="cover" content="cover"/>\n'
+COVER_ITEM = '<item id="cover" href="cover.png" media-type="image/png"/>'
+USER, PASSWORD = "benchlib", "benchpass"
+
+
+def cover_png(w=600, h=900):
+    """A w x h RGB PNG (a gradient with stripes: some work to inflate)."""
+    rows = bytearray()
+    for y in range(h):
+        rows.append(0)
+        for x in range(w):
+            rows += bytes(((x * 255 // w) ^ (y & 0x3f), y * 255 // h,
+                           (x * y >> 6) & 0xff))
+
+    def chunk(kind, data):
+        c = kind + data
+        return (len(data).to_bytes(4, "big") + c +
+                (zlib.crc32(c) & 0xffffffff).to_bytes(4, "big"))
+    ihdr = w.to_bytes(4, "big") + h.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) +
+            chunk(b"IDAT", zlib.compress(bytes(rows), 6)) +
+            chunk(b"IEND", b""))
 CONTAINER = """<?xml version="1.0"?>
 <container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">
 <rootfiles><rootfile full-path="content.opf"
@@ -53,8 +90,10 @@ CONTAINER = """<?xml version="1.0"?>
 """
 
 
-def make_books(d, n):
-    """n small EPUBs in d, 100 to a folder."""
+def make_books(d, n, covers=0):
+    """n small EPUBs in d, 100 to a folder, the first covers of them with
+    a 600x900 PNG cover."""
+    png = cover_png() if covers else b""
     for i in range(n):
         sub = os.path.join(d, "f%03d" % (i // 100))
         if i % 100 == 0:
@@ -62,8 +101,13 @@ def make_books(d, n):
         with zipfile.ZipFile(os.path.join(sub, "b%06d.epub" % i), "w") as z:
             z.writestr("mimetype", "application/epub+zip")
             z.writestr("META-INF/container.xml", CONTAINER)
-            z.writestr("content.opf", OPF % {"i": i, "a": i % 997,
-                                             "s": i % 101, "n": i % 7 + 1})
+            c = i < covers
+            z.writestr("content.opf", OPF % {
+                "i": i, "a": i % 997, "s": i % 101, "n": i % 7 + 1,
+                "cover_meta": COVER_META if c else "",
+                "cover_item": COVER_ITEM if c else ""})
+            if c:
+                z.writestr("cover.png", png)
 
 
 def kosyncd(binary, data, lib, *args):
@@ -119,78 +163,178 @@ def rss_kib(pid):
 
 
 def request(port, method, path, body=None, headers=None):
+    """One request on its own connection: (status, headers, body, s)."""
+    t = time.monotonic()
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     c.request(method, path, body, headers or {})
     r = c.getresponse()
     data = r.read()
     c.close()
-    return r.status, r.getheader("Set-Cookie"), data
+    return r.status, r, data, time.monotonic() - t
 
 
-def server_rss(binary, data, lib, n):
-    err = open(os.path.join(data, "stderr"), "w+")
-    p = subprocess.Popen([binary, "--data-dir", data, "--library-paths", lib,
-                          "--listen-address", "127.0.0.1:0",
-                          "--enable-webui"], stderr=err)
+def median(xs):
+    return sorted(xs)[len(xs) // 2]
+
+
+class Server:
+    """kosyncd serving data with library_paths lib and the web interface,
+    its start scan waited for, USER registered and signed in."""
+
+    def __init__(self, binary, data, lib):
+        self.err = open(os.path.join(data, "stderr"), "w+")
+        self.p = subprocess.Popen(
+            [binary, "--data-dir", data, "--library-paths", lib,
+             "--listen-address", "127.0.0.1:0", "--enable-webui"],
+            stderr=self.err)
+        self.pid = self.p.pid
+        self.port, t0 = None, time.monotonic()
+        try:
+            while time.monotonic() - t0 < 600:
+                self.err.seek(0)
+                text = self.err.read()
+                m = re.search(r"listening on 127\.0\.0\.1:(\d+)", text)
+                self.port = self.port or (m and int(m.group(1)))
+                if self.port and "library: scanned" in text:
+                    break
+                if self.p.poll() is not None:
+                    raise SystemExit("server died: " + text)
+                time.sleep(0.1)
+            self.start_scan_s = time.monotonic() - t0
+            key = hashlib.md5(PASSWORD.encode()).hexdigest()
+            self.request("POST", "/users/create", json.dumps(
+                {"username": USER, "password": key}),
+                {"Content-Type": "application/json",
+                 "Accept": "application/vnd.koreader.v1+json"})
+            _, r, _, _ = self.request("POST", "/api/v1/login", json.dumps(
+                {"username": USER, "password": PASSWORD}),
+                {"Content-Type": "application/json"})
+            self.cookie = r.getheader("Set-Cookie").split(";")[0]
+        except BaseException:
+            self.stop()
+            raise
+
+    def request(self, method, path, body=None, headers=None):
+        return request(self.port, method, path, body, headers)
+
+    def web(self, path, headers=None):
+        h = {"Cookie": self.cookie}
+        h.update(headers or {})
+        return self.request("GET", path, headers=h)
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait()
+        self.err.close()
+
+
+def opds_pages(srv, total, n):
+    """n requests each of the Atom and the JSON All books page holding
+    book total/2 (50 entries): CPU ms per request and median ms."""
+    basic = "Basic " + base64.b64encode(
+        ("%s:%s" % (USER, PASSWORD)).encode()).decode()
+    page = total // 2 // 50 + 1
+    res = {"books": total, "page": page}
+    for name, path, entry in (
+            ("atom", "/opds/all?page=%d" % page, b"<entry>"),
+            ("json", "/opds/v2/all?page=%d" % page, b'"metadata"')):
+        srv.request("GET", path, headers={"Authorization": basic})
+        cpu0, secs, size = bl.proc_cpu_s(srv.pid), [], 0
+        for _ in range(n):
+            st, _, body, t = srv.request("GET", path,
+                                         headers={"Authorization": basic})
+            if st != 200 or body.count(entry) < 50:
+                raise SystemExit("OPDS %s: %d, %d entries" % (
+                    path, st, body.count(entry)))
+            secs.append(t)
+            size = len(body)
+        res[name] = {"cpu_ms_per_req": round(
+            (bl.proc_cpu_s(srv.pid) - cpu0) * 1e3 / n, 2),
+            "median_ms": round(median(secs) * 1e3, 2), "bytes": size}
+    return res
+
+
+def covers(srv, data, nbooks):
+    """The 200x300 thumbnails of every book with a cover: cold, from the
+    cache, and revalidated (304)."""
+    ids, offset = [], 0
+    while offset < nbooks:
+        st, _, body, _ = srv.web("/api/v1/library?order=title&limit=200"
+                                 "&offset=%d" % offset)
+        d = json.loads(body)
+        ids += [b["id"] for b in d["books"] if b["has_cover"]]
+        offset += 200
+    cache = os.path.join(data, "library", "covers")
+    shutil.rmtree(cache, ignore_errors=True)
+    res = {"covers": len(ids)}
+    etags = {}
+    for name, want in (("cold", 200), ("cached", 200), ("revalidated", 304)):
+        cpu0, t0, size = bl.proc_cpu_s(srv.pid), time.monotonic(), 0
+        for i in ids:
+            h = {"If-None-Match": etags[i]} if want == 304 else {}
+            st, r, body, _ = srv.web(
+                "/api/v1/library/%s/cover?size=200x300" % i, h)
+            if st != want:
+                raise SystemExit("cover %s: %d, not %d" % (i, st, want))
+            etags[i] = r.getheader("ETag")
+            size += len(body)
+        secs = time.monotonic() - t0
+        res[name] = {"per_s": round(len(ids) / secs, 1),
+                     "cpu_ms_each": round((bl.proc_cpu_s(srv.pid) - cpu0) *
+                                          1e3 / len(ids), 2),
+                     "bytes_each": size // len(ids)}
+    return res
+
+
+def server_rss(binary, data, lib, n, opds_n):
+    srv = Server(binary, data, lib)
     try:
-        port, t0 = None, time.monotonic()
-        while time.monotonic() - t0 < 600:
-            err.seek(0)
-            text = err.read()
-            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", text)
-            port = port or (m and int(m.group(1)))
-            if port and "library: scanned" in text:
-                break
-            if p.poll() is not None:
-                raise SystemExit("server died: " + text)
-            time.sleep(0.1)
-        start_scan_s = time.monotonic() - t0
-        key = hashlib.md5(b"benchpass").hexdigest()
-        request(port, "POST", "/users/create", json.dumps(
-            {"username": "benchlib", "password": key}),
-            {"Content-Type": "application/json",
-             "Accept": "application/vnd.koreader.v1+json"})
-        _, cookie, _ = request(port, "POST", "/api/v1/login", json.dumps(
-            {"username": "benchlib", "password": "benchpass"}),
-            {"Content-Type": "application/json"})
-        cookie = cookie.split(";")[0]
         times = []
         for i in range(10):
-            t = time.monotonic()
-            st, _, body = request(
-                port, "GET", "/api/v1/library?limit=50&offset=%d" % (n // 2),
-                headers={"Cookie": cookie})
-            times.append(time.monotonic() - t)
+            st, _, body, t = srv.web(
+                "/api/v1/library?limit=50&offset=%d" % (n // 2))
+            times.append(t)
             if st != 200 or json.loads(body)["total"] != n:
                 raise SystemExit("library page: %d %s" % (st, body[:200]))
-        times.sort()
-        return {"books": n, "start_scan_s": round(start_scan_s, 2),
-                "page_50_ms_median": round(times[len(times) // 2] * 1000, 1),
-                "rss_kib": rss_kib(p.pid)}
+        res = {"books": n, "start_scan_s": round(srv.start_scan_s, 2),
+               "page_50_ms_median": round(median(times) * 1000, 1),
+               "rss_kib": rss_kib(srv.pid)}
+        res["opds"] = opds_pages(srv, n, opds_n)
+        res["rss_after_opds_kib"] = rss_kib(srv.pid)
+        return res
     finally:
-        p.terminate()
-        p.wait()
+        srv.stop()
 
 
-def run(binary, books, rss_books):
+def run(binary, books, rss_books, ncovers=200, opds_n=200):
     tmp = tempfile.mkdtemp(prefix="kosyncd-bench-library.")
     try:
         lib = os.path.join(tmp, "books")
         data = os.path.join(tmp, "data")
         t = time.monotonic()
-        make_books(lib, books)
-        res = {"books": books, "generate_s": round(time.monotonic() - t, 2)}
+        ncovers = min(ncovers, books)
+        make_books(lib, books, ncovers)
+        res = {"books": books, "with_cover": ncovers,
+               "generate_s": round(time.monotonic() - t, 2),
+               "load_avg_start": os.getloadavg()[0]}
         cold, out = kosyncd(binary, data, lib, "library", "scan")
         res["cold_scan_s"] = round(cold, 2)
         res["cold_scan"] = out
         warm, out = kosyncd(binary, data, lib, "library", "scan")
         res["unchanged_rescan_s"] = round(warm, 2)
         res["unchanged_rescan"] = out
+        srv = Server(binary, data, lib)
+        try:
+            res["opds"] = opds_pages(srv, books, opds_n)
+            res["covers"] = covers(srv, data, books)
+        finally:
+            srv.stop()
         lib2 = os.path.join(tmp, "synth")
         data2 = os.path.join(tmp, "data2")
         os.makedirs(lib2)
         synthesise(binary, data2, lib2, rss_books)
-        res["server"] = server_rss(binary, data2, lib2, rss_books)
+        res["server"] = server_rss(binary, data2, lib2, rss_books, opds_n)
+        res["load_avg_end"] = os.getloadavg()[0]
         res["targets"] = {"cold_scan_under_60s": res["cold_scan_s"] < 60,
                           "unchanged_rescan_under_2s":
                           res["unchanged_rescan_s"] < 2}
@@ -204,12 +348,15 @@ def main(argv):
     p.add_argument("--binary", default=os.path.join(ROOT, "kosyncd"))
     p.add_argument("--books", type=int)
     p.add_argument("--rss-books", type=int)
+    p.add_argument("--covers", type=int, default=200)
+    p.add_argument("--opds-requests", type=int, default=200)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--json")
     o = p.parse_args(argv)
     books = o.books or (1000 if o.quick else 10000)
     rss = o.rss_books or (10000 if o.quick else 100000)
-    res = run(o.binary, books, rss)
+    res = run(o.binary, books, rss, o.covers,
+              o.opds_requests // 4 if o.quick else o.opds_requests)
     print(json.dumps(res, indent=1))
     if o.json:
         with open(o.json, "w") as f:

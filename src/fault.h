@@ -18,8 +18,8 @@
  *
  *	KOSYNCD_TEST_FAULT_WRITE=N[+][:ERRNO]
  *
- * (also _FSYNC, _MALLOC, _OPEN, _RENAME, _SNAPSHOT, _DAV_COMMIT, _DAV_WEB;
- * config.c ignores KOSYNCD_TEST_*)
+ * (also _FSYNC, _MALLOC, _OPEN, _RENAME, _SNAPSHOT, _DAV_COMMIT, _DAV_WEB,
+ * _LIBRARY_WATCH; config.c ignores KOSYNCD_TEST_*)
  *
  * makes the Nth call fail ("N+": the Nth and every later one) with ERRNO,
  * one of EIO (default), ENOSPC, EROFS, EDQUOT, ENOMEM, EACCES. Unit tests
@@ -57,6 +57,11 @@ enum fault_point {
 	 * in.
 	 */
 	FAULT_DAV_WEB,
+	/*
+	 * An inotify watch of a library folder (library.c watch_update):
+	 * when it fires, the folders are rescanned periodically instead.
+	 */
+	FAULT_LIBRARY_WATCH,
 	FAULT_NPOINTS
 };
 

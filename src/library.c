@@ -37,6 +37,7 @@
 #include "buf.h"
 #include "config.h"
 #include "cover.h"
+#include "fault.h"
 #include "json.h"
 #include "library.h"
 #include "log.h"
@@ -1402,6 +1403,148 @@ scan_run(sqlite3 *db, const struct lib_roots *roots, struct buf *out,
 	return 0;
 }
 
+/* ---------------------------------------------------------------------
+ * The cover thumbnails' cache: <data_dir>/library/covers/<book id>-
+ * <side>-<updated>.jpg, made by work_cover.
+ */
+
+/* The cache's bound (a test build takes a smaller one from the env). */
+static uint64_t
+cover_cache_limit(void)
+{
+#ifdef KOSYNCD_TESTING
+	const char *e = getenv("KOSYNCD_TEST_COVER_CACHE_BYTES");
+
+	if (e != NULL && *e != '\0')
+		return strtoull(e, NULL, 10);
+#endif
+	return LIBRARY_MAX_COVER_CACHE;
+}
+
+/*
+ * A thumbnail's file name, <32 hex id>-<side>-<updated>.jpg: the id
+ * (into id) and the book's "updated" then; false for any other name.
+ */
+static bool
+cover_name_parse(const char *name, char id[33], long long *updated)
+{
+	const char *p = name;
+	char *end;
+	size_t n = strspn(p, "0123456789abcdef");
+
+	if (n != 32 || p[n] != '-')
+		return false;
+	memcpy(id, p, 32);
+	id[32] = '\0';
+	p += n + 1;
+	n = strspn(p, "0123456789");
+	if (n == 0 || n > 4 || p[n] != '-')
+		return false;
+	p += n + 1;
+	n = strspn(p, "0123456789");
+	if (n == 0 || n > 18)
+		return false;
+	errno = 0;
+	*updated = strtoll(p, &end, 10);
+	return errno == 0 && end == p + n && strcmp(end, ".jpg") == 0;
+}
+
+struct cover_file {
+	char name[80];
+	int64_t mtime;
+	uint64_t size;
+};
+
+static int
+cover_file_cmp(const void *a, const void *b)
+{
+	const struct cover_file *x = a, *y = b;
+
+	if (x->mtime != y->mtime)
+		return x->mtime < y->mtime ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * Remove the thumbnails of books no longer in the index, or of an older
+ * state of their book (its "updated" changed: the file, and so maybe its
+ * cover, changed), and temporary files left by a crash; then, past limit
+ * bytes, the oldest written down to three quarters of limit. Returns
+ * the bytes left. Runs on a worker; a thumbnail removed under a reader
+ * is made again.
+ */
+static uint64_t
+cover_sweep(sqlite3 *db, const char *data_dir, uint64_t limit)
+{
+	struct buf dir = BUF_INIT, path = BUF_INIT;
+	sqlite3_stmt *st = lib_prepare(
+	    db, "SELECT updated, cover_kind FROM books WHERE id=?1");
+	struct cover_file *keep = NULL;
+	size_t nkeep = 0, cap = 0, i;
+	uint64_t total = 0;
+	DIR *d;
+	struct dirent *e;
+
+	buf_addf(&dir, "%s/%s/covers", data_dir, LIBRARY_DIR);
+	d = opendir(dir.data);
+	if (d == NULL || st == NULL)
+		goto out;
+	while ((e = readdir(d)) != NULL) {
+		char id[33];
+		long long updated;
+		bool stale = true;
+		struct stat sb;
+
+		if (e->d_name[0] == '.')
+			continue;
+		buf_reset(&path);
+		buf_addf(&path, "%s/%s", dir.data, e->d_name);
+		if (strlen(e->d_name) < sizeof(keep->name) - 1 &&
+		    cover_name_parse(e->d_name, id, &updated)) {
+			sqlite3_reset(st);
+			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_ROW &&
+			    sqlite3_column_int64(st, 0) == updated &&
+			    sqlite3_column_int(st, 1) != 0)
+				stale = false;
+		} else if (strstr(e->d_name, ".jpg.tmp") != NULL &&
+		           lstat(path.data, &sb) == 0 &&
+		           time(NULL) - sb.st_mtime < 600)
+			continue; /* being written */
+		if (stale || lstat(path.data, &sb) == -1 ||
+		    !S_ISREG(sb.st_mode)) {
+			(void)unlink(path.data);
+			continue;
+		}
+		if (nkeep == cap) {
+			cap = cap * 2 + 64;
+			keep = xrealloc(keep, cap * sizeof(*keep));
+		}
+		memcpy(keep[nkeep].name, e->d_name, strlen(e->d_name) + 1);
+		keep[nkeep].mtime = (int64_t)sb.st_mtime;
+		keep[nkeep].size = (uint64_t)sb.st_size;
+		total += keep[nkeep].size;
+		nkeep++;
+	}
+	if (total > limit) {
+		qsort(keep, nkeep, sizeof(*keep), cover_file_cmp);
+		for (i = 0; i < nkeep && total > limit / 4 * 3; i++) {
+			buf_reset(&path);
+			buf_addf(&path, "%s/%s", dir.data, keep[i].name);
+			if (unlink(path.data) == 0 || errno == ENOENT)
+				total -= keep[i].size;
+		}
+	}
+out:
+	if (d != NULL)
+		closedir(d);
+	sqlite3_finalize(st);
+	free(keep);
+	buf_release(&dir);
+	buf_release(&path);
+	return total;
+}
+
 int
 library_scan_sync(const struct config *cfg, struct buf *out)
 {
@@ -1414,6 +1557,8 @@ library_scan_sync(const struct config *cfg, struct buf *out)
 		return -1;
 	roots_from_config(cfg, &roots);
 	rc = scan_run(db, &roots, out, NULL, NULL);
+	if (rc == 0)
+		(void)cover_sweep(db, cfg->data_dir, cover_cache_limit());
 	roots_release(&roots);
 	sqlite3_close(db);
 	return rc;
@@ -2028,6 +2173,9 @@ struct library {
 	uv_timer_t *periodic; /* the rescans without inotify */
 	unsigned rescan_s;
 	const char *watch; /* "inotify", "periodic", "off" */
+	/* The cover thumbnails' bytes (about: written since a sweep). */
+	uint64_t cover_limit;
+	atomic_uint_fast64_t cover_bytes;
 };
 
 /* A connection to the index for a worker (NULL, logged, on failure). */
@@ -2456,6 +2604,12 @@ work_cover(sqlite3 *db, struct lib_job *j)
 	    rename(tmp.data, cache.data) == 0) {
 		close(fd);
 		fd = -1;
+		if (atomic_fetch_add(&j->lib->cover_bytes, j->out.len) +
+		        j->out.len >
+		    j->lib->cover_limit)
+			atomic_store(&j->lib->cover_bytes,
+			    cover_sweep(
+			        db, j->lib->data_dir, j->lib->cover_limit));
 	} else
 		(void)unlink(tmp.data);
 out:
@@ -2595,8 +2749,12 @@ job_work(uv_work_t *w)
 		if (scan_run(
 		        db, &j->lib->roots, &j->out, &j->dirs, &j->ndirs) == -1)
 			j->error = xstrdup(j->out.data);
-		else
+		else {
 			scan_counts(db, &j->st.books, &j->st.files);
+			atomic_store(&j->lib->cover_bytes,
+			    cover_sweep(
+			        db, j->lib->data_dir, j->lib->cover_limit));
+		}
 		break;
 	case JOB_QUERY:
 		query_run(db, j->user, &j->q, &j->page);
@@ -2684,7 +2842,8 @@ watch_update(struct library *lib, const struct buf *dirs, size_t ndirs)
 			}
 			h->data = lib;
 			lib->watches[lib->nwatches++] = h;
-			if (uv_fs_event_start(h, watch_event, p, 0) != 0)
+			if (fault_check(FAULT_LIBRARY_WATCH) != 0 ||
+			    uv_fs_event_start(h, watch_event, p, 0) != 0)
 				ok = false;
 		}
 	}
@@ -2989,6 +3148,8 @@ library_new(uv_loop_t *loop, const struct config *cfg)
 	lib->dbs[lib->ndbs++] = db;
 	lib->watch = "off";
 	lib->rescan_s = cfg->library_rescan_interval_s;
+	lib->cover_limit = cover_cache_limit();
+	atomic_init(&lib->cover_bytes, 0);
 	lib->debounce = xcalloc(1, sizeof(*lib->debounce));
 	lib->periodic = xcalloc(1, sizeof(*lib->periodic));
 	uv_timer_init(loop, lib->debounce);

@@ -54,6 +54,13 @@
  * folders are rescanned every library_rescan_interval_s instead.
  */
 #define LIBRARY_MAX_WATCHES 4096
+/*
+ * Bytes of cover thumbnails kept under <data_dir>/library/covers/; past
+ * it, the oldest written are removed down to three quarters of it. A
+ * book's thumbnails go as soon as a scan sees it leave the index or
+ * change (its cover with it).
+ */
+#define LIBRARY_MAX_COVER_CACHE ((uint64_t)256 << 20)
 /* Milliseconds without a change before a changed folder is rescanned. */
 #define LIBRARY_DEBOUNCE_MS 2000
 /* Bytes of a Calibre library's metadata.db read (more: refused). */
