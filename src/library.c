@@ -159,8 +159,8 @@ lib_mime(const char *format)
 }
 
 /* Whether name's extension is one of a book the scan reads. */
-static bool
-lib_is_book_name(const char *name)
+bool
+library_is_book_name(const char *name)
 {
 	static const char *const exts[] = {".epub", ".kepub", ".pdf", ".cbz",
 	    ".fb2", ".mobi", ".azw3", ".azw", ".djvu", ".djv", ".txt", NULL};
@@ -818,7 +818,7 @@ scan_dir(struct scan *s, const char *path, const char *rel, unsigned depth)
 			scan_dir(s, sub.data, subrel.data, depth + 1);
 			continue;
 		}
-		if (!S_ISREG(sb.st_mode) || !lib_is_book_name(de->d_name))
+		if (!S_ISREG(sb.st_mode) || !library_is_book_name(de->d_name))
 			continue;
 		/* Uploads lie in <account>/ or shared/, never loose. */
 		if (s->kind == LIBRARY_SRC_UPLOAD &&
@@ -1162,7 +1162,7 @@ calibre_book(struct scan *s, sqlite3_stmt *row, sqlite3_stmt *const *q)
 			scan_skip(s, rel.data, "unsafe path");
 			continue;
 		}
-		if (!lib_is_book_name(fname.data))
+		if (!library_is_book_name(fname.data))
 			continue;
 		buf_reset(&file);
 		buf_addf(&file, "%s/%s", s->root_real, rel.data);

@@ -79,6 +79,13 @@ enum library_source {
 	LIBRARY_SRC_UPLOAD = 2,
 };
 
+/*
+ * Whether name's extension is one of a book the scan reads (".epub",
+ * ".kepub", ".pdf", ".cbz", ".fb2", ".mobi", ".azw3", ".azw", ".djvu",
+ * ".djv", ".txt"; any case).
+ */
+bool library_is_book_name(const char *name);
+
 /* "folder", "calibre", "upload". */
 const char *library_source_name(enum library_source s);
 

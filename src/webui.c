@@ -32,6 +32,7 @@
 #include "feed.h"
 #include "json.h"
 #include "libfile.h"
+#include "libupload.h"
 #include "libweb.h"
 #include "log.h"
 #include "md5.h"
@@ -2555,6 +2556,17 @@ h_library_scan(void *call)
 	return w_library(call, LIBWEB_SCAN);
 }
 
+/* POST /api/v1/library/upload: a book of the user's (libupload.h). */
+static int
+h_library_upload(void *call)
+{
+	struct wcall *c = call;
+
+	libupload_handle(c->w->loop, c->w->lib, c->w->cfg, c->req, c->sess.user,
+	    WEB_API_HEADERS);
+	return 0;
+}
+
 /* GET /api/v1/library/files/:file: a book's file (libfile.h). */
 static int
 h_library_file(void *call)
@@ -2651,6 +2663,7 @@ static const struct route wroutes[] = {
     {HTTP_M_PUT, "/api/v1/admin/settings", h_settings_put,
         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
     {HTTP_M_GET, "/api/v1/library", h_library, W_SESSION},
+    {HTTP_M_POST, LIBUPLOAD_PATH, h_library_upload, W_SESSION | W_CSRF},
     {HTTP_M_GET, "/api/v1/library/facets/:kind", h_library_facet, W_SESSION},
     {HTTP_M_GET, "/api/v1/library/:id", h_library_book, W_SESSION},
     {HTTP_M_GET, "/api/v1/library/:id/cover", h_library_cover, W_SESSION},
