@@ -1178,9 +1178,103 @@ async function books(_arg, quiet) {
 	await fill();
 	setPage('Books', h('div', {class: 'head'}, h('h1', {id: 'books-h', tabindex: '-1'}, 'Books'),
 	    h('div', {class: 'buttons', role: 'group', 'aria-label': 'Show as'}, toggle('grid', 'Covers'), toggle('list', 'List'))),
-	    tools, count, grid, pager,
-	    h('p', {class: 'muted', id: 'books-add'}, 'Your own books: put them into the folder Books of your WebDAV space ' +
-	        '(…/dav/Books/, storage file); they are listed here for you alone.'));
+	    addBooks(() => fill().catch((e) => count.replaceChildren(errorBox(e)))), tools, count, grid, pager);
+}
+
+// The formats the library reads (src/library.c library_is_book_name).
+const BOOK_EXTS = '.epub,.kepub,.pdf,.cbz,.fb2,.mobi,.azw3,.azw,.djvu,.djv,.txt';
+
+// Upload one file (POST api/v1/library/upload): progress(fraction) as it
+// goes; resolves {status, data} (status 0: the connection failed).
+function uploadBook(file, progress) {
+	return new Promise((resolve) => {
+		const x = new XMLHttpRequest();
+		x.open('POST', 'api/v1/library/upload');
+		x.setRequestHeader('Accept', 'application/json');
+		x.setRequestHeader('X-CSRF-Token', me.csrf);
+		x.setRequestHeader('X-File-Name', encodeURIComponent(file.name));
+		x.upload.addEventListener('progress', (e) => {
+			if (e.lengthComputable && e.total > 0) progress(e.loaded / e.total);
+		});
+		x.addEventListener('load', () => {
+			let data = null;
+			try {
+				data = JSON.parse(x.responseText);
+			} catch (e) {
+				data = null;
+			}
+			resolve({status: x.status, data});
+		});
+		x.addEventListener('error', () => resolve({status: 0, data: null}));
+		x.send(file);
+	});
+}
+
+// The Books page's "Add books": a file picker and a drop zone, several
+// files one after the other, each with its progress bar and its result;
+// done() once they are all answered (the list drawn anew).
+function addBooks(done) {
+	const input = h('input', {type: 'file', id: 'books-file', multiple: true, accept: BOOK_EXTS});
+	const results = h('ul', {class: 'uploads', id: 'uploads'});
+	const said = h('p', {class: 'muted', id: 'uploads-said', role: 'status', 'aria-live': 'polite'});
+	let busy = false;
+	const send = async (files) => {
+		if (busy || files.length === 0) return;
+		busy = true;
+		input.disabled = true;
+		const rows = files.map((f) => {
+			const bar = h('progress', {max: '1', value: '0', 'aria-label': 'Upload of ' + f.name});
+			const state = h('span', {class: 'up-state'}, 'Waiting');
+			const li = h('li', {'data-file': f.name}, h('span', {class: 'up-name'}, f.name), bar, state);
+			results.append(li);
+			return {f, li, bar, state};
+		});
+		let added = 0, there = 0, refused = 0;
+		said.textContent = 'Uploading ' + files.length + (files.length === 1 ? ' file…' : ' files…');
+		for (const r of rows) {
+			r.state.textContent = 'Uploading';
+			const {status, data} = await uploadBook(r.f, (x) => {
+				r.bar.value = x;
+			});
+			r.bar.value = 1;
+			if (status === 201) {
+				added++;
+				r.li.dataset.result = 'added';
+				r.state.textContent = 'Added: ' + data.book.title;
+			} else if (status === 200) {
+				there++;
+				r.li.dataset.result = 'exists';
+				r.state.textContent = 'Already there: ' + data.book.title;
+			} else {
+				refused++;
+				r.li.dataset.result = 'refused';
+				r.state.textContent = 'Refused: ' + ((data && data.message) || (status ? 'error ' + status : 'the connection failed'));
+			}
+		}
+		said.textContent = [added && added + ' added', there && there + ' already there', refused && refused + ' refused']
+		    .filter(Boolean).join(', ') + '.';
+		busy = false;
+		input.disabled = false;
+		input.value = '';
+		done();
+	};
+	input.addEventListener('change', () => send([...input.files]));
+	const zone = h('div', {class: 'dropzone', id: 'books-drop'},
+	    h('label', {for: 'books-file'}, 'Choose book files, or drop them here'), input,
+	    h('p', {class: 'muted'}, 'EPUB, KEPUB, PDF, CBZ, FB2, MOBI, AZW3, DjVu or TXT. Your uploads are listed for you alone; ' +
+	        'you can also put books into the folder Books of your WebDAV space (…/dav/Books/).'));
+	zone.addEventListener('dragover', (e) => {
+		e.preventDefault();
+		zone.classList.add('over');
+	});
+	zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+	zone.addEventListener('drop', (e) => {
+		e.preventDefault();
+		zone.classList.remove('over');
+		send([...e.dataTransfer.files]);
+	});
+	return h('section', {class: 'card', id: 'books-add', 'aria-labelledby': 'books-add-h'},
+	    h('h2', {id: 'books-add-h'}, 'Add books'), zone, said, results);
 }
 
 // A book's page: #/book/<id>.
