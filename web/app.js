@@ -1782,6 +1782,38 @@ function sameBookGroups(list) {
 	return out;
 }
 
+// sameBookGroups, and the documents the library joins to one book (its
+// files' partial or file-name MD5s: an EPUB and its KEPUB, a re-download
+// whose bytes differ, a device matching by file name), when there is a
+// library. A group inside another is left out.
+async function mergeGroups(list) {
+	const groups = sameBookGroups(list);
+	if (me.library && list.length > 1) {
+		const byId = docIndex(list);
+		const ids = [];
+		for (const d of list) ids.push(d.document, ...(d.links || []));
+		const seen = new Set();
+		for (let i = 0; i < ids.length; i += BOOKS_DOCS) {
+			const r = await api('GET', 'library?limit=200&docs=' + ids.slice(i, i + BOOKS_DOCS).join(','));
+			for (const b of r.books) {
+				if (seen.has(b.id)) continue;
+				seen.add(b.id);
+				const docs = [];
+				for (const f of b.files) {
+					for (const k of [f.partial_md5, f.filename_md5]) {
+						const d = byId.get(k);
+						if (d && !docs.includes(d)) docs.push(d);
+					}
+				}
+				if (docs.length > 1) groups.push({by: 'book of your library (' + b.title + ')', docs});
+			}
+		}
+	}
+	const sets = groups.map((g) => new Set(g.docs.map((d) => d.document)));
+	return groups.filter((g, i) => !sets.some((o, j) => j !== i && o.size >= sets[i].size &&
+	    [...sets[i]].every((x) => o.has(x)) && (o.size > sets[i].size || j < i)));
+}
+
 function docLink(d) {
 	return h('a', {href: '#/doc/' + encodeURIComponent(d.document)}, docName(d));
 }
@@ -1824,7 +1856,7 @@ async function doctor() {
 	const found = [];
 	const fail = (e) => toast(e.message);
 
-	for (const g of sameBookGroups(list)) {
+	for (const g of await mergeGroups(list)) {
 		found.push({id: 'book:' + g.docs.map((d) => d.document).sort().join(','),
 		    label: 'one book, ' + g.docs.length + ' hashes: ' + docName(g.docs[0]),
 		    title: ['One book, ' + g.docs.length + ' hashes: ', docName(g.docs[0])],
@@ -2001,7 +2033,7 @@ function docPicker(id, label, list, selected) {
 
 async function merge() {
 	const list = await loadDocs(false, Infinity);
-	const groups = sameBookGroups(list);
+	const groups = await mergeGroups(list);
 	// Live updates re-render this page: success goes to the toast.
 	const msg = h('p', {role: 'status'});
 	const say = (text, bad) => {

@@ -15,7 +15,8 @@
 // files with their reasons, "Scan now", each account's files), then 2,000
 // more books scanned to page through (Next, Previous, the counts), and
 // "Add books" (three files at once: added, already there, refused with
-// its reason; the list drawn anew). Every
+// its reason; the list drawn anew), and the merge suggestion of two hashes
+// the library joins to one book (the Merge page, the sync doctor). Every
 // new page goes through axe-core (0 violations), light and dark, desktop
 // and 375 px (no sideways scrolling). Any console error or page error fails
 // the test.
@@ -269,8 +270,24 @@ async function main() {
 	await page.screenshot({path: join(shots, 'books-add-phone.png'), fullPage: true});
 	await page.setViewportSize({width: 1280, height: 860});
 
+	// A device matching by file name syncs Le Petit Prince under another
+	// hash: the library joins both to the book, so merging is suggested.
+	const byName = md5('epub2.epub');
+	r = await koreader('PUT', '/syncs/progress', 'alice', KEY, {document: byName, progress: 'p55', percentage: 0.55,
+	    device: 'PocketBook', device_id: 'pb-1'});
+	ok(r.status === 200, 'a device matching by file name pushes Le Petit Prince');
+	await page.goto(base + '/#/merge');
+	await page.waitForSelector('#suggestions .suggestion');
+	const sugg = await page.$$eval('#suggestions .suggestion', (els) => els.map((e) => e.textContent));
+	ok(sugg.length === 1 && /Same book of your library \(Le Petit Prince\) under 2 hashes/.test(sugg[0]) &&
+	    sugg[0].includes(prince.slice(0, 8)) && sugg[0].includes(byName.slice(0, 8)),
+	    'merge: the two hashes of one library book are suggested', JSON.stringify(sugg));
+	await page.goto(base + '/#/doctor');
+	await page.waitForSelector('li[data-finding^="book:"]');
+	ok(/One book, 2 hashes/.test(await page.textContent('li[data-finding^="book:"]')), 'the sync doctor finds them too');
+
 	await audit(page, base, [['#/', '#library li.joined', 'progress list joined'], ['#/books', '#books li', 'books'], [bookUrl.slice(base.length + 1), '#book-title', 'book'],
-	    ['#/admin', '#library-admin', 'admin library']]);
+	    ['#/admin', '#library-admin', 'admin library'], ['#/merge', '#suggestions .suggestion', 'merge suggestions']]);
 }
 
 run(280000, main);
