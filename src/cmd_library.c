@@ -1,6 +1,7 @@
 /*
- * cmd_library.c: `kosyncd library scan|list|add`: the library index
- * (library.h) from the command line.
+ * cmd_library.c: `kosyncd library scan|list|add|share`: the library index
+ * (library.h) from the command line; `library share` shares an upload
+ * with every account.
  *
  * The index is SQLite, which locks it for each writer: the commands work
  * on it directly whether a server runs on the data directory or not, and
@@ -219,6 +220,26 @@ out:
 	return rc;
 }
 
+static int
+cmd_library_share_exec(struct cmd_args *args)
+{
+	struct buf out = BUF_INIT;
+	const char *onoff = args->argv[1];
+	int rc;
+
+	if (strcmp(onoff, "on") != 0 && strcmp(onoff, "off") != 0)
+		return cmd_complain(
+		    "library share: on or off, not '%s'", onoff);
+	rc = library_share_sync(
+	    args->cfg, args->argv[0], strcmp(onoff, "on") == 0, &out);
+	if (rc == 0)
+		printf("%s\n", out.data);
+	else
+		cmd_complain("library share: %s", out.data);
+	buf_release(&out);
+	return rc == 0 ? 0 : 1;
+}
+
 static void
 status_print(void *arg, const struct library_status *st, const char *error)
 {
@@ -284,6 +305,16 @@ const struct cmd_entry cmd_library_add_entry = {
     .max_args = -1,
     .options = add_options,
     .exec = cmd_library_add_exec,
+};
+
+const struct cmd_entry cmd_library_share_entry = {
+    .name = "library share",
+    .args = "book_id on|off",
+    .help = "Share an upload with every account, or make it its owner's "
+            "again.",
+    .min_args = 2,
+    .max_args = 2,
+    .exec = cmd_library_share_exec,
 };
 
 const struct cmd_entry cmd_library_status_entry = {

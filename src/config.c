@@ -726,6 +726,19 @@ const struct config_option config_options[] = {
                "within seconds and this is not used.",
     },
     {
+        .name = "library_share",
+        .type = CONFIG_T_STRING,
+        .offset = F(library_share),
+        .defstr = "",
+        .arg = "NAMES",
+        .help = "The accounts that see the books of library_paths and of "
+                "the shared uploads folder, separated by ','; empty for "
+                "every account.",
+        .doc = "An account not named sees its own uploads and the uploads "
+               "an administrator shared (`library share`), nothing else of "
+               "the library.",
+    },
+    {
         .name = "library_max_upload_bytes",
         .type = CONFIG_T_U64,
         .offset = F(library_max_upload_bytes),

@@ -476,3 +476,79 @@ libupload_handle(uv_loop_t *loop, struct library *lib, const struct config *cfg,
 	}
 	http_body_read(req, up_piece, up_end, u);
 }
+
+/* An administrator's share of an upload (libupload_share). */
+struct share {
+	uv_work_t work;
+	const struct config *cfg;
+	struct http_request *req;
+	const char *headers;
+	char id[33];
+	bool on;
+	int rc;
+	struct buf out;
+};
+
+static void
+share_work(uv_work_t *w)
+{
+	struct share *sh = w->data;
+
+	sh->rc = library_share_sync(sh->cfg, sh->id, sh->on, &sh->out);
+}
+
+static void
+share_done(uv_work_t *w, int status)
+{
+	struct share *sh = w->data;
+	char body[96];
+
+	(void)status;
+	if (sh->rc == 1) {
+		http_error(sh->req, 404, sh->headers, "No such upload.");
+	} else if (sh->rc != 0) {
+		http_error(sh->req, 500, sh->headers, sh->out.data);
+	} else {
+		snprintf(body, sizeof(body), "{\"id\":\"%s\",\"shared\":%s}",
+		    sh->id, sh->on ? "true" : "false");
+		http_reply_ex(
+		    sh->req, 200, NULL, sh->headers, body, strlen(body));
+	}
+	buf_release(&sh->out);
+	free(sh);
+}
+
+void
+libupload_share(uv_loop_t *loop, struct library *lib, const struct config *cfg,
+    struct http_request *req, struct str book_id, bool on, const char *headers)
+{
+	struct share *sh;
+	size_t i;
+
+	if (lib == NULL) {
+		http_error(req, 503, headers, "No library with this storage.");
+		return;
+	}
+	for (i = 0; i < book_id.len; i++)
+		if (!((book_id.p[i] >= '0' && book_id.p[i] <= '9') ||
+		        (book_id.p[i] >= 'a' && book_id.p[i] <= 'f')))
+			break;
+	if (book_id.len != 32 || i != book_id.len) {
+		http_error(req, 404, headers, "No such upload.");
+		return;
+	}
+	sh = xcalloc(1, sizeof(*sh));
+	sh->cfg = cfg;
+	sh->req = req;
+	sh->headers = headers;
+	memcpy(sh->id, book_id.p, 32);
+	sh->id[32] = '\0';
+	sh->on = on;
+	buf_init(&sh->out);
+	sh->work.data = sh;
+	if (uv_queue_work(loop, &sh->work, share_work, share_done) != 0) {
+		buf_release(&sh->out);
+		free(sh);
+		http_error(req, 500, headers, "The share cannot be made now.");
+	}
+}

@@ -14,6 +14,8 @@
  * it is made durable, linked into the folder, indexed at once (a scan of
  * the library, as `library add` does) and answered 201 with its book.
  *
+ * An administrator shares an upload with every account (libupload_share).
+ *
  * With Redis storage an upload needs library_upload_path (the folder
  * every instance shares); without it: 503.
  */
@@ -47,5 +49,14 @@ bool libupload_wants_body(struct str base, const struct http_request *req);
 void libupload_handle(uv_loop_t *loop, struct library *lib,
     const struct config *cfg, struct http_request *req, const char *user,
     const char *headers);
+
+/*
+ * An administrator's POST /api/v1/admin/library/<book_id>/share: the
+ * upload book_id shared with every account (on) or its owner's alone
+ * again (library_share_sync). 200 {"id", "shared"}, 404 no such upload.
+ */
+void libupload_share(uv_loop_t *loop, struct library *lib,
+    const struct config *cfg, struct http_request *req, struct str book_id,
+    bool on, const char *headers);
 
 #endif

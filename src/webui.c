@@ -2567,6 +2567,20 @@ h_library_upload(void *call)
 	return 0;
 }
 
+/* POST /api/v1/admin/library/:id/share {"shared": bool} (libupload.h). */
+static int
+h_library_share(void *call)
+{
+	struct wcall *c = call;
+	const struct json_value *v = json_get(c->body, "shared");
+
+	if (v == NULL || (v->type != JSON_TRUE && v->type != JSON_FALSE))
+		return w_error(c, 400, "shared must be true or false.");
+	libupload_share(c->w->loop, c->w->lib, c->w->cfg, c->req, c->param,
+	    v->type == JSON_TRUE, WEB_API_HEADERS);
+	return 0;
+}
+
 /* GET /api/v1/library/files/:file: a book's file (libfile.h). */
 static int
 h_library_file(void *call)
@@ -2668,6 +2682,8 @@ static const struct route wroutes[] = {
     {HTTP_M_GET, "/api/v1/library/:id", h_library_book, W_SESSION},
     {HTTP_M_GET, "/api/v1/library/:id/cover", h_library_cover, W_SESSION},
     {HTTP_M_GET, "/api/v1/admin/library", h_library_admin, W_SESSION | W_ADMIN},
+    {HTTP_M_POST, "/api/v1/admin/library/:id/share", h_library_share,
+        W_SESSION | W_CSRF | W_ADMIN | W_BODY},
     {HTTP_M_POST, "/api/v1/admin/library/scan", h_library_scan,
         W_SESSION | W_CSRF | W_ADMIN},
 };
