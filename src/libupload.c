@@ -51,7 +51,7 @@ struct upload {
 	/* The piece being written (step 2). */
 	uv_fs_t fs;
 	char *chunk;
-	size_t cap;
+	size_t cap, len, done; /* its room, its bytes, those written */
 	bool writing, ended, write_failed;
 	int end_status;
 	/* Steps 3 and 5 on the thread pool. */
@@ -68,7 +68,9 @@ libupload_wants_body(struct str base, const struct http_request *req)
 	struct str route;
 	bool yes;
 
+	/* Normalising only shortens a path: most are out at once. */
 	if (req->method != HTTP_M_POST ||
+	    req->path.len < sizeof(LIBUPLOAD_PATH) - 1 ||
 	    req->path.len > sizeof(LIBUPLOAD_PATH) + 4096)
 		return false;
 	out = xmalloc(req->path.len + 1);
@@ -279,20 +281,28 @@ check_done(uv_work_t *w, int status)
 	up_lookup(u, up_known);
 }
 
+/* Answer 413, naming the limit. */
+static void
+up_too_large(
+    struct http_request *req, const struct config *cfg, const char *headers)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof(msg),
+	    "The file is larger than library_max_upload_bytes (%llu bytes).",
+	    (unsigned long long)cfg->library_max_upload_bytes);
+	http_error(req, 413, headers, msg);
+}
+
 /* The body is in (status 0) or was cut short: on to step 3, or fail. */
 static void
 up_body_done(struct upload *u, int status)
 {
-	char msg[160];
-
 	if (status == 0 && u->write_failed)
 		status = 500;
 	if (status == 413) {
-		snprintf(msg, sizeof(msg),
-		    "The file is larger than library_max_upload_bytes (%llu "
-		    "bytes).",
-		    (unsigned long long)u->cfg->library_max_upload_bytes);
-		up_fail(u, 413, msg);
+		up_too_large(u->req, u->cfg, u->headers);
+		up_free(u);
 		return;
 	}
 	if (status != 0) {
@@ -310,21 +320,42 @@ up_body_done(struct upload *u, int status)
 		up_fail(u, 500, "The upload cannot be checked now.");
 }
 
+static void up_written(uv_fs_t *fs);
+
+/* Write what is left of the piece; false when it cannot be started. */
+static bool
+up_write_rest(struct upload *u)
+{
+	uv_buf_t b =
+	    uv_buf_init(u->chunk + u->done, (unsigned)(u->len - u->done));
+
+	u->fs.data = u;
+	return uv_fs_write(u->loop, &u->fs, u->fd, &b, 1, -1, up_written) == 0;
+}
+
 static void
 up_written(uv_fs_t *fs)
 {
 	struct upload *u = fs->data;
 	bool failed = fs->result < 0;
 
+	if (!failed)
+		u->done += (size_t)fs->result;
 	uv_fs_req_cleanup(fs);
+	/* A short write: the rest, still paused. */
+	if (!failed && fs->result > 0 && u->done < u->len) {
+		if (up_write_rest(u))
+			return;
+		failed = true;
+	}
 	u->writing = false;
-	if (failed)
+	if (failed || u->done < u->len)
 		u->write_failed = true;
 	if (u->ended) {
 		up_body_done(u, u->end_status);
 		return;
 	}
-	http_body_resume(u->req, failed ? 500 : 0);
+	http_body_resume(u->req, u->write_failed ? 500 : 0);
 }
 
 /* http_body_fn: one piece, copied and written; the body waits for it. */
@@ -332,7 +363,6 @@ static int
 up_piece(void *ctx, const char *data, size_t len)
 {
 	struct upload *u = ctx;
-	uv_buf_t b;
 
 	u->got += len;
 	if (u->got > u->cfg->library_max_upload_bytes)
@@ -345,9 +375,9 @@ up_piece(void *ctx, const char *data, size_t len)
 		u->cap = len;
 	}
 	memcpy(u->chunk, data, len);
-	b = uv_buf_init(u->chunk, (unsigned)len);
-	u->fs.data = u;
-	if (uv_fs_write(u->loop, &u->fs, u->fd, &b, 1, -1, up_written) != 0)
+	u->len = len;
+	u->done = 0;
+	if (!up_write_rest(u))
 		return 500;
 	u->writing = true;
 	return HTTP_BODY_PAUSE;
@@ -379,7 +409,7 @@ up_name(struct http_request *req, const char **why)
 		       "UTF-8).";
 		return NULL;
 	}
-	if (h->len > 3 * DAVPATH_MAX_NAME) {
+	if (h->len > 3 * (size_t)DAVPATH_MAX_NAME) {
 		*why = "X-File-Name is too long.";
 		return NULL;
 	}
@@ -435,14 +465,8 @@ libupload_handle(uv_loop_t *loop, struct library *lib, const struct config *cfg,
 	announced = req->body_stream ? req->body_length : req->body.len;
 	if (announced != UINT64_MAX &&
 	    announced > cfg->library_max_upload_bytes) {
-		char msg[160];
-
 		free(name);
-		snprintf(msg, sizeof(msg),
-		    "The file is larger than library_max_upload_bytes (%llu "
-		    "bytes).",
-		    (unsigned long long)cfg->library_max_upload_bytes);
-		http_error(req, 413, headers, msg);
+		up_too_large(req, cfg, headers);
 		return;
 	}
 	u = xcalloc(1, sizeof(*u));
@@ -519,8 +543,9 @@ share_done(uv_work_t *w, int status)
 }
 
 void
-libupload_share(uv_loop_t *loop, struct library *lib, const struct config *cfg,
-    struct http_request *req, struct str book_id, bool on, const char *headers)
+libupload_share(uv_loop_t *loop, const struct library *lib,
+    const struct config *cfg, struct http_request *req, struct str book_id,
+    bool on, const char *headers)
 {
 	struct share *sh;
 	size_t i;

@@ -55,7 +55,7 @@ void libupload_handle(uv_loop_t *loop, struct library *lib,
  * upload book_id shared with every account (on) or its owner's alone
  * again (library_share_sync). 200 {"id", "shared"}, 404 no such upload.
  */
-void libupload_share(uv_loop_t *loop, struct library *lib,
+void libupload_share(uv_loop_t *loop, const struct library *lib,
     const struct config *cfg, struct http_request *req, struct str book_id,
     bool on, const char *headers);
 

@@ -10,7 +10,8 @@
 # without a length); bytes that are no book 415 with the reason; a bad
 # name (missing, '/', leading '.', no book's extension, bad encoding) 400;
 # no CSRF token 403; signed out 401; an empty body 400; nothing of a
-# refused upload left in the folder; the quota (dav_quota_bytes) 507.
+# refused upload left in the folder; the quota (dav_quota_bytes) 507;
+# several MB streamed in pieces, with a length and chunked, stored whole.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hooklib.sh"
 
@@ -105,6 +106,22 @@ is "bob: ann's book 404" "$STATUS" 404
 up "$B/epub3.epub" 'mine.epub'
 is "bob's own copy: 201" "$STATUS" 201
 check "in bob's folder" cmp -s "$U/bob/mine.epub" "$B/epub3.epub"
+ks_stop
+
+# Several MB, in many pieces (each written before the next is read), with
+# a length and chunked.
+ks_start --library-paths "$L" || { not_ok "server restarted"; done_testing; }
+python3 -c 'import sys
+for i in range(120000): sys.stdout.write("line %d of a long text\n" % i)' >"$KS_TMP/long.txt"
+python3 -c 'import sys
+for i in range(90000): sys.stdout.write("another line %d, chunked\n" % i)' >"$KS_TMP/chunked.txt"
+signin bob pb
+up "$KS_TMP/long.txt" 'long.txt'
+is "several MB: 201" "$STATUS" 201
+check "several MB: stored byte-identical" cmp -s "$U/bob/long.txt" "$KS_TMP/long.txt"
+up "$KS_TMP/chunked.txt" 'chunked.txt' -H 'Transfer-Encoding: chunked'
+is "chunked: 201" "$STATUS" 201
+check "chunked: stored byte-identical" cmp -s "$U/bob/chunked.txt" "$KS_TMP/chunked.txt"
 ks_stop
 
 # Memory storage: no library, no uploads.
