@@ -310,8 +310,7 @@ const struct cmd_entry cmd_library_add_entry = {
 const struct cmd_entry cmd_library_share_entry = {
     .name = "library share",
     .args = "book_id on|off",
-    .help = "Share an upload with every account, or make it its owner's "
-            "again.",
+    .help = "Share an upload with every account (on) or not (off).",
     .min_args = 2,
     .max_args = 2,
     .exec = cmd_library_share_exec,
