@@ -116,12 +116,12 @@ test_library__names(void **state)
 	const char *const *v;
 
 	(void)state;
-	assert_true(lib_is_book_name("a.EPUB"));
-	assert_true(lib_is_book_name("x.tar.fb2"));
-	assert_true(lib_is_book_name("b.kepub"));
-	assert_false(lib_is_book_name("cover.jpg"));
-	assert_false(lib_is_book_name("metadata.db"));
-	assert_false(lib_is_book_name("epub"));
+	assert_true(library_is_book_name("a.EPUB"));
+	assert_true(library_is_book_name("x.tar.fb2"));
+	assert_true(library_is_book_name("b.kepub"));
+	assert_false(library_is_book_name("cover.jpg"));
+	assert_false(library_is_book_name("metadata.db"));
+	assert_false(library_is_book_name("epub"));
 	assert_string_equal(lib_mime("epub"), "application/epub+zip");
 	assert_string_equal(lib_mime("cbz"), "application/vnd.comicbook+zip");
 	assert_string_equal(lib_mime("nope"), "application/octet-stream");
