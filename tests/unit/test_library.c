@@ -173,6 +173,19 @@ put_txt(const char *dir, const char *name, const char *text)
 	fclose(f);
 }
 
+/* library_share's list: names separated by ',' or blanks, whole names. */
+static void
+test_library__share_names(void **state)
+{
+	(void)state;
+	assert_true(share_names("ann,bob", "bob", 3));
+	assert_true(share_names(" ann , bob\t", "ann", 3));
+	assert_false(share_names("ann,bob", "bo", 2));
+	assert_false(share_names("ann,bob", "bobby", 5));
+	assert_false(share_names("", "ann", 3));
+	assert_false(share_names(",,", "", 0));
+}
+
 static void
 test_library__scan_query(void **state)
 {
@@ -383,6 +396,7 @@ main(void)
 	    cmocka_unit_test(test_library__calibre_paths),
 	    cmocka_unit_test(test_library__like),
 	    cmocka_unit_test(test_library__names),
+	    cmocka_unit_test(test_library__share_names),
 	    cmocka_unit_test(test_library__scan_query),
 	    cmocka_unit_test(test_library__async),
 	};
