@@ -52,6 +52,8 @@
  */
 #define DAV_MAX_FILE_BYTES ((uint64_t)128 << 20)
 #define DAV_QUOTA_BYTES ((uint64_t)1 << 30)
+/* Largest book one web upload may store (library_max_upload_bytes). */
+#define LIBRARY_MAX_UPLOAD_BYTES ((uint64_t)512 << 20)
 /*
  * Versions kept of each statistics.sqlite3 and vocabulary_builder.sqlite3
  * an account uploads (davfs.h): the default, and the most allowed.

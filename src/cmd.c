@@ -40,6 +40,7 @@ extern const struct cmd_entry cmd_stats_entry;
 extern const struct cmd_entry cmd_library_scan_entry;
 extern const struct cmd_entry cmd_library_list_entry;
 extern const struct cmd_entry cmd_library_add_entry;
+extern const struct cmd_entry cmd_library_share_entry;
 extern const struct cmd_entry cmd_library_status_entry;
 extern const struct cmd_entry cmd_device_add_entry;
 extern const struct cmd_entry cmd_device_list_entry;
@@ -86,6 +87,7 @@ static const struct cmd_entry *const cmd_table[] = {
     &cmd_library_scan_entry,
     &cmd_library_list_entry,
     &cmd_library_add_entry,
+    &cmd_library_share_entry,
     &cmd_library_status_entry,
     &cmd_book_entry,
     &cmd_healthcheck_entry,

@@ -1,6 +1,7 @@
 /*
- * cmd_library.c: `kosyncd library scan|list|add`: the library index
- * (library.h) from the command line.
+ * cmd_library.c: `kosyncd library scan|list|add|share`: the library index
+ * (library.h) from the command line; `library share` shares an upload
+ * with every account.
  *
  * The index is SQLite, which locks it for each writer: the commands work
  * on it directly whether a server runs on the data directory or not, and
@@ -12,7 +13,6 @@
  */
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -26,6 +26,7 @@
 #include "config.h"
 #include "fileio.h"
 #include "json.h"
+#include "libplace.h"
 #include "library.h"
 #include "partialmd5.h"
 
@@ -115,39 +116,6 @@ cmd_library_list_exec(struct cmd_args *args)
 }
 
 /*
- * Whether a regular file of dir has the partial MD5 pmd5: 0 with its
- * path in out, -1 when none.
- */
-static int
-find_same(const char *dir, const char *pmd5, struct buf *out)
-{
-	char other[MD5_HEX_LEN + 1];
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	int rc = -1;
-
-	if (d == NULL)
-		return -1;
-	while (rc == -1 && (de = readdir(d)) != NULL) {
-		int fd;
-
-		if (de->d_name[0] == '.')
-			continue;
-		buf_reset(out);
-		buf_addf(out, "%s/%s", dir, de->d_name);
-		fd = open(
-		    out->data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-		if (fd == -1)
-			continue;
-		if (partialmd5_fd(fd, other) == 0 && strcmp(other, pmd5) == 0)
-			rc = 0;
-		close(fd);
-	}
-	closedir(d);
-	return rc;
-}
-
-/*
  * Copy the file at src into dir (made when missing) as a new file of the
  * same base name, unless a file of dir has the same partial MD5. Returns
  * 0, 1 when it was there already, or -1 after complaining.
@@ -163,7 +131,6 @@ add_one(const char *src, const char *dir)
 	struct stat sb;
 	int in = -1, out = -1, rc = -1;
 	ssize_t n;
-	unsigned k;
 
 	in = open(src, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (in == -1 || fstat(in, &sb) == -1 || !S_ISREG(sb.st_mode)) {
@@ -180,20 +147,10 @@ add_one(const char *src, const char *dir)
 		goto out;
 	}
 	/* The same bytes there already, under any name? */
-	if (find_same(dir, pmd5, &dst) == 0) {
+	if (libplace_find_same(dir, pmd5, &dst) == 0) {
 		printf("%s: there already as '%s'\n", src, dst.data);
 		rc = 1;
 		goto out;
-	}
-	/* A free name: NAME, else 1-NAME, 2-NAME, ... */
-	for (k = 0;; k++) {
-		buf_reset(&dst);
-		if (k == 0)
-			buf_addf(&dst, "%s/%s", dir, name);
-		else
-			buf_addf(&dst, "%s/%u-%s", dir, k, name);
-		if (access(dst.data, F_OK) == -1)
-			break;
 	}
 	buf_addf(&tmp, "%s/.tmp-%ld-%s", dir, (long)getpid(), pmd5);
 	out = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -213,13 +170,11 @@ add_one(const char *src, const char *dir)
 		goto out;
 	}
 	out = -1;
-	if (link(tmp.data, dst.data) == -1) {
-		cmd_complain("cannot make '%s': %s", dst.data, strerror(errno));
-		(void)unlink(tmp.data);
+	if (libplace_link(tmp.data, dir, name, &dst) == -1) {
+		cmd_complain(
+		    "cannot add '%s' to '%s': %s", src, dir, strerror(errno));
 		goto out;
 	}
-	(void)unlink(tmp.data);
-	(void)fileio_fsync_dir(dir);
 	printf("%s: added as '%s'\n", src, dst.data);
 	rc = 0;
 out:
@@ -229,29 +184,6 @@ out:
 		close(out);
 	buf_release(&dst);
 	buf_release(&tmp);
-	return rc;
-}
-
-/* Make path and its parents (0700). */
-static int
-mkdirs(const char *path)
-{
-	char *p = strdup(path), *s;
-	int rc = 0;
-
-	if (p == NULL)
-		return -1;
-	for (s = p + 1; *s != '\0'; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) == -1 && errno != EEXIST)
-			rc = -1;
-		*s = '/';
-	}
-	if (mkdir(p, 0700) == -1 && errno != EEXIST)
-		rc = -1;
-	free(p);
 	return rc;
 }
 
@@ -269,13 +201,8 @@ cmd_library_add_exec(struct cmd_args *args)
 	    (!auth_username_valid(str_from(user)) || user[0] == '.' ||
 	        strchr(user, '/') != NULL || strcmp(user, "shared") == 0))
 		return cmd_complain("--user: not an account name: '%s'", user);
-	if (args->cfg->library_upload_path[0] != '\0')
-		buf_adds(&dir, args->cfg->library_upload_path);
-	else
-		buf_addf(
-		    &dir, "%s/%s/uploads", args->cfg->data_dir, LIBRARY_DIR);
-	buf_addf(&dir, "/%s", user != NULL ? user : "shared");
-	if (mkdirs(dir.data) == -1) {
+	libplace_dir(args->cfg, user, &dir);
+	if (libplace_mkdirs(dir.data) == -1) {
 		rc = cmd_complain(
 		    "cannot make '%s': %s", dir.data, strerror(errno));
 		goto out;
@@ -291,6 +218,26 @@ out:
 	buf_release(&dir);
 	buf_release(&out);
 	return rc;
+}
+
+static int
+cmd_library_share_exec(struct cmd_args *args)
+{
+	struct buf out = BUF_INIT;
+	const char *onoff = args->argv[1];
+	int rc;
+
+	if (strcmp(onoff, "on") != 0 && strcmp(onoff, "off") != 0)
+		return cmd_complain(
+		    "library share: on or off, not '%s'", onoff);
+	rc = library_share_sync(
+	    args->cfg, args->argv[0], strcmp(onoff, "on") == 0, &out);
+	if (rc == 0)
+		printf("%s\n", out.data);
+	else
+		cmd_complain("library share: %s", out.data);
+	buf_release(&out);
+	return rc == 0 ? 0 : 1;
 }
 
 static void
@@ -358,6 +305,15 @@ const struct cmd_entry cmd_library_add_entry = {
     .max_args = -1,
     .options = add_options,
     .exec = cmd_library_add_exec,
+};
+
+const struct cmd_entry cmd_library_share_entry = {
+    .name = "library share",
+    .args = "book_id on|off",
+    .help = "Share an upload with every account (on) or not (off).",
+    .min_args = 2,
+    .max_args = 2,
+    .exec = cmd_library_share_exec,
 };
 
 const struct cmd_entry cmd_library_status_entry = {

@@ -41,6 +41,7 @@
 #include "davlib.h"
 #include "front.h"
 #include "library.h"
+#include "libupload.h"
 #include "log.h"
 #include "metrics.h"
 #include "opds.h"
@@ -136,6 +137,20 @@ serve_drained(void *arg)
 	struct serve *s = arg;
 
 	control_shutdown(s->ctl, serve_control_drained, s);
+}
+
+/*
+ * The server's stream predicate: which bodies go to their handler as they
+ * arrive (WebDAV PUTs, the web's book uploads) instead of into memory.
+ */
+static bool
+serve_wants_body(void *ctx, const struct http_request *req)
+{
+	struct serve *s = ctx;
+
+	return dav_wants_body(s->dav, req) ||
+	       (s->lib != NULL &&
+	           libupload_wants_body(front_base(s->front), req));
 }
 
 /* metrics_gauges_fn: the store's figures for /metrics. */
@@ -346,7 +361,7 @@ cmd_serve_exec(struct cmd_args *args)
 	pubsub_ratelimit(s.shared, s.rl, "auth");
 	webui_set_shared(s.webui, s.shared);
 	s.srv = server_new(s.loop, &limits, front_handle, s.front);
-	server_set_stream(s.srv, dav_wants_body, s.dav);
+	server_set_stream(s.srv, serve_wants_body, &s);
 	metrics_init(&s.metrics, serve_gauges, &s);
 	server_set_metrics(s.srv, &s.metrics);
 	api_set_metrics(s.api, &s.metrics);

@@ -725,6 +725,33 @@ const struct config_option config_options[] = {
         .doc = "Where inotify watches every folder, a change is seen "
                "within seconds and this is not used.",
     },
+    {
+        .name = "library_share",
+        .type = CONFIG_T_STRING,
+        .offset = F(library_share),
+        .defstr = "",
+        .arg = "NAMES",
+        .help = "The accounts that see the books of library_paths and of "
+                "the shared uploads folder, separated by ','; empty for "
+                "every account.",
+        .doc = "An account not named sees its own uploads and the uploads "
+               "an administrator shared (`library share`), nothing else of "
+               "the library.",
+    },
+    {
+        .name = "library_max_upload_bytes",
+        .type = CONFIG_T_U64,
+        .offset = F(library_max_upload_bytes),
+        .def = LIBRARY_MAX_UPLOAD_BYTES,
+        .min = 1 * KiB,
+        .max = (uint64_t)1 << 40,
+        .arg = "N",
+        .help = "Largest book one upload from the web interface may store, "
+                "in bytes (larger: 413).",
+        .doc = "Uploads are streamed to disk (a few tens of KiB of memory "
+               "each); an account's uploads together count against "
+               "dav_quota_bytes (more: 507).",
+    },
 };
 
 #define NOPTIONS (sizeof(config_options) / sizeof(config_options[0]))

@@ -125,6 +125,8 @@ struct config {
 	char *library_paths;       /* "" or folders separated by ':' */
 	char *library_upload_path; /* "" means <data_dir>/library/uploads */
 	unsigned library_rescan_interval_s;
+	uint64_t library_max_upload_bytes;
+	char *library_share; /* accounts seeing library_paths; "" all */
 
 	/* Private to config.c: the source of each option's value. */
 	unsigned char source_[CONFIG_MAX_OPTIONS];

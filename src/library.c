@@ -192,8 +192,8 @@ library_file_ext(const struct library_file *file)
 }
 
 /* Whether name's extension is one of a book the scan reads. */
-static bool
-lib_is_book_name(const char *name)
+bool
+library_is_book_name(const char *name)
 {
 	static const char *const exts[] = {".epub", ".kepub", ".pdf", ".cbz",
 	    ".fb2", ".mobi", ".azw3", ".azw", ".djvu", ".djv", ".txt", NULL};
@@ -260,14 +260,60 @@ static const char lib_schema[] =
     "CREATE INDEX IF NOT EXISTS files_inode ON files(inode);"
     "CREATE TABLE IF NOT EXISTS skipped(path TEXT PRIMARY KEY,"
     " reason TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);";
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);"
+    /* The uploads an administrator shared with every account. */
+    "CREATE TABLE IF NOT EXISTS shares(book_id TEXT PRIMARY KEY);";
 
 /*
  * Open (and make) the index of data_dir. Returns the connection, or NULL
  * with a message in err.
  */
+/*
+ * Visibility, in SQL: a book (or file) row is the user's (?N) to see when
+ *   owner=lib_shared(?N) OR owner=?N OR LIB_SHARED_ID(its book id)
+ * lib_shared(user) is '' (the administrator's books) when library_share
+ * is empty or names user, else NULL (which equals nothing); an upload an
+ * administrator shared is in the table shares.
+ */
+#define LIB_SHARED_ID(col) col " IN (SELECT book_id FROM shares)"
+
+/* Whether name is one of list's (names separated by ',' or blanks). */
+static bool
+share_names(const char *list, const char *name, size_t len)
+{
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t n;
+
+		p += strspn(p, ", \t");
+		n = strcspn(p, ", \t");
+		if (n > 0 && n == len && memcmp(p, name, n) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* The SQL function lib_shared(user): see LIB_SHARED_ID. */
+static void
+lib_shared_fn(sqlite3_context *ctx, int argc, sqlite3_value **v)
+{
+	const char *list = sqlite3_user_data(ctx);
+	const char *user = (const char *)sqlite3_value_text(v[0]);
+	int len = sqlite3_value_bytes(v[0]);
+
+	(void)argc;
+	if (list == NULL || list[strspn(list, ", \t")] == '\0' ||
+	    user == NULL || user[0] == '\0' ||
+	    share_names(list, user, (size_t)len))
+		sqlite3_result_text(ctx, "", 0, SQLITE_STATIC);
+	else
+		sqlite3_result_null(ctx);
+}
+
 static sqlite3 *
-lib_db_open(const char *data_dir, struct buf *err)
+lib_db_open(const char *data_dir, const char *share, struct buf *err)
 {
 	struct buf path = BUF_INIT;
 	sqlite3 *db = NULL;
@@ -294,6 +340,14 @@ lib_db_open(const char *data_dir, struct buf *err)
 		goto fail;
 	}
 	sqlite3_busy_timeout(db, LIB_BUSY_MS);
+	/* The share list is the config's: it outlives the connection. */
+	if (sqlite3_create_function(db, "lib_shared", 1,
+	        SQLITE_UTF8 | SQLITE_DETERMINISTIC, (void *)(uintptr_t)share,
+	        lib_shared_fn, NULL, NULL) != SQLITE_OK) {
+		buf_addf(err, "cannot set up '%s': %s", path.data,
+		    sqlite3_errmsg(db));
+		goto fail;
+	}
 	if (sqlite3_exec(db, lib_schema, NULL, NULL, &msg) != SQLITE_OK) {
 		buf_addf(err, "cannot set up '%s': %s", path.data,
 		    msg != NULL ? msg : "?");
@@ -853,7 +907,7 @@ scan_dir(struct scan *s, const char *path, const char *rel, unsigned depth)
 			scan_dir(s, sub.data, subrel.data, depth + 1);
 			continue;
 		}
-		if (!S_ISREG(sb.st_mode) || !lib_is_book_name(de->d_name))
+		if (!S_ISREG(sb.st_mode) || !library_is_book_name(de->d_name))
 			continue;
 		/* Uploads lie in <account>/ or shared/, never loose. */
 		if (s->kind == LIBRARY_SRC_UPLOAD &&
@@ -1197,7 +1251,7 @@ calibre_book(struct scan *s, sqlite3_stmt *row, sqlite3_stmt *const *q)
 			scan_skip(s, rel.data, "unsafe path");
 			continue;
 		}
-		if (!lib_is_book_name(fname.data))
+		if (!library_is_book_name(fname.data))
 			continue;
 		buf_reset(&file);
 		buf_addf(&file, "%s/%s", s->root_real, rel.data);
@@ -1552,7 +1606,7 @@ library_scan_sync(const struct config *cfg, struct buf *out)
 	sqlite3 *db;
 	int rc;
 
-	db = lib_db_open(cfg->data_dir, out);
+	db = lib_db_open(cfg->data_dir, cfg->library_share, out);
 	if (db == NULL)
 		return -1;
 	roots_from_config(cfg, &roots);
@@ -1733,9 +1787,12 @@ book_from_row(sqlite3_stmt *fs, sqlite3_stmt *st, struct library_book *b)
 static int64_t
 last_modified(sqlite3 *db, const char *user)
 {
-	sqlite3_stmt *st = lib_prepare(db,
-	    "SELECT max((SELECT max(updated) FROM books WHERE owner=''), "
-	    "coalesce((SELECT max(updated) FROM books WHERE owner=?1), 0))");
+	sqlite3_stmt *st =
+	    lib_prepare(db, "SELECT max((SELECT max(updated) FROM books WHERE "
+	                    "owner=lib_shared(?1) OR " LIB_SHARED_ID(
+	                        "id") "), "
+	                              "coalesce((SELECT max(updated) FROM "
+	                              "books WHERE owner=?1), 0))");
 	int64_t t = 0, r;
 
 	if (st != NULL) {
@@ -1791,9 +1848,11 @@ query_where(const struct library_query *q, const char *user, struct buf *sql,
 	 * The unary + keeps SQLite from choosing the owner index here:
 	 * the order's index is the one that makes a deep page cheap.
 	 */
-	buf_adds(sql, " WHERE (+b.owner='' OR +b.owner=");
+	buf_adds(sql, " WHERE (+b.owner=lib_shared(");
 	bind_add(sql, b, user);
-	buf_adds(sql, ")");
+	buf_adds(sql, ") OR +b.owner=");
+	bind_add(sql, b, user);
+	buf_adds(sql, " OR " LIB_SHARED_ID("b.id") ")");
 	if (q->uploads_only) {
 		buf_adds(sql, " AND b.owner=");
 		bind_add(sql, b, user);
@@ -1975,7 +2034,7 @@ library_query_sync(const struct config *cfg, const char *user,
 	sqlite3 *db;
 
 	memset(&r, 0, sizeof(r));
-	db = lib_db_open(cfg->data_dir, &err);
+	db = lib_db_open(cfg->data_dir, cfg->library_share, &err);
 	if (db == NULL) {
 		cb(arg, NULL, err.data);
 		buf_release(&err);
@@ -2156,6 +2215,7 @@ struct lib_job {
 struct library {
 	uv_loop_t *loop;
 	char *data_dir;
+	const char *share; /* library_share (the config's) */
 	struct lib_roots roots;
 	uv_mutex_t mu; /* dbs */
 	sqlite3 *dbs[LIB_DB_POOL];
@@ -2191,7 +2251,7 @@ db_get(struct library *lib)
 	uv_mutex_unlock(&lib->mu);
 	if (db != NULL)
 		return db;
-	db = lib_db_open(lib->data_dir, &err);
+	db = lib_db_open(lib->data_dir, lib->share, &err);
 	if (db == NULL)
 		log_warnx("library: %s", err.data);
 	buf_release(&err);
@@ -2335,18 +2395,22 @@ work_facet(sqlite3 *db, struct lib_job *j)
 	    [LIBRARY_FACET_AUTHORS] =
 	        "SELECT a.name, count(DISTINCT b.id), min(a.sort) AS k FROM "
 	        "book_authors a JOIN books b ON b.id=a.book_id WHERE "
-	        "(b.owner='' OR b.owner=?1) GROUP BY a.name",
+	        "(b.owner=lib_shared(?1) OR b.owner=?1 OR " LIB_SHARED_ID(
+	            "b.id") ") GROUP BY a.name",
 	    [LIBRARY_FACET_SERIES] =
 	        "SELECT b.series, count(*), b.series AS k FROM books b WHERE "
-	        "b.series<>'' AND (b.owner='' OR b.owner=?1) GROUP BY b.series",
+	        "b.series<>'' AND (b.owner=lib_shared(?1) OR b.owner=?1 "
+	        "OR " LIB_SHARED_ID("b.id") ") GROUP BY b.series",
 	    [LIBRARY_FACET_LANGUAGES] =
 	        "SELECT b.language, count(*), b.language AS k FROM books b "
-	        "WHERE b.language<>'' AND (b.owner='' OR b.owner=?1) GROUP BY "
-	        "b.language",
+	        "WHERE b.language<>'' AND (b.owner=lib_shared(?1) OR "
+	        "b.owner=?1 OR " LIB_SHARED_ID("b.id") ") GROUP BY "
+	                                               "b.language",
 	    [LIBRARY_FACET_TAGS] =
 	        "SELECT t.tag, count(DISTINCT b.id), t.tag AS k FROM book_tags "
-	        "t JOIN books b ON b.id=t.book_id WHERE (b.owner='' OR "
-	        "b.owner=?1) GROUP BY t.tag",
+	        "t JOIN books b ON b.id=t.book_id WHERE "
+	        "(b.owner=lib_shared(?1) OR "
+	        "b.owner=?1 OR " LIB_SHARED_ID("b.id") ") GROUP BY t.tag",
 	};
 	struct buf sql = BUF_INIT;
 	sqlite3_stmt *st;
@@ -2400,7 +2464,8 @@ book_load(sqlite3 *db, const char *user, const char *id)
 	struct library_book *b = NULL;
 	sqlite3_stmt *st = lib_prepare(db,
 	    "SELECT " BOOK_COLUMNS " FROM books b WHERE b.id=?1 AND "
-	    "(b.owner='' OR b.owner=?2)");
+	    "(b.owner=lib_shared(?2) OR b.owner=?2 OR " LIB_SHARED_ID(
+	        "b.id") ")");
 
 	if (st == NULL)
 		return NULL;
@@ -2446,7 +2511,8 @@ work_file(sqlite3 *db, struct lib_job *j)
 {
 	sqlite3_stmt *st = lib_prepare(db,
 	    "SELECT path, root, book_id FROM files WHERE id=?1 AND "
-	    "(owner='' OR owner=?2)");
+	    "(owner=lib_shared(?2) OR owner=?2 OR " LIB_SHARED_ID(
+	        "book_id") ")");
 	char *path = NULL, *root = NULL, *book_id = NULL;
 	struct stat sb;
 	size_t i;
@@ -2506,7 +2572,8 @@ work_cover(sqlite3 *db, struct lib_job *j)
 {
 	sqlite3_stmt *st = lib_prepare(db,
 	    "SELECT cover_path, cover_kind, updated FROM books WHERE id=?1 "
-	    "AND (owner='' OR owner=?2)");
+	    "AND (owner=lib_shared(?2) OR owner=?2 OR " LIB_SHARED_ID(
+	        "id") ")");
 	char *cpath = NULL;
 	int kind = 0, side = cover_sides[3], fd = -1;
 	int64_t updated = 0;
@@ -2628,7 +2695,8 @@ work_docs(sqlite3 *db, struct lib_job *j)
 {
 	sqlite3_stmt *st = lib_prepare(db,
 	    "SELECT book_id FROM files WHERE (partial_md5=?1 OR "
-	    "filename_md5=?1) AND (owner='' OR owner=?2) LIMIT 1");
+	    "filename_md5=?1) AND (owner=lib_shared(?2) OR owner=?2 "
+	    "OR " LIB_SHARED_ID("book_id") ") LIMIT 1");
 	size_t i;
 
 	j->books = xcalloc(j->nbooks + 1, sizeof(struct library_book *));
@@ -2946,7 +3014,7 @@ library_status_sync(const struct config *cfg, library_status_fn *cb, void *arg)
 	struct buf err = BUF_INIT;
 	sqlite3 *db;
 
-	db = lib_db_open(cfg->data_dir, &err);
+	db = lib_db_open(cfg->data_dir, cfg->library_share, &err);
 	if (db == NULL) {
 		cb(arg, NULL, err.data);
 		buf_release(&err);
@@ -3131,11 +3199,12 @@ library_new(uv_loop_t *loop, const struct config *cfg)
 
 	lib->loop = loop;
 	lib->data_dir = xstrdup(cfg->data_dir);
+	lib->share = cfg->library_share;
 	roots_from_config(cfg, &lib->roots);
 	if (uv_mutex_init(&lib->mu) != 0)
 		fatalx("cannot make a mutex");
 	/* Made here once, so that a broken index shows at the start. */
-	db = lib_db_open(lib->data_dir, &err);
+	db = lib_db_open(lib->data_dir, lib->share, &err);
 	if (db == NULL) {
 		log_warnx("library: %s", err.data);
 		buf_release(&err);
@@ -3192,4 +3261,57 @@ library_free(struct library *lib)
 	uv_close((uv_handle_t *)lib->periodic, handle_free);
 	if (lib->running == 0)
 		lib_destroy(lib);
+}
+
+int
+library_share_sync(
+    const struct config *cfg, const char *book_id, bool on, struct buf *out)
+{
+	sqlite3 *db = lib_db_open(cfg->data_dir, cfg->library_share, out);
+	sqlite3_stmt *st;
+	int64_t now = (int64_t)time(NULL);
+	int rc = -1;
+
+	if (db == NULL)
+		return -1;
+	st = lib_prepare(db, "SELECT 1 FROM books WHERE id=?1 AND owner<>''");
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_text(st, 1, book_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_ROW ? 0 : 1;
+	sqlite3_finalize(st);
+	if (rc == 1) {
+		buf_addf(out, "no upload '%s' in the library", book_id);
+		goto out;
+	}
+	rc = -1;
+	st = lib_prepare(db, on ? "INSERT OR IGNORE INTO shares(book_id) "
+	                          "VALUES(?1)"
+	                        : "DELETE FROM shares WHERE book_id=?1");
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_text(st, 1, book_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	/* The catalogs changed for every account: Last-Modified moves on. */
+	st = lib_prepare(db, "UPDATE books SET updated=max(updated, ?2) "
+	                     "WHERE id=?1");
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, book_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, now);
+		(void)sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	meta_set(db, "removed", now);
+	buf_addf(out, "%s %s", book_id,
+	    on ? "shared with every account" : "its owner's alone");
+	rc = 0;
+out:
+	if (rc == -1 && out->len == 0)
+		buf_addf(out, "the library index: %s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	return rc;
 }

@@ -20,7 +20,9 @@
  *     its path in its folder appended.
  *
  * Visibility: the books of library_paths (folders and Calibre libraries)
- * are every account's (owner ""); an upload is its account's (owner set).
+ * are every account's (owner ""), or, when library_share names accounts,
+ * theirs; an upload is its account's (owner set), or every account's
+ * once an administrator shared it (library_share_sync).
  *
  * Strings handed to callbacks are borrowed for the call.
  *
@@ -85,6 +87,13 @@ enum library_source {
 	LIBRARY_SRC_CALIBRE = 1,
 	LIBRARY_SRC_UPLOAD = 2,
 };
+
+/*
+ * Whether name's extension is one of a book the scan reads (".epub",
+ * ".kepub", ".pdf", ".cbz", ".fb2", ".mobi", ".azw3", ".azw", ".djvu",
+ * ".djv", ".txt"; any case).
+ */
+bool library_is_book_name(const char *name);
 
 /* "folder", "calibre", "upload". */
 const char *library_source_name(enum library_source s);
@@ -321,6 +330,15 @@ int library_query_sync(const struct config *cfg, const char *user,
 /* library_status on the calling thread (cb called before it returns). */
 int library_status_sync(
     const struct config *cfg, library_status_fn *cb, void *arg);
+
+/*
+ * Share the upload book_id with every account (on), or make it its
+ * owner's alone again (off), on the calling thread: the index's table of
+ * shares, which the scans keep. Returns 0 (a sentence in out), 1 when
+ * book_id is no upload of the index, or -1 with a message in out.
+ */
+int library_share_sync(
+    const struct config *cfg, const char *book_id, bool on, struct buf *out);
 
 struct json_out;
 

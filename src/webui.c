@@ -32,6 +32,7 @@
 #include "feed.h"
 #include "json.h"
 #include "libfile.h"
+#include "libupload.h"
 #include "libweb.h"
 #include "log.h"
 #include "md5.h"
@@ -2556,6 +2557,31 @@ h_library_scan(void *call)
 	return w_library(call, LIBWEB_SCAN);
 }
 
+/* POST /api/v1/library/upload: a book of the user's (libupload.h). */
+static int
+h_library_upload(void *call)
+{
+	struct wcall *c = call;
+
+	libupload_handle(c->w->loop, c->w->lib, c->w->cfg, c->req, c->sess.user,
+	    WEB_API_HEADERS);
+	return 0;
+}
+
+/* POST /api/v1/admin/library/:id/share {"shared": bool} (libupload.h). */
+static int
+h_library_share(void *call)
+{
+	struct wcall *c = call;
+	const struct json_value *v = json_get(c->body, "shared");
+
+	if (v == NULL || (v->type != JSON_TRUE && v->type != JSON_FALSE))
+		return w_error(c, 400, "shared must be true or false.");
+	libupload_share(c->w->loop, c->w->lib, c->w->cfg, c->req, c->param,
+	    v->type == JSON_TRUE, WEB_API_HEADERS);
+	return 0;
+}
+
 /* GET /api/v1/library/files/:file: a book's file (libfile.h). */
 static int
 h_library_file(void *call)
@@ -2652,10 +2678,13 @@ static const struct route wroutes[] = {
     {HTTP_M_PUT, "/api/v1/admin/settings", h_settings_put,
         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
     {HTTP_M_GET, "/api/v1/library", h_library, W_SESSION},
+    {HTTP_M_POST, LIBUPLOAD_PATH, h_library_upload, W_SESSION | W_CSRF},
     {HTTP_M_GET, "/api/v1/library/facets/:kind", h_library_facet, W_SESSION},
     {HTTP_M_GET, "/api/v1/library/:id", h_library_book, W_SESSION},
     {HTTP_M_GET, "/api/v1/library/:id/cover", h_library_cover, W_SESSION},
     {HTTP_M_GET, "/api/v1/admin/library", h_library_admin, W_SESSION | W_ADMIN},
+    {HTTP_M_POST, "/api/v1/admin/library/:id/share", h_library_share,
+        W_SESSION | W_CSRF | W_ADMIN | W_BODY},
     {HTTP_M_POST, "/api/v1/admin/library/scan", h_library_scan,
         W_SESSION | W_CSRF | W_ADMIN},
 };

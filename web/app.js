@@ -1178,9 +1178,103 @@ async function books(_arg, quiet) {
 	await fill();
 	setPage('Books', h('div', {class: 'head'}, h('h1', {id: 'books-h', tabindex: '-1'}, 'Books'),
 	    h('div', {class: 'buttons', role: 'group', 'aria-label': 'Show as'}, toggle('grid', 'Covers'), toggle('list', 'List'))),
-	    tools, count, grid, pager,
-	    h('p', {class: 'muted', id: 'books-add'}, 'Your own books: put them into the folder Books of your WebDAV space ' +
-	        '(…/dav/Books/, storage file); they are listed here for you alone.'));
+	    addBooks(() => fill().catch((e) => count.replaceChildren(errorBox(e)))), tools, count, grid, pager);
+}
+
+// The formats the library reads (src/library.c library_is_book_name).
+const BOOK_EXTS = '.epub,.kepub,.pdf,.cbz,.fb2,.mobi,.azw3,.azw,.djvu,.djv,.txt';
+
+// Upload one file (POST api/v1/library/upload): progress(fraction) as it
+// goes; resolves {status, data} (status 0: the connection failed).
+function uploadBook(file, progress) {
+	return new Promise((resolve) => {
+		const x = new XMLHttpRequest();
+		x.open('POST', 'api/v1/library/upload');
+		x.setRequestHeader('Accept', 'application/json');
+		x.setRequestHeader('X-CSRF-Token', me.csrf);
+		x.setRequestHeader('X-File-Name', encodeURIComponent(file.name));
+		x.upload.addEventListener('progress', (e) => {
+			if (e.lengthComputable && e.total > 0) progress(e.loaded / e.total);
+		});
+		x.addEventListener('load', () => {
+			let data = null;
+			try {
+				data = JSON.parse(x.responseText);
+			} catch (e) {
+				data = null;
+			}
+			resolve({status: x.status, data});
+		});
+		x.addEventListener('error', () => resolve({status: 0, data: null}));
+		x.send(file);
+	});
+}
+
+// The Books page's "Add books": a file picker and a drop zone, several
+// files one after the other, each with its progress bar and its result;
+// done() once they are all answered (the list drawn anew).
+function addBooks(done) {
+	const input = h('input', {type: 'file', id: 'books-file', multiple: true, accept: BOOK_EXTS});
+	const results = h('ul', {class: 'uploads', id: 'uploads'});
+	const said = h('p', {class: 'muted', id: 'uploads-said', role: 'status', 'aria-live': 'polite'});
+	let busy = false;
+	const send = async (files) => {
+		if (busy || files.length === 0) return;
+		busy = true;
+		input.disabled = true;
+		const rows = files.map((f) => {
+			const bar = h('progress', {max: '1', value: '0', 'aria-label': 'Upload of ' + f.name});
+			const state = h('span', {class: 'up-state'}, 'Waiting');
+			const li = h('li', {'data-file': f.name}, h('span', {class: 'up-name'}, f.name), bar, state);
+			results.append(li);
+			return {f, li, bar, state};
+		});
+		let added = 0, there = 0, refused = 0;
+		said.textContent = 'Uploading ' + files.length + (files.length === 1 ? ' file…' : ' files…');
+		for (const r of rows) {
+			r.state.textContent = 'Uploading';
+			const {status, data} = await uploadBook(r.f, (x) => {
+				r.bar.value = x;
+			});
+			r.bar.value = 1;
+			if (status === 201) {
+				added++;
+				r.li.dataset.result = 'added';
+				r.state.textContent = 'Added: ' + data.book.title;
+			} else if (status === 200) {
+				there++;
+				r.li.dataset.result = 'exists';
+				r.state.textContent = 'Already there: ' + data.book.title;
+			} else {
+				refused++;
+				r.li.dataset.result = 'refused';
+				r.state.textContent = 'Refused: ' + ((data && data.message) || (status ? 'error ' + status : 'the connection failed'));
+			}
+		}
+		said.textContent = [added && added + ' added', there && there + ' already there', refused && refused + ' refused']
+		    .filter(Boolean).join(', ') + '.';
+		busy = false;
+		input.disabled = false;
+		input.value = '';
+		done();
+	};
+	input.addEventListener('change', () => send([...input.files]));
+	const zone = h('div', {class: 'dropzone', id: 'books-drop'},
+	    h('label', {for: 'books-file'}, 'Choose book files, or drop them here'), input,
+	    h('p', {class: 'muted'}, 'EPUB, KEPUB, PDF, CBZ, FB2, MOBI, AZW3, DjVu or TXT. Your uploads are listed for you alone; ' +
+	        'you can also put books into the folder Books of your WebDAV space (…/dav/Books/).'));
+	zone.addEventListener('dragover', (e) => {
+		e.preventDefault();
+		zone.classList.add('over');
+	});
+	zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+	zone.addEventListener('drop', (e) => {
+		e.preventDefault();
+		zone.classList.remove('over');
+		send([...e.dataTransfer.files]);
+	});
+	return h('section', {class: 'card', id: 'books-add', 'aria-labelledby': 'books-add-h'},
+	    h('h2', {id: 'books-add-h'}, 'Add books'), zone, said, results);
 }
 
 // A book's page: #/book/<id>.
@@ -1688,6 +1782,38 @@ function sameBookGroups(list) {
 	return out;
 }
 
+// sameBookGroups, and the documents the library joins to one book (its
+// files' partial or file-name MD5s: an EPUB and its KEPUB, a re-download
+// whose bytes differ, a device matching by file name), when there is a
+// library. A group inside another is left out.
+async function mergeGroups(list) {
+	const groups = sameBookGroups(list);
+	if (me.library && list.length > 1) {
+		const byId = docIndex(list);
+		const ids = [];
+		for (const d of list) ids.push(d.document, ...(d.links || []));
+		const seen = new Set();
+		for (let i = 0; i < ids.length; i += BOOKS_DOCS) {
+			const r = await api('GET', 'library?limit=200&docs=' + ids.slice(i, i + BOOKS_DOCS).join(','));
+			for (const b of r.books) {
+				if (seen.has(b.id)) continue;
+				seen.add(b.id);
+				const docs = [];
+				for (const f of b.files) {
+					for (const k of [f.partial_md5, f.filename_md5]) {
+						const d = byId.get(k);
+						if (d && !docs.includes(d)) docs.push(d);
+					}
+				}
+				if (docs.length > 1) groups.push({by: 'book of your library (' + b.title + ')', docs});
+			}
+		}
+	}
+	const sets = groups.map((g) => new Set(g.docs.map((d) => d.document)));
+	return groups.filter((g, i) => !sets.some((o, j) => j !== i && o.size >= sets[i].size &&
+	    [...sets[i]].every((x) => o.has(x)) && (o.size > sets[i].size || j < i)));
+}
+
 function docLink(d) {
 	return h('a', {href: '#/doc/' + encodeURIComponent(d.document)}, docName(d));
 }
@@ -1730,7 +1856,7 @@ async function doctor() {
 	const found = [];
 	const fail = (e) => toast(e.message);
 
-	for (const g of sameBookGroups(list)) {
+	for (const g of await mergeGroups(list)) {
 		found.push({id: 'book:' + g.docs.map((d) => d.document).sort().join(','),
 		    label: 'one book, ' + g.docs.length + ' hashes: ' + docName(g.docs[0]),
 		    title: ['One book, ' + g.docs.length + ' hashes: ', docName(g.docs[0])],
@@ -1907,7 +2033,7 @@ function docPicker(id, label, list, selected) {
 
 async function merge() {
 	const list = await loadDocs(false, Infinity);
-	const groups = sameBookGroups(list);
+	const groups = await mergeGroups(list);
 	// Live updates re-render this page: success goes to the toast.
 	const msg = h('p', {role: 'status'});
 	const say = (text, bad) => {

@@ -13,7 +13,10 @@
 // link to its history, the link to its reading statistics, a download
 // byte-identical to the file), the administration (folders, scan status, skipped
 // files with their reasons, "Scan now", each account's files), then 2,000
-// more books scanned to page through (Next, Previous, the counts). Every
+// more books scanned to page through (Next, Previous, the counts), and
+// "Add books" (three files at once: added, already there, refused with
+// its reason; the list drawn anew), and the merge suggestion of two hashes
+// the library joins to one book (the Merge page, the sync doctor). Every
 // new page goes through axe-core (0 violations), light and dark, desktop
 // and 375 px (no sideways scrolling). Any console error or page error fails
 // the test.
@@ -86,7 +89,7 @@ async function main() {
 		    'User-Agent': 'KOReader/v2026.07.2 (Kobo; Linux; arm) LuaSocket/3.1.0'}});
 	ok(up.status === 201, 'the statistics uploaded over WebDAV', up.status);
 
-	const {context, page} = await openBrowser();
+	const {context, page, problems} = await openBrowser();
 	await page.goto(base + '/');
 	await page.waitForSelector('#username');
 	await page.fill('#username', 'alice');
@@ -241,9 +244,50 @@ async function main() {
 	await drawn(page);
 	ok(JSON.stringify(await titles(page)) === '["Book 1999"]', 'search among 2005', JSON.stringify(await titles(page)));
 	await page.fill('#book-search', '');
+	await drawn(page);
+
+	// Add books: three files at once through the picker, each answered.
+	await page.waitForSelector('#books-file');
+	const before = problems.length;
+	await page.setInputFiles('#books-file', [join(books, 'ref.pdf'), join(books, 'epub2.epub'), join(books, 'hostile/garbage.epub')]);
+	await page.waitForFunction(() => document.querySelectorAll('#uploads li[data-result]').length === 3, null, {timeout: 60000});
+	const ups = await page.$$eval('#uploads li', (els) => els.map((e) => [e.dataset.file, e.dataset.result,
+	    e.querySelector('.up-state').textContent, e.querySelector('progress').value]));
+	ok(JSON.stringify(ups.map((x) => x.slice(0, 2))) === '[["ref.pdf","added"],["epub2.epub","exists"],["garbage.epub","refused"]]' &&
+	    /^Added: /.test(ups[0][2]) && ups[1][2] === 'Already there: Le Petit Prince' && /^Refused: Not a book the library reads: /.test(ups[2][2]) &&
+	    ups.every((x) => x[3] === 1), 'add books: added, already there, refused with the reason, each bar full', JSON.stringify(ups));
+	// The browser logs the refusal's status: expected here.
+	problems.splice(before, problems.length - before, ...problems.slice(before).filter((p) => !/status of 415/.test(p)));
+	ok(await page.textContent('#uploads-said') === '1 added, 1 already there, 1 refused.', 'add books: the live region sums up',
+	    await page.textContent('#uploads-said'));
+	await page.waitForFunction(() => /of 2006 books/.test(document.querySelector('#book-count').textContent));
+	ok(true, 'add books: the list drawn anew with the new book');
+	ok(await page.getAttribute('#books-file', 'accept') === '.epub,.kepub,.pdf,.cbz,.fb2,.mobi,.azw3,.azw,.djvu,.djv,.txt' &&
+	    await page.textContent('label[for="books-file"]') !== '', 'add books: a labelled picker of the formats read');
+	await page.screenshot({path: join(shots, 'books-add.png'), fullPage: true});
+	await page.setViewportSize({width: 375, height: 800});
+	ok(await page.evaluate(() => document.documentElement.scrollWidth <= 375), 'add books: no sideways scrolling at 375 px');
+	await page.screenshot({path: join(shots, 'books-add-phone.png'), fullPage: true});
+	await page.setViewportSize({width: 1280, height: 860});
+
+	// A device matching by file name syncs Le Petit Prince under another
+	// hash: the library joins both to the book, so merging is suggested.
+	const byName = md5('epub2.epub');
+	r = await koreader('PUT', '/syncs/progress', 'alice', KEY, {document: byName, progress: 'p55', percentage: 0.55,
+	    device: 'PocketBook', device_id: 'pb-1'});
+	ok(r.status === 200, 'a device matching by file name pushes Le Petit Prince');
+	await page.goto(base + '/#/merge');
+	await page.waitForSelector('#suggestions .suggestion');
+	const sugg = await page.$$eval('#suggestions .suggestion', (els) => els.map((e) => e.textContent));
+	ok(sugg.length === 1 && /Same book of your library \(Le Petit Prince\) under 2 hashes/.test(sugg[0]) &&
+	    sugg[0].includes(prince.slice(0, 8)) && sugg[0].includes(byName.slice(0, 8)),
+	    'merge: the two hashes of one library book are suggested', JSON.stringify(sugg));
+	await page.goto(base + '/#/doctor');
+	await page.waitForSelector('li[data-finding^="book:"]');
+	ok(/One book, 2 hashes/.test(await page.textContent('li[data-finding^="book:"]')), 'the sync doctor finds them too');
 
 	await audit(page, base, [['#/', '#library li.joined', 'progress list joined'], ['#/books', '#books li', 'books'], [bookUrl.slice(base.length + 1), '#book-title', 'book'],
-	    ['#/admin', '#library-admin', 'admin library']]);
+	    ['#/admin', '#library-admin', 'admin library'], ['#/merge', '#suggestions .suggestion', 'merge suggestions']]);
 }
 
 run(280000, main);

@@ -36,7 +36,8 @@ static const char *const all_options[] = {"listen_address",
     "metrics_listen", "admins", "cookie_secure", "session_ttl_s",
     "webhook_allow_private", "webhook_timeout_ms", "webhook_retry_ms",
     "webhook_queue", "webhook_url", "webhook_secret", "webhook_events",
-    "library_paths", "library_upload_path", "library_rescan_interval_s", NULL};
+    "library_paths", "library_upload_path", "library_rescan_interval_s",
+    "library_share", "library_max_upload_bytes", NULL};
 
 /* The value of option name as config show prints it (without source). */
 static char *

@@ -116,12 +116,12 @@ test_library__names(void **state)
 	const char *const *v;
 
 	(void)state;
-	assert_true(lib_is_book_name("a.EPUB"));
-	assert_true(lib_is_book_name("x.tar.fb2"));
-	assert_true(lib_is_book_name("b.kepub"));
-	assert_false(lib_is_book_name("cover.jpg"));
-	assert_false(lib_is_book_name("metadata.db"));
-	assert_false(lib_is_book_name("epub"));
+	assert_true(library_is_book_name("a.EPUB"));
+	assert_true(library_is_book_name("x.tar.fb2"));
+	assert_true(library_is_book_name("b.kepub"));
+	assert_false(library_is_book_name("cover.jpg"));
+	assert_false(library_is_book_name("metadata.db"));
+	assert_false(library_is_book_name("epub"));
 	assert_string_equal(lib_mime("epub"), "application/epub+zip");
 	assert_string_equal(lib_mime("cbz"), "application/vnd.comicbook+zip");
 	assert_string_equal(lib_mime("nope"), "application/octet-stream");
@@ -171,6 +171,19 @@ put_txt(const char *dir, const char *name, const char *text)
 	assert_non_null(f);
 	fputs(text, f);
 	fclose(f);
+}
+
+/* library_share's list: names separated by ',' or blanks, whole names. */
+static void
+test_library__share_names(void **state)
+{
+	(void)state;
+	assert_true(share_names("ann,bob", "bob", 3));
+	assert_true(share_names(" ann , bob\t", "ann", 3));
+	assert_false(share_names("ann,bob", "bo", 2));
+	assert_false(share_names("ann,bob", "bobby", 5));
+	assert_false(share_names("", "ann", 3));
+	assert_false(share_names(",,", "", 0));
 }
 
 static void
@@ -383,6 +396,7 @@ main(void)
 	    cmocka_unit_test(test_library__calibre_paths),
 	    cmocka_unit_test(test_library__like),
 	    cmocka_unit_test(test_library__names),
+	    cmocka_unit_test(test_library__share_names),
 	    cmocka_unit_test(test_library__scan_query),
 	    cmocka_unit_test(test_library__async),
 	};
