@@ -653,6 +653,41 @@ json_bool(struct json_out *o, bool v)
 }
 
 void
+json_kv_str(struct json_out *o, const char *key, const char *v)
+{
+	json_key(o, key);
+	json_str(o, v);
+}
+
+void
+json_kv_int(struct json_out *o, const char *key, int64_t v)
+{
+	json_key(o, key);
+	json_int(o, v);
+}
+
+void
+json_kv_uint(struct json_out *o, const char *key, uint64_t v)
+{
+	json_key(o, key);
+	json_uint(o, v);
+}
+
+void
+json_kv_double(struct json_out *o, const char *key, double v)
+{
+	json_key(o, key);
+	json_double(o, v);
+}
+
+void
+json_kv_bool(struct json_out *o, const char *key, bool v)
+{
+	json_key(o, key);
+	json_bool(o, v);
+}
+
+void
 json_null(struct json_out *o)
 {
 	json_sep(o);

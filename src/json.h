@@ -136,6 +136,13 @@ void json_double(struct json_out *o, double v);
 void json_bool(struct json_out *o, bool v);
 void json_null(struct json_out *o);
 
+/* A member of the object open in o: its key, then its value. */
+void json_kv_str(struct json_out *o, const char *key, const char *v);
+void json_kv_int(struct json_out *o, const char *key, int64_t v);
+void json_kv_uint(struct json_out *o, const char *key, uint64_t v);
+void json_kv_double(struct json_out *o, const char *key, double v);
+void json_kv_bool(struct json_out *o, const char *key, bool v);
+
 /* Append the shortest text that reads back as v ("0.1", "1", "1e-07"). */
 /*
  * Write the parsed value v (json_parse) back out whole, numbers as their

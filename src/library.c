@@ -2047,50 +2047,14 @@ library_query_sync(const struct config *cfg, const char *user,
 	return 0;
 }
 
-/* A member of the object open in j. */
-static void
-kv_str(struct json_out *j, const char *key, const char *v)
-{
-	json_key(j, key);
-	json_str(j, v);
-}
-
-static void
-kv_int(struct json_out *j, const char *key, int64_t v)
-{
-	json_key(j, key);
-	json_int(j, v);
-}
-
-static void
-kv_uint(struct json_out *j, const char *key, uint64_t v)
-{
-	json_key(j, key);
-	json_uint(j, v);
-}
-
-static void
-kv_bool(struct json_out *j, const char *key, bool v)
-{
-	json_key(j, key);
-	json_bool(j, v);
-}
-
-static void
-kv_double(struct json_out *j, const char *key, double v)
-{
-	json_key(j, key);
-	json_double(j, v);
-}
-
 /* An object {k1: v1, k2: v2} as the next value in j. */
 static void
 json_pair(struct json_out *j, const char *k1, const char *v1, const char *k2,
     const char *v2)
 {
 	json_obj_begin(j);
-	kv_str(j, k1, v1);
-	kv_str(j, k2, v2);
+	json_kv_str(j, k1, v1);
+	json_kv_str(j, k2, v2);
 	json_obj_end(j);
 }
 
@@ -2112,16 +2076,16 @@ library_book_json(struct json_out *j, const struct library_book *b)
 	size_t i;
 
 	json_obj_begin(j);
-	kv_str(j, "id", b->id);
-	kv_str(j, "title", b->title);
+	json_kv_str(j, "id", b->id);
+	json_kv_str(j, "title", b->title);
 	json_list(j, "authors", b->authors, b->nauthors);
-	kv_str(j, "series", b->series);
+	json_kv_str(j, "series", b->series);
 	if (b->has_series_index) {
-		kv_double(j, "series_index", b->series_index);
+		json_kv_double(j, "series_index", b->series_index);
 	}
-	kv_str(j, "language", b->language);
-	kv_str(j, "publisher", b->publisher);
-	kv_str(j, "description", b->description);
+	json_kv_str(j, "language", b->language);
+	json_kv_str(j, "publisher", b->publisher);
+	json_kv_str(j, "description", b->description);
 	json_list(j, "tags", b->tags, b->ntags);
 	json_key(j, "identifiers");
 	json_arr_begin(j);
@@ -2129,11 +2093,11 @@ library_book_json(struct json_out *j, const struct library_book *b)
 		json_pair(j, "scheme", b->idents[i].scheme, "value",
 		    b->idents[i].value);
 	json_arr_end(j);
-	kv_int(j, "added", b->added);
-	kv_int(j, "updated", b->updated);
-	kv_bool(j, "has_cover", b->has_cover);
+	json_kv_int(j, "added", b->added);
+	json_kv_int(j, "updated", b->updated);
+	json_kv_bool(j, "has_cover", b->has_cover);
 	if (b->owner[0] != '\0') {
-		kv_str(j, "owner", b->owner);
+		json_kv_str(j, "owner", b->owner);
 	}
 	json_key(j, "files");
 	json_arr_begin(j);
@@ -2141,17 +2105,17 @@ library_book_json(struct json_out *j, const struct library_book *b)
 		const struct library_file *f = &b->files[i];
 
 		json_obj_begin(j);
-		kv_str(j, "id", f->id);
-		kv_str(j, "format", f->format);
-		kv_str(j, "mime", f->mime);
-		kv_uint(j, "size", f->size);
-		kv_int(j, "mtime", f->mtime);
+		json_kv_str(j, "id", f->id);
+		json_kv_str(j, "format", f->format);
+		json_kv_str(j, "mime", f->mime);
+		json_kv_uint(j, "size", f->size);
+		json_kv_int(j, "mtime", f->mtime);
 		json_key(j, "partial_md5");
 		json_str(j, f->partial_md5);
 		json_key(j, "filename_md5");
 		json_str(j, f->filename_md5);
-		kv_str(j, "name", f->name);
-		kv_str(j, "source", library_source_name(f->source));
+		json_kv_str(j, "name", f->name);
+		json_kv_str(j, "source", library_source_name(f->source));
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -3043,23 +3007,23 @@ library_status_json(struct json_out *j, const struct library_status *st)
 		const struct library_source_info *s = &st->sources[i];
 
 		json_obj_begin(j);
-		kv_str(j, "path", s->path);
-		kv_str(j, "kind", library_source_name(s->kind));
-		kv_bool(j, "available", s->available);
-		kv_uint(j, "books", s->books);
-		kv_uint(j, "files", s->files);
+		json_kv_str(j, "path", s->path);
+		json_kv_str(j, "kind", library_source_name(s->kind));
+		json_kv_bool(j, "available", s->available);
+		json_kv_uint(j, "books", s->books);
+		json_kv_uint(j, "files", s->files);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
-	kv_str(j, "upload_path", st->upload_path);
-	kv_bool(j, "scanning", st->scanning);
-	kv_uint(j, "books", st->books);
-	kv_uint(j, "files", st->files);
-	kv_int(j, "last_scan", st->last_scan);
-	kv_uint(j, "last_scan_ms", st->last_scan_ms);
-	kv_uint(j, "last_scan_read", st->last_scan_read);
-	kv_str(j, "watch", st->watch);
-	kv_uint(j, "skipped_total", st->skipped_total);
+	json_kv_str(j, "upload_path", st->upload_path);
+	json_kv_bool(j, "scanning", st->scanning);
+	json_kv_uint(j, "books", st->books);
+	json_kv_uint(j, "files", st->files);
+	json_kv_int(j, "last_scan", st->last_scan);
+	json_kv_uint(j, "last_scan_ms", st->last_scan_ms);
+	json_kv_uint(j, "last_scan_read", st->last_scan_read);
+	json_kv_str(j, "watch", st->watch);
+	json_kv_uint(j, "skipped_total", st->skipped_total);
 	json_key(j, "skipped");
 	json_arr_begin(j);
 	for (i = 0; i < st->nskipped; i++)

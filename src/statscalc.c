@@ -679,13 +679,6 @@ json_date(struct json_out *j, int64_t day)
 	json_str(j, s);
 }
 
-static void
-json_kv_int(struct json_out *j, const char *key, int64_t v)
-{
-	json_key(j, key);
-	json_int(j, v);
-}
-
 /* An integer, or null when negative (unknown). */
 static void
 json_kv_known(struct json_out *j, const char *key, int64_t v)
@@ -706,13 +699,6 @@ json_kv_ratio(struct json_out *j, const char *key, int64_t num, int64_t den)
 		json_double(j, (double)num / (double)den);
 	else
 		json_null(j);
-}
-
-static void
-json_kv_str(struct json_out *j, const char *key, const char *v)
-{
-	json_key(j, key);
-	json_str(j, v);
 }
 
 static void
