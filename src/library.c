@@ -807,14 +807,46 @@ scan_moved(
 	return true;
 }
 
-/* Commit the batch so far and open the next. */
+/*
+ * Every prepared statement of the scan: reset (done, so that a COMMIT
+ * finds none in progress) or finalized and cleared.
+ */
+static void
+scan_stmts_done(struct scan *s, bool finalize)
+{
+	sqlite3_stmt **stmts[] = {&s->by_path, &s->by_inode, &s->move,
+	    &s->touch, &s->put_file, &s->put_book, &s->id_used, &s->put_author,
+	    &s->put_tag, &s->del_lists, &s->del_tags, &s->move_book,
+	    &s->put_skip};
+	size_t i;
+
+	for (i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
+		sqlite3_stmt **p = stmts[i];
+
+		if (!finalize) {
+			sqlite3_reset(*p);
+			continue;
+		}
+		sqlite3_finalize(*p);
+		*p = NULL;
+	}
+}
+
+/*
+ * Commit the batch so far and open the next. No statement of the scan may
+ * be in progress (a look-up left on its row, a write that met a lock), or
+ * the COMMIT fails; the next batch takes the write lock at once
+ * (IMMEDIATE), so that no write of it meets another writer's commit
+ * (SQLITE_BUSY_SNAPSHOT, which waiting does not cure) and is lost.
+ */
 static void
 scan_batch(struct scan *s)
 {
 	if (++s->in_batch < SCAN_BATCH)
 		return;
 	s->in_batch = 0;
-	(void)lib_exec(s->db, "COMMIT; BEGIN");
+	scan_stmts_done(s, false);
+	(void)lib_exec(s->db, "COMMIT; BEGIN IMMEDIATE");
 }
 
 /*
@@ -932,18 +964,7 @@ scan_dir(struct scan *s, const char *path, const char *rel, unsigned depth)
 static void
 scan_finalize(struct scan *s)
 {
-	sqlite3_stmt **stmts[] = {&s->by_path, &s->by_inode, &s->move,
-	    &s->touch, &s->put_file, &s->put_book, &s->id_used, &s->put_author,
-	    &s->put_tag, &s->del_lists, &s->del_tags, &s->move_book,
-	    &s->put_skip};
-	size_t i;
-
-	for (i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
-		sqlite3_stmt **p = stmts[i];
-
-		sqlite3_finalize(*p);
-		*p = NULL;
-	}
+	scan_stmts_done(s, true);
 }
 
 static int

@@ -762,7 +762,29 @@ function parseRoute() {
 	return {page: page || 'library', arg};
 }
 
-async function render(quiet) {
+// Draws run one at a time, each for the route current when it starts, so
+// a slow draw of the page just left (a live update in flight) never
+// lands over the page navigated to. Calls while one is queued join it;
+// the promise settles once a draw begun after the call has finished.
+let drawTail = Promise.resolve();
+let drawQueued = null;
+
+function render(quiet) {
+	if (drawQueued) {
+		drawQueued.quiet = drawQueued.quiet && Boolean(quiet);
+		return drawQueued.done;
+	}
+	const q = {quiet: Boolean(quiet)};
+	q.done = drawTail.then(() => {
+		drawQueued = null;
+		return draw(q.quiet);
+	});
+	drawQueued = q;
+	drawTail = q.done.catch(() => {});
+	return q.done;
+}
+
+async function draw(quiet) {
 	route = parseRoute();
 	for (const a of document.querySelectorAll('#nav a')) {
 		const target = a.getAttribute('href').replace(/^#\/?/, '') || 'library';

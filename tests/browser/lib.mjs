@@ -123,6 +123,10 @@ async function closeBrowser() {
 // so the page's Content-Security-Policy stays as it is).
 let axeSource = null;
 export async function axeViolations(page) {
+	// A toast fading in or out is between its colours: axe measures the
+	// page at rest (no toast, no transition running).
+	await page.waitForFunction(() => !document.querySelector('#toast.show') &&
+	    document.getAnimations().every((a) => a.playState !== 'running'), null, {timeout: 10000});
 	if (!await page.evaluate(() => typeof window.axe === 'object')) {
 		if (axeSource === null) axeSource = readFileSync(join(here, 'node_modules/axe-core/axe.min.js'), 'utf8');
 		await page.evaluate(axeSource);

@@ -8,10 +8,12 @@
  * library_query_sync (the ids deterministic across two data
  * directories); and the asynchronous faces on a loop (a scan, then a
  * query, library_docs by file-name MD5, a facet, the status, a file
- * opened, a book without a cover).
+ * opened, a book without a cover); a scan of more files than one batch
+ * while another connection writes the index all along (no batch lost).
  *
  * UNIT_INCLUDES: src/library.c
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -230,6 +232,99 @@ test_library__scan_query(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Another writer of the index (a second server's upload, `library add`). */
+struct writer {
+	char path[700];
+	volatile int stop;
+	unsigned long writes;
+};
+
+static void *
+writer_run(void *arg)
+{
+	struct writer *w = arg;
+	sqlite3 *db;
+
+	if (sqlite3_open_v2(w->path, &db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK)
+		return NULL;
+	/*
+	 * No busy wait: it tries every 100 us and writes whenever the scan
+	 * leaves the lock free (a writer that never pauses would starve it).
+	 */
+	while (!w->stop) {
+		if (sqlite3_exec(db,
+		        "INSERT OR REPLACE INTO meta VALUES('test_writer', "
+		        "random())",
+		        NULL, NULL, NULL) == SQLITE_OK)
+			w->writes++;
+		usleep(100);
+	}
+	sqlite3_close(db);
+	return NULL;
+}
+
+/*
+ * A scan commits every SCAN_BATCH files. Another connection committing
+ * between the batches must cost no file: each batch takes the write lock
+ * when it begins, and no statement is left in progress at its COMMIT.
+ */
+static void
+test_library__scan_batches_beside_a_writer(void **state)
+{
+	char tmpl[] = "/tmp/test_library.XXXXXX";
+	char *root = mkdtemp(tmpl), lib[600], data[600], cmd[700];
+	enum { NFILES = SCAN_BATCH * 2 + 100 };
+	struct config cfg;
+	struct buf out = BUF_INIT;
+	struct library_query q;
+	struct writer w;
+	struct got g;
+	pthread_t t;
+	int i, round;
+
+	(void)state;
+	assert_non_null(root);
+	snprintf(lib, sizeof(lib), "%s/books", root);
+	snprintf(data, sizeof(data), "%s/data", root);
+	assert_int_equal(mkdir(lib, 0700), 0);
+	config_init(&cfg);
+	free(cfg.library_paths);
+	cfg.library_paths = xstrdup(lib);
+	free(cfg.data_dir);
+	cfg.data_dir = xstrdup(data);
+	/* The index exists (empty) before the writer opens it. */
+	assert_int_equal(library_scan_sync(&cfg, &out), 0);
+	for (i = 0; i < NFILES; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "Book %04d.txt", i);
+		put_txt(lib, name, name);
+	}
+	memset(&w, 0, sizeof(w));
+	snprintf(
+	    w.path, sizeof(w.path), "%s/library/%s", data, LIBRARY_INDEX_FILE);
+	assert_int_equal(pthread_create(&t, NULL, writer_run, &w), 0);
+	/* The first round reads every file, the second finds them unchanged. */
+	memset(&q, 0, sizeof(q));
+	for (round = 0; round < 2; round++) {
+		buf_reset(&out);
+		assert_int_equal(library_scan_sync(&cfg, &out), 0);
+		assert_non_null(strstr(out.data, " 0 skipped"));
+		memset(&g, 0, sizeof(g));
+		assert_int_equal(
+		    library_query_sync(&cfg, NULL, &q, got_page, &g), 0);
+		assert_int_equal(g.total, NFILES);
+	}
+	w.stop = 1;
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_true(w.writes > 0);
+	config_release(&cfg);
+	buf_release(&out);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* The asynchronous faces on a loop: what the OPDS and web code call. */
 struct async {
 	uv_loop_t *loop;
@@ -398,6 +493,7 @@ main(void)
 	    cmocka_unit_test(test_library__names),
 	    cmocka_unit_test(test_library__share_names),
 	    cmocka_unit_test(test_library__scan_query),
+	    cmocka_unit_test(test_library__scan_batches_beside_a_writer),
 	    cmocka_unit_test(test_library__async),
 	};
 
