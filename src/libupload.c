@@ -10,8 +10,8 @@
  *      the bytes (bookmeta_read), the account's quota;
  *   4. the index asked for a book the account sees with that partial MD5
  *      (there already: 200, the temporary file removed);
- *   5. on the thread pool: linked under its name (libplace_link) and the
- *      library scanned (library_scan_sync); then the book, 201.
+ *   5. on the thread pool: linked under its name (libplace_link) and
+ *      indexed alone (library_index_sync); then the book, 201.
  * Every failure removes the temporary file: nothing half-written stays.
  */
 #include <sys/stat.h>
@@ -33,6 +33,7 @@
 #include "libplace.h"
 #include "library.h"
 #include "libupload.h"
+#include "log.h"
 #include "partialmd5.h"
 #include "router.h"
 #include "xmalloc.h"
@@ -173,12 +174,18 @@ place_work(uv_work_t *w)
 		    &u->why, "The file cannot be stored: %s.", strerror(errno));
 	}
 	buf_reset(&u->tmp); /* linked (or removed): not ours to remove */
-	if (u->status == 0 && !u->existed &&
-	    library_scan_sync(u->cfg, &path) == -1) {
-		u->status = 500;
+	if (u->status == 0 && !u->existed) {
+		const char *one = path.data;
+		struct buf msg = BUF_INIT;
+
+		u->status =
+		    library_index_sync(u->cfg, &one, 1, &msg) == -1 ? 500 : 0;
+		/* The error's sentence, or the counts (logged). */
 		buf_reset(&u->why);
-		buf_addf(
-		    &u->why, "The library cannot index it: %s.", path.data);
+		buf_addf(&u->why,
+		    u->status != 0 ? "The library cannot index it: %s." : "%s",
+		    msg.data);
+		buf_release(&msg);
 	}
 	buf_release(&path);
 }
@@ -193,6 +200,8 @@ place_done(uv_work_t *w, int status)
 		up_fail(u, u->status, u->why.data);
 		return;
 	}
+	if (!u->existed)
+		log_info("library: upload indexed: %s", u->why.data);
 	up_lookup(u, up_indexed);
 }
 
