@@ -1667,6 +1667,7 @@ library_index_sync(const struct config *cfg, const char *const *paths, size_t n,
 	struct timespec t0, t1;
 	sqlite3 *db;
 	size_t i;
+	uint64_t ms;
 	int rc = -1;
 
 	memset(&s, 0, sizeof(s));
@@ -1716,14 +1717,13 @@ library_index_sync(const struct config *cfg, const char *const *paths, size_t n,
 		goto out;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
+	     (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000000);
 	buf_addf(out,
 	    "scanned %llu files (%llu read, 0 removed, %llu skipped) in %llu "
 	    "ms",
 	    (unsigned long long)s.files_seen, (unsigned long long)s.files_read,
-	    (unsigned long long)s.skipped,
-	    (unsigned long long)((uint64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
-	                         (uint64_t)((t1.tv_nsec - t0.tv_nsec) /
-	                                    1000000)));
+	    (unsigned long long)s.skipped, (unsigned long long)ms);
 	rc = 0;
 out:
 	free(s.root_real);
