@@ -1352,6 +1352,18 @@ out:
  * Scan roots into db, on the calling thread. A summary line into out.
  * Returns 0, or -1 with a message in out.
  */
+/* The one line a scan (or library_index_sync) ends with, into out. */
+static void
+scan_summary(const struct scan *s, uint64_t ms, struct buf *out)
+{
+	buf_addf(out,
+	    "scanned %llu files (%llu read, %llu removed, %llu skipped) in "
+	    "%llu ms",
+	    (unsigned long long)s->files_seen,
+	    (unsigned long long)s->files_read, (unsigned long long)s->removed,
+	    (unsigned long long)s->skipped, (unsigned long long)ms);
+}
+
 static int
 scan_run(sqlite3 *db, const struct lib_roots *roots, struct buf *out,
     struct buf *dirs, size_t *ndirs)
@@ -1448,12 +1460,7 @@ scan_run(sqlite3 *db, const struct lib_roots *roots, struct buf *out,
 		buf_adds(out, "cannot commit the library index");
 		return -1;
 	}
-	buf_addf(out,
-	    "scanned %llu files (%llu read, %llu removed, %llu skipped) in "
-	    "%llu ms",
-	    (unsigned long long)s.files_seen, (unsigned long long)s.files_read,
-	    (unsigned long long)s.removed, (unsigned long long)s.skipped,
-	    (unsigned long long)ms);
+	scan_summary(&s, ms, out);
 	return 0;
 }
 
@@ -1618,6 +1625,21 @@ library_scan_sync(const struct config *cfg, struct buf *out)
 	return rc;
 }
 
+/* The file at path is gone: its row goes (its book with the last one). */
+static void
+index_gone(struct scan *s, const char *path)
+{
+	sqlite3_stmt *st =
+	    lib_prepare(s->db, "DELETE FROM files WHERE path=?1");
+
+	if (st == NULL)
+		return;
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		s->removed += (uint64_t)sqlite3_changes(s->db);
+	sqlite3_finalize(st);
+}
+
 /*
  * Index the file path of the uploads folder (<upload path>/<account or
  * shared>/<name>) into the open transaction of s (its root set).
@@ -1646,9 +1668,12 @@ index_one(struct scan *s, const char *upload_path, const char *path)
 	buf_addf(&real, "%s/%s", s->root_real, rel);
 	if (scan_owner(s, owner.data) == -1)
 		scan_skip(s, rel, "not an account's folder");
-	else if (lstat(real.data, &sb) == -1)
-		scan_skip(s, rel, strerror(errno));
-	else if (!S_ISREG(sb.st_mode))
+	else if (lstat(real.data, &sb) == -1) {
+		if (errno == ENOENT)
+			index_gone(s, real.data);
+		else
+			scan_skip(s, rel, strerror(errno));
+	} else if (!S_ISREG(sb.st_mode))
 		scan_skip(s, rel, "not a regular file");
 	else if (!scan_unchanged(s, real.data, &sb) &&
 	         !scan_moved(s, real.data, slash + 1, &sb))
@@ -1703,7 +1728,7 @@ library_index_sync(const struct config *cfg, const char *const *paths, size_t n,
 		index_one(&s, roots.upload_path, paths[i]);
 	scan_finalize(&s);
 	/* A file read again may have left its old book without a file. */
-	if (s.files_read > 0)
+	if (s.files_read > 0 || s.removed > 0)
 		(void)lib_exec(db,
 		    "DELETE FROM books WHERE id NOT IN (SELECT book_id FROM "
 		    "files);"
@@ -1719,11 +1744,7 @@ library_index_sync(const struct config *cfg, const char *const *paths, size_t n,
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
 	     (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000000);
-	buf_addf(out,
-	    "scanned %llu files (%llu read, 0 removed, %llu skipped) in %llu "
-	    "ms",
-	    (unsigned long long)s.files_seen, (unsigned long long)s.files_read,
-	    (unsigned long long)s.skipped, (unsigned long long)ms);
+	scan_summary(&s, ms, out);
 	rc = 0;
 out:
 	free(s.root_real);

@@ -325,7 +325,8 @@ int library_scan_sync(const struct config *cfg, struct buf *out);
  * <upload path>/<account or "shared">/<name> as libplace_link wrote it,
  * on the calling thread, without walking the rest of the library; a
  * summary into out (one line, as library_scan_sync's; a path that is no
- * such file counts as skipped). Returns 0, or -1 with a message in out.
+ * such file counts as skipped; a file gone is removed from the index).
+ * Returns 0, or -1 with a message in out.
  */
 int library_index_sync(const struct config *cfg, const char *const *paths,
     size_t n, struct buf *out);
