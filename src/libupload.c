@@ -25,10 +25,12 @@
 
 #include <sodium.h>
 
+#include "auth.h"
 #include "bookmeta.h"
 #include "buf.h"
 #include "config.h"
 #include "davpath.h"
+#include "fileio.h"
 #include "json.h"
 #include "libplace.h"
 #include "library.h"
@@ -584,5 +586,120 @@ libupload_share(uv_loop_t *loop, const struct library *lib,
 		buf_release(&sh->out);
 		free(sh);
 		http_error(req, 500, headers, "The share cannot be made now.");
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * WebDAV's Books/ on Redis: a copy in the uploads folder.
+ */
+
+struct davbook {
+	uv_work_t work;
+	const struct config *cfg;
+	char *user, *name;
+	int fd; /* the file's bytes, or -1: removed from Books/ */
+	int rc;
+	struct buf msg;
+};
+
+/* fileio_replace's fill: the bytes of the descriptor at arg, in pieces. */
+static int
+davbook_fill(int fd, const void *arg)
+{
+	const struct davbook *b = arg;
+	char chunk[65536];
+	off_t off = 0;
+	ssize_t n;
+
+	while ((n = pread(b->fd, chunk, sizeof(chunk), off)) > 0) {
+		if (fileio_write_all(fd, chunk, (size_t)n) == -1)
+			return -1;
+		off += n;
+	}
+	return n < 0 ? -1 : 0;
+}
+
+/* On the thread pool: copy (or remove) the file, then index it. */
+static void
+davbook_work(uv_work_t *w)
+{
+	struct davbook *b = w->data;
+	struct buf dir = BUF_INIT, path = BUF_INIT, tmp = BUF_INIT;
+	const char *op = "create", *one;
+	unsigned char rnd[8];
+	char hex[2 * sizeof(rnd) + 1];
+
+	libplace_dir(b->cfg, b->user, &dir);
+	buf_addf(&path, "%s/%s", dir.data, b->name);
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	buf_addf(&tmp, "%s/.dav-%s", dir.data, hex);
+	b->rc = 0;
+	if (b->fd != -1) {
+		if (libplace_mkdirs(dir.data) == -1 ||
+		    fileio_replace(path.data, tmp.data, davbook_fill, b, &op) ==
+		        -1) {
+			b->rc = -1;
+			buf_addf(&b->msg, "cannot %s '%s': %s", op, path.data,
+			    strerror(errno));
+		}
+	} else if (unlink(path.data) == -1 && errno != ENOENT) {
+		b->rc = -1;
+		buf_addf(&b->msg, "cannot remove '%s': %s", path.data,
+		    strerror(errno));
+	}
+	one = path.data;
+	if (b->rc == 0)
+		b->rc = library_index_sync(b->cfg, &one, 1, &b->msg);
+	buf_release(&dir);
+	buf_release(&path);
+	buf_release(&tmp);
+}
+
+static void
+davbook_done(uv_work_t *w, int status)
+{
+	struct davbook *b = w->data;
+
+	(void)status;
+	if (b->rc == 0)
+		log_info("library: Books/%s of %s %s: %s", b->name, b->user,
+		    b->fd != -1 ? "copied" : "removed", b->msg.data);
+	else
+		log_warnx("library: Books/%s of %s: %s", b->name, b->user,
+		    b->msg.data);
+	if (b->fd != -1)
+		close(b->fd);
+	free(b->user);
+	free(b->name);
+	buf_release(&b->msg);
+	free(b);
+}
+
+void
+libupload_dav_book(uv_loop_t *loop, const struct config *cfg, struct str user,
+    const char *name, int fd)
+{
+	struct davbook *b;
+
+	/* An account's folder of the uploads folder, a book's name. */
+	if (!auth_username_valid(user) || user.p[0] == '.' ||
+	    memchr(user.p, '/', user.len) != NULL ||
+	    str_eq(user, STR_LIT("shared")) || name[0] == '.' ||
+	    !library_is_book_name(name)) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	b = xcalloc(1, sizeof(*b));
+	b->cfg = cfg;
+	b->user = xmemdup0(user.p, user.len);
+	b->name = xstrdup(name);
+	b->fd = fd;
+	buf_init(&b->msg);
+	b->work.data = b;
+	if (uv_queue_work(loop, &b->work, davbook_work, davbook_done) != 0) {
+		log_warnx("library: Books/%s of %s not copied", name, b->user);
+		davbook_done(&b->work, 0);
 	}
 }
