@@ -29,6 +29,7 @@
 #include "libplace.h"
 #include "library.h"
 #include "partialmd5.h"
+#include "xmalloc.h"
 
 static int
 cmd_library_scan_exec(struct cmd_args *args)
@@ -117,11 +118,12 @@ cmd_library_list_exec(struct cmd_args *args)
 
 /*
  * Copy the file at src into dir (made when missing) as a new file of the
- * same base name, unless a file of dir has the same partial MD5. Returns
- * 0, 1 when it was there already, or -1 after complaining.
+ * same base name, unless a file of dir has the same partial MD5; the new
+ * file's path into *added (the caller frees it). Returns 0, 1 when it
+ * was there already, or -1 after complaining.
  */
 static int
-add_one(const char *src, const char *dir)
+add_one(const char *src, const char *dir, char **added)
 {
 	struct buf dst = BUF_INIT, tmp = BUF_INIT;
 	char pmd5[MD5_HEX_LEN + 1];
@@ -176,6 +178,7 @@ add_one(const char *src, const char *dir)
 		goto out;
 	}
 	printf("%s: added as '%s'\n", src, dst.data);
+	*added = buf_detach(&dst, NULL);
 	rc = 0;
 out:
 	if (in != -1)
@@ -192,6 +195,8 @@ cmd_library_add_exec(struct cmd_args *args)
 {
 	struct buf dir = BUF_INIT, out = BUF_INIT;
 	const char *user = NULL;
+	char **added = NULL;
+	size_t nadded = 0, j;
 	int i, rc = 0;
 
 	if (!cmd_option(args, "user", &user))
@@ -207,13 +212,21 @@ cmd_library_add_exec(struct cmd_args *args)
 		    "cannot make '%s': %s", dir.data, strerror(errno));
 		goto out;
 	}
+	added = xcalloc((size_t)args->argc + 1, sizeof(*added));
 	for (i = 0; i < args->argc; i++)
-		if (add_one(args->argv[i], dir.data) == -1)
+		if (add_one(args->argv[i], dir.data, &added[nadded]) == -1)
 			rc = 1;
-	if (library_scan_sync(args->cfg, &out) == -1)
-		rc = cmd_complain("library scan: %s", out.data);
+		else if (added[nadded] != NULL)
+			nadded++;
+	/* Only the new files are read, not the whole library. */
+	if (library_index_sync(
+	        args->cfg, (const char *const *)added, nadded, &out) == -1)
+		rc = cmd_complain("library index: %s", out.data);
 	else
 		printf("%s\n", out.data);
+	for (j = 0; j < nadded; j++)
+		free(added[j]);
+	free(added);
 out:
 	buf_release(&dir);
 	buf_release(&out);

@@ -88,6 +88,18 @@ serve_stats_file(void *arg, const char *user, size_t user_len, const char *name,
 	statsvc_uploaded(arg, user, user_len, name, fd, size, agent, agent_len);
 }
 
+/* dav_file_fn of dav_on_book: a book of Books/ on Redis, copied. */
+static void
+serve_dav_book(void *arg, const char *user, size_t user_len, const char *name,
+    int fd, uint64_t size, const char *agent, size_t agent_len)
+{
+	struct serve *s = arg;
+
+	(void)size, (void)agent, (void)agent_len;
+	libupload_dav_book(
+	    s->loop, s->cfg, (struct str){user, user_len}, name, fd);
+}
+
 static void
 serve_close_signals(struct serve *s)
 {
@@ -356,6 +368,11 @@ cmd_serve_exec(struct cmd_args *args)
 		front_serve(s.front, FRONT_OPDS, s.opds);
 		s.davlib = davlib_new(s.st, s.rl, s.lib, cfg);
 		dav_set_library(s.dav, davlib_handle, s.davlib);
+		/* Books/ lives in Redis: a copy on the shared folder. */
+		if (strcmp(cfg->storage, "redis") == 0 &&
+		    cfg->library_upload_path != NULL &&
+		    cfg->library_upload_path[0] != '\0')
+			dav_on_book(s.dav, serve_dav_book, &s);
 	}
 	s.shared = pubsub_new(s.loop, s.st, cfg);
 	pubsub_ratelimit(s.shared, s.rl, "auth");

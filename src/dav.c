@@ -70,6 +70,7 @@
 #include "davstore.h"
 #include "davxml.h"
 #include "fault.h"
+#include "library.h"
 #include "log.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -138,6 +139,9 @@ struct dav {
 	const char *const *file_names;
 	dav_file_fn *file_fn;
 	void *file_arg;
+	/* dav_on_book: who is told of the files of an account's Books/. */
+	dav_file_fn *book_fn;
+	void *book_arg;
 	struct dav_usage usage[DAV_USAGE_FDS];
 	uint64_t tick;
 	/* Chunk jobs on the pool, and those waiting (dav_chunk_start). */
@@ -215,6 +219,7 @@ struct dav_req {
 	int file_fd; /* the file for the dav_on_file listener, or -1 */
 	uint64_t file_size;
 	const char *file_name; /* which of file_names file_fd is */
+	bool file_book;        /* file_fd is for the dav_on_book listener */
 	bool uploading;        /* in dav->uploads */
 	bool exists, recursive, replaced;
 };
@@ -1588,26 +1593,38 @@ dav_get(struct dav_req *r)
  * dav_on_file listener wants, open it for the listener (r->file_fd; a
  * backend not on disk copies it into a temporary file).
  */
+/* Whether the nseg segments seg name a file of the account's Books/. */
+static bool
+in_books(const struct dav *dav, const struct str *seg, size_t nseg)
+{
+	return dav->book_fn != NULL && nseg == 2 &&
+	       str_eq(seg[0], STR_LIT(LIBRARY_DAV_FOLDER));
+}
+
 static void
-file_prepare(struct dav_req *r, struct davdir *dir, const char *name)
+file_prepare(struct dav_req *r, struct davdir *dir, const char *name, bool book)
 {
 	const struct dav *dav = r->dav;
-	const char *const *n;
+	const char *const *n = NULL;
 	struct davrd *rd;
 	struct stat st;
 
-	if (dav->file_fn == NULL || name == NULL)
+	if (name == NULL)
 		return;
-	for (n = dav->file_names; *n != NULL && strcmp(name, *n) != 0; n++)
-		;
-	if (*n == NULL)
+	if (!book && dav->file_fn != NULL) {
+		for (n = dav->file_names; *n != NULL && strcmp(name, *n) != 0;
+		     n++)
+			;
+	}
+	if (!book && (n == NULL || *n == NULL))
 		return;
 	rd = davstore_read_open(dir, name, &st);
 	if (rd == NULL)
 		return;
 	r->file_fd = davstore_read_fd(rd);
 	r->file_size = (uint64_t)st.st_size;
-	r->file_name = *n;
+	r->file_name = book ? name : *n;
+	r->file_book = book;
 	davstore_read_close(rd);
 }
 
@@ -1937,7 +1954,8 @@ put_fsync_work(uv_work_t *w)
 	                         : davstore_up_sync(r->up);
 	r->work_errno = errno;
 	if (r->sync_dir && r->work_rc == 0)
-		file_prepare(r, r->parent, r->name);
+		file_prepare(
+		    r, r->parent, r->name, in_books(r->dav, r->seg, r->nseg));
 }
 
 /*
@@ -2025,8 +2043,9 @@ file_written(struct dav_req *r)
 	if (fd == -1)
 		return;
 	r->file_fd = -1;
-	dav->file_fn(dav->file_arg, r->cred.user.p, r->cred.user.len,
-	    r->file_name, fd, r->file_size, ua ? ua->p : NULL,
+	(r->file_book ? dav->book_fn : dav->file_fn)(
+	    r->file_book ? dav->book_arg : dav->file_arg, r->cred.user.p,
+	    r->cred.user.len, r->file_name, fd, r->file_size, ua ? ua->p : NULL,
 	    ua ? ua->len : 0);
 }
 
@@ -2319,10 +2338,15 @@ delete_done(uv_work_t *w, int status)
 	if (!dav_work_back(r))
 		return;
 	usage_forget(r);
-	if (r->work_rc == -1)
+	if (r->work_rc == -1) {
 		dav_fail_errno(r, r->work_errno, "delete");
-	else
-		dav_reply(r, 204, NULL, NULL, "", 0);
+		return;
+	}
+	/* A book of Books/ removed: the listener is told (fd -1). */
+	if (in_books(r->dav, r->seg, r->nseg))
+		r->dav->book_fn(r->dav->book_arg, r->cred.user.p,
+		    r->cred.user.len, r->name, -1, 0, NULL, 0);
+	dav_reply(r, 204, NULL, NULL, "", 0);
 }
 
 static void
@@ -2541,7 +2565,8 @@ copy_work(uv_work_t *w)
 		    r->parent, r->name, r->ddir, r->dname, r->recursive);
 	r->work_errno = errno;
 	if (r->work_rc == 0)
-		file_prepare(r, r->ddir, r->dname);
+		file_prepare(
+		    r, r->ddir, r->dname, in_books(r->dav, r->dseg, r->dn));
 }
 
 static void
@@ -2746,6 +2771,7 @@ dav_handle(struct http_request *req, void *ctx)
 	r->dav = dav;
 	r->req = req;
 	r->file_fd = -1;
+	r->file_book = false;
 	buf_init(&r->out);
 	buf_init(&r->wb);
 	buf_init(&r->jb);
@@ -2802,6 +2828,13 @@ dav_on_file(
 	dav->file_names = names;
 	dav->file_fn = fn;
 	dav->file_arg = arg;
+}
+
+void
+dav_on_book(struct dav *dav, dav_file_fn *fn, void *arg)
+{
+	dav->book_fn = fn;
+	dav->book_arg = arg;
 }
 
 bool

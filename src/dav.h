@@ -62,6 +62,14 @@ void dav_on_file(
     struct dav *dav, const char *const *names, dav_file_fn *fn, void *arg);
 
 /*
+ * Told, like dav_on_file's listener, of any file written whole into the
+ * top folder Books/ (LIBRARY_DAV_FOLDER) of an account's tree, name its
+ * name there; and of one deleted from it, with fd -1 and size 0 (a MOVE
+ * out of Books/ is not told). The listener picks the names it wants.
+ */
+void dav_on_book(struct dav *dav, dav_file_fn *fn, void *arg);
+
+/*
  * A folder at the top of every account's space served by a handler of
  * its own: the request and its decoded segments below the folder
  * (borrowed for the call).

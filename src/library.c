@@ -1373,6 +1373,18 @@ out:
  * Scan roots into db, on the calling thread. A summary line into out.
  * Returns 0, or -1 with a message in out.
  */
+/* The one line a scan (or library_index_sync) ends with, into out. */
+static void
+scan_summary(const struct scan *s, uint64_t ms, struct buf *out)
+{
+	buf_addf(out,
+	    "scanned %llu files (%llu read, %llu removed, %llu skipped) in "
+	    "%llu ms",
+	    (unsigned long long)s->files_seen,
+	    (unsigned long long)s->files_read, (unsigned long long)s->removed,
+	    (unsigned long long)s->skipped, (unsigned long long)ms);
+}
+
 static int
 scan_run(sqlite3 *db, const struct lib_roots *roots, struct buf *out,
     struct buf *dirs, size_t *ndirs)
@@ -1469,12 +1481,7 @@ scan_run(sqlite3 *db, const struct lib_roots *roots, struct buf *out,
 		buf_adds(out, "cannot commit the library index");
 		return -1;
 	}
-	buf_addf(out,
-	    "scanned %llu files (%llu read, %llu removed, %llu skipped) in "
-	    "%llu ms",
-	    (unsigned long long)s.files_seen, (unsigned long long)s.files_read,
-	    (unsigned long long)s.removed, (unsigned long long)s.skipped,
-	    (unsigned long long)ms);
+	scan_summary(&s, ms, out);
 	return 0;
 }
 
@@ -1634,6 +1641,134 @@ library_scan_sync(const struct config *cfg, struct buf *out)
 	rc = scan_run(db, &roots, out, NULL, NULL);
 	if (rc == 0)
 		(void)cover_sweep(db, cfg->data_dir, cover_cache_limit());
+	roots_release(&roots);
+	sqlite3_close(db);
+	return rc;
+}
+
+/* The file at path is gone: its row goes (its book with the last one). */
+static void
+index_gone(struct scan *s, const char *path)
+{
+	sqlite3_stmt *st =
+	    lib_prepare(s->db, "DELETE FROM files WHERE path=?1");
+
+	if (st == NULL)
+		return;
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		s->removed += (uint64_t)sqlite3_changes(s->db);
+	sqlite3_finalize(st);
+}
+
+/*
+ * Index the file path of the uploads folder (<upload path>/<account or
+ * shared>/<name>) into the open transaction of s (its root set).
+ */
+static void
+index_one(struct scan *s, const char *upload_path, const char *path)
+{
+	size_t ul = strlen(upload_path);
+	const char *rel, *slash;
+	struct buf real = BUF_INIT, owner = BUF_INIT;
+	struct stat sb;
+
+	if (strncmp(path, upload_path, ul) != 0 || path[ul] != '/') {
+		scan_skip(s, path, "not in the uploads folder");
+		return;
+	}
+	rel = path + ul + 1;
+	slash = strchr(rel, '/');
+	if (slash == NULL || slash == rel || rel[0] == '.' ||
+	    strchr(slash + 1, '/') != NULL || slash[1] == '.' ||
+	    !library_is_book_name(slash + 1)) {
+		scan_skip(s, rel, "not a book of an uploads folder");
+		return;
+	}
+	buf_add(&owner, rel, (size_t)(slash - rel));
+	buf_addf(&real, "%s/%s", s->root_real, rel);
+	if (scan_owner(s, owner.data) == -1)
+		scan_skip(s, rel, "not an account's folder");
+	else if (lstat(real.data, &sb) == -1) {
+		if (errno == ENOENT)
+			index_gone(s, real.data);
+		else
+			scan_skip(s, rel, strerror(errno));
+	} else if (!S_ISREG(sb.st_mode))
+		scan_skip(s, rel, "not a regular file");
+	else if (!scan_unchanged(s, real.data, &sb) &&
+	         !scan_moved(s, real.data, slash + 1, &sb))
+		scan_read_file(s, real.data, rel, slash + 1, &sb);
+	s->files_seen++;
+	buf_release(&real);
+	buf_release(&owner);
+}
+
+int
+library_index_sync(const struct config *cfg, const char *const *paths, size_t n,
+    struct buf *out)
+{
+	struct lib_roots roots;
+	struct scan s;
+	struct timespec t0, t1;
+	sqlite3 *db;
+	size_t i;
+	uint64_t ms;
+	int rc = -1;
+
+	memset(&s, 0, sizeof(s));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	db = lib_db_open(cfg->data_dir, cfg->library_share, out);
+	if (db == NULL)
+		return -1;
+	roots_from_config(cfg, &roots);
+	s.db = db;
+	s.roots = &roots;
+	bookmeta_limits_default(&s.lim);
+	s.now = (int64_t)time(NULL);
+	s.kind = LIBRARY_SRC_UPLOAD;
+	s.root = roots.upload_path;
+	s.root_real = realpath(roots.upload_path, NULL);
+	if (s.root_real == NULL) {
+		buf_addf(out, "cannot read '%s': %s", roots.upload_path,
+		    strerror(errno));
+		goto out;
+	}
+	if (lib_exec(db, "BEGIN IMMEDIATE") == -1) {
+		buf_adds(out, "cannot lock the library index");
+		goto out;
+	}
+	/* This scan's number: the next full scan keeps what is seen here. */
+	s.gen = meta_get(db, "scan_gen");
+	if (scan_prepare(&s) == -1) {
+		(void)lib_exec(db, "ROLLBACK");
+		buf_adds(out, "cannot prepare the library index");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		index_one(&s, roots.upload_path, paths[i]);
+	scan_finalize(&s);
+	/* A file read again may have left its old book without a file. */
+	if (s.files_read > 0 || s.removed > 0)
+		(void)lib_exec(db,
+		    "DELETE FROM books WHERE id NOT IN (SELECT book_id FROM "
+		    "files);"
+		    "DELETE FROM book_authors WHERE book_id NOT IN "
+		    "(SELECT id FROM books);"
+		    "DELETE FROM book_tags WHERE book_id NOT IN (SELECT id "
+		    "FROM books)");
+	if (lib_exec(db, "COMMIT") == -1) {
+		(void)lib_exec(db, "ROLLBACK");
+		buf_adds(out, "cannot commit the library index");
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
+	     (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000000);
+	scan_summary(&s, ms, out);
+	rc = 0;
+out:
+	free(s.root_real);
 	roots_release(&roots);
 	sqlite3_close(db);
 	return rc;

@@ -321,6 +321,17 @@ void library_free(struct library *lib);
 int library_scan_sync(const struct config *cfg, struct buf *out);
 
 /*
+ * Index (or index again) the files paths of the uploads folder, each
+ * <upload path>/<account or "shared">/<name> as libplace_link wrote it,
+ * on the calling thread, without walking the rest of the library; a
+ * summary into out (one line, as library_scan_sync's; a path that is no
+ * such file counts as skipped; a file gone is removed from the index).
+ * Returns 0, or -1 with a message in out.
+ */
+int library_index_sync(const struct config *cfg, const char *const *paths,
+    size_t n, struct buf *out);
+
+/*
  * library_query on the calling thread: cb is called before this returns.
  * Returns 0, or -1 when the index cannot be opened (cb told the error).
  */

@@ -10,8 +10,8 @@
  *      the bytes (bookmeta_read), the account's quota;
  *   4. the index asked for a book the account sees with that partial MD5
  *      (there already: 200, the temporary file removed);
- *   5. on the thread pool: linked under its name (libplace_link) and the
- *      library scanned (library_scan_sync); then the book, 201.
+ *   5. on the thread pool: linked under its name (libplace_link) and
+ *      indexed alone (library_index_sync); then the book, 201.
  * Every failure removes the temporary file: nothing half-written stays.
  */
 #include <sys/stat.h>
@@ -25,14 +25,17 @@
 
 #include <sodium.h>
 
+#include "auth.h"
 #include "bookmeta.h"
 #include "buf.h"
 #include "config.h"
 #include "davpath.h"
+#include "fileio.h"
 #include "json.h"
 #include "libplace.h"
 #include "library.h"
 #include "libupload.h"
+#include "log.h"
 #include "partialmd5.h"
 #include "router.h"
 #include "xmalloc.h"
@@ -173,12 +176,18 @@ place_work(uv_work_t *w)
 		    &u->why, "The file cannot be stored: %s.", strerror(errno));
 	}
 	buf_reset(&u->tmp); /* linked (or removed): not ours to remove */
-	if (u->status == 0 && !u->existed &&
-	    library_scan_sync(u->cfg, &path) == -1) {
-		u->status = 500;
+	if (u->status == 0 && !u->existed) {
+		const char *one = path.data;
+		struct buf msg = BUF_INIT;
+
+		u->status =
+		    library_index_sync(u->cfg, &one, 1, &msg) == -1 ? 500 : 0;
+		/* The error's sentence, or the counts (logged). */
 		buf_reset(&u->why);
-		buf_addf(
-		    &u->why, "The library cannot index it: %s.", path.data);
+		buf_addf(&u->why,
+		    u->status != 0 ? "The library cannot index it: %s." : "%s",
+		    msg.data);
+		buf_release(&msg);
 	}
 	buf_release(&path);
 }
@@ -193,6 +202,8 @@ place_done(uv_work_t *w, int status)
 		up_fail(u, u->status, u->why.data);
 		return;
 	}
+	if (!u->existed)
+		log_info("library: upload indexed: %s", u->why.data);
 	up_lookup(u, up_indexed);
 }
 
@@ -575,5 +586,120 @@ libupload_share(uv_loop_t *loop, const struct library *lib,
 		buf_release(&sh->out);
 		free(sh);
 		http_error(req, 500, headers, "The share cannot be made now.");
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * WebDAV's Books/ on Redis: a copy in the uploads folder.
+ */
+
+struct davbook {
+	uv_work_t work;
+	const struct config *cfg;
+	char *user, *name;
+	int fd; /* the file's bytes, or -1: removed from Books/ */
+	int rc;
+	struct buf msg;
+};
+
+/* fileio_replace's fill: the bytes of the descriptor at arg, in pieces. */
+static int
+davbook_fill(int fd, const void *arg)
+{
+	const struct davbook *b = arg;
+	char chunk[65536];
+	off_t off = 0;
+	ssize_t n;
+
+	while ((n = pread(b->fd, chunk, sizeof(chunk), off)) > 0) {
+		if (fileio_write_all(fd, chunk, (size_t)n) == -1)
+			return -1;
+		off += n;
+	}
+	return n < 0 ? -1 : 0;
+}
+
+/* On the thread pool: copy (or remove) the file, then index it. */
+static void
+davbook_work(uv_work_t *w)
+{
+	struct davbook *b = w->data;
+	struct buf dir = BUF_INIT, path = BUF_INIT, tmp = BUF_INIT;
+	const char *op = "create", *one;
+	unsigned char rnd[8];
+	char hex[2 * sizeof(rnd) + 1];
+
+	libplace_dir(b->cfg, b->user, &dir);
+	buf_addf(&path, "%s/%s", dir.data, b->name);
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	buf_addf(&tmp, "%s/.dav-%s", dir.data, hex);
+	b->rc = 0;
+	if (b->fd != -1) {
+		if (libplace_mkdirs(dir.data) == -1 ||
+		    fileio_replace(path.data, tmp.data, davbook_fill, b, &op) ==
+		        -1) {
+			b->rc = -1;
+			buf_addf(&b->msg, "cannot %s '%s': %s", op, path.data,
+			    strerror(errno));
+		}
+	} else if (unlink(path.data) == -1 && errno != ENOENT) {
+		b->rc = -1;
+		buf_addf(&b->msg, "cannot remove '%s': %s", path.data,
+		    strerror(errno));
+	}
+	one = path.data;
+	if (b->rc == 0)
+		b->rc = library_index_sync(b->cfg, &one, 1, &b->msg);
+	buf_release(&dir);
+	buf_release(&path);
+	buf_release(&tmp);
+}
+
+static void
+davbook_done(uv_work_t *w, int status)
+{
+	struct davbook *b = w->data;
+
+	(void)status;
+	if (b->rc == 0)
+		log_info("library: Books/%s of %s %s: %s", b->name, b->user,
+		    b->fd != -1 ? "copied" : "removed", b->msg.data);
+	else
+		log_warnx("library: Books/%s of %s: %s", b->name, b->user,
+		    b->msg.data);
+	if (b->fd != -1)
+		close(b->fd);
+	free(b->user);
+	free(b->name);
+	buf_release(&b->msg);
+	free(b);
+}
+
+void
+libupload_dav_book(uv_loop_t *loop, const struct config *cfg, struct str user,
+    const char *name, int fd)
+{
+	struct davbook *b;
+
+	/* An account's folder of the uploads folder, a book's name. */
+	if (!auth_username_valid(user) || user.p[0] == '.' ||
+	    memchr(user.p, '/', user.len) != NULL ||
+	    str_eq(user, STR_LIT("shared")) || name[0] == '.' ||
+	    !library_is_book_name(name)) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	b = xcalloc(1, sizeof(*b));
+	b->cfg = cfg;
+	b->user = xmemdup0(user.p, user.len);
+	b->name = xstrdup(name);
+	b->fd = fd;
+	buf_init(&b->msg);
+	b->work.data = b;
+	if (uv_queue_work(loop, &b->work, davbook_work, davbook_done) != 0) {
+		log_warnx("library: Books/%s of %s not copied", name, b->user);
+		davbook_done(&b->work, 0);
 	}
 }

@@ -59,4 +59,16 @@ void libupload_share(uv_loop_t *loop, const struct library *lib,
     const struct config *cfg, struct http_request *req, struct str book_id,
     bool on, const char *headers);
 
+/*
+ * WebDAV's Books/ on Redis (dav_on_book, with library_upload_path set):
+ * the file name of account user's Books/, fd its bytes (taken), is
+ * copied on the thread pool into the account's uploads folder (streamed:
+ * a temporary file, fsync, rename over the old copy) and indexed alone;
+ * fd -1: it was deleted, its copy is removed and leaves the index. A
+ * name that is no book's, or an account name that is no folder's, is
+ * ignored.
+ */
+void libupload_dav_book(uv_loop_t *loop, const struct config *cfg,
+    struct str user, const char *name, int fd);
+
 #endif

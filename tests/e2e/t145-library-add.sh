@@ -9,7 +9,8 @@
 # 1) but the others are added; a bad account name is refused; list
 # --user shows the account's uploads beside the shared books, list
 # without it only the shared ones; --library-upload-path moves the
-# uploads folder; while a server runs, add and list work on the same
+# uploads folder; add reads only the files it added (the counts: 1 read);
+# while a server runs, add and list work on the same
 # index and the server's API shows the new book at once; the server
 # ends without stderr.
 . "$(dirname "$0")/lib.sh"
@@ -59,7 +60,7 @@ register alice "$(md5 s3cret)"
 web POST /api/v1/login '{"username":"alice","password":"s3cret"}' -c "$KS_TMP/jar"
 run library add --user alice "$B/book.mobi"
 is "online add: exit 0" "$RC" 0
-like "online add: scanned" "$OUT" 'scanned [0-9]+ files \(1 read'
+like "online add: that file alone read" "$OUT" 'scanned 1 files \(1 read, 0 removed, 0 skipped'
 run library list --user alice
 like "online list" "$OUT" "Dune - Frank Herbert  \[alice\]"
 web GET "/api/v1/library?uploads=1" "" -b "$KS_TMP/jar"

@@ -3,8 +3,8 @@
 # (POST /api/v1/library/upload, libupload.c).
 #
 # Covers: a good file 201 with its book, stored byte-identical in the
-# account's uploads folder and indexed at once (its owner sees it, another
-# account does not); the same bytes again (under another name) 200 with
+# account's uploads folder and indexed at once, that file alone read (its
+# owner sees it, another account does not); the same bytes again (under another name) 200 with
 # the same book and no second file; a book already in the shared folders
 # 200; larger than library_max_upload_bytes 413 (announced, and chunked
 # without a length); bytes that are no book 415 with the reason; a bad
@@ -54,6 +54,7 @@ BOOK=$(printf '%s' "$BODY" | json 'd["book"]["id"]')
 check "stored byte-identical under its name" cmp -s "$U/ann/Mon livre été.epub" "$B/epub3.epub"
 as GET '/api/v1/library?uploads=1'
 is "indexed at once" "$(printf '%s' "$BODY" | json '(d["total"], d["books"][0]["id"])')" "(1, '$BOOK')"
+like "that file alone read, not the library" "$(grep 'library: upload indexed' "$KS_ERR.new")" 'scanned 1 files \(1 read, 0 removed, 0 skipped\)'
 
 up "$B/epub3.epub" 'again.epub'
 is "the same bytes: 200" "$STATUS" 200

@@ -35,6 +35,9 @@ run library add --user ann "$B/book.fb2"
 is "ann's upload added" "$RC" 0
 run library add --user bob "$B/ref.pdf"
 is "bob's upload added" "$RC" 0
+# add reads only the new files: the folder's book comes with a scan.
+run library scan
+is "scanned" "$RC" 0
 run library list --user ann --json
 ANNBOOK=$(printf '%s\n' "$OUT" | python3 -c 'import json,sys
 for l in sys.stdin:
@@ -44,7 +47,7 @@ FOLDER=$(printf '%s\n' "$OUT" | python3 -c 'import json,sys
 for l in sys.stdin:
     d=json.loads(l)
     if "owner" not in d: print(d["id"])')
-check "ids found" [ ${#ANNBOOK} = 32 ] && [ ${#FOLDER} = 32 ]
+is "ids found" "${#ANNBOOK} ${#FOLDER}" "32 32"
 
 ks_start --library-paths "$L" --library-share ann || { not_ok "server started"; done_testing; }
 for _ in $(seq 1 100); do
