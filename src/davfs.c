@@ -204,6 +204,16 @@ davfs_temp_open(int dirfd, struct buf *out)
 	return -1;
 }
 
+/* close(fd), errno left as it was (the error being returned). */
+static void
+close_keep_errno(int fd)
+{
+	int saved = errno;
+
+	close(fd);
+	errno = saved;
+}
+
 /*
  * A directory stream on the folder dirfd (borrowed; the stream has its
  * own descriptor). NULL with errno on failure.
@@ -212,17 +222,22 @@ static DIR *
 dir_open(int dirfd)
 {
 	DIR *d;
-	int fd, saved;
+	int fd;
 
 	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1)
 		return NULL;
-	if ((d = fdopendir(fd)) == NULL) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-	}
+	if ((d = fdopendir(fd)) == NULL)
+		close_keep_errno(fd);
 	return d;
+}
+
+/* The folder name in dirfd, not through a symbolic link; -1 with errno. */
+static int
+sub_open(int dirfd, const char *name)
+{
+	return openat(
+	    dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 /*
@@ -325,15 +340,12 @@ usage_dir(int dirfd, struct walk *w)
 		    strcmp(e->d_name, w->find) == 0)
 			walk_found(dirfd, e->d_name, &st, w);
 		if (S_ISDIR(st.st_mode)) {
-			int sub = openat(dirfd, e->d_name,
-			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int sub = sub_open(dirfd, e->d_name);
 
 			if (sub == -1)
 				continue;
 			rc = usage_dir(sub, w);
-			saved = errno;
-			close(sub);
-			errno = saved;
+			close_keep_errno(sub);
 		}
 	}
 	saved = errno;
@@ -442,16 +454,12 @@ find_odd(int dirfd, unsigned depth, uint64_t *left, struct buf *path)
 			rc = 1;
 			break;
 		}
-		sub = openat(dirfd, e->d_name,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub == -1) {
+		if ((sub = sub_open(dirfd, e->d_name)) == -1) {
 			rc = -1;
 			break;
 		}
 		rc = find_odd(sub, depth + 1, left, path);
-		saved = errno;
-		close(sub);
-		errno = saved;
+		close_keep_errno(sub);
 	}
 	saved = errno;
 	closedir(d);
@@ -489,16 +497,12 @@ remove_inside(int dirfd, unsigned depth)
 		return -1;
 	while (rc == 0 && (e = dir_next(d, dirfd, &st)) != NULL) {
 		if (S_ISDIR(st.st_mode)) {
-			sub = openat(dirfd, e->d_name,
-			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub == -1) {
+			if ((sub = sub_open(dirfd, e->d_name)) == -1) {
 				rc = -1;
 				break;
 			}
 			rc = remove_inside(sub, depth + 1);
-			saved = errno;
-			close(sub);
-			errno = saved;
+			close_keep_errno(sub);
 			if (rc == 0 &&
 			    unlinkat(dirfd, e->d_name, AT_REMOVEDIR) == -1)
 				rc = -1;
@@ -522,14 +526,10 @@ davfs_remove(int dirfd, const char *name)
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return -1;
 	if (S_ISDIR(st.st_mode)) {
-		sub = openat(dirfd, name,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub == -1)
+		if ((sub = sub_open(dirfd, name)) == -1)
 			return -1;
 		rc = remove_inside(sub, 1);
-		saved = errno;
-		close(sub);
-		errno = saved;
+		close_keep_errno(sub);
 		if (rc == 0)
 			rc = unlinkat(dirfd, name, AT_REMOVEDIR);
 	} else {
