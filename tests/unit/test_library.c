@@ -175,6 +175,17 @@ put_txt(const char *dir, const char *name, const char *text)
 	fclose(f);
 }
 
+/* cfg: the defaults, with library folder lib and data directory data. */
+static void
+lib_config(struct config *cfg, const char *lib, const char *data)
+{
+	config_init(cfg);
+	free(cfg->library_paths);
+	cfg->library_paths = xstrdup(lib);
+	free(cfg->data_dir);
+	cfg->data_dir = xstrdup(data);
+}
+
 /* library_share's list: names separated by ',' or blanks, whole names. */
 static void
 test_library__share_names(void **state)
@@ -206,11 +217,7 @@ test_library__scan_query(void **state)
 	assert_int_equal(mkdir(lib, 0700), 0);
 	put_txt(lib, "Beta.txt", "b");
 	put_txt(lib, "alpha.txt", "a");
-	config_init(&cfg);
-	free(cfg.library_paths);
-	cfg.library_paths = xstrdup(lib);
-	free(cfg.data_dir);
-	cfg.data_dir = xstrdup(d1);
+	lib_config(&cfg, lib, d1);
 	assert_int_equal(library_scan_sync(&cfg, &out), 0);
 	memset(&q, 0, sizeof(q));
 	memset(&g1, 0, sizeof(g1));
@@ -288,11 +295,7 @@ test_library__scan_batches_beside_a_writer(void **state)
 	snprintf(lib, sizeof(lib), "%s/books", root);
 	snprintf(data, sizeof(data), "%s/data", root);
 	assert_int_equal(mkdir(lib, 0700), 0);
-	config_init(&cfg);
-	free(cfg.library_paths);
-	cfg.library_paths = xstrdup(lib);
-	free(cfg.data_dir);
-	cfg.data_dir = xstrdup(data);
+	lib_config(&cfg, lib, data);
 	/* The index exists (empty) before the writer opens it. */
 	assert_int_equal(library_scan_sync(&cfg, &out), 0);
 	for (i = 0; i < NFILES; i++) {
@@ -450,11 +453,7 @@ test_library__async(void **state)
 	snprintf(data, sizeof(data), "%s/data", root);
 	assert_int_equal(mkdir(lib, 0700), 0);
 	put_txt(lib, "Gamma.txt", "g");
-	config_init(&cfg);
-	free(cfg.library_paths);
-	cfg.library_paths = xstrdup(lib);
-	free(cfg.data_dir);
-	cfg.data_dir = xstrdup(data);
+	lib_config(&cfg, lib, data);
 	memset(&a, 0, sizeof(a));
 	a.loop = xcalloc(1, sizeof(*a.loop));
 	assert_int_equal(uv_loop_init(a.loop), 0);
