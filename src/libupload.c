@@ -119,7 +119,7 @@ up_answer(struct upload *u, int status, const struct library_book *b)
 	json_key(&j, "status");
 	json_str(&j, status == 201 ? "added" : "exists");
 	json_key(&j, "book");
-	library_book_json(&j, b);
+	library_book_json(&j, b, u->user);
 	json_obj_end(&j);
 	http_reply_ex(u->req, status, NULL, u->headers, out.data, out.len);
 	buf_release(&out);
