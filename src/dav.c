@@ -219,8 +219,8 @@ struct dav_req {
 	int file_fd; /* the file for the dav_on_file listener, or -1 */
 	uint64_t file_size;
 	const char *file_name; /* which of file_names file_fd is */
-	bool file_book;        /* file_fd is for the dav_on_book listener */
 	const char *file_gone; /* a MOVE's source that left Books/, or NULL */
+	bool file_book;        /* file_fd is for the dav_on_book listener */
 	bool uploading;        /* in dav->uploads */
 	bool exists, recursive, replaced;
 };
