@@ -70,7 +70,7 @@ list_page(void *arg, const struct library_page *page, const char *error)
 		buf_reset(&out);
 		if (c->json) {
 			json_out_init(&j, &out, false);
-			library_book_json(&j, b);
+			library_book_json(&j, b, NULL);
 		} else {
 			buf_addf(&out, "%s  %s", b->id, b->title);
 			if (b->nauthors > 0)

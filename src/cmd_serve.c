@@ -88,16 +88,15 @@ serve_stats_file(void *arg, const char *user, size_t user_len, const char *name,
 	statsvc_uploaded(arg, user, user_len, name, fd, size, agent, agent_len);
 }
 
-/* dav_file_fn of dav_on_book: a book of Books/ on Redis, copied. */
+/* dav_book_fn of dav_on_book: a book of Books/ on Redis, copied. */
 static void
 serve_dav_book(void *arg, const char *user, size_t user_len, const char *name,
-    int fd, uint64_t size, const char *agent, size_t agent_len)
+    int fd, const char *gone)
 {
 	struct serve *s = arg;
 
-	(void)size, (void)agent, (void)agent_len;
 	libupload_dav_book(
-	    s->loop, s->cfg, (struct str){user, user_len}, name, fd);
+	    s->loop, s->cfg, (struct str){user, user_len}, name, fd, gone);
 }
 
 static void

@@ -140,7 +140,7 @@ struct dav {
 	dav_file_fn *file_fn;
 	void *file_arg;
 	/* dav_on_book: who is told of the files of an account's Books/. */
-	dav_file_fn *book_fn;
+	dav_book_fn *book_fn;
 	void *book_arg;
 	struct dav_usage usage[DAV_USAGE_FDS];
 	uint64_t tick;
@@ -219,6 +219,7 @@ struct dav_req {
 	int file_fd; /* the file for the dav_on_file listener, or -1 */
 	uint64_t file_size;
 	const char *file_name; /* which of file_names file_fd is */
+	const char *file_gone; /* a MOVE's source that left Books/, or NULL */
 	bool file_book;        /* file_fd is for the dav_on_book listener */
 	bool uploading;        /* in dav->uploads */
 	bool exists, recursive, replaced;
@@ -2030,23 +2031,28 @@ dav_step(struct dav_req *r, void (*step)(struct dav_req *r),
 }
 
 /*
- * Tell the dav_on_file listener of the file file_prepare opened, if any
- * (the descriptor is the listener's).
+ * Tell the dav_on_file or dav_on_book listener of the file file_prepare
+ * opened, if any (the descriptor is the listener's), and the dav_on_book
+ * listener of a MOVE's source that left Books/ (r->file_gone).
  */
 static void
 file_written(struct dav_req *r)
 {
 	const struct dav *dav = r->dav;
-	const struct str *ua = http_header_get(r->req, "user-agent", NULL);
+	const struct str *ua;
 	int fd = r->file_fd;
 
-	if (fd == -1)
-		return;
 	r->file_fd = -1;
-	(r->file_book ? dav->book_fn : dav->file_fn)(
-	    r->file_book ? dav->book_arg : dav->file_arg, r->cred.user.p,
-	    r->cred.user.len, r->file_name, fd, r->file_size, ua ? ua->p : NULL,
-	    ua ? ua->len : 0);
+	if (r->file_book || r->file_gone != NULL)
+		dav->book_fn(dav->book_arg, r->cred.user.p, r->cred.user.len,
+		    r->file_book ? r->file_name : NULL, r->file_book ? fd : -1,
+		    r->file_gone);
+	if (!r->file_book && fd != -1) {
+		ua = http_header_get(r->req, "user-agent", NULL);
+		dav->file_fn(dav->file_arg, r->cred.user.p, r->cred.user.len,
+		    r->file_name, fd, r->file_size, ua ? ua->p : NULL,
+		    ua ? ua->len : 0);
+	}
 }
 
 static void
@@ -2345,7 +2351,7 @@ delete_done(uv_work_t *w, int status)
 	/* A book of Books/ removed: the listener is told (fd -1). */
 	if (in_books(r->dav, r->seg, r->nseg))
 		r->dav->book_fn(r->dav->book_arg, r->cred.user.p,
-		    r->cred.user.len, r->name, -1, 0, NULL, 0);
+		    r->cred.user.len, r->name, -1, NULL);
 	dav_reply(r, 204, NULL, NULL, "", 0);
 }
 
@@ -2491,6 +2497,10 @@ copied(struct dav_req *r)
 		    r->req->method == HTTP_M_MOVE ? "move" : "copy");
 		return;
 	}
+	/* A file of Books/ moved away (or renamed): its copy goes. */
+	if (r->req->method == HTTP_M_MOVE &&
+	    in_books(r->dav, r->seg, r->nseg) && !S_ISDIR(r->st.st_mode))
+		r->file_gone = r->name;
 	file_written(r);
 	if (r->replaced)
 		dav_reply(r, 204, NULL, NULL, "", 0);
@@ -2831,7 +2841,7 @@ dav_on_file(
 }
 
 void
-dav_on_book(struct dav *dav, dav_file_fn *fn, void *arg)
+dav_on_book(struct dav *dav, dav_book_fn *fn, void *arg)
 {
 	dav->book_fn = fn;
 	dav->book_arg = arg;

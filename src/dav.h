@@ -62,12 +62,17 @@ void dav_on_file(
     struct dav *dav, const char *const *names, dav_file_fn *fn, void *arg);
 
 /*
- * Told, like dav_on_file's listener, of any file written whole into the
- * top folder Books/ (LIBRARY_DAV_FOLDER) of an account's tree, name its
- * name there; and of one deleted from it, with fd -1 and size 0 (a MOVE
- * out of Books/ is not told). The listener picks the names it wants.
+ * The listener of the top folder Books/ (LIBRARY_DAV_FOLDER) of an
+ * account's tree, on the loop after the answer's change is made: name, a
+ * file of Books/ written whole (a PUT, a COPY's or MOVE's Destination; fd
+ * its bytes, the listener's) or deleted (fd -1), or NULL; gone, a file of
+ * Books/ a MOVE took away (out of the folder, or renamed to name), or
+ * NULL. Strings are borrowed for the call. The listener picks the names
+ * it wants.
  */
-void dav_on_book(struct dav *dav, dav_file_fn *fn, void *arg);
+typedef void dav_book_fn(void *arg, const char *user, size_t user_len,
+    const char *name, int fd, const char *gone);
+void dav_on_book(struct dav *dav, dav_book_fn *fn, void *arg);
 
 /*
  * A folder at the top of every account's space served by a handler of

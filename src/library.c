@@ -1856,7 +1856,8 @@ split_lines(const char *s, size_t *n)
 #define BOOK_COLUMNS                                                           \
 	"b.id, b.title, b.sort_title, b.authors, b.author_sort, b.series, "    \
 	"b.series_index, b.language, b.publisher, b.description, b.tags, "     \
-	"b.idents, b.added, b.updated, b.cover_kind, b.owner"
+	"b.idents, b.added, b.updated, b.cover_kind, b.owner, "                \
+	"b.id IN (SELECT book_id FROM shares)"
 
 /* The statement book_from_row reads a book's files with. */
 static sqlite3_stmt *
@@ -1911,6 +1912,7 @@ book_from_row(sqlite3_stmt *fs, sqlite3_stmt *st, struct library_book *b)
 	b->updated = sqlite3_column_int64(st, 13);
 	b->has_cover = sqlite3_column_int(st, 14) != 0;
 	b->owner = xstrdup(col_text(st, 15));
+	b->shared = sqlite3_column_int(st, 16) != 0;
 
 	if (fs == NULL)
 		return;
@@ -2227,7 +2229,8 @@ json_list(struct json_out *j, const char *key, const char *const *v, size_t n)
 }
 
 void
-library_book_json(struct json_out *j, const struct library_book *b)
+library_book_json(
+    struct json_out *j, const struct library_book *b, const char *viewer)
 {
 	size_t i;
 
@@ -2252,7 +2255,10 @@ library_book_json(struct json_out *j, const struct library_book *b)
 	json_kv_int(j, "added", b->added);
 	json_kv_int(j, "updated", b->updated);
 	json_kv_bool(j, "has_cover", b->has_cover);
-	if (b->owner[0] != '\0') {
+	if (viewer == NULL) {
+		json_kv_str(j, "owner", b->owner);
+		json_kv_bool(j, "shared", b->shared);
+	} else if (b->owner[0] != '\0' && strcmp(b->owner, viewer) == 0) {
 		json_kv_str(j, "owner", b->owner);
 	}
 	json_key(j, "files");

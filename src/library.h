@@ -135,7 +135,8 @@ struct library_book {
 	int64_t added;   /* Unix seconds: when first indexed */
 	int64_t updated; /* Unix seconds: its last metadata or file change */
 	bool has_cover;
-	const char *owner; /* the uploading account, "" when shared */
+	const char *owner; /* the uploading account, "" for the library's */
+	bool shared;       /* an upload an administrator shared (shares) */
 	const struct library_file *files;
 	size_t nfiles;
 };
@@ -365,10 +366,14 @@ void library_status_json(struct json_out *j, const struct library_status *st);
  * Write b as a JSON object into j: "id", "title", "authors", "series",
  * "series_index" (when it has one), "language", "publisher",
  * "description", "tags", "identifiers" [{"scheme","value"}], "added",
- * "updated", "has_cover", "owner" (when set), "files" [{"id", "format",
+ * "updated", "has_cover", "owner", "shared", "files" [{"id", "format",
  * "mime", "size", "mtime", "partial_md5", "filename_md5", "name",
- * "source"}] (docs/library.md).
+ * "source"}] (docs/library.md). viewer NULL is an administrator's view:
+ * "owner" always ("" for the books of library_paths and of shared/) and
+ * "shared"; an account's view has "owner" only on its own uploads and no
+ * "shared" (another account's name is never shown to it).
  */
-void library_book_json(struct json_out *j, const struct library_book *b);
+void library_book_json(
+    struct json_out *j, const struct library_book *b, const char *viewer);
 
 #endif

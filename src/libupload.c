@@ -119,7 +119,7 @@ up_answer(struct upload *u, int status, const struct library_book *b)
 	json_key(&j, "status");
 	json_str(&j, status == 201 ? "added" : "exists");
 	json_key(&j, "book");
-	library_book_json(&j, b);
+	library_book_json(&j, b, u->user);
 	json_obj_end(&j);
 	http_reply_ex(u->req, status, NULL, u->headers, out.data, out.len);
 	buf_release(&out);
@@ -596,8 +596,9 @@ libupload_share(uv_loop_t *loop, const struct library *lib,
 struct davbook {
 	uv_work_t work;
 	const struct config *cfg;
-	char *user, *name;
-	int fd; /* the file's bytes, or -1: removed from Books/ */
+	char *user, *name; /* name NULL: only gone */
+	int fd;            /* the file's bytes, or -1: removed from Books/ */
+	char *gone;        /* a MOVE's source that left Books/, or NULL */
 	int rc;
 	struct buf msg;
 };
@@ -619,22 +620,47 @@ davbook_fill(int fd, const void *arg)
 	return n < 0 ? -1 : 0;
 }
 
-/* On the thread pool: copy (or remove) the file, then index it. */
+/* Remove the copy path; 0, or -1 with a message in b->msg. */
+static int
+davbook_unlink(struct davbook *b, const char *path)
+{
+	if (unlink(path) == -1 && errno != ENOENT) {
+		buf_addf(
+		    &b->msg, "cannot remove '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * On the thread pool: remove the copy of a MOVE's source, copy (or
+ * remove) the file, then index both, the one gone first.
+ */
 static void
 davbook_work(uv_work_t *w)
 {
 	struct davbook *b = w->data;
-	struct buf dir = BUF_INIT, path = BUF_INIT, tmp = BUF_INIT;
-	const char *op = "create", *one;
+	struct buf dir = BUF_INIT, path = BUF_INIT, tmp = BUF_INIT,
+	           gone = BUF_INIT;
+	const char *op = "create", *paths[2];
+	size_t n = 0;
 	unsigned char rnd[8];
 	char hex[2 * sizeof(rnd) + 1];
 
 	libplace_dir(b->cfg, b->user, &dir);
+	b->rc = 0;
+	if (b->gone != NULL) {
+		buf_addf(&gone, "%s/%s", dir.data, b->gone);
+		b->rc = davbook_unlink(b, gone.data);
+		paths[n++] = gone.data;
+	}
+	if (b->name == NULL || b->rc == -1)
+		goto index;
 	buf_addf(&path, "%s/%s", dir.data, b->name);
+	paths[n++] = path.data;
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
 	buf_addf(&tmp, "%s/.dav-%s", dir.data, hex);
-	b->rc = 0;
 	if (b->fd != -1) {
 		if (libplace_mkdirs(dir.data) == -1 ||
 		    fileio_replace(path.data, tmp.data, davbook_fill, b, &op) ==
@@ -643,17 +669,16 @@ davbook_work(uv_work_t *w)
 			buf_addf(&b->msg, "cannot %s '%s': %s", op, path.data,
 			    strerror(errno));
 		}
-	} else if (unlink(path.data) == -1 && errno != ENOENT) {
-		b->rc = -1;
-		buf_addf(&b->msg, "cannot remove '%s': %s", path.data,
-		    strerror(errno));
+	} else {
+		b->rc = davbook_unlink(b, path.data);
 	}
-	one = path.data;
+index:
 	if (b->rc == 0)
-		b->rc = library_index_sync(b->cfg, &one, 1, &b->msg);
+		b->rc = library_index_sync(b->cfg, paths, n, &b->msg);
 	buf_release(&dir);
 	buf_release(&path);
 	buf_release(&tmp);
+	buf_release(&gone);
 }
 
 static void
@@ -662,31 +687,50 @@ davbook_done(uv_work_t *w, int status)
 	struct davbook *b = w->data;
 
 	(void)status;
-	if (b->rc == 0)
+	if (b->rc == 0 && b->gone != NULL)
+		log_info("library: Books/%s of %s moved%s%s: %s", b->gone,
+		    b->user, b->name != NULL ? " to Books/" : " out",
+		    b->name != NULL ? b->name : "", b->msg.data);
+	else if (b->rc == 0)
 		log_info("library: Books/%s of %s %s: %s", b->name, b->user,
 		    b->fd != -1 ? "copied" : "removed", b->msg.data);
 	else
-		log_warnx("library: Books/%s of %s: %s", b->name, b->user,
-		    b->msg.data);
+		log_warnx("library: Books/%s of %s: %s",
+		    b->name != NULL ? b->name : b->gone, b->user, b->msg.data);
 	if (b->fd != -1)
 		close(b->fd);
 	free(b->user);
 	free(b->name);
+	free(b->gone);
 	buf_release(&b->msg);
 	free(b);
 }
 
+/* Whether name (or NULL) is a book's name of an uploads folder. */
+static bool
+davbook_name(const char *name)
+{
+	return name != NULL && name[0] != '.' && library_is_book_name(name);
+}
+
 void
 libupload_dav_book(uv_loop_t *loop, const struct config *cfg, struct str user,
-    const char *name, int fd)
+    const char *name, int fd, const char *gone)
 {
 	struct davbook *b;
 
+	if (!davbook_name(name)) {
+		if (fd != -1)
+			close(fd);
+		name = NULL;
+		fd = -1;
+	}
+	if (!davbook_name(gone))
+		gone = NULL;
 	/* An account's folder of the uploads folder, a book's name. */
 	if (!auth_username_valid(user) || user.p[0] == '.' ||
 	    memchr(user.p, '/', user.len) != NULL ||
-	    str_eq(user, STR_LIT("shared")) || name[0] == '.' ||
-	    !library_is_book_name(name)) {
+	    str_eq(user, STR_LIT("shared")) || (name == NULL && gone == NULL)) {
 		if (fd != -1)
 			close(fd);
 		return;
@@ -694,12 +738,14 @@ libupload_dav_book(uv_loop_t *loop, const struct config *cfg, struct str user,
 	b = xcalloc(1, sizeof(*b));
 	b->cfg = cfg;
 	b->user = xmemdup0(user.p, user.len);
-	b->name = xstrdup(name);
+	b->name = name != NULL ? xstrdup(name) : NULL;
+	b->gone = gone != NULL ? xstrdup(gone) : NULL;
 	b->fd = fd;
 	buf_init(&b->msg);
 	b->work.data = b;
 	if (uv_queue_work(loop, &b->work, davbook_work, davbook_done) != 0) {
-		log_warnx("library: Books/%s of %s not copied", name, b->user);
+		log_warnx("library: Books/%s of %s not copied",
+		    name != NULL ? name : gone, b->user);
 		davbook_done(&b->work, 0);
 	}
 }

@@ -64,11 +64,13 @@ void libupload_share(uv_loop_t *loop, const struct library *lib,
  * the file name of account user's Books/, fd its bytes (taken), is
  * copied on the thread pool into the account's uploads folder (streamed:
  * a temporary file, fsync, rename over the old copy) and indexed alone;
- * fd -1: it was deleted, its copy is removed and leaves the index. A
- * name that is no book's, or an account name that is no folder's, is
- * ignored.
+ * fd -1: it was deleted, its copy is removed and leaves the index. gone
+ * (or NULL): a file of Books/ a MOVE took away (out of Books/, or renamed
+ * to name): its copy is removed and leaves the index first, in the same
+ * job. name may be NULL when gone is not. A name that is no book's is
+ * ignored (its fd closed), and an account name that is no folder's.
  */
 void libupload_dav_book(uv_loop_t *loop, const struct config *cfg,
-    struct str user, const char *name, int fd);
+    struct str user, const char *name, int fd, const char *gone);
 
 #endif

@@ -22,6 +22,7 @@ struct lwcall {
 	struct http_request *req;
 	const char *headers;
 	enum libweb_op op;
+	const char *viewer; /* library_book_json's: NULL for an administrator */
 	uint64_t offset;
 	unsigned limit;
 };
@@ -150,7 +151,7 @@ lw_page(void *arg, const struct library_page *page, const char *error)
 		json_out_init(&j, &out, false);
 		json_obj_begin(&j);
 		json_key(&j, "book");
-		library_book_json(&j, &page->books[0]);
+		library_book_json(&j, &page->books[0], c->viewer);
 		json_obj_end(&j);
 		lw_reply(c, 200, &out);
 		buf_release(&out);
@@ -164,7 +165,7 @@ lw_page(void *arg, const struct library_page *page, const char *error)
 	json_key(&j, "books");
 	json_arr_begin(&j);
 	for (i = 0; i < page->nbooks; i++)
-		library_book_json(&j, &page->books[i]);
+		library_book_json(&j, &page->books[i], c->viewer);
 	json_arr_end(&j);
 	json_obj_end(&j);
 	lw_reply(c, 200, &out);
@@ -361,7 +362,7 @@ lw_is_id(struct str s)
 
 void
 libweb_handle(struct library *lib, struct http_request *req, enum libweb_op op,
-    const char *user, struct str param, const char *headers)
+    const char *user, bool admin, struct str param, const char *headers)
 {
 	struct lwcall *c = http_alloc(req, sizeof(*c));
 	struct library_query q;
@@ -373,6 +374,7 @@ libweb_handle(struct library *lib, struct http_request *req, enum libweb_op op,
 	c->req = req;
 	c->headers = headers;
 	c->op = op;
+	c->viewer = admin ? NULL : user;
 	if (lib == NULL) {
 		lw_error(c, 503, "No library with this storage.");
 		return;

@@ -21,6 +21,8 @@
 #ifndef KOSYNCD_LIBWEB_H
 #define KOSYNCD_LIBWEB_H
 
+#include <stdbool.h>
+
 #include "buf.h"
 #include "http.h"
 
@@ -37,10 +39,13 @@ enum libweb_op {
 
 /*
  * Answer req (op, for the signed-in user; param: the route's parameter,
- * decoded) from lib (NULL: 503, no library with this storage). headers
- * are the extra header lines of the web API's answers (borrowed, static).
+ * decoded) from lib (NULL: 503, no library with this storage). admin:
+ * user is an administrator, whose books carry "owner" and "shared"
+ * (library_book_json). headers are the extra header lines of the web
+ * API's answers (borrowed, static).
  */
 void libweb_handle(struct library *lib, struct http_request *req,
-    enum libweb_op op, const char *user, struct str param, const char *headers);
+    enum libweb_op op, const char *user, bool admin, struct str param,
+    const char *headers);
 
 #endif

@@ -114,6 +114,7 @@ struct wcall {
 	const struct route *wr; /* the route */
 	bool rekey;             /* an administrator sets a password */
 	bool signed_in;         /* sess is the request's session */
+	bool admin;             /* W_ADMIN, W_ADMIN_ASK: an administrator */
 	struct session sess;    /* user points to http_alloc memory */
 	struct store_page page; /* a list's page (?limit, ?cursor) */
 	char page_id[STORE_MAX_USERNAME + 1]; /* the cursor's id */
@@ -1839,12 +1840,13 @@ h_stats_settings(void *call)
 }
 
 enum {
-	W_SESSION = 1 << 0, /* needs a signed-in session */
-	W_CSRF = 1 << 1,    /* state-changing: CSRF token and Origin */
-	W_ADMIN = 1 << 2,   /* administrators only */
-	W_BODY = 1 << 3,    /* a JSON object body */
-	W_DOC = 1 << 4,     /* the parameter is a document id */
-	W_LOOKUP = 1 << 5,  /* uses the session when there is one */
+	W_SESSION = 1 << 0,   /* needs a signed-in session */
+	W_CSRF = 1 << 1,      /* state-changing: CSRF token and Origin */
+	W_ADMIN = 1 << 2,     /* administrators only */
+	W_BODY = 1 << 3,      /* a JSON object body */
+	W_DOC = 1 << 4,       /* the parameter is a document id */
+	W_LOOKUP = 1 << 5,    /* uses the session when there is one */
+	W_ADMIN_ASK = 1 << 6, /* c->admin: whether the user administers */
 };
 
 /*
@@ -2522,8 +2524,8 @@ h_feed_rotate(void *call)
 static int
 w_library(struct wcall *c, enum libweb_op op)
 {
-	libweb_handle(
-	    c->w->lib, c->req, op, c->sess.user, c->param, WEB_API_HEADERS);
+	libweb_handle(c->w->lib, c->req, op, c->sess.user, c->admin, c->param,
+	    WEB_API_HEADERS);
 	return 0;
 }
 static int
@@ -2677,10 +2679,11 @@ static const struct route wroutes[] = {
     {HTTP_M_GET, "/api/v1/admin/webhook", h_admin_webhook, W_SESSION | W_ADMIN},
     {HTTP_M_PUT, "/api/v1/admin/settings", h_settings_put,
         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
-    {HTTP_M_GET, "/api/v1/library", h_library, W_SESSION},
+    {HTTP_M_GET, "/api/v1/library", h_library, W_SESSION | W_ADMIN_ASK},
     {HTTP_M_POST, LIBUPLOAD_PATH, h_library_upload, W_SESSION | W_CSRF},
     {HTTP_M_GET, "/api/v1/library/facets/:kind", h_library_facet, W_SESSION},
-    {HTTP_M_GET, "/api/v1/library/:id", h_library_book, W_SESSION},
+    {HTTP_M_GET, "/api/v1/library/:id", h_library_book,
+        W_SESSION | W_ADMIN_ASK},
     {HTTP_M_GET, "/api/v1/library/:id/cover", h_library_cover, W_SESSION},
     {HTTP_M_GET, "/api/v1/admin/library", h_library_admin, W_SESSION | W_ADMIN},
     {HTTP_M_POST, "/api/v1/admin/library/:id/share", h_library_share,
@@ -2709,7 +2712,8 @@ admin_checked(void *arg, const struct store_reply *r)
 		w_store_error(c, STORE_ERR_UNAVAILABLE);
 		return;
 	}
-	if (r->result != STORE_OK) {
+	c->admin = r->result == STORE_OK;
+	if (!c->admin && (c->wr->flags & W_ADMIN)) {
 		w_error(c, 403, "Administrators only.");
 		return;
 	}
@@ -2731,7 +2735,7 @@ dispatch_checked(struct wcall *c)
 		w_error(c, 403, "Missing or wrong CSRF token.");
 		return;
 	}
-	if (wr->flags & W_ADMIN) {
+	if (wr->flags & (W_ADMIN | W_ADMIN_ASK)) {
 		/* The account's flag, asked every time: nothing goes stale. */
 		store_user_admin(c->w->st, c->user, admin_checked, c);
 		return;

@@ -1299,6 +1299,35 @@ function addBooks(done) {
 	    h('h2', {id: 'books-add-h'}, 'Add books'), zone, said, results);
 }
 
+// An upload's share with every account, on its book's page for an
+// administrator (the book's "shared"; api/v1/admin/library/<id>/share):
+// a labelled checkbox, the card drawn anew from the answer.
+function shareCard(b, note) {
+	const msg = h('p', {role: 'status', id: 'share-msg', class: note && note.bad ? 'error' : null}, note ? note.text : '');
+	const box = h('input', {id: 'book-shared', type: 'checkbox', checked: b.shared,
+	    'aria-describedby': 'share-state',
+	    onchange: async () => {
+		    box.disabled = true;
+		    let next;
+		    try {
+			    const r = await api('POST', 'admin/library/' + encodeURIComponent(b.id) + '/share', {shared: box.checked});
+			    next = shareCard({...b, shared: r.shared}, {text: r.shared ? 'Shared with every account.' :
+				    'No longer shared: ' + b.owner + "'s alone."});
+		    } catch (e) {
+			    next = shareCard(b, {text: e.message, bad: true});
+		    }
+		    card.replaceWith(next);
+		    next.querySelector('#book-shared').focus();
+	    }});
+	const card = h('section', {class: 'card', 'aria-labelledby': 'share-h', id: 'book-share'},
+	    h('h2', {id: 'share-h'}, 'Sharing'),
+	    h('p', {id: 'share-state'}, 'Uploaded by ', h('strong', {}, b.owner), b.shared ?
+		    '; every account sees it.' : '; only ' + b.owner + ' sees it.'),
+	    h('label', {class: 'check'}, box, ' Share with every account'),
+	    msg);
+	return card;
+}
+
 // A book's page: #/book/<id>.
 async function bookPage(id) {
 	const [{book: b}, list] = await Promise.all([api('GET', 'library/' + encodeURIComponent(id)), loadDocs(false, Infinity)]);
@@ -1348,6 +1377,7 @@ async function bookPage(id) {
 	                row('Language', b.language), row('Publisher', b.publisher),
 	                row('Identifiers', idents), row('Subjects', (b.tags || []).join(', ')),
 	                row('Added', when(b.added)), row('Uploaded by', b.owner)))),
+	    me.admin && b.owner ? shareCard(b) : null,
 	    b.description ? [h('h2', {}, 'Description'), b.description.split('\n').filter(Boolean).map((p) => h('p', {class: 'desc'}, p))] : null,
 	    h('h2', {}, 'Formats'),
 	    h('ul', {class: 'formats'}, b.files.map((f) => h('li', {},

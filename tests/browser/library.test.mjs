@@ -15,7 +15,9 @@
 // files with their reasons, "Scan now", each account's files), then 2,000
 // more books scanned to page through (Next, Previous, the counts), and
 // "Add books" (three files at once: added, already there, refused with
-// its reason; the list drawn anew), and the merge suggestion of two hashes
+// its reason; the list drawn anew), sharing an upload from its book page
+// (an administrator's checkbox; a second account sees it in its Books list,
+// then no longer), and the merge suggestion of two hashes
 // the library joins to one book (the Merge page, the sync doctor). Every
 // new page goes through axe-core (0 violations), light and dark, desktop
 // and 375 px (no sideways scrolling). Any console error or page error fails
@@ -270,6 +272,57 @@ async function main() {
 	await page.screenshot({path: join(shots, 'books-add-phone.png'), fullPage: true});
 	await page.setViewportSize({width: 1280, height: 860});
 
+	// Sharing an upload (the administrator's book page): bob sees it in his
+	// Books list while it is shared, and no longer once it is not.
+	r = await koreader('POST', '/users/create', null, null, {username: 'bob', password: md5('bob pw')});
+	ok(r.status === 201, 'bob registers from KOReader');
+	const signIn = async (user, pw) => {
+		if (await page.$('#signout:visible')) {
+			await page.click('#signout');
+			await page.waitForSelector('#username');
+		}
+		await page.fill('#username', user);
+		await page.fill('#password', pw);
+		await page.click('button[type=submit]');
+		await page.waitForSelector('#signout:visible');
+	};
+	// (From the Books page: bob must not land on a book he cannot see.)
+	const bobSees = async () => {
+		await page.goto(base + '/#/books');
+		await page.waitForSelector('#book-count');
+		await signIn('bob', 'bob pw');
+		await page.waitForSelector('#book-count');
+		await page.fill('#book-search', 'Indirect');
+		await page.waitForSelector('#books[aria-busy="false"]', {state: 'attached'});
+		return titles(page);
+	};
+	await page.fill('#book-search', 'Indirect');
+	await drawn(page);
+	await page.click('#books [data-book] a:has-text("Indirect Title")');
+	await page.waitForSelector('#book-shared');
+	const shareUrl = page.url();
+	ok(/Uploaded by alice; only alice sees it\./.test(await page.textContent('#share-state')) &&
+	    !await page.isChecked('#book-shared') && await page.textContent('label:has(#book-shared)') === ' Share with every account',
+	    'share: the upload\'s owner, not shared, a labelled checkbox', await page.textContent('#book-share'));
+	await page.check('#book-shared');
+	await page.waitForFunction(() => document.querySelector('#share-msg').textContent === 'Shared with every account.');
+	ok(await page.isChecked('#book-shared') && /every account sees it/.test(await page.textContent('#share-state')) &&
+	    await page.evaluate(() => document.activeElement.id) === 'book-shared', 'share: on, the card drawn anew, focus kept');
+	ok(JSON.stringify(await bobSees()) === '["Indirect Title"]', 'share: bob sees it in his Books list', JSON.stringify(await titles(page)));
+	await page.click('#books [data-book] a:has-text("Indirect Title")');
+	await page.waitForSelector('#book-title');
+	ok(await page.$('#book-share') === null && !/Uploaded by/.test(await page.textContent('main')),
+	    'share: bob (no administrator) sees neither the owner nor the control');
+	await signIn('alice', 'correct horse');
+	await page.goto(shareUrl);
+	await page.waitForSelector('#book-shared');
+	ok(await page.isChecked('#book-shared'), 'share: still on when the page is drawn again');
+	await page.uncheck('#book-shared');
+	await page.waitForFunction(() => /No longer shared/.test(document.querySelector('#share-msg').textContent));
+	ok(!await page.isChecked('#book-shared'), 'share: off');
+	ok(JSON.stringify(await bobSees()) === '[]', 'share: off, bob no longer sees it', JSON.stringify(await titles(page)));
+	await signIn('alice', 'correct horse');
+
 	// A device matching by file name syncs Le Petit Prince under another
 	// hash: the library joins both to the book, so merging is suggested.
 	const byName = md5('epub2.epub');
@@ -287,7 +340,7 @@ async function main() {
 	ok(/One book, 2 hashes/.test(await page.textContent('li[data-finding^="book:"]')), 'the sync doctor finds them too');
 
 	await audit(page, base, [['#/', '#library li.joined', 'progress list joined'], ['#/books', '#books li', 'books'], [bookUrl.slice(base.length + 1), '#book-title', 'book'],
-	    ['#/admin', '#library-admin', 'admin library'], ['#/merge', '#suggestions .suggestion', 'merge suggestions']]);
+	    [shareUrl.slice(base.length + 1), '#book-shared', 'book upload sharing'], ['#/admin', '#library-admin', 'admin library'], ['#/merge', '#suggestions .suggestion', 'merge suggestions']]);
 }
 
 run(280000, main);

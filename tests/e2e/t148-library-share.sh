@@ -10,7 +10,10 @@
 # (POST /api/v1/admin/library/<id>/share {"shared": true}), then listed,
 # readable and downloadable by bob and in his OPDS catalog, and hidden
 # again with {"shared": false}; a shared book keeps its owner's "My
-# uploads"; share: not an administrator 403, no CSRF 403, a bad body 400,
+# uploads"; the books' "owner" and "shared": an administrator's view has
+# both (owner "" for the folder's book, in `library list --json`), an
+# account sees "owner" on its own uploads only, never another's name;
+# share: not an administrator 403, no CSRF 403, a bad body 400,
 # an unknown or non-upload book 404; `library share ID on|off` offline, and
 # its refusals (not on|off, an unknown id).
 . "$(dirname "$0")/lib.sh"
@@ -35,6 +38,8 @@ run library add --user ann "$B/book.fb2"
 is "ann's upload added" "$RC" 0
 run library add --user bob "$B/ref.pdf"
 is "bob's upload added" "$RC" 0
+run library add --user cy "$B/epub3.epub"
+is "cy's upload added" "$RC" 0
 # add reads only the new files: the folder's book comes with a scan.
 run library scan
 is "scanned" "$RC" 0
@@ -46,7 +51,7 @@ for l in sys.stdin:
 FOLDER=$(printf '%s\n' "$OUT" | python3 -c 'import json,sys
 for l in sys.stdin:
     d=json.loads(l)
-    if "owner" not in d: print(d["id"])')
+    if d["owner"]=="" and d["shared"] is False: print(d["id"])')
 is "ids found" "${#ANNBOOK} ${#FOLDER}" "32 32"
 
 ks_start --library-paths "$L" --library-share ann || { not_ok "server started"; done_testing; }
@@ -73,7 +78,13 @@ web GET /opds/v2/all "" -u bob:pb
 is "bob's OPDS: his upload only" "$(printf '%s' "$BODY" | json 'sorted(p["metadata"]["title"] for p in d.get("publications", []))')" "['Indirect Title']"
 signin cy pc
 as GET '/api/v1/library'
-is "cy (an administrator, not named): nothing of the folder" "$(titles)" "[]"
+is "cy (an administrator, not named): nothing of the folder" "$(titles)" "['The Left Hand of Darkness']"
+is "cy's own upload: owner and shared" "$(printf '%s' "$BODY" | json '[(b["owner"], b["shared"]) for b in d["books"]]')" "[('cy', False)]"
+signin ann pa
+as GET "/api/v1/library/$ANNBOOK"
+is "ann's own upload: her name, no shared" "$(printf '%s' "$BODY" | json '(d["book"]["owner"], "shared" in d["book"])')" "('ann', False)"
+as GET "/api/v1/library/$FOLDER"
+is "ann: the folder's book has no owner" "$(printf '%s' "$BODY" | json '"owner" in d["book"] or "shared" in d["book"]')" "False"
 
 # Sharing ann's upload.
 signin bob pb
@@ -94,6 +105,7 @@ is "share: says so" "$BODY" "{\"id\":\"$ANNBOOK\",\"shared\":true}"
 signin bob pb
 as GET '/api/v1/library'
 is "bob sees the shared upload" "$(titles)" "['Indirect Title', 'Roadside Picnic']"
+is "bob: no owner of ann's, no shared" "$(printf '%s' "$BODY" | json '[(b["title"], b.get("owner"), "shared" in b) for b in d["books"]]')" "[('Indirect Title', 'bob', False), ('Roadside Picnic', None, False)]"
 as GET "/api/v1/library/$ANNBOOK"
 FILE=$(printf '%s' "$BODY" | json 'd["book"]["files"][0]["id"]')
 as GET "/api/v1/library/files/$FILE"
@@ -104,6 +116,10 @@ signin ann pa
 as GET '/api/v1/library?uploads=1'
 is "still ann's upload" "$(printf '%s' "$BODY" | json '[b["owner"] for b in d["books"]]')" "['ann']"
 signin cy pc
+as GET "/api/v1/library/$ANNBOOK"
+is "cy sees ann's shared upload: owner, shared" "$(printf '%s' "$BODY" | json '(d["book"]["owner"], d["book"]["shared"])')" "('ann', True)"
+as GET '/api/v1/library'
+is "cy's list: both" "$(printf '%s' "$BODY" | json 'sorted((b["owner"], b["shared"]) for b in d["books"])')" "[('ann', True), ('cy', False)]"
 as POST "/api/v1/admin/library/$ANNBOOK/share" '{"shared": false}'
 is "unshare: 200" "$(printf '%s %s' "$STATUS" "$BODY")" "200 {\"id\":\"$ANNBOOK\",\"shared\":false}"
 signin bob pb
