@@ -54,7 +54,9 @@ buf_add(struct buf *b, const void *data, size_t len)
 	assert(data != NULL || len == 0);
 	if (len == 0)
 		return;
-	buf_grow(b, len);
+	/* buf_grow's own test, here to spare the call (cap >= len + 1 or 0). */
+	if (b->cap - b->len <= len)
+		buf_grow(b, len);
 	memcpy(b->data + b->len, data, len);
 	b->len += len;
 	b->data[b->len] = '\0';
@@ -69,7 +71,8 @@ buf_adds(struct buf *b, const char *s)
 void
 buf_addch(struct buf *b, int c)
 {
-	buf_grow(b, 1);
+	if (b->cap - b->len < 2)
+		buf_grow(b, 1);
 	b->data[b->len++] = (char)c;
 	b->data[b->len] = '\0';
 }
