@@ -760,28 +760,6 @@ json_format_double(struct buf *b, double v)
 	buf_add(b, tmp, (size_t)n);
 }
 
-#define JSON_ONES 0x0101010101010101ULL
-#define JSON_HIGHS 0x8080808080808080ULL
-
-/*
- * Whether one of the 8 bytes at s is below 0x20, '"' or '\\' (the bytes
- * json_escape escapes): the "has a byte less than n" and "has a zero byte"
- * tests of a 64-bit word, exact for the word as a whole (a borrow only
- * carries out of a byte that matched).
- */
-static bool
-json_escape_word(const char *s)
-{
-	uint64_t w, q, bs;
-
-	memcpy(&w, s, sizeof(w));
-	q = w ^ (JSON_ONES * '"');
-	bs = w ^ (JSON_ONES * '\\');
-	return ((((w - JSON_ONES * 0x20) & ~w) | ((q - JSON_ONES) & ~q) |
-	            ((bs - JSON_ONES) & ~bs)) &
-	           JSON_HIGHS) != 0;
-}
-
 void
 json_escape(struct buf *b, const char *s, size_t len)
 {
@@ -796,7 +774,7 @@ json_escape(struct buf *b, const char *s, size_t len)
 		/* Eight bytes at a time up to the word that holds one to
 		 * escape; that word (or the tail) a byte at a time. */
 		if (i >= slow) {
-			while (i + 8 <= len && !json_escape_word(s + i))
+			while (i + 8 <= len && str_word_plain(s + i, false))
 				i += 8;
 			if (i == len)
 				break;

@@ -154,6 +154,13 @@ test_accesslog__log_escape_bytes(void **state)
 	log_escape(&b, STR_LIT("\"a\\b\n\x7f\xff~ "), 200);
 	assert_string_equal(b.data, "\\x22a\\x5cb\\x0a\\x7f\\xff~ ");
 	buf_reset(&b);
+	log_escape(&b,
+	    STR_LIT("/syncs/progress/0123456789\x7f"
+	            "abcdef\"ghijklmnopq\\rstu\x80"),
+	    200);
+	assert_string_equal(b.data, "/syncs/progress/0123456789\\x7f"
+	                            "abcdef\\x22ghijklmnopq\\x5crstu\\x80");
+	buf_reset(&b);
 	log_escape(&b, STR_LIT("\x01"), 200);
 	assert_string_equal(b.data, "\\x01");
 	buf_reset(&b);
