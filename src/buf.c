@@ -48,18 +48,36 @@ buf_grow(struct buf *b, size_t extra)
 	b->cap = cap;
 }
 
-void
-buf_add(struct buf *b, const void *data, size_t len)
+/* buf_add and buf_addch past the room they have (add_grow, addch_grow):
+ * out of their fast paths, which then need no registers saved (the call
+ * there is a tail call). */
+static void __attribute__((noinline))
+add_grow(struct buf *b, const void *data, size_t len)
 {
-	assert(data != NULL || len == 0);
-	if (len == 0)
-		return;
-	/* buf_grow's own test, here to spare the call (cap >= len + 1 or 0). */
-	if (b->cap - b->len <= len)
-		buf_grow(b, len);
+	buf_grow(b, len);
 	memcpy(b->data + b->len, data, len);
 	b->len += len;
 	b->data[b->len] = '\0';
+}
+
+void
+buf_add(struct buf *b, const void *data, size_t len)
+{
+	size_t at = b->len;
+	char *d;
+
+	assert(data != NULL || len == 0);
+	if (len == 0)
+		return;
+	/* buf_grow's own test (cap >= len + 1, or 0). */
+	if (b->cap - at <= len) {
+		add_grow(b, data, len);
+		return;
+	}
+	d = b->data;
+	b->len = at + len;
+	d[at + len] = '\0';
+	memcpy(d + at, data, len);
 }
 
 void
@@ -68,13 +86,27 @@ buf_adds(struct buf *b, const char *s)
 	buf_add(b, s, strlen(s));
 }
 
+static void __attribute__((noinline)) addch_grow(struct buf *b, int c)
+{
+	buf_grow(b, 1);
+	b->data[b->len++] = (char)c;
+	b->data[b->len] = '\0';
+}
+
 void
 buf_addch(struct buf *b, int c)
 {
-	if (b->cap - b->len < 2)
-		buf_grow(b, 1);
-	b->data[b->len++] = (char)c;
-	b->data[b->len] = '\0';
+	size_t len = b->len;
+	char *d;
+
+	if (b->cap - len < 2) {
+		addch_grow(b, c);
+		return;
+	}
+	d = b->data;
+	d[len] = (char)c;
+	d[len + 1] = '\0';
+	b->len = len + 1;
 }
 
 void
