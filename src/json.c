@@ -768,7 +768,6 @@ json_escape(struct buf *b, const char *s, size_t len)
 	unsigned char c;
 	char esc[6];
 
-	buf_grow(b, len + 2);
 	buf_addch(b, '"');
 	for (i = 0; i < len; i++) {
 		/* Eight bytes at a time up to the word that holds one to
