@@ -950,7 +950,7 @@ http_header_get(const struct http_request *req, const char *name, size_t *count)
 	struct str h;
 
 	for (i = 0; i < req->nheaders; i++) {
-		/* The length first: most names differ in it, and strlen once. */
+		/* The length first: most names differ in it. */
 		h = req->headers[i].name;
 		if (h.len != len || strncasecmp(h.p, name, len) != 0)
 			continue;
