@@ -207,6 +207,16 @@ test_json__utf8(void **state)
 	    {"\x80", false},
 	    {"\xe2\x82", false},
 	    {"\xe2\x82x", false},
+	    /* Past a word of ASCII, and across the edge of one. */
+	    {"01234567caf\xc3\xa9", true},
+	    {"0123456\xe2\x82\xac"
+	     "01234567",
+	        true},
+	    {"0123456789abcdef\xf0\x9f\x98\x80", true},
+	    {"0123456789\xc3", false},
+	    {"abcdefgh\x80", false},
+	    {"abcdefg\xc3", false},
+	    {"0123456789abcdef01234567\xed\xa0\x80", false},
 	};
 	size_t i;
 
