@@ -31,9 +31,8 @@ buf_grow(struct buf *b, size_t extra)
 		return;
 	/*
 	 * buf.h: data never NULL; an unallocated buffer is the empty one.
-	 * Checked past the fast path, which must stay small enough for the
-	 * compiler to inline it into every caller (the hot path adds to
-	 * buffers a byte at a time).
+	 * Checked past the fast path (buf_add and buf_addch test for room
+	 * themselves and call here only when there is none).
 	 */
 	assert(b->data != NULL && (b->cap != 0 || b->len == 0));
 	cap = b->cap ? b->cap : 64;
