@@ -31,9 +31,8 @@ buf_grow(struct buf *b, size_t extra)
 		return;
 	/*
 	 * buf.h: data never NULL; an unallocated buffer is the empty one.
-	 * Checked past the fast path, which must stay small enough for the
-	 * compiler to inline it into every caller (the hot path adds to
-	 * buffers a byte at a time).
+	 * Checked past the fast path (buf_add and buf_addch test for room
+	 * themselves and call here only when there is none).
 	 */
 	assert(b->data != NULL && (b->cap != 0 || b->len == 0));
 	cap = b->cap ? b->cap : 64;
@@ -48,16 +47,36 @@ buf_grow(struct buf *b, size_t extra)
 	b->cap = cap;
 }
 
-void
-buf_add(struct buf *b, const void *data, size_t len)
+/* buf_add and buf_addch past the room they have (add_grow, addch_grow):
+ * out of their fast paths, which then need no registers saved (the call
+ * there is a tail call). */
+static void __attribute__((noinline))
+add_grow(struct buf *b, const void *data, size_t len)
 {
-	assert(data != NULL || len == 0);
-	if (len == 0)
-		return;
 	buf_grow(b, len);
 	memcpy(b->data + b->len, data, len);
 	b->len += len;
 	b->data[b->len] = '\0';
+}
+
+void
+buf_add(struct buf *b, const void *data, size_t len)
+{
+	size_t at = b->len;
+	char *d;
+
+	assert(data != NULL || len == 0);
+	if (len == 0)
+		return;
+	/* buf_grow's own test (cap >= len + 1, or 0). */
+	if (b->cap - at <= len) {
+		add_grow(b, data, len);
+		return;
+	}
+	d = b->data;
+	b->len = at + len;
+	d[at + len] = '\0';
+	memcpy(d + at, data, len);
 }
 
 void
@@ -66,12 +85,27 @@ buf_adds(struct buf *b, const char *s)
 	buf_add(b, s, strlen(s));
 }
 
-void
-buf_addch(struct buf *b, int c)
+static void __attribute__((noinline)) addch_grow(struct buf *b, int c)
 {
 	buf_grow(b, 1);
 	b->data[b->len++] = (char)c;
 	b->data[b->len] = '\0';
+}
+
+void
+buf_addch(struct buf *b, int c)
+{
+	size_t len = b->len;
+	char *d;
+
+	if (b->cap - len < 2) {
+		addch_grow(b, c);
+		return;
+	}
+	d = b->data;
+	d[len] = (char)c;
+	d[len + 1] = '\0';
+	b->len = len + 1;
 }
 
 void

@@ -22,6 +22,8 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 extern char buf_empty[];
 
@@ -92,5 +94,30 @@ char *str_dup(struct str s);
  */
 size_t str_packed_size(struct str s);
 struct str str_pack(char **p, struct str s);
+
+/*
+ * Whether the 8 bytes at s are all ones a quoted string carries as they
+ * are: none below 0x20, no '"', no '\\', and with ascii none from 0x7f
+ * up (json_escape, log_escape skip to the first word that is not). The
+ * "byte less than n" and "zero byte" tests of a 64-bit word, exact as to
+ * whether there is one (a borrow only carries out of a byte that
+ * matched). Inline: the escapes call it per word of their hot loop.
+ */
+static inline bool
+str_word_plain(const char *s, bool ascii)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	uint64_t w, q, bs, d, t;
+
+	memcpy(&w, s, sizeof(w));
+	q = w ^ (ones * '"');
+	bs = w ^ (ones * '\\');
+	t = ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs);
+	if (ascii) {
+		d = w ^ (ones * 0x7f);
+		t |= w | ((d - ones) & ~d);
+	}
+	return (t & (ones * 0x80)) == 0;
+}
 
 #endif

@@ -31,18 +31,21 @@ enum front_flags {
 
 static const struct front_route {
 	const char *prefix; /* whole segments; NULL: every path */
+	size_t prefix_len;  /* strlen(prefix) */
 	unsigned flags;     /* enum front_flags */
 	enum front_slot slot;
 	http_handler_fn *handler;
 } front_routes[] = {
-    {"/api/v1", 0, FRONT_WEBUI, webui_handle_api},
-    {"/", FRONT_GET, FRONT_WEBUI, webui_handle_files},
-    {"/assets", 0, FRONT_WEBUI, webui_handle_files},
-    {"/web", 0, FRONT_WEBUI, webui_handle_files},
-    {"/feed", FRONT_GET, FRONT_WEBUI, webui_handle_files},
-    {"/dav", 0, FRONT_DAV, dav_handle},
-    {"/opds", 0, FRONT_OPDS, opds_handle},
-    {NULL, 0, FRONT_API, api_handle},
+#define FRONT_PREFIX(s) s, sizeof(s) - 1
+    {FRONT_PREFIX("/api/v1"), 0, FRONT_WEBUI, webui_handle_api},
+    {FRONT_PREFIX("/"), FRONT_GET, FRONT_WEBUI, webui_handle_files},
+    {FRONT_PREFIX("/assets"), 0, FRONT_WEBUI, webui_handle_files},
+    {FRONT_PREFIX("/web"), 0, FRONT_WEBUI, webui_handle_files},
+    {FRONT_PREFIX("/feed"), FRONT_GET, FRONT_WEBUI, webui_handle_files},
+    {FRONT_PREFIX("/dav"), 0, FRONT_DAV, dav_handle},
+    {FRONT_PREFIX("/opds"), 0, FRONT_OPDS, opds_handle},
+    {NULL, 0, 0, FRONT_API, api_handle},
+#undef FRONT_PREFIX
 };
 
 #define NFRONT_ROUTES (sizeof(front_routes) / sizeof(front_routes[0]))
@@ -87,13 +90,15 @@ front_base(const struct front *f)
 	return (struct str){f->base, f->base_len};
 }
 
-/* Whether path is prefix or below it (whole segments). */
+/* Whether path is r's prefix or below it (whole segments). The last byte
+ * first: it tells most prefixes apart without a call. */
 static bool
-front_under(struct str path, const char *prefix)
+front_under(struct str path, const struct front_route *r)
 {
-	size_t n = strlen(prefix);
+	size_t n = r->prefix_len;
 
-	return path.len >= n && memcmp(path.p, prefix, n) == 0 &&
+	return path.len >= n && path.p[n - 1] == r->prefix[n - 1] &&
+	       memcmp(path.p, r->prefix, n) == 0 &&
 	       (path.len == n || path.p[n] == '/');
 }
 
@@ -111,7 +116,7 @@ front_find(
 		if ((r->flags & FRONT_GET) && m != HTTP_M_GET &&
 		    m != HTTP_M_HEAD)
 			continue;
-		if (r->prefix != NULL && !front_under(path, r->prefix))
+		if (r->prefix != NULL && !front_under(path, r))
 			continue;
 		*ctx = f->ctx[r->slot];
 		return r->handler;

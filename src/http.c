@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* http_parser.h declares its own enum http_method; keep it out of our way. */
 #define http_method http_parser_method
@@ -945,10 +946,13 @@ const struct str *
 http_header_get(const struct http_request *req, const char *name, size_t *count)
 {
 	const struct str *found = NULL;
-	size_t i, n = 0;
+	size_t i, n = 0, len = strlen(name);
+	struct str h;
 
 	for (i = 0; i < req->nheaders; i++) {
-		if (!str_caseeqs(req->headers[i].name, name))
+		/* The length first: most names differ in it. */
+		h = req->headers[i].name;
+		if (h.len != len || strncasecmp(h.p, name, len) != 0)
 			continue;
 		if (found == NULL)
 			found = &req->headers[i].value;

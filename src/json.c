@@ -405,8 +405,17 @@ json_utf8_valid(const char *s, size_t len)
 	const unsigned char *end = p + len;
 	unsigned char c, lo, hi;
 	size_t n, i;
+	uint64_t w;
 
 	while (p < end) {
+		/* ASCII eight bytes at a time: no byte with its high bit. */
+		if (end - p >= 8) {
+			memcpy(&w, p, sizeof(w));
+			if ((w & 0x8080808080808080ULL) == 0) {
+				p += 8;
+				continue;
+			}
+		}
 		c = *p;
 		if (c < 0x80) {
 			p++;
@@ -764,13 +773,21 @@ void
 json_escape(struct buf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i, run = 0;
+	size_t i, run = 0, slow = 0;
 	unsigned char c;
 	char esc[6];
 
-	buf_grow(b, len + 2);
 	buf_addch(b, '"');
 	for (i = 0; i < len; i++) {
+		/* Eight bytes at a time up to the word that holds one to
+		 * escape; that word (or the tail) a byte at a time. */
+		if (i >= slow) {
+			while (i + 8 <= len && str_word_plain(s + i, false))
+				i += 8;
+			if (i == len)
+				break;
+			slow = i + 8;
+		}
 		c = (unsigned char)s[i];
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;

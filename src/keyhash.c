@@ -42,24 +42,35 @@ struct keyhash {
 	void *drained_arg;
 };
 
-static unsigned char digest_key[crypto_generichash_KEYBYTES];
+/* The BLAKE2b state keyed with a random key: each digest starts from a
+ * copy, so the key's parameter block is set up once, not per request. */
+static crypto_generichash_state digest_keyed;
 static pthread_once_t digest_once = PTHREAD_ONCE_INIT;
 
 static void
 digest_init(void)
 {
+	unsigned char key[crypto_generichash_KEYBYTES];
+
 	if (sodium_init() < 0)
 		abort();
-	randombytes_buf(digest_key, sizeof(digest_key));
+	randombytes_buf(key, sizeof(key));
+	if (crypto_generichash_init(
+	        &digest_keyed, key, sizeof(key), KEYHASH_DIGEST_BYTES) != 0)
+		abort();
+	sodium_memzero(key, sizeof(key));
 }
 
 void
 keyhash_digest(struct str key, unsigned char out[KEYHASH_DIGEST_BYTES])
 {
+	crypto_generichash_state st;
+
 	pthread_once(&digest_once, digest_init);
-	crypto_generichash(out, KEYHASH_DIGEST_BYTES,
-	    (const unsigned char *)(key.p ? key.p : ""), key.len, digest_key,
-	    sizeof(digest_key));
+	st = digest_keyed;
+	crypto_generichash_update(
+	    &st, (const unsigned char *)(key.p ? key.p : ""), key.len);
+	crypto_generichash_final(&st, out, KEYHASH_DIGEST_BYTES);
 }
 
 bool

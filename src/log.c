@@ -129,19 +129,31 @@ void
 log_escape(struct buf *out, struct str s, size_t max)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i, n = s.len < max ? s.len : max;
+	size_t i, run = 0, slow = 0, n = s.len < max ? s.len : max;
+	char esc[4] = {'\\', 'x', 0, 0};
+	unsigned char c;
 
+	/* Bytes that need no escape are copied in runs, found eight at a
+	 * time up to the word that holds one to escape (as json_escape). */
 	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s.p[i];
-
-		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-			buf_add(out, "\\x", 2);
-			buf_addch(out, hex[c >> 4]);
-			buf_addch(out, hex[c & 15]);
-		} else {
-			buf_addch(out, c);
+		if (i >= slow) {
+			while (i + 8 <= n && str_word_plain(s.p + i, true))
+				i += 8;
+			if (i == n)
+				break;
+			slow = i + 8;
 		}
+		c = (unsigned char)s.p[i];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+			continue;
+		buf_add(out, s.p + run, i - run);
+		run = i + 1;
+		esc[2] = hex[c >> 4];
+		esc[3] = hex[c & 15];
+		buf_add(out, esc, 4);
 	}
+	if (run < n)
+		buf_add(out, s.p + run, n - run);
 	if (s.len > max)
 		buf_add(out, "...", 3);
 }

@@ -51,14 +51,17 @@ metrics_init(struct metrics *m, metrics_gauges_fn *gauges, void *gauges_arg)
 
 /* Whether path (trailing slashes removed) ends in "/" suffix. */
 static bool
-ends_with(struct str path, const char *suffix)
+ends_withn(struct str path, const char *suffix, size_t n)
 {
-	size_t n = strlen(suffix);
-
-	return path.len >= n + 1 &&
+	return path.len >= n + 1 && path.p[path.len - 1] == suffix[n - 1] &&
 	       memcmp(path.p + path.len - n, suffix, n) == 0 &&
 	       path.p[path.len - n - 1] == '/';
 }
+
+/* suffix a string literal: its length known, and its last byte compared
+ * before any call. */
+#define METRICS_ENDS_WITH(path, suffix)                                        \
+	ends_withn(path, suffix, sizeof(suffix) - 1)
 
 enum metrics_route
 metrics_route_of(enum http_method method, struct str path)
@@ -70,17 +73,17 @@ metrics_route_of(enum http_method method, struct str path)
 		return METRICS_R_OTHER;
 	while (path.len > 1 && path.p[path.len - 1] == '/')
 		path.len--;
-	if (ends_with(path, "users/create"))
+	if (METRICS_ENDS_WITH(path, "users/create"))
 		return METRICS_R_CREATE;
-	if (ends_with(path, "users/auth"))
+	if (METRICS_ENDS_WITH(path, "users/auth"))
 		return METRICS_R_AUTH;
-	if (ends_with(path, "users/me"))
+	if (METRICS_ENDS_WITH(path, "users/me"))
 		return METRICS_R_DELETE;
-	if (ends_with(path, "users/password"))
+	if (METRICS_ENDS_WITH(path, "users/password"))
 		return METRICS_R_PASSWORD;
-	if (ends_with(path, "healthcheck"))
+	if (METRICS_ENDS_WITH(path, "healthcheck"))
 		return METRICS_R_HEALTH;
-	if (ends_with(path, "syncs/progress"))
+	if (METRICS_ENDS_WITH(path, "syncs/progress"))
 		return METRICS_R_PUSH;
 	/* .../syncs/progress/<document> */
 	slash = NULL;
@@ -92,7 +95,7 @@ metrics_route_of(enum http_method method, struct str path)
 	}
 	if (slash != NULL && slash != path.p + path.len - 1) {
 		dir.len = (size_t)(slash - path.p);
-		if (ends_with(dir, "syncs/progress"))
+		if (METRICS_ENDS_WITH(dir, "syncs/progress"))
 			return method == HTTP_M_GET || method == HTTP_M_HEAD
 			           ? METRICS_R_PULL
 			           : METRICS_R_OTHER;

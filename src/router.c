@@ -15,14 +15,17 @@ static bool
 route_match(const char *pat, struct str path, struct str *param)
 {
 	size_t i = 0, start;
+	const char *slash;
 
 	while (*pat != '\0') {
 		if (*pat == ':') {
 			while (*pat != '\0' && *pat != '/')
 				pat++;
 			start = i;
-			while (i < path.len && path.p[i] != '/')
-				i++;
+			slash = i < path.len
+			            ? memchr(path.p + i, '/', path.len - i)
+			            : NULL;
+			i = slash != NULL ? (size_t)(slash - path.p) : path.len;
 			if (i == start)
 				return false;
 			param->p = path.p + start;
@@ -137,11 +140,14 @@ router_normalize(struct str path, struct str base, char *out)
 {
 	struct str r;
 	size_t i, n = 0;
+	char c, prev = '\0';
 
 	for (i = 0; i < path.len; i++) {
-		if (path.p[i] == '/' && n > 0 && out[n - 1] == '/')
+		c = path.p[i];
+		if (c == '/' && prev == '/')
 			continue;
-		out[n++] = path.p[i];
+		out[n++] = c;
+		prev = c;
 	}
 	if (n > 1 && out[n - 1] == '/')
 		n--;

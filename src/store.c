@@ -620,14 +620,32 @@ store_page_parse(struct str cursor, enum store_page_kind kind, char *idbuf,
 bool
 store_document_valid(struct str d, bool stored)
 {
+	const uint64_t ones = 0x0101010101010101ULL;
+	uint64_t w, colon, slash, del;
 	size_t i;
 	unsigned char ch;
 
 	if (d.len == 0 || d.len > STORE_MAX_DOCUMENT)
 		return false;
-	if (!stored && (str_eqs(d, ".") || str_eqs(d, "..")))
+	if (!stored && d.len <= 2 && d.p[0] == '.' &&
+	    (d.len == 1 || d.p[1] == '.'))
 		return false;
-	for (i = 0; i < d.len; i++) {
+	/*
+	 * Eight bytes at a time up to a word with a byte below 0x20, ':', '/'
+	 * or 0x7f (the "byte less than n" and "zero byte" tests of a word, as
+	 * str_word_plain); the loop below finds it, or checks the tail.
+	 */
+	for (i = 0; i + 8 <= d.len; i += 8) {
+		memcpy(&w, d.p + i, sizeof(w));
+		colon = w ^ (ones * ':');
+		slash = w ^ (ones * '/');
+		del = w ^ (ones * 0x7f);
+		if ((((w - ones * 0x20) & ~w) | ((colon - ones) & ~colon) |
+		        ((slash - ones) & ~slash) | ((del - ones) & ~del)) &
+		    (ones * 0x80))
+			break;
+	}
+	for (; i < d.len; i++) {
 		ch = (unsigned char)d.p[i];
 		if (ch == ':' || ch == '/' || ch < 0x20 || ch == 0x7f)
 			return false;

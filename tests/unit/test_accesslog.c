@@ -140,6 +140,38 @@ test_accesslog__escaped_and_cut(void **state)
 	accesslog_release(&al);
 }
 
+/* log_escape: each byte outside printable ASCII, '"' and '\\' as \xNN;
+ * the rest copied as is; cut at max with "...". */
+static void
+test_accesslog__log_escape_bytes(void **state)
+{
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	log_escape(&b, STR_LIT("plain/path?x=1"), 200);
+	assert_string_equal(b.data, "plain/path?x=1");
+	buf_reset(&b);
+	log_escape(&b, STR_LIT("\"a\\b\n\x7f\xff~ "), 200);
+	assert_string_equal(b.data, "\\x22a\\x5cb\\x0a\\x7f\\xff~ ");
+	buf_reset(&b);
+	log_escape(&b,
+	    STR_LIT("/syncs/progress/0123456789\x7f"
+	            "abcdef\"ghijklmnopq\\rstu\x80"),
+	    200);
+	assert_string_equal(b.data, "/syncs/progress/0123456789\\x7f"
+	                            "abcdef\\x22ghijklmnopq\\x5crstu\\x80");
+	buf_reset(&b);
+	log_escape(&b, STR_LIT("\x01"), 200);
+	assert_string_equal(b.data, "\\x01");
+	buf_reset(&b);
+	log_escape(&b, STR_LIT("abc\tdef"), 4);
+	assert_string_equal(b.data, "abc\\x09...");
+	buf_reset(&b);
+	log_escape(&b, STR_NULL, 10);
+	assert_string_equal(b.data, "");
+	buf_release(&b);
+}
+
 static void
 test_accesslog__flush_empties(void **state)
 {
@@ -277,6 +309,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_accesslog__fields),
 	    cmocka_unit_test(test_accesslog__escaped_and_cut),
+	    cmocka_unit_test(test_accesslog__log_escape_bytes),
 	    cmocka_unit_test(test_accesslog__flush_empties),
 	    cmocka_unit_test(test_accesslog__written_when_full),
 	    cmocka_unit_test(test_accesslog__written_when_old),

@@ -3,7 +3,8 @@
  * always NUL-terminated, an empty buffer allocates nothing), growth past
  * the first allocation, buf_addf past its first guess, consume, reset,
  * release and detach; and the slices: equality, case, prefix, hex digits,
- * dup and pack (STR_NULL stays NULL and takes no room).
+ * dup and pack (STR_NULL stays NULL and takes no room); str_word_plain
+ * against a byte at a time, every byte value at every place of a word.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -220,6 +221,53 @@ test_buf__pack(void **state)
 	assert_int_equal(block[need], 'x');
 }
 
+/* str_word_plain a byte at a time. */
+static bool
+word_plain_ref(const char *s, bool ascii)
+{
+	size_t i;
+	unsigned char c;
+
+	for (i = 0; i < 8; i++) {
+		c = (unsigned char)s[i];
+		if (c < 0x20 || c == '"' || c == '\\' || (ascii && c >= 0x7f))
+			return false;
+	}
+	return true;
+}
+
+/* Each byte value at each place of a word, among bytes that need no
+ * escape (with ascii printable ASCII, without it 0x7f and bytes from 0x80
+ * too), and with a second byte that does. */
+static void
+test_buf__word_plain(void **state)
+{
+	static const char *const fills[2] = {
+	    "a\x7f\xc3\xa9 ~\xff\x80", "abc ~!#$"};
+	char in[8];
+	unsigned v, other;
+	size_t at;
+	int ascii;
+
+	(void)state;
+	for (ascii = 0; ascii <= 1; ascii++)
+		for (at = 0; at < 8; at++)
+			for (v = 0; v < 256; v++)
+				for (other = 0; other < 3; other++) {
+					memcpy(in, fills[ascii], 8);
+					if (other > 0)
+						in[(at + other * 3) % 8] =
+						    other == 1 ? '"' : '\x1f';
+					in[at] = (char)v;
+					if (str_word_plain(in, ascii) !=
+					    word_plain_ref(in, ascii))
+						fail_msg(
+						    "0x%02x at %zu, other %u, "
+						    "ascii %d",
+						    v, at, other, ascii);
+				}
+}
+
 int
 main(void)
 {
@@ -231,6 +279,7 @@ main(void)
 	    cmocka_unit_test(test_buf__detach),
 	    cmocka_unit_test(test_buf__str),
 	    cmocka_unit_test(test_buf__pack),
+	    cmocka_unit_test(test_buf__word_plain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

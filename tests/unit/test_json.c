@@ -207,6 +207,16 @@ test_json__utf8(void **state)
 	    {"\x80", false},
 	    {"\xe2\x82", false},
 	    {"\xe2\x82x", false},
+	    /* Past a word of ASCII, and across the edge of one. */
+	    {"01234567caf\xc3\xa9", true},
+	    {"0123456\xe2\x82\xac"
+	     "01234567",
+	        true},
+	    {"0123456789abcdef\xf0\x9f\x98\x80", true},
+	    {"0123456789\xc3", false},
+	    {"abcdefgh\x80", false},
+	    {"abcdefg\xc3", false},
+	    {"0123456789abcdef01234567\xed\xa0\x80", false},
 	};
 	size_t i;
 
@@ -418,6 +428,82 @@ test_json__escape(void **state)
 	buf_release(&b);
 }
 
+/* The escape of one byte, as the JSON text wants it. */
+static void
+escape_byte(struct buf *b, unsigned char c)
+{
+	switch (c) {
+	case '"':
+		buf_adds(b, "\\\"");
+		break;
+	case '\\':
+		buf_adds(b, "\\\\");
+		break;
+	case '\b':
+		buf_adds(b, "\\b");
+		break;
+	case '\f':
+		buf_adds(b, "\\f");
+		break;
+	case '\n':
+		buf_adds(b, "\\n");
+		break;
+	case '\r':
+		buf_adds(b, "\\r");
+		break;
+	case '\t':
+		buf_adds(b, "\\t");
+		break;
+	default:
+		if (c < 0x20)
+			buf_addf(b, "\\u%04x", c);
+		else
+			buf_addch(b, c);
+	}
+}
+
+/*
+ * json_escape reads eight bytes at a time up to a byte to escape: each
+ * byte value, at each offset of strings of 1 to 40 bytes (in a word, at
+ * its edges, in the tail), among bytes that need none (ASCII, 0x7f and
+ * bytes above 0x80, which a word test could take for small ones).
+ */
+static void
+test_json__escape_every_byte_and_offset(void **state)
+{
+	struct buf got = BUF_INIT, want = BUF_INIT;
+	const char fill[] =
+	    "abc\x7f\xc3\xa9 ~\xff\x80\xa2z0123456789ABCDEFGHIJKLMNOPQRS";
+	char in[40];
+	size_t len, at, i;
+	unsigned v;
+
+	(void)state;
+	for (len = 1; len <= sizeof(in); len++) {
+		for (at = 0; at < len; at++) {
+			for (v = 0; v < 256; v++) {
+				memcpy(in, fill, len);
+				in[at] = (char)v;
+				buf_reset(&got);
+				buf_reset(&want);
+				json_escape(&got, in, len);
+				buf_addch(&want, '"');
+				for (i = 0; i < len; i++)
+					escape_byte(
+					    &want, (unsigned char)in[i]);
+				buf_addch(&want, '"');
+				if (got.len != want.len ||
+				    memcmp(got.data, want.data, got.len) != 0)
+					fail_msg(
+					    "len %zu, byte 0x%02x at %zu: %s",
+					    len, v, at, got.data);
+			}
+		}
+	}
+	buf_release(&got);
+	buf_release(&want);
+}
+
 static void
 build(struct json_out *o)
 {
@@ -599,6 +685,7 @@ main(void)
 	    cmocka_unit_test(test_json__format_double),
 	    cmocka_unit_test(test_json__format_double_sweep),
 	    cmocka_unit_test(test_json__escape),
+	    cmocka_unit_test(test_json__escape_every_byte_and_offset),
 	    cmocka_unit_test_teardown(test_json__writer, teardown),
 	    cmocka_unit_test(test_json__parse_push_in_arena),
 	    cmocka_unit_test_teardown(test_json__value_write, teardown),

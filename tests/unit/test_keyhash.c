@@ -41,6 +41,7 @@ test_keys__digest(void **state)
 {
 	unsigned char a[KEYHASH_DIGEST_BYTES], b[KEYHASH_DIGEST_BYTES];
 	unsigned char c[KEYHASH_DIGEST_BYTES];
+	char long_key[300];
 
 	(void)state;
 	keyhash_digest(str_from("key"), a);
@@ -50,6 +51,16 @@ test_keys__digest(void **state)
 	assert_false(keyhash_digest_eq(a, c));
 	/* Keyed: not the plain BLAKE2b of the key. */
 	assert_memory_not_equal(a, "key", 3);
+	/* Each digest starts from the keyed state, untouched by the ones
+	 * before it (a key of three blocks, an empty one). */
+	memset(long_key, 'k', sizeof(long_key));
+	keyhash_digest((struct str){long_key, sizeof(long_key)}, c);
+	keyhash_digest((struct str){long_key, sizeof(long_key)}, b);
+	assert_true(keyhash_digest_eq(b, c));
+	keyhash_digest(STR_NULL, c);
+	assert_false(keyhash_digest_eq(b, c));
+	keyhash_digest(str_from("key"), b);
+	assert_true(keyhash_digest_eq(a, b));
 }
 
 struct job {

@@ -3,7 +3,8 @@
  * "file"): registration (exclusive), authentication (argon2 then the
  * cache), wrong keys, pushes and reads, device_id and metadata kept,
  * history bounds, key change and deletion invalidating the cache at once,
- * operations waiting for a verification in flight, flush.
+ * operations waiting for a verification in flight, flush; the document
+ * ids store_document_valid takes, every byte at every offset.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -566,6 +567,42 @@ test_store__device_use_and_audit(void **state)
 	}
 }
 
+/* Each byte value at each offset of ids of 1 to 40 bytes of ASCII,
+ * against the rule a byte at a time: none of ':', '/', below 0x20 or 0x7f,
+ * valid UTF-8 (a lone byte from 0x80 is not); "." and ".." only stored. */
+static void
+test_store__document_valid(void **state)
+{
+	const char fill[] = "abc.~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	char in[40];
+	size_t len, at;
+	unsigned v;
+	bool want;
+
+	(void)state;
+	for (len = 1; len <= sizeof(in); len++)
+		for (at = 0; at < len; at++)
+			for (v = 0; v < 256; v++) {
+				memcpy(in, fill, len);
+				in[at] = (char)v;
+				want = v != ':' && v != '/' && v >= 0x20 &&
+				       v < 0x7f && !(len == 1 && v == '.');
+				if (store_document_valid(
+				        (struct str){in, len}, false) != want)
+					fail_msg("len %zu, 0x%02x at %zu", len,
+					    v, at);
+			}
+	assert_true(
+	    store_document_valid(STR_LIT("0123456789caf\xc3\xa9"), false));
+	assert_false(store_document_valid(STR_LIT("0123456789caf\xc3"), false));
+	assert_false(store_document_valid(STR_LIT("."), false));
+	assert_false(store_document_valid(STR_LIT(".."), false));
+	assert_true(store_document_valid(STR_LIT(".."), true));
+	assert_true(store_document_valid(STR_LIT("..."), false));
+	assert_true(store_document_valid(STR_LIT(".a"), false));
+	assert_false(store_document_valid(STR_NULL, false));
+}
+
 int
 main(void)
 {
@@ -578,6 +615,7 @@ main(void)
 	    cmocka_unit_test(test_store__migration_backs_up_first),
 	    cmocka_unit_test(test_store__device_use_and_audit),
 	    cmocka_unit_test(test_store__shared_server_capability),
+	    cmocka_unit_test(test_store__document_valid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
