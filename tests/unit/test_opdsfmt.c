@@ -705,6 +705,41 @@ test_opdsfmt__filename(void **state)
 }
 
 static void
+test_opdsfmt__filename_utf8(void **state)
+{
+	static const char *const au[] = {"Victor Hugo"};
+	static const char *const two[] = {"A/B", "C\"D"};
+	struct buf b = BUF_INIT;
+	char title[400];
+	size_t i;
+
+	(void)state;
+	opdsfmt_filename_utf8(&b, au, 1, "Les Mis\xc3\xa9rables", "epub");
+	assert_string_equal(b.data, "Victor Hugo - Les Mis\xc3\xa9rables.epub");
+	buf_reset(&b);
+	opdsfmt_filename_utf8(&b, two, 2, "50% \\off\ttab", "pdf");
+	assert_string_equal(b.data, "A_B, C_D - 50% _off_tab.pdf");
+	buf_reset(&b);
+	opdsfmt_filename_utf8(&b, NULL, 0, NULL, "cb/z\"");
+	assert_string_equal(b.data, "Unknown - Untitled.cbz");
+	buf_reset(&b);
+	/* Cut on a character: 2-byte characters from an even, an odd offset. */
+	for (i = 0; i + 2 < sizeof(title); i += 2)
+		memcpy(title + i, "\xc3\xa9", 2);
+	title[i] = '\0';
+	opdsfmt_filename_utf8(&b, au, 1, title, "txt");
+	assert_int_equal(b.len, OPDSFMT_MAX_NAME + 4); /* 14 + 2k bytes */
+	assert_string_equal(b.data + b.len - 4, ".txt");
+	assert_true(json_utf8_valid(b.data, b.len));
+	buf_reset(&b);
+	opdsfmt_filename_utf8(
+	    &b, (const char *const[]){"Victor Hugo!"}, 1, title, NULL);
+	assert_int_equal(b.len, OPDSFMT_MAX_NAME - 1); /* 15 + 2k */
+	assert_true(json_utf8_valid(b.data, b.len));
+	buf_release(&b);
+}
+
+static void
 test_opdsfmt__query(void **state)
 {
 	static const char q[] = "page=2&q=caf%C3%A9+au+lait&empty=&flag&x=%4";
@@ -744,6 +779,7 @@ main(void)
 	    cmocka_unit_test(test_opdsfmt__json_publications),
 	    cmocka_unit_test(test_opdsfmt__json_navigation),
 	    cmocka_unit_test(test_opdsfmt__filename),
+	    cmocka_unit_test(test_opdsfmt__filename_utf8),
 	    cmocka_unit_test(test_opdsfmt__query),
 	};
 
