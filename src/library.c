@@ -2223,8 +2223,8 @@ cursor_read(const char *text, enum library_order order, struct cursor_key *k)
 		k->text = f[1];
 		errno = 0;
 		k->series_index = strtod(f[2], &end);
-		if (f[2][0] == '\0' || *end != '\0' || errno != 0 ||
-		    !isfinite(k->series_index))
+		if ((f[2][0] != '-' && (f[2][0] < '0' || f[2][0] > '9')) ||
+		    *end != '\0' || errno != 0 || !isfinite(k->series_index))
 			return "not a cursor";
 		break;
 	case LIBRARY_BY_ADDED:
