@@ -179,6 +179,28 @@ test_libcursor__orders(void **state)
 	    library_cursor_check("garbage!", LIBRARY_BY_TITLE, NULL));
 }
 
+/*
+ * Each of the n values of bad, put in field at of good (a cursor of kind
+ * and nf fields, valid), makes the cursor no cursor of order.
+ */
+static void
+refuse_field(char kind, enum library_order order, const char *const *good,
+    size_t nf, size_t at, const char *const *bad, size_t n)
+{
+	const char *f[LIBCURSOR_MAX_FIELDS];
+	size_t i;
+
+	memcpy(f, good, nf * sizeof(*f));
+	assert_null(library_cursor_check(make(kind, f, nf), order, NULL));
+	for (i = 0; i < n; i++) {
+		f[at] = bad[i];
+		assert_non_null(
+		    library_cursor_check(make(kind, f, nf), order, NULL));
+	}
+}
+
+#define NBAD(a) (sizeof(a) / sizeof(a[0]))
+
 static void
 test_libcursor__fields(void **state)
 {
@@ -191,53 +213,22 @@ test_libcursor__fields(void **state)
 	    "", "x", "--1", "-0x1", "9223372036854775808", "1.5"};
 	static const char *const bad_index[] = {
 	    "", "nan", "inf", "-inf", "1e999", "1x", " 1", "+1", "-"};
-	const char *f[5];
-	size_t i;
+	static const char *const title[] = {"1099511627776", "t", ID};
+	static const char *const added[] = {
+	    "0", "-9223372036854775807", "t", ID};
+	static const char *const series[] = {"0", "Saga", "-1e+308", "t", ID};
 
 	(void)state;
-	for (i = 0; i < sizeof(bad_pos) / sizeof(bad_pos[0]); i++) {
-		f[0] = bad_pos[i];
-		f[1] = "t";
-		f[2] = ID;
-		assert_non_null(library_cursor_check(
-		    make('t', f, 3), LIBRARY_BY_TITLE, NULL));
-	}
-	f[0] = "1099511627776";
-	assert_null(
-	    library_cursor_check(make('t', f, 3), LIBRARY_BY_TITLE, NULL));
-	for (i = 0; i < sizeof(bad_id) / sizeof(bad_id[0]); i++) {
-		f[0] = "0";
-		f[1] = "t";
-		f[2] = bad_id[i];
-		assert_non_null(library_cursor_check(
-		    make('t', f, 3), LIBRARY_BY_TITLE, NULL));
-	}
-	for (i = 0; i < sizeof(bad_added) / sizeof(bad_added[0]); i++) {
-		f[0] = "0";
-		f[1] = bad_added[i];
-		f[2] = "t";
-		f[3] = ID;
-		assert_non_null(library_cursor_check(
-		    make('n', f, 4), LIBRARY_BY_ADDED, NULL));
-	}
-	f[1] = "-9223372036854775807";
-	assert_null(
-	    library_cursor_check(make('n', f, 4), LIBRARY_BY_ADDED, NULL));
-	for (i = 0; i < sizeof(bad_index) / sizeof(bad_index[0]); i++) {
-		f[0] = "0";
-		f[1] = "Saga";
-		f[2] = bad_index[i];
-		f[3] = "t";
-		f[4] = ID;
-		assert_non_null(library_cursor_check(
-		    make('s', f, 5), LIBRARY_BY_SERIES, NULL));
-	}
+	refuse_field(
+	    't', LIBRARY_BY_TITLE, title, 3, 0, bad_pos, NBAD(bad_pos));
+	refuse_field('t', LIBRARY_BY_TITLE, title, 3, 2, bad_id, NBAD(bad_id));
+	refuse_field(
+	    'n', LIBRARY_BY_ADDED, added, 4, 1, bad_added, NBAD(bad_added));
+	refuse_field(
+	    's', LIBRARY_BY_SERIES, series, 5, 2, bad_index, NBAD(bad_index));
 	/* Field counts of another order. */
-	f[0] = "0";
-	f[1] = "t";
-	f[2] = ID;
 	assert_non_null(
-	    library_cursor_check(make('a', f, 3), LIBRARY_BY_AUTHOR, NULL));
+	    library_cursor_check(make('a', title, 3), LIBRARY_BY_AUTHOR, NULL));
 }
 
 int
