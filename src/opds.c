@@ -1160,6 +1160,7 @@ signed_in(void *arg, const char *user, int status, const char *why)
 	case OPDS_SERIES:
 	case OPDS_LANGUAGES:
 	case OPDS_TAGS:
+		c->cursor[0] = '\0'; /* value lists page by number alone */
 		library_facet(c->o->lib, c->user,
 		    (enum library_facet_kind)c->route->facet,
 		    (c->page - 1) * OPDS_PAGE, OPDS_PAGE, values_read, c);

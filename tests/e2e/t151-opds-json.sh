@@ -8,8 +8,9 @@
 # rows with href, title and type, the search link templated
 # ".../search{?query}" which KOReader turns into "?query=%s"); All books
 # in pages (publications with metadata, author objects, an acquisition
-# link with its type, images for a book with a cover, a typed next link,
-# numberOfItems); the facets (a "Sort" group, the active one rel "self");
+# link with its type, images for a book with a cover, a typed next link
+# by cursor, numberOfItems); the facets (a "Sort" group, the active one
+# rel "self");
 # Authors as navigation with numberOfItems; a search through KOReader's
 # form of the template; Recently added; Reading now; the same 304 on
 # ETag; no 406 whatever Accept says.
