@@ -24,7 +24,12 @@
    PNG cover; the web API's 200x300 thumbnail, one client): cold (the
    cache under <data_dir>/library/covers/ emptied: each one decoded,
    scaled, encoded and written), from the cache (200 from the file) and
-   revalidated (If-None-Match: 304), with the server's CPU per thumbnail.
+   revalidated (If-None-Match: 304), with the server's CPU per thumbnail;
+6. on the index of 3., the page of 50 at offset rss_books/2 asked for by
+   number (?page=, ?offset=: SQLite walks the rows before it) and by the
+   cursor of the page before it (the next link: a range of the order's
+   index), for OPDS All books and Recently added (Atom) and the web API:
+   the server's CPU per request and the median time.
 
 bench/bench runs it as its part "library" (`make bench`, `--only library`);
 it runs alone too. Prints the figures and writes them as JSON.
@@ -254,6 +259,62 @@ def opds_pages(srv, total, n):
     return res
 
 
+def measure(srv, path, headers, n, check):
+    """n GETs of path: the server's CPU ms per request and the median ms;
+    check(status, body) raises on a wrong answer."""
+    srv.request("GET", path, headers=headers)
+    cpu0, secs = bl.proc_cpu_s(srv.pid), []
+    for _ in range(n):
+        st, _, body, t = srv.request("GET", path, headers=headers)
+        check(st, body)
+        secs.append(t)
+    return {"cpu_ms_per_req": round(
+        (bl.proc_cpu_s(srv.pid) - cpu0) * 1e3 / n, 2),
+        "median_ms": round(median(secs) * 1e3, 2)}
+
+
+def deep_pages(srv, total, n):
+    """The page of 50 at offset total/2, by ?page= / ?offset= (the rows
+    before it walked) and by the cursor of the page before it (the
+    order's index from its key): OPDS Atom All books and Recently added,
+    and the web API."""
+    basic = {"Authorization": "Basic " + base64.b64encode(
+        ("%s:%s" % (USER, PASSWORD)).encode()).decode()}
+    page = total // 2 // 50 + 1
+    res = {"books": total, "offset": (page - 1) * 50}
+
+    def atom_ok(st, body):
+        if st != 200 or body.count(b"<entry>") < 50:
+            raise SystemExit("OPDS deep page: %d" % st)
+
+    for feed in ("all", "new"):
+        _, _, body, _ = srv.request(
+            "GET", "/opds/%s?page=%d" % (feed, page - 1), headers=basic)
+        m = re.search(rb'<link rel="next"[^>]*href="([^"]+)"', body)
+        if m is None or b"cursor=" not in m.group(1):
+            raise SystemExit("OPDS %s: no next cursor" % feed)
+        res["opds_" + feed] = {
+            "by_page": measure(srv, "/opds/%s?page=%d" % (feed, page),
+                               basic, n, atom_ok),
+            "by_cursor": measure(srv, m.group(1).decode().replace(
+                "&amp;", "&"), basic, n, atom_ok)}
+    web = {"Cookie": srv.cookie}
+
+    def api_ok(st, body):
+        if st != 200 or len(json.loads(body)["books"]) != 50:
+            raise SystemExit("web API deep page: %d" % st)
+
+    _, _, body, _ = srv.web("/api/v1/library?limit=50&offset=%d" %
+                            (res["offset"] - 50))
+    cur = json.loads(body)["next"]
+    res["web_api"] = {
+        "by_offset": measure(srv, "/api/v1/library?limit=50&offset=%d" %
+                             res["offset"], web, n, api_ok),
+        "by_cursor": measure(srv, "/api/v1/library?limit=50&cursor=" + cur,
+                             web, n, api_ok)}
+    return res
+
+
 def covers(srv, data, nbooks):
     """The 200x300 thumbnails of every book with a cover: cold, from the
     cache, and revalidated (304)."""
@@ -300,6 +361,7 @@ def server_rss(binary, data, lib, n, opds_n):
                "page_50_ms_median": round(median(times) * 1000, 1),
                "rss_kib": rss_kib(srv.pid)}
         res["opds"] = opds_pages(srv, n, opds_n)
+        res["deep"] = deep_pages(srv, n, max(opds_n // 4, 10))
         res["rss_after_opds_kib"] = rss_kib(srv.pid)
         return res
     finally:

@@ -4,7 +4,8 @@
  *
  * The stored bytes go out unchanged (a rewritten file would change its
  * partial MD5, and the progress of a device that reads it would no longer
- * join its book), as an attachment named "Author - Title.ext". webui.c
+ * join its book), as an attachment named "Author - Title.ext"
+ * (opdsfmt_filename_utf8: the OPDS download's name, UTF-8 kept). webui.c
  * checks the session first; the index (library.h) says whether the user
  * sees the file and opens it.
  *
@@ -17,8 +18,6 @@
 
 struct library;
 
-/* Bytes of the file name in Content-Disposition ("Author - Title.epub"). */
-#define LIBFILE_MAX_NAME 200
 /* Bytes of a file id (32 hex digits, maybe "-" and 8 more). */
 #define LIBFILE_MAX_ID 64
 

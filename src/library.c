@@ -23,7 +23,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,7 @@
 #include "cover.h"
 #include "fault.h"
 #include "json.h"
+#include "libcursor.h"
 #include "library.h"
 #include "log.h"
 #include "md5.h"
@@ -235,9 +238,16 @@ static const char lib_schema[] =
     " NOCASE, id);"
     "CREATE INDEX IF NOT EXISTS books_by_author ON books(author_sort "
     " COLLATE NOCASE, sort_title COLLATE NOCASE, id);"
-    "CREATE INDEX IF NOT EXISTS books_by_added ON books(added, sort_title "
+    /* Newest first: -added, so the tie-breakers run ascending with it. */
+    "DROP INDEX IF EXISTS books_by_added;"
+    "CREATE INDEX IF NOT EXISTS books_by_newest ON books(-added, sort_title "
     " COLLATE NOCASE, id);"
     "CREATE INDEX IF NOT EXISTS books_owner ON books(owner, updated);"
+    /*
+     * A page's count of the books a user sees walks this narrow index
+     * (owner and id are all the visibility test reads), not the table.
+     */
+    "CREATE INDEX IF NOT EXISTS books_owner_id ON books(owner, id);"
     "CREATE TABLE IF NOT EXISTS book_authors(book_id TEXT NOT NULL,"
     " name TEXT NOT NULL, sort TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS book_authors_book ON book_authors(book_id);"
@@ -276,6 +286,12 @@ static const char lib_schema[] =
  * administrator shared is in the table shares.
  */
 #define LIB_SHARED_ID(col) col " IN (SELECT book_id FROM shares)"
+/*
+ * A book without a series index sorts as this one (before every real
+ * index, as SQL's NULL did), so that the series order's key is a number.
+ */
+#define LIB_NO_INDEX "-1e308"
+#define LIB_NO_INDEX_VALUE (-1e308)
 
 /* Whether name is one of list's (names separated by ',' or blanks). */
 static bool
@@ -1945,12 +1961,17 @@ book_from_row(sqlite3_stmt *fs, sqlite3_stmt *st, struct library_book *b)
 static int64_t
 last_modified(sqlite3 *db, const char *user)
 {
-	sqlite3_stmt *st =
-	    lib_prepare(db, "SELECT max((SELECT max(updated) FROM books WHERE "
-	                    "owner=lib_shared(?1) OR " LIB_SHARED_ID(
-	                        "id") "), "
-	                              "coalesce((SELECT max(updated) FROM "
-	                              "books WHERE owner=?1), 0))");
+	/*
+	 * Three seeks, each on an index (books_owner, the shares): as one
+	 * max() over "owner=... OR id IN shares", SQLite read every row.
+	 */
+	sqlite3_stmt *st = lib_prepare(db,
+	    "SELECT max(coalesce((SELECT updated FROM books WHERE "
+	    "owner=lib_shared(?1) ORDER BY updated DESC LIMIT 1), 0), "
+	    "coalesce((SELECT max(updated) FROM books WHERE " LIB_SHARED_ID(
+	        "id") "), 0), "
+	              "coalesce((SELECT updated FROM books WHERE owner=?1 "
+	              "ORDER BY updated DESC LIMIT 1), 0))");
 	int64_t t = 0, r;
 
 	if (st != NULL) {
@@ -2099,8 +2120,240 @@ binds_apply(sqlite3_stmt *st, const struct binds *b)
 struct page_result {
 	struct library_page page;
 	struct library_book *books;
+	char *next;
 	char *error;
 };
+
+/* --- Cursors: where the next page of an order starts -------------------
+ *
+ * A cursor (libcursor.h) holds the position (books before it, as counted
+ * when it was made), the last book's sort key and its id; the next page
+ * is the books after that key, found on the order's index
+ * (books_by_title, books_by_author, books_by_newest) without walking the
+ * books before it. Each order is a total order ending in the id, so no
+ * two books share a key and a walk gives each once. Series order has no
+ * index of its own (a series is short: its books are filtered first).
+ */
+
+/* The ORDER BY of each order; cursor_where compares the same terms. */
+static const char *const order_sql[] = {
+    [LIBRARY_BY_TITLE] = "b.sort_title COLLATE NOCASE, b.id",
+    [LIBRARY_BY_AUTHOR] = "b.author_sort COLLATE NOCASE, "
+                          "b.sort_title COLLATE NOCASE, b.id",
+    [LIBRARY_BY_SERIES] = "b.series='', b.series COLLATE NOCASE, "
+                          "ifnull(b.series_index, " LIB_NO_INDEX "), "
+                          "b.sort_title COLLATE NOCASE, b.id",
+    [LIBRARY_BY_ADDED] = "-b.added, b.sort_title COLLATE NOCASE, b.id",
+};
+
+/* The cursor's kind letter of each order. */
+static const char cursor_kinds[] = {
+    [LIBRARY_BY_TITLE] = 't',
+    [LIBRARY_BY_AUTHOR] = 'a',
+    [LIBRARY_BY_SERIES] = 's',
+    [LIBRARY_BY_ADDED] = 'n',
+};
+
+/* A decoded cursor: fields borrow c. */
+struct cursor_key {
+	struct libcursor c;
+	uint64_t pos;
+	const char *text;  /* author_sort (author), series (series) */
+	const char *title; /* sort_title */
+	const char *id;
+	int64_t added;
+	double series_index; /* LIB_NO_INDEX's value when none */
+};
+
+/* A whole number of text, as cursor_write wrote it; -1 when not one. */
+static int
+cursor_int(const char *s, bool sign, int64_t max, int64_t *out)
+{
+	bool neg = sign && *s == '-';
+	int64_t v = 0;
+
+	s += neg;
+	if (*s < '0' || *s > '9' || (*s == '0' && s[1] != '\0'))
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (max - (*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	if (*s != '\0')
+		return -1;
+	*out = neg ? -v : v;
+	return 0;
+}
+
+static bool
+is_book_id(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		        (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return i == 32;
+}
+
+/*
+ * Read text as a cursor of order into k. Returns NULL, or why it is not
+ * one (k then unusable).
+ */
+static const char *
+cursor_read(const char *text, enum library_order order, struct cursor_key *k)
+{
+	static const size_t nfields[] = {
+	    [LIBRARY_BY_TITLE] = 3,
+	    [LIBRARY_BY_AUTHOR] = 4,
+	    [LIBRARY_BY_SERIES] = 5,
+	    [LIBRARY_BY_ADDED] = 4,
+	};
+	const char *const *f;
+	int64_t pos;
+	char *end;
+
+	memset(k, 0, sizeof(*k));
+	if (libcursor_decode(text, strlen(text), &k->c) != 0)
+		return "not a cursor";
+	f = k->c.field;
+	if (k->c.kind != cursor_kinds[order] || k->c.nfields != nfields[order])
+		return "a cursor of another order";
+	if (cursor_int(f[0], false, (int64_t)1 << 40, &pos) != 0 ||
+	    !is_book_id(f[k->c.nfields - 1]))
+		return "not a cursor";
+	k->pos = (uint64_t)pos;
+	k->id = f[k->c.nfields - 1];
+	k->title = f[k->c.nfields - 2];
+	switch (order) {
+	case LIBRARY_BY_AUTHOR:
+		k->text = f[1];
+		break;
+	case LIBRARY_BY_SERIES:
+		k->text = f[1];
+		errno = 0;
+		k->series_index = strtod(f[2], &end);
+		if ((f[2][0] != '-' && (f[2][0] < '0' || f[2][0] > '9')) ||
+		    *end != '\0' || errno != 0 || !isfinite(k->series_index))
+			return "not a cursor";
+		break;
+	case LIBRARY_BY_ADDED:
+		if (cursor_int(f[1], true, INT64_MAX, &k->added) != 0)
+			return "not a cursor";
+		break;
+	case LIBRARY_BY_TITLE:
+		break;
+	}
+	return NULL;
+}
+
+const char *
+library_cursor_check(const char *text, enum library_order order, uint64_t *pos)
+{
+	struct cursor_key k;
+	const char *why;
+
+	if ((unsigned)order >= 4)
+		return "not a cursor";
+	why = cursor_read(text, order, &k);
+	if (why == NULL && pos != NULL)
+		*pos = k.pos;
+	return why;
+}
+
+/*
+ * Append the cursor after book k of order, pos books from the start, to
+ * out; nothing when it would be too long (library_page's next then "").
+ */
+static void
+cursor_write(struct buf *out, enum library_order order,
+    const struct library_book *k, uint64_t pos)
+{
+	char num[2][40];
+	const char *f[5];
+	size_t n = 0;
+
+	snprintf(num[0], sizeof(num[0]), "%" PRIu64, pos);
+	f[n++] = num[0];
+	switch (order) {
+	case LIBRARY_BY_AUTHOR:
+		f[n++] = k->author_sort;
+		break;
+	case LIBRARY_BY_SERIES:
+		f[n++] = k->series;
+		snprintf(num[1], sizeof(num[1]), "%.17g",
+		    k->has_series_index ? k->series_index : LIB_NO_INDEX_VALUE);
+		f[n++] = num[1];
+		break;
+	case LIBRARY_BY_ADDED:
+		snprintf(num[1], sizeof(num[1]), "%" PRId64, k->added);
+		f[n++] = num[1];
+		break;
+	case LIBRARY_BY_TITLE:
+		break;
+	}
+	f[n++] = k->sort_title;
+	f[n++] = k->id;
+	(void)libcursor_encode(out, cursor_kinds[order], f, n);
+}
+
+/*
+ * Append the condition "after the cursor" of order to sql, its values
+ * numbered after the first nbound (cursor_bind binds them). The first
+ * term alone comes first: SQLite starts the index's range from it (it
+ * does not from the row value, whose terms carry a collation).
+ */
+static void
+cursor_where(struct buf *sql, enum library_order order, int nbound)
+{
+	int a = nbound + 1, t = nbound + 2, i = nbound + 3, x = nbound + 4;
+
+	switch (order) {
+	case LIBRARY_BY_TITLE:
+		buf_addf(sql,
+		    " AND b.sort_title COLLATE NOCASE>=?%d AND (b.sort_title "
+		    "COLLATE NOCASE, b.id)>(?%d, ?%d)",
+		    t, t, i);
+		break;
+	case LIBRARY_BY_AUTHOR:
+		buf_addf(sql,
+		    " AND b.author_sort COLLATE NOCASE>=?%d AND (b.author_sort "
+		    "COLLATE NOCASE, b.sort_title COLLATE NOCASE, b.id)>(?%d, "
+		    "?%d, ?%d)",
+		    a, a, t, i);
+		break;
+	case LIBRARY_BY_SERIES:
+		buf_addf(sql,
+		    " AND (b.series='', b.series COLLATE NOCASE, "
+		    "ifnull(b.series_index, " LIB_NO_INDEX "), b.sort_title "
+		    "COLLATE NOCASE, b.id)>(?%d='', ?%d, ?%d, ?%d, ?%d)",
+		    a, a, x, t, i);
+		break;
+	case LIBRARY_BY_ADDED:
+		buf_addf(sql,
+		    " AND -b.added>=?%d AND (-b.added, b.sort_title COLLATE "
+		    "NOCASE, b.id)>(?%d, ?%d, ?%d)",
+		    x, x, t, i);
+		break;
+	}
+}
+
+static void
+cursor_bind(sqlite3_stmt *st, enum library_order order,
+    const struct cursor_key *k, int nbound)
+{
+	sqlite3_bind_text(
+	    st, nbound + 1, k->text != NULL ? k->text : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, nbound + 2, k->title, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, nbound + 3, k->id, -1, SQLITE_STATIC);
+	if (order == LIBRARY_BY_ADDED)
+		sqlite3_bind_int64(st, nbound + 4,
+		    k->added == INT64_MIN ? INT64_MAX : -k->added);
+	else
+		sqlite3_bind_double(st, nbound + 4, k->series_index);
+}
 
 /* Run q for user on db into r. */
 static void
@@ -2112,20 +2365,18 @@ query_run(sqlite3 *db, const char *user, const struct library_query *q,
 	sqlite3_stmt *st = NULL, *fs;
 	unsigned limit = q->limit == 0 ? 50 : q->limit;
 	size_t cap = 0;
-	static const char *const orders[] = {
-	    [LIBRARY_BY_TITLE] = "b.sort_title COLLATE NOCASE, b.id",
-	    [LIBRARY_BY_AUTHOR] = "b.author_sort COLLATE NOCASE, "
-	                          "b.sort_title COLLATE NOCASE, b.id",
-	    [LIBRARY_BY_SERIES] =
-	        "b.series='', b.series COLLATE NOCASE, "
-	        "b.series_index, b.sort_title COLLATE NOCASE, "
-	        "b.id",
-	    [LIBRARY_BY_ADDED] = "b.added DESC, b.sort_title COLLATE NOCASE, "
-	                         "b.id",
-	};
+	enum library_order order =
+	    (unsigned)q->order < 4 ? q->order : LIBRARY_BY_TITLE;
+	struct cursor_key after;
 
 	if (limit > LIBRARY_MAX_PAGE)
 		limit = LIBRARY_MAX_PAGE;
+	if (q->cursor != NULL &&
+	    cursor_read(q->cursor, order, &after) != NULL) {
+		r->error = xstrdup("the cursor is not one of this order");
+		free(b);
+		return;
+	}
 	query_where(q, user, &where, b, &words);
 	buf_addf(&sql, "SELECT count(*) FROM books b%s", where.data);
 	st = lib_prepare(db, sql.data);
@@ -2136,12 +2387,13 @@ query_run(sqlite3 *db, const char *user, const struct library_query *q,
 		r->page.total = (uint64_t)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	buf_reset(&sql);
-	buf_addf(&sql,
-	    "SELECT " BOOK_COLUMNS " FROM books b%s ORDER BY %s "
-	    "LIMIT %u OFFSET %llu",
-	    where.data,
-	    orders[(unsigned)q->order < 4 ? q->order : LIBRARY_BY_TITLE], limit,
-	    (unsigned long long)q->offset);
+	/* One row more than the page: whether a next page exists. */
+	buf_addf(&sql, "SELECT " BOOK_COLUMNS " FROM books b%s", where.data);
+	if (q->cursor != NULL)
+		cursor_where(&sql, order, b->n);
+	buf_addf(&sql, " ORDER BY %s LIMIT %u", order_sql[order], limit + 1);
+	if (q->cursor == NULL)
+		buf_addf(&sql, " OFFSET %llu", (unsigned long long)q->offset);
 	st = lib_prepare(db, sql.data);
 	fs = book_files_stmt(db);
 	if (st == NULL || fs == NULL) {
@@ -2150,7 +2402,13 @@ query_run(sqlite3 *db, const char *user, const struct library_query *q,
 		goto fail;
 	}
 	binds_apply(st, b);
+	if (q->cursor != NULL)
+		cursor_bind(st, order, &after, b->n);
 	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (r->page.nbooks == limit) {
+			r->page.more = true;
+			break;
+		}
 		if (r->page.nbooks == cap) {
 			cap = cap * 2 + 8;
 			r->books = xrealloc(r->books, cap * sizeof(*r->books));
@@ -2160,6 +2418,15 @@ query_run(sqlite3 *db, const char *user, const struct library_query *q,
 	sqlite3_finalize(st);
 	sqlite3_finalize(fs);
 	r->page.books = r->books;
+	r->page.start = q->cursor != NULL ? after.pos : q->offset;
+	if (r->page.more) {
+		struct buf next = BUF_INIT;
+
+		cursor_write(&next, order, &r->books[r->page.nbooks - 1],
+		    r->page.start + r->page.nbooks);
+		r->next = buf_detach(&next, NULL);
+		r->page.next = r->next;
+	}
 	r->page.last_modified = last_modified(db, user);
 	goto out;
 fail:
@@ -2179,6 +2446,7 @@ page_result_release(struct page_result *r)
 	for (i = 0; i < r->page.nbooks; i++)
 		book_release(&r->books[i]);
 	free(r->books);
+	free(r->next);
 	free(r->error);
 	memset(r, 0, sizeof(*r));
 }
@@ -3216,6 +3484,7 @@ library_query(struct library *lib, const char *user,
 	j->q.tag = job_str(j, q->tag);
 	j->q.search = job_str(j, q->search);
 	j->q.book_id = job_str(j, q->book_id);
+	j->q.cursor = job_str(j, q->cursor);
 	docs = xcalloc(n + 1, sizeof(*docs));
 	for (i = 0; i < n; i++)
 		docs[i] = job_str(j, q->docs[i]);

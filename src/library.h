@@ -162,6 +162,12 @@ struct library_query {
 	const char *const *docs;
 	size_t ndocs; /* at most LIBRARY_MAX_DOCS */
 	uint64_t offset;
+	/*
+	 * A page's next (library_page): the books after it, found on the
+	 * order's index however deep (offset is then not used). It must be
+	 * of q's order: library_cursor_check says whether it is.
+	 */
+	const char *cursor;
 	unsigned limit; /* 1..LIBRARY_MAX_PAGE; 0 means 50 */
 };
 
@@ -174,7 +180,27 @@ struct library_page {
 	 * time, or a removal): Last-Modified and the ETag's basis.
 	 */
 	int64_t last_modified;
+	/*
+	 * Books before this page: the query's offset, or its cursor's
+	 * position (as counted when the cursor was made).
+	 */
+	uint64_t start;
+	bool more; /* books follow this page */
+	/*
+	 * When more: the cursor of the next page (at most LIBCURSOR_MAX
+	 * characters, URL-safe), or "" when the last book's sort key is too
+	 * long for one (then page by offset). NULL otherwise.
+	 */
+	const char *next;
 };
+
+/*
+ * Whether text is a cursor of order (a library_page's next): NULL, with
+ * its position in *pos (when pos is not NULL), or why not ("not a
+ * cursor", "a cursor of another order").
+ */
+const char *library_cursor_check(
+    const char *text, enum library_order order, uint64_t *pos);
 
 /* The answer of a query: page, or NULL and a one-line error. */
 typedef void library_page_fn(

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "libcursor.h"
 #include "libweb.h"
 #include "library.h"
 
@@ -159,9 +160,15 @@ lw_page(void *arg, const struct library_page *page, const char *error)
 	}
 	lw_begin(&j, &out, page->total, page->last_modified);
 	json_key(&j, "offset");
-	json_uint(&j, c->offset);
+	json_uint(&j, page->start);
 	json_key(&j, "limit");
 	json_uint(&j, c->limit);
+	/* The cursor of the next page; null at the end or when too long. */
+	json_key(&j, "next");
+	if (page->next != NULL && page->next[0] != '\0')
+		json_str(&j, page->next);
+	else
+		json_null(&j);
 	json_key(&j, "books");
 	json_arr_begin(&j);
 	for (i = 0; i < page->nbooks; i++)
@@ -252,6 +259,14 @@ lw_list(struct library *lib, struct lwcall *c, const char *user)
 		lw_error(c, 400, "docs: at most 200 ids, separated by ','.");
 		return;
 	}
+	if (lw_param(c->req, "cursor", &v) == -1 ||
+	    (v != NULL &&
+	        (strlen(v) > LIBCURSOR_MAX ||
+	            library_cursor_check(v, q.order, NULL) != NULL))) {
+		lw_error(c, 400, "cursor must be a next of this list.");
+		return;
+	}
+	q.cursor = v;
 	library_query(lib, user, &q, lw_page, c);
 }
 

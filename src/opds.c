@@ -22,6 +22,7 @@
 #include "davpath.h"
 #include "feed.h"
 #include "json.h"
+#include "libcursor.h"
 #include "library.h"
 #include "opds.h"
 #include "opdsfmt.h"
@@ -135,6 +136,8 @@ struct opds_call {
 	char tag[OPDS_MAX_VALUE + 1];
 	const struct opds_order *order;
 	uint64_t page;
+	/* ?cursor=: a feed of books from there (its page follows from it). */
+	char cursor[LIBCURSOR_MAX + 1];
 	/* Reading now: the documents in progress, newest first. */
 	const char **docs;
 	double *percent;
@@ -223,11 +226,12 @@ href_param(struct buf *b, bool *first, const char *key, const char *value)
 
 /*
  * The href of feed name with the call's filters (when filters), order
- * (NULL: the call's) and page (1: none), kept in request memory.
+ * (NULL: the call's) and page (1: none) or cursor (NULL or "": none),
+ * kept in request memory.
  */
 static const char *
-href_feed(struct opds_call *c, const char *name, bool filters,
-    const struct opds_order *order, uint64_t page)
+href_feed_at(struct opds_call *c, const char *name, bool filters,
+    const struct opds_order *order, uint64_t page, const char *cursor)
 {
 	struct buf b = BUF_INIT;
 	bool first = true;
@@ -250,13 +254,22 @@ href_feed(struct opds_call *c, const char *name, bool filters,
 		order = c->order;
 	if (order != NULL)
 		href_param(&b, &first, "order", order->name);
-	if (page > 1) {
+	if (cursor != NULL && cursor[0] != '\0') {
+		href_param(&b, &first, "cursor", cursor);
+	} else if (page > 1) {
 		snprintf(num, sizeof(num), "%" PRIu64, page);
 		href_param(&b, &first, "page", num);
 	}
 	s = keep(c, &b);
 	buf_release(&b);
 	return s;
+}
+
+static const char *
+href_feed(struct opds_call *c, const char *name, bool filters,
+    const struct opds_order *order, uint64_t page)
+{
+	return href_feed_at(c, name, filters, order, page, NULL);
 }
 
 /* --- Entries ------------------------------------------------------------ */
@@ -435,8 +448,8 @@ feed_init(struct opds_call *c, struct opdsfmt_feed *f, const char *title)
 	f->id = keep(c, &b);
 	buf_release(&b);
 	f->title = title;
-	f->self = href_feed(
-	    c, c->route != NULL ? c->route->name : NULL, true, NULL, c->page);
+	f->self = href_feed_at(c, c->route != NULL ? c->route->name : NULL,
+	    true, NULL, c->page, c->cursor);
 	f->start = href_feed(c, NULL, false, NULL, 1);
 	if (c->route != NULL)
 		f->up = f->start;
@@ -452,9 +465,15 @@ feed_init(struct opds_call *c, struct opdsfmt_feed *f, const char *title)
 	}
 }
 
-/* The typed paging links of f for total entries. */
+/*
+ * The typed paging links of f for total entries, when entries follow
+ * the page (more): next by the cursor next when there is one (a deep
+ * page costs no more than the first), else by page number, as first,
+ * last and previous are.
+ */
 static void
-feed_pages(struct opds_call *c, struct opdsfmt_feed *f, uint64_t total)
+feed_pages(struct opds_call *c, struct opdsfmt_feed *f, uint64_t total,
+    bool more, const char *next)
 {
 	const char *name = c->route->name;
 	uint64_t pages = total == 0 ? 1 : (total + OPDS_PAGE - 1) / OPDS_PAGE;
@@ -466,8 +485,8 @@ feed_pages(struct opds_call *c, struct opdsfmt_feed *f, uint64_t total)
 	f->last = href_feed(c, name, true, NULL, pages);
 	if (c->page > 1)
 		f->previous = href_feed(c, name, true, NULL, c->page - 1);
-	if (c->page < pages)
-		f->next = href_feed(c, name, true, NULL, c->page + 1);
+	if (more)
+		f->next = href_feed_at(c, name, true, NULL, c->page + 1, next);
 }
 
 /* --- Feeds of books ----------------------------------------------------- */
@@ -732,7 +751,8 @@ books_read(void *arg, const struct library_page *page, const char *error)
 	f.updated = page->last_modified;
 	f.entries = e;
 	f.nentries = page->nbooks;
-	feed_pages(c, &f, page->total);
+	feed_pages(c, &f, page->total, page->more, page->next);
+	f.offset = page->start;
 	if (c->route->feed != OPDS_NEW)
 		feed_sort_facets(c, &f,
 		    c->order != NULL       ? c->order->order
@@ -759,6 +779,18 @@ feed_books(struct opds_call *c)
 	q.search = c->q[0] != '\0' ? c->q : NULL;
 	q.uploads_only = c->route->feed == OPDS_UPLOADS;
 	q.offset = (c->page - 1) * OPDS_PAGE;
+	if (c->cursor[0] != '\0') {
+		uint64_t pos;
+
+		if (library_cursor_check(c->cursor, q.order, &pos) != NULL) {
+			opds_error(c, 400,
+			    "The cursor is not one of this feed's: start again "
+			    "from its first page.");
+			return;
+		}
+		q.cursor = c->cursor;
+		c->page = pos / OPDS_PAGE + 1;
+	}
 	q.limit = OPDS_PAGE;
 	c->rerun = feed_books;
 	library_query(c->o->lib, c->user, &q, books_read, c);
@@ -934,7 +966,8 @@ values_read(void *arg, const struct library_facet_page *page, const char *error)
 	f.updated = page->last_modified;
 	f.entries = e;
 	f.nentries = page->nvalues;
-	feed_pages(c, &f, page->total);
+	feed_pages(c, &f, page->total,
+	    c->page < (page->total + OPDS_PAGE - 1) / OPDS_PAGE, NULL);
 	opds_send_feed(c, &f);
 }
 
@@ -1127,6 +1160,7 @@ signed_in(void *arg, const char *user, int status, const char *why)
 	case OPDS_SERIES:
 	case OPDS_LANGUAGES:
 	case OPDS_TAGS:
+		c->cursor[0] = '\0'; /* value lists page by number alone */
 		library_facet(c->o->lib, c->user,
 		    (enum library_facet_kind)c->route->facet,
 		    (c->page - 1) * OPDS_PAGE, OPDS_PAGE, values_read, c);
@@ -1225,6 +1259,11 @@ read_query(struct opds_call *c, const char **why)
 			return -1;
 		}
 		c->pse_width = (int)w;
+	}
+	if (opdsfmt_query(req->query.p, req->query.len, "cursor", c->cursor,
+	        sizeof(c->cursor)) < -1) {
+		*why = "The cursor is malformed or too long.";
+		return -1;
 	}
 	c->page = 1;
 	if (query_value(req, "page", v) == -1)

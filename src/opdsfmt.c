@@ -511,9 +511,13 @@ opdsfmt_json(struct buf *b, const struct opdsfmt_feed *f)
 
 /* --- Names and queries -------------------------------------------------- */
 
-void
-opdsfmt_filename(struct buf *b, const char *const *authors, size_t nauthors,
-    const char *title, const char *ext)
+/*
+ * The one writer of a download's name (opdsfmt.h): percent-encoded for
+ * KOReader, or (utf8) UTF-8 kept for a browser.
+ */
+static void
+filename_write(struct buf *b, const char *const *authors, size_t nauthors,
+    const char *title, const char *ext, bool utf8)
 {
 	struct buf t = BUF_INIT;
 	size_t i, start = b->len;
@@ -525,9 +529,23 @@ opdsfmt_filename(struct buf *b, const char *const *authors, size_t nauthors,
 	safe_text(&t, title != NULL && title[0] != '\0' ? title : "Untitled");
 	for (i = 0; i < t.len; i++) {
 		unsigned char c = (unsigned char)t.data[i];
-		bool plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\' &&
-		             c != '/' && c != '%';
+		bool bad =
+		    c < 0x20 || c == 0x7f || c == '"' || c == '\\' || c == '/';
+		bool plain = !bad && c < 0x7f && c != '%';
 
+		if (utf8) {
+			if (b->len - start + 1 > OPDSFMT_MAX_NAME) {
+				/* Not inside a character: back to its start. */
+				while (
+				    c >= 0x80 && c < 0xc0 && b->len > start) {
+					c = (unsigned char)b->data[--b->len];
+					b->data[b->len] = '\0';
+				}
+				break;
+			}
+			buf_addch(b, bad ? '_' : (char)c);
+			continue;
+		}
 		if (b->len - start + (plain ? 1 : 3) > OPDSFMT_MAX_NAME)
 			break;
 		if (plain)
@@ -544,6 +562,20 @@ opdsfmt_filename(struct buf *b, const char *const *authors, size_t nauthors,
 			    (ext[i] >= '0' && ext[i] <= '9') || ext[i] == '.')
 				buf_addch(b, ext[i]);
 	}
+}
+
+void
+opdsfmt_filename(struct buf *b, const char *const *authors, size_t nauthors,
+    const char *title, const char *ext)
+{
+	filename_write(b, authors, nauthors, title, ext, false);
+}
+
+void
+opdsfmt_filename_utf8(struct buf *b, const char *const *authors,
+    size_t nauthors, const char *title, const char *ext)
+{
+	filename_write(b, authors, nauthors, title, ext, true);
 }
 
 long

@@ -153,6 +153,14 @@ void opdsfmt_href(struct buf *b, const char *s);
 #define OPDSFMT_MAX_NAME 200
 void opdsfmt_filename(struct buf *b, const char *const *authors,
     size_t nauthors, const char *title, const char *ext);
+/*
+ * The same name for a browser (the web interface's download): UTF-8
+ * kept as it is, '"', '\\', '/' and control bytes written as '_', '%'
+ * kept, at most OPDSFMT_MAX_NAME bytes before the extension, cut on a
+ * character boundary.
+ */
+void opdsfmt_filename_utf8(struct buf *b, const char *const *authors,
+    size_t nauthors, const char *title, const char *ext);
 
 /*
  * The value of key in query (a URL's query, without '?', len bytes),

@@ -975,7 +975,8 @@ const BOOKS_PAGE = 60;
 const BOOKS_DOCS = 100; // document ids in one request (LIBAPI_MAX_DOCS is 200)
 const COVER_W = 120; // the grid's cover, CSS pixels (2:3)
 const COVER_H = 180;
-const bookView = {q: '', sort: 'title', status: 'all', author: '', series: '', language: '', device: '', offset: 0};
+const bookView = {q: '', sort: 'title', status: 'all', author: '', series: '', language: '', device: '', offset: 0,
+	cursor: null, next: null}; // cursor: how the page at offset was reached (by Next); next: the following page's
 
 function bookLayout() {
 	try {
@@ -1094,7 +1095,9 @@ async function booksPage(list) {
 		const items = booksCache.items;
 		return {items: items.slice(v.offset, v.offset + BOOKS_PAGE), total: items.length};
 	}
-	const q = ['order=' + v.sort, 'offset=' + v.offset, 'limit=' + BOOKS_PAGE, ...bookFilters()];
+	// Next follows the server's cursor: a deep page costs no more than the first.
+	const at = v.cursor ? 'cursor=' + encodeURIComponent(v.cursor) : 'offset=' + v.offset;
+	const q = ['order=' + v.sort, at, 'limit=' + BOOKS_PAGE, ...bookFilters()];
 	const r = await api('GET', 'library?' + q.join('&'));
 	let items = r.books.map((b) => ({b, d: bookDoc(b, byId)}));
 	let note = null;
@@ -1103,7 +1106,7 @@ async function booksPage(list) {
 		items = items.filter((x) => !x.d);
 		if (n !== items.length) note = (n - items.length) + ' started on this page hidden';
 	}
-	return {items, total: r.total, note};
+	return {items, total: r.total, note, next: r.next || null};
 }
 
 // The values of a facet for a filter (the first LIBRARY_MAX_PAGE).
@@ -1122,14 +1125,14 @@ async function books(_arg, quiet) {
 		    h('p', {class: 'muted'}, 'The library needs the file or Redis storage (docs/library.md).')));
 		return;
 	}
-	if (!quiet) bookView.offset = 0;
+	if (!quiet) Object.assign(bookView, {offset: 0, cursor: null});
 	const [list, authors, series, languages] = await Promise.all([loadDocs(false, Infinity),
 	    facetValues('authors'), facetValues('series'), facetValues('languages')]);
 	const devices = new Set(deviceList(list).shown.map((x) => x.name));
 	const search = h('input', {id: 'book-search', type: 'search', placeholder: 'Title, author, series',
 	    value: bookView.q, autocomplete: 'off'});
 	const redraw = () => {
-		bookView.offset = 0;
+		Object.assign(bookView, {offset: 0, cursor: null});
 		fill().catch((e) => count.replaceChildren(errorBox(e)));
 	};
 	const choice = (id, label, options, key) => {
@@ -1175,6 +1178,7 @@ async function books(_arg, quiet) {
 		});
 		if (mine !== seq) return; // a newer view was asked meanwhile
 		grid.replaceChildren(...p.items.map((x) => bookCard(x.b, x.d)));
+		bookView.next = p.next || null;
 		const from = p.total ? bookView.offset + 1 : 0;
 		count.textContent = p.total === 0 ? 'No books match.' :
 		    from + '–' + (bookView.offset + p.items.length) + ' of ' + p.total + (p.total === 1 ? ' book' : ' books') +
@@ -1184,6 +1188,7 @@ async function books(_arg, quiet) {
 		pager.hidden = p.total <= BOOKS_PAGE;
 	};
 	const go = async (delta) => {
+		bookView.cursor = delta > 0 ? bookView.next : null;
 		bookView.offset = Math.max(0, bookView.offset + delta);
 		await fill().catch((e) => count.replaceChildren(errorBox(e)));
 		$('#books-h').focus();

@@ -39,3 +39,30 @@ sample_library() {
 	run library scan
 	is "scan: exit 0" "$RC" 0
 }
+# tie_library: 130 FB2 books in $L whose sort keys tie (t167, t168): the
+# titles "The Same Title" and "Same Title" (one sort title) by 26
+# authors, 5 books an author, every second book in the series "Saga"
+# with repeated numbers (every sixth without one), all added by one scan;
+# scanned.
+tie_library() {
+	python3 - "$L" <<'PY'
+import os, sys
+titles = ["The Same Title", "Same Title", "Another Story", "Zebra", "Middle"]
+for i in range(130):
+    t, a = titles[i % 5], chr(ord("A") + (i // 5) % 26)
+    seq = ""
+    if i % 2 == 0:
+        seq = '<sequence name="Saga"%s/>' % (
+            "" if i % 6 == 0 else ' number="%d"' % (i % 7))
+    fb2 = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+           '<FictionBook xmlns="http://www.gribuser.ru/xml/fictionbook/2.0">'
+           '<description><title-info><author><first-name>%s</first-name>'
+           '<last-name>Writer</last-name></author><book-title>%s</book-title>'
+           '<lang>en</lang>%s</title-info></description><body><section>'
+           '<p>Book %d.</p></section></body></FictionBook>\n' % (a, t, seq, i))
+    with open(os.path.join(sys.argv[1], "tie%03d.fb2" % i), "w") as f:
+        f.write(fb2)
+PY
+	run library scan
+	is "tie library: scanned" "$RC" 0
+}

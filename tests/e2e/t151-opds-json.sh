@@ -8,8 +8,9 @@
 # rows with href, title and type, the search link templated
 # ".../search{?query}" which KOReader turns into "?query=%s"); All books
 # in pages (publications with metadata, author objects, an acquisition
-# link with its type, images for a book with a cover, a typed next link,
-# numberOfItems); the facets (a "Sort" group, the active one rel "self");
+# link with its type, images for a book with a cover, a typed next link
+# by cursor, numberOfItems); the facets (a "Sort" group, the active one
+# rel "self");
 # Authors as navigation with numberOfItems; a search through KOReader's
 # form of the template; Recently added; Reading now; the same 304 on
 # ETag; no 406 whatever Accept says.
@@ -59,8 +60,8 @@ get /opds/v2/all
 is "all: schema" "$(valid)" valid
 is "all: 50 publications" "$(j 'len(d["publications"])')" 50
 is "all: numberOfItems" "$(j 'd["metadata"]["numberOfItems"]')" 65
-is "all: typed next" "$(j '[(l["href"], l["type"]) for l in d["links"] if l["rel"] == "next"]')" \
-    "[('/opds/v2/all?page=2', 'application/opds+json')]"
+like "all: typed next, by cursor" "$(j '[(l["href"], l["type"]) for l in d["links"] if l["rel"] == "next"]')" \
+    "^\[\('/opds/v2/all\?cursor=[A-Za-z0-9_-]+', 'application/opds\+json'\)\]$"
 is "all: Sort facets" "$(j '[(f["metadata"]["title"], [(l["title"], l.get("rel")) for l in f["links"]]) for f in d["facets"]]')" \
     "[('Sort', [('Title', 'self'), ('Author', 'http://opds-spec.org/facet'), ('Series', 'http://opds-spec.org/facet'), ('Newest', 'http://opds-spec.org/facet')])]"
 P=$(j '[p for p in d["publications"] if p["metadata"]["title"] == "Le Petit Prince"][0]')

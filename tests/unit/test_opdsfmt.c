@@ -669,23 +669,37 @@ test_opdsfmt__filename(void **state)
 {
 	static const char *const au[] = {"Victor Hugo"};
 	static const char *const two[] = {"A/B", "C\"D"};
+	/* Percent-encoded for KOReader; for a browser, UTF-8 kept. */
+	static const struct {
+		bool utf8;
+		const char *const *au;
+		size_t n;
+		const char *title, *ext, *want;
+	} t[] = {
+	    {false, au, 1, "Les Mis\xc3\xa9rables", "epub",
+	        "Victor Hugo - Les Mis%C3%A9rables.epub"},
+	    {false, two, 2, "50% \\off", "pdf",
+	        "A%2FB, C%22D - 50%25 %5Coff.pdf"},
+	    {false, NULL, 0, NULL, "cb/z\"", "Unknown - Untitled.cbz"},
+	    {false, au, 1, "Les Mis\xc3\xa9rables", "fb2.zip",
+	        "Victor Hugo - Les Mis%C3%A9rables.fb2.zip"},
+	    {true, au, 1, "Les Mis\xc3\xa9rables", "epub",
+	        "Victor Hugo - Les Mis\xc3\xa9rables.epub"},
+	    {true, two, 2, "50% \\off\ttab", "pdf",
+	        "A_B, C_D - 50% _off_tab.pdf"},
+	    {true, NULL, 0, NULL, "cb/z\"", "Unknown - Untitled.cbz"},
+	};
 	struct buf b = BUF_INIT;
 	char title[400];
 	size_t i;
 
 	(void)state;
-	opdsfmt_filename(&b, au, 1, "Les Mis\xc3\xa9rables", "epub");
-	assert_string_equal(b.data, "Victor Hugo - Les Mis%C3%A9rables.epub");
-	buf_reset(&b);
-	opdsfmt_filename(&b, two, 2, "50% \\off", "pdf");
-	assert_string_equal(b.data, "A%2FB, C%22D - 50%25 %5Coff.pdf");
-	buf_reset(&b);
-	opdsfmt_filename(&b, NULL, 0, NULL, "cb/z\"");
-	assert_string_equal(b.data, "Unknown - Untitled.cbz");
-	buf_reset(&b);
-	opdsfmt_filename(&b, au, 1, "Les Mis\xc3\xa9rables", "fb2.zip");
-	assert_string_equal(
-	    b.data, "Victor Hugo - Les Mis%C3%A9rables.fb2.zip");
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		buf_reset(&b);
+		(t[i].utf8 ? opdsfmt_filename_utf8 : opdsfmt_filename)(
+		    &b, t[i].au, t[i].n, t[i].title, t[i].ext);
+		assert_string_equal(b.data, t[i].want);
+	}
 	buf_reset(&b);
 	for (i = 0; i < sizeof(title) - 1; i++)
 		title[i] = i % 2 ? 'x' : '\xe9'; /* not UTF-8: ASCII kept */
@@ -701,6 +715,21 @@ test_opdsfmt__filename(void **state)
 	opdsfmt_filename(&b, au, 1, title, NULL);
 	assert_true(b.len <= OPDSFMT_MAX_NAME);
 	assert_int_equal((b.len - strlen("Victor Hugo - ")) % 3, 0);
+
+	/* For a browser: cut on a character (from an even, an odd offset). */
+	buf_reset(&b);
+	for (i = 0; i + 2 < sizeof(title); i += 2)
+		memcpy(title + i, "\xc3\xa9", 2);
+	title[i] = '\0';
+	opdsfmt_filename_utf8(&b, au, 1, title, "txt");
+	assert_int_equal(b.len, OPDSFMT_MAX_NAME + 4); /* 14 + 2k bytes */
+	assert_string_equal(b.data + b.len - 4, ".txt");
+	assert_true(json_utf8_valid(b.data, b.len));
+	buf_reset(&b);
+	opdsfmt_filename_utf8(
+	    &b, (const char *const[]){"Victor Hugo!"}, 1, title, NULL);
+	assert_int_equal(b.len, OPDSFMT_MAX_NAME - 1); /* 15 + 2k */
+	assert_true(json_utf8_valid(b.data, b.len));
 	buf_release(&b);
 }
 
