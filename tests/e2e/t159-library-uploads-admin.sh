@@ -17,12 +17,11 @@ MK=$(dirname "$0")/../mkbooks.py
 B=$KS_TMP/books
 "$MK" books "$B" >/dev/null
 mkdir -p "$KS_DIR"
-pw pa
-run user add ann --stdin
-pw pb
-run user add bob --stdin
-pw pc
-run user add cy --stdin
+for u in ann:pa bob:pb cy:pc; do
+	pw "${u#*:}"
+	run user add "${u%:*}" --stdin
+	is "$u: added" "$RC" 0
+done
 run user admin cy on
 run library add --user bob "$B/ref.pdf"
 is "bob's upload added" "$RC" 0
