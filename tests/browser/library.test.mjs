@@ -346,6 +346,7 @@ async function main() {
 	    [e.cells[0].textContent, e.cells[1].textContent, e.querySelector('input').checked]));
 	ok(JSON.stringify(await upRows()) === '[["Bobs Notes","bob",false],["Indirect Title","alice",false]]',
 	    "uploads: every account's, newest first, title, owner, not shared", JSON.stringify(await upRows()));
+	ok(await page.isHidden('#more-uploads'), 'uploads: one page, no More uploads');
 	const bobBox = '#library-uploads tr:has-text("Bobs Notes") input';
 	ok(await page.textContent('#library-uploads tr:has-text("Bobs Notes") label') === ' Share with every account' &&
 	    /Bobs Notes bob/.test(await page.$eval(bobBox, (el) => el.getAttribute('aria-describedby').split(' ')
