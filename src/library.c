@@ -2564,6 +2564,7 @@ enum lib_job_kind {
 	JOB_COVER,
 	JOB_DOCS,
 	JOB_STATUS,
+	JOB_UPLOADS,
 };
 
 struct lib_job {
@@ -2578,6 +2579,7 @@ struct lib_job {
 		library_cover_fn *cover;
 		library_docs_fn *docs;
 		library_status_fn *status;
+		library_uploads_fn *uploads;
 	} cb;
 	void *arg;
 	char *user;
@@ -2590,8 +2592,10 @@ struct lib_job {
 	int max_w, max_h;
 	bool scanning;
 	const char *watch;
+	struct library_uploads_query uq; /* JOB_UPLOADS' (id in id) */
 	/* Results. */
-	struct page_result page;
+	struct page_result page; /* JOB_QUERY's, JOB_UPLOADS' */
+	bool more;
 	struct library_facet_value *values;
 	struct library_facet_page fpage;
 	int fd, status;
@@ -3195,6 +3199,46 @@ work_status(sqlite3 *db, struct lib_job *j)
 	j->st.watch = j->watch;
 }
 
+/* JOB_UPLOADS: a page of the accounts' uploads, one more to tell "more". */
+static void
+work_uploads(sqlite3 *db, struct lib_job *j)
+{
+	struct page_result *r = &j->page;
+	unsigned limit = j->uq.limit;
+	sqlite3_stmt *st = lib_prepare(db,
+	    "SELECT " BOOK_COLUMNS " FROM books b WHERE b.owner<>'' AND "
+	    "(?1='' OR b.owner=?1) AND (?2=0 OR b.added<?3 OR "
+	    "(b.added=?3 AND b.id>?4)) ORDER BY b.added DESC, b.id LIMIT ?5");
+	sqlite3_stmt *fs = book_files_stmt(db);
+	size_t cap = 0;
+
+	if (st == NULL || fs == NULL) {
+		sqlite3_finalize(st);
+		sqlite3_finalize(fs);
+		r->error = xstrdup("the library index cannot be read");
+		return;
+	}
+	sqlite3_bind_text(st, 1, j->user, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, j->uq.after ? 1 : 0);
+	sqlite3_bind_int64(st, 3, j->uq.added);
+	sqlite3_bind_text(st, 4, j->id != NULL ? j->id : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)limit + 1);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (r->page.nbooks == limit) {
+			j->more = true;
+			break;
+		}
+		if (r->page.nbooks == cap) {
+			cap = cap * 2 + 8;
+			r->books = xrealloc(r->books, cap * sizeof(*r->books));
+		}
+		book_from_row(fs, st, &r->books[r->page.nbooks++]);
+	}
+	sqlite3_finalize(st);
+	sqlite3_finalize(fs);
+	r->page.books = r->books;
+}
+
 static void
 job_work(uv_work_t *w)
 {
@@ -3235,6 +3279,9 @@ job_work(uv_work_t *w)
 		break;
 	case JOB_STATUS:
 		work_status(db, j);
+		break;
+	case JOB_UPLOADS:
+		work_uploads(db, j);
 		break;
 	}
 	db_put(j->lib, db);
@@ -3395,6 +3442,14 @@ job_after(uv_work_t *w, int status)
 		j->cb.status(
 		    j->arg, j->error != NULL ? NULL : &j->st, j->error);
 		break;
+	case JOB_UPLOADS: {
+		struct library_uploads_page up = {
+		    j->page.books, j->page.page.nbooks, j->more};
+		const char *err = j->error != NULL ? j->error : j->page.error;
+
+		j->cb.uploads(j->arg, err != NULL ? NULL : &up, err);
+		break;
+	}
 	}
 	job_free(j);
 	jobs_pump(lib);
@@ -3553,6 +3608,22 @@ library_docs(struct library *lib, const char *user, const char *const *doc_ids,
 		(void)job_str(j, doc_ids[i]);
 	j->nbooks = n;
 	j->cb.docs = cb;
+	job_submit(j);
+}
+
+void
+library_uploads(struct library *lib, const struct library_uploads_query *q,
+    library_uploads_fn *cb, void *arg)
+{
+	struct lib_job *j = job_new(lib, JOB_UPLOADS, q->account, arg);
+
+	j->uq = *q;
+	j->uq.account = NULL;
+	if (j->uq.limit == 0 || j->uq.limit > LIBRARY_MAX_UPLOADS_PAGE)
+		j->uq.limit = LIBRARY_MAX_UPLOADS_PAGE;
+	j->id = q->after && q->id != NULL ? xstrdup(q->id) : NULL;
+	j->uq.id = NULL;
+	j->cb.uploads = cb;
 	job_submit(j);
 }
 

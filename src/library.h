@@ -213,6 +213,37 @@ typedef void library_page_fn(
 void library_query(struct library *lib, const char *user,
     const struct library_query *q, library_page_fn *cb, void *arg);
 
+/*
+ * Every account's uploads for an administrator (library_uploads): newest
+ * first (added, then id), limit of them (1..LIBRARY_MAX_UPLOADS_PAGE)
+ * after the position (added, id) a previous page ended at (after false:
+ * the first page); account non-NULL: that account's alone.
+ */
+#define LIBRARY_MAX_UPLOADS_PAGE 500
+struct library_uploads_query {
+	const char *account;
+	unsigned limit;
+	bool after;
+	int64_t added;
+	const char *id;
+};
+
+struct library_uploads_page {
+	const struct library_book *books; /* with their files */
+	size_t nbooks;
+	bool more; /* uploads follow the last one */
+};
+
+typedef void library_uploads_fn(
+    void *arg, const struct library_uploads_page *page, const char *error);
+
+/*
+ * A page of the uploads q asks for (copied), on the thread pool: the
+ * books of the accounts' uploads folders (owner set), shared or not.
+ */
+void library_uploads(struct library *lib, const struct library_uploads_query *q,
+    library_uploads_fn *cb, void *arg);
+
 enum library_facet_kind {
 	LIBRARY_FACET_AUTHORS = 0, /* by sort name */
 	LIBRARY_FACET_SERIES,      /* by name */

@@ -14,6 +14,7 @@
 #include "libcursor.h"
 #include "libweb.h"
 #include "library.h"
+#include "store.h"
 
 #define LIBWEB_DEFAULT_LIMIT 50
 #define LIBWEB_COVER_W 200 /* a cover's box when ?size is not given */
@@ -445,4 +446,93 @@ libweb_handle(struct library *lib, struct http_request *req, enum libweb_op op,
 		    req, 202, NULL, headers, "{\"scanning\":true}", 17);
 		break;
 	}
+}
+
+/* One upload of GET /api/v1/admin/library/uploads (libweb.h). */
+static void
+lw_upload_json(struct json_out *j, const struct library_book *b)
+{
+	uint64_t size = 0;
+	size_t i;
+
+	json_obj_begin(j);
+	json_kv_str(j, "id", b->id);
+	json_kv_str(j, "title", b->title);
+	json_key(j, "authors");
+	json_arr_begin(j);
+	for (i = 0; i < b->nauthors; i++)
+		json_str(j, b->authors[i]);
+	json_arr_end(j);
+	json_kv_str(j, "owner", b->owner);
+	json_kv_bool(j, "shared", b->shared);
+	json_key(j, "formats");
+	json_arr_begin(j);
+	for (i = 0; i < b->nfiles; i++) {
+		json_str(j, b->files[i].format);
+		size += b->files[i].size;
+	}
+	json_arr_end(j);
+	json_kv_uint(j, "size", size);
+	json_kv_int(j, "added", b->added);
+	json_obj_end(j);
+}
+
+static void
+lw_uploads(
+    void *arg, const struct library_uploads_page *page, const char *error)
+{
+	struct lwcall *c = arg;
+	struct buf out = BUF_INIT;
+	struct json_out j;
+	size_t i;
+	bool more;
+
+	if (page == NULL) {
+		lw_error(c, 500, error);
+		return;
+	}
+	more = page->more;
+	json_out_init(&j, &out, false);
+	json_obj_begin(&j);
+	json_key(&j, "uploads");
+	json_arr_begin(&j);
+	for (i = 0; i < page->nbooks; i++) {
+		/* A page's bytes are bounded as the other lists' are. */
+		if (i > 0 && out.len >= STORE_PAGE_MAX_BYTES) {
+			more = true;
+			break;
+		}
+		lw_upload_json(&j, &page->books[i]);
+	}
+	json_arr_end(&j);
+	json_key(&j, "next");
+	store_page_next(&j, STORE_PAGE_UPLOADS, more && i > 0,
+	    i > 0 ? page->books[i - 1].added : 0,
+	    i > 0 ? str_from(page->books[i - 1].id) : STR_NULL);
+	json_obj_end(&j);
+	lw_reply(c, 200, &out);
+	buf_release(&out);
+}
+
+void
+libweb_uploads(struct library *lib, struct http_request *req,
+    const struct store_page *page, const char *account, const char *headers)
+{
+	struct lwcall *c = http_alloc(req, sizeof(*c));
+	struct library_uploads_query q;
+
+	memset(c, 0, sizeof(*c));
+	c->req = req;
+	c->headers = headers;
+	if (lib == NULL) {
+		lw_error(c, 503, "No library with this storage.");
+		return;
+	}
+	memset(&q, 0, sizeof(q));
+	q.account = account;
+	q.limit = (unsigned)page->limit;
+	q.after = page->after;
+	q.added = page->ts;
+	q.id = page->after ? page->id.p : NULL;
+	library_uploads(lib, &q, lw_uploads, c);
 }

@@ -15,6 +15,10 @@
  *        "count"}]}
  *   GET  /api/v1/admin/library         library_status_json
  *   POST /api/v1/admin/library/scan    202 {"scanning": true}
+ *   GET  /api/v1/admin/library/uploads  every account's uploads, newest
+ *        first: ?limit= &cursor= (webui.c's paging) &account=
+ *        -> {"uploads": [{"id","title","authors","owner","shared",
+ *        "formats","size","added"}], "next": cursor or null}
  *
  * Not here: sessions, CSRF and administrators (webui.c), the index.
  */
@@ -47,5 +51,15 @@ enum libweb_op {
 void libweb_handle(struct library *lib, struct http_request *req,
     enum libweb_op op, const char *user, bool admin, struct str param,
     const char *headers);
+
+struct store_page;
+
+/*
+ * Answer req with a page of the uploads (page: where it starts and its
+ * size, store.h's cursor STORE_PAGE_UPLOADS; account NULL: every
+ * account's), for an administrator (webui.c checked it).
+ */
+void libweb_uploads(struct library *lib, struct http_request *req,
+    const struct store_page *page, const char *account, const char *headers);
 
 #endif

@@ -537,7 +537,7 @@ store_page_next(struct json_out *o, enum store_page_kind kind, bool more,
 		w = snprintf(c, sizeof(c), "%c", (char)kind);
 	else
 		w = snprintf(c, sizeof(c), "%c%lld%s", (char)kind,
-		    (long long)ts, kind == STORE_PAGE_DOCS ? "." : "");
+		    (long long)ts, kind != STORE_PAGE_HISTORY ? "." : "");
 	n = w > 0 ? (size_t)w : 0;
 	for (i = 0;
 	     kind != STORE_PAGE_HISTORY && i < id.len && n + 2 < sizeof(c);

@@ -321,6 +321,8 @@ enum store_page_kind {
 	STORE_PAGE_DOCS = 'd',    /* "d<timestamp>.<hex of the id>" */
 	STORE_PAGE_USERS = 'u',   /* "u<hex of the name>" */
 	STORE_PAGE_HISTORY = 'h', /* "h<entries seen>" */
+	/* The library's uploads (libweb.h): "b<added>.<hex of the book id>" */
+	STORE_PAGE_UPLOADS = 'b',
 };
 /* Longest cursor: the kind, 20 digits with sign, '.', 255 bytes in hex. */
 #define STORE_PAGE_CURSOR_MAX (1 + 21 + 1 + 2 * 255)

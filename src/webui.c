@@ -2559,6 +2559,24 @@ h_library_scan(void *call)
 	return w_library(call, LIBWEB_SCAN);
 }
 
+/* GET /api/v1/admin/library/uploads (?limit, ?cursor, ?account). */
+static int
+h_library_uploads(void *call)
+{
+	struct wcall *c = call;
+	bool bad = false;
+	struct str account = query_get(c, "account", &bad);
+
+	if (!page_args(c, STORE_PAGE_UPLOADS))
+		return 0;
+	if (bad || (account.p != NULL &&
+	               (account.len == 0 || account.len > STORE_MAX_USERNAME ||
+	                   strlen(account.p) != account.len)))
+		return w_error(c, 400, "account must be a username.");
+	libweb_uploads(c->w->lib, c->req, &c->page, account.p, WEB_API_HEADERS);
+	return 0;
+}
+
 /* POST /api/v1/library/upload: a book of the user's (libupload.h). */
 static int
 h_library_upload(void *call)
@@ -2686,6 +2704,8 @@ static const struct route wroutes[] = {
         W_SESSION | W_ADMIN_ASK},
     {HTTP_M_GET, "/api/v1/library/:id/cover", h_library_cover, W_SESSION},
     {HTTP_M_GET, "/api/v1/admin/library", h_library_admin, W_SESSION | W_ADMIN},
+    {HTTP_M_GET, "/api/v1/admin/library/uploads", h_library_uploads,
+        W_SESSION | W_ADMIN},
     {HTTP_M_POST, "/api/v1/admin/library/:id/share", h_library_share,
         W_SESSION | W_CSRF | W_ADMIN | W_BODY},
     {HTTP_M_POST, "/api/v1/admin/library/scan", h_library_scan,

@@ -1304,31 +1304,47 @@ function addBooks(done) {
 	    h('h2', {id: 'books-add-h'}, 'Add books'), zone, said, results);
 }
 
-// An upload's share with every account, on its book's page for an
-// administrator (the book's "shared"; api/v1/admin/library/<id>/share):
-// a labelled checkbox, the card drawn anew from the answer.
-function shareCard(b, note) {
-	const msg = h('p', {role: 'status', id: 'share-msg', class: note && note.bad ? 'error' : null}, note ? note.text : '');
-	const box = h('input', {id: 'book-shared', type: 'checkbox', checked: b.shared,
-	    'aria-describedby': 'share-state',
+// The "Share with every account" checkbox of an upload b (its "id" and
+// "shared"), on its book's page and in the administrator's list of
+// uploads: a labelled checkbox (attrs: its id, aria-describedby) that
+// POSTs api/v1/admin/library/<id>/share, then done(shared, error) draws
+// the place anew (shared: the answer's, or b's on an error).
+function shareBox(b, attrs, done) {
+	const box = h('input', {...attrs, type: 'checkbox', checked: b.shared,
 	    onchange: async () => {
 		    box.disabled = true;
-		    let next;
 		    try {
 			    const r = await api('POST', 'admin/library/' + encodeURIComponent(b.id) + '/share', {shared: box.checked});
-			    next = shareCard({...b, shared: r.shared}, {text: r.shared ? 'Shared with every account.' :
-				    'No longer shared: ' + b.owner + "'s alone."});
+			    done(r.shared, null);
 		    } catch (e) {
-			    next = shareCard(b, {text: e.message, bad: true});
+			    done(b.shared, e);
 		    }
-		    card.replaceWith(next);
-		    next.querySelector('#book-shared').focus();
 	    }});
+	return h('label', {class: 'check'}, box, ' Share with every account');
+}
+
+// What sharing b or taking it back did, for a status line (named: the
+// title said, in a list of several).
+function shareSaid(b, shared, e, named) {
+	if (e) return {text: e.message, bad: true};
+	const t = named ? '\u201c' + b.title + '\u201d ' : '';
+	return {text: shared ? 'Shared ' + t + 'with every account.' :
+	    'No longer shared: ' + (named ? t + 'is ' : '') + b.owner + "'s alone."};
+}
+
+// An upload's share with every account, on its book's page for an
+// administrator (the book's "shared"): the card drawn anew from the answer.
+function shareCard(b, note) {
+	const msg = h('p', {role: 'status', id: 'share-msg', class: note && note.bad ? 'error' : null}, note ? note.text : '');
 	const card = h('section', {class: 'card', 'aria-labelledby': 'share-h', id: 'book-share'},
 	    h('h2', {id: 'share-h'}, 'Sharing'),
 	    h('p', {id: 'share-state'}, 'Uploaded by ', h('strong', {}, b.owner), b.shared ?
 		    '; every account sees it.' : '; only ' + b.owner + ' sees it.'),
-	    h('label', {class: 'check'}, box, ' Share with every account'),
+	    shareBox(b, {id: 'book-shared', 'aria-describedby': 'share-state'}, (shared, e) => {
+		    const next = shareCard({...b, shared}, shareSaid(b, shared, e, false));
+		    card.replaceWith(next);
+		    next.querySelector('#book-shared').focus();
+	    }),
 	    msg);
 	return card;
 }
@@ -1397,6 +1413,50 @@ async function bookPage(id) {
 	    stats.length ? [h('h2', {}, 'Statistics'), stats.map((x) => h('p', {}, bookLink(x)))] : null);
 }
 
+// Every account's uploads for an administrator, a page at a time
+// (api/v1/admin/library/uploads): title, owner and the share checkbox.
+async function uploadsAdmin() {
+	const body = h('tbody', {});
+	const msg = h('p', {role: 'status', id: 'uploads-msg'});
+	const more = h('button', {type: 'button', id: 'more-uploads', class: 'more', onclick: () => fill()}, 'More uploads');
+	let cursor = null;
+	const row = (u) => {
+		const tr = h('tr', {'data-upload': u.id},
+		    h('td', {id: 'upl-' + u.id}, u.title),
+		    h('td', {id: 'upl-o-' + u.id}, u.owner),
+		    h('td', {}, shareBox(u, {id: 'upl-s-' + u.id, 'aria-describedby': 'upl-' + u.id + ' upl-o-' + u.id}, (shared, e) => {
+			    const said = shareSaid(u, shared, e, true);
+			    const next = row({...u, shared});
+			    msg.textContent = said.text;
+			    msg.className = said.bad ? 'error' : '';
+			    tr.replaceWith(next);
+			    next.querySelector('input').focus();
+		    })));
+		return tr;
+	};
+	const fill = async () => {
+		more.disabled = true;
+		try {
+			const p = await page('admin/library/uploads', 'uploads', cursor, null);
+			body.append(...p.items.map(row));
+			cursor = p.next;
+			more.hidden = !cursor;
+			if (!body.children.length) msg.textContent = 'No account has uploaded a book.';
+		} catch (e) {
+			msg.textContent = e.message;
+			msg.className = 'error';
+		}
+		more.disabled = false;
+	};
+	await fill();
+	return h('section', {'aria-labelledby': 'uploads-h', id: 'library-uploads'},
+	    h('h3', {id: 'uploads-h'}, 'Uploads'),
+	    h('p', {class: 'muted'}, 'Every account\u2019s uploads, newest first; each is its account\u2019s alone until shared.'),
+	    scrollBox('Table of uploads', h('table', {class: 'lib-uploads'},
+	        h('thead', {}, h('tr', {}, ['Book', 'Account', 'Shared'].map((t) => h('th', {scope: 'col'}, t)))), body)),
+	    more, msg);
+}
+
 // The administrator's view of the library (api/v1/admin/library): the
 // folders, the scan and what it skipped; null without a library.
 const SKIPPED_PAGE = 25;
@@ -1458,7 +1518,8 @@ async function libraryAdminCard() {
 	    h('h3', {}, 'Skipped files'), skipNote,
 	    st.skipped.length ? scrollBox('Skipped files', h('table', {class: 'skipped'},
 	        h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'File'), h('th', {scope: 'col'}, 'Reason'))), skipBody)) : null,
-	    moreSkips);
+	    moreSkips,
+	    await uploadsAdmin());
 }
 
 // The library's books of the documents with progress: document id ->

@@ -17,7 +17,9 @@
 // "Add books" (three files at once: added, already there, refused with
 // its reason; the list drawn anew), sharing an upload from its book page
 // (an administrator's checkbox; a second account sees it in its Books list,
-// then no longer), and the merge suggestion of two hashes
+// then no longer), another account's upload shared from the administration's
+// list of every account's uploads (then in the administrator's Books list),
+// and the merge suggestion of two hashes
 // the library joins to one book (the Merge page, the sync doctor). Every
 // new page goes through axe-core (0 violations), light and dark, desktop
 // and 375 px (no sideways scrolling). Any console error or page error fails
@@ -321,7 +323,50 @@ async function main() {
 	await page.waitForFunction(() => /No longer shared/.test(document.querySelector('#share-msg').textContent));
 	ok(!await page.isChecked('#book-shared'), 'share: off');
 	ok(JSON.stringify(await bobSees()) === '[]', 'share: off, bob no longer sees it', JSON.stringify(await titles(page)));
+
+	// Another account's upload, shared from the administration's list of
+	// uploads: bob adds a book of his own; alice shares it there and her
+	// Books list then shows it.
+	const bobsFile = join(tmp, 'Bobs Notes.txt');
+	writeFileSync(bobsFile, 'bob writes\n');
+	await page.setInputFiles('#books-file', [bobsFile]);
+	await page.waitForFunction(() => document.querySelector('#uploads li[data-file="Bobs Notes.txt"][data-result="added"]'), null, {timeout: 60000});
 	await signIn('alice', 'correct horse');
+	const aliceSees = async (word) => {
+		await page.goto(base + '/#/books');
+		await page.waitForSelector('#book-count');
+		await page.fill('#book-search', word);
+		await page.waitForSelector('#books[aria-busy="false"]', {state: 'attached'});
+		return titles(page);
+	};
+	ok(JSON.stringify(await aliceSees('Bobs')) === '[]', "uploads: bob's book is his alone", JSON.stringify(await titles(page)));
+	await page.goto(base + '/#/admin');
+	await page.waitForSelector('#library-uploads tr[data-upload]');
+	const upRows = async () => page.$$eval('#library-uploads tr[data-upload]', (els) => els.map((e) =>
+	    [e.cells[0].textContent, e.cells[1].textContent, e.querySelector('input').checked]));
+	ok(JSON.stringify(await upRows()) === '[["Bobs Notes","bob",false],["Indirect Title","alice",false]]',
+	    "uploads: every account's, newest first, title, owner, not shared", JSON.stringify(await upRows()));
+	ok(await page.isHidden('#more-uploads'), 'uploads: one page, no More uploads');
+	const bobBox = '#library-uploads tr:has-text("Bobs Notes") input';
+	ok(await page.textContent('#library-uploads tr:has-text("Bobs Notes") label') === ' Share with every account' &&
+	    /Bobs Notes bob/.test(await page.$eval(bobBox, (el) => el.getAttribute('aria-describedby').split(' ')
+	        .map((id) => document.getElementById(id).textContent).join(' '))),
+	    'uploads: the checkbox labelled as on the book page, described by its book and account');
+	await page.check(bobBox);
+	await page.waitForFunction(() => /Shared “Bobs Notes” with every account\./.test(document.querySelector('#uploads-msg').textContent));
+	ok(await page.isChecked(bobBox) && await page.evaluate(() => document.activeElement.closest('tr').cells[0].textContent) === 'Bobs Notes',
+	    'uploads: shared, the row drawn anew, focus kept');
+	await page.setViewportSize({width: 375, height: 800});
+	ok(await page.evaluate(() => document.documentElement.scrollWidth <= 375) && await page.isVisible(bobBox) &&
+	    await page.$eval('#library-uploads .scroll', (el) => el.scrollWidth <= el.clientWidth),
+	    'admin with uploads: at 375 px no sideways scrolling, the whole table with its checkbox in view');
+	await page.screenshot({path: join(shots, 'admin-uploads-phone.png'), fullPage: true});
+	await page.setViewportSize({width: 1280, height: 860});
+	ok(JSON.stringify(await aliceSees('Bobs')) === '["Bobs Notes"]', "uploads: alice's Books list shows bob's shared book",
+	    JSON.stringify(await titles(page)));
+	await page.goto(base + '/#/admin');
+	await page.waitForSelector('#library-uploads tr[data-upload]');
+	ok(await page.isChecked(bobBox), 'uploads: still shared when the page is drawn again');
 
 	// A device matching by file name syncs Le Petit Prince under another
 	// hash: the library joins both to the book, so merging is suggested.

@@ -329,6 +329,76 @@ test_library__scan_batches_beside_a_writer(void **state)
 }
 
 /* The asynchronous faces on a loop: what the OPDS and web code call. */
+/*
+ * work_uploads: the accounts' uploads alone (not the shared books),
+ * newest first then by id, a page of limit after a position, "more"
+ * while some follow; one account's with ?account.
+ */
+static void
+uploads_page(sqlite3 *db, const char *account, unsigned limit, bool after,
+    int64_t added, const char *id, struct buf *out)
+{
+	struct lib_job j;
+	size_t i;
+
+	memset(&j, 0, sizeof(j));
+	j.user = (char *)(uintptr_t)account;
+	j.uq.limit = limit;
+	j.uq.after = after;
+	j.uq.added = added;
+	j.id = (char *)(uintptr_t)id;
+	work_uploads(db, &j);
+	assert_null(j.page.error);
+	buf_reset(out);
+	for (i = 0; i < j.page.page.nbooks; i++)
+		buf_addf(out, "%s:%s%s ", j.page.books[i].id,
+		    j.page.books[i].owner, j.page.books[i].shared ? "+" : "");
+	buf_addf(out, "%s", j.more ? "more" : "end");
+	page_result_release(&j.page);
+}
+
+static void
+test_library__uploads(void **state)
+{
+	char tmpl[] = "/tmp/test_library.XXXXXX";
+	char *root = mkdtemp(tmpl), cmd[600];
+	struct buf err = BUF_INIT, out = BUF_INIT;
+	sqlite3 *db;
+
+	(void)state;
+	assert_non_null(root);
+	db = lib_db_open(root, "", &err);
+	assert_non_null(db);
+	assert_int_equal(
+	    lib_exec(db, "INSERT INTO books(id, title, sort_title, authors, "
+	                 "author_sort, added, updated, owner) VALUES "
+	                 "('a1', 'A', 'A', '', '', 10, 10, 'ann'),"
+	                 "('b1', 'B', 'B', '', '', 20, 20, 'bob'),"
+	                 "('b2', 'C', 'C', '', '', 20, 20, 'bob'),"
+	                 "('s1', 'S', 'S', '', '', 30, 30, '');"
+	                 "INSERT INTO shares(book_id) VALUES ('b2');"),
+	    0);
+	uploads_page(db, "", 10, false, 0, NULL, &out);
+	assert_string_equal(out.data, "b1:bob b2:bob+ a1:ann end");
+	uploads_page(db, "", 1, false, 0, NULL, &out);
+	assert_string_equal(out.data, "b1:bob more");
+	uploads_page(db, "", 1, true, 20, "b1", &out);
+	assert_string_equal(out.data, "b2:bob+ more");
+	uploads_page(db, "", 1, true, 20, "b2", &out);
+	assert_string_equal(out.data, "a1:ann end");
+	uploads_page(db, "", 2, true, 10, "a1", &out);
+	assert_string_equal(out.data, "end");
+	uploads_page(db, "bob", 10, false, 0, NULL, &out);
+	assert_string_equal(out.data, "b1:bob b2:bob+ end");
+	uploads_page(db, "cy", 10, false, 0, NULL, &out);
+	assert_string_equal(out.data, "end");
+	sqlite3_close(db);
+	buf_release(&err);
+	buf_release(&out);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+}
+
 struct async {
 	uv_loop_t *loop;
 	struct library *lib;
@@ -338,7 +408,19 @@ struct async {
 	uint64_t facet_total, status_books;
 	int file_status, cover_status;
 	bool file_fd_ok;
+	bool uploads_none;
 };
+
+static void
+a_uploads(void *arg, const struct library_uploads_page *page, const char *error)
+{
+	struct async *a = arg;
+
+	assert_null(error);
+	/* Gamma.txt is a folder's book: no upload. */
+	a->uploads_none = page->nbooks == 0 && !page->more;
+	a->answers++;
+}
 
 static void
 a_file(void *arg, int fd, const struct library_file *file,
@@ -408,6 +490,7 @@ a_page(void *arg, const struct library_page *page, const char *error)
 {
 	struct async *a = arg;
 	const char *docs[2];
+	struct library_uploads_query uq;
 
 	assert_null(error);
 	assert_int_equal(page->total, 1);
@@ -423,6 +506,9 @@ a_page(void *arg, const struct library_page *page, const char *error)
 	library_status(a->lib, a_status, a);
 	library_file_open(a->lib, "alice", a->file_id, a_file, a);
 	library_cover(a->lib, "alice", a->book_id, 100, 100, a_cover, a);
+	memset(&uq, 0, sizeof(uq));
+	uq.limit = 10;
+	library_uploads(a->lib, &uq, a_uploads, a);
 	a->answers++;
 }
 
@@ -460,10 +546,11 @@ test_library__async(void **state)
 	a.lib = library_new(a.loop, &cfg);
 	assert_non_null(a.lib);
 	library_on_scanned(a.lib, a_scanned, &a);
-	/* The scan, the page, then five answers. */
-	for (i = 0; i < 500 && a.answers < 6; i++)
+	/* The scan, the page, then six answers. */
+	for (i = 0; i < 500 && a.answers < 7; i++)
 		uv_run(a.loop, UV_RUN_ONCE);
-	assert_int_equal(a.answers, 6);
+	assert_int_equal(a.answers, 7);
+	assert_true(a.uploads_none);
 	assert_string_equal(a.title, "Gamma");
 	assert_true(a.doc_found);
 	assert_true(a.doc_missing);
@@ -493,6 +580,7 @@ main(void)
 	    cmocka_unit_test(test_library__share_names),
 	    cmocka_unit_test(test_library__scan_query),
 	    cmocka_unit_test(test_library__scan_batches_beside_a_writer),
+	    cmocka_unit_test(test_library__uploads),
 	    cmocka_unit_test(test_library__async),
 	};
 

@@ -58,6 +58,7 @@ test_store_web__cursor_round_trip(void **state)
 	    {STORE_PAGE_DOCS, 1790006348, "ab", "d1790006348.6162"},
 	    {STORE_PAGE_DOCS, -5, "\xff:/", "d-5.ff3a2f"},
 	    {STORE_PAGE_DOCS, 0, "x", "d0.78"},
+	    {STORE_PAGE_UPLOADS, 1790006348, "ab", "b1790006348.6162"},
 	    {STORE_PAGE_USERS, 0, "Bob Smith", "u426f6220536d697468"},
 	    {STORE_PAGE_HISTORY, 250, "", "h250"},
 	};
@@ -112,6 +113,11 @@ test_store_web__cursor_refused(void **state)
 	    {STORE_PAGE_HISTORY, "h-1"},
 	    {STORE_PAGE_HISTORY, "h1.61"},
 	    {STORE_PAGE_HISTORY, "h1x"},
+	    {STORE_PAGE_UPLOADS, "b"},
+	    {STORE_PAGE_UPLOADS, "b1."},
+	    {STORE_PAGE_UPLOADS, "b-1.61"},
+	    {STORE_PAGE_UPLOADS, "d1.61"},
+	    {STORE_PAGE_DOCS, "b1.61"},
 	};
 	char idbuf[256], big[STORE_PAGE_CURSOR_MAX + 8];
 	struct store_page p;
