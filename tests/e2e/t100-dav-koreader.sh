@@ -198,17 +198,21 @@ head -c 4096 /dev/urandom >"$KS_TMP/big"
 dav PUT /dav/a --data-binary @"$KS_TMP/small1"
 is "PUT within the limits: 201" "$STATUS" 201
 # An upload in progress counts: another one cannot pass the quota with it.
+# The upload stays in progress until the file "release" exists (a fixed
+# sleep let it end first on a loaded machine); -N ends it at once then.
 { printf 'PUT /dav/held HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\nContent-Length: 2000\r\n\r\n' \
-    "$(printf alice:s3cret | base64)"; head -c 1500 /dev/zero; sleep 4; } |
-    nc -w 6 127.0.0.1 "$KS_PORT" >/dev/null &
+    "$(printf alice:s3cret | base64)"; head -c 1500 /dev/zero
+  for i in $(seq 1 300); do [ -e "$KS_TMP/release" ] && break; sleep 0.1; done; } |
+    nc -N -w 40 127.0.0.1 "$KS_PORT" >/dev/null &
 NC=$!
 # Until the server has the upload's bytes (its temporary file has them).
-for i in $(seq 1 100); do
+for i in $(seq 1 400); do
 	[ "$(find "$KS_DIR/dav" -name '.kosyncd-tmp-*' -size +0 | wc -l)" = 1 ] && break
 	sleep 0.05
 done
 dav PUT /dav/cc --data-binary @"$KS_TMP/small1"
 is "PUT past the quota with an upload in progress: 507" "$STATUS" 507
+touch "$KS_TMP/release"
 wait "$NC"
 dav PUT /dav/cc --data-binary @"$KS_TMP/small1"
 is "once that upload is gone: 201" "$STATUS" 201
