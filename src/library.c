@@ -2355,6 +2355,32 @@ cursor_bind(sqlite3_stmt *st, enum library_order order,
 		sqlite3_bind_double(st, nbound + 4, k->series_index);
 }
 
+/*
+ * The books of st's rows (their files through fs) into r's page, at most
+ * limit of them. Returns whether a row was left over (a page after).
+ */
+static bool
+page_rows(
+    sqlite3_stmt *st, sqlite3_stmt *fs, struct page_result *r, unsigned limit)
+{
+	size_t cap = 0;
+	bool more = false;
+
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (r->page.nbooks == limit) {
+			more = true;
+			break;
+		}
+		if (r->page.nbooks == cap) {
+			cap = cap * 2 + 8;
+			r->books = xrealloc(r->books, cap * sizeof(*r->books));
+		}
+		book_from_row(fs, st, &r->books[r->page.nbooks++]);
+	}
+	r->page.books = r->books;
+	return more;
+}
+
 /* Run q for user on db into r. */
 static void
 query_run(sqlite3 *db, const char *user, const struct library_query *q,
@@ -2364,7 +2390,6 @@ query_run(sqlite3 *db, const char *user, const struct library_query *q,
 	struct binds *b = xcalloc(1, sizeof(*b));
 	sqlite3_stmt *st = NULL, *fs;
 	unsigned limit = q->limit == 0 ? 50 : q->limit;
-	size_t cap = 0;
 	enum library_order order =
 	    (unsigned)q->order < 4 ? q->order : LIBRARY_BY_TITLE;
 	struct cursor_key after;
@@ -2404,20 +2429,9 @@ query_run(sqlite3 *db, const char *user, const struct library_query *q,
 	binds_apply(st, b);
 	if (q->cursor != NULL)
 		cursor_bind(st, order, &after, b->n);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (r->page.nbooks == limit) {
-			r->page.more = true;
-			break;
-		}
-		if (r->page.nbooks == cap) {
-			cap = cap * 2 + 8;
-			r->books = xrealloc(r->books, cap * sizeof(*r->books));
-		}
-		book_from_row(fs, st, &r->books[r->page.nbooks++]);
-	}
+	r->page.more = page_rows(st, fs, r, limit);
 	sqlite3_finalize(st);
 	sqlite3_finalize(fs);
-	r->page.books = r->books;
 	r->page.start = q->cursor != NULL ? after.pos : q->offset;
 	if (r->page.more) {
 		struct buf next = BUF_INIT;
@@ -3210,7 +3224,6 @@ work_uploads(sqlite3 *db, struct lib_job *j)
 	    "(?1='' OR b.owner=?1) AND (?2=0 OR b.added<?3 OR "
 	    "(b.added=?3 AND b.id>?4)) ORDER BY b.added DESC, b.id LIMIT ?5");
 	sqlite3_stmt *fs = book_files_stmt(db);
-	size_t cap = 0;
 
 	if (st == NULL || fs == NULL) {
 		sqlite3_finalize(st);
@@ -3223,20 +3236,9 @@ work_uploads(sqlite3 *db, struct lib_job *j)
 	sqlite3_bind_int64(st, 3, j->uq.added);
 	sqlite3_bind_text(st, 4, j->id != NULL ? j->id : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (int64_t)limit + 1);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (r->page.nbooks == limit) {
-			j->more = true;
-			break;
-		}
-		if (r->page.nbooks == cap) {
-			cap = cap * 2 + 8;
-			r->books = xrealloc(r->books, cap * sizeof(*r->books));
-		}
-		book_from_row(fs, st, &r->books[r->page.nbooks++]);
-	}
+	j->more = page_rows(st, fs, r, limit);
 	sqlite3_finalize(st);
 	sqlite3_finalize(fs);
-	r->page.books = r->books;
 }
 
 static void
