@@ -96,28 +96,46 @@ size_t str_packed_size(struct str s);
 struct str str_pack(char **p, struct str s);
 
 /*
+ * Tests of eight bytes at once (a 64-bit word, loaded with memcpy): the
+ * high bit of each byte that is c, or below n (n <= 0x80), among others
+ * above it. Exact as to whether there is one (a borrow only carries out of
+ * a byte that matched), so a word is tested as a whole:
+ * (word_bytes_eq(w, c) | ...) & WORD_HIGH_BITS.
+ */
+#define WORD_ONES 0x0101010101010101ULL
+#define WORD_HIGH_BITS 0x8080808080808080ULL
+
+static inline uint64_t
+word_bytes_eq(uint64_t w, unsigned char c)
+{
+	uint64_t x = w ^ (WORD_ONES * c);
+
+	return (x - WORD_ONES) & ~x;
+}
+
+static inline uint64_t
+word_bytes_below(uint64_t w, unsigned char n)
+{
+	return (w - WORD_ONES * n) & ~w;
+}
+
+/*
  * Whether the 8 bytes at s are all ones a quoted string carries as they
  * are: none below 0x20, no '"', no '\\', and with ascii none from 0x7f
- * up (json_escape, log_escape skip to the first word that is not). The
- * "byte less than n" and "zero byte" tests of a 64-bit word, exact as to
- * whether there is one (a borrow only carries out of a byte that
- * matched). Inline: the escapes call it per word of their hot loop.
+ * up (json_escape, log_escape skip to the first word that is not).
+ * Inline: the escapes call it per word of their hot loop.
  */
 static inline bool
 str_word_plain(const char *s, bool ascii)
 {
-	const uint64_t ones = 0x0101010101010101ULL;
-	uint64_t w, q, bs, d, t;
+	uint64_t w, t;
 
 	memcpy(&w, s, sizeof(w));
-	q = w ^ (ones * '"');
-	bs = w ^ (ones * '\\');
-	t = ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs);
-	if (ascii) {
-		d = w ^ (ones * 0x7f);
-		t |= w | ((d - ones) & ~d);
-	}
-	return (t & (ones * 0x80)) == 0;
+	t = word_bytes_below(w, 0x20) | word_bytes_eq(w, '"') |
+	    word_bytes_eq(w, '\\');
+	if (ascii)
+		t |= w | word_bytes_eq(w, 0x7f);
+	return (t & WORD_HIGH_BITS) == 0;
 }
 
 #endif

@@ -411,7 +411,7 @@ json_utf8_valid(const char *s, size_t len)
 		/* ASCII eight bytes at a time: no byte with its high bit. */
 		if (end - p >= 8) {
 			memcpy(&w, p, sizeof(w));
-			if ((w & 0x8080808080808080ULL) == 0) {
+			if ((w & WORD_HIGH_BITS) == 0) {
 				p += 8;
 				continue;
 			}

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "db.h"
 #include "json.h"
 #include "store_backend.h"
@@ -620,8 +621,7 @@ store_page_parse(struct str cursor, enum store_page_kind kind, char *idbuf,
 bool
 store_document_valid(struct str d, bool stored)
 {
-	const uint64_t ones = 0x0101010101010101ULL;
-	uint64_t w, colon, slash, del;
+	uint64_t w;
 	size_t i;
 	unsigned char ch;
 
@@ -632,17 +632,14 @@ store_document_valid(struct str d, bool stored)
 		return false;
 	/*
 	 * Eight bytes at a time up to a word with a byte below 0x20, ':', '/'
-	 * or 0x7f (the "byte less than n" and "zero byte" tests of a word, as
-	 * str_word_plain); the loop below finds it, or checks the tail.
+	 * or 0x7f (buf.h's word tests); the loop below finds it, or checks
+	 * the tail.
 	 */
 	for (i = 0; i + 8 <= d.len; i += 8) {
 		memcpy(&w, d.p + i, sizeof(w));
-		colon = w ^ (ones * ':');
-		slash = w ^ (ones * '/');
-		del = w ^ (ones * 0x7f);
-		if ((((w - ones * 0x20) & ~w) | ((colon - ones) & ~colon) |
-		        ((slash - ones) & ~slash) | ((del - ones) & ~del)) &
-		    (ones * 0x80))
+		if ((word_bytes_below(w, 0x20) | word_bytes_eq(w, ':') |
+		        word_bytes_eq(w, '/') | word_bytes_eq(w, 0x7f)) &
+		    WORD_HIGH_BITS)
 			break;
 	}
 	for (; i < d.len; i++) {
