@@ -2332,10 +2332,18 @@ cursor_where(struct buf *sql, enum library_order order, int nbound)
 		    a, a, x, t, i);
 		break;
 	case LIBRARY_BY_ADDED:
+		/*
+		 * The time added is this index's own (each instance on one
+		 * Redis scans at its own time): that of the cursor's book
+		 * here, the cursor's only when the book is gone, so a cursor
+		 * made by another instance walks on where it stopped.
+		 */
 		buf_addf(sql,
-		    " AND -b.added>=?%d AND (-b.added, b.sort_title COLLATE "
-		    "NOCASE, b.id)>(?%d, ?%d, ?%d)",
-		    x, x, t, i);
+		    " AND -b.added>=coalesce((SELECT -added FROM books WHERE "
+		    "id=?%d), ?%d) AND (-b.added, b.sort_title COLLATE NOCASE, "
+		    "b.id)>(coalesce((SELECT -added FROM books WHERE id=?%d), "
+		    "?%d), ?%d, ?%d)",
+		    i, x, i, x, t, i);
 		break;
 	}
 }
