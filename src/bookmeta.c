@@ -532,12 +532,14 @@ looks_like_fb2(const unsigned char *p, size_t n)
 	return bookmeta_find(p + i, n - i, "<FictionBook", 12) != NULL;
 }
 
-/* The entries named *.fb2: their count, the first one's index in *at. */
+/* The entries named *.fb2: their count, the first one's index in *at
+ * (-1 when none). */
 static size_t
 fb2_entries(const struct bookzip *z, long *at)
 {
 	size_t i, n = 0, len;
 
+	*at = -1;
 	for (i = 0; i < z->n; i++) {
 		len = strlen(z->entries[i].name);
 		if (len > 4 &&
