@@ -605,14 +605,17 @@ def request_scenarios(url, pid, users_file, opts, close_variant=True):
             scenario_plan(opts, close_variant)]
 
 
-def interleaved_scenarios(servers, opts, close_variant=True):
+def interleaved_scenarios(servers, opts, close_variant=True, plan=None):
     """The request scenarios against several servers, interleaved: each
     run of a scenario goes to every server in turn before the next run,
     so that a load that comes and goes on a shared machine falls on all
-    of them alike. servers: (url, pid, users_file) each; returns one list
-    of rows per server, as request_scenarios gives."""
+    of them alike. servers: (url, pid, users_file) each; plan: the
+    scenarios, as scenario_plan gives them (by default all of them).
+    Returns one list of rows per server, as request_scenarios gives."""
     rows = [[] for _ in servers]
-    for name, mode, close, t, d, n in scenario_plan(opts, close_variant):
+    if plan is None:
+        plan = scenario_plan(opts, close_variant)
+    for name, mode, close, t, d, n in plan:
         res = [[] for _ in servers]
         for i in range(n):
             for k, (url, pid, users_file) in enumerate(servers):

@@ -6,7 +6,9 @@
 # its CPU and RSS summed, a server answering the right status with a
 # plain-text body (as KOsync does) is measured with a warning naming each
 # divergence, and the report gives the ratios to the first server. The
-# figures are never judged: only that the benchmark is not broken.
+# figures are never judged: only that the benchmark is not broken. The
+# floor part runs the real bench/floor (make test builds it) beside the
+# stand-in and must measure both on each read.
 . "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
