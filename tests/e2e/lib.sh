@@ -187,6 +187,32 @@ pw() {
 	IN=$KS_TMP/pw
 }
 
+# accounts NAME:PASSWORD...: add each account offline (kosyncd user add),
+# each a check.
+accounts() {
+	local u
+	mkdir -p "$KS_DIR"
+	for u in "$@"; do
+		pw "${u#*:}"
+		run user add "${u%:*}" --stdin
+		is "account ${u%:*} added" "$RC" 0
+	done
+}
+
+# books [FILE...]: tests/mkbooks.py's sample books in $B (MK is the
+# script), and a library folder $L holding a copy of each FILE of $B.
+books() {
+	local f
+	MK=$(dirname "$0")/../mkbooks.py
+	B=$KS_TMP/books
+	L=$KS_TMP/lib
+	"$MK" books "$B" >/dev/null
+	mkdir -p "$L"
+	for f in "$@"; do
+		cp "$B/$f" "$L/"
+	done
+}
+
 # auth USER KEY: curl arguments for x-auth headers (use: req GET /x "" $(auth u k))
 auth() { echo "-H x-auth-user:$1 -H x-auth-key:$2"; }
 

@@ -18,12 +18,8 @@
 # folder, a new folder's files too.
 . "$(dirname "$0")/lib.sh"
 
-MK=$(dirname "$0")/../mkbooks.py
-B=$KS_TMP/books
-L=$KS_TMP/lib
-"$MK" books "$B" >/dev/null
+books epub2.epub epub3.epub book.fb2 info.pdf book.fb2.zip
 mkdir -p "$L/sub"
-cp "$B/epub2.epub" "$B/epub3.epub" "$B/book.fb2" "$B/info.pdf" "$B/book.fb2.zip" "$L/"
 cp "$B/comic.cbz" "$L/sub/"
 # The hostile files of t142 that a scan must skip (the PDFs whose /Info
 # cannot be read are books still, titled by their names: t142).

@@ -15,18 +15,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hooklib.sh"
 
-MK=$(dirname "$0")/../mkbooks.py
-B=$KS_TMP/books
-L=$KS_TMP/lib
 U=$KS_DIR/library/uploads
-"$MK" books "$B" >/dev/null
-mkdir -p "$L"
-cp "$B/epub2.epub" "$L/"
-mkdir -p "$KS_DIR"
-pw pa
-run user add ann --stdin
-pw pb
-run user add bob --stdin
+books epub2.epub
+accounts ann:pa bob:pb
 
 ks_start --library-paths "$L" --library-max-upload-bytes 20000 \
     --dav-quota-bytes 40000 || { not_ok "server started"; done_testing; }

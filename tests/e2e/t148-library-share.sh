@@ -19,19 +19,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hooklib.sh"
 
-MK=$(dirname "$0")/../mkbooks.py
-B=$KS_TMP/books
-L=$KS_TMP/lib
-"$MK" books "$B" >/dev/null
-mkdir -p "$L"
-cp "$B/epub2.epub" "$L/"
-mkdir -p "$KS_DIR"
-pw pa
-run user add ann --stdin
-pw pb
-run user add bob --stdin
-pw pc
-run user add cy --stdin
+books epub2.epub
+accounts ann:pa bob:pb cy:pc
 run user admin cy on
 KS_RUN_ARGS=(--library-paths "$L" --library-share ann)
 run library add --user ann "$B/book.fb2"

@@ -14,19 +14,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hooklib.sh"
 
-MK=$(dirname "$0")/../mkbooks.py
-B=$KS_TMP/books
-L=$KS_TMP/lib
-"$MK" books "$B" >/dev/null
-mkdir -p "$L"
-cp "$B/epub2.epub" "$B/epub3.epub" "$B/book.fb2" "$B/info.pdf" "$B/comic.cbz" "$L/"
-cp "$B/hostile/garbage.epub" "$L/"
+books epub2.epub epub3.epub book.fb2 info.pdf comic.cbz hostile/garbage.epub
 KS_RUN_ARGS=(--library-paths "$L")
-mkdir -p "$KS_DIR"
-pw pa
-run user add ann --stdin
-pw pb
-run user add bob --stdin
+accounts ann:pa bob:pb
 run user admin ann on
 run library add --user bob "$B/ref.pdf"
 is "bob's upload added" "$RC" 0

@@ -13,15 +13,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hooklib.sh"
 
-MK=$(dirname "$0")/../mkbooks.py
-B=$KS_TMP/books
-"$MK" books "$B" >/dev/null
-mkdir -p "$KS_DIR"
-for u in ann:pa bob:pb cy:pc; do
-	pw "${u#*:}"
-	run user add "${u%:*}" --stdin
-	is "$u: added" "$RC" 0
-done
+books
+accounts ann:pa bob:pb cy:pc
 run user admin cy on
 run library add --user bob "$B/ref.pdf"
 is "bob's upload added" "$RC" 0
