@@ -769,8 +769,9 @@ json_format_double(struct buf *b, double v)
 	buf_add(b, tmp, (size_t)n);
 }
 
-void
-json_escape(struct buf *b, const char *s, size_t len)
+/* json_escape past its fast way: a byte to escape, or no room yet. */
+static void __attribute__((noinline))
+escape_slow(struct buf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i, run = 0, slow = 0;
@@ -827,6 +828,40 @@ json_escape(struct buf *b, const char *s, size_t len)
 	}
 	buf_add(b, s + run, len - run);
 	buf_addch(b, '"');
+}
+
+/*
+ * The common case first: room for the string quoted and nothing in it to
+ * escape, copied as it is scanned (eight bytes at a time) with no call;
+ * b->len moves only at the end, so escape_slow starts afresh from any
+ * byte that needs it.
+ */
+void
+json_escape(struct buf *b, const char *s, size_t len)
+{
+	size_t i = 0, at = b->len;
+	unsigned char c;
+	char *d;
+
+	if (b->cap - at < 3 || len > b->cap - at - 3) {
+		escape_slow(b, s, len);
+		return;
+	}
+	d = b->data + at + 1;
+	for (; i + 8 <= len && str_word_plain(s + i, false); i += 8)
+		memcpy(d + i, s + i, 8);
+	for (; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c < 0x20 || c == '"' || c == '\\') {
+			escape_slow(b, s, len);
+			return;
+		}
+		d[i] = (char)c;
+	}
+	d[-1] = '"';
+	d[len] = '"';
+	d[len + 1] = '\0';
+	b->len = at + len + 2;
 }
 
 struct str
