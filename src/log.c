@@ -129,36 +129,31 @@ char *
 log_escape_to(char *p, struct str s, size_t max)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i, run = 0, slow = 0, n = s.len < max ? s.len : max;
+	size_t i = 0, slow = 0, n = s.len < max ? s.len : max;
 	unsigned char c;
 
-	/* Bytes that need no escape are copied in runs, found eight at a
-	 * time up to the word that holds one to escape (as json_escape). */
-	for (i = 0; i < n; i++) {
+	/* Bytes that need no escape are copied eight at a time up to the
+	 * word that holds one to escape (as json_escape); that word and the
+	 * tail a byte at a time. */
+	while (i < n) {
 		if (i >= slow) {
-			while (i + 8 <= n && str_word_plain(s.p + i, true))
-				i += 8;
+			for (; i + 8 <= n && str_word_plain(s.p + i, true);
+			     i += 8, p += 8)
+				memcpy(p, s.p + i, 8);
 			if (i == n)
 				break;
 			slow = i + 8;
 		}
-		c = (unsigned char)s.p[i];
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+		c = (unsigned char)s.p[i++];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			*p++ = (char)c;
 			continue;
-		if (i > run) {
-			memcpy(p, s.p + run, i - run);
-			p += i - run;
 		}
-		run = i + 1;
 		p[0] = '\\';
 		p[1] = 'x';
 		p[2] = hex[c >> 4];
 		p[3] = hex[c & 15];
 		p += 4;
-	}
-	if (run < n) {
-		memcpy(p, s.p + run, n - run);
-		p += n - run;
 	}
 	if (s.len > max) {
 		memcpy(p, "...", 3);
