@@ -593,12 +593,6 @@ json_keyn(struct json_out *o, const char *key, size_t len)
 }
 
 void
-json_key(struct json_out *o, const char *key)
-{
-	json_keyn(o, key, strlen(key));
-}
-
-void
 json_strn(struct json_out *o, const char *s, size_t len)
 {
 	json_sep(o);
