@@ -151,6 +151,9 @@ put_digits(char *p, uint64_t v, int width)
  * Write "<UTC time> access: " at p (the stamp and 14 bytes), the date part
  * cached per second; *ts_out is that time. Returns the end.
  */
+/* What follows the milliseconds (no '\0': it is copied into a line). */
+static const char access_tag[10] = "Z access: ";
+
 static char *
 put_stamp(struct accesslog *al, char *p, struct timespec *ts_out)
 {
@@ -169,8 +172,8 @@ put_stamp(struct accesslog *al, char *p, struct timespec *ts_out)
 	p += al->stamp_len;
 	*p++ = '.';
 	p = put_digits(p, (uint64_t)ts.tv_nsec / 1000000, 3);
-	memcpy(p, "Z access: ", 10);
-	return p + 10;
+	memcpy(p, access_tag, sizeof(access_tag));
+	return p + sizeof(access_tag);
 }
 
 /* The batch is due: max_bytes long, or its oldest line max_ms old at now
@@ -212,7 +215,7 @@ accesslog_add(struct accesslog *al, const char *peer,
 	struct buf own = BUF_INIT, *out;
 	struct str method = STR_NULL, path = STR_NULL, user = STR_NULL;
 	struct timespec now;
-	size_t peer_len = strlen(peer);
+	struct str client = str_from(peer);
 	bool was_empty;
 	char *p;
 
@@ -223,7 +226,7 @@ accesslog_add(struct accesslog *al, const char *peer,
 	}
 	out = al != NULL ? &al->lines : &own;
 	/* One reservation for the whole line, then direct writes. */
-	buf_grow(out, sizeof(al->stamp) + LINE_FIXED_MAX + peer_len +
+	buf_grow(out, sizeof(al->stamp) + LINE_FIXED_MAX + client.len +
 	                  LOG_ESCAPE_SIZE(method.len, 20) +
 	                  LOG_ESCAPE_SIZE(path.len, 200) +
 	                  LOG_ESCAPE_SIZE(user.len, 200));
@@ -231,8 +234,8 @@ accesslog_add(struct accesslog *al, const char *peer,
 	p = out->data + out->len;
 	if (al != NULL)
 		p = put_stamp(al, p, &now);
-	memcpy(p, peer, peer_len);
-	p += peer_len;
+	memcpy(p, client.p, client.len);
+	p += client.len;
 	*p++ = ' ';
 	p = put_field(p, method, 20);
 	*p++ = ' ';

@@ -156,7 +156,7 @@ log_escape_to(char *p, struct str s, size_t max)
 		p += 4;
 	}
 	if (s.len > max) {
-		memcpy(p, "...", 3);
+		p[0] = p[1] = p[2] = '.';
 		p += 3;
 	}
 	return p;
