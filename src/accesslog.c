@@ -123,26 +123,39 @@ accesslog_release(struct accesslog *al)
 	buf_release(&al->lines);
 }
 
-/* Append the decimal digits of v, zero-padded to at least width. */
-static void
-add_digits(struct buf *out, uint64_t v, int width)
+/* Write the decimal digits of v at p, zero-padded to at least width
+ * (at most 20); returns their end. */
+static char *
+put_digits(char *p, uint64_t v, int width)
 {
-	char tmp[24];
-	int i = (int)sizeof(tmp);
+	uint64_t t = v;
+	int n = 1;
+	char *end;
 
+	while (t >= 10) {
+		t /= 10;
+		n++;
+	}
+	if (n < width)
+		n = width;
+	end = p + n;
+	p = end;
 	do {
-		tmp[--i] = (char)('0' + v % 10);
+		*--p = (char)('0' + v % 10);
 		v /= 10;
-	} while (v > 0 || (int)sizeof(tmp) - i < width);
-	buf_add(out, tmp + i, sizeof(tmp) - (size_t)i);
+	} while (--n > 0);
+	return end;
 }
 
 /*
- * Append "<UTC time> access: " to out, the date part cached per second;
- * *ts is that time.
+ * Write "<UTC time> access: " at p (the stamp and 14 bytes), the date part
+ * cached per second; *ts_out is that time. Returns the end.
  */
-static void
-add_stamp(struct accesslog *al, struct buf *out, struct timespec *ts_out)
+/* What follows the milliseconds (no '\0': it is copied into a line). */
+static const char access_tag[10] = "Z access: ";
+
+static char *
+put_stamp(struct accesslog *al, char *p, struct timespec *ts_out)
 {
 	struct timespec ts;
 	struct tm tm;
@@ -151,14 +164,16 @@ add_stamp(struct accesslog *al, struct buf *out, struct timespec *ts_out)
 	*ts_out = ts;
 	if (ts.tv_sec != al->stamp_sec) {
 		gmtime_r(&ts.tv_sec, &tm);
-		strftime(
+		al->stamp_len = strftime(
 		    al->stamp, sizeof(al->stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 		al->stamp_sec = ts.tv_sec;
 	}
-	buf_adds(out, al->stamp);
-	buf_addch(out, '.');
-	add_digits(out, (uint64_t)ts.tv_nsec / 1000000, 3);
-	buf_add(out, "Z access: ", 10);
+	memcpy(p, al->stamp, al->stamp_len);
+	p += al->stamp_len;
+	*p++ = '.';
+	p = put_digits(p, (uint64_t)ts.tv_nsec / 1000000, 3);
+	memcpy(p, access_tag, sizeof(access_tag));
+	return p + sizeof(access_tag);
 }
 
 /* The batch is due: max_bytes long, or its oldest line max_ms old at now
@@ -177,47 +192,71 @@ batch_due(const struct accesslog *al, const struct timespec *now)
 	return ms >= al->max_ms || ms < 0;
 }
 
+/* The most bytes of a line but its stamp, peer and escaped fields: the
+ * ".mmmZ access: " 14, 6 spaces, status, bytes and seconds 3 x 20, '.',
+ * milliseconds 3, '\n' (and room to spare). */
+#define LINE_FIXED_MAX 96
+
+/* An escaped field of the line: "-" when empty. */
+static char *
+put_field(char *p, struct str s, size_t max)
+{
+	if (s.len == 0) {
+		*p = '-';
+		return p + 1;
+	}
+	return log_escape_to(p, s, max);
+}
+
 void
 accesslog_add(struct accesslog *al, const char *peer,
     const struct http_request *req, int status, size_t bytes, uint64_t us)
 {
 	struct buf own = BUF_INIT, *out;
+	struct str method = STR_NULL, path = STR_NULL, user = STR_NULL;
 	struct timespec now;
+	struct str client = str_from(peer);
+	bool was_empty;
+	char *p;
 
+	if (req != NULL) {
+		method = req->method_name;
+		path = req->path;
+		user = req->log_user;
+	}
 	out = al != NULL ? &al->lines : &own;
+	/* One reservation for the whole line, then direct writes. */
+	buf_grow(out, sizeof(al->stamp) + LINE_FIXED_MAX + client.len +
+	                  LOG_ESCAPE_SIZE(method.len, 20) +
+	                  LOG_ESCAPE_SIZE(path.len, 200) +
+	                  LOG_ESCAPE_SIZE(user.len, 200));
+	was_empty = out->len == 0;
+	p = out->data + out->len;
+	if (al != NULL)
+		p = put_stamp(al, p, &now);
+	memcpy(p, client.p, client.len);
+	p += client.len;
+	*p++ = ' ';
+	p = put_field(p, method, 20);
+	*p++ = ' ';
+	p = put_field(p, path, 200);
+	*p++ = ' ';
+	p = put_digits(p, (uint64_t)status, 1);
+	*p++ = ' ';
+	p = put_digits(p, bytes, 1);
+	*p++ = ' ';
+	p = put_digits(p, us / 1000, 1);
+	*p++ = '.';
+	p = put_digits(p, us % 1000, 3);
+	*p++ = ' ';
+	p = put_field(p, user, 200);
+	if (al != NULL)
+		*p++ = '\n';
+	out->len = (size_t)(p - out->data);
+	out->data[out->len] = '\0';
 	if (al != NULL) {
-		bool was_empty = out->len == 0;
-
-		add_stamp(al, out, &now);
 		if (was_empty)
 			al->first = now;
-	}
-	buf_adds(out, peer);
-	buf_addch(out, ' ');
-	if (req != NULL && req->method_name.len > 0)
-		log_escape(out, req->method_name, 20);
-	else
-		buf_addch(out, '-');
-	buf_addch(out, ' ');
-	if (req != NULL && req->path.len > 0)
-		log_escape(out, req->path, 200);
-	else
-		buf_addch(out, '-');
-	buf_addch(out, ' ');
-	add_digits(out, (uint64_t)status, 1);
-	buf_addch(out, ' ');
-	add_digits(out, bytes, 1);
-	buf_addch(out, ' ');
-	add_digits(out, us / 1000, 1);
-	buf_addch(out, '.');
-	add_digits(out, us % 1000, 3);
-	buf_addch(out, ' ');
-	if (req != NULL && req->log_user.len > 0)
-		log_escape(out, req->log_user, 200);
-	else
-		buf_addch(out, '-');
-	if (al != NULL) {
-		buf_addch(out, '\n');
 		if (batch_due(al, &now))
 			accesslog_flush(al);
 		return;

@@ -47,6 +47,7 @@ struct accesslog {
 	struct buf lines;      /* lines not yet written */
 	struct timespec first; /* when the oldest of them was added */
 	char stamp[32];        /* "YYYY-mm-ddTHH:MM:SS" of stamp_sec */
+	size_t stamp_len;
 	time_t stamp_sec;
 	/* Set by accesslog_init; a test may change them (0: no limit). */
 	int fd;           /* where lines go: 2 (stderr) */

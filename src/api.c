@@ -684,6 +684,21 @@ static const struct route api_routes[] = {
         ROUTE_AUTH | ROUTE_BODY},
 };
 
+/* The metrics route of each row of api_routes (the hidden one: unused). */
+static const enum metrics_route api_route_metrics[] = {
+    METRICS_R_HEALTH,
+    METRICS_R_CREATE,
+    METRICS_R_AUTH,
+    METRICS_R_PUSH,
+    METRICS_R_OTHER,
+    METRICS_R_PULL,
+    METRICS_R_DELETE,
+    METRICS_R_PASSWORD,
+};
+_Static_assert(sizeof(api_route_metrics) / sizeof(api_route_metrics[0]) ==
+                   sizeof(api_routes) / sizeof(api_routes[0]),
+    "a metrics route per API route");
+
 /*
  * Dispatch
  */
@@ -812,6 +827,9 @@ api_handle(struct http_request *req, void *ctx)
 		break;
 	}
 	c->param = m.param;
+	req->metrics_route = 1 + (int)metrics_route_matched(
+	                             api_route_metrics[m.route - api_routes],
+	                             req->method, req->path, req->route);
 
 	/* 5. Credentials (4, registration, is the create handler's). */
 	if (m.route->flags & ROUTE_AUTH) {

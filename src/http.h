@@ -94,6 +94,12 @@ struct http_request {
 	 * for (borrowed; must stay valid until http_reply()).
 	 */
 	struct str log_user;
+	/*
+	 * Set by the handler for the metrics: the route the request counts
+	 * under (metrics.h's enum metrics_route) plus 1; 0 leaves it to
+	 * metrics_route_of.
+	 */
+	int metrics_route;
 	uint64_t start_ns; /* when the request's first byte arrived */
 
 	/* Private to http.c and server.c. */

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buf.h"
 
@@ -126,8 +127,14 @@ void json_obj_begin(struct json_out *o);
 void json_obj_end(struct json_out *o);
 void json_arr_begin(struct json_out *o);
 void json_arr_end(struct json_out *o);
-void json_key(struct json_out *o, const char *key);
 void json_keyn(struct json_out *o, const char *key, size_t len);
+/* Inline: a key is nearly always a literal, whose length is then known
+ * without a strlen call. */
+static inline void
+json_key(struct json_out *o, const char *key)
+{
+	json_keyn(o, key, strlen(key));
+}
 void json_str(struct json_out *o, const char *s);
 void json_strn(struct json_out *o, const char *s, size_t len);
 void json_int(struct json_out *o, int64_t v);

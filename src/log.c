@@ -125,35 +125,50 @@ fatalx(const char *fmt, ...)
 	exit(1);
 }
 
-void
-log_escape(struct buf *out, struct str s, size_t max)
+char *
+log_escape_to(char *p, struct str s, size_t max)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i, run = 0, slow = 0, n = s.len < max ? s.len : max;
-	char esc[4] = {'\\', 'x', 0, 0};
+	size_t i = 0, slow = 0, n = s.len < max ? s.len : max;
 	unsigned char c;
 
-	/* Bytes that need no escape are copied in runs, found eight at a
-	 * time up to the word that holds one to escape (as json_escape). */
-	for (i = 0; i < n; i++) {
+	/* Bytes that need no escape are copied eight at a time up to the
+	 * word that holds one to escape (as json_escape); that word and the
+	 * tail a byte at a time. */
+	while (i < n) {
 		if (i >= slow) {
-			while (i + 8 <= n && str_word_plain(s.p + i, true))
-				i += 8;
+			for (; i + 8 <= n && str_word_plain(s.p + i, true);
+			     i += 8, p += 8)
+				memcpy(p, s.p + i, 8);
 			if (i == n)
 				break;
 			slow = i + 8;
 		}
-		c = (unsigned char)s.p[i];
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+		c = (unsigned char)s.p[i++];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			*p++ = (char)c;
 			continue;
-		buf_add(out, s.p + run, i - run);
-		run = i + 1;
-		esc[2] = hex[c >> 4];
-		esc[3] = hex[c & 15];
-		buf_add(out, esc, 4);
+		}
+		p[0] = '\\';
+		p[1] = 'x';
+		p[2] = hex[c >> 4];
+		p[3] = hex[c & 15];
+		p += 4;
 	}
-	if (run < n)
-		buf_add(out, s.p + run, n - run);
-	if (s.len > max)
-		buf_add(out, "...", 3);
+	if (s.len > max) {
+		p[0] = p[1] = p[2] = '.';
+		p += 3;
+	}
+	return p;
+}
+
+void
+log_escape(struct buf *out, struct str s, size_t max)
+{
+	char *end;
+
+	buf_grow(out, LOG_ESCAPE_SIZE(s.len, max));
+	end = log_escape_to(out->data + out->len, s, max);
+	out->len = (size_t)(end - out->data);
+	out->data[out->len] = '\0';
 }

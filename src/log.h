@@ -47,4 +47,13 @@ void fatalx(const char *fmt, ...)
  */
 void log_escape(struct buf *out, struct str s, size_t max);
 
+/* The most bytes log_escape writes for len bytes of input cut at max. */
+#define LOG_ESCAPE_SIZE(len, max) (4 * ((len) < (max) ? (len) : (max)) + 3)
+
+/*
+ * log_escape into p, which has room for LOG_ESCAPE_SIZE(s.len, max)
+ * bytes; returns the end of what it wrote (no '\0').
+ */
+char *log_escape_to(char *p, struct str s, size_t max);
+
 #endif

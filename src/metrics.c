@@ -103,6 +103,21 @@ metrics_route_of(enum http_method method, struct str path)
 	return METRICS_R_OTHER;
 }
 
+enum metrics_route
+metrics_route_matched(enum metrics_route r, enum http_method method,
+    struct str path, struct str route)
+{
+	struct str p = path;
+
+	while (p.len > 1 && p.p[p.len - 1] == '/')
+		p.len--;
+	if (p.p == NULL || route.len == 0 || p.len < route.len ||
+	    memcmp(p.p + p.len - route.len, route.p, route.len) != 0 ||
+	    (r == METRICS_R_PULL && METRICS_ENDS_WITH(route, "healthcheck")))
+		return metrics_route_of(method, path);
+	return r;
+}
+
 static int
 status_index(int status)
 {

@@ -86,6 +86,16 @@ void metrics_init(
 /* The route a request's method and path belong to. */
 enum metrics_route metrics_route_of(enum http_method method, struct str path);
 
+/*
+ * metrics_route_of(method, path) for a request a router matched to
+ * metrics route r on route, its normalised path (router_normalize):
+ * r without the suffix walk when path, trailing '/' aside, ends in route
+ * (nothing merged inside it) and r is not a pull of a document named
+ * "healthcheck" (which metrics_route_of counts as the health check).
+ */
+enum metrics_route metrics_route_matched(enum metrics_route r,
+    enum http_method method, struct str path, struct str route);
+
 /* Count an answered request that took ns nanoseconds. m may be NULL. */
 void metrics_request(
     struct metrics *m, enum metrics_route route, int status, uint64_t ns);

@@ -34,6 +34,34 @@ is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
+/*
+ * Dotted-quad IPv4 as inet_ntop writes it (four decimal numbers up to 255,
+ * no leading zeros, nothing else) into a4, without inet_pton's copy and
+ * call: the client addresses of every request take this way. inet_pton
+ * accepts all of it alike; anything else (false) is left to it.
+ */
+static bool
+parse_ipv4_plain(struct str t, unsigned char a4[4])
+{
+	const char *p = t.p, *end = t.p + t.len;
+	unsigned part, v, d;
+
+	for (part = 0;; part++) {
+		if (p == end || (d = (unsigned char)*p - '0') > 9)
+			return false;
+		v = d;
+		/* More digits after a first non-zero one, up to 255. */
+		while (++p != end && (d = (unsigned char)*p - '0') <= 9)
+			if (v == 0 || (v = v * 10 + d) > 255)
+				return false;
+		a4[part] = (unsigned char)v;
+		if (part == 3)
+			return p == end;
+		if (p == end || *p++ != '.')
+			return false;
+	}
+}
+
 bool
 proxy_parse_addr(struct str text, unsigned char addr[16])
 {
@@ -50,6 +78,11 @@ proxy_parse_addr(struct str text, unsigned char addr[16])
 	if (t.len >= 2 && t.p[0] == '[' && t.p[t.len - 1] == ']') {
 		t.p++;
 		t.len -= 2;
+	}
+	if (parse_ipv4_plain(t, a4)) {
+		memcpy(addr, v4mapped, 12);
+		memcpy(addr + 12, a4, 4);
+		return true;
 	}
 	if (t.len == 0 || t.len >= sizeof(tmp))
 		return false;

@@ -361,8 +361,10 @@ access_log(const struct conn *c, const struct http_request *req, int status,
 		us = (uv_hrtime() - req->start_ns) / 1000;
 	if (srv != NULL && srv->metrics != NULL)
 		metrics_request(srv->metrics,
-		    req != NULL ? metrics_route_of(req->method, req->path)
-		                : METRICS_R_OTHER,
+		    req == NULL ? METRICS_R_OTHER
+		    : req->metrics_route > 0
+		        ? (enum metrics_route)(req->metrics_route - 1)
+		        : metrics_route_of(req->method, req->path),
 		    status, us * 1000);
 	if (c->quiet)
 		return;
@@ -410,6 +412,7 @@ conn_reply(struct http_request *req, int status, const char *content_type,
 	access_log(c, req, status, head ? 0 : len);
 	http_request_reset(req);
 	req->log_user = STR_NULL;
+	req->metrics_route = 0;
 	if (fill != NULL && (c->state == CONN_ORPHAN || head || len == 0)) {
 		if (done != NULL)
 			done(ctx);
@@ -608,6 +611,7 @@ conn_process(struct conn *c)
 			break;
 		}
 		c->req.log_user = STR_NULL;
+		c->req.metrics_route = 0;
 		c->req.is_https = false;
 		c->body_done = false;
 		if (c->via_proxy)

@@ -172,6 +172,58 @@ test_accesslog__log_escape_bytes(void **state)
 	buf_release(&b);
 }
 
+/*
+ * log_escape reads eight bytes at a time up to a byte to escape: each
+ * byte value at each offset of strings of 1 to 40 bytes, cut at every
+ * length from 1 to past the end.
+ */
+static void
+test_accesslog__log_escape_every_byte_and_offset(void **state)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char fill[] = "/syncs/progress/0123456789abcdef~ ABCDEFGH";
+	struct buf got = BUF_INIT, want = BUF_INIT;
+	char in[40];
+	size_t len, at, i, max;
+	unsigned v;
+	unsigned char c;
+
+	(void)state;
+	for (len = 1; len <= sizeof(in); len++) {
+		for (at = 0; at < len; at++) {
+			for (v = 0; v < 256; v++) {
+				memcpy(in, fill, len);
+				in[at] = (char)v;
+				max = (at * 7 + v) % (len + 2) + 1;
+				buf_reset(&got);
+				buf_reset(&want);
+				log_escape(&got, (struct str){in, len}, max);
+				for (i = 0; i < len && i < max; i++) {
+					c = (unsigned char)in[i];
+					if (c >= 0x20 && c < 0x7f && c != '"' &&
+					    c != '\\') {
+						buf_addch(&want, c);
+						continue;
+					}
+					buf_addch(&want, '\\');
+					buf_addch(&want, 'x');
+					buf_addch(&want, hex[c >> 4]);
+					buf_addch(&want, hex[c & 15]);
+				}
+				if (len > max)
+					buf_add(&want, "...", 3);
+				if (got.len != want.len ||
+				    memcmp(got.data, want.data, got.len) != 0)
+					fail_msg("len %zu max %zu, byte 0x%02x "
+					         "at %zu: %s",
+					    len, max, v, at, got.data);
+			}
+		}
+	}
+	buf_release(&got);
+	buf_release(&want);
+}
+
 static void
 test_accesslog__flush_empties(void **state)
 {
@@ -310,6 +362,7 @@ main(void)
 	    cmocka_unit_test(test_accesslog__fields),
 	    cmocka_unit_test(test_accesslog__escaped_and_cut),
 	    cmocka_unit_test(test_accesslog__log_escape_bytes),
+	    cmocka_unit_test(test_accesslog__log_escape_every_byte_and_offset),
 	    cmocka_unit_test(test_accesslog__flush_empties),
 	    cmocka_unit_test(test_accesslog__written_when_full),
 	    cmocka_unit_test(test_accesslog__written_when_old),

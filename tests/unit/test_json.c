@@ -504,6 +504,37 @@ test_json__escape_every_byte_and_offset(void **state)
 	buf_release(&want);
 }
 
+/*
+ * json_escape after what a buffer holds, at every fill of its room (the
+ * fast way taken when the quoted string fits, escape_slow otherwise, and
+ * from a byte to escape after a copied start): what was there stays.
+ */
+static void
+test_json__escape_appends_at_every_fill(void **state)
+{
+	static const char *const in[] = {"abcdefghij", "abcdefghi\nj", "x"};
+	static const char *const out[] = {
+	    "\"abcdefghij\"", "\"abcdefghi\\nj\"", "\"x\""};
+	struct buf b = BUF_INIT;
+	size_t fill, k, i;
+
+	(void)state;
+	for (k = 0; k < sizeof(in) / sizeof(in[0]); k++) {
+		for (fill = 0; fill < 140; fill++) {
+			buf_reset(&b);
+			for (i = 0; i < fill; i++)
+				buf_addch(&b, 'p');
+			json_escape(&b, in[k], strlen(in[k]));
+			assert_int_equal(b.len, fill + strlen(out[k]));
+			assert_int_equal(strlen(b.data), b.len);
+			for (i = 0; i < fill; i++)
+				assert_int_equal(b.data[i], 'p');
+			assert_string_equal(b.data + fill, out[k]);
+		}
+	}
+	buf_release(&b);
+}
+
 static void
 build(struct json_out *o)
 {
@@ -686,6 +717,7 @@ main(void)
 	    cmocka_unit_test(test_json__format_double_sweep),
 	    cmocka_unit_test(test_json__escape),
 	    cmocka_unit_test(test_json__escape_every_byte_and_offset),
+	    cmocka_unit_test(test_json__escape_appends_at_every_fill),
 	    cmocka_unit_test_teardown(test_json__writer, teardown),
 	    cmocka_unit_test(test_json__parse_push_in_arena),
 	    cmocka_unit_test_teardown(test_json__value_write, teardown),

@@ -58,6 +58,55 @@ test_metrics__route_of(void **state)
 	    metrics_route_of(HTTP_M_GET, STR_NULL), METRICS_R_OTHER);
 }
 
+/*
+ * What a router matched (the route on the normalised path) counts as
+ * metrics_route_of counts the path as sent: the same route, merged
+ * slashes and a document named like a suffix included.
+ */
+static void
+test_metrics__route_matched(void **state)
+{
+	static const struct {
+		enum http_method m;
+		const char *path, *route;
+		enum metrics_route r;
+	} t[] = {
+	    {HTTP_M_GET, "/users/auth", "/users/auth", METRICS_R_AUTH},
+	    {HTTP_M_GET, "/users/auth//", "/users/auth", METRICS_R_AUTH},
+	    {HTTP_M_GET, "//kosync//users/auth", "/users/auth", METRICS_R_AUTH},
+	    {HTTP_M_GET, "/users//auth", "/users/auth", METRICS_R_AUTH},
+	    {HTTP_M_GET, "//healthcheck", "/healthcheck", METRICS_R_HEALTH},
+	    {HTTP_M_GET, "/koreader/syncs/progress/0123abcd",
+	        "/syncs/progress/0123abcd", METRICS_R_PULL},
+	    {HTTP_M_HEAD, "/syncs/progress/0123abcd/",
+	        "/syncs/progress/0123abcd", METRICS_R_PULL},
+	    {HTTP_M_GET, "/syncs//progress/0123abcd",
+	        "/syncs/progress/0123abcd", METRICS_R_PULL},
+	    {HTTP_M_GET, "/syncs/progress//0123abcd",
+	        "/syncs/progress/0123abcd", METRICS_R_PULL},
+	    {HTTP_M_GET, "/syncs/progress/healthcheck",
+	        "/syncs/progress/healthcheck", METRICS_R_PULL},
+	    {HTTP_M_PUT, "/syncs/progress", "/syncs/progress", METRICS_R_PUSH},
+	    {HTTP_M_POST, "/users/create", "/users/create", METRICS_R_CREATE},
+	    {HTTP_M_DELETE, "/users/me", "/users/me", METRICS_R_DELETE},
+	    {HTTP_M_PUT, "/users/password", "/users/password",
+	        METRICS_R_PASSWORD},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct str path = str_from(t[i].path);
+		enum metrics_route r = metrics_route_matched(
+		    t[i].r, t[i].m, path, str_from(t[i].route));
+		enum metrics_route want = metrics_route_of(t[i].m, path);
+
+		if (r != want)
+			fail_msg("%s: got %d, want %d", t[i].path, (int)r,
+			    (int)want);
+	}
+}
+
 static void
 gauges(void *arg, struct metrics_gauges *g)
 {
@@ -222,6 +271,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_metrics__route_of),
+	    cmocka_unit_test(test_metrics__route_matched),
 	    cmocka_unit_test(test_metrics__counting_and_page),
 	    cmocka_unit_test(test_metrics__fsync_histogram),
 	};

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include <cmocka.h>
 
 #include "proxy.h"
@@ -35,6 +37,37 @@ match(const struct proxy_list *pl, const char *addr)
 
 	assert_true(proxy_parse_addr(str_from(addr), a));
 	return proxy_list_match(pl, a);
+}
+
+/* IPv4 as inet_pton takes it, the fast dotted-quad way included: the same
+ * answer and bytes for the plain forms and for every near miss. */
+static void
+test_proxy__parse_addr_ipv4(void **state)
+{
+	static const char *const t[] = {"0.0.0.0", "127.0.0.1", "10.0.0.1",
+	    "192.168.100.254", "255.255.255.255", "256.1.1.1", "1.2.3.256",
+	    "01.2.3.4", "1.2.3.04", "1.2.3.0", "1.0.0.0", "1.2.3", "1.2.3.4.5",
+	    "1..2.3", ".1.2.3", "1.2.3.", "1.2.3.4x", "1.2.3.-1", "1.2.3.4/8",
+	    "0x1.2.3.4", "1234.1.1.1", "1.2.3.1000", "999.0.0.1", "::1",
+	    "::ffff:1.2.3.4", "", "."};
+	unsigned char a[16], want[4];
+	size_t i;
+	bool ok;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ok = proxy_parse_addr(str_from(t[i]), a);
+		if (strchr(t[i], ':') != NULL)
+			continue;
+		if (ok != (inet_pton(AF_INET, t[i], want) == 1))
+			fail_msg("%s: got %d", t[i], (int)ok);
+		if (ok && (memcmp(a + 12, want, 4) != 0 || a[10] != 0xff ||
+		              a[11] != 0xff || a[0] != 0))
+			fail_msg("%s: wrong bytes", t[i]);
+	}
+	assert_true(proxy_parse_addr(STR_LIT(" [10.1.2.3] "), a));
+	assert_int_equal(a[12], 10);
+	assert_int_equal(a[15], 3);
 }
 
 static void
@@ -218,6 +251,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_proxy__parse),
+	    cmocka_unit_test(test_proxy__parse_addr_ipv4),
 	    cmocka_unit_test(test_proxy__match),
 	    cmocka_unit_test(test_proxy__forwarded_for),
 	    cmocka_unit_test(test_proxy__real_ip_and_proto),
