@@ -147,13 +147,13 @@ put_digits(char *p, uint64_t v, int width)
 	return end;
 }
 
+/* What follows the milliseconds (no '\0': it is copied into a line). */
+static const char access_tag[10] = "Z access: ";
+
 /*
  * Write "<UTC time> access: " at p (the stamp and 14 bytes), the date part
  * cached per second; *ts_out is that time. Returns the end.
  */
-/* What follows the milliseconds (no '\0': it is copied into a line). */
-static const char access_tag[10] = "Z access: ";
-
 static char *
 put_stamp(struct accesslog *al, char *p, struct timespec *ts_out)
 {
