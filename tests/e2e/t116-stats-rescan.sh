@@ -39,11 +39,11 @@ D2=$(date -u -d '2 days ago' +%F)
 JSON
 "$MK" build "$B" - <<JSON
 {"books": [
-  {"key": "p", "title": "Phone only", "authors": "Z", "pages": 50,
+  {"key": "p", "title": "Phone only", "authors": "Z", "pages": 500,
    "md5": "33333333333333333333333333333333", "last_open": 1767150000}],
  "runs": [
-  {"book": "p", "start": "${D1}T06:00:00Z", "first": 1, "count": 4,
-   "duration": 120, "total_pages": 50}]}
+  {"book": "p", "start": "${D1}T06:00:00Z", "first": 1, "count": 400,
+   "duration": 120, "total_pages": 500}]}
 JSON
 "$MK" vocab "$V" - <<JSON
 {"titles": ["Moby Dick"],
@@ -52,6 +52,10 @@ JSON
   {"word": "harpoon", "title": "Moby Dick", "create": "2026-03-02T10:00:00Z", "due": 1000}]}
 JSON
 check "the files were built" test -s "$A" -a -s "$B" -a -s "$V"
+# B is told from A by its size: a file changed within the second it was
+# read, at the same size, is not (rescan_needed compares seconds).
+check "the two statistics files differ in size" \
+    test "$(stat -c %s "$A")" != "$(stat -c %s "$B")"
 
 # figures: the overview, the books and the vocabulary, as one line.
 FIG='d["overview"], d["books"], d["file"]'
@@ -67,6 +71,18 @@ figures() {
 }
 # reads: how many "read again" lines the last start logged.
 reads() { grep -c 'is read again' "$KS_ERR.new"; }
+# wait_read PATTERN: until the last start logged a "read again" line
+# matching PATTERN (30 s; the log's tail shown when it did not).
+wait_read() {
+	local i
+	for i in $(seq 1 300); do
+		grep -q "is read again.*$1" "$KS_ERR.new" && return 0
+		sleep 0.1
+	done
+	echo "# gave up waiting for the read again of: $1"
+	tail -n 20 "$KS_ERR.new" | sed 's/^/#   /'
+	return 1
+}
 start() {
 	ks_start --storage file --enable-webui || exit 1
 	signin alice s3cret "$JAR"
@@ -149,6 +165,7 @@ cp "$A" "$KS_DIR/dav/alice/old/statistics.sqlite3"
 touch -d '1 hour ago' "$KS_DIR/dav/alice/old/statistics.sqlite3"
 cp "$B" "$KS_DIR/dav/alice/koreader/statistics.sqlite3"
 start
+wait_read 'changed since it was read'
 wait_json /api/v1/stats 'd["books"] == 1'
 is "changed file: its figures" "$(jv 'd["books"], d["last_upload"]["size"]')" "1 $(stat -c %s "$B")"
 like "changed file: logged" "$(grep 'is read again' "$KS_ERR.new")" \
