@@ -2,6 +2,11 @@
  * http.c: request assembly on libhttp-parser, the response writer, and the
  * per-request arena.
  *
+ * The request most clients send (a plain GET, PUT or POST already whole in
+ * the buffer) is read by fast_head without the library, to the same
+ * request; everything else is the library's (see "The common request"
+ * below).
+ *
  * Assembly is pure: http_parse_feed() is given the bytes of one request as
  * they arrive (the caller keeps them in one buffer) and reports a complete
  * request, a need for more bytes, or an error status. While parsing it
@@ -90,6 +95,8 @@ struct http_parse {
 	bool want_continue;
 	bool keep_alive;
 	int status; /* non-zero once the request is refused */
+	bool
+	    slow; /* libhttp-parser reads every request (http_parse_set_fast) */
 };
 
 static int
@@ -185,6 +192,19 @@ on_trailer(struct http_parse *hp, size_t len)
 	return 0;
 }
 
+/* A new header line's slot (hp->npos < hp->max_headers). */
+static struct hdr_pos *
+pos_push(struct http_parse *hp)
+{
+	if (hp->npos == hp->pos_cap) {
+		hp->pos_cap = hp->pos_cap ? hp->pos_cap * 2 : 16;
+		if (hp->pos_cap > hp->max_headers)
+			hp->pos_cap = hp->max_headers;
+		hp->pos = xrealloc(hp->pos, hp->pos_cap * sizeof(*hp->pos));
+	}
+	return &hp->pos[hp->npos++];
+}
+
 static int
 on_header_field(http_parser *p, const char *at, size_t len)
 {
@@ -220,13 +240,7 @@ on_header_field(http_parser *p, const char *at, size_t len)
 	}
 	if (hp->npos == hp->max_headers)
 		return refuse(hp, 431);
-	if (hp->npos == hp->pos_cap) {
-		hp->pos_cap = hp->pos_cap ? hp->pos_cap * 2 : 16;
-		if (hp->pos_cap > hp->max_headers)
-			hp->pos_cap = hp->max_headers;
-		hp->pos = xrealloc(hp->pos, hp->pos_cap * sizeof(*hp->pos));
-	}
-	h = &hp->pos[hp->npos++];
+	h = pos_push(hp);
 	h->name_off = off;
 	h->name_len = len;
 	h->value_off = off + len;
@@ -668,6 +682,284 @@ fill_request(struct http_parse *hp, const char *data, struct http_request *req)
 	req->body_length = 0;
 }
 
+/*
+ * The common request, read without libhttp-parser
+ *
+ * A keep-alive read (KOReader's pull, the web interface's GETs) spent a
+ * third of its user-space instructions in libhttp-parser's byte-by-byte
+ * state machine (docs/performance.md). fast_head reads the request most
+ * clients send, word by word where it can: a GET, PUT or POST of an
+ * origin-form target ("/..."), HTTP/1.1, already whole in the buffer
+ * (head and body), every line ending in CR LF, field names of token
+ * characters, values of visible ASCII, blanks and tabs, no field whose
+ * name begins like one libhttp-parser gives a meaning to
+ * (Transfer-Encoding, Upgrade, Proxy-Connection, ...) but a Connection of
+ * close, keep-alive and TE (fast_connection) and one Content-Length of
+ * up to 9 digits (fast_length), within max_header_bytes, max_headers and
+ * max_body_bytes, and a body the stream predicate does not take. Such a
+ * request is one libhttp-parser and the checks above accept too, and it
+ * is read to the same request. Anything else (a request not yet whole
+ * included) goes to libhttp-parser, which is then the only judge of the
+ * bytes: fast_head never refuses. fuzz_fasthead compares the two on
+ * every input.
+ */
+
+/* RFC 9110 §5.6.2 tchar, as two 64-bit maps of the ASCII bytes. */
+static const uint64_t tchar_map[2] = {
+    0x03ff6cfa00000000ULL, 0x57ffffffc7fffffeULL};
+
+static bool
+is_tchar(unsigned char c)
+{
+	return c < 128 && ((tchar_map[c >> 6] >> (c & 63)) & 1) != 0;
+}
+
+/* A byte of the target: visible ASCII but '#'. */
+static bool
+is_target_byte(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && c != '#';
+}
+
+/* Whether the 8 bytes at s are all bytes of the target. */
+static bool
+word_target(const char *s)
+{
+	uint64_t w;
+
+	memcpy(&w, s, sizeof(w));
+	return ((word_bytes_below(w, 0x21) | w | word_bytes_eq(w, 0x7f) |
+	            word_bytes_eq(w, '#')) &
+	           WORD_HIGH_BITS) == 0;
+}
+
+/* A byte of a field value: visible ASCII, a blank or a tab. */
+static bool
+is_value_byte(unsigned char c)
+{
+	return (c >= 0x20 && c < 0x7f) || c == '\t';
+}
+
+/* Whether the 8 bytes at s are all visible ASCII or blanks. */
+static bool
+word_value(const char *s)
+{
+	uint64_t w;
+
+	memcpy(&w, s, sizeof(w));
+	return ((word_bytes_below(w, 0x20) | w | word_bytes_eq(w, 0x7f)) &
+	           WORD_HIGH_BITS) == 0;
+}
+
+/* Whether the name at d (len bytes) starts with prefix, in any case. */
+static bool
+name_starts(const char *d, size_t len, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return len >= n && strncasecmp(d, prefix, n) == 0;
+}
+
+/*
+ * What a Connection value fast_head reads says: 1 keep-alive, 0 close, -1
+ * leave it to libhttp-parser. It reads a list of the tokens close,
+ * keep-alive and TE (KOReader's LuaSocket sends "close, TE"), separated by
+ * commas with blanks around them; close wins, as in libhttp-parser.
+ */
+static int
+fast_connection(struct str v)
+{
+	const char *p = v.p, *end = v.p + v.len, *t;
+	int keep = 1;
+
+	for (;;) {
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		for (t = p; p < end && *p != ',' && *p != ' ' && *p != '\t';)
+			p++;
+		if (str_caseeqs((struct str){t, (size_t)(p - t)}, "close"))
+			keep = 0;
+		else if (!str_caseeqs(
+		             (struct str){t, (size_t)(p - t)}, "keep-alive") &&
+		         !str_caseeqs((struct str){t, (size_t)(p - t)}, "te"))
+			return -1;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p == end)
+			return keep;
+		if (*p++ != ',')
+			return -1;
+	}
+}
+
+/* What fast_head has read of the fields that frame the request. */
+struct fast_frame {
+	bool keep_alive;
+	uint64_t length; /* Content-Length, UINT64_MAX when none */
+};
+
+/*
+ * A Content-Length value fast_head reads: 1 to 9 digits (blanks after
+ * them included). UINT64_MAX otherwise.
+ */
+static uint64_t
+fast_length(const char *p, size_t len)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+		len--;
+	if (len == 0 || len > 9)
+		return UINT64_MAX;
+	for (i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return UINT64_MAX;
+		n = n * 10 + (uint64_t)(p[i] - '0');
+	}
+	return n;
+}
+
+/*
+ * Read the field line at d (name_len bytes of name, then value_len of
+ * value, blanks after it included, from value) into *f. False when it is
+ * one fast_head leaves to libhttp-parser: a name that begins like a field
+ * libhttp-parser gives a meaning to (it refuses "Transfer-Encoding" with
+ * anything after it, as a whole name), but a Connection that
+ * fast_connection reads and a single Content-Length that fast_length
+ * reads.
+ */
+static bool
+fast_field(const char *d, size_t name_len, const char *value, size_t value_len,
+    struct fast_frame *f)
+{
+	int c;
+
+	switch (d[0] | 0x20) {
+	case 'c':
+		if (name_len == 10 && name_starts(d, name_len, "connection")) {
+			c = fast_connection((struct str){value, value_len});
+			if (c == 0)
+				f->keep_alive = false;
+			return c != -1;
+		}
+		if (name_len == 14 &&
+		    name_starts(d, name_len, "content-length")) {
+			if (f->length != UINT64_MAX)
+				return false;
+			f->length = fast_length(value, value_len);
+			return f->length != UINT64_MAX;
+		}
+		return !name_starts(d, name_len, "connection") &&
+		       !name_starts(d, name_len, "content-length");
+	case 'p':
+		return !name_starts(d, name_len, "proxy-connection");
+	case 't':
+		return !name_starts(d, name_len, "transfer-encoding");
+	case 'u':
+		return !name_starts(d, name_len, "upgrade");
+	default:
+		return true;
+	}
+}
+
+/* The method at the start of d (len bytes) fast_head reads, and its size. */
+static size_t
+fast_method(const char *d, size_t len, unsigned *method)
+{
+	if (len >= 5 && memcmp(d, "GET /", 5) == 0) {
+		*method = HTTP_GET;
+		return 3;
+	}
+	if (len >= 5 && memcmp(d, "PUT /", 5) == 0) {
+		*method = HTTP_PUT;
+		return 3;
+	}
+	if (len >= 6 && memcmp(d, "POST /", 6) == 0) {
+		*method = HTTP_POST;
+		return 4;
+	}
+	return 0;
+}
+
+/*
+ * Read the request at d (len bytes) when it is the common one: its
+ * method, target, header lines, keep-alive and body are recorded as
+ * libhttp-parser's callbacks would record them. Returns the request's
+ * length, or 0 (nothing recorded) to leave it to libhttp-parser.
+ */
+static size_t
+fast_head(struct http_parse *hp, const char *d, size_t len)
+{
+	static const char version[] = " HTTP/1.1\r\n";
+	struct fast_frame f = {true, UINT64_MAX};
+	struct hdr_pos *h;
+	size_t i, name, name_len, value, head = len;
+	unsigned method;
+
+	if (head > hp->max_header_bytes)
+		head = hp->max_header_bytes;
+	if ((i = fast_method(d, head, &method)) == 0)
+		return 0;
+	hp->url_off = ++i;
+	while (i + 8 <= head && word_target(d + i))
+		i += 8;
+	while (i < head && is_target_byte((unsigned char)d[i]))
+		i++;
+	if (head - i < sizeof(version) - 1 ||
+	    memcmp(d + i, version, sizeof(version) - 1) != 0)
+		goto slow;
+	hp->url_len = i - hp->url_off;
+	i += sizeof(version) - 1;
+	hp->npos = 0;
+	while (i < head && d[i] != '\r') {
+		name = i;
+		while (i < head && is_tchar((unsigned char)d[i]))
+			i++;
+		name_len = i - name;
+		if (name_len == 0 || i == head || d[i] != ':')
+			goto slow;
+		i++;
+		while (i < head && (d[i] == ' ' || d[i] == '\t'))
+			i++;
+		value = i;
+		while (i + 8 <= head && word_value(d + i))
+			i += 8;
+		while (i < head && is_value_byte((unsigned char)d[i]))
+			i++;
+		if (head - i < 2 || d[i] != '\r' || d[i + 1] != '\n' ||
+		    hp->npos == hp->max_headers ||
+		    !fast_field(d + name, name_len, d + value, i - value, &f))
+			goto slow;
+		h = pos_push(hp);
+		h->name_off = name;
+		h->name_len = name_len;
+		h->value_off = value;
+		h->value_len = i - value;
+		i += 2;
+	}
+	if (head - i < 2 || d[i + 1] != '\n')
+		goto slow;
+	i += 2;
+	hp->parser.method = method & 0xff;
+	hp->keep_alive = f.keep_alive;
+	if (f.length != UINT64_MAX && f.length > 0) {
+		/* A body: whole, not too large, not one to stream. */
+		if (f.length > hp->max_body_bytes || f.length > len - i ||
+		    (hp->stream_fn != NULL && stream_wanted(hp)))
+			goto slow;
+		hp->body_off = i;
+		hp->body_len = (size_t)f.length;
+		i += hp->body_len;
+	}
+	return i;
+slow:
+	hp->npos = 0;
+	hp->url_off = hp->url_len = 0;
+	hp->keep_alive = false;
+	return 0;
+}
+
 enum http_feed_result
 http_parse_feed(struct http_parse *hp, const char *data, size_t len,
     struct http_request *req, size_t *consumed, int *status)
@@ -687,6 +979,13 @@ http_parse_feed(struct http_parse *hp, const char *data, size_t len,
 		return HTTP_FEED_MORE;
 	hp->data = data;
 	hp->data_len = len;
+	if (hp->parsed == 0 && !hp->slow &&
+	    (n = fast_head(hp, data, len)) > 0) {
+		fill_request(hp, data, req);
+		*consumed = n;
+		parse_next(hp);
+		return HTTP_FEED_REQUEST;
+	}
 	/*
 	 * Never parse past the request's bound: what the framing costs
 	 * (chunk sizes, extensions, trailers) counts too, so the caller's
@@ -735,6 +1034,12 @@ http_parse_feed(struct http_parse *hp, const char *data, size_t len,
 	*consumed = hp->parsed;
 	parse_next(hp);
 	return HTTP_FEED_REQUEST;
+}
+
+void
+http_parse_set_fast(struct http_parse *hp, bool fast)
+{
+	hp->slow = !fast;
 }
 
 /*

@@ -303,6 +303,14 @@ enum http_feed_result http_parse_body(struct http_parse *hp, const char *data,
 bool http_parse_in_body(const struct http_parse *hp);
 
 /*
+ * Whether the common request (a keep-alive GET whose head is whole and
+ * plain; see http.c) may be read without libhttp-parser: on by default.
+ * Off, libhttp-parser reads every request: the reference the fuzzer and
+ * the unit tests compare the fast reading with.
+ */
+void http_parse_set_fast(struct http_parse *hp, bool fast);
+
+/*
  * True once per request when its headers are complete, it asked for
  * "Expect: 100-continue" and its body is still to come: the caller then
  * sends "HTTP/1.1 100 Continue".

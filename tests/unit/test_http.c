@@ -6,7 +6,9 @@
  * pieces of a given size, and before every call the unparsed bytes are
  * copied into a fresh allocation (so a parser that kept a pointer into an
  * old buffer trips ASan). Every case runs for every piece size from one
- * byte to the whole input, and must give the same requests each time.
+ * byte to the whole input, with the fast reading of the common request
+ * (http_parse_set_fast) on and off, and must give the same requests each
+ * time.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +26,9 @@
 #define MAX_HDR 1024
 #define MAX_BODY 64
 
+/* drive: whether the parser may read the common request itself. */
+static bool fast = true;
+
 /*
  * Feed input in pieces of step bytes; append one line per request to out
  * ("METHOD target|path|query|h=name:value;...|body|ka") and, on error,
@@ -38,6 +43,8 @@ drive(const char *input, size_t len, size_t step, size_t max_hdr,
 	size_t start = 0, avail = 0, consumed, i;
 	int status, n = 0;
 	enum http_feed_result r;
+
+	http_parse_set_fast(hp, fast);
 
 	for (;;) {
 		char *copy = malloc(avail - start + 1);
@@ -86,18 +93,23 @@ static void
 check_all_steps(
     const char *input, size_t max_hdr, size_t max_body, const char *want)
 {
-	size_t len = strlen(input), step;
+	size_t len = strlen(input), step, f;
 	struct buf got = BUF_INIT;
 
-	for (step = 1; step <= len; step++) {
-		buf_reset(&got);
-		drive(input, len, step, max_hdr, max_body, &got);
-		if (strcmp(got.data, want) != 0) {
-			print_error("step %zu:\ngot:\n%swant:\n%s", step,
-			    got.data, want);
-			fail();
+	for (f = 0; f < 2; f++) {
+		fast = f == 0;
+		for (step = 1; step <= len; step++) {
+			buf_reset(&got);
+			drive(input, len, step, max_hdr, max_body, &got);
+			if (strcmp(got.data, want) != 0) {
+				print_error("fast %d, step %zu:\ngot:\n%s"
+				            "want:\n%s",
+				    fast, step, got.data, want);
+				fail();
+			}
 		}
 	}
+	fast = true;
 	buf_release(&got);
 }
 
@@ -484,6 +496,142 @@ test_http__nul_and_binary(void **state)
 	buf_release(&got);
 }
 
+/*
+ * Around the edges of what the parser reads without libhttp-parser (a
+ * plain keep-alive GET, http.c fast_head): each input gives the same
+ * requests either way (check_all_steps runs both).
+ */
+static void
+test_http__fast_edges(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"GET /a HTTP/1.1\r\nConnection: keep-alive\r\n\r\n"
+	     "GET /b HTTP/1.1\r\nCONNECTION: Keep-Alive\r\n\r\n",
+	        "GET /a|/a||Connection:keep-alive;||1\n"
+	        "GET /b|/b||CONNECTION:Keep-Alive;||1\n"},
+	    /* libhttp-parser reads on after a request that closes. */
+	    {"GET /a HTTP/1.1\r\nConnection: close\r\n\r\n"
+	     "GET /b HTTP/1.1\r\n\r\n",
+	        "GET /a|/a||Connection:close;||0\nGET /b|/b||||1\n"},
+	    {"GET /a HTTP/1.0\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
+	        "GET /a|/a||||0\nGET /b|/b||||1\n"},
+	    {"GET /a HTTP/1.1\r\nUpgrade: websocket\r\n"
+	     "Connection: Upgrade\r\n\r\n",
+	        "GET /a|/a||Upgrade:websocket;Connection:Upgrade;||0\n"},
+	    {"GET /a HTTP/1.1\r\nContent-Length: 0\r\n\r\n"
+	     "GET /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nab",
+	        "GET /a|/a||Content-Length:0;||1\n"
+	        "GET /b|/b||Content-Length:2;|ab|1\n"},
+	    {"GET /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	     "1\r\nx\r\n0\r\n\r\n",
+	        "GET /a|/a||Transfer-Encoding:chunked;|x|1\n"},
+	    {"GET /a HTTP/1.1\r\nProxy-Connection: close\r\n\r\n",
+	        "GET /a|/a||Proxy-Connection:close;||0\n"},
+	    /* Values: tabs, blanks, bytes from 0x80; targets. */
+	    {"GET /a?b=c/d HTTP/1.1\r\nX: \ta b\t \r\nY: caf\xc3\xa9\r\n\r\n",
+	        "GET /a?b=c/d|/a|b=c/d|X:a b;Y:caf\xc3\xa9;||1\n"},
+	    {"GET /a#b HTTP/1.1\r\n\r\n", "GET /a#b|/a#b||||1\n"},
+	    {"GET /\xc3\xa9 HTTP/1.1\r\n\r\n",
+	        "GET /\xc3\xa9|/\xc3\xa9||||1\n"},
+	    {"GET  /a HTTP/1.1\r\n\r\n", "GET /a|/a||||1\n"},
+	    {"get /a HTTP/1.1\r\n\r\n", "error 400\n"},
+	    {"GET /a HTTP/1.1\r\nX: a\r\n\n", "GET /a|/a||X:a;||1\n"},
+	    {"GET /a HTTP/1.1\r\nX: a\n\r\n", "GET /a|/a||X:a;||1\n"},
+	    {"GET /a HTTP/1.1\r\nX:a\r\r\n\r\n", "error 400\n"},
+	    {"GET /a HTTP/1.1\r\nX: a\x01\r\n\r\n", "error 400\n"},
+	    {"GET /a HTTP/1.1\r\nX: a\x7f\r\n\r\n", "error 400\n"},
+	    {"GET /a HTTP/1.1\r\n:x\r\n\r\n", "error 400\n"},
+	    /* KOReader's (LuaSocket's) Connection, and other lists. */
+	    {"GET /a HTTP/1.1\r\nConnection: close, TE\r\nTE: trailers\r\n\r\n"
+	     "GET /b HTTP/1.1\r\nConnection: TE,keep-alive\r\n\r\n",
+	        "GET /a|/a||Connection:close, TE;TE:trailers;||0\n"
+	        "GET /b|/b||Connection:TE,keep-alive;||1\n"},
+	    {"GET /a HTTP/1.1\r\nConnection: keep-alive\r\nConnection: "
+	     "Close\r\n\r\n",
+	        "GET /a|/a||Connection:keep-alive;Connection:Close;||0\n"},
+	    {"GET /a HTTP/1.1\r\nConnection: close,,TE\r\n\r\n",
+	        "GET /a|/a||Connection:close,,TE;||0\n"},
+	    {"GET /a HTTP/1.1\r\nConnection: closed\r\n\r\n",
+	        "GET /a|/a||Connection:closed;||1\n"},
+	    {"GET /a HTTP/1.1\r\nConnection: upgrade\r\n\r\n",
+	        "GET /a|/a||Connection:upgrade;||1\n"},
+	    /* Bodies: Content-Length as libhttp-parser reads it. */
+	    {"PUT /a HTTP/1.1\r\nContent-Length: 2 \r\n\r\nab"
+	     "POST /b HTTP/1.1\r\nContent-Length: 0\r\n\r\n"
+	     "POST /c HTTP/1.1\r\ncontent-length: 003\r\n\r\nxyz"
+	     "POST /d HTTP/1.1\r\n\r\n",
+	        "PUT /a|/a||Content-Length:2;|ab|1\n"
+	        "POST /b|/b||Content-Length:0;||1\n"
+	        "POST /c|/c||content-length:003;|xyz|1\n"
+	        "POST /d|/d||||1\n"},
+	    {"PUT /a HTTP/1.1\r\nContent-Length: +2\r\n\r\nab", "error 400\n"},
+	    {"PUT /a HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n"
+	     "\r\nab",
+	        "error 400\n"},
+	    {"PUT /a HTTP/1.1\r\nContent-Length: 65\r\n\r\n", "error 413\n"},
+	    {"PUT /a HTTP/1.1\r\nContent-Length: 1234567890\r\n\r\n",
+	        "error 413\n"},
+	    {"PUT /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nab", ""},
+	    {"PUT /a HTTP/1.1\r\nContent-Lengthy: 3\r\n\r\nab",
+	        "PUT /a|/a||Content-Lengthy:3;||1\nerror 400\n"},
+	    /* Names that begin like one libhttp-parser reads. */
+	    {"GET /a HTTP/1.1\r\nTransfer-Encoding!: chunked\r\n\r\n",
+	        "error 400\n"},
+	    {"GET /a HTTP/1.1\r\nConnectionx: close\r\nUpgrader: a\r\n\r\n",
+	        "GET /a|/a||Connectionx:close;Upgrader:a;||1\n"},
+	    {"GET /a HTTP/1.1\r\nX@: a\r\n\r\n", "error 400\n"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_all_steps(cases[i].in, MAX_HDR, MAX_BODY, cases[i].want);
+}
+
+/* The header limits hold the same for the fast reading. */
+static void
+test_http__fast_limits(void **state)
+{
+	struct buf in = BUF_INIT, want = BUF_INIT;
+	size_t i;
+
+	(void)state;
+	/*
+	 * A head of exactly max_header_bytes; a target longer than the
+	 * limit. (Between the two libhttp-parser decides, by how the
+	 * bytes arrive: the fast reading leaves any head over the limit
+	 * to it.)
+	 */
+	buf_adds(&in, "GET /");
+	while (in.len < 64 - strlen(" HTTP/1.1\r\n\r\n"))
+		buf_addch(&in, 'a');
+	buf_adds(&in, " HTTP/1.1\r\n\r\n");
+	assert_int_equal(in.len, 64);
+	buf_addf(&want, "%.*s|%.*s||||1\n", (int)(in.len - 13), in.data,
+	    (int)(in.len - 17), in.data + 4);
+	check_all_steps(in.data, 64, MAX_BODY, want.data);
+	check_all_steps(in.data, 40, MAX_BODY, "error 431\n");
+	/* Eight header lines (drive's max_headers), then nine. */
+	buf_reset(&in);
+	buf_reset(&want);
+	buf_adds(&in, "GET / HTTP/1.1\r\n");
+	buf_adds(&want, "GET /|/||");
+	for (i = 0; i < 8; i++) {
+		buf_addf(&in, "H%zu: %zu\r\n", i, i);
+		buf_addf(&want, "H%zu:%zu;", i, i);
+	}
+	buf_adds(&want, "||1\n");
+	buf_adds(&in, "\r\n");
+	check_all_steps(in.data, MAX_HDR, MAX_BODY, want.data);
+	in.len -= 2;
+	buf_adds(&in, "H8: 8\r\n\r\n");
+	check_all_steps(in.data, MAX_HDR, MAX_BODY, "error 431\n");
+	buf_release(&in);
+	buf_release(&want);
+}
+
 static void
 test_http__header_get(void **state)
 {
@@ -614,6 +762,8 @@ main(void)
 	    cmocka_unit_test(test_http__malformed),
 	    cmocka_unit_test(test_http__framing_limit),
 	    cmocka_unit_test(test_http__nul_and_binary),
+	    cmocka_unit_test(test_http__fast_edges),
+	    cmocka_unit_test(test_http__fast_limits),
 	    cmocka_unit_test(test_http__header_get),
 	    cmocka_unit_test(test_http__format_response),
 	    cmocka_unit_test(test_http__error_bodies),
