@@ -8,9 +8,10 @@
 # the index and answers as an empty library, its body and validators the
 # same as a server started with that index; OPDS and the read-only WebDAV
 # folder answer too; a book PUT into an account's WebDAV Books/ on an idle
-# server is indexed (the change wakes the library) and listed; after a
-# library folder is configured and the server restarted, its books are
-# there; an index that exists is opened at the start, and a broken one
+# server is indexed (the change wakes the library) and listed; `kosyncd
+# library add` beside an idle server, and a web upload on one, listed;
+# `kosyncd library list` without an index; after a library folder is
+# configured and the server restarted, its books are there; an index that exists is opened at the start, and a broken one
 # still gives its warning there, before the listening line.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hooklib.sh"
@@ -93,14 +94,38 @@ is "bob's library folder: 207" "$STATUS" 207
 like "bob's library folder: the book" "$(cat "$KS_TMP/davl")" 'Dune\.mobi'
 ks_stop
 
-# 4. A library folder configured, the server restarted: its books.
+# 4. An idle server beside `kosyncd library add` (it makes the index
+# itself): the server's next library request lists the book. A web upload
+# on an idle server: indexed and listed.
+rm -rf "$KS_DIR/library" "$KS_DIR/dav/bob"
+ks_start || { not_ok "idle server started again"; done_testing; }
+run library add --user ann "$B/epub3.epub"
+is "library add beside an idle server: exit 0" "$RC" 0
+signin ann pa
+as GET '/api/v1/library?uploads=1'
+is "library add: the idle server lists it" "$(printf '%s' "$BODY" | json '(d["total"], d["books"][0]["owner"])')" "(1, 'ann')"
+ks_stop
+rm -rf "$KS_DIR/library"
+ks_start || { not_ok "idle server started again"; done_testing; }
+signin ann pa
+web POST /api/v1/library/upload "" -b "$JAR" -H "X-CSRF-Token: $CSRF" \
+    -H 'X-File-Name: Dune.mobi' --data-binary "@$B/book.mobi"
+is "web upload on an idle server: 201" "$STATUS" 201
+as GET '/api/v1/library?uploads=1'
+is "web upload: listed" "$(printf '%s' "$BODY" | json '[b["title"] for b in d["books"]]')" "['Dune']"
+ks_stop
+rm -rf "$KS_DIR/library"
+run library list
+is "library list on a data directory without an index" "$RC|$OUT" "0|0 books"
+
+# 5. A library folder configured, the server restarted: its books.
 ks_start --library-paths "$L" || { not_ok "server with a folder"; done_testing; }
 check "with a folder: scanned at the start" wait_scanned
 signin ann pa
 is "with a folder: its two books" "$(total)" 2
 ks_stop
 
-# 5. A broken index: the warning at the start, as before.
+# 6. A broken index: the warning at the start, as before.
 printf 'not a database, not at all\n' >"$IDX"
 rm -f "$IDX-wal" "$IDX-shm"
 ks_allow_stderr 'warning: library: cannot set up .*index\.sqlite3.: file is not a database'
