@@ -2808,8 +2808,9 @@ jobs_pump(struct library *lib)
 
 /*
  * Queue j. The first job of a library that library_new left unopened
- * starts the first scan before it: the scan makes the index (on a
- * worker, as every job opens it) and watches the folders from then on.
+ * starts the first scan before it (which watches the folders from then
+ * on); the index is made by the first of their workers to open it
+ * (db_get).
  */
 static void
 job_submit(struct lib_job *j)
