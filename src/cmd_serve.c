@@ -99,6 +99,27 @@ serve_dav_book(void *arg, const char *user, size_t user_len, const char *name,
 	    s->loop, s->cfg, (struct str){user, user_len}, name, fd, gone);
 }
 
+/*
+ * dav_book_fn of dav_on_book on an idle library (library_new): the first
+ * change of a Books/ on disk opens it, and its scan indexes the book, as
+ * the watches of an open library do.
+ */
+static void
+serve_dav_book_wake(void *arg, const char *user, size_t user_len,
+    const char *name, int fd, const char *gone)
+{
+	struct serve *s = arg;
+
+	(void)user;
+	(void)user_len;
+	(void)name;
+	(void)gone;
+	if (fd != -1)
+		(void)close(fd);
+	if (!library_is_open(s->lib))
+		library_scan_now(s->lib);
+}
+
 static void
 serve_close_signals(struct serve *s)
 {
@@ -367,11 +388,17 @@ cmd_serve_exec(struct cmd_args *args)
 		front_serve(s.front, FRONT_OPDS, s.opds);
 		s.davlib = davlib_new(s.st, s.rl, s.lib, cfg);
 		dav_set_library(s.dav, davlib_handle, s.davlib);
-		/* Books/ lives in Redis: a copy on the shared folder. */
+		/*
+		 * Books/ lives in Redis: a copy on the shared folder. On
+		 * disk, an idle library has no watches yet: a change opens it.
+		 */
 		if (strcmp(cfg->storage, "redis") == 0 &&
 		    cfg->library_upload_path != NULL &&
 		    cfg->library_upload_path[0] != '\0')
 			dav_on_book(s.dav, serve_dav_book, &s);
+		else if (strcmp(cfg->storage, "file") == 0 &&
+		         !library_is_open(s.lib))
+			dav_on_book(s.dav, serve_dav_book_wake, &s);
 	}
 	s.shared = pubsub_new(s.loop, s.st, cfg);
 	pubsub_ratelimit(s.shared, s.rl, "auth");

@@ -121,6 +121,8 @@ names_unique(struct davlib_call *c)
 {
 	size_t i, first = 0, k = 1;
 
+	if (c->n == 0)
+		return; /* no list at all (qsort wants one, even empty) */
 	qsort(c->files, c->n, sizeof(*c->files), by_name);
 	for (i = 1; i < c->n; i++) {
 		struct davlib_file *f = &c->files[i];

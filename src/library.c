@@ -9,6 +9,10 @@
  *   - one scan at a time writes the index (SQLite's WAL lets the queries
  *     read meanwhile); a scan commits every SCAN_BATCH files, so a crash
  *     loses at most a batch of work, never the index;
+ *   - a server with no library folder, no upload path and no index yet
+ *     does not touch SQLite until the library is asked for (lib_is_idle):
+ *     the first job then starts the first scan (the first worker to
+ *     open the index makes it);
  *   - a file whose size, modification time and inode are those of its row
  *     is not read again; a folder that cannot be opened keeps its rows (an
  *     unmounted disk does not empty the library).
@@ -2643,6 +2647,12 @@ struct library {
 	struct lib_job *wait_head, *wait_tail;
 	unsigned running;
 	bool freed;
+	/*
+	 * The index has been opened and the first scan asked for: at once by
+	 * library_new, or at the first job when library_new found nothing to
+	 * look at (lib_is_idle).
+	 */
+	bool opened;
 	bool scanning, scan_again;
 	library_scanned_fn *on_scanned;
 	void *on_scanned_arg;
@@ -2658,7 +2668,13 @@ struct library {
 	atomic_uint_fast64_t cover_bytes;
 };
 
-/* A connection to the index for a worker (NULL, logged, on failure). */
+/*
+ * A connection to the index for a worker (NULL, logged, on failure). A
+ * new one is opened under the mutex: two workers making a new index at
+ * once can fail ("database is locked": setting up its schema does not
+ * always wait for the other), and the pool is empty only for the first
+ * jobs.
+ */
 static sqlite3 *
 db_get(struct library *lib)
 {
@@ -2668,10 +2684,9 @@ db_get(struct library *lib)
 	uv_mutex_lock(&lib->mu);
 	if (lib->ndbs > 0)
 		db = lib->dbs[--lib->ndbs];
+	else
+		db = lib_db_open(lib->data_dir, lib->share, &err);
 	uv_mutex_unlock(&lib->mu);
-	if (db != NULL)
-		return db;
-	db = lib_db_open(lib->data_dir, lib->share, &err);
 	if (db == NULL)
 		log_warnx("library: %s", err.data);
 	buf_release(&err);
@@ -2791,11 +2806,19 @@ jobs_pump(struct library *lib)
 	}
 }
 
+/*
+ * Queue j. The first job of a library that library_new left unopened
+ * starts the first scan before it (which watches the folders from then
+ * on); the index is made by the first of their workers to open it
+ * (db_get).
+ */
 static void
 job_submit(struct lib_job *j)
 {
 	struct library *lib = j->lib;
 
+	if (!lib->opened)
+		library_scan_now(lib);
 	if (lib->wait_tail != NULL)
 		lib->wait_tail->next = j;
 	else
@@ -3651,12 +3674,19 @@ library_status(struct library *lib, library_status_fn *cb, void *arg)
 void
 library_scan_now(struct library *lib)
 {
+	lib->opened = true;
 	if (lib->scanning) {
 		lib->scan_again = true;
 		return;
 	}
 	lib->scanning = true;
 	job_submit(job_new(lib, JOB_SCAN, NULL, NULL));
+}
+
+bool
+library_is_open(const struct library *lib)
+{
+	return lib->opened;
 }
 
 void
@@ -3666,12 +3696,37 @@ library_on_scanned(struct library *lib, library_scanned_fn *fn, void *arg)
 	lib->on_scanned_arg = arg;
 }
 
+/*
+ * Whether cfg gives a start nothing of the library to look at: no
+ * library_paths, no library_upload_path, and no index in the data
+ * directory yet. Such a start leaves SQLite alone (its code is most of
+ * what the library costs an idle server) until the library is asked for.
+ */
+static bool
+lib_is_idle(const struct config *cfg)
+{
+	struct buf path = BUF_INIT;
+	struct stat sb;
+	bool idle;
+
+	if ((cfg->library_paths != NULL && cfg->library_paths[0] != '\0') ||
+	    (cfg->library_upload_path != NULL &&
+	        cfg->library_upload_path[0] != '\0'))
+		return false;
+	buf_addf(
+	    &path, "%s/%s/%s", cfg->data_dir, LIBRARY_DIR, LIBRARY_INDEX_FILE);
+	idle = stat(path.data, &sb) == -1 && errno == ENOENT;
+	buf_release(&path);
+	return idle;
+}
+
 struct library *
 library_new(uv_loop_t *loop, const struct config *cfg)
 {
 	struct library *lib = xcalloc(1, sizeof(*lib));
 	struct buf err = BUF_INIT;
-	sqlite3 *db;
+	bool idle = lib_is_idle(cfg);
+	sqlite3 *db = NULL;
 
 	lib->loop = loop;
 	lib->data_dir = xstrdup(cfg->data_dir);
@@ -3680,8 +3735,8 @@ library_new(uv_loop_t *loop, const struct config *cfg)
 	if (uv_mutex_init(&lib->mu) != 0)
 		fatalx("cannot make a mutex");
 	/* Made here once, so that a broken index shows at the start. */
-	db = lib_db_open(lib->data_dir, lib->share, &err);
-	if (db == NULL) {
+	if (!idle &&
+	    (db = lib_db_open(lib->data_dir, lib->share, &err)) == NULL) {
 		log_warnx("library: %s", err.data);
 		buf_release(&err);
 		uv_mutex_destroy(&lib->mu);
@@ -3690,7 +3745,8 @@ library_new(uv_loop_t *loop, const struct config *cfg)
 		free(lib);
 		return NULL;
 	}
-	lib->dbs[lib->ndbs++] = db;
+	if (db != NULL)
+		lib->dbs[lib->ndbs++] = db;
 	lib->watch = "off";
 	lib->rescan_s = cfg->library_rescan_interval_s;
 	lib->cover_limit = cover_cache_limit();
@@ -3701,7 +3757,11 @@ library_new(uv_loop_t *loop, const struct config *cfg)
 	uv_timer_init(loop, lib->periodic);
 	lib->debounce->data = lib;
 	lib->periodic->data = lib;
-	library_scan_now(lib);
+	if (idle)
+		log_debug("no library folder and no index yet: opened when "
+		          "first asked for");
+	else
+		library_scan_now(lib);
 	return lib;
 }
 

@@ -348,6 +348,12 @@ void library_status(struct library *lib, library_status_fn *cb, void *arg);
 void library_scan_now(struct library *lib);
 
 /*
+ * Whether lib's index is open and scanned or being scanned: false only
+ * while an idle start (library_new) has been asked for nothing yet.
+ */
+bool library_is_open(const struct library *lib);
+
+/*
  * Called on the loop when a scan ends, with its counts; one listener
  * (the control socket's `library scan --wait`, tests).
  */
@@ -358,6 +364,12 @@ void library_on_scanned(struct library *lib, library_scanned_fn *fn, void *arg);
  * The library of cfg (borrowed; lives as long as lib): its index under
  * cfg->data_dir (made when missing), its folders cfg->library_paths. The
  * first scan starts at once, in the background. NULL on failure (logged).
+ *
+ * When cfg names no library folder and no upload path and the index does
+ * not exist yet, nothing is opened, made or scanned now: the first of
+ * the calls above that needs the index (a query, a file, the status, a
+ * scan...) starts the first scan and is queued behind it, as a call made
+ * just after the start of a server with an index is.
  */
 struct library *library_new(uv_loop_t *loop, const struct config *cfg);
 

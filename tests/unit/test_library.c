@@ -9,7 +9,10 @@
  * directories); and the asynchronous faces on a loop (a scan, then a
  * query, library_docs by file-name MD5, a facet, the status, a file
  * opened, a book without a cover); a scan of more files than one batch
- * while another connection writes the index all along (no batch lost).
+ * while another connection writes the index all along (no batch lost);
+ * a start with no folder and no index (nothing made until the first
+ * query, which is answered as an empty library), and connections making
+ * one new index at once.
  *
  * UNIT_INCLUDES: src/library.c
  */
@@ -568,6 +571,193 @@ test_library__async(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A server with nothing of the library to look at (library_new idle). */
+struct idle {
+	unsigned scans, pages, statuses;
+	uint64_t total;
+	int64_t last_scan;
+};
+
+static void
+idle_scanned(void *arg, uint64_t books, uint64_t files)
+{
+	struct idle *d = arg;
+
+	(void)books;
+	(void)files;
+	d->scans++;
+}
+
+static void
+idle_page(void *arg, const struct library_page *page, const char *error)
+{
+	struct idle *d = arg;
+
+	assert_null(error);
+	d->total = page->total;
+	d->pages++;
+}
+
+static void
+idle_status(void *arg, const struct library_status *st, const char *error)
+{
+	struct idle *d = arg;
+
+	assert_null(error);
+	d->last_scan = st->last_scan;
+	d->statuses++;
+}
+
+/* Whether data's index exists. */
+static bool
+index_exists(const char *data)
+{
+	char path[700];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", data, LIBRARY_DIR,
+	    LIBRARY_INDEX_FILE);
+	return stat(path, &sb) == 0;
+}
+
+/*
+ * No library folder, no upload path, no index: library_new opens, makes
+ * and scans nothing; the first query starts the first scan and is
+ * answered as an empty library, and the index exists from then on. The
+ * next start, with that index, scans at once (no call needed).
+ */
+static void
+test_library__idle_start(void **state)
+{
+	char tmpl[] = "/tmp/test_library.XXXXXX";
+	char *root = mkdtemp(tmpl), data[600], cmd[700];
+	struct config cfg;
+	struct library_query q;
+	struct library *lib;
+	struct idle d;
+	uv_loop_t loop;
+	int i;
+
+	(void)state;
+	assert_non_null(root);
+	snprintf(data, sizeof(data), "%s/data", root);
+	config_init(&cfg);
+	free(cfg.data_dir);
+	cfg.data_dir = xstrdup(data);
+	assert_int_equal(uv_loop_init(&loop), 0);
+	memset(&d, 0, sizeof(d));
+	lib = library_new(&loop, &cfg);
+	assert_non_null(lib);
+	library_on_scanned(lib, idle_scanned, &d);
+	for (i = 0; i < 50; i++)
+		(void)uv_run(&loop, UV_RUN_NOWAIT);
+	assert_int_equal(d.scans, 0);
+	assert_false(index_exists(data));
+	memset(&q, 0, sizeof(q));
+	library_query(lib, "alice", &q, idle_page, &d);
+	for (i = 0; i < 500 && (d.pages < 1 || d.scans < 1); i++)
+		uv_run(&loop, UV_RUN_ONCE);
+	assert_int_equal(d.pages, 1);
+	assert_int_equal(d.total, 0);
+	assert_int_equal(d.scans, 1);
+	assert_true(index_exists(data));
+	/* That first scan went through (it made the index beside the query). */
+	library_status(lib, idle_status, &d);
+	for (i = 0; i < 500 && d.statuses < 1; i++)
+		uv_run(&loop, UV_RUN_ONCE);
+	assert_int_equal(d.statuses, 1);
+	assert_true(d.last_scan > 0);
+	library_free(lib);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	/* With the index there, the next start scans at once. */
+	memset(&d, 0, sizeof(d));
+	lib = library_new(&loop, &cfg);
+	assert_non_null(lib);
+	library_on_scanned(lib, idle_scanned, &d);
+	for (i = 0; i < 500 && d.scans < 1; i++)
+		uv_run(&loop, UV_RUN_ONCE);
+	assert_int_equal(d.scans, 1);
+	library_free(lib);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	config_release(&cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Workers asking an idle library for a connection, all at once. */
+#define FIRST_OPENERS 4
+struct opener {
+	struct library *lib;
+	pthread_barrier_t *go;
+	bool ok;
+};
+
+static void *
+opener_run(void *arg)
+{
+	struct opener *o = arg;
+	sqlite3 *db;
+
+	(void)pthread_barrier_wait(o->go);
+	db = db_get(o->lib);
+	o->ok = db != NULL;
+	db_put(o->lib, db);
+	return NULL;
+}
+
+/*
+ * An idle library's first jobs make its index on whichever worker comes
+ * first, maybe two at once: each gets its connection (db_get opens them
+ * one at a time; two connections making one new index at once can fail).
+ */
+static void
+test_library__first_opens_at_once(void **state)
+{
+	char tmpl[] = "/tmp/test_library.XXXXXX";
+	char *root = mkdtemp(tmpl), data[600], cmd[700];
+	struct opener o[FIRST_OPENERS];
+	pthread_t t[FIRST_OPENERS];
+	pthread_barrier_t go;
+	struct config cfg;
+	uv_loop_t loop;
+	int round, i;
+
+	(void)state;
+	assert_non_null(root);
+	config_init(&cfg);
+	assert_int_equal(uv_loop_init(&loop), 0);
+	for (round = 0; round < 100; round++) {
+		snprintf(data, sizeof(data), "%s/d%d", root, round);
+		free(cfg.data_dir);
+		cfg.data_dir = xstrdup(data);
+		o[0].lib = library_new(&loop, &cfg);
+		assert_non_null(o[0].lib);
+		assert_false(index_exists(data));
+		assert_int_equal(
+		    pthread_barrier_init(&go, NULL, FIRST_OPENERS), 0);
+		for (i = 0; i < FIRST_OPENERS; i++) {
+			o[i].lib = o[0].lib;
+			o[i].go = &go;
+			o[i].ok = false;
+			assert_int_equal(
+			    pthread_create(&t[i], NULL, opener_run, &o[i]), 0);
+		}
+		for (i = 0; i < FIRST_OPENERS; i++) {
+			assert_int_equal(pthread_join(t[i], NULL), 0);
+			assert_true(o[i].ok);
+		}
+		assert_int_equal(pthread_barrier_destroy(&go), 0);
+		assert_true(index_exists(data));
+		library_free(o[0].lib);
+		uv_run(&loop, UV_RUN_DEFAULT);
+	}
+	assert_int_equal(uv_loop_close(&loop), 0);
+	config_release(&cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -582,6 +772,8 @@ main(void)
 	    cmocka_unit_test(test_library__scan_batches_beside_a_writer),
 	    cmocka_unit_test(test_library__uploads),
 	    cmocka_unit_test(test_library__async),
+	    cmocka_unit_test(test_library__idle_start),
+	    cmocka_unit_test(test_library__first_opens_at_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
