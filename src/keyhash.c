@@ -1,6 +1,7 @@
 /*
  * keyhash.c: argon2id on the thread pool with bounded concurrency, and the
- * keyed BLAKE2b digests of the verified-key cache (see keyhash.h).
+ * keyed digests (SipHash-2-4, 128 bits) of the verified-key cache (see
+ * keyhash.h).
  *
  * Invariants: running <= max; a job is either in the FIFO queue or
  * submitted to libuv (then counted in running), never both; the plaintext
@@ -42,35 +43,24 @@ struct keyhash {
 	void *drained_arg;
 };
 
-/* The BLAKE2b state keyed with a random key: each digest starts from a
- * copy, so the key's parameter block is set up once, not per request. */
-static crypto_generichash_state digest_keyed;
+/* The random per-process key of the cache digests (SipHash-2-4). */
+static unsigned char digest_key[crypto_shorthash_siphashx24_KEYBYTES];
 static pthread_once_t digest_once = PTHREAD_ONCE_INIT;
 
 static void
 digest_init(void)
 {
-	unsigned char key[crypto_generichash_KEYBYTES];
-
 	if (sodium_init() < 0)
 		abort();
-	randombytes_buf(key, sizeof(key));
-	if (crypto_generichash_init(
-	        &digest_keyed, key, sizeof(key), KEYHASH_DIGEST_BYTES) != 0)
-		abort();
-	sodium_memzero(key, sizeof(key));
+	randombytes_buf(digest_key, sizeof(digest_key));
 }
 
 void
 keyhash_digest(struct str key, unsigned char out[KEYHASH_DIGEST_BYTES])
 {
-	crypto_generichash_state st;
-
 	pthread_once(&digest_once, digest_init);
-	st = digest_keyed;
-	crypto_generichash_update(
-	    &st, (const unsigned char *)(key.p ? key.p : ""), key.len);
-	crypto_generichash_final(&st, out, KEYHASH_DIGEST_BYTES);
+	crypto_shorthash_siphashx24(out,
+	    (const unsigned char *)(key.p ? key.p : ""), key.len, digest_key);
 }
 
 bool

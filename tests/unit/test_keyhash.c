@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 #include <uv.h>
 
 #include "keyhash.h"
@@ -41,6 +42,7 @@ test_keys__digest(void **state)
 {
 	unsigned char a[KEYHASH_DIGEST_BYTES], b[KEYHASH_DIGEST_BYTES];
 	unsigned char c[KEYHASH_DIGEST_BYTES];
+	unsigned char zero[crypto_shorthash_siphashx24_KEYBYTES] = {0};
 	char long_key[300];
 
 	(void)state;
@@ -49,10 +51,12 @@ test_keys__digest(void **state)
 	keyhash_digest(str_from("kez"), c);
 	assert_true(keyhash_digest_eq(a, b));
 	assert_false(keyhash_digest_eq(a, c));
-	/* Keyed: not the plain BLAKE2b of the key. */
+	/* Keyed: not the key, and not SipHash-2-4 under an all-zero key. */
 	assert_memory_not_equal(a, "key", 3);
-	/* Each digest starts from the keyed state, untouched by the ones
-	 * before it (a key of three blocks, an empty one). */
+	crypto_shorthash_siphashx24(c, (const unsigned char *)"key", 3, zero);
+	assert_memory_not_equal(a, c, KEYHASH_DIGEST_BYTES);
+	/* Each digest depends on the key alone, not on the ones before it
+	 * (a long key, an empty one). */
 	memset(long_key, 'k', sizeof(long_key));
 	keyhash_digest((struct str){long_key, sizeof(long_key)}, c);
 	keyhash_digest((struct str){long_key, sizeof(long_key)}, b);
