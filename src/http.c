@@ -2,10 +2,10 @@
  * http.c: request assembly on libhttp-parser, the response writer, and the
  * per-request arena.
  *
- * The request most clients send (a plain GET, PUT or POST already whole in
- * the buffer) is read by fast_head without the library, to the same
- * request; everything else is the library's (see "The common request"
- * below).
+ * The request most clients send (a plain GET, PUT or POST whose head is
+ * whole in the buffer) is read by fast_head without the library, to the
+ * same request; everything else is the library's (see "The common
+ * request" below).
  *
  * Assembly is pure: http_parse_feed() is given the bytes of one request as
  * they arrive (the caller keeps them in one buffer) and reports a complete
@@ -95,8 +95,13 @@ struct http_parse {
 	bool want_continue;
 	bool keep_alive;
 	int status; /* non-zero once the request is refused */
-	bool
-	    slow; /* libhttp-parser reads every request (http_parse_set_fast) */
+	/* libhttp-parser reads every request (http_parse_set_fast). */
+	bool slow;
+	/*
+	 * The length of the request fast_head read, head and body, while it
+	 * is handed out or waits for the rest of its body; 0 otherwise.
+	 */
+	size_t fast_end;
 };
 
 static int
@@ -331,6 +336,18 @@ pos_is(const struct http_parse *hp, const struct hdr_pos *h, const char *name,
 	return str_caseeqs(n, name) && str_caseeqs(v, value);
 }
 
+/* Whether the request's header lines ask for "Expect: 100-continue". */
+static bool
+expects_continue(const struct http_parse *hp)
+{
+	size_t i;
+
+	for (i = 0; i < hp->npos; i++)
+		if (pos_is(hp, &hp->pos[i], "expect", "100-continue"))
+			return true;
+	return false;
+}
+
 static enum http_method method_of(unsigned m);
 static void body_begin(struct http_parse *hp);
 
@@ -360,7 +377,6 @@ on_headers_complete(http_parser *p)
 {
 	struct http_parse *hp = p->data;
 	bool has_body;
-	size_t i;
 
 	hp->headers_done = true;
 	hp->line_off =
@@ -398,12 +414,7 @@ on_headers_complete(http_parser *p)
 	/* Kept: a "Transfer-Encoding" trailer changes p->flags. */
 	hp->chunked = (p->flags & F_CHUNKED) != 0;
 	hp->body_start = true;
-	for (i = 0; i < hp->npos; i++) {
-		if (pos_is(hp, &hp->pos[i], "expect", "100-continue")) {
-			hp->want_continue = true;
-			break;
-		}
-	}
+	hp->want_continue = expects_continue(hp);
 	return 0;
 }
 
@@ -585,6 +596,7 @@ parse_next(struct http_parse *hp)
 	hp->body_copied = false;
 	hp->begun = hp->headers_done = hp->complete = false;
 	hp->want_continue = hp->keep_alive = false;
+	hp->fast_end = 0;
 	/* Give back a large chunked body's memory. */
 	if (hp->body.len > 4096)
 		buf_release(&hp->body);
@@ -689,19 +701,21 @@ fill_request(struct http_parse *hp, const char *data, struct http_request *req)
  * third of its user-space instructions in libhttp-parser's byte-by-byte
  * state machine (docs/performance.md). fast_head reads the request most
  * clients send, word by word where it can: a GET, PUT or POST of an
- * origin-form target ("/..."), HTTP/1.1, already whole in the buffer
- * (head and body), every line ending in CR LF, field names of token
- * characters, values of visible ASCII, blanks and tabs, no field whose
- * name begins like one libhttp-parser gives a meaning to
+ * origin-form target ("/..."), HTTP/1.1, whose head is whole in the
+ * buffer, every line ending in CR LF, field names of token characters,
+ * values of visible ASCII, blanks and tabs, no field whose name begins
+ * like one libhttp-parser gives a meaning to
  * (Transfer-Encoding, Upgrade, Proxy-Connection, ...) but a Connection of
  * close, keep-alive and TE (fast_connection) and one Content-Length of
  * up to 9 digits (fast_length), within max_header_bytes, max_headers and
  * max_body_bytes, and a body the stream predicate does not take. Such a
  * request is one libhttp-parser and the checks above accept too, and it
- * is read to the same request. Anything else (a request not yet whole
- * included) goes to libhttp-parser, which is then the only judge of the
- * bytes: fast_head never refuses. fuzz_fasthead compares the two on
- * every input.
+ * is read to the same request; a body still to come (LuaSocket writes
+ * the head and the body apart) is waited for, with the 100-continue the
+ * library would ask for. Anything else (a head not yet whole included)
+ * goes to libhttp-parser, which is then the only judge of the bytes:
+ * fast_head never refuses. fuzz_fasthead compares the two on every
+ * input, in pieces too.
  */
 
 /* RFC 9110 §5.6.2 tchar, as two 64-bit maps of the ASCII bytes. */
@@ -883,12 +897,13 @@ fast_method(const char *d, size_t len, unsigned *method)
 }
 
 /*
- * Read the request at d (len bytes) when it is the common one: its
- * method, target, header lines, keep-alive and body are recorded as
- * libhttp-parser's callbacks would record them. Returns the request's
- * length, or 0 (nothing recorded) to leave it to libhttp-parser.
+ * Read the request at d (len bytes) when its head is whole and it is the
+ * common one: its method, target, header lines, keep-alive and where its
+ * body lies are recorded as libhttp-parser's callbacks would record them,
+ * and hp->fast_end is its length, head and body (the body may still be
+ * to come). False (nothing recorded) leaves it to libhttp-parser.
  */
-static size_t
+static bool
 fast_head(struct http_parse *hp, const char *d, size_t len)
 {
 	static const char version[] = " HTTP/1.1\r\n";
@@ -900,7 +915,7 @@ fast_head(struct http_parse *hp, const char *d, size_t len)
 	if (head > hp->max_header_bytes)
 		head = hp->max_header_bytes;
 	if ((i = fast_method(d, head, &method)) == 0)
-		return 0;
+		return false;
 	hp->url_off = ++i;
 	while (i + 8 <= head && word_target(d + i))
 		i += 8;
@@ -927,7 +942,7 @@ fast_head(struct http_parse *hp, const char *d, size_t len)
 			i += 8;
 		while (i < head && is_value_byte((unsigned char)d[i]))
 			i++;
-		if (head - i < 2 || d[i] != '\r' || d[i + 1] != '\n' ||
+		if (i + 2 > head || d[i] != '\r' || d[i + 1] != '\n' ||
 		    hp->npos == hp->max_headers ||
 		    !fast_field(d + name, name_len, d + value, i - value, &f))
 			goto slow;
@@ -938,26 +953,30 @@ fast_head(struct http_parse *hp, const char *d, size_t len)
 		h->value_len = i - value;
 		i += 2;
 	}
-	if (head - i < 2 || d[i + 1] != '\n')
+	if (i + 2 > head || d[i + 1] != '\n')
 		goto slow;
 	i += 2;
 	hp->parser.method = method & 0xff;
 	hp->keep_alive = f.keep_alive;
+	hp->fast_end = i;
 	if (f.length != UINT64_MAX && f.length > 0) {
-		/* A body: whole, not too large, not one to stream. */
-		if (f.length > hp->max_body_bytes || f.length > len - i ||
+		/* A body, not too large, not one to stream: whole or to come.
+		 */
+		if (f.length > hp->max_body_bytes ||
 		    (hp->stream_fn != NULL && stream_wanted(hp)))
 			goto slow;
 		hp->body_off = i;
 		hp->body_len = (size_t)f.length;
-		i += hp->body_len;
+		hp->fast_end += hp->body_len;
+		/* As libhttp-parser: asked for, and no byte of it yet. */
+		hp->want_continue = len == i && expects_continue(hp);
 	}
-	return i;
+	return true;
 slow:
 	hp->npos = 0;
 	hp->url_off = hp->url_len = 0;
 	hp->keep_alive = false;
-	return 0;
+	return false;
 }
 
 enum http_feed_result
@@ -979,10 +998,17 @@ http_parse_feed(struct http_parse *hp, const char *data, size_t len,
 		return HTTP_FEED_MORE;
 	hp->data = data;
 	hp->data_len = len;
-	if (hp->parsed == 0 && !hp->slow &&
-	    (n = fast_head(hp, data, len)) > 0) {
+	if (hp->fast_end != 0 ||
+	    (hp->parsed == 0 && !hp->slow && fast_head(hp, data, len))) {
+		/* Read by fast_head: whole, or waiting for its body. */
+		if (len < hp->fast_end) {
+			if (len > hp->body_off)
+				hp->want_continue = false;
+			hp->parsed = len;
+			return HTTP_FEED_MORE;
+		}
 		fill_request(hp, data, req);
-		*consumed = n;
+		*consumed = hp->fast_end;
 		parse_next(hp);
 		return HTTP_FEED_REQUEST;
 	}

@@ -4,9 +4,10 @@
 # metadata, pull, pull an unknown document, a second device's push wins, a
 # wrong key is 401 with a message. The requests that matter are also sent
 # byte for byte as LuaSocket writes them (HTTP/1.1, "Connection: close,
-# TE", "TE: trailers"), and the answers are checked the way lua-Spore reads
-# them (Content-Type matching ^application/[%w.]-%+?json$, a JSON body on
-# 200, Content-Length, numbers and strings of the right JSON type).
+# TE", "TE: trailers", the body in a write after the head's), and the
+# answers are checked the way lua-Spore reads them (Content-Type matching
+# ^application/[%w.]-%+?json$, a JSON body on 200, Content-Length, numbers
+# and strings of the right JSON type).
 . "$(dirname "$0")/lib.sh"
 
 want() {
@@ -15,7 +16,9 @@ want() {
 	is "$1: body" "$BODY" "$3"
 }
 # luasocket METHOD PATH KEY [BODY]: the request as KOReader's LuaSocket
-# sends it; prints the whole answer with CRs removed.
+# sends it, the head and the body in two writes (the server reads the
+# head before the body is there); prints the whole answer with CRs
+# removed.
 luasocket() {
 	local body=${4-} hdrs
 	hdrs="$1 $2 HTTP/1.1\r\nhost: 127.0.0.1:$KS_PORT\r\nuser-agent: lua-Spore\r\n"
@@ -23,7 +26,14 @@ luasocket() {
 	[ -n "$3" ] && hdrs="${hdrs}x-auth-user: reader\r\nx-auth-key: $3\r\n"
 	[ -n "$body" ] && hdrs="${hdrs}content-type: application/json\r\ncontent-length: ${#body}\r\n"
 	hdrs="${hdrs}connection: close, TE\r\nte: trailers\r\n\r\n"
-	raw "$hdrs$body" | tr -d '\r'
+	{
+		printf "$hdrs"
+		if [ -n "$body" ]; then
+			sleep 0.2
+			printf '%s' "$body"
+		fi
+	} | nc -q $((2 * KS_SLOW)) -w $((5 * KS_SLOW)) 127.0.0.1 "$KS_PORT" |
+	    tr -d '\r'
 }
 spore_json() { [[ $1 =~ ^[[:space:]]*application/[[:alnum:].]*\+?json[[:space:]]*$ ]]; }
 
