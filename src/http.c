@@ -784,6 +784,7 @@ static int
 fast_connection(struct str v)
 {
 	const char *p = v.p, *end = v.p + v.len, *t;
+	struct str tok;
 	int keep = 1;
 
 	for (;;) {
@@ -791,11 +792,11 @@ fast_connection(struct str v)
 			p++;
 		for (t = p; p < end && *p != ',' && *p != ' ' && *p != '\t';)
 			p++;
-		if (str_caseeqs((struct str){t, (size_t)(p - t)}, "close"))
+		tok = (struct str){t, (size_t)(p - t)};
+		if (str_caseeqs(tok, "close"))
 			keep = 0;
-		else if (!str_caseeqs(
-		             (struct str){t, (size_t)(p - t)}, "keep-alive") &&
-		         !str_caseeqs((struct str){t, (size_t)(p - t)}, "te"))
+		else if (!str_caseeqs(tok, "keep-alive") &&
+		         !str_caseeqs(tok, "te"))
 			return -1;
 		while (p < end && (*p == ' ' || *p == '\t'))
 			p++;
@@ -956,21 +957,20 @@ fast_head(struct http_parse *hp, const char *d, size_t len)
 	if (i + 2 > head || d[i + 1] != '\n')
 		goto slow;
 	i += 2;
-	hp->parser.method = method & 0xff;
+	hp->parser.method = method & 0xff; /* for stream_wanted too */
 	hp->keep_alive = f.keep_alive;
-	hp->fast_end = i;
 	if (f.length != UINT64_MAX && f.length > 0) {
-		/* A body, not too large, not one to stream: whole or to come.
-		 */
+		/* A body (whole or to come), within the limit, not streamed. */
 		if (f.length > hp->max_body_bytes ||
 		    (hp->stream_fn != NULL && stream_wanted(hp)))
 			goto slow;
 		hp->body_off = i;
 		hp->body_len = (size_t)f.length;
-		hp->fast_end += hp->body_len;
 		/* As libhttp-parser: asked for, and no byte of it yet. */
 		hp->want_continue = len == i && expects_continue(hp);
 	}
+	/* Set last: a head left to the library leaves no trace of it. */
+	hp->fast_end = i + hp->body_len;
 	return true;
 slow:
 	hp->npos = 0;
