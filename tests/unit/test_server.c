@@ -10,6 +10,7 @@
  *   /slow   the same, 600 ms later
  *   /user   200 with log_user set
  *   /peer   200 with the client address as the server saw it
+ *   /block  the same, once the test lets it go (holds the loop meanwhile)
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -52,6 +53,8 @@ struct fixture {
 	int done;  /* the shutdown's done callback ran */
 	int async_pending;
 	int async_fired; /* asynchronous replies made (under mu) */
+	int blocked;     /* /block holds the loop (under mu) */
+	int unblock;     /* the test lets /block go (under mu) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 };
@@ -115,6 +118,21 @@ handler(struct http_request *req, void *ctx)
 		p->timer.data = p;
 		f->async_pending++;
 		uv_timer_start(&p->timer, pending_fire, 600, 0);
+		return;
+	}
+	if (str_eqs(req->path, "/block")) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 10;
+		pthread_mutex_lock(&f->mu);
+		f->blocked = 1;
+		pthread_cond_broadcast(&f->cv);
+		while (!f->unblock &&
+		       pthread_cond_timedwait(&f->cv, &f->mu, &until) == 0)
+			;
+		pthread_mutex_unlock(&f->mu);
+		echo(req);
 		return;
 	}
 	if (str_eqs(req->path, "/peer")) {
@@ -459,6 +477,71 @@ test_server__many_pipelined(void **state)
 	close(fd);
 	buf_release(&in);
 	buf_release(&got);
+	stop(f);
+}
+
+/*
+ * Connections that all wait in the backlog at once, their requests sent:
+ * the turn that accepts them reads the first FIRST_READS_PER_TURN (32) at
+ * once and leaves the rest to epoll. Every one is answered either way, as
+ * are the one whose request comes later and the one whose request comes
+ * in two pieces.
+ */
+static void
+test_server__accept_burst(void **state)
+{
+	enum { N = 80 };
+	struct fixture *f = start(NULL);
+	struct buf got = BUF_INIT, want = BUF_INIT;
+	int blocker, fds[N], late, split, i;
+
+	(void)state;
+	blocker = dial(f, 5000);
+	sends(blocker, "GET /block HTTP/1.1\r\nConnection: close\r\n\r\n");
+	pthread_mutex_lock(&f->mu);
+	while (!f->blocked)
+		pthread_cond_wait(&f->cv, &f->mu);
+	pthread_mutex_unlock(&f->mu);
+	for (i = 0; i < N; i++) {
+		char req[80];
+
+		fds[i] = dial(f, 5000);
+		snprintf(req, sizeof(req),
+		    "GET /echo/%d HTTP/1.1\r\nConnection: close\r\n\r\n", i);
+		sends(fds[i], req);
+	}
+	late = dial(f, 5000);
+	split = dial(f, 5000);
+	sends(split, "GET /echo/split HT");
+	pthread_mutex_lock(&f->mu);
+	f->unblock = 1;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	assert_int_equal(read_all(blocker, &got), 1);
+	assert_non_null(strstr(got.data, "GET /block 0 "));
+	close(blocker);
+	for (i = 0; i < N; i++) {
+		buf_reset(&got);
+		buf_reset(&want);
+		buf_addf(&want, "GET /echo/%d 0 ", i);
+		assert_int_equal(read_all(fds[i], &got), 1);
+		assert_true(got.len > want.len);
+		assert_string_equal(got.data + got.len - want.len, want.data);
+		close(fds[i]);
+	}
+	usleep(50 * 1000);
+	sends(late, "GET /echo/late HTTP/1.1\r\nConnection: close\r\n\r\n");
+	sends(split, "TP/1.1\r\nConnection: close\r\n\r\n");
+	buf_reset(&got);
+	assert_int_equal(read_all(late, &got), 1);
+	assert_non_null(strstr(got.data, "\r\n\r\nGET /echo/late 0 "));
+	buf_reset(&got);
+	assert_int_equal(read_all(split, &got), 1);
+	assert_non_null(strstr(got.data, "\r\n\r\nGET /echo/split 0 "));
+	close(late);
+	close(split);
+	buf_release(&got);
+	buf_release(&want);
 	stop(f);
 }
 
@@ -839,6 +922,7 @@ main(void)
 	    cmocka_unit_test(test_server__keep_alive_and_close),
 	    cmocka_unit_test(test_server__pipelined_in_order),
 	    cmocka_unit_test(test_server__many_pipelined),
+	    cmocka_unit_test(test_server__accept_burst),
 	    cmocka_unit_test(test_server__limits),
 	    cmocka_unit_test(test_server__per_ip_limit),
 	    cmocka_unit_test(test_server__expect_continue),
