@@ -9,18 +9,22 @@
  *     1, or with a gap after the third record when bit 2 is set), so the
  *     fuzzer reaches change_replay with any payload; bit 3 cuts the
  *     last 5 bytes off (a torn tail).
- * Bit 1 selects whether the tables keep history.
+ * Bit 1 selects whether the tables keep history; bit 4 appends zero bytes
+ * (1 + 61 times the mode's top three bits), as the writer writes ahead.
  *
  * The file is replayed twice and the answers compared: once with
  * journal_decode over the buffer (as a reader of the whole file would) and
  * once with journal_replay reading a memfd through /proc/self/fd (its
  * chunked reads). Both must find the same records, the same end of the
  * valid prefix and the same damage; journal_decode must never claim more
- * bytes than it was given. Every record goes to change_replay.
+ * bytes than it was given; zero bytes from the end of the prefix to the
+ * end of the file are the zero tail and no damage. Every record goes to
+ * change_replay.
  *
  * Then the salvage scan (journal_scan_mem, and journal_scan on the memfd)
  * from the end of the valid prefix: every byte after it is either in an
- * intact record or reported as damage, exactly once, in order; no damage
+ * intact record or reported as damage, exactly once, in order, or among
+ * the zero bytes that end the file; no damage
  * means nothing to scan; the whole-file scan finds at least the prefix's
  * records; the file scan agrees with the memory scan.
  */
@@ -105,11 +109,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct journal_scan_result sr, sf;
 	struct scan sc;
 	const char *payload, *p, *end, *nl;
-	size_t plen, pos = 0, valid_end = 0;
+	size_t plen, pos = 0, valid_end = 0, z;
 	uint64_t seq, n = 0;
 	ssize_t r = 0;
 	char path[64];
 	uint8_t mode;
+	bool zeros;
 	int fd;
 
 	if (size < 1)
@@ -133,6 +138,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			file.len -= 5;
 	} else {
 		buf_add(&file, p, (size_t)(end - p));
+	}
+	if (mode & 16) {
+		size_t z = 1 + 61 * (size_t)(mode >> 5);
+
+		buf_grow(&file, z);
+		memset(file.data + file.len, 0, z);
+		file.len += z;
 	}
 
 	/* Replay from memory. */
@@ -169,7 +181,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(b.applied == a.applied);
 	FUZZ_CHECK((size_t)res.valid_end == valid_end);
 	FUZZ_CHECK((size_t)res.file_size == file.len);
-	FUZZ_CHECK((res.damage == NULL) == (valid_end == file.len));
+	zeros = valid_end < file.len;
+	for (z = valid_end; z < file.len && zeros; z++)
+		zeros = file.data[z] == '\0';
+	FUZZ_CHECK((size_t)res.zero_tail == (zeros ? file.len - valid_end : 0));
+	FUZZ_CHECK((res.damage == NULL) == (valid_end == file.len || zeros));
 
 	/* The salvage scan after the valid prefix. */
 	memset(&sc, 0, sizeof(sc));
@@ -177,7 +193,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sc.next = valid_end;
 	FUZZ_CHECK(journal_scan_mem(file.data, file.len, valid_end, scan_rec,
 	               scan_damage, &sc, &sr) == 0);
-	FUZZ_CHECK(sc.next == file.len);
+	for (z = sc.next; z < file.len; z++)
+		FUZZ_CHECK(file.data[z] == '\0');
+	FUZZ_CHECK(sc.next <= file.len);
 	FUZZ_CHECK(sr.records == sc.records && sr.damaged == sc.damaged);
 	FUZZ_CHECK((sr.records == 0) == (sr.first_record == -1));
 	FUZZ_CHECK(sr.records == 0 || (size_t)sr.first_record >= valid_end);

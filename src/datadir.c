@@ -530,7 +530,7 @@ datadir_load_init(struct datadir_load *l, enum datadir_load_mode mode,
 	l->over = over;
 	l->report = report;
 	l->lock_fd = -1;
-	l->torn_end = -1;
+	l->cut_at = -1;
 }
 
 int
@@ -584,12 +584,23 @@ datadir_load(struct datadir_load *l)
 		}
 		if (res.records > 0 && res.last_seq > l->last_seq)
 			l->last_seq = res.last_seq;
-		if (l->report != NULL)
-			buf_addf(l->report, "%s: %llu records, %lld bytes\n",
+		if (l->report != NULL) {
+			buf_addf(l->report, "%s: %llu records, %lld bytes",
 			    l->files[i], (unsigned long long)res.records,
 			    (long long)res.file_size);
-		if (res.damage == NULL)
+			if (res.zero_tail > 0)
+				buf_addf(l->report,
+				    " (the last %lld of them zeros written "
+				    "ahead)",
+				    (long long)res.zero_tail);
+			buf_adds(l->report, "\n");
+		}
+		if (res.damage == NULL) {
+			/* Zeros written ahead: cut here, written again. */
+			if (i + 1 == l->nfiles && res.zero_tail > 0)
+				l->cut_at = res.valid_end;
 			continue;
+		}
 		if (l->mode != DATADIR_LOAD_START) {
 			if (damage_report(l, i, &res, &r, &err) != 0)
 				goto out;
@@ -598,7 +609,7 @@ datadir_load(struct datadir_load *l)
 		if (damage_check(l->files, l->nfiles, i, &res) != 0)
 			goto out;
 		if (i + 1 == l->nfiles)
-			l->torn_end = res.valid_end;
+			l->cut_at = res.valid_end;
 	}
 	if (l->report != NULL)
 		buf_addf(l->report,
@@ -658,7 +669,7 @@ journal_start(struct filestore *js, const struct datadir_load *l)
 	} else {
 		f->journal_path = journal_name(f->dir, l->last_seq + 1);
 	}
-	f->journal = journal_open(js->loop, f->journal_path, l->torn_end,
+	f->journal = journal_open(js->loop, f->journal_path, l->cut_at,
 	    l->last_seq + 1, (enum journal_fsync)js->cfg->fsync);
 	return f->journal == NULL ? -1 : 0;
 }

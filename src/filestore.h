@@ -97,7 +97,7 @@ enum datadir_load_mode {
 	 * A start: wait a second for the lock; remove stale temporary
 	 * files; refuse a schema newer than ours and damage with intact
 	 * records after it; a torn tail of the last file is cut when the
-	 * journal is opened (torn_end). Said in the log.
+	 * journal is opened (cut_at). Said in the log.
 	 */
 	DATADIR_LOAD_START,
 	/* Offline (backup, restore, compact): the lock or refuse; damage
@@ -136,8 +136,9 @@ struct datadir_load {
 	uint64_t replayed;         /* records applied on top of the snapshot */
 	char **files;              /* the journal files, oldest first */
 	size_t nfiles;
-	off_t torn_end; /* START: the last file's torn tail starts here */
-	bool damaged;   /* something could not be read or understood */
+	off_t cut_at; /* START: where the last file is cut when opened
+	               * (a torn tail, or the zeros written ahead); -1 */
+	bool damaged; /* something could not be read or understood */
 	struct datadir_salvaged *salv; /* SALVAGE: one per damaged file */
 	size_t nsalv;
 };

@@ -131,11 +131,12 @@ typedef int journal_apply_fn(
     void *arg, uint64_t seq, const char *payload, size_t len);
 
 struct journal_replay_result {
-	uint64_t records;   /* valid records handed to apply */
-	uint64_t last_seq;  /* sequence number of the last one (0 if none) */
-	off_t valid_end;    /* offset just past the last valid record */
-	off_t file_size;    /* size of the file as found */
-	const char *damage; /* NULL, or why replay stopped before file_size */
+	uint64_t records;  /* valid records handed to apply */
+	uint64_t last_seq; /* sequence number of the last one (0 if none) */
+	off_t valid_end;   /* offset just past the last valid record */
+	off_t file_size;   /* size of the file as found */
+	off_t zero_tail; /* zero bytes from valid_end to the end (not damage) */
+	const char *damage; /* NULL, or why replay stopped before the zeros */
 };
 
 /*
@@ -144,6 +145,9 @@ struct journal_replay_result {
  * the previous one's plus one ("sequence gap" otherwise). damage is one of
  * "torn record" (the file ends inside a record), "bad magic", "bad length",
  * "bad checksum", "sequence gap"; the damaged record starts at valid_end.
+ * Zero bytes from where a record would start to the end of the file are
+ * the writer's room ahead of its records, not damage (res->zero_tail); a
+ * byte that is not zero after them makes the first zero "bad magic".
  * A missing file is an empty journal. Returns 0 (also when a torn or
  * corrupt tail was found: see res->damage and res->valid_end), or -1 when
  * the file cannot be read or apply returned non-zero.
@@ -155,9 +159,10 @@ int journal_replay(const char *path, journal_apply_fn *apply, void *arg,
  * Salvage scan: the intact records in the rest of a damaged journal.
  *
  * From offset from, every byte either belongs to an intact record (magic,
- * length and CRC-32C all right) or is damage. A record is looked for at
- * every offset where the magic is, so a damaged record costs only its own
- * bytes: the records after it are found again. Sequence numbers are not
+ * length and CRC-32C all right) or is damage, but for zero bytes that end
+ * the file (the writer's room ahead, see journal_replay). A record is looked
+ * for at every offset where the magic is, so a damaged record costs only its
+ * own bytes: the records after it are found again. Sequence numbers are not
  * checked here (each intact record is handed over as it is). Used to tell a
  * torn tail (nothing intact after the damage: safe to drop) from damage in
  * the middle (intact, acknowledged records after it: never dropped), and by

@@ -244,6 +244,21 @@ push() {
 # standard input.
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
+# journal_end FILE: the offset where the journal file's records end; the
+# zero bytes the writer writes ahead of them follow (src/journal.c).
+journal_end() {
+	python3 -c '
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+off = 0
+while off + 20 <= len(d) and d[off:off + 4] == b"KSJ1":
+    n = struct.unpack_from("<I", d, off + 4)[0]
+    if off + 20 + n > len(d):
+        break
+    off += 20 + n
+print(off)' "$1"
+}
+
 # raw BYTES: send raw bytes (printf format) and print the whole answer.
 raw() {
 	printf "$1" | nc -q $((2 * KS_SLOW)) -w $((5 * KS_SLOW)) 127.0.0.1 "$KS_PORT"

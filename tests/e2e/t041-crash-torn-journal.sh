@@ -14,7 +14,8 @@
 KEY=$(md5 secret)
 A=$(auth torn "$KEY")
 
-# journal_info: print "<path> <size> <offset of last record> <its payload>"
+# journal_info: print "<path> <end of its records> <offset of last record>
+# <its payload>"
 # for the journal file of $KS_DIR (the one holding records).
 journal_info() {
 	python3 - "$KS_DIR" <<'EOF'
@@ -37,7 +38,8 @@ for name in os.listdir(d):
         last = (off, data[off + 20:off + 20 + n])
         off += 20 + n
     if last and (best is None or os.path.getmtime(p) > best[0]):
-        best = (os.path.getmtime(p), p, len(data), last[0], last[1])
+        # off: where the records end (zeros written ahead follow)
+        best = (os.path.getmtime(p), p, off, last[0], last[1])
 if best is None:
     print("none 0 0 none")
 else:

@@ -157,7 +157,7 @@ is "pushes work after salvage" "$(pushes 1500 1500)" 1
 is "20 more pushes" "$(pushes 5001 5020)" 20
 ks_kill9
 jfile=$(ls -d "$KS_DIR"/journal.* | grep '/journal\.[0-9]*$' | head -n 1)
-truncate -s $(($(stat -c %s "$jfile") - 5)) "$jfile"
+truncate -s $(($(journal_end "$jfile") - 5)) "$jfile"
 ks_allow_stderr "warning: journal .*nothing intact after it \\(a torn tail\\); dropping"
 ks_start
 like "torn tail: a warning, and the server starts" "$(grep 'warning:' "$KS_ERR.new")" \

@@ -97,6 +97,8 @@ like "check of a torn journal: names the file" "$OUT" "$j"
 truncate -s -7 "$j"
 run check
 is "check after repair: exit 0" "$RC" 0
+like "check: the zeros the journal writes ahead are no damage" "$OUT" \
+    "$j: [0-9]+ records, [0-9]+ bytes \\(the last [0-9]+ of them zeros written ahead\\)"
 cp "$KS_DIR/database.json" "$KS_TMP/db.good"
 printf '{"schema": 7, "users": {' >"$KS_DIR/database.json"
 run check

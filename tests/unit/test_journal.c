@@ -321,14 +321,17 @@ test_journal__scan_after_damage(void **state)
 			b.data[byte] ^= (char)(1 << bit);
 		}
 	}
-	/* Torn tails: every cut of the last record. */
+	/* Torn tails: every cut of the last record (zero bytes that end
+	 * the file, here the header's, are never damage). */
 	for (byte = ends[3] + 1; byte < ends[4]; byte++) {
+		for (bad = byte; bad > ends[3] && b.data[bad - 1] == '\0';)
+			bad--;
 		assert_int_equal(journal_scan_mem(b.data, byte, ends[3], NULL,
 		                     NULL, NULL, &res),
 		    0);
 		assert_int_equal(res.records, 0);
 		assert_int_equal(res.first_record, -1);
-		assert_int_equal(res.damaged, byte - ends[3]);
+		assert_int_equal(res.damaged, bad - ends[3]);
 	}
 	/* Past the end, or a missing file: nothing. */
 	assert_int_equal(
@@ -379,7 +382,8 @@ test_journal__replay_gaps_and_errors(void **state)
 	assert_string_equal(res.damage, "sequence gap");
 	seen_release(&s);
 
-	/* Garbage after valid records: zeros (a preallocated tail). */
+	/* Zeros after valid records (the writer's, written ahead) are no
+	 * damage; with anything after them they are. */
 	buf_reset(&b);
 	journal_encode(&b, 1, "a", 1);
 	two = b.len;
@@ -388,6 +392,16 @@ test_journal__replay_gaps_and_errors(void **state)
 	assert_int_equal(journal_replay(jpath, collect, &s, &res), 0);
 	assert_int_equal(s.n, 1);
 	assert_int_equal(res.valid_end, two);
+	assert_int_equal(res.zero_tail, 24);
+	assert_int_equal(res.file_size, two + 24);
+	assert_null(res.damage);
+	seen_release(&s);
+	buf_add(&b, "\1", 1);
+	write_file(jpath, b.data, b.len);
+	assert_int_equal(journal_replay(jpath, collect, &s, &res), 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(res.valid_end, two);
+	assert_int_equal(res.zero_tail, 0);
 	assert_string_equal(res.damage, "bad magic");
 	seen_release(&s);
 
@@ -534,7 +548,7 @@ check_policy(enum journal_fsync policy, unsigned n, unsigned long max_syncs)
 	struct cb *cbs;
 	uv_loop_t loop;
 	unsigned i;
-	uint64_t seq;
+	uint64_t seq, size;
 
 	unlink(jpath);
 	uv_loop_init(&loop);
@@ -558,7 +572,13 @@ check_policy(enum journal_fsync policy, unsigned n, unsigned long max_syncs)
 	}
 	assert_int_equal(r->sync_violations, 0);
 	assert_int_equal(r->order_violations, 0);
-	assert_int_equal(journal_size(j), file_size(jpath));
+	size = journal_size(j);
+	/* Zeros ahead of the records, unless nothing is synced. */
+	if (policy == JOURNAL_FSYNC_NO)
+		assert_int_equal(file_size(jpath), size);
+	else
+		assert_true(file_size(jpath) > (off_t)size &&
+		            file_size(jpath) % 4096 == 0);
 	/* Group commit: far fewer syncs than records. */
 	assert_true(fault_count(FAULT_FSYNC) <= max_syncs);
 	if (policy == JOURNAL_FSYNC_ALWAYS)
@@ -570,6 +590,8 @@ check_policy(enum journal_fsync policy, unsigned n, unsigned long max_syncs)
 	assert_int_equal(res.records, n);
 	assert_int_equal(res.last_seq, n);
 	assert_null(res.damage);
+	assert_int_equal(res.valid_end, size);
+	assert_int_equal(res.valid_end + res.zero_tail, file_size(jpath));
 	seen_release(&s);
 	run_free(r, cbs);
 }
@@ -629,7 +651,7 @@ check_file_matches(struct run *r, uint64_t first)
 
 	assert_int_equal(journal_replay(jpath, collect, &s, &res), 0);
 	assert_null(res.damage);
-	assert_int_equal(res.valid_end, file_size(jpath));
+	assert_int_equal(res.valid_end + res.zero_tail, file_size(jpath));
 	for (i = 0; i < r->n; i++) {
 		assert_int_equal(r->recs[i].calls, 1);
 		if (r->recs[i].err != 0)
@@ -960,6 +982,107 @@ test_journal__open_truncates_tail(void **state)
 }
 
 /*
+ * The zeros the writer writes ahead of its records: a whole file, as
+ * replay and the scan see it; cut by an open at the records' end (as a
+ * start does) and written again. Zeros followed by anything else are
+ * damage at the first zero, and a torn record in the zeros is damage of
+ * its own bytes only.
+ */
+static void
+test_journal__zeros_ahead(void **state)
+{
+	struct journal_replay_result res;
+	struct journal_scan_result sr;
+	struct buf b = BUF_INIT;
+	struct seen s = {0};
+	struct journal *j;
+	struct run *r;
+	struct cb *cbs;
+	uv_loop_t loop;
+	off_t end, size;
+	size_t ends[1];
+	unsigned i;
+	int fd;
+
+	(void)state;
+	unlink(jpath);
+	uv_loop_init(&loop);
+	r = run_new(5, &cbs);
+	j = journal_open(&loop, jpath, -1, 1, JOURNAL_FSYNC_ALWAYS);
+	for (i = 0; i < 3; i++)
+		append_i(j, r, cbs, i);
+	run_until(&loop, r, 3);
+	end = (off_t)journal_size(j);
+	size = file_size(jpath);
+	assert_true(size >= end + 256 * 1024 - 4096 && size % 4096 == 0);
+	journal_close(j);
+	loop_close(&loop);
+	assert_int_equal(journal_replay(jpath, collect, &s, &res), 0);
+	assert_null(res.damage);
+	assert_int_equal(res.records, 3);
+	assert_int_equal(res.valid_end, end);
+	assert_int_equal(res.zero_tail, size - end);
+	assert_int_equal(res.file_size, size);
+	seen_release(&s);
+	assert_int_equal(journal_scan(jpath, end, NULL, NULL, NULL, &sr), 0);
+	assert_int_equal(sr.records + sr.damaged + sr.ranges, 0);
+
+	/* Opened at the records' end: cut there, and zeros written again
+	 * past the next records. */
+	uv_loop_init(&loop);
+	j = journal_open(&loop, jpath, res.valid_end, 4, JOURNAL_FSYNC_ALWAYS);
+	assert_int_equal(file_size(jpath), end);
+	append_i(j, r, cbs, 3);
+	append_i(j, r, cbs, 4);
+	run_until(&loop, r, 5);
+	end = (off_t)journal_size(j);
+	assert_true(file_size(jpath) > end);
+	journal_close(j);
+	loop_close(&loop);
+	assert_int_equal(journal_replay(jpath, collect, &s, &res), 0);
+	assert_null(res.damage);
+	assert_int_equal(res.records, 5);
+	assert_int_equal(res.last_seq, 5);
+	assert_int_equal(res.valid_end, end);
+	seen_release(&s);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(r->recs[i].err, 0);
+
+	/* One byte that is not zero at the very end: damage at the first
+	 * zero, and the scan counts the zeros before that byte. */
+	size = file_size(jpath);
+	fd = open(jpath, O_WRONLY);
+	assert_int_equal(pwrite(fd, "x", 1, size - 1), 1);
+	assert_int_equal(journal_replay(jpath, collect, &s, &res), 0);
+	assert_string_equal(res.damage, "bad magic");
+	assert_int_equal(res.valid_end, end);
+	assert_int_equal(res.zero_tail, 0);
+	assert_int_equal(res.records, 5);
+	seen_release(&s);
+	assert_int_equal(journal_scan(jpath, end, NULL, NULL, NULL, &sr), 0);
+	assert_int_equal(sr.records, 0);
+	assert_int_equal(sr.damaged, size - end);
+
+	/* A record torn in the zeros: its checksum, its bytes only. */
+	build(&b, 1, 6, ends);
+	assert_int_equal(pwrite(fd, "\0", 1, size - 1), 1);
+	assert_int_equal(
+	    pwrite(fd, b.data, b.len - 3, end), (ssize_t)b.len - 3);
+	close(fd);
+	assert_int_equal(journal_replay(jpath, collect, &s, &res), 0);
+	assert_string_equal(res.damage, "bad checksum");
+	assert_int_equal(res.valid_end, end);
+	assert_int_equal(res.records, 5);
+	seen_release(&s);
+	assert_int_equal(journal_scan(jpath, end, NULL, NULL, NULL, &sr), 0);
+	assert_int_equal(sr.records, 0);
+	assert_int_equal(sr.damaged, b.len - 3);
+	assert_int_equal(sr.ranges, 1);
+	buf_release(&b);
+	run_free(r, cbs);
+}
+
+/*
  * Throughput: 64 appenders, each appending its next record from its
  * previous record's callback (as 64 HTTP clients each waiting for their
  * answer would), fsync always.
@@ -1043,6 +1166,7 @@ main(void)
 	    cmocka_unit_test(test_journal__rotate_and_drain),
 	    cmocka_unit_test(test_journal__close_with_queued_records),
 	    cmocka_unit_test(test_journal__open_truncates_tail),
+	    cmocka_unit_test(test_journal__zeros_ahead),
 	    cmocka_unit_test(test_journal__throughput_64_clients),
 	};
 
