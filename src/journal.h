@@ -62,8 +62,10 @@ typedef void journal_done_fn(void *arg, int err);
 /*
  * Open (creating if needed, mode 0600) the journal file at path for
  * appending, after truncating it to valid_end (from journal_replay; pass -1
- * to keep its size), and start its writer thread. next_seq is the sequence
- * number the next record gets. Returns NULL after logging why.
+ * to keep its size: only when nothing follows the records, neither a torn
+ * tail nor zeros written ahead, or the next records would come after
+ * them), and start its writer thread. next_seq is the sequence number the
+ * next record gets. Returns NULL after logging why.
  */
 struct journal *journal_open(uv_loop_t *loop, const char *path, off_t valid_end,
     uint64_t next_seq, enum journal_fsync policy);
