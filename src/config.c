@@ -246,9 +246,14 @@ const struct config_option config_options[] = {
                 "answer), `everysec` or `no`.",
         .doc =
             "`always` acknowledges a write only once it is on disk; concurrent "
-            "writes share one fdatasync. `everysec` may lose the last second "
-            "of writes on a power failure, `no` whatever the kernel had not "
-            "written yet.",
+            "writes share one fdatasync, and while writes keep coming one "
+            "starts at most every 250 us, so that more share it (a lone "
+            "write never waits). `everysec` may lose the last second of "
+            "writes on a power failure, `no` whatever the kernel had not "
+            "written yet. Under `always` and `everysec` the journal file is "
+            "kept up to 256 KiB longer than its records, in zeros written "
+            "ahead of them, so that a sync writes data only "
+            "(docs/database.md).",
     },
     {
         .name = "compact_bytes",

@@ -96,8 +96,9 @@ enum datadir_load_mode {
 	/*
 	 * A start: wait a second for the lock; remove stale temporary
 	 * files; refuse a schema newer than ours and damage with intact
-	 * records after it; a torn tail of the last file is cut when the
-	 * journal is opened (cut_at). Said in the log.
+	 * records after it; a torn tail of the last file, or the zeros
+	 * written ahead of its records, is cut when the journal is opened
+	 * (cut_at). A torn tail is said in the log.
 	 */
 	DATADIR_LOAD_START,
 	/* Offline (backup, restore, compact): the lock or refuse; damage

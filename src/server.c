@@ -1275,10 +1275,8 @@ conn_read_first(struct conn *c)
 	do
 		n = read(fd, b.base, b.len);
 	while (n == -1 && errno == EINTR);
-	if (n > 0)
-		on_read((uv_stream_t *)&c->tcp, n, &b);
-	else if (n == 0)
-		on_read((uv_stream_t *)&c->tcp, UV_EOF, &b);
+	if (n >= 0)
+		on_read((uv_stream_t *)&c->tcp, n > 0 ? n : UV_EOF, &b);
 	else if (errno == EAGAIN || errno == EWOULDBLOCK)
 		conn_step(c);
 	else
